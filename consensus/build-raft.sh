@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds cowsql/raft (Debian's `raft` source package, 0.22.1-1 from trixie)
+# into a prefix outside the checkout:
+#   ${BATON_CACHE:-$HOME/.cache/baton}/raft-<version>/
+# Bookworm ships libraft 0.15, which predates the fixes for committing
+# earlier-term entries (canonical/raft #220) and two leaders in one term
+# (#386); it must never be linked. The source comes through a private apt
+# configuration (the machine's sources are not touched) and apt-get source
+# checks it against the .dsc checksums. Rebuilt only when the version changes.
+set -euo pipefail
+
+version=${RAFT_VERSION:-0.22.1-1}
+cache=${BATON_CACHE:-$HOME/.cache/baton}
+prefix=$cache/raft-$version
+log() { printf '[raft] %s\n' "$*" >&2; }
+
+if [ -f "$prefix/.complete" ]; then
+    log "raft $version: cached in $prefix"
+    exit 0
+fi
+
+work=$(mktemp -d "$cache/.raft-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d" "$work/src"
+
+mirror=${DEBIAN_MIRROR:-$(grep -hoE '^URIs: *http[^ ]*/debian$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')}
+mirror=${mirror:-http://deb.debian.org/debian}
+cat > "$work/apt/sources.list" <<SRC
+deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
+SRC
+aptopts=(-o Dir::Etc::SourceList="$work/apt/sources.list"
+         -o Dir::Etc::SourceParts="$work/apt/sources.list.d"
+         -o Dir::State::Lists="$work/apt/lists"
+         -o Dir::Cache="$work/apt/cache"
+         -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
+
+log "fetching source raft=$version from $mirror (trixie) through a private apt configuration"
+apt-get "${aptopts[@]}" update -qq
+(cd "$work/src" && apt-get "${aptopts[@]}" source --download-only "raft=$version" >/dev/null)
+dsc=$(ls "$work"/src/raft_*.dsc)
+# dpkg-source verifies every file against the checksums in the .dsc.
+(cd "$work/src" && dpkg-source -x "$(basename "$dsc")" raft >/dev/null)
+
+log "building (autotools) into $prefix"
+cd "$work/src/raft"
+autoreconf -i >/dev/null 2>&1
+./configure --prefix="$prefix" --enable-fixture --disable-example --disable-benchmark \
+    --disable-debug --disable-sanitize >/dev/null
+make -j"$(nproc)" >/dev/null
+rm -rf "$prefix"
+make install >/dev/null
+touch "$prefix/.complete"
+log "raft $version installed in $prefix"
