@@ -47,17 +47,22 @@ build_module() {
     done
 }
 
-k8s_version() { awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/k8s/go.mod"; }
+k8s_version() {
+    awk '($1=="require" && $2=="k8s.io/kubernetes") {print $3; exit}
+         ($1=="k8s.io/kubernetes" && $2 ~ /^v/) {print $2; exit}' "$here/k8s/go.mod"
+}
 
 build_k8s() {
     local v minor ld
     v=$(k8s_version)
+    [ -n "$v" ] || { log "cannot read the k8s.io/kubernetes version from k8s/go.mod"; return 1; }
     minor=$(echo "$v" | cut -d. -f2)
     ld="-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
     ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
     GOBIN=$1 go install -ldflags "$ld" \
         k8s.io/kubernetes/cmd/kube-apiserver \
         k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler \
         k8s.io/kubernetes/cmd/kubectl
 }
 

@@ -1,4 +1,5 @@
-// Wrapper module: builds kube-apiserver, kube-controller-manager and kubectl
+// Wrapper module: builds kube-apiserver, kube-controller-manager,
+// kube-scheduler and kubectl
 // from k8s.io/kubernetes. Every staging module is pinned with replace,
 // because k8s.io/kubernetes requires them at v0.0.0 (see docs/testenv.md).
 module baton.dev/testenv/k8s
@@ -217,5 +218,6 @@ replace (
 tool (
 	k8s.io/kubernetes/cmd/kube-apiserver
 	k8s.io/kubernetes/cmd/kube-controller-manager
+	k8s.io/kubernetes/cmd/kube-scheduler
 	k8s.io/kubernetes/cmd/kubectl
 )
