@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The Helm chart against real regions: lint and template every example values
+# file, reject bad values with the schema's message, install into every
+# region (pods made Ready by kwok), then act with the chart's own
+# ServiceAccount token — not admin — to show batond can do everything it
+# needs and nothing it must not, check the peer-fencing account and its
+# admission policy, and uninstall leaving no operator objects behind.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/tap.sh
+source "$top/tests/lib/tap.sh"
+: "${BATON_REGIONS_DIR:?run through tests/integration/run.sh (regions must be up)}"
+: "${BATON_REGION_NAMES:?}"
+export PATH=$top/tests/env/bin:$PATH
+chart=$top/charts/baton
+kv=--kube-version=1.34.4
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- offline: lint, template, schema ---------------------------------------
+for f in "$top"/examples/values/*.yaml; do
+    check "helm lint $(basename "$f")" helm lint "$chart" -f "$f"
+    check "helm template $(basename "$f") renders the StatefulSet, RBAC and Services" \
+        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -c '^kind: \(StatefulSet\|ClusterRole\|Service\|ValidatingAdmissionPolicy\)$' | grep -qx 6"
+done
+check "chart crds/ is the top-level crds/ (one source of truth)" \
+    diff -r "$top/crds" "$chart/crds"
+
+bad() { # bad NAME EXPECTED-MESSAGE YAML
+    printf '%s\n' "$3" > "$tmp/bad-$1.yaml"
+    local out
+    out=$(helm template baton "$chart" $kv -f "$tmp/bad-$1.yaml" 2>&1)
+    if [ $? -ne 0 ] && grep -qF -- "$2" <<<"$out"; then ok "bad values rejected: $1"
+    else not_ok "bad values rejected: $1 (expected '$2', got: $out)"; fi
+}
+bad no-region "at '/region'" 'peers: []'
+bad region-name "does not match pattern" 'region: EU_WEST'
+bad peer-fields "missing properties 'raftAddress', 'apiAddress', 'kubeconfigSecret'" $'region: a\npeers: [{name: b}]'
+bad peer-address "at '/peers/0/raftAddress'" $'region: a\npeers: [{name: b, raftAddress: nope, apiAddress: "h:1", kubeconfigSecret: {name: s}}]'
+bad log-level "at '/logLevel'" $'region: a\nlogLevel: verbose'
+bad port "at '/raft/port'" $'region: a\nraft: {port: 70000}'
+bad unknown-image-key "additional properties 'tga' not allowed" $'region: a\nimage: {tga: v1}'
+
+# ---- install into every region ---------------------------------------------
+regions=($BATON_REGION_NAMES)
+values_for() { # values_for REGION: a values file naming every other region as a peer
+    local r=$1 p i=0
+    echo "region: $r"
+    echo "peers:"
+    for p in "${regions[@]}"; do
+        i=$((i + 1))
+        [ "$p" = "$r" ] && continue
+        echo "  - {name: $p, raftAddress: \"peer-$i.example:7100\", apiAddress: \"peer-$i.example:7101\", kubeconfigSecret: {name: baton-peer-$p}}"
+    done
+}
+
+for r in "${regions[@]}"; do
+    admin=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig")
+    values_for "$r" > "$tmp/values-$r.yaml"
+    # The Secrets the chart expects but does not create, and a volume for the
+    # Raft data (there is no storage provisioner in the test regions).
+    "${admin[@]}" -n baton-system create secret generic baton-tls \
+        --from-literal=ca.crt=x --from-literal=tls.crt=x --from-literal=tls.key=x >/dev/null
+    for p in "${regions[@]}"; do
+        [ "$p" = "$r" ] && continue
+        "${admin[@]}" -n baton-system create secret generic "baton-peer-$p" --from-literal=kubeconfig=x >/dev/null
+    done
+    "${admin[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: baton-raft-$r}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  hostPath: {path: /tmp/baton-pv-$r}
+YAML
+    check "$r: helm install --wait" helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+        install baton "$chart" -n baton-system -f "$tmp/values-$r.yaml" --wait --timeout 90s
+    check "$r: batond StatefulSet is ready" \
+        bash -c "[ \"\$(${admin[*]} -n baton-system get sts baton -o jsonpath='{.status.readyReplicas}')\" = 1 ]"
+    check "$r: the config names this region and its peers" \
+        bash -c "${admin[*]} -n baton-system get cm baton-config -o jsonpath='{.data.config\.yaml}' | grep -q 'region: \"$r\"'"
+done
+
+# ---- least privilege, with the chart's own ServiceAccount token ------------
+r=${regions[0]}
+admin=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig")
+server=$("${admin[@]}" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+"${admin[@]}" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > "$tmp/ca.crt"
+sa_kubectl() { # sa_kubectl ACCOUNT ARGS...
+    local token
+    token=$("${admin[@]}" -n baton-system create token "$1" --duration=10m)
+    shift
+    kubectl --server "$server" --certificate-authority "$tmp/ca.crt" --token "$token" "$@"
+}
+"${admin[@]}" apply -f "$top/examples/orders-3-regions.yaml" >/dev/null 2>&1 || \
+    "${admin[@]}" apply -f "$top/crds/" >/dev/null
+"${admin[@]}" apply -f "$top/examples/orders-3-regions.yaml" >/dev/null
+
+check "batond account: list DatabaseClusters in all namespaces" sa_kubectl baton get dbc -A
+check "batond account: watch DatabaseClusters" \
+    sa_kubectl baton get dbc -A --watch-only --request-timeout=1s
+check "batond account: add its finalizer" sa_kubectl baton patch dbc orders --type=merge \
+    -p '{"metadata":{"finalizers":["baton.dev/teardown"]}}'
+check "batond account: write status" sa_kubectl baton patch dbc orders --subresource=status --type=merge \
+    -p '{"status":{"phase":"Provisioning","epoch":1,"primaryRegion":"eu-west"}}'
+cat > "$tmp/children.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: orders-eu-west, namespace: default, labels: {baton.dev/cluster: orders}}
+spec:
+  serviceName: orders-headless
+  replicas: 1
+  selector: {matchLabels: {baton.dev/cluster: orders}}
+  template:
+    metadata: {labels: {baton.dev/cluster: orders}}
+    spec: {containers: [{name: postgres, image: postgres:15}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: orders-rw, namespace: default}
+spec:
+  selector: {baton.dev/cluster: orders, baton.dev/role: primary, baton.dev/epoch: "1"}
+  ports: [{port: 5432}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: orders-config, namespace: default}
+data: {a: b}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: orders, namespace: default}
+spec: {maxUnavailable: 1, selector: {matchLabels: {baton.dev/cluster: orders}}}
+YAML
+check "batond account: server-side apply StatefulSet, Service, ConfigMap, PDB" \
+    sa_kubectl baton apply --server-side --field-manager=batond -f "$tmp/children.yaml"
+eventually 60 "the StatefulSet's pod exists" "${admin[@]}" get pod orders-eu-west-0
+check "batond account: label a pod with role and epoch" \
+    sa_kubectl baton label pod orders-eu-west-0 baton.dev/role=primary baton.dev/epoch=1 --overwrite
+check "batond account: create an Event" sa_kubectl baton create -f - <<'YAML'
+apiVersion: v1
+kind: Event
+metadata: {name: orders.test, namespace: default}
+involvedObject: {apiVersion: baton.dev/v1alpha1, kind: DatabaseCluster, name: orders, namespace: default}
+reason: Promoted
+message: test
+type: Normal
+source: {component: batond}
+YAML
+check "batond account: leader-election Lease in its namespace" sa_kubectl baton -n baton-system create -f - <<'YAML'
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: batond-test}
+spec: {holderIdentity: test, leaseDurationSeconds: 15}
+YAML
+for denied in "get secrets -n baton-system" "get secrets -n kube-system" "delete namespaces" \
+    "create clusterroles" "create rolebindings -n default" "delete databaseclusters.baton.dev -n default" \
+    "create pods -n default" "create pods/exec -n default" "update nodes" "create leases -n default"; do
+    check "batond account: cannot $denied" \
+        bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton auth can-i $denied 2>/dev/null)\" = no ]"
+done
+check "batond account: the server refuses reading a Secret (Forbidden)" \
+    bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); sa_kubectl baton -n kube-system get secrets 2>&1 | grep -q Forbidden"
+
+# Peer account: read and fence, nothing else (RBAC + admission policy).
+check "peer account: read DatabaseClusters and pods" sa_kubectl baton-peer get dbc,pods -n default
+check "peer account: fence a pod (baton.dev/fenced label, fenced-by annotation)" \
+    sa_kubectl baton-peer annotate pod orders-eu-west-0 -n default baton.dev/fenced-by=us-east --overwrite
+check "peer account: set the fence label" \
+    sa_kubectl baton-peer label pod orders-eu-west-0 -n default baton.dev/fenced=true --overwrite
+out=$(sa_kubectl baton-peer label pod orders-eu-west-0 -n default app=hijack 2>&1)
+if [ $? -ne 0 ] && grep -q "may only set the baton.dev/fenced label" <<<"$out"; then
+    ok "peer account: any other label change is denied by the admission policy"
+else not_ok "peer account: any other label change is denied by the admission policy (got: $out)"; fi
+check "peer account: cannot delete pods" \
+    bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton-peer auth can-i delete pods -n default)\" = no ]"
+check "peer account: cannot write DatabaseClusters" \
+    bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton-peer auth can-i patch databaseclusters.baton.dev -n default)\" = no ]"
+
+# ---- uninstall ---------------------------------------------------------------
+"${admin[@]}" patch dbc orders --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+"${admin[@]}" delete -f "$tmp/children.yaml" --wait=false >/dev/null 2>&1
+for r in "${regions[@]}"; do
+    a=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig")
+    check "$r: helm uninstall" helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+        uninstall baton -n baton-system --wait --timeout 60s
+    check "$r: no operator objects left behind" bash -c \
+        "[ -z \"\$(${a[*]} get sts,svc,cm,sa,role,rolebinding,pdb -n baton-system -l app.kubernetes.io/instance=baton -o name; ${a[*]} get clusterrole,clusterrolebinding,validatingadmissionpolicy,validatingadmissionpolicybinding -l app.kubernetes.io/instance=baton -o name)\" ]"
+    check "$r: the CRD stays (Helm never deletes chart CRDs; documented)" "${a[@]}" get crd databaseclusters.baton.dev
+done
+
+tap_exit
