@@ -12,29 +12,29 @@
 
 enum {
 	BATON_OK = 0,
-	BATON_ENOMEM,      /* out of memory */
-	BATON_EINVAL,      /* invalid argument or input */
-	BATON_EPARSE,      /* malformed input (JSON, YAML, HTTP) */
+	BATON_ENOMEM,	   /* out of memory */
+	BATON_EINVAL,	   /* invalid argument or input */
+	BATON_EPARSE,	   /* malformed input (JSON, YAML, HTTP) */
 	BATON_ETOOLARGE,   /* a bounded buffer would overflow */
-	BATON_EIO,         /* file or socket I/O failed */
-	BATON_ECONFIG,     /* configuration (kubeconfig, flags) is wrong */
-	BATON_ETLS,        /* TLS setup or verification failed */
-	BATON_ECONN,       /* cannot connect / connection lost */
+	BATON_EIO,	   /* file or socket I/O failed */
+	BATON_ECONFIG,	   /* configuration (kubeconfig, flags) is wrong */
+	BATON_ETLS,	   /* TLS setup or verification failed */
+	BATON_ECONN,	   /* cannot connect / connection lost */
 	BATON_ETIMEDOUT,   /* deadline passed */
 	BATON_ECANCELED,   /* the owner was closed; request cancelled */
 	BATON_ENOTFOUND,   /* 404 / no such object */
 	BATON_ECONFLICT,   /* 409 / resourceVersion or apply conflict */
-	BATON_EEXIST,      /* 409 AlreadyExists */
-	BATON_EGONE,       /* 410 Expired: relist */
+	BATON_EEXIST,	   /* 409 AlreadyExists */
+	BATON_EGONE,	   /* 410 Expired: relist */
 	BATON_EFORBIDDEN,  /* 401/403 */
 	BATON_EINVALIDOBJ, /* 422 Invalid */
 	BATON_ETHROTTLED,  /* 429 Too Many Requests */
-	BATON_ESERVER,     /* 5xx or another unexpected server answer */
+	BATON_ESERVER,	   /* 5xx or another unexpected server answer */
 	BATON_ENOTLEADER,  /* this node is not the Raft leader */
-	BATON_ESTALE,      /* an order or decision with an older epoch */
-	BATON_EBUSY,       /* a conflicting operation is in progress */
+	BATON_ESTALE,	   /* an order or decision with an older epoch */
+	BATON_EBUSY,	   /* a conflicting operation is in progress */
 	BATON_ESHUTDOWN,   /* the component is shutting down */
-	BATON_EENGINE,     /* the database engine refused or failed */
+	BATON_EENGINE,	   /* the database engine refused or failed */
 	BATON_EINTERNAL,   /* a bug: an invariant did not hold */
 	BATON_E_COUNT
 };

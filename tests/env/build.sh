@@ -72,7 +72,19 @@ build_kwok() { GOBIN=$1 go install -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok; }
 
 build_helm() { GOBIN=$1 go install -ldflags "-s -w" helm.sh/helm/v3/cmd/helm; }
 
+# The mesh CRDs are data, not binaries: copied from the module cache.
+build_meshcrds() {
+    local istio mcs
+    istio=$(go mod download -json istio.io/api | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    mcs=$(go mod download -json sigs.k8s.io/mcs-api | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    [ -n "$istio" ] && [ -n "$mcs" ] || return 1
+    cp "$istio/kubernetes/customresourcedefinitions.gen.yaml" "$1/istio-crds.yaml"
+    cp "$mcs"/config/crd/multicluster.x-k8s.io_service*.yaml "$1/"
+    chmod 644 "$1"/*.yaml
+}
+
 build_module etcd etcd build_etcd
+build_module meshcrds meshcrds build_meshcrds
 build_module kwok kwok build_kwok
 build_module helm helm build_helm
 build_module k8s k8s build_k8s

@@ -18,44 +18,45 @@
 #endif
 
 /* Run LOOP until COND holds; fail the test after LOOP_MAX_ITERATIONS. */
-#define LOOP_RUN_UNTIL(loop, cond)                                          \
-	do {                                                                \
-		unsigned _i;                                                \
-		for (_i = 0; _i < LOOP_MAX_ITERATIONS && !(cond); _i++) {   \
-			uv_run((loop), UV_RUN_ONCE);                        \
-		}                                                           \
-		ck_assert_msg((cond), "LOOP_RUN_UNTIL(%s) gave up after %u " \
-				      "iterations",                         \
-			      #cond, _i);                                   \
+#define LOOP_RUN_UNTIL(loop, cond)                                             \
+	do {                                                                   \
+		unsigned _i;                                                   \
+		for (_i = 0; _i < LOOP_MAX_ITERATIONS && !(cond); _i++) {      \
+			uv_run((loop), UV_RUN_ONCE);                           \
+		}                                                              \
+		ck_assert_msg((cond),                                          \
+			      "LOOP_RUN_UNTIL(%s) gave up after %u "           \
+			      "iterations",                                    \
+			      #cond, _i);                                      \
 	} while (0)
 
 /* Close every remaining handle's owner first; then this must hold. */
-#define LOOP_TEARDOWN(loop)                                                 \
-	do {                                                                \
-		uv_run((loop), UV_RUN_DEFAULT);                             \
-		ck_assert_int_eq(uv_loop_close(loop), 0);                   \
+#define LOOP_TEARDOWN(loop)                                                    \
+	do {                                                                   \
+		uv_run((loop), UV_RUN_DEFAULT);                                \
+		ck_assert_int_eq(uv_loop_close(loop), 0);                      \
 	} while (0)
 
 /* main() for a test binary made of the given suite constructors. */
-#define BATON_TEST_MAIN(...)                                                \
-	int main(void)                                                      \
-	{                                                                   \
-		Suite *(*_ctors[])(void) = {__VA_ARGS__};                   \
-		SRunner *_sr = NULL;                                        \
-		int _failed;                                                \
-		for (size_t _k = 0; _k < sizeof _ctors / sizeof _ctors[0];  \
-		     _k++) {                                                \
-			if (_sr == NULL) {                                  \
-				_sr = srunner_create(_ctors[_k]());         \
-			} else {                                            \
-				srunner_add_suite(_sr, _ctors[_k]());       \
-			}                                                   \
-		}                                                           \
-		srunner_set_fork_status(_sr, CK_FORK);                      \
-		srunner_run_all(_sr, CK_NORMAL);                            \
-		_failed = srunner_ntests_failed(_sr);                       \
-		srunner_free(_sr);                                          \
-		return _failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;          \
+#define BATON_TEST_MAIN(...)                                                   \
+	int main(void)                                                         \
+	{                                                                      \
+		Suite *(*_ctors[])(void) = {__VA_ARGS__};                      \
+		SRunner *_sr = NULL;                                           \
+		int _failed;                                                   \
+		for (size_t _k = 0; _k < sizeof _ctors / sizeof _ctors[0];     \
+		     _k++) {                                                   \
+			if (_sr == NULL) {                                     \
+				_sr = srunner_create(_ctors[_k]());            \
+			} else {                                               \
+				srunner_add_suite(_sr, _ctors[_k]());          \
+			}                                                      \
+		}                                                              \
+		srunner_set_fork_status(_sr, CK_FORK);                         \
+		srunner_run_all(_sr, CK_NORMAL);                               \
+		_failed = srunner_ntests_failed(_sr);                          \
+		srunner_free(_sr);                                             \
+		return _failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;             \
 	}
 
 #endif /* BATON_TEST_HARNESS_H */
