@@ -1,0 +1,86 @@
+/* batond's configuration: one YAML file (the Helm chart renders it into a
+ * ConfigMap), optionally overridden by flags.
+ *
+ *   region: eu-west                 # this region; the Raft peer name
+ *   namespace: baton-system         # where batond runs (Lease, Events)
+ *   kubeconfig: ""                  # own cluster; empty: in-cluster
+ *   watchNamespaces: []             # empty: all
+ *   peers:
+ *     - {name: us-east, raftAddress: "h:7100", apiAddress: "h:7101",
+ *        kubeconfig: /etc/baton/peers/us-east.kubeconfig}
+ *   raft: {bind: "0.0.0.0:7100", dataDir: /var/lib/baton/raft,
+ *          electionTimeoutMillis: 1000, heartbeatMillis: 100}
+ *   peerApi: {bind: "0.0.0.0:7101"}
+ *   tls: {ca: ..., cert: ..., key: ...}
+ *   http: {bind: "0.0.0.0:8080"}    # /healthz /readyz /metrics
+ *   lease: {driftPercent: 5, marginMillis: 200}
+ *   log: {level: info}
+ *
+ * Unknown keys are errors (a typo must not silently fall back to a
+ * default); every error names the file and the field.
+ */
+#ifndef BATON_BATOND_CONFIG_H
+#define BATON_BATOND_CONFIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+#define BATON_MAX_PEERS 6
+
+struct baton_batond_peer {
+	char *name;
+	char *raft_address;
+	char *api_address;
+	char *kubeconfig; /* NULL: peer not watched (lab without peer access) */
+};
+
+struct baton_batond_config {
+	char *source; /* file name, for messages */
+	char *region;
+	char *ns;
+	char *kubeconfig; /* NULL: in-cluster */
+	char **watch_namespaces;
+	size_t n_watch_namespaces;
+	struct baton_batond_peer peers[BATON_MAX_PEERS];
+	size_t n_peers;
+	char *raft_bind;
+	char *raft_dir;
+	unsigned election_timeout_ms;
+	unsigned heartbeat_ms;
+	char *peer_api_bind;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *http_bind;
+	unsigned drift_percent;
+	unsigned margin_ms;
+	enum baton_log_level log_level;
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+/* Defaults only (no file): everything but region and peers. */
+void baton_batond_config_defaults(struct baton_batond_config *cfg);
+
+/* Loads and validates PATH. On error CFG holds errmsg; free is harmless. */
+int baton_batond_config_load(struct baton_batond_config *cfg, const char *path);
+
+/* The same from a parsed document; NAME is used in messages. */
+int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
+				  const char *name);
+
+/* Checks the cross-field rules (after flags overrode fields). */
+int baton_batond_config_validate(struct baton_batond_config *cfg);
+
+/* Replaces *FIELD with a copy of VALUE (flags). */
+int baton_batond_config_set(char **field, const char *value);
+
+void baton_batond_config_free(struct baton_batond_config *cfg);
+
+/* "host:port" → host and port; BATON_EINVAL if malformed. */
+int baton_split_host_port(const char *addr, char *host, size_t host_size,
+			  int *port);
+
+#endif /* BATON_BATOND_CONFIG_H */

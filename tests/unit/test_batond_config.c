@@ -1,0 +1,219 @@
+/* Unit tests for operator/common/yamljson and operator/batond/config: the
+ * configuration the Helm chart renders loads, and every broken file gives an
+ * error naming the file and the field. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batond/config.h"
+#include "common/yamljson.h"
+#include "harness.h"
+
+/* What charts/baton/templates/configmap.yaml renders for region eu-west. */
+static const char chart_config[] =
+    "region: \"eu-west\"\n"
+    "namespace: \"baton-system\"\n"
+    "kubeconfig: \"\"\n"
+    "peers:\n"
+    "  - name: \"us-east\"\n"
+    "    raftAddress: \"198.18.0.12:7100\"\n"
+    "    apiAddress: \"198.18.0.12:7101\"\n"
+    "    kubeconfig: /etc/baton/peers/us-east.kubeconfig\n"
+    "  - name: \"ap-south\"\n"
+    "    raftAddress: \"198.18.0.13:7100\"\n"
+    "    apiAddress: \"198.18.0.13:7101\"\n"
+    "    kubeconfig: /etc/baton/peers/ap-south.kubeconfig\n"
+    "raft:\n"
+    "  bind: \"0.0.0.0:7100\"\n"
+    "  dataDir: /var/lib/baton/raft\n"
+    "  electionTimeoutMillis: 1000\n"
+    "  heartbeatMillis: 100\n"
+    "peerApi:\n"
+    "  bind: \"0.0.0.0:7101\"\n"
+    "tls:\n"
+    "  ca: /etc/baton/tls/ca.crt\n"
+    "  cert: /etc/baton/tls/tls.crt\n"
+    "  key: /etc/baton/tls/tls.key\n"
+    "http:\n"
+    "  bind: \"0.0.0.0:8080\"\n"
+    "lease:\n"
+    "  driftPercent: 5\n"
+    "  marginMillis: 200\n"
+    "log:\n"
+    "  level: \"info\"\n";
+
+static int load_string(const char *yaml, struct baton_batond_config *cfg)
+{
+	char path[] = "/tmp/baton-config-XXXXXX";
+	int fd = mkstemp(path);
+	int rv;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	rv = baton_batond_config_load(cfg, path);
+	unlink(path);
+	return rv;
+}
+
+START_TEST(chart_rendered_config_loads)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string(chart_config, &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert_str_eq(cfg.region, "eu-west");
+	ck_assert_ptr_null(cfg.kubeconfig); /* "" means in-cluster */
+	ck_assert_uint_eq(cfg.n_peers, 2);
+	ck_assert_str_eq(cfg.peers[1].name, "ap-south");
+	ck_assert_str_eq(cfg.peers[1].raft_address, "198.18.0.13:7100");
+	ck_assert_uint_eq(cfg.election_timeout_ms, 1000);
+	ck_assert_uint_eq(cfg.drift_percent, 5);
+	ck_assert_int_eq(cfg.log_level, BATON_LOG_INFO);
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *yaml;
+	const char *expect; /* substring of errmsg */
+} broken[] = {
+    {"no region", "peers: []\n", "region: is required"},
+    {"bad region", "region: EU_west\n", "region: must be a DNS label"},
+    {"unknown top key", "region: a\nraf: {}\n", "raf: unknown field"},
+    {"unknown nested key", "region: a\nraft: {electionTimeout: 3}\n",
+     "raft.electionTimeout: unknown field"},
+    {"peer is self",
+     "region: a\npeers: [{name: a, raftAddress: 'h:1', "
+     "apiAddress: 'h:2'}]\n",
+     "peers[0].name: names this region itself"},
+    {"duplicate peer",
+     "region: a\npeers: [{name: b, raftAddress: 'h:1', apiAddress: 'h:2'}, "
+     "{name: b, raftAddress: 'h:1', apiAddress: 'h:2'}]\n",
+     "peers[1].name: duplicate peer name"},
+    {"peer without address", "region: a\npeers: [{name: b}]\n",
+     "peers[0].raftAddress: is required"},
+    {"bad port",
+     "region: a\npeers: [{name: b, raftAddress: 'h:99999', apiAddress: "
+     "'h:2'}]\n",
+     "peers[0].raftAddress"},
+    {"peers not a list", "region: a\npeers: {b: 1}\n", "peers: must be a list"},
+    {"timeout not a number", "region: a\nraft: {heartbeatMillis: fast}\n",
+     "raft.heartbeatMillis: must be an integer"},
+    {"election too short",
+     "region: a\nraft: {electionTimeoutMillis: 200, heartbeatMillis: 100}\n",
+     "at least 5 times"},
+    {"drift out of range", "region: a\nlease: {driftPercent: 90}\n",
+     "lease.driftPercent: must be an integer from 0 to 50"},
+    {"bad log level", "region: a\nlog: {level: loud}\n", "log.level"},
+    {"partial tls", "region: a\ntls: {ca: /x}\n", "tls: ca, cert and key"},
+    {"peers without tls",
+     "region: a\npeers: [{name: b, raftAddress: 'h:1', apiAddress: "
+     "'h:2'}]\n",
+     "tls: is required when peers are configured"},
+    {"http bind", "region: a\nhttp: {bind: nowhere}\n", "http.bind"},
+    {"not a mapping", "- a\n- b\n", "must be a mapping"},
+    {"yaml syntax", "region: [a\n", ":"},
+    {"alias", "a: &x 1\nregion: *x\n", "not supported"},
+    {"empty", "", "empty document"},
+    {"duplicate key", "region: a\nregion: b\n", "duplicate key"},
+};
+
+START_TEST(broken_configs_name_the_field)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string(broken[_i].yaml, &cfg);
+	ck_assert_msg(rv != 0, "%s: accepted", broken[_i].name);
+	ck_assert_msg(strstr(cfg.errmsg, broken[_i].expect) != NULL,
+		      "%s: errmsg \"%s\" lacks \"%s\"", broken[_i].name,
+		      cfg.errmsg, broken[_i].expect);
+	ck_assert_msg(strstr(cfg.errmsg, "/tmp/baton-config-") != NULL,
+		      "%s: errmsg \"%s\" does not name the file",
+		      broken[_i].name, cfg.errmsg);
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(missing_file_is_a_clear_error)
+{
+	struct baton_batond_config cfg;
+	ck_assert_int_eq(
+	    baton_batond_config_load(&cfg, "/nonexistent/baton.yaml"),
+	    BATON_EIO);
+	ck_assert_ptr_nonnull(strstr(cfg.errmsg, "/nonexistent/baton.yaml"));
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(yaml_scalars_are_typed)
+{
+	char err[BATON_ERRMSG_SIZE];
+	json_t *d;
+	const char *y = "a: 1\nb: -2.5\nc: true\nd: ~\ne: '7'\nf: x1\ng: []\n";
+	ck_assert_int_eq(baton_yaml_to_json(y, strlen(y), "t", &d, err), 0);
+	ck_assert(json_is_integer(json_object_get(d, "a")));
+	ck_assert(json_is_real(json_object_get(d, "b")));
+	ck_assert(json_is_true(json_object_get(d, "c")));
+	ck_assert(json_is_null(json_object_get(d, "d")));
+	ck_assert_str_eq(json_string_value(json_object_get(d, "e")), "7");
+	ck_assert_str_eq(json_string_value(json_object_get(d, "f")), "x1");
+	ck_assert(json_is_array(json_object_get(d, "g")));
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(yaml_depth_is_bounded)
+{
+	char err[BATON_ERRMSG_SIZE];
+	char buf[1024];
+	json_t *d;
+	size_t n = 0;
+	for (int i = 0; i < 200; i++) {
+		buf[n++] = '[';
+	}
+	for (int i = 0; i < 200; i++) {
+		buf[n++] = ']';
+	}
+	ck_assert_int_eq(baton_yaml_to_json(buf, n, "deep", &d, err),
+			 BATON_EPARSE);
+	ck_assert_ptr_nonnull(strstr(err, "nested too deeply"));
+	ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(host_port_split)
+{
+	char h[64];
+	int p;
+	ck_assert_int_eq(baton_split_host_port("198.18.0.1:7100", h, 64, &p),
+			 0);
+	ck_assert_str_eq(h, "198.18.0.1");
+	ck_assert_int_eq(p, 7100);
+	ck_assert_int_eq(baton_split_host_port("[::1]:80", h, 64, &p), 0);
+	ck_assert_str_eq(h, "::1");
+	ck_assert_int_eq(baton_split_host_port("host", h, 64, &p),
+			 BATON_EINVAL);
+	ck_assert_int_eq(baton_split_host_port(":80", h, 64, &p), BATON_EINVAL);
+	ck_assert_int_eq(baton_split_host_port("h:0", h, 64, &p), BATON_EINVAL);
+	ck_assert_int_eq(baton_split_host_port("h:80x", h, 64, &p),
+			 BATON_EINVAL);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("batond-config");
+	TCase *tc = tcase_create("config");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, chart_rendered_config_loads);
+	tcase_add_loop_test(tc, broken_configs_name_the_field, 0,
+			    sizeof broken / sizeof broken[0]);
+	tcase_add_test(tc, missing_file_is_a_clear_error);
+	tcase_add_test(tc, yaml_scalars_are_typed);
+	tcase_add_test(tc, yaml_depth_is_bounded);
+	tcase_add_test(tc, host_port_split);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(config_suite)
