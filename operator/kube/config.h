@@ -1,0 +1,82 @@
+/* Connection settings for one Kubernetes API server.
+ *
+ * Two sources: a kubeconfig file (YAML, parsed with libyaml) or the in-cluster
+ * service-account mount. Both produce the same flat struct; everything the
+ * transport needs (CA, client certificate and key, token) is held in memory so
+ * the client never writes secrets to temporary files.
+ *
+ * Errors: BATON_ECONFIG for a broken or incomplete config (errmsg names the
+ * file, the context and the field), BATON_EIO when a referenced file cannot
+ * be read, BATON_ETOOLARGE when a file exceeds BATON_KUBE_CONFIG_MAX_FILE.
+ */
+#ifndef BATON_KUBE_CONFIG_H
+#define BATON_KUBE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/error.h"
+
+/* Cap for the kubeconfig itself and for every file it references. */
+#define BATON_KUBE_CONFIG_MAX_FILE (1024 * 1024)
+
+/* Default mount of the service-account secret inside a pod. */
+#define BATON_KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+struct baton_kube_config {
+	char *server;  /* "https://host:port", no trailing slash */
+	char *context; /* the context used (NULL for in-cluster) */
+	char *source;  /* the file it came from, for messages */
+	char *ns;      /* default namespace, "default" if unset */
+
+	unsigned char *ca; /* PEM bundle, NULL: system store */
+	size_t ca_len;
+	unsigned char *cert; /* client certificate PEM, NULL: none */
+	size_t cert_len;
+	unsigned char *key; /* client key PEM */
+	size_t key_len;
+	bool insecure; /* insecure-skip-tls-verify */
+	char *tls_server_name;
+
+	char *token;	  /* bearer token, NULL: none */
+	char *token_file; /* re-read when its mtime/size/inode changes */
+	struct timespec token_mtime;
+	off_t token_size;
+	ino_t token_ino;
+
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+/* Loads PATH. CONTEXT overrides current-context when not NULL. On error the
+ * struct holds nothing but errmsg (nothing to free, but free is harmless). */
+int baton_kube_config_load_file(struct baton_kube_config *cfg, const char *path,
+				const char *context);
+
+/* Same from memory; NAME is used in messages, relative paths are resolved
+ * against BASE_DIR (may be NULL: current directory). */
+int baton_kube_config_load_data(struct baton_kube_config *cfg, const char *yaml,
+				size_t len, const char *name,
+				const char *base_dir, const char *context);
+
+/* In-cluster config: KUBERNETES_SERVICE_HOST/PORT and SA_DIR/{token,ca.crt,
+ * namespace}. SA_DIR NULL means BATON_KUBE_SA_DIR. */
+int baton_kube_config_in_cluster(struct baton_kube_config *cfg,
+				 const char *sa_dir);
+
+/* The current bearer token (NULL if none), re-reading token_file if it
+ * changed on disk. A failed re-read keeps the previous token. */
+const char *baton_kube_config_token(struct baton_kube_config *cfg);
+
+/* Deep copy (errmsg of DST on failure). */
+int baton_kube_config_copy(struct baton_kube_config *dst,
+			   const struct baton_kube_config *src);
+
+void baton_kube_config_free(struct baton_kube_config *cfg);
+
+/* Reads a whole file into a NUL-terminated buffer, at most CAP bytes.
+ * BATON_EIO / BATON_ETOOLARGE / BATON_ENOMEM. Shared by the kube module. */
+int baton_kube_read_file(const char *path, size_t cap, char **out, size_t *len);
+
+#endif /* BATON_KUBE_CONFIG_H */
