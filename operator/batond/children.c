@@ -1,0 +1,185 @@
+#include "batond/children.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh-adapters/mesh.h"
+
+const char *baton_children_sts_name(const struct baton_dbspec *s,
+				    const char *region, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-%s", s->name, region);
+	return buf;
+}
+
+static json_t *metadata(const struct baton_dbspec *s, const char *region,
+			const char *name, const char *component)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:[{s:s, "
+			 "s:s, s:s, s:s, s:b, s:b}]}",
+			 "name", name, "namespace", s->ns, "labels",
+			 "app.kubernetes.io/managed-by", "baton",
+			 "app.kubernetes.io/part-of", "baton",
+			 BATON_MESH_LABEL_CLUSTER, s->name, BATON_LABEL_REGION,
+			 region, BATON_MESH_LABEL_COMPONENT, component,
+			 "ownerReferences", "apiVersion", "baton.dev/v1alpha1",
+			 "kind", "DatabaseCluster", "name", s->name, "uid",
+			 s->uid, "controller", 1, "blockOwnerDeletion", 1);
+}
+
+static json_t *selector(const struct baton_dbspec *s, const char *region)
+{
+	return json_pack("{s:s, s:s}", BATON_MESH_LABEL_CLUSTER, s->name,
+			 BATON_LABEL_REGION, region);
+}
+
+static json_t *statefulset(const struct baton_dbspec *s,
+			   const struct baton_db_region *r,
+			   const char *batond_url, const char *name,
+			   const char *headless)
+{
+	json_t *pod_labels = selector(s, r->name);
+	json_t *engine;
+	json_t *agent;
+	json_t *pod;
+	json_t *pvc;
+	json_t *spec;
+
+	json_object_set_new(pod_labels, "app.kubernetes.io/name",
+			    json_string("baton-db"));
+	json_object_set_new(pod_labels, BATON_MESH_LABEL_ROLE,
+			    json_string("replica"));
+	json_object_set_new(pod_labels, BATON_MESH_LABEL_EPOCH,
+			    json_string("0"));
+
+	engine = json_pack(
+	    "{s:s, s:s, s:[{s:s, s:i}], s:[{s:s, s:s}], s:[{s:s, s:s}], "
+	    "s:{s:b, s:{s:[s]}}}",
+	    "name", "postgres", "image", s->image, "ports", "name", "postgres",
+	    "containerPort", s->port, "env", "name", "PGDATA", "value",
+	    "/var/lib/postgresql/data/pgdata", "volumeMounts", "name", "data",
+	    "mountPath", "/var/lib/postgresql/data", "securityContext",
+	    "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL");
+	/* The agent alone decides whether the engine accepts writes. */
+	agent = json_pack(
+	    "{s:s, s:s, s:[s, s, s, s, s, s, s, s, s, s, s, s, s], "
+	    "s:[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}], s:[{s:s, s:i}], "
+	    "s:{s:{s:s, s:s}, s:i}, s:{s:b, s:b, s:{s:[s]}}}",
+	    "name", "baton-agent", "image", s->agent_image, "args",
+	    "baton-agent", "--engine", "postgres", "--db", s->name, "--region",
+	    r->name, "--batond", batond_url, "--pgdata",
+	    "/var/lib/postgresql/data/pgdata", "--listen", "0.0.0.0:8081",
+	    "env", "name", "POD_NAME", "valueFrom", "fieldRef", "fieldPath",
+	    "metadata.name", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
+	    "fieldPath", "metadata.namespace", "ports", "name", "agent",
+	    "containerPort", BATON_AGENT_PORT, "readinessProbe", "httpGet",
+	    "path", "/readyz", "port", "agent", "periodSeconds", 2,
+	    "securityContext", "allowPrivilegeEscalation", 0,
+	    "readOnlyRootFilesystem", 1, "capabilities", "drop", "ALL");
+	pod =
+	    json_pack("{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
+		      "s:[o, o]}}",
+		      "metadata", "labels", pod_labels, "spec",
+		      "terminationGracePeriodSeconds", 30, "enableServiceLinks",
+		      0, "securityContext", "runAsNonRoot", 1, "runAsUser", 999,
+		      "fsGroup", 999, "seccompProfile", "type",
+		      "RuntimeDefault", "containers", engine, agent);
+	pvc = json_pack("{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}", "metadata", "name",
+			"data", "spec", "accessModes", "ReadWriteOnce",
+			"resources", "requests", "storage", s->storage_size);
+	if (pvc != NULL && s->storage_class[0] != '\0') {
+		json_object_set_new(json_object_get(pvc, "spec"),
+				    "storageClassName",
+				    json_string(s->storage_class));
+	}
+	spec = json_pack(
+	    "{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:o}, s:o, s:[o]}", "serviceName",
+	    headless, "replicas", r->replicas, "podManagementPolicy",
+	    "Parallel", "persistentVolumeClaimRetentionPolicy", "whenDeleted",
+	    s->retain_data ? "Retain" : "Delete", "whenScaled", "Retain",
+	    "selector", "matchLabels", selector(s, r->name), "template", pod,
+	    "volumeClaimTemplates", pvc);
+	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "apps/v1",
+			 "kind", "StatefulSet", "metadata",
+			 metadata(s, r->name, name, "database"), "spec", spec);
+}
+
+int baton_children_desired(const struct baton_dbspec *s, const char *region,
+			   const char *batond_url, json_t *out, char *errmsg)
+{
+	const struct baton_db_region *r = baton_dbspec_region(s, region);
+	char name[128];
+	char headless[140];
+	json_t *objs[4];
+	json_t *regions;
+
+	if (r == NULL || r->role != BATON_REGION_DATA) {
+		return 0;
+	}
+	baton_children_sts_name(s, region, name, sizeof name);
+	snprintf(headless, sizeof headless, "%s-hl", name);
+
+	regions = json_array();
+	for (int i = 0; i < s->n_regions; i++) {
+		json_array_append_new(
+		    regions, json_pack("{s:s, s:s, s:i}", "name",
+				       s->regions[i].name, "role",
+				       s->regions[i].role == BATON_REGION_DATA
+					   ? "data"
+					   : "witness",
+				       "replicas", s->regions[i].replicas));
+	}
+	objs[0] = statefulset(s, r, batond_url, name, headless);
+	objs[1] =
+	    json_pack("{s:s, s:s, s:o, s:{s:s, s:b, s:o, s:[{s:s, s:i, s:i}]}}",
+		      "apiVersion", "v1", "kind", "Service", "metadata",
+		      metadata(s, region, headless, "headless-service"), "spec",
+		      "clusterIP", "None", "publishNotReadyAddresses", 1,
+		      "selector", selector(s, region), "ports", "name",
+		      "tcp-db", "port", s->port, "targetPort", s->port);
+	objs[2] = json_pack("{s:s, s:s, s:o, s:{s:i, s:{s:o}}}", "apiVersion",
+			    "policy/v1", "kind", "PodDisruptionBudget",
+			    "metadata", metadata(s, region, name, "pdb"),
+			    "spec", "maxUnavailable", 1, "selector",
+			    "matchLabels", selector(s, region));
+	objs[3] = json_pack(
+	    "{s:s, s:s, s:o, s:{s:o}}", "apiVersion", "v1", "kind", "ConfigMap",
+	    "metadata", metadata(s, region, name, "config"), "data",
+	    "cluster.json",
+	    json_pack("{s:s, s:s, s:o, s:b, s:I, s:i, s:s}", "database",
+		      s->name, "region", region, "regions", regions,
+		      "synchronous", s->synchronous, "maxLagBytes",
+		      (json_int_t)s->max_lag_bytes, "port", s->port,
+		      "headlessService", headless));
+	/* data.cluster.json must be a string: serialise the object */
+	if (objs[3] != NULL) {
+		json_t *data = json_object_get(objs[3], "data");
+		char *text = json_dumps(json_object_get(data, "cluster.json"),
+					JSON_COMPACT | JSON_SORT_KEYS);
+		if (text == NULL) {
+			json_decref(objs[3]);
+			objs[3] = NULL;
+		} else {
+			json_object_set_new(data, "cluster.json",
+					    json_string(text));
+			free(text);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		if (objs[i] == NULL) {
+			for (int j = 0; j < 4; j++) {
+				json_decref(objs[j]);
+			}
+			baton_errmsg_printf(errmsg,
+					    "cannot build the %s objects (out "
+					    "of memory)",
+					    region);
+			return BATON_ENOMEM;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		json_array_append_new(out, objs[i]);
+	}
+	return 0;
+}
