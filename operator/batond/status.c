@@ -1,0 +1,175 @@
+#include "batond/status.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *baton_status_now(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* Appends a condition, keeping the old lastTransitionTime when the status
+ * is unchanged. */
+static void condition(json_t *conds, json_t *old_conds, const char *type,
+		      bool ok, const char *reason, const char *message,
+		      int64_t generation, const char *now)
+{
+	const char *status = ok ? "True" : "False";
+	const char *ltt = now;
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(old_conds, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		const char *l =
+		    json_string_value(json_object_get(c, "lastTransitionTime"));
+		if (t != NULL && strcmp(t, type) == 0 && s != NULL &&
+		    strcmp(s, status) == 0 && l != NULL) {
+			ltt = l;
+		}
+	}
+	json_array_append_new(
+	    conds, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", type,
+			     "status", status, "observedGeneration",
+			     (json_int_t)generation, "lastTransitionTime", ltt,
+			     "reason", reason, "message", message));
+}
+
+json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
+{
+	json_t *old_conds = json_object_get(old, "conditions");
+	json_t *st = json_object();
+	json_t *conds = json_array();
+	json_t *regions = json_array();
+	const struct baton_fsm_view *fsm = in->fsm;
+	char msg[512];
+	char ready[32];
+	int data = 0, data_ready = 0;
+	bool all_ready;
+	const char *phase;
+
+	json_object_set_new(st, "observedGeneration",
+			    json_integer(in->generation));
+
+	/* per-region state */
+	for (int i = 0; i < in->n_regions; i++) {
+		const struct baton_region_obs *r = &in->regions[i];
+		const struct baton_db_region *sr =
+		    in->spec ? baton_dbspec_region(in->spec, r->name) : NULL;
+		bool is_data = sr == NULL || sr->role == BATON_REGION_DATA;
+		bool ok = r->reachable && r->ready >= (r->replicas > 0 ? 1 : 0);
+		json_t *o = json_pack("{s:s, s:b, s:b}", "name", r->name,
+				      "ready", ok, "reachable", r->reachable);
+		if (r->role != NULL) {
+			json_object_set_new(o, "role", json_string(r->role));
+		}
+		if (r->lag_bytes >= 0) {
+			json_object_set_new(o, "lagBytes",
+					    json_integer(r->lag_bytes));
+		}
+		if (r->last_seen != NULL) {
+			json_object_set_new(o, "lastSeen",
+					    json_string(r->last_seen));
+		}
+		json_array_append_new(regions, o);
+		if (is_data) {
+			data++;
+			data_ready += ok;
+		}
+	}
+	json_object_set_new(st, "regions", regions);
+	snprintf(ready, sizeof ready, "%d/%d", data_ready, data);
+	json_object_set_new(st, "ready", json_string(ready));
+	all_ready = data > 0 && data_ready == data;
+
+	if (fsm != NULL && fsm->registered && fsm->primary_region != NULL) {
+		json_object_set_new(st, "primaryRegion",
+				    json_string(fsm->primary_region));
+		json_object_set_new(st, "epoch",
+				    json_integer((json_int_t)fsm->epoch));
+	}
+	if (fsm != NULL && fsm->last_failover != NULL) {
+		json_t *lf = json_loads(fsm->last_failover, 0, NULL);
+		if (lf != NULL) {
+			json_object_set_new(st, "lastFailover", lf);
+		}
+	}
+
+	/* conditions and phase; the order of the tests is the priority */
+	condition(conds, old_conds, "SpecValid", in->spec_error == NULL,
+		  in->spec_error ? "InvalidSpec" : "Valid",
+		  in->spec_error ? in->spec_error : "the spec can be served",
+		  in->generation, in->now);
+	if (fsm == NULL || !fsm->quorum) {
+		condition(conds, old_conds, "Consensus", false, "NoQuorum",
+			  "this region's batond cannot reach a Raft majority: "
+			  "no failover decision can be made, and a primary "
+			  "here fences itself when its lease ends",
+			  in->generation, in->now);
+	} else {
+		condition(conds, old_conds, "Consensus", true, "Quorum",
+			  "a Raft majority is reachable", in->generation,
+			  in->now);
+	}
+	if (fsm != NULL && fsm->registered && fsm->primary_region != NULL) {
+		snprintf(msg, sizeof msg, "the primary is in %s at epoch %llu",
+			 fsm->primary_region, (unsigned long long)fsm->epoch);
+		condition(conds, old_conds, "PrimaryElected", true, "Committed",
+			  msg, in->generation, in->now);
+	} else {
+		condition(conds, old_conds, "PrimaryElected", false,
+			  fsm && fsm->registered ? "NoPrimary"
+						 : "NotRegistered",
+			  fsm && fsm->registered
+			      ? "no region holds the primary: waiting for a "
+				"committed promote"
+			      : "the database is not registered with the "
+				"Raft group yet",
+			  in->generation, in->now);
+	}
+	condition(conds, old_conds, "TrafficRouted", in->mesh_error == NULL,
+		  in->mesh_error ? "MeshUnavailable" : "Routed",
+		  in->mesh_error ? in->mesh_error
+				 : "routing objects match the primary",
+		  in->generation, in->now);
+	snprintf(msg, sizeof msg, "%d of %d data regions ready", data_ready,
+		 data);
+	condition(conds, old_conds, "Ready",
+		  all_ready && in->spec_error == NULL && fsm != NULL &&
+		      fsm->registered && fsm->primary_region != NULL,
+		  all_ready ? "AllRegionsReady" : "RegionsNotReady", msg,
+		  in->generation, in->now);
+	if (in->deleting) {
+		condition(conds, old_conds, "Deleting", true, "Teardown",
+			  in->deleting_waiting_for
+			      ? in->deleting_waiting_for
+			      : "removing routing, data and registration",
+			  in->generation, in->now);
+	}
+
+	if (in->deleting) {
+		phase = "Deleting";
+	} else if (in->spec_error != NULL) {
+		phase = "Pending";
+	} else if (fsm == NULL || !fsm->registered ||
+		   fsm->primary_region == NULL) {
+		phase = "Provisioning";
+	} else if (fsm->phase != NULL &&
+		   (strcmp(fsm->phase, "FailingOver") == 0 ||
+		    strcmp(fsm->phase, "SwitchingOver") == 0 ||
+		    strcmp(fsm->phase, "Fenced") == 0)) {
+		phase = fsm->phase;
+	} else {
+		phase = all_ready ? "Healthy" : "Degraded";
+	}
+	json_object_set_new(st, "phase", json_string(phase));
+	json_object_set_new(st, "conditions", conds);
+	return st;
+}

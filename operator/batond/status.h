@@ -1,0 +1,59 @@
+/* DatabaseCluster status as a pure function of what batond knows.
+ *
+ * Each region's batond writes status into its own cluster from: the parsed
+ * spec (or why it is invalid), the Raft FSM's view of the database (primary
+ * region, epoch, phase — the only source of truth for who is primary), and
+ * what it observes of every region (its own pods, and the peers' through
+ * their API servers). Conditions follow metav1.Condition: a condition's
+ * lastTransitionTime changes only when its status changes, so repeated
+ * reconciles write identical status and cause no churn.
+ */
+#ifndef BATON_BATOND_STATUS_H
+#define BATON_BATOND_STATUS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "batond/dbspec.h"
+
+struct baton_region_obs {
+	const char *name;
+	bool reachable;	       /* its API server (or ours) answered recently */
+	int ready;	       /* ready database instances */
+	int replicas;	       /* desired instances */
+	int64_t lag_bytes;     /* -1: unknown */
+	const char *role;      /* "primary", "replica", "witness", NULL */
+	const char *last_seen; /* RFC 3339, NULL: never */
+};
+
+struct baton_fsm_view {
+	bool registered;	    /* the FSM knows the database */
+	bool quorum;		    /* this batond can reach a Raft majority */
+	const char *primary_region; /* NULL: none */
+	uint64_t epoch;
+	const char *phase; /* FSM phase: "Healthy", "FailingOver", ... */
+	const char *last_failover; /* JSON text of lastFailover, or NULL */
+};
+
+struct baton_status_input {
+	const struct baton_dbspec *spec; /* NULL if the spec is invalid */
+	int64_t generation;
+	const char *spec_error; /* why the spec cannot work, or NULL */
+	const struct baton_fsm_view *fsm;
+	const struct baton_region_obs *regions;
+	int n_regions;
+	const char *mesh_error; /* mesh adapter problem (CRDs missing...) */
+	bool deleting;
+	const char *deleting_waiting_for; /* what teardown waits for */
+	const char *now;		  /* RFC 3339, for lastTransitionTime */
+};
+
+/* The new status object. OLD (may be NULL) is the current status, whose
+ * conditions' lastTransitionTime is kept where the status did not change. */
+json_t *baton_status_compute(const struct baton_status_input *in, json_t *old);
+
+/* RFC 3339 UTC "now" into BUF (at least 32 bytes). */
+const char *baton_status_now(char *buf, size_t size);
+
+#endif /* BATON_BATOND_STATUS_H */

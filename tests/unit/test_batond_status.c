@@ -1,0 +1,217 @@
+/* Unit tests for operator/batond/dbspec and status: parsing a
+ * DatabaseCluster, refusing what cannot work with a message, and the status
+ * (phase, conditions, READY) batond writes. */
+#include <string.h>
+
+#include "batond/dbspec.h"
+#include "batond/status.h"
+#include "harness.h"
+
+static json_t *dbc(const char *extra_spec)
+{
+	char text[2048];
+	json_error_t err;
+	json_t *o;
+	snprintf(text, sizeof text,
+		 "{\"metadata\":{\"name\":\"orders\",\"namespace\":\"shop\","
+		 "\"uid\":\"u1\",\"generation\":4,\"finalizers\":[\"baton.dev/"
+		 "teardown\"]},\"spec\":{\"regions\":[{\"name\":\"eu\","
+		 "\"replicas\":2},{\"name\":\"us\"},{\"name\":\"ap\",\"role\":"
+		 "\"witness\",\"replicas\":0}],\"primaryRegion\":\"eu\"%s}}",
+		 extra_spec);
+	o = json_loads(text, 0, &err);
+	ck_assert_msg(o != NULL, "%s", err.text);
+	return o;
+}
+
+START_TEST(parse_with_defaults)
+{
+	char errmsg[BATON_ERRMSG_SIZE];
+	struct baton_dbspec s;
+	json_t *o = dbc("");
+	ck_assert_int_eq(baton_dbspec_parse(o, &s, errmsg), 0);
+	ck_assert_str_eq(s.name, "orders");
+	ck_assert_int_eq(s.generation, 4);
+	ck_assert(s.has_finalizer);
+	ck_assert(!s.deleting);
+	ck_assert_int_eq(s.n_regions, 3);
+	ck_assert_int_eq(s.regions[0].replicas, 2);
+	ck_assert_int_eq(s.regions[2].role, BATON_REGION_WITNESS);
+	ck_assert_int_eq(baton_dbspec_data_regions(&s), 2);
+	ck_assert(s.automatic);
+	ck_assert_int_eq(s.lease_seconds, 2);
+	ck_assert_str_eq(s.service, "orders-rw");
+	ck_assert(s.retain_data);
+	json_decref(o);
+}
+END_TEST
+
+static const struct {
+	const char *spec;
+	const char *expect;
+} bad[] = {
+    {",\"primaryRegion\":\"mars\"", "not one of spec.regions"},
+    {",\"primaryRegion\":\"ap\"", "witness"},
+    {",\"engine\":\"mysql\"", "postgres only"},
+    {",\"failover\":{\"leaseSeconds\":1,\"renewMillis\":900}",
+     "twice renewMillis"},
+};
+
+START_TEST(unworkable_specs_say_why)
+{
+	char errmsg[BATON_ERRMSG_SIZE];
+	struct baton_dbspec s;
+	/* a later "primaryRegion" key replaces the first in jansson */
+	json_t *o = dbc(bad[_i].spec);
+	ck_assert_int_eq(baton_dbspec_parse(o, &s, errmsg), BATON_EINVALIDOBJ);
+	ck_assert_msg(strstr(errmsg, bad[_i].expect) != NULL, "%s", errmsg);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(duplicate_regions_are_refused)
+{
+	char errmsg[BATON_ERRMSG_SIZE];
+	struct baton_dbspec s;
+	json_t *o = json_loads(
+	    "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"regions\":[{\"name\":"
+	    "\"a\"},{\"name\":\"a\"}],\"primaryRegion\":\"a\"}}",
+	    0, NULL);
+	ck_assert_int_eq(baton_dbspec_parse(o, &s, errmsg), BATON_EINVALIDOBJ);
+	ck_assert_ptr_nonnull(strstr(errmsg, "twice"));
+	json_decref(o);
+}
+END_TEST
+
+static const char *cond(json_t *st, const char *type, const char *field)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "type")),
+			   type) == 0) {
+			return json_string_value(json_object_get(c, field));
+		}
+	}
+	return NULL;
+}
+
+static const char *phase(json_t *st)
+{
+	return json_string_value(json_object_get(st, "phase"));
+}
+
+START_TEST(phases_follow_the_fsm_and_the_regions)
+{
+	char errmsg[BATON_ERRMSG_SIZE];
+	struct baton_dbspec s;
+	json_t *o = dbc("");
+	struct baton_region_obs obs[3] = {
+	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z"},
+	    {"us", true, 1, 1, 100, "replica", NULL},
+	    {"ap", true, 0, 0, -1, "witness", NULL},
+	};
+	struct baton_fsm_view fsm = {false, true, NULL, 0, NULL, NULL};
+	struct baton_status_input in = {.spec = &s,
+					.generation = 4,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 3,
+					.now = "2026-11-28T01:00:00Z"};
+	json_t *st;
+
+	ck_assert_int_eq(baton_dbspec_parse(o, &s, errmsg), 0);
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(phase(st), "Provisioning");
+	ck_assert_str_eq(cond(st, "PrimaryElected", "reason"), "NotRegistered");
+	json_decref(st);
+
+	fsm.registered = true;
+	fsm.primary_region = "eu";
+	fsm.epoch = 5;
+	fsm.phase = "Healthy";
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(phase(st), "Healthy");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "ready")),
+			 "2/2");
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 5);
+	ck_assert_str_eq(cond(st, "Ready", "status"), "True");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(st, "observedGeneration")), 4);
+
+	/* us becomes unreachable: Degraded, Ready False, but the old
+	 * Consensus condition keeps its transition time */
+	obs[1].reachable = false;
+	in.now = "2026-11-28T02:00:00Z";
+	{
+		json_t *st2 = baton_status_compute(&in, st);
+		ck_assert_str_eq(phase(st2), "Degraded");
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(st2, "ready")), "1/2");
+		ck_assert_str_eq(cond(st2, "Ready", "status"), "False");
+		ck_assert_str_eq(cond(st2, "Ready", "lastTransitionTime"),
+				 "2026-11-28T02:00:00Z");
+		ck_assert_str_eq(cond(st2, "Consensus", "lastTransitionTime"),
+				 "2026-11-28T01:00:00Z");
+		json_decref(st2);
+	}
+	json_decref(st);
+
+	fsm.phase = "FailingOver";
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(phase(st), "FailingOver");
+	json_decref(st);
+
+	fsm.quorum = false;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(cond(st, "Consensus", "reason"), "NoQuorum");
+	json_decref(st);
+
+	in.deleting = true;
+	in.deleting_waiting_for = "waiting for region us (unreachable)";
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(phase(st), "Deleting");
+	ck_assert_str_eq(cond(st, "Deleting", "message"),
+			 "waiting for region us (unreachable)");
+	json_decref(st);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(invalid_spec_is_pending_with_a_false_condition)
+{
+	struct baton_fsm_view fsm = {false, true, NULL, 0, NULL, NULL};
+	struct baton_status_input in = {
+	    .spec = NULL,
+	    .generation = 2,
+	    .spec_error = "region eu-west has no configured batond peer",
+	    .fsm = &fsm,
+	    .now = "2026-11-28T01:00:00Z"};
+	json_t *st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(phase(st), "Pending");
+	ck_assert_str_eq(cond(st, "SpecValid", "status"), "False");
+	ck_assert_str_eq(cond(st, "SpecValid", "message"),
+			 "region eu-west has no configured batond peer");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "ready")),
+			 "0/0");
+	json_decref(st);
+}
+END_TEST
+
+static Suite *status_suite(void)
+{
+	Suite *s = suite_create("batond-status");
+	TCase *tc = tcase_create("status");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, parse_with_defaults);
+	tcase_add_loop_test(tc, unworkable_specs_say_why, 0,
+			    sizeof bad / sizeof bad[0]);
+	tcase_add_test(tc, duplicate_regions_are_refused);
+	tcase_add_test(tc, phases_follow_the_fsm_and_the_regions);
+	tcase_add_test(tc, invalid_spec_is_pending_with_a_false_condition);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(status_suite)
