@@ -1,0 +1,524 @@
+/* Unit tests for operator/http: the server over real sockets on 127.0.0.1
+ * and the Prometheus text helper.
+ *
+ * The server runs on the test's loop in the main thread; the client (libcurl
+ * easy, or a raw socket for malformed input) runs in a thread and wakes the
+ * loop with a uv_async_t when it is done, so LOOP_RUN_UNTIL never sleeps on
+ * an idle loop.
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "harness.h"
+#include "http/metrics.h"
+#include "http/server.h"
+
+struct fixture {
+	uv_loop_t loop;
+	struct baton_http_server srv;
+	int port;
+	bool closed;
+	uv_async_t wake;
+	atomic_int done;
+	/* deferred answers */
+	uv_timer_t later;
+	struct baton_http_request *held;
+	char certdir[64];
+};
+
+static void hello_cb(struct baton_http_request *req, void *data)
+{
+	char body[512];
+	int n = snprintf(body, sizeof body, "hello %s peer=%s body=%s",
+			 req->method, req->peer, req->body);
+	(void)data;
+	baton_http_respond(req, 200, "text/plain", body, (size_t)n, NULL);
+}
+
+static void later_cb(uv_timer_t *t)
+{
+	struct fixture *f = t->data;
+	baton_http_respond(f->held, 202, "text/plain", "later", 5, NULL);
+	f->held = NULL;
+}
+
+/* Answers 50 ms later, from a timer: the asynchronous path. */
+static void slow_cb(struct baton_http_request *req, void *data)
+{
+	struct fixture *f = data;
+	f->held = req;
+	uv_timer_start(&f->later, later_cb, 50, 0);
+}
+
+static void closed_cb(struct baton_http_server *srv)
+{
+	struct fixture *f = srv->data;
+	f->closed = true;
+}
+
+static void wake_cb(uv_async_t *a)
+{
+	(void)a;
+}
+
+static void setup_server(struct fixture *f,
+			 const struct baton_http_tls_config *tls)
+{
+	struct baton_http_config cfg = {
+	    .max_header_bytes = 1024, .max_body_bytes = 4096, .tls = tls};
+
+	memset(f, 0, sizeof *f);
+	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
+	ck_assert_int_eq(uv_async_init(&f->loop, &f->wake, wake_cb), 0);
+	uv_timer_init(&f->loop, &f->later);
+	f->later.data = f;
+	ck_assert_int_eq(baton_http_server_init(&f->loop, &f->srv, &cfg), 0);
+	f->srv.data = f;
+	ck_assert_int_eq(
+	    baton_http_route(&f->srv, "GET", "/hello", hello_cb, f), 0);
+	ck_assert_int_eq(
+	    baton_http_route(&f->srv, "POST", "/hello", hello_cb, f), 0);
+	ck_assert_int_eq(baton_http_route(&f->srv, "GET", "/slow", slow_cb, f),
+			 0);
+	ck_assert_int_eq(baton_http_server_listen(&f->srv, "127.0.0.1", 0), 0);
+	f->port = baton_http_server_port(&f->srv);
+	ck_assert_int_gt(f->port, 0);
+}
+
+static void teardown_server(struct fixture *f)
+{
+	baton_http_server_close(&f->srv, closed_cb);
+	uv_close((uv_handle_t *)&f->wake, NULL);
+	uv_close((uv_handle_t *)&f->later, NULL);
+	LOOP_RUN_UNTIL(&f->loop, f->closed);
+	LOOP_TEARDOWN(&f->loop);
+}
+
+/* Runs fn(arg) in a thread while the loop serves. */
+static void run_client(struct fixture *f, void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	atomic_store(&f->done, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, fn, arg), 0);
+	LOOP_RUN_UNTIL(&f->loop, atomic_load(&f->done));
+	pthread_join(th, NULL);
+}
+
+static void client_done(struct fixture *f)
+{
+	atomic_store(&f->done, 1);
+	uv_async_send(&f->wake);
+}
+
+/* ---- libcurl client ---------------------------------------------------- */
+
+struct call {
+	struct fixture *f;
+	const char *method;
+	const char *path;
+	const char *body;
+	const char *extra_header;
+	long status[2];
+	char resp[2][1024];
+	size_t resp_len[2];
+	long connects[2];
+	int n; /* requests on one easy handle (keep-alive) */
+	CURLcode rc;
+	/* TLS */
+	const char *cacert;
+	const char *cert;
+	const char *key;
+};
+
+static size_t sink(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct call *c = ud;
+	int i = c->n;
+	size_t n = sz * nm;
+	size_t room = sizeof c->resp[i] - 1 - c->resp_len[i];
+	size_t k = n < room ? n : room;
+	memcpy(c->resp[i] + c->resp_len[i], p, k);
+	c->resp_len[i] += k;
+	c->resp[i][c->resp_len[i]] = '\0';
+	return n;
+}
+
+static void *curl_thread(void *arg)
+{
+	struct call *c = arg;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	char url[256];
+	int reps = c->n > 0 ? c->n : 1;
+
+	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s",
+		 c->cacert ? "https" : "http", c->f->port, c->path);
+	if (c->extra_header) {
+		hdrs = curl_slist_append(hdrs, c->extra_header);
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+	if (c->body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+	}
+	if (c->cacert) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		if (c->cert) {
+			curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
+			curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
+		}
+	}
+	for (c->n = 0; c->n < reps; c->n++) {
+		c->rc = curl_easy_perform(h);
+		if (c->rc != CURLE_OK) {
+			break;
+		}
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status[c->n]);
+		curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &c->connects[c->n]);
+	}
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	client_done(c->f);
+	return NULL;
+}
+
+static void do_call(struct fixture *f, struct call *c)
+{
+	c->f = f;
+	run_client(f, curl_thread, c);
+}
+
+START_TEST(routes_and_status_codes)
+{
+	struct fixture f;
+	struct call ok = {.method = "GET", .path = "/hello?x=1"};
+	struct call post = {.method = "POST", .path = "/hello", .body = "abc"};
+	struct call missing = {.method = "GET", .path = "/nope"};
+	struct call wrong = {.method = "DELETE", .path = "/hello"};
+	struct call slow = {.method = "GET", .path = "/slow"};
+
+	setup_server(&f, NULL);
+	do_call(&f, &ok);
+	ck_assert_int_eq(ok.rc, CURLE_OK);
+	ck_assert_int_eq(ok.status[0], 200);
+	ck_assert_str_eq(ok.resp[0], "hello GET peer= body=");
+	do_call(&f, &post);
+	ck_assert_int_eq(post.status[0], 200);
+	ck_assert_str_eq(post.resp[0], "hello POST peer= body=abc");
+	do_call(&f, &missing);
+	ck_assert_int_eq(missing.status[0], 404);
+	do_call(&f, &wrong);
+	ck_assert_int_eq(wrong.status[0], 405);
+	do_call(&f, &slow);
+	ck_assert_int_eq(slow.status[0], 202);
+	ck_assert_str_eq(slow.resp[0], "later");
+	teardown_server(&f);
+}
+END_TEST
+
+START_TEST(keep_alive_reuses_connection)
+{
+	struct fixture f;
+	struct call c = {.method = "GET", .path = "/hello", .n = 2};
+
+	setup_server(&f, NULL);
+	do_call(&f, &c);
+	ck_assert_int_eq(c.rc, CURLE_OK);
+	ck_assert_int_eq(c.status[0], 200);
+	ck_assert_int_eq(c.status[1], 200);
+	ck_assert_int_eq(c.connects[0], 1);
+	ck_assert_int_eq(c.connects[1], 0); /* second request: same socket */
+	teardown_server(&f);
+}
+END_TEST
+
+START_TEST(oversized_headers_and_body)
+{
+	struct fixture f;
+	char big[2048];
+	char *body = malloc(8192);
+	struct call hdr = {.method = "GET", .path = "/hello"};
+	struct call bod = {.method = "POST", .path = "/hello"};
+
+	memcpy(big, "X-Big: ", 7);
+	memset(big + 7, 'a', sizeof big - 8);
+	big[sizeof big - 1] = '\0';
+	hdr.extra_header = big;
+	memset(body, 'b', 8191);
+	body[8191] = '\0';
+	bod.body = body;
+	setup_server(&f, NULL);
+	do_call(&f, &hdr);
+	ck_assert_int_eq(hdr.status[0], 431);
+	do_call(&f, &bod);
+	ck_assert_int_eq(bod.status[0], 413);
+	teardown_server(&f);
+	free(body);
+}
+END_TEST
+
+/* ---- raw socket client ----------------------------------------------------
+ */
+
+struct raw {
+	struct fixture *f;
+	const char *send;
+	char resp[2048];
+	size_t len;
+	int eof; /* the server closed the connection */
+};
+
+static void *raw_thread(void *arg)
+{
+	struct raw *r = arg;
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = {.tv_sec = 5};
+
+	a.sin_port = htons((uint16_t)r->f->port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    write(fd, r->send, strlen(r->send)) == (ssize_t)strlen(r->send)) {
+		for (;;) {
+			ssize_t n = read(fd, r->resp + r->len,
+					 sizeof r->resp - 1 - r->len);
+			if (n == 0) {
+				r->eof = 1;
+				break;
+			}
+			if (n < 0) {
+				break;
+			}
+			r->len += (size_t)n;
+			r->resp[r->len] = '\0';
+		}
+	}
+	close(fd);
+	client_done(r->f);
+	return NULL;
+}
+
+START_TEST(malformed_request_gets_400_and_close)
+{
+	struct fixture f;
+	struct raw r = {.send = "GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n"};
+
+	setup_server(&f, NULL);
+	r.f = &f;
+	run_client(&f, raw_thread, &r);
+	ck_assert_msg(strncmp(r.resp, "HTTP/1.1 400 ", 13) == 0, "got %s",
+		      r.resp);
+	ck_assert_ptr_nonnull(strstr(r.resp, "Connection: close"));
+	ck_assert_int_eq(r.eof, 1);
+	teardown_server(&f);
+}
+END_TEST
+
+START_TEST(pipelined_requests_answered_in_order)
+{
+	struct fixture f;
+	struct raw r = {.send = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+				"GET /hello HTTP/1.1\r\nHost: x\r\n"
+				"Connection: close\r\n\r\n"};
+	char *first;
+	char *second;
+
+	setup_server(&f, NULL);
+	r.f = &f;
+	run_client(&f, raw_thread, &r);
+	first = strstr(r.resp, "HTTP/1.1 202");
+	second = strstr(r.resp, "HTTP/1.1 200");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(second);
+	ck_assert_msg(first < second, "answers out of order");
+	ck_assert_int_eq(r.eof, 1);
+	teardown_server(&f);
+}
+END_TEST
+
+/* ---- mutual TLS ---------------------------------------------------------- */
+
+static void sh(const char *cmd)
+{
+	int rc = system(cmd);
+	ck_assert_msg(rc == 0, "command failed (%d): %s", rc, cmd);
+}
+
+/* Two CAs; a server cert and a client cert from CA 1, a client from CA 2. */
+static void make_certs(char *dir, size_t size)
+{
+	char cmd[4096];
+	snprintf(dir, size, "/tmp/baton-http-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(
+	    cmd, sizeof cmd,
+	    "set -e; cd %s; exec >/dev/null 2>&1;"
+	    "for ca in ca1 ca2; do openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem "
+	    "-days 2 -subj /CN=$ca; done;"
+	    "mk() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+	    "-nodes -keyout $1.key -out $1.csr -subj /CN=$2;"
+	    " printf 'subjectAltName=%%s\\n' \"$3\" > $1.ext;"
+	    " openssl x509 -req -in $1.csr -CA $4.pem -CAkey $4.key "
+	    "-CAcreateserial -out $1.pem -days 2 -extfile $1.ext; };"
+	    "mk server localhost IP:127.0.0.1 ca1;"
+	    "mk client batond-eu URI:spiffe://baton/region/eu ca1;"
+	    "mk rogue batond-eu URI:spiffe://baton/region/eu ca2",
+	    dir);
+	sh(cmd);
+}
+
+static void rm_certs(const char *dir)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	sh(cmd);
+}
+
+START_TEST(mtls_requires_client_cert_from_ca)
+{
+	struct fixture f;
+	char dir[64];
+	char ca[128], scert[128], skey[128], ccert[128], ckey[128], rcert[128],
+	    rkey[128];
+	struct baton_http_tls_config tls;
+	struct call good = {.method = "GET", .path = "/hello"};
+	struct call nocert = {.method = "GET", .path = "/hello"};
+	struct call rogue = {.method = "GET", .path = "/hello"};
+
+	make_certs(dir, sizeof dir);
+	snprintf(ca, sizeof ca, "%s/ca1.pem", dir);
+	snprintf(scert, sizeof scert, "%s/server.pem", dir);
+	snprintf(skey, sizeof skey, "%s/server.key", dir);
+	snprintf(ccert, sizeof ccert, "%s/client.pem", dir);
+	snprintf(ckey, sizeof ckey, "%s/client.key", dir);
+	snprintf(rcert, sizeof rcert, "%s/rogue.pem", dir);
+	snprintf(rkey, sizeof rkey, "%s/rogue.key", dir);
+	tls = (struct baton_http_tls_config){scert, skey, ca};
+	setup_server(&f, &tls);
+
+	good.cacert = nocert.cacert = rogue.cacert = ca;
+	good.cert = ccert;
+	good.key = ckey;
+	rogue.cert = rcert;
+	rogue.key = rkey;
+	do_call(&f, &good);
+	ck_assert_int_eq(good.rc, CURLE_OK);
+	ck_assert_int_eq(good.status[0], 200);
+	ck_assert_str_eq(good.resp[0],
+			 "hello GET peer=spiffe://baton/region/eu body=");
+	do_call(&f, &nocert);
+	ck_assert_int_ne(nocert.rc, CURLE_OK);
+	ck_assert_int_eq(nocert.status[0], 0);
+	do_call(&f, &rogue);
+	ck_assert_int_ne(rogue.rc, CURLE_OK);
+	ck_assert_int_eq(rogue.status[0], 0);
+	ck_assert_uint_ge(f.srv.rejected_tls, 2);
+	teardown_server(&f);
+	rm_certs(dir);
+}
+END_TEST
+
+START_TEST(tls_bad_key_is_a_clear_error)
+{
+	uv_loop_t loop;
+	struct baton_http_server srv;
+	struct baton_http_tls_config tls = {"/nonexistent/cert.pem",
+					    "/nonexistent/key.pem", NULL};
+	struct baton_http_config cfg = {.tls = &tls};
+
+	uv_loop_init(&loop);
+	ck_assert_int_eq(baton_http_server_init(&loop, &srv, &cfg), BATON_ETLS);
+	ck_assert_ptr_nonnull(strstr(srv.errmsg, "/nonexistent/cert.pem"));
+	LOOP_TEARDOWN(&loop);
+}
+END_TEST
+
+/* ---- metrics ------------------------------------------------------------- */
+
+START_TEST(metrics_text_format)
+{
+	struct baton_metrics m;
+	const char *lbl[] = {"action", NULL};
+	const char *v1[] = {"promote"};
+	const char *v2[] = {"fe\"n\nce"};
+	double buckets[] = {0.1, 1};
+	struct baton_metric *c, *g, *h;
+	char *text;
+	size_t len;
+
+	baton_metrics_init(&m);
+	c = baton_metrics_add(&m, BATON_METRIC_COUNTER, "baton_orders_total",
+			      "Orders received.", lbl, NULL, 0);
+	g = baton_metrics_add(&m, BATON_METRIC_GAUGE, "baton_epoch",
+			      "Highest epoch seen.", NULL, NULL, 0);
+	h = baton_metrics_add(&m, BATON_METRIC_HISTOGRAM, "baton_order_seconds",
+			      "Order latency.", lbl, buckets, 2);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_ptr_null(baton_metrics_add(&m, BATON_METRIC_GAUGE, "1bad", "",
+					     NULL, NULL, 0));
+	ck_assert_int_eq(baton_metric_inc(c, v1, 2), 0);
+	ck_assert_int_eq(baton_metric_inc(c, v2, 1), 0);
+	ck_assert_int_eq(baton_metric_inc(c, v1, -1), BATON_EINVAL);
+	ck_assert_int_eq(baton_metric_set(g, NULL, 7), 0);
+	ck_assert_int_eq(baton_metric_observe(h, v1, 0.05), 0);
+	ck_assert_int_eq(baton_metric_observe(h, v1, 0.5), 0);
+	ck_assert_int_eq(baton_metric_observe(h, v1, 5), 0);
+	ck_assert_int_eq(baton_metrics_render(&m, &text, &len), 0);
+	ck_assert_uint_eq(strlen(text), len);
+	ck_assert_ptr_nonnull(
+	    strstr(text, "# TYPE baton_orders_total counter\n"
+			 "baton_orders_total{action=\"promote\"} 2\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(text, "baton_orders_total{action=\"fe\\\"n\\nce\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "baton_epoch 7\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    text,
+	    "baton_order_seconds_bucket{action=\"promote\",le=\"0.1\"} 1\n"
+	    "baton_order_seconds_bucket{action=\"promote\",le=\"1\"} 2\n"
+	    "baton_order_seconds_bucket{action=\"promote\",le=\"+Inf\"} 3\n"
+	    "baton_order_seconds_sum{action=\"promote\"} 5.55"));
+	ck_assert_ptr_nonnull(
+	    strstr(text, "baton_order_seconds_count{action=\"promote\"} 3\n"));
+	free(text);
+	baton_metrics_free(&m);
+}
+END_TEST
+
+static Suite *http_suite(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("server");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, routes_and_status_codes);
+	tcase_add_test(tc, keep_alive_reuses_connection);
+	tcase_add_test(tc, oversized_headers_and_body);
+	tcase_add_test(tc, malformed_request_gets_400_and_close);
+	tcase_add_test(tc, pipelined_requests_answered_in_order);
+	tcase_add_test(tc, mtls_requires_client_cert_from_ca);
+	tcase_add_test(tc, tls_bad_key_is_a_clear_error);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("metrics");
+	tcase_add_test(tc, metrics_text_format);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(http_suite)
