@@ -1,0 +1,324 @@
+/* The failover decider. See decider.h for the protocol and why it is safe.
+ *
+ * Pure: no I/O, no clock, no allocation. Every timestamp is the caller's
+ * monotonic milliseconds. Arithmetic is in integers so that the simulation
+ * replays bit for bit.
+ */
+#include "consensus/decider.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+void baton_decider_init(struct baton_decider *d, unsigned flags)
+{
+	memset(d, 0, sizeof *d);
+	d->flags = flags;
+	d->retry_ms = 1000;
+}
+
+void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
+{
+	unsigned i;
+
+	d->leader = true;
+	d->leader_since_ms = now;
+	/* §5.2: a new leader cannot know when the old one applied the last
+	 * renewal, so every lease counts as renewed at the election. */
+	for (i = 0; i < BATON_MAX_DATABASES; i++) {
+		d->leases[i].renewed_ms = now;
+		d->leases[i].send_ms = now;
+		d->leases[i].proposed = false;
+		d->leases[i].notified = false;
+	}
+}
+
+void baton_decider_lose_leadership(struct baton_decider *d)
+{
+	d->leader = false;
+}
+
+static struct baton_decider_lease *lease_get(struct baton_decider *d,
+					     const char *db, uint64_t epoch,
+					     uint64_t now)
+{
+	struct baton_decider_lease *free_slot = NULL;
+	unsigned i;
+
+	for (i = 0; i < BATON_MAX_DATABASES; i++) {
+		struct baton_decider_lease *l = &d->leases[i];
+		if (l->db[0] != '\0' && strcmp(l->db, db) == 0) {
+			if (l->epoch != epoch) {
+				/* First sight of this epoch here: the lease
+				 * starts now (conservative). */
+				l->epoch = epoch;
+				l->renewed_ms = now;
+				l->send_ms = now;
+				l->proposed = false;
+				l->notified = false;
+			}
+			return l;
+		}
+		if (l->db[0] == '\0' && free_slot == NULL) {
+			free_slot = l;
+		}
+	}
+	if (free_slot == NULL) {
+		return NULL;
+	}
+	memset(free_slot, 0, sizeof *free_slot);
+	snprintf(free_slot->db, sizeof free_slot->db, "%s", db);
+	free_slot->epoch = epoch;
+	/* Never seen here: a leader counts it as renewed at its election
+	 * (§5.2; restores happen only on followers, so nothing later was
+	 * missed), anyone else from now. */
+	free_slot->renewed_ms = d->leader ? d->leader_since_ms : now;
+	free_slot->send_ms = free_slot->renewed_ms;
+	return free_slot;
+}
+
+void baton_decider_renewed(struct baton_decider *d, const char *db,
+			   uint64_t epoch, uint64_t send_ms, uint64_t now)
+{
+	struct baton_decider_lease *l = lease_get(d, db, epoch, now);
+
+	if (l == NULL) {
+		return;
+	}
+	if (now > l->renewed_ms) {
+		l->renewed_ms = now;
+	}
+	l->send_ms = send_ms;
+	l->proposed = false;
+}
+
+void baton_decider_forget(struct baton_decider *d, const char *db)
+{
+	unsigned i;
+
+	for (i = 0; i < BATON_MAX_DATABASES; i++) {
+		if (strcmp(d->leases[i].db, db) == 0) {
+			memset(&d->leases[i], 0, sizeof d->leases[i]);
+		}
+	}
+}
+
+static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
+			  const struct baton_failover_config *cfg)
+{
+	uint64_t lease = cfg->lease_ms;
+
+	if (flags & BATON_DECIDER_BROKEN_SEND_TIME) {
+		/* BROKEN: another machine's clock, and no allowance. */
+		return l->send_ms + lease;
+	}
+	if (flags & BATON_DECIDER_BROKEN_NO_DRIFT) {
+		return l->renewed_ms + lease;
+	}
+	return l->renewed_ms + lease + lease * cfg->drift_ppm / 1000000u +
+	       cfg->margin_ms;
+}
+
+uint64_t baton_decider_expiry(const struct baton_decider *d,
+			      const struct baton_db_state *db, uint64_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < BATON_MAX_DATABASES; i++) {
+		const struct baton_decider_lease *l = &d->leases[i];
+		if (strcmp(l->db, db->name) == 0 && l->epoch == db->epoch) {
+			return expiry_of(d->flags, l, &db->cfg);
+		}
+	}
+	{
+		struct baton_decider_lease fresh = {.renewed_ms = now,
+						    .send_ms = now};
+		return expiry_of(d->flags, &fresh, &db->cfg);
+	}
+}
+
+int baton_decider_pick(const struct baton_db_state *db, int exclude)
+{
+	uint64_t primary_pos = 0;
+	int best = -1;
+	uint64_t best_lag = 0;
+	unsigned i;
+
+	if (db->primary >= 0 && (unsigned)db->primary < db->n_regions) {
+		primary_pos = db->regions[db->primary].position;
+	}
+	for (i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		uint64_t lag;
+
+		if ((int)i == exclude || r->role != BATON_ROLE_DATA ||
+		    !r->healthy) {
+			continue;
+		}
+		if (db->cfg.synchronous && !r->sync_standby) {
+			continue;
+		}
+		lag = r->position >= primary_pos ? 0 : primary_pos - r->position;
+		if (lag > db->cfg.max_lag_bytes) {
+			continue;
+		}
+		if (best < 0 || r->priority > db->regions[best].priority ||
+		    (r->priority == db->regions[best].priority &&
+		     lag < best_lag)) {
+			best = (int)i;
+			best_lag = lag;
+		}
+	}
+	return best;
+}
+
+static bool may_propose(const struct baton_decider *d,
+			const struct baton_decider_lease *l, uint64_t now)
+{
+	return !l->proposed || now >= l->proposed_ms + d->retry_ms;
+}
+
+static void fill(struct baton_decision *out, const struct baton_db_state *db,
+		 int kind, int region, int reason, uint64_t at)
+{
+	memset(out, 0, sizeof *out);
+	out->kind = kind;
+	snprintf(out->db, sizeof out->db, "%s", db->name);
+	out->region = region;
+	out->epoch = db->epoch + 1;
+	out->renew_seq = db->renew_seq;
+	out->reason = reason;
+	out->expired_at_ms = at;
+}
+
+bool baton_decider_decide(struct baton_decider *d,
+			  const struct baton_db_state *db, uint64_t now,
+			  struct baton_decision *out)
+{
+	struct baton_decider_lease *l;
+	uint64_t expiry;
+	int target;
+
+	memset(out, 0, sizeof *out);
+	if (!d->leader) {
+		return false; /* §5: decisions exist only as leader proposals */
+	}
+	l = lease_get(d, db->name, db->epoch, now);
+	if (l == NULL) {
+		return false;
+	}
+
+	/* §5.7 planned switchover: the old primary fenced itself and
+	 * reported its final position; promote once the target replayed it.
+	 * No lease wait: the fence already made the old primary read-only. */
+	if (db->phase == BATON_PHASE_FENCED && db->sw_target >= 0) {
+		const struct baton_region_state *t = &db->regions[db->sw_target];
+		if (t->position >= db->sw_final_position && t->healthy &&
+		    may_propose(d, l, now)) {
+			fill(out, db, BATON_DECISION_PROMOTE, db->sw_target,
+			     BATON_REASON_SWITCHOVER, now);
+			l->proposed = true;
+			l->proposed_ms = now;
+			return true;
+		}
+		return false;
+	}
+
+	expiry = expiry_of(d->flags, l, &db->cfg);
+	if (now < expiry) {
+		return false;
+	}
+	if (!db->cfg.automatic) {
+		if (l->notified) {
+			return false;
+		}
+		l->notified = true;
+		fill(out, db, BATON_DECISION_REGION_LOST, db->primary,
+		     BATON_REASON_MANUAL, expiry);
+		return true;
+	}
+	target = baton_decider_pick(db, db->primary);
+	if (target < 0 || !may_propose(d, l, now)) {
+		return false;
+	}
+	fill(out, db, BATON_DECISION_PROMOTE, target,
+	     BATON_REASON_LEASE_EXPIRED, expiry);
+	l->proposed = true;
+	l->proposed_ms = now;
+	return true;
+}
+
+/* ---- renewer side ------------------------------------------------------ */
+
+void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
+		      uint32_t drift_ppm)
+{
+	memset(l, 0, sizeof *l);
+	l->lease_ms = lease_ms;
+	l->drift_ppm = drift_ppm;
+}
+
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch,
+		       uint64_t send_ms)
+{
+	uint64_t until = send_ms + l->lease_ms;
+
+	if (!l->held || l->epoch != epoch) {
+		l->held = true;
+		l->epoch = epoch;
+		l->valid_until = until;
+		return;
+	}
+	if (until > l->valid_until) {
+		l->valid_until = until;
+	}
+}
+
+void baton_lease_revoke(struct baton_lease *l)
+{
+	l->held = false;
+	l->valid_until = 0;
+}
+
+bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,
+		       uint64_t now)
+{
+	return l->held && l->epoch == epoch && now < l->valid_until;
+}
+
+uint64_t baton_lease_agent_grant(const struct baton_lease *l, uint64_t epoch,
+				 uint64_t now)
+{
+	uint64_t remaining;
+
+	if (!baton_lease_valid(l, epoch, now)) {
+		return 0;
+	}
+	remaining = l->valid_until - now;
+	/* remaining / (1 + drift), rounded down. */
+	return remaining * 1000000u / (1000000u + l->drift_ppm);
+}
+
+const char *baton_phase_name(int phase)
+{
+	static const char *const names[] = {"Healthy", "SwitchingOver",
+					    "Fenced", "RegionLost"};
+	if (phase < 0 || phase >= BATON_PHASE__COUNT) {
+		return "Unknown";
+	}
+	return names[phase];
+}
+
+const char *baton_reason_name(int reason)
+{
+	switch (reason) {
+	case BATON_REASON_LEASE_EXPIRED:
+		return "lease-expired";
+	case BATON_REASON_SWITCHOVER:
+		return "switchover";
+	case BATON_REASON_MANUAL:
+		return "manual";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,191 @@
+/* The failover decider: a pure state machine (ARCHITECTURE §5).
+ *
+ * No I/O and no clock: every function takes the caller's monotonic time in
+ * milliseconds. The same code runs in batond and in the deterministic
+ * simulation (consensus/sim.c).
+ *
+ * Two sides:
+ *
+ * - The Raft leader side (struct baton_decider). It records the *local apply
+ *   time* of every renewal and considers a lease expired at
+ *       apply_time + lease * (1 + drift) + margin
+ *   on its own clock. A newly elected leader treats every lease as renewed at
+ *   its election. On expiry it emits promote(db, region, epoch + 1, reason)
+ *   for the best eligible data region, or, in manual mode, a "region lost"
+ *   notice. A planned switchover promotes the target once the old primary
+ *   has fenced and the target has replayed the old primary's final position.
+ *
+ * - The renewer side (struct baton_lease). The primary region's batond
+ *   measures its lease from the renewal's *send time* on its own clock and
+ *   hands its agent a lease that ends no later (baton_lease_agent_grant()).
+ *
+ * Why this is safe: `drift` bounds the ratio of any two clocks' rates
+ * (rate_a / rate_b <= 1 + drift). The renewer's lease lasts at most
+ * lease / rate_r real time from the send, which precedes the leader's apply,
+ * and the leader waits (lease * (1 + drift) + margin) / rate_l >= lease /
+ * rate_r real time after the apply. A renewal that commits *after* the
+ * leader decided would revive the old lease, so a promote carries the
+ * renewal sequence number the decision was based on and the FSM rejects it
+ * when a renewal was applied in between (compare-and-swap, see fsm.c).
+ */
+#ifndef BATON_CONSENSUS_DECIDER_H
+#define BATON_CONSENSUS_DECIDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BATON_NAME_SIZE 64     /* names: at most 63 bytes + NUL */
+#define BATON_MAX_REGIONS 8    /* regions per database */
+#define BATON_MAX_DATABASES 32 /* databases per fleet */
+
+enum baton_region_role { BATON_ROLE_DATA = 0, BATON_ROLE_WITNESS = 1 };
+
+enum baton_phase {
+	BATON_PHASE_HEALTHY = 0,
+	BATON_PHASE_SWITCHING_OVER, /* begin committed, old primary fencing */
+	BATON_PHASE_FENCED,	    /* old primary fenced at final position */
+	BATON_PHASE_REGION_LOST,    /* manual mode: lease expired, waiting */
+	BATON_PHASE__COUNT
+};
+
+enum baton_reason {
+	BATON_REASON_LEASE_EXPIRED = 1,
+	BATON_REASON_SWITCHOVER = 2,
+	BATON_REASON_MANUAL = 3,
+};
+
+struct baton_failover_config {
+	uint32_t lease_ms;
+	uint32_t renew_ms;
+	uint32_t drift_ppm; /* bound on clock-rate ratio - 1, parts/million */
+	uint32_t margin_ms;
+	uint64_t max_lag_bytes;
+	bool automatic;
+	bool synchronous;
+};
+
+struct baton_region_state {
+	char name[BATON_NAME_SIZE];
+	uint8_t role; /* enum baton_region_role */
+	int32_t priority; /* higher wins */
+	bool healthy;
+	bool sync_standby; /* reported: the synchronous standby */
+	uint64_t position; /* last reported replay/write position (bytes) */
+};
+
+/* The replicated state of one database, as held by every FSM. */
+struct baton_db_state {
+	char name[BATON_NAME_SIZE];
+	struct baton_failover_config cfg;
+	unsigned n_regions;
+	struct baton_region_state regions[BATON_MAX_REGIONS];
+	int primary; /* index into regions */
+	uint64_t epoch;
+	uint8_t phase; /* enum baton_phase */
+	uint64_t renew_seq; /* renewals applied at this epoch (the CAS token) */
+	int sw_target; /* switchover target, -1 if none */
+	uint64_t sw_final_position; /* old primary's final position */
+};
+
+/* Deliberately broken variants, for proving that the simulation's checker
+ * finds real bugs (tests/unit/test_consensus_sim.c). Never set in batond. */
+enum {
+	BATON_DECIDER_BROKEN_NO_DRIFT = 1 << 0,	  /* lease + 0, no margin */
+	BATON_DECIDER_BROKEN_SEND_TIME = 1 << 1, /* expiry from send time */
+};
+
+struct baton_decider_lease {
+	char db[BATON_NAME_SIZE];
+	uint64_t epoch;
+	uint64_t renewed_ms; /* local apply time of the last renewal */
+	uint64_t send_ms;    /* renewer's send time (only for BROKEN_SEND) */
+	uint64_t proposed_ms; /* last promote proposal, 0 = none */
+	bool proposed;
+	bool notified; /* manual mode: region-lost notice emitted */
+};
+
+struct baton_decider {
+	bool leader;
+	uint64_t leader_since_ms;
+	unsigned flags;
+	uint32_t retry_ms; /* re-propose a decision after this long */
+	struct baton_decider_lease leases[BATON_MAX_DATABASES];
+};
+
+enum baton_decision_kind {
+	BATON_DECISION_NONE = 0,
+	BATON_DECISION_PROMOTE,
+	BATON_DECISION_REGION_LOST, /* manual mode: tell the humans */
+};
+
+struct baton_decision {
+	int kind; /* enum baton_decision_kind */
+	char db[BATON_NAME_SIZE];
+	int region; /* index into the database's regions */
+	uint64_t epoch; /* the new epoch: current + 1 */
+	uint64_t renew_seq; /* CAS token: the renewals this decision saw */
+	int reason; /* enum baton_reason */
+	uint64_t expired_at_ms; /* local time the lease was considered gone */
+};
+
+void baton_decider_init(struct baton_decider *d, unsigned flags);
+
+/* This node won an election at NOW: every lease counts as renewed now. */
+void baton_decider_become_leader(struct baton_decider *d, uint64_t now);
+void baton_decider_lose_leadership(struct baton_decider *d);
+
+/* A renewal (or a promote, which starts the new primary's lease) for DB at
+ * EPOCH was applied locally at NOW. SEND_MS is the renewer's claimed send
+ * time, kept only for the deliberately broken variant. */
+void baton_decider_renewed(struct baton_decider *d, const char *db,
+			   uint64_t epoch, uint64_t send_ms, uint64_t now);
+
+/* The database was removed: forget its lease. */
+void baton_decider_forget(struct baton_decider *d, const char *db);
+
+/* Local time at which DB's primary lease expires in this leader's view. */
+uint64_t baton_decider_expiry(const struct baton_decider *d,
+			      const struct baton_db_state *db, uint64_t now);
+
+/* Look at DB at NOW. Returns true and fills OUT when the caller should
+ * propose something (a promote) or report something (region lost). Never
+ * decides when this node is not the leader. The caller proposes OUT as a
+ * Raft command; the FSM is the final arbiter (epoch and renew_seq CAS). */
+bool baton_decider_decide(struct baton_decider *d,
+			  const struct baton_db_state *db, uint64_t now,
+			  struct baton_decision *out);
+
+/* The best eligible data region other than EXCLUDE, or -1: healthy, within
+ * max_lag_bytes of the primary's last position, the synchronous standby
+ * when synchronous; then highest priority, then least lag. */
+int baton_decider_pick(const struct baton_db_state *db, int exclude);
+
+/* ---- renewer side (the primary region's batond) ------------------------ */
+
+struct baton_lease {
+	uint64_t epoch;
+	uint32_t lease_ms;
+	uint32_t drift_ppm;
+	bool held;
+	uint64_t valid_until; /* renewer's clock */
+};
+
+void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
+		      uint32_t drift_ppm);
+/* The renewal sent at SEND_MS for EPOCH was committed and accepted. */
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch,
+		       uint64_t send_ms);
+/* Drop the lease at once (demoted, fencing, epoch moved on). */
+void baton_lease_revoke(struct baton_lease *l);
+bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,
+		       uint64_t now);
+/* The duration the agent may hold its lease, measured on the agent's clock
+ * from the moment it *asked* (before this call): remaining / (1 + drift),
+ * so that it ends no later in real time. 0 when not valid. */
+uint64_t baton_lease_agent_grant(const struct baton_lease *l, uint64_t epoch,
+				 uint64_t now);
+
+const char *baton_phase_name(int phase);
+const char *baton_reason_name(int reason);
+
+#endif /* BATON_CONSENSUS_DECIDER_H */

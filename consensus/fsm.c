@@ -1,0 +1,740 @@
+/* The replicated state machine. See fsm.h for the encoding and the rules.
+ *
+ * Every rule below keeps one half of §5's safety property:
+ * - epochs only grow: a promote must carry exactly epoch + 1;
+ * - one writable region per epoch: only the primary of the current epoch
+ *   may renew, and a promote is refused when a renewal was applied after
+ *   the leader decided (renew_seq compare-and-swap), because that renewal
+ *   gave the old primary a fresh lease the decision did not see.
+ * All state is fixed-size, so apply never allocates and cannot fail.
+ */
+#include "consensus/fsm.h"
+
+#include <string.h>
+
+#include "common/error.h"
+
+/* ---- bounded writer / reader ------------------------------------------- */
+
+struct wr {
+	uint8_t *p;
+	size_t cap, len;
+	bool overflow; /* out of space */
+	bool invalid;  /* a name does not fit its field */
+};
+
+static void put(struct wr *w, const void *src, size_t n)
+{
+	if (w->overflow || w->cap - w->len < n) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void put_u8(struct wr *w, uint8_t v)
+{
+	put(w, &v, 1);
+}
+
+static void put_u32(struct wr *w, uint32_t v)
+{
+	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
+			(uint8_t)(v >> 8), (uint8_t)v};
+	put(w, b, 4);
+}
+
+static void put_u64(struct wr *w, uint64_t v)
+{
+	put_u32(w, (uint32_t)(v >> 32));
+	put_u32(w, (uint32_t)v);
+}
+
+static void put_str(struct wr *w, const char *s)
+{
+	size_t n = strnlen(s, BATON_NAME_SIZE);
+	if (n >= BATON_NAME_SIZE) {
+		w->invalid = true;
+		return;
+	}
+	put_u8(w, (uint8_t)n);
+	put(w, s, n);
+}
+
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static void get(struct rd *r, void *dst, size_t n)
+{
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		memset(dst, 0, n);
+		return;
+	}
+	memcpy(dst, r->p + r->off, n);
+	r->off += n;
+}
+
+static uint8_t get_u8(struct rd *r)
+{
+	uint8_t v;
+	get(r, &v, 1);
+	return v;
+}
+
+static uint32_t get_u32(struct rd *r)
+{
+	uint8_t b[4];
+	get(r, b, 4);
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+static uint64_t get_u64(struct rd *r)
+{
+	uint64_t hi = get_u32(r);
+	return hi << 32 | get_u32(r);
+}
+
+static void get_str(struct rd *r, char *dst)
+{
+	uint8_t n = get_u8(r);
+	dst[0] = '\0';
+	if (n >= BATON_NAME_SIZE) {
+		r->bad = true;
+		return;
+	}
+	get(r, dst, n);
+	dst[n] = '\0';
+	if (memchr(dst, '\0', n) != NULL) {
+		r->bad = true; /* embedded NUL */
+	}
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static void put_cfg(struct wr *w, const struct baton_failover_config *c)
+{
+	put_u32(w, c->lease_ms);
+	put_u32(w, c->renew_ms);
+	put_u32(w, c->drift_ppm);
+	put_u32(w, c->margin_ms);
+	put_u64(w, c->max_lag_bytes);
+	put_u8(w, (uint8_t)((c->automatic ? 1 : 0) | (c->synchronous ? 2 : 0)));
+}
+
+static void get_cfg(struct rd *r, struct baton_failover_config *c)
+{
+	uint8_t flags;
+	c->lease_ms = get_u32(r);
+	c->renew_ms = get_u32(r);
+	c->drift_ppm = get_u32(r);
+	c->margin_ms = get_u32(r);
+	c->max_lag_bytes = get_u64(r);
+	flags = get_u8(r);
+	if (flags & ~3u) {
+		r->bad = true;
+	}
+	c->automatic = flags & 1;
+	c->synchronous = (flags & 2) != 0;
+}
+
+int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
+		     size_t *len)
+{
+	struct wr w = {.p = buf, .cap = cap};
+	unsigned i;
+
+	if (cmd->type <= 0 || cmd->type >= BATON_CMD__COUNT ||
+	    cmd->n_regions > BATON_MAX_REGIONS) {
+		return BATON_EINVAL;
+	}
+	put_u8(&w, 'B');
+	put_u8(&w, 'T');
+	put_u8(&w, BATON_CMD_VERSION);
+	put_u8(&w, (uint8_t)cmd->type);
+	put_str(&w, cmd->db);
+	switch (cmd->type) {
+	case BATON_CMD_REGISTER:
+		put_cfg(&w, &cmd->cfg);
+		put_u8(&w, (uint8_t)cmd->n_regions);
+		for (i = 0; i < cmd->n_regions; i++) {
+			put_str(&w, cmd->regions[i].name);
+			put_u8(&w, cmd->regions[i].role);
+			put_u32(&w, (uint32_t)cmd->regions[i].priority);
+		}
+		put_str(&w, cmd->primary);
+		break;
+	case BATON_CMD_REMOVE:
+		break;
+	case BATON_CMD_RENEW:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u64(&w, cmd->send_ms);
+		break;
+	case BATON_CMD_REPORT:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u8(&w, cmd->healthy);
+		put_u8(&w, cmd->sync_standby);
+		put_u64(&w, cmd->position);
+		break;
+	case BATON_CMD_PROMOTE:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u64(&w, cmd->renew_seq);
+		put_u8(&w, cmd->reason);
+		break;
+	case BATON_CMD_SWITCHOVER:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		break;
+	case BATON_CMD_FENCE:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u64(&w, cmd->position);
+		break;
+	case BATON_CMD_SWITCHOVER_ABORT:
+		put_u64(&w, cmd->epoch);
+		break;
+	}
+	if (w.invalid) {
+		return BATON_EINVAL;
+	}
+	if (w.overflow) {
+		return BATON_ETOOLARGE;
+	}
+	*len = w.len;
+	return 0;
+}
+
+int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
+{
+	struct rd r = {.p = buf, .len = len};
+	unsigned i;
+
+	memset(cmd, 0, sizeof *cmd);
+	if (buf == NULL || len < 4 || len > BATON_CMD_MAX || buf[0] != 'B' ||
+	    buf[1] != 'T' || buf[2] != BATON_CMD_VERSION) {
+		return BATON_EPARSE;
+	}
+	r.off = 3;
+	cmd->type = get_u8(&r);
+	get_str(&r, cmd->db);
+	switch (cmd->type) {
+	case BATON_CMD_REGISTER:
+		get_cfg(&r, &cmd->cfg);
+		cmd->n_regions = get_u8(&r);
+		if (cmd->n_regions > BATON_MAX_REGIONS) {
+			return BATON_EPARSE;
+		}
+		for (i = 0; i < cmd->n_regions; i++) {
+			get_str(&r, cmd->regions[i].name);
+			cmd->regions[i].role = get_u8(&r);
+			cmd->regions[i].priority = (int32_t)get_u32(&r);
+		}
+		get_str(&r, cmd->primary);
+		break;
+	case BATON_CMD_REMOVE:
+		break;
+	case BATON_CMD_RENEW:
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->send_ms = get_u64(&r);
+		break;
+	case BATON_CMD_REPORT:
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->healthy = get_u8(&r);
+		cmd->sync_standby = get_u8(&r);
+		cmd->position = get_u64(&r);
+		break;
+	case BATON_CMD_PROMOTE:
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->renew_seq = get_u64(&r);
+		cmd->reason = get_u8(&r);
+		break;
+	case BATON_CMD_SWITCHOVER:
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		break;
+	case BATON_CMD_FENCE:
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->position = get_u64(&r);
+		break;
+	case BATON_CMD_SWITCHOVER_ABORT:
+		cmd->epoch = get_u64(&r);
+		break;
+	default:
+		return BATON_EPARSE;
+	}
+	if (r.bad || r.off != len || cmd->db[0] == '\0') {
+		return BATON_EPARSE;
+	}
+	return 0;
+}
+
+int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
+{
+	uint8_t tmp[BATON_CMD_MAX];
+	size_t len = 0;
+	int rv;
+
+	rv = baton_cmd_encode(cmd, tmp, sizeof tmp, &len);
+	if (rv != 0) {
+		return rv;
+	}
+	out->base = raft_malloc(len);
+	if (out->base == NULL) {
+		return BATON_ENOMEM;
+	}
+	memcpy(out->base, tmp, len);
+	out->len = len;
+	return 0;
+}
+
+const char *baton_fsm_result_name(int code)
+{
+	static const char *const names[] = {
+	    "none",	  "ok",		"malformed",	 "no-such-database",
+	    "exists",	  "full",	"no-such-region", "stale-epoch",
+	    "bad-epoch",  "not-primary", "lease-renewed", "not-eligible",
+	    "wrong-phase"};
+	if (code < 0 || code >= BATON_FSM__COUNT) {
+		return "unknown";
+	}
+	return names[code];
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name)
+{
+	unsigned i;
+	for (i = 0; i < f->n_dbs; i++) {
+		if (strcmp(f->dbs[i].name, name) == 0) {
+			return &f->dbs[i];
+		}
+	}
+	return NULL;
+}
+
+int baton_fsm_region_index(const struct baton_db_state *db,
+			   const char *region)
+{
+	unsigned i;
+	for (i = 0; i < db->n_regions; i++) {
+		if (strcmp(db->regions[i].name, region) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
+{
+	struct baton_db_state *db;
+	unsigned i, j;
+
+	if (baton_fsm_db(f, c->db) != NULL) {
+		return BATON_FSM_EXISTS;
+	}
+	if (f->n_dbs >= BATON_MAX_DATABASES) {
+		return BATON_FSM_FULL;
+	}
+	if (c->n_regions == 0 || c->cfg.lease_ms == 0) {
+		return BATON_FSM_MALFORMED;
+	}
+	for (i = 0; i < c->n_regions; i++) {
+		if (c->regions[i].name[0] == '\0' ||
+		    c->regions[i].role > BATON_ROLE_WITNESS) {
+			return BATON_FSM_MALFORMED;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->regions[i].name, c->regions[j].name) ==
+			    0) {
+				return BATON_FSM_MALFORMED;
+			}
+		}
+	}
+	db = &f->dbs[f->n_dbs];
+	memset(db, 0, sizeof *db);
+	memcpy(db->name, c->db, sizeof db->name);
+	db->cfg = c->cfg;
+	db->n_regions = c->n_regions;
+	for (i = 0; i < c->n_regions; i++) {
+		memcpy(db->regions[i].name, c->regions[i].name,
+		       sizeof db->regions[i].name);
+		db->regions[i].role = c->regions[i].role;
+		db->regions[i].priority = c->regions[i].priority;
+		db->regions[i].healthy = true;
+	}
+	db->primary = baton_fsm_region_index(db, c->primary);
+	if (db->primary < 0 ||
+	    db->regions[db->primary].role != BATON_ROLE_DATA) {
+		return BATON_FSM_NO_REGION;
+	}
+	db->epoch = 1;
+	db->phase = BATON_PHASE_HEALTHY;
+	db->sw_target = -1;
+	f->n_dbs++;
+	return BATON_FSM_OK;
+}
+
+static int epoch_check(const struct baton_db_state *db, uint64_t epoch)
+{
+	if (epoch < db->epoch) {
+		return BATON_FSM_STALE_EPOCH;
+	}
+	if (epoch > db->epoch) {
+		return BATON_FSM_BAD_EPOCH;
+	}
+	return BATON_FSM_OK;
+}
+
+static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
+{
+	struct baton_db_state *db;
+	int region = -1;
+	int rc;
+
+	if (c->type == BATON_CMD_REGISTER) {
+		return apply_register(f, c);
+	}
+	db = baton_fsm_db(f, c->db);
+	if (db == NULL) {
+		return BATON_FSM_NO_DB;
+	}
+	if (c->type != BATON_CMD_REMOVE &&
+	    c->type != BATON_CMD_SWITCHOVER_ABORT) {
+		region = baton_fsm_region_index(db, c->region);
+		if (region < 0) {
+			return BATON_FSM_NO_REGION;
+		}
+	}
+	switch (c->type) {
+	case BATON_CMD_REMOVE: {
+		unsigned idx = (unsigned)(db - f->dbs);
+		memmove(&f->dbs[idx], &f->dbs[idx + 1],
+			(f->n_dbs - idx - 1) * sizeof f->dbs[0]);
+		f->n_dbs--;
+		return BATON_FSM_OK;
+	}
+	case BATON_CMD_RENEW:
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
+		}
+		if (region != db->primary) {
+			return BATON_FSM_NOT_PRIMARY;
+		}
+		if (db->phase == BATON_PHASE_FENCED) {
+			return BATON_FSM_PHASE; /* fenced: no lease until abort */
+		}
+		if (db->phase == BATON_PHASE_REGION_LOST) {
+			db->phase = BATON_PHASE_HEALTHY; /* it came back */
+		}
+		db->renew_seq++;
+		return BATON_FSM_OK;
+	case BATON_CMD_REPORT:
+		db->regions[region].healthy = c->healthy != 0;
+		db->regions[region].sync_standby = c->sync_standby != 0;
+		if (region != db->primary || db->phase != BATON_PHASE_FENCED) {
+			db->regions[region].position = c->position;
+		}
+		return BATON_FSM_OK;
+	case BATON_CMD_PROMOTE:
+		if (c->epoch <= db->epoch) {
+			return BATON_FSM_STALE_EPOCH;
+		}
+		if (c->epoch != db->epoch + 1) {
+			return BATON_FSM_BAD_EPOCH;
+		}
+		if (db->regions[region].role != BATON_ROLE_DATA) {
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
+		if (c->renew_seq != db->renew_seq) {
+			return BATON_FSM_LEASE_RENEWED;
+		}
+		if (c->reason == BATON_REASON_SWITCHOVER &&
+		    (db->phase != BATON_PHASE_FENCED || region != db->sw_target)) {
+			return BATON_FSM_PHASE;
+		}
+		db->primary = region;
+		db->epoch = c->epoch;
+		db->renew_seq = 0;
+		db->phase = BATON_PHASE_HEALTHY;
+		db->sw_target = -1;
+		db->sw_final_position = 0;
+		return BATON_FSM_OK;
+	case BATON_CMD_SWITCHOVER:
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
+		}
+		if (db->phase != BATON_PHASE_HEALTHY) {
+			return BATON_FSM_PHASE;
+		}
+		if (region == db->primary ||
+		    db->regions[region].role != BATON_ROLE_DATA) {
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
+		db->phase = BATON_PHASE_SWITCHING_OVER;
+		db->sw_target = region;
+		return BATON_FSM_OK;
+	case BATON_CMD_FENCE:
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
+		}
+		if (region != db->primary) {
+			return BATON_FSM_NOT_PRIMARY;
+		}
+		if (db->phase != BATON_PHASE_SWITCHING_OVER) {
+			return BATON_FSM_PHASE;
+		}
+		db->phase = BATON_PHASE_FENCED;
+		db->sw_final_position = c->position;
+		db->regions[region].position = c->position;
+		return BATON_FSM_OK;
+	case BATON_CMD_SWITCHOVER_ABORT:
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
+		}
+		if (db->phase != BATON_PHASE_SWITCHING_OVER &&
+		    db->phase != BATON_PHASE_FENCED) {
+			return BATON_FSM_PHASE;
+		}
+		db->phase = BATON_PHASE_HEALTHY;
+		db->sw_target = -1;
+		return BATON_FSM_OK;
+	default:
+		return BATON_FSM_MALFORMED;
+	}
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+	if (h == 0) {
+		h = 1469598103934665603ull;
+	}
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
+{
+	struct baton_cmd cmd;
+	int result;
+	uint8_t r;
+
+	if (baton_cmd_decode(buf, len, &cmd) != 0) {
+		result = BATON_FSM_MALFORMED;
+	} else {
+		result = apply_cmd(f, &cmd);
+	}
+	f->applied++;
+	r = (uint8_t)result;
+	f->chain = fnv(f->chain, buf, buf != NULL ? len : 0);
+	f->chain = fnv(f->chain, &r, 1);
+	if (f->observer != NULL) {
+		f->observer(f, result == BATON_FSM_MALFORMED ? NULL : &cmd,
+			    result, f->observer_data);
+	}
+	return result;
+}
+
+/* ---- raft glue ---------------------------------------------------------- */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
+		     void **result)
+{
+	struct baton_fsm *f = fsm->data;
+	int rc = baton_fsm_apply_buf(f, buf->base, buf->len);
+	*result = (void *)(uintptr_t)rc;
+	return 0; /* never stop the log: rejections live in the result */
+}
+
+static void put_db(struct wr *w, const struct baton_db_state *db)
+{
+	unsigned i;
+	put_str(w, db->name);
+	put_cfg(w, &db->cfg);
+	put_u8(w, (uint8_t)db->n_regions);
+	for (i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		put_str(w, r->name);
+		put_u8(w, r->role);
+		put_u32(w, (uint32_t)r->priority);
+		put_u8(w, (uint8_t)((r->healthy ? 1 : 0) |
+				    (r->sync_standby ? 2 : 0)));
+		put_u64(w, r->position);
+	}
+	put_u8(w, (uint8_t)db->primary);
+	put_u64(w, db->epoch);
+	put_u8(w, db->phase);
+	put_u64(w, db->renew_seq);
+	put_u8(w, (uint8_t)(db->sw_target + 1));
+	put_u64(w, db->sw_final_position);
+}
+
+static void get_db(struct rd *r, struct baton_db_state *db)
+{
+	unsigned i;
+	memset(db, 0, sizeof *db);
+	get_str(r, db->name);
+	get_cfg(r, &db->cfg);
+	db->n_regions = get_u8(r);
+	if (db->n_regions > BATON_MAX_REGIONS) {
+		r->bad = true;
+		return;
+	}
+	for (i = 0; i < db->n_regions; i++) {
+		struct baton_region_state *g = &db->regions[i];
+		uint8_t flags;
+		get_str(r, g->name);
+		g->role = get_u8(r);
+		g->priority = (int32_t)get_u32(r);
+		flags = get_u8(r);
+		g->healthy = flags & 1;
+		g->sync_standby = (flags & 2) != 0;
+		g->position = get_u64(r);
+	}
+	db->primary = get_u8(r);
+	db->epoch = get_u64(r);
+	db->phase = get_u8(r);
+	db->renew_seq = get_u64(r);
+	db->sw_target = (int)get_u8(r) - 1;
+	db->sw_final_position = get_u64(r);
+	if ((unsigned)db->primary >= db->n_regions ||
+	    db->phase >= BATON_PHASE__COUNT ||
+	    db->sw_target >= (int)db->n_regions) {
+		r->bad = true;
+	}
+}
+
+#define SNAPSHOT_MAX (64 + BATON_MAX_DATABASES * (128 + BATON_MAX_REGIONS * 90))
+
+int baton_fsm_snapshot_encode(const struct baton_fsm *f,
+			      struct raft_buffer *out)
+{
+	struct wr w;
+	unsigned i;
+
+	w.p = raft_malloc(SNAPSHOT_MAX);
+	if (w.p == NULL) {
+		return BATON_ENOMEM;
+	}
+	w.cap = SNAPSHOT_MAX;
+	w.len = 0;
+	w.overflow = false;
+	w.invalid = false;
+	put_u8(&w, 'B');
+	put_u8(&w, 'S');
+	put_u8(&w, BATON_SNAPSHOT_VERSION);
+	put_u64(&w, f->applied);
+	put_u64(&w, f->chain);
+	put_u8(&w, (uint8_t)f->n_dbs);
+	for (i = 0; i < f->n_dbs; i++) {
+		put_db(&w, &f->dbs[i]);
+	}
+	if (w.overflow || w.invalid) {
+		raft_free(w.p);
+		return BATON_ETOOLARGE;
+	}
+	out->base = w.p;
+	out->len = w.len;
+	return 0;
+}
+
+int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf,
+			      size_t len)
+{
+	struct rd r = {.p = buf, .len = len};
+	struct baton_fsm tmp;
+	unsigned i;
+
+	if (buf == NULL || len < 3 || r.p[0] != 'B' || r.p[1] != 'S' ||
+	    r.p[2] != BATON_SNAPSHOT_VERSION) {
+		return BATON_EPARSE;
+	}
+	memset(&tmp, 0, sizeof tmp);
+	r.off = 3;
+	tmp.applied = get_u64(&r);
+	tmp.chain = get_u64(&r);
+	tmp.n_dbs = get_u8(&r);
+	if (tmp.n_dbs > BATON_MAX_DATABASES) {
+		return BATON_EPARSE;
+	}
+	for (i = 0; i < tmp.n_dbs; i++) {
+		get_db(&r, &tmp.dbs[i]);
+	}
+	if (r.bad || r.off != len) {
+		return BATON_EPARSE;
+	}
+	f->n_dbs = tmp.n_dbs;
+	memcpy(f->dbs, tmp.dbs, sizeof f->dbs);
+	f->applied = tmp.applied;
+	f->chain = tmp.chain;
+	return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			unsigned *n_bufs)
+{
+	struct baton_fsm *f = fsm->data;
+	int rv;
+
+	*bufs = raft_malloc(sizeof **bufs);
+	if (*bufs == NULL) {
+		return RAFT_NOMEM;
+	}
+	rv = baton_fsm_snapshot_encode(f, &(*bufs)[0]);
+	if (rv != 0) {
+		raft_free(*bufs);
+		*bufs = NULL;
+		return RAFT_NOMEM;
+	}
+	*n_bufs = 1;
+	return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+	struct baton_fsm *f = fsm->data;
+
+	if (baton_fsm_snapshot_decode(f, buf->base, buf->len) != 0) {
+		return RAFT_MALFORMED;
+	}
+	raft_free(buf->base); /* on success the FSM owns it */
+	if (f->observer != NULL) {
+		f->observer(f, NULL, 0, f->observer_data);
+	}
+	return 0;
+}
+
+void baton_fsm_init(struct baton_fsm *f, struct raft_fsm *raft_fsm)
+{
+	memset(f, 0, sizeof *f);
+	memset(raft_fsm, 0, sizeof *raft_fsm);
+	raft_fsm->version = 2;
+	raft_fsm->data = f;
+	raft_fsm->apply = fsm_apply;
+	raft_fsm->snapshot = fsm_snapshot;
+	raft_fsm->restore = fsm_restore;
+	raft_fsm->snapshot_finalize = NULL;
+	raft_fsm->snapshot_async = NULL;
+}
+
+void baton_fsm_close(struct raft_fsm *raft_fsm)
+{
+	raft_fsm->data = NULL;
+}

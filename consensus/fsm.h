@@ -1,0 +1,126 @@
+/* The replicated state machine: per database, the primary region, the epoch
+ * (a monotonic fencing token), the phase, each region's health and
+ * replication position and the lease bookkeeping (ARCHITECTURE §5).
+ *
+ * Commands travel as a versioned binary encoding (big-endian, length-prefixed
+ * names, at most BATON_CMD_MAX bytes):
+ *
+ *   'B' 'T' version(1) type(1) body...
+ *
+ * Apply never fails the Raft log: a command that is malformed, stale or out
+ * of order is *rejected in the result* (raft stops applying on a non-zero
+ * return, shared/research/raft.md §4). The result is a small integer code
+ * carried in the `void *result` pointer; read it with baton_fsm_result().
+ */
+#ifndef BATON_CONSENSUS_FSM_H
+#define BATON_CONSENSUS_FSM_H
+
+#include <raft.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/decider.h"
+
+#define BATON_CMD_VERSION 1
+#define BATON_CMD_MAX 1024
+#define BATON_SNAPSHOT_VERSION 1
+
+enum baton_cmd_type {
+	BATON_CMD_REGISTER = 1,	 /* db, config, regions, primary */
+	BATON_CMD_REMOVE,	 /* db */
+	BATON_CMD_RENEW,	 /* db, region, epoch, send_ms */
+	BATON_CMD_REPORT,	 /* db, region, healthy, sync, position */
+	BATON_CMD_PROMOTE,	 /* db, region, epoch, renew_seq, reason */
+	BATON_CMD_SWITCHOVER,	 /* db, region (target), epoch: begin */
+	BATON_CMD_FENCE,	 /* db, region, epoch, position (final) */
+	BATON_CMD_SWITCHOVER_ABORT, /* db, epoch */
+	BATON_CMD__COUNT
+};
+
+struct baton_cmd {
+	int type;
+	char db[BATON_NAME_SIZE];
+	char region[BATON_NAME_SIZE];
+	uint64_t epoch;
+	uint64_t send_ms;   /* RENEW */
+	uint64_t position;  /* REPORT, FENCE */
+	uint64_t renew_seq; /* PROMOTE */
+	uint8_t reason;	    /* PROMOTE */
+	uint8_t healthy;    /* REPORT */
+	uint8_t sync_standby; /* REPORT */
+	/* REGISTER */
+	struct baton_failover_config cfg;
+	unsigned n_regions;
+	struct {
+		char name[BATON_NAME_SIZE];
+		uint8_t role;
+		int32_t priority;
+	} regions[BATON_MAX_REGIONS];
+	char primary[BATON_NAME_SIZE];
+};
+
+/* Encode CMD into BUF (capacity CAP); *LEN gets the size.
+ * BATON_EINVAL for a bad command, BATON_ETOOLARGE if CAP is too small. */
+int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
+		     size_t *len);
+/* Decode; BATON_EPARSE for truncated, unknown version/type, or trailing
+ * garbage. Never reads past LEN. */
+int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd);
+/* Encode into a raft_malloc'd buffer ready for raft_apply. */
+int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out);
+
+enum baton_fsm_result {
+	BATON_FSM_OK = 1, /* non-zero so that a NULL result means "none" */
+	BATON_FSM_MALFORMED,
+	BATON_FSM_NO_DB,
+	BATON_FSM_EXISTS,
+	BATON_FSM_FULL,
+	BATON_FSM_NO_REGION,
+	BATON_FSM_STALE_EPOCH,	/* epoch older than current */
+	BATON_FSM_BAD_EPOCH,	/* promote epoch is not current + 1 */
+	BATON_FSM_NOT_PRIMARY,	/* renew/fence from a region that is not */
+	BATON_FSM_LEASE_RENEWED, /* promote CAS: a renewal came in between */
+	BATON_FSM_NOT_ELIGIBLE, /* promote target is not a data region */
+	BATON_FSM_PHASE,	/* not allowed in the current phase */
+	BATON_FSM__COUNT
+};
+
+const char *baton_fsm_result_name(int code);
+static inline int baton_fsm_result(void *result)
+{
+	return (int)(uintptr_t)result;
+}
+
+/* Called after every apply (accepted or not) and after a restore (cmd NULL).
+ * The simulation and batond use it to feed the decider local apply times. */
+struct baton_fsm;
+typedef void (*baton_fsm_observer_cb)(struct baton_fsm *f,
+				      const struct baton_cmd *cmd, int result,
+				      void *data);
+
+struct baton_fsm {
+	unsigned n_dbs;
+	struct baton_db_state dbs[BATON_MAX_DATABASES];
+	uint64_t applied; /* commands applied, including rejected ones */
+	uint64_t chain;	  /* running hash of every applied command */
+	baton_fsm_observer_cb observer;
+	void *observer_data;
+};
+
+/* Fill RAFT_FSM (version 2, no snapshot_finalize/async) around F. */
+void baton_fsm_init(struct baton_fsm *f, struct raft_fsm *raft_fsm);
+void baton_fsm_close(struct raft_fsm *raft_fsm);
+
+/* Apply an encoded command directly (what raft_fsm.apply does). */
+int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len);
+struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name);
+int baton_fsm_region_index(const struct baton_db_state *db,
+			   const char *region);
+
+/* Snapshot encoding, exposed for tests. */
+int baton_fsm_snapshot_encode(const struct baton_fsm *f,
+			      struct raft_buffer *out);
+int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf,
+			      size_t len);
+
+#endif /* BATON_CONSENSUS_FSM_H */
