@@ -1,0 +1,468 @@
+/* WATCH: framing, parsing, reconnect.
+ *
+ * Happy path: start() opens the stream; data_cb feeds bytes to the framer;
+ * every complete line is one event: its resourceVersion is recorded (so a
+ * reconnect never replays or skips), then event_cb runs. When the server
+ * ends the stream at timeoutSeconds, the request callback reopens it from
+ * the last RV.
+ *
+ * Failure paths: a connection error, a 5xx, a malformed event or an
+ * over-long line ends the stream and schedules a reconnect after a jittered
+ * backoff (800 ms doubling to 30 s; reset once a stream delivers an event);
+ * 429 waits max(backoff, Retry-After). 410 (HTTP or an ERROR event) is not
+ * retried: the RV is unusable, so gone_cb tells the owner to relist.
+ *
+ * Cancel paths: stop() cancels the request (its callback sees
+ * BATON_ECANCELED and does nothing) and the timer. close() does the same
+ * and calls close_cb once the timer is closed and no request is active.
+ * event_cb may call stop/close: data_cb checks w->running after each event
+ * and aborts the transfer.
+ */
+#include "kube/watch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define BACKOFF_BASE_MS 800
+#define BACKOFF_CAP_MS 30000
+#define MIN_WATCH_TIMEOUT_S 300
+
+/* ---- framer
+ * ------------------------------------------------------------------ */
+
+void baton_kube_framer_init(struct baton_kube_framer *f, size_t max_line)
+{
+	memset(f, 0, sizeof *f);
+	f->max = max_line ? max_line : BATON_KUBE_WATCH_MAX_LINE;
+}
+
+void baton_kube_framer_reset(struct baton_kube_framer *f)
+{
+	f->len = 0;
+}
+
+void baton_kube_framer_free(struct baton_kube_framer *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->len = f->cap = 0;
+}
+
+static int emit(const char *line, size_t len, baton_kube_line_cb cb, void *ud)
+{
+	if (len > 0 && line[len - 1] == '\r') {
+		len--;
+	}
+	if (len == 0) {
+		return 0;
+	}
+	return cb(ud, line, len);
+}
+
+static int buffer_append(struct baton_kube_framer *f, const char *data,
+			 size_t len)
+{
+	if (f->len + len > f->max) {
+		f->len = 0;
+		return BATON_ETOOLARGE;
+	}
+	if (f->len + len > f->cap) {
+		size_t cap = f->cap ? f->cap : 4096;
+		char *p;
+		while (cap < f->len + len) {
+			cap *= 2;
+		}
+		if (cap > f->max + 1) {
+			cap = f->max + 1;
+		}
+		p = realloc(f->buf, cap);
+		if (p == NULL) {
+			return BATON_ENOMEM;
+		}
+		f->buf = p;
+		f->cap = cap;
+	}
+	memcpy(f->buf + f->len, data, len);
+	f->len += len;
+	return 0;
+}
+
+int baton_kube_framer_feed(struct baton_kube_framer *f, const char *data,
+			   size_t len, baton_kube_line_cb line_cb, void *ud)
+{
+	int rv;
+
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n;
+
+		if (nl == NULL) {
+			return buffer_append(f, data, len);
+		}
+		n = (size_t)(nl - data);
+		if (f->len == 0) {
+			/* Whole line in this chunk: no copy. */
+			if (n > f->max) {
+				return BATON_ETOOLARGE;
+			}
+			rv = emit(data, n, line_cb, ud);
+		} else {
+			size_t total;
+			if ((rv = buffer_append(f, data, n)) != 0) {
+				return rv;
+			}
+			total = f->len;
+			f->len = 0; /* consumed, whatever the callback says */
+			rv = emit(f->buf, total, line_cb, ud);
+		}
+		if (rv != 0) {
+			return rv;
+		}
+		data = nl + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
+/* ---- events
+ * ------------------------------------------------------------------ */
+
+int baton_kube_event_parse(const char *line, size_t len, int *type,
+			   json_t **obj, char *errmsg)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} types[] = {
+	    {"ADDED", BATON_KUBE_ADDED},     {"MODIFIED", BATON_KUBE_MODIFIED},
+	    {"DELETED", BATON_KUBE_DELETED}, {"BOOKMARK", BATON_KUBE_BOOKMARK},
+	    {"ERROR", BATON_KUBE_ERROR},
+	};
+	json_error_t jerr;
+	json_t *ev = json_loadb(line, len, 0, &jerr);
+	const char *t;
+	json_t *o;
+
+	*obj = NULL;
+	*type = 0;
+	if (ev == NULL) {
+		baton_errmsg_printf(errmsg, "watch event is not JSON: %s",
+				    jerr.text);
+		return BATON_EPARSE;
+	}
+	t = json_string_value(json_object_get(ev, "type"));
+	o = json_object_get(ev, "object");
+	if (t == NULL || !json_is_object(o)) {
+		baton_errmsg_printf(errmsg,
+				    "watch event without type or object");
+		json_decref(ev);
+		return BATON_EPARSE;
+	}
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		if (strcmp(t, types[i].name) == 0) {
+			*type = types[i].type;
+		}
+	}
+	if (*type == 0) {
+		baton_errmsg_printf(errmsg,
+				    "unknown watch event type \"%.64s\"", t);
+		json_decref(ev);
+		return BATON_EPARSE;
+	}
+	*obj = json_incref(o);
+	json_decref(ev);
+	return 0;
+}
+
+uint64_t baton_kube_backoff_next(uint64_t *base_ms, double r)
+{
+	uint64_t d;
+
+	if (*base_ms < BACKOFF_BASE_MS) {
+		*base_ms = BACKOFF_BASE_MS;
+	}
+	/* Jitter factor 1.0: wait in [base, 2·base), capped. */
+	d = *base_ms + (uint64_t)((double)*base_ms * r);
+	if (d > BACKOFF_CAP_MS) {
+		d = BACKOFF_CAP_MS;
+	}
+	*base_ms *= 2;
+	if (*base_ms > BACKOFF_CAP_MS) {
+		*base_ms = BACKOFF_CAP_MS;
+	}
+	return d;
+}
+
+/* ---- the watch handle ------------------------------------------------------
+ */
+
+static double rnd(struct baton_kube_watch *w)
+{
+	return (double)(rand_r(&w->rng) % 1000000) / 1000000.0;
+}
+
+static void open_stream(struct baton_kube_watch *w);
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct baton_kube_watch *w = t->data;
+	if (w->running && !w->req_active) {
+		open_stream(w);
+	}
+}
+
+static void schedule(struct baton_kube_watch *w, uint64_t delay_ms)
+{
+	uv_timer_start(&w->timer, timer_cb, delay_ms, 0);
+}
+
+static int line_cb(void *ud, const char *line, size_t len)
+{
+	struct baton_kube_watch *w = ud;
+	json_t *obj;
+	const char *rv;
+	int type, st;
+
+	st = baton_kube_event_parse(line, len, &type, &obj, w->errmsg);
+	if (st != 0) {
+		return st;
+	}
+	if (type == BATON_KUBE_ERROR) {
+		long code = json_integer_value(json_object_get(obj, "code"));
+		st = baton_kube_status_error(code ? code : 500, obj, w->errmsg);
+		json_decref(obj);
+		return st;
+	}
+	rv = json_string_value(json_object_get(json_object_get(obj, "metadata"),
+					       "resourceVersion"));
+	if (rv != NULL && rv[0] != '\0') {
+		char *copy = strdup(rv);
+		if (copy == NULL) {
+			json_decref(obj);
+			return BATON_ENOMEM;
+		}
+		free(w->rv);
+		w->rv = copy;
+	}
+	w->stream_events++;
+	w->backoff_ms = BACKOFF_BASE_MS;
+	w->event_cb(w, type, obj);
+	json_decref(obj);
+	/* The callback may have stopped or closed us. */
+	return w->running && !w->req.cancel_pending ? 0 : BATON_ECANCELED;
+}
+
+static int data_cb(struct baton_kube_request *req, const char *buf, size_t len)
+{
+	struct baton_kube_watch *w = req->data;
+	int rv;
+
+	if (!w->running || req->cancel_pending) {
+		return BATON_ECANCELED;
+	}
+	rv = baton_kube_framer_feed(&w->framer, buf, len, line_cb, w);
+	if (rv == BATON_ETOOLARGE) {
+		baton_errmsg_printf(w->errmsg,
+				    "watch event longer than %zu bytes",
+				    w->framer.max);
+	}
+	return rv;
+}
+
+static void maybe_closed(struct baton_kube_watch *w)
+{
+	if (w->closing && w->timer_closed && !w->req_active) {
+		baton_kube_watch_close_cb cb = w->close_cb;
+		baton_kube_framer_free(&w->framer);
+		free(w->rv);
+		free(w->path);
+		w->rv = w->path = NULL;
+		if (cb != NULL) {
+			cb(w);
+		}
+	}
+}
+
+static void stream_done_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_kube_watch *w = req->data;
+	uint64_t delay;
+
+	w->req_active = false;
+	baton_kube_framer_reset(&w->framer);
+	if (w->closing) {
+		maybe_closed(w);
+		return;
+	}
+	if (!w->running || status == BATON_ECANCELED) {
+		return;
+	}
+	if (status == 0) {
+		/* The server's timeoutSeconds: reopen from the last RV now,
+		 * unless the stream died at once (then it is a failure). */
+		if (w->stream_events > 0 ||
+		    uv_now(w->client->loop) - w->stream_started >= 1000) {
+			open_stream(w);
+			return;
+		}
+		baton_errmsg_printf(w->errmsg, "watch stream ended at once");
+	} else if (w->errmsg[0] == '\0') {
+		/* No message of our own (ERROR event, framing): the
+		 * transport's or the HTTP Status's. */
+		memcpy(w->errmsg, req->errmsg, sizeof w->errmsg);
+	}
+	if (status == BATON_EGONE) {
+		w->running = false;
+		BATON_INFO("kube", "watch %s: resourceVersion %s expired: %s",
+			   w->path, w->rv ? w->rv : "", w->errmsg);
+		free(w->rv);
+		w->rv = NULL;
+		w->gone_cb(w);
+		return;
+	}
+	delay = baton_kube_backoff_next(&w->backoff_ms, rnd(w));
+	if (status == BATON_ETHROTTLED && req->retry_after > 0 &&
+	    (uint64_t)req->retry_after * 1000 > delay) {
+		delay = (uint64_t)req->retry_after * 1000;
+	}
+	BATON_WARN("kube", "watch %s failed (%s: %s); retrying in %llu ms",
+		   w->path, baton_errname(status), w->errmsg,
+		   (unsigned long long)delay);
+	schedule(w, delay);
+}
+
+static void open_stream(struct baton_kube_watch *w)
+{
+	char path[4096];
+	struct baton_kube_list_opts o = {0};
+	long timeout_s;
+	int rv;
+
+	snprintf(path, sizeof path, "%s", w->path);
+	timeout_s = MIN_WATCH_TIMEOUT_S +
+		    (long)(rnd(w) * MIN_WATCH_TIMEOUT_S); /* [300,600) */
+	if (timeout_s >= 2 * MIN_WATCH_TIMEOUT_S) {
+		timeout_s = 2 * MIN_WATCH_TIMEOUT_S - 1;
+	}
+	o.watch = true;
+	o.allow_watch_bookmarks = true;
+	o.timeout_seconds = timeout_s;
+	o.resource_version = w->rv;
+	rv = baton_kube_list_query(&o, path, sizeof path);
+	if (rv == 0) {
+		w->req.data = w;
+		w->errmsg[0] = '\0';
+		w->stream_events = 0;
+		w->stream_started = uv_now(w->client->loop);
+		/* The transfer outlives the server's timeout by a margin, so
+		 * a silently dead connection is noticed. */
+		rv = baton_kube_request_start(
+		    w->client, &w->req, "GET", path, NULL, NULL,
+		    (timeout_s + 30) * 1000L, data_cb, stream_done_cb);
+	}
+	if (rv != 0) {
+		if (rv == BATON_ESHUTDOWN) {
+			w->running = false;
+			return;
+		}
+		schedule(w, baton_kube_backoff_next(&w->backoff_ms, rnd(w)));
+		return;
+	}
+	w->req_active = true;
+	w->restarts++;
+}
+
+int baton_kube_watch_init(struct baton_kube_client *c,
+			  struct baton_kube_watch *w,
+			  const struct baton_kube_ref *ref,
+			  const struct baton_kube_watch_opts *opts,
+			  baton_kube_watch_event_cb event_cb,
+			  baton_kube_watch_gone_cb gone_cb)
+{
+	struct baton_kube_list_opts lo = {0};
+	struct baton_kube_ref coll = *ref;
+	char path[4096];
+	void *data = w->data;
+	int rv;
+
+	memset(w, 0, sizeof *w);
+	w->data = data;
+	coll.name = NULL;
+	if (opts != NULL) {
+		lo.label_selector = opts->label_selector;
+		lo.field_selector = opts->field_selector;
+	}
+	rv = baton_kube_path(&coll, path, sizeof path);
+	rv = rv ? rv : baton_kube_list_query(&lo, path, sizeof path);
+	if (rv != 0) {
+		baton_errmsg_printf(w->errmsg, "watch: bad resource reference");
+		return rv;
+	}
+	if ((w->path = strdup(path)) == NULL) {
+		return BATON_ENOMEM;
+	}
+	w->client = c;
+	w->event_cb = event_cb;
+	w->gone_cb = gone_cb;
+	w->backoff_ms = BACKOFF_BASE_MS;
+	w->rng = (unsigned)uv_hrtime() ^ (unsigned)(uintptr_t)w;
+	baton_kube_framer_init(&w->framer, opts ? opts->max_line : 0);
+	uv_timer_init(c->loop, &w->timer);
+	w->timer.data = w;
+	return 0;
+}
+
+int baton_kube_watch_start(struct baton_kube_watch *w, const char *rv)
+{
+	char *copy = NULL;
+
+	if (w->closing) {
+		return BATON_ESHUTDOWN;
+	}
+	if (rv != NULL && rv[0] != '\0' && (copy = strdup(rv)) == NULL) {
+		return BATON_ENOMEM;
+	}
+	baton_kube_watch_stop(w);
+	free(w->rv);
+	w->rv = copy;
+	w->running = true;
+	if (w->req_active) {
+		/* The cancel is deferred (we are inside a curl callback):
+		 * reopen from the timer once the old stream is gone. */
+		schedule(w, 0);
+	} else {
+		open_stream(w);
+	}
+	return 0;
+}
+
+void baton_kube_watch_stop(struct baton_kube_watch *w)
+{
+	w->running = false;
+	uv_timer_stop(&w->timer);
+	if (w->req_active) {
+		baton_kube_request_cancel(&w->req);
+	}
+}
+
+static void watch_timer_closed_cb(uv_handle_t *h)
+{
+	struct baton_kube_watch *w = h->data;
+	w->timer_closed = true;
+	maybe_closed(w);
+}
+
+void baton_kube_watch_close(struct baton_kube_watch *w,
+			    baton_kube_watch_close_cb close_cb)
+{
+	if (w->closing) {
+		return;
+	}
+	baton_kube_watch_stop(w);
+	w->closing = true;
+	w->close_cb = close_cb;
+	uv_close((uv_handle_t *)&w->timer, watch_timer_closed_cb);
+}
