@@ -31,6 +31,14 @@ if ! "$regions" up "$nregions" > "$BATON_REGIONS_DIR.up.log" 2>&1; then
     exit 1
 fi
 eval "$("$regions" env)"
+# Every test region serves the DatabaseCluster API, as after `helm install`.
+for r in $BATON_REGION_NAMES; do
+    "$top/tests/env/bin/kubectl" --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+        apply -f "$top/crds/" >/dev/null &&
+    "$top/tests/env/bin/kubectl" --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+        wait --for condition=established --timeout=30s crd/databaseclusters.baton.dev >/dev/null ||
+        { echo "integration: 0 passed, 1 failed (CRD install in $r)"; exit 1; }
+done
 export BATON_ROOT=$top BATON_BUILD=$build
 
 tests=("$@")

@@ -1,0 +1,547 @@
+#include "batond/reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond/children.h"
+#include "common/log.h"
+#include "mesh-adapters/mesh.h"
+
+enum step {
+	STEP_FINALIZER = 1,
+	STEP_APPLY,
+	STEP_STATUS,
+	STEP_DRAIN,
+	STEP_REMOVE_FINALIZER,
+	STEP_DONE,
+};
+
+static void run(struct baton_reconcile *r);
+
+int baton_reconcile_resource(const char *api_version, const char *kind,
+			     char *group, size_t group_size, char *version,
+			     size_t version_size, const char **resource)
+{
+	static const struct {
+		const char *kind;
+		const char *resource;
+	} kinds[] = {
+	    {"StatefulSet", "statefulsets"},
+	    {"Service", "services"},
+	    {"ConfigMap", "configmaps"},
+	    {"PodDisruptionBudget", "poddisruptionbudgets"},
+	    {"DestinationRule", "destinationrules"},
+	    {"VirtualService", "virtualservices"},
+	    {"ServiceExport", "serviceexports"},
+	};
+	const char *slash;
+
+	if (api_version == NULL || kind == NULL) {
+		return BATON_EINVAL;
+	}
+	*resource = NULL;
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(kinds[i].kind, kind) == 0) {
+			*resource = kinds[i].resource;
+		}
+	}
+	if (*resource == NULL) {
+		return BATON_EINVAL;
+	}
+	slash = strchr(api_version, '/');
+	if (slash == NULL) {
+		snprintf(group, group_size, "%s", "");
+		snprintf(version, version_size, "%s", api_version);
+	} else {
+		snprintf(group, group_size, "%.*s", (int)(slash - api_version),
+			 api_version);
+		snprintf(version, version_size, "%s", slash + 1);
+	}
+	return 0;
+}
+
+static const struct baton_kube_ref dbc_ref = {.group = "baton.dev",
+					      .version = "v1alpha1",
+					      .resource = "databaseclusters"};
+
+static void finish(struct baton_reconcile *r, int status)
+{
+	baton_reconcile_cb cb = r->cb;
+	json_decref(r->obj);
+	json_decref(r->objects);
+	r->obj = NULL;
+	r->objects = NULL;
+	r->step = STEP_DONE;
+	cb(r, status);
+}
+
+static void fail(struct baton_reconcile *r, int status, const char *what,
+		 const char *detail)
+{
+	baton_errmsg_printf(r->errmsg, "%s/%s: %s: %s", r->spec.ns,
+			    r->spec.name, what, detail);
+	finish(r, status);
+}
+
+static const char *md_str(json_t *obj, const char *key)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), key));
+}
+
+/* ---- mesh and children ------------------------------------------------- */
+
+/* The region's desired objects; PRIMARY NULL means "drain". */
+static int desired_objects(struct baton_reconcile *r, const char *primary,
+			   uint64_t epoch, bool drain_only)
+{
+	const struct baton_reconcile_env *env = r->env;
+	struct baton_mesh_region regions[BATON_MAX_REGIONS];
+	struct baton_mesh_spec ms;
+	const struct baton_mesh_backend *backend;
+	size_t n = 0;
+	int rv;
+
+	r->objects = json_array();
+	if (!drain_only) {
+		rv = baton_children_desired(&r->spec, env->region,
+					    env->batond_url, r->objects,
+					    r->errmsg);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	for (int i = 0; i < r->spec.n_regions; i++) {
+		if (r->spec.regions[i].role == BATON_REGION_DATA) {
+			regions[n].name = r->spec.regions[i].name;
+			regions[n].istio_cluster_id = NULL;
+			n++;
+		}
+	}
+	memset(&ms, 0, sizeof ms);
+	ms.db = r->spec.name;
+	ms.ns = r->spec.ns;
+	ms.db_uid = r->spec.uid;
+	ms.service = r->spec.service;
+	ms.port = r->spec.port;
+	ms.regions = regions;
+	ms.n_regions = n;
+	ms.local_region = env->region;
+	ms.primary_region = primary;
+	ms.epoch = epoch;
+
+	backend = baton_mesh_lookup(drain_only ? "none" : r->spec.mesh);
+	if (backend == NULL) {
+		backend = &baton_mesh_plain;
+	}
+	if (strcmp(backend->name, "mcs") == 0) {
+		static const char *const mcs[] = {
+		    "multicluster.x-k8s.io/v1beta1",
+		    "multicluster.x-k8s.io/v1alpha1", "net.gke.io/v1"};
+		const char *served[3];
+		size_t k = 0;
+		for (size_t i = 0; i < 3; i++) {
+			if (env->api_served(env->data, mcs[i])) {
+				served[k++] = mcs[i];
+			}
+		}
+		ms.mcs_api_version = baton_mesh_mcs_pick_version(served, k);
+		if (ms.mcs_api_version == NULL) {
+			baton_errmsg_printf(
+			    r->mesh_error,
+			    "traffic.mesh is mcs but this cluster serves no "
+			    "ServiceExport API (multicluster.x-k8s.io or "
+			    "net.gke.io): install the MCS CRDs; routing falls "
+			    "back to plain Services");
+			backend = &baton_mesh_plain;
+		}
+	} else {
+		for (size_t i = 0; backend->required_apis[i] != NULL; i++) {
+			if (!env->api_served(env->data,
+					     backend->required_apis[i])) {
+				baton_errmsg_printf(
+				    r->mesh_error,
+				    "traffic.mesh is %s but this cluster does "
+				    "not serve %s: install its CRDs; routing "
+				    "falls back to plain Services",
+				    backend->name, backend->required_apis[i]);
+				backend = &baton_mesh_plain;
+				break;
+			}
+		}
+	}
+	rv = backend->desired(&ms, r->objects, r->errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	if (drain_only) {
+		/* only the primary Service matters: it loses its endpoints */
+		while (json_array_size(r->objects) > 1) {
+			json_array_remove(r->objects,
+					  json_array_size(r->objects) - 1);
+		}
+	}
+	return 0;
+}
+
+static void applied_all(struct baton_reconcile *r)
+{
+	if (r->first_error != 0) {
+		char detail[BATON_ERRMSG_SIZE];
+		snprintf(detail, sizeof detail, "%s", r->errmsg);
+		fail(r, r->first_error, "server-side apply", detail);
+		return;
+	}
+	r->step = r->step == STEP_DRAIN ? STEP_REMOVE_FINALIZER : STEP_STATUS;
+	run(r);
+}
+
+static void apply_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_reconcile *r = req->data;
+	if (status != 0 && r->first_error == 0) {
+		r->first_error = status;
+		baton_errmsg_printf(r->errmsg, "%s", req->errmsg);
+	}
+	if (status == 0) {
+		r->objects_applied++;
+	}
+	if (--r->pending == 0) {
+		applied_all(r);
+	}
+}
+
+/* Starts every apply at once; PENDING holds one extra count until all are
+ * started, so a callback cannot finish the step early. */
+static void apply_objects(struct baton_reconcile *r)
+{
+	size_t i;
+	json_t *o;
+
+	if (json_array_size(r->objects) > BATON_RECONCILE_MAX_OBJECTS) {
+		fail(r, BATON_EINTERNAL, "apply", "too many objects");
+		return;
+	}
+	r->pending = 1;
+	r->first_error = 0;
+	json_array_foreach(r->objects, i, o)
+	{
+		char group[64], version[32];
+		const char *resource;
+		struct baton_kube_ref ref = {0};
+		int rv = baton_reconcile_resource(
+		    json_string_value(json_object_get(o, "apiVersion")),
+		    json_string_value(json_object_get(o, "kind")), group,
+		    sizeof group, version, sizeof version, &resource);
+		if (rv == 0) {
+			ref.group = group;
+			ref.version = version;
+			ref.resource = resource;
+			ref.ns = r->spec.ns;
+			ref.name = md_str(o, "name");
+			r->reqs[i].data = r;
+			rv = baton_kube_apply(r->env->kube, &r->reqs[i], &ref,
+					      o, BATON_FIELD_MANAGER, true,
+					      apply_cb);
+		}
+		if (rv == 0) {
+			r->pending++;
+		} else if (r->first_error == 0) {
+			r->first_error = rv;
+			baton_errmsg_printf(r->errmsg, "cannot start apply: %s",
+					    baton_strerror(rv));
+		}
+	}
+	if (--r->pending == 0) {
+		applied_all(r);
+	}
+}
+
+/* ---- finalizer ----------------------------------------------------------- */
+
+static void patch_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_reconcile *r = req->data;
+	if (status != 0) {
+		char detail[BATON_ERRMSG_SIZE];
+		snprintf(detail, sizeof detail, "%s", req->errmsg);
+		fail(r, status,
+		     r->step == STEP_FINALIZER ? "adding the finalizer"
+		     : r->step == STEP_STATUS  ? "writing status"
+					       : "removing the finalizer",
+		     detail);
+		return;
+	}
+	switch (r->step) {
+	case STEP_FINALIZER:
+		r->step = STEP_APPLY;
+		run(r);
+		break;
+	case STEP_STATUS:
+		r->status_written = true;
+		finish(r, r->waiting_for[0] != '\0' ? BATON_EBUSY : 0);
+		break;
+	default:
+		r->finalizer_removed = true;
+		finish(r, 0);
+		break;
+	}
+}
+
+static int patch_finalizers(struct baton_reconcile *r, bool add)
+{
+	json_t *fins =
+	    json_object_get(json_object_get(r->obj, "metadata"), "finalizers");
+	const char *rv = md_str(r->obj, "resourceVersion");
+	struct baton_kube_ref ref = dbc_ref;
+	json_t *patch;
+	int index = -1;
+	size_t i;
+	json_t *f;
+	int err;
+
+	json_array_foreach(fins, i, f)
+	{
+		if (strcmp(json_string_value(f) ? json_string_value(f) : "",
+			   BATON_FINALIZER) == 0) {
+			index = (int)i;
+		}
+	}
+	/* The test op makes the patch fail if anyone changed the object since
+	 * we read it, instead of clobbering their finalizers. */
+	patch = json_pack("[{s:s, s:s, s:s}]", "op", "test", "path",
+			  "/metadata/resourceVersion", "value", rv ? rv : "");
+	if (add) {
+		if (fins == NULL) {
+			json_array_append_new(
+			    patch, json_pack("{s:s, s:s, s:[s]}", "op", "add",
+					     "path", "/metadata/finalizers",
+					     "value", BATON_FINALIZER));
+		} else {
+			json_array_append_new(
+			    patch, json_pack("{s:s, s:s, s:s}", "op", "add",
+					     "path", "/metadata/finalizers/-",
+					     "value", BATON_FINALIZER));
+		}
+	} else {
+		char path[64];
+		snprintf(path, sizeof path, "/metadata/finalizers/%d", index);
+		json_array_append_new(
+		    patch, json_pack("{s:s, s:s, s:s}", "op", "test", "path",
+				     path, "value", BATON_FINALIZER));
+		json_array_append_new(patch, json_pack("{s:s, s:s}", "op",
+						       "remove", "path", path));
+	}
+	ref.ns = r->spec.ns;
+	ref.name = r->spec.name;
+	r->reqs[0].data = r;
+	err = baton_kube_patch(r->env->kube, &r->reqs[0], &ref,
+			       BATON_KUBE_PATCH_JSON, patch, NULL, patch_cb);
+	json_decref(patch);
+	return err;
+}
+
+/* ---- status ----------------------------------------------------------------
+ */
+
+static void write_status(struct baton_reconcile *r)
+{
+	const struct baton_reconcile_env *env = r->env;
+	struct baton_region_obs obs[BATON_MAX_REGIONS];
+	struct baton_fsm_view fsm = {0};
+	struct baton_status_input in = {0};
+	char now[40];
+	json_t *old = json_object_get(r->obj, "status");
+	json_t *st;
+	json_t *patch;
+	struct baton_kube_ref ref = dbc_ref;
+	bool valid = r->spec_error[0] == '\0';
+	int rv;
+
+	if (valid) {
+		env->fsm_view(env->data, &r->spec, &fsm);
+	}
+	in.spec = valid ? &r->spec : NULL;
+	in.generation = r->spec.generation;
+	in.spec_error = valid ? NULL : r->spec_error;
+	in.fsm = &fsm;
+	in.n_regions =
+	    valid ? env->observe(env->data, &r->spec, obs, BATON_MAX_REGIONS)
+		  : 0;
+	in.regions = obs;
+	in.mesh_error = r->mesh_error[0] ? r->mesh_error : NULL;
+	in.deleting = r->spec.deleting;
+	in.deleting_waiting_for = r->waiting_for[0] ? r->waiting_for : NULL;
+	in.now = env->now(env->data, now, sizeof now);
+	st = baton_status_compute(&in, old);
+	if (st == NULL) {
+		fail(r, BATON_ENOMEM, "status", "out of memory");
+		return;
+	}
+	if (old != NULL && json_equal(old, st)) {
+		json_decref(st);
+		finish(r, r->waiting_for[0] != '\0' ? BATON_EBUSY : 0);
+		return;
+	}
+	{
+		const char *old_phase =
+		    json_string_value(json_object_get(old, "phase"));
+		const char *new_phase =
+		    json_string_value(json_object_get(st, "phase"));
+		if (old_phase == NULL || strcmp(old_phase, new_phase) != 0) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "phase %s → %s in region %s",
+				 old_phase ? old_phase : "(none)", new_phase,
+				 env->region);
+			env->event(env->data, r->obj,
+				   strcmp(new_phase, "Degraded") == 0 ||
+					   strcmp(new_phase, "Pending") == 0
+				       ? "Warning"
+				       : "Normal",
+				   new_phase, msg);
+		}
+	}
+	patch = json_pack("{s:o}", "status", st);
+	ref.ns = r->spec.ns;
+	ref.name = r->spec.name;
+	ref.subresource = "status";
+	r->reqs[0].data = r;
+	rv = baton_kube_patch(env->kube, &r->reqs[0], &ref,
+			      BATON_KUBE_PATCH_MERGE, patch, NULL, patch_cb);
+	json_decref(patch);
+	if (rv != 0) {
+		fail(r, rv, "writing status", baton_strerror(rv));
+	}
+}
+
+/* ---- the state machine ------------------------------------------------------
+ */
+
+static void run(struct baton_reconcile *r)
+{
+	const struct baton_reconcile_env *env = r->env;
+	int rv;
+
+	switch (r->step) {
+	case STEP_FINALIZER:
+		if (r->spec.has_finalizer) {
+			r->step = STEP_APPLY;
+			run(r);
+			return;
+		}
+		rv = patch_finalizers(r, true);
+		if (rv != 0) {
+			fail(r, rv, "adding the finalizer", baton_strerror(rv));
+		}
+		return;
+	case STEP_APPLY: {
+		struct baton_fsm_view fsm = {0};
+		rv = env->fsm_register(env->data, &r->spec);
+		if (rv != 0 && rv != BATON_EBUSY) {
+			baton_log(BATON_LOG_WARN, "reconcile",
+				  "%s/%s: registering with the Raft group: %s",
+				  r->spec.ns, r->spec.name, baton_strerror(rv));
+		}
+		env->fsm_view(env->data, &r->spec, &fsm);
+		rv = desired_objects(r,
+				     fsm.registered ? fsm.primary_region : NULL,
+				     fsm.epoch, false);
+		if (rv != 0) {
+			char detail[BATON_ERRMSG_SIZE];
+			snprintf(detail, sizeof detail, "%s", r->errmsg);
+			fail(r, rv, "building objects", detail);
+			return;
+		}
+		apply_objects(r);
+		return;
+	}
+	case STEP_STATUS:
+		write_status(r);
+		return;
+	case STEP_DRAIN:
+		rv = desired_objects(r, NULL, 0, true);
+		if (rv != 0) {
+			char detail[BATON_ERRMSG_SIZE];
+			snprintf(detail, sizeof detail, "%s", r->errmsg);
+			fail(r, rv, "draining", detail);
+			return;
+		}
+		apply_objects(r);
+		return;
+	case STEP_REMOVE_FINALIZER: {
+		const char *ts = md_str(r->obj, "deletionTimestamp");
+		double waited = ts ? env->seconds_since(env->data, ts) : 0;
+		rv = env->fsm_unregister(env->data, &r->spec);
+		if (rv != 0 && waited < r->spec.teardown_timeout_seconds) {
+			snprintf(r->waiting_for, sizeof r->waiting_for,
+				 "waiting to remove the database from the "
+				 "Raft group (%s); giving up after %ds",
+				 baton_strerror(rv),
+				 r->spec.teardown_timeout_seconds);
+			r->step = STEP_STATUS;
+			write_status(r);
+			return;
+		}
+		if (rv != 0) {
+			char msg[BATON_ERRMSG_SIZE];
+			snprintf(
+			    msg, sizeof msg,
+			    "teardown waited %.0fs for the Raft group (%s) "
+			    "and gave up; data %s",
+			    waited, baton_strerror(rv),
+			    r->spec.retain_data ? "retained" : "deleted");
+			env->event(env->data, r->obj, "Warning",
+				   "TeardownTimedOut", msg);
+		}
+		rv = patch_finalizers(r, false);
+		if (rv != 0) {
+			fail(r, rv, "removing the finalizer",
+			     baton_strerror(rv));
+		}
+		return;
+	}
+	default:
+		fail(r, BATON_EINTERNAL, "reconcile", "bad step");
+	}
+}
+
+int baton_reconcile_start(struct baton_reconcile *r,
+			  const struct baton_reconcile_env *env, json_t *obj,
+			  baton_reconcile_cb cb)
+{
+	void *data = r->data;
+	int rv;
+
+	memset(r, 0, sizeof *r);
+	r->data = data;
+	r->env = env;
+	r->cb = cb;
+	r->obj = json_incref(obj);
+	rv = baton_dbspec_parse(obj, &r->spec, r->spec_error);
+	if (rv != 0) {
+		/* Report, do not retry: the next edit re-enqueues it. */
+		const char *ns = md_str(obj, "namespace");
+		const char *name = md_str(obj, "name");
+		snprintf(r->spec.ns, sizeof r->spec.ns, "%s",
+			 ns ? ns : "default");
+		snprintf(r->spec.name, sizeof r->spec.name, "%s",
+			 name ? name : "");
+		r->spec.generation = json_integer_value(json_object_get(
+		    json_object_get(obj, "metadata"), "generation"));
+		env->event(env->data, obj, "Warning", "InvalidSpec",
+			   r->spec_error);
+		r->step = STEP_STATUS;
+	} else if (r->spec.deleting) {
+		if (!r->spec.has_finalizer) {
+			json_decref(r->obj);
+			r->obj = NULL;
+			return BATON_ENOTFOUND; /* nothing left to do */
+		}
+		r->step = STEP_DRAIN;
+	} else {
+		r->step = STEP_FINALIZER;
+	}
+	run(r);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/* Reconciling one DatabaseCluster in this region's cluster.
+ *
+ * Happy path, each step an async call on the region's kube client:
+ *   1. parse the spec; a spec that cannot work → status with SpecValid=False
+ *      and an Event, and stop (no requeue: the next edit re-enqueues it);
+ *   2. add the baton.dev/teardown finalizer (JSON patch with a test op, so
+ *      a concurrent writer is detected, never overwritten);
+ *   3. ask the Raft group to register the database (idempotent);
+ *   4. server-side apply the region's children and the mesh backend's
+ *      routing objects for the primary the FSM names (field manager batond,
+ *      force: batond owns these fields);
+ *   5. compute status (pure, batond/status.c) and patch /status only if it
+ *      differs, so a reconcile that learns nothing writes nothing.
+ *
+ * Deletion: the primary Service is pointed at epoch 0 (no endpoints: traffic
+ * drained), the database is removed from the FSM, then the finalizer is
+ * removed. If the FSM cannot be reached (no quorum, a region down) the job
+ * reports what it waits for in a Deleting condition and retries, up to
+ * spec.teardown.timeoutSeconds after the deletion started; then it removes
+ * the finalizer anyway and records a Warning Event — the data stays unless
+ * retainData is false, so giving up never loses data.
+ *
+ * Failure: the job ends with the first error (callback status != 0, errmsg
+ * set) and the caller requeues the key with backoff. Cancel: closing the
+ * kube client cancels the requests; the job ends with BATON_ECANCELED.
+ */
+#ifndef BATON_BATOND_RECONCILE_H
+#define BATON_BATOND_RECONCILE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "batond/dbspec.h"
+#include "batond/status.h"
+#include "kube/rest.h"
+
+#define BATON_FIELD_MANAGER "batond"
+#define BATON_RECONCILE_MAX_OBJECTS 16
+
+/* What the reconciler needs from the daemon, behind function pointers so the
+ * same code runs in batond and in tests. */
+struct baton_reconcile_env {
+	void *data;
+	struct baton_kube_client *kube;
+	const char *region;
+	const char *batond_url; /* agents reach batond here */
+	/* The FSM's view of NS/NAME. Strings must stay valid until the job
+	 * ends. */
+	void (*fsm_view)(void *data, const struct baton_dbspec *spec,
+			 struct baton_fsm_view *out);
+	/* Ask the Raft group to register / remove the database. Returns 0
+	 * when done (committed), BATON_EBUSY when in progress (the caller
+	 * requeues), or an error. */
+	int (*fsm_register)(void *data, const struct baton_dbspec *spec);
+	int (*fsm_unregister)(void *data, const struct baton_dbspec *spec);
+	/* Observations of every region (own pods, peers' clusters). Returns
+	 * the number filled. */
+	int (*observe)(void *data, const struct baton_dbspec *spec,
+		       struct baton_region_obs *obs, int max);
+	/* Whether GROUP/VERSION is served by this cluster (mesh CRDs). */
+	bool (*api_served)(void *data, const char *group_version);
+	/* Record an Event on OBJ. */
+	void (*event)(void *data, json_t *obj, const char *type,
+		      const char *reason, const char *message);
+	/* Current time in RFC 3339 (tests inject it). */
+	const char *(*now)(void *data, char *buf, size_t size);
+	/* Seconds since the RFC 3339 time TS (teardown timeout). */
+	double (*seconds_since)(void *data, const char *ts);
+};
+
+struct baton_reconcile;
+typedef void (*baton_reconcile_cb)(struct baton_reconcile *r, int status);
+
+struct baton_reconcile {
+	void *data;
+	char errmsg[BATON_ERRMSG_SIZE];
+	/* Outcome details, valid in the callback. */
+	bool status_written; /* /status was patched */
+	int objects_applied;
+	bool finalizer_removed;
+	/* Private. */
+	const struct baton_reconcile_env *env;
+	json_t *obj;
+	json_t *objects;
+	struct baton_dbspec spec;
+	char spec_error[BATON_ERRMSG_SIZE];
+	char mesh_error[BATON_ERRMSG_SIZE];
+	char waiting_for[BATON_ERRMSG_SIZE];
+	struct baton_kube_request reqs[BATON_RECONCILE_MAX_OBJECTS];
+	int pending;
+	int first_error;
+	int step;
+	baton_reconcile_cb cb;
+};
+
+/* Starts reconciling OBJ (borrowed; a reference is kept until the callback).
+ * The callback runs exactly once, from the loop. */
+int baton_reconcile_start(struct baton_reconcile *r,
+			  const struct baton_reconcile_env *env, json_t *obj,
+			  baton_reconcile_cb cb);
+
+/* group, version and plural resource for an apiVersion + kind the reconciler
+ * writes; 0 or BATON_EINVAL. GROUP is "" for the core group. */
+int baton_reconcile_resource(const char *api_version, const char *kind,
+			     char *group, size_t group_size, char *version,
+			     size_t version_size, const char **resource);
+
+#endif /* BATON_BATOND_RECONCILE_H */

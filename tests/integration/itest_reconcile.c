@@ -1,0 +1,495 @@
+/* Integration tests for operator/batond/reconcile against a real
+ * kube-apiserver (and its controller-manager, for garbage collection).
+ *
+ * The reconcile job runs with an environment whose FSM view is set by the
+ * test (the Raft group is tested in consensus/); everything it writes goes
+ * to the real API server: finalizer, children by server-side apply, status,
+ * Events through the callback, and the teardown. Needs BATON_KUBECONFIG;
+ * a missing variable FAILS the test.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../unit/harness.h"
+#include "batond/reconcile.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/rest.h"
+
+static uv_loop_t loop;
+static struct baton_kube_config cfg;
+static struct baton_kube_client client;
+static char ns[64];
+
+/* ---- the environment the reconciler sees -------------------------------- */
+
+struct fake_env {
+	bool registered;
+	const char *primary;
+	uint64_t epoch;
+	int unregister_rv;
+	double deletion_age;
+	int events;
+	char last_reason[64];
+};
+static struct fake_env fenv;
+
+static void env_fsm_view(void *data, const struct baton_dbspec *spec,
+			 struct baton_fsm_view *out)
+{
+	struct fake_env *e = data;
+	memset(out, 0, sizeof *out);
+	out->registered = e->registered;
+	out->quorum = true;
+	out->primary_region = e->primary;
+	out->epoch = e->epoch;
+	out->phase = "Healthy";
+}
+
+static int env_register(void *data, const struct baton_dbspec *spec)
+{
+	struct fake_env *e = data;
+	e->registered = true;
+	return 0;
+}
+
+static int env_unregister(void *data, const struct baton_dbspec *spec)
+{
+	return ((struct fake_env *)data)->unregister_rv;
+}
+
+static int env_observe(void *data, const struct baton_dbspec *spec,
+		       struct baton_region_obs *obs, int max)
+{
+	int n = 0;
+	for (int i = 0; i < spec->n_regions && n < max; i++) {
+		memset(&obs[n], 0, sizeof obs[n]);
+		obs[n].name = spec->regions[i].name;
+		obs[n].reachable = true;
+		obs[n].replicas = spec->regions[i].replicas;
+		obs[n].ready = spec->regions[i].replicas;
+		obs[n].lag_bytes = 0;
+		n++;
+	}
+	return n;
+}
+
+static bool env_api_served(void *data, const char *gv)
+{
+	return false; /* no mesh CRDs in this test */
+}
+
+static void env_event(void *data, json_t *obj, const char *type,
+		      const char *reason, const char *message)
+{
+	struct fake_env *e = data;
+	e->events++;
+	snprintf(e->last_reason, sizeof e->last_reason, "%s", reason);
+}
+
+static const char *env_now(void *data, char *buf, size_t size)
+{
+	snprintf(buf, size, "2026-11-28T00:00:00Z");
+	return buf;
+}
+
+static double env_since(void *data, const char *ts)
+{
+	return ((struct fake_env *)data)->deletion_age;
+}
+
+static const struct baton_reconcile_env env = {
+    .data = &fenv,
+    .kube = &client,
+    .region = "eu-west",
+    .batond_url = "http://batond.baton-system:8080",
+    .fsm_view = env_fsm_view,
+    .fsm_register = env_register,
+    .fsm_unregister = env_unregister,
+    .observe = env_observe,
+    .api_served = env_api_served,
+    .event = env_event,
+    .now = env_now,
+    .seconds_since = env_since,
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+struct done {
+	bool done;
+	int status;
+	json_t *result;
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+static void done_cb(struct baton_kube_request *req, int status)
+{
+	struct done *d = req->data;
+	d->done = true;
+	d->status = status;
+	d->result = json_incref(req->result);
+	memcpy(d->errmsg, req->errmsg, sizeof d->errmsg);
+}
+
+static void wait_for(bool *flag)
+{
+	for (int i = 0; i < 600000 && !*flag; i++) {
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+	ck_assert_msg(*flag, "operation never completed");
+}
+
+static json_t *get(const char *group, const char *version, const char *res,
+		   const char *name, int *status)
+{
+	struct baton_kube_request req = {0};
+	struct done d = {0};
+	struct baton_kube_ref ref = {group, version, res, ns, name, NULL};
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_get(&client, &req, &ref, done_cb), 0);
+	wait_for(&d.done);
+	*status = d.status;
+	return d.result;
+}
+
+static json_t *get_dbc(const char *name)
+{
+	int st;
+	json_t *o = get("baton.dev", "v1alpha1", "databaseclusters", name, &st);
+	ck_assert_msg(st == 0, "get dbc %s: %s", name, baton_errname(st));
+	return o;
+}
+
+struct job {
+	struct baton_reconcile r;
+	bool done;
+	int status;
+	bool status_written;
+	bool finalizer_removed;
+	int applied;
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+static void job_cb(struct baton_reconcile *r, int status)
+{
+	struct job *j = r->data;
+	j->done = true;
+	j->status = status;
+	j->status_written = r->status_written;
+	j->finalizer_removed = r->finalizer_removed;
+	j->applied = r->objects_applied;
+	memcpy(j->errmsg, r->errmsg, sizeof j->errmsg);
+}
+
+static int reconcile(const char *name, struct job *j)
+{
+	json_t *obj = get_dbc(name);
+	int rv;
+	memset(j, 0, sizeof *j);
+	j->r.data = j;
+	rv = baton_reconcile_start(&j->r, &env, obj, job_cb);
+	json_decref(obj);
+	if (rv != 0) {
+		return rv;
+	}
+	wait_for(&j->done);
+	return j->status;
+}
+
+static void create_dbc(const char *name, const char *extra)
+{
+	char text[1024];
+	struct baton_kube_request req = {0};
+	struct done d = {0};
+	struct baton_kube_ref ref = {
+	    "baton.dev", "v1alpha1", "databaseclusters", ns, NULL, NULL};
+	json_t *obj;
+	snprintf(text, sizeof text,
+		 "{\"apiVersion\":\"baton.dev/v1alpha1\",\"kind\":"
+		 "\"DatabaseCluster\",\"metadata\":{\"name\":\"%s\"},\"spec\":"
+		 "{\"regions\":[{\"name\":\"eu-west\"},{\"name\":\"us-east\"},"
+		 "{\"name\":\"ap-south\"}],\"primaryRegion\":\"eu-west\"%s}}",
+		 name, extra);
+	obj = json_loads(text, 0, NULL);
+	ck_assert_ptr_nonnull(obj);
+	req.data = &d;
+	ck_assert_int_eq(
+	    baton_kube_create(&client, &req, &ref, obj, NULL, done_cb), 0);
+	json_decref(obj);
+	wait_for(&d.done);
+	ck_assert_msg(d.status == 0, "create %s: %s", name, d.errmsg);
+	json_decref(d.result);
+}
+
+static void delete_dbc(const char *name)
+{
+	struct baton_kube_request req = {0};
+	struct done d = {0};
+	struct baton_kube_ref ref = {
+	    "baton.dev", "v1alpha1", "databaseclusters", ns, name, NULL};
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_delete(&client, &req, &ref, NULL, done_cb),
+			 0);
+	wait_for(&d.done);
+	ck_assert_msg(d.status == 0, "delete %s: %s", name, d.errmsg);
+	json_decref(d.result);
+}
+
+static const char *status_str(json_t *o, const char *key)
+{
+	return json_string_value(
+	    json_object_get(json_object_get(o, "status"), key));
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static void make_namespace(void)
+{
+	struct baton_kube_request req = {0};
+	struct done d = {0};
+	struct baton_kube_ref ref = {NULL, "v1", "namespaces",
+				     NULL, NULL, NULL};
+	json_t *obj;
+	snprintf(ns, sizeof ns, "itest-rec-%ld-%d", (long)time(NULL),
+		 rand() % 100000);
+	obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind",
+			"Namespace", "metadata", "name", ns);
+	req.data = &d;
+	ck_assert_int_eq(
+	    baton_kube_create(&client, &req, &ref, obj, NULL, done_cb), 0);
+	json_decref(obj);
+	wait_for(&d.done);
+	ck_assert_msg(d.status == 0, "namespace: %s", d.errmsg);
+	json_decref(d.result);
+}
+
+static void setup(void)
+{
+	const char *path = getenv("BATON_KUBECONFIG");
+	int rv;
+	ck_assert_msg(path != NULL, "BATON_KUBECONFIG is not set: run under "
+				    "tests/integration/run.sh");
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	uv_loop_init(&loop);
+	rv = baton_kube_config_load_file(&cfg, path, NULL);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	rv = baton_kube_client_init(&loop, &client, &cfg, NULL);
+	ck_assert_msg(rv == 0, "%s", client.errmsg);
+	memset(&fenv, 0, sizeof fenv);
+	make_namespace();
+}
+
+static void closed_cb(struct baton_kube_client *c)
+{
+	*(bool *)c->data = true;
+}
+
+static void teardown(void)
+{
+	bool closed = false;
+	client.data = &closed;
+	baton_kube_client_close(&client, closed_cb);
+	wait_for(&closed);
+	baton_kube_config_free(&cfg);
+	LOOP_TEARDOWN(&loop);
+}
+
+/* ---- tests ----------------------------------------------------------------
+ */
+
+START_TEST(reconcile_creates_children_status_and_finalizer)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("orders", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile("orders", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6); /* sts, hl svc, pdb, cm, rw, ro */
+	ck_assert(j.status_written);
+	o = get_dbc("orders");
+	ck_assert_str_eq(
+	    json_string_value(json_array_get(
+		json_object_get(json_object_get(o, "metadata"), "finalizers"),
+		0)),
+	    "baton.dev/teardown");
+	ck_assert_str_eq(status_str(o, "phase"), "Healthy");
+	ck_assert_str_eq(status_str(o, "primaryRegion"), "eu-west");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(o, "status"), "epoch")),
+			 1);
+	json_decref(o);
+	o = get("apps", "v1", "statefulsets", "orders-eu-west", &st);
+	ck_assert_msg(st == 0, "StatefulSet missing: %s", baton_errname(st));
+	json_decref(o);
+	o = get(NULL, "v1", "services", "orders-rw", &st);
+	ck_assert_int_eq(st, 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "spec"), "selector"),
+		"baton.dev/epoch")),
+	    "1");
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(second_reconcile_writes_no_status)
+{
+	struct job j;
+	json_t *o;
+	const char *rv1;
+	char rv_before[32];
+
+	create_dbc("quiet", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 3;
+	ck_assert_msg(reconcile("quiet", &j) == 0, "%s", j.errmsg);
+	o = get_dbc("quiet");
+	rv1 = json_string_value(
+	    json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+	snprintf(rv_before, sizeof rv_before, "%s", rv1);
+	json_decref(o);
+	ck_assert_msg(reconcile("quiet", &j) == 0, "%s", j.errmsg);
+	ck_assert(!j.status_written);
+	o = get_dbc("quiet");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(o, "metadata"),
+					      "resourceVersion")),
+	    rv_before);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(new_epoch_moves_the_primary_service)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("moves", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile("moves", &j) == 0, "%s", j.errmsg);
+	fenv.primary = "us-east";
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile("moves", &j) == 0, "%s", j.errmsg);
+	o = get(NULL, "v1", "services", "moves-rw", &st);
+	ck_assert_int_eq(st, 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "spec"), "selector"),
+		"baton.dev/epoch")),
+	    "2");
+	json_decref(o);
+	o = get_dbc("moves");
+	ck_assert_str_eq(status_str(o, "primaryRegion"), "us-east");
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(without_a_committed_primary_it_is_provisioning)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("manual", ",\"failover\":{\"mode\":\"manual\","
+			     "\"synchronous\":false}");
+	fenv.registered = false;
+	fenv.primary = NULL;
+	ck_assert_msg(reconcile("manual", &j) == 0, "%s", j.errmsg);
+	o = get_dbc("manual");
+	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
+	json_decref(o);
+	/* and no pod may receive writes: the primary Service names epoch 0 */
+	o = get(NULL, "v1", "services", "manual-rw", &st);
+	ck_assert_int_eq(st, 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "spec"), "selector"),
+		"baton.dev/epoch")),
+	    "0");
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(delete_drains_then_removes_the_finalizer)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("gone", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 4;
+	ck_assert_msg(reconcile("gone", &j) == 0, "%s", j.errmsg);
+	delete_dbc("gone");
+	/* the Raft group cannot be reached: wait, with a condition */
+	fenv.unregister_rv = BATON_ECONN;
+	fenv.deletion_age = 5;
+	ck_assert_int_eq(reconcile("gone", &j), BATON_EBUSY);
+	o = get_dbc("gone");
+	ck_assert_str_eq(status_str(o, "phase"), "Deleting");
+	json_decref(o);
+	/* traffic is drained meanwhile: the primary Service names epoch 0 */
+	o = get(NULL, "v1", "services", "gone-rw", &st);
+	ck_assert_int_eq(st, 0);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "spec"), "selector"),
+		"baton.dev/epoch")),
+	    "0");
+	json_decref(o);
+	/* past the teardown timeout it gives up, with a Warning Event */
+	fenv.deletion_age = 301;
+	fenv.events = 0;
+	ck_assert_msg(reconcile("gone", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.finalizer_removed);
+	ck_assert_str_eq(fenv.last_reason, "TeardownTimedOut");
+	o = get("baton.dev", "v1alpha1", "databaseclusters", "gone", &st);
+	ck_assert_int_eq(st, BATON_ENOTFOUND);
+	json_decref(o);
+}
+END_TEST
+
+START_TEST(delete_with_quorum_is_immediate)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("quick", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile("quick", &j) == 0, "%s", j.errmsg);
+	delete_dbc("quick");
+	fenv.unregister_rv = 0;
+	ck_assert_msg(reconcile("quick", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.finalizer_removed);
+	o = get("baton.dev", "v1alpha1", "databaseclusters", "quick", &st);
+	ck_assert_int_eq(st, BATON_ENOTFOUND);
+	json_decref(o);
+}
+END_TEST
+
+static Suite *reconcile_suite(void)
+{
+	Suite *s = suite_create("reconcile");
+	TCase *tc = tcase_create("real-apiserver");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, reconcile_creates_children_status_and_finalizer);
+	tcase_add_test(tc, second_reconcile_writes_no_status);
+	tcase_add_test(tc, new_epoch_moves_the_primary_service);
+	tcase_add_test(tc, without_a_committed_primary_it_is_provisioning);
+	tcase_add_test(tc, delete_drains_then_removes_the_finalizer);
+	tcase_add_test(tc, delete_with_quorum_is_immediate);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(reconcile_suite)
