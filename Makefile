@@ -132,7 +132,7 @@ unit:
 
 unit-build: $(UNIT_BINS) $(ITEST_BINS) $(HELPER_BINS) $(BINS)
 
-integration: all
+integration:
 	$(MAKE) --no-print-directory SANITIZE=$(UNIT_SANITIZE) unit-build
 	BATON_BUILD=build/san tests/integration/run.sh
 

@@ -44,7 +44,7 @@ static void emit(enum baton_log_level level, const char *component,
 		 json_t *fields, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	char ts[40];
+	char ts[96];
 	struct timespec now;
 	struct tm tm;
 	json_t *line;
