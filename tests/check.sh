@@ -11,6 +11,13 @@ log=$(mktemp -d /tmp/baton-check.XXXXXX)
 echo "== deps"
 make --no-print-directory deps 2>&1 | tail -n 20 || { echo "check: 0 passed, 1 failed (make deps)"; exit 1; }
 
+echo "== build (optimised, -Werror)"
+if ! make --no-print-directory -j2 all > "$log/build.log" 2>&1; then
+    grep -E 'error|Error' "$log/build.log" | head -n 30
+    echo "check: 0 passed, 1 failed (make all)"
+    exit 1
+fi
+
 total_p=0 total_f=0 rc=0
 stage() { # stage NAME CMD...: run, echo output, add its "NAME: N passed, M failed" line
     local name=$1 line p f
