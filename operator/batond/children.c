@@ -114,7 +114,7 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 	json_t *objs[4];
 	json_t *regions;
 
-	if (r == NULL || r->role != BATON_REGION_DATA) {
+	if (r == NULL || r->role != BATON_DB_REGION_DATA) {
 		return 0;
 	}
 	baton_children_sts_name(s, region, name, sizeof name);
@@ -125,7 +125,7 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 		json_array_append_new(
 		    regions, json_pack("{s:s, s:s, s:i}", "name",
 				       s->regions[i].name, "role",
-				       s->regions[i].role == BATON_REGION_DATA
+				       s->regions[i].role == BATON_DB_REGION_DATA
 					   ? "data"
 					   : "witness",
 				       "replicas", s->regions[i].replicas));

@@ -87,10 +87,10 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		return BATON_EINVALIDOBJ;
 	}
 	if (!json_is_array(regions) || json_array_size(regions) == 0 ||
-	    json_array_size(regions) > BATON_MAX_REGIONS) {
+	    json_array_size(regions) > BATON_DB_MAX_REGIONS) {
 		baton_errmsg_printf(errmsg,
 				    "spec.regions must list 1 to %d regions",
-				    BATON_MAX_REGIONS);
+				    BATON_DB_MAX_REGIONS);
 		return BATON_EINVALIDOBJ;
 	}
 	json_array_foreach(regions, i, r)
@@ -112,10 +112,10 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 				return BATON_EINVALIDOBJ;
 			}
 		}
-		reg->role = strcmp(role, "witness") == 0 ? BATON_REGION_WITNESS
-							 : BATON_REGION_DATA;
+		reg->role = strcmp(role, "witness") == 0 ? BATON_DB_REGION_WITNESS
+							 : BATON_DB_REGION_DATA;
 		reg->replicas = (int)int_or(
-		    r, "replicas", reg->role == BATON_REGION_DATA ? 1 : 0);
+		    r, "replicas", reg->role == BATON_DB_REGION_DATA ? 1 : 0);
 		reg->priority = (int)int_or(r, "priority", 100);
 		out->n_regions = (int)i + 1;
 	}
@@ -131,7 +131,7 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 					    out->primary_region);
 			return BATON_EINVALIDOBJ;
 		}
-		if (p->role != BATON_REGION_DATA) {
+		if (p->role != BATON_DB_REGION_DATA) {
 			baton_errmsg_printf(errmsg,
 					    "spec.primaryRegion %s is a "
 					    "witness region",
@@ -189,7 +189,7 @@ int baton_dbspec_data_regions(const struct baton_dbspec *s)
 {
 	int n = 0;
 	for (int i = 0; i < s->n_regions; i++) {
-		n += s->regions[i].role == BATON_REGION_DATA;
+		n += s->regions[i].role == BATON_DB_REGION_DATA;
 	}
 	return n;
 }

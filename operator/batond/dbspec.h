@@ -15,13 +15,13 @@
 
 #include "common/error.h"
 
-#define BATON_MAX_REGIONS 7
+#define BATON_DB_MAX_REGIONS 7
 
-enum baton_region_role { BATON_REGION_DATA, BATON_REGION_WITNESS };
+enum baton_db_region_role { BATON_DB_REGION_DATA, BATON_DB_REGION_WITNESS };
 
 struct baton_db_region {
 	char name[48];
-	enum baton_region_role role;
+	enum baton_db_region_role role;
 	int replicas;
 	int priority;
 };
@@ -34,7 +34,7 @@ struct baton_dbspec {
 	bool deleting; /* metadata.deletionTimestamp is set */
 	bool has_finalizer;
 	char engine[16];
-	struct baton_db_region regions[BATON_MAX_REGIONS];
+	struct baton_db_region regions[BATON_DB_MAX_REGIONS];
 	int n_regions;
 	char primary_region[48]; /* spec: the user's wish */
 	bool automatic;

@@ -97,7 +97,7 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 			   uint64_t epoch, bool drain_only)
 {
 	const struct baton_reconcile_env *env = r->env;
-	struct baton_mesh_region regions[BATON_MAX_REGIONS];
+	struct baton_mesh_region regions[BATON_DB_MAX_REGIONS];
 	struct baton_mesh_spec ms;
 	const struct baton_mesh_backend *backend;
 	size_t n = 0;
@@ -113,7 +113,7 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 		}
 	}
 	for (int i = 0; i < r->spec.n_regions; i++) {
-		if (r->spec.regions[i].role == BATON_REGION_DATA) {
+		if (r->spec.regions[i].role == BATON_DB_REGION_DATA) {
 			regions[n].name = r->spec.regions[i].name;
 			regions[n].istio_cluster_id = NULL;
 			n++;
@@ -348,7 +348,7 @@ static int patch_finalizers(struct baton_reconcile *r, bool add)
 static void write_status(struct baton_reconcile *r)
 {
 	const struct baton_reconcile_env *env = r->env;
-	struct baton_region_obs obs[BATON_MAX_REGIONS];
+	struct baton_region_obs obs[BATON_DB_MAX_REGIONS];
 	struct baton_fsm_view fsm = {0};
 	struct baton_status_input in = {0};
 	char now[40];
@@ -367,7 +367,7 @@ static void write_status(struct baton_reconcile *r)
 	in.spec_error = valid ? NULL : r->spec_error;
 	in.fsm = &fsm;
 	in.n_regions =
-	    valid ? env->observe(env->data, &r->spec, obs, BATON_MAX_REGIONS)
+	    valid ? env->observe(env->data, &r->spec, obs, BATON_DB_MAX_REGIONS)
 		  : 0;
 	in.regions = obs;
 	in.mesh_error = r->mesh_error[0] ? r->mesh_error : NULL;

@@ -63,7 +63,7 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		const struct baton_region_obs *r = &in->regions[i];
 		const struct baton_db_region *sr =
 		    in->spec ? baton_dbspec_region(in->spec, r->name) : NULL;
-		bool is_data = sr == NULL || sr->role == BATON_REGION_DATA;
+		bool is_data = sr == NULL || sr->role == BATON_DB_REGION_DATA;
 		bool ok = r->reachable && r->ready >= (r->replicas > 0 ? 1 : 0);
 		json_t *o = json_pack("{s:s, s:b, s:b}", "name", r->name,
 				      "ready", ok, "reachable", r->reachable);

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 {
 	char errmsg[BATON_ERRMSG_SIZE];
 	struct baton_dbspec spec;
-	struct baton_mesh_region regions[BATON_MAX_REGIONS];
+	struct baton_mesh_region regions[BATON_DB_MAX_REGIONS];
 	struct baton_mesh_spec ms;
 	const struct baton_mesh_backend *backend;
 	json_t *doc;
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < spec.n_regions; i++) {
-		if (spec.regions[i].role == BATON_REGION_DATA) {
+		if (spec.regions[i].role == BATON_DB_REGION_DATA) {
 			regions[n].name = spec.regions[i].name;
 			regions[n].istio_cluster_id = NULL;
 			n++;

@@ -36,7 +36,7 @@ START_TEST(parse_with_defaults)
 	ck_assert(!s.deleting);
 	ck_assert_int_eq(s.n_regions, 3);
 	ck_assert_int_eq(s.regions[0].replicas, 2);
-	ck_assert_int_eq(s.regions[2].role, BATON_REGION_WITNESS);
+	ck_assert_int_eq(s.regions[2].role, BATON_DB_REGION_WITNESS);
 	ck_assert_int_eq(baton_dbspec_data_regions(&s), 2);
 	ck_assert(s.automatic);
 	ck_assert_int_eq(s.lease_seconds, 2);
