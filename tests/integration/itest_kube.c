@@ -14,7 +14,9 @@
 #include "../unit/harness.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/informer.h"
 #include "kube/rest.h"
+#include "kube/watch.h"
 
 #define LOOPS_PER_SEC 2000
 
@@ -68,9 +70,14 @@ static void open_client(const char *env, struct baton_kube_client *c,
 			struct baton_kube_config *cf)
 {
 	const char *path = need_env(env);
+	struct baton_kube_client_opts o = {0};
 	int rv = baton_kube_config_load_file(cf, path, NULL);
 	ck_assert_msg(rv == 0, "%s: %s", path, cf->errmsg);
-	rv = baton_kube_client_init(&loop, c, cf, NULL);
+	/* The bulk test creates 5,000 objects: more than the default 50 QPS
+	 * so it takes seconds, not minutes. */
+	o.qps = 400;
+	o.burst = 400;
+	rv = baton_kube_client_init(&loop, c, cf, &o);
 	ck_assert_msg(rv == 0, "client: %s", c->errmsg);
 }
 
@@ -488,10 +495,332 @@ START_TEST(close_cancels_inflight)
 }
 END_TEST
 
-/* WATCH-TESTS */
+/* ---- watch
+ * ------------------------------------------------------------------- */
+
+static void noop_timer_cb(uv_timer_t *t)
+{
+	(void)t;
+}
+
+static void run_for(uint64_t ms)
+{
+	uint64_t end = uv_now(&loop) + ms;
+	uv_timer_t t;
+	uv_timer_init(&loop, &t);
+	while (uv_now(&loop) < end) {
+		uv_timer_start(&t, noop_timer_cb, end - uv_now(&loop), 0);
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+static int create_cm(const char *name, const char *v)
+{
+	struct baton_kube_ref r = cm_ref(NULL);
+	struct baton_kube_request req;
+	struct done d = {0};
+	json_t *obj = configmap(name, "v", v);
+	req.data = &d;
+	ck_assert_int_eq(
+	    baton_kube_create(&client, &req, &r, obj, NULL, done_cb), 0);
+	json_decref(obj);
+	wait_done(&d);
+	json_decref(d.result);
+	return d.status;
+}
+
+struct wseen {
+	int added, modified, deleted, bookmarks, gone;
+	char names[64][32];
+};
+
+static void wevent_cb(struct baton_kube_watch *w, int type, json_t *obj)
+{
+	struct wseen *s = w->data;
+	const char *name = json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "name"));
+	switch (type) {
+	case BATON_KUBE_ADDED:
+		if (s->added < 64) {
+			snprintf(s->names[s->added], 32, "%s", name);
+		}
+		s->added++;
+		break;
+	case BATON_KUBE_MODIFIED:
+		s->modified++;
+		break;
+	case BATON_KUBE_DELETED:
+		s->deleted++;
+		break;
+	case BATON_KUBE_BOOKMARK:
+		s->bookmarks++;
+		break;
+	}
+}
+
+static void wgone_cb(struct baton_kube_watch *w)
+{
+	((struct wseen *)w->data)->gone++;
+}
+
+static void wclosed_cb(struct baton_kube_watch *w)
+{
+	((struct wseen *)w->data)->gone = -100;
+}
+
+START_TEST(watch_resumes_from_last_rv)
+{
+	struct baton_kube_watch w;
+	struct wseen s = {0};
+	struct baton_kube_ref r = cm_ref(NULL);
+	char rv[64];
+
+	w.data = &s;
+	ck_assert_int_eq(
+	    baton_kube_watch_init(&client, &w, &r, NULL, wevent_cb, wgone_cb),
+	    0);
+	ck_assert_int_eq(create_cm("w-before", "0"), 0);
+	/* From now: synthetic ADDED for the existing object, then news. */
+	ck_assert_int_eq(baton_kube_watch_start(&w, NULL), 0);
+	LOOP_RUN_UNTIL(&loop, s.added >= 1);
+	ck_assert_int_eq(create_cm("w-1", "1"), 0);
+	LOOP_RUN_UNTIL(&loop, s.added >= 2);
+	ck_assert_ptr_nonnull(w.rv);
+	snprintf(rv, sizeof rv, "%s", w.rv);
+	baton_kube_watch_stop(&w);
+
+	/* Changes while stopped are delivered on resume, and nothing
+	 * before RV is replayed. */
+	ck_assert_int_eq(create_cm("w-2", "2"), 0);
+	ck_assert_int_eq(create_cm("w-3", "3"), 0);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(baton_kube_watch_start(&w, rv), 0);
+	LOOP_RUN_UNTIL(&loop, s.added >= 2);
+	run_for(300);
+	ck_assert_int_eq(s.added, 2);
+	ck_assert_str_eq(s.names[0], "w-2");
+	ck_assert_str_eq(s.names[1], "w-3");
+	ck_assert_int_eq(s.gone, 0);
+
+	/* An RV from long ago is 410: gone_cb, no retry loop. */
+	baton_kube_watch_stop(&w);
+	ck_assert_int_eq(baton_kube_watch_start(&w, "1"), 0);
+	LOOP_RUN_UNTIL(&loop, s.gone == 1);
+	ck_assert_msg(strstr(w.errmsg, "410") != NULL, "%s", w.errmsg);
+
+	baton_kube_watch_close(&w, wclosed_cb);
+	LOOP_RUN_UNTIL(&loop, s.gone == -100);
+}
+END_TEST
+
+/* ---- informer
+ * ----------------------------------------------------------------- */
+
+struct shadow {
+	json_t *state; /* what the handlers have been told: key → rv */
+	int adds, updates, deletes;
+	bool closed;
+};
+
+static void shadow_set(struct baton_kube_informer *inf, json_t *obj)
+{
+	struct shadow *sh = inf->data;
+	char key[256];
+	ck_assert_int_eq(baton_kube_object_key(obj, key, sizeof key), 0);
+	json_object_set_new(
+	    sh->state, key,
+	    json_incref(json_object_get(json_object_get(obj, "metadata"),
+					"resourceVersion")));
+}
+
+static void on_add(struct baton_kube_informer *inf, json_t *obj)
+{
+	struct shadow *sh = inf->data;
+	char key[256];
+	baton_kube_object_key(obj, key, sizeof key);
+	ck_assert_msg(json_object_get(sh->state, key) == NULL,
+		      "add for known %s", key);
+	sh->adds++;
+	shadow_set(inf, obj);
+}
+
+static void on_update(struct baton_kube_informer *inf, json_t *o, json_t *n)
+{
+	struct shadow *sh = inf->data;
+	char key[256];
+	baton_kube_object_key(n, key, sizeof key);
+	ck_assert_msg(json_object_get(sh->state, key) != NULL,
+		      "update for unknown %s", key);
+	sh->updates++;
+	shadow_set(inf, n);
+}
+
+static void on_delete(struct baton_kube_informer *inf, json_t *obj)
+{
+	struct shadow *sh = inf->data;
+	char key[256];
+	baton_kube_object_key(obj, key, sizeof key);
+	ck_assert_msg(json_object_get(sh->state, key) != NULL,
+		      "delete for unknown %s", key);
+	sh->deletes++;
+	json_object_del(sh->state, key);
+}
+
+static void inf_closed_cb(struct baton_kube_informer *inf)
+{
+	((struct shadow *)inf->data)->closed = true;
+}
+
+/* A fresh LIST as key → rv. */
+static json_t *fresh_list(void)
+{
+	struct baton_kube_lister l;
+	struct listed x = {0};
+	struct baton_kube_ref r = cm_ref(NULL);
+	json_t *m = json_object(), *obj;
+	size_t i;
+	char key[256];
+
+	l.data = &x;
+	ck_assert_int_eq(
+	    baton_kube_list_all(&client, &l, &r, NULL, 0, listed_cb), 0);
+	for (int k = 0; k < 1000000 && !x.done; k++) {
+		uv_run(&loop, UV_RUN_ONCE);
+	}
+	ck_assert_msg(x.status == 0, "%s", x.errmsg);
+	json_array_foreach(json_object_get(x.list, "items"), i, obj)
+	{
+		baton_kube_object_key(obj, key, sizeof key);
+		json_object_set(
+		    m, key,
+		    json_object_get(json_object_get(obj, "metadata"),
+				    "resourceVersion"));
+	}
+	json_decref(x.list);
+	return m;
+}
+
+static json_t *cache_rvs(struct baton_kube_informer *inf)
+{
+	json_t *m = json_object(), *obj;
+	const char *key;
+	json_object_foreach(inf->cache, key, obj)
+	{
+		json_object_set(
+		    m, key,
+		    json_object_get(json_object_get(obj, "metadata"),
+				    "resourceVersion"));
+	}
+	return m;
+}
+
+static bool converged(struct baton_kube_informer *inf, struct shadow *sh)
+{
+	json_t *want = fresh_list(), *have = cache_rvs(inf);
+	bool eq = json_equal(want, have) && json_equal(want, sh->state);
+	json_decref(want);
+	json_decref(have);
+	return eq;
+}
+
+static void mutate(int round)
+{
+	char name[32], v[16];
+	struct baton_kube_request req;
+	struct done d;
+	for (int i = 0; i < 10; i++) {
+		struct baton_kube_ref r;
+		json_t *patch;
+		snprintf(name, sizeof name, "inf-%d-%d", round, i);
+		snprintf(v, sizeof v, "%d", i);
+		/* The apiserver may still be coming back: retry. */
+		for (int t = 0; t < 100 && create_cm(name, v) != 0; t++) {
+			run_for(200);
+		}
+		if (i % 3 == 0) {
+			r = cm_ref(name);
+			patch = json_pack("{s:{s:s}}", "data", "v", "changed");
+			memset(&d, 0, sizeof d);
+			req.data = &d;
+			baton_kube_patch(&client, &req, &r,
+					 BATON_KUBE_PATCH_MERGE, patch, NULL,
+					 done_cb);
+			wait_done(&d);
+			json_decref(d.result);
+			json_decref(patch);
+		}
+		if (i % 4 == 1) {
+			r = cm_ref(name);
+			memset(&d, 0, sizeof d);
+			req.data = &d;
+			baton_kube_delete(&client, &req, &r, NULL, done_cb);
+			wait_done(&d);
+			json_decref(d.result);
+		}
+	}
+}
+
+static bool wait_converged(struct baton_kube_informer *inf, struct shadow *sh,
+			   int seconds)
+{
+	for (int i = 0; i < seconds * 4; i++) {
+		if (baton_kube_informer_has_synced(inf) && converged(inf, sh)) {
+			return true;
+		}
+		run_for(250);
+	}
+	return false;
+}
+
+START_TEST(informer_converges_across_apiserver_restart)
+{
+	struct baton_kube_informer inf;
+	struct shadow sh = {0};
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {on_add, on_update, on_delete};
+	const char *dir = need_env("BATON_REGIONS_DIR");
+	const char *names = need_env("BATON_REGION_NAMES");
+	const char *root = getenv("BATON_ROOT");
+	char region[64], cmd[1024];
+
+	sscanf(names, "%63s", region);
+	sh.state = json_object();
+	mutate(0);
+	o.version = "v1";
+	o.resource = "configmaps";
+	o.ns = ns;
+	o.page_size = 3; /* exercise paging in the informer's LIST */
+	inf.data = &sh;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_int_eq(baton_kube_informer_start(&inf), 0);
+	ck_assert_msg(wait_converged(&inf, &sh, 30), "no initial sync");
+	ck_assert_int_gt(sh.adds, 0);
+	mutate(1);
+	ck_assert_msg(wait_converged(&inf, &sh, 30), "watch did not follow");
+
+	snprintf(cmd, sizeof cmd,
+		 "BATON_REGIONS_DIR='%s' '%s/tests/env/regions' "
+		 "restart-apiserver '%s' >/dev/null 2>&1",
+		 dir, root ? root : ".", region);
+	ck_assert_msg(system(cmd) == 0, "restart failed: %s", cmd);
+	mutate(2);
+	ck_assert_msg(wait_converged(&inf, &sh, 120),
+		      "informer did not converge after restart (%s)",
+		      inf.watch.errmsg);
+	ck_assert_uint_ge(inf.watch.restarts, 2);
+
+	baton_kube_informer_close(&inf, inf_closed_cb);
+	LOOP_RUN_UNTIL(&loop, sh.closed);
+	json_decref(sh.state);
+}
+END_TEST
+
 static void add_watch_tests(TCase *tc)
 {
-	(void)tc;
+	tcase_add_test(tc, watch_resumes_from_last_rv);
+	tcase_add_test(tc, informer_converges_across_apiserver_restart);
 }
 
 static Suite *kube_suite(void)
