@@ -123,12 +123,12 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 	regions = json_array();
 	for (int i = 0; i < s->n_regions; i++) {
 		json_array_append_new(
-		    regions, json_pack("{s:s, s:s, s:i}", "name",
-				       s->regions[i].name, "role",
-				       s->regions[i].role == BATON_DB_REGION_DATA
-					   ? "data"
-					   : "witness",
-				       "replicas", s->regions[i].replicas));
+		    regions,
+		    json_pack(
+			"{s:s, s:s, s:i}", "name", s->regions[i].name, "role",
+			s->regions[i].role == BATON_DB_REGION_DATA ? "data"
+								   : "witness",
+			"replicas", s->regions[i].replicas));
 	}
 	objs[0] = statefulset(s, r, batond_url, name, headless);
 	objs[1] =

@@ -77,6 +77,14 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		baton_errmsg_printf(errmsg, "metadata.name is empty");
 		return BATON_EINVALIDOBJ;
 	}
+	if (strlen(out->ns) + 1 + strlen(out->name) > 63) {
+		baton_errmsg_printf(errmsg,
+				    "namespace/name %s/%s is longer than 63 "
+				    "characters, the Raft group's limit for "
+				    "a database name",
+				    out->ns, out->name);
+		return BATON_EINVALIDOBJ;
+	}
 	COPY_OR_FAIL(out->engine, str_or(spec, "engine", "postgres"),
 		     "spec.engine");
 	if (strcmp(out->engine, "postgres") != 0) {
@@ -112,8 +120,9 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 				return BATON_EINVALIDOBJ;
 			}
 		}
-		reg->role = strcmp(role, "witness") == 0 ? BATON_DB_REGION_WITNESS
-							 : BATON_DB_REGION_DATA;
+		reg->role = strcmp(role, "witness") == 0
+				? BATON_DB_REGION_WITNESS
+				: BATON_DB_REGION_DATA;
 		reg->replicas = (int)int_or(
 		    r, "replicas", reg->role == BATON_DB_REGION_DATA ? 1 : 0);
 		reg->priority = (int)int_or(r, "priority", 100);

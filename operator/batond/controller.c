@@ -1,0 +1,767 @@
+#include "batond/controller.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batond/children.h"
+#include "batond/daemon.h"
+#include "batond/reconcile.h"
+#include "common/log.h"
+#include "kube/informer.h"
+#include "kube/workqueue.h"
+
+#define MAX_WORKERS 4
+
+struct worker {
+	struct baton_controller *c;
+	struct baton_reconcile job;
+	char key[160];
+	bool busy;
+	uint64_t started_ms;
+};
+
+struct baton_controller {
+	struct baton_batond *d;
+	struct baton_kube_informer dbcs;
+	struct baton_kube_informer pods;
+	struct baton_kube_workqueue queue;
+	struct baton_reconcile_env env;
+	struct worker workers[MAX_WORKERS];
+	const struct baton_consensus_ops *consensus;
+	struct baton_kube_request label_reqs[8];
+	int label_pending;
+	bool stopping;
+	int closing;
+	void (*stopped_cb)(struct baton_batond *d);
+	/* strings handed out by fsm_view, valid until the next call */
+	char view_primary[BATON_NAME_SIZE];
+	char view_phase[32];
+	char fsm_key[BATON_NAME_SIZE];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
+ * longer ones, so this never truncates (two databases must never share a
+ * truncated name). */
+static const char *db_key(struct baton_controller *c, const char *ns,
+			  const char *name)
+{
+	size_t n = strlen(ns), m = strlen(name);
+	if (n + 1 + m >= sizeof c->fsm_key) {
+		c->fsm_key[0] = '\0';
+		return c->fsm_key;
+	}
+	memcpy(c->fsm_key, ns, n);
+	c->fsm_key[n] = '/';
+	memcpy(c->fsm_key + n + 1, name, m + 1);
+	return c->fsm_key;
+}
+
+/* ---- the environment of the reconcile jobs ------------------------------ */
+
+static const char *phase_name(int phase)
+{
+	switch (phase) {
+	case BATON_PHASE_SWITCHING_OVER:
+	case BATON_PHASE_FENCED:
+		return "SwitchingOver";
+	case BATON_PHASE_REGION_LOST:
+		return "Degraded";
+	default:
+		return "Healthy";
+	}
+}
+
+static void env_fsm_view(void *data, const struct baton_dbspec *spec,
+			 struct baton_fsm_view *out)
+{
+	struct baton_controller *c = data;
+	const struct baton_db_state *st = NULL;
+
+	memset(out, 0, sizeof *out);
+	if (c->consensus != NULL) {
+		st = c->consensus->db(c->consensus->data,
+				      db_key(c, spec->ns, spec->name));
+		out->quorum = c->consensus->quorum(c->consensus->data);
+	}
+	if (st == NULL) {
+		return;
+	}
+	out->registered = true;
+	if (st->primary >= 0 && (unsigned)st->primary < st->n_regions) {
+		snprintf(c->view_primary, sizeof c->view_primary, "%s",
+			 st->regions[st->primary].name);
+		out->primary_region = c->view_primary;
+	}
+	out->epoch = st->epoch;
+	snprintf(c->view_phase, sizeof c->view_phase, "%s",
+		 phase_name(st->phase));
+	out->phase = c->view_phase;
+}
+
+static int env_register(void *data, const struct baton_dbspec *spec)
+{
+	struct baton_controller *c = data;
+	struct baton_cmd cmd;
+	const char *key = db_key(c, spec->ns, spec->name);
+
+	if (c->consensus == NULL) {
+		return BATON_ECONN;
+	}
+	if (c->consensus->db(c->consensus->data, key) != NULL) {
+		return 0;
+	}
+	/* Every region sees the same DatabaseCluster; only the leader
+	 * proposes, the others wait for the committed entry. */
+	if (!c->consensus->leader(c->consensus->data)) {
+		return BATON_EBUSY;
+	}
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = BATON_CMD_REGISTER;
+	snprintf(cmd.db, sizeof cmd.db, "%s", key);
+	cmd.cfg.lease_ms = (uint32_t)spec->lease_seconds * 1000;
+	cmd.cfg.renew_ms = (uint32_t)spec->renew_millis;
+	cmd.cfg.drift_ppm = c->d->cfg->drift_percent * 10000;
+	cmd.cfg.margin_ms = c->d->cfg->margin_ms;
+	cmd.cfg.max_lag_bytes = (uint64_t)spec->max_lag_bytes;
+	cmd.cfg.automatic = spec->automatic;
+	cmd.cfg.synchronous = spec->synchronous;
+	cmd.n_regions = (unsigned)spec->n_regions;
+	for (int i = 0; i < spec->n_regions; i++) {
+		snprintf(cmd.regions[i].name, sizeof cmd.regions[i].name, "%s",
+			 spec->regions[i].name);
+		cmd.regions[i].role =
+		    spec->regions[i].role == BATON_DB_REGION_WITNESS
+			? BATON_ROLE_WITNESS
+			: BATON_ROLE_DATA;
+		cmd.regions[i].priority = spec->regions[i].priority;
+	}
+	snprintf(cmd.primary, sizeof cmd.primary, "%s", spec->primary_region);
+	return c->consensus->propose(c->consensus->data, &cmd);
+}
+
+static int env_unregister(void *data, const struct baton_dbspec *spec)
+{
+	struct baton_controller *c = data;
+	struct baton_cmd cmd;
+	const char *key = db_key(c, spec->ns, spec->name);
+	int rv;
+
+	if (c->consensus == NULL || !c->consensus->quorum(c->consensus->data)) {
+		return BATON_ECONN;
+	}
+	if (c->consensus->db(c->consensus->data, key) == NULL) {
+		return 0;
+	}
+	if (!c->consensus->leader(c->consensus->data)) {
+		return BATON_EBUSY;
+	}
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = BATON_CMD_REMOVE;
+	snprintf(cmd.db, sizeof cmd.db, "%s", key);
+	rv = c->consensus->propose(c->consensus->data, &cmd);
+	return rv != 0 ? rv : BATON_EBUSY; /* done once applied */
+}
+
+static int env_observe(void *data, const struct baton_dbspec *spec,
+		       struct baton_region_obs *obs, int max)
+{
+	struct baton_controller *c = data;
+	const char *region = c->d->cfg->region;
+	int n = 0;
+	const char *key;
+	json_t *pod;
+
+	for (int i = 0; i < spec->n_regions && n < max; i++) {
+		struct baton_region_obs *o = &obs[n++];
+		memset(o, 0, sizeof *o);
+		o->name = spec->regions[i].name;
+		o->lag_bytes = -1;
+		o->replicas = spec->regions[i].replicas;
+		o->role = spec->regions[i].role == BATON_DB_REGION_WITNESS
+			      ? "witness"
+			      : NULL;
+		if (strcmp(o->name, region) != 0) {
+			/* Peers' clusters are observed through their own
+			 * batond's status; unknown here for now. */
+			o->reachable = false;
+			continue;
+		}
+		o->reachable = true;
+		json_object_foreach(c->pods.cache, key, pod)
+		{
+			json_t *md = json_object_get(pod, "metadata");
+			json_t *labels = json_object_get(md, "labels");
+			json_t *conds;
+			size_t k;
+			json_t *cond;
+			const char *cl = json_string_value(
+			    json_object_get(labels, "baton.dev/cluster"));
+			const char *ns =
+			    json_string_value(json_object_get(md, "namespace"));
+			if (cl == NULL || ns == NULL ||
+			    strcmp(cl, spec->name) != 0 ||
+			    strcmp(ns, spec->ns) != 0) {
+				continue;
+			}
+			if (json_string_value(json_object_get(
+				labels, "baton.dev/role")) != NULL &&
+			    strcmp(json_string_value(json_object_get(
+				       labels, "baton.dev/role")),
+				   "primary") == 0) {
+				o->role = "primary";
+			} else if (o->role == NULL) {
+				o->role = "replica";
+			}
+			conds = json_object_get(json_object_get(pod, "status"),
+						"conditions");
+			json_array_foreach(conds, k, cond)
+			{
+				const char *t = json_string_value(
+				    json_object_get(cond, "type"));
+				const char *s = json_string_value(
+				    json_object_get(cond, "status"));
+				if (t && s && strcmp(t, "Ready") == 0 &&
+				    strcmp(s, "True") == 0) {
+					o->ready++;
+				}
+			}
+		}
+	}
+	return n;
+}
+
+static bool env_api_served(void *data, const char *gv)
+{
+	/* Discovery is not cached yet: assume the mesh CRDs are absent only
+	 * when the apply fails; report them served. The apply error then
+	 * names the missing kind. */
+	(void)data;
+	(void)gv;
+	return true;
+}
+
+static void event_cb(struct baton_kube_request *req, int status)
+{
+	if (status != 0) {
+		baton_log(BATON_LOG_WARN, "events", "recording an Event: %s",
+			  req->errmsg);
+	}
+	free(req);
+}
+
+static void env_event(void *data, json_t *obj, const char *type,
+		      const char *reason, const char *message)
+{
+	struct baton_controller *c = data;
+	json_t *md = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	struct baton_kube_ref ref = {NULL, "v1", "events", ns ? ns : "default",
+				     NULL, NULL};
+	struct baton_kube_request *req;
+	char ts[40];
+	char evname[200];
+	json_t *ev;
+
+	baton_log_kv(strcmp(type, "Warning") == 0 ? BATON_LOG_WARN
+						  : BATON_LOG_INFO,
+		     "events",
+		     json_pack("{s:s, s:s, s:s}", "object", name ? name : "",
+			       "reason", reason, "type", type),
+		     "%s", message);
+	req = calloc(1, sizeof *req);
+	if (req == NULL) {
+		return;
+	}
+	baton_status_now(ts, sizeof ts);
+	snprintf(evname, sizeof evname, "%s.%llx", name ? name : "dbc",
+		 (unsigned long long)now_ms() * 1000 + (unsigned)rand() % 1000);
+	ev = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, "
+	    "s:s, s:{s:s, s:s}, s:s, s:s, s:i}",
+	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
+	    "namespace", ns ? ns : "default", "involvedObject", "apiVersion",
+	    "baton.dev/v1alpha1", "kind", "DatabaseCluster", "name",
+	    name ? name : "", "namespace", ns ? ns : "default", "uid",
+	    json_string_value(json_object_get(md, "uid"))
+		? json_string_value(json_object_get(md, "uid"))
+		: "",
+	    "type", type, "reason", reason, "message", message, "source",
+	    "component", "batond", "host", c->d->cfg->region, "firstTimestamp",
+	    ts, "lastTimestamp", ts, "count", 1);
+	if (ev == NULL || baton_kube_create(&c->d->kube, req, &ref, ev, NULL,
+					    event_cb) != 0) {
+		free(req);
+	}
+	json_decref(ev);
+}
+
+static const char *env_now(void *data, char *buf, size_t size)
+{
+	return baton_status_now(buf, size);
+}
+
+static double env_since(void *data, const char *ts)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
+		return 0;
+	}
+	return difftime(time(NULL), timegm(&tm));
+}
+
+/* ---- pod labels: the fence -------------------------------------------------
+ */
+
+static void maybe_stopped(struct baton_controller *c);
+
+static void label_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_controller *c = req->data;
+	if (status != 0 && status != BATON_ECANCELED) {
+		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
+			  req->errmsg);
+	}
+	c->label_pending--;
+	if (c->stopping) {
+		maybe_stopped(c);
+	}
+}
+
+/* Brings the region's pods of SPEC in line with the FSM: the lowest ready
+ * ordinal is primary with the epoch when this region holds the primary;
+ * every other pod is a replica. A pod labelled primary with another epoch
+ * is relabelled first (fence before promote). */
+static void sync_labels(struct baton_controller *c,
+			const struct baton_dbspec *spec)
+{
+	struct baton_fsm_view v;
+	const char *region = c->d->cfg->region;
+	char want_primary[128] = "";
+	char epoch[24];
+	const char *key;
+	json_t *pod;
+	int slot = 0;
+
+	env_fsm_view(c, spec, &v);
+	if (!v.registered) {
+		return;
+	}
+	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v.epoch);
+	if (v.primary_region != NULL && strcmp(v.primary_region, region) == 0) {
+		char sts[120];
+		baton_children_sts_name(spec, region, sts, sizeof sts);
+		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
+	}
+	json_object_foreach(c->pods.cache, key, pod)
+	{
+		json_t *md = json_object_get(pod, "metadata");
+		json_t *labels = json_object_get(md, "labels");
+		const char *name =
+		    json_string_value(json_object_get(md, "name"));
+		const char *ns =
+		    json_string_value(json_object_get(md, "namespace"));
+		const char *cl = json_string_value(
+		    json_object_get(labels, "baton.dev/cluster"));
+		const char *role = json_string_value(
+		    json_object_get(labels, "baton.dev/role"));
+		const char *ep = json_string_value(
+		    json_object_get(labels, "baton.dev/epoch"));
+		const char *want_role;
+		struct baton_kube_ref ref = {NULL, "v1", "pods",
+					     ns,   name, NULL};
+		json_t *patch;
+
+		if (cl == NULL || ns == NULL || name == NULL ||
+		    strcmp(cl, spec->name) != 0 || strcmp(ns, spec->ns) != 0) {
+			continue;
+		}
+		want_role =
+		    strcmp(name, want_primary) == 0 ? "primary" : "replica";
+		if (role != NULL && ep != NULL &&
+		    strcmp(role, want_role) == 0 && strcmp(ep, epoch) == 0) {
+			continue;
+		}
+		if (slot >= 8 || c->stopping) {
+			break;
+		}
+		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
+				  "baton.dev/role", want_role,
+				  "baton.dev/epoch", epoch);
+		c->label_reqs[slot].data = c;
+		if (baton_kube_patch(&c->d->kube, &c->label_reqs[slot], &ref,
+				     BATON_KUBE_PATCH_MERGE, patch, NULL,
+				     label_cb) == 0) {
+			c->label_pending++;
+			slot++;
+			baton_log(BATON_LOG_INFO, "controller",
+				  "%s/%s: role %s at epoch %s", ns, name,
+				  want_role, epoch);
+		}
+		json_decref(patch);
+	}
+}
+
+/* ---- the work queue and workers
+ * ---------------------------------------------- */
+
+static void worker_done_cb(struct baton_reconcile *r, int status);
+
+/* Push mode: the queue hands out at most MAX_WORKERS keys at once, never
+ * the same key twice concurrently. */
+static void work_cb(struct baton_kube_workqueue *q, const char *key)
+{
+	struct baton_controller *c = q->data;
+	struct worker *w = NULL;
+	json_t *obj;
+	int rv;
+
+	for (int i = 0; i < MAX_WORKERS; i++) {
+		if (!c->workers[i].busy) {
+			w = &c->workers[i];
+			break;
+		}
+	}
+	if (w == NULL || c->stopping) { /* cannot happen: workers == slots */
+		baton_kube_workqueue_done(q, key);
+		return;
+	}
+	snprintf(w->key, sizeof w->key, "%s", key);
+	obj = baton_kube_informer_get(&c->dbcs, w->key);
+	if (obj == NULL) {
+		/* deleted: its children go with their owner */
+		baton_kube_workqueue_forget(q, key);
+		baton_kube_workqueue_done(q, key);
+		return;
+	}
+	w->busy = true;
+	w->c = c;
+	w->job.data = w;
+	w->started_ms = now_ms();
+	rv = baton_reconcile_start(&w->job, &c->env, obj, worker_done_cb);
+	if (rv != 0) {
+		w->busy = false;
+		baton_kube_workqueue_forget(q, key);
+		baton_kube_workqueue_done(q, key);
+	}
+}
+
+static void worker_done_cb(struct baton_reconcile *r, int status)
+{
+	struct worker *w = r->data;
+	struct baton_controller *c = w->c;
+	struct baton_batond *d = c->d;
+	const char *result = status == 0		 ? "success"
+			     : status == BATON_EBUSY	 ? "waiting"
+			     : status == BATON_ECANCELED ? "cancelled"
+							 : "error";
+	double secs = (double)(now_ms() - w->started_ms) / 1000.0;
+
+	baton_metric_inc(d->m_reconciles, (const char *[]){result}, 1);
+	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);
+	if (status == 0) {
+		baton_kube_workqueue_forget(&c->queue, w->key);
+		/* A label patch already in flight must land (and the pod
+		 * cache catch up) before the next sync, or it would send a
+		 * second, identical patch. */
+		if (r->spec_error[0] == '\0' && c->label_pending == 0) {
+			sync_labels(c, &r->spec);
+		}
+	} else if (!c->stopping) {
+		if (status != BATON_EBUSY) {
+			baton_log(BATON_LOG_WARN, "controller",
+				  "reconcile %s failed (will retry): %s",
+				  w->key, r->errmsg);
+		}
+		baton_kube_workqueue_add_rate_limited(&c->queue, w->key);
+	}
+	baton_kube_workqueue_done(&c->queue, w->key);
+	w->busy = false;
+	if (c->stopping) {
+		maybe_stopped(c);
+	}
+}
+
+static void enqueue_obj(struct baton_controller *c, json_t *obj)
+{
+	char key[160];
+	if (baton_kube_object_key(obj, key, sizeof key) == 0) {
+		baton_kube_workqueue_add(&c->queue, key);
+	}
+}
+
+static void dbc_add(struct baton_kube_informer *inf, json_t *obj)
+{
+	enqueue_obj(inf->data, obj);
+}
+
+static void dbc_update(struct baton_kube_informer *inf, json_t *old_obj,
+		       json_t *new_obj)
+{
+	enqueue_obj(inf->data, new_obj);
+}
+
+static void dbc_delete(struct baton_kube_informer *inf, json_t *obj)
+{
+	enqueue_obj(inf->data, obj);
+}
+
+/* A pod changed: reconcile its DatabaseCluster. */
+static void pod_changed(struct baton_controller *c, json_t *pod)
+{
+	json_t *md = json_object_get(pod, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *cl = json_string_value(json_object_get(
+	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	char key[160];
+	if (ns != NULL && cl != NULL) {
+		snprintf(key, sizeof key, "%s/%s", ns, cl);
+		baton_kube_workqueue_add(&c->queue, key);
+	}
+}
+
+static void pod_add(struct baton_kube_informer *inf, json_t *obj)
+{
+	pod_changed(inf->data, obj);
+}
+
+static void pod_update(struct baton_kube_informer *inf, json_t *old_obj,
+		       json_t *new_obj)
+{
+	pod_changed(inf->data, new_obj);
+}
+
+static void pod_delete(struct baton_kube_informer *inf, json_t *obj)
+{
+	pod_changed(inf->data, obj);
+}
+
+void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
+{
+	if (c != NULL && !c->stopping) {
+		baton_kube_workqueue_add(&c->queue, db);
+	}
+}
+
+/* ---- lifecycle
+ * ------------------------------------------------------------------ */
+
+int baton_controller_start(struct baton_batond *d,
+			   struct baton_controller **out, char *errmsg)
+{
+	static const struct baton_kube_informer_handlers dbc_h = {
+	    dbc_add, dbc_update, dbc_delete};
+	static const struct baton_kube_informer_handlers pod_h = {
+	    pod_add, pod_update, pod_delete};
+	struct baton_kube_informer_opts dopts = {
+	    .group = "baton.dev",
+	    .version = "v1alpha1",
+	    .resource = "databaseclusters",
+	    .resync_ms = 10 * 60 * 1000,
+	};
+	struct baton_kube_informer_opts popts = {
+	    .version = "v1",
+	    .resource = "pods",
+	    .label_selector = "baton.dev/cluster",
+	};
+	struct baton_controller *c = calloc(1, sizeof *c);
+	int rv;
+
+	if (c == NULL) {
+		return BATON_ENOMEM;
+	}
+	c->d = d;
+	c->consensus = d->consensus;
+	c->env = (struct baton_reconcile_env){
+	    .data = c,
+	    .kube = &d->kube,
+	    .region = d->cfg->region,
+	    .batond_url = d->batond_url,
+	    .fsm_view = env_fsm_view,
+	    .fsm_register = env_register,
+	    .fsm_unregister = env_unregister,
+	    .observe = env_observe,
+	    .api_served = env_api_served,
+	    .event = env_event,
+	    .now = env_now,
+	    .seconds_since = env_since,
+	};
+	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
+	if (rv == 0) {
+		c->queue.data = c;
+		rv = baton_kube_workqueue_run(&c->queue, MAX_WORKERS, work_cb);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "work queue: %s",
+				    baton_strerror(rv));
+		free(c);
+		return rv;
+	}
+	rv = baton_kube_informer_init(&d->kube, &c->dbcs, &dopts, &dbc_h);
+	if (rv == 0) {
+		rv = baton_kube_informer_init(&d->kube, &c->pods, &popts,
+					      &pod_h);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "informer: %s", baton_strerror(rv));
+		free(c);
+		return rv;
+	}
+	c->dbcs.data = c;
+	c->pods.data = c;
+	if ((rv = baton_kube_informer_start(&c->dbcs)) != 0 ||
+	    (rv = baton_kube_informer_start(&c->pods)) != 0) {
+		baton_errmsg_printf(errmsg, "informer start: %s",
+				    baton_strerror(rv));
+		free(c);
+		return rv;
+	}
+	*out = c;
+	return 0;
+}
+
+bool baton_controller_ready(struct baton_controller *c, char *why, size_t size)
+{
+	if (!baton_kube_informer_has_synced(&c->dbcs)) {
+		snprintf(why, size, "DatabaseCluster cache not synced: %s",
+			 c->dbcs.errmsg[0] ? c->dbcs.errmsg : "listing");
+		return false;
+	}
+	if (!baton_kube_informer_has_synced(&c->pods)) {
+		snprintf(why, size, "pod cache not synced: %s",
+			 c->pods.errmsg[0] ? c->pods.errmsg : "listing");
+		return false;
+	}
+	if (c->consensus != NULL && !c->consensus->quorum(c->consensus->data)) {
+		snprintf(why, size, "no Raft quorum reachable");
+		return false;
+	}
+	return true;
+}
+
+void baton_controller_update_metrics(struct baton_controller *c)
+{
+	const char *key;
+	json_t *obj;
+
+	baton_metric_set(c->d->m_queue_depth, NULL,
+			 (double)baton_kube_workqueue_len(&c->queue));
+	if (c->consensus == NULL) {
+		return;
+	}
+	json_object_foreach(c->dbcs.cache, key, obj)
+	{
+		const struct baton_db_state *st =
+		    c->consensus->db(c->consensus->data, key);
+		json_t *md = json_object_get(obj, "metadata");
+		const char *ns =
+		    json_string_value(json_object_get(md, "namespace"));
+		const char *name =
+		    json_string_value(json_object_get(md, "name"));
+		if (st == NULL || ns == NULL || name == NULL) {
+			continue;
+		}
+		baton_metric_set(c->d->m_epoch, (const char *[]){ns, name},
+				 (double)st->epoch);
+		for (unsigned i = 0; i < st->n_regions; i++) {
+			baton_metric_set(
+			    c->d->m_primary,
+			    (const char *[]){ns, name, st->regions[i].name},
+			    (int)i == st->primary ? 1 : 0);
+		}
+	}
+}
+
+json_t *baton_controller_status(struct baton_controller *c)
+{
+	json_t *st = json_object();
+	json_t *dbs = json_array();
+	const char *key;
+	json_t *obj;
+
+	json_object_set_new(
+	    st, "synced",
+	    json_boolean(baton_kube_informer_has_synced(&c->dbcs) &&
+			 baton_kube_informer_has_synced(&c->pods)));
+	if (c->consensus != NULL) {
+		json_object_set_new(st, "raft",
+				    c->consensus->status(c->consensus->data));
+	}
+	json_object_foreach(c->dbcs.cache, key, obj)
+	{
+		const struct baton_db_state *s =
+		    c->consensus ? c->consensus->db(c->consensus->data, key)
+				 : NULL;
+		json_t *o = json_pack(
+		    "{s:s, s:O?}", "key", key, "phase",
+		    json_object_get(json_object_get(obj, "status"), "phase"));
+		if (s != NULL) {
+			json_object_set_new(o, "epoch",
+					    json_integer((json_int_t)s->epoch));
+			if (s->primary >= 0) {
+				json_object_set_new(
+				    o, "primary",
+				    json_string(s->regions[s->primary].name));
+			}
+			json_object_set_new(
+			    o, "fsmPhase",
+			    json_string(baton_phase_name(s->phase)));
+		}
+		json_array_append_new(dbs, o);
+	}
+	json_object_set_new(st, "databases", dbs);
+	return st;
+}
+
+static void maybe_stopped(struct baton_controller *c)
+{
+	void (*cb)(struct baton_batond *) = c->stopped_cb;
+	struct baton_batond *d = c->d;
+
+	if (c->closing > 0 || c->label_pending > 0 || c->stopped_cb == NULL) {
+		return;
+	}
+	for (int i = 0; i < MAX_WORKERS; i++) {
+		if (c->workers[i].busy) {
+			return;
+		}
+	}
+	c->stopped_cb = NULL;
+	free(c);
+	cb(d);
+}
+
+static void informer_closed_cb(struct baton_kube_informer *inf)
+{
+	struct baton_controller *c = inf->data;
+	c->closing--;
+	maybe_stopped(c);
+}
+
+static void queue_closed_cb(struct baton_kube_workqueue *q)
+{
+	struct baton_controller *c = q->data;
+	c->closing--;
+	maybe_stopped(c);
+}
+
+void baton_controller_stop(struct baton_controller *c,
+			   void (*stopped_cb)(struct baton_batond *d))
+{
+	c->stopping = true;
+	c->stopped_cb = stopped_cb;
+	c->closing = 3;
+	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
+	baton_kube_informer_close(&c->pods, informer_closed_cb);
+	baton_kube_workqueue_close(&c->queue, queue_closed_cb);
+}

@@ -1,0 +1,53 @@
+/* The DatabaseCluster controller inside batond.
+ *
+ * Informers keep caches of this cluster's DatabaseClusters and database
+ * pods; every change enqueues the DatabaseCluster's key ("ns/name") in the
+ * work queue; a worker runs one reconcile job (batond/reconcile.c) per key
+ * at a time and requeues failures with backoff. After a successful
+ * reconcile the controller brings the region's pod labels in line with the
+ * FSM (role and epoch: the label fence).
+ *
+ * The Raft group is reached through struct baton_consensus_ops (implemented
+ * over consensus/ by batond/raftglue.c); whenever the FSM applies a command
+ * for a database, the controller enqueues it, so a committed promote turns
+ * into labels, routing and status within one reconcile.
+ */
+#ifndef BATON_BATOND_CONTROLLER_H
+#define BATON_BATOND_CONTROLLER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "consensus/fsm.h"
+
+struct baton_batond;
+struct baton_controller;
+
+struct baton_consensus_ops {
+	void *data;
+	/* The FSM's replicated state of DB ("ns/name"), or NULL. */
+	const struct baton_db_state *(*db)(void *data, const char *db);
+	/* A Raft majority is reachable from here (leader known, contact). */
+	bool (*quorum)(void *data);
+	/* This node is the Raft leader. */
+	bool (*leader)(void *data);
+	/* Propose CMD (asynchronous; the FSM observer reports the result).
+	 * BATON_ENOTLEADER when this node cannot propose. */
+	int (*propose)(void *data, const struct baton_cmd *cmd);
+	/* Raft status for /v1/status and metrics. */
+	json_t *(*status)(void *data);
+};
+
+int baton_controller_start(struct baton_batond *d,
+			   struct baton_controller **out, char *errmsg);
+bool baton_controller_ready(struct baton_controller *c, char *why, size_t size);
+void baton_controller_update_metrics(struct baton_controller *c);
+json_t *baton_controller_status(struct baton_controller *c);
+void baton_controller_stop(struct baton_controller *c,
+			   void (*stopped_cb)(struct baton_batond *d));
+
+/* The FSM applied a command for DB: reconcile it. */
+void baton_controller_fsm_changed(struct baton_controller *c, const char *db);
+
+#endif /* BATON_BATOND_CONTROLLER_H */

@@ -1,0 +1,289 @@
+#include "batond/daemon.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond/controller.h"
+#include "common/log.h"
+
+/* ---- HTTP endpoints ------------------------------------------------------ */
+
+static void healthz(struct baton_http_request *req, void *data)
+{
+	struct baton_batond *d = data;
+	if (d->stopping) {
+		baton_http_respond(req, 503, "text/plain", "stopping\n", 9,
+				   NULL);
+		return;
+	}
+	baton_http_respond(req, 200, "text/plain", "ok\n", 3, NULL);
+}
+
+static void readyz(struct baton_http_request *req, void *data)
+{
+	struct baton_batond *d = data;
+	char why[BATON_ERRMSG_SIZE];
+
+	if (d->stopping) {
+		baton_http_respond_error(req, 503, "stopping");
+		return;
+	}
+	if (d->controller == NULL ||
+	    !baton_controller_ready(d->controller, why, sizeof why)) {
+		baton_http_respond_error(req, 503,
+					 d->controller ? why
+						       : "controller not "
+							 "started");
+		return;
+	}
+	baton_http_respond(req, 200, "text/plain", "ok\n", 3, NULL);
+}
+
+static void metrics(struct baton_http_request *req, void *data)
+{
+	struct baton_batond *d = data;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (d->controller != NULL) {
+		baton_controller_update_metrics(d->controller);
+	}
+	if (baton_metrics_render(&d->metrics, &text, &len) != 0) {
+		baton_http_respond_error(req, 500, "cannot render metrics");
+		return;
+	}
+	baton_http_respond(req, 200, "text/plain; version=0.0.4", text, len,
+			   NULL);
+	free(text);
+}
+
+static void status(struct baton_http_request *req, void *data)
+{
+	struct baton_batond *d = data;
+	json_t *st = d->controller ? baton_controller_status(d->controller)
+				   : json_object();
+	char *text;
+
+	json_object_set_new(st, "region", json_string(d->cfg->region));
+	text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(st);
+	if (text == NULL) {
+		baton_http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	baton_http_respond(req, 200, "application/json", text, strlen(text),
+			   NULL);
+	free(text);
+}
+
+/* ---- metrics ---------------------------------------------------------------
+ */
+
+static int add_metrics(struct baton_batond *d)
+{
+	static const char *const result[] = {"result", NULL};
+	static const char *const db[] = {"namespace", "name", NULL};
+	static const char *const db_region[] = {"namespace", "name", "region",
+						NULL};
+	static const char *const client[] = {"cluster", NULL};
+	static const double secs[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				      0.5,   1,	   2.5,	  5,	10};
+	struct baton_metrics *m = &d->metrics;
+
+	d->m_reconciles = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_reconciles_total",
+	    "DatabaseCluster reconciles, by result", result, NULL, 0);
+	d->m_reconcile_seconds = baton_metrics_add(
+	    m, BATON_METRIC_HISTOGRAM, "baton_reconcile_duration_seconds",
+	    "Time to reconcile one DatabaseCluster", NULL, secs,
+	    sizeof secs / sizeof secs[0]);
+	d->m_queue_depth =
+	    baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_workqueue_depth",
+			      "Keys waiting in the work queue", NULL, NULL, 0);
+	d->m_watch_restarts = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_watch_restarts_total",
+	    "Watches restarted (timeouts, errors, 410 relists)", client, NULL,
+	    0);
+	d->m_epoch = baton_metrics_add(
+	    m, BATON_METRIC_GAUGE, "baton_database_epoch",
+	    "Fencing epoch of the database's primary", db, NULL, 0);
+	d->m_primary =
+	    baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_database_primary",
+			      "1 for the region holding the database's primary",
+			      db_region, NULL, 0);
+	d->m_up = baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_up",
+				    "1 while batond runs", NULL, NULL, 0);
+	if (d->m_reconciles == NULL || d->m_reconcile_seconds == NULL ||
+	    d->m_queue_depth == NULL || d->m_watch_restarts == NULL ||
+	    d->m_epoch == NULL || d->m_primary == NULL || d->m_up == NULL) {
+		return BATON_ENOMEM;
+	}
+	baton_metric_set(d->m_up, NULL, 1);
+	return 0;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct baton_batond *d = h->data;
+	baton_log(BATON_LOG_INFO, "batond", "received %s: shutting down",
+		  signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	baton_batond_stop(d, 0);
+}
+
+static void http_closed_cb(struct baton_http_server *srv)
+{
+	(void)srv;
+}
+
+static void kube_closed_cb(struct baton_kube_client *c)
+{
+	(void)c;
+}
+
+static void controller_stopped_cb(struct baton_batond *d)
+{
+	d->controller = NULL;
+	if (d->http_started) {
+		baton_http_server_close(&d->http, http_closed_cb);
+		d->http_started = false;
+	}
+	if (d->kube_ready) {
+		baton_kube_client_close(&d->kube, kube_closed_cb);
+		d->kube_ready = false;
+	}
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+void baton_batond_stop(struct baton_batond *d, int exit_code)
+{
+	if (d->stopping) {
+		return;
+	}
+	d->stopping = true;
+	d->exit_code = exit_code;
+	if (d->controller != NULL) {
+		baton_controller_stop(d->controller, controller_stopped_cb);
+	} else {
+		controller_stopped_cb(d);
+	}
+}
+
+static int start_http(struct baton_batond *d)
+{
+	struct baton_http_config hc = {0};
+	char host[256];
+	int port;
+	int rv;
+
+	rv = baton_split_host_port(d->cfg->http_bind, host, sizeof host, &port);
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "http.bind %s: not host:port",
+				    d->cfg->http_bind);
+		return rv;
+	}
+	rv = baton_http_server_init(d->loop, &d->http, &hc);
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "HTTP server: %s",
+				    d->http.errmsg);
+		return rv;
+	}
+	if (baton_http_route(&d->http, "GET", "/healthz", healthz, d) != 0 ||
+	    baton_http_route(&d->http, "GET", "/readyz", readyz, d) != 0 ||
+	    baton_http_route(&d->http, "GET", "/metrics", metrics, d) != 0 ||
+	    baton_http_route(&d->http, "GET", "/v1/status", status, d) != 0) {
+		baton_errmsg_printf(d->errmsg, "HTTP routes: table full");
+		return BATON_EINTERNAL;
+	}
+	d->http_started = true;
+	rv = baton_http_server_listen(&d->http, host, port);
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "HTTP listen on %s: %s",
+				    d->cfg->http_bind, d->http.errmsg);
+		return rv;
+	}
+	snprintf(d->batond_url, sizeof d->batond_url, "http://%s:%d",
+		 strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host,
+		 baton_http_server_port(&d->http));
+	baton_log_kv(BATON_LOG_INFO, "batond",
+		     json_pack("{s:s, s:i}", "host", host, "port",
+			       baton_http_server_port(&d->http)),
+		     "serving /healthz, /readyz, /metrics, /v1/status");
+	return 0;
+}
+
+static int start_kube(struct baton_batond *d)
+{
+	struct baton_kube_config kc;
+	struct baton_kube_client_opts opts = {.user_agent = "batond/0.1.0"};
+	int rv;
+
+	if (d->cfg->kubeconfig != NULL) {
+		rv = baton_kube_config_load_file(&kc, d->cfg->kubeconfig, NULL);
+	} else {
+		rv = baton_kube_config_in_cluster(&kc, NULL);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "%s", kc.errmsg);
+		baton_kube_config_free(&kc);
+		return rv;
+	}
+	rv = baton_kube_client_init(d->loop, &d->kube, &kc, &opts);
+	baton_kube_config_free(&kc);
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "kube client: %s",
+				    d->kube.errmsg);
+		return rv;
+	}
+	d->kube_ready = true;
+	return 0;
+}
+
+int baton_batond_run(struct baton_batond_config *cfg)
+{
+	struct baton_batond d;
+	uv_loop_t loop;
+	int rv;
+
+	memset(&d, 0, sizeof d);
+	d.cfg = cfg;
+	d.loop = &loop;
+	uv_loop_init(&loop);
+	baton_metrics_init(&d.metrics);
+	uv_signal_init(&loop, &d.sigterm);
+	uv_signal_init(&loop, &d.sigint);
+	d.sigterm.data = &d;
+	d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+
+	baton_log(BATON_LOG_INFO, "batond", "starting region %s with %zu peers",
+		  cfg->region, cfg->n_peers);
+	if ((rv = add_metrics(&d)) != 0) {
+		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
+	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0) {
+		rv = baton_controller_start(&d, &d.controller, d.errmsg);
+	}
+	if (rv != 0) {
+		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",
+			  d.errmsg);
+		d.exit_code = rv == BATON_ECONFIG ? 2 : 1;
+		d.stopping = true;
+		controller_stopped_cb(&d);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rv = uv_loop_close(&loop);
+	if (rv != 0) {
+		baton_log(BATON_LOG_ERROR, "batond",
+			  "handles left open at exit (a bug): %s",
+			  uv_strerror(rv));
+	}
+	baton_metrics_free(&d.metrics);
+	baton_log(BATON_LOG_INFO, "batond", "stopped");
+	return d.exit_code;
+}

@@ -1,0 +1,56 @@
+/* The batond process: one libuv loop holding this region's kube client, the
+ * peers' kube clients (read-only), the HTTP endpoints, the controller
+ * (informers, work queue, reconcile jobs) and the Raft node.
+ *
+ * Start-up: config → kube clients → HTTP (/healthz answers at once,
+ * /readyz only once the caches have synced) → controller.
+ * Shutdown (SIGTERM/SIGINT): stop taking work, let in-flight reconciles
+ * finish or cancel, close every handle, and return from the loop with
+ * uv_loop_close() == 0.
+ */
+#ifndef BATON_BATOND_DAEMON_H
+#define BATON_BATOND_DAEMON_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "batond/config.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "kube/client.h"
+
+struct baton_controller;
+struct baton_consensus_ops;
+
+struct baton_batond {
+	uv_loop_t *loop;
+	struct baton_batond_config *cfg;
+	struct baton_kube_client kube;
+	bool kube_ready;
+	struct baton_http_server http;
+	bool http_started;
+	struct baton_metrics metrics;
+	struct baton_metric *m_reconciles;
+	struct baton_metric *m_reconcile_seconds;
+	struct baton_metric *m_queue_depth;
+	struct baton_metric *m_watch_restarts;
+	struct baton_metric *m_epoch;
+	struct baton_metric *m_primary;
+	struct baton_metric *m_up;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	struct baton_controller *controller;
+	const struct baton_consensus_ops *consensus; /* NULL: none yet */
+	char batond_url[300]; /* where agents reach this batond */
+	bool stopping;
+	int exit_code;
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+/* Runs until SIGTERM/SIGINT. Returns the process exit code. */
+int baton_batond_run(struct baton_batond_config *cfg);
+
+/* Begins the graceful shutdown (also called by the signal handlers). */
+void baton_batond_stop(struct baton_batond *d, int exit_code);
+
+#endif /* BATON_BATOND_DAEMON_H */
