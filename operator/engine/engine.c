@@ -1,0 +1,185 @@
+/* Engine-independent parts: the planned switchover and running operations
+ * on libuv's threadpool.
+ *
+ * Switchover (cf. CloudNativePG's demotion token):
+ *   1. demote OLD: fence (read-only, sessions cut) and stop it cleanly; a
+ *      fast shutdown makes the walsenders ship everything up to the
+ *      shutdown checkpoint, whose position is the final LSN;
+ *   2. wait until TARGET replayed past the final LSN;
+ *   3. promote TARGET and unfence it.
+ * Writes are refused from step 1 on, and the target serves only once it
+ * holds everything OLD ever acknowledged: RPO 0 by construction. If step 2
+ * times out, OLD stays down and TARGET stays a replica: availability is
+ * lost, never safety; the caller decides (restart OLD, or fail over).
+ */
+#include "engine/engine.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+const char *baton_engine_role_name(enum baton_engine_role role)
+{
+	switch (role) {
+	case BATON_ROLE_PRIMARY:
+		return "primary";
+	case BATON_ROLE_REPLICA:
+		return "replica";
+	case BATON_ROLE_STOPPED:
+		return "stopped";
+	default:
+		return "unknown";
+	}
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int baton_engine_switchover(struct baton_engine *old,
+			    struct baton_engine *target, unsigned timeout_ms,
+			    struct baton_switchover_result *res)
+{
+	struct baton_engine_status st;
+	double t0, t1, t2, deadline;
+	int rv;
+
+	memset(res, 0, sizeof *res);
+	rv = target->ops->status(target, &st);
+	if (rv != 0) {
+		return rv;
+	}
+	if (st.role != BATON_ROLE_REPLICA) {
+		baton_errmsg_printf(target->errmsg,
+				    "switchover target is %s, not a replica",
+				    baton_engine_role_name(st.role));
+		return BATON_EINVAL;
+	}
+	t0 = mono_ms();
+	rv = old->ops->demote(old, &res->final_lsn);
+	if (rv != 0) {
+		return rv;
+	}
+	t1 = mono_ms();
+	res->fence_ms = t1 - t0;
+	deadline = t1 + timeout_ms;
+	for (;;) {
+		rv = target->ops->status(target, &st);
+		/* replay_lsn is the end of the last record replayed, so the
+		 * shutdown checkpoint record at final_lsn is in once replay
+		 * is past it */
+		if (rv == 0 && st.replay_lsn > res->final_lsn) {
+			break;
+		}
+		if (mono_ms() > deadline) {
+			baton_errmsg_printf(
+			    target->errmsg,
+			    "switchover: target replayed %llX, needs past "
+			    "%llX after %u ms; old primary stays fenced",
+			    (unsigned long long)st.replay_lsn,
+			    (unsigned long long)res->final_lsn, timeout_ms);
+			return BATON_ETIMEDOUT;
+		}
+		struct timespec ts = {0, 5 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	t2 = mono_ms();
+	res->catchup_ms = t2 - t1;
+	/* the target holds everything: no lag limit applies here */
+	int64_t saved = target->max_lag_bytes;
+	target->max_lag_bytes = -1;
+	rv = target->ops->promote(target, res->final_lsn);
+	target->max_lag_bytes = saved;
+	if (rv == 0) {
+		rv = target->ops->unfence(target);
+	}
+	if (rv != 0) {
+		return rv;
+	}
+	res->promote_ms = mono_ms() - t2;
+	res->unavailable_ms = mono_ms() - t0;
+	baton_log_kv(BATON_LOG_INFO, "engine",
+		     json_pack("{s:f,s:f,s:f,s:f}", "fenceMs", res->fence_ms,
+			       "catchupMs", res->catchup_ms, "promoteMs",
+			       res->promote_ms, "unavailableMs",
+			       res->unavailable_ms),
+		     "switchover done");
+	return 0;
+}
+
+/* ---- threadpool -----------------------------------------------------------
+ */
+
+static void work_cb(uv_work_t *w)
+{
+	struct baton_engine_req *req = w->data;
+	struct baton_engine *e = req->engine;
+	struct baton_engine_peer peer = {req->peer_host, req->peer_port};
+	int rv = 0;
+
+	e->errmsg[0] = '\0';
+	switch (req->op) {
+	case BATON_ENGINE_STATUS:
+		break;
+	case BATON_ENGINE_START:
+		rv = e->ops->start(e);
+		break;
+	case BATON_ENGINE_STOP:
+		rv = e->ops->stop(e, false);
+		break;
+	case BATON_ENGINE_PROMOTE:
+		rv = e->ops->promote(e, req->ref_lsn);
+		break;
+	case BATON_ENGINE_FENCE:
+		rv = e->ops->fence(e);
+		break;
+	case BATON_ENGINE_UNFENCE:
+		rv = e->ops->unfence(e);
+		break;
+	case BATON_ENGINE_DEMOTE:
+		rv = e->ops->demote(e, &req->final_lsn);
+		break;
+	case BATON_ENGINE_REJOIN:
+		rv = e->ops->rejoin(e, &peer);
+		break;
+	}
+	if (rv != 0) {
+		memcpy(req->errmsg, e->errmsg, sizeof req->errmsg);
+	}
+	/* every answer carries a fresh status */
+	if (e->ops->status(e, &req->st) != 0 && rv == 0 &&
+	    req->op == BATON_ENGINE_STATUS) {
+		rv = BATON_ECONN;
+		memcpy(req->errmsg, e->errmsg, sizeof req->errmsg);
+	}
+	req->status = rv;
+}
+
+static void after_work_cb(uv_work_t *w, int status)
+{
+	struct baton_engine_req *req = w->data;
+	if (status == UV_ECANCELED) {
+		req->status = BATON_ECANCELED;
+	}
+	req->cb(req, req->status);
+}
+
+int baton_engine_submit(uv_loop_t *loop, struct baton_engine_req *req,
+			struct baton_engine *e, enum baton_engine_op op,
+			baton_engine_cb cb)
+{
+	req->engine = e;
+	req->op = op;
+	req->cb = cb;
+	req->status = 0;
+	req->errmsg[0] = '\0';
+	req->work.data = req;
+	if (uv_queue_work(loop, &req->work, work_cb, after_work_cb) != 0) {
+		return BATON_EINTERNAL;
+	}
+	return 0;
+}

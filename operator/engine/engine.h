@@ -1,0 +1,185 @@
+/* The database engine interface: one instance, the role changes the agent
+ * orders, and what batond needs to know to choose a new primary.
+ *
+ * One file per engine behind this header (postgres.c first), like curl's
+ * lib/vtls/. Every operation is a short *blocking* call (seconds at most,
+ * bounded by timeouts): engines shell out to their tools (initdb,
+ * pg_basebackup, pg_ctl, pg_rewind) and talk to the server with blocking
+ * client calls. On a loop, run them through baton_engine_submit(), which
+ * queues them on libuv's threadpool; an engine handle runs one operation at
+ * a time (the agent serialises its orders), so implementations need no
+ * locks.
+ *
+ * Safety contract (what the agent builds on):
+ *  - fence() returns 0 only when the instance accepts no more writes: it is
+ *    read-only and its client sessions were cut, or it is stopped. When
+ *    read-only cannot be confirmed, fence() stops the server.
+ *  - promote() refuses (BATON_EBUSY) a replica lagging more than
+ *    max_lag_bytes behind what it has received or behind ref_lsn.
+ *  - promote() leaves the instance fenced; unfence() makes it writable. The
+ *    agent unfences only while it holds a valid lease.
+ */
+#ifndef BATON_ENGINE_H
+#define BATON_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/error.h"
+
+enum baton_engine_role {
+	BATON_ROLE_UNKNOWN = 0,
+	BATON_ROLE_PRIMARY,
+	BATON_ROLE_REPLICA,
+	BATON_ROLE_STOPPED,
+};
+
+const char *baton_engine_role_name(enum baton_engine_role role);
+
+struct baton_engine_status {
+	enum baton_engine_role role;
+	bool running;
+	bool read_only;	     /* new transactions are read-only */
+	bool writable;	     /* primary and not read-only */
+	uint64_t lsn;	     /* primary: current write; replica: received */
+	uint64_t replay_lsn; /* replica: replayed; primary: = lsn */
+	int64_t lag_bytes;   /* replica: received - replayed; -1 unknown */
+	unsigned timeline;
+	unsigned sync_standbys; /* primary: standbys streaming in sync */
+	unsigned standbys;	/* primary: standbys streaming */
+};
+
+/* Where a replica streams from. */
+struct baton_engine_peer {
+	const char *host;
+	int port;
+};
+
+struct baton_engine;
+
+struct baton_engine_ops {
+	const char *name;
+	int (*init_primary)(struct baton_engine *e);
+	int (*init_replica)(struct baton_engine *e,
+			    const struct baton_engine_peer *primary);
+	int (*start)(struct baton_engine *e);
+	/* Clean stop; falls back to an immediate stop. */
+	int (*stop)(struct baton_engine *e, bool immediate);
+	int (*status)(struct baton_engine *e, struct baton_engine_status *st);
+	int (*promote)(struct baton_engine *e, uint64_t ref_lsn);
+	int (*fence)(struct baton_engine *e);
+	int (*unfence)(struct baton_engine *e);
+	/* Stop cleanly and report the last WAL position the instance wrote
+	 * (its shutdown checkpoint): the demotion token. */
+	int (*demote)(struct baton_engine *e, uint64_t *final_lsn);
+	/* Follow PRIMARY, rewinding divergent history first. */
+	int (*rejoin)(struct baton_engine *e,
+		      const struct baton_engine_peer *primary);
+	void (*destroy)(struct baton_engine *e);
+};
+
+struct baton_engine {
+	const struct baton_engine_ops *ops;
+	void *impl;
+	int64_t max_lag_bytes; /* promote refuses beyond this; <0: no limit */
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+/* ---- PostgreSQL (operator/engine/postgres.c) ---------------------------- */
+
+struct baton_pg_config {
+	const char *bindir;  /* /usr/lib/postgresql/15/bin */
+	const char *datadir; /* PGDATA */
+	const char *host;    /* listen_addresses and the address peers use */
+	int port;
+	const char *name;	/* application_name / cluster_name */
+	const char *socket_dir; /* admin socket; NULL -> datadir */
+	const char *run_as;	/* OS user for server tools when root */
+	const char *repl_user;
+	const char *repl_password;
+	/* synchronous_standby_names = 'ANY 1 (sync_names)' when set */
+	bool synchronous;
+	const char *sync_names; /* comma-separated application names */
+	int max_wal_senders;	/* 0 -> 10 */
+	int64_t max_lag_bytes;	/* 0 -> 16 MiB; <0 no limit */
+	unsigned timeout_s;	/* start/stop/connect bound; 0 -> 30 */
+};
+
+/* Copies the configuration; nothing touches the disk yet. */
+int baton_pg_engine_init(struct baton_engine *e,
+			 const struct baton_pg_config *cfg);
+
+/* Postmaster pid from postmaster.pid, or 0 when not running. */
+int baton_pg_postmaster_pid(struct baton_engine *e);
+
+/* LSN "16/B374D848" <-> 64-bit. */
+int baton_pg_parse_lsn(const char *s, uint64_t *out);
+
+static inline void baton_engine_destroy(struct baton_engine *e)
+{
+	if (e->ops != NULL && e->ops->destroy != NULL) {
+		e->ops->destroy(e);
+	}
+}
+
+/* ---- planned switchover (engine.c) -------------------------------------- */
+
+struct baton_switchover_result {
+	uint64_t final_lsn;    /* old primary's demotion token */
+	double fence_ms;       /* fence + clean stop of the old primary */
+	double catchup_ms;     /* target replayed final_lsn */
+	double promote_ms;     /* target promoted and writable */
+	double unavailable_ms; /* from fence to target writable */
+};
+
+/* Fence OLD, stop it cleanly and read its final LSN, wait until TARGET has
+ * replayed it (timeout_ms), promote TARGET and make it writable. No
+ * acknowledged write is lost: nothing is accepted after the fence and the
+ * target serves only once it holds everything before it. On a failure
+ * after the fence OLD stays down and fenced (never two primaries);
+ * errmsg of the failing engine says why. */
+int baton_engine_switchover(struct baton_engine *old,
+			    struct baton_engine *target, unsigned timeout_ms,
+			    struct baton_switchover_result *res);
+
+/* ---- on a loop ----------------------------------------------------------- */
+
+enum baton_engine_op {
+	BATON_ENGINE_STATUS,
+	BATON_ENGINE_START,
+	BATON_ENGINE_STOP,
+	BATON_ENGINE_PROMOTE,
+	BATON_ENGINE_FENCE,
+	BATON_ENGINE_UNFENCE,
+	BATON_ENGINE_DEMOTE,
+	BATON_ENGINE_REJOIN,
+};
+
+struct baton_engine_req;
+typedef void (*baton_engine_cb)(struct baton_engine_req *req, int status);
+
+struct baton_engine_req {
+	void *data;
+	uv_work_t work;
+	struct baton_engine *engine;
+	enum baton_engine_op op;
+	/* inputs */
+	uint64_t ref_lsn;
+	char peer_host[256];
+	int peer_port;
+	/* outputs */
+	int status;
+	struct baton_engine_status st; /* filled after every op */
+	uint64_t final_lsn;
+	char errmsg[BATON_ERRMSG_SIZE];
+	baton_engine_cb cb;
+};
+
+/* Runs OP on the threadpool; cb runs on the loop with 0 or BATON_E*,
+ * BATON_ECANCELED if uv_cancel() took it back before it started. */
+int baton_engine_submit(uv_loop_t *loop, struct baton_engine_req *req,
+			struct baton_engine *e, enum baton_engine_op op,
+			baton_engine_cb cb);
+
+#endif /* BATON_ENGINE_H */

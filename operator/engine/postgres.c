@@ -1,0 +1,1156 @@
+/* PostgreSQL behind engine.h.
+ *
+ * Why blocking calls on the threadpool and not async libpq on the loop:
+ * half of every role change is an external tool (initdb, pg_basebackup,
+ * pg_ctl, pg_rewind, pg_controldata) that blocks anyway, and the SQL half is
+ * a handful of short statements with connect_timeout and statement_timeout
+ * set. One straight-line function per role change is easier to read and to
+ * prove than a state machine of PQconnectPoll callbacks, and the loop never
+ * blocks because baton_engine_submit() runs these functions in a worker.
+ *
+ * Layout on disk. Everything Baton decides lives in DATADIR/baton.conf,
+ * included from postgresql.conf, and is rewritten after pg_basebackup and
+ * pg_rewind (both copy the source's files): listen address, port, socket
+ * directory, replication settings, primary_conninfo. The fence is
+ * `ALTER SYSTEM SET default_transaction_read_only = on` (in
+ * postgresql.auto.conf), so it survives a restart: a rebooted instance
+ * comes back read-only until its agent unfences it.
+ *
+ * When the agent runs as root, the tools run as cfg->run_as (postgres
+ * refuses root): fork, setgid/setuid, exec. Between fork and exec the child
+ * calls only async-signal-safe functions (the parent is multithreaded).
+ */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define OUT_CAP 4096
+#define MAX_ARGS 24
+
+struct pg {
+	char *bindir;
+	char *datadir;
+	char *host;
+	int port;
+	char *name;
+	char *socket_dir;
+	char *repl_user;
+	char *repl_password;
+	bool synchronous;
+	char *sync_names;
+	int max_wal_senders;
+	unsigned timeout_s;
+	bool switch_user;
+	uid_t uid;
+	gid_t gid;
+	char out[OUT_CAP]; /* the last tool's output (tail) */
+};
+
+static struct pg *PG(struct baton_engine *e)
+{
+	return e->impl;
+}
+
+static char *dupstr(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int baton_pg_parse_lsn(const char *s, uint64_t *out)
+{
+	unsigned hi, lo;
+	char tail;
+	if (s == NULL || sscanf(s, "%X/%X%c", &hi, &lo, &tail) != 2) {
+		return BATON_EPARSE;
+	}
+	*out = ((uint64_t)hi << 32) | lo;
+	return 0;
+}
+
+/* ---- running the tools -------------------------------------------------- */
+
+/* Runs argv[0] (a path) with extra env (NULL-terminated "K=V" list), as
+ * run_as when root. Captures stdout+stderr (tail) in pg->out. Returns the
+ * exit status, or -1 if it could not run. */
+static int run(struct pg *pg, char *const argv[], char *const extra_env[])
+{
+	char *envp[64];
+	int n = 0;
+	int fds[2];
+	pid_t pid;
+	int wstatus;
+	size_t len = 0;
+	extern char **environ;
+
+	for (char **e = environ; *e != NULL && n < 40; e++) {
+		envp[n++] = *e;
+	}
+	for (int i = 0; extra_env != NULL && extra_env[i] != NULL && n < 62;
+	     i++) {
+		envp[n++] = extra_env[i];
+	}
+	envp[n] = NULL;
+	pg->out[0] = '\0';
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+		}
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		if (pg->switch_user) {
+			if (setgroups(0, NULL) != 0 || setgid(pg->gid) != 0 ||
+			    setuid(pg->uid) != 0) {
+				_exit(126);
+			}
+		}
+		if (chdir("/tmp") != 0) {
+			_exit(126);
+		}
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		char buf[1024];
+		ssize_t r = read(fds[0], buf, sizeof buf);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			break;
+		}
+		/* keep the tail: that is where tools say what went wrong */
+		if (len + (size_t)r >= OUT_CAP) {
+			size_t drop = len + (size_t)r - (OUT_CAP - 1);
+			if (drop > len) {
+				drop = len;
+			}
+			memmove(pg->out, pg->out + drop, len - drop);
+			len -= drop;
+		}
+		size_t k = (size_t)r < OUT_CAP - 1 - len ? (size_t)r
+							 : OUT_CAP - 1 - len;
+		memcpy(pg->out + len, buf, k);
+		len += k;
+		pg->out[len] = '\0';
+	}
+	close(fds[0]);
+	while (waitpid(pid, &wstatus, 0) < 0) {
+		if (errno != EINTR) {
+			return -1;
+		}
+	}
+	if (WIFEXITED(wstatus)) {
+		return WEXITSTATUS(wstatus);
+	}
+	return 128 + (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+}
+
+static void tool_path(struct pg *pg, const char *tool, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", pg->bindir, tool);
+}
+
+/* The last line of the tool's output that says something. */
+static const char *out_summary(struct pg *pg)
+{
+	char *s = pg->out;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ')) {
+		s[--n] = '\0';
+	}
+	char *fatal = strstr(s, "FATAL:");
+	if (fatal == NULL) {
+		fatal = strstr(s, "error:");
+	}
+	if (fatal != NULL) {
+		return fatal;
+	}
+	char *nl = strrchr(s, '\n');
+	return nl ? nl + 1 : s;
+}
+
+static int classify_conn_error(const char *msg)
+{
+	if (strstr(msg, "password authentication failed") != NULL ||
+	    strstr(msg, "no password supplied") != NULL ||
+	    strstr(msg, "no pg_hba.conf entry") != NULL) {
+		return BATON_EFORBIDDEN;
+	}
+	if (strstr(msg, "could not connect") != NULL ||
+	    strstr(msg, "Connection refused") != NULL ||
+	    strstr(msg, "timeout expired") != NULL ||
+	    strstr(msg, "No route to host") != NULL ||
+	    strstr(msg, "connection to server") != NULL) {
+		return BATON_ECONN;
+	}
+	return BATON_EENGINE;
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static int write_file(struct baton_engine *e, const char *path,
+		      const char *text, mode_t mode)
+{
+	struct pg *pg = PG(e);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text);
+
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", path,
+				    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return BATON_EIO;
+	}
+	if (pg->switch_user && fchown(fd, pg->uid, pg->gid) != 0) {
+		close(fd);
+		baton_errmsg_printf(e->errmsg, "cannot chown %s", path);
+		return BATON_EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+	char path[1024];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+static void conninfo_escape(const char *in, char *out, size_t n)
+{
+	size_t j = 0;
+	for (; *in && j + 2 < n; in++) {
+		if (*in == '\'' || *in == '\\') {
+			out[j++] = '\\';
+		}
+		out[j++] = *in;
+	}
+	out[j] = '\0';
+}
+
+/* For a value inside a postgresql.conf '...' string: ' -> '', \ -> \\. */
+static void conf_escape(const char *in, char *out, size_t n)
+{
+	size_t j = 0;
+	for (; *in && j + 3 < n; in++) {
+		if (*in == '\'') {
+			out[j++] = '\'';
+		} else if (*in == '\\') {
+			out[j++] = '\\';
+		}
+		out[j++] = *in;
+	}
+	out[j] = '\0';
+}
+
+/* DATADIR/baton.conf: everything Baton owns in the configuration. Values
+ * quoted for postgresql.conf ('' doubles a quote). */
+static int write_baton_conf(struct baton_engine *e,
+			    const struct baton_engine_peer *primary)
+{
+	struct pg *pg = PG(e);
+	char conf[4096];
+	char path[1024];
+	char sync[512] = "";
+	char conninfo[1500] = "";
+	char pw[256];
+	int n;
+
+	if (pg->synchronous && pg->sync_names[0] != '\0') {
+		/* 'ANY 1 ("a","b")': every name quoted */
+		char list[400] = "";
+		char tmp[400];
+		snprintf(tmp, sizeof tmp, "%s", pg->sync_names);
+		char *save = NULL;
+		for (char *t = strtok_r(tmp, ",", &save); t != NULL;
+		     t = strtok_r(NULL, ",", &save)) {
+			size_t used = strlen(list);
+			snprintf(list + used, sizeof list - used, "%s\"%s\"",
+				 used ? "," : "", t);
+		}
+		snprintf(sync, sizeof sync,
+			 "synchronous_standby_names = 'ANY 1 (%s)'\n", list);
+	}
+	if (primary != NULL) {
+		/* two layers: the conninfo value, then the conf string */
+		char ci[700], quoted[1400];
+		conninfo_escape(pg->repl_password, pw, sizeof pw);
+		snprintf(ci, sizeof ci,
+			 "host=%s port=%d user=%s password='%s' "
+			 "application_name=%s connect_timeout=5 "
+			 "keepalives_idle=5 keepalives_interval=2 "
+			 "keepalives_count=3",
+			 primary->host, primary->port, pg->repl_user, pw,
+			 pg->name);
+		conf_escape(ci, quoted, sizeof quoted);
+		snprintf(conninfo, sizeof conninfo, "primary_conninfo = '%s'\n",
+			 quoted);
+	}
+	n = snprintf(conf, sizeof conf,
+		     "# Written by baton-agent; rewritten on every role "
+		     "change. Do not edit.\n"
+		     "listen_addresses = '%s'\n"
+		     "port = %d\n"
+		     "unix_socket_directories = '%s'\n"
+		     "cluster_name = '%s'\n"
+		     "wal_level = replica\n"
+		     "max_wal_senders = %d\n"
+		     "max_replication_slots = %d\n"
+		     "hot_standby = on\n"
+		     "hot_standby_feedback = on\n"
+		     "wal_log_hints = on\n"
+		     "wal_keep_size = '512MB'\n"
+		     "wal_receiver_status_interval = 1s\n"
+		     "wal_sender_timeout = 10s\n"
+		     "wal_receiver_timeout = 10s\n"
+		     /* a promotion waits out a pending retry */
+		     "wal_retrieve_retry_interval = 200ms\n"
+		     "recovery_target_timeline = 'latest'\n"
+		     "synchronous_commit = on\n"
+		     "%s%s",
+		     pg->host, pg->port, pg->socket_dir, pg->name,
+		     pg->max_wal_senders, pg->max_wal_senders, sync, conninfo);
+	if (n < 0 || (size_t)n >= sizeof conf) {
+		baton_errmsg_printf(e->errmsg, "baton.conf too large");
+		return BATON_ETOOLARGE;
+	}
+	snprintf(path, sizeof path, "%s/baton.conf", pg->datadir);
+	return write_file(e, path, conf, 0600);
+}
+
+static int write_hba(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char text[1024];
+	char path[1024];
+
+	snprintf(text, sizeof text,
+		 "# Written by baton-agent.\n"
+		 "local all postgres trust\n"
+		 "local replication postgres trust\n"
+		 "host replication %s 0.0.0.0/0 scram-sha-256\n"
+		 "host replication %s ::/0 scram-sha-256\n"
+		 "host all all 0.0.0.0/0 scram-sha-256\n"
+		 "host all all ::/0 scram-sha-256\n",
+		 pg->repl_user, pg->repl_user);
+	snprintf(path, sizeof path, "%s/pg_hba.conf", pg->datadir);
+	return write_file(e, path, text, 0600);
+}
+
+static int append_include(struct baton_engine *e)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/postgresql.conf", PG(e)->datadir);
+	f = fopen(path, "a");
+	if (f == NULL) {
+		baton_errmsg_printf(e->errmsg, "cannot open %s: %s", path,
+				    strerror(errno));
+		return BATON_EIO;
+	}
+	fprintf(f, "\n# Baton's settings\ninclude_if_exists = 'baton.conf'\n");
+	fclose(f);
+	return 0;
+}
+
+static int touch_standby_signal(struct baton_engine *e)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/standby.signal", PG(e)->datadir);
+	return write_file(e, path, "", 0600);
+}
+
+/* An empty DATADIR owned by run_as, mode 0700 (initdb and pg_basebackup
+ * refuse anything else). */
+static int prepare_empty_datadir(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	struct stat st;
+
+	if (mkdir(pg->datadir, 0700) != 0 && errno != EEXIST) {
+		baton_errmsg_printf(e->errmsg, "cannot create %s: %s",
+				    pg->datadir, strerror(errno));
+		return BATON_EIO;
+	}
+	if (file_exists(pg->datadir, "PG_VERSION")) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s already holds a database; refusing to "
+				    "overwrite it",
+				    pg->datadir);
+		return BATON_EEXIST;
+	}
+	if (stat(pg->datadir, &st) != 0 || chmod(pg->datadir, 0700) != 0 ||
+	    (pg->switch_user && chown(pg->datadir, pg->uid, pg->gid) != 0)) {
+		baton_errmsg_printf(e->errmsg, "cannot prepare %s: %s",
+				    pg->datadir, strerror(errno));
+		return BATON_EIO;
+	}
+	return 0;
+}
+
+/* Missing or corrupt data directory: say so before pg_ctl's log does. */
+static int check_datadir(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char tool[512];
+	int rc;
+
+	if (!file_exists(pg->datadir, "PG_VERSION")) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s is missing or not a PostgreSQL data "
+				    "directory (no PG_VERSION)",
+				    pg->datadir);
+		return BATON_ENOTFOUND;
+	}
+	tool_path(pg, "pg_controldata", tool, sizeof tool);
+	char *argv[] = {tool, "-D", pg->datadir, NULL};
+	rc = run(pg, argv, NULL);
+	if (rc != 0 ||
+	    strcasestr(pg->out, "CRC checksum does not match") != NULL) {
+		baton_errmsg_printf(
+		    e->errmsg, "data directory %s is corrupt: %s", pg->datadir,
+		    rc != 0 ? out_summary(pg)
+			    : "pg_control fails its CRC check");
+		return BATON_EENGINE;
+	}
+	return 0;
+}
+
+/* ---- SQL ----------------------------------------------------------------- */
+
+static PGconn *admin_connect(struct baton_engine *e, unsigned timeout_s)
+{
+	struct pg *pg = PG(e);
+	char port[16];
+	char timeout[16];
+	const char *keys[] = {"host",
+			      "port",
+			      "user",
+			      "dbname",
+			      "connect_timeout",
+			      "application_name",
+			      "options",
+			      NULL};
+	const char *vals[] = {pg->socket_dir,
+			      port,
+			      "postgres",
+			      "postgres",
+			      timeout,
+			      "baton-agent",
+			      "-c statement_timeout=10000",
+			      NULL};
+	PGconn *c;
+
+	snprintf(port, sizeof port, "%d", pg->port);
+	snprintf(timeout, sizeof timeout, "%u", timeout_s ? timeout_s : 2);
+	c = PQconnectdbParams(keys, vals, 0);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		baton_errmsg_printf(
+		    e->errmsg, "cannot connect to %s (port %d): %s", pg->name,
+		    pg->port, c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Runs SQL; on success *out (if given) is the first value of the first row. */
+static int exec_sql(struct baton_engine *e, PGconn *c, const char *sql,
+		    char *out, size_t out_size)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		baton_errmsg_printf(e->errmsg, "%s: %s", sql,
+				    PQerrorMessage(c));
+		PQclear(r);
+		return PQstatus(c) == CONNECTION_OK ? BATON_EENGINE
+						    : BATON_ECONN;
+	}
+	if (out != NULL) {
+		out[0] = '\0';
+		if (st == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+		    !PQgetisnull(r, 0, 0)) {
+			snprintf(out, out_size, "%s", PQgetvalue(r, 0, 0));
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int pg_status_conn(struct baton_engine *e, PGconn *c,
+			  struct baton_engine_status *st)
+{
+	static const char *sql =
+	    "SELECT pg_is_in_recovery(),"
+	    " current_setting('default_transaction_read_only'),"
+	    " CASE WHEN pg_is_in_recovery()"
+	    "  THEN COALESCE(pg_last_wal_receive_lsn(), "
+	    "pg_last_wal_replay_lsn())"
+	    "  ELSE pg_current_wal_lsn() END,"
+	    " CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+	    "  ELSE pg_current_wal_lsn() END,"
+	    " CASE WHEN pg_is_in_recovery() THEN"
+	    "  COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
+	    "   (SELECT timeline_id FROM pg_control_checkpoint()))"
+	    "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()),1,8))"
+	    "   ::bit(32)::int END,"
+	    " (SELECT count(*) FROM pg_stat_replication"
+	    "   WHERE state = 'streaming'),"
+	    " (SELECT count(*) FROM pg_stat_replication"
+	    "   WHERE sync_state IN ('sync','quorum'))";
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		baton_errmsg_printf(e->errmsg, "status query failed: %s",
+				    PQerrorMessage(c));
+		PQclear(r);
+		return BATON_EENGINE;
+	}
+	memset(st, 0, sizeof *st);
+	st->running = true;
+	st->role = strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? BATON_ROLE_REPLICA
+							 : BATON_ROLE_PRIMARY;
+	st->read_only = strcmp(PQgetvalue(r, 0, 1), "on") == 0;
+	baton_pg_parse_lsn(PQgetvalue(r, 0, 2), &st->lsn);
+	baton_pg_parse_lsn(PQgetvalue(r, 0, 3), &st->replay_lsn);
+	st->timeline = (unsigned)strtoul(PQgetvalue(r, 0, 4), NULL, 10);
+	st->standbys = (unsigned)strtoul(PQgetvalue(r, 0, 5), NULL, 10);
+	st->sync_standbys = (unsigned)strtoul(PQgetvalue(r, 0, 6), NULL, 10);
+	st->writable = st->role == BATON_ROLE_PRIMARY && !st->read_only;
+	st->lag_bytes = st->role == BATON_ROLE_PRIMARY
+			    ? 0
+			    : (st->lsn >= st->replay_lsn
+				   ? (int64_t)(st->lsn - st->replay_lsn)
+				   : 0);
+	PQclear(r);
+	return 0;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static int pg_start(struct baton_engine *e);
+
+static int pg_ctl(struct baton_engine *e, const char *action, const char *mode)
+{
+	struct pg *pg = PG(e);
+	char tool[512], logf[1024], timeout[16];
+
+	tool_path(pg, "pg_ctl", tool, sizeof tool);
+	snprintf(logf, sizeof logf, "%s/baton-postgres.log", pg->datadir);
+	snprintf(timeout, sizeof timeout, "%u", pg->timeout_s);
+	if (strcmp(action, "start") == 0) {
+		char *argv[] = {tool, "-D", pg->datadir, "-l",	  logf,
+				"-w", "-t", timeout,	 "start", NULL};
+		return run(pg, argv, NULL);
+	}
+	char *argv[] = {tool, "-D", pg->datadir, "-m",		 (char *)mode,
+			"-w", "-t", timeout,	 (char *)action, NULL};
+	return run(pg, argv, NULL);
+}
+
+static int pg_init_primary(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char tool[512];
+	char sql[1024];
+	char *lit;
+	PGconn *c;
+	int rv;
+
+	rv = prepare_empty_datadir(e);
+	if (rv != 0) {
+		return rv;
+	}
+	tool_path(pg, "initdb", tool, sizeof tool);
+	char *argv[] = {tool,	    "-D",    pg->datadir, "-U",
+			"postgres", "-E",    "UTF8",	  "--locale=C",
+			"-A",	    "trust", NULL};
+	if (run(pg, argv, NULL) != 0) {
+		baton_errmsg_printf(e->errmsg, "initdb %s failed: %s",
+				    pg->datadir, out_summary(pg));
+		return BATON_EENGINE;
+	}
+	if ((rv = write_hba(e)) != 0 || (rv = append_include(e)) != 0 ||
+	    (rv = write_baton_conf(e, NULL)) != 0) {
+		return rv;
+	}
+	rv = pg_start(e);
+	if (rv != 0) {
+		return rv;
+	}
+	c = admin_connect(e, pg->timeout_s);
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	lit = PQescapeLiteral(c, pg->repl_password, strlen(pg->repl_password));
+	char *ident =
+	    PQescapeIdentifier(c, pg->repl_user, strlen(pg->repl_user));
+	if (lit == NULL || ident == NULL) {
+		PQfreemem(lit);
+		PQfreemem(ident);
+		PQfinish(c);
+		baton_errmsg_printf(e->errmsg,
+				    "cannot escape replication user");
+		return BATON_EINVAL;
+	}
+	snprintf(
+	    sql, sizeof sql,
+	    /* no standby can acknowledge yet */
+	    "SET synchronous_commit = local;"
+	    "SET password_encryption = 'scram-sha-256';"
+	    "CREATE ROLE %s WITH REPLICATION LOGIN PASSWORD %s;"
+	    /* what pg_rewind needs from its source, nothing more */
+	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, "
+	    "boolean) TO %s;"
+	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, "
+	    "boolean) TO %s;"
+	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) "
+	    "TO %s;"
+	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, "
+	    "bigint, bigint, boolean) TO %s;",
+	    ident, lit, ident, ident, ident, ident);
+	PQfreemem(lit);
+	PQfreemem(ident);
+	rv = exec_sql(e, c, sql, NULL, 0);
+	PQfinish(c);
+	if (rv == 0) {
+		BATON_INFO("engine", "initialised primary %s in %s", pg->name,
+			   pg->datadir);
+	}
+	return rv;
+}
+
+static int pg_init_replica(struct baton_engine *e,
+			   const struct baton_engine_peer *primary)
+{
+	struct pg *pg = PG(e);
+	char tool[512], port[16], pwenv[300];
+	int rv;
+
+	rv = prepare_empty_datadir(e);
+	if (rv != 0) {
+		return rv;
+	}
+	tool_path(pg, "pg_basebackup", tool, sizeof tool);
+	snprintf(port, sizeof port, "%d", primary->port);
+	snprintf(pwenv, sizeof pwenv, "PGPASSWORD=%s", pg->repl_password);
+	char *env[] = {pwenv, "PGCONNECT_TIMEOUT=5", NULL};
+	char *argv[] = {
+	    tool,     "-D", pg->datadir, "-h",		(char *)primary->host,
+	    "-p",     port, "-U",	 pg->repl_user, "-X",
+	    "stream", "-c", "fast",	 "-w",		NULL};
+	if (run(pg, argv, env) != 0) {
+		const char *why = out_summary(pg);
+		rv = classify_conn_error(pg->out);
+		baton_errmsg_printf(
+		    e->errmsg, "pg_basebackup from %s:%d failed (%s): %s",
+		    primary->host, primary->port,
+		    rv == BATON_EFORBIDDEN ? "wrong replication password"
+		    : rv == BATON_ECONN	   ? "primary unreachable"
+					   : "engine error",
+		    why);
+		return rv;
+	}
+	if ((rv = write_baton_conf(e, primary)) != 0 ||
+	    (rv = touch_standby_signal(e)) != 0) {
+		return rv;
+	}
+	BATON_INFO("engine", "cloned replica %s from %s:%d", pg->name,
+		   primary->host, primary->port);
+	return pg_start(e);
+}
+
+static int pg_start(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	int rv = check_datadir(e);
+
+	if (rv != 0) {
+		return rv;
+	}
+	if (baton_pg_postmaster_pid(e) > 0) {
+		PGconn *c = admin_connect(e, 2);
+		if (c != NULL) {
+			PQfinish(c);
+			return 0; /* already running */
+		}
+	}
+	if (pg_ctl(e, "start", NULL) != 0) {
+		char logf[1024];
+		char tail[512] = "";
+		FILE *f;
+		snprintf(logf, sizeof logf, "%s/baton-postgres.log",
+			 pg->datadir);
+		f = fopen(logf, "r");
+		if (f != NULL) {
+			/* the last FATAL/PANIC line of the server log */
+			char line[512];
+			while (fgets(line, sizeof line, f) != NULL) {
+				if (strstr(line, "FATAL") ||
+				    strstr(line, "PANIC")) {
+					snprintf(tail, sizeof tail, "%s", line);
+				}
+			}
+			fclose(f);
+		}
+		baton_errmsg_printf(e->errmsg,
+				    "postgres %s did not start: %s%s", pg->name,
+				    tail[0] ? tail : out_summary(pg),
+				    tail[0] ? "" : " (see baton-postgres.log)");
+		return BATON_EENGINE;
+	}
+	return 0;
+}
+
+static int pg_stop(struct baton_engine *e, bool immediate)
+{
+	struct pg *pg = PG(e);
+
+	if (baton_pg_postmaster_pid(e) == 0) {
+		return 0;
+	}
+	if (!immediate && pg_ctl(e, "stop", "fast") == 0) {
+		return 0;
+	}
+	if (pg_ctl(e, "stop", "immediate") == 0) {
+		return 0;
+	}
+	/* pg_ctl gave up: the postmaster itself, then its process group */
+	int pid = baton_pg_postmaster_pid(e);
+	if (pid > 0 && kill(pid, SIGKILL) == 0) {
+		BATON_WARN("engine", "postgres %s killed (pid %d)", pg->name,
+			   pid);
+		return 0;
+	}
+	baton_errmsg_printf(e->errmsg, "cannot stop postgres %s: %s", pg->name,
+			    out_summary(pg));
+	return BATON_EENGINE;
+}
+
+static int pg_status(struct baton_engine *e, struct baton_engine_status *st)
+{
+	PGconn *c;
+	int rv;
+
+	memset(st, 0, sizeof *st);
+	st->lag_bytes = -1;
+	if (baton_pg_postmaster_pid(e) == 0) {
+		st->role = BATON_ROLE_STOPPED;
+		st->read_only = true;
+		return 0;
+	}
+	c = admin_connect(e, 2);
+	if (c == NULL) {
+		st->role = BATON_ROLE_UNKNOWN;
+		return BATON_ECONN;
+	}
+	rv = pg_status_conn(e, c, st);
+	PQfinish(c);
+	return rv;
+}
+
+static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
+{
+	struct pg *pg = PG(e);
+	struct baton_engine_status st;
+	char out[64];
+	PGconn *c;
+	int rv;
+
+	c = admin_connect(e, pg->timeout_s);
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	rv = pg_status_conn(e, c, &st);
+	if (rv != 0) {
+		goto out;
+	}
+	if (st.role == BATON_ROLE_PRIMARY) {
+		goto out; /* already promoted: idempotent */
+	}
+	int64_t lag = st.lag_bytes;
+	if (ref_lsn > st.replay_lsn &&
+	    (int64_t)(ref_lsn - st.replay_lsn) > lag) {
+		lag = (int64_t)(ref_lsn - st.replay_lsn);
+	}
+	if (e->max_lag_bytes >= 0 && lag > e->max_lag_bytes) {
+		baton_errmsg_printf(e->errmsg,
+				    "refusing to promote %s: replica is %lld "
+				    "bytes behind (maxLagBytes %lld)",
+				    pg->name, (long long)lag,
+				    (long long)e->max_lag_bytes);
+		rv = BATON_EBUSY;
+		goto out;
+	}
+	/* stay fenced across the promotion: the agent unfences under lease */
+	rv = exec_sql(e, c,
+		      "ALTER SYSTEM SET default_transaction_read_only = on",
+		      NULL, 0);
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_promote(true, 60)", out,
+			      sizeof out);
+	}
+	if (rv == 0 && strcmp(out, "t") != 0) {
+		baton_errmsg_printf(e->errmsg,
+				    "pg_promote on %s did not finish in 60 s",
+				    pg->name);
+		rv = BATON_ETIMEDOUT;
+	}
+	/* pg_rewind reads the timeline from the control file: checkpoint so
+	 * the old primary can rewind against us right away */
+	if (rv == 0) {
+		rv = exec_sql(e, c, "CHECKPOINT", NULL, 0);
+	}
+	if (rv == 0) {
+		BATON_INFO("engine", "promoted %s (lag was %lld bytes)",
+			   pg->name, (long long)lag);
+	}
+out:
+	PQfinish(c);
+	return rv;
+}
+
+static bool read_only_confirmed(struct baton_engine *e, bool want_on)
+{
+	double deadline = now_ms() + 3000;
+	char out[16];
+
+	do {
+		PGconn *c = admin_connect(e, 2);
+		if (c != NULL) {
+			/* a new session started after the reload: what it
+			 * sees is what every new client session gets */
+			int rv =
+			    exec_sql(e, c, "SHOW default_transaction_read_only",
+				     out, sizeof out);
+			PQfinish(c);
+			if (rv == 0 &&
+			    strcmp(out, want_on ? "on" : "off") == 0) {
+				return true;
+			}
+		}
+		sleep_ms(20);
+	} while (now_ms() < deadline);
+	return false;
+}
+
+static int pg_fence(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	PGconn *c;
+	int rv;
+
+	if (baton_pg_postmaster_pid(e) == 0) {
+		return 0; /* not running: accepts nothing */
+	}
+	c = admin_connect(e, 2);
+	if (c == NULL) {
+		goto stop;
+	}
+	rv = exec_sql(e, c,
+		      "ALTER SYSTEM SET default_transaction_read_only = on",
+		      NULL, 0);
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	PQfinish(c);
+	if (rv != 0 || !read_only_confirmed(e, true)) {
+		goto stop;
+	}
+	/* Sessions that began before the reload may be inside a write
+	 * transaction: cut every client session. */
+	c = admin_connect(e, 2);
+	if (c == NULL) {
+		goto stop;
+	}
+	rv = exec_sql(e, c,
+		      "SELECT count(pg_terminate_backend(pid)) FROM "
+		      "pg_stat_activity WHERE backend_type = 'client backend' "
+		      "AND pid <> pg_backend_pid()",
+		      NULL, 0);
+	PQfinish(c);
+	if (rv != 0) {
+		goto stop;
+	}
+	return 0;
+
+stop:
+	BATON_WARN("engine", "cannot confirm %s is read-only (%s): stopping it",
+		   pg->name, e->errmsg);
+	rv = pg_stop(e, false);
+	if (rv != 0) {
+		return rv;
+	}
+	return 0;
+}
+
+static int pg_unfence(struct baton_engine *e)
+{
+	PGconn *c = admin_connect(e, PG(e)->timeout_s);
+	int rv;
+
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	rv = exec_sql(e, c, "ALTER SYSTEM RESET default_transaction_read_only",
+		      NULL, 0);
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	PQfinish(c);
+	if (rv == 0 && !read_only_confirmed(e, false)) {
+		baton_errmsg_printf(
+		    e->errmsg, "%s still read-only after reload", PG(e)->name);
+		rv = BATON_ETIMEDOUT;
+	}
+	return rv;
+}
+
+static int read_checkpoint_lsn(struct baton_engine *e, uint64_t *lsn)
+{
+	struct pg *pg = PG(e);
+	char tool[512];
+	char *line;
+
+	tool_path(pg, "pg_controldata", tool, sizeof tool);
+	char *argv[] = {tool, "-D", pg->datadir, NULL};
+	if (run(pg, argv, NULL) != 0 ||
+	    (line = strstr(pg->out, "Latest checkpoint location:")) == NULL) {
+		baton_errmsg_printf(e->errmsg, "pg_controldata %s failed: %s",
+				    pg->datadir, out_summary(pg));
+		return BATON_EENGINE;
+	}
+	line += strlen("Latest checkpoint location:");
+	while (*line == ' ') {
+		line++;
+	}
+	char buf[32];
+	size_t n = strcspn(line, "\n");
+	snprintf(buf, sizeof buf, "%.*s", (int)(n < 31 ? n : 31), line);
+	return baton_pg_parse_lsn(buf, lsn);
+}
+
+static int pg_demote(struct baton_engine *e, uint64_t *final_lsn)
+{
+	int rv = pg_fence(e);
+	if (rv != 0) {
+		return rv;
+	}
+	/* A fast shutdown makes the walsenders send everything up to and
+	 * including the shutdown checkpoint before they exit. */
+	rv = pg_stop(e, false);
+	if (rv != 0) {
+		return rv;
+	}
+	return read_checkpoint_lsn(e, final_lsn);
+}
+
+static int pg_rejoin(struct baton_engine *e,
+		     const struct baton_engine_peer *primary)
+{
+	struct pg *pg = PG(e);
+	char tool[512], src[1024], pw[256];
+	int rv;
+
+	rv = check_datadir(e);
+	if (rv != 0) {
+		return rv;
+	}
+	rv = pg_stop(e, false);
+	if (rv != 0) {
+		return rv;
+	}
+	conninfo_escape(pg->repl_password, pw, sizeof pw);
+	snprintf(src, sizeof src,
+		 "host=%s port=%d user=%s password='%s' dbname=postgres "
+		 "connect_timeout=5",
+		 primary->host, primary->port, pg->repl_user, pw);
+	tool_path(pg, "pg_rewind", tool, sizeof tool);
+	char tgt[1100];
+	char srcarg[1100];
+	snprintf(tgt, sizeof tgt, "--target-pgdata=%s", pg->datadir);
+	snprintf(srcarg, sizeof srcarg, "--source-server=%s", src);
+	char *argv[] = {tool, tgt, srcarg, NULL};
+	if (run(pg, argv, NULL) != 0) {
+		rv = classify_conn_error(pg->out);
+		baton_errmsg_printf(
+		    e->errmsg, "pg_rewind of %s against %s:%d failed: %s",
+		    pg->name, primary->host, primary->port, out_summary(pg));
+		return rv;
+	}
+	BATON_INFO("engine", "pg_rewind of %s: %s", pg->name, out_summary(pg));
+	/* pg_rewind copied the source's configuration files: ours again */
+	if ((rv = write_hba(e)) != 0 ||
+	    (rv = write_baton_conf(e, primary)) != 0 ||
+	    (rv = touch_standby_signal(e)) != 0) {
+		return rv;
+	}
+	return pg_start(e);
+}
+
+int baton_pg_postmaster_pid(struct baton_engine *e)
+{
+	char path[1024];
+	char line[32] = "";
+	FILE *f;
+	long pid;
+
+	snprintf(path, sizeof path, "%s/postmaster.pid", PG(e)->datadir);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return 0;
+	}
+	if (fgets(line, sizeof line, f) == NULL) {
+		line[0] = '\0';
+	}
+	fclose(f);
+	pid = strtol(line, NULL, 10);
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+		return 0; /* stale file after a crash */
+	}
+	return (int)pid;
+}
+
+static void pg_destroy(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	if (pg == NULL) {
+		return;
+	}
+	free(pg->bindir);
+	free(pg->datadir);
+	free(pg->host);
+	free(pg->name);
+	free(pg->socket_dir);
+	free(pg->repl_user);
+	free(pg->repl_password);
+	free(pg->sync_names);
+	free(pg);
+	e->impl = NULL;
+}
+
+static const struct baton_engine_ops pg_ops = {
+    .name = "postgres",
+    .init_primary = pg_init_primary,
+    .init_replica = pg_init_replica,
+    .start = pg_start,
+    .stop = pg_stop,
+    .status = pg_status,
+    .promote = pg_promote,
+    .fence = pg_fence,
+    .unfence = pg_unfence,
+    .demote = pg_demote,
+    .rejoin = pg_rejoin,
+    .destroy = pg_destroy,
+};
+
+int baton_pg_engine_init(struct baton_engine *e,
+			 const struct baton_pg_config *cfg)
+{
+	struct pg *pg;
+
+	memset(e, 0, sizeof *e);
+	if (cfg->datadir == NULL || cfg->port <= 0 || cfg->repl_user == NULL ||
+	    cfg->repl_password == NULL) {
+		baton_errmsg_printf(e->errmsg,
+				    "postgres engine needs a data directory, a "
+				    "port and replication credentials");
+		return BATON_ECONFIG;
+	}
+	pg = calloc(1, sizeof *pg);
+	if (pg == NULL) {
+		return BATON_ENOMEM;
+	}
+	e->ops = &pg_ops;
+	e->impl = pg;
+	pg->bindir =
+	    dupstr(cfg->bindir ? cfg->bindir : "/usr/lib/postgresql/15/bin");
+	pg->datadir = dupstr(cfg->datadir);
+	pg->host = dupstr(cfg->host ? cfg->host : "127.0.0.1");
+	pg->port = cfg->port;
+	pg->name = dupstr(cfg->name ? cfg->name : "baton");
+	pg->socket_dir =
+	    dupstr(cfg->socket_dir ? cfg->socket_dir : cfg->datadir);
+	pg->repl_user = dupstr(cfg->repl_user);
+	pg->repl_password = dupstr(cfg->repl_password);
+	pg->synchronous = cfg->synchronous;
+	pg->sync_names = dupstr(cfg->sync_names);
+	pg->max_wal_senders = cfg->max_wal_senders ? cfg->max_wal_senders : 10;
+	pg->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
+	e->max_lag_bytes =
+	    cfg->max_lag_bytes ? cfg->max_lag_bytes : 16 * 1024 * 1024;
+	if (!pg->bindir || !pg->datadir || !pg->host || !pg->name ||
+	    !pg->socket_dir || !pg->repl_user || !pg->repl_password ||
+	    !pg->sync_names) {
+		pg_destroy(e);
+		return BATON_ENOMEM;
+	}
+	if (geteuid() == 0) {
+		struct passwd pw, *res = NULL;
+		char buf[1024];
+		const char *user = cfg->run_as ? cfg->run_as : "postgres";
+		if (getpwnam_r(user, &pw, buf, sizeof buf, &res) != 0 ||
+		    res == NULL) {
+			baton_errmsg_printf(e->errmsg,
+					    "running as root and there is no "
+					    "user %s to run postgres as",
+					    user);
+			pg_destroy(e);
+			return BATON_ECONFIG;
+		}
+		pg->switch_user = true;
+		pg->uid = pw.pw_uid;
+		pg->gid = pw.pw_gid;
+	}
+	return 0;
+}

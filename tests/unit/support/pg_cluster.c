@@ -1,0 +1,213 @@
+/* See pg_cluster.h. */
+#include "pg_cluster.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+double pgt_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void pgt_require_binaries(void)
+{
+	const char *tools[] = {"initdb",	"pg_ctl",    "postgres",
+			       "pg_basebackup", "pg_rewind", "pg_controldata"};
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		char path[256];
+		snprintf(path, sizeof path, "%s/%s", PGT_BINDIR, tools[i]);
+		ck_assert_msg(access(path, X_OK) == 0,
+			      "PostgreSQL binary %s is missing: install "
+			      "postgresql-15 (make deps)",
+			      path);
+	}
+	if (geteuid() == 0) {
+		ck_assert_msg(getpwnam("postgres") != NULL,
+			      "running as root needs a postgres OS user");
+	}
+}
+
+/* Servers started by this process, stopped at exit: a failed ck_assert
+ * exits the forked test, and it must not leave postgres running. */
+static char atexit_dirs[8][256];
+static int n_atexit_dirs;
+
+static void stop_leftovers(void)
+{
+	for (int i = 0; i < n_atexit_dirs; i++) {
+		char cmd[1024];
+		snprintf(cmd, sizeof cmd,
+			 "for d in '%s'/*/; do [ -f \"$d/postmaster.pid\" ] && "
+			 "runuser -u postgres -- %s/pg_ctl -D \"$d\" stop -m "
+			 "immediate >/dev/null 2>&1; done; rm -rf '%s'",
+			 atexit_dirs[i], PGT_BINDIR, atexit_dirs[i]);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "cleanup of %s failed\n",
+				atexit_dirs[i]);
+		}
+	}
+}
+
+void pgt_tmpdir(char *out, size_t size)
+{
+	struct passwd *pw = getpwnam("postgres");
+	snprintf(out, size, "/tmp/baton-pg-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(out));
+	ck_assert_int_eq(chmod(out, 0755), 0);
+	if (geteuid() == 0 && pw != NULL) {
+		ck_assert_int_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
+	}
+	if (n_atexit_dirs == 0) {
+		atexit(stop_leftovers);
+	}
+	if (n_atexit_dirs < 8) {
+		snprintf(atexit_dirs[n_atexit_dirs++], sizeof atexit_dirs[0],
+			 "%s", out);
+	}
+}
+
+int pgt_free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+void pgt_node_init(struct pgt_node *n, const char *dir, const char *name,
+		   bool synchronous, const char *sync_names)
+{
+	memset(n, 0, sizeof *n);
+	snprintf(n->name, sizeof n->name, "%s", name);
+	snprintf(n->datadir, sizeof n->datadir, "%s/%s", dir, name);
+	snprintf(n->sockdir, sizeof n->sockdir, "%s", dir);
+	n->port = pgt_free_port();
+	n->cfg = (struct baton_pg_config){
+	    .bindir = PGT_BINDIR,
+	    .datadir = n->datadir,
+	    .host = "127.0.0.1",
+	    .port = n->port,
+	    .name = n->name,
+	    .socket_dir = n->sockdir,
+	    .run_as = "postgres",
+	    .repl_user = "baton_repl",
+	    .repl_password = "s3cret'pw",
+	    .synchronous = synchronous,
+	    .sync_names = sync_names,
+	    .timeout_s = 30,
+	};
+	ck_assert_int_eq(baton_pg_engine_init(&n->e, &n->cfg), 0);
+}
+
+int pgt_exec(const struct pgt_node *n, const char *sql, char *out,
+	     size_t out_size, char *err, size_t err_size)
+{
+	char conninfo[512];
+	PGconn *c;
+	PGresult *r;
+	int rv = 0;
+
+	snprintf(conninfo, sizeof conninfo,
+		 "host=%s port=%d user=postgres dbname=postgres "
+		 "connect_timeout=3",
+		 n->sockdir, n->port);
+	c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		if (err) {
+			snprintf(err, err_size, "%s", PQerrorMessage(c));
+		}
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK) {
+		if (err) {
+			snprintf(err, err_size, "%s", PQerrorMessage(c));
+		}
+		rv = -1;
+	} else if (out != NULL) {
+		out[0] = '\0';
+		if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)) {
+			snprintf(out, out_size, "%s", PQgetvalue(r, 0, 0));
+		}
+	}
+	PQclear(r);
+	PQfinish(c);
+	return rv;
+}
+
+void pgt_kill9(struct pgt_node *n)
+{
+	int pm = baton_pg_postmaster_pid(&n->e);
+	DIR *d;
+	struct dirent *de;
+
+	ck_assert_int_gt(pm, 0);
+	kill(pm, SIGKILL);
+	/* children (backends, walsenders): find them by parent pid */
+	d = opendir("/proc");
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		char path[300], buf[512];
+		FILE *f;
+		int pid = (int)strtol(de->d_name, NULL, 10);
+		if (pid <= 0) {
+			continue;
+		}
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		if (fgets(buf, sizeof buf, f) != NULL) {
+			char *p = strrchr(buf, ')');
+			int ppid = 0;
+			if (p != NULL && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
+			    ppid == pm) {
+				kill(pid, SIGKILL);
+			}
+		}
+		fclose(f);
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	for (int i = 0; i < 200 && kill(pm, 0) == 0; i++) {
+		usleep(10000);
+	}
+}
+
+void pgt_cleanup(const char *dir, struct pgt_node *nodes, int n)
+{
+	char cmd[512];
+	for (int i = 0; i < n; i++) {
+		if (nodes[i].e.ops != NULL) {
+			nodes[i].e.ops->stop(&nodes[i].e, true);
+			baton_engine_destroy(&nodes[i].e);
+		}
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
