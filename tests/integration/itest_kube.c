@@ -14,7 +14,9 @@
 #include "../unit/harness.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/events.h"
 #include "kube/informer.h"
+#include "kube/leaderelection.h"
 #include "kube/rest.h"
 #include "kube/watch.h"
 
@@ -817,8 +819,147 @@ START_TEST(informer_converges_across_apiserver_restart)
 }
 END_TEST
 
+/* ---- leader election
+ * ------------------------------------------------------------- */
+
+struct elector {
+	struct baton_kube_leader le;
+	int started, stopped;
+	bool closed;
+};
+
+static void le_started(struct baton_kube_leader *le)
+{
+	((struct elector *)le->data)->started++;
+}
+
+static void le_stopped(struct baton_kube_leader *le)
+{
+	((struct elector *)le->data)->stopped++;
+}
+
+static void le_closed(struct baton_kube_leader *le)
+{
+	((struct elector *)le->data)->closed = true;
+}
+
+static void elector_init(struct elector *e, const char *id)
+{
+	struct baton_kube_leader_opts o = {0};
+	memset(e, 0, sizeof *e);
+	o.ns = ns;
+	o.name = "baton-lock";
+	o.identity = id;
+	o.lease_duration_ms = 3000;
+	o.renew_deadline_ms = 2000;
+	o.retry_period_ms = 500;
+	o.release_on_cancel = true;
+	o.on_started_leading = le_started;
+	o.on_stopped_leading = le_stopped;
+	e->le.data = e;
+	ck_assert_int_eq(baton_kube_leader_init(&client, &e->le, &o), 0);
+	ck_assert_int_eq(baton_kube_leader_start(&e->le), 0);
+}
+
+START_TEST(leader_election_single_leader_and_handover)
+{
+	static struct elector a, b;
+
+	elector_init(&a, "node-a");
+	LOOP_RUN_UNTIL(&loop, a.started == 1);
+	elector_init(&b, "node-b");
+	/* b observes a's live lease and waits. */
+	run_for(2500);
+	ck_assert_int_eq(b.started, 0);
+	ck_assert(a.le.leading);
+	ck_assert_str_eq(b.le.holder, "node-a");
+	/* a releases on close; b takes over without waiting for expiry. */
+	baton_kube_leader_close(&a.le, le_closed);
+	LOOP_RUN_UNTIL(&loop, a.closed);
+	ck_assert_int_eq(a.stopped, 1);
+	LOOP_RUN_UNTIL(&loop, b.started == 1);
+	ck_assert(b.le.leading);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_object_get(b.le.lease, "spec"), "leaseTransitions")),
+	    1);
+	baton_kube_leader_close(&b.le, le_closed);
+	LOOP_RUN_UNTIL(&loop, b.closed);
+}
+END_TEST
+
+/* ---- events
+ * ---------------------------------------------------------------------- */
+
+static void rec_closed(struct baton_kube_recorder *r)
+{
+	*(bool *)r->data = true;
+}
+
+START_TEST(events_aggregate_repeats)
+{
+	struct baton_kube_recorder rec;
+	struct baton_kube_ref r = {NULL, "v1", "events", NULL, NULL, NULL};
+	struct baton_kube_request req;
+	struct done d = {0};
+	bool closed = false;
+	json_t *obj, *items, *ev;
+	size_t i;
+	int ours = 0, count = 0;
+
+	ck_assert_int_eq(create_cm("ev-target", "x"), 0);
+	obj = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind",
+			"ConfigMap", "metadata", "name", "ev-target",
+			"namespace", ns);
+	rec.data = &closed;
+	ck_assert_int_eq(
+	    baton_kube_recorder_init(&client, &rec, "baton-test", "host-1"), 0);
+	for (int k = 0; k < 5; k++) {
+		baton_kube_event(&rec, obj, "Warning", "Failover",
+				 "primary %s lost", "db-0");
+	}
+	baton_kube_event(&rec, obj, "Normal", "Promoted", "replica %d", 1);
+	LOOP_RUN_UNTIL(&loop, rec.inflight == 0);
+	/* Later repeats patch the existing Event. */
+	baton_kube_event(&rec, obj, "Warning", "Failover", "primary %s lost",
+			 "db-0");
+	LOOP_RUN_UNTIL(&loop, rec.inflight == 0);
+	ck_assert_int_eq(rec.created, 2);
+	ck_assert_int_ge(rec.patched, 1);
+	ck_assert_int_eq(rec.failed, 0);
+	baton_kube_recorder_close(&rec, rec_closed);
+	ck_assert(closed);
+
+	r.ns = ns;
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_list(&client, &req, &r, NULL, done_cb), 0);
+	ck_assert_msg(sync_req_status(&d) == 0, "%s", d.errmsg);
+	items = json_object_get(d.result, "items");
+	json_array_foreach(items, i, ev)
+	{
+		const char *reason =
+		    json_string_value(json_object_get(ev, "reason"));
+		if (reason != NULL && strcmp(reason, "Failover") == 0) {
+			ours++;
+			count = (int)json_integer_value(
+			    json_object_get(ev, "count"));
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(
+				json_object_get(ev, "involvedObject"), "name")),
+			    "ev-target");
+		}
+	}
+	ck_assert_int_eq(ours, 1);
+	ck_assert_int_eq(count, 6);
+	json_decref(d.result);
+	json_decref(obj);
+}
+END_TEST
+
 static void add_watch_tests(TCase *tc)
 {
+	tcase_add_test(tc, leader_election_single_leader_and_handover);
+	tcase_add_test(tc, events_aggregate_repeats);
 	tcase_add_test(tc, watch_resumes_from_last_rv);
 	tcase_add_test(tc, informer_converges_across_apiserver_restart);
 }

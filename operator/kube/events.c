@@ -1,0 +1,282 @@
+/* Event recorder with aggregation of repeats.
+ *
+ * Happy path: event() → new key → POST the Event (create_cb marks it
+ * created); a repeat → count++ → merge PATCH {count, lastTimestamp}.
+ * Invariant: at most one request per entry in flight; entry->count is what
+ * happened, entry->sent what the server has; after each completion, if
+ * count > sent another patch goes out.
+ *
+ * Failure paths: a failed create or patch is logged and counted, and the
+ * entry forgets its server copy so the next repeat creates a new Event; a
+ * patch answered 404 (the Event expired) re-creates it.
+ *
+ * Cancel path: close() cancels requests in flight; entries are freed when
+ * the last callback has run (at once unless we are inside curl).
+ */
+#include "kube/events.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+struct ev_entry {
+	struct ev_entry *next;
+	struct baton_kube_recorder *r;
+	struct baton_kube_request req;
+	char *key;
+	json_t *event; /* the Event as last sent */
+	int count;
+	int sent;
+	bool inflight;
+	bool created;
+	bool evicted;
+};
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void entry_free(struct ev_entry *e)
+{
+	free(e->key);
+	json_decref(e->event);
+	free(e);
+}
+
+static void finish_close(struct baton_kube_recorder *r)
+{
+	if (!r->closing || r->inflight > 0) {
+		return;
+	}
+	while (r->entries != NULL) {
+		struct ev_entry *e = r->entries;
+		r->entries = e->next;
+		entry_free(e);
+	}
+	json_decref(r->cache);
+	r->cache = NULL;
+	free(r->component);
+	free(r->host);
+	r->component = r->host = NULL;
+	if (r->close_cb != NULL) {
+		baton_kube_recorder_close_cb cb = r->close_cb;
+		r->close_cb = NULL;
+		cb(r);
+	}
+}
+
+static void send_next(struct ev_entry *e);
+
+static void done_cb(struct baton_kube_request *req, int status)
+{
+	struct ev_entry *e = req->data;
+	struct baton_kube_recorder *r = e->r;
+	bool was_create = !e->created;
+
+	e->inflight = false;
+	r->inflight--;
+	if (r->closing) {
+		if (e->evicted) {
+			entry_free(e);
+		}
+		finish_close(r);
+		return;
+	}
+	if (status == 0) {
+		if (was_create) {
+			r->created++;
+		} else {
+			r->patched++;
+		}
+		e->created = true;
+		e->sent = (int)json_integer_value(
+		    json_object_get(req->result, "count"));
+	} else if (status == BATON_ENOTFOUND && !was_create) {
+		e->created = false; /* expired: re-create with the count */
+	} else {
+		r->failed++;
+		BATON_WARN("kube", "event %s: %s",
+			   was_create ? "create" : "patch", req->errmsg);
+		e->created = false;
+		e->sent = e->count;
+	}
+	if (e->evicted) {
+		entry_free(e);
+		return;
+	}
+	if (e->count > e->sent || (!e->created && status == BATON_ENOTFOUND)) {
+		send_next(e);
+	}
+}
+
+static void send_next(struct ev_entry *e)
+{
+	struct baton_kube_recorder *r = e->r;
+	json_t *meta = json_object_get(e->event, "metadata");
+	struct baton_kube_ref ref = {
+	    NULL,
+	    "v1",
+	    "events",
+	    json_string_value(json_object_get(meta, "namespace")),
+	    json_string_value(json_object_get(meta, "name")),
+	    NULL};
+	char ts[32];
+	int rv;
+
+	now_rfc3339(ts, sizeof ts);
+	json_object_set_new(e->event, "count", json_integer(e->count));
+	json_object_set_new(e->event, "lastTimestamp", json_string(ts));
+	e->req.data = e;
+	if (!e->created) {
+		json_object_del(meta, "resourceVersion");
+		rv = baton_kube_create(r->client, &e->req, &ref, e->event, NULL,
+				       done_cb);
+	} else {
+		json_t *patch = json_pack("{s:i,s:s}", "count", e->count,
+					  "lastTimestamp", ts);
+		rv = patch ? baton_kube_patch(r->client, &e->req, &ref,
+					      BATON_KUBE_PATCH_MERGE, patch,
+					      NULL, done_cb)
+			   : BATON_ENOMEM;
+		json_decref(patch);
+	}
+	if (rv != 0) {
+		r->failed++;
+		BATON_WARN("kube", "event: cannot send: %s", e->req.errmsg);
+		e->sent = e->count;
+		return;
+	}
+	e->inflight = true;
+	r->inflight++;
+}
+
+int baton_kube_recorder_init(struct baton_kube_client *c,
+			     struct baton_kube_recorder *r,
+			     const char *component, const char *host)
+{
+	void *data = r->data;
+
+	memset(r, 0, sizeof *r);
+	r->data = data;
+	r->client = c;
+	r->component = strdup(component ? component : "baton");
+	r->host = host ? strdup(host) : NULL;
+	r->cache = json_object();
+	if (r->component == NULL || (host && r->host == NULL) ||
+	    r->cache == NULL) {
+		free(r->component);
+		free(r->host);
+		json_decref(r->cache);
+		return BATON_ENOMEM;
+	}
+	return 0;
+}
+
+static void evict_all(struct baton_kube_recorder *r)
+{
+	struct ev_entry *e = r->entries, *next;
+
+	r->entries = NULL;
+	for (; e != NULL; e = next) {
+		next = e->next;
+		if (e->inflight) {
+			e->evicted = true; /* freed by its callback */
+		} else {
+			entry_free(e);
+		}
+	}
+	json_object_clear(r->cache);
+}
+
+void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
+		      const char *type, const char *reason, const char *fmt,
+		      ...)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *uid = json_string_value(json_object_get(meta, "uid"));
+	char msg[1024], key[1536], evname[320], ts[32];
+	struct ev_entry *e;
+	json_t *slot;
+	va_list ap;
+
+	if (r->closing || name == NULL) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(key, sizeof key, "%s/%s/%s|%s|%s|%s", ns ? ns : "", name,
+		 uid ? uid : "", type, reason, msg);
+	slot = json_object_get(r->cache, key);
+	if (slot != NULL) {
+		e = (struct ev_entry *)(intptr_t)json_integer_value(slot);
+		e->count++;
+		if (!e->inflight) {
+			send_next(e);
+		}
+		return;
+	}
+	if (json_object_size(r->cache) >= BATON_KUBE_EVENTS_CACHE) {
+		evict_all(r);
+	}
+	e = calloc(1, sizeof *e);
+	if (e == NULL) {
+		return;
+	}
+	now_rfc3339(ts, sizeof ts);
+	snprintf(evname, sizeof evname, "%.240s.%llx", name,
+		 (unsigned long long)uv_hrtime());
+	e->r = r;
+	e->key = strdup(key);
+	e->count = 1;
+	e->event = json_pack(
+	    "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s*,s:s*,s:s*,s:s*},s:s,s:s,s:s,"
+	    "s:i,s:s,s:s,s:{s:s,s:s*},s:s,s:s}",
+	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
+	    "namespace", ns ? ns : "default", "involvedObject", "name", name,
+	    "namespace", ns, "uid", uid, "kind",
+	    json_string_value(json_object_get(obj, "kind")), "apiVersion",
+	    json_string_value(json_object_get(obj, "apiVersion")), "reason",
+	    reason, "message", msg, "type", type, "count", 1, "firstTimestamp",
+	    ts, "lastTimestamp", ts, "source", "component", r->component,
+	    "host", r->host, "reportingComponent", r->component,
+	    "reportingInstance", r->host ? r->host : r->component);
+	if (e->key == NULL || e->event == NULL ||
+	    json_object_set_new(r->cache, key,
+				json_integer((json_int_t)(intptr_t)e)) != 0) {
+		entry_free(e);
+		return;
+	}
+	e->next = r->entries;
+	r->entries = e;
+	send_next(e);
+}
+
+void baton_kube_recorder_close(struct baton_kube_recorder *r,
+			       baton_kube_recorder_close_cb close_cb)
+{
+	struct ev_entry *e, *next;
+
+	if (r->closing) {
+		return;
+	}
+	r->closing = true;
+	r->close_cb = close_cb;
+	for (e = r->entries; e != NULL; e = next) {
+		next = e->next;
+		if (e->inflight) {
+			baton_kube_request_cancel(&e->req);
+		}
+	}
+	finish_close(r);
+}
