@@ -627,11 +627,15 @@ int baton_kube_config_load_data(struct baton_kube_config *cfg, const char *yaml,
 				size_t len, const char *name,
 				const char *base_dir, const char *context)
 {
-	struct loader l = {cfg, name ? name : "kubeconfig", base_dir, context};
+	struct loader l;
 	json_t *root;
 	int rv;
 
 	memset(cfg, 0, sizeof *cfg);
+	l.cfg = cfg;
+	l.name = name ? name : "kubeconfig";
+	l.base_dir = base_dir;
+	l.ctx = context;
 	if (len > BATON_KUBE_CONFIG_MAX_FILE) {
 		baton_errmsg_printf(cfg->errmsg, "%s: larger than %d bytes",
 				    l.name, BATON_KUBE_CONFIG_MAX_FILE);

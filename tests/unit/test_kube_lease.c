@@ -67,14 +67,13 @@ END_TEST
 
 START_TEST(options_validated)
 {
-	struct baton_kube_leader le;
+	struct baton_kube_leader le = {0};
 	struct baton_kube_leader_opts o = {0};
 	o.ns = "ns";
 	o.name = "lock";
 	o.identity = "me";
 	o.lease_duration_ms = 10000;
 	o.renew_deadline_ms = 10000; /* must be < lease duration */
-	le.data = NULL;
 	ck_assert_int_eq(baton_kube_leader_init(NULL, &le, &o), BATON_EINVAL);
 	ck_assert_ptr_nonnull(strstr(le.errmsg, "renewDeadline"));
 	o.lease_duration_ms = 15000;
