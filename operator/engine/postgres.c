@@ -351,6 +351,11 @@ static int write_baton_conf(struct baton_engine *e,
 		     "wal_retrieve_retry_interval = 200ms\n"
 		     "recovery_target_timeline = 'latest'\n"
 		     "synchronous_commit = on\n"
+		     /* fenced by default: only the agent's ALTER SYSTEM
+		      * (postgresql.auto.conf, read last) makes it writable,
+		      * and start() drops that override: every boot is
+		      * read-only until the agent holds a lease */
+		     "default_transaction_read_only = on\n"
 		     "%s%s",
 		     pg->host, pg->port, pg->socket_dir, pg->name,
 		     pg->max_wal_senders, pg->max_wal_senders, sync, conninfo);
@@ -507,8 +512,8 @@ static int exec_sql(struct baton_engine *e, PGconn *c, const char *sql,
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		baton_errmsg_printf(e->errmsg, "%s: %s", sql,
-				    PQerrorMessage(c));
+		baton_errmsg_printf(e->errmsg, "%s(in: %.60s)",
+				    PQerrorMessage(c), sql);
 		PQclear(r);
 		return PQstatus(c) == CONNECTION_OK ? BATON_EENGINE
 						    : BATON_ECONN;
@@ -658,7 +663,11 @@ static int pg_init_primary(struct baton_engine *e)
 	    ident, lit, ident, ident, ident, ident);
 	PQfreemem(lit);
 	PQfreemem(ident);
-	rv = exec_sql(e, c, sql, NULL, 0);
+	/* born fenced (baton.conf): this session alone may write */
+	rv = exec_sql(e, c, "SET default_transaction_read_only = off", NULL, 0);
+	if (rv == 0) {
+		rv = exec_sql(e, c, sql, NULL, 0);
+	}
 	PQfinish(c);
 	if (rv == 0) {
 		BATON_INFO("engine", "initialised primary %s in %s", pg->name,
@@ -707,6 +716,40 @@ static int pg_init_replica(struct baton_engine *e,
 	return pg_start(e);
 }
 
+/* Drops an unfence left in postgresql.auto.conf (by a crash, or copied by
+ * pg_basebackup / pg_rewind) so the server boots read-only (baton.conf). */
+static int scrub_unfence(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char path[1024];
+	char line[1024];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *in, *out;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/postgresql.auto.conf", pg->datadir);
+	in = fopen(path, "r");
+	if (in == NULL) {
+		return 0;
+	}
+	out = open_memstream(&text, &len);
+	if (out == NULL) {
+		fclose(in);
+		return BATON_ENOMEM;
+	}
+	while (fgets(line, sizeof line, in) != NULL) {
+		if (strncmp(line, "default_transaction_read_only", 29) != 0) {
+			fputs(line, out);
+		}
+	}
+	fclose(in);
+	fclose(out);
+	rv = write_file(e, path, text ? text : "", 0600);
+	free(text);
+	return rv;
+}
+
 static int pg_start(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
@@ -721,6 +764,10 @@ static int pg_start(struct baton_engine *e)
 			PQfinish(c);
 			return 0; /* already running */
 		}
+	}
+	rv = scrub_unfence(e);
+	if (rv != 0) {
+		return rv;
 	}
 	if (pg_ctl(e, "start", NULL) != 0) {
 		char logf[1024];
@@ -942,7 +989,8 @@ static int pg_unfence(struct baton_engine *e)
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
-	rv = exec_sql(e, c, "ALTER SYSTEM RESET default_transaction_read_only",
+	rv = exec_sql(e, c,
+		      "ALTER SYSTEM SET default_transaction_read_only = off",
 		      NULL, 0);
 	if (rv == 0) {
 		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);

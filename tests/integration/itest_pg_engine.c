@@ -49,6 +49,14 @@ static int writable_count(struct pgt_node *nodes, int n)
 	return w;
 }
 
+/* A fresh instance has no probe table yet: try a write that needs none. */
+static int writable_count_unready(struct pgt_node *n)
+{
+	char err[256];
+	return pgt_exec(n, "CREATE TABLE born (x int)", NULL, 0, err,
+			sizeof err) == 0;
+}
+
 static void must(struct pgt_node *n, int rv)
 {
 	ck_assert_msg(rv == 0, "%s: %s (%s)", n->name, n->e.errmsg,
@@ -101,6 +109,8 @@ START_TEST(promote_fence_rejoin_cycles)
 	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
 
 	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	ck_assert_int_eq(writable_count_unready(&n[0]), 0); /* born fenced */
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
 	sql(&n[0], "CREATE TABLE t (id int primary key);"
 		   "CREATE TABLE probe (at timestamptz)");
 	sql(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
@@ -225,6 +235,7 @@ static long long crash_and_count_loss(bool synchronous, long long *acked)
 	pgt_node_init(&n[1], dir, "b", synchronous, "a");
 	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
 	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
 	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
 	sql(&n[0], "CREATE TABLE w (id bigint primary key)");
 	if (synchronous) {
@@ -305,6 +316,7 @@ START_TEST(bad_input_gives_clear_errors)
 	ck_assert_ptr_nonnull(strstr(n[3].e.errmsg, "missing"));
 
 	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
 	sql(&n[0], "CREATE TABLE t (id int); CREATE TABLE probe (at "
 		   "timestamptz)");
 
@@ -367,11 +379,13 @@ static Suite *pg_suite(void)
 	Suite *s = suite_create("pg_engine");
 	TCase *tc = tcase_create("roles");
 	tcase_set_timeout(tc, 180);
+	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, promote_fence_rejoin_cycles);
 	tcase_add_test(tc, bad_input_gives_clear_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);
+	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, sync_kill9_loses_nothing);
 	tcase_add_test(tc, async_kill9_reports_loss);
 	suite_add_tcase(s, tc);

@@ -40,42 +40,32 @@ void pgt_require_binaries(void)
 	}
 }
 
-/* Servers started by this process, stopped at exit: a failed ck_assert
- * exits the forked test, and it must not leave postgres running. */
-static char atexit_dirs[8][256];
-static int n_atexit_dirs;
-
-static void stop_leftovers(void)
+/* Servers a forked test left behind (a failed ck_assert or a timeout ends
+ * the child without its cleanup): the runner process reaps every temp dir
+ * named after it, as an unchecked teardown. */
+void pgt_reap(void)
 {
-	for (int i = 0; i < n_atexit_dirs; i++) {
-		char cmd[1024];
-		snprintf(cmd, sizeof cmd,
-			 "for d in '%s'/*/; do [ -f \"$d/postmaster.pid\" ] && "
-			 "runuser -u postgres -- %s/pg_ctl -D \"$d\" stop -m "
-			 "immediate >/dev/null 2>&1; done; rm -rf '%s'",
-			 atexit_dirs[i], PGT_BINDIR, atexit_dirs[i]);
-		if (system(cmd) != 0) {
-			fprintf(stderr, "cleanup of %s failed\n",
-				atexit_dirs[i]);
-		}
+	char cmd[1024];
+	snprintf(
+	    cmd, sizeof cmd,
+	    "for d in /tmp/baton-pg-%d-*/*/; do [ -f \"$d/postmaster.pid\" ] "
+	    "&& runuser -u postgres -- %s/pg_ctl -D \"$d\" stop -m "
+	    "immediate >/dev/null 2>&1; done; rm -rf /tmp/baton-pg-%d-*",
+	    (int)getpid(), PGT_BINDIR, (int)getpid());
+	if (system(cmd) != 0) {
+		fprintf(stderr, "pgt_reap failed\n");
 	}
 }
 
 void pgt_tmpdir(char *out, size_t size)
 {
 	struct passwd *pw = getpwnam("postgres");
-	snprintf(out, size, "/tmp/baton-pg-XXXXXX");
+	/* named after the runner (our parent under CK_FORK): see pgt_reap */
+	snprintf(out, size, "/tmp/baton-pg-%d-XXXXXX", (int)getppid());
 	ck_assert_ptr_nonnull(mkdtemp(out));
 	ck_assert_int_eq(chmod(out, 0755), 0);
 	if (geteuid() == 0 && pw != NULL) {
 		ck_assert_int_eq(chown(out, pw->pw_uid, pw->pw_gid), 0);
-	}
-	if (n_atexit_dirs == 0) {
-		atexit(stop_leftovers);
-	}
-	if (n_atexit_dirs < 8) {
-		snprintf(atexit_dirs[n_atexit_dirs++], sizeof atexit_dirs[0],
-			 "%s", out);
 	}
 }
 

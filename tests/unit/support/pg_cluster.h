@@ -27,6 +27,8 @@ struct pgt_node {
 
 /* Fails (never skips) when the PostgreSQL binaries are missing. */
 void pgt_require_binaries(void);
+/* Unchecked teardown: stops servers and removes dirs a failed test left. */
+void pgt_reap(void);
 /* mkdtemp under /tmp, owned by postgres. */
 void pgt_tmpdir(char *out, size_t size);
 int pgt_free_port(void);
