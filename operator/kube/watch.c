@@ -228,11 +228,13 @@ static int line_cb(void *ud, const char *line, size_t len)
 
 	st = baton_kube_event_parse(line, len, &type, &obj, w->errmsg);
 	if (st != 0) {
+		w->own_msg = true;
 		return st;
 	}
 	if (type == BATON_KUBE_ERROR) {
 		long code = json_integer_value(json_object_get(obj, "code"));
 		st = baton_kube_status_error(code ? code : 500, obj, w->errmsg);
+		w->own_msg = true;
 		json_decref(obj);
 		return st;
 	}
@@ -265,6 +267,7 @@ static int data_cb(struct baton_kube_request *req, const char *buf, size_t len)
 	}
 	rv = baton_kube_framer_feed(&w->framer, buf, len, line_cb, w);
 	if (rv == BATON_ETOOLARGE) {
+		w->own_msg = true;
 		baton_errmsg_printf(w->errmsg,
 				    "watch event longer than %zu bytes",
 				    w->framer.max);
@@ -309,7 +312,7 @@ static void stream_done_cb(struct baton_kube_request *req, int status)
 			return;
 		}
 		baton_errmsg_printf(w->errmsg, "watch stream ended at once");
-	} else if (w->errmsg[0] == '\0') {
+	} else if (!w->own_msg) {
 		/* No message of our own (ERROR event, framing): the
 		 * transport's or the HTTP Status's. */
 		memcpy(w->errmsg, req->errmsg, sizeof w->errmsg);
@@ -354,7 +357,7 @@ static void open_stream(struct baton_kube_watch *w)
 	rv = baton_kube_list_query(&o, path, sizeof path);
 	if (rv == 0) {
 		w->req.data = w;
-		w->errmsg[0] = '\0';
+		w->own_msg = false;
 		w->stream_events = 0;
 		w->stream_started = uv_now(w->client->loop);
 		/* The transfer outlives the server's timeout by a margin, so

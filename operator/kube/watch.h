@@ -84,6 +84,7 @@ struct baton_kube_watch {
 	uint64_t backoff_ms;
 	uint64_t stream_started;
 	unsigned stream_events;
+	bool own_msg; /* errmsg set by framing/ERROR for this stream */
 	bool running; /* started and not stopped/gone */
 	bool req_active;
 	bool closing;

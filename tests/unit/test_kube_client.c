@@ -1,0 +1,293 @@
+/* Unit tests for the client's lifecycles without any server: requests to a
+ * closed local port (connection refused), the rate limiter's queue, cancel
+ * and close paths of client, watch, informer and leader election. Every
+ * test ends with LOOP_TEARDOWN, so a leaked handle fails it, and ASan checks
+ * the memory. (Behaviour against a real apiserver: itest_kube.c.) */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "kube/informer.h"
+#include "kube/leaderelection.h"
+#include "kube/rest.h"
+#include "kube/watch.h"
+
+static uv_loop_t loop;
+static struct baton_kube_client client;
+static bool client_closed;
+
+/* A port with nothing listening: bind, read the port, close. */
+static int closed_port(void)
+{
+	struct sockaddr_in a = {0};
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void closed_cb(struct baton_kube_client *c)
+{
+	client_closed = true;
+}
+
+static void setup_client(double qps, int burst)
+{
+	struct baton_kube_config cfg = {0};
+	struct baton_kube_client_opts o = {0};
+	char server[64];
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	snprintf(server, sizeof server, "https://127.0.0.1:%d", closed_port());
+	cfg.server = server;
+	cfg.token = "secret";
+	o.qps = qps;
+	o.burst = burst;
+	o.timeout_ms = 5000;
+	client_closed = false;
+	ck_assert_int_eq(baton_kube_client_init(&loop, &client, &cfg, &o), 0);
+}
+
+static void close_client(void)
+{
+	baton_kube_client_close(&client, closed_cb);
+	LOOP_RUN_UNTIL(&loop, client_closed);
+	LOOP_TEARDOWN(&loop);
+}
+
+struct res {
+	int n;
+	int status[8];
+	uint64_t at[8];
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+static void res_cb(struct baton_kube_request *req, int status)
+{
+	struct res *r = req->data;
+	r->status[r->n] = status;
+	r->at[r->n] = uv_now(&loop);
+	r->n++;
+	memcpy(r->errmsg, req->errmsg, sizeof r->errmsg);
+}
+
+static const struct baton_kube_ref ns_ref = {NULL, "v1",      "namespaces",
+					     NULL, "default", NULL};
+
+START_TEST(connection_refused_is_econn)
+{
+	struct baton_kube_request req;
+	struct res r = {0};
+
+	setup_client(0, 0);
+	req.data = &r;
+	ck_assert_int_eq(baton_kube_get(&client, &req, &ns_ref, res_cb), 0);
+	LOOP_RUN_UNTIL(&loop, r.n == 1);
+	ck_assert_int_eq(r.status[0], BATON_ECONN);
+	ck_assert_msg(strstr(r.errmsg, "onnect") != NULL, "%s", r.errmsg);
+	close_client();
+}
+END_TEST
+
+START_TEST(limiter_spaces_requests)
+{
+	struct baton_kube_request reqs[3];
+	struct res r = {0};
+	uint64_t t0;
+
+	setup_client(10, 1); /* one token, then one per 100 ms */
+	t0 = uv_now(&loop);
+	for (int i = 0; i < 3; i++) {
+		reqs[i].data = &r;
+		ck_assert_int_eq(
+		    baton_kube_get(&client, &reqs[i], &ns_ref, res_cb), 0);
+	}
+	LOOP_RUN_UNTIL(&loop, r.n == 3);
+	ck_assert_uint_ge(r.at[2] - t0, 190);
+	close_client();
+}
+END_TEST
+
+START_TEST(close_cancels_waiting_and_running)
+{
+	struct baton_kube_request reqs[4];
+	struct res r = {0};
+
+	setup_client(1, 1); /* one runs, three wait for tokens */
+	for (int i = 0; i < 4; i++) {
+		reqs[i].data = &r;
+		ck_assert_int_eq(
+		    baton_kube_get(&client, &reqs[i], &ns_ref, res_cb), 0);
+	}
+	baton_kube_client_close(&client, closed_cb);
+	ck_assert_int_eq(r.n, 4);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(r.status[i], BATON_ECANCELED);
+	}
+	ck_assert_int_eq(baton_kube_get(&client, &reqs[0], &ns_ref, res_cb),
+			 BATON_ESHUTDOWN);
+	LOOP_RUN_UNTIL(&loop, client_closed);
+	LOOP_TEARDOWN(&loop);
+}
+END_TEST
+
+START_TEST(cancel_one_request)
+{
+	struct baton_kube_request a, b;
+	struct res ra = {0}, rb = {0};
+
+	setup_client(0, 0);
+	a.data = &ra;
+	b.data = &rb;
+	ck_assert_int_eq(baton_kube_get(&client, &a, &ns_ref, res_cb), 0);
+	ck_assert_int_eq(baton_kube_get(&client, &b, &ns_ref, res_cb), 0);
+	baton_kube_request_cancel(&a);
+	ck_assert_int_eq(ra.n, 1);
+	ck_assert_int_eq(ra.status[0], BATON_ECANCELED);
+	baton_kube_request_cancel(&a); /* no-op once completed */
+	ck_assert_int_eq(ra.n, 1);
+	LOOP_RUN_UNTIL(&loop, rb.n == 1);
+	ck_assert_int_eq(rb.status[0], BATON_ECONN);
+	close_client();
+}
+END_TEST
+
+static bool wclosed;
+
+static void wev_cb(struct baton_kube_watch *w, int type, json_t *obj)
+{
+}
+
+static void wgone_cb(struct baton_kube_watch *w)
+{
+}
+
+static void wclose_cb(struct baton_kube_watch *w)
+{
+	wclosed = true;
+}
+
+START_TEST(watch_retries_then_closes)
+{
+	struct baton_kube_watch w;
+	struct baton_kube_ref ref = {NULL, "v1", "pods", "ns", NULL, NULL};
+
+	setup_client(0, 0);
+	wclosed = false;
+	w.data = NULL;
+	ck_assert_int_eq(
+	    baton_kube_watch_init(&client, &w, &ref, NULL, wev_cb, wgone_cb),
+	    0);
+	ck_assert_int_eq(baton_kube_watch_start(&w, "42"), 0);
+	/* Refused, backoff ≥ 800 ms, refused again. */
+	LOOP_RUN_UNTIL(&loop, w.restarts >= 2);
+	ck_assert_str_eq(w.rv, "42"); /* kept for the resume */
+	ck_assert(w.errmsg[0] != '\0');
+	baton_kube_watch_close(&w, wclose_cb);
+	LOOP_RUN_UNTIL(&loop, wclosed);
+	close_client();
+}
+END_TEST
+
+static bool iclosed;
+
+static void iclose_cb(struct baton_kube_informer *inf)
+{
+	iclosed = true;
+}
+
+START_TEST(informer_close_before_sync)
+{
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {0};
+
+	setup_client(0, 0);
+	iclosed = false;
+	o.version = "v1";
+	o.resource = "configmaps";
+	o.resync_ms = 10;
+	inf.data = NULL;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_int_eq(baton_kube_informer_start(&inf), 0);
+	/* The LIST fails (refused) and is retried after a backoff. */
+	LOOP_RUN_UNTIL(&loop, inf.errmsg[0] != '\0');
+	ck_assert(!baton_kube_informer_has_synced(&inf));
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
+START_TEST(informer_close_while_listing)
+{
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {0};
+
+	setup_client(0, 0);
+	iclosed = false;
+	o.version = "v1";
+	o.resource = "configmaps";
+	inf.data = NULL;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_int_eq(baton_kube_informer_start(&inf), 0);
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
+static bool lclosed;
+
+static void lclose_cb(struct baton_kube_leader *le)
+{
+	lclosed = true;
+}
+
+START_TEST(leader_close_in_flight)
+{
+	struct baton_kube_leader le = {0};
+	struct baton_kube_leader_opts o = {0};
+
+	setup_client(0, 0);
+	lclosed = false;
+	o.ns = "ns";
+	o.name = "lock";
+	o.identity = "me";
+	o.release_on_cancel = true;
+	ck_assert_int_eq(baton_kube_leader_init(&client, &le, &o), 0);
+	ck_assert_int_eq(baton_kube_leader_start(&le), 0);
+	baton_kube_leader_close(&le, lclose_cb);
+	LOOP_RUN_UNTIL(&loop, lclosed);
+	ck_assert(!le.leading);
+	close_client();
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+	Suite *s = suite_create("kube_client");
+	TCase *tc = tcase_create("lifecycle");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, connection_refused_is_econn);
+	tcase_add_test(tc, limiter_spaces_requests);
+	tcase_add_test(tc, close_cancels_waiting_and_running);
+	tcase_add_test(tc, cancel_one_request);
+	tcase_add_test(tc, watch_retries_then_closes);
+	tcase_add_test(tc, informer_close_before_sync);
+	tcase_add_test(tc, informer_close_while_listing);
+	tcase_add_test(tc, leader_close_in_flight);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(client_suite)
