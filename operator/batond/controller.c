@@ -358,7 +358,13 @@ static void sync_labels(struct baton_controller *c,
 		return;
 	}
 	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v.epoch);
-	if (v.primary_region != NULL && strcmp(v.primary_region, region) == 0) {
+	/* Primary only while this region's lease is valid: a partitioned
+	 * primary region fences its own pod before the leader's view of the
+	 * lease expires (ARCHITECTURE §5, step 4). */
+	if (v.primary_region != NULL && strcmp(v.primary_region, region) == 0 &&
+	    c->consensus != NULL &&
+	    c->consensus->lease_valid(
+		c->consensus->data, db_key(c, spec->ns, spec->name), v.epoch)) {
 		char sts[120];
 		baton_children_sts_name(spec, region, sts, sizeof sts);
 		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
@@ -544,6 +550,51 @@ static void pod_update(struct baton_kube_informer *inf, json_t *old_obj,
 static void pod_delete(struct baton_kube_informer *inf, json_t *obj)
 {
 	pod_changed(inf->data, obj);
+}
+
+bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
+				     uint64_t *position)
+{
+	char ns[64];
+	const char *slash = strchr(db, '/');
+	const char *key;
+	json_t *pod;
+
+	*position = 0;
+	if (c == NULL || slash == NULL || (size_t)(slash - db) >= sizeof ns) {
+		return false;
+	}
+	memcpy(ns, db, (size_t)(slash - db));
+	ns[slash - db] = '\0';
+	json_object_foreach(c->pods.cache, key, pod)
+	{
+		json_t *md = json_object_get(pod, "metadata");
+		const char *pns =
+		    json_string_value(json_object_get(md, "namespace"));
+		const char *cl = json_string_value(json_object_get(
+		    json_object_get(md, "labels"), "baton.dev/cluster"));
+		size_t k;
+		json_t *cond;
+		if (pns == NULL || cl == NULL || strcmp(pns, ns) != 0 ||
+		    strcmp(cl, slash + 1) != 0) {
+			continue;
+		}
+		json_array_foreach(
+		    json_object_get(json_object_get(pod, "status"),
+				    "conditions"),
+		    k, cond)
+		{
+			const char *t =
+			    json_string_value(json_object_get(cond, "type"));
+			const char *st =
+			    json_string_value(json_object_get(cond, "status"));
+			if (t && st && strcmp(t, "Ready") == 0 &&
+			    strcmp(st, "True") == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)

@@ -37,6 +37,9 @@ struct baton_consensus_ops {
 	int (*propose)(void *data, const struct baton_cmd *cmd);
 	/* Raft status for /v1/status and metrics. */
 	json_t *(*status)(void *data);
+	/* This region holds a valid lease for DB at EPOCH (it may act as the
+	 * primary); false as soon as the lease lapses. */
+	bool (*lease_valid)(void *data, const char *db, uint64_t epoch);
 };
 
 int baton_controller_start(struct baton_batond *d,
@@ -46,6 +49,11 @@ void baton_controller_update_metrics(struct baton_controller *c);
 json_t *baton_controller_status(struct baton_controller *c);
 void baton_controller_stop(struct baton_controller *c,
 			   void (*stopped_cb)(struct baton_batond *d));
+
+/* Whether this region's instances of DB ("ns/name") are healthy (a Ready
+ * pod), and the replication position its agent reported (0: unknown). */
+bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
+				     uint64_t *position);
 
 /* The FSM applied a command for DB: reconcile it. */
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batond/controller.h"
+#include "batond/raftglue.h"
 #include "common/log.h"
 
 /* ---- HTTP endpoints ------------------------------------------------------ */
@@ -144,9 +145,10 @@ static void kube_closed_cb(struct baton_kube_client *c)
 	(void)c;
 }
 
-static void controller_stopped_cb(struct baton_batond *d)
+static void raft_stopped_cb(struct baton_batond *d)
 {
-	d->controller = NULL;
+	d->raft = NULL;
+	d->consensus = NULL;
 	if (d->http_started) {
 		baton_http_server_close(&d->http, http_closed_cb);
 		d->http_started = false;
@@ -157,6 +159,16 @@ static void controller_stopped_cb(struct baton_batond *d)
 	}
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void controller_stopped_cb(struct baton_batond *d)
+{
+	d->controller = NULL;
+	if (d->raft != NULL) {
+		baton_raftglue_stop(d->raft, raft_stopped_cb);
+	} else {
+		raft_stopped_cb(d);
+	}
 }
 
 void baton_batond_stop(struct baton_batond *d, int exit_code)
@@ -266,7 +278,9 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		  cfg->region, cfg->n_peers);
 	if ((rv = add_metrics(&d)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
-	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0) {
+	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
+		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {
+		d.consensus = baton_raftglue_ops(d.raft);
 		rv = baton_controller_start(&d, &d.controller, d.errmsg);
 	}
 	if (rv != 0) {

@@ -21,6 +21,7 @@
 
 struct baton_controller;
 struct baton_consensus_ops;
+struct baton_raftglue;
 
 struct baton_batond {
 	uv_loop_t *loop;
@@ -40,7 +41,8 @@ struct baton_batond {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	struct baton_controller *controller;
-	const struct baton_consensus_ops *consensus; /* NULL: none yet */
+	struct baton_raftglue *raft;
+	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */
 	bool stopping;
 	int exit_code;

@@ -1,0 +1,971 @@
+#include "batond/raftglue.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "batond/daemon.h"
+#include "common/log.h"
+#include "consensus/decider.h"
+#include "consensus/fsm.h"
+#include "http/server.h"
+#include "kube/client.h"
+
+#define TICK_MS 50
+#define REPORT_MS 1000
+#define MAX_MEMBERS (BATON_MAX_PEERS + 1)
+
+struct member {
+	char name[BATON_NAME_SIZE];
+	raft_id id;
+	char raft_address[256];
+	char api_address[256];
+	struct baton_kube_client client; /* peer API client */
+	bool client_ready;
+};
+
+struct slot {
+	char db[BATON_NAME_SIZE];
+	bool used;
+	struct baton_lease lease;
+	bool lease_was_valid;
+	bool renew_in_flight;
+	uint64_t last_renew_ms;
+	uint64_t last_report_ms;
+	bool promote_in_flight;
+};
+
+struct proposal {
+	struct baton_raftglue *g;
+	struct raft_apply apply;
+	struct baton_kube_request req;
+	struct baton_cmd cmd;
+	struct baton_http_request *http; /* forwarded from a peer, or NULL */
+	struct proposal *next;
+};
+
+struct baton_raftglue {
+	struct baton_batond *d;
+	struct raft raft;
+	struct raft_io io;
+	struct raft_uv_transport transport;
+	struct raft_fsm rfsm;
+	struct baton_fsm fsm;
+	struct member members[MAX_MEMBERS];
+	int n_members;
+	int self;
+	struct baton_decider decider;
+	bool was_leader;
+	uv_timer_t tick;
+	struct slot slots[BATON_MAX_DATABASES];
+	struct baton_http_server api;
+	bool api_started;
+	struct baton_consensus_ops ops;
+	struct proposal *proposals;
+	bool raft_started;
+	bool stopping;
+	int closing;
+	struct raft_transfer transfer;
+	void (*stopped_cb)(struct baton_batond *d);
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *self_name(struct baton_raftglue *g)
+{
+	return g->members[g->self].name;
+}
+
+static bool is_leader(struct baton_raftglue *g)
+{
+	return g->raft_started && !g->stopping &&
+	       raft_state(&g->raft) == RAFT_LEADER;
+}
+
+static struct member *leader_member(struct baton_raftglue *g)
+{
+	raft_id id = 0;
+	const char *addr = NULL;
+	if (!g->raft_started) {
+		return NULL;
+	}
+	raft_leader(&g->raft, &id, &addr);
+	for (int i = 0; i < g->n_members; i++) {
+		if (g->members[i].id == id) {
+			return &g->members[i];
+		}
+	}
+	return NULL;
+}
+
+static struct slot *slot_for(struct baton_raftglue *g, const char *db,
+			     const struct baton_db_state *st)
+{
+	struct slot *free_slot = NULL;
+	for (int i = 0; i < BATON_MAX_DATABASES; i++) {
+		if (g->slots[i].used && strcmp(g->slots[i].db, db) == 0) {
+			return &g->slots[i];
+		}
+		if (!g->slots[i].used && free_slot == NULL) {
+			free_slot = &g->slots[i];
+		}
+	}
+	if (free_slot == NULL || st == NULL) {
+		return NULL;
+	}
+	memset(free_slot, 0, sizeof *free_slot);
+	free_slot->used = true;
+	snprintf(free_slot->db, sizeof free_slot->db, "%s", db);
+	baton_lease_init(&free_slot->lease, st->cfg.lease_ms,
+			 st->cfg.drift_ppm);
+	return free_slot;
+}
+
+/* ---- log entries ----------------------------------------------------------
+ */
+
+/* raft_uv only takes entry buffers whose length is a multiple of 8, and the
+ * command decoder refuses trailing bytes, so an entry is framed as
+ * [u32 length, big-endian][command][zero padding to 8]. The FSM wrapper below
+ * strips the frame before the real FSM sees the command; snapshots are the
+ * FSM's own. */
+static int entry_encode(const struct baton_cmd *cmd, struct raft_buffer *out)
+{
+	uint8_t tmp[BATON_CMD_MAX];
+	size_t len = 0;
+	size_t total;
+	uint8_t *b;
+	int rv = baton_cmd_encode(cmd, tmp, sizeof tmp, &len);
+	if (rv != 0) {
+		return rv;
+	}
+	total = (4 + len + 7) & ~(size_t)7;
+	b = raft_calloc(1, total);
+	if (b == NULL) {
+		return BATON_ENOMEM;
+	}
+	b[0] = (uint8_t)(len >> 24);
+	b[1] = (uint8_t)(len >> 16);
+	b[2] = (uint8_t)(len >> 8);
+	b[3] = (uint8_t)len;
+	memcpy(b + 4, tmp, len);
+	out->base = b;
+	out->len = total;
+	return 0;
+}
+
+static int framed_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
+			void **result)
+{
+	struct baton_fsm *f = rfsm->data;
+	const uint8_t *b = buf->base;
+	size_t len;
+	int code;
+
+	if (buf->len < 4) {
+		*result = (void *)(uintptr_t)BATON_FSM_MALFORMED;
+		return 0;
+	}
+	len =
+	    (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+	if (len > buf->len - 4) {
+		*result = (void *)(uintptr_t)BATON_FSM_MALFORMED;
+		return 0;
+	}
+	/* Never fail the log: a rejected command is a result, not an error. */
+	code = baton_fsm_apply_buf(f, b + 4, len);
+	*result = (void *)(uintptr_t)code;
+	return 0;
+}
+
+/* ---- proposals ---------------------------------------------------------- */
+
+static void proposal_unlink(struct proposal *p)
+{
+	struct proposal **pp = &p->g->proposals;
+	while (*pp != NULL && *pp != p) {
+		pp = &(*pp)->next;
+	}
+	if (*pp == p) {
+		*pp = p->next;
+	}
+}
+
+/* The outcome of a proposal (local or forwarded): an FSM result code, or
+ * 0 when it did not commit (STATUS says why). */
+static void proposal_done(struct proposal *p, int result, const char *why)
+{
+	struct baton_raftglue *g = p->g;
+	struct slot *s = slot_for(g, p->cmd.db, NULL);
+
+	if (p->http != NULL) {
+		char body[160];
+		if (result != 0) {
+			snprintf(body, sizeof body,
+				 "{\"result\":\"%s\",\"code\":%d}",
+				 baton_fsm_result_name(result), result);
+			baton_http_respond(p->http, 200, "application/json",
+					   body, strlen(body), NULL);
+		} else {
+			baton_http_respond_error(p->http, 503, why);
+		}
+	}
+	if (s != NULL) {
+		if (p->cmd.type == BATON_CMD_RENEW) {
+			s->renew_in_flight = false;
+			if (result == BATON_FSM_OK &&
+			    strcmp(p->cmd.region, self_name(g)) == 0) {
+				baton_lease_acked(&s->lease, p->cmd.epoch,
+						  p->cmd.send_ms);
+			} else if (result == BATON_FSM_NOT_PRIMARY ||
+				   result == BATON_FSM_STALE_EPOCH) {
+				baton_lease_revoke(&s->lease);
+			}
+		} else if (p->cmd.type == BATON_CMD_PROMOTE) {
+			s->promote_in_flight = false;
+		}
+	}
+	if (result == 0 && p->cmd.type != BATON_CMD_REPORT) {
+		baton_log(BATON_LOG_DEBUG, "raft", "%s %s: not committed: %s",
+			  p->cmd.type == BATON_CMD_RENEW ? "renew" : "proposal",
+			  p->cmd.db, why);
+	}
+	proposal_unlink(p);
+	free(p);
+}
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+	struct proposal *p = req->data;
+	proposal_done(p, status == 0 ? baton_fsm_result(result) : 0,
+		      status == 0 ? "" : raft_strerror(status));
+}
+
+static void forward_cb(struct baton_kube_request *req, int status)
+{
+	struct proposal *p = req->data;
+	int code = 0;
+	if (status == 0) {
+		code = (int)json_integer_value(
+		    json_object_get(req->result, "code"));
+	}
+	proposal_done(p, code, status == 0 ? "" : req->errmsg);
+}
+
+static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
+		   struct baton_http_request *http)
+{
+	struct proposal *p;
+	int rv;
+
+	if (g->stopping || !g->raft_started) {
+		return BATON_ESHUTDOWN;
+	}
+	p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		return BATON_ENOMEM;
+	}
+	p->g = g;
+	p->cmd = *cmd;
+	p->http = http;
+	if (is_leader(g)) {
+		struct raft_buffer buf;
+		rv = entry_encode(cmd, &buf);
+		if (rv == 0) {
+			p->apply.data = p;
+			rv = raft_apply(&g->raft, &p->apply, &buf, 1, apply_cb);
+			if (rv != 0) {
+				baton_log(BATON_LOG_WARN, "raft",
+					  "raft_apply: %s (%s)",
+					  raft_strerror(rv),
+					  raft_errmsg(&g->raft));
+				raft_free(buf.base);
+				rv = BATON_ENOTLEADER;
+			}
+		}
+	} else {
+		struct member *l = leader_member(g);
+		uint8_t raw[BATON_CMD_MAX];
+		unsigned char b64[BATON_CMD_MAX * 2];
+		size_t len = 0;
+		char body[BATON_CMD_MAX * 2 + 32];
+
+		if (http != NULL || l == NULL || !l->client_ready) {
+			/* a forwarded command is never forwarded again */
+			free(p);
+			return BATON_ENOTLEADER;
+		}
+		rv = baton_cmd_encode(cmd, raw, sizeof raw, &len);
+		if (rv == 0) {
+			EVP_EncodeBlock(b64, raw, (int)len);
+			snprintf(body, sizeof body, "{\"cmd\":\"%s\"}", b64);
+			p->req.data = p;
+			rv = baton_kube_request_start(
+			    &l->client, &p->req, "POST", "/v1/propose",
+			    "application/json", body, 5000, NULL, forward_cb);
+		}
+	}
+	if (rv != 0) {
+		free(p);
+		return rv;
+	}
+	p->next = g->proposals;
+	g->proposals = p;
+	return 0;
+}
+
+/* ---- the FSM observer -------------------------------------------------------
+ */
+
+static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
+		     int result, void *data)
+{
+	struct baton_raftglue *g = data;
+	uint64_t now = now_ms();
+
+	if (cmd == NULL) { /* restored from a snapshot */
+		for (unsigned i = 0; i < f->n_dbs; i++) {
+			baton_controller_fsm_changed(g->d->controller,
+						     f->dbs[i].name);
+		}
+		return;
+	}
+	if (result != BATON_FSM_OK) {
+		return;
+	}
+	switch (cmd->type) {
+	case BATON_CMD_RENEW:
+		baton_decider_renewed(&g->decider, cmd->db, cmd->epoch,
+				      cmd->send_ms, now);
+		return; /* renewals change nothing the controller shows */
+	case BATON_CMD_REGISTER:
+		baton_decider_renewed(&g->decider, cmd->db, 1, 0, now);
+		break;
+	case BATON_CMD_PROMOTE: {
+		struct slot *s = slot_for(g, cmd->db, NULL);
+		baton_decider_renewed(&g->decider, cmd->db, cmd->epoch, 0, now);
+		if (s != NULL && strcmp(cmd->region, self_name(g)) != 0) {
+			baton_lease_revoke(&s->lease);
+		}
+		baton_log_kv(BATON_LOG_INFO, "raft",
+			     json_pack("{s:s, s:s, s:I}", "db", cmd->db,
+				       "region", cmd->region, "epoch",
+				       (json_int_t)cmd->epoch),
+			     "promote committed: %s is primary at epoch %llu "
+			     "(%s)",
+			     cmd->region, (unsigned long long)cmd->epoch,
+			     baton_reason_name(cmd->reason));
+		break;
+	}
+	case BATON_CMD_REMOVE:
+		baton_decider_forget(&g->decider, cmd->db);
+		break;
+	case BATON_CMD_REPORT: {
+		/* only a change of health matters to the controller */
+		return;
+	}
+	default:
+		break;
+	}
+	baton_controller_fsm_changed(g->d->controller, cmd->db);
+}
+
+/* ---- the tick: leadership, renewals, reports, decisions -------------------
+ */
+
+static void tick_cb(uv_timer_t *t)
+{
+	struct baton_raftglue *g = t->data;
+	uint64_t now = now_ms();
+	bool leader = is_leader(g);
+
+	if (g->stopping) {
+		return;
+	}
+	if (leader && !g->was_leader) {
+		baton_log(BATON_LOG_INFO, "raft",
+			  "elected leader (term %llu): every lease counts as "
+			  "renewed now",
+			  (unsigned long long)raft_current_term(&g->raft));
+		baton_decider_become_leader(&g->decider, now);
+	} else if (!leader && g->was_leader) {
+		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
+		baton_decider_lose_leadership(&g->decider);
+	}
+	g->was_leader = leader;
+
+	for (unsigned i = 0; i < g->fsm.n_dbs; i++) {
+		const struct baton_db_state *st = &g->fsm.dbs[i];
+		struct slot *s = slot_for(g, st->name, st);
+		bool primary_here =
+		    st->primary >= 0 &&
+		    strcmp(st->regions[st->primary].name, self_name(g)) == 0;
+		int me = baton_fsm_region_index(st, self_name(g));
+		bool valid;
+		struct baton_cmd cmd;
+
+		if (s == NULL) {
+			continue;
+		}
+		/* renew our lease */
+		if (primary_here && !s->renew_in_flight &&
+		    now - s->last_renew_ms >= st->cfg.renew_ms) {
+			memset(&cmd, 0, sizeof cmd);
+			cmd.type = BATON_CMD_RENEW;
+			snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
+			snprintf(cmd.region, sizeof cmd.region, "%s",
+				 self_name(g));
+			cmd.epoch = st->epoch;
+			cmd.send_ms = now;
+			s->last_renew_ms = now;
+			if (propose(g, &cmd, NULL) == 0) {
+				s->renew_in_flight = true;
+			}
+		}
+		/* a lease that lapsed (or came back) changes the labels */
+		valid = baton_lease_valid(&s->lease, st->epoch, now);
+		if (valid != s->lease_was_valid) {
+			s->lease_was_valid = valid;
+			if (!valid && primary_here) {
+				baton_log(BATON_LOG_WARN, "raft",
+					  "%s: lease at epoch %llu lapsed: "
+					  "fencing the local primary",
+					  st->name,
+					  (unsigned long long)st->epoch);
+			}
+			baton_controller_fsm_changed(g->d->controller,
+						     st->name);
+		}
+		/* report health */
+		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA &&
+		    now - s->last_report_ms >= REPORT_MS) {
+			uint64_t position = 0;
+			bool healthy = baton_controller_region_healthy(
+			    g->d->controller, st->name, &position);
+			s->last_report_ms = now;
+			if (healthy != st->regions[me].healthy ||
+			    position != st->regions[me].position) {
+				memset(&cmd, 0, sizeof cmd);
+				cmd.type = BATON_CMD_REPORT;
+				snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
+				snprintf(cmd.region, sizeof cmd.region, "%s",
+					 self_name(g));
+				cmd.healthy = healthy;
+				cmd.position = position;
+				cmd.sync_standby = 0;
+				propose(g, &cmd, NULL);
+			}
+		}
+		/* decide */
+		if (leader && !s->promote_in_flight) {
+			struct baton_decision dec;
+			if (baton_decider_decide(&g->decider, st, now, &dec)) {
+				if (dec.kind == BATON_DECISION_PROMOTE) {
+					memset(&cmd, 0, sizeof cmd);
+					cmd.type = BATON_CMD_PROMOTE;
+					snprintf(cmd.db, sizeof cmd.db, "%s",
+						 st->name);
+					snprintf(cmd.region, sizeof cmd.region,
+						 "%s",
+						 st->regions[dec.region].name);
+					cmd.epoch = dec.epoch;
+					cmd.renew_seq = dec.renew_seq;
+					cmd.reason = (uint8_t)dec.reason;
+					baton_log(
+					    BATON_LOG_WARN, "raft",
+					    "%s: lease expired: proposing "
+					    "promote of %s at epoch %llu",
+					    st->name, cmd.region,
+					    (unsigned long long)dec.epoch);
+					if (propose(g, &cmd, NULL) == 0) {
+						s->promote_in_flight = true;
+					}
+				} else if (dec.kind ==
+					   BATON_DECISION_REGION_LOST) {
+					baton_log(BATON_LOG_WARN, "raft",
+						  "%s: the primary's lease "
+						  "expired and failover is "
+						  "manual: run batonctl "
+						  "switchover to promote a "
+						  "region",
+						  st->name);
+					baton_controller_fsm_changed(
+					    g->d->controller, st->name);
+				}
+			}
+		}
+	}
+}
+
+/* ---- the peer API -----------------------------------------------------------
+ */
+
+static bool peer_is(const char *peer, const char *region)
+{
+	static const char prefix[] = "baton://region/";
+	if (peer == NULL || peer[0] == '\0') {
+		return false;
+	}
+	if (strncmp(peer, prefix, sizeof prefix - 1) == 0) {
+		peer += sizeof prefix - 1;
+	}
+	return strcmp(peer, region) == 0;
+}
+
+static void api_propose(struct baton_http_request *req, void *data)
+{
+	struct baton_raftglue *g = data;
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	const char *b64 = json_string_value(json_object_get(body, "cmd"));
+	unsigned char raw[BATON_CMD_MAX + 4];
+	struct baton_cmd cmd;
+	int n;
+	int rv;
+
+	if (b64 == NULL || strlen(b64) > BATON_CMD_MAX * 4 / 3 + 4) {
+		json_decref(body);
+		baton_http_respond_error(req, 400,
+					 "body must be {\"cmd\": base64}");
+		return;
+	}
+	n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)strlen(b64));
+	/* EVP_DecodeBlock counts the padding as zero bytes: drop them */
+	for (size_t k = strlen(b64); n > 0 && k > 0 && b64[k - 1] == '='; k--) {
+		n--;
+	}
+	rv = n > 0 ? baton_cmd_decode(raw, (size_t)n, &cmd) : BATON_EPARSE;
+	json_decref(body);
+	if (rv != 0) {
+		baton_http_respond_error(req, 400, "malformed command");
+		return;
+	}
+	/* A peer may only speak for its own region, and never decides. */
+	if (cmd.type != BATON_CMD_RENEW && cmd.type != BATON_CMD_REPORT &&
+	    cmd.type != BATON_CMD_FENCE) {
+		baton_http_respond_error(req, 403,
+					 "only renew, report and fence may be "
+					 "forwarded");
+		return;
+	}
+	if (g->d->cfg->tls_ca != NULL && !peer_is(req->peer, cmd.region)) {
+		char msg[BATON_HTTP_PEER_SIZE + BATON_NAME_SIZE + 64];
+		snprintf(msg, sizeof msg,
+			 "certificate identity '%s' may not speak for region "
+			 "%s",
+			 req->peer, cmd.region);
+		baton_log(BATON_LOG_WARN, "peer-api", "%s", msg);
+		baton_http_respond_error(req, 403, msg);
+		return;
+	}
+	if (!is_leader(g)) {
+		struct member *l = leader_member(g);
+		char msg[160];
+		snprintf(msg, sizeof msg, "not the leader; leader: %s",
+			 l ? l->name : "unknown");
+		baton_http_respond_error(req, 421, msg);
+		return;
+	}
+	rv = propose(g, &cmd, req);
+	if (rv != 0) {
+		baton_http_respond_error(req, 503, baton_strerror(rv));
+	}
+}
+
+static json_t *raft_status(void *data)
+{
+	struct baton_raftglue *g = data;
+	struct member *l = leader_member(g);
+	json_t *members = json_array();
+	for (int i = 0; i < g->n_members; i++) {
+		json_array_append_new(
+		    members,
+		    json_pack("{s:s, s:I, s:s}", "name", g->members[i].name,
+			      "id", (json_int_t)g->members[i].id, "address",
+			      g->members[i].raft_address));
+	}
+	return json_pack(
+	    "{s:s, s:s, s:I, s:s?, s:I, s:o}", "self", self_name(g), "state",
+	    g->raft_started ? raft_state_name(raft_state(&g->raft)) : "stopped",
+	    "term",
+	    (json_int_t)(g->raft_started ? raft_current_term(&g->raft) : 0),
+	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->fsm.applied,
+	    "members", members);
+}
+
+static void api_status(struct baton_http_request *req, void *data)
+{
+	json_t *st = raft_status(data);
+	char *text = json_dumps(st, JSON_COMPACT);
+	json_decref(st);
+	if (text == NULL) {
+		baton_http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	baton_http_respond(req, 200, "application/json", text, strlen(text),
+			   NULL);
+	free(text);
+}
+
+/* ---- consensus ops
+ * ------------------------------------------------------------ */
+
+static const struct baton_db_state *op_db(void *data, const char *db)
+{
+	struct baton_raftglue *g = data;
+	for (unsigned i = 0; i < g->fsm.n_dbs; i++) {
+		if (strcmp(g->fsm.dbs[i].name, db) == 0) {
+			return &g->fsm.dbs[i];
+		}
+	}
+	return NULL;
+}
+
+static bool op_quorum(void *data)
+{
+	struct baton_raftglue *g = data;
+	return leader_member(g) != NULL;
+}
+
+static bool op_leader(void *data)
+{
+	return is_leader(data);
+}
+
+static int op_propose(void *data, const struct baton_cmd *cmd)
+{
+	return propose(data, cmd, NULL);
+}
+
+static bool op_lease_valid(void *data, const char *db, uint64_t epoch)
+{
+	return baton_raftglue_lease_valid(data, db, epoch);
+}
+
+bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
+				uint64_t epoch)
+{
+	struct slot *s = slot_for(g, db, NULL);
+	return s != NULL && baton_lease_valid(&s->lease, epoch, now_ms());
+}
+
+const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g)
+{
+	return &g->ops;
+}
+
+/* ---- start and stop
+ * ----------------------------------------------------------- */
+
+static int cmp_members(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->name,
+		      ((const struct member *)b)->name);
+}
+
+static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
+{
+	const struct baton_batond_config *cfg = g->d->cfg;
+	struct baton_kube_config kc;
+	char yaml[4096];
+	int rv;
+
+	/* The peer API speaks HTTPS with our region's client certificate;
+	 * reuse the kube client (a kubeconfig in memory) for its transport. */
+	if (cfg->tls_ca != NULL) {
+		snprintf(yaml, sizeof yaml,
+			 "apiVersion: v1\nkind: Config\ncurrent-context: p\n"
+			 "clusters:\n- name: p\n  cluster:\n    server: "
+			 "https://%s\n    certificate-authority: %s\n"
+			 "users:\n- name: p\n  user:\n    client-certificate: "
+			 "%s\n    client-key: %s\ncontexts:\n- name: p\n  "
+			 "context: {cluster: p, user: p}\n",
+			 m->api_address, cfg->tls_ca, cfg->tls_cert,
+			 cfg->tls_key);
+	} else {
+		snprintf(yaml, sizeof yaml,
+			 "apiVersion: v1\nkind: Config\ncurrent-context: p\n"
+			 "clusters:\n- name: p\n  cluster:\n    server: "
+			 "http://%s\nusers:\n- name: p\n  user: {}\n"
+			 "contexts:\n- name: p\n  context: {cluster: p, user: "
+			 "p}\n",
+			 m->api_address);
+	}
+	rv = baton_kube_config_load_data(&kc, yaml, strlen(yaml), m->name, NULL,
+					 NULL);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "peer %s: %s", m->name, kc.errmsg);
+		baton_kube_config_free(&kc);
+		return rv;
+	}
+	rv = baton_kube_client_init(g->d->loop, &m->client, &kc, NULL);
+	baton_kube_config_free(&kc);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "peer %s: %s", m->name,
+				    m->client.errmsg);
+		return rv;
+	}
+	m->client_ready = true;
+	return 0;
+}
+
+int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
+			 char *errmsg)
+{
+	const struct baton_batond_config *cfg = d->cfg;
+	struct baton_raftglue *g = calloc(1, sizeof *g);
+	struct raft_configuration conf;
+	struct baton_http_tls_config tls = {cfg->tls_cert, cfg->tls_key,
+					    cfg->tls_ca};
+	struct baton_http_config hc = {0};
+	char host[256];
+	int port;
+	int rv;
+
+	if (g == NULL) {
+		return BATON_ENOMEM;
+	}
+	g->d = d;
+	/* members: self + peers, sorted by name; ids are positions */
+	snprintf(g->members[0].name, sizeof g->members[0].name, "%s",
+		 cfg->region);
+	snprintf(g->members[0].raft_address, sizeof g->members[0].raft_address,
+		 "%s", cfg->raft_bind ? cfg->raft_bind : "127.0.0.1:7100");
+	snprintf(g->members[0].api_address, sizeof g->members[0].api_address,
+		 "%s", cfg->peer_api_bind ? cfg->peer_api_bind : "");
+	g->n_members = 1;
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		struct member *m = &g->members[g->n_members++];
+		snprintf(m->name, sizeof m->name, "%s", cfg->peers[i].name);
+		snprintf(m->raft_address, sizeof m->raft_address, "%s",
+			 cfg->peers[i].raft_address);
+		snprintf(m->api_address, sizeof m->api_address, "%s",
+			 cfg->peers[i].api_address);
+	}
+	qsort(g->members, (size_t)g->n_members, sizeof g->members[0],
+	      cmp_members);
+	for (int i = 0; i < g->n_members; i++) {
+		g->members[i].id = (raft_id)(i + 1);
+		if (strcmp(g->members[i].name, cfg->region) == 0) {
+			g->self = i;
+		}
+	}
+
+	if (mkdir(cfg->raft_dir, 0700) != 0 && errno != EEXIST) {
+		baton_errmsg_printf(errmsg, "raft.dataDir %s: %s",
+				    cfg->raft_dir, strerror(errno));
+		free(g);
+		return BATON_EIO;
+	}
+	baton_fsm_init(&g->fsm, &g->rfsm);
+	g->rfsm.apply = framed_apply; /* rfsm.data stays the baton_fsm */
+	g->fsm.observer = observer;
+	g->fsm.observer_data = g;
+	baton_decider_init(&g->decider, 0);
+	g->transport.version = 1;
+	g->transport.data = NULL;
+	rv = raft_uv_tcp_init(&g->transport, d->loop);
+	if (rv == 0 && cfg->raft_bind != NULL) {
+		rv =
+		    raft_uv_tcp_set_bind_address(&g->transport, cfg->raft_bind);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "raft transport: %s",
+				    raft_strerror(rv));
+		free(g);
+		return BATON_ECONFIG;
+	}
+	rv = raft_uv_init(&g->io, d->loop, cfg->raft_dir, &g->transport);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "raft data directory %s: %s",
+				    cfg->raft_dir, g->io.errmsg);
+		raft_uv_tcp_close(&g->transport);
+		free(g);
+		return BATON_EIO;
+	}
+	rv = raft_init(&g->raft, &g->io, &g->rfsm, g->members[g->self].id,
+		       g->members[g->self].raft_address);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "raft: %s", raft_strerror(rv));
+		return BATON_EINTERNAL;
+	}
+	g->raft.data = g;
+	raft_set_pre_vote(&g->raft, true);
+	raft_set_election_timeout(&g->raft, cfg->election_timeout_ms);
+	raft_set_heartbeat_timeout(&g->raft, cfg->heartbeat_ms);
+	raft_set_snapshot_threshold(&g->raft, 1024);
+	raft_set_snapshot_trailing(&g->raft, 2048);
+	raft_configuration_init(&conf);
+	for (int i = 0; i < g->n_members; i++) {
+		raft_configuration_add(&conf, g->members[i].id,
+				       g->members[i].raft_address, RAFT_VOTER);
+	}
+	rv = raft_bootstrap(&g->raft, &conf);
+	raft_configuration_close(&conf);
+	if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+		baton_errmsg_printf(errmsg, "raft bootstrap: %s",
+				    raft_strerror(rv));
+		return BATON_EINTERNAL;
+	}
+	rv = raft_start(&g->raft);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "raft start: %s (%s)",
+				    raft_strerror(rv), raft_errmsg(&g->raft));
+		return BATON_EINTERNAL;
+	}
+	g->raft_started = true;
+
+	/* the peer API */
+	if (cfg->peer_api_bind != NULL) {
+		hc.tls = cfg->tls_ca != NULL ? &tls : NULL;
+		rv = baton_http_server_init(d->loop, &g->api, &hc);
+		if (rv != 0) {
+			baton_errmsg_printf(errmsg, "peer API: %s",
+					    g->api.errmsg);
+			return rv;
+		}
+		g->api_started = true;
+		baton_http_route(&g->api, "POST", "/v1/propose", api_propose,
+				 g);
+		baton_http_route(&g->api, "GET", "/v1/status", api_status, g);
+		rv = baton_split_host_port(cfg->peer_api_bind, host,
+					   sizeof host, &port);
+		if (rv == 0) {
+			rv = baton_http_server_listen(&g->api, host, port);
+		}
+		if (rv != 0) {
+			baton_errmsg_printf(errmsg, "peer API on %s: %s",
+					    cfg->peer_api_bind, g->api.errmsg);
+			return rv;
+		}
+	}
+	for (int i = 0; i < g->n_members; i++) {
+		if (i != g->self && g->members[i].api_address[0] != '\0') {
+			rv = peer_client(g, &g->members[i], errmsg);
+			if (rv != 0) {
+				return rv;
+			}
+		}
+	}
+	g->ops = (struct baton_consensus_ops){
+	    .data = g,
+	    .db = op_db,
+	    .quorum = op_quorum,
+	    .leader = op_leader,
+	    .propose = op_propose,
+	    .status = raft_status,
+	    .lease_valid = op_lease_valid,
+	};
+	uv_timer_init(d->loop, &g->tick);
+	g->tick.data = g;
+	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
+	baton_log(BATON_LOG_INFO, "raft",
+		  "node %s (id %llu) started on %s with %d members, data in %s",
+		  cfg->region, (unsigned long long)g->members[g->self].id,
+		  g->members[g->self].raft_address, g->n_members,
+		  cfg->raft_dir);
+	*out = g;
+	return 0;
+}
+
+/* ---- shutdown
+ * ----------------------------------------------------------------- */
+
+static void maybe_closed(struct baton_raftglue *g)
+{
+	void (*cb)(struct baton_batond *) = g->stopped_cb;
+	struct baton_batond *d = g->d;
+	if (g->closing > 0 || g->proposals != NULL) {
+		return;
+	}
+	baton_fsm_close(&g->rfsm);
+	free(g);
+	cb(d);
+}
+
+static void handle_closed_cb(uv_handle_t *h)
+{
+	struct baton_raftglue *g = h->data;
+	g->closing--;
+	maybe_closed(g);
+}
+
+static void api_closed_cb(struct baton_http_server *srv)
+{
+	struct baton_raftglue *g = srv->data;
+	g->closing--;
+	maybe_closed(g);
+}
+
+static void client_closed_cb(struct baton_kube_client *c)
+{
+	struct baton_raftglue *g = c->data;
+	g->closing--;
+	maybe_closed(g);
+}
+
+static void raft_closed_cb(struct raft *r)
+{
+	struct baton_raftglue *g = r->data;
+	raft_uv_close(&g->io);
+	raft_uv_tcp_close(&g->transport);
+	g->closing--;
+	maybe_closed(g);
+}
+
+static void close_all(struct baton_raftglue *g)
+{
+	g->closing = 2; /* tick + raft */
+	uv_close((uv_handle_t *)&g->tick, handle_closed_cb);
+	if (g->api_started) {
+		g->closing++;
+		g->api.data = g;
+		baton_http_server_close(&g->api, api_closed_cb);
+	}
+	for (int i = 0; i < g->n_members; i++) {
+		if (g->members[i].client_ready) {
+			g->closing++;
+			g->members[i].client.data = g;
+			baton_kube_client_close(&g->members[i].client,
+						client_closed_cb);
+			g->members[i].client_ready = false;
+		}
+	}
+	/* raft cancels its pending applies (callbacks run) */
+	raft_close(&g->raft, raft_closed_cb);
+}
+
+static void transfer_cb(struct raft_transfer *req)
+{
+	struct baton_raftglue *g = req->data;
+	baton_log(BATON_LOG_INFO, "raft", "leadership transferred");
+	close_all(g);
+}
+
+void baton_raftglue_stop(struct baton_raftglue *g,
+			 void (*stopped_cb)(struct baton_batond *d))
+{
+	g->stopped_cb = stopped_cb;
+	if (is_leader(g) && g->n_members > 1) {
+		g->stopping = true;
+		g->transfer.data = g;
+		if (raft_transfer(&g->raft, &g->transfer, 0, transfer_cb) ==
+		    0) {
+			baton_log(BATON_LOG_INFO, "raft",
+				  "shutting down: transferring leadership");
+			return;
+		}
+	}
+	g->stopping = true;
+	close_all(g);
+}
