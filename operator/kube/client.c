@@ -625,6 +625,7 @@ static int build_easy(struct baton_kube_client *c,
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errmsg);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (timeout_ms > 0) {
@@ -784,8 +785,9 @@ int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	/* Bound parallel connections to one server; h2 multiplexes more. */
-	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 32L);
+	/* No per-host connection cap: over HTTP/1.1 every watch holds a
+	 * connection for minutes, and a cap would starve other requests.
+	 * Over h2 (what kube-apiserver speaks) PIPEWAIT multiplexes. */
 	uv_timer_init(loop, &c->curl_timer);
 	uv_timer_init(loop, &c->limit_timer);
 	c->curl_timer.data = c;
