@@ -289,6 +289,7 @@ static Suite *watch_suite(void)
 {
 	Suite *s = suite_create("kube_watch");
 	TCase *tc = tcase_create("framing");
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, framing_whole_stream);
 	tcase_add_test(tc, framing_split_at_every_byte);
 	tcase_add_test(tc, framing_byte_by_byte);
