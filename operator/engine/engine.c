@@ -146,6 +146,12 @@ static void work_cb(uv_work_t *w)
 	case BATON_ENGINE_REJOIN:
 		rv = e->ops->rejoin(e, &peer);
 		break;
+	case BATON_ENGINE_INIT_PRIMARY:
+		rv = e->ops->init_primary(e);
+		break;
+	case BATON_ENGINE_INIT_REPLICA:
+		rv = e->ops->init_replica(e, &peer);
+		break;
 	}
 	if (rv != 0) {
 		memcpy(req->errmsg, e->errmsg, sizeof req->errmsg);

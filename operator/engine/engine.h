@@ -154,6 +154,8 @@ enum baton_engine_op {
 	BATON_ENGINE_UNFENCE,
 	BATON_ENGINE_DEMOTE,
 	BATON_ENGINE_REJOIN,
+	BATON_ENGINE_INIT_PRIMARY,
+	BATON_ENGINE_INIT_REPLICA, /* from peer_host:peer_port */
 };
 
 struct baton_engine_req;

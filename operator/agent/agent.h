@@ -1,0 +1,110 @@
+/* baton-agent: the sidecar that runs one database instance's role changes
+ * and enforces the lease locally.
+ *
+ * Safety rules (ARCHITECTURE.md §5), in the order the code keeps them:
+ *  1. No valid lease -> read-only. The agent boots fenced (the engine starts
+ *     the instance read-only, then the agent fences it explicitly) and makes
+ *     it writable only while it holds a lease, as primary.
+ *  2. A lease order {epoch, leaseMillis} is measured by batond from when it
+ *     *sent* it; the agent counts from when it *received* it, which is later,
+ *     so it ends the lease `margin_ms` early: agent_deadline = receive +
+ *     leaseMillis - margin <= send + leaseMillis = batond's own deadline, as
+ *     long as the one-way delay plus the fence time stays below margin.
+ *  3. On lease expiry the agent fences at once (a timer on the loop; a fence
+ *     waiting behind a running engine operation runs as soon as it ends, and
+ *     an unfence that finishes after expiry is followed by a fence).
+ *  4. Orders with an epoch older than the highest seen are refused (409) and
+ *     logged. Equal epochs are accepted (batond retries).
+ *
+ * HTTP: GET /healthz, /readyz (200 once the role is settled after boot),
+ * /metrics, /v1/status; POST /v1/order. With TLS and order_peer set, only
+ * that verified identity may post orders (403 otherwise).
+ */
+#ifndef BATON_AGENT_H
+#define BATON_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/error.h"
+#include "engine/engine.h"
+#include "http/metrics.h"
+#include "http/server.h"
+
+struct baton_agent_config {
+	const char *pod_name;
+	const char *pod_namespace;
+	const char *region;
+	const char *listen_host;
+	int listen_port;			 /* 0: pick one (tests) */
+	const struct baton_http_tls_config *tls; /* NULL: plain HTTP */
+	const char *order_peer;	     /* required client identity, or NULL */
+	unsigned lease_margin_ms;    /* 0 -> 1000 */
+	unsigned status_interval_ms; /* 0 -> 1000 */
+	/* Boot: start the instance if it exists; else initialise it when
+	 * init_role is "primary" or "replica" (from init_primary). */
+	const char *init_role;
+	const char *init_primary_host;
+	int init_primary_port;
+};
+
+struct agent_order; /* queued engine work (agent.c) */
+
+struct baton_agent {
+	void *data;
+	uv_loop_t *loop;
+	struct baton_agent_config cfg;
+	struct baton_engine *engine;
+	struct baton_http_server http;
+	uv_timer_t lease_timer;
+	uv_timer_t poll_timer;
+	struct baton_metrics metrics;
+	struct baton_metric *m_orders;
+	struct baton_metric *m_epoch;
+	struct baton_metric *m_lease;
+	struct baton_metric *m_writable;
+	struct baton_metric *m_lag;
+	struct baton_metric *m_fences;
+	struct baton_metric *m_op_seconds;
+
+	uint64_t epoch;		 /* highest seen */
+	uint64_t lease_deadline; /* uv_now() ms; valid while now < deadline */
+	bool lease_valid;
+	bool ready; /* role settled after boot */
+	bool booting;
+	bool fenced; /* last fence succeeded, no unfence since */
+	bool failed; /* boot failed: not ready, instance left stopped */
+	struct baton_engine_status st;
+	char last_error[BATON_ERRMSG_SIZE + 32];
+
+	/* engine work, one at a time */
+	struct baton_engine_req req;
+	bool busy;
+	uint64_t op_started;
+	struct agent_order *current;
+	struct agent_order *queue_head;
+	struct agent_order *queue_tail;
+
+	bool closing;
+	int open_handles;
+	void (*close_cb)(struct baton_agent *a);
+	char errmsg[BATON_ERRMSG_SIZE];
+};
+
+/* Binds the HTTP server and starts the boot sequence (start or init the
+ * instance, fence it, read its status -> ready). */
+int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
+		     const struct baton_agent_config *cfg,
+		     struct baton_engine *engine);
+int baton_agent_port(const struct baton_agent *a);
+
+/* Milliseconds of lease left (0 when none). */
+uint64_t baton_agent_lease_remaining(struct baton_agent *a);
+
+/* Fences the instance (a clean shutdown keeps nothing writable), then
+ * closes every handle and calls cb. The engine is the caller's. */
+void baton_agent_close(struct baton_agent *a,
+		       void (*cb)(struct baton_agent *a));
+
+#endif /* BATON_AGENT_H */

@@ -1,0 +1,362 @@
+/* Integration tests for operator/agent against real PostgreSQL: the agent
+ * runs in-process on the test's loop, its HTTP API is called with libcurl
+ * from a thread (like batond would), and writes are probed directly on the
+ * database.
+ *
+ *  - boot: the instance is read-only until a lease arrives;
+ *  - a lease makes the primary writable; when batond goes silent the agent
+ *    fences it *before* batond's lease (measured from the send) ends;
+ *  - a stale-epoch order is refused with 409 and logged; malformed JSON
+ *    gets 400 with a message;
+ *  - promote order on a replica -> first accepted write; fence order -> no
+ *    more writes.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../unit/harness.h"
+#include "../unit/support/pg_cluster.h"
+#include "agent/agent.h"
+#include "common/log.h"
+
+struct fx {
+	uv_loop_t loop;
+	uv_async_t wake;
+	struct baton_agent agent;
+	bool closed;
+	atomic_int done;
+	int port;
+};
+
+struct resp {
+	long status;
+	char body[4096];
+	size_t len;
+};
+
+static size_t sink(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct resp *r = ud;
+	size_t n = sz * nm;
+	size_t k =
+	    n < sizeof r->body - 1 - r->len ? n : sizeof r->body - 1 - r->len;
+	memcpy(r->body + r->len, p, k);
+	r->len += k;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static void call(int port, const char *method, const char *path,
+		 const char *body, struct resp *r)
+{
+	CURL *h = curl_easy_init();
+	char url[128];
+	struct curl_slist *hdr =
+	    curl_slist_append(NULL, "Content-Type: application/json");
+
+	memset(r, 0, sizeof *r);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+	if (body) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
+	if (curl_easy_perform(h) == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	}
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+}
+
+static void wake_cb(uv_async_t *a)
+{
+	(void)a;
+}
+
+static void agent_closed_cb(struct baton_agent *a)
+{
+	struct fx *f = a->data;
+	f->closed = true;
+}
+
+static void start_agent(struct fx *f, struct pgt_node *n, const char *name)
+{
+	struct baton_agent_config cfg = {
+	    .pod_name = name,
+	    .pod_namespace = "db",
+	    .region = "eu",
+	    .listen_host = "127.0.0.1",
+	    .listen_port = 0,
+	    .lease_margin_ms = 500,
+	    .status_interval_ms = 200,
+	};
+	memset(f, 0, sizeof *f);
+	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
+	uv_async_init(&f->loop, &f->wake, wake_cb);
+	ck_assert_int_eq(baton_agent_init(&f->loop, &f->agent, &cfg, &n->e), 0);
+	f->agent.data = f;
+	f->port = baton_agent_port(&f->agent);
+	LOOP_RUN_UNTIL(&f->loop, f->agent.ready || f->agent.failed);
+	ck_assert_msg(f->agent.ready, "agent boot failed: %s",
+		      f->agent.last_error);
+}
+
+static void stop_agent(struct fx *f)
+{
+	baton_agent_close(&f->agent, agent_closed_cb);
+	uv_close((uv_handle_t *)&f->wake, NULL);
+	LOOP_RUN_UNTIL(&f->loop, f->closed);
+	LOOP_TEARDOWN(&f->loop);
+}
+
+static void run_client(struct fx *f, void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	atomic_store(&f->done, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, fn, arg), 0);
+	LOOP_RUN_UNTIL(&f->loop, atomic_load(&f->done));
+	pthread_join(th, NULL);
+}
+
+static bool can_write(struct pgt_node *n)
+{
+	char err[256];
+	return pgt_exec(n, "INSERT INTO t VALUES (1)", NULL, 0, err,
+			sizeof err) == 0;
+}
+
+/* ---- lease
+ * -------------------------------------------------------------------- */
+
+struct lease_run {
+	struct fx *f;
+	struct pgt_node *n;
+	double sent, first_ok, fenced;
+	struct resp lease, stale, malformed, badaction, status, ready, metrics,
+	    nolease;
+};
+
+static void *lease_client(void *arg)
+{
+	struct lease_run *r = arg;
+	double t;
+
+	r->sent = pgt_now_ms();
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":2000}",
+	     &r->lease);
+	/* batond goes silent now: probe until the agent fences */
+	while ((t = pgt_now_ms()) < r->sent + 5000) {
+		bool ok = can_write(r->n);
+		if (ok && r->first_ok == 0) {
+			r->first_ok = t;
+		}
+		if (!ok && r->first_ok != 0) {
+			r->fenced = t;
+			break;
+		}
+		usleep(5000);
+	}
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"lease\",\"epoch\":0,\"leaseMillis\":2000}",
+	     &r->stale);
+	call(r->f->port, "POST", "/v1/order", "{\"action\":\"lease\",",
+	     &r->malformed);
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"explode\",\"epoch\":1}", &r->badaction);
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"lease\",\"epoch\":1}", &r->nolease);
+	/* the fence may still be cutting sessions: wait until it is done */
+	for (int i = 0; i < 300; i++) {
+		call(r->f->port, "GET", "/v1/status", NULL, &r->status);
+		if (strstr(r->status.body, "\"busy\":false") != NULL &&
+		    strstr(r->status.body, "\"fenced\":true") != NULL) {
+			break;
+		}
+		usleep(10000);
+	}
+	call(r->f->port, "GET", "/readyz", NULL, &r->ready);
+	call(r->f->port, "GET", "/metrics", NULL, &r->metrics);
+	atomic_store(&r->f->done, 1);
+	uv_async_send(&r->f->wake);
+	return NULL;
+}
+
+START_TEST(silent_batond_fences_before_lease_end)
+{
+	char dir[64];
+	struct pgt_node n;
+	struct fx f;
+	struct lease_run r = {0};
+	char *logbuf = NULL;
+	size_t loglen = 0;
+	FILE *logf;
+	json_t *st;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n, dir, "a", false, NULL);
+	ck_assert_int_eq(n.e.ops->init_primary(&n.e), 0);
+	ck_assert_int_eq(n.e.ops->unfence(&n.e), 0);
+	ck_assert_int_eq(
+	    pgt_exec(&n, "CREATE TABLE t (x int)", NULL, 0, NULL, 0), 0);
+	ck_assert(can_write(&n)); /* writable before the agent boots */
+
+	logf = open_memstream(&logbuf, &loglen);
+	baton_log_set_stream(logf);
+	start_agent(&f, &n, "a-0");
+	ck_assert(!can_write(&n)); /* rule 1: boots fenced */
+
+	r.f = &f;
+	r.n = &n;
+	run_client(&f, lease_client, &r);
+	stop_agent(&f);
+	baton_log_set_stream(NULL);
+	fclose(logf);
+
+	ck_assert_int_eq(r.lease.status, 200);
+	ck_assert_msg(r.first_ok > 0, "the lease never made it writable");
+	ck_assert_msg(r.fenced > 0, "still writable 5 s after a 2 s lease");
+	fprintf(stderr,
+		"lease 2000 ms, margin 500 ms: writable %.0f ms after the "
+		"send, fenced %.0f ms after the send (%.0f ms before "
+		"batond's lease ends)\n",
+		r.first_ok - r.sent, r.fenced - r.sent,
+		2000 - (r.fenced - r.sent));
+	/* safety: fenced before batond's lease (from its send time) ends */
+	ck_assert_double_lt(r.fenced - r.sent, 2000);
+	ck_assert_double_gt(r.fenced - r.sent, 1400);
+
+	ck_assert_int_eq(r.stale.status, 409);
+	ck_assert_ptr_nonnull(strstr(r.stale.body, "stale epoch"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "order refused: stale epoch"));
+	ck_assert_int_eq(r.malformed.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.malformed.body, "malformed JSON"));
+	ck_assert_int_eq(r.badaction.status, 400);
+	ck_assert_ptr_nonnull(strstr(r.badaction.body, "action"));
+	ck_assert_int_eq(r.nolease.status, 400);
+	ck_assert_int_eq(r.ready.status, 200);
+	ck_assert_int_eq(r.status.status, 200);
+	st = json_loads(r.status.body, 0, NULL);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "role")),
+			 "primary");
+	ck_assert_msg(json_is_false(json_object_get(st, "writable")), "%s",
+		      r.status.body);
+	ck_assert(json_is_false(json_object_get(st, "leaseValid")));
+	json_decref(st);
+	ck_assert_ptr_nonnull(strstr(r.metrics.body, "baton_agent_epoch 1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(r.metrics.body,
+		   "baton_agent_fences_total{reason=\"lease-expired\"} 1"));
+	free(logbuf);
+	pgt_cleanup(dir, &n, 1);
+}
+END_TEST
+
+/* ---- promote and fence orders
+ * ---------------------------------------------------- */
+
+struct promote_run {
+	struct fx *f;
+	struct pgt_node *n;
+	double promote_to_write, fence_to_refused;
+	struct resp promote, fence, stale_promote;
+};
+
+static void *promote_client(void *arg)
+{
+	struct promote_run *r = arg;
+	double t0 = pgt_now_ms(), t;
+
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"promote\",\"epoch\":2,\"leaseMillis\":10000}",
+	     &r->promote);
+	while ((t = pgt_now_ms()) < t0 + 10000) {
+		if (can_write(r->n)) {
+			r->promote_to_write = t - t0;
+			break;
+		}
+		usleep(2000);
+	}
+	t0 = pgt_now_ms();
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"fence\",\"epoch\":2}", &r->fence);
+	while ((t = pgt_now_ms()) < t0 + 10000) {
+		if (!can_write(r->n)) {
+			r->fence_to_refused = t - t0;
+			break;
+		}
+		usleep(2000);
+	}
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"promote\",\"epoch\":1,\"leaseMillis\":10000}",
+	     &r->stale_promote);
+	atomic_store(&r->f->done, 1);
+	uv_async_send(&r->f->wake);
+	return NULL;
+}
+
+START_TEST(promote_and_fence_orders)
+{
+	char dir[64];
+	struct pgt_node n[2];
+	struct fx f;
+	struct promote_run r = {0};
+	struct baton_engine_peer pa;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	ck_assert_int_eq(n[0].e.ops->init_primary(&n[0].e), 0);
+	ck_assert_int_eq(n[0].e.ops->unfence(&n[0].e), 0);
+	ck_assert_int_eq(
+	    pgt_exec(&n[0], "CREATE TABLE t (x int)", NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(n[1].e.ops->init_replica(&n[1].e, &pa), 0);
+	usleep(300 * 1000);
+	ck_assert_int_eq(n[0].e.ops->demote(&n[0].e, &(uint64_t){0}), 0);
+
+	start_agent(&f, &n[1], "b-0");
+	r.f = &f;
+	r.n = &n[1];
+	run_client(&f, promote_client, &r);
+	stop_agent(&f);
+
+	ck_assert_int_eq(r.promote.status, 200);
+	ck_assert_msg(r.promote_to_write > 0, "never writable after promote");
+	ck_assert_int_eq(r.fence.status, 200);
+	ck_assert_msg(r.fence_to_refused > 0, "still writable after fence");
+	ck_assert_int_eq(r.stale_promote.status, 409);
+	fprintf(stderr,
+		"agent: promote order -> first accepted write %.0f ms; fence "
+		"order -> writes refused %.0f ms\n",
+		r.promote_to_write, r.fence_to_refused);
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
+static Suite *agent_suite(void)
+{
+	Suite *s = suite_create("agent");
+	TCase *tc = tcase_create("lease");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
+	tcase_add_test(tc, silent_batond_fences_before_lease_end);
+	tcase_add_test(tc, promote_and_fence_orders);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(agent_suite)
