@@ -38,9 +38,8 @@ void baton_decider_lose_leadership(struct baton_decider *d)
 	d->leader = false;
 }
 
-static struct baton_decider_lease *lease_get(struct baton_decider *d,
-					     const char *db, uint64_t epoch,
-					     uint64_t now)
+static struct baton_decider_lease *
+lease_get(struct baton_decider *d, const char *db, uint64_t epoch, uint64_t now)
 {
 	struct baton_decider_lease *free_slot = NULL;
 	unsigned i;
@@ -158,7 +157,8 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude)
 		if (db->cfg.synchronous && !r->sync_standby) {
 			continue;
 		}
-		lag = r->position >= primary_pos ? 0 : primary_pos - r->position;
+		lag =
+		    r->position >= primary_pos ? 0 : primary_pos - r->position;
 		if (lag > db->cfg.max_lag_bytes) {
 			continue;
 		}
@@ -212,7 +212,8 @@ bool baton_decider_decide(struct baton_decider *d,
 	 * reported its final position; promote once the target replayed it.
 	 * No lease wait: the fence already made the old primary read-only. */
 	if (db->phase == BATON_PHASE_FENCED && db->sw_target >= 0) {
-		const struct baton_region_state *t = &db->regions[db->sw_target];
+		const struct baton_region_state *t =
+		    &db->regions[db->sw_target];
 		if (t->position >= db->sw_final_position && t->healthy &&
 		    may_propose(d, l, now)) {
 			fill(out, db, BATON_DECISION_PROMOTE, db->sw_target,
@@ -258,8 +259,7 @@ void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
 	l->drift_ppm = drift_ppm;
 }
 
-void baton_lease_acked(struct baton_lease *l, uint64_t epoch,
-		       uint64_t send_ms)
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms)
 {
 	uint64_t until = send_ms + l->lease_ms;
 

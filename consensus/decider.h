@@ -66,7 +66,7 @@ struct baton_failover_config {
 
 struct baton_region_state {
 	char name[BATON_NAME_SIZE];
-	uint8_t role; /* enum baton_region_role */
+	uint8_t role;	  /* enum baton_region_role */
 	int32_t priority; /* higher wins */
 	bool healthy;
 	bool sync_standby; /* reported: the synchronous standby */
@@ -81,24 +81,24 @@ struct baton_db_state {
 	struct baton_region_state regions[BATON_MAX_REGIONS];
 	int primary; /* index into regions */
 	uint64_t epoch;
-	uint8_t phase; /* enum baton_phase */
+	uint8_t phase;	    /* enum baton_phase */
 	uint64_t renew_seq; /* renewals applied at this epoch (the CAS token) */
-	int sw_target; /* switchover target, -1 if none */
+	int sw_target;	    /* switchover target, -1 if none */
 	uint64_t sw_final_position; /* old primary's final position */
 };
 
 /* Deliberately broken variants, for proving that the simulation's checker
  * finds real bugs (tests/unit/test_consensus_sim.c). Never set in batond. */
 enum {
-	BATON_DECIDER_BROKEN_NO_DRIFT = 1 << 0,	  /* lease + 0, no margin */
+	BATON_DECIDER_BROKEN_NO_DRIFT = 1 << 0,	 /* lease + 0, no margin */
 	BATON_DECIDER_BROKEN_SEND_TIME = 1 << 1, /* expiry from send time */
 };
 
 struct baton_decider_lease {
 	char db[BATON_NAME_SIZE];
 	uint64_t epoch;
-	uint64_t renewed_ms; /* local apply time of the last renewal */
-	uint64_t send_ms;    /* renewer's send time (only for BROKEN_SEND) */
+	uint64_t renewed_ms;  /* local apply time of the last renewal */
+	uint64_t send_ms;     /* renewer's send time (only for BROKEN_SEND) */
 	uint64_t proposed_ms; /* last promote proposal, 0 = none */
 	bool proposed;
 	bool notified; /* manual mode: region-lost notice emitted */
@@ -121,10 +121,10 @@ enum baton_decision_kind {
 struct baton_decision {
 	int kind; /* enum baton_decision_kind */
 	char db[BATON_NAME_SIZE];
-	int region; /* index into the database's regions */
-	uint64_t epoch; /* the new epoch: current + 1 */
-	uint64_t renew_seq; /* CAS token: the renewals this decision saw */
-	int reason; /* enum baton_reason */
+	int region;		/* index into the database's regions */
+	uint64_t epoch;		/* the new epoch: current + 1 */
+	uint64_t renew_seq;	/* CAS token: the renewals this decision saw */
+	int reason;		/* enum baton_reason */
 	uint64_t expired_at_ms; /* local time the lease was considered gone */
 };
 
@@ -173,8 +173,7 @@ struct baton_lease {
 void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
 		      uint32_t drift_ppm);
 /* The renewal sent at SEND_MS for EPOCH was committed and accepted. */
-void baton_lease_acked(struct baton_lease *l, uint64_t epoch,
-		       uint64_t send_ms);
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms);
 /* Drop the lease at once (demoted, fencing, epoch moved on). */
 void baton_lease_revoke(struct baton_lease *l);
 bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,

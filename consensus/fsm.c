@@ -302,9 +302,9 @@ int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
 const char *baton_fsm_result_name(int code)
 {
 	static const char *const names[] = {
-	    "none",	  "ok",		"malformed",	 "no-such-database",
-	    "exists",	  "full",	"no-such-region", "stale-epoch",
-	    "bad-epoch",  "not-primary", "lease-renewed", "not-eligible",
+	    "none",	  "ok",		 "malformed",	   "no-such-database",
+	    "exists",	  "full",	 "no-such-region", "stale-epoch",
+	    "bad-epoch",  "not-primary", "lease-renewed",  "not-eligible",
 	    "wrong-phase"};
 	if (code < 0 || code >= BATON_FSM__COUNT) {
 		return "unknown";
@@ -325,8 +325,7 @@ struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name)
 	return NULL;
 }
 
-int baton_fsm_region_index(const struct baton_db_state *db,
-			   const char *region)
+int baton_fsm_region_index(const struct baton_db_state *db, const char *region)
 {
 	unsigned i;
 	for (i = 0; i < db->n_regions; i++) {
@@ -434,7 +433,8 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 			return BATON_FSM_NOT_PRIMARY;
 		}
 		if (db->phase == BATON_PHASE_FENCED) {
-			return BATON_FSM_PHASE; /* fenced: no lease until abort */
+			return BATON_FSM_PHASE; /* fenced: no lease until abort
+						 */
 		}
 		if (db->phase == BATON_PHASE_REGION_LOST) {
 			db->phase = BATON_PHASE_HEALTHY; /* it came back */
@@ -462,7 +462,8 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 			return BATON_FSM_LEASE_RENEWED;
 		}
 		if (c->reason == BATON_REASON_SWITCHOVER &&
-		    (db->phase != BATON_PHASE_FENCED || region != db->sw_target)) {
+		    (db->phase != BATON_PHASE_FENCED ||
+		     region != db->sw_target)) {
 			return BATON_FSM_PHASE;
 		}
 		db->primary = region;
@@ -655,8 +656,7 @@ int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 	return 0;
 }
 
-int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf,
-			      size_t len)
+int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 {
 	struct rd r = {.p = buf, .len = len};
 	struct baton_fsm tmp;

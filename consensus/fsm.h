@@ -26,13 +26,13 @@
 #define BATON_SNAPSHOT_VERSION 1
 
 enum baton_cmd_type {
-	BATON_CMD_REGISTER = 1,	 /* db, config, regions, primary */
-	BATON_CMD_REMOVE,	 /* db */
-	BATON_CMD_RENEW,	 /* db, region, epoch, send_ms */
-	BATON_CMD_REPORT,	 /* db, region, healthy, sync, position */
-	BATON_CMD_PROMOTE,	 /* db, region, epoch, renew_seq, reason */
-	BATON_CMD_SWITCHOVER,	 /* db, region (target), epoch: begin */
-	BATON_CMD_FENCE,	 /* db, region, epoch, position (final) */
+	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
+	BATON_CMD_REMOVE,	    /* db */
+	BATON_CMD_RENEW,	    /* db, region, epoch, send_ms */
+	BATON_CMD_REPORT,	    /* db, region, healthy, sync, position */
+	BATON_CMD_PROMOTE,	    /* db, region, epoch, renew_seq, reason */
+	BATON_CMD_SWITCHOVER,	    /* db, region (target), epoch: begin */
+	BATON_CMD_FENCE,	    /* db, region, epoch, position (final) */
 	BATON_CMD_SWITCHOVER_ABORT, /* db, epoch */
 	BATON_CMD__COUNT
 };
@@ -42,11 +42,11 @@ struct baton_cmd {
 	char db[BATON_NAME_SIZE];
 	char region[BATON_NAME_SIZE];
 	uint64_t epoch;
-	uint64_t send_ms;   /* RENEW */
-	uint64_t position;  /* REPORT, FENCE */
-	uint64_t renew_seq; /* PROMOTE */
-	uint8_t reason;	    /* PROMOTE */
-	uint8_t healthy;    /* REPORT */
+	uint64_t send_ms;     /* RENEW */
+	uint64_t position;    /* REPORT, FENCE */
+	uint64_t renew_seq;   /* PROMOTE */
+	uint8_t reason;	      /* PROMOTE */
+	uint8_t healthy;      /* REPORT */
 	uint8_t sync_standby; /* REPORT */
 	/* REGISTER */
 	struct baton_failover_config cfg;
@@ -76,12 +76,12 @@ enum baton_fsm_result {
 	BATON_FSM_EXISTS,
 	BATON_FSM_FULL,
 	BATON_FSM_NO_REGION,
-	BATON_FSM_STALE_EPOCH,	/* epoch older than current */
-	BATON_FSM_BAD_EPOCH,	/* promote epoch is not current + 1 */
-	BATON_FSM_NOT_PRIMARY,	/* renew/fence from a region that is not */
+	BATON_FSM_STALE_EPOCH,	 /* epoch older than current */
+	BATON_FSM_BAD_EPOCH,	 /* promote epoch is not current + 1 */
+	BATON_FSM_NOT_PRIMARY,	 /* renew/fence from a region that is not */
 	BATON_FSM_LEASE_RENEWED, /* promote CAS: a renewal came in between */
-	BATON_FSM_NOT_ELIGIBLE, /* promote target is not a data region */
-	BATON_FSM_PHASE,	/* not allowed in the current phase */
+	BATON_FSM_NOT_ELIGIBLE,	 /* promote target is not a data region */
+	BATON_FSM_PHASE,	 /* not allowed in the current phase */
 	BATON_FSM__COUNT
 };
 
@@ -114,13 +114,11 @@ void baton_fsm_close(struct raft_fsm *raft_fsm);
 /* Apply an encoded command directly (what raft_fsm.apply does). */
 int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len);
 struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name);
-int baton_fsm_region_index(const struct baton_db_state *db,
-			   const char *region);
+int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
 
 /* Snapshot encoding, exposed for tests. */
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out);
-int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf,
-			      size_t len);
+int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len);
 
 #endif /* BATON_CONSENSUS_FSM_H */

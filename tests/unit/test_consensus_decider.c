@@ -19,8 +19,8 @@ static void mkdb(struct baton_db_state *db, unsigned n)
 	db->cfg.automatic = true;
 	db->n_regions = n;
 	for (i = 0; i < n; i++) {
-		snprintf(db->regions[i].name, sizeof db->regions[i].name,
-			 "r%u", i);
+		snprintf(db->regions[i].name, sizeof db->regions[i].name, "r%u",
+			 i);
 		db->regions[i].healthy = true;
 		db->regions[i].position = 5000;
 	}

@@ -63,11 +63,12 @@ START_TEST(encode_decode_roundtrip_every_type)
 	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
 	ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
 	for (t = BATON_CMD_REMOVE; t < BATON_CMD__COUNT; t++) {
-		in = cmd(t, t == BATON_CMD_SWITCHOVER_ABORT ||
-				    t == BATON_CMD_REMOVE
-				? ""
-				: "region-1",
-			 7);
+		in =
+		    cmd(t,
+			t == BATON_CMD_SWITCHOVER_ABORT || t == BATON_CMD_REMOVE
+			    ? ""
+			    : "region-1",
+			7);
 		if (t == BATON_CMD_REMOVE) {
 			in.epoch = 0;
 		}
@@ -145,8 +146,7 @@ START_TEST(decode_rejects_malformed_cleanly)
 	ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len),
 			 BATON_EINVAL);
 	in = reg_cmd();
-	ck_assert_int_eq(baton_cmd_encode(&in, buf, 10, &len),
-			 BATON_ETOOLARGE);
+	ck_assert_int_eq(baton_cmd_encode(&in, buf, 10, &len), BATON_ETOOLARGE);
 }
 END_TEST
 
