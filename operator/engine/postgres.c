@@ -581,6 +581,7 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 /* ---- operations ---------------------------------------------------------- */
 
 static int pg_start(struct baton_engine *e);
+static void remove_stale_pidfile(struct baton_engine *e);
 
 static int pg_ctl(struct baton_engine *e, const char *action, const char *mode)
 {
@@ -765,6 +766,7 @@ static int pg_start(struct baton_engine *e)
 			return 0; /* already running */
 		}
 	}
+	remove_stale_pidfile(e);
 	rv = scrub_unfence(e);
 	if (rv != 0) {
 		return rv;
@@ -809,9 +811,12 @@ static int pg_stop(struct baton_engine *e, bool immediate)
 	if (pg_ctl(e, "stop", "immediate") == 0) {
 		return 0;
 	}
-	/* pg_ctl gave up: the postmaster itself, then its process group */
+	/* pg_ctl gave up: the postmaster itself */
 	int pid = baton_pg_postmaster_pid(e);
-	if (pid > 0 && kill(pid, SIGKILL) == 0) {
+	if (pid == 0) {
+		return 0; /* it died meanwhile */
+	}
+	if (kill(pid, SIGKILL) == 0 || errno == ESRCH) {
 		BATON_WARN("engine", "postgres %s killed (pid %d)", pg->name,
 			   pid);
 		return 0;
@@ -1058,6 +1063,7 @@ static int pg_rejoin(struct baton_engine *e,
 	if (rv != 0) {
 		return rv;
 	}
+	remove_stale_pidfile(e);
 	conninfo_escape(pg->repl_password, pw, sizeof pw);
 	snprintf(src, sizeof src,
 		 "host=%s port=%d user=%s password='%s' dbname=postgres "
@@ -1086,15 +1092,34 @@ static int pg_rejoin(struct baton_engine *e,
 	return pg_start(e);
 }
 
-int baton_pg_postmaster_pid(struct baton_engine *e)
+/* Alive and not a zombie waiting to be reaped. */
+static bool pid_alive(long pid)
 {
-	char path[1024];
-	char line[32] = "";
+	char path[64];
+	char stat[256] = "";
 	FILE *f;
-	long pid;
+	char *p;
 
-	snprintf(path, sizeof path, "%s/postmaster.pid", PG(e)->datadir);
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+		return false;
+	}
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
 	f = fopen(path, "r");
+	if (f == NULL) {
+		return true;
+	}
+	if (fgets(stat, sizeof stat, f) == NULL) {
+		stat[0] = '\0';
+	}
+	fclose(f);
+	p = strrchr(stat, ')');
+	return !(p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+static long pid_in_file(const char *path)
+{
+	char line[32] = "";
+	FILE *f = fopen(path, "r");
 	if (f == NULL) {
 		return 0;
 	}
@@ -1102,11 +1127,42 @@ int baton_pg_postmaster_pid(struct baton_engine *e)
 		line[0] = '\0';
 	}
 	fclose(f);
-	pid = strtol(line, NULL, 10);
-	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
-		return 0; /* stale file after a crash */
+	return strtol(line, NULL, 10);
+}
+
+int baton_pg_postmaster_pid(struct baton_engine *e)
+{
+	char path[1024];
+	long pid;
+
+	snprintf(path, sizeof path, "%s/postmaster.pid", PG(e)->datadir);
+	pid = pid_in_file(path);
+	return pid_alive(pid) ? (int)pid : 0;
+}
+
+/* A postmaster killed with SIGKILL leaves postmaster.pid behind; while its
+ * pid is an unreaped zombie, postgres (and pg_rewind's single-user crash
+ * recovery) would take it for a live server and refuse to start. */
+static void remove_stale_pidfile(struct baton_engine *e)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/postmaster.pid", PG(e)->datadir);
+	if (stat(path, &st) == 0 && baton_pg_postmaster_pid(e) == 0) {
+		if (unlink(path) == 0) {
+			BATON_INFO("engine", "removed stale %s", path);
+		}
 	}
-	return (int)pid;
+	/* the socket's lock file names the same dead postmaster */
+	snprintf(path, sizeof path, "%s/.s.PGSQL.%d.lock", PG(e)->socket_dir,
+		 PG(e)->port);
+	if (stat(path, &st) == 0 && !pid_alive(pid_in_file(path))) {
+		unlink(path);
+		snprintf(path, sizeof path, "%s/.s.PGSQL.%d", PG(e)->socket_dir,
+			 PG(e)->port);
+		unlink(path);
+	}
 }
 
 static void pg_destroy(struct baton_engine *e)
