@@ -259,7 +259,8 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	if (a->booting && status != 0 && op != BATON_ENGINE_STATUS) {
 		a->failed = true; /* not ready; a human must look */
 	}
-	if (a->booting && op == BATON_ENGINE_FENCE && status == 0) {
+	if (a->booting && op == BATON_ENGINE_FENCE && status == 0 &&
+	    !a->failed) {
 		a->booting = false;
 		a->ready = true;
 		baton_log_kv(BATON_LOG_INFO, COMPONENT,
