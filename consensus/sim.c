@@ -629,7 +629,7 @@ static void on_step(struct sim *s, double dt)
 	check_agents(s);
 	for (i = 0; i < s->n; i++) {
 		struct raft *rf = raft_fixture_get(&s->f, i);
-		uint64_t kept = raft_last_index(rf) - rf->legacy.snapshot_index;
+		uint64_t kept = raft_last_index(rf) - rf->trail.offset;
 		if (kept > s->res->max_log_entries) {
 			s->res->max_log_entries = kept;
 		}
@@ -783,6 +783,15 @@ void baton_sim_config_default(struct baton_sim_config *c)
 	c->snapshot_trailing = 32;
 }
 
+static void quiet_emit(struct raft_tracer *t, int type, const void *info)
+{
+	(void)t;
+	(void)type;
+	(void)info;
+}
+
+static struct raft_tracer quiet_tracer = {NULL, 2, quiet_emit};
+
 static int setup(struct sim *s)
 {
 	const struct baton_sim_config *c = s->cfg;
@@ -812,8 +821,11 @@ static int setup(struct sim *s)
 		}
 		rf = raft_fixture_get(&s->f, i);
 		if (!c->trace) {
-			rf->tracer = NULL; /* the fixture traces to stderr */
+			rf->tracer = &quiet_tracer; /* fixture: stderr */
 		}
+		/* raft seeds its PRNG from the wall clock: replay needs ours.
+		 */
+		raft_seed(rf, (unsigned)rnd(s));
 		raft_set_pre_vote(rf, true);
 		raft_set_election_timeout(rf, 400);
 		raft_set_heartbeat_timeout(rf, 50);
