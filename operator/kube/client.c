@@ -346,6 +346,22 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 			char detail[BATON_ERRMSG_SIZE];
 			snprintf(detail, sizeof detail, "%s", req->errmsg);
 			status = curl_error(cc, detail, req->errmsg);
+			if (status == BATON_ETLS) {
+				/* Say where to look: the CA or the client
+				 * certificate in the config it came from. */
+				struct baton_kube_config *cfg =
+				    &req->client->cfg;
+				char m[BATON_ERRMSG_SIZE];
+				memcpy(m, req->errmsg, sizeof m);
+				baton_errmsg_printf(
+				    req->errmsg,
+				    "TLS with %s failed (check "
+				    "certificate-authority / "
+				    "client-certificate "
+				    "in %s): %s",
+				    cfg->server,
+				    cfg->source ? cfg->source : "?", m);
+			}
 		}
 	} else if (req->http_status < 200 || req->http_status >= 300) {
 		if (req->resp_len > 0) {

@@ -577,6 +577,22 @@ static int create_cm(const char *name, const char *v)
 	return d.status;
 }
 
+/* Runs `tests/env/regions CMD <first region>`. */
+static void regions_cmd(const char *cmd)
+{
+	const char *dir = need_env("BATON_REGIONS_DIR");
+	const char *names = need_env("BATON_REGION_NAMES");
+	const char *root = getenv("BATON_ROOT");
+	char region[64], line[1024];
+
+	ck_assert_int_eq(sscanf(names, "%63s", region), 1);
+	snprintf(line, sizeof line,
+		 "BATON_REGIONS_DIR='%s' '%s/tests/env/regions' %s '%s' "
+		 ">/dev/null 2>&1",
+		 dir, root ? root : ".", cmd, region);
+	ck_assert_msg(system(line) == 0, "failed: %s", line);
+}
+
 struct wseen {
 	int added, modified, deleted, bookmarks, gone;
 	char names[64][32];
@@ -587,6 +603,11 @@ static void wevent_cb(struct baton_kube_watch *w, int type, json_t *obj)
 	struct wseen *s = w->data;
 	const char *name = json_string_value(
 	    json_object_get(json_object_get(obj, "metadata"), "name"));
+	/* kube-controller-manager creates kube-root-ca.crt in every new
+	 * namespace, at a time of its choosing: not ours to count. */
+	if (name != NULL && strcmp(name, "kube-root-ca.crt") == 0) {
+		return;
+	}
 	switch (type) {
 	case BATON_KUBE_ADDED:
 		if (s->added < 64) {
@@ -650,10 +671,16 @@ START_TEST(watch_resumes_from_last_rv)
 	ck_assert_str_eq(s.names[1], "w-3");
 	ck_assert_int_eq(s.gone, 0);
 
-	/* An RV from long ago is 410: gone_cb, no retry loop. */
+	/* An RV from before the last etcd compaction is 410: gone_cb, no
+	 * retry loop. (A young cluster has not compacted yet, and a watch
+	 * from RV 1 would replay history instead: compact first.) */
 	baton_kube_watch_stop(&w);
+	regions_cmd("compact");
 	ck_assert_int_eq(baton_kube_watch_start(&w, "1"), 0);
-	LOOP_RUN_UNTIL(&loop, s.gone == 1);
+	for (int i = 0; i < 600 && s.gone == 0; i++) {
+		run_for(50);
+	}
+	ck_assert_int_eq(s.gone, 1);
 	ck_assert_msg(strstr(w.errmsg, "410") != NULL, "%s", w.errmsg);
 
 	baton_kube_watch_close(&w, wclosed_cb);
@@ -826,12 +853,6 @@ START_TEST(informer_converges_across_apiserver_restart)
 	struct shadow sh = {0};
 	struct baton_kube_informer_opts o = {0};
 	struct baton_kube_informer_handlers h = {on_add, on_update, on_delete};
-	const char *dir = need_env("BATON_REGIONS_DIR");
-	const char *names = need_env("BATON_REGION_NAMES");
-	const char *root = getenv("BATON_ROOT");
-	char region[64], cmd[1024];
-
-	sscanf(names, "%63s", region);
 	sh.state = json_object();
 	mutate(0);
 	o.version = "v1";
@@ -846,11 +867,7 @@ START_TEST(informer_converges_across_apiserver_restart)
 	mutate(1);
 	ck_assert_msg(wait_converged(&inf, &sh, 30), "watch did not follow");
 
-	snprintf(cmd, sizeof cmd,
-		 "BATON_REGIONS_DIR='%s' '%s/tests/env/regions' "
-		 "restart-apiserver '%s' >/dev/null 2>&1",
-		 dir, root ? root : ".", region);
-	ck_assert_msg(system(cmd) == 0, "restart failed: %s", cmd);
+	regions_cmd("restart-apiserver");
 	mutate(2);
 	ck_assert_msg(wait_converged(&inf, &sh, 120),
 		      "informer did not converge after restart (%s)",
