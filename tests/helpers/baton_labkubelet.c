@@ -91,7 +91,8 @@ extern char **environ;
 #define LEFTOVER_GRACE_MS 5000
 #define CMD_ERR_SIZE 512
 #define POD_PATH_MAX 1024
-#define CONTAINER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CONTAINER_PATH                                                         \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -121,7 +122,8 @@ static void time_micro(char *buf, size_t n)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, n, "%.19s.%06dZ", base, (int)(ts.tv_nsec / 1000) % 1000000);
+	snprintf(buf, n, "%.19s.%06dZ", base,
+		 (int)(ts.tv_nsec / 1000) % 1000000);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -258,8 +260,8 @@ static int run_cmd(char *const argv[], char *err, size_t errlen)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (err[0] == '\0') {
 			snprintf(err, errlen, "%s exited with status %d",
-				 argv[0], WIFEXITED(status) ? WEXITSTATUS(status)
-							    : -1);
+				 argv[0],
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		}
 		return -1;
 	}
@@ -416,8 +418,8 @@ enum pstate {
 	PS_GONE,     /* off the list; freed when nothing is in flight */
 };
 
-static const char *pstate_name[] = {"new",     "volumes",    "net-up",
-				    "running", "stopping",   "net-down",
+static const char *pstate_name[] = {"new",	"volumes",  "net-up",
+				    "running",	"stopping", "net-down",
 				    "deleting", "gone"};
 
 struct lk;
@@ -505,6 +507,7 @@ struct pod {
 	int open_handles;
 	bool closing;
 	char err[256]; /* pod-level trouble, shown as the waiting message */
+	bool needs_sync;
 };
 
 struct lk {
@@ -517,6 +520,7 @@ struct lk {
 	bool inf_open;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t heartbeat;
+	uv_timer_t kick; /* runs pod_sync outside the informer's callbacks */
 	struct baton_kube_request node_req, nstat_req, lease_req;
 	bool node_busy, nstat_busy, lease_busy;
 	bool node_applied;
@@ -671,7 +675,8 @@ static void state_cleanup_leftovers(struct lk *lk)
 		while (fgets(line, sizeof line, f) != NULL) {
 			line[strcspn(line, "\n")] = '\0';
 			if (strncmp(line, "netns=", 6) == 0) {
-				snprintf(netns, sizeof netns, "%.63s", line + 6);
+				snprintf(netns, sizeof netns, "%.63s",
+					 line + 6);
 			} else if (strncmp(line, "veth=", 5) == 0) {
 				snprintf(veth, sizeof veth, "%.15s", line + 5);
 			} else if (strncmp(line, "pid=", 4) == 0) {
@@ -686,10 +691,10 @@ static void state_cleanup_leftovers(struct lk *lk)
 			}
 		}
 		fclose(f);
-		baton_log_kv(BATON_LOG_WARN, COMP,
-			     json_pack("{s:s, s:s}", "netns", netns, "state",
-				       path),
-			     "tearing down a pod host left by a previous run");
+		baton_log_kv(
+		    BATON_LOG_WARN, COMP,
+		    json_pack("{s:s, s:s}", "netns", netns, "state", path),
+		    "tearing down a pod host left by a previous run");
 		netns_teardown(netns, veth, 0);
 		unlink(path);
 	}
@@ -710,8 +715,8 @@ static bool is_passive(const struct lk *lk, const char *name)
 
 static json_t *ctr_spec(const struct ctr *c)
 {
-	json_t *list = json_object_get(json_object_get(c->pod->obj, "spec"),
-				       "containers");
+	json_t *list =
+	    json_object_get(json_object_get(c->pod->obj, "spec"), "containers");
 	size_t i;
 	json_t *v;
 	json_array_foreach(list, i, v)
@@ -812,8 +817,7 @@ static const char *env_lookup(const struct strv *env, const char *name,
 
 /* Kubernetes expands $(VAR) in command and args from the container's
  * environment; $$ is a literal $; unknown references stay as written. */
-static int expand(const char *in, const struct strv *env, char *out,
-		  size_t n)
+static int expand(const char *in, const struct strv *env, char *out, size_t n)
 {
 	size_t o = 0;
 	for (const char *s = in; *s != '\0';) {
@@ -824,10 +828,10 @@ static int expand(const char *in, const struct strv *env, char *out,
 			s += 2;
 		} else if (s[0] == '$' && s[1] == '(') {
 			const char *end = strchr(s + 2, ')');
-			const char *v = end != NULL
-					    ? env_lookup(env, s + 2,
-							 (size_t)(end - s - 2))
-					    : NULL;
+			const char *v =
+			    end != NULL
+				? env_lookup(env, s + 2, (size_t)(end - s - 2))
+				: NULL;
 			if (v != NULL) {
 				add = v;
 				len = strlen(v);
@@ -942,7 +946,8 @@ static int ctr_build(struct ctr *c, json_t *spec, struct strv *argv,
 	if (strchr(cmd.v[0], '/') == NULL) {
 		char path[sizeof(CONTAINER_PATH)];
 		char *save = NULL;
-		bool found = find_exec(lk->o.bin_dir, cmd.v[0], exe, sizeof exe);
+		bool found =
+		    find_exec(lk->o.bin_dir, cmd.v[0], exe, sizeof exe);
 		snprintf(path, sizeof path, "%s", CONTAINER_PATH);
 		for (char *d = strtok_r(path, ":", &save); !found && d != NULL;
 		     d = strtok_r(NULL, ":", &save)) {
@@ -1067,10 +1072,9 @@ static void ctr_probe_config(struct ctr *c, json_t *spec)
 		c->probe_timeout_ms = 1000;
 	}
 	v = json_object_get(probe, "failureThreshold");
-	c->failure_threshold =
-	    json_is_integer(v) && json_integer_value(v) > 0
-		? (int)json_integer_value(v)
-		: 3;
+	c->failure_threshold = json_is_integer(v) && json_integer_value(v) > 0
+				   ? (int)json_integer_value(v)
+				   : 3;
 	c->has_probe = true;
 }
 
@@ -1238,8 +1242,7 @@ static void proc_exit_cb(uv_process_t *proc, int64_t exit_status,
 	c->last_code = term_signal != 0 ? 128 + term_signal : (int)exit_status;
 	snprintf(c->last_reason, sizeof c->last_reason, "%s",
 		 c->last_code == 0 ? "Completed" : "Error");
-	snprintf(c->last_started, sizeof c->last_started, "%s",
-		 c->started_at);
+	snprintf(c->last_started, sizeof c->last_started, "%s", c->started_at);
 	time_rfc3339(c->last_finished, sizeof c->last_finished);
 	c->ready = false;
 	uv_timer_stop(&c->probe_timer);
@@ -1335,11 +1338,12 @@ static int ctr_start(struct ctr *c)
 	state_write(p);
 	pod_log(p, BATON_LOG_INFO, "container started",
 		json_pack("{s:s, s:i, s:s, s:i}", "container", c->name, "pid",
-			  c->pid, "command", argv.v[argv.n > 0 ? argv.n - 1 : 0],
-			  "restarts", c->restarts));
+			  c->pid, "command",
+			  argv.v[argv.n > 0 ? argv.n - 1 : 0], "restarts",
+			  c->restarts));
 	if (c->has_probe) {
-		probe_schedule(c, c->probe_delay_ms > 0 ? c->probe_delay_ms
-							: 300);
+		probe_schedule(c,
+			       c->probe_delay_ms > 0 ? c->probe_delay_ms : 300);
 	}
 	strv_free(&argv);
 	strv_free(&env);
@@ -1412,8 +1416,8 @@ static void vol_get_cb(struct baton_kube_request *req, int status)
 		return;
 	}
 	if (status != 0) {
-		snprintf(why, sizeof why, "volume %.40s: %.200s", vname ? vname : "?",
-			 req->errmsg);
+		snprintf(why, sizeof why, "volume %.40s: %.200s",
+			 vname ? vname : "?", req->errmsg);
 		p->state = PS_NEW;
 		pod_retry(p, why);
 		return;
@@ -1421,12 +1425,13 @@ static void vol_get_cb(struct baton_kube_request *req, int status)
 	if (p->vol_step == 0) {
 		const char *pv = jpath(req->result, "spec", "volumeName");
 		const char *phase = jpath(req->result, "status", "phase");
-		if (pv == NULL || phase == NULL || strcmp(phase, "Bound") != 0) {
-			snprintf(why, sizeof why,
-				 "PersistentVolumeClaim %s is not bound yet "
-				 "(is there a PersistentVolume for it?)",
-				 jpath(vol, "persistentVolumeClaim",
-				       "claimName"));
+		if (pv == NULL || phase == NULL ||
+		    strcmp(phase, "Bound") != 0) {
+			snprintf(
+			    why, sizeof why,
+			    "PersistentVolumeClaim %s is not bound yet "
+			    "(is there a PersistentVolume for it?)",
+			    jpath(vol, "persistentVolumeClaim", "claimName"));
 			p->state = PS_NEW;
 			pod_retry(p, why);
 			return;
@@ -1441,12 +1446,12 @@ static void vol_get_cb(struct baton_kube_request *req, int status)
 			p->vreq_busy = true;
 		} else {
 			p->state = PS_NEW;
-			pod_retry(p, "cannot GET the PersistentVolume");
+			pod_retry(p, p->vreq.errmsg);
 		}
 		return;
 	}
-	const char *path = jpath(json_object_get(req->result, "spec"),
-				 "hostPath", "path");
+	const char *path =
+	    jpath(json_object_get(req->result, "spec"), "hostPath", "path");
 	if (path == NULL) {
 		path = jpath(json_object_get(req->result, "spec"), "local",
 			     "path");
@@ -1511,7 +1516,7 @@ static void vol_next(struct pod *p)
 			if (baton_kube_get(&p->lk->kube, &p->vreq, &ref,
 					   vol_get_cb) != 0) {
 				p->state = PS_NEW;
-				pod_retry(p, "cannot GET the claim");
+				pod_retry(p, p->vreq.errmsg);
 				return;
 			}
 			p->vreq_busy = true;
@@ -1534,10 +1539,9 @@ static void net_work_cb(uv_work_t *w)
 	struct lk *lk = p->lk;
 
 	if (p->net_up) {
-		p->net_rv = netns_setup(p->netns, p->veth, p->ip,
-					lk->o.prefix_len, lk->o.bridge,
-					lk->o.gateway, p->net_err,
-					sizeof p->net_err);
+		p->net_rv = netns_setup(
+		    p->netns, p->veth, p->ip, lk->o.prefix_len, lk->o.bridge,
+		    lk->o.gateway, p->net_err, sizeof p->net_err);
 	} else {
 		char vols[POD_PATH_MAX + 16];
 		netns_teardown(p->netns, p->veth, p->net_grace_ms);
@@ -1567,8 +1571,9 @@ static void net_after_cb(uv_work_t *w, int status)
 			pod_retry(p, p->net_err);
 			return;
 		}
-		pod_log(p, BATON_LOG_INFO, "pod host up",
-			json_pack("{s:s, s:s}", "netns", p->netns, "ip", p->ip));
+		pod_log(
+		    p, BATON_LOG_INFO, "pod host up",
+		    json_pack("{s:s, s:s}", "netns", p->netns, "ip", p->ip));
 		p->err[0] = '\0';
 		p->state = PS_RUNNING;
 		time_rfc3339(p->start_time, sizeof p->start_time);
@@ -1636,10 +1641,8 @@ static void delete_cb(struct baton_kube_request *req, int status)
  * shutting down (a kubelet that stops leaves its pods in the API). */
 static void pod_finish(struct pod *p)
 {
-	struct baton_kube_ref ref = {.version = "v1",
-				     .resource = "pods",
-				     .ns = p->ns,
-				     .name = p->name};
+	struct baton_kube_ref ref = {
+	    .version = "v1", .resource = "pods", .ns = p->ns, .name = p->name};
 	struct baton_kube_delete_opts dopts = {.precondition_uid = p->uid,
 					       .grace_period_seconds = 0,
 					       .has_grace = true};
@@ -1666,8 +1669,7 @@ static void kill_timer_cb(uv_timer_t *t)
 	for (int i = 0; i < p->n_ctrs; i++) {
 		struct ctr *c = &p->ctrs[i];
 		if (c->running && c->pid > 0) {
-			pod_log(p, BATON_LOG_WARN,
-				"grace period over: SIGKILL",
+			pod_log(p, BATON_LOG_WARN, "grace period over: SIGKILL",
 				json_pack("{s:s, s:i}", "container", c->name,
 					  "pid", c->pid));
 			if (kill(-c->pid, SIGKILL) != 0) {
@@ -1844,8 +1846,8 @@ static void pod_sync(struct pod *p)
 static struct pod *pod_new(struct lk *lk, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
-	json_t *ctrs = json_object_get(json_object_get(obj, "spec"),
-				       "containers");
+	json_t *ctrs =
+	    json_object_get(json_object_get(obj, "spec"), "containers");
 	struct pod *p;
 	char hash[16];
 	unsigned long h = 5381;
@@ -1940,33 +1942,31 @@ static bool pod_any_active_running(const struct pod *p)
 static json_t *ctr_status(struct pod *p, struct ctr *c)
 {
 	bool up = p->state >= PS_RUNNING;
-	bool running = c->passive ? up && pod_any_active_running(p)
-				  : c->running;
+	bool running =
+	    c->passive ? up && pod_any_active_running(p) : c->running;
 	bool ready = running && (c->passive || c->ready);
-	json_t *st = json_pack("{s:s, s:s, s:s, s:b, s:b, s:i}", "name",
-			       c->name, "image", c->image, "imageID", "",
-			       "ready", ready, "started", running,
-			       "restartCount", c->restarts);
+	json_t *st =
+	    json_pack("{s:s, s:s, s:s, s:b, s:b, s:i}", "name", c->name,
+		      "image", c->image, "imageID", "", "ready", ready,
+		      "started", running, "restartCount", c->restarts);
 	char id[64];
 
 	if (running && !c->passive) {
 		snprintf(id, sizeof id, "lab://%d", c->pid);
 		json_object_set_new(st, "containerID", json_string(id));
-		json_object_set_new(
-		    st, "state",
-		    json_pack("{s:{s:s}}", "running", "startedAt",
-			      c->started_at));
+		json_object_set_new(st, "state",
+				    json_pack("{s:{s:s}}", "running",
+					      "startedAt", c->started_at));
 	} else if (running) {
-		json_object_set_new(
-		    st, "state",
-		    json_pack("{s:{s:s}}", "running", "startedAt",
-			      p->start_time));
+		json_object_set_new(st, "state",
+				    json_pack("{s:{s:s}}", "running",
+					      "startedAt", p->start_time));
 	} else {
 		const char *msg = c->wait_msg[0] ? c->wait_msg : p->err;
-		json_t *w = json_pack(
-		    "{s:s}", "reason",
-		    c->passive || c->wait_reason[0] == '\0' ? "ContainerCreating"
-							     : c->wait_reason);
+		json_t *w = json_pack("{s:s}", "reason",
+				      c->passive || c->wait_reason[0] == '\0'
+					  ? "ContainerCreating"
+					  : c->wait_reason);
 		if (msg[0] != '\0') {
 			json_object_set_new(w, "message", json_string(msg));
 		}
@@ -2016,10 +2016,10 @@ static json_t *pod_status_build(struct pod *p)
 	    ready ? "True" : "False", "lastTransitionTime", p->ready_changed,
 	    "type", "PodScheduled", "status", "True", "lastTransitionTime",
 	    since);
-	status = json_pack("{s:s, s:s, s:[{s:s}], s:o, s:o}", "phase",
-			   up ? "Running" : "Pending", "hostIP", ip, "hostIPs",
-			   "ip", ip, "conditions", conds, "containerStatuses",
-			   cs);
+	status =
+	    json_pack("{s:s, s:s, s:[{s:s}], s:o, s:o}", "phase",
+		      up ? "Running" : "Pending", "hostIP", ip, "hostIPs", "ip",
+		      ip, "conditions", conds, "containerStatuses", cs);
 	if (p->start_time[0] != '\0') {
 		json_object_set_new(status, "startTime",
 				    json_string(p->start_time));
@@ -2084,14 +2084,16 @@ static void pod_status_write(struct pod *p)
 	p->last_status = json_incref(st);
 	/* metadata.uid: a precondition, so a pod re-created under the same
 	 * name never gets this incarnation's status (the kubelet does so) */
-	patch = json_pack("{s:{s:s}, s:o}", "metadata", "uid", p->uid,
-			  "status", st);
+	patch = json_pack("{s:{s:s}, s:o}", "metadata", "uid", p->uid, "status",
+			  st);
 	p->sreq.data = p;
 	if (baton_kube_patch(&p->lk->kube, &p->sreq, &ref,
 			     BATON_KUBE_PATCH_STRATEGIC, patch, NULL,
 			     status_cb) == 0) {
 		p->sreq_busy = true;
 	} else {
+		pod_log(p, BATON_LOG_WARN, "cannot start a pod status write",
+			json_pack("{s:s}", "error", p->sreq.errmsg));
 		json_decref(p->last_status);
 		p->last_status = NULL;
 	}
@@ -2099,6 +2101,31 @@ static void pod_status_write(struct pod *p)
 }
 
 /* ---- pods informer ------------------------------------------------------- */
+
+/* Informer handlers run inside curl's write callback, where the client
+ * cannot start requests (curl refuses recursive calls): they only record
+ * the event, and this timer, at 0 ms, syncs the pods from the loop. */
+static void kick_cb(uv_timer_t *t)
+{
+	struct lk *lk = t->data;
+	struct pod *p, *next;
+
+	for (p = lk->pods; p != NULL; p = next) {
+		next = p->next;
+		if (p->needs_sync) {
+			p->needs_sync = false;
+			pod_sync(p);
+		}
+	}
+}
+
+static void pod_kick(struct pod *p)
+{
+	p->needs_sync = true;
+	if (!uv_is_active((uv_handle_t *)&p->lk->kick)) {
+		uv_timer_start(&p->lk->kick, kick_cb, 0, 0);
+	}
+}
 
 static void pod_event(struct lk *lk, json_t *obj, bool deleted)
 {
@@ -2114,14 +2141,14 @@ static void pod_event(struct lk *lk, json_t *obj, bool deleted)
 	if (deleted) {
 		if (p != NULL) {
 			p->api_gone = true;
-			pod_sync(p);
+			pod_kick(p);
 		}
 		return;
 	}
 	if (p == NULL) {
-		if (lk->stopping || (phase != NULL &&
-				     (strcmp(phase, "Succeeded") == 0 ||
-				      strcmp(phase, "Failed") == 0))) {
+		if (lk->stopping ||
+		    (phase != NULL && (strcmp(phase, "Succeeded") == 0 ||
+				       strcmp(phase, "Failed") == 0))) {
 			return;
 		}
 		if (lk->n_live >= lk->o.max_pods) {
@@ -2143,7 +2170,7 @@ static void pod_event(struct lk *lk, json_t *obj, bool deleted)
 		json_decref(p->obj);
 		p->obj = json_incref(obj);
 	}
-	pod_sync(p);
+	pod_kick(p);
 }
 
 static void pods_add_cb(struct baton_kube_informer *inf, json_t *obj)
@@ -2239,8 +2266,9 @@ static void heartbeat(struct lk *lk)
 		    "topology.kubernetes.io/region", lk->o.region,
 		    "topology.kubernetes.io/zone", lk->o.region,
 		    "baton.dev/lab", "true", "annotations",
-		    "baton.dev/lab-kubelet", "pod hosts are network "
-					     "namespaces bp-<pod>",
+		    "baton.dev/lab-kubelet",
+		    "pod hosts are network "
+		    "namespaces bp-<pod>",
 		    "spec");
 		lk->node_req.data = lk;
 		if (baton_kube_apply(&lk->kube, &lk->node_req, &nref, obj,
@@ -2295,7 +2323,8 @@ static void heartbeat(struct lk *lk)
 		lk->nstat_req.data = lk;
 		if (obj != NULL &&
 		    baton_kube_apply(&lk->kube, &lk->nstat_req, &nref, obj,
-				     FIELD_MANAGER, true, node_status_cb) == 0) {
+				     FIELD_MANAGER, true,
+				     node_status_cb) == 0) {
 			lk->nstat_busy = true;
 		}
 		json_decref(obj);
@@ -2306,13 +2335,12 @@ static void heartbeat(struct lk *lk)
 					      .resource = "leases",
 					      .ns = "kube-node-lease",
 					      .name = lk->o.node};
-		obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s}}",
-				"apiVersion", "coordination.k8s.io/v1", "kind",
-				"Lease", "metadata", "name", lk->o.node,
-				"namespace", "kube-node-lease", "spec",
-				"holderIdentity", lk->o.node,
-				"leaseDurationSeconds", LEASE_SECONDS,
-				"renewTime", micro);
+		obj = json_pack(
+		    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s}}", "apiVersion",
+		    "coordination.k8s.io/v1", "kind", "Lease", "metadata",
+		    "name", lk->o.node, "namespace", "kube-node-lease", "spec",
+		    "holderIdentity", lk->o.node, "leaseDurationSeconds",
+		    LEASE_SECONDS, "renewTime", micro);
 		if (obj != NULL && lk->node_uid[0] != '\0') {
 			json_object_set_new(
 			    json_object_get(obj, "metadata"), "ownerReferences",
@@ -2361,6 +2389,7 @@ static void lk_check_done(struct lk *lk)
 	lk->shut = true;
 	baton_log(BATON_LOG_INFO, COMP, "every pod host is down: exiting");
 	uv_close((uv_handle_t *)&lk->heartbeat, NULL);
+	uv_close((uv_handle_t *)&lk->kick, NULL);
 	uv_close((uv_handle_t *)&lk->sigterm, NULL);
 	uv_close((uv_handle_t *)&lk->sigint, NULL);
 	if (lk->inf_open) {
@@ -2404,10 +2433,9 @@ static int lk_run(struct lk *lk)
 						   "baton-labkubelet/0.1.0"};
 	struct baton_kube_informer_opts iopts = {
 	    .version = "v1", .resource = "pods", .max_items = 20000};
-	struct baton_kube_informer_handlers ih = {
-	    .on_add = pods_add_cb,
-	    .on_update = pods_update_cb,
-	    .on_delete = pods_delete_cb};
+	struct baton_kube_informer_handlers ih = {.on_add = pods_add_cb,
+						  .on_update = pods_update_cb,
+						  .on_delete = pods_delete_cb};
 	uv_loop_t loop;
 	char dir[POD_PATH_MAX];
 	int rv;
@@ -2457,6 +2485,8 @@ static int lk_run(struct lk *lk)
 	signal(SIGPIPE, SIG_IGN);
 	uv_timer_init(&loop, &lk->heartbeat);
 	lk->heartbeat.data = lk;
+	uv_timer_init(&loop, &lk->kick);
+	lk->kick.data = lk;
 	time_rfc3339(lk->ready_since, sizeof lk->ready_since);
 	heartbeat(lk);
 	uv_timer_start(&lk->heartbeat, heartbeat_cb, RETRY_MS, 0);
@@ -2494,7 +2524,8 @@ static int pod_exec_main(int argc, char **argv)
 					strerror(errno));
 				return 126;
 			}
-			if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) != 0) {
+			if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) !=
+			    0) {
 				fprintf(stderr, "pod-exec: bind %s on %s: %s\n",
 					src, dst, strerror(errno));
 				return 126;
@@ -2632,8 +2663,8 @@ static int fake_agent_main(int argc, char **argv)
 				strerror(errno));
 			return 1;
 		}
-		fprintf(w, "%s\n", getenv("POD_NAME") ? getenv("POD_NAME")
-						      : "?");
+		fprintf(w, "%s\n",
+			getenv("POD_NAME") ? getenv("POD_NAME") : "?");
 		fclose(w);
 	}
 	uv_loop_init(&loop);

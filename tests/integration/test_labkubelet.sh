@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The lab kubelet (tests/helpers/baton_labkubelet.c) against a real control
+# plane: a StatefulSet pod bound to the lab node becomes a process in its own
+# network namespace with its own address, Running and Ready through the real
+# API (pods/status), and an EndpointSlice carries that address; the process
+# answers on it from the root namespace; its volume is the bound PV's
+# hostPath; a SIGKILLed process is restarted and counted; deleting the pod
+# stops the process and removes the namespace before the API lets the pod
+# go; SIGTERM to the lab kubelet leaves nothing behind.
+#
+# Self-contained: tests/integration/run.sh starts its regions on loopback,
+# but pod hosts need the bridge, so this test starts its own one-region
+# control plane with --netns in a private directory (region "lkt",
+# 198.18.0.11) and stops it on exit. Needs root. The pod's process is the
+# lab kubelet's own `fake-agent` mode (serves /healthz, /readyz,
+# /v1/status), so nothing beyond the project's dependencies is needed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/tap.sh
+source "$top/tests/lib/tap.sh"
+build=${BATON_BUILD:-build/san}
+[[ $build = /* ]] || build=$top/$build
+lk=$build/tests/helpers/baton_labkubelet
+regions=$top/tests/env/regions
+export PATH=$top/tests/env/bin:$PATH
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+if [ "$(id -u)" -ne 0 ]; then
+    not_ok "the lab kubelet test needs root (network namespaces)"; tap_exit
+fi
+if [ ! -x "$lk" ]; then
+    not_ok "$lk is not built (make SANITIZE=address,undefined unit-build)"; tap_exit
+fi
+if ip link show batonbr0 >/dev/null 2>&1; then
+    not_ok "bridge batonbr0 exists already (a --netns lab or regions are up): stop them first"
+    tap_exit
+fi
+
+tmp=$(mktemp -d /tmp/baton-lkt.XXXXXX)
+R=$tmp/regions
+state=$tmp/state
+lkpid=""
+cleanup() {
+    if [ -n "$lkpid" ] && kill -0 "$lkpid" 2>/dev/null; then
+        kill -TERM "$lkpid" 2>/dev/null
+        for _ in $(seq 1 100); do kill -0 "$lkpid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$lkpid" 2>/dev/null
+    fi
+    # anything a crashed lab kubelet left: its state files name it
+    for f in "$state"/pods/*/state; do
+        [ -f "$f" ] || continue
+        while read -r _ pid start _; do
+            [ "$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null)" = "$start" ] && kill -KILL "$pid"
+        done < <(grep '^pid=' "$f" | sed 's/^pid=/x /')
+        ns=$(sed -n 's/^netns=//p' "$f")
+        [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+    done
+    BATON_REGIONS_DIR=$R "$regions" down >/dev/null 2>&1
+    if [ "${_tap_failed:-0}" = 0 ]; then rm -rf "$tmp"; else echo "# logs kept in $tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! BATON_REGIONS_DIR=$R "$regions" up 1 --netns --names lkt >"$tmp/up.log" 2>&1; then
+    not_ok "one --netns region starts"; sed 's/^/#   /' "$tmp/up.log"; tap_exit
+fi
+ok "one --netns region starts"
+kc=(kubectl --kubeconfig "$R/lkt/admin.kubeconfig")
+node=lkt-lab
+
+setsid "$lk" --kubeconfig "$R/lkt/admin.kubeconfig" --node $node --region lkt \
+    --bin-dir "$build/bin" --state-dir "$state" --pod-cidr-base 198.18.0.200 \
+    --max-pods 8 --node-ip 198.18.0.11 >"$tmp/labkubelet.log" 2>&1 </dev/null &
+lkpid=$!
+
+jp() { "${kc[@]}" get "$1" -o "jsonpath=$2" 2>/dev/null; }
+eventually 60 "the lab node registers and is Ready" \
+    bash -c "[ \"\$(${kc[*]} get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+check "the node carries the lab and region labels" \
+    bash -c "${kc[*]} get nodes -l baton.dev/lab=true,topology.kubernetes.io/region=lkt -o name | grep -qx node/$node"
+eventually 20 "the node's Lease in kube-node-lease is renewed" \
+    bash -c "[ \"\$(${kc[*]} -n kube-node-lease get lease $node -o jsonpath='{.spec.holderIdentity}')\" = $node ]"
+
+mkdir -p "$tmp/pv/data-lkt-0"
+"${kc[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: lkt-pv-0}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: {path: $tmp/pv/data-lkt-0, type: DirectoryOrCreate}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lkt, namespace: default}
+spec:
+  selector: {app: lkt}
+  ports: [{name: agent, port: 8081, targetPort: 8081}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: lkt, namespace: default}
+spec:
+  serviceName: lkt
+  replicas: 1
+  selector: {matchLabels: {app: lkt}}
+  template:
+    metadata: {labels: {app: lkt}}
+    spec:
+      nodeSelector: {baton.dev/lab: "true"}
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: postgres
+        image: postgres:16
+      - name: baton-agent
+        image: baton-agent:lab
+        command: ["$lk"]
+        args: [fake-agent, --listen, "0.0.0.0:8081", --write, /data/hello]
+        env:
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+        ports: [{name: agent, containerPort: 8081}]
+        readinessProbe: {httpGet: {path: /readyz, port: agent}, periodSeconds: 1}
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      storageClassName: ""
+      resources: {requests: {storage: 1Gi}}
+YAML
+
+eventually 90 "the StatefulSet's pod lkt-0 is Ready on the lab node" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.spec.nodeName}/{.status.conditions[?(@.type==\"Ready\")].status}')\" = $node/True ]"
+uid1=$(jp pod/lkt-0 '{.metadata.uid}')
+ip=$(jp pod/lkt-0 '{.status.podIP}')
+pid=$(jp pod/lkt-0 '{.status.containerStatuses[?(@.name=="baton-agent")].containerID}'); pid=${pid#lab://}
+check "phase Running, podIP $ip from the pod CIDR base, hostIP the node's" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.phase} {.status.podIPs[0].ip} {.status.hostIP}')\" = 'Running $ip 198.18.0.11' ] && [[ $ip =~ ^198\.18\.0\.20[0-7]$ ]]"
+check "both containers are reported running and ready (postgres is passive)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{range .status.containerStatuses[*]}{.name}={.ready},{.restartCount},{.state.running.startedAt}{\"\\n\"}{end}' | sed 's/,20[0-9T:-]*Z$/,t/' | sort | tr '\n' ' ')\" = 'baton-agent=true,0,t postgres=true,0,t ' ]"
+check "the pod host bp-lkt-0 exists and holds the agent's pid $pid" \
+    bash -c "ip netns pids bp-lkt-0 | grep -qx '$pid'"
+check "the agent is reachable from the root namespace at $ip:8081" \
+    curl -fsS --max-time 3 "http://$ip:8081/healthz"
+check "fieldRef env is resolved (POD_NAME, POD_NAMESPACE)" \
+    bash -c "curl -fsS --max-time 3 http://$ip:8081/v1/status | grep -q '\"namespace\":\"default\".*\"pod\":\"lkt-0\"'"
+check "its /data is the bound PersistentVolume's hostPath" \
+    grep -qx lkt-0 "$tmp/pv/data-lkt-0/hello"
+eventually 30 "the Service's EndpointSlice carries the pod-host address $ip, ready" \
+    bash -c "${kc[*]} get endpointslices -l kubernetes.io/service-name=lkt -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}={.conditions.ready}{\"\\n\"}{end}' | grep -qx '$ip=true'"
+
+# A crash: SIGKILL the process, the lab kubelet restarts it and counts it.
+kill -KILL "$pid"
+eventually 30 "a SIGKILLed agent is restarted and counted (restartCount 1, Ready again)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.containerStatuses[?(@.name==\"baton-agent\")].restartCount}/{.status.conditions[?(@.type==\"Ready\")].status}')\" = 1/True ]"
+pid2=$(jp pod/lkt-0 '{.status.containerStatuses[?(@.name=="baton-agent")].containerID}'); pid2=${pid2#lab://}
+check "the restarted agent is a new process ($pid2) in the same pod host" \
+    bash -c "[ '$pid2' != '$pid' ] && ip netns pids bp-lkt-0 | grep -qx '$pid2' && ! kill -0 $pid 2>/dev/null"
+check "lastState records the kill (exit code 137)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.containerStatuses[?(@.name==\"baton-agent\")].lastState.terminated.exitCode}')\" = 137 ]"
+
+# Deletion: the process stops, the namespace goes, then the API lets go and
+# the StatefulSet makes a new pod with the same claim.
+"${kc[@]}" delete pod lkt-0 --wait=false >/dev/null
+eventually 20 "deleting the pod stops its process (pid $pid2 is gone)" \
+    bash -c "! kill -0 $pid2 2>/dev/null"
+eventually 20 "deleting the pod removes its network namespace" \
+    bash -c "! ip netns list | grep -q '^bp-lkt-0\\b' || [ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.metadata.uid}')\" != $uid1 ]"
+eventually 60 "the StatefulSet's new lkt-0 (new uid) is Ready" \
+    bash -c "u=\$(${kc[*]} get pod lkt-0 -o jsonpath='{.metadata.uid}/{.status.conditions[?(@.type==\"Ready\")].status}'); [ \"\${u%/*}\" != $uid1 ] && [ \"\${u#*/}\" = True ]"
+check "the new pod found the old pod's data on the same claim (one line per start)" \
+    bash -c "[ \"\$(cat $tmp/pv/data-lkt-0/hello | tr '\n' ' ')\" = 'lkt-0 lkt-0 lkt-0 ' ]"
+ip3=$(jp pod/lkt-0 '{.status.podIP}')
+pid3=$(jp pod/lkt-0 '{.status.containerStatuses[?(@.name=="baton-agent")].containerID}'); pid3=${pid3#lab://}
+check "the new pod answers at $ip3" curl -fsS --max-time 3 "http://$ip3:8081/healthz"
+
+# Our own SIGTERM: every process and pod host we started goes away.
+kill -TERM "$lkpid"
+eventually 30 "SIGTERM: the lab kubelet exits" bash -c "! kill -0 $lkpid 2>/dev/null"
+wait "$lkpid"; rc=$?
+check "it exited 0" test "$rc" = 0
+lkpid=""
+check "SIGTERM stopped the pod's process" bash -c "! kill -0 $pid3 2>/dev/null"
+check "SIGTERM removed the pod host" bash -c "! ip netns list | grep -q '^bp-'"
+check "no state file is left behind" bash -c "! ls $state/pods/*/state 2>/dev/null | grep -q ."
+check "the lab kubelet logged JSON lines only" \
+    bash -c "grep -v '^{' $tmp/labkubelet.log | grep -v '^$' | (! grep -q .)"
+tap_exit
