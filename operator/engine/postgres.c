@@ -660,8 +660,10 @@ static int pg_init_primary(struct baton_engine *e)
 	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) "
 	    "TO %s;"
 	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, "
-	    "bigint, bigint, boolean) TO %s;",
-	    ident, lit, ident, ident, ident, ident);
+	    "bigint, bigint, boolean) TO %s;"
+	    /* rejoin() checkpoints a freshly promoted source */
+	    "GRANT pg_checkpoint TO %s;",
+	    ident, lit, ident, ident, ident, ident, ident);
 	PQfreemem(lit);
 	PQfreemem(ident);
 	/* born fenced (baton.conf): this session alone may write */
@@ -898,11 +900,10 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 				    pg->name);
 		rv = BATON_ETIMEDOUT;
 	}
-	/* pg_rewind reads the timeline from the control file: checkpoint so
-	 * the old primary can rewind against us right away */
-	if (rv == 0) {
-		rv = exec_sql(e, c, "CHECKPOINT", NULL, 0);
-	}
+	/* No CHECKPOINT here: it would delay the first write by ~200 ms.
+	 * pg_rewind reads the source's timeline from its control file, so
+	 * rejoin() asks the new primary for a checkpoint right before it
+	 * rewinds (the replication role holds pg_checkpoint). */
 	if (rv == 0) {
 		BATON_INFO("engine", "promoted %s (lag was %lld bytes)",
 			   pg->name, (long long)lag);
@@ -1069,6 +1070,24 @@ static int pg_rejoin(struct baton_engine *e,
 		 "host=%s port=%d user=%s password='%s' dbname=postgres "
 		 "connect_timeout=5",
 		 primary->host, primary->port, pg->repl_user, pw);
+	/* A just-promoted source may not have written its new timeline to
+	 * its control file yet; pg_rewind would then see "same timeline" and
+	 * do nothing. Ask for a checkpoint first (best effort). */
+	{
+		PGconn *sc = PQconnectdb(src);
+		if (PQstatus(sc) == CONNECTION_OK) {
+			PGresult *r = PQexec(sc, "CHECKPOINT");
+			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+				BATON_WARN("engine",
+					   "CHECKPOINT on %s:%d before "
+					   "pg_rewind: %s",
+					   primary->host, primary->port,
+					   PQerrorMessage(sc));
+			}
+			PQclear(r);
+		}
+		PQfinish(sc);
+	}
 	tool_path(pg, "pg_rewind", tool, sizeof tool);
 	char tgt[1100];
 	char srcarg[1100];
