@@ -939,6 +939,9 @@ int baton_sim_run(const struct baton_sim_config *c,
 		goto out_close;
 	}
 	for (step = 0; step < c->steps && !res->violation; step++) {
+		/* The fixture hands raft a fixed "randomized" timeout; keep
+		 * drawing new ones or equal timers duel forever. */
+		reset_timeouts(s);
 		fault(s);
 		advance(s, c->step_ms);
 	}
@@ -948,7 +951,8 @@ int baton_sim_run(const struct baton_sim_config *c,
 		heal_t = now_real(s);
 		while (!res->violation && !have_writable(s) &&
 		       now_real(s) - heal_t < c->liveness_ms) {
-			advance(s, 10);
+			reset_timeouts(s);
+			advance(s, 50);
 		}
 		res->recover_ms = (uint64_t)(now_real(s) - heal_t);
 		res->liveness_ok = have_writable(s);
