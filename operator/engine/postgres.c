@@ -890,9 +890,25 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 	if (rv == 0) {
 		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 	}
+	/* pg_promote(wait => true) polls every 100 ms; poll ourselves at
+	 * 5 ms instead: the promotion itself takes a few tens of ms */
 	if (rv == 0) {
-		rv = exec_sql(e, c, "SELECT pg_promote(true, 60)", out,
-			      sizeof out);
+		rv =
+		    exec_sql(e, c, "SELECT pg_promote(false)", out, sizeof out);
+	}
+	if (rv == 0) {
+		double deadline = now_ms() + 60000;
+		do {
+			rv = exec_sql(e, c, "SELECT pg_is_in_recovery()", out,
+				      sizeof out);
+			if (rv != 0 || strcmp(out, "f") == 0) {
+				break;
+			}
+			sleep_ms(5);
+		} while (now_ms() < deadline);
+		if (rv == 0 && strcmp(out, "f") == 0) {
+			snprintf(out, sizeof out, "t");
+		}
 	}
 	if (rv == 0 && strcmp(out, "t") != 0) {
 		baton_errmsg_printf(e->errmsg,
