@@ -274,6 +274,12 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 	default:
 		return BATON_EPARSE;
 	}
+	/* raft_uv wants 8-byte multiples: up to 7 zero bytes of padding. */
+	if (!r.bad && len - r.off < 8) {
+		while (r.off < len && r.p[r.off] == 0) {
+			r.off++;
+		}
+	}
 	if (r.bad || r.off != len || cmd->db[0] == '\0') {
 		return BATON_EPARSE;
 	}
@@ -283,19 +289,24 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
 {
 	uint8_t tmp[BATON_CMD_MAX];
-	size_t len = 0;
+	size_t len = 0, padded;
 	int rv;
 
 	rv = baton_cmd_encode(cmd, tmp, sizeof tmp, &len);
 	if (rv != 0) {
 		return rv;
 	}
-	out->base = raft_malloc(len);
+	/* raft_uv refuses entries whose length is not a multiple of 8 ("entry
+	 * buffers must be 8-byte aligned") and, in 0.22.1, frees the buffer
+	 * on that error path although raft_apply() fails. */
+	padded = (len + 7) & ~(size_t)7;
+	out->base = raft_malloc(padded);
 	if (out->base == NULL) {
 		return BATON_ENOMEM;
 	}
+	memset(out->base, 0, padded);
 	memcpy(out->base, tmp, len);
-	out->len = len;
+	out->len = padded;
 	return 0;
 }
 

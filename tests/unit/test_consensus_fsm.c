@@ -110,8 +110,19 @@ START_TEST(decode_rejects_malformed_cleanly)
 	}
 	/* trailing garbage */
 	memcpy(junk, buf, len);
-	junk[len] = 0;
+	junk[len] = 1;
 	ck_assert_int_eq(baton_cmd_decode(junk, len + 1, &out), BATON_EPARSE);
+	/* up to 7 zero bytes are raft_uv's alignment padding; 8 are not */
+	memset(junk + len, 0, 8);
+	ck_assert_int_eq(baton_cmd_decode(junk, len + 7, &out), 0);
+	ck_assert_int_eq(baton_cmd_decode(junk, len + 8, &out), BATON_EPARSE);
+	{
+		struct raft_buffer rb;
+		ck_assert_int_eq(baton_cmd_to_raft(&in, &rb), 0);
+		ck_assert_uint_eq(rb.len % 8, 0);
+		ck_assert_int_eq(baton_cmd_decode(rb.base, rb.len, &out), 0);
+		raft_free(rb.base);
+	}
 	/* unknown version and type */
 	junk[2] = 99;
 	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);

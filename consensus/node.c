@@ -1,0 +1,254 @@
+/* One Raft voter on raft_uv. See node.h for the lifecycle.
+ *
+ * Close path: if this node leads, raft_transfer() first so that the fleet
+ * does not wait an election timeout for a new leader; whatever the transfer
+ * outcome, raft_close() follows, and in its callback the I/O backend and the
+ * transport are released (raft's own example/server.c order).
+ */
+#include "consensus/node.h"
+
+#include <string.h>
+
+#include "common/log.h"
+
+int baton_raft_error(int rv)
+{
+	switch (rv) {
+	case 0:
+		return 0;
+	case RAFT_NOMEM:
+		return BATON_ENOMEM;
+	case RAFT_NOTLEADER:
+	case RAFT_LEADERSHIPLOST:
+		return BATON_ENOTLEADER;
+	case RAFT_CANTCHANGE:
+	case RAFT_BUSY:
+		return BATON_EBUSY;
+	case RAFT_SHUTDOWN:
+	case RAFT_CANCELED:
+		return BATON_ECANCELED;
+	case RAFT_NOCONNECTION:
+		return BATON_ECONN;
+	case RAFT_IOERR:
+	case RAFT_NOSPACE:
+	case RAFT_CORRUPT:
+		return BATON_EIO;
+	case RAFT_BADID:
+	case RAFT_DUPLICATEID:
+	case RAFT_DUPLICATEADDRESS:
+	case RAFT_BADROLE:
+	case RAFT_INVALID:
+		return BATON_EINVAL;
+	default:
+		return BATON_EINTERNAL;
+	}
+}
+
+static void node_close_cb(struct raft *r);
+
+int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
+		    const struct baton_raft_config *cfg)
+{
+	struct raft_configuration conf;
+	unsigned i;
+	int rv;
+
+	memset(n, 0, sizeof *n);
+	n->loop = loop;
+	baton_fsm_init(&n->fsm, &n->raft_fsm);
+	if (cfg->transport != NULL) {
+		n->transport = cfg->transport;
+		n->transport_close = cfg->transport_close;
+	} else {
+		n->tcp.version = 1; /* raft refuses 0 with RAFT_INVALID */
+		rv = raft_uv_tcp_init(&n->tcp, loop);
+		if (rv != 0) {
+			baton_errmsg_printf(n->errmsg, "raft tcp transport: %s",
+					    raft_strerror(rv));
+			return baton_raft_error(rv);
+		}
+		n->transport = &n->tcp;
+		n->transport_close = raft_uv_tcp_close;
+	}
+	rv = raft_uv_init(&n->io, loop, cfg->dir, n->transport);
+	if (rv != 0) {
+		baton_errmsg_printf(n->errmsg, "raft_uv_init(%s): %s", cfg->dir,
+				    n->io.errmsg);
+		goto err_after_transport;
+	}
+	rv = raft_init(&n->raft, &n->io, &n->raft_fsm, cfg->id, cfg->address);
+	if (rv != 0) {
+		baton_errmsg_printf(n->errmsg, "raft_init: %s",
+				    raft_errmsg(&n->raft));
+		goto err_after_io;
+	}
+	n->raft.data = n;
+	raft_set_pre_vote(&n->raft, true);
+	raft_set_election_timeout(&n->raft,
+				  cfg->election_ms ? cfg->election_ms : 1000);
+	raft_set_heartbeat_timeout(&n->raft,
+				   cfg->heartbeat_ms ? cfg->heartbeat_ms : 100);
+	raft_set_snapshot_threshold(
+	    &n->raft, cfg->snapshot_threshold ? cfg->snapshot_threshold : 1024);
+	raft_set_snapshot_trailing(
+	    &n->raft, cfg->snapshot_trailing ? cfg->snapshot_trailing : 2048);
+
+	if (cfg->n_members > 0) {
+		raft_configuration_init(&conf);
+		for (i = 0; i < cfg->n_members; i++) {
+			rv = raft_configuration_add(&conf, cfg->members[i].id,
+						    cfg->members[i].address,
+						    RAFT_VOTER);
+			if (rv != 0) {
+				raft_configuration_close(&conf);
+				baton_errmsg_printf(
+				    n->errmsg, "member %llu: %s",
+				    cfg->members[i].id, raft_strerror(rv));
+				goto err_after_raft;
+			}
+		}
+		rv = raft_bootstrap(&n->raft, &conf);
+		raft_configuration_close(&conf);
+		/* A directory with state keeps it: restart, not bootstrap. */
+		if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+			baton_errmsg_printf(n->errmsg, "raft_bootstrap: %s",
+					    raft_errmsg(&n->raft));
+			goto err_after_raft;
+		}
+	}
+	rv = raft_start(&n->raft);
+	if (rv != 0) {
+		baton_errmsg_printf(n->errmsg, "raft_start: %s",
+				    raft_errmsg(&n->raft));
+		goto err_after_raft;
+	}
+	return 0;
+
+err_after_raft:
+	/* raft_close is asynchronous: the rest is released on the loop. */
+	n->closing = true;
+	raft_close(&n->raft, node_close_cb);
+	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EINTERNAL;
+err_after_io:
+	raft_uv_close(&n->io);
+err_after_transport:
+	if (n->transport_close != NULL) {
+		n->transport_close(n->transport);
+	}
+	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EIO;
+}
+
+static void node_close_cb(struct raft *r)
+{
+	struct baton_raft_node *n = r->data;
+
+	raft_uv_close(&n->io);
+	if (n->transport_close != NULL) {
+		n->transport_close(n->transport);
+	}
+	baton_fsm_close(&n->raft_fsm);
+	if (n->close_cb != NULL) {
+		n->close_cb(n);
+	}
+}
+
+static void transfer_cb(struct raft_transfer *req)
+{
+	struct baton_raft_node *n = req->data;
+	raft_close(&n->raft, node_close_cb);
+}
+
+void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb)
+{
+	if (n->closing) {
+		return;
+	}
+	n->closing = true;
+	n->close_cb = cb;
+	if (raft_state(&n->raft) == RAFT_LEADER) {
+		n->transfer.data = n;
+		if (raft_transfer(&n->raft, &n->transfer, 0, transfer_cb) ==
+		    0) {
+			return;
+		}
+	}
+	raft_close(&n->raft, node_close_cb);
+}
+
+static void apply_cb(struct raft_apply *raft_req, int status, void *result)
+{
+	struct baton_raft_apply *req = raft_req->data;
+	req->cb(req, baton_raft_error(status),
+		status == 0 ? baton_fsm_result(result) : 0);
+}
+
+int baton_raft_apply(struct baton_raft_node *n, struct baton_raft_apply *req,
+		     const struct baton_cmd *cmd, baton_raft_apply_cb cb)
+{
+	struct raft_buffer buf;
+	int rv;
+
+	if (n->closing) {
+		return BATON_ESHUTDOWN;
+	}
+	rv = baton_cmd_to_raft(cmd, &buf);
+	if (rv != 0) {
+		return rv;
+	}
+	req->cb = cb;
+	req->raft_req.data = req;
+	rv = raft_apply(&n->raft, &req->raft_req, &buf, 1, apply_cb);
+	if (rv != 0) {
+		raft_free(buf.base); /* raft owns it only on success */
+		baton_errmsg_printf(n->errmsg, "raft_apply: %s",
+				    raft_strerror(rv));
+		return baton_raft_error(rv);
+	}
+	return 0;
+}
+
+bool baton_raft_is_leader(struct baton_raft_node *n)
+{
+	return raft_state(&n->raft) == RAFT_LEADER;
+}
+
+raft_id baton_raft_leader(struct baton_raft_node *n)
+{
+	raft_id id = 0;
+	const char *address = NULL;
+	raft_leader(&n->raft, &id, &address);
+	return id;
+}
+
+static void change_cb(struct raft_change *raft_req, int status)
+{
+	struct baton_raft_change *req = raft_req->data;
+	req->cb(req, baton_raft_error(status));
+}
+
+int baton_raft_add(struct baton_raft_node *n, struct baton_raft_change *req,
+		   raft_id id, const char *address, baton_raft_change_cb cb)
+{
+	req->cb = cb;
+	req->raft_req.data = req;
+	return baton_raft_error(
+	    raft_add(&n->raft, &req->raft_req, id, address, change_cb));
+}
+
+int baton_raft_assign(struct baton_raft_node *n, struct baton_raft_change *req,
+		      raft_id id, int role, baton_raft_change_cb cb)
+{
+	req->cb = cb;
+	req->raft_req.data = req;
+	return baton_raft_error(
+	    raft_assign(&n->raft, &req->raft_req, id, role, change_cb));
+}
+
+int baton_raft_remove(struct baton_raft_node *n, struct baton_raft_change *req,
+		      raft_id id, baton_raft_change_cb cb)
+{
+	req->cb = cb;
+	req->raft_req.data = req;
+	return baton_raft_error(
+	    raft_remove(&n->raft, &req->raft_req, id, change_cb));
+}

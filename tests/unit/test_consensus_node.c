@@ -1,0 +1,192 @@
+/* consensus/node on raft_uv with the TCP transport: three voters in one
+ * process on loopback elect a leader, apply a command everywhere, and keep
+ * their state across a restart from their data directories. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "consensus/node.h"
+#include "harness.h"
+
+#define N 3
+
+struct cluster {
+	uv_loop_t loop;
+	char root[64];
+	char dirs[N][96];
+	struct baton_raft_node nodes[N];
+	unsigned closed;
+	unsigned applied;
+	int result;
+	int port;
+};
+
+static void close_cb(struct baton_raft_node *n)
+{
+	struct cluster *c = n->data;
+	c->closed++;
+}
+
+static void start(struct cluster *c)
+{
+	unsigned i, j;
+
+	for (i = 0; i < N; i++) {
+		struct baton_raft_config cfg;
+		char addr[64];
+
+		memset(&cfg, 0, sizeof cfg);
+		snprintf(addr, sizeof addr, "127.0.0.1:%d", c->port + (int)i);
+		cfg.id = i + 1;
+		cfg.address = addr;
+		cfg.dir = c->dirs[i];
+		cfg.election_ms = 300;
+		cfg.heartbeat_ms = 50;
+		cfg.snapshot_threshold = 16;
+		cfg.snapshot_trailing = 8;
+		cfg.n_members = N;
+		for (j = 0; j < N; j++) {
+			cfg.members[j].id = j + 1;
+			snprintf(cfg.members[j].address,
+				 sizeof cfg.members[j].address, "127.0.0.1:%d",
+				 c->port + (int)j);
+		}
+		ck_assert_msg(baton_raft_init(&c->loop, &c->nodes[i], &cfg) ==
+				  0,
+			      "%s", c->nodes[i].errmsg);
+		c->nodes[i].data = c;
+	}
+}
+
+static int leader(struct cluster *c)
+{
+	unsigned i;
+	for (i = 0; i < N; i++) {
+		if (baton_raft_is_leader(&c->nodes[i])) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static bool all_have_db(struct cluster *c)
+{
+	unsigned i;
+	for (i = 0; i < N; i++) {
+		if (baton_fsm_db(&c->nodes[i].fsm, "orders") == NULL) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void apply_cb(struct baton_raft_apply *req, int status, int result)
+{
+	struct cluster *c = req->data;
+	if (status == 0) {
+		c->applied++;
+		c->result = result;
+	}
+}
+
+static void stop(struct cluster *c)
+{
+	unsigned i;
+	c->closed = 0;
+	for (i = 0; i < N; i++) {
+		baton_raft_close(&c->nodes[i], close_cb);
+	}
+	LOOP_RUN_UNTIL(&c->loop, c->closed == N);
+}
+
+START_TEST(elect_apply_restart)
+{
+	struct cluster *c = calloc(1, sizeof *c);
+	struct baton_raft_apply req;
+	struct baton_cmd cmd;
+	unsigned i, k;
+	int l;
+
+	ck_assert_ptr_nonnull(c);
+	signal(SIGPIPE, SIG_IGN); /* raft_uv writes to peers that hung up */
+	ck_assert_int_eq(uv_loop_init(&c->loop), 0);
+	c->port = 20000 + (int)(getpid() % 20000);
+	snprintf(c->root, sizeof c->root, "/tmp/baton-node-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(c->root));
+	for (i = 0; i < N; i++) {
+		snprintf(c->dirs[i], sizeof c->dirs[i], "%s/%u", c->root, i);
+		ck_assert_int_eq(mkdir(c->dirs[i], 0700), 0);
+	}
+	start(c);
+	LOOP_RUN_UNTIL(&c->loop, leader(c) >= 0);
+	l = leader(c);
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = BATON_CMD_REGISTER;
+	snprintf(cmd.db, sizeof cmd.db, "orders");
+	cmd.cfg.lease_ms = 1000;
+	cmd.cfg.automatic = true;
+	cmd.n_regions = N;
+	for (k = 0; k < N; k++) {
+		snprintf(cmd.regions[k].name, sizeof cmd.regions[k].name, "r%u",
+			 k);
+	}
+	snprintf(cmd.primary, sizeof cmd.primary, "r0");
+	req.data = c;
+	ck_assert_int_eq(baton_raft_apply(&c->nodes[l], &req, &cmd, apply_cb),
+			 0);
+	LOOP_RUN_UNTIL(&c->loop, c->applied == 1 && all_have_db(c));
+	ck_assert_int_eq(c->result, BATON_FSM_OK);
+
+	/* enough renewals to take snapshots (threshold 16) */
+	for (k = 0; k < 40; k++) {
+		struct baton_cmd r;
+		memset(&r, 0, sizeof r);
+		r.type = BATON_CMD_RENEW;
+		snprintf(r.db, sizeof r.db, "orders");
+		snprintf(r.region, sizeof r.region, "r0");
+		r.epoch = 1;
+		l = leader(c);
+		if (l < 0) {
+			LOOP_RUN_UNTIL(&c->loop, leader(c) >= 0);
+			l = leader(c);
+		}
+		ck_assert_int_eq(
+		    baton_raft_apply(&c->nodes[l], &req, &r, apply_cb), 0);
+		LOOP_RUN_UNTIL(&c->loop, c->applied == k + 2);
+	}
+	stop(c);
+
+	/* restart from the data directories: state comes back */
+	start(c);
+	LOOP_RUN_UNTIL(&c->loop, leader(c) >= 0 && all_have_db(c));
+	for (i = 0; i < N; i++) {
+		struct baton_db_state *db =
+		    baton_fsm_db(&c->nodes[i].fsm, "orders");
+		LOOP_RUN_UNTIL(&c->loop, db->renew_seq == 40);
+	}
+	stop(c);
+	LOOP_TEARDOWN(&c->loop);
+	{
+		char cmdline[128];
+		snprintf(cmdline, sizeof cmdline, "rm -rf %s", c->root);
+		ck_assert_int_eq(system(cmdline), 0);
+	}
+	free(c);
+}
+END_TEST
+
+static Suite *node_suite(void)
+{
+	Suite *s = suite_create("consensus_node");
+	TCase *tc = tcase_create("node");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, elect_apply_restart);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(node_suite)
