@@ -348,7 +348,7 @@ static int write_baton_conf(struct baton_engine *e,
 		     "wal_sender_timeout = 10s\n"
 		     "wal_receiver_timeout = 10s\n"
 		     /* a promotion waits out a pending retry */
-		     "wal_retrieve_retry_interval = 200ms\n"
+		     "wal_retrieve_retry_interval = 50ms\n"
 		     "recovery_target_timeline = 'latest'\n"
 		     "synchronous_commit = on\n"
 		     /* fenced by default: only the agent's ALTER SYSTEM
