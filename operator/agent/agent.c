@@ -19,11 +19,14 @@
  */
 #include "agent/agent.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -170,6 +173,66 @@ static void drop_lease(struct baton_agent *a)
 {
 	a->lease_valid = false;
 	uv_timer_stop(&a->lease_timer);
+}
+
+/* ---- epoch persistence ------------------------------------------------------
+ */
+
+static int save_epoch(struct baton_agent *a, uint64_t epoch)
+{
+	char tmp[1024];
+	char text[32];
+	int fd, n;
+
+	if (a->cfg.state_file == NULL) {
+		return 0;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp", a->cfg.state_file);
+	n = snprintf(text, sizeof text, "%" PRIu64 "\n", epoch);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
+		baton_errmsg_printf(a->errmsg, "cannot write %s: %s", tmp,
+				    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return BATON_EIO;
+	}
+	close(fd);
+	if (rename(tmp, a->cfg.state_file) != 0) {
+		baton_errmsg_printf(a->errmsg, "cannot rename %s: %s", tmp,
+				    strerror(errno));
+		return BATON_EIO;
+	}
+	return 0;
+}
+
+static int load_epoch(struct baton_agent *a)
+{
+	char text[32] = "";
+	char *end;
+	FILE *f;
+
+	if (a->cfg.state_file == NULL) {
+		return 0;
+	}
+	f = fopen(a->cfg.state_file, "r");
+	if (f == NULL) {
+		return errno == ENOENT ? 0 : BATON_EIO;
+	}
+	if (fgets(text, sizeof text, f) == NULL) {
+		text[0] = '\0';
+	}
+	fclose(f);
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || (*end != '\n' && *end != '\0')) {
+		baton_errmsg_printf(a->errmsg, "%s is corrupt: '%s'",
+				    a->cfg.state_file, text);
+		return BATON_EPARSE;
+	}
+	a->epoch = v;
+	return 0;
 }
 
 /* ---- engine work ------------------------------------------------------------
@@ -527,6 +590,14 @@ static void order_cb(struct baton_http_request *req, void *data)
 	ord->epoch = (uint64_t)epoch;
 	ord->http = req;
 	if ((uint64_t)epoch > a->epoch) {
+		/* durable before acted on: a restart must not forget it */
+		if (save_epoch(a, (uint64_t)epoch) != 0) {
+			free(ord);
+			json_decref(o);
+			BATON_ERROR(COMPONENT, "%s", a->errmsg);
+			baton_http_respond_error(req, 500, a->errmsg);
+			return;
+		}
 		baton_log_kv(BATON_LOG_INFO, COMPONENT,
 			     json_pack("{s:I,s:I}", "from",
 				       (json_int_t)a->epoch, "to",
@@ -676,6 +747,10 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	}
 	a->st.role = BATON_ROLE_UNKNOWN;
 	a->st.lag_bytes = -1;
+	rv = load_epoch(a);
+	if (rv != 0) {
+		return rv;
+	}
 	rv = add_metrics(a);
 	if (rv != 0) {
 		return rv;

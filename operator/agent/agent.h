@@ -46,6 +46,11 @@ struct baton_agent_config {
 	 * init_role is "primary" or "replica" (from init_primary). */
 	const char *init_role;
 	const char *init_primary_host;
+	/* Highest epoch, persisted (write + fsync + rename) before an order
+	 * with a new epoch is acted on, and loaded at boot, so stale orders
+	 * are refused across restarts too. NULL: memory only. Keep it out
+	 * of the data directory (pg_basebackup/pg_rewind copy that). */
+	const char *state_file;
 	int init_primary_port;
 };
 

@@ -33,6 +33,9 @@ static const char usage[] =
     "  --lease-margin-ms N     end each lease N ms early (default 1000);\n"
     "                          must exceed delivery delay + fence time\n"
     "  --status-interval-ms N  status refresh (default 1000)\n"
+    "  --state-file FILE       persist the highest epoch seen (outside the\n"
+    "                          data dir), so stale orders are refused after\n"
+    "                          a restart too\n"
     "\n"
     "PostgreSQL:\n"
     "  --pg-bindir DIR         default /usr/lib/postgresql/15/bin\n"
@@ -146,6 +149,7 @@ int main(int argc, char **argv)
 		OPT_INIT,
 		OPT_INITFROM,
 		OPT_LOG,
+		OPT_STATE,
 	};
 	static const struct option opts[] = {
 	    {"pod-name", required_argument, 0, OPT_POD},
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
 	    {"init", required_argument, 0, OPT_INIT},
 	    {"init-from", required_argument, 0, OPT_INITFROM},
 	    {"log-level", required_argument, 0, OPT_LOG},
+	    {"state-file", required_argument, 0, OPT_STATE},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -290,6 +295,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			baton_log_set_level(level);
+			break;
+		case OPT_STATE:
+			cfg.state_file = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);

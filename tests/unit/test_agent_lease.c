@@ -125,9 +125,12 @@ static void closed_cb(struct baton_agent *a)
 	((struct fx *)a->data)->closed = true;
 }
 
+static const char *fx_state_file;
+
 static void fx_start(struct fx *f, unsigned margin_ms)
 {
-	struct baton_agent_config cfg = {.pod_name = "p",
+	struct baton_agent_config cfg = {.state_file = fx_state_file,
+					 .pod_name = "p",
 					 .pod_namespace = "ns",
 					 .region = "r",
 					 .listen_host = "127.0.0.1",
@@ -312,6 +315,55 @@ START_TEST(fence_order_drops_the_lease)
 }
 END_TEST
 
+START_TEST(epoch_survives_restart)
+{
+	struct fx f;
+	char path[64] = "/tmp/baton-agent-state-XXXXXX";
+	int fd = mkstemp(path);
+	struct script first = {
+	    .bodies = {
+		"{\"action\":\"lease\",\"epoch\":7,\"leaseMillis\":5000}"}};
+	struct script second = {
+	    .bodies = {"{\"action\":\"promote\",\"epoch\":6}"}};
+	FILE *c;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path); /* absent file: epoch 0 */
+	fx_state_file = path;
+	fx_start(&f, 100);
+	ck_assert_uint_eq(f.agent.epoch, 0);
+	run_script(&f, &first);
+	ck_assert_int_eq(first.status[0], 200);
+	fx_stop(&f);
+
+	fx_start(&f, 100); /* the restarted agent remembers epoch 7 */
+	ck_assert_uint_eq(f.agent.epoch, 7);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1); /* and boots fenced */
+	run_script(&f, &second);
+	ck_assert_int_eq(second.status[0], 409);
+	fx_stop(&f);
+
+	c = fopen(path, "w");
+	fputs("not a number\n", c);
+	fclose(c);
+	{
+		uv_loop_t loop;
+		struct baton_engine e = {.ops = &fake_ops};
+		struct baton_agent a;
+		struct baton_agent_config cfg = {.listen_host = "127.0.0.1",
+						 .state_file = path};
+		uv_loop_init(&loop);
+		ck_assert_int_eq(baton_agent_init(&loop, &a, &cfg, &e),
+				 BATON_EPARSE);
+		ck_assert_ptr_nonnull(strstr(a.errmsg, "corrupt"));
+		LOOP_TEARDOWN(&loop);
+	}
+	unlink(path);
+	fx_state_file = NULL;
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -322,6 +374,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, expiry_during_unfence_is_followed_by_fence);
 	tcase_add_test(tc, stale_and_malformed_orders_are_refused);
 	tcase_add_test(tc, fence_order_drops_the_lease);
+	tcase_add_test(tc, epoch_survives_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
