@@ -126,10 +126,12 @@ static void closed_cb(struct baton_agent *a)
 }
 
 static const char *fx_state_file;
+static const char *fx_order_peer;
 
 static void fx_start(struct fx *f, unsigned margin_ms)
 {
 	struct baton_agent_config cfg = {.state_file = fx_state_file,
+					 .order_peer = fx_order_peer,
 					 .pod_name = "p",
 					 .pod_namespace = "ns",
 					 .region = "r",
@@ -364,6 +366,27 @@ START_TEST(epoch_survives_restart)
 }
 END_TEST
 
+/* Orders only from the configured identity: a client without a verified
+ * certificate (here: plain HTTP) is refused with 403 and nothing changes. */
+START_TEST(orders_only_from_the_configured_peer)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {
+		"{\"action\":\"lease\",\"epoch\":9,\"leaseMillis\":5000}"}};
+
+	fx_order_peer = "spiffe://baton/region/eu";
+	fx_start(&f, 100);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 403);
+	ck_assert_ptr_nonnull(strstr(s.out[0], "spiffe://baton/region/eu"));
+	ck_assert_uint_eq(f.agent.epoch, 0);
+	ck_assert(!f.agent.lease_valid);
+	fx_stop(&f);
+	fx_order_peer = NULL;
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -375,6 +398,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, stale_and_malformed_orders_are_refused);
 	tcase_add_test(tc, fence_order_drops_the_lease);
 	tcase_add_test(tc, epoch_survives_restart);
+	tcase_add_test(tc, orders_only_from_the_configured_peer);
 	suite_add_tcase(s, tc);
 	return s;
 }
