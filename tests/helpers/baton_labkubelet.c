@@ -1260,6 +1260,17 @@ static void proc_exit_cb(uv_process_t *proc, int64_t exit_status,
 	uv_close((uv_handle_t *)&c->proc, proc_closed_cb);
 }
 
+/* The container's executable: the word after pod-exec's "--". */
+static const char *exe_of(const struct strv *argv)
+{
+	for (int i = 0; i + 1 < argv->n; i++) {
+		if (strcmp(argv->v[i], "--") == 0) {
+			return argv->v[i + 1];
+		}
+	}
+	return argv->n > 0 ? argv->v[0] : "";
+}
+
 static int ctr_open_log(struct ctr *c)
 {
 	char path[POD_PATH_MAX + 80];
@@ -1338,8 +1349,7 @@ static int ctr_start(struct ctr *c)
 	state_write(p);
 	pod_log(p, BATON_LOG_INFO, "container started",
 		json_pack("{s:s, s:i, s:s, s:i}", "container", c->name, "pid",
-			  c->pid, "command",
-			  argv.v[argv.n > 0 ? argv.n - 1 : 0], "restarts",
+			  c->pid, "command", exe_of(&argv), "restarts",
 			  c->restarts));
 	if (c->has_probe) {
 		probe_schedule(c,
@@ -1843,6 +1853,34 @@ static void pod_sync(struct pod *p)
 	}
 }
 
+/* A pod that already ran (we restarted, the start-up cleanup killed its
+ * processes) keeps counting from its reported restartCount, plus one for
+ * the process that was running: restart counts never go back. */
+static void ctr_adopt_count(struct ctr *c)
+{
+	json_t *list = json_object_get(json_object_get(c->pod->obj, "status"),
+				       "containerStatuses");
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v)
+	{
+		const char *n = jstr(v, "name");
+		json_t *rc = json_object_get(v, "restartCount");
+		if (n == NULL || strcmp(n, c->name) != 0 || c->passive) {
+			continue;
+		}
+		if (json_is_integer(rc) && json_integer_value(rc) >= 0 &&
+		    json_integer_value(rc) < INT32_MAX) {
+			c->restarts = (int)json_integer_value(rc);
+		}
+		if (json_object_get(json_object_get(v, "state"), "running") !=
+		    NULL) {
+			c->restarts++;
+		}
+	}
+}
+
 static struct pod *pod_new(struct lk *lk, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
@@ -1914,6 +1952,7 @@ static struct pod *pod_new(struct lk *lk, json_t *obj)
 	p->obj = json_incref(obj);
 	for (int k = 0; k < p->n_ctrs; k++) {
 		ctr_probe_config(&p->ctrs[k], json_array_get(ctrs, (size_t)k));
+		ctr_adopt_count(&p->ctrs[k]);
 	}
 	p->next = lk->pods;
 	lk->pods = p;
@@ -1963,10 +2002,32 @@ static json_t *ctr_status(struct pod *p, struct ctr *c)
 					      "startedAt", p->start_time));
 	} else {
 		const char *msg = c->wait_msg[0] ? c->wait_msg : p->err;
-		json_t *w = json_pack("{s:s}", "reason",
-				      c->passive || c->wait_reason[0] == '\0'
-					  ? "ContainerCreating"
-					  : c->wait_reason);
+		const char *reason = c->wait_reason[0] != '\0'
+					 ? c->wait_reason
+					 : "ContainerCreating";
+		char pmsg[256];
+		json_t *w;
+		if (c->passive) {
+			/* no process of its own: it shares the fate of the
+			 * first active container (kubectl shows its reason) */
+			const struct ctr *a = NULL;
+			for (int i = 0; i < p->n_ctrs && a == NULL; i++) {
+				if (!p->ctrs[i].passive) {
+					a = &p->ctrs[i];
+				}
+			}
+			reason = a != NULL && up && a->wait_reason[0] != '\0'
+				     ? a->wait_reason
+				     : "ContainerCreating";
+			if (a != NULL) {
+				snprintf(pmsg, sizeof pmsg,
+					 "the lab runs it inside container "
+					 "%.60s; waiting for that",
+					 a->name);
+				msg = pmsg;
+			}
+		}
+		w = json_pack("{s:s}", "reason", reason);
 		if (msg[0] != '\0') {
 			json_object_set_new(w, "message", json_string(msg));
 		}

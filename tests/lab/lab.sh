@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# lab.sh — Baton's local lab: real control planes in network namespaces and
+# real database processes in per-pod network namespaces (docs/lab.md).
+#
+#   lab.sh up [N]     start N regions (default 3) with --netns, or reuse them,
+#                     then per region: taint the kwok node, start one lab
+#                     kubelet, create PersistentVolumes, (hook) start batond
+#   lab.sh down       stop exactly the processes up started, remove the pod
+#                     hosts they left, then stop the regions
+#   lab.sh status     what runs where
+#   lab.sh env        shell exports (kubeconfigs, PATH)
+#   lab.sh recycle    make Released PersistentVolumes Available again
+#                     (wipes their data)
+#
+# Everything lives under $BATON_LAB_DIR (default tests/lab/run): regions/
+# (tests/env/regions' directory), state/<region>/ (each lab kubelet's pod
+# state files and container logs), volumes/<region>/ (the PVs' hostPaths),
+# pids/<name>.pid and logs/<name>.log for every process up started.
+#
+# Environment: BATON_BUILD (default build/plain: bin/baton-agent and
+# tests/helpers/baton_labkubelet come from there; missing ones are built),
+# BATON_LAB_PVS (PersistentVolumes per region, default 6),
+# BATON_LAB_PV_SIZE (default 100Gi), BATON_LAB_STORAGE_CLASS (default none).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+lab=${BATON_LAB_DIR:-$top/tests/lab/run}
+regions_dir=$lab/regions
+regions=$top/tests/env/regions
+build=${BATON_BUILD:-build/plain}
+[[ $build = /* ]] || build=$top/$build
+labkubelet=$build/tests/helpers/baton_labkubelet
+kubectl=$top/tests/env/bin/kubectl
+npvs=${BATON_LAB_PVS:-6}
+pv_size=${BATON_LAB_PV_SIZE:-100Gi}
+storage_class=${BATON_LAB_STORAGE_CLASS:-}
+# Pod addresses: region i gets 198.18.0.(100 + 40*(i-1)) .. +31 on the
+# region bridge (region hosts are .11-.16, the root namespace .1).
+pod_base_octet=100
+pod_stride=40
+max_pods=32
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+
+region_names() { cat "$regions_dir/regions" 2>/dev/null; }
+kc() { local r=$1; shift; "$kubectl" --kubeconfig "$regions_dir/$r/admin.kubeconfig" "$@"; }
+
+# ------------------------------------------------------------- processes ---
+# alive and not a zombie waiting for its reaper
+pid_alive() {
+    local pid
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1")
+    kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
+
+# stop_pidfile FILE TIMEOUT_S: TERM the recorded pid, KILL after TIMEOUT_S.
+stop_pidfile() {
+    local f=$1 timeout=$2 pid i
+    [ -f "$f" ] || return 0
+    pid=$(cat "$f")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 $((timeout * 10))); do
+            pid_alive "$f" || break
+            sleep 0.1
+        done
+        if pid_alive "$f"; then
+            log "$(basename "$f" .pid) (pid $pid) did not stop in ${timeout}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$f"
+}
+
+# start_proc NAME CMD...: background CMD in its own session, output in
+# logs/NAME.log, pid in pids/NAME.pid.
+start_proc() {
+    local name=$1
+    shift
+    mkdir -p "$lab/logs" "$lab/pids"
+    setsid "$@" >>"$lab/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$lab/pids/$name.pid"
+}
+
+# Pod hosts a lab kubelet could not remove (it was SIGKILLed): its state
+# files name their processes (pid + /proc start time) and namespaces.
+cleanup_pod_hosts() {
+    local f pid start ns
+    for f in "$lab"/state/*/pods/*/state; do
+        [ -f "$f" ] || continue
+        while read -r pid start; do
+            if [ "$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null)" = "$start" ]; then
+                kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done < <(sed -n 's/^pid=\([0-9]*\) \([0-9]*\).*/\1 \2/p' "$f")
+        ns=$(sed -n 's/^netns=//p' "$f")
+        if [ -n "$ns" ] && [ -e "/run/netns/$ns" ]; then
+            # whatever else still runs in it (postgres started by an agent)
+            for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+            ip netns del "$ns" 2>/dev/null || true
+            log "removed leftover pod host $ns"
+        fi
+        rm -f "$f"
+    done
+}
+
+# ------------------------------------------------------------------- up ---
+ensure_binaries() {
+    local targets=()
+    [ -x "$labkubelet" ] || targets+=("${labkubelet#"$top"/}")
+    [ -x "$build/bin/baton-agent" ] || targets+=("${build#"$top"/}/bin/baton-agent")
+    if [ ${#targets[@]} -gt 0 ]; then
+        log "building ${targets[*]}"
+        local san=""
+        [[ $build == */san ]] && san=address,undefined
+        make -C "$top" -j2 SANITIZE=$san "${targets[@]}" >&2 || die "build failed"
+    fi
+}
+
+apply_pvs() {
+    local r=$1 k dir
+    for k in $(seq 0 $((npvs - 1))); do
+        dir=$lab/volumes/$r/pv-$k
+        mkdir -p "$dir"
+        chmod 0755 "$dir"
+        cat <<EOF
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: lab-$r-$k
+  labels: {baton.dev/lab: "true", topology.kubernetes.io/region: $r}
+spec:
+  capacity: {storage: $pv_size}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: "$storage_class"
+  hostPath: {path: $dir, type: DirectoryOrCreate}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [$r-lab]}
+EOF
+    done | kc "$r" apply -f - >/dev/null
+}
+
+# ---- HOOK: batond ------------------------------------------------------
+# batond (one per region, a Raft voter) is being finished elsewhere. When it
+# is ready, start it here, inside the region host so its address is the
+# region's (198.18.0.1x), and record its pid like everything else:
+#
+#   start_proc "batond-$r" ip netns exec "baton-$r" "$build/bin/batond" \
+#       --config "$lab/batond/$r.yaml"     # region, kubeconfig, raft peers
+#
+# The pod spec batond writes passes the agent --batond URL; the lab
+# kubelet runs that agent in the pod host, which reaches 198.18.0.1x over
+# the bridge. `down` already stops every pids/batond-*.pid first.
+start_batond() {
+    local r=$1
+    : "$r"
+    # BATON-LAB-HOOK: start batond for region $r here (see above).
+}
+# ------------------------------------------------------------------------
+
+cmd_up() {
+    local n=${1:-3} i r ip base
+    [ "$(id -u)" -eq 0 ] || die "the lab needs root (network namespaces, a bridge, veth pairs)"
+    [[ $n =~ ^[1-6]$ ]] || die "N must be between 1 and 6"
+    ensure_binaries
+    mkdir -p "$lab/pids" "$lab/logs" "$lab/state" "$lab/volumes"
+    if [ -f "$regions_dir/regions" ]; then
+        [ -f "$regions_dir/$(head -1 "$regions_dir/regions")/netns" ] ||
+            die "$regions_dir holds regions started without --netns: '$0 down' first"
+        log "reusing the regions in $regions_dir: $(region_names | tr '\n' ' ')"
+    else
+        if ip link show batonbr0 >/dev/null 2>&1; then
+            die "bridge batonbr0 exists but no lab regions are recorded in $regions_dir (regions from another directory?): stop them first"
+        fi
+        BATON_REGIONS_DIR=$regions_dir "$regions" up "$n" --netns ||
+            die "regions did not start (see above)"
+    fi
+    i=0
+    for r in $(region_names); do
+        i=$((i + 1))
+        ip=$(sed -n 's/^BATON_IP=//p' "$regions_dir/$r/region.env")
+        # Database pods must land on the lab node, not on kwok's fake one.
+        kc "$r" taint node "$r-node-0" baton.dev/kwok=true:NoSchedule --overwrite >/dev/null
+        kc "$r" apply -f "$top/crds/" >/dev/null
+        if pid_alive "$lab/pids/labkubelet-$r.pid"; then
+            log "$r: lab kubelet already runs (pid $(cat "$lab/pids/labkubelet-$r.pid"))"
+        else
+            base=198.18.0.$((pod_base_octet + pod_stride * (i - 1)))
+            mkdir -p "$lab/state/$r"
+            start_proc "labkubelet-$r" "$labkubelet" \
+                --kubeconfig "$regions_dir/$r/admin.kubeconfig" \
+                --node "$r-lab" --region "$r" --node-ip "$ip" \
+                --bin-dir "$build/bin" --state-dir "$lab/state/$r" \
+                --pod-cidr-base "$base" --max-pods $max_pods
+            log "$r: lab kubelet pid $(cat "$lab/pids/labkubelet-$r.pid"), node $r-lab, pods from $base"
+        fi
+        apply_pvs "$r"
+        start_batond "$r"
+    done
+    for r in $(region_names); do
+        local ok=0
+        for _ in $(seq 1 120); do
+            if [ "$(kc "$r" get node "$r-lab" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
+                ok=1; break
+            fi
+            pid_alive "$lab/pids/labkubelet-$r.pid" || break
+            sleep 0.5
+        done
+        [ $ok = 1 ] || die "$r: node $r-lab did not become Ready (see $lab/logs/labkubelet-$r.log)"
+    done
+    log "lab is up: $(region_names | tr '\n' ' ')"
+    cmd_status
+}
+
+# ----------------------------------------------------------------- down ---
+cmd_down() {
+    local f
+    [ -d "$lab" ] || { log "nothing is up"; return 0; }
+    for f in "$lab"/pids/batond-*.pid; do
+        [ -e "$f" ] && stop_pidfile "$f" 35
+    done
+    # A lab kubelet stops its pods (grace <= 15 s) and removes their
+    # namespaces on SIGTERM; give it the time, in parallel.
+    for f in "$lab"/pids/labkubelet-*.pid; do
+        [ -e "$f" ] && stop_pidfile "$f" 40 &
+    done
+    wait
+    for f in "$lab"/pids/*.pid; do
+        [ -e "$f" ] && stop_pidfile "$f" 10
+    done
+    cleanup_pod_hosts
+    BATON_REGIONS_DIR=$regions_dir "$regions" down || true
+    rm -rf "$lab"
+    log "down"
+}
+
+# --------------------------------------------------------------- status ---
+cmd_status() {
+    local r f name state
+    [ -f "$regions_dir/regions" ] || { echo "the lab is not up"; return 0; }
+    BATON_REGIONS_DIR=$regions_dir "$regions" status
+    echo "lab processes:"
+    for f in "$lab"/pids/*.pid; do
+        [ -e "$f" ] || continue
+        name=$(basename "$f" .pid)
+        if pid_alive "$f"; then state="pid $(cat "$f")"; else state=DEAD; fi
+        printf '  %-24s%s\n' "$name:" "$state"
+    done
+    echo "pod hosts:"
+    for f in "$lab"/state/*/pods/*/state; do
+        [ -f "$f" ] || continue
+        printf '  %-28s %-16s %s\n' "$(sed -n 's/^netns=//p' "$f")" "$(sed -n 's/^ip=//p' "$f")" \
+            "$(sed -n 's/^pod=//p' "$f")"
+    done
+    for r in $(region_names); do
+        echo "region $r pods on $r-lab:"
+        kc "$r" get pods -A -o wide --field-selector "spec.nodeName=$r-lab" 2>&1 | sed 's/^/  /'
+    done
+}
+
+cmd_env() {
+    [ -f "$regions_dir/regions" ] || die "the lab is not up"
+    BATON_REGIONS_DIR=$regions_dir "$regions" env
+    echo "export BATON_LAB_DIR=$lab"
+}
+
+cmd_recycle() {
+    local r pv path
+    for r in $(region_names); do
+        for pv in $(kc "$r" get pv -l baton.dev/lab=true -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}'); do
+            path=$(kc "$r" get pv "$pv" -o jsonpath='{.spec.hostPath.path}')
+            case $path in "$lab"/volumes/*) rm -rf "${path:?}"/* "${path:?}"/.[!.]* 2>/dev/null || true ;; esac
+            kc "$r" patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
+            log "$r: $pv wiped and Available again"
+        done
+    done
+}
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+case ${1:-} in
+    up) shift; cmd_up "$@" ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    recycle) cmd_recycle ;;
+    -h|--help|help|"") usage ;;
+    *) die "unknown command '$1' (see --help)" ;;
+esac
