@@ -106,13 +106,34 @@ static void apply_relist(struct baton_kube_informer *inf, json_t *new_cache)
 	json_decref(old_cache);
 }
 
+int baton_kube_informer_replace(struct baton_kube_informer *inf, json_t *items)
+{
+	json_t *obj, *cache = json_object();
+	char key[512];
+	size_t i;
+
+	if (cache == NULL) {
+		return BATON_ENOMEM;
+	}
+	json_array_foreach(items, i, obj)
+	{
+		if (baton_kube_object_key(obj, key, sizeof key) != 0) {
+			continue;
+		}
+		if (json_object_set(cache, key, obj) != 0) {
+			json_decref(cache);
+			return BATON_ENOMEM;
+		}
+	}
+	apply_relist(inf, cache);
+	return 0;
+}
+
 static void list_done_cb(struct baton_kube_lister *l, int status, json_t *list)
 {
 	struct baton_kube_informer *inf = l->data;
-	json_t *items, *obj, *cache;
+	json_t *items;
 	const char *rv;
-	char key[512];
-	size_t i;
 	int st;
 
 	inf->listing = false;
@@ -131,21 +152,12 @@ static void list_done_cb(struct baton_kube_lister *l, int status, json_t *list)
 	items = json_object_get(list, "items");
 	rv = json_string_value(json_object_get(
 	    json_object_get(list, "metadata"), "resourceVersion"));
-	cache = json_object();
-	if (cache == NULL) {
+	if (baton_kube_informer_replace(inf, items) != 0) {
 		schedule_relist(inf);
 		return;
 	}
-	json_array_foreach(items, i, obj)
-	{
-		if (baton_kube_object_key(obj, key, sizeof key) != 0) {
-			continue;
-		}
-		json_object_set(cache, key, obj);
-	}
 	inf->relist_backoff = 0;
 	inf->relists++;
-	apply_relist(inf, cache);
 	if (inf->closing) {
 		return;
 	}

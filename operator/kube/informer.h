@@ -76,6 +76,11 @@ bool baton_kube_informer_has_synced(const struct baton_kube_informer *inf);
 /* The cached object for KEY ("ns/name"), borrowed, or NULL. */
 json_t *baton_kube_informer_get(const struct baton_kube_informer *inf,
 				const char *key);
+/* Replaces the cache with ITEMS (an array of objects) as a relist does,
+ * calling the handlers for the difference: on_add for new keys, on_update
+ * for keys whose resourceVersion changed, on_delete (with the last cached
+ * state) for keys that are gone. Used by the LIST path; public for tests. */
+int baton_kube_informer_replace(struct baton_kube_informer *inf, json_t *items);
 /* Writes the cache key of OBJ into BUF. */
 int baton_kube_object_key(json_t *obj, char *buf, size_t len);
 void baton_kube_informer_close(struct baton_kube_informer *inf,

@@ -246,6 +246,94 @@ START_TEST(informer_close_while_listing)
 }
 END_TEST
 
+/* The relist diff: handlers see each final state exactly once. */
+struct diffseen {
+	char log[1024];
+};
+
+static void log_ev(struct baton_kube_informer *inf, const char *what,
+		   json_t *obj)
+{
+	struct diffseen *d = inf->data;
+	json_t *m = json_object_get(obj, "metadata");
+	size_t n = strlen(d->log);
+	snprintf(d->log + n, sizeof d->log - n, "%s:%s@%s ", what,
+		 json_string_value(json_object_get(m, "name")),
+		 json_string_value(json_object_get(m, "resourceVersion")));
+}
+
+static void d_add(struct baton_kube_informer *inf, json_t *o)
+{
+	log_ev(inf, "add", o);
+}
+
+static void d_update(struct baton_kube_informer *inf, json_t *o, json_t *n)
+{
+	log_ev(inf, "upd", n);
+}
+
+static void d_delete(struct baton_kube_informer *inf, json_t *o)
+{
+	log_ev(inf, "del", o);
+}
+
+static json_t *items(const char *spec)
+{
+	/* "a@1 b@2" → [{metadata:{namespace:ns,name:a,resourceVersion:1}}..] */
+	json_t *arr = json_array();
+	char buf[256], *save = NULL, *tok;
+	snprintf(buf, sizeof buf, "%s", spec);
+	for (tok = strtok_r(buf, " ", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ", &save)) {
+		char *at = strchr(tok, '@');
+		*at = '\0';
+		json_array_append_new(arr,
+				      json_pack("{s:{s:s,s:s,s:s}}", "metadata",
+						"namespace", "ns", "name", tok,
+						"resourceVersion", at + 1));
+	}
+	return arr;
+}
+
+START_TEST(informer_relist_diff)
+{
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {d_add, d_update, d_delete};
+	struct diffseen d = {0};
+	json_t *list;
+
+	setup_client(0, 0);
+	iclosed = false;
+	o.version = "v1";
+	o.resource = "configmaps";
+	inf.data = &d;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	list = items("a@1 b@1 c@1");
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, list), 0);
+	json_decref(list);
+	ck_assert_str_eq(d.log, "add:a@1 add:b@1 add:c@1 ");
+	/* a unchanged, b modified, c deleted, d new. */
+	d.log[0] = '\0';
+	list = items("a@1 b@5 d@6");
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, list), 0);
+	json_decref(list);
+	ck_assert_str_eq(d.log, "upd:b@5 add:d@6 del:c@1 ");
+	ck_assert_ptr_nonnull(baton_kube_informer_get(&inf, "ns/d"));
+	ck_assert_ptr_null(baton_kube_informer_get(&inf, "ns/c"));
+	ck_assert_uint_eq(json_object_size(inf.cache), 3);
+	/* The same list again: nothing to tell. */
+	d.log[0] = '\0';
+	list = items("a@1 b@5 d@6");
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, list), 0);
+	json_decref(list);
+	ck_assert_str_eq(d.log, "");
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
 static bool lclosed;
 
 static void lclose_cb(struct baton_kube_leader *le)
@@ -286,6 +374,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, informer_close_before_sync);
 	tcase_add_test(tc, informer_close_while_listing);
 	tcase_add_test(tc, leader_close_in_flight);
+	tcase_add_test(tc, informer_relist_diff);
 	suite_add_tcase(s, tc);
 	return s;
 }
