@@ -74,6 +74,15 @@ setsid "$lk" --kubeconfig "$R/lkt/admin.kubeconfig" --node $node --region lkt \
 lkpid=$!
 
 jp() { "${kc[@]}" get "$1" -o "jsonpath=$2" 2>/dev/null; }
+# gone PID...: none of them runs (a zombie waiting for its reaper is gone)
+gone() {
+    local p st
+    for p in "$@"; do
+        st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+        [ -z "$st" ] || [ "$st" = Z ] || return 1
+    done
+}
+export -f gone
 eventually 60 "the lab node registers and is Ready" \
     bash -c "[ \"\$(${kc[*]} get node $node -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
 check "the node carries the lab and region labels" \
@@ -81,7 +90,8 @@ check "the node carries the lab and region labels" \
 eventually 20 "the node's Lease in kube-node-lease is renewed" \
     bash -c "[ \"\$(${kc[*]} -n kube-node-lease get lease $node -o jsonpath='{.spec.holderIdentity}')\" = $node ]"
 
-mkdir -p "$tmp/pv/data-lkt-0"
+mkdir -p "$tmp/pv/data-lkt-0" "$tmp/pv/data-lktpg-0"
+agent=$build/bin/baton-agent
 "${kc[@]}" apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: PersistentVolume
@@ -91,7 +101,55 @@ spec:
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: ""
+  claimRef: {namespace: default, name: data-lkt-0}
   hostPath: {path: $tmp/pv/data-lkt-0, type: DirectoryOrCreate}
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: lkt-pv-1}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  claimRef: {namespace: default, name: data-lktpg-0}
+  hostPath: {path: $tmp/pv/data-lktpg-0, type: DirectoryOrCreate}
+---
+# The real baton-agent, running PostgreSQL in its pod host (bare command
+# name: the lab kubelet finds it in --bin-dir).
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: lktpg, namespace: default}
+spec:
+  serviceName: lktpg
+  replicas: 1
+  selector: {matchLabels: {app: lktpg}}
+  template:
+    metadata: {labels: {app: lktpg}}
+    spec:
+      nodeSelector: {baton.dev/lab: "true"}
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: postgres
+        image: postgres:15
+      - name: baton-agent
+        image: baton-agent:lab
+        args: [baton-agent, --listen, "0.0.0.0:8081", --region, lkt,
+               --pg-data, /var/lib/postgresql/data/pgdata, --pg-host, "\$(POD_IP)",
+               --init, primary]
+        env:
+        - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+        - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+        - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+        - {name: BATON_REPL_PASSWORD, value: lab-only}
+        readinessProbe: {httpGet: {path: /readyz, port: 8081}, periodSeconds: 1}
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      storageClassName: ""
+      resources: {requests: {storage: 1Gi}}
 ---
 apiVersion: v1
 kind: Service
@@ -159,7 +217,7 @@ eventually 30 "a SIGKILLed agent is restarted and counted (restartCount 1, Ready
     bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.containerStatuses[?(@.name==\"baton-agent\")].restartCount}/{.status.conditions[?(@.type==\"Ready\")].status}')\" = 1/True ]"
 pid2=$(jp pod/lkt-0 '{.status.containerStatuses[?(@.name=="baton-agent")].containerID}'); pid2=${pid2#lab://}
 check "the restarted agent is a new process ($pid2) in the same pod host" \
-    bash -c "[ '$pid2' != '$pid' ] && ip netns pids bp-lkt-0 | grep -qx '$pid2' && ! kill -0 $pid 2>/dev/null"
+    bash -c "[ '$pid2' != '$pid' ] && ip netns pids bp-lkt-0 | grep -qx '$pid2' && gone $pid"
 check "lastState records the kill (exit code 137)" \
     bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.containerStatuses[?(@.name==\"baton-agent\")].lastState.terminated.exitCode}')\" = 137 ]"
 
@@ -167,7 +225,7 @@ check "lastState records the kill (exit code 137)" \
 # the StatefulSet makes a new pod with the same claim.
 "${kc[@]}" delete pod lkt-0 --wait=false >/dev/null
 eventually 20 "deleting the pod stops its process (pid $pid2 is gone)" \
-    bash -c "! kill -0 $pid2 2>/dev/null"
+    gone "$pid2"
 eventually 20 "deleting the pod removes its network namespace" \
     bash -c "! ip netns list | grep -q '^bp-lkt-0\\b' || [ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.metadata.uid}')\" != $uid1 ]"
 eventually 60 "the StatefulSet's new lkt-0 (new uid) is Ready" \
@@ -178,13 +236,30 @@ ip3=$(jp pod/lkt-0 '{.status.podIP}')
 pid3=$(jp pod/lkt-0 '{.status.containerStatuses[?(@.name=="baton-agent")].containerID}'); pid3=${pid3#lab://}
 check "the new pod answers at $ip3" curl -fsS --max-time 3 "http://$ip3:8081/healthz"
 
+# The real agent: PostgreSQL initialised on the claim, served at the pod
+# host's address, the agent's status says primary (fenced: no batond).
+check "the real baton-agent is built ($agent)" test -x "$agent"
+eventually 60 "the real agent's pod lktpg-0 is Ready" \
+    bash -c "[ \"\$(${kc[*]} get pod lktpg-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+pgip=$(jp pod/lktpg-0 '{.status.podIP}')
+check "the agent reports an initialised primary at $pgip" \
+    bash -c "curl -fsS --max-time 3 http://$pgip:8081/v1/status | grep -q '\"role\":\"primary\"'"
+check "PostgreSQL accepts connections at the pod host's address $pgip:5432" \
+    pg_isready -h "$pgip" -p 5432 -t 3
+check "its data directory is on the claim's hostPath" test -f "$tmp/pv/data-lktpg-0/pgdata/PG_VERSION"
+pgpids=$(ip netns pids bp-lktpg-0 | tr '\n' ' ')
+check "the pod host holds the agent and the postmaster ($pgpids)" \
+    bash -c "[ \$(wc -w <<<'$pgpids') -ge 3 ]"
+
 # Our own SIGTERM: every process and pod host we started goes away.
 kill -TERM "$lkpid"
 eventually 30 "SIGTERM: the lab kubelet exits" bash -c "! kill -0 $lkpid 2>/dev/null"
 wait "$lkpid"; rc=$?
 check "it exited 0" test "$rc" = 0
 lkpid=""
-check "SIGTERM stopped the pod's process" bash -c "! kill -0 $pid3 2>/dev/null"
+check "SIGTERM stopped the pod's process" gone "$pid3"
+check "SIGTERM stopped the agent and PostgreSQL in the other pod host" \
+    gone $pgpids
 check "SIGTERM removed the pod host" bash -c "! ip netns list | grep -q '^bp-'"
 check "no state file is left behind" bash -c "! ls $state/pods/*/state 2>/dev/null | grep -q ."
 check "the lab kubelet logged JSON lines only" \
