@@ -252,6 +252,51 @@ START_TEST(configmap_crud)
 }
 END_TEST
 
+/* ---- status subresource ---- */
+
+static const char *first_condition(json_t *obj)
+{
+	return json_string_value(json_object_get(
+	    json_array_get(
+		json_object_get(json_object_get(obj, "status"), "conditions"),
+		0),
+	    "type"));
+}
+
+START_TEST(status_subresource)
+{
+	struct baton_kube_ref main_ref = {NULL, "v1", "namespaces",
+					  NULL, ns,   NULL};
+	struct baton_kube_ref st = main_ref;
+	struct baton_kube_request req;
+	struct done d = {0};
+	json_t *patch =
+	    json_pack("{s:{s:[{s:s,s:s,s:s}]}}", "status", "conditions", "type",
+		      "BatonTest", "status", "True", "reason", "Testing");
+
+	/* Through the main endpoint status is ignored... */
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_patch(&client, &req, &main_ref,
+					  BATON_KUBE_PATCH_MERGE, patch, NULL,
+					  done_cb),
+			 0);
+	ck_assert_msg(sync_req_status(&d) == 0, "%s", d.errmsg);
+	ck_assert_ptr_null(first_condition(d.result));
+	json_decref(d.result);
+	/* ...and written through /status. */
+	st.subresource = "status";
+	memset(&d, 0, sizeof d);
+	ck_assert_int_eq(baton_kube_patch(&client, &req, &st,
+					  BATON_KUBE_PATCH_MERGE, patch, NULL,
+					  done_cb),
+			 0);
+	ck_assert_msg(sync_req_status(&d) == 0, "%s", d.errmsg);
+	ck_assert_str_eq(first_condition(d.result), "BatonTest");
+	json_decref(d.result);
+	json_decref(patch);
+}
+END_TEST
+
 /* ---- SSA -------------------------------------------------------------------
  */
 
@@ -1042,6 +1087,7 @@ static Suite *kube_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, configmap_crud);
 	tcase_add_test(tc, ssa_conflict_without_force);
+	tcase_add_test(tc, status_subresource);
 	tcase_add_test(tc, token_kubeconfig_works);
 	tcase_add_test(tc, wrong_ca_fails_clearly);
 	tcase_add_test(tc, close_cancels_inflight);
