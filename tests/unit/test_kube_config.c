@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "kube/config.h"
 #include "harness.h"
 
@@ -284,6 +286,43 @@ START_TEST(errmsg_names_context)
 }
 END_TEST
 
+/* Allocation failures inside jansson (the allocator hook) at every point
+ * of a load: it fails cleanly or succeeds, never crashes or leaks (ASan). */
+static long alloc_budget;
+
+static void *failing_malloc(size_t n)
+{
+	if (alloc_budget-- <= 0) {
+		return NULL;
+	}
+	return malloc(n);
+}
+
+START_TEST(jansson_alloc_failures)
+{
+	struct baton_kube_config cfg;
+	int ok = 0;
+
+	for (long n = 0; n < 2000 && ok == 0; n++) {
+		int rv;
+		alloc_budget = n;
+		json_set_alloc_funcs(failing_malloc, free);
+		rv = baton_kube_config_load_data(&cfg, good, strlen(good),
+						 "mem", NULL, "b");
+		json_set_alloc_funcs(malloc, free);
+		if (rv == 0) {
+			ck_assert_str_eq(cfg.server, "https://10.0.0.1:443");
+			ok = 1;
+		} else {
+			ck_assert(cfg.errmsg[0] != '\0');
+			ck_assert_ptr_null(cfg.server);
+		}
+		baton_kube_config_free(&cfg);
+	}
+	ck_assert_int_eq(ok, 1);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("kube_config");
@@ -296,6 +335,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, broken_kubeconfigs, 0,
 			    (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(tc, errmsg_names_context);
+	tcase_add_test(tc, jansson_alloc_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }

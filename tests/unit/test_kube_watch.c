@@ -285,6 +285,45 @@ START_TEST(paths_and_queries)
 }
 END_TEST
 
+static long alloc_budget;
+
+static void *failing_malloc(size_t n)
+{
+	if (alloc_budget-- <= 0) {
+		return NULL;
+	}
+	return malloc(n);
+}
+
+/* jansson allocation failures at every point while framing and parsing a
+ * stream: errors, never crashes or leaks (ASan). */
+START_TEST(alloc_failures_while_parsing)
+{
+	int done = 0;
+	for (long n = 0; n < 5000 && !done; n++) {
+		struct baton_kube_framer f;
+		struct seen s = {0};
+		char err[BATON_ERRMSG_SIZE];
+		json_t *obj;
+		int type, rv;
+
+		alloc_budget = n;
+		json_set_alloc_funcs(failing_malloc, free);
+		rv = baton_kube_event_parse(stream, strcspn(stream, "\n"),
+					    &type, &obj, err);
+		json_set_alloc_funcs(malloc, free);
+		if (rv == 0) {
+			json_decref(obj);
+			done = 1;
+		}
+		baton_kube_framer_init(&f, 0);
+		(void)baton_kube_framer_feed(&f, stream, 40, count_lines, &s.n);
+		baton_kube_framer_free(&f);
+	}
+	ck_assert_int_eq(done, 1);
+}
+END_TEST
+
 static Suite *watch_suite(void)
 {
 	Suite *s = suite_create("kube_watch");
@@ -299,6 +338,7 @@ static Suite *watch_suite(void)
 	tcase_add_test(tc, status_mapping);
 	tcase_add_test(tc, backoff_sequence);
 	tcase_add_test(tc, paths_and_queries);
+	tcase_add_test(tc, alloc_failures_while_parsing);
 	suite_add_tcase(s, tc);
 	return s;
 }
