@@ -499,6 +499,7 @@ struct pod {
 	char net_err[CMD_ERR_SIZE];
 	uv_timer_t timer; /* retries and the kill deadline */
 	struct baton_kube_request sreq;
+	uv_timer_t stimer; /* status write retry */
 	bool sreq_busy;
 	bool sdirty;
 	json_t *last_status;
@@ -600,6 +601,7 @@ static void pod_maybe_free(struct pod *p)
 	}
 	p->closing = true;
 	uv_close((uv_handle_t *)&p->timer, pod_handle_closed_cb);
+	uv_close((uv_handle_t *)&p->stimer, pod_handle_closed_cb);
 	for (int i = 0; i < p->n_ctrs; i++) {
 		p->ctrs[i].restart_timer.data = &p->ctrs[i];
 		p->ctrs[i].probe_timer.data = &p->ctrs[i];
@@ -1846,8 +1848,12 @@ static void pod_sync(struct pod *p)
 			net_start(p, false);
 		}
 		return;
-	case PS_NET_DOWN:
 	case PS_DELETING:
+		if (!p->dreq_busy && !uv_is_active((uv_handle_t *)&p->timer)) {
+			pod_finish(p); /* the retry after a failed DELETE */
+		}
+		return;
+	case PS_NET_DOWN:
 	case PS_GONE:
 		return;
 	}
@@ -1944,7 +1950,9 @@ static struct pod *pod_new(struct lk *lk, json_t *obj)
 	}
 	uv_timer_init(lk->loop, &p->timer);
 	p->timer.data = p;
-	p->open_handles++;
+	uv_timer_init(lk->loop, &p->stimer);
+	p->stimer.data = p;
+	p->open_handles += 2;
 	if (mkdir_p(p->dir, 0755) != 0) {
 		snprintf(p->err, sizeof p->err, "state directory %.160s: %s",
 			 p->dir, strerror(errno));
@@ -2000,6 +2008,13 @@ static json_t *ctr_status(struct pod *p, struct ctr *c)
 		json_object_set_new(st, "state",
 				    json_pack("{s:{s:s}}", "running",
 					      "startedAt", p->start_time));
+	} else if (p->state == PS_STOPPING && c->has_last) {
+		json_object_set_new(
+		    st, "state",
+		    json_pack("{s:{s:i, s:s, s:s, s:s}}", "terminated",
+			      "exitCode", c->last_code, "reason",
+			      c->last_reason, "startedAt", c->last_started,
+			      "finishedAt", c->last_finished));
 	} else {
 		const char *msg = c->wait_msg[0] ? c->wait_msg : p->err;
 		const char *reason = c->wait_reason[0] != '\0'
@@ -2093,6 +2108,11 @@ static json_t *pod_status_build(struct pod *p)
 	return status;
 }
 
+static void status_retry_cb(uv_timer_t *t)
+{
+	pod_status_write(t->data);
+}
+
 static void status_cb(struct baton_kube_request *req, int status)
 {
 	struct pod *p = req->data;
@@ -2102,14 +2122,17 @@ static void status_cb(struct baton_kube_request *req, int status)
 		pod_maybe_free(p);
 		return;
 	}
-	if (status != 0) {
-		if (status != BATON_ENOTFOUND && status != BATON_ECANCELED) {
-			pod_log(p, BATON_LOG_WARN, "pod status write failed",
-				json_pack("{s:s}", "error", req->errmsg));
-			json_decref(p->last_status);
-			p->last_status = NULL; /* resend */
-			p->sdirty = true;
-		}
+	if (status != 0 && status != BATON_ENOTFOUND &&
+	    status != BATON_ECANCELED) {
+		/* resend the whole status later, never in a tight loop */
+		pod_log(p, BATON_LOG_WARN, "pod status write failed; retrying",
+			json_pack("{s:s}", "error", req->errmsg));
+		json_decref(p->last_status);
+		p->last_status = NULL;
+		p->sdirty = false;
+		p->stimer.data = p;
+		uv_timer_start(&p->stimer, status_retry_cb, RETRY_MS, 0);
+		return;
 	}
 	if (p->sdirty) {
 		pod_status_write(p);
@@ -2131,7 +2154,7 @@ static void pod_status_write(struct pod *p)
 	if (p->api_gone || p->state >= PS_NET_DOWN || p->lk->stopping) {
 		return;
 	}
-	if (p->sreq_busy) {
+	if (p->sreq_busy || uv_is_active((uv_handle_t *)&p->stimer)) {
 		p->sdirty = true;
 		return;
 	}
@@ -2157,6 +2180,7 @@ static void pod_status_write(struct pod *p)
 			json_pack("{s:s}", "error", p->sreq.errmsg));
 		json_decref(p->last_status);
 		p->last_status = NULL;
+		uv_timer_start(&p->stimer, status_retry_cb, RETRY_MS, 0);
 	}
 	json_decref(patch);
 }
@@ -2263,7 +2287,12 @@ static void node_status_cb(struct baton_kube_request *req, int status)
 {
 	struct lk *lk = req->data;
 	lk->nstat_busy = false;
-	if (status != 0 && status != BATON_ECANCELED) {
+	if (status == BATON_ENOTFOUND) {
+		baton_log(BATON_LOG_WARN, COMP,
+			  "node %s is gone from the API: registering again",
+			  lk->o.node);
+		lk->node_applied = false;
+	} else if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, COMP, "node status: %s", req->errmsg);
 	}
 	lk_check_done(lk);
@@ -2443,8 +2472,7 @@ static void inf_closed_cb(struct baton_kube_informer *inf)
  * the loop then ends. */
 static void lk_check_done(struct lk *lk)
 {
-	if (!lk->stopping || lk->shut || lk->pods != NULL || lk->n_live > 0 ||
-	    lk->node_busy || lk->nstat_busy || lk->lease_busy) {
+	if (!lk->stopping || lk->shut || lk->pods != NULL || lk->n_live > 0) {
 		return;
 	}
 	lk->shut = true;
@@ -2472,6 +2500,21 @@ static void lk_stop(struct lk *lk)
 	}
 	lk->stopping = true;
 	uv_timer_stop(&lk->heartbeat);
+	for (p = lk->pods; p != NULL; p = next) {
+		next = p->next;
+		/* an unreachable API server must not hold the shutdown up for
+		 * a request timeout: the callbacks run now, cancelled */
+		uv_timer_stop(&p->stimer);
+		if (p->sreq_busy) {
+			baton_kube_request_cancel(&p->sreq);
+		}
+		if (p->vreq_busy) {
+			baton_kube_request_cancel(&p->vreq);
+		}
+		if (p->dreq_busy) {
+			baton_kube_request_cancel(&p->dreq);
+		}
+	}
 	for (p = lk->pods; p != NULL; p = next) {
 		next = p->next;
 		pod_sync(p);
