@@ -30,6 +30,9 @@
 
 enum { REQ_IDLE = 0, REQ_WAITING, REQ_RUNNING };
 
+static void wait_insert(struct baton_kube_client *c,
+			struct baton_kube_request *req, uint64_t now);
+
 struct sock_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
@@ -319,6 +322,36 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* A 429 (or a GET's 5xx) with Retry-After: back into the waiting list
+ * instead of completing. Streams are not retried here (the watch has its
+ * own backoff that honours Retry-After). */
+static bool req_retry_later(struct baton_kube_request *req)
+{
+	struct baton_kube_client *c = req->client;
+	uint64_t now = uv_now(c->loop);
+	long secs = req->retry_after;
+	long code = req->http_status;
+
+	if (secs <= 0 || req->data_cb != NULL || c->closing ||
+	    req->retries >= BATON_KUBE_MAX_RETRIES ||
+	    !(code == 429 || (code >= 500 && req->is_get))) {
+		return false;
+	}
+	if (secs > 60) {
+		secs = 60;
+	}
+	list_remove(&c->running, req);
+	curl_multi_remove_handle(c->multi, req->easy);
+	req->retries++;
+	req->retry_after = 0;
+	req->resp_len = 0;
+	req->abort_status = 0;
+	req->errmsg[0] = '\0';
+	req->ready_ms = now + (uint64_t)secs * 1000;
+	wait_insert(c, req, now);
+	return true;
+}
+
 /* A finished transfer: map its outcome. */
 static void req_done(struct baton_kube_request *req, CURLcode cc)
 {
@@ -327,6 +360,9 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 	int status = 0;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	if (cc == CURLE_OK && req_retry_later(req)) {
+		return;
+	}
 	if (cc != CURLE_OK) {
 		if (cc == CURLE_WRITE_ERROR && req->abort_status != 0) {
 			status = req->abort_status;
@@ -590,6 +626,33 @@ static void limit_timer_cb(uv_timer_t *t)
 	}
 }
 
+/* Inserts REQ into the waiting list ordered by ready_ms (FIFO among equal
+ * times) and re-arms the timer if it became the head. */
+static void wait_insert(struct baton_kube_client *c,
+			struct baton_kube_request *req, uint64_t now)
+{
+	struct baton_kube_request *t = c->waiting, *prev = NULL;
+
+	while (t != NULL && t->ready_ms <= req->ready_ms) {
+		prev = t;
+		t = t->next;
+	}
+	req->prev = prev;
+	req->next = t;
+	if (t != NULL) {
+		t->prev = req;
+	}
+	if (prev != NULL) {
+		prev->next = req;
+	} else {
+		c->waiting = req;
+		uv_timer_start(&c->limit_timer, limit_timer_cb,
+			       req->ready_ms > now ? req->ready_ms - now : 0,
+			       0);
+	}
+	req->state = REQ_WAITING;
+}
+
 static int build_easy(struct baton_kube_client *c,
 		      struct baton_kube_request *req, const char *method,
 		      const char *content_type, long timeout_ms)
@@ -699,6 +762,7 @@ int baton_kube_request_start(struct baton_kube_client *c,
 	req->cb = cb;
 	req->data_cb = data_cb;
 	req->timeout_ms = timeout_ms == 0 ? c->timeout_ms : timeout_ms;
+	req->is_get = strcmp(method, "GET") == 0;
 	n = strlen(c->cfg.server) + strlen(path_query) + 1;
 	req->url = malloc(n);
 	if (req->url == NULL) {
@@ -716,7 +780,9 @@ int baton_kube_request_start(struct baton_kube_client *c,
 	}
 	now = uv_now(c->loop);
 	wait = baton_kube_bucket_reserve(&c->bucket, now);
-	if (wait == 0 && c->waiting == NULL) {
+	/* Bucket reservations are monotone, so a request that may go now
+	 * only ever overtakes retries waiting for their Retry-After. */
+	if (wait == 0 && (c->waiting == NULL || c->waiting->ready_ms > now)) {
 		rv = req_launch(req);
 		if (rv != 0) {
 			goto err_after_alloc;
@@ -724,11 +790,7 @@ int baton_kube_request_start(struct baton_kube_client *c,
 		return 0;
 	}
 	req->ready_ms = now + wait;
-	req->state = REQ_WAITING;
-	list_append(&c->waiting, req);
-	if (c->waiting == req) {
-		uv_timer_start(&c->limit_timer, limit_timer_cb, wait, 0);
-	}
+	wait_insert(c, req, now);
 	return 0;
 
 err_after_alloc:

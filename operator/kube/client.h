@@ -30,6 +30,9 @@
 #define BATON_KUBE_DEFAULT_BURST 100
 #define BATON_KUBE_DEFAULT_TIMEOUT_MS 30000
 #define BATON_KUBE_DEFAULT_MAX_BODY (64u * 1024 * 1024)
+/* As client-go: a 429 (any verb) or a 5xx (GET) that carries Retry-After is
+ * retried after that many seconds (capped at 60), at most this often. */
+#define BATON_KUBE_MAX_RETRIES 10
 
 /* A token bucket, pure: time is passed in (ms). reserve() takes one token
  * and returns how long the caller must wait for it (0: now), like Go's
@@ -86,6 +89,8 @@ struct baton_kube_request {
 	long timeout_ms;
 	int state;
 	int abort_status;
+	int retries;
+	bool is_get;
 	bool cancel_pending;
 	baton_kube_request_cb cb;
 	baton_kube_data_cb data_cb;

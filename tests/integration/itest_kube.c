@@ -297,6 +297,156 @@ START_TEST(status_subresource)
 }
 END_TEST
 
+/* ---- 429 + Retry-After ---- */
+
+static void run_for(uint64_t ms);
+
+struct burst {
+	int done, ok, retried;
+	char err[BATON_ERRMSG_SIZE];
+};
+
+static void burst_cb(struct baton_kube_request *req, int status)
+{
+	struct burst *b = req->data;
+	b->done++;
+	if (status == 0) {
+		b->ok++;
+	} else {
+		memcpy(b->err, req->errmsg, sizeof b->err);
+	}
+	if (req->retries > 0) {
+		b->retried++;
+	}
+}
+
+static int admin_write(bool create, const struct baton_kube_ref *r, json_t *obj)
+{
+	struct baton_kube_request req;
+	struct done d = {0};
+	req.data = &d;
+	if (create) {
+		ck_assert_int_eq(
+		    baton_kube_create(&client, &req, r, obj, NULL, done_cb), 0);
+	} else {
+		ck_assert_int_eq(
+		    baton_kube_delete(&client, &req, r, NULL, done_cb), 0);
+	}
+	wait_done(&d);
+	json_decref(d.result);
+	if (d.status != 0) {
+		fprintf(stderr, "admin write: %s\n", d.errmsg);
+	}
+	return d.status;
+}
+
+/* API Priority and Fairness rejects with 429 + Retry-After when a priority
+ * level is full: give the limited user a level with one seat and no queue,
+ * then burst. Every request must still succeed, some after retrying. */
+START_TEST(throttled_requests_are_retried)
+{
+	struct baton_kube_config lcfg;
+	struct baton_kube_client lc;
+	struct baton_kube_request reqs[40];
+	struct burst b = {0};
+	struct done d = {0};
+	struct baton_kube_request req;
+	struct baton_kube_ref ssr = {"authentication.k8s.io",
+				     "v1",
+				     "selfsubjectreviews",
+				     NULL,
+				     NULL,
+				     NULL};
+	struct baton_kube_ref plc = {"flowcontrol.apiserver.k8s.io",
+				     "v1",
+				     "prioritylevelconfigurations",
+				     NULL,
+				     ns,
+				     NULL};
+	struct baton_kube_ref fs = {"flowcontrol.apiserver.k8s.io",
+				    "v1",
+				    "flowschemas",
+				    NULL,
+				    ns,
+				    NULL};
+	struct baton_kube_ref cms = {NULL, "v1", "configmaps",
+				     NULL, NULL, NULL};
+	struct baton_kube_client_opts o = {0};
+	const char *user;
+	json_t *obj;
+	char username[256];
+
+	ck_assert_int_eq(baton_kube_config_load_file(
+			     &lcfg, need_env("BATON_KUBECONFIG_LIMITED"), NULL),
+			 0);
+	o.qps = -1; /* no client-side limit: let the server push back */
+	ck_assert_int_eq(baton_kube_client_init(&loop, &lc, &lcfg, &o), 0);
+	obj = json_pack("{s:s,s:s}", "apiVersion", "authentication.k8s.io/v1",
+			"kind", "SelfSubjectReview");
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_create(&lc, &req, &ssr, obj, NULL, done_cb),
+			 0);
+	json_decref(obj);
+	ck_assert_msg(sync_req_status(&d) == 0, "%s", d.errmsg);
+	user = json_string_value(json_object_get(
+	    json_object_get(json_object_get(d.result, "status"), "userInfo"),
+	    "username"));
+	ck_assert_ptr_nonnull(user);
+	snprintf(username, sizeof username, "%s", user);
+	json_decref(d.result);
+
+	obj = json_pack("{s:s,s:s,s:{s:s},s:{s:s,s:{s:i,s:i,s:{s:s}}}}",
+			"apiVersion", "flowcontrol.apiserver.k8s.io/v1", "kind",
+			"PriorityLevelConfiguration", "metadata", "name", ns,
+			"spec", "type", "Limited", "limited",
+			"nominalConcurrencyShares", 1, "lendablePercent", 0,
+			"limitResponse", "type", "Reject");
+	ck_assert_int_eq(admin_write(true, &plc, obj), 0);
+	json_decref(obj);
+	obj = json_pack(
+	    "{s:s,s:s,s:{s:s},s:{s:{s:s},s:i,s:{s:s},s:[{s:[{s:s,s:{s:s}}],"
+	    "s:[{s:[s],s:[s],s:[s],s:[s]}]}]}}",
+	    "apiVersion", "flowcontrol.apiserver.k8s.io/v1", "kind",
+	    "FlowSchema", "metadata", "name", ns, "spec",
+	    "priorityLevelConfiguration", "name", ns, "matchingPrecedence", 100,
+	    "distinguisherMethod", "type", "ByUser", "rules", "subjects",
+	    "kind", "User", "user", "name", username, "resourceRules", "verbs",
+	    "list", "apiGroups", "", "resources", "configmaps", "namespaces",
+	    "*");
+	ck_assert_int_eq(admin_write(true, &fs, obj), 0);
+	json_decref(obj);
+	run_for(2000); /* the APF controller picks the new config up */
+
+	cms.ns = lcfg.ns;
+	for (int round = 0; round < 5 && b.retried == 0; round++) {
+		memset(&b, 0, sizeof b);
+		for (int i = 0; i < 40; i++) {
+			reqs[i].data = &b;
+			ck_assert_int_eq(baton_kube_list(&lc, &reqs[i], &cms,
+							 NULL, burst_cb),
+					 0);
+		}
+		for (int i = 0; i < 200000 && b.done < 40; i++) {
+			uv_run(&loop, UV_RUN_ONCE);
+		}
+		ck_assert_int_eq(b.done, 40);
+		ck_assert_msg(b.ok == 40, "%d of 40 failed: %s", 40 - b.ok,
+			      b.err);
+	}
+	ck_assert_msg(b.retried > 0, "the server never throttled");
+
+	ck_assert_int_eq(admin_write(false, &fs, NULL), 0);
+	ck_assert_int_eq(admin_write(false, &plc, NULL), 0);
+	{
+		bool closed = false;
+		lc.data = &closed;
+		baton_kube_client_close(&lc, client_closed_cb);
+		LOOP_RUN_UNTIL(&loop, closed);
+	}
+	baton_kube_config_free(&lcfg);
+}
+END_TEST
+
 /* ---- SSA -------------------------------------------------------------------
  */
 
@@ -1088,6 +1238,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, configmap_crud);
 	tcase_add_test(tc, ssa_conflict_without_force);
 	tcase_add_test(tc, status_subresource);
+	tcase_add_test(tc, throttled_requests_are_retried);
 	tcase_add_test(tc, token_kubeconfig_works);
 	tcase_add_test(tc, wrong_ca_fails_clearly);
 	tcase_add_test(tc, close_cancels_inflight);
