@@ -2729,6 +2729,7 @@ static int fake_agent_main(int argc, char **argv)
 	const char *listen = "0.0.0.0:8081";
 	const char *write_file = NULL;
 	struct fake f = {.not_ready_file = NULL};
+	bool ignore_term = false;
 	struct baton_http_config hc = {0};
 	char host[128];
 	const char *colon;
@@ -2743,6 +2744,8 @@ static int fake_agent_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--not-ready-file") == 0 &&
 			   i + 1 < argc) {
 			f.not_ready_file = argv[++i];
+		} else if (strcmp(argv[i], "--ignore-sigterm") == 0) {
+			ignore_term = true; /* only SIGKILL ends it */
 		} else {
 			/* tolerate baton-agent's flags, so the same pod spec
 			 * can run either */
@@ -2784,7 +2787,11 @@ static int fake_agent_main(int argc, char **argv)
 	uv_signal_init(&loop, &f.sigint);
 	f.sigterm.data = &f;
 	f.sigint.data = &f;
-	uv_signal_start(&f.sigterm, fake_signal_cb, SIGTERM);
+	if (ignore_term) {
+		signal(SIGTERM, SIG_IGN);
+	} else {
+		uv_signal_start(&f.sigterm, fake_signal_cb, SIGTERM);
+	}
 	uv_signal_start(&f.sigint, fake_signal_cb, SIGINT);
 	baton_log(BATON_LOG_INFO, "fake-agent", "serving on %s", listen);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -2802,7 +2809,8 @@ static void usage(FILE *out)
 	    "Usage: baton_labkubelet --kubeconfig F --node NAME --region R\n"
 	    "                        --bin-dir DIR --state-dir DIR [flags]\n"
 	    "       baton_labkubelet fake-agent [--listen H:P] [--write FILE]\n"
-	    "                        [--not-ready-file FILE]\n"
+	    "                        [--not-ready-file FILE] "
+	    "[--ignore-sigterm]\n"
 	    "\n"
 	    "The lab's kubelet: registers Node NAME and runs the pods bound "
 	    "to it\n"

@@ -176,7 +176,8 @@ spec:
       - name: baton-agent
         image: baton-agent:lab
         command: ["$lk"]
-        args: [fake-agent, --listen, "0.0.0.0:8081", --write, /data/hello]
+        args: [fake-agent, --listen, "0.0.0.0:8081", --write, /data/hello,
+               --not-ready-file, /data/notready]
         env:
         - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
         - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
@@ -220,6 +221,53 @@ check "the restarted agent is a new process ($pid2) in the same pod host" \
     bash -c "[ '$pid2' != '$pid' ] && ip netns pids bp-lkt-0 | grep -qx '$pid2' && gone $pid"
 check "lastState records the kill (exit code 137)" \
     bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.containerStatuses[?(@.name==\"baton-agent\")].lastState.terminated.exitCode}')\" = 137 ]"
+
+# Readiness follows the probe: not ready → Ready False and out of the
+# EndpointSlice's ready endpoints; ready again → back.
+touch "$tmp/pv/data-lkt-0/notready"
+eventually 20 "a failing /readyz makes the pod not Ready (failureThreshold 3)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = False ]"
+eventually 20 "... and its EndpointSlice endpoint not ready" \
+    bash -c "${kc[*]} get endpointslices -l kubernetes.io/service-name=lkt -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}={.conditions.ready}{\"\\n\"}{end}' | grep -qx '$ip=false'"
+rm -f "$tmp/pv/data-lkt-0/notready"
+eventually 20 "a passing /readyz makes it Ready again" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+
+# A process that ignores SIGTERM is killed after the grace period; a pod
+# whose command does not exist says so in its waiting state.
+"${kc[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-stubborn, namespace: default}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: lab
+    command: ["$lk", fake-agent, --listen, "0.0.0.0:8082", --ignore-sigterm]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-missing, namespace: default}
+spec:
+  nodeName: $node
+  containers:
+  - {name: main, image: lab, args: [no-such-program-baton]}
+YAML
+eventually 30 "a pod bound by spec.nodeName runs (lkt-stubborn)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-stubborn -o jsonpath='{.status.phase}/{.status.containerStatuses[0].started}')\" = Running/true ]"
+spid=$(jp pod/lkt-stubborn '{.status.containerStatuses[0].containerID}'); spid=${spid#lab://}
+eventually 20 "a missing executable is reported (RunContainerError, names --bin-dir)" \
+    bash -c "${kc[*]} get pod lkt-missing -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}' | grep -q '^RunContainerError: executable no-such-program-baton not found in --bin-dir'"
+start=$SECONDS
+"${kc[@]}" delete pod lkt-stubborn --wait=false >/dev/null
+eventually 15 "SIGTERM ignored: SIGKILL after the 2 s grace period" gone "$spid"
+check "... not before the grace period ($((SECONDS - start))s >= 2s)" test $((SECONDS - start)) -ge 2
+eventually 15 "... and the pod is deleted from the API once stopped" \
+    bash -c "! ${kc[*]} get pod lkt-stubborn 2>/dev/null"
+check "... the lab kubelet logged the SIGKILL" grep -q '"grace period over: SIGKILL".*lkt-stubborn\|lkt-stubborn.*grace period over: SIGKILL' "$tmp/labkubelet.log"
+"${kc[@]}" delete pod lkt-missing --wait=false >/dev/null
 
 # Deletion: the process stops, the namespace goes, then the API lets go and
 # the StatefulSet makes a new pod with the same claim.
