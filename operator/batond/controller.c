@@ -477,6 +477,14 @@ static void worker_done_cb(struct baton_reconcile *r, int status)
 	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);
 	if (status == 0) {
 		baton_kube_workqueue_forget(&c->queue, w->key);
+		/* Not registered yet (no leader, or another node's proposal
+		 * in flight): look again shortly rather than wait for the
+		 * next change. */
+		if (r->spec_error[0] == '\0' && !r->spec.deleting &&
+		    c->consensus != NULL &&
+		    c->consensus->db(c->consensus->data, w->key) == NULL) {
+			baton_kube_workqueue_add_after(&c->queue, w->key, 1000);
+		}
 		/* A label patch already in flight must land (and the pod
 		 * cache catch up) before the next sync, or it would send a
 		 * second, identical patch. */
@@ -595,6 +603,19 @@ bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
 		}
 	}
 	return false;
+}
+
+void baton_controller_resync_all(struct baton_controller *c)
+{
+	const char *key;
+	json_t *obj;
+	if (c == NULL || c->stopping) {
+		return;
+	}
+	json_object_foreach(c->dbcs.cache, key, obj)
+	{
+		baton_kube_workqueue_add(&c->queue, key);
+	}
 }
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)

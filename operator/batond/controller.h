@@ -55,6 +55,10 @@ void baton_controller_stop(struct baton_controller *c,
 bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
 				     uint64_t *position);
 
+/* Reconcile every cached DatabaseCluster (this node just became leader:
+ * whatever waited for a leader to register can proceed). */
+void baton_controller_resync_all(struct baton_controller *c);
+
 /* The FSM applied a command for DB: reconcile it. */
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db);
 

@@ -286,9 +286,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",
 			  d.errmsg);
-		d.exit_code = rv == BATON_ECONFIG ? 2 : 1;
-		d.stopping = true;
-		controller_stopped_cb(&d);
+		baton_batond_stop(&d, rv == BATON_ECONFIG ? 2 : 1);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rv = uv_loop_close(&loop);

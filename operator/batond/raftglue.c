@@ -72,6 +72,10 @@ struct baton_raftglue {
 	bool stopping;
 	int closing;
 	struct raft_transfer transfer;
+	bool transfer_done;
+	bool transport_inited;
+	bool io_inited;
+	bool raft_inited;
 	void (*stopped_cb)(struct baton_batond *d);
 };
 
@@ -399,6 +403,7 @@ static void tick_cb(uv_timer_t *t)
 			  "renewed now",
 			  (unsigned long long)raft_current_term(&g->raft));
 		baton_decider_become_leader(&g->decider, now);
+		baton_controller_resync_all(g->d->controller);
 	} else if (!leader && g->was_leader) {
 		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
 		baton_decider_lose_leadership(&g->decider);
@@ -761,10 +766,12 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		}
 	}
 
+	uv_timer_init(d->loop, &g->tick);
+	g->tick.data = g;
 	if (mkdir(cfg->raft_dir, 0700) != 0 && errno != EEXIST) {
 		baton_errmsg_printf(errmsg, "raft.dataDir %s: %s",
 				    cfg->raft_dir, strerror(errno));
-		free(g);
+		*out = g;
 		return BATON_EIO;
 	}
 	baton_fsm_init(&g->fsm, &g->rfsm);
@@ -775,6 +782,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	g->transport.version = 1;
 	g->transport.data = NULL;
 	rv = raft_uv_tcp_init(&g->transport, d->loop);
+	g->transport_inited = rv == 0;
 	if (rv == 0 && cfg->raft_bind != NULL) {
 		rv =
 		    raft_uv_tcp_set_bind_address(&g->transport, cfg->raft_bind);
@@ -782,23 +790,26 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "raft transport: %s",
 				    raft_strerror(rv));
-		free(g);
+		g->transport_inited = rv == 0 || g->transport.impl != NULL;
+		*out = g;
 		return BATON_ECONFIG;
 	}
 	rv = raft_uv_init(&g->io, d->loop, cfg->raft_dir, &g->transport);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "raft data directory %s: %s",
 				    cfg->raft_dir, g->io.errmsg);
-		raft_uv_tcp_close(&g->transport);
-		free(g);
+		*out = g;
 		return BATON_EIO;
 	}
+	g->io_inited = true;
 	rv = raft_init(&g->raft, &g->io, &g->rfsm, g->members[g->self].id,
 		       g->members[g->self].raft_address);
+	*out = g; /* from here on, stop() cleans up whatever fails */
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "raft: %s", raft_strerror(rv));
 		return BATON_EINTERNAL;
 	}
+	g->raft_inited = true;
 	g->raft.data = g;
 	raft_set_pre_vote(&g->raft, true);
 	raft_set_election_timeout(&g->raft, cfg->election_timeout_ms);
@@ -819,8 +830,11 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	}
 	rv = raft_start(&g->raft);
 	if (rv != 0) {
-		baton_errmsg_printf(errmsg, "raft start: %s (%s)",
-				    raft_strerror(rv), raft_errmsg(&g->raft));
+		baton_errmsg_printf(
+		    errmsg, "raft start on %s (data in %s): %s (%s%s%s)",
+		    g->members[g->self].raft_address, cfg->raft_dir,
+		    raft_strerror(rv), raft_errmsg(&g->raft),
+		    g->io.errmsg[0] ? "; " : "", g->io.errmsg);
 		return BATON_EINTERNAL;
 	}
 	g->raft_started = true;
@@ -866,8 +880,6 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	    .status = raft_status,
 	    .lease_valid = op_lease_valid,
 	};
-	uv_timer_init(d->loop, &g->tick);
-	g->tick.data = g;
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",
 		  "node %s (id %llu) started on %s with %d members, data in %s",
@@ -941,14 +953,46 @@ static void close_all(struct baton_raftglue *g)
 			g->members[i].client_ready = false;
 		}
 	}
-	/* raft cancels its pending applies (callbacks run) */
-	raft_close(&g->raft, raft_closed_cb);
+	if (g->raft_inited) {
+		/* raft cancels its pending applies (callbacks run) */
+		raft_close(&g->raft, raft_closed_cb);
+		return;
+	}
+	/* start-up failed before raft_init: close what exists */
+	if (g->io_inited) {
+		raft_uv_close(&g->io);
+	}
+	if (g->transport_inited) {
+		raft_uv_tcp_close(&g->transport);
+	}
+	g->closing--;
+	maybe_closed(g);
 }
 
 static void transfer_cb(struct raft_transfer *req)
 {
 	struct baton_raftglue *g = req->data;
+	if (g->transfer_done) {
+		return;
+	}
+	g->transfer_done = true;
+	uv_timer_stop(&g->tick);
 	baton_log(BATON_LOG_INFO, "raft", "leadership transferred");
+	close_all(g);
+}
+
+/* A transfer to a peer that does not answer never completes: give it a few
+ * election timeouts, then close anyway (the others elect a leader). */
+static void transfer_timeout_cb(uv_timer_t *t)
+{
+	struct baton_raftglue *g = t->data;
+	if (g->transfer_done) {
+		return;
+	}
+	g->transfer_done = true;
+	baton_log(BATON_LOG_WARN, "raft",
+		  "leadership transfer did not complete: closing anyway");
+	uv_timer_stop(&g->tick);
 	close_all(g);
 }
 
@@ -961,6 +1005,9 @@ void baton_raftglue_stop(struct baton_raftglue *g,
 		g->transfer.data = g;
 		if (raft_transfer(&g->raft, &g->transfer, 0, transfer_cb) ==
 		    0) {
+			/* the tick timer doubles as the transfer deadline */
+			uv_timer_start(&g->tick, transfer_timeout_cb,
+				       3 * g->d->cfg->election_timeout_ms, 0);
 			baton_log(BATON_LOG_INFO, "raft",
 				  "shutting down: transferring leadership");
 			return;

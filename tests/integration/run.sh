@@ -14,7 +14,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BATON_BUILD:-build/san}
-nregions=${BATON_ITEST_REGIONS:-2}
+nregions=${BATON_ITEST_REGIONS:-3}
 export BATON_REGIONS_DIR=${BATON_ITEST_DIR:-$(mktemp -d /tmp/baton-itest.XXXXXX)/regions}
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-300}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Failover across three real control planes with real batonds forming one
+# Raft group (pods made Ready by kwok; the database processes themselves are
+# exercised by the agent's tests and the lab):
+#  - every region registers the same DatabaseCluster; the first region is
+#    primary at epoch 1 and only its pod carries role=primary, epoch=1;
+#  - SIGKILL the primary region's batond: after the lease, a surviving
+#    region is promoted at epoch 2, in every surviving region exactly one
+#    pod (the new primary's) is labelled primary/2, and status agrees;
+#  - restart the killed batond from its data directory: it learns epoch 2
+#    and demotes its own pod to replica before anything else.
+# Prints the time from the kill to the new primary being labelled.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/tap.sh
+source "$top/tests/lib/tap.sh"
+: "${BATON_REGIONS_DIR:?run through tests/integration/run.sh (regions must be up)}"
+export PATH=$top/tests/env/bin:$PATH
+batond=$top/${BATON_BUILD:-build/san}/bin/batond
+read -r -a regions <<<"$BATON_REGION_NAMES"
+if [ "${#regions[@]}" -lt 3 ]; then
+    not_ok "needs 3 regions (BATON_ITEST_REGIONS=3), got ${#regions[@]}"
+    tap_exit
+fi
+regions=("${regions[@]:0:3}")
+tmp=$(mktemp -d /tmp/baton-failover.XXXXXX)
+declare -A pid raft api http
+cleanup() {
+    for r in "${!pid[@]}"; do kill -KILL "${pid[$r]}" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap "exit 130" INT TERM
+port() { # a free loopback port
+    local p
+    while :; do
+        p=$((30000 + RANDOM % 20000))
+        ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
+    done
+}
+for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); done
+kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
+
+# The same DatabaseCluster in every region (GitOps style), primary in the
+# first; one PersistentVolume per region for its instance.
+for r in "${regions[@]}"; do
+    kc "$r" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: failover-pv}
+spec:
+  capacity: {storage: 100Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  hostPath: {path: /tmp/failover-pv-$r}
+---
+apiVersion: baton.dev/v1alpha1
+kind: DatabaseCluster
+metadata: {name: ledger, namespace: default}
+spec:
+  regions:
+  - {name: ${regions[0]}, priority: 300}
+  - {name: ${regions[1]}, priority: 200}
+  - {name: ${regions[2]}, priority: 100}
+  primaryRegion: ${regions[0]}
+  # Synchronous mode promotes only the standby an agent reports as the
+  # synchronous one; kwok pods have no agent (see the lab drills for that).
+  failover: {leaseSeconds: 2, renewMillis: 500, synchronous: false}
+YAML
+done
+
+start_batond() { # start_batond REGION
+    local r=$1 p
+    {
+        echo "region: $r"
+        echo "kubeconfig: $BATON_REGIONS_DIR/$r/admin.kubeconfig"
+        echo "peers:"
+        for p in "${regions[@]}"; do
+            [ "$p" = "$r" ] && continue
+            echo "  - {name: $p, raftAddress: \"127.0.0.1:${raft[$p]}\", apiAddress: \"127.0.0.1:${api[$p]}\"}"
+        done
+        echo "raft: {bind: \"127.0.0.1:${raft[$r]}\", dataDir: $tmp/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
+        echo "peerApi: {bind: \"127.0.0.1:${api[$r]}\"}"
+        echo "http: {bind: \"127.0.0.1:${http[$r]}\"}"
+        echo "lease: {driftPercent: 5, marginMillis: 200}"
+    } > "$tmp/$r.yaml"
+    BATON_INSECURE_PEERS=1 "$batond" --config "$tmp/$r.yaml" >> "$tmp/$r.log" 2>&1 &
+    pid[$r]=$!
+}
+for r in "${regions[@]}"; do start_batond "$r"; done
+
+labels() { # labels REGION: "pod=role/epoch ..." for the database's pods
+    kc "$1" get pods -l baton.dev/cluster=ledger \
+        -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.labels.baton\.dev/role}/{.metadata.labels.baton\.dev/epoch} {end}'
+}
+status() { kc "$1" get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}'; }
+first=${regions[0]}
+all_ready() {
+    local r
+    for r in "${regions[@]}"; do curl -fs "http://127.0.0.1:${http[$r]}/readyz" >/dev/null || return 1; done
+}
+eventually 60 "every batond is ready (caches synced, Raft quorum)" all_ready
+for r in "${regions[@]}"; do
+    eventually 60 "$r: status shows $first primary at epoch 1" bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}')\" = $first/1 ]"
+done
+eventually 60 "$first: its pod is labelled primary at epoch 1" \
+    bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get pods -l baton.dev/cluster=ledger -o jsonpath='{.items[*].metadata.labels}' | grep -q '\"baton.dev/epoch\":\"1\",.*\"baton.dev/role\":\"primary\"\|\"baton.dev/role\":\"primary\".*\"baton.dev/epoch\":\"1\"'"
+for r in "${regions[@]:1}"; do
+    eventually 30 "$r: its pod is a replica" bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get pods -l baton.dev/cluster=ledger,baton.dev/role=replica -o name | grep -q pod"
+done
+check "the primary Service in $first routes to its pod" \
+    bash -c "[ -n \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get endpointslices -l kubernetes.io/service-name=ledger-rw -o jsonpath='{.items[*].endpoints[*].addresses[*]}')\" ]"
+
+# Kill the primary region's batond. Its lease lapses; a survivor is promoted.
+kill -KILL "${pid[$first]}"
+killed_at=$(date +%s.%N)
+unset "pid[$first]"
+second=${regions[1]}
+promoted() {
+    local r primaries=0 who=""
+    for r in "${regions[@]:1}"; do
+        [ "$(status "$r")" = "$second/2" ] || return 1
+        case " $(labels "$r") " in *=primary/2*) primaries=$((primaries + 1)); who=$r ;; esac
+    done
+    [ "$primaries" = 1 ] && [ "$who" = "$second" ]
+}
+if eventually 60 "after the kill, $second (highest priority) is primary at epoch 2 in every surviving region, one pod labelled primary/2" promoted; then
+    echo "# failover: kill of $first's batond -> $second labelled primary/2 in $(echo "$(date +%s.%N) - $killed_at" | bc) s (lease 2 s)"
+fi
+check "no surviving region labels a pod primary at epoch 1" \
+    bash -c "! { $(declare -f labels kc); $(declare -p BATON_REGIONS_DIR); labels ${regions[1]}; labels ${regions[2]}; } | grep -q primary/1"
+
+# Restart the killed batond from its data directory: it rejoins and fences
+# its own stale primary.
+start_batond "$first"
+eventually 60 "$first rejoins, learns epoch 2 and relabels its pod replica/2" \
+    bash -c "$(declare -f labels kc); $(declare -p BATON_REGIONS_DIR); case \" \$(labels $first) \" in *=replica/2*) exit 0;; *) exit 1;; esac"
+eventually 30 "$first: status shows $second primary at epoch 2" bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}')\" = $second/2 ]"
+check "epochs never went back: every region's status is at epoch 2" bash -c "
+    for r in ${regions[*]}; do [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/\$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.epoch}')\" = 2 ] || exit 1; done"
+
+# Graceful stop: SIGTERM, exit 0, no sanitizer report.
+for r in "${regions[@]}"; do
+    if [ -n "${pid[$r]:-}" ]; then
+        kill -TERM "${pid[$r]}"
+        wait "${pid[$r]}"; rc=$?
+        unset "pid[$r]"
+        check "$r: batond exits 0 on SIGTERM" test "$rc" = 0
+    fi
+done
+check "no sanitizer reports in any batond log" bash -c "! grep -l 'ERROR: AddressSanitizer\|runtime error:' $tmp/*.log"
+for r in "${regions[@]}"; do
+    if grep -q '"level":"error"' "$tmp/$r.log"; then
+        grep '"level":"error"' "$tmp/$r.log" | head -3 | sed 's/^/# /'
+    fi
+done
+tap_exit
