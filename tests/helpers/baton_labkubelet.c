@@ -434,7 +434,8 @@ struct ctr {
 	char image[256];
 	bool passive;
 	uv_process_t proc;
-	bool running;
+	bool running; /* spawned, handle not closed yet */
+	bool exited;  /* reaped: the pid may belong to someone else now */
 	int pid;
 	unsigned long long pid_start;
 	char started_at[32];
@@ -632,7 +633,7 @@ static void state_write(struct pod *p)
 	fprintf(f, "pod=%s/%s\nuid=%s\nnetns=%s\nveth=%s\nip=%s\n", p->ns,
 		p->name, p->uid, p->netns, p->veth, p->ip);
 	for (int i = 0; i < p->n_ctrs; i++) {
-		if (p->ctrs[i].running) {
+		if (p->ctrs[i].running && !p->ctrs[i].exited) {
 			fprintf(f, "pid=%d %llu %s\n", p->ctrs[i].pid,
 				p->ctrs[i].pid_start, p->ctrs[i].name);
 		}
@@ -1243,6 +1244,7 @@ static void proc_exit_cb(uv_process_t *proc, int64_t exit_status,
 	struct ctr *c = proc->data;
 	struct pod *p = c->pod;
 
+	c->exited = true;
 	c->has_last = true;
 	c->last_code = term_signal != 0 ? 128 + term_signal : (int)exit_status;
 	snprintf(c->last_reason, sizeof c->last_reason, "%s",
@@ -1336,6 +1338,7 @@ static int ctr_start(struct ctr *c)
 		baton_errmsg_printf(c->wait_msg, "spawn %s: %s", argv.v[0],
 				    uv_strerror(rv));
 		c->running = true; /* until the close callback */
+		c->exited = true;
 		c->ever_started = false;
 		uv_close((uv_handle_t *)&c->proc, proc_closed_cb);
 		strv_free(&argv);
@@ -1343,6 +1346,7 @@ static int ctr_start(struct ctr *c)
 		return BATON_EIO;
 	}
 	c->running = true;
+	c->exited = false;
 	c->ever_started = true;
 	c->pid = c->proc.pid;
 	c->pid_start = proc_start_time(c->pid);
@@ -1683,7 +1687,7 @@ static void kill_timer_cb(uv_timer_t *t)
 	p->kill_sent = true;
 	for (int i = 0; i < p->n_ctrs; i++) {
 		struct ctr *c = &p->ctrs[i];
-		if (c->running && c->pid > 0) {
+		if (c->running && !c->exited && c->pid > 0) {
 			pod_log(p, BATON_LOG_WARN, "grace period over: SIGKILL",
 				json_pack("{s:s, s:i}", "container", c->name,
 					  "pid", c->pid));
@@ -1730,7 +1734,7 @@ static void pod_begin_stop(struct pod *p)
 		uv_timer_stop(&c->restart_timer);
 		uv_timer_stop(&c->probe_timer);
 		c->in_backoff = false;
-		if (c->running && c->pid > 0) {
+		if (c->running && !c->exited && c->pid > 0) {
 			if (kill(-c->pid, grace > 0 ? SIGTERM : SIGKILL) != 0) {
 				kill(c->pid, grace > 0 ? SIGTERM : SIGKILL);
 			}
@@ -1981,7 +1985,7 @@ static bool pod_any_active_running(const struct pod *p)
 	for (int i = 0; i < p->n_ctrs; i++) {
 		if (!p->ctrs[i].passive) {
 			any_active = true;
-			if (p->ctrs[i].running) {
+			if (p->ctrs[i].running && !p->ctrs[i].exited) {
 				return true;
 			}
 		}
@@ -1992,8 +1996,8 @@ static bool pod_any_active_running(const struct pod *p)
 static json_t *ctr_status(struct pod *p, struct ctr *c)
 {
 	bool up = p->state >= PS_RUNNING;
-	bool running =
-	    c->passive ? up && pod_any_active_running(p) : c->running;
+	bool running = c->passive ? up && pod_any_active_running(p)
+				  : c->running && !c->exited;
 	bool ready = running && (c->passive || c->ready);
 	json_t *st =
 	    json_pack("{s:s, s:s, s:s, s:b, s:b, s:i}", "name", c->name,
