@@ -31,6 +31,11 @@ struct baton_controller {
 	struct worker workers[MAX_WORKERS];
 	const struct baton_consensus_ops *consensus;
 	struct baton_kube_request label_reqs[8];
+	/* discovery: the group/versions this cluster serves (mesh CRDs) */
+	json_t *served;
+	struct baton_kube_request discovery_req;
+	bool discovery_pending;
+	uv_timer_t discovery_timer;
 	int label_pending;
 	bool stopping;
 	int closing;
@@ -40,6 +45,8 @@ struct baton_controller {
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
 };
+
+static void maybe_stopped(struct baton_controller *c);
 
 static uint64_t now_ms(void)
 {
@@ -239,14 +246,73 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 	return n;
 }
 
+/* From the last discovery (GET /apis, refreshed every 30 s). Before the
+ * first answer nothing optional is served: routing falls back to plain
+ * Services with a condition, and every database is reconciled again when
+ * the answer arrives. */
 static bool env_api_served(void *data, const char *gv)
 {
-	/* Discovery is not cached yet: assume the mesh CRDs are absent only
-	 * when the apply fails; report them served. The apply error then
-	 * names the missing kind. */
-	(void)data;
-	(void)gv;
-	return true;
+	struct baton_controller *c = data;
+	return c->served != NULL && json_object_get(c->served, gv) != NULL;
+}
+
+static void discovery_cb(struct baton_kube_request *req, int status);
+
+static void discover(struct baton_controller *c)
+{
+	if (c->discovery_pending || c->stopping) {
+		return;
+	}
+	c->discovery_req.data = c;
+	if (baton_kube_request_start(&c->d->kube, &c->discovery_req, "GET",
+				     "/apis", NULL, NULL, 0, NULL,
+				     discovery_cb) == 0) {
+		c->discovery_pending = true;
+	}
+}
+
+static void discovery_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_controller *c = req->data;
+	json_t *served;
+	size_t i, j;
+	json_t *g, *v;
+	bool changed;
+
+	c->discovery_pending = false;
+	if (status != 0) {
+		if (status != BATON_ECANCELED) {
+			baton_log(BATON_LOG_WARN, "controller",
+				  "API discovery failed: %s", req->errmsg);
+		}
+		if (c->stopping) {
+			maybe_stopped(c);
+		}
+		return;
+	}
+	served = json_object();
+	json_array_foreach(json_object_get(req->result, "groups"), i, g)
+	{
+		json_array_foreach(json_object_get(g, "versions"), j, v)
+		{
+			const char *gv = json_string_value(
+			    json_object_get(v, "groupVersion"));
+			if (gv != NULL) {
+				json_object_set_new(served, gv, json_true());
+			}
+		}
+	}
+	changed = c->served == NULL || !json_equal(c->served, served);
+	json_decref(c->served);
+	c->served = served;
+	if (changed) {
+		baton_controller_resync_all(c);
+	}
+}
+
+static void discovery_timer_cb(uv_timer_t *t)
+{
+	discover(t->data);
 }
 
 static void event_cb(struct baton_kube_request *req, int status)
@@ -322,8 +388,6 @@ static double env_since(void *data, const char *ts)
 
 /* ---- pod labels: the fence -------------------------------------------------
  */
-
-static void maybe_stopped(struct baton_controller *c);
 
 static void label_cb(struct baton_kube_request *req, int status)
 {
@@ -698,6 +762,9 @@ int baton_controller_start(struct baton_batond *d,
 		free(c);
 		return rv;
 	}
+	uv_timer_init(d->loop, &c->discovery_timer);
+	c->discovery_timer.data = c;
+	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
 	*out = c;
 	return 0;
 }
@@ -800,7 +867,8 @@ static void maybe_stopped(struct baton_controller *c)
 	void (*cb)(struct baton_batond *) = c->stopped_cb;
 	struct baton_batond *d = c->d;
 
-	if (c->closing > 0 || c->label_pending > 0 || c->stopped_cb == NULL) {
+	if (c->closing > 0 || c->label_pending > 0 || c->discovery_pending ||
+	    c->stopped_cb == NULL) {
 		return;
 	}
 	for (int i = 0; i < MAX_WORKERS; i++) {
@@ -809,6 +877,7 @@ static void maybe_stopped(struct baton_controller *c)
 		}
 	}
 	c->stopped_cb = NULL;
+	json_decref(c->served);
 	free(c);
 	cb(d);
 }
@@ -816,6 +885,13 @@ static void maybe_stopped(struct baton_controller *c)
 static void informer_closed_cb(struct baton_kube_informer *inf)
 {
 	struct baton_controller *c = inf->data;
+	c->closing--;
+	maybe_stopped(c);
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+	struct baton_controller *c = h->data;
 	c->closing--;
 	maybe_stopped(c);
 }
@@ -832,7 +908,8 @@ void baton_controller_stop(struct baton_controller *c,
 {
 	c->stopping = true;
 	c->stopped_cb = stopped_cb;
-	c->closing = 3;
+	c->closing = 4;
+	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
 	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
 	baton_kube_informer_close(&c->pods, informer_closed_cb);
 	baton_kube_workqueue_close(&c->queue, queue_closed_cb);

@@ -11,6 +11,7 @@
 enum step {
 	STEP_FINALIZER = 1,
 	STEP_APPLY,
+	STEP_PRUNE,
 	STEP_STATUS,
 	STEP_DRAIN,
 	STEP_REMOVE_FINALIZER,
@@ -68,6 +69,14 @@ static const struct baton_kube_ref dbc_ref = {.group = "baton.dev",
 static void finish(struct baton_reconcile *r, int status)
 {
 	baton_reconcile_cb cb = r->cb;
+	size_t i;
+	json_t *v;
+	json_array_foreach(r->prune_reqs, i, v)
+	{
+		free((void *)(uintptr_t)json_integer_value(v));
+	}
+	json_decref(r->prune_reqs);
+	r->prune_reqs = NULL;
 	json_decref(r->obj);
 	json_decref(r->objects);
 	r->obj = NULL;
@@ -193,8 +202,150 @@ static void applied_all(struct baton_reconcile *r)
 		fail(r, r->first_error, "server-side apply", detail);
 		return;
 	}
-	r->step = r->step == STEP_DRAIN ? STEP_REMOVE_FINALIZER : STEP_STATUS;
+	r->step = r->step == STEP_DRAIN ? STEP_REMOVE_FINALIZER : STEP_PRUNE;
 	run(r);
+}
+
+/* ---- prune: routing objects no longer desired --------------------------- */
+
+/* The mesh kinds whose objects may stop being desired (a ServiceExport
+ * moves with the primary; switching mesh leaves the old backend's objects
+ * behind). Services, children and the rest are always desired while the
+ * DatabaseCluster exists, and go with it through owner references. */
+static const struct {
+	const char *group_version;
+	const char *kind;
+	const char *resource;
+} prunable[] = {
+    {"networking.istio.io/v1", "DestinationRule", "destinationrules"},
+    {"networking.istio.io/v1", "VirtualService", "virtualservices"},
+    {"multicluster.x-k8s.io/v1beta1", "ServiceExport", "serviceexports"},
+    {"multicluster.x-k8s.io/v1alpha1", "ServiceExport", "serviceexports"},
+    {"net.gke.io/v1", "ServiceExport", "serviceexports"},
+};
+#define N_PRUNABLE (sizeof prunable / sizeof prunable[0])
+
+static bool desired_has(struct baton_reconcile *r, const char *kind,
+			const char *name)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(r->objects, i, o)
+	{
+		const char *k = json_string_value(json_object_get(o, "kind"));
+		const char *n = md_str(o, "name");
+		if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void pruned_one(struct baton_reconcile *r)
+{
+	if (--r->pending == 0) {
+		r->step = STEP_STATUS;
+		run(r);
+	}
+}
+
+static void prune_delete_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_reconcile *r = req->data;
+	if (status != 0 && status != BATON_ENOTFOUND) {
+		baton_log(BATON_LOG_WARN, "reconcile",
+			  "%s/%s: pruning a routing object: %s", r->spec.ns,
+			  r->spec.name, req->errmsg);
+	}
+	pruned_one(r);
+}
+
+static void prune_list_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_reconcile *r = req->data;
+	size_t k = (size_t)(req - r->reqs);
+	size_t i;
+	json_t *item;
+
+	if (status == 0 && k < N_PRUNABLE) {
+		json_array_foreach(json_object_get(req->result, "items"), i,
+				   item)
+		{
+			const char *name = md_str(item, "name");
+			char group[64];
+			const char *slash =
+			    strchr(prunable[k].group_version, '/');
+			struct baton_kube_request *del;
+			struct baton_kube_ref ref = {0};
+
+			if (name == NULL ||
+			    desired_has(r, prunable[k].kind, name)) {
+				continue;
+			}
+			del = calloc(1, sizeof *del);
+			if (del == NULL) {
+				continue;
+			}
+			snprintf(group, sizeof group, "%.*s",
+				 (int)(slash - prunable[k].group_version),
+				 prunable[k].group_version);
+			ref.group = group;
+			ref.version = slash + 1;
+			ref.resource = prunable[k].resource;
+			ref.ns = r->spec.ns;
+			ref.name = name;
+			del->data = r;
+			baton_log(BATON_LOG_INFO, "reconcile",
+				  "%s/%s: removing %s %s (no longer desired)",
+				  r->spec.ns, r->spec.name, prunable[k].kind,
+				  name);
+			if (baton_kube_delete(r->env->kube, del, &ref, NULL,
+					      prune_delete_cb) == 0) {
+				r->pending++;
+				/* freed by the caller's list below */
+				del->data = r;
+				json_array_append_new(
+				    r->prune_reqs,
+				    json_integer((json_int_t)(uintptr_t)del));
+			} else {
+				free(del);
+			}
+		}
+	}
+	pruned_one(r);
+}
+
+static void prune(struct baton_reconcile *r)
+{
+	char selector[128];
+	snprintf(selector, sizeof selector, "baton.dev/cluster=%s",
+		 r->spec.name);
+	r->pending = 1;
+	for (size_t k = 0; k < N_PRUNABLE; k++) {
+		char group[64];
+		const char *slash = strchr(prunable[k].group_version, '/');
+		struct baton_kube_ref ref = {0};
+		struct baton_kube_list_opts lo = {0};
+
+		if (!r->env->api_served(r->env->data,
+					prunable[k].group_version)) {
+			continue;
+		}
+		snprintf(group, sizeof group, "%.*s",
+			 (int)(slash - prunable[k].group_version),
+			 prunable[k].group_version);
+		ref.group = group;
+		ref.version = slash + 1;
+		ref.resource = prunable[k].resource;
+		ref.ns = r->spec.ns;
+		lo.label_selector = selector;
+		r->reqs[k].data = r;
+		if (baton_kube_list(r->env->kube, &r->reqs[k], &ref, &lo,
+				    prune_list_cb) == 0) {
+			r->pending++;
+		}
+	}
+	pruned_one(r);
 }
 
 static void apply_cb(struct baton_kube_request *req, int status)
@@ -456,6 +607,9 @@ static void run(struct baton_reconcile *r)
 		apply_objects(r);
 		return;
 	}
+	case STEP_PRUNE:
+		prune(r);
+		return;
 	case STEP_STATUS:
 		write_status(r);
 		return;
@@ -518,6 +672,7 @@ int baton_reconcile_start(struct baton_reconcile *r,
 	r->env = env;
 	r->cb = cb;
 	r->obj = json_incref(obj);
+	r->prune_reqs = json_array();
 	rv = baton_dbspec_parse(obj, &r->spec, r->spec_error);
 	if (rv != 0) {
 		/* Report, do not retry: the next edit re-enqueues it. */
@@ -535,7 +690,9 @@ int baton_reconcile_start(struct baton_reconcile *r,
 	} else if (r->spec.deleting) {
 		if (!r->spec.has_finalizer) {
 			json_decref(r->obj);
+			json_decref(r->prune_reqs);
 			r->obj = NULL;
+			r->prune_reqs = NULL;
 			return BATON_ENOTFOUND; /* nothing left to do */
 		}
 		r->step = STEP_DRAIN;

@@ -33,6 +33,7 @@ struct fake_env {
 	double deletion_age;
 	int events;
 	char last_reason[64];
+	bool mcs;
 };
 static struct fake_env fenv;
 
@@ -78,7 +79,9 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 
 static bool env_api_served(void *data, const char *gv)
 {
-	return false; /* no mesh CRDs in this test */
+	/* the MCS CRDs are installed by the prune test only */
+	return ((struct fake_env *)data)->mcs &&
+	       strcmp(gv, "multicluster.x-k8s.io/v1beta1") == 0;
 }
 
 static void env_event(void *data, json_t *obj, const char *type,
@@ -476,6 +479,46 @@ START_TEST(delete_with_quorum_is_immediate)
 }
 END_TEST
 
+START_TEST(serviceexport_follows_the_primary_and_is_pruned)
+{
+	struct job j;
+	json_t *o;
+	int st;
+	char cmd[512];
+	const char *kc = getenv("BATON_KUBECONFIG");
+	const char *root = getenv("BATON_ROOT");
+
+	snprintf(
+	    cmd, sizeof cmd,
+	    "%s/tests/env/bin/kubectl --kubeconfig %s apply --server-side "
+	    "-f %s/tests/env/bin/multicluster.x-k8s.io_serviceexports.yaml "
+	    ">/dev/null && %s/tests/env/bin/kubectl --kubeconfig %s wait "
+	    "--for condition=established --timeout=30s "
+	    "crd/serviceexports.multicluster.x-k8s.io >/dev/null",
+	    root ? root : ".", kc, root ? root : ".", root ? root : ".", kc);
+	ck_assert_int_eq(system(cmd), 0);
+	fenv.mcs = true;
+	create_dbc("exp", ",\"traffic\":{\"mesh\":\"mcs\",\"service\":"
+			  "{\"name\":\"exp-rw\"}}");
+	fenv.primary = "eu-west"; /* this region */
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile("exp", &j) == 0, "%s", j.errmsg);
+	o = get("multicluster.x-k8s.io", "v1beta1", "serviceexports", "exp-rw",
+		&st);
+	ck_assert_msg(st == 0, "the primary's cluster exports: %s",
+		      baton_errname(st));
+	json_decref(o);
+	/* the primary moves away: this cluster must stop exporting */
+	fenv.primary = "us-east";
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile("exp", &j) == 0, "%s", j.errmsg);
+	o = get("multicluster.x-k8s.io", "v1beta1", "serviceexports", "exp-rw",
+		&st);
+	ck_assert_int_eq(st, BATON_ENOTFOUND);
+	json_decref(o);
+}
+END_TEST
+
 static Suite *reconcile_suite(void)
 {
 	Suite *s = suite_create("reconcile");
@@ -488,6 +531,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, without_a_committed_primary_it_is_provisioning);
 	tcase_add_test(tc, delete_drains_then_removes_the_finalizer);
 	tcase_add_test(tc, delete_with_quorum_is_immediate);
+	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
 	suite_add_tcase(s, tc);
 	return s;
 }
