@@ -70,6 +70,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "kube/client.h"
+#include "kube/events.h"
 #include "kube/informer.h"
 #include "kube/rest.h"
 
@@ -521,6 +522,8 @@ struct lk {
 	char self[PATH_MAX];
 	struct baton_kube_client kube;
 	struct baton_kube_informer pods_inf;
+	struct baton_kube_recorder events;
+	bool events_open;
 	bool kube_open;
 	bool inf_open;
 	uv_signal_t sigterm, sigint;
@@ -568,6 +571,26 @@ static void pod_log(const struct pod *p, enum baton_log_level level,
 		json_decref(extra);
 	}
 	baton_log_kv(level, COMP, f, "%s", msg);
+}
+
+/* An Event about P for `kubectl describe pod` (as the kubelet's: Started,
+ * Killing, BackOff, Failed, Unhealthy). Fire and forget; the recorder
+ * aggregates repeats. */
+static void pod_event_rec(struct pod *p, const char *type, const char *reason,
+			  const char *msg)
+{
+	json_t *ref;
+
+	if (!p->lk->events_open || p->lk->stopping || p->api_gone) {
+		return;
+	}
+	ref = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1",
+			"kind", "Pod", "metadata", "name", p->name, "namespace",
+			p->ns, "uid", p->uid);
+	if (ref != NULL) {
+		baton_kube_event(&p->lk->events, ref, type, reason, "%s", msg);
+		json_decref(ref);
+	}
 }
 
 /* ---- pod memory --------------------------------------------------------- */
@@ -1144,6 +1167,13 @@ static void probe_after_cb(uv_work_t *w, int status)
 			c->ready ? "container ready" : "container not ready",
 			json_pack("{s:s, s:s}", "container", c->name, "url",
 				  c->probe_url));
+		if (!c->ready) {
+			char msg[400];
+			snprintf(msg, sizeof msg,
+				 "Readiness probe failed: GET %.300s",
+				 c->probe_url);
+			pod_event_rec(p, "Warning", "Unhealthy", msg);
+		}
 		pod_status_write(p);
 	}
 	probe_schedule(c, c->probe_period_ms);
@@ -1212,6 +1242,8 @@ static void ctr_backoff(struct ctr *c)
 		snprintf(c->wait_msg, sizeof c->wait_msg,
 			 "back-off %llus restarting failed container %s",
 			 (unsigned long long)(delay / 1000), c->name);
+		pod_event_rec(c->pod, "Warning", "BackOff",
+			      "Back-off restarting failed container");
 	}
 	c->restart_timer.data = c;
 	uv_timer_start(&c->restart_timer, restart_timer_cb, delay, 0);
@@ -1360,6 +1392,13 @@ static int ctr_start(struct ctr *c)
 		json_pack("{s:s, s:i, s:s, s:i}", "container", c->name, "pid",
 			  c->pid, "command", exe_of(&argv), "restarts",
 			  c->restarts));
+	{
+		char msg[160];
+		snprintf(msg, sizeof msg,
+			 "Started container %.60s (pid %d in pod host %.40s)",
+			 c->name, c->pid, p->netns);
+		pod_event_rec(p, "Normal", "Started", msg);
+	}
 	if (c->has_probe) {
 		probe_schedule(c,
 			       c->probe_delay_ms > 0 ? c->probe_delay_ms : 300);
@@ -1373,6 +1412,7 @@ err:
 	pod_log(p, BATON_LOG_ERROR, "cannot start container",
 		json_pack("{s:s, s:s}", "container", c->name, "error",
 			  c->wait_msg));
+	pod_event_rec(p, "Warning", "Failed", c->wait_msg);
 	ctr_backoff(c);
 	snprintf(c->wait_reason, sizeof c->wait_reason, "%s",
 		 rv == BATON_ENOTFOUND ? "RunContainerError"
@@ -1398,6 +1438,7 @@ static void pod_retry(struct pod *p, const char *why)
 	if (strcmp(p->err, why) != 0) {
 		pod_log(p, BATON_LOG_WARN, "waiting",
 			json_pack("{s:s}", "reason", why));
+		pod_event_rec(p, "Warning", "FailedCreatePodSandBox", why);
 	}
 	snprintf(p->err, sizeof p->err, "%s", why);
 	p->timer.data = p;
@@ -1721,6 +1762,8 @@ static int pod_grace_s(const struct pod *p)
 	return s;
 }
 
+static bool pod_all_exited(const struct pod *p);
+
 static void pod_begin_stop(struct pod *p)
 {
 	int grace = pod_grace_s(p);
@@ -1729,6 +1772,12 @@ static void pod_begin_stop(struct pod *p)
 	pod_log(p, BATON_LOG_INFO, "stopping pod",
 		json_pack("{s:i, s:b, s:b}", "grace_seconds", grace, "api_gone",
 			  p->api_gone, "shutdown", p->lk->stopping));
+	if (!pod_all_exited(p)) {
+		char msg[96];
+		snprintf(msg, sizeof msg,
+			 "Stopping containers (grace period %d s)", grace);
+		pod_event_rec(p, "Normal", "Killing", msg);
+	}
 	for (int i = 0; i < p->n_ctrs; i++) {
 		struct ctr *c = &p->ctrs[i];
 		uv_timer_stop(&c->restart_timer);
@@ -2611,6 +2660,10 @@ static void lk_check_done(struct lk *lk)
 	baton_log(BATON_LOG_INFO, COMP, "every pod host is down: exiting");
 	uv_close((uv_handle_t *)&lk->heartbeat, NULL);
 	uv_close((uv_handle_t *)&lk->kick, NULL);
+	if (lk->events_open) {
+		lk->events_open = false;
+		baton_kube_recorder_close(&lk->events, NULL);
+	}
 	uv_close((uv_handle_t *)&lk->sigterm, NULL);
 	uv_close((uv_handle_t *)&lk->sigint, NULL);
 	if (lk->inf_open) {
@@ -2700,6 +2753,10 @@ static int lk_run(struct lk *lk)
 		return 1;
 	}
 	lk->kube_open = true;
+	if (baton_kube_recorder_init(&lk->kube, &lk->events, "baton-labkubelet",
+				     lk->o.node) == 0) {
+		lk->events_open = true;
+	}
 	lk->pods_inf.data = lk;
 	rv = baton_kube_informer_init(&lk->kube, &lk->pods_inf, &iopts, &ih);
 	if (rv == 0) {

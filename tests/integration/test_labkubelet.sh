@@ -233,6 +233,9 @@ rm -f "$tmp/pv/data-lkt-0/notready"
 eventually 20 "a passing /readyz makes it Ready again" \
     bash -c "[ \"\$(${kc[*]} get pod lkt-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
 
+eventually 15 "kubectl describe shows the lab kubelet's Events (Started, BackOff, Unhealthy)" \
+    bash -c "[ \"\$(${kc[*]} get events --field-selector involvedObject.name=lkt-0,involvedObject.kind=Pod,source=baton-labkubelet -o jsonpath='{range .items[*]}{.reason}{\"\\n\"}{end}' | sort -u | grep -E '^(Started|BackOff|Unhealthy)$' | tr '\n' ' ')\" = 'BackOff Started Unhealthy ' ]"
+
 # A process that ignores SIGTERM is killed after the grace period; a pod
 # whose command does not exist says so in its waiting state.
 "${kc[@]}" apply -f - >/dev/null <<YAML
