@@ -44,7 +44,7 @@ int baton_raft_error(int rv)
 	}
 }
 
-static void node_close_cb(struct raft *r);
+static void close_raft(struct baton_raft_node *n);
 
 int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
 		    const struct baton_raft_config *cfg)
@@ -127,7 +127,7 @@ int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
 err_after_raft:
 	/* raft_close is asynchronous: the rest is released on the loop. */
 	n->closing = true;
-	raft_close(&n->raft, node_close_cb);
+	close_raft(n);
 	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EINTERNAL;
 err_after_io:
 	raft_uv_close(&n->io);
@@ -136,6 +136,15 @@ err_after_transport:
 		n->transport_close(n->transport);
 	}
 	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EIO;
+}
+
+static void maybe_done(struct baton_raft_node *n)
+{
+	if (n->raft_closed && !n->timer_open && n->close_cb != NULL) {
+		baton_raft_close_cb cb = n->close_cb;
+		n->close_cb = NULL;
+		cb(n);
+	}
 }
 
 static void node_close_cb(struct raft *r)
@@ -147,15 +156,42 @@ static void node_close_cb(struct raft *r)
 		n->transport_close(n->transport);
 	}
 	baton_fsm_close(&n->raft_fsm);
-	if (n->close_cb != NULL) {
-		n->close_cb(n);
+	n->raft_closed = true;
+	maybe_done(n);
+}
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+	struct baton_raft_node *n = h->data;
+	n->timer_open = false;
+	maybe_done(n);
+}
+
+/* The hand-over finished, failed, or took too long: close raft (once). */
+static void close_raft(struct baton_raft_node *n)
+{
+	if (n->raft_closing) {
+		return;
 	}
+	n->raft_closing = true;
+	if (n->timer_open) {
+		uv_timer_stop(&n->transfer_timer);
+		uv_close((uv_handle_t *)&n->transfer_timer, timer_closed_cb);
+	}
+	raft_close(&n->raft, node_close_cb);
 }
 
 static void transfer_cb(struct raft_transfer *req)
 {
-	struct baton_raft_node *n = req->data;
-	raft_close(&n->raft, node_close_cb);
+	close_raft(req->data);
+}
+
+static void transfer_timeout_cb(uv_timer_t *t)
+{
+	struct baton_raft_node *n = t->data;
+	baton_log(BATON_LOG_WARN, "raft",
+		  "leadership transfer timed out; closing anyway");
+	close_raft(n);
 }
 
 void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb)
@@ -165,14 +201,21 @@ void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb)
 	}
 	n->closing = true;
 	n->close_cb = cb;
-	if (raft_state(&n->raft) == RAFT_LEADER) {
+	if (raft_state(&n->raft) == RAFT_LEADER &&
+	    uv_timer_init(n->loop, &n->transfer_timer) == 0) {
+		n->transfer_timer.data = n;
+		n->timer_open = true;
 		n->transfer.data = n;
 		if (raft_transfer(&n->raft, &n->transfer, 0, transfer_cb) ==
 		    0) {
+			/* An election timeout is what the fleet would wait
+			 * without the hand-over: never wait longer. */
+			uv_timer_start(&n->transfer_timer, transfer_timeout_cb,
+				       n->raft.election_timeout, 0);
 			return;
 		}
 	}
-	raft_close(&n->raft, node_close_cb);
+	close_raft(n);
 }
 
 static void apply_cb(struct raft_apply *raft_req, int status, void *result)

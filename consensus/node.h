@@ -61,6 +61,9 @@ struct baton_raft_node {
 	struct baton_fsm fsm;
 	struct raft_fsm raft_fsm;
 	struct raft_transfer transfer;
+	uv_timer_t transfer_timer; /* bounds the hand-over on close */
+	bool timer_open;
+	bool raft_closing, raft_closed;
 	baton_raft_close_cb close_cb;
 	bool closing;
 	char errmsg[BATON_ERRMSG_SIZE];

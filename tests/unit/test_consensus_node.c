@@ -95,9 +95,19 @@ static void apply_cb(struct baton_raft_apply *req, int status, int result)
 static void stop(struct cluster *c)
 {
 	unsigned i;
+	int l = leader(c);
+
+	/* The leader first: it hands over to a live follower (a transfer
+	 * to a node that is closing too would stall). */
 	c->closed = 0;
+	if (l >= 0) {
+		baton_raft_close(&c->nodes[l], close_cb);
+		LOOP_RUN_UNTIL(&c->loop, c->closed == 1);
+	}
 	for (i = 0; i < N; i++) {
-		baton_raft_close(&c->nodes[i], close_cb);
+		if ((int)i != l) {
+			baton_raft_close(&c->nodes[i], close_cb);
+		}
 	}
 	LOOP_RUN_UNTIL(&c->loop, c->closed == N);
 }
