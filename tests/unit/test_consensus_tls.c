@@ -255,7 +255,7 @@ static void try_pair(struct pki *pki, const char *server_cert,
 
 START_TEST(good_certificates_connect)
 {
-	struct pki pki;
+	struct pki pki = {.port = 0};
 	signal(SIGPIPE, SIG_IGN);
 	pki_make(&pki);
 	try_pair(&pki, "r1", "r2", true);
@@ -265,7 +265,7 @@ END_TEST
 
 START_TEST(bad_certificates_are_refused)
 {
-	struct pki pki;
+	struct pki pki = {.port = 0};
 	signal(SIGPIPE, SIG_IGN);
 	pki_make(&pki);
 	try_pair(&pki, "r1", "wrongca", false);	 /* unknown CA */
@@ -322,7 +322,7 @@ static bool all_registered(struct cluster *c)
 
 START_TEST(raft_cluster_over_tls)
 {
-	struct pki pki;
+	struct pki pki = {.port = 0};
 	struct cluster *c = calloc(1, sizeof *c);
 	struct baton_raft_apply req;
 	struct baton_cmd cmd;
