@@ -518,6 +518,7 @@ struct pod {
 
 struct lk {
 	uv_loop_t *loop;
+	uv_loop_t loop_storage;
 	struct opts o;
 	char self[PATH_MAX];
 	struct baton_kube_client kube;
@@ -2725,7 +2726,6 @@ static int lk_run(struct lk *lk)
 	struct baton_kube_informer_handlers ih = {.on_add = pods_add_cb,
 						  .on_update = pods_update_cb,
 						  .on_delete = pods_delete_cb};
-	uv_loop_t loop;
 	char dir[POD_PATH_MAX];
 	int rv;
 
@@ -2742,14 +2742,14 @@ static int lk_run(struct lk *lk)
 		baton_kube_config_free(&kc);
 		return 2;
 	}
-	uv_loop_init(&loop);
-	lk->loop = &loop;
-	rv = baton_kube_client_init(&loop, &lk->kube, &kc, &copts);
+	lk->loop = &lk->loop_storage;
+	uv_loop_init(lk->loop);
+	rv = baton_kube_client_init(lk->loop, &lk->kube, &kc, &copts);
 	baton_kube_config_free(&kc);
 	if (rv != 0) {
 		fprintf(stderr, "baton_labkubelet: kube client: %s\n",
 			lk->kube.errmsg);
-		uv_loop_close(&loop);
+		uv_loop_close(lk->loop);
 		return 1;
 	}
 	lk->kube_open = true;
@@ -2769,16 +2769,16 @@ static int lk_run(struct lk *lk)
 			lk->pods_inf.errmsg);
 		return 1;
 	}
-	uv_signal_init(&loop, &lk->sigterm);
-	uv_signal_init(&loop, &lk->sigint);
+	uv_signal_init(lk->loop, &lk->sigterm);
+	uv_signal_init(lk->loop, &lk->sigint);
 	lk->sigterm.data = lk;
 	lk->sigint.data = lk;
 	uv_signal_start(&lk->sigterm, signal_cb, SIGTERM);
 	uv_signal_start(&lk->sigint, signal_cb, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
-	uv_timer_init(&loop, &lk->heartbeat);
+	uv_timer_init(lk->loop, &lk->heartbeat);
 	lk->heartbeat.data = lk;
-	uv_timer_init(&loop, &lk->kick);
+	uv_timer_init(lk->loop, &lk->kick);
 	lk->kick.data = lk;
 	time_rfc3339(lk->ready_since, sizeof lk->ready_since);
 	heartbeat(lk);
@@ -2790,8 +2790,8 @@ static int lk_run(struct lk *lk)
 			       lk->o.pod_cidr_base, "max_pods", lk->o.max_pods,
 			       "self", lk->self),
 		     "lab kubelet starting");
-	uv_run(&loop, UV_RUN_DEFAULT);
-	rv = uv_loop_close(&loop);
+	uv_run(lk->loop, UV_RUN_DEFAULT);
+	rv = uv_loop_close(lk->loop);
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, COMP,
 			  "handles left open at exit (a bug): %s",
