@@ -11,6 +11,9 @@
 #   lab.sh env        shell exports (kubeconfigs, PATH)
 #   lab.sh recycle    make Released PersistentVolumes Available again
 #                     (wipes their data)
+#   lab.sh isolate R | heal R
+#                     cut / restore every link of region R: its region host
+#                     and all its pod hosts (their veths go down / up)
 #
 # Everything lives under $BATON_LAB_DIR (default tests/lab/run): regions/
 # (tests/env/regions' directory), state/<region>/ (each lab kubelet's pod
@@ -283,6 +286,24 @@ cmd_recycle() {
     done
 }
 
+# The bridge-side veths of region R's pod hosts, from its kubelet's state.
+region_pod_veths() {
+    local f
+    for f in "$lab/state/$1"/pods/*/state; do
+        [ -f "$f" ] && sed -n 's/^veth=//p' "$f"
+    done
+}
+
+cmd_link() { # cmd_link isolate|heal REGION
+    local verb=$1 r=${2:-} v state
+    [ -n "$r" ] && [ -d "$regions_dir/$r" ] || die "which region? ($(region_names | tr '\n' ' '))"
+    BATON_REGIONS_DIR=$regions_dir "$regions" "$verb" "$r"
+    state=$([ "$verb" = isolate ] && echo down || echo up)
+    for v in $(region_pod_veths "$r"); do
+        ip link set "$v" "$state" 2>/dev/null && log "$r: pod host link $v $state"
+    done
+}
+
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
@@ -291,6 +312,7 @@ case ${1:-} in
     status) cmd_status ;;
     env) cmd_env ;;
     recycle) cmd_recycle ;;
+    isolate|heal) cmd_link "$1" "${2:-}" ;;
     -h|--help|help|"") usage ;;
     *) die "unknown command '$1' (see --help)" ;;
 esac
