@@ -2,7 +2,7 @@
  *
  *   baton_labkubelet --kubeconfig F --node NAME --region R --bin-dir DIR
  *                    --state-dir DIR [--pod-cidr-base 198.18.0.100] ...
- *   baton_labkubelet fake-agent --listen H:P [--write FILE]
+ *   baton_labkubelet fake-agent --listen H:P [--write FILE] ...  (tests)
  *   baton_labkubelet pod-exec [--mount SRC DST ro|rw]... [--workdir D]
  *                    -- CMD...          (internal: runs inside `ip netns exec`)
  *
@@ -22,12 +22,21 @@
  * hostPath, emptyDir under the state dir, hostPath), create the pod host,
  * start the containers, probe readinessProbe.httpGet on the pod address, and
  * write pods/status (strategic merge patch, like the kubelet, with
- * metadata.uid as a precondition) whenever what we would report changes.
+ * metadata.uid as a precondition) whenever what we would report changes,
+ * plus Events (Started, Killing, BackOff, Unhealthy ...). Informer handlers
+ * only mark pods; a 0 ms timer syncs them, because the handlers run inside
+ * curl's callbacks where no request may be started.
  *
  * Failure paths: a container that exits is restarted with backoff (1 s,
  * doubling to 30 s, reset after 60 s of running) and counted in
  * restartCount; volume or network setup errors are shown as the waiting
- * reason's message and retried every 2 s; API errors are retried.
+ * reason's message and retried every 2 s; failed status writes and DELETEs
+ * are retried every 2 s (never in a tight loop); the Node is registered
+ * again if it disappears.
+ *
+ * Bounds: --max-pods pods and addresses, 4 containers per pod, 96 argv and
+ * env entries, container logs copytruncated at 16 MiB, 64 dead pod
+ * directories kept for their logs.
  *
  * Stop paths: a pod with a deletionTimestamp, or gone from the API, is
  * stopped: SIGTERM to each container's process group, SIGKILL after the
