@@ -335,7 +335,7 @@ START_TEST(raft_cluster_over_tls)
 	for (i = 0; i < 3; i++) {
 		struct baton_tls_config tcfg;
 		struct baton_raft_config rcfg;
-		char paths[3][160], name[8], addr[64];
+		char paths[3][160], name[8], addr[128];
 
 		snprintf(name, sizeof name, "r%u", i + 1);
 		tls_cfg(&pki, name, &tcfg, paths);
@@ -345,7 +345,7 @@ START_TEST(raft_cluster_over_tls)
 			 i);
 		ck_assert_int_eq(mkdir(c->dirs[i], 0700), 0);
 		memset(&rcfg, 0, sizeof rcfg);
-		snprintf(addr, sizeof addr, "%s", tcfg.members[i].address);
+		memcpy(addr, tcfg.members[i].address, sizeof addr);
 		rcfg.id = i + 1;
 		rcfg.address = addr;
 		rcfg.dir = c->dirs[i];
@@ -354,9 +354,8 @@ START_TEST(raft_cluster_over_tls)
 		rcfg.n_members = 3;
 		for (j = 0; j < 3; j++) {
 			rcfg.members[j].id = j + 1;
-			snprintf(rcfg.members[j].address,
-				 sizeof rcfg.members[j].address, "%s",
-				 tcfg.members[j].address);
+			memcpy(rcfg.members[j].address, tcfg.members[j].address,
+			       sizeof rcfg.members[j].address);
 		}
 		rcfg.transport = &c->tls[i];
 		rcfg.transport_close = NULL; /* freed below, after close */
