@@ -54,6 +54,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -501,6 +502,8 @@ struct pod {
 	int n_ctrs;
 	struct ctr ctrs[MAX_CTRS];
 	json_t *vol_paths; /* volume name → host path */
+	json_t *refs;	   /* "secret/NAME" | "configmap/NAME" → its data */
+	size_t ref_i;
 	size_t vol_i;
 	int vol_step; /* 0: GET the claim, 1: GET its volume */
 	struct baton_kube_request vreq;
@@ -610,6 +613,7 @@ static void pod_free(struct pod *p)
 	struct lk *lk = p->lk;
 	json_decref(p->obj);
 	json_decref(p->vol_paths);
+	json_decref(p->refs);
 	json_decref(p->last_status);
 	free(p);
 	lk->n_live--;
@@ -814,6 +818,69 @@ static const char *field_ref(struct pod *p, const char *path, char *buf,
 	return NULL;
 }
 
+/* secretKeyRef / configMapKeyRef → its value in OUT (a Secret's value
+ * base64-decoded). BATON_ENOTFOUND: optional and absent (leave the
+ * variable unset); other errors say why in ERRMSG. */
+static int key_ref(struct pod *p, json_t *from, const char *var, char *out,
+		   size_t n, char *errmsg)
+{
+	json_t *sk = json_object_get(from, "secretKeyRef");
+	json_t *ref =
+	    sk != NULL ? sk : json_object_get(from, "configMapKeyRef");
+	const char *name = jstr(ref, "name");
+	const char *key = jstr(ref, "key");
+	bool optional = json_is_true(json_object_get(ref, "optional"));
+	char rkey[300];
+	json_t *data;
+	const char *raw;
+	size_t len, pad = 0;
+	int dec;
+
+	snprintf(rkey, sizeof rkey, "%s/%.250s", sk ? "secret" : "configmap",
+		 name ? name : "");
+	data = json_object_get(p->refs, rkey);
+	raw = key != NULL ? jstr(data, key) : NULL;
+	if (raw == NULL) {
+		if (optional) {
+			return BATON_ENOTFOUND;
+		}
+		baton_errmsg_printf(errmsg, "env %s: %s %s has no key %s", var,
+				    sk ? "Secret" : "ConfigMap",
+				    name ? name : "?", key ? key : "?");
+		return BATON_EINVAL;
+	}
+	len = strlen(raw);
+	if (sk == NULL) {
+		if (len >= n) {
+			baton_errmsg_printf(errmsg, "env %s: value too large",
+					    var);
+			return BATON_ETOOLARGE;
+		}
+		memcpy(out, raw, len + 1);
+		return 0;
+	}
+	if (len % 4 != 0 || len / 4 * 3 >= n) {
+		baton_errmsg_printf(errmsg,
+				    "env %s: Secret %s key %s is not base64 "
+				    "or too large",
+				    var, name, key);
+		return BATON_EINVAL;
+	}
+	while (pad < 2 && len > pad && raw[len - 1 - pad] == '=') {
+		pad++;
+	}
+	dec = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)raw,
+			      (int)len);
+	if (dec < 0 || (size_t)dec < pad) {
+		baton_errmsg_printf(errmsg,
+				    "env %s: Secret %s key %s: bad base64", var,
+				    name, key);
+		return BATON_EINVAL;
+	}
+	out[(size_t)dec - pad] = '\0';
+	return 0;
+}
+
 struct strv {
 	char *v[MAX_ARGV + 1];
 	int n;
@@ -921,26 +988,41 @@ static int ctr_build(struct ctr *c, json_t *spec, struct strv *argv,
 		const char *name = jstr(v, "name");
 		const char *val = jstr(v, "value");
 		json_t *from = json_object_get(v, "valueFrom");
-		char fbuf[512];
+		char fbuf[2048];
 		char ebuf[2048];
 		if (name == NULL) {
 			continue;
 		}
-		if (from != NULL) {
+		if (from != NULL &&
+		    (json_object_get(from, "secretKeyRef") ||
+		     json_object_get(from, "configMapKeyRef"))) {
+			int r = key_ref(p, from, name, fbuf, sizeof fbuf,
+					c->wait_msg);
+			if (r == BATON_ENOTFOUND) {
+				continue; /* optional and missing: unset */
+			}
+			if (r != 0) {
+				return r;
+			}
+			val = fbuf;
+		} else if (from != NULL) {
 			const char *fp = jpath(from, "fieldRef", "fieldPath");
 			val = fp != NULL ? field_ref(p, fp, fbuf, sizeof fbuf)
 					 : NULL;
 			if (val == NULL) {
 				baton_errmsg_printf(
 				    c->wait_msg,
-				    "env %s: only fieldRef values are "
-				    "supported in the lab",
+				    "env %s: only fieldRef, secretKeyRef and "
+				    "configMapKeyRef are supported in the lab",
 				    name);
 				return BATON_EINVAL;
 			}
 		}
-		if (expand(val != NULL ? val : "", env, ebuf, sizeof ebuf) !=
-		    0) {
+		/* $(VAR) is expanded in plain values only, as in Kubernetes */
+		if (from != NULL) {
+			snprintf(ebuf, sizeof ebuf, "%s", val);
+		} else if (expand(val != NULL ? val : "", env, ebuf,
+				  sizeof ebuf) != 0) {
 			baton_errmsg_printf(c->wait_msg, "env %s: too long",
 					    name);
 			return BATON_ETOOLARGE;
@@ -1555,6 +1637,171 @@ static void net_start(struct pod *p, bool up)
 	}
 }
 
+/* ---- env from Secrets and ConfigMaps --------------------------------------
+ * Every secretKeyRef / configMapKeyRef of the containers we run is fetched
+ * once per pod start attempt, before the pod host exists; a missing object
+ * that is not optional holds the pod back (retried every 2 s), as the
+ * kubelet's CreateContainerConfigError does. */
+
+static json_t *refs_wanted(struct pod *p)
+{
+	json_t *want = json_array();
+	json_t *ctrs =
+	    json_object_get(json_object_get(p->obj, "spec"), "containers");
+	size_t i, j;
+	json_t *c, *e;
+
+	json_array_foreach(ctrs, i, c)
+	{
+		if (is_passive(p->lk, jstr(c, "name") ? jstr(c, "name") : "")) {
+			continue;
+		}
+		json_array_foreach(json_object_get(c, "env"), j, e)
+		{
+			json_t *from = json_object_get(e, "valueFrom");
+			json_t *sk = json_object_get(from, "secretKeyRef");
+			json_t *ck = json_object_get(from, "configMapKeyRef");
+			char key[300];
+			if (sk == NULL && ck == NULL) {
+				continue;
+			}
+			snprintf(key, sizeof key, "%s/%.250s",
+				 sk ? "secret" : "configmap",
+				 jstr(sk ? sk : ck, "name")
+				     ? jstr(sk ? sk : ck, "name")
+				     : "");
+			bool dup = false;
+			size_t k;
+			json_t *w;
+			json_array_foreach(want, k, w)
+			{
+				dup = dup ||
+				      strcmp(json_string_value(w), key) == 0;
+			}
+			if (!dup) {
+				json_array_append_new(want, json_string(key));
+			}
+		}
+	}
+	return want;
+}
+
+static void refs_next(struct pod *p);
+
+/* True if some container we run needs KEY ("secret/NAME") non-optionally. */
+static bool ref_required(struct pod *p, const char *key)
+{
+	json_t *ctrs =
+	    json_object_get(json_object_get(p->obj, "spec"), "containers");
+	size_t i, j;
+	json_t *c, *e;
+
+	json_array_foreach(ctrs, i, c)
+	{
+		if (is_passive(p->lk, jstr(c, "name") ? jstr(c, "name") : "")) {
+			continue;
+		}
+		json_array_foreach(json_object_get(c, "env"), j, e)
+		{
+			json_t *from = json_object_get(e, "valueFrom");
+			json_t *sk = json_object_get(from, "secretKeyRef");
+			json_t *ck = json_object_get(from, "configMapKeyRef");
+			json_t *r = sk ? sk : ck;
+			char k[300];
+			if (r == NULL) {
+				continue;
+			}
+			snprintf(k, sizeof k, "%s/%.250s",
+				 sk ? "secret" : "configmap",
+				 jstr(r, "name") ? jstr(r, "name") : "");
+			if (strcmp(k, key) == 0 &&
+			    !json_is_true(json_object_get(r, "optional"))) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void ref_get_cb(struct baton_kube_request *req, int status)
+{
+	struct pod *p = req->data;
+	json_t *want = refs_wanted(p);
+	const char *key = json_string_value(json_array_get(want, p->ref_i));
+	char why[300];
+
+	p->vreq_busy = false;
+	if (p->state == PS_GONE) {
+		json_decref(want);
+		pod_maybe_free(p);
+		return;
+	}
+	if (pod_want_stop(p) || key == NULL) {
+		json_decref(want);
+		pod_sync(p);
+		return;
+	}
+	if (status == BATON_ENOTFOUND && ref_required(p, key)) {
+		snprintf(why, sizeof why, "%s %.200s not found",
+			 strncmp(key, "secret/", 7) == 0 ? "Secret"
+							 : "ConfigMap",
+			 strchr(key, '/') + 1);
+		json_decref(want);
+		p->state = PS_NEW;
+		pod_retry(p, why);
+		return;
+	} else if (status == BATON_ENOTFOUND) {
+		json_object_set_new(p->refs, key, json_null()); /* optional */
+	} else if (status != 0) {
+		snprintf(why, sizeof why, "env from %.100s: %.180s", key,
+			 req->errmsg);
+		json_decref(want);
+		p->state = PS_NEW;
+		pod_retry(p, why);
+		return;
+	} else {
+		json_t *data = json_object_get(req->result, "data");
+		json_object_set(p->refs, key, data ? data : json_null());
+	}
+	json_decref(want);
+	p->ref_i++;
+	refs_next(p);
+}
+
+static void refs_next(struct pod *p)
+{
+	json_t *want = refs_wanted(p);
+	const char *key = json_string_value(json_array_get(want, p->ref_i));
+
+	if (key != NULL) {
+		bool secret = strncmp(key, "secret/", 7) == 0;
+		struct baton_kube_ref ref = {.version = "v1",
+					     .resource = secret ? "secrets"
+								: "configmaps",
+					     .ns = p->ns,
+					     .name = strchr(key, '/') + 1};
+		p->vreq.data = p;
+		if (baton_kube_get(&p->lk->kube, &p->vreq, &ref, ref_get_cb) !=
+		    0) {
+			char why[300];
+			snprintf(why, sizeof why, "env from %.100s: %.180s",
+				 key, p->vreq.errmsg);
+			json_decref(want);
+			p->state = PS_NEW;
+			pod_retry(p, why);
+			return;
+		}
+		p->vreq_busy = true;
+		json_decref(want);
+		return;
+	}
+	json_decref(want);
+	/* everything resolved: the pod host next */
+	p->state = PS_NET_UP;
+	state_write(p);
+	net_start(p, true);
+}
+
 /* Resolves volume vol_i onwards; then creates the pod host. */
 static void vol_next(struct pod *p)
 {
@@ -1595,10 +1842,8 @@ static void vol_next(struct pod *p)
 			p->vol_i++;
 		}
 	}
-	/* all volumes resolved: the pod host next */
-	p->state = PS_NET_UP;
-	state_write(p);
-	net_start(p, true);
+	/* all volumes resolved: the env's secrets and config maps next */
+	refs_next(p);
 }
 
 /* ---- the pod host ------------------------------------------------------- */
@@ -1884,7 +2129,9 @@ static void pod_sync(struct pod *p)
 		}
 		p->state = PS_VOLUMES;
 		p->vol_i = 0;
+		p->ref_i = 0;
 		json_object_clear(p->vol_paths);
+		json_object_clear(p->refs);
 		vol_next(p);
 		return;
 	case PS_VOLUMES:
@@ -1990,6 +2237,7 @@ static struct pod *pod_new(struct lk *lk, json_t *obj)
 			 hash);
 	}
 	p->vol_paths = json_object();
+	p->refs = json_object();
 	json_array_foreach(ctrs, i, v)
 	{
 		struct ctr *c;
@@ -2870,6 +3118,7 @@ struct fake {
 	uv_signal_t sigint;
 	struct baton_http_server http;
 	const char *not_ready_file;
+	const char *echo_env; /* a variable /v1/status shows, for tests */
 };
 
 static void fake_healthz(struct baton_http_request *req, void *data)
@@ -2891,12 +3140,17 @@ static void fake_readyz(struct baton_http_request *req, void *data)
 
 static void fake_status(struct baton_http_request *req, void *data)
 {
+	struct fake *f = data;
 	json_t *o;
 	char *text;
-	(void)data;
 	o = json_pack("{s:s?, s:s?, s:i, s:s?}", "pod", getenv("POD_NAME"),
 		      "namespace", getenv("POD_NAMESPACE"), "pid",
 		      (int)getpid(), "region", getenv("BATON_REGION"));
+	if (o != NULL && f->echo_env != NULL) {
+		const char *v = getenv(f->echo_env);
+		json_object_set_new(o, "env",
+				    json_pack("{s:s?}", f->echo_env, v));
+	}
 	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	if (text == NULL) {
@@ -2942,6 +3196,8 @@ static int fake_agent_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--not-ready-file") == 0 &&
 			   i + 1 < argc) {
 			f.not_ready_file = argv[++i];
+		} else if (strcmp(argv[i], "--echo-env") == 0 && i + 1 < argc) {
+			f.echo_env = argv[++i];
 		} else if (strcmp(argv[i], "--ignore-sigterm") == 0) {
 			ignore_term = true; /* only SIGKILL ends it */
 		} else {
@@ -3009,6 +3265,8 @@ static void usage(FILE *out)
 	    "       baton_labkubelet fake-agent [--listen H:P] [--write FILE]\n"
 	    "                        [--not-ready-file FILE] "
 	    "[--ignore-sigterm]\n"
+	    "                        [--echo-env VAR]   (a test stand-in for "
+	    "baton-agent)\n"
 	    "\n"
 	    "The lab's kubelet: registers Node NAME and runs the pods bound "
 	    "to it\n"

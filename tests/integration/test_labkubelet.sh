@@ -152,6 +152,11 @@ spec:
       resources: {requests: {storage: 1Gi}}
 ---
 apiVersion: v1
+kind: Secret
+metadata: {name: lkt-secret, namespace: default}
+stringData: {password: "s3cr\$(POD_NAME)t"}
+---
+apiVersion: v1
 kind: Service
 metadata: {name: lkt, namespace: default}
 spec:
@@ -177,8 +182,10 @@ spec:
         image: baton-agent:lab
         command: ["$lk"]
         args: [fake-agent, --listen, "0.0.0.0:8081", --write, /data/hello,
-               --not-ready-file, /data/notready]
+               --not-ready-file, /data/notready, --echo-env, LAB_SECRET]
         env:
+        - {name: LAB_SECRET, valueFrom: {secretKeyRef: {name: lkt-secret, key: password}}}
+        - {name: LAB_OPTIONAL, valueFrom: {secretKeyRef: {name: lkt-no-such, key: x, optional: true}}}
         - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
         - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
         ports: [{name: agent, containerPort: 8081}]
@@ -207,6 +214,8 @@ check "the agent is reachable from the root namespace at $ip:8081" \
     curl -fsS --max-time 3 "http://$ip:8081/healthz"
 check "fieldRef env is resolved (POD_NAME, POD_NAMESPACE)" \
     bash -c "curl -fsS --max-time 3 http://$ip:8081/v1/status | grep -q '\"namespace\":\"default\".*\"pod\":\"lkt-0\"'"
+check "secretKeyRef env is the Secret's decoded value, not \$(VAR)-expanded" \
+    bash -c "curl -fsS --max-time 3 http://$ip:8081/v1/status | grep -qF '\"LAB_SECRET\":\"s3cr\$(POD_NAME)t\"'"
 check "its /data is the bound PersistentVolume's hostPath" \
     grep -qx lkt-0 "$tmp/pv/data-lkt-0/hello"
 eventually 30 "the Service's EndpointSlice carries the pod-host address $ip, ready" \
