@@ -106,7 +106,7 @@ def sub(want, have, path, errs):
 def routing(items):
     return {ident(o): o for o in items if o.get("kind") in ROUTING_KINDS}
 
-def compare(rendered_file, live_file):
+def compare(rendered_file, live_file, prefix=""):
     rendered = routing(json.load(open(rendered_file))["items"])
     live = routing(json.load(open(live_file))["items"])
     errs = []
@@ -127,8 +127,8 @@ def compare(rendered_file, live_file):
             if a.startswith("service.cilium.io/") and a not in ra:
                 errs.append("%s annotations.%s: live %s, not rendered" % (k, a, la[a]))
     for e in errs:
-        print(e)
-    print("%d routing objects compared, %d differences" % (len(rendered), len(errs)))
+        print(prefix + e)
+    print("%s%d routing objects compared, %d differences" % (prefix, len(rendered), len(errs)))
     return 1 if errs else 0
 
 def names(rendered_file):
@@ -138,7 +138,7 @@ def names(rendered_file):
 
 if __name__ == "__main__":
     if sys.argv[1] == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3]))
+        sys.exit(compare(*sys.argv[2:5]))
     sys.exit(names(sys.argv[2]))
 PY
 
@@ -203,15 +203,26 @@ live_routing() {
 # Every cluster holds exactly the rendered routing objects, field by field.
 matches_rendered() {
     local ns=$1 e=$2 r rc=0
+    : > "$tmp/$ns/compared.$e"
     for r in "${regions[@]}"; do
         live_routing "$r" "$ns" > "$tmp/$ns/$r.$e.live.json" || return 1
-        printf '%s: ' "$r"
-        "$py" "$tmp/meshcmp.py" compare "$tmp/$ns/$r.$e.json" "$tmp/$ns/$r.$e.live.json" || rc=1
+        "$py" "$tmp/meshcmp.py" compare "$tmp/$ns/$r.$e.json" "$tmp/$ns/$r.$e.live.json" "$r: " >> "$tmp/$ns/compared.$e" || rc=1
     done
+    cat "$tmp/$ns/compared.$e"
     return $rc
 }
 switch_to() { # NS PRIMARY EPOCH
-    render_all "$1" "$2" "$3" && apply_all "$1" "$3" && prune_all "$1" "$3"
+    render_all "$1" "$2" "$3" && apply_all "$1" "$3"
+}
+# Before pruning, the old primary's ServiceExport is still there and the
+# comparison says so (it is not vacuous, and pruning is what removes it).
+stale_export() { # NS EPOCH OLD-PRIMARY
+    local out
+    if out=$(matches_rendered "$1" "$2"); then echo "$out"; echo "no difference reported"; return 1; fi
+    grep -q "^$3: ServiceExport multicluster.x-k8s.io/$db-rw: in the cluster but not rendered" <<<"$out" || { echo "$out"; return 1; }
+}
+compared() { # NS EPOCH: the comparison's summary as a TAP comment
+    echo "# $(sed -E 's/ routing objects compared, 0 differences//' "$tmp/$1/compared.$2" 2>/dev/null | tr '\n' ' ')(routing objects compared per region)"
 }
 rvs() {
     local ns=$1 r
@@ -311,6 +322,7 @@ for mesh in istio mcs; do
         not_ok "[$mesh] without its CRDs, applying the $mesh objects fails with \"no matches for kind $kind\" (exit $rc)"
         printf '#   %s\n' "${out//$'\n'/$'\n#   '}"
     fi
+    echo "#   kubectl still applied the list's other items: $(kc "$C" -n "$nocrd" get svc,sts,pdb,cm -l "baton.dev/cluster=$db-$mesh" -o name | tr '\n' ' ')"
 done
 # What batond does instead (operator/batond/reconcile.c desired_objects):
 # it checks discovery first, writes the plain backend's objects, and sets
@@ -354,6 +366,7 @@ for mesh in none istio cilium mcs; do
     check "[$mesh] render every region's objects, primary $A at epoch 1" render_all "$ns" "$A" 1
     check "[$mesh] server-side apply (field manager batond) in every region" apply_all "$ns" 1
     check "[$mesh] every cluster holds exactly the rendered routing objects, field by field" matches_rendered "$ns" 1
+    compared "$ns" 1
     routing_is "$mesh" "$ns" "$A" 1
     rv1=$(rvs "$ns")
     apply_all "$ns" 1
@@ -361,13 +374,23 @@ for mesh in none istio cilium mcs; do
     check "[$mesh] applying the same objects again changes no resourceVersion" \
         bash -c '[ -n "$1" ] && [ "$1" = "$2" ] || { printf "before: %s\nafter:  %s\n" "$1" "$2"; exit 1; }' _ "$rv1" "$rv2"
 
-    check "[$mesh] switch to $B at epoch 2: render, apply, prune" switch_to "$ns" "$B" 2
+    check "[$mesh] switch to $B at epoch 2: render and apply in every region" switch_to "$ns" "$B" 2
+    if [ "$mesh" = mcs ]; then
+        check "[$mesh] before pruning, the comparison reports $A's ServiceExport as not rendered" stale_export "$ns" 2 "$A"
+    fi
+    check "[$mesh] prune what is no longer rendered (as batond does)" prune_all "$ns" 2
     echo "# [$mesh] pruned: $(tr '\n' ' ' < "$tmp/$ns/pruned.2")"
     check "[$mesh] after the switch to $B, exactly the rendered routing objects" matches_rendered "$ns" 2
+    compared "$ns" 2
     routing_is "$mesh" "$ns" "$B" 2
-    check "[$mesh] switch back to $A at epoch 3: render, apply, prune" switch_to "$ns" "$A" 3
+    check "[$mesh] switch back to $A at epoch 3: render and apply in every region" switch_to "$ns" "$A" 3
+    if [ "$mesh" = mcs ]; then
+        check "[$mesh] before pruning, the comparison reports $B's ServiceExport as not rendered" stale_export "$ns" 3 "$B"
+    fi
+    check "[$mesh] prune what is no longer rendered (as batond does)" prune_all "$ns" 3
     echo "# [$mesh] pruned: $(tr '\n' ' ' < "$tmp/$ns/pruned.3")"
     check "[$mesh] after the switch back to $A, exactly the rendered routing objects" matches_rendered "$ns" 3
+    compared "$ns" 3
     routing_is "$mesh" "$ns" "$A" 3
 done
 
