@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "consensus/decider.h"
 #include "consensus/fsm.h"
+#include "consensus/tls_transport.h"
 #include "http/server.h"
 #include "kube/client.h"
 
@@ -74,6 +75,7 @@ struct baton_raftglue {
 	struct raft_transfer transfer;
 	bool transfer_done;
 	bool transport_inited;
+	bool tls;
 	bool io_inited;
 	bool raft_inited;
 	void (*stopped_cb)(struct baton_batond *d);
@@ -781,16 +783,35 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	baton_decider_init(&g->decider, 0);
 	g->transport.version = 1;
 	g->transport.data = NULL;
-	rv = raft_uv_tcp_init(&g->transport, d->loop);
-	g->transport_inited = rv == 0;
-	if (rv == 0 && cfg->raft_bind != NULL) {
-		rv =
-		    raft_uv_tcp_set_bind_address(&g->transport, cfg->raft_bind);
+	if (cfg->tls_ca != NULL) {
+		/* Mutual TLS: the peer's raft id comes from its verified
+		 * certificate (baton://region/<name>), never from its claim. */
+		struct baton_tls_config tc = {
+		    cfg->tls_cert, cfg->tls_key, cfg->tls_ca, 0, {{0}}};
+		for (int i = 0; i < g->n_members; i++) {
+			struct baton_tls_member *tm =
+			    &tc.members[tc.n_members++];
+			tm->id = g->members[i].id;
+			snprintf(tm->region, sizeof tm->region, "%s",
+				 g->members[i].name);
+			snprintf(tm->address, sizeof tm->address, "%s",
+				 g->members[i].raft_address);
+		}
+		rv = baton_tls_transport_init(&g->transport, d->loop, &tc);
+		g->tls = rv == 0;
+	} else {
+		rv = raft_uv_tcp_init(&g->transport, d->loop);
+		if (rv == 0 && cfg->raft_bind != NULL) {
+			rv = raft_uv_tcp_set_bind_address(&g->transport,
+							  cfg->raft_bind);
+		}
 	}
+	g->transport_inited = rv == 0;
 	if (rv != 0) {
-		baton_errmsg_printf(errmsg, "raft transport: %s",
-				    raft_strerror(rv));
-		g->transport_inited = rv == 0 || g->transport.impl != NULL;
+		baton_errmsg_printf(errmsg, "raft transport%s: %s",
+				    cfg->tls_ca ? " (mutual TLS)" : "",
+				    g->transport.errmsg[0] ? g->transport.errmsg
+							   : raft_strerror(rv));
 		*out = g;
 		return BATON_ECONFIG;
 	}
@@ -926,11 +947,20 @@ static void client_closed_cb(struct baton_kube_client *c)
 	maybe_closed(g);
 }
 
+static void close_transport(struct baton_raftglue *g)
+{
+	if (g->tls) {
+		baton_tls_transport_close(&g->transport);
+	} else {
+		raft_uv_tcp_close(&g->transport);
+	}
+}
+
 static void raft_closed_cb(struct raft *r)
 {
 	struct baton_raftglue *g = r->data;
 	raft_uv_close(&g->io);
-	raft_uv_tcp_close(&g->transport);
+	close_transport(g);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -963,7 +993,7 @@ static void close_all(struct baton_raftglue *g)
 		raft_uv_close(&g->io);
 	}
 	if (g->transport_inited) {
-		raft_uv_tcp_close(&g->transport);
+		close_transport(g);
 	}
 	g->closing--;
 	maybe_closed(g);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Failover across three real control planes with real batonds forming one
-# Raft group (pods made Ready by kwok; the database processes themselves are
-# exercised by the agent's tests and the lab):
+# Raft group over mutual TLS (pods made Ready by kwok; the database
+# processes themselves are exercised by the agent's tests and the lab):
+#  - certificates from a test CA name each region (SAN URI
+#    baton://region/<name>); batonds with a certificate from another CA, or
+#    for a region that is not a member, are refused by the others;
 #  - every region registers the same DatabaseCluster; the first region is
 #    primary at epoch 1 and only its pod carries role=primary, epoch=1;
 #  - SIGKILL the primary region's batond: after the lease, a surviving
@@ -40,6 +43,27 @@ port() { # a free loopback port
     done
 }
 for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); done
+
+# A fleet CA and one certificate per region; an impostor CA.
+mkcert() { # mkcert DIR CA NAME
+    local dir=$1 ca=$2 name=$3
+    openssl ecparam -name prime256v1 -genkey -noout -out "$dir/$name.key" 2>/dev/null
+    openssl req -new -key "$dir/$name.key" -subj "/CN=$name" -out "$dir/$name.csr" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=URI:baton://region/%s,IP:127.0.0.1\n' "$name" > "$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
+        -days 2 -sha256 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+}
+mkca() { # mkca DIR NAME
+    openssl ecparam -name prime256v1 -genkey -noout -out "$1/$2.key" 2>/dev/null
+    openssl req -x509 -new -key "$1/$2.key" -subj "/CN=$2" -days 2 -sha256 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        -out "$1/$2.crt" 2>/dev/null
+}
+mkdir -p "$tmp/pki" "$tmp/evil"
+mkca "$tmp/pki" ca
+for r in "${regions[@]}" mallory; do mkcert "$tmp/pki" ca "$r"; done
+mkca "$tmp/evil" ca
+mkcert "$tmp/evil" ca "${regions[1]}"
 kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
 
 # The same DatabaseCluster in every region (GitOps style), primary in the
@@ -70,8 +94,8 @@ spec:
 YAML
 done
 
-start_batond() { # start_batond REGION
-    local r=$1 p
+start_batond() { # start_batond REGION [CERT-DIR] [CERT-NAME]
+    local r=$1 p pki=${2:-$tmp/pki} cn=${3:-$1}
     {
         echo "region: $r"
         echo "kubeconfig: $BATON_REGIONS_DIR/$r/admin.kubeconfig"
@@ -84,8 +108,9 @@ start_batond() { # start_batond REGION
         echo "peerApi: {bind: \"127.0.0.1:${api[$r]}\"}"
         echo "http: {bind: \"127.0.0.1:${http[$r]}\"}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
+        echo "tls: {ca: $pki/ca.crt, cert: $pki/$cn.crt, key: $pki/$cn.key}"
     } > "$tmp/$r.yaml"
-    BATON_INSECURE_PEERS=1 "$batond" --config "$tmp/$r.yaml" >> "$tmp/$r.log" 2>&1 &
+    "$batond" --config "$tmp/$r.yaml" >> "$tmp/$r.log" 2>&1 &
     pid[$r]=$!
 }
 for r in "${regions[@]}"; do start_batond "$r"; done
@@ -111,6 +136,20 @@ for r in "${regions[@]:1}"; do
 done
 check "the primary Service in $first routes to its pod" \
     bash -c "[ -n \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get endpointslices -l kubernetes.io/service-name=ledger-rw -o jsonpath='{.items[*].endpoints[*].addresses[*]}')\" ]"
+
+# Wrong certificates: the peer API refuses a client certificate from another
+# CA, and a certificate for a region that is not a member.
+check "the peer API refuses a client certificate from another CA" bash -c "
+    ! curl -s --max-time 5 --cacert $tmp/pki/ca.crt --cert $tmp/evil/${regions[1]}.crt --key $tmp/evil/${regions[1]}.key \
+        https://127.0.0.1:${api[$first]}/v1/status >/dev/null"
+check "the peer API accepts the fleet's certificate" \
+    curl -fs --max-time 5 --cacert "$tmp/pki/ca.crt" --cert "$tmp/pki/${regions[1]}.crt" --key "$tmp/pki/${regions[1]}.key" \
+        "https://127.0.0.1:${api[$first]}/v1/status"
+check "a member may not speak for another region (403)" bash -c "
+    code=\$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert $tmp/pki/ca.crt \
+        --cert $tmp/pki/mallory.crt --key $tmp/pki/mallory.key -X POST \
+        -d '{\"cmd\":\"QlQBAwAHZGVmYXVsdC9sZWRnZXIA\"}' https://127.0.0.1:${api[$first]}/v1/propose)
+    [ \"\$code\" = 403 ] || [ \"\$code\" = 400 ]"
 
 # Kill the primary region's batond. Its lease lapses; a survivor is promoted.
 kill -KILL "${pid[$first]}"
