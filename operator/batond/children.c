@@ -45,6 +45,7 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	json_t *agent;
 	char port[16];
 	char lag[32];
+	char secret[128];
 	json_t *pod;
 	json_t *pvc;
 	json_t *spec;
@@ -66,32 +67,40 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	    "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL");
 	/* The agent alone decides whether the engine accepts writes; these
 	 * are baton-agent's own flags (baton-agent --help). */
+	/* The replication password: the same Secret in every region, created
+	 * by the user (batond reads no Secrets: least privilege). */
+	snprintf(secret, sizeof secret, "%s-replication", s->name);
 	snprintf(port, sizeof port, "%d", s->port);
 	snprintf(lag, sizeof lag, "%lld", (long long)s->max_lag_bytes);
-	args = json_pack(
-	    "[s, s, s, s, s, s, s, s, s, s, s, s, s]", "baton-agent",
-	    "--region", r->name, "--listen", "0.0.0.0:8081", "--pg-data",
-	    "/var/lib/postgresql/data/pgdata", "--pg-port", port,
-	    "--state-file", "/var/lib/postgresql/data/baton-agent.state",
-	    "--max-lag-bytes", lag);
+	args = json_pack("[s, s, s, s, s, s, s, s, s, s, s, s, s, s, s]",
+			 "baton-agent", "--region", r->name, "--listen",
+			 "0.0.0.0:8081", "--pg-data",
+			 "/var/lib/postgresql/data/pgdata", "--pg-port", port,
+			 "--pg-host", "$(POD_IP)", "--state-file",
+			 "/var/lib/postgresql/data/baton-agent.state",
+			 "--max-lag-bytes", lag);
 	if (args != NULL && s->synchronous) {
 		json_array_append_new(args, json_string("--synchronous"));
 	}
 	agent = json_pack(
 	    "{s:s, s:s, s:o, "
-	    "s:[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, {s:s, s:s}], "
+	    "s:[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, "
+	    "{s:s, s:{s:{s:s, s:s}}}, {s:s, s:s}], "
 	    "s:[{s:s, s:i}], s:{s:{s:s, s:s}, s:i}, s:{s:b, s:b, s:{s:[s]}}, "
 	    "s:[{s:s, s:s}]}",
 	    "name", "baton-agent", "image", s->agent_image, "args", args, "env",
 	    "name", "POD_NAME", "valueFrom", "fieldRef", "fieldPath",
 	    "metadata.name", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
-	    "fieldPath", "metadata.namespace", "name", "BATON_BATOND_URL",
-	    "value", batond_url, "ports", "name", "agent", "containerPort",
-	    BATON_AGENT_PORT, "readinessProbe", "httpGet", "path", "/readyz",
-	    "port", "agent", "periodSeconds", 2, "securityContext",
-	    "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem", 1,
-	    "capabilities", "drop", "ALL", "volumeMounts", "name", "data",
-	    "mountPath", "/var/lib/postgresql/data");
+	    "fieldPath", "metadata.namespace", "name", "POD_IP", "valueFrom",
+	    "fieldRef", "fieldPath", "status.podIP", "name",
+	    "BATON_REPL_PASSWORD", "valueFrom", "secretKeyRef", "name", secret,
+	    "key", "password", "name", "BATON_BATOND_URL", "value", batond_url,
+	    "ports", "name", "agent", "containerPort", BATON_AGENT_PORT,
+	    "readinessProbe", "httpGet", "path", "/readyz", "port", "agent",
+	    "periodSeconds", 2, "securityContext", "allowPrivilegeEscalation",
+	    0, "readOnlyRootFilesystem", 1, "capabilities", "drop", "ALL",
+	    "volumeMounts", "name", "data", "mountPath",
+	    "/var/lib/postgresql/data");
 	pod =
 	    json_pack("{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
 		      "s:[o, o]}}",
