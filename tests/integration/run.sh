@@ -35,6 +35,14 @@ eval "$("$regions" env)"
 for r in $BATON_REGION_NAMES; do
     "$top/tests/env/bin/kubectl" --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
         apply -f "$top/crds/" >/dev/null &&
+    # `kubectl wait` fails outright before the CRD has any status: poll
+    for _ in $(seq 1 60); do
+        "$top/tests/env/bin/kubectl" --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+            get crd databaseclusters.baton.dev \
+            -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null |
+            grep -qx True && break
+        sleep 0.5
+    done
     "$top/tests/env/bin/kubectl" --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
         wait --for condition=established --timeout=30s crd/databaseclusters.baton.dev >/dev/null ||
         { echo "integration: 0 passed, 1 failed (CRD install in $r)"; exit 1; }
