@@ -540,14 +540,17 @@ static void worker_done_cb(struct baton_reconcile *r, int status)
 	baton_metric_inc(d->m_reconciles, (const char *[]){result}, 1);
 	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);
 	if (status == 0) {
-		baton_kube_workqueue_forget(&c->queue, w->key);
 		/* Not registered yet (no leader, or another node's proposal
 		 * in flight): look again shortly rather than wait for the
 		 * next change. */
 		if (r->spec_error[0] == '\0' && !r->spec.deleting &&
 		    c->consensus != NULL &&
 		    c->consensus->db(c->consensus->data, w->key) == NULL) {
-			baton_kube_workqueue_add_after(&c->queue, w->key, 1000);
+			/* with backoff: a full FSM must not become a storm */
+			baton_kube_workqueue_add_rate_limited(&c->queue,
+							      w->key);
+		} else {
+			baton_kube_workqueue_forget(&c->queue, w->key);
 		}
 		/* A label patch already in flight must land (and the pod
 		 * cache catch up) before the next sync, or it would send a
