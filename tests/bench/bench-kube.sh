@@ -17,7 +17,7 @@ cd "$top"
 what=${1:-all}
 case $what in all|pure|server) ;; *) echo "usage: $0 [pure|server]" >&2; exit 2 ;; esac
 
-make --no-print-directory -j2 build/plain/tests/helpers/bench_kube >&2
+make --no-print-directory -j2 SANITIZE= build/plain/tests/helpers/bench_kube >&2
 bench=$top/build/plain/tests/helpers/bench_kube
 
 echo "bench-kube: $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || true)," \
