@@ -158,7 +158,10 @@ bench-pg:
 	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/bench_pg
 	build/plain/tests/helpers/bench_pg 5
 
-bench: bench-batond bench-pg
+bench-kube:
+	tests/bench/bench-kube.sh
+
+bench: bench-kube bench-batond bench-pg
 
 e2e:
 	@echo "'make e2e' (the lab drills) is not built yet: see tests/lab/ and issue 7" >&2; exit 2
