@@ -225,6 +225,23 @@ static const struct {
 };
 #define N_PRUNABLE (sizeof prunable / sizeof prunable[0])
 
+/* The REST address of prunable kind K in NS; GROUP holds the group name. */
+static struct baton_kube_ref prunable_ref(size_t k, char *group,
+					  size_t group_size, const char *ns,
+					  const char *name)
+{
+	const char *gv = prunable[k].group_version;
+	const char *slash = strchr(gv, '/');
+	struct baton_kube_ref ref = {0};
+	snprintf(group, group_size, "%.*s", (int)(slash - gv), gv);
+	ref.group = group;
+	ref.version = slash + 1;
+	ref.resource = prunable[k].resource;
+	ref.ns = ns;
+	ref.name = name;
+	return ref;
+}
+
 static bool desired_has(struct baton_reconcile *r, const char *kind,
 			const char *name)
 {
@@ -273,10 +290,8 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 		{
 			const char *name = md_str(item, "name");
 			char group[64];
-			const char *slash =
-			    strchr(prunable[k].group_version, '/');
 			struct baton_kube_request *del;
-			struct baton_kube_ref ref = {0};
+			struct baton_kube_ref ref;
 
 			if (name == NULL ||
 			    desired_has(r, prunable[k].kind, name)) {
@@ -286,14 +301,8 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 			if (del == NULL) {
 				continue;
 			}
-			snprintf(group, sizeof group, "%.*s",
-				 (int)(slash - prunable[k].group_version),
-				 prunable[k].group_version);
-			ref.group = group;
-			ref.version = slash + 1;
-			ref.resource = prunable[k].resource;
-			ref.ns = r->spec.ns;
-			ref.name = name;
+			ref = prunable_ref(k, group, sizeof group, r->spec.ns,
+					   name);
 			del->data = r;
 			baton_log(BATON_LOG_INFO, "reconcile",
 				  "%s/%s: removing %s %s (no longer desired)",
@@ -323,21 +332,14 @@ static void prune(struct baton_reconcile *r)
 	r->pending = 1;
 	for (size_t k = 0; k < N_PRUNABLE; k++) {
 		char group[64];
-		const char *slash = strchr(prunable[k].group_version, '/');
-		struct baton_kube_ref ref = {0};
+		struct baton_kube_ref ref;
 		struct baton_kube_list_opts lo = {0};
 
 		if (!r->env->api_served(r->env->data,
 					prunable[k].group_version)) {
 			continue;
 		}
-		snprintf(group, sizeof group, "%.*s",
-			 (int)(slash - prunable[k].group_version),
-			 prunable[k].group_version);
-		ref.group = group;
-		ref.version = slash + 1;
-		ref.resource = prunable[k].resource;
-		ref.ns = r->spec.ns;
+		ref = prunable_ref(k, group, sizeof group, r->spec.ns, NULL);
 		lo.label_selector = selector;
 		r->reqs[k].data = r;
 		if (baton_kube_list(r->env->kube, &r->reqs[k], &ref, &lo,
