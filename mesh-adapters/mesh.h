@@ -33,7 +33,6 @@
 #define BATON_MESH_LABEL_ROLE "baton.dev/role"
 #define BATON_MESH_LABEL_EPOCH "baton.dev/epoch"
 #define BATON_MESH_LABEL_COMPONENT "baton.dev/component"
-#define BATON_MESH_FIELD_MANAGER "baton-mesh"
 
 struct baton_mesh_region {
 	const char *name;	      /* region name as in spec.regions */

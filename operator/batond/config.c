@@ -225,7 +225,8 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const top[] = {
 	    "region", "namespace", "kubeconfig", "watchNamespaces",
 	    "peers",  "raft",	   "peerApi",	 "tls",
-	    "http",   "lease",	   "log",	 NULL};
+	    "http",   "lease",	   "log",	 "mesh",
+	    NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
 						"electionTimeoutMillis",
 						"heartbeatMillis", NULL};
@@ -234,6 +235,7 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const lease_keys[] = {"driftPercent", "marginMillis",
 						 NULL};
 	static const char *const log_keys[] = {"level", NULL};
+	static const char *const mesh_keys[] = {"istioClusterIDs", NULL};
 	struct reader r = {.cfg = cfg, .name = name};
 	json_t *o;
 	json_t *wn;
@@ -352,7 +354,41 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 		}
 		free(level);
 	}
+	if ((rv = get_object(&r, doc, "mesh", &o)) != 0) {
+		return rv;
+	}
+	if (o != NULL) {
+		json_t *ids = json_object_get(o, "istioClusterIDs");
+		const char *k;
+		json_t *v;
+		if ((rv = only_keys(&r, o, "mesh", mesh_keys)) != 0) {
+			return rv;
+		}
+		if (ids != NULL && !json_is_object(ids)) {
+			return field_error(&r, "mesh.istioClusterIDs",
+					   "must map region names to Istio "
+					   "cluster IDs");
+		}
+		json_object_foreach(ids, k, v)
+		{
+			if (!json_is_string(v) || json_string_length(v) == 0) {
+				return field_error(&r, "mesh.istioClusterIDs",
+						   "every value must be a "
+						   "non-empty cluster ID");
+			}
+		}
+		json_decref(cfg->istio_cluster_ids);
+		cfg->istio_cluster_ids = ids ? json_incref(ids) : NULL;
+	}
 	return baton_batond_config_validate(cfg);
+}
+
+const char *baton_batond_istio_cluster_id(const struct baton_batond_config *cfg,
+					  const char *region)
+{
+	const char *id =
+	    json_string_value(json_object_get(cfg->istio_cluster_ids, region));
+	return id != NULL ? id : region;
 }
 
 int baton_batond_config_validate(struct baton_batond_config *cfg)
@@ -476,5 +512,6 @@ void baton_batond_config_free(struct baton_batond_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->http_bind);
+	json_decref(cfg->istio_cluster_ids);
 	memset(cfg, 0, offsetof(struct baton_batond_config, errmsg));
 }

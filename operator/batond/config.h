@@ -14,6 +14,7 @@
  *   tls: {ca: ..., cert: ..., key: ...}
  *   http: {bind: "0.0.0.0:8080"}    # /healthz /readyz /metrics
  *   lease: {driftPercent: 5, marginMillis: 200}
+ *   mesh: {istioClusterIDs: {eu-west: cluster-eu}}  # region → Istio ID
  *   log: {level: info}
  *
  * Unknown keys are errors (a typo must not silently fall back to a
@@ -58,6 +59,7 @@ struct baton_batond_config {
 	unsigned drift_percent;
 	unsigned margin_ms;
 	enum baton_log_level log_level;
+	json_t *istio_cluster_ids; /* region → Istio cluster ID, or NULL */
 	char errmsg[BATON_ERRMSG_SIZE];
 };
 
@@ -78,6 +80,11 @@ int baton_batond_config_validate(struct baton_batond_config *cfg);
 int baton_batond_config_set(char **field, const char *value);
 
 void baton_batond_config_free(struct baton_batond_config *cfg);
+
+/* The Istio cluster ID of REGION (its topology.istio.io/cluster value):
+ * from mesh.istioClusterIDs, else the region name. */
+const char *baton_batond_istio_cluster_id(const struct baton_batond_config *cfg,
+					  const char *region);
 
 /* "host:port" → host and port; BATON_EINVAL if malformed. */
 int baton_split_host_port(const char *addr, char *host, size_t host_size,

@@ -371,6 +371,12 @@ static void env_event(void *data, json_t *obj, const char *type,
 	json_decref(ev);
 }
 
+static const char *env_istio_cluster_id(void *data, const char *region)
+{
+	struct baton_controller *c = data;
+	return baton_batond_istio_cluster_id(c->d->cfg, region);
+}
+
 static const char *env_now(void *data, char *buf, size_t size)
 {
 	return baton_status_now(buf, size);
@@ -731,6 +737,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .fsm_unregister = env_unregister,
 	    .observe = env_observe,
 	    .api_served = env_api_served,
+	    .istio_cluster_id = env_istio_cluster_id,
 	    .event = env_event,
 	    .now = env_now,
 	    .seconds_since = env_since,

@@ -124,7 +124,11 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 	for (int i = 0; i < r->spec.n_regions; i++) {
 		if (r->spec.regions[i].role == BATON_DB_REGION_DATA) {
 			regions[n].name = r->spec.regions[i].name;
-			regions[n].istio_cluster_id = NULL;
+			regions[n].istio_cluster_id =
+			    env->istio_cluster_id
+				? env->istio_cluster_id(env->data,
+							r->spec.regions[i].name)
+				: NULL;
 			n++;
 		}
 	}

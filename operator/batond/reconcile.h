@@ -57,6 +57,8 @@ struct baton_reconcile_env {
 	 * the number filled. */
 	int (*observe)(void *data, const struct baton_dbspec *spec,
 		       struct baton_region_obs *obs, int max);
+	/* The Istio cluster ID of REGION (NULL: the region name). */
+	const char *(*istio_cluster_id)(void *data, const char *region);
 	/* Whether GROUP/VERSION is served by this cluster (mesh CRDs). */
 	bool (*api_served)(void *data, const char *group_version);
 	/* Record an Event on OBJ. */

@@ -117,6 +117,10 @@ static const struct {
     {"alias", "a: &x 1\nregion: *x\n", "not supported"},
     {"empty", "", "empty document"},
     {"duplicate key", "region: a\nregion: b\n", "duplicate key"},
+    {"istio ids not a map", "region: a\nmesh: {istioClusterIDs: [x]}\n",
+     "mesh.istioClusterIDs: must map region names"},
+    {"istio id empty", "region: a\nmesh: {istioClusterIDs: {a: ''}}\n",
+     "non-empty cluster ID"},
 };
 
 START_TEST(broken_configs_name_the_field)
@@ -130,6 +134,22 @@ START_TEST(broken_configs_name_the_field)
 	ck_assert_msg(strstr(cfg.errmsg, "/tmp/baton-config-") != NULL,
 		      "%s: errmsg \"%s\" does not name the file",
 		      broken[_i].name, cfg.errmsg);
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(istio_cluster_ids_map_regions)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string("region: eu-west\nmesh:\n  istioClusterIDs: "
+			     "{eu-west: cluster-eu}\n",
+			     &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert_str_eq(baton_batond_istio_cluster_id(&cfg, "eu-west"),
+			 "cluster-eu");
+	/* unmapped regions default to their name */
+	ck_assert_str_eq(baton_batond_istio_cluster_id(&cfg, "us-east"),
+			 "us-east");
 	baton_batond_config_free(&cfg);
 }
 END_TEST
@@ -209,6 +229,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, broken_configs_name_the_field, 0,
 			    sizeof broken / sizeof broken[0]);
 	tcase_add_test(tc, missing_file_is_a_clear_error);
+	tcase_add_test(tc, istio_cluster_ids_map_regions);
 	tcase_add_test(tc, yaml_scalars_are_typed);
 	tcase_add_test(tc, yaml_depth_is_bounded);
 	tcase_add_test(tc, host_port_split);
