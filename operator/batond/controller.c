@@ -22,8 +22,20 @@ struct worker {
 	uint64_t started_ms;
 };
 
+/* A peer region's cluster, watched read-only through its kubeconfig: its
+ * batond's status of each DatabaseCluster says how that region is doing. */
+struct peer_watch {
+	struct baton_controller *c;
+	const char *name;
+	struct baton_kube_client client;
+	struct baton_kube_informer dbcs;
+	bool started;
+};
+
 struct baton_controller {
 	struct baton_batond *d;
+	struct peer_watch peers[BATON_MAX_PEERS];
+	int n_peers;
 	struct baton_kube_informer dbcs;
 	struct baton_kube_informer pods;
 	struct baton_kube_workqueue queue;
@@ -42,6 +54,7 @@ struct baton_controller {
 	void (*stopped_cb)(struct baton_batond *d);
 	/* strings handed out by fsm_view, valid until the next call */
 	char view_primary[BATON_NAME_SIZE];
+	char peer_roles[BATON_MAX_PEERS][16];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
 };
@@ -178,6 +191,53 @@ static int env_unregister(void *data, const struct baton_dbspec *spec)
 	return rv != 0 ? rv : BATON_EBUSY; /* done once applied */
 }
 
+/* Region O->name as its own batond reported it in its own cluster. */
+static void observe_peer(struct baton_controller *c,
+			 const struct baton_dbspec *spec,
+			 struct baton_region_obs *o)
+{
+	char key[160];
+	json_t *obj;
+	size_t i;
+	json_t *reg;
+
+	o->reachable = false;
+	for (int p = 0; p < c->n_peers; p++) {
+		struct peer_watch *pw = &c->peers[p];
+		if (strcmp(pw->name, o->name) != 0 ||
+		    !baton_kube_informer_has_synced(&pw->dbcs)) {
+			continue;
+		}
+		o->reachable = pw->dbcs.errmsg[0] == '\0';
+		snprintf(key, sizeof key, "%s/%s", spec->ns, spec->name);
+		obj = baton_kube_informer_get(&pw->dbcs, key);
+		json_array_foreach(
+		    json_object_get(json_object_get(obj, "status"), "regions"),
+		    i, reg)
+		{
+			const char *n =
+			    json_string_value(json_object_get(reg, "name"));
+			if (n == NULL || strcmp(n, o->name) != 0) {
+				continue;
+			}
+			o->ready = json_is_true(json_object_get(reg, "ready"))
+				       ? (o->replicas > 0 ? o->replicas : 1)
+				       : 0;
+			if (json_string_value(json_object_get(reg, "role"))) {
+				snprintf(c->peer_roles[p],
+					 sizeof c->peer_roles[p], "%s",
+					 json_string_value(
+					     json_object_get(reg, "role")));
+				o->role = c->peer_roles[p];
+			}
+			if (json_is_integer(json_object_get(reg, "lagBytes"))) {
+				o->lag_bytes = json_integer_value(
+				    json_object_get(reg, "lagBytes"));
+			}
+		}
+	}
+}
+
 static int env_observe(void *data, const struct baton_dbspec *spec,
 		       struct baton_region_obs *obs, int max)
 {
@@ -197,9 +257,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			      ? "witness"
 			      : NULL;
 		if (strcmp(o->name, region) != 0) {
-			/* Peers' clusters are observed through their own
-			 * batond's status; unknown here for now. */
-			o->reachable = false;
+			observe_peer(c, spec, o);
 			continue;
 		}
 		o->reachable = true;
@@ -603,6 +661,94 @@ static void dbc_delete(struct baton_kube_informer *inf, json_t *obj)
 	enqueue_obj(inf->data, obj);
 }
 
+static void peer_dbc_changed(struct baton_kube_informer *inf, json_t *obj)
+{
+	struct peer_watch *pw = inf->data;
+	char key[160];
+	if (!pw->c->stopping &&
+	    baton_kube_object_key(obj, key, sizeof key) == 0 &&
+	    baton_kube_informer_get(&pw->c->dbcs, key) != NULL) {
+		baton_kube_workqueue_add(&pw->c->queue, key);
+	}
+}
+
+static void peer_add(struct baton_kube_informer *inf, json_t *obj)
+{
+	peer_dbc_changed(inf, obj);
+}
+
+static void peer_update(struct baton_kube_informer *inf, json_t *old_obj,
+			json_t *new_obj)
+{
+	/* only the peer's own status matters; ignore our echoes */
+	if (!json_equal(json_object_get(old_obj, "status"),
+			json_object_get(new_obj, "status"))) {
+		peer_dbc_changed(inf, new_obj);
+	}
+}
+
+static void peer_delete(struct baton_kube_informer *inf, json_t *obj)
+{
+	peer_dbc_changed(inf, obj);
+}
+
+/* Watches every peer whose kubeconfig is configured. A peer that cannot be
+ * configured is logged and left unwatched (shown unreachable), never a
+ * reason not to run. */
+static void start_peers(struct baton_controller *c)
+{
+	static const struct baton_kube_informer_handlers h = {
+	    peer_add, peer_update, peer_delete};
+	struct baton_kube_informer_opts opts = {
+	    .group = "baton.dev",
+	    .version = "v1alpha1",
+	    .resource = "databaseclusters",
+	};
+	const struct baton_batond_config *cfg = c->d->cfg;
+
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		struct peer_watch *pw = &c->peers[c->n_peers];
+		struct baton_kube_config kc;
+		struct baton_kube_client_opts co = {.user_agent =
+							"batond/0.1.0 (peer)"};
+		if (cfg->peers[i].kubeconfig == NULL) {
+			continue;
+		}
+		pw->c = c;
+		pw->name = cfg->peers[i].name;
+		if (baton_kube_config_load_file(&kc, cfg->peers[i].kubeconfig,
+						NULL) != 0) {
+			baton_log(BATON_LOG_ERROR, "controller",
+				  "peer %s: %s (not watched)", pw->name,
+				  kc.errmsg);
+			baton_kube_config_free(&kc);
+			continue;
+		}
+		if (baton_kube_client_init(c->d->loop, &pw->client, &kc, &co) !=
+		    0) {
+			baton_log(BATON_LOG_ERROR, "controller",
+				  "peer %s: %s (not watched)", pw->name,
+				  pw->client.errmsg);
+			baton_kube_config_free(&kc);
+			continue;
+		}
+		baton_kube_config_free(&kc);
+		if (baton_kube_informer_init(&pw->client, &pw->dbcs, &opts,
+					     &h) != 0) {
+			baton_log(BATON_LOG_ERROR, "controller",
+				  "peer %s: cannot watch (out of memory)",
+				  pw->name);
+			/* closes on the next loop turns, long before stop */
+			baton_kube_client_close(&pw->client, NULL);
+			continue;
+		}
+		pw->dbcs.data = pw;
+		baton_kube_informer_start(&pw->dbcs);
+		pw->started = true;
+		c->n_peers++;
+	}
+}
+
 /* A pod changed: reconcile its DatabaseCluster. */
 static void pod_changed(struct baton_controller *c, json_t *pod)
 {
@@ -772,6 +918,7 @@ int baton_controller_start(struct baton_batond *d,
 		free(c);
 		return rv;
 	}
+	start_peers(c);
 	uv_timer_init(d->loop, &c->discovery_timer);
 	c->discovery_timer.data = c;
 	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
@@ -899,6 +1046,21 @@ static void informer_closed_cb(struct baton_kube_informer *inf)
 	maybe_stopped(c);
 }
 
+static void peer_client_closed_cb(struct baton_kube_client *cl)
+{
+	struct peer_watch *pw = cl->data;
+	pw->c->closing--;
+	maybe_stopped(pw->c);
+}
+
+/* The informer first, then the client it runs on. */
+static void peer_informer_closed_cb(struct baton_kube_informer *inf)
+{
+	struct peer_watch *pw = inf->data;
+	pw->client.data = pw;
+	baton_kube_client_close(&pw->client, peer_client_closed_cb);
+}
+
 static void timer_closed_cb(uv_handle_t *h)
 {
 	struct baton_controller *c = h->data;
@@ -919,6 +1081,12 @@ void baton_controller_stop(struct baton_controller *c,
 	c->stopping = true;
 	c->stopped_cb = stopped_cb;
 	c->closing = 4;
+	for (int i = 0; i < c->n_peers; i++) {
+		c->closing++;
+		c->peers[i].dbcs.data = &c->peers[i];
+		baton_kube_informer_close(&c->peers[i].dbcs,
+					  peer_informer_closed_cb);
+	}
 	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
 	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
 	baton_kube_informer_close(&c->pods, informer_closed_cb);

@@ -102,7 +102,7 @@ start_batond() { # start_batond REGION [CERT-DIR] [CERT-NAME]
         echo "peers:"
         for p in "${regions[@]}"; do
             [ "$p" = "$r" ] && continue
-            echo "  - {name: $p, raftAddress: \"127.0.0.1:${raft[$p]}\", apiAddress: \"127.0.0.1:${api[$p]}\"}"
+            echo "  - {name: $p, raftAddress: \"127.0.0.1:${raft[$p]}\", apiAddress: \"127.0.0.1:${api[$p]}\", kubeconfig: $BATON_REGIONS_DIR/$p/admin.kubeconfig}"
         done
         echo "raft: {bind: \"127.0.0.1:${raft[$r]}\", dataDir: $tmp/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"127.0.0.1:${api[$r]}\"}"
@@ -128,6 +128,10 @@ all_ready() {
 eventually 60 "every batond is ready (caches synced, Raft quorum)" all_ready
 for r in "${regions[@]}"; do
     eventually 60 "$r: status shows $first primary at epoch 1" bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}')\" = $first/1 ]"
+done
+for r in "${regions[@]}"; do
+    eventually 60 "$r: READY is 3/3 (peer regions observed through their own clusters)" \
+        bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.ready}')\" = 3/3 ]"
 done
 eventually 60 "$first: its pod is labelled primary at epoch 1" \
     bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get pods -l baton.dev/cluster=ledger -o jsonpath='{.items[*].metadata.labels}' | grep -q '\"baton.dev/epoch\":\"1\",.*\"baton.dev/role\":\"primary\"\|\"baton.dev/role\":\"primary\".*\"baton.dev/epoch\":\"1\"'"
