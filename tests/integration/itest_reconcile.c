@@ -240,6 +240,21 @@ static void delete_dbc(const char *name)
 	json_decref(d.result);
 }
 
+/* The primary Service SVC exists and its selector names EPOCH: the label
+ * fence that decides which pod gets writes. */
+static void assert_primary_service_epoch(const char *svc, const char *epoch)
+{
+	int st;
+	json_t *o = get(NULL, "v1", "services", svc, &st);
+	ck_assert_msg(st == 0, "Service %s: %s", svc, baton_errname(st));
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "spec"), "selector"),
+		"baton.dev/epoch")),
+	    epoch);
+	json_decref(o);
+}
+
 static const char *status_str(json_t *o, const char *key)
 {
 	return json_string_value(
@@ -329,14 +344,7 @@ START_TEST(reconcile_creates_children_status_and_finalizer)
 	o = get("apps", "v1", "statefulsets", "orders-eu-west", &st);
 	ck_assert_msg(st == 0, "StatefulSet missing: %s", baton_errname(st));
 	json_decref(o);
-	o = get(NULL, "v1", "services", "orders-rw", &st);
-	ck_assert_int_eq(st, 0);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(
-		json_object_get(json_object_get(o, "spec"), "selector"),
-		"baton.dev/epoch")),
-	    "1");
-	json_decref(o);
+	assert_primary_service_epoch("orders-rw", "1");
 }
 END_TEST
 
@@ -371,7 +379,6 @@ START_TEST(new_epoch_moves_the_primary_service)
 {
 	struct job j;
 	json_t *o;
-	int st;
 
 	create_dbc("moves", "");
 	fenv.primary = "eu-west";
@@ -380,14 +387,7 @@ START_TEST(new_epoch_moves_the_primary_service)
 	fenv.primary = "us-east";
 	fenv.epoch = 2;
 	ck_assert_msg(reconcile("moves", &j) == 0, "%s", j.errmsg);
-	o = get(NULL, "v1", "services", "moves-rw", &st);
-	ck_assert_int_eq(st, 0);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(
-		json_object_get(json_object_get(o, "spec"), "selector"),
-		"baton.dev/epoch")),
-	    "2");
-	json_decref(o);
+	assert_primary_service_epoch("moves-rw", "2");
 	o = get_dbc("moves");
 	ck_assert_str_eq(status_str(o, "primaryRegion"), "us-east");
 	json_decref(o);
@@ -398,7 +398,6 @@ START_TEST(without_a_committed_primary_it_is_provisioning)
 {
 	struct job j;
 	json_t *o;
-	int st;
 
 	create_dbc("manual", ",\"failover\":{\"mode\":\"manual\","
 			     "\"synchronous\":false}");
@@ -409,14 +408,7 @@ START_TEST(without_a_committed_primary_it_is_provisioning)
 	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
 	json_decref(o);
 	/* and no pod may receive writes: the primary Service names epoch 0 */
-	o = get(NULL, "v1", "services", "manual-rw", &st);
-	ck_assert_int_eq(st, 0);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(
-		json_object_get(json_object_get(o, "spec"), "selector"),
-		"baton.dev/epoch")),
-	    "0");
-	json_decref(o);
+	assert_primary_service_epoch("manual-rw", "0");
 }
 END_TEST
 
@@ -439,14 +431,7 @@ START_TEST(delete_drains_then_removes_the_finalizer)
 	ck_assert_str_eq(status_str(o, "phase"), "Deleting");
 	json_decref(o);
 	/* traffic is drained meanwhile: the primary Service names epoch 0 */
-	o = get(NULL, "v1", "services", "gone-rw", &st);
-	ck_assert_int_eq(st, 0);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(
-		json_object_get(json_object_get(o, "spec"), "selector"),
-		"baton.dev/epoch")),
-	    "0");
-	json_decref(o);
+	assert_primary_service_epoch("gone-rw", "0");
 	/* past the teardown timeout it gives up, with a Warning Event */
 	fenv.deletion_age = 301;
 	fenv.events = 0;
