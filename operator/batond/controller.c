@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batond/agents.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
@@ -42,6 +43,7 @@ struct baton_controller {
 	struct baton_reconcile_env env;
 	struct worker workers[MAX_WORKERS];
 	const struct baton_consensus_ops *consensus;
+	struct baton_agents *agents;
 	struct baton_kube_request label_reqs[8];
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
 	json_t *served;
@@ -55,6 +57,7 @@ struct baton_controller {
 	/* strings handed out by fsm_view, valid until the next call */
 	char view_primary[BATON_NAME_SIZE];
 	char peer_roles[BATON_MAX_PEERS][16];
+	char peer_sync[BATON_MAX_PEERS][512];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
 };
@@ -191,6 +194,91 @@ static int env_unregister(void *data, const struct baton_dbspec *spec)
 	return rv != 0 ? rv : BATON_EBUSY; /* done once applied */
 }
 
+/* ["a", "b"] → "a,b" in BUF; NULL when empty. */
+static const char *join_names(json_t *arr, char *buf, size_t size)
+{
+	size_t i;
+	json_t *n;
+	buf[0] = '\0';
+	json_array_foreach(arr, i, n)
+	{
+		size_t used = strlen(buf);
+		if (json_is_string(n) && used < size) {
+			snprintf(buf + used, size - used, "%s%s",
+				 used ? "," : "", json_string_value(n));
+		}
+	}
+	return buf[0] ? buf : NULL;
+}
+
+/* REGION's own entry in the status its batond wrote for NS/NAME, as this
+ * batond sees it through the peer's API server (borrowed), or NULL. */
+static json_t *peer_region_status(struct baton_controller *c, const char *ns,
+				  const char *name, const char *region,
+				  int *peer)
+{
+	char key[160];
+	size_t i;
+	json_t *reg;
+	for (int p = 0; p < c->n_peers; p++) {
+		json_t *obj;
+		if (strcmp(c->peers[p].name, region) != 0) {
+			continue;
+		}
+		snprintf(key, sizeof key, "%s/%s", ns, name);
+		obj = baton_kube_informer_get(&c->peers[p].dbcs, key);
+		json_array_foreach(
+		    json_object_get(json_object_get(obj, "status"), "regions"),
+		    i, reg)
+		{
+			const char *n =
+			    json_string_value(json_object_get(reg, "name"));
+			if (n != NULL && strcmp(n, region) == 0) {
+				*peer = p;
+				return reg;
+			}
+		}
+	}
+	return NULL;
+}
+
+static const char *agents_peer_endpoint(void *data, const char *ns,
+					const char *name, const char *region)
+{
+	int p;
+	json_t *reg = peer_region_status(data, ns, name, region, &p);
+	return json_string_value(json_object_get(reg, "endpoint"));
+}
+
+static const char *agents_peer_sync(void *data, const char *ns,
+				    const char *name, const char *region)
+{
+	struct baton_controller *c = data;
+	int p;
+	json_t *reg = peer_region_status(c, ns, name, region, &p);
+	return reg ? join_names(json_object_get(reg, "syncStandbys"),
+				c->peer_sync[p], sizeof c->peer_sync[p])
+		   : NULL;
+}
+
+static void agents_changed(void *data, const char *db)
+{
+	baton_controller_fsm_changed(data, db);
+}
+
+static void env_event(void *data, json_t *obj, const char *type,
+		      const char *reason, const char *message);
+
+static void agents_event(void *data, const char *db, const char *type,
+			 const char *reason, const char *message)
+{
+	struct baton_controller *c = data;
+	json_t *obj = baton_kube_informer_get(&c->dbcs, db);
+	if (obj != NULL) {
+		env_event(c, obj, type, reason, message);
+	}
+}
+
 /* Region O->name as its own batond reported it in its own cluster. */
 static void observe_peer(struct baton_controller *c,
 			 const struct baton_dbspec *spec,
@@ -234,6 +322,11 @@ static void observe_peer(struct baton_controller *c,
 				o->lag_bytes = json_integer_value(
 				    json_object_get(reg, "lagBytes"));
 			}
+			o->endpoint =
+			    json_string_value(json_object_get(reg, "endpoint"));
+			o->sync_standbys = join_names(
+			    json_object_get(reg, "syncStandbys"),
+			    c->peer_sync[p], sizeof c->peer_sync[p]);
 		}
 	}
 }
@@ -261,6 +354,10 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			continue;
 		}
 		o->reachable = true;
+		o->endpoint = baton_agents_endpoint(
+		    c->agents, db_key(c, spec->ns, spec->name));
+		o->sync_standbys = baton_agents_sync_standbys(
+		    c->agents, db_key(c, spec->ns, spec->name));
 		json_object_foreach(c->pods.cache, key, pod)
 		{
 			json_t *md = json_object_get(pod, "metadata");
@@ -779,15 +876,13 @@ static void pod_delete(struct baton_kube_informer *inf, json_t *obj)
 	pod_changed(inf->data, obj);
 }
 
-bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
-				     uint64_t *position)
+static bool pods_ready(struct baton_controller *c, const char *db)
 {
 	char ns[64];
 	const char *slash = strchr(db, '/');
 	const char *key;
 	json_t *pod;
 
-	*position = 0;
 	if (c == NULL || slash == NULL || (size_t)(slash - db) >= sizeof ns) {
 		return false;
 	}
@@ -822,6 +917,13 @@ bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
 		}
 	}
 	return false;
+}
+
+void baton_controller_region_report(struct baton_controller *c,
+				    const char *db,
+				    struct baton_region_report *out)
+{
+	baton_agents_report(c ? c->agents : NULL, db, pods_ready(c, db), out);
 }
 
 void baton_controller_resync_all(struct baton_controller *c)
@@ -919,6 +1021,27 @@ int baton_controller_start(struct baton_batond *d,
 		return rv;
 	}
 	start_peers(c);
+	{
+		struct baton_agents_env aenv = {
+		    .data = c,
+		    .loop = d->loop,
+		    .region = d->cfg->region,
+		    .consensus = c->consensus,
+		    .pods = &c->pods,
+		    .peer_endpoint = agents_peer_endpoint,
+		    .peer_sync_standbys = agents_peer_sync,
+		    .changed = agents_changed,
+		    .event = agents_event,
+		};
+		rv = baton_agents_start(&aenv, &c->agents);
+		if (rv != 0) {
+			/* informers are running: stop cleanly is not possible
+			 * here; they close with the client at exit */
+			baton_errmsg_printf(errmsg, "agent driver: %s",
+					    baton_strerror(rv));
+			return rv;
+		}
+	}
 	uv_timer_init(d->loop, &c->discovery_timer);
 	c->discovery_timer.data = c;
 	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
@@ -1016,6 +1139,9 @@ json_t *baton_controller_status(struct baton_controller *c)
 		json_array_append_new(dbs, o);
 	}
 	json_object_set_new(st, "databases", dbs);
+	if (c->agents != NULL) {
+		json_object_set_new(st, "agents", baton_agents_status(c->agents));
+	}
 	return st;
 }
 
@@ -1068,6 +1194,14 @@ static void timer_closed_cb(uv_handle_t *h)
 	maybe_stopped(c);
 }
 
+static void agents_stopped_cb(void *data)
+{
+	struct baton_controller *c = data;
+	c->agents = NULL;
+	c->closing--;
+	maybe_stopped(c);
+}
+
 static void queue_closed_cb(struct baton_kube_workqueue *q)
 {
 	struct baton_controller *c = q->data;
@@ -1088,6 +1222,10 @@ void baton_controller_stop(struct baton_controller *c,
 					  peer_informer_closed_cb);
 	}
 	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
+	if (c->agents != NULL) {
+		c->closing++;
+		baton_agents_stop(c->agents, agents_stopped_cb, c);
+	}
 	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
 	baton_kube_informer_close(&c->pods, informer_closed_cb);
 	baton_kube_workqueue_close(&c->queue, queue_closed_cb);

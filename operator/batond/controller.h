@@ -40,6 +40,9 @@ struct baton_consensus_ops {
 	/* This region holds a valid lease for DB at EPOCH (it may act as the
 	 * primary); false as soon as the lease lapses. */
 	bool (*lease_valid)(void *data, const char *db, uint64_t epoch);
+	/* How long this region's agent may hold the lease for DB at EPOCH,
+	 * measured from now on the agent's clock (0: no valid lease). */
+	uint64_t (*agent_grant)(void *data, const char *db, uint64_t epoch);
 };
 
 int baton_controller_start(struct baton_batond *d,
@@ -50,10 +53,15 @@ json_t *baton_controller_status(struct baton_controller *c);
 void baton_controller_stop(struct baton_controller *c,
 			   void (*stopped_cb)(struct baton_batond *d));
 
-/* Whether this region's instances of DB ("ns/name") are healthy (a Ready
- * pod), and the replication position its agent reported (0: unknown). */
-bool baton_controller_region_healthy(struct baton_controller *c, const char *db,
-				     uint64_t *position);
+/* What this region reports to the FSM about DB ("ns/name"). */
+struct baton_region_report {
+	bool healthy;	   /* a Ready pod whose agent reports health ok */
+	bool sync_standby; /* the primary lists our instance as synchronous */
+	uint64_t position; /* WAL position (bytes) the agent reported, 0 */
+};
+void baton_controller_region_report(struct baton_controller *c,
+				    const char *db,
+				    struct baton_region_report *out);
 
 /* Reconcile every cached DatabaseCluster (this node just became leader:
  * whatever waited for a leader to register can proceed). */

@@ -454,23 +454,24 @@ static void tick_cb(uv_timer_t *t)
 			baton_controller_fsm_changed(g->d->controller,
 						     st->name);
 		}
-		/* report health */
+		/* report health, position and synchronous standby status */
 		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA &&
 		    now - s->last_report_ms >= REPORT_MS) {
-			uint64_t position = 0;
-			bool healthy = baton_controller_region_healthy(
-			    g->d->controller, st->name, &position);
+			struct baton_region_report rep;
+			baton_controller_region_report(g->d->controller,
+						       st->name, &rep);
 			s->last_report_ms = now;
-			if (healthy != st->regions[me].healthy ||
-			    position != st->regions[me].position) {
+			if (rep.healthy != st->regions[me].healthy ||
+			    rep.position != st->regions[me].position ||
+			    rep.sync_standby != st->regions[me].sync_standby) {
 				memset(&cmd, 0, sizeof cmd);
 				cmd.type = BATON_CMD_REPORT;
 				snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
 				snprintf(cmd.region, sizeof cmd.region, "%s",
 					 self_name(g));
-				cmd.healthy = healthy;
-				cmd.position = position;
-				cmd.sync_standby = 0;
+				cmd.healthy = rep.healthy;
+				cmd.position = rep.position;
+				cmd.sync_standby = rep.sync_standby;
 				propose(g, &cmd, NULL);
 			}
 		}
@@ -657,6 +658,13 @@ static int op_propose(void *data, const struct baton_cmd *cmd)
 static bool op_lease_valid(void *data, const char *db, uint64_t epoch)
 {
 	return baton_raftglue_lease_valid(data, db, epoch);
+}
+
+static uint64_t op_agent_grant(void *data, const char *db, uint64_t epoch)
+{
+	struct slot *s = slot_for(data, db, NULL);
+	return s != NULL ? baton_lease_agent_grant(&s->lease, epoch, now_ms())
+			 : 0;
 }
 
 bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
@@ -900,6 +908,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	    .propose = op_propose,
 	    .status = raft_status,
 	    .lease_valid = op_lease_valid,
+	    .agent_grant = op_agent_grant,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",

@@ -78,6 +78,21 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 			json_object_set_new(o, "lastSeen",
 					    json_string(r->last_seen));
 		}
+		if (r->endpoint != NULL) {
+			json_object_set_new(o, "endpoint",
+					    json_string(r->endpoint));
+		}
+		if (r->sync_standbys != NULL && r->sync_standbys[0] != '\0') {
+			json_t *names = json_array();
+			const char *p = r->sync_standbys;
+			while (*p != '\0') {
+				size_t len = strcspn(p, ",");
+				json_array_append_new(names,
+						      json_stringn(p, len));
+				p += len + (p[len] == ',');
+			}
+			json_object_set_new(o, "syncStandbys", names);
+		}
 		json_array_append_new(regions, o);
 		if (is_data) {
 			data++;

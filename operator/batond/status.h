@@ -25,6 +25,12 @@ struct baton_region_obs {
 	int64_t lag_bytes;     /* -1: unknown */
 	const char *role;      /* "primary", "replica", "witness", NULL */
 	const char *last_seen; /* RFC 3339, NULL: never */
+	/* "host:port" of the region's primary instance while it serves as
+	 * primary (replicas elsewhere stream from it), NULL: none */
+	const char *endpoint;
+	/* comma-separated application names the region's primary reports
+	 * as synchronous standbys, NULL: none */
+	const char *sync_standbys;
 };
 
 struct baton_fsm_view {

@@ -763,13 +763,21 @@ int baton_kube_request_start(struct baton_kube_client *c,
 	req->data_cb = data_cb;
 	req->timeout_ms = timeout_ms == 0 ? c->timeout_ms : timeout_ms;
 	req->is_get = strcmp(method, "GET") == 0;
-	n = strlen(c->cfg.server) + strlen(path_query) + 1;
-	req->url = malloc(n);
-	if (req->url == NULL) {
-		rv = BATON_ENOMEM;
-		goto err_after_alloc;
+	{
+		/* an absolute URL (batond → agents) goes as is */
+		const char *base = strncmp(path_query, "http://", 7) == 0 ||
+					   strncmp(path_query, "https://", 8) ==
+					       0
+				       ? ""
+				       : c->cfg.server;
+		n = strlen(base) + strlen(path_query) + 1;
+		req->url = malloc(n);
+		if (req->url == NULL) {
+			rv = BATON_ENOMEM;
+			goto err_after_alloc;
+		}
+		snprintf(req->url, n, "%s%s", base, path_query);
 	}
-	snprintf(req->url, n, "%s%s", c->cfg.server, path_query);
 	if (body != NULL && (req->body = strdup(body)) == NULL) {
 		rv = BATON_ENOMEM;
 		goto err_after_alloc;

@@ -130,7 +130,9 @@ int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,
 void baton_kube_client_close(struct baton_kube_client *c,
 			     baton_kube_client_close_cb close_cb);
 
-/* Starts METHOD on PATH_QUERY ("/api/v1/...?.."). BODY (may be NULL) is
+/* Starts METHOD on PATH_QUERY ("/api/v1/...?..", relative to the server;
+ * an absolute "http://" or "https://" URL is used as is, with the client's
+ * TLS settings: batond reaches its agents that way). BODY (may be NULL) is
  * copied. TIMEOUT_MS 0 means the client default, < 0 none. DATA_CB non-NULL
  * streams a 2xx body instead of buffering it. Returns 0, or an error without
  * calling CB (BATON_ESHUTDOWN if the client is closing). */

@@ -1,0 +1,969 @@
+#include "batond/agents.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batond/children.h"
+#include "common/log.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "mesh-adapters/mesh.h"
+
+#define TICK_MS 200
+#define POLL_MS 1000
+#define POLL_TIMEOUT_MS 2000
+#define STALE_MS 5000	       /* a status older than this drives nothing */
+#define ORDER_TIMEOUT_MS 15000 /* lease, promote, fence */
+#define LONG_ORDER_TIMEOUT_MS 600000 /* init, rejoin: copies data */
+#define BACKOFF_MAX_MS 30000
+#define LEASE_EVERY_MS 250 /* lease orders at most this often */
+
+struct pod {
+	struct baton_agents *a;
+	char key[160];		  /* "ns/pod" */
+	char db[BATON_NAME_SIZE]; /* "ns/cluster", the FSM's name */
+	char ns[64];
+	char name[64];
+	char cluster[64];
+	char ip[64];
+	int ordinal;
+	int db_port;
+	json_t *status; /* the agent's last /v1/status */
+	uint64_t status_ms;
+	uint64_t next_poll_ms;
+	unsigned poll_failures;
+	bool poll_pending;
+	struct baton_kube_request poll_req;
+	bool order_pending;
+	struct baton_kube_request order_req;
+	char order[16];
+	uint64_t order_epoch;
+	uint64_t order_ms;
+	char order_target[96]; /* init replica / rejoin: the endpoint */
+	uint64_t next_order_ms;
+	unsigned order_failures;
+	uint64_t last_lease_ms;
+	uint64_t fence_proposed_ms;
+	char following[96]; /* endpoint we last told it to stream from */
+	char last_error[256];
+	bool seen;
+	bool gone;
+	struct pod *next;
+};
+
+/* Per database, recomputed every tick from its pods. */
+struct dbinfo {
+	char db[BATON_NAME_SIZE];
+	bool answered; /* some agent of it answered */
+	bool healthy;
+	uint64_t position;
+	char endpoint[96];
+	char sync[512];
+	bool seen;
+	struct dbinfo *next;
+};
+
+struct baton_agents {
+	struct baton_agents_env env;
+	struct baton_kube_client client;
+	bool client_ready;
+	uv_timer_t tick;
+	json_t *pod_index; /* key → pointer as integer */
+	json_t *db_index;
+	struct pod *pods;
+	struct dbinfo *dbs;
+	bool stopping;
+	int closing;
+	void (*stopped_cb)(void *data);
+	void *stopped_data;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- pure helpers --------------------------------------------------------
+ */
+
+bool baton_agents_parse_lsn(const char *s, uint64_t *out)
+{
+	unsigned long long hi, lo;
+	int n = 0;
+	if (s == NULL || sscanf(s, "%llx/%llx%n", &hi, &lo, &n) != 2 ||
+	    s[n] != '\0' || hi > 0xffffffffull || lo > 0xffffffffull) {
+		return false;
+	}
+	*out = (uint64_t)hi << 32 | (uint64_t)lo;
+	return true;
+}
+
+int baton_agents_ordinal(const char *pod)
+{
+	const char *dash = pod ? strrchr(pod, '-') : NULL;
+	char *end;
+	long v;
+	if (dash == NULL || dash[1] == '\0') {
+		return -1;
+	}
+	v = strtol(dash + 1, &end, 10);
+	if (*end != '\0' || v < 0 || v > 100000) {
+		return -1;
+	}
+	return (int)v;
+}
+
+static const char *sget(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool bget(json_t *o, const char *k)
+{
+	return json_is_true(json_object_get(o, k));
+}
+
+/* The agent's WAL position: "position" (bytes), else its LSN strings. */
+static uint64_t agent_position(json_t *st)
+{
+	json_t *p = json_object_get(st, "position");
+	uint64_t v = 0;
+	if (json_is_integer(p) && json_integer_value(p) >= 0) {
+		return (uint64_t)json_integer_value(p);
+	}
+	if (!baton_agents_parse_lsn(sget(st, "lsn"), &v)) {
+		baton_agents_parse_lsn(sget(st, "replayLsn"), &v);
+	}
+	return v;
+}
+
+static bool agent_initialized(json_t *st)
+{
+	json_t *i = json_object_get(st, "initialized");
+	const char *role = sget(st, "role");
+	if (json_is_boolean(i)) {
+		return json_is_true(i);
+	}
+	return role != NULL && strcmp(role, "none") != 0;
+}
+
+static void *index_get(json_t *index, const char *key)
+{
+	json_t *v = json_object_get(index, key);
+	return v ? (void *)(uintptr_t)json_integer_value(v) : NULL;
+}
+
+static void index_set(json_t *index, const char *key, void *p)
+{
+	json_object_set_new(index, key, json_integer((json_int_t)(uintptr_t)p));
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void maybe_stopped(struct baton_agents *a);
+
+static void pod_free(struct pod *p)
+{
+	json_decref(p->status);
+	free(p);
+}
+
+/* Unlinks and frees P once nothing of it is in flight. */
+static void pod_release(struct baton_agents *a, struct pod *p)
+{
+	struct pod **pp;
+	if (p->poll_pending || p->order_pending) {
+		return;
+	}
+	for (pp = &a->pods; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (!a->stopping) {
+		json_object_del(a->pod_index, p->key);
+	}
+	pod_free(p);
+}
+
+static const char *field_summary(json_t *st, char *buf, size_t n)
+{
+	json_t *sync = json_object_get(st, "syncStandbys");
+	char *s = json_dumps(sync ? sync : json_null(), JSON_COMPACT);
+	snprintf(buf, n, "%s|%d|%d|%d|%d|%s",
+		 sget(st, "role") ? sget(st, "role") : "", bget(st, "writable"),
+		 bget(st, "fenced"), agent_initialized(st), bget(st, "ready"),
+		 s ? s : "");
+	free(s);
+	return buf;
+}
+
+static void poll_cb(struct baton_kube_request *req, int status)
+{
+	struct pod *p = req->data;
+	struct baton_agents *a = p->a;
+	uint64_t now = now_ms();
+
+	p->poll_pending = false;
+	if (a->stopping || p->gone) {
+		pod_release(a, p);
+		if (a->stopping) {
+			maybe_stopped(a);
+		}
+		return;
+	}
+	if (status == 0 && json_is_object(req->result)) {
+		char before[600] = "", after[600];
+		if (p->status != NULL) {
+			field_summary(p->status, before, sizeof before);
+		}
+		json_decref(p->status);
+		p->status = json_incref(req->result);
+		p->status_ms = now;
+		if (p->poll_failures > 0) {
+			baton_log(BATON_LOG_INFO, "agents",
+				  "%s: agent at %s answers again", p->key,
+				  p->ip);
+		}
+		p->poll_failures = 0;
+		p->next_poll_ms = now + POLL_MS;
+		if (strcmp(before, field_summary(p->status, after,
+						 sizeof after)) != 0 &&
+		    a->env.changed != NULL) {
+			a->env.changed(a->env.data, p->db);
+		}
+		return;
+	}
+	if (p->poll_failures == 0) {
+		baton_log(BATON_LOG_INFO, "agents",
+			  "%s: agent at %s does not answer: %s", p->key, p->ip,
+			  req->errmsg);
+	}
+	snprintf(p->last_error, sizeof p->last_error, "status: %.200s",
+		 req->errmsg);
+	p->poll_failures++;
+	{
+		uint64_t backoff =
+		    (uint64_t)POLL_MS
+		    << (p->poll_failures < 6 ? p->poll_failures : 5);
+		p->next_poll_ms =
+		    now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
+	}
+}
+
+static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
+{
+	char url[160];
+	if (p->poll_pending || p->ip[0] == '\0' || now < p->next_poll_ms) {
+		return;
+	}
+	snprintf(url, sizeof url, "http://%s:%d/v1/status", p->ip,
+		 BATON_AGENT_PORT);
+	p->poll_req.data = p;
+	if (baton_kube_request_start(&a->client, &p->poll_req, "GET", url, NULL,
+				     NULL, POLL_TIMEOUT_MS, NULL,
+				     poll_cb) == 0) {
+		p->poll_pending = true;
+	}
+}
+
+static void order_event(struct baton_agents *a, struct pod *p, bool ok,
+			const char *detail)
+{
+	char msg[512];
+	const char *reason = NULL;
+	if (strcmp(p->order, "lease") == 0) {
+		return;
+	}
+	if (!ok) {
+		snprintf(msg, sizeof msg,
+			 "%s of %s at epoch %" PRIu64
+			 " failed (will retry): %s",
+			 p->order, p->name, p->order_epoch, detail);
+		a->env.event(a->env.data, p->db, "Warning", "AgentOrderFailed",
+			     msg);
+		return;
+	}
+	if (strcmp(p->order, "promote") == 0) {
+		reason = "Promoted";
+		snprintf(msg, sizeof msg,
+			 "%s promoted to primary at epoch %" PRIu64
+			 " in region %s",
+			 p->name, p->order_epoch, a->env.region);
+	} else if (strcmp(p->order, "fence") == 0) {
+		reason = "Fenced";
+		snprintf(msg, sizeof msg,
+			 "%s fenced (read-only) at epoch %" PRIu64, p->name,
+			 p->order_epoch);
+	} else if (strcmp(p->order, "rejoin") == 0) {
+		reason = "Rejoined";
+		snprintf(msg, sizeof msg,
+			 "%s rejoined as a replica of %s at epoch %" PRIu64,
+			 p->name, p->order_target, p->order_epoch);
+	} else if (strcmp(p->order, "init") == 0) {
+		reason = "Initialized";
+		snprintf(msg, sizeof msg, "%s initialised as %s", p->name,
+			 p->order_target[0] ? "a replica"
+					    : "the first primary");
+	}
+	if (reason != NULL) {
+		a->env.event(a->env.data, p->db, "Normal", reason, msg);
+	}
+}
+
+static void order_cb(struct baton_kube_request *req, int status)
+{
+	struct pod *p = req->data;
+	struct baton_agents *a = p->a;
+	uint64_t now = now_ms();
+	bool lease = strcmp(p->order, "lease") == 0;
+
+	p->order_pending = false;
+	if (a->stopping || p->gone) {
+		pod_release(a, p);
+		if (a->stopping) {
+			maybe_stopped(a);
+		}
+		return;
+	}
+	p->next_poll_ms = now; /* see the effect at once */
+	if (status == 0) {
+		if (!lease) {
+			baton_log_kv(
+			    BATON_LOG_INFO, "agents",
+			    json_pack("{s:s, s:s, s:I, s:I}", "pod", p->key,
+				      "order", p->order, "epoch",
+				      (json_int_t)p->order_epoch, "millis",
+				      (json_int_t)(now - p->order_ms)),
+			    "%s: %s done in %" PRIu64 " ms", p->key, p->order,
+			    now - p->order_ms);
+		}
+		if (p->order_target[0] != '\0') {
+			snprintf(p->following, sizeof p->following, "%s",
+				 p->order_target);
+		}
+		p->order_failures = 0;
+		p->next_order_ms = 0;
+		order_event(a, p, true, NULL);
+		if (a->env.changed != NULL) {
+			a->env.changed(a->env.data, p->db);
+		}
+		return;
+	}
+	{
+		const char *detail = req->errmsg;
+		char buf[300];
+		if (json_is_string(json_object_get(req->result, "error"))) {
+			snprintf(buf, sizeof buf, "HTTP %ld: %s",
+				 req->http_status, sget(req->result, "error"));
+			detail = buf;
+		}
+		snprintf(p->last_error, sizeof p->last_error, "%s: %.200s",
+			 p->order, detail);
+		baton_log(BATON_LOG_WARN, "agents",
+			  "%s: %s at epoch %" PRIu64 " failed: %s", p->key,
+			  p->order, p->order_epoch, detail);
+		if (!lease) {
+			uint64_t backoff =
+			    1000ull
+			    << (p->order_failures < 5 ? p->order_failures : 5);
+			p->order_failures++;
+			p->next_order_ms =
+			    now + (backoff < BACKOFF_MAX_MS ? backoff
+							    : BACKOFF_MAX_MS);
+			if (p->order_failures == 1 ||
+			    p->order_failures % 10 == 0) {
+				order_event(a, p, false, detail);
+			}
+		}
+	}
+}
+
+/* Sends ACTION at EPOCH with the fields of BODY (stolen). TARGET is the
+ * endpoint an init replica / rejoin streams from ("" otherwise). */
+static void send_order(struct baton_agents *a, struct pod *p,
+		       const char *action, uint64_t epoch, json_t *body,
+		       const char *target, long timeout_ms)
+{
+	char url[160];
+	char *text;
+	int rv;
+
+	if (body == NULL) {
+		return;
+	}
+	json_object_set_new(body, "action", json_string(action));
+	json_object_set_new(body, "epoch", json_integer((json_int_t)epoch));
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL) {
+		return;
+	}
+	snprintf(url, sizeof url, "http://%s:%d/v1/order", p->ip,
+		 BATON_AGENT_PORT);
+	snprintf(p->order, sizeof p->order, "%s", action);
+	snprintf(p->order_target, sizeof p->order_target, "%s", target);
+	p->order_epoch = epoch;
+	p->order_ms = now_ms();
+	p->order_req.data = p;
+	rv = baton_kube_request_start(&a->client, &p->order_req, "POST", url,
+				      "application/json", text, timeout_ms,
+				      NULL, order_cb);
+	free(text);
+	if (rv == 0) {
+		p->order_pending = true;
+		if (strcmp(action, "lease") != 0) {
+			baton_log(BATON_LOG_INFO, "agents",
+				  "%s: ordering %s at epoch %" PRIu64 "%s%s",
+				  p->key, action, epoch,
+				  target[0] ? " from " : "", target);
+		}
+	}
+}
+
+static json_t *with_endpoint(const char *endpoint)
+{
+	char host[80];
+	const char *colon = strrchr(endpoint, ':');
+	int port = colon ? atoi(colon + 1) : 0;
+	size_t n = colon ? (size_t)(colon - endpoint) : 0;
+	if (colon == NULL || n == 0 || n >= sizeof host || port <= 0) {
+		return NULL;
+	}
+	memcpy(host, endpoint, n);
+	host[n] = '\0';
+	return json_pack("{s:s, s:i}", "primaryHost", host, "primaryPort",
+			 port);
+}
+
+/* ---- deciding what a pod should do ----------------------------------------
+ */
+
+static bool any_position(const struct baton_db_state *st)
+{
+	for (unsigned i = 0; i < st->n_regions; i++) {
+		if (st->regions[i].position > 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	const struct baton_db_state *st;
+	struct dbinfo *info;
+	json_t *s = p->status;
+	const char *role;
+	const char *ep = NULL;
+	const char *upstream;
+	char own[96];
+	int me;
+	bool here, designated;
+	uint64_t epoch;
+
+	if (cs == NULL || s == NULL || p->order_pending || p->gone ||
+	    now < p->next_order_ms || now - p->status_ms > STALE_MS ||
+	    bget(s, "busy")) {
+		return;
+	}
+	st = cs->db(cs->data, p->db);
+	if (st == NULL || st->primary < 0) {
+		return;
+	}
+	me = baton_fsm_region_index(st, a->env.region);
+	if (me < 0) {
+		return;
+	}
+	epoch = st->epoch;
+	here = st->primary == me;
+	designated = here && p->ordinal == 0;
+	role = sget(s, "role") ? sget(s, "role") : "none";
+	snprintf(own, sizeof own, "%s:%d", p->ip, p->db_port);
+	info = index_get(a->db_index, p->db);
+	if (here) {
+		ep = info && info->endpoint[0] ? info->endpoint : NULL;
+	} else if (a->env.peer_endpoint != NULL) {
+		ep = a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
+					  st->regions[st->primary].name);
+	}
+
+	if (!agent_initialized(s)) {
+		if (designated && epoch == 1 && !any_position(st)) {
+			send_order(a, p, "init", epoch,
+				   json_pack("{s:s}", "role", "primary"), "",
+				   LONG_ORDER_TIMEOUT_MS);
+		} else if (ep != NULL && strcmp(ep, own) != 0) {
+			json_t *b = with_endpoint(ep);
+			if (b != NULL) {
+				json_object_set_new(b, "role",
+						    json_string("replica"));
+			}
+			send_order(a, p, "init", epoch, b, ep,
+				   LONG_ORDER_TIMEOUT_MS);
+		}
+		return;
+	}
+
+	if (designated) {
+		if (st->phase == BATON_PHASE_SWITCHING_OVER ||
+		    st->phase == BATON_PHASE_FENCED) {
+			/* planned switchover, the old primary's side: fence,
+			 * then tell the FSM where the WAL ends */
+			if (bget(s, "writable") || !bget(s, "fenced")) {
+				send_order(a, p, "fence", epoch, json_object(),
+					   "", ORDER_TIMEOUT_MS);
+			} else if (st->phase == BATON_PHASE_SWITCHING_OVER &&
+				   now - p->fence_proposed_ms >= 1000) {
+				struct baton_cmd cmd;
+				memset(&cmd, 0, sizeof cmd);
+				cmd.type = BATON_CMD_FENCE;
+				memcpy(cmd.db, p->db, sizeof cmd.db);
+				snprintf(cmd.region, sizeof cmd.region, "%s",
+					 a->env.region);
+				cmd.epoch = epoch;
+				cmd.position = agent_position(s);
+				p->fence_proposed_ms = now;
+				baton_log(BATON_LOG_INFO, "agents",
+					  "%s: fenced for the switchover at "
+					  "position %" PRIu64,
+					  p->db, cmd.position);
+				cs->propose(cs->data, &cmd);
+			}
+			return;
+		}
+		if (!cs->lease_valid(cs->data, p->db, epoch)) {
+			return; /* the agent's own lease runs out first */
+		}
+		{
+			uint64_t grant =
+			    cs->agent_grant(cs->data, p->db, epoch);
+			json_t *epj = json_object_get(s, "epoch");
+			uint64_t aepoch =
+			    json_is_integer(epj)
+				? (uint64_t)json_integer_value(epj)
+				: 0;
+			if (grant == 0) {
+				return;
+			}
+			if (strcmp(role, "primary") != 0) {
+				send_order(a, p, "promote", epoch,
+					   json_pack("{s:I}", "leaseMillis",
+						     (json_int_t)grant),
+					   "", ORDER_TIMEOUT_MS);
+			} else if (now - p->last_lease_ms >= LEASE_EVERY_MS ||
+				   aepoch < epoch) {
+				p->last_lease_ms = now;
+				send_order(a, p, "lease", epoch,
+					   json_pack("{s:I}", "leaseMillis",
+						     (json_int_t)grant),
+					   "", ORDER_TIMEOUT_MS);
+			}
+		}
+		return;
+	}
+
+	/* every other pod streams from the primary's endpoint */
+	if (ep == NULL || strcmp(ep, own) == 0) {
+		if (strcmp(role, "primary") == 0 && bget(s, "writable") &&
+		    !(here && p->ordinal == 0)) {
+			send_order(a, p, "fence", epoch, json_object(), "",
+				   ORDER_TIMEOUT_MS);
+		}
+		return;
+	}
+	upstream = sget(s, "upstream");
+	if (strcmp(role, "primary") == 0 ||
+	    (upstream != NULL && upstream[0] != '\0' &&
+	     strcmp(upstream, ep) != 0) ||
+	    (upstream == NULL && p->following[0] != '\0' &&
+	     strcmp(p->following, ep) != 0)) {
+		send_order(a, p, "rejoin", epoch, with_endpoint(ep), ep,
+			   LONG_ORDER_TIMEOUT_MS);
+	}
+}
+
+/* ---- the tick ----------------------------------------------------------- */
+
+static int pod_port(json_t *pod)
+{
+	size_t i, j;
+	json_t *c, *port;
+	json_array_foreach(
+	    json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+	{
+		json_array_foreach(json_object_get(c, "ports"), j, port)
+		{
+			const char *n = sget(port, "name");
+			if (n != NULL && strcmp(n, "postgres") == 0) {
+				return (int)json_integer_value(
+				    json_object_get(port, "containerPort"));
+			}
+		}
+	}
+	return 5432;
+}
+
+static struct dbinfo *dbinfo_get(struct baton_agents *a, const char *db)
+{
+	struct dbinfo *d = index_get(a->db_index, db);
+	if (d == NULL && (d = calloc(1, sizeof *d)) != NULL) {
+		memcpy(d->db, db, sizeof d->db);
+		d->next = a->dbs;
+		a->dbs = d;
+		index_set(a->db_index, d->db, d);
+	}
+	return d;
+}
+
+/* Mark and sweep: the pods in the informer's cache are the pods. */
+static void sync_pods(struct baton_agents *a, uint64_t now)
+{
+	const char *key;
+	json_t *pod;
+	struct pod *p, *next;
+	struct dbinfo *d, **dp;
+
+	for (p = a->pods; p != NULL; p = p->next) {
+		p->seen = false;
+	}
+	for (d = a->dbs; d != NULL; d = d->next) {
+		d->seen = false;
+		d->answered = d->healthy = false;
+		d->position = 0;
+		d->endpoint[0] = d->sync[0] = '\0';
+	}
+	json_object_foreach(a->env.pods->cache, key, pod)
+	{
+		json_t *md = json_object_get(pod, "metadata");
+		const char *cl = sget(json_object_get(md, "labels"),
+				      BATON_MESH_LABEL_CLUSTER);
+		const char *ns = sget(md, "namespace");
+		const char *name = sget(md, "name");
+		const char *ip = sget(json_object_get(pod, "status"), "podIP");
+		char db[BATON_NAME_SIZE];
+
+		if (cl == NULL || ns == NULL || name == NULL ||
+		    sget(md, "deletionTimestamp") != NULL ||
+		    strlen(ns) + 1 + strlen(cl) >= sizeof db) {
+			continue;
+		}
+		memcpy(db, ns, strlen(ns));
+		db[strlen(ns)] = '/';
+		memcpy(db + strlen(ns) + 1, cl, strlen(cl) + 1);
+		p = index_get(a->pod_index, key);
+		if (p == NULL) {
+			p = calloc(1, sizeof *p);
+			if (p == NULL) {
+				continue;
+			}
+			p->a = a;
+			snprintf(p->key, sizeof p->key, "%s", key);
+			snprintf(p->ns, sizeof p->ns, "%s", ns);
+			snprintf(p->name, sizeof p->name, "%s", name);
+			snprintf(p->cluster, sizeof p->cluster, "%s", cl);
+			memcpy(p->db, db, sizeof db);
+			p->ordinal = baton_agents_ordinal(name);
+			p->next = a->pods;
+			a->pods = p;
+			index_set(a->pod_index, p->key, p);
+		}
+		p->seen = true;
+		p->db_port = pod_port(pod);
+		if (strcmp(p->ip, ip ? ip : "") != 0) {
+			snprintf(p->ip, sizeof p->ip, "%s", ip ? ip : "");
+			p->next_poll_ms = now; /* new address: ask at once */
+			p->poll_failures = 0;
+			json_decref(p->status);
+			p->status = NULL;
+		}
+		d = dbinfo_get(a, p->db);
+		if (d == NULL) {
+			continue;
+		}
+		d->seen = true;
+		if (p->status != NULL && now - p->status_ms <= STALE_MS) {
+			json_t *s = p->status;
+			const char *h = sget(s, "health");
+			uint64_t pos = agent_position(s);
+			d->answered = true;
+			if (agent_initialized(s) && bget(s, "ready") &&
+			    (h == NULL || strcmp(h, "failed") != 0)) {
+				d->healthy = true;
+			}
+			if (pos > d->position) {
+				d->position = pos;
+			}
+			if (sget(s, "role") &&
+			    strcmp(sget(s, "role"), "primary") == 0 &&
+			    !json_is_false(json_object_get(s, "running")) &&
+			    !bget(s, "fenced") && p->ip[0] != '\0') {
+				size_t i;
+				json_t *n;
+				snprintf(d->endpoint, sizeof d->endpoint,
+					 "%s:%d", p->ip, p->db_port);
+				json_array_foreach(
+				    json_object_get(s, "syncStandbys"), i, n)
+				{
+					size_t used = strlen(d->sync);
+					if (json_is_string(n)) {
+						snprintf(d->sync + used,
+							 sizeof d->sync - used,
+							 "%s%s",
+							 used ? "," : "",
+							 json_string_value(n));
+					}
+				}
+			}
+		}
+	}
+	/* sweep */
+	for (p = a->pods; p != NULL; p = next) {
+		next = p->next;
+		if (!p->seen && !p->gone) {
+			p->gone = true;
+			json_object_del(a->pod_index, p->key);
+			if (p->poll_pending) {
+				baton_kube_request_cancel(&p->poll_req);
+			}
+			if (p->order_pending) {
+				baton_kube_request_cancel(&p->order_req);
+			}
+			pod_release(a, p);
+		}
+	}
+	for (dp = &a->dbs; *dp != NULL;) {
+		d = *dp;
+		if (!d->seen) {
+			*dp = d->next;
+			json_object_del(a->db_index, d->db);
+			free(d);
+		} else {
+			dp = &d->next;
+		}
+	}
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+	struct baton_agents *a = t->data;
+	uint64_t now = now_ms();
+	struct pod *p;
+
+	if (a->stopping) {
+		return;
+	}
+	sync_pods(a, now);
+	for (p = a->pods; p != NULL; p = p->next) {
+		if (p->gone) {
+			continue;
+		}
+		poll(a, p, now);
+		drive(a, p, now);
+	}
+}
+
+/* ---- what the rest of batond asks ---------------------------------------
+ */
+
+void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
+			 struct baton_region_report *out)
+{
+	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	const struct baton_consensus_ops *cs = a ? a->env.consensus : NULL;
+	const struct baton_db_state *st;
+
+	memset(out, 0, sizeof *out);
+	if (d == NULL || !d->answered) {
+		out->healthy = pod_ready;
+		return;
+	}
+	out->healthy = d->healthy;
+	out->position = d->position;
+	/* synchronous: the primary's region lists one of our instances */
+	st = cs ? cs->db(cs->data, db) : NULL;
+	if (st != NULL && st->primary >= 0 &&
+	    strcmp(st->regions[st->primary].name, a->env.region) != 0 &&
+	    a->env.peer_sync_standbys != NULL) {
+		const char *slash = strchr(db, '/');
+		char ns[64];
+		const char *list;
+		struct pod *p;
+		size_t n = slash ? (size_t)(slash - db) : 0;
+		if (slash == NULL || n >= sizeof ns) {
+			return;
+		}
+		memcpy(ns, db, n);
+		ns[n] = '\0';
+		list = a->env.peer_sync_standbys(a->env.data, ns, slash + 1,
+						 st->regions[st->primary].name);
+		for (p = a->pods; list != NULL && p != NULL; p = p->next) {
+			const char *name = sget(p->status, "name");
+			size_t len;
+			const char *q;
+			if (p->gone || strcmp(p->db, db) != 0) {
+				continue;
+			}
+			if (name == NULL) {
+				name = p->name;
+			}
+			len = strlen(name);
+			for (q = list; (q = strstr(q, name)) != NULL;
+			     q += len) {
+				if ((q == list || q[-1] == ',') &&
+				    (q[len] == ',' || q[len] == '\0')) {
+					out->sync_standby = true;
+					return;
+				}
+			}
+		}
+	}
+}
+
+const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
+{
+	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	return d && d->endpoint[0] ? d->endpoint : NULL;
+}
+
+const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)
+{
+	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	return d && d->sync[0] ? d->sync : NULL;
+}
+
+json_t *baton_agents_status(struct baton_agents *a)
+{
+	json_t *arr = json_array();
+	struct pod *p;
+	for (p = a->pods; p != NULL; p = p->next) {
+		json_t *o;
+		if (p->gone) {
+			continue;
+		}
+		o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "pod", p->key, "db",
+			      p->db, "address", p->ip, "answering",
+			      p->status != NULL && p->poll_failures == 0,
+			      "following", p->following);
+		if (p->status != NULL) {
+			json_object_set(o, "agent", p->status);
+		}
+		if (p->order[0] != '\0') {
+			json_object_set_new(
+			    o, "lastOrder",
+			    json_pack("{s:s, s:I, s:b}", "action", p->order,
+				      "epoch", (json_int_t)p->order_epoch,
+				      "pending", p->order_pending));
+		}
+		if (p->last_error[0] != '\0') {
+			json_object_set_new(o, "lastError",
+					    json_string(p->last_error));
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+/* ---- lifecycle ------------------------------------------------------------
+ */
+
+int baton_agents_start(const struct baton_agents_env *env,
+		       struct baton_agents **out)
+{
+	static const char yaml[] =
+	    "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+	    "clusters:\n- name: a\n  cluster:\n    server: "
+	    "http://agents.invalid\n"
+	    "users:\n- name: a\n  user: {}\n"
+	    "contexts:\n- name: a\n  context: {cluster: a, user: a}\n";
+	struct baton_kube_client_opts opts = {
+	    .qps = -1, .user_agent = "batond/0.1.0 (agents)"};
+	struct baton_kube_config kc;
+	struct baton_agents *a = calloc(1, sizeof *a);
+	int rv;
+
+	if (a == NULL) {
+		return BATON_ENOMEM;
+	}
+	a->env = *env;
+	a->pod_index = json_object();
+	a->db_index = json_object();
+	rv = baton_kube_config_load_data(&kc, yaml, strlen(yaml), "agents",
+					 NULL, NULL);
+	if (rv == 0) {
+		rv = baton_kube_client_init(env->loop, &a->client, &kc, &opts);
+	}
+	baton_kube_config_free(&kc);
+	if (rv != 0 || a->pod_index == NULL || a->db_index == NULL) {
+		json_decref(a->pod_index);
+		json_decref(a->db_index);
+		free(a);
+		return rv != 0 ? rv : BATON_ENOMEM;
+	}
+	a->client.data = a;
+	uv_timer_init(env->loop, &a->tick);
+	a->tick.data = a;
+	uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
+	*out = a;
+	return 0;
+}
+
+static void maybe_stopped(struct baton_agents *a)
+{
+	struct dbinfo *d;
+	if (a->closing > 0 || a->pods != NULL || a->stopped_cb == NULL) {
+		return;
+	}
+	while ((d = a->dbs) != NULL) {
+		a->dbs = d->next;
+		free(d);
+	}
+	json_decref(a->pod_index);
+	json_decref(a->db_index);
+	{
+		void (*cb)(void *) = a->stopped_cb;
+		void *data = a->stopped_data;
+		free(a);
+		cb(data);
+	}
+}
+
+static void client_closed_cb(struct baton_kube_client *c)
+{
+	struct baton_agents *a = c->data;
+	a->closing--;
+	maybe_stopped(a);
+}
+
+static void tick_closed_cb(uv_handle_t *h)
+{
+	struct baton_agents *a = h->data;
+	a->closing--;
+	maybe_stopped(a);
+}
+
+void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
+		       void *data)
+{
+	struct pod *p, *next;
+	a->stopping = true;
+	a->stopped_cb = cb;
+	a->stopped_data = data;
+	a->closing = 2;
+	/* pods with nothing in flight go now; the rest when their
+	 * callbacks run (ECANCELED from the client's close) */
+	for (p = a->pods; p != NULL; p = next) {
+		next = p->next;
+		p->gone = true;
+		pod_release(a, p);
+	}
+	uv_close((uv_handle_t *)&a->tick, tick_closed_cb);
+	baton_kube_client_close(&a->client, client_closed_cb);
+}

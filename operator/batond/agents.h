@@ -1,0 +1,89 @@
+/* batond's side of the agents: turning the FSM's decisions into orders for
+ * this region's baton-agents, and the agents' reports into FSM reports.
+ *
+ * Every database pod of this region runs a baton-agent on BATON_AGENT_PORT.
+ * The driver polls each agent's GET /v1/status about once a second and, on
+ * every tick (200 ms), compares what the agent says with what the FSM says
+ * and sends at most one order at a time per pod (POST /v1/order), each
+ * carrying the FSM's epoch (the agent refuses older epochs, so a restarted
+ * or partitioned batond can never undo a newer decision):
+ *
+ *   no instance yet       init primary (ordinal 0 of the primary region, at
+ *                         epoch 1, before any region reported a position:
+ *                         a brand-new database), else init replica from the
+ *                         primary's endpoint
+ *   the primary pod here  promote (when the agent is a replica), then lease
+ *   (ordinal 0, lease ok) orders every renew interval, each granting
+ *                         baton_lease_agent_grant(): never longer than this
+ *                         region's own lease (consensus/decider.h)
+ *   switchover, old side  fence; once the agent reports itself fenced,
+ *                         propose FENCE with its final WAL position
+ *   any other pod         a primary, or a replica following another
+ *                         endpoint than the current primary's: rejoin
+ *                         (pg_rewind, then stream from the primary)
+ *
+ * Nothing here is needed for safety: the agent fences itself when its lease
+ * ends, and the label fence (controller.c) removes a pod from the primary
+ * Service as soon as this region's lease is not valid. Orders make the
+ * change fast and bring old primaries back as replicas.
+ */
+#ifndef BATON_BATOND_AGENTS_H
+#define BATON_BATOND_AGENTS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "batond/controller.h"
+#include "kube/informer.h"
+
+struct baton_agents;
+
+struct baton_agents_env {
+	void *data;
+	uv_loop_t *loop;
+	const char *region;
+	const struct baton_consensus_ops *consensus; /* NULL: no Raft */
+	struct baton_kube_informer *pods;	     /* this region's pods */
+	/* The endpoint ("host:port") and synchronous standbys ("a,b") that
+	 * REGION's batond published for NS/NAME (peer status), or NULL. */
+	const char *(*peer_endpoint)(void *data, const char *ns,
+				     const char *name, const char *region);
+	const char *(*peer_sync_standbys)(void *data, const char *ns,
+					  const char *name, const char *region);
+	/* Something the status shows changed for DB ("ns/name"). */
+	void (*changed)(void *data, const char *db);
+	/* Record an Event on DB's DatabaseCluster. */
+	void (*event)(void *data, const char *db, const char *type,
+		      const char *reason, const char *message);
+};
+
+int baton_agents_start(const struct baton_agents_env *env,
+		       struct baton_agents **out);
+/* Cancels requests in flight, closes everything, then calls CB. */
+void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
+		       void *data);
+
+/* What this region reports to the FSM for DB. Before any agent of DB
+ * answered (kwok pods in tests), health falls back to pod readiness (the
+ * readiness probe is the agent's /readyz). */
+void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
+			 struct baton_region_report *out);
+
+/* "host:port" of DB's local instance that is primary and not fenced, or
+ * NULL; the comma-separated synchronous standbys it reports, or NULL.
+ * Valid until the next tick. */
+const char *baton_agents_endpoint(struct baton_agents *a, const char *db);
+const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
+
+/* Per pod: address, last status, last order (for batond's /v1/status). */
+json_t *baton_agents_status(struct baton_agents *a);
+
+/* Pure helpers, exposed for the unit tests. */
+/* "16/B374D848" → bytes; false if malformed. */
+bool baton_agents_parse_lsn(const char *s, uint64_t *out);
+/* The ordinal of a StatefulSet pod name ("orders-eu-west-3" → 3), or -1. */
+int baton_agents_ordinal(const char *pod);
+
+#endif /* BATON_BATOND_AGENTS_H */
