@@ -79,8 +79,33 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			 "--pg-host", "$(POD_IP)", "--state-file",
 			 "/var/lib/postgresql/data/baton-agent.state",
 			 "--max-lag-bytes", lag);
+	/* The agent's lease ends this much before batond's (agent.h, rule
+	 * 2): pod-local delivery plus a fence take far less. */
+	json_array_append_new(args, json_string("--lease-margin-ms"));
+	json_array_append_new(args, json_string("500"));
 	if (args != NULL && s->synchronous) {
+		/* every data instance of every region may be the synchronous
+		 * standby (ANY 1); the agent drops its own name */
+		char names[1024] = "";
+		for (int i = 0; i < s->n_regions; i++) {
+			char sts[128];
+			if (s->regions[i].role != BATON_DB_REGION_DATA) {
+				continue;
+			}
+			baton_children_sts_name(s, s->regions[i].name, sts,
+						sizeof sts);
+			for (int k = 0; k < s->regions[i].replicas; k++) {
+				size_t used = strlen(names);
+				if (used + strlen(sts) + 16 >= sizeof names) {
+					break; /* a name is never cut */
+				}
+				snprintf(names + used, sizeof names - used,
+					 "%s%s-%d", used ? "," : "", sts, k);
+			}
+		}
 		json_array_append_new(args, json_string("--synchronous"));
+		json_array_append_new(args, json_string("--sync-names"));
+		json_array_append_new(args, json_string(names));
 	}
 	agent = json_pack(
 	    "{s:s, s:s, s:o, "

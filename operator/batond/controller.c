@@ -60,6 +60,11 @@ struct baton_controller {
 	char peer_sync[BATON_MAX_PEERS][512];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
+	/* per database: the last switchover/promote proposal (ms) and
+	 * status.lastFailover as this batond saw it */
+	json_t *sw_proposed;
+	json_t *failovers;
+	json_t *primaries; /* the primary region each database had */
 };
 
 static void maybe_stopped(struct baton_controller *c);
@@ -123,6 +128,8 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 		snprintf(c->view_primary, sizeof c->view_primary, "%s",
 			 st->regions[st->primary].name);
 		out->primary_region = c->view_primary;
+		json_object_set_new(c->primaries, st->name,
+				    json_string(c->view_primary));
 	}
 	out->epoch = st->epoch;
 	snprintf(c->view_phase, sizeof c->view_phase, "%s",
@@ -324,9 +331,9 @@ static void observe_peer(struct baton_controller *c,
 			}
 			o->endpoint =
 			    json_string_value(json_object_get(reg, "endpoint"));
-			o->sync_standbys = join_names(
-			    json_object_get(reg, "syncStandbys"),
-			    c->peer_sync[p], sizeof c->peer_sync[p]);
+			o->sync_standbys =
+			    join_names(json_object_get(reg, "syncStandbys"),
+				       c->peer_sync[p], sizeof c->peer_sync[p]);
 		}
 	}
 }
@@ -524,6 +531,300 @@ static void env_event(void *data, json_t *obj, const char *type,
 		free(req);
 	}
 	json_decref(ev);
+}
+
+/* ---- spec.primaryRegion: planned switchover and manual promotion -------
+ *
+ * spec.primaryRegion names the initial primary; afterwards a *change* of it
+ * is a request. status.switchover remembers the last request handled
+ * (target, generation, state), so an automatic failover that leaves the
+ * spec behind never triggers a switch back. Only the Raft leader proposes;
+ * `batonctl switchover` edits the spec in every region so the leader's
+ * batond sees the request wherever the leader is. */
+
+#define SWITCHOVER_TIMEOUT_S 120
+
+static double env_since(void *data, const char *ts);
+
+static bool propose_due(struct baton_controller *c, const char *db)
+{
+	uint64_t now = now_ms();
+	json_t *last = json_object_get(c->sw_proposed, db);
+	if (last != NULL && now - (uint64_t)json_integer_value(last) < 1000) {
+		return false;
+	}
+	json_object_set_new(c->sw_proposed, db, json_integer((json_int_t)now));
+	return true;
+}
+
+static json_t *sw_record(json_t *old, const char *state, const char *msg)
+{
+	json_t *rec = json_deep_copy(old);
+	if (rec == NULL) {
+		return NULL;
+	}
+	json_object_set_new(rec, "state", json_string(state));
+	json_object_set_new(rec, "message", json_string(msg));
+	return rec;
+}
+
+/* A request to TARGET (index T) is valid: move it along. */
+static json_t *sw_progress(struct baton_controller *c, const char *db,
+			   const struct baton_db_state *st, int t, json_t *rec,
+			   json_t *obj)
+{
+	const char *target = st->regions[t].name;
+	const char *primary = st->regions[st->primary].name;
+	bool leader = c->consensus->leader(c->consensus->data);
+	const char *started =
+	    json_string_value(json_object_get(rec, "startedAt"));
+	char msg[300];
+	struct baton_cmd cmd;
+
+	if (st->phase == BATON_PHASE_SWITCHING_OVER ||
+	    st->phase == BATON_PHASE_FENCED) {
+		if (st->sw_target != t) {
+			return sw_record(rec, "Pending",
+					 "another switchover is in progress");
+		}
+		if (started != NULL &&
+		    env_since(c, started) > SWITCHOVER_TIMEOUT_S && leader &&
+		    st->phase == BATON_PHASE_SWITCHING_OVER &&
+		    propose_due(c, db)) {
+			memset(&cmd, 0, sizeof cmd);
+			cmd.type = BATON_CMD_SWITCHOVER_ABORT;
+			snprintf(cmd.db, sizeof cmd.db, "%s", db);
+			cmd.epoch = st->epoch;
+			c->consensus->propose(c->consensus->data, &cmd);
+			snprintf(msg, sizeof msg,
+				 "%s did not fence within %ds: switchover "
+				 "aborted, %s stays primary",
+				 primary, SWITCHOVER_TIMEOUT_S, primary);
+			env_event(c, obj, "Warning", "SwitchoverAborted", msg);
+			return sw_record(rec, "Refused", msg);
+		}
+		if (st->phase == BATON_PHASE_SWITCHING_OVER) {
+			snprintf(msg, sizeof msg,
+				 "fencing %s (no new writes), then %s catches "
+				 "up and is promoted",
+				 primary, target);
+		} else {
+			snprintf(msg, sizeof msg,
+				 "%s is fenced at position %llu; waiting for "
+				 "%s to replay it (at %llu)",
+				 primary,
+				 (unsigned long long)st->sw_final_position,
+				 target,
+				 (unsigned long long)st->regions[t].position);
+		}
+		return sw_record(rec, "InProgress", msg);
+	}
+	if (!leader) {
+		snprintf(msg, sizeof msg,
+			 "waiting for the Raft leader's batond to act; "
+			 "spec.primaryRegion must say %s in every region "
+			 "(batonctl switchover does that)",
+			 target);
+		return sw_record(rec, "Pending", msg);
+	}
+	memset(&cmd, 0, sizeof cmd);
+	snprintf(cmd.db, sizeof cmd.db, "%s", db);
+	snprintf(cmd.region, sizeof cmd.region, "%s", target);
+	if (!st->cfg.automatic && c->consensus->lease_expired != NULL &&
+	    c->consensus->lease_expired(c->consensus->data, db)) {
+		/* manual mode, the primary is lost: promote now (the lease
+		 * expired in the leader's view, as for an automatic one) */
+		cmd.type = BATON_CMD_PROMOTE;
+		cmd.epoch = st->epoch + 1;
+		cmd.renew_seq = st->renew_seq;
+		cmd.reason = BATON_REASON_MANUAL;
+		snprintf(msg, sizeof msg,
+			 "%s is lost; promoting %s at epoch %llu as asked",
+			 primary, target, (unsigned long long)cmd.epoch);
+	} else {
+		cmd.type = BATON_CMD_SWITCHOVER;
+		cmd.epoch = st->epoch;
+		snprintf(msg, sizeof msg,
+			 "switchover from %s to %s proposed at epoch %llu",
+			 primary, target, (unsigned long long)st->epoch);
+	}
+	if (propose_due(c, db)) {
+		c->consensus->propose(c->consensus->data, &cmd);
+	}
+	return sw_record(rec, "InProgress", msg);
+}
+
+static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
+			      json_t *obj)
+{
+	struct baton_controller *c = data;
+	json_t *old =
+	    json_object_get(json_object_get(obj, "status"), "switchover");
+	const char *old_target =
+	    json_string_value(json_object_get(old, "target"));
+	const char *old_state =
+	    json_string_value(json_object_get(old, "state"));
+	const char *target = spec->primary_region;
+	const struct baton_db_state *st;
+	const char *primary;
+	char db[BATON_NAME_SIZE];
+	char now[40];
+	char msg[300];
+	json_t *rec, *out;
+	int t;
+
+	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	st = c->consensus ? c->consensus->db(c->consensus->data, db) : NULL;
+	if (st == NULL || st->primary < 0) {
+		return json_incref(old);
+	}
+	primary = st->regions[st->primary].name;
+	baton_status_now(now, sizeof now);
+	if (old == NULL || old_target == NULL || old_state == NULL) {
+		/* first sight: the spec names the initial primary */
+		snprintf(msg, sizeof msg,
+			 strcmp(target, primary) == 0
+			     ? "the initial primary"
+			     : "recorded; the primary is %s",
+			 primary);
+		return json_pack("{s:s, s:I, s:s, s:s}", "target", target,
+				 "generation", (json_int_t)spec->generation,
+				 "state", "Completed", "message", msg);
+	}
+	t = baton_fsm_region_index(st, target);
+	if (strcmp(old_target, target) == 0) {
+		if (strcmp(old_state, "Completed") == 0 ||
+		    strcmp(old_state, "Refused") == 0) {
+			return json_incref(old);
+		}
+		if (strcmp(primary, target) == 0) {
+			out = sw_record(old, "Completed",
+					"the primary is in the requested "
+					"region");
+			json_object_set_new(out, "completedAt",
+					    json_string(now));
+			snprintf(msg, sizeof msg,
+				 "%s is the primary at epoch %llu, as "
+				 "requested",
+				 target, (unsigned long long)st->epoch);
+			env_event(c, obj, "Normal", "SwitchoverCompleted", msg);
+			return out;
+		}
+		if (t < 0) {
+			return json_incref(old);
+		}
+		out = sw_progress(c, db, st, t, old, obj);
+		baton_kube_workqueue_add_after(&c->queue, db, 1000);
+		return out;
+	}
+	/* a new request */
+	rec = json_pack("{s:s, s:I, s:s}", "target", target, "generation",
+			(json_int_t)spec->generation, "startedAt", now);
+	if (strcmp(primary, target) == 0) {
+		out = sw_record(rec, "Completed", "already the primary");
+		json_decref(rec);
+		return out;
+	}
+	if (t < 0 || st->regions[t].role != BATON_ROLE_DATA) {
+		snprintf(msg, sizeof msg,
+			 "%s is not a data region of this database", target);
+	} else if (!st->regions[t].healthy) {
+		snprintf(msg, sizeof msg,
+			 "%s is not healthy (no ready instance reported)",
+			 target);
+	} else if (st->regions[st->primary].position >
+		   st->regions[t].position + st->cfg.max_lag_bytes) {
+		snprintf(
+		    msg, sizeof msg,
+		    "%s is %llu bytes behind the primary (at most %llu "
+		    "allowed)",
+		    target,
+		    (unsigned long long)(st->regions[st->primary].position -
+					 st->regions[t].position),
+		    (unsigned long long)st->cfg.max_lag_bytes);
+	} else if (st->cfg.synchronous && !st->regions[t].sync_standby) {
+		snprintf(msg, sizeof msg,
+			 "%s is not a synchronous standby: promoting it could "
+			 "lose acknowledged writes",
+			 target);
+	} else {
+		snprintf(msg, sizeof msg, "switchover to %s requested", target);
+		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
+		out = sw_progress(c, db, st, t, rec, obj);
+		json_decref(rec);
+		baton_kube_workqueue_add_after(&c->queue, db, 1000);
+		return out;
+	}
+	env_event(c, obj, "Warning", "SwitchoverRefused", msg);
+	out = sw_record(rec, "Refused", msg);
+	json_decref(rec);
+	return out;
+}
+
+void baton_controller_promoted(struct baton_controller *c,
+			       const struct baton_cmd *cmd, const char *from)
+{
+	char now[40];
+	json_t *lf;
+	if (c == NULL || c->stopping) {
+		return;
+	}
+	baton_status_now(now, sizeof now);
+	if (from == NULL) {
+		from =
+		    json_string_value(json_object_get(c->primaries, cmd->db));
+	}
+	lf = json_pack("{s:s, s:s, s:I, s:s, s:s}", "from", from ? from : "",
+		       "to", cmd->region, "epoch", (json_int_t)cmd->epoch,
+		       "reason", baton_reason_name(cmd->reason), "startedAt",
+		       now);
+	if (lf != NULL) {
+		char msg[300];
+		snprintf(msg, sizeof msg,
+			 "Raft committed: %s is primary at epoch %llu (was %s; "
+			 "%s)",
+			 cmd->region, (unsigned long long)cmd->epoch,
+			 from ? from : "none", baton_reason_name(cmd->reason));
+		json_object_set_new(c->failovers, cmd->db, lf);
+		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
+	}
+}
+
+/* completedAt: when this region sees the new primary serving (its
+ * endpoint published, here or by the peer). */
+static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
+{
+	struct baton_controller *c = data;
+	char db[BATON_NAME_SIZE];
+	json_t *lf;
+	const char *to;
+
+	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	lf = json_object_get(c->failovers, db);
+	if (lf == NULL) {
+		return NULL;
+	}
+	to = json_string_value(json_object_get(lf, "to"));
+	if (json_object_get(lf, "completedAt") == NULL && to != NULL) {
+		const char *ep =
+		    strcmp(to, c->d->cfg->region) == 0
+			? baton_agents_endpoint(c->agents, db)
+			: agents_peer_endpoint(c, spec->ns, spec->name, to);
+		if (ep != NULL) {
+			char now[40], msg[300];
+			const char *started =
+			    json_string_value(json_object_get(lf, "startedAt"));
+			baton_status_now(now, sizeof now);
+			json_object_set_new(lf, "completedAt",
+					    json_string(now));
+			snprintf(msg, sizeof msg,
+				 "%s serves as primary at %s (about %.0f s "
+				 "after the promote was committed)",
+				 to, ep, started ? env_since(c, started) : 0.0);
+			agents_event(c, db, "Normal", "FailoverCompleted", msg);
+		}
+	}
+	return json_incref(lf);
 }
 
 static const char *env_istio_cluster_id(void *data, const char *region)
@@ -919,8 +1220,7 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 	return false;
 }
 
-void baton_controller_region_report(struct baton_controller *c,
-				    const char *db,
+void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out)
 {
 	baton_agents_report(c ? c->agents : NULL, db, pods_ready(c, db), out);
@@ -989,7 +1289,12 @@ int baton_controller_start(struct baton_batond *d,
 	    .event = env_event,
 	    .now = env_now,
 	    .seconds_since = env_since,
+	    .switchover = env_switchover,
+	    .last_failover = env_last_failover,
 	};
+	c->sw_proposed = json_object();
+	c->failovers = json_object();
+	c->primaries = json_object();
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
 	if (rv == 0) {
 		c->queue.data = c;
@@ -1140,7 +1445,8 @@ json_t *baton_controller_status(struct baton_controller *c)
 	}
 	json_object_set_new(st, "databases", dbs);
 	if (c->agents != NULL) {
-		json_object_set_new(st, "agents", baton_agents_status(c->agents));
+		json_object_set_new(st, "agents",
+				    baton_agents_status(c->agents));
 	}
 	return st;
 }
@@ -1161,6 +1467,9 @@ static void maybe_stopped(struct baton_controller *c)
 	}
 	c->stopped_cb = NULL;
 	json_decref(c->served);
+	json_decref(c->sw_proposed);
+	json_decref(c->failovers);
+	json_decref(c->primaries);
 	free(c);
 	cb(d);
 }

@@ -43,6 +43,9 @@ struct baton_consensus_ops {
 	/* How long this region's agent may hold the lease for DB at EPOCH,
 	 * measured from now on the agent's clock (0: no valid lease). */
 	uint64_t (*agent_grant)(void *data, const char *db, uint64_t epoch);
+	/* This node leads and its decider considers DB's primary lease
+	 * expired (manual mode: a human may promote now). */
+	bool (*lease_expired)(void *data, const char *db);
 };
 
 int baton_controller_start(struct baton_batond *d,
@@ -59,13 +62,17 @@ struct baton_region_report {
 	bool sync_standby; /* the primary lists our instance as synchronous */
 	uint64_t position; /* WAL position (bytes) the agent reported, 0 */
 };
-void baton_controller_region_report(struct baton_controller *c,
-				    const char *db,
+void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out);
 
 /* Reconcile every cached DatabaseCluster (this node just became leader:
  * whatever waited for a leader to register can proceed). */
 void baton_controller_resync_all(struct baton_controller *c);
+
+/* The FSM applied a promote for CMD->db: remember it for
+ * status.lastFailover (from, to, epoch, reason, times). */
+void baton_controller_promoted(struct baton_controller *c,
+			       const struct baton_cmd *cmd, const char *from);
 
 /* The FSM applied a command for DB: reconcile it. */
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db);

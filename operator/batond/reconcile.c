@@ -531,7 +531,20 @@ static void write_status(struct baton_reconcile *r)
 	in.deleting = r->spec.deleting;
 	in.deleting_waiting_for = r->waiting_for[0] ? r->waiting_for : NULL;
 	in.now = env->now(env->data, now, sizeof now);
+	if (valid && !r->spec.deleting && env->switchover != NULL) {
+		in.switchover = env->switchover(env->data, &r->spec, r->obj);
+	}
 	st = baton_status_compute(&in, old);
+	json_decref(in.switchover);
+	if (st != NULL && valid && env->last_failover != NULL) {
+		json_t *lf = env->last_failover(env->data, &r->spec);
+		if (lf != NULL) {
+			json_object_set_new(st, "lastFailover", lf);
+		} else if (json_object_get(old, "lastFailover") != NULL) {
+			json_object_set(st, "lastFailover",
+					json_object_get(old, "lastFailover"));
+		}
+	}
 	if (st == NULL) {
 		fail(r, BATON_ENOMEM, "status", "out of memory");
 		return;

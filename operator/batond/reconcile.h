@@ -68,6 +68,14 @@ struct baton_reconcile_env {
 	const char *(*now)(void *data, char *buf, size_t size);
 	/* Seconds since the RFC 3339 time TS (teardown timeout). */
 	double (*seconds_since)(void *data, const char *ts);
+	/* Acts on a changed spec.primaryRegion (planned switchover, manual
+	 * promotion) and returns the new status.switchover (a reference) or
+	 * NULL. OBJ is the DatabaseCluster. May be NULL (tests). */
+	json_t *(*switchover)(void *data, const struct baton_dbspec *spec,
+			      json_t *obj);
+	/* status.lastFailover for the spec's database (a reference), or
+	 * NULL to keep what the status holds. May be NULL. */
+	json_t *(*last_failover)(void *data, const struct baton_dbspec *spec);
 };
 
 struct baton_reconcile;

@@ -161,6 +161,18 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		      fsm->registered && fsm->primary_region != NULL,
 		  all_ready ? "AllRegionsReady" : "RegionsNotReady", msg,
 		  in->generation, in->now);
+	if (in->switchover != NULL) {
+		const char *state =
+		    json_string_value(json_object_get(in->switchover, "state"));
+		json_object_set(st, "switchover", in->switchover);
+		if (state != NULL && strcmp(state, "Completed") != 0) {
+			const char *m = json_string_value(
+			    json_object_get(in->switchover, "message"));
+			condition(conds, old_conds, "SwitchoverAccepted",
+				  strcmp(state, "Refused") != 0, state,
+				  m ? m : state, in->generation, in->now);
+		}
+	}
 	if (in->deleting) {
 		condition(conds, old_conds, "Deleting", true, "Teardown",
 			  in->deleting_waiting_for

@@ -53,6 +53,9 @@ struct baton_status_input {
 	bool deleting;
 	const char *deleting_waiting_for; /* what teardown waits for */
 	const char *now;		  /* RFC 3339, for lastTransitionTime */
+	/* status.switchover as batond keeps it (borrowed; NULL: none): the
+	 * last spec.primaryRegion request and how it went */
+	json_t *switchover;
 };
 
 /* The new status object. OLD (may be NULL) is the current status, whose
