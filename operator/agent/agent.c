@@ -3,8 +3,13 @@
  * Happy path: boot (start or init the instance -> fence -> status ->
  * ready), then batond's orders arrive on POST /v1/order; each one is checked
  * (JSON, epoch), its lease part applied at once on the loop, and its engine
- * part queued. One engine operation runs at a time on the threadpool;
- * after each one reconcile() decides what runs next:
+ * part queued. Boot with no instance and no init_role: the agent waits,
+ * not ready, for an init order; that order runs init_primary or
+ * init_replica, then the boot fence, and is answered once the agent is
+ * ready (a failed init is answered with the engine's message and leaves
+ * the agent waiting: the engine has emptied the data directory again). One
+ * engine operation runs at a time on the threadpool; after each one reconcile()
+ * decides what runs next:
  *   1. no valid lease and not known fenced -> fence (before anything else);
  *   2. queued orders, in arrival order;
  *   3. valid lease, primary, fenced -> unfence.
@@ -35,6 +40,7 @@
 struct agent_order {
 	struct agent_order *next;
 	enum baton_engine_op op;
+	bool init; /* an init order: INIT_*, then the boot fence */
 	const char *action;
 	uint64_t epoch;
 	uint64_t ref_lsn;
@@ -93,30 +99,81 @@ static void lsn_text(uint64_t lsn, char *buf, size_t n)
 	snprintf(buf, n, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
 }
 
+/* Why /readyz says 503, or NULL when ready. */
+static const char *not_ready_reason(const struct baton_agent *a)
+{
+	if (a->closing) {
+		return "shutting down";
+	}
+	if (a->failed) {
+		return "failed: see lastError in /v1/status";
+	}
+	if (a->ready) {
+		return NULL;
+	}
+	if (a->initializing) {
+		return "initializing the instance (init order)";
+	}
+	if (!a->booting && !a->initialized) {
+		return "waiting for an init order from batond";
+	}
+	return "booting";
+}
+
+static json_t *names_json(const char (*names)[BATON_ENGINE_NAME_SIZE],
+			  unsigned n)
+{
+	json_t *arr = json_array();
+	for (unsigned i = 0; arr != NULL && i < n; i++) {
+		if (json_array_append_new(arr, json_string(names[i])) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* role: "none" while the data directory holds no instance, "unknown"
+ * while booting; else the engine's (primary, replica, stopped, unknown).
+ * position: the WAL position as a byte count, (hi << 32) | lo: on a
+ * primary pg_current_wal_lsn(), on a replica the last received (flushed)
+ * LSN, else the last replayed one; 0 when unknown. */
 static json_t *status_json(struct baton_agent *a)
 {
 	char lsn[32], replay[32];
 	const char *health = a->failed			? "failed"
 			     : a->last_error[0] != '\0' ? "degraded"
 							: "ok";
+	const char *role = a->booting ? "unknown"
+			   : !a->initialized
+			       ? "none"
+			       : baton_engine_role_name(a->st.role);
 
 	lsn_text(a->st.lsn, lsn, sizeof lsn);
 	lsn_text(a->st.replay_lsn, replay, sizeof replay);
 	return json_pack(
-	    "{s:s,s:s,s:s,s:s,s:I,s:b,s:I,s:b,s:b,s:b,s:b,s:s,s:s,s:I,s:i,"
-	    "s:i,s:i,s:b,s:s?,s:s,s:s?}",
+	    "{s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:b,s:I,s:b,s:b,s:b,s:b,s:s?,s:I,"
+	    "s:s,s:s,s:I,s:i,s:o,s:o,s:i,s:i,s:b,s:s?,s:s,s:s?}",
 	    "pod", a->cfg.pod_name, "namespace", a->cfg.pod_namespace, "region",
-	    a->cfg.region, "role", baton_engine_role_name(a->st.role), "epoch",
-	    (json_int_t)a->epoch, "leaseValid",
+	    a->cfg.region, "name", a->cfg.name, "initialized", a->initialized,
+	    "role", role, "epoch", (json_int_t)a->epoch, "leaseValid",
 	    a->lease_valid && baton_agent_lease_remaining(a) > 0,
 	    "leaseRemainingMillis", (json_int_t)baton_agent_lease_remaining(a),
 	    "writable", a->st.writable, "fenced", a->fenced, "running",
-	    a->st.running, "ready", a->ready, "lsn", lsn, "replayLsn", replay,
-	    "lagBytes", (json_int_t)a->st.lag_bytes, "timeline",
-	    (int)a->st.timeline, "standbys", (int)a->st.standbys,
-	    "syncStandbys", (int)a->st.sync_standbys, "busy", a->busy,
-	    "operation", a->busy ? op_name(a->req.op) : NULL, "health", health,
-	    "lastError", a->last_error[0] ? a->last_error : NULL);
+	    a->st.running, "ready", a->ready && !a->failed, "reason",
+	    not_ready_reason(a), "position", (json_int_t)a->st.lsn, "lsn", lsn,
+	    "replayLsn", replay, "lagBytes", (json_int_t)a->st.lag_bytes,
+	    "timeline", (int)a->st.timeline, "standbys",
+	    names_json(
+		(const char(*)[BATON_ENGINE_NAME_SIZE])a->st.standby_names,
+		a->st.n_standby_names),
+	    "syncStandbys",
+	    names_json((const char(*)[BATON_ENGINE_NAME_SIZE])a->st.sync_names,
+		       a->st.n_sync_names),
+	    "standbyCount", (int)a->st.standbys, "syncStandbyCount",
+	    (int)a->st.sync_standbys, "busy", a->busy, "operation",
+	    a->busy ? op_name(a->req.op) : NULL, "health", health, "lastError",
+	    a->last_error[0] ? a->last_error : NULL);
 }
 
 static void respond_json(struct baton_http_request *req, int status,
@@ -244,6 +301,7 @@ static int http_status_for(int rv)
 	case BATON_EBUSY:
 	case BATON_ESTALE:
 	case BATON_ECONFLICT:
+	case BATON_EEXIST:
 		return 409;
 	case BATON_ESHUTDOWN:
 	case BATON_ECANCELED:
@@ -253,12 +311,48 @@ static int http_status_for(int rv)
 	}
 }
 
+static void push_front(struct baton_agent *a, struct agent_order *o)
+{
+	o->next = a->queue_head;
+	a->queue_head = o;
+	if (a->queue_tail == NULL) {
+		a->queue_tail = o;
+	}
+}
+
+/* Boot found no instance and no init_role was given: every pod of a region
+ * runs the same flags, so batond says what this one becomes (init order).
+ * Nothing runs, so nothing accepts writes: fenced. */
+static void wait_for_init(struct baton_agent *a, const char *why)
+{
+	a->booting = false;
+	a->initialized = false;
+	a->fenced = true;
+	a->last_error[0] = '\0';
+	/* the boot fence queued behind the start has nothing to fence */
+	while (a->queue_head != NULL && a->queue_head->http == NULL &&
+	       strcmp(a->queue_head->action, "boot") == 0) {
+		struct agent_order *o = a->queue_head;
+		a->queue_head = o->next;
+		free(o);
+	}
+	if (a->queue_head == NULL) {
+		a->queue_tail = NULL;
+	}
+	baton_log_kv(BATON_LOG_INFO, COMPONENT,
+		     json_pack("{s:s}", "detail", why),
+		     "no instance in the data directory: waiting for an init "
+		     "order from batond");
+}
+
 static void op_done_cb(struct baton_engine_req *req, int status)
 {
 	struct baton_agent *a = req->data;
 	struct agent_order *o = a->current;
 	double secs = (double)(now_ms(a) - a->op_started) / 1000.0;
 	enum baton_engine_op op = req->op;
+	bool is_init =
+	    op == BATON_ENGINE_INIT_PRIMARY || op == BATON_ENGINE_INIT_REPLICA;
 
 	a->busy = false;
 	a->current = NULL;
@@ -293,6 +387,15 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 				       "error", baton_errname(status)),
 			     "%s", a->last_error);
 	}
+	/* Never believe "fenced" while the engine says writable (a promote of
+	 * an instance that is already an unfenced primary changes nothing):
+	 * rule 1 then fences it as soon as no lease covers it. */
+	if (a->st.writable) {
+		a->fenced = false;
+	}
+	if (status == 0 && (op == BATON_ENGINE_START || is_init)) {
+		a->initialized = true;
+	}
 	if (op != BATON_ENGINE_STATUS) {
 		baton_log_kv(
 		    BATON_LOG_INFO, COMPONENT,
@@ -304,19 +407,21 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	}
 
 	/* boot: an existing database is started instead of initialised */
-	if (a->booting && status == BATON_EEXIST &&
-	    (op == BATON_ENGINE_INIT_PRIMARY ||
-	     op == BATON_ENGINE_INIT_REPLICA)) {
+	if (a->booting && status == BATON_EEXIST && is_init) {
 		status = 0;
 		struct agent_order *s = calloc(1, sizeof *s);
 		if (s != NULL) {
 			s->op = BATON_ENGINE_START;
 			s->action = "start";
-			s->next = a->queue_head;
-			a->queue_head = s;
-			if (a->queue_tail == NULL) {
-				a->queue_tail = s;
-			}
+			push_front(a, s);
+		}
+	}
+	if (a->booting && op == BATON_ENGINE_START) {
+		if (status == BATON_ENOTFOUND && a->cfg.init_role == NULL) {
+			wait_for_init(a, req->errmsg);
+			status = 0;
+		} else if (status != 0) {
+			a->initialized = true; /* there, but will not start */
 		}
 	}
 	if (a->booting && status != 0 && op != BATON_ENGINE_STATUS) {
@@ -330,6 +435,29 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 			     json_pack("{s:s}", "role",
 				       baton_engine_role_name(a->st.role)),
 			     "boot done: instance fenced, waiting for a lease");
+	}
+	if (o != NULL && o->init) {
+		if (is_init && status == 0 && !a->closing) {
+			/* rule 1: the boot fence comes before ready, and
+			 * before the answer */
+			o->op = BATON_ENGINE_FENCE;
+			push_front(a, o);
+			reconcile(a);
+			return;
+		}
+		a->initializing = false;
+		if (op == BATON_ENGINE_FENCE && status == 0) {
+			a->ready = true;
+			a->failed = false;
+			baton_log_kv(
+			    BATON_LOG_INFO, COMPONENT,
+			    json_pack("{s:s}", "role",
+				      baton_engine_role_name(a->st.role)),
+			    "init done: instance fenced, waiting for "
+			    "a lease");
+		} else if (op == BATON_ENGINE_FENCE) {
+			a->failed = true; /* created, but not known read-only */
+		}
 	}
 	if (o != NULL) {
 		if (o->http != NULL) {
@@ -446,13 +574,16 @@ static void healthz_cb(struct baton_http_request *req, void *data)
 static void readyz_cb(struct baton_http_request *req, void *data)
 {
 	struct baton_agent *a = data;
-	if (a->ready && !a->failed) {
+	const char *why = not_ready_reason(a);
+	char text[128];
+	int n;
+
+	if (why == NULL) {
 		baton_http_respond(req, 200, "text/plain", "ready\n", 6, NULL);
-	} else {
-		baton_http_respond(req, 503, "text/plain",
-				   a->failed ? "failed\n" : "booting\n",
-				   a->failed ? 7 : 8, NULL);
+		return;
 	}
+	n = snprintf(text, sizeof text, "%s\n", why);
+	baton_http_respond(req, 503, "text/plain", text, (size_t)n, NULL);
 }
 
 static void metrics_cb(struct baton_http_request *req, void *data)
@@ -504,16 +635,285 @@ static void order_refused(struct baton_agent *a, struct baton_http_request *req,
 	baton_http_respond_error(req, code, msg);
 }
 
-static void order_cb(struct baton_http_request *req, void *data)
+/* ---- order parsing ---------------------------------------------------------
+ */
+
+/* A host name or an IP address: it goes into a conninfo unquoted, so
+ * nothing that could start another keyword (blanks, quotes, '='). */
+static bool valid_host(const char *h)
 {
-	struct baton_agent *a = data;
+	if (h == NULL || h[0] == '\0') {
+		return false;
+	}
+	for (; *h != '\0'; h++) {
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || strchr(".-_:%[]", *h))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* primaryHost and primaryPort: REQUIRED, or validated only when given. */
+static int parse_peer(json_t *o, struct baton_agent_order *out, bool required,
+		      char *errmsg)
+{
+	json_t *host = json_object_get(o, "primaryHost");
+	json_t *port = json_object_get(o, "primaryPort");
+
+	if (!required && host == NULL && port == NULL) {
+		return 0;
+	}
+	if (!valid_host(json_string_value(host)) ||
+	    strlen(json_string_value(host)) >= sizeof out->primary_host) {
+		baton_errmsg_printf(errmsg,
+				    "%s needs \"primaryHost\": a host name or "
+				    "IP address",
+				    out->action_name);
+		return BATON_EINVAL;
+	}
+	if (!json_is_integer(port) || json_integer_value(port) <= 0 ||
+	    json_integer_value(port) > 65535) {
+		baton_errmsg_printf(errmsg,
+				    "%s needs \"primaryPort\": an integer in "
+				    "1..65535",
+				    out->action_name);
+		return BATON_EINVAL;
+	}
+	snprintf(out->primary_host, sizeof out->primary_host, "%s",
+		 json_string_value(host));
+	out->primary_port = (int)json_integer_value(port);
+	return 0;
+}
+
+int baton_agent_parse_order(const char *body, size_t len,
+			    struct baton_agent_order *out, char *errmsg)
+{
+	static const struct {
+		const char *name;
+		enum baton_agent_action action;
+	} actions[] = {
+	    {"lease", BATON_AGENT_LEASE},   {"promote", BATON_AGENT_PROMOTE},
+	    {"demote", BATON_AGENT_DEMOTE}, {"fence", BATON_AGENT_FENCE},
+	    {"rejoin", BATON_AGENT_REJOIN}, {"init", BATON_AGENT_INIT},
+	};
 	json_error_t jerr;
 	json_t *o;
 	json_t *v;
-	const char *action;
-	json_int_t epoch;
-	json_int_t lease_ms = 0;
-	struct agent_order *ord;
+	const char *s;
+	int rv = BATON_EINVAL;
+
+	memset(out, 0, sizeof *out);
+	errmsg[0] = '\0';
+	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || !json_is_object(o)) {
+		if (o == NULL) {
+			baton_errmsg_printf(
+			    errmsg,
+			    "malformed JSON order: %s (line %d, column %d)",
+			    jerr.text, jerr.line, jerr.column);
+		} else {
+			baton_errmsg_printf(errmsg, "malformed JSON order: "
+						    "not an object");
+		}
+		json_decref(o);
+		return BATON_EPARSE;
+	}
+	s = json_string_value(json_object_get(o, "action"));
+	for (size_t i = 0; s != NULL && i < sizeof actions / sizeof *actions;
+	     i++) {
+		if (strcmp(s, actions[i].name) == 0) {
+			out->action = actions[i].action;
+			out->action_name = actions[i].name;
+		}
+	}
+	if (out->action_name == NULL) {
+		baton_errmsg_printf(
+		    errmsg, "\"action\" must be one of promote, demote, "
+			    "fence, rejoin, lease, init");
+		goto out;
+	}
+	v = json_object_get(o, "epoch");
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		baton_errmsg_printf(errmsg,
+				    "\"epoch\" must be a non-negative integer");
+		goto out;
+	}
+	out->epoch = (uint64_t)json_integer_value(v);
+	v = json_object_get(o, "leaseMillis");
+	if (v != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+		    json_integer_value(v) > 3600 * 1000) {
+			baton_errmsg_printf(
+			    errmsg, "\"leaseMillis\" must be an integer "
+				    "in 1..3600000");
+			goto out;
+		}
+		out->lease_ms = (uint64_t)json_integer_value(v);
+	} else if (out->action == BATON_AGENT_LEASE) {
+		baton_errmsg_printf(errmsg,
+				    "a lease order needs \"leaseMillis\"");
+		goto out;
+	}
+	switch (out->action) {
+	case BATON_AGENT_PROMOTE:
+		v = json_object_get(o, "primaryLsn");
+		if (v != NULL && baton_pg_parse_lsn(json_string_value(v),
+						    &out->primary_lsn) != 0) {
+			baton_errmsg_printf(
+			    errmsg,
+			    "\"primaryLsn\" must look like 16/B374D848");
+			goto out;
+		}
+		break;
+	case BATON_AGENT_REJOIN:
+		if (parse_peer(o, out, true, errmsg) != 0) {
+			goto out;
+		}
+		break;
+	case BATON_AGENT_INIT:
+		s = json_string_value(json_object_get(o, "role"));
+		if (s != NULL && strcmp(s, "primary") == 0) {
+			out->role = BATON_ROLE_PRIMARY;
+		} else if (s != NULL && strcmp(s, "replica") == 0) {
+			out->role = BATON_ROLE_REPLICA;
+		} else {
+			baton_errmsg_printf(errmsg,
+					    "init needs \"role\": \"primary\" "
+					    "or \"replica\"");
+			goto out;
+		}
+		if (parse_peer(o, out, out->role == BATON_ROLE_REPLICA,
+			       errmsg) != 0) {
+			goto out;
+		}
+		break;
+	default:
+		break;
+	}
+	rv = 0;
+out:
+	json_decref(o);
+	return rv;
+}
+
+/* ---- orders
+ * ------------------------------------------------------------------
+ */
+
+/* Rule 4: a new epoch is durable before anything acts on it. */
+static int accept_epoch(struct baton_agent *a, struct baton_http_request *req,
+			uint64_t epoch)
+{
+	if (epoch <= a->epoch) {
+		return 0;
+	}
+	if (save_epoch(a, epoch) != 0) {
+		BATON_ERROR(COMPONENT, "%s", a->errmsg);
+		baton_http_respond_error(req, 500, a->errmsg);
+		return BATON_EIO;
+	}
+	baton_log_kv(BATON_LOG_INFO, COMPONENT,
+		     json_pack("{s:I,s:I}", "from", (json_int_t)a->epoch, "to",
+			       (json_int_t)epoch),
+		     "new epoch");
+	a->epoch = epoch;
+	return 0;
+}
+
+static void log_accepted(struct baton_agent *a, struct baton_http_request *req,
+			 const struct baton_agent_order *ord)
+{
+	baton_log_kv(BATON_LOG_INFO, COMPONENT,
+		     json_pack("{s:s,s:I,s:I,s:s}", "action", ord->action_name,
+			       "epoch", (json_int_t)ord->epoch, "leaseMillis",
+			       (json_int_t)ord->lease_ms, "from",
+			       req->peer[0] ? req->peer : req->remote),
+		     "order accepted");
+}
+
+/* An init order. Idempotent, because batond retries: on an instance that
+ * already is what the order asks for, nothing runs and the answer is 200
+ * with a "note". An init never overwrites an instance (rule 5): an
+ * instance of the other role gets 409. */
+static void init_order(struct baton_agent *a, struct baton_http_request *req,
+		       const struct baton_agent_order *ord)
+{
+	const char *want = baton_engine_role_name(ord->role);
+	struct agent_order *o;
+
+	if (a->booting) {
+		order_refused(a, req, 503, "init", "agent is still booting");
+		return;
+	}
+	if (a->initializing) {
+		order_refused(a, req, 503, "init",
+			      "busy: an init order is already running");
+		return;
+	}
+	if (a->initialized) {
+		json_t *st;
+		char note[160];
+
+		if (a->st.role != ord->role) {
+			order_refused(a, req, 409, "init",
+				      "the data directory already holds an "
+				      "instance (role %s); an init never "
+				      "overwrites one (send %s instead)",
+				      baton_engine_role_name(a->st.role),
+				      ord->role == BATON_ROLE_PRIMARY
+					  ? "promote"
+					  : "rejoin");
+			return;
+		}
+		if (accept_epoch(a, req, ord->epoch) != 0) {
+			return;
+		}
+		snprintf(note, sizeof note,
+			 "already initialized as a %s: nothing done%s", want,
+			 ord->role == BATON_ROLE_REPLICA
+			     ? " (send rejoin to follow another primary)"
+			     : "");
+		baton_metric_inc(a->m_orders, (const char *[]){"init", "ok"},
+				 1);
+		st = status_json(a);
+		json_object_set_new(st, "note", json_string(note));
+		respond_json(req, 200, st);
+		return;
+	}
+	o = calloc(1, sizeof *o);
+	if (o == NULL) {
+		baton_http_respond_error(req, 500, "out of memory");
+		return;
+	}
+	if (accept_epoch(a, req, ord->epoch) != 0) {
+		free(o);
+		return;
+	}
+	o->init = true;
+	o->action = "init";
+	o->epoch = ord->epoch;
+	o->http = req;
+	if (ord->role == BATON_ROLE_PRIMARY) {
+		o->op = BATON_ENGINE_INIT_PRIMARY;
+	} else {
+		o->op = BATON_ENGINE_INIT_REPLICA;
+		snprintf(o->host, sizeof o->host, "%s", ord->primary_host);
+		o->port = ord->primary_port;
+	}
+	a->initializing = true;
+	a->last_error[0] = '\0';
+	drop_lease(a);
+	log_accepted(a, req, ord);
+	enqueue(a, o);
+}
+
+static void order_cb(struct baton_http_request *req, void *data)
+{
+	struct baton_agent *a = data;
+	struct baton_agent_order ord;
+	char err[BATON_ERRMSG_SIZE];
+	struct agent_order *o;
 
 	if (a->cfg.order_peer != NULL && a->cfg.order_peer[0] != '\0' &&
 	    strcmp(req->peer, a->cfg.order_peer) != 0) {
@@ -522,154 +922,90 @@ static void order_cb(struct baton_http_request *req, void *data)
 			      a->cfg.order_peer, req->peer);
 		return;
 	}
-	o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL || !json_is_object(o)) {
-		order_refused(a, req, 400, NULL,
-			      "malformed JSON order: %s (line %d, column %d)",
-			      o ? "not an object" : jerr.text, jerr.line,
-			      jerr.column);
-		json_decref(o);
-		return;
-	}
-	v = json_object_get(o, "action");
-	action = json_string_value(v);
-	if (action == NULL ||
-	    (strcmp(action, "promote") != 0 && strcmp(action, "demote") != 0 &&
-	     strcmp(action, "fence") != 0 && strcmp(action, "rejoin") != 0 &&
-	     strcmp(action, "lease") != 0)) {
-		order_refused(a, req, 400, NULL,
-			      "\"action\" must be one of promote, demote, "
-			      "fence, rejoin, lease");
-		json_decref(o);
-		return;
-	}
-	v = json_object_get(o, "epoch");
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		order_refused(a, req, 400, action,
-			      "\"epoch\" must be a non-negative integer");
-		json_decref(o);
-		return;
-	}
-	epoch = json_integer_value(v);
-	v = json_object_get(o, "leaseMillis");
-	if (v != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-		    json_integer_value(v) > 3600 * 1000) {
-			order_refused(a, req, 400, action,
-				      "\"leaseMillis\" must be an integer in "
-				      "1..3600000");
-			json_decref(o);
-			return;
-		}
-		lease_ms = json_integer_value(v);
-	} else if (strcmp(action, "lease") == 0) {
-		order_refused(a, req, 400, action,
-			      "a lease order needs \"leaseMillis\"");
-		json_decref(o);
+	if (baton_agent_parse_order(req->body, req->body_len, &ord, err) != 0) {
+		order_refused(a, req, 400, ord.action_name, "%s", err);
 		return;
 	}
 	/* rule 4: never go back in epochs */
-	if ((uint64_t)epoch < a->epoch) {
-		order_refused(a, req, 409, action,
-			      "stale epoch %" PRId64 " < highest seen %" PRIu64,
-			      (int64_t)epoch, a->epoch);
-		json_decref(o);
+	if (ord.epoch < a->epoch) {
+		order_refused(a, req, 409, ord.action_name,
+			      "stale epoch %" PRIu64 " < highest seen %" PRIu64,
+			      ord.epoch, a->epoch);
 		return;
 	}
-	if (!a->ready && strcmp(action, "fence") != 0) {
-		order_refused(a, req, 503, action, "agent is still booting");
-		json_decref(o);
+	if (a->closing) {
+		order_refused(a, req, 503, ord.action_name,
+			      "agent is shutting down");
 		return;
 	}
-	ord = calloc(1, sizeof *ord);
-	if (ord == NULL) {
-		json_decref(o);
+	if (ord.action == BATON_AGENT_INIT) {
+		init_order(a, req, &ord);
+		return;
+	}
+	if (!a->ready && ord.action != BATON_AGENT_FENCE) {
+		if (a->initializing) {
+			order_refused(a, req, 503, ord.action_name,
+				      "busy: an init order is running");
+		} else if (!a->booting && !a->initialized) {
+			order_refused(a, req, 409, ord.action_name,
+				      "no instance yet: waiting for an init "
+				      "order");
+		} else if (a->failed) {
+			order_refused(a, req, 503, ord.action_name,
+				      "boot failed: %s", a->last_error);
+		} else {
+			order_refused(a, req, 503, ord.action_name,
+				      "agent is still booting");
+		}
+		return;
+	}
+	o = calloc(1, sizeof *o);
+	if (o == NULL) {
 		baton_http_respond_error(req, 500, "out of memory");
 		return;
 	}
-	ord->epoch = (uint64_t)epoch;
-	ord->http = req;
-	if ((uint64_t)epoch > a->epoch) {
-		/* durable before acted on: a restart must not forget it */
-		if (save_epoch(a, (uint64_t)epoch) != 0) {
-			free(ord);
-			json_decref(o);
-			BATON_ERROR(COMPONENT, "%s", a->errmsg);
-			baton_http_respond_error(req, 500, a->errmsg);
-			return;
-		}
-		baton_log_kv(BATON_LOG_INFO, COMPONENT,
-			     json_pack("{s:I,s:I}", "from",
-				       (json_int_t)a->epoch, "to",
-				       (json_int_t)epoch),
-			     "new epoch");
-		a->epoch = (uint64_t)epoch;
+	if (accept_epoch(a, req, ord.epoch) != 0) {
+		free(o);
+		return;
 	}
-	if (strcmp(action, "lease") == 0) {
-		grant_lease(a, (uint64_t)lease_ms);
-		free(ord);
+	o->epoch = ord.epoch;
+	o->http = req;
+	o->action = ord.action_name;
+	switch (ord.action) {
+	case BATON_AGENT_LEASE:
+		/* harmless on a replica: only a primary is ever unfenced */
+		grant_lease(a, ord.lease_ms);
+		free(o);
 		baton_metric_inc(a->m_orders, (const char *[]){"lease", "ok"},
 				 1);
-		json_decref(o);
 		respond_json(req, 200, status_json(a));
 		reconcile(a); /* may unfence */
 		return;
-	}
-	if (strcmp(action, "promote") == 0) {
-		ord->op = BATON_ENGINE_PROMOTE;
-		ord->action = "promote";
-		v = json_object_get(o, "primaryLsn");
-		if (json_is_string(v) &&
-		    baton_pg_parse_lsn(json_string_value(v), &ord->ref_lsn) !=
-			0) {
-			free(ord);
-			order_refused(
-			    a, req, 400, action,
-			    "\"primaryLsn\" must look like 16/B374D848");
-			json_decref(o);
-			return;
+	case BATON_AGENT_PROMOTE:
+		o->op = BATON_ENGINE_PROMOTE;
+		o->ref_lsn = ord.primary_lsn;
+		if (ord.lease_ms > 0) {
+			grant_lease(a, ord.lease_ms);
 		}
-		if (lease_ms > 0) {
-			grant_lease(a, (uint64_t)lease_ms);
-		}
-	} else if (strcmp(action, "rejoin") == 0) {
-		const char *host =
-		    json_string_value(json_object_get(o, "primaryHost"));
-		json_t *port = json_object_get(o, "primaryPort");
-		if (host == NULL || !json_is_integer(port) ||
-		    json_integer_value(port) <= 0 ||
-		    json_integer_value(port) > 65535) {
-			free(ord);
-			order_refused(a, req, 400, action,
-				      "rejoin needs \"primaryHost\" and "
-				      "\"primaryPort\"");
-			json_decref(o);
-			return;
-		}
+		break;
+	case BATON_AGENT_REJOIN:
 		drop_lease(a);
-		ord->op = BATON_ENGINE_REJOIN;
-		ord->action = "rejoin";
-		snprintf(ord->host, sizeof ord->host, "%s", host);
-		ord->port = (int)json_integer_value(port);
-	} else {
+		o->op = BATON_ENGINE_REJOIN;
+		snprintf(o->host, sizeof o->host, "%s", ord.primary_host);
+		o->port = ord.primary_port;
+		break;
+	case BATON_AGENT_DEMOTE:
 		drop_lease(a);
-		ord->op = strcmp(action, "demote") == 0 ? BATON_ENGINE_DEMOTE
-							: BATON_ENGINE_FENCE;
-		ord->action =
-		    strcmp(action, "demote") == 0 ? "demote" : "fence";
-		if (ord->op == BATON_ENGINE_FENCE) {
-			baton_metric_inc(a->m_fences, (const char *[]){"order"},
-					 1);
-		}
+		o->op = BATON_ENGINE_DEMOTE;
+		break;
+	default: /* fence */
+		drop_lease(a);
+		o->op = BATON_ENGINE_FENCE;
+		baton_metric_inc(a->m_fences, (const char *[]){"order"}, 1);
+		break;
 	}
-	json_decref(o);
-	baton_log_kv(BATON_LOG_INFO, COMPONENT,
-		     json_pack("{s:s,s:I,s:I,s:s}", "action", ord->action,
-			       "epoch", (json_int_t)epoch, "leaseMillis",
-			       lease_ms, "from",
-			       req->peer[0] ? req->peer : req->remote),
-		     "order accepted");
-	enqueue(a, ord);
+	log_accepted(a, req, &ord);
+	enqueue(a, o);
 }
 
 /* ---- lifecycle
@@ -744,6 +1080,9 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	}
 	if (a->cfg.region == NULL) {
 		a->cfg.region = "";
+	}
+	if (a->cfg.name == NULL) {
+		a->cfg.name = a->cfg.pod_name;
 	}
 	a->st.role = BATON_ROLE_UNKNOWN;
 	a->st.lag_bytes = -1;

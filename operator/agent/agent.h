@@ -15,6 +15,16 @@
  *     an unfence that finishes after expiry is followed by a fence).
  *  4. Orders with an epoch older than the highest seen are refused (409) and
  *     logged. Equal epochs are accepted (batond retries).
+ *  5. An init never overwrites an instance: an init order creates one only
+ *     in a data directory that holds none (the engine refuses otherwise),
+ *     and only one init runs at a time.
+ *
+ * Boot without an instance: every pod of a region runs the same flags, so
+ * a fresh pod cannot know what to become. With no instance in the data
+ * directory and no init_role, the agent waits, not ready, for batond's
+ * init order ({"action":"init","role":"primary"} or role "replica" with
+ * primaryHost/primaryPort); the init runs, then the boot fence, then the
+ * agent is ready.
  *
  * HTTP: GET /healthz, /readyz (200 once the role is settled after boot),
  * /metrics, /v1/status; POST /v1/order. With TLS and order_peer set, only
@@ -34,6 +44,7 @@
 
 struct baton_agent_config {
 	const char *pod_name;
+	const char *name; /* the engine's application_name; NULL: pod_name */
 	const char *pod_namespace;
 	const char *region;
 	const char *listen_host;
@@ -55,6 +66,33 @@ struct baton_agent_config {
 };
 
 struct agent_order; /* queued engine work (agent.c) */
+
+/* A parsed POST /v1/order body. */
+enum baton_agent_action {
+	BATON_AGENT_LEASE,
+	BATON_AGENT_PROMOTE,
+	BATON_AGENT_DEMOTE,
+	BATON_AGENT_FENCE,
+	BATON_AGENT_REJOIN,
+	BATON_AGENT_INIT,
+};
+
+struct baton_agent_order {
+	enum baton_agent_action action;
+	const char *action_name; /* static; NULL until "action" parsed */
+	uint64_t epoch;
+	uint64_t lease_ms;	     /* 0: none given */
+	uint64_t primary_lsn;	     /* promote; 0: none given */
+	enum baton_engine_role role; /* init: PRIMARY or REPLICA */
+	char primary_host[256];	     /* rejoin, init replica */
+	int primary_port;
+};
+
+/* Parses and validates an order body (pure: no agent state, no epoch
+ * rules). 0, or BATON_EPARSE (not a JSON object: errmsg has line and
+ * column) or BATON_EINVAL (a missing or invalid field); both mean 400. */
+int baton_agent_parse_order(const char *body, size_t len,
+			    struct baton_agent_order *out, char *errmsg);
 
 struct baton_agent {
 	void *data;
@@ -78,8 +116,10 @@ struct baton_agent {
 	bool lease_valid;
 	bool ready; /* role settled after boot */
 	bool booting;
-	bool fenced; /* last fence succeeded, no unfence since */
-	bool failed; /* boot failed: not ready, instance left stopped */
+	bool initialized;  /* the data directory holds an instance */
+	bool initializing; /* an init order is queued or running */
+	bool fenced;	   /* last fence succeeded, no unfence since */
+	bool failed;	   /* boot failed: not ready, instance left stopped */
 	struct baton_engine_status st;
 	char last_error[BATON_ERRMSG_SIZE + 32];
 

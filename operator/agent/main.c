@@ -13,8 +13,10 @@ static const char usage[] =
     "Usage: baton-agent [options]\n"
     "\n"
     "Runs next to one PostgreSQL instance: executes batond's role changes\n"
-    "(promote, demote, fence, rejoin) and keeps the instance read-only\n"
-    "whenever it holds no valid lease. It boots fenced.\n"
+    "(init, promote, demote, fence, rejoin) and keeps the instance\n"
+    "read-only whenever it holds no valid lease. It boots fenced. With no\n"
+    "instance in the data directory and no --init, it waits (not ready)\n"
+    "for batond's init order.\n"
     "\n"
     "Identity:\n"
     "  --pod-name NAME         pod name (env POD_NAME)\n"
@@ -49,9 +51,11 @@ static const char usage[] =
     "  --repl-user USER        replication role (default baton_repl)\n"
     "  --repl-password-file F  its password (or env BATON_REPL_PASSWORD)\n"
     "  --synchronous           synchronous_standby_names = 'ANY 1 (...)'\n"
-    "  --sync-names A,B        standby application names for that\n"
+    "  --sync-names A,B        standby application names for that (this\n"
+    "                          instance's own name is left out)\n"
     "  --max-lag-bytes N       refuse to promote beyond (default 16 MiB)\n"
     "  --init primary|replica  create the instance if the data dir is empty\n"
+    "                          (default: wait for an init order)\n"
     "  --init-from HOST:PORT   primary to clone for --init replica\n"
     "\n"
     "  --log-level LEVEL       debug, info, warn, error (default info)\n"
@@ -321,6 +325,7 @@ int main(int argc, char **argv)
 	if (pg.name == NULL) {
 		pg.name = cfg.pod_name ? cfg.pod_name : "baton";
 	}
+	cfg.name = pg.name;
 	if (cfg.init_role != NULL && strcmp(cfg.init_role, "primary") != 0 &&
 	    strcmp(cfg.init_role, "replica") != 0) {
 		fprintf(stderr, "baton-agent: --init is primary or replica\n");

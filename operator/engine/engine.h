@@ -37,6 +37,10 @@ enum baton_engine_role {
 
 const char *baton_engine_role_name(enum baton_engine_role role);
 
+/* Standby names listed in a status (PostgreSQL: NAMEDATALEN 64). */
+#define BATON_ENGINE_MAX_STANDBYS 16
+#define BATON_ENGINE_NAME_SIZE 64
+
 struct baton_engine_status {
 	enum baton_engine_role role;
 	bool running;
@@ -48,6 +52,12 @@ struct baton_engine_status {
 	unsigned timeline;
 	unsigned sync_standbys; /* primary: standbys streaming in sync */
 	unsigned standbys;	/* primary: standbys streaming */
+	/* Their application_names, sorted (the first
+	 * BATON_ENGINE_MAX_STANDBYS of each; the counts above are exact). */
+	unsigned n_standby_names;
+	unsigned n_sync_names;
+	char standby_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	char sync_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
 };
 
 /* Where a replica streams from. */
@@ -60,6 +70,10 @@ struct baton_engine;
 
 struct baton_engine_ops {
 	const char *name;
+	/* Create the instance in an empty data directory. BATON_EEXIST when
+	 * it already holds one: an init never overwrites an instance. On
+	 * failure the engine removes what it created (stopping a server it
+	 * started), so the same init can be retried. */
 	int (*init_primary)(struct baton_engine *e);
 	int (*init_replica)(struct baton_engine *e,
 			    const struct baton_engine_peer *primary);
@@ -98,7 +112,9 @@ struct baton_pg_config {
 	const char *run_as;	/* OS user for server tools when root */
 	const char *repl_user;
 	const char *repl_password;
-	/* synchronous_standby_names = 'ANY 1 (sync_names)' when set */
+	/* synchronous_standby_names = 'ANY 1 (sync_names)' when set. The
+	 * list may name every instance of the cluster, this one included
+	 * (its own name is dropped), and instances that do not exist yet. */
 	bool synchronous;
 	const char *sync_names; /* comma-separated application names */
 	int max_wal_senders;	/* 0 -> 10 */

@@ -22,8 +22,12 @@
  */
 #include "engine/engine.h"
 
+#include <assert.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
@@ -287,33 +291,84 @@ static void conf_escape(const char *in, char *out, size_t n)
 	out[j] = '\0';
 }
 
+/* The standby list of 'ANY 1 (...)' from the comma-separated sync_names:
+ * blanks trimmed, empty names and this instance's own name dropped (batond
+ * passes every instance the names of all instances of the cluster), each
+ * name quoted as an identifier ("" doubles a quote). Names of instances
+ * that do not exist yet are fine: a commit waits for any one *connected*
+ * standby of the list. OUT is "" when no other name is left; then commits
+ * wait for no standby at all (ANY 1 () does not parse). */
+static int sync_standby_list(struct baton_engine *e, char *out, size_t size)
+{
+	struct pg *pg = PG(e);
+	const char *p = pg->sync_names;
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *next = comma ? comma + 1 : p + len;
+
+		while (len > 0 && isspace((unsigned char)*p)) {
+			p++;
+			len--;
+		}
+		while (len > 0 && isspace((unsigned char)p[len - 1])) {
+			len--;
+		}
+		if (len > 0 && !(strlen(pg->name) == len &&
+				 strncmp(p, pg->name, len) == 0)) {
+			/* worst case: a comma, 2 quotes, every byte doubled */
+			if (used + 3 + 2 * len >= size) {
+				baton_errmsg_printf(e->errmsg,
+						    "--sync-names is too long");
+				return BATON_ETOOLARGE;
+			}
+			if (used > 0) {
+				out[used++] = ',';
+			}
+			out[used++] = '"';
+			for (size_t i = 0; i < len; i++) {
+				if (p[i] == '"') {
+					out[used++] = '"';
+				}
+				out[used++] = p[i];
+			}
+			out[used++] = '"';
+			out[used] = '\0';
+		}
+		p = next;
+	}
+	return 0;
+}
+
 /* DATADIR/baton.conf: everything Baton owns in the configuration. Values
  * quoted for postgresql.conf ('' doubles a quote). */
 static int write_baton_conf(struct baton_engine *e,
 			    const struct baton_engine_peer *primary)
 {
 	struct pg *pg = PG(e);
-	char conf[4096];
+	char conf[8192];
 	char path[1024];
-	char sync[512] = "";
+	char list[2048];
+	char quoted_list[2 * sizeof list];
+	char sync[sizeof quoted_list + 64] = "";
 	char conninfo[1500] = "";
 	char pw[256];
 	int n;
 
-	if (pg->synchronous && pg->sync_names[0] != '\0') {
-		/* 'ANY 1 ("a","b")': every name quoted */
-		char list[400] = "";
-		char tmp[400];
-		snprintf(tmp, sizeof tmp, "%s", pg->sync_names);
-		char *save = NULL;
-		for (char *t = strtok_r(tmp, ",", &save); t != NULL;
-		     t = strtok_r(NULL, ",", &save)) {
-			size_t used = strlen(list);
-			snprintf(list + used, sizeof list - used, "%s\"%s\"",
-				 used ? "," : "", t);
+	if (pg->synchronous) {
+		n = sync_standby_list(e, list, sizeof list);
+		if (n != 0) {
+			return n;
 		}
-		snprintf(sync, sizeof sync,
-			 "synchronous_standby_names = 'ANY 1 (%s)'\n", list);
+		conf_escape(list, quoted_list, sizeof quoted_list);
+		if (list[0] != '\0') {
+			snprintf(sync, sizeof sync,
+				 "synchronous_standby_names = 'ANY 1 (%s)'\n",
+				 quoted_list);
+		}
 	}
 	if (primary != NULL) {
 		/* two layers: the conninfo value, then the conf string */
@@ -410,24 +465,178 @@ static int touch_standby_signal(struct baton_engine *e)
 	return write_file(e, path, "", 0600);
 }
 
+/* ---- init marker -----------------------------------------------------------
+ *
+ * An init (initdb or pg_basebackup, then configuration, start, role) can
+ * fail or be killed half way, leaving a data directory that is not an
+ * instance anyone may use, yet holds PG_VERSION. DATADIR.baton-init (next
+ * to the data directory, never inside it: pg_basebackup wants an empty
+ * one) is written and fsynced before the init touches DATADIR and removed
+ * only once the init succeeded. While it exists, DATADIR holds *our own*
+ * unfinished work: start() reports "no instance" (BATON_ENOTFOUND), and
+ * the next init wipes the directory and starts over. Nothing else ever
+ * removes files from a data directory: without the marker, a PG_VERSION
+ * means an instance, and an init refuses to touch it.
+ */
+
+static void marker_path(struct pg *pg, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s.baton-init", pg->datadir);
+}
+
+static bool init_marker_exists(struct pg *pg)
+{
+	char path[1024];
+	struct stat st;
+	marker_path(pg, path, sizeof path);
+	return stat(path, &st) == 0;
+}
+
+/* fsync the directory holding DATADIR (and its marker): a created or
+ * removed name is durable only then. */
+static void sync_parent_dir(struct pg *pg)
+{
+	char dir[1024];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s", pg->datadir);
+	slash = strrchr(dir, '/');
+	if (slash == NULL) {
+		snprintf(dir, sizeof dir, ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
+static int write_init_marker(struct baton_engine *e)
+{
+	char path[1024];
+	int fd;
+
+	marker_path(PG(e), path, sizeof path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) != 0) {
+		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", path,
+				    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return BATON_EIO;
+	}
+	close(fd);
+	sync_parent_dir(PG(e));
+	return 0;
+}
+
+static void remove_init_marker(struct pg *pg)
+{
+	char path[1024];
+	marker_path(pg, path, sizeof path);
+	if (unlink(path) == 0 || errno == ENOENT) {
+		sync_parent_dir(pg);
+	}
+}
+
+static int unlink_cb(const char *path, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	if (ftw->level == 0) {
+		return 0; /* DATADIR itself stays */
+	}
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Empties DATADIR, which must be our unfinished init (the marker says
+ * so). Symlinks are removed, never followed. */
+static int wipe_unfinished_init(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+
+	assert(init_marker_exists(pg));
+	if (nftw(pg->datadir, unlink_cb, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT) {
+		baton_errmsg_printf(e->errmsg,
+				    "cannot clear the unfinished init in %s: "
+				    "%s",
+				    pg->datadir, strerror(errno));
+		return BATON_EIO;
+	}
+	return 0;
+}
+
+static bool dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool empty = true;
+
+	if (d == NULL) {
+		return errno == ENOENT;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int pg_stop(struct baton_engine *e, bool immediate);
+static void remove_stale_pidfile(struct baton_engine *e);
+
 /* An empty DATADIR owned by run_as, mode 0700 (initdb and pg_basebackup
- * refuse anything else). */
+ * refuse anything else), with the init marker written. An unfinished init
+ * of ours is cleared first; anything else in DATADIR is refused. */
 static int prepare_empty_datadir(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	struct stat st;
+	int rv;
 
 	if (mkdir(pg->datadir, 0700) != 0 && errno != EEXIST) {
 		baton_errmsg_printf(e->errmsg, "cannot create %s: %s",
 				    pg->datadir, strerror(errno));
 		return BATON_EIO;
 	}
-	if (file_exists(pg->datadir, "PG_VERSION")) {
+	if (init_marker_exists(pg)) {
+		BATON_WARN("engine",
+			   "%s holds an unfinished init (%s.baton-init): "
+			   "clearing it",
+			   pg->datadir, pg->datadir);
+		if (baton_pg_postmaster_pid(e) > 0 &&
+		    (rv = pg_stop(e, true)) != 0) {
+			return rv;
+		}
+		remove_stale_pidfile(e);
+		if ((rv = wipe_unfinished_init(e)) != 0) {
+			return rv;
+		}
+	} else if (file_exists(pg->datadir, "PG_VERSION")) {
 		baton_errmsg_printf(e->errmsg,
 				    "%s already holds a database; refusing to "
 				    "overwrite it",
 				    pg->datadir);
 		return BATON_EEXIST;
+	} else if (!dir_is_empty(pg->datadir)) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s is not empty but holds no PostgreSQL "
+				    "instance (no PG_VERSION); refusing to "
+				    "touch it: empty it by hand",
+				    pg->datadir);
+		return BATON_ECONFLICT;
 	}
 	if (stat(pg->datadir, &st) != 0 || chmod(pg->datadir, 0700) != 0 ||
 	    (pg->switch_user && chown(pg->datadir, pg->uid, pg->gid) != 0)) {
@@ -435,11 +644,39 @@ static int prepare_empty_datadir(struct baton_engine *e)
 				    pg->datadir, strerror(errno));
 		return BATON_EIO;
 	}
-	return 0;
+	return write_init_marker(e);
 }
 
-/* Missing or corrupt data directory: say so before pg_ctl's log does. */
-static int check_datadir(struct baton_engine *e)
+/* An init failed after prepare_empty_datadir(): stop what it started and
+ * empty DATADIR, so that the same init can be retried. The engine's
+ * errmsg (why the init failed) is kept. */
+static void undo_failed_init(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char why[BATON_ERRMSG_SIZE];
+
+	memcpy(why, e->errmsg, sizeof why);
+	if (baton_pg_postmaster_pid(e) > 0) {
+		(void)pg_stop(e, true);
+	}
+	remove_stale_pidfile(e);
+	if (init_marker_exists(pg) && wipe_unfinished_init(e) == 0) {
+		remove_init_marker(pg);
+		BATON_INFO("engine",
+			   "failed init of %s: %s emptied for a retry",
+			   pg->name, pg->datadir);
+	} else {
+		BATON_WARN("engine",
+			   "failed init of %s: %s not emptied (%s); the next "
+			   "init clears it",
+			   pg->name, pg->datadir, e->errmsg);
+	}
+	memcpy(e->errmsg, why, sizeof why);
+}
+
+/* Missing or corrupt data directory: say so before pg_ctl's log does. An
+ * unfinished init is no instance, unless the init itself is asking. */
+static int check_datadir(struct baton_engine *e, bool during_init)
 {
 	struct pg *pg = PG(e);
 	char tool[512];
@@ -450,6 +687,14 @@ static int check_datadir(struct baton_engine *e)
 				    "%s is missing or not a PostgreSQL data "
 				    "directory (no PG_VERSION)",
 				    pg->datadir);
+		return BATON_ENOTFOUND;
+	}
+	if (!during_init && init_marker_exists(pg)) {
+		baton_errmsg_printf(
+		    e->errmsg,
+		    "%s holds an unfinished init (%s.baton-init "
+		    "exists), not an instance",
+		    pg->datadir, pg->datadir);
 		return BATON_ENOTFOUND;
 	}
 	tool_path(pg, "pg_controldata", tool, sizeof tool);
@@ -545,11 +790,12 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 	    "  COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
 	    "   (SELECT timeline_id FROM pg_control_checkpoint()))"
 	    "  ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()),1,8))"
-	    "   ::bit(32)::int END,"
-	    " (SELECT count(*) FROM pg_stat_replication"
-	    "   WHERE state = 'streaming'),"
-	    " (SELECT count(*) FROM pg_stat_replication"
-	    "   WHERE sync_state IN ('sync','quorum'))";
+	    "   ::bit(32)::int END";
+	/* one row per walsender: who streams, who counts for a commit */
+	static const char *standbys_sql =
+	    "SELECT application_name, state = 'streaming',"
+	    " sync_state IN ('sync','quorum')"
+	    " FROM pg_stat_replication ORDER BY application_name";
 	PGresult *r = PQexec(c, sql);
 
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -566,8 +812,33 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 	baton_pg_parse_lsn(PQgetvalue(r, 0, 2), &st->lsn);
 	baton_pg_parse_lsn(PQgetvalue(r, 0, 3), &st->replay_lsn);
 	st->timeline = (unsigned)strtoul(PQgetvalue(r, 0, 4), NULL, 10);
-	st->standbys = (unsigned)strtoul(PQgetvalue(r, 0, 5), NULL, 10);
-	st->sync_standbys = (unsigned)strtoul(PQgetvalue(r, 0, 6), NULL, 10);
+	PQclear(r);
+	r = PQexec(c, standbys_sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		baton_errmsg_printf(e->errmsg, "standby query failed: %s",
+				    PQerrorMessage(c));
+		PQclear(r);
+		return BATON_EENGINE;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *name = PQgetvalue(r, i, 0);
+		if (strcmp(PQgetvalue(r, i, 1), "t") == 0) {
+			if (st->standbys < BATON_ENGINE_MAX_STANDBYS) {
+				snprintf(st->standby_names[st->standbys],
+					 BATON_ENGINE_NAME_SIZE, "%s", name);
+				st->n_standby_names = st->standbys + 1;
+			}
+			st->standbys++;
+		}
+		if (strcmp(PQgetvalue(r, i, 2), "t") == 0) {
+			if (st->sync_standbys < BATON_ENGINE_MAX_STANDBYS) {
+				snprintf(st->sync_names[st->sync_standbys],
+					 BATON_ENGINE_NAME_SIZE, "%s", name);
+				st->n_sync_names = st->sync_standbys + 1;
+			}
+			st->sync_standbys++;
+		}
+	}
 	st->writable = st->role == BATON_ROLE_PRIMARY && !st->read_only;
 	st->lag_bytes = st->role == BATON_ROLE_PRIMARY
 			    ? 0
@@ -580,8 +851,7 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 
 /* ---- operations ---------------------------------------------------------- */
 
-static int pg_start(struct baton_engine *e);
-static void remove_stale_pidfile(struct baton_engine *e);
+static int start_instance(struct baton_engine *e, bool during_init);
 
 static int pg_ctl(struct baton_engine *e, const char *action, const char *mode)
 {
@@ -601,7 +871,8 @@ static int pg_ctl(struct baton_engine *e, const char *action, const char *mode)
 	return run(pg, argv, NULL);
 }
 
-static int pg_init_primary(struct baton_engine *e)
+/* initdb and the rest, in an empty DATADIR (see pg_init_primary) */
+static int init_primary_steps(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	char tool[512];
@@ -610,10 +881,6 @@ static int pg_init_primary(struct baton_engine *e)
 	PGconn *c;
 	int rv;
 
-	rv = prepare_empty_datadir(e);
-	if (rv != 0) {
-		return rv;
-	}
 	tool_path(pg, "initdb", tool, sizeof tool);
 	char *argv[] = {tool,	    "-D",    pg->datadir, "-U",
 			"postgres", "-E",    "UTF8",	  "--locale=C",
@@ -627,7 +894,7 @@ static int pg_init_primary(struct baton_engine *e)
 	    (rv = write_baton_conf(e, NULL)) != 0) {
 		return rv;
 	}
-	rv = pg_start(e);
+	rv = start_instance(e, true);
 	if (rv != 0) {
 		return rv;
 	}
@@ -679,17 +946,14 @@ static int pg_init_primary(struct baton_engine *e)
 	return rv;
 }
 
-static int pg_init_replica(struct baton_engine *e,
-			   const struct baton_engine_peer *primary)
+/* pg_basebackup and the rest, in an empty DATADIR (see pg_init_replica) */
+static int init_replica_steps(struct baton_engine *e,
+			      const struct baton_engine_peer *primary)
 {
 	struct pg *pg = PG(e);
 	char tool[512], port[16], pwenv[300];
 	int rv;
 
-	rv = prepare_empty_datadir(e);
-	if (rv != 0) {
-		return rv;
-	}
 	tool_path(pg, "pg_basebackup", tool, sizeof tool);
 	snprintf(port, sizeof port, "%d", primary->port);
 	snprintf(pwenv, sizeof pwenv, "PGPASSWORD=%s", pg->repl_password);
@@ -716,7 +980,40 @@ static int pg_init_replica(struct baton_engine *e,
 	}
 	BATON_INFO("engine", "cloned replica %s from %s:%d", pg->name,
 		   primary->host, primary->port);
-	return pg_start(e);
+	return start_instance(e, true);
+}
+
+/* Both inits: refuse an existing instance (BATON_EEXIST), mark DATADIR as
+ * ours while the init runs, and on failure leave it empty again. */
+static int pg_init_primary(struct baton_engine *e)
+{
+	int rv = prepare_empty_datadir(e);
+	if (rv != 0) {
+		return rv;
+	}
+	rv = init_primary_steps(e);
+	if (rv != 0) {
+		undo_failed_init(e);
+		return rv;
+	}
+	remove_init_marker(PG(e));
+	return 0;
+}
+
+static int pg_init_replica(struct baton_engine *e,
+			   const struct baton_engine_peer *primary)
+{
+	int rv = prepare_empty_datadir(e);
+	if (rv != 0) {
+		return rv;
+	}
+	rv = init_replica_steps(e, primary);
+	if (rv != 0) {
+		undo_failed_init(e);
+		return rv;
+	}
+	remove_init_marker(PG(e));
+	return 0;
 }
 
 /* Drops an unfence left in postgresql.auto.conf (by a crash, or copied by
@@ -753,10 +1050,11 @@ static int scrub_unfence(struct baton_engine *e)
 	return rv;
 }
 
-static int pg_start(struct baton_engine *e)
+/* Starts the server read-only. DURING_INIT: the init marker is ours. */
+static int start_instance(struct baton_engine *e, bool during_init)
 {
 	struct pg *pg = PG(e);
-	int rv = check_datadir(e);
+	int rv = check_datadir(e, during_init);
 
 	if (rv != 0) {
 		return rv;
@@ -798,6 +1096,11 @@ static int pg_start(struct baton_engine *e)
 		return BATON_EENGINE;
 	}
 	return 0;
+}
+
+static int pg_start(struct baton_engine *e)
+{
+	return start_instance(e, false);
 }
 
 static int pg_stop(struct baton_engine *e, bool immediate)
@@ -1072,7 +1375,7 @@ static int pg_rejoin(struct baton_engine *e,
 	char tool[512], src[1024], pw[256];
 	int rv;
 
-	rv = check_datadir(e);
+	rv = check_datadir(e, false);
 	if (rv != 0) {
 		return rv;
 	}
@@ -1255,6 +1558,11 @@ int baton_pg_engine_init(struct baton_engine *e,
 	pg->bindir =
 	    dupstr(cfg->bindir ? cfg->bindir : "/usr/lib/postgresql/15/bin");
 	pg->datadir = dupstr(cfg->datadir);
+	/* DATADIR.baton-init must name a sibling, not a file inside */
+	for (size_t n = pg->datadir ? strlen(pg->datadir) : 0;
+	     n > 1 && pg->datadir[n - 1] == '/'; n--) {
+		pg->datadir[n - 1] = '\0';
+	}
 	pg->host = dupstr(cfg->host ? cfg->host : "127.0.0.1");
 	pg->port = cfg->port;
 	pg->name = dupstr(cfg->name ? cfg->name : "baton");
