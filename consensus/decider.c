@@ -1,12 +1,15 @@
 /* The failover decider. See decider.h for the protocol and why it is safe.
  *
- * Pure: no I/O, no clock, no allocation. Every timestamp is the caller's
- * monotonic milliseconds. Arithmetic is in integers so that the simulation
- * replays bit for bit.
+ * Pure: no I/O, no clock. Every timestamp is the caller's monotonic
+ * milliseconds. Arithmetic is in integers so that the simulation replays bit
+ * for bit. The only allocation is one lease record per database, found by
+ * name through a hash index (consensus/index.h); a lease that cannot be
+ * allocated only withholds decisions about its database.
  */
 #include "consensus/decider.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +18,14 @@ void baton_decider_init(struct baton_decider *d, unsigned flags)
 	memset(d, 0, sizeof *d);
 	d->flags = flags;
 	d->retry_ms = 1000;
+	baton_index_init(&d->leases, sizeof(struct baton_decider_lease),
+			 offsetof(struct baton_decider_lease, db),
+			 BATON_NAME_SIZE, BATON_MAX_DATABASES);
+}
+
+void baton_decider_close(struct baton_decider *d)
+{
+	baton_index_free(&d->leases);
 }
 
 void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
@@ -25,11 +36,12 @@ void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
 	d->leader_since_ms = now;
 	/* §5.2: a new leader cannot know when the old one applied the last
 	 * renewal, so every lease counts as renewed at the election. */
-	for (i = 0; i < BATON_MAX_DATABASES; i++) {
-		d->leases[i].renewed_ms = now;
-		d->leases[i].send_ms = now;
-		d->leases[i].proposed = false;
-		d->leases[i].notified = false;
+	for (i = 0; i < baton_index_count(&d->leases); i++) {
+		struct baton_decider_lease *l = baton_index_at(&d->leases, i);
+		l->renewed_ms = now;
+		l->send_ms = now;
+		l->proposed = false;
+		l->notified = false;
 	}
 }
 
@@ -41,39 +53,32 @@ void baton_decider_lose_leadership(struct baton_decider *d)
 static struct baton_decider_lease *
 lease_get(struct baton_decider *d, const char *db, uint64_t epoch, uint64_t now)
 {
-	struct baton_decider_lease *free_slot = NULL;
-	unsigned i;
+	struct baton_decider_lease *l = baton_index_get(&d->leases, db);
+	void *item;
 
-	for (i = 0; i < BATON_MAX_DATABASES; i++) {
-		struct baton_decider_lease *l = &d->leases[i];
-		if (l->db[0] != '\0' && strcmp(l->db, db) == 0) {
-			if (l->epoch != epoch) {
-				/* First sight of this epoch here: the lease
-				 * starts now (conservative). */
-				l->epoch = epoch;
-				l->renewed_ms = now;
-				l->send_ms = now;
-				l->proposed = false;
-				l->notified = false;
-			}
-			return l;
+	if (l != NULL) {
+		if (l->epoch != epoch) {
+			/* First sight of this epoch here: the lease starts
+			 * now (conservative). */
+			l->epoch = epoch;
+			l->renewed_ms = now;
+			l->send_ms = now;
+			l->proposed = false;
+			l->notified = false;
 		}
-		if (l->db[0] == '\0' && free_slot == NULL) {
-			free_slot = l;
-		}
+		return l;
 	}
-	if (free_slot == NULL) {
-		return NULL;
+	if (baton_index_add(&d->leases, db, &item) != 0) {
+		return NULL; /* out of memory or a bad name: no decision */
 	}
-	memset(free_slot, 0, sizeof *free_slot);
-	snprintf(free_slot->db, sizeof free_slot->db, "%s", db);
-	free_slot->epoch = epoch;
+	l = item; /* zeroed, name set */
+	l->epoch = epoch;
 	/* Never seen here: a leader counts it as renewed at its election
 	 * (§5.2; restores happen only on followers, so nothing later was
 	 * missed), anyone else from now. */
-	free_slot->renewed_ms = d->leader ? d->leader_since_ms : now;
-	free_slot->send_ms = free_slot->renewed_ms;
-	return free_slot;
+	l->renewed_ms = d->leader ? d->leader_since_ms : now;
+	l->send_ms = l->renewed_ms;
+	return l;
 }
 
 void baton_decider_renewed(struct baton_decider *d, const char *db,
@@ -93,13 +98,27 @@ void baton_decider_renewed(struct baton_decider *d, const char *db,
 
 void baton_decider_forget(struct baton_decider *d, const char *db)
 {
-	unsigned i;
+	baton_index_del(&d->leases, db);
+}
 
-	for (i = 0; i < BATON_MAX_DATABASES; i++) {
-		if (strcmp(d->leases[i].db, db) == 0) {
-			memset(&d->leases[i], 0, sizeof d->leases[i]);
-		}
-	}
+struct retain_ctx {
+	bool (*exists)(const char *db, void *data);
+	void *data;
+};
+
+static bool lease_exists(const void *item, void *data)
+{
+	const struct baton_decider_lease *l = item;
+	const struct retain_ctx *ctx = data;
+	return ctx->exists(l->db, ctx->data);
+}
+
+void baton_decider_retain(struct baton_decider *d,
+			  bool (*exists)(const char *db, void *data),
+			  void *data)
+{
+	struct retain_ctx ctx = {exists, data};
+	baton_index_retain(&d->leases, lease_exists, &ctx);
 }
 
 static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
@@ -121,13 +140,11 @@ static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
 uint64_t baton_decider_expiry(const struct baton_decider *d,
 			      const struct baton_db_state *db, uint64_t now)
 {
-	unsigned i;
+	const struct baton_decider_lease *l =
+	    baton_index_get(&d->leases, db->name);
 
-	for (i = 0; i < BATON_MAX_DATABASES; i++) {
-		const struct baton_decider_lease *l = &d->leases[i];
-		if (strcmp(l->db, db->name) == 0 && l->epoch == db->epoch) {
-			return expiry_of(d->flags, l, &db->cfg);
-		}
+	if (l != NULL && l->epoch == db->epoch) {
+		return expiry_of(d->flags, l, &db->cfg);
 	}
 	{
 		struct baton_decider_lease fresh = {.renewed_ms = now,

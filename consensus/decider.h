@@ -34,9 +34,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BATON_NAME_SIZE 64     /* names: at most 63 bytes + NUL */
-#define BATON_MAX_REGIONS 8    /* regions per database */
-#define BATON_MAX_DATABASES 32 /* databases per fleet */
+#include "consensus/index.h"
+
+#define BATON_NAME_SIZE 64	 /* names: at most 63 bytes + NUL */
+#define BATON_MAX_REGIONS 8	 /* regions per database */
+#define BATON_MAX_DATABASES 4096 /* databases per fleet (a cap, not a size) */
 
 enum baton_region_role { BATON_ROLE_DATA = 0, BATON_ROLE_WITNESS = 1 };
 
@@ -109,7 +111,10 @@ struct baton_decider {
 	uint64_t leader_since_ms;
 	unsigned flags;
 	uint32_t retry_ms; /* re-propose a decision after this long */
-	struct baton_decider_lease leases[BATON_MAX_DATABASES];
+	/* struct baton_decider_lease by database name, at most
+	 * BATON_MAX_DATABASES (consensus/index.h). A lease that cannot be
+	 * allocated means no decision for that database (never a wrong one). */
+	struct baton_index leases;
 };
 
 enum baton_decision_kind {
@@ -129,6 +134,8 @@ struct baton_decision {
 };
 
 void baton_decider_init(struct baton_decider *d, unsigned flags);
+/* Free the leases (the decider can be initialised again). */
+void baton_decider_close(struct baton_decider *d);
 
 /* This node won an election at NOW: every lease counts as renewed now. */
 void baton_decider_become_leader(struct baton_decider *d, uint64_t now);
@@ -142,6 +149,11 @@ void baton_decider_renewed(struct baton_decider *d, const char *db,
 
 /* The database was removed: forget its lease. */
 void baton_decider_forget(struct baton_decider *d, const char *db);
+/* Forget every lease whose database EXISTS says is gone (after a snapshot
+ * restore, which removes databases without REMOVE commands). */
+void baton_decider_retain(struct baton_decider *d,
+			  bool (*exists)(const char *db, void *data),
+			  void *data);
 
 /* Local time at which DB's primary lease expires in this leader's view. */
 uint64_t baton_decider_expiry(const struct baton_decider *d,

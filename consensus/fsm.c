@@ -6,10 +6,14 @@
  *   may renew, and a promote is refused when a renewal was applied after
  *   the leader decided (renew_seq compare-and-swap), because that renewal
  *   gave the old primary a fresh lease the decision did not see.
- * All state is fixed-size, so apply never allocates and cannot fail.
+ * Only REGISTER allocates (one record in the database index). When that
+ * allocation fails nothing is applied and raft is told to stop applying
+ * (BATON_FSM_NOMEM, fsm.h): every other outcome is the same on every replica.
  */
 #include "consensus/fsm.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -313,10 +317,10 @@ int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
 const char *baton_fsm_result_name(int code)
 {
 	static const char *const names[] = {
-	    "none",	  "ok",		 "malformed",	   "no-such-database",
-	    "exists",	  "full",	 "no-such-region", "stale-epoch",
-	    "bad-epoch",  "not-primary", "lease-renewed",  "not-eligible",
-	    "wrong-phase"};
+	    "none",	   "ok",	   "malformed",	     "no-such-database",
+	    "exists",	   "full",	   "no-such-region", "stale-epoch",
+	    "bad-epoch",   "not-primary",  "lease-renewed",  "not-eligible",
+	    "wrong-phase", "out-of-memory"};
 	if (code < 0 || code >= BATON_FSM__COUNT) {
 		return "unknown";
 	}
@@ -325,15 +329,16 @@ const char *baton_fsm_result_name(int code)
 
 /* ---- state ------------------------------------------------------------- */
 
+static void dbs_init(struct baton_index *ix)
+{
+	baton_index_init(ix, sizeof(struct baton_db_state),
+			 offsetof(struct baton_db_state, name), BATON_NAME_SIZE,
+			 BATON_MAX_DATABASES);
+}
+
 struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name)
 {
-	unsigned i;
-	for (i = 0; i < f->n_dbs; i++) {
-		if (strcmp(f->dbs[i].name, name) == 0) {
-			return &f->dbs[i];
-		}
-	}
-	return NULL;
+	return baton_index_get(&f->dbs, name);
 }
 
 int baton_fsm_region_index(const struct baton_db_state *db, const char *region)
@@ -350,12 +355,15 @@ int baton_fsm_region_index(const struct baton_db_state *db, const char *region)
 static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 {
 	struct baton_db_state *db;
+	void *item;
+	int primary = -1;
 	unsigned i, j;
+	int rv;
 
 	if (baton_fsm_db(f, c->db) != NULL) {
 		return BATON_FSM_EXISTS;
 	}
-	if (f->n_dbs >= BATON_MAX_DATABASES) {
+	if (baton_fsm_count(f) >= BATON_MAX_DATABASES) {
 		return BATON_FSM_FULL;
 	}
 	if (c->n_regions == 0 || c->cfg.lease_ms == 0) {
@@ -372,10 +380,22 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 				return BATON_FSM_MALFORMED;
 			}
 		}
+		if (strcmp(c->regions[i].name, c->primary) == 0) {
+			primary = (int)i;
+		}
 	}
-	db = &f->dbs[f->n_dbs];
-	memset(db, 0, sizeof *db);
-	memcpy(db->name, c->db, sizeof db->name);
+	if (primary < 0 || c->regions[primary].role != BATON_ROLE_DATA) {
+		return BATON_FSM_NO_REGION;
+	}
+	/* Every rejection is above: from here on the command is accepted. */
+	rv = baton_index_add(&f->dbs, c->db, &item);
+	if (rv != 0) {
+		/* EEXIST and ETOOLARGE were ruled out above, EINVAL by the
+		 * decoder (empty or too long names). */
+		return rv == BATON_ENOMEM ? BATON_FSM_NOMEM
+					  : BATON_FSM_MALFORMED;
+	}
+	db = item; /* zeroed, name set */
 	db->cfg = c->cfg;
 	db->n_regions = c->n_regions;
 	for (i = 0; i < c->n_regions; i++) {
@@ -385,15 +405,10 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 		db->regions[i].priority = c->regions[i].priority;
 		db->regions[i].healthy = true;
 	}
-	db->primary = baton_fsm_region_index(db, c->primary);
-	if (db->primary < 0 ||
-	    db->regions[db->primary].role != BATON_ROLE_DATA) {
-		return BATON_FSM_NO_REGION;
-	}
+	db->primary = primary;
 	db->epoch = 1;
 	db->phase = BATON_PHASE_HEALTHY;
 	db->sw_target = -1;
-	f->n_dbs++;
 	return BATON_FSM_OK;
 }
 
@@ -429,13 +444,9 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 	}
 	switch (c->type) {
-	case BATON_CMD_REMOVE: {
-		unsigned idx = (unsigned)(db - f->dbs);
-		memmove(&f->dbs[idx], &f->dbs[idx + 1],
-			(f->n_dbs - idx - 1) * sizeof f->dbs[0]);
-		f->n_dbs--;
+	case BATON_CMD_REMOVE:
+		baton_index_del(&f->dbs, c->db); /* frees db */
 		return BATON_FSM_OK;
-	}
 	case BATON_CMD_RENEW:
 		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
 			return rc;
@@ -552,6 +563,9 @@ int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 		result = BATON_FSM_MALFORMED;
 	} else {
 		result = apply_cmd(f, &cmd);
+		if (result == BATON_FSM_NOMEM) {
+			return result; /* not applied: see fsm.h */
+		}
 	}
 	f->applied++;
 	r = (uint8_t)result;
@@ -571,6 +585,9 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 {
 	struct baton_fsm *f = fsm->data;
 	int rc = baton_fsm_apply_buf(f, buf->base, buf->len);
+	if (rc == BATON_FSM_NOMEM) {
+		return RAFT_NOMEM; /* stall here rather than diverge */
+	}
 	*result = (void *)(uintptr_t)rc;
 	return 0; /* never stop the log: rejections live in the result */
 }
@@ -614,6 +631,9 @@ static void get_db(struct rd *r, struct baton_db_state *db)
 		uint8_t flags;
 		get_str(r, g->name);
 		g->role = get_u8(r);
+		if (g->role > BATON_ROLE_WITNESS) {
+			r->bad = true;
+		}
 		g->priority = (int32_t)get_u32(r);
 		flags = get_u8(r);
 		g->healthy = flags & 1;
@@ -633,19 +653,23 @@ static void get_db(struct rd *r, struct baton_db_state *db)
 	}
 }
 
-#define SNAPSHOT_MAX (64 + BATON_MAX_DATABASES * (128 + BATON_MAX_REGIONS * 90))
+/* Upper bound of one encoded database: name, config, regions, the rest. */
+#define SNAPSHOT_DB_MAX (128 + BATON_MAX_REGIONS * 90)
+#define SNAPSHOT_HEADER 64
 
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out)
 {
+	unsigned n = baton_fsm_count(f);
 	struct wr w;
 	unsigned i;
 
-	w.p = raft_malloc(SNAPSHOT_MAX);
+	/* n <= BATON_MAX_DATABASES: at most a few MiB, sized to fit. */
+	w.cap = SNAPSHOT_HEADER + (size_t)n * SNAPSHOT_DB_MAX;
+	w.p = raft_malloc(w.cap);
 	if (w.p == NULL) {
 		return BATON_ENOMEM;
 	}
-	w.cap = SNAPSHOT_MAX;
 	w.len = 0;
 	w.overflow = false;
 	w.invalid = false;
@@ -654,9 +678,9 @@ int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 	put_u8(&w, BATON_SNAPSHOT_VERSION);
 	put_u64(&w, f->applied);
 	put_u64(&w, f->chain);
-	put_u8(&w, (uint8_t)f->n_dbs);
-	for (i = 0; i < f->n_dbs; i++) {
-		put_db(&w, &f->dbs[i]);
+	put_u32(&w, n);
+	for (i = 0; i < n; i++) {
+		put_db(&w, baton_fsm_db_at(f, i));
 	}
 	if (w.overflow || w.invalid) {
 		raft_free(w.p);
@@ -667,35 +691,60 @@ int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 	return 0;
 }
 
+/* Decodes into a fresh index and replaces F's databases only when the
+ * whole snapshot is valid: a truncated or corrupt snapshot (bad counts,
+ * names, indexes, duplicate databases, trailing bytes) leaves F untouched
+ * and returns BATON_EPARSE; BATON_ENOMEM when a record cannot be
+ * allocated. */
 int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 {
 	struct rd r = {.p = buf, .len = len};
-	struct baton_fsm tmp;
-	unsigned i;
+	struct baton_index dbs;
+	uint64_t applied, chain;
+	uint32_t n, i;
+	int rv = BATON_EPARSE;
 
 	if (buf == NULL || len < 3 || r.p[0] != 'B' || r.p[1] != 'S' ||
-	    r.p[2] != BATON_SNAPSHOT_VERSION) {
+	    (r.p[2] != 1 && r.p[2] != BATON_SNAPSHOT_VERSION)) {
 		return BATON_EPARSE;
 	}
-	memset(&tmp, 0, sizeof tmp);
 	r.off = 3;
-	tmp.applied = get_u64(&r);
-	tmp.chain = get_u64(&r);
-	tmp.n_dbs = get_u8(&r);
-	if (tmp.n_dbs > BATON_MAX_DATABASES) {
+	applied = get_u64(&r);
+	chain = get_u64(&r);
+	n = r.p[2] == 1 ? get_u8(&r) : get_u32(&r); /* v1: u8 count */
+	if (r.bad || n > BATON_MAX_DATABASES) {
 		return BATON_EPARSE;
 	}
-	for (i = 0; i < tmp.n_dbs; i++) {
-		get_db(&r, &tmp.dbs[i]);
+	dbs_init(&dbs);
+	for (i = 0; i < n; i++) {
+		struct baton_db_state db;
+		void *item;
+		int arv;
+
+		get_db(&r, &db);
+		if (r.bad) {
+			goto err_after_init;
+		}
+		arv = baton_index_add(&dbs, db.name, &item);
+		if (arv != 0) {
+			/* a duplicate or empty name is corrupt */
+			rv = arv == BATON_ENOMEM ? BATON_ENOMEM : BATON_EPARSE;
+			goto err_after_init;
+		}
+		memcpy(item, &db, sizeof db);
 	}
-	if (r.bad || r.off != len) {
-		return BATON_EPARSE;
+	if (r.off != len) {
+		goto err_after_init;
 	}
-	f->n_dbs = tmp.n_dbs;
-	memcpy(f->dbs, tmp.dbs, sizeof f->dbs);
-	f->applied = tmp.applied;
-	f->chain = tmp.chain;
+	baton_index_free(&f->dbs);
+	f->dbs = dbs;
+	f->applied = applied;
+	f->chain = chain;
 	return 0;
+
+err_after_init:
+	baton_index_free(&dbs);
+	return rv;
 }
 
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
@@ -721,9 +770,10 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
 	struct baton_fsm *f = fsm->data;
+	int rv = baton_fsm_snapshot_decode(f, buf->base, buf->len);
 
-	if (baton_fsm_snapshot_decode(f, buf->base, buf->len) != 0) {
-		return RAFT_MALFORMED;
+	if (rv != 0) {
+		return rv == BATON_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
 	}
 	raft_free(buf->base); /* on success the FSM owns it */
 	if (f->observer != NULL) {
@@ -735,6 +785,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 void baton_fsm_init(struct baton_fsm *f, struct raft_fsm *raft_fsm)
 {
 	memset(f, 0, sizeof *f);
+	dbs_init(&f->dbs);
 	memset(raft_fsm, 0, sizeof *raft_fsm);
 	raft_fsm->version = 2;
 	raft_fsm->data = f;
@@ -747,5 +798,10 @@ void baton_fsm_init(struct baton_fsm *f, struct raft_fsm *raft_fsm)
 
 void baton_fsm_close(struct raft_fsm *raft_fsm)
 {
+	struct baton_fsm *f = raft_fsm->data;
+
+	if (f != NULL) {
+		baton_index_free(&f->dbs);
+	}
 	raft_fsm->data = NULL;
 }

@@ -20,10 +20,14 @@
 #include <stdint.h>
 
 #include "consensus/decider.h"
+#include "consensus/index.h"
 
 #define BATON_CMD_VERSION 1
 #define BATON_CMD_MAX 1024
-#define BATON_SNAPSHOT_VERSION 1
+/* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
+ * Version 2 widened count from u8 to u32 (thousands of databases); version
+ * 1 snapshots still decode. */
+#define BATON_SNAPSHOT_VERSION 2
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -82,6 +86,11 @@ enum baton_fsm_result {
 	BATON_FSM_LEASE_RENEWED, /* promote CAS: a renewal came in between */
 	BATON_FSM_NOT_ELIGIBLE,	 /* promote target is not a data region */
 	BATON_FSM_PHASE,	 /* not allowed in the current phase */
+	/* Not a verdict: REGISTER could not allocate its record, so nothing
+	 * was applied (applied, chain and the observer are untouched). The raft
+	 * glue returns RAFT_NOMEM, and raft stops applying at this entry: a
+	 * replica that stalls is safe, one that skipped a command is not. */
+	BATON_FSM_NOMEM,
 	BATON_FSM__COUNT
 };
 
@@ -99,21 +108,42 @@ typedef void (*baton_fsm_observer_cb)(struct baton_fsm *f,
 				      void *data);
 
 struct baton_fsm {
-	unsigned n_dbs;
-	struct baton_db_state dbs[BATON_MAX_DATABASES];
+	/* struct baton_db_state records by name, at most BATON_MAX_DATABASES
+	 * (consensus/index.h); use baton_fsm_db(), baton_fsm_count() and
+	 * baton_fsm_db_at(). */
+	struct baton_index dbs;
 	uint64_t applied; /* commands applied, including rejected ones */
 	uint64_t chain;	  /* running hash of every applied command */
 	baton_fsm_observer_cb observer;
 	void *observer_data;
 };
 
-/* Fill RAFT_FSM (version 2, no snapshot_finalize/async) around F. */
+/* Fill RAFT_FSM (version 2, no snapshot_finalize/async) around F. Nothing
+ * is allocated until the first REGISTER. */
 void baton_fsm_init(struct baton_fsm *f, struct raft_fsm *raft_fsm);
+/* Free the FSM's databases (RAFT_FSM's data may be NULL: nothing to do). */
 void baton_fsm_close(struct raft_fsm *raft_fsm);
 
 /* Apply an encoded command directly (what raft_fsm.apply does). */
 int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len);
+
+/* The database NAME, found through a hash index, or NULL. The pointer stays
+ * valid until that database is removed (REMOVE applied), a snapshot is
+ * restored (every record is replaced) or the FSM is closed; other
+ * databases' registrations and removals do not move it. */
 struct baton_db_state *baton_fsm_db(struct baton_fsm *f, const char *name);
+static inline unsigned baton_fsm_count(const struct baton_fsm *f)
+{
+	return baton_index_count(&f->dbs);
+}
+/* Iteration: I < baton_fsm_count(). The order is the same on every replica
+ * that applied the same commands; a REMOVE moves the last database into the
+ * removed one's position. */
+static inline struct baton_db_state *baton_fsm_db_at(const struct baton_fsm *f,
+						     unsigned i)
+{
+	return baton_index_at(&f->dbs, i);
+}
 int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
 
 /* Snapshot encoding, exposed for tests. */

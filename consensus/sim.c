@@ -972,6 +972,7 @@ out_close:
 	raft_fixture_close(&s->f);
 	for (i = 0; i < s->n; i++) {
 		baton_fsm_close(&s->s[i].rfsm);
+		baton_decider_close(&s->s[i].dec);
 	}
 out:
 	free(s->chain);

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <raft.h>
 #include <raft/uv.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,11 @@ struct member {
 	bool client_ready;
 };
 
+/* This node's per-database bookkeeping, one record per database in the FSM
+ * (g->slots, found by name through a hash index; created by the tick,
+ * deleted when the database is removed or a restored snapshot lacks it). */
 struct slot {
 	char db[BATON_NAME_SIZE];
-	bool used;
 	struct baton_lease lease;
 	bool lease_was_valid;
 	bool renew_in_flight;
@@ -48,7 +51,7 @@ struct proposal {
 	struct baton_kube_request req;
 	struct baton_cmd cmd;
 	struct baton_http_request *http; /* forwarded from a peer, or NULL */
-	struct proposal *next;
+	struct proposal *next, **pprev;	 /* g->proposals: O(1) unlink */
 };
 
 struct baton_raftglue {
@@ -64,7 +67,7 @@ struct baton_raftglue {
 	struct baton_decider decider;
 	bool was_leader;
 	uv_timer_t tick;
-	struct slot slots[BATON_MAX_DATABASES];
+	struct baton_index slots; /* struct slot by database name */
 	struct baton_http_server api;
 	bool api_started;
 	struct baton_consensus_ops ops;
@@ -86,6 +89,15 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	while (*s != '\0') {
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	}
+	return h;
 }
 
 static const char *self_name(struct baton_raftglue *g)
@@ -115,27 +127,37 @@ static struct member *leader_member(struct baton_raftglue *g)
 	return NULL;
 }
 
+/* DB's slot; with ST (the database as the FSM holds it) a missing slot is
+ * created, so only the tick creates slots. NULL when there is none (or no
+ * memory for one: the tick tries again next time). */
 static struct slot *slot_for(struct baton_raftglue *g, const char *db,
 			     const struct baton_db_state *st)
 {
-	struct slot *free_slot = NULL;
-	for (int i = 0; i < BATON_MAX_DATABASES; i++) {
-		if (g->slots[i].used && strcmp(g->slots[i].db, db) == 0) {
-			return &g->slots[i];
-		}
-		if (!g->slots[i].used && free_slot == NULL) {
-			free_slot = &g->slots[i];
-		}
+	struct slot *s = baton_index_get(&g->slots, db);
+	void *item;
+
+	if (s != NULL || st == NULL ||
+	    baton_index_add(&g->slots, db, &item) != 0) {
+		return s;
 	}
-	if (free_slot == NULL || st == NULL) {
-		return NULL;
-	}
-	memset(free_slot, 0, sizeof *free_slot);
-	free_slot->used = true;
-	snprintf(free_slot->db, sizeof free_slot->db, "%s", db);
-	baton_lease_init(&free_slot->lease, st->cfg.lease_ms,
-			 st->cfg.drift_ppm);
-	return free_slot;
+	s = item;
+	baton_lease_init(&s->lease, st->cfg.lease_ms, st->cfg.drift_ppm);
+	/* Spread the health reports of databases registered together over
+	 * REPORT_MS, so that a thousand of them do not all ask the controller
+	 * in the same tick: the first report comes 0..REPORT_MS from now. */
+	s->last_report_ms = now_ms() - REPORT_MS + name_hash(db) % REPORT_MS;
+	return s;
+}
+
+static bool slot_in_fsm(const void *item, void *data)
+{
+	const struct slot *s = item;
+	return baton_fsm_db(data, s->db) != NULL;
+}
+
+static bool db_in_fsm(const char *db, void *data)
+{
+	return baton_fsm_db(data, db) != NULL;
 }
 
 /* ---- log entries ----------------------------------------------------------
@@ -189,8 +211,12 @@ static int framed_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
 		*result = (void *)(uintptr_t)BATON_FSM_MALFORMED;
 		return 0;
 	}
-	/* Never fail the log: a rejected command is a result, not an error. */
+	/* Never fail the log: a rejected command is a result, not an error.
+	 * Only a REGISTER without memory for its record stops it (fsm.h). */
 	code = baton_fsm_apply_buf(f, b + 4, len);
+	if (code == BATON_FSM_NOMEM) {
+		return RAFT_NOMEM;
+	}
 	*result = (void *)(uintptr_t)code;
 	return 0;
 }
@@ -199,13 +225,15 @@ static int framed_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
 
 static void proposal_unlink(struct proposal *p)
 {
-	struct proposal **pp = &p->g->proposals;
-	while (*pp != NULL && *pp != p) {
-		pp = &(*pp)->next;
+	if (p->pprev == NULL) {
+		return;
 	}
-	if (*pp == p) {
-		*pp = p->next;
+	*p->pprev = p->next;
+	if (p->next != NULL) {
+		p->next->pprev = p->pprev;
 	}
+	p->next = NULL;
+	p->pprev = NULL;
 }
 
 /* The outcome of a proposal (local or forwarded): an FSM result code, or
@@ -327,6 +355,10 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 		return rv;
 	}
 	p->next = g->proposals;
+	if (p->next != NULL) {
+		p->next->pprev = &p->next;
+	}
+	p->pprev = &g->proposals;
 	g->proposals = p;
 	return 0;
 }
@@ -341,9 +373,13 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	uint64_t now = now_ms();
 
 	if (cmd == NULL) { /* restored from a snapshot */
-		for (unsigned i = 0; i < f->n_dbs; i++) {
-			baton_controller_fsm_changed(g->d->controller,
-						     f->dbs[i].name);
+		/* databases the snapshot lacks were removed: drop their
+		 * slots and leases (nothing else would) */
+		baton_index_retain(&g->slots, slot_in_fsm, f);
+		baton_decider_retain(&g->decider, db_in_fsm, f);
+		for (unsigned i = 0; i < baton_fsm_count(f); i++) {
+			baton_controller_fsm_changed(
+			    g->d->controller, baton_fsm_db_at(f, i)->name);
 		}
 		return;
 	}
@@ -376,6 +412,7 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	}
 	case BATON_CMD_REMOVE:
 		baton_decider_forget(&g->decider, cmd->db);
+		baton_index_del(&g->slots, cmd->db);
 		break;
 	case BATON_CMD_REPORT: {
 		/* only a change of health matters to the controller */
@@ -412,8 +449,12 @@ static void tick_cb(uv_timer_t *t)
 	}
 	g->was_leader = leader;
 
-	for (unsigned i = 0; i < g->fsm.n_dbs; i++) {
-		const struct baton_db_state *st = &g->fsm.dbs[i];
+	/* Per database and tick: two hash lookups (slot, lease) and a few
+	 * comparisons; renewals, reports and decisions only when due. Nothing
+	 * in the loop applies to the FSM (raft applies on later callbacks), so
+	 * iterating by position is safe. */
+	for (unsigned i = 0; i < baton_fsm_count(&g->fsm); i++) {
+		const struct baton_db_state *st = baton_fsm_db_at(&g->fsm, i);
 		struct slot *s = slot_for(g, st->name, st);
 		bool primary_here =
 		    st->primary >= 0 &&
@@ -631,12 +672,7 @@ static void api_status(struct baton_http_request *req, void *data)
 static const struct baton_db_state *op_db(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
-	for (unsigned i = 0; i < g->fsm.n_dbs; i++) {
-		if (strcmp(g->fsm.dbs[i].name, db) == 0) {
-			return &g->fsm.dbs[i];
-		}
-	}
-	return NULL;
+	return baton_fsm_db(&g->fsm, db);
 }
 
 static bool op_quorum(void *data)
@@ -789,6 +825,9 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	g->fsm.observer = observer;
 	g->fsm.observer_data = g;
 	baton_decider_init(&g->decider, 0);
+	baton_index_init(&g->slots, sizeof(struct slot),
+			 offsetof(struct slot, db), BATON_NAME_SIZE,
+			 BATON_MAX_DATABASES);
 	g->transport.version = 1;
 	g->transport.data = NULL;
 	if (cfg->tls_ca != NULL) {
@@ -931,6 +970,8 @@ static void maybe_closed(struct baton_raftglue *g)
 		return;
 	}
 	baton_fsm_close(&g->rfsm);
+	baton_decider_close(&g->decider);
+	baton_index_free(&g->slots);
 	free(g);
 	cb(d);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for consensus/decider: lease expiry, candidate choice, manual
  * mode, switchover and the renewer/agent side. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "consensus/decider.h"
@@ -51,6 +52,7 @@ START_TEST(no_decision_before_expiry_then_promote)
 	/* no re-proposal before the retry interval */
 	ck_assert(!baton_decider_decide(&d, &db, 1700, &out));
 	ck_assert(baton_decider_decide(&d, &db, 2650, &out));
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -66,6 +68,7 @@ START_TEST(new_leader_restarts_every_lease)
 	baton_decider_become_leader(&d, 5000);
 	ck_assert(!baton_decider_decide(&d, &db, 6000, &out));
 	ck_assert(baton_decider_decide(&d, &db, 6150, &out));
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -105,6 +108,7 @@ START_TEST(manual_mode_only_notifies_once)
 	ck_assert(baton_decider_decide(&d, &db, 5000, &out));
 	ck_assert_int_eq(out.kind, BATON_DECISION_REGION_LOST);
 	ck_assert(!baton_decider_decide(&d, &db, 9000, &out));
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -126,6 +130,7 @@ START_TEST(switchover_waits_for_final_position)
 	ck_assert_int_eq(out.region, 2);
 	ck_assert_int_eq(out.reason, BATON_REASON_SWITCHOVER);
 	ck_assert_uint_eq(out.epoch, 4);
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -150,6 +155,58 @@ START_TEST(renewer_lease_from_send_time_and_agent_shorter)
 }
 END_TEST
 
+/* Leases are per database, found by name among thousands: each keeps its
+ * own renewal time, forgetting one leaves the others alone, and retain()
+ * drops the leases of databases that no longer exist. */
+static bool even_exists(const char *db, void *data)
+{
+	unsigned long k = strtoul(db + 2, NULL, 10); /* "db<k>" */
+	(void)data;
+	return k % 2 == 0;
+}
+
+START_TEST(leases_for_thousands_of_databases)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+	char name[BATON_NAME_SIZE];
+	unsigned k, n = 3000;
+
+	mkdb(&db, 3);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof name, "db%u", k);
+		baton_decider_renewed(&d, name, 3, 0, 1000 + k);
+	}
+	ck_assert_uint_eq(baton_index_count(&d.leases), n);
+	for (k = 0; k < n; k += 7) {
+		snprintf(db.name, sizeof db.name, "db%u", k);
+		/* 1000 + k + 1000 * 1.1 + 50 */
+		ck_assert_uint_eq(baton_decider_expiry(&d, &db, 0), 2150 + k);
+		ck_assert(!baton_decider_decide(&d, &db, 2149 + k, &out));
+		ck_assert(baton_decider_decide(&d, &db, 2150 + k, &out));
+		ck_assert_str_eq(out.db, db.name);
+	}
+	baton_decider_forget(&d, "db1501");
+	ck_assert_uint_eq(baton_index_count(&d.leases), n - 1);
+	snprintf(db.name, sizeof db.name, "db1503");
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 0), 2150 + 1503);
+	baton_decider_retain(&d, even_exists, NULL);
+	ck_assert_uint_eq(baton_index_count(&d.leases), n / 2);
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof name, "db%u", k);
+		if (k % 2 == 0) {
+			ck_assert_ptr_nonnull(baton_index_get(&d.leases, name));
+		} else {
+			ck_assert_ptr_null(baton_index_get(&d.leases, name));
+		}
+	}
+	baton_decider_close(&d);
+}
+END_TEST
+
 static Suite *decider_suite(void)
 {
 	Suite *s = suite_create("consensus_decider");
@@ -160,6 +217,7 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, manual_mode_only_notifies_once);
 	tcase_add_test(tc, switchover_waits_for_final_position);
 	tcase_add_test(tc, renewer_lease_from_send_time_and_agent_shorter);
+	tcase_add_test(tc, leases_for_thousands_of_databases);
 	suite_add_tcase(s, tc);
 	return s;
 }

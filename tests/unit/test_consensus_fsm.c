@@ -151,6 +151,7 @@ START_TEST(decode_rejects_malformed_cleanly)
 		ck_assert_int_eq(baton_fsm_apply_buf(&f, "garbage", 7),
 				 BATON_FSM_MALFORMED);
 		ck_assert_uint_eq(f.applied, 1);
+		baton_fsm_close(&rf);
 	}
 	/* names that do not fit are refused by the encoder */
 	memset(in.db, 'x', sizeof in.db);
@@ -238,6 +239,7 @@ START_TEST(apply_rules)
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_ptr_null(baton_fsm_db(&f, "orders"));
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_DB);
+	baton_fsm_close(&rf);
 }
 END_TEST
 
@@ -266,7 +268,304 @@ START_TEST(snapshot_restore_roundtrip)
 	raft_free(bufs);
 	ck_assert_uint_eq(b.applied, a.applied);
 	ck_assert_uint_eq(b.chain, a.chain);
-	ck_assert_int_eq(memcmp(b.dbs, a.dbs, sizeof a.dbs), 0);
+	ck_assert_uint_eq(baton_fsm_count(&b), 1);
+	ck_assert_int_eq(memcmp(baton_fsm_db(&b, "orders"),
+				baton_fsm_db(&a, "orders"),
+				sizeof(struct baton_db_state)),
+			 0);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* ---- many databases ------------------------------------------------------ */
+
+/* REGISTER of "ns-<k>/db" (NS) or "db-<k>" (!NS). */
+static struct baton_cmd reg_k(bool ns, unsigned k)
+{
+	struct baton_cmd c = reg_cmd();
+	if (ns) {
+		snprintf(c.db, sizeof c.db, "ns-%u/db", k);
+	} else {
+		snprintf(c.db, sizeof c.db, "db-%u", k);
+	}
+	c.regions[1].priority = (int32_t)k; /* something per database */
+	return c;
+}
+
+/* Register N databases "ns-<k>/db", renew some, report positions. */
+static void fill_many(struct baton_fsm *f, unsigned n)
+{
+	struct baton_cmd c;
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		c = reg_k(true, k);
+		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+		if (k % 3 == 0) {
+			c = cmd(BATON_CMD_RENEW, "region-0", 1);
+			snprintf(c.db, sizeof c.db, "ns-%u/db", k);
+			ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+		}
+		c = cmd(BATON_CMD_REPORT, "region-1", 1);
+		snprintf(c.db, sizeof c.db, "ns-%u/db", k);
+		c.healthy = 1;
+		c.position = 1000 + k;
+		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	}
+}
+
+START_TEST(many_databases_lookup_and_remove_in_the_middle)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_db_state *keep, *db;
+	char name[BATON_NAME_SIZE];
+	struct baton_cmd c;
+	unsigned k, n = 3000;
+
+	baton_fsm_init(&f, &rf);
+	fill_many(&f, n);
+	ck_assert_uint_eq(baton_fsm_count(&f), n);
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof name, "ns-%u/db", k);
+		db = baton_fsm_db(&f, name);
+		ck_assert_ptr_nonnull(db);
+		ck_assert_str_eq(db->name, name);
+		ck_assert_uint_eq(db->regions[1].position, 1000 + k);
+		ck_assert_uint_eq(db->renew_seq, k % 3 == 0 ? 1 : 0);
+	}
+	ck_assert_ptr_null(baton_fsm_db(&f, "ns-3000/db"));
+	ck_assert_ptr_null(baton_fsm_db(&f, "ns-1/d"));
+
+	/* remove every database in the middle third: the others, and the
+	 * pointers to them, are untouched */
+	keep = baton_fsm_db(&f, "ns-2999/db");
+	for (k = n / 3; k < 2 * n / 3; k++) {
+		c = cmd(BATON_CMD_REMOVE, "", 0);
+		snprintf(c.db, sizeof c.db, "ns-%u/db", k);
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_DB);
+	}
+	ck_assert_uint_eq(baton_fsm_count(&f), n - n / 3);
+	ck_assert_ptr_eq(baton_fsm_db(&f, "ns-2999/db"), keep);
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof name, "ns-%u/db", k);
+		db = baton_fsm_db(&f, name);
+		if (k >= n / 3 && k < 2 * n / 3) {
+			ck_assert_ptr_null(db);
+		} else {
+			ck_assert_ptr_nonnull(db);
+			ck_assert_uint_eq(db->regions[1].position, 1000 + k);
+		}
+	}
+	/* iteration sees each remaining database once */
+	for (k = 0; k < baton_fsm_count(&f); k++) {
+		db = baton_fsm_db_at(&f, k);
+		ck_assert_ptr_eq(baton_fsm_db(&f, db->name), db);
+	}
+	/* a removed name can be registered again, fresh */
+	c = reg_k(true, 1500);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f, "ns-1500/db")->renew_seq, 0);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+START_TEST(register_beyond_the_cap_is_full)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+	uint64_t applied;
+	unsigned k;
+
+	baton_fsm_init(&f, &rf);
+	for (k = 0; k < BATON_MAX_DATABASES; k++) {
+		c = reg_k(false, k);
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	}
+	c = reg_k(false, BATON_MAX_DATABASES);
+	applied = f.applied;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_FULL);
+	ck_assert_uint_eq(f.applied, applied + 1); /* a verdict, applied */
+	ck_assert_uint_eq(baton_fsm_count(&f), BATON_MAX_DATABASES);
+	ck_assert_ptr_null(baton_fsm_db(&f, c.db));
+	/* an existing one is still EXISTS, not FULL */
+	c = reg_k(false, 7);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_EXISTS);
+	/* removing one makes room for exactly one */
+	c = cmd(BATON_CMD_REMOVE, "", 0);
+	snprintf(c.db, sizeof c.db, "db-%u", 100u);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = reg_k(false, BATON_MAX_DATABASES);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = reg_k(false, BATON_MAX_DATABASES + 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_FULL);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+static void assert_same_state(struct baton_fsm *a, struct baton_fsm *b)
+{
+	unsigned k;
+
+	ck_assert_uint_eq(baton_fsm_count(a), baton_fsm_count(b));
+	ck_assert_uint_eq(a->applied, b->applied);
+	ck_assert_uint_eq(a->chain, b->chain);
+	for (k = 0; k < baton_fsm_count(a); k++) {
+		const struct baton_db_state *x = baton_fsm_db_at(a, k);
+		const struct baton_db_state *y = baton_fsm_db_at(b, k);
+		/* the same order, and the same bytes (records are zeroed) */
+		ck_assert_int_eq(memcmp(x, y, sizeof *x), 0);
+		ck_assert_ptr_eq(baton_fsm_db(b, x->name), y);
+	}
+}
+
+START_TEST(snapshot_roundtrip_2000_databases)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer *bufs, copy;
+	struct baton_cmd c;
+	unsigned n, k;
+	size_t cut;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	fill_many(&a, 2100);
+	for (k = 0; k < 100; k++) { /* holes: order is not insertion order */
+		c = cmd(BATON_CMD_REMOVE, "", 0);
+		snprintf(c.db, sizeof c.db, "ns-%u/db", k * 13);
+		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	}
+	ck_assert_uint_eq(baton_fsm_count(&a), 2000);
+	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
+	snprintf(c.db, sizeof c.db, "ns-1/db");
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+
+	ck_assert_int_eq(ra.snapshot(&ra, &bufs, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_gt(bufs[0].len, 2000 * 100);
+	ck_assert_uint_eq(((uint8_t *)bufs[0].base)[2], BATON_SNAPSHOT_VERSION);
+	/* b holds something else first: a restore replaces all of it */
+	fill_many(&b, 10);
+	/* truncations fail cleanly and leave b as it was */
+	for (cut = 0; cut < bufs[0].len; cut += cut < 4096 ? 1 : 997) {
+		ck_assert_int_eq(
+		    baton_fsm_snapshot_decode(&b, bufs[0].base, cut),
+		    BATON_EPARSE);
+	}
+	ck_assert_uint_eq(baton_fsm_count(&b), 10);
+	ck_assert_ptr_nonnull(baton_fsm_db(&b, "ns-9/db"));
+
+	/* trailing bytes, a duplicate database, a count past the cap */
+	copy.len = bufs[0].len + 1;
+	copy.base = malloc(copy.len);
+	memcpy(copy.base, bufs[0].base, bufs[0].len);
+	((uint8_t *)copy.base)[bufs[0].len] = 0;
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, copy.base, copy.len),
+			 BATON_EPARSE);
+	{
+		uint8_t *p = copy.base;
+		/* header: 'B' 'S' v applied(8) chain(8) count(4) */
+		p[19] = p[20] = 0;
+		p[21] = (uint8_t)(BATON_MAX_DATABASES >> 8);
+		p[22] = (uint8_t)(BATON_MAX_DATABASES + 1);
+		ck_assert_int_eq(
+		    baton_fsm_snapshot_decode(&b, copy.base, bufs[0].len),
+		    BATON_EPARSE);
+	}
+	free(copy.base);
+	ck_assert_uint_eq(baton_fsm_count(&b), 10);
+
+	ck_assert_int_eq(rb.restore(&rb, &bufs[0]), 0); /* frees base */
+	raft_free(bufs);
+	assert_same_state(&a, &b);
+	ck_assert_int_eq(baton_fsm_db(&b, "ns-1/db")->phase,
+			 BATON_PHASE_SWITCHING_OVER);
+	ck_assert_ptr_null(baton_fsm_db(&b, "ns-13/db"));
+
+	/* both go on applying the same commands identically */
+	c = reg_k(true, 13);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_REMOVE, "", 0);
+	snprintf(c.db, sizeof c.db, "ns-500/db");
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	assert_same_state(&a, &b);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* A version 1 snapshot (u8 database count) written before the format
+ * changed still restores. */
+START_TEST(snapshot_version_1_still_decodes)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	uint8_t *v1;
+	size_t len;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	fill_many(&a, 5);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	/* v2 header: 3 + 8 + 8 + u32 count; v1: the count is one byte */
+	len = buf.len - 3;
+	v1 = malloc(len);
+	memcpy(v1, buf.base, 19);
+	v1[2] = 1;
+	v1[19] = 5;
+	memcpy(v1 + 20, (uint8_t *)buf.base + 23, buf.len - 23);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, v1, len), 0);
+	assert_same_state(&a, &b);
+	v1[2] = 3; /* an unknown version */
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, v1, len), BATON_EPARSE);
+	free(v1);
+	raft_free(buf.base);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* Random corruption of a snapshot never crashes or leaks (ASan) and either
+ * fails cleanly or yields a consistent FSM. */
+START_TEST(snapshot_bit_flips_fail_cleanly)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	uint8_t *junk;
+	unsigned seed = 7, i, k;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	fill_many(&a, 40);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	junk = malloc(buf.len);
+	for (i = 0; i < 3000; i++) {
+		memcpy(junk, buf.base, buf.len);
+		for (k = 0; k < 1 + i % 4; k++) {
+			junk[(size_t)rand_r(&seed) % buf.len] ^=
+			    (uint8_t)(1u << (rand_r(&seed) % 8));
+		}
+		if (baton_fsm_snapshot_decode(&b, junk, buf.len) == 0) {
+			for (k = 0; k < baton_fsm_count(&b); k++) {
+				struct baton_db_state *db =
+				    baton_fsm_db_at(&b, k);
+				ck_assert_ptr_eq(baton_fsm_db(&b, db->name),
+						 db);
+				ck_assert_int_lt(db->primary,
+						 (int)db->n_regions);
+			}
+		}
+	}
+	free(junk);
+	raft_free(buf.base);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
 }
@@ -280,6 +579,12 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, decode_rejects_malformed_cleanly);
 	tcase_add_test(tc, apply_rules);
 	tcase_add_test(tc, snapshot_restore_roundtrip);
+	tcase_add_test(tc, many_databases_lookup_and_remove_in_the_middle);
+	tcase_add_test(tc, register_beyond_the_cap_is_full);
+	tcase_add_test(tc, snapshot_roundtrip_2000_databases);
+	tcase_add_test(tc, snapshot_version_1_still_decodes);
+	tcase_add_test(tc, snapshot_bit_flips_fail_cleanly);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
