@@ -455,19 +455,78 @@ static bool any_position(const struct baton_db_state *st)
 	return false;
 }
 
+void baton_agents_decide(const struct baton_db_state *st, int me,
+			 const struct baton_agent_view *v,
+			 struct baton_agent_order *out)
+{
+	const char *role = v->role ? v->role : "none";
+	bool here = st->primary == me;
+	bool designated = here && v->ordinal == 0;
+	const char *ep = v->primary_endpoint;
+
+	memset(out, 0, sizeof *out);
+	out->epoch = st->epoch;
+	if (!v->initialized) {
+		if (designated && st->epoch == 1 && !any_position(st)) {
+			out->action = "init"; /* a brand-new database */
+		} else if (ep != NULL && strcmp(ep, v->own_endpoint) != 0) {
+			out->action = "init";
+			out->target = ep;
+		}
+		return;
+	}
+	if (designated) {
+		if (st->phase == BATON_PHASE_SWITCHING_OVER ||
+		    st->phase == BATON_PHASE_FENCED) {
+			/* planned switchover, the old primary's side: fence,
+			 * then tell the FSM where the WAL ends */
+			if (v->writable || !v->fenced) {
+				out->action = "fence";
+			} else if (st->phase == BATON_PHASE_SWITCHING_OVER) {
+				out->propose_fence = true;
+				out->fence_position = v->position;
+			}
+			return;
+		}
+		if (!v->lease_valid || v->grant_ms == 0) {
+			return; /* the agent's own lease runs out first */
+		}
+		out->lease_ms = v->grant_ms;
+		if (strcmp(role, "primary") != 0) {
+			out->action = "promote";
+		} else if (v->lease_due || v->epoch < st->epoch) {
+			out->action = "lease";
+		}
+		return;
+	}
+	/* every other instance streams from the primary's endpoint */
+	if (ep == NULL || strcmp(ep, v->own_endpoint) == 0) {
+		if (strcmp(role, "primary") == 0 && v->writable) {
+			out->action = "fence";
+		}
+		return;
+	}
+	if (strcmp(role, "primary") == 0 ||
+	    (v->upstream != NULL && v->upstream[0] != '\0' &&
+	     strcmp(v->upstream, ep) != 0) ||
+	    (v->upstream == NULL && v->following != NULL &&
+	     v->following[0] != '\0' && strcmp(v->following, ep) != 0)) {
+		out->action = "rejoin";
+		out->target = ep;
+	}
+}
+
 static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
 	const struct baton_db_state *st;
 	struct dbinfo *info;
 	json_t *s = p->status;
-	const char *role;
-	const char *ep = NULL;
-	const char *upstream;
+	json_t *epj;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
 	char own[96];
 	int me;
-	bool here, designated;
-	uint64_t epoch;
 
 	if (cs == NULL || s == NULL || p->order_pending || p->gone ||
 	    now < p->next_order_ms || now - p->status_ms > STALE_MS ||
@@ -482,111 +541,75 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	if (me < 0) {
 		return;
 	}
-	epoch = st->epoch;
-	here = st->primary == me;
-	designated = here && p->ordinal == 0;
-	role = sget(s, "role") ? sget(s, "role") : "none";
+	memset(&v, 0, sizeof v);
 	snprintf(own, sizeof own, "%s:%d", p->ip, p->db_port);
-	info = index_get(a->db_index, p->db);
-	if (here) {
-		ep = info && info->endpoint[0] ? info->endpoint : NULL;
+	v.initialized = agent_initialized(s);
+	v.role = sget(s, "role");
+	v.writable = bget(s, "writable");
+	v.fenced = bget(s, "fenced");
+	epj = json_object_get(s, "epoch");
+	v.epoch = json_is_integer(epj) ? (uint64_t)json_integer_value(epj) : 0;
+	v.position = agent_position(s);
+	v.upstream = sget(s, "upstream");
+	v.ordinal = p->ordinal;
+	v.own_endpoint = own;
+	v.following = p->following;
+	if (st->primary == me) {
+		info = index_get(a->db_index, p->db);
+		v.primary_endpoint =
+		    info && info->endpoint[0] ? info->endpoint : NULL;
+		v.lease_valid = cs->lease_valid(cs->data, p->db, st->epoch);
+		v.grant_ms = v.lease_valid
+				 ? cs->agent_grant(cs->data, p->db, st->epoch)
+				 : 0;
+		v.lease_due = now - p->last_lease_ms >= LEASE_EVERY_MS;
 	} else if (a->env.peer_endpoint != NULL) {
-		ep = a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
-					  st->regions[st->primary].name);
+		v.primary_endpoint =
+		    a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
+					 st->regions[st->primary].name);
 	}
+	baton_agents_decide(st, me, &v, &o);
 
-	if (!agent_initialized(s)) {
-		if (designated && epoch == 1 && !any_position(st)) {
-			send_order(a, p, "init", epoch,
-				   json_pack("{s:s}", "role", "primary"), "",
-				   LONG_ORDER_TIMEOUT_MS);
-		} else if (ep != NULL && strcmp(ep, own) != 0) {
-			json_t *b = with_endpoint(ep);
-			if (b != NULL) {
-				json_object_set_new(b, "role",
-						    json_string("replica"));
-			}
-			send_order(a, p, "init", epoch, b, ep,
-				   LONG_ORDER_TIMEOUT_MS);
-		}
+	if (o.propose_fence && now - p->fence_proposed_ms >= 1000) {
+		struct baton_cmd cmd;
+		memset(&cmd, 0, sizeof cmd);
+		cmd.type = BATON_CMD_FENCE;
+		memcpy(cmd.db, p->db, sizeof cmd.db);
+		snprintf(cmd.region, sizeof cmd.region, "%s", a->env.region);
+		cmd.epoch = o.epoch;
+		cmd.position = o.fence_position;
+		p->fence_proposed_ms = now;
+		baton_log(BATON_LOG_INFO, "agents",
+			  "%s: fenced for the switchover at position %" PRIu64,
+			  p->db, cmd.position);
+		cs->propose(cs->data, &cmd);
+	}
+	if (o.action == NULL) {
 		return;
 	}
-
-	if (designated) {
-		if (st->phase == BATON_PHASE_SWITCHING_OVER ||
-		    st->phase == BATON_PHASE_FENCED) {
-			/* planned switchover, the old primary's side: fence,
-			 * then tell the FSM where the WAL ends */
-			if (bget(s, "writable") || !bget(s, "fenced")) {
-				send_order(a, p, "fence", epoch, json_object(),
-					   "", ORDER_TIMEOUT_MS);
-			} else if (st->phase == BATON_PHASE_SWITCHING_OVER &&
-				   now - p->fence_proposed_ms >= 1000) {
-				struct baton_cmd cmd;
-				memset(&cmd, 0, sizeof cmd);
-				cmd.type = BATON_CMD_FENCE;
-				memcpy(cmd.db, p->db, sizeof cmd.db);
-				snprintf(cmd.region, sizeof cmd.region, "%s",
-					 a->env.region);
-				cmd.epoch = epoch;
-				cmd.position = agent_position(s);
-				p->fence_proposed_ms = now;
-				baton_log(BATON_LOG_INFO, "agents",
-					  "%s: fenced for the switchover at "
-					  "position %" PRIu64,
-					  p->db, cmd.position);
-				cs->propose(cs->data, &cmd);
-			}
-			return;
+	if (strcmp(o.action, "init") == 0) {
+		json_t *b = o.target ? with_endpoint(o.target)
+				     : json_pack("{s:s}", "role", "primary");
+		if (b != NULL && o.target != NULL) {
+			json_object_set_new(b, "role", json_string("replica"));
 		}
-		if (!cs->lease_valid(cs->data, p->db, epoch)) {
-			return; /* the agent's own lease runs out first */
-		}
-		{
-			uint64_t grant =
-			    cs->agent_grant(cs->data, p->db, epoch);
-			json_t *epj = json_object_get(s, "epoch");
-			uint64_t aepoch =
-			    json_is_integer(epj)
-				? (uint64_t)json_integer_value(epj)
-				: 0;
-			if (grant == 0) {
-				return;
-			}
-			if (strcmp(role, "primary") != 0) {
-				send_order(a, p, "promote", epoch,
-					   json_pack("{s:I}", "leaseMillis",
-						     (json_int_t)grant),
-					   "", ORDER_TIMEOUT_MS);
-			} else if (now - p->last_lease_ms >= LEASE_EVERY_MS ||
-				   aepoch < epoch) {
-				p->last_lease_ms = now;
-				send_order(a, p, "lease", epoch,
-					   json_pack("{s:I}", "leaseMillis",
-						     (json_int_t)grant),
-					   "", ORDER_TIMEOUT_MS);
-			}
-		}
-		return;
-	}
-
-	/* every other pod streams from the primary's endpoint */
-	if (ep == NULL || strcmp(ep, own) == 0) {
-		if (strcmp(role, "primary") == 0 && bget(s, "writable") &&
-		    !(here && p->ordinal == 0)) {
-			send_order(a, p, "fence", epoch, json_object(), "",
-				   ORDER_TIMEOUT_MS);
-		}
-		return;
-	}
-	upstream = sget(s, "upstream");
-	if (strcmp(role, "primary") == 0 ||
-	    (upstream != NULL && upstream[0] != '\0' &&
-	     strcmp(upstream, ep) != 0) ||
-	    (upstream == NULL && p->following[0] != '\0' &&
-	     strcmp(p->following, ep) != 0)) {
-		send_order(a, p, "rejoin", epoch, with_endpoint(ep), ep,
+		send_order(a, p, "init", o.epoch, b, o.target ? o.target : "",
 			   LONG_ORDER_TIMEOUT_MS);
+	} else if (strcmp(o.action, "rejoin") == 0) {
+		send_order(a, p, "rejoin", o.epoch, with_endpoint(o.target),
+			   o.target, LONG_ORDER_TIMEOUT_MS);
+	} else if (strcmp(o.action, "promote") == 0 ||
+		   strcmp(o.action, "lease") == 0) {
+		if (strcmp(o.action, "lease") == 0) {
+			p->last_lease_ms = now;
+		}
+		send_order(
+		    a, p, o.action, o.epoch,
+		    json_pack("{s:I}", "leaseMillis", (json_int_t)o.lease_ms),
+		    "", ORDER_TIMEOUT_MS);
+	} else {
+		send_order(a, p, o.action, o.epoch, json_object(), "",
+			   ORDER_TIMEOUT_MS);
 	}
 }
 

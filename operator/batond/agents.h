@@ -80,6 +80,42 @@ const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
 /* Per pod: address, last status, last order (for batond's /v1/status). */
 json_t *baton_agents_status(struct baton_agents *a);
 
+/* ---- the decision, pure (unit-tested) ---------------------------------- */
+
+/* One instance as its agent reported it, and what batond knows about it. */
+struct baton_agent_view {
+	bool initialized;
+	const char *role; /* "primary", "replica", "none", NULL */
+	bool writable;
+	bool fenced;
+	uint64_t epoch;	      /* the highest the agent has seen */
+	uint64_t position;    /* WAL bytes */
+	const char *upstream; /* "host:port" it streams from, NULL: unknown */
+	int ordinal;	      /* StatefulSet ordinal; 0 is the primary's */
+	const char *own_endpoint;     /* "podIP:port" */
+	const char *following;	      /* what batond last told it, or "" */
+	const char *primary_endpoint; /* the current primary's, or NULL */
+	/* only in the primary's region */
+	bool lease_valid;
+	uint64_t grant_ms; /* baton_lease_agent_grant() */
+	bool lease_due;	   /* time for another lease order */
+};
+
+struct baton_agent_order {
+	const char *action; /* "init", "promote", "lease", "fence", "rejoin",
+			       or NULL: nothing to do */
+	const char *target; /* init replica / rejoin: the endpoint */
+	uint64_t epoch;
+	uint64_t lease_ms;  /* promote, lease */
+	bool propose_fence; /* switchover: propose FENCE at this position */
+	uint64_t fence_position;
+};
+
+/* What the instance V of region ME should be told, given the FSM's ST. */
+void baton_agents_decide(const struct baton_db_state *st, int me,
+			 const struct baton_agent_view *v,
+			 struct baton_agent_order *out);
+
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */
 bool baton_agents_parse_lsn(const char *s, uint64_t *out);

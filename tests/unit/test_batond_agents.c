@@ -1,0 +1,323 @@
+/* Unit tests for operator/batond/agents: what batond orders each agent to
+ * do for every combination of the FSM's state and the agent's report, and
+ * the parsing it relies on. The orders' safety properties under test:
+ * a brand-new primary is only ever initialised for a database that never
+ * had data; nothing but the FSM's primary region's ordinal 0 is promoted or
+ * given a lease, and only while this region's lease is valid; an old
+ * primary always goes back to streaming. */
+#include <string.h>
+
+#include "batond/agents.h"
+#include "batond/status.h"
+#include "harness.h"
+
+/* eu (primary, index 0), us, ap (witness) at EPOCH. */
+static void db_state(struct baton_db_state *st, uint64_t epoch, int primary)
+{
+	memset(st, 0, sizeof *st);
+	snprintf(st->name, sizeof st->name, "shop/orders");
+	st->n_regions = 3;
+	snprintf(st->regions[0].name, sizeof st->regions[0].name, "eu");
+	snprintf(st->regions[1].name, sizeof st->regions[1].name, "us");
+	snprintf(st->regions[2].name, sizeof st->regions[2].name, "ap");
+	st->regions[2].role = BATON_ROLE_WITNESS;
+	st->primary = primary;
+	st->epoch = epoch;
+	st->phase = BATON_PHASE_HEALTHY;
+	st->sw_target = -1;
+}
+
+static struct baton_agent_view view(const char *role, int ordinal)
+{
+	struct baton_agent_view v;
+	memset(&v, 0, sizeof v);
+	v.initialized = strcmp(role, "none") != 0;
+	v.role = role;
+	v.fenced = true;
+	v.ordinal = ordinal;
+	v.own_endpoint = "198.18.0.100:5432";
+	v.following = "";
+	return v;
+}
+
+START_TEST(a_new_database_gets_exactly_one_initial_primary)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("none", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 1, 0);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "init");
+	ck_assert_ptr_null(o.target); /* as primary */
+	ck_assert_uint_eq(o.epoch, 1);
+
+	/* ordinal 1 of the same region waits for the primary's endpoint */
+	v = view("none", 1);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.primary_endpoint = "198.18.0.100:5432";
+	v.own_endpoint = "198.18.0.101:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "init");
+	ck_assert_str_eq(o.target, "198.18.0.100:5432");
+
+	/* another region: a replica of the published endpoint */
+	v = view("none", 0);
+	v.own_endpoint = "198.18.0.140:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.primary_endpoint = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "init");
+	ck_assert_str_eq(o.target, "198.18.0.100:5432");
+}
+END_TEST
+
+START_TEST(an_empty_primary_pod_never_starts_a_new_database)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("none", 0);
+	struct baton_agent_order o;
+
+	/* the database had data (a region reported a position) */
+	db_state(&st, 1, 0);
+	st.regions[1].position = 4096;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* or a failover happened */
+	db_state(&st, 2, 0);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+START_TEST(the_primary_pod_is_promoted_and_leased_only_with_a_valid_lease)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("replica", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 1);
+	v.own_endpoint = "198.18.0.140:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action); /* no lease: nothing */
+	v.lease_valid = true;
+	v.grant_ms = 1700;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "promote");
+	ck_assert_uint_eq(o.epoch, 3);
+	ck_assert_uint_eq(o.lease_ms, 1700);
+
+	v = view("primary", 0);
+	v.epoch = 3;
+	v.lease_valid = true;
+	v.grant_ms = 1500;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action); /* leased recently */
+	v.lease_due = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "lease");
+	ck_assert_uint_eq(o.lease_ms, 1500);
+	v.lease_due = false;
+	v.epoch = 2; /* the agent has not seen the new epoch yet */
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "lease");
+	v.grant_ms = 0; /* valid but nothing left to hand out */
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* ordinal 1 of the primary region is never promoted */
+	v = view("replica", 1);
+	v.lease_valid = true;
+	v.grant_ms = 1500;
+	v.lease_due = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+START_TEST(a_switchover_fences_then_reports_the_final_position)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("primary", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 2, 0);
+	st.phase = BATON_PHASE_SWITCHING_OVER;
+	st.sw_target = 1;
+	v.fenced = false;
+	v.writable = true;
+	v.lease_valid = true; /* even with a lease: fence */
+	v.grant_ms = 1500;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	ck_assert(!o.propose_fence);
+
+	v.fenced = true;
+	v.writable = false;
+	v.position = 123456;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	ck_assert(o.propose_fence);
+	ck_assert_uint_eq(o.fence_position, 123456);
+	ck_assert_uint_eq(o.epoch, 2);
+
+	st.phase = BATON_PHASE_FENCED; /* committed: nothing more to say */
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	ck_assert(!o.propose_fence);
+}
+END_TEST
+
+START_TEST(old_primaries_and_stray_replicas_rejoin_the_primary)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("primary", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 4, 1); /* us took over */
+	/* the new primary's endpoint is not known yet: only fence */
+	v.writable = true;
+	v.fenced = false;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	v.writable = false;
+	v.fenced = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.primary_endpoint = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	ck_assert_uint_eq(o.epoch, 4);
+
+	/* a replica streaming from the old primary */
+	v = view("replica", 0);
+	v.primary_endpoint = "198.18.0.140:5432";
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	v.upstream = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* upstream unknown: what batond last told it decides */
+	v.upstream = NULL;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.following = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	v.following = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+START_TEST(lsns_and_ordinals_parse_strictly)
+{
+	uint64_t v = 7;
+	ck_assert(baton_agents_parse_lsn("16/B374D848", &v));
+	ck_assert_uint_eq(v, (0x16ull << 32) | 0xB374D848ull);
+	ck_assert(baton_agents_parse_lsn("0/0", &v));
+	ck_assert_uint_eq(v, 0);
+	ck_assert(!baton_agents_parse_lsn("", &v));
+	ck_assert(!baton_agents_parse_lsn("16", &v));
+	ck_assert(!baton_agents_parse_lsn("16/B374D848x", &v));
+	ck_assert(!baton_agents_parse_lsn("1FFFFFFFF/0", &v));
+	ck_assert(!baton_agents_parse_lsn(NULL, &v));
+	ck_assert_int_eq(baton_agents_ordinal("orders-eu-west-0"), 0);
+	ck_assert_int_eq(baton_agents_ordinal("orders-eu-west-12"), 12);
+	ck_assert_int_eq(baton_agents_ordinal("orders"), -1);
+	ck_assert_int_eq(baton_agents_ordinal("orders-"), -1);
+	ck_assert_int_eq(baton_agents_ordinal("orders-eu-x1"), -1);
+	ck_assert_int_eq(baton_agents_ordinal(NULL), -1);
+}
+END_TEST
+
+START_TEST(status_publishes_the_endpoint_and_switchover)
+{
+	struct baton_fsm_view fsm = {.registered = true,
+				     .quorum = true,
+				     .primary_region = "eu",
+				     .epoch = 2,
+				     .phase = "Healthy"};
+	struct baton_region_obs obs[2] = {
+	    {.name = "eu",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "primary",
+	     .endpoint = "198.18.0.100:5432",
+	     .sync_standbys = "orders-us-0,orders-ap-0"},
+	    {.name = "us",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "replica"}};
+	json_t *sw = json_pack("{s:s, s:i, s:s, s:s}", "target", "ap",
+			       "generation", 5, "state", "Refused", "message",
+			       "ap is not a data region of this database");
+	struct baton_status_input in = {.generation = 5,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 2,
+					.now = "2026-11-28T01:00:00Z",
+					.switchover = sw};
+	json_t *st = baton_status_compute(&in, NULL);
+	json_t *eu = json_array_get(json_object_get(st, "regions"), 0);
+	json_t *us = json_array_get(json_object_get(st, "regions"), 1);
+	json_t *conds = json_object_get(st, "conditions");
+	size_t i;
+	json_t *c;
+	bool found = false;
+
+	ck_assert_str_eq(json_string_value(json_object_get(eu, "endpoint")),
+			 "198.18.0.100:5432");
+	ck_assert_int_eq(json_array_size(json_object_get(eu, "syncStandbys")),
+			 2);
+	ck_assert_str_eq(json_string_value(json_array_get(
+			     json_object_get(eu, "syncStandbys"), 1)),
+			 "orders-ap-0");
+	ck_assert_ptr_null(json_object_get(us, "endpoint"));
+	ck_assert_ptr_null(json_object_get(us, "syncStandbys"));
+	ck_assert(json_equal(json_object_get(st, "switchover"), sw));
+	json_array_foreach(conds, i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "type")),
+			   "SwitchoverAccepted") == 0) {
+			found = true;
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(c, "status")),
+			    "False");
+			ck_assert_str_eq(
+			    json_string_value(json_object_get(c, "reason")),
+			    "Refused");
+		}
+	}
+	ck_assert(found);
+	json_decref(st);
+	json_decref(sw);
+}
+END_TEST
+
+static Suite *agents_suite(void)
+{
+	Suite *s = suite_create("batond-agents");
+	TCase *tc = tcase_create("decide");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, a_new_database_gets_exactly_one_initial_primary);
+	tcase_add_test(tc, an_empty_primary_pod_never_starts_a_new_database);
+	tcase_add_test(
+	    tc, the_primary_pod_is_promoted_and_leased_only_with_a_valid_lease);
+	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
+	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
+	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
+	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(agents_suite)
