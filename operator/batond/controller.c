@@ -65,6 +65,10 @@ struct baton_controller {
 	json_t *sw_proposed;
 	json_t *failovers;
 	json_t *primaries; /* the primary region each database had */
+	/* peer fencing: db → epoch fenced (done) / in flight */
+	json_t *peer_fenced;
+	json_t *peer_fencing;
+	int fence_pending;
 };
 
 static void maybe_stopped(struct baton_controller *c);
@@ -864,6 +868,192 @@ static void label_cb(struct baton_kube_request *req, int status)
 	}
 }
 
+/* ---- peer fencing -----------------------------------------------------------
+ *
+ * Before this region labels its instance primary at a new epoch, it labels
+ * every instance still labelled primary in the peer clusters it can reach
+ * (through the peer kubeconfig, whose RBAC and admission policy allow only
+ * that) as fenced: their primary Service stops selecting them even when
+ * their own batond is gone but their API server still answers. The old
+ * primary's agent has fenced itself already when its lease ended; this is
+ * the routing side. An unreachable peer does not block: its instances are
+ * fenced by their lease, and its own batond relabels them when it returns.
+ */
+
+#define PEER_FENCE_TIMEOUT_MS 1000
+
+struct fence_req {
+	struct baton_kube_request req;
+	struct baton_controller *c;
+	int peer;
+	char db[BATON_NAME_SIZE];
+	char ns[64];
+	uint64_t epoch;
+	bool listing;
+};
+
+static void fence_one_done(struct baton_controller *c, const char *db,
+			   uint64_t epoch)
+{
+	json_t *n = json_object_get(c->peer_fencing, db);
+	json_int_t left = n ? json_integer_value(n) - 1 : 0;
+	if (left > 0) {
+		json_object_set_new(c->peer_fencing, db, json_integer(left));
+		return;
+	}
+	json_object_del(c->peer_fencing, db);
+	json_object_set_new(c->peer_fenced, db,
+			    json_integer((json_int_t)epoch));
+	if (!c->stopping) {
+		baton_kube_workqueue_add(&c->queue, db);
+	}
+}
+
+static void fence_cb(struct baton_kube_request *req, int status);
+
+static int fence_start(struct baton_controller *c, int peer, const char *db,
+		       const char *ns, uint64_t epoch, const char *method,
+		       const char *path, const char *body)
+{
+	struct fence_req *f = calloc(1, sizeof *f);
+	int rv;
+	if (f == NULL) {
+		return BATON_ENOMEM;
+	}
+	f->c = c;
+	f->peer = peer;
+	f->epoch = epoch;
+	f->listing = body == NULL;
+	snprintf(f->db, sizeof f->db, "%s", db);
+	snprintf(f->ns, sizeof f->ns, "%s", ns);
+	f->req.data = f;
+	rv = baton_kube_request_start(
+	    &c->peers[peer].client, &f->req, method, path,
+	    body ? "application/merge-patch+json" : NULL, body,
+	    PEER_FENCE_TIMEOUT_MS, NULL, fence_cb);
+	if (rv != 0) {
+		free(f);
+		return rv;
+	}
+	c->fence_pending++;
+	return 0;
+}
+
+static void fence_cb(struct baton_kube_request *req, int status)
+{
+	struct fence_req *f = req->data;
+	struct baton_controller *c = f->c;
+	const char *peer = c->peers[f->peer].name;
+	size_t i;
+	json_t *pod;
+
+	c->fence_pending--;
+	if (status != 0) {
+		if (status != BATON_ECANCELED) {
+			baton_log(BATON_LOG_WARN, "controller",
+				  "%s: peer fencing in %s: %s (its instances "
+				  "are fenced by their lease)",
+				  f->db, peer, req->errmsg);
+		}
+	} else if (f->listing) {
+		char epoch[24];
+		snprintf(epoch, sizeof epoch, "%llu",
+			 (unsigned long long)f->epoch);
+		json_array_foreach(json_object_get(req->result, "items"), i,
+				   pod)
+		{
+			const char *name = json_string_value(json_object_get(
+			    json_object_get(pod, "metadata"), "name"));
+			struct baton_kube_ref ref = {NULL,  "v1", "pods",
+						     f->ns, name, NULL};
+			char path[512];
+			char body[512];
+			if (name == NULL ||
+			    baton_kube_path(&ref, path, sizeof path) != 0) {
+				continue;
+			}
+			snprintf(body, sizeof body,
+				 "{\"metadata\":{\"labels\":{\"baton.dev/"
+				 "role\":\"fenced\",\"baton.dev/fenced\":"
+				 "\"%s\"},\"annotations\":{\"baton.dev/"
+				 "fenced-by\":\"%s\"}}}",
+				 epoch, c->d->cfg->region);
+			if (!c->stopping &&
+			    fence_start(c, f->peer, f->db, f->ns, f->epoch,
+					"PATCH", path, body) == 0) {
+				json_object_set_new(
+				    c->peer_fencing, f->db,
+				    json_integer(
+					json_integer_value(json_object_get(
+					    c->peer_fencing, f->db)) +
+					1));
+				baton_log(BATON_LOG_WARN, "controller",
+					  "%s: fencing %s/%s in %s through "
+					  "its API server (epoch %s)",
+					  f->db, f->ns, name, peer, epoch);
+			}
+		}
+	} else {
+		char msg[300];
+		snprintf(msg, sizeof msg,
+			 "an instance in %s still labelled primary was "
+			 "fenced through %s's API server before promoting "
+			 "here (epoch %llu)",
+			 peer, peer, (unsigned long long)f->epoch);
+		agents_event(c, f->db, "Normal", "Fenced", msg);
+	}
+	fence_one_done(c, f->db, f->epoch);
+	if (c->stopping) {
+		maybe_stopped(c);
+	}
+	free(f);
+}
+
+/* True when every reachable peer has no instance of SPEC labelled primary
+ * below EPOCH any more (or could not be asked); starts the fencing
+ * otherwise. */
+static bool peers_fenced(struct baton_controller *c,
+			 const struct baton_dbspec *spec, const char *db,
+			 uint64_t epoch)
+{
+	json_t *done = json_object_get(c->peer_fenced, db);
+	char path[512];
+	char selector[160];
+	struct baton_kube_ref ref = {NULL, "v1", "pods", spec->ns, NULL, NULL};
+	struct baton_kube_list_opts opts = {0};
+	int started = 0;
+
+	if (done != NULL && (uint64_t)json_integer_value(done) >= epoch) {
+		return true;
+	}
+	if (json_object_get(c->peer_fencing, db) != NULL) {
+		return false;
+	}
+	snprintf(selector, sizeof selector,
+		 "baton.dev/cluster=%s,baton.dev/role=primary", spec->name);
+	opts.label_selector = selector;
+	if (baton_kube_path(&ref, path, sizeof path) != 0 ||
+	    baton_kube_list_query(&opts, path, sizeof path) != 0) {
+		return true;
+	}
+	for (int p = 0; p < c->n_peers; p++) {
+		if (baton_dbspec_region(spec, c->peers[p].name) == NULL) {
+			continue;
+		}
+		if (fence_start(c, p, db, spec->ns, epoch, "GET", path, NULL) ==
+		    0) {
+			started++;
+		}
+	}
+	if (started == 0) {
+		json_object_set_new(c->peer_fenced, db,
+				    json_integer((json_int_t)epoch));
+		return true;
+	}
+	json_object_set_new(c->peer_fencing, db, json_integer(started));
+	return false;
+}
+
 /* Brings the region's pods of SPEC in line with the FSM: the lowest ready
  * ordinal is primary with the epoch when this region holds the primary;
  * every other pod is a replica. A pod labelled primary with another epoch
@@ -922,6 +1112,12 @@ static void sync_labels(struct baton_controller *c,
 		    strcmp(name, want_primary) == 0 ? "primary" : "replica";
 		if (role != NULL && ep != NULL &&
 		    strcmp(role, want_role) == 0 && strcmp(ep, epoch) == 0) {
+			continue;
+		}
+		/* peer fencing first (fence before promote, §5) */
+		if (strcmp(want_role, "primary") == 0 &&
+		    !peers_fenced(c, spec, db_key(c, spec->ns, spec->name),
+				  v.epoch)) {
 			continue;
 		}
 		if (slot >= 8 || c->stopping) {
@@ -1295,6 +1491,8 @@ int baton_controller_start(struct baton_batond *d,
 	c->sw_proposed = json_object();
 	c->failovers = json_object();
 	c->primaries = json_object();
+	c->peer_fenced = json_object();
+	c->peer_fencing = json_object();
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
 	if (rv == 0) {
 		c->queue.data = c;
@@ -1457,7 +1655,7 @@ static void maybe_stopped(struct baton_controller *c)
 	struct baton_batond *d = c->d;
 
 	if (c->closing > 0 || c->label_pending > 0 || c->discovery_pending ||
-	    c->stopped_cb == NULL) {
+	    c->fence_pending > 0 || c->stopped_cb == NULL) {
 		return;
 	}
 	for (int i = 0; i < MAX_WORKERS; i++) {
@@ -1470,6 +1668,8 @@ static void maybe_stopped(struct baton_controller *c)
 	json_decref(c->sw_proposed);
 	json_decref(c->failovers);
 	json_decref(c->primaries);
+	json_decref(c->peer_fenced);
+	json_decref(c->peer_fencing);
 	free(c);
 	cb(d);
 }
