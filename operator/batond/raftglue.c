@@ -396,6 +396,7 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		break;
 	case BATON_CMD_PROMOTE: {
 		struct slot *s = slot_for(g, cmd->db, NULL);
+		baton_controller_promoted(g->d->controller, cmd, NULL);
 		baton_decider_renewed(&g->decider, cmd->db, cmd->epoch, 0, now);
 		if (s != NULL && strcmp(cmd->region, self_name(g)) != 0) {
 			baton_lease_revoke(&s->lease);
@@ -426,6 +427,13 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 
 /* ---- the tick: leadership, renewals, reports, decisions -------------------
  */
+
+static bool region_healthy(struct baton_raftglue *g, const char *db)
+{
+	struct baton_region_report rep;
+	baton_controller_region_report(g->d->controller, db, &rep);
+	return rep.healthy;
+}
 
 static void tick_cb(uv_timer_t *t)
 {
@@ -466,9 +474,19 @@ static void tick_cb(uv_timer_t *t)
 		if (s == NULL) {
 			continue;
 		}
-		/* renew our lease */
+		/* A planned switchover began: no more renewals, and the
+		 * lease ends now (the agent is fenced next, agents.c). */
+		if (primary_here && (st->phase == BATON_PHASE_SWITCHING_OVER ||
+				     st->phase == BATON_PHASE_FENCED)) {
+			baton_lease_revoke(&s->lease);
+		}
+		/* renew our lease, only while our instance is healthy: a
+		 * region whose database died must let the lease lapse */
 		if (primary_here && !s->renew_in_flight &&
-		    now - s->last_renew_ms >= st->cfg.renew_ms) {
+		    st->phase != BATON_PHASE_SWITCHING_OVER &&
+		    st->phase != BATON_PHASE_FENCED &&
+		    now - s->last_renew_ms >= st->cfg.renew_ms &&
+		    region_healthy(g, st->name)) {
 			memset(&cmd, 0, sizeof cmd);
 			cmd.type = BATON_CMD_RENEW;
 			snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
@@ -694,6 +712,15 @@ static int op_propose(void *data, const struct baton_cmd *cmd)
 static bool op_lease_valid(void *data, const char *db, uint64_t epoch)
 {
 	return baton_raftglue_lease_valid(data, db, epoch);
+}
+
+static bool op_lease_expired(void *data, const char *db)
+{
+	struct baton_raftglue *g = data;
+	const struct baton_db_state *st = g->ops.db(g, db);
+	uint64_t now = now_ms();
+	return st != NULL && is_leader(g) &&
+	       now >= baton_decider_expiry(&g->decider, st, now);
 }
 
 static uint64_t op_agent_grant(void *data, const char *db, uint64_t epoch)
@@ -948,6 +975,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	    .status = raft_status,
 	    .lease_valid = op_lease_valid,
 	    .agent_grant = op_agent_grant,
+	    .lease_expired = op_lease_expired,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",
