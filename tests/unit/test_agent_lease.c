@@ -23,18 +23,57 @@ static atomic_int fk_role;
 static atomic_int fk_fences;
 static atomic_int fk_unfences;
 static atomic_int fk_unfence_delay_ms;
-
-static int fk_ok(struct baton_engine *e)
-{
-	(void)e;
-	return 0;
-}
+static atomic_int fk_exists = 1; /* the data directory holds an instance */
+static atomic_int fk_init_fail;	 /* the next init fails */
+static atomic_int fk_inits;
+static atomic_int fk_promote_delay_ms;
 
 static int fk_ok_peer(struct baton_engine *e, const struct baton_engine_peer *p)
 {
 	(void)e;
 	(void)p;
 	return 0;
+}
+
+/* Like the PostgreSQL engine: ENOTFOUND without an instance, an init
+ * refuses an existing one and leaves nothing behind when it fails. */
+static int fk_start(struct baton_engine *e)
+{
+	if (!atomic_load(&fk_exists)) {
+		baton_errmsg_printf(e->errmsg, "no PG_VERSION");
+		return BATON_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int fk_init(struct baton_engine *e, enum baton_engine_role role)
+{
+	atomic_fetch_add(&fk_inits, 1);
+	if (atomic_load(&fk_exists)) {
+		baton_errmsg_printf(e->errmsg, "already holds a database");
+		return BATON_EEXIST;
+	}
+	if (atomic_load(&fk_init_fail)) {
+		atomic_store(&fk_init_fail, 0);
+		baton_errmsg_printf(e->errmsg, "primary unreachable");
+		return BATON_ECONN;
+	}
+	atomic_store(&fk_role, role);
+	atomic_store(&fk_read_only, 1);
+	atomic_store(&fk_exists, 1);
+	return 0;
+}
+
+static int fk_init_primary(struct baton_engine *e)
+{
+	return fk_init(e, BATON_ROLE_PRIMARY);
+}
+
+static int fk_init_replica(struct baton_engine *e,
+			   const struct baton_engine_peer *p)
+{
+	(void)p;
+	return fk_init(e, BATON_ROLE_REPLICA);
 }
 
 static int fk_stop(struct baton_engine *e, bool immediate)
@@ -48,6 +87,11 @@ static int fk_status(struct baton_engine *e, struct baton_engine_status *st)
 {
 	(void)e;
 	memset(st, 0, sizeof *st);
+	if (!atomic_load(&fk_exists)) {
+		st->role = BATON_ROLE_STOPPED;
+		st->read_only = true;
+		return 0;
+	}
 	st->running = true;
 	st->role = (enum baton_engine_role)atomic_load(&fk_role);
 	st->read_only = atomic_load(&fk_read_only);
@@ -60,6 +104,10 @@ static int fk_promote(struct baton_engine *e, uint64_t ref)
 {
 	(void)e;
 	(void)ref;
+	usleep((useconds_t)atomic_load(&fk_promote_delay_ms) * 1000);
+	if (atomic_load(&fk_role) == BATON_ROLE_PRIMARY) {
+		return 0; /* already promoted: nothing changes */
+	}
 	atomic_store(&fk_read_only, 1);
 	atomic_store(&fk_role, BATON_ROLE_PRIMARY);
 	return 0;
@@ -90,9 +138,9 @@ static int fk_demote(struct baton_engine *e, uint64_t *lsn)
 
 static const struct baton_engine_ops fake_ops = {
     .name = "fake",
-    .init_primary = fk_ok,
-    .init_replica = fk_ok_peer,
-    .start = fk_ok,
+    .init_primary = fk_init_primary,
+    .init_replica = fk_init_replica,
+    .start = fk_start,
     .stop = fk_stop,
     .status = fk_status,
     .promote = fk_promote,
@@ -127,6 +175,7 @@ static void closed_cb(struct baton_agent *a)
 
 static const char *fx_state_file;
 static const char *fx_order_peer;
+static bool fx_empty; /* boot on a data directory without an instance */
 
 static void fx_start(struct fx *f, unsigned margin_ms)
 {
@@ -145,6 +194,10 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	atomic_store(&fk_fences, 0);
 	atomic_store(&fk_unfences, 0);
 	atomic_store(&fk_unfence_delay_ms, 0);
+	atomic_store(&fk_exists, !fx_empty);
+	atomic_store(&fk_init_fail, 0);
+	atomic_store(&fk_inits, 0);
+	atomic_store(&fk_promote_delay_ms, 0);
 	f->engine.ops = &fake_ops;
 	f->engine.max_lag_bytes = -1;
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -153,7 +206,11 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	    baton_agent_init(&f->loop, &f->agent, &cfg, &f->engine), 0);
 	f->agent.data = f;
 	f->port = baton_agent_port(&f->agent);
-	LOOP_RUN_UNTIL(&f->loop, f->agent.ready);
+	if (fx_empty) {
+		LOOP_RUN_UNTIL(&f->loop, !f->agent.booting);
+	} else {
+		LOOP_RUN_UNTIL(&f->loop, f->agent.ready);
+	}
 }
 
 static void fx_stop(struct fx *f)
@@ -188,7 +245,7 @@ struct script {
 	struct fx *f;
 	const char *bodies[4];
 	long status[4];
-	char out[4][512];
+	char out[4][2048];
 	unsigned wait_ms; /* after the orders, before done */
 };
 
@@ -387,6 +444,98 @@ START_TEST(orders_only_from_the_configured_peer)
 }
 END_TEST
 
+/* A promote at the same epoch on a primary that is already unfenced
+ * changes nothing; the agent must not take it for a fence, or a lease
+ * that ends while the promote runs would leave the instance writable
+ * (rule 3). */
+START_TEST(promote_on_unfenced_primary_still_fences_at_lease_end)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {"{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":400}",
+		       "{\"action\":\"promote\",\"epoch\":1}"},
+	    .wait_ms = 0};
+
+	fx_start(&f, 100);
+	atomic_store(&fk_promote_delay_ms, 500); /* outlives the lease */
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert_int_eq(s.status[1], 200);
+	ck_assert_ptr_nonnull(strstr(s.out[1], "\"role\":\"primary\""));
+	LOOP_RUN_UNTIL(&f.loop, !f.agent.lease_valid && !f.agent.busy &&
+				    atomic_load(&fk_read_only) == 1);
+	ck_assert(f.agent.fenced);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(lease_on_replica_never_unfences)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {"{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":"
+		       "60000}"},
+	    .wait_ms = 200};
+
+	fx_start(&f, 100);
+	atomic_store(&fk_role, BATON_ROLE_REPLICA);
+	LOOP_RUN_UNTIL(&f.loop, f.agent.st.role == BATON_ROLE_REPLICA);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	ck_assert(f.agent.fenced);
+	fx_stop(&f);
+}
+END_TEST
+
+/* No instance and no init_role: the agent waits for an init order; a
+ * failed init leaves it waiting, the retry makes it ready and fenced, and
+ * a repeated init is a no-op (the engine is not asked again). */
+START_TEST(empty_data_dir_waits_for_init_order)
+{
+	struct fx f;
+	struct script s1 = {
+	    .bodies = {"{\"action\":\"lease\",\"epoch\":2,\"leaseMillis\":"
+		       "5000}",
+		       "{\"action\":\"init\",\"epoch\":2,\"role\":\"replica\","
+		       "\"primaryHost\":\"10.0.0.1\",\"primaryPort\":5432}"}};
+	struct script s2 = {
+	    .bodies = {
+		"{\"action\":\"init\",\"epoch\":2,\"role\":\"primary\"}",
+		"{\"action\":\"init\",\"epoch\":2,\"role\":\"primary\"}",
+		"{\"action\":\"init\",\"epoch\":2,\"role\":\"replica\","
+		"\"primaryHost\":\"10.0.0.1\",\"primaryPort\":5432}",
+		"{\"action\":\"init\",\"epoch\":1,\"role\":\"primary\"}"}};
+
+	fx_empty = true;
+	fx_start(&f, 100);
+	ck_assert(!f.agent.ready && !f.agent.failed && !f.agent.initialized);
+	ck_assert(f.agent.fenced);
+	atomic_store(&fk_init_fail, 1);
+	run_script(&f, &s1);
+	ck_assert_int_eq(s1.status[0], 409); /* lease: no instance yet */
+	ck_assert_int_eq(s1.status[1], 500);
+	ck_assert_ptr_nonnull(strstr(s1.out[1], "unreachable"));
+	ck_assert(!f.agent.ready && !f.agent.initialized);
+	ck_assert_uint_eq(f.agent.epoch, 2); /* persisted before acting */
+
+	run_script(&f, &s2);
+	ck_assert_int_eq(s2.status[0], 200);
+	ck_assert_ptr_nonnull(strstr(s2.out[0], "\"initialized\":true"));
+	ck_assert_ptr_nonnull(strstr(s2.out[0], "\"ready\":true"));
+	ck_assert_int_eq(s2.status[1], 200);
+	ck_assert_ptr_nonnull(strstr(s2.out[1], "nothing done"));
+	ck_assert_int_eq(s2.status[2], 409);
+	ck_assert_int_eq(s2.status[3], 409);
+	ck_assert_int_eq(atomic_load(&fk_inits), 2);
+	ck_assert(f.agent.ready && f.agent.fenced);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	fx_stop(&f);
+	fx_empty = false;
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -399,6 +548,10 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, fence_order_drops_the_lease);
 	tcase_add_test(tc, epoch_survives_restart);
 	tcase_add_test(tc, orders_only_from_the_configured_peer);
+	tcase_add_test(tc,
+		       promote_on_unfenced_primary_still_fences_at_lease_end);
+	tcase_add_test(tc, lease_on_replica_never_unfences);
+	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
