@@ -946,6 +946,28 @@ static int init_primary_steps(struct baton_engine *e)
 	return rv;
 }
 
+/* pg_basebackup and pg_rewind copy the source's data directory, including
+ * its socket lock file when the socket lives there: that file names the
+ * *source's* postmaster, which may be alive (same host in the lab, or the
+ * same pid in another pid namespace), and PostgreSQL then refuses to start
+ * ("lock file already exists"). Nothing of ours runs yet: drop it. */
+static void drop_copied_socket_lock(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char path[1024];
+	if (strcmp(pg->socket_dir, pg->datadir) != 0) {
+		return;
+	}
+	snprintf(path, sizeof path, "%s/.s.PGSQL.%d.lock", pg->datadir,
+		 pg->port);
+	if (unlink(path) == 0) {
+		BATON_INFO("engine",
+			   "removed the socket lock copied from the "
+			   "source: %s",
+			   path);
+	}
+}
+
 /* pg_basebackup and the rest, in an empty DATADIR (see pg_init_replica) */
 static int init_replica_steps(struct baton_engine *e,
 			      const struct baton_engine_peer *primary)
@@ -974,6 +996,7 @@ static int init_replica_steps(struct baton_engine *e,
 		    why);
 		return rv;
 	}
+	drop_copied_socket_lock(e);
 	if ((rv = write_baton_conf(e, primary)) != 0 ||
 	    (rv = touch_standby_signal(e)) != 0) {
 		return rv;
@@ -1421,6 +1444,7 @@ static int pg_rejoin(struct baton_engine *e,
 		return rv;
 	}
 	BATON_INFO("engine", "pg_rewind of %s: %s", pg->name, out_summary(pg));
+	drop_copied_socket_lock(e);
 	/* pg_rewind copied the source's configuration files: ours again */
 	if ((rv = write_hba(e)) != 0 ||
 	    (rv = write_baton_conf(e, primary)) != 0 ||
