@@ -248,13 +248,10 @@ static void poll_cb(struct baton_kube_request *req, int status)
 	snprintf(p->last_error, sizeof p->last_error, "status: %.200s",
 		 req->errmsg);
 	p->poll_failures++;
-	{
-		uint64_t backoff =
-		    (uint64_t)POLL_MS
-		    << (p->poll_failures < 6 ? p->poll_failures : 5);
-		p->next_poll_ms =
-		    now + (backoff < BACKOFF_MAX_MS ? backoff : BACKOFF_MAX_MS);
-	}
+	/* a restarted pod answers again within seconds; a pod that never
+	 * answers (no agent: kwok in tests) is asked every 30 s */
+	p->next_poll_ms =
+	    now + (p->poll_failures <= 10 ? 2000 : BACKOFF_MAX_MS);
 }
 
 static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
