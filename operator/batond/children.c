@@ -83,6 +83,10 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	 * 2): pod-local delivery plus a fence take far less. */
 	json_array_append_new(args, json_string("--lease-margin-ms"));
 	json_array_append_new(args, json_string("500"));
+	/* the socket outside PGDATA: pg_rewind copies everything inside */
+	json_array_append_new(args, json_string("--pg-socket-dir"));
+	json_array_append_new(args,
+			      json_string("/var/lib/postgresql/data/run"));
 	if (args != NULL && s->synchronous) {
 		/* every data instance of every region may be the synchronous
 		 * standby (ANY 1); the agent drops its own name */

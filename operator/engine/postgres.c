@@ -1074,11 +1074,35 @@ static int scrub_unfence(struct baton_engine *e)
 }
 
 /* Starts the server read-only. DURING_INIT: the init marker is ours. */
+/* A socket directory outside the data directory (pg_rewind and
+ * pg_basebackup would copy a socket inside it) is created on demand. */
+static int ensure_socket_dir(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	if (strcmp(pg->socket_dir, pg->datadir) == 0) {
+		return 0;
+	}
+	if (mkdir(pg->socket_dir, 0700) != 0 && errno != EEXIST) {
+		baton_errmsg_printf(e->errmsg, "cannot create %s: %s",
+				    pg->socket_dir, strerror(errno));
+		return BATON_EIO;
+	}
+	if (pg->switch_user && chown(pg->socket_dir, pg->uid, pg->gid) != 0) {
+		baton_errmsg_printf(e->errmsg, "cannot chown %s: %s",
+				    pg->socket_dir, strerror(errno));
+		return BATON_EIO;
+	}
+	return 0;
+}
+
 static int start_instance(struct baton_engine *e, bool during_init)
 {
 	struct pg *pg = PG(e);
 	int rv = check_datadir(e, during_init);
 
+	if (rv == 0) {
+		rv = ensure_socket_dir(e);
+	}
 	if (rv != 0) {
 		return rv;
 	}
