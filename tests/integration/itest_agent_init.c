@@ -478,6 +478,16 @@ START_TEST(init_orders)
 	/* batond passes every data pod's name to every pod, its own too */
 	pgt_node_init(&f->n[0], dir, "a", true, "a, b,ghost-0");
 	pgt_node_init(&f->n[1], dir, "b", true, "a, b,ghost-0");
+	/* as in the StatefulSet: no --pg-socket-dir, the socket (and its lock
+	 * file, which pg_basebackup copies) lives in the data directory */
+	for (int i = 0; i < 2; i++) {
+		snprintf(f->n[i].sockdir, sizeof f->n[i].sockdir, "%s",
+			 f->n[i].datadir);
+		f->n[i].cfg.socket_dir = NULL;
+		baton_engine_destroy(&f->n[i].e);
+		ck_assert_int_eq(baton_pg_engine_init(&f->n[i].e, &f->n[i].cfg),
+				 0);
+	}
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
 	uv_async_init(&f->loop, &f->wake, wake_cb);
 	start_agents(f);
