@@ -1073,7 +1073,6 @@ static int scrub_unfence(struct baton_engine *e)
 	return rv;
 }
 
-/* Starts the server read-only. DURING_INIT: the init marker is ours. */
 /* A socket directory outside the data directory (pg_rewind and
  * pg_basebackup would copy a socket inside it) is created on demand. */
 static int ensure_socket_dir(struct baton_engine *e)
@@ -1095,6 +1094,7 @@ static int ensure_socket_dir(struct baton_engine *e)
 	return 0;
 }
 
+/* Starts the server read-only. DURING_INIT: the init marker is ours. */
 static int start_instance(struct baton_engine *e, bool during_init)
 {
 	struct pg *pg = PG(e);
