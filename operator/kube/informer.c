@@ -106,6 +106,15 @@ static void apply_relist(struct baton_kube_informer *inf, json_t *new_cache)
 	json_decref(old_cache);
 }
 
+/* What the cache keeps of OBJ (see keep_managed_fields in informer.h). */
+static void trim(const struct baton_kube_informer *inf, json_t *obj)
+{
+	if (!inf->keep_managed_fields) {
+		json_object_del(json_object_get(obj, "metadata"),
+				"managedFields");
+	}
+}
+
 int baton_kube_informer_replace(struct baton_kube_informer *inf, json_t *items)
 {
 	json_t *obj, *cache = json_object();
@@ -120,6 +129,7 @@ int baton_kube_informer_replace(struct baton_kube_informer *inf, json_t *items)
 		if (baton_kube_object_key(obj, key, sizeof key) != 0) {
 			continue;
 		}
+		trim(inf, obj);
 		if (json_object_set(cache, key, obj) != 0) {
 			json_decref(cache);
 			return BATON_ENOMEM;
@@ -214,6 +224,7 @@ static void watch_event_cb(struct baton_kube_watch *w, int type, json_t *obj)
 			}
 		}
 	} else {
+		trim(inf, obj);
 		json_object_set(inf->cache, key, obj);
 		if (old == NULL) {
 			if (inf->h.on_add) {
@@ -309,6 +320,7 @@ int baton_kube_informer_init(struct baton_kube_client *c,
 	inf->resync_ms = opts->resync_ms;
 	inf->page_size = opts->page_size > 0 ? opts->page_size : 500;
 	inf->max_items = opts->max_items;
+	inf->keep_managed_fields = opts->keep_managed_fields;
 	wo.label_selector = opts->label_selector;
 	inf->watch.data = inf;
 	rv = baton_kube_watch_init(c, &inf->watch, &ref, &wo, watch_event_cb,

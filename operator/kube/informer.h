@@ -35,6 +35,12 @@ struct baton_kube_informer_opts {
 	uint64_t resync_ms; /* 0: no periodic resync */
 	long page_size;	    /* 0: 500 */
 	size_t max_items;   /* 0: unlimited */
+	/* Cached objects lose metadata.managedFields unless this is set:
+	 * nothing here reads them (writes are server-side apply, patches, or
+	 * updates, which keep the stored managedFields when the body has
+	 * none), and jansson spends about 4 KiB per object on them
+	 * (docs/kube-client.md): most of batond's memory at 1,000 objects. */
+	bool keep_managed_fields;
 };
 
 typedef void (*baton_kube_informer_close_cb)(struct baton_kube_informer *inf);
@@ -52,6 +58,7 @@ struct baton_kube_informer {
 	uint64_t resync_ms;
 	long page_size;
 	size_t max_items;
+	bool keep_managed_fields;
 	struct baton_kube_lister lister;
 	struct baton_kube_watch watch;
 	uv_timer_t resync_timer;

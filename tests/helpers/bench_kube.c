@@ -728,6 +728,7 @@ static int cmd_server(int n)
 	open_client(&client, 0); /* client-go's defaults: 50 QPS, burst 100 */
 	io.version = "v1";
 	io.resource = "configmaps";
+	io.keep_managed_fields = true; /* measured at the end */
 	io.ns = ns;
 	io.label_selector = "bench=kube";
 	if (baton_kube_informer_init(&client, &inf, &io, &srv_handlers) != 0) {

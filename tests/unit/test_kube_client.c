@@ -334,6 +334,54 @@ START_TEST(informer_relist_diff)
 }
 END_TEST
 
+/* The cache keeps no managedFields unless asked to (informer.h). */
+START_TEST(informer_drops_managed_fields)
+{
+	struct baton_kube_informer inf, keep;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {d_add, d_update, d_delete};
+	struct diffseen d = {0}, dk = {0};
+	json_t *list, *md;
+
+	setup_client(0, 0);
+	o.version = "v1";
+	o.resource = "configmaps";
+	inf.data = &d;
+	keep.data = &dk;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	o.keep_managed_fields = true;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &keep, &o, &h), 0);
+	list =
+	    json_pack("[{s:{s:s, s:s, s:s, s:{s:s}, s:[{s:s}]}}]", "metadata",
+		      "namespace", "ns", "name", "a", "resourceVersion", "1",
+		      "labels", "l", "v", "managedFields", "manager", "batond");
+	ck_assert_int_eq(baton_kube_informer_replace(&keep, list), 0);
+	md =
+	    json_object_get(baton_kube_informer_get(&keep, "ns/a"), "metadata");
+	ck_assert_ptr_nonnull(json_object_get(md, "managedFields"));
+	json_decref(list);
+	list =
+	    json_pack("[{s:{s:s, s:s, s:s, s:{s:s}, s:[{s:s}]}}]", "metadata",
+		      "namespace", "ns", "name", "a", "resourceVersion", "1",
+		      "labels", "l", "v", "managedFields", "manager", "batond");
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, list), 0);
+	json_decref(list);
+	ck_assert_str_eq(d.log, "add:a@1 ");
+	md = json_object_get(baton_kube_informer_get(&inf, "ns/a"), "metadata");
+	ck_assert_ptr_null(json_object_get(md, "managedFields"));
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(md, "labels"), "l")),
+			 "v");
+	iclosed = false;
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	iclosed = false;
+	baton_kube_informer_close(&keep, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
 static bool lclosed;
 
 static void lclose_cb(struct baton_kube_leader *le)
@@ -375,6 +423,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, informer_close_while_listing);
 	tcase_add_test(tc, leader_close_in_flight);
 	tcase_add_test(tc, informer_relist_diff);
+	tcase_add_test(tc, informer_drops_managed_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }
