@@ -540,13 +540,18 @@ static void env_event(void *data, json_t *obj, const char *type,
 /* ---- spec.primaryRegion: planned switchover and manual promotion -------
  *
  * spec.primaryRegion names the initial primary; afterwards a *change* of it
- * is a request. status.switchover remembers the last request handled
- * (target, generation, state), so an automatic failover that leaves the
- * spec behind never triggers a switch back. Only the Raft leader proposes;
- * `batonctl switchover` edits the spec in every region so the leader's
- * batond sees the request wherever the leader is. */
+ * is a request, and so is a new value of the annotation
+ * baton.dev/switchover ("<region>" or "<region>/<any request id>"), which
+ * can also name the region the spec already names (moving back after a
+ * failover, which leaves the spec as it was). status.switchover remembers
+ * the last request handled (target, specPrimary, request, state), so an
+ * automatic failover never triggers a switch back and an unrelated spec
+ * edit triggers nothing. Only the Raft leader proposes; the request must
+ * be made in every region (batonctl switchover does) so the leader's batond
+ * sees it wherever the leader is. */
 
 #define SWITCHOVER_TIMEOUT_S 120
+#define BATON_SWITCHOVER_ANNOTATION "baton.dev/switchover"
 
 static double env_since(void *data, const char *ts);
 
@@ -668,7 +673,15 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	    json_string_value(json_object_get(old, "target"));
 	const char *old_state =
 	    json_string_value(json_object_get(old, "state"));
-	const char *target = spec->primary_region;
+	const char *old_spec =
+	    json_string_value(json_object_get(old, "specPrimary"));
+	const char *old_request =
+	    json_string_value(json_object_get(old, "request"));
+	const char *request = json_string_value(json_object_get(
+	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
+	    BATON_SWITCHOVER_ANNOTATION));
+	const char *target = NULL;
+	char req_target[BATON_NAME_SIZE];
 	const struct baton_db_state *st;
 	const char *primary;
 	char db[BATON_NAME_SIZE];
@@ -687,16 +700,34 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	if (old == NULL || old_target == NULL || old_state == NULL) {
 		/* first sight: the spec names the initial primary */
 		snprintf(msg, sizeof msg,
-			 strcmp(target, primary) == 0
+			 strcmp(spec->primary_region, primary) == 0
 			     ? "the initial primary"
 			     : "recorded; the primary is %s",
 			 primary);
-		return json_pack("{s:s, s:I, s:s, s:s}", "target", target,
+		return json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s}", "target",
+				 spec->primary_region, "specPrimary",
+				 spec->primary_region, "request", request,
 				 "generation", (json_int_t)spec->generation,
 				 "state", "Completed", "message", msg);
 	}
+	/* A request is a new value of the annotation (any target, also the
+	 * region spec.primaryRegion already names, e.g. to move back after
+	 * a failover) or a changed spec.primaryRegion. */
+	if (request != NULL && request[0] != '\0' &&
+	    (old_request == NULL || strcmp(request, old_request) != 0)) {
+		size_t n = strcspn(request, "/");
+		snprintf(req_target, sizeof req_target, "%.*s",
+			 (int)(n < sizeof req_target ? n : 0), request);
+		target = req_target;
+	} else if (strcmp(spec->primary_region,
+			  old_spec ? old_spec : old_target) != 0) {
+		target = spec->primary_region;
+	}
+	if (target == NULL) {
+		target = old_target; /* no new request: follow the last */
+	}
 	t = baton_fsm_region_index(st, target);
-	if (strcmp(old_target, target) == 0) {
+	if (target == old_target) {
 		if (strcmp(old_state, "Completed") == 0 ||
 		    strcmp(old_state, "Refused") == 0) {
 			return json_incref(old);
@@ -722,8 +753,10 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		return out;
 	}
 	/* a new request */
-	rec = json_pack("{s:s, s:I, s:s}", "target", target, "generation",
-			(json_int_t)spec->generation, "startedAt", now);
+	rec = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "target", target,
+			"specPrimary", spec->primary_region, "request", request,
+			"generation", (json_int_t)spec->generation,
+			"startedAt", now);
 	if (strcmp(primary, target) == 0) {
 		out = sw_record(rec, "Completed", "already the primary");
 		json_decref(rec);
