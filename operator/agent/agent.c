@@ -153,7 +153,7 @@ static json_t *status_json(struct baton_agent *a)
 	lsn_text(a->st.replay_lsn, replay, sizeof replay);
 	return json_pack(
 	    "{s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:b,s:I,s:b,s:b,s:b,s:b,s:s?,s:I,"
-	    "s:s,s:s,s:I,s:i,s:o,s:o,s:i,s:i,s:b,s:s?,s:s,s:s?}",
+	    "s:s,s:s,s:I,s:i,s:o,s:o,s:i,s:i,s:b,s:s?,s:s,s:s?,s:s?}",
 	    "pod", a->cfg.pod_name, "namespace", a->cfg.pod_namespace, "region",
 	    a->cfg.region, "name", a->cfg.name, "initialized", a->initialized,
 	    "role", role, "epoch", (json_int_t)a->epoch, "leaseValid",
@@ -173,7 +173,8 @@ static json_t *status_json(struct baton_agent *a)
 	    "standbyCount", (int)a->st.standbys, "syncStandbyCount",
 	    (int)a->st.sync_standbys, "busy", a->busy, "operation",
 	    a->busy ? op_name(a->req.op) : NULL, "health", health, "lastError",
-	    a->last_error[0] ? a->last_error : NULL);
+	    a->last_error[0] ? a->last_error : NULL, "upstream",
+	    a->st.upstream[0] ? a->st.upstream : NULL);
 }
 
 static void respond_json(struct baton_http_request *req, int status,

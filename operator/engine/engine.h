@@ -58,6 +58,9 @@ struct baton_engine_status {
 	unsigned n_sync_names;
 	char standby_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
 	char sync_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	/* replica: the primary it is configured to stream from, "host:port"
+	 * (whether or not it is connected); "" otherwise */
+	char upstream[128];
 };
 
 /* Where a replica streams from. */

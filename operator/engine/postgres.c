@@ -774,6 +774,31 @@ static int exec_sql(struct baton_engine *e, PGconn *c, const char *sql,
 	return 0;
 }
 
+/* "host=H port=P ..." → "H:P" (libpq's own parser); "" if absent. */
+static void conninfo_upstream(const char *conninfo, char *out, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	const char *host = NULL, *port = "5432";
+	out[0] = '\0';
+	if (opts == NULL) {
+		return;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0') {
+			continue;
+		}
+		if (strcmp(o->keyword, "host") == 0) {
+			host = o->val;
+		} else if (strcmp(o->keyword, "port") == 0) {
+			port = o->val;
+		}
+	}
+	if (host != NULL) {
+		snprintf(out, size, "%s:%s", host, port);
+	}
+	PQconninfoFree(opts);
+}
+
 static int pg_status_conn(struct baton_engine *e, PGconn *c,
 			  struct baton_engine_status *st)
 {
@@ -813,6 +838,14 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 	baton_pg_parse_lsn(PQgetvalue(r, 0, 3), &st->replay_lsn);
 	st->timeline = (unsigned)strtoul(PQgetvalue(r, 0, 4), NULL, 10);
 	PQclear(r);
+	if (st->role == BATON_ROLE_REPLICA) {
+		r = PQexec(c, "SELECT current_setting('primary_conninfo')");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			conninfo_upstream(PQgetvalue(r, 0, 0), st->upstream,
+					  sizeof st->upstream);
+		}
+		PQclear(r);
+	}
 	r = PQexec(c, standbys_sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		baton_errmsg_printf(e->errmsg, "standby query failed: %s",

@@ -406,6 +406,13 @@ static void *init_client(void *arg)
 	       str_is(&r, "role", "replica") && is_true(&r, "ready") &&
 		   is_true(&r, "fenced") && !is_true(&r, "writable"),
 	       "%s", r.body);
+	{
+		/* it says whom it streams from (batond re-points replicas
+		 * whose upstream is not the current primary) */
+		char want[64];
+		snprintf(want, sizeof want, "127.0.0.1:%d", f->n[A].port);
+		EXPECT(f, str_is(&r, "upstream", want), "%s", r.body);
+	}
 	order(f->port[B], &r,
 	      "{\"action\":\"init\",\"epoch\":1,\"role\":\"primary\"}");
 	EXPECT(f, r.status == 409, "%ld %s", r.status, r.body);
