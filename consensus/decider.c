@@ -179,7 +179,23 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude)
 		if (lag > db->cfg.max_lag_bytes) {
 			continue;
 		}
-		if (best < 0 || r->priority > db->regions[best].priority ||
+		if (best < 0) {
+			best = (int)i;
+			best_lag = lag;
+			continue;
+		}
+		/* Synchronous (ANY 1 of the standbys): an acknowledged commit
+		 * is on at least one of them, so only the most advanced one
+		 * surely holds them all; priority only breaks ties. */
+		if (db->cfg.synchronous &&
+		    r->position != db->regions[best].position) {
+			if (r->position > db->regions[best].position) {
+				best = (int)i;
+				best_lag = lag;
+			}
+			continue;
+		}
+		if (r->priority > db->regions[best].priority ||
 		    (r->priority == db->regions[best].priority &&
 		     lag < best_lag)) {
 			best = (int)i;

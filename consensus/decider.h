@@ -168,8 +168,10 @@ bool baton_decider_decide(struct baton_decider *d,
 			  struct baton_decision *out);
 
 /* The best eligible data region other than EXCLUDE, or -1: healthy, within
- * max_lag_bytes of the primary's last position, the synchronous standby
- * when synchronous; then highest priority, then least lag. */
+ * max_lag_bytes of the primary's last position, a synchronous standby when
+ * synchronous; among those, when synchronous, the most advanced position
+ * first (with ANY 1 only it surely holds every acknowledged commit); then
+ * highest priority, then least lag. */
 int baton_decider_pick(const struct baton_db_state *db, int exclude);
 
 /* ---- renewer side (the primary region's batond) ------------------------ */

@@ -95,6 +95,32 @@ START_TEST(pick_prefers_priority_then_lag_and_skips_ineligible)
 }
 END_TEST
 
+/* Synchronous with ANY 1: a commit was acknowledged once one standby had
+ * it, so promoting a higher-priority standby that is behind the other one
+ * could lose it. The most advanced synchronous standby wins. */
+START_TEST(synchronous_pick_prefers_the_most_advanced_standby)
+{
+	struct baton_db_state db;
+
+	mkdb(&db, 3);
+	db.cfg.synchronous = true;
+	db.regions[1].sync_standby = true;
+	db.regions[2].sync_standby = true;
+	db.regions[1].priority = 100;
+	db.regions[2].priority = 50;
+	db.regions[1].position = 4900;
+	db.regions[2].position = 5000;
+	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	db.regions[1].position = 5000; /* a tie: priority decides */
+	ck_assert_int_eq(baton_decider_pick(&db, 0), 1);
+	db.regions[2].position = 5001;
+	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	/* asynchronous: priority first, as before */
+	db.cfg.synchronous = false;
+	ck_assert_int_eq(baton_decider_pick(&db, 0), 1);
+}
+END_TEST
+
 START_TEST(manual_mode_only_notifies_once)
 {
 	struct baton_decider d;
@@ -214,6 +240,7 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, no_decision_before_expiry_then_promote);
 	tcase_add_test(tc, new_leader_restarts_every_lease);
 	tcase_add_test(tc, pick_prefers_priority_then_lag_and_skips_ineligible);
+	tcase_add_test(tc, synchronous_pick_prefers_the_most_advanced_standby);
 	tcase_add_test(tc, manual_mode_only_notifies_once);
 	tcase_add_test(tc, switchover_waits_for_final_position);
 	tcase_add_test(tc, renewer_lease_from_send_time_and_agent_shorter);
