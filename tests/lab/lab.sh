@@ -4,11 +4,17 @@
 #
 #   lab.sh up [N]     start N regions (default 3) with --netns, or reuse them,
 #                     then per region: taint the kwok node, start one lab
-#                     kubelet, create PersistentVolumes, (hook) start batond
+#                     kubelet, create PersistentVolumes, start batond
+#                     (mTLS fleet PKI, config per region; a dead one is
+#                     restarted, a running one left alone)
 #   lab.sh down       stop exactly the processes up started, remove the pod
 #                     hosts they left, then stop the regions
 #   lab.sh status     what runs where
 #   lab.sh env        shell exports (kubeconfigs, PATH)
+#   lab.sh apply-example [NS/NAME]
+#                     namespace, replication Secret and a synchronous
+#                     DatabaseCluster over all regions (default lab/orders),
+#                     the same in every region
 #   lab.sh recycle    make Released PersistentVolumes Available again
 #                     (wipes their data)
 #   lab.sh isolate R | heal R
@@ -23,6 +29,7 @@
 # Environment: BATON_BUILD (default build/plain: bin/baton-agent and
 # tests/helpers/baton_labkubelet come from there; missing ones are built),
 # BATON_LAB_PVS (PersistentVolumes per region, default 6),
+# BATON_LAB_BATOND (0: do not start batond; tests that run their own),
 # BATON_LAB_PV_SIZE (default 100Gi), BATON_LAB_STORAGE_CLASS (default none).
 set -euo pipefail
 
@@ -114,11 +121,14 @@ ensure_binaries() {
     local targets=()
     [ -x "$labkubelet" ] || targets+=("${labkubelet#"$top"/}")
     [ -x "$build/bin/baton-agent" ] || targets+=("${build#"$top"/}/bin/baton-agent")
+    if [ "${BATON_LAB_BATOND:-1}" != 0 ]; then
+        [ -x "$build/bin/batond" ] || targets+=("${build#"$top"/}/bin/batond")
+    fi
     if [ ${#targets[@]} -gt 0 ]; then
         log "building ${targets[*]}"
         local san=""
         [[ $build == */san ]] && san=address,undefined
-        make -C "$top" -j2 SANITIZE=$san "${targets[@]}" >&2 || die "build failed"
+        make -C "$top" -j2 BUILD="${build#"$top"/}" SANITIZE=$san "${targets[@]}" >&2 || die "build failed"
     fi
 }
 
@@ -150,21 +160,71 @@ EOF
     done | kc "$r" apply -f - >/dev/null
 }
 
-# ---- HOOK: batond ------------------------------------------------------
-# batond (one per region, a Raft voter) is being finished elsewhere. When it
-# is ready, start it here, inside the region host so its address is the
-# region's (198.18.0.1x), and record its pid like everything else:
-#
-#   start_proc "batond-$r" ip netns exec "baton-$r" "$build/bin/batond" \
-#       --config "$lab/batond/$r.yaml"     # region, kubeconfig, raft peers
-#
-# The pod spec batond writes passes the agent --batond URL; the lab
-# kubelet runs that agent in the pod host, which reaches 198.18.0.1x over
-# the bridge. `down` already stops every pids/batond-*.pid first.
+# ---- batond ----------------------------------------------------------
+# One batond per region (a Raft voter), inside the region host so its
+# addresses are the region's (198.18.0.1x): Raft on :7100, the peer API on
+# :7101, /healthz /readyz /metrics /v1/status on :8080. The agents reach it
+# over the bridge. Mutual TLS between the batonds: a fleet CA under pki/ and
+# one certificate per region naming it (SAN URI baton://region/<r>, and the
+# region's address). Raft data in batond/raft-<r>/ survives a restart, so a
+# killed batond rejoins from its log. BATON_LAB_BATOND=0 skips all of this
+# (tests that start their own batonds on the same addresses).
+region_ip() { sed -n 's/^BATON_IP=//p' "$regions_dir/$1/region.env"; }
+
+ensure_pki() {
+    local pki=$lab/pki r ip
+    mkdir -p "$pki"
+    if [ ! -f "$pki/ca.crt" ]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
+        openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=baton-lab-fleet" -days 30 -sha256 \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+            -out "$pki/ca.crt" 2>/dev/null || die "cannot create the fleet CA in $pki"
+    fi
+    for r in $(region_names); do
+        [ -f "$pki/$r.crt" ] && continue
+        ip=$(region_ip "$r")
+        openssl ecparam -name prime256v1 -genkey -noout -out "$pki/$r.key" 2>/dev/null
+        openssl req -new -key "$pki/$r.key" -subj "/CN=$r" -out "$pki/$r.csr" 2>/dev/null
+        printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=URI:baton://region/%s,IP:%s\n' \
+            "$r" "$ip" >"$pki/$r.ext"
+        openssl x509 -req -in "$pki/$r.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+            -days 30 -sha256 -extfile "$pki/$r.ext" -out "$pki/$r.crt" 2>/dev/null ||
+            die "cannot sign $r's certificate"
+        chmod 600 "$pki/$r.key"
+    done
+}
+
+write_batond_config() {
+    local r=$1 p pki=$lab/pki
+    mkdir -p "$lab/batond"
+    {
+        echo "# written by lab.sh up; regenerated on every up"
+        echo "region: $r"
+        echo "kubeconfig: $regions_dir/$r/admin.kubeconfig"
+        echo "peers:"
+        for p in $(region_names); do
+            [ "$p" = "$r" ] && continue
+            echo "  - {name: $p, raftAddress: \"$(region_ip "$p"):7100\", apiAddress: \"$(region_ip "$p"):7101\", kubeconfig: $regions_dir/$p/admin.kubeconfig}"
+        done
+        echo "raft: {bind: \"$(region_ip "$r"):7100\", dataDir: $lab/batond/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
+        echo "peerApi: {bind: \"$(region_ip "$r"):7101\"}"
+        echo "http: {bind: \"$(region_ip "$r"):8080\"}"
+        echo "lease: {driftPercent: 5, marginMillis: 200}"
+        echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
+    } >"$lab/batond/$r.yaml"
+}
+
 start_batond() {
     local r=$1
-    : "$r"
-    # BATON-LAB-HOOK: start batond for region $r here (see above).
+    [ "${BATON_LAB_BATOND:-1}" = 0 ] && return 0
+    if pid_alive "$lab/pids/batond-$r.pid"; then
+        log "$r: batond already runs (pid $(cat "$lab/pids/batond-$r.pid"))"
+        return 0
+    fi
+    ensure_pki
+    write_batond_config "$r"
+    start_proc "batond-$r" ip netns exec "baton-$r" "$build/bin/batond" --config "$lab/batond/$r.yaml"
+    log "$r: batond pid $(cat "$lab/pids/batond-$r.pid"), http://$(region_ip "$r"):8080, config $lab/batond/$r.yaml"
 }
 # ------------------------------------------------------------------------
 
@@ -256,6 +316,13 @@ cmd_status() {
         if pid_alive "$f"; then state="pid $(cat "$f")"; else state=DEAD; fi
         printf '  %-24s%s\n' "$name:" "$state"
     done
+    if ls "$lab"/pids/batond-*.pid >/dev/null 2>&1; then
+        echo "batond:"
+        for r in $(region_names); do
+            printf '  %-12s http://%s:8080  readyz: %s\n' "$r" "$(region_ip "$r")" \
+                "$(curl -s --max-time 1 "http://$(region_ip "$r"):8080/readyz" 2>&1 | head -1 || echo unreachable)"
+        done
+    fi
     echo "pod hosts:"
     for f in "$lab"/state/*/pods/*/state; do
         [ -f "$f" ] || continue
@@ -265,6 +332,41 @@ cmd_status() {
     for r in $(region_names); do
         echo "region $r pods on $r-lab:"
         kc "$r" get pods -A -o wide --field-selector "spec.nodeName=$r-lab" 2>&1 | sed 's/^/  /'
+    done
+}
+
+# apply-example [NAMESPACE/NAME]: the same objects in every region, as a
+# GitOps tool would: the namespace, the replication Secret the agents read
+# (<name>-replication, key password) and a DatabaseCluster over all the
+# lab's regions, primary in the first, synchronous, lease 2 s.
+cmd_apply_example() {
+    local ref=${1:-lab/orders} ns name r prio regions_yaml="" first
+    [[ $ref == */* ]] || ref=lab/$ref
+    ns=${ref%%/*} name=${ref#*/}
+    [[ $ns =~ ^[a-z0-9-]+$ && $name =~ ^[a-z0-9-]+$ ]] || die "NAMESPACE/NAME must be DNS labels: '$ref'"
+    [ -f "$regions_dir/regions" ] || die "the lab is not up"
+    first=$(region_names | head -1)
+    prio=300
+    for r in $(region_names); do
+        regions_yaml+="  - {name: $r, role: data, replicas: 1, priority: $prio}"$'\n'
+        prio=$((prio - 100))
+    done
+    for r in $(region_names); do
+        kc "$r" create namespace "$ns" --dry-run=client -o yaml | kc "$r" apply -f - >/dev/null
+        kc "$r" -n "$ns" create secret generic "$name-replication" --from-literal=password=lab-only \
+            --dry-run=client -o yaml | kc "$r" apply -f - >/dev/null
+        kc "$r" apply -f - >/dev/null <<EOF
+apiVersion: baton.dev/v1alpha1
+kind: DatabaseCluster
+metadata: {name: $name, namespace: $ns}
+spec:
+  engine: postgres
+  regions:
+$regions_yaml  primaryRegion: $first
+  failover: {mode: automatic, leaseSeconds: 2, renewMillis: 500, synchronous: true}
+  storage: {size: 1Gi}
+EOF
+        log "$r: applied namespace $ns, secret $name-replication, DatabaseCluster $ns/$name (primary $first)"
     done
 }
 
@@ -312,6 +414,7 @@ case ${1:-} in
     status) cmd_status ;;
     env) cmd_env ;;
     recycle) cmd_recycle ;;
+    apply-example) shift; cmd_apply_example "$@" ;;
     isolate|heal) cmd_link "$1" "${2:-}" ;;
     -h|--help|help|"") usage ;;
     *) die "unknown command '$1' (see --help)" ;;

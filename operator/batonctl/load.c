@@ -1,0 +1,631 @@
+/* The write load and the split-brain prober: see load.h.
+ *
+ * Threads: the caller's thread is the writer; one thread per host probes.
+ * Each thread owns its libpq connections and its output file (probers share
+ * probes.jsonl and states.jsonl under one mutex), so nothing else is
+ * shared but the stop flag. Every statement runs through libpq's
+ * asynchronous API with a client-side deadline: no statement_timeout,
+ * because cancelling a synchronous-replication wait on the server turns a
+ * not-yet-replicated commit into a success with a WARNING, which would make
+ * the client count a write the standby may not have. A write the deadline
+ * cut off is recorded as an error (its outcome is unknown to the client),
+ * and the connection is dropped. */
+#include "batonctl/load.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/error.h"
+
+#define MAX_ACKED (2u * 1024 * 1024)
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !stop_flag) {
+	}
+}
+
+void baton_ctl_load_defaults(struct baton_ctl_load_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->port = 5432;
+	o->user = "app";
+	o->password = "app";
+	o->dbname = "postgres";
+	o->interval_ms = 20;
+	o->probe_interval_ms = 100;
+	o->write_timeout_ms = 1000;
+	o->setup_timeout_ms = 120000;
+	o->readback_timeout_ms = 30000;
+	o->agent_port = 8081;
+}
+
+/* One JSON line, flushed, so a SIGKILLed run still leaves its records. */
+static void emit(FILE *f, pthread_mutex_t *mu, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL) {
+		return;
+	}
+	if (mu != NULL) {
+		pthread_mutex_lock(mu);
+	}
+	fputs(s, f);
+	fputc('\n', f);
+	fflush(f);
+	if (mu != NULL) {
+		pthread_mutex_unlock(mu);
+	}
+	free(s);
+}
+
+static void conninfo(const struct baton_ctl_load_opts *o, const char *host,
+		     bool rw, char *buf, size_t len)
+{
+	snprintf(buf, len,
+		 "host=%s port=%d user=%s password=%s dbname=%s "
+		 "connect_timeout=1 application_name=baton-load%s",
+		 host, o->port, o->user, o->password, o->dbname,
+		 rw ? " target_session_attrs=read-write" : "");
+}
+
+/* The message of a failed connection or result, on one line. */
+static void one_line(char *dst, size_t len, const char *src)
+{
+	size_t j = 0;
+	for (size_t i = 0; src != NULL && src[i] != '\0' && j + 1 < len; i++) {
+		dst[j++] = (src[i] == '\n' || src[i] == '\t') ? ' ' : src[i];
+	}
+	while (j > 0 && dst[j - 1] == ' ') {
+		j--;
+	}
+	dst[j] = '\0';
+}
+
+/* Connects to every host at once, keeps the first that accepts writes.
+ * NULL with ERR set if none did within DEADLINE_MS. */
+static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
+				long deadline_ms, char *err, size_t errlen)
+{
+	PGconn *c[BATON_CTL_LOAD_MAX_HOSTS] = {0};
+	PostgresPollingStatusType st[BATON_CTL_LOAD_MAX_HOSTS];
+	PGconn *won = NULL;
+	int64_t end = now_ms() + deadline_ms;
+	char ci[512];
+	int live = 0;
+
+	snprintf(err, errlen, "no host accepts writes");
+	for (int i = 0; i < o->n_hosts; i++) {
+		conninfo(o, o->hosts[i], true, ci, sizeof ci);
+		c[i] = PQconnectStart(ci);
+		if (c[i] == NULL || PQstatus(c[i]) == CONNECTION_BAD) {
+			PQfinish(c[i]);
+			c[i] = NULL;
+			continue;
+		}
+		st[i] = PGRES_POLLING_WRITING;
+		live++;
+	}
+	while (live > 0 && won == NULL && now_ms() < end && !stop_flag) {
+		struct pollfd pfd[BATON_CTL_LOAD_MAX_HOSTS];
+		int idx[BATON_CTL_LOAD_MAX_HOSTS];
+		int n = 0;
+		for (int i = 0; i < o->n_hosts; i++) {
+			if (c[i] == NULL) {
+				continue;
+			}
+			pfd[n].fd = PQsocket(c[i]);
+			pfd[n].events =
+			    st[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			pfd[n].revents = 0;
+			idx[n++] = i;
+		}
+		int64_t left = end - now_ms();
+		if (poll(pfd, (nfds_t)n, (int)(left > 50 ? 50 : left)) < 0 &&
+		    errno != EINTR) {
+			break;
+		}
+		for (int k = 0; k < n; k++) {
+			int i = idx[k];
+			if (pfd[k].revents == 0) {
+				continue;
+			}
+			st[i] = PQconnectPoll(c[i]);
+			if (st[i] == PGRES_POLLING_OK) {
+				won = c[i];
+				c[i] = NULL;
+				break;
+			}
+			if (st[i] == PGRES_POLLING_FAILED) {
+				char m[300];
+				one_line(m, sizeof m, PQerrorMessage(c[i]));
+				snprintf(err, errlen, "%s: %s", o->hosts[i], m);
+				PQfinish(c[i]);
+				c[i] = NULL;
+				live--;
+			}
+		}
+	}
+	for (int i = 0; i < o->n_hosts; i++) {
+		PQfinish(c[i]);
+	}
+	if (won == NULL && live > 0) {
+		snprintf(err, errlen, "no host accepted writes within %ld ms",
+			 deadline_ms);
+	}
+	return won;
+}
+
+/* Runs SQL with PARAMS on C, waiting at most TIMEOUT_MS. Returns the
+ * result (caller clears) or NULL with ERR set; *BROKEN says the
+ * connection must be dropped. */
+static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
+			       const char *const *params, long timeout_ms,
+			       char *err, size_t errlen, bool *broken)
+{
+	int64_t end = now_ms() + timeout_ms;
+	PGresult *res = NULL, *r;
+
+	*broken = false;
+	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) {
+		one_line(err, errlen, PQerrorMessage(c));
+		*broken = true;
+		return NULL;
+	}
+	for (;;) {
+		while (PQisBusy(c)) {
+			struct pollfd p = {PQsocket(c), POLLIN, 0};
+			int64_t left = end - now_ms();
+			if (left <= 0) {
+				snprintf(err, errlen,
+					 "no answer within %ld ms (outcome "
+					 "unknown)",
+					 timeout_ms);
+				*broken = true;
+				PQclear(res);
+				return NULL;
+			}
+			if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+				snprintf(err, errlen, "poll: %s",
+					 strerror(errno));
+				*broken = true;
+				PQclear(res);
+				return NULL;
+			}
+			if (!PQconsumeInput(c)) {
+				one_line(err, errlen, PQerrorMessage(c));
+				*broken = true;
+				PQclear(res);
+				return NULL;
+			}
+		}
+		r = PQgetResult(c);
+		if (r == NULL) {
+			break;
+		}
+		if (res == NULL) {
+			res = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (res == NULL) {
+		one_line(err, errlen, PQerrorMessage(c));
+		*broken = true;
+		return NULL;
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		one_line(err, errlen, PQresultErrorMessage(res));
+		*broken = PQstatus(c) != CONNECTION_OK;
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* ---- the prober ------------------------------------------------------- */
+
+struct prober {
+	pthread_t tid;
+	const struct baton_ctl_load_opts *o;
+	const char *host;
+	FILE *probes, *states;
+	pthread_mutex_t *mu;
+};
+
+static size_t curl_sink(char *p, size_t sz, size_t n, void *ud)
+{
+	char **buf = ud;
+	size_t have = *buf ? strlen(*buf) : 0, add = sz * n;
+	if (have + add > 65536) {
+		return 0;
+	}
+	char *b = realloc(*buf, have + add + 1);
+	if (b == NULL) {
+		return 0;
+	}
+	memcpy(b + have, p, add);
+	b[have + add] = '\0';
+	*buf = b;
+	return add;
+}
+
+static void poll_agent(struct prober *p, CURL *curl)
+{
+	char url[256];
+	char *body = NULL;
+	int64_t t = now_ms();
+	json_t *st, *rec;
+
+	snprintf(url, sizeof url, "http://%s:%d/v1/status", p->host,
+		 p->o->agent_port);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 400L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 300L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	rec = json_pack("{s:I, s:s}", "t", (json_int_t)t, "host", p->host);
+	if (curl_easy_perform(curl) == CURLE_OK && body != NULL &&
+	    (st = json_loads(body, 0, NULL)) != NULL) {
+		json_object_set(rec, "role", json_object_get(st, "role"));
+		json_object_set(rec, "epoch", json_object_get(st, "epoch"));
+		json_object_set(rec, "writable",
+				json_object_get(st, "writable"));
+		json_decref(st);
+	} else {
+		json_object_set_new(rec, "role", json_string("unreachable"));
+	}
+	free(body);
+	emit(p->states, p->mu, rec);
+}
+
+static void *prober_main(void *arg)
+{
+	struct prober *p = arg;
+	const struct baton_ctl_load_opts *o = p->o;
+	PGconn *c = NULL;
+	CURL *curl = o->agent_port ? curl_easy_init() : NULL;
+	char ci[512], err[400], ts[32];
+	int64_t next_agent = 0;
+
+	conninfo(o, p->host, false, ci, sizeof ci);
+	while (!stop_flag) {
+		int64_t t0 = now_ms();
+		bool ok = false, broken = false;
+		err[0] = '\0';
+		if (curl != NULL && t0 >= next_agent) {
+			poll_agent(p, curl);
+			next_agent = t0 + 500;
+		}
+		if (c == NULL) {
+			c = PQconnectdb(ci);
+			if (PQstatus(c) != CONNECTION_OK) {
+				one_line(err, sizeof err, PQerrorMessage(c));
+				PQfinish(c);
+				c = NULL;
+			}
+		}
+		if (c != NULL) {
+			const char *params[2] = {p->host, ts};
+			snprintf(ts, sizeof ts, "%lld", (long long)t0);
+			PGresult *r = exec_deadline(
+			    c,
+			    "INSERT INTO baton_probe(host, t) VALUES ($1, $2)",
+			    2, params, o->write_timeout_ms, err, sizeof err,
+			    &broken);
+			ok = r != NULL;
+			PQclear(r);
+			if (broken) {
+				PQfinish(c);
+				c = NULL;
+			}
+		}
+		json_t *rec =
+		    json_pack("{s:I, s:I, s:s, s:b}", "t0", (json_int_t)t0, "t",
+			      (json_int_t)now_ms(), "host", p->host, "ok", ok);
+		if (!ok) {
+			json_object_set_new(rec, "err", json_string(err));
+		}
+		emit(p->probes, p->mu, rec);
+		long spent = (long)(now_ms() - t0);
+		if (spent < o->probe_interval_ms) {
+			sleep_ms(o->probe_interval_ms - spent);
+		}
+	}
+	PQfinish(c);
+	if (curl != NULL) {
+		curl_easy_cleanup(curl);
+	}
+	return NULL;
+}
+
+/* ---- the writer --------------------------------------------------------- */
+
+static FILE *open_out(const char *dir, const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "batonctl load: cannot write %s: %s\n", path,
+			strerror(errno));
+	}
+	return f;
+}
+
+static int setup_tables(const struct baton_ctl_load_opts *o)
+{
+	int64_t end = now_ms() + o->setup_timeout_ms;
+	char err[400] = "";
+	bool broken;
+
+	while (!stop_flag && now_ms() < end) {
+		PGconn *c = connect_writable(o, 2000, err, sizeof err);
+		if (c != NULL) {
+			PGresult *r = exec_deadline(
+			    c,
+			    "CREATE TABLE IF NOT EXISTS baton_load (run text, "
+			    "id bigint, client_ms bigint, PRIMARY KEY (run, "
+			    "id));"
+			    "CREATE TABLE IF NOT EXISTS baton_probe (host "
+			    "text, "
+			    "t bigint)",
+			    0, NULL, 10000, err, sizeof err, &broken);
+			PQclear(r);
+			PQfinish(c);
+			if (r != NULL) {
+				return 0;
+			}
+		}
+		sleep_ms(500);
+	}
+	fprintf(stderr,
+		"batonctl load: no instance accepted the tables within %ld "
+		"ms: %s\n",
+		o->setup_timeout_ms, err);
+	return BATON_ETIMEDOUT;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Reads back this run's ids from the instance accepting writes now. */
+static void readback(const struct baton_ctl_load_opts *o, const char *run,
+		     int64_t *acked, size_t n_acked, size_t n_errors)
+{
+	int64_t end = now_ms() + o->readback_timeout_ms;
+	char err[400] = "";
+	json_t *sum =
+	    json_pack("{s:s, s:I, s:I}", "run", run, "acked",
+		      (json_int_t)n_acked, "errors", (json_int_t)n_errors);
+	bool broken;
+
+	stop_flag = 0; /* the readback itself must not be interrupted */
+	while (now_ms() < end) {
+		PGconn *c = connect_writable(o, 2000, err, sizeof err);
+		if (c == NULL) {
+			sleep_ms(500);
+			continue;
+		}
+		const char *params[1] = {run};
+		PGresult *r = exec_deadline(
+		    c, "SELECT id FROM baton_load WHERE run = $1 ORDER BY id",
+		    1, params, 20000, err, sizeof err, &broken);
+		if (r == NULL) {
+			PQfinish(c);
+			sleep_ms(500);
+			continue;
+		}
+		size_t n = (size_t)PQntuples(r), i = 0, missing = 0;
+		json_t *first = json_array();
+		qsort(acked, n_acked, sizeof *acked, cmp_i64);
+		/* both sorted: walk them together */
+		for (size_t k = 0; k < n_acked; k++) {
+			while (i < n && strtoll(PQgetvalue(r, (int)i, 0), NULL,
+						10) < acked[k]) {
+				i++;
+			}
+			if (i < n && strtoll(PQgetvalue(r, (int)i, 0), NULL,
+					     10) == acked[k]) {
+				continue;
+			}
+			missing++;
+			if (json_array_size(first) < 100) {
+				json_array_append_new(first,
+						      json_integer(acked[k]));
+			}
+		}
+		json_object_set_new(sum, "readback", json_true());
+		json_object_set_new(sum, "readbackHost",
+				    json_string(PQhost(c)));
+		json_object_set_new(sum, "present",
+				    json_integer((json_int_t)n));
+		json_object_set_new(sum, "missing",
+				    json_integer((json_int_t)missing));
+		json_object_set_new(sum, "missingIds", first);
+		PQclear(r);
+		PQfinish(c);
+		goto out;
+	}
+	json_object_set_new(sum, "readback", json_false());
+	json_object_set_new(sum, "readbackError", json_string(err));
+out:
+	json_object_set_new(sum, "t", json_integer(now_ms()));
+	FILE *f = open_out(o->out_dir, "summary.json");
+	if (f != NULL) {
+		json_dumpf(sum, f, JSON_INDENT(2));
+		fputc('\n', f);
+		fclose(f);
+	}
+	json_dumpf(sum, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	json_decref(sum);
+}
+
+int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
+{
+	struct prober probers[BATON_CTL_LOAD_MAX_HOSTS];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct sigaction sa = {0};
+	char run[64], err[400], idbuf[32], tsbuf[32];
+	FILE *writes = NULL, *probes = NULL, *states = NULL;
+	int64_t *acked = NULL;
+	size_t n_acked = 0, n_errors = 0;
+	int64_t started, id = 0;
+	PGconn *c = NULL;
+	int rv = 0, n_probers = 0;
+
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "batonctl load: cannot create %s: %s\n",
+			o->out_dir, strerror(errno));
+		return BATON_EIO;
+	}
+	snprintf(run, sizeof run, "%s", o->run ? o->run : "");
+	if (run[0] == '\0') {
+		snprintf(run, sizeof run, "run-%lld", (long long)now_ms());
+	}
+	writes = open_out(o->out_dir, "writes.jsonl");
+	probes = open_out(o->out_dir, "probes.jsonl");
+	states = open_out(o->out_dir, "states.jsonl");
+	acked = malloc(MAX_ACKED * sizeof *acked);
+	if (writes == NULL || probes == NULL || states == NULL ||
+	    acked == NULL) {
+		rv = BATON_EIO;
+		goto out;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rv = setup_tables(o);
+	if (rv != 0) {
+		goto out;
+	}
+	for (int i = 0; i < o->n_hosts; i++) {
+		struct prober *p = &probers[n_probers];
+		*p = (struct prober){.o = o,
+				     .host = o->hosts[i],
+				     .probes = probes,
+				     .states = states,
+				     .mu = &mu};
+		if (pthread_create(&p->tid, NULL, prober_main, p) == 0) {
+			n_probers++;
+		}
+	}
+	fprintf(stderr, "batonctl load: run %s, writing every %ld ms to %s\n",
+		run, o->interval_ms, o->out_dir);
+	started = now_ms();
+	while (!stop_flag &&
+	       (o->duration_ms == 0 || now_ms() - started < o->duration_ms)) {
+		int64_t t0 = now_ms();
+		bool broken = false;
+		if (c == NULL) {
+			c = connect_writable(o, o->write_timeout_ms, err,
+					     sizeof err);
+			if (c == NULL) {
+				emit(writes, NULL,
+				     json_pack("{s:I, s:I, s:b, s:s, s:s}",
+					       "t0", (json_int_t)t0, "t",
+					       (json_int_t)now_ms(), "ok", 0,
+					       "op", "connect", "err", err));
+				n_errors++;
+				goto pace;
+			}
+		}
+		id++;
+		snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+		snprintf(tsbuf, sizeof tsbuf, "%lld", (long long)t0);
+		const char *params[3] = {run, idbuf, tsbuf};
+		PGresult *r = exec_deadline(
+		    c,
+		    "INSERT INTO baton_load(run, id, client_ms) VALUES ($1, "
+		    "$2, $3)",
+		    3, params, o->write_timeout_ms, err, sizeof err, &broken);
+		int64_t t1 = now_ms();
+		if (r != NULL) {
+			emit(writes, NULL,
+			     json_pack("{s:I, s:I, s:b, s:I, s:s}", "t0",
+				       (json_int_t)t0, "t", (json_int_t)t1,
+				       "ok", 1, "id", (json_int_t)id, "host",
+				       PQhost(c)));
+			if (n_acked < MAX_ACKED) {
+				acked[n_acked++] = id;
+			}
+			PQclear(r);
+		} else {
+			emit(writes, NULL,
+			     json_pack("{s:I, s:I, s:b, s:I, s:s, s:s, s:s}",
+				       "t0", (json_int_t)t0, "t",
+				       (json_int_t)t1, "ok", 0, "id",
+				       (json_int_t)id, "host", PQhost(c), "op",
+				       "insert", "err", err));
+			n_errors++;
+			/* a refused write (read-only now) also means this
+			 * is no longer the primary: find it again */
+			PQfinish(c);
+			c = NULL;
+		}
+	pace:;
+		long spent = (long)(now_ms() - t0);
+		if (spent < o->interval_ms) {
+			sleep_ms(o->interval_ms - spent);
+		}
+	}
+	stop_flag = 1;
+	for (int i = 0; i < n_probers; i++) {
+		pthread_join(probers[i].tid, NULL);
+	}
+	PQfinish(c);
+	c = NULL;
+	fprintf(stderr,
+		"batonctl load: stopped after %zu acknowledged writes, %zu "
+		"errors; reading back\n",
+		n_acked, n_errors);
+	readback(o, run, acked, n_acked, n_errors);
+out:
+	if (writes) {
+		fclose(writes);
+	}
+	if (probes) {
+		fclose(probes);
+	}
+	if (states) {
+		fclose(states);
+	}
+	free(acked);
+	return rv;
+}
