@@ -46,7 +46,8 @@ static int istio_desired(const struct baton_mesh_spec *spec, json_t *out,
 		    "istio.io/global", json_string("true"));
 		return 0;
 	}
-	snprintf(host, sizeof host, "%s.%s.svc.cluster.local", name, spec->ns);
+	snprintf(host, sizeof host, "%s.%s.svc.%s", name, spec->ns,
+		 spec->cluster_domain ? spec->cluster_domain : "cluster.local");
 
 	subsets = json_array();
 	for (size_t i = 0; i < spec->n_regions; i++) {

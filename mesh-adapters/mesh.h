@@ -54,6 +54,9 @@ struct baton_mesh_spec {
 	/* The served ServiceExport group/version, as detected by the caller
 	 * from discovery (baton_mesh_mcs_pick_version). NULL: default. */
 	const char *mcs_api_version;
+	/* The cluster's DNS domain for Service host names; NULL:
+	 * cluster.local. */
+	const char *cluster_domain;
 };
 
 struct baton_mesh_backend {

@@ -235,7 +235,8 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const lease_keys[] = {"driftPercent", "marginMillis",
 						 NULL};
 	static const char *const log_keys[] = {"level", NULL};
-	static const char *const mesh_keys[] = {"istioClusterIDs", NULL};
+	static const char *const mesh_keys[] = {"istioClusterIDs",
+						"clusterDomain", NULL};
 	struct reader r = {.cfg = cfg, .name = name};
 	json_t *o;
 	json_t *wn;
@@ -379,6 +380,23 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 		}
 		json_decref(cfg->istio_cluster_ids);
 		cfg->istio_cluster_ids = ids ? json_incref(ids) : NULL;
+		if (json_object_get(o, "clusterDomain") != NULL) {
+			const char *dom = json_string_value(
+			    json_object_get(o, "clusterDomain"));
+			if (dom == NULL || dom[0] == '\0' || dom[0] == '.' ||
+			    strlen(dom) > 200 ||
+			    strspn(dom, "abcdefghijklmnopqrstuvwxyz0123456789"
+					"-.") != strlen(dom)) {
+				return field_error(
+				    &r, "mesh.clusterDomain",
+				    "must be a DNS domain such as "
+				    "cluster.local");
+			}
+			if ((rv = baton_batond_config_set(&cfg->cluster_domain,
+							  dom)) != 0) {
+				return rv;
+			}
+		}
 	}
 	return baton_batond_config_validate(cfg);
 }
@@ -512,6 +530,7 @@ void baton_batond_config_free(struct baton_batond_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->http_bind);
+	free(cfg->cluster_domain);
 	json_decref(cfg->istio_cluster_ids);
 	memset(cfg, 0, offsetof(struct baton_batond_config, errmsg));
 }

@@ -14,7 +14,8 @@
  *   tls: {ca: ..., cert: ..., key: ...}
  *   http: {bind: "0.0.0.0:8080"}    # /healthz /readyz /metrics
  *   lease: {driftPercent: 5, marginMillis: 200}
- *   mesh: {istioClusterIDs: {eu-west: cluster-eu}}  # region → Istio ID
+ *   mesh: {istioClusterIDs: {eu-west: cluster-eu},  # region → Istio ID
+ *          clusterDomain: cluster.local}          # Service DNS names
  *   log: {level: info}
  *
  * Unknown keys are errors (a typo must not silently fall back to a
@@ -60,6 +61,7 @@ struct baton_batond_config {
 	unsigned margin_ms;
 	enum baton_log_level log_level;
 	json_t *istio_cluster_ids; /* region → Istio cluster ID, or NULL */
+	char *cluster_domain;	   /* NULL: cluster.local */
 	char errmsg[BATON_ERRMSG_SIZE];
 };
 

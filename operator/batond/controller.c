@@ -45,6 +45,11 @@ struct baton_controller {
 	const struct baton_consensus_ops *consensus;
 	struct baton_agents *agents;
 	struct baton_kube_request label_reqs[8];
+	/* what each label request is for (TrafficShifted) */
+	char label_db[8][BATON_NAME_SIZE];
+	char label_pod[8][64];
+	uint64_t label_epoch[8];
+	bool label_primary[8];
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
 	json_t *served;
 	struct baton_kube_request discovery_req;
@@ -64,7 +69,8 @@ struct baton_controller {
 	 * status.lastFailover as this batond saw it */
 	json_t *sw_proposed;
 	json_t *failovers;
-	json_t *primaries; /* the primary region each database had */
+	json_t *primaries;  /* the primary region each database had */
+	json_t *promote_ms; /* db → monotonic ms the last promote applied */
 	/* peer fencing: db → epoch fenced (done) / in flight */
 	json_t *peer_fenced;
 	json_t *peer_fencing;
@@ -755,8 +761,8 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	/* a new request */
 	rec = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "target", target,
 			"specPrimary", spec->primary_region, "request", request,
-			"generation", (json_int_t)spec->generation,
-			"startedAt", now);
+			"generation", (json_int_t)spec->generation, "startedAt",
+			now);
 	if (strcmp(primary, target) == 0) {
 		out = sw_record(rec, "Completed", "already the primary");
 		json_decref(rec);
@@ -798,6 +804,22 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	return out;
 }
 
+/* Milliseconds since DB's last promote was applied here, or -1. */
+static int64_t since_promote(struct baton_controller *c, const char *db)
+{
+	json_t *t = json_object_get(c->promote_ms, db);
+	return t ? (int64_t)(now_ms() - (uint64_t)json_integer_value(t)) : -1;
+}
+
+static void failover_step(struct baton_controller *c, const char *db,
+			  const char *step, int64_t ms)
+{
+	if (ms >= 0) {
+		baton_metric_observe(c->d->m_failover_step,
+				     (const char *[]){step}, (double)ms / 1000);
+	}
+}
+
 void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
@@ -823,6 +845,8 @@ void baton_controller_promoted(struct baton_controller *c,
 			 cmd->region, (unsigned long long)cmd->epoch,
 			 from ? from : "none", baton_reason_name(cmd->reason));
 		json_object_set_new(c->failovers, cmd->db, lf);
+		json_object_set_new(c->promote_ms, cmd->db,
+				    json_integer((json_int_t)now_ms()));
 		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
 	}
 }
@@ -854,10 +878,20 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 			baton_status_now(now, sizeof now);
 			json_object_set_new(lf, "completedAt",
 					    json_string(now));
-			snprintf(msg, sizeof msg,
-				 "%s serves as primary at %s (about %.0f s "
-				 "after the promote was committed)",
-				 to, ep, started ? env_since(c, started) : 0.0);
+			int64_t ms = since_promote(c, db);
+			failover_step(c, db, "serving", ms);
+			if (ms >= 0) {
+				snprintf(msg, sizeof msg,
+					 "%s serves as primary at %s (%lld ms "
+					 "after the promote was applied here)",
+					 to, ep, (long long)ms);
+			} else {
+				snprintf(msg, sizeof msg,
+					 "%s serves as primary at %s (about "
+					 "%.0f s after the promote)",
+					 to, ep,
+					 started ? env_since(c, started) : 0.0);
+			}
 			agents_event(c, db, "Normal", "FailoverCompleted", msg);
 		}
 	}
@@ -891,9 +925,31 @@ static double env_since(void *data, const char *ts)
 static void label_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_controller *c = req->data;
+	int slot = (int)(req - c->label_reqs);
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
+	} else if (status == 0 && slot >= 0 && slot < 8 &&
+		   c->label_primary[slot] && !c->stopping) {
+		char msg[300];
+		int64_t ms = since_promote(c, c->label_db[slot]);
+		failover_step(c, c->label_db[slot], "labelled", ms);
+		snprintf(msg, sizeof msg,
+			 "%s labelled primary at epoch %llu: the primary "
+			 "Service selects it%s",
+			 c->label_pod[slot],
+			 (unsigned long long)c->label_epoch[slot],
+			 ms >= 0 ? ""
+				 : " (no promote applied here since start)");
+		if (ms >= 0) {
+			size_t n = strlen(msg);
+			snprintf(
+			    msg + n, sizeof msg - n,
+			    " (%lld ms after the promote was applied here)",
+			    (long long)ms);
+		}
+		agents_event(c, c->label_db[slot], "Normal", "TrafficShifted",
+			     msg);
 	}
 	c->label_pending--;
 	if (c->stopping) {
@@ -1160,6 +1216,12 @@ static void sync_labels(struct baton_controller *c,
 				  "baton.dev/role", want_role,
 				  "baton.dev/epoch", epoch);
 		c->label_reqs[slot].data = c;
+		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s",
+			 db_key(c, spec->ns, spec->name));
+		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
+			 name);
+		c->label_epoch[slot] = v.epoch;
+		c->label_primary[slot] = strcmp(want_role, "primary") == 0;
 		if (baton_kube_patch(&c->d->kube, &c->label_reqs[slot], &ref,
 				     BATON_KUBE_PATCH_MERGE, patch, NULL,
 				     label_cb) == 0) {
@@ -1515,6 +1577,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .observe = env_observe,
 	    .api_served = env_api_served,
 	    .istio_cluster_id = env_istio_cluster_id,
+	    .cluster_domain = d->cfg->cluster_domain,
 	    .event = env_event,
 	    .now = env_now,
 	    .seconds_since = env_since,
@@ -1524,6 +1587,7 @@ int baton_controller_start(struct baton_batond *d,
 	c->sw_proposed = json_object();
 	c->failovers = json_object();
 	c->primaries = json_object();
+	c->promote_ms = json_object();
 	c->peer_fenced = json_object();
 	c->peer_fencing = json_object();
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
@@ -1701,6 +1765,7 @@ static void maybe_stopped(struct baton_controller *c)
 	json_decref(c->sw_proposed);
 	json_decref(c->failovers);
 	json_decref(c->primaries);
+	json_decref(c->promote_ms);
 	json_decref(c->peer_fenced);
 	json_decref(c->peer_fencing);
 	free(c);

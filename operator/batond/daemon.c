@@ -116,9 +116,18 @@ static int add_metrics(struct baton_batond *d)
 			      db_region, NULL, 0);
 	d->m_up = baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_up",
 				    "1 while batond runs", NULL, NULL, 0);
+	{
+		static const char *const step[] = {"step", NULL};
+		d->m_failover_step = baton_metrics_add(
+		    m, BATON_METRIC_HISTOGRAM, "baton_failover_step_seconds",
+		    "Time from a promote applied here to each failover step "
+		    "in this region (labelled, serving)",
+		    step, secs, sizeof secs / sizeof secs[0]);
+	}
 	if (d->m_reconciles == NULL || d->m_reconcile_seconds == NULL ||
 	    d->m_queue_depth == NULL || d->m_watch_restarts == NULL ||
-	    d->m_epoch == NULL || d->m_primary == NULL || d->m_up == NULL) {
+	    d->m_epoch == NULL || d->m_primary == NULL || d->m_up == NULL ||
+	    d->m_failover_step == NULL) {
 		return BATON_ENOMEM;
 	}
 	baton_metric_set(d->m_up, NULL, 1);

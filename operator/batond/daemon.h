@@ -38,6 +38,10 @@ struct baton_batond {
 	struct baton_metric *m_epoch;
 	struct baton_metric *m_primary;
 	struct baton_metric *m_up;
+	/* failover steps, from the promote applied here: "labelled" (the
+	 * primary Service selects the new primary in this region), "serving"
+	 * (its endpoint is published) */
+	struct baton_metric *m_failover_step;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	struct baton_controller *controller;

@@ -143,6 +143,7 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 	ms.local_region = env->region;
 	ms.primary_region = primary;
 	ms.epoch = epoch;
+	ms.cluster_domain = env->cluster_domain;
 
 	backend = baton_mesh_lookup(drain_only ? "none" : r->spec.mesh);
 	if (backend == NULL) {
@@ -246,16 +247,25 @@ static struct baton_kube_ref prunable_ref(size_t k, char *group,
 	return ref;
 }
 
-static bool desired_has(struct baton_reconcile *r, const char *kind,
-			const char *name)
+/* Whether the desired objects hold GROUP's KIND named NAME. The group
+ * matters: a ServiceExport of net.gke.io left from before must go when the
+ * multicluster.x-k8s.io one is wanted (versions of one group are one
+ * object, so the version does not). */
+static bool desired_has(struct baton_reconcile *r, const char *group,
+			const char *kind, const char *name)
 {
 	size_t i;
 	json_t *o;
 	json_array_foreach(r->objects, i, o)
 	{
 		const char *k = json_string_value(json_object_get(o, "kind"));
+		const char *av =
+		    json_string_value(json_object_get(o, "apiVersion"));
 		const char *n = md_str(o, "name");
-		if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0) {
+		const char *slash = av ? strchr(av, '/') : NULL;
+		size_t glen = slash ? (size_t)(slash - av) : 0;
+		if (k && n && strcmp(k, kind) == 0 && strcmp(n, name) == 0 &&
+		    glen == strlen(group) && strncmp(av, group, glen) == 0) {
 			return true;
 		}
 	}
@@ -297,16 +307,18 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 			struct baton_kube_request *del;
 			struct baton_kube_ref ref;
 
-			if (name == NULL ||
-			    desired_has(r, prunable[k].kind, name)) {
+			if (name == NULL) {
+				continue;
+			}
+			ref = prunable_ref(k, group, sizeof group, r->spec.ns,
+					   name);
+			if (desired_has(r, group, prunable[k].kind, name)) {
 				continue;
 			}
 			del = calloc(1, sizeof *del);
 			if (del == NULL) {
 				continue;
 			}
-			ref = prunable_ref(k, group, sizeof group, r->spec.ns,
-					   name);
 			del->data = r;
 			baton_log(BATON_LOG_INFO, "reconcile",
 				  "%s/%s: removing %s %s (no longer desired)",

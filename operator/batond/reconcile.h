@@ -57,6 +57,8 @@ struct baton_reconcile_env {
 	 * the number filled. */
 	int (*observe)(void *data, const struct baton_dbspec *spec,
 		       struct baton_region_obs *obs, int max);
+	/* The cluster's DNS domain (NULL: cluster.local). */
+	const char *cluster_domain;
 	/* The Istio cluster ID of REGION (NULL: the region name). */
 	const char *(*istio_cluster_id)(void *data, const char *region);
 	/* Whether GROUP/VERSION is served by this cluster (mesh CRDs). */

@@ -43,6 +43,7 @@ done
 tmp=$(mktemp -d /tmp/baton-labfo.XXXXXX)
 chmod 755 "$tmp" # the postgres user reaches the primary's socket below it
 export BATON_LAB_DIR=$tmp/lab BATON_BUILD=$build
+export BATON_LAB_BATOND=0 # this test starts (and kills) its own batonds
 lab=$top/tests/lab/lab.sh
 regions=(eu-west us-east ap-south)
 declare -A ip=([eu-west]=198.18.0.11 [us-east]=198.18.0.12 [ap-south]=198.18.0.13)
@@ -209,10 +210,15 @@ eventually 30 "$other: its replica streams from the new primary (synchronous sta
 rto=$(awk -v old="${podip[eu-west]}" -v t="$t_kill" '$2 == "ok" { if ($4 == old && $1 <= t + 1000) last = $1; else if ($4 != old && $1 > t && !first) first = $1 } END { if (last && first) print first - last }' "$tmp/load.log")
 echo "# RTO (last acknowledged write before the kill → first after): ${rto:-?} ms"
 kc "$new" get events --field-selector involvedObject.name=orders -o custom-columns=REASON:.reason,MESSAGE:.message --no-headers 2>/dev/null |
-    grep -E 'FailoverStarted|Promoted|FailoverCompleted|Rejoined' | head -5 | sed 's/^/#   /'
-check "$new: the Events tell the failover (FailoverStarted, Promoted, FailoverCompleted)" bash -c "
+    grep -E 'FailoverStarted|Promoted|TrafficShifted|FailoverCompleted|Rejoined' | head -8 | sed 's/^/#   /'
+check "$new: the Events tell the failover (FailoverStarted, Promoted, TrafficShifted, FailoverCompleted)" bash -c "
     e=\$(kubectl --kubeconfig $R/$new/admin.kubeconfig get events --field-selector involvedObject.name=orders -o jsonpath='{.items[*].reason}')
-    for want in FailoverStarted Promoted FailoverCompleted; do echo \"\$e\" | grep -qw \$want || { echo missing \$want; exit 1; }; done"
+    for want in FailoverStarted Promoted TrafficShifted FailoverCompleted; do echo \"\$e\" | grep -qw \$want || { echo missing \$want; exit 1; }; done"
+
+for r in "$new" "$other"; do
+    curl -fs --max-time 2 "http://${ip[$r]}:8080/metrics" |
+        awk -v r="$r" '/^baton_failover_step_seconds_(sum|count)/ { print "# " r ": " $0 }'
+done
 
 # Bring the region back: control plane, lab kubelet, batond.
 if BATON_REGIONS_DIR=$R "$top/tests/env/regions" start eu-west >"$tmp/start.log" 2>&1 &&

@@ -121,6 +121,11 @@ static const struct {
      "mesh.istioClusterIDs: must map region names"},
     {"istio id empty", "region: a\nmesh: {istioClusterIDs: {a: ''}}\n",
      "non-empty cluster ID"},
+    {"cluster domain not a domain",
+     "region: a\nmesh: {clusterDomain: \"Cluster Local\"}\n",
+     "mesh.clusterDomain: must be a DNS domain"},
+    {"cluster domain empty", "region: a\nmesh: {clusterDomain: ''}\n",
+     "mesh.clusterDomain"},
 };
 
 START_TEST(broken_configs_name_the_field)
@@ -150,6 +155,12 @@ START_TEST(istio_cluster_ids_map_regions)
 	/* unmapped regions default to their name */
 	ck_assert_str_eq(baton_batond_istio_cluster_id(&cfg, "us-east"),
 			 "us-east");
+	ck_assert_ptr_null(cfg.cluster_domain); /* cluster.local */
+	baton_batond_config_free(&cfg);
+	rv = load_string(
+	    "region: eu-west\nmesh: {clusterDomain: corp.example}\n", &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert_str_eq(cfg.cluster_domain, "corp.example");
 	baton_batond_config_free(&cfg);
 }
 END_TEST

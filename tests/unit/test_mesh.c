@@ -140,6 +140,19 @@ START_TEST(plain_without_primary_selects_nothing)
 }
 END_TEST
 
+START_TEST(istio_hosts_use_the_cluster_domain)
+{
+	struct baton_mesh_spec s = spec_for("eu-west", "us-east", 7);
+	json_t *objs;
+	s.cluster_domain = "corp.example";
+	objs = desired("istio", &s);
+	ck_assert_str_eq(path_str(find(objs, "DestinationRule", "orders-rw"),
+				  "spec", "host", NULL),
+			 "orders-rw.shop.svc.corp.example");
+	json_decref(objs);
+}
+END_TEST
+
 START_TEST(istio_pins_every_cluster_to_the_primary_subset)
 {
 	const char *locals[] = {"eu-west", "us-east", "ap-south"};
@@ -322,6 +335,7 @@ static Suite *mesh_suite(void)
 	tcase_add_test(tc, plain_fences_on_role_and_epoch);
 	tcase_add_test(tc, plain_without_primary_selects_nothing);
 	tcase_add_test(tc, istio_pins_every_cluster_to_the_primary_subset);
+	tcase_add_test(tc, istio_hosts_use_the_cluster_domain);
 	tcase_add_test(tc, istio_without_primary_has_no_route);
 	tcase_add_test(tc, istio_ambient_marks_the_service_global_only);
 	tcase_add_test(tc, cilium_shares_only_from_the_primary_cluster);
