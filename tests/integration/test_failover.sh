@@ -174,6 +174,18 @@ fi
 check "no surviving region labels a pod primary at epoch 1" \
     bash -c "! { $(declare -f labels kc); $(declare -p BATON_REGIONS_DIR); labels ${regions[1]}; labels ${regions[2]}; } | grep -q primary/1"
 
+# Peer fencing: the old primary's batond is gone but its API server
+# answers, so the new primary's batond relabels the stale primary there
+# through the peer kubeconfig, before labelling its own pod.
+eventually 15 "$first's stale primary pod is fenced through its API server by $second" bash -c "
+    kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get pods -l baton.dev/cluster=ledger \
+        -o jsonpath='{.items[0].metadata.labels.baton\.dev/role}/{.items[0].metadata.labels.baton\.dev/fenced}/{.items[0].metadata.annotations.baton\.dev/fenced-by}' |
+        grep -qx fenced/2/$second"
+check "$second fenced $first's pod before labelling its own primary (log order)" bash -c "
+    f=\$(grep -n 'fencing default/ledger-$first-0 in $first' $tmp/$second.log | head -1 | cut -d: -f1)
+    p=\$(grep -n 'ledger-$second-0: role primary at epoch 2' $tmp/$second.log | head -1 | cut -d: -f1)
+    [ -n \"\$f\" ] && [ -n \"\$p\" ] && [ \"\$f\" -lt \"\$p\" ]"
+
 # Restart the killed batond from its data directory: it rejoins and fences
 # its own stale primary.
 start_batond "$first"
@@ -193,6 +205,22 @@ for r in "${regions[@]}"; do
     check "$r: the reconcile count stays flat when nothing changes (${before[$r]} → $(reconciles "$r"))" \
         test "${before[$r]}" = "$(reconciles "$r")"
 done
+
+# A switchover to a region that cannot hold the primary is refused with a
+# condition and an Event, and nothing moves.
+for r in "${regions[@]}"; do
+    kc "$r" annotate dbc ledger baton.dev/switchover=nowhere/1 --overwrite >/dev/null
+done
+for r in "${regions[@]}"; do
+    eventually 20 "$r: switchover to an unknown region is refused (status.switchover, SwitchoverAccepted=False)" bash -c "
+        k='kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig'
+        [ \"\$(\$k get dbc ledger -o jsonpath='{.status.switchover.state}/{.status.conditions[?(@.type==\"SwitchoverAccepted\")].status}')\" = Refused/False ] &&
+        \$k get dbc ledger -o jsonpath='{.status.switchover.message}' | grep -q 'not a data region'"
+done
+check "the refused switchover moved nothing ($second primary at epoch 2)" bash -c "
+    for r in ${regions[*]}; do [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/\$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}')\" = $second/2 ] || exit 1; done"
+check "a SwitchoverRefused Event is recorded" bash -c "
+    kubectl --kubeconfig $BATON_REGIONS_DIR/$second/admin.kubeconfig get events --field-selector involvedObject.name=ledger,reason=SwitchoverRefused -o name | grep -q ."
 
 # Killed mid-reconcile: apply a new DatabaseCluster (in every region, as
 # always: the Raft leader registers what its own cluster holds) and SIGKILL
