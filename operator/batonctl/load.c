@@ -196,7 +196,11 @@ static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
 	PGresult *res = NULL, *r;
 
 	*broken = false;
-	if (!PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0)) {
+	/* without parameters: the simple protocol, which also takes several
+	 * statements at once */
+	if (!(n == 0 ? PQsendQuery(c, sql)
+		     : PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL,
+					 0))) {
 		one_line(err, errlen, PQerrorMessage(c));
 		*broken = true;
 		return NULL;

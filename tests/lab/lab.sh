@@ -265,6 +265,11 @@ cmd_up() {
             log "$r: lab kubelet pid $(cat "$lab/pids/labkubelet-$r.pid"), node $r-lab, pods from $base"
         fi
         apply_pvs "$r"
+    done
+    # batond watches its peers' DatabaseClusters too: start it only once
+    # every region has the CRD (a peer informer that starts on a 404 did
+    # not see the peer's objects in the lab)
+    for r in $(region_names); do
         start_batond "$r"
     done
     for r in $(region_names); do

@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# drill.sh — failure drills in the lab, with reports (docs/lab.md).
+#
+#   drill.sh SCENARIO [--repeat N] [--report DIR] [--db NS/NAME]
+#            [--timeout S] [--no-check]
+#   (also: batonctl drill ...)
+#
+# Scenarios (number or name):
+#   1 kill-region   SIGKILL every process of the primary region: its region
+#                   host's namespace (control plane, batond), its pod hosts
+#                   (agent, PostgreSQL) and its lab kubelet
+#   2 partition     cut every link of the primary region (lab.sh isolate)
+#   3 kill-batond   SIGKILL only the primary region's batond
+#   5 switchover    planned: batonctl switchover to the next region
+#   6 heal          partition the primary region, wait for the failover,
+#                   then heal it: measured is the rejoin (the old primary
+#                   becomes a replica of the new one, no manual step)
+#   all             1 2 3 5 6
+#   e2e             1 2 5 6 (what make e2e runs)
+#
+# Each run: the write load starts (batonctl load: a write every 20 ms to
+# whichever instance accepts writes, a probe write on every instance every
+# 100 ms), waits for steady writes, injects the fault, waits (bounded) for
+# convergence: every surviving region's status names a new primary at a
+# higher epoch and writes are acknowledged by that primary's instance; then
+# stops the load, which reads back every acknowledged id, and writes
+# DIR/<scenario>-<i>/{drill.json,report.json,timeline.svg}. Drills 1-3
+# restore what they broke afterwards (region restarted, link healed,
+# batond restarted) and wait for the rejoin, so the next drill starts from
+# a whole fleet. With --repeat N it prints RTO p50/p99 and lost writes per
+# scenario and writes DIR/summary.json.
+#
+# Exit 0 if every run converged with no split brain and no lost
+# acknowledged write (synchronous mode), 1 otherwise (--no-check: always
+# 0 once the reports are written), 2 on usage errors.
+#
+# Environment: BATON_LAB_DIR (default tests/lab/run), BATON_BUILD
+# (default build/plain), BATONCTL (the batonctl binary; batonctl drill sets
+# it).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+lab=${BATON_LAB_DIR:-$top/tests/lab/run}
+export BATON_LAB_DIR=$lab
+build=${BATON_BUILD:-build/plain}
+[[ $build = /* ]] || build=$top/$build
+batonctl=${BATONCTL:-$build/bin/batonctl}
+labsh=$top/tests/lab/lab.sh
+R=$lab/regions
+export PATH=$top/tests/env/bin:$PATH
+
+log() { printf '[drill %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { printf '[drill] error: %s\n' "$*" >&2; exit 2; }
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+scenario="" repeat=1 report="" ref=lab/orders timeout=90 check=1
+while [ $# -gt 0 ]; do
+    case $1 in
+        --repeat) repeat=${2:-}; shift 2 ;;
+        --report) report=${2:-}; shift 2 ;;
+        --db) ref=${2:-}; shift 2 ;;
+        --timeout) timeout=${2:-}; shift 2 ;;
+        --no-check) check=0; shift ;;
+        -h|--help|help) usage; exit 0 ;;
+        -*) die "unknown flag '$1' (see --help)" ;;
+        *) [ -z "$scenario" ] || die "one scenario at a time ('$scenario', then '$1')"; scenario=$1; shift ;;
+    esac
+done
+[ -n "$scenario" ] || { usage >&2; exit 2; }
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || die "--repeat wants a positive number"
+[[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
+[[ $ref == */* ]] || die "--db wants NAMESPACE/NAME"
+ns=${ref%%/*} db=${ref#*/}
+case $scenario in
+    1|kill-region) list=(kill-region) ;;
+    2|partition) list=(partition) ;;
+    3|kill-batond) list=(kill-batond) ;;
+    5|switchover) list=(switchover) ;;
+    6|heal) list=(heal) ;;
+    all) list=(kill-region partition kill-batond switchover heal) ;;
+    e2e) list=(kill-region partition switchover heal) ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, all, e2e)" ;;
+esac
+[ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
+[ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
+[ -x "$batonctl" ] || die "$batonctl is not built (make BUILD=${build#"$top"/} ${build#"$top"/}/bin/batonctl)"
+mapfile -t regions <"$R/regions"
+report=${report:-$lab/reports/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$report" || die "cannot create $report"
+
+now_ms() { date +%s%3N; }
+kc() { kubectl --kubeconfig "$R/$1/admin.kubeconfig" --request-timeout=3s "${@:2}"; }
+st() { kc "$1" -n "$ns" get dbc "$db" -o jsonpath="{.status.$2}" 2>/dev/null; }
+region_ip() { sed -n 's/^BATON_IP=//p' "$R/$1/region.env"; }
+pod_ip() { kc "$1" -n "$ns" get pod "$db-$1-0" -o jsonpath='{.status.podIP}' 2>/dev/null; }
+agent() { curl -fs --max-time 1 "http://$1:8081/v1/status" 2>/dev/null; }
+# wait_for SECONDS CMD...: poll every 0.5 s; 0 if CMD succeeded in time
+wait_for() {
+    local deadline=$(($(date +%s) + $1)); shift
+    while :; do
+        "$@" && return 0
+        [ "$(date +%s)" -ge "$deadline" ] && return 1
+        sleep 0.5
+    done
+}
+
+# ---- the database ---------------------------------------------------------
+declare -A podip
+ensure_db() {
+    local r
+    if ! kc "${regions[0]}" -n "$ns" get dbc "$db" >/dev/null 2>&1; then
+        log "applying $ns/$db in every region"
+        "$labsh" apply-example "$ns/$db" || die "apply-example failed"
+    fi
+}
+# every region agrees on one primary, Healthy, all instances ready, and
+# that primary's agent says writable
+healthy() {
+    local r p="" e="" x
+    for r in "${regions[@]}"; do
+        x=$(kc "$r" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}' 2>/dev/null) || return 1
+        [ "${x##*/}" = Healthy ] || return 1
+        x=${x%/*}
+        [ -z "$p" ] && p=$x
+        [ "$x" = "$p" ] || return 1
+    done
+    for r in "${regions[@]}"; do
+        [ -n "${podip[$r]:-}" ] || podip[$r]=$(pod_ip "$r")
+        [ -n "${podip[$r]}" ] || return 1
+    done
+    agent "${podip[${p%/*}]}" | jq -e '.role == "primary" and .writable == true' >/dev/null 2>&1
+}
+fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
+    local r x
+    for r in "${regions[@]}"; do
+        [ "$r" = "${1:-}" ] && continue
+        x=$(kc "$r" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}' 2>/dev/null) &&
+            [ -n "$x" ] && { echo "$x"; return 0; }
+    done
+    return 1
+}
+# the application role the load writes as, through the primary's socket
+ensure_app_role() {
+    local p=$1 sock
+    for sock in "$lab"/volumes/"$p"/*/run; do
+        [ -S "$sock/.s.PGSQL.5432" ] || continue
+        if psql -h "$sock" -U postgres -d postgres -Atqc "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t; then
+            psql -h "$sock" -U postgres -d postgres -qc \
+                "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN SUPERUSER PASSWORD 'app'; END IF; END\$\$" \
+                >/dev/null 2>&1 && return 0
+        fi
+    done
+    return 1
+}
+
+# ---- faults -------------------------------------------------------------------
+kill_region() {
+    local r=$1 ns_ pid f
+    pid=$(cat "$lab/pids/labkubelet-$r.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
+    for ns_ in "baton-$r" $(sed -n 's/^netns=//p' "$lab"/state/"$r"/pods/*/state 2>/dev/null); do
+        for pid in $(ip netns pids "$ns_" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    done
+    f=$lab/pids/batond-$r.pid
+    [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+    return 0
+}
+restore_region() { # after kill-region: control plane, then lab kubelet + batond
+    local r=$1
+    BATON_REGIONS_DIR=$R "$top/tests/env/regions" start "$r" >>"$2/restore.log" 2>&1 &&
+        "$labsh" up "${#regions[@]}" >>"$2/restore.log" 2>&1
+}
+# the old primary region's instance is a replica of NEW and its status agrees
+rejoined() {
+    local old=$1 new=$2
+    agent "${podip[$old]}" | jq -e '.role == "replica" and .writable == false' >/dev/null 2>&1 &&
+        agent "${podip[$new]}" | jq -e --arg p "$db-$old-0" '(.standbys // []) | index($p) != null' >/dev/null 2>&1 &&
+        [ "$(st "$old" primaryRegion)" = "$new" ]
+}
+acked_by_after() { # acked_by_after DIR IP MS: a write acknowledged by IP after MS
+    jq -e --arg h "$2" --argjson t "$3" 'select(.ok and .host == $h and .t > $t)' "$1/writes.jsonl" 2>/dev/null | grep -q .
+}
+
+steady() { # 100 acknowledged writes (2 s at 20 ms)
+    local n
+    n=$(grep -c '"ok":true' "$1/writes.jsonl" 2>/dev/null)
+    [ "${n:-0}" -ge 100 ]
+}
+
+# ---- one run --------------------------------------------------------------------
+run_one() {
+    local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
+    local lpid t target="" restored=null rejoin_ms=null hosts r notes=""
+    mkdir -p "$dir"
+    podip=() # pod addresses can change when a region comes back
+    log "$scen #$i: waiting for a healthy fleet"
+    if ! wait_for 240 healthy; then
+        log "$scen #$i: the fleet is not healthy (status: $(kc "${regions[0]}" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}/{.status.ready}' 2>&1))"
+        jq -n --arg s "$scen" '{scenario: $s, converged: false, error: "the fleet was not healthy before the fault"}' >"$dir/drill.json"
+        return 1
+    fi
+    before=$(fleet_state) p=${before%/*} e=${before#*/}
+    wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
+    hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
+    "$batonctl" load --hosts "$hosts" --out "$dir" --run "$scen-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
+    lpid=$!
+    local started_at; started_at=$(now_ms)
+    if ! wait_for 60 steady "$dir"; then
+        log "$scen #$i: the load never got steady (see $dir/load.err)"
+        notes="load never steady"
+    fi
+    sleep 1
+    for r in "${regions[@]}"; do [ "$r" = "$p" ] || { target=$r; break; }; done
+    fault_at=$(now_ms)
+    log "$scen #$i: primary $p at epoch $e; injecting the fault"
+    case $scen in
+        kill-region) kill_region "$p" ;;
+        partition | heal) "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
+        kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
+        switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
+    esac
+    converged_now() {
+        local r x n=""
+        for r in "${regions[@]}"; do
+            [ "$scen" != switchover ] && [ "$r" = "$p" ] && continue
+            x=$(kc "$r" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}' 2>/dev/null) || return 1
+            [ "${x%/*}" != "$p" ] && [ "${x#*/}" -gt "$e" ] 2>/dev/null || return 1
+            [ -z "$n" ] && n=${x%/*}
+            [ "${x%/*}" = "$n" ] || return 1
+        done
+        acked_by_after "$dir" "${podip[$n]}" "$fault_at" && echo "$n" >"$dir/.new"
+    }
+    if wait_for "$timeout" converged_now; then
+        conv_at=$(now_ms) converged=true new=$(cat "$dir/.new")
+        log "$scen #$i: converged: $new is primary, writes acknowledged by it, $((conv_at - fault_at)) ms after the fault"
+    else
+        log "$scen #$i: did NOT converge within ${timeout}s (status: $(fleet_state "$p"))"
+    fi
+    after=$(fleet_state "$p")
+    if [ "$scen" = heal ] && $converged; then
+        # the drill proper: heal, then the old primary must rejoin by itself
+        fault_at=$(now_ms) converged=false
+        "$labsh" heal "$p" >>"$dir/fault.log" 2>&1
+        if wait_for "$timeout" rejoined "$p" "$new"; then
+            conv_at=$(now_ms) converged=true rejoin_ms=$((conv_at - fault_at))
+            log "heal #$i: $p rejoined as a replica of $new in $rejoin_ms ms"
+        else
+            log "heal #$i: $p did NOT rejoin within ${timeout}s"
+        fi
+        restored=true
+    fi
+    sleep 2
+    kill -TERM "$lpid" 2>/dev/null
+    wait "$lpid"
+    # put back what the drill broke, so the next one starts whole
+    case $scen in
+        kill-region) restore_region "$p" "$dir" ;;
+        partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1 ;;
+        kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
+    esac
+    if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
+        t=$(now_ms)
+        if wait_for 180 rejoined "$p" "$new"; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
+        log "$scen #$i: restored $p: rejoined=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
+    fi
+    jq -n --arg s "$scen" --argjson i "$i" --argjson fault "$fault_at" --argjson conv "${conv_at:-0}" \
+        --argjson converged "$converged" --arg pb "$p" --arg eb "$e" --arg pa "${after%/*}" --arg ea "${after#*/}" \
+        --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
+        --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
+        --arg mode synchronous \
+        '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
+          converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
+          primaryBefore: $pb, epochBefore: ($eb | tonumber? // null), primaryAfter: $pa, epochAfter: ($ea | tonumber? // null),
+          switchoverTarget: (if $s == "switchover" then $target else null end),
+          rejoined: $restored, rejoinMs: $rejoin, replicationMode: $mode,
+          startedAt: $started, endedAt: $ended, timeoutS: $timeout, notes: $notes}' >"$dir/drill.json"
+    if [ "$check" = 1 ]; then
+        "$batonctl" report --check "$dir"
+    else
+        "$batonctl" report "$dir"
+    fi
+}
+
+# ---- main -------------------------------------------------------------------------
+ensure_db
+failed=0
+for scen in "${list[@]}"; do
+    for i in $(seq 1 "$repeat"); do
+        run_one "$scen" "$i" || failed=1
+    done
+done
+# RTO p50/p99 (nearest rank), lost writes, split brains per scenario
+jq -s 'group_by(.scenario) | map({
+        scenario: .[0].scenario, runs: length,
+        converged: (map(select(.converged)) | length),
+        rtoMs: ((map(.rtoMs // empty) | sort) as $r
+            | {p50: (if ($r | length) > 0 then $r[((($r | length) * 0.5) | ceil) - 1] else null end),
+               p99: (if ($r | length) > 0 then $r[((($r | length) * 0.99) | ceil) - 1] else null end),
+               max: ($r | max)}),
+        lostAcknowledgedWrites: (map(.rpo.lostAcknowledgedWrites // 0) | add),
+        rpoUnchecked: (map(select(.rpo.checked | not)) | length),
+        splitBrains: (map(select(.splitBrain.detected)) | length)})' \
+    "$report"/*/report.json >"$report/summary.json" 2>/dev/null
+printf '%-12s %5s %9s %10s %10s %6s %11s\n' SCENARIO RUNS CONVERGED "RTO p50" "RTO p99" LOST SPLITBRAIN
+jq -r '.[] | [.scenario, .runs, .converged, (.rtoMs.p50 // "-"), (.rtoMs.p99 // "-"),
+              .lostAcknowledgedWrites, .splitBrains] | @tsv' "$report/summary.json" |
+    while IFS=$'\t' read -r s n c p50 p99 lost sb; do
+        printf '%-12s %5s %9s %8s ms %8s ms %6s %11s\n' "$s" "$n" "$c" "$p50" "$p99" "$lost" "$sb"
+    done
+echo "reports: $report"
+[ "$check" = 1 ] && exit "$failed"
+exit 0
