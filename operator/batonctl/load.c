@@ -98,6 +98,29 @@ static void conninfo(const struct baton_ctl_load_opts *o, const char *host,
 		 rw ? " target_session_attrs=read-write" : "");
 }
 
+/* A statement we stopped waiting for is cancelled on the server too:
+ * otherwise a commit waiting for a synchronous standby keeps its backend
+ * after we hang up, and a long outage fills max_connections (which then
+ * also locks out the agent). Its outcome stays unknown to us either way:
+ * it is recorded as an error, never as acknowledged. */
+static void cancel(PGconn *c)
+{
+	char buf[256];
+	PGcancel *k = PQgetCancel(c);
+	if (k != NULL) {
+		(void)PQcancel(k, buf, sizeof buf);
+		PQfreeCancel(k);
+	}
+}
+
+/* Notices (NOTICE: relation exists, WARNING: canceling the wait...) are
+ * not errors of the load; keep them off the terminal. */
+static void quiet_notice_cb(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 /* The message of a failed connection or result, on one line. */
 static void one_line(char *dst, size_t len, const char *src)
 {
@@ -161,6 +184,8 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 			}
 			st[i] = PQconnectPoll(c[i]);
 			if (st[i] == PGRES_POLLING_OK) {
+				PQsetNoticeProcessor(c[i], quiet_notice_cb,
+						     NULL);
 				won = c[i];
 				c[i] = NULL;
 				break;
@@ -214,6 +239,7 @@ static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
 					 "no answer within %ld ms (outcome "
 					 "unknown)",
 					 timeout_ms);
+				cancel(c);
 				*broken = true;
 				PQclear(res);
 				return NULL;
@@ -334,6 +360,7 @@ static void *prober_main(void *arg)
 		}
 		if (c == NULL) {
 			c = PQconnectdb(ci);
+			PQsetNoticeProcessor(c, quiet_notice_cb, NULL);
 			if (PQstatus(c) != CONNECTION_OK) {
 				one_line(err, sizeof err, PQerrorMessage(c));
 				PQfinish(c);

@@ -128,7 +128,16 @@ healthy() {
         [ -n "${podip[$r]:-}" ] || podip[$r]=$(pod_ip "$r")
         [ -n "${podip[$r]}" ] || return 1
     done
-    agent "${podip[${p%/*}]}" | jq -e '.role == "primary" and .writable == true' >/dev/null 2>&1
+    # and what the instances themselves say: the primary writable with
+    # every other instance attached as a standby, each of those a replica
+    # (status alone has said 3/3 ready while a replica sat stopped)
+    p=${p%/*}
+    agent "${podip[$p]}" | jq -e --argjson n $((${#regions[@]} - 1)) \
+        '.role == "primary" and .writable == true and ((.standbys // []) | length) >= $n' >/dev/null 2>&1 || return 1
+    for r in "${regions[@]}"; do
+        [ "$r" = "$p" ] && continue
+        agent "${podip[$r]}" | jq -e '.role == "replica"' >/dev/null 2>&1 || return 1
+    done
 }
 fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     local r x
@@ -139,14 +148,17 @@ fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     done
     return 1
 }
-# the application role the load writes as, through the primary's socket
+# the application role the load writes as, through the primary's socket:
+# not a superuser and at most 40 connections, so however the load's
+# connections pile up in an outage, the agent's own (superuser, reserved
+# slots) still get in
 ensure_app_role() {
     local p=$1 sock
     for sock in "$lab"/volumes/"$p"/*/run; do
         [ -S "$sock/.s.PGSQL.5432" ] || continue
         if psql -h "$sock" -U postgres -d postgres -Atqc "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t; then
             psql -h "$sock" -U postgres -d postgres -qc \
-                "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN SUPERUSER PASSWORD 'app'; END IF; END\$\$" \
+                "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN PASSWORD 'app' CONNECTION LIMIT 40; END IF; END\$\$" -c "GRANT CREATE ON SCHEMA public TO app" \
                 >/dev/null 2>&1 && return 0
         fi
     done

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# batonctl's command line against the real regions run.sh starts (no
+# batond, no lab needed):
+#  - help and exit codes: 0 help, 2 unknown command / bad flag / bad value;
+#  - status over every region plus one that does not answer: the table and
+#    -o json show it unreachable with the error, exit 0; exit 1 when no
+#    region answers;
+#  - a broken or missing kubeconfig is a clear error naming the file, exit 2;
+#  - --region-config reads a batond config (region, kubeconfig, http.bind);
+#  - switchover: a database that does not exist, a region that is not one
+#    of the database's: exit 1 with a clear message; a real request sets
+#    spec.primaryRegion and the request annotation in every region; --wait
+#    with no batond to act on it times out with exit 1.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib/tap.sh
+source "$top/tests/lib/tap.sh"
+: "${BATON_REGIONS_DIR:?run through tests/integration/run.sh (regions must be up)}"
+export PATH=$top/tests/env/bin:$PATH
+ctl=$top/${BATON_BUILD:-build/san}/bin/batonctl
+[[ $ctl = /* ]] || ctl=$top/$ctl
+read -r -a regions <<<"$BATON_REGION_NAMES"
+if [ ! -x "$ctl" ]; then not_ok "$ctl is not built"; tap_exit; fi
+if [ "${#regions[@]}" -lt 2 ]; then not_ok "needs 2 regions, got ${#regions[@]}"; tap_exit; fi
+r1=${regions[0]} r2=${regions[1]}
+tmp=$(mktemp -d /tmp/baton-ctl.XXXXXX)
+kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
+cleanup() {
+    for r in "$r1" "$r2"; do kc "$r" delete dbc ctltest --ignore-not-found --wait=false >/dev/null 2>&1; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+# expect RC DESCRIPTION PATTERN CMD...: CMD exits RC and its output
+# (stdout+stderr) matches the extended regex PATTERN
+expect() {
+    local rc=$1 what=$2 pat=$3 out got
+    shift 3
+    out=$("$@" 2>&1); got=$?
+    if [ "$got" = "$rc" ] && grep -Eq -- "$pat" <<<"$out"; then
+        ok "$what"
+    else
+        not_ok "$what (exit $got, want $rc)"; printf '#   %s\n' "${out//$'\n'/$'\n#   '}" | head -12
+    fi
+}
+K1=$BATON_REGIONS_DIR/$r1/admin.kubeconfig
+K2=$BATON_REGIONS_DIR/$r2/admin.kubeconfig
+for r in "$r1" "$r2"; do kc "$r" apply -f "$top/crds/" >/dev/null; done
+for r in "$r1" "$r2"; do kc "$r" wait --for condition=established crd/databaseclusters.baton.dev >/dev/null; done
+
+# ---- help, usage errors -------------------------------------------------------
+expect 0 "--help lists the commands" 'status.*switchover|switchover' "$ctl" --help
+expect 2 "an unknown command is a usage error (exit 2)" "unknown command 'frobnicate'" "$ctl" frobnicate
+expect 2 "no command at all: usage, exit 2" 'usage: batonctl' "$ctl"
+expect 0 "status --help explains the columns and exit codes" 'Exit 0 if any region' "$ctl" status --help
+expect 0 "switchover --help explains --wait" '--wait DURATION' "$ctl" switchover --help
+expect 2 "an unknown flag is a usage error" 'unrecognized option|usage' "$ctl" status --frobnicate
+expect 2 "-o wants table or json" "-o wants table or json, not 'yaml'" "$ctl" status -o yaml --kubeconfig "$r1=$K1"
+expect 2 "status NS/DB must be NAMESPACE/NAME" "'nodb' is not NAMESPACE/NAME" "$ctl" status nodb --kubeconfig "$r1=$K1"
+expect 2 "--batond wants NAME=URL" 'wants NAME=URL' "$ctl" status --batond http://127.0.0.1:1
+expect 2 "--batond wants an http URL" "must start with http://" "$ctl" status --batond "$r1=127.0.0.1:1"
+expect 2 "switchover --wait wants a duration" "--wait wants a duration like 60s, not 'soon'" \
+    "$ctl" switchover default/x "$r2" --wait soon --kubeconfig "$r1=$K1"
+expect 2 "switchover needs NS/DB and REGION" 'usage: batonctl switchover' "$ctl" switchover default/x --kubeconfig "$r1=$K1"
+expect 2 "load needs --hosts and --out" 'usage: batonctl load' "$ctl" load
+expect 2 "load rejects a bad duration" "wants a duration" "$ctl" load --hosts 127.0.0.1 --out "$tmp/l" --interval fast
+expect 1 "report of a directory without a drill is an error" 'drill.json is missing' "$ctl" report "$tmp/none"
+
+# ---- broken kubeconfigs -----------------------------------------------------------
+printf 'apiVersion: v1\nkind: Config\nclusters: [ {{{ broken\n' >"$tmp/broken.kubeconfig"
+expect 2 "a broken kubeconfig is a clear error naming the file" "broken.kubeconfig" \
+    "$ctl" status --kubeconfig "$r1=$tmp/broken.kubeconfig"
+expect 2 "a missing kubeconfig is a clear error naming the file" "$tmp/missing.kubeconfig" \
+    "$ctl" status --kubeconfig "$r1=$tmp/missing.kubeconfig"
+printf 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n' >"$tmp/empty.kubeconfig"
+expect 2 "a kubeconfig without a context is a clear error" "empty.kubeconfig" \
+    "$ctl" status --kubeconfig "$r1=$tmp/empty.kubeconfig"
+
+# ---- status with an unreachable region -----------------------------------------
+# the same credentials, a server nobody listens on
+sed 's#server: .*#server: https://127.0.0.1:1#' "$K2" >"$tmp/dead.kubeconfig"
+expect 0 "status shows every region, the dead one unreachable with its error, exit 0" \
+    "dead +no .*(dead: API server unreachable: .*(onnect|refused))" \
+    "$ctl" status --kubeconfig "$r1=$K1,$r2=$K2" --kubeconfig "dead=$tmp/dead.kubeconfig"
+check "status -o json: reachable yes for the live regions, no (with the error) for the dead one" bash -c "
+    '$ctl' status -o json --kubeconfig '$r1=$K1,$r2=$K2,dead=$tmp/dead.kubeconfig' |
+    jq -e '(.regions | map({(.name): .reachable}) | add) == {\"$r1\": \"yes\", \"$r2\": \"yes\", \"dead\": \"no\"}
+           and (.regions[] | select(.name == \"dead\") | .api.error | length > 0)'"
+check "a bare kubeconfig path takes its directory's name as the region" bash -c "
+    '$ctl' status -o json --kubeconfig '$K1' | jq -e '.regions[0].name == \"$r1\"'"
+expect 0 "status: a batond that does not answer is shown as such" "$r1: batond unreachable" \
+    "$ctl" status --kubeconfig "$r1=$K1" --batond "$r1=http://127.0.0.1:1"
+expect 1 "status exits 1 when no region answers" "no region answered" \
+    "$ctl" status --kubeconfig "dead=$tmp/dead.kubeconfig"
+{
+    echo "region: $r1"
+    echo "kubeconfig: $K1"
+    echo "peers:"
+    echo "  - {name: $r2, raftAddress: \"127.0.0.1:1\", apiAddress: \"127.0.0.1:2\", kubeconfig: $K2}"
+    echo "http: {bind: \"127.0.0.1:1\"}"
+} >"$tmp/batond.yaml"
+check "--region-config: the region, its peer (through the peer's kubeconfig) and its batond URL" bash -c "
+    '$ctl' status -o json --region-config '$tmp/batond.yaml' |
+    jq -e '[.regions[] | {name, reachable, url: .batond.url}] == [{name: \"$r1\", reachable: \"partial\", url: \"http://127.0.0.1:1\"}, {name: \"$r2\", reachable: \"yes\", url: null}]'"
+printf 'region: %s\nbogusKey: 1\n' "$r1" >"$tmp/bad-batond.yaml"
+expect 2 "--region-config with an unknown key is a clear error" "bad-batond.yaml" \
+    "$ctl" status --region-config "$tmp/bad-batond.yaml"
+
+# ---- switchover -------------------------------------------------------------------
+expect 1 "switchover of a database that does not exist: clear error, exit 1" \
+    "DatabaseCluster default/nope was not found in any reachable region" \
+    "$ctl" switchover default/nope "$r2" --kubeconfig "$r1=$K1,$r2=$K2"
+for r in "$r1" "$r2"; do
+    kc "$r" apply -f - >/dev/null <<YAML
+apiVersion: baton.dev/v1alpha1
+kind: DatabaseCluster
+metadata: {name: ctltest, namespace: default}
+spec:
+  regions: [{name: $r1}, {name: $r2}]
+  primaryRegion: $r1
+  failover: {synchronous: false}
+YAML
+done
+expect 1 "switchover to a region the database does not have: clear error, exit 1" \
+    "mars is not one of default/ctltest's regions \($r1, $r2\)" \
+    "$ctl" switchover default/ctltest mars --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "switchover requests in every reachable region, skipping a dead one" \
+    "dead: unreachable, skipped" \
+    "$ctl" switchover default/ctltest "$r2" --kubeconfig "$r1=$K1,$r2=$K2,dead=$tmp/dead.kubeconfig"
+for r in "$r1" "$r2"; do
+    check "$r: spec.primaryRegion is $r2 and the request annotation names it" bash -c "
+        [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ctltest -o jsonpath='{.spec.primaryRegion}')\" = $r2 ] &&
+        kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ctltest -o jsonpath='{.metadata.annotations.baton\.dev/switchover}' | grep -q '^$r2/batonctl-'"
+done
+expect 1 "switchover --wait with no batond acting on it times out with a clear message, exit 1" \
+    "timed out after 2 s waiting for $r2 to be primary" \
+    "$ctl" switchover default/ctltest "$r2" --wait 2s --kubeconfig "$r1=$K1,$r2=$K2"
+tap_exit
