@@ -142,6 +142,10 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 				    json_string(c->view_primary));
 	}
 	out->epoch = st->epoch;
+	out->automatic = st->cfg.automatic;
+	out->primary_lost =
+	    c->consensus->primary_lost != NULL &&
+	    c->consensus->primary_lost(c->consensus->data, st->name);
 	snprintf(c->view_phase, sizeof c->view_phase, "%s",
 		 phase_name(st->phase));
 	out->phase = c->view_phase;

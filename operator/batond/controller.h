@@ -46,6 +46,9 @@ struct baton_consensus_ops {
 	/* This node leads and its decider considers DB's primary lease
 	 * expired (manual mode: a human may promote now). */
 	bool (*lease_expired)(void *data, const char *db);
+	/* DB's primary lease expired in this node's view (any node; for
+	 * status, not for decisions). May be NULL. */
+	bool (*primary_lost)(void *data, const char *db);
 };
 
 int baton_controller_start(struct baton_batond *d,

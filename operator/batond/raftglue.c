@@ -43,6 +43,7 @@ struct slot {
 	uint64_t last_renew_ms;
 	uint64_t last_report_ms;
 	bool promote_in_flight;
+	bool primary_was_lost; /* the primary's lease expired in our view */
 };
 
 struct proposal {
@@ -499,6 +500,17 @@ static void tick_cb(uv_timer_t *t)
 				s->renew_in_flight = true;
 			}
 		}
+		/* the primary's lease expired in this node's view (every node
+		 * sees the renewals applied): status says so */
+		{
+			bool lost =
+			    now >= baton_decider_expiry(&g->decider, st, now);
+			if (lost != s->primary_was_lost) {
+				s->primary_was_lost = lost;
+				baton_controller_fsm_changed(g->d->controller,
+							     st->name);
+			}
+		}
 		/* a lease that lapsed (or came back) changes the labels */
 		valid = baton_lease_valid(&s->lease, st->epoch, now);
 		if (valid != s->lease_was_valid) {
@@ -721,6 +733,12 @@ static bool op_lease_expired(void *data, const char *db)
 	uint64_t now = now_ms();
 	return st != NULL && is_leader(g) &&
 	       now >= baton_decider_expiry(&g->decider, st, now);
+}
+
+static bool op_primary_lost(void *data, const char *db)
+{
+	struct slot *s = slot_for(data, db, NULL);
+	return s != NULL && s->primary_was_lost;
 }
 
 static uint64_t op_agent_grant(void *data, const char *db, uint64_t epoch)
@@ -976,6 +994,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	    .lease_valid = op_lease_valid,
 	    .agent_grant = op_agent_grant,
 	    .lease_expired = op_lease_expired,
+	    .primary_lost = op_primary_lost,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",

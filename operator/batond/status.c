@@ -161,6 +161,29 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		      fsm->registered && fsm->primary_region != NULL,
 		  all_ready ? "AllRegionsReady" : "RegionsNotReady", msg,
 		  in->generation, in->now);
+	if (fsm != NULL && fsm->registered && fsm->primary_region != NULL) {
+		if (fsm->primary_lost) {
+			snprintf(
+			    msg, sizeof msg,
+			    fsm->automatic
+				? "the lease of the primary in %s expired; "
+				  "no region is eligible for promotion yet "
+				  "(healthy, within maxLagBytes, a "
+				  "synchronous standby in synchronous mode)"
+				: "the lease of the primary in %s expired "
+				  "and failover is manual: promote a region "
+				  "with `batonctl switchover NS/NAME REGION` "
+				  "(or the annotation baton.dev/switchover="
+				  "REGION in every region)",
+			    fsm->primary_region);
+		}
+		condition(
+		    conds, old_conds, "PrimaryAvailable", !fsm->primary_lost,
+		    fsm->primary_lost ? "LeaseExpired" : "LeaseHeld",
+		    fsm->primary_lost ? msg
+				      : "the primary region holds its lease",
+		    in->generation, in->now);
+	}
 	if (in->switchover != NULL) {
 		const char *state =
 		    json_string_value(json_object_get(in->switchover, "state"));
@@ -188,6 +211,8 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 	} else if (fsm == NULL || !fsm->registered ||
 		   fsm->primary_region == NULL) {
 		phase = "Provisioning";
+	} else if (fsm->primary_lost) {
+		phase = "Degraded";
 	} else if (fsm->phase != NULL &&
 		   (strcmp(fsm->phase, "FailingOver") == 0 ||
 		    strcmp(fsm->phase, "SwitchingOver") == 0 ||

@@ -40,6 +40,9 @@ struct baton_fsm_view {
 	uint64_t epoch;
 	const char *phase; /* FSM phase: "Healthy", "FailingOver", ... */
 	const char *last_failover; /* JSON text of lastFailover, or NULL */
+	/* the primary's lease expired and no promotion followed yet */
+	bool primary_lost;
+	bool automatic; /* failover.mode (for the message) */
 };
 
 struct baton_status_input {

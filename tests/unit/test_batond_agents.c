@@ -303,6 +303,60 @@ START_TEST(status_publishes_the_endpoint_and_switchover)
 }
 END_TEST
 
+static const char *cond_field(json_t *st, const char *type, const char *f)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "type")),
+			   type) == 0) {
+			return json_string_value(json_object_get(c, f));
+		}
+	}
+	return NULL;
+}
+
+START_TEST(a_lost_primary_is_degraded_and_says_what_promotes)
+{
+	struct baton_fsm_view fsm = {.registered = true,
+				     .quorum = true,
+				     .primary_region = "eu",
+				     .epoch = 2,
+				     .phase = "Healthy",
+				     .primary_lost = true,
+				     .automatic = false};
+	struct baton_region_obs obs[1] = {{.name = "us",
+					   .reachable = true,
+					   .ready = 1,
+					   .replicas = 1,
+					   .lag_bytes = -1,
+					   .role = "replica"}};
+	struct baton_status_input in = {.generation = 1,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 1,
+					.now = "2026-11-28T01:00:00Z"};
+	json_t *st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
+			 "Degraded");
+	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "status"), "False");
+	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "reason"),
+			 "LeaseExpired");
+	ck_assert_ptr_nonnull(
+	    strstr(cond_field(st, "PrimaryAvailable", "message"),
+		   "batonctl switchover"));
+	json_decref(st);
+
+	fsm.primary_lost = false;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "status"), "True");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
+			 "Healthy");
+	json_decref(st);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -316,6 +370,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
+	tcase_add_test(tc, a_lost_primary_is_degraded_and_says_what_promotes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -108,11 +108,13 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	struct baton_dbspec s;
 	json_t *o = dbc("");
 	struct baton_region_obs obs[3] = {
-	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z", NULL, NULL},
+	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z", NULL,
+	     NULL},
 	    {"us", true, 1, 1, 100, "replica", NULL, NULL, NULL},
 	    {"ap", true, 0, 0, -1, "witness", NULL, NULL, NULL},
 	};
-	struct baton_fsm_view fsm = {false, true, NULL, 0, NULL, NULL};
+	struct baton_fsm_view fsm = {false, true, NULL,	 0,
+				     NULL,  NULL, false, true};
 	struct baton_status_input in = {.spec = &s,
 					.generation = 4,
 					.fsm = &fsm,
@@ -181,7 +183,8 @@ END_TEST
 
 START_TEST(invalid_spec_is_pending_with_a_false_condition)
 {
-	struct baton_fsm_view fsm = {false, true, NULL, 0, NULL, NULL};
+	struct baton_fsm_view fsm = {false, true, NULL,	 0,
+				     NULL,  NULL, false, true};
 	struct baton_status_input in = {
 	    .spec = NULL,
 	    .generation = 2,
