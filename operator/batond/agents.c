@@ -428,15 +428,16 @@ static json_t *with_endpoint(const char *endpoint)
 {
 	char host[80];
 	const char *colon = strrchr(endpoint, ':');
-	int port = colon ? atoi(colon + 1) : 0;
+	long port = colon ? strtol(colon + 1, NULL, 10) : 0;
 	size_t n = colon ? (size_t)(colon - endpoint) : 0;
-	if (colon == NULL || n == 0 || n >= sizeof host || port <= 0) {
+	if (colon == NULL || n == 0 || n >= sizeof host || port <= 0 ||
+	    port > 65535) {
 		return NULL;
 	}
 	memcpy(host, endpoint, n);
 	host[n] = '\0';
 	return json_pack("{s:s, s:i}", "primaryHost", host, "primaryPort",
-			 port);
+			 (int)port);
 }
 
 /* ---- deciding what a pod should do ----------------------------------------

@@ -765,11 +765,11 @@ int baton_kube_request_start(struct baton_kube_client *c,
 	req->is_get = strcmp(method, "GET") == 0;
 	{
 		/* an absolute URL (batond → agents) goes as is */
-		const char *base = strncmp(path_query, "http://", 7) == 0 ||
-					   strncmp(path_query, "https://", 8) ==
-					       0
-				       ? ""
-				       : c->cfg.server;
+		const char *base =
+		    strncmp(path_query, "http://", 7) == 0 ||
+			    strncmp(path_query, "https://", 8) == 0
+			? ""
+			: c->cfg.server;
 		n = strlen(base) + strlen(path_query) + 1;
 		req->url = malloc(n);
 		if (req->url == NULL) {
