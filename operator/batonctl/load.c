@@ -103,14 +103,32 @@ static void conninfo(const struct baton_ctl_load_opts *o, const char *host,
  * after we hang up, and a long outage fills max_connections (which then
  * also locks out the agent). Its outcome stays unknown to us either way:
  * it is recorded as an error, never as acknowledged. */
-static void cancel(PGconn *c)
+static void *cancel_main(void *arg)
 {
 	char buf[256];
+	(void)PQcancel(arg, buf, sizeof buf);
+	PQfreeCancel(arg);
+	return NULL;
+}
+
+/* PQcancel connects to the server and waits, with no timeout of its own:
+ * towards a partitioned host that is minutes of TCP retries. So it runs
+ * on a detached thread and the load goes on. */
+static void cancel(PGconn *c)
+{
 	PGcancel *k = PQgetCancel(c);
-	if (k != NULL) {
-		(void)PQcancel(k, buf, sizeof buf);
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	if (k == NULL) {
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, cancel_main, k) != 0) {
 		PQfreeCancel(k);
 	}
+	pthread_attr_destroy(&attr);
 }
 
 /* Notices (NOTICE: relation exists, WARNING: canceling the wait...) are
