@@ -265,13 +265,16 @@ static void write_svg(FILE *f, json_t *drill, json_t *writes, json_t *states,
 		int y = rows_y + k * row_h;
 		json_t *prev = NULL;
 		int64_t prev_epoch = -1;
+		const char *label = json_string_value(json_object_get(
+		    json_object_get(drill, "instances"), h[k].name));
 		fprintf(
 		    f,
-		    "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s</text>"
+		    "<text x=\"10\" y=\"%d\" font-weight=\"bold\">%s%s%s</text>"
 		    "<text x=\"10\" y=\"%d\" fill=\"#666\">role/epoch</text>"
 		    "<text x=\"10\" y=\"%d\" fill=\"#666\">probe writes "
 		    "ok</text>\n",
-		    y + 10, h[k].name, y + 24, y + 42);
+		    y + 10, label ? label : "", label ? " " : "", h[k].name,
+		    y + 24, y + 42);
 		json_array_foreach(states, i, o)
 		{
 			if (strcmp(sval(o, "host"), h[k].name) != 0) {

@@ -201,7 +201,7 @@ steady() { # 100 acknowledged writes (2 s at 20 ms)
 # ---- one run --------------------------------------------------------------------
 run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
-    local lpid t target="" restored=null rejoin_ms=null hosts r notes=""
+    local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms=""
     mkdir -p "$dir"
     podip=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
@@ -250,6 +250,7 @@ run_one() {
     after=$(fleet_state "$p")
     if [ "$scen" = heal ] && $converged; then
         # the drill proper: heal, then the old primary must rejoin by itself
+        failover_ms=$((conv_at - fault_at))
         fault_at=$(now_ms) converged=false
         "$labsh" heal "$p" >>"$dir/fault.log" 2>&1
         if wait_for "$timeout" rejoined "$p" "$new"; then
@@ -278,12 +279,14 @@ run_one() {
         --argjson converged "$converged" --arg pb "$p" --arg eb "$e" --arg pa "${after%/*}" --arg ea "${after#*/}" \
         --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
         --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
-        --arg mode synchronous \
+        --arg mode synchronous --argjson failover "${failover_ms:-null}" \
+        --argjson instances "$(for r in "${regions[@]}"; do jq -n --arg k "${podip[$r]:-?}" --arg v "$r" '{($k): $v}'; done | jq -s add)" \
         '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
           converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
           primaryBefore: $pb, epochBefore: ($eb | tonumber? // null), primaryAfter: $pa, epochAfter: ($ea | tonumber? // null),
           switchoverTarget: (if $s == "switchover" then $target else null end),
           rejoined: $restored, rejoinMs: $rejoin, replicationMode: $mode,
+          partitionFailoverMs: $failover, instances: $instances,
           startedAt: $started, endedAt: $ended, timeoutS: $timeout, notes: $notes}' >"$dir/drill.json"
     if [ "$check" = 1 ]; then
         "$batonctl" report --check "$dir"
