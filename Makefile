@@ -166,7 +166,7 @@ bench: bench-kube bench-batond bench-pg
 # The lab drills (docs/lab.md): lab up, drills 1 2 5 6 with checks (no split
 # brain, no lost acknowledged write, every drill converges), lab down. Own
 # BUILD and BATON_LAB_DIR may be given; reports go to $(E2E_REPORT).
-E2E_LAB ?= $(CURDIR)/tests/lab/run-e2e
+E2E_LAB ?= /tmp/baton-e2e-lab
 E2E_REPORT ?= $(CURDIR)/build/e2e-reports
 e2e:
 	$(MAKE) --no-print-directory $(BUILD)/bin/batond $(BUILD)/bin/baton-agent $(BUILD)/bin/batonctl $(BUILD)/tests/helpers/baton_labkubelet

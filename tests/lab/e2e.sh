@@ -6,7 +6,7 @@
 #   tests/lab/e2e.sh [REPORT-DIR]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-export BATON_LAB_DIR=${BATON_LAB_DIR:-$top/tests/lab/run-e2e}
+export BATON_LAB_DIR=${BATON_LAB_DIR:-/tmp/baton-e2e-lab}
 build=${BATON_BUILD:-build/plain}
 [[ $build = /* ]] || build=$top/$build
 export BATON_BUILD=$build
