@@ -469,7 +469,7 @@ static void tick_cb(uv_timer_t *t)
 		    st->primary >= 0 &&
 		    strcmp(st->regions[st->primary].name, self_name(g)) == 0;
 		int me = baton_fsm_region_index(st, self_name(g));
-		bool valid;
+		bool valid, renew_due;
 		struct baton_cmd cmd;
 
 		if (s == NULL) {
@@ -483,11 +483,17 @@ static void tick_cb(uv_timer_t *t)
 		}
 		/* renew our lease, only while our instance is healthy: a
 		 * region whose database died must let the lease lapse */
-		if (primary_here && !s->renew_in_flight &&
-		    st->phase != BATON_PHASE_SWITCHING_OVER &&
-		    st->phase != BATON_PHASE_FENCED &&
-		    now - s->last_renew_ms >= st->cfg.renew_ms &&
-		    region_healthy(g, st->name)) {
+		renew_due = primary_here && !s->renew_in_flight &&
+			    st->phase != BATON_PHASE_SWITCHING_OVER &&
+			    st->phase != BATON_PHASE_FENCED &&
+			    now - s->last_renew_ms >= st->cfg.renew_ms;
+		if (renew_due) {
+			/* The health check asks the controller: once per
+			 * renewMillis, also while unhealthy (not every tick
+			 * for each of a thousand unhealthy databases). */
+			s->last_renew_ms = now;
+		}
+		if (renew_due && region_healthy(g, st->name)) {
 			memset(&cmd, 0, sizeof cmd);
 			cmd.type = BATON_CMD_RENEW;
 			snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
@@ -495,7 +501,6 @@ static void tick_cb(uv_timer_t *t)
 				 self_name(g));
 			cmd.epoch = st->epoch;
 			cmd.send_ms = now;
-			s->last_renew_ms = now;
 			if (propose(g, &cmd, NULL) == 0) {
 				s->renew_in_flight = true;
 			}

@@ -16,6 +16,7 @@
  */
 #include "kube/informer.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,11 @@ static void list_done_cb(struct baton_kube_lister *l, int status, json_t *list)
 	}
 	inf->relist_backoff = 0;
 	inf->relists++;
+	/* A LIST of a thousand objects parsed whole (managedFields and all)
+	 * leaves tens of MiB of freed heap that glibc keeps: batond's RSS after
+	 * a restart at 1,000 DatabaseClusters was 130 MiB, 85 after a trim.
+	 * LISTs are rare (start-up, 410 Gone): give it back. */
+	malloc_trim(0);
 	if (inf->closing) {
 		return;
 	}
