@@ -214,7 +214,7 @@ run_one() {
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
     hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
     "$batonctl" load --hosts "$hosts" --out "$dir" --run "$scen-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
-    lpid=$!
+    lpid=$! cur_load=$!
     local started_at; started_at=$(now_ms)
     if ! wait_for 60 steady "$dir"; then
         log "$scen #$i: the load never got steady (see $dir/load.err)"
@@ -226,7 +226,7 @@ run_one() {
     log "$scen #$i: primary $p at epoch $e; injecting the fault"
     case $scen in
         kill-region) kill_region "$p" ;;
-        partition | heal) "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
+        partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
         kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
         switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
     esac
@@ -253,6 +253,7 @@ run_one() {
         failover_ms=$((conv_at - fault_at))
         fault_at=$(now_ms) converged=false
         "$labsh" heal "$p" >>"$dir/fault.log" 2>&1
+        cur_cut=""
         if wait_for "$timeout" rejoined "$p" "$new"; then
             conv_at=$(now_ms) converged=true rejoin_ms=$((conv_at - fault_at))
             log "heal #$i: $p rejoined as a replica of $new in $rejoin_ms ms"
@@ -264,11 +265,13 @@ run_one() {
     sleep 2
     kill -TERM "$lpid" 2>/dev/null
     wait "$lpid"
+    cur_load=""
     # put back what the drill broke, so the next one starts whole
     case $scen in
         kill-region) restore_region "$p" "$dir" ;;
-        partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1 ;;
+        partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
+        heal) [ -n "$cur_cut" ] && "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
     esac
     if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
         t=$(now_ms)
@@ -296,6 +299,16 @@ run_one() {
 }
 
 # ---- main -------------------------------------------------------------------------
+# Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
+# drill cut off, so the lab is not left half broken.
+cur_load="" cur_cut=""
+on_exit() {
+    [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
+    [ -n "$cur_cut" ] && "$labsh" heal "$cur_cut" >/dev/null 2>&1
+    return 0
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
 ensure_db
 failed=0
 for scen in "${list[@]}"; do
