@@ -62,7 +62,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube \
+.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube \
 	format format-check lint clean coverage regions-up regions-down
 
 help:
@@ -73,6 +73,9 @@ help:
 	@echo "make integration   integration tests only (starts and stops its own regions)"
 	@echo "make format | format-check | lint | clean"
 	@echo "make regions-up N=3 [NETNS=1] | regions-down   a local multi-region control plane"
+	@echo "make lab | lab-down   the demo: 3 regions, batonds, a synchronous database on real PostgreSQL"
+	@echo "make e2e           the lab drills (kill a region, partition, switchover, heal), checked"
+	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 
 all: $(BINS) $(LIB)
 
@@ -171,6 +174,24 @@ E2E_REPORT ?= $(CURDIR)/build/e2e-reports
 e2e:
 	$(MAKE) --no-print-directory $(BUILD)/bin/batond $(BUILD)/bin/baton-agent $(BUILD)/bin/batonctl $(BUILD)/tests/helpers/baton_labkubelet
 	BATON_BUILD=$(BUILD) BATON_LAB_DIR=$(E2E_LAB) tests/lab/e2e.sh $(E2E_REPORT)
+
+# The demo (README): three regions in network namespaces, a batond per
+# region over mutual TLS, a synchronous DatabaseCluster in every region, real
+# PostgreSQL; waits until every region reports it Healthy, then shows
+# `batonctl status`. `make lab-down` stops exactly what it started.
+lab: all build/plain/tests/helpers/baton_labkubelet
+	BATON_BUILD=build/plain tests/lab/lab.sh up
+	BATON_BUILD=build/plain tests/lab/lab.sh apply-example
+	@for i in $$(seq 1 120); do \
+	    ok=1; for r in $$(cat tests/lab/run/regions/regions); do \
+	        [ "$$(tests/env/bin/kubectl --kubeconfig tests/lab/run/regions/$$r/admin.kubeconfig -n lab get dbc orders -o jsonpath='{.status.phase}' 2>/dev/null)" = Healthy ] || ok=0; \
+	    done; [ $$ok = 1 ] && break; sleep 2; \
+	done; [ $$ok = 1 ] || echo "lab: not Healthy within 240 s (tests/lab/lab.sh status)" >&2
+	build/plain/bin/batonctl status
+	@echo "writes: see docs/lab.md; drills: build/plain/bin/batonctl drill 1; stop: make lab-down"
+
+lab-down:
+	tests/lab/lab.sh down
 
 # ---- regions by hand ----------------------------------------------------------
 
