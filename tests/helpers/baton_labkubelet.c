@@ -2105,7 +2105,26 @@ static void pod_sync(struct pod *p)
 			return;
 		}
 		if (p->slot < 0) {
-			for (int i = 0; i < lk->o.max_pods; i++) {
+			/* The API server refuses to change status.podIPs once
+			 * set (422), so a pod that already has an address (we
+			 * were restarted) keeps it when it is ours and free;
+			 * otherwise addresses could swap between pods and the
+			 * API would show the wrong one for good. */
+			const char *had = json_string_value(json_object_get(
+			    json_object_get(p->obj, "status"), "podIP"));
+			struct in_addr prev;
+			int want = -1;
+			if (had != NULL &&
+			    inet_pton(AF_INET, had, &prev) == 1) {
+				uint32_t h = ntohl(prev.s_addr);
+				if (h >= lk->o.base &&
+				    h < lk->o.base + (uint32_t)lk->o.max_pods &&
+				    !lk->slot_used[h - lk->o.base]) {
+					want = (int)(h - lk->o.base);
+				}
+			}
+			for (int k = 0; k < lk->o.max_pods; k++) {
+				int i = want >= 0 ? want : k;
 				if (!lk->slot_used[i]) {
 					struct in_addr a = {
 					    .s_addr = htonl(lk->o.base +

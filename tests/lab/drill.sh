@@ -15,6 +15,10 @@
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
 #                   becomes a replica of the new one, no manual step)
+#   manual          on NS/NAME-manual (created with failover.mode manual):
+#                   kill the primary region, check that nothing is promoted
+#                   for 4 lease periods, then promote with batonctl
+#                   switchover (the same request as a planned switchover)
 #   all             1 2 3 5 6
 #   e2e             1 2 5 6 (what make e2e runs)
 #
@@ -77,9 +81,10 @@ case $scenario in
     3|kill-batond) list=(kill-batond) ;;
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
+    manual) list=(manual) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, manual, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
 [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
@@ -152,17 +157,17 @@ fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
 # not a superuser and at most 40 connections, so however the load's
 # connections pile up in an outage, the agent's own (superuser, reserved
 # slots) still get in
-ensure_app_role() {
-    local p=$1 sock
+ensure_app_role() { # on every primary socket of region $1 (one per database)
+    local p=$1 sock done=1
     for sock in "$lab"/volumes/"$p"/*/run; do
         [ -S "$sock/.s.PGSQL.5432" ] || continue
         if psql -h "$sock" -U postgres -d postgres -Atqc "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t; then
             psql -h "$sock" -U postgres -d postgres -qc \
                 "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN PASSWORD 'app' CONNECTION LIMIT 40; END IF; END\$\$" -c "GRANT CREATE ON SCHEMA public TO app" \
-                >/dev/null 2>&1 && return 0
+                >/dev/null 2>&1 && done=0
         fi
     done
-    return 1
+    return $done
 }
 
 # ---- faults -------------------------------------------------------------------
@@ -201,8 +206,18 @@ steady() { # 100 acknowledged writes (2 s at 20 ms)
 # ---- one run --------------------------------------------------------------------
 run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
-    local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms=""
+    local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x
     mkdir -p "$dir"
+    # manual mode has its own database, created manual: failover.mode is
+    # fixed when batond registers a database (see docs/lab.md)
+    local db=$db
+    if [ "$scen" = manual ]; then
+        db=$db-manual
+        if ! kc "${regions[0]}" -n "$ns" get dbc "$db" >/dev/null 2>&1; then
+            log "applying $ns/$db (failover.mode manual) in every region"
+            "$labsh" apply-example "$ns/$db" manual >>"$dir/fault.log" 2>&1 || { log "apply-example failed"; return 1; }
+        fi
+    fi
     podip=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
     if ! wait_for 240 healthy; then
@@ -226,6 +241,15 @@ run_one() {
     log "$scen #$i: primary $p at epoch $e; injecting the fault"
     case $scen in
         kill-region) kill_region "$p" ;;
+        manual)
+            kill_region "$p"
+            # nothing may be promoted by itself: 4 lease periods
+            sleep 8
+            x=$(fleet_state "$p")
+            if [ "${x%/*}" = "$p" ] && [ "${x#*/}" = "$e" ]; then auto=false; else auto=true; fi
+            log "manual #$i: after 8 s the surviving regions say $x (promoted by itself: $auto); promoting $target"
+            "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
+            ;;
         partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
         kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
         switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
@@ -248,6 +272,10 @@ run_one() {
         log "$scen #$i: did NOT converge within ${timeout}s (status: $(fleet_state "$p"))"
     fi
     after=$(fleet_state "$p")
+    if [ "$scen" = manual ] && [ "$auto" = true ]; then
+        log "manual #$i: a region was promoted without a request in manual mode"
+        converged=false
+    fi
     if [ "$scen" = heal ] && $converged; then
         # the drill proper: heal, then the old primary must rejoin by itself
         failover_ms=$((conv_at - fault_at))
@@ -268,7 +296,7 @@ run_one() {
     cur_load=""
     # put back what the drill broke, so the next one starts whole
     case $scen in
-        kill-region) restore_region "$p" "$dir" ;;
+        kill-region | manual) restore_region "$p" "$dir" ;;
         partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
         heal) [ -n "$cur_cut" ] && "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
@@ -278,18 +306,19 @@ run_one() {
         if wait_for 180 rejoined "$p" "$new"; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
         log "$scen #$i: restored $p: rejoined=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
     fi
+
     jq -n --arg s "$scen" --argjson i "$i" --argjson fault "$fault_at" --argjson conv "${conv_at:-0}" \
         --argjson converged "$converged" --arg pb "$p" --arg eb "$e" --arg pa "${after%/*}" --arg ea "${after#*/}" \
         --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
         --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
-        --arg mode synchronous --argjson failover "${failover_ms:-null}" \
+        --arg mode synchronous --argjson failover "${failover_ms:-null}" --argjson auto "$auto" \
         --argjson instances "$(for r in "${regions[@]}"; do jq -n --arg k "${podip[$r]:-?}" --arg v "$r" '{($k): $v}'; done | jq -s add)" \
         '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
           converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
           primaryBefore: $pb, epochBefore: ($eb | tonumber? // null), primaryAfter: $pa, epochAfter: ($ea | tonumber? // null),
-          switchoverTarget: (if $s == "switchover" then $target else null end),
+          switchoverTarget: (if $s == "switchover" or $s == "manual" then $target else null end),
           rejoined: $restored, rejoinMs: $rejoin, replicationMode: $mode,
-          partitionFailoverMs: $failover, instances: $instances,
+          partitionFailoverMs: $failover, promotedWithoutRequest: $auto, instances: $instances,
           startedAt: $started, endedAt: $ended, timeoutS: $timeout, notes: $notes}' >"$dir/drill.json"
     if [ "$check" = 1 ]; then
         "$batonctl" report --check "$dir"

@@ -11,7 +11,7 @@
 #                     hosts they left, then stop the regions
 #   lab.sh status     what runs where
 #   lab.sh env        shell exports (kubeconfigs, PATH)
-#   lab.sh apply-example [NS/NAME]
+#   lab.sh apply-example [NS/NAME [automatic|manual]]
 #                     namespace, replication Secret and a synchronous
 #                     DatabaseCluster over all regions (default lab/orders),
 #                     the same in every region
@@ -340,12 +340,13 @@ cmd_status() {
     done
 }
 
-# apply-example [NAMESPACE/NAME]: the same objects in every region, as a
+# apply-example [NAMESPACE/NAME [MODE]]: the same objects in every region, as a
 # GitOps tool would: the namespace, the replication Secret the agents read
 # (<name>-replication, key password) and a DatabaseCluster over all the
 # lab's regions, primary in the first, synchronous, lease 2 s.
 cmd_apply_example() {
-    local ref=${1:-lab/orders} ns name r prio regions_yaml="" first
+    local ref=${1:-lab/orders} mode=${2:-automatic} ns name r prio regions_yaml="" first
+    [[ $mode =~ ^(automatic|manual)$ ]] || die "failover mode must be automatic or manual, not '$mode'"
     [[ $ref == */* ]] || ref=lab/$ref
     ns=${ref%%/*} name=${ref#*/}
     [[ $ns =~ ^[a-z0-9-]+$ && $name =~ ^[a-z0-9-]+$ ]] || die "NAMESPACE/NAME must be DNS labels: '$ref'"
@@ -368,7 +369,7 @@ spec:
   engine: postgres
   regions:
 $regions_yaml  primaryRegion: $first
-  failover: {mode: automatic, leaseSeconds: 2, renewMillis: 500, synchronous: true}
+  failover: {mode: $mode, leaseSeconds: 2, renewMillis: 500, synchronous: true}
   storage: {size: 1Gi}
 EOF
         log "$r: applied namespace $ns, secret $name-replication, DatabaseCluster $ns/$name (primary $first)"
