@@ -35,6 +35,9 @@ struct peer_watch {
 
 struct baton_controller {
 	struct baton_batond *d;
+	/* "ns/cluster" -> {pod key: true}: the pods of each database, so that
+	 * per-database questions do not scan every cached pod */
+	json_t *pods_by_db;
 	struct peer_watch peers[BATON_MAX_PEERS];
 	int n_peers;
 	struct baton_kube_informer dbcs;
@@ -1442,6 +1445,43 @@ static void start_peers(struct baton_controller *c)
 	}
 }
 
+/* POD's database ("ns/cluster") into KEY; false if it has none. */
+static bool pod_db(json_t *pod, char *key, size_t size)
+{
+	json_t *md = json_object_get(pod, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *cl = json_string_value(json_object_get(
+	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	if (ns == NULL || cl == NULL) {
+		return false;
+	}
+	snprintf(key, size, "%s/%s", ns, cl);
+	return true;
+}
+
+static void pods_index(struct baton_controller *c, json_t *pod, bool add)
+{
+	char db[160], key[512];
+	json_t *set;
+	if (!pod_db(pod, db, sizeof db) ||
+	    baton_kube_object_key(pod, key, sizeof key) != 0) {
+		return;
+	}
+	set = json_object_get(c->pods_by_db, db);
+	if (add) {
+		if (set == NULL) {
+			set = json_object();
+			json_object_set_new(c->pods_by_db, db, set);
+		}
+		json_object_set_new(set, key, json_true());
+	} else if (set != NULL) {
+		json_object_del(set, key);
+		if (json_object_size(set) == 0) {
+			json_object_del(c->pods_by_db, db);
+		}
+	}
+}
+
 /* A pod changed: reconcile its DatabaseCluster. */
 static void pod_changed(struct baton_controller *c, json_t *pod)
 {
@@ -1458,17 +1498,21 @@ static void pod_changed(struct baton_controller *c, json_t *pod)
 
 static void pod_add(struct baton_kube_informer *inf, json_t *obj)
 {
+	pods_index(inf->data, obj, true);
 	pod_changed(inf->data, obj);
 }
 
 static void pod_update(struct baton_kube_informer *inf, json_t *old_obj,
 		       json_t *new_obj)
 {
+	pods_index(inf->data, old_obj, false);
+	pods_index(inf->data, new_obj, true);
 	pod_changed(inf->data, new_obj);
 }
 
 static void pod_delete(struct baton_kube_informer *inf, json_t *obj)
 {
+	pods_index(inf->data, obj, false);
 	pod_changed(inf->data, obj);
 }
 
@@ -1477,16 +1521,18 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 	char ns[64];
 	const char *slash = strchr(db, '/');
 	const char *key;
-	json_t *pod;
+	json_t *pod, *v;
 
 	if (c == NULL || slash == NULL || (size_t)(slash - db) >= sizeof ns) {
 		return false;
 	}
 	memcpy(ns, db, (size_t)(slash - db));
 	ns[slash - db] = '\0';
-	json_object_foreach(c->pods.cache, key, pod)
+	json_object_foreach(json_object_get(c->pods_by_db, db), key, v)
 	{
-		json_t *md = json_object_get(pod, "metadata");
+		json_t *md;
+		pod = baton_kube_informer_get(&c->pods, key);
+		md = json_object_get(pod, "metadata");
 		const char *pns =
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(json_object_get(
@@ -1569,6 +1615,7 @@ int baton_controller_start(struct baton_batond *d,
 		return BATON_ENOMEM;
 	}
 	c->d = d;
+	c->pods_by_db = json_object();
 	c->consensus = d->consensus;
 	c->env = (struct baton_reconcile_env){
 	    .data = c,
@@ -1765,6 +1812,7 @@ static void maybe_stopped(struct baton_controller *c)
 		}
 	}
 	c->stopped_cb = NULL;
+	json_decref(c->pods_by_db);
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
 	json_decref(c->failovers);
