@@ -504,7 +504,7 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		}
 		return;
 	}
-	if (strcmp(role, "primary") == 0 ||
+	if (strcmp(role, "primary") == 0 || strcmp(role, "stopped") == 0 ||
 	    (v->upstream != NULL && v->upstream[0] != '\0' &&
 	     strcmp(v->upstream, ep) != 0) ||
 	    (v->upstream == NULL && v->following != NULL &&
@@ -715,7 +715,10 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			const char *h = sget(s, "health");
 			uint64_t pos = agent_position(s);
 			d->answered = true;
+			/* a stopped instance (a failed rejoin) serves
+			 * nothing: not healthy, whatever the pod says */
 			if (agent_initialized(s) && bget(s, "ready") &&
+			    !json_is_false(json_object_get(s, "running")) &&
 			    (h == NULL || strcmp(h, "failed") != 0)) {
 				d->healthy = true;
 			}

@@ -211,6 +211,13 @@ START_TEST(old_primaries_and_stray_replicas_rejoin_the_primary)
 	v.following = "198.18.0.140:5432";
 	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_ptr_null(o.action);
+	/* a stopped instance (a rejoin whose pg_rewind failed) is retried */
+	v = view("stopped", 0);
+	v.primary_endpoint = "198.18.0.140:5432";
+	v.following = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
 }
 END_TEST
 
