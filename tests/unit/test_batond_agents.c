@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "batond/agents.h"
-#include "batond/status.h"
 #include "harness.h"
 
 /* eu (primary, index 0), us, ap (witness) at EPOCH. */
@@ -242,128 +241,6 @@ START_TEST(lsns_and_ordinals_parse_strictly)
 }
 END_TEST
 
-START_TEST(status_publishes_the_endpoint_and_switchover)
-{
-	struct baton_fsm_view fsm = {.registered = true,
-				     .quorum = true,
-				     .primary_region = "eu",
-				     .epoch = 2,
-				     .phase = "Healthy"};
-	struct baton_region_obs obs[2] = {
-	    {.name = "eu",
-	     .reachable = true,
-	     .ready = 1,
-	     .replicas = 1,
-	     .lag_bytes = -1,
-	     .role = "primary",
-	     .endpoint = "198.18.0.100:5432",
-	     .sync_standbys = "orders-us-0,orders-ap-0"},
-	    {.name = "us",
-	     .reachable = true,
-	     .ready = 1,
-	     .replicas = 1,
-	     .lag_bytes = -1,
-	     .role = "replica"}};
-	json_t *sw = json_pack("{s:s, s:i, s:s, s:s}", "target", "ap",
-			       "generation", 5, "state", "Refused", "message",
-			       "ap is not a data region of this database");
-	struct baton_status_input in = {.generation = 5,
-					.fsm = &fsm,
-					.regions = obs,
-					.n_regions = 2,
-					.now = "2026-11-28T01:00:00Z",
-					.switchover = sw};
-	json_t *st = baton_status_compute(&in, NULL);
-	json_t *eu = json_array_get(json_object_get(st, "regions"), 0);
-	json_t *us = json_array_get(json_object_get(st, "regions"), 1);
-	json_t *conds = json_object_get(st, "conditions");
-	size_t i;
-	json_t *c;
-	bool found = false;
-
-	ck_assert_str_eq(json_string_value(json_object_get(eu, "endpoint")),
-			 "198.18.0.100:5432");
-	ck_assert_int_eq(json_array_size(json_object_get(eu, "syncStandbys")),
-			 2);
-	ck_assert_str_eq(json_string_value(json_array_get(
-			     json_object_get(eu, "syncStandbys"), 1)),
-			 "orders-ap-0");
-	ck_assert_ptr_null(json_object_get(us, "endpoint"));
-	ck_assert_ptr_null(json_object_get(us, "syncStandbys"));
-	ck_assert(json_equal(json_object_get(st, "switchover"), sw));
-	json_array_foreach(conds, i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "type")),
-			   "SwitchoverAccepted") == 0) {
-			found = true;
-			ck_assert_str_eq(
-			    json_string_value(json_object_get(c, "status")),
-			    "False");
-			ck_assert_str_eq(
-			    json_string_value(json_object_get(c, "reason")),
-			    "Refused");
-		}
-	}
-	ck_assert(found);
-	json_decref(st);
-	json_decref(sw);
-}
-END_TEST
-
-static const char *cond_field(json_t *st, const char *type, const char *f)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(st, "conditions"), i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "type")),
-			   type) == 0) {
-			return json_string_value(json_object_get(c, f));
-		}
-	}
-	return NULL;
-}
-
-START_TEST(a_lost_primary_is_degraded_and_says_what_promotes)
-{
-	struct baton_fsm_view fsm = {.registered = true,
-				     .quorum = true,
-				     .primary_region = "eu",
-				     .epoch = 2,
-				     .phase = "Healthy",
-				     .primary_lost = true,
-				     .automatic = false};
-	struct baton_region_obs obs[1] = {{.name = "us",
-					   .reachable = true,
-					   .ready = 1,
-					   .replicas = 1,
-					   .lag_bytes = -1,
-					   .role = "replica"}};
-	struct baton_status_input in = {.generation = 1,
-					.fsm = &fsm,
-					.regions = obs,
-					.n_regions = 1,
-					.now = "2026-11-28T01:00:00Z"};
-	json_t *st = baton_status_compute(&in, NULL);
-	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
-			 "Degraded");
-	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "status"), "False");
-	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "reason"),
-			 "LeaseExpired");
-	ck_assert_ptr_nonnull(
-	    strstr(cond_field(st, "PrimaryAvailable", "message"),
-		   "batonctl switchover"));
-	json_decref(st);
-
-	fsm.primary_lost = false;
-	st = baton_status_compute(&in, NULL);
-	ck_assert_str_eq(cond_field(st, "PrimaryAvailable", "status"), "True");
-	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
-			 "Healthy");
-	json_decref(st);
-}
-END_TEST
-
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -376,8 +253,6 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
-	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
-	tcase_add_test(tc, a_lost_primary_is_degraded_and_says_what_promotes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -202,6 +202,96 @@ START_TEST(invalid_spec_is_pending_with_a_false_condition)
 }
 END_TEST
 
+START_TEST(status_publishes_the_endpoint_and_switchover)
+{
+	struct baton_fsm_view fsm = {.registered = true,
+				     .quorum = true,
+				     .primary_region = "eu",
+				     .epoch = 2,
+				     .phase = "Healthy"};
+	struct baton_region_obs obs[2] = {
+	    {.name = "eu",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "primary",
+	     .endpoint = "198.18.0.100:5432",
+	     .sync_standbys = "orders-us-0,orders-ap-0"},
+	    {.name = "us",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "replica"}};
+	json_t *sw = json_pack("{s:s, s:i, s:s, s:s}", "target", "ap",
+			       "generation", 5, "state", "Refused", "message",
+			       "ap is not a data region of this database");
+	struct baton_status_input in = {.generation = 5,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 2,
+					.now = "2026-11-28T01:00:00Z",
+					.switchover = sw};
+	json_t *st = baton_status_compute(&in, NULL);
+	json_t *eu = json_array_get(json_object_get(st, "regions"), 0);
+	json_t *us = json_array_get(json_object_get(st, "regions"), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(eu, "endpoint")),
+			 "198.18.0.100:5432");
+	ck_assert_int_eq(json_array_size(json_object_get(eu, "syncStandbys")),
+			 2);
+	ck_assert_str_eq(json_string_value(json_array_get(
+			     json_object_get(eu, "syncStandbys"), 1)),
+			 "orders-ap-0");
+	ck_assert_ptr_null(json_object_get(us, "endpoint"));
+	ck_assert_ptr_null(json_object_get(us, "syncStandbys"));
+	ck_assert(json_equal(json_object_get(st, "switchover"), sw));
+	ck_assert_str_eq(cond(st, "SwitchoverAccepted", "status"), "False");
+	ck_assert_str_eq(cond(st, "SwitchoverAccepted", "reason"), "Refused");
+	json_decref(st);
+	json_decref(sw);
+}
+END_TEST
+
+START_TEST(a_lost_primary_is_degraded_and_says_what_promotes)
+{
+	struct baton_fsm_view fsm = {.registered = true,
+				     .quorum = true,
+				     .primary_region = "eu",
+				     .epoch = 2,
+				     .phase = "Healthy",
+				     .primary_lost = true,
+				     .automatic = false};
+	struct baton_region_obs obs[1] = {{.name = "us",
+					   .reachable = true,
+					   .ready = 1,
+					   .replicas = 1,
+					   .lag_bytes = -1,
+					   .role = "replica"}};
+	struct baton_status_input in = {.generation = 1,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 1,
+					.now = "2026-11-28T01:00:00Z"};
+	json_t *st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
+			 "Degraded");
+	ck_assert_str_eq(cond(st, "PrimaryAvailable", "status"), "False");
+	ck_assert_str_eq(cond(st, "PrimaryAvailable", "reason"),
+			 "LeaseExpired");
+	ck_assert_ptr_nonnull(strstr(cond(st, "PrimaryAvailable", "message"),
+				     "batonctl switchover"));
+	json_decref(st);
+
+	fsm.primary_lost = false;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(cond(st, "PrimaryAvailable", "status"), "True");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "phase")),
+			 "Healthy");
+	json_decref(st);
+}
+END_TEST
+
 static Suite *status_suite(void)
 {
 	Suite *s = suite_create("batond-status");
@@ -213,6 +303,8 @@ static Suite *status_suite(void)
 	tcase_add_test(tc, duplicate_regions_are_refused);
 	tcase_add_test(tc, phases_follow_the_fsm_and_the_regions);
 	tcase_add_test(tc, invalid_spec_is_pending_with_a_false_condition);
+	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
+	tcase_add_test(tc, a_lost_primary_is_degraded_and_says_what_promotes);
 	suite_add_tcase(s, tc);
 	return s;
 }
