@@ -246,8 +246,7 @@ static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 	char url[300], host[256];
 	int port, rv;
 
-	baton_batond_config_defaults(&cfg);
-	rv = baton_batond_config_load(&cfg, path);
+	rv = baton_batond_config_load(&cfg, path); /* sets the defaults */
 	if (rv != 0) {
 		fprintf(stderr, "%s: --region-config %s: %s\n", prog, path,
 			cfg.errmsg);
