@@ -642,6 +642,15 @@ static json_t *sw_progress(struct baton_controller *c, const char *db,
 		return sw_record(rec, "InProgress", msg);
 	}
 	if (!leader) {
+		if (started != NULL &&
+		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
+			snprintf(msg, sizeof msg,
+				 "the Raft leader's batond did not start the "
+				 "switchover to %s within %ds (its region's "
+				 "status says why)",
+				 target, SWITCHOVER_TIMEOUT_S);
+			return sw_record(rec, "Refused", msg);
+		}
 		snprintf(msg, sizeof msg,
 			 "waiting for the Raft leader's batond to act; "
 			 "spec.primaryRegion must say %s in every region "
@@ -741,8 +750,11 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	}
 	t = baton_fsm_region_index(st, target);
 	if (target == old_target) {
+		/* a refusal here can be overtaken by the leader's decision
+		 * (this region's view of health and lag may lag behind) */
 		if (strcmp(old_state, "Completed") == 0 ||
-		    strcmp(old_state, "Refused") == 0) {
+		    (strcmp(old_state, "Refused") == 0 &&
+		     strcmp(primary, target) != 0)) {
 			return json_incref(old);
 		}
 		if (strcmp(primary, target) == 0) {
@@ -778,6 +790,15 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	if (t < 0 || st->regions[t].role != BATON_ROLE_DATA) {
 		snprintf(msg, sizeof msg,
 			 "%s is not a data region of this database", target);
+	} else if (!c->consensus->leader(c->consensus->data)) {
+		/* health, lag and standby status are the leader's call: this
+		 * region's view of them may be a moment behind */
+		snprintf(msg, sizeof msg, "switchover to %s requested", target);
+		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
+		out = sw_progress(c, db, st, t, rec, obj);
+		json_decref(rec);
+		baton_kube_workqueue_add_after(&c->queue, db, 1000);
+		return out;
 	} else if (!st->regions[t].healthy) {
 		snprintf(msg, sizeof msg,
 			 "%s is not healthy (no ready instance reported)",
