@@ -38,7 +38,7 @@ trap "exit 130" INT TERM
 port() { # a free loopback port
     local p
     while :; do
-        p=$((30000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): no client socket takes it meanwhile
         ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
     done
 }

@@ -43,7 +43,7 @@ trap "exit 130" INT TERM
 port() { # a free loopback port
     local p
     while :; do
-        p=$((30000 + RANDOM % 20000))
+        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): no client socket takes it meanwhile
         ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
     done
 }
@@ -79,7 +79,10 @@ done > "$tmp/dbcs.yaml"
     --http-bind "127.0.0.1:$http" --raft-dir "$tmp/raft" --raft-bind "127.0.0.1:$(port)" \
     --log-level warn 2> "$tmp/batond.log" &
 bpid=$!
-eventually 60 "batond is ready (caches synced, Raft leader)" curl -fs "http://127.0.0.1:$http/readyz"
+if ! eventually 60 "batond is ready (caches synced, Raft leader)" curl -fs "http://127.0.0.1:$http/readyz"; then
+    tail -3 "$tmp/batond.log" | sed 's/^/# /'
+    tap_exit # nothing below can pass without it
+fi
 
 start=$SECONDS
 check "one kubectl apply of $n DatabaseClusters" "${k[@]}" apply -f "$tmp/dbcs.yaml"
