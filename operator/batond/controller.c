@@ -590,6 +590,37 @@ static json_t *sw_record(json_t *old, const char *state, const char *msg)
 	return rec;
 }
 
+/* Why region T cannot take the primary right now (health, lag, standby
+ * status: things that change), or false. */
+static bool sw_ineligible(const struct baton_db_state *st, int t, char *msg,
+			  size_t size)
+{
+	const char *target = st->regions[t].name;
+	if (!st->regions[t].healthy) {
+		snprintf(msg, size,
+			 "%s is not healthy (no ready instance reported)",
+			 target);
+	} else if (st->regions[st->primary].position >
+		   st->regions[t].position + st->cfg.max_lag_bytes) {
+		snprintf(
+		    msg, size,
+		    "%s is %llu bytes behind the primary (at most %llu "
+		    "allowed)",
+		    target,
+		    (unsigned long long)(st->regions[st->primary].position -
+					 st->regions[t].position),
+		    (unsigned long long)st->cfg.max_lag_bytes);
+	} else if (st->cfg.synchronous && !st->regions[t].sync_standby) {
+		snprintf(msg, size,
+			 "%s is not a synchronous standby: promoting it could "
+			 "lose acknowledged writes",
+			 target);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* A request to TARGET (index T) is valid: move it along. */
 static json_t *sw_progress(struct baton_controller *c, const char *db,
 			   const struct baton_db_state *st, int t, json_t *rec,
@@ -657,6 +688,21 @@ static json_t *sw_progress(struct baton_controller *c, const char *db,
 			 "(batonctl switchover does that)",
 			 target);
 		return sw_record(rec, "Pending", msg);
+	}
+	/* Only the leader judges eligibility (a follower's view of the
+	 * reports may lag), and a target that is catching up (just rejoined,
+	 * not yet a synchronous standby) is waited for, up to the timeout. */
+	if (sw_ineligible(st, t, msg, sizeof msg)) {
+		char waiting[400];
+		if (started != NULL &&
+		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
+			env_event(c, obj, "Warning", "SwitchoverRefused", msg);
+			return sw_record(rec, "Refused", msg);
+		}
+		snprintf(waiting, sizeof waiting,
+			 "waiting up to %ds for %s to become eligible: %s",
+			 SWITCHOVER_TIMEOUT_S, target, msg);
+		return sw_record(rec, "Pending", waiting);
 	}
 	memset(&cmd, 0, sizeof cmd);
 	snprintf(cmd.db, sizeof cmd.db, "%s", db);
@@ -787,38 +833,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		json_decref(rec);
 		return out;
 	}
-	if (t < 0 || st->regions[t].role != BATON_ROLE_DATA) {
-		snprintf(msg, sizeof msg,
-			 "%s is not a data region of this database", target);
-	} else if (!c->consensus->leader(c->consensus->data)) {
-		/* health, lag and standby status are the leader's call: this
-		 * region's view of them may be a moment behind */
-		snprintf(msg, sizeof msg, "switchover to %s requested", target);
-		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
-		out = sw_progress(c, db, st, t, rec, obj);
-		json_decref(rec);
-		baton_kube_workqueue_add_after(&c->queue, db, 1000);
-		return out;
-	} else if (!st->regions[t].healthy) {
-		snprintf(msg, sizeof msg,
-			 "%s is not healthy (no ready instance reported)",
-			 target);
-	} else if (st->regions[st->primary].position >
-		   st->regions[t].position + st->cfg.max_lag_bytes) {
-		snprintf(
-		    msg, sizeof msg,
-		    "%s is %llu bytes behind the primary (at most %llu "
-		    "allowed)",
-		    target,
-		    (unsigned long long)(st->regions[st->primary].position -
-					 st->regions[t].position),
-		    (unsigned long long)st->cfg.max_lag_bytes);
-	} else if (st->cfg.synchronous && !st->regions[t].sync_standby) {
-		snprintf(msg, sizeof msg,
-			 "%s is not a synchronous standby: promoting it could "
-			 "lose acknowledged writes",
-			 target);
-	} else {
+	if (t >= 0 && st->regions[t].role == BATON_ROLE_DATA) {
 		snprintf(msg, sizeof msg, "switchover to %s requested", target);
 		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
 		out = sw_progress(c, db, st, t, rec, obj);
@@ -826,6 +841,8 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		baton_kube_workqueue_add_after(&c->queue, db, 1000);
 		return out;
 	}
+	snprintf(msg, sizeof msg, "%s is not a data region of this database",
+		 target);
 	env_event(c, obj, "Warning", "SwitchoverRefused", msg);
 	out = sw_record(rec, "Refused", msg);
 	json_decref(rec);
