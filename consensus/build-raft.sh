@@ -19,6 +19,7 @@ if [ -f "$prefix/.complete" ]; then
     exit 0
 fi
 
+mkdir -p "$cache"
 work=$(mktemp -d "$cache/.raft-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d" "$work/src"
