@@ -181,6 +181,8 @@ check "peer account: cannot write DatabaseClusters" \
 
 # ---- uninstall ---------------------------------------------------------------
 "${admin[@]}" patch dbc orders --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+# (the regions are shared with later tests: a batond there would adopt it)
+"${admin[@]}" delete dbc orders --wait=false >/dev/null 2>&1
 "${admin[@]}" delete -f "$tmp/children.yaml" --wait=false >/dev/null 2>&1
 for r in "${regions[@]}"; do
     a=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig")
