@@ -53,6 +53,12 @@ struct baton_controller {
 	char label_pod[8][64];
 	uint64_t label_epoch[8];
 	bool label_primary[8];
+	/* in flight; or when it landed (ms, 0: failed or never): a pod the
+	 * cache does not show relabelled yet is not patched twice */
+	bool label_busy[8];
+	uint64_t label_done_ms[8];
+	/* databases whose label sync ran out of request slots */
+	json_t *label_waiting;
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
 	json_t *served;
 	struct baton_kube_request discovery_req;
@@ -856,32 +862,59 @@ static int64_t since_promote(struct baton_controller *c, const char *db)
 	return t ? (int64_t)(now_ms() - (uint64_t)json_integer_value(t)) : -1;
 }
 
-static void failover_step(struct baton_controller *c, const char *db,
-			  const char *step, int64_t ms)
+/* Records STEP of DB's last failover, MS after its promote was applied
+ * here: once per failover (EPOCH must be the failover's), in the metric and
+ * in status.lastFailover.stepsMillis. Returns whether it was new. */
+static bool failover_step(struct baton_controller *c, const char *db,
+			  uint64_t epoch, const char *step, int64_t ms)
 {
-	if (ms >= 0) {
-		baton_metric_observe(c->d->m_failover_step,
-				     (const char *[]){step}, (double)ms / 1000);
+	json_t *lf = json_object_get(c->failovers, db);
+	json_t *steps = json_object_get(lf, "stepsMillis");
+	if (ms < 0 || steps == NULL ||
+	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
+		epoch ||
+	    json_object_get(steps, step) != NULL) {
+		return false;
 	}
+	json_object_set_new(steps, step, json_integer((json_int_t)ms));
+	baton_metric_observe(c->d->m_failover_step, (const char *[]){step},
+			     (double)ms / 1000);
+	return true;
+}
+
+/* Wall-clock time with milliseconds, RFC 3339 (regions compare these). */
+static const char *now_rfc3339_ms(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char sec[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%.19s.%03dZ", sec,
+		 (int)(ts.tv_nsec / 1000000) % 1000);
+	return buf;
 }
 
 void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
-	char now[40];
+	char now[40], now_ms_str[40];
 	json_t *lf;
 	if (c == NULL || c->stopping) {
 		return;
 	}
 	baton_status_now(now, sizeof now);
+	now_rfc3339_ms(now_ms_str, sizeof now_ms_str);
 	if (from == NULL) {
 		from =
 		    json_string_value(json_object_get(c->primaries, cmd->db));
 	}
-	lf = json_pack("{s:s, s:s, s:I, s:s, s:s}", "from", from ? from : "",
-		       "to", cmd->region, "epoch", (json_int_t)cmd->epoch,
-		       "reason", baton_reason_name(cmd->reason), "startedAt",
-		       now);
+	lf = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "from",
+		       from ? from : "", "to", cmd->region, "epoch",
+		       (json_int_t)cmd->epoch, "reason",
+		       baton_reason_name(cmd->reason), "startedAt", now,
+		       "appliedAt", now_ms_str, "stepsMillis");
 	if (lf != NULL) {
 		char msg[300];
 		snprintf(msg, sizeof msg,
@@ -924,7 +957,10 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 			json_object_set_new(lf, "completedAt",
 					    json_string(now));
 			int64_t ms = since_promote(c, db);
-			failover_step(c, db, "serving", ms);
+			failover_step(c, db,
+				      (uint64_t)json_integer_value(
+					  json_object_get(lf, "epoch")),
+				      "serving", ms);
 			if (ms >= 0) {
 				snprintf(msg, sizeof msg,
 					 "%s serves as primary at %s (%lld ms "
@@ -941,6 +977,35 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 		}
 	}
 	return json_incref(lf);
+}
+
+/* The reconcile job has every routing object of the database as desired
+ * for PRIMARY at EPOCH in this cluster (applied and pruned). */
+static void env_routed(void *data, const struct baton_dbspec *spec,
+		       const char *primary, uint64_t epoch, const char *mesh)
+{
+	struct baton_controller *c = data;
+	char db[BATON_NAME_SIZE], msg[300];
+	json_t *lf;
+	const char *to;
+	int64_t ms;
+
+	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	lf = json_object_get(c->failovers, db);
+	to = json_string_value(json_object_get(lf, "to"));
+	if (to == NULL || strcmp(to, primary) != 0) {
+		return;
+	}
+	ms = since_promote(c, db);
+	if (!failover_step(c, db, epoch, "routed", ms)) {
+		return;
+	}
+	snprintf(msg, sizeof msg,
+		 "routing objects (mesh %s) send new connections to %s at "
+		 "epoch %llu in this cluster (%lld ms after the promote was "
+		 "applied here)",
+		 mesh, primary, (unsigned long long)epoch, (long long)ms);
+	agents_event(c, db, "Normal", "TrafficRouted", msg);
 }
 
 static const char *env_istio_cluster_id(void *data, const char *region)
@@ -971,14 +1036,20 @@ static void label_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_controller *c = req->data;
 	int slot = (int)(req - c->label_reqs);
+	c->label_busy[slot] = false;
+	c->label_done_ms[slot] = status == 0 ? now_ms() : 0;
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
-	} else if (status == 0 && slot >= 0 && slot < 8 &&
-		   c->label_primary[slot] && !c->stopping) {
+		if (!c->stopping) { /* try again: nothing else would */
+			baton_kube_workqueue_add_rate_limited(
+			    &c->queue, c->label_db[slot]);
+		}
+	} else if (status == 0 && c->label_primary[slot] && !c->stopping) {
 		char msg[300];
 		int64_t ms = since_promote(c, c->label_db[slot]);
-		failover_step(c, c->label_db[slot], "labelled", ms);
+		failover_step(c, c->label_db[slot], c->label_epoch[slot],
+			      "labelled", ms);
 		snprintf(msg, sizeof msg,
 			 "%s labelled primary at epoch %llu: the primary "
 			 "Service selects it%s",
@@ -997,6 +1068,14 @@ static void label_cb(struct baton_kube_request *req, int status)
 			     msg);
 	}
 	c->label_pending--;
+	/* a slot is free: a database that found none syncs again */
+	if (!c->stopping && json_object_size(c->label_waiting) > 0) {
+		void *it = json_object_iter(c->label_waiting);
+		char db[BATON_NAME_SIZE];
+		snprintf(db, sizeof db, "%s", json_object_iter_key(it));
+		json_object_del(c->label_waiting, db);
+		baton_kube_workqueue_add(&c->queue, db);
+	}
 	if (c->stopping) {
 		maybe_stopped(c);
 	}
@@ -1198,29 +1277,30 @@ static void sync_labels(struct baton_controller *c,
 	struct baton_fsm_view v;
 	const char *region = c->d->cfg->region;
 	char want_primary[128] = "";
-	char epoch[24];
+	char epoch[24], db[BATON_NAME_SIZE];
 	const char *key;
-	json_t *pod;
-	int slot = 0;
+	json_t *pod, *unused;
+	uint64_t now = now_ms();
 
 	env_fsm_view(c, spec, &v);
 	if (!v.registered) {
 		return;
 	}
+	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
 	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v.epoch);
 	/* Primary only while this region's lease is valid: a partitioned
 	 * primary region fences its own pod before the leader's view of the
 	 * lease expires (ARCHITECTURE §5, step 4). */
 	if (v.primary_region != NULL && strcmp(v.primary_region, region) == 0 &&
 	    c->consensus != NULL &&
-	    c->consensus->lease_valid(
-		c->consensus->data, db_key(c, spec->ns, spec->name), v.epoch)) {
+	    c->consensus->lease_valid(c->consensus->data, db, v.epoch)) {
 		char sts[120];
 		baton_children_sts_name(spec, region, sts, sizeof sts);
 		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
 	}
-	json_object_foreach(c->pods.cache, key, pod)
+	json_object_foreach(json_object_get(c->pods_by_db, db), key, unused)
 	{
+		pod = baton_kube_informer_get(&c->pods, key);
 		json_t *md = json_object_get(pod, "metadata");
 		json_t *labels = json_object_get(md, "labels");
 		const char *name =
@@ -1237,6 +1317,8 @@ static void sync_labels(struct baton_controller *c,
 		struct baton_kube_ref ref = {NULL, "v1", "pods",
 					     ns,   name, NULL};
 		json_t *patch;
+		bool primary, pending = false;
+		int slot = -1;
 
 		if (cl == NULL || ns == NULL || name == NULL ||
 		    strcmp(cl, spec->name) != 0 || strcmp(ns, spec->ns) != 0) {
@@ -1244,34 +1326,62 @@ static void sync_labels(struct baton_controller *c,
 		}
 		want_role =
 		    strcmp(name, want_primary) == 0 ? "primary" : "replica";
+		primary = strcmp(want_role, "primary") == 0;
 		if (role != NULL && ep != NULL &&
 		    strcmp(role, want_role) == 0 && strcmp(ep, epoch) == 0) {
 			continue;
 		}
 		/* peer fencing first (fence before promote, §5) */
-		if (strcmp(want_role, "primary") == 0 &&
-		    !peers_fenced(c, spec, db_key(c, spec->ns, spec->name),
-				  v.epoch)) {
+		if (primary && !peers_fenced(c, spec, db, v.epoch)) {
 			continue;
 		}
-		if (slot >= 8 || c->stopping) {
+		/* a patch of this pod in flight, or this very patch landed
+		 * moments ago and the cache has not caught up: its watch
+		 * event will bring the database back here */
+		for (int i = 0; i < 8; i++) {
+			if (strcmp(c->label_db[i], db) != 0 ||
+			    strcmp(c->label_pod[i], name) != 0) {
+				continue;
+			}
+			if (c->label_busy[i] ||
+			    (c->label_done_ms[i] != 0 &&
+			     now - c->label_done_ms[i] < 2000 &&
+			     c->label_primary[i] == primary &&
+			     c->label_epoch[i] == v.epoch)) {
+				pending = true;
+			}
+		}
+		if (pending) {
+			continue;
+		}
+		if (c->stopping) {
+			break;
+		}
+		for (int i = 0; i < 8 && slot < 0; i++) {
+			if (!c->label_busy[i]) {
+				slot = i;
+			}
+		}
+		if (slot < 0) {
+			/* every request slot busy: again when one frees */
+			json_object_set_new(c->label_waiting, db, json_true());
 			break;
 		}
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
 				  "baton.dev/role", want_role,
 				  "baton.dev/epoch", epoch);
 		c->label_reqs[slot].data = c;
-		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s",
-			 db_key(c, spec->ns, spec->name));
+		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s", db);
 		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
 			 name);
 		c->label_epoch[slot] = v.epoch;
-		c->label_primary[slot] = strcmp(want_role, "primary") == 0;
+		c->label_primary[slot] = primary;
+		c->label_done_ms[slot] = 0;
 		if (baton_kube_patch(&c->d->kube, &c->label_reqs[slot], &ref,
 				     BATON_KUBE_PATCH_MERGE, patch, NULL,
 				     label_cb) == 0) {
 			c->label_pending++;
-			slot++;
+			c->label_busy[slot] = true;
 			baton_log(BATON_LOG_INFO, "controller",
 				  "%s/%s: role %s at epoch %s", ns, name,
 				  want_role, epoch);
@@ -1350,10 +1460,9 @@ static void worker_done_cb(struct baton_reconcile *r, int status)
 		} else {
 			baton_kube_workqueue_forget(&c->queue, w->key);
 		}
-		/* A label patch already in flight must land (and the pod
-		 * cache catch up) before the next sync, or it would send a
-		 * second, identical patch. */
-		if (r->spec_error[0] == '\0' && c->label_pending == 0) {
+		/* sync_labels skips pods with a patch in flight (or just
+		 * landed), so a busy neighbour never delays this database */
+		if (r->spec_error[0] == '\0') {
 			sync_labels(c, &r->spec);
 		}
 	} else if (!c->stopping) {
@@ -1654,6 +1763,7 @@ int baton_controller_start(struct baton_batond *d,
 	}
 	c->d = d;
 	c->pods_by_db = json_object();
+	c->label_waiting = json_object();
 	c->consensus = d->consensus;
 	c->env = (struct baton_reconcile_env){
 	    .data = c,
@@ -1672,6 +1782,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .seconds_since = env_since,
 	    .switchover = env_switchover,
 	    .last_failover = env_last_failover,
+	    .routed = env_routed,
 	};
 	c->sw_proposed = json_object();
 	c->failovers = json_object();
@@ -1851,6 +1962,7 @@ static void maybe_stopped(struct baton_controller *c)
 	}
 	c->stopped_cb = NULL;
 	json_decref(c->pods_by_db);
+	json_decref(c->label_waiting);
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
 	json_decref(c->failovers);
