@@ -62,7 +62,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube \
+.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift \
 	format format-check lint clean coverage regions-up regions-down
 
 help:
@@ -76,6 +76,7 @@ help:
 	@echo "make lab | lab-down   the demo: 3 regions, batonds, a synchronous database on real PostgreSQL"
 	@echo "make e2e           the lab drills (kill a region, partition, switchover, heal), checked"
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
+	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
 
 all: $(BINS) $(LIB)
 
@@ -165,6 +166,11 @@ bench-kube:
 	tests/bench/bench-kube.sh
 
 bench: bench-kube bench-batond bench-pg
+
+# Promote -> routing objects, labels and status in every region, per mesh
+# backend, on the running lab (make lab first): tests/lab/bench-shift.py.
+bench-shift: all
+	tests/lab/bench-shift.py --repeat $(or $(REPEAT),3) $(if $(OUT),--out $(OUT))
 
 # The lab drills (docs/lab.md): lab up, drills 1 2 5 6 with checks (no split
 # brain, no lost acknowledged write, every drill converges), lab down. Own

@@ -189,6 +189,10 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 	if (rv != 0) {
 		return rv;
 	}
+	r->routed_mesh = backend->name;
+	r->routed_epoch = primary != NULL ? epoch : 0;
+	snprintf(r->routed_primary, sizeof r->routed_primary, "%s",
+		 primary != NULL ? primary : "");
 	if (drain_only) {
 		/* only the primary Service matters: it loses its endpoints */
 		while (json_array_size(r->objects) > 1) {
@@ -275,6 +279,12 @@ static bool desired_has(struct baton_reconcile *r, const char *group,
 static void pruned_one(struct baton_reconcile *r)
 {
 	if (--r->pending == 0) {
+		if (!r->prune_failed && r->routed_epoch > 0 &&
+		    r->env->routed != NULL) {
+			r->env->routed(r->env->data, &r->spec,
+				       r->routed_primary, r->routed_epoch,
+				       r->routed_mesh);
+		}
 		r->step = STEP_STATUS;
 		run(r);
 	}
@@ -287,6 +297,7 @@ static void prune_delete_cb(struct baton_kube_request *req, int status)
 		baton_log(BATON_LOG_WARN, "reconcile",
 			  "%s/%s: pruning a routing object: %s", r->spec.ns,
 			  r->spec.name, req->errmsg);
+		r->prune_failed = true;
 	}
 	pruned_one(r);
 }
@@ -298,6 +309,12 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 	size_t i;
 	json_t *item;
 
+	if (status != 0) {
+		baton_log(BATON_LOG_WARN, "reconcile",
+			  "%s/%s: listing routing objects to prune: %s",
+			  r->spec.ns, r->spec.name, req->errmsg);
+		r->prune_failed = true;
+	}
 	if (status == 0 && k < N_PRUNABLE) {
 		json_array_foreach(json_object_get(req->result, "items"), i,
 				   item)

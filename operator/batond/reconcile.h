@@ -78,6 +78,12 @@ struct baton_reconcile_env {
 	/* status.lastFailover for the spec's database (a reference), or
 	 * NULL to keep what the status holds. May be NULL. */
 	json_t *(*last_failover)(void *data, const struct baton_dbspec *spec);
+	/* Every routing object of the database is as desired for PRIMARY at
+	 * EPOCH in this cluster: all applied, everything no longer desired
+	 * pruned (MESH: the backend used). Called once per reconcile that got
+	 * there, before the status is written. May be NULL. */
+	void (*routed)(void *data, const struct baton_dbspec *spec,
+		       const char *primary, uint64_t epoch, const char *mesh);
 };
 
 struct baton_reconcile;
@@ -102,7 +108,12 @@ struct baton_reconcile {
 	struct baton_kube_request reqs[BATON_RECONCILE_MAX_OBJECTS];
 	int pending;
 	int first_error;
+	bool prune_failed;
 	int step;
+	/* what the apply step routed to (for env->routed) */
+	char routed_primary[64]; /* a region name */
+	uint64_t routed_epoch;
+	const char *routed_mesh;
 	baton_reconcile_cb cb;
 };
 

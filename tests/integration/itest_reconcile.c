@@ -34,6 +34,12 @@ struct fake_env {
 	int events;
 	char last_reason[64];
 	bool mcs;
+	bool claim_gke; /* say net.gke.io/v1 is served: pruning's list fails */
+	/* what env->routed last saw, and how often */
+	int routed;
+	char routed_primary[64];
+	uint64_t routed_epoch;
+	char routed_mesh[16];
 };
 static struct fake_env fenv;
 
@@ -80,8 +86,19 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 static bool env_api_served(void *data, const char *gv)
 {
 	/* the MCS CRDs are installed by the prune test only */
-	return ((struct fake_env *)data)->mcs &&
-	       strcmp(gv, "multicluster.x-k8s.io/v1beta1") == 0;
+	struct fake_env *e = data;
+	return (e->mcs && strcmp(gv, "multicluster.x-k8s.io/v1beta1") == 0) ||
+	       (e->claim_gke && strcmp(gv, "net.gke.io/v1") == 0);
+}
+
+static void env_routed(void *data, const struct baton_dbspec *spec,
+		       const char *primary, uint64_t epoch, const char *mesh)
+{
+	struct fake_env *e = data;
+	e->routed++;
+	snprintf(e->routed_primary, sizeof e->routed_primary, "%s", primary);
+	e->routed_epoch = epoch;
+	snprintf(e->routed_mesh, sizeof e->routed_mesh, "%s", mesh);
 }
 
 static void env_event(void *data, json_t *obj, const char *type,
@@ -116,6 +133,7 @@ static const struct baton_reconcile_env env = {
     .event = env_event,
     .now = env_now,
     .seconds_since = env_since,
+    .routed = env_routed,
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -384,10 +402,17 @@ START_TEST(new_epoch_moves_the_primary_service)
 	fenv.primary = "eu-west";
 	fenv.epoch = 1;
 	ck_assert_msg(reconcile("moves", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(fenv.routed, 1);
 	fenv.primary = "us-east";
 	fenv.epoch = 2;
 	ck_assert_msg(reconcile("moves", &j) == 0, "%s", j.errmsg);
 	assert_primary_service_epoch("moves-rw", "2");
+	/* the routing step reports what it routed to */
+	ck_assert_int_eq(fenv.routed, 2);
+	ck_assert_str_eq(fenv.routed_primary, "us-east");
+	ck_assert_int_eq(fenv.routed_epoch, 2);
+	ck_assert_str_eq(fenv.routed_mesh,
+			 "plain"); /* the backend of mesh: none */
 	o = get_dbc("moves");
 	ck_assert_str_eq(status_str(o, "primaryRegion"), "us-east");
 	json_decref(o);
@@ -404,6 +429,8 @@ START_TEST(without_a_committed_primary_it_is_provisioning)
 	fenv.registered = false;
 	fenv.primary = NULL;
 	ck_assert_msg(reconcile("manual", &j) == 0, "%s", j.errmsg);
+	/* nothing is routed anywhere: no routing step to report */
+	ck_assert_int_eq(fenv.routed, 0);
 	o = get_dbc("manual");
 	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
 	json_decref(o);
@@ -501,6 +528,31 @@ START_TEST(serviceexport_follows_the_primary_and_is_pruned)
 		&st);
 	ck_assert_int_eq(st, BATON_ENOTFOUND);
 	json_decref(o);
+	ck_assert_str_eq(fenv.routed_mesh, "mcs");
+	ck_assert_str_eq(fenv.routed_primary, "us-east");
+	ck_assert_int_eq(fenv.routed_epoch, 2);
+}
+END_TEST
+
+/* A prune that cannot list (here: an API discovery claimed but the API
+ * server does not serve) leaves the reconcile going, but routing is not
+ * reported as done: a stale routing object may still be there. */
+START_TEST(failed_prune_is_not_routed)
+{
+	struct job j;
+
+	create_dbc("unpruned", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 3;
+	fenv.claim_gke = true;
+	ck_assert_msg(reconcile("unpruned", &j) == 0, "%s", j.errmsg);
+	assert_primary_service_epoch("unpruned-rw", "3");
+	ck_assert_int_eq(fenv.routed, 0);
+	/* once it can prune, it is */
+	fenv.claim_gke = false;
+	ck_assert_msg(reconcile("unpruned", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(fenv.routed, 1);
+	ck_assert_int_eq(fenv.routed_epoch, 3);
 }
 END_TEST
 
@@ -517,6 +569,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, delete_drains_then_removes_the_finalizer);
 	tcase_add_test(tc, delete_with_quorum_is_immediate);
 	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
+	tcase_add_test(tc, failed_prune_is_not_routed);
 	suite_add_tcase(s, tc);
 	return s;
 }
