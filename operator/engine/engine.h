@@ -135,6 +135,21 @@ int baton_pg_postmaster_pid(struct baton_engine *e);
 /* LSN "16/B374D848" <-> 64-bit. */
 int baton_pg_parse_lsn(const char *s, uint64_t *out);
 
+/* What a failed pg_rewind leaves (OUTPUT: the tool's output; EARLIER: a
+ * previous rewind of this data directory did not finish):
+ *   BATON_PG_REWIND_RETRY   the target was not touched: rewind again later
+ *   BATON_PG_REWIND_RECLONE the target may be half rewritten (pg_rewind got
+ *                           to copying, now or before): it is no instance
+ *                           any more; clone it again from the primary
+ *   BATON_PG_REWIND_REFUSE  the source is another database system: touch
+ *                           nothing, an operator must look */
+enum {
+	BATON_PG_REWIND_RETRY,
+	BATON_PG_REWIND_RECLONE,
+	BATON_PG_REWIND_REFUSE,
+};
+int baton_pg_rewind_failure(const char *output, bool earlier);
+
 static inline void baton_engine_destroy(struct baton_engine *e)
 {
 	if (e->ops != NULL && e->ops->destroy != NULL) {

@@ -1448,6 +1448,69 @@ static int pg_demote(struct baton_engine *e, uint64_t *final_lsn)
 	return read_checkpoint_lsn(e, final_lsn);
 }
 
+int baton_pg_rewind_failure(const char *output, bool earlier)
+{
+	if (strstr(output, "different systems") != NULL ||
+	    strstr(output, "different system") != NULL) {
+		return BATON_PG_REWIND_REFUSE;
+	}
+	/* pg_rewind names the divergence point, then starts rewriting */
+	if (earlier || strstr(output, "servers diverged") != NULL ||
+	    strstr(output, "rewinding from last common checkpoint") != NULL) {
+		return BATON_PG_REWIND_RECLONE;
+	}
+	return BATON_PG_REWIND_RETRY;
+}
+
+/* DATADIR.baton-rewind, next to the data directory: a rewind is running
+ * (or was killed). Like the init marker, fsynced before pg_rewind starts
+ * and removed only when it finished. */
+static void rewind_marker_path(struct pg *pg, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s.baton-rewind", pg->datadir);
+}
+
+/* pg_rewind failed after it may have rewritten part of DATADIR: the
+ * directory is no instance any more (PostgreSQL's documentation: take a
+ * fresh backup). The order said this instance follows PRIMARY, so what it
+ * holds beyond the primary was never acknowledged in synchronous mode, and
+ * rewinding would have dropped it too: clone again, under the init marker
+ * (a crash half way leaves an unfinished init the next init clears). */
+static int reclone(struct baton_engine *e,
+		   const struct baton_engine_peer *primary, const char *why)
+{
+	struct pg *pg = PG(e);
+	char path[1024];
+	int rv;
+
+	BATON_WARN("engine",
+		   "pg_rewind of %s left %s unusable (%s): cloning it again "
+		   "from %s:%d",
+		   pg->name, pg->datadir, why, primary->host, primary->port);
+	if ((rv = write_init_marker(e)) != 0) {
+		return rv;
+	}
+	rewind_marker_path(pg, path, sizeof path);
+	(void)unlink(path);
+	sync_parent_dir(pg);
+	if (baton_pg_postmaster_pid(e) > 0 && (rv = pg_stop(e, true)) != 0) {
+		return rv;
+	}
+	remove_stale_pidfile(e);
+	if ((rv = wipe_unfinished_init(e)) != 0) {
+		return rv;
+	}
+	rv = init_replica_steps(e, primary);
+	if (rv != 0) {
+		undo_failed_init(e);
+		return rv;
+	}
+	remove_init_marker(pg);
+	BATON_INFO("engine", "%s cloned again from %s:%d after a failed rewind",
+		   pg->name, primary->host, primary->port);
+	return 0;
+}
+
 static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
@@ -1490,16 +1553,50 @@ static int pg_rejoin(struct baton_engine *e,
 	tool_path(pg, "pg_rewind", tool, sizeof tool);
 	char tgt[1100];
 	char srcarg[1100];
+	char marker[1024];
+	bool earlier;
+	int fd;
 	snprintf(tgt, sizeof tgt, "--target-pgdata=%s", pg->datadir);
 	snprintf(srcarg, sizeof srcarg, "--source-server=%s", src);
 	char *argv[] = {tool, tgt, srcarg, NULL};
+	rewind_marker_path(pg, marker, sizeof marker);
+	earlier = access(marker, F_OK) == 0;
+	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) != 0) {
+		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", marker,
+				    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return BATON_EIO;
+	}
+	close(fd);
+	sync_parent_dir(pg);
 	if (run(pg, argv, NULL) != 0) {
-		rv = classify_conn_error(pg->out);
+		char why[BATON_ERRMSG_SIZE];
+		int action = baton_pg_rewind_failure(pg->out, earlier);
+		snprintf(why, sizeof why, "%s", out_summary(pg));
+		if (action == BATON_PG_REWIND_RECLONE) {
+			rv = reclone(e, primary, why);
+			if (rv == 0) {
+				return 0;
+			}
+			return rv;
+		}
+		if (!earlier) { /* this attempt touched nothing */
+			(void)unlink(marker);
+			sync_parent_dir(pg);
+		}
+		rv = action == BATON_PG_REWIND_REFUSE
+			 ? BATON_ECONFLICT
+			 : classify_conn_error(pg->out);
 		baton_errmsg_printf(
 		    e->errmsg, "pg_rewind of %s against %s:%d failed: %s",
-		    pg->name, primary->host, primary->port, out_summary(pg));
+		    pg->name, primary->host, primary->port, why);
 		return rv;
 	}
+	(void)unlink(marker);
+	sync_parent_dir(pg);
 	BATON_INFO("engine", "pg_rewind of %s: %s", pg->name, out_summary(pg));
 	drop_copied_socket_lock(e);
 	/* pg_rewind copied the source's configuration files: ours again */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -174,6 +175,142 @@ START_TEST(promote_fence_rejoin_cycles)
 	ck_assert_int_eq(writable_count(n, 2), 1);
 
 	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
+/* ---- a rewind that fails half way ------------------------------------------
+ *
+ * pg_rewind that dies after it started rewriting the target (the lab saw
+ * "server closed the connection unexpectedly" while fetching files, and
+ * every later rewind then failed with "could not find common ancestor")
+ * leaves a data directory that is no instance. The engine clones it again
+ * from the primary. The fault: a bin directory whose pg_rewind says it
+ * started, breaks pg_control and dies the way the lab's did; every other
+ * tool is the real one.
+ */
+static void fault_bindir(const char *dir, char *out, size_t size)
+{
+	char cmd[2048];
+	FILE *f;
+
+	snprintf(out, size, "%s/faultbin", dir);
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s && chmod 755 %s && for t in %s/*; do "
+		 "[ \"$(basename $t)\" = pg_rewind ] || ln -s $t %s/; done",
+		 out, out, PGT_BINDIR, out);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "%s/pg_rewind", out);
+	f = fopen(cmd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#!/bin/sh\n"
+	      "for a; do case $a in --target-pgdata=*) d=${a#*=};; esac; "
+	      "done\n"
+	      "echo 'pg_rewind: servers diverged at WAL location 0/3000000 "
+	      "on timeline 1'\n"
+	      "echo 'pg_rewind: rewinding from last common checkpoint at "
+	      "0/2000060 on timeline 1'\n"
+	      ": > \"$d/global/pg_control\"\n"
+	      "echo 'pg_rewind: error: unexpected result while fetching "
+	      "remote files: server closed the connection unexpectedly' >&2\n"
+	      "exit 1\n",
+	      f);
+	fclose(f);
+	ck_assert_int_eq(chmod(cmd, 0755), 0);
+}
+
+START_TEST(half_done_rewind_clones_again)
+{
+	char dir[64], faultbin[128], marker[400];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status sa;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql(&n[0], "CREATE TABLE t (id int primary key);"
+		   "CREATE TABLE probe (at timestamptz)");
+	sql(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	wait_replayed(&n[0], &n[1]);
+	/* failover to b, which takes more writes; a diverges a little */
+	must(&n[0], n[0].e.ops->fence(&n[0].e));
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	sql(&n[1], "INSERT INTO t SELECT generate_series(101, 200)");
+
+	/* a's engine, with the failing pg_rewind */
+	fault_bindir(dir, faultbin, sizeof faultbin);
+	baton_engine_destroy(&n[0].e);
+	n[0].cfg.bindir = faultbin;
+	ck_assert_int_eq(baton_pg_engine_init(&n[0].e, &n[0].cfg), 0);
+	must(&n[0], n[0].e.ops->rejoin(&n[0].e, &pb));
+
+	/* a is b's replica again, with everything b has, and nothing else
+	 * is writable */
+	sql(&n[1], "INSERT INTO t VALUES (201)");
+	wait_replayed(&n[1], &n[0]);
+	sa = status_of(&n[0]);
+	ck_assert_int_eq(sa.role, BATON_ROLE_REPLICA);
+	ck_assert_uint_eq(sa.timeline, 2);
+	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 201);
+	ck_assert_int_eq(writable_count(n, 2), 1);
+	/* no marker left behind */
+	snprintf(marker, sizeof marker, "%s.baton-rewind", n[0].datadir);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+	snprintf(marker, sizeof marker, "%s.baton-init", n[0].datadir);
+	ck_assert_int_ne(access(marker, F_OK), 0);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
+/* What a failed rewind leaves decides what happens next. */
+START_TEST(rewind_failure_decisions)
+{
+	/* could not even connect: nothing touched, try again later */
+	ck_assert_int_eq(
+	    baton_pg_rewind_failure(
+		"pg_rewind: error: could not connect to server: connection "
+		"to server at \"10.0.0.1\", port 5432 failed: Connection "
+		"refused",
+		false),
+	    BATON_PG_REWIND_RETRY);
+	/* it got to rewriting, then failed */
+	ck_assert_int_eq(
+	    baton_pg_rewind_failure(
+		"pg_rewind: servers diverged at WAL location 0/3000000 on "
+		"timeline 1\npg_rewind: rewinding from last common checkpoint "
+		"at 0/2000060 on timeline 1\npg_rewind: error: unexpected "
+		"result while fetching remote files: server closed the "
+		"connection unexpectedly",
+		false),
+	    BATON_PG_REWIND_RECLONE);
+	/* the aftermath of an earlier half-done rewind */
+	ck_assert_int_eq(baton_pg_rewind_failure(
+			     "pg_rewind: error: could not find common "
+			     "ancestor of the source and target cluster's "
+			     "timelines",
+			     true),
+			 BATON_PG_REWIND_RECLONE);
+	ck_assert_int_eq(baton_pg_rewind_failure(
+			     "pg_rewind: error: could not find common "
+			     "ancestor of the source and target cluster's "
+			     "timelines",
+			     false),
+			 BATON_PG_REWIND_RETRY);
+	/* another database system: never wipe, even after an earlier try */
+	ck_assert_int_eq(
+	    baton_pg_rewind_failure("pg_rewind: error: source and target "
+				    "clusters are from different systems",
+				    true),
+	    BATON_PG_REWIND_REFUSE);
 }
 END_TEST
 
@@ -382,6 +519,8 @@ static Suite *pg_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, promote_fence_rejoin_cycles);
 	tcase_add_test(tc, bad_input_gives_clear_errors);
+	tcase_add_test(tc, half_done_rewind_clones_again);
+	tcase_add_test(tc, rewind_failure_decisions);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);
