@@ -1522,34 +1522,70 @@ static int pg_rejoin(struct baton_engine *e,
 	if (rv != 0) {
 		return rv;
 	}
-	rv = pg_stop(e, false);
-	if (rv != 0) {
-		return rv;
-	}
-	remove_stale_pidfile(e);
 	conninfo_escape(pg->repl_password, pw, sizeof pw);
 	snprintf(src, sizeof src,
 		 "host=%s port=%d user=%s password='%s' dbname=postgres "
 		 "connect_timeout=5",
 		 primary->host, primary->port, pg->repl_user, pw);
-	/* A just-promoted source may not have written its new timeline to
-	 * its control file yet; pg_rewind would then see "same timeline" and
-	 * do nothing. Ask for a checkpoint first (best effort). */
+	/* The source must have finished its promotion: one still in
+	 * recovery is on the old timeline, pg_rewind would find nothing to
+	 * do, and this instance would follow it past the point where its new
+	 * timeline forks off (the lab saw a replica stuck at "new timeline 3
+	 * forked off current database system timeline 2 before current
+	 * recovery point" after a quick second switchover). A just-promoted
+	 * source may also not have written its new timeline to its control
+	 * file yet: a checkpoint first. */
 	{
 		PGconn *sc = PQconnectdb(src);
-		if (PQstatus(sc) == CONNECTION_OK) {
-			PGresult *r = PQexec(sc, "CHECKPOINT");
-			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-				BATON_WARN("engine",
-					   "CHECKPOINT on %s:%d before "
-					   "pg_rewind: %s",
-					   primary->host, primary->port,
-					   PQerrorMessage(sc));
-			}
+		bool primary_ready = false;
+		unsigned waited_ms = 0,
+			 limit_ms = (pg->timeout_s ? pg->timeout_s : 30) * 1000;
+		while (PQstatus(sc) == CONNECTION_OK) {
+			PGresult *r = PQexec(sc, "SELECT pg_is_in_recovery()");
+			bool in_recovery =
+			    PQresultStatus(r) != PGRES_TUPLES_OK ||
+			    PQntuples(r) != 1 ||
+			    strcmp(PQgetvalue(r, 0, 0), "f") != 0;
 			PQclear(r);
+			if (!in_recovery) {
+				primary_ready = true;
+				break;
+			}
+			if (waited_ms >= limit_ms) {
+				break;
+			}
+			usleep(100 * 1000);
+			waited_ms += 100;
 		}
+		if (!primary_ready) {
+			baton_errmsg_printf(
+			    e->errmsg,
+			    "rejoin of %s: %s:%d is %s; not rewinding against "
+			    "it (the order is retried)",
+			    pg->name, primary->host, primary->port,
+			    PQstatus(sc) == CONNECTION_OK
+				? "still in recovery, not a primary yet"
+				: "unreachable");
+			PQfinish(sc);
+			return BATON_ECONN;
+		}
+		PGresult *r = PQexec(sc, "CHECKPOINT");
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			BATON_WARN("engine",
+				   "CHECKPOINT on %s:%d before pg_rewind: %s",
+				   primary->host, primary->port,
+				   PQerrorMessage(sc));
+		}
+		PQclear(r);
 		PQfinish(sc);
 	}
+	/* only now: a source that is not ready leaves this instance as it
+	 * was */
+	rv = pg_stop(e, false);
+	if (rv != 0) {
+		return rv;
+	}
+	remove_stale_pidfile(e);
 	tool_path(pg, "pg_rewind", tool, sizeof tool);
 	char tgt[1100];
 	char srcarg[1100];

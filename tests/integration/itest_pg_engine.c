@@ -271,6 +271,43 @@ START_TEST(half_done_rewind_clones_again)
 }
 END_TEST
 
+/* A rejoin whose source has not finished its promotion (still in
+ * recovery) is refused and leaves the instance as it was: rewinding
+ * against it would find nothing to do, and following it would carry this
+ * instance past the fork of the source's coming timeline. */
+START_TEST(rejoin_waits_for_a_promoted_source)
+{
+	char dir[64];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status sa;
+	int rv;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	wait_replayed(&n[0], &n[1]);
+	/* a short bound for the wait */
+	baton_engine_destroy(&n[0].e);
+	n[0].cfg.timeout_s = 2;
+	ck_assert_int_eq(baton_pg_engine_init(&n[0].e, &n[0].cfg), 0);
+	rv = n[0].e.ops->rejoin(&n[0].e, &pb); /* b is in recovery */
+	ck_assert_int_eq(rv, BATON_ECONN);
+	ck_assert_msg(strstr(n[0].e.errmsg, "still in recovery") != NULL, "%s",
+		      n[0].e.errmsg);
+	sa = status_of(&n[0]); /* untouched: still running, the primary */
+	ck_assert_int_eq(sa.role, BATON_ROLE_PRIMARY);
+	ck_assert(status_of(&n[1]).role == BATON_ROLE_REPLICA);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 /* What a failed rewind leaves decides what happens next. */
 START_TEST(rewind_failure_decisions)
 {
@@ -521,6 +558,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, bad_input_gives_clear_errors);
 	tcase_add_test(tc, half_done_rewind_clones_again);
 	tcase_add_test(tc, rewind_failure_decisions);
+	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);
