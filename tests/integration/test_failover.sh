@@ -275,4 +275,14 @@ for r in "${regions[@]}"; do
         grep '"level":"error"' "$tmp/$r.log" | head -3 | sed 's/^/# /'
     fi
 done
+# a failed check: what each batond said (CI keeps only this output), and a
+# copy of the logs when BATON_ITEST_KEEP names a directory
+if [ "$_tap_failed" != 0 ]; then
+    for r in "${regions[@]}"; do
+        echo "# ---- $r: batond warnings and errors (first 15), last 15 lines"
+        grep -E '"level":"(warn|error)"' "$tmp/$r.log" | head -15 | cut -c1-400 | sed 's/^/# /'
+        tail -15 "$tmp/$r.log" | cut -c1-400 | sed 's/^/# /'
+    done
+    [ -n "${BATON_ITEST_KEEP:-}" ] && mkdir -p "$BATON_ITEST_KEEP" && cp "$tmp"/*.log "$BATON_ITEST_KEEP/"
+fi
 tap_exit
