@@ -531,6 +531,34 @@ static int patch_finalizers(struct baton_reconcile *r, bool add)
 /* ---- status ----------------------------------------------------------------
  */
 
+/* NEW as a JSON merge patch over OLD: a merge patch keeps every key it
+ * does not name, so a key OLD has and NEW lacks is named with null (in
+ * nested objects too; arrays are replaced whole). Returns a new reference
+ * or NULL. */
+static json_t *merge_patch_from(json_t *old, json_t *new_obj)
+{
+	json_t *out = json_deep_copy(new_obj);
+	const char *key;
+	json_t *ov;
+
+	if (out == NULL || !json_is_object(old) || !json_is_object(new_obj)) {
+		return out;
+	}
+	json_object_foreach(old, key, ov)
+	{
+		json_t *nv = json_object_get(new_obj, key);
+		if (nv == NULL) {
+			json_object_set_new(out, key, json_null());
+		} else if (json_is_object(ov) && json_is_object(nv)) {
+			json_t *sub = merge_patch_from(ov, nv);
+			if (sub != NULL) {
+				json_object_set_new(out, key, sub);
+			}
+		}
+	}
+	return out;
+}
+
 static void write_status(struct baton_reconcile *r)
 {
 	const struct baton_reconcile_env *env = r->env;
@@ -601,7 +629,12 @@ static void write_status(struct baton_reconcile *r)
 				   new_phase, msg);
 		}
 	}
-	patch = json_pack("{s:o}", "status", st);
+	patch = json_pack("{s:o}", "status", merge_patch_from(old, st));
+	json_decref(st);
+	if (patch == NULL) {
+		fail(r, BATON_ENOMEM, "status", "out of memory");
+		return;
+	}
 	ref.ns = r->spec.ns;
 	ref.name = r->spec.name;
 	ref.subresource = "status";

@@ -40,6 +40,7 @@ struct fake_env {
 	char routed_primary[64];
 	uint64_t routed_epoch;
 	char routed_mesh[16];
+	json_t *last_failover; /* what env->last_failover returns */
 };
 static struct fake_env fenv;
 
@@ -120,6 +121,12 @@ static double env_since(void *data, const char *ts)
 	return ((struct fake_env *)data)->deletion_age;
 }
 
+static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
+{
+	json_t *lf = ((struct fake_env *)data)->last_failover;
+	return lf ? json_incref(lf) : NULL;
+}
+
 static const struct baton_reconcile_env env = {
     .data = &fenv,
     .kube = &client,
@@ -134,6 +141,7 @@ static const struct baton_reconcile_env env = {
     .now = env_now,
     .seconds_since = env_since,
     .routed = env_routed,
+    .last_failover = env_last_failover,
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -534,6 +542,45 @@ START_TEST(serviceexport_follows_the_primary_and_is_pruned)
 }
 END_TEST
 
+/* The status is written as a JSON merge patch, which keeps every key it
+ * does not name: a field the new status lacks must be removed, not left
+ * from the last failover (the lab showed a stale stepsMillis.labelled). */
+START_TEST(status_fields_that_go_away_are_removed)
+{
+	struct job j;
+	json_t *o, *steps;
+
+	create_dbc("steps", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 4;
+	fenv.last_failover = json_pack(
+	    "{s:s, s:s, s:i, s:{s:i, s:i}}", "from", "us-east", "to", "eu-west",
+	    "epoch", 4, "stepsMillis", "labelled", 300, "routed", 100);
+	ck_assert_msg(reconcile("steps", &j) == 0, "%s", j.errmsg);
+	json_decref(fenv.last_failover);
+	fenv.primary = "us-east";
+	fenv.epoch = 5;
+	fenv.last_failover =
+	    json_pack("{s:s, s:s, s:i, s:{s:i}}", "from", "eu-west", "to",
+		      "us-east", "epoch", 5, "stepsMillis", "routed", 90);
+	ck_assert_msg(reconcile("steps", &j) == 0, "%s", j.errmsg);
+	o = get_dbc("steps");
+	steps = json_object_get(
+	    json_object_get(json_object_get(o, "status"), "lastFailover"),
+	    "stepsMillis");
+	ck_assert_int_eq(json_integer_value(json_object_get(steps, "routed")),
+			 90);
+	ck_assert_msg(json_object_get(steps, "labelled") == NULL,
+		      "labelled is left from epoch 4");
+	json_decref(o);
+	/* and once written, the same status is not written again */
+	ck_assert_msg(reconcile("steps", &j) == 0, "%s", j.errmsg);
+	ck_assert(!j.status_written);
+	json_decref(fenv.last_failover);
+	fenv.last_failover = NULL;
+}
+END_TEST
+
 /* A prune that cannot list (here: an API discovery claimed but the API
  * server does not serve) leaves the reconcile going, but routing is not
  * reported as done: a stale routing object may still be there. */
@@ -570,6 +617,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, delete_with_quorum_is_immediate);
 	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
 	tcase_add_test(tc, failed_prune_is_not_routed);
+	tcase_add_test(tc, status_fields_that_go_away_are_removed);
 	suite_add_tcase(s, tc);
 	return s;
 }
