@@ -11,6 +11,7 @@
 #include "batond/reconcile.h"
 #include "common/log.h"
 #include "kube/informer.h"
+#include "kube/leaderelection.h"
 #include "kube/workqueue.h"
 
 #define MAX_WORKERS 4
@@ -882,30 +883,17 @@ static bool failover_step(struct baton_controller *c, const char *db,
 	return true;
 }
 
-/* Wall-clock time with milliseconds, RFC 3339 (regions compare these). */
-static const char *now_rfc3339_ms(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char sec[32];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%.19s.%03dZ", sec,
-		 (int)(ts.tv_nsec / 1000000) % 1000);
-	return buf;
-}
-
 void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
-	char now[40], now_ms_str[40];
+	char now[40], now_micro[40];
 	json_t *lf;
 	if (c == NULL || c->stopping) {
 		return;
 	}
 	baton_status_now(now, sizeof now);
-	now_rfc3339_ms(now_ms_str, sizeof now_ms_str);
+	/* with microseconds: regions compare these */
+	baton_kube_microtime(now_micro, sizeof now_micro);
 	if (from == NULL) {
 		from =
 		    json_string_value(json_object_get(c->primaries, cmd->db));
@@ -914,7 +902,7 @@ void baton_controller_promoted(struct baton_controller *c,
 		       from ? from : "", "to", cmd->region, "epoch",
 		       (json_int_t)cmd->epoch, "reason",
 		       baton_reason_name(cmd->reason), "startedAt", now,
-		       "appliedAt", now_ms_str, "stepsMillis");
+		       "appliedAt", now_micro, "stepsMillis");
 	if (lf != NULL) {
 		char msg[300];
 		snprintf(msg, sizeof msg,

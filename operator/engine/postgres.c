@@ -516,13 +516,10 @@ static void sync_parent_dir(struct pg *pg)
 	}
 }
 
-static int write_init_marker(struct baton_engine *e)
+/* An empty marker file at PATH, durable before anything it guards runs. */
+static int write_marker(struct baton_engine *e, const char *path)
 {
-	char path[1024];
-	int fd;
-
-	marker_path(PG(e), path, sizeof path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || fsync(fd) != 0) {
 		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", path,
 				    strerror(errno));
@@ -534,6 +531,13 @@ static int write_init_marker(struct baton_engine *e)
 	close(fd);
 	sync_parent_dir(PG(e));
 	return 0;
+}
+
+static int write_init_marker(struct baton_engine *e)
+{
+	char path[1024];
+	marker_path(PG(e), path, sizeof path);
+	return write_marker(e, path);
 }
 
 static void remove_init_marker(struct pg *pg)
@@ -1591,23 +1595,14 @@ static int pg_rejoin(struct baton_engine *e,
 	char srcarg[1100];
 	char marker[1024];
 	bool earlier;
-	int fd;
 	snprintf(tgt, sizeof tgt, "--target-pgdata=%s", pg->datadir);
 	snprintf(srcarg, sizeof srcarg, "--source-server=%s", src);
 	char *argv[] = {tool, tgt, srcarg, NULL};
 	rewind_marker_path(pg, marker, sizeof marker);
 	earlier = access(marker, F_OK) == 0;
-	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || fsync(fd) != 0) {
-		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", marker,
-				    strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		return BATON_EIO;
+	if ((rv = write_marker(e, marker)) != 0) {
+		return rv;
 	}
-	close(fd);
-	sync_parent_dir(pg);
 	if (run(pg, argv, NULL) != 0) {
 		char why[BATON_ERRMSG_SIZE];
 		int action = baton_pg_rewind_failure(pg->out, earlier);

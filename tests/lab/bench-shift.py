@@ -12,7 +12,7 @@ does), then for each backend sets spec.traffic.mesh on every region's copy
 of the DatabaseCluster, waits until every region reports TrafficRouted, and
 runs N planned switchovers (batonctl switchover, to the next region). For
 each one it reads every region's status.lastFailover: when that region
-applied the promote (appliedAt, wall clock with milliseconds) and how long
+applied the promote (appliedAt, wall clock with microseconds) and how long
 after it each step took there (stepsMillis: labelled, routed, serving). All
 regions of the lab share one clock, so times compare across regions. A
 watch on every region's DatabaseCluster gives the moment its status names
