@@ -218,6 +218,29 @@ static void fault_bindir(const char *dir, char *out, size_t size)
 	ck_assert_int_eq(chmod(cmd, 0755), 0);
 }
 
+/* Nodes a (primary, born fenced) and b (its streaming replica, caught
+ * up) in DIR. */
+static void primary_and_replica(const char *dir, struct pgt_node n[2],
+				struct baton_engine_peer *pa,
+				struct baton_engine_peer *pb)
+{
+	pgt_require_binaries();
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	*pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	*pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, pa));
+	wait_replayed(&n[0], &n[1]);
+}
+
+/* N's engine again, with N->cfg as the caller changed it. */
+static void reinit_engine(struct pgt_node *n)
+{
+	baton_engine_destroy(&n->e);
+	ck_assert_int_eq(baton_pg_engine_init(&n->e, &n->cfg), 0);
+}
+
 START_TEST(half_done_rewind_clones_again)
 {
 	char dir[64], faultbin[128], marker[400];
@@ -225,18 +248,12 @@ START_TEST(half_done_rewind_clones_again)
 	struct baton_engine_peer pa, pb;
 	struct baton_engine_status sa;
 
-	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_node_init(&n[0], dir, "a", false, NULL);
-	pgt_node_init(&n[1], dir, "b", false, NULL);
-	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
-	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
-	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	primary_and_replica(dir, n, &pa, &pb);
 	must(&n[0], n[0].e.ops->unfence(&n[0].e));
 	sql(&n[0], "CREATE TABLE t (id int primary key);"
 		   "CREATE TABLE probe (at timestamptz)");
 	sql(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
-	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
 	wait_replayed(&n[0], &n[1]);
 	/* failover to b, which takes more writes; a diverges a little */
 	must(&n[0], n[0].e.ops->fence(&n[0].e));
@@ -247,9 +264,8 @@ START_TEST(half_done_rewind_clones_again)
 
 	/* a's engine, with the failing pg_rewind */
 	fault_bindir(dir, faultbin, sizeof faultbin);
-	baton_engine_destroy(&n[0].e);
 	n[0].cfg.bindir = faultbin;
-	ck_assert_int_eq(baton_pg_engine_init(&n[0].e, &n[0].cfg), 0);
+	reinit_engine(&n[0]);
 	must(&n[0], n[0].e.ops->rejoin(&n[0].e, &pb));
 
 	/* a is b's replica again, with everything b has, and nothing else
@@ -283,19 +299,11 @@ START_TEST(rejoin_waits_for_a_promoted_source)
 	struct baton_engine_status sa;
 	int rv;
 
-	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_node_init(&n[0], dir, "a", false, NULL);
-	pgt_node_init(&n[1], dir, "b", false, NULL);
-	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
-	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
-	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
-	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
-	wait_replayed(&n[0], &n[1]);
+	primary_and_replica(dir, n, &pa, &pb);
 	/* a short bound for the wait */
-	baton_engine_destroy(&n[0].e);
 	n[0].cfg.timeout_s = 2;
-	ck_assert_int_eq(baton_pg_engine_init(&n[0].e, &n[0].cfg), 0);
+	reinit_engine(&n[0]);
 	rv = n[0].e.ops->rejoin(&n[0].e, &pb); /* b is in recovery */
 	ck_assert_int_eq(rv, BATON_ECONN);
 	ck_assert_msg(strstr(n[0].e.errmsg, "still in recovery") != NULL, "%s",
