@@ -51,6 +51,7 @@ struct agent_order {
 
 static void reconcile(struct baton_agent *a);
 static void finish_close(struct baton_agent *a);
+static int set_primary_epoch(struct baton_agent *a, uint64_t epoch);
 
 static uint64_t now_ms(struct baton_agent *a)
 {
@@ -61,10 +62,10 @@ static uint64_t now_ms(struct baton_agent *a)
 uint64_t baton_agent_lease_remaining(struct baton_agent *a)
 {
 	uint64_t now = now_ms(a);
-	if (!a->lease_valid || now >= a->lease_deadline) {
+	if (!a->lease.valid || now >= a->lease.deadline) {
 		return 0;
 	}
-	return a->lease_deadline - now;
+	return a->lease.deadline - now;
 }
 
 static const char *op_name(enum baton_engine_op op)
@@ -138,7 +139,34 @@ static json_t *names_json(const char (*names)[BATON_ENGINE_NAME_SIZE],
  * position: the WAL position as a byte count, (hi << 32) | lo: on a
  * primary pg_current_wal_lsn(), on a replica the last received (flushed)
  * LSN, else the last replayed one; 0 when unknown. */
+static json_t *status_json_base(struct baton_agent *a);
+
 static json_t *status_json(struct baton_agent *a)
+{
+	json_t *st = status_json_base(a);
+
+	if (st == NULL) {
+		return NULL;
+	}
+	json_object_set_new(st, "primaryEpoch",
+			    json_integer((json_int_t)a->lease.primary_epoch));
+	json_object_set_new(st, "leaseMarginMillis",
+			    json_integer((json_int_t)a->lease.margin_ms));
+	if (a->asker_started) {
+		json_object_set_new(
+		    st, "leaseAsks",
+		    json_pack("{s:I,s:I,s:I,s:I,s:i,s:s?}", "asked",
+			      (json_int_t)a->asker.asked, "answered",
+			      (json_int_t)a->asker.answered, "failed",
+			      (json_int_t)a->asker.failed, "rttMillis",
+			      (json_int_t)a->asker.rtt_ms, "askEveryMillis",
+			      (int)a->asker.ask_ms, "lastError",
+			      a->asker.errmsg[0] ? a->asker.errmsg : NULL));
+	}
+	return st;
+}
+
+static json_t *status_json_base(struct baton_agent *a)
 {
 	char lsn[32], replay[32];
 	const char *health = a->failed			? "failed"
@@ -156,8 +184,8 @@ static json_t *status_json(struct baton_agent *a)
 	    "s:s,s:s,s:I,s:i,s:o,s:o,s:i,s:i,s:b,s:s?,s:s,s:s?,s:s?}",
 	    "pod", a->cfg.pod_name, "namespace", a->cfg.pod_namespace, "region",
 	    a->cfg.region, "name", a->cfg.name, "initialized", a->initialized,
-	    "role", role, "epoch", (json_int_t)a->epoch, "leaseValid",
-	    a->lease_valid && baton_agent_lease_remaining(a) > 0,
+	    "role", role, "epoch", (json_int_t)a->lease.epoch, "leaseValid",
+	    a->lease.valid && baton_agent_lease_remaining(a) > 0,
 	    "leaseRemainingMillis", (json_int_t)baton_agent_lease_remaining(a),
 	    "writable", a->st.writable, "fenced", a->fenced, "running",
 	    a->st.running, "ready", a->ready && !a->failed, "reason",
@@ -198,55 +226,104 @@ static void lease_expired_cb(uv_timer_t *t)
 {
 	struct baton_agent *a = t->data;
 
-	if (!a->lease_valid) {
+	if (!a->lease.valid) {
 		return;
 	}
-	a->lease_valid = false;
+	a->lease.valid = false;
 	baton_log_kv(BATON_LOG_WARN, COMPONENT,
-		     json_pack("{s:I}", "epoch", (json_int_t)a->epoch),
+		     json_pack("{s:I}", "epoch", (json_int_t)a->lease.epoch),
 		     "lease expired: fencing the instance");
 	baton_metric_inc(a->m_fences, (const char *[]){"lease-expired"}, 1);
 	reconcile(a);
 }
 
-/* Lease granted by batond at send time S for lease_ms; received now (>= S):
- * ours ends at now + lease_ms - margin, never after S + lease_ms as long as
- * the delivery delay plus the fence time stay below the margin. */
-static void grant_lease(struct baton_agent *a, uint64_t lease_ms)
-{
-	uint64_t now = now_ms(a);
-
-	if (lease_ms <= a->cfg.lease_margin_ms) {
-		a->lease_valid = false;
-		uv_timer_stop(&a->lease_timer);
-		return;
-	}
-	a->lease_deadline = now + lease_ms - a->cfg.lease_margin_ms;
-	a->lease_valid = true;
-	uv_timer_start(&a->lease_timer, lease_expired_cb,
-		       a->lease_deadline - now, 0);
-}
-
+/* Rule 2: every order that drops the lease also moves the generation on,
+ * so that an answer to a question asked before it is thrown away. */
 static void drop_lease(struct baton_agent *a)
 {
-	a->lease_valid = false;
+	a->lease.gen++;
+	a->lease.valid = false;
 	uv_timer_stop(&a->lease_timer);
+}
+
+static uint64_t asker_now(struct baton_lease_asker *k)
+{
+	return now_ms(k->data);
+}
+
+static uint64_t asker_gen(struct baton_lease_asker *k)
+{
+	return ((struct baton_agent *)k->data)->lease.gen;
+}
+
+static uint64_t asker_epoch(struct baton_lease_asker *k)
+{
+	return ((struct baton_agent *)k->data)->lease.epoch;
+}
+
+static void asker_cb(struct baton_lease_asker *k,
+		     const struct baton_lease_answer *ans, int status)
+{
+	struct baton_agent *a = k->data;
+	uint64_t now = now_ms(a);
+	enum baton_lease_verdict v;
+
+	if (status != 0) {
+		baton_metric_inc(a->m_asks, (const char *[]){"failed"}, 1);
+		if (k->failed == 1 || k->failed % 50 == 0) {
+			baton_log_kv(BATON_LOG_WARN, COMPONENT,
+				     json_pack("{s:I}", "failures",
+					       (json_int_t)k->failed),
+				     "cannot ask batond for the lease: %s",
+				     k->errmsg);
+		}
+		return;
+	}
+	baton_metric_observe(a->m_ask_seconds, NULL,
+			     (double)(now - ans->sent_ms) / 1000.0);
+	v = baton_agent_lease_apply(&a->lease, ans, now);
+	baton_metric_inc(a->m_asks,
+			 (const char *[]){baton_lease_verdict_name(v)}, 1);
+	switch (v) {
+	case BATON_LEASE_EXTENDED:
+		uv_timer_start(&a->lease_timer, lease_expired_cb,
+			       a->lease.deadline - now, 0);
+		if (a->fenced) {
+			reconcile(a); /* may unfence */
+		}
+		break;
+	case BATON_LEASE_REVOKED:
+		uv_timer_stop(&a->lease_timer);
+		baton_log_kv(
+		    BATON_LOG_WARN, COMPONENT,
+		    json_pack("{s:I}", "epoch", (json_int_t)a->lease.epoch),
+		    "batond revoked the lease: fencing the instance");
+		baton_metric_inc(a->m_fences, (const char *[]){"revoked"}, 1);
+		reconcile(a);
+		break;
+	default:
+		break;
+	}
 }
 
 /* ---- epoch persistence ------------------------------------------------------
  */
 
-static int save_epoch(struct baton_agent *a, uint64_t epoch)
+/* "EPOCH PRIMARY_EPOCH\n": the highest epoch seen, and the epoch this
+ * instance became primary at (0: it is not one). */
+static int save_epoch(struct baton_agent *a, uint64_t epoch,
+		      uint64_t primary_epoch)
 {
 	char tmp[1024];
-	char text[32];
+	char text[48];
 	int fd, n;
 
 	if (a->cfg.state_file == NULL) {
 		return 0;
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", a->cfg.state_file);
-	n = snprintf(text, sizeof text, "%" PRIu64 "\n", epoch);
+	n = snprintf(text, sizeof text, "%" PRIu64 " %" PRIu64 "\n", epoch,
+		     primary_epoch);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
 		baton_errmsg_printf(a->errmsg, "cannot write %s: %s", tmp,
@@ -267,7 +344,8 @@ static int save_epoch(struct baton_agent *a, uint64_t epoch)
 
 static int load_epoch(struct baton_agent *a)
 {
-	char text[32] = "";
+	char text[48] = "";
+	unsigned long long v, pv = 0;
 	char *end;
 	FILE *f;
 
@@ -283,13 +361,22 @@ static int load_epoch(struct baton_agent *a)
 	}
 	fclose(f);
 	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
+	v = strtoull(text, &end, 10);
+	if (errno == 0 && end != text && *end == ' ') {
+		/* format 2; format 1 had the epoch alone */
+		const char *p = end + 1;
+		pv = strtoull(p, &end, 10);
+		if (end == p || pv > v) {
+			errno = EINVAL;
+		}
+	}
 	if (errno != 0 || end == text || (*end != '\n' && *end != '\0')) {
 		baton_errmsg_printf(a->errmsg, "%s is corrupt: '%s'",
 				    a->cfg.state_file, text);
 		return BATON_EPARSE;
 	}
-	a->epoch = v;
+	a->lease.epoch = v;
+	a->lease.primary_epoch = pv;
 	return 0;
 }
 
@@ -346,6 +433,23 @@ static void wait_for_init(struct baton_agent *a, const char *why)
 		     "order from batond");
 }
 
+/* Rule 2: the lease ends early enough for a fence to finish by the end
+ * of the grant. The margin is the configured one or the slowest of the
+ * last eight fences, whichever is longer (a loaded machine fences
+ * slower; the margin follows). */
+static void note_fence_time(struct baton_agent *a, unsigned ms)
+{
+	unsigned worst = a->cfg.lease_margin_ms;
+
+	a->fence_ms[a->fence_next++ % 8] = ms;
+	for (unsigned i = 0; i < 8; i++) {
+		if (a->fence_ms[i] > worst) {
+			worst = a->fence_ms[i];
+		}
+	}
+	a->lease.margin_ms = worst;
+}
+
 static void op_done_cb(struct baton_engine_req *req, int status)
 {
 	struct baton_agent *a = req->data;
@@ -360,6 +464,9 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	a->st = req->st;
 	baton_metric_observe(a->m_op_seconds, (const char *[]){op_name(op)},
 			     secs);
+	if (op == BATON_ENGINE_FENCE && status == 0) {
+		note_fence_time(a, (unsigned)(secs * 1000.0) + 1);
+	}
 	if (status == 0) {
 		switch (op) {
 		case BATON_ENGINE_FENCE:
@@ -396,6 +503,14 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	}
 	if (status == 0 && (op == BATON_ENGINE_START || is_init)) {
 		a->initialized = true;
+	}
+	/* A promote (or the first primary's init) at epoch E: from now on
+	 * a grant at E may make the instance writable; ask at once. */
+	if (status == 0 && o != NULL && o->http != NULL &&
+	    (op == BATON_ENGINE_PROMOTE || op == BATON_ENGINE_INIT_PRIMARY) &&
+	    o->epoch == a->lease.epoch && set_primary_epoch(a, o->epoch) == 0 &&
+	    a->asker_started) {
+		baton_lease_asker_kick(&a->asker);
 	}
 	if (op != BATON_ENGINE_STATUS) {
 		baton_log_kv(
@@ -515,10 +630,10 @@ static void reconcile(struct baton_agent *a)
 		return;
 	}
 	/* rule 1 first: nothing runs before a due fence */
-	if (a->lease_valid && now_ms(a) >= a->lease_deadline) {
-		a->lease_valid = false;
+	if (a->lease.valid && now_ms(a) >= a->lease.deadline) {
+		a->lease.valid = false;
 	}
-	if (!a->lease_valid && !a->fenced && !a->booting &&
+	if (!a->lease.valid && !a->fenced && !a->booting &&
 	    (a->st.running || a->st.role == BATON_ROLE_UNKNOWN)) {
 		run_op(a, NULL, BATON_ENGINE_FENCE);
 		return;
@@ -532,7 +647,7 @@ static void reconcile(struct baton_agent *a)
 		run_op(a, o, o->op);
 		return;
 	}
-	if (a->lease_valid && a->fenced && a->ready &&
+	if (a->lease.valid && a->fenced && a->ready &&
 	    a->st.role == BATON_ROLE_PRIMARY) {
 		run_op(a, NULL, BATON_ENGINE_UNFENCE);
 	}
@@ -556,7 +671,7 @@ static void poll_cb(uv_timer_t *t)
 	if (a->busy || a->closing) {
 		return;
 	}
-	if (a->queue_head == NULL && (a->lease_valid || a->fenced)) {
+	if (a->queue_head == NULL && (a->lease.valid || a->fenced)) {
 		run_op(a, NULL, BATON_ENGINE_STATUS);
 		return;
 	}
@@ -593,7 +708,7 @@ static void metrics_cb(struct baton_http_request *req, void *data)
 	char *text;
 	size_t len;
 
-	baton_metric_set(a->m_epoch, NULL, (double)a->epoch);
+	baton_metric_set(a->m_epoch, NULL, (double)a->lease.epoch);
 	baton_metric_set(a->m_lease, NULL,
 			 (double)baton_agent_lease_remaining(a) / 1000.0);
 	baton_metric_set(a->m_writable, NULL, a->st.writable ? 1 : 0);
@@ -628,7 +743,7 @@ static void order_refused(struct baton_agent *a, struct baton_http_request *req,
 		     json_pack("{s:s,s:i,s:s,s:I}", "action",
 			       action ? action : "", "status", code, "from",
 			       req->peer[0] ? req->peer : req->remote,
-			       "highestEpoch", (json_int_t)a->epoch),
+			       "highestEpoch", (json_int_t)a->lease.epoch),
 		     "order refused: %s", msg);
 	baton_metric_inc(
 	    a->m_orders,
@@ -694,9 +809,9 @@ int baton_agent_parse_order(const char *body, size_t len,
 		const char *name;
 		enum baton_agent_action action;
 	} actions[] = {
-	    {"lease", BATON_AGENT_LEASE},   {"promote", BATON_AGENT_PROMOTE},
-	    {"demote", BATON_AGENT_DEMOTE}, {"fence", BATON_AGENT_FENCE},
-	    {"rejoin", BATON_AGENT_REJOIN}, {"init", BATON_AGENT_INIT},
+	    {"promote", BATON_AGENT_PROMOTE}, {"demote", BATON_AGENT_DEMOTE},
+	    {"fence", BATON_AGENT_FENCE},     {"rejoin", BATON_AGENT_REJOIN},
+	    {"init", BATON_AGENT_INIT},
 	};
 	json_error_t jerr;
 	json_t *o;
@@ -730,8 +845,13 @@ int baton_agent_parse_order(const char *body, size_t len,
 	}
 	if (out->action_name == NULL) {
 		baton_errmsg_printf(
-		    errmsg, "\"action\" must be one of promote, demote, "
-			    "fence, rejoin, lease, init");
+		    errmsg,
+		    "\"action\" must be one of promote, demote, "
+		    "fence, rejoin, init%s",
+		    s != NULL && strcmp(s, "lease") == 0
+			? " (there are no lease orders: the agent asks "
+			  "batond for its lease)"
+			: "");
 		goto out;
 	}
 	v = json_object_get(o, "epoch");
@@ -741,21 +861,6 @@ int baton_agent_parse_order(const char *body, size_t len,
 		goto out;
 	}
 	out->epoch = (uint64_t)json_integer_value(v);
-	v = json_object_get(o, "leaseMillis");
-	if (v != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-		    json_integer_value(v) > 3600 * 1000) {
-			baton_errmsg_printf(
-			    errmsg, "\"leaseMillis\" must be an integer "
-				    "in 1..3600000");
-			goto out;
-		}
-		out->lease_ms = (uint64_t)json_integer_value(v);
-	} else if (out->action == BATON_AGENT_LEASE) {
-		baton_errmsg_printf(errmsg,
-				    "a lease order needs \"leaseMillis\"");
-		goto out;
-	}
 	switch (out->action) {
 	case BATON_AGENT_PROMOTE:
 		v = json_object_get(o, "primaryLsn");
@@ -806,19 +911,40 @@ out:
 static int accept_epoch(struct baton_agent *a, struct baton_http_request *req,
 			uint64_t epoch)
 {
-	if (epoch <= a->epoch) {
+	if (epoch <= a->lease.epoch) {
 		return 0;
 	}
-	if (save_epoch(a, epoch) != 0) {
+	if (save_epoch(a, epoch, a->lease.primary_epoch) != 0) {
 		BATON_ERROR(COMPONENT, "%s", a->errmsg);
 		baton_http_respond_error(req, 500, a->errmsg);
 		return BATON_EIO;
 	}
 	baton_log_kv(BATON_LOG_INFO, COMPONENT,
-		     json_pack("{s:I,s:I}", "from", (json_int_t)a->epoch, "to",
-			       (json_int_t)epoch),
+		     json_pack("{s:I,s:I}", "from", (json_int_t)a->lease.epoch,
+			       "to", (json_int_t)epoch),
 		     "new epoch");
-	a->epoch = epoch;
+	a->lease.epoch = epoch;
+	/* rule 4: a newer decision exists; a lease at an older epoch ends */
+	if (a->lease.valid) {
+		drop_lease(a);
+		baton_metric_inc(a->m_fences, (const char *[]){"new-epoch"}, 1);
+		reconcile(a);
+	}
+	return 0;
+}
+
+/* The epoch this instance is primary at (0: none), durable before it
+ * counts: a grant is honoured only for it (rule 2). */
+static int set_primary_epoch(struct baton_agent *a, uint64_t epoch)
+{
+	if (a->lease.primary_epoch == epoch) {
+		return 0;
+	}
+	if (save_epoch(a, a->lease.epoch, epoch) != 0) {
+		BATON_ERROR(COMPONENT, "%s", a->errmsg);
+		return BATON_EIO;
+	}
+	a->lease.primary_epoch = epoch;
 	return 0;
 }
 
@@ -826,9 +952,8 @@ static void log_accepted(struct baton_agent *a, struct baton_http_request *req,
 			 const struct baton_agent_order *ord)
 {
 	baton_log_kv(BATON_LOG_INFO, COMPONENT,
-		     json_pack("{s:s,s:I,s:I,s:s}", "action", ord->action_name,
-			       "epoch", (json_int_t)ord->epoch, "leaseMillis",
-			       (json_int_t)ord->lease_ms, "from",
+		     json_pack("{s:s,s:I,s:s}", "action", ord->action_name,
+			       "epoch", (json_int_t)ord->epoch, "from",
 			       req->peer[0] ? req->peer : req->remote),
 		     "order accepted");
 }
@@ -905,6 +1030,7 @@ static void init_order(struct baton_agent *a, struct baton_http_request *req,
 	a->initializing = true;
 	a->last_error[0] = '\0';
 	drop_lease(a);
+	set_primary_epoch(a, 0);
 	log_accepted(a, req, ord);
 	enqueue(a, o);
 }
@@ -928,10 +1054,10 @@ static void order_cb(struct baton_http_request *req, void *data)
 		return;
 	}
 	/* rule 4: never go back in epochs */
-	if (ord.epoch < a->epoch) {
+	if (ord.epoch < a->lease.epoch) {
 		order_refused(a, req, 409, ord.action_name,
 			      "stale epoch %" PRIu64 " < highest seen %" PRIu64,
-			      ord.epoch, a->epoch);
+			      ord.epoch, a->lease.epoch);
 		return;
 	}
 	if (a->closing) {
@@ -973,30 +1099,21 @@ static void order_cb(struct baton_http_request *req, void *data)
 	o->http = req;
 	o->action = ord.action_name;
 	switch (ord.action) {
-	case BATON_AGENT_LEASE:
-		/* harmless on a replica: only a primary is ever unfenced */
-		grant_lease(a, ord.lease_ms);
-		free(o);
-		baton_metric_inc(a->m_orders, (const char *[]){"lease", "ok"},
-				 1);
-		respond_json(req, 200, status_json(a));
-		reconcile(a); /* may unfence */
-		return;
 	case BATON_AGENT_PROMOTE:
+		/* the lease comes by asking once the promote is done */
 		o->op = BATON_ENGINE_PROMOTE;
 		o->ref_lsn = ord.primary_lsn;
-		if (ord.lease_ms > 0) {
-			grant_lease(a, ord.lease_ms);
-		}
 		break;
 	case BATON_AGENT_REJOIN:
 		drop_lease(a);
+		set_primary_epoch(a, 0);
 		o->op = BATON_ENGINE_REJOIN;
 		snprintf(o->host, sizeof o->host, "%s", ord.primary_host);
 		o->port = ord.primary_port;
 		break;
 	case BATON_AGENT_DEMOTE:
 		drop_lease(a);
+		set_primary_epoch(a, 0);
 		o->op = BATON_ENGINE_DEMOTE;
 		break;
 	default: /* fence */
@@ -1017,6 +1134,9 @@ static int add_metrics(struct baton_agent *a)
 	static const char *order_labels[] = {"action", "result", NULL};
 	static const char *op_labels[] = {"operation", NULL};
 	static const char *reason_labels[] = {"reason", NULL};
+	static const char *verdict_labels[] = {"result", NULL};
+	static const double ask_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+					     0.05,  0.1,    0.25,  0.5,	 1};
 	static const double buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5,
 					 1,    2.5,  5,	  10,	30};
 
@@ -1040,14 +1160,27 @@ static int add_metrics(struct baton_agent *a)
 				     NULL, NULL, 0);
 	a->m_fences = baton_metrics_add(
 	    &a->metrics, BATON_METRIC_COUNTER, "baton_agent_fences_total",
-	    "Fences, by reason.", reason_labels, NULL, 0);
+	    "Fences and lease losses, by reason (lease-expired, revoked, "
+	    "new-epoch, order).",
+	    reason_labels, NULL, 0);
+	a->m_asks = baton_metrics_add(
+	    &a->metrics, BATON_METRIC_COUNTER, "baton_agent_lease_asks_total",
+	    "Lease questions to batond, by outcome (extended, kept, revoked, "
+	    "ignored, failed).",
+	    verdict_labels, NULL, 0);
+	a->m_ask_seconds = baton_metrics_add(
+	    &a->metrics, BATON_METRIC_HISTOGRAM,
+	    "baton_agent_lease_ask_seconds",
+	    "Round trip of a lease question to batond.", NULL, ask_buckets,
+	    sizeof ask_buckets / sizeof ask_buckets[0]);
 	a->m_op_seconds =
 	    baton_metrics_add(&a->metrics, BATON_METRIC_HISTOGRAM,
 			      "baton_agent_engine_operation_seconds",
 			      "Engine operation duration.", op_labels, buckets,
 			      sizeof buckets / sizeof buckets[0]);
 	if (!a->m_orders || !a->m_epoch || !a->m_lease || !a->m_writable ||
-	    !a->m_lag || !a->m_fences || !a->m_op_seconds) {
+	    !a->m_lag || !a->m_fences || !a->m_op_seconds || !a->m_asks ||
+	    !a->m_ask_seconds) {
 		baton_metrics_free(&a->metrics);
 		return BATON_ENOMEM;
 	}
@@ -1068,7 +1201,7 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	a->cfg = *cfg;
 	a->engine = engine;
 	if (a->cfg.lease_margin_ms == 0) {
-		a->cfg.lease_margin_ms = 1000;
+		a->cfg.lease_margin_ms = 100;
 	}
 	if (a->cfg.status_interval_ms == 0) {
 		a->cfg.status_interval_ms = 1000;
@@ -1087,6 +1220,7 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	}
 	a->st.role = BATON_ROLE_UNKNOWN;
 	a->st.lag_bytes = -1;
+	a->lease.margin_ms = a->cfg.lease_margin_ms;
 	rv = load_epoch(a);
 	if (rv != 0) {
 		return rv;
@@ -1122,6 +1256,32 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	a->lease_timer.data = a->poll_timer.data = a;
 	uv_timer_start(&a->poll_timer, poll_cb, a->cfg.status_interval_ms,
 		       a->cfg.status_interval_ms);
+	if (cfg->batond_url != NULL && cfg->batond_url[0] != '\0') {
+		struct baton_lease_asker_config kc = {
+		    .url = cfg->batond_url,
+		    .ca_file = cfg->batond_ca_file,
+		    .cert_file = cfg->batond_cert_file,
+		    .key_file = cfg->batond_key_file,
+		    .pod_namespace = a->cfg.pod_namespace,
+		    .pod_name = a->cfg.pod_name,
+		    .now = asker_now,
+		    .gen = asker_gen,
+		    .epoch = asker_epoch,
+		    .cb = asker_cb};
+		a->asker.data = a;
+		rv = baton_lease_asker_init(loop, &a->asker, &kc);
+		if (rv != 0) {
+			/* a broken URL or certificate: say so and stay
+			 * fenced rather than run without a way to a lease */
+			baton_errmsg_printf(a->errmsg, "%s", a->asker.errmsg);
+			uv_close((uv_handle_t *)&a->lease_timer, NULL);
+			uv_close((uv_handle_t *)&a->poll_timer, NULL);
+			baton_http_server_close(&a->http, NULL);
+			goto err_after_metrics;
+		}
+		a->asker.data = a;
+		a->asker_started = true;
+	}
 
 	/* boot: init or start, then fence (rule 1: start fenced) */
 	a->booting = true;
@@ -1187,6 +1347,11 @@ static void http_closed_cb(struct baton_http_server *srv)
 	one_closed(srv->data);
 }
 
+static void asker_closed_cb(struct baton_lease_asker *k)
+{
+	one_closed(k->data);
+}
+
 static void finish_close(struct baton_agent *a)
 {
 	if (a->busy || a->open_handles > 0) {
@@ -1194,12 +1359,16 @@ static void finish_close(struct baton_agent *a)
 	}
 	/* never leave a writable instance behind an exiting agent */
 	if (!a->fenced && a->st.running) {
-		a->lease_valid = false;
+		a->lease.valid = false;
 		run_op(a, NULL, BATON_ENGINE_FENCE);
 		a->fenced = true; /* one attempt; op_done_cb calls us again */
 		return;
 	}
-	a->open_handles = 3;
+	a->open_handles = a->asker_started ? 4 : 3;
+	if (a->asker_started) {
+		a->asker_started = false;
+		baton_lease_asker_close(&a->asker, asker_closed_cb);
+	}
 	uv_close((uv_handle_t *)&a->lease_timer, handle_closed_cb);
 	uv_close((uv_handle_t *)&a->poll_timer, handle_closed_cb);
 	baton_http_server_close(&a->http, http_closed_cb);

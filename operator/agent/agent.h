@@ -5,16 +5,20 @@
  *  1. No valid lease -> read-only. The agent boots fenced (the engine starts
  *     the instance read-only, then the agent fences it explicitly) and makes
  *     it writable only while it holds a lease, as primary.
- *  2. A lease order {epoch, leaseMillis} is measured by batond from when it
- *     *sent* it; the agent counts from when it *received* it, which is later,
- *     so it ends the lease `margin_ms` early: agent_deadline = receive +
- *     leaseMillis - margin <= send + leaseMillis = batond's own deadline, as
- *     long as the one-way delay plus the fence time stays below margin.
+ *  2. The agent *asks* batond for its lease and counts the grant from the
+ *     moment it sent the question (agent/lease.h has the argument): a slow
+ *     or delayed answer shortens the lease, it can never stretch it past
+ *     batond's own. A grant counts only for the epoch the instance was
+ *     promoted at, and an answer to a question asked before the last fence,
+ *     demote, rejoin or init is thrown away. The lease ends early enough
+ *     for the fence to finish by the end of the grant: the configured
+ *     margin, or the slowest of the last fences if that is longer.
  *  3. On lease expiry the agent fences at once (a timer on the loop; a fence
  *     waiting behind a running engine operation runs as soon as it ends, and
  *     an unfence that finishes after expiry is followed by a fence).
  *  4. Orders with an epoch older than the highest seen are refused (409) and
- *     logged. Equal epochs are accepted (batond retries).
+ *     logged; an order with a newer epoch ends any lease held at an older
+ *     one. Equal epochs are accepted (batond retries).
  *  5. An init never overwrites an instance: an init order creates one only
  *     in a data directory that holds none (the engine refuses otherwise),
  *     and only one init runs at a time.
@@ -41,6 +45,7 @@
 #include "engine/engine.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "agent/lease.h"
 
 struct baton_agent_config {
 	const char *pod_name;
@@ -50,8 +55,14 @@ struct baton_agent_config {
 	const char *listen_host;
 	int listen_port;			 /* 0: pick one (tests) */
 	const struct baton_http_tls_config *tls; /* NULL: plain HTTP */
-	const char *order_peer;	     /* required client identity, or NULL */
-	unsigned lease_margin_ms;    /* 0 -> 1000 */
+	const char *order_peer;	  /* required client identity, or NULL */
+	unsigned lease_margin_ms; /* fence this early; 0 -> 100 */
+	/* batond's agent API ("http(s)://host:port"): where the lease is
+	 * asked for. NULL: no lease is ever held (tests of orders alone). */
+	const char *batond_url;
+	const char *batond_ca_file; /* TLS to batond (all three, or none) */
+	const char *batond_cert_file;
+	const char *batond_key_file;
 	unsigned status_interval_ms; /* 0 -> 1000 */
 	/* Boot: start the instance if it exists; else initialise it when
 	 * init_role is "primary" or "replica" (from init_primary). */
@@ -67,9 +78,9 @@ struct baton_agent_config {
 
 struct agent_order; /* queued engine work (agent.c) */
 
-/* A parsed POST /v1/order body. */
+/* A parsed POST /v1/order body. There is no lease order: the agent asks
+ * batond for its lease (rule 2). */
 enum baton_agent_action {
-	BATON_AGENT_LEASE,
 	BATON_AGENT_PROMOTE,
 	BATON_AGENT_DEMOTE,
 	BATON_AGENT_FENCE,
@@ -81,7 +92,6 @@ struct baton_agent_order {
 	enum baton_agent_action action;
 	const char *action_name; /* static; NULL until "action" parsed */
 	uint64_t epoch;
-	uint64_t lease_ms;	     /* 0: none given */
 	uint64_t primary_lsn;	     /* promote; 0: none given */
 	enum baton_engine_role role; /* init: PRIMARY or REPLICA */
 	char primary_host[256];	     /* rejoin, init replica */
@@ -109,11 +119,17 @@ struct baton_agent {
 	struct baton_metric *m_writable;
 	struct baton_metric *m_lag;
 	struct baton_metric *m_fences;
+	struct baton_metric *m_asks;
+	struct baton_metric *m_ask_seconds;
 	struct baton_metric *m_op_seconds;
 
-	uint64_t epoch;		 /* highest seen */
-	uint64_t lease_deadline; /* uv_now() ms; valid while now < deadline */
-	bool lease_valid;
+	/* epoch (highest seen), primary_epoch, generation, deadline
+	 * (uv_now() ms, valid while now < deadline): agent/lease.h */
+	struct baton_agent_lease lease;
+	struct baton_lease_asker asker;
+	bool asker_started;
+	unsigned fence_ms[8]; /* the last fences' durations (rule 2) */
+	unsigned fence_next;
 	bool ready; /* role settled after boot */
 	bool booting;
 	bool initialized;  /* the data directory holds an instance */

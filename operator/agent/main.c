@@ -31,9 +31,14 @@ static const char usage[] =
     "  --order-peer ID         only this verified client (SAN URI or CN)\n"
     "                          may post orders\n"
     "\n"
-    "Lease:\n"
-    "  --lease-margin-ms N     end each lease N ms early (default 1000);\n"
-    "                          must exceed delivery delay + fence time\n"
+    "Lease (the agent asks batond and counts from its own send time):\n"
+    "  --batond-url URL        batond's agent API (env BATON_BATOND_URL);\n"
+    "                          without it the instance is never writable\n"
+    "  --batond-ca FILE        CA that signed batond's certificate (https)\n"
+    "  --batond-cert FILE      this agent's client certificate (PEM)\n"
+    "  --batond-key FILE       its key (PEM)\n"
+    "  --lease-margin-ms N     fence N ms before the grant ends, room for\n"
+    "                          the fence itself (default 100)\n"
     "  --status-interval-ms N  status refresh (default 1000)\n"
     "  --state-file FILE       persist the highest epoch seen (outside the\n"
     "                          data dir), so stale orders are refused after\n"
@@ -154,6 +159,10 @@ int main(int argc, char **argv)
 		OPT_INITFROM,
 		OPT_LOG,
 		OPT_STATE,
+		OPT_BATOND,
+		OPT_BATOND_CA,
+		OPT_BATOND_CERT,
+		OPT_BATOND_KEY,
 	};
 	static const struct option opts[] = {
 	    {"pod-name", required_argument, 0, OPT_POD},
@@ -182,6 +191,10 @@ int main(int argc, char **argv)
 	    {"init-from", required_argument, 0, OPT_INITFROM},
 	    {"log-level", required_argument, 0, OPT_LOG},
 	    {"state-file", required_argument, 0, OPT_STATE},
+	    {"batond-url", required_argument, 0, OPT_BATOND},
+	    {"batond-ca", required_argument, 0, OPT_BATOND_CA},
+	    {"batond-cert", required_argument, 0, OPT_BATOND_CERT},
+	    {"batond-key", required_argument, 0, OPT_BATOND_KEY},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -199,6 +212,7 @@ int main(int argc, char **argv)
 	cfg.pod_name = getenv("POD_NAME");
 	cfg.pod_namespace = getenv("POD_NAMESPACE");
 	cfg.region = getenv("BATON_REGION");
+	cfg.batond_url = getenv("BATON_BATOND_URL");
 	pg.datadir = getenv("PGDATA");
 	pg.repl_password = getenv("BATON_REPL_PASSWORD");
 	pg.repl_user = "baton_repl";
@@ -303,6 +317,18 @@ int main(int argc, char **argv)
 		case OPT_STATE:
 			cfg.state_file = optarg;
 			break;
+		case OPT_BATOND:
+			cfg.batond_url = optarg;
+			break;
+		case OPT_BATOND_CA:
+			cfg.batond_ca_file = optarg;
+			break;
+		case OPT_BATOND_CERT:
+			cfg.batond_cert_file = optarg;
+			break;
+		case OPT_BATOND_KEY:
+			cfg.batond_key_file = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -359,6 +385,8 @@ int main(int argc, char **argv)
 		baton_engine_destroy(&engine);
 		return 1;
 	}
+	/* a client that hangs up before its answer must not kill us */
+	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(loop, &sigterm);
 	uv_signal_init(loop, &sigint);
 	uv_signal_start(&sigterm, signal_cb, SIGTERM);

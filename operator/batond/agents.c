@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "batond/children.h"
+#include "batond/config.h"
+#include "http/server.h"
 #include "common/log.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -19,7 +21,6 @@
 #define ORDER_TIMEOUT_MS 15000 /* lease, promote, fence */
 #define LONG_ORDER_TIMEOUT_MS 600000 /* init, rejoin: copies data */
 #define BACKOFF_MAX_MS 30000
-#define LEASE_EVERY_MS 250 /* lease orders at most this often */
 
 struct pod {
 	struct baton_agents *a;
@@ -45,8 +46,10 @@ struct pod {
 	char order_target[96]; /* init replica / rejoin: the endpoint */
 	uint64_t next_order_ms;
 	unsigned order_failures;
-	uint64_t last_lease_ms;
 	uint64_t fence_proposed_ms;
+	uint64_t lease_asked_ms; /* last lease question, and its answer */
+	uint64_t lease_granted_ms;
+	uint64_t lease_asks;
 	char following[96]; /* endpoint we last told it to stream from */
 	char last_error[256];
 	bool seen;
@@ -75,6 +78,8 @@ struct baton_agents {
 	json_t *db_index;
 	struct pod *pods;
 	struct dbinfo *dbs;
+	struct baton_http_server api; /* the agents ask for leases here */
+	bool api_started;
 	bool stopping;
 	int closing;
 	void (*stopped_cb)(void *data);
@@ -275,9 +280,6 @@ static void order_event(struct baton_agents *a, struct pod *p, bool ok,
 {
 	char msg[512];
 	const char *reason = NULL;
-	if (strcmp(p->order, "lease") == 0) {
-		return;
-	}
 	if (!ok) {
 		snprintf(msg, sizeof msg,
 			 "%s of %s at epoch %" PRIu64
@@ -319,7 +321,6 @@ static void order_cb(struct baton_kube_request *req, int status)
 	struct pod *p = req->data;
 	struct baton_agents *a = p->a;
 	uint64_t now = now_ms();
-	bool lease = strcmp(p->order, "lease") == 0;
 
 	p->order_pending = false;
 	if (a->stopping || p->gone) {
@@ -331,16 +332,13 @@ static void order_cb(struct baton_kube_request *req, int status)
 	}
 	p->next_poll_ms = now; /* see the effect at once */
 	if (status == 0) {
-		if (!lease) {
-			baton_log_kv(
-			    BATON_LOG_INFO, "agents",
-			    json_pack("{s:s, s:s, s:I, s:I}", "pod", p->key,
-				      "order", p->order, "epoch",
-				      (json_int_t)p->order_epoch, "millis",
-				      (json_int_t)(now - p->order_ms)),
-			    "%s: %s done in %" PRIu64 " ms", p->key, p->order,
-			    now - p->order_ms);
-		}
+		baton_log_kv(BATON_LOG_INFO, "agents",
+			     json_pack("{s:s, s:s, s:I, s:I}", "pod", p->key,
+				       "order", p->order, "epoch",
+				       (json_int_t)p->order_epoch, "millis",
+				       (json_int_t)(now - p->order_ms)),
+			     "%s: %s done in %" PRIu64 " ms", p->key, p->order,
+			     now - p->order_ms);
 		if (p->order_target[0] != '\0') {
 			snprintf(p->following, sizeof p->following, "%s",
 				 p->order_target);
@@ -366,7 +364,7 @@ static void order_cb(struct baton_kube_request *req, int status)
 		baton_log(BATON_LOG_WARN, "agents",
 			  "%s: %s at epoch %" PRIu64 " failed: %s", p->key,
 			  p->order, p->order_epoch, detail);
-		if (!lease) {
+		{
 			uint64_t backoff =
 			    1000ull
 			    << (p->order_failures < 5 ? p->order_failures : 5);
@@ -415,12 +413,9 @@ static void send_order(struct baton_agents *a, struct pod *p,
 	free(text);
 	if (rv == 0) {
 		p->order_pending = true;
-		if (strcmp(action, "lease") != 0) {
-			baton_log(BATON_LOG_INFO, "agents",
-				  "%s: ordering %s at epoch %" PRIu64 "%s%s",
-				  p->key, action, epoch,
-				  target[0] ? " from " : "", target);
-		}
+		baton_log(BATON_LOG_INFO, "agents",
+			  "%s: ordering %s at epoch %" PRIu64 "%s%s", p->key,
+			  action, epoch, target[0] ? " from " : "", target);
 	}
 }
 
@@ -486,14 +481,16 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 			}
 			return;
 		}
-		if (!v->lease_valid || v->grant_ms == 0) {
+		if (!v->lease_valid) {
 			return; /* the agent's own lease runs out first */
 		}
-		out->lease_ms = v->grant_ms;
-		if (strcmp(role, "primary") != 0) {
+		/* A grant at epoch E counts only on the instance promoted at
+		 * E (agent/lease.h): an instance that is already primary at
+		 * an older epoch is promoted again (nothing changes in the
+		 * engine; the agent records the epoch). */
+		if (strcmp(role, "primary") != 0 ||
+		    v->primary_epoch != st->epoch) {
 			out->action = "promote";
-		} else if (v->lease_due || v->epoch < st->epoch) {
-			out->action = "lease";
 		}
 		return;
 	}
@@ -512,6 +509,17 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		out->action = "rejoin";
 		out->target = ep;
 	}
+}
+
+uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
+				  int ordinal, uint64_t grant_ms)
+{
+	if (st == NULL || me < 0 || st->primary != me || ordinal != 0 ||
+	    st->phase == BATON_PHASE_SWITCHING_OVER ||
+	    st->phase == BATON_PHASE_FENCED) {
+		return 0;
+	}
+	return grant_ms;
 }
 
 static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
@@ -548,6 +556,9 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	epj = json_object_get(s, "epoch");
 	v.epoch = json_is_integer(epj) ? (uint64_t)json_integer_value(epj) : 0;
 	v.position = agent_position(s);
+	epj = json_object_get(s, "primaryEpoch");
+	v.primary_epoch =
+	    json_is_integer(epj) ? (uint64_t)json_integer_value(epj) : 0;
 	v.upstream = sget(s, "upstream");
 	v.ordinal = p->ordinal;
 	v.own_endpoint = own;
@@ -557,10 +568,6 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 		v.primary_endpoint =
 		    info && info->endpoint[0] ? info->endpoint : NULL;
 		v.lease_valid = cs->lease_valid(cs->data, p->db, st->epoch);
-		v.grant_ms = v.lease_valid
-				 ? cs->agent_grant(cs->data, p->db, st->epoch)
-				 : 0;
-		v.lease_due = now - p->last_lease_ms >= LEASE_EVERY_MS;
 	} else if (a->env.peer_endpoint != NULL) {
 		v.primary_endpoint =
 		    a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
@@ -596,15 +603,6 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	} else if (strcmp(o.action, "rejoin") == 0) {
 		send_order(a, p, "rejoin", o.epoch, with_endpoint(o.target),
 			   o.target, LONG_ORDER_TIMEOUT_MS);
-	} else if (strcmp(o.action, "promote") == 0 ||
-		   strcmp(o.action, "lease") == 0) {
-		if (strcmp(o.action, "lease") == 0) {
-			p->last_lease_ms = now;
-		}
-		send_order(
-		    a, p, o.action, o.epoch,
-		    json_pack("{s:I}", "leaseMillis", (json_int_t)o.lease_ms),
-		    "", ORDER_TIMEOUT_MS);
 	} else {
 		send_order(a, p, o.action, o.epoch, json_object(), "",
 			   ORDER_TIMEOUT_MS);
@@ -794,6 +792,84 @@ static void tick_cb(uv_timer_t *t)
 	}
 }
 
+/* ---- the lease questions ------------------------------------------------
+ */
+
+/* The question came from POD: its certificate (with TLS) or, without, the
+ * pod's address, so that one pod cannot ask in another's name. */
+static bool from_pod(const struct baton_http_request *req, const struct pod *p)
+{
+	const char *colon = strrchr(req->remote, ':');
+	size_t n = colon ? (size_t)(colon - req->remote) : 0;
+
+	return p->ip[0] != '\0' && n == strlen(p->ip) &&
+	       strncmp(req->remote, p->ip, n) == 0;
+}
+
+static void lease_cb(struct baton_http_request *req, void *data)
+{
+	struct baton_agents *a = data;
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	json_t *body =
+	    json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+	const char *ns = sget(body, "namespace");
+	const char *name = sget(body, "pod");
+	const struct baton_db_state *st = NULL;
+	uint64_t grant = 0, epoch = 0, now = now_ms();
+	unsigned every = 200;
+	char key[160], text[300];
+	struct pod *p = NULL;
+	int n;
+
+	if (ns != NULL && name != NULL &&
+	    snprintf(key, sizeof key, "%s/%s", ns, name) < (int)sizeof key) {
+		p = index_get(a->pod_index, key);
+	}
+	json_decref(body);
+	if (ns == NULL || name == NULL) {
+		baton_http_respond_error(req, 400,
+					 "body must be {\"namespace\": NS, "
+					 "\"pod\": NAME, \"epoch\": N}");
+		return;
+	}
+	if (p == NULL || p->gone) {
+		baton_http_respond_error(req, 404,
+					 "no such database pod in this "
+					 "region's cache");
+		return;
+	}
+	if (!from_pod(req, p)) {
+		snprintf(text, sizeof text,
+			 "a lease for %s is given only to its own address %s",
+			 p->key, p->ip[0] ? p->ip : "(none yet)");
+		baton_log(BATON_LOG_WARN, "agents",
+			  "lease question from %s: %s", req->remote, text);
+		baton_http_respond_error(req, 403, text);
+		return;
+	}
+	if (cs != NULL && (st = cs->db(cs->data, p->db)) != NULL) {
+		int me = baton_fsm_region_index(st, a->env.region);
+		epoch = st->epoch;
+		grant = baton_agents_lease_grant(
+		    st, me, p->ordinal,
+		    cs->agent_grant(cs->data, p->db, st->epoch));
+		/* a few questions per renewal, never fewer than one per
+		 * tenth of the lease */
+		every = st->cfg.renew_ms / 4;
+		if (every > st->cfg.lease_ms / 10) {
+			every = st->cfg.lease_ms / 10;
+		}
+	}
+	p->lease_asked_ms = now;
+	p->lease_granted_ms = grant;
+	p->lease_asks++;
+	n = snprintf(text, sizeof text,
+		     "{\"epoch\":%" PRIu64 ",\"grantMillis\":%" PRIu64
+		     ",\"askEveryMillis\":%u}",
+		     epoch, grant, every < 50 ? 50 : every);
+	baton_http_respond(req, 200, "application/json", text, (size_t)n, NULL);
+}
+
 /* ---- what the rest of batond asks ---------------------------------------
  */
 
@@ -879,6 +955,16 @@ json_t *baton_agents_status(struct baton_agents *a)
 		if (p->status != NULL) {
 			json_object_set(o, "agent", p->status);
 		}
+		if (p->lease_asks > 0) {
+			json_object_set_new(
+			    o, "lease",
+			    json_pack(
+				"{s:I, s:I, s:I}", "asks",
+				(json_int_t)p->lease_asks, "lastGrantMillis",
+				(json_int_t)p->lease_granted_ms,
+				"lastAskAgeMillis",
+				(json_int_t)(now_ms() - p->lease_asked_ms)));
+		}
 		if (p->order[0] != '\0') {
 			json_object_set_new(
 			    o, "lastOrder",
@@ -932,11 +1018,42 @@ int baton_agents_start(const struct baton_agents_env *env,
 		return rv != 0 ? rv : BATON_ENOMEM;
 	}
 	a->client.data = a;
+	if (env->api_bind != NULL) {
+		struct baton_http_config hc = {.max_body_bytes = 4096};
+		char host[256];
+		int port;
+		rv = baton_split_host_port(env->api_bind, host, sizeof host,
+					   &port);
+		if (rv == 0) {
+			rv = baton_http_server_init(env->loop, &a->api, &hc);
+		}
+		if (rv == 0) {
+			a->api_started = true;
+			a->api.data = a;
+			rv = baton_http_route(&a->api, "POST", "/v1/lease",
+					      lease_cb, a);
+		}
+		if (rv == 0) {
+			rv = baton_http_server_listen(&a->api, host, port);
+		}
+		if (rv != 0) {
+			baton_log(BATON_LOG_ERROR, "agents",
+				  "agent API on %s: %s", env->api_bind,
+				  a->api_started ? a->api.errmsg
+						 : "not host:port");
+			/* the caller stops us: close what we have */
+			a->env.api_bind = NULL;
+		} else {
+			baton_log(BATON_LOG_INFO, "agents",
+				  "agent API on %s (lease questions)",
+				  env->api_bind);
+		}
+	}
 	uv_timer_init(env->loop, &a->tick);
 	a->tick.data = a;
 	uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
 	*out = a;
-	return 0;
+	return rv;
 }
 
 static void maybe_stopped(struct baton_agents *a)
@@ -973,6 +1090,13 @@ static void tick_closed_cb(uv_handle_t *h)
 	maybe_stopped(a);
 }
 
+static void api_closed_cb(struct baton_http_server *srv)
+{
+	struct baton_agents *a = srv->data;
+	a->closing--;
+	maybe_stopped(a);
+}
+
 void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
 		       void *data)
 {
@@ -987,6 +1111,11 @@ void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
 		next = p->next;
 		p->gone = true;
 		pod_release(a, p);
+	}
+	if (a->api_started) {
+		a->closing++;
+		a->api_started = false;
+		baton_http_server_close(&a->api, api_closed_cb);
 	}
 	uv_close((uv_handle_t *)&a->tick, tick_closed_cb);
 	baton_kube_client_close(&a->client, client_closed_cb);

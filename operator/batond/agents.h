@@ -12,20 +12,29 @@
  *                         epoch 1, before any region reported a position:
  *                         a brand-new database), else init replica from the
  *                         primary's endpoint
- *   the primary pod here  promote (when the agent is a replica), then lease
- *   (ordinal 0, lease ok) orders every renew interval, each granting
- *                         baton_lease_agent_grant(): never longer than this
- *                         region's own lease (consensus/decider.h)
+ *   the primary pod here  promote (when the agent is not yet the primary
+ *   (ordinal 0, lease ok) of the FSM's epoch); its lease it asks for itself
+ *                         (below)
  *   switchover, old side  fence; once the agent reports itself fenced,
  *                         propose FENCE with its final WAL position
  *   any other pod         a primary, or a replica following another
  *                         endpoint than the current primary's: rejoin
  *                         (pg_rewind, then stream from the primary)
  *
- * Nothing here is needed for safety: the agent fences itself when its lease
- * ends, and the label fence (controller.c) removes a pod from the primary
- * Service as soon as this region's lease is not valid. Orders make the
- * change fast and bring old primaries back as replicas.
+ * The lease is pulled, not pushed: every agent asks POST /v1/lease on
+ * batond's agent API ({"namespace","pod","epoch"}) and batond answers
+ * {"epoch", "grantMillis", "askEveryMillis"}: the grant is
+ * baton_lease_agent_grant() of this region's lease, computed when the
+ * answer is written, and only for the designated instance (ordinal 0) of
+ * the primary region outside a switchover; 0 for everyone else. The agent
+ * counts it from when it asked (agent/lease.h), so no delay on the way can
+ * make it outlive this region's lease. A question is accepted only from
+ * the pod's own address (or, with TLS, its certificate).
+ *
+ * Nothing else here is needed for safety: the agent fences itself when its
+ * lease ends, and the label fence (controller.c) removes a pod from the
+ * primary Service as soon as this region's lease is not valid. Orders make
+ * the change fast and bring old primaries back as replicas.
  */
 #ifndef BATON_BATOND_AGENTS_H
 #define BATON_BATOND_AGENTS_H
@@ -57,6 +66,8 @@ struct baton_agents_env {
 	/* Record an Event on DB's DatabaseCluster. */
 	void (*event)(void *data, const char *db, const char *type,
 		      const char *reason, const char *message);
+	/* The agent API ("host:port"; NULL: none, no agent gets a lease). */
+	const char *api_bind;
 };
 
 int baton_agents_start(const struct baton_agents_env *env,
@@ -88,25 +99,23 @@ struct baton_agent_view {
 	const char *role; /* "primary", "replica", "none", NULL */
 	bool writable;
 	bool fenced;
-	uint64_t epoch;	      /* the highest the agent has seen */
-	uint64_t position;    /* WAL bytes */
-	const char *upstream; /* "host:port" it streams from, NULL: unknown */
-	int ordinal;	      /* StatefulSet ordinal; 0 is the primary's */
+	uint64_t epoch;		/* the highest the agent has seen */
+	uint64_t primary_epoch; /* the epoch it is primary at, 0: none */
+	uint64_t position;	/* WAL bytes */
+	const char *upstream;	/* "host:port" it streams from, NULL: unknown */
+	int ordinal;		/* StatefulSet ordinal; 0 is the primary's */
 	const char *own_endpoint;     /* "podIP:port" */
 	const char *following;	      /* what batond last told it, or "" */
 	const char *primary_endpoint; /* the current primary's, or NULL */
 	/* only in the primary's region */
 	bool lease_valid;
-	uint64_t grant_ms; /* baton_lease_agent_grant() */
-	bool lease_due;	   /* time for another lease order */
 };
 
 struct baton_agent_order {
-	const char *action; /* "init", "promote", "lease", "fence", "rejoin",
-			       or NULL: nothing to do */
+	const char *action; /* "init", "promote", "fence", "rejoin", or NULL:
+			       nothing to do */
 	const char *target; /* init replica / rejoin: the endpoint */
 	uint64_t epoch;
-	uint64_t lease_ms;  /* promote, lease */
 	bool propose_fence; /* switchover: propose FENCE at this position */
 	uint64_t fence_position;
 };
@@ -115,6 +124,13 @@ struct baton_agent_order {
 void baton_agents_decide(const struct baton_db_state *st, int me,
 			 const struct baton_agent_view *v,
 			 struct baton_agent_order *out);
+
+/* The grant for a lease question from instance V's pod (ordinal ORDINAL)
+ * of region ME, given the FSM's ST and this region's grant GRANT_MS
+ * (baton_lease_agent_grant()): GRANT_MS for the designated instance of the
+ * primary region outside a switchover, else 0. Pure. */
+uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
+				  int ordinal, uint64_t grant_ms);
 
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */

@@ -79,33 +79,37 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			 "--pg-host", "$(POD_IP)", "--state-file",
 			 "/var/lib/postgresql/data/baton-agent.state",
 			 "--max-lag-bytes", lag);
-	/* The agent's lease ends this much before batond's (agent.h, rule
-	 * 2): pod-local delivery plus a fence take far less. */
+	/* The agent counts its lease from when it asked (agent/lease.h) and
+	 * fences this long before it ends: room for the fence itself. */
 	json_array_append_new(args, json_string("--lease-margin-ms"));
-	json_array_append_new(args, json_string("500"));
+	json_array_append_new(args, json_string("100"));
 	/* the socket outside PGDATA: pg_rewind copies everything inside */
 	json_array_append_new(args, json_string("--pg-socket-dir"));
 	json_array_append_new(args,
 			      json_string("/var/lib/postgresql/data/run"));
 	if (args != NULL && s->synchronous) {
-		/* every data instance of every region may be the synchronous
-		 * standby (ANY 1); the agent drops its own name */
+		/* The synchronous standbys (ANY 1) are the designated
+		 * instances (ordinal 0: the one a region promotes) of the
+		 * *other* data regions: an acknowledged commit is then on an
+		 * instance that survives the loss of this region and that a
+		 * failover can promote. Same-region replicas stream
+		 * asynchronously. */
 		char names[1024] = "";
 		for (int i = 0; i < s->n_regions; i++) {
 			char sts[128];
-			if (s->regions[i].role != BATON_DB_REGION_DATA) {
+			size_t used = strlen(names);
+			if (s->regions[i].role != BATON_DB_REGION_DATA ||
+			    s->regions[i].replicas < 1 ||
+			    strcmp(s->regions[i].name, r->name) == 0) {
 				continue;
 			}
 			baton_children_sts_name(s, s->regions[i].name, sts,
 						sizeof sts);
-			for (int k = 0; k < s->regions[i].replicas; k++) {
-				size_t used = strlen(names);
-				if (used + strlen(sts) + 16 >= sizeof names) {
-					break; /* a name is never cut */
-				}
-				snprintf(names + used, sizeof names - used,
-					 "%s%s-%d", used ? "," : "", sts, k);
+			if (used + strlen(sts) + 16 >= sizeof names) {
+				break; /* a name is never cut */
 			}
+			snprintf(names + used, sizeof names - used, "%s%s-0",
+				 used ? "," : "", sts);
 		}
 		json_array_append_new(args, json_string("--synchronous"));
 		json_array_append_new(args, json_string("--sync-names"));

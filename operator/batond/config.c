@@ -19,6 +19,7 @@ void baton_batond_config_defaults(struct baton_batond_config *cfg)
 	cfg->ns = strdup("baton-system");
 	cfg->raft_dir = strdup("/var/lib/baton/raft");
 	cfg->http_bind = strdup("0.0.0.0:8080");
+	cfg->agent_api_bind = strdup("0.0.0.0:7102");
 }
 
 int baton_batond_config_set(char **field, const char *value)
@@ -223,14 +224,15 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 				  const char *name)
 {
 	static const char *const top[] = {
-	    "region", "namespace", "kubeconfig", "watchNamespaces",
-	    "peers",  "raft",	   "peerApi",	 "tls",
-	    "http",   "lease",	   "log",	 "mesh",
-	    NULL};
+	    "region",	"namespace", "kubeconfig", "watchNamespaces",
+	    "peers",	"raft",	     "peerApi",	   "tls",
+	    "http",	"lease",     "log",	   "mesh",
+	    "agentApi", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
 						"electionTimeoutMillis",
 						"heartbeatMillis", NULL};
 	static const char *const bind_keys[] = {"bind", NULL};
+	static const char *const agent_api_keys[] = {"bind", "url", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	static const char *const lease_keys[] = {"driftPercent", "marginMillis",
 						 NULL};
@@ -313,6 +315,21 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 			  (rv = get_string(&r, o, "bind", "http.bind",
 					   &cfg->http_bind)) != 0)) {
 		return rv;
+	}
+	if ((rv = get_object(&r, doc, "agentApi", &o)) != 0) {
+		return rv;
+	}
+	if (o != NULL &&
+	    ((rv = only_keys(&r, o, "agentApi", agent_api_keys)) != 0 ||
+	     (rv = get_string(&r, o, "bind", "agentApi.bind",
+			      &cfg->agent_api_bind)) != 0 ||
+	     (rv = get_string(&r, o, "url", "agentApi.url",
+			      &cfg->agent_api_url)) != 0)) {
+		return rv;
+	}
+	if (cfg->agent_api_url != NULL && cfg->agent_api_url[0] == '\0') {
+		free(cfg->agent_api_url);
+		cfg->agent_api_url = NULL;
 	}
 	if ((rv = get_object(&r, doc, "tls", &o)) != 0) {
 		return rv;
@@ -472,6 +489,17 @@ int baton_batond_config_validate(struct baton_batond_config *cfg)
 		0) {
 		return field_error(&r, "http.bind", "must be host:port");
 	}
+	if (cfg->agent_api_bind == NULL ||
+	    baton_split_host_port(cfg->agent_api_bind, host, sizeof host,
+				  &port) != 0) {
+		return field_error(&r, "agentApi.bind", "must be host:port");
+	}
+	if (cfg->agent_api_url != NULL &&
+	    strncmp(cfg->agent_api_url, "http://", 7) != 0 &&
+	    strncmp(cfg->agent_api_url, "https://", 8) != 0) {
+		return field_error(&r, "agentApi.url",
+				   "must be an http:// or https:// URL");
+	}
 	if (cfg->election_timeout_ms < 5 * cfg->heartbeat_ms) {
 		return field_error(&r, "raft.electionTimeoutMillis",
 				   "must be at least 5 times "
@@ -530,6 +558,8 @@ void baton_batond_config_free(struct baton_batond_config *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->http_bind);
+	free(cfg->agent_api_bind);
+	free(cfg->agent_api_url);
 	free(cfg->cluster_domain);
 	json_decref(cfg->istio_cluster_ids);
 	memset(cfg, 0, offsetof(struct baton_batond_config, errmsg));

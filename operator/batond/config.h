@@ -13,6 +13,9 @@
  *   peerApi: {bind: "0.0.0.0:7101"}
  *   tls: {ca: ..., cert: ..., key: ...}
  *   http: {bind: "0.0.0.0:8080"}    # /healthz /readyz /metrics
+ *   agentApi: {bind: "0.0.0.0:7102",  # the agents ask for leases here
+ *              url: ""}               # how they reach it; empty:
+ *                                     # http://<bind or $POD_IP>:<port>
  *   lease: {driftPercent: 5, marginMillis: 200}
  *   mesh: {istioClusterIDs: {eu-west: cluster-eu},  # region → Istio ID
  *          clusterDomain: cluster.local}          # Service DNS names
@@ -57,6 +60,8 @@ struct baton_batond_config {
 	char *tls_cert;
 	char *tls_key;
 	char *http_bind;
+	char *agent_api_bind;
+	char *agent_api_url; /* NULL: derived from agent_api_bind */
 	unsigned drift_percent;
 	unsigned margin_ms;
 	enum baton_log_level log_level;

@@ -1820,6 +1820,7 @@ int baton_controller_start(struct baton_batond *d,
 		    .peer_sync_standbys = agents_peer_sync,
 		    .changed = agents_changed,
 		    .event = agents_event,
+		    .api_bind = d->cfg->agent_api_bind,
 		};
 		rv = baton_agents_start(&aenv, &c->agents);
 		if (rv != 0) {

@@ -227,13 +227,24 @@ static int start_http(struct baton_batond *d)
 				    d->cfg->http_bind, d->http.errmsg);
 		return rv;
 	}
-	snprintf(d->batond_url, sizeof d->batond_url, "http://%s:%d",
-		 strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host,
-		 baton_http_server_port(&d->http));
 	baton_log_kv(BATON_LOG_INFO, "batond",
 		     json_pack("{s:s, s:i}", "host", host, "port",
 			       baton_http_server_port(&d->http)),
 		     "serving /healthz, /readyz, /metrics, /v1/status");
+	/* where the agents reach this batond's agent API (their lease) */
+	if (d->cfg->agent_api_url != NULL) {
+		snprintf(d->batond_url, sizeof d->batond_url, "%s",
+			 d->cfg->agent_api_url);
+	} else if (baton_split_host_port(d->cfg->agent_api_bind, host,
+					 sizeof host, &port) == 0) {
+		const char *ip = getenv("POD_IP");
+		if (strcmp(host, "0.0.0.0") == 0) {
+			snprintf(host, sizeof host, "%s",
+				 ip && ip[0] ? ip : "127.0.0.1");
+		}
+		snprintf(d->batond_url, sizeof d->batond_url, "http://%s:%d",
+			 host, port);
+	}
 	return 0;
 }
 

@@ -34,6 +34,8 @@ static void usage(FILE *out)
 	    "      --raft-bind H:P      Raft listener\n"
 	    "      --raft-dir DIR       Raft data directory\n"
 	    "      --peer-api-bind H:P  peer API listener\n"
+	    "      --agent-api-bind H:P the agents ask for their lease here\n"
+	    "                           (default 0.0.0.0:7102)\n"
 	    "  -l, --log-level LEVEL    debug, info, warn or error\n"
 	    "      --check-config       load and validate the configuration, "
 	    "then exit\n"
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
 		OPT_RAFT_BIND,
 		OPT_RAFT_DIR,
 		OPT_PEER_API,
+		OPT_AGENT_API,
 		OPT_CHECK,
 	};
 	static const struct option opts[] = {
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
 	    {"raft-bind", required_argument, NULL, OPT_RAFT_BIND},
 	    {"raft-dir", required_argument, NULL, OPT_RAFT_DIR},
 	    {"peer-api-bind", required_argument, NULL, OPT_PEER_API},
+	    {"agent-api-bind", required_argument, NULL, OPT_AGENT_API},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"help", no_argument, NULL, 'h'},
@@ -76,6 +80,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	const char *region = NULL, *kubeconfig = NULL, *http = NULL;
 	const char *raft_bind = NULL, *raft_dir = NULL, *peer_api = NULL;
+	const char *agent_api = NULL;
 	const char *level = NULL;
 	int check_only = 0;
 	int c;
@@ -106,6 +111,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PEER_API:
 			peer_api = optarg;
+			break;
+		case OPT_AGENT_API:
+			agent_api = optarg;
 			break;
 		case OPT_CHECK:
 			check_only = 1;
@@ -147,7 +155,9 @@ int main(int argc, char **argv)
 	    (raft_bind && baton_batond_config_set(&cfg.raft_bind, raft_bind)) ||
 	    (raft_dir && baton_batond_config_set(&cfg.raft_dir, raft_dir)) ||
 	    (peer_api &&
-	     baton_batond_config_set(&cfg.peer_api_bind, peer_api))) {
+	     baton_batond_config_set(&cfg.peer_api_bind, peer_api)) ||
+	    (agent_api &&
+	     baton_batond_config_set(&cfg.agent_api_bind, agent_api))) {
 		fprintf(stderr, "batond: out of memory\n");
 		baton_batond_config_free(&cfg);
 		return 1;

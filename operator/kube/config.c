@@ -804,6 +804,83 @@ static int dup_str(char **dst, const char *src)
 	return 0;
 }
 
+static int url_file(struct baton_kube_config *cfg, const char *name,
+		    const char *what, const char *path, unsigned char **buf,
+		    size_t *len)
+{
+	int rv;
+
+	if (path == NULL) {
+		return 0;
+	}
+	rv = baton_kube_read_file(path, BATON_KUBE_CONFIG_MAX_FILE,
+				  (char **)buf, len);
+	if (rv == 0 && *len == 0) {
+		free(*buf);
+		*buf = NULL;
+		rv = BATON_ECONFIG;
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(cfg->errmsg, "%s: %s %s: %s", name, what,
+				    path,
+				    rv == BATON_ECONFIG ? "is empty"
+				    : rv == BATON_EIO	? strerror(errno)
+							: baton_strerror(rv));
+	}
+	return rv;
+}
+
+int baton_kube_config_for_url(struct baton_kube_config *cfg, const char *url,
+			      const char *ca_file, const char *cert_file,
+			      const char *key_file, const char *name)
+{
+	size_t n;
+	int rv;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (url == NULL || (strncmp(url, "http://", 7) != 0 &&
+			    strncmp(url, "https://", 8) != 0)) {
+		baton_errmsg_printf(
+		    cfg->errmsg, "%s: '%s' is not an http:// or https:// URL",
+		    name, url ? url : "");
+		return BATON_ECONFIG;
+	}
+	if ((cert_file == NULL) != (key_file == NULL)) {
+		baton_errmsg_printf(cfg->errmsg,
+				    "%s: a client certificate needs its key "
+				    "and the other way round",
+				    name);
+		return BATON_ECONFIG;
+	}
+	cfg->server = strdup(url);
+	cfg->source = strdup(name);
+	cfg->ns = strdup("default");
+	if (cfg->server == NULL || cfg->source == NULL || cfg->ns == NULL) {
+		rv = BATON_ENOMEM;
+		goto err;
+	}
+	n = strlen(cfg->server);
+	while (n > 0 && cfg->server[n - 1] == '/') {
+		cfg->server[--n] = '\0';
+	}
+	if ((rv = url_file(cfg, name, "CA", ca_file, &cfg->ca, &cfg->ca_len)) !=
+		0 ||
+	    (rv = url_file(cfg, name, "certificate", cert_file, &cfg->cert,
+			   &cfg->cert_len)) != 0 ||
+	    (rv = url_file(cfg, name, "key", key_file, &cfg->key,
+			   &cfg->key_len)) != 0) {
+		goto err;
+	}
+	return 0;
+err : {
+	char msg[BATON_ERRMSG_SIZE];
+	memcpy(msg, cfg->errmsg, sizeof msg);
+	baton_kube_config_free(cfg);
+	memcpy(cfg->errmsg, msg, sizeof msg);
+}
+	return rv;
+}
+
 int baton_kube_config_copy(struct baton_kube_config *dst,
 			   const struct baton_kube_config *src)
 {

@@ -69,6 +69,14 @@ int baton_kube_config_in_cluster(struct baton_kube_config *cfg,
  * changed on disk. A failed re-read keeps the previous token. */
 const char *baton_kube_config_token(struct baton_kube_config *cfg);
 
+/* A config for a plain URL ("http://h:p" or "https://h:p"), not an API
+ * server: batond's clients for its agents and its peers' APIs. CA_FILE,
+ * CERT_FILE and KEY_FILE (PEM, each may be NULL) give the trusted CA and
+ * the client certificate; NAME is used in messages. Errors as for files. */
+int baton_kube_config_for_url(struct baton_kube_config *cfg, const char *url,
+			      const char *ca_file, const char *cert_file,
+			      const char *key_file, const char *name);
+
 /* Deep copy (errmsg of DST on failure). */
 int baton_kube_config_copy(struct baton_kube_config *dst,
 			   const struct baton_kube_config *src);

@@ -35,7 +35,7 @@ cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/pro
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http_port=$(port)
 "$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
-    --http-bind "127.0.0.1:$http_port" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
+    --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
     --log-level warn 2> "$work/batond.log" &
 bpid=$!
 sleep 3

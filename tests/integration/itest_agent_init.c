@@ -15,8 +15,10 @@
  *    one that does not exist): the primary lists the replica in
  *    syncStandbys, the replica's position advances with the primary's
  *    writes while the primary holds a lease;
- *  - a lease on a replica changes nothing; a promote at the same epoch on
- *    a primary is a 200 no-op and leaves it writable under its lease.
+ *  - a grant on a replica changes nothing; a promote at the same epoch on
+ *    a primary is a 200 no-op and leaves it writable under its lease
+ *    (batond's grants come from a scripted stand-in,
+ *    tests/unit/support/lease_answerer.h).
  * A second test drives the engine over an unfinished init's leftovers.
  */
 #include <curl/curl.h>
@@ -31,6 +33,7 @@
 
 #include "../unit/harness.h"
 #include "../unit/support/pg_cluster.h"
+#include "../unit/support/lease_answerer.h"
 #include "agent/agent.h"
 #include "common/log.h"
 
@@ -97,6 +100,7 @@ struct fx {
 	uv_loop_t loop;
 	uv_async_t wake;
 	struct pgt_node n[2];
+	struct lease_answerer b;
 	struct baton_agent agent[2];
 	int port[2];
 	int closed;
@@ -117,14 +121,16 @@ static void agent_closed_cb(struct baton_agent *a)
 
 static void start_agents(struct fx *f)
 {
+	lease_answerer_start(&f->loop, &f->b);
 	for (int i = 0; i < 2; i++) {
 		struct baton_agent_config cfg = {
 		    .pod_name = f->n[i].name,
 		    .pod_namespace = "db",
 		    .region = "eu",
 		    .listen_host = "127.0.0.1",
-		    .lease_margin_ms = 500,
+		    .lease_margin_ms = 100,
 		    .status_interval_ms = 100,
+		    .batond_url = f->b.url,
 		};
 		ck_assert_int_eq(
 		    baton_agent_init(&f->loop, &f->agent[i], &cfg, &f->n[i].e),
@@ -141,6 +147,7 @@ static void stop_agents(struct fx *f)
 	baton_agent_close(&f->agent[1], agent_closed_cb);
 	uv_close((uv_handle_t *)&f->wake, NULL);
 	LOOP_RUN_UNTIL(&f->loop, f->closed == 2);
+	lease_answerer_stop(&f->loop, &f->b);
 	LOOP_TEARDOWN(&f->loop);
 }
 
@@ -298,8 +305,7 @@ static void *init_client(void *arg)
 	       r.body);
 	EXPECT(f, str_is(&r, "name", "a"), "%s", r.body);
 	EXPECT(f, str_is(&r, "health", "ok"), "%s", r.body);
-	order(f->port[A], &r,
-	      "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":5000}");
+	order(f->port[A], &r, "{\"action\":\"promote\",\"epoch\":1}");
 	EXPECT(f, r.status == 409 && strstr(r.body, "init"), "%ld %s", r.status,
 	       r.body);
 
@@ -423,10 +429,10 @@ static void *init_client(void *arg)
 			lists(&r, "syncStandbys", "b"));
 	EXPECT(f, num(&r, "syncStandbyCount") == 1, "%s", r.body);
 
-	/* 7. a lease on the replica changes nothing */
-	order(f->port[B], &r,
-	      "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":20000}");
-	EXPECT(f, r.status == 200, "%ld %s", r.status, r.body);
+	/* 7. batond grants at epoch 1: the replica asks too and gets
+	 * nothing out of it (it was never promoted at 1) */
+	atomic_store(&f->b.epoch, 1);
+	atomic_store(&f->b.grant_ms, 20000);
 	usleep(300 * 1000);
 	call(f->port[B], "GET", "/v1/status", NULL, &r);
 	EXPECT(f,
@@ -434,11 +440,8 @@ static void *init_client(void *arg)
 		   str_is(&r, "role", "replica"),
 	       "%s", r.body);
 
-	/* 8. the primary under a lease: writes; the replica's position
+	/* 8. the primary under the grant: writes; the replica's position
 	 * follows (synchronous commit: acknowledged means received) */
-	order(f->port[A], &r,
-	      "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":20000}");
-	EXPECT(f, r.status == 200, "%ld %s", r.status, r.body);
 	WAIT_STATUS(f, A, &r, is_true(&r, "writable"));
 	call(f->port[B], "GET", "/v1/status", NULL, &r);
 	pos0 = num(&r, "position");

@@ -3,9 +3,11 @@
  * from a thread (like batond would), and writes are probed directly on the
  * database.
  *
- *  - boot: the instance is read-only until a lease arrives;
- *  - a lease makes the primary writable; when batond goes silent the agent
- *    fences it *before* batond's lease (measured from the send) ends;
+ *  - boot: the instance is read-only until a lease is granted;
+ *  - a grant makes the primary writable; when batond goes silent the agent
+ *    fences it before the last grant, counted from the question that got
+ *    it, ends (batond's side answers from a scripted stand-in:
+ *    tests/unit/support/lease_answerer.h);
  *  - a stale-epoch order is refused with 409 and logged; malformed JSON
  *    gets 400 with a message;
  *  - promote order on a replica -> first accepted write; fence order -> no
@@ -21,12 +23,14 @@
 
 #include "../unit/harness.h"
 #include "../unit/support/pg_cluster.h"
+#include "../unit/support/lease_answerer.h"
 #include "agent/agent.h"
 #include "common/log.h"
 
 struct fx {
 	uv_loop_t loop;
 	uv_async_t wake;
+	struct lease_answerer b;
 	struct baton_agent agent;
 	bool closed;
 	atomic_int done;
@@ -96,12 +100,14 @@ static void start_agent(struct fx *f, struct pgt_node *n, const char *name)
 	    .region = "eu",
 	    .listen_host = "127.0.0.1",
 	    .listen_port = 0,
-	    .lease_margin_ms = 500,
+	    .lease_margin_ms = 100,
 	    .status_interval_ms = 200,
 	};
 	memset(f, 0, sizeof *f);
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
 	uv_async_init(&f->loop, &f->wake, wake_cb);
+	lease_answerer_start(&f->loop, &f->b);
+	cfg.batond_url = f->b.url;
 	ck_assert_int_eq(baton_agent_init(&f->loop, &f->agent, &cfg, &n->e), 0);
 	f->agent.data = f;
 	f->port = baton_agent_port(&f->agent);
@@ -115,6 +121,7 @@ static void stop_agent(struct fx *f)
 	baton_agent_close(&f->agent, agent_closed_cb);
 	uv_close((uv_handle_t *)&f->wake, NULL);
 	LOOP_RUN_UNTIL(&f->loop, f->closed);
+	lease_answerer_stop(&f->loop, &f->b);
 	LOOP_TEARDOWN(&f->loop);
 }
 
@@ -140,9 +147,9 @@ static bool can_write(struct pgt_node *n)
 struct lease_run {
 	struct fx *f;
 	struct pgt_node *n;
-	double sent, first_ok, fenced;
-	struct resp lease, stale, malformed, badaction, status, ready, metrics,
-	    nolease;
+	double granted, first_ok, silent, last_grant, fenced;
+	struct resp promote, stale, malformed, badaction, status, ready,
+	    metrics, nolease;
 };
 
 static void *lease_client(void *arg)
@@ -150,31 +157,40 @@ static void *lease_client(void *arg)
 	struct lease_run *r = arg;
 	double t;
 
-	r->sent = pgt_now_ms();
+	/* the instance is a primary already: promoted at epoch 1 (a no-op
+	 * in the engine), from then on grants at 1 count */
 	call(r->f->port, "POST", "/v1/order",
-	     "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":2000}",
-	     &r->lease);
-	/* batond goes silent now: probe until the agent fences */
-	while ((t = pgt_now_ms()) < r->sent + 5000) {
-		bool ok = can_write(r->n);
-		if (ok && r->first_ok == 0) {
+	     "{\"action\":\"promote\",\"epoch\":1}", &r->promote);
+	r->granted = pgt_now_ms();
+	atomic_store(&r->f->b.epoch, 1);
+	atomic_store(&r->f->b.grant_ms, 2000);
+	while ((t = pgt_now_ms()) < r->granted + 5000 && r->first_ok == 0) {
+		if (can_write(r->n)) {
 			r->first_ok = t;
 		}
-		if (!ok && r->first_ok != 0) {
+		usleep(5000);
+	}
+	/* batond goes silent now: probe until the agent fences */
+	usleep(500 * 1000);
+	atomic_store(&r->f->b.refuse, true);
+	r->silent = pgt_now_ms();
+	while ((t = pgt_now_ms()) < r->silent + 5000) {
+		if (!can_write(r->n)) {
 			r->fenced = t;
 			break;
 		}
 		usleep(5000);
 	}
+	r->last_grant = (double)atomic_load(&r->f->b.last_grant_at);
 	call(r->f->port, "POST", "/v1/order",
-	     "{\"action\":\"lease\",\"epoch\":0,\"leaseMillis\":2000}",
-	     &r->stale);
-	call(r->f->port, "POST", "/v1/order", "{\"action\":\"lease\",",
+	     "{\"action\":\"fence\",\"epoch\":0}", &r->stale);
+	call(r->f->port, "POST", "/v1/order", "{\"action\":\"fence\",",
 	     &r->malformed);
 	call(r->f->port, "POST", "/v1/order",
 	     "{\"action\":\"explode\",\"epoch\":1}", &r->badaction);
 	call(r->f->port, "POST", "/v1/order",
-	     "{\"action\":\"lease\",\"epoch\":1}", &r->nolease);
+	     "{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":60000}",
+	     &r->nolease);
 	/* the fence may still be cutting sessions: wait until it is done */
 	for (int i = 0; i < 300; i++) {
 		call(r->f->port, "GET", "/v1/status", NULL, &r->status);
@@ -223,18 +239,22 @@ START_TEST(silent_batond_fences_before_lease_end)
 	baton_log_set_stream(NULL);
 	fclose(logf);
 
-	ck_assert_int_eq(r.lease.status, 200);
-	ck_assert_msg(r.first_ok > 0, "the lease never made it writable");
-	ck_assert_msg(r.fenced > 0, "still writable 5 s after a 2 s lease");
+	ck_assert_int_eq(r.promote.status, 200);
+	ck_assert_msg(r.first_ok > 0, "the grant never made it writable");
+	ck_assert_msg(r.fenced > 0, "still writable 5 s after a 2 s grant");
 	fprintf(stderr,
-		"lease 2000 ms, margin 500 ms: writable %.0f ms after the "
-		"send, fenced %.0f ms after the send (%.0f ms before "
-		"batond's lease ends)\n",
-		r.first_ok - r.sent, r.fenced - r.sent,
-		2000 - (r.fenced - r.sent));
-	/* safety: fenced before batond's lease (from its send time) ends */
-	ck_assert_double_lt(r.fenced - r.sent, 2000);
-	ck_assert_double_gt(r.fenced - r.sent, 1400);
+		"grant 2000 ms, margin 100 ms: writable %.0f ms after the "
+		"first grant; batond silent at +%.0f ms; fenced %.0f ms after "
+		"the last grant was computed (%.0f ms before that grant "
+		"ended)\n",
+		r.first_ok - r.granted, r.silent - r.granted,
+		r.fenced - r.last_grant, 2000 - (r.fenced - r.last_grant));
+	/* safety: fenced before the last grant, counted from when batond
+	 * computed it (which is after the agent asked), ends */
+	ck_assert_double_lt(r.fenced - r.last_grant, 2000);
+	/* and the grants were real leases: the agent held on well after
+	 * batond went silent */
+	ck_assert_double_gt(r.fenced - r.silent, 1000);
 
 	ck_assert_int_eq(r.stale.status, 409);
 	ck_assert_ptr_nonnull(strstr(r.stale.body, "stale epoch"));
@@ -243,7 +263,8 @@ START_TEST(silent_batond_fences_before_lease_end)
 	ck_assert_ptr_nonnull(strstr(r.malformed.body, "malformed JSON"));
 	ck_assert_int_eq(r.badaction.status, 400);
 	ck_assert_ptr_nonnull(strstr(r.badaction.body, "action"));
-	ck_assert_int_eq(r.nolease.status, 400);
+	ck_assert_int_eq(r.nolease.status, 400); /* no lease orders */
+	ck_assert_ptr_nonnull(strstr(r.nolease.body, "asks batond"));
 	ck_assert_int_eq(r.ready.status, 200);
 	ck_assert_int_eq(r.status.status, 200);
 	st = json_loads(r.status.body, 0, NULL);
@@ -279,9 +300,10 @@ static void *promote_client(void *arg)
 	struct promote_run *r = arg;
 	double t0 = pgt_now_ms(), t;
 
+	atomic_store(&r->f->b.epoch, 2);
+	atomic_store(&r->f->b.grant_ms, 10000);
 	call(r->f->port, "POST", "/v1/order",
-	     "{\"action\":\"promote\",\"epoch\":2,\"leaseMillis\":10000}",
-	     &r->promote);
+	     "{\"action\":\"promote\",\"epoch\":2}", &r->promote);
 	while ((t = pgt_now_ms()) < t0 + 10000) {
 		if (can_write(r->n)) {
 			r->promote_to_write = t - t0;
@@ -289,6 +311,8 @@ static void *promote_client(void *arg)
 		}
 		usleep(2000);
 	}
+	/* a switchover: batond stops granting, then orders the fence */
+	atomic_store(&r->f->b.grant_ms, 0);
 	t0 = pgt_now_ms();
 	call(r->f->port, "POST", "/v1/order",
 	     "{\"action\":\"fence\",\"epoch\":2}", &r->fence);
@@ -300,8 +324,7 @@ static void *promote_client(void *arg)
 		usleep(2000);
 	}
 	call(r->f->port, "POST", "/v1/order",
-	     "{\"action\":\"promote\",\"epoch\":1,\"leaseMillis\":10000}",
-	     &r->stale_promote);
+	     "{\"action\":\"promote\",\"epoch\":1}", &r->stale_promote);
 	atomic_store(&r->f->done, 1);
 	uv_async_send(&r->f->wake);
 	return NULL;

@@ -51,7 +51,7 @@ port() { # a free loopback port
         ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
     done
 }
-for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); done
+for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); agentapi[$r]=$(port); done
 
 # A fleet CA and one certificate per region; an impostor CA.
 mkcert() { # mkcert DIR CA NAME
@@ -116,6 +116,7 @@ start_batond() { # start_batond REGION [CERT-DIR] [CERT-NAME]
         echo "raft: {bind: \"127.0.0.1:${raft[$r]}\", dataDir: $tmp/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"127.0.0.1:${api[$r]}\"}"
         echo "http: {bind: \"127.0.0.1:${http[$r]}\"}"
+        echo "agentApi: {bind: \"127.0.0.1:${agentapi[$r]}\"}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$cn.crt, key: $pki/$cn.key}"
     } > "$tmp/$r.yaml"

@@ -100,6 +100,7 @@ start_batond() {
         echo "raft: {bind: \"${ip[$r]}:7100\", dataDir: $tmp/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"${ip[$r]}:7101\"}"
         echo "http: {bind: \"${ip[$r]}:8080\"}"
+        echo "agentApi: {bind: \"${ip[$r]}:7102\"}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
     } >"$tmp/$r.yaml"

@@ -76,7 +76,7 @@ spec:
 done > "$tmp/dbcs.yaml"
 
 "$batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
-    --http-bind "127.0.0.1:$http" --raft-dir "$tmp/raft" --raft-bind "127.0.0.1:$(port)" \
+    --http-bind "127.0.0.1:$http" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$tmp/raft" --raft-bind "127.0.0.1:$(port)" \
     --log-level warn 2> "$tmp/batond.log" &
 bpid=$!
 if ! eventually 60 "batond is ready (caches synced, Raft leader)" curl -fs "http://127.0.0.1:$http/readyz"; then

@@ -209,6 +209,7 @@ write_batond_config() {
         echo "raft: {bind: \"$(region_ip "$r"):7100\", dataDir: $lab/batond/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"$(region_ip "$r"):7101\"}"
         echo "http: {bind: \"$(region_ip "$r"):8080\"}"
+        echo "agentApi: {bind: \"$(region_ip "$r"):7102\"}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
     } >"$lab/batond/$r.yaml"

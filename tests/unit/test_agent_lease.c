@@ -1,6 +1,9 @@
 /* Unit tests for operator/agent's lease rules with an in-process fake engine
- * (no PostgreSQL): deterministic orderings that are hard to force on a real
- * server, such as a lease expiring while an unfence is still running.
+ * (no PostgreSQL) and an in-process stand-in for batond's lease answers on
+ * the same loop (fault injection: grants, epochs, delays): deterministic
+ * orderings that are hard to force on a real server, such as a lease
+ * expiring while an unfence is still running, or a grant that arrives after
+ * a fence order.
  *
  * The fake engine keeps its state in atomics (its operations run on the
  * threadpool) and sleeps a configurable time in unfence.
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "support/lease_answerer.h"
 #include "common/log.h"
 #include "harness.h"
 
@@ -158,6 +162,7 @@ struct fx {
 	uv_async_t wake;
 	struct baton_engine engine;
 	struct baton_agent agent;
+	struct lease_answerer b;
 	bool closed;
 	atomic_int done;
 	int port;
@@ -186,7 +191,8 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 					 .region = "r",
 					 .listen_host = "127.0.0.1",
 					 .lease_margin_ms = margin_ms,
-					 .status_interval_ms = 50};
+					 .status_interval_ms = 50,
+					 .batond_url = f->b.url};
 
 	memset(f, 0, sizeof *f);
 	atomic_store(&fk_read_only, 0); /* writable before the agent boots */
@@ -202,6 +208,8 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	f->engine.max_lag_bytes = -1;
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
 	uv_async_init(&f->loop, &f->wake, wake_cb);
+	/* batond's stand-in: no grant until a test sets one */
+	lease_answerer_start(&f->loop, &f->b);
 	ck_assert_int_eq(
 	    baton_agent_init(&f->loop, &f->agent, &cfg, &f->engine), 0);
 	f->agent.data = f;
@@ -218,6 +226,7 @@ static void fx_stop(struct fx *f)
 	baton_agent_close(&f->agent, closed_cb);
 	uv_close((uv_handle_t *)&f->wake, NULL);
 	LOOP_RUN_UNTIL(&f->loop, f->closed);
+	lease_answerer_stop(&f->loop, &f->b);
 	LOOP_TEARDOWN(&f->loop);
 }
 
@@ -274,6 +283,18 @@ static void run_script(struct fx *f, struct script *s)
 	LOOP_RUN_UNTIL(&f->loop, !f->agent.busy);
 }
 
+/* Promote the (fake) primary at EPOCH: from then on grants at EPOCH count. */
+static void promote_at(struct fx *f, unsigned epoch)
+{
+	char body[96];
+	struct script s = {.bodies = {body}};
+	snprintf(body, sizeof body, "{\"action\":\"promote\",\"epoch\":%u}",
+		 epoch);
+	run_script(f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert_uint_eq(f->agent.lease.primary_epoch, epoch);
+}
+
 /* ---- tests -----------------------------------------------------------------
  */
 
@@ -283,32 +304,72 @@ START_TEST(boots_fenced)
 	fx_start(&f, 100);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
 	ck_assert_int_ge(atomic_load(&fk_fences), 1);
-	ck_assert(!f.agent.lease_valid);
+	ck_assert(!f.agent.lease.valid);
+	/* it asks, and nobody grants anything: it stays fenced */
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= 3);
+	ck_assert(!f.agent.lease.valid);
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
 	fx_stop(&f);
 }
 END_TEST
 
-START_TEST(lease_unfences_then_expiry_fences)
+/* The grant counts from the question: the lease ends at most
+ * grant - margin after the question left, and batond not answering any
+ * more ends it. */
+START_TEST(grant_unfences_then_silence_fences)
 {
 	struct fx f;
-	struct script s = {
-	    .bodies =
-		{"{\"action\":\"lease\",\"epoch\":3,\"leaseMillis\":400}"},
-	    .wait_ms = 100};
+	uint64_t t0;
+	int fences;
 
 	fx_start(&f, 100);
-	run_script(&f, &s);
-	ck_assert_int_eq(s.status[0], 200);
+	promote_at(&f, 3);
+	f.b.epoch = 3;
+	f.b.grant_ms = 400;
 	LOOP_RUN_UNTIL(&f.loop,
 		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 0);
-	uint64_t t0 = uv_now(&f.loop);
-	int fences = atomic_load(&fk_fences);
+	ck_assert(f.agent.lease.valid);
+	ck_assert_uint_le(baton_agent_lease_remaining(&f.agent), 300);
+	/* batond stops answering (no leader): the lease runs out */
+	f.b.refuse = true;
+	t0 = uv_now(&f.loop);
+	fences = atomic_load(&fk_fences);
 	LOOP_RUN_UNTIL(&f.loop, atomic_load(&fk_fences) > fences);
-	/* fenced at receive + 400 - 100, i.e. before batond's 400 */
-	ck_assert_uint_lt(uv_now(&f.loop) - t0, 400);
+	ck_assert_uint_le(uv_now(&f.loop) - t0, 300 + 20);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
-	ck_assert_uint_eq(f.agent.epoch, 3);
+	ck_assert(!f.agent.lease.valid);
+	fx_stop(&f);
+}
+END_TEST
+
+/* An answer held back on the way: the lease it carries is counted from the
+ * question, so a 300 ms delay leaves at most 500 - 300 - 100 of it. */
+START_TEST(late_answer_counts_from_the_question)
+{
+	struct fx f;
+	uint64_t now;
+
+	fx_start(&f, 100);
+	promote_at(&f, 2);
+	f.b.epoch = 2;
+	f.b.grant_ms = 500;
+	f.b.delay_ms = 300;
+	LOOP_RUN_UNTIL(&f.loop, f.agent.lease.valid);
+	now = uv_now(&f.loop);
+	ck_assert_uint_le(f.agent.lease.deadline, now + 500 - 300 - 100 + 10);
+	/* an answer later than the grant itself is worth nothing */
+	f.b.grant_ms = 400;
+	f.b.delay_ms = 450;
+	LOOP_RUN_UNTIL(&f.loop, !f.agent.lease.valid &&
+				    atomic_load(&fk_read_only) == 1 &&
+				    !f.agent.busy);
+	{
+		unsigned asks = f.b.asks;
+		LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 2);
+	}
+	ck_assert(!f.agent.lease.valid);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
 	fx_stop(&f);
 }
 END_TEST
@@ -316,18 +377,103 @@ END_TEST
 START_TEST(expiry_during_unfence_is_followed_by_fence)
 {
 	struct fx f;
-	struct script s = {
-	    .bodies =
-		{"{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":150}"},
-	    .wait_ms = 500};
 
 	fx_start(&f, 50);
+	promote_at(&f, 1);
 	atomic_store(&fk_unfence_delay_ms, 300); /* outlives the lease */
+	f.b.epoch = 1;
+	f.b.grant_ms = 150;
+	LOOP_RUN_UNTIL(&f.loop, atomic_load(&fk_unfences) == 1);
+	f.b.refuse = true;
+	LOOP_RUN_UNTIL(&f.loop, !f.agent.busy && !f.agent.lease.valid &&
+				    atomic_load(&fk_read_only) == 1);
+	ck_assert(!f.agent.lease.valid);
+	fx_stop(&f);
+}
+END_TEST
+
+/* The review's scenario (C2): a grant computed before a fence order must
+ * not undo it when it arrives after the fence. */
+START_TEST(grant_that_arrives_after_a_fence_is_thrown_away)
+{
+	struct fx f;
+	struct script s = {.bodies = {"{\"action\":\"fence\",\"epoch\":4}"},
+			   .wait_ms = 0};
+	unsigned asks;
+
+	fx_start(&f, 100);
+	promote_at(&f, 4);
+	f.b.epoch = 4;
+	f.b.grant_ms = 60000;
+	f.b.delay_ms = 400; /* the answer is on its way while we fence */
+	LOOP_RUN_UNTIL(&f.loop, f.b.held != NULL);
 	run_script(&f, &s);
-	LOOP_RUN_UNTIL(&f.loop,
-		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
+	ck_assert_int_eq(s.status[0], 200);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
-	ck_assert(!f.agent.lease_valid);
+	/* batond now refuses (the switchover revoked the lease) */
+	f.b.grant_ms = 0;
+	LOOP_RUN_UNTIL(&f.loop, f.b.held == NULL); /* the old answer landed */
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 2);
+	ck_assert(!f.agent.lease.valid);
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	fx_stop(&f);
+}
+END_TEST
+
+/* A grant is for the primary of its epoch: not for another epoch, not for
+ * a replica, and a grant of 0 for ours revokes at once. */
+START_TEST(grants_for_another_epoch_do_not_count)
+{
+	struct fx f;
+	unsigned asks;
+
+	fx_start(&f, 100);
+	promote_at(&f, 2);
+	f.b.epoch = 3; /* batond is ahead: a promote at 3 has not come */
+	f.b.grant_ms = 5000;
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 3);
+	ck_assert(!f.agent.lease.valid);
+	f.b.epoch = 1; /* a batond that is behind */
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 3);
+	ck_assert(!f.agent.lease.valid);
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	f.b.epoch = 2;
+	LOOP_RUN_UNTIL(&f.loop, f.agent.lease.valid &&
+				    atomic_load(&fk_read_only) == 0 &&
+				    !f.agent.busy);
+	f.b.grant_ms = 0; /* revoked: fenced at once, not at expiry */
+	LOOP_RUN_UNTIL(&f.loop, !f.agent.lease.valid &&
+				    atomic_load(&fk_read_only) == 1 &&
+				    !f.agent.busy);
+	ck_assert_uint_eq(baton_agent_lease_remaining(&f.agent), 0);
+	fx_stop(&f);
+}
+END_TEST
+
+/* A newer epoch in any order ends a lease held at an older one. */
+START_TEST(newer_epoch_ends_the_lease)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {"{\"action\":\"rejoin\",\"epoch\":6,\"primaryHost\":"
+		       "\"10.0.0.2\",\"primaryPort\":5432}"}};
+
+	fx_start(&f, 100);
+	promote_at(&f, 5);
+	f.b.epoch = 5;
+	f.b.grant_ms = 60000;
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_read_only) == 0 && !f.agent.busy);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert(!f.agent.lease.valid);
+	ck_assert_uint_eq(f.agent.lease.epoch, 6);
+	ck_assert_uint_eq(f.agent.lease.primary_epoch, 0);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
 	fx_stop(&f);
 }
 END_TEST
@@ -336,11 +482,11 @@ START_TEST(stale_and_malformed_orders_are_refused)
 {
 	struct fx f;
 	struct script s = {
-	    .bodies = {
-		"{\"action\":\"lease\",\"epoch\":5,\"leaseMillis\":5000}",
-		"{\"action\":\"promote\",\"epoch\":4}",
-		"{\"action\":\"lease\",\"epoch\":",
-		"{\"action\":\"lease\",\"epoch\":-1,\"leaseMillis\":1}"}};
+	    .bodies = {"{\"action\":\"fence\",\"epoch\":5}",
+		       "{\"action\":\"promote\",\"epoch\":4}",
+		       "{\"action\":\"fence\",\"epoch\":",
+		       "{\"action\":\"lease\",\"epoch\":5,\"leaseMillis\":"
+		       "3600000}"}};
 
 	fx_start(&f, 100);
 	run_script(&f, &s);
@@ -349,27 +495,11 @@ START_TEST(stale_and_malformed_orders_are_refused)
 	ck_assert_ptr_nonnull(strstr(s.out[1], "stale epoch 4"));
 	ck_assert_int_eq(s.status[2], 400);
 	ck_assert_ptr_nonnull(strstr(s.out[2], "malformed JSON"));
+	/* there are no lease orders any more: nothing can push a lease */
 	ck_assert_int_eq(s.status[3], 400);
-	ck_assert_uint_eq(f.agent.epoch, 5);
-	fx_stop(&f);
-}
-END_TEST
-
-START_TEST(fence_order_drops_the_lease)
-{
-	struct fx f;
-	struct script s = {
-	    .bodies =
-		{"{\"action\":\"lease\",\"epoch\":2,\"leaseMillis\":60000}",
-		 "{\"action\":\"fence\",\"epoch\":2}"},
-	    .wait_ms = 50};
-
-	fx_start(&f, 100);
-	run_script(&f, &s);
-	ck_assert_int_eq(s.status[0], 200);
-	ck_assert_int_eq(s.status[1], 200);
-	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
-	ck_assert(!f.agent.lease_valid);
+	ck_assert_ptr_nonnull(strstr(s.out[3], "asks batond"));
+	ck_assert_uint_eq(f.agent.lease.epoch, 5);
+	ck_assert(!f.agent.lease.valid);
 	fx_stop(&f);
 }
 END_TEST
@@ -379,9 +509,6 @@ START_TEST(epoch_survives_restart)
 	struct fx f;
 	char path[64] = "/tmp/baton-agent-state-XXXXXX";
 	int fd = mkstemp(path);
-	struct script first = {
-	    .bodies = {
-		"{\"action\":\"lease\",\"epoch\":7,\"leaseMillis\":5000}"}};
 	struct script second = {
 	    .bodies = {"{\"action\":\"promote\",\"epoch\":6}"}};
 	FILE *c;
@@ -391,16 +518,25 @@ START_TEST(epoch_survives_restart)
 	unlink(path); /* absent file: epoch 0 */
 	fx_state_file = path;
 	fx_start(&f, 100);
-	ck_assert_uint_eq(f.agent.epoch, 0);
-	run_script(&f, &first);
-	ck_assert_int_eq(first.status[0], 200);
+	ck_assert_uint_eq(f.agent.lease.epoch, 0);
+	promote_at(&f, 7);
 	fx_stop(&f);
 
 	fx_start(&f, 100); /* the restarted agent remembers epoch 7 */
-	ck_assert_uint_eq(f.agent.epoch, 7);
+	ck_assert_uint_eq(f.agent.lease.epoch, 7);
+	ck_assert_uint_eq(f.agent.lease.primary_epoch, 7);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1); /* and boots fenced */
 	run_script(&f, &second);
 	ck_assert_int_eq(second.status[0], 409);
+	fx_stop(&f);
+
+	/* the format of earlier versions: the epoch alone */
+	c = fopen(path, "w");
+	fputs("9\n", c);
+	fclose(c);
+	fx_start(&f, 100);
+	ck_assert_uint_eq(f.agent.lease.epoch, 9);
+	ck_assert_uint_eq(f.agent.lease.primary_epoch, 0);
 	fx_stop(&f);
 
 	c = fopen(path, "w");
@@ -418,6 +554,20 @@ START_TEST(epoch_survives_restart)
 		ck_assert_ptr_nonnull(strstr(a.errmsg, "corrupt"));
 		LOOP_TEARDOWN(&loop);
 	}
+	c = fopen(path, "w");
+	fputs("3 4\n", c); /* primary at an epoch never seen: corrupt */
+	fclose(c);
+	{
+		uv_loop_t loop;
+		struct baton_engine e = {.ops = &fake_ops};
+		struct baton_agent a;
+		struct baton_agent_config cfg = {.listen_host = "127.0.0.1",
+						 .state_file = path};
+		uv_loop_init(&loop);
+		ck_assert_int_eq(baton_agent_init(&loop, &a, &cfg, &e),
+				 BATON_EPARSE);
+		LOOP_TEARDOWN(&loop);
+	}
 	unlink(path);
 	fx_state_file = NULL;
 }
@@ -428,17 +578,15 @@ END_TEST
 START_TEST(orders_only_from_the_configured_peer)
 {
 	struct fx f;
-	struct script s = {
-	    .bodies = {
-		"{\"action\":\"lease\",\"epoch\":9,\"leaseMillis\":5000}"}};
+	struct script s = {.bodies = {"{\"action\":\"promote\",\"epoch\":9}"}};
 
 	fx_order_peer = "spiffe://baton/region/eu";
 	fx_start(&f, 100);
 	run_script(&f, &s);
 	ck_assert_int_eq(s.status[0], 403);
 	ck_assert_ptr_nonnull(strstr(s.out[0], "spiffe://baton/region/eu"));
-	ck_assert_uint_eq(f.agent.epoch, 0);
-	ck_assert(!f.agent.lease_valid);
+	ck_assert_uint_eq(f.agent.lease.epoch, 0);
+	ck_assert(!f.agent.lease.valid);
 	fx_stop(&f);
 	fx_order_peer = NULL;
 }
@@ -451,37 +599,39 @@ END_TEST
 START_TEST(promote_on_unfenced_primary_still_fences_at_lease_end)
 {
 	struct fx f;
-	struct script s = {
-	    .bodies = {"{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":400}",
-		       "{\"action\":\"promote\",\"epoch\":1}"},
-	    .wait_ms = 0};
+	struct script s = {.bodies = {"{\"action\":\"promote\",\"epoch\":1}"},
+			   .wait_ms = 0};
 
 	fx_start(&f, 100);
+	promote_at(&f, 1);
+	f.b.epoch = 1;
+	f.b.grant_ms = 400;
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_read_only) == 0 && !f.agent.busy);
+	f.b.refuse = true;
 	atomic_store(&fk_promote_delay_ms, 500); /* outlives the lease */
 	run_script(&f, &s);
 	ck_assert_int_eq(s.status[0], 200);
-	ck_assert_int_eq(s.status[1], 200);
-	ck_assert_ptr_nonnull(strstr(s.out[1], "\"role\":\"primary\""));
-	LOOP_RUN_UNTIL(&f.loop, !f.agent.lease_valid && !f.agent.busy &&
+	ck_assert_ptr_nonnull(strstr(s.out[0], "\"role\":\"primary\""));
+	LOOP_RUN_UNTIL(&f.loop, !f.agent.lease.valid && !f.agent.busy &&
 				    atomic_load(&fk_read_only) == 1);
 	ck_assert(f.agent.fenced);
 	fx_stop(&f);
 }
 END_TEST
 
-START_TEST(lease_on_replica_never_unfences)
+START_TEST(grant_on_replica_never_unfences)
 {
 	struct fx f;
-	struct script s = {
-	    .bodies = {"{\"action\":\"lease\",\"epoch\":1,\"leaseMillis\":"
-		       "60000}"},
-	    .wait_ms = 200};
+	unsigned asks;
 
 	fx_start(&f, 100);
 	atomic_store(&fk_role, BATON_ROLE_REPLICA);
 	LOOP_RUN_UNTIL(&f.loop, f.agent.st.role == BATON_ROLE_REPLICA);
-	run_script(&f, &s);
-	ck_assert_int_eq(s.status[0], 200);
+	f.b.epoch = 0;
+	f.b.grant_ms = 60000;
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 3);
 	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
 	ck_assert(f.agent.fenced);
@@ -496,8 +646,7 @@ START_TEST(empty_data_dir_waits_for_init_order)
 {
 	struct fx f;
 	struct script s1 = {
-	    .bodies = {"{\"action\":\"lease\",\"epoch\":2,\"leaseMillis\":"
-		       "5000}",
+	    .bodies = {"{\"action\":\"promote\",\"epoch\":2}",
 		       "{\"action\":\"init\",\"epoch\":2,\"role\":\"replica\","
 		       "\"primaryHost\":\"10.0.0.1\",\"primaryPort\":5432}"}};
 	struct script s2 = {
@@ -514,11 +663,11 @@ START_TEST(empty_data_dir_waits_for_init_order)
 	ck_assert(f.agent.fenced);
 	atomic_store(&fk_init_fail, 1);
 	run_script(&f, &s1);
-	ck_assert_int_eq(s1.status[0], 409); /* lease: no instance yet */
+	ck_assert_int_eq(s1.status[0], 409); /* promote: no instance yet */
 	ck_assert_int_eq(s1.status[1], 500);
 	ck_assert_ptr_nonnull(strstr(s1.out[1], "unreachable"));
 	ck_assert(!f.agent.ready && !f.agent.initialized);
-	ck_assert_uint_eq(f.agent.epoch, 2); /* persisted before acting */
+	ck_assert_uint_eq(f.agent.lease.epoch, 2); /* persisted before acting */
 
 	run_script(&f, &s2);
 	ck_assert_int_eq(s2.status[0], 200);
@@ -531,6 +680,8 @@ START_TEST(empty_data_dir_waits_for_init_order)
 	ck_assert_int_eq(atomic_load(&fk_inits), 2);
 	ck_assert(f.agent.ready && f.agent.fenced);
 	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	/* the first primary's init counts as its promotion at epoch 2 */
+	ck_assert_uint_eq(f.agent.lease.primary_epoch, 2);
 	fx_stop(&f);
 	fx_empty = false;
 }
@@ -542,15 +693,18 @@ static Suite *agent_suite(void)
 	TCase *tc = tcase_create("lease");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, boots_fenced);
-	tcase_add_test(tc, lease_unfences_then_expiry_fences);
+	tcase_add_test(tc, grant_unfences_then_silence_fences);
+	tcase_add_test(tc, late_answer_counts_from_the_question);
 	tcase_add_test(tc, expiry_during_unfence_is_followed_by_fence);
+	tcase_add_test(tc, grant_that_arrives_after_a_fence_is_thrown_away);
+	tcase_add_test(tc, grants_for_another_epoch_do_not_count);
+	tcase_add_test(tc, newer_epoch_ends_the_lease);
 	tcase_add_test(tc, stale_and_malformed_orders_are_refused);
-	tcase_add_test(tc, fence_order_drops_the_lease);
 	tcase_add_test(tc, epoch_survives_restart);
 	tcase_add_test(tc, orders_only_from_the_configured_peer);
 	tcase_add_test(tc,
 		       promote_on_unfenced_primary_still_fences_at_lease_end);
-	tcase_add_test(tc, lease_on_replica_never_unfences);
+	tcase_add_test(tc, grant_on_replica_never_unfences);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,8 +3,8 @@
  * the parsing it relies on. The orders' safety properties under test:
  * a brand-new primary is only ever initialised for a database that never
  * had data; nothing but the FSM's primary region's ordinal 0 is promoted or
- * given a lease, and only while this region's lease is valid; an old
- * primary always goes back to streaming. */
+ * granted a lease, and only while this region's lease is valid (and not
+ * during a switchover); an old primary always goes back to streaming. */
 #include <string.h>
 
 #include "batond/agents.h"
@@ -91,7 +91,7 @@ START_TEST(an_empty_primary_pod_never_starts_a_new_database)
 }
 END_TEST
 
-START_TEST(the_primary_pod_is_promoted_and_leased_only_with_a_valid_lease)
+START_TEST(the_primary_pod_is_promoted_only_with_a_valid_lease)
 {
 	struct baton_db_state st;
 	struct baton_agent_view v = view("replica", 0);
@@ -102,37 +102,50 @@ START_TEST(the_primary_pod_is_promoted_and_leased_only_with_a_valid_lease)
 	baton_agents_decide(&st, 1, &v, &o);
 	ck_assert_ptr_null(o.action); /* no lease: nothing */
 	v.lease_valid = true;
-	v.grant_ms = 1700;
 	baton_agents_decide(&st, 1, &v, &o);
 	ck_assert_str_eq(o.action, "promote");
 	ck_assert_uint_eq(o.epoch, 3);
-	ck_assert_uint_eq(o.lease_ms, 1700);
 
 	v = view("primary", 0);
 	v.epoch = 3;
+	v.primary_epoch = 3;
 	v.lease_valid = true;
-	v.grant_ms = 1500;
 	baton_agents_decide(&st, 1, &v, &o);
-	ck_assert_ptr_null(o.action); /* leased recently */
-	v.lease_due = true;
+	ck_assert_ptr_null(o.action); /* the agent asks for its lease */
+	/* primary, but promoted at an older epoch: a grant at 3 would not
+	 * count, so it is promoted at 3 (a no-op in the engine) */
+	v.epoch = 2;
+	v.primary_epoch = 2;
 	baton_agents_decide(&st, 1, &v, &o);
-	ck_assert_str_eq(o.action, "lease");
-	ck_assert_uint_eq(o.lease_ms, 1500);
-	v.lease_due = false;
-	v.epoch = 2; /* the agent has not seen the new epoch yet */
-	baton_agents_decide(&st, 1, &v, &o);
-	ck_assert_str_eq(o.action, "lease");
-	v.grant_ms = 0; /* valid but nothing left to hand out */
-	baton_agents_decide(&st, 1, &v, &o);
-	ck_assert_ptr_null(o.action);
+	ck_assert_str_eq(o.action, "promote");
+	ck_assert_uint_eq(o.epoch, 3);
 
 	/* ordinal 1 of the primary region is never promoted */
 	v = view("replica", 1);
 	v.lease_valid = true;
-	v.grant_ms = 1500;
-	v.lease_due = true;
 	baton_agents_decide(&st, 1, &v, &o);
 	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+/* The answer to a lease question: this region's grant for the designated
+ * instance of the primary region outside a switchover, else nothing. */
+START_TEST(only_the_designated_primary_instance_gets_a_grant)
+{
+	struct baton_db_state st;
+
+	db_state(&st, 3, 1);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 1700);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 1, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 0, 0, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, -1, 0, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(NULL, 1, 0, 1700), 0);
+	st.phase = BATON_PHASE_SWITCHING_OVER;
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 0);
+	st.phase = BATON_PHASE_FENCED;
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 0);
+	st.phase = BATON_PHASE_REGION_LOST; /* it came back: renewals */
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 1700);
 }
 END_TEST
 
@@ -148,7 +161,6 @@ START_TEST(a_switchover_fences_then_reports_the_final_position)
 	v.fenced = false;
 	v.writable = true;
 	v.lease_valid = true; /* even with a lease: fence */
-	v.grant_ms = 1500;
 	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_str_eq(o.action, "fence");
 	ck_assert(!o.propose_fence);
@@ -248,8 +260,8 @@ static Suite *agents_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, a_new_database_gets_exactly_one_initial_primary);
 	tcase_add_test(tc, an_empty_primary_pod_never_starts_a_new_database);
-	tcase_add_test(
-	    tc, the_primary_pod_is_promoted_and_leased_only_with_a_valid_lease);
+	tcase_add_test(tc, the_primary_pod_is_promoted_only_with_a_valid_lease);
+	tcase_add_test(tc, only_the_designated_primary_instance_gets_a_grant);
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
