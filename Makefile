@@ -146,7 +146,7 @@ check:
 # Deterministic simulation of the failover protocol (consensus/sim.c), beyond
 # the 2,000 schedules `make unit` runs. Prints violations (none expected),
 # failover times and log sizes.
-SCHEDULES ?= 10000
+SCHEDULES ?= 50000
 SEED ?= 1
 sim:
 	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/baton_sim

@@ -332,6 +332,63 @@ uint64_t baton_lease_agent_grant(const struct baton_lease *l, uint64_t epoch,
 	return remaining * 1000000u / (1000000u + l->drift_ppm);
 }
 
+/* ---- agent side ------------------------------------------------------ */
+
+enum baton_lease_verdict
+baton_agent_lease_apply(struct baton_agent_lease *l,
+			const struct baton_lease_answer *ans, uint64_t now)
+{
+	uint64_t until;
+
+	/* Asked before a fence/demote/rejoin/init: computed before it. */
+	if (ans->gen != l->gen) {
+		return BATON_LEASE_IGNORED;
+	}
+	/* A grant is for the primary of its epoch only. An answer for an
+	 * older epoch comes from a batond that has not caught up; one for a
+	 * newer epoch waits for the promote order at that epoch. */
+	if (ans->epoch != l->epoch || l->primary_epoch != ans->epoch ||
+	    ans->epoch == 0) {
+		return BATON_LEASE_IGNORED;
+	}
+	if (ans->grant_ms == 0) {
+		if (!l->valid) {
+			return BATON_LEASE_IGNORED;
+		}
+		l->valid = false;
+		l->deadline = 0;
+		return BATON_LEASE_REVOKED;
+	}
+	if (ans->grant_ms <= l->margin_ms) {
+		return BATON_LEASE_IGNORED;
+	}
+	until = ans->sent_ms + ans->grant_ms - l->margin_ms;
+	if (until <= now) {
+		return BATON_LEASE_IGNORED; /* late: it already ended */
+	}
+	if (l->valid && now < l->deadline && until <= l->deadline) {
+		return BATON_LEASE_KEPT;
+	}
+	l->valid = true;
+	l->deadline = until;
+	return BATON_LEASE_EXTENDED;
+}
+
+const char *baton_lease_verdict_name(enum baton_lease_verdict v)
+{
+	switch (v) {
+	case BATON_LEASE_EXTENDED:
+		return "extended";
+	case BATON_LEASE_KEPT:
+		return "kept";
+	case BATON_LEASE_REVOKED:
+		return "revoked";
+	case BATON_LEASE_IGNORED:
+		return "ignored";
+	}
+	return "?";
+}
+
 const char *baton_phase_name(int phase)
 {
 	static const char *const names[] = {"Healthy", "SwitchingOver",

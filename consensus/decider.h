@@ -198,6 +198,50 @@ bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,
 uint64_t baton_lease_agent_grant(const struct baton_lease *l, uint64_t epoch,
 				 uint64_t now);
 
+/* ---- agent side (the instance's baton-agent) ---------------------------
+ *
+ * The agent asks its batond for a lease and counts the grant from the
+ * moment it *sent* the question, on its own clock. The grant was computed
+ * when batond answered, later in real time, as remaining / (1 + drift)
+ * (baton_lease_agent_grant()), so the agent's lease ends no later in real
+ * time than batond's however long the question and the answer took: a
+ * late answer only shortens it. operator/agent/lease.h asks the questions;
+ * this rule decides what one answer does. */
+
+struct baton_agent_lease {
+	uint64_t epoch;		/* highest epoch the agent has seen */
+	uint64_t primary_epoch; /* the epoch it became primary at, 0: none */
+	uint64_t gen;		/* bumped by every order that drops it */
+	bool valid;
+	uint64_t deadline;  /* agent clock (ms); valid while now < deadline */
+	unsigned margin_ms; /* fence this much before the grant ends */
+};
+
+/* One answer, with what the agent recorded when it asked. */
+struct baton_lease_answer {
+	uint64_t sent_ms; /* agent clock when the question left */
+	uint64_t gen;	  /* lease generation at that moment */
+	uint64_t epoch;	  /* the epoch batond answered for */
+	uint64_t grant_ms;
+};
+
+enum baton_lease_verdict {
+	BATON_LEASE_EXTENDED = 1, /* deadline moved later (or set) */
+	BATON_LEASE_KEPT,	  /* valid, and this answer adds nothing */
+	BATON_LEASE_REVOKED,	  /* batond says 0 for our epoch: dropped */
+	BATON_LEASE_IGNORED,	  /* stale generation, other epoch, late */
+};
+
+/* Applies ANS at agent time NOW to L. Thrown away: an answer to a question
+ * asked before the last fence/demote/rejoin/init (L->gen moved on), one
+ * for another epoch than the one the instance became primary at, one
+ * that arrives after the lease it grants ended. A 0 for our epoch revokes
+ * at once. The deadline is ANS->sent_ms + grant - margin, never later. */
+enum baton_lease_verdict
+baton_agent_lease_apply(struct baton_agent_lease *l,
+			const struct baton_lease_answer *ans, uint64_t now);
+const char *baton_lease_verdict_name(enum baton_lease_verdict v);
+
 const char *baton_phase_name(int phase);
 const char *baton_reason_name(int reason);
 

@@ -7,62 +7,6 @@
 
 #include "kube/config.h"
 
-enum baton_lease_verdict baton_agent_lease_apply(struct baton_agent_lease *l,
-						 const struct baton_lease_answer
-						     *ans,
-						 uint64_t now)
-{
-	uint64_t until;
-
-	/* Asked before a fence/demote/rejoin/init: computed before it. */
-	if (ans->gen != l->gen) {
-		return BATON_LEASE_IGNORED;
-	}
-	/* A grant is for the primary of its epoch only. An answer for an
-	 * older epoch comes from a batond that has not caught up; one for a
-	 * newer epoch waits for the promote order at that epoch. */
-	if (ans->epoch != l->epoch || l->primary_epoch != ans->epoch ||
-	    ans->epoch == 0) {
-		return BATON_LEASE_IGNORED;
-	}
-	if (ans->grant_ms == 0) {
-		if (!l->valid) {
-			return BATON_LEASE_IGNORED;
-		}
-		l->valid = false;
-		l->deadline = 0;
-		return BATON_LEASE_REVOKED;
-	}
-	if (ans->grant_ms <= l->margin_ms) {
-		return BATON_LEASE_IGNORED;
-	}
-	until = ans->sent_ms + ans->grant_ms - l->margin_ms;
-	if (until <= now) {
-		return BATON_LEASE_IGNORED; /* late: it already ended */
-	}
-	if (l->valid && now < l->deadline && until <= l->deadline) {
-		return BATON_LEASE_KEPT;
-	}
-	l->valid = true;
-	l->deadline = until;
-	return BATON_LEASE_EXTENDED;
-}
-
-const char *baton_lease_verdict_name(enum baton_lease_verdict v)
-{
-	switch (v) {
-	case BATON_LEASE_EXTENDED:
-		return "extended";
-	case BATON_LEASE_KEPT:
-		return "kept";
-	case BATON_LEASE_REVOKED:
-		return "revoked";
-	case BATON_LEASE_IGNORED:
-		return "ignored";
-	}
-	return "?";
-}
-
 bool baton_lease_parse_answer(json_t *body, uint64_t *epoch, uint64_t *grant,
 			      unsigned *ask_ms)
 {
@@ -72,8 +16,7 @@ bool baton_lease_parse_answer(json_t *body, uint64_t *epoch, uint64_t *grant,
 
 	if (!json_is_object(body) || !json_is_integer(e) ||
 	    json_integer_value(e) < 0 || !json_is_integer(g) ||
-	    json_integer_value(g) < 0 ||
-	    json_integer_value(g) > 3600 * 1000) {
+	    json_integer_value(g) < 0 || json_integer_value(g) > 3600 * 1000) {
 		return false;
 	}
 	*epoch = (uint64_t)json_integer_value(e);
@@ -138,11 +81,9 @@ static void ask(struct baton_lease_asker *k)
 	 * the connection (its address, or the client certificate). */
 	snprintf(body, sizeof body, "%s%" PRIu64 "}", k->body, k->sent.epoch);
 	k->req.data = k;
-	rv = baton_kube_request_start(&k->client, &k->req, "POST", "/v1/lease",
-				      "application/json", body,
-				      (long)(2 * k->ask_ms < 500 ? 500
-								 : 2 * k->ask_ms),
-				      NULL, answer_cb);
+	rv = baton_kube_request_start(
+	    &k->client, &k->req, "POST", "/v1/lease", "application/json", body,
+	    (long)(2 * k->ask_ms < 500 ? 500 : 2 * k->ask_ms), NULL, answer_cb);
 	if (rv == 0) {
 		k->pending = true;
 		k->asked++;

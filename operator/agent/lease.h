@@ -1,9 +1,10 @@
 /* The agent's side of the lease: it asks batond, and counts from its own
- * send time (the pull model of consensus/driver.h, which the simulation
- * runs too).
+ * send time. The rule for one answer, baton_agent_lease_apply(), lives
+ * with the rest of the argument in consensus/decider.h (the simulation
+ * runs it too); this file asks the questions.
  *
- * Why this is safe (the argument lives in consensus/decider.h; this is the
- * agent's step of it): batond answers a grant G = remaining / (1 + drift),
+ * Why this is safe (the agent's step of decider.h's argument): batond
+ * answers a grant G = remaining / (1 + drift),
  * where `remaining` is what is left of its own region lease at the moment
  * it answers. The agent counts G from the moment it *sent* the question,
  * which precedes the answer in real time, on its own clock, whose rate
@@ -37,43 +38,12 @@
 #include <uv.h>
 
 #include "common/error.h"
+#include "consensus/decider.h"
 #include "kube/client.h"
 
 #define BATON_LEASE_ASK_MIN_MS 50
 #define BATON_LEASE_ASK_MAX_MS 1000
 #define BATON_LEASE_ASK_DEFAULT_MS 100
-
-/* What the agent holds; the pure rule below moves it. */
-struct baton_agent_lease {
-	uint64_t epoch;		/* highest epoch the agent has seen */
-	uint64_t primary_epoch; /* the epoch it became primary at, 0: none */
-	uint64_t gen;		/* bumped by every order that drops it */
-	bool valid;
-	uint64_t deadline; /* agent clock (ms); valid while now < deadline */
-	unsigned margin_ms; /* fence this much before the grant ends */
-};
-
-/* One answer, with what the agent recorded when it asked. */
-struct baton_lease_answer {
-	uint64_t sent_ms; /* agent clock when the question left */
-	uint64_t gen;	  /* lease generation at that moment */
-	uint64_t epoch;	  /* the epoch batond answered for */
-	uint64_t grant_ms;
-};
-
-enum baton_lease_verdict {
-	BATON_LEASE_EXTENDED = 1, /* deadline moved later (or set) */
-	BATON_LEASE_KEPT,	  /* valid, and this answer adds nothing */
-	BATON_LEASE_REVOKED,	  /* batond says 0 for our epoch: dropped */
-	BATON_LEASE_IGNORED,	  /* stale generation, other epoch, late */
-};
-
-/* Applies ANS at agent time NOW to L. Pure; unit-tested. */
-enum baton_lease_verdict baton_agent_lease_apply(struct baton_agent_lease *l,
-						 const struct baton_lease_answer
-						     *ans,
-						 uint64_t now);
-const char *baton_lease_verdict_name(enum baton_lease_verdict v);
 
 /* ---- the question, on the loop ------------------------------------------ */
 
@@ -85,8 +55,8 @@ typedef void (*baton_lease_answer_cb)(struct baton_lease_asker *k,
 struct baton_lease_asker {
 	void *data;
 	uv_loop_t *loop;
-	unsigned ask_ms;	 /* current interval */
-	uint64_t rtt_ms;	 /* of the last answered question */
+	unsigned ask_ms;		  /* current interval */
+	uint64_t rtt_ms;		  /* of the last answered question */
 	uint64_t asked, answered, failed; /* counters for metrics */
 	char errmsg[BATON_ERRMSG_SIZE];	  /* the last failure */
 

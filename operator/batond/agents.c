@@ -62,6 +62,7 @@ struct dbinfo {
 	char db[BATON_NAME_SIZE];
 	bool answered; /* some agent of it answered */
 	bool healthy;
+	bool primary_ready; /* the designated instance (ordinal 0) serves */
 	uint64_t position;
 	char endpoint[96];
 	char sync[512];
@@ -655,7 +656,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 	}
 	for (d = a->dbs; d != NULL; d = d->next) {
 		d->seen = false;
-		d->answered = d->healthy = false;
+		d->answered = d->healthy = d->primary_ready = false;
 		d->position = 0;
 		d->endpoint[0] = d->sync[0] = '\0';
 	}
@@ -719,6 +720,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			    !json_is_false(json_object_get(s, "running")) &&
 			    (h == NULL || strcmp(h, "failed") != 0)) {
 				d->healthy = true;
+				if (p->ordinal == 0) {
+					d->primary_ready = true;
+				}
 			}
 			if (pos > d->position) {
 				d->position = pos;
@@ -883,9 +887,11 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 	memset(out, 0, sizeof *out);
 	if (d == NULL || !d->answered) {
 		out->healthy = pod_ready;
+		out->primary_ready = pod_ready;
 		return;
 	}
 	out->healthy = d->healthy;
+	out->primary_ready = d->primary_ready;
 	out->position = d->position;
 	/* synchronous: the primary's region lists one of our instances */
 	st = cs ? cs->db(cs->data, db) : NULL;

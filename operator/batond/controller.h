@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "consensus/driver.h"
 #include "consensus/fsm.h"
 
 struct baton_batond;
@@ -60,11 +61,6 @@ void baton_controller_stop(struct baton_controller *c,
 			   void (*stopped_cb)(struct baton_batond *d));
 
 /* What this region reports to the FSM about DB ("ns/name"). */
-struct baton_region_report {
-	bool healthy;	   /* a Ready pod whose agent reports health ok */
-	bool sync_standby; /* the primary lists our instance as synchronous */
-	uint64_t position; /* WAL position (bytes) the agent reported, 0 */
-};
 void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out);
 

@@ -14,13 +14,13 @@
 #include "batond/daemon.h"
 #include "common/log.h"
 #include "consensus/decider.h"
+#include "consensus/driver.h"
 #include "consensus/fsm.h"
 #include "consensus/tls_transport.h"
 #include "http/server.h"
 #include "kube/client.h"
 
 #define TICK_MS 50
-#define REPORT_MS 1000
 #define MAX_MEMBERS (BATON_MAX_PEERS + 1)
 
 struct member {
@@ -30,20 +30,6 @@ struct member {
 	char api_address[256];
 	struct baton_kube_client client; /* peer API client */
 	bool client_ready;
-};
-
-/* This node's per-database bookkeeping, one record per database in the FSM
- * (g->slots, found by name through a hash index; created by the tick,
- * deleted when the database is removed or a restored snapshot lacks it). */
-struct slot {
-	char db[BATON_NAME_SIZE];
-	struct baton_lease lease;
-	bool lease_was_valid;
-	bool renew_in_flight;
-	uint64_t last_renew_ms;
-	uint64_t last_report_ms;
-	bool promote_in_flight;
-	bool primary_was_lost; /* the primary's lease expired in our view */
 };
 
 struct proposal {
@@ -65,10 +51,8 @@ struct baton_raftglue {
 	struct member members[MAX_MEMBERS];
 	int n_members;
 	int self;
-	struct baton_decider decider;
-	bool was_leader;
+	struct baton_driver driver; /* consensus/driver.h: the protocol */
 	uv_timer_t tick;
-	struct baton_index slots; /* struct slot by database name */
 	struct baton_http_server api;
 	bool api_started;
 	struct baton_consensus_ops ops;
@@ -90,15 +74,6 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	while (*s != '\0') {
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	}
-	return h;
 }
 
 static const char *self_name(struct baton_raftglue *g)
@@ -126,39 +101,6 @@ static struct member *leader_member(struct baton_raftglue *g)
 		}
 	}
 	return NULL;
-}
-
-/* DB's slot; with ST (the database as the FSM holds it) a missing slot is
- * created, so only the tick creates slots. NULL when there is none (or no
- * memory for one: the tick tries again next time). */
-static struct slot *slot_for(struct baton_raftglue *g, const char *db,
-			     const struct baton_db_state *st)
-{
-	struct slot *s = baton_index_get(&g->slots, db);
-	void *item;
-
-	if (s != NULL || st == NULL ||
-	    baton_index_add(&g->slots, db, &item) != 0) {
-		return s;
-	}
-	s = item;
-	baton_lease_init(&s->lease, st->cfg.lease_ms, st->cfg.drift_ppm);
-	/* Spread the health reports of databases registered together over
-	 * REPORT_MS, so that a thousand of them do not all ask the controller
-	 * in the same tick: the first report comes 0..REPORT_MS from now. */
-	s->last_report_ms = now_ms() - REPORT_MS + name_hash(db) % REPORT_MS;
-	return s;
-}
-
-static bool slot_in_fsm(const void *item, void *data)
-{
-	const struct slot *s = item;
-	return baton_fsm_db(data, s->db) != NULL;
-}
-
-static bool db_in_fsm(const char *db, void *data)
-{
-	return baton_fsm_db(data, db) != NULL;
 }
 
 /* ---- log entries ----------------------------------------------------------
@@ -242,7 +184,6 @@ static void proposal_unlink(struct proposal *p)
 static void proposal_done(struct proposal *p, int result, const char *why)
 {
 	struct baton_raftglue *g = p->g;
-	struct slot *s = slot_for(g, p->cmd.db, NULL);
 
 	if (p->http != NULL) {
 		char body[160];
@@ -256,20 +197,8 @@ static void proposal_done(struct proposal *p, int result, const char *why)
 			baton_http_respond_error(p->http, 503, why);
 		}
 	}
-	if (s != NULL) {
-		if (p->cmd.type == BATON_CMD_RENEW) {
-			s->renew_in_flight = false;
-			if (result == BATON_FSM_OK &&
-			    strcmp(p->cmd.region, self_name(g)) == 0) {
-				baton_lease_acked(&s->lease, p->cmd.epoch,
-						  p->cmd.send_ms);
-			} else if (result == BATON_FSM_NOT_PRIMARY ||
-				   result == BATON_FSM_STALE_EPOCH) {
-				baton_lease_revoke(&s->lease);
-			}
-		} else if (p->cmd.type == BATON_CMD_PROMOTE) {
-			s->promote_in_flight = false;
-		}
+	if (p->http == NULL) { /* our own proposal: the driver's */
+		baton_driver_done(&g->driver, &p->cmd, result);
 	}
 	if (result == 0 && p->cmd.type != BATON_CMD_REPORT) {
 		baton_log(BATON_LOG_DEBUG, "raft", "%s %s: not committed: %s",
@@ -371,225 +300,64 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		     int result, void *data)
 {
 	struct baton_raftglue *g = data;
-	uint64_t now = now_ms();
 
-	if (cmd == NULL) { /* restored from a snapshot */
-		/* databases the snapshot lacks were removed: drop their
-		 * slots and leases (nothing else would) */
-		baton_index_retain(&g->slots, slot_in_fsm, f);
-		baton_decider_retain(&g->decider, db_in_fsm, f);
-		for (unsigned i = 0; i < baton_fsm_count(f); i++) {
-			baton_controller_fsm_changed(
-			    g->d->controller, baton_fsm_db_at(f, i)->name);
-		}
-		return;
-	}
-	if (result != BATON_FSM_OK) {
-		return;
-	}
-	switch (cmd->type) {
-	case BATON_CMD_RENEW:
-		baton_decider_renewed(&g->decider, cmd->db, cmd->epoch,
-				      cmd->send_ms, now);
-		return; /* renewals change nothing the controller shows */
-	case BATON_CMD_REGISTER:
-		baton_decider_renewed(&g->decider, cmd->db, 1, 0, now);
-		break;
-	case BATON_CMD_PROMOTE: {
-		struct slot *s = slot_for(g, cmd->db, NULL);
+	if (cmd != NULL && result == BATON_FSM_OK &&
+	    cmd->type == BATON_CMD_PROMOTE) {
 		baton_controller_promoted(g->d->controller, cmd, NULL);
-		baton_decider_renewed(&g->decider, cmd->db, cmd->epoch, 0, now);
-		if (s != NULL && strcmp(cmd->region, self_name(g)) != 0) {
-			baton_lease_revoke(&s->lease);
-		}
-		baton_log_kv(BATON_LOG_INFO, "raft",
-			     json_pack("{s:s, s:s, s:I}", "db", cmd->db,
-				       "region", cmd->region, "epoch",
-				       (json_int_t)cmd->epoch),
-			     "promote committed: %s is primary at epoch %llu "
-			     "(%s)",
-			     cmd->region, (unsigned long long)cmd->epoch,
-			     baton_reason_name(cmd->reason));
-		break;
 	}
-	case BATON_CMD_REMOVE:
-		baton_decider_forget(&g->decider, cmd->db);
-		baton_index_del(&g->slots, cmd->db);
-		break;
-	case BATON_CMD_REPORT: {
-		/* only a change of health matters to the controller */
-		return;
-	}
-	default:
-		break;
-	}
-	baton_controller_fsm_changed(g->d->controller, cmd->db);
+	baton_driver_applied(&g->driver, f, cmd, result, now_ms());
 }
 
-/* ---- the tick: leadership, renewals, reports, decisions -------------------
+/* ---- the tick: consensus/driver.c does the work ------------------------
  */
 
-static bool region_healthy(struct baton_raftglue *g, const char *db)
+static void drv_report(void *data, const char *db,
+		       struct baton_region_report *out)
 {
-	struct baton_region_report rep;
-	baton_controller_region_report(g->d->controller, db, &rep);
-	return rep.healthy;
+	struct baton_raftglue *g = data;
+	baton_controller_region_report(g->d->controller, db, out);
+}
+
+static int drv_propose(void *data, const struct baton_cmd *cmd)
+{
+	return propose(data, cmd, NULL);
+}
+
+static void drv_changed(void *data, const char *db)
+{
+	struct baton_raftglue *g = data;
+	baton_controller_fsm_changed(g->d->controller, db);
+}
+
+static void drv_log(void *data, int level, const char *db, const char *msg)
+{
+	(void)data;
+	baton_log_kv(level >= 2 ? BATON_LOG_WARN : BATON_LOG_INFO, "raft",
+		     json_pack("{s:s}", "db", db), "%s: %s", db, msg);
+}
+
+static void drv_leader_changed(void *data, bool leader)
+{
+	struct baton_raftglue *g = data;
+	if (leader) {
+		baton_log(BATON_LOG_INFO, "raft",
+			  "elected leader (term %llu): every lease counts as "
+			  "renewed now",
+			  (unsigned long long)raft_current_term(&g->raft));
+		baton_controller_resync_all(g->d->controller);
+	} else {
+		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
+	}
 }
 
 static void tick_cb(uv_timer_t *t)
 {
 	struct baton_raftglue *g = t->data;
-	uint64_t now = now_ms();
-	bool leader = is_leader(g);
 
 	if (g->stopping) {
 		return;
 	}
-	if (leader && !g->was_leader) {
-		baton_log(BATON_LOG_INFO, "raft",
-			  "elected leader (term %llu): every lease counts as "
-			  "renewed now",
-			  (unsigned long long)raft_current_term(&g->raft));
-		baton_decider_become_leader(&g->decider, now);
-		baton_controller_resync_all(g->d->controller);
-	} else if (!leader && g->was_leader) {
-		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
-		baton_decider_lose_leadership(&g->decider);
-	}
-	g->was_leader = leader;
-
-	/* Per database and tick: two hash lookups (slot, lease) and a few
-	 * comparisons; renewals, reports and decisions only when due. Nothing
-	 * in the loop applies to the FSM (raft applies on later callbacks), so
-	 * iterating by position is safe. */
-	for (unsigned i = 0; i < baton_fsm_count(&g->fsm); i++) {
-		const struct baton_db_state *st = baton_fsm_db_at(&g->fsm, i);
-		struct slot *s = slot_for(g, st->name, st);
-		bool primary_here =
-		    st->primary >= 0 &&
-		    strcmp(st->regions[st->primary].name, self_name(g)) == 0;
-		int me = baton_fsm_region_index(st, self_name(g));
-		bool valid, renew_due;
-		struct baton_cmd cmd;
-
-		if (s == NULL) {
-			continue;
-		}
-		/* A planned switchover began: no more renewals, and the
-		 * lease ends now (the agent is fenced next, agents.c). */
-		if (primary_here && (st->phase == BATON_PHASE_SWITCHING_OVER ||
-				     st->phase == BATON_PHASE_FENCED)) {
-			baton_lease_revoke(&s->lease);
-		}
-		/* renew our lease, only while our instance is healthy: a
-		 * region whose database died must let the lease lapse */
-		renew_due = primary_here && !s->renew_in_flight &&
-			    st->phase != BATON_PHASE_SWITCHING_OVER &&
-			    st->phase != BATON_PHASE_FENCED &&
-			    now - s->last_renew_ms >= st->cfg.renew_ms;
-		if (renew_due) {
-			/* The health check asks the controller: once per
-			 * renewMillis, also while unhealthy (not every tick
-			 * for each of a thousand unhealthy databases). */
-			s->last_renew_ms = now;
-		}
-		if (renew_due && region_healthy(g, st->name)) {
-			memset(&cmd, 0, sizeof cmd);
-			cmd.type = BATON_CMD_RENEW;
-			snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
-			snprintf(cmd.region, sizeof cmd.region, "%s",
-				 self_name(g));
-			cmd.epoch = st->epoch;
-			cmd.send_ms = now;
-			if (propose(g, &cmd, NULL) == 0) {
-				s->renew_in_flight = true;
-			}
-		}
-		/* the primary's lease expired in this node's view (every node
-		 * sees the renewals applied): status says so */
-		{
-			bool lost =
-			    now >= baton_decider_expiry(&g->decider, st, now);
-			if (lost != s->primary_was_lost) {
-				s->primary_was_lost = lost;
-				baton_controller_fsm_changed(g->d->controller,
-							     st->name);
-			}
-		}
-		/* a lease that lapsed (or came back) changes the labels */
-		valid = baton_lease_valid(&s->lease, st->epoch, now);
-		if (valid != s->lease_was_valid) {
-			s->lease_was_valid = valid;
-			if (!valid && primary_here) {
-				baton_log(BATON_LOG_WARN, "raft",
-					  "%s: lease at epoch %llu lapsed: "
-					  "fencing the local primary",
-					  st->name,
-					  (unsigned long long)st->epoch);
-			}
-			baton_controller_fsm_changed(g->d->controller,
-						     st->name);
-		}
-		/* report health, position and synchronous standby status */
-		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA &&
-		    now - s->last_report_ms >= REPORT_MS) {
-			struct baton_region_report rep;
-			baton_controller_region_report(g->d->controller,
-						       st->name, &rep);
-			s->last_report_ms = now;
-			if (rep.healthy != st->regions[me].healthy ||
-			    rep.position != st->regions[me].position ||
-			    rep.sync_standby != st->regions[me].sync_standby) {
-				memset(&cmd, 0, sizeof cmd);
-				cmd.type = BATON_CMD_REPORT;
-				snprintf(cmd.db, sizeof cmd.db, "%s", st->name);
-				snprintf(cmd.region, sizeof cmd.region, "%s",
-					 self_name(g));
-				cmd.healthy = rep.healthy;
-				cmd.position = rep.position;
-				cmd.sync_standby = rep.sync_standby;
-				propose(g, &cmd, NULL);
-			}
-		}
-		/* decide */
-		if (leader && !s->promote_in_flight) {
-			struct baton_decision dec;
-			if (baton_decider_decide(&g->decider, st, now, &dec)) {
-				if (dec.kind == BATON_DECISION_PROMOTE) {
-					memset(&cmd, 0, sizeof cmd);
-					cmd.type = BATON_CMD_PROMOTE;
-					snprintf(cmd.db, sizeof cmd.db, "%s",
-						 st->name);
-					snprintf(cmd.region, sizeof cmd.region,
-						 "%s",
-						 st->regions[dec.region].name);
-					cmd.epoch = dec.epoch;
-					cmd.renew_seq = dec.renew_seq;
-					cmd.reason = (uint8_t)dec.reason;
-					baton_log(
-					    BATON_LOG_WARN, "raft",
-					    "%s: lease expired: proposing "
-					    "promote of %s at epoch %llu",
-					    st->name, cmd.region,
-					    (unsigned long long)dec.epoch);
-					if (propose(g, &cmd, NULL) == 0) {
-						s->promote_in_flight = true;
-					}
-				} else if (dec.kind ==
-					   BATON_DECISION_REGION_LOST) {
-					baton_log(BATON_LOG_WARN, "raft",
-						  "%s: the primary's lease "
-						  "expired and failover is "
-						  "manual: run batonctl "
-						  "switchover to promote a "
-						  "region",
-						  st->name);
-					baton_controller_fsm_changed(
-					    g->d->controller, st->name);
-				}
-			}
-		}
-	}
+	baton_driver_tick(&g->driver, &g->fsm, is_leader(g), now_ms());
 }
 
 /* ---- the peer API -----------------------------------------------------------
@@ -735,29 +503,26 @@ static bool op_lease_expired(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
 	const struct baton_db_state *st = g->ops.db(g, db);
-	uint64_t now = now_ms();
 	return st != NULL && is_leader(g) &&
-	       now >= baton_decider_expiry(&g->decider, st, now);
+	       baton_driver_expired(&g->driver, st, now_ms());
 }
 
 static bool op_primary_lost(void *data, const char *db)
 {
-	struct slot *s = slot_for(data, db, NULL);
-	return s != NULL && s->primary_was_lost;
+	struct baton_raftglue *g = data;
+	return baton_driver_primary_lost(&g->driver, db);
 }
 
 static uint64_t op_agent_grant(void *data, const char *db, uint64_t epoch)
 {
-	struct slot *s = slot_for(data, db, NULL);
-	return s != NULL ? baton_lease_agent_grant(&s->lease, epoch, now_ms())
-			 : 0;
+	struct baton_raftglue *g = data;
+	return baton_driver_grant(&g->driver, db, epoch, now_ms());
 }
 
 bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
 				uint64_t epoch)
 {
-	struct slot *s = slot_for(g, db, NULL);
-	return s != NULL && baton_lease_valid(&s->lease, epoch, now_ms());
+	return baton_driver_lease_valid(&g->driver, db, epoch, now_ms());
 }
 
 const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g)
@@ -874,10 +639,17 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	g->rfsm.apply = framed_apply; /* rfsm.data stays the baton_fsm */
 	g->fsm.observer = observer;
 	g->fsm.observer_data = g;
-	baton_decider_init(&g->decider, 0);
-	baton_index_init(&g->slots, sizeof(struct slot),
-			 offsetof(struct slot, db), BATON_NAME_SIZE,
-			 BATON_MAX_DATABASES);
+	{
+		struct baton_driver_ops dops = {
+		    .data = g,
+		    .report = drv_report,
+		    .propose = drv_propose,
+		    .changed = drv_changed,
+		    .log = drv_log,
+		    .leader_changed = drv_leader_changed,
+		};
+		baton_driver_init(&g->driver, cfg->region, &dops, 0);
+	}
 	g->transport.version = 1;
 	g->transport.data = NULL;
 	if (cfg->tls_ca != NULL) {
@@ -1022,8 +794,7 @@ static void maybe_closed(struct baton_raftglue *g)
 		return;
 	}
 	baton_fsm_close(&g->rfsm);
-	baton_decider_close(&g->decider);
-	baton_index_free(&g->slots);
+	baton_driver_close(&g->driver);
 	free(g);
 	cb(d);
 }

@@ -11,6 +11,7 @@
  * schedule of one simulated hour. Exit status 1 if any violation was found.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ int main(int argc, char **argv)
 	unsigned long long n = 100, seed = 1, i;
 	unsigned long long bad = 0, fsamples = 0, fsum = 0, fmax = 0;
 	unsigned long long rec_max = 0, rec_sum = 0, log_max = 0, sim_ms = 0;
-	unsigned long long promotes = 0;
+	unsigned long long promotes = 0, lapses = 0, stalls = 0;
+	long long slack = INT64_MAX;
 	struct timespec t0, t1;
 	int k;
 
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[k], "--hour") == 0) {
 			cfg.steps = 3600000 / cfg.step_ms;
 			n = 1;
+		} else if (strcmp(argv[k], "--quiet") == 0) {
+			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
 			cfg.disk_faults = true;
 		} else if (strcmp(argv[k], "--trace") == 0) {
@@ -68,7 +72,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: baton_sim [--schedules N] [--seed S] "
 				"[--servers 3|5] [--steps K] [--broken "
-				"send-time|no-drift] [--hour] [--trace]\n");
+				"send-time|no-drift] [--hour] [--quiet] "
+				"[--trace]\n");
 			return 2;
 		}
 	}
@@ -102,6 +107,11 @@ int main(int argc, char **argv)
 		}
 		sim_ms += r.sim_ms;
 		promotes += r.promotes;
+		lapses += r.lease_lapses;
+		stalls += r.raft_stalled;
+		if (r.min_slack_ms < slack) {
+			slack = r.min_slack_ms;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("schedules=%llu violations=%llu servers=%u simulated=%.1fs "
@@ -115,6 +125,21 @@ int main(int argc, char **argv)
 	       fsamples ? (double)fsum / (double)fsamples : 0.0, fmax);
 	printf("recovery after final heal: mean=%.1fms max=%llums\n",
 	       n ? (double)rec_sum / (double)(n - bad) : 0.0, rec_max);
+	printf("raft stalls (the fixture elected no leader 15 s after the "
+	       "final heal; L1 not checked): %llu\n",
+	       stalls);
+	if (slack == INT64_MAX) {
+		printf("S4 smallest margin: no promote\n");
+	} else {
+		printf("S4 smallest margin between the old epoch's leases "
+		       "ending and a promote applying: %lld ms\n",
+		       slack);
+	}
+	if (cfg.quiet) {
+		printf("quiet run: the primary agent lost its lease %llu "
+		       "times\n",
+		       lapses);
+	}
 	printf("max log entries beyond last snapshot=%llu (threshold %u, "
 	       "trailing %u)\n",
 	       log_max, cfg.snapshot_threshold, cfg.snapshot_trailing);

@@ -25,10 +25,8 @@ static struct baton_agent_lease held(uint64_t epoch)
 static struct baton_lease_answer answer(uint64_t sent, uint64_t epoch,
 					uint64_t grant)
 {
-	struct baton_lease_answer a = {.sent_ms = sent,
-				       .gen = 7,
-				       .epoch = epoch,
-				       .grant_ms = grant};
+	struct baton_lease_answer a = {
+	    .sent_ms = sent, .gen = 7, .epoch = epoch, .grant_ms = grant};
 	return a;
 }
 

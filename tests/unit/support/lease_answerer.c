@@ -6,8 +6,8 @@
 
 #include "../harness.h"
 
-static void answer_now(struct lease_answerer *b,
-		       struct baton_http_request *req, const char *body)
+static void answer_now(struct lease_answerer *b, struct baton_http_request *req,
+		       const char *body)
 {
 	if (atomic_load(&b->refuse)) {
 		baton_http_respond_error(req, 503, "no leader");

@@ -1,0 +1,406 @@
+/* One region's part of the failover protocol; see driver.h. */
+#include "consensus/driver.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_INFO 1
+#define LOG_WARN 2
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	while (*s != '\0') {
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	}
+	return h;
+}
+
+static void say(struct baton_driver *d, int level, const char *db,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void say(struct baton_driver *d, int level, const char *db,
+		const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (d->ops.log == NULL) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	d->ops.log(d->ops.data, level, db, msg);
+}
+
+static void changed(struct baton_driver *d, const char *db)
+{
+	if (d->ops.changed != NULL) {
+		d->ops.changed(d->ops.data, db);
+	}
+}
+
+void baton_driver_init(struct baton_driver *d, const char *region,
+		       const struct baton_driver_ops *ops,
+		       unsigned decider_flags)
+{
+	memset(d, 0, sizeof *d);
+	snprintf(d->region, sizeof d->region, "%s", region);
+	d->ops = *ops;
+	d->report_ms = BATON_DRIVER_REPORT_MS;
+	baton_decider_init(&d->decider, decider_flags);
+	baton_index_init(&d->slots, sizeof(struct baton_driver_slot),
+			 offsetof(struct baton_driver_slot, db),
+			 BATON_NAME_SIZE, BATON_MAX_DATABASES);
+}
+
+void baton_driver_close(struct baton_driver *d)
+{
+	baton_decider_close(&d->decider);
+	baton_index_free(&d->slots);
+}
+
+/* DB's slot; with ST a missing one is created (only the tick does). NULL
+ * when there is none, or no memory for one: the next tick tries again. */
+static struct baton_driver_slot *slot_for(struct baton_driver *d,
+					  const char *db,
+					  const struct baton_db_state *st,
+					  uint64_t now)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+	void *item;
+
+	if (s != NULL || st == NULL ||
+	    baton_index_add(&d->slots, db, &item) != 0) {
+		return s;
+	}
+	s = item;
+	baton_lease_init(&s->lease, st->cfg.lease_ms, st->cfg.drift_ppm);
+	/* Spread the reports of databases registered together over the
+	 * report interval: a thousand of them do not all ask in one tick. */
+	s->last_report_ms = now - d->report_ms + name_hash(db) % d->report_ms;
+	return s;
+}
+
+static bool slot_in_fsm(const void *item, void *data)
+{
+	const struct baton_driver_slot *s = item;
+	return baton_fsm_db(data, s->db) != NULL;
+}
+
+static bool db_in_fsm(const char *db, void *data)
+{
+	return baton_fsm_db(data, db) != NULL;
+}
+
+static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
+				const char *region)
+{
+	struct baton_cmd c;
+	memset(&c, 0, sizeof c);
+	c.type = type;
+	snprintf(c.db, sizeof c.db, "%s", st->name);
+	snprintf(c.region, sizeof c.region, "%s", region);
+	c.epoch = st->epoch;
+	return c;
+}
+
+/* ---- what was applied and what came back ------------------------------ */
+
+void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
+			  const struct baton_cmd *cmd, int result,
+			  uint64_t now)
+{
+	if (cmd == NULL) { /* restored from a snapshot */
+		/* databases the snapshot lacks were removed: nothing else
+		 * would drop their slots and leases */
+		baton_index_retain(&d->slots, slot_in_fsm, fsm);
+		baton_decider_retain(&d->decider, db_in_fsm, fsm);
+		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
+			changed(d, baton_fsm_db_at(fsm, i)->name);
+		}
+		return;
+	}
+	if (result != BATON_FSM_OK) {
+		return;
+	}
+	switch (cmd->type) {
+	case BATON_CMD_RENEW:
+		/* §5.2: the leader's view counts from the local apply */
+		baton_decider_renewed(&d->decider, cmd->db, cmd->epoch,
+				      cmd->send_ms, now);
+		return; /* renewals change nothing the status shows */
+	case BATON_CMD_REGISTER:
+		baton_decider_renewed(&d->decider, cmd->db, 1, 0, now);
+		break;
+	case BATON_CMD_PROMOTE: {
+		struct baton_driver_slot *s =
+		    baton_index_get(&d->slots, cmd->db);
+		/* the new primary's lease starts when the decision applies */
+		baton_decider_renewed(&d->decider, cmd->db, cmd->epoch, 0, now);
+		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
+			baton_lease_revoke(&s->lease);
+		}
+		if (s != NULL) {
+			s->lost_noticed = false;
+		}
+		say(d, LOG_INFO, cmd->db,
+		    "promote committed: %s is primary at epoch %llu (%s)",
+		    cmd->region, (unsigned long long)cmd->epoch,
+		    baton_reason_name(cmd->reason));
+		break;
+	}
+	case BATON_CMD_REMOVE:
+		baton_decider_forget(&d->decider, cmd->db);
+		baton_index_del(&d->slots, cmd->db);
+		break;
+	case BATON_CMD_REPORT:
+		return; /* health is read when reconciling */
+	default:
+		break;
+	}
+	changed(d, cmd->db);
+}
+
+void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
+		       int result)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, cmd->db);
+
+	if (s == NULL) {
+		return;
+	}
+	if (cmd->type == BATON_CMD_RENEW) {
+		/* free its place (a slot created again since, or a renewal
+		 * forgotten as too old, has none) */
+		for (unsigned k = 0; k < BATON_DRIVER_RENEW_PIPELINE; k++) {
+			if (s->renew_sent[k] == cmd->send_ms) {
+				s->renew_sent[k] = 0;
+				break;
+			}
+		}
+		if (result == BATON_FSM_OK &&
+		    strcmp(cmd->region, d->region) == 0) {
+			d->stats.renewals_accepted++;
+			baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms);
+		} else if (result == BATON_FSM_NOT_PRIMARY ||
+			   result == BATON_FSM_STALE_EPOCH) {
+			d->stats.renewals_refused++;
+			baton_lease_revoke(&s->lease);
+		} else if (result == 0) {
+			d->stats.renewals_unknown++;
+		} else {
+			d->stats.renewals_refused++;
+		}
+	} else if (cmd->type == BATON_CMD_PROMOTE) {
+		s->promote_in_flight = false;
+	}
+}
+
+/* ---- the tick ---------------------------------------------------------- */
+
+static void renew(struct baton_driver *d, const struct baton_db_state *st,
+		  struct baton_driver_slot *s, uint64_t now)
+{
+	struct baton_region_report rep;
+	struct baton_cmd c;
+	int free_at = -1;
+
+	if (now - s->last_renew_ms < st->cfg.renew_ms) {
+		return;
+	}
+	for (unsigned k = 0; k < BATON_DRIVER_RENEW_PIPELINE; k++) {
+		if (s->renew_sent[k] != 0 &&
+		    now - s->renew_sent[k] >= st->cfg.lease_ms) {
+			s->renew_sent[k] = 0; /* worthless now */
+			d->stats.renewals_unknown++;
+		}
+		if (s->renew_sent[k] == 0 && free_at < 0) {
+			free_at = (int)k;
+		}
+	}
+	if (free_at < 0) {
+		return; /* the pipeline is full of young renewals */
+	}
+	/* Health is asked once per renewMillis, also while unhealthy (not
+	 * every tick for each of a thousand unhealthy databases). */
+	s->last_renew_ms = now;
+	memset(&rep, 0, sizeof rep);
+	d->ops.report(d->ops.data, st->name, &rep);
+	if (!rep.primary_ready) {
+		return; /* a region whose primary died lets its lease lapse */
+	}
+	c = cmd_for(BATON_CMD_RENEW, st, d->region);
+	c.send_ms = now; /* the lease counts from here (decider.h) */
+	if (now != 0 && d->ops.propose(d->ops.data, &c) == 0) {
+		s->renew_sent[free_at] = now;
+		d->stats.renewals_sent++;
+	}
+}
+
+static void report(struct baton_driver *d, const struct baton_db_state *st,
+		   struct baton_driver_slot *s, int me, uint64_t now)
+{
+	struct baton_region_report rep;
+	struct baton_cmd c;
+
+	if (now - s->last_report_ms < d->report_ms) {
+		return;
+	}
+	s->last_report_ms = now;
+	memset(&rep, 0, sizeof rep);
+	d->ops.report(d->ops.data, st->name, &rep);
+	if (rep.healthy == st->regions[me].healthy &&
+	    rep.position == st->regions[me].position &&
+	    rep.sync_standby == st->regions[me].sync_standby) {
+		return;
+	}
+	c = cmd_for(BATON_CMD_REPORT, st, d->region);
+	c.healthy = rep.healthy;
+	c.position = rep.position;
+	c.sync_standby = rep.sync_standby;
+	if (d->ops.propose(d->ops.data, &c) == 0) {
+		d->stats.reports_sent++;
+	}
+}
+
+static void decide(struct baton_driver *d, const struct baton_db_state *st,
+		   struct baton_driver_slot *s, uint64_t now)
+{
+	struct baton_decision dec;
+	struct baton_cmd c;
+
+	if (s->promote_in_flight ||
+	    !baton_decider_decide(&d->decider, st, now, &dec)) {
+		return;
+	}
+	if (dec.kind == BATON_DECISION_REGION_LOST) {
+		if (!s->lost_noticed) {
+			s->lost_noticed = true;
+			say(d, LOG_WARN, st->name,
+			    "the primary's lease expired and failover is "
+			    "manual: run batonctl switchover to promote a "
+			    "region");
+		}
+		changed(d, st->name);
+		return;
+	}
+	if (dec.kind != BATON_DECISION_PROMOTE) {
+		return;
+	}
+	c = cmd_for(BATON_CMD_PROMOTE, st, st->regions[dec.region].name);
+	c.epoch = dec.epoch;
+	c.renew_seq = dec.renew_seq;
+	c.reason = (uint8_t)dec.reason;
+	say(d, LOG_WARN, st->name, "%s: proposing promote of %s at epoch %llu",
+	    baton_reason_name(dec.reason), c.region,
+	    (unsigned long long)dec.epoch);
+	if (d->ops.propose(d->ops.data, &c) == 0) {
+		s->promote_in_flight = true;
+		d->stats.promotes_proposed++;
+	}
+}
+
+void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
+		       bool leader, uint64_t now)
+{
+	if (leader && !d->leader) {
+		/* §5.2: every lease counts as renewed at the election */
+		baton_decider_become_leader(&d->decider, now);
+		d->leader = true;
+		if (d->ops.leader_changed != NULL) {
+			d->ops.leader_changed(d->ops.data, true);
+		}
+	} else if (!leader && d->leader) {
+		baton_decider_lose_leadership(&d->decider);
+		d->leader = false;
+		if (d->ops.leader_changed != NULL) {
+			d->ops.leader_changed(d->ops.data, false);
+		}
+	}
+
+	/* Nothing below applies to the FSM (Raft applies on later
+	 * callbacks), so iterating by position is safe. */
+	for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
+		const struct baton_db_state *st = baton_fsm_db_at(fsm, i);
+		struct baton_driver_slot *s = slot_for(d, st->name, st, now);
+		int me = baton_fsm_region_index(st, d->region);
+		bool primary_here = me >= 0 && st->primary == me;
+		bool switching = st->phase == BATON_PHASE_SWITCHING_OVER ||
+				 st->phase == BATON_PHASE_FENCED;
+		bool valid, lost;
+
+		if (s == NULL) {
+			continue;
+		}
+		/* 1. a planned switchover began: the lease ends now (the
+		 * agent is fenced next) */
+		if (primary_here && switching) {
+			baton_lease_revoke(&s->lease);
+		}
+		/* 2. renew */
+		if (primary_here && !switching) {
+			renew(d, st, s, now);
+		}
+		/* 3. the primary's lease lapsed in this node's view (every
+		 * node sees the renewals applied): status says so */
+		lost = now >= baton_decider_expiry(&d->decider, st, now);
+		if (lost != s->primary_was_lost) {
+			s->primary_was_lost = lost;
+			changed(d, st->name);
+		}
+		/* ... and this region's own lease: the label fence */
+		valid = baton_lease_valid(&s->lease, st->epoch, now);
+		if (valid != s->lease_was_valid) {
+			s->lease_was_valid = valid;
+			if (!valid && primary_here) {
+				d->stats.lease_lapses++;
+				say(d, LOG_WARN, st->name,
+				    "lease at epoch %llu lapsed: fencing the "
+				    "local primary",
+				    (unsigned long long)st->epoch);
+			}
+			changed(d, st->name);
+		}
+		/* 4. report */
+		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA) {
+			report(d, st, s, me, now);
+		}
+		/* 5. decide */
+		if (leader) {
+			decide(d, st, s, now);
+		}
+	}
+}
+
+/* ---- what the rest of the node asks ------------------------------------ */
+
+bool baton_driver_lease_valid(struct baton_driver *d, const char *db,
+			      uint64_t epoch, uint64_t now)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+	return s != NULL && baton_lease_valid(&s->lease, epoch, now);
+}
+
+uint64_t baton_driver_grant(struct baton_driver *d, const char *db,
+			    uint64_t epoch, uint64_t now)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+	return s != NULL ? baton_lease_agent_grant(&s->lease, epoch, now) : 0;
+}
+
+bool baton_driver_primary_lost(struct baton_driver *d, const char *db)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+	return s != NULL && s->primary_was_lost;
+}
+
+bool baton_driver_expired(struct baton_driver *d,
+			  const struct baton_db_state *st, uint64_t now)
+{
+	return d->leader &&
+	       now >= baton_decider_expiry(&d->decider, st, now);
+}

@@ -1,0 +1,143 @@
+/* One region's part of the failover protocol (ARCHITECTURE §5), run on
+ * every tick of that region's batond: renew the leases of the databases
+ * whose primary this region holds, report this region's instances, decide
+ * as the Raft leader, and say when something the status shows changed.
+ *
+ * Pure: no I/O and no clock. The caller passes the time and the FSM and
+ * hands the driver's proposals to Raft (ops->propose); outcomes come back
+ * through baton_driver_done(), applied commands through
+ * baton_driver_applied(). batond's Raft glue (operator/batond/raftglue.c)
+ * and the deterministic simulation (consensus/sim.c) both run exactly this
+ * code, so what the simulation checks is what the daemon does.
+ *
+ * Per database and tick the driver
+ *  1. drops this region's lease when a switchover begins here (the old
+ *     primary's side of §5.7);
+ *  2. renews: when this region holds the primary and its designated
+ *     instance is healthy, a RENEW(send time) every renewMillis. Renewals
+ *     are pipelined (up to BATON_DRIVER_RENEW_PIPELINE in flight, none
+ *     counted once older than the lease), so one slow commit or one lost
+ *     answer does not hold back the next: the lease is extended by each
+ *     accepted ack to its own send time + lease (decider.h);
+ *  3. notices when the primary's lease lapsed in this node's view (status)
+ *     and when this region's own lease lapsed (the label fence);
+ *  4. reports health and position every report_ms when they changed;
+ *  5. as the Raft leader, asks the decider and proposes what it decides
+ *     (one promote in flight per database).
+ * Everything is O(1) per database and tick apart from what is due.
+ */
+#ifndef BATON_CONSENSUS_DRIVER_H
+#define BATON_CONSENSUS_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/decider.h"
+#include "consensus/fsm.h"
+#include "consensus/index.h"
+
+#define BATON_DRIVER_RENEW_PIPELINE 3
+#define BATON_DRIVER_REPORT_MS 1000
+
+/* What a region reports to the FSM about one database. */
+struct baton_region_report {
+	bool healthy;	   /* an instance that serves (agent says so) */
+	bool sync_standby; /* the primary lists our instance as synchronous */
+	uint64_t position; /* WAL position (bytes) the agent reported, 0 */
+	/* The designated instance (the one promoted and given the lease)
+	 * serves: renewals go on only while it does, so that a dead
+	 * primary instance lets the lease lapse even when a sibling in the
+	 * same region is healthy. */
+	bool primary_ready;
+};
+
+struct baton_driver_ops {
+	void *data;
+	/* What this region reports for DB ("ns/name"). */
+	void (*report)(void *data, const char *db,
+		       struct baton_region_report *out);
+	/* Hand CMD to Raft. 0: its outcome will come through
+	 * baton_driver_done(); otherwise nothing was sent. */
+	int (*propose)(void *data, const struct baton_cmd *cmd);
+	/* Something DB's status shows changed. May be NULL. */
+	void (*changed)(void *data, const char *db);
+	/* A decision or lapse worth a log line (LEVEL: 1 info, 2 warn).
+	 * May be NULL. */
+	void (*log)(void *data, int level, const char *db, const char *msg);
+	/* This node became (or stopped being) the Raft leader. May be
+	 * NULL. */
+	void (*leader_changed)(void *data, bool leader);
+};
+
+/* Per database: this node's bookkeeping. */
+struct baton_driver_slot {
+	char db[BATON_NAME_SIZE];
+	struct baton_lease lease; /* this region's lease as the renewer */
+	bool lease_was_valid;
+	/* send times of the renewals in flight (0: a free place). One older
+	 * than the lease is forgotten: its ack could not extend anything
+	 * (send + lease is past), and a lost answer must not hold the
+	 * pipeline until a transport timeout. */
+	uint64_t renew_sent[BATON_DRIVER_RENEW_PIPELINE];
+	uint64_t last_renew_ms; /* last renewal sent (or health-checked) */
+	uint64_t last_report_ms;
+	bool promote_in_flight;
+	bool primary_was_lost; /* the primary's lease expired in our view */
+	bool lost_noticed;     /* manual mode: region-lost notice logged */
+};
+
+struct baton_driver_stats {
+	uint64_t renewals_sent, renewals_accepted, renewals_refused,
+	    renewals_unknown;
+	uint64_t reports_sent, promotes_proposed, lease_lapses;
+};
+
+struct baton_driver {
+	char region[BATON_NAME_SIZE];
+	struct baton_driver_ops ops;
+	struct baton_decider decider;
+	bool leader;
+	uint32_t report_ms;
+	struct baton_driver_stats stats;
+	/* struct baton_driver_slot by database name (created by the tick,
+	 * deleted with the database or after a restore that lacks it) */
+	struct baton_index slots;
+};
+
+void baton_driver_init(struct baton_driver *d, const char *region,
+		       const struct baton_driver_ops *ops,
+		       unsigned decider_flags);
+void baton_driver_close(struct baton_driver *d);
+
+/* One tick at NOW; LEADER: this node is the Raft leader. */
+void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
+		       bool leader, uint64_t now);
+
+/* The FSM applied CMD with RESULT at NOW (on every node, for every
+ * command); CMD NULL: it was restored from a snapshot. */
+void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
+			  const struct baton_cmd *cmd, int result,
+			  uint64_t now);
+
+/* The outcome of a proposal this driver made: the FSM's verdict, or 0
+ * when it did not commit or nobody knows (a forwarded proposal whose
+ * answer was lost). Only an accepted renewal extends the lease. */
+void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
+		       int result);
+
+/* This region's lease for DB at EPOCH is valid at NOW. */
+bool baton_driver_lease_valid(struct baton_driver *d, const char *db,
+			      uint64_t epoch, uint64_t now);
+/* What the agent of DB's designated instance may hold, counted from when
+ * it asked (decider.h, agent/lease.h); 0 when this region's lease is not
+ * valid. */
+uint64_t baton_driver_grant(struct baton_driver *d, const char *db,
+			    uint64_t epoch, uint64_t now);
+/* DB's primary lease lapsed in this node's view (any node; for status). */
+bool baton_driver_primary_lost(struct baton_driver *d, const char *db);
+/* This node leads and its decider considers ST's primary lease expired
+ * (manual mode: a human may promote now). */
+bool baton_driver_expired(struct baton_driver *d,
+			  const struct baton_db_state *st, uint64_t now);
+
+#endif /* BATON_CONSENSUS_DRIVER_H */
