@@ -69,7 +69,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift \
+.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
 	format format-check lint clean coverage regions-up regions-down
 
 help:
@@ -176,6 +176,11 @@ bench-pg:
 
 bench-kube:
 	tests/bench/bench-kube.sh
+
+# What the baton_lease module costs per commit (docs/agent.md).
+bench-pglease:
+	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/bench_pglease build/plain/lib/baton_lease.so
+	build/plain/tests/helpers/bench_pglease $(or $(SECS),5) $(or $(ROUNDS),3)
 
 bench: bench-kube bench-batond bench-pg
 
