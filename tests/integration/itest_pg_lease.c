@@ -536,6 +536,13 @@ START_TEST(replica_promotion_and_restarts)
 	grant(&lb, 3, 600000);
 	ok(&n[1], "COMMIT PREPARED 'p1'");
 	ck_assert_int_eq(count(&n[1], "SELECT count(*) FROM t"), 4);
+	/* throwing a prepared transaction away writes nothing it wrote */
+	ok(&n[1], "BEGIN; INSERT INTO t VALUES (7); PREPARE TRANSACTION 'p3'");
+	baton_leasefile_set(&lb, 3, 0);
+	ok(&n[1], "ROLLBACK PREPARED 'p3'");
+	ck_assert_int_eq(count(&n[1], "SELECT count(*) FROM pg_prepared_xacts"),
+			 0);
+	ck_assert_int_eq(count(&n[1], "SELECT count(*) FROM t"), 4);
 
 	baton_leasefile_close(&la);
 	baton_leasefile_close(&lb);
