@@ -47,6 +47,13 @@ LIB_SRCS := $(filter-out %/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libbaton.a
 
+# The PostgreSQL server module (operator/engine/pg_lease/, docs/agent.md):
+# not in libbaton.a (LIB_DIRS globs are not recursive), built against the
+# server headers (postgresql-server-dev-15), and never sanitized: it runs
+# inside postgres, which is not.
+PG_SERVER_INC := $(shell pg_config --includedir-server 2>/dev/null)
+PGLEASE_SO := $(BUILD)/lib/baton_lease.so
+
 # Programs: directory → binary name, built only once their main.c exists.
 PROGRAMS := operator/batond:batond operator/agent:baton-agent operator/batonctl:batonctl
 prog_dir = $(word 1,$(subst :, ,$(1)))
@@ -62,7 +69,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift \
+.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
 	format format-check lint clean coverage regions-up regions-down
 
 help:
@@ -78,7 +85,7 @@ help:
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
 
-all: $(BINS) $(LIB)
+all: $(BINS) $(LIB) $(PGLEASE_SO)
 
 $(RAFT_PREFIX)/.complete:
 	@echo "raft $(RAFT_VERSION) is not built yet: run 'make deps' (or 'make raft')" >&2; exit 1
@@ -90,6 +97,11 @@ $(BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(PGLEASE_SO): operator/engine/pg_lease/baton_lease.c operator/engine/pg_lease/leasefile_format.h
+	@test -f "$(PG_SERVER_INC)/postgres.h" || { echo "no PostgreSQL server headers: install postgresql-server-dev-15 (make deps)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -g -D_GNU_SOURCE $(WARN) -I$(PG_SERVER_INC) -o $@ $<
 
 define PROGRAM_RULE
 $(BUILD)/bin/$(call prog_name,$(1)): $(BUILD)/obj/$(call prog_dir,$(1))/main.o $(LIB)
@@ -134,7 +146,7 @@ unit:
 	$(MAKE) --no-print-directory SANITIZE=$(UNIT_SANITIZE) unit-build
 	tests/run-unit.sh build/san/tests
 
-unit-build: $(UNIT_BINS) $(ITEST_BINS) $(HELPER_BINS) $(BINS)
+unit-build: $(UNIT_BINS) $(ITEST_BINS) $(HELPER_BINS) $(BINS) $(PGLEASE_SO)
 
 integration:
 	$(MAKE) --no-print-directory SANITIZE=$(UNIT_SANITIZE) unit-build
@@ -164,6 +176,11 @@ bench-pg:
 
 bench-kube:
 	tests/bench/bench-kube.sh
+
+# What the baton_lease module costs per commit (docs/agent.md).
+bench-pglease:
+	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/bench_pglease build/plain/lib/baton_lease.so
+	build/plain/tests/helpers/bench_pglease $(or $(SECS),5) $(or $(ROUNDS),3)
 
 bench: bench-kube bench-batond bench-pg
 

@@ -62,6 +62,10 @@ static const char usage[] =
     "  --init primary|replica  create the instance if the data dir is empty\n"
     "                          (default: wait for an init order)\n"
     "  --init-from HOST:PORT   primary to clone for --init replica\n"
+    "  --pg-lease-module LIB   load this baton_lease module (path or name\n"
+    "                          in pkglibdir): PostgreSQL itself refuses\n"
+    "                          writes once the lease in --lease-file ends\n"
+    "  --lease-file FILE       the lease file for it (outside the data dir)\n"
     "\n"
     "  --log-level LEVEL       debug, info, warn, error (default info)\n"
     "  -h, --help              this text\n";
@@ -163,6 +167,8 @@ int main(int argc, char **argv)
 		OPT_BATOND_CA,
 		OPT_BATOND_CERT,
 		OPT_BATOND_KEY,
+		OPT_LEASEMOD,
+		OPT_LEASEFILE,
 	};
 	static const struct option opts[] = {
 	    {"pod-name", required_argument, 0, OPT_POD},
@@ -195,6 +201,8 @@ int main(int argc, char **argv)
 	    {"batond-ca", required_argument, 0, OPT_BATOND_CA},
 	    {"batond-cert", required_argument, 0, OPT_BATOND_CERT},
 	    {"batond-key", required_argument, 0, OPT_BATOND_KEY},
+	    {"pg-lease-module", required_argument, 0, OPT_LEASEMOD},
+	    {"lease-file", required_argument, 0, OPT_LEASEFILE},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -328,6 +336,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_BATOND_KEY:
 			cfg.batond_key_file = optarg;
+			break;
+		case OPT_LEASEMOD:
+			pg.lease_module = optarg;
+			break;
+		case OPT_LEASEFILE:
+			pg.lease_file = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);

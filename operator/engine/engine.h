@@ -123,6 +123,15 @@ struct baton_pg_config {
 	int max_wal_senders;	/* 0 -> 10 */
 	int64_t max_lag_bytes;	/* 0 -> 16 MiB; <0 no limit */
 	unsigned timeout_s;	/* start/stop/connect bound; 0 -> 30 */
+	/* Lease enforced inside PostgreSQL (docs/agent.md): both or neither.
+	 * lease_module is what shared_preload_libraries loads, an absolute
+	 * path or a name in pkglibdir ("baton_lease"); lease_file is the
+	 * absolute path of the file the agent writes (engine/leasefile.h),
+	 * outside datadir. Every start of the instance, as primary or
+	 * replica, after a clone or a rewind, then loads the module; an init
+	 * starts it without the module until the replication role exists. */
+	const char *lease_module;
+	const char *lease_file;
 };
 
 /* Copies the configuration; nothing touches the disk yet. */

@@ -16,6 +16,13 @@
  * postgresql.auto.conf), so it survives a restart: a rebooted instance
  * comes back read-only until its agent unfences it.
  *
+ * With a lease module configured, every start writes into baton.conf
+ * the lines that load baton_lease (pg_lease/baton_lease.c) and name the
+ * agent's lease file: then the server itself refuses to commit writes once
+ * the lease ends, whatever the agent does or fails to do. Only an init's
+ * first start runs without it, to create the replication role before any
+ * lease can exist.
+ *
  * When the agent runs as root, the tools run as cfg->run_as (postgres
  * refuses root): fork, setgid/setuid, exec. Between fork and exec the child
  * calls only async-signal-safe functions (the parent is multithreaded).
@@ -60,6 +67,9 @@ struct pg {
 	char *sync_names;
 	int max_wal_senders;
 	unsigned timeout_s;
+	char *lease_module; /* NULL: no enforcement inside the server */
+	char *lease_file;
+	bool lease_off; /* init_primary: started without the module */
 	bool switch_user;
 	uid_t uid;
 	gid_t gid;
@@ -927,6 +937,9 @@ static int init_primary_steps(struct baton_engine *e)
 				    pg->datadir, out_summary(pg));
 		return BATON_EENGINE;
 	}
+	/* the lease module would refuse CREATE ROLE below: no agent can hold
+	 * a lease for an instance that does not exist yet */
+	pg->lease_off = pg->lease_module != NULL;
 	if ((rv = write_hba(e)) != 0 || (rv = append_include(e)) != 0 ||
 	    (rv = write_baton_conf(e, NULL)) != 0) {
 		return rv;
@@ -976,6 +989,13 @@ static int init_primary_steps(struct baton_engine *e)
 		rv = exec_sql(e, c, sql, NULL, 0);
 	}
 	PQfinish(c);
+	if (rv == 0 && pg->lease_off) {
+		/* from now on every start loads the module */
+		pg->lease_off = false;
+		if ((rv = pg_stop(e, false)) == 0) {
+			rv = start_instance(e, true);
+		}
+	}
 	if (rv == 0) {
 		BATON_INFO("engine", "initialised primary %s in %s", pg->name,
 			   pg->datadir);
@@ -1052,6 +1072,7 @@ static int pg_init_primary(struct baton_engine *e)
 		return rv;
 	}
 	rv = init_primary_steps(e);
+	PG(e)->lease_off = false;
 	if (rv != 0) {
 		undo_failed_init(e);
 		return rv;
@@ -1077,7 +1098,10 @@ static int pg_init_replica(struct baton_engine *e,
 }
 
 /* Drops an unfence left in postgresql.auto.conf (by a crash, or copied by
- * pg_basebackup / pg_rewind) so the server boots read-only (baton.conf). */
+ * pg_basebackup / pg_rewind) so the server boots read-only (baton.conf).
+ * With the lease module, also any ALTER SYSTEM of shared_preload_libraries
+ * or baton.*: postgresql.auto.conf is read after baton.conf, and would
+ * otherwise unload the module or point it at another file. */
 static int scrub_unfence(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
@@ -1099,13 +1123,62 @@ static int scrub_unfence(struct baton_engine *e)
 		return BATON_ENOMEM;
 	}
 	while (fgets(line, sizeof line, in) != NULL) {
-		if (strncmp(line, "default_transaction_read_only", 29) != 0) {
+		bool lease_key =
+		    strncmp(line, "shared_preload_libraries", 24) == 0 ||
+		    strncmp(line, "baton.", 6) == 0;
+		if (strncmp(line, "default_transaction_read_only", 29) != 0 &&
+		    !(pg->lease_module != NULL && lease_key)) {
 			fputs(line, out);
 		}
 	}
 	fclose(in);
 	fclose(out);
 	rv = write_file(e, path, text ? text : "", 0600);
+	free(text);
+	return rv;
+}
+
+/* baton.conf's lease lines as configured now. Every start goes through
+ * here, so an instance created before the module was configured, or with
+ * another module path, loads what is configured now, and one whose module
+ * was turned off stops loading it (its agent would no longer write the
+ * file: the module would refuse every write forever). */
+static int sync_lease_conf(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char path[1024];
+	char *line = NULL, *text = NULL;
+	size_t cap = 0, len = 0;
+	FILE *in, *out;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/baton.conf", pg->datadir);
+	out = open_memstream(&text, &len);
+	if (out == NULL) {
+		return BATON_ENOMEM;
+	}
+	in = fopen(path, "r");
+	while (in != NULL && getline(&line, &cap, in) > 0) {
+		if (strncmp(line, "shared_preload_libraries", 24) != 0 &&
+		    strncmp(line, "baton.", 6) != 0) {
+			fputs(line, out);
+		}
+	}
+	free(line);
+	if (in != NULL) {
+		fclose(in);
+	}
+	if (pg->lease_module != NULL && !pg->lease_off) {
+		/* the module name was checked at init: no quote, no comma */
+		char quoted[1024];
+		conf_escape(pg->lease_file, quoted, sizeof quoted);
+		fprintf(out,
+			"shared_preload_libraries = '%s'\n"
+			"baton.lease_file = '%s'\n",
+			pg->lease_module, quoted);
+	}
+	fclose(out);
+	rv = text != NULL ? write_file(e, path, text, 0600) : BATON_ENOMEM;
 	free(text);
 	return rv;
 }
@@ -1152,6 +1225,9 @@ static int start_instance(struct baton_engine *e, bool during_init)
 	}
 	remove_stale_pidfile(e);
 	rv = scrub_unfence(e);
+	if (rv == 0) {
+		rv = sync_lease_conf(e);
+	}
 	if (rv != 0) {
 		return rv;
 	}
@@ -1726,6 +1802,8 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->repl_user);
 	free(pg->repl_password);
 	free(pg->sync_names);
+	free(pg->lease_module);
+	free(pg->lease_file);
 	free(pg);
 	e->impl = NULL;
 }
@@ -1745,10 +1823,64 @@ static const struct baton_engine_ops pg_ops = {
     .destroy = pg_destroy,
 };
 
+/* The lease module and file: both or neither, the file absolute and
+ * outside the data directory (pg_basebackup and pg_rewind would copy a
+ * lease to another instance), the module a plain list element. */
+static int lease_config(struct baton_engine *e,
+			const struct baton_pg_config *cfg)
+{
+	struct pg *pg = PG(e);
+	const char *m = cfg->lease_module;
+	const char *f = cfg->lease_file;
+	size_t dlen = strlen(pg->datadir);
+	struct stat st;
+
+	if (m == NULL && f == NULL) {
+		return 0;
+	}
+	if (m == NULL || f == NULL || m[0] == '\0' || f[0] == '\0') {
+		baton_errmsg_printf(e->errmsg,
+				    "the lease module and the lease file go "
+				    "together: give both or neither");
+		return BATON_ECONFIG;
+	}
+	if (strlen(m) >= 512 || strpbrk(m, ",'\"\\ \t\n") != NULL) {
+		baton_errmsg_printf(e->errmsg,
+				    "lease module '%.64s' must be a path or "
+				    "library name without quotes, commas or "
+				    "blanks",
+				    m);
+		return BATON_ECONFIG;
+	}
+	if (m[0] == '/' && stat(m, &st) != 0) {
+		baton_errmsg_printf(e->errmsg, "lease module %.128s: %s", m,
+				    strerror(errno));
+		return BATON_ECONFIG;
+	}
+	if (f[0] != '/' || strlen(f) >= 512) {
+		baton_errmsg_printf(e->errmsg,
+				    "lease file '%.64s' must be an absolute "
+				    "path (under 512 bytes)",
+				    f);
+		return BATON_ECONFIG;
+	}
+	if (strncmp(f, pg->datadir, dlen) == 0 && f[dlen] == '/') {
+		baton_errmsg_printf(e->errmsg,
+				    "lease file %.128s is inside the data "
+				    "directory: base backups would copy it",
+				    f);
+		return BATON_ECONFIG;
+	}
+	pg->lease_module = strdup(m);
+	pg->lease_file = strdup(f);
+	return pg->lease_module && pg->lease_file ? 0 : BATON_ENOMEM;
+}
+
 int baton_pg_engine_init(struct baton_engine *e,
 			 const struct baton_pg_config *cfg)
 {
 	struct pg *pg;
+	int rv;
 
 	memset(e, 0, sizeof *e);
 	if (cfg->datadir == NULL || cfg->port <= 0 || cfg->repl_user == NULL ||
@@ -1790,6 +1922,10 @@ int baton_pg_engine_init(struct baton_engine *e,
 	    !pg->sync_names) {
 		pg_destroy(e);
 		return BATON_ENOMEM;
+	}
+	if ((rv = lease_config(e, cfg)) != 0) {
+		pg_destroy(e);
+		return rv;
 	}
 	if (geteuid() == 0) {
 		struct passwd pw, *res = NULL;

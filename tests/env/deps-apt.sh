@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
     build-essential pkg-config autoconf automake libtool dpkg-dev
     libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libyaml-dev
-    liblz4-dev libhttp-parser-dev libpq-dev check
+    liblz4-dev libhttp-parser-dev libpq-dev check postgresql-server-dev-15
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
     clang-format cppcheck valgrind
