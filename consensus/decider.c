@@ -334,7 +334,7 @@ uint64_t baton_lease_agent_grant(const struct baton_lease *l, uint64_t epoch,
 
 /* ---- agent side ------------------------------------------------------ */
 
-enum baton_lease_verdict
+enum baton_grant_verdict
 baton_agent_lease_apply(struct baton_agent_lease *l,
 			const struct baton_lease_answer *ans, uint64_t now)
 {
@@ -342,48 +342,48 @@ baton_agent_lease_apply(struct baton_agent_lease *l,
 
 	/* Asked before a fence/demote/rejoin/init: computed before it. */
 	if (ans->gen != l->gen) {
-		return BATON_LEASE_IGNORED;
+		return BATON_GRANT_IGNORED;
 	}
 	/* A grant is for the primary of its epoch only. An answer for an
 	 * older epoch comes from a batond that has not caught up; one for a
 	 * newer epoch waits for the promote order at that epoch. */
 	if (ans->epoch != l->epoch || l->primary_epoch != ans->epoch ||
 	    ans->epoch == 0) {
-		return BATON_LEASE_IGNORED;
+		return BATON_GRANT_IGNORED;
 	}
 	if (ans->grant_ms == 0) {
 		if (!l->valid) {
-			return BATON_LEASE_IGNORED;
+			return BATON_GRANT_IGNORED;
 		}
 		l->valid = false;
 		l->deadline = 0;
-		return BATON_LEASE_REVOKED;
+		return BATON_GRANT_REVOKED;
 	}
 	if (ans->grant_ms <= l->margin_ms) {
-		return BATON_LEASE_IGNORED;
+		return BATON_GRANT_IGNORED;
 	}
 	until = ans->sent_ms + ans->grant_ms - l->margin_ms;
 	if (until <= now) {
-		return BATON_LEASE_IGNORED; /* late: it already ended */
+		return BATON_GRANT_IGNORED; /* late: it already ended */
 	}
 	if (l->valid && now < l->deadline && until <= l->deadline) {
-		return BATON_LEASE_KEPT;
+		return BATON_GRANT_KEPT;
 	}
 	l->valid = true;
 	l->deadline = until;
-	return BATON_LEASE_EXTENDED;
+	return BATON_GRANT_EXTENDED;
 }
 
-const char *baton_lease_verdict_name(enum baton_lease_verdict v)
+const char *baton_grant_verdict_name(enum baton_grant_verdict v)
 {
 	switch (v) {
-	case BATON_LEASE_EXTENDED:
+	case BATON_GRANT_EXTENDED:
 		return "extended";
-	case BATON_LEASE_KEPT:
+	case BATON_GRANT_KEPT:
 		return "kept";
-	case BATON_LEASE_REVOKED:
+	case BATON_GRANT_REVOKED:
 		return "revoked";
-	case BATON_LEASE_IGNORED:
+	case BATON_GRANT_IGNORED:
 		return "ignored";
 	}
 	return "?";

@@ -225,11 +225,11 @@ struct baton_lease_answer {
 	uint64_t grant_ms;
 };
 
-enum baton_lease_verdict {
-	BATON_LEASE_EXTENDED = 1, /* deadline moved later (or set) */
-	BATON_LEASE_KEPT,	  /* valid, and this answer adds nothing */
-	BATON_LEASE_REVOKED,	  /* batond says 0 for our epoch: dropped */
-	BATON_LEASE_IGNORED,	  /* stale generation, other epoch, late */
+enum baton_grant_verdict {
+	BATON_GRANT_EXTENDED = 1, /* deadline moved later (or set) */
+	BATON_GRANT_KEPT,	  /* valid, and this answer adds nothing */
+	BATON_GRANT_REVOKED,	  /* batond says 0 for our epoch: dropped */
+	BATON_GRANT_IGNORED,	  /* stale generation, other epoch, late */
 };
 
 /* Applies ANS at agent time NOW to L. Thrown away: an answer to a question
@@ -237,10 +237,10 @@ enum baton_lease_verdict {
  * for another epoch than the one the instance became primary at, one
  * that arrives after the lease it grants ended. A 0 for our epoch revokes
  * at once. The deadline is ANS->sent_ms + grant - margin, never later. */
-enum baton_lease_verdict
+enum baton_grant_verdict
 baton_agent_lease_apply(struct baton_agent_lease *l,
 			const struct baton_lease_answer *ans, uint64_t now);
-const char *baton_lease_verdict_name(enum baton_lease_verdict v);
+const char *baton_grant_verdict_name(enum baton_grant_verdict v);
 
 const char *baton_phase_name(int phase);
 const char *baton_reason_name(int reason);

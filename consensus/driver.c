@@ -111,8 +111,7 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 /* ---- what was applied and what came back ------------------------------ */
 
 void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
-			  const struct baton_cmd *cmd, int result,
-			  uint64_t now)
+			  const struct baton_cmd *cmd, int result, uint64_t now)
 {
 	if (cmd == NULL) { /* restored from a snapshot */
 		/* databases the snapshot lacks were removed: nothing else
@@ -401,6 +400,5 @@ bool baton_driver_primary_lost(struct baton_driver *d, const char *db)
 bool baton_driver_expired(struct baton_driver *d,
 			  const struct baton_db_state *st, uint64_t now)
 {
-	return d->leader &&
-	       now >= baton_decider_expiry(&d->decider, st, now);
+	return d->leader && now >= baton_decider_expiry(&d->decider, st, now);
 }

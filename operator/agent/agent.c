@@ -222,6 +222,25 @@ static void respond_json(struct baton_http_request *req, int status,
 /* ---- lease ----------------------------------------------------------------
  */
 
+/* Tells PostgreSQL (the baton_lease module) until when it may commit
+ * writes: the agent's deadline on CLOCK_BOOTTIME, or fenced. Called on
+ * every change of the lease, before anything else acts on it. */
+static void publish_lease(struct baton_agent *a)
+{
+	uint64_t now, deadline = 0;
+
+	if (a->lease_file.fd < 0) {
+		return;
+	}
+	now = now_ms(a);
+	if (a->lease.valid && now < a->lease.deadline &&
+	    a->lease.primary_epoch == a->lease.epoch) {
+		deadline =
+		    baton_boottime_ns() + (a->lease.deadline - now) * 1000000u;
+	}
+	baton_leasefile_set(&a->lease_file, a->lease.epoch, deadline);
+}
+
 static void lease_expired_cb(uv_timer_t *t)
 {
 	struct baton_agent *a = t->data;
@@ -230,6 +249,7 @@ static void lease_expired_cb(uv_timer_t *t)
 		return;
 	}
 	a->lease.valid = false;
+	publish_lease(a);
 	baton_log_kv(BATON_LOG_WARN, COMPONENT,
 		     json_pack("{s:I}", "epoch", (json_int_t)a->lease.epoch),
 		     "lease expired: fencing the instance");
@@ -243,6 +263,7 @@ static void drop_lease(struct baton_agent *a)
 {
 	a->lease.gen++;
 	a->lease.valid = false;
+	publish_lease(a);
 	uv_timer_stop(&a->lease_timer);
 }
 
@@ -266,7 +287,7 @@ static void asker_cb(struct baton_lease_asker *k,
 {
 	struct baton_agent *a = k->data;
 	uint64_t now = now_ms(a);
-	enum baton_lease_verdict v;
+	enum baton_grant_verdict v;
 
 	if (status != 0) {
 		baton_metric_inc(a->m_asks, (const char *[]){"failed"}, 1);
@@ -283,16 +304,18 @@ static void asker_cb(struct baton_lease_asker *k,
 			     (double)(now - ans->sent_ms) / 1000.0);
 	v = baton_agent_lease_apply(&a->lease, ans, now);
 	baton_metric_inc(a->m_asks,
-			 (const char *[]){baton_lease_verdict_name(v)}, 1);
+			 (const char *[]){baton_grant_verdict_name(v)}, 1);
 	switch (v) {
-	case BATON_LEASE_EXTENDED:
+	case BATON_GRANT_EXTENDED:
+		publish_lease(a);
 		uv_timer_start(&a->lease_timer, lease_expired_cb,
 			       a->lease.deadline - now, 0);
 		if (a->fenced) {
 			reconcile(a); /* may unfence */
 		}
 		break;
-	case BATON_LEASE_REVOKED:
+	case BATON_GRANT_REVOKED:
+		publish_lease(a);
 		uv_timer_stop(&a->lease_timer);
 		baton_log_kv(
 		    BATON_LOG_WARN, COMPONENT,
@@ -441,6 +464,9 @@ static void note_fence_time(struct baton_agent *a, unsigned ms)
 {
 	unsigned worst = a->cfg.lease_margin_ms;
 
+	if (a->lease_file.fd >= 0) {
+		return; /* PostgreSQL enforces the deadline itself */
+	}
 	a->fence_ms[a->fence_next++ % 8] = ms;
 	for (unsigned i = 0; i < 8; i++) {
 		if (a->fence_ms[i] > worst) {
@@ -632,6 +658,7 @@ static void reconcile(struct baton_agent *a)
 	/* rule 1 first: nothing runs before a due fence */
 	if (a->lease.valid && now_ms(a) >= a->lease.deadline) {
 		a->lease.valid = false;
+		publish_lease(a);
 	}
 	if (!a->lease.valid && !a->fenced && !a->booting &&
 	    (a->st.running || a->st.role == BATON_ROLE_UNKNOWN)) {
@@ -945,6 +972,7 @@ static int set_primary_epoch(struct baton_agent *a, uint64_t epoch)
 		return BATON_EIO;
 	}
 	a->lease.primary_epoch = epoch;
+	publish_lease(a);
 	return 0;
 }
 
@@ -1221,12 +1249,22 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	a->st.role = BATON_ROLE_UNKNOWN;
 	a->st.lag_bytes = -1;
 	a->lease.margin_ms = a->cfg.lease_margin_ms;
+	a->lease_file.fd = -1;
 	rv = load_epoch(a);
 	if (rv != 0) {
 		return rv;
 	}
+	if (cfg->lease_file != NULL) {
+		/* fenced before the instance starts (rule 1) */
+		rv = baton_leasefile_open(&a->lease_file, cfg->lease_file,
+					  a->errmsg);
+		if (rv != 0) {
+			return rv;
+		}
+	}
 	rv = add_metrics(a);
 	if (rv != 0) {
+		baton_leasefile_close(&a->lease_file);
 		return rv;
 	}
 	rv = baton_http_server_init(loop, &a->http, &hcfg);
@@ -1319,6 +1357,7 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 
 err_after_metrics:
 	baton_metrics_free(&a->metrics);
+	baton_leasefile_close(&a->lease_file);
 	return rv;
 }
 
@@ -1331,6 +1370,7 @@ static void one_closed(struct baton_agent *a)
 {
 	if (--a->open_handles == 0) {
 		baton_metrics_free(&a->metrics);
+		baton_leasefile_close(&a->lease_file); /* fenced */
 		if (a->close_cb) {
 			a->close_cb(a);
 		}
@@ -1380,6 +1420,8 @@ void baton_agent_close(struct baton_agent *a, void (*cb)(struct baton_agent *a))
 
 	a->closing = true;
 	a->close_cb = cb;
+	a->lease.valid = false;
+	publish_lease(a);
 	uv_timer_stop(&a->lease_timer);
 	uv_timer_stop(&a->poll_timer);
 	while ((o = a->queue_head) != NULL) {

@@ -15,7 +15,10 @@
  *     margin, or the slowest of the last fences if that is longer.
  *  3. On lease expiry the agent fences at once (a timer on the loop; a fence
  *     waiting behind a running engine operation runs as soon as it ends, and
- *     an unfence that finishes after expiry is followed by a fence).
+ *     an unfence that finishes after expiry is followed by a fence). With a
+ *     lease file, every change of the lease is published to the baton_lease
+ *     module first, and PostgreSQL refuses commits after the deadline on
+ *     its own: a paused or killed agent cannot leave it writable.
  *  4. Orders with an epoch older than the highest seen are refused (409) and
  *     logged; an order with a newer epoch ends any lease held at an older
  *     one. Equal epochs are accepted (batond retries).
@@ -46,6 +49,7 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "agent/lease.h"
+#include "engine/leasefile.h"
 
 struct baton_agent_config {
 	const char *pod_name;
@@ -60,6 +64,11 @@ struct baton_agent_config {
 	/* batond's agent API ("http(s)://host:port"): where the lease is
 	 * asked for. NULL: no lease is ever held (tests of orders alone). */
 	const char *batond_url;
+	/* The file the baton_lease module inside PostgreSQL reads the lease
+	 * from (engine/leasefile.h); NULL: only this process fences. With it,
+	 * PostgreSQL itself refuses every commit after the deadline, whether
+	 * or not this process runs. */
+	const char *lease_file;
 	const char *batond_ca_file; /* TLS to batond (all three, or none) */
 	const char *batond_cert_file;
 	const char *batond_key_file;
@@ -128,6 +137,7 @@ struct baton_agent {
 	struct baton_agent_lease lease;
 	struct baton_lease_asker asker;
 	bool asker_started;
+	struct baton_leasefile lease_file; /* fd -1: not configured */
 	unsigned fence_ms[8]; /* the last fences' durations (rule 2) */
 	unsigned fence_next;
 	bool ready; /* role settled after boot */

@@ -380,6 +380,7 @@ int main(int argc, char **argv)
 	if (tls.cert_file != NULL || tls.key_file != NULL) {
 		cfg.tls = &tls;
 	}
+	cfg.lease_file = pg.lease_file; /* the agent writes what PG reads */
 	cfg.listen_host = listen_host;
 	cfg.listen_port = listen_port;
 	baton_log_set_static_fields(

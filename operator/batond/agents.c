@@ -67,6 +67,9 @@ struct dbinfo {
 	char endpoint[96];
 	char sync[512];
 	bool seen;
+	/* what the last tick computed: a change is reported (env.changed),
+	 * so the status follows the agents without a reconcile per order */
+	char last_summary[700];
 	struct dbinfo *next;
 };
 
@@ -766,13 +769,24 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 	}
 	for (dp = &a->dbs; *dp != NULL;) {
+		char now_summary[sizeof d->last_summary];
 		d = *dp;
 		if (!d->seen) {
 			*dp = d->next;
 			json_object_del(a->db_index, d->db);
 			free(d);
-		} else {
-			dp = &d->next;
+			continue;
+		}
+		dp = &d->next;
+		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s",
+			 d->answered, d->healthy, d->primary_ready, d->endpoint,
+			 d->sync);
+		if (strcmp(now_summary, d->last_summary) != 0) {
+			memcpy(d->last_summary, now_summary,
+			       sizeof d->last_summary);
+			if (a->env.changed != NULL) {
+				a->env.changed(a->env.data, d->db);
+			}
 		}
 	}
 }

@@ -83,6 +83,15 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	 * fences this long before it ends: room for the fence itself. */
 	json_array_append_new(args, json_string("--lease-margin-ms"));
 	json_array_append_new(args, json_string("100"));
+	/* PostgreSQL enforces the lease itself (docs/agent.md): the
+	 * baton_lease module in the image's pkglibdir reads the deadline the
+	 * agent writes to this file, outside PGDATA (pg_basebackup and
+	 * pg_rewind copy everything inside it) */
+	json_array_append_new(args, json_string("--pg-lease-module"));
+	json_array_append_new(args, json_string("baton_lease"));
+	json_array_append_new(args, json_string("--lease-file"));
+	json_array_append_new(
+	    args, json_string("/var/lib/postgresql/data/baton.lease"));
 	/* the socket outside PGDATA: pg_rewind copies everything inside */
 	json_array_append_new(args, json_string("--pg-socket-dir"));
 	json_array_append_new(args,

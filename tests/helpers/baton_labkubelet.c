@@ -1093,6 +1093,24 @@ static int ctr_build(struct ctr *c, json_t *spec, struct strv *argv,
 		}
 	}
 
+	/* The image has the baton_lease module in PostgreSQL's pkglibdir;
+	 * the lab's "image" is the build directory: a module given by name
+	 * is the one built next to the binaries (BUILD/lib/NAME.so). */
+	for (int k = 1; k + 1 < cmd.n; k++) {
+		if (strcmp(cmd.v[k], "--pg-lease-module") == 0 &&
+		    strchr(cmd.v[k + 1], '/') == NULL) {
+			char so[PATH_MAX];
+			char *dup;
+			snprintf(so, sizeof so, "%s/../lib/%s.so",
+				 lk->o.bin_dir, cmd.v[k + 1]);
+			if (access(so, R_OK) == 0 &&
+			    (dup = strdup(so)) != NULL) {
+				free(cmd.v[k + 1]);
+				cmd.v[k + 1] = dup;
+			}
+		}
+	}
+
 	/* ip netns exec NS SELF pod-exec --mount SRC DST ro|rw ... -- CMD */
 	rv = strv_add(argv, "ip") || strv_add(argv, "netns") ||
 	     strv_add(argv, "exec") || strv_add(argv, p->netns) ||

@@ -37,18 +37,18 @@ START_TEST(a_grant_counts_from_the_question)
 
 	/* answered 400 ms after the question: ends at 1000 + 1500 - 100 */
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1400),
-			 BATON_LEASE_EXTENDED);
+			 BATON_GRANT_EXTENDED);
 	ck_assert(l.valid);
 	ck_assert_uint_eq(l.deadline, 2400);
 	/* an older question's answer adds nothing */
 	a = answer(900, 3, 1500);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1500),
-			 BATON_LEASE_KEPT);
+			 BATON_GRANT_KEPT);
 	ck_assert_uint_eq(l.deadline, 2400);
 	/* a newer one moves it */
 	a = answer(1200, 3, 1500);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1250),
-			 BATON_LEASE_EXTENDED);
+			 BATON_GRANT_EXTENDED);
 	ck_assert_uint_eq(l.deadline, 2600);
 }
 END_TEST
@@ -59,11 +59,11 @@ START_TEST(late_answers_are_worth_nothing)
 	struct baton_lease_answer a = answer(1000, 3, 500);
 
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1400),
-			 BATON_LEASE_IGNORED); /* 1000 + 500 - 100 = 1400 */
+			 BATON_GRANT_IGNORED); /* 1000 + 500 - 100 = 1400 */
 	ck_assert(!l.valid);
 	a = answer(1000, 3, 80); /* shorter than the margin */
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1001),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	ck_assert(!l.valid);
 }
 END_TEST
@@ -75,11 +75,11 @@ START_TEST(answers_from_before_a_fence_are_thrown_away)
 
 	a.gen = 6; /* asked before the last fence/demote/rejoin/init */
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	ck_assert(!l.valid);
 	a.gen = 8; /* cannot happen (from the future): not trusted either */
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	ck_assert(!l.valid);
 }
 END_TEST
@@ -90,24 +90,24 @@ START_TEST(a_grant_is_for_the_primary_of_its_epoch_only)
 	struct baton_lease_answer a = answer(1000, 4, 1500);
 
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED); /* batond ahead of us */
+			 BATON_GRANT_IGNORED); /* batond ahead of us */
 	a = answer(1000, 2, 1500);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED); /* batond behind */
+			 BATON_GRANT_IGNORED); /* batond behind */
 	/* a replica (never promoted) and one promoted at an older epoch */
 	l.primary_epoch = 0;
 	a = answer(1000, 3, 1500);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	l.primary_epoch = 2;
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	ck_assert(!l.valid);
 	/* epoch 0 is no epoch */
 	l = held(0);
 	a = answer(1000, 0, 1500);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 }
 END_TEST
 
@@ -117,19 +117,19 @@ START_TEST(zero_for_our_epoch_revokes)
 	struct baton_lease_answer a = answer(1000, 3, 1500);
 
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1010),
-			 BATON_LEASE_EXTENDED);
+			 BATON_GRANT_EXTENDED);
 	a = answer(1100, 3, 0);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1110),
-			 BATON_LEASE_REVOKED);
+			 BATON_GRANT_REVOKED);
 	ck_assert(!l.valid);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1120),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	/* a zero for another epoch revokes nothing */
 	a = answer(1200, 3, 1500);
 	baton_agent_lease_apply(&l, &a, 1210);
 	a = answer(1300, 2, 0);
 	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1310),
-			 BATON_LEASE_IGNORED);
+			 BATON_GRANT_IGNORED);
 	ck_assert(l.valid);
 }
 END_TEST
@@ -148,7 +148,7 @@ START_TEST(no_answer_ever_stretches_the_lease)
 	for (int i = 0; i < 200000; i++) {
 		struct baton_lease_answer a;
 		uint64_t delay = (uint64_t)(rand() % 3000);
-		enum baton_lease_verdict v;
+		enum baton_grant_verdict v;
 
 		now += (uint64_t)(rand() % 50);
 		a.sent_ms = now > delay ? now - delay : 0;
@@ -156,13 +156,13 @@ START_TEST(no_answer_ever_stretches_the_lease)
 		a.epoch = rand() % 10 == 0 ? 4 : 5;
 		a.grant_ms = rand() % 20 == 0 ? 0 : (uint64_t)(rand() % 2500);
 		v = baton_agent_lease_apply(&l, &a, now);
-		if (v == BATON_LEASE_EXTENDED) {
+		if (v == BATON_GRANT_EXTENDED) {
 			extended++;
 			ck_assert_uint_eq(a.gen, l.gen);
 			ck_assert_uint_eq(a.epoch, l.primary_epoch);
 			bound = a.sent_ms + a.grant_ms - l.margin_ms;
 		}
-		if (v == BATON_LEASE_REVOKED) {
+		if (v == BATON_GRANT_REVOKED) {
 			bound = 0;
 		}
 		if (l.valid && now < l.deadline) {
