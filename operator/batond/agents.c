@@ -349,6 +349,15 @@ static void order_cb(struct baton_kube_request *req, int status)
 		}
 		p->order_failures = 0;
 		p->next_order_ms = 0;
+		/* The answer is the agent's status after the order: drive on
+		 * it, not on the status from before (which would repeat the
+		 * order). */
+		if (json_is_object(req->result) &&
+		    json_object_get(req->result, "role") != NULL) {
+			json_decref(p->status);
+			p->status = json_incref(req->result);
+			p->status_ms = now;
+		}
 		order_event(a, p, true, NULL);
 		if (a->env.changed != NULL) {
 			a->env.changed(a->env.data, p->db);
