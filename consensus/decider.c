@@ -28,6 +28,23 @@ void baton_decider_close(struct baton_decider *d)
 	baton_index_free(&d->leases);
 }
 
+/* A lease of LEASE_MS counted from NOW in this leader's view: with the
+ * drift allowance and the margin. */
+static uint64_t full(const struct baton_db_state *db, uint64_t now,
+		     uint32_t lease_ms)
+{
+	uint64_t lease = lease_ms;
+	return now + lease + lease * db->cfg.drift_ppm / 1000000u +
+	       db->cfg.margin_ms;
+}
+
+/* The longest lease any renewal may claim in DB's current epoch. */
+static uint32_t longest(const struct baton_db_state *db)
+{
+	return db->lease_hwm_ms > db->cfg.lease_ms ? db->lease_hwm_ms
+						   : db->cfg.lease_ms;
+}
+
 void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
 {
 	unsigned i;
@@ -35,11 +52,14 @@ void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
 	d->leader = true;
 	d->leader_since_ms = now;
 	/* §5.2: a new leader cannot know when the old one applied the last
-	 * renewal, so every lease counts as renewed at the election. */
+	 * renewal, so every lease counts as renewed at the election (with
+	 * the longest lease of its epoch: expiry_of()). */
 	for (i = 0; i < baton_index_count(&d->leases); i++) {
 		struct baton_decider_lease *l = baton_index_at(&d->leases, i);
+		l->base_ms = now;
 		l->renewed_ms = now;
 		l->send_ms = now;
+		l->expiry_ms = 0;
 		l->proposed = false;
 		l->notified = false;
 	}
@@ -50,47 +70,59 @@ void baton_decider_lose_leadership(struct baton_decider *d)
 	d->leader = false;
 }
 
-static struct baton_decider_lease *
-lease_get(struct baton_decider *d, const char *db, uint64_t epoch, uint64_t now)
+static struct baton_decider_lease *lease_get(struct baton_decider *d,
+					     const struct baton_db_state *db,
+					     uint64_t now)
 {
-	struct baton_decider_lease *l = baton_index_get(&d->leases, db);
+	struct baton_decider_lease *l = baton_index_get(&d->leases, db->name);
 	void *item;
 
 	if (l != NULL) {
-		if (l->epoch != epoch) {
+		if (l->epoch != db->epoch) {
 			/* First sight of this epoch here: the lease starts
 			 * now (conservative). */
-			l->epoch = epoch;
+			l->epoch = db->epoch;
+			l->base_ms = now;
 			l->renewed_ms = now;
 			l->send_ms = now;
+			l->expiry_ms = 0;
 			l->proposed = false;
 			l->notified = false;
 		}
 		return l;
 	}
-	if (baton_index_add(&d->leases, db, &item) != 0) {
+	if (baton_index_add(&d->leases, db->name, &item) != 0) {
 		return NULL; /* out of memory or a bad name: no decision */
 	}
 	l = item; /* zeroed, name set */
-	l->epoch = epoch;
+	l->epoch = db->epoch;
 	/* Never seen here: a leader counts it as renewed at its election
 	 * (§5.2; restores happen only on followers, so nothing later was
-	 * missed), anyone else from now. */
-	l->renewed_ms = d->leader ? d->leader_since_ms : now;
-	l->send_ms = l->renewed_ms;
+	 * missed), anyone else from now; expiry_of() adds the lease. */
+	l->base_ms = d->leader ? d->leader_since_ms : now;
+	l->renewed_ms = l->base_ms;
+	l->send_ms = l->base_ms;
 	return l;
 }
 
-void baton_decider_renewed(struct baton_decider *d, const char *db,
-			   uint64_t epoch, uint64_t send_ms, uint64_t now)
+void baton_decider_renewed(struct baton_decider *d,
+			   const struct baton_db_state *db, uint32_t lease_ms,
+			   uint64_t send_ms, uint64_t now)
 {
-	struct baton_decider_lease *l = lease_get(d, db, epoch, now);
+	struct baton_decider_lease *l = lease_get(d, db, now);
+	uint64_t e;
 
 	if (l == NULL) {
 		return;
 	}
 	if (now > l->renewed_ms) {
 		l->renewed_ms = now;
+	}
+	/* the latest end over every renewal applied: a renewal claiming a
+	 * longer lease than the next one keeps its own end */
+	e = full(db, now, lease_ms != 0 ? lease_ms : db->cfg.lease_ms);
+	if (e > l->expiry_ms) {
+		l->expiry_ms = e;
 	}
 	l->send_ms = send_ms;
 	l->proposed = false;
@@ -122,9 +154,10 @@ void baton_decider_retain(struct baton_decider *d,
 }
 
 static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
-			  const struct baton_failover_config *cfg)
+			  const struct baton_db_state *db)
 {
-	uint64_t lease = cfg->lease_ms;
+	uint64_t lease = db->cfg.lease_ms;
+	uint64_t e;
 
 	if (flags & BATON_DECIDER_BROKEN_SEND_TIME) {
 		/* BROKEN: another machine's clock, and no allowance. */
@@ -133,8 +166,11 @@ static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
 	if (flags & BATON_DECIDER_BROKEN_NO_DRIFT) {
 		return l->renewed_ms + lease;
 	}
-	return l->renewed_ms + lease + lease * cfg->drift_ppm / 1000000u +
-	       cfg->margin_ms;
+	/* as renewed at the election (or at first sight) with the longest
+	 * lease of the epoch, or later by the renewals themselves, each with
+	 * the lease it claimed: whichever ends last */
+	e = full(db, l->base_ms, longest(db));
+	return l->expiry_ms > e ? l->expiry_ms : e;
 }
 
 uint64_t baton_decider_expiry(const struct baton_decider *d,
@@ -144,16 +180,26 @@ uint64_t baton_decider_expiry(const struct baton_decider *d,
 	    baton_index_get(&d->leases, db->name);
 
 	if (l != NULL && l->epoch == db->epoch) {
-		return expiry_of(d->flags, l, &db->cfg);
+		return expiry_of(d->flags, l, db);
 	}
 	{
-		struct baton_decider_lease fresh = {.renewed_ms = now,
-						    .send_ms = now};
-		return expiry_of(d->flags, &fresh, &db->cfg);
+		struct baton_decider_lease fresh = {
+		    .base_ms = now, .renewed_ms = now, .send_ms = now};
+		return expiry_of(d->flags, &fresh, db);
 	}
 }
 
-int baton_decider_pick(const struct baton_db_state *db, int exclude)
+/* A region that may become the primary: a healthy data region that
+ * reported in the current epoch (so it follows this epoch's primary). */
+static bool candidate(const struct baton_db_state *db, int i, int exclude)
+{
+	const struct baton_region_state *r = &db->regions[i];
+	return i != exclude && r->role == BATON_ROLE_DATA && r->healthy &&
+	       r->report_epoch == db->epoch;
+}
+
+static int pick(const struct baton_db_state *db, int exclude, bool final_only,
+		unsigned flags)
 {
 	uint64_t primary_pos = 0;
 	int best = -1;
@@ -167,16 +213,20 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude)
 		const struct baton_region_state *r = &db->regions[i];
 		uint64_t lag;
 
-		if ((int)i == exclude || r->role != BATON_ROLE_DATA ||
-		    !r->healthy) {
+		if (!candidate(db, (int)i, exclude) ||
+		    (final_only && !r->final) ||
+		    ((flags & BATON_DECIDER_BROKEN_SYNC_FLAG) &&
+		     db->cfg.synchronous && !r->sync_standby)) {
 			continue;
 		}
-		if (db->cfg.synchronous && !r->sync_standby) {
-			continue;
+		if (flags & BATON_DECIDER_BROKEN_FIRST_FINAL) {
+			return (int)i;
 		}
 		lag =
 		    r->position >= primary_pos ? 0 : primary_pos - r->position;
-		if (lag > db->cfg.max_lag_bytes) {
+		/* a final position is where the standby stopped: what it
+		 * holds is what it holds; only a live lag is limited */
+		if (!final_only && lag > db->cfg.max_lag_bytes) {
 			continue;
 		}
 		if (best < 0) {
@@ -184,11 +234,11 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude)
 			best_lag = lag;
 			continue;
 		}
-		/* Synchronous (ANY 1 of the standbys): an acknowledged commit
-		 * is on at least one of them, so only the most advanced one
-		 * surely holds them all; priority only breaks ties. */
-		if (db->cfg.synchronous &&
-		    r->position != db->regions[best].position) {
+		/* Final positions (ANY 1 of the standbys): an acknowledged
+		 * commit is on at least one of them, so only the most
+		 * advanced one surely holds them all; priority only breaks
+		 * ties. */
+		if (final_only && r->position != db->regions[best].position) {
 			if (r->position > db->regions[best].position) {
 				best = (int)i;
 				best_lag = lag;
@@ -205,10 +255,42 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude)
 	return best;
 }
 
-static bool may_propose(const struct baton_decider *d,
-			const struct baton_decider_lease *l, uint64_t now)
+int baton_decider_pick(const struct baton_db_state *db, int exclude,
+		       bool final_only)
 {
+	return pick(db, exclude, final_only, 0);
+}
+
+int baton_decider_missing_final(const struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		if ((int)i != db->primary && r->role == BATON_ROLE_DATA &&
+		    !(r->final && r->report_epoch == db->epoch)) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* One proposal per phase and epoch, repeated after retry_ms if nothing
+ * came of it (a lost() committed moves to the next step at once). */
+static bool may_propose(const struct baton_decider *d,
+			struct baton_decider_lease *l,
+			const struct baton_db_state *db, uint64_t now)
+{
+	if (l->proposed && l->phase != db->phase) {
+		l->proposed = false;
+	}
 	return !l->proposed || now >= l->proposed_ms + d->retry_ms;
+}
+
+static void proposed(struct baton_decider_lease *l,
+		     const struct baton_db_state *db, uint64_t now)
+{
+	l->proposed = true;
+	l->proposed_ms = now;
+	l->phase = db->phase;
 }
 
 static void fill(struct baton_decision *out, const struct baton_db_state *db,
@@ -224,6 +306,15 @@ static void fill(struct baton_decision *out, const struct baton_db_state *db,
 	out->expired_at_ms = at;
 }
 
+static bool blocked(struct baton_decision *out, const struct baton_db_state *db,
+		    int why, int region, uint64_t at)
+{
+	fill(out, db, BATON_DECISION_BLOCKED, region,
+	     BATON_REASON_LEASE_EXPIRED, at);
+	out->blocked = why;
+	return true;
+}
+
 bool baton_decider_decide(struct baton_decider *d,
 			  const struct baton_db_state *db, uint64_t now,
 			  struct baton_decision *out)
@@ -236,7 +327,7 @@ bool baton_decider_decide(struct baton_decider *d,
 	if (!d->leader) {
 		return false; /* §5: decisions exist only as leader proposals */
 	}
-	l = lease_get(d, db->name, db->epoch, now);
+	l = lease_get(d, db, now);
 	if (l == NULL) {
 		return false;
 	}
@@ -247,18 +338,45 @@ bool baton_decider_decide(struct baton_decider *d,
 	if (db->phase == BATON_PHASE_FENCED && db->sw_target >= 0) {
 		const struct baton_region_state *t =
 		    &db->regions[db->sw_target];
-		if (t->position >= db->sw_final_position && t->healthy &&
-		    may_propose(d, l, now)) {
+		if (t->position >= db->sw_final_position && t->healthy) {
+			if (!may_propose(d, l, db, now)) {
+				return false;
+			}
 			fill(out, db, BATON_DECISION_PROMOTE, db->sw_target,
 			     BATON_REASON_SWITCHOVER, now);
-			l->proposed = true;
-			l->proposed_ms = now;
+			proposed(l, db, now);
 			return true;
 		}
-		return false;
+		/* a target that does not catch up (it died) leaves the
+		 * database to the lease below, like any lost primary */
 	}
 
-	expiry = expiry_of(d->flags, l, &db->cfg);
+	/* Synchronous failover under way: lost() is committed (the old
+	 * lease had already ended then, and no renewal has come back since,
+	 * or the phase would be Healthy). Promote once every standby said
+	 * where it stopped. */
+	if (db->phase == BATON_PHASE_FAILING_OVER) {
+		int missing = baton_decider_missing_final(db);
+		if (missing >= 0 &&
+		    !(d->flags & BATON_DECIDER_BROKEN_FIRST_FINAL)) {
+			return blocked(out, db, BATON_BLOCKED_WAITING_FINAL,
+				       missing, now);
+		}
+		target = pick(db, db->primary, true, d->flags);
+		if (target < 0) {
+			return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1,
+				       now);
+		}
+		if (!may_propose(d, l, db, now)) {
+			return false;
+		}
+		fill(out, db, BATON_DECISION_PROMOTE, target,
+		     BATON_REASON_LEASE_EXPIRED, now);
+		proposed(l, db, now);
+		return true;
+	}
+
+	expiry = expiry_of(d->flags, l, db);
 	if (now < expiry) {
 		return false;
 	}
@@ -271,15 +389,30 @@ bool baton_decider_decide(struct baton_decider *d,
 		     BATON_REASON_MANUAL, expiry);
 		return true;
 	}
-	target = baton_decider_pick(db, db->primary);
-	if (target < 0 || !may_propose(d, l, now)) {
+	target = pick(db, db->primary, false, d->flags);
+	if (target < 0) {
+		return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1, expiry);
+	}
+	if (!may_propose(d, l, db, now)) {
 		return false;
 	}
-	fill(out, db, BATON_DECISION_PROMOTE, target,
-	     BATON_REASON_LEASE_EXPIRED, expiry);
-	l->proposed = true;
-	l->proposed_ms = now;
+	fill(out, db,
+	     db->cfg.synchronous ? BATON_DECISION_LOST : BATON_DECISION_PROMOTE,
+	     target, BATON_REASON_LEASE_EXPIRED, expiry);
+	proposed(l, db, now);
 	return true;
+}
+
+const char *baton_blocked_name(int blocked)
+{
+	switch (blocked) {
+	case BATON_BLOCKED_NO_CANDIDATE:
+		return "NoCandidate";
+	case BATON_BLOCKED_WAITING_FINAL:
+		return "WaitingForStandby";
+	default:
+		return "";
+	}
 }
 
 /* ---- renewer side ------------------------------------------------------ */
@@ -292,9 +425,10 @@ void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
 	l->drift_ppm = drift_ppm;
 }
 
-void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms)
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms,
+		       uint32_t lease_ms)
 {
-	uint64_t until = send_ms + l->lease_ms;
+	uint64_t until = send_ms + lease_ms;
 
 	if (!l->held || l->epoch != epoch) {
 		l->held = true;
@@ -391,8 +525,8 @@ const char *baton_grant_verdict_name(enum baton_grant_verdict v)
 
 const char *baton_phase_name(int phase)
 {
-	static const char *const names[] = {"Healthy", "SwitchingOver",
-					    "Fenced", "RegionLost"};
+	static const char *const names[] = {
+	    "Healthy", "SwitchingOver", "Fenced", "RegionLost", "FailingOver"};
 	if (phase < 0 || phase >= BATON_PHASE__COUNT) {
 		return "Unknown";
 	}

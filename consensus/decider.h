@@ -9,11 +9,23 @@
  * - The Raft leader side (struct baton_decider). It records the *local apply
  *   time* of every renewal and considers a lease expired at
  *       apply_time + lease * (1 + drift) + margin
- *   on its own clock. A newly elected leader treats every lease as renewed at
- *   its election. On expiry it emits promote(db, region, epoch + 1, reason)
- *   for the best eligible data region, or, in manual mode, a "region lost"
- *   notice. A planned switchover promotes the target once the old primary
- *   has fenced and the target has replayed the old primary's final position.
+ *   on its own clock, the latest of these over every renewal applied (a
+ *   renewal carries the lease its renewer counts, so a lease shortened by
+ *   a configuration change is never cut short). A newly elected leader
+ *   treats every lease as renewed at its election, with the longest lease
+ *   used in the epoch. On expiry:
+ *   - manual mode: a "region lost" notice, nothing else;
+ *   - asynchronous: promote(db, region, epoch + 1) for the best eligible
+ *     data region (healthy, reported in this epoch, within maxLagBytes);
+ *   - synchronous (RPO 0): first lost(db, epoch): renewals stop counting
+ *     as the primary's (one that does come back ends the failover), every
+ *     other data region stops streaming from the old primary and reports
+ *     its final position; once *all* of them have (ANY 1 puts an
+ *     acknowledged commit on at least one of them, and none can receive
+ *     more once detached), promote the most advanced. While one is
+ *     missing the decider waits and says so (FailoverBlocked).
+ *   A planned switchover promotes the target once the old primary has
+ *   fenced and the target has replayed the old primary's final position.
  *
  * - The renewer side (struct baton_lease). The primary region's batond
  *   measures its lease from the renewal's *send time* on its own clock and
@@ -47,6 +59,8 @@ enum baton_phase {
 	BATON_PHASE_SWITCHING_OVER, /* begin committed, old primary fencing */
 	BATON_PHASE_FENCED,	    /* old primary fenced at final position */
 	BATON_PHASE_REGION_LOST,    /* manual mode: lease expired, waiting */
+	BATON_PHASE_FAILING_OVER,   /* synchronous: lost committed, the
+				       standbys detach and report */
 	BATON_PHASE__COUNT
 };
 
@@ -71,8 +85,10 @@ struct baton_region_state {
 	uint8_t role;	  /* enum baton_region_role */
 	int32_t priority; /* higher wins */
 	bool healthy;
-	bool sync_standby; /* reported: the synchronous standby */
-	uint64_t position; /* last reported replay/write position (bytes) */
+	bool sync_standby;     /* reported: the synchronous standby */
+	uint64_t position;     /* last reported replay/write position (bytes) */
+	uint64_t report_epoch; /* the epoch its last report was made in */
+	bool final; /* failing over: detached, POSITION is where it stopped */
 };
 
 /* The replicated state of one database, as held by every FSM. */
@@ -87,6 +103,11 @@ struct baton_db_state {
 	uint64_t renew_seq; /* renewals applied at this epoch (the CAS token) */
 	int sw_target;	    /* switchover target, -1 if none */
 	uint64_t sw_final_position; /* old primary's final position */
+	uint32_t lease_hwm_ms; /* longest lease a renewal used in this epoch */
+	/* switchovers and lost()s applied so far: a fence and a final
+	 * position count for their own round only (one called off and
+	 * started again at the same epoch is a new round) */
+	uint64_t round;
 };
 
 /* Deliberately broken variants, for proving that the simulation's checker
@@ -94,15 +115,24 @@ struct baton_db_state {
 enum {
 	BATON_DECIDER_BROKEN_NO_DRIFT = 1 << 0,	 /* lease + 0, no margin */
 	BATON_DECIDER_BROKEN_SEND_TIME = 1 << 1, /* expiry from send time */
+	/* the rule before 0.2: a synchronous candidate must be the one the
+	 * dead primary last reported as its synchronous standby */
+	BATON_DECIDER_BROKEN_SYNC_FLAG = 1 << 2,
+	/* synchronous: promote the first standby that reported its final
+	 * position, without waiting for the others */
+	BATON_DECIDER_BROKEN_FIRST_FINAL = 1 << 3,
 };
 
 struct baton_decider_lease {
 	char db[BATON_NAME_SIZE];
 	uint64_t epoch;
+	uint64_t base_ms;     /* election or first sight: counts as renewed */
+	uint64_t expiry_ms;   /* latest end over the renewals since, 0: none */
 	uint64_t renewed_ms;  /* local apply time of the last renewal */
 	uint64_t send_ms;     /* renewer's send time (only for BROKEN_SEND) */
 	uint64_t proposed_ms; /* last promote proposal, 0 = none */
 	bool proposed;
+	uint8_t phase; /* the phase the proposal was made in */
 	bool notified; /* manual mode: region-lost notice emitted */
 };
 
@@ -121,6 +151,17 @@ enum baton_decision_kind {
 	BATON_DECISION_NONE = 0,
 	BATON_DECISION_PROMOTE,
 	BATON_DECISION_REGION_LOST, /* manual mode: tell the humans */
+	BATON_DECISION_LOST,	    /* synchronous: propose lost() first */
+	BATON_DECISION_BLOCKED,	    /* a failover is due and cannot happen */
+};
+
+/* Why a due failover waits (BATON_DECISION_BLOCKED). */
+enum baton_blocked {
+	BATON_BLOCKED_NONE = 0,
+	BATON_BLOCKED_NO_CANDIDATE,  /* no healthy data region reported in
+					this epoch (within maxLagBytes) */
+	BATON_BLOCKED_WAITING_FINAL, /* a standby has not reported where it
+					stopped (region: which) */
 };
 
 struct baton_decision {
@@ -131,6 +172,7 @@ struct baton_decision {
 	uint64_t renew_seq;	/* CAS token: the renewals this decision saw */
 	int reason;		/* enum baton_reason */
 	uint64_t expired_at_ms; /* local time the lease was considered gone */
+	int blocked;		/* enum baton_blocked (BLOCKED) */
 };
 
 void baton_decider_init(struct baton_decider *d, unsigned flags);
@@ -141,11 +183,14 @@ void baton_decider_close(struct baton_decider *d);
 void baton_decider_become_leader(struct baton_decider *d, uint64_t now);
 void baton_decider_lose_leadership(struct baton_decider *d);
 
-/* A renewal (or a promote, which starts the new primary's lease) for DB at
- * EPOCH was applied locally at NOW. SEND_MS is the renewer's claimed send
- * time, kept only for the deliberately broken variant. */
-void baton_decider_renewed(struct baton_decider *d, const char *db,
-			   uint64_t epoch, uint64_t send_ms, uint64_t now);
+/* A renewal (or a promote or a registration, which start the new primary's
+ * lease) for DB (the FSM's state after the apply) was applied locally at
+ * NOW; LEASE_MS is the lease the renewer counts (0: DB's configured one).
+ * SEND_MS is the renewer's claimed send time, kept only for the
+ * deliberately broken variant. */
+void baton_decider_renewed(struct baton_decider *d,
+			   const struct baton_db_state *db, uint32_t lease_ms,
+			   uint64_t send_ms, uint64_t now);
 
 /* The database was removed: forget its lease. */
 void baton_decider_forget(struct baton_decider *d, const char *db);
@@ -160,25 +205,32 @@ uint64_t baton_decider_expiry(const struct baton_decider *d,
 			      const struct baton_db_state *db, uint64_t now);
 
 /* Look at DB at NOW. Returns true and fills OUT when the caller should
- * propose something (a promote) or report something (region lost). Never
- * decides when this node is not the leader. The caller proposes OUT as a
- * Raft command; the FSM is the final arbiter (epoch and renew_seq CAS). */
+ * propose something (a promote, lost) or report something (region lost,
+ * blocked). Never decides when this node is not the leader. The caller
+ * proposes OUT as a Raft command; the FSM is the final arbiter (epoch and
+ * renew_seq CAS). */
 bool baton_decider_decide(struct baton_decider *d,
 			  const struct baton_db_state *db, uint64_t now,
 			  struct baton_decision *out);
 
-/* The best eligible data region other than EXCLUDE, or -1: healthy, within
- * max_lag_bytes of the primary's last position, a synchronous standby when
- * synchronous; among those, when synchronous, the most advanced position
- * first (with ANY 1 only it surely holds every acknowledged commit); then
- * highest priority, then least lag. */
-int baton_decider_pick(const struct baton_db_state *db, int exclude);
+/* The best eligible data region other than EXCLUDE, or -1: healthy,
+ * reported in the current epoch, within max_lag_bytes of the primary's
+ * last position; when FINAL_ONLY, only regions that reported their final
+ * position, the most advanced first (with ANY 1 only it surely holds every
+ * acknowledged commit); then highest priority, then least lag. */
+int baton_decider_pick(const struct baton_db_state *db, int exclude,
+		       bool final_only);
+/* Synchronous failover: the first candidate (a data region other than the
+ * primary) that has not reported its final position, or -1 when all
+ * have. */
+int baton_decider_missing_final(const struct baton_db_state *db);
+const char *baton_blocked_name(int blocked);
 
 /* ---- renewer side (the primary region's batond) ------------------------ */
 
 struct baton_lease {
 	uint64_t epoch;
-	uint32_t lease_ms;
+	uint32_t lease_ms; /* what the next renewal claims (the FSM's) */
 	uint32_t drift_ppm;
 	bool held;
 	uint64_t valid_until; /* renewer's clock */
@@ -186,8 +238,10 @@ struct baton_lease {
 
 void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
 		      uint32_t drift_ppm);
-/* The renewal sent at SEND_MS for EPOCH was committed and accepted. */
-void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms);
+/* The renewal sent at SEND_MS for EPOCH, claiming LEASE_MS, was committed
+ * and accepted. */
+void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms,
+		       uint32_t lease_ms);
 /* Drop the lease at once (demoted, fencing, epoch moved on). */
 void baton_lease_revoke(struct baton_lease *l);
 bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,

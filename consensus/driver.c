@@ -8,6 +8,7 @@
 
 #define LOG_INFO 1
 #define LOG_WARN 2
+#define FINAL_REPORT_MS 300 /* resend a final report not yet applied */
 
 static uint32_t name_hash(const char *s)
 {
@@ -79,6 +80,7 @@ static struct baton_driver_slot *slot_for(struct baton_driver *d,
 	}
 	s = item;
 	baton_lease_init(&s->lease, st->cfg.lease_ms, st->cfg.drift_ppm);
+	s->blocked_region = -1;
 	/* Spread the reports of databases registered together over the
 	 * report interval: a thousand of them do not all ask in one tick. */
 	s->last_report_ms = now - d->report_ms + name_hash(db) % d->report_ms;
@@ -113,6 +115,8 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 			  const struct baton_cmd *cmd, int result, uint64_t now)
 {
+	const struct baton_db_state *st;
+
 	if (cmd == NULL) { /* restored from a snapshot */
 		/* databases the snapshot lacks were removed: nothing else
 		 * would drop their slots and leases */
@@ -126,20 +130,28 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 	if (result != BATON_FSM_OK) {
 		return;
 	}
+	st = baton_fsm_db(fsm, cmd->db);
 	switch (cmd->type) {
 	case BATON_CMD_RENEW:
-		/* §5.2: the leader's view counts from the local apply */
-		baton_decider_renewed(&d->decider, cmd->db, cmd->epoch,
-				      cmd->send_ms, now);
+		/* §5.2: the leader's view counts from the local apply, with
+		 * the lease the renewal claims */
+		if (st != NULL) {
+			baton_decider_renewed(&d->decider, st, cmd->lease_ms,
+					      cmd->send_ms, now);
+		}
 		return; /* renewals change nothing the status shows */
 	case BATON_CMD_REGISTER:
-		baton_decider_renewed(&d->decider, cmd->db, 1, 0, now);
+		if (st != NULL) {
+			baton_decider_renewed(&d->decider, st, 0, 0, now);
+		}
 		break;
 	case BATON_CMD_PROMOTE: {
 		struct baton_driver_slot *s =
 		    baton_index_get(&d->slots, cmd->db);
 		/* the new primary's lease starts when the decision applies */
-		baton_decider_renewed(&d->decider, cmd->db, cmd->epoch, 0, now);
+		if (st != NULL) {
+			baton_decider_renewed(&d->decider, st, 0, 0, now);
+		}
 		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
 			baton_lease_revoke(&s->lease);
 		}
@@ -158,6 +170,12 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		break;
 	case BATON_CMD_REPORT:
 		return; /* health is read when reconciling */
+	case BATON_CMD_LOST:
+		say(d, LOG_WARN, cmd->db,
+		    "failing over from %s at epoch %llu: the standbys stop "
+		    "streaming and report where they stopped",
+		    cmd->region, (unsigned long long)cmd->epoch);
+		break;
 	default:
 		break;
 	}
@@ -184,7 +202,10 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		if (result == BATON_FSM_OK &&
 		    strcmp(cmd->region, d->region) == 0) {
 			d->stats.renewals_accepted++;
-			baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms);
+			baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms,
+					  cmd->lease_ms != 0
+					      ? cmd->lease_ms
+					      : s->lease.lease_ms);
 		} else if (result == BATON_FSM_NOT_PRIMARY ||
 			   result == BATON_FSM_STALE_EPOCH) {
 			d->stats.renewals_refused++;
@@ -194,7 +215,8 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		} else {
 			d->stats.renewals_refused++;
 		}
-	} else if (cmd->type == BATON_CMD_PROMOTE) {
+	} else if (cmd->type == BATON_CMD_PROMOTE ||
+		   cmd->type == BATON_CMD_LOST) {
 		s->promote_in_flight = false;
 	}
 }
@@ -232,8 +254,12 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 	if (!rep.primary_ready) {
 		return; /* a region whose primary died lets its lease lapse */
 	}
+	/* a configuration change reaches the next renewal */
+	s->lease.lease_ms = st->cfg.lease_ms;
+	s->lease.drift_ppm = st->cfg.drift_ppm;
 	c = cmd_for(BATON_CMD_RENEW, st, d->region);
 	c.send_ms = now; /* the lease counts from here (decider.h) */
+	c.lease_ms = st->cfg.lease_ms;
 	if (now != 0 && d->ops.propose(d->ops.data, &c) == 0) {
 		s->renew_sent[free_at] = now;
 		d->stats.renewals_sent++;
@@ -243,18 +269,47 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 static void report(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, int me, uint64_t now)
 {
+	const struct baton_region_state *mine = &st->regions[me];
 	struct baton_region_report rep;
 	struct baton_cmd c;
 
+	/* a synchronous failover waits for this standby's final position */
+	if (st->phase == BATON_PHASE_FAILING_OVER && me != st->primary) {
+		if ((mine->final && mine->report_epoch == st->epoch) ||
+		    d->ops.final_report == NULL ||
+		    now - s->last_final_ms < FINAL_REPORT_MS) {
+			return;
+		}
+		memset(&rep, 0, sizeof rep);
+		if (!d->ops.final_report(d->ops.data, st->name, st->epoch,
+					 st->round, &rep)) {
+			return; /* still detaching: asked again next tick */
+		}
+		s->last_final_ms = now;
+		c = cmd_for(BATON_CMD_REPORT, st, d->region);
+		c.healthy = rep.healthy;
+		c.position = rep.position;
+		c.final = 1;
+		c.round = st->round;
+		if (d->ops.propose(d->ops.data, &c) == 0) {
+			d->stats.reports_sent++;
+			say(d, LOG_INFO, st->name,
+			    "final position %llu reported for epoch %llu",
+			    (unsigned long long)rep.position,
+			    (unsigned long long)st->epoch);
+		}
+		return;
+	}
 	if (now - s->last_report_ms < d->report_ms) {
 		return;
 	}
 	s->last_report_ms = now;
 	memset(&rep, 0, sizeof rep);
 	d->ops.report(d->ops.data, st->name, &rep);
-	if (rep.healthy == st->regions[me].healthy &&
-	    rep.position == st->regions[me].position &&
-	    rep.sync_standby == st->regions[me].sync_standby) {
+	/* unchanged, and already said in this epoch: nothing to say */
+	if (rep.healthy == mine->healthy && rep.position == mine->position &&
+	    rep.sync_standby == mine->sync_standby &&
+	    mine->report_epoch == st->epoch) {
 		return;
 	}
 	c = cmd_for(BATON_CMD_REPORT, st, d->region);
@@ -272,8 +327,45 @@ static void decide(struct baton_driver *d, const struct baton_db_state *st,
 	struct baton_decision dec;
 	struct baton_cmd c;
 
-	if (s->promote_in_flight ||
-	    !baton_decider_decide(&d->decider, st, now, &dec)) {
+	if (s->promote_in_flight) {
+		return;
+	}
+	if (!baton_decider_decide(&d->decider, st, now, &dec)) {
+		dec.kind = BATON_DECISION_NONE;
+	}
+	/* why a due failover waits: for the status, said once per change */
+	{
+		int why = dec.kind == BATON_DECISION_BLOCKED
+			      ? dec.blocked
+			      : BATON_BLOCKED_NONE;
+		int region =
+		    dec.kind == BATON_DECISION_BLOCKED ? dec.region : -1;
+		if (why != s->blocked || region != s->blocked_region) {
+			s->blocked = why;
+			s->blocked_region = region;
+			if (why != BATON_BLOCKED_NONE) {
+				d->stats.blocked[why]++;
+				say(d, LOG_WARN, st->name,
+				    "failover blocked: %s%s%s",
+				    baton_blocked_name(why),
+				    region >= 0 ? ", region " : "",
+				    region >= 0 ? st->regions[region].name
+						: "");
+			}
+			changed(d, st->name);
+		}
+	}
+	if (dec.kind == BATON_DECISION_LOST) {
+		c = cmd_for(BATON_CMD_LOST, st, st->regions[st->primary].name);
+		c.renew_seq = dec.renew_seq;
+		say(d, LOG_WARN, st->name,
+		    "the primary's lease expired: proposing lost (synchronous "
+		    "failover from %s at epoch %llu)",
+		    c.region, (unsigned long long)st->epoch);
+		if (d->ops.propose(d->ops.data, &c) == 0) {
+			s->promote_in_flight = true;
+			d->stats.lost_proposed++;
+		}
 		return;
 	}
 	if (dec.kind == BATON_DECISION_REGION_LOST) {
@@ -395,6 +487,18 @@ bool baton_driver_primary_lost(struct baton_driver *d, const char *db)
 {
 	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
 	return s != NULL && s->primary_was_lost;
+}
+
+int baton_driver_blocked(struct baton_driver *d, const char *db, int *region)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+
+	*region = -1;
+	if (s == NULL || !d->leader) {
+		return BATON_BLOCKED_NONE;
+	}
+	*region = s->blocked_region;
+	return s->blocked;
 }
 
 bool baton_driver_expired(struct baton_driver *d,

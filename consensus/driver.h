@@ -21,9 +21,14 @@
  *     accepted ack to its own send time + lease (decider.h);
  *  3. notices when the primary's lease lapsed in this node's view (status)
  *     and when this region's own lease lapsed (the label fence);
- *  4. reports health and position every report_ms when they changed;
+ *  4. reports health and position every report_ms when they changed or
+ *     were not yet reported in this epoch; while a synchronous failover
+ *     is under way (FailingOver) and this region is a standby, asks for
+ *     its final position (ops->final_report: the designated instance has
+ *     stopped streaming from the old primary) and reports that;
  *  5. as the Raft leader, asks the decider and proposes what it decides
- *     (one promote in flight per database).
+ *     (one promote or lost in flight per database), and keeps why a due
+ *     failover is blocked for the status.
  * Everything is O(1) per database and tick apart from what is due.
  */
 #ifndef BATON_CONSENSUS_DRIVER_H
@@ -67,6 +72,13 @@ struct baton_driver_ops {
 	/* This node became (or stopped being) the Raft leader. May be
 	 * NULL. */
 	void (*leader_changed)(void *data, bool leader);
+	/* A synchronous failover of DB at EPOCH (its ROUND-th lost() in
+	 * the epoch) needs this region's final position: true and OUT
+	 * filled once the designated instance has detached (stopped
+	 * streaming) for this round; false while that is being done (the
+	 * driver asks again). May be NULL: never final. */
+	bool (*final_report)(void *data, const char *db, uint64_t epoch,
+			     uint64_t round, struct baton_region_report *out);
 };
 
 /* Per database: this node's bookkeeping. */
@@ -82,14 +94,20 @@ struct baton_driver_slot {
 	uint64_t last_renew_ms; /* last renewal sent (or health-checked) */
 	uint64_t last_report_ms;
 	bool promote_in_flight;
-	bool primary_was_lost; /* the primary's lease expired in our view */
-	bool lost_noticed;     /* manual mode: region-lost notice logged */
+	bool primary_was_lost;	/* the primary's lease expired in our view */
+	bool lost_noticed;	/* manual mode: region-lost notice logged */
+	uint64_t last_final_ms; /* failing over: last final report sent */
+	/* the leader's last decision was "blocked": why, and for which
+	 * region (enum baton_blocked, -1) */
+	int blocked;
+	int blocked_region;
 };
 
 struct baton_driver_stats {
 	uint64_t renewals_sent, renewals_accepted, renewals_refused,
 	    renewals_unknown;
-	uint64_t reports_sent, promotes_proposed, lease_lapses;
+	uint64_t reports_sent, promotes_proposed, lost_proposed, lease_lapses;
+	uint64_t blocked[3]; /* decisions blocked, by enum baton_blocked */
 };
 
 struct baton_driver {
@@ -139,5 +157,9 @@ bool baton_driver_primary_lost(struct baton_driver *d, const char *db);
  * (manual mode: a human may promote now). */
 bool baton_driver_expired(struct baton_driver *d,
 			  const struct baton_db_state *st, uint64_t now);
+/* Why a due failover of DB waits, as the leader last decided
+ * (BATON_BLOCKED_NONE when it does not, or this node does not lead);
+ * *REGION the region it waits for, or -1. */
+int baton_driver_blocked(struct baton_driver *d, const char *db, int *region);
 
 #endif /* BATON_CONSENSUS_DRIVER_H */

@@ -179,13 +179,24 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_str(&w, cmd->region);
 		put_u64(&w, cmd->epoch);
 		put_u64(&w, cmd->send_ms);
+		put_u32(&w, cmd->lease_ms);
 		break;
 	case BATON_CMD_REPORT:
 		put_str(&w, cmd->region);
 		put_u64(&w, cmd->epoch);
 		put_u8(&w, cmd->healthy);
-		put_u8(&w, cmd->sync_standby);
+		put_u8(&w, (uint8_t)((cmd->sync_standby ? 1 : 0) |
+				     (cmd->final ? 2 : 0)));
 		put_u64(&w, cmd->position);
+		put_u64(&w, cmd->round);
+		break;
+	case BATON_CMD_LOST:
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u64(&w, cmd->renew_seq);
+		break;
+	case BATON_CMD_CONFIG:
+		put_cfg(&w, &cmd->cfg);
 		break;
 	case BATON_CMD_PROMOTE:
 		put_str(&w, cmd->region);
@@ -201,6 +212,7 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_str(&w, cmd->region);
 		put_u64(&w, cmd->epoch);
 		put_u64(&w, cmd->position);
+		put_u64(&w, cmd->round);
 		break;
 	case BATON_CMD_SWITCHOVER_ABORT:
 		put_u64(&w, cmd->epoch);
@@ -220,10 +232,11 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 {
 	struct rd r = {.p = buf, .len = len};
 	unsigned i;
+	uint8_t flags;
 
 	memset(cmd, 0, sizeof *cmd);
 	if (buf == NULL || len < 4 || len > BATON_CMD_MAX || buf[0] != 'B' ||
-	    buf[1] != 'T' || buf[2] != BATON_CMD_VERSION) {
+	    buf[1] != 'T' || (buf[2] != 1 && buf[2] != BATON_CMD_VERSION)) {
 		return BATON_EPARSE;
 	}
 	r.off = 3;
@@ -249,13 +262,38 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		get_str(&r, cmd->region);
 		cmd->epoch = get_u64(&r);
 		cmd->send_ms = get_u64(&r);
+		if (buf[2] >= 2) {
+			cmd->lease_ms = get_u32(&r);
+		}
 		break;
 	case BATON_CMD_REPORT:
 		get_str(&r, cmd->region);
 		cmd->epoch = get_u64(&r);
 		cmd->healthy = get_u8(&r);
-		cmd->sync_standby = get_u8(&r);
+		flags = get_u8(&r);
+		if (flags & ~3u) {
+			return BATON_EPARSE;
+		}
+		cmd->sync_standby = flags & 1;
+		cmd->final = (flags & 2) != 0;
 		cmd->position = get_u64(&r);
+		if (buf[2] >= 2) {
+			cmd->round = get_u64(&r);
+		}
+		break;
+	case BATON_CMD_LOST:
+		if (buf[2] < 2) {
+			return BATON_EPARSE;
+		}
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->renew_seq = get_u64(&r);
+		break;
+	case BATON_CMD_CONFIG:
+		if (buf[2] < 2) {
+			return BATON_EPARSE;
+		}
+		get_cfg(&r, &cmd->cfg);
 		break;
 	case BATON_CMD_PROMOTE:
 		get_str(&r, cmd->region);
@@ -271,6 +309,9 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		get_str(&r, cmd->region);
 		cmd->epoch = get_u64(&r);
 		cmd->position = get_u64(&r);
+		if (buf[2] >= 2) {
+			cmd->round = get_u64(&r);
+		}
 		break;
 	case BATON_CMD_SWITCHOVER_ABORT:
 		cmd->epoch = get_u64(&r);
@@ -409,7 +450,15 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 	db->epoch = 1;
 	db->phase = BATON_PHASE_HEALTHY;
 	db->sw_target = -1;
+	db->lease_hwm_ms = c->cfg.lease_ms;
 	return BATON_FSM_OK;
+}
+
+static void clear_finals(struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		db->regions[i].final = false;
+	}
 }
 
 static int epoch_check(const struct baton_db_state *db, uint64_t epoch)
@@ -437,7 +486,8 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		return BATON_FSM_NO_DB;
 	}
 	if (c->type != BATON_CMD_REMOVE &&
-	    c->type != BATON_CMD_SWITCHOVER_ABORT) {
+	    c->type != BATON_CMD_SWITCHOVER_ABORT &&
+	    c->type != BATON_CMD_CONFIG) {
 		region = baton_fsm_region_index(db, c->region);
 		if (region < 0) {
 			return BATON_FSM_NO_REGION;
@@ -458,17 +508,73 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 			return BATON_FSM_PHASE; /* fenced: no lease until abort
 						 */
 		}
-		if (db->phase == BATON_PHASE_REGION_LOST) {
-			db->phase = BATON_PHASE_HEALTHY; /* it came back */
+		if (db->phase == BATON_PHASE_REGION_LOST ||
+		    db->phase == BATON_PHASE_FAILING_OVER) {
+			/* it came back: the failover is off (a promote still
+			 * in flight fails its renew_seq compare-and-swap) */
+			db->phase = BATON_PHASE_HEALTHY;
+			clear_finals(db);
+		}
+		if (c->lease_ms > db->lease_hwm_ms) {
+			db->lease_hwm_ms = c->lease_ms;
 		}
 		db->renew_seq++;
 		return BATON_FSM_OK;
-	case BATON_CMD_REPORT:
-		db->regions[region].healthy = c->healthy != 0;
-		db->regions[region].sync_standby = c->sync_standby != 0;
-		if (region != db->primary || db->phase != BATON_PHASE_FENCED) {
-			db->regions[region].position = c->position;
+	case BATON_CMD_REPORT: {
+		struct baton_region_state *r = &db->regions[region];
+		/* a report made for another epoch says nothing about this
+		 * one (whom the instance follows) */
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
 		}
+		r->healthy = c->healthy != 0;
+		r->sync_standby = c->sync_standby != 0;
+		r->report_epoch = c->epoch;
+		if (db->phase == BATON_PHASE_FAILING_OVER &&
+		    region != db->primary) {
+			/* a final position is frozen until the failover ends;
+			 * a live one does not count any more */
+			if (!r->final) {
+				r->position = c->position;
+				/* a final position from an earlier round (the
+				 * standby has streamed since) is no final
+				 * position for this one */
+				r->final =
+				    c->final != 0 && c->round == db->round;
+			}
+		} else if (region != db->primary ||
+			   db->phase != BATON_PHASE_FENCED) {
+			r->position = c->position;
+		}
+		return BATON_FSM_OK;
+	}
+	case BATON_CMD_LOST:
+		/* synchronous failover, step 1 (decider.h): the decider saw
+		 * the primary's lease end; renewals no longer count as the
+		 * primary's until one comes back, and the standbys detach
+		 * and report where they stopped */
+		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+			return rc;
+		}
+		if (region != db->primary) {
+			return BATON_FSM_NOT_PRIMARY;
+		}
+		if (c->renew_seq != db->renew_seq) {
+			return BATON_FSM_LEASE_RENEWED;
+		}
+		/* also in a planned switchover whose old primary (or target)
+		 * died before it finished: no renewal for a whole lease */
+		if (db->phase == BATON_PHASE_FAILING_OVER) {
+			return BATON_FSM_PHASE;
+		}
+		if (!db->cfg.automatic) {
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
+		db->phase = BATON_PHASE_FAILING_OVER;
+		db->sw_target = -1;
+		db->sw_final_position = 0;
+		db->round++;
+		clear_finals(db);
 		return BATON_FSM_OK;
 	case BATON_CMD_PROMOTE:
 		if (c->epoch <= db->epoch) {
@@ -494,6 +600,8 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		db->phase = BATON_PHASE_HEALTHY;
 		db->sw_target = -1;
 		db->sw_final_position = 0;
+		db->lease_hwm_ms = db->cfg.lease_ms;
+		clear_finals(db);
 		return BATON_FSM_OK;
 	case BATON_CMD_SWITCHOVER:
 		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
@@ -508,6 +616,7 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 		db->phase = BATON_PHASE_SWITCHING_OVER;
 		db->sw_target = region;
+		db->round++;
 		return BATON_FSM_OK;
 	case BATON_CMD_FENCE:
 		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
@@ -518,6 +627,12 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 		if (db->phase != BATON_PHASE_SWITCHING_OVER) {
 			return BATON_FSM_PHASE;
+		}
+		/* the old primary fenced for *this* switchover (H3): a fence
+		 * acknowledged in an earlier one, called off since, proves
+		 * nothing about now */
+		if (c->round != db->round) {
+			return BATON_FSM_STALE_EPOCH;
 		}
 		db->phase = BATON_PHASE_FENCED;
 		db->sw_final_position = c->position;
@@ -533,6 +648,23 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 		db->phase = BATON_PHASE_HEALTHY;
 		db->sw_target = -1;
+		return BATON_FSM_OK;
+	case BATON_CMD_CONFIG:
+		/* failover settings edited on a live database. The lease a
+		 * renewal claims travels with it and the decider keeps the
+		 * latest end over every renewal (decider.h), so a shorter
+		 * lease only shortens leases renewed from now on. Manual
+		 * mode stops a failover that has not promoted yet. */
+		if (c->cfg.lease_ms == 0 || c->cfg.renew_ms == 0 ||
+		    c->cfg.renew_ms >= c->cfg.lease_ms) {
+			return BATON_FSM_MALFORMED;
+		}
+		db->cfg = c->cfg;
+		if (!db->cfg.automatic &&
+		    db->phase == BATON_PHASE_FAILING_OVER) {
+			db->phase = BATON_PHASE_REGION_LOST;
+			clear_finals(db);
+		}
 		return BATON_FSM_OK;
 	default:
 		return BATON_FSM_MALFORMED;
@@ -592,7 +724,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 	return 0; /* never stop the log: rejections live in the result */
 }
 
-static void put_db(struct wr *w, const struct baton_db_state *db)
+static void put_db(struct wr *w, const struct baton_db_state *db, int version)
 {
 	unsigned i;
 	put_str(w, db->name);
@@ -604,8 +736,12 @@ static void put_db(struct wr *w, const struct baton_db_state *db)
 		put_u8(w, r->role);
 		put_u32(w, (uint32_t)r->priority);
 		put_u8(w, (uint8_t)((r->healthy ? 1 : 0) |
-				    (r->sync_standby ? 2 : 0)));
+				    (r->sync_standby ? 2 : 0) |
+				    (r->final ? 4 : 0)));
 		put_u64(w, r->position);
+		if (version >= 3) {
+			put_u64(w, r->report_epoch);
+		}
 	}
 	put_u8(w, (uint8_t)db->primary);
 	put_u64(w, db->epoch);
@@ -613,9 +749,13 @@ static void put_db(struct wr *w, const struct baton_db_state *db)
 	put_u64(w, db->renew_seq);
 	put_u8(w, (uint8_t)(db->sw_target + 1));
 	put_u64(w, db->sw_final_position);
+	if (version >= 3) {
+		put_u32(w, db->lease_hwm_ms);
+		put_u64(w, db->round);
+	}
 }
 
-static void get_db(struct rd *r, struct baton_db_state *db)
+static void get_db(struct rd *r, struct baton_db_state *db, int version)
 {
 	unsigned i;
 	memset(db, 0, sizeof *db);
@@ -636,9 +776,16 @@ static void get_db(struct rd *r, struct baton_db_state *db)
 		}
 		g->priority = (int32_t)get_u32(r);
 		flags = get_u8(r);
+		if (flags & ~7u) {
+			r->bad = true;
+		}
 		g->healthy = flags & 1;
 		g->sync_standby = (flags & 2) != 0;
+		g->final = (flags & 4) != 0;
 		g->position = get_u64(r);
+		if (version >= 3) {
+			g->report_epoch = get_u64(r);
+		}
 	}
 	db->primary = get_u8(r);
 	db->epoch = get_u64(r);
@@ -646,6 +793,9 @@ static void get_db(struct rd *r, struct baton_db_state *db)
 	db->renew_seq = get_u64(r);
 	db->sw_target = (int)get_u8(r) - 1;
 	db->sw_final_position = get_u64(r);
+	db->lease_hwm_ms =
+	    version >= 3 ? get_u32(r) : db->cfg.lease_ms; /* v1, v2 */
+	db->round = version >= 3 ? get_u64(r) : 0;
 	if ((unsigned)db->primary >= db->n_regions ||
 	    db->phase >= BATON_PHASE__COUNT ||
 	    db->sw_target >= (int)db->n_regions) {
@@ -654,11 +804,18 @@ static void get_db(struct rd *r, struct baton_db_state *db)
 }
 
 /* Upper bound of one encoded database: name, config, regions, the rest. */
-#define SNAPSHOT_DB_MAX (128 + BATON_MAX_REGIONS * 90)
+#define SNAPSHOT_DB_MAX (132 + BATON_MAX_REGIONS * 100)
 #define SNAPSHOT_HEADER 64
 
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out)
+{
+	return baton_fsm_snapshot_encode_version(f, BATON_SNAPSHOT_VERSION,
+						 out);
+}
+
+int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
+				      struct raft_buffer *out)
 {
 	unsigned n = baton_fsm_count(f);
 	struct wr w;
@@ -675,12 +832,12 @@ int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 	w.invalid = false;
 	put_u8(&w, 'B');
 	put_u8(&w, 'S');
-	put_u8(&w, BATON_SNAPSHOT_VERSION);
+	put_u8(&w, (uint8_t)version);
 	put_u64(&w, f->applied);
 	put_u64(&w, f->chain);
 	put_u32(&w, n);
 	for (i = 0; i < n; i++) {
-		put_db(&w, baton_fsm_db_at(f, i));
+		put_db(&w, baton_fsm_db_at(f, i), version);
 	}
 	if (w.overflow || w.invalid) {
 		raft_free(w.p);
@@ -705,7 +862,7 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 	int rv = BATON_EPARSE;
 
 	if (buf == NULL || len < 3 || r.p[0] != 'B' || r.p[1] != 'S' ||
-	    (r.p[2] != 1 && r.p[2] != BATON_SNAPSHOT_VERSION)) {
+	    r.p[2] < 1 || r.p[2] > BATON_SNAPSHOT_VERSION) {
 		return BATON_EPARSE;
 	}
 	r.off = 3;
@@ -721,7 +878,7 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 		void *item;
 		int arv;
 
-		get_db(&r, &db);
+		get_db(&r, &db, r.p[2]);
 		if (r.bad) {
 			goto err_after_init;
 		}

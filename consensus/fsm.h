@@ -22,12 +22,15 @@
 #include "consensus/decider.h"
 #include "consensus/index.h"
 
-#define BATON_CMD_VERSION 1
+/* Version 2 added the lease a RENEW claims; version 1 commands (a log
+ * written by an earlier batond) still decode. */
+#define BATON_CMD_VERSION 2
 #define BATON_CMD_MAX 1024
 /* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
  * Version 2 widened count from u8 to u32 (thousands of databases); version
- * 1 snapshots still decode. */
-#define BATON_SNAPSHOT_VERSION 2
+ * 3 added each region's report epoch and final flag and the lease high
+ * water mark. Versions 1 and 2 still decode. */
+#define BATON_SNAPSHOT_VERSION 3
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -38,6 +41,8 @@ enum baton_cmd_type {
 	BATON_CMD_SWITCHOVER,	    /* db, region (target), epoch: begin */
 	BATON_CMD_FENCE,	    /* db, region, epoch, position (final) */
 	BATON_CMD_SWITCHOVER_ABORT, /* db, epoch */
+	BATON_CMD_LOST,		    /* db, region (primary), epoch, renew_seq */
+	BATON_CMD_CONFIG,	    /* db, config */
 	BATON_CMD__COUNT
 };
 
@@ -47,12 +52,15 @@ struct baton_cmd {
 	char region[BATON_NAME_SIZE];
 	uint64_t epoch;
 	uint64_t send_ms;     /* RENEW */
+	uint32_t lease_ms;    /* RENEW: the lease it claims, 0: configured */
 	uint64_t position;    /* REPORT, FENCE */
 	uint64_t renew_seq;   /* PROMOTE */
 	uint8_t reason;	      /* PROMOTE */
 	uint8_t healthy;      /* REPORT */
 	uint8_t sync_standby; /* REPORT */
-	/* REGISTER */
+	uint8_t final;	      /* REPORT: detached, POSITION is final */
+	uint64_t round;	      /* REPORT (final), FENCE: the round it is for */
+	/* REGISTER, CONFIG */
 	struct baton_failover_config cfg;
 	unsigned n_regions;
 	struct {
@@ -149,6 +157,10 @@ int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
 /* Snapshot encoding, exposed for tests. */
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out);
+/* In an earlier format VERSION (2 or BATON_SNAPSHOT_VERSION): the tests
+ * prove that old snapshots still restore. */
+int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
+				      struct raft_buffer *out);
 int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len);
 
 #endif /* BATON_CONSENSUS_FSM_H */

@@ -61,7 +61,13 @@ struct clk {
 
 struct sim;
 
-enum order_kind { ORDER_NONE = 0, ORDER_PROMOTE, ORDER_DEMOTE, ORDER_FENCE };
+enum order_kind {
+	ORDER_NONE = 0,
+	ORDER_PROMOTE,
+	ORDER_DEMOTE, /* follow the current primary (rejoin, re-attach) */
+	ORDER_FENCE,
+	ORDER_DETACH, /* synchronous failover: stop streaming, say where */
+};
 
 struct server {
 	struct sim *sim;
@@ -77,9 +83,14 @@ struct server {
 	/* what batond knows of its agent (from order acknowledgements) */
 	uint64_t known_epoch, known_primary_epoch;
 	uint64_t fence_acked_epoch; /* switchover: fence acknowledged */
-	double fence_proposed;	    /* real */
-	int order_pending;	    /* enum order_kind in flight */
-	double order_sent;	    /* real */
+	uint64_t fence_acked_round;
+	uint64_t detach_acked_epoch; /* failover: detach acknowledged */
+	uint64_t detach_acked_round;
+	uint64_t detach_position; /* ... at this final position */
+	bool known_detached;
+	double fence_proposed; /* real */
+	int order_pending;     /* enum order_kind in flight */
+	double order_sent;     /* real */
 	/* agent */
 	struct clk aclk;
 	struct baton_agent_lease al;
@@ -91,6 +102,7 @@ struct server {
 	bool agent_was_writable;
 	/* the database of this region */
 	uint64_t position;
+	bool detached; /* stopped streaming (a synchronous failover) */
 };
 
 enum ev_type {
@@ -114,7 +126,10 @@ struct event {
 	struct baton_lease_answer ans;
 	int order;
 	uint64_t epoch, primary_epoch;
-	unsigned inc; /* batond-bound: the incarnation it is for */
+	uint64_t position; /* ORDER_ACK: the agent's position */
+	uint64_t round;	   /* ORDER, ORDER_ACK (detach): the round */
+	bool detached;	   /* ORDER_ACK: it streams from nobody */
+	unsigned inc;	   /* batond-bound: the incarnation it is for */
 };
 
 struct sim {
@@ -130,6 +145,11 @@ struct sim {
 	int epoch_writer[MAX_EPOCHS];
 	uint64_t s4_epoch;	    /* S4 checked up to this epoch */
 	int primary_of[MAX_EPOCHS]; /* region of each epoch's primary */
+	bool synchronous;	    /* this schedule's database */
+	bool epoch_rpo[MAX_EPOCHS];
+	bool failing_over;   /* lost() applied, no promote yet */
+	double last_elected; /* real: the latest "became leader" */
+	uint64_t acked;	     /* highest acknowledged write position */
 	char trace[TRACE_LINES][TRACE_LINE];
 	unsigned trace_next, trace_count;
 	unsigned outstanding; /* apply/transfer requests in flight */
@@ -402,6 +422,33 @@ static void check_s4(struct sim *s, uint64_t epoch, const char *reason)
 	}
 }
 
+/* RPO (synchronous mode): the new primary holds every acknowledged
+ * write. Checked once per epoch, the first time a promote applies. */
+static void check_rpo(struct sim *s, const struct baton_db_state *db)
+{
+	const struct server *np;
+
+	if (!s->synchronous || db == NULL || db->primary < 0 ||
+	    (unsigned)db->primary >= s->n || db->epoch < 2 ||
+	    db->epoch >= MAX_EPOCHS || s->epoch_rpo[db->epoch]) {
+		return;
+	}
+	s->epoch_rpo[db->epoch] = true;
+	if (s->failing_over) {
+		s->res->sync_failovers++;
+	}
+	np = &s->s[db->primary];
+	if (np->position < s->acked) {
+		violation(s,
+			  "RPO: promote of r%d at epoch %llu loses "
+			  "acknowledged writes (it holds %llu, acknowledged "
+			  "up to %llu)",
+			  db->primary, (unsigned long long)db->epoch,
+			  (unsigned long long)np->position,
+			  (unsigned long long)s->acked);
+	}
+}
+
 static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 			int result, void *data)
 {
@@ -425,8 +472,18 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 		}
 	}
 	if (cmd != NULL && result == BATON_FSM_OK &&
+	    cmd->type == BATON_CMD_LOST) {
+		s->failing_over = true;
+	}
+	if (cmd != NULL && result == BATON_FSM_OK &&
+	    cmd->type == BATON_CMD_RENEW) {
+		s->failing_over = false; /* it came back */
+	}
+	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
 		check_s4(s, cmd->epoch, baton_reason_name(cmd->reason));
+		check_rpo(s, db);
+		s->failing_over = false;
 		tracef(s, "s%u applied promote %s epoch %llu", sv->i,
 		       cmd->region, (unsigned long long)cmd->epoch);
 	}
@@ -596,6 +653,21 @@ static void drv_report(void *data, const char *db,
 			     now_real(s) - sv->paused_since < 2000;
 }
 
+static bool drv_final_report(void *data, const char *db, uint64_t epoch,
+			     uint64_t round, struct baton_region_report *out)
+{
+	struct server *sv = data;
+	(void)db;
+	if (sv->detach_acked_epoch != epoch ||
+	    sv->detach_acked_round != round) {
+		return false; /* the detach order is on its way */
+	}
+	out->healthy = true;
+	out->primary_ready = true;
+	out->position = sv->detach_position;
+	return true;
+}
+
 static void drv_log(void *data, int level, const char *db, const char *msg)
 {
 	struct server *sv = data;
@@ -641,7 +713,7 @@ static void agent_tick(struct sim *s, struct server *sv)
 
 /* An order reaches the agent (agent.c: accept_epoch, then the action). */
 static void agent_order(struct sim *s, struct server *sv, int order,
-			uint64_t epoch)
+			uint64_t epoch, uint64_t round)
 {
 	struct event *e;
 
@@ -668,13 +740,31 @@ static void agent_order(struct sim *s, struct server *sv, int order,
 		sv->al.gen++;
 		sv->al.valid = false;
 		break;
+	case ORDER_DETACH:
+		/* the standby stops streaming: its position is final */
+		sv->detached = true;
+		break;
 	default:
 		break;
+	}
+	if (order == ORDER_DEMOTE) {
+		/* follow the current primary: a standby ahead of it (async
+		 * mode) is rewound to it */
+		const struct baton_db_state *db = db_of(sv);
+		sv->detached = false;
+		if (db != NULL && db->primary >= 0 &&
+		    db->primary != (int)sv->i &&
+		    sv->position > s->s[db->primary].position) {
+			sv->position = s->s[db->primary].position;
+		}
 	}
 	e = queue(s, EV_ORDER_ACK, now_real(s) + agent_delay(s, sv));
 	if (e != NULL) {
 		e->to = sv->i;
 		e->inc = sv->inc;
+		e->position = sv->position;
+		e->detached = sv->detached;
+		e->round = round;
 		e->order = order;
 		e->epoch = sv->al.epoch;
 		e->primary_epoch = sv->al.primary_epoch;
@@ -737,8 +827,10 @@ static void batond_orders(struct sim *s, struct server *sv)
 	primary = db->primary == (int)sv->i;
 	if (primary && (db->phase == BATON_PHASE_SWITCHING_OVER ||
 			db->phase == BATON_PHASE_FENCED)) {
-		if (sv->fence_acked_epoch != db->epoch) {
+		if (sv->fence_acked_epoch != db->epoch ||
+		    sv->fence_acked_round != db->round) {
 			send_order(s, sv, ORDER_FENCE, db->epoch);
+			s->ev[s->n_ev - 1].round = db->round;
 		} else if (db->phase == BATON_PHASE_SWITCHING_OVER &&
 			   now_real(s) - sv->fence_proposed >= 200) {
 			/* only from the agent's acknowledgement of the
@@ -750,6 +842,7 @@ static void batond_orders(struct sim *s, struct server *sv)
 			snprintf(c.region, sizeof c.region, "r%u", sv->i);
 			c.epoch = db->epoch;
 			c.position = sv->position;
+			c.round = db->round;
 			sv->fence_proposed = now_real(s);
 			if (sim_propose(s, sv->i, &c, 0) == 0) {
 				tracef(s, "s%u proposes fence at %llu", sv->i,
@@ -758,13 +851,24 @@ static void batond_orders(struct sim *s, struct server *sv)
 		}
 		return;
 	}
+	if (!primary && db->phase == BATON_PHASE_FAILING_OVER &&
+	    db->regions[sv->i].role == BATON_ROLE_DATA) {
+		/* agents.c: the standby detaches and says where it stopped */
+		if (sv->detach_acked_epoch != db->epoch ||
+		    sv->detach_acked_round != db->round) {
+			send_order(s, sv, ORDER_DETACH, db->epoch);
+			s->ev[s->n_ev - 1].round = db->round;
+		}
+		return;
+	}
 	if (primary &&
 	    baton_driver_lease_valid(&sv->drv, DB, db->epoch,
 				     bnow(s, sv, false)) &&
 	    sv->known_primary_epoch != db->epoch) {
 		send_order(s, sv, ORDER_PROMOTE, db->epoch);
-	} else if (!primary && (sv->known_primary_epoch != 0 ||
-				sv->known_epoch < db->epoch)) {
+	} else if (!primary &&
+		   (sv->known_primary_epoch != 0 ||
+		    sv->known_epoch < db->epoch || sv->known_detached)) {
 		send_order(s, sv, ORDER_DEMOTE, db->epoch);
 	}
 }
@@ -816,7 +920,7 @@ static void handle(struct sim *s, struct event *e)
 		}
 		return;
 	case EV_ORDER:
-		agent_order(s, sv, e->order, e->epoch);
+		agent_order(s, sv, e->order, e->epoch, e->round);
 		return;
 	case EV_ORDER_ACK:
 		if (e->inc != sv->inc) {
@@ -825,8 +929,15 @@ static void handle(struct sim *s, struct event *e)
 		sv->order_pending = ORDER_NONE;
 		sv->known_epoch = e->epoch;
 		sv->known_primary_epoch = e->primary_epoch;
+		sv->known_detached = e->detached;
 		if (e->order == ORDER_FENCE) {
 			sv->fence_acked_epoch = e->epoch;
+			sv->fence_acked_round = e->round;
+		}
+		if (e->order == ORDER_DETACH) {
+			sv->detach_acked_epoch = e->epoch;
+			sv->detach_acked_round = e->round;
+			sv->detach_position = e->position;
 		}
 		return;
 	default:
@@ -947,6 +1058,12 @@ static void check_agents(struct sim *s)
 	}
 }
 
+/* Writes and replication. A writable primary's position grows 10 bytes
+ * a ms; a standby that streams from the current primary (linked, not
+ * detached) receives at most 50 a ms, so it can lag behind a burst and
+ * catches up in seconds, not instantly. In
+ * synchronous mode a write is acknowledged once some standby holds it:
+ * the highest such position is what RPO checks a promote against. */
 static void replicate(struct sim *s, double dt)
 {
 	unsigned i;
@@ -960,12 +1077,22 @@ static void replicate(struct sim *s, double dt)
 	for (i = 0; i < s->n; i++) {
 		struct server *sv = &s->s[i];
 		struct baton_db_state *db = db_of(sv);
+		struct server *p;
+		uint64_t step = (uint64_t)(dt * 50.0) + 1;
 		if (db == NULL || db->primary == (int)i || db->primary < 0 ||
+		    sv->detached || sv->known_epoch < db->epoch ||
 		    !link_up(s, (unsigned)db->primary, i)) {
 			continue;
 		}
-		if (s->s[db->primary].position > sv->position) {
-			sv->position = s->s[db->primary].position;
+		p = &s->s[db->primary];
+		if (p->position > sv->position) {
+			sv->position = p->position - sv->position > step
+					   ? sv->position + step
+					   : p->position;
+		}
+		if (agent_writable(s, p, now_real(s)) &&
+		    sv->position > s->acked) {
+			s->acked = sv->position;
 		}
 	}
 }
@@ -1059,6 +1186,9 @@ static void drv_leader_changed(void *data, bool leader)
 {
 	struct server *sv = data;
 	struct raft *rf = raft_fixture_get(&sv->sim->f, sv->i);
+	if (leader) {
+		sv->sim->last_elected = now_real(sv->sim);
+	}
 	tracef(sv->sim, "s%u %s (term %llu)", sv->i,
 	       leader ? "became leader" : "lost leadership",
 	       (unsigned long long)raft_current_term(rf));
@@ -1072,6 +1202,7 @@ static struct baton_driver_ops driver_ops(struct server *sv)
 	    .propose = drv_propose,
 	    .log = drv_log,
 	    .leader_changed = drv_leader_changed,
+	    .final_report = drv_final_report,
 	};
 	return ops;
 }
@@ -1255,6 +1386,7 @@ static int setup(struct sim *s)
 		s->base_disk = 5;
 		break;
 	}
+	s->synchronous = rndn(s, 2) == 0;
 	if (raft_fixture_initialize(&s->f) != 0) {
 		return BATON_EINTERNAL;
 	}
@@ -1333,6 +1465,7 @@ static void register_db(struct sim *s)
 	c.cfg.margin_ms = s->cfg->margin_ms;
 	c.cfg.max_lag_bytes = 1u << 30;
 	c.cfg.automatic = true;
+	c.cfg.synchronous = s->synchronous;
 	c.n_regions = s->n;
 	for (i = 0; i < s->n; i++) {
 		snprintf(c.regions[i].name, sizeof c.regions[i].name, "r%u", i);
@@ -1341,6 +1474,45 @@ static void register_db(struct sim *s)
 	}
 	snprintf(c.primary, sizeof c.primary, "r0");
 	sim_propose(s, 0, &c, 0);
+}
+
+/* A leader among the servers that run (a killed one may still think it
+ * leads). */
+static bool live_leader(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (alive(s, i) &&
+		    raft_state(raft_fixture_get(&s->f, i)) == RAFT_LEADER) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void dump_fsm(struct sim *s, unsigned i)
+{
+	struct baton_db_state *db = db_of(&s->s[i]);
+	char line[TRACE_LINE];
+	size_t off = 0;
+
+	if (db == NULL) {
+		return;
+	}
+	for (unsigned k = 0; k < db->n_regions && off < sizeof line; k++) {
+		const struct baton_region_state *r = &db->regions[k];
+		int w = snprintf(line + off, sizeof line - off,
+				 " r%u:%s%s@%llu/%llu", k,
+				 r->healthy ? "h" : "-", r->final ? "F" : "-",
+				 (unsigned long long)r->position,
+				 (unsigned long long)r->report_epoch);
+		if (w < 0) {
+			break;
+		}
+		off += (size_t)w;
+	}
+	tracef(s, "s%u fsm: %s primary r%d epoch %llu%s", i,
+	       baton_phase_name(db->phase), db->primary,
+	       (unsigned long long)db->epoch, line);
 }
 
 static bool have_writable(struct sim *s)
@@ -1415,19 +1587,28 @@ int baton_sim_run(const struct baton_sim_config *c,
 	if (!res->violation) {
 		heal_all(s);
 		tracef(s, "final heal");
+		/* In one schedule in three the primary's region then dies
+		 * for good (a majority stays): L1 needs a failover, not the
+		 * old primary coming back. */
+		if (rndn(s, 3) == 0 && !c->quiet) {
+			struct baton_db_state *db = db_of(&s->s[0]);
+			if (db != NULL && db->primary >= 0) {
+				raft_fixture_kill(&s->f, (unsigned)db->primary);
+				tracef(s, "final kill of the primary s%d",
+				       db->primary);
+			}
+		}
 		heal_t = now_real(s);
 		/* Raft itself first: the fixture can take a while to elect
 		 * after disk stalls (followers still persisting). What L1
 		 * bounds is Baton's part, from the moment a leader exists. */
 		while (!res->violation && !have_writable(s) &&
-		       raft_fixture_leader_index(&s->f) >= s->n &&
-		       now_real(s) - heal_t < 15000) {
+		       !live_leader(s) && now_real(s) - heal_t < 15000) {
 			reset_timeouts(s);
 			advance(s, 50);
 		}
 		leader_t = now_real(s);
-		if (!have_writable(s) &&
-		    raft_fixture_leader_index(&s->f) >= s->n) {
+		if (!have_writable(s) && !live_leader(s)) {
 			/* not Baton's: see docs/consensus.md (a server killed
 			 * with an append in flight never completes it in the
 			 * 0.22.1 fixture, and stays a follower for good) */
@@ -1437,10 +1618,17 @@ int baton_sim_run(const struct baton_sim_config *c,
 				  "heal: schedule ends (fixture stall)");
 			goto out_close;
 		}
-		/* every commit on the way (promote, renewal) costs fsyncs */
-		bound = c->liveness_ms + 3 * s->base_disk;
+		/* every commit on the way costs an fsync: lost(), the final
+		 * reports, the promote, the new primary's first renewal, and
+		 * one spare; counted from the latest election (a leader the
+		 * heal or the final kill deposed right away does not count) */
+		bound = c->liveness_ms + 6 * s->base_disk;
 		while (!res->violation && !have_writable(s) &&
-		       now_real(s) - leader_t < bound) {
+		       now_real(s) - (s->last_elected > leader_t
+					  ? s->last_elected
+					  : leader_t) <
+			   bound &&
+		       now_real(s) - heal_t < 15000) {
 			reset_timeouts(s);
 			advance(s, 50);
 		}
@@ -1449,6 +1637,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 		if (!have_writable(s)) {
 			for (i = 0; i < s->n; i++) {
 				struct raft *rf = raft_fixture_get(&s->f, i);
+				dump_fsm(s, i);
 				tracef(
 				    s,
 				    "s%u: %s term %llu, applied %llu, "

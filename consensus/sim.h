@@ -72,7 +72,8 @@ struct baton_sim_result {
 	/* S4: the smallest real-time margin between the end of the old
 	 * epoch's leases and a promote's apply (INT64_MAX: no promote) */
 	int64_t min_slack_ms;
-	unsigned lease_lapses; /* a primary agent lost its lease, no fault */
+	unsigned lease_lapses;	 /* a primary agent lost its lease, no fault */
+	unsigned sync_failovers; /* promotes after lost() (synchronous) */
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

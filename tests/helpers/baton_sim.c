@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	unsigned long long n = 100, seed = 1, i;
 	unsigned long long bad = 0, fsamples = 0, fsum = 0, fmax = 0;
 	unsigned long long rec_max = 0, rec_sum = 0, log_max = 0, sim_ms = 0;
-	unsigned long long promotes = 0, lapses = 0, stalls = 0;
+	unsigned long long promotes = 0, lapses = 0, stalls = 0, syncf = 0;
 	long long slack = INT64_MAX;
 	struct timespec t0, t1;
 	int k;
@@ -58,6 +58,10 @@ int main(int argc, char **argv)
 			cfg.decider_flags =
 			    strcmp(argv[k], "no-drift") == 0
 				? BATON_DECIDER_BROKEN_NO_DRIFT
+			    : strcmp(argv[k], "sync-flag") == 0
+				? BATON_DECIDER_BROKEN_SYNC_FLAG
+			    : strcmp(argv[k], "first-final") == 0
+				? BATON_DECIDER_BROKEN_FIRST_FINAL
 				: BATON_DECIDER_BROKEN_SEND_TIME;
 		} else if (strcmp(argv[k], "--hour") == 0) {
 			cfg.steps = 3600000 / cfg.step_ms;
@@ -72,7 +76,9 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: baton_sim [--schedules N] [--seed S] "
 				"[--servers 3|5] [--steps K] [--broken "
-				"send-time|no-drift] [--hour] [--quiet] "
+				"send-time|no-drift|sync-flag|first-final] "
+				"[--hour] "
+				"[--quiet] "
 				"[--trace]\n");
 			return 2;
 		}
@@ -109,6 +115,7 @@ int main(int argc, char **argv)
 		promotes += r.promotes;
 		lapses += r.lease_lapses;
 		stalls += r.raft_stalled;
+		syncf += r.sync_failovers;
 		if (r.min_slack_ms < slack) {
 			slack = r.min_slack_ms;
 		}
@@ -125,6 +132,9 @@ int main(int argc, char **argv)
 	       fsamples ? (double)fsum / (double)fsamples : 0.0, fmax);
 	printf("recovery after final heal: mean=%.1fms max=%llums\n",
 	       n ? (double)rec_sum / (double)(n - bad) : 0.0, rec_max);
+	printf("synchronous failovers (lost, final positions, promote): "
+	       "%llu\n",
+	       syncf);
 	printf("raft stalls (the fixture elected no leader 15 s after the "
 	       "final heal; L1 not checked): %llu\n",
 	       stalls);

@@ -1,5 +1,7 @@
-/* Unit tests for consensus/decider: lease expiry, candidate choice, manual
- * mode, switchover and the renewer/agent side. */
+/* Unit tests for consensus/decider: lease expiry (also across lease
+ * changes), candidate choice, the synchronous failover (lost, final
+ * positions, the most advanced standby), blocked reasons, manual mode,
+ * switchover and the renewer/agent side. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,10 +26,12 @@ static void mkdb(struct baton_db_state *db, unsigned n)
 			 i);
 		db->regions[i].healthy = true;
 		db->regions[i].position = 5000;
+		db->regions[i].report_epoch = 3;
 	}
 	db->primary = 0;
 	db->epoch = 3;
 	db->sw_target = -1;
+	db->lease_hwm_ms = 1000;
 }
 
 START_TEST(no_decision_before_expiry_then_promote)
@@ -40,7 +44,7 @@ START_TEST(no_decision_before_expiry_then_promote)
 	baton_decider_init(&d, 0);
 	ck_assert(!baton_decider_decide(&d, &db, 100, &out)); /* not leader */
 	baton_decider_become_leader(&d, 100);
-	baton_decider_renewed(&d, "orders", 3, 0, 500);
+	baton_decider_renewed(&d, &db, 0, 0, 500);
 	/* 500 + 1000 * 1.1 + 50 = 1650 */
 	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 600), 1650);
 	ck_assert(!baton_decider_decide(&d, &db, 1649, &out));
@@ -64,7 +68,7 @@ START_TEST(new_leader_restarts_every_lease)
 
 	mkdb(&db, 3);
 	baton_decider_init(&d, 0);
-	baton_decider_renewed(&d, "orders", 3, 0, 0);
+	baton_decider_renewed(&d, &db, 0, 0, 0);
 	baton_decider_become_leader(&d, 5000);
 	ck_assert(!baton_decider_decide(&d, &db, 6000, &out));
 	ck_assert(baton_decider_decide(&d, &db, 6150, &out));
@@ -80,44 +84,143 @@ START_TEST(pick_prefers_priority_then_lag_and_skips_ineligible)
 	db.regions[1].position = 4500; /* lag 500 */
 	db.regions[2].position = 4900; /* lag 100 */
 	db.regions[3].role = BATON_ROLE_WITNESS;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), 2);
 	db.regions[1].priority = 5;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 1);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), 1);
 	db.regions[1].position = 3000; /* lag 2000 > max */
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), 2);
 	db.regions[2].healthy = false;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), -1);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), -1);
 	db.regions[2].healthy = true;
-	db.cfg.synchronous = true;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), -1);
-	db.regions[2].sync_standby = true;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	/* a region that has not reported in this epoch follows nobody we
+	 * know of */
+	db.regions[2].report_epoch = 2;
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), -1);
+	db.regions[2].report_epoch = 3;
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), 2);
+	/* final only: a region that did not report its final position is
+	 * no candidate */
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), -1);
+	db.regions[2].final = true;
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), 2);
 }
 END_TEST
 
 /* Synchronous with ANY 1: a commit was acknowledged once one standby had
  * it, so promoting a higher-priority standby that is behind the other one
- * could lose it. The most advanced synchronous standby wins. */
-START_TEST(synchronous_pick_prefers_the_most_advanced_standby)
+ * could lose it. Among final positions the most advanced wins, and the
+ * lag limit does not apply (a final position is what the standby holds). */
+START_TEST(final_pick_prefers_the_most_advanced_standby)
 {
 	struct baton_db_state db;
 
 	mkdb(&db, 3);
 	db.cfg.synchronous = true;
-	db.regions[1].sync_standby = true;
-	db.regions[2].sync_standby = true;
+	db.regions[1].final = true;
+	db.regions[2].final = true;
 	db.regions[1].priority = 100;
 	db.regions[2].priority = 50;
 	db.regions[1].position = 4900;
 	db.regions[2].position = 5000;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), 2);
 	db.regions[1].position = 5000; /* a tie: priority decides */
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 1);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), 1);
 	db.regions[2].position = 5001;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 2);
-	/* asynchronous: priority first, as before */
-	db.cfg.synchronous = false;
-	ck_assert_int_eq(baton_decider_pick(&db, 0), 1);
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), 2);
+	db.regions[1].position = 100; /* far behind: still a candidate */
+	db.regions[2].position = 90;
+	ck_assert_int_eq(baton_decider_pick(&db, 0, true), 1);
+	/* live positions: priority first, within the lag limit */
+	db.regions[1].position = 4900;
+	db.regions[2].position = 5000;
+	ck_assert_int_eq(baton_decider_pick(&db, 0, false), 1);
+}
+END_TEST
+
+/* The synchronous failover: lost() first, then wait for every standby's
+ * final position (blocked, saying whose), then promote the most advanced;
+ * no candidate at all is blocked too, never silent. */
+START_TEST(synchronous_failover_waits_for_every_final_position)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+
+	mkdb(&db, 4);
+	db.cfg.synchronous = true;
+	db.regions[3].role = BATON_ROLE_WITNESS;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 1000, &out));
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_LOST);
+	ck_assert_uint_eq(out.renew_seq, db.renew_seq);
+	/* committed: the standbys report */
+	db.phase = BATON_PHASE_FAILING_OVER;
+	ck_assert(baton_decider_decide(&d, &db, 1160, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_WAITING_FINAL);
+	ck_assert_int_eq(out.region, 1);
+	db.regions[2].final = true;
+	db.regions[2].position = 7000;
+	ck_assert(baton_decider_decide(&d, &db, 1170, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.region, 1); /* the witness reports nothing */
+	db.regions[1].final = true;
+	db.regions[1].position = 6000;
+	db.regions[1].priority = 9;
+	ck_assert(baton_decider_decide(&d, &db, 1180, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 2); /* the most advanced */
+	ck_assert_uint_eq(out.epoch, 4);
+	/* a final report from an older epoch does not count */
+	db.regions[2].report_epoch = 2;
+	ck_assert_int_eq(baton_decider_missing_final(&db), 2);
+	baton_decider_close(&d);
+
+	/* nobody healthy: blocked, not silent */
+	mkdb(&db, 3);
+	db.regions[1].healthy = false;
+	db.regions[2].healthy = false;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_NO_CANDIDATE);
+	ck_assert_str_eq(baton_blocked_name(out.blocked), "NoCandidate");
+	baton_decider_close(&d);
+}
+END_TEST
+
+/* A renewal carries the lease its renewer counts. Shortening the lease
+ * (a configuration change) never cuts a lease granted before: the leader
+ * keeps the latest end over every renewal, and a new leader counts the
+ * longest lease of the epoch from its election. */
+START_TEST(a_shorter_lease_never_cuts_an_earlier_one)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+
+	mkdb(&db, 3);
+	db.cfg.lease_ms = 10000;
+	db.lease_hwm_ms = 10000;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	baton_decider_renewed(&d, &db, 10000, 0, 100);
+	/* 100 + 10000 * 1.1 + 50 */
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 200), 11150);
+	db.cfg.lease_ms = 2000; /* CONFIG applied */
+	baton_decider_renewed(&d, &db, 2000, 0, 300);
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 400), 11150);
+	baton_decider_renewed(&d, &db, 2000, 0, 10000);
+	/* 10000 + 2000 * 1.1 + 50 = 12250 > 11150 */
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 10100), 12250);
+	/* a new leader: the longest lease of the epoch, from the election */
+	baton_decider_lose_leadership(&d);
+	baton_decider_become_leader(&d, 20000);
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 20000),
+			  20000 + 11000 + 50);
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -157,6 +260,22 @@ START_TEST(switchover_waits_for_final_position)
 	ck_assert_int_eq(out.reason, BATON_REASON_SWITCHOVER);
 	ck_assert_uint_eq(out.epoch, 4);
 	baton_decider_close(&d);
+
+	/* a target that never catches up (it died) leaves the database to
+	 * the lease: a failover to another region after it */
+	mkdb(&db, 3);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	db.phase = BATON_PHASE_FENCED;
+	db.sw_target = 2;
+	db.sw_final_position = 6000;
+	db.regions[2].healthy = false;
+	ck_assert(!baton_decider_decide(&d, &db, 1000, &out));
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.reason, BATON_REASON_LEASE_EXPIRED);
+	baton_decider_close(&d);
 }
 END_TEST
 
@@ -166,12 +285,12 @@ START_TEST(renewer_lease_from_send_time_and_agent_shorter)
 
 	baton_lease_init(&l, 1000, 100000);
 	ck_assert(!baton_lease_valid(&l, 1, 0));
-	baton_lease_acked(&l, 1, 100);
+	baton_lease_acked(&l, 1, 100, 1000);
 	ck_assert(baton_lease_valid(&l, 1, 1099));
 	ck_assert(!baton_lease_valid(&l, 1, 1100));
 	ck_assert(!baton_lease_valid(&l, 2, 500));
 	/* an older ack never shortens */
-	baton_lease_acked(&l, 1, 50);
+	baton_lease_acked(&l, 1, 50, 1000);
 	ck_assert(baton_lease_valid(&l, 1, 1099));
 	/* agent: remaining 1000 / 1.1 */
 	ck_assert_uint_eq(baton_lease_agent_grant(&l, 1, 100), 909);
@@ -203,8 +322,8 @@ START_TEST(leases_for_thousands_of_databases)
 	baton_decider_init(&d, 0);
 	baton_decider_become_leader(&d, 0);
 	for (k = 0; k < n; k++) {
-		snprintf(name, sizeof name, "db%u", k);
-		baton_decider_renewed(&d, name, 3, 0, 1000 + k);
+		snprintf(db.name, sizeof db.name, "db%u", k);
+		baton_decider_renewed(&d, &db, 0, 0, 1000 + k);
 	}
 	ck_assert_uint_eq(baton_index_count(&d.leases), n);
 	for (k = 0; k < n; k += 7) {
@@ -240,7 +359,9 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, no_decision_before_expiry_then_promote);
 	tcase_add_test(tc, new_leader_restarts_every_lease);
 	tcase_add_test(tc, pick_prefers_priority_then_lag_and_skips_ineligible);
-	tcase_add_test(tc, synchronous_pick_prefers_the_most_advanced_standby);
+	tcase_add_test(tc, final_pick_prefers_the_most_advanced_standby);
+	tcase_add_test(tc, synchronous_failover_waits_for_every_final_position);
+	tcase_add_test(tc, a_shorter_lease_never_cuts_an_earlier_one);
 	tcase_add_test(tc, manual_mode_only_notifies_once);
 	tcase_add_test(tc, switchover_waits_for_final_position);
 	tcase_add_test(tc, renewer_lease_from_send_time_and_agent_shorter);

@@ -74,6 +74,23 @@ START_TEST(encode_decode_roundtrip_every_type)
 		}
 		if (t == BATON_CMD_RENEW) {
 			in.send_ms = 123456789012ull;
+			in.lease_ms = 2000;
+		}
+		if (t == BATON_CMD_LOST) {
+			in.renew_seq = 42;
+		}
+		if (t == BATON_CMD_CONFIG) {
+			in = reg_cmd();
+			in.type = BATON_CMD_CONFIG;
+			in.region[0] = '\0';
+			in.epoch = 0;
+			in.n_regions = 0;
+			memset(in.regions, 0, sizeof in.regions);
+			memset(in.primary, 0, sizeof in.primary);
+			in.cfg.automatic = false;
+		}
+		if (t == BATON_CMD_FENCE) {
+			in.round = 9;
 		}
 		if (t == BATON_CMD_PROMOTE) {
 			in.renew_seq = 42;
@@ -85,6 +102,8 @@ START_TEST(encode_decode_roundtrip_every_type)
 		if (t == BATON_CMD_REPORT) {
 			in.healthy = 1;
 			in.sync_standby = 1;
+			in.final = 1;
+			in.round = 3;
 		}
 		ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len),
 				 0);
@@ -162,6 +181,91 @@ START_TEST(decode_rejects_malformed_cleanly)
 }
 END_TEST
 
+/* The synchronous failover in the FSM: lost() is a compare-and-swap on
+ * renewals; reports count for their epoch only; a final position is frozen
+ * and counts for its round only; a renewal calls the failover off; a
+ * configuration change to manual mode stops it. */
+START_TEST(failing_over_rules)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c = reg_cmd();
+	struct baton_db_state *db;
+
+	baton_fsm_init(&f, &rf);
+	c.cfg.synchronous = true;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	db = baton_fsm_db(&f, "orders");
+	/* reports: for this epoch only */
+	c = cmd(BATON_CMD_REPORT, "region-1", 2);
+	c.healthy = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	c.epoch = 0;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	c.epoch = 1;
+	c.position = 500;
+	c.final = 1; /* not failing over: no final position */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->regions[1].report_epoch, 1);
+	ck_assert(!db->regions[1].final);
+	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	c.lease_ms = 4000;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->lease_hwm_ms, 4000);
+
+	/* lost: CAS on renew_seq, from the primary, once */
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	c.renew_seq = 0;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_LEASE_RENEWED);
+	c.renew_seq = 1;
+	snprintf(c.region, sizeof c.region, "region-1");
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_PRIMARY);
+	snprintf(c.region, sizeof c.region, "region-0");
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	/* a final report for another round does not count */
+	c = cmd(BATON_CMD_REPORT, "region-1", 1);
+	c.healthy = 1;
+	c.final = 1;
+	c.position = 900;
+	c.round = db->round + 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert(!db->regions[1].final);
+	c.round = db->round;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert(db->regions[1].final);
+	ck_assert_uint_eq(db->regions[1].position, 900);
+	/* frozen: a later report moves nothing */
+	c.final = 0;
+	c.position = 950;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->regions[1].position, 900);
+	/* the old primary renews: the failover is off */
+	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(db->phase, BATON_PHASE_HEALTHY);
+	ck_assert(!db->regions[1].final);
+	/* a second round; then manual mode stops it */
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	c.renew_seq = db->renew_seq;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = reg_cmd();
+	c.type = BATON_CMD_CONFIG;
+	c.cfg.automatic = false;
+	c.cfg.renew_ms = c.cfg.lease_ms; /* renew must be below the lease */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_MALFORMED);
+	c.cfg.renew_ms = 100;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert(!db->cfg.automatic);
+	ck_assert_int_eq(db->phase, BATON_PHASE_REGION_LOST);
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	c.renew_seq = db->renew_seq;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 START_TEST(apply_rules)
 {
 	struct baton_fsm f;
@@ -217,6 +321,9 @@ START_TEST(apply_rules)
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_PRIMARY);
 	c = cmd(BATON_CMD_FENCE, "region-1", 2);
 	c.position = 777;
+	c.round = db->round - 1; /* a fence from an earlier switchover (H3) */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	c.round = db->round;
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FENCED);
 	c = cmd(BATON_CMD_RENEW, "region-1", 2);
@@ -422,6 +529,23 @@ static void assert_same_state(struct baton_fsm *a, struct baton_fsm *b)
 	}
 }
 
+/* What a version 2 snapshot carried (it lacks the report epochs, the lease
+ * high-water mark and the round): equal apart from those. */
+static void assert_same_v2_state(struct baton_fsm *a, struct baton_fsm *b)
+{
+	ck_assert_uint_eq(baton_fsm_count(a), baton_fsm_count(b));
+	for (unsigned k = 0; k < baton_fsm_count(a); k++) {
+		struct baton_db_state x = *baton_fsm_db_at(a, k);
+		const struct baton_db_state *y = baton_fsm_db_at(b, k);
+		for (unsigned i = 0; i < x.n_regions; i++) {
+			x.regions[i].report_epoch = 0;
+		}
+		x.lease_hwm_ms = x.cfg.lease_ms;
+		x.round = 0;
+		ck_assert_int_eq(memcmp(&x, y, sizeof x), 0);
+	}
+}
+
 START_TEST(snapshot_roundtrip_2000_databases)
 {
 	struct baton_fsm a, b;
@@ -513,7 +637,7 @@ START_TEST(snapshot_version_1_still_decodes)
 	baton_fsm_init(&a, &ra);
 	baton_fsm_init(&b, &rb);
 	fill_many(&a, 5);
-	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 2, &buf), 0);
 	/* v2 header: 3 + 8 + 8 + u32 count; v1: the count is one byte */
 	len = buf.len - 3;
 	v1 = malloc(len);
@@ -522,8 +646,8 @@ START_TEST(snapshot_version_1_still_decodes)
 	v1[19] = 5;
 	memcpy(v1 + 20, (uint8_t *)buf.base + 23, buf.len - 23);
 	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, v1, len), 0);
-	assert_same_state(&a, &b);
-	v1[2] = 3; /* an unknown version */
+	assert_same_v2_state(&a, &b);
+	v1[2] = 4; /* an unknown version */
 	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, v1, len), BATON_EPARSE);
 	free(v1);
 	raft_free(buf.base);
@@ -578,6 +702,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, encode_decode_roundtrip_every_type);
 	tcase_add_test(tc, decode_rejects_malformed_cleanly);
 	tcase_add_test(tc, apply_rules);
+	tcase_add_test(tc, failing_over_rules);
 	tcase_add_test(tc, snapshot_restore_roundtrip);
 	tcase_add_test(tc, many_databases_lookup_and_remove_in_the_middle);
 	tcase_add_test(tc, register_beyond_the_cap_is_full);

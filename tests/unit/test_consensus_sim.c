@@ -127,6 +127,51 @@ START_TEST(no_drift_decider_is_caught)
 }
 END_TEST
 
+/* The rule before this design: a synchronous candidate had to be the one
+ * the dead primary last named as its synchronous standby. The simulation
+ * reports no such flag (a dead primary's last word is not to be trusted),
+ * so that decider never promotes: the liveness check must say so. */
+START_TEST(sync_flag_decider_fails_liveness)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	unsigned i;
+	bool found = false;
+
+	baton_sim_config_default(&cfg);
+	cfg.decider_flags = BATON_DECIDER_BROKEN_SYNC_FLAG;
+	for (i = 0; i < 400 && !found; i++) {
+		cfg.seed = 1 + i;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		found = r.violation && strncmp(r.what, "L1", 2) == 0;
+	}
+	ck_assert_msg(found, "a decider that never promotes went unnoticed");
+	fprintf(stderr, "sync-flag decider caught at seed %u: %s\n", i, r.what);
+}
+END_TEST
+
+/* Promoting the first standby that reported, without waiting for the
+ * others, can lose an acknowledged write: the RPO check must see it. */
+START_TEST(first_final_decider_loses_writes)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	unsigned i;
+	bool found = false;
+
+	baton_sim_config_default(&cfg);
+	cfg.decider_flags = BATON_DECIDER_BROKEN_FIRST_FINAL;
+	for (i = 0; i < 3000 && !found; i++) {
+		cfg.seed = 1 + i;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		found = r.violation && strncmp(r.what, "RPO", 3) == 0;
+	}
+	ck_assert_msg(found, "a decider that loses writes went unnoticed");
+	fprintf(stderr, "first-final decider caught at seed %u: %s\n", i,
+		r.what);
+}
+END_TEST
+
 /* Without faults the primary keeps its lease: no lapse in 20 runs of 30
  * simulated seconds. */
 START_TEST(steady_state_keeps_the_lease)
@@ -157,6 +202,8 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, same_seed_same_run);
 	tcase_add_test(tc, broken_decider_is_caught);
 	tcase_add_test(tc, no_drift_decider_is_caught);
+	tcase_add_test(tc, sync_flag_decider_fails_liveness);
+	tcase_add_test(tc, first_final_decider_loses_writes);
 	tcase_add_test(tc, steady_state_keeps_the_lease);
 	suite_add_tcase(s, tc);
 	return s;
