@@ -403,6 +403,26 @@ bool baton_decider_decide(struct baton_decider *d,
 	return true;
 }
 
+int baton_decider_blocked(const struct baton_db_state *db, bool primary_lost,
+			  int *region)
+{
+	*region = -1;
+	if (db->phase == BATON_PHASE_FAILING_OVER) {
+		*region = baton_decider_missing_final(db);
+		if (*region >= 0) {
+			return BATON_BLOCKED_WAITING_FINAL;
+		}
+		return pick(db, db->primary, true, 0) < 0
+			   ? BATON_BLOCKED_NO_CANDIDATE
+			   : BATON_BLOCKED_NONE;
+	}
+	if (primary_lost && db->cfg.automatic &&
+	    pick(db, db->primary, false, 0) < 0) {
+		return BATON_BLOCKED_NO_CANDIDATE;
+	}
+	return BATON_BLOCKED_NONE;
+}
+
 const char *baton_blocked_name(int blocked)
 {
 	switch (blocked) {

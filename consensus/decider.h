@@ -225,6 +225,12 @@ int baton_decider_pick(const struct baton_db_state *db, int exclude,
  * have. */
 int baton_decider_missing_final(const struct baton_db_state *db);
 const char *baton_blocked_name(int blocked);
+/* Why a due failover of DB waits, as any node sees it from the FSM and
+ * whether the primary's lease lapsed in its view (PRIMARY_LOST): for the
+ * status (FailoverBlocked), on every region, not only the leader.
+ * *REGION: the standby waited for, or -1. */
+int baton_decider_blocked(const struct baton_db_state *db, bool primary_lost,
+			  int *region);
 
 /* ---- renewer side (the primary region's batond) ------------------------ */
 

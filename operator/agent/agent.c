@@ -91,6 +91,8 @@ static const char *op_name(enum baton_engine_op op)
 		return "init-primary";
 	case BATON_ENGINE_INIT_REPLICA:
 		return "init-replica";
+	case BATON_ENGINE_DETACH:
+		return "detach";
 	}
 	return "?";
 }
@@ -152,6 +154,11 @@ static json_t *status_json(struct baton_agent *a)
 			    json_integer((json_int_t)a->lease.primary_epoch));
 	json_object_set_new(st, "leaseMarginMillis",
 			    json_integer((json_int_t)a->lease.margin_ms));
+	json_object_set_new(st, "detached", json_boolean(a->detached));
+	if (a->detached) {
+		json_object_set_new(st, "finalPosition",
+				    json_integer((json_int_t)a->detached_lsn));
+	}
 	if (a->asker_started) {
 		json_object_set_new(
 		    st, "leaseAsks",
@@ -530,6 +537,17 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	if (status == 0 && (op == BATON_ENGINE_START || is_init)) {
 		a->initialized = true;
 	}
+	if (status == 0 && op == BATON_ENGINE_DETACH) {
+		a->detached = true;
+		a->detached_lsn = req->final_lsn;
+	} else if (status == 0 &&
+		   (op == BATON_ENGINE_REJOIN || op == BATON_ENGINE_PROMOTE ||
+		    is_init || op == BATON_ENGINE_START)) {
+		/* streams again, or is the primary; a replica that booted
+		 * without a primary to stream from was detached before */
+		a->detached = a->st.role == BATON_ROLE_REPLICA &&
+			      a->st.upstream[0] == '\0';
+	}
 	/* A promote (or the first primary's init) at epoch E: from now on
 	 * a grant at E may make the instance writable; ask at once. */
 	if (status == 0 && o != NULL && o->http != NULL &&
@@ -838,7 +856,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 	} actions[] = {
 	    {"promote", BATON_AGENT_PROMOTE}, {"demote", BATON_AGENT_DEMOTE},
 	    {"fence", BATON_AGENT_FENCE},     {"rejoin", BATON_AGENT_REJOIN},
-	    {"init", BATON_AGENT_INIT},
+	    {"init", BATON_AGENT_INIT},	      {"detach", BATON_AGENT_DETACH},
 	};
 	json_error_t jerr;
 	json_t *o;
@@ -874,7 +892,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 		baton_errmsg_printf(
 		    errmsg,
 		    "\"action\" must be one of promote, demote, "
-		    "fence, rejoin, init%s",
+		    "fence, rejoin, init, detach%s",
 		    s != NULL && strcmp(s, "lease") == 0
 			? " (there are no lease orders: the agent asks "
 			  "batond for its lease)"
@@ -1143,6 +1161,11 @@ static void order_cb(struct baton_http_request *req, void *data)
 		drop_lease(a);
 		set_primary_epoch(a, 0);
 		o->op = BATON_ENGINE_DEMOTE;
+		break;
+	case BATON_AGENT_DETACH:
+		/* a replica holds no lease; it stops streaming and says
+		 * where its WAL ends */
+		o->op = BATON_ENGINE_DETACH;
 		break;
 	default: /* fence */
 		drop_lease(a);

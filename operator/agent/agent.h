@@ -95,6 +95,7 @@ enum baton_agent_action {
 	BATON_AGENT_FENCE,
 	BATON_AGENT_REJOIN,
 	BATON_AGENT_INIT,
+	BATON_AGENT_DETACH, /* synchronous failover: stop streaming */
 };
 
 struct baton_agent_order {
@@ -146,6 +147,8 @@ struct baton_agent {
 	bool initializing; /* an init order is queued or running */
 	bool fenced;	   /* last fence succeeded, no unfence since */
 	bool failed;	   /* boot failed: not ready, instance left stopped */
+	bool detached;	   /* stopped streaming for a failover (detach) */
+	uint64_t detached_lsn; /* ... where its WAL ends: the final position */
 	struct baton_engine_status st;
 	char last_error[BATON_ERRMSG_SIZE + 32];
 

@@ -47,6 +47,12 @@ struct pod {
 	uint64_t next_order_ms;
 	unsigned order_failures;
 	uint64_t fence_proposed_ms;
+	uint64_t order_round; /* the FSM's round the order was for */
+	/* answers that count for one epoch and round only (the FSM's) */
+	uint64_t fence_epoch, fence_round, fence_position;
+	bool fence_ok;
+	uint64_t detach_epoch, detach_round, detach_position;
+	bool detach_ok;
 	uint64_t lease_asked_ms; /* last lease question, and its answer */
 	uint64_t lease_granted_ms;
 	uint64_t lease_asks;
@@ -354,9 +360,31 @@ static void order_cb(struct baton_kube_request *req, int status)
 		 * order). */
 		if (json_is_object(req->result) &&
 		    json_object_get(req->result, "role") != NULL) {
+			json_t *r = req->result;
 			json_decref(p->status);
-			p->status = json_incref(req->result);
+			p->status = json_incref(r);
 			p->status_ms = now;
+			/* the answers the FSM may be told about, for the epoch
+			 * and round the order was for */
+			if (strcmp(p->order, "fence") == 0 &&
+			    bget(r, "fenced") && !bget(r, "writable") &&
+			    !bget(r, "leaseValid")) {
+				p->fence_ok = true;
+				p->fence_epoch = p->order_epoch;
+				p->fence_round = p->order_round;
+				p->fence_position = agent_position(r);
+			}
+			if (strcmp(p->order, "detach") == 0 &&
+			    bget(r, "detached") &&
+			    json_is_integer(
+				json_object_get(r, "finalPosition"))) {
+				p->detach_ok = true;
+				p->detach_epoch = p->order_epoch;
+				p->detach_round = p->order_round;
+				p->detach_position =
+				    (uint64_t)json_integer_value(
+					json_object_get(r, "finalPosition"));
+			}
 		}
 		order_event(a, p, true, NULL);
 		if (a->env.changed != NULL) {
@@ -485,12 +513,13 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		if (st->phase == BATON_PHASE_SWITCHING_OVER ||
 		    st->phase == BATON_PHASE_FENCED) {
 			/* planned switchover, the old primary's side: fence,
-			 * then tell the FSM where the WAL ends */
-			if (v->writable || !v->fenced) {
+			 * then tell the FSM where the WAL ends, from the
+			 * fence order's own answer */
+			if (!v->fence_acked) {
 				out->action = "fence";
 			} else if (st->phase == BATON_PHASE_SWITCHING_OVER) {
 				out->propose_fence = true;
-				out->fence_position = v->position;
+				out->fence_position = v->fence_position;
 			}
 			return;
 		}
@@ -507,6 +536,16 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		}
 		return;
 	}
+	/* a synchronous failover: the designated standby of every other
+	 * data region stops streaming and says where its WAL ends */
+	if (st->phase == BATON_PHASE_FAILING_OVER) {
+		if (v->ordinal == 0 && me >= 0 &&
+		    st->regions[me].role == BATON_ROLE_DATA &&
+		    strcmp(role, "replica") == 0 && !v->detach_done) {
+			out->action = "detach";
+		}
+		return;
+	}
 	/* every other instance streams from the primary's endpoint */
 	if (ep == NULL || strcmp(ep, v->own_endpoint) == 0) {
 		if (strcmp(role, "primary") == 0 && v->writable) {
@@ -515,6 +554,7 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		return;
 	}
 	if (strcmp(role, "primary") == 0 || strcmp(role, "stopped") == 0 ||
+	    (strcmp(role, "replica") == 0 && v->detached) ||
 	    (v->upstream != NULL && v->upstream[0] != '\0' &&
 	     strcmp(v->upstream, ep) != 0) ||
 	    (v->upstream == NULL && v->following != NULL &&
@@ -573,6 +613,12 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	v.primary_epoch =
 	    json_is_integer(epj) ? (uint64_t)json_integer_value(epj) : 0;
 	v.upstream = sget(s, "upstream");
+	v.detached = bget(s, "detached");
+	v.fence_acked = p->fence_ok && p->fence_epoch == st->epoch &&
+			p->fence_round == st->round;
+	v.fence_position = p->fence_position;
+	v.detach_done = p->detach_ok && p->detach_epoch == st->epoch &&
+			p->detach_round == st->round;
 	v.ordinal = p->ordinal;
 	v.own_endpoint = own;
 	v.following = p->following;
@@ -596,6 +642,7 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 		snprintf(cmd.region, sizeof cmd.region, "%s", a->env.region);
 		cmd.epoch = o.epoch;
 		cmd.position = o.fence_position;
+		cmd.round = st->round;
 		p->fence_proposed_ms = now;
 		baton_log(BATON_LOG_INFO, "agents",
 			  "%s: fenced for the switchover at position %" PRIu64,
@@ -605,6 +652,7 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	if (o.action == NULL) {
 		return;
 	}
+	p->order_round = st->round;
 	if (strcmp(o.action, "init") == 0) {
 		json_t *b = o.target ? with_endpoint(o.target)
 				     : json_pack("{s:s}", "role", "primary");
@@ -954,6 +1002,25 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 			}
 		}
 	}
+}
+
+bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
+			uint64_t round, struct baton_region_report *out)
+{
+	struct pod *p;
+
+	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
+		if (!p->gone && p->ordinal == 0 && strcmp(p->db, db) == 0 &&
+		    p->detach_ok && p->detach_epoch == epoch &&
+		    p->detach_round == round) {
+			memset(out, 0, sizeof *out);
+			out->healthy = true;
+			out->primary_ready = true;
+			out->position = p->detach_position;
+			return true;
+		}
+	}
+	return false;
 }
 
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db)

@@ -15,11 +15,19 @@
  *   the primary pod here  promote (when the agent is not yet the primary
  *   (ordinal 0, lease ok) of the FSM's epoch); its lease it asks for itself
  *                         (below)
- *   switchover, old side  fence; once the agent reports itself fenced,
- *                         propose FENCE with its final WAL position
- *   any other pod         a primary, or a replica following another
- *                         endpoint than the current primary's: rejoin
- *                         (pg_rewind, then stream from the primary)
+ *   switchover, old side  fence; once the agent answered that fence order
+ *                         (this switchover's round) fenced, not writable,
+ *                         no lease: propose FENCE with the final WAL
+ *                         position from that answer (a status from before
+ *                         proves nothing: review H3)
+ *   failing over, standby detach the designated instance (stop streaming
+ *   (synchronous)         from the old primary); its answer's final
+ *                         position is this region's final report
+ *                         (baton_agents_final())
+ *   any other pod         a primary, a replica following another endpoint
+ *                         than the current primary's, or one that follows
+ *                         nobody (detached): rejoin (pg_rewind if needed,
+ *                         then stream from the primary)
  *
  * The lease is pulled, not pushed: every agent asks POST /v1/lease on
  * batond's agent API ({"namespace","pod","epoch"}) and batond answers
@@ -91,6 +99,12 @@ const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
 /* Per pod: address, last status, last order (for batond's /v1/status). */
 json_t *baton_agents_status(struct baton_agents *a);
 
+/* A synchronous failover of DB at EPOCH, round ROUND: true and OUT's
+ * position filled once this region's designated instance answered a
+ * detach order for that round (where its WAL ends); false until then. */
+bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
+			uint64_t round, struct baton_region_report *out);
+
 /* ---- the decision, pure (unit-tested) ---------------------------------- */
 
 /* One instance as its agent reported it, and what batond knows about it. */
@@ -107,13 +121,18 @@ struct baton_agent_view {
 	const char *own_endpoint;     /* "podIP:port" */
 	const char *following;	      /* what batond last told it, or "" */
 	const char *primary_endpoint; /* the current primary's, or NULL */
+	bool detached; /* it streams from nobody (agent says so) */
+	/* what batond learnt from this pod's answers, for the FSM's round */
+	bool fence_acked; /* a fence order answered: fenced, no lease */
+	uint64_t fence_position;
+	bool detach_done; /* a detach order answered */
 	/* only in the primary's region */
 	bool lease_valid;
 };
 
 struct baton_agent_order {
-	const char *action; /* "init", "promote", "fence", "rejoin", or NULL:
-			       nothing to do */
+	const char *action; /* "init", "promote", "fence", "rejoin",
+			       "detach", or NULL: nothing to do */
 	const char *target; /* init replica / rejoin: the endpoint */
 	uint64_t epoch;
 	bool propose_fence; /* switchover: propose FENCE at this position */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "batond/agents.h"
+#include "batond/fsmsync.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
@@ -123,6 +124,8 @@ static const char *phase_name(int phase)
 		return "SwitchingOver";
 	case BATON_PHASE_REGION_LOST:
 		return "Degraded";
+	case BATON_PHASE_FAILING_OVER:
+		return "FailingOver";
 	default:
 		return "Healthy";
 	}
@@ -159,6 +162,13 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 	snprintf(c->view_phase, sizeof c->view_phase, "%s",
 		 phase_name(st->phase));
 	out->phase = c->view_phase;
+	{
+		int region;
+		int why = baton_decider_blocked(st, out->primary_lost, &region);
+		out->blocked = why != 0 ? baton_blocked_name(why) : NULL;
+		out->blocked_region =
+		    region >= 0 ? st->regions[region].name : NULL;
+	}
 }
 
 static int env_register(void *data, const struct baton_dbspec *spec)
@@ -166,39 +176,28 @@ static int env_register(void *data, const struct baton_dbspec *spec)
 	struct baton_controller *c = data;
 	struct baton_cmd cmd;
 	const char *key = db_key(c, spec->ns, spec->name);
+	const struct baton_db_state *st;
+	uint32_t drift = c->d->cfg->drift_percent * 10000;
 
 	if (c->consensus == NULL) {
 		return BATON_ECONN;
 	}
-	if (c->consensus->db(c->consensus->data, key) != NULL) {
-		return 0;
-	}
 	/* Every region sees the same DatabaseCluster; only the leader
 	 * proposes, the others wait for the committed entry. */
+	st = c->consensus->db(c->consensus->data, key);
+	if (st != NULL) {
+		/* failover settings edited on a live database (fsmsync.h) */
+		if (c->consensus->leader(c->consensus->data) &&
+		    baton_fsmsync_config(spec, st, drift, c->d->cfg->margin_ms,
+					 &cmd)) {
+			c->consensus->propose(c->consensus->data, &cmd);
+		}
+		return 0;
+	}
 	if (!c->consensus->leader(c->consensus->data)) {
 		return BATON_EBUSY;
 	}
-	memset(&cmd, 0, sizeof cmd);
-	cmd.type = BATON_CMD_REGISTER;
-	snprintf(cmd.db, sizeof cmd.db, "%s", key);
-	cmd.cfg.lease_ms = (uint32_t)spec->lease_seconds * 1000;
-	cmd.cfg.renew_ms = (uint32_t)spec->renew_millis;
-	cmd.cfg.drift_ppm = c->d->cfg->drift_percent * 10000;
-	cmd.cfg.margin_ms = c->d->cfg->margin_ms;
-	cmd.cfg.max_lag_bytes = (uint64_t)spec->max_lag_bytes;
-	cmd.cfg.automatic = spec->automatic;
-	cmd.cfg.synchronous = spec->synchronous;
-	cmd.n_regions = (unsigned)spec->n_regions;
-	for (int i = 0; i < spec->n_regions; i++) {
-		snprintf(cmd.regions[i].name, sizeof cmd.regions[i].name, "%s",
-			 spec->regions[i].name);
-		cmd.regions[i].role =
-		    spec->regions[i].role == BATON_DB_REGION_WITNESS
-			? BATON_ROLE_WITNESS
-			: BATON_ROLE_DATA;
-		cmd.regions[i].priority = spec->regions[i].priority;
-	}
-	snprintf(cmd.primary, sizeof cmd.primary, "%s", spec->primary_region);
+	baton_fsmsync_register(spec, key, drift, c->d->cfg->margin_ms, &cmd);
 	return c->consensus->propose(c->consensus->data, &cmd);
 }
 
@@ -1700,6 +1699,13 @@ void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out)
 {
 	baton_agents_report(c ? c->agents : NULL, db, pods_ready(c, db), out);
+}
+
+bool baton_controller_final_report(struct baton_controller *c, const char *db,
+				   uint64_t epoch, uint64_t round,
+				   struct baton_region_report *out)
+{
+	return baton_agents_final(c ? c->agents : NULL, db, epoch, round, out);
 }
 
 void baton_controller_resync_all(struct baton_controller *c)

@@ -318,6 +318,14 @@ static void drv_report(void *data, const char *db,
 	baton_controller_region_report(g->d->controller, db, out);
 }
 
+static bool drv_final_report(void *data, const char *db, uint64_t epoch,
+			     uint64_t round, struct baton_region_report *out)
+{
+	struct baton_raftglue *g = data;
+	return baton_controller_final_report(g->d->controller, db, epoch, round,
+					     out);
+}
+
 static int drv_propose(void *data, const struct baton_cmd *cmd)
 {
 	return propose(data, cmd, NULL);
@@ -647,6 +655,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		    .changed = drv_changed,
 		    .log = drv_log,
 		    .leader_changed = drv_leader_changed,
+		    .final_report = drv_final_report,
 		};
 		baton_driver_init(&g->driver, cfg->region, &dops, 0);
 	}

@@ -559,6 +559,39 @@ static json_t *merge_patch_from(json_t *old, json_t *new_obj)
 	return out;
 }
 
+/* The FailoverBlocked condition turned true: an Event says why (a failover
+ * that waits must never wait silently). */
+static json_t *find_condition(json_t *status, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(status, "conditions"), i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t != NULL && strcmp(t, type) == 0) {
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void failover_blocked_event(struct baton_reconcile *r, json_t *old,
+				   json_t *st)
+{
+	json_t *now = find_condition(st, "FailoverBlocked");
+	json_t *before = find_condition(old, "FailoverBlocked");
+	const char *s_now = json_string_value(json_object_get(now, "status"));
+	const char *s_before =
+	    json_string_value(json_object_get(before, "status"));
+
+	if (s_now != NULL && strcmp(s_now, "True") == 0 &&
+	    (s_before == NULL || strcmp(s_before, "True") != 0)) {
+		r->env->event(
+		    r->env->data, r->obj, "Warning", "FailoverBlocked",
+		    json_string_value(json_object_get(now, "message")));
+	}
+}
+
 static void write_status(struct baton_reconcile *r)
 {
 	const struct baton_reconcile_env *env = r->env;
@@ -629,6 +662,7 @@ static void write_status(struct baton_reconcile *r)
 				   new_phase, msg);
 		}
 	}
+	failover_blocked_event(r, old, st);
 	patch = json_pack("{s:o}", "status", merge_patch_from(old, st));
 	json_decref(st);
 	if (patch == NULL) {

@@ -184,6 +184,36 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 				      : "the primary region holds its lease",
 		    in->generation, in->now);
 	}
+	if (fsm != NULL && fsm->registered && fsm->primary_region != NULL) {
+		bool waiting = fsm->blocked != NULL &&
+			       strcmp(fsm->blocked, "WaitingForStandby") == 0;
+		if (waiting) {
+			snprintf(msg, sizeof msg,
+				 "failing over from %s: waiting for region %s "
+				 "to stop streaming and report where its WAL "
+				 "ends (synchronous mode promotes only once "
+				 "every standby has, so that no acknowledged "
+				 "write is lost)",
+				 fsm->primary_region,
+				 fsm->blocked_region ? fsm->blocked_region
+						     : "?");
+		} else if (fsm->blocked != NULL) {
+			snprintf(msg, sizeof msg,
+				 "the primary in %s is lost and no region can "
+				 "take over: none is a healthy data region "
+				 "that reported in epoch %llu (within "
+				 "maxLagBytes in asynchronous mode)",
+				 fsm->primary_region,
+				 (unsigned long long)fsm->epoch);
+		}
+		condition(conds, old_conds, "FailoverBlocked",
+			  fsm->blocked != NULL,
+			  fsm->blocked != NULL ? fsm->blocked : "NotBlocked",
+			  fsm->blocked != NULL
+			      ? msg
+			      : "no failover is due, or it can proceed",
+			  in->generation, in->now);
+	}
 	if (in->switchover != NULL) {
 		const char *state =
 		    json_string_value(json_object_get(in->switchover, "state"));
@@ -211,6 +241,9 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 	} else if (fsm == NULL || !fsm->registered ||
 		   fsm->primary_region == NULL) {
 		phase = "Provisioning";
+	} else if (fsm->phase != NULL &&
+		   strcmp(fsm->phase, "FailingOver") == 0) {
+		phase = "FailingOver";
 	} else if (fsm->primary_lost) {
 		phase = "Degraded";
 	} else if (fsm->phase != NULL &&

@@ -43,6 +43,10 @@ struct baton_fsm_view {
 	/* the primary's lease expired and no promotion followed yet */
 	bool primary_lost;
 	bool automatic; /* failover.mode (for the message) */
+	/* a due failover waits: "WaitingForStandby" (for BLOCKED_REGION's
+	 * final position) or "NoCandidate"; NULL when it does not */
+	const char *blocked;
+	const char *blocked_region;
 };
 
 struct baton_status_input {

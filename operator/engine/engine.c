@@ -152,6 +152,17 @@ static void work_cb(uv_work_t *w)
 	case BATON_ENGINE_INIT_REPLICA:
 		rv = e->ops->init_replica(e, &peer);
 		break;
+	case BATON_ENGINE_DETACH:
+		if (e->ops->detach == NULL) {
+			baton_errmsg_printf(e->errmsg,
+					    "the %s engine cannot detach a "
+					    "replica",
+					    e->ops->name);
+			rv = BATON_EINVAL;
+		} else {
+			rv = e->ops->detach(e, &req->final_lsn);
+		}
+		break;
 	}
 	if (rv != 0) {
 		memcpy(req->errmsg, e->errmsg, sizeof req->errmsg);

@@ -93,6 +93,12 @@ struct baton_engine_ops {
 	/* Follow PRIMARY, rewinding divergent history first. */
 	int (*rejoin)(struct baton_engine *e,
 		      const struct baton_engine_peer *primary);
+	/* A replica stops receiving WAL from its primary (a synchronous
+	 * failover: from now on it acknowledges nothing more) and reports
+	 * the last position it received and flushed: its final position.
+	 * It stays a replica; rejoin() follows a primary again. May be
+	 * NULL (the engine cannot detach: no synchronous failover). */
+	int (*detach)(struct baton_engine *e, uint64_t *final_lsn);
 	void (*destroy)(struct baton_engine *e);
 };
 
@@ -199,6 +205,7 @@ enum baton_engine_op {
 	BATON_ENGINE_REJOIN,
 	BATON_ENGINE_INIT_PRIMARY,
 	BATON_ENGINE_INIT_REPLICA, /* from peer_host:peer_port */
+	BATON_ENGINE_DETACH,	   /* final_lsn: where it stopped */
 };
 
 struct baton_engine_req;

@@ -1489,6 +1489,75 @@ static int pg_unfence(struct baton_engine *e)
 	return rv;
 }
 
+/* A synchronous failover (consensus/decider.h): the replica stops
+ * receiving from the old primary, so it acknowledges nothing more, and
+ * says where its WAL ends. Without primary_conninfo (baton.conf rewritten
+ * without it, then a reload) the startup process ends the WAL receiver;
+ * we wait until pg_stat_wal_receiver is empty, then read the last
+ * position received and flushed (what a commit's acknowledgement waited
+ * for). No restart: the instance stays a hot standby. */
+static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
+{
+	struct pg *pg = PG(e);
+	double deadline;
+	PGconn *c;
+	char out[64];
+	int rv;
+
+	c = admin_connect(e, 2);
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	rv = exec_sql(e, c, "SELECT pg_is_in_recovery()", out, sizeof out);
+	if (rv == 0 && strcmp(out, "t") != 0) {
+		baton_errmsg_printf(
+		    e->errmsg, "%s is a primary: nothing to detach", pg->name);
+		rv = BATON_ECONFLICT;
+	}
+	if (rv == 0) {
+		rv = write_baton_conf(e, NULL);
+	}
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	deadline = now_ms() + 10000;
+	while (rv == 0) {
+		rv = exec_sql(e, c,
+			      "SELECT count(*) FROM pg_stat_wal_receiver "
+			      "WHERE pid IS NOT NULL",
+			      out, sizeof out);
+		if (rv != 0 || strcmp(out, "0") == 0) {
+			break;
+		}
+		if (now_ms() > deadline) {
+			baton_errmsg_printf(e->errmsg,
+					    "the WAL receiver of %s did not "
+					    "stop within 10 s",
+					    pg->name);
+			rv = BATON_ETIMEDOUT;
+			break;
+		}
+		sleep_ms(10);
+	}
+	if (rv == 0) {
+		rv = exec_sql(e, c,
+			      "SELECT COALESCE(pg_last_wal_receive_lsn(),"
+			      " pg_last_wal_replay_lsn())",
+			      out, sizeof out);
+	}
+	if (rv == 0 && baton_pg_parse_lsn(out, final_lsn) != 0) {
+		baton_errmsg_printf(e->errmsg, "%s: unreadable position '%s'",
+				    pg->name, out);
+		rv = BATON_EENGINE;
+	}
+	PQfinish(c);
+	if (rv == 0) {
+		BATON_INFO("engine", "%s detached from its primary at %s",
+			   pg->name, out);
+	}
+	return rv;
+}
+
 static int read_checkpoint_lsn(struct baton_engine *e, uint64_t *lsn)
 {
 	struct pg *pg = PG(e);
@@ -1818,6 +1887,7 @@ static const struct baton_engine_ops pg_ops = {
     .promote = pg_promote,
     .fence = pg_fence,
     .unfence = pg_unfence,
+    .detach = pg_detach,
     .demote = pg_demote,
     .rejoin = pg_rejoin,
     .destroy = pg_destroy,

@@ -165,19 +165,70 @@ START_TEST(a_switchover_fences_then_reports_the_final_position)
 	ck_assert_str_eq(o.action, "fence");
 	ck_assert(!o.propose_fence);
 
+	/* a status that says fenced proves nothing (review H3): only the
+	 * answer to this switchover's fence order does */
 	v.fenced = true;
 	v.writable = false;
 	v.position = 123456;
 	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	ck_assert(!o.propose_fence);
+	v.fence_acked = true;
+	v.fence_position = 123400;
+	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_ptr_null(o.action);
 	ck_assert(o.propose_fence);
-	ck_assert_uint_eq(o.fence_position, 123456);
+	ck_assert_uint_eq(o.fence_position, 123400); /* from the answer */
 	ck_assert_uint_eq(o.epoch, 2);
 
 	st.phase = BATON_PHASE_FENCED; /* committed: nothing more to say */
 	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_ptr_null(o.action);
 	ck_assert(!o.propose_fence);
+}
+END_TEST
+
+/* A synchronous failover: the designated standby of every other data
+ * region detaches (once per round), nobody else does anything; after it,
+ * a detached replica follows the primary again. */
+START_TEST(standbys_detach_while_failing_over_then_follow_again)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("replica", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 0);
+	st.phase = BATON_PHASE_FAILING_OVER;
+	v.own_endpoint = "198.18.0.140:5432";
+	v.upstream = "198.18.0.100:5432";
+	v.primary_endpoint = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+	v.detach_done = true;
+	v.detached = true;
+	v.upstream = NULL;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action); /* no rejoin while failing over */
+	/* ordinal 1 and the witness region do nothing */
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	v.primary_endpoint = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v = view("replica", 0);
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* the old primary came back (a renewal called it off): the
+	 * detached standby follows it again */
+	st.phase = BATON_PHASE_HEALTHY;
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.140:5432";
+	v.detached = true;
+	v.following = "198.18.0.100:5432";
+	v.primary_endpoint = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.100:5432");
 }
 END_TEST
 
@@ -264,6 +315,8 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, only_the_designated_primary_instance_gets_a_grant);
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
+	tcase_add_test(tc,
+		       standbys_detach_while_failing_over_then_follow_again);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	suite_add_tcase(s, tc);
 	return s;

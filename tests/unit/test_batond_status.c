@@ -113,8 +113,7 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	    {"us", true, 1, 1, 100, "replica", NULL, NULL, NULL},
 	    {"ap", true, 0, 0, -1, "witness", NULL, NULL, NULL},
 	};
-	struct baton_fsm_view fsm = {false, true, NULL,	 0,
-				     NULL,  NULL, false, true};
+	struct baton_fsm_view fsm = {.quorum = true, .automatic = true};
 	struct baton_status_input in = {.spec = &s,
 					.generation = 4,
 					.fsm = &fsm,
@@ -183,8 +182,7 @@ END_TEST
 
 START_TEST(invalid_spec_is_pending_with_a_false_condition)
 {
-	struct baton_fsm_view fsm = {false, true, NULL,	 0,
-				     NULL,  NULL, false, true};
+	struct baton_fsm_view fsm = {.quorum = true, .automatic = true};
 	struct baton_status_input in = {
 	    .spec = NULL,
 	    .generation = 2,
