@@ -377,6 +377,13 @@ bool baton_decider_decide(struct baton_decider *d,
 	}
 
 	expiry = expiry_of(d->flags, l, db);
+	/* A planned switchover stops the renewals on purpose: give the old
+	 * primary one more lease to fence before this turns into a failover
+	 * (it becomes one when the old primary or the target died). */
+	if (db->phase == BATON_PHASE_SWITCHING_OVER ||
+	    db->phase == BATON_PHASE_FENCED) {
+		expiry += db->cfg.lease_ms;
+	}
 	if (now < expiry) {
 		return false;
 	}

@@ -587,9 +587,14 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	char own[96];
 	int me;
 
+	/* An agent busy with its periodic status read takes an order all
+	 * the same (it queues it): waiting for the next poll cost a
+	 * switchover's fence a second. */
 	if (cs == NULL || s == NULL || p->order_pending || p->gone ||
 	    now < p->next_order_ms || now - p->status_ms > STALE_MS ||
-	    bget(s, "busy")) {
+	    (bget(s, "busy") &&
+	     (sget(s, "operation") == NULL ||
+	      strcmp(sget(s, "operation"), "status") != 0))) {
 		return;
 	}
 	st = cs->db(cs->data, p->db);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void baton_fsmsync_settings(const struct baton_dbspec *spec,
-			    uint32_t drift_ppm, uint32_t margin_ms,
+void baton_fsmsync_settings(const struct baton_dbspec *spec, uint32_t drift_ppm,
+			    uint32_t margin_ms,
 			    struct baton_failover_config *out)
 {
 	memset(out, 0, sizeof *out);
@@ -36,8 +36,7 @@ void baton_fsmsync_register(const struct baton_dbspec *spec, const char *key,
 			: BATON_ROLE_DATA;
 		out->regions[i].priority = spec->regions[i].priority;
 	}
-	snprintf(out->primary, sizeof out->primary, "%s",
-		 spec->primary_region);
+	snprintf(out->primary, sizeof out->primary, "%s", spec->primary_region);
 }
 
 bool baton_fsmsync_config(const struct baton_dbspec *spec,

@@ -14,8 +14,8 @@
 #include "consensus/fsm.h"
 
 /* The failover settings SPEC asks for (drift and margin are batond's). */
-void baton_fsmsync_settings(const struct baton_dbspec *spec,
-			    uint32_t drift_ppm, uint32_t margin_ms,
+void baton_fsmsync_settings(const struct baton_dbspec *spec, uint32_t drift_ppm,
+			    uint32_t margin_ms,
 			    struct baton_failover_config *out);
 
 /* REGISTER for SPEC under KEY ("ns/name"). */
