@@ -51,6 +51,9 @@ static void metrics(struct baton_http_request *req, void *data)
 	if (d->controller != NULL) {
 		baton_controller_update_metrics(d->controller);
 	}
+	if (d->raft != NULL) {
+		baton_raftglue_update_metrics(d->raft);
+	}
 	if (baton_metrics_render(&d->metrics, &text, &len) != 0) {
 		baton_http_respond_error(req, 500, "cannot render metrics");
 		return;

@@ -38,6 +38,7 @@ struct proposal {
 	struct baton_kube_request req;
 	struct baton_cmd cmd;
 	struct baton_http_request *http; /* forwarded from a peer, or NULL */
+	uint64_t started_ms;		 /* for the commit latency */
 	struct proposal *next, **pprev;	 /* g->proposals: O(1) unlink */
 };
 
@@ -53,6 +54,10 @@ struct baton_raftglue {
 	int self;
 	struct baton_driver driver; /* consensus/driver.h: the protocol */
 	uv_timer_t tick;
+	/* metrics (on the daemon's registry; may be NULL) */
+	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
+	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
+	struct baton_driver_stats counted; /* what the counters hold */
 	struct baton_http_server api;
 	bool api_started;
 	struct baton_consensus_ops ops;
@@ -198,6 +203,13 @@ static void proposal_done(struct proposal *p, int result, const char *why)
 		}
 	}
 	if (p->http == NULL) { /* our own proposal: the driver's */
+		double secs = (double)(now_ms() - p->started_ms) / 1000.0;
+		if (result != 0) {
+			baton_metric_observe(g->m_commit, NULL, secs);
+		}
+		if (p->cmd.type == BATON_CMD_RENEW && result == BATON_FSM_OK) {
+			baton_metric_observe(g->m_renewal, NULL, secs);
+		}
 		baton_driver_done(&g->driver, &p->cmd, result);
 	}
 	if (result == 0 && p->cmd.type != BATON_CMD_REPORT) {
@@ -243,6 +255,7 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 	p->g = g;
 	p->cmd = *cmd;
 	p->http = http;
+	p->started_ms = now_ms();
 	if (is_leader(g)) {
 		struct raft_buffer buf;
 		rv = entry_encode(cmd, &buf);
@@ -304,6 +317,9 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
 		baton_controller_promoted(g->d->controller, cmd, NULL);
+		baton_metric_inc(
+		    g->m_failovers,
+		    (const char *[]){baton_reason_name(cmd->reason)}, 1);
 	}
 	baton_driver_applied(&g->driver, f, cmd, result, now_ms());
 }
@@ -527,6 +543,104 @@ static uint64_t op_agent_grant(void *data, const char *db, uint64_t epoch)
 	return baton_driver_grant(&g->driver, db, epoch, now_ms());
 }
 
+static void add_metrics(struct baton_raftglue *g)
+{
+	static const char *const result[] = {"result", NULL};
+	static const char *const reason[] = {"reason", NULL};
+	static const char *const db[] = {"namespace", "name", NULL};
+	static const double secs[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				      0.1,   0.25,   0.5,   1,	  2.5};
+	struct baton_metrics *m = &g->d->metrics;
+
+	g->m_leader = baton_metrics_add(
+	    m, BATON_METRIC_GAUGE, "baton_raft_leader",
+	    "1 when this batond leads the Raft group", NULL, NULL, 0);
+	g->m_term = baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_raft_term",
+				      "Current Raft term", NULL, NULL, 0);
+	g->m_applied = baton_metrics_add(
+	    m, BATON_METRIC_GAUGE, "baton_raft_applied_commands",
+	    "Commands the FSM applied (accepted or refused)", NULL, NULL, 0);
+	g->m_commit = baton_metrics_add(
+	    m, BATON_METRIC_HISTOGRAM, "baton_raft_commit_seconds",
+	    "This batond's proposals: proposed to applied (forwarded ones "
+	    "through the leader's peer API)",
+	    NULL, secs, sizeof secs / sizeof secs[0]);
+	g->m_renewal = baton_metrics_add(
+	    m, BATON_METRIC_HISTOGRAM, "baton_lease_renewal_seconds",
+	    "Lease renewals: sent to accepted", NULL, secs,
+	    sizeof secs / sizeof secs[0]);
+	g->m_renewals = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_lease_renewals_total",
+	    "Lease renewals by outcome (sent, accepted, refused, unknown: "
+	    "no answer within the lease)",
+	    result, NULL, 0);
+	g->m_lease_left = baton_metrics_add(
+	    m, BATON_METRIC_GAUGE, "baton_lease_remaining_seconds",
+	    "This region's lease as its renewer sees it (primary databases "
+	    "only)",
+	    db, NULL, 0);
+	g->m_failovers = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_failovers_total",
+	    "Promotes applied here, by reason (lease-expired, switchover, "
+	    "manual)",
+	    reason, NULL, 0);
+	g->m_blocked = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_failovers_blocked_total",
+	    "Failovers this leader found blocked, by reason "
+	    "(WaitingForStandby, NoCandidate)",
+	    reason, NULL, 0);
+}
+
+void baton_raftglue_update_metrics(struct baton_raftglue *g)
+{
+	const struct baton_driver_stats *st;
+	uint64_t now = now_ms();
+
+	if (g == NULL || !g->raft_started) {
+		return;
+	}
+	st = &g->driver.stats;
+	baton_metric_set(g->m_leader, NULL, is_leader(g) ? 1 : 0);
+	baton_metric_set(g->m_term, NULL, (double)raft_current_term(&g->raft));
+	baton_metric_set(g->m_applied, NULL, (double)g->fsm.applied);
+	/* the driver counts; the counters catch up */
+#define CATCH_UP(metric, label, field)                                         \
+	do {                                                                   \
+		baton_metric_inc(metric, (const char *[]){label},              \
+				 (double)(st->field - g->counted.field));      \
+		g->counted.field = st->field;                                  \
+	} while (0)
+	CATCH_UP(g->m_renewals, "sent", renewals_sent);
+	CATCH_UP(g->m_renewals, "accepted", renewals_accepted);
+	CATCH_UP(g->m_renewals, "refused", renewals_refused);
+	CATCH_UP(g->m_renewals, "unknown", renewals_unknown);
+	CATCH_UP(g->m_blocked, "WaitingForStandby",
+		 blocked[BATON_BLOCKED_WAITING_FINAL]);
+	CATCH_UP(g->m_blocked, "NoCandidate",
+		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
+#undef CATCH_UP
+	for (unsigned i = 0; i < baton_fsm_count(&g->fsm); i++) {
+		const struct baton_db_state *db = baton_fsm_db_at(&g->fsm, i);
+		struct baton_driver_slot *s;
+		char ns[BATON_NAME_SIZE];
+		const char *slash = strchr(db->name, '/');
+		double left = 0;
+
+		if (db->primary < 0 || slash == NULL ||
+		    strcmp(db->regions[db->primary].name, self_name(g)) != 0) {
+			continue;
+		}
+		s = baton_index_get(&g->driver.slots, db->name);
+		if (s != NULL && baton_lease_valid(&s->lease, db->epoch, now)) {
+			left = (double)(s->lease.valid_until - now) / 1000.0;
+		}
+		snprintf(ns, sizeof ns, "%.*s", (int)(slash - db->name),
+			 db->name);
+		baton_metric_set(g->m_lease_left,
+				 (const char *[]){ns, slash + 1}, left);
+	}
+}
+
 bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
 				uint64_t epoch)
 {
@@ -659,6 +773,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		};
 		baton_driver_init(&g->driver, cfg->region, &dops, 0);
 	}
+	add_metrics(g);
 	g->transport.version = 1;
 	g->transport.data = NULL;
 	if (cfg->tls_ca != NULL) {

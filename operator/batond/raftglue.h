@@ -37,6 +37,9 @@ struct baton_raftglue;
 int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 			 char *errmsg);
 const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g);
+
+/* Raft, lease and failover metrics, brought up to date (at a scrape). */
+void baton_raftglue_update_metrics(struct baton_raftglue *g);
 /* The lease this region holds for DB ("ns/name") at EPOCH is valid now. */
 bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
 				uint64_t epoch);

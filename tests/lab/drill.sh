@@ -19,6 +19,12 @@
 #                   kill the primary region, check that nothing is promoted
 #                   for 4 lease periods, then promote with batonctl
 #                   switchover (the same request as a planned switchover)
+#   steady          no fault: the write load for --duration seconds
+#                   (default 600) while the primary agent's
+#                   /v1/status is sampled every 250 ms; fails on any fence
+#                   of the primary, any sample with less than
+#                   --min-lease-ms (default 1000) of lease left, or any
+#                   write error
 #   all             1 2 3 5 6
 #   e2e             1 2 5 6 (what make e2e runs)
 #
@@ -58,6 +64,7 @@ die() { printf '[drill] error: %s\n' "$*" >&2; exit 2; }
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 scenario="" repeat=1 report="" ref=lab/orders timeout=90 check=1
+duration=600 min_lease=1000
 while [ $# -gt 0 ]; do
     case $1 in
         --repeat) repeat=${2:-}; shift 2 ;;
@@ -65,6 +72,8 @@ while [ $# -gt 0 ]; do
         --db) ref=${2:-}; shift 2 ;;
         --timeout) timeout=${2:-}; shift 2 ;;
         --no-check) check=0; shift ;;
+        --duration) duration=${2:-}; shift 2 ;;
+        --min-lease-ms) min_lease=${2:-}; shift 2 ;;
         -h|--help|help) usage; exit 0 ;;
         -*) die "unknown flag '$1' (see --help)" ;;
         *) [ -z "$scenario" ] || die "one scenario at a time ('$scenario', then '$1')"; scenario=$1; shift ;;
@@ -82,9 +91,10 @@ case $scenario in
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
+    steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, manual, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, manual, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
 [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
@@ -201,6 +211,55 @@ steady() { # 100 acknowledged writes (2 s at 20 ms)
     local n
     n=$(grep -c '"ok":true' "$1/writes.jsonl" 2>/dev/null)
     [ "${n:-0}" -ge 100 ]
+}
+
+# ---- steady: no fault, the lease must hold -------------------------------------
+# sample_lease IP FILE: the agent's lease, fences and writability every
+# 250 ms until killed
+sample_lease() {
+    while :; do
+        agent "$1" | jq -c --argjson t "$(now_ms)" \
+            '{t: $t, left: .leaseRemainingMillis, writable: .writable, epoch: .epoch}' >>"$2" 2>/dev/null ||
+            echo "{\"t\": $(now_ms), \"error\": true}" >>"$2"
+        sleep 0.25
+    done
+}
+fences() { curl -fs --max-time 2 "http://$1:8081/metrics" | awk '/^baton_agent_fences_total/ {s += $2} END {print s + 0}'; }
+run_steady() {
+    local i=$1 dir=$report/steady-$1 p e hosts lpid spid f0 f1 r ok=true notes=""
+    mkdir -p "$dir"
+    podip=()
+    log "steady #$i: waiting for a healthy fleet"
+    wait_for 240 healthy || { log "steady #$i: the fleet is not healthy"; return 1; }
+    local before; before=$(fleet_state) p=${before%/*} e=${before#*/}
+    wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
+    hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
+    f0=$(fences "${podip[$p]}")
+    "$batonctl" load --hosts "$hosts" --out "$dir" --run "steady-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
+    lpid=$! cur_load=$!
+    sample_lease "${podip[$p]}" "$dir/lease.jsonl" &
+    spid=$!
+    log "steady #$i: primary $p at epoch $e; load and lease samples for ${duration} s"
+    sleep "$duration"
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    kill -TERM "$lpid" 2>/dev/null; wait "$lpid"; cur_load=""
+    f1=$(fences "${podip[$p]}")
+    jq -s --argjson min "$min_lease" --argjson f0 "${f0:-0}" --argjson f1 "${f1:-0}" --arg p "$p" --arg e "$e" \
+        --argjson dur "$duration" --slurpfile w "$dir/writes.jsonl" '
+        (map(select(.error | not)) | map(.left) | sort) as $l
+        | ($w | map(select(.ok == false)) ) as $errs
+        | {scenario: "steady", primary: $p, epoch: ($e | tonumber), durationS: $dur,
+           samples: length, sampleErrors: (map(select(.error)) | length),
+           leftMs: {min: $l[0], p1: $l[((($l | length) * 0.01) | floor)], p50: $l[((($l | length) * 0.5) | floor)], max: $l[-1]},
+           below: (map(select((.error | not) and .left < $min)) | length),
+           notWritable: (map(select((.error | not) and (.writable | not))) | length),
+           fences: ($f1 - $f0), writes: ($w | map(select(.ok)) | length), writeErrors: ($errs | length),
+           firstErrors: ($errs[:5] | map(.err))}' "$dir/lease.jsonl" >"$dir/steady.json"
+    jq -c . "$dir/steady.json" >&2
+    jq -e '.below == 0 and .notWritable == 0 and .fences == 0 and .writeErrors == 0 and .samples > 0 and .sampleErrors == 0' \
+        "$dir/steady.json" >/dev/null || ok=false
+    log "steady #$i: $($ok && echo passed || echo FAILED) ($dir/steady.json)"
+    $ok
 }
 
 # ---- one run --------------------------------------------------------------------
@@ -342,9 +401,17 @@ ensure_db
 failed=0
 for scen in "${list[@]}"; do
     for i in $(seq 1 "$repeat"); do
-        run_one "$scen" "$i" || failed=1
+        if [ "$scen" = steady ]; then
+            run_steady "$i" || failed=1
+        else
+            run_one "$scen" "$i" || failed=1
+        fi
     done
 done
+if [ "${list[*]}" = steady ]; then
+    [ "$check" = 1 ] && exit "$failed"
+    exit 0
+fi
 # RTO p50/p99 (nearest rank), lost writes, split brains per scenario
 jq -s 'group_by(.scenario) | map({
         scenario: .[0].scenario, runs: length,

@@ -270,8 +270,10 @@ START_TEST(switchover_waits_for_final_position)
 	db.sw_target = 2;
 	db.sw_final_position = 6000;
 	db.regions[2].healthy = false;
-	ck_assert(!baton_decider_decide(&d, &db, 1000, &out));
-	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	/* a switchover gets one more lease to finish first */
+	ck_assert(!baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert(!baton_decider_decide(&d, &db, 2149, &out));
+	ck_assert(baton_decider_decide(&d, &db, 2150, &out));
 	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
 	ck_assert_int_eq(out.region, 1);
 	ck_assert_int_eq(out.reason, BATON_REASON_LEASE_EXPIRED);
