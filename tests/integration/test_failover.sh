@@ -27,7 +27,7 @@ if [ "${#regions[@]}" -lt 3 ]; then
 fi
 regions=("${regions[@]:0:3}")
 tmp=$(mktemp -d /tmp/baton-failover.XXXXXX)
-declare -A pid raft api http
+declare -A pid raft api http agentapi
 cleanup() {
     for r in "${!pid[@]}"; do kill -KILL "${pid[$r]}" 2>/dev/null; done
     wait 2>/dev/null

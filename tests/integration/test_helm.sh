@@ -21,7 +21,9 @@ trap 'rm -rf "$tmp"' EXIT
 for f in "$top"/examples/values/*.yaml; do
     check "helm lint $(basename "$f")" helm lint "$chart" -f "$f"
     check "helm template $(basename "$f") renders the StatefulSet, RBAC and Services" \
-        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -c '^kind: \(StatefulSet\|ClusterRole\|Service\|ValidatingAdmissionPolicy\)$' | grep -qx 6"
+        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -c '^kind: \(StatefulSet\|ClusterRole\|Service\|ValidatingAdmissionPolicy\)$' | grep -qx 7"
+    check "helm template $(basename "$f"): the agents ask for their lease at the -agents Service" \
+        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -q 'url: \"http://baton-agents.baton-system.svc:7102\"'"
 done
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"
