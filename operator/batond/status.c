@@ -110,6 +110,13 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		json_object_set_new(st, "epoch",
 				    json_integer((json_int_t)fsm->epoch));
 	}
+	if (fsm != NULL && fsm->registered) {
+		/* the mode in force (Raft), which may still differ from a
+		 * spec edited a moment ago */
+		json_object_set_new(
+		    st, "failoverMode",
+		    json_string(fsm->automatic ? "automatic" : "manual"));
+	}
 	if (fsm != NULL && fsm->last_failover != NULL) {
 		json_t *lf = json_loads(fsm->last_failover, 0, NULL);
 		if (lf != NULL) {

@@ -42,7 +42,7 @@ struct baton_fsm_view {
 	const char *last_failover; /* JSON text of lastFailover, or NULL */
 	/* the primary's lease expired and no promotion followed yet */
 	bool primary_lost;
-	bool automatic; /* failover.mode (for the message) */
+	bool automatic; /* failover.mode in force (Raft): status.failoverMode */
 	/* a due failover waits: "WaitingForStandby" (for BLOCKED_REGION's
 	 * final position) or "NoCandidate"; NULL when it does not */
 	const char *blocked;

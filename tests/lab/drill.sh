@@ -15,10 +15,13 @@
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
 #                   becomes a replica of the new one, no manual step)
-#   manual          on NS/NAME-manual (created with failover.mode manual):
-#                   kill the primary region, check that nothing is promoted
-#                   for 4 lease periods, then promote with batonctl
-#                   switchover (the same request as a planned switchover)
+#   manual          edit spec.failover.mode to manual on the live NS/NAME
+#                   in every region and wait until every status says the
+#                   mode is in force (Raft), kill the primary region, check
+#                   that nothing is promoted for 4 lease periods, then
+#                   promote with batonctl switchover (the same request as a
+#                   planned switchover); the mode goes back to automatic
+#                   after the region is restored
 #   steady          no fault: the write load for --duration seconds
 #                   (default 600) while the primary agent's
 #                   /v1/status is sampled every 250 ms; fails on any fence
@@ -154,6 +157,20 @@ healthy() {
         agent "${podip[$r]}" | jq -e '.role == "replica"' >/dev/null 2>&1 || return 1
     done
 }
+# set_mode automatic|manual: edit spec.failover.mode in every region, then
+# wait until every region's status says it is in force (committed in Raft)
+set_mode() {
+    local r
+    for r in "${regions[@]}"; do
+        kc "$r" -n "$ns" patch dbc "$db" --type merge \
+            -p "{\"spec\":{\"failover\":{\"mode\":\"$1\"}}}" >/dev/null || return 1
+    done
+    mode_everywhere() {
+        local r
+        for r in "${regions[@]}"; do [ "$(st "$r" failoverMode)" = "$1" ] || return 1; done
+    }
+    wait_for 60 mode_everywhere "$1"
+}
 fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     local r x
     for r in "${regions[@]}"; do
@@ -267,22 +284,17 @@ run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
     local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x
     mkdir -p "$dir"
-    # manual mode has its own database, created manual: failover.mode is
-    # fixed when batond registers a database (see docs/lab.md)
-    local db=$db
-    if [ "$scen" = manual ]; then
-        db=$db-manual
-        if ! kc "${regions[0]}" -n "$ns" get dbc "$db" >/dev/null 2>&1; then
-            log "applying $ns/$db (failover.mode manual) in every region"
-            "$labsh" apply-example "$ns/$db" manual >>"$dir/fault.log" 2>&1 || { log "apply-example failed"; return 1; }
-        fi
-    fi
     podip=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
     if ! wait_for 240 healthy; then
         log "$scen #$i: the fleet is not healthy (status: $(kc "${regions[0]}" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}/{.status.ready}' 2>&1))"
         jq -n --arg s "$scen" '{scenario: $s, converged: false, error: "the fleet was not healthy before the fault"}' >"$dir/drill.json"
         return 1
+    fi
+    if [ "$scen" = manual ]; then
+        # a live edit: it must reach Raft (status.failoverMode) everywhere
+        log "manual #$i: spec.failover.mode manual on the live $ns/$db in every region"
+        set_mode manual || { log "manual #$i: mode manual never came into force (status.failoverMode)"; return 1; }
     fi
     before=$(fleet_state) p=${before%/*} e=${before#*/}
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
@@ -364,6 +376,11 @@ run_one() {
         t=$(now_ms)
         if wait_for 180 rejoined "$p" "$new"; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
         log "$scen #$i: restored $p: rejoined=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
+    fi
+    if [ "$scen" = manual ] && ! set_mode automatic; then
+        log "manual #$i: mode automatic never came back into force"
+        notes="${notes:+$notes; }mode automatic not restored"
+        converged=false
     fi
 
     jq -n --arg s "$scen" --argjson i "$i" --argjson fault "$fault_at" --argjson conv "${conv_at:-0}" \
