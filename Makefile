@@ -10,7 +10,10 @@ SHELL := /bin/bash
 
 BATON_CACHE ?= $(HOME)/.cache/baton
 RAFT_VERSION ?= 0.22.1-1
-RAFT_PREFIX ?= $(BATON_CACHE)/raft-$(RAFT_VERSION)
+# raft is built with our patches (consensus/raft-patches/): their hash is in
+# the prefix, so a changed patch means a new build (consensus/build-raft.sh)
+RAFT_PATCH_ID := $(shell cat consensus/raft-patches/*.patch | sha256sum | cut -c1-8)
+RAFT_PREFIX ?= $(BATON_CACHE)/raft-$(RAFT_VERSION)-$(RAFT_PATCH_ID)
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -132,7 +135,7 @@ deps-apt:
 	tests/env/deps-apt.sh
 
 raft:
-	RAFT_VERSION=$(RAFT_VERSION) BATON_CACHE=$(BATON_CACHE) consensus/build-raft.sh
+	RAFT_VERSION=$(RAFT_VERSION) RAFT_PREFIX=$(RAFT_PREFIX) BATON_CACHE=$(BATON_CACHE) consensus/build-raft.sh
 
 testenv:
 	BATON_CACHE=$(BATON_CACHE) tests/env/build.sh

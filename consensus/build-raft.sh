@@ -6,12 +6,17 @@
 # earlier-term entries (canonical/raft #220) and two leaders in one term
 # (#386); it must never be linked. The source comes through a private apt
 # configuration (the machine's sources are not touched) and apt-get source
-# checks it against the .dsc checksums. Rebuilt only when the version changes.
+# checks it against the .dsc checksums. Our patches (consensus/raft-patches/,
+# each says why) are applied on top; the prefix carries a hash of them, so
+# raft is rebuilt when the version or a patch changes.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 version=${RAFT_VERSION:-0.22.1-1}
 cache=${BATON_CACHE:-$HOME/.cache/baton}
-prefix=$cache/raft-$version
+patches=("$here"/raft-patches/*.patch)
+patch_id=$(cat "${patches[@]}" | sha256sum | cut -c1-8)
+prefix=${RAFT_PREFIX:-$cache/raft-$version-$patch_id}
 log() { printf '[raft] %s\n' "$*" >&2; }
 
 if [ -f "$prefix/.complete" ]; then
@@ -41,6 +46,11 @@ apt-get "${aptopts[@]}" update -qq
 dsc=$(ls "$work"/src/raft_*.dsc)
 # dpkg-source verifies every file against the checksums in the .dsc.
 (cd "$work/src" && dpkg-source -x "$(basename "$dsc")" raft >/dev/null)
+
+for p in "${patches[@]}"; do
+    log "applying $(basename "$p")"
+    patch -d "$work/src/raft" -p1 --forward --quiet <"$p"
+done
 
 log "building (autotools) into $prefix"
 cd "$work/src/raft"

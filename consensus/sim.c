@@ -1489,6 +1489,22 @@ static bool live_leader(struct sim *s)
 	return false;
 }
 
+/* A planned switchover is under way in some live server's FSM: the
+ * decider gives the old primary one more lease to fence before the
+ * switchover becomes a failover (decider.c), and L1 allows it. */
+static bool switching_over(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct baton_db_state *db = db_of(&s->s[i]);
+		if (alive(s, i) && db != NULL &&
+		    (db->phase == BATON_PHASE_SWITCHING_OVER ||
+		     db->phase == BATON_PHASE_FENCED)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void dump_fsm(struct sim *s, unsigned i)
 {
 	struct baton_db_state *db = db_of(&s->s[i]);
@@ -1531,6 +1547,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 {
 	struct sim *s;
 	unsigned step, i, bound;
+	bool sw_extra;
 	double heal_t, leader_t;
 	int rv = 0;
 
@@ -1623,14 +1640,31 @@ int baton_sim_run(const struct baton_sim_config *c,
 		 * one spare; counted from the latest election (a leader the
 		 * heal or the final kill deposed right away does not count) */
 		bound = c->liveness_ms + 6 * s->base_disk;
+		sw_extra = false;
 		while (!res->violation && !have_writable(s) &&
-		       now_real(s) - (s->last_elected > leader_t
-					  ? s->last_elected
-					  : leader_t) <
-			   bound &&
 		       now_real(s) - heal_t < 15000) {
+			double since = s->last_elected > leader_t
+					   ? s->last_elected
+					   : leader_t;
+			if (!sw_extra && switching_over(s)) {
+				sw_extra = true;
+				bound += c->lease_ms;
+			}
+			/* the clock runs while a leader exists; with none
+			 * (deposed, and Raft elects no other) it is Raft's
+			 * stall, classified below, not Baton's time */
+			if (live_leader(s) && now_real(s) - since >= bound) {
+				break;
+			}
 			reset_timeouts(s);
 			advance(s, 50);
+		}
+		if (!have_writable(s) && !live_leader(s)) {
+			res->raft_stalled = true;
+			res->liveness_ok = true;
+			tracef(s, "Raft has no leader 15 s after the heal: "
+				  "schedule ends (fixture stall)");
+			goto out_close;
 		}
 		res->recover_ms = (uint64_t)(now_real(s) - heal_t);
 		res->liveness_ok = have_writable(s);

@@ -3,7 +3,7 @@
 # every package is already installed it touches nothing (no apt-get update).
 set -euo pipefail
 pkgs=(
-    build-essential pkg-config autoconf automake libtool dpkg-dev
+    build-essential pkg-config autoconf automake libtool dpkg-dev patch
     libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libyaml-dev
     liblz4-dev libhttp-parser-dev libpq-dev check postgresql-server-dev-15
     postgresql postgresql-contrib
