@@ -178,6 +178,35 @@ static void batond_cb(struct baton_kube_request *req, int status)
 	r->fleet->pending--;
 }
 
+/* /readyz answers "ok" in plain text: stream the body (bounded by what
+ * we accept here) instead of having the client parse it as JSON. */
+static int ready_data_cb(struct baton_kube_request *req, const char *buf,
+			 size_t len)
+{
+	(void)buf;
+	return len > 4096 ? BATON_ETOOLARGE : 0;
+}
+
+static void ready_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_ctl_region *r = req->data;
+	const char *why =
+	    json_string_value(json_object_get(req->result, "error"));
+
+	r->ready_ok = status == 0;
+	if (status == 0) {
+		r->ready_err[0] = '\0';
+	} else if (req->http_status != 0 && why != NULL) {
+		baton_errmsg_printf(r->ready_err, "HTTP %ld: %s",
+				    req->http_status, why);
+	} else {
+		baton_errmsg_printf(r->ready_err, "%s",
+				    req->errmsg[0] ? req->errmsg
+						   : baton_strerror(status));
+	}
+	r->fleet->pending--;
+}
+
 static void run(struct baton_ctl_fleet *f)
 {
 	while (f->pending > 0) {
@@ -242,6 +271,35 @@ int baton_ctl_fleet_fetch(struct baton_ctl_fleet *f, const char *ns,
 		answered += f->regions[i].batond_ok;
 	}
 	return answered;
+}
+
+int baton_ctl_fleet_readyz(struct baton_ctl_fleet *f)
+{
+	int ready = 0;
+	int rv;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (!r->bd_open) {
+			continue;
+		}
+		r->ready_req.data = r;
+		rv = baton_kube_request_start(&r->bd, &r->ready_req, "GET",
+					      "/readyz", NULL, NULL, 0,
+					      ready_data_cb, ready_cb);
+		if (rv == 0) {
+			f->pending++;
+		} else {
+			r->ready_ok = false;
+			baton_errmsg_printf(r->ready_err, "%s (%s)",
+					    r->bd.errmsg, baton_strerror(rv));
+		}
+	}
+	run(f);
+	for (size_t i = 0; i < f->n; i++) {
+		ready += f->regions[i].bd_open && f->regions[i].ready_ok;
+	}
+	return ready;
 }
 
 int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,

@@ -37,13 +37,15 @@ struct baton_ctl_region {
 	bool batond_ok;
 	char batond_err[BATON_ERRMSG_SIZE];
 	json_t *batond_status; /* owned: batond's /v1/status */
+	bool ready_ok; /* batond's /readyz answered 2xx (fleet_readyz) */
+	char ready_err[BATON_ERRMSG_SIZE];
 
 	/* Private. */
 	struct baton_kube_config cfg;
 	struct baton_kube_client api;
 	struct baton_kube_client bd;
 	bool api_open, bd_open;
-	struct baton_kube_request api_req, bd_req;
+	struct baton_kube_request api_req, bd_req, ready_req;
 	struct baton_ctl_fleet *fleet;
 };
 
@@ -72,6 +74,11 @@ int baton_ctl_fleet_add_batond(struct baton_ctl_fleet *f, const char *name,
  * regions; returns how many sources answered. */
 int baton_ctl_fleet_fetch(struct baton_ctl_fleet *f, const char *ns,
 			  const char *name, bool with_batond);
+
+/* GET /readyz from every batond (2xx: ready; otherwise ready_err holds
+ * batond's reason, e.g. "HTTP 503: no Raft quorum reachable", or why it
+ * did not answer). Returns how many batonds are ready. */
+int baton_ctl_fleet_readyz(struct baton_ctl_fleet *f);
 
 /* Merge-patches PATCH into DatabaseCluster NS/NAME in every region whose
  * api_ok is set on entry (callers fetch first); api_ok/api_err say how each

@@ -2,6 +2,7 @@
  *
  *   batonctl status [NS/DB] [-o table|json]      the fleet at a glance
  *   batonctl switchover NS/DB REGION [--wait D]  planned switchover
+ *   batonctl check --server URL [--expect-peers A,B]   helm test's check
  *   batonctl drill SCENARIO [--repeat N] [--report DIR]   (tests/lab/drill.sh)
  *   batonctl lab up|down|status|...              (tests/lab/lab.sh)
  *   batonctl load --hosts A,B,C --out DIR ...    write load + prober
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "batond/config.h"
+#include "batonctl/check.h"
 #include "batonctl/fleet.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
@@ -56,6 +58,8 @@ static void usage_main(FILE *f)
 		"                            ready, lag\n"
 		"  switchover NS/DB REGION   move the primary to REGION "
 		"(planned)\n"
+		"  check --server URL        is this region's batond "
+		"reachable and healthy\n"
 		"  drill SCENARIO            run a failure drill in the lab, "
 		"write a report\n"
 		"  lab up|down|status|...    the local lab "
@@ -240,11 +244,31 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 	return rv;
 }
 
+/* Where batonctl reaches the batond of CFG's region: its http.bind, with
+ * a wildcard address read as this host. -1 without a usable http.bind. */
+static int local_batond_url(const struct baton_batond_config *cfg, char *url,
+			    size_t len)
+{
+	char host[256];
+	int port;
+
+	if (cfg->http_bind == NULL ||
+	    baton_split_host_port(cfg->http_bind, host, sizeof host, &port) !=
+		0) {
+		return -1;
+	}
+	snprintf(url, len, "http://%s:%d",
+		 strcmp(host, "0.0.0.0") == 0 || host[0] == '\0' ? "127.0.0.1"
+								 : host,
+		 port);
+	return 0;
+}
+
 static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 {
 	struct baton_batond_config cfg;
-	char url[300], host[256];
-	int port, rv;
+	char url[300];
+	int rv;
 
 	rv = baton_batond_config_load(&cfg, path); /* sets the defaults */
 	if (rv != 0) {
@@ -257,17 +281,9 @@ static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 					  f, cfg.region, cfg.kubeconfig) != 0) {
 		goto fail;
 	}
-	if (cfg.http_bind != NULL &&
-	    baton_split_host_port(cfg.http_bind, host, sizeof host, &port) ==
-		0) {
-		snprintf(url, sizeof url, "http://%s:%d",
-			 strcmp(host, "0.0.0.0") == 0 || host[0] == '\0'
-			     ? "127.0.0.1"
-			     : host,
-			 port);
-		if (baton_ctl_fleet_add_batond(f, cfg.region, url) != 0) {
-			goto fail;
-		}
+	if (local_batond_url(&cfg, url, sizeof url) == 0 &&
+	    baton_ctl_fleet_add_batond(f, cfg.region, url) != 0) {
+		goto fail;
 	}
 	for (size_t i = 0; i < cfg.n_peers; i++) {
 		struct baton_ctl_region *r =
@@ -1013,6 +1029,160 @@ out:
 	return rv;
 }
 
+/* ---- check ----------------------------------------------------------------
+ */
+
+static void usage_check(FILE *f)
+{
+	fprintf(f,
+		"usage: batonctl check (--server URL | --region-config FILE) "
+		"[--region NAME]\n"
+		"                      [--expect-peers NAME,NAME...]\n\n"
+		"Checks that this region's batond is reachable and healthy, "
+		"one line per\n"
+		"check: /readyz answers 200; /v1/status answers and names "
+		"the expected\n"
+		"region; its DatabaseCluster and pod caches are synced; a "
+		"Raft leader is\n"
+		"known; every expected peer is a Raft member. The chart's "
+		"`helm test`\n"
+		"hook runs it against the release's -metrics Service.\n\n"
+		"  --server URL         batond's HTTP endpoint, e.g.\n"
+		"                       http://baton-metrics.baton-system.svc:"
+		"8080\n"
+		"  --region-config FILE a batond config: its http.bind, "
+		"region and peers\n"
+		"  --region NAME        the region batond must serve\n"
+		"  --expect-peers LIST  regions that must be Raft members "
+		"(default with\n"
+		"                       --region-config: its peers)\n\n"
+		"Exit 0 if every check passed, 1 if one failed, 2 on bad "
+		"flags or configs.\n");
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"region-config", required_argument, NULL, 'c'},
+	    {"region", required_argument, NULL, 'r'},
+	    {"expect-peers", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0}};
+	struct baton_ctl_check_want w = {0};
+	struct baton_ctl_checks *c = NULL;
+	struct baton_batond_config cfg;
+	const char *config = NULL, *peers = NULL;
+	char url[300], errmsg[BATON_ERRMSG_SIZE];
+	char *peer_list = NULL, *save = NULL, *p;
+	bool have_cfg = false;
+	int opt, rv = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			w.url = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'r':
+			w.region = optarg;
+			break;
+		case 'p':
+			peers = optarg;
+			break;
+		case 'h':
+			usage_check(stdout);
+			return 0;
+		default:
+			usage_check(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		return die_usage("check: unexpected argument '%s'",
+				 argv[optind]);
+	}
+	if ((w.url == NULL) == (config == NULL)) {
+		return die_usage("check: give one of --server URL or "
+				 "--region-config FILE");
+	}
+	if (config != NULL) {
+		if (baton_batond_config_load(&cfg, config) != 0) {
+			fprintf(stderr, "%s: --region-config %s: %s\n", prog,
+				config, cfg.errmsg);
+			baton_batond_config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		have_cfg = true;
+		if (local_batond_url(&cfg, url, sizeof url) != 0) {
+			fprintf(stderr,
+				"%s: --region-config %s: no usable http.bind "
+				"('%s')\n",
+				prog, config,
+				cfg.http_bind ? cfg.http_bind : "");
+			rv = EXIT_USAGE;
+			goto out;
+		}
+		w.url = url;
+		if (w.region == NULL) {
+			w.region = cfg.region;
+		}
+		for (size_t i = 0; peers == NULL && i < cfg.n_peers &&
+				   w.n_peers < BATON_CTL_CHECK_MAX_PEERS;
+		     i++) {
+			w.peers[w.n_peers++] = cfg.peers[i].name;
+		}
+	}
+	/* "--expect-peers=" (no peers: a single region) is fine */
+	if (peers != NULL) {
+		peer_list = strdup(peers);
+		if (peer_list == NULL) {
+			rv = EXIT_FAILED;
+			goto out;
+		}
+		for (p = strtok_r(peer_list, ",", &save); p != NULL;
+		     p = strtok_r(NULL, ",", &save)) {
+			if (w.n_peers == BATON_CTL_CHECK_MAX_PEERS) {
+				rv = die_usage("check: at most %d peers",
+					       BATON_CTL_CHECK_MAX_PEERS);
+				goto out;
+			}
+			w.peers[w.n_peers++] = p;
+		}
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		rv = EXIT_FAILED;
+		goto out;
+	}
+	if (baton_ctl_check_run(c, &w, errmsg) != 0) {
+		fprintf(stderr, "%s: check: %s\n", prog, errmsg);
+		rv = EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < c->n; i++) {
+		printf("%-4s %s\n", c->items[i].ok ? "ok" : "FAIL",
+		       c->items[i].line);
+	}
+	if (c->failed > 0) {
+		fprintf(stderr, "%s: check: %d of %d checks failed\n", prog,
+			c->failed, c->n);
+		rv = EXIT_FAILED;
+	} else {
+		printf("check: all %d checks passed\n", c->n);
+	}
+out:
+	free(c);
+	free(peer_list);
+	if (have_cfg) {
+		baton_batond_config_free(&cfg);
+	}
+	return rv;
+}
+
 /* ---- load and report ------------------------------------------------------
  */
 
@@ -1281,6 +1451,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "switchover") == 0) {
 		return cmd_switchover(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "check") == 0) {
+		return cmd_check(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "load") == 0) {
 		return cmd_load(argc - 1, argv + 1);
