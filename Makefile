@@ -236,6 +236,10 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: ok"
 
+# helm from the test environment (make testenv); HELM=... to use another.
+HELM ?= tests/env/bin/helm
+CHART_CI_VALUES := $(wildcard charts/baton/ci/*.yaml)
+
 BANNED := \b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi|atol|strncpy)\s*\(
 
 lint:
@@ -249,6 +253,11 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem --suppress='uninitvar:tests/unit/*' \
 		--suppress=ctuuninitvar --std=c11 -I. -Ioperator \
 		$(LIB_DIRS) tests/unit
+	@# The chart lints clean with each of its ci/ values files (the
+	@# chart-testing convention); --strict turns warnings into failures.
+	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
+	@for f in $(CHART_CI_VALUES); do \
+		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
 	@echo "lint: ok"
 
 coverage:
