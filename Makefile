@@ -9,6 +9,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 BATON_CACHE ?= $(HOME)/.cache/baton
+
+# The one version (operator/common/version.h): the chart's appVersion, which
+# is also the image tag. --version prints it.
+VERSION ?= $(shell awk -F'"' '/^appVersion:/ {print $$2}' charts/baton/Chart.yaml)
 RAFT_VERSION ?= 0.22.1-1
 RAFT_PREFIX ?= $(BATON_CACHE)/raft-$(RAFT_VERSION)
 
@@ -30,6 +34,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 	-Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -fno-strict-aliasing
+CPPFLAGS += -DBATON_VERSION='"$(VERSION)"'
 CPPFLAGS += -D_GNU_SOURCE -I. -Ioperator -I$(RAFT_PREFIX)/include $(PKG_CFLAGS)
 LDLIBS += $(RAFT_PREFIX)/lib/libraft.a -llz4 $(PKG_LIBS) -lhttp_parser -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -258,6 +263,9 @@ lint:
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
 	@for f in $(CHART_CI_VALUES); do \
 		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
+	@# one image tag: the CRD's default agentImage is the chart's appVersion
+	@grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' crds/baton.dev_databaseclusters.yaml || \
+		{ echo "lint: the CRD's default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }
 	@echo "lint: ok"
 
 coverage:

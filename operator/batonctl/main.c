@@ -3,6 +3,7 @@
  *   batonctl status [NS/DB] [-o table|json]      the fleet at a glance
  *   batonctl switchover NS/DB REGION [--wait D]  planned switchover
  *   batonctl check --server URL [--expect-peers A,B]   helm test's check
+ *   batonctl version                             the client's version
  *   batonctl drill SCENARIO [--repeat N] [--report DIR]   (tests/lab/drill.sh)
  *   batonctl lab up|down|status|...              (tests/lab/lab.sh)
  *   batonctl load --hosts A,B,C --out DIR ...    write load + prober
@@ -37,6 +38,7 @@
 #include "batonctl/load.h"
 #include "batonctl/report.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -60,6 +62,8 @@ static void usage_main(FILE *f)
 		"(planned)\n"
 		"  check --server URL        is this region's batond "
 		"reachable and healthy\n"
+		"  version                   batonctl's version (also "
+		"--version)\n"
 		"  drill SCENARIO            run a failure drill in the lab, "
 		"write a report\n"
 		"  lab up|down|status|...    the local lab "
@@ -1444,6 +1448,14 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		usage_main(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
+		if (argc > 2) {
+			return die_usage("version takes no arguments");
+		}
+		printf("batonctl %s\n", BATON_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "status") == 0) {

@@ -8,6 +8,7 @@
 #include "batond/controller.h"
 #include "batond/raftglue.h"
 #include "common/log.h"
+#include "common/version.h"
 
 /* ---- HTTP endpoints ------------------------------------------------------ */
 
@@ -277,7 +278,7 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {.user_agent = "batond/0.1.0"};
+	struct baton_kube_client_opts opts = {.user_agent = "batond/" BATON_VERSION};
 	int rv;
 
 	if (d->cfg->kubeconfig != NULL) {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
+
 static const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -176,7 +178,7 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		     "spec.image");
 	COPY_OR_FAIL(
 	    out->agent_image,
-	    str_or(spec, "agentImage", "ghcr.io/baton-dev/baton:v0.1.0"),
+	    str_or(spec, "agentImage", BATON_DEFAULT_IMAGE),
 	    "spec.agentImage");
 	out->retain_data = bool_or(td, "retainData", true);
 	out->teardown_timeout_seconds = (int)int_or(td, "timeoutSeconds", 300);
