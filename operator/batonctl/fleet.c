@@ -360,6 +360,47 @@ void baton_ctl_fleet_close(struct baton_ctl_fleet *f)
 	f->n = 0;
 }
 
+bool baton_ctl_region_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 40 || name[0] == '-' || name[n - 1] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!islower((unsigned char)name[i]) &&
+		    !isdigit((unsigned char)name[i]) && name[i] != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+int baton_ctl_kubeconfig_region(const char *path, const char *context,
+				char *out, size_t len)
+{
+	char dir[512];
+	const char *base;
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		base = strrchr(dir, '/');
+		base = base ? base + 1 : dir;
+		if (baton_ctl_region_name_ok(base) && strlen(base) < len) {
+			snprintf(out, len, "%s", base);
+			return 0;
+		}
+	}
+	if (baton_ctl_region_name_ok(context) && strlen(context) < len) {
+		snprintf(out, len, "%s", context);
+		return 0;
+	}
+	return BATON_EINVAL;
+}
+
 long baton_ctl_parse_duration(const char *s)
 {
 	char *end;

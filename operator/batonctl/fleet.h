@@ -88,6 +88,18 @@ int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,
 
 void baton_ctl_fleet_close(struct baton_ctl_fleet *f);
 
+/* NAME can name a region: a DNS label of at most 40 characters, as in a
+ * DatabaseCluster's spec.regions. */
+bool baton_ctl_region_name_ok(const char *name);
+
+/* The region of a kubeconfig given without NAME=: the name of PATH's
+ * directory when that is a region name (tests/env/run/<region>/
+ * admin.kubeconfig), else CONTEXT, the context the kubeconfig selects,
+ * when that is one (~/.kube/config must not become region ".kube").
+ * 0 with the name in OUT, or BATON_EINVAL: the caller asks for NAME=PATH. */
+int baton_ctl_kubeconfig_region(const char *path, const char *context,
+				char *out, size_t len);
+
 /* "90s", "2m", "500ms", "1.5" (seconds) → milliseconds; -1 if malformed. */
 long baton_ctl_parse_duration(const char *s);
 

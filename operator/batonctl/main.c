@@ -12,7 +12,8 @@
  * Regions come from --kubeconfig NAME=PATH (API servers), --batond
  * NAME=URL (batond's /v1/status), --region-config FILE (a batond config:
  * its region, kubeconfig, http.bind and its peers' kubeconfigs), or, with
- * none of these, from the lab in $BATON_LAB_DIR (or tests/lab/run).
+ * none of these, from the lab in $BATON_LAB_DIR (or a running lab in
+ * tests/lab/run), else from $KUBECONFIG (each file one region).
  *
  * Exit codes: 0 success; 1 the operation failed (no region reachable, the
  * database does not exist, a switchover was refused or timed out, a drill
@@ -76,6 +77,8 @@ static void usage_main(FILE *f)
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
+		"name, or its\n"
+		"                            context's when that is no region "
 		"name)\n"
 		"  --batond NAME=URL[,...]   a region's batond, e.g. "
 		"eu-west=http://198.18.0.11:8080\n"
@@ -84,8 +87,11 @@ static void usage_main(FILE *f)
 		"                            http.bind, peers' kubeconfigs)\n"
 		"  --lab DIR                 the lab's regions (default "
 		"$BATON_LAB_DIR or\n"
-		"                            tests/lab/run when no region flag "
-		"is given)\n\n"
+		"                            a running lab in tests/lab/run "
+		"when no region\n"
+		"                            flag is given)\n"
+		"  (none of these)           the files in $KUBECONFIG, one "
+		"region each\n\n"
 		"exit codes: 0 success, 1 the operation failed, 2 usage or "
 		"configuration error\n");
 }
@@ -192,9 +198,38 @@ struct region_flags {
 	const char *lab;
 };
 
+/* The region of a kubeconfig given without NAME= (its directory's name or
+ * its current context: baton_ctl_kubeconfig_region), into NAME. */
+static int kubeconfig_region(const char *path, char *name, size_t len)
+{
+	struct baton_kube_config kc;
+	int rv;
+
+	rv = baton_kube_config_load_file(&kc, path, NULL);
+	if (rv != 0) {
+		fprintf(stderr, "%s: kubeconfig %s: %s\n", prog, path,
+			kc.errmsg);
+		baton_kube_config_free(&kc);
+		return EXIT_USAGE;
+	}
+	rv = baton_ctl_kubeconfig_region(path, kc.context, name, len);
+	if (rv != 0) {
+		fprintf(stderr,
+			"%s: cannot tell the region of kubeconfig %s: neither "
+			"its directory nor its context '%s' is a region name "
+			"(lower case, digits, '-'): give "
+			"--kubeconfig REGION=%s\n",
+			prog, path, kc.context ? kc.context : "", path);
+	}
+	baton_kube_config_free(&kc);
+	return rv != 0 ? EXIT_USAGE : 0;
+}
+
 /* "NAME=VALUE,NAME=VALUE" or a bare PATH (kubeconfigs only: the region is
- * its directory's name, as in tests/env/run/<region>/admin.kubeconfig). */
-static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
+ * its directory's name, as in tests/env/run/<region>/admin.kubeconfig, or
+ * else its current context's). SEP separates the items. */
+static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube,
+		    const char *sep)
 {
 	char *copy = strdup(list), *save = NULL, *item;
 	int rv = 0;
@@ -202,8 +237,8 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 	if (copy == NULL) {
 		return EXIT_FAILED;
 	}
-	for (item = strtok_r(copy, ",", &save); item != NULL && rv == 0;
-	     item = strtok_r(NULL, ",", &save)) {
+	for (item = strtok_r(copy, sep, &save); item != NULL && rv == 0;
+	     item = strtok_r(NULL, sep, &save)) {
 		char name[BATON_CTL_NAME_SIZE];
 		const char *value;
 		char *eq = strchr(item, '=');
@@ -212,15 +247,10 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 			snprintf(name, sizeof name, "%s", item);
 			value = eq + 1;
 		} else if (kube) {
-			char dir[PATH_MAX];
-			snprintf(dir, sizeof dir, "%s", item);
-			char *slash = strrchr(dir, '/');
-			if (slash != NULL) {
-				*slash = '\0';
+			rv = kubeconfig_region(item, name, sizeof name);
+			if (rv != 0) {
+				break;
 			}
-			slash = strrchr(dir, '/');
-			snprintf(name, sizeof name, "%s",
-				 slash && strchr(item, '/') ? slash + 1 : "");
 			value = item;
 		} else {
 			fprintf(stderr,
@@ -320,8 +350,8 @@ static int add_lab(struct baton_ctl_fleet *f, const char *lab)
 	if (list == NULL) {
 		fprintf(stderr,
 			"%s: no region flags given and no lab at %s (%s): "
-			"give --kubeconfig/--batond/--region-config, or start "
-			"the lab ('batonctl lab up')\n",
+			"give --kubeconfig/--batond/--region-config, set "
+			"KUBECONFIG, or start the lab ('batonctl lab up')\n",
 			prog, lab, strerror(errno));
 		return EXIT_USAGE;
 	}
@@ -375,30 +405,48 @@ static int open_fleet(struct baton_ctl_fleet *f, struct region_flags *rf)
 		}
 	}
 	for (int i = 0; i < rf->n_kubeconfigs; i++) {
-		if ((rv = add_list(f, rf->kubeconfigs[i], true)) != 0) {
+		if ((rv = add_list(f, rf->kubeconfigs[i], true, ",")) != 0) {
 			return rv;
 		}
 	}
 	for (int i = 0; i < rf->n_batonds; i++) {
-		if ((rv = add_list(f, rf->batonds[i], false)) != 0) {
+		if ((rv = add_list(f, rf->batonds[i], false, ",")) != 0) {
 			return rv;
 		}
 	}
 	if (f->n == 0) {
-		char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 32];
+		char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 64];
 		const char *dir = rf->lab ? rf->lab : getenv("BATON_LAB_DIR");
-		if (dir == NULL || dir[0] == '\0') {
-			if (find_top(top, sizeof top) != 0) {
-				fprintf(stderr,
-					"%s: no regions: give --kubeconfig, "
-					"--batond or --region-config\n",
-					prog);
-				return EXIT_USAGE;
-			}
-			snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
-			dir = lab;
+		const char *kubeconfig = getenv("KUBECONFIG");
+		bool have_top = find_top(top, sizeof top) == 0;
+		if (dir != NULL && dir[0] != '\0') {
+			return add_lab(f, dir);
 		}
-		return add_lab(f, dir);
+		/* a running lab in the source tree comes first: make lab
+		 * runs `batonctl status` in shells that may set KUBECONFIG */
+		if (have_top) {
+			snprintf(lab, sizeof lab,
+				 "%s/tests/lab/run/regions/regions", top);
+			if (access(lab, F_OK) == 0) {
+				snprintf(lab, sizeof lab, "%s/tests/lab/run",
+					 top);
+				return add_lab(f, lab);
+			}
+		}
+		/* as kubectl: a ':'-separated list; each file is one region
+		 * (its current context) */
+		if (kubeconfig != NULL && kubeconfig[0] != '\0') {
+			return add_list(f, kubeconfig, true, ":");
+		}
+		if (!have_top) {
+			fprintf(stderr,
+				"%s: no regions: give --kubeconfig, --batond "
+				"or --region-config, or set KUBECONFIG\n",
+				prog);
+			return EXIT_USAGE;
+		}
+		snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
+		return add_lab(f, lab);
 	}
 	return 0;
 }
