@@ -14,8 +14,8 @@
 #include "batonctl/fleet.h"
 #include "common/error.h"
 
-void baton_ctl_checks_add(struct baton_ctl_checks *c, bool ok,
-			  const char *fmt, ...)
+void baton_ctl_checks_add(struct baton_ctl_checks *c, bool ok, const char *fmt,
+			  ...)
 {
 	va_list ap;
 
@@ -94,7 +94,8 @@ void baton_ctl_check_status(struct baton_ctl_checks *c,
 		return;
 	}
 	region = json_string_value(json_object_get(st, "region"));
-	if (w->region != NULL && (region == NULL || strcmp(region, w->region))) {
+	if (w->region != NULL &&
+	    (region == NULL || strcmp(region, w->region))) {
 		baton_ctl_checks_add(c, false,
 				     "batond at %s is region %s, expected %s "
 				     "(wrong URL or config?)",
@@ -133,9 +134,8 @@ void baton_ctl_check_status(struct baton_ctl_checks *c,
 	}
 	for (size_t i = 0; i < w->n_peers; i++) {
 		if (is_member(members, w->peers[i])) {
-			baton_ctl_checks_add(c, true,
-					     "peer %s is a Raft member",
-					     w->peers[i]);
+			baton_ctl_checks_add(
+			    c, true, "peer %s is a Raft member", w->peers[i]);
 		} else {
 			baton_ctl_checks_add(
 			    c, false,

@@ -38,9 +38,8 @@ struct baton_ctl_check_want {
 	size_t n_peers;
 };
 
-void baton_ctl_checks_add(struct baton_ctl_checks *c, bool ok,
-			  const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void baton_ctl_checks_add(struct baton_ctl_checks *c, bool ok, const char *fmt,
+			  ...) __attribute__((format(printf, 3, 4)));
 
 /* /readyz: READY, or WHY it is not ("HTTP 503: no Raft quorum reachable",
  * or why it did not answer). */

@@ -278,7 +278,8 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {.user_agent = "batond/" BATON_VERSION};
+	struct baton_kube_client_opts opts = {.user_agent =
+						  "batond/" BATON_VERSION};
 	int rv;
 
 	if (d->cfg->kubeconfig != NULL) {
@@ -327,8 +328,9 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
 	} else if ((rv = baton_kube_observe_watch_restarts(
 			&loop, watch_restarted_cb, &d)) != 0) {
-		baton_errmsg_printf(d.errmsg, "watch restart metrics: more "
-					      "than %d loops",
+		baton_errmsg_printf(d.errmsg,
+				    "watch restart metrics: more "
+				    "than %d loops",
 				    BATON_KUBE_MAX_OBSERVED_LOOPS);
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
 		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {

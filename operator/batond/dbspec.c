@@ -176,10 +176,9 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		     "spec.storage.storageClassName");
 	COPY_OR_FAIL(out->image, str_or(spec, "image", "postgres:15"),
 		     "spec.image");
-	COPY_OR_FAIL(
-	    out->agent_image,
-	    str_or(spec, "agentImage", BATON_DEFAULT_IMAGE),
-	    "spec.agentImage");
+	COPY_OR_FAIL(out->agent_image,
+		     str_or(spec, "agentImage", BATON_DEFAULT_IMAGE),
+		     "spec.agentImage");
 	out->retain_data = bool_or(td, "retainData", true);
 	out->teardown_timeout_seconds = (int)int_or(td, "timeoutSeconds", 300);
 	return 0;

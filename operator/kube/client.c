@@ -834,8 +834,7 @@ static struct {
 } observed[BATON_KUBE_MAX_OBSERVED_LOOPS];
 
 int baton_kube_observe_watch_restarts(uv_loop_t *loop,
-				      baton_kube_watch_restart_cb cb,
-				      void *arg)
+				      baton_kube_watch_restart_cb cb, void *arg)
 {
 	int free_slot = -1;
 

@@ -75,8 +75,8 @@ START_TEST(test_not_ready)
 
 	baton_ctl_check_readyz(&c, &w, false,
 			       "HTTP 503: no Raft quorum reachable");
-	ck_assert_ptr_nonnull(
-	    strstr(only_failure(&c), "not ready (/readyz): HTTP 503: no Raft "
+	ck_assert_ptr_nonnull(strstr(only_failure(&c),
+				     "not ready (/readyz): HTTP 503: no Raft "
 				     "quorum reachable"));
 }
 END_TEST
@@ -89,8 +89,8 @@ START_TEST(test_wrong_region)
 
 	w.region = "us-east";
 	baton_ctl_check_status(&c, &w, st, NULL);
-	ck_assert_ptr_nonnull(strstr(only_failure(&c),
-				     "is region eu-west, expected us-east"));
+	ck_assert_ptr_nonnull(
+	    strstr(only_failure(&c), "is region eu-west, expected us-east"));
 	/* no expected region: any will do */
 	memset(&c, 0, sizeof c);
 	w.region = NULL;

@@ -32,11 +32,10 @@ START_TEST(test_kubeconfig_region)
 {
 	char name[64];
 
-	ck_assert_int_eq(
-	    baton_ctl_kubeconfig_region(
-		"/w/tests/env/run/us-east/admin.kubeconfig", "x", name,
-		sizeof name),
-	    0);
+	ck_assert_int_eq(baton_ctl_kubeconfig_region(
+			     "/w/tests/env/run/us-east/admin.kubeconfig", "x",
+			     name, sizeof name),
+			 0);
 	ck_assert_str_eq(name, "us-east");
 	/* ~/.kube/config: the context, never ".kube" */
 	ck_assert_int_eq(baton_ctl_kubeconfig_region("/home/a/.kube/config",
@@ -44,22 +43,22 @@ START_TEST(test_kubeconfig_region)
 						     sizeof name),
 			 0);
 	ck_assert_str_eq(name, "eu-west");
-	ck_assert_int_eq(baton_ctl_kubeconfig_region("config", "ap-south",
-						     name, sizeof name),
+	ck_assert_int_eq(baton_ctl_kubeconfig_region("config", "ap-south", name,
+						     sizeof name),
 			 0);
 	ck_assert_str_eq(name, "ap-south");
-	ck_assert_int_eq(baton_ctl_kubeconfig_region(
-			     "/home/a/.kube/config",
-			     "arn:aws:eks:eu-west-1:1:cluster/x", name,
-			     sizeof name),
-			 BATON_EINVAL);
+	ck_assert_int_eq(
+	    baton_ctl_kubeconfig_region("/home/a/.kube/config",
+					"arn:aws:eks:eu-west-1:1:cluster/x",
+					name, sizeof name),
+	    BATON_EINVAL);
 	ck_assert_int_eq(baton_ctl_kubeconfig_region("/home/a/.kube/config",
 						     NULL, name, sizeof name),
 			 BATON_EINVAL);
 	/* too long for the caller's buffer: refused, not cut */
-	ck_assert_int_eq(baton_ctl_kubeconfig_region("/x/.kube/config",
-						     "eu-west", name, 4),
-			 BATON_EINVAL);
+	ck_assert_int_eq(
+	    baton_ctl_kubeconfig_region("/x/.kube/config", "eu-west", name, 4),
+	    BATON_EINVAL);
 }
 END_TEST
 
