@@ -9,6 +9,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
 BATON_CACHE ?= $(HOME)/.cache/baton
+
+# The one version (operator/common/version.h): the chart's appVersion, which
+# is also the image tag. --version prints it.
+VERSION ?= $(shell awk -F'"' '/^appVersion:/ {print $$2}' charts/baton/Chart.yaml)
 RAFT_VERSION ?= 0.22.1-1
 # raft is built with our patches (consensus/raft-patches/): their hash is in
 # the prefix, so a changed patch means a new build (consensus/build-raft.sh)
@@ -33,6 +37,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 	-Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -fno-strict-aliasing
+CPPFLAGS += -DBATON_VERSION='"$(VERSION)"'
 CPPFLAGS += -D_GNU_SOURCE -I. -Ioperator -I$(RAFT_PREFIX)/include $(PKG_CFLAGS)
 LDLIBS += $(RAFT_PREFIX)/lib/libraft.a -llz4 $(PKG_LIBS) -lhttp_parser -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -239,6 +244,10 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: ok"
 
+# helm from the test environment (make testenv); HELM=... to use another.
+HELM ?= tests/env/bin/helm
+CHART_CI_VALUES := $(wildcard charts/baton/ci/*.yaml)
+
 BANNED := \b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi|atol|strncpy)\s*\(
 
 lint:
@@ -252,6 +261,14 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem --suppress='uninitvar:tests/unit/*' \
 		--suppress=ctuuninitvar --std=c11 -I. -Ioperator \
 		$(LIB_DIRS) tests/unit
+	@# The chart lints clean with each of its ci/ values files (the
+	@# chart-testing convention); --strict turns warnings into failures.
+	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
+	@for f in $(CHART_CI_VALUES); do \
+		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
+	@# one image tag: the CRD's default agentImage is the chart's appVersion
+	@grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' crds/baton.dev_databaseclusters.yaml || \
+		{ echo "lint: the CRD's default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }
 	@echo "lint: ok"
 
 coverage:

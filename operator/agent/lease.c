@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
 #include "kube/config.h"
 
 bool baton_lease_parse_answer(json_t *body, uint64_t *epoch, uint64_t *grant,
@@ -99,7 +100,7 @@ int baton_lease_asker_init(uv_loop_t *loop, struct baton_lease_asker *k,
 			   const struct baton_lease_asker_config *cfg)
 {
 	struct baton_kube_client_opts opts = {
-	    .qps = -1, .user_agent = "baton-agent (lease)"};
+	    .qps = -1, .user_agent = "baton-agent/" BATON_VERSION " (lease)"};
 	struct baton_kube_config kc;
 	json_t *ns, *pod;
 	int rv;

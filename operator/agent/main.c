@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "engine/engine.h"
 
 static const char usage[] =
@@ -68,7 +69,8 @@ static const char usage[] =
     "  --lease-file FILE       the lease file for it (outside the data dir)\n"
     "\n"
     "  --log-level LEVEL       debug, info, warn, error (default info)\n"
-    "  -h, --help              this text\n";
+    "  -h, --help              this text\n"
+    "  -V, --version           print the version\n";
 
 static uv_signal_t sigterm, sigint;
 static struct baton_agent agent;
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
 	    {"pg-lease-module", required_argument, 0, OPT_LEASEMOD},
 	    {"lease-file", required_argument, 0, OPT_LEASEFILE},
 	    {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},
 	    {0, 0, 0, 0},
 	};
 	struct baton_agent_config cfg = {0};
@@ -225,7 +228,7 @@ int main(int argc, char **argv)
 	pg.repl_password = getenv("BATON_REPL_PASSWORD");
 	pg.repl_user = "baton_repl";
 	pg.port = 5432;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_POD:
 			cfg.pod_name = optarg;
@@ -345,6 +348,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("baton-agent %s\n", BATON_VERSION);
 			return 0;
 		default:
 			fputs(usage, stderr);

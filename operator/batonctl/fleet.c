@@ -178,6 +178,35 @@ static void batond_cb(struct baton_kube_request *req, int status)
 	r->fleet->pending--;
 }
 
+/* /readyz answers "ok" in plain text: stream the body (bounded by what
+ * we accept here) instead of having the client parse it as JSON. */
+static int ready_data_cb(struct baton_kube_request *req, const char *buf,
+			 size_t len)
+{
+	(void)buf;
+	return len > 4096 ? BATON_ETOOLARGE : 0;
+}
+
+static void ready_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_ctl_region *r = req->data;
+	const char *why =
+	    json_string_value(json_object_get(req->result, "error"));
+
+	r->ready_ok = status == 0;
+	if (status == 0) {
+		r->ready_err[0] = '\0';
+	} else if (req->http_status != 0 && why != NULL) {
+		baton_errmsg_printf(r->ready_err, "HTTP %ld: %s",
+				    req->http_status, why);
+	} else {
+		baton_errmsg_printf(r->ready_err, "%s",
+				    req->errmsg[0] ? req->errmsg
+						   : baton_strerror(status));
+	}
+	r->fleet->pending--;
+}
+
 static void run(struct baton_ctl_fleet *f)
 {
 	while (f->pending > 0) {
@@ -244,6 +273,35 @@ int baton_ctl_fleet_fetch(struct baton_ctl_fleet *f, const char *ns,
 	return answered;
 }
 
+int baton_ctl_fleet_readyz(struct baton_ctl_fleet *f)
+{
+	int ready = 0;
+	int rv;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (!r->bd_open) {
+			continue;
+		}
+		r->ready_req.data = r;
+		rv = baton_kube_request_start(&r->bd, &r->ready_req, "GET",
+					      "/readyz", NULL, NULL, 0,
+					      ready_data_cb, ready_cb);
+		if (rv == 0) {
+			f->pending++;
+		} else {
+			r->ready_ok = false;
+			baton_errmsg_printf(r->ready_err, "%s (%s)",
+					    r->bd.errmsg, baton_strerror(rv));
+		}
+	}
+	run(f);
+	for (size_t i = 0; i < f->n; i++) {
+		ready += f->regions[i].bd_open && f->regions[i].ready_ok;
+	}
+	return ready;
+}
+
 int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,
 			  const char *name, json_t *patch)
 {
@@ -300,6 +358,47 @@ void baton_ctl_fleet_close(struct baton_ctl_fleet *f)
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	(void)uv_loop_close(&f->loop);
 	f->n = 0;
+}
+
+bool baton_ctl_region_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 40 || name[0] == '-' || name[n - 1] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!islower((unsigned char)name[i]) &&
+		    !isdigit((unsigned char)name[i]) && name[i] != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+int baton_ctl_kubeconfig_region(const char *path, const char *context,
+				char *out, size_t len)
+{
+	char dir[512];
+	const char *base;
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		base = strrchr(dir, '/');
+		base = base ? base + 1 : dir;
+		if (baton_ctl_region_name_ok(base) && strlen(base) < len) {
+			snprintf(out, len, "%s", base);
+			return 0;
+		}
+	}
+	if (baton_ctl_region_name_ok(context) && strlen(context) < len) {
+		snprintf(out, len, "%s", context);
+		return 0;
+	}
+	return BATON_EINVAL;
 }
 
 long baton_ctl_parse_duration(const char *s)

@@ -37,13 +37,15 @@ struct baton_ctl_region {
 	bool batond_ok;
 	char batond_err[BATON_ERRMSG_SIZE];
 	json_t *batond_status; /* owned: batond's /v1/status */
+	bool ready_ok; /* batond's /readyz answered 2xx (fleet_readyz) */
+	char ready_err[BATON_ERRMSG_SIZE];
 
 	/* Private. */
 	struct baton_kube_config cfg;
 	struct baton_kube_client api;
 	struct baton_kube_client bd;
 	bool api_open, bd_open;
-	struct baton_kube_request api_req, bd_req;
+	struct baton_kube_request api_req, bd_req, ready_req;
 	struct baton_ctl_fleet *fleet;
 };
 
@@ -73,6 +75,11 @@ int baton_ctl_fleet_add_batond(struct baton_ctl_fleet *f, const char *name,
 int baton_ctl_fleet_fetch(struct baton_ctl_fleet *f, const char *ns,
 			  const char *name, bool with_batond);
 
+/* GET /readyz from every batond (2xx: ready; otherwise ready_err holds
+ * batond's reason, e.g. "HTTP 503: no Raft quorum reachable", or why it
+ * did not answer). Returns how many batonds are ready. */
+int baton_ctl_fleet_readyz(struct baton_ctl_fleet *f);
+
 /* Merge-patches PATCH into DatabaseCluster NS/NAME in every region whose
  * api_ok is set on entry (callers fetch first); api_ok/api_err say how each
  * went. Returns how many succeeded. */
@@ -80,6 +87,18 @@ int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,
 			  const char *name, json_t *patch);
 
 void baton_ctl_fleet_close(struct baton_ctl_fleet *f);
+
+/* NAME can name a region: a DNS label of at most 40 characters, as in a
+ * DatabaseCluster's spec.regions. */
+bool baton_ctl_region_name_ok(const char *name);
+
+/* The region of a kubeconfig given without NAME=: the name of PATH's
+ * directory when that is a region name (tests/env/run/<region>/
+ * admin.kubeconfig), else CONTEXT, the context the kubeconfig selects,
+ * when that is one (~/.kube/config must not become region ".kube").
+ * 0 with the name in OUT, or BATON_EINVAL: the caller asks for NAME=PATH. */
+int baton_ctl_kubeconfig_region(const char *path, const char *context,
+				char *out, size_t len);
 
 /* "90s", "2m", "500ms", "1.5" (seconds) → milliseconds; -1 if malformed. */
 long baton_ctl_parse_duration(const char *s);

@@ -2,6 +2,8 @@
  *
  *   batonctl status [NS/DB] [-o table|json]      the fleet at a glance
  *   batonctl switchover NS/DB REGION [--wait D]  planned switchover
+ *   batonctl check --server URL [--expect-peers A,B]   helm test's check
+ *   batonctl version                             the client's version
  *   batonctl drill SCENARIO [--repeat N] [--report DIR]   (tests/lab/drill.sh)
  *   batonctl lab up|down|status|...              (tests/lab/lab.sh)
  *   batonctl load --hosts A,B,C --out DIR ...    write load + prober
@@ -10,7 +12,8 @@
  * Regions come from --kubeconfig NAME=PATH (API servers), --batond
  * NAME=URL (batond's /v1/status), --region-config FILE (a batond config:
  * its region, kubeconfig, http.bind and its peers' kubeconfigs), or, with
- * none of these, from the lab in $BATON_LAB_DIR (or tests/lab/run).
+ * none of these, from the lab in $BATON_LAB_DIR (or a running lab in
+ * tests/lab/run), else from $KUBECONFIG (each file one region).
  *
  * Exit codes: 0 success; 1 the operation failed (no region reachable, the
  * database does not exist, a switchover was refused or timed out, a drill
@@ -31,10 +34,12 @@
 #include <unistd.h>
 
 #include "batond/config.h"
+#include "batonctl/check.h"
 #include "batonctl/fleet.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -56,6 +61,10 @@ static void usage_main(FILE *f)
 		"                            ready, lag\n"
 		"  switchover NS/DB REGION   move the primary to REGION "
 		"(planned)\n"
+		"  check --server URL        is this region's batond "
+		"reachable and healthy\n"
+		"  version                   batonctl's version (also "
+		"--version)\n"
 		"  drill SCENARIO            run a failure drill in the lab, "
 		"write a report\n"
 		"  lab up|down|status|...    the local lab "
@@ -68,6 +77,8 @@ static void usage_main(FILE *f)
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
+		"name, or its\n"
+		"                            context's when that is no region "
 		"name)\n"
 		"  --batond NAME=URL[,...]   a region's batond, e.g. "
 		"eu-west=http://198.18.0.11:8080\n"
@@ -76,8 +87,11 @@ static void usage_main(FILE *f)
 		"                            http.bind, peers' kubeconfigs)\n"
 		"  --lab DIR                 the lab's regions (default "
 		"$BATON_LAB_DIR or\n"
-		"                            tests/lab/run when no region flag "
-		"is given)\n\n"
+		"                            a running lab in tests/lab/run "
+		"when no region\n"
+		"                            flag is given)\n"
+		"  (none of these)           the files in $KUBECONFIG, one "
+		"region each\n\n"
 		"exit codes: 0 success, 1 the operation failed, 2 usage or "
 		"configuration error\n");
 }
@@ -184,9 +198,38 @@ struct region_flags {
 	const char *lab;
 };
 
+/* The region of a kubeconfig given without NAME= (its directory's name or
+ * its current context: baton_ctl_kubeconfig_region), into NAME. */
+static int kubeconfig_region(const char *path, char *name, size_t len)
+{
+	struct baton_kube_config kc;
+	int rv;
+
+	rv = baton_kube_config_load_file(&kc, path, NULL);
+	if (rv != 0) {
+		fprintf(stderr, "%s: kubeconfig %s: %s\n", prog, path,
+			kc.errmsg);
+		baton_kube_config_free(&kc);
+		return EXIT_USAGE;
+	}
+	rv = baton_ctl_kubeconfig_region(path, kc.context, name, len);
+	if (rv != 0) {
+		fprintf(stderr,
+			"%s: cannot tell the region of kubeconfig %s: neither "
+			"its directory nor its context '%s' is a region name "
+			"(lower case, digits, '-'): give "
+			"--kubeconfig REGION=%s\n",
+			prog, path, kc.context ? kc.context : "", path);
+	}
+	baton_kube_config_free(&kc);
+	return rv != 0 ? EXIT_USAGE : 0;
+}
+
 /* "NAME=VALUE,NAME=VALUE" or a bare PATH (kubeconfigs only: the region is
- * its directory's name, as in tests/env/run/<region>/admin.kubeconfig). */
-static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
+ * its directory's name, as in tests/env/run/<region>/admin.kubeconfig, or
+ * else its current context's). SEP separates the items. */
+static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube,
+		    const char *sep)
 {
 	char *copy = strdup(list), *save = NULL, *item;
 	int rv = 0;
@@ -194,8 +237,8 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 	if (copy == NULL) {
 		return EXIT_FAILED;
 	}
-	for (item = strtok_r(copy, ",", &save); item != NULL && rv == 0;
-	     item = strtok_r(NULL, ",", &save)) {
+	for (item = strtok_r(copy, sep, &save); item != NULL && rv == 0;
+	     item = strtok_r(NULL, sep, &save)) {
 		char name[BATON_CTL_NAME_SIZE];
 		const char *value;
 		char *eq = strchr(item, '=');
@@ -204,15 +247,10 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 			snprintf(name, sizeof name, "%s", item);
 			value = eq + 1;
 		} else if (kube) {
-			char dir[PATH_MAX];
-			snprintf(dir, sizeof dir, "%s", item);
-			char *slash = strrchr(dir, '/');
-			if (slash != NULL) {
-				*slash = '\0';
+			rv = kubeconfig_region(item, name, sizeof name);
+			if (rv != 0) {
+				break;
 			}
-			slash = strrchr(dir, '/');
-			snprintf(name, sizeof name, "%s",
-				 slash && strchr(item, '/') ? slash + 1 : "");
 			value = item;
 		} else {
 			fprintf(stderr,
@@ -240,11 +278,31 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube)
 	return rv;
 }
 
+/* Where batonctl reaches the batond of CFG's region: its http.bind, with
+ * a wildcard address read as this host. -1 without a usable http.bind. */
+static int local_batond_url(const struct baton_batond_config *cfg, char *url,
+			    size_t len)
+{
+	char host[256];
+	int port;
+
+	if (cfg->http_bind == NULL ||
+	    baton_split_host_port(cfg->http_bind, host, sizeof host, &port) !=
+		0) {
+		return -1;
+	}
+	snprintf(url, len, "http://%s:%d",
+		 strcmp(host, "0.0.0.0") == 0 || host[0] == '\0' ? "127.0.0.1"
+								 : host,
+		 port);
+	return 0;
+}
+
 static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 {
 	struct baton_batond_config cfg;
-	char url[300], host[256];
-	int port, rv;
+	char url[300];
+	int rv;
 
 	rv = baton_batond_config_load(&cfg, path); /* sets the defaults */
 	if (rv != 0) {
@@ -257,17 +315,9 @@ static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 					  f, cfg.region, cfg.kubeconfig) != 0) {
 		goto fail;
 	}
-	if (cfg.http_bind != NULL &&
-	    baton_split_host_port(cfg.http_bind, host, sizeof host, &port) ==
-		0) {
-		snprintf(url, sizeof url, "http://%s:%d",
-			 strcmp(host, "0.0.0.0") == 0 || host[0] == '\0'
-			     ? "127.0.0.1"
-			     : host,
-			 port);
-		if (baton_ctl_fleet_add_batond(f, cfg.region, url) != 0) {
-			goto fail;
-		}
+	if (local_batond_url(&cfg, url, sizeof url) == 0 &&
+	    baton_ctl_fleet_add_batond(f, cfg.region, url) != 0) {
+		goto fail;
 	}
 	for (size_t i = 0; i < cfg.n_peers; i++) {
 		struct baton_ctl_region *r =
@@ -300,8 +350,8 @@ static int add_lab(struct baton_ctl_fleet *f, const char *lab)
 	if (list == NULL) {
 		fprintf(stderr,
 			"%s: no region flags given and no lab at %s (%s): "
-			"give --kubeconfig/--batond/--region-config, or start "
-			"the lab ('batonctl lab up')\n",
+			"give --kubeconfig/--batond/--region-config, set "
+			"KUBECONFIG, or start the lab ('batonctl lab up')\n",
 			prog, lab, strerror(errno));
 		return EXIT_USAGE;
 	}
@@ -355,30 +405,48 @@ static int open_fleet(struct baton_ctl_fleet *f, struct region_flags *rf)
 		}
 	}
 	for (int i = 0; i < rf->n_kubeconfigs; i++) {
-		if ((rv = add_list(f, rf->kubeconfigs[i], true)) != 0) {
+		if ((rv = add_list(f, rf->kubeconfigs[i], true, ",")) != 0) {
 			return rv;
 		}
 	}
 	for (int i = 0; i < rf->n_batonds; i++) {
-		if ((rv = add_list(f, rf->batonds[i], false)) != 0) {
+		if ((rv = add_list(f, rf->batonds[i], false, ",")) != 0) {
 			return rv;
 		}
 	}
 	if (f->n == 0) {
-		char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 32];
+		char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 64];
 		const char *dir = rf->lab ? rf->lab : getenv("BATON_LAB_DIR");
-		if (dir == NULL || dir[0] == '\0') {
-			if (find_top(top, sizeof top) != 0) {
-				fprintf(stderr,
-					"%s: no regions: give --kubeconfig, "
-					"--batond or --region-config\n",
-					prog);
-				return EXIT_USAGE;
-			}
-			snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
-			dir = lab;
+		const char *kubeconfig = getenv("KUBECONFIG");
+		bool have_top = find_top(top, sizeof top) == 0;
+		if (dir != NULL && dir[0] != '\0') {
+			return add_lab(f, dir);
 		}
-		return add_lab(f, dir);
+		/* a running lab in the source tree comes first: make lab
+		 * runs `batonctl status` in shells that may set KUBECONFIG */
+		if (have_top) {
+			snprintf(lab, sizeof lab,
+				 "%s/tests/lab/run/regions/regions", top);
+			if (access(lab, F_OK) == 0) {
+				snprintf(lab, sizeof lab, "%s/tests/lab/run",
+					 top);
+				return add_lab(f, lab);
+			}
+		}
+		/* as kubectl: a ':'-separated list; each file is one region
+		 * (its current context) */
+		if (kubeconfig != NULL && kubeconfig[0] != '\0') {
+			return add_list(f, kubeconfig, true, ":");
+		}
+		if (!have_top) {
+			fprintf(stderr,
+				"%s: no regions: give --kubeconfig, --batond "
+				"or --region-config, or set KUBECONFIG\n",
+				prog);
+			return EXIT_USAGE;
+		}
+		snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
+		return add_lab(f, lab);
 	}
 	return 0;
 }
@@ -1013,6 +1081,160 @@ out:
 	return rv;
 }
 
+/* ---- check ----------------------------------------------------------------
+ */
+
+static void usage_check(FILE *f)
+{
+	fprintf(f,
+		"usage: batonctl check (--server URL | --region-config FILE) "
+		"[--region NAME]\n"
+		"                      [--expect-peers NAME,NAME...]\n\n"
+		"Checks that this region's batond is reachable and healthy, "
+		"one line per\n"
+		"check: /readyz answers 200; /v1/status answers and names "
+		"the expected\n"
+		"region; its DatabaseCluster and pod caches are synced; a "
+		"Raft leader is\n"
+		"known; every expected peer is a Raft member. The chart's "
+		"`helm test`\n"
+		"hook runs it against the release's -metrics Service.\n\n"
+		"  --server URL         batond's HTTP endpoint, e.g.\n"
+		"                       http://baton-metrics.baton-system.svc:"
+		"8080\n"
+		"  --region-config FILE a batond config: its http.bind, "
+		"region and peers\n"
+		"  --region NAME        the region batond must serve\n"
+		"  --expect-peers LIST  regions that must be Raft members "
+		"(default with\n"
+		"                       --region-config: its peers)\n\n"
+		"Exit 0 if every check passed, 1 if one failed, 2 on bad "
+		"flags or configs.\n");
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"region-config", required_argument, NULL, 'c'},
+	    {"region", required_argument, NULL, 'r'},
+	    {"expect-peers", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0}};
+	struct baton_ctl_check_want w = {0};
+	struct baton_ctl_checks *c = NULL;
+	struct baton_batond_config cfg;
+	const char *config = NULL, *peers = NULL;
+	char url[300], errmsg[BATON_ERRMSG_SIZE];
+	char *peer_list = NULL, *save = NULL, *p;
+	bool have_cfg = false;
+	int opt, rv = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			w.url = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'r':
+			w.region = optarg;
+			break;
+		case 'p':
+			peers = optarg;
+			break;
+		case 'h':
+			usage_check(stdout);
+			return 0;
+		default:
+			usage_check(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		return die_usage("check: unexpected argument '%s'",
+				 argv[optind]);
+	}
+	if ((w.url == NULL) == (config == NULL)) {
+		return die_usage("check: give one of --server URL or "
+				 "--region-config FILE");
+	}
+	if (config != NULL) {
+		if (baton_batond_config_load(&cfg, config) != 0) {
+			fprintf(stderr, "%s: --region-config %s: %s\n", prog,
+				config, cfg.errmsg);
+			baton_batond_config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		have_cfg = true;
+		if (local_batond_url(&cfg, url, sizeof url) != 0) {
+			fprintf(stderr,
+				"%s: --region-config %s: no usable http.bind "
+				"('%s')\n",
+				prog, config,
+				cfg.http_bind ? cfg.http_bind : "");
+			rv = EXIT_USAGE;
+			goto out;
+		}
+		w.url = url;
+		if (w.region == NULL) {
+			w.region = cfg.region;
+		}
+		for (size_t i = 0; peers == NULL && i < cfg.n_peers &&
+				   w.n_peers < BATON_CTL_CHECK_MAX_PEERS;
+		     i++) {
+			w.peers[w.n_peers++] = cfg.peers[i].name;
+		}
+	}
+	/* "--expect-peers=" (no peers: a single region) is fine */
+	if (peers != NULL) {
+		peer_list = strdup(peers);
+		if (peer_list == NULL) {
+			rv = EXIT_FAILED;
+			goto out;
+		}
+		for (p = strtok_r(peer_list, ",", &save); p != NULL;
+		     p = strtok_r(NULL, ",", &save)) {
+			if (w.n_peers == BATON_CTL_CHECK_MAX_PEERS) {
+				rv = die_usage("check: at most %d peers",
+					       BATON_CTL_CHECK_MAX_PEERS);
+				goto out;
+			}
+			w.peers[w.n_peers++] = p;
+		}
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		rv = EXIT_FAILED;
+		goto out;
+	}
+	if (baton_ctl_check_run(c, &w, errmsg) != 0) {
+		fprintf(stderr, "%s: check: %s\n", prog, errmsg);
+		rv = EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < c->n; i++) {
+		printf("%-4s %s\n", c->items[i].ok ? "ok" : "FAIL",
+		       c->items[i].line);
+	}
+	if (c->failed > 0) {
+		fprintf(stderr, "%s: check: %d of %d checks failed\n", prog,
+			c->failed, c->n);
+		rv = EXIT_FAILED;
+	} else {
+		printf("check: all %d checks passed\n", c->n);
+	}
+out:
+	free(c);
+	free(peer_list);
+	if (have_cfg) {
+		baton_batond_config_free(&cfg);
+	}
+	return rv;
+}
+
 /* ---- load and report ------------------------------------------------------
  */
 
@@ -1276,11 +1498,22 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
+	    strcmp(cmd, "-V") == 0) {
+		if (argc > 2) {
+			return die_usage("version takes no arguments");
+		}
+		printf("batonctl %s\n", BATON_VERSION);
+		return 0;
+	}
 	if (strcmp(cmd, "status") == 0) {
 		return cmd_status(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "switchover") == 0) {
 		return cmd_switchover(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "check") == 0) {
+		return cmd_check(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "load") == 0) {
 		return cmd_load(argc - 1, argv + 1);

@@ -10,6 +10,7 @@
 #include "batond/config.h"
 #include "http/server.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "mesh-adapters/mesh.h"
@@ -1095,7 +1096,7 @@ int baton_agents_start(const struct baton_agents_env *env,
 	    "users:\n- name: a\n  user: {}\n"
 	    "contexts:\n- name: a\n  context: {cluster: a, user: a}\n";
 	struct baton_kube_client_opts opts = {
-	    .qps = -1, .user_agent = "batond/0.1.0 (agents)"};
+	    .qps = -1, .user_agent = "batond/" BATON_VERSION " (agents)"};
 	struct baton_kube_config kc;
 	struct baton_agents *a = calloc(1, sizeof *a);
 	int rv;

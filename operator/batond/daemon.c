@@ -8,6 +8,7 @@
 #include "batond/controller.h"
 #include "batond/raftglue.h"
 #include "common/log.h"
+#include "common/version.h"
 
 /* ---- HTTP endpoints ------------------------------------------------------ */
 
@@ -137,6 +138,29 @@ static int add_metrics(struct baton_batond *d)
 	return 0;
 }
 
+/* baton_watch_restarts_total{cluster}: every kube client on batond's loop
+ * reports here (baton_kube_observe_watch_restarts), its own and the
+ * controller's peer clients alike; the cluster is the region whose API
+ * server the client talks to, told apart by the kubeconfig it loaded. */
+static void watch_restarted_cb(struct baton_kube_client *c, void *arg)
+{
+	struct baton_batond *d = arg;
+	const char *cluster = "unknown";
+
+	if (c == &d->kube) {
+		cluster = d->cfg->region;
+	}
+	for (size_t i = 0; c != &d->kube && i < d->cfg->n_peers; i++) {
+		const char *kc = d->cfg->peers[i].kubeconfig;
+		if (kc != NULL && c->cfg.source != NULL &&
+		    strcmp(kc, c->cfg.source) == 0) {
+			cluster = d->cfg->peers[i].name;
+		}
+	}
+	baton_metric_inc(d->m_watch_restarts, (const char *const[]){cluster},
+			 1);
+}
+
 /* ---- lifecycle ----------------------------------------------------------- */
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -254,7 +278,8 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {.user_agent = "batond/0.1.0"};
+	struct baton_kube_client_opts opts = {.user_agent =
+						  "batond/" BATON_VERSION};
 	int rv;
 
 	if (d->cfg->kubeconfig != NULL) {
@@ -301,6 +326,12 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		  cfg->region, cfg->n_peers);
 	if ((rv = add_metrics(&d)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
+	} else if ((rv = baton_kube_observe_watch_restarts(
+			&loop, watch_restarted_cb, &d)) != 0) {
+		baton_errmsg_printf(d.errmsg,
+				    "watch restart metrics: more "
+				    "than %d loops",
+				    BATON_KUBE_MAX_OBSERVED_LOOPS);
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
 		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {
 		d.consensus = baton_raftglue_ops(d.raft);
@@ -312,6 +343,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		baton_batond_stop(&d, rv == BATON_ECONFIG ? 2 : 1);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	baton_kube_observe_watch_restarts(&loop, NULL, NULL);
 	rv = uv_loop_close(&loop);
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond",

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/version.h"
+
 static const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
@@ -174,10 +176,9 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		     "spec.storage.storageClassName");
 	COPY_OR_FAIL(out->image, str_or(spec, "image", "postgres:15"),
 		     "spec.image");
-	COPY_OR_FAIL(
-	    out->agent_image,
-	    str_or(spec, "agentImage", "ghcr.io/baton-dev/baton:v0.1.0"),
-	    "spec.agentImage");
+	COPY_OR_FAIL(out->agent_image,
+		     str_or(spec, "agentImage", BATON_DEFAULT_IMAGE),
+		     "spec.agentImage");
 	out->retain_data = bool_or(td, "retainData", true);
 	out->teardown_timeout_seconds = (int)int_or(td, "timeoutSeconds", 300);
 	return 0;

@@ -6,8 +6,7 @@
 
 #include "batond/daemon.h"
 #include "common/log.h"
-
-#define BATON_VERSION "0.1.0"
+#include "common/version.h"
 
 static void usage(FILE *out)
 {

@@ -824,6 +824,44 @@ void baton_kube_request_cancel(struct baton_kube_request *req)
 /* ---- client lifecycle
  * --------------------------------------------------------- */
 
+/* Loops whose clients report watch restarts. One loop per thread, and
+ * clients are initialised on their loop's thread; the table is written only
+ * by the owners of the loops, before and after they run them. */
+static struct {
+	uv_loop_t *loop;
+	baton_kube_watch_restart_cb cb;
+	void *arg;
+} observed[BATON_KUBE_MAX_OBSERVED_LOOPS];
+
+int baton_kube_observe_watch_restarts(uv_loop_t *loop,
+				      baton_kube_watch_restart_cb cb, void *arg)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < BATON_KUBE_MAX_OBSERVED_LOOPS; i++) {
+		if (observed[i].loop == loop) {
+			free_slot = i;
+			break;
+		}
+		if (observed[i].loop == NULL && free_slot < 0) {
+			free_slot = i;
+		}
+	}
+	if (cb == NULL) {
+		if (free_slot >= 0 && observed[free_slot].loop == loop) {
+			observed[free_slot].loop = NULL;
+		}
+		return 0;
+	}
+	if (free_slot < 0) {
+		return BATON_ETOOLARGE;
+	}
+	observed[free_slot].loop = loop;
+	observed[free_slot].cb = cb;
+	observed[free_slot].arg = arg;
+	return 0;
+}
+
 int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,
 			   const struct baton_kube_config *cfg,
 			   const struct baton_kube_client_opts *opts)
@@ -841,6 +879,12 @@ int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,
 	memset(c, 0, sizeof *c);
 	c->data = data;
 	c->loop = loop;
+	for (int i = 0; i < BATON_KUBE_MAX_OBSERVED_LOOPS; i++) {
+		if (observed[i].loop == loop) {
+			c->watch_restart_cb = observed[i].cb;
+			c->watch_restart_arg = observed[i].arg;
+		}
+	}
 	if (opts == NULL) {
 		opts = &def;
 	}

@@ -66,6 +66,10 @@ typedef void (*baton_kube_request_cb)(struct baton_kube_request *req,
 typedef int (*baton_kube_data_cb)(struct baton_kube_request *req,
 				  const char *buf, size_t len);
 typedef void (*baton_kube_client_close_cb)(struct baton_kube_client *c);
+/* A watch on client C opened a new stream after its first one (the
+ * server's timeout, an error, a relist after 410 Gone): for metrics. */
+typedef void (*baton_kube_watch_restart_cb)(struct baton_kube_client *c,
+					    void *arg);
 
 struct baton_kube_request {
 	void *data;
@@ -118,7 +122,20 @@ struct baton_kube_client {
 	bool closing;
 	bool torn_down;
 	baton_kube_client_close_cb close_cb;
+	baton_kube_watch_restart_cb watch_restart_cb; /* from the loop */
+	void *watch_restart_arg;
 };
+
+#define BATON_KUBE_MAX_OBSERVED_LOOPS 8
+
+/* Every client initialised on LOOP from now on calls CB(c, ARG) when one
+ * of its watches restarts. Per loop rather than per client because the
+ * owner of the metric (batond's daemon) does not create every client on
+ * its loop (the controller's peer clients). CB NULL forgets LOOP; call it
+ * before the loop closes. BATON_ETOOLARGE past the cap. */
+int baton_kube_observe_watch_restarts(uv_loop_t *loop,
+				      baton_kube_watch_restart_cb cb,
+				      void *arg);
 
 /* Copies CFG. Returns 0 or a BATON_E* with c->errmsg set. */
 int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,

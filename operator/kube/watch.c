@@ -376,6 +376,10 @@ static void open_stream(struct baton_kube_watch *w)
 	}
 	w->req_active = true;
 	w->restarts++;
+	if (w->restarts > 1 && w->client->watch_restart_cb != NULL) {
+		w->client->watch_restart_cb(w->client,
+					    w->client->watch_restart_arg);
+	}
 }
 
 int baton_kube_watch_init(struct baton_kube_client *c,

@@ -35,7 +35,7 @@ bad() { # bad NAME EXPECTED-MESSAGE YAML
     if [ $? -ne 0 ] && grep -qF -- "$2" <<<"$out"; then ok "bad values rejected: $1"
     else not_ok "bad values rejected: $1 (expected '$2', got: $out)"; fi
 }
-bad no-region "at '/region'" 'peers: []'
+bad no-region "values: region is required" 'peers: []'
 bad region-name "does not match pattern" 'region: EU_WEST'
 bad peer-fields "missing properties 'raftAddress', 'apiAddress', 'kubeconfigSecret'" $'region: a\npeers: [{name: b}]'
 bad peer-address "at '/peers/0/raftAddress'" $'region: a\npeers: [{name: b, raftAddress: nope, apiAddress: "h:1", kubeconfigSecret: {name: s}}]'

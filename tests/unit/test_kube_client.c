@@ -161,6 +161,15 @@ START_TEST(cancel_one_request)
 END_TEST
 
 static bool wclosed;
+static int wrestarts;
+static struct baton_kube_client *wrestart_client;
+
+static void wrestart_cb(struct baton_kube_client *c, void *arg)
+{
+	ck_assert_ptr_eq(arg, &wrestarts);
+	wrestart_client = c;
+	wrestarts++;
+}
 
 static void wev_cb(struct baton_kube_watch *w, int type, json_t *obj)
 {
@@ -180,8 +189,14 @@ START_TEST(watch_retries_then_closes)
 	struct baton_kube_watch w;
 	struct baton_kube_ref ref = {NULL, "v1", "pods", "ns", NULL, NULL};
 
+	/* the loop's clients report every reopened stream (batond's
+	 * baton_watch_restarts_total); a loop is known by its address */
+	ck_assert_int_eq(
+	    baton_kube_observe_watch_restarts(&loop, wrestart_cb, &wrestarts),
+	    0);
 	setup_client(0, 0);
 	wclosed = false;
+	wrestarts = 0;
 	w.data = NULL;
 	ck_assert_int_eq(
 	    baton_kube_watch_init(&client, &w, &ref, NULL, wev_cb, wgone_cb),
@@ -191,9 +206,14 @@ START_TEST(watch_retries_then_closes)
 	LOOP_RUN_UNTIL(&loop, w.restarts >= 2);
 	ck_assert_str_eq(w.rv, "42"); /* kept for the resume */
 	ck_assert(w.errmsg[0] != '\0');
+	/* the first stream is no restart */
+	ck_assert_int_eq(wrestarts, (int)w.restarts - 1);
+	ck_assert_ptr_eq(wrestart_client, &client);
 	baton_kube_watch_close(&w, wclose_cb);
 	LOOP_RUN_UNTIL(&loop, wclosed);
 	close_client();
+	ck_assert_int_eq(baton_kube_observe_watch_restarts(&loop, NULL, NULL),
+			 0);
 }
 END_TEST
 

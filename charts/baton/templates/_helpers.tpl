@@ -11,7 +11,7 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: baton
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
-baton.dev/region: {{ .Values.region | quote }}
+baton.dev/region: {{ include "baton.region" . | quote }}
 {{- end -}}
 
 {{- define "baton.selectorLabels" -}}
@@ -26,4 +26,10 @@ app.kubernetes.io/component: batond
 
 {{- define "baton.image" -}}
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- end -}}
+
+{{- /* This region's name; every object carries it, so a missing region stops
+the render with this message (the schema lets "" through for it). */ -}}
+{{- define "baton.region" -}}
+{{ required "values: region is required: this region's name, as in every DatabaseCluster's spec.regions (e.g. --set region=eu-west)" .Values.region }}
 {{- end -}}
