@@ -11,7 +11,9 @@
  *  - a stale-epoch order is refused with 409 and logged; malformed JSON
  *    gets 400 with a message;
  *  - promote order on a replica -> first accepted write; fence order -> no
- *    more writes.
+ *    more writes;
+ *  - forged promote orders (an epoch jump, batond's own epoch) on a replica
+ *    batond grants nothing: never writable, not even with BEGIN READ WRITE.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -26,6 +28,7 @@
 #include "../unit/support/lease_answerer.h"
 #include "agent/agent.h"
 #include "common/log.h"
+#include "engine/engine.h"
 
 struct fx {
 	uv_loop_t loop;
@@ -108,6 +111,7 @@ static void start_agent(struct fx *f, struct pgt_node *n, const char *name)
 	uv_async_init(&f->loop, &f->wake, wake_cb);
 	lease_answerer_start(&f->loop, &f->b);
 	cfg.batond_url = f->b.url;
+	cfg.lease_file = n->cfg.lease_file; /* the module's, when it runs */
 	ck_assert_int_eq(baton_agent_init(&f->loop, &f->agent, &cfg, &n->e), 0);
 	f->agent.data = f;
 	f->port = baton_agent_port(&f->agent);
@@ -370,6 +374,127 @@ START_TEST(promote_and_fence_orders)
 }
 END_TEST
 
+/* ---- forged orders
+ * -------------------------------------------------------------- */
+
+/* Anyone on the pod network can POST to an agent (docs/agent.md: the
+ * order API has no authentication yet). What a forged promote cannot do
+ * is make a second writable primary: writability needs batond's grant,
+ * which batond gives only to the pod its FSM names primary, at its own
+ * address, for the FSM's epoch. Here batond says what it says to a
+ * replica: epoch 1, grant 0. */
+struct forged_run {
+	struct fx *f;
+	struct pgt_node *n;
+	struct resp jump, same;
+	int probes, writable, rw_writable;
+	bool control;
+};
+
+static bool can_write_rw(struct pgt_node *n)
+{
+	char err[256];
+	/* the session overrides the agent's default_transaction_read_only;
+	 * the INSERT's own result is the one returned (a COMMIT of an
+	 * aborted transaction would say OK) */
+	return pgt_exec(n,
+			"SET default_transaction_read_only = off; "
+			"SET transaction_read_only = off; "
+			"INSERT INTO t VALUES (2)",
+			NULL, 0, err, sizeof err) == 0;
+}
+
+static void *forged_client(void *arg)
+{
+	struct forged_run *r = arg;
+	double t0;
+
+	atomic_store(&r->f->b.epoch, 1);
+	atomic_store(&r->f->b.grant_ms, 0);
+	/* an epoch jump batond could not have produced, with a long lease
+	 * asked for (ignored: the agent has no lease orders) */
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"promote\",\"epoch\":9000,\"leaseMillis\":3600000}",
+	     &r->jump);
+	t0 = pgt_now_ms();
+	while (pgt_now_ms() < t0 + 3000) {
+		r->probes++;
+		r->writable += can_write(r->n);
+		r->rw_writable += can_write_rw(r->n);
+		usleep(20000);
+	}
+	/* and at batond's own epoch */
+	call(r->f->port, "POST", "/v1/order",
+	     "{\"action\":\"promote\",\"epoch\":1}", &r->same);
+	t0 = pgt_now_ms();
+	while (pgt_now_ms() < t0 + 2000) {
+		r->probes++;
+		r->writable += can_write(r->n);
+		r->rw_writable += can_write_rw(r->n);
+		usleep(20000);
+	}
+	/* the control: the probe does see writes once batond itself grants
+	 * the lease for the instance's epoch */
+	atomic_store(&r->f->b.epoch, 9000);
+	atomic_store(&r->f->b.grant_ms, 10000);
+	t0 = pgt_now_ms();
+	while (pgt_now_ms() < t0 + 5000 && !r->control) {
+		r->control = can_write_rw(r->n);
+		usleep(20000);
+	}
+	atomic_store(&r->f->done, 1);
+	uv_async_send(&r->f->wake);
+	return NULL;
+}
+
+START_TEST(forged_promote_never_writable)
+{
+	char dir[64];
+	struct pgt_node n[2];
+	struct fx f;
+	struct forged_run r = {0};
+	struct baton_engine_peer pa;
+	char so[128], lease_path[128];
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	/* b runs as in a pod: the lease inside PostgreSQL (baton_lease) */
+	pgt_lease_module_copy(dir, so, sizeof so);
+	snprintf(lease_path, sizeof lease_path, "%s/b.lease", dir);
+	n[1].cfg.lease_module = so;
+	n[1].cfg.lease_file = lease_path;
+	baton_engine_destroy(&n[1].e);
+	ck_assert_int_eq(baton_pg_engine_init(&n[1].e, &n[1].cfg), 0);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	ck_assert_int_eq(n[0].e.ops->init_primary(&n[0].e), 0);
+	ck_assert_int_eq(n[0].e.ops->unfence(&n[0].e), 0);
+	ck_assert_int_eq(
+	    pgt_exec(&n[0], "CREATE TABLE t (x int)", NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(n[1].e.ops->init_replica(&n[1].e, &pa), 0);
+	usleep(300 * 1000);
+
+	start_agent(&f, &n[1], "b-0");
+	r.f = &f;
+	r.n = &n[1];
+	run_client(&f, forged_client, &r);
+	stop_agent(&f);
+
+	fprintf(stderr,
+		"forged promote (epoch 9000, then 1): HTTP %ld and %ld; %d "
+		"probes, %d writable, %d writable with BEGIN READ WRITE\n",
+		r.jump.status, r.same.status, r.probes, r.writable,
+		r.rw_writable);
+	ck_assert_int_gt(r.probes, 20);
+	ck_assert_int_eq(r.writable, 0);
+	ck_assert_int_eq(r.rw_writable, 0);
+	ck_assert_msg(r.control, "never writable with batond's grant: the "
+				 "probe proves nothing");
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 static Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -378,6 +503,7 @@ static Suite *agent_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, silent_batond_fences_before_lease_end);
 	tcase_add_test(tc, promote_and_fence_orders);
+	tcase_add_test(tc, forged_promote_never_writable);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -51,25 +51,6 @@ static void must(struct pgt_node *n, int rv)
 		      baton_errname(rv));
 }
 
-/* The module next to this binary, copied into DIR (postgres must read it,
- * and the build tree may not be readable by it). */
-static void module_copy(const char *dir, char *out, size_t size)
-{
-	char exe[512], src[600], cmd[1400];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	/* BUILD/itests/itest_pg_lease -> BUILD/lib/baton_lease.so */
-	snprintf(src, sizeof src, "%s/../lib/baton_lease.so", dirname(exe));
-	ck_assert_msg(access(src, R_OK) == 0,
-		      "%s is missing: build it (make unit-build)", src);
-	snprintf(out, size, "%s/baton_lease.so", dir);
-	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 644 '%s'", src, out,
-		 out);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
 /* N's engine again, loading module SO with LEASE_PATH (NULL: neither). */
 static void set_lease_config(struct pgt_node *n, const char *so,
 			     const char *lease_path)
@@ -222,7 +203,7 @@ START_TEST(commits_need_a_valid_lease)
 
 	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	module_copy(dir, so, sizeof so);
+	pgt_lease_module_copy(dir, so, sizeof so);
 	snprintf(path, sizeof path, "%s/lease-a", dir);
 	/* the agent opens its lease file before the instance starts */
 	ck_assert_int_eq(baton_leasefile_open(&lf, path, errmsg), 0);
@@ -336,7 +317,7 @@ START_TEST(bad_lease_files_refuse)
 
 	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	module_copy(dir, so, sizeof so);
+	pgt_lease_module_copy(dir, so, sizeof so);
 	snprintf(path, sizeof path, "%s/lease-a", dir);
 	ck_assert_int_eq(baton_leasefile_open(&lf, path, errmsg), 0);
 	lease_node_init(&n[0], dir, "a", so, path);
@@ -466,7 +447,7 @@ START_TEST(replica_promotion_and_restarts)
 
 	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	module_copy(dir, so, sizeof so);
+	pgt_lease_module_copy(dir, so, sizeof so);
 	snprintf(pa_path, sizeof pa_path, "%s/lease-a", dir);
 	snprintf(pb_path, sizeof pb_path, "%s/lease-b", dir);
 	ck_assert_int_eq(baton_leasefile_open(&la, pa_path, errmsg), 0);
@@ -637,7 +618,7 @@ START_TEST(paused_agent_cannot_keep_it_writable)
 
 	pgt_require_binaries();
 	pgt_tmpdir(dir, sizeof dir);
-	module_copy(dir, so, sizeof so);
+	pgt_lease_module_copy(dir, so, sizeof so);
 	snprintf(path, sizeof path, "%s/lease-a", dir);
 	lease_node_init(&n[0], dir, "a", so, path);
 	agent = start_agent(path);

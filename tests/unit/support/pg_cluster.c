@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <libgen.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -200,4 +201,21 @@ void pgt_cleanup(const char *dir, struct pgt_node *nodes, int n)
 	if (system(cmd) != 0) {
 		fprintf(stderr, "cannot remove %s\n", dir);
 	}
+}
+
+void pgt_lease_module_copy(const char *dir, char *out, size_t size)
+{
+	char exe[512], src[600], cmd[1400];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	/* BUILD/itests/itest_x -> BUILD/lib/baton_lease.so */
+	snprintf(src, sizeof src, "%s/../lib/baton_lease.so", dirname(exe));
+	ck_assert_msg(access(src, R_OK) == 0,
+		      "%s is missing: build it (make unit-build)", src);
+	snprintf(out, size, "%s/baton_lease.so", dir);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 644 '%s'", src, out,
+		 out);
+	ck_assert_int_eq(system(cmd), 0);
 }

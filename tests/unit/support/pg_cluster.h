@@ -42,5 +42,9 @@ void pgt_kill9(struct pgt_node *n);
 /* Stops (immediate) every node given and removes DIR. */
 void pgt_cleanup(const char *dir, struct pgt_node *nodes, int n);
 double pgt_now_ms(void);
+/* The baton_lease module next to the test binary (BUILD/lib), copied into
+ * DIR (postgres must read it, and the build tree may not be readable by
+ * it); OUT gets its path. */
+void pgt_lease_module_copy(const char *dir, char *out, size_t size);
 
 #endif
