@@ -151,7 +151,7 @@ static bool can_write(struct pgt_node *n)
 struct lease_run {
 	struct fx *f;
 	struct pgt_node *n;
-	double granted, first_ok, silent, last_grant, fenced;
+	double granted, first_ok, silent, last_grant, fenced, last_ok;
 	struct resp promote, stale, malformed, badaction, status, ready,
 	    metrics, nolease;
 };
@@ -179,10 +179,14 @@ static void *lease_client(void *arg)
 	atomic_store(&r->f->b.refuse, true);
 	r->silent = pgt_now_ms();
 	while ((t = pgt_now_ms()) < r->silent + 5000) {
+		/* t is taken before the write: a write that succeeds
+		 * committed after t (a probe delayed by the scheduler makes
+		 * the fence look late, never a success look early) */
 		if (!can_write(r->n)) {
 			r->fenced = t;
 			break;
 		}
+		r->last_ok = t;
 		usleep(5000);
 	}
 	r->last_grant = (double)atomic_load(&r->f->b.last_grant_at);
@@ -250,12 +254,16 @@ START_TEST(silent_batond_fences_before_lease_end)
 		"grant 2000 ms, margin 100 ms: writable %.0f ms after the "
 		"first grant; batond silent at +%.0f ms; fenced %.0f ms after "
 		"the last grant was computed (%.0f ms before that grant "
-		"ended)\n",
+		"ended); the last accepted write began %.0f ms after it\n",
 		r.first_ok - r.granted, r.silent - r.granted,
-		r.fenced - r.last_grant, 2000 - (r.fenced - r.last_grant));
-	/* safety: fenced before the last grant, counted from when batond
-	 * computed it (which is after the agent asked), ends */
-	ck_assert_double_lt(r.fenced - r.last_grant, 2000);
+		r.fenced - r.last_grant, 2000 - (r.fenced - r.last_grant),
+		r.last_ok - r.last_grant);
+	/* safety: no write began after the last grant, counted from when
+	 * batond computed it (which is after the agent asked), ended; and
+	 * the probes saw the fence soon after (scheduling delays on a busy
+	 * machine only make it look later) */
+	ck_assert_double_lt(r.last_ok - r.last_grant, 2000);
+	ck_assert_double_lt(r.fenced - r.last_grant, 3000);
 	/* and the grants were real leases: the agent held on well after
 	 * batond went silent */
 	ck_assert_double_gt(r.fenced - r.silent, 1000);
