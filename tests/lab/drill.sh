@@ -221,7 +221,14 @@ rejoined() {
         [ "$(st "$old" primaryRegion)" = "$new" ]
 }
 acked_by_after() { # acked_by_after DIR IP MS: a write acknowledged by IP after MS
-    jq -e --arg h "$2" --argjson t "$3" 'select(.ok and .host == $h and .t > $t)' "$1/writes.jsonl" 2>/dev/null | grep -q .
+    # one answer from jq itself: `jq | grep -q` died of SIGPIPE under
+    # pipefail once thousands of records matched (a switchover that had
+    # converged was reported as not); a line the writer is still
+    # appending is skipped, not an error (no first/any: jq 1.6's `?`
+    # catches their break)
+    jq -n -R -e --arg h "$2" --argjson t "$3" \
+        'reduce (inputs | fromjson? | select(.ok and .host == $h and .t > $t)) as $x (false; true)' \
+        "$1/writes.jsonl" >/dev/null 2>&1
 }
 
 steady() { # 100 acknowledged writes (2 s at 20 ms)
