@@ -277,7 +277,7 @@ start=$SECONDS
 eventually 15 "SIGTERM ignored: SIGKILL after the 2 s grace period" gone "$spid"
 check "... not before the grace period ($((SECONDS - start))s >= 2s)" test $((SECONDS - start)) -ge 2
 eventually 15 "... and the pod is deleted from the API once stopped" \
-    bash -c "! ${kc[*]} get pod lkt-stubborn 2>/dev/null"
+    not_found "${kc[@]}" get pod lkt-stubborn
 check "... the lab kubelet logged the SIGKILL" grep -q '"grace period over: SIGKILL".*lkt-stubborn\|lkt-stubborn.*grace period over: SIGKILL' "$tmp/labkubelet.log"
 "${kc[@]}" delete pod lkt-missing --wait=false >/dev/null
 

@@ -146,7 +146,7 @@ wait "$bpid"
 rc=$?
 bpid=""
 check "batond exits 0 on SIGTERM" test "$rc" = 0
-check "no sanitizer report in batond's log" bash -c "! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' $tmp/batond.log"
+check "no sanitizer report in batond's log" no_match 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$tmp/batond.log"
 if grep -q '"level":"error"' "$tmp/batond.log"; then
     grep '"level":"error"' "$tmp/batond.log" | head -3 | sed 's/^/# /'
 fi

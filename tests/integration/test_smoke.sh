@@ -71,7 +71,7 @@ metadata:
 YAML
 check "$first: delete a DatabaseCluster" "${admin[@]}" delete dbc orders --wait=true --timeout=30s
 eventually 90 "$first: its owned ConfigMap is garbage-collected" \
-    bash -c "! ${admin[*]} get configmap orders-child -n default 2>/dev/null"
+    not_found "${admin[@]}" get configmap orders-child -n default
 
 # The scheduler and kwok make StatefulSet pods Running and Ready.
 "${admin[@]}" apply -f - >/dev/null <<'YAML'

@@ -23,4 +23,28 @@ eventually() {
         sleep 0.5
     done
 }
+# no_match PATTERN FILE...: ok only when every FILE exists and none has a
+# line matching PATTERN (grep's exit 1). A missing file, an unmatched glob
+# or a grep error fails: `! grep` would have passed on them.
+no_match() {
+    local pat=$1 f rc
+    shift
+    [ $# -gt 0 ] || { echo "no files to search"; return 1; }
+    for f in "$@"; do
+        [ -r "$f" ] || { echo "missing or unreadable: $f"; return 1; }
+    done
+    grep -H -e "$pat" "$@"
+    rc=$?
+    [ "$rc" -eq 1 ]
+}
+# not_found CMD...: ok only when CMD (a kubectl get) fails saying NotFound;
+# any other failure (API server down, bad kubeconfig) is not "absent".
+not_found() {
+    local out
+    if out=$("$@" 2>&1); then echo "still there: $out"; return 1; fi
+    case $out in
+        *NotFound* | *"not found"*) return 0 ;;
+        *) echo "failed, but not NotFound: $out"; return 1 ;;
+    esac
+}
 tap_exit() { exit $_tap_failed; }
