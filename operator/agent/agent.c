@@ -33,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define COMPONENT "agent"
@@ -53,10 +54,13 @@ static void reconcile(struct baton_agent *a);
 static void finish_close(struct baton_agent *a);
 static int set_primary_epoch(struct baton_agent *a, uint64_t epoch);
 
+/* lease times: CLOCK_BOOTTIME (common/clock.h), so a suspend cannot
+ * stretch the lease; the loop's timers only wake it up (its time is
+ * brought up to date too, so a timer armed from here counts from now) */
 static uint64_t now_ms(struct baton_agent *a)
 {
 	uv_update_time(a->loop);
-	return uv_now(a->loop);
+	return baton_lease_clock_ms();
 }
 
 uint64_t baton_agent_lease_remaining(struct baton_agent *a)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "batond/children.h"
 #include "batond/config.h"
 #include "http/server.h"
@@ -97,11 +98,10 @@ struct baton_agents {
 	void *stopped_data;
 };
 
+/* lease times: CLOCK_BOOTTIME (common/clock.h) */
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return baton_lease_clock_ms();
 }
 
 /* ---- pure helpers --------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "batond/daemon.h"
 #include "common/log.h"
 #include "consensus/decider.h"
@@ -74,11 +75,10 @@ struct baton_raftglue {
 	void (*stopped_cb)(struct baton_batond *d);
 };
 
+/* lease times: CLOCK_BOOTTIME (common/clock.h) */
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return baton_lease_clock_ms();
 }
 
 static const char *self_name(struct baton_raftglue *g)

@@ -137,9 +137,8 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	ck_assert_str_eq(json_string_value(json_object_get(st, "ready")),
 			 "2/2");
 	ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 5);
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(st, "failoverMode")),
-	    "automatic");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "failoverMode")),
+			 "automatic");
 	ck_assert_str_eq(cond(st, "Ready", "status"), "True");
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(st, "observedGeneration")), 4);
@@ -283,8 +282,8 @@ START_TEST(a_lost_primary_is_degraded_and_says_what_promotes)
 	ck_assert_ptr_nonnull(strstr(cond(st, "PrimaryAvailable", "message"),
 				     "batonctl switchover"));
 	/* the mode in force is the FSM's, whatever the spec says now */
-	ck_assert_str_eq(
-	    json_string_value(json_object_get(st, "failoverMode")), "manual");
+	ck_assert_str_eq(json_string_value(json_object_get(st, "failoverMode")),
+			 "manual");
 	json_decref(st);
 
 	fsm.primary_lost = false;
