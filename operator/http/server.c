@@ -10,7 +10,13 @@
  * is closed (after the parser lost sync nothing else on it can be trusted);
  * too many header bytes -> 431, a body above the cap -> 413, both with
  * Connection: close. A failed TLS handshake (no client certificate, one from
- * another CA) closes the connection without an HTTP answer.
+ * another CA) closes the connection without an HTTP answer. Bounds on slow
+ * or idle clients: a request (the TLS handshake included, for the first)
+ * must be whole request_timeout_ms after its first byte, else 408 and
+ * close (a trickling client used to re-arm the idle timer with every
+ * byte); nothing read for idle_timeout_ms between requests closes; at most
+ * max_connections at once. No per-address cap yet: max_connections slow
+ * clients still fill the server for request_timeout_ms at a time.
  *
  * Cancel path: closing the server closes every connection; a request whose
  * handler has not answered yet loses its `conn` and baton_http_respond()
@@ -33,6 +39,7 @@
 #define DEFAULT_MAX_HEADER (8 * 1024)
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_IDLE_MS 30000
+#define DEFAULT_REQUEST_MS 10000
 #define DEFAULT_MAX_CONNS 128
 #define TLS_CHUNK 16384
 
@@ -41,7 +48,9 @@ struct baton_http_conn {
 	struct baton_http_conn *prev;
 	struct baton_http_conn *next;
 	uv_tcp_t tcp;
-	uv_timer_t timer;
+	uv_timer_t timer;	 /* the deadlines below, checked periodically */
+	uint64_t last_read_ms;	 /* loop time of the last bytes read */
+	uint64_t req_started_ms; /* first byte of the request (0: idle) */
 	int open_handles;
 	http_parser parser;
 	SSL *ssl;
@@ -634,6 +643,9 @@ void baton_http_respond(struct baton_http_request *req, int status,
 	if (c->closing || c->close_after_write) {
 		return;
 	}
+	/* answered: the next request's clock starts with its first byte */
+	c->req_started_ms = 0;
+	c->last_read_ms = uv_now(c->srv->loop);
 	http_parser_pause(&c->parser, 0);
 	c->message_complete = false;
 	conn_process(c); /* pipelined bytes, if any; resumes reading */
@@ -766,7 +778,10 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		free(buf->base);
 		return;
 	}
-	uv_timer_again(&c->timer);
+	c->last_read_ms = uv_now(c->srv->loop);
+	if (c->req_started_ms == 0) {
+		c->req_started_ms = c->last_read_ms;
+	}
 	if (c->ssl != NULL) {
 		rv = tls_input(c, buf->base, (size_t)nread);
 	} else {
@@ -864,13 +879,34 @@ static void conn_close(struct baton_http_conn *c)
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed_cb);
 }
 
+/* Every check interval: a request that is not whole request_timeout_ms
+ * after its first byte gets 408 and the connection closes; a connection
+ * with nothing read for idle_timeout_ms closes. Neither while a handler
+ * works on a request (the timer keeps repeating). */
 static void idle_cb(uv_timer_t *t)
 {
 	struct baton_http_conn *c = t->data;
-	if (c->pending != NULL) {
-		return; /* a handler is working; uv_timer_again re-arms */
+	uint64_t now = uv_now(c->srv->loop);
+
+	if (c->pending != NULL || c->closing) {
+		return;
 	}
-	conn_close(c);
+	if (c->req_started_ms != 0 && !c->close_after_write &&
+	    now - c->req_started_ms >= c->srv->cfg.request_timeout_ms) {
+		BATON_WARN("http",
+			   "%s: request not complete %u ms after its "
+			   "first byte: closed",
+			   c->remote, c->srv->cfg.request_timeout_ms);
+		if (c->handshake_done || c->ssl == NULL) {
+			reject(c, 408, "request timeout");
+		} else {
+			conn_close(c);
+		}
+		return;
+	}
+	if (now - c->last_read_ms >= c->srv->cfg.idle_timeout_ms) {
+		conn_close(c);
+	}
 }
 
 static void connection_cb(uv_stream_t *listener, int status)
@@ -943,8 +979,16 @@ static void connection_cb(uv_stream_t *listener, int status)
 		SSL_set_bio(c->ssl, c->rbio, c->wbio);
 		SSL_set_accept_state(c->ssl);
 	}
-	uv_timer_start(&c->timer, idle_cb, srv->cfg.idle_timeout_ms,
-		       srv->cfg.idle_timeout_ms);
+	/* the handshake and the first request count from the accept */
+	c->last_read_ms = c->req_started_ms = uv_now(srv->loop);
+	{
+		unsigned every = srv->cfg.idle_timeout_ms;
+		if (srv->cfg.request_timeout_ms < every) {
+			every = srv->cfg.request_timeout_ms;
+		}
+		every = every / 4 > 0 ? every / 4 : 1;
+		uv_timer_start(&c->timer, idle_cb, every, every);
+	}
 	start_reading(c);
 }
 
@@ -968,6 +1012,9 @@ int baton_http_server_init(uv_loop_t *loop, struct baton_http_server *srv,
 	}
 	if (srv->cfg.idle_timeout_ms == 0) {
 		srv->cfg.idle_timeout_ms = DEFAULT_IDLE_MS;
+	}
+	if (srv->cfg.request_timeout_ms == 0) {
+		srv->cfg.request_timeout_ms = DEFAULT_REQUEST_MS;
 	}
 	if (srv->cfg.max_connections == 0) {
 		srv->cfg.max_connections = DEFAULT_MAX_CONNS;

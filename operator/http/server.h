@@ -61,7 +61,12 @@ struct baton_http_config {
 	size_t max_header_bytes;  /* request line + headers; 0 -> 8 KiB */
 	size_t max_body_bytes;	  /* 0 -> 1 MiB */
 	unsigned idle_timeout_ms; /* 0 -> 30 s */
-	unsigned max_connections; /* 0 -> 128 */
+	/* a request (with the TLS handshake, for the first) must arrive
+	 * whole this long after its first byte, however the bytes trickle
+	 * in: a client sending one byte a second cannot hold a connection
+	 * (and with enough of them the whole server) forever; 0 -> 10 s */
+	unsigned request_timeout_ms;
+	unsigned max_connections;		 /* 0 -> 128 */
 	const struct baton_http_tls_config *tls; /* NULL -> plain HTTP */
 };
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -70,11 +71,17 @@ static void wake_cb(uv_async_t *a)
 	(void)a;
 }
 
+/* 0: the server's default (10 s); the slow-client test sets it short */
+static unsigned request_timeout_ms;
+
 static void setup_server(struct fixture *f,
 			 const struct baton_http_tls_config *tls)
 {
-	struct baton_http_config cfg = {
-	    .max_header_bytes = 1024, .max_body_bytes = 4096, .tls = tls};
+	struct baton_http_config cfg = {.max_header_bytes = 1024,
+					.max_body_bytes = 4096,
+					.request_timeout_ms =
+					    request_timeout_ms,
+					.tls = tls};
 
 	memset(f, 0, sizeof *f);
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -329,6 +336,127 @@ START_TEST(malformed_request_gets_400_and_close)
 }
 END_TEST
 
+/* A client trickling one byte every 100 ms (each byte re-armed the idle
+ * timer before, so it held the connection for good, and 128 such clients
+ * the whole server): the request must be whole 400 ms after its first
+ * byte, or 408 and close. A keep-alive client that waits longer than that
+ * between two requests is not cut (only the idle timeout applies). */
+struct trickle {
+	struct fixture *f;
+	char resp[512];
+	size_t len;
+	int eof;
+	double closed_after_ms; /* from the first byte */
+	int sent;
+	long second_status;
+};
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int raw_connect(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct timeval tv = {.tv_sec = 5};
+
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *trickle_thread(void *arg)
+{
+	struct trickle *t = arg;
+	static const char req[] =
+	    "GET /hello HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	int fd = raw_connect(t->f->port);
+	double t0 = mono_ms();
+
+	for (size_t i = 0; fd >= 0 && i < sizeof req - 1; i++) {
+		ssize_t n;
+		if (write(fd, req + i, 1) != 1) {
+			break; /* the server closed it */
+		}
+		t->sent++;
+		usleep(100 * 1000);
+		n = recv(fd, t->resp + t->len, sizeof t->resp - 1 - t->len,
+			 MSG_DONTWAIT);
+		if (n > 0) {
+			t->len += (size_t)n;
+			t->resp[t->len] = '\0';
+		} else if (n == 0) {
+			t->eof = 1;
+			t->closed_after_ms = mono_ms() - t0;
+			break;
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	client_done(t->f);
+	return NULL;
+}
+
+static void *patient_thread(void *arg)
+{
+	struct trickle *t = arg;
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	int fd = raw_connect(t->f->port);
+	ssize_t n;
+
+	if (fd >= 0 && write(fd, req, sizeof req - 1) == sizeof req - 1 &&
+	    (n = read(fd, t->resp, sizeof t->resp - 1)) > 0) {
+		t->resp[n] = '\0';
+		usleep(700 * 1000); /* longer than the request timeout */
+		if (write(fd, req, sizeof req - 1) == sizeof req - 1 &&
+		    (n = read(fd, t->resp, sizeof t->resp - 1)) > 0) {
+			t->resp[n] = '\0';
+			t->second_status = strtol(t->resp + 9, NULL, 10);
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	client_done(t->f);
+	return NULL;
+}
+
+START_TEST(slow_client_gets_408_and_close)
+{
+	struct fixture f;
+	struct trickle t = {0}, p = {0};
+
+	request_timeout_ms = 400;
+	setup_server(&f, NULL);
+	t.f = &f;
+	run_client(&f, trickle_thread, &t);
+	p.f = &f;
+	run_client(&f, patient_thread, &p);
+	teardown_server(&f);
+	request_timeout_ms = 0;
+
+	ck_assert_msg(t.eof, "still open after %d bytes, one per 100 ms",
+		      t.sent);
+	ck_assert_msg(strncmp(t.resp, "HTTP/1.1 408 ", 13) == 0, "got %s",
+		      t.resp);
+	/* 400 ms and the check interval (100 ms); generous for a busy
+	 * machine, far below the 8 s the trickle would take */
+	ck_assert_double_lt(t.closed_after_ms, 3000);
+	ck_assert_int_eq(p.second_status, 200);
+}
+END_TEST
+
 START_TEST(pipelined_requests_answered_in_order)
 {
 	struct fixture f;
@@ -511,6 +639,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, keep_alive_reuses_connection);
 	tcase_add_test(tc, oversized_headers_and_body);
 	tcase_add_test(tc, malformed_request_gets_400_and_close);
+	tcase_add_test(tc, slow_client_gets_408_and_close);
 	tcase_add_test(tc, pipelined_requests_answered_in_order);
 	tcase_add_test(tc, mtls_requires_client_cert_from_ca);
 	tcase_add_test(tc, tls_bad_key_is_a_clear_error);
