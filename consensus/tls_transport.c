@@ -28,6 +28,7 @@ struct conn {
 	struct impl *impl;
 	struct conn *next;
 	uv_tcp_t tcp;
+	uv_timer_t deadline; /* connect + handshake */
 	uv_connect_t connect;
 	uv_pipe_t pipe; /* our end of the socketpair */
 	bool pipe_open;
@@ -56,6 +57,7 @@ struct impl {
 	struct raft_uv_transport *t;
 	raft_id id;
 	unsigned refused, accepted;
+	unsigned handshaking; /* incoming connections not done yet */
 };
 
 static void maybe_closed(struct impl *impl);
@@ -124,10 +126,28 @@ static void conn_close(struct conn *c, int status, const char *why)
 		c->req = NULL;
 		c->connect_cb(req, NULL, status);
 	}
+	if (!c->client && !c->done) {
+		c->impl->handshaking--;
+	}
 	if (c->pipe_open) {
 		uv_close((uv_handle_t *)&c->pipe, conn_handle_closed_cb);
 	}
+	uv_close((uv_handle_t *)&c->deadline, conn_handle_closed_cb);
 	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed_cb);
+}
+
+static void deadline_cb(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	char why[BATON_ERRMSG_SIZE];
+
+	if (c->done || c->closing) {
+		return;
+	}
+	baton_errmsg_printf(why, "TLS handshake not finished within %u ms",
+			    c->impl->cfg.handshake_timeout_ms);
+	c->impl->refused++;
+	conn_close(c, RAFT_NOCONNECTION, why);
 }
 
 /* ---- ciphertext out --------------------------------------------------- */
@@ -165,6 +185,13 @@ static int flush_wbio(struct conn *c)
 			free(r);
 			return BATON_ECONN;
 		}
+	}
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) >
+	    BATON_TLS_MAX_QUEUED) {
+		baton_log(BATON_LOG_WARN, "raft-tls",
+			  "peer reads nothing: more than %u bytes queued",
+			  BATON_TLS_MAX_QUEUED);
+		return BATON_ECONN;
 	}
 	return 0;
 }
@@ -300,6 +327,10 @@ static void handshake_done(struct conn *c)
 	uv_pipe_open(&c->pipe, fds[1]);
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, pipe_read_cb);
 	c->done = true;
+	uv_timer_stop(&c->deadline);
+	if (!c->client) {
+		impl->handshaking--;
+	}
 	impl->accepted++;
 	if (c->client) {
 		struct raft_uv_connect *req = c->req;
@@ -411,7 +442,11 @@ static struct conn *conn_new(struct impl *impl, bool client)
 	}
 	uv_tcp_init(impl->loop, &c->tcp);
 	c->tcp.data = c;
-	c->open_handles = 1;
+	uv_timer_init(impl->loop, &c->deadline);
+	c->deadline.data = c;
+	uv_timer_start(&c->deadline, deadline_cb,
+		       impl->cfg.handshake_timeout_ms, 0);
+	c->open_handles = 2;
 	impl->open_handles++;
 	c->next = impl->conns;
 	impl->conns = c;
@@ -499,8 +534,15 @@ static void listen_cb(uv_stream_t *server, int status)
 	if (c == NULL) {
 		return;
 	}
+	impl->handshaking++; /* conn_close and handshake_done count down */
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c, 0, NULL);
+		return;
+	}
+	if (impl->handshaking > BATON_TLS_MAX_HANDSHAKES) {
+		impl->refused++;
+		conn_close(c, RAFT_NOCONNECTION,
+			   "too many connections in their handshake");
 		return;
 	}
 	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, tcp_read_cb);
@@ -591,6 +633,9 @@ int baton_tls_transport_init(struct raft_uv_transport *t, uv_loop_t *loop,
 	}
 	impl->loop = loop;
 	impl->cfg = *cfg;
+	if (impl->cfg.handshake_timeout_ms == 0) {
+		impl->cfg.handshake_timeout_ms = 5000;
+	}
 	impl->t = t;
 	impl->ctx = SSL_CTX_new(TLS_method());
 	if (impl->ctx == NULL ||

@@ -37,7 +37,18 @@ struct baton_tls_config {
 	const char *ca_file; /* the fleet's CA */
 	unsigned n_members;
 	struct baton_tls_member members[BATON_TLS_MAX_MEMBERS];
+	/* Bounds against a peer (or anyone who can reach the port) that
+	 * holds resources: the TCP connect and TLS handshake must finish in
+	 * handshake_timeout_ms (0 -> 5 s); at most BATON_TLS_MAX_HANDSHAKES
+	 * incoming connections handshake at once (more are closed at
+	 * accept); a connection whose peer lets more than
+	 * BATON_TLS_MAX_QUEUED bytes queue up unread is closed (raft
+	 * reconnects). */
+	unsigned handshake_timeout_ms;
 };
+
+#define BATON_TLS_MAX_HANDSHAKES 32
+#define BATON_TLS_MAX_QUEUED (64u * 1024 * 1024)
 
 /* Initialize T (version 1) for LOOP; the transport is closed by raft_uv's
  * owner with baton_tls_transport_close(). Returns 0 or BATON_E*; the reason

@@ -779,8 +779,9 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	if (cfg->tls_ca != NULL) {
 		/* Mutual TLS: the peer's raft id comes from its verified
 		 * certificate (baton://region/<name>), never from its claim. */
-		struct baton_tls_config tc = {
-		    cfg->tls_cert, cfg->tls_key, cfg->tls_ca, 0, {{0}}};
+		struct baton_tls_config tc = {.cert_file = cfg->tls_cert,
+					      .key_file = cfg->tls_key,
+					      .ca_file = cfg->tls_ca};
 		for (int i = 0; i < g->n_members; i++) {
 			struct baton_tls_member *tm =
 			    &tc.members[tc.n_members++];

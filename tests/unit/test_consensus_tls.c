@@ -253,6 +253,113 @@ static void try_pair(struct pki *pki, const char *server_cert,
 	free(p);
 }
 
+/* Whoever connects to the Raft port and says nothing (or trickles a
+ * handshake) is cut at the handshake deadline, not held forever; beyond
+ * BATON_TLS_MAX_HANDSHAKES such connections at once, the next is closed
+ * at accept. */
+struct silent {
+	uv_tcp_t tcp;
+	uv_connect_t req;
+	bool eof;
+	uint64_t connected_at, eof_at;
+};
+
+static void silent_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	static char buf[256];
+	(void)h;
+	(void)hint;
+	*b = uv_buf_init(buf, sizeof buf);
+}
+
+static void silent_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct silent *x = s->data;
+	(void)b;
+	if (n < 0) {
+		x->eof = true;
+		x->eof_at = uv_now(s->loop);
+		uv_read_stop(s);
+	}
+}
+
+static void silent_connected(uv_connect_t *req, int status)
+{
+	struct silent *x = req->data;
+	ck_assert_int_eq(status, 0);
+	x->connected_at = uv_now(req->handle->loop);
+	uv_read_start((uv_stream_t *)&x->tcp, silent_alloc, silent_read);
+}
+
+START_TEST(silent_peer_is_cut_at_the_handshake_deadline)
+{
+	struct pki pki;
+	struct pair *p = calloc(1, sizeof *p);
+	struct baton_tls_config scfg;
+	char sp[3][160];
+	enum { N = BATON_TLS_MAX_HANDSHAKES + 1 };
+	struct silent x[N];
+	struct sockaddr_in sa;
+	unsigned eofs, at_once, at_deadline;
+
+	pki_make(&pki);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(uv_loop_init(&p->loop), 0);
+	tls_cfg(&pki, "r1", &scfg, sp);
+	scfg.handshake_timeout_ms = 1000;
+	ck_assert_int_eq(baton_tls_transport_init(&p->server, &p->loop, &scfg),
+			 0);
+	p->server.data = p;
+	ck_assert_int_eq(p->server.init(&p->server, 1, "127.0.0.1"), 0);
+	ck_assert_int_eq(p->server.listen(&p->server, accept_cb), 0);
+
+	memset(x, 0, sizeof x);
+	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", pki.port, &sa), 0);
+	for (int i = 0; i < N; i++) {
+		uv_tcp_init(&p->loop, &x[i].tcp);
+		x[i].tcp.data = &x[i];
+		x[i].req.data = &x[i];
+		ck_assert_int_eq(uv_tcp_connect(&x[i].req, &x[i].tcp,
+						(const struct sockaddr *)&sa,
+						silent_connected),
+				 0);
+	}
+	for (;;) {
+		eofs = at_once = at_deadline = 0;
+		for (int i = 0; i < N; i++) {
+			if (x[i].eof) {
+				eofs++;
+				if (x[i].eof_at - x[i].connected_at < 500) {
+					at_once++;
+				} else {
+					at_deadline++;
+				}
+			}
+		}
+		if (eofs == N) {
+			break;
+		}
+		uv_run(&p->loop, UV_RUN_ONCE);
+	}
+	/* one over the cap closed at accept, the others by the deadline
+	 * (not at once, and not never) */
+	ck_assert_uint_ge(at_once, 1);
+	ck_assert_uint_ge(at_deadline, BATON_TLS_MAX_HANDSHAKES - 2);
+	ck_assert_uint_eq(baton_tls_transport_refused(&p->server), N);
+	ck_assert_uint_eq(p->accepted, 0);
+
+	for (int i = 0; i < N; i++) {
+		uv_close((uv_handle_t *)&x[i].tcp, NULL);
+	}
+	p->server.close(&p->server, transport_closed_cb);
+	LOOP_RUN_UNTIL(&p->loop, p->closed == 1);
+	baton_tls_transport_close(&p->server);
+	LOOP_TEARDOWN(&p->loop);
+	free(p);
+	pki_remove(&pki);
+}
+END_TEST
+
 START_TEST(good_certificates_connect)
 {
 	struct pki pki = {.port = 0};
@@ -412,6 +519,7 @@ static Suite *tls_suite(void)
 	TCase *tc = tcase_create("tls");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, good_certificates_connect);
+	tcase_add_test(tc, silent_peer_is_cut_at_the_handshake_deadline);
 	tcase_add_test(tc, bad_certificates_are_refused);
 	tcase_add_test(tc, raft_cluster_over_tls);
 	suite_add_tcase(s, tc);
