@@ -61,6 +61,9 @@ static void usage_main(FILE *f)
 		"                            ready, lag\n"
 		"  switchover NS/DB REGION   move the primary to REGION "
 		"(planned)\n"
+		"  pause NS/DB | resume NS/DB  maintenance: no automatic "
+		"failover (manual\n"
+		"                            mode) until resumed\n"
 		"  check --server URL        is this region's batond "
 		"reachable and healthy\n"
 		"  version                   batonctl's version (also "
@@ -73,7 +76,7 @@ static void usage_main(FILE *f)
 		"split-brain prober\n"
 		"  report DIR                compute a drill's report.json and "
 		"timeline.svg\n\n"
-		"region flags (status, switchover):\n"
+		"region flags (status, switchover, pause, resume):\n"
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
@@ -1081,6 +1084,173 @@ out:
 	return rv;
 }
 
+/* ---- pause / resume --------------------------------------------------------
+ */
+
+static void usage_pause(FILE *f)
+{
+	fprintf(f,
+		"usage: batonctl pause|resume NS/DB [--wait DURATION] "
+		"[region flags]\n\n"
+		"pause: maintenance mode. Sets spec.failover.mode manual on "
+		"NS/DB in every\n"
+		"reachable region (a merge patch): batond commits it to Raft "
+		"and no region\n"
+		"is promoted automatically, not even when the primary's "
+		"region is lost\n"
+		"(`batonctl switchover` still promotes on request). resume "
+		"sets it back to\n"
+		"automatic. `kubectl get dbc -o wide` shows the mode in force "
+		"(MODE).\n\n"
+		"  --wait DURATION  then wait until every reachable region's "
+		"status says\n"
+		"                   the mode is in force "
+		"(status.failoverMode)\n\n"
+		"Exit 0 when set (and in force, with --wait); 1 when the "
+		"database does not\n"
+		"exist, no region accepted the change or the wait timed out; "
+		"2 on bad flags.\n");
+}
+
+static int cmd_pause(int argc, char **argv, const char *mode)
+{
+	static const struct option longopts[] = {
+	    {"wait", required_argument, NULL, 'w'}, REGION_LONGOPTS, {0}};
+	struct region_flags rf = {0};
+	struct baton_ctl_fleet *f = NULL;
+	char ns[128], name[128];
+	long wait_ms = 0;
+	int opt, rv = 0, found = 0, patched;
+	json_t *patch;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "w:h", longopts, NULL)) != -1) {
+		int r = region_flag(&rf, opt, optarg);
+		if (r < 0) {
+			return die_usage("too many region flags");
+		}
+		if (r > 0) {
+			continue;
+		}
+		switch (opt) {
+		case 'w':
+			wait_ms = baton_ctl_parse_duration(optarg);
+			if (wait_ms <= 0) {
+				return die_usage("%s: --wait wants a duration "
+						 "like 60s, not '%s'",
+						 argv[0], optarg);
+			}
+			break;
+		case 'h':
+			usage_pause(stdout);
+			return 0;
+		default:
+			usage_pause(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		usage_pause(stderr);
+		return EXIT_USAGE;
+	}
+	if (split_ref(argv[optind], ns, name, sizeof ns) != 0) {
+		return die_usage("%s: '%s' is not NAMESPACE/NAME", argv[0],
+				 argv[optind]);
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		return EXIT_FAILED;
+	}
+	if ((rv = open_fleet(f, &rf)) != 0) {
+		goto out;
+	}
+	baton_ctl_fleet_fetch(f, ns, name, false);
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (r->kubeconfig == NULL) {
+			continue;
+		}
+		if (r->api_ok) {
+			found++;
+		} else if (r->api_status == BATON_ENOTFOUND) {
+			fprintf(stderr, "%s: %s: no DatabaseCluster %s/%s\n",
+				prog, r->name, ns, name);
+		} else {
+			fprintf(stderr, "%s: %s: unreachable, skipped: %s\n",
+				prog, r->name, r->api_err);
+		}
+	}
+	if (found == 0) {
+		fprintf(stderr,
+			"%s: DatabaseCluster %s/%s was not found in any "
+			"reachable region\n",
+			prog, ns, name);
+		rv = EXIT_FAILED;
+		goto out;
+	}
+	patch = json_pack("{s:{s:{s:s}}}", "spec", "failover", "mode", mode);
+	patched = baton_ctl_fleet_patch(f, ns, name, patch);
+	json_decref(patch);
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (r->kubeconfig == NULL) {
+			continue;
+		}
+		if (r->api_ok) {
+			printf("%s: failover.mode %s\n", r->name, mode);
+		} else {
+			fprintf(stderr, "%s: %s: not changed: %s\n", prog,
+				r->name, r->api_err);
+		}
+	}
+	if (patched == 0) {
+		fprintf(stderr, "%s: no region accepted the change\n", prog);
+		rv = EXIT_FAILED;
+		goto out;
+	}
+	if (wait_ms == 0) {
+		goto out;
+	}
+	int64_t start = now_ms(), end = start + wait_ms;
+	for (;;) {
+		int reachable = 0, done = 0;
+		baton_ctl_fleet_fetch(f, ns, name, false);
+		for (size_t i = 0; i < f->n; i++) {
+			struct baton_ctl_region *r = &f->regions[i];
+			const char *m = json_string_value(json_object_get(
+			    json_object_get(r->api_result, "status"),
+			    "failoverMode"));
+			if (r->kubeconfig == NULL || !r->api_ok) {
+				continue;
+			}
+			reachable++;
+			done += m != NULL && strcmp(m, mode) == 0;
+		}
+		if (reachable > 0 && done == reachable) {
+			printf("%s/%s: failover.mode %s in force in every "
+			       "reachable region (%.1f s)\n",
+			       ns, name, mode,
+			       (double)(now_ms() - start) / 1000.0);
+			break;
+		}
+		if (now_ms() >= end) {
+			fprintf(stderr,
+				"%s: timed out after %.0f s: failover.mode %s "
+				"in force in %d of %d reachable regions "
+				"(status.failoverMode; is batond running?)\n",
+				prog, (double)wait_ms / 1000.0, mode, done,
+				reachable);
+			rv = EXIT_FAILED;
+			break;
+		}
+		usleep(500 * 1000);
+	}
+out:
+	baton_ctl_fleet_close(f);
+	free(f);
+	return rv;
+}
+
 /* ---- check ----------------------------------------------------------------
  */
 
@@ -1514,6 +1684,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "check") == 0) {
 		return cmd_check(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "pause") == 0) {
+		return cmd_pause(argc - 1, argv + 1, "manual");
+	}
+	if (strcmp(cmd, "resume") == 0) {
+		return cmd_pause(argc - 1, argv + 1, "automatic");
 	}
 	if (strcmp(cmd, "load") == 0) {
 		return cmd_load(argc - 1, argv + 1);

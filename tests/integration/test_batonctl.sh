@@ -10,7 +10,9 @@
 #  - switchover: a database that does not exist, a region that is not one
 #    of the database's: exit 1 with a clear message; a real request sets
 #    spec.primaryRegion and the request annotation in every region; --wait
-#    with no batond to act on it times out with exit 1.
+#    with no batond to act on it times out with exit 1;
+#  - pause/resume: spec.failover.mode in every region, --wait times out
+#    without a batond, a change the API server refuses is exit 1.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/tap.sh
@@ -137,4 +139,23 @@ done
 expect 1 "switchover --wait with no batond acting on it times out with a clear message, exit 1" \
     "timed out after 2 s waiting for $r2 to be primary" \
     "$ctl" switchover default/ctltest "$r2" --wait 2s --kubeconfig "$r1=$K1,$r2=$K2"
+
+# pause / resume: spec.failover.mode in every region (ctltest has two
+# regions, so the CRD's rule refuses automatic: a clear error, exit 1)
+expect 2 "pause needs NS/DB" 'usage: batonctl pause' "$ctl" pause --kubeconfig "$r1=$K1"
+expect 1 "pause of a database that does not exist: clear error, exit 1" \
+    "DatabaseCluster default/nope was not found in any reachable region" \
+    "$ctl" pause default/nope --kubeconfig "$r1=$K1,$r2=$K2"
+for r in "$r1" "$r2"; do kc "$r" patch dbc ctltest --type merge -p '{"spec":{"failover":{"mode":"manual"}}}' >/dev/null; done
+expect 0 "pause sets failover.mode manual in every reachable region" "$r2: failover.mode manual" \
+    "$ctl" pause default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"
+for r in "$r1" "$r2"; do
+    check "$r: spec.failover.mode is manual" test "$(kc "$r" get dbc ctltest -o jsonpath='{.spec.failover.mode}')" = manual
+done
+expect 1 "pause --wait with no batond to commit it times out naming status.failoverMode" \
+    "failover.mode manual in force in 0 of 2 reachable regions" \
+    "$ctl" pause default/ctltest --wait 2s --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "resume of a two-region database: the API server's rule, exit 1" \
+    "no region accepted the change" \
+    "$ctl" resume default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"
 tap_exit
