@@ -15,13 +15,13 @@
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
 #                   becomes a replica of the new one, no manual step)
-#   manual          edit spec.failover.mode to manual on the live NS/NAME
-#                   in every region and wait until every status says the
-#                   mode is in force (Raft), kill the primary region, check
+#   manual          batonctl pause --wait on the live NS/NAME (failover.mode
+#                   manual in every region, in force in Raft), kill the
+#                   primary region, check
 #                   that nothing is promoted for 4 lease periods, then
 #                   promote with batonctl switchover (the same request as a
-#                   planned switchover); the mode goes back to automatic
-#                   after the region is restored
+#                   planned switchover); batonctl resume --wait after the
+#                   region is restored
 #   steady          no fault: the write load for --duration seconds
 #                   (default 600) while the primary agent's
 #                   /v1/status is sampled every 250 ms; fails on any fence
@@ -157,19 +157,13 @@ healthy() {
         agent "${podip[$r]}" | jq -e '.role == "replica"' >/dev/null 2>&1 || return 1
     done
 }
-# set_mode automatic|manual: edit spec.failover.mode in every region, then
-# wait until every region's status says it is in force (committed in Raft)
+# set_mode automatic|manual: batonctl pause/resume (spec.failover.mode in
+# every region), waiting until every region's status says it is in force
+# (committed in Raft)
 set_mode() {
-    local r
-    for r in "${regions[@]}"; do
-        kc "$r" -n "$ns" patch dbc "$db" --type merge \
-            -p "{\"spec\":{\"failover\":{\"mode\":\"$1\"}}}" >/dev/null || return 1
-    done
-    mode_everywhere() {
-        local r
-        for r in "${regions[@]}"; do [ "$(st "$r" failoverMode)" = "$1" ] || return 1; done
-    }
-    wait_for 60 mode_everywhere "$1"
+    local verb=resume
+    [ "$1" = manual ] && verb=pause
+    "$batonctl" "$verb" "$ns/$db" --wait 60s >/dev/null
 }
 fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     local r x
@@ -300,7 +294,7 @@ run_one() {
     fi
     if [ "$scen" = manual ]; then
         # a live edit: it must reach Raft (status.failoverMode) everywhere
-        log "manual #$i: spec.failover.mode manual on the live $ns/$db in every region"
+        log "manual #$i: batonctl pause $ns/$db --wait (failover.mode manual on the live database)"
         set_mode manual || { log "manual #$i: mode manual never came into force (status.failoverMode)"; return 1; }
     fi
     before=$(fleet_state) p=${before%/*} e=${before#*/}
