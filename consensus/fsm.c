@@ -393,6 +393,31 @@ int baton_fsm_region_index(const struct baton_db_state *db, const char *region)
 	return -1;
 }
 
+/* Remembers NAME's last EPOCH (fsm.h: the tombstones). */
+static void tombstone(struct baton_fsm *f, const char *name, uint64_t epoch)
+{
+	struct baton_fsm_tombstone *t = NULL;
+
+	for (unsigned i = 0; i < f->n_tomb; i++) {
+		if (strcmp(f->tomb[i].name, name) == 0) {
+			t = &f->tomb[i];
+			break;
+		}
+	}
+	if (t == NULL) {
+		t = &f->tomb[f->tomb_next];
+		f->tomb_next = (f->tomb_next + 1) % BATON_FSM_TOMBSTONES;
+		if (f->n_tomb < BATON_FSM_TOMBSTONES) {
+			f->n_tomb++;
+		}
+		snprintf(t->name, sizeof t->name, "%s", name);
+		t->epoch = 0;
+	}
+	if (epoch > t->epoch) {
+		t->epoch = epoch;
+	}
+}
+
 static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 {
 	struct baton_db_state *db;
@@ -448,6 +473,12 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 	}
 	db->primary = primary;
 	db->epoch = 1;
+	for (i = 0; i < f->n_tomb; i++) {
+		if (strcmp(f->tomb[i].name, c->db) == 0) {
+			db->epoch = f->tomb[i].epoch + 1;
+			break;
+		}
+	}
 	db->phase = BATON_PHASE_HEALTHY;
 	db->sw_target = -1;
 	db->lease_hwm_ms = c->cfg.lease_ms;
@@ -495,6 +526,7 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 	}
 	switch (c->type) {
 	case BATON_CMD_REMOVE:
+		tombstone(f, db->name, db->epoch);
 		baton_index_del(&f->dbs, c->db); /* frees db */
 		return BATON_FSM_OK;
 	case BATON_CMD_RENEW:
@@ -822,7 +854,8 @@ int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 	unsigned i;
 
 	/* n <= BATON_MAX_DATABASES: at most a few MiB, sized to fit. */
-	w.cap = SNAPSHOT_HEADER + (size_t)n * SNAPSHOT_DB_MAX;
+	w.cap = SNAPSHOT_HEADER + (size_t)n * SNAPSHOT_DB_MAX + 8 +
+		BATON_FSM_TOMBSTONES * (1 + BATON_NAME_SIZE + 8);
 	w.p = raft_malloc(w.cap);
 	if (w.p == NULL) {
 		return BATON_ENOMEM;
@@ -838,6 +871,14 @@ int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 	put_u32(&w, n);
 	for (i = 0; i < n; i++) {
 		put_db(&w, baton_fsm_db_at(f, i), version);
+	}
+	if (version >= 4) {
+		put_u32(&w, f->n_tomb);
+		put_u32(&w, f->tomb_next);
+		for (i = 0; i < f->n_tomb; i++) {
+			put_str(&w, f->tomb[i].name);
+			put_u64(&w, f->tomb[i].epoch);
+		}
 	}
 	if (w.overflow || w.invalid) {
 		raft_free(w.p);
@@ -858,7 +899,8 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 	struct rd r = {.p = buf, .len = len};
 	struct baton_index dbs;
 	uint64_t applied, chain;
-	uint32_t n, i;
+	uint32_t n, i, n_tomb = 0, tomb_next = 0;
+	struct baton_fsm_tombstone *tomb = NULL;
 	int rv = BATON_EPARSE;
 
 	if (buf == NULL || len < 3 || r.p[0] != 'B' || r.p[1] != 'S' ||
@@ -890,6 +932,27 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 		}
 		memcpy(item, &db, sizeof db);
 	}
+	if (r.p[2] >= 4) {
+		tomb = calloc(BATON_FSM_TOMBSTONES, sizeof *tomb);
+		if (tomb == NULL) {
+			rv = BATON_ENOMEM;
+			goto err_after_init;
+		}
+		n_tomb = get_u32(&r);
+		tomb_next = get_u32(&r);
+		if (r.bad || n_tomb > BATON_FSM_TOMBSTONES ||
+		    tomb_next >= BATON_FSM_TOMBSTONES ||
+		    (n_tomb < BATON_FSM_TOMBSTONES && tomb_next != n_tomb)) {
+			goto err_after_init;
+		}
+		for (i = 0; i < n_tomb; i++) {
+			get_str(&r, tomb[i].name);
+			tomb[i].epoch = get_u64(&r);
+			if (r.bad || tomb[i].name[0] == '\0') {
+				goto err_after_init;
+			}
+		}
+	}
 	if (r.off != len) {
 		goto err_after_init;
 	}
@@ -897,9 +960,17 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 	f->dbs = dbs;
 	f->applied = applied;
 	f->chain = chain;
+	memset(f->tomb, 0, sizeof f->tomb);
+	if (tomb != NULL) {
+		memcpy(f->tomb, tomb, (size_t)n_tomb * sizeof tomb[0]);
+	}
+	f->n_tomb = n_tomb;
+	f->tomb_next = tomb_next;
+	free(tomb);
 	return 0;
 
 err_after_init:
+	free(tomb);
 	baton_index_free(&dbs);
 	return rv;
 }

@@ -29,8 +29,10 @@
 /* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
  * Version 2 widened count from u8 to u32 (thousands of databases); version
  * 3 added each region's report epoch and final flag and the lease high
- * water mark. Versions 1 and 2 still decode. */
-#define BATON_SNAPSHOT_VERSION 3
+ * water mark; version 4 the last epochs of removed databases (after the
+ * databases: count u32, next u32, then name + epoch u64 each). Versions
+ * 1 to 3 still decode. */
+#define BATON_SNAPSHOT_VERSION 4
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -115,6 +117,13 @@ typedef void (*baton_fsm_observer_cb)(struct baton_fsm *f,
 				      const struct baton_cmd *cmd, int result,
 				      void *data);
 
+/* The last epoch of a removed database. */
+struct baton_fsm_tombstone {
+	char name[BATON_NAME_SIZE];
+	uint64_t epoch;
+};
+#define BATON_FSM_TOMBSTONES 256
+
 struct baton_fsm {
 	/* struct baton_db_state records by name, at most BATON_MAX_DATABASES
 	 * (consensus/index.h); use baton_fsm_db(), baton_fsm_count() and
@@ -122,6 +131,13 @@ struct baton_fsm {
 	struct baton_index dbs;
 	uint64_t applied; /* commands applied, including rejected ones */
 	uint64_t chain;	  /* running hash of every applied command */
+	/* Epochs never go back, also across a DatabaseCluster deleted and
+	 * created again under the same name (retained data, agents that
+	 * remember the highest epoch they saw): REGISTER continues above the
+	 * last epoch REMOVE left here. A ring of the last
+	 * BATON_FSM_TOMBSTONES removals, the oldest forgotten first. */
+	struct baton_fsm_tombstone tomb[BATON_FSM_TOMBSTONES];
+	unsigned n_tomb, tomb_next;
 	baton_fsm_observer_cb observer;
 	void *observer_data;
 };

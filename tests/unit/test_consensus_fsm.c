@@ -385,6 +385,82 @@ START_TEST(snapshot_restore_roundtrip)
 }
 END_TEST
 
+/* A DatabaseCluster deleted and created again (retained data, agents that
+ * remember the highest epoch they saw) continues above its last epoch:
+ * epochs never go back. Kept across a snapshot; the oldest of more than
+ * BATON_FSM_TOMBSTONES removals is forgotten; older snapshots have none. */
+START_TEST(epochs_continue_after_remove_and_register)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	char name[BATON_NAME_SIZE];
+	unsigned k;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 2);
+	c = cmd(BATON_CMD_REMOVE, "", 0);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_ptr_null(baton_fsm_db(&a, "orders"));
+	c = reg_cmd();
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 3);
+
+	/* through a snapshot (version 4) */
+	c = cmd(BATON_CMD_REMOVE, "", 0);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	ck_assert_uint_eq(b.n_tomb, 1);
+	c = reg_cmd();
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&b, "orders")->epoch, 4);
+
+	/* a version 3 snapshot has no tombstones, and still restores */
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 3, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	ck_assert_uint_eq(b.n_tomb, 0);
+
+	/* the ring: 300 more removals forget the oldest ("orders") */
+	for (k = 0; k < 300; k++) {
+		c = reg_cmd();
+		snprintf(c.db, sizeof c.db, "db-%u", k);
+		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+		c = cmd(BATON_CMD_REMOVE, "", 0);
+		snprintf(c.db, sizeof c.db, "db-%u", k);
+		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	}
+	ck_assert_uint_eq(a.n_tomb, BATON_FSM_TOMBSTONES);
+	c = reg_cmd();
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 1);
+	/* a full ring survives a snapshot too, and corrupt counts fail */
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	ck_assert_uint_eq(b.n_tomb, BATON_FSM_TOMBSTONES);
+	ck_assert_uint_eq(b.tomb_next, a.tomb_next);
+	ck_assert_int_eq(memcmp(b.tomb, a.tomb, sizeof a.tomb), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len - 1),
+			 BATON_EPARSE);
+	raft_free(buf.base);
+	snprintf(name, sizeof name, "db-%u", 299);
+	c = reg_cmd();
+	snprintf(c.db, sizeof c.db, "%s", name);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&b, name)->epoch, 2);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
 /* ---- many databases ------------------------------------------------------ */
 
 /* REGISTER of "ns-<k>/db" (NS) or "db-<k>" (!NS). */
@@ -704,6 +780,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, apply_rules);
 	tcase_add_test(tc, failing_over_rules);
 	tcase_add_test(tc, snapshot_restore_roundtrip);
+	tcase_add_test(tc, epochs_continue_after_remove_and_register);
 	tcase_add_test(tc, many_databases_lookup_and_remove_in_the_middle);
 	tcase_add_test(tc, register_beyond_the_cap_is_full);
 	tcase_add_test(tc, snapshot_roundtrip_2000_databases);
