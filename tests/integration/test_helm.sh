@@ -77,8 +77,13 @@ spec:
   persistentVolumeReclaimPolicy: Delete
   hostPath: {path: /tmp/baton-pv-$r}
 YAML
-    check "$r: helm install --wait" helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
-        install baton "$chart" -n baton-system -f "$tmp/values-$r.yaml" --wait --timeout 90s
+    if ! check "$r: helm install --wait" helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+        install baton "$chart" -n baton-system -f "$tmp/values-$r.yaml" --wait --timeout 180s; then
+        # what the pod was waiting for (a kwok pod once never became Ready)
+        "${admin[@]}" -n baton-system get sts,pods,pvc -o wide 2>&1 | sed 's/^/#   /'
+        "${admin[@]}" get pv,nodes -o wide 2>&1 | sed 's/^/#   /'
+        "${admin[@]}" -n baton-system get events --sort-by=.lastTimestamp 2>&1 | tail -20 | sed 's/^/#   /'
+    fi
     check "$r: batond StatefulSet is ready" \
         bash -c "[ \"\$(${admin[*]} -n baton-system get sts baton -o jsonpath='{.status.readyReplicas}')\" = 1 ]"
     check "$r: the config names this region and its peers" \

@@ -4,11 +4,12 @@
 _tap_failed=0
 ok() { printf 'ok - %s\n' "$*"; }
 not_ok() { printf 'not ok - %s\n' "$*"; _tap_failed=1; }
-# check DESCRIPTION CMD...: ok if CMD succeeds.
+# check DESCRIPTION CMD...: ok if CMD succeeds (and returns CMD's success,
+# so a caller can add diagnostics when it failed).
 check() {
     local what=$1 out
     shift
-    if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what"; printf '#   %s\n' "${out//$'\n'/$'\n#   '}"; fi
+    if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what"; printf '#   %s\n' "${out//$'\n'/$'\n#   '}"; return 1; fi
 }
 # eventually TIMEOUT_S DESCRIPTION CMD...: retry CMD until it succeeds.
 eventually() {
