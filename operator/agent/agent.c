@@ -313,6 +313,9 @@ static void asker_cb(struct baton_lease_asker *k,
 	}
 	baton_metric_observe(a->m_ask_seconds, NULL,
 			     (double)(now - ans->sent_ms) / 1000.0);
+	if (ans->epoch > a->batond_epoch) {
+		a->batond_epoch = ans->epoch;
+	}
 	v = baton_agent_lease_apply(&a->lease, ans, now);
 	baton_metric_inc(a->m_asks,
 			 (const char *[]){baton_grant_verdict_name(v)}, 1);
@@ -1110,6 +1113,22 @@ static void order_cb(struct baton_http_request *req, void *data)
 			      ord.epoch, a->lease.epoch);
 		return;
 	}
+	{
+		uint64_t seen = a->lease.epoch > a->batond_epoch
+				    ? a->lease.epoch
+				    : a->batond_epoch;
+		if (ord.epoch > seen + BATON_AGENT_MAX_EPOCH_STEP) {
+			order_refused(a, req, 409, ord.action_name,
+				      "epoch %" PRIu64
+				      " jumps more than %d above the highest "
+				      "this agent has seen (%" PRIu64
+				      ", in orders and batond's lease "
+				      "answers): batond never does that",
+				      ord.epoch, BATON_AGENT_MAX_EPOCH_STEP,
+				      seen);
+			return;
+		}
+	}
 	if (a->closing) {
 		order_refused(a, req, 503, ord.action_name,
 			      "agent is shutting down");
@@ -1316,6 +1335,39 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 		baton_http_server_close(&a->http, NULL);
 		goto err_after_metrics;
 	}
+	if (cfg->probe_host != NULL) {
+		struct baton_http_config pcfg = {.max_body_bytes = 1024};
+		rv = baton_http_server_init(loop, &a->probe_http, &pcfg);
+		if (rv == 0) {
+			a->probe_http.data = a;
+			a->probe_started = true;
+			if (baton_http_route(&a->probe_http, "GET", "/healthz",
+					     healthz_cb, a) ||
+			    baton_http_route(&a->probe_http, "GET", "/readyz",
+					     readyz_cb, a) ||
+			    baton_http_route(&a->probe_http, "GET", "/metrics",
+					     metrics_cb, a) ||
+			    baton_http_route(&a->probe_http, "GET",
+					     "/v1/status", status_cb, a)) {
+				rv = BATON_EINTERNAL;
+			}
+		}
+		if (rv == 0) {
+			rv = baton_http_server_listen(&a->probe_http,
+						      cfg->probe_host,
+						      cfg->probe_port);
+		}
+		if (rv != 0) {
+			baton_errmsg_printf(a->errmsg, "probe listener: %s",
+					    a->probe_http.errmsg);
+			if (a->probe_started) {
+				a->probe_started = false;
+				baton_http_server_close(&a->probe_http, NULL);
+			}
+			baton_http_server_close(&a->http, NULL);
+			goto err_after_metrics;
+		}
+	}
 	uv_timer_init(loop, &a->lease_timer);
 	uv_timer_init(loop, &a->poll_timer);
 	a->lease_timer.data = a->poll_timer.data = a;
@@ -1342,6 +1394,10 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 			uv_close((uv_handle_t *)&a->lease_timer, NULL);
 			uv_close((uv_handle_t *)&a->poll_timer, NULL);
 			baton_http_server_close(&a->http, NULL);
+			if (a->probe_started) {
+				a->probe_started = false;
+				baton_http_server_close(&a->probe_http, NULL);
+			}
 			goto err_after_metrics;
 		}
 		a->asker.data = a;
@@ -1431,7 +1487,12 @@ static void finish_close(struct baton_agent *a)
 		a->fenced = true; /* one attempt; op_done_cb calls us again */
 		return;
 	}
-	a->open_handles = a->asker_started ? 4 : 3;
+	a->open_handles = 3 + (a->asker_started ? 1 : 0) +
+			  (a->probe_started ? 1 : 0);
+	if (a->probe_started) {
+		a->probe_started = false;
+		baton_http_server_close(&a->probe_http, http_closed_cb);
+	}
 	if (a->asker_started) {
 		a->asker_started = false;
 		baton_lease_asker_close(&a->asker, asker_closed_cb);

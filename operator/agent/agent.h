@@ -51,6 +51,13 @@
 #include "agent/lease.h"
 #include "engine/leasefile.h"
 
+/* An order's epoch may exceed the highest epoch the agent has seen (in an
+ * order or in batond's lease answers) by at most this: a failover raises the
+ * epoch by one and takes a lease period, and the agent hears batond's epoch
+ * every few hundred ms, so batond never jumps further; a forged order at
+ * 2^63-1 would otherwise make every later order of batond's stale. */
+#define BATON_AGENT_MAX_EPOCH_STEP 64
+
 struct baton_agent_config {
 	const char *pod_name;
 	const char *name; /* the engine's application_name; NULL: pod_name */
@@ -60,6 +67,11 @@ struct baton_agent_config {
 	int listen_port;			 /* 0: pick one (tests) */
 	const struct baton_http_tls_config *tls; /* NULL: plain HTTP */
 	const char *order_peer;	  /* required client identity, or NULL */
+	/* A second, plain HTTP listener for kubelet's probes and scrapers:
+	 * /healthz /readyz /metrics /v1/status, never orders (the main one
+	 * has mutual TLS then). NULL: none. */
+	const char *probe_host;
+	int probe_port;
 	unsigned lease_margin_ms; /* fence this early; 0 -> 100 */
 	/* batond's agent API ("http(s)://host:port"): where the lease is
 	 * asked for. NULL: no lease is ever held (tests of orders alone). */
@@ -120,6 +132,12 @@ struct baton_agent {
 	struct baton_agent_config cfg;
 	struct baton_engine *engine;
 	struct baton_http_server http;
+	struct baton_http_server probe_http;
+	bool probe_started;
+	/* the highest epoch batond's lease answers named: with the epochs
+	 * this agent saw, the ceiling of an order's epoch (no order may jump
+	 * more than BATON_AGENT_MAX_EPOCH_STEP above what batond has said) */
+	uint64_t batond_epoch;
 	uv_timer_t lease_timer;
 	uv_timer_t poll_timer;
 	struct baton_metrics metrics;

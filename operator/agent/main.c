@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		OPT_NS,
 		OPT_REGION,
 		OPT_LISTEN,
+		OPT_PROBE_LISTEN,
 		OPT_CERT,
 		OPT_KEY,
 		OPT_CA,
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	    {"namespace", required_argument, 0, OPT_NS},
 	    {"region", required_argument, 0, OPT_REGION},
 	    {"listen", required_argument, 0, OPT_LISTEN},
+	    {"probe-listen", required_argument, 0, OPT_PROBE_LISTEN},
 	    {"tls-cert", required_argument, 0, OPT_CERT},
 	    {"tls-key", required_argument, 0, OPT_KEY},
 	    {"tls-ca", required_argument, 0, OPT_CA},
@@ -214,6 +216,8 @@ int main(int argc, char **argv)
 	struct baton_http_tls_config tls = {0};
 	struct baton_engine engine;
 	char listen_host[128] = "0.0.0.0";
+	char probe_host[128] = "";
+	int probe_port = 0;
 	char init_host[256] = "";
 	int listen_port = 8008;
 	enum baton_log_level level;
@@ -245,6 +249,15 @@ int main(int argc, char **argv)
 					   &listen_port) != 0) {
 				fprintf(stderr, "baton-agent: --listen wants "
 						"HOST:PORT\n");
+				return 2;
+			}
+			break;
+		case OPT_PROBE_LISTEN:
+			if (split_hostport(optarg, probe_host,
+					   sizeof probe_host,
+					   &probe_port) != 0) {
+				fprintf(stderr, "baton-agent: --probe-listen "
+						"wants HOST:PORT\n");
 				return 2;
 			}
 			break;
@@ -389,6 +402,10 @@ int main(int argc, char **argv)
 	cfg.lease_file = pg.lease_file; /* the agent writes what PG reads */
 	cfg.listen_host = listen_host;
 	cfg.listen_port = listen_port;
+	if (probe_host[0] != '\0') {
+		cfg.probe_host = probe_host;
+		cfg.probe_port = probe_port;
+	}
 	baton_log_set_static_fields(
 	    json_pack("{s:s,s:s,s:s}", "pod", cfg.pod_name ? cfg.pod_name : "",
 		      "namespace", cfg.pod_namespace ? cfg.pod_namespace : "",

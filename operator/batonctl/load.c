@@ -65,7 +65,7 @@ void baton_ctl_load_defaults(struct baton_ctl_load_opts *o)
 	o->write_timeout_ms = 1000;
 	o->setup_timeout_ms = 120000;
 	o->readback_timeout_ms = 30000;
-	o->agent_port = 8081;
+	o->agent_port = 8082; /* the probe port: status, no orders */
 }
 
 /* One JSON line, flushed, so a SIGKILLed run still leaves its records. */

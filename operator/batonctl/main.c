@@ -1438,7 +1438,8 @@ static void usage_load(FILE *f)
 		"  --duration D            0: until a signal\n"
 		"  --setup-timeout D       120s to find a writable instance at "
 		"start\n"
-		"  --agent-port N          8081 (0: do not poll agents)\n");
+		"  --agent-port N          8082, the agents' plain status port (0: do\n"
+		"                          not poll agents)\n");
 }
 
 static int parse_ms(const char *flag, const char *arg, long *out)

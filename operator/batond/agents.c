@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "batond/agentpki.h"
 #include "batond/children.h"
 #include "batond/config.h"
 #include "http/server.h"
@@ -270,18 +271,45 @@ static void poll_cb(struct baton_kube_request *req, int status)
 	    now + (p->poll_failures <= 10 ? 2000 : BACKOFF_MAX_MS);
 }
 
+/* The agent's PATH: plain http to the pod IP, or (mutual TLS) https to its
+ * database's certificate name connected to the pod IP, so the answer comes
+ * from a holder of that database's key (batond/agentpki.h). */
+static const char *agent_url(const struct baton_agents *a,
+			     const struct pod *p, const char *path, char *url,
+			     size_t size, char *connect, size_t csize)
+{
+	bool v6 = strchr(p->ip, ':') != NULL;
+	connect[0] = '\0';
+	if (a->env.pki == NULL) {
+		snprintf(url, size, "http://%s%s%s:%d%s", v6 ? "[" : "", p->ip,
+			 v6 ? "]" : "", BATON_AGENT_PORT, path);
+		return NULL;
+	}
+	{
+		char host[160];
+		baton_agentpki_agent_host(p->ns, p->cluster, host,
+					  sizeof host);
+		snprintf(url, size, "https://%s:%d%s", host, BATON_AGENT_PORT,
+			 path);
+		snprintf(connect, csize, "%s:%d:%s%s%s:%d", host,
+			 BATON_AGENT_PORT, v6 ? "[" : "", p->ip, v6 ? "]" : "",
+			 BATON_AGENT_PORT);
+	}
+	return connect;
+}
+
 static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
 {
-	char url[160];
+	char url[256], connect[256];
 	if (p->poll_pending || p->ip[0] == '\0' || now < p->next_poll_ms) {
 		return;
 	}
-	snprintf(url, sizeof url, "http://%s:%d/v1/status", p->ip,
-		 BATON_AGENT_PORT);
 	p->poll_req.data = p;
-	if (baton_kube_request_start(&a->client, &p->poll_req, "GET", url, NULL,
-				     NULL, POLL_TIMEOUT_MS, NULL,
-				     poll_cb) == 0) {
+	if (baton_kube_request_start_via(
+		&a->client, &p->poll_req,
+		agent_url(a, p, "/v1/status", url, sizeof url, connect,
+			  sizeof connect),
+		"GET", url, NULL, NULL, POLL_TIMEOUT_MS, poll_cb) == 0) {
 		p->poll_pending = true;
 	}
 }
@@ -428,7 +456,8 @@ static void send_order(struct baton_agents *a, struct pod *p,
 		       const char *action, uint64_t epoch, json_t *body,
 		       const char *target, long timeout_ms)
 {
-	char url[160];
+	char url[256], connect[256];
+	const char *via;
 	char *text;
 	int rv;
 
@@ -442,16 +471,16 @@ static void send_order(struct baton_agents *a, struct pod *p,
 	if (text == NULL) {
 		return;
 	}
-	snprintf(url, sizeof url, "http://%s:%d/v1/order", p->ip,
-		 BATON_AGENT_PORT);
+	via = agent_url(a, p, "/v1/order", url, sizeof url, connect,
+			sizeof connect);
 	snprintf(p->order, sizeof p->order, "%s", action);
 	snprintf(p->order_target, sizeof p->order_target, "%s", target);
 	p->order_epoch = epoch;
 	p->order_ms = now_ms();
 	p->order_req.data = p;
-	rv = baton_kube_request_start(&a->client, &p->order_req, "POST", url,
-				      "application/json", text, timeout_ms,
-				      NULL, order_cb);
+	rv = baton_kube_request_start_via(&a->client, &p->order_req, via,
+					  "POST", url, "application/json",
+					  text, timeout_ms, order_cb);
 	free(text);
 	if (rv == 0) {
 		p->order_pending = true;
@@ -928,6 +957,21 @@ static void lease_cb(struct baton_http_request *req, void *data)
 		baton_http_respond_error(req, 403, text);
 		return;
 	}
+	if (a->env.pki != NULL) {
+		char id[200], msg[600];
+		baton_agentpki_agent_identity(p->ns, p->cluster, id, sizeof id);
+		if (strcmp(req->peer, id) != 0) {
+			snprintf(msg, sizeof msg,
+				 "a lease for %s is given only to %s, not "
+				 "'%.200s'",
+				 p->key, id, req->peer);
+			baton_log(BATON_LOG_WARN, "agents",
+				  "lease question from %s: %s", req->remote,
+				  msg);
+			baton_http_respond_error(req, 403, msg);
+			return;
+		}
+	}
 	if (cs != NULL && (st = cs->db(cs->data, p->db)) != NULL) {
 		int me = baton_fsm_region_index(st, a->env.region);
 		epoch = st->epoch;
@@ -1086,19 +1130,63 @@ json_t *baton_agents_status(struct baton_agents *a)
 /* ---- lifecycle ------------------------------------------------------------
  */
 
-int baton_agents_start(const struct baton_agents_env *env,
-		       struct baton_agents **out)
+/* The agents' client: plain, or (mutual TLS) batond's certificate and the
+ * agent CA, as a kubeconfig the kube client reads. Malloc'd YAML. */
+static char *client_yaml(const struct baton_agentpki *pki)
 {
-	static const char yaml[] =
+	static const char plain[] =
 	    "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
 	    "clusters:\n- name: a\n  cluster:\n    server: "
 	    "http://agents.invalid\n"
 	    "users:\n- name: a\n  user: {}\n"
 	    "contexts:\n- name: a\n  context: {cluster: a, user: a}\n";
+	char *ca, *cert, *key, *out = NULL;
+	size_t n;
+
+	if (pki == NULL) {
+		return strdup(plain);
+	}
+	ca = baton_agentpki_base64(baton_agentpki_ca_pem(pki),
+				   strlen(baton_agentpki_ca_pem(pki)));
+	cert = baton_agentpki_base64(
+	    baton_agentpki_batond_cert_pem(pki),
+	    strlen(baton_agentpki_batond_cert_pem(pki)));
+	key = baton_agentpki_base64(baton_agentpki_batond_key_pem(pki),
+				    strlen(baton_agentpki_batond_key_pem(pki)));
+	if (ca != NULL && cert != NULL && key != NULL) {
+		n = strlen(ca) + strlen(cert) + strlen(key) + 512;
+		out = malloc(n);
+		if (out != NULL) {
+			snprintf(out, n,
+				 "apiVersion: v1\nkind: Config\n"
+				 "current-context: a\nclusters:\n- name: a\n"
+				 "  cluster:\n    server: https://agents.invalid\n"
+				 "    certificate-authority-data: %s\n"
+				 "users:\n- name: a\n  user:\n"
+				 "    client-certificate-data: %s\n"
+				 "    client-key-data: %s\n"
+				 "contexts:\n- name: a\n"
+				 "  context: {cluster: a, user: a}\n",
+				 ca, cert, key);
+		}
+	}
+	if (key != NULL) {
+		memset(key, 0, strlen(key));
+	}
+	free(ca);
+	free(cert);
+	free(key);
+	return out;
+}
+
+int baton_agents_start(const struct baton_agents_env *env,
+		       struct baton_agents **out)
+{
 	struct baton_kube_client_opts opts = {
 	    .qps = -1, .user_agent = "batond/" BATON_VERSION " (agents)"};
 	struct baton_kube_config kc;
 	struct baton_agents *a = calloc(1, sizeof *a);
+	char *yaml;
 	int rv;
 
 	if (a == NULL) {
@@ -1107,12 +1195,18 @@ int baton_agents_start(const struct baton_agents_env *env,
 	a->env = *env;
 	a->pod_index = json_object();
 	a->db_index = json_object();
-	rv = baton_kube_config_load_data(&kc, yaml, strlen(yaml), "agents",
-					 NULL, NULL);
+	yaml = client_yaml(env->pki);
+	rv = yaml == NULL ? BATON_ENOMEM
+			  : baton_kube_config_load_data(&kc, yaml, strlen(yaml),
+							"agents", NULL, NULL);
+	if (yaml != NULL) {
+		memset(yaml, 0, strlen(yaml));
+		free(yaml);
+	}
 	if (rv == 0) {
 		rv = baton_kube_client_init(env->loop, &a->client, &kc, &opts);
+		baton_kube_config_free(&kc);
 	}
-	baton_kube_config_free(&kc);
 	if (rv != 0 || a->pod_index == NULL || a->db_index == NULL) {
 		json_decref(a->pod_index);
 		json_decref(a->db_index);
@@ -1122,7 +1216,17 @@ int baton_agents_start(const struct baton_agents_env *env,
 	a->client.data = a;
 	if (env->api_bind != NULL) {
 		struct baton_http_config hc = {.max_body_bytes = 4096};
+		struct baton_http_tls_config tls = {0};
 		char host[256];
+		if (env->pki != NULL) {
+			/* agents ask over https with their database's
+			 * certificate: lease_cb checks it names the pod's
+			 * database */
+			tls.cert_pem = baton_agentpki_batond_cert_pem(env->pki);
+			tls.key_pem = baton_agentpki_batond_key_pem(env->pki);
+			tls.ca_pem = baton_agentpki_ca_pem(env->pki);
+			hc.tls = &tls;
+		}
 		int port;
 		rv = baton_split_host_port(env->api_bind, host, sizeof host,
 					   &port);

@@ -56,6 +56,7 @@
 #include "kube/informer.h"
 
 struct baton_agents;
+struct baton_agentpki;
 
 struct baton_agents_env {
 	void *data;
@@ -76,6 +77,11 @@ struct baton_agents_env {
 		      const char *reason, const char *message);
 	/* The agent API ("host:port"; NULL: none, no agent gets a lease). */
 	const char *api_bind;
+	/* The region's agent CA (NULL: plain HTTP both ways, no identities):
+	 * orders and status over mutual TLS to the database's certificate
+	 * name at the pod's IP; leases only to a caller whose certificate
+	 * names the pod's database. */
+	struct baton_agentpki *pki;
 };
 
 int baton_agents_start(const struct baton_agents_env *env,

@@ -34,10 +34,18 @@ static json_t *selector(const struct baton_dbspec *s, const char *region)
 			 BATON_LABEL_REGION, region);
 }
 
+static void add_args(json_t *args, const char *const *list)
+{
+	for (; *list != NULL; list++) {
+		json_array_append_new(args, json_string(*list));
+	}
+}
+
 static json_t *statefulset(const struct baton_dbspec *s,
 			   const struct baton_db_region *r,
-			   const char *batond_url, const char *name,
-			   const char *headless)
+			   const char *batond_url,
+			   const struct baton_children_tls *tls,
+			   const char *name, const char *headless)
 {
 	json_t *pod_labels = selector(s, r->name);
 	json_t *engine;
@@ -124,6 +132,24 @@ static json_t *statefulset(const struct baton_dbspec *s,
 		json_array_append_new(args, json_string("--sync-names"));
 		json_array_append_new(args, json_string(names));
 	}
+	if (args != NULL && tls != NULL) {
+		/* orders only from this region's batond, over mutual TLS; the
+		 * lease asked over https with the same certificate; kubelet's
+		 * probes on a plain port that takes no orders */
+		const char *const t[] = {
+		    "--tls-cert",     BATON_AGENT_TLS_DIR "/tls.crt",
+		    "--tls-key",      BATON_AGENT_TLS_DIR "/tls.key",
+		    "--tls-ca",	      BATON_AGENT_TLS_DIR "/ca.crt",
+		    "--order-peer",   tls->order_peer,
+		    "--batond-ca",    BATON_AGENT_TLS_DIR "/ca.crt",
+		    "--batond-cert",  BATON_AGENT_TLS_DIR "/tls.crt",
+		    "--batond-key",   BATON_AGENT_TLS_DIR "/tls.key",
+		    NULL};
+		add_args(args, t);
+	}
+	/* kubelet's probes and scrapers: plain HTTP, no orders */
+	json_array_append_new(args, json_string("--probe-listen"));
+	json_array_append_new(args, json_string("0.0.0.0:8082"));
 	agent = json_pack(
 	    "{s:s, s:s, s:o, "
 	    "s:[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, "
@@ -138,11 +164,21 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	    "BATON_REPL_PASSWORD", "valueFrom", "secretKeyRef", "name", secret,
 	    "key", "password", "name", "BATON_BATOND_URL", "value", batond_url,
 	    "ports", "name", "agent", "containerPort", BATON_AGENT_PORT,
-	    "readinessProbe", "httpGet", "path", "/readyz", "port", "agent",
+	    "readinessProbe", "httpGet", "path", "/readyz", "port", "probe",
 	    "periodSeconds", 2, "securityContext", "allowPrivilegeEscalation",
 	    0, "readOnlyRootFilesystem", 1, "capabilities", "drop", "ALL",
 	    "volumeMounts", "name", "data", "mountPath",
 	    "/var/lib/postgresql/data");
+	json_array_append_new(json_object_get(agent, "ports"),
+			      json_pack("{s:s, s:i}", "name", "probe",
+					"containerPort",
+					BATON_AGENT_PROBE_PORT));
+	if (agent != NULL && tls != NULL) {
+		json_array_append_new(
+		    json_object_get(agent, "volumeMounts"),
+		    json_pack("{s:s, s:s, s:b}", "name", "agent-tls",
+			      "mountPath", BATON_AGENT_TLS_DIR, "readOnly", 1));
+	}
 	pod =
 	    json_pack("{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
 		      "s:[o, o]}}",
@@ -151,6 +187,16 @@ static json_t *statefulset(const struct baton_dbspec *s,
 		      0, "securityContext", "runAsNonRoot", 1, "runAsUser", 999,
 		      "fsGroup", 999, "seccompProfile", "type",
 		      "RuntimeDefault", "containers", engine, agent);
+	if (pod != NULL && tls != NULL) {
+		char sname[160];
+		snprintf(sname, sizeof sname, "%s-agent-tls", name);
+		/* 0440 with fsGroup 999: the agent (uid 999) reads it */
+		json_object_set_new(
+		    json_object_get(pod, "spec"), "volumes",
+		    json_pack("[{s:s, s:{s:s, s:i}}]", "name", "agent-tls",
+			      "secret", "secretName", sname, "defaultMode",
+			      0440));
+	}
 	pvc = json_pack("{s:{s:s}, s:{s:[s], s:{s:{s:s}}}}", "metadata", "name",
 			"data", "spec", "accessModes", "ReadWriteOnce",
 			"resources", "requests", "storage", s->storage_size);
@@ -172,12 +218,15 @@ static json_t *statefulset(const struct baton_dbspec *s,
 }
 
 int baton_children_desired(const struct baton_dbspec *s, const char *region,
-			   const char *batond_url, json_t *out, char *errmsg)
+			   const char *batond_url,
+			   const struct baton_children_tls *tls, json_t *out,
+			   char *errmsg)
 {
 	const struct baton_db_region *r = baton_dbspec_region(s, region);
 	char name[128];
 	char headless[140];
-	json_t *objs[4];
+	json_t *objs[6] = {NULL};
+	int n_objs = tls == NULL ? 4 : tls->batond_namespace == NULL ? 5 : 6;
 	json_t *regions;
 
 	if (r == NULL || r->role != BATON_DB_REGION_DATA) {
@@ -196,7 +245,7 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 								   : "witness",
 			"replicas", s->regions[i].replicas));
 	}
-	objs[0] = statefulset(s, r, batond_url, name, headless);
+	objs[0] = statefulset(s, r, batond_url, tls, name, headless);
 	objs[1] =
 	    json_pack("{s:s, s:s, s:o, s:{s:s, s:b, s:o, s:[{s:s, s:i, s:i}]}}",
 		      "apiVersion", "v1", "kind", "Service", "metadata",
@@ -232,9 +281,38 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 			free(text);
 		}
 	}
-	for (int i = 0; i < 4; i++) {
+	if (tls != NULL) {
+		char sname[160];
+		snprintf(sname, sizeof sname, "%s-agent-tls", name);
+		objs[4] = json_pack(
+		    "{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1",
+		    "kind", "Secret", "metadata",
+		    metadata(s, region, sname, "agent-tls"), "type",
+		    "kubernetes.io/tls", "data", "ca.crt", tls->ca_b64,
+		    "tls.crt", tls->cert_b64, "tls.key", tls->key_b64);
+	}
+	if (tls != NULL && tls->batond_namespace != NULL) {
+		char pname[160];
+		snprintf(pname, sizeof pname, "%s-agent", name);
+		objs[5] = json_pack(
+		    "{s:s, s:s, s:o, s:{s:{s:o}, s:[s], s:[{s:[{s:i, s:s}], "
+		    "s:[{s:{s:{s:s}}, s:{s:{s:s}}}]}, {s:[{s:i, s:s}, "
+		    "{s:i, s:s}]}]}}",
+		    "apiVersion", "networking.k8s.io/v1", "kind",
+		    "NetworkPolicy", "metadata",
+		    metadata(s, region, pname, "agent-policy"), "spec",
+		    "podSelector", "matchLabels", selector(s, region),
+		    "policyTypes", "Ingress", "ingress", "ports", "port",
+		    BATON_AGENT_PORT, "protocol", "TCP", "from",
+		    "namespaceSelector", "matchLabels",
+		    "kubernetes.io/metadata.name", tls->batond_namespace,
+		    "podSelector", "matchLabels", "app.kubernetes.io/component",
+		    "batond", "ports", "port", s->port, "protocol", "TCP",
+		    "port", BATON_AGENT_PROBE_PORT, "protocol", "TCP");
+	}
+	for (int i = 0; i < n_objs; i++) {
 		if (objs[i] == NULL) {
-			for (int j = 0; j < 4; j++) {
+			for (int j = 0; j < n_objs; j++) {
 				json_decref(objs[j]);
 			}
 			baton_errmsg_printf(errmsg,
@@ -244,7 +322,7 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 			return BATON_ENOMEM;
 		}
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n_objs; i++) {
 		json_array_append_new(out, objs[i]);
 	}
 	return 0;

@@ -232,7 +232,8 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 						"electionTimeoutMillis",
 						"heartbeatMillis", NULL};
 	static const char *const bind_keys[] = {"bind", NULL};
-	static const char *const agent_api_keys[] = {"bind", "url", NULL};
+	static const char *const agent_api_keys[] = {"bind", "url", "caCert",
+						     "caKey", NULL};
 	static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 	static const char *const lease_keys[] = {"driftPercent", "marginMillis",
 						 NULL};
@@ -324,11 +325,17 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	     (rv = get_string(&r, o, "bind", "agentApi.bind",
 			      &cfg->agent_api_bind)) != 0 ||
 	     (rv = get_string(&r, o, "url", "agentApi.url",
-			      &cfg->agent_api_url)) != 0)) {
+			      &cfg->agent_api_url)) != 0 ||
+	     (rv = get_string(&r, o, "caCert", "agentApi.caCert",
+			      &cfg->agent_ca_cert)) != 0 ||
+	     (rv = get_string(&r, o, "caKey", "agentApi.caKey",
+			      &cfg->agent_ca_key)) != 0)) {
 		return rv;
 	}
 	if (cfg->agent_api_url != NULL && cfg->agent_api_url[0] == '\0') {
 		free(cfg->agent_api_url);
+	free(cfg->agent_ca_cert);
+	free(cfg->agent_ca_key);
 		cfg->agent_api_url = NULL;
 	}
 	if ((rv = get_object(&r, doc, "tls", &o)) != 0) {
@@ -505,6 +512,18 @@ int baton_batond_config_validate(struct baton_batond_config *cfg)
 				   "must be at least 5 times "
 				   "raft.heartbeatMillis");
 	}
+	if ((cfg->agent_ca_cert == NULL) != (cfg->agent_ca_key == NULL)) {
+		return field_error(&r, "agentApi.caCert",
+				   "caCert and caKey go together (the "
+				   "region's agent CA and its key)");
+	}
+	if (cfg->agent_ca_cert != NULL && cfg->agent_api_url != NULL &&
+	    strncmp(cfg->agent_api_url, "https://", 8) != 0) {
+		return field_error(&r, "agentApi.url",
+				   "must be https:// when agentApi.caCert is "
+				   "set (the agents ask for their lease over "
+				   "mutual TLS)");
+	}
 	if ((cfg->tls_ca == NULL) != (cfg->tls_cert == NULL) ||
 	    (cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
 		return field_error(&r, "tls",
@@ -560,6 +579,8 @@ void baton_batond_config_free(struct baton_batond_config *cfg)
 	free(cfg->http_bind);
 	free(cfg->agent_api_bind);
 	free(cfg->agent_api_url);
+	free(cfg->agent_ca_cert);
+	free(cfg->agent_ca_key);
 	free(cfg->cluster_domain);
 	json_decref(cfg->istio_cluster_ids);
 	memset(cfg, 0, offsetof(struct baton_batond_config, errmsg));

@@ -62,6 +62,10 @@ struct baton_batond_config {
 	char *http_bind;
 	char *agent_api_bind;
 	char *agent_api_url; /* NULL: derived from agent_api_bind */
+	/* The region's agent CA (PEM files), NULL: the agent API has no TLS
+	 * (batond/agentpki.h) */
+	char *agent_ca_cert;
+	char *agent_ca_key;
 	unsigned drift_percent;
 	unsigned margin_ms;
 	enum baton_log_level log_level;

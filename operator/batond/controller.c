@@ -1764,6 +1764,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .kube = &d->kube,
 	    .region = d->cfg->region,
 	    .batond_url = d->batond_url,
+	    .agent_pki = d->agent_pki,
 	    .fsm_view = env_fsm_view,
 	    .fsm_register = env_register,
 	    .fsm_unregister = env_unregister,
@@ -1827,6 +1828,7 @@ int baton_controller_start(struct baton_batond *d,
 		    .changed = agents_changed,
 		    .event = agents_event,
 		    .api_bind = d->cfg->agent_api_bind,
+		    .pki = d->agent_pki,
 		};
 		rv = baton_agents_start(&aenv, &c->agents);
 		if (rv != 0) {

@@ -1,5 +1,7 @@
 #include "batond/daemon.h"
 
+#include "batond/agentpki.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +223,48 @@ void baton_batond_stop(struct baton_batond *d, int exit_code)
 	}
 }
 
+/* The agent API's identities (batond/agentpki.h), or a loud warning that
+ * there are none. */
+static int start_agent_pki(struct baton_batond *d)
+{
+	char host[256];
+	const char *h = strstr(d->batond_url, "://");
+	size_t n;
+	int rv;
+
+	if (d->cfg->agent_ca_cert == NULL) {
+		baton_log(BATON_LOG_WARN, "batond",
+			  "the agent API has no TLS (agentApi.caCert is not "
+			  "set): any pod that reaches a database pod can "
+			  "order its agent, and agents ask for their lease "
+			  "in plain HTTP");
+		return 0;
+	}
+	/* batond's own certificate names the host the agents dial */
+	h = h != NULL ? h + 3 : d->batond_url;
+	if (*h == '[') {
+		h++;
+		n = strcspn(h, "]");
+	} else {
+		n = strcspn(h, ":/");
+	}
+	snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : 0), h);
+	rv = baton_agentpki_init(&d->agent_pki, d->cfg->agent_ca_cert,
+				 d->cfg->agent_ca_key, d->cfg->region, host,
+				 getenv("POD_NAME") != NULL ? d->cfg->ns : NULL,
+				 d->errmsg);
+	if (rv == 0) {
+		baton_log_kv(BATON_LOG_INFO, "batond",
+			     json_pack("{s:s, s:s}", "identity",
+				       baton_agentpki_batond_identity(
+					   d->agent_pki),
+				       "url", d->batond_url),
+			     "agent API: mutual TLS, agents obey %s",
+			     baton_agentpki_batond_identity(d->agent_pki));
+	}
+	return rv;
+}
+
 static int start_http(struct baton_batond *d)
 {
 	struct baton_http_config hc = {0};
@@ -269,10 +313,11 @@ static int start_http(struct baton_batond *d)
 			snprintf(host, sizeof host, "%s",
 				 ip && ip[0] ? ip : "127.0.0.1");
 		}
-		snprintf(d->batond_url, sizeof d->batond_url, "http://%s:%d",
+		snprintf(d->batond_url, sizeof d->batond_url, "%s://%s:%d",
+			 d->cfg->agent_ca_cert != NULL ? "https" : "http",
 			 host, port);
 	}
-	return 0;
+	return start_agent_pki(d);
 }
 
 static int start_kube(struct baton_batond *d)
@@ -351,6 +396,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 			  uv_strerror(rv));
 	}
 	baton_metrics_free(&d.metrics);
+	baton_agentpki_free(d.agent_pki);
 	baton_log(BATON_LOG_INFO, "batond", "stopped");
 	return d.exit_code;
 }

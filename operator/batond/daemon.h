@@ -22,6 +22,7 @@
 struct baton_controller;
 struct baton_consensus_ops;
 struct baton_raftglue;
+struct baton_agentpki;
 
 struct baton_batond {
 	uv_loop_t *loop;
@@ -48,6 +49,8 @@ struct baton_batond {
 	struct baton_raftglue *raft;
 	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */
+	/* the region's agent CA (NULL: the agent API has no TLS) */
+	struct baton_agentpki *agent_pki;
 	bool stopping;
 	int exit_code;
 	char errmsg[BATON_ERRMSG_SIZE];

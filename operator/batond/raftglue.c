@@ -713,8 +713,9 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	const struct baton_batond_config *cfg = d->cfg;
 	struct baton_raftglue *g = calloc(1, sizeof *g);
 	struct raft_configuration conf;
-	struct baton_http_tls_config tls = {cfg->tls_cert, cfg->tls_key,
-					    cfg->tls_ca};
+	struct baton_http_tls_config tls = {.cert_file = cfg->tls_cert,
+					    .key_file = cfg->tls_key,
+					    .ca_file = cfg->tls_ca};
 	struct baton_http_config hc = {0};
 	char host[256];
 	int port;

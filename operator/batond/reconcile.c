@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batond/agentpki.h"
 #include "batond/children.h"
 #include "common/log.h"
 #include "mesh-adapters/mesh.h"
@@ -31,6 +32,8 @@ int baton_reconcile_resource(const char *api_version, const char *kind,
 	    {"StatefulSet", "statefulsets"},
 	    {"Service", "services"},
 	    {"ConfigMap", "configmaps"},
+	    {"Secret", "secrets"},
+	    {"NetworkPolicy", "networkpolicies"},
 	    {"PodDisruptionBudget", "poddisruptionbudgets"},
 	    {"DestinationRule", "destinationrules"},
 	    {"VirtualService", "virtualservices"},
@@ -114,9 +117,45 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 
 	r->objects = json_array();
 	if (!drain_only) {
-		rv = baton_children_desired(&r->spec, env->region,
-					    env->batond_url, r->objects,
-					    r->errmsg);
+		struct baton_children_tls tls = {0};
+		char *b64[3] = {NULL, NULL, NULL};
+		rv = 0;
+		if (env->agent_pki != NULL) {
+			const char *cert, *key;
+			const char *ca = baton_agentpki_ca_pem(env->agent_pki);
+			rv = baton_agentpki_agent(env->agent_pki, r->spec.ns,
+						  r->spec.name, &cert, &key,
+						  r->errmsg);
+			if (rv == 0) {
+				b64[0] = baton_agentpki_base64(ca, strlen(ca));
+				b64[1] =
+				    baton_agentpki_base64(cert, strlen(cert));
+				b64[2] =
+				    baton_agentpki_base64(key, strlen(key));
+				if (!b64[0] || !b64[1] || !b64[2]) {
+					rv = BATON_ENOMEM;
+				}
+			}
+			tls.order_peer =
+			    baton_agentpki_batond_identity(env->agent_pki);
+			tls.batond_namespace =
+			    baton_agentpki_batond_namespace(env->agent_pki);
+			tls.ca_b64 = b64[0];
+			tls.cert_b64 = b64[1];
+			tls.key_b64 = b64[2];
+		}
+		if (rv == 0) {
+			rv = baton_children_desired(
+			    &r->spec, env->region, env->batond_url,
+			    env->agent_pki != NULL ? &tls : NULL, r->objects,
+			    r->errmsg);
+		}
+		for (int i = 0; i < 3; i++) {
+			if (b64[i] != NULL) {
+				memset(b64[i], 0, strlen(b64[i]));
+			}
+			free(b64[i]);
+		}
 		if (rv != 0) {
 			return rv;
 		}

@@ -28,6 +28,8 @@
 #define BATON_BATOND_RECONCILE_H
 
 #include <jansson.h>
+
+struct baton_agentpki;
 #include <stdbool.h>
 
 #include "batond/dbspec.h"
@@ -44,6 +46,9 @@ struct baton_reconcile_env {
 	struct baton_kube_client *kube;
 	const char *region;
 	const char *batond_url; /* agents reach batond here */
+	/* The region's agent CA (NULL: the agent API is plain HTTP): each
+	 * database's agents get their certificate as a child Secret. */
+	struct baton_agentpki *agent_pki;
 	/* The FSM's view of NS/NAME. Strings must stay valid until the job
 	 * ends. */
 	void (*fsm_view)(void *data, const struct baton_dbspec *spec,

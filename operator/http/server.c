@@ -25,6 +25,7 @@
 #include "http/server.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -141,12 +142,59 @@ static void tls_errmsg(char *errmsg, const char *what, const char *file)
 			    e ? buf : "unknown OpenSSL error");
 }
 
+/* PEM text → the context's certificate chain, key or trusted CAs. */
+static int use_pem(SSL_CTX *ctx, const char *pem, int what)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	int ok = 0;
+	if (b == NULL) {
+		return 0;
+	}
+	if (what == 0) { /* the leaf, then any intermediates */
+		X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		ok = x != NULL && SSL_CTX_use_certificate(ctx, x) == 1;
+		X509_free(x);
+		while (ok) {
+			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+			if (x == NULL) {
+				ERR_clear_error(); /* the end of the text */
+				break;
+			}
+			if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+				X509_free(x);
+				ok = 0;
+			}
+		}
+	} else if (what == 1) {
+		EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+		ok = k != NULL && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+		EVP_PKEY_free(k);
+	} else {
+		X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+		X509 *x;
+		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+			ok = X509_STORE_add_cert(st, x) == 1;
+			X509_free(x);
+			if (!ok) {
+				break;
+			}
+		}
+		ERR_clear_error();
+	}
+	BIO_free(b);
+	return ok;
+}
+
 static int tls_ctx_init(struct baton_http_server *srv,
 			const struct baton_http_tls_config *tls)
 {
 	SSL_CTX *ctx;
+	const char *cert = tls->cert_file ? tls->cert_file : "(in memory)";
+	const char *key = tls->key_file ? tls->key_file : "(in memory)";
+	const char *ca = tls->ca_file ? tls->ca_file : "(in memory)";
 
-	if (tls->cert_file == NULL || tls->key_file == NULL) {
+	if ((tls->cert_file == NULL && tls->cert_pem == NULL) ||
+	    (tls->key_file == NULL && tls->key_pem == NULL)) {
 		baton_errmsg_printf(srv->errmsg,
 				    "TLS needs both a certificate and a key");
 		return BATON_ECONFIG;
@@ -157,22 +205,27 @@ static int tls_ctx_init(struct baton_http_server *srv,
 		return BATON_ENOMEM;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1) {
-		tls_errmsg(srv->errmsg, "cannot load server certificate",
-			   tls->cert_file);
+	if (tls->cert_file != NULL
+		? SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file) != 1
+		: !use_pem(ctx, tls->cert_pem, 0)) {
+		tls_errmsg(srv->errmsg, "cannot load server certificate", cert);
 		goto err_after_ctx;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, tls->key_file, SSL_FILETYPE_PEM) !=
-		1 ||
+	if ((tls->key_file != NULL
+		 ? SSL_CTX_use_PrivateKey_file(ctx, tls->key_file,
+					       SSL_FILETYPE_PEM) != 1
+		 : !use_pem(ctx, tls->key_pem, 1)) ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		tls_errmsg(srv->errmsg, "cannot load or match private key",
-			   tls->key_file);
+			   key);
 		goto err_after_ctx;
 	}
-	if (tls->ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, tls->ca_file, NULL) !=
-		    1) {
-			tls_errmsg(srv->errmsg, "cannot load CA", tls->ca_file);
+	if (tls->ca_file != NULL || tls->ca_pem != NULL) {
+		if (tls->ca_file != NULL
+			? SSL_CTX_load_verify_locations(ctx, tls->ca_file,
+							NULL) != 1
+			: !use_pem(ctx, tls->ca_pem, 2)) {
+			tls_errmsg(srv->errmsg, "cannot load CA", ca);
 			goto err_after_ctx;
 		}
 		SSL_CTX_set_verify(

@@ -55,6 +55,10 @@ struct baton_http_tls_config {
 	const char *cert_file; /* PEM server certificate (chain) */
 	const char *key_file;  /* PEM private key */
 	const char *ca_file;   /* if set: client certificates are required */
+	/* or the same as PEM text in memory (a file, when set, wins) */
+	const char *cert_pem;
+	const char *key_pem;
+	const char *ca_pem;
 };
 
 struct baton_http_config {

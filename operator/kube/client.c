@@ -222,6 +222,8 @@ static void req_release(struct baton_kube_request *req)
 		req->easy = NULL;
 	}
 	curl_slist_free_all(req->headers);
+	curl_slist_free_all(req->connect);
+	req->connect = NULL;
 	req->headers = NULL;
 	free(req->url);
 	req->url = NULL;
@@ -718,6 +720,14 @@ static int build_easy(struct baton_kube_client *c,
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)strlen(req->body));
 	}
+	if (req->connect_to[0] != '\0') {
+		curl_slist_free_all(req->connect);
+		req->connect = curl_slist_append(NULL, req->connect_to);
+		if (req->connect == NULL) {
+			return BATON_ENOMEM;
+		}
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, req->connect);
+	}
 	if (cfg->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -741,8 +751,9 @@ static int build_easy(struct baton_kube_client *c,
 	return 0;
 }
 
-int baton_kube_request_start(struct baton_kube_client *c,
-			     struct baton_kube_request *req, const char *method,
+static int request_start(struct baton_kube_client *c,
+			     struct baton_kube_request *req, const char *connect_to,
+			 const char *method,
 			     const char *path_query, const char *content_type,
 			     const char *body, long timeout_ms,
 			     baton_kube_data_cb data_cb,
@@ -757,6 +768,17 @@ int baton_kube_request_start(struct baton_kube_client *c,
 		return BATON_ESHUTDOWN;
 	}
 	memset(req, 0, sizeof *req);
+	if (connect_to != NULL) {
+		if (strlen(connect_to) >= sizeof req->connect_to) {
+			baton_errmsg_printf(req->errmsg,
+					    "connect-to '%s' is too long",
+					    connect_to);
+			req->data = data;
+			return BATON_EINVAL;
+		}
+		snprintf(req->connect_to, sizeof req->connect_to, "%s",
+			 connect_to);
+	}
 	req->data = data;
 	req->client = c;
 	req->cb = cb;
@@ -807,6 +829,28 @@ err_after_alloc:
 	}
 	req_release(req);
 	return rv;
+}
+
+int baton_kube_request_start(struct baton_kube_client *c,
+			     struct baton_kube_request *req, const char *method,
+			     const char *path_query, const char *content_type,
+			     const char *body, long timeout_ms,
+			     baton_kube_data_cb data_cb,
+			     baton_kube_request_cb cb)
+{
+	return request_start(c, req, NULL, method, path_query, content_type,
+			     body, timeout_ms, data_cb, cb);
+}
+
+int baton_kube_request_start_via(struct baton_kube_client *c,
+				 struct baton_kube_request *req,
+				 const char *connect_to, const char *method,
+				 const char *url, const char *content_type,
+				 const char *body, long timeout_ms,
+				 baton_kube_request_cb cb)
+{
+	return request_start(c, req, connect_to, method, url, content_type,
+			     body, timeout_ms, NULL, cb);
 }
 
 void baton_kube_request_cancel(struct baton_kube_request *req)

@@ -85,6 +85,8 @@ struct baton_kube_request {
 	struct baton_kube_request *prev, *next;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *connect;
+	char connect_to[128];
 	char *url;
 	char *body;
 	char *resp;
@@ -159,6 +161,17 @@ int baton_kube_request_start(struct baton_kube_client *c,
 			     const char *body, long timeout_ms,
 			     baton_kube_data_cb data_cb,
 			     baton_kube_request_cb cb);
+
+/* baton_kube_request_start on an absolute URL, connecting to CONNECT_TO
+ * ("URLHOST:URLPORT:HOST:PORT", curl's CONNECT_TO; NULL: the URL's) while
+ * TLS still verifies the URL's host name: batond reaches an agent as its
+ * database's certificate name at the pod's IP this way. */
+int baton_kube_request_start_via(struct baton_kube_client *c,
+				 struct baton_kube_request *req,
+				 const char *connect_to, const char *method,
+				 const char *url, const char *content_type,
+				 const char *body, long timeout_ms,
+				 baton_kube_request_cb cb);
 
 /* Cancels a started request; its callback runs with BATON_ECANCELED (now,
  * or, if called from inside a data callback, when curl returns). No-op if

@@ -420,7 +420,8 @@ static void *forged_client(void *arg)
 	atomic_store(&r->f->b.epoch, 1);
 	atomic_store(&r->f->b.grant_ms, 0);
 	/* an epoch jump batond could not have produced, with a long lease
-	 * asked for (ignored: the agent has no lease orders) */
+	 * asked for: refused (409, BATON_AGENT_MAX_EPOCH_STEP); were it
+	 * accepted, the lease rule would still keep it read-only */
 	call(r->f->port, "POST", "/v1/order",
 	     "{\"action\":\"promote\",\"epoch\":9000,\"leaseMillis\":3600000}",
 	     &r->jump);
@@ -442,8 +443,9 @@ static void *forged_client(void *arg)
 		usleep(20000);
 	}
 	/* the control: the probe does see writes once batond itself grants
-	 * the lease for the instance's epoch */
-	atomic_store(&r->f->b.epoch, 9000);
+	 * the lease for the instance's epoch (1: the forged promote at 1
+	 * made it primary there, read-only without batond's grant) */
+	atomic_store(&r->f->b.epoch, 1);
 	atomic_store(&r->f->b.grant_ms, 10000);
 	t0 = pgt_now_ms();
 	while (pgt_now_ms() < t0 + 5000 && !r->control) {
@@ -494,6 +496,7 @@ START_TEST(forged_promote_never_writable)
 		"probes, %d writable, %d writable with BEGIN READ WRITE\n",
 		r.jump.status, r.same.status, r.probes, r.writable,
 		r.rw_writable);
+	ck_assert_int_eq(r.jump.status, 409);
 	ck_assert_int_gt(r.probes, 20);
 	ck_assert_int_eq(r.writable, 0);
 	ck_assert_int_eq(r.rw_writable, 0);

@@ -129,20 +129,20 @@ YAML
 done
 
 status() { kc "$1" get dbc orders -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}/{.status.ready}' 2>/dev/null; }
-agent() { curl -fs --max-time 2 "http://${podip[$1]}:8081/v1/status"; }
+agent() { curl -fs --max-time 2 "http://${podip[$1]}:8082/v1/status"; }
 agent_field() { agent "$1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))"; }
 for r in "${regions[@]}"; do
     eventually 180 "$r: status says eu-west is primary at epoch 1, Healthy, 3/3 ready" \
         bash -c "[ \"\$(kubectl --kubeconfig $R/$r/admin.kubeconfig get dbc orders -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}/{.status.ready}')\" = eu-west/1/Healthy/3/3 ]"
 done
 eventually 30 "the eu-west instance accepts writes (agent: primary, writable)" \
-    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[eu-west]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'primary True' ]"
+    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[eu-west]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'primary True' ]"
 for r in us-east ap-south; do
     check "$r: its instance is a read-only replica" \
-        bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[$r]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ]"
+        bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[$r]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ]"
 done
 eventually 20 "the primary reports both replicas as synchronous standbys" \
-    bash -c "curl -fs --max-time 2 http://${podip[eu-west]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if sorted(d[\"syncStandbys\"]) == [\"orders-ap-south-0\", \"orders-us-east-0\"] else 1)'"
+    bash -c "curl -fs --max-time 2 http://${podip[eu-west]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if sorted(d[\"syncStandbys\"]) == [\"orders-ap-south-0\", \"orders-us-east-0\"] else 1)'"
 
 # An application role, through the primary's socket (on its volume).
 sock=$(dirname "$(ls "$BATON_LAB_DIR"/volumes/eu-west/*/run/.s.PGSQL.5432 2>/dev/null | head -1)")
@@ -205,7 +205,7 @@ eventually 30 "$other: status agrees ($new primary at epoch 2)" \
 eventually 30 "$new: exactly its instance is labelled primary at epoch 2" \
     bash -c "[ \"\$(kubectl --kubeconfig $R/$new/admin.kubeconfig get pods -l baton.dev/cluster=orders,baton.dev/role=primary,baton.dev/epoch=2 -o name)\" = pod/orders-$new-0 ]"
 eventually 30 "$other: its replica streams from the new primary (synchronous standby again)" \
-    bash -c "curl -fs --max-time 2 http://${podip[$new]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if \"orders-$other-0\" in d[\"syncStandbys\"] else 1)'"
+    bash -c "curl -fs --max-time 2 http://${podip[$new]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if \"orders-$other-0\" in d[\"syncStandbys\"] else 1)'"
 # (psql prints after the server answered, so an old-primary write can show
 # a time just after the kill: count by who acknowledged it)
 rto=$(awk -v old="${podip[eu-west]}" -v t="$t_kill" '$2 == "ok" { if ($4 == old && $1 <= t + 1000) last = $1; else if ($4 != old && $1 > t && !first) first = $1 } END { if (last && first) print first - last }' "$tmp/load.log")
@@ -230,8 +230,8 @@ else
 fi
 start_batond eu-west
 eventually 120 "eu-west: the old primary rejoins as a replica of $new, no manual step" \
-    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[eu-west]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ] &&
-             curl -fs --max-time 2 http://${podip[$new]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if \"orders-eu-west-0\" in d[\"standbys\"] else 1)'"
+    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[eu-west]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ] &&
+             curl -fs --max-time 2 http://${podip[$new]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if \"orders-eu-west-0\" in d[\"standbys\"] else 1)'"
 eventually 60 "eu-west: its status shows $new primary at epoch 2 and 3/3 ready" \
     bash -c "[ \"\$(kubectl --kubeconfig $R/eu-west/admin.kubeconfig get dbc orders -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.ready}')\" = $new/2/3/3 ]"
 
@@ -258,7 +258,7 @@ switchover() { # switchover TARGET EPOCH HOW
 }
 switchover eu-west 3 annotation
 eventually 30 "$new: the former primary streams from eu-west" \
-    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[$new]}:8081/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ]"
+    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[$new]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"])')\" = 'replica False' ]"
 # and with an edit of spec.primaryRegion
 switchover "$other" 4 spec
 final=$other

@@ -111,7 +111,7 @@ kc() { kubectl --kubeconfig "$R/$1/admin.kubeconfig" --request-timeout=3s "${@:2
 st() { kc "$1" -n "$ns" get dbc "$db" -o jsonpath="{.status.$2}" 2>/dev/null; }
 region_ip() { sed -n 's/^BATON_IP=//p' "$R/$1/region.env"; }
 pod_ip() { kc "$1" -n "$ns" get pod "$db-$1-0" -o jsonpath='{.status.podIP}' 2>/dev/null; }
-agent() { curl -fs --max-time 1 "http://$1:8081/v1/status" 2>/dev/null; }
+agent() { curl -fs --max-time 1 "http://$1:8082/v1/status" 2>/dev/null; }
 # wait_for SECONDS CMD...: poll every 0.5 s; 0 if CMD succeeded in time
 wait_for() {
     local deadline=$(($(date +%s) + $1)); shift
@@ -242,7 +242,7 @@ sample_lease() {
         sleep 0.25
     done
 }
-fences() { curl -fs --max-time 2 "http://$1:8081/metrics" | awk '/^baton_agent_fences_total/ {s += $2} END {print s + 0}'; }
+fences() { curl -fs --max-time 2 "http://$1:8082/metrics" | awk '/^baton_agent_fences_total/ {s += $2} END {print s + 0}'; }
 run_steady() {
     local i=$1 dir=$report/steady-$1 p e hosts lpid spid f0 f1 r ok=true notes=""
     mkdir -p "$dir"

@@ -478,6 +478,41 @@ START_TEST(newer_epoch_ends_the_lease)
 }
 END_TEST
 
+/* An order may not jump more than BATON_AGENT_MAX_EPOCH_STEP above what
+ * the agent has seen, in orders or in batond's lease answers: a forged
+ * fence at 2^63-1 would make every later order of batond's stale. */
+START_TEST(epoch_jumps_are_refused_until_batond_says_so)
+{
+	struct fx f;
+	struct script s1 = {.bodies = {"{\"action\":\"fence\",\"epoch\":65}",
+				       "{\"action\":\"fence\",\"epoch\":64}"}};
+	struct script s2 = {
+	    .bodies = {"{\"action\":\"fence\",\"epoch\":"
+		       "9223372036854775807}",
+		       "{\"action\":\"fence\",\"epoch\":564}",
+		       "{\"action\":\"fence\",\"epoch\":628}"}};
+	unsigned asks;
+
+	fx_start(&f, 100);
+	run_script(&f, &s1);
+	ck_assert_int_eq(s1.status[0], 409);
+	ck_assert_ptr_nonnull(strstr(s1.out[0], "jumps more than 64"));
+	ck_assert_int_eq(s1.status[1], 200);
+	ck_assert_uint_eq(f.agent.lease.epoch, 64);
+	/* batond's answers say the fleet is at 500 (this agent missed the
+	 * orders in between): batond's next order there is accepted */
+	f.b.epoch = 500;
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= asks + 2 && !f.agent.busy);
+	run_script(&f, &s2);
+	ck_assert_int_eq(s2.status[0], 409);
+	ck_assert_int_eq(s2.status[1], 200);
+	ck_assert_int_eq(s2.status[2], 200); /* 564 seen now: +64 */
+	ck_assert_uint_eq(f.agent.lease.epoch, 628);
+	fx_stop(&f);
+}
+END_TEST
+
 START_TEST(stale_and_malformed_orders_are_refused)
 {
 	struct fx f;
@@ -706,6 +741,7 @@ static Suite *agent_suite(void)
 		       promote_on_unfenced_primary_still_fences_at_lease_end);
 	tcase_add_test(tc, grant_on_replica_never_unfences);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
+	tcase_add_test(tc, epoch_jumps_are_refused_until_batond_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batond/agentpki.h"
 #include "common/error.h"
 #include "harness.h"
 #include "http/metrics.h"
@@ -144,6 +145,9 @@ struct call {
 	const char *cacert;
 	const char *cert;
 	const char *key;
+	/* set: https://VERIFY_HOST:port connected to 127.0.0.1, with the
+	 * server's certificate checked against that name (batond → agent) */
+	const char *verify_host;
 };
 
 static size_t sink(char *p, size_t sz, size_t nm, void *ud)
@@ -167,8 +171,17 @@ static void *curl_thread(void *arg)
 	char url[256];
 	int reps = c->n > 0 ? c->n : 1;
 
-	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s",
-		 c->cacert ? "https" : "http", c->f->port, c->path);
+	struct curl_slist *connect = NULL;
+	snprintf(url, sizeof url, "%s://%s:%d%s", c->cacert ? "https" : "http",
+		 c->verify_host ? c->verify_host : "127.0.0.1", c->f->port,
+		 c->path);
+	if (c->verify_host) {
+		char to[256];
+		snprintf(to, sizeof to, "%s:%d:127.0.0.1:%d", c->verify_host,
+			 c->f->port, c->f->port);
+		connect = curl_slist_append(NULL, to);
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect);
+	}
 	if (c->extra_header) {
 		hdrs = curl_slist_append(hdrs, c->extra_header);
 	}
@@ -183,7 +196,8 @@ static void *curl_thread(void *arg)
 	}
 	if (c->cacert) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST,
+				 c->verify_host ? 2L : 0L);
 		if (c->cert) {
 			curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
 			curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
@@ -199,6 +213,7 @@ static void *curl_thread(void *arg)
 	}
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(connect);
 	client_done(c->f);
 	return NULL;
 }
@@ -537,7 +552,8 @@ START_TEST(mtls_requires_client_cert_from_ca)
 	snprintf(ckey, sizeof ckey, "%s/client.key", dir);
 	snprintf(rcert, sizeof rcert, "%s/rogue.pem", dir);
 	snprintf(rkey, sizeof rkey, "%s/rogue.key", dir);
-	tls = (struct baton_http_tls_config){scert, skey, ca};
+	tls = (struct baton_http_tls_config){
+	    .cert_file = scert, .key_file = skey, .ca_file = ca};
 	setup_server(&f, &tls);
 
 	good.cacert = nocert.cacert = rogue.cacert = ca;
@@ -562,12 +578,93 @@ START_TEST(mtls_requires_client_cert_from_ca)
 }
 END_TEST
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* The agent API as batond and an agent use it (batond/agentpki.h): the
+ * server (an agent) holds its database's certificate in memory; only a
+ * client with a certificate from the region's agent CA gets in, and the
+ * handler sees batond's identity; a client that expects another database's
+ * agent at that address refuses the server; a client from another CA (ca2)
+ * and one without a certificate never reach a handler. */
+START_TEST(agent_pki_mutual_tls_end_to_end)
+{
+	struct fixture f;
+	struct baton_agentpki *pki;
+	char dir[64], ca1[128], ca1key[128], bcert[128], bkey[128], rcert[128],
+	    rkey[128];
+	char err[BATON_ERRMSG_SIZE];
+	const char *acert, *akey, *ocert, *okey;
+	struct baton_http_tls_config tls = {0};
+	struct call batond = {.method = "POST", .path = "/hello", .body = "x",
+			      .verify_host = "orders.shop.agent.baton.invalid"};
+	struct call wrongdb = {.method = "POST", .path = "/hello", .body = "x",
+			       .verify_host =
+				   "payments.shop.agent.baton.invalid"};
+	struct call nocert = batond, rogue = batond;
+
+	make_certs(dir, sizeof dir);
+	snprintf(ca1, sizeof ca1, "%s/ca1.pem", dir);
+	snprintf(ca1key, sizeof ca1key, "%s/ca1.key", dir);
+	ck_assert_int_eq(baton_agentpki_init(&pki, ca1, ca1key, "eu-west",
+					     "198.18.0.11", NULL, err),
+			 0);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "orders", &acert, &akey, err), 0);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "payments", &ocert, &okey, err),
+	    0);
+	snprintf(bcert, sizeof bcert, "%s/batond.pem", dir);
+	snprintf(bkey, sizeof bkey, "%s/batond.key", dir);
+	write_file(bcert, baton_agentpki_batond_cert_pem(pki));
+	write_file(bkey, baton_agentpki_batond_key_pem(pki));
+	snprintf(rcert, sizeof rcert, "%s/rogue.pem", dir);
+	snprintf(rkey, sizeof rkey, "%s/rogue.key", dir);
+
+	tls.cert_pem = acert;
+	tls.key_pem = akey;
+	tls.ca_pem = baton_agentpki_ca_pem(pki);
+	setup_server(&f, &tls);
+	batond.cacert = wrongdb.cacert = nocert.cacert = rogue.cacert = ca1;
+	batond.cert = wrongdb.cert = bcert;
+	batond.key = wrongdb.key = bkey;
+	rogue.cert = rcert;
+	rogue.key = rkey;
+	nocert.cert = nocert.key = NULL;
+
+	do_call(&f, &batond);
+	ck_assert_msg(batond.rc == CURLE_OK, "batond's call: %s",
+		      curl_easy_strerror(batond.rc));
+	ck_assert_int_eq(batond.status[0], 200);
+	ck_assert_str_eq(batond.resp[0],
+			 "hello POST peer=baton://batond/eu-west body=x");
+	do_call(&f, &wrongdb);
+	ck_assert_int_eq(wrongdb.rc, CURLE_PEER_FAILED_VERIFICATION);
+	do_call(&f, &nocert);
+	ck_assert_int_ne(nocert.rc, CURLE_OK);
+	ck_assert_int_eq(nocert.status[0], 0);
+	do_call(&f, &rogue);
+	ck_assert_int_ne(rogue.rc, CURLE_OK);
+	ck_assert_int_eq(rogue.status[0], 0);
+	ck_assert_uint_ge(f.srv.rejected_tls, 2);
+	teardown_server(&f);
+	baton_agentpki_free(pki);
+	rm_certs(dir);
+}
+END_TEST
+
 START_TEST(tls_bad_key_is_a_clear_error)
 {
 	uv_loop_t loop;
 	struct baton_http_server srv;
-	struct baton_http_tls_config tls = {"/nonexistent/cert.pem",
-					    "/nonexistent/key.pem", NULL};
+	struct baton_http_tls_config tls = {
+	    .cert_file = "/nonexistent/cert.pem",
+	    .key_file = "/nonexistent/key.pem"};
 	struct baton_http_config cfg = {.tls = &tls};
 
 	uv_loop_init(&loop);
@@ -643,6 +740,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, pipelined_requests_answered_in_order);
 	tcase_add_test(tc, mtls_requires_client_cert_from_ca);
 	tcase_add_test(tc, tls_bad_key_is_a_clear_error);
+	tcase_add_test(tc, agent_pki_mutual_tls_end_to_end);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("metrics");
 	tcase_add_test(tc, metrics_text_format);

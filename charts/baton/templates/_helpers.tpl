@@ -33,3 +33,8 @@ the render with this message (the schema lets "" through for it). */ -}}
 {{- define "baton.region" -}}
 {{ required "values: region is required: this region's name, as in every DatabaseCluster's spec.regions (e.g. --set region=eu-west)" .Values.region }}
 {{- end -}}
+
+{{/* The Secret holding this region's agent CA (certificate and key). */}}
+{{- define "baton.agentCASecret" -}}
+{{- default (printf "%s-agent-ca" (include "baton.fullname" .)) .Values.agentTls.caSecretName -}}
+{{- end -}}
