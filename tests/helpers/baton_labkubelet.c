@@ -2649,6 +2649,12 @@ static void pod_sync(struct pod *p)
 			return;
 		}
 		if (pod_want_stop(p)) {
+			char vols[POD_PATH_MAX + 16];
+			/* no pod host to tear down, but volumes may have been
+			 * made (a secret's decoded keys): they go with the
+			 * pod, as after a pod host's teardown */
+			snprintf(vols, sizeof vols, "%s/volumes", p->dir);
+			rm_rf(vols);
 			uv_timer_stop(&p->timer);
 			pod_finish(p);
 			return;

@@ -401,6 +401,29 @@ wpid=$(jp pod/lkt-wait '{.status.containerStatuses[0].containerID}'); wpid=${wpi
 check "... and sees the Secret's key (mode 0644 by default)" \
     files_are "token 644 $(b64 'late-but-here')" "$wpid" "$tmp/mnt/later"
 
+# A pod deleted while it waits: the volumes already made (lkt-tls decoded)
+# go with it, though it never had a pod host.
+"${kc[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-never, namespace: default}
+spec:
+  nodeName: $node
+  containers:
+  - {name: main, image: lab, command: ["$lk", fake-agent]}
+  volumes:
+  - {name: made, secret: {secretName: lkt-tls}}
+  - {name: never, secret: {secretName: lkt-never}}
+YAML
+nuid=$(jp pod/lkt-never '{.metadata.uid}')
+eventually 20 "a pod with one Secret there and one missing waits for the missing one (lkt-never)" \
+    bash -c "${kc[*]} get pod lkt-never -o jsonpath='{.status.containerStatuses[0].state.waiting.message}' | grep -q '^volume never: Secret lkt-never not found'"
+check "... with the first volume's files made (mode 0644 without defaultMode)" \
+    bash -c "[ \"\$(cat $state/pods/$nuid/volumes/made/tls.crt) \$(stat -c %a $state/pods/$nuid/volumes/made/tls.crt)\" = 'CERT two 644' ]"
+"${kc[@]}" delete pod lkt-never --wait=false >/dev/null
+eventually 20 "deleting the waiting pod lets it go" not_found "${kc[@]}" get pod lkt-never
+check "... and removes the secret files it had made" test ! -e "$state/pods/$nuid/volumes"
+
 "${kc[@]}" delete pod lkt-sec --wait=false >/dev/null
 eventually 20 "deleting the pod with secret volumes stops it" not_found "${kc[@]}" get pod lkt-sec
 check "... and removes the decoded secret files from the state directory" \
