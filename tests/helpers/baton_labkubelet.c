@@ -1165,7 +1165,8 @@ static int ctr_build(struct ctr *c, json_t *spec, struct strv *argv,
 		    k, pv)
 		{
 			const char *pn = jstr(pv, "name");
-			ro = ro || (pn != NULL && strcmp(pn, vol) == 0 &&
+			ro = ro || (pn != NULL && vol != NULL &&
+				    strcmp(pn, vol) == 0 &&
 				    json_object_get(pv, "secret") != NULL);
 		}
 		if (sub != NULL && sub[0] != '\0') {
