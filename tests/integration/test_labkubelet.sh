@@ -4,9 +4,11 @@
 # network namespace with its own address, Running and Ready through the real
 # API (pods/status), and an EndpointSlice carries that address; the process
 # answers on it from the root namespace; its volume is the bound PV's
-# hostPath; a SIGKILLed process is restarted and counted; deleting the pod
-# stops the process and removes the namespace before the API lets the pod
-# go; SIGTERM to the lab kubelet leaves nothing behind.
+# hostPath; secret volumes hold the Secret's decoded keys with their modes,
+# read-only, follow changes to the Secret, and a missing Secret holds its
+# pod back until it exists; a SIGKILLed process is restarted and counted;
+# deleting the pod stops the process and removes the namespace before the
+# API lets the pod go; SIGTERM to the lab kubelet leaves nothing behind.
 #
 # Self-contained: tests/integration/run.sh starts its regions on loopback,
 # but pod hosts need the bridge, so this test starts its own one-region
@@ -280,6 +282,152 @@ eventually 15 "... and the pod is deleted from the API once stopped" \
     not_found "${kc[@]}" get pod lkt-stubborn
 check "... the lab kubelet logged the SIGKILL" grep -q '"grace period over: SIGKILL".*lkt-stubborn\|lkt-stubborn.*grace period over: SIGKILL' "$tmp/labkubelet.log"
 "${kc[@]}" delete pod lkt-missing --wait=false >/dev/null
+
+# Secret volumes, as the kubelet mounts them: every key decoded into a file
+# (defaultMode, or only items[] at their paths and modes), read-only in the
+# pod, rewritten in place when the Secret changes (a dropped key's file
+# goes); an optional missing Secret is an empty directory; a missing one
+# holds the pod back, saying why, until it exists.
+b64() { printf "$1" | base64 -w0; }
+# files_are WANT PID DIR: the files under DIR as the pod whose process is
+# PID sees them (its own mount namespace) are WANT: "PATH MODE BASE64"
+# lines, sorted.
+files_are() {
+    local got
+    got=$(nsenter -t "$2" -m -- bash -c 'cd "$1" && find . -type f -printf "%P %m\n" | LC_ALL=C sort |
+        while read -r f m; do echo "$f $m $(base64 -w0 <"$f")"; done' _ "$3") || return 1
+    [ "$got" = "$1" ] || { printf 'want:\n%s\ngot:\n%s\n' "$1" "$got"; return 1; }
+}
+# mount_opts PID DIR: the mount options of DIR in PID's mount namespace
+mount_opts() { awk -v m="$2" '$5 == m {print $6}' "/proc/$1/mountinfo"; }
+"${kc[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: lkt-tls, namespace: default}
+data:
+  tls.crt: $(b64 'CERT one\n')
+  tls.key: $(b64 'KEY one\n')
+  ca.crt: $(b64 'CA one\n')
+  blob: $(b64 'a\0b\377\n')
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-sec, namespace: default}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: lab
+    command: ["$lk", fake-agent, --listen, "0.0.0.0:8083"]
+    volumeMounts:
+    - {name: agent-tls, mountPath: $tmp/mnt/agent-tls, readOnly: true}
+    - {name: picked, mountPath: $tmp/mnt/picked}
+    - {name: opt, mountPath: $tmp/mnt/opt}
+  volumes:
+  - {name: agent-tls, secret: {secretName: lkt-tls, defaultMode: 0440}}
+  - name: picked
+    secret:
+      secretName: lkt-tls
+      items: [{key: ca.crt, path: certs/ca.pem, mode: 0400}, {key: tls.crt, path: leaf.crt}]
+  - {name: opt, secret: {secretName: lkt-no-such, optional: true}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-wait, namespace: default}
+spec:
+  nodeName: $node
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: main
+    image: lab
+    command: ["$lk", fake-agent, --listen, "0.0.0.0:8084"]
+    volumeMounts: [{name: later, mountPath: $tmp/mnt/later}]
+  volumes:
+  - {name: later, secret: {secretName: lkt-later}}
+YAML
+eventually 30 "a pod with secret volumes runs (lkt-sec)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-sec -o jsonpath='{.status.phase}/{.status.containerStatuses[0].started}')\" = Running/true ]"
+secpid=$(jp pod/lkt-sec '{.status.containerStatuses[0].containerID}'); secpid=${secpid#lab://}
+secuid=$(jp pod/lkt-sec '{.metadata.uid}')
+check "secret volume agent-tls: every key decoded (binary too), mode 0440 from defaultMode" \
+    files_are "blob 440 $(b64 'a\0b\377\n')
+ca.crt 440 $(b64 'CA one\n')
+tls.crt 440 $(b64 'CERT one\n')
+tls.key 440 $(b64 'KEY one\n')" "$secpid" "$tmp/mnt/agent-tls"
+check "secret volume with items: only those keys, at their paths, item mode else 0644" \
+    files_are "certs/ca.pem 400 $(b64 'CA one\n')
+leaf.crt 644 $(b64 'CERT one\n')" "$secpid" "$tmp/mnt/picked"
+check "an optional Secret that does not exist is an empty directory, mounted" \
+    bash -c "[ -n \"\$(awk -v m=$tmp/mnt/opt '\$5 == m' /proc/$secpid/mountinfo)\" ] && [ -z \"\$(nsenter -t $secpid -m -- ls -A $tmp/mnt/opt)\" ]"
+check "secret volumes are mounted read-only, with or without readOnly: true" \
+    bash -c "[ \"\$(awk -v a=$tmp/mnt/agent-tls -v b=$tmp/mnt/picked '\$5 == a || \$5 == b {sub(/,.*/, \"\", \$6); print \$6}' /proc/$secpid/mountinfo | tr '\n' ' ')\" = 'ro ro ' ]"
+check "... and a write into one fails (Read-only file system)" \
+    bash -c "! out=\$(nsenter -t $secpid -m -- sh -c 'echo x > $tmp/mnt/picked/leaf.crt' 2>&1) && grep -q 'Read-only file system' <<<\"\$out\""
+check "the files live in the pod's state directory, not at the host's mount path" \
+    bash -c "[ -f $state/pods/$secuid/volumes/agent-tls/tls.key ] && [ -z \"\$(ls -A $tmp/mnt/agent-tls)\" ]"
+
+"${kc[@]}" replace -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: lkt-tls, namespace: default}
+data:
+  tls.crt: $(b64 'CERT two\n')
+  ca.crt: $(b64 'CA one\n')
+  blob: $(b64 'a\0b\377\n')
+YAML
+eventually 40 "a changed Secret reaches the running pod: tls.crt rewritten, the dropped tls.key removed" \
+    files_are "blob 440 $(b64 'a\0b\377\n')
+ca.crt 440 $(b64 'CA one\n')
+tls.crt 440 $(b64 'CERT two\n')" "$secpid" "$tmp/mnt/agent-tls"
+eventually 15 "... and the items volume too (leaf.crt)" \
+    files_are "certs/ca.pem 400 $(b64 'CA one\n')
+leaf.crt 644 $(b64 'CERT two\n')" "$secpid" "$tmp/mnt/picked"
+check "... without restarting the container (same pid $secpid, restartCount 0)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-sec -o jsonpath='{.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}')\" = 'lab://$secpid 0' ]"
+
+wmsg='volume later: Secret lkt-later not found (the pod waits for it: the volume is not optional)'
+eventually 20 "a pod whose Secret is missing waits, saying why (lkt-wait)" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-wait -o jsonpath='{.status.phase} {.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}')\" = 'Pending ContainerCreating: $wmsg' ]"
+eventually 15 "... as a Warning Event (FailedCreatePodSandBox, the retry path's reason)" \
+    bash -c "${kc[*]} get events --field-selector involvedObject.name=lkt-wait,reason=FailedCreatePodSandBox -o jsonpath='{range .items[*]}{.type}: {.message}{\"\\n\"}{end}' | grep -qxF 'Warning: $wmsg'"
+sleep 3 # a retry or two (every 2 s)
+check "... and nothing of it runs: no process, no pod host" \
+    bash -c "[ -z \"\$(${kc[*]} get pod lkt-wait -o jsonpath='{.status.containerStatuses[0].containerID}')\" ] && ! ip netns list | grep -q '^bp-lkt-wait\\b'"
+"${kc[@]}" create secret generic lkt-later -n default --from-literal=token=late-but-here >/dev/null
+eventually 30 "once the Secret exists the waiting pod starts" \
+    bash -c "[ \"\$(${kc[*]} get pod lkt-wait -o jsonpath='{.status.phase}/{.status.containerStatuses[0].started}')\" = Running/true ]"
+wpid=$(jp pod/lkt-wait '{.status.containerStatuses[0].containerID}'); wpid=${wpid#lab://}
+check "... and sees the Secret's key (mode 0644 by default)" \
+    files_are "token 644 $(b64 'late-but-here')" "$wpid" "$tmp/mnt/later"
+
+# A pod deleted while it waits: the volumes already made (lkt-tls decoded)
+# go with it, though it never had a pod host.
+"${kc[@]}" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: lkt-never, namespace: default}
+spec:
+  nodeName: $node
+  containers:
+  - {name: main, image: lab, command: ["$lk", fake-agent]}
+  volumes:
+  - {name: made, secret: {secretName: lkt-tls}}
+  - {name: never, secret: {secretName: lkt-never}}
+YAML
+nuid=$(jp pod/lkt-never '{.metadata.uid}')
+eventually 20 "a pod with one Secret there and one missing waits for the missing one (lkt-never)" \
+    bash -c "${kc[*]} get pod lkt-never -o jsonpath='{.status.containerStatuses[0].state.waiting.message}' | grep -q '^volume never: Secret lkt-never not found'"
+check "... with the first volume's files made (mode 0644 without defaultMode)" \
+    bash -c "[ \"\$(cat $state/pods/$nuid/volumes/made/tls.crt) \$(stat -c %a $state/pods/$nuid/volumes/made/tls.crt)\" = 'CERT two 644' ]"
+"${kc[@]}" delete pod lkt-never --wait=false >/dev/null
+eventually 20 "deleting the waiting pod lets it go" not_found "${kc[@]}" get pod lkt-never
+check "... and removes the secret files it had made" test ! -e "$state/pods/$nuid/volumes"
+
+"${kc[@]}" delete pod lkt-sec --wait=false >/dev/null
+eventually 20 "deleting the pod with secret volumes stops it" not_found "${kc[@]}" get pod lkt-sec
+check "... and removes the decoded secret files from the state directory" \
+    test ! -e "$state/pods/$secuid/volumes"
 
 # Deletion: the process stops, the namespace goes, then the API lets go and
 # the StatefulSet makes a new pod with the same claim.
