@@ -86,6 +86,12 @@ for r in "${regions[@]}"; do
         "$r" "${ip[$r]}" >"$pki/$r.ext"
     openssl x509 -req -in "$pki/$r.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
         -days 2 -sha256 -extfile "$pki/$r.ext" -out "$pki/$r.crt" 2>/dev/null
+    # the region's agent CA: batond issues its own and each database's
+    # certificate from it (mutual TLS on the agent API)
+    openssl ecparam -name prime256v1 -genkey -noout -out "$pki/agents-$r.key" 2>/dev/null
+    openssl req -x509 -new -key "$pki/agents-$r.key" -subj "/CN=agents-$r" -days 2 -sha256 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        -out "$pki/agents-$r.crt" 2>/dev/null
 done
 start_batond() {
     local r=$1 p
@@ -100,7 +106,7 @@ start_batond() {
         echo "raft: {bind: \"${ip[$r]}:7100\", dataDir: $tmp/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"${ip[$r]}:7101\"}"
         echo "http: {bind: \"${ip[$r]}:8080\"}"
-        echo "agentApi: {bind: \"${ip[$r]}:7102\"}"
+        echo "agentApi: {bind: \"${ip[$r]}:7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
     } >"$tmp/$r.yaml"
@@ -143,6 +149,34 @@ for r in us-east ap-south; do
 done
 eventually 20 "the primary reports both replicas as synchronous standbys" \
     bash -c "curl -fs --max-time 2 http://${podip[eu-west]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if sorted(d[\"syncStandbys\"]) == [\"orders-ap-south-0\", \"orders-us-east-0\"] else 1)'"
+
+# Forged orders from the pod network (issue 15 #1): the order port takes
+# only batond's certificate. Without a certificate, or with one from another
+# CA (the fleet's), the TLS handshake fails; with the database's own agent
+# certificate (same CA, read from its Secret) the agent answers 403. The
+# primary stays writable at epoch 1 through all of it.
+forge() { # forge OUTFILE CURL-ARGS...: prints curl's exit code
+    local out=$1; shift
+    curl -s -o "$out" -w '%{http_code}' --max-time 3 -X POST \
+        -d '{"action":"fence","epoch":9223372036854775807}' "$@" >"$out.code" 2>/dev/null
+    echo $?
+}
+rc=$(forge "$tmp/f1" "http://${podip[eu-west]}:8081/v1/order")
+check "a forged fence over plain HTTP never reaches the agent (curl exit $rc)" \
+    bash -c "case $rc in 35|52|56) exit 0;; *) exit 1;; esac"
+rc=$(forge "$tmp/f2" -k --cert "$pki/us-east.crt" --key "$pki/us-east.key" "https://${podip[eu-west]}:8081/v1/order")
+check "a forged fence with a certificate from another CA fails the handshake (curl exit $rc)" \
+    bash -c "case $rc in 35|52|56|58) exit 0;; *) exit 1;; esac"
+for k in tls.crt tls.key ca.crt; do
+    kc eu-west get secret orders-eu-west-agent-tls -o jsonpath="{.data.${k//./\\.}}" | base64 -d >"$tmp/agent-$k"
+done
+rc=$(forge "$tmp/f3" --cacert "$tmp/agent-ca.crt" --cert "$tmp/agent-tls.crt" --key "$tmp/agent-tls.key" \
+    --connect-to "orders.default.agent.baton.invalid:8081:${podip[eu-west]}:8081" \
+    "https://orders.default.agent.baton.invalid:8081/v1/order")
+check "a forged fence with the database's own agent certificate is refused: 403, only batond's identity" \
+    bash -c "[ $rc = 0 ] && [ \"\$(cat '$tmp/f3.code')\" = 403 ] && grep -q 'accepted only from baton://batond/eu-west' '$tmp/f3'"
+check "the primary is still writable at epoch 1 after the forged orders" \
+    bash -c "[ \"\$(curl -fs --max-time 2 http://${podip[eu-west]}:8082/v1/status | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"role\"], d[\"writable\"], d[\"epoch\"])')\" = 'primary True 1' ]"
 
 # An application role, through the primary's socket (on its volume).
 sock=$(dirname "$(ls "$BATON_LAB_DIR"/volumes/eu-west/*/run/.s.PGSQL.5432 2>/dev/null | head -1)")

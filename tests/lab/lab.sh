@@ -167,7 +167,9 @@ EOF
 # over the bridge. Mutual TLS between the batonds: a fleet CA under pki/ and
 # one certificate per region naming it (SAN URI baton://region/<r>, and the
 # region's address). Raft data in batond/raft-<r>/ survives a restart, so a
-# killed batond rejoins from its log. BATON_LAB_BATOND=0 skips all of this
+# killed batond rejoins from its log. Mutual TLS on the agent API too: one
+# agent CA per region (pki/agents-<r>.*); batond issues the certificates.
+# BATON_LAB_BATOND=0 skips all of this
 # (tests that start their own batonds on the same addresses).
 region_ip() { sed -n 's/^BATON_IP=//p' "$regions_dir/$1/region.env"; }
 
@@ -192,6 +194,16 @@ ensure_pki() {
             die "cannot sign $r's certificate"
         chmod 600 "$pki/$r.key"
     done
+    # each region's agent CA: batond issues, from it, its own certificate
+    # (what the agents obey) and one per database (what the agents show)
+    for r in $(region_names); do
+        [ -f "$pki/agents-$r.crt" ] && continue
+        openssl ecparam -name prime256v1 -genkey -noout -out "$pki/agents-$r.key" 2>/dev/null
+        chmod 600 "$pki/agents-$r.key"
+        openssl req -x509 -new -key "$pki/agents-$r.key" -subj "/CN=baton-lab-agents-$r" -days 30 -sha256 \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+            -out "$pki/agents-$r.crt" 2>/dev/null || die "cannot create $r's agent CA in $pki"
+    done
 }
 
 write_batond_config() {
@@ -209,7 +221,7 @@ write_batond_config() {
         echo "raft: {bind: \"$(region_ip "$r"):7100\", dataDir: $lab/batond/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
         echo "peerApi: {bind: \"$(region_ip "$r"):7101\"}"
         echo "http: {bind: \"$(region_ip "$r"):8080\"}"
-        echo "agentApi: {bind: \"$(region_ip "$r"):7102\"}"
+        echo "agentApi: {bind: \"$(region_ip "$r"):7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
     } >"$lab/batond/$r.yaml"
