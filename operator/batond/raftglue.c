@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "batond/daemon.h"
+#include "batond/membership.h"
 #include "common/log.h"
 #include "consensus/decider.h"
 #include "consensus/driver.h"
@@ -31,6 +32,15 @@ struct member {
 	char api_address[256];
 	struct baton_kube_client client; /* peer API client */
 	bool client_ready;
+	struct baton_raftglue *g;
+	/* joining with an empty data directory (batond/membership.h): what
+	 * the peer last said, and the requests asking it */
+	struct baton_kube_request st_req, rj_req;
+	bool st_pending, rj_pending;
+	uint64_t st_ms; /* when its last answer came, 0: never */
+	bool st_joining, st_leader;
+	uint64_t st_last_index;
+	int st_my_role;
 };
 
 struct proposal {
@@ -72,6 +82,15 @@ struct baton_raftglue {
 	bool tls;
 	bool io_inited;
 	bool raft_inited;
+	/* membership (batond/membership.h) */
+	bool joining;	      /* empty data dir: Raft not started yet */
+	uint64_t join_next_ms; /* next decision */
+	char join_why[512];    /* the last decision's reason, logged once */
+	bool join_added;       /* the leader added us back (this process) */
+	uint64_t join_logged_ms;
+	struct raft_change change;
+	bool change_pending;
+	uint64_t member_next_ms;
 	void (*stopped_cb)(struct baton_batond *d);
 };
 
@@ -374,6 +393,9 @@ static void drv_leader_changed(void *data, bool leader)
 	}
 }
 
+static void join_step(struct baton_raftglue *g, uint64_t now);
+static void member_step(struct baton_raftglue *g, uint64_t now);
+
 static void tick_cb(uv_timer_t *t)
 {
 	struct baton_raftglue *g = t->data;
@@ -381,6 +403,10 @@ static void tick_cb(uv_timer_t *t)
 	if (g->stopping) {
 		return;
 	}
+	if (g->joining) {
+		join_step(g, now_ms());
+	}
+	member_step(g, now_ms());
 	baton_driver_tick(&g->driver, &g->fsm, is_leader(g), now_ms());
 }
 
@@ -463,6 +489,7 @@ static json_t *raft_status(void *data)
 	struct baton_raftglue *g = data;
 	struct member *l = leader_member(g);
 	json_t *members = json_array();
+	json_t *st;
 	for (int i = 0; i < g->n_members; i++) {
 		json_array_append_new(
 		    members,
@@ -470,13 +497,32 @@ static json_t *raft_status(void *data)
 			      "id", (json_int_t)g->members[i].id, "address",
 			      g->members[i].raft_address));
 	}
-	return json_pack(
-	    "{s:s, s:s, s:I, s:s?, s:I, s:o}", "self", self_name(g), "state",
-	    g->raft_started ? raft_state_name(raft_state(&g->raft)) : "stopped",
+	st = json_pack(
+	    "{s:s, s:s, s:I, s:s?, s:I, s:o, s:b, s:I}", "self", self_name(g),
+	    "state",
+	    g->raft_started ? raft_state_name(raft_state(&g->raft))
+			    : (g->joining ? "joining" : "stopped"),
 	    "term",
 	    (json_int_t)(g->raft_started ? raft_current_term(&g->raft) : 0),
 	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->fsm.applied,
-	    "members", members);
+	    "members", members, "joining", g->joining, "lastIndex",
+	    (json_int_t)(g->raft_started ? raft_last_index(&g->raft) : 0));
+	/* the leader's committed configuration, when no change is in flight:
+	 * what a joining member may trust (batond/membership.h rule 4) */
+	if (st != NULL && is_leader(g) &&
+	    g->raft.configuration_uncommitted_index == 0) {
+		json_t *roles = json_object();
+		for (int i = 0; i < g->n_members; i++) {
+			json_object_set_new(
+			    roles, g->members[i].name,
+			    json_string(baton_member_role_name(
+				baton_member_role(
+				    &g->raft.configuration_committed,
+				    g->members[i].id))));
+		}
+		json_object_set_new(st, "roles", roles);
+	}
+	return st;
 }
 
 static void api_status(struct baton_http_request *req, void *data)
@@ -491,6 +537,244 @@ static void api_status(struct baton_http_request *req, void *data)
 	baton_http_respond(req, 200, "application/json", text, strlen(text),
 			   NULL);
 	free(text);
+}
+
+/* ---- membership (batond/membership.h) ------------------------------------
+ */
+
+static struct member *member_named(struct baton_raftglue *g, const char *name)
+{
+	for (int i = 0; name != NULL && i < g->n_members; i++) {
+		if (strcmp(g->members[i].name, name) == 0) {
+			return &g->members[i];
+		}
+	}
+	return NULL;
+}
+
+static void change_cb(struct raft_change *req, int status)
+{
+	struct baton_raftglue *g = req->data;
+	g->change_pending = false;
+	if (status != 0 && !g->stopping) {
+		baton_log(BATON_LOG_WARN, "raft",
+			  "membership change failed: %s",
+			  raft_strerror(status));
+	}
+}
+
+/* POST /v1/membership/rejoin {"region": R}, from R itself (its
+ * certificate): R's Raft data is gone; make it a standby (rule 4). */
+static void api_rejoin(struct baton_http_request *req, void *data)
+{
+	struct baton_raftglue *g = data;
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	struct member *m =
+	    member_named(g, json_string_value(json_object_get(body, "region")));
+	char msg[300];
+	int rv;
+
+	json_decref(body);
+	if (m == NULL || m == &g->members[g->self]) {
+		baton_http_respond_error(req, 400,
+					 "body must be {\"region\": a peer's "
+					 "name}");
+		return;
+	}
+	if (g->d->cfg->tls_ca == NULL || !peer_is(req->peer, m->name)) {
+		snprintf(msg, sizeof msg,
+			 "only region %s itself may ask (certificate: '%.100s')",
+			 m->name, req->peer);
+		baton_log(BATON_LOG_WARN, "raft", "rejoin refused: %s", msg);
+		baton_http_respond_error(req, 403, msg);
+		return;
+	}
+	if (!is_leader(g)) {
+		struct member *l = leader_member(g);
+		snprintf(msg, sizeof msg, "not the leader; leader: %s",
+			 l ? l->name : "unknown");
+		baton_http_respond_error(req, 421, msg);
+		return;
+	}
+	if (g->change_pending) {
+		baton_http_respond_error(req, 409,
+					 "a configuration change is in flight");
+		return;
+	}
+	g->change.data = g;
+	{
+		bool added = false;
+		rv = baton_member_rejoin(&g->raft, &g->change, m->id,
+					 m->raft_address, change_cb, &added,
+					 msg, sizeof msg);
+		if (rv == 0) {
+			char text[400];
+			int n;
+			g->change_pending = true;
+			baton_log(BATON_LOG_WARN, "raft",
+				  "region %s lost its Raft data: %s; it votes "
+				  "again once it has caught up",
+				  m->name, msg);
+			n = snprintf(text, sizeof text,
+				     "{\"added\":%s,\"result\":\"%s\"}",
+				     added ? "true" : "false", msg);
+			baton_http_respond(req, 202, "application/json", text,
+					   (size_t)n, NULL);
+			return;
+		}
+	}
+	baton_http_respond_error(req, rv == BATON_EBUSY ? 409 : 500, msg);
+}
+
+/* The leader promotes, one change at a time: missing members are added,
+ * spares become standbys, caught-up standbys voters. */
+static void member_step(struct baton_raftglue *g, uint64_t now)
+{
+	raft_id ids[MAX_MEMBERS];
+	const char *addrs[MAX_MEMBERS];
+	char msg[300];
+	int n = 0, rv;
+
+	if (!is_leader(g) || g->change_pending || now < g->member_next_ms) {
+		return;
+	}
+	g->member_next_ms = now + 1000;
+	for (int i = 0; i < g->n_members; i++) {
+		if (i != g->self) {
+			ids[n] = g->members[i].id;
+			addrs[n++] = g->members[i].raft_address;
+		}
+	}
+	g->change.data = g;
+	rv = baton_member_leader_step(&g->raft, &g->change, ids, addrs, n,
+				      change_cb, msg, sizeof msg);
+	if (rv == 0) {
+		g->change_pending = true;
+		baton_log(BATON_LOG_INFO, "raft", "membership: %s", msg);
+	} else if (rv != BATON_ENOTFOUND && rv != BATON_EBUSY) {
+		baton_log(BATON_LOG_WARN, "raft", "membership: %s", msg);
+	}
+}
+
+static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg);
+
+static void join_status_cb(struct baton_kube_request *req, int status)
+{
+	struct member *m = req->data;
+	struct baton_raftglue *g = m->g;
+	json_t *r = req->result;
+	json_t *roles;
+
+	m->st_pending = false;
+	if (status != 0 || g->stopping || !json_is_object(r)) {
+		return;
+	}
+	m->st_ms = now_ms();
+	m->st_joining = json_is_true(json_object_get(r, "joining"));
+	m->st_last_index =
+	    (uint64_t)json_integer_value(json_object_get(r, "lastIndex"));
+	m->st_leader = json_string_value(json_object_get(r, "leader")) &&
+		       strcmp(json_string_value(json_object_get(r, "leader")),
+			      m->name) == 0;
+	roles = json_object_get(r, "roles");
+	m->st_my_role = -1;
+	if (json_is_object(roles)) {
+		const char *mine = json_string_value(
+		    json_object_get(roles, self_name(g)));
+		if (mine != NULL) {
+			m->st_my_role = strcmp(mine, "voter") == 0 ? RAFT_VOTER
+					: strcmp(mine, "standby") == 0
+					    ? RAFT_STANDBY
+					: strcmp(mine, "spare") == 0 ? RAFT_SPARE
+								     : -1;
+		}
+	} else if (m->st_leader) {
+		m->st_leader = false; /* a change in flight: ask again */
+	}
+}
+
+static void join_rejoin_cb(struct baton_kube_request *req, int status)
+{
+	struct member *m = req->data;
+	struct baton_raftglue *g = m->g;
+	m->rj_pending = false;
+	if (g->stopping) {
+		return;
+	}
+	if (status != 0) {
+		baton_log(BATON_LOG_INFO, "raft",
+			  "asking %s to rejoin us: %s", m->name, req->errmsg);
+		return;
+	}
+	if (json_is_true(json_object_get(req->result, "added"))) {
+		g->join_added = true;
+	}
+}
+
+/* Rules 3 and 4 for an empty data directory, every second until Raft
+ * starts. */
+static void join_step(struct baton_raftglue *g, uint64_t now)
+{
+	struct baton_peer_view v[MAX_MEMBERS];
+	struct member *peer[MAX_MEMBERS];
+	char why[512], errmsg[BATON_ERRMSG_SIZE];
+	enum baton_join d;
+	int n = 0, ask;
+
+	if (now < g->join_next_ms) {
+		return;
+	}
+	g->join_next_ms = now + 1000;
+	for (int i = 0; i < g->n_members; i++) {
+		struct member *m = &g->members[i];
+		if (i == g->self) {
+			continue;
+		}
+		memset(&v[n], 0, sizeof v[n]);
+		v[n].name = m->name;
+		v[n].answered = m->st_ms != 0 && now - m->st_ms < 3000;
+		v[n].joining = m->st_joining;
+		v[n].leader = m->st_leader;
+		v[n].last_index = m->st_last_index;
+		v[n].my_role = m->st_my_role;
+		peer[n++] = m;
+		if (m->client_ready && !m->st_pending) {
+			m->st_req.data = m;
+			if (baton_kube_request_start(&m->client, &m->st_req,
+						     "GET", "/v1/status", NULL,
+						     NULL, 2000, NULL,
+						     join_status_cb) == 0) {
+				m->st_pending = true;
+			}
+		}
+	}
+	d = baton_member_join_decide(v, n, g->join_added, &ask, why,
+				     sizeof why);
+	if (strcmp(why, g->join_why) != 0 || now - g->join_logged_ms > 15000) {
+		baton_log(d == BATON_JOIN_WAIT ? BATON_LOG_WARN
+					       : BATON_LOG_INFO,
+			  "raft", "%s", why);
+		snprintf(g->join_why, sizeof g->join_why, "%s", why);
+		g->join_logged_ms = now;
+	}
+	if (d == BATON_JOIN_ASK && ask >= 0 && !peer[ask]->rj_pending) {
+		char body[200];
+		struct member *m = peer[ask];
+		snprintf(body, sizeof body, "{\"region\":\"%s\"}", self_name(g));
+		m->rj_req.data = m;
+		if (baton_kube_request_start(&m->client, &m->rj_req, "POST",
+					     "/v1/membership/rejoin",
+					     "application/json", body, 5000,
+					     NULL, join_rejoin_cb) == 0) {
+			m->rj_pending = true;
+		}
+	}
+	if (d == BATON_JOIN_BOOTSTRAP || d == BATON_JOIN_START) {
+		if (raft_go(g, d == BATON_JOIN_BOOTSTRAP, errmsg) != 0) {
+			baton_log(BATON_LOG_ERROR, "raft", "%s", errmsg);
+			baton_batond_stop(g->d, 1);
+		}
+	}
 }
 
 /* ---- consensus ops
@@ -707,12 +991,57 @@ static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
 	return 0;
 }
 
+/* Starts Raft; BOOTSTRAP (a new fleet, every member a voter) first. Marks
+ * the data directory as this region's. */
+static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
+{
+	const struct baton_batond_config *cfg = g->d->cfg;
+	struct raft_configuration conf;
+	int rv;
+
+	if (bootstrap) {
+		raft_configuration_init(&conf);
+		for (int i = 0; i < g->n_members; i++) {
+			raft_configuration_add(&conf, g->members[i].id,
+					       g->members[i].raft_address,
+					       RAFT_VOTER);
+		}
+		rv = raft_bootstrap(&g->raft, &conf);
+		raft_configuration_close(&conf);
+		if (rv != 0) {
+			baton_errmsg_printf(errmsg, "raft bootstrap: %s",
+					    raft_strerror(rv));
+			return BATON_EINTERNAL;
+		}
+	}
+	rv = baton_member_mark(cfg->raft_dir, cfg->region,
+			       g->members[g->self].id, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	rv = raft_start(&g->raft);
+	if (rv != 0) {
+		baton_errmsg_printf(
+		    errmsg, "raft start on %s (data in %s): %s (%s%s%s)",
+		    g->members[g->self].raft_address, cfg->raft_dir,
+		    raft_strerror(rv), raft_errmsg(&g->raft),
+		    g->io.errmsg[0] ? "; " : "", g->io.errmsg);
+		return BATON_EINTERNAL;
+	}
+	g->raft_started = true;
+	g->joining = false;
+	baton_log(BATON_LOG_INFO, "raft", "%s: Raft started",
+		  bootstrap		? "new fleet bootstrapped"
+		  : g->join_added ? "rejoining as a new member"
+				  : "data directory found");
+	return 0;
+}
+
 int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 			 char *errmsg)
 {
 	const struct baton_batond_config *cfg = d->cfg;
 	struct baton_raftglue *g = calloc(1, sizeof *g);
-	struct raft_configuration conf;
 	struct baton_http_tls_config tls = {.cert_file = cfg->tls_cert,
 					    .key_file = cfg->tls_key,
 					    .ca_file = cfg->tls_ca};
@@ -725,7 +1054,8 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		return BATON_ENOMEM;
 	}
 	g->d = d;
-	/* members: self + peers, sorted by name; ids are positions */
+	/* members: self + peers, sorted by name; ids are hashes of the
+	 * names (batond/membership.h rule 1) */
 	snprintf(g->members[0].name, sizeof g->members[0].name, "%s",
 		 cfg->region);
 	snprintf(g->members[0].raft_address, sizeof g->members[0].raft_address,
@@ -744,9 +1074,21 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	qsort(g->members, (size_t)g->n_members, sizeof g->members[0],
 	      cmp_members);
 	for (int i = 0; i < g->n_members; i++) {
-		g->members[i].id = (raft_id)(i + 1);
+		g->members[i].id = baton_member_id(g->members[i].name);
+		g->members[i].g = g;
 		if (strcmp(g->members[i].name, cfg->region) == 0) {
 			g->self = i;
+		}
+		for (int j = 0; j < i; j++) {
+			if (g->members[j].id == g->members[i].id) {
+				baton_errmsg_printf(
+				    errmsg,
+				    "regions %s and %s have the same Raft id "
+				    "(a hash of the name): rename one",
+				    g->members[j].name, g->members[i].name);
+				*out = g;
+				return BATON_ECONFIG;
+			}
 		}
 	}
 
@@ -757,6 +1099,17 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 				    cfg->raft_dir, strerror(errno));
 		*out = g;
 		return BATON_EIO;
+	}
+	{
+		bool has_data = false;
+		rv = baton_member_datadir(cfg->raft_dir, cfg->region,
+					  g->members[g->self].id, &has_data,
+					  errmsg);
+		if (rv != 0) {
+			*out = g;
+			return rv;
+		}
+		g->joining = !has_data;
 	}
 	baton_fsm_init(&g->fsm, &g->rfsm);
 	g->rfsm.apply = framed_apply; /* rfsm.data stays the baton_fsm */
@@ -832,28 +1185,6 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	raft_set_heartbeat_timeout(&g->raft, cfg->heartbeat_ms);
 	raft_set_snapshot_threshold(&g->raft, 1024);
 	raft_set_snapshot_trailing(&g->raft, 2048);
-	raft_configuration_init(&conf);
-	for (int i = 0; i < g->n_members; i++) {
-		raft_configuration_add(&conf, g->members[i].id,
-				       g->members[i].raft_address, RAFT_VOTER);
-	}
-	rv = raft_bootstrap(&g->raft, &conf);
-	raft_configuration_close(&conf);
-	if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
-		baton_errmsg_printf(errmsg, "raft bootstrap: %s",
-				    raft_strerror(rv));
-		return BATON_EINTERNAL;
-	}
-	rv = raft_start(&g->raft);
-	if (rv != 0) {
-		baton_errmsg_printf(
-		    errmsg, "raft start on %s (data in %s): %s (%s%s%s)",
-		    g->members[g->self].raft_address, cfg->raft_dir,
-		    raft_strerror(rv), raft_errmsg(&g->raft),
-		    g->io.errmsg[0] ? "; " : "", g->io.errmsg);
-		return BATON_EINTERNAL;
-	}
-	g->raft_started = true;
 
 	/* the peer API */
 	if (cfg->peer_api_bind != NULL) {
@@ -868,6 +1199,8 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		baton_http_route(&g->api, "POST", "/v1/propose", api_propose,
 				 g);
 		baton_http_route(&g->api, "GET", "/v1/status", api_status, g);
+		baton_http_route(&g->api, "POST", "/v1/membership/rejoin",
+				 api_rejoin, g);
 		rv = baton_split_host_port(cfg->peer_api_bind, host,
 					   sizeof host, &port);
 		if (rv == 0) {
@@ -886,6 +1219,17 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 				return rv;
 			}
 		}
+	}
+	if (!g->joining) {
+		rv = raft_go(g, false, errmsg);
+		if (rv != 0) {
+			return rv;
+		}
+	} else {
+		baton_log(BATON_LOG_WARN, "raft",
+			  "raft.dataDir %s is empty: asking the peers whether "
+			  "this is a new fleet before starting Raft",
+			  cfg->raft_dir);
 	}
 	g->ops = (struct baton_consensus_ops){
 	    .data = g,

@@ -272,6 +272,36 @@ eventually 60 "$r: after a SIGKILL mid-reconcile, the restarted batond converges
 eventually 30 "$r: the restarted batond sees the new database's primary" bash -c "
     [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc midway -o jsonpath='{.status.primaryRegion}')\" = ${regions[1]} ]"
 
+# Raft that cannot forget (issue 15 #3): a region loses its Raft data (its
+# volume is gone). Restarted empty it must not come back as the voter it
+# was (its empty vote could elect a leader that lacks committed entries): it
+# asks the leader to remove it and add it back, starts Raft as a non-voter,
+# and is made a voter again once caught up. Never a new bootstrap.
+raftst() { curl -s --max-time 2 "http://127.0.0.1:${http[$1]}/v1/status" | jq -c '.raft'; }
+leader="" r=""
+for x in "${regions[@]}"; do
+    if [ "$(raftst "$x" | jq -r .state)" = leader ]; then leader=$x; elif [ -z "$r" ]; then r=$x; fi
+done
+check "a leader and a follower to wipe ($leader, $r)" test -n "$leader" -a -n "$r"
+before=$(raftst "$leader" | jq -r .applied)
+kill -KILL "${pid[$r]}"; wait "${pid[$r]}" 2>/dev/null; unset "pid[$r]"
+rm -rf "$tmp/raft-$r"
+start_batond "$r"
+eventually 60 "$r: with its Raft data gone, it rejoins as a voter again, caught up past index $before" bash -c "
+    $(declare -f raftst); $(declare -p http)
+    [ \"\$(raftst $leader | jq -r '.roles | [.[]] | unique | join(\",\")')\" = voter ] &&
+    [ \"\$(raftst $r | jq -r .applied)\" -ge $before ]"
+check "$r asked to be removed and added back, and never bootstrapped a second fleet" bash -c "
+    grep -q 'asking the leader $leader to remove us and add us back' $tmp/$r.log &&
+    grep -q 'rejoining as a new member: Raft started' $tmp/$r.log &&
+    [ \"\$(grep -c 'new fleet bootstrapped' $tmp/$r.log)\" = 1 ]"
+check "$leader logged the removal, the re-add and the promotion" bash -c "
+    grep -q 'region $r lost its Raft data: removed' $tmp/$leader.log &&
+    grep -q 'region $r lost its Raft data: added as a spare' $tmp/$leader.log &&
+    grep -q 'membership: standby -> voter' $tmp/$leader.log"
+eventually 30 "$r: status shows ${regions[1]} primary of midway again" bash -c "
+    [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc midway -o jsonpath='{.status.primaryRegion}')\" = ${regions[1]} ]"
+
 # Graceful stop: SIGTERM, exit 0, no sanitizer report.
 for r in "${regions[@]}"; do
     if [ -n "${pid[$r]:-}" ]; then
