@@ -369,6 +369,12 @@ int baton_batond_run(struct baton_batond_config *cfg)
 
 	baton_log(BATON_LOG_INFO, "batond", "starting region %s with %zu peers",
 		  cfg->region, cfg->n_peers);
+	if (cfg->n_watch_namespaces > 0) {
+		baton_log(BATON_LOG_WARN, "batond",
+			  "watchNamespaces is not enforced yet: batond watches "
+			  "DatabaseClusters in every namespace, and its RBAC "
+			  "is cluster-wide");
+	}
 	if ((rv = add_metrics(&d)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
 	} else if ((rv = baton_kube_observe_watch_restarts(

@@ -181,6 +181,16 @@ out=$(sa_kubectl baton-peer label pod orders-eu-west-0 -n default app=hijack 2>&
 if [ $? -ne 0 ] && grep -q "may only set the baton.dev/fenced label" <<<"$out"; then
     ok "peer account: any other label change is denied by the admission policy"
 else not_ok "peer account: any other label change is denied by the admission policy (got: $out)"; fi
+for what in finalizers ownerReferences; do
+    case $what in
+        finalizers) patch='{"metadata":{"finalizers":["evil.example/hold"]}}' ;;
+        *) patch='{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"x","uid":"00000000-0000-4000-8000-000000000001"}]}}' ;;
+    esac
+    out=$(sa_kubectl baton-peer patch pod orders-eu-west-0 -n default --type=merge -p "$patch" 2>&1)
+    if [ $? -ne 0 ] && grep -q "may not change a pod's ownerReferences or finalizers" <<<"$out"; then
+        ok "peer account: setting $what is denied by the admission policy"
+    else not_ok "peer account: setting $what is denied by the admission policy (got: $out)"; fi
+done
 check "peer account: cannot delete pods" \
     bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton-peer auth can-i delete pods -n default)\" = no ]"
 check "peer account: cannot write DatabaseClusters" \
