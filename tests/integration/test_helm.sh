@@ -22,8 +22,10 @@ for f in "$top"/examples/values/*.yaml; do
     check "helm lint $(basename "$f")" helm lint "$chart" -f "$f"
     check "helm template $(basename "$f") renders the StatefulSet, RBAC and Services" \
         bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -c '^kind: \(StatefulSet\|ClusterRole\|Service\|ValidatingAdmissionPolicy\)$' | grep -qx 7"
-    check "helm template $(basename "$f"): the agents ask for their lease at the -agents Service" \
-        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -q 'url: \"http://baton-agents.baton-system.svc:7102\"'"
+    check "helm template $(basename "$f"): the agents ask for their lease at the -agents Service, over https" \
+        bash -c "helm template baton '$chart' -n baton-system $kv -f '$f' | grep -q 'url: \"https://baton-agents.baton-system.svc:7102\"'"
+    check "helm template $(basename "$f"): batond gets the region's agent CA (generated, kept across upgrades and uninstall)" \
+        bash -c "out=\$(helm template baton '$chart' -n baton-system $kv -f '$f'); grep -q 'caKey: /etc/baton/agent-ca/tls.key' <<<\"\$out\" && grep -q 'secretName: baton-agent-ca' <<<\"\$out\" && grep -q 'helm.sh/resource-policy: keep' <<<\"\$out\""
 done
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"

@@ -11,6 +11,12 @@
 #                   (agent, PostgreSQL) and its lab kubelet
 #   2 partition     cut every link of the primary region (lab.sh isolate)
 #   3 kill-batond   SIGKILL only the primary region's batond
+#   4 pause-agent   SIGSTOP the primary instance's baton-agent (a paused or
+#                   starved agent; PostgreSQL and the network stay up, so
+#                   clients keep reaching the old primary): PostgreSQL itself
+#                   must refuse writes once the lease ends (baton_lease),
+#                   while another region is promoted; SIGCONT afterwards,
+#                   and the old primary must rejoin as a replica
 #   5 switchover    planned: batonctl switchover to the next region
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
@@ -91,13 +97,14 @@ case $scenario in
     1|kill-region) list=(kill-region) ;;
     2|partition) list=(partition) ;;
     3|kill-batond) list=(kill-batond) ;;
+    4|pause-agent) list=(pause-agent) ;;
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 5 switchover, 6 heal, manual, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, manual, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
 [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
@@ -201,6 +208,21 @@ kill_region() {
     f=$lab/pids/batond-$r.pid
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
     return 0
+}
+# the pid of region R's database pod's baton-agent (found in its pod host's
+# network namespace, by the pod name the lab kubelet recorded)
+agent_pid() {
+    local r=$1 f ns_ pid
+    for f in "$lab"/state/"$r"/pods/*/state; do
+        grep -qx "pod=$ns/$db-$r-0" "$f" 2>/dev/null || continue
+        ns_=$(sed -n 's/^netns=//p' "$f")
+        for pid in $(ip netns pids "$ns_" 2>/dev/null); do
+            case "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" in
+                baton-agent\ * | */baton-agent\ *) echo "$pid"; return 0 ;;
+            esac
+        done
+    done
+    return 1
 }
 restore_region() { # after kill-region: control plane, then lab kubelet + batond
     local r=$1
@@ -324,6 +346,10 @@ run_one() {
             ;;
         partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
         kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
+        pause-agent)
+            cur_paused=$(agent_pid "$p") || { log "pause-agent #$i: no baton-agent process found for $db-$p-0"; cur_paused=""; }
+            [ -n "$cur_paused" ] && kill -STOP "$cur_paused"
+            ;;
         switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
     esac
     converged_now() {
@@ -371,6 +397,7 @@ run_one() {
         kill-region | manual) restore_region "$p" "$dir" ;;
         partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
+        pause-agent) [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused="" ;;
         heal) [ -n "$cur_cut" ] && "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
     esac
     if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
@@ -407,8 +434,9 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut=""
+cur_load="" cur_cut="" cur_paused=""
 on_exit() {
+    [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
     [ -n "$cur_cut" ] && "$labsh" heal "$cur_cut" >/dev/null 2>&1
     return 0

@@ -451,7 +451,7 @@ START_TEST(epochs_continue_after_remove_and_register)
 	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len - 1),
 			 BATON_EPARSE);
 	raft_free(buf.base);
-	snprintf(name, sizeof name, "db-%u", 299);
+	snprintf(name, sizeof name, "db-%d", 299);
 	c = reg_cmd();
 	snprintf(c.db, sizeof c.db, "%s", name);
 	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
