@@ -259,6 +259,8 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 	s->lease.drift_ppm = st->cfg.drift_ppm;
 	c = cmd_for(BATON_CMD_RENEW, st, d->region);
 	c.send_ms = now; /* the lease counts from here (decider.h) */
+	c.round = st->round; /* a renewal from before a failover round
+				cannot call that round off (fsm.c) */
 	c.lease_ms = st->cfg.lease_ms;
 	if (now != 0 && d->ops.propose(d->ops.data, &c) == 0) {
 		s->renew_sent[free_at] = now;

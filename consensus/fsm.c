@@ -180,6 +180,7 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_u64(&w, cmd->epoch);
 		put_u64(&w, cmd->send_ms);
 		put_u32(&w, cmd->lease_ms);
+		put_u64(&w, cmd->round);
 		break;
 	case BATON_CMD_REPORT:
 		put_str(&w, cmd->region);
@@ -236,7 +237,7 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 
 	memset(cmd, 0, sizeof *cmd);
 	if (buf == NULL || len < 4 || len > BATON_CMD_MAX || buf[0] != 'B' ||
-	    buf[1] != 'T' || (buf[2] != 1 && buf[2] != BATON_CMD_VERSION)) {
+	    buf[1] != 'T' || buf[2] < 1 || buf[2] > BATON_CMD_VERSION) {
 		return BATON_EPARSE;
 	}
 	r.off = 3;
@@ -264,6 +265,10 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		cmd->send_ms = get_u64(&r);
 		if (buf[2] >= 2) {
 			cmd->lease_ms = get_u32(&r);
+		}
+		if (buf[2] >= 3) {
+			cmd->round = get_u64(&r);
+			cmd->round_known = 1;
 		}
 		break;
 	case BATON_CMD_REPORT:
@@ -539,6 +544,17 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		if (db->phase == BATON_PHASE_FENCED) {
 			return BATON_FSM_PHASE; /* fenced: no lease until abort
 						 */
+		}
+		if ((db->phase == BATON_PHASE_REGION_LOST ||
+		     db->phase == BATON_PHASE_FAILING_OVER) &&
+		    c->round_known && c->round != db->round) {
+			/* proposed before this failover round began: it was
+			 * in flight when the decider judged the lease over,
+			 * and may not call the failover off. A region that is
+			 * really back renews again, having seen the round.
+			 * (The drill pause-agent: such a renewal undid a
+			 * failover and cost a whole second lease period.) */
+			return BATON_FSM_PHASE;
 		}
 		if (db->phase == BATON_PHASE_REGION_LOST ||
 		    db->phase == BATON_PHASE_FAILING_OVER) {

@@ -24,7 +24,7 @@
 
 /* Version 2 added the lease a RENEW claims; version 1 commands (a log
  * written by an earlier batond) still decode. */
-#define BATON_CMD_VERSION 2
+#define BATON_CMD_VERSION 3
 #define BATON_CMD_MAX 1024
 /* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
  * Version 2 widened count from u8 to u32 (thousands of databases); version
@@ -61,7 +61,10 @@ struct baton_cmd {
 	uint8_t healthy;      /* REPORT */
 	uint8_t sync_standby; /* REPORT */
 	uint8_t final;	      /* REPORT: detached, POSITION is final */
-	uint64_t round;	      /* REPORT (final), FENCE: the round it is for */
+	uint64_t round;	      /* REPORT (final), FENCE: the round it is for;
+				 RENEW (v3): the failover round its proposer
+				 had seen */
+	uint8_t round_known;  /* RENEW: ROUND was encoded (v3 and later) */
 	/* REGISTER, CONFIG */
 	struct baton_failover_config cfg;
 	unsigned n_regions;

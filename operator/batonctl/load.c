@@ -472,7 +472,41 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Reads back this run's ids from the instance accepting writes now. */
+/* A connection to the instance that commits writes now: one that accepts
+ * a read-write session is not enough (an old primary whose agent is paused
+ * still says read-write; its lease module refuses the commit), so each host
+ * in turn must commit a probe write. NULL if none does. */
+static PGconn *connect_committing(const struct baton_ctl_load_opts *o,
+				  char *err, size_t errlen)
+{
+	char ci[512], ts[32];
+	bool broken;
+
+	snprintf(err, errlen, "no host commits a write");
+	for (int i = 0; i < o->n_hosts; i++) {
+		PGconn *c;
+		PGresult *r;
+		const char *params[2] = {o->hosts[i], ts};
+		conninfo(o, o->hosts[i], true, ci, sizeof ci);
+		c = PQconnectdb(ci);
+		if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+			PQfinish(c);
+			continue;
+		}
+		snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
+		r = exec_deadline(
+		    c, "INSERT INTO baton_probe(host, t) VALUES ($1, $2)", 2,
+		    params, 2000, err, errlen, &broken);
+		if (r != NULL) {
+			PQclear(r);
+			return c;
+		}
+		PQfinish(c);
+	}
+	return NULL;
+}
+
+/* Reads back this run's ids from the instance that commits writes now. */
 static void readback(const struct baton_ctl_load_opts *o, const char *run,
 		     int64_t *acked, size_t n_acked, size_t n_errors)
 {
@@ -485,7 +519,7 @@ static void readback(const struct baton_ctl_load_opts *o, const char *run,
 
 	stop_flag = 0; /* the readback itself must not be interrupted */
 	while (now_ms() < end) {
-		PGconn *c = connect_writable(o, 2000, err, sizeof err);
+		PGconn *c = connect_committing(o, err, sizeof err);
 		if (c == NULL) {
 			sleep_ms(500);
 			continue;

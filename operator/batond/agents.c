@@ -298,6 +298,27 @@ static const char *agent_url(const struct baton_agents *a,
 	return connect;
 }
 
+/* Whether P, an agent that has asked for its lease before, has not asked
+ * for a whole lease period: whatever it held has ended (it counts from its
+ * own question), so it cannot be the writable primary, whatever its last
+ * status says. A paused or starved agent is noticed here after one lease,
+ * not after STALE_MS plus the poll timeout; the renewals stop and another
+ * region takes over (the drill pause-agent). Stopping renewals is always
+ * safe; a batond loop stall delays the questions' processing by as much as
+ * the renewals themselves. */
+static bool asks_stopped(struct baton_agents *a, struct pod *p, uint64_t now)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	const struct baton_db_state *st;
+
+	if (p->lease_asks == 0 || cs == NULL ||
+	    (st = cs->db(cs->data, p->db)) == NULL || st->cfg.lease_ms == 0 ||
+	    now - p->lease_asked_ms <= st->cfg.lease_ms) {
+		return false;
+	}
+	return true;
+}
+
 static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
 {
 	char url[256], connect[256];
@@ -815,7 +836,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			    !json_is_false(json_object_get(s, "running")) &&
 			    (h == NULL || strcmp(h, "failed") != 0)) {
 				d->healthy = true;
-				if (p->ordinal == 0) {
+				if (p->ordinal == 0 && !asks_stopped(a, p, now)) {
 					d->primary_ready = true;
 				}
 			}

@@ -75,6 +75,8 @@ START_TEST(encode_decode_roundtrip_every_type)
 		if (t == BATON_CMD_RENEW) {
 			in.send_ms = 123456789012ull;
 			in.lease_ms = 2000;
+			in.round = 5;
+			in.round_known = 1;
 		}
 		if (t == BATON_CMD_LOST) {
 			in.renew_seq = 42;
@@ -241,8 +243,17 @@ START_TEST(failing_over_rules)
 	c.position = 950;
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(db->regions[1].position, 900);
-	/* the old primary renews: the failover is off */
+	/* a renewal proposed before this round began (in flight when the
+	 * lease was judged over) does not call the failover off */
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	c.round_known = 1;
+	c.round = db->round - 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
+	ck_assert(db->regions[1].final);
+	/* the old primary renews, having seen the round: the failover is
+	 * off */
+	c.round = db->round;
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_HEALTHY);
 	ck_assert(!db->regions[1].final);
