@@ -34,6 +34,18 @@
  * role is created from a SCRAM verifier computed here, so the server never
  * sees (or logs) the cleartext either.
  *
+ * The local socket. The engine connects as the superuser over the Unix
+ * socket. Its directory is 0700 and belongs to the server's user, and
+ * the socket itself is 0700 (unix_socket_permissions): only that user and
+ * root can connect(2) at all. pg_hba then asks the kernel who connected
+ * (peer): pg_ident's map "baton" lets only the server's OS user, and root
+ * when the agent runs as root, in as postgres, so another uid that reaches
+ * the socket anyway (a directory opened up by a kubelet's fsGroup pass, a
+ * sidecar in the volume's group) is refused. When the server's uid has no
+ * user name (no passwd entry: peer cannot name it, and initdb would refuse
+ * to run), the engine falls back to trust on that private socket, and
+ * says so at start.
+ *
  * When the agent runs as root, the tools run as cfg->run_as (postgres
  * refuses root): fork, setgid/setuid, exec. Between fork and exec the child
  * calls only async-signal-safe functions (the parent is multithreaded).
@@ -86,6 +98,9 @@ struct pg {
 	bool switch_user;
 	uid_t uid;
 	gid_t gid;
+	/* the server's OS user name for pg_ident (peer); NULL: unknown,
+	 * trust on the private socket instead */
+	char *os_user;
 	char out[OUT_CAP]; /* the last tool's output (tail) */
 };
 
@@ -557,6 +572,8 @@ static int write_baton_conf(struct baton_engine *e,
 		     "listen_addresses = '%s'\n"
 		     "port = %d\n"
 		     "unix_socket_directories = '%s'\n"
+		     /* only the server's user (and root) may connect(2) */
+		     "unix_socket_permissions = 0700\n"
 		     "cluster_name = '%s'\n"
 		     "wal_level = replica\n"
 		     "max_wal_senders = %d\n"
@@ -588,23 +605,64 @@ static int write_baton_conf(struct baton_engine *e,
 	return write_file(e, path, conf, 0600);
 }
 
+/* NAME as a pg_hba/pg_ident token: double-quoted, '"' doubled. */
+static void hba_quote(const char *name, char *out, size_t n)
+{
+	size_t j = 0;
+	out[j++] = '"';
+	for (; *name != '\0' && j + 3 < n; name++) {
+		if (*name == '"') {
+			out[j++] = '"';
+		}
+		out[j++] = *name;
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+}
+
+/* pg_hba.conf and pg_ident.conf, rewritten at every start (an instance
+ * made by an older agent had "local ... trust") and after a rewind (which
+ * copies the source's). See "The local socket" above. */
 static int write_hba(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	char text[1024];
+	char ident[512];
 	char path[1024];
+	char user[300];
+	const char *local = pg->os_user != NULL ? "peer map=baton" : "trust";
+	int rv;
 
 	snprintf(text, sizeof text,
 		 "# Written by baton-agent.\n"
-		 "local all postgres trust\n"
-		 "local replication postgres trust\n"
+		 "local all postgres %s\n"
+		 "local replication postgres %s\n"
 		 "host replication %s 0.0.0.0/0 scram-sha-256\n"
 		 "host replication %s ::/0 scram-sha-256\n"
 		 "host all all 0.0.0.0/0 scram-sha-256\n"
 		 "host all all ::/0 scram-sha-256\n",
-		 pg->repl_user, pg->repl_user);
+		 local, local, pg->repl_user, pg->repl_user);
 	snprintf(path, sizeof path, "%s/pg_hba.conf", pg->datadir);
-	return write_file(e, path, text, 0600);
+	if ((rv = write_file(e, path, text, 0600)) != 0) {
+		return rv;
+	}
+	/* who may be postgres over the socket: the server's user, and root
+	 * when the agent runs as root (it connects as itself) */
+	if (pg->os_user != NULL) {
+		hba_quote(pg->os_user, user, sizeof user);
+		snprintf(ident, sizeof ident,
+			 "# Written by baton-agent: the OS users that may "
+			 "connect as postgres over the local socket.\n"
+			 "baton %s postgres\n%s",
+			 user,
+			 pg->switch_user ? "baton root postgres\n" : "");
+	} else {
+		snprintf(ident, sizeof ident,
+			 "# Written by baton-agent. The server's uid has no "
+			 "user name: the local socket uses trust.\n");
+	}
+	snprintf(path, sizeof path, "%s/pg_ident.conf", pg->datadir);
+	return write_file(e, path, ident, 0600);
 }
 
 static int append_include(struct baton_engine *e)
@@ -1352,24 +1410,16 @@ static int sync_lease_conf(struct baton_engine *e)
 }
 
 /* A socket directory outside the data directory (pg_rewind and
- * pg_basebackup would copy a socket inside it) is created on demand. */
+ * pg_basebackup would copy a socket inside it) is created on demand, and
+ * made private at every start: whoever can connect(2) to the socket may
+ * try to log in as the superuser. */
 static int ensure_socket_dir(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	if (strcmp(pg->socket_dir, pg->datadir) == 0) {
-		return 0;
+		return 0; /* 0700 already: initdb and pg_basebackup see to it */
 	}
-	if (mkdir(pg->socket_dir, 0700) != 0 && errno != EEXIST) {
-		baton_errmsg_printf(e->errmsg, "cannot create %s: %s",
-				    pg->socket_dir, strerror(errno));
-		return BATON_EIO;
-	}
-	if (pg->switch_user && chown(pg->socket_dir, pg->uid, pg->gid) != 0) {
-		baton_errmsg_printf(e->errmsg, "cannot chown %s: %s",
-				    pg->socket_dir, strerror(errno));
-		return BATON_EIO;
-	}
-	return 0;
+	return private_dir(e, pg->socket_dir);
 }
 
 /* Starts the server read-only. DURING_INIT: the init marker is ours. */
@@ -1395,6 +1445,9 @@ static int start_instance(struct baton_engine *e, bool during_init)
 	rv = scrub_unfence(e);
 	if (rv == 0) {
 		rv = sync_lease_conf(e);
+	}
+	if (rv == 0) {
+		rv = write_hba(e);
 	}
 	if (rv == 0) {
 		/* the walreceiver reads it (primary_conninfo's passfile=) */
@@ -2052,6 +2105,7 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->repl_password);
 	free(pg->secrets_dir);
 	free(pg->passfile);
+	free(pg->os_user);
 	free(pg->sync_names);
 	free(pg->lease_module);
 	free(pg->lease_file);
@@ -2255,6 +2309,31 @@ int baton_pg_engine_init(struct baton_engine *e,
 		pg->switch_user = true;
 		pg->uid = pw.pw_uid;
 		pg->gid = pw.pw_gid;
+		pg->os_user = strdup(user);
+		if (pg->os_user == NULL) {
+			pg_destroy(e);
+			return BATON_ENOMEM;
+		}
+	} else {
+		/* the server runs as we do: peer must name our uid */
+		struct passwd pw, *res = NULL;
+		char buf[1024];
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 &&
+		    res != NULL) {
+			pg->os_user = strdup(pw.pw_name);
+			if (pg->os_user == NULL) {
+				pg_destroy(e);
+				return BATON_ENOMEM;
+			}
+		} else {
+			BATON_WARN("engine",
+				   "uid %ld has no user name (no passwd "
+				   "entry): PostgreSQL's peer authentication "
+				   "cannot name it, so the local socket of "
+				   "%s uses trust; only uid %ld and root can "
+				   "reach it (0700)",
+				   (long)geteuid(), pg->name, (long)geteuid());
+		}
 	}
 	return 0;
 }

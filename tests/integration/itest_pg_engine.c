@@ -14,7 +14,10 @@
  *    behind to promote;
  *  - the replication password is on no command line and in no environment
  *    of a tool or of the servers, and in no file of a data directory (the
- *    server log included); it lives only in a 0600 passfile outside them.
+ *    server log included); it lives only in a 0600 passfile outside them;
+ *  - the local socket (the superuser's way in) is reachable only by the
+ *    server's user and root, and peer authentication refuses any other
+ *    OS user that reaches it anyway, root too when the agent is not root.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -23,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -471,11 +476,12 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	char pf[512], text[256];
 	struct pgt_node n[2];
 	struct baton_engine_peer pa, pb;
-	struct passwd *pw = getpwnam("postgres");
+	uid_t pg_uid;
 	struct stat st;
 	FILE *f;
 
 	pgt_require_binaries();
+	pg_uid = getpwnam("postgres")->pw_uid;
 	pgt_tmpdir(dir, sizeof dir);
 	spy_bindir(dir, spybin, sizeof spybin, log, sizeof log);
 	pgt_node_init(&n[0], dir, "a", false, NULL);
@@ -544,7 +550,7 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	ck_assert_int_eq(lstat(pf, &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	ck_assert_uint_eq(st.st_uid, pg_uid);
 	f = fopen(pf, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
@@ -554,7 +560,150 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	ck_assert_int_eq(lstat(pf, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
-	ck_assert_uint_eq(st.st_uid, pw->pw_uid);
+	ck_assert_uint_eq(st.st_uid, pg_uid);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
+/* Connects to N's socket as the superuser from a child running as UID:GID;
+ * 0: refused by peer authentication, 1: connected, 2: refused otherwise
+ * (libpq's message on stderr). */
+static int connect_as(struct pgt_node *n, uid_t uid, gid_t gid)
+{
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char ci[512];
+		PGconn *c;
+		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 ||
+		    setuid(uid) != 0) {
+			_exit(3);
+		}
+		snprintf(ci, sizeof ci,
+			 "host=%s port=%d user=postgres dbname=postgres "
+			 "connect_timeout=3",
+			 n->sockdir, n->port);
+		c = PQconnectdb(ci);
+		if (PQstatus(c) == CONNECTION_OK) {
+			_exit(1);
+		}
+		fprintf(stderr, "uid %ld: %s", (long)uid, PQerrorMessage(c));
+		_exit(strstr(PQerrorMessage(c), "Peer authentication failed")
+			  ? 0
+			  : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void check_private(const char *path, mode_t want, uid_t owner)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_msg((st.st_mode & 07777) == want && st.st_uid == owner,
+		      "%s is mode %04o uid %ld, want %04o uid %ld", path,
+		      (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+		      (unsigned)want, (long)owner);
+}
+
+START_TEST(local_socket_admits_only_the_agent)
+{
+	char dir[64], sock[128], path[300];
+	struct pgt_node n[2];
+	struct passwd *pw;
+	uid_t pg_uid, nobody_uid;
+	gid_t pg_gid, nobody_gid;
+	char err[256];
+	int st;
+	pid_t pid;
+
+	pgt_require_binaries();
+	/* getpwnam's answer is overwritten by the next call: copy it */
+	pw = getpwnam("nobody");
+	ck_assert_msg(pw != NULL, "this test needs a 'nobody' user");
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+	pw = getpwnam("postgres");
+	ck_assert_ptr_nonnull(pw);
+	pg_uid = pw->pw_uid;
+	pg_gid = pw->pw_gid;
+	pgt_tmpdir(dir, sizeof dir); /* 0755: everyone could enter */
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	snprintf(sock, sizeof sock, "%s/.s.PGSQL.%d", dir, n[0].port);
+
+	/* only the server's user (and root) can connect(2) at all */
+	check_private(dir, 0700, pg_uid);
+	check_private(sock, 0700, pg_uid);
+	snprintf(path, sizeof path, "%s/pg_hba.conf", n[0].datadir);
+	{
+		char line[256];
+		FILE *f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		while (fgets(line, sizeof line, f) != NULL) {
+			ck_assert_msg(strstr(line, "trust") == NULL ||
+					  line[0] == '#',
+				      "pg_hba.conf: %s", line);
+		}
+		fclose(f);
+	}
+	/* root (this agent runs as root) and the server's user get in */
+	ck_assert_int_eq(connect_as(&n[0], 0, 0), 1);
+	ck_assert_int_eq(connect_as(&n[0], pg_uid, pg_gid), 1);
+	/* anyone else who reaches the socket (the directory and the socket
+	 * opened up, as a kubelet's fsGroup pass or an operator might) is
+	 * refused by peer authentication */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(sock, 0777), 0);
+	ck_assert_int_eq(connect_as(&n[0], nobody_uid, nobody_gid), 0);
+	/* the next start closes the directory again */
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[0], n[0].e.ops->start(&n[0].e));
+	check_private(dir, 0700, pg_uid);
+	check_private(sock, 0700, pg_uid);
+
+	/* an agent that is not root (the pod: agent and server both uid
+	 * 999): its own peer connections work, root is no longer let in */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct baton_engine_status s;
+		struct baton_engine e;
+		int rv;
+		if (setgroups(0, NULL) != 0 || setgid(pg_gid) != 0 ||
+		    setuid(pg_uid) != 0) {
+			_exit(3);
+		}
+		n[1].cfg.run_as = NULL;
+		rv = baton_pg_engine_init(&e, &n[1].cfg);
+		if (rv == 0) {
+			rv = e.ops->init_primary(&e);
+		}
+		if (rv == 0) {
+			rv = e.ops->unfence(&e);
+		}
+		if (rv == 0) {
+			rv = e.ops->status(&e, &s);
+		}
+		if (rv != 0 || !s.writable) {
+			fprintf(stderr, "non-root engine: %s (%s)\n", e.errmsg,
+				baton_errname(rv));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the engine run as postgres failed (status %d)", st);
+	ck_assert_int_eq(connect_as(&n[1], pg_uid, pg_gid), 1);
+	ck_assert_int_eq(connect_as(&n[1], 0, 0), 0);
+	ck_assert_int_ne(pgt_exec(&n[1], "SELECT 1", NULL, 0, err, sizeof err),
+			 0);
 
 	pgt_cleanup(dir, n, 2);
 }
@@ -769,6 +918,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, rewind_failure_decisions);
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
+	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);
