@@ -112,8 +112,7 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	json_array_append_new(args,
 			      json_string("/var/lib/postgresql/data/run"));
 	json_array_append_new(args, json_string("--repl-password-file"));
-	json_array_append_new(args,
-			      json_string(REPLICATION_DIR "/password"));
+	json_array_append_new(args, json_string(REPLICATION_DIR "/password"));
 	if (args != NULL && s->synchronous) {
 		/* The synchronous standbys (ANY 1) are the designated
 		 * instances (ordinal 0: the one a region promotes) of the
@@ -170,15 +169,14 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	    "name", "POD_NAME", "valueFrom", "fieldRef", "fieldPath",
 	    "metadata.name", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
 	    "fieldPath", "metadata.namespace", "name", "POD_IP", "valueFrom",
-	    "fieldRef", "fieldPath", "status.podIP", "name",
-	    "BATON_BATOND_URL", "value", batond_url, "ports", "name", "agent",
-	    "containerPort", BATON_AGENT_PORT, "readinessProbe", "httpGet",
-	    "path", "/readyz", "port", "probe", "periodSeconds", 2,
-	    "securityContext", "allowPrivilegeEscalation", 0,
-	    "readOnlyRootFilesystem", 1, "capabilities", "drop", "ALL",
-	    "volumeMounts", "name", "data", "mountPath",
-	    "/var/lib/postgresql/data", "name", "replication", "mountPath",
-	    REPLICATION_DIR, "readOnly", 1);
+	    "fieldRef", "fieldPath", "status.podIP", "name", "BATON_BATOND_URL",
+	    "value", batond_url, "ports", "name", "agent", "containerPort",
+	    BATON_AGENT_PORT, "readinessProbe", "httpGet", "path", "/readyz",
+	    "port", "probe", "periodSeconds", 2, "securityContext",
+	    "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem", 1,
+	    "capabilities", "drop", "ALL", "volumeMounts", "name", "data",
+	    "mountPath", "/var/lib/postgresql/data", "name", "replication",
+	    "mountPath", REPLICATION_DIR, "readOnly", 1);
 	json_array_append_new(json_object_get(agent, "ports"),
 			      json_pack("{s:s, s:i}", "name", "probe",
 					"containerPort",

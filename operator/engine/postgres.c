@@ -436,8 +436,7 @@ static int write_passfile(struct baton_engine *e)
 		return BATON_ETOOLARGE;
 	}
 	line[used++] = ':';
-	if (passfile_field(pg->repl_password, line, sizeof line, &used) !=
-		0 ||
+	if (passfile_field(pg->repl_password, line, sizeof line, &used) != 0 ||
 	    used + 2 >= sizeof line) {
 		explicit_bzero(line, sizeof line);
 		baton_errmsg_printf(e->errmsg, "replication password too long");
@@ -654,8 +653,7 @@ static int write_hba(struct baton_engine *e)
 			 "# Written by baton-agent: the OS users that may "
 			 "connect as postgres over the local socket.\n"
 			 "baton %s postgres\n%s",
-			 user,
-			 pg->switch_user ? "baton root postgres\n" : "");
+			 user, pg->switch_user ? "baton root postgres\n" : "");
 	} else {
 		snprintf(ident, sizeof ident,
 			 "# Written by baton-agent. The server's uid has no "
@@ -1171,9 +1169,8 @@ static int init_primary_steps(struct baton_engine *e)
 	 * of a failed command: baton-postgres.log is inside DATADIR) */
 	verifier = PQencryptPasswordConn(c, pg->repl_password, pg->repl_user,
 					 "scram-sha-256");
-	lit = verifier != NULL
-		  ? PQescapeLiteral(c, verifier, strlen(verifier))
-		  : NULL;
+	lit = verifier != NULL ? PQescapeLiteral(c, verifier, strlen(verifier))
+			       : NULL;
 	char *ident =
 	    PQescapeIdentifier(c, pg->repl_user, strlen(pg->repl_user));
 	PQfreemem(verifier);
@@ -2195,8 +2192,7 @@ static int secrets_config(struct baton_engine *e,
 	char dir[1024];
 	int n;
 
-	if (pw[0] == '\0' || strpbrk(pw, "\r\n") != NULL ||
-	    strlen(pw) > 512) {
+	if (pw[0] == '\0' || strpbrk(pw, "\r\n") != NULL || strlen(pw) > 512) {
 		baton_errmsg_printf(e->errmsg,
 				    "the replication password must be 1 to "
 				    "512 bytes on one line (it goes into a "

@@ -598,12 +598,24 @@ static pid_t spawn_agent(struct pgt_node *n, const char *dir, int port,
 			 char *const env[], const char *pwfile)
 {
 	char bin[600], listen[64], pgport[16], logf[300];
-	char *argv[] = {bin,	     "--pg-data",     n->datadir,
-			"--pg-port", pgport,	      "--pg-host",
-			"127.0.0.1", "--pg-name",     n->name,
-			"--pg-socket-dir", n->sockdir, "--pg-bindir",
-			PGT_BINDIR,  "--listen",      listen,
-			"--repl-password-file", (char *)pwfile, NULL};
+	char *argv[] = {bin,
+			"--pg-data",
+			n->datadir,
+			"--pg-port",
+			pgport,
+			"--pg-host",
+			"127.0.0.1",
+			"--pg-name",
+			n->name,
+			"--pg-socket-dir",
+			n->sockdir,
+			"--pg-bindir",
+			PGT_BINDIR,
+			"--listen",
+			listen,
+			"--repl-password-file",
+			(char *)pwfile,
+			NULL};
 	struct resp r;
 	pid_t pid;
 
@@ -670,8 +682,8 @@ static void wait_streaming(struct pgt_node *primary, const char *name)
 		}
 		usleep(10000);
 	}
-	ck_assert_msg(strcmp(out, "1") == 0, "%s never streamed from %s",
-		      name, primary->name);
+	ck_assert_msg(strcmp(out, "1") == 0, "%s never streamed from %s", name,
+		      primary->name);
 }
 
 START_TEST(agent_binary_keeps_its_password_to_itself)
@@ -705,9 +717,9 @@ START_TEST(agent_binary_keeps_its_password_to_itself)
 
 	for (int i = 1; i < 3; i++) {
 		port[i] = pgt_free_port();
-		pid[i] = spawn_agent(&n[i], dir, port[i],
-				     i == 1 ? env_b : env_c,
-				     i == 1 ? pwfile : NULL);
+		pid[i] =
+		    spawn_agent(&n[i], dir, port[i], i == 1 ? env_b : env_c,
+				i == 1 ? pwfile : NULL);
 		ck_assert_msg(!pgt_proc_holds(pid[i], PGT_SECRET_MARK, where,
 					      sizeof where),
 			      "baton-agent's /proc/%d/%s holds the password",

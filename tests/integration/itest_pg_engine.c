@@ -391,19 +391,20 @@ static void spy_bindir(const char *dir, char *out, size_t size, char *log,
 	snprintf(cmd, sizeof cmd, "%s/spy", out);
 	f = fopen(cmd, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"#!/bin/sh\n"
-		"t=$(basename \"$0\")\n"
-		"{ echo \"== $t\"; tr '\\000' ' ' < /proc/$$/cmdline; echo;"
-		" tr '\\000' '\\n' < /proc/$$/environ; } >> %s\n"
-		"if [ \"$t\" = initdb ]; then\n"
-		"  %s/initdb \"$@\" || exit $?\n"
-		"  while [ $# -gt 0 ]; do [ \"$1\" = -D ] && d=$2; shift; done\n"
-		"  echo \"log_statement = 'all'\" >> \"$d/postgresql.conf\"\n"
-		"  exit 0\n"
-		"fi\n"
-		"exec %s/\"$t\" \"$@\"\n",
-		log, PGT_BINDIR, PGT_BINDIR);
+	fprintf(
+	    f,
+	    "#!/bin/sh\n"
+	    "t=$(basename \"$0\")\n"
+	    "{ echo \"== $t\"; tr '\\000' ' ' < /proc/$$/cmdline; echo;"
+	    " tr '\\000' '\\n' < /proc/$$/environ; } >> %s\n"
+	    "if [ \"$t\" = initdb ]; then\n"
+	    "  %s/initdb \"$@\" || exit $?\n"
+	    "  while [ $# -gt 0 ]; do [ \"$1\" = -D ] && d=$2; shift; done\n"
+	    "  echo \"log_statement = 'all'\" >> \"$d/postgresql.conf\"\n"
+	    "  exit 0\n"
+	    "fi\n"
+	    "exec %s/\"$t\" \"$@\"\n",
+	    log, PGT_BINDIR, PGT_BINDIR);
 	fclose(f);
 	ck_assert_int_eq(chmod(cmd, 0755), 0);
 	snprintf(cmd, sizeof cmd,

@@ -34,8 +34,8 @@ static json_t *pod_spec(const struct baton_children_tls *tls, json_t **all)
 	json_decref(obj);
 	*all = json_array();
 	ck_assert_int_eq(baton_children_desired(&spec, "eu-west",
-						"http://batond:8080", tls,
-						*all, errmsg),
+						"http://batond:8080", tls, *all,
+						errmsg),
 			 0);
 	json_array_foreach(*all, i, o)
 	{
@@ -98,10 +98,10 @@ static void check_password_is_a_file(json_t *pod)
 		{
 			const char *name =
 			    json_string_value(json_object_get(env, "name"));
-			ck_assert_msg(strcmp(name, "BATON_REPL_PASSWORD") != 0,
-				      "container %s gets BATON_REPL_PASSWORD",
-				      json_string_value(
-					  json_object_get(c, "name")));
+			ck_assert_msg(
+			    strcmp(name, "BATON_REPL_PASSWORD") != 0,
+			    "container %s gets BATON_REPL_PASSWORD",
+			    json_string_value(json_object_get(c, "name")));
 			ck_assert_msg(
 			    json_object_get(json_object_get(env, "valueFrom"),
 					    "secretKeyRef") == NULL,
@@ -116,11 +116,11 @@ static void check_password_is_a_file(json_t *pod)
 			 "orders-replication");
 	items = json_object_get(json_object_get(vol, "secret"), "items");
 	ck_assert_int_eq(json_array_size(items), 1);
-	ck_assert_str_eq(json_string_value(json_object_get(
-			     json_array_get(items, 0), "key")),
-			 "password");
-	ck_assert_str_eq(json_string_value(json_object_get(
-			     json_array_get(items, 0), "path")),
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(items, 0), "key")),
+	    "password");
+	ck_assert_str_eq(json_string_value(
+			     json_object_get(json_array_get(items, 0), "path")),
 			 "password");
 	ck_assert_int_eq(json_integer_value(json_object_get(
 			     json_object_get(vol, "secret"), "defaultMode")),
@@ -154,11 +154,10 @@ END_TEST
  * password's must not replace the certificate's, nor the other way. */
 START_TEST(password_volume_joins_the_tls_volume)
 {
-	struct baton_children_tls tls = {
-	    .order_peer = "baton://batond/eu-west",
-	    .ca_b64 = "cGxhY2Vob2xkZXI=",
-	    .cert_b64 = "cGxhY2Vob2xkZXI=",
-	    .key_b64 = "cGxhY2Vob2xkZXI="};
+	struct baton_children_tls tls = {.order_peer = "baton://batond/eu-west",
+					 .ca_b64 = "cGxhY2Vob2xkZXI=",
+					 .cert_b64 = "cGxhY2Vob2xkZXI=",
+					 .key_b64 = "cGxhY2Vob2xkZXI="};
 	json_t *all;
 	json_t *pod = pod_spec(&tls, &all);
 	json_t *vols;

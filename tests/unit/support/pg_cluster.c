@@ -239,9 +239,10 @@ static char *slurp(const char *path, size_t *len)
 	while ((r = read(fd, buf + n, cap - n)) > 0) {
 		n += (size_t)r;
 		if (n == cap) {
+			char *bigger = realloc(buf, cap * 2);
+			ck_assert_ptr_nonnull(bigger);
+			buf = bigger;
 			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
 		}
 	}
 	close(fd);
@@ -300,7 +301,8 @@ int pgt_server_proc_holds(struct pgt_node *n, const char *needle)
 		if (fgets(buf, sizeof buf, f) != NULL) {
 			char *p = strrchr(buf, ')');
 			if (p != NULL && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
-			    ppid == pm && pgt_proc_holds(pid, needle, NULL, 0)) {
+			    ppid == pm &&
+			    pgt_proc_holds(pid, needle, NULL, 0)) {
 				found = pid;
 			}
 		}
