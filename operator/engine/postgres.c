@@ -1361,6 +1361,80 @@ static int scrub_unfence(struct baton_engine *e)
 	return rv;
 }
 
+/* An agent before the passfile wrote the password into baton.conf's
+ * primary_conninfo, inside DATADIR: rewrite baton.conf, following the same
+ * primary, with passfile= instead. Every start goes through here, so an
+ * upgraded agent removes it at once, not at the next role change. */
+static int scrub_conninfo_password(struct baton_engine *e)
+{
+	static const char key[] = "primary_conninfo = '";
+	struct pg *pg = PG(e);
+	char path[1024], line[4200], ci[4200];
+	char host[256] = "";
+	int port = 0;
+	bool found = false;
+	PQconninfoOption *opts;
+	FILE *f;
+	size_t j = 0;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/baton.conf", pg->datadir);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		return 0;
+	}
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		found = strncmp(line, key, sizeof key - 1) == 0 &&
+			strstr(line, "password=") != NULL;
+	}
+	fclose(f);
+	if (!found) {
+		return 0;
+	}
+	/* the conf string's value: '' is a quote, \\ a backslash */
+	for (const char *p = line + sizeof key - 1; *p != '\0'; p++) {
+		if ((p[0] == '\'' && p[1] == '\'') ||
+		    (p[0] == '\\' && p[1] != '\0')) {
+			p++;
+		} else if (p[0] == '\'') {
+			break;
+		}
+		if (j + 1 < sizeof ci) {
+			ci[j++] = *p;
+		}
+	}
+	ci[j] = '\0';
+	explicit_bzero(line, sizeof line);
+	opts = PQconninfoParse(ci, NULL);
+	explicit_bzero(ci, sizeof ci);
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (o->val != NULL && strcmp(o->keyword, "host") == 0) {
+			snprintf(host, sizeof host, "%s", o->val);
+		} else if (o->val != NULL && strcmp(o->keyword, "port") == 0) {
+			port = (int)strtol(o->val, NULL, 10);
+		}
+		if (o->val != NULL && strcmp(o->keyword, "password") == 0) {
+			explicit_bzero(o->val, strlen(o->val));
+		}
+	}
+	PQconninfoFree(opts);
+	if (host[0] != '\0') {
+		struct baton_engine_peer peer = {host, port > 0 ? port : 5432};
+		rv = write_baton_conf(e, &peer);
+	} else {
+		rv = write_baton_conf(e, NULL); /* unreadable: follow no one */
+	}
+	if (rv == 0) {
+		BATON_WARN("engine",
+			   "%s: baton.conf (written by an older agent) held "
+			   "the replication password in primary_conninfo; "
+			   "rewritten with passfile= (copies made before, "
+			   "base backups included, still hold it)",
+			   pg->name);
+	}
+	return rv;
+}
+
 /* baton.conf's lease lines as configured now. Every start goes through
  * here, so an instance created before the module was configured, or with
  * another module path, loads what is configured now, and one whose module
@@ -1440,6 +1514,9 @@ static int start_instance(struct baton_engine *e, bool during_init)
 	}
 	remove_stale_pidfile(e);
 	rv = scrub_unfence(e);
+	if (rv == 0) {
+		rv = scrub_conninfo_password(e);
+	}
 	if (rv == 0) {
 		rv = sync_lease_conf(e);
 	}

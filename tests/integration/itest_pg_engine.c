@@ -563,6 +563,28 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	ck_assert_uint_eq(st.st_mode & 07777, 0700);
 	ck_assert_uint_eq(st.st_uid, pg_uid);
 
+	/* a replica whose baton.conf an older agent wrote (the password in
+	 * primary_conninfo, escaped for both layers): the next start takes
+	 * it out, and the replica follows the same primary */
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	snprintf(path, sizeof path, "%s/baton.conf", n[0].datadir);
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"primary_conninfo = 'host=127.0.0.1 port=%d user=baton_repl "
+		"password=''s3cret\\\\''pw:x\\\\\\\\y'' application_name=a'\n",
+		n[1].port);
+	fclose(f);
+	ck_assert(file_holds(path, PGT_SECRET_MARK));
+	must(&n[0], n[0].e.ops->start(&n[0].e));
+	ck_assert_msg(!file_holds(path, PGT_SECRET_MARK),
+		      "baton.conf of an older agent keeps the password");
+	ck_assert(file_holds(path, "passfile="));
+	sql(&n[1], "INSERT INTO t VALUES (2)");
+	wait_streaming_to(&n[1], "a");
+	wait_replayed(&n[1], &n[0]);
+	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 2);
+
 	pgt_cleanup(dir, n, 2);
 }
 END_TEST
