@@ -1,9 +1,20 @@
-/* baton-agent: flags, environment, signals; the work is in agent.c. */
+/* baton-agent: flags, environment, signals; the work is in agent.c.
+ *
+ * The replication password comes from --repl-password-file (a Secret
+ * volume) or, for hand-run agents, from BATON_REPL_PASSWORD. Either way
+ * the variable is removed from the environment and its bytes wiped before
+ * anything starts: every process the agent starts (the tools, the server)
+ * would inherit it, and /proc/<pid>/environ shows the environment a
+ * process was started with, whatever unsetenv() did later. The engine
+ * keeps the only copy, and hands it to the tools as a passfile. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "common/log.h"
@@ -55,7 +66,12 @@ static const char usage[] =
     "  --pg-user USER          OS user for the server when run as root\n"
     "                          (default postgres)\n"
     "  --repl-user USER        replication role (default baton_repl)\n"
-    "  --repl-password-file F  its password (or env BATON_REPL_PASSWORD)\n"
+    "  --repl-password-file F  its password, the file's first line (or env\n"
+    "                          BATON_REPL_PASSWORD, which is then removed\n"
+    "                          from the environment)\n"
+    "  --secrets-dir DIR       private directory for the password's\n"
+    "                          passfile, outside the data dir (default:\n"
+    "                          DATA.baton-secrets, next to the data dir)\n"
     "  --synchronous           synchronous_standby_names = 'ANY 1 (...)'\n"
     "  --sync-names A,B        standby application names for that (this\n"
     "                          instance's own name is left out)\n"
@@ -123,17 +139,76 @@ static long parse_num(const char *flag, const char *s)
 	return v;
 }
 
+/* The first line of PATH, in memory of its own (forget_secret() it).
+ * read(2), not stdio: no library buffer keeps a copy. */
 static char *read_secret(const char *path)
 {
-	static char buf[256];
-	FILE *f = fopen(path, "r");
-	if (f == NULL || fgets(buf, sizeof buf, f) == NULL) {
-		fprintf(stderr, "baton-agent: cannot read %s\n", path);
+	char buf[600];
+	char *copy;
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int err = errno;
+
+	if (fd >= 0) {
+		while ((n = read(fd, buf, sizeof buf - 1)) < 0 &&
+		       errno == EINTR) {
+		}
+		err = errno;
+		close(fd);
+	}
+	if (n <= 0) {
+		fprintf(stderr, "baton-agent: cannot read %s: %s\n", path,
+			n == 0 ? "empty file" : strerror(err));
 		exit(2);
 	}
-	fclose(f);
+	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
-	return buf;
+	copy = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	if (copy == NULL) {
+		fprintf(stderr, "baton-agent: out of memory\n");
+		exit(1);
+	}
+	return copy;
+}
+
+/* NAME's value (a copy), after NAME is gone from the environment and the
+ * bytes of every NAME=... entry are zeroed where the kernel shows them
+ * (/proc/self/environ is the start-up environment block itself). */
+static char *take_env_secret(const char *name)
+{
+	extern char **environ;
+	size_t len = strlen(name);
+	char *entries[8];
+	size_t n = 0;
+	char *copy = NULL;
+
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, name, len) != 0 || (*e)[len] != '=') {
+			continue;
+		}
+		if (copy == NULL && (copy = strdup(*e + len + 1)) == NULL) {
+			fprintf(stderr, "baton-agent: out of memory\n");
+			exit(1);
+		}
+		if (n < sizeof entries / sizeof entries[0]) {
+			entries[n++] = *e;
+		}
+	}
+	unsetenv(name); /* every entry of NAME leaves environ first */
+	for (size_t i = 0; i < n; i++) {
+		explicit_bzero(entries[i], strlen(entries[i]));
+	}
+	return copy;
+}
+
+static void forget_secret(char **s)
+{
+	if (*s != NULL) {
+		explicit_bzero(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
 }
 
 int main(int argc, char **argv)
@@ -159,6 +234,7 @@ int main(int argc, char **argv)
 		OPT_PGUSER,
 		OPT_RUSER,
 		OPT_RPWFILE,
+		OPT_SECRETS,
 		OPT_SYNC,
 		OPT_SYNCNAMES,
 		OPT_MAXLAG,
@@ -194,6 +270,7 @@ int main(int argc, char **argv)
 	    {"pg-user", required_argument, 0, OPT_PGUSER},
 	    {"repl-user", required_argument, 0, OPT_RUSER},
 	    {"repl-password-file", required_argument, 0, OPT_RPWFILE},
+	    {"secrets-dir", required_argument, 0, OPT_SECRETS},
 	    {"synchronous", no_argument, 0, OPT_SYNC},
 	    {"sync-names", required_argument, 0, OPT_SYNCNAMES},
 	    {"max-lag-bytes", required_argument, 0, OPT_MAXLAG},
@@ -222,6 +299,8 @@ int main(int argc, char **argv)
 	int listen_port = 8008;
 	enum baton_log_level level;
 	uv_loop_t *loop = uv_default_loop();
+	/* the agent's own copy, until the engine has taken it */
+	char *password = take_env_secret("BATON_REPL_PASSWORD");
 	int c, rv;
 
 	cfg.pod_name = getenv("POD_NAME");
@@ -229,7 +308,6 @@ int main(int argc, char **argv)
 	cfg.region = getenv("BATON_REGION");
 	cfg.batond_url = getenv("BATON_BATOND_URL");
 	pg.datadir = getenv("PGDATA");
-	pg.repl_password = getenv("BATON_REPL_PASSWORD");
 	pg.repl_user = "baton_repl";
 	pg.port = 5432;
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
@@ -306,7 +384,11 @@ int main(int argc, char **argv)
 			pg.repl_user = optarg;
 			break;
 		case OPT_RPWFILE:
-			pg.repl_password = read_secret(optarg);
+			forget_secret(&password); /* the file wins */
+			password = read_secret(optarg);
+			break;
+		case OPT_SECRETS:
+			pg.secrets_dir = optarg;
 			break;
 		case OPT_SYNC:
 			pg.synchronous = true;
@@ -375,6 +457,7 @@ int main(int argc, char **argv)
 			argv[optind], usage);
 		return 2;
 	}
+	pg.repl_password = password;
 	if (pg.datadir == NULL || pg.repl_password == NULL) {
 		fprintf(stderr, "baton-agent: --pg-data (or PGDATA) and "
 				"--repl-password-file (or BATON_REPL_PASSWORD) "
@@ -412,6 +495,8 @@ int main(int argc, char **argv)
 		      "region", cfg.region ? cfg.region : ""));
 
 	rv = baton_pg_engine_init(&engine, &pg);
+	pg.repl_password = NULL;
+	forget_secret(&password); /* the engine keeps its own copy */
 	if (rv != 0) {
 		BATON_ERROR("agent", "%s", engine.errmsg);
 		return 1;

@@ -6,6 +6,10 @@
 
 #include "mesh-adapters/mesh.h"
 
+/* where the agent reads the replication password (the Secret's key
+ * "password", a file) */
+#define REPLICATION_DIR "/etc/baton/replication"
+
 const char *baton_children_sts_name(const struct baton_dbspec *s,
 				    const char *region, char *buf, size_t size)
 {
@@ -76,7 +80,10 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	/* The agent alone decides whether the engine accepts writes; these
 	 * are baton-agent's own flags (baton-agent --help). */
 	/* The replication password: the same Secret in every region, created
-	 * by the user (batond reads no Secrets: least privilege). */
+	 * by the user (batond reads no Secrets: least privilege), mounted as
+	 * a file and never passed as an environment variable: every process
+	 * the agent starts, PostgreSQL included, would inherit it, and
+	 * /proc/<pid>/environ shows it to the pod's user (docs/agent.md). */
 	snprintf(secret, sizeof secret, "%s-replication", s->name);
 	snprintf(port, sizeof port, "%d", s->port);
 	snprintf(lag, sizeof lag, "%lld", (long long)s->max_lag_bytes);
@@ -104,6 +111,8 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	json_array_append_new(args, json_string("--pg-socket-dir"));
 	json_array_append_new(args,
 			      json_string("/var/lib/postgresql/data/run"));
+	json_array_append_new(args, json_string("--repl-password-file"));
+	json_array_append_new(args, json_string(REPLICATION_DIR "/password"));
 	if (args != NULL && s->synchronous) {
 		/* The synchronous standbys (ANY 1) are the designated
 		 * instances (ordinal 0: the one a region promotes) of the
@@ -153,22 +162,21 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	agent = json_pack(
 	    "{s:s, s:s, s:o, "
 	    "s:[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, "
-	    "{s:s, s:{s:{s:s, s:s}}}, {s:s, s:s}], "
+	    "{s:s, s:s}], "
 	    "s:[{s:s, s:i}], s:{s:{s:s, s:s}, s:i}, s:{s:b, s:b, s:{s:[s]}}, "
-	    "s:[{s:s, s:s}]}",
+	    "s:[{s:s, s:s}, {s:s, s:s, s:b}]}",
 	    "name", "baton-agent", "image", s->agent_image, "args", args, "env",
 	    "name", "POD_NAME", "valueFrom", "fieldRef", "fieldPath",
 	    "metadata.name", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
 	    "fieldPath", "metadata.namespace", "name", "POD_IP", "valueFrom",
-	    "fieldRef", "fieldPath", "status.podIP", "name",
-	    "BATON_REPL_PASSWORD", "valueFrom", "secretKeyRef", "name", secret,
-	    "key", "password", "name", "BATON_BATOND_URL", "value", batond_url,
-	    "ports", "name", "agent", "containerPort", BATON_AGENT_PORT,
-	    "readinessProbe", "httpGet", "path", "/readyz", "port", "probe",
-	    "periodSeconds", 2, "securityContext", "allowPrivilegeEscalation",
-	    0, "readOnlyRootFilesystem", 1, "capabilities", "drop", "ALL",
-	    "volumeMounts", "name", "data", "mountPath",
-	    "/var/lib/postgresql/data");
+	    "fieldRef", "fieldPath", "status.podIP", "name", "BATON_BATOND_URL",
+	    "value", batond_url, "ports", "name", "agent", "containerPort",
+	    BATON_AGENT_PORT, "readinessProbe", "httpGet", "path", "/readyz",
+	    "port", "probe", "periodSeconds", 2, "securityContext",
+	    "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem", 1,
+	    "capabilities", "drop", "ALL", "volumeMounts", "name", "data",
+	    "mountPath", "/var/lib/postgresql/data", "name", "replication",
+	    "mountPath", REPLICATION_DIR, "readOnly", 1);
 	json_array_append_new(json_object_get(agent, "ports"),
 			      json_pack("{s:s, s:i}", "name", "probe",
 					"containerPort",
@@ -179,21 +187,25 @@ static json_t *statefulset(const struct baton_dbspec *s,
 		    json_pack("{s:s, s:s, s:b}", "name", "agent-tls",
 			      "mountPath", BATON_AGENT_TLS_DIR, "readOnly", 1));
 	}
-	pod =
-	    json_pack("{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
-		      "s:[o, o]}}",
-		      "metadata", "labels", pod_labels, "spec",
-		      "terminationGracePeriodSeconds", 30, "enableServiceLinks",
-		      0, "securityContext", "runAsNonRoot", 1, "runAsUser", 999,
-		      "fsGroup", 999, "seccompProfile", "type",
-		      "RuntimeDefault", "containers", engine, agent);
+	/* only the password key, 0440 with fsGroup 999: the agent (uid 999)
+	 * reads it, and only the agent's container mounts it */
+	pod = json_pack(
+	    "{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
+	    "s:[o, o], s:[{s:s, s:{s:s, s:[{s:s, s:s}], s:i}}]}}",
+	    "metadata", "labels", pod_labels, "spec",
+	    "terminationGracePeriodSeconds", 30, "enableServiceLinks", 0,
+	    "securityContext", "runAsNonRoot", 1, "runAsUser", 999, "fsGroup",
+	    999, "seccompProfile", "type", "RuntimeDefault", "containers",
+	    engine, agent, "volumes", "name", "replication", "secret",
+	    "secretName", secret, "items", "key", "password", "path",
+	    "password", "defaultMode", 0440);
 	if (pod != NULL && tls != NULL) {
 		char sname[160];
 		snprintf(sname, sizeof sname, "%s-agent-tls", name);
 		/* 0440 with fsGroup 999: the agent (uid 999) reads it */
-		json_object_set_new(
-		    json_object_get(pod, "spec"), "volumes",
-		    json_pack("[{s:s, s:{s:s, s:i}}]", "name", "agent-tls",
+		json_array_append_new(
+		    json_object_get(json_object_get(pod, "spec"), "volumes"),
+		    json_pack("{s:s, s:{s:s, s:i}}", "name", "agent-tls",
 			      "secret", "secretName", sname, "defaultMode",
 			      0440));
 	}

@@ -120,7 +120,14 @@ struct baton_pg_config {
 	const char *socket_dir; /* admin socket; NULL -> datadir */
 	const char *run_as;	/* OS user for server tools when root */
 	const char *repl_user;
+	/* Never on a command line, in a child's environment or inside
+	 * datadir: the engine writes it to a 0600 passfile in secrets_dir
+	 * and hands the tools and primary_conninfo only that file's path. */
 	const char *repl_password;
+	/* Private directory (0700, the server's user) for that passfile,
+	 * outside datadir (base backups copy datadir); NULL ->
+	 * "DATADIR.baton-secrets", next to the data directory. */
+	const char *secrets_dir;
 	/* synchronous_standby_names = 'ANY 1 (sync_names)' when set. The
 	 * list may name every instance of the cluster, this one included
 	 * (its own name is dropped), and instances that do not exist yet. */

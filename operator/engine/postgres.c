@@ -23,6 +23,29 @@
  * first start runs without it, to create the replication role before any
  * lease can exist.
  *
+ * Secrets. The replication password never goes on a command line (every
+ * process of the pod reads /proc/<pid>/cmdline), into a child's
+ * environment (the server inherits pg_ctl's, and /proc/<pid>/environ is
+ * readable by the same user), or into a file inside DATADIR (base backups
+ * copy it, logs included). It lives in one place on disk: a passfile
+ * (PGPASSFILE format, 0600, the server's user) in a private directory
+ * outside DATADIR, SECRETS_DIR. pg_basebackup gets PGPASSFILE, pg_rewind's
+ * --source-server and primary_conninfo get passfile=, and the replication
+ * role is created from a SCRAM verifier computed here, so the server never
+ * sees (or logs) the cleartext either.
+ *
+ * The local socket. The engine connects as the superuser over the Unix
+ * socket. Its directory is 0700 and belongs to the server's user, and
+ * the socket itself is 0700 (unix_socket_permissions): only that user and
+ * root can connect(2) at all. pg_hba then asks the kernel who connected
+ * (peer): pg_ident's map "baton" lets only the server's OS user, and root
+ * when the agent runs as root, in as postgres, so another uid that reaches
+ * the socket anyway (a directory opened up by a kubelet's fsGroup pass, a
+ * sidecar in the volume's group) is refused. When the server's uid has no
+ * user name (no passwd entry: peer cannot name it, and initdb would refuse
+ * to run), the engine falls back to trust on that private socket, and
+ * says so at start.
+ *
  * When the agent runs as root, the tools run as cfg->run_as (postgres
  * refuses root): fork, setgid/setuid, exec. Between fork and exec the child
  * calls only async-signal-safe functions (the parent is multithreaded).
@@ -62,7 +85,9 @@ struct pg {
 	char *name;
 	char *socket_dir;
 	char *repl_user;
-	char *repl_password;
+	char *repl_password; /* wiped before it is freed */
+	char *secrets_dir;   /* absolute, outside datadir */
+	char *passfile;	     /* SECRETS_DIR/replication.pgpass */
 	bool synchronous;
 	char *sync_names;
 	int max_wal_senders;
@@ -73,6 +98,9 @@ struct pg {
 	bool switch_user;
 	uid_t uid;
 	gid_t gid;
+	/* the server's OS user name for pg_ident (peer); NULL: unknown,
+	 * trust on the private socket instead */
+	char *os_user;
 	char out[OUT_CAP]; /* the last tool's output (tail) */
 };
 
@@ -126,6 +154,13 @@ static int run(struct pg *pg, char *const argv[], char *const extra_env[])
 	extern char **environ;
 
 	for (char **e = environ; *e != NULL && n < 40; e++) {
+		/* a password the caller's environment carries never reaches
+		 * a tool or the server, and our PGPASSFILE is the only one */
+		if (strncmp(*e, "PGPASSWORD=", 11) == 0 ||
+		    strncmp(*e, "PGPASSFILE=", 11) == 0 ||
+		    strncmp(*e, "BATON_REPL_PASSWORD=", 20) == 0) {
+			continue;
+		}
 		envp[n++] = *e;
 	}
 	for (int i = 0; extra_env != NULL && extra_env[i] != NULL && n < 62;
@@ -301,6 +336,139 @@ static void conf_escape(const char *in, char *out, size_t n)
 	out[j] = '\0';
 }
 
+/* PATH as a directory only the server's user may enter: created 0700 when
+ * missing; an existing one made 0700 again and, when we run as root, given
+ * to the server's user (a kubelet's fsGroup pass, or an older agent, may
+ * have opened it up). Refused: a symlink or anything but a directory, a
+ * directory another user owns (as non-root we could not close it), and a
+ * shared directory (sticky bit, like /tmp), which is never taken over. */
+static int private_dir(struct baton_engine *e, const char *path)
+{
+	struct pg *pg = PG(e);
+	struct stat st;
+	int fd;
+	int rv = 0;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		baton_errmsg_printf(e->errmsg, "cannot create %s: %s", path,
+				    strerror(errno));
+		return BATON_EIO;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s must be a directory (not a symlink): "
+				    "%s",
+				    path, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return BATON_ECONFIG;
+	}
+	if (st.st_mode & S_ISVTX) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s is a shared directory (sticky bit, "
+				    "like /tmp): give this instance a "
+				    "directory of its own",
+				    path);
+		rv = BATON_ECONFIG;
+	} else if (!pg->switch_user && st.st_uid != geteuid()) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s belongs to uid %ld, not to the agent's "
+				    "user (uid %ld): it cannot be made private",
+				    path, (long)st.st_uid, (long)geteuid());
+		rv = BATON_ECONFIG;
+	} else if ((pg->switch_user &&
+		    (st.st_uid != pg->uid || st.st_gid != pg->gid) &&
+		    fchown(fd, pg->uid, pg->gid) != 0) ||
+		   ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0)) {
+		baton_errmsg_printf(e->errmsg,
+				    "cannot make %s private (mode 0700, owned "
+				    "by the server's user): %s",
+				    path, strerror(errno));
+		rv = BATON_EIO;
+	}
+	close(fd);
+	return rv;
+}
+
+/* IN as a passfile field: ':' and '\' escaped with '\'. */
+static int passfile_field(const char *in, char *out, size_t n, size_t *used)
+{
+	for (; *in != '\0'; in++) {
+		if (*used + 3 >= n) {
+			return BATON_ETOOLARGE;
+		}
+		if (*in == ':' || *in == '\\') {
+			out[(*used)++] = '\\';
+		}
+		out[(*used)++] = *in;
+	}
+	out[*used] = '\0';
+	return 0;
+}
+
+/* SECRETS_DIR/replication.pgpass: the one line libpq needs, written to a
+ * temporary file (0600, the server's user: libpq ignores a passfile
+ * anyone else may read) and renamed over the old one, so a walreceiver
+ * reconnecting meanwhile reads the old file or the new one, never half.
+ * Host, port and database are '*': the same password serves every
+ * primary this instance is ordered to follow, and the file serves only
+ * the replication role. Written before every use (clone, rewind, start):
+ * a rotated password or a lost directory is repaired by the next one. */
+static int write_passfile(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char line[2200] = "*:*:*:";
+	char tmp[1100];
+	size_t used = strlen(line);
+	ssize_t len;
+	int fd;
+	int rv;
+
+	if ((rv = private_dir(e, pg->secrets_dir)) != 0) {
+		return rv;
+	}
+	if (passfile_field(pg->repl_user, line, sizeof line, &used) != 0 ||
+	    used + 2 >= sizeof line) {
+		baton_errmsg_printf(e->errmsg,
+				    "replication user name too long");
+		return BATON_ETOOLARGE;
+	}
+	line[used++] = ':';
+	if (passfile_field(pg->repl_password, line, sizeof line, &used) != 0 ||
+	    used + 2 >= sizeof line) {
+		explicit_bzero(line, sizeof line);
+		baton_errmsg_printf(e->errmsg, "replication password too long");
+		return BATON_ETOOLARGE;
+	}
+	line[used++] = '\n';
+	snprintf(tmp, sizeof tmp, "%s.tmp", pg->passfile);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	len = fd >= 0 ? write(fd, line, used) : -1;
+	explicit_bzero(line, sizeof line);
+	if (fd < 0 || len != (ssize_t)used ||
+	    (pg->switch_user && fchown(fd, pg->uid, pg->gid) != 0) ||
+	    fchmod(fd, 0600) != 0) {
+		baton_errmsg_printf(e->errmsg, "cannot write %s: %s", tmp,
+				    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return BATON_EIO;
+	}
+	close(fd);
+	if (rename(tmp, pg->passfile) != 0) {
+		baton_errmsg_printf(e->errmsg, "cannot rename %s to %s: %s",
+				    tmp, pg->passfile, strerror(errno));
+		unlink(tmp);
+		return BATON_EIO;
+	}
+	return 0;
+}
+
 /* The standby list of 'ANY 1 (...)' from the comma-separated sync_names:
  * blanks trimmed, empty names and this instance's own name dropped (batond
  * passes every instance the names of all instances of the cluster), each
@@ -364,8 +532,8 @@ static int write_baton_conf(struct baton_engine *e,
 	char list[2048];
 	char quoted_list[2 * sizeof list];
 	char sync[sizeof quoted_list + 64] = "";
-	char conninfo[1500] = "";
-	char pw[256];
+	char conninfo[4200] = "";
+	char pf[1100];
 	int n;
 
 	if (pg->synchronous) {
@@ -381,15 +549,17 @@ static int write_baton_conf(struct baton_engine *e,
 		}
 	}
 	if (primary != NULL) {
-		/* two layers: the conninfo value, then the conf string */
-		char ci[700], quoted[1400];
-		conninfo_escape(pg->repl_password, pw, sizeof pw);
+		/* two layers: the conninfo value, then the conf string. No
+		 * password: the walreceiver reads it from the passfile, so
+		 * this file (which base backups copy) holds no secret */
+		char ci[2048], quoted[4096];
+		conninfo_escape(pg->passfile, pf, sizeof pf);
 		snprintf(ci, sizeof ci,
-			 "host=%s port=%d user=%s password='%s' "
+			 "host=%s port=%d user=%s passfile='%s' "
 			 "application_name=%s connect_timeout=5 "
 			 "keepalives_idle=5 keepalives_interval=2 "
 			 "keepalives_count=3",
-			 primary->host, primary->port, pg->repl_user, pw,
+			 primary->host, primary->port, pg->repl_user, pf,
 			 pg->name);
 		conf_escape(ci, quoted, sizeof quoted);
 		snprintf(conninfo, sizeof conninfo, "primary_conninfo = '%s'\n",
@@ -401,6 +571,8 @@ static int write_baton_conf(struct baton_engine *e,
 		     "listen_addresses = '%s'\n"
 		     "port = %d\n"
 		     "unix_socket_directories = '%s'\n"
+		     /* only the server's user (and root) may connect(2) */
+		     "unix_socket_permissions = 0700\n"
 		     "cluster_name = '%s'\n"
 		     "wal_level = replica\n"
 		     "max_wal_senders = %d\n"
@@ -432,23 +604,63 @@ static int write_baton_conf(struct baton_engine *e,
 	return write_file(e, path, conf, 0600);
 }
 
+/* NAME as a pg_hba/pg_ident token: double-quoted, '"' doubled. */
+static void hba_quote(const char *name, char *out, size_t n)
+{
+	size_t j = 0;
+	out[j++] = '"';
+	for (; *name != '\0' && j + 3 < n; name++) {
+		if (*name == '"') {
+			out[j++] = '"';
+		}
+		out[j++] = *name;
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+}
+
+/* pg_hba.conf and pg_ident.conf, rewritten at every start (an instance
+ * made by an older agent had "local ... trust") and after a rewind (which
+ * copies the source's). See "The local socket" above. */
 static int write_hba(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	char text[1024];
+	char ident[512];
 	char path[1024];
+	char user[300];
+	const char *local = pg->os_user != NULL ? "peer map=baton" : "trust";
+	int rv;
 
 	snprintf(text, sizeof text,
 		 "# Written by baton-agent.\n"
-		 "local all postgres trust\n"
-		 "local replication postgres trust\n"
+		 "local all postgres %s\n"
+		 "local replication postgres %s\n"
 		 "host replication %s 0.0.0.0/0 scram-sha-256\n"
 		 "host replication %s ::/0 scram-sha-256\n"
 		 "host all all 0.0.0.0/0 scram-sha-256\n"
 		 "host all all ::/0 scram-sha-256\n",
-		 pg->repl_user, pg->repl_user);
+		 local, local, pg->repl_user, pg->repl_user);
 	snprintf(path, sizeof path, "%s/pg_hba.conf", pg->datadir);
-	return write_file(e, path, text, 0600);
+	if ((rv = write_file(e, path, text, 0600)) != 0) {
+		return rv;
+	}
+	/* who may be postgres over the socket: the server's user, and root
+	 * when the agent runs as root (it connects as itself) */
+	if (pg->os_user != NULL) {
+		hba_quote(pg->os_user, user, sizeof user);
+		snprintf(ident, sizeof ident,
+			 "# Written by baton-agent: the OS users that may "
+			 "connect as postgres over the local socket.\n"
+			 "baton %s postgres\n%s",
+			 user, pg->switch_user ? "baton root postgres\n" : "");
+	} else {
+		snprintf(ident, sizeof ident,
+			 "# Written by baton-agent. The server's uid has no "
+			 "user name: the local socket uses trust.\n");
+	}
+	snprintf(path, sizeof path, "%s/pg_ident.conf", pg->datadir);
+	return write_file(e, path, ident, 0600);
 }
 
 static int append_include(struct baton_engine *e)
@@ -923,8 +1135,8 @@ static int init_primary_steps(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	char tool[512];
-	char sql[1024];
-	char *lit;
+	char sql[2048];
+	char *lit, *verifier;
 	PGconn *c;
 	int rv;
 
@@ -952,22 +1164,30 @@ static int init_primary_steps(struct baton_engine *e)
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
-	lit = PQescapeLiteral(c, pg->repl_password, strlen(pg->repl_password));
+	/* the SCRAM verifier, computed here: the cleartext is never in a
+	 * statement the server could log (log_statement, or the statement
+	 * of a failed command: baton-postgres.log is inside DATADIR) */
+	verifier = PQencryptPasswordConn(c, pg->repl_password, pg->repl_user,
+					 "scram-sha-256");
+	lit = verifier != NULL ? PQescapeLiteral(c, verifier, strlen(verifier))
+			       : NULL;
 	char *ident =
 	    PQescapeIdentifier(c, pg->repl_user, strlen(pg->repl_user));
+	PQfreemem(verifier);
 	if (lit == NULL || ident == NULL) {
 		PQfreemem(lit);
 		PQfreemem(ident);
-		PQfinish(c);
 		baton_errmsg_printf(e->errmsg,
-				    "cannot escape replication user");
+				    "cannot hash or escape the replication "
+				    "role's password: %s",
+				    PQerrorMessage(c));
+		PQfinish(c);
 		return BATON_EINVAL;
 	}
 	snprintf(
 	    sql, sizeof sql,
 	    /* no standby can acknowledge yet */
 	    "SET synchronous_commit = local;"
-	    "SET password_encryption = 'scram-sha-256';"
 	    "CREATE ROLE %s WITH REPLICATION LOGIN PASSWORD %s;"
 	    /* what pg_rewind needs from its source, nothing more */
 	    "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, "
@@ -1030,13 +1250,16 @@ static int init_replica_steps(struct baton_engine *e,
 			      const struct baton_engine_peer *primary)
 {
 	struct pg *pg = PG(e);
-	char tool[512], port[16], pwenv[300];
+	char tool[512], port[16], pfenv[1100];
 	int rv;
 
+	if ((rv = write_passfile(e)) != 0) {
+		return rv;
+	}
 	tool_path(pg, "pg_basebackup", tool, sizeof tool);
 	snprintf(port, sizeof port, "%d", primary->port);
-	snprintf(pwenv, sizeof pwenv, "PGPASSWORD=%s", pg->repl_password);
-	char *env[] = {pwenv, "PGCONNECT_TIMEOUT=5", NULL};
+	snprintf(pfenv, sizeof pfenv, "PGPASSFILE=%s", pg->passfile);
+	char *env[] = {pfenv, "PGCONNECT_TIMEOUT=5", NULL};
 	char *argv[] = {
 	    tool,     "-D", pg->datadir, "-h",		(char *)primary->host,
 	    "-p",     port, "-U",	 pg->repl_user, "-X",
@@ -1138,6 +1361,80 @@ static int scrub_unfence(struct baton_engine *e)
 	return rv;
 }
 
+/* An agent before the passfile wrote the password into baton.conf's
+ * primary_conninfo, inside DATADIR: rewrite baton.conf, following the same
+ * primary, with passfile= instead. Every start goes through here, so an
+ * upgraded agent removes it at once, not at the next role change. */
+static int scrub_conninfo_password(struct baton_engine *e)
+{
+	static const char key[] = "primary_conninfo = '";
+	struct pg *pg = PG(e);
+	char path[1024], line[4200], ci[4200];
+	char host[256] = "";
+	int port = 0;
+	bool found = false;
+	PQconninfoOption *opts;
+	FILE *f;
+	size_t j = 0;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/baton.conf", pg->datadir);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		return 0;
+	}
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		found = strncmp(line, key, sizeof key - 1) == 0 &&
+			strstr(line, "password=") != NULL;
+	}
+	fclose(f);
+	if (!found) {
+		return 0;
+	}
+	/* the conf string's value: '' is a quote, \\ a backslash */
+	for (const char *p = line + sizeof key - 1; *p != '\0'; p++) {
+		if ((p[0] == '\'' && p[1] == '\'') ||
+		    (p[0] == '\\' && p[1] != '\0')) {
+			p++;
+		} else if (p[0] == '\'') {
+			break;
+		}
+		if (j + 1 < sizeof ci) {
+			ci[j++] = *p;
+		}
+	}
+	ci[j] = '\0';
+	explicit_bzero(line, sizeof line);
+	opts = PQconninfoParse(ci, NULL);
+	explicit_bzero(ci, sizeof ci);
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (o->val != NULL && strcmp(o->keyword, "host") == 0) {
+			snprintf(host, sizeof host, "%s", o->val);
+		} else if (o->val != NULL && strcmp(o->keyword, "port") == 0) {
+			port = (int)strtol(o->val, NULL, 10);
+		}
+		if (o->val != NULL && strcmp(o->keyword, "password") == 0) {
+			explicit_bzero(o->val, strlen(o->val));
+		}
+	}
+	PQconninfoFree(opts);
+	if (host[0] != '\0') {
+		struct baton_engine_peer peer = {host, port > 0 ? port : 5432};
+		rv = write_baton_conf(e, &peer);
+	} else {
+		rv = write_baton_conf(e, NULL); /* unreadable: follow no one */
+	}
+	if (rv == 0) {
+		BATON_WARN("engine",
+			   "%s: baton.conf (written by an older agent) held "
+			   "the replication password in primary_conninfo; "
+			   "rewritten with passfile= (copies made before, "
+			   "base backups included, still hold it)",
+			   pg->name);
+	}
+	return rv;
+}
+
 /* baton.conf's lease lines as configured now. Every start goes through
  * here, so an instance created before the module was configured, or with
  * another module path, loads what is configured now, and one whose module
@@ -1184,24 +1481,16 @@ static int sync_lease_conf(struct baton_engine *e)
 }
 
 /* A socket directory outside the data directory (pg_rewind and
- * pg_basebackup would copy a socket inside it) is created on demand. */
+ * pg_basebackup would copy a socket inside it) is created on demand, and
+ * made private at every start: whoever can connect(2) to the socket may
+ * try to log in as the superuser. */
 static int ensure_socket_dir(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
 	if (strcmp(pg->socket_dir, pg->datadir) == 0) {
-		return 0;
+		return 0; /* 0700 already: initdb and pg_basebackup see to it */
 	}
-	if (mkdir(pg->socket_dir, 0700) != 0 && errno != EEXIST) {
-		baton_errmsg_printf(e->errmsg, "cannot create %s: %s",
-				    pg->socket_dir, strerror(errno));
-		return BATON_EIO;
-	}
-	if (pg->switch_user && chown(pg->socket_dir, pg->uid, pg->gid) != 0) {
-		baton_errmsg_printf(e->errmsg, "cannot chown %s: %s",
-				    pg->socket_dir, strerror(errno));
-		return BATON_EIO;
-	}
-	return 0;
+	return private_dir(e, pg->socket_dir);
 }
 
 /* Starts the server read-only. DURING_INIT: the init marker is ours. */
@@ -1226,7 +1515,17 @@ static int start_instance(struct baton_engine *e, bool during_init)
 	remove_stale_pidfile(e);
 	rv = scrub_unfence(e);
 	if (rv == 0) {
+		rv = scrub_conninfo_password(e);
+	}
+	if (rv == 0) {
 		rv = sync_lease_conf(e);
+	}
+	if (rv == 0) {
+		rv = write_hba(e);
+	}
+	if (rv == 0) {
+		/* the walreceiver reads it (primary_conninfo's passfile=) */
+		rv = write_passfile(e);
 	}
 	if (rv != 0) {
 		return rv;
@@ -1664,18 +1963,23 @@ static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
 	struct pg *pg = PG(e);
-	char tool[512], src[1024], pw[256];
+	char tool[512], src[2048], pf[1100];
 	int rv;
 
 	rv = check_datadir(e, false);
+	if (rv == 0) {
+		rv = write_passfile(e);
+	}
 	if (rv != 0) {
 		return rv;
 	}
-	conninfo_escape(pg->repl_password, pw, sizeof pw);
+	/* pg_rewind's --source-server is on its command line: the passfile's
+	 * path goes there, never the password */
+	conninfo_escape(pg->passfile, pf, sizeof pf);
 	snprintf(src, sizeof src,
-		 "host=%s port=%d user=%s password='%s' dbname=postgres "
+		 "host=%s port=%d user=%s passfile='%s' dbname=postgres "
 		 "connect_timeout=5",
-		 primary->host, primary->port, pg->repl_user, pw);
+		 primary->host, primary->port, pg->repl_user, pf);
 	/* The source must have finished its promotion: one still in
 	 * recovery is on the old timeline, pg_rewind would find nothing to
 	 * do, and this instance would follow it past the point where its new
@@ -1737,7 +2041,7 @@ static int pg_rejoin(struct baton_engine *e,
 	remove_stale_pidfile(e);
 	tool_path(pg, "pg_rewind", tool, sizeof tool);
 	char tgt[1100];
-	char srcarg[1100];
+	char srcarg[sizeof src + 32];
 	char marker[1024];
 	bool earlier;
 	snprintf(tgt, sizeof tgt, "--target-pgdata=%s", pg->datadir);
@@ -1869,7 +2173,13 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->name);
 	free(pg->socket_dir);
 	free(pg->repl_user);
+	if (pg->repl_password != NULL) {
+		explicit_bzero(pg->repl_password, strlen(pg->repl_password));
+	}
 	free(pg->repl_password);
+	free(pg->secrets_dir);
+	free(pg->passfile);
+	free(pg->os_user);
 	free(pg->sync_names);
 	free(pg->lease_module);
 	free(pg->lease_file);
@@ -1946,6 +2256,64 @@ static int lease_config(struct baton_engine *e,
 	return pg->lease_module && pg->lease_file ? 0 : BATON_ENOMEM;
 }
 
+/* The replication password as a passfile can hold it, and the directory
+ * for that file: absolute (the server reads it from DATADIR, the tools
+ * from /tmp) and outside the data directory (base backups copy it). */
+static int secrets_config(struct baton_engine *e,
+			  const struct baton_pg_config *cfg)
+{
+	struct pg *pg = PG(e);
+	const char *pw = cfg->repl_password;
+	size_t dlen = strlen(pg->datadir);
+	char cwd[512] = "";
+	char dir[1024];
+	int n;
+
+	if (pw[0] == '\0' || strpbrk(pw, "\r\n") != NULL || strlen(pw) > 512) {
+		baton_errmsg_printf(e->errmsg,
+				    "the replication password must be 1 to "
+				    "512 bytes on one line (it goes into a "
+				    "passfile)");
+		return BATON_ECONFIG;
+	}
+	if (cfg->secrets_dir != NULL) {
+		n = snprintf(dir, sizeof dir, "%s", cfg->secrets_dir);
+	} else {
+		n = snprintf(dir, sizeof dir, "%s.baton-secrets", pg->datadir);
+	}
+	if (dir[0] != '/' && getcwd(cwd, sizeof cwd) != NULL) {
+		char rel[sizeof dir];
+		memcpy(rel, dir, sizeof rel);
+		n = snprintf(dir, sizeof dir, "%s/%s", cwd, rel);
+	}
+	for (size_t k = strlen(dir); k > 1 && dir[k - 1] == '/'; k--) {
+		dir[k - 1] = '\0';
+	}
+	if (n < 0 || strlen(dir) >= 512 || dir[0] != '/') {
+		baton_errmsg_printf(e->errmsg,
+				    "secrets directory '%.64s' must be an "
+				    "absolute path under 512 bytes",
+				    dir);
+		return BATON_ECONFIG;
+	}
+	if (strncmp(dir, pg->datadir, dlen) == 0 &&
+	    (dir[dlen] == '/' || dir[dlen] == '\0')) {
+		baton_errmsg_printf(e->errmsg,
+				    "secrets directory %.128s is inside the "
+				    "data directory: base backups would copy "
+				    "the password",
+				    dir);
+		return BATON_ECONFIG;
+	}
+	pg->secrets_dir = strdup(dir);
+	if (pg->secrets_dir == NULL ||
+	    asprintf(&pg->passfile, "%s/replication.pgpass", dir) < 0) {
+		pg->passfile = NULL;
+		return BATON_ENOMEM;
+	}
+	return 0;
+}
+
 int baton_pg_engine_init(struct baton_engine *e,
 			 const struct baton_pg_config *cfg)
 {
@@ -1993,7 +2361,8 @@ int baton_pg_engine_init(struct baton_engine *e,
 		pg_destroy(e);
 		return BATON_ENOMEM;
 	}
-	if ((rv = lease_config(e, cfg)) != 0) {
+	if ((rv = lease_config(e, cfg)) != 0 ||
+	    (rv = secrets_config(e, cfg)) != 0) {
 		pg_destroy(e);
 		return rv;
 	}
@@ -2013,6 +2382,31 @@ int baton_pg_engine_init(struct baton_engine *e,
 		pg->switch_user = true;
 		pg->uid = pw.pw_uid;
 		pg->gid = pw.pw_gid;
+		pg->os_user = strdup(user);
+		if (pg->os_user == NULL) {
+			pg_destroy(e);
+			return BATON_ENOMEM;
+		}
+	} else {
+		/* the server runs as we do: peer must name our uid */
+		struct passwd pw, *res = NULL;
+		char buf[1024];
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 &&
+		    res != NULL) {
+			pg->os_user = strdup(pw.pw_name);
+			if (pg->os_user == NULL) {
+				pg_destroy(e);
+				return BATON_ENOMEM;
+			}
+		} else {
+			BATON_WARN("engine",
+				   "uid %ld has no user name (no passwd "
+				   "entry): PostgreSQL's peer authentication "
+				   "cannot name it, so the local socket of "
+				   "%s uses trust; only uid %ld and root can "
+				   "reach it (0700)",
+				   (long)geteuid(), pg->name, (long)geteuid());
+		}
 	}
 	return 0;
 }

@@ -19,16 +19,23 @@
  *    a primary is a 200 no-op and leaves it writable under its lease
  *    (batond's grants come from a scripted stand-in,
  *    tests/unit/support/lease_answerer.h).
- * A second test drives the engine over an unfinished init's leftovers.
+ * A second test drives the engine over an unfinished init's leftovers. A
+ * third runs the baton-agent binary itself, the way a pod does, and looks
+ * for the replication password where any process of the pod could read
+ * it: the agent's and its server's /proc/<pid>/environ and cmdline.
  */
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -568,6 +575,181 @@ START_TEST(unfinished_init_is_cleared)
 }
 END_TEST
 
+/* ---- the agent binary and its password -----------------------------------
+ */
+
+/* BUILD/bin/baton-agent, next to this binary's BUILD/itests. */
+static void agent_binary(char *out, size_t size)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	ck_assert_int_gt(n, 0);
+	exe[n] = '\0';
+	snprintf(out, size, "%s/../bin/baton-agent", dirname(exe));
+	ck_assert_msg(access(out, X_OK) == 0, "%s is missing: build it (make)",
+		      out);
+}
+
+/* baton-agent for N (an empty data directory: it waits for an init
+ * order) with exactly ENV, on PORT; PWFILE adds --repl-password-file.
+ * Returns once /healthz answers. Its log: DIR/<name>.agent.log. */
+static pid_t spawn_agent(struct pgt_node *n, const char *dir, int port,
+			 char *const env[], const char *pwfile)
+{
+	char bin[600], listen[64], pgport[16], logf[300];
+	char *argv[] = {bin,
+			"--pg-data",
+			n->datadir,
+			"--pg-port",
+			pgport,
+			"--pg-host",
+			"127.0.0.1",
+			"--pg-name",
+			n->name,
+			"--pg-socket-dir",
+			n->sockdir,
+			"--pg-bindir",
+			PGT_BINDIR,
+			"--listen",
+			listen,
+			"--repl-password-file",
+			(char *)pwfile,
+			NULL};
+	struct resp r;
+	pid_t pid;
+
+	agent_binary(bin, sizeof bin);
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(pgport, sizeof pgport, "%d", n->port);
+	snprintf(logf, sizeof logf, "%s/%s.agent.log", dir, n->name);
+	if (pwfile == NULL) { /* no --repl-password-file */
+		argv[sizeof argv / sizeof argv[0] - 3] = NULL;
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execve(bin, argv, env);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		int st;
+		ck_assert_msg(waitpid(pid, &st, WNOHANG) == 0,
+			      "baton-agent for %s exited: see %s", n->name,
+			      logf);
+		call(port, "GET", "/healthz", NULL, &r);
+		if (r.status == 200) {
+			return pid;
+		}
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	ck_abort_msg("baton-agent for %s never answered: see %s", n->name,
+		     logf);
+	return -1;
+}
+
+static void stop_agent(pid_t pid)
+{
+	int st;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			return;
+		}
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	ck_abort_msg("baton-agent %d ignored SIGTERM for 10 s", (int)pid);
+}
+
+static void wait_streaming(struct pgt_node *primary, const char *name)
+{
+	char q[160], out[16] = "";
+	snprintf(q, sizeof q,
+		 "SELECT count(*) FROM pg_stat_replication WHERE "
+		 "application_name = '%s' AND state = 'streaming'",
+		 name);
+	for (int i = 0; i < 1000 && strcmp(out, "1") != 0; i++) {
+		if (pgt_exec(primary, q, out, sizeof out, NULL, 0) != 0) {
+			out[0] = '\0';
+		}
+		usleep(10000);
+	}
+	ck_assert_msg(strcmp(out, "1") == 0, "%s never streamed from %s", name,
+		      primary->name);
+}
+
+START_TEST(agent_binary_keeps_its_password_to_itself)
+{
+	char dir[64], pwfile[128], where[16];
+	struct pgt_node n[3];
+	struct resp r;
+	/* b as in the pod: a Secret volume file, and a decoy in the
+	 * environment that must be neither used nor left behind; c as a
+	 * hand-run agent: the real password in its environment */
+	char *env_b[] = {"PATH=/usr/bin:/bin",
+			 "BATON_REPL_PASSWORD=decoy-" PGT_SECRET_MARK, NULL};
+	char *env_c[] = {"PATH=/usr/bin:/bin",
+			 "BATON_REPL_PASSWORD=" PGT_REPL_PASSWORD, NULL};
+	pid_t pid[3] = {0};
+	int port[3] = {0};
+	FILE *f;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	pgt_node_init(&n[2], dir, "c", false, NULL);
+	ck_assert_int_eq(n[0].e.ops->init_primary(&n[0].e), 0);
+	snprintf(pwfile, sizeof pwfile, "%s/password", dir);
+	f = fopen(pwfile, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(PGT_REPL_PASSWORD "\n", f);
+	fclose(f);
+	ck_assert_int_eq(chmod(pwfile, 0400), 0);
+
+	for (int i = 1; i < 3; i++) {
+		port[i] = pgt_free_port();
+		pid[i] =
+		    spawn_agent(&n[i], dir, port[i], i == 1 ? env_b : env_c,
+				i == 1 ? pwfile : NULL);
+		ck_assert_msg(!pgt_proc_holds(pid[i], PGT_SECRET_MARK, where,
+					      sizeof where),
+			      "baton-agent's /proc/%d/%s holds the password",
+			      (int)pid[i], where);
+		/* the password still works: a clone, then streaming */
+		order(port[i], &r,
+		      "{\"action\":\"init\",\"epoch\":1,\"role\":\"replica\","
+		      "\"primaryHost\":\"127.0.0.1\",\"primaryPort\":%d}",
+		      n[0].port);
+		ck_assert_msg(r.status == 200, "%s: %ld %s", n[i].name,
+			      r.status, r.body);
+		wait_streaming(&n[0], n[i].name);
+		ck_assert_msg(!pgt_proc_holds(pid[i], PGT_SECRET_MARK, where,
+					      sizeof where),
+			      "baton-agent's /proc/%d/%s holds the password",
+			      (int)pid[i], where);
+		/* nor did the server it started inherit it */
+		int leak = pgt_server_proc_holds(&n[i], PGT_SECRET_MARK);
+		ck_assert_msg(leak == 0,
+			      "process %d of %s's server (started by the "
+			      "agent) has the password in its command line "
+			      "or environment",
+			      leak, n[i].name);
+	}
+	stop_agent(pid[1]);
+	stop_agent(pid[2]);
+	pgt_cleanup(dir, n, 3);
+}
+END_TEST
+
 static Suite *agent_init_suite(void)
 {
 	Suite *s = suite_create("agent_init");
@@ -576,6 +758,7 @@ static Suite *agent_init_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, init_orders);
 	tcase_add_test(tc, unfinished_init_is_cleared);
+	tcase_add_test(tc, agent_binary_keeps_its_password_to_itself);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,15 +11,24 @@
  *    reports how many acknowledged writes it lost;
  *  - bad input gives a clear status and never a second primary: missing and
  *    corrupt data dirs, a wrong replication password, a replica too far
- *    behind to promote.
+ *    behind to promote;
+ *  - the replication password is on no command line and in no environment
+ *    of a tool or of the servers, and in no file of a data directory (the
+ *    server log included); it lives only in a 0600 passfile outside them;
+ *  - the local socket (the superuser's way in) is reachable only by the
+ *    server's user and root, and peer authentication refuses any other
+ *    OS user that reaches it anyway, root too when the agent is not root.
  */
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -359,6 +368,370 @@ START_TEST(rewind_failure_decisions)
 }
 END_TEST
 
+/* ---- secrets ---------------------------------------------------------------
+ *
+ * A bin directory whose every tool first appends its own /proc/self/cmdline
+ * and /proc/self/environ (what any process of the pod could read while it
+ * runs) to LOG, then runs the real tool. initdb also turns on log_statement
+ * = 'all', so the server log (inside DATADIR, copied by pg_basebackup)
+ * shows every statement the engine sends.
+ */
+static void spy_bindir(const char *dir, char *out, size_t size, char *log,
+		       size_t log_size)
+{
+	char cmd[2048];
+	FILE *f;
+
+	snprintf(out, size, "%s/spybin", dir);
+	snprintf(log, log_size, "%s/spy.log", dir);
+	snprintf(cmd, sizeof cmd,
+		 "mkdir -p %s && chmod 755 %s && : > %s && chmod 666 %s", out,
+		 out, log, log);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "%s/spy", out);
+	f = fopen(cmd, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(
+	    f,
+	    "#!/bin/sh\n"
+	    "t=$(basename \"$0\")\n"
+	    "{ echo \"== $t\"; tr '\\000' ' ' < /proc/$$/cmdline; echo;"
+	    " tr '\\000' '\\n' < /proc/$$/environ; } >> %s\n"
+	    "if [ \"$t\" = initdb ]; then\n"
+	    "  %s/initdb \"$@\" || exit $?\n"
+	    "  while [ $# -gt 0 ]; do [ \"$1\" = -D ] && d=$2; shift; done\n"
+	    "  echo \"log_statement = 'all'\" >> \"$d/postgresql.conf\"\n"
+	    "  exit 0\n"
+	    "fi\n"
+	    "exec %s/\"$t\" \"$@\"\n",
+	    log, PGT_BINDIR, PGT_BINDIR);
+	fclose(f);
+	ck_assert_int_eq(chmod(cmd, 0755), 0);
+	snprintf(cmd, sizeof cmd,
+		 "for t in %s/*; do ln -s spy %s/$(basename $t); done",
+		 PGT_BINDIR, out);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static bool file_holds(const char *path, const char *needle)
+{
+	char found[512];
+	/* a tree of one file */
+	return pgt_tree_holds(path, needle, found, sizeof found);
+}
+
+static void wait_streaming_to(struct pgt_node *primary, const char *name)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct baton_engine_status st = status_of(primary);
+		for (unsigned k = 0; k < st.n_standby_names; k++) {
+			if (strcmp(st.standby_names[k], name) == 0) {
+				return;
+			}
+		}
+		usleep(10000);
+	}
+	ck_abort_msg("%s never streamed from %s", name, primary->name);
+}
+
+static void no_secret_in_servers(struct pgt_node *nodes, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int pid = pgt_server_proc_holds(&nodes[i], PGT_SECRET_MARK);
+		ck_assert_msg(pid == 0,
+			      "process %d of %s's server has the replication "
+			      "password in its command line or environment",
+			      pid, nodes[i].name);
+	}
+}
+
+/* Where N keeps its passfile: primary_conninfo's passfile=. */
+static void passfile_of(struct pgt_node *n, char *out, size_t size)
+{
+	char ci[1024], err[256];
+	PQconninfoOption *opts;
+
+	ck_assert_msg(pgt_exec(n, "SHOW primary_conninfo", ci, sizeof ci, err,
+			       sizeof err) == 0,
+		      "%s", err);
+	opts = PQconninfoParse(ci, NULL);
+	ck_assert_ptr_nonnull(opts);
+	out[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		ck_assert_msg(strcmp(o->keyword, "password") != 0 ||
+				  o->val == NULL,
+			      "primary_conninfo of %s carries a password: %s",
+			      n->name, ci);
+		if (strcmp(o->keyword, "passfile") == 0 && o->val != NULL) {
+			snprintf(out, size, "%s", o->val);
+		}
+	}
+	PQconninfoFree(opts);
+	ck_assert_msg(out[0] == '/', "no passfile in %s's primary_conninfo: %s",
+		      n->name, ci);
+}
+
+START_TEST(secrets_stay_off_argv_environ_and_datadir)
+{
+	char dir[64], spybin[128], log[128], path[600], found[512];
+	char pf[512], text[256];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa, pb;
+	uid_t pg_uid;
+	struct stat st;
+	FILE *f;
+
+	pgt_require_binaries();
+	pg_uid = getpwnam("postgres")->pw_uid;
+	pgt_tmpdir(dir, sizeof dir);
+	spy_bindir(dir, spybin, sizeof spybin, log, sizeof log);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	for (int i = 0; i < 2; i++) {
+		n[i].cfg.bindir = spybin;
+		reinit_engine(&n[i]);
+	}
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+
+	/* a clone (pg_basebackup) streaming from its primary ... */
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	/* the server logs every statement, the role's creation too */
+	snprintf(path, sizeof path, "%s/baton-postgres.log", n[0].datadir);
+	ck_assert(file_holds(path, "CREATE ROLE"));
+	ck_assert_msg(!file_holds(path, PGT_SECRET_MARK),
+		      "the server log holds the replication password");
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql(&n[0], "CREATE TABLE t (id int primary key);"
+		   "CREATE TABLE probe (at timestamptz)");
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	wait_streaming_to(&n[0], "b");
+	no_secret_in_servers(n, 2);
+	/* ... then a failover and a rewind (pg_rewind) back into it */
+	must(&n[0], n[0].e.ops->fence(&n[0].e));
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	sql(&n[1], "INSERT INTO t VALUES (1)");
+	must(&n[0], n[0].e.ops->rejoin(&n[0].e, &pb));
+	wait_streaming_to(&n[1], "a");
+	wait_replayed(&n[1], &n[0]);
+	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 1);
+	no_secret_in_servers(n, 2);
+
+	/* what every tool saw: the passfile's path, never the password */
+	ck_assert_msg(!file_holds(log, PGT_SECRET_MARK),
+		      "a tool got the replication password on its command "
+		      "line or in its environment (see %s)",
+		      log);
+	ck_assert(file_holds(log, "== pg_basebackup"));
+	ck_assert(file_holds(log, "== pg_rewind"));
+	ck_assert(file_holds(log, "PGPASSFILE=/"));
+	ck_assert(file_holds(log, "passfile="));
+	ck_assert(!file_holds(log, "PGPASSWORD"));
+
+	/* nothing in either data directory: baton.conf, the server logs
+	 * (every statement logged), WAL, catalogs */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(!pgt_tree_holds(n[i].datadir, PGT_SECRET_MARK,
+					      found, sizeof found),
+			      "%s holds the replication password", found);
+		snprintf(path, sizeof path, "%s/baton.conf", n[i].datadir);
+		ck_assert(!file_holds(path, "password="));
+	}
+	snprintf(path, sizeof path, "%s/baton.conf", n[0].datadir);
+	ck_assert(file_holds(path, "passfile=")); /* a follows b */
+
+	/* the one copy: a 0600 passfile of the server's user, in a 0700
+	 * directory of its own, outside the data directory */
+	passfile_of(&n[0], pf, sizeof pf);
+	ck_assert_msg(strncmp(pf, n[0].datadir, strlen(n[0].datadir)) != 0 ||
+			  pf[strlen(n[0].datadir)] != '/',
+		      "passfile %s is inside the data directory", pf);
+	ck_assert_int_eq(lstat(pf, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_uint_eq(st.st_uid, pg_uid);
+	f = fopen(pf, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
+	fclose(f);
+	ck_assert_str_eq(text, "*:*:*:baton_repl:s3cret'pw\\:x\\\\y\n");
+	*strrchr(pf, '/') = '\0';
+	ck_assert_int_eq(lstat(pf, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0700);
+	ck_assert_uint_eq(st.st_uid, pg_uid);
+
+	/* a replica whose baton.conf an older agent wrote (the password in
+	 * primary_conninfo, escaped for both layers): the next start takes
+	 * it out, and the replica follows the same primary */
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	snprintf(path, sizeof path, "%s/baton.conf", n[0].datadir);
+	f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"primary_conninfo = 'host=127.0.0.1 port=%d user=baton_repl "
+		"password=''s3cret\\\\''pw:x\\\\\\\\y'' application_name=a'\n",
+		n[1].port);
+	fclose(f);
+	ck_assert(file_holds(path, PGT_SECRET_MARK));
+	must(&n[0], n[0].e.ops->start(&n[0].e));
+	ck_assert_msg(!file_holds(path, PGT_SECRET_MARK),
+		      "baton.conf of an older agent keeps the password");
+	ck_assert(file_holds(path, "passfile="));
+	sql(&n[1], "INSERT INTO t VALUES (2)");
+	wait_streaming_to(&n[1], "a");
+	wait_replayed(&n[1], &n[0]);
+	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 2);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
+/* Connects to N's socket as the superuser from a child running as UID:GID;
+ * 0: refused by peer authentication, 1: connected, 2: refused otherwise
+ * (libpq's message on stderr). */
+static int connect_as(struct pgt_node *n, uid_t uid, gid_t gid)
+{
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char ci[512];
+		PGconn *c;
+		if (setgroups(0, NULL) != 0 || setgid(gid) != 0 ||
+		    setuid(uid) != 0) {
+			_exit(3);
+		}
+		snprintf(ci, sizeof ci,
+			 "host=%s port=%d user=postgres dbname=postgres "
+			 "connect_timeout=3",
+			 n->sockdir, n->port);
+		c = PQconnectdb(ci);
+		if (PQstatus(c) == CONNECTION_OK) {
+			_exit(1);
+		}
+		fprintf(stderr, "uid %ld: %s", (long)uid, PQerrorMessage(c));
+		_exit(strstr(PQerrorMessage(c), "Peer authentication failed")
+			  ? 0
+			  : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void check_private(const char *path, mode_t want, uid_t owner)
+{
+	struct stat st;
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_msg((st.st_mode & 07777) == want && st.st_uid == owner,
+		      "%s is mode %04o uid %ld, want %04o uid %ld", path,
+		      (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+		      (unsigned)want, (long)owner);
+}
+
+START_TEST(local_socket_admits_only_the_agent)
+{
+	char dir[64], sock[128], path[300];
+	struct pgt_node n[2];
+	struct passwd *pw;
+	uid_t pg_uid, nobody_uid;
+	gid_t pg_gid, nobody_gid;
+	char err[256];
+	int st;
+	pid_t pid;
+
+	pgt_require_binaries();
+	/* getpwnam's answer is overwritten by the next call: copy it */
+	pw = getpwnam("nobody");
+	ck_assert_msg(pw != NULL, "this test needs a 'nobody' user");
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+	pw = getpwnam("postgres");
+	ck_assert_ptr_nonnull(pw);
+	pg_uid = pw->pw_uid;
+	pg_gid = pw->pw_gid;
+	pgt_tmpdir(dir, sizeof dir); /* 0755: everyone could enter */
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	snprintf(sock, sizeof sock, "%s/.s.PGSQL.%d", dir, n[0].port);
+
+	/* only the server's user (and root) can connect(2) at all */
+	check_private(dir, 0700, pg_uid);
+	check_private(sock, 0700, pg_uid);
+	snprintf(path, sizeof path, "%s/pg_hba.conf", n[0].datadir);
+	{
+		char line[256];
+		FILE *f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		while (fgets(line, sizeof line, f) != NULL) {
+			ck_assert_msg(strstr(line, "trust") == NULL ||
+					  line[0] == '#',
+				      "pg_hba.conf: %s", line);
+		}
+		fclose(f);
+	}
+	/* root (this agent runs as root) and the server's user get in */
+	ck_assert_int_eq(connect_as(&n[0], 0, 0), 1);
+	ck_assert_int_eq(connect_as(&n[0], pg_uid, pg_gid), 1);
+	/* anyone else who reaches the socket (the directory and the socket
+	 * opened up, as a kubelet's fsGroup pass or an operator might) is
+	 * refused by peer authentication */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(chmod(sock, 0777), 0);
+	ck_assert_int_eq(connect_as(&n[0], nobody_uid, nobody_gid), 0);
+	/* the next start closes the directory again */
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[0], n[0].e.ops->start(&n[0].e));
+	check_private(dir, 0700, pg_uid);
+	check_private(sock, 0700, pg_uid);
+
+	/* an agent that is not root (the pod: agent and server both uid
+	 * 999): its own peer connections work, root is no longer let in */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct baton_engine_status s;
+		struct baton_engine e;
+		int rv;
+		if (setgroups(0, NULL) != 0 || setgid(pg_gid) != 0 ||
+		    setuid(pg_uid) != 0) {
+			_exit(3);
+		}
+		n[1].cfg.run_as = NULL;
+		rv = baton_pg_engine_init(&e, &n[1].cfg);
+		if (rv == 0) {
+			rv = e.ops->init_primary(&e);
+		}
+		if (rv == 0) {
+			rv = e.ops->unfence(&e);
+		}
+		if (rv == 0) {
+			rv = e.ops->status(&e, &s);
+		}
+		if (rv != 0 || !s.writable) {
+			fprintf(stderr, "non-root engine: %s (%s)\n", e.errmsg,
+				baton_errname(rv));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the engine run as postgres failed (status %d)", st);
+	ck_assert_int_eq(connect_as(&n[1], pg_uid, pg_gid), 1);
+	ck_assert_int_eq(connect_as(&n[1], 0, 0), 0);
+	ck_assert_int_ne(pgt_exec(&n[1], "SELECT 1", NULL, 0, err, sizeof err),
+			 0);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 /* ---- kill -9 under load ----------------------------------------------------
  */
 
@@ -567,6 +940,8 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, half_done_rewind_clones_again);
 	tcase_add_test(tc, rewind_failure_decisions);
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
+	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
+	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);

@@ -3,6 +3,8 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -102,7 +104,7 @@ void pgt_node_init(struct pgt_node *n, const char *dir, const char *name,
 	    .socket_dir = n->sockdir,
 	    .run_as = "postgres",
 	    .repl_user = "baton_repl",
-	    .repl_password = "s3cret'pw",
+	    .repl_password = PGT_REPL_PASSWORD,
 	    .synchronous = synchronous,
 	    .sync_names = sync_names,
 	    .timeout_s = 30,
@@ -218,4 +220,136 @@ void pgt_lease_module_copy(const char *dir, char *out, size_t size)
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 644 '%s'", src, out,
 		 out);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* All of PATH (a /proc file or a data file) in a malloc'd buffer. */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, n = 0;
+	char *buf;
+	ssize_t r;
+
+	*len = 0;
+	if (fd < 0) {
+		return NULL;
+	}
+	buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	while ((r = read(fd, buf + n, cap - n)) > 0) {
+		n += (size_t)r;
+		if (n == cap) {
+			char *bigger = realloc(buf, cap * 2);
+			ck_assert_ptr_nonnull(bigger);
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+bool pgt_proc_holds(int pid, const char *needle, char *where, size_t size)
+{
+	const char *files[] = {"cmdline", "environ"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[64];
+		size_t len;
+		char *buf;
+		bool hit;
+
+		snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
+		buf = slurp(path, &len);
+		hit = buf != NULL && memmem(buf, len, needle, strlen(needle));
+		free(buf);
+		if (hit) {
+			if (where != NULL) {
+				snprintf(where, size, "%s", files[i]);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+int pgt_server_proc_holds(struct pgt_node *n, const char *needle)
+{
+	int pm = baton_pg_postmaster_pid(&n->e);
+	DIR *d;
+	struct dirent *de;
+	int found = 0;
+
+	ck_assert_int_gt(pm, 0);
+	if (pgt_proc_holds(pm, needle, NULL, 0)) {
+		return pm;
+	}
+	d = opendir("/proc");
+	while (d != NULL && found == 0 && (de = readdir(d)) != NULL) {
+		char path[300], buf[512];
+		FILE *f;
+		int pid = (int)strtol(de->d_name, NULL, 10);
+		int ppid = 0;
+		if (pid <= 0) {
+			continue;
+		}
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (f == NULL) {
+			continue;
+		}
+		if (fgets(buf, sizeof buf, f) != NULL) {
+			char *p = strrchr(buf, ')');
+			if (p != NULL && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
+			    ppid == pm &&
+			    pgt_proc_holds(pid, needle, NULL, 0)) {
+				found = pid;
+			}
+		}
+		fclose(f);
+	}
+	if (d != NULL) {
+		closedir(d);
+	}
+	return found;
+}
+
+static const char *tree_needle;
+static char tree_found[512];
+
+static int tree_cb(const char *path, const struct stat *sb, int flag,
+		   struct FTW *ftw)
+{
+	size_t len;
+	char *buf;
+	bool hit;
+
+	(void)ftw;
+	if (flag != FTW_F || !S_ISREG(sb->st_mode)) {
+		return 0;
+	}
+	buf = slurp(path, &len);
+	hit = buf != NULL &&
+	      memmem(buf, len, tree_needle, strlen(tree_needle)) != NULL;
+	free(buf);
+	if (hit) {
+		snprintf(tree_found, sizeof tree_found, "%s", path);
+		return 1;
+	}
+	return 0;
+}
+
+bool pgt_tree_holds(const char *root, const char *needle, char *found,
+		    size_t size)
+{
+	int rv;
+
+	tree_needle = needle;
+	tree_found[0] = '\0';
+	rv = nftw(root, tree_cb, 16, FTW_PHYS);
+	ck_assert_msg(rv >= 0, "cannot walk %s", root);
+	if (found != NULL) {
+		snprintf(found, size, "%s", tree_found);
+	}
+	return rv == 1;
 }

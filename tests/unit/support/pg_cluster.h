@@ -16,6 +16,13 @@
 
 #define PGT_BINDIR "/usr/lib/postgresql/15/bin"
 
+/* Every node's replication password: a quote, a colon and a backslash
+ * (conninfo, postgresql.conf and passfile escaping all matter), around
+ * PGT_SECRET_MARK, which any copy of it contains however it was escaped:
+ * tests look for the mark in command lines, environments and files. */
+#define PGT_REPL_PASSWORD "s3cret'pw:x\\y"
+#define PGT_SECRET_MARK "s3cret"
+
 struct pgt_node {
 	char name[32];
 	char datadir[256];
@@ -46,5 +53,15 @@ double pgt_now_ms(void);
  * DIR (postgres must read it, and the build tree may not be readable by
  * it); OUT gets its path. */
 void pgt_lease_module_copy(const char *dir, char *out, size_t size);
+
+/* Whether /proc/PID/cmdline or /proc/PID/environ holds NEEDLE; WHERE
+ * (optional) gets "cmdline" or "environ". */
+bool pgt_proc_holds(int pid, const char *needle, char *where, size_t size);
+/* The pid of the first process among the postmaster of N and its children
+ * whose command line or environment holds NEEDLE, or 0. */
+int pgt_server_proc_holds(struct pgt_node *n, const char *needle);
+/* Whether a regular file under ROOT holds NEEDLE; FOUND gets its path. */
+bool pgt_tree_holds(const char *root, const char *needle, char *found,
+		    size_t size);
 
 #endif
