@@ -17,6 +17,12 @@
 #                   must refuse writes once the lease ends (baton_lease),
 #                   while another region is promoted; SIGCONT afterwards,
 #                   and the old primary must rejoin as a replica
+#   7 partition-control
+#                   cut only the primary region's host (control plane and
+#                   batond, lab.sh isolate-control): its database instance
+#                   keeps its links, so clients and the prober still reach
+#                   the old primary; its lease must end inside PostgreSQL
+#                   while another region is promoted; healed afterwards
 #   5 switchover    planned: batonctl switchover to the next region
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
@@ -98,13 +104,14 @@ case $scenario in
     2|partition) list=(partition) ;;
     3|kill-batond) list=(kill-batond) ;;
     4|pause-agent) list=(pause-agent) ;;
+    7|partition-control) list=(partition-control) ;;
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, manual, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, manual, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
 [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
@@ -345,6 +352,7 @@ run_one() {
             "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
             ;;
         partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
+        partition-control) cur_cut_control=$p; "$labsh" isolate-control "$p" >>"$dir/fault.log" 2>&1 ;;
         kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
         pause-agent)
             cur_paused=$(agent_pid "$p") || { log "pause-agent #$i: no baton-agent process found for $db-$p-0"; cur_paused=""; }
@@ -398,6 +406,7 @@ run_one() {
         partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
         pause-agent) [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused="" ;;
+        partition-control) "$labsh" heal-control "$p" >>"$dir/fault.log" 2>&1; cur_cut_control="" ;;
         heal) [ -n "$cur_cut" ] && "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
     esac
     if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
@@ -434,9 +443,10 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
+    [ -n "$cur_cut_control" ] && "$labsh" heal-control "$cur_cut_control" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
     [ -n "$cur_cut" ] && "$labsh" heal "$cur_cut" >/dev/null 2>&1
     return 0

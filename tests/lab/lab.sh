@@ -20,6 +20,10 @@
 #   lab.sh isolate R | heal R
 #                     cut / restore every link of region R: its region host
 #                     and all its pod hosts (their veths go down / up)
+#   lab.sh isolate-control R | heal-control R
+#                     cut / restore only R's region host (control plane and
+#                     batond): its pod hosts keep their links, so clients
+#                     still reach its database instances
 #
 # Everything lives under $BATON_LAB_DIR (default tests/lab/run): regions/
 # (tests/env/regions' directory), state/<region>/ (each lab kubelet's pod
@@ -415,10 +419,11 @@ region_pod_veths() {
     done
 }
 
-cmd_link() { # cmd_link isolate|heal REGION
-    local verb=$1 r=${2:-} v state
+cmd_link() { # cmd_link isolate|heal|isolate-control|heal-control REGION
+    local verb=${1%-control} r=${2:-} v state
     [ -n "$r" ] && [ -d "$regions_dir/$r" ] || die "which region? ($(region_names | tr '\n' ' '))"
     BATON_REGIONS_DIR=$regions_dir "$regions" "$verb" "$r"
+    [ "$1" != "$verb" ] && return 0 # the control plane alone
     state=$([ "$verb" = isolate ] && echo down || echo up)
     for v in $(region_pod_veths "$r"); do
         ip link set "$v" "$state" 2>/dev/null && log "$r: pod host link $v $state"
@@ -434,7 +439,7 @@ case ${1:-} in
     env) cmd_env ;;
     recycle) cmd_recycle ;;
     apply-example) shift; cmd_apply_example "$@" ;;
-    isolate|heal) cmd_link "$1" "${2:-}" ;;
+    isolate|heal|isolate-control|heal-control) cmd_link "$1" "${2:-}" ;;
     -h|--help|help|"") usage ;;
     *) die "unknown command '$1' (see --help)" ;;
 esac
