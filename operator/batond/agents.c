@@ -71,6 +71,9 @@ struct pod {
 struct dbinfo {
 	char db[BATON_NAME_SIZE];
 	bool answered; /* some agent of it answered */
+	/* some agent of it has asked for a lease: it has agents, so a
+	 * silent one is down, not absent (no falling back to readiness) */
+	bool has_agents;
 	bool healthy;
 	bool primary_ready; /* the designated instance (ordinal 0) serves */
 	uint64_t position;
@@ -839,6 +842,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			continue;
 		}
 		d->seen = true;
+		if (p->lease_asks > 0) {
+			d->has_agents = true;
+		}
 		if (p->status != NULL && now - p->status_ms <= STALE_MS) {
 			json_t *s = p->status;
 			const char *h = sget(s, "health");
@@ -1041,7 +1047,15 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 	const struct baton_db_state *st;
 
 	memset(out, 0, sizeof *out);
+	if (d != NULL && !d->answered && d->has_agents) {
+		/* its agents went silent: not the pod's readiness, which
+		 * lags by the probe's failure threshold (a paused agent's
+		 * pod stayed Ready for 6 s and a renewal from that called a
+		 * failover off: drill pause-agent) */
+		return;
+	}
 	if (d == NULL || !d->answered) {
+		/* no agent (kwok pods in tests): the pod's readiness */
 		out->healthy = pod_ready;
 		out->primary_ready = pod_ready;
 		return;
