@@ -237,14 +237,21 @@ for r in "${regions[@]}"; do
         [ \"\$(\$k get dbc ledger -o jsonpath='{.status.switchover.state}/{.status.conditions[?(@.type==\"SwitchoverAccepted\")].status}')\" = Refused/False ] &&
         \$k get dbc ledger -o jsonpath='{.status.switchover.message}' | grep -q 'not a data region'"
 done
-check "the refused switchover moved nothing ($second primary at epoch 2)" bash -c "
-    rc=0
-    for r in ${regions[*]}; do
-        got=\$(kubectl --kubeconfig $BATON_REGIONS_DIR/\$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch} {.status.lastFailover}' 2>&1)
-        echo \"\$r: \$got\"
-        [ \"\${got%% *}\" = $second/2 ] || rc=1
-    done
-    exit \$rc"
+# (what the refused switchover did is the question: a lease-expired
+# failover in the same seconds, seen once in CI on a loaded machine, is not
+# its doing and is printed as a note; a move it caused would say
+# reason switchover)
+out=$(for r in "${regions[@]}"; do
+    echo "$r $(kc "$r" get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch} {.status.lastFailover.reason}/{.status.lastFailover.to}' 2>&1)"
+done)
+if awk '$3 ~ /^switchover\// || $2 !~ /^[a-z0-9-]+\/[0-9]+$/ { bad = 1 } END { exit !bad }' <<<"$out"; then
+    not_ok "the refused switchover moved nothing"; sed 's/^/#   /' <<<"$out"
+else
+    ok "the refused switchover moved nothing"
+    if awk -v want="$second/2" '$2 != want { n = 1 } END { exit !n }' <<<"$out"; then
+        echo "# note: an unrelated failover happened meanwhile:"; sed 's/^/#   /' <<<"$out"
+    fi
+fi
 check "a SwitchoverRefused Event is recorded" bash -c "
     kubectl --kubeconfig $BATON_REGIONS_DIR/$second/admin.kubeconfig get events --field-selector involvedObject.name=ledger,reason=SwitchoverRefused -o name | grep -q ."
 
