@@ -126,6 +126,12 @@ $(BUILD)/itests/%: $(BUILD)/obj/tests/integration/%.o $(TEST_SUPPORT_OBJS) $(LIB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
+# The lab's packet delayer (drill delay-agent): its own library, so it is
+# built only when a drill needs it, never by `make all` or `make check`.
+$(BUILD)/tests/lab/baton_netdelay: tests/lab/netdelay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lnetfilter_queue
+
 $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -9,6 +9,7 @@ pkgs=(
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
     clang-format cppcheck valgrind
+    iptables libnetfilter-queue-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

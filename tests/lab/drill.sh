@@ -2,7 +2,7 @@
 # drill.sh — failure drills in the lab, with reports (docs/lab.md).
 #
 #   drill.sh SCENARIO [--repeat N] [--report DIR] [--db NS/NAME]
-#            [--timeout S] [--no-check]
+#            [--timeout S] [--no-check] [--delay-ms MS] [--hold S]
 #   (also: batonctl drill ...)
 #
 # Scenarios (number or name):
@@ -34,6 +34,16 @@
 #                   promote with batonctl switchover (the same request as a
 #                   planned switchover); batonctl resume --wait after the
 #                   region is restored
+#   delay-agent     hold what the primary region's batond sends to its
+#                   agents (orders, status polls, lease answers) --delay-ms
+#                   (default 1500) for --hold seconds (default 20), with
+#                   lab.sh delay (an NFQUEUE delayer: no netem here): the
+#                   agent counts its lease from when it asked, so late
+#                   answers must shorten it, never stretch it; whatever
+#                   batond decides meanwhile (keep the primary, fence it,
+#                   fail over), no two instances may accept writes and no
+#                   acknowledged write may be lost. Measured: from the end
+#                   of the delay until writes are acknowledged again
 #   steady          no fault: the write load for --duration seconds
 #                   (default 600) while the primary agent's
 #                   /v1/status is sampled every 250 ms; fails on any fence
@@ -79,7 +89,7 @@ die() { printf '[drill] error: %s\n' "$*" >&2; exit 2; }
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 scenario="" repeat=1 report="" ref=lab/orders timeout=90 check=1
-duration=600 min_lease=1000
+duration=600 min_lease=1000 delay_ms=1500 hold=20
 while [ $# -gt 0 ]; do
     case $1 in
         --repeat) repeat=${2:-}; shift 2 ;;
@@ -89,6 +99,8 @@ while [ $# -gt 0 ]; do
         --no-check) check=0; shift ;;
         --duration) duration=${2:-}; shift 2 ;;
         --min-lease-ms) min_lease=${2:-}; shift 2 ;;
+        --delay-ms) delay_ms=${2:-}; shift 2 ;;
+        --hold) hold=${2:-}; shift 2 ;;
         -h|--help|help) usage; exit 0 ;;
         -*) die "unknown flag '$1' (see --help)" ;;
         *) [ -z "$scenario" ] || die "one scenario at a time ('$scenario', then '$1')"; scenario=$1; shift ;;
@@ -97,6 +109,8 @@ done
 [ -n "$scenario" ] || { usage >&2; exit 2; }
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || die "--repeat wants a positive number"
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
+[[ $delay_ms =~ ^[0-9]+$ ]] || die "--delay-ms wants milliseconds"
+[[ $hold =~ ^[1-9][0-9]*$ ]] || die "--hold wants seconds"
 [[ $ref == */* ]] || die "--db wants NAMESPACE/NAME"
 ns=${ref%%/*} db=${ref#*/}
 case $scenario in
@@ -105,13 +119,14 @@ case $scenario in
     3|kill-batond) list=(kill-batond) ;;
     4|pause-agent) list=(pause-agent) ;;
     7|partition-control) list=(partition-control) ;;
+    8|delay-agent) list=(delay-agent) ;;
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, manual, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, manual, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
 [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
@@ -353,6 +368,10 @@ run_one() {
             ;;
         partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
         partition-control) cur_cut_control=$p; "$labsh" isolate-control "$p" >>"$dir/fault.log" 2>&1 ;;
+        delay-agent)
+            cur_delayed=$p
+            "$labsh" delay "$p" "$delay_ms" >>"$dir/fault.log" 2>&1 || log "delay-agent #$i: lab.sh delay failed (see $dir/fault.log)"
+            ;;
         kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
         pause-agent)
             cur_paused=$(agent_pid "$p") || { log "pause-agent #$i: no baton-agent process found for $db-$p-0"; cur_paused=""; }
@@ -371,7 +390,36 @@ run_one() {
         done
         acked_by_after "$dir" "${podip[$n]}" "$fault_at" && echo "$n" >"$dir/.new"
     }
-    if wait_for "$timeout" converged_now; then
+    # delay-agent: any outcome of the delay itself is allowed (the report
+    # checks that no two instances took writes and nothing acknowledged
+    # was lost); what is measured is how soon after the delay ends writes
+    # are acknowledged again, by whichever primary the fleet agrees on.
+    writes_back() {
+        local r x n=""
+        for r in "${regions[@]}"; do
+            x=$(kc "$r" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}' 2>/dev/null) || return 1
+            [ "${x#*/}" -ge "$e" ] 2>/dev/null || return 1
+            [ -z "$n" ] && n=$x
+            [ "$x" = "$n" ] || return 1
+        done
+        acked_by_after "$dir" "${podip[${n%/*}]}" "$fault_at" && echo "${n%/*}" >"$dir/.new"
+    }
+    if [ "$scen" = delay-agent ]; then
+        sleep "$hold"
+        x=$(fleet_state)
+        notes="during the ${delay_ms} ms delay: $p/$e -> $x"
+        "$labsh" undelay "$p" >>"$dir/fault.log" 2>&1
+        cur_delayed=""
+        local undelay_at; undelay_at=$(now_ms)
+        log "delay-agent #$i: after ${hold} s of delay the fleet says $x; delay removed"
+        if wait_for "$timeout" writes_back; then
+            conv_at=$(now_ms) converged=true new=$(cat "$dir/.new")
+            log "delay-agent #$i: $new acknowledges writes, $((conv_at - undelay_at)) ms after the delay ended"
+        else
+            log "delay-agent #$i: writes not acknowledged again within ${timeout}s (status: $(fleet_state))"
+        fi
+        [ "$new" = "$p" ] && new="" # nothing to rejoin
+    elif wait_for "$timeout" converged_now; then
         conv_at=$(now_ms) converged=true new=$(cat "$dir/.new")
         log "$scen #$i: converged: $new is primary, writes acknowledged by it, $((conv_at - fault_at)) ms after the fault"
     else
@@ -443,10 +491,11 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused="" cur_cut_control=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
     [ -n "$cur_cut_control" ] && "$labsh" heal-control "$cur_cut_control" >/dev/null 2>&1
+    [ -n "$cur_delayed" ] && "$labsh" undelay "$cur_delayed" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
     [ -n "$cur_cut" ] && "$labsh" heal "$cur_cut" >/dev/null 2>&1
     return 0

@@ -24,6 +24,10 @@
 #                     cut / restore only R's region host (control plane and
 #                     batond): its pod hosts keep their links, so clients
 #                     still reach its database instances
+#   lab.sh delay R MS | undelay R
+#                     hold what R's batond sends to R's agents (orders,
+#                     status polls, lease answers) MS ms (baton_netdelay on
+#                     an NFQUEUE: the kernel has no netem); undelay ends it
 #
 # Everything lives under $BATON_LAB_DIR (default tests/lab/run): regions/
 # (tests/env/regions' directory), state/<region>/ (each lab kubelet's pod
@@ -430,6 +434,48 @@ cmd_link() { # cmd_link isolate|heal|isolate-control|heal-control REGION
     done
 }
 
+# delay R MS: what region R's host (batond) sends to R's pod hosts' agents
+# (orders and status polls to tcp 8081, answers to the agents' lease asks
+# from tcp 7102) is held MS ms by baton_netdelay on an NFQUEUE (the kernel
+# has no netem). Everything else, and the other direction, is untouched.
+# undelay R removes the rules and stops the delayer.
+delay_chain=BATON-DELAY
+cmd_delay() {
+    local r=${1:-} ms=${2:-} q ip f ips=() netdelay=$build/tests/lab/baton_netdelay
+    [ -n "$r" ] && [ -d "$regions_dir/$r" ] || die "which region? ($(region_names | tr '\n' ' '))"
+    [[ $ms =~ ^[0-9]+$ ]] || die "delay $r MS: MS in milliseconds"
+    command -v iptables >/dev/null || die "iptables is missing (make deps)"
+    if [ ! -x "$netdelay" ]; then
+        make -C "$top" --no-print-directory "${netdelay#"$top"/}" >&2 || die "cannot build $netdelay (libnetfilter-queue-dev: make deps)"
+    fi
+    cmd_undelay "$r" quiet
+    for f in "$lab/state/$r"/pods/*/state; do
+        [ -f "$f" ] && ip=$(sed -n 's/^ip=//p' "$f") && [ -n "$ip" ] && ips+=("$ip")
+    done
+    [ ${#ips[@]} -gt 0 ] || die "$r has no pod hosts to delay"
+    q=$((100 + $(region_names | grep -nx "$r" | cut -d: -f1)))
+    start_proc "netdelay-$r" ip netns exec "baton-$r" "$netdelay" --queue "$q" --delay-ms "$ms"
+    sleep 0.3
+    pid_alive "$lab/pids/netdelay-$r.pid" || die "baton_netdelay did not start (see $lab/logs/netdelay-$r.log)"
+    ip netns exec "baton-$r" iptables -N "$delay_chain"
+    for ip in "${ips[@]}"; do
+        ip netns exec "baton-$r" iptables -A "$delay_chain" -d "$ip" -p tcp --dport 8081 -j NFQUEUE --queue-num "$q" --queue-bypass
+        ip netns exec "baton-$r" iptables -A "$delay_chain" -d "$ip" -p tcp --sport 7102 -j NFQUEUE --queue-num "$q" --queue-bypass
+    done
+    ip netns exec "baton-$r" iptables -I OUTPUT -j "$delay_chain"
+    log "$r: batond -> agent traffic to ${ips[*]} delayed by $ms ms"
+}
+cmd_undelay() {
+    local r=${1:-}
+    [ -n "$r" ] && [ -d "$regions_dir/$r" ] || die "which region? ($(region_names | tr '\n' ' '))"
+    if ip netns exec "baton-$r" iptables -D OUTPUT -j "$delay_chain" 2>/dev/null; then
+        ip netns exec "baton-$r" iptables -F "$delay_chain"
+    fi
+    ip netns exec "baton-$r" iptables -X "$delay_chain" 2>/dev/null || true
+    stop_pidfile "$lab/pids/netdelay-$r.pid" 5
+    [ "${2:-}" = quiet ] || log "$r: batond -> agent traffic no longer delayed"
+}
+
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
@@ -440,6 +486,8 @@ case ${1:-} in
     recycle) cmd_recycle ;;
     apply-example) shift; cmd_apply_example "$@" ;;
     isolate|heal|isolate-control|heal-control) cmd_link "$1" "${2:-}" ;;
+    delay) cmd_delay "${2:-}" "${3:-}" ;;
+    undelay) cmd_undelay "${2:-}" ;;
     -h|--help|help|"") usage ;;
     *) die "unknown command '$1' (see --help)" ;;
 esac
