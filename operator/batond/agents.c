@@ -78,11 +78,15 @@ struct dbinfo {
 	bool primary_ready; /* the designated instance (ordinal 0) serves */
 	uint64_t position;
 	char endpoint[96];
+	/* "host:port" of the designated instance (ordinal 0), whatever its
+	 * role: where the other regions' standbys will stream from once
+	 * this region is promoted (published as instanceEndpoint) */
+	char instance[96];
 	char sync[512];
 	bool seen;
 	/* what the last tick computed: a change is reported (env.changed),
 	 * so the status follows the agents without a reconcile per order */
-	char last_summary[700];
+	char last_summary[800];
 	struct dbinfo *next;
 };
 
@@ -614,7 +618,20 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		}
 		return;
 	}
-	/* every other instance streams from the primary's endpoint */
+	/* every other instance streams from the primary's endpoint. Until
+	 * the promoted region publishes it (its instance turned writable:
+	 * promote, then unfence), the address of the instance the FSM
+	 * promoted will do: the rejoin waits for that instance to leave
+	 * recovery before it rewinds against it (engine rejoin), so the
+	 * standbys start over while the promote runs instead of after it.
+	 * In synchronous mode the new primary commits nothing before one of
+	 * them streams again: this is on the failover's critical path. */
+	if (ep == NULL && v->primary_instance != NULL &&
+	    st->phase == BATON_PHASE_HEALTHY &&
+	    !(strcmp(role, "primary") == 0 && v->writable)) {
+		ep = v->primary_instance; /* (a writable old primary is
+					     fenced first, below) */
+	}
 	if (ep == NULL || strcmp(ep, v->own_endpoint) == 0) {
 		if (strcmp(role, "primary") == 0 && v->writable) {
 			out->action = "fence";
@@ -704,6 +721,11 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 		v.primary_endpoint =
 		    a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
 					 st->regions[st->primary].name);
+		if (a->env.peer_instance_endpoint != NULL) {
+			v.primary_instance = a->env.peer_instance_endpoint(
+			    a->env.data, p->ns, p->cluster,
+			    st->regions[st->primary].name);
+		}
 	}
 	baton_agents_decide(st, me, &v, &o);
 
@@ -791,7 +813,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		d->seen = false;
 		d->answered = d->healthy = d->primary_ready = false;
 		d->position = 0;
-		d->endpoint[0] = d->sync[0] = '\0';
+		d->endpoint[0] = d->instance[0] = d->sync[0] = '\0';
 	}
 	json_object_foreach(a->env.pods->cache, key, pod)
 	{
@@ -842,6 +864,10 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			continue;
 		}
 		d->seen = true;
+		if (p->ordinal == 0 && p->ip[0] != '\0' && p->db_port > 0) {
+			snprintf(d->instance, sizeof d->instance, "%s:%d",
+				 p->ip, p->db_port);
+		}
 		if (p->lease_asks > 0) {
 			d->has_agents = true;
 		}
@@ -911,9 +937,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			continue;
 		}
 		dp = &d->next;
-		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s",
+		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s|%s",
 			 d->answered, d->healthy, d->primary_ready, d->endpoint,
-			 d->sync);
+			 d->instance, d->sync);
 		if (strcmp(now_summary, d->last_summary) != 0) {
 			memcpy(d->last_summary, now_summary,
 			       sizeof d->last_summary);
@@ -1126,6 +1152,13 @@ const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
 {
 	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
 	return d && d->endpoint[0] ? d->endpoint : NULL;
+}
+
+const char *baton_agents_instance_endpoint(struct baton_agents *a,
+					   const char *db)
+{
+	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	return d && d->instance[0] ? d->instance : NULL;
 }
 
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)

@@ -70,6 +70,11 @@ struct baton_agents_env {
 				     const char *name, const char *region);
 	const char *(*peer_sync_standbys)(void *data, const char *ns,
 					  const char *name, const char *region);
+	/* The address of REGION's designated instance for NS/NAME, whatever
+	 * its role (peer status instanceEndpoint), or NULL. May be NULL. */
+	const char *(*peer_instance_endpoint)(void *data, const char *ns,
+					      const char *name,
+					      const char *region);
 	/* Something the status shows changed for DB ("ns/name"). */
 	void (*changed)(void *data, const char *db);
 	/* Record an Event on DB's DatabaseCluster. */
@@ -101,6 +106,11 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
  * Valid until the next tick. */
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db);
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
+/* "host:port" of DB's local designated instance (ordinal 0), whatever its
+ * role, or NULL: where standbys elsewhere go once this region is
+ * promoted. Valid until the next tick. */
+const char *baton_agents_instance_endpoint(struct baton_agents *a,
+					   const char *db);
 
 /* Per pod: address, last status, last order (for batond's /v1/status). */
 json_t *baton_agents_status(struct baton_agents *a);
@@ -127,6 +137,9 @@ struct baton_agent_view {
 	const char *own_endpoint;     /* "podIP:port" */
 	const char *following;	      /* what batond last told it, or "" */
 	const char *primary_endpoint; /* the current primary's, or NULL */
+	/* the primary region's designated instance, published before it
+	 * serves (another region's peer status), or NULL */
+	const char *primary_instance;
 	bool detached; /* it streams from nobody (agent says so) */
 	/* what batond learnt from this pod's answers, for the FSM's round */
 	bool fence_acked; /* a fence order answered: fenced, no lease */

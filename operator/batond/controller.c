@@ -280,6 +280,14 @@ static const char *agents_peer_endpoint(void *data, const char *ns,
 	return json_string_value(json_object_get(reg, "endpoint"));
 }
 
+static const char *agents_peer_instance(void *data, const char *ns,
+					const char *name, const char *region)
+{
+	int p;
+	json_t *reg = peer_region_status(data, ns, name, region, &p);
+	return json_string_value(json_object_get(reg, "instanceEndpoint"));
+}
+
 static const char *agents_peer_sync(void *data, const char *ns,
 				    const char *name, const char *region)
 {
@@ -387,6 +395,8 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 		o->endpoint = baton_agents_endpoint(
 		    c->agents, db_key(c, spec->ns, spec->name));
 		o->sync_standbys = baton_agents_sync_standbys(
+		    c->agents, db_key(c, spec->ns, spec->name));
+		o->instance_endpoint = baton_agents_instance_endpoint(
 		    c->agents, db_key(c, spec->ns, spec->name));
 		json_object_foreach(c->pods.cache, key, pod)
 		{
@@ -1824,6 +1834,7 @@ int baton_controller_start(struct baton_batond *d,
 		    .consensus = c->consensus,
 		    .pods = &c->pods,
 		    .peer_endpoint = agents_peer_endpoint,
+		    .peer_instance_endpoint = agents_peer_instance,
 		    .peer_sync_standbys = agents_peer_sync,
 		    .changed = agents_changed,
 		    .event = agents_event,

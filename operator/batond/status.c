@@ -82,6 +82,10 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 			json_object_set_new(o, "endpoint",
 					    json_string(r->endpoint));
 		}
+		if (r->instance_endpoint != NULL) {
+			json_object_set_new(o, "instanceEndpoint",
+					    json_string(r->instance_endpoint));
+		}
 		if (r->sync_standbys != NULL && r->sync_standbys[0] != '\0') {
 			json_t *names = json_array();
 			const char *p = r->sync_standbys;

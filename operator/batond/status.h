@@ -31,6 +31,9 @@ struct baton_region_obs {
 	/* comma-separated application names the region's primary reports
 	 * as synchronous standbys, NULL: none */
 	const char *sync_standbys;
+	/* "host:port" of the region's designated instance whatever its
+	 * role (where standbys go as soon as it is promoted), NULL */
+	const char *instance_endpoint;
 };
 
 struct baton_fsm_view {

@@ -283,6 +283,67 @@ START_TEST(old_primaries_and_stray_replicas_rejoin_the_primary)
 }
 END_TEST
 
+/* Until the promoted region's instance serves (its endpoint published),
+ * the standbys elsewhere are sent to the address of the instance the FSM
+ * promoted (the engine's rejoin waits for it to leave recovery): only when
+ * the FSM is Healthy, never for a writable old primary (fenced first), and
+ * a published endpoint always wins. */
+START_TEST(standbys_follow_the_promoted_instance_before_it_serves)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	db_state(&st, 5, 1); /* us was just promoted */
+	v = view("replica", 0);
+	v.detached = true; /* it stopped streaming for the failover */
+	v.following = "198.18.0.100:5432";
+	v.primary_instance = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	ck_assert_uint_eq(o.epoch, 5);
+	/* a published endpoint wins over the instance address */
+	v.primary_endpoint = "198.18.0.141:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.target, "198.18.0.141:5432");
+	v.primary_endpoint = NULL;
+	/* not while the FSM is failing over or switching over */
+	st.phase = BATON_PHASE_FAILING_OVER;
+	v.detach_done = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	st.phase = BATON_PHASE_SWITCHING_OVER;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	st.phase = BATON_PHASE_HEALTHY;
+	/* a writable old primary is fenced, not sent anywhere */
+	v = view("primary", 0);
+	v.writable = true;
+	v.fenced = false;
+	v.primary_instance = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	/* once fenced it rejoins the promoted instance */
+	v.writable = false;
+	v.fenced = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	/* an uninitialised instance is never cloned from it */
+	v = view("none", 0);
+	v.primary_instance = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* the promoted instance itself: nothing (it is its own address) */
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.140:5432";
+	v.primary_instance = "198.18.0.140:5432";
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
 START_TEST(lsns_and_ordinals_parse_strictly)
 {
 	uint64_t v = 7;
@@ -317,6 +378,8 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
+	tcase_add_test(tc,
+		       standbys_follow_the_promoted_instance_before_it_serves);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	suite_add_tcase(s, tc);
 	return s;

@@ -109,9 +109,10 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	json_t *o = dbc("");
 	struct baton_region_obs obs[3] = {
 	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z", NULL,
-	     NULL},
-	    {"us", true, 1, 1, 100, "replica", NULL, NULL, NULL},
-	    {"ap", true, 0, 0, -1, "witness", NULL, NULL, NULL},
+	     NULL, NULL},
+	    {"us", true, 1, 1, 100, "replica", NULL, NULL, NULL,
+	     "198.18.0.140:5432"},
+	    {"ap", true, 0, 0, -1, "witness", NULL, NULL, NULL, NULL},
 	};
 	struct baton_fsm_view fsm = {.quorum = true, .automatic = true};
 	struct baton_status_input in = {.spec = &s,
@@ -137,6 +138,20 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	ck_assert_str_eq(json_string_value(json_object_get(st, "ready")),
 			 "2/2");
 	ck_assert_int_eq(json_integer_value(json_object_get(st, "epoch")), 5);
+	/* a replica region's designated instance is published whatever its
+	 * role (standbys go there as soon as it is promoted), "endpoint"
+	 * only while it serves as primary */
+	{
+		json_t *us =
+		    json_array_get(json_object_get(st, "regions"), 1);
+		ck_assert_str_eq(json_string_value(json_object_get(
+				     us, "instanceEndpoint")),
+				 "198.18.0.140:5432");
+		ck_assert_ptr_null(json_object_get(us, "endpoint"));
+		ck_assert_ptr_null(json_object_get(
+		    json_array_get(json_object_get(st, "regions"), 0),
+		    "instanceEndpoint"));
+	}
 	ck_assert_str_eq(json_string_value(json_object_get(st, "failoverMode")),
 			 "automatic");
 	ck_assert_str_eq(cond(st, "Ready", "status"), "True");
