@@ -325,6 +325,86 @@ START_TEST(rejoin_waits_for_a_promoted_source)
 }
 END_TEST
 
+/* A detached standby that is not ahead of the new primary's fork follows
+ * it with a reload: same postmaster, streaming on the new timeline, every
+ * row. One that is ahead (it received WAL the new primary never had) is
+ * refused the new timeline by PostgreSQL itself, and the rejoin falls back
+ * to pg_rewind: it follows too, without the rows the new primary lacks. */
+START_TEST(a_standby_follows_the_new_primary_without_a_restart)
+{
+	char dir[64], up[160];
+	struct pgt_node n[3];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status sb, sc;
+	uint64_t lsn;
+	int pid_c;
+
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_require_binaries();
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	pgt_node_init(&n[2], dir, "c", false, NULL);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql(&n[0], "CREATE TABLE t (id int primary key);"
+		   "CREATE TABLE probe (at timestamptz)");
+	sql(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	wait_replayed(&n[0], &n[1]);
+	wait_replayed(&n[0], &n[2]);
+
+	/* the synchronous failover's steps: both standbys detach, the old
+	 * primary dies, b is promoted */
+	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
+	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
+	pgt_kill9(&n[0]);
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	pid_c = baton_pg_postmaster_pid(&n[2].e);
+	ck_assert_int_gt(pid_c, 0);
+	must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pb));
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
+	sql(&n[1], "INSERT INTO t VALUES (101)");
+	wait_replayed(&n[1], &n[2]);
+	sb = status_of(&n[1]);
+	sc = status_of(&n[2]);
+	ck_assert_int_eq(sc.role, BATON_ROLE_REPLICA);
+	ck_assert_uint_eq(sc.timeline, sb.timeline);
+	snprintf(up, sizeof up, "127.0.0.1:%d", n[1].port);
+	ck_assert_str_eq(sc.upstream, up);
+	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 101);
+
+	/* c ahead of the fork: a (the old primary) comes back as b's
+	 * replica and detaches; b takes rows that reach c only; b dies and
+	 * a is promoted without them. PostgreSQL refuses c the new
+	 * timeline, so the rejoin rewinds c (a new postmaster) and c ends
+	 * up with exactly what a has. */
+	{
+		must(&n[0], n[0].e.ops->rejoin(&n[0].e, &pb));
+		wait_replayed(&n[1], &n[0]);
+		must(&n[0], n[0].e.ops->detach(&n[0].e, &lsn));
+		sql(&n[1], "INSERT INTO t SELECT generate_series(102, 150)");
+		wait_replayed(&n[1], &n[2]);
+		pgt_kill9(&n[1]);
+		must(&n[0], n[0].e.ops->promote(&n[0].e, 0));
+		must(&n[0], n[0].e.ops->unfence(&n[0].e));
+		pid_c = baton_pg_postmaster_pid(&n[2].e);
+		must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pa));
+		ck_assert_int_ne(baton_pg_postmaster_pid(&n[2].e), pid_c);
+		sql(&n[0], "INSERT INTO t VALUES (1000)");
+		wait_replayed(&n[0], &n[2]);
+		ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"),
+				 102);
+		ck_assert_int_eq(status_of(&n[2]).role, BATON_ROLE_REPLICA);
+		ck_assert_int_eq(writable_count(n, 3), 1);
+	}
+	pgt_cleanup(dir, n, 3);
+}
+END_TEST
+
 /* What a failed rewind leaves decides what happens next. */
 START_TEST(rewind_failure_decisions)
 {
@@ -940,6 +1020,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, half_done_rewind_clones_again);
 	tcase_add_test(tc, rewind_failure_decisions);
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
+	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);
