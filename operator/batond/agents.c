@@ -264,13 +264,12 @@ static void poll_cb(struct baton_kube_request *req, int status)
 		 * synchronous mode no write is acknowledged before one does
 		 * (a 1 s poll cost up to 1 s of every failover and
 		 * switchover on the lab). */
-		p->next_poll_ms =
-		    now + (sget(p->status, "role") &&
-				   strcmp(sget(p->status, "role"), "primary") ==
-				       0 &&
-				   !bget(p->status, "writable")
-			       ? POLL_FAST_MS
-			       : POLL_MS);
+		p->next_poll_ms = now + (sget(p->status, "role") &&
+						 strcmp(sget(p->status, "role"),
+							"primary") == 0 &&
+						 !bget(p->status, "writable")
+					     ? POLL_FAST_MS
+					     : POLL_MS);
 		if (strcmp(before, field_summary(p->status, after,
 						 sizeof after)) != 0 &&
 		    a->env.changed != NULL) {
@@ -295,9 +294,9 @@ static void poll_cb(struct baton_kube_request *req, int status)
 /* The agent's PATH: plain http to the pod IP, or (mutual TLS) https to its
  * database's certificate name connected to the pod IP, so the answer comes
  * from a holder of that database's key (batond/agentpki.h). */
-static const char *agent_url(const struct baton_agents *a,
-			     const struct pod *p, const char *path, char *url,
-			     size_t size, char *connect, size_t csize)
+static const char *agent_url(const struct baton_agents *a, const struct pod *p,
+			     const char *path, char *url, size_t size,
+			     char *connect, size_t csize)
 {
 	bool v6 = strchr(p->ip, ':') != NULL;
 	connect[0] = '\0';
@@ -308,8 +307,7 @@ static const char *agent_url(const struct baton_agents *a,
 	}
 	{
 		char host[160];
-		baton_agentpki_agent_host(p->ns, p->cluster, host,
-					  sizeof host);
+		baton_agentpki_agent_host(p->ns, p->cluster, host, sizeof host);
 		snprintf(url, size, "https://%s:%d%s", host, BATON_AGENT_PORT,
 			 path);
 		snprintf(connect, csize, "%s:%d:%s%s%s:%d", host,
@@ -521,8 +519,8 @@ static void send_order(struct baton_agents *a, struct pod *p,
 	p->order_ms = now_ms();
 	p->order_req.data = p;
 	rv = baton_kube_request_start_via(&a->client, &p->order_req, via,
-					  "POST", url, "application/json",
-					  text, timeout_ms, order_cb);
+					  "POST", url, "application/json", text,
+					  timeout_ms, order_cb);
 	free(text);
 	if (rv == 0) {
 		p->order_pending = true;
@@ -882,7 +880,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			    !json_is_false(json_object_get(s, "running")) &&
 			    (h == NULL || strcmp(h, "failed") != 0)) {
 				d->healthy = true;
-				if (p->ordinal == 0 && !asks_stopped(a, p, now)) {
+				if (p->ordinal == 0 &&
+				    !asks_stopped(a, p, now)) {
 					d->primary_ready = true;
 				}
 			}
@@ -1230,26 +1229,27 @@ static char *client_yaml(const struct baton_agentpki *pki)
 	}
 	ca = baton_agentpki_base64(baton_agentpki_ca_pem(pki),
 				   strlen(baton_agentpki_ca_pem(pki)));
-	cert = baton_agentpki_base64(
-	    baton_agentpki_batond_cert_pem(pki),
-	    strlen(baton_agentpki_batond_cert_pem(pki)));
+	cert =
+	    baton_agentpki_base64(baton_agentpki_batond_cert_pem(pki),
+				  strlen(baton_agentpki_batond_cert_pem(pki)));
 	key = baton_agentpki_base64(baton_agentpki_batond_key_pem(pki),
 				    strlen(baton_agentpki_batond_key_pem(pki)));
 	if (ca != NULL && cert != NULL && key != NULL) {
 		n = strlen(ca) + strlen(cert) + strlen(key) + 512;
 		out = malloc(n);
 		if (out != NULL) {
-			snprintf(out, n,
-				 "apiVersion: v1\nkind: Config\n"
-				 "current-context: a\nclusters:\n- name: a\n"
-				 "  cluster:\n    server: https://agents.invalid\n"
-				 "    certificate-authority-data: %s\n"
-				 "users:\n- name: a\n  user:\n"
-				 "    client-certificate-data: %s\n"
-				 "    client-key-data: %s\n"
-				 "contexts:\n- name: a\n"
-				 "  context: {cluster: a, user: a}\n",
-				 ca, cert, key);
+			snprintf(
+			    out, n,
+			    "apiVersion: v1\nkind: Config\n"
+			    "current-context: a\nclusters:\n- name: a\n"
+			    "  cluster:\n    server: https://agents.invalid\n"
+			    "    certificate-authority-data: %s\n"
+			    "users:\n- name: a\n  user:\n"
+			    "    client-certificate-data: %s\n"
+			    "    client-key-data: %s\n"
+			    "contexts:\n- name: a\n"
+			    "  context: {cluster: a, user: a}\n",
+			    ca, cert, key);
 		}
 	}
 	if (key != NULL) {

@@ -92,8 +92,8 @@ static int packet_cb(struct nfq_q_handle *qh, struct nfgenmsg *msg,
 static int release(struct nfq_q_handle *qh, uint64_t now, int all)
 {
 	while (q.len > 0 && (all || q.ring[q.head].due_ms <= now)) {
-		if (nfq_set_verdict(qh, q.ring[q.head].id, NF_ACCEPT, 0,
-				    NULL) < 0) {
+		if (nfq_set_verdict(qh, q.ring[q.head].id, NF_ACCEPT, 0, NULL) <
+		    0) {
 			return -1;
 		}
 		q.head = (q.head + 1) % q.cap;
@@ -102,8 +102,7 @@ static int release(struct nfq_q_handle *qh, uint64_t now, int all)
 	return 0;
 }
 
-static unsigned long arg_num(const char *flag, const char *v,
-			     unsigned long max)
+static unsigned long arg_num(const char *flag, const char *v, unsigned long max)
 {
 	char *end;
 	unsigned long n;
@@ -202,8 +201,8 @@ int main(int argc, char **argv)
 			n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
 			if (n > 0) {
 				nfq_handle_packet(h, buf, (int)n);
-			} else if (n < 0 && errno != EAGAIN &&
-				   errno != EINTR && errno != ENOBUFS) {
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR &&
+				   errno != ENOBUFS) {
 				fprintf(stderr, "baton_netdelay: recv: %s\n",
 					strerror(errno));
 				goto err_after_queue;
@@ -216,8 +215,9 @@ int main(int argc, char **argv)
 		}
 	}
 	rv = release(qh, 0, 1) < 0 ? 1 : 0;
-	fprintf(stderr, "baton_netdelay: %llu packets delayed, %llu dropped "
-			"(hold ring full)\n",
+	fprintf(stderr,
+		"baton_netdelay: %llu packets delayed, %llu dropped "
+		"(hold ring full)\n",
 		(unsigned long long)q.held, (unsigned long long)q.dropped);
 err_after_queue:
 	nfq_destroy_queue(qh);

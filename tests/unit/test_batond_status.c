@@ -108,8 +108,8 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	struct baton_dbspec s;
 	json_t *o = dbc("");
 	struct baton_region_obs obs[3] = {
-	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z", NULL,
-	     NULL, NULL},
+	    {"eu", true, 2, 2, 0, "primary", "2026-11-28T00:00:00Z", NULL, NULL,
+	     NULL},
 	    {"us", true, 1, 1, 100, "replica", NULL, NULL, NULL,
 	     "198.18.0.140:5432"},
 	    {"ap", true, 0, 0, -1, "witness", NULL, NULL, NULL, NULL},
@@ -142,11 +142,10 @@ START_TEST(phases_follow_the_fsm_and_the_regions)
 	 * role (standbys go there as soon as it is promoted), "endpoint"
 	 * only while it serves as primary */
 	{
-		json_t *us =
-		    json_array_get(json_object_get(st, "regions"), 1);
-		ck_assert_str_eq(json_string_value(json_object_get(
-				     us, "instanceEndpoint")),
-				 "198.18.0.140:5432");
+		json_t *us = json_array_get(json_object_get(st, "regions"), 1);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(us, "instanceEndpoint")),
+		    "198.18.0.140:5432");
 		ck_assert_ptr_null(json_object_get(us, "endpoint"));
 		ck_assert_ptr_null(json_object_get(
 		    json_array_get(json_object_get(st, "regions"), 0),
