@@ -1718,6 +1718,7 @@ static bool read_only_confirmed(struct baton_engine *e, bool want_on)
 static int pg_fence(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
+	char out[16];
 	PGconn *c;
 	int rv;
 
@@ -1727,6 +1728,18 @@ static int pg_fence(struct baton_engine *e)
 	c = admin_connect(e, 2);
 	if (c == NULL) {
 		goto stop;
+	}
+	/* Already read-only for every new session (the agent fenced itself
+	 * when its lease ended, and batond's fence order for a switchover
+	 * follows at once): the setting is in force and persisted, only the
+	 * sessions are cut again. On a loaded lab the full fence took ~0.8 s
+	 * (ALTER SYSTEM's fsync, a reload, new sessions to confirm it), on
+	 * the switchover's critical path, twice. */
+	rv = exec_sql(e, c, "SHOW default_transaction_read_only", out,
+		      sizeof out);
+	if (rv == 0 && strcmp(out, "on") == 0) {
+		PQfinish(c);
+		goto cut_sessions;
 	}
 	rv = exec_sql(e, c,
 		      "ALTER SYSTEM SET default_transaction_read_only = on",
@@ -1738,6 +1751,7 @@ static int pg_fence(struct baton_engine *e)
 	if (rv != 0 || !read_only_confirmed(e, true)) {
 		goto stop;
 	}
+cut_sessions:
 	/* Sessions that began before the reload may be inside a write
 	 * transaction: cut every client session. */
 	c = admin_connect(e, 2);

@@ -142,6 +142,34 @@ START_TEST(promote_fence_rejoin_cycles)
 			 0);
 	ck_assert_ptr_nonnull(strstr(err, "read-only"));
 	ck_assert_int_eq(writable_count(n, 2), 0);
+	/* fenced again (the agent fenced itself, then batond's order): the
+	 * second fence skips what is in force but still cuts every client
+	 * session, also one that began a read-write transaction after the
+	 * first (BEGIN READ WRITE overrides the default) */
+	{
+		char ci[512];
+		PGconn *rw;
+		PGresult *r;
+		snprintf(ci, sizeof ci,
+			 "host=%s port=%d user=postgres dbname=postgres",
+			 n[0].sockdir, n[0].port);
+		rw = PQconnectdb(ci);
+		ck_assert_int_eq(PQstatus(rw), CONNECTION_OK);
+		r = PQexec(rw, "BEGIN READ WRITE");
+		ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		must(&n[0], n[0].e.ops->fence(&n[0].e));
+		r = PQexec(rw, "INSERT INTO t VALUES (1001)");
+		ck_assert_int_ne(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		r = PQexec(rw, "COMMIT");
+		ck_assert_int_ne(PQresultStatus(r), PGRES_COMMAND_OK);
+		PQclear(r);
+		PQfinish(rw);
+		ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t "
+						   "WHERE id > 1000"),
+				 0);
+	}
 
 	/* failover: stop a, promote b (still fenced), unfence b */
 	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
