@@ -9,6 +9,7 @@ pkgs=(
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
     clang-format cppcheck valgrind
+    clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
