@@ -28,7 +28,7 @@
  *   8     a raw order body: a length byte and that many bytes;
  *   9     engine faults: bit i of the next byte fails the i-th next
  *         operation;
- *   10    GET /v1/status;
+ *   10    GET /v1/status, /readyz and /metrics;
  *   11    the instance crashes (stops, as PostgreSQL killed).
  * After each step the loop runs until the answer is in and the agent is
  * idle.
@@ -51,8 +51,8 @@
  *    epoch. So a fenced agent never becomes writable again on an older
  *    epoch, nor without a grant asked for after the fence;
  *  - engine operations never overlap; unfence only runs on a primary;
- *  - every request gets exactly one well-formed answer, GET /v1/status
- *    says what the agent holds;
+ *  - every request gets exactly one well-formed answer, /v1/status says
+ *    what the agent holds and /readyz whether it is ready;
  *  - after close the instance is not writable, and no handle is left.
  */
 #include <errno.h>
@@ -664,9 +664,10 @@ static void lease_answer(struct run *r, uint8_t eb, uint8_t gb, uint8_t flags)
 	check_idle(r);
 }
 
+/* GET /v1/status, /readyz and /metrics: what batond and kubelet read. */
 static void status_request(struct run *r)
 {
-	char answer[8192];
+	static char answer[65536];
 	json_t *st;
 	int status =
 	    request(r, "GET", "/v1/status", NULL, 0, answer, sizeof answer);
@@ -680,6 +681,14 @@ static void status_request(struct run *r)
 		fail("/v1/status does not say what the agent holds");
 	}
 	json_decref(st);
+	status = request(r, "GET", "/readyz", NULL, 0, answer, sizeof answer);
+	if (status != (r->agent.ready && !r->agent.failed ? 200 : 503)) {
+		fail("/readyz does not say whether the agent is ready");
+	}
+	status = request(r, "GET", "/metrics", NULL, 0, answer, sizeof answer);
+	if (status != 200 || strstr(answer, "\nbaton_agent_epoch ") == NULL) {
+		fail("/metrics without the agent's epoch");
+	}
 	check_idle(r);
 }
 
