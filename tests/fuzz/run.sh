@@ -57,7 +57,7 @@ for t in "${targets[@]}"; do
 	log=$out/logs/$t.log
 	if ! nice -n 19 make --no-print-directory -j1 "$bin" >"$log" 2>&1; then
 		echo "fuzz_$t: FAILED to build (log: $log)"
-		grep -E 'error|undefined reference' "$log" | head -n 10
+		grep -E 'error|undefined reference|No rule' "$log" | head -n 10
 		failed=$((failed + 1))
 		continue
 	fi
