@@ -28,7 +28,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static char base_dir[64];
+static char base_dir[4096];
 
 static void fail(const char *what)
 {
@@ -38,7 +38,7 @@ static void fail(const char *what)
 
 static void put_file(const char *name, const char *text)
 {
-	char path[128];
+	char path[4200];
 	FILE *f;
 
 	snprintf(path, sizeof path, "%s/%s", base_dir, name);
@@ -54,7 +54,7 @@ static void cleanup(void)
 {
 	static const char *files[] = {"ca.crt", "client.crt", "client.key",
 				      "token", "empty"};
-	char path[128];
+	char path[4200];
 
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", base_dir, files[i]);
@@ -67,7 +67,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	snprintf(base_dir, sizeof base_dir, "/tmp/baton-fuzz-kc.XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	/* run.sh points TMPDIR at a directory it removes: an input that
+	 * aborts skips atexit() and would leave this behind in /tmp */
+	snprintf(base_dir, sizeof base_dir, "%s/baton-fuzz-kc.XXXXXX",
+		 tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
 	if (mkdtemp(base_dir) == NULL) {
 		abort();
 	}

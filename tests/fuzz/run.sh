@@ -44,11 +44,9 @@ fi
 
 out=build/fuzz
 mkdir -p "$out/logs" "$out/artifacts"
-tmp=
-if [ "$mode" = smoke ]; then
-	tmp=$(mktemp -d /tmp/baton-fuzz.XXXXXX)
-	trap 'rm -rf "$tmp"' EXIT
-fi
+# the targets' scratch files (TMPDIR), removed even when an input aborts
+tmp=$(mktemp -d /tmp/baton-fuzz.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 
 passed=0 failed=0
 start=$SECONDS
@@ -62,7 +60,7 @@ for t in "${targets[@]}"; do
 		continue
 	fi
 	if [ "$mode" = smoke ]; then
-		corpus=$tmp/$t
+		corpus=$tmp/corpus/$t
 	else
 		corpus=$out/corpus/$t
 	fi
@@ -72,7 +70,7 @@ for t in "${targets[@]}"; do
 	fi
 	# stdin from /dev/null: a kubeconfig naming /dev/stdin as its CA file
 	# must not wait for a terminal
-	nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 \
+	TMPDIR=$tmp nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts/$t/" "$corpus" \
 		</dev/null >>"$log" 2>&1
