@@ -78,7 +78,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
-	format format-check lint clean coverage regions-up regions-down
+	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build
 
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
@@ -92,6 +92,7 @@ help:
 	@echo "make e2e           the lab drills (kill a region, partition, switchover, heal), checked"
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
+	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
@@ -240,6 +241,53 @@ regions-up:
 regions-down:
 	tests/env/regions down
 
+# ---- fuzzing ------------------------------------------------------------------
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c, docs/fuzz.md), built with clang
+# into build/fuzz/: the project sources they reach are compiled again with
+# the fuzzer's coverage instrumentation and ASan+UBSan (any UB aborts), and
+# linked from an archive so that each target takes only what it needs.
+# `make fuzz` runs every target FUZZ_SECONDS, its corpus growing in
+# build/fuzz/corpus/; `make fuzz-smoke` runs each FUZZ_SMOKE_SECONDS from
+# the checked-in seeds and prints "fuzz: N passed, M failed" (make check).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_BUILD := build/fuzz
+# gcc's warnings are the gate (make all); clang adds -Wformat-nonliteral to
+# -Wformat=2 for vprintf-style wrappers, which gcc does not.
+FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -g -O1 -std=c11 $(WARN) -Wno-format-nonliteral \
+	-fno-strict-aliasing
+# Not LIB_SRCS: compiling all of it with clang would double fuzz-smoke's time.
+FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
+	consensus/fsm.c consensus/index.c consensus/decider.c \
+	operator/kube/client.c operator/kube/config.c operator/kube/rest.c \
+	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \
+	operator/agent/agent.c operator/agent/lease.c operator/engine/engine.c \
+	operator/engine/leasefile.c operator/engine/postgres.c
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libbaton-fuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libbaton-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	tests/fuzz/run.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	tests/fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
 # ---- tooling ------------------------------------------------------------------
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
@@ -266,7 +314,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem --suppress='uninitvar:tests/unit/*' \
 		--suppress=ctuuninitvar --std=c11 -I. -Ioperator \
-		$(LIB_DIRS) tests/unit
+		$(LIB_DIRS) tests/unit tests/fuzz
 	@# The chart lints clean with each of its ci/ values files (the
 	@# chart-testing convention); --strict turns warnings into failures.
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }

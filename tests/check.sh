@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: dependencies (idempotent; seconds when cached), unit tests
-# under ASan+UBSan, then integration tests on real regions. Prints one
+# under ASan+UBSan, every fuzz target for a few seconds (make fuzz-smoke,
+# docs/fuzz.md), then integration tests on real regions. Prints one
 # closing line, "check: N passed, M failed", and fails if anything failed
 # or if no test ran.
 set -uo pipefail
@@ -36,6 +37,7 @@ stage() { # stage NAME CMD...: run, echo output, add its "NAME: N passed, M fail
 }
 
 stage unit make --no-print-directory unit
+stage fuzz make --no-print-directory fuzz-smoke
 stage integration make --no-print-directory integration
 
 rm -rf "$log"

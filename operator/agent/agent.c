@@ -297,8 +297,6 @@ static void asker_cb(struct baton_lease_asker *k,
 		     const struct baton_lease_answer *ans, int status)
 {
 	struct baton_agent *a = k->data;
-	uint64_t now = now_ms(a);
-	enum baton_grant_verdict v;
 
 	if (status != 0) {
 		baton_metric_inc(a->m_asks, (const char *[]){"failed"}, 1);
@@ -311,6 +309,15 @@ static void asker_cb(struct baton_lease_asker *k,
 		}
 		return;
 	}
+	baton_agent_lease_answered(a, ans);
+}
+
+void baton_agent_lease_answered(struct baton_agent *a,
+				const struct baton_lease_answer *ans)
+{
+	uint64_t now = now_ms(a);
+	enum baton_grant_verdict v;
+
 	baton_metric_observe(a->m_ask_seconds, NULL,
 			     (double)(now - ans->sent_ms) / 1000.0);
 	if (ans->epoch > a->batond_epoch) {

@@ -191,6 +191,13 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 		     struct baton_engine *engine);
 int baton_agent_port(const struct baton_agent *a);
 
+/* What one answer of batond's to a lease question does (rule 2), on the
+ * loop: the asker calls it; the fuzz target (tests/fuzz/) calls it to play
+ * batond without a socket. ANS carries what the agent recorded when it
+ * asked (send time on baton_lease_clock_ms(), lease generation, epoch). */
+void baton_agent_lease_answered(struct baton_agent *a,
+				const struct baton_lease_answer *ans);
+
 /* Milliseconds of lease left (0 when none). */
 uint64_t baton_agent_lease_remaining(struct baton_agent *a);
 

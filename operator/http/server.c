@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -962,19 +963,14 @@ static void idle_cb(uv_timer_t *t)
 	}
 }
 
-static void connection_cb(uv_stream_t *listener, int status)
+/* A new connection, counted and linked; its tcp handle is not connected
+ * yet (accept or open comes next). NULL when out of memory. */
+static struct baton_http_conn *conn_new(struct baton_http_server *srv)
 {
-	struct baton_http_server *srv = listener->data;
-	struct baton_http_conn *c;
-	struct sockaddr_storage ss;
-	int len = sizeof ss;
+	struct baton_http_conn *c = calloc(1, sizeof *c);
 
-	if (status != 0 || srv->closing) {
-		return;
-	}
-	c = calloc(1, sizeof *c);
 	if (c == NULL) {
-		return;
+		return NULL;
 	}
 	c->srv = srv;
 	uv_tcp_init(srv->loop, &c->tcp);
@@ -987,10 +983,17 @@ static void connection_cb(uv_stream_t *listener, int status)
 	}
 	srv->conns = c;
 	srv->n_conns++;
-	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-		conn_close(c);
-		return;
-	}
+	return c;
+}
+
+/* The connection is connected: limits, peer address, parser, TLS, timers,
+ * reading. */
+static void conn_start(struct baton_http_conn *c)
+{
+	struct baton_http_server *srv = c->srv;
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+
 	if (srv->n_conns > srv->cfg.max_connections) {
 		BATON_WARN("http", "connection limit %u reached",
 			   srv->cfg.max_connections);
@@ -1043,6 +1046,51 @@ static void connection_cb(uv_stream_t *listener, int status)
 		uv_timer_start(&c->timer, idle_cb, every, every);
 	}
 	start_reading(c);
+}
+
+static void connection_cb(uv_stream_t *listener, int status)
+{
+	struct baton_http_server *srv = listener->data;
+	struct baton_http_conn *c;
+
+	if (status != 0 || srv->closing) {
+		return;
+	}
+	c = conn_new(srv);
+	if (c == NULL) {
+		return;
+	}
+	if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+		conn_close(c);
+		return;
+	}
+	conn_start(c);
+}
+
+int baton_http_server_adopt(struct baton_http_server *srv, uv_os_sock_t fd)
+{
+	struct baton_http_conn *c;
+	int rv;
+
+	if (srv->closing) {
+		close(fd);
+		return BATON_ESHUTDOWN;
+	}
+	c = conn_new(srv);
+	if (c == NULL) {
+		close(fd);
+		return BATON_ENOMEM;
+	}
+	rv = uv_tcp_open(&c->tcp, fd);
+	if (rv != 0) {
+		baton_errmsg_printf(srv->errmsg, "cannot serve socket %d: %s",
+				    (int)fd, uv_strerror(rv));
+		close(fd); /* the handle never took it */
+		conn_close(c);
+		return BATON_EIO;
+	}
+	conn_start(c);
+	return 0;
 }
 
 /* ---- server -------------------------------------------------------------- */

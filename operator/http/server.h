@@ -115,6 +115,13 @@ int baton_http_server_listen(struct baton_http_server *srv, const char *host,
 			     int port);
 int baton_http_server_port(const struct baton_http_server *srv);
 
+/* Serves FD, a stream socket connected already, as if the listener had
+ * accepted it (the same limits, timeouts and TLS): the fuzz targets and
+ * tests hand the server one end of a socketpair this way, with no TCP
+ * port. No listener is needed. The server owns FD from this call on, also
+ * when it fails (BATON_ESHUTDOWN while closing, BATON_EIO with errmsg). */
+int baton_http_server_adopt(struct baton_http_server *srv, uv_os_sock_t fd);
+
 /* Stops listening, closes every connection (pending requests become
  * orphans that baton_http_respond frees), then calls cb. */
 void baton_http_server_close(struct baton_http_server *srv,

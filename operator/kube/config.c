@@ -455,6 +455,11 @@ static int load_cluster(struct loader *l, json_t *cluster, const char *cname)
 	while (n > 0 && server[n - 1] == '/') {
 		n--;
 	}
+	/* "https://" or "https:////" would leave "https:", no host */
+	if (n <= strlen(server[4] == 's' ? "https://" : "http://")) {
+		CFG_ERR(l, "%s.server: \"%s\" has no host", where, server);
+		return BATON_ECONFIG;
+	}
 	cfg->server = strndup(server, n);
 	if (cfg->server == NULL) {
 		return BATON_ENOMEM;
@@ -843,6 +848,15 @@ int baton_kube_config_for_url(struct baton_kube_config *cfg, const char *url,
 		baton_errmsg_printf(
 		    cfg->errmsg, "%s: '%s' is not an http:// or https:// URL",
 		    name, url ? url : "");
+		return BATON_ECONFIG;
+	}
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/') {
+		n--;
+	}
+	if (n <= strlen(url[4] == 's' ? "https://" : "http://")) {
+		baton_errmsg_printf(cfg->errmsg, "%s: '%s' has no host", name,
+				    url);
 		return BATON_ECONFIG;
 	}
 	if ((cert_file == NULL) != (key_file == NULL)) {

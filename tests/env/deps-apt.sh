@@ -10,6 +10,7 @@ pkgs=(
     iproute2 nftables openssl curl procps psmisc
     clang-format cppcheck valgrind
     iptables libnetfilter-queue-dev
+    clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -252,6 +252,44 @@ START_TEST(routes_and_status_codes)
 }
 END_TEST
 
+/* A connected socket handed to the server (baton_http_server_adopt()) is
+ * served like an accepted one: two requests on one end of a socketpair
+ * (the second pipelined behind the first), and the server closes its end
+ * when the client shuts its own. */
+START_TEST(adopted_socketpair_is_served)
+{
+	static const char reqs[] = "GET /hello HTTP/1.1\r\n\r\n"
+				   "POST /hello HTTP/1.1\r\n"
+				   "Content-Length: 2\r\n\r\nhi";
+	struct fixture f;
+	char buf[2048];
+	size_t len = 0;
+	int sv[2];
+
+	setup_server(&f, NULL);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(baton_http_server_adopt(&f.srv, sv[0]), 0);
+	ck_assert_int_eq(f.srv.n_conns, 1);
+	ck_assert_int_eq(write(sv[1], reqs, sizeof reqs - 1),
+			 (ssize_t)(sizeof reqs - 1));
+	shutdown(sv[1], SHUT_WR);
+	LOOP_RUN_UNTIL(&f.loop, f.srv.n_conns == 0);
+	for (;;) {
+		ssize_t n = read(sv[1], buf + len, sizeof buf - 1 - len);
+		if (n <= 0) {
+			break;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(sv[1]);
+	ck_assert_ptr_nonnull(strstr(buf, "hello GET peer= body="));
+	ck_assert_ptr_nonnull(strstr(buf, "hello POST peer= body=hi"));
+	ck_assert_int_eq(f.srv.requests, 2);
+	teardown_server(&f);
+}
+END_TEST
+
 START_TEST(keep_alive_reuses_connection)
 {
 	struct fixture f;
@@ -733,6 +771,7 @@ static Suite *http_suite(void)
 	TCase *tc = tcase_create("server");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, routes_and_status_codes);
+	tcase_add_test(tc, adopted_socketpair_is_served);
 	tcase_add_test(tc, keep_alive_reuses_connection);
 	tcase_add_test(tc, oversized_headers_and_body);
 	tcase_add_test(tc, malformed_request_gets_400_and_close);

@@ -212,6 +212,11 @@ static const struct broken broken[] = {
      BATON_ECONFIG, ".server: \"h:1\""},
     {CTX "clusters: [{name: c, cluster: {server: [1]}}]\n" US, NULL,
      BATON_ECONFIG, ".server: must be a string"},
+    /* found by fuzz_kubeconfig: trailing '/' stripped, "https:" was left */
+    {CTX "clusters: [{name: c, cluster: {server: 'https:////'}}]\n" US, NULL,
+     BATON_ECONFIG, ".server: \"https:////\" has no host"},
+    {CTX "clusters: [{name: c, cluster: {server: 'http://'}}]\n" US, NULL,
+     BATON_ECONFIG, "has no host"},
     {CTX "clusters: [{name: c, cluster: {server: 'https://h', "
 	 "certificate-authority-data: '!!!'}}]\n" US,
      NULL, BATON_ECONFIG, "certificate-authority-data: invalid base64"},
@@ -286,6 +291,25 @@ START_TEST(errmsg_names_context)
 }
 END_TEST
 
+/* A plain URL (batond's agents and peers) needs a host as well. */
+START_TEST(url_needs_a_host)
+{
+	struct baton_kube_config cfg;
+
+	ck_assert_int_eq(baton_kube_config_for_url(&cfg, "https://h:8443/",
+						   NULL, NULL, NULL,
+						   "--batond-url"),
+			 0);
+	ck_assert_str_eq(cfg.server, "https://h:8443");
+	baton_kube_config_free(&cfg);
+	ck_assert_int_eq(baton_kube_config_for_url(&cfg, "http:///", NULL, NULL,
+						   NULL, "--batond-url"),
+			 BATON_ECONFIG);
+	ck_assert_str_eq(cfg.errmsg, "--batond-url: 'http:///' has no host");
+	ck_assert_ptr_null(cfg.server);
+}
+END_TEST
+
 /* Allocation failures inside jansson (the allocator hook) at every point
  * of a load: it fails cleanly or succeeds, never crashes or leaks (ASan). */
 static long alloc_budget;
@@ -335,6 +359,7 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, broken_kubeconfigs, 0,
 			    (int)(sizeof broken / sizeof broken[0]));
 	tcase_add_test(tc, errmsg_names_context);
+	tcase_add_test(tc, url_needs_a_host);
 	tcase_add_test(tc, jansson_alloc_failures);
 	suite_add_tcase(s, tc);
 	return s;
