@@ -48,6 +48,15 @@ struct baton_tls_config {
 };
 
 #define BATON_TLS_MAX_HANDSHAKES 32
+/* An outgoing connect and handshake gets at most this long (or the
+ * handshake timeout, if shorter): an attempt started while the peer was
+ * cut off waits on TCP's SYN retransmissions (1 s, 2 s, 4 s ...), so
+ * after a partition heals raft reached the peer only when that attempt
+ * ran out. Two round trips make a TLS 1.3 connection: 2 s leaves room for
+ * 300 ms between regions. */
+#define BATON_TLS_CONNECT_TIMEOUT_MS 2000
+/* TCP_USER_TIMEOUT of every Raft connection (tls_transport.c). */
+#define BATON_TLS_USER_TIMEOUT_MS 2000
 #define BATON_TLS_MAX_QUEUED (64u * 1024 * 1024)
 
 /* Initialize T (version 1) for LOOP; the transport is closed by raft_uv's

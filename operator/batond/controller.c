@@ -1543,6 +1543,7 @@ static void start_peers(struct baton_controller *c)
 	    .group = "baton.dev",
 	    .version = "v1alpha1",
 	    .resource = "databaseclusters",
+	    .retry_cap_ms = BATON_PEER_RETRY_CAP_MS,
 	};
 	const struct baton_batond_config *cfg = c->d->cfg;
 

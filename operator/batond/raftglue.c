@@ -1171,6 +1171,10 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		return BATON_EIO;
 	}
 	g->io_inited = true;
+	/* raft_uv tries a failed peer again after 1 s by default; with
+	 * BATON_TLS_CONNECT_TIMEOUT_MS bounding each attempt, a healed peer
+	 * is reached within ~0.25 s of its next SYN getting through */
+	raft_uv_set_connect_retry_delay(&g->io, BATON_RAFT_CONNECT_RETRY_MS);
 	rv = raft_init(&g->raft, &g->io, &g->rfsm, g->members[g->self].id,
 		       g->members[g->self].raft_address);
 	*out = g; /* from here on, stop() cleans up whatever fails */

@@ -31,6 +31,10 @@
 
 #include "batond/controller.h"
 
+/* How soon raft_uv connects again to a peer it could not reach (its
+ * default is 1 s): a region that comes back is reached sooner. */
+#define BATON_RAFT_CONNECT_RETRY_MS 250
+
 struct baton_batond;
 struct baton_raftglue;
 

@@ -64,7 +64,8 @@ static void relist_timer_cb(uv_timer_t *t)
 static void schedule_relist(struct baton_kube_informer *inf)
 {
 	double r = (double)(rand() % 1000) / 1000.0;
-	uint64_t d = baton_kube_backoff_next(&inf->relist_backoff, r);
+	uint64_t d = baton_kube_backoff_capped(&inf->relist_backoff, r,
+					       inf->retry_cap_ms);
 	BATON_WARN("kube", "informer %s: LIST failed (%s); retrying in %llu ms",
 		   inf->resource, inf->errmsg, (unsigned long long)d);
 	uv_timer_start(&inf->relist_timer, relist_timer_cb, d, 0);
@@ -327,7 +328,9 @@ int baton_kube_informer_init(struct baton_kube_client *c,
 	inf->page_size = opts->page_size > 0 ? opts->page_size : 500;
 	inf->max_items = opts->max_items;
 	inf->keep_managed_fields = opts->keep_managed_fields;
+	inf->retry_cap_ms = opts->retry_cap_ms;
 	wo.label_selector = opts->label_selector;
+	wo.retry_cap_ms = opts->retry_cap_ms;
 	inf->watch.data = inf;
 	rv = baton_kube_watch_init(c, &inf->watch, &ref, &wo, watch_event_cb,
 				   watch_gone_cb);

@@ -41,6 +41,9 @@ struct baton_kube_informer_opts {
 	 * none), and jansson spends about 4 KiB per object on them
 	 * (docs/kube-client.md): most of batond's memory at 1,000 objects. */
 	bool keep_managed_fields;
+	/* the longest wait before a failed LIST or WATCH is tried again,
+	 * 0: 30 s (client-go's reflector also backs off to 30 s) */
+	uint64_t retry_cap_ms;
 };
 
 typedef void (*baton_kube_informer_close_cb)(struct baton_kube_informer *inf);
@@ -64,6 +67,7 @@ struct baton_kube_informer {
 	uv_timer_t resync_timer;
 	uv_timer_t relist_timer;
 	uint64_t relist_backoff;
+	uint64_t retry_cap_ms;
 	bool synced;
 	bool listing;
 	bool started;

@@ -177,23 +177,33 @@ int baton_kube_event_parse(const char *line, size_t len, int *type,
 	return 0;
 }
 
-uint64_t baton_kube_backoff_next(uint64_t *base_ms, double r)
+uint64_t baton_kube_backoff_capped(uint64_t *base_ms, double r, uint64_t cap_ms)
 {
 	uint64_t d;
 
+	if (cap_ms == 0) {
+		cap_ms = BACKOFF_CAP_MS;
+	} else if (cap_ms < BACKOFF_BASE_MS) {
+		cap_ms = BACKOFF_BASE_MS;
+	}
 	if (*base_ms < BACKOFF_BASE_MS) {
 		*base_ms = BACKOFF_BASE_MS;
 	}
 	/* Jitter factor 1.0: wait in [base, 2·base), capped. */
 	d = *base_ms + (uint64_t)((double)*base_ms * r);
-	if (d > BACKOFF_CAP_MS) {
-		d = BACKOFF_CAP_MS;
+	if (d > cap_ms) {
+		d = cap_ms;
 	}
 	*base_ms *= 2;
-	if (*base_ms > BACKOFF_CAP_MS) {
-		*base_ms = BACKOFF_CAP_MS;
+	if (*base_ms > cap_ms) {
+		*base_ms = cap_ms;
 	}
 	return d;
+}
+
+uint64_t baton_kube_backoff_next(uint64_t *base_ms, double r)
+{
+	return baton_kube_backoff_capped(base_ms, r, BACKOFF_CAP_MS);
 }
 
 /* ---- the watch handle ------------------------------------------------------
@@ -326,7 +336,8 @@ static void stream_done_cb(struct baton_kube_request *req, int status)
 		w->gone_cb(w);
 		return;
 	}
-	delay = baton_kube_backoff_next(&w->backoff_ms, rnd(w));
+	delay = baton_kube_backoff_capped(&w->backoff_ms, rnd(w),
+					  w->backoff_cap_ms);
 	if (status == BATON_ETHROTTLED && req->retry_after > 0 &&
 	    (uint64_t)req->retry_after * 1000 > delay) {
 		delay = (uint64_t)req->retry_after * 1000;
@@ -415,6 +426,7 @@ int baton_kube_watch_init(struct baton_kube_client *c,
 	w->event_cb = event_cb;
 	w->gone_cb = gone_cb;
 	w->backoff_ms = BACKOFF_BASE_MS;
+	w->backoff_cap_ms = opts ? opts->retry_cap_ms : 0;
 	w->rng = (unsigned)uv_hrtime() ^ (unsigned)(uintptr_t)w;
 	baton_kube_framer_init(&w->framer, opts ? opts->max_line : 0);
 	uv_timer_init(c->loop, &w->timer);

@@ -67,6 +67,10 @@ struct baton_kube_watch_opts {
 	const char *label_selector;
 	const char *field_selector;
 	size_t max_line; /* 0: BATON_KUBE_WATCH_MAX_LINE */
+	/* the longest wait between failed attempts, 0: 30 s (a peer's watch
+	 * uses less: after a partition heals, the region must see the
+	 * peer's status within seconds, not at the end of a 30 s backoff) */
+	uint64_t retry_cap_ms;
 };
 
 struct baton_kube_watch {
@@ -82,6 +86,7 @@ struct baton_kube_watch {
 	uv_timer_t timer;
 	char *path; /* collection path + selectors */
 	uint64_t backoff_ms;
+	uint64_t backoff_cap_ms;
 	uint64_t stream_started;
 	unsigned stream_events;
 	bool own_msg; /* errmsg set by framing/ERROR for this stream */
@@ -112,5 +117,8 @@ void baton_kube_watch_close(struct baton_kube_watch *w,
 /* Backoff step, pure: next delay for a failure with the current base;
  * advances *base_ms (800 → 30000). R is a random value in [0,1). */
 uint64_t baton_kube_backoff_next(uint64_t *base_ms, double r);
+/* The same with the cap CAP_MS (0: 30 s; never below the 800 ms base). */
+uint64_t baton_kube_backoff_capped(uint64_t *base_ms, double r,
+				   uint64_t cap_ms);
 
 #endif /* BATON_KUBE_WATCH_H */

@@ -250,6 +250,20 @@ START_TEST(backoff_sequence)
 		ck_assert_uint_le(d, 30000);
 	}
 	ck_assert_uint_eq(base, 30000);
+	/* a peer's watch: capped at 2 s, however long the peer is away */
+	base = 0;
+	ck_assert_uint_eq(baton_kube_backoff_capped(&base, 0.0, 2000), 800);
+	ck_assert_uint_eq(baton_kube_backoff_capped(&base, 0.0, 2000), 1600);
+	for (int i = 0; i < 10; i++) {
+		ck_assert_uint_le(baton_kube_backoff_capped(&base, 0.99, 2000),
+				  2000);
+	}
+	ck_assert_uint_eq(base, 2000);
+	/* 0 is the default cap; a cap below the base is the base */
+	base = 30000;
+	ck_assert_uint_eq(baton_kube_backoff_capped(&base, 0.99, 0), 30000);
+	base = 0;
+	ck_assert_uint_eq(baton_kube_backoff_capped(&base, 0.99, 100), 800);
 }
 END_TEST
 
