@@ -214,6 +214,13 @@ static double rnd(struct baton_kube_watch *w)
 	return (double)(rand_r(&w->rng) % 1000000) / 1000000.0;
 }
 
+/* The next wait before trying again, within this watch's cap. */
+static uint64_t retry_delay(struct baton_kube_watch *w)
+{
+	return baton_kube_backoff_capped(&w->backoff_ms, rnd(w),
+					 w->backoff_cap_ms);
+}
+
 static void open_stream(struct baton_kube_watch *w);
 
 static void timer_cb(uv_timer_t *t)
@@ -336,8 +343,7 @@ static void stream_done_cb(struct baton_kube_request *req, int status)
 		w->gone_cb(w);
 		return;
 	}
-	delay = baton_kube_backoff_capped(&w->backoff_ms, rnd(w),
-					  w->backoff_cap_ms);
+	delay = retry_delay(w);
 	if (status == BATON_ETHROTTLED && req->retry_after > 0 &&
 	    (uint64_t)req->retry_after * 1000 > delay) {
 		delay = (uint64_t)req->retry_after * 1000;
@@ -382,7 +388,7 @@ static void open_stream(struct baton_kube_watch *w)
 			w->running = false;
 			return;
 		}
-		schedule(w, baton_kube_backoff_next(&w->backoff_ms, rnd(w)));
+		schedule(w, retry_delay(w));
 		return;
 	}
 	w->req_active = true;
