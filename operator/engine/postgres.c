@@ -2118,17 +2118,13 @@ static int pg_rejoin(struct baton_engine *e,
 			PQfinish(sc);
 			return BATON_ECONN;
 		}
-		PGresult *r = PQexec(sc, "CHECKPOINT");
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			BATON_WARN("engine",
-				   "CHECKPOINT on %s:%d before pg_rewind: %s",
-				   primary->host, primary->port,
-				   PQerrorMessage(sc));
-		}
-		PQclear(r);
-		/* the timeline it writes (its checkpoint, just taken) */
-		r = PQexec(sc,
-			   "SELECT timeline_id FROM pg_control_checkpoint()");
+		/* the timeline it writes: its current WAL file's, read
+		 * without a checkpoint (one on a primary that just started
+		 * taking writes costs them, and a standby that can follow by
+		 * a reload does not need it) */
+		PGresult *r =
+		    PQexec(sc, "SELECT ('x' || substr(pg_walfile_name("
+			       "pg_current_wal_lsn()), 1, 8))::bit(32)::int");
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
 		    strspn(PQgetvalue(r, 0, 0), "0123456789") ==
 			strlen(PQgetvalue(r, 0, 0)) &&
@@ -2137,10 +2133,19 @@ static int pg_rejoin(struct baton_engine *e,
 				 PQgetvalue(r, 0, 0));
 		}
 		PQclear(r);
+		if (follow_by_reload(e, primary, src_tli, 3000)) {
+			PQfinish(sc);
+			return 0;
+		}
+		r = PQexec(sc, "CHECKPOINT");
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			BATON_WARN("engine",
+				   "CHECKPOINT on %s:%d before pg_rewind: %s",
+				   primary->host, primary->port,
+				   PQerrorMessage(sc));
+		}
+		PQclear(r);
 		PQfinish(sc);
-	}
-	if (follow_by_reload(e, primary, src_tli, 3000)) {
-		return 0;
 	}
 	/* only now: a source that is not ready leaves this instance as it
 	 * was */
