@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -427,6 +428,26 @@ static int raw_connect(int port)
 	return fd;
 }
 
+/* Reads what the server still sends until it closes the connection (FIN or
+ * RST both count: it is the server's close the test looks for). */
+static void trickle_drain(struct trickle *t, int fd, double t0)
+{
+	for (;;) {
+		ssize_t n = recv(fd, t->resp + t->len,
+				 sizeof t->resp - 1 - t->len, 0);
+		if (n > 0) {
+			t->len += (size_t)n;
+			t->resp[t->len] = '\0';
+			continue;
+		}
+		if (n == 0 || errno == ECONNRESET || errno == EPIPE) {
+			t->eof = 1;
+			t->closed_after_ms = mono_ms() - t0;
+		}
+		return; /* or SO_RCVTIMEO (5 s): still open */
+	}
+}
+
 static void *trickle_thread(void *arg)
 {
 	struct trickle *t = arg;
@@ -439,16 +460,28 @@ static void *trickle_thread(void *arg)
 	for (size_t i = 0; fd >= 0 && i < sizeof req - 1; i++) {
 		ssize_t n;
 		if (write(fd, req + i, 1) != 1) {
-			break; /* the server closed it */
+			/* the server closed it before we saw the answer */
+			trickle_drain(t, fd, t0);
+			if (!t->eof) {
+				t->eof = 1;
+				t->closed_after_ms = mono_ms() - t0;
+			}
+			break;
 		}
 		t->sent++;
 		usleep(100 * 1000);
 		n = recv(fd, t->resp + t->len, sizeof t->resp - 1 - t->len,
 			 MSG_DONTWAIT);
 		if (n > 0) {
+			/* the answer has begun: stop writing (a byte sent
+			 * after the server's close earns a RST that can
+			 * overtake the FIN) and wait for the close */
 			t->len += (size_t)n;
 			t->resp[t->len] = '\0';
-		} else if (n == 0) {
+			trickle_drain(t, fd, t0);
+			break;
+		}
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
 			t->eof = 1;
 			t->closed_after_ms = mono_ms() - t0;
 			break;
