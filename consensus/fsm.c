@@ -733,13 +733,34 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* Until v0.1 batond wrote entries in a frame of its own: [u32 length,
+ * big-endian][command][zero padding to 8]. Such an entry starts with two
+ * zero bytes, an entry in today's format with "BT": a log written then
+ * still applies (the command inside the frame, to its stated length). */
+static const uint8_t *legacy_unframe(const uint8_t *b, size_t *len)
+{
+	size_t n;
+
+	if (b == NULL || *len < 8 || b[0] != 0 || b[1] != 0) {
+		return b;
+	}
+	n = (size_t)b[2] << 8 | b[3];
+	if (n > *len - 4 || n < 2 || b[4] != 'B' || b[5] != 'T') {
+		return b; /* not a frame: decodes as malformed */
+	}
+	*len = n;
+	return b + 4;
+}
+
 int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 {
 	struct baton_cmd cmd;
 	int result;
 	uint8_t r;
+	size_t cmd_len = len;
+	const uint8_t *cmd_buf = legacy_unframe(buf, &cmd_len);
 
-	if (baton_cmd_decode(buf, len, &cmd) != 0) {
+	if (baton_cmd_decode(cmd_buf, cmd_len, &cmd) != 0) {
 		result = BATON_FSM_MALFORMED;
 	} else {
 		result = apply_cmd(f, &cmd);

@@ -46,35 +46,100 @@ int baton_raft_error(int rv)
 
 static void close_raft(struct baton_raft_node *n);
 
-int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
-		    const struct baton_raft_config *cfg)
+/* raft_bootstrap() with the configured members. */
+static int bootstrap(struct baton_raft_node *n)
 {
 	struct raft_configuration conf;
 	unsigned i;
+	int rv = 0;
+
+	raft_configuration_init(&conf);
+	for (i = 0; i < n->n_members && rv == 0; i++) {
+		rv = raft_configuration_add(&conf, n->members[i].id,
+					    n->members[i].address, RAFT_VOTER);
+		if (rv != 0) {
+			baton_errmsg_printf(n->errmsg, "member %llu: %s",
+					    n->members[i].id,
+					    raft_strerror(rv));
+		}
+	}
+	if (rv == 0) {
+		rv = raft_bootstrap(&n->raft, &conf);
+		if (rv != 0) {
+			baton_errmsg_printf(n->errmsg, "raft_bootstrap: %s",
+					    raft_errmsg(&n->raft));
+		}
+	}
+	raft_configuration_close(&conf);
+	return rv;
+}
+
+static int start(struct baton_raft_node *n)
+{
+	int rv = raft_start(&n->raft);
+	if (rv != 0) {
+		baton_errmsg_printf(n->errmsg, "raft_start: %s%s%s",
+				    raft_errmsg(&n->raft),
+				    n->io.errmsg[0] ? "; " : "", n->io.errmsg);
+		return rv;
+	}
+	n->started = true;
+	return 0;
+}
+
+int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
+		    const struct baton_raft_config *cfg)
+{
 	int rv;
 
 	memset(n, 0, sizeof *n);
 	n->loop = loop;
 	baton_fsm_init(&n->fsm, &n->raft_fsm);
 	if (cfg->transport != NULL) {
+		/* ours from here on, whatever happens */
 		n->transport = cfg->transport;
 		n->transport_close = cfg->transport_close;
+		if (cfg->n_members > BATON_RAFT_MAX_MEMBERS) {
+			rv = RAFT_INVALID;
+			goto err_members;
+		}
+	} else if (cfg->n_members > BATON_RAFT_MAX_MEMBERS) {
+		rv = RAFT_INVALID;
+		goto err_members;
 	} else {
 		n->tcp.version = 1; /* raft refuses 0 with RAFT_INVALID */
 		rv = raft_uv_tcp_init(&n->tcp, loop);
 		if (rv != 0) {
 			baton_errmsg_printf(n->errmsg, "raft tcp transport: %s",
 					    raft_strerror(rv));
-			return baton_raft_error(rv);
+			goto err_after_fsm;
 		}
 		n->transport = &n->tcp;
 		n->transport_close = raft_uv_tcp_close;
+		if (cfg->bind_address != NULL) {
+			rv = raft_uv_tcp_set_bind_address(&n->tcp,
+							  cfg->bind_address);
+			if (rv != 0) {
+				baton_errmsg_printf(
+				    n->errmsg, "raft bind address %s: %s",
+				    cfg->bind_address,
+				    n->tcp.errmsg[0] ? n->tcp.errmsg
+						     : raft_strerror(rv));
+				goto err_after_transport;
+			}
+		}
 	}
+	n->n_members = cfg->n_members;
+	memcpy(n->members, cfg->members,
+	       cfg->n_members * sizeof cfg->members[0]);
 	rv = raft_uv_init(&n->io, loop, cfg->dir, n->transport);
 	if (rv != 0) {
-		baton_errmsg_printf(n->errmsg, "raft_uv_init(%s): %s", cfg->dir,
-				    n->io.errmsg);
+		baton_errmsg_printf(n->errmsg, "raft data directory %s: %s",
+				    cfg->dir, n->io.errmsg);
 		goto err_after_transport;
+	}
+	if (cfg->connect_retry_ms > 0) {
+		raft_uv_set_connect_retry_delay(&n->io, cfg->connect_retry_ms);
 	}
 	rv = raft_init(&n->raft, &n->io, &n->raft_fsm, cfg->id, cfg->address);
 	if (rv != 0) {
@@ -92,34 +157,21 @@ int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
 	    &n->raft, cfg->snapshot_threshold ? cfg->snapshot_threshold : 1024);
 	raft_set_snapshot_trailing(
 	    &n->raft, cfg->snapshot_trailing ? cfg->snapshot_trailing : 2048);
-
+	n->transfer_timeout_ms = cfg->transfer_timeout_ms
+				     ? cfg->transfer_timeout_ms
+				     : n->raft.election_timeout;
+	if (cfg->defer_start) {
+		return 0;
+	}
 	if (cfg->n_members > 0) {
-		raft_configuration_init(&conf);
-		for (i = 0; i < cfg->n_members; i++) {
-			rv = raft_configuration_add(&conf, cfg->members[i].id,
-						    cfg->members[i].address,
-						    RAFT_VOTER);
-			if (rv != 0) {
-				raft_configuration_close(&conf);
-				baton_errmsg_printf(
-				    n->errmsg, "member %llu: %s",
-				    cfg->members[i].id, raft_strerror(rv));
-				goto err_after_raft;
-			}
-		}
-		rv = raft_bootstrap(&n->raft, &conf);
-		raft_configuration_close(&conf);
+		rv = bootstrap(n);
 		/* A directory with state keeps it: restart, not bootstrap. */
 		if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
-			baton_errmsg_printf(n->errmsg, "raft_bootstrap: %s",
-					    raft_errmsg(&n->raft));
 			goto err_after_raft;
 		}
 	}
-	rv = raft_start(&n->raft);
+	rv = start(n);
 	if (rv != 0) {
-		baton_errmsg_printf(n->errmsg, "raft_start: %s",
-				    raft_errmsg(&n->raft));
 		goto err_after_raft;
 	}
 	return 0;
@@ -131,11 +183,40 @@ err_after_raft:
 	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EINTERNAL;
 err_after_io:
 	raft_uv_close(&n->io);
+err_members:
+	baton_errmsg_printf(n->errmsg, "%u members (at most %d)",
+			    cfg->n_members, BATON_RAFT_MAX_MEMBERS);
 err_after_transport:
 	if (n->transport_close != NULL) {
 		n->transport_close(n->transport);
 	}
+err_after_fsm:
+	baton_fsm_close(&n->raft_fsm);
 	return baton_raft_error(rv) ? baton_raft_error(rv) : BATON_EIO;
+}
+
+int baton_raft_start(struct baton_raft_node *n, bool boot)
+{
+	int rv;
+
+	if (n->closing || n->started) {
+		baton_errmsg_printf(n->errmsg, "raft node already %s",
+				    n->closing ? "closing" : "started");
+		return BATON_EINVAL;
+	}
+	if (boot) {
+		rv = bootstrap(n);
+		if (rv != 0) {
+			return baton_raft_error(rv) ? baton_raft_error(rv)
+						    : BATON_EINTERNAL;
+		}
+	}
+	rv = start(n);
+	if (rv != 0) {
+		return baton_raft_error(rv) ? baton_raft_error(rv)
+					    : BATON_EINTERNAL;
+	}
+	return 0;
 }
 
 static void maybe_done(struct baton_raft_node *n)
@@ -201,7 +282,7 @@ void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb)
 	}
 	n->closing = true;
 	n->close_cb = cb;
-	if (raft_state(&n->raft) == RAFT_LEADER &&
+	if (n->started && raft_state(&n->raft) == RAFT_LEADER &&
 	    uv_timer_init(n->loop, &n->transfer_timer) == 0) {
 		n->transfer_timer.data = n;
 		n->timer_open = true;
@@ -211,7 +292,7 @@ void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb)
 			/* An election timeout is what the fleet would wait
 			 * without the hand-over: never wait longer. */
 			uv_timer_start(&n->transfer_timer, transfer_timeout_cb,
-				       n->raft.election_timeout, 0);
+				       n->transfer_timeout_ms, 0);
 			return;
 		}
 	}
@@ -236,6 +317,8 @@ int baton_raft_apply(struct baton_raft_node *n, struct baton_raft_apply *req,
 	}
 	rv = baton_cmd_to_raft(cmd, &buf);
 	if (rv != 0) {
+		baton_errmsg_printf(n->errmsg, "encoding a command for %s: %s",
+				    cmd->db, baton_strerror(rv));
 		return rv;
 	}
 	req->cb = cb;
@@ -252,7 +335,7 @@ int baton_raft_apply(struct baton_raft_node *n, struct baton_raft_apply *req,
 
 bool baton_raft_is_leader(struct baton_raft_node *n)
 {
-	return raft_state(&n->raft) == RAFT_LEADER;
+	return n->started && !n->closing && raft_state(&n->raft) == RAFT_LEADER;
 }
 
 raft_id baton_raft_leader(struct baton_raft_node *n)

@@ -1,7 +1,12 @@
 /* One Raft voter on raft_uv: the fleet's replicated FSM (fsm.h) on disk.
+ * batond's Raft glue (operator/batond/raftglue.c) and the node tests run
+ * this; entries are the FSM's own encoding (baton_cmd_to_raft), the one
+ * the simulation (sim.c) writes too.
  *
  * Happy path: baton_raft_init() opens (or bootstraps) the data directory,
- * starts raft with pre-vote on and the configured timeouts; the caller
+ * starts raft with pre-vote on and the configured timeouts (with
+ * defer_start, only opens it: baton_raft_start() bootstraps and starts
+ * later, once the caller knows whether this is a new fleet); the caller
  * proposes commands with baton_raft_apply() and learns the FSM's verdict in
  * the callback. baton_raft_close() hands leadership over first when this
  * node leads (graceful shutdown), then closes raft, the I/O backend and the
@@ -45,6 +50,12 @@ struct baton_raft_config {
 	 * transport (e.g. tls_transport.h) that the node closes. */
 	struct raft_uv_transport *transport;
 	void (*transport_close)(struct raft_uv_transport *t);
+	const char *bind_address;     /* plain TCP: listen here, not address */
+	unsigned connect_retry_ms;    /* 0: raft_uv's default (1 s) */
+	unsigned transfer_timeout_ms; /* hand-over on close; 0: election */
+	/* Open only: no bootstrap, no start until baton_raft_start(). The
+	 * init then never leaves anything closing behind on failure. */
+	bool defer_start;
 };
 
 struct baton_raft_node;
@@ -60,6 +71,10 @@ struct baton_raft_node {
 	void (*transport_close)(struct raft_uv_transport *t);
 	struct baton_fsm fsm;
 	struct raft_fsm raft_fsm;
+	unsigned n_members; /* the bootstrap set (baton_raft_start) */
+	struct baton_raft_member members[BATON_RAFT_MAX_MEMBERS];
+	unsigned transfer_timeout_ms;
+	bool started;
 	struct raft_transfer transfer;
 	uv_timer_t transfer_timer; /* bounds the hand-over on close */
 	bool timer_open;
@@ -89,6 +104,10 @@ struct baton_raft_change {
 
 int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
 		    const struct baton_raft_config *cfg);
+/* After an init with defer_start: BOOTSTRAP the configured members (a new
+ * fleet; an error when the directory has state), then start raft. On
+ * failure the node stays open: close it with baton_raft_close(). */
+int baton_raft_start(struct baton_raft_node *n, bool bootstrap);
 void baton_raft_close(struct baton_raft_node *n, baton_raft_close_cb cb);
 
 int baton_raft_apply(struct baton_raft_node *n, struct baton_raft_apply *req,

@@ -18,6 +18,7 @@
 #include "consensus/decider.h"
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
+#include "consensus/node.h"
 #include "consensus/tls_transport.h"
 #include "http/server.h"
 #include "kube/client.h"
@@ -45,7 +46,7 @@ struct member {
 
 struct proposal {
 	struct baton_raftglue *g;
-	struct raft_apply apply;
+	struct baton_raft_apply apply;
 	struct baton_kube_request req;
 	struct baton_cmd cmd;
 	struct baton_http_request *http; /* forwarded from a peer, or NULL */
@@ -55,11 +56,11 @@ struct proposal {
 
 struct baton_raftglue {
 	struct baton_batond *d;
-	struct raft raft;
-	struct raft_io io;
-	struct raft_uv_transport transport;
-	struct raft_fsm rfsm;
-	struct baton_fsm fsm;
+	/* consensus/node.h: raft on raft_uv with the FSM, the one the node
+	 * tests run; node_inited once baton_raft_init() succeeded */
+	struct baton_raft_node node;
+	struct raft_uv_transport tls_transport;
+	bool node_inited;
 	struct member members[MAX_MEMBERS];
 	int n_members;
 	int self;
@@ -76,12 +77,6 @@ struct baton_raftglue {
 	bool raft_started;
 	bool stopping;
 	int closing;
-	struct raft_transfer transfer;
-	bool transfer_done;
-	bool transport_inited;
-	bool tls;
-	bool io_inited;
-	bool raft_inited;
 	/* membership (batond/membership.h) */
 	bool joining;	      /* empty data dir: Raft not started yet */
 	uint64_t join_next_ms; /* next decision */
@@ -108,7 +103,7 @@ static const char *self_name(struct baton_raftglue *g)
 static bool is_leader(struct baton_raftglue *g)
 {
 	return g->raft_started && !g->stopping &&
-	       raft_state(&g->raft) == RAFT_LEADER;
+	       raft_state(&g->node.raft) == RAFT_LEADER;
 }
 
 static struct member *leader_member(struct baton_raftglue *g)
@@ -118,74 +113,13 @@ static struct member *leader_member(struct baton_raftglue *g)
 	if (!g->raft_started) {
 		return NULL;
 	}
-	raft_leader(&g->raft, &id, &addr);
+	raft_leader(&g->node.raft, &id, &addr);
 	for (int i = 0; i < g->n_members; i++) {
 		if (g->members[i].id == id) {
 			return &g->members[i];
 		}
 	}
 	return NULL;
-}
-
-/* ---- log entries ----------------------------------------------------------
- */
-
-/* raft_uv only takes entry buffers whose length is a multiple of 8, and the
- * command decoder refuses trailing bytes, so an entry is framed as
- * [u32 length, big-endian][command][zero padding to 8]. The FSM wrapper below
- * strips the frame before the real FSM sees the command; snapshots are the
- * FSM's own. */
-static int entry_encode(const struct baton_cmd *cmd, struct raft_buffer *out)
-{
-	uint8_t tmp[BATON_CMD_MAX];
-	size_t len = 0;
-	size_t total;
-	uint8_t *b;
-	int rv = baton_cmd_encode(cmd, tmp, sizeof tmp, &len);
-	if (rv != 0) {
-		return rv;
-	}
-	total = (4 + len + 7) & ~(size_t)7;
-	b = raft_calloc(1, total);
-	if (b == NULL) {
-		return BATON_ENOMEM;
-	}
-	b[0] = (uint8_t)(len >> 24);
-	b[1] = (uint8_t)(len >> 16);
-	b[2] = (uint8_t)(len >> 8);
-	b[3] = (uint8_t)len;
-	memcpy(b + 4, tmp, len);
-	out->base = b;
-	out->len = total;
-	return 0;
-}
-
-static int framed_apply(struct raft_fsm *rfsm, const struct raft_buffer *buf,
-			void **result)
-{
-	struct baton_fsm *f = rfsm->data;
-	const uint8_t *b = buf->base;
-	size_t len;
-	int code;
-
-	if (buf->len < 4) {
-		*result = (void *)(uintptr_t)BATON_FSM_MALFORMED;
-		return 0;
-	}
-	len =
-	    (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
-	if (len > buf->len - 4) {
-		*result = (void *)(uintptr_t)BATON_FSM_MALFORMED;
-		return 0;
-	}
-	/* Never fail the log: a rejected command is a result, not an error.
-	 * Only a REGISTER without memory for its record stops it (fsm.h). */
-	code = baton_fsm_apply_buf(f, b + 4, len);
-	if (code == BATON_FSM_NOMEM) {
-		return RAFT_NOMEM;
-	}
-	*result = (void *)(uintptr_t)code;
-	return 0;
 }
 
 /* ---- proposals ---------------------------------------------------------- */
@@ -240,11 +174,11 @@ static void proposal_done(struct proposal *p, int result, const char *why)
 	free(p);
 }
 
-static void apply_cb(struct raft_apply *req, int status, void *result)
+static void apply_cb(struct baton_raft_apply *req, int status, int result)
 {
 	struct proposal *p = req->data;
-	proposal_done(p, status == 0 ? baton_fsm_result(result) : 0,
-		      status == 0 ? "" : raft_strerror(status));
+	proposal_done(p, status == 0 ? result : 0,
+		      status == 0 ? "" : baton_strerror(status));
 }
 
 static void forward_cb(struct baton_kube_request *req, int status)
@@ -276,17 +210,13 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 	p->http = http;
 	p->started_ms = now_ms();
 	if (is_leader(g)) {
-		struct raft_buffer buf;
-		rv = entry_encode(cmd, &buf);
-		if (rv == 0) {
-			p->apply.data = p;
-			rv = raft_apply(&g->raft, &p->apply, &buf, 1, apply_cb);
-			if (rv != 0) {
-				baton_log(BATON_LOG_WARN, "raft",
-					  "raft_apply: %s (%s)",
-					  raft_strerror(rv),
-					  raft_errmsg(&g->raft));
-				raft_free(buf.base);
+		p->apply.data = p;
+		rv = baton_raft_apply(&g->node, &p->apply, cmd, apply_cb);
+		if (rv != 0) {
+			baton_log(BATON_LOG_WARN, "raft", "%s",
+				  g->node.errmsg);
+			if (rv != BATON_ENOMEM && rv != BATON_ETOOLARGE &&
+			    rv != BATON_EINVAL) {
 				rv = BATON_ENOTLEADER;
 			}
 		}
@@ -386,7 +316,7 @@ static void drv_leader_changed(void *data, bool leader)
 		baton_log(BATON_LOG_INFO, "raft",
 			  "elected leader (term %llu): every lease counts as "
 			  "renewed now",
-			  (unsigned long long)raft_current_term(&g->raft));
+			  (unsigned long long)raft_current_term(&g->node.raft));
 		baton_controller_resync_all(g->d->controller);
 	} else {
 		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
@@ -407,7 +337,7 @@ static void tick_cb(uv_timer_t *t)
 		join_step(g, now_ms());
 	}
 	member_step(g, now_ms());
-	baton_driver_tick(&g->driver, &g->fsm, is_leader(g), now_ms());
+	baton_driver_tick(&g->driver, &g->node.fsm, is_leader(g), now_ms());
 }
 
 /* ---- the peer API -----------------------------------------------------------
@@ -500,24 +430,24 @@ static json_t *raft_status(void *data)
 	st = json_pack(
 	    "{s:s, s:s, s:I, s:s?, s:I, s:o, s:b, s:I}", "self", self_name(g),
 	    "state",
-	    g->raft_started ? raft_state_name(raft_state(&g->raft))
+	    g->raft_started ? raft_state_name(raft_state(&g->node.raft))
 			    : (g->joining ? "joining" : "stopped"),
 	    "term",
-	    (json_int_t)(g->raft_started ? raft_current_term(&g->raft) : 0),
-	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->fsm.applied,
+	    (json_int_t)(g->raft_started ? raft_current_term(&g->node.raft) : 0),
+	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->node.fsm.applied,
 	    "members", members, "joining", g->joining, "lastIndex",
-	    (json_int_t)(g->raft_started ? raft_last_index(&g->raft) : 0));
+	    (json_int_t)(g->raft_started ? raft_last_index(&g->node.raft) : 0));
 	/* the leader's committed configuration, when no change is in flight:
 	 * what a joining member may trust (batond/membership.h rule 4) */
 	if (st != NULL && is_leader(g) &&
-	    g->raft.configuration_uncommitted_index == 0) {
+	    g->node.raft.configuration_uncommitted_index == 0) {
 		json_t *roles = json_object();
 		for (int i = 0; i < g->n_members; i++) {
 			json_object_set_new(
 			    roles, g->members[i].name,
 			    json_string(baton_member_role_name(
 				baton_member_role(
-				    &g->raft.configuration_committed,
+				    &g->node.raft.configuration_committed,
 				    g->members[i].id))));
 		}
 		json_object_set_new(st, "roles", roles);
@@ -604,7 +534,7 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 	g->change.data = g;
 	{
 		bool added = false;
-		rv = baton_member_rejoin(&g->raft, &g->change, m->id,
+		rv = baton_member_rejoin(&g->node.raft, &g->change, m->id,
 					 m->raft_address, change_cb, &added,
 					 msg, sizeof msg);
 		if (rv == 0) {
@@ -646,7 +576,7 @@ static void member_step(struct baton_raftglue *g, uint64_t now)
 		}
 	}
 	g->change.data = g;
-	rv = baton_member_leader_step(&g->raft, &g->change, ids, addrs, n,
+	rv = baton_member_leader_step(&g->node.raft, &g->change, ids, addrs, n,
 				      change_cb, msg, sizeof msg);
 	if (rv == 0) {
 		g->change_pending = true;
@@ -783,7 +713,7 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 static const struct baton_db_state *op_db(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
-	return baton_fsm_db(&g->fsm, db);
+	return baton_fsm_db(&g->node.fsm, db);
 }
 
 static bool op_quorum(void *data)
@@ -885,8 +815,8 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	}
 	st = &g->driver.stats;
 	baton_metric_set(g->m_leader, NULL, is_leader(g) ? 1 : 0);
-	baton_metric_set(g->m_term, NULL, (double)raft_current_term(&g->raft));
-	baton_metric_set(g->m_applied, NULL, (double)g->fsm.applied);
+	baton_metric_set(g->m_term, NULL, (double)raft_current_term(&g->node.raft));
+	baton_metric_set(g->m_applied, NULL, (double)g->node.fsm.applied);
 	/* the driver counts; the counters catch up */
 #define CATCH_UP(metric, label, field)                                         \
 	do {                                                                   \
@@ -903,8 +833,8 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	CATCH_UP(g->m_blocked, "NoCandidate",
 		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
 #undef CATCH_UP
-	for (unsigned i = 0; i < baton_fsm_count(&g->fsm); i++) {
-		const struct baton_db_state *db = baton_fsm_db_at(&g->fsm, i);
+	for (unsigned i = 0; i < baton_fsm_count(&g->node.fsm); i++) {
+		const struct baton_db_state *db = baton_fsm_db_at(&g->node.fsm, i);
 		struct baton_driver_slot *s;
 		char ns[BATON_NAME_SIZE];
 		const char *slash = strchr(db->name, '/');
@@ -992,40 +922,23 @@ static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
 }
 
 /* Starts Raft; BOOTSTRAP (a new fleet, every member a voter) first. Marks
- * the data directory as this region's. */
+ * the data directory as this region's before anything is written to it. */
 static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 {
 	const struct baton_batond_config *cfg = g->d->cfg;
-	struct raft_configuration conf;
 	int rv;
 
-	if (bootstrap) {
-		raft_configuration_init(&conf);
-		for (int i = 0; i < g->n_members; i++) {
-			raft_configuration_add(&conf, g->members[i].id,
-					       g->members[i].raft_address,
-					       RAFT_VOTER);
-		}
-		rv = raft_bootstrap(&g->raft, &conf);
-		raft_configuration_close(&conf);
-		if (rv != 0) {
-			baton_errmsg_printf(errmsg, "raft bootstrap: %s",
-					    raft_strerror(rv));
-			return BATON_EINTERNAL;
-		}
-	}
 	rv = baton_member_mark(cfg->raft_dir, cfg->region,
 			       g->members[g->self].id, errmsg);
 	if (rv != 0) {
 		return rv;
 	}
-	rv = raft_start(&g->raft);
+	rv = baton_raft_start(&g->node, bootstrap);
 	if (rv != 0) {
-		baton_errmsg_printf(
-		    errmsg, "raft start on %s (data in %s): %s (%s%s%s)",
-		    g->members[g->self].raft_address, cfg->raft_dir,
-		    raft_strerror(rv), raft_errmsg(&g->raft),
-		    g->io.errmsg[0] ? "; " : "", g->io.errmsg);
+		baton_errmsg_printf(errmsg, "raft %s on %s (data in %s): %s",
+				    bootstrap ? "bootstrap" : "start",
+				    g->members[g->self].raft_address,
+				    cfg->raft_dir, g->node.errmsg);
 		return BATON_EINTERNAL;
 	}
 	g->raft_started = true;
@@ -1054,6 +967,8 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		return BATON_ENOMEM;
 	}
 	g->d = d;
+	uv_timer_init(d->loop, &g->tick);
+	g->tick.data = g;
 	/* members: self + peers, sorted by name; ids are hashes of the
 	 * names (batond/membership.h rule 1) */
 	snprintf(g->members[0].name, sizeof g->members[0].name, "%s",
@@ -1092,8 +1007,6 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		}
 	}
 
-	uv_timer_init(d->loop, &g->tick);
-	g->tick.data = g;
 	if (mkdir(cfg->raft_dir, 0700) != 0 && errno != EEXIST) {
 		baton_errmsg_printf(errmsg, "raft.dataDir %s: %s",
 				    cfg->raft_dir, strerror(errno));
@@ -1111,10 +1024,6 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		}
 		g->joining = !has_data;
 	}
-	baton_fsm_init(&g->fsm, &g->rfsm);
-	g->rfsm.apply = framed_apply; /* rfsm.data stays the baton_fsm */
-	g->fsm.observer = observer;
-	g->fsm.observer_data = g;
 	{
 		struct baton_driver_ops dops = {
 		    .data = g,
@@ -1128,67 +1037,77 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		baton_driver_init(&g->driver, cfg->region, &dops, 0);
 	}
 	add_metrics(g);
-	g->transport.version = 1;
-	g->transport.data = NULL;
-	if (cfg->tls_ca != NULL) {
-		/* Mutual TLS: the peer's raft id comes from its verified
-		 * certificate (baton://region/<name>), never from its claim. */
-		struct baton_tls_config tc = {.cert_file = cfg->tls_cert,
-					      .key_file = cfg->tls_key,
-					      .ca_file = cfg->tls_ca};
+	*out = g; /* from here on, stop() cleans up whatever fails */
+	{
+		struct baton_raft_config rc = {
+		    .id = g->members[g->self].id,
+		    .address = g->members[g->self].raft_address,
+		    .dir = cfg->raft_dir,
+		    .election_ms = cfg->election_timeout_ms,
+		    .heartbeat_ms = cfg->heartbeat_ms,
+		    .bind_address = cfg->raft_bind,
+		    /* raft_uv tries a failed peer again after 1 s by
+		     * default; with BATON_TLS_CONNECT_TIMEOUT_MS bounding
+		     * each attempt, a healed peer is reached within ~0.25 s
+		     * of its next SYN getting through */
+		    .connect_retry_ms = BATON_RAFT_CONNECT_RETRY_MS,
+		    /* a transfer to a peer that does not answer never
+		     * completes: a few election timeouts, then close */
+		    .transfer_timeout_ms = 3 * cfg->election_timeout_ms,
+		    /* the data directory may be empty: whether to bootstrap
+		     * is decided with the peers (raft_go) */
+		    .defer_start = true,
+		};
 		for (int i = 0; i < g->n_members; i++) {
-			struct baton_tls_member *tm =
-			    &tc.members[tc.n_members++];
-			tm->id = g->members[i].id;
-			snprintf(tm->region, sizeof tm->region, "%s",
-				 g->members[i].name);
-			snprintf(tm->address, sizeof tm->address, "%s",
+			struct baton_raft_member *rm =
+			    &rc.members[rc.n_members++];
+			rm->id = g->members[i].id;
+			snprintf(rm->address, sizeof rm->address, "%s",
 				 g->members[i].raft_address);
 		}
-		rv = baton_tls_transport_init(&g->transport, d->loop, &tc);
-		g->tls = rv == 0;
-	} else {
-		rv = raft_uv_tcp_init(&g->transport, d->loop);
-		if (rv == 0 && cfg->raft_bind != NULL) {
-			rv = raft_uv_tcp_set_bind_address(&g->transport,
-							  cfg->raft_bind);
+		if (cfg->tls_ca != NULL) {
+			/* Mutual TLS: the peer's raft id comes from its
+			 * verified certificate (baton://region/<name>), never
+			 * from its claim. */
+			struct baton_tls_config tc = {
+			    .cert_file = cfg->tls_cert,
+			    .key_file = cfg->tls_key,
+			    .ca_file = cfg->tls_ca};
+			for (int i = 0; i < g->n_members; i++) {
+				struct baton_tls_member *tm =
+				    &tc.members[tc.n_members++];
+				tm->id = g->members[i].id;
+				snprintf(tm->region, sizeof tm->region, "%s",
+					 g->members[i].name);
+				snprintf(tm->address, sizeof tm->address, "%s",
+					 g->members[i].raft_address);
+			}
+			g->tls_transport.version = 1;
+			rv = baton_tls_transport_init(&g->tls_transport,
+						      d->loop, &tc);
+			if (rv != 0) {
+				baton_errmsg_printf(
+				    errmsg, "raft transport (mutual TLS): %s",
+				    g->tls_transport.errmsg[0]
+					? g->tls_transport.errmsg
+					: baton_strerror(rv));
+				return BATON_ECONFIG;
+			}
+			rc.transport = &g->tls_transport;
+			rc.transport_close = baton_tls_transport_close;
 		}
+		rv = baton_raft_init(d->loop, &g->node, &rc);
+		if (rv != 0) {
+			/* the node closed what it had opened, the transport
+			 * it was given included */
+			baton_errmsg_printf(errmsg, "%s", g->node.errmsg);
+			return rv == BATON_EIO ? BATON_EIO : BATON_ECONFIG;
+		}
+		g->node_inited = true;
+		g->node.data = g;
+		g->node.fsm.observer = observer;
+		g->node.fsm.observer_data = g;
 	}
-	g->transport_inited = rv == 0;
-	if (rv != 0) {
-		baton_errmsg_printf(errmsg, "raft transport%s: %s",
-				    cfg->tls_ca ? " (mutual TLS)" : "",
-				    g->transport.errmsg[0] ? g->transport.errmsg
-							   : raft_strerror(rv));
-		*out = g;
-		return BATON_ECONFIG;
-	}
-	rv = raft_uv_init(&g->io, d->loop, cfg->raft_dir, &g->transport);
-	if (rv != 0) {
-		baton_errmsg_printf(errmsg, "raft data directory %s: %s",
-				    cfg->raft_dir, g->io.errmsg);
-		*out = g;
-		return BATON_EIO;
-	}
-	g->io_inited = true;
-	/* raft_uv tries a failed peer again after 1 s by default; with
-	 * BATON_TLS_CONNECT_TIMEOUT_MS bounding each attempt, a healed peer
-	 * is reached within ~0.25 s of its next SYN getting through */
-	raft_uv_set_connect_retry_delay(&g->io, BATON_RAFT_CONNECT_RETRY_MS);
-	rv = raft_init(&g->raft, &g->io, &g->rfsm, g->members[g->self].id,
-		       g->members[g->self].raft_address);
-	*out = g; /* from here on, stop() cleans up whatever fails */
-	if (rv != 0) {
-		baton_errmsg_printf(errmsg, "raft: %s", raft_strerror(rv));
-		return BATON_EINTERNAL;
-	}
-	g->raft_inited = true;
-	g->raft.data = g;
-	raft_set_pre_vote(&g->raft, true);
-	raft_set_election_timeout(&g->raft, cfg->election_timeout_ms);
-	raft_set_heartbeat_timeout(&g->raft, cfg->heartbeat_ms);
-	raft_set_snapshot_threshold(&g->raft, 1024);
-	raft_set_snapshot_trailing(&g->raft, 2048);
 
 	/* the peer API */
 	if (cfg->peer_api_bind != NULL) {
@@ -1267,7 +1186,6 @@ static void maybe_closed(struct baton_raftglue *g)
 	if (g->closing > 0 || g->proposals != NULL) {
 		return;
 	}
-	baton_fsm_close(&g->rfsm);
 	baton_driver_close(&g->driver);
 	free(g);
 	cb(d);
@@ -1294,27 +1212,19 @@ static void client_closed_cb(struct baton_kube_client *c)
 	maybe_closed(g);
 }
 
-static void close_transport(struct baton_raftglue *g)
+static void node_closed_cb(struct baton_raft_node *n)
 {
-	if (g->tls) {
-		baton_tls_transport_close(&g->transport);
-	} else {
-		raft_uv_tcp_close(&g->transport);
-	}
-}
-
-static void raft_closed_cb(struct raft *r)
-{
-	struct baton_raftglue *g = r->data;
-	raft_uv_close(&g->io);
-	close_transport(g);
+	struct baton_raftglue *g = n->data;
 	g->closing--;
 	maybe_closed(g);
 }
 
+/* Everything closes at once; the Raft node first hands leadership over
+ * when it leads (consensus/node.c: bounded by transfer_timeout_ms), and
+ * raft cancels the pending applies (their callbacks run). */
 static void close_all(struct baton_raftglue *g)
 {
-	g->closing = 2; /* tick + raft */
+	g->closing = 1; /* tick */
 	uv_close((uv_handle_t *)&g->tick, handle_closed_cb);
 	if (g->api_started) {
 		g->closing++;
@@ -1330,47 +1240,11 @@ static void close_all(struct baton_raftglue *g)
 			g->members[i].client_ready = false;
 		}
 	}
-	if (g->raft_inited) {
-		/* raft cancels its pending applies (callbacks run) */
-		raft_close(&g->raft, raft_closed_cb);
-		return;
+	if (g->node_inited) {
+		g->closing++;
+		baton_raft_close(&g->node, node_closed_cb);
 	}
-	/* start-up failed before raft_init: close what exists */
-	if (g->io_inited) {
-		raft_uv_close(&g->io);
-	}
-	if (g->transport_inited) {
-		close_transport(g);
-	}
-	g->closing--;
 	maybe_closed(g);
-}
-
-static void transfer_cb(struct raft_transfer *req)
-{
-	struct baton_raftglue *g = req->data;
-	if (g->transfer_done) {
-		return;
-	}
-	g->transfer_done = true;
-	uv_timer_stop(&g->tick);
-	baton_log(BATON_LOG_INFO, "raft", "leadership transferred");
-	close_all(g);
-}
-
-/* A transfer to a peer that does not answer never completes: give it a few
- * election timeouts, then close anyway (the others elect a leader). */
-static void transfer_timeout_cb(uv_timer_t *t)
-{
-	struct baton_raftglue *g = t->data;
-	if (g->transfer_done) {
-		return;
-	}
-	g->transfer_done = true;
-	baton_log(BATON_LOG_WARN, "raft",
-		  "leadership transfer did not complete: closing anyway");
-	uv_timer_stop(&g->tick);
-	close_all(g);
 }
 
 void baton_raftglue_stop(struct baton_raftglue *g,
@@ -1378,18 +1252,10 @@ void baton_raftglue_stop(struct baton_raftglue *g,
 {
 	g->stopped_cb = stopped_cb;
 	if (is_leader(g) && g->n_members > 1) {
-		g->stopping = true;
-		g->transfer.data = g;
-		if (raft_transfer(&g->raft, &g->transfer, 0, transfer_cb) ==
-		    0) {
-			/* the tick timer doubles as the transfer deadline */
-			uv_timer_start(&g->tick, transfer_timeout_cb,
-				       3 * g->d->cfg->election_timeout_ms, 0);
-			baton_log(BATON_LOG_INFO, "raft",
-				  "shutting down: transferring leadership");
-			return;
-		}
+		baton_log(BATON_LOG_INFO, "raft",
+			  "shutting down: transferring leadership");
 	}
 	g->stopping = true;
+	uv_timer_stop(&g->tick);
 	close_all(g);
 }

@@ -743,6 +743,69 @@ START_TEST(snapshot_version_1_still_decodes)
 }
 END_TEST
 
+/* The frame batond wrote its entries in until v0.1 ([u32 length][command]
+ * [zero padding to 8]): a log written then applies exactly as the same
+ * commands in today's format (baton_cmd_to_raft), on the same chain; a
+ * frame that lies about its length or holds no command is malformed. */
+static size_t legacy_frame(const struct baton_cmd *c, uint8_t *out)
+{
+	uint8_t tmp[BATON_CMD_MAX];
+	size_t len = 0, total;
+	ck_assert_int_eq(baton_cmd_encode(c, tmp, sizeof tmp, &len), 0);
+	total = (4 + len + 7) & ~(size_t)7;
+	memset(out, 0, total);
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	memcpy(out + 4, tmp, len);
+	return total;
+}
+
+START_TEST(legacy_framed_entries_still_apply)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct baton_cmd cs[4];
+	uint8_t fr[BATON_CMD_MAX + 16];
+	size_t n;
+
+	cs[0] = reg_cmd();
+	cs[1] = cmd(BATON_CMD_RENEW, "region-0", 1);
+	cs[2] = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	cs[2].renew_seq = 1;
+	cs[3] = cmd(BATON_CMD_RENEW, "region-1", 2);
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	for (unsigned i = 0; i < 4; i++) {
+		struct raft_buffer buf;
+		int ra_code;
+		ck_assert_int_eq(baton_cmd_to_raft(&cs[i], &buf), 0);
+		ck_assert_uint_eq(buf.len % 8, 0);
+		ra_code = baton_fsm_apply_buf(&a, buf.base, buf.len);
+		raft_free(buf.base);
+		n = legacy_frame(&cs[i], fr);
+		ck_assert_uint_eq(n % 8, 0);
+		ck_assert_int_eq(baton_fsm_apply_buf(&b, fr, n), ra_code);
+		ck_assert_int_eq(ra_code, BATON_FSM_OK);
+	}
+	ck_assert_uint_eq(baton_fsm_db(&b, "orders")->epoch, 2);
+	ck_assert_int_eq(baton_fsm_db(&b, "orders")->primary, 1);
+
+	/* a length beyond the entry, a frame around nothing, a short one */
+	n = legacy_frame(&cs[1], fr);
+	fr[3] = (uint8_t)(n - 3);
+	ck_assert_int_eq(baton_fsm_apply_buf(&b, fr, n), BATON_FSM_MALFORMED);
+	memset(fr, 0, 16);
+	ck_assert_int_eq(baton_fsm_apply_buf(&b, fr, 16), BATON_FSM_MALFORMED);
+	n = legacy_frame(&cs[1], fr);
+	fr[3] = (uint8_t)(fr[3] - 1); /* the command cut by one byte */
+	ck_assert_int_eq(baton_fsm_apply_buf(&b, fr, n), BATON_FSM_MALFORMED);
+	ck_assert_uint_eq(baton_fsm_db(&b, "orders")->renew_seq,
+			  baton_fsm_db(&a, "orders")->renew_seq);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
 /* Random corruption of a snapshot never crashes or leaks (ASan) and either
  * fails cleanly or yields a consistent FSM. */
 START_TEST(snapshot_bit_flips_fail_cleanly)
@@ -797,6 +860,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, snapshot_roundtrip_2000_databases);
 	tcase_add_test(tc, snapshot_version_1_still_decodes);
 	tcase_add_test(tc, snapshot_bit_flips_fail_cleanly);
+	tcase_add_test(tc, legacy_framed_entries_still_apply);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

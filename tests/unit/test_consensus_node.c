@@ -30,7 +30,7 @@ static void close_cb(struct baton_raft_node *n)
 	c->closed++;
 }
 
-static void start(struct cluster *c)
+static void start_opts(struct cluster *c, bool defer)
 {
 	unsigned i, j;
 
@@ -48,6 +48,7 @@ static void start(struct cluster *c)
 		cfg.snapshot_threshold = 16;
 		cfg.snapshot_trailing = 8;
 		cfg.n_members = N;
+		cfg.defer_start = defer;
 		for (j = 0; j < N; j++) {
 			cfg.members[j].id = j + 1;
 			snprintf(cfg.members[j].address,
@@ -59,6 +60,11 @@ static void start(struct cluster *c)
 			      "%s", c->nodes[i].errmsg);
 		c->nodes[i].data = c;
 	}
+}
+
+static void start(struct cluster *c)
+{
+	start_opts(c, false);
 }
 
 static int leader(struct cluster *c)
@@ -189,12 +195,121 @@ START_TEST(elect_apply_restart)
 }
 END_TEST
 
+static void timer_cb(uv_timer_t *t)
+{
+	*(bool *)t->data = true;
+}
+
+/* Runs the loop for MS milliseconds. */
+static void run_for(uv_loop_t *loop, unsigned ms)
+{
+	uv_timer_t t;
+	bool fired = false;
+	t.data = &fired;
+	uv_timer_init(loop, &t);
+	uv_timer_start(&t, timer_cb, ms, 0);
+	while (!fired) {
+		uv_run(loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static struct cluster *new_cluster(int port_offset)
+{
+	struct cluster *c = calloc(1, sizeof *c);
+	unsigned i;
+
+	ck_assert_ptr_nonnull(c);
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(uv_loop_init(&c->loop), 0);
+	c->port = 20000 + (int)((getpid() + port_offset) % 20000);
+	snprintf(c->root, sizeof c->root, "/tmp/baton-node-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(c->root));
+	for (i = 0; i < N; i++) {
+		snprintf(c->dirs[i], sizeof c->dirs[i], "%s/%u", c->root, i);
+		ck_assert_int_eq(mkdir(c->dirs[i], 0700), 0);
+	}
+	return c;
+}
+
+static void free_cluster(struct cluster *c)
+{
+	char cmdline[128];
+	LOOP_TEARDOWN(&c->loop);
+	snprintf(cmdline, sizeof cmdline, "rm -rf %s", c->root);
+	ck_assert_int_eq(system(cmdline), 0);
+	free(c);
+}
+
+/* batond's way (operator/batond/raftglue.c): open the data directories,
+ * decide later whether this is a new fleet. Nothing runs before
+ * baton_raft_start(); bootstrapping a directory with state is refused and
+ * leaves the node open for a plain start; a node never started closes. */
+START_TEST(deferred_start)
+{
+	struct cluster *c = new_cluster(7);
+	struct baton_raft_apply req;
+	struct baton_cmd cmd;
+	unsigned i;
+	int l;
+
+	start_opts(c, true);
+	run_for(&c->loop, 700); /* two election timeouts */
+	ck_assert_int_eq(leader(c), -1);
+	for (i = 0; i < N; i++) {
+		ck_assert(!c->nodes[i].started);
+	}
+	for (i = 0; i < N; i++) {
+		ck_assert_msg(baton_raft_start(&c->nodes[i], true) == 0, "%s",
+			      c->nodes[i].errmsg);
+	}
+	ck_assert_int_eq(baton_raft_start(&c->nodes[0], false), BATON_EINVAL);
+	LOOP_RUN_UNTIL(&c->loop, leader(c) >= 0);
+	l = leader(c);
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = BATON_CMD_REGISTER;
+	snprintf(cmd.db, sizeof cmd.db, "orders");
+	cmd.cfg.lease_ms = 1000;
+	cmd.n_regions = 1;
+	snprintf(cmd.regions[0].name, sizeof cmd.regions[0].name, "r0");
+	snprintf(cmd.primary, sizeof cmd.primary, "r0");
+	req.data = c;
+	ck_assert_int_eq(baton_raft_apply(&c->nodes[l], &req, &cmd, apply_cb),
+			 0);
+	LOOP_RUN_UNTIL(&c->loop, c->applied == 1 && all_have_db(c));
+	stop(c);
+
+	/* the directories have state now: a bootstrap is refused */
+	start_opts(c, true);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_ne(baton_raft_start(&c->nodes[i], true), 0);
+		ck_assert_msg(strstr(c->nodes[i].errmsg, "bootstrap") != NULL,
+			      "%s", c->nodes[i].errmsg);
+		ck_assert_msg(baton_raft_start(&c->nodes[i], false) == 0, "%s",
+			      c->nodes[i].errmsg);
+	}
+	LOOP_RUN_UNTIL(&c->loop, leader(c) >= 0 && all_have_db(c));
+	stop(c);
+
+	/* opened, never started: closes all the same */
+	start_opts(c, true);
+	c->closed = 0;
+	for (i = 0; i < N; i++) {
+		baton_raft_close(&c->nodes[i], close_cb);
+	}
+	LOOP_RUN_UNTIL(&c->loop, c->closed == N);
+	free_cluster(c);
+}
+END_TEST
+
 static Suite *node_suite(void)
 {
 	Suite *s = suite_create("consensus_node");
 	TCase *tc = tcase_create("node");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, elect_apply_restart);
+	tcase_add_test(tc, deferred_start);
 	suite_add_tcase(s, tc);
 	return s;
 }
