@@ -9,6 +9,9 @@
 #define LOG_INFO 1
 #define LOG_WARN 2
 #define FINAL_REPORT_MS 300 /* resend a final report not yet applied */
+/* a switchover target that has caught up reports at most this often (a
+ * report in flight is not sent again on every tick) */
+#define SWITCHOVER_REPORT_MS 200
 
 static uint32_t name_hash(const char *s)
 {
@@ -301,6 +304,26 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 			    (unsigned long long)st->epoch);
 		}
 		return;
+	}
+	/* a planned switchover waits for the target to have replayed the
+	 * old primary's final position: say so on the tick it is known,
+	 * not on the next report (up to report_ms later) */
+	if (st->phase == BATON_PHASE_FENCED && me == st->sw_target &&
+	    mine->position < st->sw_final_position &&
+	    now - s->last_report_ms >= SWITCHOVER_REPORT_MS) {
+		memset(&rep, 0, sizeof rep);
+		d->ops.report(d->ops.data, st->name, &rep);
+		if (rep.position >= st->sw_final_position) {
+			s->last_report_ms = now;
+			c = cmd_for(BATON_CMD_REPORT, st, d->region);
+			c.healthy = rep.healthy;
+			c.position = rep.position;
+			c.sync_standby = rep.sync_standby;
+			if (d->ops.propose(d->ops.data, &c) == 0) {
+				d->stats.reports_sent++;
+			}
+			return;
+		}
 	}
 	if (now - s->last_report_ms < d->report_ms) {
 		return;

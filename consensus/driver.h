@@ -25,7 +25,9 @@
  *     were not yet reported in this epoch; while a synchronous failover
  *     is under way (FailingOver) and this region is a standby, asks for
  *     its final position (ops->final_report: the designated instance has
- *     stopped streaming from the old primary) and reports that;
+ *     stopped streaming from the old primary) and reports that; while a
+ *     planned switchover waits for this region (its target) to replay
+ *     the old primary's final position, reports on the tick it has;
  *  5. as the Raft leader, asks the decider and proposes what it decides
  *     (one promote or lost in flight per database), and keeps why a due
  *     failover is blocked for the status.
