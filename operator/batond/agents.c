@@ -18,6 +18,9 @@
 #include "mesh-adapters/mesh.h"
 
 #define TICK_MS 200
+/* the timer's period: a full tick runs every TICK_MS, or at once when the
+ * FSM applied a role or phase change (ops->generation) */
+#define WAKE_MS 25
 #define POLL_MS 1000
 #define POLL_FAST_MS 100 /* a promoted primary waiting for its lease */
 #define POLL_TIMEOUT_MS 2000
@@ -95,6 +98,8 @@ struct baton_agents {
 	struct baton_kube_client client;
 	bool client_ready;
 	uv_timer_t tick;
+	uint64_t tick_ms;	 /* the last full tick */
+	uint64_t generation; /* consensus ops->generation at that tick */
 	json_t *pod_index; /* key → pointer as integer */
 	json_t *db_index;
 	struct pod *pods;
@@ -438,6 +443,7 @@ static void order_cb(struct baton_kube_request *req, int status)
 		return;
 	}
 	p->next_poll_ms = now; /* see the effect at once */
+	a->tick_ms = 0;	       /* and act on it on the next wake */
 	if (status == 0) {
 		baton_log_kv(BATON_LOG_INFO, "agents",
 			     json_pack("{s:s, s:s, s:I, s:I}", "pod", p->key,
@@ -986,6 +992,17 @@ static void tick_cb(uv_timer_t *t)
 	if (a->stopping) {
 		return;
 	}
+	{
+		const struct baton_consensus_ops *cs = a->env.consensus;
+		uint64_t gen = cs != NULL && cs->generation != NULL
+				   ? cs->generation(cs->data)
+				   : 0;
+		if (gen == a->generation && now - a->tick_ms < TICK_MS) {
+			return;
+		}
+		a->generation = gen;
+		a->tick_ms = now;
+	}
 	sync_pods(a, now);
 	for (p = a->pods; p != NULL; p = p->next) {
 		if (p->gone) {
@@ -1367,7 +1384,7 @@ int baton_agents_start(const struct baton_agents_env *env,
 	}
 	uv_timer_init(env->loop, &a->tick);
 	a->tick.data = a;
-	uv_timer_start(&a->tick, tick_cb, TICK_MS, TICK_MS);
+	uv_timer_start(&a->tick, tick_cb, WAKE_MS, WAKE_MS);
 	*out = a;
 	return rv;
 }

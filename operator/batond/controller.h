@@ -57,6 +57,10 @@ struct baton_consensus_ops {
 	/* DB's primary lease expired in this node's view (any node; for
 	 * status, not for decisions). May be NULL. */
 	bool (*primary_lost)(void *data, const char *db);
+	/* Grows whenever a command that changes a role or a phase applies
+	 * (anything but renewals and reports), so that the agent driver acts
+	 * on it at once instead of on its next tick. May be NULL. */
+	uint64_t (*generation)(void *data);
 };
 
 int baton_controller_start(struct baton_batond *d,

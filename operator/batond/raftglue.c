@@ -65,6 +65,7 @@ struct baton_raftglue {
 	int n_members;
 	int self;
 	struct baton_driver driver; /* consensus/driver.h: the protocol */
+	uint64_t generation; /* ops.generation: role/phase changes applied */
 	uv_timer_t tick;
 	/* metrics (on the daemon's registry; may be NULL) */
 	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
@@ -262,6 +263,12 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		     int result, void *data)
 {
 	struct baton_raftglue *g = data;
+
+	if (cmd == NULL || (result == BATON_FSM_OK &&
+			    cmd->type != BATON_CMD_RENEW &&
+			    cmd->type != BATON_CMD_REPORT)) {
+		g->generation++;
+	}
 
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
@@ -745,6 +752,12 @@ static bool op_lease_expired(void *data, const char *db)
 	       baton_driver_expired(&g->driver, st, now_ms());
 }
 
+static uint64_t op_generation(void *data)
+{
+	struct baton_raftglue *g = data;
+	return g->generation;
+}
+
 static bool op_primary_lost(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
@@ -1165,6 +1178,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	    .agent_grant = op_agent_grant,
 	    .lease_expired = op_lease_expired,
 	    .primary_lost = op_primary_lost,
+	    .generation = op_generation,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",

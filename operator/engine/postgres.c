@@ -1645,12 +1645,22 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 		rv = BATON_EBUSY;
 		goto out;
 	}
-	/* stay fenced across the promotion: the agent unfences under lease */
-	rv = exec_sql(e, c,
-		      "ALTER SYSTEM SET default_transaction_read_only = on",
-		      NULL, 0);
-	if (rv == 0) {
-		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	/* Stay fenced across the promotion: the agent unfences under lease.
+	 * A replica is born read-only (baton.conf) and only the agent's
+	 * unfence, which reloads at once, writes "off" (an "off" a crash
+	 * left behind is scrubbed at start): when the setting in force is
+	 * "on", so is every file a reload would read, and ALTER SYSTEM's
+	 * fsync and a reload are skipped (pg_fence's rule). */
+	rv = exec_sql(e, c, "SHOW default_transaction_read_only", out,
+		      sizeof out);
+	if (rv == 0 && strcmp(out, "on") != 0) {
+		rv = exec_sql(
+		    e, c, "ALTER SYSTEM SET default_transaction_read_only = on",
+		    NULL, 0);
+		if (rv == 0) {
+			rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL,
+				      0);
+		}
 	}
 	/* pg_promote(wait => true) polls every 100 ms; poll ourselves at
 	 * 5 ms instead: the promotion itself takes a few tens of ms */

@@ -422,6 +422,33 @@ START_TEST(grant_that_arrives_after_a_fence_is_thrown_away)
 }
 END_TEST
 
+/* A fence order on a writable primary under lease (a switchover) fences
+ * once: the lease it drops makes a fence due, and that fence is the
+ * order's (its answer waits for it). */
+START_TEST(fence_order_fences_once)
+{
+	struct fx f;
+	struct script s = {.bodies = {"{\"action\":\"fence\",\"epoch\":3}"}};
+	int fences;
+
+	fx_start(&f, 100);
+	promote_at(&f, 3);
+	f.b.epoch = 3;
+	f.b.grant_ms = 60000;
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 0);
+	f.b.grant_ms = 0; /* batond revoked it with the order */
+	fences = atomic_load(&fk_fences);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	ck_assert_int_eq(atomic_load(&fk_fences), fences + 1);
+	ck_assert(!f.agent.lease.valid);
+	fx_stop(&f);
+}
+END_TEST
+
 /* A grant is for the primary of its epoch: not for another epoch, not for
  * a replica, and a grant of 0 for ours revokes at once. */
 START_TEST(grants_for_another_epoch_do_not_count)
@@ -740,6 +767,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc,
 		       promote_on_unfenced_primary_still_fences_at_lease_end);
 	tcase_add_test(tc, grant_on_replica_never_unfences);
+	tcase_add_test(tc, fence_order_fences_once);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
 	tcase_add_test(tc, epoch_jumps_are_refused_until_batond_says_so);
 	suite_add_tcase(s, tc);
