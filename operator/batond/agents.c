@@ -627,10 +627,12 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 			}
 			return;
 		}
-		if (!v->lease_valid) {
-			return; /* the agent's own lease runs out first */
-		}
-		/* A grant at epoch E counts only on the instance promoted at
+		/* No wait for this region's first renewal (it cost every
+		 * failover and switchover ~0.2 s): a promoted instance stays
+		 * read-only until its agent holds a lease, which it is granted
+		 * only while this region's lease is valid (lease_grant), and
+		 * PostgreSQL refuses writes past the lease itself (pg_lease).
+		 * A grant at epoch E counts only on the instance promoted at
 		 * E (agent/lease.h): an instance that is already primary at
 		 * an older epoch is promoted again (nothing changes in the
 		 * engine; the agent records the epoch). */

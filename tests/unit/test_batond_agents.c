@@ -91,7 +91,10 @@ START_TEST(an_empty_primary_pod_never_starts_a_new_database)
 }
 END_TEST
 
-START_TEST(the_primary_pod_is_promoted_only_with_a_valid_lease)
+/* The designated instance of the promoted region is promoted at once,
+ * before the region's first renewal: it stays read-only until a grant,
+ * and there is none without the region's lease. */
+START_TEST(the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease)
 {
 	struct baton_db_state st;
 	struct baton_agent_view v = view("replica", 0);
@@ -100,7 +103,11 @@ START_TEST(the_primary_pod_is_promoted_only_with_a_valid_lease)
 	db_state(&st, 3, 1);
 	v.own_endpoint = "198.18.0.140:5432";
 	baton_agents_decide(&st, 1, &v, &o);
-	ck_assert_ptr_null(o.action); /* no lease: nothing */
+	ck_assert_str_eq(o.action, "promote"); /* no lease yet: promote */
+	ck_assert_uint_eq(o.epoch, 3);
+	/* the grant is the region's lease, 0 without one */
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 0), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1500), 1500);
 	v.lease_valid = true;
 	baton_agents_decide(&st, 1, &v, &o);
 	ck_assert_str_eq(o.action, "promote");
@@ -372,7 +379,8 @@ static Suite *agents_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, a_new_database_gets_exactly_one_initial_primary);
 	tcase_add_test(tc, an_empty_primary_pod_never_starts_a_new_database);
-	tcase_add_test(tc, the_primary_pod_is_promoted_only_with_a_valid_lease);
+	tcase_add_test(tc,
+		       the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease);
 	tcase_add_test(tc, only_the_designated_primary_instance_gets_a_grant);
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
