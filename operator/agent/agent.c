@@ -1297,7 +1297,7 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 		a->cfg.lease_margin_ms = 100;
 	}
 	if (a->cfg.status_interval_ms == 0) {
-		a->cfg.status_interval_ms = 1000;
+		a->cfg.status_interval_ms = 250;
 	}
 	if (a->cfg.pod_name == NULL) {
 		a->cfg.pod_name = "";

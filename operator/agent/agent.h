@@ -84,7 +84,7 @@ struct baton_agent_config {
 	const char *batond_ca_file; /* TLS to batond (all three, or none) */
 	const char *batond_cert_file;
 	const char *batond_key_file;
-	unsigned status_interval_ms; /* 0 -> 1000 */
+	unsigned status_interval_ms; /* 0 -> 250 */
 	/* Boot: start the instance if it exists; else initialise it when
 	 * init_role is "primary" or "replica" (from init_primary). */
 	const char *init_role;

@@ -12,7 +12,7 @@ void baton_batond_config_defaults(struct baton_batond_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->election_timeout_ms = 1000;
-	cfg->heartbeat_ms = 100;
+	cfg->heartbeat_ms = 50;
 	cfg->drift_percent = 5;
 	cfg->margin_ms = 200;
 	cfg->log_level = BATON_LOG_INFO;

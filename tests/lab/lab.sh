@@ -226,7 +226,7 @@ write_batond_config() {
             [ "$p" = "$r" ] && continue
             echo "  - {name: $p, raftAddress: \"$(region_ip "$p"):7100\", apiAddress: \"$(region_ip "$p"):7101\", kubeconfig: $regions_dir/$p/admin.kubeconfig}"
         done
-        echo "raft: {bind: \"$(region_ip "$r"):7100\", dataDir: $lab/batond/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 100}"
+        echo "raft: {bind: \"$(region_ip "$r"):7100\", dataDir: $lab/batond/raft-$r, electionTimeoutMillis: 1000, heartbeatMillis: 50}"
         echo "peerApi: {bind: \"$(region_ip "$r"):7101\"}"
         echo "http: {bind: \"$(region_ip "$r"):8080\"}"
         echo "agentApi: {bind: \"$(region_ip "$r"):7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
