@@ -157,6 +157,20 @@ int baton_pg_postmaster_pid(struct baton_engine *e);
 /* LSN "16/B374D848" <-> 64-bit. */
 int baton_pg_parse_lsn(const char *s, uint64_t *out);
 
+/* Where timeline TLI ended, from a timeline history file's text (lines
+ * "parent-tli<TAB>switchpoint<TAB>reason", what TIMELINE_HISTORY returns):
+ * true and *LSN when HISTORY names TLI as a parent. */
+bool baton_pg_history_switchpoint(const char *history, unsigned tli,
+				  uint64_t *lsn);
+
+/* Whether the standby E has gone past the point where PRIMARY's timeline
+ * forked off its own (it holds WAL of the old timeline beyond the switch):
+ * PostgreSQL then refuses it the new timeline and only a rewind makes it a
+ * standby of PRIMARY. *PAST false when it can follow (same timeline, or
+ * at or before the switch); an error when either side cannot be asked. */
+int baton_pg_past_fork(struct baton_engine *e,
+		       const struct baton_engine_peer *primary, bool *past);
+
 /* What a failed pg_rewind leaves (OUTPUT: the tool's output; EARLIER: a
  * previous rewind of this data directory did not finish):
  *   BATON_PG_REWIND_RETRY   the target was not touched: rewind again later

@@ -1983,6 +1983,119 @@ static int reclone(struct baton_engine *e,
 	return 0;
 }
 
+bool baton_pg_history_switchpoint(const char *history, unsigned tli,
+				  uint64_t *lsn)
+{
+	const char *line = history;
+
+	while (line != NULL && *line != '\0') {
+		unsigned parent, hi, lo;
+		const char *next = strchr(line, '\n');
+		if (sscanf(line, "%u\t%X/%X", &parent, &hi, &lo) == 3 &&
+		    parent == tli) {
+			*lsn = ((uint64_t)hi << 32) | lo;
+			return true;
+		}
+		line = next != NULL ? next + 1 : NULL;
+	}
+	return false;
+}
+
+int baton_pg_past_fork(struct baton_engine *e,
+		       const struct baton_engine_peer *primary, bool *past)
+{
+	struct pg *pg = PG(e);
+	char src[2048], pf[1100], out[128], cmd[64];
+	unsigned my_tli = 0, src_tli = 0;
+	uint64_t mine = 0, switchpoint = 0;
+	PGconn *c, *rc = NULL;
+	PGresult *r = NULL;
+	int rv;
+
+	*past = true;
+	c = admin_connect(e, 2);
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	/* the timeline and the furthest WAL this standby holds (received
+	 * or replayed: the startup process replays what it received) */
+	rv = exec_sql(
+	    e, c,
+	    "SELECT COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
+	    " (SELECT timeline_id FROM pg_control_checkpoint())) || ' ' ||"
+	    " GREATEST(COALESCE(pg_last_wal_receive_lsn(), '0/0'),"
+	    " COALESCE(pg_last_wal_replay_lsn(), '0/0'))",
+	    out, sizeof out);
+	PQfinish(c);
+	if (rv != 0) {
+		return rv;
+	}
+	{
+		char lsn[64];
+		if (sscanf(out, "%u %63s", &my_tli, lsn) != 2 ||
+		    baton_pg_parse_lsn(lsn, &mine) != 0) {
+			baton_errmsg_printf(e->errmsg,
+					    "%s: unexpected position '%s'",
+					    pg->name, out);
+			return BATON_EENGINE;
+		}
+	}
+	rv = write_passfile(e);
+	if (rv != 0) {
+		return rv;
+	}
+	conninfo_escape(pg->passfile, pf, sizeof pf);
+	snprintf(src, sizeof src,
+		 "host=%s port=%d user=%s passfile='%s' replication=true "
+		 "connect_timeout=5",
+		 primary->host, primary->port, pg->repl_user, pf);
+	rc = PQconnectdb(src);
+	if (PQstatus(rc) != CONNECTION_OK) {
+		baton_errmsg_printf(e->errmsg, "replication connection to %s:%d: %s",
+				    primary->host, primary->port,
+				    PQerrorMessage(rc));
+		rv = BATON_ECONN;
+		goto out;
+	}
+	r = PQexec(rc, "IDENTIFY_SYSTEM");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    PQnfields(r) < 2) {
+		baton_errmsg_printf(e->errmsg, "IDENTIFY_SYSTEM on %s:%d: %s",
+				    primary->host, primary->port,
+				    PQerrorMessage(rc));
+		rv = BATON_EENGINE;
+		goto out;
+	}
+	src_tli = (unsigned)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	r = NULL;
+	if (src_tli == my_tli) {
+		*past = false; /* no fork between them */
+		goto out;
+	}
+	if (src_tli < my_tli || src_tli < 2) {
+		goto out; /* the standby is ahead: a rewind */
+	}
+	snprintf(cmd, sizeof cmd, "TIMELINE_HISTORY %u", src_tli);
+	r = PQexec(rc, cmd);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    PQnfields(r) < 2) {
+		baton_errmsg_printf(e->errmsg, "%s on %s:%d: %s", cmd,
+				    primary->host, primary->port,
+				    PQerrorMessage(rc));
+		rv = BATON_EENGINE;
+		goto out;
+	}
+	if (baton_pg_history_switchpoint(PQgetvalue(r, 0, 1), my_tli,
+					 &switchpoint)) {
+		*past = mine > switchpoint;
+	} /* else: our timeline is not in its history: a rewind */
+out:
+	PQclear(r);
+	PQfinish(rc);
+	return rv;
+}
+
 /* A standby that is not ahead of PRIMARY's timeline fork follows it with
  * a reload: primary_conninfo names PRIMARY (PostgreSQL 13+ restarts the
  * WAL receiver on a reload), and recovery_target_timeline = latest lets
@@ -2143,7 +2256,19 @@ static int pg_rejoin(struct baton_engine *e,
 				 PQgetvalue(r, 0, 0));
 		}
 		PQclear(r);
-		if (follow_by_reload(e, primary, src_tli, 3000)) {
+		/* A standby that holds WAL of the old timeline beyond the
+		 * fork (in a switchover: what the old primary wrote after its
+		 * final position, on-access pruning by readers for one) is
+		 * refused the new timeline: PostgreSQL says so only in its
+		 * log, and the reload path below found out when its 3 s ran
+		 * out (one switchover in four on the lab, 9 s). Ask first. */
+		bool past = false;
+		if (baton_pg_past_fork(e, primary, &past) == 0 && past) {
+			BATON_INFO("engine",
+				   "%s holds WAL past the point where %s:%d's "
+				   "timeline forked off: rewinding",
+				   pg->name, primary->host, primary->port);
+		} else if (follow_by_reload(e, primary, src_tli, 3000)) {
 			PQfinish(sc);
 			return 0;
 		}

@@ -393,6 +393,11 @@ START_TEST(a_standby_follows_the_new_primary_without_a_restart)
 	must(&n[1], n[1].e.ops->unfence(&n[1].e));
 	pid_c = baton_pg_postmaster_pid(&n[2].e);
 	ck_assert_int_gt(pid_c, 0);
+	{
+		bool past = true;
+		must(&n[2], baton_pg_past_fork(&n[2].e, &pb, &past));
+		ck_assert_msg(!past, "c detached before the fork");
+	}
 	must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pb));
 	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
 	sql(&n[1], "INSERT INTO t VALUES (101)");
@@ -420,6 +425,12 @@ START_TEST(a_standby_follows_the_new_primary_without_a_restart)
 		must(&n[0], n[0].e.ops->promote(&n[0].e, 0));
 		must(&n[0], n[0].e.ops->unfence(&n[0].e));
 		pid_c = baton_pg_postmaster_pid(&n[2].e);
+		{
+			/* asked up front, not found out after 3 s */
+			bool past = false;
+			must(&n[2], baton_pg_past_fork(&n[2].e, &pa, &past));
+			ck_assert_msg(past, "c holds rows a never had");
+		}
 		must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pa));
 		ck_assert_int_ne(baton_pg_postmaster_pid(&n[2].e), pid_c);
 		sql(&n[0], "INSERT INTO t VALUES (1000)");

@@ -1,0 +1,46 @@
+/* The timeline history parser the engine's rejoin uses to tell, before it
+ * reloads, whether a standby can follow a new timeline
+ * (baton_pg_history_switchpoint; the standby side is in itest_pg_engine). */
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "harness.h"
+
+START_TEST(switchpoints_are_found_by_parent_timeline)
+{
+	/* what TIMELINE_HISTORY 4 returns for a timeline 4 that forked off
+	 * 3, which forked off 2, which forked off 1 */
+	const char *h = "1\t0/3000148\tno recovery target specified\n"
+			"\n"
+			"2\t0/5A0001B0\tno recovery target specified\n"
+			"3\t1/0C2D3E48\tno recovery target specified\n";
+	uint64_t lsn = 0;
+
+	ck_assert(baton_pg_history_switchpoint(h, 1, &lsn));
+	ck_assert_uint_eq(lsn, 0x3000148);
+	ck_assert(baton_pg_history_switchpoint(h, 2, &lsn));
+	ck_assert_uint_eq(lsn, 0x5A0001B0);
+	ck_assert(baton_pg_history_switchpoint(h, 3, &lsn));
+	ck_assert_uint_eq(lsn, 0x10C2D3E48ull);
+	/* the timeline itself and unknown ones are not parents */
+	ck_assert(!baton_pg_history_switchpoint(h, 4, &lsn));
+	ck_assert(!baton_pg_history_switchpoint(h, 0, &lsn));
+	/* no trailing newline; comments and junk lines are skipped */
+	ck_assert(baton_pg_history_switchpoint("# x\njunk\n7\tA/B", 7, &lsn));
+	ck_assert_uint_eq(lsn, 0xA0000000Bull);
+	ck_assert(!baton_pg_history_switchpoint("", 1, &lsn));
+	ck_assert(!baton_pg_history_switchpoint("1\tnot-an-lsn\n", 1, &lsn));
+	ck_assert(!baton_pg_history_switchpoint(NULL, 1, &lsn));
+}
+END_TEST
+
+static Suite *history_suite(void)
+{
+	Suite *s = suite_create("engine_pg_history");
+	TCase *tc = tcase_create("history");
+	tcase_add_test(tc, switchpoints_are_found_by_parent_timeline);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(history_suite)
