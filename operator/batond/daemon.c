@@ -323,8 +323,10 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {.user_agent =
-						  "batond/" BATON_VERSION};
+	struct baton_kube_client_opts opts = {
+	    .qps = d->cfg->kube_qps,
+	    .burst = (int)d->cfg->kube_burst,
+	    .user_agent = "batond/" BATON_VERSION};
 	int rv;
 
 	if (d->cfg->kubeconfig != NULL) {
@@ -345,6 +347,9 @@ static int start_kube(struct baton_batond *d)
 		return rv;
 	}
 	d->kube_ready = true;
+	baton_log(BATON_LOG_INFO, "batond",
+		  "kube client: %s, at most %g requests/s, %u at once",
+		  d->kube.cfg.server, d->cfg->kube_qps, d->cfg->kube_burst);
 	return 0;
 }
 
