@@ -359,8 +359,6 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	}
 	if (cfg->agent_api_url != NULL && cfg->agent_api_url[0] == '\0') {
 		free(cfg->agent_api_url);
-	free(cfg->agent_ca_cert);
-	free(cfg->agent_ca_key);
 		cfg->agent_api_url = NULL;
 	}
 	if ((rv = get_object(&r, doc, "tls", &o)) != 0) {

@@ -259,6 +259,22 @@ START_TEST(host_port_split)
 }
 END_TEST
 
+/* An empty agentApi.url means "derive it"; it must not take the agent CA
+ * with it (it freed caCert and caKey, which config_free freed again). */
+START_TEST(empty_agent_url_keeps_the_agent_ca)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string("region: a\nagentApi: {url: '', caCert: /ca.crt, "
+			     "caKey: /ca.key}\n",
+			     &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert_ptr_null(cfg.agent_api_url);
+	ck_assert_str_eq(cfg.agent_ca_cert, "/ca.crt");
+	ck_assert_str_eq(cfg.agent_ca_key, "/ca.key");
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(kube_client_limits_default_and_fractions)
 {
 	struct baton_batond_config cfg;
@@ -382,6 +398,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, yaml_scalars_are_typed);
 	tcase_add_test(tc, yaml_depth_is_bounded);
 	tcase_add_test(tc, host_port_split);
+	tcase_add_test(tc, empty_agent_url_keeps_the_agent_ca);
 	tcase_add_test(tc, kube_client_limits_default_and_fractions);
 	tcase_add_loop_test(tc, kube_client_flags_parse_or_say_why, 0,
 			    sizeof flags / sizeof flags[0]);
