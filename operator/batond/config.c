@@ -248,9 +248,9 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 				  const char *name)
 {
 	static const char *const top[] = {
-	    "region",	"namespace", "kubeconfig", "watchNamespaces",
-	    "peers",	"raft",	     "peerApi",	   "tls",
-	    "http",	"lease",     "log",	   "mesh",
+	    "region",	"namespace",  "kubeconfig", "watchNamespaces",
+	    "peers",	"raft",	      "peerApi",    "tls",
+	    "http",	"lease",      "log",	    "mesh",
 	    "agentApi", "kubeClient", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
 						"electionTimeoutMillis",
@@ -584,8 +584,9 @@ int baton_batond_config_set_kube_qps(struct baton_batond_config *cfg,
 
 	errno = 0;
 	v = strtod(text, &end);
-	if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
-	    errno != 0 || !(v > 0) || v > BATON_BATOND_MAX_KUBE_QPS) {
+	if (text[0] == '\0' || isspace((unsigned char)text[0]) ||
+	    *end != '\0' || errno != 0 || !(v > 0) ||
+	    v > BATON_BATOND_MAX_KUBE_QPS) {
 		baton_errmsg_printf(cfg->errmsg,
 				    "--kube-qps: must be a number above 0 and "
 				    "at most %g (requests per second), not "
@@ -605,8 +606,9 @@ int baton_batond_config_set_kube_burst(struct baton_batond_config *cfg,
 
 	errno = 0;
 	v = strtol(text, &end, 10);
-	if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' ||
-	    errno != 0 || v < 1 || v > BATON_BATOND_MAX_KUBE_BURST) {
+	if (text[0] == '\0' || isspace((unsigned char)text[0]) ||
+	    *end != '\0' || errno != 0 || v < 1 ||
+	    v > BATON_BATOND_MAX_KUBE_BURST) {
 		baton_errmsg_printf(cfg->errmsg,
 				    "--kube-burst: must be an integer from 1 "
 				    "to %d (requests at once), not '%s'",

@@ -126,8 +126,8 @@ static int add_metrics(struct baton_batond *d)
 		    step, secs, sizeof secs / sizeof secs[0]);
 	}
 	if (d->m_reconciles == NULL || d->m_reconcile_seconds == NULL ||
-	    d->m_queue_depth == NULL ||
-	    d->m_epoch == NULL || d->m_primary == NULL || d->m_up == NULL ||
+	    d->m_queue_depth == NULL || d->m_epoch == NULL ||
+	    d->m_primary == NULL || d->m_up == NULL ||
 	    d->m_failover_step == NULL) {
 		return BATON_ENOMEM;
 	}
@@ -295,10 +295,10 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {
-	    .qps = d->cfg->kube_qps,
-	    .burst = (int)d->cfg->kube_burst,
-	    .user_agent = "batond/" BATON_VERSION};
+	struct baton_kube_client_opts opts = {.qps = d->cfg->kube_qps,
+					      .burst = (int)d->cfg->kube_burst,
+					      .user_agent =
+						  "batond/" BATON_VERSION};
 	int rv;
 
 	if (d->cfg->kubeconfig != NULL) {

@@ -42,9 +42,8 @@ static void request_cb(struct baton_kube_client *c,
 	 * never fail a request. */
 	(void)baton_metric_inc(km->requests,
 			       (const char *const[]){cluster, verb, code}, 1);
-	(void)baton_metric_observe(km->seconds,
-				   (const char *const[]){cluster, verb},
-				   r->seconds);
+	(void)baton_metric_observe(
+	    km->seconds, (const char *const[]){cluster, verb}, r->seconds);
 }
 
 /* Every kube client on the loop reports, its own and the controller's peer
@@ -55,10 +54,9 @@ static void watch_restarted_cb(struct baton_kube_client *c, void *arg)
 	struct baton_kubemetrics *km = arg;
 	const char *cluster = baton_kubemetrics_cluster(km, c);
 
-	(void)baton_metric_inc(km->watch_restarts,
-			       (const char *const[]){cluster ? cluster
-							     : "unknown"},
-			       1);
+	(void)baton_metric_inc(
+	    km->watch_restarts,
+	    (const char *const[]){cluster ? cluster : "unknown"}, 1);
 }
 
 int baton_kubemetrics_start(struct baton_kubemetrics *km,

@@ -191,7 +191,7 @@ static int curl_error(CURLcode cc, const char *detail, char *errmsg)
 const char *baton_kube_verb_name(enum baton_kube_verb verb)
 {
 	static const char *const names[BATON_KUBE_N_VERBS] = {
-	    "GET", "LIST", "WATCH", "POST", "PUT",
+	    "GET",   "LIST",  "WATCH",	"POST", "PUT",
 	    "PATCH", "APPLY", "DELETE", "OTHER"};
 	return (unsigned)verb < BATON_KUBE_N_VERBS ? names[verb] : "OTHER";
 }
@@ -262,8 +262,7 @@ static bool query_has_watch(const char *path_query)
 
 enum baton_kube_verb baton_kube_verb_of(const char *method,
 					const char *path_query,
-					const char *content_type,
-					bool streamed)
+					const char *content_type, bool streamed)
 {
 	if (strcmp(method, "GET") == 0) {
 		if (streamed || query_has_watch(path_query)) {

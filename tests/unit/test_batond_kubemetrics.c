@@ -76,8 +76,7 @@ START_TEST(requests_counted_by_cluster_verb_code)
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	baton_batond_config_defaults(&cfg);
 	ck_assert_int_eq(baton_batond_config_set(&cfg.region, "eu-west"), 0);
-	ck_assert_int_eq(baton_batond_config_set(&cfg.peers[0].name,
-						 "us-east"),
+	ck_assert_int_eq(baton_batond_config_set(&cfg.peers[0].name, "us-east"),
 			 0);
 	ck_assert_int_eq(baton_batond_config_set(&cfg.peers[0].kubeconfig,
 						 "/etc/baton/peers/us-east"),
@@ -116,9 +115,9 @@ START_TEST(requests_counted_by_cluster_verb_code)
 				   "\"us-east\",verb=\"LIST\",code=\"error\"} "
 				   "1\n") != NULL,
 		      "%s", text);
-	ck_assert_msg(strstr(text, "baton_kube_request_duration_seconds_count{"
-				   "cluster=\"eu-west\",verb=\"GET\"} 1\n") !=
-			  NULL,
+	ck_assert_msg(strstr(text,
+			     "baton_kube_request_duration_seconds_count{"
+			     "cluster=\"eu-west\",verb=\"GET\"} 1\n") != NULL,
 		      "%s", text);
 	ck_assert_msg(strstr(text, "# TYPE baton_kube_request_duration_seconds "
 				   "histogram\n") != NULL,
@@ -155,8 +154,7 @@ START_TEST(stop_frees_the_observer_slot)
 	for (int i = 0; i < 2 * BATON_KUBE_MAX_OBSERVED_LOOPS; i++) {
 		baton_metrics_init(&m);
 		ck_assert_int_eq(
-		    baton_kubemetrics_start(&km, &m, &loops[i], &cfg, &own),
-		    0);
+		    baton_kubemetrics_start(&km, &m, &loops[i], &cfg, &own), 0);
 		baton_kubemetrics_stop(&km);
 		baton_metrics_free(&m);
 	}

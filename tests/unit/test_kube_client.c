@@ -454,12 +454,11 @@ static const struct {
     /* the namespaces resource itself, and a namespace's own subresource */
     {"GET", "/api/v1/namespaces", NULL, false, BATON_KUBE_VERB_LIST},
     {"GET", "/api/v1/namespaces/ns", NULL, false, BATON_KUBE_VERB_GET},
-    {"GET", "/api/v1/namespaces/ns/status", NULL, false,
-     BATON_KUBE_VERB_GET},
+    {"GET", "/api/v1/namespaces/ns/status", NULL, false, BATON_KUBE_VERB_GET},
     {"GET", "/apis/baton.dev/v1alpha1/databaseclusters", NULL, false,
      BATON_KUBE_VERB_LIST},
-    {"GET", "/apis/baton.dev/v1alpha1/namespaces/ns/databaseclusters/db",
-     NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/apis/baton.dev/v1alpha1/namespaces/ns/databaseclusters/db", NULL,
+     false, BATON_KUBE_VERB_GET},
     {"GET", "/apis/baton.dev/v1alpha1/namespaces/ns/databaseclusters/db/status",
      NULL, false, BATON_KUBE_VERB_GET},
     {"GET", "/api/v1/pods?watch=true&resourceVersion=7", NULL, false,
@@ -484,8 +483,7 @@ static const struct {
     {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
      "application/merge-patch+json", false, BATON_KUBE_VERB_PATCH},
     {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
-     "application/strategic-merge-patch+json", false,
-     BATON_KUBE_VERB_PATCH},
+     "application/strategic-merge-patch+json", false, BATON_KUBE_VERB_PATCH},
     {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
      "application/apply-patch+yaml", false, BATON_KUBE_VERB_APPLY},
     {"HEAD", "/api/v1/namespaces/ns/configmaps/a", NULL, false,
@@ -494,14 +492,13 @@ static const struct {
 
 START_TEST(verbs_as_kube_apiserver_names_them)
 {
-	enum baton_kube_verb v = baton_kube_verb_of(
-	    verbs[_i].method, verbs[_i].path, verbs[_i].ctype,
-	    verbs[_i].streamed);
-	ck_assert_msg(v == verbs[_i].verb, "%s %s%s: %s, want %s",
-		      verbs[_i].method, verbs[_i].path,
-		      verbs[_i].streamed ? " (streamed)" : "",
-		      baton_kube_verb_name(v),
-		      baton_kube_verb_name(verbs[_i].verb));
+	enum baton_kube_verb v =
+	    baton_kube_verb_of(verbs[_i].method, verbs[_i].path,
+			       verbs[_i].ctype, verbs[_i].streamed);
+	ck_assert_msg(
+	    v == verbs[_i].verb, "%s %s%s: %s, want %s", verbs[_i].method,
+	    verbs[_i].path, verbs[_i].streamed ? " (streamed)" : "",
+	    baton_kube_verb_name(v), baton_kube_verb_name(verbs[_i].verb));
 }
 END_TEST
 
@@ -558,8 +555,7 @@ START_TEST(transport_failures_are_reported)
 	b.data = &rb;
 	w.data = &rw;
 	ck_assert_int_eq(baton_kube_get(&client, &a, &ns_ref, res_cb), 0);
-	ck_assert_int_eq(baton_kube_list(&client, &b, &ns_ref, &lo, res_cb),
-			 0);
+	ck_assert_int_eq(baton_kube_list(&client, &b, &ns_ref, &lo, res_cb), 0);
 	ck_assert_int_eq(baton_kube_get(&client, &w, &ns_ref, res_cb), 0);
 	baton_kube_request_cancel(&w);
 	ck_assert_int_eq(rw.n, 1);
