@@ -1,6 +1,7 @@
 #include "batond/config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@ void baton_batond_config_defaults(struct baton_batond_config *cfg)
 	cfg->heartbeat_ms = 50;
 	cfg->drift_percent = 5;
 	cfg->margin_ms = 200;
+	cfg->kube_qps = BATON_BATOND_DEFAULT_KUBE_QPS;
+	cfg->kube_burst = BATON_BATOND_DEFAULT_KUBE_BURST;
 	cfg->log_level = BATON_LOG_INFO;
 	cfg->ns = strdup("baton-system");
 	cfg->raft_dir = strdup("/var/lib/baton/raft");
@@ -149,6 +152,27 @@ static int get_uint(struct reader *r, json_t *obj, const char *key,
 	return 0;
 }
 
+/* A rate: an integer or a decimal, MIN < value <= MAX. */
+static int get_rate(struct reader *r, json_t *obj, const char *key,
+		    const char *path, double min, double max, double *out)
+{
+	json_t *v = json_object_get(obj, key);
+	char what[96];
+	if (v == NULL || json_is_null(v)) {
+		return 0;
+	}
+	if (!json_is_number(v) || !(json_number_value(v) > min) ||
+	    json_number_value(v) > max) {
+		snprintf(what, sizeof what,
+			 "must be a number above %g and at most %g "
+			 "(requests per second)",
+			 min, max);
+		return field_error(r, path, what);
+	}
+	*out = json_number_value(v);
+	return 0;
+}
+
 static int get_object(struct reader *r, json_t *doc, const char *key,
 		      json_t **out)
 {
@@ -224,10 +248,10 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 				  const char *name)
 {
 	static const char *const top[] = {
-	    "region",	"namespace", "kubeconfig", "watchNamespaces",
-	    "peers",	"raft",	     "peerApi",	   "tls",
-	    "http",	"lease",     "log",	   "mesh",
-	    "agentApi", NULL};
+	    "region",	"namespace",  "kubeconfig", "watchNamespaces",
+	    "peers",	"raft",	      "peerApi",    "tls",
+	    "http",	"lease",      "log",	    "mesh",
+	    "agentApi", "kubeClient", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
 						"electionTimeoutMillis",
 						"heartbeatMillis", NULL};
@@ -238,6 +262,7 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const lease_keys[] = {"driftPercent", "marginMillis",
 						 NULL};
 	static const char *const log_keys[] = {"level", NULL};
+	static const char *const kube_client_keys[] = {"qps", "burst", NULL};
 	static const char *const mesh_keys[] = {"istioClusterIDs",
 						"clusterDomain", NULL};
 	struct reader r = {.cfg = cfg, .name = name};
@@ -334,8 +359,6 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	}
 	if (cfg->agent_api_url != NULL && cfg->agent_api_url[0] == '\0') {
 		free(cfg->agent_api_url);
-	free(cfg->agent_ca_cert);
-	free(cfg->agent_ca_key);
 		cfg->agent_api_url = NULL;
 	}
 	if ((rv = get_object(&r, doc, "tls", &o)) != 0) {
@@ -358,6 +381,18 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 			    &cfg->drift_percent)) != 0 ||
 	     (rv = get_uint(&r, o, "marginMillis", "lease.marginMillis", 0,
 			    60000, &cfg->margin_ms)) != 0)) {
+		return rv;
+	}
+	if ((rv = get_object(&r, doc, "kubeClient", &o)) != 0) {
+		return rv;
+	}
+	if (o != NULL &&
+	    ((rv = only_keys(&r, o, "kubeClient", kube_client_keys)) != 0 ||
+	     (rv = get_rate(&r, o, "qps", "kubeClient.qps", 0,
+			    BATON_BATOND_MAX_KUBE_QPS, &cfg->kube_qps)) != 0 ||
+	     (rv = get_uint(&r, o, "burst", "kubeClient.burst", 1,
+			    BATON_BATOND_MAX_KUBE_BURST, &cfg->kube_burst)) !=
+		 0)) {
 		return rv;
 	}
 	if ((rv = get_object(&r, doc, "log", &o)) != 0) {
@@ -536,6 +571,51 @@ int baton_batond_config_validate(struct baton_batond_config *cfg)
 				   "is required when peers are configured "
 				   "(Raft and the peer API use mutual TLS)");
 	}
+	return 0;
+}
+
+/* Flags are text: all of it must be the number (strtod/strtol alone
+ * would take "20x" as 20 and "" as 0). */
+int baton_batond_config_set_kube_qps(struct baton_batond_config *cfg,
+				     const char *text)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (text[0] == '\0' || isspace((unsigned char)text[0]) ||
+	    *end != '\0' || errno != 0 || !(v > 0) ||
+	    v > BATON_BATOND_MAX_KUBE_QPS) {
+		baton_errmsg_printf(cfg->errmsg,
+				    "--kube-qps: must be a number above 0 and "
+				    "at most %g (requests per second), not "
+				    "'%s'",
+				    BATON_BATOND_MAX_KUBE_QPS, text);
+		return BATON_ECONFIG;
+	}
+	cfg->kube_qps = v;
+	return 0;
+}
+
+int baton_batond_config_set_kube_burst(struct baton_batond_config *cfg,
+				       const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (text[0] == '\0' || isspace((unsigned char)text[0]) ||
+	    *end != '\0' || errno != 0 || v < 1 ||
+	    v > BATON_BATOND_MAX_KUBE_BURST) {
+		baton_errmsg_printf(cfg->errmsg,
+				    "--kube-burst: must be an integer from 1 "
+				    "to %d (requests at once), not '%s'",
+				    BATON_BATOND_MAX_KUBE_BURST, text);
+		return BATON_ECONFIG;
+	}
+	cfg->kube_burst = (unsigned)v;
 	return 0;
 }
 

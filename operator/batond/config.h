@@ -17,6 +17,8 @@
  *              url: ""}               # how they reach it; empty:
  *                                     # http://<bind or $POD_IP>:<port>
  *   lease: {driftPercent: 5, marginMillis: 200}
+ *   kubeClient: {qps: 200, burst: 400}  # this region's API server:
+ *                                       # client-side token bucket
  *   mesh: {istioClusterIDs: {eu-west: cluster-eu},  # region → Istio ID
  *          clusterDomain: cluster.local}          # Service DNS names
  *   log: {level: info}
@@ -34,6 +36,18 @@
 #include "common/log.h"
 
 #define BATON_MAX_PEERS 6
+
+/* batond's client-side limit on its own API server (kubeClient.qps/burst,
+ * --kube-qps/--kube-burst). At the library's 50/s batond converging 200
+ * DatabaseClusters wrote 48 requests/s: the limit, not the server, set the
+ * pace (issue 20). 200/s sustained and 400 at once sits below what one
+ * kube-apiserver's default APF shares give a workload-high flow, so the
+ * server's fairness (429 + Retry-After, honoured) rather than this bucket
+ * pushes back; docs/batond.md has the numbers. */
+#define BATON_BATOND_DEFAULT_KUBE_QPS 200.0
+#define BATON_BATOND_DEFAULT_KUBE_BURST 400
+#define BATON_BATOND_MAX_KUBE_QPS 10000.0
+#define BATON_BATOND_MAX_KUBE_BURST 20000
 
 struct baton_batond_peer {
 	char *name;
@@ -68,6 +82,8 @@ struct baton_batond_config {
 	char *agent_ca_key;
 	unsigned drift_percent;
 	unsigned margin_ms;
+	double kube_qps;     /* > 0 */
+	unsigned kube_burst; /* >= 1 */
 	enum baton_log_level log_level;
 	json_t *istio_cluster_ids; /* region → Istio cluster ID, or NULL */
 	char *cluster_domain;	   /* NULL: cluster.local */
@@ -89,6 +105,15 @@ int baton_batond_config_validate(struct baton_batond_config *cfg);
 
 /* Replaces *FIELD with a copy of VALUE (flags). */
 int baton_batond_config_set(char **field, const char *value);
+
+/* --kube-qps / --kube-burst: parses TEXT into cfg->kube_qps (a number
+ * above 0, at most BATON_BATOND_MAX_KUBE_QPS) or cfg->kube_burst (an
+ * integer from 1 to BATON_BATOND_MAX_KUBE_BURST). BATON_ECONFIG with
+ * cfg->errmsg naming the flag and the value otherwise. */
+int baton_batond_config_set_kube_qps(struct baton_batond_config *cfg,
+				     const char *text);
+int baton_batond_config_set_kube_burst(struct baton_batond_config *cfg,
+				       const char *text);
 
 void baton_batond_config_free(struct baton_batond_config *cfg);
 

@@ -94,7 +94,6 @@ static int add_metrics(struct baton_batond *d)
 	static const char *const db[] = {"namespace", "name", NULL};
 	static const char *const db_region[] = {"namespace", "name", "region",
 						NULL};
-	static const char *const client[] = {"cluster", NULL};
 	static const double secs[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,	   2.5,	  5,	10};
 	struct baton_metrics *m = &d->metrics;
@@ -109,10 +108,6 @@ static int add_metrics(struct baton_batond *d)
 	d->m_queue_depth =
 	    baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_workqueue_depth",
 			      "Keys waiting in the work queue", NULL, NULL, 0);
-	d->m_watch_restarts = baton_metrics_add(
-	    m, BATON_METRIC_COUNTER, "baton_watch_restarts_total",
-	    "Watches restarted (timeouts, errors, 410 relists)", client, NULL,
-	    0);
 	d->m_epoch = baton_metrics_add(
 	    m, BATON_METRIC_GAUGE, "baton_database_epoch",
 	    "Fencing epoch of the database's primary", db, NULL, 0);
@@ -131,36 +126,13 @@ static int add_metrics(struct baton_batond *d)
 		    step, secs, sizeof secs / sizeof secs[0]);
 	}
 	if (d->m_reconciles == NULL || d->m_reconcile_seconds == NULL ||
-	    d->m_queue_depth == NULL || d->m_watch_restarts == NULL ||
-	    d->m_epoch == NULL || d->m_primary == NULL || d->m_up == NULL ||
+	    d->m_queue_depth == NULL || d->m_epoch == NULL ||
+	    d->m_primary == NULL || d->m_up == NULL ||
 	    d->m_failover_step == NULL) {
 		return BATON_ENOMEM;
 	}
 	baton_metric_set(d->m_up, NULL, 1);
 	return 0;
-}
-
-/* baton_watch_restarts_total{cluster}: every kube client on batond's loop
- * reports here (baton_kube_observe_watch_restarts), its own and the
- * controller's peer clients alike; the cluster is the region whose API
- * server the client talks to, told apart by the kubeconfig it loaded. */
-static void watch_restarted_cb(struct baton_kube_client *c, void *arg)
-{
-	struct baton_batond *d = arg;
-	const char *cluster = "unknown";
-
-	if (c == &d->kube) {
-		cluster = d->cfg->region;
-	}
-	for (size_t i = 0; c != &d->kube && i < d->cfg->n_peers; i++) {
-		const char *kc = d->cfg->peers[i].kubeconfig;
-		if (kc != NULL && c->cfg.source != NULL &&
-		    strcmp(kc, c->cfg.source) == 0) {
-			cluster = d->cfg->peers[i].name;
-		}
-	}
-	baton_metric_inc(d->m_watch_restarts, (const char *const[]){cluster},
-			 1);
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -323,7 +295,9 @@ static int start_http(struct baton_batond *d)
 static int start_kube(struct baton_batond *d)
 {
 	struct baton_kube_config kc;
-	struct baton_kube_client_opts opts = {.user_agent =
+	struct baton_kube_client_opts opts = {.qps = d->cfg->kube_qps,
+					      .burst = (int)d->cfg->kube_burst,
+					      .user_agent =
 						  "batond/" BATON_VERSION};
 	int rv;
 
@@ -345,6 +319,9 @@ static int start_kube(struct baton_batond *d)
 		return rv;
 	}
 	d->kube_ready = true;
+	baton_log(BATON_LOG_INFO, "batond",
+		  "kube client: %s, at most %g requests/s, %u at once",
+		  d->kube.cfg.server, d->cfg->kube_qps, d->cfg->kube_burst);
 	return 0;
 }
 
@@ -377,12 +354,12 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	}
 	if ((rv = add_metrics(&d)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
-	} else if ((rv = baton_kube_observe_watch_restarts(
-			&loop, watch_restarted_cb, &d)) != 0) {
-		baton_errmsg_printf(d.errmsg,
-				    "watch restart metrics: more "
-				    "than %d loops",
-				    BATON_KUBE_MAX_OBSERVED_LOOPS);
+	} else if ((rv = baton_kubemetrics_start(&d.kube_metrics, &d.metrics,
+						 &loop, cfg, &d.kube)) != 0) {
+		baton_errmsg_printf(d.errmsg, "kube client metrics: %s",
+				    rv == BATON_ETOOLARGE
+					? "more loops than observable"
+					: "out of memory");
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
 		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {
 		d.consensus = baton_raftglue_ops(d.raft);
@@ -394,7 +371,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		baton_batond_stop(&d, rv == BATON_ECONFIG ? 2 : 1);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
-	baton_kube_observe_watch_restarts(&loop, NULL, NULL);
+	baton_kubemetrics_stop(&d.kube_metrics);
 	rv = uv_loop_close(&loop);
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond",

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "batond/config.h"
+#include "batond/kubemetrics.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "kube/client.h"
@@ -35,7 +36,7 @@ struct baton_batond {
 	struct baton_metric *m_reconciles;
 	struct baton_metric *m_reconcile_seconds;
 	struct baton_metric *m_queue_depth;
-	struct baton_metric *m_watch_restarts;
+	struct baton_kubemetrics kube_metrics; /* requests, watch restarts */
 	struct baton_metric *m_epoch;
 	struct baton_metric *m_primary;
 	struct baton_metric *m_up;

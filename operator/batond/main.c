@@ -35,6 +35,11 @@ static void usage(FILE *out)
 	    "      --peer-api-bind H:P  peer API listener\n"
 	    "      --agent-api-bind H:P the agents ask for their lease here\n"
 	    "                           (default 0.0.0.0:7102)\n"
+	    "      --kube-qps N         requests per second to this region's "
+	    "API server,\n"
+	    "                           client-side (default 200)\n"
+	    "      --kube-burst N       at most N of them at once (the "
+	    "bucket; default 400)\n"
 	    "  -l, --log-level LEVEL    debug, info, warn or error\n"
 	    "      --check-config       load and validate the configuration, "
 	    "then exit\n"
@@ -58,6 +63,8 @@ int main(int argc, char **argv)
 		OPT_RAFT_DIR,
 		OPT_PEER_API,
 		OPT_AGENT_API,
+		OPT_KUBE_QPS,
+		OPT_KUBE_BURST,
 		OPT_CHECK,
 	};
 	static const struct option opts[] = {
@@ -69,6 +76,8 @@ int main(int argc, char **argv)
 	    {"raft-dir", required_argument, NULL, OPT_RAFT_DIR},
 	    {"peer-api-bind", required_argument, NULL, OPT_PEER_API},
 	    {"agent-api-bind", required_argument, NULL, OPT_AGENT_API},
+	    {"kube-qps", required_argument, NULL, OPT_KUBE_QPS},
+	    {"kube-burst", required_argument, NULL, OPT_KUBE_BURST},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"help", no_argument, NULL, 'h'},
@@ -80,6 +89,7 @@ int main(int argc, char **argv)
 	const char *region = NULL, *kubeconfig = NULL, *http = NULL;
 	const char *raft_bind = NULL, *raft_dir = NULL, *peer_api = NULL;
 	const char *agent_api = NULL;
+	const char *kube_qps = NULL, *kube_burst = NULL;
 	const char *level = NULL;
 	int check_only = 0;
 	int c;
@@ -113,6 +123,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_AGENT_API:
 			agent_api = optarg;
+			break;
+		case OPT_KUBE_QPS:
+			kube_qps = optarg;
+			break;
+		case OPT_KUBE_BURST:
+			kube_burst = optarg;
 			break;
 		case OPT_CHECK:
 			check_only = 1;
@@ -160,6 +176,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "batond: out of memory\n");
 		baton_batond_config_free(&cfg);
 		return 1;
+	}
+	if ((kube_qps != NULL &&
+	     baton_batond_config_set_kube_qps(&cfg, kube_qps) != 0) ||
+	    (kube_burst != NULL &&
+	     baton_batond_config_set_kube_burst(&cfg, kube_burst) != 0)) {
+		fprintf(stderr, "batond: %s\n", cfg.errmsg);
+		baton_batond_config_free(&cfg);
+		return 2;
 	}
 	if (level != NULL &&
 	    baton_log_parse_level(level, &cfg.log_level) != 0) {

@@ -13,6 +13,12 @@
  * the transfer with BATON_ETOOLARGE; a 2xx body that is not JSON is
  * BATON_EPARSE.
  *
+ * Reports (for metrics, baton_kube_observe_requests): each attempt is
+ * reported once, from req_done() for a buffered request, from header_cb()
+ * when a stream's headers are complete, or from req_done() as code 0 when
+ * the transport failed first. req->reported keeps it once per attempt and
+ * is cleared when a 429 goes back to wait for its Retry-After.
+ *
  * Cancel paths: request_cancel() and client_close() remove the easy handle
  * and run the callback with BATON_ECANCELED. curl must not be re-entered from
  * its own callbacks, so while c->depth > 0 (inside curl_multi_socket_action)
@@ -180,6 +186,126 @@ static int curl_error(CURLcode cc, const char *detail, char *errmsg)
 	return rv;
 }
 
+/* ---- verbs -------------------------------------------------------------- */
+
+const char *baton_kube_verb_name(enum baton_kube_verb verb)
+{
+	static const char *const names[BATON_KUBE_N_VERBS] = {
+	    "GET",   "LIST",  "WATCH",	"POST", "PUT",
+	    "PATCH", "APPLY", "DELETE", "OTHER"};
+	return (unsigned)verb < BATON_KUBE_N_VERBS ? names[verb] : "OTHER";
+}
+
+static bool seg_is(const char *seg, size_t len, const char *word)
+{
+	return strlen(word) == len && strncmp(seg, word, len) == 0;
+}
+
+/* Does PATH_QUERY name a collection (no object name)? As
+ * RequestInfoFactory: /api/VERSION/... or /apis/GROUP/VERSION/..., then an
+ * optional namespaces/NS (unless what follows is a namespace's own
+ * subresource), then RESOURCE[/NAME[/SUBRESOURCE]]. Other paths
+ * (discovery, /version, absolute URLs to agents) are never collections. */
+static bool is_collection(const char *path_query)
+{
+	const char *seg[8];
+	size_t len[8], n = 0, skip, first;
+	const char *p = path_query;
+
+	if (p[0] != '/') {
+		return false;
+	}
+	while (*p == '/' && n < 8) {
+		size_t l;
+		p++;
+		l = strcspn(p, "/?");
+		seg[n] = p;
+		len[n] = l;
+		n++;
+		p += l;
+	}
+	if (n > 0 && seg_is(seg[0], len[0], "api")) {
+		skip = 2;
+	} else if (n > 0 && seg_is(seg[0], len[0], "apis")) {
+		skip = 3;
+	} else {
+		return false;
+	}
+	if (n <= skip || len[n - 1] == 0) {
+		/* discovery, or a trailing slash kube-apiserver would not
+		 * route either */
+		return false;
+	}
+	first = skip;
+	if (seg_is(seg[first], len[first], "namespaces") && n - first > 2 &&
+	    !seg_is(seg[first + 2], len[first + 2], "status") &&
+	    !seg_is(seg[first + 2], len[first + 2], "finalize")) {
+		first += 2;
+	}
+	return n - first == 1;
+}
+
+static bool query_has_watch(const char *path_query)
+{
+	const char *q = strchr(path_query, '?');
+
+	while (q != NULL) {
+		q++;
+		if (strncmp(q, "watch=true", 10) == 0 ||
+		    strncmp(q, "watch=1", 7) == 0) {
+			return true;
+		}
+		q = strchr(q, '&');
+	}
+	return false;
+}
+
+enum baton_kube_verb baton_kube_verb_of(const char *method,
+					const char *path_query,
+					const char *content_type, bool streamed)
+{
+	if (strcmp(method, "GET") == 0) {
+		if (streamed || query_has_watch(path_query)) {
+			return BATON_KUBE_VERB_WATCH;
+		}
+		return is_collection(path_query) ? BATON_KUBE_VERB_LIST
+						 : BATON_KUBE_VERB_GET;
+	}
+	if (strcmp(method, "POST") == 0) {
+		return BATON_KUBE_VERB_POST;
+	}
+	if (strcmp(method, "PUT") == 0) {
+		return BATON_KUBE_VERB_PUT;
+	}
+	if (strcmp(method, "DELETE") == 0) {
+		return BATON_KUBE_VERB_DELETE;
+	}
+	if (strcmp(method, "PATCH") == 0) {
+		return content_type != NULL &&
+			       strncmp(content_type, "application/apply-patch",
+				       23) == 0
+			   ? BATON_KUBE_VERB_APPLY
+			   : BATON_KUBE_VERB_PATCH;
+	}
+	return BATON_KUBE_VERB_OTHER;
+}
+
+/* Tells the loop's observer about this attempt's answer, once. */
+static void req_report(struct baton_kube_request *req, long code)
+{
+	struct baton_kube_client *c = req->client;
+	struct baton_kube_request_report r;
+
+	if (req->reported || c->request_report_cb == NULL) {
+		return;
+	}
+	req->reported = true;
+	r.verb = req->verb;
+	r.code = code;
+	r.seconds = (double)(uv_hrtime() - req->launched_ns) / 1e9;
+	c->request_report_cb(c, &r, c->request_report_arg);
+}
+
 /* ---- request lifecycle
  * ------------------------------------------------------- */
 
@@ -320,6 +446,15 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 		if (req->retry_after < 0) {
 			req->retry_after = 0;
 		}
+	} else if (req->data_cb != NULL && (ptr[0] == '\r' || ptr[0] == '\n')) {
+		/* The blank line ending a header block: a stream is
+		 * answered now (its body may last minutes). A 1xx block
+		 * (100 Continue) is followed by the real one. */
+		long code = 0;
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code >= 200) {
+			req_report(req, code);
+		}
 	}
 	return n;
 }
@@ -345,6 +480,7 @@ static bool req_retry_later(struct baton_kube_request *req)
 	list_remove(&c->running, req);
 	curl_multi_remove_handle(c->multi, req->easy);
 	req->retries++;
+	req->reported = false;
 	req->retry_after = 0;
 	req->resp_len = 0;
 	req->abort_status = 0;
@@ -362,6 +498,15 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 	int status = 0;
 
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->http_status);
+	if (cc == CURLE_OK ||
+	    (cc == CURLE_WRITE_ERROR && req->abort_status != 0 &&
+	     req->abort_status != BATON_ECANCELED)) {
+		/* answered (we may have refused the body: too large...) */
+		req_report(req, req->http_status);
+	} else if (cc != CURLE_WRITE_ERROR || req->abort_status == 0) {
+		/* no answer, or the connection broke during it */
+		req_report(req, 0);
+	}
 	if (cc == CURLE_OK && req_retry_later(req)) {
 		return;
 	}
@@ -598,6 +743,7 @@ static int req_launch(struct baton_kube_request *req)
 
 	list_append(&c->running, req);
 	req->state = REQ_RUNNING;
+	req->launched_ns = uv_hrtime();
 	mc = curl_multi_add_handle(c->multi, req->easy);
 	if (mc != CURLM_OK) {
 		list_remove(&c->running, req);
@@ -785,6 +931,8 @@ static int request_start(struct baton_kube_client *c,
 	req->data_cb = data_cb;
 	req->timeout_ms = timeout_ms == 0 ? c->timeout_ms : timeout_ms;
 	req->is_get = strcmp(method, "GET") == 0;
+	req->verb = baton_kube_verb_of(method, path_query, content_type,
+				       data_cb != NULL);
 	{
 		/* an absolute URL (batond → agents) goes as is */
 		const char *base =
@@ -872,37 +1020,67 @@ void baton_kube_request_cancel(struct baton_kube_request *req)
  * clients are initialised on their loop's thread; the table is written only
  * by the owners of the loops, before and after they run them. */
 static struct {
-	uv_loop_t *loop;
-	baton_kube_watch_restart_cb cb;
-	void *arg;
+	uv_loop_t *loop; /* NULL: free slot */
+	baton_kube_watch_restart_cb watch_cb;
+	void *watch_arg;
+	baton_kube_request_report_cb request_cb;
+	void *request_arg;
 } observed[BATON_KUBE_MAX_OBSERVED_LOOPS];
 
-int baton_kube_observe_watch_restarts(uv_loop_t *loop,
-				      baton_kube_watch_restart_cb cb, void *arg)
+/* The index of LOOP's slot, taking a free one if CREATE; -1 if none. */
+static int observed_slot(uv_loop_t *loop, bool create)
 {
 	int free_slot = -1;
 
 	for (int i = 0; i < BATON_KUBE_MAX_OBSERVED_LOOPS; i++) {
 		if (observed[i].loop == loop) {
-			free_slot = i;
-			break;
+			return i;
 		}
 		if (observed[i].loop == NULL && free_slot < 0) {
 			free_slot = i;
 		}
 	}
-	if (cb == NULL) {
-		if (free_slot >= 0 && observed[free_slot].loop == loop) {
-			observed[free_slot].loop = NULL;
-		}
-		return 0;
+	if (!create || free_slot < 0) {
+		return -1;
 	}
-	if (free_slot < 0) {
-		return BATON_ETOOLARGE;
-	}
+	memset(&observed[free_slot], 0, sizeof observed[free_slot]);
 	observed[free_slot].loop = loop;
-	observed[free_slot].cb = cb;
-	observed[free_slot].arg = arg;
+	return free_slot;
+}
+
+/* A slot with neither observer is free again. */
+static void observed_gc(int i)
+{
+	if (observed[i].watch_cb == NULL && observed[i].request_cb == NULL) {
+		observed[i].loop = NULL;
+	}
+}
+
+int baton_kube_observe_watch_restarts(uv_loop_t *loop,
+				      baton_kube_watch_restart_cb cb, void *arg)
+{
+	int i = observed_slot(loop, cb != NULL);
+
+	if (i < 0) {
+		return cb == NULL ? 0 : BATON_ETOOLARGE;
+	}
+	observed[i].watch_cb = cb;
+	observed[i].watch_arg = arg;
+	observed_gc(i);
+	return 0;
+}
+
+int baton_kube_observe_requests(uv_loop_t *loop,
+				baton_kube_request_report_cb cb, void *arg)
+{
+	int i = observed_slot(loop, cb != NULL);
+
+	if (i < 0) {
+		return cb == NULL ? 0 : BATON_ETOOLARGE;
+	}
+	observed[i].request_cb = cb;
+	observed[i].request_arg = arg;
+	observed_gc(i);
 	return 0;
 }
 
@@ -925,8 +1103,10 @@ int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,
 	c->loop = loop;
 	for (int i = 0; i < BATON_KUBE_MAX_OBSERVED_LOOPS; i++) {
 		if (observed[i].loop == loop) {
-			c->watch_restart_cb = observed[i].cb;
-			c->watch_restart_arg = observed[i].arg;
+			c->watch_restart_cb = observed[i].watch_cb;
+			c->watch_restart_arg = observed[i].watch_arg;
+			c->request_report_cb = observed[i].request_cb;
+			c->request_report_arg = observed[i].request_arg;
 		}
 	}
 	if (opts == NULL) {

@@ -26,6 +26,9 @@
 #include "common/error.h"
 #include "kube/config.h"
 
+/* The library's default, for clients that say nothing (baton-agent's, the
+ * peers' read-only watches). batond sets its own from its configuration
+ * (kubeClient.qps/burst, docs/batond.md): at 50/s its writes waited here. */
 #define BATON_KUBE_DEFAULT_QPS 50.0
 #define BATON_KUBE_DEFAULT_BURST 100
 #define BATON_KUBE_DEFAULT_TIMEOUT_MS 30000
@@ -71,6 +74,43 @@ typedef void (*baton_kube_client_close_cb)(struct baton_kube_client *c);
 typedef void (*baton_kube_watch_restart_cb)(struct baton_kube_client *c,
 					    void *arg);
 
+/* What a request did, as kube-apiserver's apiserver_request_total names
+ * verbs: GET on a collection is LIST, a streamed GET is WATCH, a PATCH with
+ * an apply-patch body is APPLY. A fixed set, so a metric labelled by it
+ * stays bounded. */
+enum baton_kube_verb {
+	BATON_KUBE_VERB_GET,
+	BATON_KUBE_VERB_LIST,
+	BATON_KUBE_VERB_WATCH,
+	BATON_KUBE_VERB_POST,
+	BATON_KUBE_VERB_PUT,
+	BATON_KUBE_VERB_PATCH,
+	BATON_KUBE_VERB_APPLY,
+	BATON_KUBE_VERB_DELETE,
+	BATON_KUBE_VERB_OTHER, /* any other method */
+	BATON_KUBE_N_VERBS,
+};
+
+/* "GET", "LIST", ...: a static string. */
+const char *baton_kube_verb_name(enum baton_kube_verb verb);
+
+/* One answer (or transport failure) of one HTTP attempt: a 429 retried
+ * after Retry-After is reported once per answer. A request is reported
+ * when its caller would learn the outcome: a buffered request when it
+ * completes, a stream (WATCH) when its response headers arrive. Requests
+ * cancelled before an answer are not reported. */
+struct baton_kube_request_report {
+	enum baton_kube_verb verb;
+	long code;	/* HTTP status; 0: no answer (connect, TLS, reset,
+			   timeout) */
+	double seconds; /* from handing the request to curl (after the
+			   client-side rate limiter) to the report */
+};
+/* For metrics only: must not start, cancel or close anything. */
+typedef void (*baton_kube_request_report_cb)(
+    struct baton_kube_client *c, const struct baton_kube_request_report *r,
+    void *arg);
+
 struct baton_kube_request {
 	void *data;
 	/* Results, valid during the callback. */
@@ -96,8 +136,11 @@ struct baton_kube_request {
 	int state;
 	int abort_status;
 	int retries;
+	uint64_t launched_ns; /* uv_hrtime() when handed to curl */
+	enum baton_kube_verb verb;
 	bool is_get;
 	bool cancel_pending;
+	bool reported; /* this attempt's answer went to the observer */
 	baton_kube_request_cb cb;
 	baton_kube_data_cb data_cb;
 };
@@ -126,6 +169,8 @@ struct baton_kube_client {
 	baton_kube_client_close_cb close_cb;
 	baton_kube_watch_restart_cb watch_restart_cb; /* from the loop */
 	void *watch_restart_arg;
+	baton_kube_request_report_cb request_report_cb; /* from the loop */
+	void *request_report_arg;
 };
 
 #define BATON_KUBE_MAX_OBSERVED_LOOPS 8
@@ -138,6 +183,24 @@ struct baton_kube_client {
 int baton_kube_observe_watch_restarts(uv_loop_t *loop,
 				      baton_kube_watch_restart_cb cb,
 				      void *arg);
+
+/* The same for requests: every client initialised on LOOP from now on calls
+ * CB(c, report, ARG) for each answer (struct baton_kube_request_report).
+ * This keeps kube/ free of any metrics library: batond turns the reports
+ * into baton_kube_requests_total and baton_kube_request_duration_seconds.
+ * CB NULL forgets; BATON_ETOOLARGE past BATON_KUBE_MAX_OBSERVED_LOOPS. */
+int baton_kube_observe_requests(uv_loop_t *loop,
+				baton_kube_request_report_cb cb, void *arg);
+
+/* The verb of METHOD on PATH_QUERY (a path relative to the API server or an
+ * absolute URL; only the former can be a LIST), CONTENT_TYPE (may be NULL)
+ * and whether the body is streamed: kube-apiserver's own classification
+ * (k8s.io/apiserver RequestInfoFactory), reduced to what tells GET from
+ * LIST. Pure; exposed for the tests. */
+enum baton_kube_verb baton_kube_verb_of(const char *method,
+					const char *path_query,
+					const char *content_type,
+					bool streamed);
 
 /* Copies CFG. Returns 0 or a BATON_E* with c->errmsg set. */
 int baton_kube_client_init(uv_loop_t *loop, struct baton_kube_client *c,

@@ -6,7 +6,8 @@
 #   tests/bench/bench-batond.sh [N]     (default 1000; optimised build)
 #
 # BATON_BENCH_BUILD picks the build directory (default build/plain; always
-# built without sanitizers).
+# built without sanitizers). BATON_BENCH_BATOND_ARGS adds batond flags, e.g.
+# "--kube-qps 50 --kube-burst 100" for the client limit before issue 20.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-1000}
@@ -36,7 +37,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 http_port=$(port)
 "$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
     --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
-    --log-level warn 2> "$work/batond.log" &
+    --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2> "$work/batond.log" &
 bpid=$!
 sleep 3
 idle=$(rss "$bpid")
@@ -75,6 +76,22 @@ echo "DatabaseClusters: $n"
 echo "kubectl apply of all: $(echo "$applied - $start" | bc) s"
 echo "all at observedGeneration = generation: $(echo "$end - $start" | bc) s after the first create"
 echo "batond RSS at $n objects: $(rss "$bpid") KiB"
+# batond's own view of its API traffic (baton_kube_requests_total): how
+# many requests converging took, and their mean rate against the limit.
+curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics.txt"
+awk -v secs="$(echo "$end - $start" | bc)" -v region="$region" '
+    /^baton_kube_requests_total\{/ && index($0, "cluster=\"" region "\"") {
+        split($0, a, "verb=\""); split(a[2], v, "\""); split($0, c, "code=\""); split(c[2], k, "\"")
+        by[v[1] " " k[1]] += $NF; total += $NF
+        if (v[1] != "GET" && v[1] != "LIST" && v[1] != "WATCH") writes += $NF
+    }
+    END {
+        for (x in by) printf "  %-12s %d\n", x, by[x]
+        printf "kube requests until converged: %d (%d writes), %.1f/s over %.1f s\n", total, writes, total / secs, secs
+    }' "$work/metrics.txt"
+grep '^baton_kube_request_duration_seconds_\(sum\|count\)' "$work/metrics.txt" | grep "cluster=\"$region\"" |
+    awk '{ split($1, a, "verb=\""); split(a[2], v, "\""); if ($1 ~ /_sum/) s[v[1]] = $2; else c[v[1]] = $2 }
+         END { for (x in c) if (c[x] > 0) printf "  %-6s mean latency %.1f ms (%d)\n", x, 1000 * s[x] / c[x], c[x] }'
 sleep 10
 echo "reconciles after settling 10 s (should not grow):"
 curl -s "127.0.0.1:$http_port/metrics" | grep '^baton_reconciles_total'

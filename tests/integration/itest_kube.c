@@ -302,7 +302,7 @@ END_TEST
 static void run_for(uint64_t ms);
 
 struct burst {
-	int done, ok, retried;
+	int done, ok, retried, retries;
 	char err[BATON_ERRMSG_SIZE];
 };
 
@@ -318,6 +318,30 @@ static void burst_cb(struct baton_kube_request *req, int status)
 	if (req->retries > 0) {
 		b->retried++;
 	}
+	b->retries += req->retries;
+}
+
+/* What a loop's clients reported (baton_kube_observe_requests): answers
+ * by verb and HTTP code (0: none), and the client that sent them. */
+static struct {
+	int n;
+	int by[BATON_KUBE_N_VERBS][600];
+	struct baton_kube_client *client;
+	bool other_client;
+	bool bad_seconds;
+} seen;
+
+static void seen_cb(struct baton_kube_client *c,
+		    const struct baton_kube_request_report *r, void *arg)
+{
+	ck_assert_ptr_eq(arg, &seen);
+	ck_assert_int_lt((int)r->verb, BATON_KUBE_N_VERBS);
+	ck_assert_msg(r->code == 0 || (r->code >= 100 && r->code < 600),
+		      "code %ld", r->code);
+	seen.n++;
+	seen.by[r->verb][r->code]++;
+	seen.other_client |= c != seen.client;
+	seen.bad_seconds |= !(r->seconds > 0 && r->seconds < 600);
 }
 
 static int admin_write(bool create, const struct baton_kube_ref *r, json_t *obj)
@@ -380,6 +404,11 @@ START_TEST(throttled_requests_are_retried)
 			     &lcfg, need_env("BATON_KUBECONFIG_LIMITED"), NULL),
 			 0);
 	o.qps = -1; /* no client-side limit: let the server push back */
+	/* every answer is reported, the 429s too (batond's
+	 * baton_kube_requests_total{code="429"}) */
+	memset(&seen, 0, sizeof seen);
+	seen.client = &lc;
+	ck_assert_int_eq(baton_kube_observe_requests(&loop, seen_cb, &seen), 0);
 	ck_assert_int_eq(baton_kube_client_init(&loop, &lc, &lcfg, &o), 0);
 	obj = json_pack("{s:s,s:s}", "apiVersion", "authentication.k8s.io/v1",
 			"kind", "SelfSubjectReview");
@@ -420,6 +449,7 @@ START_TEST(throttled_requests_are_retried)
 	cms.ns = lcfg.ns;
 	for (int round = 0; round < 5 && b.retried == 0; round++) {
 		memset(&b, 0, sizeof b);
+		memset(seen.by, 0, sizeof seen.by);
 		for (int i = 0; i < 40; i++) {
 			reqs[i].data = &b;
 			ck_assert_int_eq(baton_kube_list(&lc, &reqs[i], &cms,
@@ -434,6 +464,12 @@ START_TEST(throttled_requests_are_retried)
 			      b.err);
 	}
 	ck_assert_msg(b.retried > 0, "the server never throttled");
+	/* the last round: one 429 report per retry, one 200 per request */
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_LIST][429], b.retries);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_LIST][200], 40);
+	ck_assert(!seen.other_client);
+	ck_assert(!seen.bad_seconds);
+	ck_assert_int_eq(baton_kube_observe_requests(&loop, NULL, NULL), 0);
 
 	ck_assert_int_eq(admin_write(false, &fs, NULL), 0);
 	ck_assert_int_eq(admin_write(false, &plc, NULL), 0);
@@ -1221,6 +1257,123 @@ START_TEST(events_aggregate_repeats)
 }
 END_TEST
 
+/* ---- request reports (batond's baton_kube_requests_total) ---- */
+
+static void report_wevent_cb(struct baton_kube_watch *w, int type, json_t *obj)
+{
+}
+
+static void report_wgone_cb(struct baton_kube_watch *w)
+{
+}
+
+static void report_wclosed_cb(struct baton_kube_watch *w)
+{
+	*(bool *)w->data = true;
+}
+
+static int run_req(int rv, struct done *d)
+{
+	ck_assert_msg(rv == 0, "start: %d", rv);
+	wait_done(d);
+	json_decref(d->result);
+	d->result = NULL;
+	d->done = false;
+	return d->status;
+}
+
+/* Every verb against kube-apiserver, with its real answers: each one
+ * reported once with the verb kube-apiserver itself would log and the
+ * HTTP code it sent; a watch as soon as the stream is open. */
+START_TEST(request_reports_from_a_real_server)
+{
+	struct baton_kube_config rcfg;
+	struct baton_kube_client rc;
+	struct baton_kube_request req;
+	struct baton_kube_ref r = cm_ref("reported");
+	struct baton_kube_ref missing = cm_ref("not-there");
+	struct baton_kube_ref coll = cm_ref(NULL);
+	struct baton_kube_watch w;
+	struct done d = {0};
+	json_t *obj = configmap("reported", "a", "1"), *got, *patch;
+	bool wclosed = false;
+
+	memset(&seen, 0, sizeof seen);
+	seen.client = &rc;
+	ck_assert_int_eq(baton_kube_observe_requests(&loop, seen_cb, &seen), 0);
+	open_client("BATON_KUBECONFIG", &rc, &rcfg);
+	req.data = &d;
+
+	ck_assert_int_eq(
+	    run_req(baton_kube_create(&rc, &req, &r, obj, NULL, done_cb), &d),
+	    0);
+	ck_assert_int_eq(
+	    run_req(baton_kube_create(&rc, &req, &r, obj, NULL, done_cb), &d),
+	    BATON_EEXIST);
+	ck_assert_int_eq(
+	    run_req(baton_kube_get(&rc, &req, &missing, done_cb), &d),
+	    BATON_ENOTFOUND);
+	ck_assert_int_eq(
+	    run_req(baton_kube_list(&rc, &req, &coll, NULL, done_cb), &d), 0);
+	ck_assert_int_eq(baton_kube_get(&rc, &req, &r, done_cb), 0);
+	wait_done(&d);
+	ck_assert_int_eq(d.status, 0);
+	got = d.result;
+	d.result = NULL;
+	d.done = false;
+	json_object_set_new(json_object_get(got, "data"), "a",
+			    json_string("2"));
+	ck_assert_int_eq(
+	    run_req(baton_kube_update(&rc, &req, &r, got, NULL, done_cb), &d),
+	    0);
+	json_decref(got);
+	patch = json_pack("{s:{s:s}}", "data", "b", "x");
+	ck_assert_int_eq(
+	    run_req(baton_kube_patch(&rc, &req, &r, BATON_KUBE_PATCH_MERGE,
+				     patch, NULL, done_cb),
+		    &d),
+	    0);
+	json_decref(patch);
+	ck_assert_int_eq(run_req(baton_kube_apply(&rc, &req, &r, obj,
+						  "baton-itest", true, done_cb),
+				 &d),
+			 0);
+	json_decref(obj);
+	ck_assert_int_eq(
+	    run_req(baton_kube_delete(&rc, &req, &r, NULL, done_cb), &d), 0);
+
+	ck_assert_int_eq(seen.n, 9);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_POST][201], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_POST][409], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_GET][404], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_GET][200], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_LIST][200], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_PUT][200], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_PATCH][200], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_APPLY][200], 1);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_DELETE][200], 1);
+
+	/* A watch is reported when its stream opens, not when it ends
+	 * (5-10 minutes later). */
+	w.data = &wclosed;
+	ck_assert_int_eq(baton_kube_watch_init(&rc, &w, &coll, NULL,
+					       report_wevent_cb,
+					       report_wgone_cb),
+			 0);
+	ck_assert_int_eq(baton_kube_watch_start(&w, NULL), 0);
+	LOOP_RUN_UNTIL(&loop, seen.n == 10);
+	ck_assert_int_eq(seen.by[BATON_KUBE_VERB_WATCH][200], 1);
+	ck_assert(w.req_active); /* still streaming */
+	baton_kube_watch_close(&w, report_wclosed_cb);
+	LOOP_RUN_UNTIL(&loop, wclosed);
+	close_client(&rc, &rcfg);
+	ck_assert_int_eq(seen.n, 10); /* closing reports nothing */
+	ck_assert(!seen.other_client);
+	ck_assert(!seen.bad_seconds);
+	ck_assert_int_eq(baton_kube_observe_requests(&loop, NULL, NULL), 0);
+}
+END_TEST
+
 static void add_watch_tests(TCase *tc)
 {
 	tcase_add_test(tc, leader_election_single_leader_and_handover);
@@ -1239,6 +1392,7 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, ssa_conflict_without_force);
 	tcase_add_test(tc, status_subresource);
 	tcase_add_test(tc, throttled_requests_are_retried);
+	tcase_add_test(tc, request_reports_from_a_real_server);
 	tcase_add_test(tc, token_kubeconfig_works);
 	tcase_add_test(tc, wrong_ca_fails_clearly);
 	tcase_add_test(tc, close_cancels_inflight);

@@ -44,6 +44,27 @@ bad peer-address "at '/peers/0/raftAddress'" $'region: a\npeers: [{name: b, raft
 bad log-level "at '/logLevel'" $'region: a\nlogLevel: verbose'
 bad port "at '/raft/port'" $'region: a\nraft: {port: 70000}'
 bad unknown-image-key "additional properties 'tga' not allowed" $'region: a\nimage: {tga: v1}'
+bad kube-qps-zero "at '/kubeClient/qps'" $'region: a\nkubeClient: {qps: 0}'
+bad kube-qps-text "at '/kubeClient/qps'" $'region: a\nkubeClient: {qps: fast}'
+bad kube-burst-zero "at '/kubeClient/burst'" $'region: a\nkubeClient: {burst: 0}'
+bad kube-burst-fraction "at '/kubeClient/burst'" $'region: a\nkubeClient: {burst: 2.5}'
+bad kube-client-key "additional properties 'qbs' not allowed" $'region: a\nkubeClient: {qbs: 5}'
+
+# kubeClient values reach batond's config file, which batond itself accepts
+# (defaults 200/400 when not set).
+batond_bin=$top/${BATON_BUILD:-build/san}/bin/batond
+rendered_config() { # rendered_config VALUES-YAML: the config.yaml batond gets
+    printf '%s\n' "$1" > "$tmp/cfg-values.yaml"
+    helm template baton "$chart" -n baton-system $kv -f "$tmp/cfg-values.yaml" \
+        --show-only templates/configmap.yaml |
+        sed -n '/config.yaml: |/,$p' | tail -n +2 | sed 's/^    //'
+}
+rendered_config $'region: eu-west\nkubeClient: {qps: 75, burst: 150}' > "$tmp/cfg-75.yaml"
+check "kubeClient {qps: 75, burst: 150} is rendered into batond's config and batond accepts it" \
+    bash -c "grep -qx '  qps: 75' '$tmp/cfg-75.yaml' && grep -qx '  burst: 150' '$tmp/cfg-75.yaml' && '$batond_bin' --check-config -c '$tmp/cfg-75.yaml'"
+rendered_config 'region: eu-west' > "$tmp/cfg-default.yaml"
+check "batond's config gets kubeClient 200/400 by default" \
+    bash -c "grep -qx '  qps: 200' '$tmp/cfg-default.yaml' && grep -qx '  burst: 400' '$tmp/cfg-default.yaml' && '$batond_bin' --check-config -c '$tmp/cfg-default.yaml'"
 
 # ---- install into every region ---------------------------------------------
 regions=($BATON_REGION_NAMES)

@@ -9,6 +9,7 @@
 #include "batond/config.h"
 #include "common/yamljson.h"
 #include "harness.h"
+#include "kube/client.h"
 
 /* What charts/baton/templates/configmap.yaml renders for region eu-west. */
 static const char chart_config[] =
@@ -41,7 +42,10 @@ static const char chart_config[] =
     "  driftPercent: 5\n"
     "  marginMillis: 200\n"
     "log:\n"
-    "  level: \"info\"\n";
+    "  level: \"info\"\n"
+    "kubeClient:\n"
+    "  qps: 150\n"
+    "  burst: 300\n";
 
 static int load_string(const char *yaml, struct baton_batond_config *cfg)
 {
@@ -69,6 +73,8 @@ START_TEST(chart_rendered_config_loads)
 	ck_assert_uint_eq(cfg.election_timeout_ms, 1000);
 	ck_assert_uint_eq(cfg.drift_percent, 5);
 	ck_assert_int_eq(cfg.log_level, BATON_LOG_INFO);
+	ck_assert(cfg.kube_qps == 150.0);
+	ck_assert_uint_eq(cfg.kube_burst, 300);
 	baton_batond_config_free(&cfg);
 }
 END_TEST
@@ -126,6 +132,28 @@ static const struct {
      "mesh.clusterDomain: must be a DNS domain"},
     {"cluster domain empty", "region: a\nmesh: {clusterDomain: ''}\n",
      "mesh.clusterDomain"},
+    {"kube qps zero", "region: a\nkubeClient: {qps: 0}\n",
+     "kubeClient.qps: must be a number above 0 and at most 10000"},
+    {"kube qps negative", "region: a\nkubeClient: {qps: -5}\n",
+     "kubeClient.qps: must be a number above 0"},
+    {"kube qps not a number", "region: a\nkubeClient: {qps: fast}\n",
+     "kubeClient.qps: must be a number"},
+    {"kube qps quoted", "region: a\nkubeClient: {qps: '200'}\n",
+     "kubeClient.qps: must be a number"},
+    {"kube qps too high", "region: a\nkubeClient: {qps: 10001}\n",
+     "kubeClient.qps: must be a number above 0 and at most 10000"},
+    {"kube burst zero", "region: a\nkubeClient: {burst: 0}\n",
+     "kubeClient.burst: must be an integer from 1 to 20000"},
+    {"kube burst negative", "region: a\nkubeClient: {burst: -1}\n",
+     "kubeClient.burst: must be an integer from 1 to 20000"},
+    {"kube burst fraction", "region: a\nkubeClient: {burst: 2.5}\n",
+     "kubeClient.burst: must be an integer"},
+    {"kube burst not a number", "region: a\nkubeClient: {burst: lots}\n",
+     "kubeClient.burst: must be an integer"},
+    {"kube client unknown key", "region: a\nkubeClient: {QPS: 5}\n",
+     "kubeClient.QPS: unknown field"},
+    {"kube client not a mapping", "region: a\nkubeClient: 200\n",
+     "kubeClient: must be a mapping"},
 };
 
 START_TEST(broken_configs_name_the_field)
@@ -231,6 +259,132 @@ START_TEST(host_port_split)
 }
 END_TEST
 
+/* An empty agentApi.url means "derive it"; it must not take the agent CA
+ * with it (it freed caCert and caKey, which config_free freed again). */
+START_TEST(empty_agent_url_keeps_the_agent_ca)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string("region: a\nagentApi: {url: '', caCert: /ca.crt, "
+			     "caKey: /ca.key}\n",
+			     &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert_ptr_null(cfg.agent_api_url);
+	ck_assert_str_eq(cfg.agent_ca_cert, "/ca.crt");
+	ck_assert_str_eq(cfg.agent_ca_key, "/ca.key");
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(kube_client_limits_default_and_fractions)
+{
+	struct baton_batond_config cfg;
+	int rv = load_string("region: a\n", &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert(cfg.kube_qps == BATON_BATOND_DEFAULT_KUBE_QPS);
+	ck_assert_uint_eq(cfg.kube_burst, BATON_BATOND_DEFAULT_KUBE_BURST);
+	baton_batond_config_free(&cfg);
+	/* client-go's QPS is a float too; one key alone keeps the other's
+	 * default */
+	rv = load_string("region: a\nkubeClient: {qps: 12.5}\n", &cfg);
+	ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+	ck_assert(cfg.kube_qps == 12.5);
+	ck_assert_uint_eq(cfg.kube_burst, BATON_BATOND_DEFAULT_KUBE_BURST);
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+/* --kube-qps / --kube-burst: the whole argument is the number. */
+static const struct {
+	bool burst;
+	const char *text;
+	bool ok;
+	double want;
+} flags[] = {
+    {false, "200", true, 200},	  {false, "0.5", true, 0.5},
+    {false, "1e3", true, 1000},	  {false, "10000", true, 10000},
+    {false, "0", false, 0},	  {false, "-1", false, 0},
+    {false, "abc", false, 0},	  {false, "20x", false, 0},
+    {false, "", false, 0},	  {false, " 5", false, 0},
+    {false, "nan", false, 0},	  {false, "inf", false, 0},
+    {false, "10000.5", false, 0}, {false, "1e400", false, 0},
+    {true, "400", true, 400},	  {true, "1", true, 1},
+    {true, "20000", true, 20000}, {true, "0", false, 0},
+    {true, "-3", false, 0},	  {true, "2.5", false, 0},
+    {true, "many", false, 0},	  {true, "", false, 0},
+    {true, "20001", false, 0},	  {true, "99999999999999999999", false, 0},
+};
+
+START_TEST(kube_client_flags_parse_or_say_why)
+{
+	struct baton_batond_config cfg;
+	int rv;
+
+	baton_batond_config_defaults(&cfg);
+	rv = flags[_i].burst
+		 ? baton_batond_config_set_kube_burst(&cfg, flags[_i].text)
+		 : baton_batond_config_set_kube_qps(&cfg, flags[_i].text);
+	if (flags[_i].ok) {
+		ck_assert_msg(rv == 0, "'%s': %s", flags[_i].text, cfg.errmsg);
+		if (flags[_i].burst) {
+			ck_assert_uint_eq(cfg.kube_burst,
+					  (unsigned)flags[_i].want);
+		} else {
+			ck_assert(cfg.kube_qps == flags[_i].want);
+		}
+	} else {
+		const char *flag =
+		    flags[_i].burst ? "--kube-burst: " : "--kube-qps: ";
+		char quoted[64];
+		ck_assert_int_eq(rv, BATON_ECONFIG);
+		/* names the flag and repeats what was given */
+		snprintf(quoted, sizeof quoted, "'%s'", flags[_i].text);
+		ck_assert_msg(strstr(cfg.errmsg, flag) != NULL &&
+				  strstr(cfg.errmsg, quoted) != NULL,
+			      "'%s': %s", flags[_i].text, cfg.errmsg);
+		/* and the old value stays */
+		ck_assert(cfg.kube_qps == BATON_BATOND_DEFAULT_KUBE_QPS);
+		ck_assert_uint_eq(cfg.kube_burst,
+				  BATON_BATOND_DEFAULT_KUBE_BURST);
+	}
+	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+/* The bucket batond's client gets by default: 400 requests at once, then
+ * one every 5 ms (200/s) — four times what converging 200 databases
+ * needed (48/s, issue 20). Time is passed in: no clock, no sleeping. */
+START_TEST(default_bucket_allows_400_then_200_per_second)
+{
+	struct baton_kube_bucket b;
+	uint64_t wait = 0;
+
+	baton_kube_bucket_init(&b, BATON_BATOND_DEFAULT_KUBE_QPS,
+			       BATON_BATOND_DEFAULT_KUBE_BURST, 1000);
+	for (int i = 0; i < 400; i++) {
+		ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 1000), 0);
+	}
+	ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 1000), 5);
+	ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 1000), 10);
+	/* one second later 200 tokens came back, 2 were owed */
+	for (int i = 0; i < 198; i++) {
+		ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 2000), 0);
+	}
+	ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 2000), 5);
+	/* sustained: 2,000 more at once are spread over 10 s */
+	for (int i = 0; i < 2000; i++) {
+		wait = baton_kube_bucket_reserve(&b, 2000);
+	}
+	ck_assert_uint_eq(wait, 10005);
+	/* idle for a minute: the bucket holds 400, not 12,000 */
+	b.tokens = 0;
+	b.last_ms = 100000;
+	for (int i = 0; i < 400; i++) {
+		ck_assert_uint_eq(baton_kube_bucket_reserve(&b, 160000), 0);
+	}
+	ck_assert_uint_gt(baton_kube_bucket_reserve(&b, 160000), 0);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("batond-config");
@@ -244,6 +398,11 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, yaml_scalars_are_typed);
 	tcase_add_test(tc, yaml_depth_is_bounded);
 	tcase_add_test(tc, host_port_split);
+	tcase_add_test(tc, empty_agent_url_keeps_the_agent_ca);
+	tcase_add_test(tc, kube_client_limits_default_and_fractions);
+	tcase_add_loop_test(tc, kube_client_flags_parse_or_say_why, 0,
+			    sizeof flags / sizeof flags[0]);
+	tcase_add_test(tc, default_bucket_allows_400_then_200_per_second);
 	suite_add_tcase(s, tc);
 	return s;
 }

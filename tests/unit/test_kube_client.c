@@ -39,6 +39,11 @@ static void closed_cb(struct baton_kube_client *c)
 	client_closed = true;
 }
 
+static void other_closed_cb(struct baton_kube_client *c)
+{
+	*(bool *)c->data = true;
+}
+
 static void setup_client(double qps, int burst)
 {
 	struct baton_kube_config cfg = {0};
@@ -429,6 +434,165 @@ START_TEST(leader_close_in_flight)
 }
 END_TEST
 
+/* ---- request reports (batond's baton_kube_requests_total) ---- */
+
+static const struct {
+	const char *method, *path, *ctype;
+	bool streamed;
+	enum baton_kube_verb verb;
+} verbs[] = {
+    {"GET", "/api/v1/namespaces/ns/configmaps", NULL, false,
+     BATON_KUBE_VERB_LIST},
+    {"GET", "/api/v1/namespaces/ns/configmaps?limit=500&continue=x", NULL,
+     false, BATON_KUBE_VERB_LIST},
+    {"GET", "/api/v1/configmaps?labelSelector=watch%3Dtrue", NULL, false,
+     BATON_KUBE_VERB_LIST},
+    {"GET", "/api/v1/namespaces/ns/configmaps/a", NULL, false,
+     BATON_KUBE_VERB_GET},
+    {"GET", "/api/v1/namespaces/ns/pods/p/log", NULL, false,
+     BATON_KUBE_VERB_GET},
+    /* the namespaces resource itself, and a namespace's own subresource */
+    {"GET", "/api/v1/namespaces", NULL, false, BATON_KUBE_VERB_LIST},
+    {"GET", "/api/v1/namespaces/ns", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/api/v1/namespaces/ns/status", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/apis/baton.dev/v1alpha1/databaseclusters", NULL, false,
+     BATON_KUBE_VERB_LIST},
+    {"GET", "/apis/baton.dev/v1alpha1/namespaces/ns/databaseclusters/db", NULL,
+     false, BATON_KUBE_VERB_GET},
+    {"GET", "/apis/baton.dev/v1alpha1/namespaces/ns/databaseclusters/db/status",
+     NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/api/v1/pods?watch=true&resourceVersion=7", NULL, false,
+     BATON_KUBE_VERB_WATCH},
+    {"GET", "/api/v1/pods?allowWatchBookmarks=true&watch=1", NULL, false,
+     BATON_KUBE_VERB_WATCH},
+    {"GET", "/api/v1/pods?nowatch=true", NULL, false, BATON_KUBE_VERB_LIST},
+    {"GET", "/api/v1/pods", NULL, true, BATON_KUBE_VERB_WATCH},
+    /* discovery, non-resource paths and absolute URLs are no LISTs */
+    {"GET", "/api", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/api/v1", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/apis/apps/v1", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "/version", NULL, false, BATON_KUBE_VERB_GET},
+    {"GET", "https://10.0.0.9:7102/v1/agents", NULL, false,
+     BATON_KUBE_VERB_GET},
+    {"POST", "/api/v1/namespaces/ns/configmaps", "application/json", false,
+     BATON_KUBE_VERB_POST},
+    {"PUT", "/api/v1/namespaces/ns/configmaps/a", "application/json", false,
+     BATON_KUBE_VERB_PUT},
+    {"DELETE", "/api/v1/namespaces/ns/configmaps/a", NULL, false,
+     BATON_KUBE_VERB_DELETE},
+    {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
+     "application/merge-patch+json", false, BATON_KUBE_VERB_PATCH},
+    {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
+     "application/strategic-merge-patch+json", false, BATON_KUBE_VERB_PATCH},
+    {"PATCH", "/api/v1/namespaces/ns/configmaps/a",
+     "application/apply-patch+yaml", false, BATON_KUBE_VERB_APPLY},
+    {"HEAD", "/api/v1/namespaces/ns/configmaps/a", NULL, false,
+     BATON_KUBE_VERB_OTHER},
+};
+
+START_TEST(verbs_as_kube_apiserver_names_them)
+{
+	enum baton_kube_verb v =
+	    baton_kube_verb_of(verbs[_i].method, verbs[_i].path,
+			       verbs[_i].ctype, verbs[_i].streamed);
+	ck_assert_msg(
+	    v == verbs[_i].verb, "%s %s%s: %s, want %s", verbs[_i].method,
+	    verbs[_i].path, verbs[_i].streamed ? " (streamed)" : "",
+	    baton_kube_verb_name(v), baton_kube_verb_name(verbs[_i].verb));
+}
+END_TEST
+
+START_TEST(verb_names_are_distinct)
+{
+	for (int i = 0; i < BATON_KUBE_N_VERBS; i++) {
+		const char *a = baton_kube_verb_name((enum baton_kube_verb)i);
+		ck_assert_ptr_nonnull(a);
+		for (int j = 0; j < i; j++) {
+			ck_assert_str_ne(
+			    a, baton_kube_verb_name((enum baton_kube_verb)j));
+		}
+	}
+	ck_assert_str_eq(baton_kube_verb_name(BATON_KUBE_N_VERBS), "OTHER");
+}
+END_TEST
+
+static struct {
+	int n;
+	struct baton_kube_request_report r[8];
+	struct baton_kube_client *c[8];
+} reports;
+
+static void report_cb(struct baton_kube_client *c,
+		      const struct baton_kube_request_report *r, void *arg)
+{
+	ck_assert_ptr_eq(arg, &reports);
+	if (reports.n < 8) {
+		reports.r[reports.n] = *r;
+		reports.c[reports.n] = c;
+	}
+	reports.n++;
+}
+
+/* A transport failure is reported as code 0 with the request's verb, once
+ * per attempt; a request cancelled before it was sent is not reported; a
+ * client initialised after the loop stopped being observed reports
+ * nothing. (Answers with HTTP codes, 429s and watches: itest_kube.c
+ * against a real kube-apiserver.) */
+START_TEST(transport_failures_are_reported)
+{
+	struct baton_kube_request a, b, w, later;
+	struct res ra = {0}, rb = {0}, rw = {0}, rl = {0};
+	struct baton_kube_list_opts lo = {.limit = 10};
+	struct baton_kube_client other;
+	struct baton_kube_config cfg = {0};
+	int gets = 0, lists = 0;
+
+	memset(&reports, 0, sizeof reports);
+	ck_assert_int_eq(
+	    baton_kube_observe_requests(&loop, report_cb, &reports), 0);
+	setup_client(1, 2); /* a and b go now, w waits a second */
+	a.data = &ra;
+	b.data = &rb;
+	w.data = &rw;
+	ck_assert_int_eq(baton_kube_get(&client, &a, &ns_ref, res_cb), 0);
+	ck_assert_int_eq(baton_kube_list(&client, &b, &ns_ref, &lo, res_cb), 0);
+	ck_assert_int_eq(baton_kube_get(&client, &w, &ns_ref, res_cb), 0);
+	baton_kube_request_cancel(&w);
+	ck_assert_int_eq(rw.n, 1);
+	ck_assert_int_eq(rw.status[0], BATON_ECANCELED);
+	LOOP_RUN_UNTIL(&loop, ra.n == 1 && rb.n == 1);
+	ck_assert_int_eq(ra.status[0], BATON_ECONN);
+	ck_assert_int_eq(rb.status[0], BATON_ECONN);
+	ck_assert_int_eq(reports.n, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_eq(reports.c[i], &client);
+		ck_assert_int_eq(reports.r[i].code, 0);
+		ck_assert(reports.r[i].seconds >= 0);
+		gets += reports.r[i].verb == BATON_KUBE_VERB_GET;
+		lists += reports.r[i].verb == BATON_KUBE_VERB_LIST;
+	}
+	ck_assert_int_eq(gets, 1);
+	ck_assert_int_eq(lists, 1);
+
+	/* stop observing: a new client on the loop does not report */
+	ck_assert_int_eq(baton_kube_observe_requests(&loop, NULL, NULL), 0);
+	cfg.server = client.cfg.server;
+	ck_assert_int_eq(baton_kube_client_init(&loop, &other, &cfg, NULL), 0);
+	later.data = &rl;
+	ck_assert_int_eq(baton_kube_get(&other, &later, &ns_ref, res_cb), 0);
+	LOOP_RUN_UNTIL(&loop, rl.n == 1);
+	ck_assert_int_eq(rl.status[0], BATON_ECONN);
+	ck_assert_int_eq(reports.n, 2);
+	{
+		bool closed = false;
+		other.data = &closed;
+		baton_kube_client_close(&other, other_closed_cb);
+		LOOP_RUN_UNTIL(&loop, closed);
+	}
+	close_client();
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("kube_client");
@@ -444,6 +608,10 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, leader_close_in_flight);
 	tcase_add_test(tc, informer_relist_diff);
 	tcase_add_test(tc, informer_drops_managed_fields);
+	tcase_add_loop_test(tc, verbs_as_kube_apiserver_names_them, 0,
+			    (int)(sizeof verbs / sizeof verbs[0]));
+	tcase_add_test(tc, verb_names_are_distinct);
+	tcase_add_test(tc, transport_failures_are_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }
