@@ -78,7 +78,8 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
-	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build
+	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
+	images images-smoke images-clean
 
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
@@ -93,6 +94,8 @@ help:
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
 	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
+	@echo "make images        the Debian base (debootstrap) and the Baton image ghcr.io/baton-dev/baton:$(VERSION) (Docker; docs/images.md)"
+	@echo "make images-smoke  run the image: the three programs, the agent starting PostgreSQL | images-clean"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
@@ -231,6 +234,20 @@ lab: all build/plain/tests/helpers/baton_labkubelet
 
 lab-down:
 	tests/lab/lab.sh down
+
+# ---- container images ---------------------------------------------------------
+
+# docs/images.md. Never part of `make check` or CI (.ci/run): they need a
+# Docker engine, which images/dockerd.sh starts when none answers (stop it
+# with `images/dockerd.sh stop`). The work is in images/*.sh.
+images:
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/images.sh build
+
+images-smoke:
+	VERSION=$(VERSION) images/smoke.sh
+
+images-clean:
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/images.sh clean
 
 # ---- regions by hand ----------------------------------------------------------
 
