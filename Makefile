@@ -337,9 +337,16 @@ lint:
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
 	@for f in $(CHART_CI_VALUES); do \
 		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
-	@# one image tag: the CRD's default agentImage is the chart's appVersion
-	@grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' crds/baton.dev_databaseclusters.yaml || \
-		{ echo "lint: the CRD's default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }
+	@# one image tag (docs/images.md): the CRD's default agentImage (both
+	@# copies) is the chart's appVersion, the chart's image is the same
+	@# repository, and no file names another version of the image
+	@for f in crds/baton.dev_databaseclusters.yaml charts/baton/crds/baton.dev_databaseclusters.yaml; do \
+		grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' $$f || \
+		{ echo "lint: $$f: the default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }; done
+	@grep -q '^  repository: ghcr.io/baton-dev/baton$$' charts/baton/values.yaml || \
+		{ echo "lint: charts/baton/values.yaml: image.repository is not ghcr.io/baton-dev/baton" >&2; exit 1; }
+	@if git grep -nP 'ghcr\.io/baton-dev/baton:v\d' | grep -vP 'baton:\Q$(VERSION)\E(?![\w.-])'; then \
+		echo "lint: the lines above name an image tag other than $(VERSION) (Chart.yaml appVersion)" >&2; exit 1; fi
 	@echo "lint: ok"
 
 coverage:
