@@ -24,6 +24,7 @@ top=$(cd "$here/.." && pwd)
 version=${VERSION:-$(awk -F'"' '/^appVersion:/ {print $2}' "$top/charts/baton/Chart.yaml")}
 [ -n "$version" ] || { echo "images: no appVersion in charts/baton/Chart.yaml" >&2; exit 1; }
 image=${BATON_IMAGE:-ghcr.io/baton-dev/baton:$version}
+buildlog=${BATON_IMAGES_LOG:-$top/build/images/build.log}
 log() { printf '[images] %s\n' "$*" >&2; }
 
 build() {
@@ -50,17 +51,19 @@ build() {
 
     start=$(date +%s)
     log "docker build -f operator/Dockerfile --build-arg BASE=$base --build-arg BINARIES=$binaries -t $image ."
+    mkdir -p "$(dirname "$buildlog")"
     (cd "$top" && DOCKER_BUILDKIT=1 "$docker" build --progress=plain \
         -f operator/Dockerfile \
         --build-arg BASE="$base" --build-arg BINARIES="$binaries" \
         --label dev.baton.version="$version" --label dev.baton.base="$base" \
         --label dev.baton.binaries="$binaries" \
-        -t "$image" .) >"${BATON_IMAGES_LOG:-/tmp/baton-images-build.log}" 2>&1 || {
-        log "docker build failed; the end of ${BATON_IMAGES_LOG:-/tmp/baton-images-build.log}:"
-        tail -30 "${BATON_IMAGES_LOG:-/tmp/baton-images-build.log}" >&2
+        -t "$image" .) >"$buildlog" 2>&1 || {
+        log "docker build failed; the end of $buildlog:"
+        tail -30 "$buildlog" >&2
         exit 1
     }
-    log "built $image in $(( $(date +%s) - start )) s ($("$docker" image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
+    log "built $image in $(( $(date +%s) - start )) s (log $buildlog)"
+    log "size: $image ($("$docker" image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"
     echo "$image"
 }
 
