@@ -78,7 +78,8 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
-	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build
+	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
+	images images-smoke images-clean
 
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
@@ -93,6 +94,8 @@ help:
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
 	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
+	@echo "make images        the Debian base (debootstrap) and the Baton image ghcr.io/baton-dev/baton:$(VERSION) (Docker; docs/images.md)"
+	@echo "make images-smoke  run the image: the three programs, the agent starting PostgreSQL | images-clean"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
@@ -232,6 +235,20 @@ lab: all build/plain/tests/helpers/baton_labkubelet
 lab-down:
 	tests/lab/lab.sh down
 
+# ---- container images ---------------------------------------------------------
+
+# docs/images.md. Never part of `make check` or CI (.ci/run): they need a
+# Docker engine, which images/dockerd.sh starts when none answers (stop it
+# with `images/dockerd.sh stop`). The work is in images/*.sh.
+images:
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/images.sh build
+
+images-smoke:
+	VERSION=$(VERSION) images/smoke.sh
+
+images-clean:
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/images.sh clean
+
 # ---- regions by hand ----------------------------------------------------------
 
 N ?= 3
@@ -320,9 +337,16 @@ lint:
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
 	@for f in $(CHART_CI_VALUES); do \
 		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
-	@# one image tag: the CRD's default agentImage is the chart's appVersion
-	@grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' crds/baton.dev_databaseclusters.yaml || \
-		{ echo "lint: the CRD's default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }
+	@# one image tag (docs/images.md): the CRD's default agentImage (both
+	@# copies) is the chart's appVersion, the chart's image is the same
+	@# repository, and no file names another version of the image
+	@for f in crds/baton.dev_databaseclusters.yaml charts/baton/crds/baton.dev_databaseclusters.yaml; do \
+		grep -q 'default: ghcr.io/baton-dev/baton:$(VERSION)$$' $$f || \
+		{ echo "lint: $$f: the default agentImage is not baton:$(VERSION) (Chart.yaml appVersion)" >&2; exit 1; }; done
+	@grep -q '^  repository: ghcr.io/baton-dev/baton$$' charts/baton/values.yaml || \
+		{ echo "lint: charts/baton/values.yaml: image.repository is not ghcr.io/baton-dev/baton" >&2; exit 1; }
+	@if git grep -nP 'ghcr\.io/baton-dev/baton:v\d' | grep -vP 'baton:\Q$(VERSION)\E(?![\w.-])'; then \
+		echo "lint: the lines above name an image tag other than $(VERSION) (Chart.yaml appVersion)" >&2; exit 1; fi
 	@echo "lint: ok"
 
 coverage:

@@ -11,6 +11,9 @@ pkgs=(
     clang-format cppcheck valgrind
     iptables libnetfilter-queue-dev
     clang libclang-rt-14-dev
+    # make images / images-smoke (docs/images.md); installed, never started
+    # by make deps: no init system here, images/dockerd.sh starts dockerd
+    docker.io debootstrap jq
 )
 missing=()
 for p in "${pkgs[@]}"; do
