@@ -164,10 +164,11 @@ bool baton_pg_history_switchpoint(const char *history, unsigned tli,
 				  uint64_t *lsn);
 
 /* Whether the standby E has gone past the point where PRIMARY's timeline
- * forked off its own (it holds WAL of the old timeline beyond the switch):
+ * forked off its own (it replayed WAL of the old timeline beyond the switch):
  * PostgreSQL then refuses it the new timeline and only a rewind makes it a
  * standby of PRIMARY. *PAST false when it can follow (same timeline, or
- * at or before the switch); an error when either side cannot be asked. */
+ * at or before the switch) or when it does not stream (its timeline is not
+ * known then); an error when either side cannot be asked. */
 int baton_pg_past_fork(struct baton_engine *e,
 		       const struct baton_engine_peer *primary, bool *past);
 

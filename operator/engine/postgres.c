@@ -2017,18 +2017,30 @@ int baton_pg_past_fork(struct baton_engine *e,
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
-	/* the timeline and the furthest WAL this standby holds (received
-	 * or replayed: the startup process replays what it received) */
+	/* the timeline and the end of the last record this standby replayed:
+	 * what PostgreSQL compares with the switch point (a received
+	 * position can end past it in a record's unfinished tail, and the
+	 * standby still follows: the lab's failovers said "no rewind
+	 * required" when the received position was used). Records received
+	 * but not yet replayed are missed here; the reload's own check
+	 * catches those, as before. */
 	rv = exec_sql(
 	    e, c,
 	    "SELECT COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
-	    " (SELECT timeline_id FROM pg_control_checkpoint())) || ' ' ||"
-	    " GREATEST(COALESCE(pg_last_wal_receive_lsn(), '0/0'),"
-	    " COALESCE(pg_last_wal_replay_lsn(), '0/0'))",
+	    " 0) || ' ' || COALESCE(pg_last_wal_replay_lsn(), '0/0')",
 	    out, sizeof out);
 	PQfinish(c);
 	if (rv != 0) {
 		return rv;
+	}
+	/* Only a streaming standby says which timeline it is on: without a
+	 * WAL receiver (a detached standby, a failover's) the last
+	 * checkpoint's timeline can be several switches old, and the wrong
+	 * switch point said "past" where pg_rewind found nothing to do. Not
+	 * known: not past, and the reload decides, as before. */
+	if (strncmp(out, "0 ", 2) == 0) {
+		*past = false;
+		return 0;
 	}
 	{
 		char lsn[64];
@@ -2265,7 +2277,7 @@ static int pg_rejoin(struct baton_engine *e,
 		bool past = false;
 		if (baton_pg_past_fork(e, primary, &past) == 0 && past) {
 			BATON_INFO("engine",
-				   "%s holds WAL past the point where %s:%d's "
+				   "%s replayed WAL past the point where %s:%d's "
 				   "timeline forked off: rewinding",
 				   pg->name, primary->host, primary->port);
 		} else if (follow_by_reload(e, primary, src_tli, 3000)) {

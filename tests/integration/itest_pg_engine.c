@@ -421,16 +421,17 @@ START_TEST(a_standby_follows_the_new_primary_without_a_restart)
 		must(&n[0], n[0].e.ops->detach(&n[0].e, &lsn));
 		sql(&n[1], "INSERT INTO t SELECT generate_series(102, 150)");
 		wait_replayed(&n[1], &n[2]);
-		pgt_kill9(&n[1]);
 		must(&n[0], n[0].e.ops->promote(&n[0].e, 0));
-		must(&n[0], n[0].e.ops->unfence(&n[0].e));
-		pid_c = baton_pg_postmaster_pid(&n[2].e);
 		{
-			/* asked up front, not found out after 3 s */
+			/* asked up front, not found out after 3 s: c still
+			 * streams from b, so it says which timeline it is on */
 			bool past = false;
 			must(&n[2], baton_pg_past_fork(&n[2].e, &pa, &past));
 			ck_assert_msg(past, "c holds rows a never had");
 		}
+		pgt_kill9(&n[1]);
+		must(&n[0], n[0].e.ops->unfence(&n[0].e));
+		pid_c = baton_pg_postmaster_pid(&n[2].e);
 		must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pa));
 		ck_assert_int_ne(baton_pg_postmaster_pid(&n[2].e), pid_c);
 		sql(&n[0], "INSERT INTO t VALUES (1000)");
