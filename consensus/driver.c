@@ -271,6 +271,21 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 	}
 }
 
+/* A (not final) REPORT of REP for this region. */
+static void propose_report(struct baton_driver *d,
+			   const struct baton_db_state *st,
+			   const struct baton_region_report *rep)
+{
+	struct baton_cmd c = cmd_for(BATON_CMD_REPORT, st, d->region);
+
+	c.healthy = rep->healthy;
+	c.position = rep->position;
+	c.sync_standby = rep->sync_standby;
+	if (d->ops.propose(d->ops.data, &c) == 0) {
+		d->stats.reports_sent++;
+	}
+}
+
 static void report(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, int me, uint64_t now)
 {
@@ -315,13 +330,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 		d->ops.report(d->ops.data, st->name, &rep);
 		if (rep.position >= st->sw_final_position) {
 			s->last_report_ms = now;
-			c = cmd_for(BATON_CMD_REPORT, st, d->region);
-			c.healthy = rep.healthy;
-			c.position = rep.position;
-			c.sync_standby = rep.sync_standby;
-			if (d->ops.propose(d->ops.data, &c) == 0) {
-				d->stats.reports_sent++;
-			}
+			propose_report(d, st, &rep);
 			return;
 		}
 	}
@@ -337,13 +346,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	    mine->report_epoch == st->epoch) {
 		return;
 	}
-	c = cmd_for(BATON_CMD_REPORT, st, d->region);
-	c.healthy = rep.healthy;
-	c.position = rep.position;
-	c.sync_standby = rep.sync_standby;
-	if (d->ops.propose(d->ops.data, &c) == 0) {
-		d->stats.reports_sent++;
-	}
+	propose_report(d, st, &rep);
 }
 
 static void decide(struct baton_driver *d, const struct baton_db_state *st,

@@ -1983,6 +1983,27 @@ static int reclone(struct baton_engine *e,
 	return 0;
 }
 
+/* How this instance reaches PRIMARY as the replication role (EXTRA:
+ * "dbname=postgres" or "replication=true"): the password stays in the
+ * passfile, written first. */
+static int source_conninfo(struct baton_engine *e,
+			   const struct baton_engine_peer *primary,
+			   const char *extra, char *out, size_t size)
+{
+	struct pg *pg = PG(e);
+	char pf[1100];
+	int rv = write_passfile(e);
+
+	if (rv != 0) {
+		return rv;
+	}
+	conninfo_escape(pg->passfile, pf, sizeof pf);
+	snprintf(out, size,
+		 "host=%s port=%d user=%s passfile='%s' %s connect_timeout=5",
+		 primary->host, primary->port, pg->repl_user, pf, extra);
+	return 0;
+}
+
 bool baton_pg_history_switchpoint(const char *history, unsigned tli,
 				  uint64_t *lsn)
 {
@@ -2005,7 +2026,7 @@ int baton_pg_past_fork(struct baton_engine *e,
 		       const struct baton_engine_peer *primary, bool *past)
 {
 	struct pg *pg = PG(e);
-	char src[2048], pf[1100], out[128], cmd[64];
+	char src[2048], out[128], cmd[64];
 	unsigned my_tli = 0, src_tli = 0;
 	uint64_t mine = 0, switchpoint = 0;
 	PGconn *c, *rc = NULL;
@@ -2052,15 +2073,10 @@ int baton_pg_past_fork(struct baton_engine *e,
 			return BATON_EENGINE;
 		}
 	}
-	rv = write_passfile(e);
+	rv = source_conninfo(e, primary, "replication=true", src, sizeof src);
 	if (rv != 0) {
 		return rv;
 	}
-	conninfo_escape(pg->passfile, pf, sizeof pf);
-	snprintf(src, sizeof src,
-		 "host=%s port=%d user=%s passfile='%s' replication=true "
-		 "connect_timeout=5",
-		 primary->host, primary->port, pg->repl_user, pf);
 	rc = PQconnectdb(src);
 	if (PQstatus(rc) != CONNECTION_OK) {
 		baton_errmsg_printf(e->errmsg, "replication connection to %s:%d: %s",
@@ -2193,24 +2209,20 @@ static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
 	struct pg *pg = PG(e);
-	char tool[512], src[2048], pf[1100];
+	char tool[512], src[2048];
 	char src_tli[24] = "";
 	int rv;
 
 	rv = check_datadir(e, false);
 	if (rv == 0) {
-		rv = write_passfile(e);
+		/* pg_rewind's --source-server is on its command line: the
+		 * passfile's path goes there, never the password */
+		rv = source_conninfo(e, primary, "dbname=postgres", src,
+				     sizeof src);
 	}
 	if (rv != 0) {
 		return rv;
 	}
-	/* pg_rewind's --source-server is on its command line: the passfile's
-	 * path goes there, never the password */
-	conninfo_escape(pg->passfile, pf, sizeof pf);
-	snprintf(src, sizeof src,
-		 "host=%s port=%d user=%s passfile='%s' dbname=postgres "
-		 "connect_timeout=5",
-		 primary->host, primary->port, pg->repl_user, pf);
 	/* The source must have finished its promotion: one still in
 	 * recovery is on the old timeline, pg_rewind would find nothing to
 	 * do, and this instance would follow it past the point where its new
