@@ -682,6 +682,17 @@ static void run_op(struct baton_agent *a, struct agent_order *o,
 	}
 }
 
+/* The first queued order, taken off the queue (the queue is not empty). */
+static struct agent_order *dequeue(struct baton_agent *a)
+{
+	struct agent_order *o = a->queue_head;
+	a->queue_head = o->next;
+	if (a->queue_head == NULL) {
+		a->queue_tail = NULL;
+	}
+	return o;
+}
+
 static void reconcile(struct baton_agent *a)
 {
 	if (a->busy) {
@@ -698,23 +709,14 @@ static void reconcile(struct baton_agent *a)
 		 * its fence) is answered by this very fence; running it again
 		 * after cost a switchover ~0.5 s on a loaded lab. */
 		struct agent_order *o = a->queue_head;
-		if (o != NULL && o->op == BATON_ENGINE_FENCE) {
-			a->queue_head = o->next;
-			if (a->queue_head == NULL) {
-				a->queue_tail = NULL;
-			}
-		} else {
-			o = NULL;
-		}
-		run_op(a, o, BATON_ENGINE_FENCE);
+		run_op(a,
+		       o != NULL && o->op == BATON_ENGINE_FENCE ? dequeue(a)
+								: NULL,
+		       BATON_ENGINE_FENCE);
 		return;
 	}
 	if (a->queue_head != NULL) {
-		struct agent_order *o = a->queue_head;
-		a->queue_head = o->next;
-		if (a->queue_head == NULL) {
-			a->queue_tail = NULL;
-		}
+		struct agent_order *o = dequeue(a);
 		run_op(a, o, o->op);
 		return;
 	}

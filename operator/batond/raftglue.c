@@ -75,7 +75,6 @@ struct baton_raftglue {
 	bool api_started;
 	struct baton_consensus_ops ops;
 	struct proposal *proposals;
-	bool raft_started;
 	bool stopping;
 	int closing;
 	/* membership (batond/membership.h) */
@@ -103,7 +102,7 @@ static const char *self_name(struct baton_raftglue *g)
 
 static bool is_leader(struct baton_raftglue *g)
 {
-	return g->raft_started && !g->stopping &&
+	return g->node.started && !g->stopping &&
 	       raft_state(&g->node.raft) == RAFT_LEADER;
 }
 
@@ -111,7 +110,7 @@ static struct member *leader_member(struct baton_raftglue *g)
 {
 	raft_id id = 0;
 	const char *addr = NULL;
-	if (!g->raft_started) {
+	if (!g->node.started) {
 		return NULL;
 	}
 	raft_leader(&g->node.raft, &id, &addr);
@@ -199,7 +198,7 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 	struct proposal *p;
 	int rv;
 
-	if (g->stopping || !g->raft_started) {
+	if (g->stopping || !g->node.started) {
 		return BATON_ESHUTDOWN;
 	}
 	p = calloc(1, sizeof *p);
@@ -437,13 +436,13 @@ static json_t *raft_status(void *data)
 	st = json_pack(
 	    "{s:s, s:s, s:I, s:s?, s:I, s:o, s:b, s:I}", "self", self_name(g),
 	    "state",
-	    g->raft_started ? raft_state_name(raft_state(&g->node.raft))
+	    g->node.started ? raft_state_name(raft_state(&g->node.raft))
 			    : (g->joining ? "joining" : "stopped"),
 	    "term",
-	    (json_int_t)(g->raft_started ? raft_current_term(&g->node.raft) : 0),
+	    (json_int_t)(g->node.started ? raft_current_term(&g->node.raft) : 0),
 	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->node.fsm.applied,
 	    "members", members, "joining", g->joining, "lastIndex",
-	    (json_int_t)(g->raft_started ? raft_last_index(&g->node.raft) : 0));
+	    (json_int_t)(g->node.started ? raft_last_index(&g->node.raft) : 0));
 	/* the leader's committed configuration, when no change is in flight:
 	 * what a joining member may trust (batond/membership.h rule 4) */
 	if (st != NULL && is_leader(g) &&
@@ -823,7 +822,7 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	const struct baton_driver_stats *st;
 	uint64_t now = now_ms();
 
-	if (g == NULL || !g->raft_started) {
+	if (g == NULL || !g->node.started) {
 		return;
 	}
 	st = &g->driver.stats;
@@ -954,8 +953,7 @@ static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 				    cfg->raft_dir, g->node.errmsg);
 		return BATON_EINTERNAL;
 	}
-	g->raft_started = true;
-	g->joining = false;
+		g->joining = false;
 	baton_log(BATON_LOG_INFO, "raft", "%s: Raft started",
 		  bootstrap		? "new fleet bootstrapped"
 		  : g->join_added ? "rejoining as a new member"

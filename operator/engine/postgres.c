@@ -1985,23 +1985,18 @@ static int reclone(struct baton_engine *e,
 
 /* How this instance reaches PRIMARY as the replication role (EXTRA:
  * "dbname=postgres" or "replication=true"): the password stays in the
- * passfile, written first. */
-static int source_conninfo(struct baton_engine *e,
-			   const struct baton_engine_peer *primary,
-			   const char *extra, char *out, size_t size)
+ * passfile (write_passfile() first). */
+static void source_conninfo(struct baton_engine *e,
+			    const struct baton_engine_peer *primary,
+			    const char *extra, char *out, size_t size)
 {
 	struct pg *pg = PG(e);
 	char pf[1100];
-	int rv = write_passfile(e);
 
-	if (rv != 0) {
-		return rv;
-	}
 	conninfo_escape(pg->passfile, pf, sizeof pf);
 	snprintf(out, size,
 		 "host=%s port=%d user=%s passfile='%s' %s connect_timeout=5",
 		 primary->host, primary->port, pg->repl_user, pf, extra);
-	return 0;
 }
 
 bool baton_pg_history_switchpoint(const char *history, unsigned tli,
@@ -2022,12 +2017,15 @@ bool baton_pg_history_switchpoint(const char *history, unsigned tli,
 	return false;
 }
 
-int baton_pg_past_fork(struct baton_engine *e,
-		       const struct baton_engine_peer *primary, bool *past)
+/* baton_pg_past_fork() with the passfile written and, when the caller
+ * knows it, the timeline PRIMARY writes (SRC_TLI; 0: asked here). */
+static int past_fork(struct baton_engine *e,
+		     const struct baton_engine_peer *primary, unsigned src_tli,
+		     bool *past)
 {
 	struct pg *pg = PG(e);
 	char src[2048], out[128], cmd[64];
-	unsigned my_tli = 0, src_tli = 0;
+	unsigned my_tli = 0;
 	uint64_t mine = 0, switchpoint = 0;
 	PGconn *c, *rc = NULL;
 	PGresult *r = NULL;
@@ -2073,10 +2071,7 @@ int baton_pg_past_fork(struct baton_engine *e,
 			return BATON_EENGINE;
 		}
 	}
-	rv = source_conninfo(e, primary, "replication=true", src, sizeof src);
-	if (rv != 0) {
-		return rv;
-	}
+	source_conninfo(e, primary, "replication=true", src, sizeof src);
 	rc = PQconnectdb(src);
 	if (PQstatus(rc) != CONNECTION_OK) {
 		baton_errmsg_printf(e->errmsg, "replication connection to %s:%d: %s",
@@ -2085,18 +2080,21 @@ int baton_pg_past_fork(struct baton_engine *e,
 		rv = BATON_ECONN;
 		goto out;
 	}
-	r = PQexec(rc, "IDENTIFY_SYSTEM");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
-	    PQnfields(r) < 2) {
-		baton_errmsg_printf(e->errmsg, "IDENTIFY_SYSTEM on %s:%d: %s",
-				    primary->host, primary->port,
-				    PQerrorMessage(rc));
-		rv = BATON_EENGINE;
-		goto out;
+	if (src_tli == 0) {
+		r = PQexec(rc, "IDENTIFY_SYSTEM");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+		    PQnfields(r) < 2) {
+			baton_errmsg_printf(e->errmsg,
+					    "IDENTIFY_SYSTEM on %s:%d: %s",
+					    primary->host, primary->port,
+					    PQerrorMessage(rc));
+			rv = BATON_EENGINE;
+			goto out;
+		}
+		src_tli = (unsigned)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+		PQclear(r);
+		r = NULL;
 	}
-	src_tli = (unsigned)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
-	PQclear(r);
-	r = NULL;
 	if (src_tli == my_tli) {
 		*past = false; /* no fork between them */
 		goto out;
@@ -2122,6 +2120,15 @@ out:
 	PQclear(r);
 	PQfinish(rc);
 	return rv;
+}
+
+int baton_pg_past_fork(struct baton_engine *e,
+		       const struct baton_engine_peer *primary, bool *past)
+{
+	int rv = write_passfile(e);
+
+	*past = true;
+	return rv != 0 ? rv : past_fork(e, primary, 0, past);
 }
 
 /* A standby that is not ahead of PRIMARY's timeline fork follows it with
@@ -2215,14 +2222,14 @@ static int pg_rejoin(struct baton_engine *e,
 
 	rv = check_datadir(e, false);
 	if (rv == 0) {
-		/* pg_rewind's --source-server is on its command line: the
-		 * passfile's path goes there, never the password */
-		rv = source_conninfo(e, primary, "dbname=postgres", src,
-				     sizeof src);
+		rv = write_passfile(e);
 	}
 	if (rv != 0) {
 		return rv;
 	}
+	/* pg_rewind's --source-server is on its command line: the passfile's
+	 * path goes there, never the password */
+	source_conninfo(e, primary, "dbname=postgres", src, sizeof src);
 	/* The source must have finished its promotion: one still in
 	 * recovery is on the old timeline, pg_rewind would find nothing to
 	 * do, and this instance would follow it past the point where its new
@@ -2287,7 +2294,10 @@ static int pg_rejoin(struct baton_engine *e,
 		 * log, and the reload path below found out when its 3 s ran
 		 * out (one switchover in four on the lab, 9 s). Ask first. */
 		bool past = false;
-		if (baton_pg_past_fork(e, primary, &past) == 0 && past) {
+		if (past_fork(e, primary,
+			      (unsigned)strtoul(src_tli, NULL, 10),
+			      &past) == 0 &&
+		    past) {
 			BATON_INFO("engine",
 				   "%s replayed WAL past the point where %s:%d's "
 				   "timeline forked off: rewinding",
