@@ -457,6 +457,9 @@ void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms,
 {
 	uint64_t until = send_ms + lease_ms;
 
+	if (send_ms <= l->barrier_ms) {
+		return; /* sent before the lease was dropped */
+	}
 	if (!l->held || l->epoch != epoch) {
 		l->held = true;
 		l->epoch = epoch;
@@ -468,10 +471,13 @@ void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms,
 	}
 }
 
-void baton_lease_revoke(struct baton_lease *l)
+void baton_lease_revoke(struct baton_lease *l, uint64_t now)
 {
 	l->held = false;
 	l->valid_until = 0;
+	if (now > l->barrier_ms) {
+		l->barrier_ms = now;
+	}
 }
 
 bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,

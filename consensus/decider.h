@@ -240,6 +240,11 @@ struct baton_lease {
 	uint32_t drift_ppm;
 	bool held;
 	uint64_t valid_until; /* renewer's clock */
+	/* renewals sent at or before this (renewer's clock) extend nothing:
+	 * set by a revoke, so that a renewal still in flight when the lease
+	 * was dropped (a switchover began, the epoch moved on) cannot bring
+	 * it back when it applies later */
+	uint64_t barrier_ms;
 };
 
 void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
@@ -248,8 +253,9 @@ void baton_lease_init(struct baton_lease *l, uint32_t lease_ms,
  * and accepted. */
 void baton_lease_acked(struct baton_lease *l, uint64_t epoch, uint64_t send_ms,
 		       uint32_t lease_ms);
-/* Drop the lease at once (demoted, fencing, epoch moved on). */
-void baton_lease_revoke(struct baton_lease *l);
+/* Drop the lease at once (demoted, fencing, epoch moved on) at NOW: no
+ * renewal sent at or before NOW extends it again. */
+void baton_lease_revoke(struct baton_lease *l, uint64_t now);
 bool baton_lease_valid(const struct baton_lease *l, uint64_t epoch,
 		       uint64_t now);
 /* The duration the agent may hold its lease, measured on the agent's clock

@@ -49,11 +49,12 @@ static void changed(struct baton_driver *d, const char *db)
 
 void baton_driver_init(struct baton_driver *d, const char *region,
 		       const struct baton_driver_ops *ops,
-		       unsigned decider_flags)
+		       unsigned decider_flags, uint64_t incarnation)
 {
 	memset(d, 0, sizeof *d);
 	snprintf(d->region, sizeof d->region, "%s", region);
 	d->ops = *ops;
+	d->nonce = incarnation != 0 ? incarnation : 1;
 	d->report_ms = BATON_DRIVER_REPORT_MS;
 	baton_decider_init(&d->decider, decider_flags);
 	baton_index_init(&d->slots, sizeof(struct baton_driver_slot),
@@ -115,6 +116,34 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 
 /* ---- what was applied and what came back ------------------------------ */
 
+/* One of this driver's own renewals (a RENEW_BATCH item it proposed, this
+ * incarnation) applied here with RESULT: only an accepted one extends the
+ * lease, to its own send time + the lease it claimed (decider.h). The
+ * verdict is read where the entry applies, on this node: it is committed
+ * then, and the FSM's verdict is the one every replica reaches. */
+static void own_renewal(struct baton_driver *d, const struct baton_cmd *cmd,
+			int result)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, cmd->db);
+
+	if (s == NULL) {
+		return;
+	}
+	if (result == BATON_FSM_OK) {
+		d->stats.renewals_accepted++;
+		baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms,
+				  cmd->lease_ms != 0 ? cmd->lease_ms
+						     : s->lease.lease_ms);
+	} else if (result == BATON_FSM_NOT_PRIMARY ||
+		   result == BATON_FSM_STALE_EPOCH) {
+		d->stats.renewals_refused++;
+		/* and every renewal sent before this one with it */
+		baton_lease_revoke(&s->lease, cmd->send_ms);
+	} else {
+		d->stats.renewals_refused++;
+	}
+}
+
 void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 			  const struct baton_cmd *cmd, int result, uint64_t now)
 {
@@ -129,6 +158,10 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 			changed(d, baton_fsm_db_at(fsm, i)->name);
 		}
 		return;
+	}
+	if (cmd->type == BATON_CMD_RENEW && cmd->nonce == d->nonce &&
+	    strcmp(cmd->region, d->region) == 0) {
+		own_renewal(d, cmd, result);
 	}
 	if (result != BATON_FSM_OK) {
 		return;
@@ -156,7 +189,7 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 			baton_decider_renewed(&d->decider, st, 0, 0, now);
 		}
 		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
-			baton_lease_revoke(&s->lease);
+			baton_lease_revoke(&s->lease, now);
 		}
 		if (s != NULL) {
 			s->lost_noticed = false;
@@ -173,6 +206,17 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		break;
 	case BATON_CMD_REPORT:
 		return; /* health is read when reconciling */
+	case BATON_CMD_SWITCHOVER: {
+		/* the old primary's lease ends as the switchover applies
+		 * (the tick says so too, and fences) */
+		struct baton_driver_slot *s =
+		    baton_index_get(&d->slots, cmd->db);
+		if (s != NULL && st != NULL && st->primary >= 0 &&
+		    strcmp(st->regions[st->primary].name, d->region) == 0) {
+			baton_lease_revoke(&s->lease, now);
+		}
+		break;
+	}
 	case BATON_CMD_LOST:
 		say(d, LOG_WARN, cmd->db,
 		    "failing over from %s at epoch %llu: the standbys stop "
@@ -188,52 +232,75 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		       int result)
 {
-	struct baton_driver_slot *s = baton_index_get(&d->slots, cmd->db);
+	struct baton_driver_slot *s;
 
-	if (s == NULL) {
-		return;
-	}
-	if (cmd->type == BATON_CMD_RENEW) {
-		/* free its place (a slot created again since, or a renewal
-		 * forgotten as too old, has none) */
-		for (unsigned k = 0; k < BATON_DRIVER_RENEW_PIPELINE; k++) {
-			if (s->renew_sent[k] == cmd->send_ms) {
-				s->renew_sent[k] = 0;
-				break;
+	if (cmd->type == BATON_CMD_RENEW_BATCH) {
+		/* free each renewal's place in its pipeline (a slot created
+		 * again since, or a renewal forgotten as too old, has none);
+		 * the verdicts came, or come, with the apply (own_renewal) */
+		for (unsigned i = 0; i < cmd->n_items; i++) {
+			s = baton_index_get(&d->slots, cmd->items[i].db);
+			for (unsigned k = 0;
+			     s != NULL && k < BATON_DRIVER_RENEW_PIPELINE;
+			     k++) {
+				if (s->renew_sent[k] == cmd->send_ms) {
+					s->renew_sent[k] = 0;
+					break;
+				}
+			}
+			if (result == 0) {
+				d->stats.renewals_unknown++;
 			}
 		}
-		if (result == BATON_FSM_OK &&
-		    strcmp(cmd->region, d->region) == 0) {
-			d->stats.renewals_accepted++;
-			baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms,
-					  cmd->lease_ms != 0
-					      ? cmd->lease_ms
-					      : s->lease.lease_ms);
-		} else if (result == BATON_FSM_NOT_PRIMARY ||
-			   result == BATON_FSM_STALE_EPOCH) {
-			d->stats.renewals_refused++;
-			baton_lease_revoke(&s->lease);
-		} else if (result == 0) {
-			d->stats.renewals_unknown++;
-		} else {
-			d->stats.renewals_refused++;
-		}
-	} else if (cmd->type == BATON_CMD_PROMOTE ||
-		   cmd->type == BATON_CMD_LOST) {
+		return;
+	}
+	s = baton_index_get(&d->slots, cmd->db);
+	if (s != NULL && (cmd->type == BATON_CMD_PROMOTE ||
+			  cmd->type == BATON_CMD_LOST)) {
 		s->promote_in_flight = false;
 	}
 }
 
 /* ---- the tick ---------------------------------------------------------- */
 
+/* Send the renewals gathered in this tick (one entry, up to
+ * BATON_RENEW_BATCH_MAX databases). */
+static void flush_renewals(struct baton_driver *d)
+{
+	struct baton_cmd *b = &d->batch;
+
+	if (b->n_items == 0) {
+		return;
+	}
+	snprintf(b->db, sizeof b->db, "%s", b->items[0].db);
+	if (d->ops.propose(d->ops.data, b) == 0) {
+		d->stats.renewals_sent += b->n_items;
+	} else {
+		/* nothing was sent: no place in any pipeline is taken */
+		for (unsigned i = 0; i < b->n_items; i++) {
+			struct baton_driver_slot *s =
+			    baton_index_get(&d->slots, b->items[i].db);
+			for (unsigned k = 0;
+			     s != NULL && k < BATON_DRIVER_RENEW_PIPELINE;
+			     k++) {
+				if (s->renew_sent[k] == b->send_ms) {
+					s->renew_sent[k] = 0;
+					break;
+				}
+			}
+		}
+	}
+	b->n_items = 0;
+}
+
 static void renew(struct baton_driver *d, const struct baton_db_state *st,
 		  struct baton_driver_slot *s, uint64_t now)
 {
 	struct baton_region_report rep;
-	struct baton_cmd c;
+	struct baton_renew_item *it;
 	int free_at = -1;
 
-	if (now - s->last_renew_ms < st->cfg.renew_ms) {
+	if (now == 0 || now - s->last_renew_ms < st->cfg.renew_ms) {
 		return;
 	}
 	for (unsigned k = 0; k < BATON_DRIVER_RENEW_PIPELINE; k++) {
@@ -260,15 +327,26 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 	/* a configuration change reaches the next renewal */
 	s->lease.lease_ms = st->cfg.lease_ms;
 	s->lease.drift_ppm = st->cfg.drift_ppm;
-	c = cmd_for(BATON_CMD_RENEW, st, d->region);
-	c.send_ms = now; /* the lease counts from here (decider.h) */
-	c.round = st->round; /* a renewal from before a failover round
-				cannot call that round off (fsm.c) */
-	c.lease_ms = st->cfg.lease_ms;
-	if (now != 0 && d->ops.propose(d->ops.data, &c) == 0) {
-		s->renew_sent[free_at] = now;
-		d->stats.renewals_sent++;
+	/* into this tick's batch: one entry for many databases, each with
+	 * its own epoch and round (fsm.c applies each as its RENEW) */
+	if (d->batch.n_items == BATON_RENEW_BATCH_MAX) {
+		flush_renewals(d);
 	}
+	if (d->batch.n_items == 0) {
+		memset(&d->batch, 0, sizeof d->batch);
+		d->batch.type = BATON_CMD_RENEW_BATCH;
+		snprintf(d->batch.region, sizeof d->batch.region, "%s",
+			 d->region);
+		d->batch.send_ms = now; /* the lease counts from here */
+		d->batch.nonce = d->nonce;
+	}
+	it = &d->batch.items[d->batch.n_items++];
+	snprintf(it->db, sizeof it->db, "%s", st->name);
+	it->epoch = st->epoch;
+	it->round = st->round; /* a renewal from before a failover round
+				  cannot call that round off (fsm.c) */
+	it->lease_ms = st->cfg.lease_ms;
+	s->renew_sent[free_at] = now;
 }
 
 /* A (not final) REPORT of REP for this region. */
@@ -458,7 +536,7 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		/* 1. a planned switchover began: the lease ends now (the
 		 * agent is fenced next) */
 		if (primary_here && switching) {
-			baton_lease_revoke(&s->lease);
+			baton_lease_revoke(&s->lease, now);
 		}
 		/* 2. renew */
 		if (primary_here && !switching) {
@@ -493,6 +571,7 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 			decide(d, st, s, now);
 		}
 	}
+	flush_renewals(d);
 }
 
 /* ---- what the rest of the node asks ------------------------------------ */

@@ -14,8 +14,10 @@
  *  1. drops this region's lease when a switchover begins here (the old
  *     primary's side of §5.7);
  *  2. renews: when this region holds the primary and its designated
- *     instance is healthy, a RENEW(send time) every renewMillis. Renewals
- *     are pipelined (up to BATON_DRIVER_RENEW_PIPELINE in flight, none
+ *     instance is healthy, a RENEW(send time) every renewMillis, the
+ *     renewals of one tick gathered in RENEW_BATCH entries of up to
+ *     BATON_RENEW_BATCH_MAX databases (Raft load grows with regions and
+ *     databases / 16, not with databases). Renewals are pipelined (up to BATON_DRIVER_RENEW_PIPELINE in flight, none
  *     counted once older than the lease), so one slow commit or one lost
  *     answer does not hold back the next: the lease is extended by each
  *     accepted ack to its own send time + lease (decider.h);
@@ -114,6 +116,11 @@ struct baton_driver_stats {
 
 struct baton_driver {
 	char region[BATON_NAME_SIZE];
+	/* this incarnation, in every renewal it sends: its own renewals are
+	 * told from ones an earlier process sent (replayed from the log) */
+	uint64_t nonce;
+	/* the renewals of this tick not yet sent (a RENEW_BATCH) */
+	struct baton_cmd batch;
 	struct baton_driver_ops ops;
 	struct baton_decider decider;
 	bool leader;
@@ -124,9 +131,11 @@ struct baton_driver {
 	struct baton_index slots;
 };
 
+/* INCARNATION: a number this process (this driver) has and no earlier
+ * one of the same region had, e.g. random; 0 counts as 1. */
 void baton_driver_init(struct baton_driver *d, const char *region,
 		       const struct baton_driver_ops *ops,
-		       unsigned decider_flags);
+		       unsigned decider_flags, uint64_t incarnation);
 void baton_driver_close(struct baton_driver *d);
 
 /* One tick at NOW; LEADER: this node is the Raft leader. */
@@ -141,7 +150,9 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 
 /* The outcome of a proposal this driver made: the FSM's verdict, or 0
  * when it did not commit or nobody knows (a forwarded proposal whose
- * answer was lost). Only an accepted renewal extends the lease. */
+ * answer was lost). A RENEW_BATCH's verdicts are per database and come
+ * with the apply on this node (baton_driver_applied): only an accepted
+ * renewal extends the lease. */
 void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		       int result);
 

@@ -218,6 +218,25 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 	case BATON_CMD_SWITCHOVER_ABORT:
 		put_u64(&w, cmd->epoch);
 		break;
+	case BATON_CMD_RENEW_BATCH:
+		if (cmd->n_items == 0 || cmd->n_items > BATON_RENEW_BATCH_MAX) {
+			return BATON_EINVAL;
+		}
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->send_ms);
+		put_u64(&w, cmd->nonce);
+		put_u8(&w, (uint8_t)cmd->n_items);
+		for (i = 0; i < cmd->n_items; i++) {
+			const struct baton_renew_item *it = &cmd->items[i];
+			if (it->db[0] == '\0') {
+				return BATON_EINVAL;
+			}
+			put_str(&w, it->db);
+			put_u64(&w, it->epoch);
+			put_u64(&w, it->round);
+			put_u32(&w, it->lease_ms);
+		}
+		break;
 	}
 	if (w.invalid) {
 		return BATON_EINVAL;
@@ -321,6 +340,25 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 	case BATON_CMD_SWITCHOVER_ABORT:
 		cmd->epoch = get_u64(&r);
 		break;
+	case BATON_CMD_RENEW_BATCH:
+		get_str(&r, cmd->region);
+		cmd->send_ms = get_u64(&r);
+		cmd->nonce = get_u64(&r);
+		cmd->n_items = get_u8(&r);
+		if (cmd->n_items == 0 || cmd->n_items > BATON_RENEW_BATCH_MAX) {
+			return BATON_EPARSE;
+		}
+		for (i = 0; i < cmd->n_items; i++) {
+			struct baton_renew_item *it = &cmd->items[i];
+			get_str(&r, it->db);
+			it->epoch = get_u64(&r);
+			it->round = get_u64(&r);
+			it->lease_ms = get_u32(&r);
+			if (!r.bad && it->db[0] == '\0') {
+				return BATON_EPARSE;
+			}
+		}
+		break;
 	default:
 		return BATON_EPARSE;
 	}
@@ -367,6 +405,8 @@ const char *baton_fsm_result_name(int code)
 	    "exists",	   "full",	   "no-such-region", "stale-epoch",
 	    "bad-epoch",   "not-primary",  "lease-renewed",  "not-eligible",
 	    "wrong-phase", "out-of-memory"};
+	_Static_assert(sizeof names / sizeof names[0] == BATON_FSM__COUNT,
+		       "a name for every result");
 	if (code < 0 || code >= BATON_FSM__COUNT) {
 		return "unknown";
 	}
@@ -752,6 +792,53 @@ static const uint8_t *legacy_unframe(const uint8_t *b, size_t *len)
 	return b + 4;
 }
 
+/* Item I of BATCH as the RENEW it stands for. */
+static void batch_item(const struct baton_cmd *batch, unsigned i,
+		       struct baton_cmd *out)
+{
+	const struct baton_renew_item *it = &batch->items[i];
+
+	memset(out, 0, sizeof *out);
+	out->type = BATON_CMD_RENEW;
+	memcpy(out->db, it->db, sizeof out->db);
+	memcpy(out->region, batch->region, sizeof out->region);
+	out->epoch = it->epoch;
+	out->send_ms = batch->send_ms;
+	out->lease_ms = it->lease_ms;
+	out->round = it->round;
+	out->round_known = 1;
+	out->nonce = batch->nonce;
+}
+
+/* A RENEW_BATCH: every item applies as its RENEW, with the same rules
+ * (the per-database compare-and-swap included), and the observer hears
+ * of each. Renewals never allocate: no item can come back NOMEM. */
+static void apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
+			const void *buf, size_t len)
+{
+	int results[BATON_RENEW_BATCH_MAX];
+	struct baton_cmd item;
+	uint8_t r = BATON_FSM_OK;
+
+	for (unsigned i = 0; i < batch->n_items; i++) {
+		batch_item(batch, i, &item);
+		results[i] = apply_cmd(f, &item);
+	}
+	f->applied++;
+	f->chain = fnv(f->chain, buf, len);
+	for (unsigned i = 0; i < batch->n_items; i++) {
+		r = (uint8_t)results[i];
+		f->chain = fnv(f->chain, &r, 1);
+	}
+	if (f->observer == NULL) {
+		return;
+	}
+	for (unsigned i = 0; i < batch->n_items; i++) {
+		batch_item(batch, i, &item);
+		f->observer(f, &item, results[i], f->observer_data);
+	}
+}
+
 int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 {
 	struct baton_cmd cmd;
@@ -762,6 +849,9 @@ int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 
 	if (baton_cmd_decode(cmd_buf, cmd_len, &cmd) != 0) {
 		result = BATON_FSM_MALFORMED;
+	} else if (cmd.type == BATON_CMD_RENEW_BATCH) {
+		apply_batch(f, &cmd, buf, len);
+		return BATON_FSM_OK;
 	} else {
 		result = apply_cmd(f, &cmd);
 		if (result == BATON_FSM_NOMEM) {

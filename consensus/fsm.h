@@ -23,9 +23,15 @@
 #include "consensus/index.h"
 
 /* Version 2 added the lease a RENEW claims; version 1 commands (a log
- * written by an earlier batond) still decode. */
+ * written by an earlier batond) still decode. A new command type needs no
+ * new version: an earlier batond refuses the type (RENEW_BATCH: every
+ * region runs the same version, docs/consensus.md "Upgrades"). */
 #define BATON_CMD_VERSION 3
-#define BATON_CMD_MAX 1024
+#define BATON_CMD_MAX 2048
+/* Databases one RENEW_BATCH renews: a region's renewals travel in
+ * ceil(databases / this) entries per renewMillis, not one per database.
+ * 16 items of at most 84 bytes stay inside BATON_CMD_MAX. */
+#define BATON_RENEW_BATCH_MAX 16
 /* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
  * Version 2 widened count from u8 to u32 (thousands of databases); version
  * 3 added each region's report epoch and final flag and the lease high
@@ -45,6 +51,11 @@ enum baton_cmd_type {
 	BATON_CMD_SWITCHOVER_ABORT, /* db, epoch */
 	BATON_CMD_LOST,		    /* db, region (primary), epoch, renew_seq */
 	BATON_CMD_CONFIG,	    /* db, config */
+	/* region, send_ms, nonce, then per database: db, epoch, round,
+	 * lease_ms. Each item applies as the RENEW it stands for, with its
+	 * own verdict (the observer sees one RENEW per item, carrying the
+	 * batch's nonce); the entry's own result is OK once it decoded. */
+	BATON_CMD_RENEW_BATCH,
 	BATON_CMD__COUNT
 };
 
@@ -74,6 +85,18 @@ struct baton_cmd {
 		int32_t priority;
 	} regions[BATON_MAX_REGIONS];
 	char primary[BATON_NAME_SIZE];
+	/* RENEW_BATCH, and the RENEW items the observer sees: who sent it
+	 * (the proposing driver's incarnation, baton_driver_init), so that
+	 * a driver counts only its own renewals, never one replayed from
+	 * the log that an earlier process sent on another clock */
+	uint64_t nonce;
+	unsigned n_items; /* RENEW_BATCH */
+	struct baton_renew_item {
+		char db[BATON_NAME_SIZE];
+		uint64_t epoch;
+		uint64_t round;
+		uint32_t lease_ms;
+	} items[BATON_RENEW_BATCH_MAX];
 };
 
 /* Encode CMD into BUF (capacity CAP); *LEN gets the size.

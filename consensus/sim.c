@@ -523,7 +523,8 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 			}
 		}
 	}
-	if (r->cmd.type != BATON_CMD_RENEW && r->cmd.type != BATON_CMD_REPORT) {
+	if (r->cmd.type != BATON_CMD_RENEW_BATCH &&
+	    r->cmd.type != BATON_CMD_REPORT) {
 		tracef(s, "ack s%u->s%u type %d epoch %llu: %s", r->leader,
 		       r->from, r->cmd.type, (unsigned long long)r->cmd.epoch,
 		       status != 0 ? raft_strerror(status)
@@ -1194,6 +1195,12 @@ static void drv_leader_changed(void *data, bool leader)
 	       (unsigned long long)raft_current_term(rf));
 }
 
+/* What raftglue draws at random: unique per server and incarnation. */
+static uint64_t incarnation(const struct server *sv)
+{
+	return (uint64_t)(sv->i + 1) << 32 | (sv->inc + 1);
+}
+
 static struct baton_driver_ops driver_ops(struct server *sv)
 {
 	struct baton_driver_ops ops = {
@@ -1217,11 +1224,12 @@ static void crash_batond(struct sim *s, unsigned a)
 
 	snprintf(region, sizeof region, "%s", sv->drv.region);
 	baton_driver_close(&sv->drv);
-	baton_driver_init(&sv->drv, region, &ops, s->cfg->decider_flags);
+	sv->inc++;
+	baton_driver_init(&sv->drv, region, &ops, s->cfg->decider_flags,
+			  incarnation(sv));
 	sv->known_epoch = sv->known_primary_epoch = 0;
 	sv->fence_acked_epoch = 0;
 	sv->order_pending = ORDER_NONE;
-	sv->inc++;
 	raft_fixture_kill(&s->f, a);
 }
 
@@ -1402,7 +1410,8 @@ static int setup(struct sim *s)
 		sv->fsm.observer = observer_cb;
 		sv->fsm.observer_data = sv;
 		snprintf(region, sizeof region, "r%u", i);
-		baton_driver_init(&sv->drv, region, &ops, c->decider_flags);
+		baton_driver_init(&sv->drv, region, &ops, c->decider_flags,
+				  incarnation(sv));
 		/* the agent fences nothing early: the tightest case */
 		sv->al.margin_ms = 0;
 		sv->bclk.rate = random_rate(s);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <raft.h>
 #include <raft/uv.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "batond/daemon.h"
@@ -160,14 +162,16 @@ static void proposal_done(struct proposal *p, int result, const char *why)
 		if (result != 0) {
 			baton_metric_observe(g->m_commit, NULL, secs);
 		}
-		if (p->cmd.type == BATON_CMD_RENEW && result == BATON_FSM_OK) {
+		if (p->cmd.type == BATON_CMD_RENEW_BATCH &&
+		    result == BATON_FSM_OK) {
 			baton_metric_observe(g->m_renewal, NULL, secs);
 		}
 		baton_driver_done(&g->driver, &p->cmd, result);
 	}
 	if (result == 0 && p->cmd.type != BATON_CMD_REPORT) {
 		baton_log(BATON_LOG_DEBUG, "raft", "%s %s: not committed: %s",
-			  p->cmd.type == BATON_CMD_RENEW ? "renew" : "proposal",
+			  p->cmd.type == BATON_CMD_RENEW_BATCH ? "renew"
+							       : "proposal",
 			  p->cmd.db, why);
 	}
 	proposal_unlink(p);
@@ -389,8 +393,8 @@ static void api_propose(struct baton_http_request *req, void *data)
 		return;
 	}
 	/* A peer may only speak for its own region, and never decides. */
-	if (cmd.type != BATON_CMD_RENEW && cmd.type != BATON_CMD_REPORT &&
-	    cmd.type != BATON_CMD_FENCE) {
+	if (cmd.type != BATON_CMD_RENEW && cmd.type != BATON_CMD_RENEW_BATCH &&
+	    cmd.type != BATON_CMD_REPORT && cmd.type != BATON_CMD_FENCE) {
 		baton_http_respond_error(req, 403,
 					 "only renew, report and fence may be "
 					 "forwarded");
@@ -1045,7 +1049,13 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		    .leader_changed = drv_leader_changed,
 		    .final_report = drv_final_report,
 		};
-		baton_driver_init(&g->driver, cfg->region, &dops, 0);
+		uint64_t inc = 0;
+		/* this process's renewals, told from ones an earlier batond
+		 * sent and the log replays (driver.h) */
+		if (RAND_bytes((unsigned char *)&inc, sizeof inc) != 1) {
+			inc = (uint64_t)now_ms() << 20 ^ (uint64_t)getpid();
+		}
+		baton_driver_init(&g->driver, cfg->region, &dops, 0, inc);
 	}
 	add_metrics(g);
 	*out = g; /* from here on, stop() cleans up whatever fails */

@@ -297,8 +297,17 @@ START_TEST(renewer_lease_from_send_time_and_agent_shorter)
 	/* agent: remaining 1000 / 1.1 */
 	ck_assert_uint_eq(baton_lease_agent_grant(&l, 1, 100), 909);
 	ck_assert_uint_eq(baton_lease_agent_grant(&l, 1, 2000), 0);
-	baton_lease_revoke(&l);
+	baton_lease_revoke(&l, 200);
 	ck_assert(!baton_lease_valid(&l, 1, 200));
+	/* a renewal sent before the revoke, acknowledged after it, brings
+	 * nothing back (a switchover began while it was in flight) */
+	baton_lease_acked(&l, 1, 150, 1000);
+	ck_assert(!baton_lease_valid(&l, 1, 201));
+	baton_lease_acked(&l, 1, 200, 1000);
+	ck_assert(!baton_lease_valid(&l, 1, 201));
+	/* one sent after it does */
+	baton_lease_acked(&l, 1, 201, 1000);
+	ck_assert(baton_lease_valid(&l, 1, 300));
 }
 END_TEST
 

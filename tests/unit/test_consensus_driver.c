@@ -106,7 +106,7 @@ START_TEST(switchover_target_reports_catch_up_at_once)
 	uint64_t now = 1000000;
 
 	fenced_switchover(&f, &rf, 900);
-	baton_driver_init(&d, "r1", &ops, 0);
+	baton_driver_init(&d, "r1", &ops, 0, 1);
 	/* the first tick reports (nothing said in this epoch yet) */
 	baton_driver_tick(&d, &f, false, now);
 	now += BATON_DRIVER_REPORT_MS;
@@ -163,7 +163,7 @@ START_TEST(other_regions_keep_the_cadence)
 	uint64_t now = 1000000;
 
 	fenced_switchover(&f, &rf, 900);
-	baton_driver_init(&d, "r2", &ops, 0);
+	baton_driver_init(&d, "r2", &ops, 0, 1);
 	baton_driver_tick(&d, &f, false, now);
 	now += BATON_DRIVER_REPORT_MS;
 	baton_driver_tick(&d, &f, false, now);
@@ -184,12 +184,257 @@ START_TEST(other_regions_keep_the_cadence)
 }
 END_TEST
 
+
+/* ---- renewals per region ------------------------------------------------ */
+
+#define FLEET 40 /* databases whose primary r0 holds: three batches */
+
+struct batcher {
+	struct baton_cmd sent[8]; /* RENEW_BATCH proposals, in order */
+	unsigned n_sent;
+	struct baton_driver *d;
+	struct baton_fsm *f;
+	uint64_t now;
+};
+
+static void ready_report(void *data, const char *db,
+			 struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	out->healthy = true;
+	out->primary_ready = true;
+}
+
+static int batch_propose(void *data, const struct baton_cmd *cmd)
+{
+	struct batcher *b = data;
+	if (cmd->type == BATON_CMD_RENEW_BATCH) {
+		ck_assert_uint_lt(b->n_sent, 8);
+		b->sent[b->n_sent++] = *cmd;
+	}
+	return 0;
+}
+
+/* batond's observer: every apply reaches the driver */
+static void batch_observer(struct baton_fsm *f, const struct baton_cmd *cmd,
+			   int result, void *data)
+{
+	struct batcher *b = data;
+	baton_driver_applied(b->d, f, cmd, result, b->now);
+}
+
+static void register_fleet(struct baton_fsm *f, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		struct baton_cmd c;
+		memset(&c, 0, sizeof c);
+		c.type = BATON_CMD_REGISTER;
+		snprintf(c.db, sizeof c.db, "fleet/db-%03u", k);
+		c.cfg.lease_ms = 2000;
+		c.cfg.renew_ms = 500;
+		c.cfg.drift_ppm = 100000;
+		c.cfg.margin_ms = 200;
+		c.cfg.automatic = true;
+		c.n_regions = 3;
+		for (unsigned i = 0; i < 3; i++) {
+			snprintf(c.regions[i].name, sizeof c.regions[i].name,
+				 "r%u", i);
+		}
+		snprintf(c.primary, sizeof c.primary, "r0");
+		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	}
+}
+
+static void fleet_setup(struct baton_fsm *f, struct raft_fsm *rf,
+			struct baton_driver *d, struct batcher *b,
+			uint64_t incarnation)
+{
+	struct baton_driver_ops ops = {
+	    .data = b, .report = ready_report, .propose = batch_propose};
+
+	memset(b, 0, sizeof *b);
+	baton_fsm_init(f, rf);
+	register_fleet(f, FLEET);
+	baton_driver_init(d, "r0", &ops, 0, incarnation);
+	b->d = d;
+	b->f = f;
+	f->observer = batch_observer;
+	f->observer_data = b;
+}
+
+/* One tick of the primary region renews every database in
+ * ceil(FLEET / BATON_RENEW_BATCH_MAX) entries, each database once; once
+ * applied here, every lease holds until send time + lease. */
+START_TEST(one_tick_renews_every_database_in_batches)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct batcher b;
+	unsigned seen[FLEET] = {0};
+	uint64_t now = 1000000;
+
+	fleet_setup(&f, &rf, &d, &b, 7);
+	b.now = now;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(b.n_sent, (FLEET + BATON_RENEW_BATCH_MAX - 1) /
+					BATON_RENEW_BATCH_MAX);
+	for (unsigned i = 0; i < b.n_sent; i++) {
+		ck_assert_str_eq(b.sent[i].region, "r0");
+		ck_assert_uint_eq(b.sent[i].send_ms, now);
+		ck_assert_uint_eq(b.sent[i].nonce, 7);
+		for (unsigned k = 0; k < b.sent[i].n_items; k++) {
+			unsigned idx;
+			ck_assert_int_eq(sscanf(b.sent[i].items[k].db,
+						"fleet/db-%u", &idx),
+					 1);
+			ck_assert_uint_lt(idx, FLEET);
+			seen[idx]++;
+			ck_assert_uint_eq(b.sent[i].items[k].epoch, 1);
+			ck_assert_uint_eq(b.sent[i].items[k].lease_ms, 2000);
+		}
+	}
+	for (unsigned k = 0; k < FLEET; k++) {
+		ck_assert_uint_eq(seen[k], 1);
+	}
+	/* nothing is valid before the entries apply */
+	ck_assert(!baton_driver_lease_valid(&d, "fleet/db-000", 1, now + 10));
+	b.now = now + 40;
+	for (unsigned i = 0; i < b.n_sent; i++) {
+		ck_assert_int_eq(apply(&f, &b.sent[i]), BATON_FSM_OK);
+		baton_driver_done(&d, &b.sent[i], BATON_FSM_OK);
+	}
+	for (unsigned k = 0; k < FLEET; k++) {
+		char name[BATON_NAME_SIZE];
+		snprintf(name, sizeof name, "fleet/db-%03u", k);
+		ck_assert_uint_eq(baton_fsm_db(&f, name)->renew_seq, 1);
+		ck_assert(baton_driver_lease_valid(&d, name, 1, now + 1500));
+		/* counted from the send time, not the apply */
+		ck_assert(!baton_driver_lease_valid(&d, name, 1, now + 2000));
+	}
+	ck_assert_uint_eq(d.stats.renewals_sent, FLEET);
+	ck_assert_uint_eq(d.stats.renewals_accepted, FLEET);
+	/* the pipelines are free again: the next renewMillis renews all */
+	b.n_sent = 0;
+	baton_driver_tick(&d, &f, false, now + 500);
+	ck_assert_uint_eq(b.n_sent, 3);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* A batch this driver did not send (an earlier batond of the same region,
+ * whose entries the log replays: its send times are on another clock) is
+ * applied but extends no lease of this one. */
+START_TEST(a_replayed_batch_of_an_earlier_process_extends_nothing)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct batcher b;
+	struct baton_cmd old;
+	uint64_t now = 1000000;
+
+	fleet_setup(&f, &rf, &d, &b, 8);
+	b.now = now;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_gt(b.n_sent, 0);
+	old = b.sent[0];
+	old.nonce = 7;		       /* the process before this one */
+	old.send_ms = now + 3600000; /* its clock ran far ahead */
+	ck_assert_int_eq(apply(&f, &old), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f, old.items[0].db)->renew_seq, 1);
+	ck_assert(!baton_driver_lease_valid(&d, old.items[0].db, 1, now));
+	ck_assert_uint_eq(d.stats.renewals_accepted, 0);
+	/* its own batch does */
+	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_OK);
+	ck_assert(baton_driver_lease_valid(&d, old.items[0].db, 1, now + 1));
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Each item keeps its own compare-and-swap: a database promoted away
+ * between the send and the apply refuses its item (and this region's
+ * lease on it ends), the others in the same entry renew. */
+START_TEST(each_item_has_its_own_verdict)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct batcher b;
+	struct baton_cmd c;
+	const char *moved, *kept;
+	uint64_t now = 1000000;
+
+	fleet_setup(&f, &rf, &d, &b, 9);
+	b.now = now;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_OK);
+	moved = b.sent[0].items[0].db;
+	kept = b.sent[0].items[1].db;
+	ck_assert(baton_driver_lease_valid(&d, moved, 1, now + 100));
+	/* the next round of renewals is sent; meanwhile MOVED fails over */
+	b.n_sent = 0;
+	baton_driver_tick(&d, &f, false, now + 500);
+	ck_assert_uint_gt(b.n_sent, 0);
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_PROMOTE;
+	snprintf(c.db, sizeof c.db, "%s", moved);
+	snprintf(c.region, sizeof c.region, "r1");
+	c.epoch = 2;
+	c.renew_seq = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f, moved)->epoch, 2);
+	ck_assert_uint_eq(baton_fsm_db(&f, moved)->renew_seq, 0);
+	ck_assert_uint_eq(baton_fsm_db(&f, kept)->renew_seq, 2);
+	ck_assert(!baton_driver_lease_valid(&d, moved, 1, now + 600));
+	ck_assert(baton_driver_lease_valid(&d, kept, 1, now + 2000));
+	ck_assert_uint_eq(d.stats.renewals_refused, 1);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* A batch that never committed (no leader, a lost answer) frees its
+ * places: the next renewal goes out on time. One that could not be sent
+ * takes none. */
+START_TEST(an_unknown_batch_frees_the_pipeline)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct batcher b;
+	uint64_t now = 1000000;
+
+	fleet_setup(&f, &rf, &d, &b, 10);
+	for (unsigned round = 0; round < 5; round++) {
+		b.n_sent = 0;
+		baton_driver_tick(&d, &f, false, now + 500 * round);
+		ck_assert_uint_eq(b.n_sent, 3);
+		for (unsigned i = 0; i < b.n_sent; i++) {
+			baton_driver_done(&d, &b.sent[i], 0);
+		}
+	}
+	ck_assert_uint_eq(d.stats.renewals_unknown, 5 * FLEET);
+	ck_assert(!baton_driver_lease_valid(&d, "fleet/db-000", 1, now));
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *s = suite_create("consensus_driver");
 	TCase *tc = tcase_create("driver");
 	tcase_add_test(tc, switchover_target_reports_catch_up_at_once);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
+	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
+	tcase_add_test(tc, a_replayed_batch_of_an_earlier_process_extends_nothing);
+	tcase_add_test(tc, each_item_has_its_own_verdict);
+	tcase_add_test(tc, an_unknown_batch_frees_the_pipeline);
 	suite_add_tcase(s, tc);
 	return s;
 }

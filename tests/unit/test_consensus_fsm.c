@@ -101,6 +101,22 @@ START_TEST(encode_decode_roundtrip_every_type)
 		if (t == BATON_CMD_REPORT || t == BATON_CMD_FENCE) {
 			in.position = 1ull << 40;
 		}
+		if (t == BATON_CMD_RENEW_BATCH) {
+			in.epoch = 0; /* per item */
+			in.send_ms = 123456789012ull;
+			in.nonce = 0xfeedfacecafebeefull;
+			in.n_items = BATON_RENEW_BATCH_MAX;
+			for (unsigned k = 0; k < in.n_items; k++) {
+				/* the longest names: the largest entry fits */
+				memset(in.items[k].db, 'a' + (int)k,
+				       BATON_NAME_SIZE - 1);
+				in.items[k].epoch = 7 + k;
+				in.items[k].round = k;
+				in.items[k].lease_ms = 2000 + k;
+			}
+			memset(in.region, 'r', BATON_NAME_SIZE - 1);
+			memcpy(in.db, in.items[0].db, sizeof in.db);
+		}
 		if (t == BATON_CMD_REPORT) {
 			in.healthy = 1;
 			in.sync_standby = 1;
@@ -112,6 +128,88 @@ START_TEST(encode_decode_roundtrip_every_type)
 		ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
 		ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
 	}
+}
+END_TEST
+
+/* A renewal batch: bounded on both sides, and every item applies as its
+ * RENEW with its own verdict; two replicas applying the same entries
+ * agree on every verdict (the chain covers them). */
+START_TEST(renew_batch_items_apply_one_by_one)
+{
+	struct baton_fsm f, g;
+	struct raft_fsm rf, rg;
+	struct baton_cmd c, out;
+	uint8_t buf[BATON_CMD_MAX];
+	size_t len;
+	struct baton_db_state *db;
+
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_RENEW_BATCH;
+	snprintf(c.db, sizeof c.db, "orders");
+	snprintf(c.region, sizeof c.region, "region-0");
+	c.send_ms = 1000;
+	c.nonce = 5;
+	/* no items, too many items, an unnamed item: refused both ways */
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c.n_items = BATON_RENEW_BATCH_MAX + 1;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c.n_items = 1;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	snprintf(c.items[0].db, sizeof c.items[0].db, "orders");
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	/* the count byte says 0, then 17 */
+	{
+		size_t at = 4 + 1 + strlen("orders") + 1 + strlen("region-0") +
+			    8 + 8;
+		ck_assert_uint_eq(buf[at], 1);
+		buf[at] = 0;
+		ck_assert_int_eq(baton_cmd_decode(buf, len, &out),
+				 BATON_EPARSE);
+		buf[at] = BATON_RENEW_BATCH_MAX + 1;
+		ck_assert_int_eq(baton_cmd_decode(buf, len, &out),
+				 BATON_EPARSE);
+		buf[at] = 1;
+		ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	}
+
+	baton_fsm_init(&f, &rf);
+	baton_fsm_init(&g, &rg);
+	c = reg_cmd();
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&g, &c), BATON_FSM_OK);
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_RENEW_BATCH;
+	snprintf(c.db, sizeof c.db, "orders");
+	snprintf(c.region, sizeof c.region, "region-0");
+	c.send_ms = 1000;
+	c.nonce = 5;
+	c.n_items = 4;
+	snprintf(c.items[0].db, sizeof c.items[0].db, "orders");
+	c.items[0].epoch = 1;
+	c.items[0].lease_ms = 2000;
+	snprintf(c.items[1].db, sizeof c.items[1].db, "nosuch");
+	c.items[1].epoch = 1;
+	snprintf(c.items[2].db, sizeof c.items[2].db, "orders");
+	c.items[2].epoch = 2; /* an epoch that does not exist yet */
+	snprintf(c.items[3].db, sizeof c.items[3].db, "orders");
+	c.items[3].epoch = 1;
+	c.items[3].lease_ms = 5000;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&g, &c), BATON_FSM_OK);
+	db = baton_fsm_db(&f, "orders");
+	ck_assert_uint_eq(db->renew_seq, 2);	    /* items 0 and 3 */
+	ck_assert_uint_eq(db->lease_hwm_ms, 5000); /* item 3's lease */
+	ck_assert_uint_eq(f.applied, 2);	    /* one entry, one count */
+	ck_assert_uint_eq(f.chain, g.chain);
+	/* from another region than the primary: nothing renews */
+	snprintf(c.region, sizeof c.region, "region-1");
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->renew_seq, 2);
+	baton_fsm_close(&rf);
+	baton_fsm_close(&rg);
 }
 END_TEST
 
@@ -861,6 +959,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, snapshot_version_1_still_decodes);
 	tcase_add_test(tc, snapshot_bit_flips_fail_cleanly);
 	tcase_add_test(tc, legacy_framed_entries_still_apply);
+	tcase_add_test(tc, renew_batch_items_apply_one_by_one);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
