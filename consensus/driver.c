@@ -255,8 +255,8 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		return;
 	}
 	s = baton_index_get(&d->slots, cmd->db);
-	if (s != NULL && (cmd->type == BATON_CMD_PROMOTE ||
-			  cmd->type == BATON_CMD_LOST)) {
+	if (s != NULL &&
+	    (cmd->type == BATON_CMD_PROMOTE || cmd->type == BATON_CMD_LOST)) {
 		s->promote_in_flight = false;
 	}
 }

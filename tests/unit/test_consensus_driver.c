@@ -14,7 +14,7 @@ struct recorder {
 	struct baton_region_report rep; /* what report() says */
 	unsigned reports;		/* REPORT commands proposed */
 	uint64_t last_position;
-	unsigned reads;			/* report() calls */
+	unsigned reads; /* report() calls */
 };
 
 static void rec_report(void *data, const char *db,
@@ -73,8 +73,7 @@ static void fenced_switchover(struct baton_fsm *f, struct raft_fsm *rf,
 	c.cfg.automatic = true;
 	c.n_regions = 3;
 	for (unsigned i = 0; i < 3; i++) {
-		snprintf(c.regions[i].name, sizeof c.regions[i].name, "r%u",
-			 i);
+		snprintf(c.regions[i].name, sizeof c.regions[i].name, "r%u", i);
 	}
 	snprintf(c.primary, sizeof c.primary, "r0");
 	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
@@ -184,7 +183,6 @@ START_TEST(other_regions_keep_the_cadence)
 }
 END_TEST
 
-
 /* ---- renewals per region ------------------------------------------------ */
 
 #define FLEET 40 /* databases whose primary r0 holds: three batches */
@@ -286,9 +284,9 @@ START_TEST(one_tick_renews_every_database_in_batches)
 		ck_assert_uint_eq(b.sent[i].nonce, 7);
 		for (unsigned k = 0; k < b.sent[i].n_items; k++) {
 			unsigned idx;
-			ck_assert_int_eq(sscanf(b.sent[i].items[k].db,
-						"fleet/db-%u", &idx),
-					 1);
+			ck_assert_int_eq(
+			    sscanf(b.sent[i].items[k].db, "fleet/db-%u", &idx),
+			    1);
 			ck_assert_uint_lt(idx, FLEET);
 			seen[idx]++;
 			ck_assert_uint_eq(b.sent[i].items[k].epoch, 1);
@@ -341,7 +339,7 @@ START_TEST(a_replayed_batch_of_an_earlier_process_extends_nothing)
 	baton_driver_tick(&d, &f, false, now);
 	ck_assert_uint_gt(b.n_sent, 0);
 	old = b.sent[0];
-	old.nonce = 7;		       /* the process before this one */
+	old.nonce = 7;		     /* the process before this one */
 	old.send_ms = now + 3600000; /* its clock ran far ahead */
 	ck_assert_int_eq(apply(&f, &old), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f, old.items[0].db)->renew_seq, 1);
@@ -432,7 +430,8 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, switchover_target_reports_catch_up_at_once);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
 	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
-	tcase_add_test(tc, a_replayed_batch_of_an_earlier_process_extends_nothing);
+	tcase_add_test(tc,
+		       a_replayed_batch_of_an_earlier_process_extends_nothing);
 	tcase_add_test(tc, each_item_has_its_own_verdict);
 	tcase_add_test(tc, an_unknown_batch_frees_the_pipeline);
 	suite_add_tcase(s, tc);

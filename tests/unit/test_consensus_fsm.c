@@ -162,8 +162,8 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
 	/* the count byte says 0, then 17 */
 	{
-		size_t at = 4 + 1 + strlen("orders") + 1 + strlen("region-0") +
-			    8 + 8;
+		size_t at =
+		    4 + 1 + strlen("orders") + 1 + strlen("region-0") + 8 + 8;
 		ck_assert_uint_eq(buf[at], 1);
 		buf[at] = 0;
 		ck_assert_int_eq(baton_cmd_decode(buf, len, &out),
@@ -200,9 +200,9 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(apply(&g, &c), BATON_FSM_OK);
 	db = baton_fsm_db(&f, "orders");
-	ck_assert_uint_eq(db->renew_seq, 2);	    /* items 0 and 3 */
+	ck_assert_uint_eq(db->renew_seq, 2);	   /* items 0 and 3 */
 	ck_assert_uint_eq(db->lease_hwm_ms, 5000); /* item 3's lease */
-	ck_assert_uint_eq(f.applied, 2);	    /* one entry, one count */
+	ck_assert_uint_eq(f.applied, 2);	   /* one entry, one count */
 	ck_assert_uint_eq(f.chain, g.chain);
 	/* from another region than the primary: nothing renews */
 	snprintf(c.region, sizeof c.region, "region-1");

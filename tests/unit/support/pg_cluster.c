@@ -93,7 +93,8 @@ int pgt_free_port(void)
 		}
 		fclose(f);
 	}
-	if (seeded != getpid()) { /* check forks each test: reseed per process */
+	if (seeded !=
+	    getpid()) { /* check forks each test: reseed per process */
 		seeded = getpid();
 		srandom((unsigned)seeded ^ (unsigned)time(NULL));
 	}
