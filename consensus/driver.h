@@ -17,11 +17,11 @@
  *     instance is healthy, a RENEW(send time) every renewMillis, the
  *     renewals of one tick gathered in RENEW_BATCH entries of up to
  *     BATON_RENEW_BATCH_MAX databases (Raft load grows with regions and
- *     databases / 16, not with databases). Renewals are pipelined (up to
- * BATON_DRIVER_RENEW_PIPELINE in flight, none counted once older than the
- * lease), so one slow commit or one lost answer does not hold back the next:
- * the lease is extended by each accepted ack to its own send time + lease
- * (decider.h);
+ *     databases / 16, not with databases). Renewals are pipelined (up
+ *     to BATON_DRIVER_RENEW_PIPELINE in flight, none counted once older
+ *     than the lease), so one slow commit or one lost answer does not
+ *     hold back the next: the lease is extended by each accepted renewal
+ *     to its own send time + lease (decider.h);
  *  3. notices when the primary's lease lapsed in this node's view (status)
  *     and when this region's own lease lapsed (the label fence);
  *  4. reports health and position every report_ms when they changed or
