@@ -39,6 +39,15 @@
  * leader decided would revive the old lease, so a promote carries the
  * renewal sequence number the decision was based on and the FSM rejects it
  * when a renewal was applied in between (compare-and-swap, see fsm.c).
+ * Renewals travel in batches (RENEW_BATCH, one entry for many databases):
+ * every item is applied as its own RENEW, so each database keeps its own
+ * apply time, epoch check and compare-and-swap, and the argument above is
+ * per item unchanged. The renewer counts an item only when the entry
+ * applied on its own node with the item accepted (the verdict every
+ * replica reaches) and only if it sent it (the batch's nonce), and a
+ * revoke bars every renewal sent at or before it (barrier_ms): a lease
+ * dropped for a switchover or a new epoch is not revived by a renewal that
+ * was still in flight.
  */
 #ifndef BATON_CONSENSUS_DECIDER_H
 #define BATON_CONSENSUS_DECIDER_H
