@@ -51,17 +51,37 @@ void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
 
 	d->leader = true;
 	d->leader_since_ms = now;
-	/* §5.2: a new leader cannot know when the old one applied the last
-	 * renewal, so every lease counts as renewed at the election (with
-	 * the longest lease of its epoch: expiry_of()). */
+	/* A new leader keeps what it recorded as a follower: every node
+	 * records the local apply time of every renewal it applies, and a
+	 * renewal's send precedes its apply on *any* node, so the bound of
+	 * decider.h holds for a follower's records as for the leader's.
+	 * Renewals committed but not yet applied here are applied after the
+	 * election (later apply times, later expiries); a decision made
+	 * before they apply carries a renew_seq they void. Until 2026-12-04
+	 * every lease restarted at the election, which cost a whole lease
+	 * on top of the election whenever the primary's region also held
+	 * the Raft leader (docs/consensus.md). What was proposed as the old
+	 * leader's follower is not this node's proposal. */
 	for (i = 0; i < baton_index_count(&d->leases); i++) {
 		struct baton_decider_lease *l = baton_index_at(&d->leases, i);
-		l->base_ms = now;
-		l->renewed_ms = now;
-		l->send_ms = now;
-		l->expiry_ms = 0;
 		l->proposed = false;
 		l->notified = false;
+	}
+}
+
+void baton_decider_restored(struct baton_decider *d, uint64_t now)
+{
+	/* the snapshot holds renewals this node never applied, each sent
+	 * before now: every lease counts as renewed now (with the epoch's
+	 * longest lease, expiry_of()), as at first sight */
+	for (unsigned i = 0; i < baton_index_count(&d->leases); i++) {
+		struct baton_decider_lease *l = baton_index_at(&d->leases, i);
+		if (now > l->base_ms) {
+			l->base_ms = now;
+		}
+		if (now > l->renewed_ms) {
+			l->renewed_ms = now;
+		}
 	}
 }
 

@@ -11,9 +11,11 @@
  *       apply_time + lease * (1 + drift) + margin
  *   on its own clock, the latest of these over every renewal applied (a
  *   renewal carries the lease its renewer counts, so a lease shortened by
- *   a configuration change is never cut short). A newly elected leader
- *   treats every lease as renewed at its election, with the longest lease
- *   used in the epoch. On expiry:
+ *   a configuration change is never cut short). Every node keeps these
+ *   records, so a newly elected leader goes on from what it applied as a
+ *   follower; a lease first seen, or seen again after a snapshot restore,
+ *   counts as renewed then, with the longest lease used in the epoch. On
+ *   expiry:
  *   - manual mode: a "region lost" notice, nothing else;
  *   - asynchronous: promote(db, region, epoch + 1) for the best eligible
  *     data region (healthy, reported in this epoch, within maxLagBytes);
@@ -33,7 +35,8 @@
  *
  * Why this is safe: `drift` bounds the ratio of any two clocks' rates
  * (rate_a / rate_b <= 1 + drift). The renewer's lease lasts at most
- * lease / rate_r real time from the send, which precedes the leader's apply,
+ * lease / rate_r real time from the send, which precedes its apply on any
+ * node (the leader's, or a follower's that is elected later),
  * and the leader waits (lease * (1 + drift) + margin) / rate_l >= lease /
  * rate_r real time after the apply. A renewal that commits *after* the
  * leader decided would revive the old lease, so a promote carries the
@@ -188,8 +191,12 @@ void baton_decider_init(struct baton_decider *d, unsigned flags);
 /* Free the leases (the decider can be initialised again). */
 void baton_decider_close(struct baton_decider *d);
 
-/* This node won an election at NOW: every lease counts as renewed now. */
+/* This node won an election at NOW. The leases keep the renewals it
+ * applied as a follower (decider.c says why that is safe). */
 void baton_decider_become_leader(struct baton_decider *d, uint64_t now);
+/* A snapshot was restored at NOW: every lease counts as renewed now (the
+ * snapshot folds in renewals this node never applied). */
+void baton_decider_restored(struct baton_decider *d, uint64_t now);
 void baton_decider_lose_leadership(struct baton_decider *d);
 
 /* A renewal (or a promote or a registration, which start the new primary's

@@ -154,6 +154,7 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		 * would drop their slots and leases */
 		baton_index_retain(&d->slots, slot_in_fsm, fsm);
 		baton_decider_retain(&d->decider, db_in_fsm, fsm);
+		baton_decider_restored(&d->decider, now);
 		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
 			changed(d, baton_fsm_db_at(fsm, i)->name);
 		}

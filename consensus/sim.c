@@ -162,6 +162,11 @@ struct sim {
 	 * complete a snapshot before an older append and crash in raft's legacy
 	 * snapshot code (docs/consensus.md). */
 	unsigned base_latency, base_disk;
+	/* One in four schedules puts every clock at an end of the drift
+	 * bound (rate 1 - delta or 1 + delta): two clocks then differ by the
+	 * whole allowance, where a decider without it is wrong (the no-drift
+	 * variant is caught there) and the real one has only its margin. */
+	bool extreme_clocks;
 	struct event ev[MAX_EVENTS];
 	unsigned n_ev;
 	uint64_t ev_seq;
@@ -221,6 +226,9 @@ static void clk_set_rate(struct clk *c, double t, double rate)
 static double random_rate(struct sim *s)
 {
 	double u = (double)(rnd(s) % 2000001) / 1000000.0 - 1.0; /* [-1,1] */
+	if (s->extreme_clocks) {
+		u = u < 0 ? -1.0 : 1.0;
+	}
 	return 1.0 + u * s->delta;
 }
 
@@ -1395,6 +1403,7 @@ static int setup(struct sim *s)
 		break;
 	}
 	s->synchronous = rndn(s, 2) == 0;
+	s->extreme_clocks = rndn(s, 4) == 0;
 	if (raft_fixture_initialize(&s->f) != 0) {
 		return BATON_EINTERNAL;
 	}

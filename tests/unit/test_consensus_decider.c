@@ -60,7 +60,11 @@ START_TEST(no_decision_before_expiry_then_promote)
 }
 END_TEST
 
-START_TEST(new_leader_restarts_every_lease)
+/* A new leader goes on from the renewals it applied as a follower: the
+ * lease ends where its own records say, not a whole lease after the
+ * election. A snapshot restore (renewals folded in that it never applied)
+ * counts as a renewal at the restore. */
+START_TEST(new_leader_keeps_what_it_applied_as_a_follower)
 {
 	struct baton_decider d;
 	struct baton_db_state db;
@@ -68,9 +72,30 @@ START_TEST(new_leader_restarts_every_lease)
 
 	mkdb(&db, 3);
 	baton_decider_init(&d, 0);
-	baton_decider_renewed(&d, &db, 0, 0, 0);
+	/* applied as a follower at 4500: ends at 4500 + 1100 + 50 */
+	baton_decider_renewed(&d, &db, 0, 0, 4500);
 	baton_decider_become_leader(&d, 5000);
-	ck_assert(!baton_decider_decide(&d, &db, 6000, &out));
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 5000), 5650);
+	ck_assert(!baton_decider_decide(&d, &db, 5649, &out));
+	ck_assert(baton_decider_decide(&d, &db, 5650, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	baton_decider_close(&d);
+
+	/* a follower that last applied a renewal long ago and restored a
+	 * snapshot at 4800: the lease counts from the restore */
+	baton_decider_init(&d, 0);
+	baton_decider_renewed(&d, &db, 0, 0, 0);
+	baton_decider_restored(&d, 4800);
+	baton_decider_become_leader(&d, 5000);
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 5000), 5950);
+	ck_assert(!baton_decider_decide(&d, &db, 5949, &out));
+	ck_assert(baton_decider_decide(&d, &db, 5950, &out));
+	baton_decider_close(&d);
+
+	/* a database this node never saw: from the election */
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 5000);
+	ck_assert(!baton_decider_decide(&d, &db, 6149, &out));
 	ck_assert(baton_decider_decide(&d, &db, 6150, &out));
 	baton_decider_close(&d);
 }
@@ -215,9 +240,12 @@ START_TEST(a_shorter_lease_never_cuts_an_earlier_one)
 	baton_decider_renewed(&d, &db, 2000, 0, 10000);
 	/* 10000 + 2000 * 1.1 + 50 = 12250 > 11150 */
 	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 10100), 12250);
-	/* a new leader: the longest lease of the epoch, from the election */
+	/* re-elected: what it applied stands */
 	baton_decider_lose_leadership(&d);
 	baton_decider_become_leader(&d, 20000);
+	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 20000), 12250);
+	/* after a restore: the longest lease of the epoch, from then */
+	baton_decider_restored(&d, 20000);
 	ck_assert_uint_eq(baton_decider_expiry(&d, &db, 20000),
 			  20000 + 11000 + 50);
 	baton_decider_close(&d);
@@ -368,7 +396,7 @@ static Suite *decider_suite(void)
 	Suite *s = suite_create("consensus_decider");
 	TCase *tc = tcase_create("decider");
 	tcase_add_test(tc, no_decision_before_expiry_then_promote);
-	tcase_add_test(tc, new_leader_restarts_every_lease);
+	tcase_add_test(tc, new_leader_keeps_what_it_applied_as_a_follower);
 	tcase_add_test(tc, pick_prefers_priority_then_lag_and_skips_ineligible);
 	tcase_add_test(tc, final_pick_prefers_the_most_advanced_standby);
 	tcase_add_test(tc, synchronous_failover_waits_for_every_final_position);
