@@ -324,8 +324,8 @@ static void drv_leader_changed(void *data, bool leader)
 	struct baton_raftglue *g = data;
 	if (leader) {
 		baton_log(BATON_LOG_INFO, "raft",
-			  "elected leader (term %llu): every lease counts as "
-			  "renewed now",
+			  "elected leader (term %llu): leases go on from the "
+			  "renewals applied here",
 			  (unsigned long long)raft_current_term(&g->node.raft));
 		baton_controller_resync_all(g->d->controller);
 	} else {
