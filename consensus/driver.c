@@ -230,25 +230,31 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 	changed(d, cmd->db);
 }
 
+/* The renewal of DB sent at SEND_MS leaves its pipeline (a slot created
+ * again since, or a renewal forgotten as too old, has no place). */
+static void free_place(struct baton_driver *d, const char *db, uint64_t send_ms)
+{
+	struct baton_driver_slot *s = baton_index_get(&d->slots, db);
+
+	for (unsigned k = 0; s != NULL && k < BATON_DRIVER_RENEW_PIPELINE;
+	     k++) {
+		if (s->renew_sent[k] == send_ms) {
+			s->renew_sent[k] = 0;
+			return;
+		}
+	}
+}
+
 void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		       int result)
 {
 	struct baton_driver_slot *s;
 
 	if (cmd->type == BATON_CMD_RENEW_BATCH) {
-		/* free each renewal's place in its pipeline (a slot created
-		 * again since, or a renewal forgotten as too old, has none);
-		 * the verdicts came, or come, with the apply (own_renewal) */
+		/* free each renewal's place in its pipeline; the verdicts
+		 * came, or come, with the apply (own_renewal) */
 		for (unsigned i = 0; i < cmd->n_items; i++) {
-			s = baton_index_get(&d->slots, cmd->items[i].db);
-			for (unsigned k = 0;
-			     s != NULL && k < BATON_DRIVER_RENEW_PIPELINE;
-			     k++) {
-				if (s->renew_sent[k] == cmd->send_ms) {
-					s->renew_sent[k] = 0;
-					break;
-				}
-			}
+			free_place(d, cmd->items[i].db, cmd->send_ms);
 			if (result == 0) {
 				d->stats.renewals_unknown++;
 			}
@@ -279,16 +285,7 @@ static void flush_renewals(struct baton_driver *d)
 	} else {
 		/* nothing was sent: no place in any pipeline is taken */
 		for (unsigned i = 0; i < b->n_items; i++) {
-			struct baton_driver_slot *s =
-			    baton_index_get(&d->slots, b->items[i].db);
-			for (unsigned k = 0;
-			     s != NULL && k < BATON_DRIVER_RENEW_PIPELINE;
-			     k++) {
-				if (s->renew_sent[k] == b->send_ms) {
-					s->renew_sent[k] = 0;
-					break;
-				}
-			}
+			free_place(d, b->items[i].db, b->send_ms);
 		}
 	}
 	b->n_items = 0;

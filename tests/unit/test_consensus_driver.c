@@ -2,6 +2,7 @@
  * what it proposes and when. The simulation (test_consensus_sim) checks the
  * protocol's properties over many schedules; this checks single decisions
  * the schedules pass through too quickly to pin down. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,18 +55,13 @@ static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
 	return c;
 }
 
-/* r0 primary at epoch 1, a switchover to r1 begun and r0 fenced at
- * position FINAL. */
-static void fenced_switchover(struct baton_fsm *f, struct raft_fsm *rf,
-			      uint64_t final)
+/* DB in r0, r1, r2 with r0 primary: lease 2 s, renew 500 ms. */
+static struct baton_cmd register_cmd(const char *db)
 {
 	struct baton_cmd c;
-	struct baton_db_state *db;
-
-	baton_fsm_init(f, rf);
 	memset(&c, 0, sizeof c);
 	c.type = BATON_CMD_REGISTER;
-	snprintf(c.db, sizeof c.db, "lab/orders");
+	snprintf(c.db, sizeof c.db, "%s", db);
 	c.cfg.lease_ms = 2000;
 	c.cfg.renew_ms = 500;
 	c.cfg.drift_ppm = 100000;
@@ -76,6 +72,19 @@ static void fenced_switchover(struct baton_fsm *f, struct raft_fsm *rf,
 		snprintf(c.regions[i].name, sizeof c.regions[i].name, "r%u", i);
 	}
 	snprintf(c.primary, sizeof c.primary, "r0");
+	return c;
+}
+
+/* r0 primary at epoch 1, a switchover to r1 begun and r0 fenced at
+ * position FINAL. */
+static void fenced_switchover(struct baton_fsm *f, struct raft_fsm *rf,
+			      uint64_t final)
+{
+	struct baton_cmd c;
+	struct baton_db_state *db;
+
+	baton_fsm_init(f, rf);
+	c = register_cmd("lab/orders");
 	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_SWITCHOVER, "r1", 1);
 	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
@@ -193,6 +202,7 @@ struct batcher {
 	struct baton_driver *d;
 	struct baton_fsm *f;
 	uint64_t now;
+	bool refuse; /* propose() fails: nothing is sent */
 };
 
 static void ready_report(void *data, const char *db,
@@ -207,6 +217,9 @@ static void ready_report(void *data, const char *db,
 static int batch_propose(void *data, const struct baton_cmd *cmd)
 {
 	struct batcher *b = data;
+	if (b->refuse) {
+		return -1;
+	}
 	if (cmd->type == BATON_CMD_RENEW_BATCH) {
 		ck_assert_uint_lt(b->n_sent, 8);
 		b->sent[b->n_sent++] = *cmd;
@@ -225,21 +238,10 @@ static void batch_observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 static void register_fleet(struct baton_fsm *f, unsigned n)
 {
 	for (unsigned k = 0; k < n; k++) {
+		char name[BATON_NAME_SIZE];
 		struct baton_cmd c;
-		memset(&c, 0, sizeof c);
-		c.type = BATON_CMD_REGISTER;
-		snprintf(c.db, sizeof c.db, "fleet/db-%03u", k);
-		c.cfg.lease_ms = 2000;
-		c.cfg.renew_ms = 500;
-		c.cfg.drift_ppm = 100000;
-		c.cfg.margin_ms = 200;
-		c.cfg.automatic = true;
-		c.n_regions = 3;
-		for (unsigned i = 0; i < 3; i++) {
-			snprintf(c.regions[i].name, sizeof c.regions[i].name,
-				 "r%u", i);
-		}
-		snprintf(c.primary, sizeof c.primary, "r0");
+		snprintf(name, sizeof name, "fleet/db-%03u", k);
+		c = register_cmd(name);
 		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
 	}
 }
@@ -418,6 +420,19 @@ START_TEST(an_unknown_batch_frees_the_pipeline)
 	}
 	ck_assert_uint_eq(d.stats.renewals_unknown, 5 * FLEET);
 	ck_assert(!baton_driver_lease_valid(&d, "fleet/db-000", 1, now));
+	/* no leader known three times in a row (as many as the pipeline
+	 * holds, none old enough to be forgotten): still every place free */
+	b.refuse = true;
+	for (unsigned round = 5; round < 5 + BATON_DRIVER_RENEW_PIPELINE;
+	     round++) {
+		baton_driver_tick(&d, &f, false, now + 500 * round);
+	}
+	b.refuse = false;
+	b.n_sent = 0;
+	baton_driver_tick(&d, &f, false,
+			  now + 500 * (5 + BATON_DRIVER_RENEW_PIPELINE));
+	ck_assert_uint_eq(b.n_sent, 3);
+	ck_assert_uint_eq(d.stats.renewals_sent, 6 * FLEET);
 	baton_driver_close(&d);
 	baton_fsm_close(&rf);
 }

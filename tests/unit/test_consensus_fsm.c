@@ -131,6 +131,19 @@ START_TEST(encode_decode_roundtrip_every_type)
 }
 END_TEST
 
+/* An empty RENEW_BATCH from region-0 for "orders", sent at 1000. */
+static struct baton_cmd batch_cmd(void)
+{
+	struct baton_cmd c;
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_RENEW_BATCH;
+	snprintf(c.db, sizeof c.db, "orders");
+	snprintf(c.region, sizeof c.region, "region-0");
+	c.send_ms = 1000;
+	c.nonce = 5;
+	return c;
+}
+
 /* A renewal batch: bounded on both sides, and every item applies as its
  * RENEW with its own verdict; two replicas applying the same entries
  * agree on every verdict (the chain covers them). */
@@ -143,12 +156,7 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	size_t len;
 	struct baton_db_state *db;
 
-	memset(&c, 0, sizeof c);
-	c.type = BATON_CMD_RENEW_BATCH;
-	snprintf(c.db, sizeof c.db, "orders");
-	snprintf(c.region, sizeof c.region, "region-0");
-	c.send_ms = 1000;
-	c.nonce = 5;
+	c = batch_cmd();
 	/* no items, too many items, an unnamed item: refused both ways */
 	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
 			 BATON_EINVAL);
@@ -180,12 +188,7 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	c = reg_cmd();
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(apply(&g, &c), BATON_FSM_OK);
-	memset(&c, 0, sizeof c);
-	c.type = BATON_CMD_RENEW_BATCH;
-	snprintf(c.db, sizeof c.db, "orders");
-	snprintf(c.region, sizeof c.region, "region-0");
-	c.send_ms = 1000;
-	c.nonce = 5;
+	c = batch_cmd();
 	c.n_items = 4;
 	snprintf(c.items[0].db, sizeof c.items[0].db, "orders");
 	c.items[0].epoch = 1;
