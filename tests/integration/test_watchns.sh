@@ -35,6 +35,14 @@ cleanup() {
         kc -n "${o%/*}" patch dbc "${o#*/}" --type=merge \
             -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
     done
+    # (a Pending claim keeps kubernetes.io/pvc-protection here: without
+    # clearing it the namespaces would stay Terminating)
+    for ns in wn-a wn-b wn-out; do
+        kc -n "$ns" delete statefulsets --all --wait=false >/dev/null 2>&1
+        for c in $(kc -n "$ns" get pvc -o name 2>/dev/null); do
+            kc -n "$ns" patch "$c" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+        done
+    done
     kc delete namespace wn-a wn-b wn-out baton-wn --wait=false >/dev/null 2>&1
     rm -rf "$tmp"
 }
