@@ -306,7 +306,22 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 				return field_error(&r, "watchNamespaces",
 						   "must be a list of strings");
 			}
-			cfg->watch_namespaces[i] = strdup(json_string_value(v));
+			const char *ns = json_string_value(v);
+			if (ns[0] == '\0') {
+				return field_error(&r, "watchNamespaces",
+						   "an empty namespace");
+			}
+			for (size_t j = 0; j < i; j++) {
+				if (strcmp(cfg->watch_namespaces[j], ns) == 0) {
+					return field_error(
+					    &r, "watchNamespaces",
+					    "a namespace is listed twice");
+				}
+			}
+			cfg->watch_namespaces[i] = strdup(ns);
+			if (cfg->watch_namespaces[i] == NULL) {
+				return BATON_ENOMEM;
+			}
 			cfg->n_watch_namespaces = i + 1;
 		}
 	}

@@ -1544,6 +1544,7 @@ static void start_peers(struct baton_controller *c)
 	    .version = "v1alpha1",
 	    .resource = "databaseclusters",
 	    .retry_cap_ms = BATON_PEER_RETRY_CAP_MS,
+	    .namespaces = baton_scope_namespaces(&c->d->scope),
 	};
 	const struct baton_batond_config *cfg = c->d->cfg;
 
@@ -1734,7 +1735,7 @@ void baton_controller_resync_all(struct baton_controller *c)
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
 {
-	if (c != NULL && !c->stopping) {
+	if (c != NULL && !c->stopping && baton_scope_admit(&c->d->scope, db)) {
 		baton_kube_workqueue_add(&c->queue, db);
 	}
 }
@@ -1754,11 +1755,13 @@ int baton_controller_start(struct baton_batond *d,
 	    .version = "v1alpha1",
 	    .resource = "databaseclusters",
 	    .resync_ms = 10 * 60 * 1000,
+	    .namespaces = baton_scope_namespaces(&d->scope),
 	};
 	struct baton_kube_informer_opts popts = {
 	    .version = "v1",
 	    .resource = "pods",
 	    .label_selector = "baton.dev/cluster",
+	    .namespaces = baton_scope_namespaces(&d->scope),
 	};
 	struct baton_controller *c = calloc(1, sizeof *c);
 	int rv;

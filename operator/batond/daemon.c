@@ -226,13 +226,13 @@ static int start_agent_pki(struct baton_batond *d)
 				 getenv("POD_NAME") != NULL ? d->cfg->ns : NULL,
 				 d->errmsg);
 	if (rv == 0) {
-		baton_log_kv(BATON_LOG_INFO, "batond",
-			     json_pack("{s:s, s:s}", "identity",
-				       baton_agentpki_batond_identity(
-					   d->agent_pki),
-				       "url", d->batond_url),
-			     "agent API: mutual TLS, agents obey %s",
-			     baton_agentpki_batond_identity(d->agent_pki));
+		baton_log_kv(
+		    BATON_LOG_INFO, "batond",
+		    json_pack("{s:s, s:s}", "identity",
+			      baton_agentpki_batond_identity(d->agent_pki),
+			      "url", d->batond_url),
+		    "agent API: mutual TLS, agents obey %s",
+		    baton_agentpki_batond_identity(d->agent_pki));
 	}
 	return rv;
 }
@@ -286,8 +286,8 @@ static int start_http(struct baton_batond *d)
 				 ip && ip[0] ? ip : "127.0.0.1");
 		}
 		snprintf(d->batond_url, sizeof d->batond_url, "%s://%s:%d",
-			 d->cfg->agent_ca_cert != NULL ? "https" : "http",
-			 host, port);
+			 d->cfg->agent_ca_cert != NULL ? "https" : "http", host,
+			 port);
 	}
 	return start_agent_pki(d);
 }
@@ -346,12 +346,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 
 	baton_log(BATON_LOG_INFO, "batond", "starting region %s with %zu peers",
 		  cfg->region, cfg->n_peers);
-	if (cfg->n_watch_namespaces > 0) {
-		baton_log(BATON_LOG_WARN, "batond",
-			  "watchNamespaces is not enforced yet: batond watches "
-			  "DatabaseClusters in every namespace, and its RBAC "
-			  "is cluster-wide");
-	}
+	baton_scope_init(&d.scope, cfg);
 	if ((rv = add_metrics(&d)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
 	} else if ((rv = baton_kubemetrics_start(&d.kube_metrics, &d.metrics,
@@ -380,6 +375,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	}
 	baton_metrics_free(&d.metrics);
 	baton_agentpki_free(d.agent_pki);
+	baton_scope_free(&d.scope);
 	baton_log(BATON_LOG_INFO, "batond", "stopped");
 	return d.exit_code;
 }

@@ -16,6 +16,7 @@
 
 #include "batond/config.h"
 #include "batond/kubemetrics.h"
+#include "batond/scope.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "kube/client.h"
@@ -28,6 +29,7 @@ struct baton_agentpki;
 struct baton_batond {
 	uv_loop_t *loop;
 	struct baton_batond_config *cfg;
+	struct baton_scope scope; /* watchNamespaces */
 	struct baton_kube_client kube;
 	bool kube_ready;
 	struct baton_http_server http;

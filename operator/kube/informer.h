@@ -11,6 +11,12 @@
  *
  * Handlers get borrowed objects; json_incref() to keep one. They may not
  * modify them.
+ *
+ * With opts.namespaces the informer is one LIST+WATCH per namespace (its
+ * shards, kube/informer_shards.c) feeding one cache and one set of
+ * handlers: a caller whose RBAC is a Role per namespace can never list a
+ * resource across all namespaces, and this is the only way it can watch
+ * several. Users see the same informer either way.
  */
 #ifndef BATON_KUBE_INFORMER_H
 #define BATON_KUBE_INFORMER_H
@@ -31,6 +37,10 @@ struct baton_kube_informer_opts {
 	const char *version;
 	const char *resource;
 	const char *ns; /* NULL: all namespaces / cluster-scoped */
+	/* NULL-terminated; when it names at least one namespace, one LIST+WATCH
+	 * per namespace into one cache (ns must then be NULL; a name listed
+	 * twice is refused) */
+	const char *const *namespaces;
 	const char *label_selector;
 	uint64_t resync_ms; /* 0: no periodic resync */
 	long page_size;	    /* 0: 500 */
@@ -75,6 +85,10 @@ struct baton_kube_informer {
 	int closing_handles;
 	bool watch_closed;
 	baton_kube_informer_close_cb close_cb;
+	/* sharded (opts.namespaces): the shards, or the informer this shard
+	 * feeds (kube/informer_shards.h) */
+	struct baton_kube_informer_shards *shards;
+	struct baton_kube_informer *parent;
 };
 
 int baton_kube_informer_init(struct baton_kube_client *c,
@@ -82,12 +96,14 @@ int baton_kube_informer_init(struct baton_kube_client *c,
 			     const struct baton_kube_informer_opts *opts,
 			     const struct baton_kube_informer_handlers *h);
 int baton_kube_informer_start(struct baton_kube_informer *inf);
-/* True once the first LIST has been delivered to the handlers. */
+/* True once the first LIST has been delivered to the handlers (sharded:
+ * the first LIST of every namespace). */
 bool baton_kube_informer_has_synced(const struct baton_kube_informer *inf);
 /* The cached object for KEY ("ns/name"), borrowed, or NULL. */
 json_t *baton_kube_informer_get(const struct baton_kube_informer *inf,
 				const char *key);
-/* Replaces the cache with ITEMS (an array of objects) as a relist does,
+/* Replaces the cache with ITEMS (an array of objects) as a relist does
+ * (not for a sharded informer: BATON_EINVAL),
  * calling the handlers for the difference: on_add for new keys, on_update
  * for keys whose resourceVersion changed, on_delete (with the last cached
  * state) for keys that are gone. Used by the LIST path; public for tests. */

@@ -27,6 +27,13 @@ for f in "$top"/examples/values/*.yaml; do
     check "helm template $(basename "$f"): batond gets the region's agent CA (generated, kept across upgrades and uninstall)" \
         bash -c "out=\$(helm template baton '$chart' -n baton-system $kv -f '$f'); grep -q 'caKey: /etc/baton/agent-ca/tls.key' <<<\"\$out\" && grep -q 'secretName: baton-agent-ca' <<<\"\$out\" && grep -q 'helm.sh/resource-policy: keep' <<<\"\$out\""
 done
+# watchNamespaces: a Role per listed namespace for batond and the peer
+# account, and no ClusterRole at all (batond reads nothing cluster-scoped).
+scoped_render() { helm template baton "$chart" -n baton-system $kv --set region=a --set 'watchNamespaces={team-a,team-b}'; }
+check "helm template with watchNamespaces: no ClusterRole or ClusterRoleBinding" \
+    bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: ClusterRole' <<<\"\$out\")\" = 0 ]"
+check "helm template with watchNamespaces: batond's and the peer's Role in each listed namespace, plus the Lease Role" \
+    bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: Role$' <<<\"\$out\")\" = 5 ] && [ \"\$(grep -c '^kind: RoleBinding$' <<<\"\$out\")\" = 5 ]"
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"
 
@@ -218,6 +225,59 @@ check "peer account: cannot delete pods" \
     bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton-peer auth can-i delete pods -n default)\" = no ]"
 check "peer account: cannot write DatabaseClusters" \
     bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); [ \"\$(sa_kubectl baton-peer auth can-i patch databaseclusters.baton.dev -n default)\" = no ]"
+
+# An annotation the peer account did not add may not be removed either
+# (the policy once checked only the annotations a patch left).
+"${admin[@]}" annotate pod orders-eu-west-0 -n default example.com/owner=team --overwrite >/dev/null
+out=$(sa_kubectl baton-peer annotate pod orders-eu-west-0 -n default example.com/owner- 2>&1)
+if [ $? -ne 0 ] && grep -q "may only set the baton.dev/fenced label" <<<"$out"; then
+    ok "peer account: removing another annotation is denied by the admission policy"
+else not_ok "peer account: removing another annotation is denied by the admission policy (got: $out)"; fi
+check "the annotation is still there" bash -c \
+    "[ \"\$(${admin[*]} get pod orders-eu-west-0 -n default -o jsonpath='{.metadata.annotations.example\.com/owner}')\" = team ]"
+
+# ---- watchNamespaces: Roles, not ClusterRoles (issue 15 #6) -----------------
+# A second release in its own namespace that manages team-a only. Its pod
+# never runs here (no TLS Secret): what is tested is what its accounts may do.
+for ns in team-a team-b; do "${admin[@]}" create namespace "$ns" >/dev/null; done
+check "install a release with watchNamespaces [team-a]" \
+    helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" install scoped "$chart" \
+    -n baton-scoped --create-namespace --set region="$r" --set 'watchNamespaces={team-a}'
+can_i() { # can_i ACCOUNT EXPECTED VERB RESOURCE [-n NS | --all-namespaces]
+    local acct=$1 want=$2 got token
+    shift 2
+    token=$("${admin[@]}" -n baton-scoped create token "$acct" --duration=10m) || return 1
+    # can-i prints yes or no on stdout (and exits 1 on no): anything else,
+    # an error included, fails; stderr (warnings for cluster-scoped
+    # resources asked with -n) is shown, not compared
+    got=$(kubectl --server "$server" --certificate-authority "$tmp/ca.crt" --token "$token" auth can-i "$@" 2>"$tmp/can-i.err")
+    echo "can-i $*: '$got' ($(cat "$tmp/can-i.err"))"
+    [ "$got" = "$want" ]
+}
+for q in "patch pods -n team-a" "delete persistentvolumeclaims -n team-a" "update configmaps -n team-a" \
+    "watch databaseclusters.baton.dev -n team-a" "patch databaseclusters.baton.dev -n team-a --subresource=status" \
+    "create leases.coordination.k8s.io -n baton-scoped"; do
+    check "scoped batond account: can $q" can_i scoped-baton yes $q
+done
+for q in "patch pods -n team-b" "delete persistentvolumeclaims -n team-b" "update configmaps -n team-b" \
+    "patch pods -n kube-system" "delete persistentvolumeclaims -n kube-system" "update configmaps -n kube-system" \
+    "create services -n kube-system" "list databaseclusters.baton.dev --all-namespaces" \
+    "list pods --all-namespaces" "patch pods -n default" "get customresourcedefinitions.apiextensions.k8s.io" \
+    "list nodes"; do
+    check "scoped batond account: cannot $q" can_i scoped-baton no $q
+done
+check "scoped peer account: can patch pods in team-a" can_i scoped-baton-peer yes patch pods -n team-a
+for q in "patch pods -n team-b" "patch pods -n kube-system" "list pods --all-namespaces" \
+    "list databaseclusters.baton.dev --all-namespaces"; do
+    check "scoped peer account: cannot $q" can_i scoped-baton-peer no $q
+done
+check "scoped release: no ClusterRole or ClusterRoleBinding installed" bash -c \
+    "out=\$(${admin[*]} get clusterrole,clusterrolebinding -l app.kubernetes.io/instance=scoped -o name) && [ -z \"\$out\" ]"
+check "scoped release: helm uninstall" helm --kubeconfig "$BATON_REGIONS_DIR/$r/admin.kubeconfig" \
+    uninstall scoped -n baton-scoped --wait --timeout 60s
+check "scoped release: no Role left in team-a" bash -c \
+    "out=\$(${admin[*]} get role,rolebinding -n team-a -l app.kubernetes.io/instance=scoped -o name) && [ -z \"\$out\" ]"
+"${admin[@]}" delete namespace team-a team-b baton-scoped --wait=false >/dev/null 2>&1
 
 # ---- uninstall ---------------------------------------------------------------
 "${admin[@]}" patch dbc orders --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null

@@ -154,6 +154,13 @@ static const struct {
      "kubeClient.QPS: unknown field"},
     {"kube client not a mapping", "region: a\nkubeClient: 200\n",
      "kubeClient: must be a mapping"},
+    /* one LIST+WATCH per namespace: a name twice would be two */
+    {"watch namespace twice", "region: a\nwatchNamespaces: [x, y, x]\n",
+     "watchNamespaces: a namespace is listed twice"},
+    {"watch namespace empty", "region: a\nwatchNamespaces: [x, '']\n",
+     "watchNamespaces: an empty namespace"},
+    {"watch namespaces not a list", "region: a\nwatchNamespaces: x\n",
+     "watchNamespaces: must be a list"},
 };
 
 START_TEST(broken_configs_name_the_field)

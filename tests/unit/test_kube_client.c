@@ -252,6 +252,96 @@ START_TEST(informer_close_before_sync)
 }
 END_TEST
 
+/* An informer over a list of namespaces: one LIST per namespace, and the
+ * namespace in the error the owner shows (a Forbidden in one namespace is
+ * what an operator must see). */
+START_TEST(sharded_informer_names_the_failing_namespace)
+{
+	static const char *const nss[] = {"team-a", "team-b", NULL};
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {0};
+
+	setup_client(0, 0);
+	iclosed = false;
+	o.version = "v1";
+	o.resource = "configmaps";
+	o.namespaces = nss;
+	inf.data = NULL;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_ptr_nonnull(inf.shards);
+	ck_assert_int_eq(baton_kube_informer_start(&inf), 0);
+	LOOP_RUN_UNTIL(&loop, inf.errmsg[0] != '\0');
+	ck_assert_msg(strncmp(inf.errmsg, "namespace team-", 15) == 0, "%s",
+		      inf.errmsg);
+	ck_assert(!baton_kube_informer_has_synced(&inf));
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, NULL), BATON_EINVAL);
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	ck_assert_ptr_null(inf.cache);
+	close_client();
+}
+END_TEST
+
+START_TEST(sharded_informer_close_while_listing)
+{
+	static const char *const nss[] = {"a", "b", "c", NULL};
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {0};
+
+	setup_client(0, 0);
+	iclosed = false;
+	o.version = "v1";
+	o.resource = "pods";
+	o.namespaces = nss;
+	inf.data = NULL;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_int_eq(baton_kube_informer_start(&inf), 0);
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
+/* A namespace listed twice or empty, or ns beside namespaces, is refused
+ * before anything starts (nothing to close). An empty list is no list. */
+START_TEST(sharded_informer_refuses_bad_lists)
+{
+	static const char *const twice[] = {"a", "b", "a", NULL};
+	static const char *const empty[] = {"a", "", NULL};
+	static const char *const none[] = {NULL};
+	static const char *const one[] = {"a", NULL};
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {0};
+
+	setup_client(0, 0);
+	o.version = "v1";
+	o.resource = "pods";
+	o.namespaces = twice;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h),
+			 BATON_EINVAL);
+	ck_assert_str_eq(inf.errmsg, "informer: namespace a listed twice");
+	o.namespaces = empty;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h),
+			 BATON_EINVAL);
+	o.namespaces = one;
+	o.ns = "b";
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h),
+			 BATON_EINVAL);
+	/* no namespace listed: the ordinary informer */
+	o.ns = NULL;
+	o.namespaces = none;
+	iclosed = false;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	ck_assert_ptr_null(inf.shards);
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
 START_TEST(informer_close_while_listing)
 {
 	struct baton_kube_informer inf;
@@ -605,6 +695,9 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, watch_retries_then_closes);
 	tcase_add_test(tc, informer_close_before_sync);
 	tcase_add_test(tc, informer_close_while_listing);
+	tcase_add_test(tc, sharded_informer_names_the_failing_namespace);
+	tcase_add_test(tc, sharded_informer_close_while_listing);
+	tcase_add_test(tc, sharded_informer_refuses_bad_lists);
 	tcase_add_test(tc, leader_close_in_flight);
 	tcase_add_test(tc, informer_relist_diff);
 	tcase_add_test(tc, informer_drops_managed_fields);
