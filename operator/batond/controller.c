@@ -10,6 +10,7 @@
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
+#include "common/assert.h"
 #include "common/log.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
@@ -104,7 +105,7 @@ static const char *db_key(struct baton_controller *c, const char *ns,
 			  const char *name)
 {
 	size_t n = strlen(ns), m = strlen(name);
-	if (n + 1 + m >= sizeof c->fsm_key) {
+	if (NEVER(n + 1 + m >= sizeof c->fsm_key)) {
 		c->fsm_key[0] = '\0';
 		return c->fsm_key;
 	}
@@ -1407,7 +1408,7 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 			break;
 		}
 	}
-	if (w == NULL || c->stopping) { /* cannot happen: workers == slots */
+	if (NEVER(w == NULL) || c->stopping) { /* workers == slots */
 		baton_kube_workqueue_done(q, key);
 		return;
 	}
