@@ -11,6 +11,7 @@
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
 #include "common/assert.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
@@ -90,13 +91,6 @@ struct baton_controller {
 };
 
 static void maybe_stopped(struct baton_controller *c);
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
  * longer ones, so this never truncates (two databases must never share a
@@ -544,9 +538,10 @@ static void env_event(void *data, json_t *obj, const char *type,
 	if (req == NULL) {
 		return;
 	}
-	baton_status_now(ts, sizeof ts);
+	baton_clock_rfc3339(ts, sizeof ts, 0);
 	snprintf(evname, sizeof evname, "%s.%llx", name ? name : "dbc",
-		 (unsigned long long)now_ms() * 1000 + (unsigned)rand() % 1000);
+		 (unsigned long long)baton_mono_ms() * 1000 +
+		     (unsigned)rand() % 1000);
 	ev = json_pack(
 	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, "
 	    "s:s, s:{s:s, s:s}, s:s, s:s, s:i}",
@@ -587,7 +582,7 @@ static double env_since(void *data, const char *ts);
 
 static bool propose_due(struct baton_controller *c, const char *db)
 {
-	uint64_t now = now_ms();
+	uint64_t now = baton_mono_ms();
 	json_t *last = json_object_get(c->sw_proposed, db);
 	if (last != NULL && now - (uint64_t)json_integer_value(last) < 1000) {
 		return false;
@@ -781,7 +776,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		return json_incref(old);
 	}
 	primary = st->regions[st->primary].name;
-	baton_status_now(now, sizeof now);
+	baton_clock_rfc3339(now, sizeof now, 0);
 	if (old == NULL || old_target == NULL || old_state == NULL) {
 		/* first sight: the spec names the initial primary */
 		snprintf(msg, sizeof msg,
@@ -870,7 +865,8 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 static int64_t since_promote(struct baton_controller *c, const char *db)
 {
 	json_t *t = json_object_get(c->promote_ms, db);
-	return t ? (int64_t)(now_ms() - (uint64_t)json_integer_value(t)) : -1;
+	return t ? (int64_t)(baton_mono_ms() - (uint64_t)json_integer_value(t))
+		 : -1;
 }
 
 /* Records STEP of DB's last failover, MS after its promote was applied
@@ -901,9 +897,9 @@ void baton_controller_promoted(struct baton_controller *c,
 	if (c == NULL || c->stopping) {
 		return;
 	}
-	baton_status_now(now, sizeof now);
+	baton_clock_rfc3339(now, sizeof now, 0);
 	/* with microseconds: regions compare these */
-	baton_kube_microtime(now_micro, sizeof now_micro);
+	baton_clock_rfc3339(now_micro, sizeof now_micro, 6);
 	if (from == NULL) {
 		from =
 		    json_string_value(json_object_get(c->primaries, cmd->db));
@@ -922,7 +918,7 @@ void baton_controller_promoted(struct baton_controller *c,
 			 from ? from : "none", baton_reason_name(cmd->reason));
 		json_object_set_new(c->failovers, cmd->db, lf);
 		json_object_set_new(c->promote_ms, cmd->db,
-				    json_integer((json_int_t)now_ms()));
+				    json_integer((json_int_t)baton_mono_ms()));
 		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
 	}
 }
@@ -951,7 +947,7 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 			char now[40], msg[300];
 			const char *started =
 			    json_string_value(json_object_get(lf, "startedAt"));
-			baton_status_now(now, sizeof now);
+			baton_clock_rfc3339(now, sizeof now, 0);
 			json_object_set_new(lf, "completedAt",
 					    json_string(now));
 			int64_t ms = since_promote(c, db);
@@ -1014,7 +1010,7 @@ static const char *env_istio_cluster_id(void *data, const char *region)
 
 static const char *env_now(void *data, char *buf, size_t size)
 {
-	return baton_status_now(buf, size);
+	return baton_clock_rfc3339(buf, size, 0);
 }
 
 static double env_since(void *data, const char *ts)
@@ -1035,7 +1031,7 @@ static void label_cb(struct baton_kube_request *req, int status)
 	struct baton_controller *c = req->data;
 	int slot = (int)(req - c->label_reqs);
 	c->label_busy[slot] = false;
-	c->label_done_ms[slot] = status == 0 ? now_ms() : 0;
+	c->label_done_ms[slot] = status == 0 ? baton_mono_ms() : 0;
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
@@ -1278,7 +1274,7 @@ static void sync_labels(struct baton_controller *c,
 	char epoch[24], db[BATON_NAME_SIZE];
 	const char *key;
 	json_t *pod, *unused;
-	uint64_t now = now_ms();
+	uint64_t now = baton_mono_ms();
 
 	env_fsm_view(c, spec, &v);
 	if (!v.registered) {
@@ -1423,7 +1419,7 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 	w->busy = true;
 	w->c = c;
 	w->job.data = w;
-	w->started_ms = now_ms();
+	w->started_ms = baton_mono_ms();
 	rv = baton_reconcile_start(&w->job, &c->env, obj, worker_done_cb);
 	if (rv != 0) {
 		w->busy = false;
@@ -1441,7 +1437,7 @@ static void worker_done_cb(struct baton_reconcile *r, int status)
 			     : status == BATON_EBUSY	 ? "waiting"
 			     : status == BATON_ECANCELED ? "cancelled"
 							 : "error";
-	double secs = (double)(now_ms() - w->started_ms) / 1000.0;
+	double secs = (double)(baton_mono_ms() - w->started_ms) / 1000.0;
 
 	baton_metric_inc(d->m_reconciles, (const char *[]){result}, 1);
 	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);

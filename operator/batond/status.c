@@ -4,15 +4,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *baton_status_now(char *buf, size_t size)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
-
 /* Appends a condition, keeping the old lastTransitionTime when the status
  * is unchanged. */
 static void condition(json_t *conds, json_t *old_conds, const char *type,

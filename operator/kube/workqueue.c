@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "common/assert.h"
+#include "common/clock.h"
 
 struct wq_node {
 	struct wq_node *next;
@@ -33,8 +34,6 @@ struct wq_node {
 
 static uint64_t now_ms(struct baton_kube_workqueue *q)
 {
-	struct timespec ts;
-
 	if (q->clock != NULL) {
 		return q->clock(q->clock_ud);
 	}
@@ -42,8 +41,7 @@ static uint64_t now_ms(struct baton_kube_workqueue *q)
 		uv_update_time(q->loop);
 		return uv_now(q->loop);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return baton_mono_ms();
 }
 
 static void schedule(struct baton_kube_workqueue *q);
