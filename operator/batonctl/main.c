@@ -39,6 +39,7 @@
 #include "batonctl/load.h"
 #include "batonctl/report.h"
 #include "common/clock.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -811,7 +812,8 @@ static void usage_switchover(FILE *f)
 		"[region flags]\n\n"
 		"Asks for a planned switchover of NS/DB to REGION: sets "
 		"spec.primaryRegion\n"
-		"and the request annotation baton.dev/switchover=REGION/<id> "
+		"and the request annotation " BATON_ANNOTATION_SWITCHOVER
+		"=REGION/<id> "
 		"(a merge patch)\n"
 		"on the DatabaseCluster in every reachable region, so the "
 		"Raft leader's\n"
@@ -981,7 +983,7 @@ static int cmd_switchover(int argc, char **argv)
 	snprintf(request, sizeof request, "%s/batonctl-%lld", target,
 		 (long long)baton_realtime_ms());
 	json_t *patch = json_pack("{s:{s:{s:s}}, s:{s:s}}", "metadata",
-				  "annotations", "baton.dev/switchover",
+				  "annotations", BATON_ANNOTATION_SWITCHOVER,
 				  request, "spec", "primaryRegion", target);
 	int patched = baton_ctl_fleet_patch(f, ns, name, patch);
 	json_decref(patch);

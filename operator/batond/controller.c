@@ -12,6 +12,7 @@
 #include "batond/reconcile.h"
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
@@ -401,7 +402,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			size_t k;
 			json_t *cond;
 			const char *cl = json_string_value(
-			    json_object_get(labels, "baton.dev/cluster"));
+			    json_object_get(labels, BATON_LABEL_CLUSTER));
 			const char *ns =
 			    json_string_value(json_object_get(md, "namespace"));
 			if (cl == NULL || ns == NULL ||
@@ -410,9 +411,9 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 				continue;
 			}
 			if (json_string_value(json_object_get(
-				labels, "baton.dev/role")) != NULL &&
+				labels, BATON_LABEL_ROLE)) != NULL &&
 			    strcmp(json_string_value(json_object_get(
-				       labels, "baton.dev/role")),
+				       labels, BATON_LABEL_ROLE)),
 				   "primary") == 0) {
 				o->role = "primary";
 			} else if (o->role == NULL) {
@@ -547,7 +548,7 @@ static void env_event(void *data, json_t *obj, const char *type,
 	    "s:s, s:{s:s, s:s}, s:s, s:s, s:i}",
 	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
 	    "namespace", ns ? ns : "default", "involvedObject", "apiVersion",
-	    "baton.dev/v1alpha1", "kind", "DatabaseCluster", "name",
+	    BATON_API_VERSION, "kind", "DatabaseCluster", "name",
 	    name ? name : "", "namespace", ns ? ns : "default", "uid",
 	    json_string_value(json_object_get(md, "uid"))
 		? json_string_value(json_object_get(md, "uid"))
@@ -576,7 +577,6 @@ static void env_event(void *data, json_t *obj, const char *type,
  * sees it wherever the leader is. */
 
 #define SWITCHOVER_TIMEOUT_S 120
-#define BATON_SWITCHOVER_ANNOTATION "baton.dev/switchover"
 
 static double env_since(void *data, const char *ts);
 
@@ -759,7 +759,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	    json_string_value(json_object_get(old, "request"));
 	const char *request = json_string_value(json_object_get(
 	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
-	    BATON_SWITCHOVER_ANNOTATION));
+	    BATON_ANNOTATION_SWITCHOVER));
 	const char *target = NULL;
 	char req_target[BATON_NAME_SIZE];
 	const struct baton_db_state *st;
@@ -1180,10 +1180,11 @@ static void fence_cb(struct baton_kube_request *req, int status)
 				continue;
 			}
 			snprintf(body, sizeof body,
-				 "{\"metadata\":{\"labels\":{\"baton.dev/"
-				 "role\":\"fenced\",\"baton.dev/fenced\":"
-				 "\"%s\"},\"annotations\":{\"baton.dev/"
-				 "fenced-by\":\"%s\"}}}",
+				 "{\"metadata\":{\"labels\":{"
+				 "\"" BATON_LABEL_ROLE "\":\"fenced\","
+				 "\"" BATON_LABEL_FENCED "\":\"%s\"},"
+				 "\"annotations\":{"
+				 "\"" BATON_ANNOTATION_FENCED_BY "\":\"%s\"}}}",
 				 epoch, c->d->cfg->region);
 			if (!c->stopping &&
 			    fence_start(c, f->peer, f->db, f->ns, f->epoch,
@@ -1237,7 +1238,8 @@ static bool peers_fenced(struct baton_controller *c,
 		return false;
 	}
 	snprintf(selector, sizeof selector,
-		 "baton.dev/cluster=%s,baton.dev/role=primary", spec->name);
+		 BATON_LABEL_CLUSTER "=%s," BATON_LABEL_ROLE "=primary",
+		 spec->name);
 	opts.label_selector = selector;
 	if (baton_kube_path(&ref, path, sizeof path) != 0 ||
 	    baton_kube_list_query(&opts, path, sizeof path) != 0) {
@@ -1302,11 +1304,11 @@ static void sync_labels(struct baton_controller *c,
 		const char *ns =
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(
-		    json_object_get(labels, "baton.dev/cluster"));
+		    json_object_get(labels, BATON_LABEL_CLUSTER));
 		const char *role = json_string_value(
-		    json_object_get(labels, "baton.dev/role"));
+		    json_object_get(labels, BATON_LABEL_ROLE));
 		const char *ep = json_string_value(
-		    json_object_get(labels, "baton.dev/epoch"));
+		    json_object_get(labels, BATON_LABEL_EPOCH));
 		const char *want_role;
 		struct baton_kube_ref ref = {NULL, "v1", "pods",
 					     ns,   name, NULL};
@@ -1362,8 +1364,8 @@ static void sync_labels(struct baton_controller *c,
 			break;
 		}
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
-				  "baton.dev/role", want_role,
-				  "baton.dev/epoch", epoch);
+				  BATON_LABEL_ROLE, want_role,
+				  BATON_LABEL_EPOCH, epoch);
 		c->label_reqs[slot].data = c;
 		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s", db);
 		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
@@ -1593,7 +1595,7 @@ static bool pod_db(json_t *pod, char *key, size_t size)
 	json_t *md = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *cl = json_string_value(json_object_get(
-	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 	if (ns == NULL || cl == NULL) {
 		return false;
 	}
@@ -1630,7 +1632,7 @@ static void pod_changed(struct baton_controller *c, json_t *pod)
 	json_t *md = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *cl = json_string_value(json_object_get(
-	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 	char key[160];
 	if (ns != NULL && cl != NULL) {
 		snprintf(key, sizeof key, "%s/%s", ns, cl);
@@ -1678,7 +1680,7 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 		const char *pns =
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(json_object_get(
-		    json_object_get(md, "labels"), "baton.dev/cluster"));
+		    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 		size_t k;
 		json_t *cond;
 		if (pns == NULL || cl == NULL || strcmp(pns, ns) != 0 ||
@@ -1755,7 +1757,7 @@ int baton_controller_start(struct baton_batond *d,
 	struct baton_kube_informer_opts popts = {
 	    .version = "v1",
 	    .resource = "pods",
-	    .label_selector = "baton.dev/cluster",
+	    .label_selector = BATON_LABEL_CLUSTER,
 	};
 	struct baton_controller *c = calloc(1, sizeof *c);
 	int rv;

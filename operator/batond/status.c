@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/labels.h"
+
 /* Appends a condition, keeping the old lastTransitionTime when the status
  * is unchanged. */
 static void condition(json_t *conds, json_t *old_conds, const char *type,
@@ -175,8 +177,9 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 				: "the lease of the primary in %s expired "
 				  "and failover is manual: promote a region "
 				  "with `batonctl switchover NS/NAME REGION` "
-				  "(or the annotation baton.dev/switchover="
-				  "REGION in every region)",
+				  "(or the "
+				  "annotation " BATON_ANNOTATION_SWITCHOVER
+				  "=REGION in every region)",
 			    fsm->primary_region);
 		}
 		condition(
