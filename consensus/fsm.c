@@ -853,7 +853,7 @@ static void batch_item(const struct baton_cmd *batch, unsigned i,
 static void apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
 			const void *buf, size_t len)
 {
-	int results[BATON_RENEW_BATCH_MAX];
+	int results[BATON_RENEW_BATCH_MAX] = {0}; /* cppcheck: n_items > 0 */
 	struct baton_cmd item;
 	uint8_t r = BATON_FSM_OK;
 
