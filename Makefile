@@ -40,8 +40,11 @@ CFLAGS += -std=c11 $(WARN) -fno-strict-aliasing
 CPPFLAGS += -DBATON_VERSION='"$(VERSION)"'
 CPPFLAGS += -D_GNU_SOURCE -I. -Ioperator -I$(RAFT_PREFIX)/include $(PKG_CFLAGS)
 LDLIBS += $(RAFT_PREFIX)/lib/libraft.a -llz4 $(PKG_LIBS) -lhttp_parser -lm -lpthread
+# Sanitized builds are also the checked builds: ALWAYS()/NEVER() abort there
+# and are plain conditions in build/plain (operator/common/assert.h).
 ifneq ($(SANITIZE),)
 CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CPPFLAGS += -DBATON_CHECKED
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 ifneq ($(COVERAGE),)
@@ -275,9 +278,10 @@ FUZZ_BUILD := build/fuzz
 # -Wformat=2 for vprintf-style wrappers, which gcc does not.
 FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -g -O1 -std=c11 $(WARN) -Wno-format-nonliteral \
-	-fno-strict-aliasing
+	-fno-strict-aliasing -DBATON_CHECKED
 # Not LIB_SRCS: compiling all of it with clang would double fuzz-smoke's time.
 FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
+	operator/common/assert.c operator/common/clock.c \
 	consensus/fsm.c consensus/index.c consensus/decider.c \
 	operator/kube/client.c operator/kube/config.c operator/kube/rest.c \
 	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \

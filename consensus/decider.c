@@ -5,13 +5,19 @@
  * for bit. The only allocation is one lease record per database, found by
  * name through a hash index (consensus/index.h); a lease that cannot be
  * allocated only withholds decisions about its database.
+ *
+ * Invariants (common/assert.h): the database states come from the FSM,
+ * whose rules and decoders keep the primary and the switchover target
+ * indexes of its regions; the branches that would guard against anything
+ * else are NEVER()s that decide nothing.
  */
 #include "consensus/decider.h"
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/assert.h"
 
 void baton_decider_init(struct baton_decider *d, unsigned flags)
 {
@@ -226,7 +232,7 @@ static int pick(const struct baton_db_state *db, int exclude, bool final_only,
 	uint64_t best_lag = 0;
 	unsigned i;
 
-	if (db->primary >= 0 && (unsigned)db->primary < db->n_regions) {
+	if (ALWAYS(db->primary >= 0 && (unsigned)db->primary < db->n_regions)) {
 		primary_pos = db->regions[db->primary].position;
 	}
 	for (i = 0; i < db->n_regions; i++) {
@@ -346,6 +352,10 @@ bool baton_decider_decide(struct baton_decider *d,
 	memset(out, 0, sizeof *out);
 	if (!d->leader) {
 		return false; /* §5: decisions exist only as leader proposals */
+	}
+	if (NEVER(db->n_regions > BATON_MAX_REGIONS ||
+		  db->sw_target >= (int)db->n_regions)) {
+		return false;
 	}
 	l = lease_get(d, db, now);
 	if (l == NULL) {

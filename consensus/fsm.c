@@ -9,6 +9,14 @@
  * Only REGISTER allocates (one record in the database index). When that
  * allocation fails nothing is applied and raft is told to stop applying
  * (BATON_FSM_NOMEM, fsm.h): every other outcome is the same on every replica.
+ *
+ * Invariants (common/assert.h): a command that breaks a rule is a result
+ * code, never an assertion. What is asserted is the machine's own state,
+ * which the decoders validate on the way in: a primary and a switchover
+ * target that name one of the database's regions, a known phase, the
+ * tombstone ring's cursor. The branches that cannot be taken because the
+ * decoder already refused the input are NEVER(), with the rejection they
+ * would give in a release build.
  */
 #include "consensus/fsm.h"
 
@@ -16,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/error.h"
 
 /* ---- bounded writer / reader ------------------------------------------- */
@@ -450,6 +459,7 @@ static void tombstone(struct baton_fsm *f, const char *name, uint64_t epoch)
 		}
 	}
 	if (t == NULL) {
+		BATON_ASSERT(f->tomb_next < BATON_FSM_TOMBSTONES);
 		t = &f->tomb[f->tomb_next];
 		f->tomb_next = (f->tomb_next + 1) % BATON_FSM_TOMBSTONES;
 		if (f->n_tomb < BATON_FSM_TOMBSTONES) {
@@ -503,8 +513,10 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 	if (rv != 0) {
 		/* EEXIST and ETOOLARGE were ruled out above, EINVAL by the
 		 * decoder (empty or too long names). */
-		return rv == BATON_ENOMEM ? BATON_FSM_NOMEM
-					  : BATON_FSM_MALFORMED;
+		if (NEVER(rv != BATON_ENOMEM)) {
+			return BATON_FSM_MALFORMED;
+		}
+		return BATON_FSM_NOMEM;
 	}
 	db = item; /* zeroed, name set */
 	db->cfg = c->cfg;
@@ -755,8 +767,33 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 		return BATON_FSM_OK;
 	default:
+		/* the decoder knows no other type; REGISTER is above */
+		(void)NEVER(true);
 		return BATON_FSM_MALFORMED;
 	}
+}
+
+/* DB's state is one the rules above can produce (and get_db() accepts). */
+static bool db_consistent(const struct baton_db_state *db)
+{
+	return db->n_regions > 0 && db->n_regions <= BATON_MAX_REGIONS &&
+	       db->primary >= 0 && (unsigned)db->primary < db->n_regions &&
+	       db->sw_target >= -1 && db->sw_target < (int)db->n_regions &&
+	       db->phase < BATON_PHASE__COUNT;
+}
+
+/* apply_cmd() and the checks on the state it leaves behind. */
+static int apply_checked(struct baton_fsm *f, const struct baton_cmd *c)
+{
+	int result = apply_cmd(f, c);
+	const struct baton_db_state *db = baton_fsm_db(f, c->db);
+
+	/* a rejected command changed nothing, an applied one kept the
+	 * state consistent; a release build goes on with what it has */
+	if (db != NULL) {
+		(void)NEVER(!db_consistent(db));
+	}
+	return result;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -822,7 +859,8 @@ static void apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
 
 	for (unsigned i = 0; i < batch->n_items; i++) {
 		batch_item(batch, i, &item);
-		results[i] = apply_cmd(f, &item);
+		results[i] = apply_checked(f, &item);
+		(void)NEVER(results[i] == BATON_FSM_NOMEM);
 	}
 	f->applied++;
 	f->chain = fnv(f->chain, buf, len);
@@ -853,7 +891,7 @@ int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 		apply_batch(f, &cmd, buf, len);
 		return BATON_FSM_OK;
 	} else {
-		result = apply_cmd(f, &cmd);
+		result = apply_checked(f, &cmd);
 		if (result == BATON_FSM_NOMEM) {
 			return result; /* not applied: see fsm.h */
 		}

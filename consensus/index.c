@@ -12,10 +12,10 @@
  */
 #include "consensus/index.h"
 
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/assert.h"
 #include "common/error.h"
 
 #define MIN_ITEMS 16
@@ -24,7 +24,7 @@
 void baton_index_init(struct baton_index *ix, size_t item_size,
 		      size_t key_offset, size_t key_size, unsigned max)
 {
-	assert(key_offset + key_size <= item_size && key_size > 1);
+	BATON_ASSERT(key_offset + key_size <= item_size && key_size > 1);
 	memset(ix, 0, sizeof *ix);
 	ix->item_size = item_size;
 	ix->key_offset = key_offset;
@@ -67,6 +67,10 @@ static unsigned find_slot(const struct baton_index *ix, const char *name,
 {
 	unsigned mask = ix->table_cap - 1;
 	unsigned i = h & mask;
+
+	/* a power of two at most half full: the probe ends at an empty slot */
+	BATON_ASSERT(ix->table_cap != 0 && (ix->table_cap & mask) == 0 &&
+		     2 * ix->n <= ix->table_cap);
 
 	for (;;) {
 		const struct baton_index_slot *s = &ix->table[i];
@@ -127,6 +131,7 @@ static int reserve(struct baton_index *ix)
 		if (cap > ix->max) {
 			cap = ix->max;
 		}
+		BATON_ASSERT(cap > ix->n); /* add() refused n == max */
 		items = realloc(ix->items, cap * sizeof *items);
 		if (items == NULL) {
 			return BATON_ENOMEM;
@@ -176,7 +181,7 @@ int baton_index_add(struct baton_index *ix, const char *name, void **out)
 	}
 	memcpy((char *)item + ix->key_offset, name, len + 1);
 	i = find_slot(ix, name, h); /* the table may have been rebuilt */
-	assert(ix->table[i].pos == 0);
+	BATON_ASSERT(ix->table[i].pos == 0);
 	ix->items[ix->n] = item;
 	ix->table[i].hash = h;
 	ix->table[i].pos = ++ix->n;
@@ -214,13 +219,14 @@ static void delete_at(struct baton_index *ix, unsigned slot)
 	unsigned p = ix->table[slot].pos - 1;
 	unsigned last = ix->n - 1;
 
+	BATON_ASSERT(ix->table[slot].pos != 0 && p <= last);
 	free(ix->items[p]);
 	table_remove(ix, slot);
 	if (p != last) {
 		/* The last record moves to position p: repoint its slot. */
 		const char *k = key_of(ix, ix->items[last]);
 		unsigned s = find_slot(ix, k, hash_name(k));
-		assert(ix->table[s].pos == last + 1);
+		BATON_ASSERT(ix->table[s].pos == last + 1);
 		ix->items[p] = ix->items[last];
 		ix->table[s].pos = p + 1;
 	}

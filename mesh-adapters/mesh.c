@@ -90,13 +90,13 @@ json_t *baton_mesh_metadata(const struct baton_mesh_spec *spec,
 	json_t *md = json_pack(
 	    "{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "name", name, "namespace",
 	    spec->ns, "labels", "app.kubernetes.io/managed-by", "baton",
-	    "app.kubernetes.io/part-of", "baton", BATON_MESH_LABEL_CLUSTER,
-	    spec->db, BATON_MESH_LABEL_COMPONENT, component);
+	    "app.kubernetes.io/part-of", "baton", BATON_LABEL_CLUSTER, spec->db,
+	    BATON_LABEL_COMPONENT, component);
 	if (md != NULL && spec->db_uid != NULL) {
 		json_object_set_new(
 		    md, "ownerReferences",
 		    json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion",
-			      "baton.dev/v1alpha1", "kind", "DatabaseCluster",
+			      BATON_API_VERSION, "kind", "DatabaseCluster",
 			      "name", spec->db, "uid", spec->db_uid,
 			      "controller", 1, "blockOwnerDeletion", 1));
 	}
@@ -164,9 +164,9 @@ int baton_mesh_plain_services(const struct baton_mesh_spec *spec, json_t *out,
 	    "s:s, s:i}], s:b}}",
 	    "apiVersion", "v1", "kind", "Service", "metadata",
 	    baton_mesh_metadata(spec, name, "primary-service"), "spec", "type",
-	    "ClusterIP", "selector", BATON_MESH_LABEL_CLUSTER, spec->db,
-	    BATON_MESH_LABEL_ROLE, "primary", BATON_MESH_LABEL_EPOCH, epoch,
-	    "ports", "name", "tcp-db", "port", spec->port, "protocol", "TCP",
+	    "ClusterIP", "selector", BATON_LABEL_CLUSTER, spec->db,
+	    BATON_LABEL_ROLE, "primary", BATON_LABEL_EPOCH, epoch, "ports",
+	    "name", "tcp-db", "port", spec->port, "protocol", "TCP",
 	    "appProtocol", "tcp", "targetPort", spec->port,
 	    "publishNotReadyAddresses", 0);
 	replica = json_pack(
@@ -174,8 +174,8 @@ int baton_mesh_plain_services(const struct baton_mesh_spec *spec, json_t *out,
 	    "s:i}]}}",
 	    "apiVersion", "v1", "kind", "Service", "metadata",
 	    baton_mesh_metadata(spec, ro, "replica-service"), "spec", "type",
-	    "ClusterIP", "selector", BATON_MESH_LABEL_CLUSTER, spec->db,
-	    BATON_MESH_LABEL_ROLE, "replica", "ports", "name", "tcp-db", "port",
+	    "ClusterIP", "selector", BATON_LABEL_CLUSTER, spec->db,
+	    BATON_LABEL_ROLE, "replica", "ports", "name", "tcp-db", "port",
 	    spec->port, "protocol", "TCP", "appProtocol", "tcp", "targetPort",
 	    spec->port);
 	if (primary == NULL || replica == NULL) {

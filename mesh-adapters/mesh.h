@@ -27,12 +27,9 @@
 #include <stdint.h>
 
 #include "common/error.h"
-
-/* Labels every object written by an adapter carries. */
-#define BATON_MESH_LABEL_CLUSTER "baton.dev/cluster"
-#define BATON_MESH_LABEL_ROLE "baton.dev/role"
-#define BATON_MESH_LABEL_EPOCH "baton.dev/epoch"
-#define BATON_MESH_LABEL_COMPONENT "baton.dev/component"
+/* Every object written by an adapter carries BATON_LABEL_CLUSTER, _ROLE,
+ * _EPOCH and _COMPONENT. */
+#include "common/labels.h"
 
 struct baton_mesh_region {
 	const char *name;	      /* region name as in spec.regions */

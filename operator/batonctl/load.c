@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 
 #define MAX_ACKED (2u * 1024 * 1024)
@@ -37,13 +38,6 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -160,7 +154,7 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 	PGconn *c[BATON_CTL_LOAD_MAX_HOSTS] = {0};
 	PostgresPollingStatusType st[BATON_CTL_LOAD_MAX_HOSTS];
 	PGconn *won = NULL;
-	int64_t end = now_ms() + deadline_ms;
+	int64_t end = baton_realtime_ms() + deadline_ms;
 	char ci[512];
 	int live = 0;
 
@@ -176,7 +170,8 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 		st[i] = PGRES_POLLING_WRITING;
 		live++;
 	}
-	while (live > 0 && won == NULL && now_ms() < end && !stop_flag) {
+	while (live > 0 && won == NULL && baton_realtime_ms() < end &&
+	       !stop_flag) {
 		struct pollfd pfd[BATON_CTL_LOAD_MAX_HOSTS];
 		int idx[BATON_CTL_LOAD_MAX_HOSTS];
 		int n = 0;
@@ -190,7 +185,7 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 			pfd[n].revents = 0;
 			idx[n++] = i;
 		}
-		int64_t left = end - now_ms();
+		int64_t left = end - baton_realtime_ms();
 		if (poll(pfd, (nfds_t)n, (int)(left > 50 ? 50 : left)) < 0 &&
 		    errno != EINTR) {
 			break;
@@ -235,7 +230,7 @@ static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
 			       const char *const *params, long timeout_ms,
 			       char *err, size_t errlen, bool *broken)
 {
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = baton_realtime_ms() + timeout_ms;
 	PGresult *res = NULL, *r;
 
 	*broken = false;
@@ -251,7 +246,7 @@ static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
 	for (;;) {
 		while (PQisBusy(c)) {
 			struct pollfd p = {PQsocket(c), POLLIN, 0};
-			int64_t left = end - now_ms();
+			int64_t left = end - baton_realtime_ms();
 			if (left <= 0) {
 				snprintf(err, errlen,
 					 "no answer within %ld ms (outcome "
@@ -332,7 +327,7 @@ static void poll_agent(struct prober *p, CURL *curl)
 {
 	char url[256];
 	char *body = NULL;
-	int64_t t = now_ms();
+	int64_t t = baton_realtime_ms();
 	json_t *st, *rec;
 
 	snprintf(url, sizeof url, "http://%s:%d/v1/status", p->host,
@@ -369,7 +364,7 @@ static void *prober_main(void *arg)
 
 	conninfo(o, p->host, false, ci, sizeof ci);
 	while (!stop_flag) {
-		int64_t t0 = now_ms();
+		int64_t t0 = baton_realtime_ms();
 		bool ok = false, broken = false;
 		err[0] = '\0';
 		if (curl != NULL && t0 >= next_agent) {
@@ -400,14 +395,14 @@ static void *prober_main(void *arg)
 				c = NULL;
 			}
 		}
-		json_t *rec =
-		    json_pack("{s:I, s:I, s:s, s:b}", "t0", (json_int_t)t0, "t",
-			      (json_int_t)now_ms(), "host", p->host, "ok", ok);
+		json_t *rec = json_pack(
+		    "{s:I, s:I, s:s, s:b}", "t0", (json_int_t)t0, "t",
+		    (json_int_t)baton_realtime_ms(), "host", p->host, "ok", ok);
 		if (!ok) {
 			json_object_set_new(rec, "err", json_string(err));
 		}
 		emit(p->probes, p->mu, rec);
-		long spent = (long)(now_ms() - t0);
+		long spent = (long)(baton_realtime_ms() - t0);
 		if (spent < o->probe_interval_ms) {
 			sleep_ms(o->probe_interval_ms - spent);
 		}
@@ -435,11 +430,11 @@ static FILE *open_out(const char *dir, const char *name)
 
 static int setup_tables(const struct baton_ctl_load_opts *o)
 {
-	int64_t end = now_ms() + o->setup_timeout_ms;
+	int64_t end = baton_realtime_ms() + o->setup_timeout_ms;
 	char err[400] = "";
 	bool broken;
 
-	while (!stop_flag && now_ms() < end) {
+	while (!stop_flag && baton_realtime_ms() < end) {
 		PGconn *c = connect_writable(o, 2000, err, sizeof err);
 		if (c != NULL) {
 			PGresult *r = exec_deadline(
@@ -493,7 +488,7 @@ static PGconn *connect_committing(const struct baton_ctl_load_opts *o,
 			PQfinish(c);
 			continue;
 		}
-		snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
+		snprintf(ts, sizeof ts, "%lld", (long long)baton_realtime_ms());
 		r = exec_deadline(
 		    c, "INSERT INTO baton_probe(host, t) VALUES ($1, $2)", 2,
 		    params, 2000, err, errlen, &broken);
@@ -510,7 +505,7 @@ static PGconn *connect_committing(const struct baton_ctl_load_opts *o,
 static void readback(const struct baton_ctl_load_opts *o, const char *run,
 		     int64_t *acked, size_t n_acked, size_t n_errors)
 {
-	int64_t end = now_ms() + o->readback_timeout_ms;
+	int64_t end = baton_realtime_ms() + o->readback_timeout_ms;
 	char err[400] = "";
 	json_t *sum =
 	    json_pack("{s:s, s:I, s:I}", "run", run, "acked",
@@ -518,7 +513,7 @@ static void readback(const struct baton_ctl_load_opts *o, const char *run,
 	bool broken;
 
 	stop_flag = 0; /* the readback itself must not be interrupted */
-	while (now_ms() < end) {
+	while (baton_realtime_ms() < end) {
 		PGconn *c = connect_committing(o, err, sizeof err);
 		if (c == NULL) {
 			sleep_ms(500);
@@ -567,7 +562,7 @@ static void readback(const struct baton_ctl_load_opts *o, const char *run,
 	json_object_set_new(sum, "readback", json_false());
 	json_object_set_new(sum, "readbackError", json_string(err));
 out:
-	json_object_set_new(sum, "t", json_integer(now_ms()));
+	json_object_set_new(sum, "t", json_integer(baton_realtime_ms()));
 	FILE *f = open_out(o->out_dir, "summary.json");
 	if (f != NULL) {
 		json_dumpf(sum, f, JSON_INDENT(2));
@@ -602,7 +597,8 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 	}
 	snprintf(run, sizeof run, "%s", o->run ? o->run : "");
 	if (run[0] == '\0') {
-		snprintf(run, sizeof run, "run-%lld", (long long)now_ms());
+		snprintf(run, sizeof run, "run-%lld",
+			 (long long)baton_realtime_ms());
 	}
 	writes = open_out(o->out_dir, "writes.jsonl");
 	probes = open_out(o->out_dir, "probes.jsonl");
@@ -631,10 +627,10 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 	}
 	fprintf(stderr, "batonctl load: run %s, writing every %ld ms to %s\n",
 		run, o->interval_ms, o->out_dir);
-	started = now_ms();
-	while (!stop_flag &&
-	       (o->duration_ms == 0 || now_ms() - started < o->duration_ms)) {
-		int64_t t0 = now_ms();
+	started = baton_realtime_ms();
+	while (!stop_flag && (o->duration_ms == 0 ||
+			      baton_realtime_ms() - started < o->duration_ms)) {
+		int64_t t0 = baton_realtime_ms();
 		bool broken = false;
 		if (c == NULL) {
 			c = connect_writable(o, o->write_timeout_ms, err,
@@ -643,8 +639,9 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 				emit(writes, NULL,
 				     json_pack("{s:I, s:I, s:b, s:s, s:s}",
 					       "t0", (json_int_t)t0, "t",
-					       (json_int_t)now_ms(), "ok", 0,
-					       "op", "connect", "err", err));
+					       (json_int_t)baton_realtime_ms(),
+					       "ok", 0, "op", "connect", "err",
+					       err));
 				n_errors++;
 				goto pace;
 			}
@@ -658,7 +655,7 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 		    "INSERT INTO baton_load(run, id, client_ms) VALUES ($1, "
 		    "$2, $3)",
 		    3, params, o->write_timeout_ms, err, sizeof err, &broken);
-		int64_t t1 = now_ms();
+		int64_t t1 = baton_realtime_ms();
 		if (r != NULL) {
 			emit(writes, NULL,
 			     json_pack("{s:I, s:I, s:b, s:I, s:s}", "t0",
@@ -683,7 +680,7 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 			c = NULL;
 		}
 	pace:;
-		long spent = (long)(now_ms() - t0);
+		long spent = (long)(baton_realtime_ms() - t0);
 		if (spent < o->interval_ms) {
 			sleep_ms(o->interval_ms - spent);
 		}

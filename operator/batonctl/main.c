@@ -38,6 +38,8 @@
 #include "batonctl/fleet.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
+#include "common/clock.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -110,13 +112,6 @@ static int die_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see '%s --help')\n", prog);
 	return EXIT_USAGE;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- where things are ------------------------------------------------- */
@@ -790,7 +785,7 @@ static int cmd_status(int argc, char **argv)
 	}
 	if (json) {
 		json_t *doc = json_pack("{s:o, s:I}", "regions", regions, "at",
-					(json_int_t)now_ms());
+					(json_int_t)baton_realtime_ms());
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(doc);
@@ -817,7 +812,8 @@ static void usage_switchover(FILE *f)
 		"[region flags]\n\n"
 		"Asks for a planned switchover of NS/DB to REGION: sets "
 		"spec.primaryRegion\n"
-		"and the request annotation baton.dev/switchover=REGION/<id> "
+		"and the request annotation " BATON_ANNOTATION_SWITCHOVER
+		"=REGION/<id> "
 		"(a merge patch)\n"
 		"on the DatabaseCluster in every reachable region, so the "
 		"Raft leader's\n"
@@ -985,9 +981,9 @@ static int cmd_switchover(int argc, char **argv)
 		}
 	}
 	snprintf(request, sizeof request, "%s/batonctl-%lld", target,
-		 (long long)now_ms());
+		 (long long)baton_realtime_ms());
 	json_t *patch = json_pack("{s:{s:{s:s}}, s:{s:s}}", "metadata",
-				  "annotations", "baton.dev/switchover",
+				  "annotations", BATON_ANNOTATION_SWITCHOVER,
 				  request, "spec", "primaryRegion", target);
 	int patched = baton_ctl_fleet_patch(f, ns, name, patch);
 	json_decref(patch);
@@ -1009,7 +1005,7 @@ static int cmd_switchover(int argc, char **argv)
 	if (wait_ms == 0) {
 		goto out;
 	}
-	int64_t start = now_ms(), end = start + wait_ms;
+	int64_t start = baton_realtime_ms(), end = start + wait_ms;
 	for (;;) {
 		int reachable = 0, done = 0;
 		const char *refused = NULL;
@@ -1047,7 +1043,8 @@ static int cmd_switchover(int argc, char **argv)
 		phase_line(f, line, sizeof line);
 		if (strcmp(line, last) != 0) {
 			printf("[+%5.1fs] %s\n",
-			       (double)(now_ms() - start) / 1000.0, line);
+			       (double)(baton_realtime_ms() - start) / 1000.0,
+			       line);
 			fflush(stdout);
 			snprintf(last, sizeof last, "%s", line);
 		}
@@ -1062,10 +1059,10 @@ static int cmd_switchover(int argc, char **argv)
 			printf(
 			    "switchover of %s/%s to %s completed in %.1f s\n",
 			    ns, name, target,
-			    (double)(now_ms() - start) / 1000.0);
+			    (double)(baton_realtime_ms() - start) / 1000.0);
 			break;
 		}
-		if (now_ms() >= end) {
+		if (baton_realtime_ms() >= end) {
 			fprintf(stderr,
 				"%s: timed out after %.0f s waiting for %s to "
 				"be primary in every reachable region (%d of "
@@ -1211,7 +1208,7 @@ static int cmd_pause(int argc, char **argv, const char *mode)
 	if (wait_ms == 0) {
 		goto out;
 	}
-	int64_t start = now_ms(), end = start + wait_ms;
+	int64_t start = baton_realtime_ms(), end = start + wait_ms;
 	for (;;) {
 		int reachable = 0, done = 0;
 		baton_ctl_fleet_fetch(f, ns, name, false);
@@ -1230,10 +1227,10 @@ static int cmd_pause(int argc, char **argv, const char *mode)
 			printf("%s/%s: failover.mode %s in force in every "
 			       "reachable region (%.1f s)\n",
 			       ns, name, mode,
-			       (double)(now_ms() - start) / 1000.0);
+			       (double)(baton_realtime_ms() - start) / 1000.0);
 			break;
 		}
-		if (now_ms() >= end) {
+		if (baton_realtime_ms() >= end) {
 			fprintf(stderr,
 				"%s: timed out after %.0f s: failover.mode %s "
 				"in force in %d of %d reachable regions "

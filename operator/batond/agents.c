@@ -11,6 +11,7 @@
 #include "batond/children.h"
 #include "batond/config.h"
 #include "http/server.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "kube/client.h"
@@ -852,8 +853,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 	json_object_foreach(a->env.pods->cache, key, pod)
 	{
 		json_t *md = json_object_get(pod, "metadata");
-		const char *cl = sget(json_object_get(md, "labels"),
-				      BATON_MESH_LABEL_CLUSTER);
+		const char *cl =
+		    sget(json_object_get(md, "labels"), BATON_LABEL_CLUSTER);
 		const char *ns = sget(md, "namespace");
 		const char *name = sget(md, "name");
 		const char *ip = sget(json_object_get(pod, "status"), "podIP");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/labels.h"
 #include "mesh-adapters/mesh.h"
 
 /* where the agent reads the replication password (the Secret's key
@@ -25,16 +26,16 @@ static json_t *metadata(const struct baton_dbspec *s, const char *region,
 			 "name", name, "namespace", s->ns, "labels",
 			 "app.kubernetes.io/managed-by", "baton",
 			 "app.kubernetes.io/part-of", "baton",
-			 BATON_MESH_LABEL_CLUSTER, s->name, BATON_LABEL_REGION,
-			 region, BATON_MESH_LABEL_COMPONENT, component,
-			 "ownerReferences", "apiVersion", "baton.dev/v1alpha1",
+			 BATON_LABEL_CLUSTER, s->name, BATON_LABEL_REGION,
+			 region, BATON_LABEL_COMPONENT, component,
+			 "ownerReferences", "apiVersion", BATON_API_VERSION,
 			 "kind", "DatabaseCluster", "name", s->name, "uid",
 			 s->uid, "controller", 1, "blockOwnerDeletion", 1);
 }
 
 static json_t *selector(const struct baton_dbspec *s, const char *region)
 {
-	return json_pack("{s:s, s:s}", BATON_MESH_LABEL_CLUSTER, s->name,
+	return json_pack("{s:s, s:s}", BATON_LABEL_CLUSTER, s->name,
 			 BATON_LABEL_REGION, region);
 }
 
@@ -64,10 +65,9 @@ static json_t *statefulset(const struct baton_dbspec *s,
 
 	json_object_set_new(pod_labels, "app.kubernetes.io/name",
 			    json_string("baton-db"));
-	json_object_set_new(pod_labels, BATON_MESH_LABEL_ROLE,
+	json_object_set_new(pod_labels, BATON_LABEL_ROLE,
 			    json_string("replica"));
-	json_object_set_new(pod_labels, BATON_MESH_LABEL_EPOCH,
-			    json_string("0"));
+	json_object_set_new(pod_labels, BATON_LABEL_EPOCH, json_string("0"));
 
 	engine = json_pack(
 	    "{s:s, s:s, s:[{s:s, s:i}], s:[{s:s, s:s}], s:[{s:s, s:s}], "

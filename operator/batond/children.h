@@ -25,7 +25,6 @@
 
 #include "batond/dbspec.h"
 
-#define BATON_LABEL_REGION "baton.dev/region"
 #define BATON_AGENT_PORT 8081
 
 #define BATON_AGENT_PROBE_PORT 8082

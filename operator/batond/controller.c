@@ -10,6 +10,9 @@
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
+#include "common/assert.h"
+#include "common/clock.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
@@ -90,13 +93,6 @@ struct baton_controller {
 
 static void maybe_stopped(struct baton_controller *c);
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
  * longer ones, so this never truncates (two databases must never share a
  * truncated name). */
@@ -104,7 +100,7 @@ static const char *db_key(struct baton_controller *c, const char *ns,
 			  const char *name)
 {
 	size_t n = strlen(ns), m = strlen(name);
-	if (n + 1 + m >= sizeof c->fsm_key) {
+	if (NEVER(n + 1 + m >= sizeof c->fsm_key)) {
 		c->fsm_key[0] = '\0';
 		return c->fsm_key;
 	}
@@ -406,7 +402,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			size_t k;
 			json_t *cond;
 			const char *cl = json_string_value(
-			    json_object_get(labels, "baton.dev/cluster"));
+			    json_object_get(labels, BATON_LABEL_CLUSTER));
 			const char *ns =
 			    json_string_value(json_object_get(md, "namespace"));
 			if (cl == NULL || ns == NULL ||
@@ -415,9 +411,9 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 				continue;
 			}
 			if (json_string_value(json_object_get(
-				labels, "baton.dev/role")) != NULL &&
+				labels, BATON_LABEL_ROLE)) != NULL &&
 			    strcmp(json_string_value(json_object_get(
-				       labels, "baton.dev/role")),
+				       labels, BATON_LABEL_ROLE)),
 				   "primary") == 0) {
 				o->role = "primary";
 			} else if (o->role == NULL) {
@@ -543,15 +539,16 @@ static void env_event(void *data, json_t *obj, const char *type,
 	if (req == NULL) {
 		return;
 	}
-	baton_status_now(ts, sizeof ts);
+	baton_clock_rfc3339(ts, sizeof ts, 0);
 	snprintf(evname, sizeof evname, "%s.%llx", name ? name : "dbc",
-		 (unsigned long long)now_ms() * 1000 + (unsigned)rand() % 1000);
+		 (unsigned long long)baton_mono_ms() * 1000 +
+		     (unsigned)rand() % 1000);
 	ev = json_pack(
 	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, "
 	    "s:s, s:{s:s, s:s}, s:s, s:s, s:i}",
 	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
 	    "namespace", ns ? ns : "default", "involvedObject", "apiVersion",
-	    "baton.dev/v1alpha1", "kind", "DatabaseCluster", "name",
+	    BATON_API_VERSION, "kind", "DatabaseCluster", "name",
 	    name ? name : "", "namespace", ns ? ns : "default", "uid",
 	    json_string_value(json_object_get(md, "uid"))
 		? json_string_value(json_object_get(md, "uid"))
@@ -580,13 +577,12 @@ static void env_event(void *data, json_t *obj, const char *type,
  * sees it wherever the leader is. */
 
 #define SWITCHOVER_TIMEOUT_S 120
-#define BATON_SWITCHOVER_ANNOTATION "baton.dev/switchover"
 
 static double env_since(void *data, const char *ts);
 
 static bool propose_due(struct baton_controller *c, const char *db)
 {
-	uint64_t now = now_ms();
+	uint64_t now = baton_mono_ms();
 	json_t *last = json_object_get(c->sw_proposed, db);
 	if (last != NULL && now - (uint64_t)json_integer_value(last) < 1000) {
 		return false;
@@ -763,7 +759,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	    json_string_value(json_object_get(old, "request"));
 	const char *request = json_string_value(json_object_get(
 	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
-	    BATON_SWITCHOVER_ANNOTATION));
+	    BATON_ANNOTATION_SWITCHOVER));
 	const char *target = NULL;
 	char req_target[BATON_NAME_SIZE];
 	const struct baton_db_state *st;
@@ -780,7 +776,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		return json_incref(old);
 	}
 	primary = st->regions[st->primary].name;
-	baton_status_now(now, sizeof now);
+	baton_clock_rfc3339(now, sizeof now, 0);
 	if (old == NULL || old_target == NULL || old_state == NULL) {
 		/* first sight: the spec names the initial primary */
 		snprintf(msg, sizeof msg,
@@ -869,7 +865,8 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 static int64_t since_promote(struct baton_controller *c, const char *db)
 {
 	json_t *t = json_object_get(c->promote_ms, db);
-	return t ? (int64_t)(now_ms() - (uint64_t)json_integer_value(t)) : -1;
+	return t ? (int64_t)(baton_mono_ms() - (uint64_t)json_integer_value(t))
+		 : -1;
 }
 
 /* Records STEP of DB's last failover, MS after its promote was applied
@@ -900,9 +897,9 @@ void baton_controller_promoted(struct baton_controller *c,
 	if (c == NULL || c->stopping) {
 		return;
 	}
-	baton_status_now(now, sizeof now);
+	baton_clock_rfc3339(now, sizeof now, 0);
 	/* with microseconds: regions compare these */
-	baton_kube_microtime(now_micro, sizeof now_micro);
+	baton_clock_rfc3339(now_micro, sizeof now_micro, 6);
 	if (from == NULL) {
 		from =
 		    json_string_value(json_object_get(c->primaries, cmd->db));
@@ -921,7 +918,7 @@ void baton_controller_promoted(struct baton_controller *c,
 			 from ? from : "none", baton_reason_name(cmd->reason));
 		json_object_set_new(c->failovers, cmd->db, lf);
 		json_object_set_new(c->promote_ms, cmd->db,
-				    json_integer((json_int_t)now_ms()));
+				    json_integer((json_int_t)baton_mono_ms()));
 		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
 	}
 }
@@ -950,7 +947,7 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 			char now[40], msg[300];
 			const char *started =
 			    json_string_value(json_object_get(lf, "startedAt"));
-			baton_status_now(now, sizeof now);
+			baton_clock_rfc3339(now, sizeof now, 0);
 			json_object_set_new(lf, "completedAt",
 					    json_string(now));
 			int64_t ms = since_promote(c, db);
@@ -1013,7 +1010,7 @@ static const char *env_istio_cluster_id(void *data, const char *region)
 
 static const char *env_now(void *data, char *buf, size_t size)
 {
-	return baton_status_now(buf, size);
+	return baton_clock_rfc3339(buf, size, 0);
 }
 
 static double env_since(void *data, const char *ts)
@@ -1034,7 +1031,7 @@ static void label_cb(struct baton_kube_request *req, int status)
 	struct baton_controller *c = req->data;
 	int slot = (int)(req - c->label_reqs);
 	c->label_busy[slot] = false;
-	c->label_done_ms[slot] = status == 0 ? now_ms() : 0;
+	c->label_done_ms[slot] = status == 0 ? baton_mono_ms() : 0;
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
@@ -1183,10 +1180,11 @@ static void fence_cb(struct baton_kube_request *req, int status)
 				continue;
 			}
 			snprintf(body, sizeof body,
-				 "{\"metadata\":{\"labels\":{\"baton.dev/"
-				 "role\":\"fenced\",\"baton.dev/fenced\":"
-				 "\"%s\"},\"annotations\":{\"baton.dev/"
-				 "fenced-by\":\"%s\"}}}",
+				 "{\"metadata\":{\"labels\":{"
+				 "\"" BATON_LABEL_ROLE "\":\"fenced\","
+				 "\"" BATON_LABEL_FENCED "\":\"%s\"},"
+				 "\"annotations\":{"
+				 "\"" BATON_ANNOTATION_FENCED_BY "\":\"%s\"}}}",
 				 epoch, c->d->cfg->region);
 			if (!c->stopping &&
 			    fence_start(c, f->peer, f->db, f->ns, f->epoch,
@@ -1240,7 +1238,8 @@ static bool peers_fenced(struct baton_controller *c,
 		return false;
 	}
 	snprintf(selector, sizeof selector,
-		 "baton.dev/cluster=%s,baton.dev/role=primary", spec->name);
+		 BATON_LABEL_CLUSTER "=%s," BATON_LABEL_ROLE "=primary",
+		 spec->name);
 	opts.label_selector = selector;
 	if (baton_kube_path(&ref, path, sizeof path) != 0 ||
 	    baton_kube_list_query(&opts, path, sizeof path) != 0) {
@@ -1277,7 +1276,7 @@ static void sync_labels(struct baton_controller *c,
 	char epoch[24], db[BATON_NAME_SIZE];
 	const char *key;
 	json_t *pod, *unused;
-	uint64_t now = now_ms();
+	uint64_t now = baton_mono_ms();
 
 	env_fsm_view(c, spec, &v);
 	if (!v.registered) {
@@ -1305,11 +1304,11 @@ static void sync_labels(struct baton_controller *c,
 		const char *ns =
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(
-		    json_object_get(labels, "baton.dev/cluster"));
+		    json_object_get(labels, BATON_LABEL_CLUSTER));
 		const char *role = json_string_value(
-		    json_object_get(labels, "baton.dev/role"));
+		    json_object_get(labels, BATON_LABEL_ROLE));
 		const char *ep = json_string_value(
-		    json_object_get(labels, "baton.dev/epoch"));
+		    json_object_get(labels, BATON_LABEL_EPOCH));
 		const char *want_role;
 		struct baton_kube_ref ref = {NULL, "v1", "pods",
 					     ns,   name, NULL};
@@ -1365,8 +1364,8 @@ static void sync_labels(struct baton_controller *c,
 			break;
 		}
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
-				  "baton.dev/role", want_role,
-				  "baton.dev/epoch", epoch);
+				  BATON_LABEL_ROLE, want_role,
+				  BATON_LABEL_EPOCH, epoch);
 		c->label_reqs[slot].data = c;
 		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s", db);
 		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
@@ -1407,7 +1406,7 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 			break;
 		}
 	}
-	if (w == NULL || c->stopping) { /* cannot happen: workers == slots */
+	if (NEVER(w == NULL) || c->stopping) { /* workers == slots */
 		baton_kube_workqueue_done(q, key);
 		return;
 	}
@@ -1422,7 +1421,7 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 	w->busy = true;
 	w->c = c;
 	w->job.data = w;
-	w->started_ms = now_ms();
+	w->started_ms = baton_mono_ms();
 	rv = baton_reconcile_start(&w->job, &c->env, obj, worker_done_cb);
 	if (rv != 0) {
 		w->busy = false;
@@ -1440,7 +1439,7 @@ static void worker_done_cb(struct baton_reconcile *r, int status)
 			     : status == BATON_EBUSY	 ? "waiting"
 			     : status == BATON_ECANCELED ? "cancelled"
 							 : "error";
-	double secs = (double)(now_ms() - w->started_ms) / 1000.0;
+	double secs = (double)(baton_mono_ms() - w->started_ms) / 1000.0;
 
 	baton_metric_inc(d->m_reconciles, (const char *[]){result}, 1);
 	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);
@@ -1597,7 +1596,7 @@ static bool pod_db(json_t *pod, char *key, size_t size)
 	json_t *md = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *cl = json_string_value(json_object_get(
-	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 	if (ns == NULL || cl == NULL) {
 		return false;
 	}
@@ -1634,7 +1633,7 @@ static void pod_changed(struct baton_controller *c, json_t *pod)
 	json_t *md = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 	const char *cl = json_string_value(json_object_get(
-	    json_object_get(md, "labels"), "baton.dev/cluster"));
+	    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 	char key[160];
 	if (ns != NULL && cl != NULL) {
 		snprintf(key, sizeof key, "%s/%s", ns, cl);
@@ -1682,7 +1681,7 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 		const char *pns =
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(json_object_get(
-		    json_object_get(md, "labels"), "baton.dev/cluster"));
+		    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
 		size_t k;
 		json_t *cond;
 		if (pns == NULL || cl == NULL || strcmp(pns, ns) != 0 ||
@@ -1760,7 +1759,7 @@ int baton_controller_start(struct baton_batond *d,
 	struct baton_kube_informer_opts popts = {
 	    .version = "v1",
 	    .resource = "pods",
-	    .label_selector = "baton.dev/cluster",
+	    .label_selector = BATON_LABEL_CLUSTER,
 	    .namespaces = baton_scope_namespaces(&d->scope),
 	};
 	struct baton_controller *c = calloc(1, sizeof *c);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/labels.h"
 #include "common/version.h"
 
 static const char *str_or(json_t *obj, const char *key, const char *dflt)

@@ -53,8 +53,6 @@ struct baton_dbspec {
 	int teardown_timeout_seconds;
 };
 
-#define BATON_FINALIZER "baton.dev/teardown"
-
 /* Parses OBJ (a DatabaseCluster). BATON_EINVALIDOBJ with ERRMSG for a spec
  * that cannot work. */
 int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg);

@@ -6,6 +6,7 @@
 
 #include "batond/agentpki.h"
 #include "batond/children.h"
+#include "common/labels.h"
 #include "common/log.h"
 #include "mesh-adapters/mesh.h"
 
@@ -399,7 +400,7 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 static void prune(struct baton_reconcile *r)
 {
 	char selector[128];
-	snprintf(selector, sizeof selector, "baton.dev/cluster=%s",
+	snprintf(selector, sizeof selector, BATON_LABEL_CLUSTER "=%s",
 		 r->spec.name);
 	r->pending = 1;
 	for (size_t k = 0; k < N_PRUNABLE; k++) {

@@ -4,14 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-const char *baton_status_now(char *buf, size_t size)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
-}
+#include "common/labels.h"
 
 /* Appends a condition, keeping the old lastTransitionTime when the status
  * is unchanged. */
@@ -184,8 +177,9 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 				: "the lease of the primary in %s expired "
 				  "and failover is manual: promote a region "
 				  "with `batonctl switchover NS/NAME REGION` "
-				  "(or the annotation baton.dev/switchover="
-				  "REGION in every region)",
+				  "(or the "
+				  "annotation " BATON_ANNOTATION_SWITCHOVER
+				  "=REGION in every region)",
 			    fsm->primary_region);
 		}
 		condition(

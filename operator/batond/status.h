@@ -72,7 +72,4 @@ struct baton_status_input {
  * conditions' lastTransitionTime is kept where the status did not change. */
 json_t *baton_status_compute(const struct baton_status_input *in, json_t *old);
 
-/* RFC 3339 UTC "now" into BUF (at least 32 bytes). */
-const char *baton_status_now(char *buf, size_t size);
-
 #endif /* BATON_BATOND_STATUS_H */

@@ -2,8 +2,8 @@
 
 #include <stdarg.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "error.h"
 
 static enum baton_log_level threshold = BATON_LOG_INFO;
@@ -45,8 +45,6 @@ static void emit(enum baton_log_level level, const char *component,
 {
 	char msg[1024];
 	char ts[96];
-	struct timespec now;
-	struct tm tm;
 	json_t *line;
 	json_t *m;
 	char *text;
@@ -56,11 +54,7 @@ static void emit(enum baton_log_level level, const char *component,
 		return;
 	}
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000);
+	baton_clock_rfc3339(ts, sizeof ts, 3);
 
 	line = json_object();
 	if (line == NULL) {

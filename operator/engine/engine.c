@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 const char *baton_engine_role_name(enum baton_engine_role role)
@@ -31,13 +32,6 @@ const char *baton_engine_role_name(enum baton_engine_role role)
 	default:
 		return "unknown";
 	}
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 int baton_engine_switchover(struct baton_engine *old,
@@ -59,12 +53,12 @@ int baton_engine_switchover(struct baton_engine *old,
 				    baton_engine_role_name(st.role));
 		return BATON_EINVAL;
 	}
-	t0 = mono_ms();
+	t0 = baton_mono_ms_double();
 	rv = old->ops->demote(old, &res->final_lsn);
 	if (rv != 0) {
 		return rv;
 	}
-	t1 = mono_ms();
+	t1 = baton_mono_ms_double();
 	res->fence_ms = t1 - t0;
 	deadline = t1 + timeout_ms;
 	for (;;) {
@@ -75,7 +69,7 @@ int baton_engine_switchover(struct baton_engine *old,
 		if (rv == 0 && st.replay_lsn > res->final_lsn) {
 			break;
 		}
-		if (mono_ms() > deadline) {
+		if (baton_mono_ms_double() > deadline) {
 			baton_errmsg_printf(
 			    target->errmsg,
 			    "switchover: target replayed %llX, needs past "
@@ -87,7 +81,7 @@ int baton_engine_switchover(struct baton_engine *old,
 		struct timespec ts = {0, 5 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	t2 = mono_ms();
+	t2 = baton_mono_ms_double();
 	res->catchup_ms = t2 - t1;
 	/* the target holds everything: no lag limit applies here */
 	int64_t saved = target->max_lag_bytes;
@@ -100,8 +94,8 @@ int baton_engine_switchover(struct baton_engine *old,
 	if (rv != 0) {
 		return rv;
 	}
-	res->promote_ms = mono_ms() - t2;
-	res->unavailable_ms = mono_ms() - t0;
+	res->promote_ms = baton_mono_ms_double() - t2;
+	res->unavailable_ms = baton_mono_ms_double() - t0;
 	baton_log_kv(BATON_LOG_INFO, "engine",
 		     json_pack("{s:f,s:f,s:f,s:f}", "fenceMs", res->fence_ms,
 			       "catchupMs", res->catchup_ms, "promoteMs",

@@ -15,17 +15,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-uint64_t baton_boottime_ns(void)
-{
-	struct timespec ts;
-
-	/* cannot fail with a valid clock id (Linux >= 2.6.39) */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int baton_leasefile_boot_id(uint64_t out[2])
 {

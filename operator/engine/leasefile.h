@@ -33,6 +33,7 @@
 
 #include <stdint.h>
 
+#include "common/clock.h" /* baton_boottime_ns(), the deadlines' clock */
 #include "common/error.h"
 #include "engine/pg_lease/leasefile_format.h"
 
@@ -64,10 +65,6 @@ void baton_leasefile_set(struct baton_leasefile *lf, uint64_t epoch,
 
 /* Fences (deadline 0, last epoch kept), unmaps and closes. Idempotent. */
 void baton_leasefile_close(struct baton_leasefile *lf);
-
-/* CLOCK_BOOTTIME in nanoseconds: monotonic, and counting through suspend.
- * A lease of L ms granted at boottime T ends at T + L * 1000000. */
-uint64_t baton_boottime_ns(void);
 
 /* This boot's id (/proc/sys/kernel/random/boot_id), as in the file. */
 int baton_leasefile_boot_id(uint64_t out[2]);

@@ -72,6 +72,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define OUT_CAP 4096
@@ -112,13 +113,6 @@ static struct pg *PG(struct baton_engine *e)
 static char *dupstr(const char *s)
 {
 	return strdup(s ? s : "");
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void sleep_ms(unsigned ms)
@@ -1669,7 +1663,7 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 		    exec_sql(e, c, "SELECT pg_promote(false)", out, sizeof out);
 	}
 	if (rv == 0) {
-		double deadline = now_ms() + 60000;
+		double deadline = baton_mono_ms_double() + 60000;
 		do {
 			rv = exec_sql(e, c, "SELECT pg_is_in_recovery()", out,
 				      sizeof out);
@@ -1677,7 +1671,7 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 				break;
 			}
 			sleep_ms(5);
-		} while (now_ms() < deadline);
+		} while (baton_mono_ms_double() < deadline);
 		if (rv == 0 && strcmp(out, "f") == 0) {
 			snprintf(out, sizeof out, "t");
 		}
@@ -1703,7 +1697,7 @@ out:
 
 static bool read_only_confirmed(struct baton_engine *e, bool want_on)
 {
-	double deadline = now_ms() + 3000;
+	double deadline = baton_mono_ms_double() + 3000;
 	char out[16];
 
 	do {
@@ -1721,7 +1715,7 @@ static bool read_only_confirmed(struct baton_engine *e, bool want_on)
 			}
 		}
 		sleep_ms(20);
-	} while (now_ms() < deadline);
+	} while (baton_mono_ms_double() < deadline);
 	return false;
 }
 
@@ -1843,7 +1837,7 @@ static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 	if (rv == 0) {
 		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 	}
-	deadline = now_ms() + 10000;
+	deadline = baton_mono_ms_double() + 10000;
 	while (rv == 0) {
 		rv = exec_sql(e, c,
 			      "SELECT count(*) FROM pg_stat_wal_receiver "
@@ -1852,7 +1846,7 @@ static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 		if (rv != 0 || strcmp(out, "0") == 0) {
 			break;
 		}
-		if (now_ms() > deadline) {
+		if (baton_mono_ms_double() > deadline) {
 			baton_errmsg_printf(e->errmsg,
 					    "the WAL receiver of %s did not "
 					    "stop within 10 s",
@@ -2185,7 +2179,7 @@ static bool follow_by_reload(struct baton_engine *e,
 		 esc, primary->port, src_tli);
 	PQfreemem(esc);
 	snprintf(host, sizeof host, "%s:%d", primary->host, primary->port);
-	deadline = now_ms() + wait_ms;
+	deadline = baton_mono_ms_double() + wait_ms;
 	do {
 		if (exec_sql(e, c, sql, out, sizeof out) != 0) {
 			break;
@@ -2195,7 +2189,7 @@ static bool follow_by_reload(struct baton_engine *e,
 			break;
 		}
 		sleep_ms(20);
-	} while (now_ms() < deadline);
+	} while (baton_mono_ms_double() < deadline);
 	if (ok) {
 		BATON_INFO("engine",
 			   "%s follows %s on timeline %s after a reload (no "

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 struct ev_entry {
@@ -35,14 +36,6 @@ struct ev_entry {
 	bool created;
 	bool evicted;
 };
-
-static void now_rfc3339(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static void entry_free(struct ev_entry *e)
 {
@@ -131,7 +124,7 @@ static void send_next(struct ev_entry *e)
 	char ts[32];
 	int rv;
 
-	now_rfc3339(ts, sizeof ts);
+	baton_clock_rfc3339(ts, sizeof ts, 0);
 	json_object_set_new(e->event, "count", json_integer(e->count));
 	json_object_set_new(e->event, "lastTimestamp", json_string(ts));
 	e->req.data = e;
@@ -233,7 +226,7 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	if (e == NULL) {
 		return;
 	}
-	now_rfc3339(ts, sizeof ts);
+	baton_clock_rfc3339(ts, sizeof ts, 0);
 	snprintf(evname, sizeof evname, "%.240s.%llx", name,
 		 (unsigned long long)uv_hrtime());
 	e->r = r;

@@ -21,21 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define JITTER 1.2
-
-void baton_kube_microtime(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
-}
 
 static const char *spec_str(json_t *lease, const char *field)
 {
@@ -225,7 +214,7 @@ static void get_cb(struct baton_kube_request *req, int status)
 	if (status == BATON_ECANCELED) {
 		return;
 	}
-	baton_kube_microtime(ts, sizeof ts);
+	baton_clock_rfc3339(ts, sizeof ts, 6);
 	if (status == BATON_ENOTFOUND) {
 		lease = json_pack(
 		    "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:I,s:s,s:s,s:i}}",
@@ -422,7 +411,7 @@ void baton_kube_leader_close(struct baton_kube_leader *le,
 		json_t *lease = json_deep_copy(le->lease);
 		json_t *spec = json_object_get(lease, "spec");
 		char ts[40];
-		baton_kube_microtime(ts, sizeof ts);
+		baton_clock_rfc3339(ts, sizeof ts, 6);
 		if (json_is_object(spec)) {
 			json_object_set_new(spec, "holderIdentity",
 					    json_string(""));

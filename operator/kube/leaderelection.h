@@ -94,7 +94,4 @@ int baton_kube_leader_start(struct baton_kube_leader *le);
 void baton_kube_leader_close(struct baton_kube_leader *le,
 			     baton_kube_leader_close_cb close_cb);
 
-/* RFC 3339 with microseconds, UTC ("MicroTime"). BUF ≥ 32. */
-void baton_kube_microtime(char *buf, size_t len);
-
 #endif /* BATON_KUBE_LEADERELECTION_H */

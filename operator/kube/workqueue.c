@@ -11,6 +11,11 @@
  * the code obvious. In push mode one uv_timer both dispatches (timeout 0)
  * and waits for the next delayed key; work_cb is never called from inside
  * add() or done(), so callers need not worry about re-entrancy.
+ *
+ * Asserted (common/assert.h): a key popped from the FIFO is not being
+ * processed, so no key goes to two workers at once; the FIFO's length
+ * matches its nodes; in push mode a key is done() only after work_cb had
+ * it, so `active` never goes below zero.
  */
 #include "kube/workqueue.h"
 
@@ -19,6 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/assert.h"
+#include "common/clock.h"
+
 struct wq_node {
 	struct wq_node *next;
 	char key[];
@@ -26,8 +34,6 @@ struct wq_node {
 
 static uint64_t now_ms(struct baton_kube_workqueue *q)
 {
-	struct timespec ts;
-
 	if (q->clock != NULL) {
 		return q->clock(q->clock_ud);
 	}
@@ -35,8 +41,7 @@ static uint64_t now_ms(struct baton_kube_workqueue *q)
 		uv_update_time(q->loop);
 		return uv_now(q->loop);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return baton_mono_ms();
 }
 
 static void schedule(struct baton_kube_workqueue *q);
@@ -198,6 +203,10 @@ int baton_kube_workqueue_get(struct baton_kube_workqueue *q, const char **key)
 	if (node == NULL) {
 		return BATON_EBUSY;
 	}
+	BATON_ASSERT(q->len > 0);
+	/* add() and done() never push a key being processed (dirty may
+	 * lack it: json_object_set_new() can fail) */
+	BATON_ASSERT(json_object_get(q->processing, node->key) == NULL);
 	q->head = node->next;
 	if (q->head == NULL) {
 		q->tail = NULL;
@@ -228,7 +237,7 @@ void baton_kube_workqueue_done(struct baton_kube_workqueue *q, const char *key)
 	}
 	/* KEY may be the pointer get() returned: delete last. */
 	json_object_del(q->processing, key);
-	if (q->work_cb != NULL && q->active > 0) {
+	if (q->work_cb != NULL && ALWAYS(q->active > 0)) {
 		q->active--;
 	}
 	schedule(q);
@@ -247,6 +256,7 @@ static void dispatch(struct baton_kube_workqueue *q)
 	if (q->dispatching) {
 		return;
 	}
+	BATON_ASSERT(q->work_cb != NULL); /* run() set it before schedule() */
 	q->dispatching = true;
 	(void)baton_kube_workqueue_tick(q);
 	while (!q->shutting_down && q->active < q->workers &&

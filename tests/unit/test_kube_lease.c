@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "harness.h"
 #include "kube/leaderelection.h"
 
@@ -87,7 +88,7 @@ END_TEST
 START_TEST(microtime_format)
 {
 	char buf[40];
-	baton_kube_microtime(buf, sizeof buf);
+	baton_clock_rfc3339(buf, sizeof buf, 6);
 	ck_assert_uint_eq(strlen(buf), 27);
 	ck_assert_int_eq(buf[10], 'T');
 	ck_assert_int_eq(buf[19], '.');
