@@ -116,6 +116,13 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 
 /* ---- what was applied and what came back ------------------------------ */
 
+static void ack(struct baton_driver_slot *s, uint64_t epoch, uint64_t send_ms,
+		uint32_t lease_ms)
+{
+	baton_lease_acked(&s->lease, epoch, send_ms,
+			  lease_ms != 0 ? lease_ms : s->lease.lease_ms);
+}
+
 /* One of this driver's own renewals (a RENEW_BATCH item it proposed, this
  * incarnation) applied here with RESULT: only an accepted one extends the
  * lease, to its own send time + the lease it claimed (decider.h). The
@@ -131,9 +138,7 @@ static void own_renewal(struct baton_driver *d, const struct baton_cmd *cmd,
 	}
 	if (result == BATON_FSM_OK) {
 		d->stats.renewals_accepted++;
-		baton_lease_acked(&s->lease, cmd->epoch, cmd->send_ms,
-				  cmd->lease_ms != 0 ? cmd->lease_ms
-						     : s->lease.lease_ms);
+		ack(s, cmd->epoch, cmd->send_ms, cmd->lease_ms);
 	} else if (result == BATON_FSM_NOT_PRIMARY ||
 		   result == BATON_FSM_STALE_EPOCH) {
 		d->stats.renewals_refused++;
@@ -252,9 +257,23 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 
 	if (cmd->type == BATON_CMD_RENEW_BATCH) {
 		/* free each renewal's place in its pipeline; the verdicts
-		 * came, or come, with the apply (own_renewal) */
+		 * come with the apply here (own_renewal), or all at once
+		 * with an OK answer (every item accepted) */
 		for (unsigned i = 0; i < cmd->n_items; i++) {
 			free_place(d, cmd->items[i].db, cmd->send_ms);
+			s = baton_index_get(&d->slots, cmd->items[i].db);
+			if (result == BATON_FSM_OK && s != NULL &&
+			    strcmp(cmd->region, d->region) == 0) {
+				/* the leader applied it and accepted every
+				 * item: the lease extends now, not only once
+				 * this node has applied the entry too (a
+				 * follower catching up after a restart applies
+				 * late; its lease lapsed meanwhile: CI's
+				 * test_lab_failover). Counted where it
+				 * applies here (own_renewal). */
+				ack(s, cmd->items[i].epoch, cmd->send_ms,
+				    cmd->items[i].lease_ms);
+			}
 			if (result == 0) {
 				d->stats.renewals_unknown++;
 			}

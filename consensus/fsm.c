@@ -410,10 +410,14 @@ int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
 const char *baton_fsm_result_name(int code)
 {
 	static const char *const names[] = {
-	    "none",	   "ok",	   "malformed",	     "no-such-database",
-	    "exists",	   "full",	   "no-such-region", "stale-epoch",
-	    "bad-epoch",   "not-primary",  "lease-renewed",  "not-eligible",
-	    "wrong-phase", "out-of-memory"};
+	    "none",	      "ok",
+	    "malformed",      "no-such-database",
+	    "exists",	      "full",
+	    "no-such-region", "stale-epoch",
+	    "bad-epoch",      "not-primary",
+	    "lease-renewed",  "not-eligible",
+	    "wrong-phase",    "out-of-memory",
+	    "partial"};
 	_Static_assert(sizeof names / sizeof names[0] == BATON_FSM__COUNT,
 		       "a name for every result");
 	if (code < 0 || code >= BATON_FSM__COUNT) {
@@ -850,17 +854,21 @@ static void batch_item(const struct baton_cmd *batch, unsigned i,
 /* A RENEW_BATCH: every item applies as its RENEW, with the same rules
  * (the per-database compare-and-swap included), and the observer hears
  * of each. Renewals never allocate: no item can come back NOMEM. */
-static void apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
-			const void *buf, size_t len)
+static int apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
+		       const void *buf, size_t len)
 {
 	int results[BATON_RENEW_BATCH_MAX] = {0};
 	struct baton_cmd item;
 	uint8_t r = BATON_FSM_OK;
+	int all = BATON_FSM_OK;
 
 	for (unsigned i = 0; i < batch->n_items; i++) {
 		batch_item(batch, i, &item);
 		results[i] = apply_checked(f, &item);
 		(void)NEVER(results[i] == BATON_FSM_NOMEM);
+		if (results[i] != BATON_FSM_OK) {
+			all = BATON_FSM_PARTIAL;
+		}
 	}
 	f->applied++;
 	f->chain = fnv(f->chain, buf, len);
@@ -869,12 +877,13 @@ static void apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
 		f->chain = fnv(f->chain, &r, 1);
 	}
 	if (f->observer == NULL) {
-		return;
+		return all;
 	}
 	for (unsigned i = 0; i < batch->n_items; i++) {
 		batch_item(batch, i, &item);
 		f->observer(f, &item, results[i], f->observer_data);
 	}
+	return all;
 }
 
 int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
@@ -888,8 +897,7 @@ int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 	if (baton_cmd_decode(cmd_buf, cmd_len, &cmd) != 0) {
 		result = BATON_FSM_MALFORMED;
 	} else if (cmd.type == BATON_CMD_RENEW_BATCH) {
-		apply_batch(f, &cmd, buf, len);
-		return BATON_FSM_OK;
+		return apply_batch(f, &cmd, buf, len);
 	} else {
 		result = apply_checked(f, &cmd);
 		if (result == BATON_FSM_NOMEM) {

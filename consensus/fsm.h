@@ -127,6 +127,9 @@ enum baton_fsm_result {
 	 * glue returns RAFT_NOMEM, and raft stops applying at this entry: a
 	 * replica that stalls is safe, one that skipped a command is not. */
 	BATON_FSM_NOMEM,
+	/* RENEW_BATCH: applied, but not every item was accepted (each
+	 * item's verdict reaches the observer); OK means all were */
+	BATON_FSM_PARTIAL,
 	BATON_FSM__COUNT
 };
 
