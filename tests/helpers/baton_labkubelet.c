@@ -77,6 +77,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "http/server.h"
@@ -129,17 +130,6 @@ static void time_rfc3339(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void time_micro(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, n, "%.19s.%06dZ", base,
-		 (int)(ts.tv_nsec / 1000) % 1000000);
-}
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -3266,7 +3256,7 @@ static void heartbeat(struct lk *lk)
 		return;
 	}
 	time_rfc3339(now, sizeof now);
-	time_micro(micro, sizeof micro);
+	baton_clock_rfc3339(micro, sizeof micro, 6);
 	snprintf(pods, sizeof pods, "%d", lk->o.max_pods);
 	if (!lk->nstat_busy) {
 		json_t *res = json_pack("{s:s, s:s, s:s, s:s}", "cpu", "8",
