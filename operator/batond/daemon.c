@@ -169,6 +169,7 @@ static void raft_stopped_cb(struct baton_batond *d)
 	}
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
+	baton_looplag_stop(&d->loop_lag);
 }
 
 static void controller_stopped_cb(struct baton_batond *d)
@@ -347,7 +348,8 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_log(BATON_LOG_INFO, "batond", "starting region %s with %zu peers",
 		  cfg->region, cfg->n_peers);
 	baton_scope_init(&d.scope, cfg);
-	if ((rv = add_metrics(&d)) != 0) {
+	if ((rv = add_metrics(&d)) != 0 ||
+	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
 	} else if ((rv = baton_kubemetrics_start(&d.kube_metrics, &d.metrics,
 						 &loop, cfg, &d.kube)) != 0) {

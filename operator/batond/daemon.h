@@ -16,6 +16,7 @@
 
 #include "batond/config.h"
 #include "batond/kubemetrics.h"
+#include "batond/looplag.h"
 #include "batond/scope.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -39,6 +40,7 @@ struct baton_batond {
 	struct baton_metric *m_reconcile_seconds;
 	struct baton_metric *m_queue_depth;
 	struct baton_kubemetrics kube_metrics; /* requests, watch restarts */
+	struct baton_looplag loop_lag;	       /* baton_loop_lag_seconds */
 	struct baton_metric *m_epoch;
 	struct baton_metric *m_primary;
 	struct baton_metric *m_up;

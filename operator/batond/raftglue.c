@@ -80,7 +80,7 @@ struct baton_raftglue {
 	bool stopping;
 	int closing;
 	/* membership (batond/membership.h) */
-	bool joining;	      /* empty data dir: Raft not started yet */
+	bool joining;	       /* empty data dir: Raft not started yet */
 	uint64_t join_next_ms; /* next decision */
 	char join_why[512];    /* the last decision's reason, logged once */
 	bool join_added;       /* the leader added us back (this process) */
@@ -217,8 +217,7 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 		p->apply.data = p;
 		rv = baton_raft_apply(&g->node, &p->apply, cmd, apply_cb);
 		if (rv != 0) {
-			baton_log(BATON_LOG_WARN, "raft", "%s",
-				  g->node.errmsg);
+			baton_log(BATON_LOG_WARN, "raft", "%s", g->node.errmsg);
 			if (rv != BATON_ENOMEM && rv != BATON_ETOOLARGE &&
 			    rv != BATON_EINVAL) {
 				rv = BATON_ENOTLEADER;
@@ -267,9 +266,9 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 {
 	struct baton_raftglue *g = data;
 
-	if (cmd == NULL || (result == BATON_FSM_OK &&
-			    cmd->type != BATON_CMD_RENEW &&
-			    cmd->type != BATON_CMD_REPORT)) {
+	if (cmd == NULL ||
+	    (result == BATON_FSM_OK && cmd->type != BATON_CMD_RENEW &&
+	     cmd->type != BATON_CMD_REPORT)) {
 		g->generation++;
 	}
 
@@ -329,7 +328,12 @@ static void drv_leader_changed(void *data, bool leader)
 			  (unsigned long long)raft_current_term(&g->node.raft));
 		baton_controller_resync_all(g->d->controller);
 	} else {
-		baton_log(BATON_LOG_INFO, "raft", "no longer the leader");
+		/* same term: it stepped down, having heard from no majority
+		 * within an election timeout; a higher term: another node
+		 * started an election (it heard from no leader in time) */
+		baton_log(BATON_LOG_INFO, "raft",
+			  "no longer the leader (term now %llu)",
+			  (unsigned long long)raft_current_term(&g->node.raft));
 	}
 }
 
@@ -443,9 +447,11 @@ static json_t *raft_status(void *data)
 	    g->node.started ? raft_state_name(raft_state(&g->node.raft))
 			    : (g->joining ? "joining" : "stopped"),
 	    "term",
-	    (json_int_t)(g->node.started ? raft_current_term(&g->node.raft) : 0),
-	    "leader", l ? l->name : NULL, "applied", (json_int_t)g->node.fsm.applied,
-	    "members", members, "joining", g->joining, "lastIndex",
+	    (json_int_t)(g->node.started ? raft_current_term(&g->node.raft)
+					 : 0),
+	    "leader", l ? l->name : NULL, "applied",
+	    (json_int_t)g->node.fsm.applied, "members", members, "joining",
+	    g->joining, "lastIndex",
 	    (json_int_t)(g->node.started ? raft_last_index(&g->node.raft) : 0));
 	/* the leader's committed configuration, when no change is in flight:
 	 * what a joining member may trust (batond/membership.h rule 4) */
@@ -455,8 +461,8 @@ static json_t *raft_status(void *data)
 		for (int i = 0; i < g->n_members; i++) {
 			json_object_set_new(
 			    roles, g->members[i].name,
-			    json_string(baton_member_role_name(
-				baton_member_role(
+			    json_string(
+				baton_member_role_name(baton_member_role(
 				    &g->node.raft.configuration_committed,
 				    g->members[i].id))));
 		}
@@ -522,9 +528,10 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 		return;
 	}
 	if (g->d->cfg->tls_ca == NULL || !peer_is(req->peer, m->name)) {
-		snprintf(msg, sizeof msg,
-			 "only region %s itself may ask (certificate: '%.100s')",
-			 m->name, req->peer);
+		snprintf(
+		    msg, sizeof msg,
+		    "only region %s itself may ask (certificate: '%.100s')",
+		    m->name, req->peer);
 		baton_log(BATON_LOG_WARN, "raft", "rejoin refused: %s", msg);
 		baton_http_respond_error(req, 403, msg);
 		return;
@@ -619,14 +626,14 @@ static void join_status_cb(struct baton_kube_request *req, int status)
 	roles = json_object_get(r, "roles");
 	m->st_my_role = -1;
 	if (json_is_object(roles)) {
-		const char *mine = json_string_value(
-		    json_object_get(roles, self_name(g)));
+		const char *mine =
+		    json_string_value(json_object_get(roles, self_name(g)));
 		if (mine != NULL) {
-			m->st_my_role = strcmp(mine, "voter") == 0 ? RAFT_VOTER
-					: strcmp(mine, "standby") == 0
-					    ? RAFT_STANDBY
-					: strcmp(mine, "spare") == 0 ? RAFT_SPARE
-								     : -1;
+			m->st_my_role =
+			    strcmp(mine, "voter") == 0	   ? RAFT_VOTER
+			    : strcmp(mine, "standby") == 0 ? RAFT_STANDBY
+			    : strcmp(mine, "spare") == 0   ? RAFT_SPARE
+							   : -1;
 		}
 	} else if (m->st_leader) {
 		m->st_leader = false; /* a change in flight: ask again */
@@ -642,8 +649,8 @@ static void join_rejoin_cb(struct baton_kube_request *req, int status)
 		return;
 	}
 	if (status != 0) {
-		baton_log(BATON_LOG_INFO, "raft",
-			  "asking %s to rejoin us: %s", m->name, req->errmsg);
+		baton_log(BATON_LOG_INFO, "raft", "asking %s to rejoin us: %s",
+			  m->name, req->errmsg);
 		return;
 	}
 	if (json_is_true(json_object_get(req->result, "added"))) {
@@ -680,10 +687,9 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 		peer[n++] = m;
 		if (m->client_ready && !m->st_pending) {
 			m->st_req.data = m;
-			if (baton_kube_request_start(&m->client, &m->st_req,
-						     "GET", "/v1/status", NULL,
-						     NULL, 2000, NULL,
-						     join_status_cb) == 0) {
+			if (baton_kube_request_start(
+				&m->client, &m->st_req, "GET", "/v1/status",
+				NULL, NULL, 2000, NULL, join_status_cb) == 0) {
 				m->st_pending = true;
 			}
 		}
@@ -700,7 +706,8 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 	if (d == BATON_JOIN_ASK && ask >= 0 && !peer[ask]->rj_pending) {
 		char body[200];
 		struct member *m = peer[ask];
-		snprintf(body, sizeof body, "{\"region\":\"%s\"}", self_name(g));
+		snprintf(body, sizeof body, "{\"region\":\"%s\"}",
+			 self_name(g));
 		m->rj_req.data = m;
 		if (baton_kube_request_start(&m->client, &m->rj_req, "POST",
 					     "/v1/membership/rejoin",
@@ -831,7 +838,8 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	}
 	st = &g->driver.stats;
 	baton_metric_set(g->m_leader, NULL, is_leader(g) ? 1 : 0);
-	baton_metric_set(g->m_term, NULL, (double)raft_current_term(&g->node.raft));
+	baton_metric_set(g->m_term, NULL,
+			 (double)raft_current_term(&g->node.raft));
 	baton_metric_set(g->m_applied, NULL, (double)g->node.fsm.applied);
 	/* the driver counts; the counters catch up */
 #define CATCH_UP(metric, label, field)                                         \
@@ -850,7 +858,8 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
 #undef CATCH_UP
 	for (unsigned i = 0; i < baton_fsm_count(&g->node.fsm); i++) {
-		const struct baton_db_state *db = baton_fsm_db_at(&g->node.fsm, i);
+		const struct baton_db_state *db =
+		    baton_fsm_db_at(&g->node.fsm, i);
 		struct baton_driver_slot *s;
 		char ns[BATON_NAME_SIZE];
 		const char *slash = strchr(db->name, '/');
@@ -957,9 +966,9 @@ static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 				    cfg->raft_dir, g->node.errmsg);
 		return BATON_EINTERNAL;
 	}
-		g->joining = false;
+	g->joining = false;
 	baton_log(BATON_LOG_INFO, "raft", "%s: Raft started",
-		  bootstrap		? "new fleet bootstrapped"
+		  bootstrap	  ? "new fleet bootstrapped"
 		  : g->join_added ? "rejoining as a new member"
 				  : "data directory found");
 	return 0;
@@ -1090,10 +1099,10 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 			/* Mutual TLS: the peer's raft id comes from its
 			 * verified certificate (baton://region/<name>), never
 			 * from its claim. */
-			struct baton_tls_config tc = {
-			    .cert_file = cfg->tls_cert,
-			    .key_file = cfg->tls_key,
-			    .ca_file = cfg->tls_ca};
+			struct baton_tls_config tc = {.cert_file =
+							  cfg->tls_cert,
+						      .key_file = cfg->tls_key,
+						      .ca_file = cfg->tls_ca};
 			for (int i = 0; i < g->n_members; i++) {
 				struct baton_tls_member *tm =
 				    &tc.members[tc.n_members++];

@@ -60,7 +60,12 @@ cleanup() {
         kill -KILL "${bpid[$r]}" 2>/dev/null
     done
     "$lab" down >"$tmp/down.log" 2>&1
-    if [ "${_tap_failed:-0}" = 0 ]; then rm -rf "$tmp"; else echo "# logs kept in $tmp"; fi
+    # BATON_ITEST_KEEP=1 keeps the logs of a passing run too
+    if [ "${_tap_failed:-0}" = 0 ] && [ -z "${BATON_ITEST_KEEP:-}" ]; then
+        rm -rf "$tmp"
+    else
+        echo "# logs kept in $tmp"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
