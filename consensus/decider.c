@@ -108,6 +108,7 @@ static struct baton_decider_lease *lease_get(struct baton_decider *d,
 			/* First sight of this epoch here: the lease starts
 			 * now (conservative). */
 			l->epoch = db->epoch;
+			l->new_epoch = true;
 			l->base_ms = now;
 			l->renewed_ms = now;
 			l->send_ms = now;
@@ -179,9 +180,11 @@ void baton_decider_retain(struct baton_decider *d,
 	baton_index_retain(&d->leases, lease_exists, &ctx);
 }
 
-static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
+static uint64_t expiry_of(const struct baton_decider *d,
+			  const struct baton_decider_lease *l,
 			  const struct baton_db_state *db)
 {
+	unsigned flags = d->flags;
 	uint64_t lease = db->cfg.lease_ms;
 	uint64_t e;
 
@@ -196,7 +199,26 @@ static uint64_t expiry_of(unsigned flags, const struct baton_decider_lease *l,
 	 * lease of the epoch, or later by the renewals themselves, each with
 	 * the lease it claimed: whichever ends last */
 	e = full(db, l->base_ms, longest(db));
-	return l->expiry_ms > e ? l->expiry_ms : e;
+	/* A new epoch's primary renews once its region has applied the
+	 * promote and ordered its instance (under load, seconds after the
+	 * leader applied it): it has one more lease before its first
+	 * renewal. Never sooner than the rule above, so as safe. */
+	if (l->new_epoch && l->expiry_ms == 0) {
+		e += lease;
+	}
+	if (l->expiry_ms > e) {
+		e = l->expiry_ms;
+	}
+	/* A new leader decides nothing in its first renewal round and a
+	 * half: a lease that ran out while the fleet had no leader (no
+	 * renewal could commit) gets one chance to be renewed through this
+	 * leader before it counts as lost, so a leadership change alone is
+	 * a pause in writes, not a failover. Later, never sooner: as safe. */
+	if (d->leader &&
+	    e < d->leader_since_ms + BATON_DECIDER_GRACE(db->cfg.renew_ms)) {
+		e = d->leader_since_ms + BATON_DECIDER_GRACE(db->cfg.renew_ms);
+	}
+	return e;
 }
 
 uint64_t baton_decider_expiry(const struct baton_decider *d,
@@ -206,12 +228,12 @@ uint64_t baton_decider_expiry(const struct baton_decider *d,
 	    baton_index_get(&d->leases, db->name);
 
 	if (l != NULL && l->epoch == db->epoch) {
-		return expiry_of(d->flags, l, db);
+		return expiry_of(d, l, db);
 	}
 	{
 		struct baton_decider_lease fresh = {
 		    .base_ms = now, .renewed_ms = now, .send_ms = now};
-		return expiry_of(d->flags, &fresh, db);
+		return expiry_of(d, &fresh, db);
 	}
 }
 
@@ -368,7 +390,13 @@ bool baton_decider_decide(struct baton_decider *d,
 	if (db->phase == BATON_PHASE_FENCED && db->sw_target >= 0) {
 		const struct baton_region_state *t =
 		    &db->regions[db->sw_target];
-		if (t->position >= db->sw_final_position && t->healthy) {
+		/* its position must be this epoch's: a report from an
+		 * earlier epoch may hold the WAL of an old timeline (the
+		 * simulation, seed 3525: a target that had been the primary
+		 * two epochs before, never rewound since, promoted on the
+		 * position it reported then) */
+		if (t->position >= db->sw_final_position && t->healthy &&
+		    t->report_epoch == db->epoch) {
 			if (!may_propose(d, l, db, now)) {
 				return false;
 			}
@@ -406,7 +434,7 @@ bool baton_decider_decide(struct baton_decider *d,
 		return true;
 	}
 
-	expiry = expiry_of(d->flags, l, db);
+	expiry = expiry_of(d, l, db);
 	/* A planned switchover stops the renewals on purpose: give the old
 	 * primary one more lease to fence before this turns into a failover
 	 * (it becomes one when the old primary or the target died). */

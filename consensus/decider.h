@@ -14,7 +14,14 @@
  *   a configuration change is never cut short). Every node keeps these
  *   records, so a newly elected leader goes on from what it applied as a
  *   follower; a lease first seen, or seen again after a snapshot restore,
- *   counts as renewed then, with the longest lease used in the epoch. On
+ *   counts as renewed then, with the longest lease used in the epoch. Two
+ *   allowances only ever make the wait longer (so the argument below is
+ *   untouched): a new leader counts no lease as lost within
+ *   BATON_DECIDER_GRACE(renewMillis) of its election, so a lease that ran
+ *   out while the fleet had no leader can be renewed through it (a
+ *   leadership change is a pause, not a failover); and a new epoch's
+ *   primary has one more lease before its first renewal (its region
+ *   applies the promote and promotes its instance first). On
  *   expiry:
  *   - manual mode: a "region lost" notice, nothing else;
  *   - asynchronous: promote(db, region, epoch + 1) for the best eligible
@@ -135,6 +142,10 @@ enum {
 	BATON_DECIDER_BROKEN_FIRST_FINAL = 1 << 3,
 };
 
+/* How long a new leader waits before it counts any lease as lost: one
+ * renewal round and a half (decider.c, expiry_of()). */
+#define BATON_DECIDER_GRACE(renew_ms) ((uint64_t)(renew_ms)*3 / 2)
+
 struct baton_decider_lease {
 	char db[BATON_NAME_SIZE];
 	uint64_t epoch;
@@ -143,6 +154,9 @@ struct baton_decider_lease {
 	uint64_t renewed_ms;  /* local apply time of the last renewal */
 	uint64_t send_ms;     /* renewer's send time (only for BROKEN_SEND) */
 	uint64_t proposed_ms; /* last promote proposal, 0 = none */
+	/* the epoch began here (a promote applied): until its first
+	 * renewal, the new primary also has its promotion's time */
+	bool new_epoch;
 	bool proposed;
 	uint8_t phase; /* the phase the proposal was made in */
 	bool notified; /* manual mode: region-lost notice emitted */

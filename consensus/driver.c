@@ -381,6 +381,16 @@ static void propose_report(struct baton_driver *d,
 	}
 }
 
+/* Whether REP may be reported in ST's epoch: its instance follows this
+ * epoch's primary (or is it), so its position is on this epoch's
+ * timeline. A region whose last report is from an earlier epoch is no
+ * candidate for a failover nor a switchover target (decider.c). */
+static bool follows(const struct baton_region_report *rep,
+		    const struct baton_db_state *st)
+{
+	return rep->follows_epoch == 0 || rep->follows_epoch >= st->epoch;
+}
+
 static void report(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, int me, uint64_t now)
 {
@@ -423,7 +433,8 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	    now - s->last_report_ms >= SWITCHOVER_REPORT_MS) {
 		memset(&rep, 0, sizeof rep);
 		d->ops.report(d->ops.data, st->name, &rep);
-		if (rep.position >= st->sw_final_position) {
+		if (rep.position >= st->sw_final_position &&
+		    follows(&rep, st)) {
 			s->last_report_ms = now;
 			propose_report(d, st, &rep);
 			return;
@@ -435,6 +446,9 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	s->last_report_ms = now;
 	memset(&rep, 0, sizeof rep);
 	d->ops.report(d->ops.data, st->name, &rep);
+	if (!follows(&rep, st)) {
+		return; /* a position from an earlier timeline says nothing */
+	}
 	/* unchanged, and already said in this epoch: nothing to say */
 	if (rep.healthy == mine->healthy && rep.position == mine->position &&
 	    rep.sync_standby == mine->sync_standby &&

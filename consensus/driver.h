@@ -59,6 +59,13 @@ struct baton_region_report {
 	 * primary instance lets the lease lapse even when a sibling in the
 	 * same region is healthy. */
 	bool primary_ready;
+	/* The epoch whose primary the designated instance follows (or is):
+	 * the epoch of the last order its agent carried out (one under way
+	 * counts as not yet). Below the FSM's epoch its position belongs to
+	 * an earlier timeline (an old primary's unreplicated WAL, a standby
+	 * not yet rewound and re-pointed), so the region reports nothing
+	 * until it follows. 0: not known (no agent), not checked. */
+	uint64_t follows_epoch;
 };
 
 struct baton_driver_ops {

@@ -657,6 +657,9 @@ static void drv_report(void *data, const char *db,
 	 * and two seconds later the instance counts as not serving */
 	out->healthy = true;
 	out->position = sv->position;
+	/* agents.c: the agent's epoch, the last order's (here an order is
+	 * carried out, a demote's rewind included, as it arrives) */
+	out->follows_epoch = sv->al.epoch;
 	out->sync_standby = false;
 	out->primary_ready = now_real(s) >= sv->paused_until ||
 			     now_real(s) - sv->paused_since < 2000;

@@ -80,6 +80,9 @@ struct dbinfo {
 	bool has_agents;
 	bool healthy;
 	bool primary_ready; /* the designated instance (ordinal 0) serves */
+	/* the epoch its agent last carried an order out at (one under way:
+	 * the epoch before), 0 when not known: driver.h, follows_epoch */
+	uint64_t follows_epoch;
 	uint64_t position;
 	char endpoint[96];
 	/* "host:port" of the designated instance (ordinal 0), whatever its
@@ -99,9 +102,9 @@ struct baton_agents {
 	struct baton_kube_client client;
 	bool client_ready;
 	uv_timer_t tick;
-	uint64_t tick_ms;	 /* the last full tick */
+	uint64_t tick_ms;    /* the last full tick */
 	uint64_t generation; /* consensus ops->generation at that tick */
-	json_t *pod_index; /* key → pointer as integer */
+	json_t *pod_index;   /* key → pointer as integer */
 	json_t *db_index;
 	struct pod *pods;
 	struct dbinfo *dbs;
@@ -171,6 +174,32 @@ static uint64_t agent_position(json_t *st)
 		baton_agents_parse_lsn(sget(st, "replayLsn"), &v);
 	}
 	return v;
+}
+
+uint64_t baton_agents_follows_epoch(json_t *st)
+{
+	json_t *e = json_object_get(st, "epoch");
+	uint64_t epoch;
+
+	if (!json_is_integer(e) || json_integer_value(e) < 1) {
+		return 0; /* an agent that says nothing of it: not checked */
+	}
+	epoch = (uint64_t)json_integer_value(e);
+	/* an order at EPOCH under way (a rejoin's pg_rewind, a promote):
+	 * the instance does not follow that epoch's primary yet; an epoch
+	 * of 1 under way (the first init) has no earlier timeline */
+	if (bget(st, "busy")) {
+		static const char *const same_timeline[] = {
+		    "status", "fence", "unfence", "detach"};
+		const char *op = sget(st, "operation");
+		for (size_t i = 0; op != NULL && i < 4; i++) {
+			if (strcmp(op, same_timeline[i]) == 0) {
+				return epoch;
+			}
+		}
+		return epoch > 1 ? epoch - 1 : 0;
+	}
+	return epoch;
 }
 
 static bool agent_initialized(json_t *st)
@@ -847,6 +876,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 	for (d = a->dbs; d != NULL; d = d->next) {
 		d->seen = false;
 		d->answered = d->healthy = d->primary_ready = false;
+		d->follows_epoch = 0;
 		d->position = 0;
 		d->endpoint[0] = d->instance[0] = d->sync[0] = '\0';
 	}
@@ -911,6 +941,10 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			const char *h = sget(s, "health");
 			uint64_t pos = agent_position(s);
 			d->answered = true;
+			if (p->ordinal == 0) {
+				d->follows_epoch =
+				    baton_agents_follows_epoch(s);
+			}
 			/* a stopped instance (a failed rejoin) serves
 			 * nothing: not healthy, whatever the pod says */
 			if (agent_initialized(s) && bget(s, "ready") &&
@@ -1135,6 +1169,7 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 	}
 	out->healthy = d->healthy;
 	out->primary_ready = d->primary_ready;
+	out->follows_epoch = d->follows_epoch;
 	out->position = d->position;
 	/* synchronous: the primary's region lists one of our instances */
 	st = cs ? cs->db(cs->data, db) : NULL;

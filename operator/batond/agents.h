@@ -173,6 +173,12 @@ uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */
 bool baton_agents_parse_lsn(const char *s, uint64_t *out);
+
+/* The epoch whose primary the instance behind agent status ST follows (or
+ * is): the agent's epoch, the one before while an order that moves it to
+ * another timeline (promote, rejoin, init, ...) is under way; 0 when the
+ * status names no epoch. consensus/driver.h, follows_epoch. */
+uint64_t baton_agents_follows_epoch(json_t *st);
 /* The ordinal of a StatefulSet pod name ("orders-eu-west-3" → 3), or -1. */
 int baton_agents_ordinal(const char *pod);
 

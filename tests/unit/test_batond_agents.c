@@ -351,6 +351,41 @@ START_TEST(standbys_follow_the_promoted_instance_before_it_serves)
 }
 END_TEST
 
+/* The epoch an instance follows, from its agent's status: its epoch,
+ * the one before while an order that moves it to another timeline is
+ * under way, 0 (not checked) when the status names none. */
+START_TEST(the_epoch_an_instance_follows)
+{
+	struct {
+		const char *status;
+		uint64_t follows;
+	} cases[] = {
+	    {"{\"epoch\": 4}", 4},
+	    {"{\"epoch\": 4, \"busy\": false}", 4},
+	    {"{\"epoch\": 4, \"busy\": true, \"operation\": \"rejoin\"}", 3},
+	    {"{\"epoch\": 4, \"busy\": true, \"operation\": \"promote\"}", 3},
+	    {"{\"epoch\": 4, \"busy\": true}", 3},
+	    {"{\"epoch\": 4, \"busy\": true, \"operation\": \"status\"}", 4},
+	    {"{\"epoch\": 4, \"busy\": true, \"operation\": \"fence\"}", 4},
+	    {"{\"epoch\": 4, \"busy\": true, \"operation\": \"detach\"}", 4},
+	    {"{\"epoch\": 1, \"busy\": true, \"operation\": \"init-replica\"}",
+	     0},
+	    {"{\"epoch\": 0}", 0},
+	    {"{\"epoch\": -3}", 0},
+	    {"{\"epoch\": \"4\"}", 0},
+	    {"{}", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *st = json_loads(cases[i].status, 0, NULL);
+		ck_assert_ptr_nonnull(st);
+		ck_assert_msg(baton_agents_follows_epoch(st) ==
+				  cases[i].follows,
+			      "%s", cases[i].status);
+		json_decref(st);
+	}
+}
+END_TEST
+
 START_TEST(lsns_and_ordinals_parse_strictly)
 {
 	uint64_t v = 7;
@@ -379,8 +414,9 @@ static Suite *agents_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, a_new_database_gets_exactly_one_initial_primary);
 	tcase_add_test(tc, an_empty_primary_pod_never_starts_a_new_database);
-	tcase_add_test(tc,
-		       the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease);
+	tcase_add_test(
+	    tc,
+	    the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease);
 	tcase_add_test(tc, only_the_designated_primary_instance_gets_a_grant);
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
@@ -389,6 +425,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc,
 		       standbys_follow_the_promoted_instance_before_it_serves);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
+	tcase_add_test(tc, the_epoch_an_instance_follows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -157,6 +157,55 @@ START_TEST(switchover_target_reports_catch_up_at_once)
 }
 END_TEST
 
+/* A region whose instance does not follow this epoch's primary yet (its
+ * agent's last order is from an earlier epoch, or a rejoin is under way)
+ * reports nothing: its position belongs to an earlier timeline. The
+ * simulation found a switchover that promoted a target on the position
+ * it had reported two epochs before, as a primary, with WAL no other
+ * region had (seed 3525). */
+START_TEST(a_region_on_an_earlier_timeline_reports_nothing)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct recorder r = {
+	    .rep = {.healthy = true, .position = 5000, .follows_epoch = 1}};
+	struct baton_driver_ops ops = {
+	    .data = &r, .report = rec_report, .propose = rec_propose};
+	struct baton_cmd c;
+	uint64_t now = 1000000;
+
+	baton_fsm_init(&f, &rf);
+	c = register_cmd("lab/orders");
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	/* r1 promoted at epoch 2: r0, the old primary, is told later */
+	c = cmd(BATON_CMD_PROMOTE, "r1", 2);
+	c.reason = BATON_REASON_MANUAL;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	baton_driver_init(&d, "r0", &ops, 0, 1);
+	for (int i = 0; i < 4; i++) {
+		baton_driver_tick(&d, &f, false, now);
+		now += BATON_DRIVER_REPORT_MS;
+	}
+	ck_assert_uint_ge(r.reads, 1);
+	ck_assert_uint_eq(r.reports, 0);
+	/* rejoined at epoch 2 (rewound onto r1's timeline): it reports */
+	r.rep.follows_epoch = 2;
+	r.rep.position = 4000;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.reports, 1);
+	ck_assert_uint_eq(r.last_position, 4000);
+	/* no agent to ask (0): reported as before */
+	r.rep.follows_epoch = 0;
+	r.rep.position = 4100;
+	now += BATON_DRIVER_REPORT_MS;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.reports, 2);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 /* Another region (not the target) keeps the usual cadence in the same
  * state. */
 START_TEST(other_regions_keep_the_cadence)
@@ -466,6 +515,7 @@ static Suite *driver_suite(void)
 	Suite *s = suite_create("consensus_driver");
 	TCase *tc = tcase_create("driver");
 	tcase_add_test(tc, switchover_target_reports_catch_up_at_once);
+	tcase_add_test(tc, a_region_on_an_earlier_timeline_reports_nothing);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
 	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
 	tcase_add_test(tc,
