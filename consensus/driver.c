@@ -574,8 +574,13 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 			renew(d, st, s, now);
 		}
 		/* 3. the primary's lease lapsed in this node's view (every
-		 * node sees the renewals applied): status says so */
-		lost = now >= baton_decider_expiry(&d->decider, st, now);
+		 * node sees the renewals applied): status says so. A planned
+		 * switchover stops the renewals on purpose and has one more
+		 * lease to finish, as in the decider: before, every switchover
+		 * said "the primary is lost" (an Event naming the new
+		 * primary, from the flag the fenced phase had left) */
+		lost = now >= baton_decider_expiry(&d->decider, st, now) +
+				  (switching ? st->cfg.lease_ms : 0);
 		if (lost != s->primary_was_lost) {
 			s->primary_was_lost = lost;
 			changed(d, st->name);

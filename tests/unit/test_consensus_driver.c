@@ -157,6 +157,39 @@ START_TEST(switchover_target_reports_catch_up_at_once)
 }
 END_TEST
 
+/* A planned switchover stops the old primary's renewals on purpose and
+ * has one more lease to finish (decider.c): the status does not call the
+ * primary lost meanwhile. Before, every switchover raised "the primary
+ * is lost and no region can take over" (an Event naming the new primary
+ * right after the promote, from the flag the fenced phase left). */
+START_TEST(a_switchover_in_progress_is_not_a_lost_primary)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct recorder r = {.rep = {.healthy = true, .position = 500}};
+	struct baton_driver_ops ops = {
+	    .data = &r, .report = rec_report, .propose = rec_propose};
+	uint64_t now = 1000000;
+
+	fenced_switchover(&f, &rf, 900);
+	baton_driver_init(&d, "r2", &ops, 0, 1); /* r2 leads Raft */
+	baton_driver_tick(&d, &f, true, now);
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	/* the lease (2 s + 10 % + 200 ms) is over, the switchover's extra
+	 * lease is not */
+	baton_driver_tick(&d, &f, true, now + 2500);
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	baton_driver_tick(&d, &f, true, now + 4399);
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	/* and then it is a failover */
+	baton_driver_tick(&d, &f, true, now + 4400);
+	ck_assert(baton_driver_primary_lost(&d, "lab/orders"));
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 /* A region whose instance does not follow this epoch's primary yet (its
  * agent's last order is from an earlier epoch, or a rejoin is under way)
  * reports nothing: its position belongs to an earlier timeline. The
@@ -516,6 +549,7 @@ static Suite *driver_suite(void)
 	TCase *tc = tcase_create("driver");
 	tcase_add_test(tc, switchover_target_reports_catch_up_at_once);
 	tcase_add_test(tc, a_region_on_an_earlier_timeline_reports_nothing);
+	tcase_add_test(tc, a_switchover_in_progress_is_not_a_lost_primary);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
 	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
 	tcase_add_test(tc,
