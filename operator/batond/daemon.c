@@ -115,8 +115,16 @@ static int add_metrics(struct baton_batond *d)
 	    baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_database_primary",
 			      "1 for the region holding the database's primary",
 			      db_region, NULL, 0);
-	d->m_up = baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_up",
-				    "1 while batond runs", NULL, NULL, 0);
+	{
+		/* the Prometheus convention (kube-state-metrics, node
+		 * exporter): a constant 1 labelled with the version, so a
+		 * dashboard joins on it and an upgrade shows as a new series */
+		static const char *const version[] = {"version", NULL};
+		d->m_up =
+		    baton_metrics_add(m, BATON_METRIC_GAUGE, "baton_build_info",
+				      "Always 1; the version label is batond's",
+				      version, NULL, 0);
+	}
 	{
 		static const char *const step[] = {"step", NULL};
 		d->m_failover_step = baton_metrics_add(
@@ -131,7 +139,7 @@ static int add_metrics(struct baton_batond *d)
 	    d->m_failover_step == NULL) {
 		return BATON_ENOMEM;
 	}
-	baton_metric_set(d->m_up, NULL, 1);
+	baton_metric_set(d->m_up, (const char *const[]){BATON_VERSION}, 1);
 	return 0;
 }
 

@@ -225,6 +225,17 @@ flat5() { local a b; a=$(reconciles "$1"); sleep 5; b=$(reconciles "$1"); echo "
 for r in "${regions[@]}"; do
     eventually 60 "$r: the reconcile count stays flat for 5 s when nothing changes" flat5 "$r"
 done
+# the build and the event loop's lag are on /metrics
+has_core_metrics() {
+    local m
+    m=$(curl -sf "http://127.0.0.1:${http[$1]}/metrics") || return 1
+    grep -qE '^baton_build_info\{version="v[0-9][^"]*"\} 1$' <<<"$m" &&
+        grep -qE '^baton_loop_lag_seconds_count [1-9]' <<<"$m" ||
+        { echo "$m" | grep -E '^baton_(build|up|loop)' ; return 1; }
+}
+for r in "${regions[@]}"; do
+    check "$r: /metrics has baton_build_info{version} and baton_loop_lag_seconds" has_core_metrics "$r"
+done
 
 # A switchover to a region that cannot hold the primary is refused with a
 # condition and an Event, and nothing moves.
@@ -285,9 +296,15 @@ eventually 30 "$r: the restarted batond sees the new database's primary" bash -c
 # asks the leader to remove it and add it back, starts Raft as a non-voter,
 # and is made a voter again once caught up. Never a new bootstrap.
 raftst() { curl -s --max-time 2 "http://127.0.0.1:${http[$1]}/v1/status" | jq -c '.raft'; }
+# (the SIGKILL above may have taken the leader: wait for the election)
 leader="" r=""
-for x in "${regions[@]}"; do
-    if [ "$(raftst "$x" | jq -r .state)" = leader ]; then leader=$x; elif [ -z "$r" ]; then r=$x; fi
+for _ in $(seq 1 60); do
+    leader="" r=""
+    for x in "${regions[@]}"; do
+        if [ "$(raftst "$x" | jq -r .state)" = leader ]; then leader=$x; elif [ -z "$r" ]; then r=$x; fi
+    done
+    [ -n "$leader" ] && break
+    sleep 0.5
 done
 check "a leader and a follower to wipe ($leader, $r)" test -n "$leader" -a -n "$r"
 before=$(raftst "$leader" | jq -r .applied)
