@@ -27,7 +27,10 @@
  *     more once detached), promote the most advanced. While one is
  *     missing the decider waits and says so (FailoverBlocked).
  *   A planned switchover promotes the target once the old primary has
- *   fenced and the target has replayed the old primary's final position.
+ *   fenced and the target has replayed the old primary's final position,
+ *   by a report made in the current epoch (a position kept from an
+ *   earlier epoch can be a former primary's WAL end on a timeline a
+ *   failover left behind).
  *
  * - The renewer side (struct baton_lease). The primary region's batond
  *   measures its lease from the renewal's *send time* on its own clock and
