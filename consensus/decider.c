@@ -386,15 +386,17 @@ bool baton_decider_decide(struct baton_decider *d,
 
 	/* §5.7 planned switchover: the old primary fenced itself and
 	 * reported its final position; promote once the target replayed it.
-	 * No lease wait: the fence already made the old primary read-only. */
+	 * No lease wait: the fence already made the old primary read-only.
+	 * The target's position must be one it reported in this epoch: a
+	 * position kept from an earlier epoch (a former primary's WAL end on
+	 * the timeline a failover left behind, never reported again since)
+	 * says nothing about this epoch's writes. make sim found it (seed
+	 * 3525 of --schedules 4000 --seed 1: r0, primary at epoch 1, its
+	 * batond stalled through epochs 2 and 3, promoted at epoch 4 on its
+	 * epoch-1 position, 990 acknowledged bytes short). */
 	if (db->phase == BATON_PHASE_FENCED && db->sw_target >= 0) {
 		const struct baton_region_state *t =
 		    &db->regions[db->sw_target];
-		/* its position must be this epoch's: a report from an
-		 * earlier epoch may hold the WAL of an old timeline (the
-		 * simulation, seed 3525: a target that had been the primary
-		 * two epochs before, never rewound since, promoted on the
-		 * position it reported then) */
 		if (t->position >= db->sw_final_position && t->healthy &&
 		    t->report_epoch == db->epoch) {
 			if (!may_propose(d, l, db, now)) {

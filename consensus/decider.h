@@ -34,7 +34,10 @@
  *     more once detached), promote the most advanced. While one is
  *     missing the decider waits and says so (FailoverBlocked).
  *   A planned switchover promotes the target once the old primary has
- *   fenced and the target has replayed the old primary's final position.
+ *   fenced and the target has replayed the old primary's final position,
+ *   by a report made in the current epoch (a position kept from an
+ *   earlier epoch can be a former primary's WAL end on a timeline a
+ *   failover left behind).
  *
  * - The renewer side (struct baton_lease). The primary region's batond
  *   measures its lease from the renewal's *send time* on its own clock and
@@ -49,6 +52,29 @@
  * leader decided would revive the old lease, so a promote carries the
  * renewal sequence number the decision was based on and the FSM rejects it
  * when a renewal was applied in between (compare-and-swap, see fsm.c).
+ *
+ * What a region's state describes (issue 15 item 4): its *designated
+ * instance* (StatefulSet ordinal 0), the only one a promote promotes, the
+ * primary region's lease is granted to and a standby region contributes to
+ * the synchronous set (ANY 1 of the other data regions' designated
+ * instances). Its health, position and synchronous flag are that
+ * instance's alone (operator/batond/agents.h, baton_agents_fold()), and
+ * the primary region renews only while it serves: so "region R is
+ * eligible / caught up / holds every acknowledged commit" is a statement
+ * about the instance a decision would promote, never about a sibling, and
+ * a dead designated primary lets the lease lapse however healthy a
+ * sibling is.
+ *
+ * Freshness: live reports lag (agent status, batond's poll and the REPORT
+ * cadence: up to ~3 s) and the decider uses them only to judge whether a
+ * failover can start (a candidate exists) and, in asynchronous mode, whom
+ * to promote (RPO > 0 there, bounded by maxLagBytes up to that lag). A
+ * synchronous promote after an expiry is made on final positions only:
+ * each is a REPORT of the round the lost() opened, which commits after the
+ * expiry the leader judged, from an instance that had stopped streaming
+ * before it answered (fsm.c freezes it; a final of another round or epoch
+ * does not count), so no position the pick uses predates the expiry.
+ *
  * Renewals travel in batches (RENEW_BATCH, one entry for many databases):
  * every item is applied as its own RENEW, so each database keeps its own
  * apply time, epoch check and compare-and-swap, and the argument above is

@@ -78,12 +78,12 @@ struct dbinfo {
 	/* some agent of it has asked for a lease: it has agents, so a
 	 * silent one is down, not absent (no falling back to readiness) */
 	bool has_agents;
-	bool healthy;
-	bool primary_ready; /* the designated instance (ordinal 0) serves */
-	/* the epoch its agent last carried an order out at (one under way:
-	 * the epoch before), 0 when not known: driver.h, follows_epoch */
-	uint64_t follows_epoch;
-	uint64_t position;
+	/* health, readiness, position: the designated instance's only
+	 * (baton_agents_fold()) */
+	struct baton_region_report rep;
+	/* the designated instance's pod is Ready: the report before any
+	 * agent answered (not a sibling's readiness) */
+	bool pod0_ready;
 	char endpoint[96];
 	/* "host:port" of the designated instance (ordinal 0), whatever its
 	 * role: where the other regions' standbys will stream from once
@@ -350,6 +350,24 @@ static const char *agent_url(const struct baton_agents *a, const struct pod *p,
 			 BATON_AGENT_PORT);
 	}
 	return connect;
+}
+
+/* POD's Ready condition is True. */
+static bool pod_ready(json_t *pod)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
+	{
+		const char *t = sget(c, "type");
+		const char *st = sget(c, "status");
+		if (t != NULL && st != NULL && strcmp(t, "Ready") == 0) {
+			return strcmp(st, "True") == 0;
+		}
+	}
+	return false;
 }
 
 /* Whether P, an agent that has asked for its lease before, has not asked
@@ -875,9 +893,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 	}
 	for (d = a->dbs; d != NULL; d = d->next) {
 		d->seen = false;
-		d->answered = d->healthy = d->primary_ready = false;
-		d->follows_epoch = 0;
-		d->position = 0;
+		d->answered = d->pod0_ready = false;
+		memset(&d->rep, 0, sizeof d->rep);
 		d->endpoint[0] = d->instance[0] = d->sync[0] = '\0';
 	}
 	json_object_foreach(a->env.pods->cache, key, pod)
@@ -929,6 +946,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			continue;
 		}
 		d->seen = true;
+		if (p->ordinal == 0) {
+			d->pod0_ready = pod_ready(pod);
+		}
 		if (p->ordinal == 0 && p->ip[0] != '\0' && p->db_port > 0) {
 			snprintf(d->instance, sizeof d->instance, "%s:%d",
 				 p->ip, p->db_port);
@@ -939,26 +959,20 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		if (p->status != NULL && now - p->status_ms <= STALE_MS) {
 			json_t *s = p->status;
 			const char *h = sget(s, "health");
-			uint64_t pos = agent_position(s);
+			struct baton_instance_report inst = {
+			    .ordinal = p->ordinal,
+			    /* a stopped instance (a failed rejoin) serves
+			     * nothing: not healthy, whatever the pod says */
+			    .serving =
+				agent_initialized(s) && bget(s, "ready") &&
+				!json_is_false(json_object_get(s, "running")) &&
+				(h == NULL || strcmp(h, "failed") != 0),
+			    .asking = !asks_stopped(a, p, now),
+			    .position = agent_position(s),
+			    .follows_epoch = baton_agents_follows_epoch(s),
+			};
 			d->answered = true;
-			if (p->ordinal == 0) {
-				d->follows_epoch =
-				    baton_agents_follows_epoch(s);
-			}
-			/* a stopped instance (a failed rejoin) serves
-			 * nothing: not healthy, whatever the pod says */
-			if (agent_initialized(s) && bget(s, "ready") &&
-			    !json_is_false(json_object_get(s, "running")) &&
-			    (h == NULL || strcmp(h, "failed") != 0)) {
-				d->healthy = true;
-				if (p->ordinal == 0 &&
-				    !asks_stopped(a, p, now)) {
-					d->primary_ready = true;
-				}
-			}
-			if (pos > d->position) {
-				d->position = pos;
-			}
+			baton_agents_fold(&d->rep, &inst);
 			if (sget(s, "role") &&
 			    strcmp(sget(s, "role"), "primary") == 0 &&
 			    !json_is_false(json_object_get(s, "running")) &&
@@ -1008,8 +1022,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 		dp = &d->next;
 		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s|%s",
-			 d->answered, d->healthy, d->primary_ready, d->endpoint,
-			 d->instance, d->sync);
+			 d->answered, d->rep.healthy, d->rep.primary_ready,
+			 d->endpoint, d->instance, d->sync);
 		if (strcmp(now_summary, d->last_summary) != 0) {
 			memcpy(d->last_summary, now_summary,
 			       sizeof d->last_summary);
@@ -1162,16 +1176,16 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 		return;
 	}
 	if (d == NULL || !d->answered) {
-		/* no agent (kwok pods in tests): the pod's readiness */
-		out->healthy = pod_ready;
-		out->primary_ready = pod_ready;
+		/* no agent (kwok pods in tests): the designated instance's
+		 * pod readiness once its pods are known here, else the
+		 * controller's view of them */
+		out->healthy = d != NULL ? d->pod0_ready : pod_ready;
+		out->primary_ready = out->healthy;
 		return;
 	}
-	out->healthy = d->healthy;
-	out->primary_ready = d->primary_ready;
-	out->follows_epoch = d->follows_epoch;
-	out->position = d->position;
-	/* synchronous: the primary's region lists one of our instances */
+	*out = d->rep;
+	/* synchronous: the primary's region lists our designated instance
+	 * (a sibling in the list is no remote copy of what pod 0 holds) */
 	st = cs ? cs->db(cs->data, db) : NULL;
 	if (st != NULL && st->primary >= 0 &&
 	    strcmp(st->regions[st->primary].name, a->env.region) != 0 &&
@@ -1190,25 +1204,46 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 						 st->regions[st->primary].name);
 		for (p = a->pods; list != NULL && p != NULL; p = p->next) {
 			const char *name = sget(p->status, "name");
-			size_t len;
-			const char *q;
 			if (p->gone || strcmp(p->db, db) != 0) {
 				continue;
 			}
-			if (name == NULL) {
-				name = p->name;
-			}
-			len = strlen(name);
-			for (q = list; (q = strstr(q, name)) != NULL;
-			     q += len) {
-				if ((q == list || q[-1] == ',') &&
-				    (q[len] == ',' || q[len] == '\0')) {
-					out->sync_standby = true;
-					return;
-				}
+			if (baton_agents_sync_listed(list, p->ordinal,
+						     name ? name : p->name)) {
+				out->sync_standby = true;
+				return;
 			}
 		}
 	}
+}
+
+void baton_agents_fold(struct baton_region_report *r,
+		       const struct baton_instance_report *v)
+{
+	if (v->ordinal != 0) {
+		return; /* never promoted: says nothing about the region */
+	}
+	r->healthy = v->serving;
+	r->primary_ready = v->serving && v->asking;
+	r->position = v->position;
+	r->follows_epoch = v->follows_epoch;
+}
+
+bool baton_agents_sync_listed(const char *list, int ordinal, const char *name)
+{
+	size_t len;
+	const char *q;
+
+	if (list == NULL || name == NULL || ordinal != 0 ||
+	    (len = strlen(name)) == 0) {
+		return false;
+	}
+	for (q = list; (q = strstr(q, name)) != NULL; q += len) {
+		if ((q == list || q[-1] == ',') &&
+		    (q[len] == ',' || q[len] == '\0')) {
+			return true;
+		}
+	}
+	return false;
 }
 
 bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,

@@ -95,9 +95,10 @@ int baton_agents_start(const struct baton_agents_env *env,
 void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
 		       void *data);
 
-/* What this region reports to the FSM for DB. Before any agent of DB
- * answered (kwok pods in tests), health falls back to pod readiness (the
- * readiness probe is the agent's /readyz). */
+/* What this region reports to the FSM for DB: its designated instance's
+ * health, position and synchronous flag (baton_agents_fold()). Before any
+ * agent of DB answered (kwok pods in tests), health falls back to pod
+ * readiness (the readiness probe is the agent's /readyz). */
 void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 			 struct baton_region_report *out);
 
@@ -169,6 +170,38 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
  * primary region outside a switchover, else 0. Pure. */
 uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
 				  int ordinal, uint64_t grant_ms);
+
+/* ---- the region's report, pure (unit-tested) ---------------------------
+ *
+ * A region reports its *designated instance* (ordinal 0): the one a
+ * failover or a switchover promotes, the one the primary region's lease is
+ * granted to, and the only one of a standby region in the primary's
+ * synchronous set (children.c). Health, position and the synchronous flag
+ * of a sibling (ordinal 1, 2, ...) say nothing about it: a region whose
+ * pod 0 is dead or lagging beside a healthy, advanced pod 1 must not look
+ * like an eligible, caught-up candidate, since pod 0 is what would be
+ * promoted (issue 15 item 4; until then the report was the any/max over
+ * every pod of the region). */
+
+/* One instance, as batond last heard from its agent (a fresh status). */
+struct baton_instance_report {
+	int ordinal;	   /* StatefulSet ordinal; 0: the designated one */
+	bool serving;	   /* initialised, ready, running, not failed */
+	bool asking;	   /* still asks for its lease (or never did) */
+	uint64_t position; /* WAL bytes */
+	/* the epoch it follows (baton_agents_follows_epoch()), 0 unknown */
+	uint64_t follows_epoch;
+};
+
+/* Adds instance V to its region's report R (zeroed before the first):
+ * only the designated instance sets health, readiness and position. */
+void baton_agents_fold(struct baton_region_report *r,
+		       const struct baton_instance_report *v);
+
+/* Whether the instance NAME (ordinal ORDINAL) of a standby region counts
+ * as a synchronous standby given the primary's comma-separated LIST: it is
+ * listed, and it is the designated instance. */
+bool baton_agents_sync_listed(const char *list, int ordinal, const char *name);
 
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */

@@ -383,6 +383,141 @@ START_TEST(the_epoch_an_instance_follows)
 			      "%s", cases[i].status);
 		json_decref(st);
 	}
+	/* the region's is its designated instance's, not a sibling's */
+	{
+		struct baton_region_report r;
+		struct baton_instance_report pod1 = {
+		    .ordinal = 1, .serving = true, .follows_epoch = 5};
+		struct baton_instance_report pod0 = {
+		    .ordinal = 0, .serving = true, .follows_epoch = 3};
+		memset(&r, 0, sizeof r);
+		baton_agents_fold(&r, &pod1);
+		baton_agents_fold(&r, &pod0);
+		ck_assert_uint_eq(r.follows_epoch, 3);
+	}
+}
+END_TEST
+
+/* ---- the region's report: its designated instance (issue 15 item 4) ---- */
+
+/* The region report R of us (index 1) as the FSM would apply it. */
+static void apply_report(struct baton_db_state *st, int region,
+			 const struct baton_region_report *r)
+{
+	st->regions[region].healthy = r->healthy;
+	st->regions[region].position = r->position;
+	st->regions[region].sync_standby = r->sync_standby;
+	st->regions[region].report_epoch = st->epoch;
+}
+
+static struct baton_region_report fold(const struct baton_instance_report *v,
+				       unsigned n)
+{
+	struct baton_region_report r;
+	memset(&r, 0, sizeof r);
+	for (unsigned i = 0; i < n; i++) {
+		baton_agents_fold(&r, &v[i]);
+	}
+	return r;
+}
+
+/* us's pod 0 is dead (no fresh status: not folded) or stopped while its
+ * pod 1 serves: us is no candidate, since pod 0 is what a failover would
+ * promote. Any order of the pods gives the same report. */
+START_TEST(a_region_with_a_dead_designated_instance_is_no_candidate)
+{
+	struct baton_db_state st;
+	struct baton_instance_report alive1 = {
+	    .ordinal = 1, .serving = true, .asking = true, .position = 9000};
+	struct baton_instance_report stopped0 = {
+	    .ordinal = 0, .serving = false, .asking = true, .position = 9000};
+	struct baton_instance_report both[2] = {stopped0, alive1};
+	struct baton_instance_report both_rev[2] = {alive1, stopped0};
+	struct baton_region_report r;
+
+	db_state(&st, 3, 0);
+	st.cfg.max_lag_bytes = 1000;
+	st.regions[0].position = 9000;
+	r = fold(&alive1, 1);
+	ck_assert(!r.healthy);
+	ck_assert(!r.primary_ready);
+	apply_report(&st, 1, &r);
+	ck_assert_int_eq(baton_decider_pick(&st, 0, false), -1);
+	r = fold(both, 2);
+	ck_assert(!r.healthy);
+	r = fold(both_rev, 2);
+	ck_assert(!r.healthy);
+	ck_assert(!r.primary_ready);
+	apply_report(&st, 1, &r);
+	ck_assert_int_eq(baton_decider_pick(&st, 0, false), -1);
+
+	/* pod 0 serves again: us is the candidate */
+	both[0].serving = both_rev[1].serving = true;
+	r = fold(both, 2);
+	ck_assert(r.healthy && r.primary_ready);
+	ck_assert_uint_eq(r.position, 9000);
+	apply_report(&st, 1, &r);
+	ck_assert_int_eq(baton_decider_pick(&st, 0, false), 1);
+}
+END_TEST
+
+/* us's pod 0 lags, its pod 1 has caught up: the region's position is pod
+ * 0's. A failover does not take a lagging pod 0 for a caught-up region,
+ * and a switchover to us does not promote pod 0 before it replayed the
+ * old primary's final position (the any/max report let it). */
+START_TEST(a_region_reports_its_designated_instances_position)
+{
+	struct baton_db_state st;
+	struct baton_instance_report pods[3] = {
+	    {.ordinal = 2, .serving = true, .asking = true, .position = 9000},
+	    {.ordinal = 0, .serving = true, .asking = true, .position = 4000},
+	    {.ordinal = 1, .serving = true, .asking = true, .position = 8500},
+	};
+	struct baton_decider d;
+	struct baton_decision out;
+	struct baton_region_report r = fold(pods, 3);
+
+	ck_assert(r.healthy);
+	ck_assert_uint_eq(r.position, 4000);
+	db_state(&st, 3, 0);
+	st.cfg.max_lag_bytes = 1000;
+	st.regions[0].position = 9000;
+	apply_report(&st, 1, &r);
+	ck_assert_int_eq(baton_decider_pick(&st, 0, false), -1);
+
+	/* a planned switchover to us, the old primary fenced at 9000 */
+	st.phase = BATON_PHASE_FENCED;
+	st.sw_target = 1;
+	st.sw_final_position = 9000;
+	st.cfg.lease_ms = 2000;
+	st.cfg.automatic = true;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &st, 10, &out));
+	pods[1].position = 9000; /* pod 0 caught up */
+	r = fold(pods, 3);
+	apply_report(&st, 1, &r);
+	ck_assert(baton_decider_decide(&d, &st, 20, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	baton_decider_close(&d);
+}
+END_TEST
+
+/* The primary's synchronous set may name a sibling (a list from before
+ * children.c named only designated instances): only our pod 0 listed
+ * makes us a synchronous standby. Names match whole. */
+START_TEST(only_the_designated_instance_counts_as_synchronous_standby)
+{
+	const char *list = "orders-us-1,orders-ap-0";
+	ck_assert(!baton_agents_sync_listed(list, 1, "orders-us-1"));
+	ck_assert(!baton_agents_sync_listed(list, 0, "orders-us-0"));
+	ck_assert(baton_agents_sync_listed(list, 0, "orders-ap-0"));
+	ck_assert(baton_agents_sync_listed("orders-us-0", 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed("orders-us-00", 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed("xorders-us-0", 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed(NULL, 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed(list, 0, ""));
 }
 END_TEST
 
@@ -424,6 +559,11 @@ static Suite *agents_suite(void)
 		       standbys_detach_while_failing_over_then_follow_again);
 	tcase_add_test(tc,
 		       standbys_follow_the_promoted_instance_before_it_serves);
+	tcase_add_test(
+	    tc, a_region_with_a_dead_designated_instance_is_no_candidate);
+	tcase_add_test(tc, a_region_reports_its_designated_instances_position);
+	tcase_add_test(
+	    tc, only_the_designated_instance_counts_as_synchronous_standby);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	tcase_add_test(tc, the_epoch_an_instance_follows);
 	suite_add_tcase(s, tc);
