@@ -22,7 +22,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-work=${BATON_KIND_BUILD:-$top/build/kind}
+work=${BATON_KIND_BUILD:-${BATON_CACHE:-$HOME/.cache/baton}/kind/work}
 log() { printf '[kind-node] %s\n' "$*" >&2; }
 
 "$top/images/dockerd.sh" start
