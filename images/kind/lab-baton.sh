@@ -121,12 +121,17 @@ up() {
             apply_secret "$p" "baton-peer-$r" --from-file=kubeconfig="$state/peer-$r.kubeconfig"
         done
     done
+    # the replication password the agents read (<name>-replication, key
+    # password): the user's, the same in every region (docs/agent.md)
+    [ -f "$state/replication-password" ] || openssl rand -hex 16 >"$state/replication-password"
     for r in "${regions[@]}"; do
+        k "$r" -n default create secret generic orders-replication \
+            --from-file=password="$state/replication-password" --dry-run=client -o yaml | k "$r" apply -f - >/dev/null
         log "$r: kubectl apply -f $db"
         k "$r" apply -f "$top/$db" >/dev/null
     done
     start=$(date +%s)
-    for i in $(seq 1 180); do
+    for i in $(seq 1 120); do
         all=1
         for r in "${regions[@]}"; do [ "$(healthy "$r")" = Healthy ] || all=0; done
         [ "$all" = 1 ] && break
