@@ -30,11 +30,14 @@ die() { log "$*"; exit 1; }
 
 d() { "$("$top/images/dockerd.sh" cli)" "$@"; }
 kubectl_bin=$("$here/build-bins.sh" path k8s-node)/kubectl
+[ -x "$kubectl_bin" ] || kubectl_bin=$(command -v kubectl) || die "no kubectl"
 k() { local r=$1; shift; "$kubectl_bin" --kubeconfig "$state/$r.kubeconfig" "$@"; }
 node_ip() { d inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "baton-$1-control-plane"; }
 
-# helm v3 from tests/env (built from its Go module, cached: seconds)
+# helm v3 from tests/env (built from its Go module, cached: seconds), or
+# with BATON_HELM=helm the one on PATH (a laptop)
 helm_bin() {
+    if [ -n "${BATON_HELM:-}" ]; then command -v "$BATON_HELM"; return; fi
     "$top/tests/env/build.sh" >"$state/testenv-build.log" 2>&1 ||
         { tail -5 "$state/testenv-build.log" >&2; die "tests/env/build.sh failed"; }
     echo "$top/tests/env/bin/helm"

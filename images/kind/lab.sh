@@ -40,7 +40,12 @@ docker_cli() { "$top/images/dockerd.sh" cli; }
 d() { "$(docker_cli)" "$@"; }
 kind_bin() { echo "$("$here/build-bins.sh" path kind)/kind"; }
 k() { local r=$1; shift; "$(kubectl_bin)" --kubeconfig "$state/$r.kubeconfig" "$@"; }
-kubectl_bin() { echo "$("$here/build-bins.sh" path k8s-node)/kubectl"; }
+# kubectl built here (build-bins.sh), else the one on PATH (a laptop)
+kubectl_bin() {
+    local c
+    c=$("$here/build-bins.sh" path k8s-node)/kubectl
+    if [ -x "$c" ]; then echo "$c"; else command -v kubectl; fi
+}
 cluster() { echo "baton-$1"; }
 node_of() { echo "baton-$1-control-plane"; }
 node_ip() { d inspect -f "{{(index .NetworkSettings.Networks \"$network\").IPAddress}}" "$(node_of "$1")"; }
