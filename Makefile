@@ -82,7 +82,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
-	images images-smoke images-clean
+	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
@@ -99,6 +99,8 @@ help:
 	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
 	@echo "make images        the Debian base (debootstrap) and the Baton image ghcr.io/baton-dev/baton:$(VERSION) (Docker; docs/images.md)"
 	@echo "make images-smoke  run the image: the three programs, the agent starting PostgreSQL | images-clean"
+	@echo "make kind-node-image   a kind node image built here, nothing pulled (docs/kind.md)"
+	@echo "make kind-lab | kind-lab-down   three kind clusters (regions), Baton by Helm in each"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
@@ -251,6 +253,20 @@ images-smoke:
 
 images-clean:
 	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/images.sh clean
+
+# ---- kind (docs/kind.md) ------------------------------------------------------
+
+# Never part of `make check` or CI: a kind node image built here (binaries
+# and images from Go modules and Debian packages, cached by version under
+# $(BATON_CACHE)/kind/), and three kind clusters, one per region.
+kind-node-image:
+	BATON_CACHE=$(BATON_CACHE) images/kind/node-image.sh
+
+kind-lab: all
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) images/kind/lab.sh up
+
+kind-lab-down:
+	BATON_CACHE=$(BATON_CACHE) images/kind/lab.sh down
 
 # ---- regions by hand ----------------------------------------------------------
 

@@ -67,8 +67,13 @@ start() {
     else
         [ "$(id -u)" -eq 0 ] || { log "no Docker engine answers and starting one needs root"; exit 1; }
         mkdir -p "$dir"
-        cat >"$conf" <<'JSON'
+        # Root here lacks CAP_SYS_RESOURCE, so privileged containers (kind's
+        # nodes) need runc without it: images/kind/files/runc-nosysres.
+        install -m 0755 "$(dirname "$0")/kind/files/runc-nosysres" "$dir/runc-nosysres"
+        cat >"$conf" <<JSON
 {
+  "runtimes": {"runc-nosysres": {"path": "$dir/runc-nosysres"}},
+  "default-runtime": "runc-nosysres",
   "bip": "198.19.128.1/24",
   "default-address-pools": [{"base": "198.19.192.0/18", "size": 24}],
   "storage-driver": "overlay2",
