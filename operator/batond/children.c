@@ -53,7 +53,6 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			   const char *name, const char *headless)
 {
 	json_t *pod_labels = selector(s, r->name);
-	json_t *engine;
 	json_t *args;
 	json_t *agent;
 	char port[16];
@@ -69,14 +68,6 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			    json_string("replica"));
 	json_object_set_new(pod_labels, BATON_LABEL_EPOCH, json_string("0"));
 
-	engine = json_pack(
-	    "{s:s, s:s, s:[{s:s, s:i}], s:[{s:s, s:s}], s:[{s:s, s:s}], "
-	    "s:{s:b, s:{s:[s]}}}",
-	    "name", "postgres", "image", s->image, "ports", "name", "postgres",
-	    "containerPort", s->port, "env", "name", "PGDATA", "value",
-	    "/var/lib/postgresql/data/pgdata", "volumeMounts", "name", "data",
-	    "mountPath", "/var/lib/postgresql/data", "securityContext",
-	    "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL");
 	/* The agent alone decides whether the engine accepts writes; these
 	 * are baton-agent's own flags (baton-agent --help). */
 	/* The replication password: the same Secret in every region, created
@@ -145,15 +136,21 @@ static json_t *statefulset(const struct baton_dbspec *s,
 		/* orders only from this region's batond, over mutual TLS; the
 		 * lease asked over https with the same certificate; kubelet's
 		 * probes on a plain port that takes no orders */
-		const char *const t[] = {
-		    "--tls-cert",     BATON_AGENT_TLS_DIR "/tls.crt",
-		    "--tls-key",      BATON_AGENT_TLS_DIR "/tls.key",
-		    "--tls-ca",	      BATON_AGENT_TLS_DIR "/ca.crt",
-		    "--order-peer",   tls->order_peer,
-		    "--batond-ca",    BATON_AGENT_TLS_DIR "/ca.crt",
-		    "--batond-cert",  BATON_AGENT_TLS_DIR "/tls.crt",
-		    "--batond-key",   BATON_AGENT_TLS_DIR "/tls.key",
-		    NULL};
+		const char *const t[] = {"--tls-cert",
+					 BATON_AGENT_TLS_DIR "/tls.crt",
+					 "--tls-key",
+					 BATON_AGENT_TLS_DIR "/tls.key",
+					 "--tls-ca",
+					 BATON_AGENT_TLS_DIR "/ca.crt",
+					 "--order-peer",
+					 tls->order_peer,
+					 "--batond-ca",
+					 BATON_AGENT_TLS_DIR "/ca.crt",
+					 "--batond-cert",
+					 BATON_AGENT_TLS_DIR "/tls.crt",
+					 "--batond-key",
+					 BATON_AGENT_TLS_DIR "/tls.key",
+					 NULL};
 		add_args(args, t);
 	}
 	/* kubelet's probes and scrapers: plain HTTP, no orders */
@@ -181,6 +178,16 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			      json_pack("{s:s, s:i}", "name", "probe",
 					"containerPort",
 					BATON_AGENT_PROBE_PORT));
+	/* PostgreSQL runs in this container, the agent's child (the Baton
+	 * image holds it): the pod has no second container for it. There
+	 * was one, a placeholder named "postgres" with spec.image, that
+	 * only the lab's stand-in kubelet tolerated; a real kubelet pulled
+	 * and started postgres:15 beside the agent on the same data
+	 * directory (docs/kind.md, Findings). Its port, named "postgres"
+	 * as agents.c and the Services look for, is the agent's now. */
+	json_array_append_new(json_object_get(agent, "ports"),
+			      json_pack("{s:s, s:i}", "name", "postgres",
+					"containerPort", s->port));
 	if (agent != NULL && tls != NULL) {
 		json_array_append_new(
 		    json_object_get(agent, "volumeMounts"),
@@ -189,16 +196,16 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	}
 	/* only the password key, 0440 with fsGroup 999: the agent (uid 999)
 	 * reads it, and only the agent's container mounts it */
-	pod = json_pack(
-	    "{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
-	    "s:[o, o], s:[{s:s, s:{s:s, s:[{s:s, s:s}], s:i}}]}}",
-	    "metadata", "labels", pod_labels, "spec",
-	    "terminationGracePeriodSeconds", 30, "enableServiceLinks", 0,
-	    "securityContext", "runAsNonRoot", 1, "runAsUser", 999, "fsGroup",
-	    999, "seccompProfile", "type", "RuntimeDefault", "containers",
-	    engine, agent, "volumes", "name", "replication", "secret",
-	    "secretName", secret, "items", "key", "password", "path",
-	    "password", "defaultMode", 0440);
+	pod = json_pack("{s:{s:o}, s:{s:i, s:b, s:{s:b, s:i, s:i, s:{s:s}}, "
+			"s:[o], s:[{s:s, s:{s:s, s:[{s:s, s:s}], s:i}}]}}",
+			"metadata", "labels", pod_labels, "spec",
+			"terminationGracePeriodSeconds", 30,
+			"enableServiceLinks", 0, "securityContext",
+			"runAsNonRoot", 1, "runAsUser", 999, "fsGroup", 999,
+			"seccompProfile", "type", "RuntimeDefault",
+			"containers", agent, "volumes", "name", "replication",
+			"secret", "secretName", secret, "items", "key",
+			"password", "path", "password", "defaultMode", 0440);
 	if (pod != NULL && tls != NULL) {
 		char sname[160];
 		snprintf(sname, sizeof sname, "%s-agent-tls", name);
@@ -297,8 +304,8 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 		char sname[160];
 		snprintf(sname, sizeof sname, "%s-agent-tls", name);
 		objs[4] = json_pack(
-		    "{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1",
-		    "kind", "Secret", "metadata",
+		    "{s:s, s:s, s:o, s:s, s:{s:s, s:s, s:s}}", "apiVersion",
+		    "v1", "kind", "Secret", "metadata",
 		    metadata(s, region, sname, "agent-tls"), "type",
 		    "kubernetes.io/tls", "data", "ca.crt", tls->ca_b64,
 		    "tls.crt", tls->cert_b64, "tls.key", tls->key_b64);

@@ -130,9 +130,11 @@ static void check_password_is_a_file(json_t *pod)
 	ck_assert_str_eq(json_string_value(json_object_get(mount, "mountPath")),
 			 "/etc/baton/replication");
 	ck_assert(json_is_true(json_object_get(mount, "readOnly")));
-	ck_assert_ptr_null(named(
-	    json_object_get(named(containers, "postgres"), "volumeMounts"),
-	    "replication"));
+	/* one container: PostgreSQL is the agent's child, in its image */
+	ck_assert_uint_eq(json_array_size(containers), 1);
+	ck_assert_ptr_null(named(containers, "postgres"));
+	ck_assert_ptr_nonnull(
+	    named(json_object_get(agent, "ports"), "postgres"));
 	ck_assert_ptr_nonnull(arg_after(agent, "--repl-password-file"));
 	ck_assert_str_eq(arg_after(agent, "--repl-password-file"),
 			 "/etc/baton/replication/password");
