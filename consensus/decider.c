@@ -221,6 +221,25 @@ static uint64_t expiry_of(const struct baton_decider *d,
 	return e;
 }
 
+/* When a primary whose lease ends at EXPIRY counts as lost. A planned
+ * switchover stops the renewals on purpose: the old primary has one more
+ * lease to fence before this turns into a failover (it becomes one when
+ * the old primary or the target died). */
+static uint64_t lost_at(const struct baton_db_state *db, uint64_t expiry)
+{
+	if (db->phase == BATON_PHASE_SWITCHING_OVER ||
+	    db->phase == BATON_PHASE_FENCED) {
+		return expiry + db->cfg.lease_ms;
+	}
+	return expiry;
+}
+
+uint64_t baton_decider_lost_at(const struct baton_decider *d,
+			       const struct baton_db_state *db, uint64_t now)
+{
+	return lost_at(db, baton_decider_expiry(d, db, now));
+}
+
 uint64_t baton_decider_expiry(const struct baton_decider *d,
 			      const struct baton_db_state *db, uint64_t now)
 {
@@ -436,14 +455,7 @@ bool baton_decider_decide(struct baton_decider *d,
 		return true;
 	}
 
-	expiry = expiry_of(d, l, db);
-	/* A planned switchover stops the renewals on purpose: give the old
-	 * primary one more lease to fence before this turns into a failover
-	 * (it becomes one when the old primary or the target died). */
-	if (db->phase == BATON_PHASE_SWITCHING_OVER ||
-	    db->phase == BATON_PHASE_FENCED) {
-		expiry += db->cfg.lease_ms;
-	}
+	expiry = lost_at(db, expiry_of(d, l, db));
 	if (now < expiry) {
 		return false;
 	}

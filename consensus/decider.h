@@ -260,6 +260,12 @@ void baton_decider_retain(struct baton_decider *d,
 uint64_t baton_decider_expiry(const struct baton_decider *d,
 			      const struct baton_db_state *db, uint64_t now);
 
+/* Local time from which DB's primary counts as lost: the expiry, and one
+ * more lease while a planned switchover is under way (the renewals stop on
+ * purpose). What decide() acts on and what the status shows. */
+uint64_t baton_decider_lost_at(const struct baton_decider *d,
+			       const struct baton_db_state *db, uint64_t now);
+
 /* Look at DB at NOW. Returns true and fills OUT when the caller should
  * propose something (a promote, lost) or report something (region lost,
  * blocked). Never decides when this node is not the leader. The caller

@@ -574,13 +574,11 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 			renew(d, st, s, now);
 		}
 		/* 3. the primary's lease lapsed in this node's view (every
-		 * node sees the renewals applied): status says so. A planned
-		 * switchover stops the renewals on purpose and has one more
-		 * lease to finish, as in the decider: before, every switchover
-		 * said "the primary is lost" (an Event naming the new
-		 * primary, from the flag the fenced phase had left) */
-		lost = now >= baton_decider_expiry(&d->decider, st, now) +
-				  (switching ? st->cfg.lease_ms : 0);
+		 * node sees the renewals applied): status says so, by the
+		 * decider's own rule (a switchover under way has one more
+		 * lease; before, every switchover said "the primary is
+		 * lost") */
+		lost = now >= baton_decider_lost_at(&d->decider, st, now);
 		if (lost != s->primary_was_lost) {
 			s->primary_was_lost = lost;
 			changed(d, st->name);

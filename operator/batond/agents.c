@@ -192,7 +192,9 @@ uint64_t baton_agents_follows_epoch(json_t *st)
 		static const char *const same_timeline[] = {
 		    "status", "fence", "unfence", "detach"};
 		const char *op = sget(st, "operation");
-		for (size_t i = 0; op != NULL && i < 4; i++) {
+		for (size_t i = 0; op != NULL && i < sizeof same_timeline /
+							 sizeof *same_timeline;
+		     i++) {
 			if (strcmp(op, same_timeline[i]) == 0) {
 				return epoch;
 			}
@@ -352,8 +354,7 @@ static const char *agent_url(const struct baton_agents *a, const struct pod *p,
 	return connect;
 }
 
-/* POD's Ready condition is True. */
-static bool pod_ready(json_t *pod)
+bool baton_agents_pod_ready(json_t *pod)
 {
 	size_t i;
 	json_t *c;
@@ -947,7 +948,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 		d->seen = true;
 		if (p->ordinal == 0) {
-			d->pod0_ready = pod_ready(pod);
+			d->pod0_ready = baton_agents_pod_ready(pod);
 		}
 		if (p->ordinal == 0 && p->ip[0] != '\0' && p->db_port > 0) {
 			snprintf(d->instance, sizeof d->instance, "%s:%d",

@@ -212,6 +212,9 @@ bool baton_agents_parse_lsn(const char *s, uint64_t *out);
  * another timeline (promote, rejoin, init, ...) is under way; 0 when the
  * status names no epoch. consensus/driver.h, follows_epoch. */
 uint64_t baton_agents_follows_epoch(json_t *st);
+
+/* POD's Ready condition is True (the one reading of it batond has). */
+bool baton_agents_pod_ready(json_t *pod);
 /* The ordinal of a StatefulSet pod name ("orders-eu-west-3" → 3), or -1. */
 int baton_agents_ordinal(const char *pod);
 

@@ -398,9 +398,6 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 		{
 			json_t *md = json_object_get(pod, "metadata");
 			json_t *labels = json_object_get(md, "labels");
-			json_t *conds;
-			size_t k;
-			json_t *cond;
 			const char *cl = json_string_value(
 			    json_object_get(labels, BATON_LABEL_CLUSTER));
 			const char *ns =
@@ -419,18 +416,8 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			} else if (o->role == NULL) {
 				o->role = "replica";
 			}
-			conds = json_object_get(json_object_get(pod, "status"),
-						"conditions");
-			json_array_foreach(conds, k, cond)
-			{
-				const char *t = json_string_value(
-				    json_object_get(cond, "type"));
-				const char *s = json_string_value(
-				    json_object_get(cond, "status"));
-				if (t && s && strcmp(t, "Ready") == 0 &&
-				    strcmp(s, "True") == 0) {
-					o->ready++;
-				}
+			if (baton_agents_pod_ready(pod)) {
+				o->ready++;
 			}
 		}
 	}
@@ -1682,25 +1669,12 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 		    json_string_value(json_object_get(md, "namespace"));
 		const char *cl = json_string_value(json_object_get(
 		    json_object_get(md, "labels"), BATON_LABEL_CLUSTER));
-		size_t k;
-		json_t *cond;
 		if (pns == NULL || cl == NULL || strcmp(pns, ns) != 0 ||
 		    strcmp(cl, slash + 1) != 0) {
 			continue;
 		}
-		json_array_foreach(
-		    json_object_get(json_object_get(pod, "status"),
-				    "conditions"),
-		    k, cond)
-		{
-			const char *t =
-			    json_string_value(json_object_get(cond, "type"));
-			const char *st =
-			    json_string_value(json_object_get(cond, "status"));
-			if (t && st && strcmp(t, "Ready") == 0 &&
-			    strcmp(st, "True") == 0) {
-				return true;
-			}
+		if (baton_agents_pod_ready(pod)) {
+			return true;
 		}
 	}
 	return false;
