@@ -102,6 +102,12 @@ struct pg {
 	/* the server's OS user name for pg_ident (peer); NULL: unknown,
 	 * trust on the private socket instead */
 	char *os_user;
+	/* One administrative session kept between operations (session.c's
+	 * rule, below): NULL when none is open; IN_USE while an operation
+	 * holds it. Engine operations run one at a time (the agent submits
+	 * the next one when the last answered), on a worker thread. */
+	PGconn *session;
+	bool session_in_use;
 	char out[OUT_CAP]; /* the last tool's output (tail) */
 };
 
@@ -969,6 +975,80 @@ static PGconn *admin_connect(struct baton_engine *e, unsigned timeout_s)
 	return c;
 }
 
+/* The kept administrative session. Opening a session forks a backend
+ * that loads its catalog caches: on the loaded lab 50-150 ms, paid by
+ * every status read (every 250 ms) and twice by every order on the
+ * failover path (the operation, then the fresh status every answer
+ * carries). The hot paths (status, detach, promote, fence, unfence) take
+ * the kept session instead; it never carries session state (no SET: what
+ * needs one, init_primary's, opens its own), and is checked with an
+ * empty query before use, so a server that restarted under it costs one
+ * reconnect, not a failed order.
+ *
+ * What the kept session cannot do: see a reload before it has read a
+ * command (a backend applies SIGHUP between commands). Whatever must
+ * know what a *new* session sees after a reload (read_only_confirmed)
+ * opens a new one, as before. A nested caller (the session is in use)
+ * gets a fresh session that session_done() closes. */
+static PGconn *session_get(struct baton_engine *e, unsigned timeout_s)
+{
+	struct pg *pg = PG(e);
+
+	if (pg->session_in_use) {
+		return admin_connect(e, timeout_s);
+	}
+	if (pg->session != NULL) {
+		PGresult *r = PQexec(pg->session, "");
+		bool ok = r != NULL && PQresultStatus(r) == PGRES_EMPTY_QUERY &&
+			  PQtransactionStatus(pg->session) == PQTRANS_IDLE;
+		PQclear(r);
+		if (!ok) {
+			PQfinish(pg->session);
+			pg->session = NULL;
+		}
+	}
+	if (pg->session == NULL) {
+		pg->session = admin_connect(e, timeout_s);
+	}
+	if (pg->session != NULL) {
+		pg->session_in_use = true;
+	}
+	return pg->session;
+}
+
+/* Hand back C from session_get(): kept if it is the kept session and
+ * still healthy and idle, else closed. */
+static void session_done(struct baton_engine *e, PGconn *c)
+{
+	struct pg *pg = PG(e);
+
+	if (c == NULL) {
+		return;
+	}
+	if (c != pg->session) {
+		PQfinish(c);
+		return;
+	}
+	pg->session_in_use = false;
+	if (PQstatus(c) != CONNECTION_OK ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE) {
+		PQfinish(c);
+		pg->session = NULL;
+	}
+}
+
+/* Before the server stops (a smart shutdown would wait for it; a fast
+ * one would only cut it) and when the engine is freed. */
+static void session_close(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+
+	if (pg->session != NULL && !pg->session_in_use) {
+		PQfinish(pg->session);
+		pg->session = NULL;
+	}
+}
+
 /* Runs SQL; on success *out (if given) is the first value of the first row. */
 static int exec_sql(struct baton_engine *e, PGconn *c, const char *sql,
 		    char *out, size_t out_size)
@@ -1560,6 +1640,7 @@ static int pg_stop(struct baton_engine *e, bool immediate)
 {
 	struct pg *pg = PG(e);
 
+	session_close(e);
 	if (baton_pg_postmaster_pid(e) == 0) {
 		return 0;
 	}
@@ -1596,13 +1677,13 @@ static int pg_status(struct baton_engine *e, struct baton_engine_status *st)
 		st->read_only = true;
 		return 0;
 	}
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		st->role = BATON_ROLE_UNKNOWN;
 		return BATON_ECONN;
 	}
 	rv = pg_status_conn(e, c, st);
-	PQfinish(c);
+	session_done(e, c);
 	return rv;
 }
 
@@ -1614,7 +1695,7 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 	PGconn *c;
 	int rv;
 
-	c = admin_connect(e, pg->timeout_s);
+	c = session_get(e, pg->timeout_s);
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
@@ -1652,8 +1733,7 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 		    e, c, "ALTER SYSTEM SET default_transaction_read_only = on",
 		    NULL, 0);
 		if (rv == 0) {
-			rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL,
-				      0);
+			rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 		}
 	}
 	/* pg_promote(wait => true) polls every 100 ms; poll ourselves at
@@ -1691,7 +1771,7 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 			   pg->name, (long long)lag);
 	}
 out:
-	PQfinish(c);
+	session_done(e, c);
 	return rv;
 }
 
@@ -1729,7 +1809,7 @@ static int pg_fence(struct baton_engine *e)
 	if (baton_pg_postmaster_pid(e) == 0) {
 		return 0; /* not running: accepts nothing */
 	}
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		goto stop;
 	}
@@ -1738,11 +1818,15 @@ static int pg_fence(struct baton_engine *e)
 	 * follows at once): the setting is in force and persisted, only the
 	 * sessions are cut again. On a loaded lab the full fence took ~0.8 s
 	 * (ALTER SYSTEM's fsync, a reload, new sessions to confirm it), on
-	 * the switchover's critical path, twice. */
+	 * the switchover's critical path, twice. The kept session's value is
+	 * the server's: every reload comes from this engine, one operation
+	 * at a time, and an unfence returns only once new sessions see "off"
+	 * (the postmaster signals every backend before it forks a new one),
+	 * so the empty query session_get() sends has applied it here. */
 	rv = exec_sql(e, c, "SHOW default_transaction_read_only", out,
 		      sizeof out);
 	if (rv == 0 && strcmp(out, "on") == 0) {
-		PQfinish(c);
+		session_done(e, c);
 		goto cut_sessions;
 	}
 	rv = exec_sql(e, c,
@@ -1751,14 +1835,14 @@ static int pg_fence(struct baton_engine *e)
 	if (rv == 0) {
 		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 	}
-	PQfinish(c);
+	session_done(e, c);
 	if (rv != 0 || !read_only_confirmed(e, true)) {
 		goto stop;
 	}
 cut_sessions:
 	/* Sessions that began before the reload may be inside a write
 	 * transaction: cut every client session. */
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		goto stop;
 	}
@@ -1767,7 +1851,7 @@ cut_sessions:
 		      "pg_stat_activity WHERE backend_type = 'client backend' "
 		      "AND pid <> pg_backend_pid()",
 		      NULL, 0);
-	PQfinish(c);
+	session_done(e, c);
 	if (rv != 0) {
 		goto stop;
 	}
@@ -1785,7 +1869,7 @@ stop:
 
 static int pg_unfence(struct baton_engine *e)
 {
-	PGconn *c = admin_connect(e, PG(e)->timeout_s);
+	PGconn *c = session_get(e, PG(e)->timeout_s);
 	int rv;
 
 	if (c == NULL) {
@@ -1797,7 +1881,7 @@ static int pg_unfence(struct baton_engine *e)
 	if (rv == 0) {
 		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 	}
-	PQfinish(c);
+	session_done(e, c);
 	if (rv == 0 && !read_only_confirmed(e, false)) {
 		baton_errmsg_printf(
 		    e->errmsg, "%s still read-only after reload", PG(e)->name);
@@ -1821,7 +1905,7 @@ static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 	char out[64];
 	int rv;
 
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
@@ -1867,7 +1951,7 @@ static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 				    pg->name, out);
 		rv = BATON_EENGINE;
 	}
-	PQfinish(c);
+	session_done(e, c);
 	if (rv == 0) {
 		BATON_INFO("engine", "%s detached from its primary at %s",
 			   pg->name, out);
@@ -2068,9 +2152,9 @@ static int past_fork(struct baton_engine *e,
 	source_conninfo(e, primary, "replication=true", src, sizeof src);
 	rc = PQconnectdb(src);
 	if (PQstatus(rc) != CONNECTION_OK) {
-		baton_errmsg_printf(e->errmsg, "replication connection to %s:%d: %s",
-				    primary->host, primary->port,
-				    PQerrorMessage(rc));
+		baton_errmsg_printf(
+		    e->errmsg, "replication connection to %s:%d: %s",
+		    primary->host, primary->port, PQerrorMessage(rc));
 		rv = BATON_ECONN;
 		goto out;
 	}
@@ -2078,10 +2162,9 @@ static int past_fork(struct baton_engine *e,
 		r = PQexec(rc, "IDENTIFY_SYSTEM");
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
 		    PQnfields(r) < 2) {
-			baton_errmsg_printf(e->errmsg,
-					    "IDENTIFY_SYSTEM on %s:%d: %s",
-					    primary->host, primary->port,
-					    PQerrorMessage(rc));
+			baton_errmsg_printf(
+			    e->errmsg, "IDENTIFY_SYSTEM on %s:%d: %s",
+			    primary->host, primary->port, PQerrorMessage(rc));
 			rv = BATON_EENGINE;
 			goto out;
 		}
@@ -2288,14 +2371,14 @@ static int pg_rejoin(struct baton_engine *e,
 		 * log, and the reload path below found out when its 3 s ran
 		 * out (one switchover in four on the lab, 9 s). Ask first. */
 		bool past = false;
-		if (past_fork(e, primary,
-			      (unsigned)strtoul(src_tli, NULL, 10),
+		if (past_fork(e, primary, (unsigned)strtoul(src_tli, NULL, 10),
 			      &past) == 0 &&
 		    past) {
-			BATON_INFO("engine",
-				   "%s replayed WAL past the point where %s:%d's "
-				   "timeline forked off: rewinding",
-				   pg->name, primary->host, primary->port);
+			BATON_INFO(
+			    "engine",
+			    "%s replayed WAL past the point where %s:%d's "
+			    "timeline forked off: rewinding",
+			    pg->name, primary->host, primary->port);
 		} else if (follow_by_reload(e, primary, src_tli, 3000)) {
 			PQfinish(sc);
 			return 0;
@@ -2461,6 +2544,8 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->sync_names);
 	free(pg->lease_module);
 	free(pg->lease_file);
+	pg->session_in_use = false;
+	session_close(e);
 	free(pg);
 	e->impl = NULL;
 }

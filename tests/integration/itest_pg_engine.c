@@ -324,6 +324,89 @@ START_TEST(half_done_rewind_clones_again)
 }
 END_TEST
 
+/* The pid of the agent's own session on N ("" when none is open). */
+static void agent_session(struct pgt_node *n, char *out, size_t size)
+{
+	char err[256];
+	ck_assert_msg(pgt_exec(n,
+			       "SELECT COALESCE(string_agg(pid::text, ','), '')"
+			       " FROM pg_stat_activity"
+			       " WHERE application_name = 'baton-agent'",
+			       out, size, err, sizeof err) == 0,
+		      "%s: %s", n->name, err);
+}
+
+/* The engine keeps one administrative session between operations instead
+ * of forking a backend for every status read and every order (each a
+ * 50-150 ms fork and catalog load on a loaded machine, on the failover's
+ * path twice per order). The same session serves status, fence, unfence,
+ * detach and promote; a session that died under it (terminated, or the
+ * server restarted) is replaced on the next operation without an error,
+ * and a fence after an unfence still refuses writes at once. */
+START_TEST(one_session_between_operations)
+{
+	char dir[64], pid[64], again[64], q[128], err[256];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status st;
+	uint64_t final_lsn = 0;
+
+	pgt_tmpdir(dir, sizeof dir);
+	primary_and_replica(dir, n, &pa, &pb);
+	st = status_of(&n[0]);
+	agent_session(&n[0], pid, sizeof pid);
+	ck_assert_msg(pid[0] != '\0' && strchr(pid, ',') == NULL,
+		      "one agent session after a status, got '%s'", pid);
+	for (int i = 0; i < 5; i++) {
+		must(&n[0], n[0].e.ops->unfence(&n[0].e));
+		ck_assert_int_eq(writable_count(n, 2), 0); /* no probe yet */
+		must(&n[0], n[0].e.ops->fence(&n[0].e));
+		st = status_of(&n[0]);
+		ck_assert(!st.writable);
+	}
+	agent_session(&n[0], again, sizeof again);
+	ck_assert_str_eq(again, pid);
+
+	/* fence refuses writes at once after an unfence on the same session */
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql(&n[0], "CREATE TABLE probe (at timestamptz)");
+	wait_replayed(&n[0], &n[1]);
+	ck_assert_int_eq(writable_count(n, 2), 1);
+	must(&n[0], n[0].e.ops->fence(&n[0].e));
+	ck_assert_int_eq(writable_count(n, 2), 0);
+
+	/* the kept session terminated under the engine: the next status
+	 * opens another, no error */
+	snprintf(q, sizeof q, "SELECT pg_terminate_backend(%s)", pid);
+	ck_assert_msg(pgt_exec(&n[0], q, NULL, 0, err, sizeof err) == 0, "%s",
+		      err);
+	st = status_of(&n[0]);
+	ck_assert_int_eq(st.role, BATON_ROLE_PRIMARY);
+	agent_session(&n[0], again, sizeof again);
+	ck_assert_msg(again[0] != '\0' && strcmp(again, pid) != 0,
+		      "a new session after the old one died, got '%s'", again);
+
+	/* a restart (stop closes the session first: a smart shutdown would
+	 * wait for it) and the replica's detach and promote on its own */
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[0], n[0].e.ops->start(&n[0].e));
+	st = status_of(&n[0]);
+	ck_assert_int_eq(st.role, BATON_ROLE_PRIMARY);
+	status_of(&n[1]);
+	agent_session(&n[1], pid, sizeof pid);
+	must(&n[1], n[1].e.ops->detach(&n[1].e, &final_lsn));
+	ck_assert_uint_gt(final_lsn, 0);
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	st = status_of(&n[1]);
+	ck_assert_int_eq(st.role, BATON_ROLE_PRIMARY);
+	agent_session(&n[1], again, sizeof again);
+	ck_assert_str_eq(again, pid);
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 /* A rejoin whose source has not finished its promotion (still in
  * recovery) is refused and leaves the instance as it was: rewinding
  * against it would find nothing to do, and following it would carry this
@@ -1060,6 +1143,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, half_done_rewind_clones_again);
 	tcase_add_test(tc, rewind_failure_decisions);
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
+	tcase_add_test(tc, one_session_between_operations);
 	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
