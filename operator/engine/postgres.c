@@ -2110,7 +2110,7 @@ static int past_fork(struct baton_engine *e,
 	int rv;
 
 	*past = true;
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		return BATON_ECONN;
 	}
@@ -2126,7 +2126,7 @@ static int past_fork(struct baton_engine *e,
 	    "SELECT COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),"
 	    " 0) || ' ' || COALESCE(pg_last_wal_replay_lsn(), '0/0')",
 	    out, sizeof out);
-	PQfinish(c);
+	session_done(e, c);
 	if (rv != 0) {
 		return rv;
 	}
@@ -2237,7 +2237,7 @@ static bool follow_by_reload(struct baton_engine *e,
 	if (src_tli[0] == '\0' || baton_pg_postmaster_pid(e) == 0) {
 		return false;
 	}
-	c = admin_connect(e, 2);
+	c = session_get(e, 2);
 	if (c == NULL) {
 		return false;
 	}
@@ -2285,7 +2285,7 @@ static bool follow_by_reload(struct baton_engine *e,
 			   pg->name, host, src_tli, wait_ms);
 	}
 out:
-	PQfinish(c);
+	session_done(e, c);
 	return ok;
 }
 
@@ -2334,8 +2334,11 @@ static int pg_rejoin(struct baton_engine *e,
 			if (waited_ms >= limit_ms) {
 				break;
 			}
-			usleep(100 * 1000);
-			waited_ms += 100;
+			/* a promote takes a few hundred ms: ask often (one
+			 * query on an open session), the standby follows
+			 * sooner */
+			sleep_ms(20);
+			waited_ms += 20;
 		}
 		if (!primary_ready) {
 			baton_errmsg_printf(
