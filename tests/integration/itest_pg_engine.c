@@ -23,12 +23,14 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../unit/harness.h"
@@ -324,6 +326,41 @@ START_TEST(half_done_rewind_clones_again)
 }
 END_TEST
 
+struct cont_later {
+	pid_t pid;
+	unsigned ms;
+};
+
+static void *cont_later_main(void *arg)
+{
+	struct cont_later *c = arg;
+	usleep(c->ms * 1000);
+	kill(c->pid, SIGCONT);
+	return NULL;
+}
+
+/* OP (fence or unfence) while N's postmaster is stopped for MS: the
+ * reload it asks for is applied only after SIGCONT, so OP may return
+ * only after that. Returns how long OP took. */
+static double op_with_stopped_postmaster(struct pgt_node *n,
+					 int (*op)(struct baton_engine *),
+					 unsigned ms)
+{
+	struct cont_later cl = {baton_pg_postmaster_pid(&n->e), ms};
+	pthread_t tid;
+	struct timespec a, b;
+
+	ck_assert_int_gt(cl.pid, 0);
+	ck_assert_int_eq(kill(cl.pid, SIGSTOP), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, cont_later_main, &cl), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	must(n, op(&n->e));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	pthread_join(tid, NULL);
+	return (double)(b.tv_sec - a.tv_sec) * 1000.0 +
+	       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
 /* The pid of the agent's own session on N ("" when none is open). */
 static void agent_session(struct pgt_node *n, char *out, size_t size)
 {
@@ -342,7 +379,7 @@ static void agent_session(struct pgt_node *n, char *out, size_t size)
  * path twice per order). The same session serves status, fence, unfence,
  * detach and promote; a session that died under it (terminated, or the
  * server restarted) is replaced on the next operation without an error,
- * and a fence after an unfence still refuses writes at once. */
+ * and fence and unfence return only once a new session sees the change. */
 START_TEST(one_session_between_operations)
 {
 	char dir[64], pid[64], again[64], q[128], err[256];
@@ -357,15 +394,53 @@ START_TEST(one_session_between_operations)
 	agent_session(&n[0], pid, sizeof pid);
 	ck_assert_msg(pid[0] != '\0' && strchr(pid, ',') == NULL,
 		      "one agent session after a status, got '%s'", pid);
-	for (int i = 0; i < 5; i++) {
+	/* fence and unfence confirm on the kept session (no new session
+	 * per try): what they return must already hold for a session
+	 * opened right after */
+	for (int i = 0; i < 20; i++) {
+		char ro[16];
 		must(&n[0], n[0].e.ops->unfence(&n[0].e));
-		ck_assert_int_eq(writable_count(n, 2), 0); /* no probe yet */
+		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
+					  ro, sizeof ro, err, sizeof err),
+				 0);
+		ck_assert_str_eq(ro, "off");
 		must(&n[0], n[0].e.ops->fence(&n[0].e));
+		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
+					  ro, sizeof ro, err, sizeof err),
+				 0);
+		ck_assert_str_eq(ro, "on");
 		st = status_of(&n[0]);
 		ck_assert(!st.writable);
 	}
 	agent_session(&n[0], again, sizeof again);
 	ck_assert_str_eq(again, pid);
+
+	/* the confirmation waits for the postmaster: stopped, it applies no
+	 * reload and forks no session, and a fence or unfence that returned
+	 * before it did would claim what new sessions do not get yet */
+	{
+		char ro[16];
+		double took =
+		    op_with_stopped_postmaster(&n[0], n[0].e.ops->unfence, 400);
+		ck_assert_msg(took >= 380,
+			      "unfence returned after %.0f ms, "
+			      "before the postmaster could reload",
+			      took);
+		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
+					  ro, sizeof ro, err, sizeof err),
+				 0);
+		ck_assert_str_eq(ro, "off");
+		took =
+		    op_with_stopped_postmaster(&n[0], n[0].e.ops->fence, 400);
+		ck_assert_msg(took >= 380,
+			      "fence returned after %.0f ms, "
+			      "before the postmaster could reload",
+			      took);
+		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
+					  ro, sizeof ro, err, sizeof err),
+				 0);
+		ck_assert_str_eq(ro, "on");
+	}
 
 	/* fence refuses writes at once after an unfence on the same session */
 	must(&n[0], n[0].e.ops->unfence(&n[0].e));
