@@ -147,36 +147,47 @@ static void one_line(char *dst, size_t len, const char *src)
 }
 
 /* Connects to every host at once, keeps the first that accepts writes.
- * NULL with ERR set if none did within DEADLINE_MS. */
+ * A host that refuses (down, or read-only: a standby, a fenced primary)
+ * is tried again every interval_ms until DEADLINE_MS, while attempts at
+ * hosts that do not answer (a partitioned one) stay pending: before, one
+ * blackholed host held the whole attempt until its deadline, and a
+ * partition drill measured up to a second of the load's own wait after
+ * the new primary took writes. NULL with ERR set if none did. */
 static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 				long deadline_ms, char *err, size_t errlen)
 {
 	PGconn *c[BATON_CTL_LOAD_MAX_HOSTS] = {0};
 	PostgresPollingStatusType st[BATON_CTL_LOAD_MAX_HOSTS];
+	int64_t retry_at[BATON_CTL_LOAD_MAX_HOSTS] = {0};
 	PGconn *won = NULL;
 	int64_t end = baton_realtime_ms() + deadline_ms;
+	long again_ms = o->interval_ms > 0 ? o->interval_ms : 20;
 	char ci[512];
-	int live = 0;
+	bool answered = false;
 
 	snprintf(err, errlen, "no host accepts writes");
-	for (int i = 0; i < o->n_hosts; i++) {
-		conninfo(o, o->hosts[i], true, ci, sizeof ci);
-		c[i] = PQconnectStart(ci);
-		if (c[i] == NULL || PQstatus(c[i]) == CONNECTION_BAD) {
-			PQfinish(c[i]);
-			c[i] = NULL;
-			continue;
-		}
-		st[i] = PGRES_POLLING_WRITING;
-		live++;
-	}
-	while (live > 0 && won == NULL && baton_realtime_ms() < end &&
-	       !stop_flag) {
+	while (won == NULL && baton_realtime_ms() < end && !stop_flag) {
 		struct pollfd pfd[BATON_CTL_LOAD_MAX_HOSTS];
 		int idx[BATON_CTL_LOAD_MAX_HOSTS];
 		int n = 0;
+		int64_t now = baton_realtime_ms(), wake = end;
 		for (int i = 0; i < o->n_hosts; i++) {
+			if (c[i] == NULL && now >= retry_at[i]) {
+				conninfo(o, o->hosts[i], true, ci, sizeof ci);
+				c[i] = PQconnectStart(ci);
+				if (c[i] == NULL ||
+				    PQstatus(c[i]) == CONNECTION_BAD) {
+					PQfinish(c[i]);
+					c[i] = NULL;
+					retry_at[i] = now + again_ms;
+				} else {
+					st[i] = PGRES_POLLING_WRITING;
+				}
+			}
 			if (c[i] == NULL) {
+				if (retry_at[i] < wake) {
+					wake = retry_at[i];
+				}
 				continue;
 			}
 			pfd[n].fd = PQsocket(c[i]);
@@ -185,8 +196,11 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 			pfd[n].revents = 0;
 			idx[n++] = i;
 		}
-		int64_t left = end - baton_realtime_ms();
-		if (poll(pfd, (nfds_t)n, (int)(left > 50 ? 50 : left)) < 0 &&
+		int64_t left = wake - now;
+		if (left > 50) {
+			left = 50;
+		}
+		if (poll(pfd, (nfds_t)n, (int)(left > 0 ? left : 0)) < 0 &&
 		    errno != EINTR) {
 			break;
 		}
@@ -209,14 +223,15 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 				snprintf(err, errlen, "%s: %s", o->hosts[i], m);
 				PQfinish(c[i]);
 				c[i] = NULL;
-				live--;
+				answered = true;
+				retry_at[i] = baton_realtime_ms() + again_ms;
 			}
 		}
 	}
 	for (int i = 0; i < o->n_hosts; i++) {
 		PQfinish(c[i]);
 	}
-	if (won == NULL && live > 0) {
+	if (won == NULL && !answered) {
 		snprintf(err, errlen, "no host accepted writes within %ld ms",
 			 deadline_ms);
 	}
