@@ -1896,6 +1896,39 @@ static int pg_unfence(struct baton_engine *e)
 	return rv;
 }
 
+/* The standby on C stops receiving: baton.conf without primary_conninfo,
+ * a reload, and the WAL receiver gone (the startup process ends it). It
+ * stays a hot standby and replays what it has. */
+static int stop_receiving(struct baton_engine *e, PGconn *c)
+{
+	double deadline = baton_mono_ms_double() + 10000;
+	char out[32];
+	int rv = write_baton_conf(e, NULL);
+
+	if (rv == 0) {
+		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	while (rv == 0) {
+		rv = exec_sql(e, c,
+			      "SELECT count(*) FROM pg_stat_wal_receiver "
+			      "WHERE pid IS NOT NULL",
+			      out, sizeof out);
+		if (rv != 0 || strcmp(out, "0") == 0) {
+			break;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			baton_errmsg_printf(e->errmsg,
+					    "the WAL receiver of %s did not "
+					    "stop within 10 s",
+					    PG(e)->name);
+			rv = BATON_ETIMEDOUT;
+			break;
+		}
+		sleep_ms(10);
+	}
+	return rv;
+}
+
 /* A synchronous failover (consensus/decider.h): the replica stops
  * receiving from the old primary, so it acknowledges nothing more, and
  * says where its WAL ends. Without primary_conninfo (baton.conf rewritten
@@ -1906,7 +1939,6 @@ static int pg_unfence(struct baton_engine *e)
 static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 {
 	struct pg *pg = PG(e);
-	double deadline;
 	PGconn *c;
 	char out[64];
 	int rv;
@@ -1922,29 +1954,7 @@ static int pg_detach(struct baton_engine *e, uint64_t *final_lsn)
 		rv = BATON_ECONFLICT;
 	}
 	if (rv == 0) {
-		rv = write_baton_conf(e, NULL);
-	}
-	if (rv == 0) {
-		rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
-	}
-	deadline = baton_mono_ms_double() + 10000;
-	while (rv == 0) {
-		rv = exec_sql(e, c,
-			      "SELECT count(*) FROM pg_stat_wal_receiver "
-			      "WHERE pid IS NOT NULL",
-			      out, sizeof out);
-		if (rv != 0 || strcmp(out, "0") == 0) {
-			break;
-		}
-		if (baton_mono_ms_double() > deadline) {
-			baton_errmsg_printf(e->errmsg,
-					    "the WAL receiver of %s did not "
-					    "stop within 10 s",
-					    pg->name);
-			rv = BATON_ETIMEDOUT;
-			break;
-		}
-		sleep_ms(10);
+		rv = stop_receiving(e, c);
 	}
 	if (rv == 0) {
 		rv = exec_sql(e, c,
@@ -2103,6 +2113,47 @@ bool baton_pg_history_switchpoint(const char *history, unsigned tli,
 
 /* baton_pg_past_fork() with the passfile written and, when the caller
  * knows it, the timeline PRIMARY writes (SRC_TLI; 0: asked here). */
+/* After stop_receiving(), the standby on C replays what it received
+ * until it passes SWITCHPOINT, has replayed all it received, or its
+ * startup process waits for WAL that will not come; *REPLAY is where it
+ * got. A record cut short at the end of what it received never replays:
+ * the wait for WAL says so. At most 1 s. */
+static int settle_replay(struct baton_engine *e, PGconn *c,
+			 uint64_t switchpoint, uint64_t *replay)
+{
+	double deadline = baton_mono_ms_double() + 1000;
+	int idle = 0;
+
+	for (;;) {
+		PGresult *r = PQexec(
+		    c, "SELECT pg_last_wal_replay_lsn(),"
+		       " COALESCE(pg_last_wal_receive_lsn(), '0/0'),"
+		       " COALESCE((SELECT wait_event FROM pg_stat_activity"
+		       " WHERE backend_type = 'startup'), '')");
+		uint64_t received = 0;
+		bool waiting;
+
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+		    baton_pg_parse_lsn(PQgetvalue(r, 0, 0), replay) != 0 ||
+		    baton_pg_parse_lsn(PQgetvalue(r, 0, 1), &received) != 0) {
+			baton_errmsg_printf(e->errmsg,
+					    "%s: replay position: %s",
+					    PG(e)->name, PQerrorMessage(c));
+			PQclear(r);
+			return BATON_EENGINE;
+		}
+		waiting = strcmp(PQgetvalue(r, 0, 2),
+				 "RecoveryRetrieveRetryInterval") == 0;
+		PQclear(r);
+		idle = waiting ? idle + 1 : 0;
+		if (*replay > switchpoint || *replay >= received || idle >= 2 ||
+		    baton_mono_ms_double() > deadline) {
+			return 0;
+		}
+		sleep_ms(5);
+	}
+}
+
 static int past_fork(struct baton_engine *e,
 		     const struct baton_engine_peer *primary, unsigned src_tli,
 		     bool *past)
@@ -2197,7 +2248,28 @@ static int past_fork(struct baton_engine *e,
 	}
 	if (baton_pg_history_switchpoint(PQgetvalue(r, 0, 1), my_tli,
 					 &switchpoint)) {
-		*past = mine > switchpoint;
+		/* Still streaming from the old primary, this standby can
+		 * receive WAL past the fork after this check (a switchover's
+		 * old primary writes some after its final position: hint
+		 * bits, snapshots); the reload then found out only when its
+		 * 3 s ran out (one switchover in three on the lab). So it
+		 * stops receiving first and replays what it has: the answer
+		 * cannot change after that. */
+		c = session_get(e, 2);
+		if (c == NULL) {
+			rv = BATON_ECONN;
+			goto out;
+		}
+		/* a paused startup process would not end the receiver */
+		(void)exec_sql(e, c, "SELECT pg_wal_replay_resume()", NULL, 0);
+		rv = stop_receiving(e, c);
+		if (rv == 0) {
+			rv = settle_replay(e, c, switchpoint, &mine);
+		}
+		session_done(e, c);
+		if (rv == 0) {
+			*past = mine > switchpoint;
+		}
 	} /* else: our timeline is not in its history: a rewind */
 out:
 	PQclear(r);

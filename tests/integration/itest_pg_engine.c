@@ -577,12 +577,27 @@ START_TEST(a_standby_follows_the_new_primary_without_a_restart)
 		must(&n[0], n[0].e.ops->rejoin(&n[0].e, &pb));
 		wait_replayed(&n[1], &n[0]);
 		must(&n[0], n[0].e.ops->detach(&n[0].e, &lsn));
+		/* c has received b's rows but not replayed them yet (its
+		 * replay paused here; on the lab: WAL the old primary wrote
+		 * after a switchover's final position, arriving while the
+		 * rejoin asks): its replay position alone says "before the
+		 * fork", and the reload would fail after 3 s */
+		sql(&n[2], "SELECT pg_wal_replay_pause()");
 		sql(&n[1], "INSERT INTO t SELECT generate_series(102, 150)");
-		wait_replayed(&n[1], &n[2]);
+		{
+			struct baton_engine_status pb_st = status_of(&n[1]);
+			int i = 0;
+			while (status_of(&n[2]).lsn < pb_st.lsn && i++ < 1000) {
+				usleep(10000);
+			}
+			ck_assert_uint_ge(status_of(&n[2]).lsn, pb_st.lsn);
+		}
 		must(&n[0], n[0].e.ops->promote(&n[0].e, 0));
 		{
 			/* asked up front, not found out after 3 s: c still
-			 * streams from b, so it says which timeline it is on */
+			 * streams from b, so it says which timeline it is on;
+			 * it stops receiving and replays what it has before
+			 * the answer */
 			bool past = false;
 			must(&n[2], baton_pg_past_fork(&n[2].e, &pa, &past));
 			ck_assert_msg(past, "c holds rows a never had");
