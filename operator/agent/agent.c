@@ -1298,8 +1298,11 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	if (a->cfg.lease_margin_ms == 0) {
 		a->cfg.lease_margin_ms = 100;
 	}
+	/* 100 ms: a status read is one round trip on the engine's kept
+	 * session (no backend fork), and a switchover's promote waits for
+	 * the target's position through it */
 	if (a->cfg.status_interval_ms == 0) {
-		a->cfg.status_interval_ms = 250;
+		a->cfg.status_interval_ms = 100;
 	}
 	if (a->cfg.pod_name == NULL) {
 		a->cfg.pod_name = "";

@@ -51,7 +51,7 @@ static const char usage[] =
     "  --batond-key FILE       its key (PEM)\n"
     "  --lease-margin-ms N     fence N ms before the grant ends, room for\n"
     "                          the fence itself (default 100)\n"
-    "  --status-interval-ms N  status refresh (default 250)\n"
+    "  --status-interval-ms N  status refresh (default 100)\n"
     "  --state-file FILE       persist the highest epoch seen (outside the\n"
     "                          data dir), so stale orders are refused after\n"
     "                          a restart too\n"

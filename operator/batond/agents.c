@@ -24,6 +24,8 @@
 #define WAKE_MS 25
 #define POLL_MS 1000
 #define POLL_FAST_MS 100 /* a promoted primary waiting for its lease */
+/* a planned switchover's target, until it replayed the final position */
+#define POLL_TARGET_MS 50
 #define POLL_TIMEOUT_MS 2000
 #define STALE_MS 5000	       /* a status older than this drives nothing */
 #define ORDER_TIMEOUT_MS 15000 /* lease, promote, fence */
@@ -395,7 +397,7 @@ static bool asks_stopped(struct baton_agents *a, struct pod *p, uint64_t now)
 /* Whether P is the designated instance of a planned switchover's target
  * that has not yet said it replayed the old primary's final position: the
  * promote waits for exactly that (consensus/decider.c), so it is asked
- * every POLL_FAST_MS, not every POLL_MS (on the lab the 1 s poll and the
+ * every POLL_TARGET_MS, not every POLL_MS (on the lab the 1 s poll and the
  * 1 s report cost the switchover ~0.5 s each on average). */
 static bool switchover_target(struct baton_agents *a, const struct pod *p)
 {
@@ -422,7 +424,7 @@ static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
 		return;
 	}
 	if (now < p->next_poll_ms &&
-	    !(p->poll_failures == 0 && now - p->status_ms >= POLL_FAST_MS &&
+	    !(p->poll_failures == 0 && now - p->status_ms >= POLL_TARGET_MS &&
 	      switchover_target(a, p))) {
 		return;
 	}
