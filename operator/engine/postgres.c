@@ -60,6 +60,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -989,6 +990,39 @@ static PGconn *admin_connect(struct baton_engine *e, unsigned timeout_s)
  * sees one only after a command: the empty query that checks it does
  * that too (read_only_confirmed() relies on it). A nested caller (the
  * session is in use) gets a fresh session that session_done() closes. */
+/* An empty query on C answered within TIMEOUT_MS, the session idle. A
+ * fresh session was bounded by connect_timeout; a kept one whose backend
+ * hangs (stopped, starved) must not hang the engine with it. */
+static bool session_alive(PGconn *c, int timeout_ms)
+{
+	double deadline = baton_mono_ms_double() + timeout_ms;
+	PGresult *r;
+	bool ok = false;
+
+	if (PQstatus(c) != CONNECTION_OK ||
+	    PQtransactionStatus(c) != PQTRANS_IDLE || PQsendQuery(c, "") != 1) {
+		return false;
+	}
+	while (PQisBusy(c)) {
+		struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+		double left = deadline - baton_mono_ms_double();
+		int n;
+		if (left <= 0) {
+			return false; /* the caller closes it */
+		}
+		n = poll(&pfd, 1, (int)left + 1);
+		if ((n < 0 && errno != EINTR) ||
+		    (n > 0 && PQconsumeInput(c) != 1)) {
+			return false;
+		}
+	}
+	while ((r = PQgetResult(c)) != NULL) {
+		ok = ok || PQresultStatus(r) == PGRES_EMPTY_QUERY;
+		PQclear(r);
+	}
+	return ok && PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
 static PGconn *session_get(struct baton_engine *e, unsigned timeout_s)
 {
 	struct pg *pg = PG(e);
@@ -996,15 +1030,9 @@ static PGconn *session_get(struct baton_engine *e, unsigned timeout_s)
 	if (pg->session_in_use) {
 		return admin_connect(e, timeout_s);
 	}
-	if (pg->session != NULL) {
-		PGresult *r = PQexec(pg->session, "");
-		bool ok = r != NULL && PQresultStatus(r) == PGRES_EMPTY_QUERY &&
-			  PQtransactionStatus(pg->session) == PQTRANS_IDLE;
-		PQclear(r);
-		if (!ok) {
-			PQfinish(pg->session);
-			pg->session = NULL;
-		}
+	if (pg->session != NULL && !session_alive(pg->session, 2000)) {
+		PQfinish(pg->session);
+		pg->session = NULL;
 	}
 	if (pg->session == NULL) {
 		pg->session = admin_connect(e, timeout_s);

@@ -461,6 +461,18 @@ START_TEST(one_session_between_operations)
 	ck_assert_msg(again[0] != '\0' && strcmp(again, pid) != 0,
 		      "a new session after the old one died, got '%s'", again);
 
+	/* the kept session's backend hangs (stopped): the engine gives up on
+	 * it after its 2 s check and opens another, as connect_timeout
+	 * bounded a fresh session; it does not hang with it */
+	{
+		pid_t hung = (pid_t)strtol(again, NULL, 10);
+		ck_assert_int_gt(hung, 0);
+		ck_assert_int_eq(kill(hung, SIGSTOP), 0);
+		st = status_of(&n[0]);
+		ck_assert_int_eq(st.role, BATON_ROLE_PRIMARY);
+		kill(hung, SIGCONT);
+	}
+
 	/* a restart (stop closes the session first: a smart shutdown would
 	 * wait for it) and the replica's detach and promote on its own */
 	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
