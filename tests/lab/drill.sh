@@ -161,6 +161,8 @@ if [ "$labkind" = kind ]; then
     mapfile -t regions < <(sed -n 's/^baton-//p' "$kind_state/clusters.created")
     docker=$("$top/images/dockerd.sh" cli)
     kind_net=baton-kind
+    # batonctl switchover/pause/resume: the regions' kubeconfigs
+    fleet=(--kubeconfig "$(for r in "${regions[@]}"; do printf '%s=%s/%s.kubeconfig,' "$r" "$kind_state" "$r"; done | sed 's/,$//')")
     # the host's routes to the pods (and the nodes' cross-region routes)
     "$top/images/kind/lab.sh" routes >/dev/null 2>&1 || die "images/kind/lab.sh routes failed (is the kind lab up?)"
     report=${report:-$kind_state/reports/$(date -u +%Y%m%dT%H%M%SZ)}
@@ -169,6 +171,7 @@ else
     mapfile -t regions <"$R/regions"
 fi
 report=${report:-$lab/reports/$(date -u +%Y%m%dT%H%M%SZ)}
+[ -n "${fleet+x}" ] || fleet=() # the netns lab: batonctl finds it itself
 mkdir -p "$report" || die "cannot create $report"
 
 now_ms() { date +%s%3N; }
@@ -235,7 +238,7 @@ healthy() {
 set_mode() {
     local verb=resume
     [ "$1" = manual ] && verb=pause
-    "$batonctl" "$verb" "$ns/$db" --wait 60s >/dev/null
+    "$batonctl" "$verb" "${fleet[@]}" "$ns/$db" --wait 60s >/dev/null
 }
 fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     local r x
@@ -448,7 +451,7 @@ run_one() {
             x=$(fleet_state "$p")
             if [ "${x%/*}" = "$p" ] && [ "${x#*/}" = "$e" ]; then auto=false; else auto=true; fi
             log "manual #$i: after 8 s the surviving regions say $x (promoted by itself: $auto); promoting $target"
-            "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
+            "$batonctl" switchover "${fleet[@]}" "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
             ;;
         partition | heal)
             cur_cut=$p
@@ -472,7 +475,7 @@ run_one() {
             [ -n "$cur_paused" ] && kill -STOP "$cur_paused"
             fi
             ;;
-        switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
+        switchover) "$batonctl" switchover "${fleet[@]}" "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
     esac
     converged_now() {
         local r x n=""
