@@ -341,6 +341,8 @@ restore_region() { # after kill-region: control plane, then lab kubelet + batond
 # the old primary region's instance is a replica of NEW and its status agrees
 rejoined() {
     local old=$1 new=$2
+    # kind: a restarted node gives the pod a new address
+    [ "$labkind" = kind ] && podip[$old]=$(pod_ip "$old")
     agent "${podip[$old]}" | jq -e '.role == "replica" and .writable == false' >/dev/null 2>&1 &&
         agent "${podip[$new]}" | jq -e --arg p "$db-$old-0" '(.standbys // []) | index($p) != null' >/dev/null 2>&1 &&
         [ "$(st "$old" primaryRegion)" = "$new" ]
