@@ -5,7 +5,8 @@
 #   images/kind/lab.sh up        build what is missing, create, install, wait
 #   images/kind/lab.sh down      delete exactly the clusters and the network
 #                                this script created (recorded in its state)
-#   images/kind/lab.sh routes    (re)add the cross-cluster routes
+#   images/kind/lab.sh routes    (re)add the cross-cluster routes, and this
+#                                host's routes to every region's pods
 #   images/kind/lab.sh env       print KUBECONFIG lines for each region
 #
 # Addresses: everything is inside 198.18.0.0/15 (RFC 2544), clear of the
@@ -106,6 +107,13 @@ routes() {
         fi
         log "$r: node $(node_ip "$r"), routes to the other regions' pods and services"
     done
+    # this host reaches every region's pods too (batonctl drill on kind:
+    # the agents' /v1/status, the write load on port 5432), recorded so
+    # that down removes exactly these
+    for r in "${regions[@]}"; do
+        ip route replace "${pod_cidr[$r]}" via "$(node_ip "$r")"
+        grep -qx "${pod_cidr[$r]}" "$state/host-routes" 2>/dev/null || echo "${pod_cidr[$r]}" >>"$state/host-routes"
+    done
 }
 
 node_image() {
@@ -143,6 +151,12 @@ down() {
             "$(kind_bin)" delete cluster --name "$c" >/dev/null 2>&1 || log "$c: delete failed"
         done <"$state/clusters.created"
         rm -f "$state/clusters.created"
+    fi
+    if [ -f "$state/host-routes" ]; then
+        while read -r c; do
+            [ -n "$c" ] && ip route del "$c" 2>/dev/null && log "host route to $c removed"
+        done <"$state/host-routes"
+        rm -f "$state/host-routes"
     fi
     if [ -f "$state/network.created" ]; then
         if d network rm "$network" >/dev/null 2>&1; then log "network $network removed"

@@ -1540,7 +1540,12 @@ static int scrub_conninfo_password(struct baton_engine *e)
  * here, so an instance created before the module was configured, or with
  * another module path, loads what is configured now, and one whose module
  * was turned off stops loading it (its agent would no longer write the
- * file: the module would refuse every write forever). */
+ * file: the module would refuse every write forever).
+ *
+ * And listen_addresses as configured now: a pod that comes back on a
+ * real kubelet (its node restarted) gets a new pod IP, and a server
+ * told to listen on the old one fails with "could not create any TCP/IP
+ * sockets" (the kind lab's kill-region drill, docs/kind.md). */
 static int sync_lease_conf(struct baton_engine *e)
 {
 	struct pg *pg = PG(e);
@@ -1558,10 +1563,12 @@ static int sync_lease_conf(struct baton_engine *e)
 	in = fopen(path, "r");
 	while (in != NULL && getline(&line, &cap, in) > 0) {
 		if (strncmp(line, "shared_preload_libraries", 24) != 0 &&
-		    strncmp(line, "baton.", 6) != 0) {
+		    strncmp(line, "baton.", 6) != 0 &&
+		    strncmp(line, "listen_addresses", 16) != 0) {
 			fputs(line, out);
 		}
 	}
+	fprintf(out, "listen_addresses = '%s'\n", pg->host);
 	free(line);
 	if (in != NULL) {
 		fclose(in);

@@ -3,6 +3,7 @@
 #
 #   drill.sh SCENARIO [--repeat N] [--report DIR] [--db NS/NAME]
 #            [--timeout S] [--no-check] [--delay-ms MS] [--hold S]
+#            [--lab netns|kind]
 #   (also: batonctl drill ...)
 #
 # Scenarios (number or name):
@@ -53,6 +54,19 @@
 #   all             1 2 3 5 6
 #   e2e             1 2 5 6 (what make e2e runs)
 #
+# Two labs (--lab, or BATON_LAB; default: the network-namespace lab when
+# it is up (tests/lab/run/regions), else the kind lab when `make kind-lab`
+# recorded clusters (build/kind-lab/clusters.created)). On kind
+# (docs/kind.md) the database is default/orders and the faults are the
+# containers': kill-region = `docker kill` of the region's node container
+# (restored: reconnected to the lab network at its old address, started,
+# `images/kind/lab.sh routes`); partition / heal = `docker network
+# disconnect` / `connect --ip` of the node; kill-batond = SIGKILL of
+# batond's container on its node (crictl stop -t 0; the kubelet restarts
+# it); pause-agent = `docker pause` of the primary region's node
+# (everything in the region stops, not only the agent). The host reaches
+# the pods through routes lab.sh routes adds (pod ranges via each node).
+#
 # Each run: the write load starts (batonctl load: a write every 20 ms to
 # whichever instance accepts writes, a probe write on every instance every
 # 100 ms), waits for steady writes, injects the fault, waits (bounded) for
@@ -89,12 +103,13 @@ die() { printf '[drill] error: %s\n' "$*" >&2; exit 2; }
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 scenario="" repeat=1 report="" ref=lab/orders timeout=90 check=1
-duration=600 min_lease=1000 delay_ms=1500 hold=20
+duration=600 min_lease=1000 delay_ms=1500 hold=20 labkind=${BATON_LAB:-} ref_set=0
 while [ $# -gt 0 ]; do
     case $1 in
         --repeat) repeat=${2:-}; shift 2 ;;
         --report) report=${2:-}; shift 2 ;;
-        --db) ref=${2:-}; shift 2 ;;
+        --db) ref=${2:-}; ref_set=1; shift 2 ;;
+        --lab) labkind=${2:-}; shift 2 ;;
         --timeout) timeout=${2:-}; shift 2 ;;
         --no-check) check=0; shift ;;
         --duration) duration=${2:-}; shift 2 ;;
@@ -111,6 +126,17 @@ done
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
 [[ $delay_ms =~ ^[0-9]+$ ]] || die "--delay-ms wants milliseconds"
 [[ $hold =~ ^[1-9][0-9]*$ ]] || die "--hold wants seconds"
+kind_state=${BATON_KIND_LAB:-$top/build/kind-lab}
+if [ -z "$labkind" ]; then
+    if [ -f "$R/regions" ]; then labkind=netns
+    elif [ -s "$kind_state/clusters.created" ]; then labkind=kind
+    else labkind=netns; fi
+fi
+case $labkind in
+    netns) ;;
+    kind) [ "$ref_set" = 1 ] || ref=default/orders ;;
+    *) die "--lab wants netns or kind" ;;
+esac
 [[ $ref == */* ]] || die "--db wants NAMESPACE/NAME"
 ns=${ref%%/*} db=${ref#*/}
 case $scenario in
@@ -128,15 +154,34 @@ case $scenario in
     e2e) list=(kill-region partition switchover heal) ;;
     *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, manual, steady, all, e2e)" ;;
 esac
-[ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces)"
-[ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
+[ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces, or the Docker engine of the kind lab)"
 [ -x "$batonctl" ] || die "$batonctl is not built (make BUILD=${build#"$top"/} ${build#"$top"/}/bin/batonctl)"
-mapfile -t regions <"$R/regions"
+if [ "$labkind" = kind ]; then
+    [ -s "$kind_state/clusters.created" ] || die "the kind lab is not up ($kind_state/clusters.created): 'make kind-lab' first"
+    mapfile -t regions < <(sed -n 's/^baton-//p' "$kind_state/clusters.created")
+    docker=$("$top/images/dockerd.sh" cli)
+    kind_net=baton-kind
+    # batonctl switchover/pause/resume: the regions' kubeconfigs
+    fleet=(--kubeconfig "$(for r in "${regions[@]}"; do printf '%s=%s/%s.kubeconfig,' "$r" "$kind_state" "$r"; done | sed 's/,$//')")
+    # the host's routes to the pods (and the nodes' cross-region routes)
+    "$top/images/kind/lab.sh" routes >/dev/null 2>&1 || die "images/kind/lab.sh routes failed (is the kind lab up?)"
+    report=${report:-$kind_state/reports/$(date -u +%Y%m%dT%H%M%SZ)}
+else
+    [ -f "$R/regions" ] || die "the lab is not up in $lab: 'batonctl lab up' (or tests/lab/lab.sh up) first"
+    mapfile -t regions <"$R/regions"
+fi
 report=${report:-$lab/reports/$(date -u +%Y%m%dT%H%M%SZ)}
+[ -n "${fleet+x}" ] || fleet=() # the netns lab: batonctl finds it itself
 mkdir -p "$report" || die "cannot create $report"
 
 now_ms() { date +%s%3N; }
-kc() { kubectl --kubeconfig "$R/$1/admin.kubeconfig" --request-timeout=3s "${@:2}"; }
+kc() {
+    if [ "$labkind" = kind ]; then
+        kubectl --kubeconfig "$kind_state/$1.kubeconfig" --request-timeout=3s "${@:2}"
+    else
+        kubectl --kubeconfig "$R/$1/admin.kubeconfig" --request-timeout=3s "${@:2}"
+    fi
+}
 st() { kc "$1" -n "$ns" get dbc "$db" -o jsonpath="{.status.$2}" 2>/dev/null; }
 region_ip() { sed -n 's/^BATON_IP=//p' "$R/$1/region.env"; }
 pod_ip() { kc "$1" -n "$ns" get pod "$db-$1-0" -o jsonpath='{.status.podIP}' 2>/dev/null; }
@@ -156,6 +201,7 @@ declare -A podip
 ensure_db() {
     local r
     if ! kc "${regions[0]}" -n "$ns" get dbc "$db" >/dev/null 2>&1; then
+        [ "$labkind" = kind ] && die "no $ns/$db in the kind lab (make kind-lab applies examples/orders-3-regions.yaml)"
         log "applying $ns/$db in every region"
         "$labsh" apply-example "$ns/$db" || die "apply-example failed"
     fi
@@ -192,7 +238,7 @@ healthy() {
 set_mode() {
     local verb=resume
     [ "$1" = manual ] && verb=pause
-    "$batonctl" "$verb" "$ns/$db" --wait 60s >/dev/null
+    "$batonctl" "$verb" "${fleet[@]}" "$ns/$db" --wait 60s >/dev/null
 }
 fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
     local r x
@@ -209,6 +255,14 @@ fleet_state() { # "primary/epoch" as the first answering region (or SKIP) says
 # slots) still get in
 ensure_app_role() { # on every primary socket of region $1 (one per database)
     local p=$1 sock done=1
+    if [ "$labkind" = kind ]; then # psql in the database pod's container
+        kc "$p" -n "$ns" exec "$db-$p-0" -c baton-agent -- psql -h /var/lib/postgresql/data/run -U postgres -d postgres -Atqc \
+            "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t || return 1
+        kc "$p" -n "$ns" exec "$db-$p-0" -c baton-agent -- psql -h /var/lib/postgresql/data/run -U postgres -d postgres -qc \
+            "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN CREATE ROLE app LOGIN PASSWORD 'app' CONNECTION LIMIT 40; END IF; END\$\$" -c "GRANT CREATE ON SCHEMA public TO app" \
+            >/dev/null 2>&1
+        return
+    fi
     for sock in "$lab"/volumes/"$p"/*/run; do
         [ -S "$sock/.s.PGSQL.5432" ] || continue
         if psql -h "$sock" -U postgres -d postgres -Atqc "SELECT NOT pg_is_in_recovery()" 2>/dev/null | grep -q t; then
@@ -221,8 +275,40 @@ ensure_app_role() { # on every primary socket of region $1 (one per database)
 }
 
 # ---- faults -------------------------------------------------------------------
+# ---- kind: the faults are the node containers' ----------------------------
+node_of() { echo "baton-$1-control-plane"; }
+node_ip() { "$docker" inspect -f "{{(index .NetworkSettings.Networks \"$kind_net\").IPAddress}}" "$(node_of "$1")" 2>/dev/null; }
+declare -A kind_ip
+kind_remember() { local r; for r in "${regions[@]}"; do [ -n "${kind_ip[$r]:-}" ] || kind_ip[$r]=$(node_ip "$r"); done; }
+kind_kill_region() { kind_remember; "$docker" kill "$(node_of "$1")" >/dev/null; }
+kind_api_up() { kc "$1" get --raw /readyz >/dev/null 2>&1; }
+kind_restore_region() { # at the node's old address: the peers' kubeconfigs and routes name it
+    local r=$1
+    {
+        "$docker" network disconnect -f "$kind_net" "$(node_of "$r")"
+        "$docker" network connect --ip "${kind_ip[$r]}" "$kind_net" "$(node_of "$r")" &&
+            "$docker" start "$(node_of "$r")" && wait_for 180 kind_api_up "$r" &&
+            "$top/images/kind/lab.sh" routes
+    } >>"$2/restore.log" 2>&1
+}
+kind_isolate() { kind_remember; "$docker" network disconnect -f "$kind_net" "$(node_of "$1")"; }
+kind_heal() {
+    "$docker" network connect --ip "${kind_ip[$1]}" "$kind_net" "$(node_of "$1")" &&
+        "$top/images/kind/lab.sh" routes
+}
+kind_kill_batond() {
+    local c
+    c=$("$docker" exec "$(node_of "$1")" crictl ps -q --name '^batond$' 2>/dev/null | head -1)
+    [ -n "$c" ] || { log "no batond container on $(node_of "$1")"; return 1; }
+    "$docker" exec "$(node_of "$1")" crictl stop -t 0 "$c" >/dev/null
+}
+
+heal_region() {
+    if [ "$labkind" = kind ]; then kind_heal "$1"; else "$labsh" heal "$1"; fi
+}
 kill_region() {
     local r=$1 ns_ pid f
+    if [ "$labkind" = kind ]; then kind_kill_region "$r"; return; fi
     pid=$(cat "$lab/pids/labkubelet-$r.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
     for ns_ in "baton-$r" $(sed -n 's/^netns=//p' "$lab"/state/"$r"/pods/*/state 2>/dev/null); do
         for pid in $(ip netns pids "$ns_" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
@@ -248,12 +334,15 @@ agent_pid() {
 }
 restore_region() { # after kill-region: control plane, then lab kubelet + batond
     local r=$1
+    if [ "$labkind" = kind ]; then kind_restore_region "$r" "$2"; return; fi
     BATON_REGIONS_DIR=$R "$top/tests/env/regions" start "$r" >>"$2/restore.log" 2>&1 &&
         "$labsh" up "${#regions[@]}" >>"$2/restore.log" 2>&1
 }
 # the old primary region's instance is a replica of NEW and its status agrees
 rejoined() {
     local old=$1 new=$2
+    # kind: a restarted node gives the pod a new address
+    [ "$labkind" = kind ] && podip[$old]=$(pod_ip "$old")
     agent "${podip[$old]}" | jq -e '.role == "replica" and .writable == false' >/dev/null 2>&1 &&
         agent "${podip[$new]}" | jq -e --arg p "$db-$old-0" '(.standbys // []) | index($p) != null' >/dev/null 2>&1 &&
         [ "$(st "$old" primaryRegion)" = "$new" ]
@@ -364,20 +453,31 @@ run_one() {
             x=$(fleet_state "$p")
             if [ "${x%/*}" = "$p" ] && [ "${x#*/}" = "$e" ]; then auto=false; else auto=true; fi
             log "manual #$i: after 8 s the surviving regions say $x (promoted by itself: $auto); promoting $target"
-            "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
+            "$batonctl" switchover "${fleet[@]}" "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 &
             ;;
-        partition | heal) cur_cut=$p; "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1 ;;
+        partition | heal)
+            cur_cut=$p
+            if [ "$labkind" = kind ]; then kind_isolate "$p" >>"$dir/fault.log" 2>&1
+            else "$labsh" isolate "$p" >>"$dir/fault.log" 2>&1; fi
+            ;;
         partition-control) cur_cut_control=$p; "$labsh" isolate-control "$p" >>"$dir/fault.log" 2>&1 ;;
         delay-agent)
             cur_delayed=$p
             "$labsh" delay "$p" "$delay_ms" >>"$dir/fault.log" 2>&1 || log "delay-agent #$i: lab.sh delay failed (see $dir/fault.log)"
             ;;
-        kill-batond) kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null ;;
+        kill-batond)
+            if [ "$labkind" = kind ]; then kind_kill_batond "$p" >>"$dir/fault.log" 2>&1
+            else kill -KILL "$(cat "$lab/pids/batond-$p.pid")" 2>/dev/null; fi
+            ;;
         pause-agent)
+            if [ "$labkind" = kind ]; then
+                "$docker" pause "$(node_of "$p")" >>"$dir/fault.log" 2>&1 && cur_paused_node=$(node_of "$p")
+            else
             cur_paused=$(agent_pid "$p") || { log "pause-agent #$i: no baton-agent process found for $db-$p-0"; cur_paused=""; }
             [ -n "$cur_paused" ] && kill -STOP "$cur_paused"
+            fi
             ;;
-        switchover) "$batonctl" switchover "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
+        switchover) "$batonctl" switchover "${fleet[@]}" "$ns/$db" "$target" --wait "${timeout}s" >"$dir/switchover.log" 2>&1 & ;;
     esac
     converged_now() {
         local r x n=""
@@ -434,7 +534,7 @@ run_one() {
         # the drill proper: heal, then the old primary must rejoin by itself
         failover_ms=$((conv_at - fault_at))
         fault_at=$(now_ms) converged=false
-        "$labsh" heal "$p" >>"$dir/fault.log" 2>&1
+        heal_region "$p" >>"$dir/fault.log" 2>&1
         cur_cut=""
         if wait_for "$timeout" rejoined "$p" "$new"; then
             conv_at=$(now_ms) converged=true rejoin_ms=$((conv_at - fault_at))
@@ -451,11 +551,14 @@ run_one() {
     # put back what the drill broke, so the next one starts whole
     case $scen in
         kill-region | manual) restore_region "$p" "$dir" ;;
-        partition) "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
-        kill-batond) "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;;
-        pause-agent) [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused="" ;;
+        partition) heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
+        kill-batond) [ "$labkind" = kind ] || "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;; # kind: the kubelet restarts it
+        pause-agent)
+            [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused=""
+            [ -n "$cur_paused_node" ] && "$docker" unpause "$cur_paused_node" >>"$dir/fault.log" 2>&1; cur_paused_node=""
+            ;;
         partition-control) "$labsh" heal-control "$p" >>"$dir/fault.log" 2>&1; cur_cut_control="" ;;
-        heal) [ -n "$cur_cut" ] && "$labsh" heal "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
+        heal) [ -n "$cur_cut" ] && heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
     esac
     if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
         t=$(now_ms)
@@ -491,13 +594,14 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_node=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
+    [ -n "$cur_paused_node" ] && "$docker" unpause "$cur_paused_node" >/dev/null 2>&1
     [ -n "$cur_cut_control" ] && "$labsh" heal-control "$cur_cut_control" >/dev/null 2>&1
     [ -n "$cur_delayed" ] && "$labsh" undelay "$cur_delayed" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
-    [ -n "$cur_cut" ] && "$labsh" heal "$cur_cut" >/dev/null 2>&1
+    [ -n "$cur_cut" ] && heal_region "$cur_cut" >/dev/null 2>&1
     return 0
 }
 trap on_exit EXIT
