@@ -1729,6 +1729,21 @@ static int pg_promote(struct baton_engine *e, uint64_t ref_lsn)
 	PGconn *c;
 	int rv;
 
+	/* Stopped (a fence that could not confirm read-only stops the
+	 * server; a start that failed once): start it first. It comes up
+	 * read-only (start scrubs an unfence), so the promote below is the
+	 * only way it takes writes, under a lease, as always. Before, the
+	 * order failed with "cannot connect" for good (the kind lab's
+	 * kill-region drill, docs/kind.md). */
+	if (baton_pg_postmaster_pid(e) == 0) {
+		BATON_INFO("engine",
+			   "%s is not running: starting it to promote it",
+			   pg->name);
+		rv = start_instance(e, false);
+		if (rv != 0) {
+			return rv;
+		}
+	}
 	c = session_get(e, pg->timeout_s);
 	if (c == NULL) {
 		return BATON_ECONN;

@@ -494,6 +494,44 @@ START_TEST(one_session_between_operations)
 }
 END_TEST
 
+/* A promote order finds the instance stopped (a fence that could not
+ * confirm read-only stops the server): it starts it, read-only, and
+ * promotes it; it took no writes before the unfence. And a start listens
+ * where the engine is configured now (a pod back on a restarted node has
+ * a new IP; PostgreSQL told the old one failed to start on kind). */
+START_TEST(promote_starts_a_stopped_instance)
+{
+	char dir[64], out[64], err[256];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status st;
+
+	pgt_tmpdir(dir, sizeof dir);
+	primary_and_replica(dir, n, &pa, &pb);
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[1], n[1].e.ops->stop(&n[1].e, false));
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[1].e), 0);
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	st = status_of(&n[1]);
+	ck_assert_int_eq(st.role, BATON_ROLE_PRIMARY);
+	ck_assert(!st.writable);
+	ck_assert_int_eq(writable_count_unready(&n[1]), 0);
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	ck_assert_int_eq(writable_count_unready(&n[1]), 1);
+
+	n[1].cfg.host = "127.0.0.2";
+	reinit_engine(&n[1]);
+	must(&n[1], n[1].e.ops->stop(&n[1].e, false));
+	must(&n[1], n[1].e.ops->start(&n[1].e));
+	ck_assert_int_eq(pgt_exec(&n[1], "SHOW listen_addresses", out,
+				  sizeof out, err, sizeof err),
+			 0);
+	ck_assert_str_eq(out, "127.0.0.2");
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 /* A rejoin whose source has not finished its promotion (still in
  * recovery) is refused and leaves the instance as it was: rewinding
  * against it would find nothing to do, and following it would carry this
@@ -1246,6 +1284,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, rewind_failure_decisions);
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
 	tcase_add_test(tc, one_session_between_operations);
+	tcase_add_test(tc, promote_starts_a_stopped_instance);
 	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
