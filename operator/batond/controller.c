@@ -10,6 +10,7 @@
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
+#include "batond/switchover.h"
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/labels.h"
@@ -552,301 +553,63 @@ static void env_event(void *data, json_t *obj, const char *type,
 
 /* ---- spec.primaryRegion: planned switchover and manual promotion -------
  *
- * spec.primaryRegion names the initial primary; afterwards a *change* of it
- * is a request, and so is a new value of the annotation
- * baton.dev/switchover ("<region>" or "<region>/<any request id>"), which
- * can also name the region the spec already names (moving back after a
- * failover, which leaves the spec as it was). status.switchover remembers
- * the last request handled (target, specPrimary, request, state), so an
- * automatic failover never triggers a switch back and an unrelated spec
- * edit triggers nothing. Only the Raft leader proposes; the request must
- * be made in every region (batonctl switchover does) so the leader's batond
- * sees it wherever the leader is. */
+ * The policy is batond/switchover.c (pure); here the controller reads the
+ * clock, proposes, records the Events and requeues. */
 
-#define SWITCHOVER_TIMEOUT_S 120
-
-static double env_since(void *data, const char *ts);
-
-static bool propose_due(struct baton_controller *c, const char *db)
+/* No switchover or promote was proposed for DB in the last second. */
+static bool propose_due(struct baton_controller *c, const char *db,
+			uint64_t now)
 {
-	uint64_t now = baton_mono_ms();
 	json_t *last = json_object_get(c->sw_proposed, db);
-	if (last != NULL && now - (uint64_t)json_integer_value(last) < 1000) {
-		return false;
-	}
-	json_object_set_new(c->sw_proposed, db, json_integer((json_int_t)now));
-	return true;
-}
-
-static json_t *sw_record(json_t *old, const char *state, const char *msg)
-{
-	json_t *rec = json_deep_copy(old);
-	if (rec == NULL) {
-		return NULL;
-	}
-	json_object_set_new(rec, "state", json_string(state));
-	json_object_set_new(rec, "message", json_string(msg));
-	return rec;
-}
-
-/* Why region T cannot take the primary right now (health, lag, standby
- * status: things that change), or false. */
-static bool sw_ineligible(const struct baton_db_state *st, int t, char *msg,
-			  size_t size)
-{
-	const char *target = st->regions[t].name;
-	if (!st->regions[t].healthy) {
-		snprintf(msg, size,
-			 "%s is not healthy (no ready instance reported)",
-			 target);
-	} else if (st->regions[st->primary].position >
-		   st->regions[t].position + st->cfg.max_lag_bytes) {
-		snprintf(
-		    msg, size,
-		    "%s is %llu bytes behind the primary (at most %llu "
-		    "allowed)",
-		    target,
-		    (unsigned long long)(st->regions[st->primary].position -
-					 st->regions[t].position),
-		    (unsigned long long)st->cfg.max_lag_bytes);
-	} else if (st->cfg.synchronous && !st->regions[t].sync_standby) {
-		snprintf(msg, size,
-			 "%s is not a synchronous standby: promoting it could "
-			 "lose acknowledged writes",
-			 target);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-/* A request to TARGET (index T) is valid: move it along. */
-static json_t *sw_progress(struct baton_controller *c, const char *db,
-			   const struct baton_db_state *st, int t, json_t *rec,
-			   json_t *obj)
-{
-	const char *target = st->regions[t].name;
-	const char *primary = st->regions[st->primary].name;
-	bool leader = c->consensus->leader(c->consensus->data);
-	const char *started =
-	    json_string_value(json_object_get(rec, "startedAt"));
-	char msg[300];
-	struct baton_cmd cmd;
-
-	if (st->phase == BATON_PHASE_SWITCHING_OVER ||
-	    st->phase == BATON_PHASE_FENCED) {
-		if (st->sw_target != t) {
-			return sw_record(rec, "Pending",
-					 "another switchover is in progress");
-		}
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S && leader &&
-		    st->phase == BATON_PHASE_SWITCHING_OVER &&
-		    propose_due(c, db)) {
-			memset(&cmd, 0, sizeof cmd);
-			cmd.type = BATON_CMD_SWITCHOVER_ABORT;
-			snprintf(cmd.db, sizeof cmd.db, "%s", db);
-			cmd.epoch = st->epoch;
-			c->consensus->propose(c->consensus->data, &cmd);
-			snprintf(msg, sizeof msg,
-				 "%s did not fence within %ds: switchover "
-				 "aborted, %s stays primary",
-				 primary, SWITCHOVER_TIMEOUT_S, primary);
-			env_event(c, obj, "Warning", "SwitchoverAborted", msg);
-			return sw_record(rec, "Refused", msg);
-		}
-		if (st->phase == BATON_PHASE_SWITCHING_OVER) {
-			snprintf(msg, sizeof msg,
-				 "fencing %s (no new writes), then %s catches "
-				 "up and is promoted",
-				 primary, target);
-		} else {
-			snprintf(msg, sizeof msg,
-				 "%s is fenced at position %llu; waiting for "
-				 "%s to replay it (at %llu)",
-				 primary,
-				 (unsigned long long)st->sw_final_position,
-				 target,
-				 (unsigned long long)st->regions[t].position);
-		}
-		return sw_record(rec, "InProgress", msg);
-	}
-	if (!leader) {
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
-			snprintf(msg, sizeof msg,
-				 "the Raft leader's batond did not start the "
-				 "switchover to %s within %ds (its region's "
-				 "status says why)",
-				 target, SWITCHOVER_TIMEOUT_S);
-			return sw_record(rec, "Refused", msg);
-		}
-		snprintf(msg, sizeof msg,
-			 "waiting for the Raft leader's batond to act; "
-			 "spec.primaryRegion must say %s in every region "
-			 "(batonctl switchover does that)",
-			 target);
-		return sw_record(rec, "Pending", msg);
-	}
-	/* Only the leader judges eligibility (a follower's view of the
-	 * reports may lag), and a target that is catching up (just rejoined,
-	 * not yet a synchronous standby) is waited for, up to the timeout. */
-	if (sw_ineligible(st, t, msg, sizeof msg)) {
-		char waiting[400];
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
-			env_event(c, obj, "Warning", "SwitchoverRefused", msg);
-			return sw_record(rec, "Refused", msg);
-		}
-		snprintf(waiting, sizeof waiting,
-			 "waiting up to %ds for %s to become eligible: %s",
-			 SWITCHOVER_TIMEOUT_S, target, msg);
-		return sw_record(rec, "Pending", waiting);
-	}
-	memset(&cmd, 0, sizeof cmd);
-	snprintf(cmd.db, sizeof cmd.db, "%s", db);
-	snprintf(cmd.region, sizeof cmd.region, "%s", target);
-	if (!st->cfg.automatic && c->consensus->lease_expired != NULL &&
-	    c->consensus->lease_expired(c->consensus->data, db)) {
-		/* manual mode, the primary is lost: promote now (the lease
-		 * expired in the leader's view, as for an automatic one) */
-		cmd.type = BATON_CMD_PROMOTE;
-		cmd.epoch = st->epoch + 1;
-		cmd.renew_seq = st->renew_seq;
-		cmd.reason = BATON_REASON_MANUAL;
-		snprintf(msg, sizeof msg,
-			 "%s is lost; promoting %s at epoch %llu as asked",
-			 primary, target, (unsigned long long)cmd.epoch);
-	} else {
-		cmd.type = BATON_CMD_SWITCHOVER;
-		cmd.epoch = st->epoch;
-		snprintf(msg, sizeof msg,
-			 "switchover from %s to %s proposed at epoch %llu",
-			 primary, target, (unsigned long long)st->epoch);
-	}
-	if (propose_due(c, db)) {
-		c->consensus->propose(c->consensus->data, &cmd);
-	}
-	return sw_record(rec, "InProgress", msg);
+	return last == NULL || now - (uint64_t)json_integer_value(last) >= 1000;
 }
 
 static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 			      json_t *obj)
 {
 	struct baton_controller *c = data;
-	json_t *old =
-	    json_object_get(json_object_get(obj, "status"), "switchover");
-	const char *old_target =
-	    json_string_value(json_object_get(old, "target"));
-	const char *old_state =
-	    json_string_value(json_object_get(old, "state"));
-	const char *old_spec =
-	    json_string_value(json_object_get(old, "specPrimary"));
-	const char *old_request =
-	    json_string_value(json_object_get(old, "request"));
-	const char *request = json_string_value(json_object_get(
-	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
-	    BATON_ANNOTATION_SWITCHOVER));
-	const char *target = NULL;
-	char req_target[BATON_NAME_SIZE];
-	const struct baton_db_state *st;
-	const char *primary;
-	char db[BATON_NAME_SIZE];
-	char now[40];
-	char msg[300];
-	json_t *rec, *out;
-	int t;
+	struct baton_switchover_in in;
+	struct baton_switchover_out out;
+	char db[BATON_NAME_SIZE], now[40];
+	uint64_t mono = baton_mono_ms();
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	st = c->consensus ? c->consensus->db(c->consensus->data, db) : NULL;
-	if (st == NULL || st->primary < 0) {
-		return json_incref(old);
+	memset(&in, 0, sizeof in);
+	in.db = db;
+	in.spec_primary = spec->primary_region;
+	in.generation = spec->generation;
+	in.request = json_string_value(json_object_get(
+	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
+	    BATON_ANNOTATION_SWITCHOVER));
+	in.old = json_object_get(json_object_get(obj, "status"), "switchover");
+	in.st = c->consensus ? c->consensus->db(c->consensus->data, db) : NULL;
+	if (in.st != NULL) {
+		in.leader = c->consensus->leader(c->consensus->data);
+		in.lease_expired =
+		    in.leader && !in.st->cfg.automatic &&
+		    c->consensus->lease_expired != NULL &&
+		    c->consensus->lease_expired(c->consensus->data, db);
+		in.may_propose = propose_due(c, db, mono);
 	}
-	primary = st->regions[st->primary].name;
-	baton_clock_rfc3339(now, sizeof now, 0);
-	if (old == NULL || old_target == NULL || old_state == NULL) {
-		/* first sight: the spec names the initial primary */
-		snprintf(msg, sizeof msg,
-			 strcmp(spec->primary_region, primary) == 0
-			     ? "the initial primary"
-			     : "recorded; the primary is %s",
-			 primary);
-		return json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s}", "target",
-				 spec->primary_region, "specPrimary",
-				 spec->primary_region, "request", request,
-				 "generation", (json_int_t)spec->generation,
-				 "state", "Completed", "message", msg);
+	in.now = baton_clock_rfc3339(now, sizeof now, 0);
+	in.now_s = time(NULL);
+	baton_switchover_decide(&in, &out);
+	if (out.propose) {
+		json_object_set_new(c->sw_proposed, db,
+				    json_integer((json_int_t)mono));
+		c->consensus->propose(c->consensus->data, &out.cmd);
 	}
-	/* A request is a new value of the annotation (any target, also the
-	 * region spec.primaryRegion already names, e.g. to move back after
-	 * a failover) or a changed spec.primaryRegion. */
-	if (request != NULL && request[0] != '\0' &&
-	    (old_request == NULL || strcmp(request, old_request) != 0)) {
-		size_t n = strcspn(request, "/");
-		snprintf(req_target, sizeof req_target, "%.*s",
-			 (int)(n < sizeof req_target ? n : 0), request);
-		target = req_target;
-	} else if (strcmp(spec->primary_region,
-			  old_spec ? old_spec : old_target) != 0) {
-		target = spec->primary_region;
+	for (int i = 0; i < out.n_events; i++) {
+		env_event(c, obj, out.events[i].type, out.events[i].reason,
+			  out.events[i].message);
 	}
-	if (target == NULL) {
-		target = old_target; /* no new request: follow the last */
-	}
-	t = baton_fsm_region_index(st, target);
-	if (target == old_target) {
-		/* a refusal here can be overtaken by the leader's decision
-		 * (this region's view of health and lag may lag behind) */
-		if (strcmp(old_state, "Completed") == 0 ||
-		    (strcmp(old_state, "Refused") == 0 &&
-		     strcmp(primary, target) != 0)) {
-			return json_incref(old);
-		}
-		if (strcmp(primary, target) == 0) {
-			out = sw_record(old, "Completed",
-					"the primary is in the requested "
-					"region");
-			json_object_set_new(out, "completedAt",
-					    json_string(now));
-			snprintf(msg, sizeof msg,
-				 "%s is the primary at epoch %llu, as "
-				 "requested",
-				 target, (unsigned long long)st->epoch);
-			env_event(c, obj, "Normal", "SwitchoverCompleted", msg);
-			return out;
-		}
-		if (t < 0) {
-			return json_incref(old);
-		}
-		out = sw_progress(c, db, st, t, old, obj);
+	if (out.requeue) {
 		baton_kube_workqueue_add_after(&c->queue, db, 1000);
-		return out;
 	}
-	/* a new request */
-	rec = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "target", target,
-			"specPrimary", spec->primary_region, "request", request,
-			"generation", (json_int_t)spec->generation, "startedAt",
-			now);
-	if (strcmp(primary, target) == 0) {
-		out = sw_record(rec, "Completed", "already the primary");
-		json_decref(rec);
-		return out;
-	}
-	if (t >= 0 && st->regions[t].role == BATON_ROLE_DATA) {
-		snprintf(msg, sizeof msg, "switchover to %s requested", target);
-		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
-		out = sw_progress(c, db, st, t, rec, obj);
-		json_decref(rec);
-		baton_kube_workqueue_add_after(&c->queue, db, 1000);
-		return out;
-	}
-	snprintf(msg, sizeof msg, "%s is not a data region of this database",
-		 target);
-	env_event(c, obj, "Warning", "SwitchoverRefused", msg);
-	out = sw_record(rec, "Refused", msg);
-	json_decref(rec);
-	return out;
+	return out.record;
 }
+
+static double env_since(void *data, const char *ts);
 
 /* Milliseconds since DB's last promote was applied here, or -1. */
 static int64_t since_promote(struct baton_controller *c, const char *db)
@@ -1002,12 +765,7 @@ static const char *env_now(void *data, char *buf, size_t size)
 
 static double env_since(void *data, const char *ts)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	if (strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
-		return 0;
-	}
-	return difftime(time(NULL), timegm(&tm));
+	return baton_clock_seconds_since(ts, time(NULL));
 }
 
 /* ---- pod labels: the fence -------------------------------------------------
