@@ -1,5 +1,6 @@
 #include "batond/controller.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "batond/agents.h"
 #include "batond/fsmsync.h"
+#include "batond/labels.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
@@ -53,16 +55,8 @@ struct baton_controller {
 	struct worker workers[MAX_WORKERS];
 	const struct baton_consensus_ops *consensus;
 	struct baton_agents *agents;
-	struct baton_kube_request label_reqs[8];
-	/* what each label request is for (TrafficShifted) */
-	char label_db[8][BATON_NAME_SIZE];
-	char label_pod[8][64];
-	uint64_t label_epoch[8];
-	bool label_primary[8];
-	/* in flight; or when it landed (ms, 0: failed or never): a pod the
-	 * cache does not show relabelled yet is not patched twice */
-	bool label_busy[8];
-	uint64_t label_done_ms[8];
+	/* the label fence's patches (batond/labels.h) */
+	struct baton_label_req labels[BATON_LABEL_SLOTS];
 	/* databases whose label sync ran out of request slots */
 	json_t *label_waiting;
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
@@ -774,37 +768,24 @@ static double env_since(void *data, const char *ts)
 static void label_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_controller *c = req->data;
-	int slot = (int)(req - c->label_reqs);
-	c->label_busy[slot] = false;
-	c->label_done_ms[slot] = status == 0 ? baton_mono_ms() : 0;
+	struct baton_label_req *l =
+	    (struct baton_label_req *)((char *)req -
+				       offsetof(struct baton_label_req, req));
+	l->busy = false;
+	l->done_ms = status == 0 ? baton_mono_ms() : 0;
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
 		if (!c->stopping) { /* try again: nothing else would */
-			baton_kube_workqueue_add_rate_limited(
-			    &c->queue, c->label_db[slot]);
+			baton_kube_workqueue_add_rate_limited(&c->queue,
+							      l->db);
 		}
-	} else if (status == 0 && c->label_primary[slot] && !c->stopping) {
+	} else if (status == 0 && l->primary && !c->stopping) {
 		char msg[300];
-		int64_t ms = since_promote(c, c->label_db[slot]);
-		failover_step(c, c->label_db[slot], c->label_epoch[slot],
-			      "labelled", ms);
-		snprintf(msg, sizeof msg,
-			 "%s labelled primary at epoch %llu: the primary "
-			 "Service selects it%s",
-			 c->label_pod[slot],
-			 (unsigned long long)c->label_epoch[slot],
-			 ms >= 0 ? ""
-				 : " (no promote applied here since start)");
-		if (ms >= 0) {
-			size_t n = strlen(msg);
-			snprintf(
-			    msg + n, sizeof msg - n,
-			    " (%lld ms after the promote was applied here)",
-			    (long long)ms);
-		}
-		agents_event(c, c->label_db[slot], "Normal", "TrafficShifted",
-			     msg);
+		int64_t ms = since_promote(c, l->db);
+		failover_step(c, l->db, l->epoch, "labelled", ms);
+		baton_labels_shifted_message(l, ms, msg, sizeof msg);
+		agents_event(c, l->db, "Normal", "TrafficShifted", msg);
 	}
 	c->label_pending--;
 	/* a slot is free: a database that found none syncs again */
@@ -1044,34 +1025,31 @@ static void sync_labels(struct baton_controller *c,
 		pod = baton_kube_informer_get(&c->pods, key);
 		json_t *md = json_object_get(pod, "metadata");
 		json_t *labels = json_object_get(md, "labels");
-		const char *name =
-		    json_string_value(json_object_get(md, "name"));
-		const char *ns =
-		    json_string_value(json_object_get(md, "namespace"));
-		const char *cl = json_string_value(
-		    json_object_get(labels, BATON_LABEL_CLUSTER));
-		const char *role = json_string_value(
-		    json_object_get(labels, BATON_LABEL_ROLE));
-		const char *ep = json_string_value(
-		    json_object_get(labels, BATON_LABEL_EPOCH));
+		struct baton_label_pod lp = {
+		    .ns = json_string_value(json_object_get(md, "namespace")),
+		    .name = json_string_value(json_object_get(md, "name")),
+		    .cluster = json_string_value(
+			json_object_get(labels, BATON_LABEL_CLUSTER)),
+		    .role = json_string_value(
+			json_object_get(labels, BATON_LABEL_ROLE)),
+		    .epoch = json_string_value(
+			json_object_get(labels, BATON_LABEL_EPOCH)),
+		};
+		const char *ns = lp.ns, *name = lp.name;
 		const char *want_role;
 		struct baton_kube_ref ref = {NULL, "v1", "pods",
 					     ns,   name, NULL};
+		struct baton_label_req *l;
 		json_t *patch;
-		bool primary, pending = false;
-		int slot = -1;
+		bool primary;
+		int slot;
 
-		if (cl == NULL || ns == NULL || name == NULL ||
-		    strcmp(cl, spec->name) != 0 || strcmp(ns, spec->ns) != 0) {
+		want_role = baton_labels_want(&lp, spec->ns, spec->name,
+					      want_primary, epoch);
+		if (want_role == NULL) {
 			continue;
 		}
-		want_role =
-		    strcmp(name, want_primary) == 0 ? "primary" : "replica";
 		primary = strcmp(want_role, "primary") == 0;
-		if (role != NULL && ep != NULL &&
-		    strcmp(role, want_role) == 0 && strcmp(ep, epoch) == 0) {
-			continue;
-		}
 		/* peer fencing first (fence before promote, §5) */
 		if (primary && !peers_fenced(c, spec, db, v.epoch)) {
 			continue;
@@ -1079,30 +1057,14 @@ static void sync_labels(struct baton_controller *c,
 		/* a patch of this pod in flight, or this very patch landed
 		 * moments ago and the cache has not caught up: its watch
 		 * event will bring the database back here */
-		for (int i = 0; i < 8; i++) {
-			if (strcmp(c->label_db[i], db) != 0 ||
-			    strcmp(c->label_pod[i], name) != 0) {
-				continue;
-			}
-			if (c->label_busy[i] ||
-			    (c->label_done_ms[i] != 0 &&
-			     now - c->label_done_ms[i] < 2000 &&
-			     c->label_primary[i] == primary &&
-			     c->label_epoch[i] == v.epoch)) {
-				pending = true;
-			}
-		}
-		if (pending) {
+		if (baton_labels_in_flight(c->labels, BATON_LABEL_SLOTS, db,
+					   name, primary, v.epoch, now)) {
 			continue;
 		}
 		if (c->stopping) {
 			break;
 		}
-		for (int i = 0; i < 8 && slot < 0; i++) {
-			if (!c->label_busy[i]) {
-				slot = i;
-			}
-		}
+		slot = baton_labels_free_slot(c->labels, BATON_LABEL_SLOTS);
 		if (slot < 0) {
 			/* every request slot busy: again when one frees */
 			json_object_set_new(c->label_waiting, db, json_true());
@@ -1111,18 +1073,18 @@ static void sync_labels(struct baton_controller *c,
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
 				  BATON_LABEL_ROLE, want_role,
 				  BATON_LABEL_EPOCH, epoch);
-		c->label_reqs[slot].data = c;
-		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s", db);
-		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
-			 name);
-		c->label_epoch[slot] = v.epoch;
-		c->label_primary[slot] = primary;
-		c->label_done_ms[slot] = 0;
-		if (baton_kube_patch(&c->d->kube, &c->label_reqs[slot], &ref,
+		l = &c->labels[slot];
+		l->req.data = c;
+		snprintf(l->db, sizeof l->db, "%s", db);
+		snprintf(l->pod, sizeof l->pod, "%s", name);
+		l->epoch = v.epoch;
+		l->primary = primary;
+		l->done_ms = 0;
+		if (baton_kube_patch(&c->d->kube, &l->req, &ref,
 				     BATON_KUBE_PATCH_MERGE, patch, NULL,
 				     label_cb) == 0) {
 			c->label_pending++;
-			c->label_busy[slot] = true;
+			l->busy = true;
 			baton_log(BATON_LOG_INFO, "controller",
 				  "%s/%s: role %s at epoch %s", ns, name,
 				  want_role, epoch);
