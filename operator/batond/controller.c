@@ -9,6 +9,7 @@
 #include "batond/agents.h"
 #include "batond/fsmsync.h"
 #include "batond/labels.h"
+#include "batond/lastfailover.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
@@ -74,12 +75,10 @@ struct baton_controller {
 	char peer_sync[BATON_MAX_PEERS][512];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
-	/* per database: the last switchover/promote proposal (ms) and
-	 * status.lastFailover as this batond saw it */
+	/* per database: the last switchover/promote proposal (ms) */
 	json_t *sw_proposed;
-	json_t *failovers;
-	json_t *primaries;  /* the primary region each database had */
-	json_t *promote_ms; /* db → monotonic ms the last promote applied */
+	/* status.lastFailover as this batond saw it */
+	struct baton_lastfailover lastfo;
 	/* peer fencing: db → epoch fenced (done) / in flight */
 	json_t *peer_fenced;
 	json_t *peer_fencing;
@@ -142,8 +141,8 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 		snprintf(c->view_primary, sizeof c->view_primary, "%s",
 			 st->regions[st->primary].name);
 		out->primary_region = c->view_primary;
-		json_object_set_new(c->primaries, st->name,
-				    json_string(c->view_primary));
+		baton_lastfailover_primary(&c->lastfo, st->name,
+					   c->view_primary);
 	}
 	out->epoch = st->epoch;
 	out->automatic = st->cfg.automatic;
@@ -603,14 +602,12 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	return out.record;
 }
 
-static double env_since(void *data, const char *ts);
+/* ---- status.lastFailover (batond/lastfailover.h) ------------------------ */
 
 /* Milliseconds since DB's last promote was applied here, or -1. */
 static int64_t since_promote(struct baton_controller *c, const char *db)
 {
-	json_t *t = json_object_get(c->promote_ms, db);
-	return t ? (int64_t)(baton_mono_ms() - (uint64_t)json_integer_value(t))
-		 : -1;
+	return baton_lastfailover_since(&c->lastfo, db, baton_mono_ms());
 }
 
 /* Records STEP of DB's last failover, MS after its promote was applied
@@ -619,15 +616,9 @@ static int64_t since_promote(struct baton_controller *c, const char *db)
 static bool failover_step(struct baton_controller *c, const char *db,
 			  uint64_t epoch, const char *step, int64_t ms)
 {
-	json_t *lf = json_object_get(c->failovers, db);
-	json_t *steps = json_object_get(lf, "stepsMillis");
-	if (ms < 0 || steps == NULL ||
-	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
-		epoch ||
-	    json_object_get(steps, step) != NULL) {
+	if (!baton_lastfailover_step(&c->lastfo, db, epoch, step, ms)) {
 		return false;
 	}
-	json_object_set_new(steps, step, json_integer((json_int_t)ms));
 	baton_metric_observe(c->d->m_failover_step, (const char *[]){step},
 			     (double)ms / 1000);
 	return true;
@@ -636,33 +627,15 @@ static bool failover_step(struct baton_controller *c, const char *db,
 void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
-	char now[40], now_micro[40];
-	json_t *lf;
+	char now[40], now_micro[40], msg[300];
 	if (c == NULL || c->stopping) {
 		return;
 	}
 	baton_clock_rfc3339(now, sizeof now, 0);
 	/* with microseconds: regions compare these */
 	baton_clock_rfc3339(now_micro, sizeof now_micro, 6);
-	if (from == NULL) {
-		from =
-		    json_string_value(json_object_get(c->primaries, cmd->db));
-	}
-	lf = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "from",
-		       from ? from : "", "to", cmd->region, "epoch",
-		       (json_int_t)cmd->epoch, "reason",
-		       baton_reason_name(cmd->reason), "startedAt", now,
-		       "appliedAt", now_micro, "stepsMillis");
-	if (lf != NULL) {
-		char msg[300];
-		snprintf(msg, sizeof msg,
-			 "Raft committed: %s is primary at epoch %llu (was %s; "
-			 "%s)",
-			 cmd->region, (unsigned long long)cmd->epoch,
-			 from ? from : "none", baton_reason_name(cmd->reason));
-		json_object_set_new(c->failovers, cmd->db, lf);
-		json_object_set_new(c->promote_ms, cmd->db,
-				    json_integer((json_int_t)baton_mono_ms()));
+	if (baton_lastfailover_promoted(&c->lastfo, cmd, from, now, now_micro,
+					baton_mono_ms(), msg, sizeof msg)) {
 		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
 	}
 }
@@ -677,40 +650,27 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	const char *to;
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	lf = json_object_get(c->failovers, db);
+	lf = baton_lastfailover_get(&c->lastfo, db);
 	if (lf == NULL) {
 		return NULL;
 	}
-	to = json_string_value(json_object_get(lf, "to"));
-	if (json_object_get(lf, "completedAt") == NULL && to != NULL) {
+	to = baton_lastfailover_awaiting(&c->lastfo, db);
+	if (to != NULL) {
 		const char *ep =
 		    strcmp(to, c->d->cfg->region) == 0
 			? baton_agents_endpoint(c->agents, db)
 			: agents_peer_endpoint(c, spec->ns, spec->name, to);
 		if (ep != NULL) {
 			char now[40], msg[300];
-			const char *started =
-			    json_string_value(json_object_get(lf, "startedAt"));
-			baton_clock_rfc3339(now, sizeof now, 0);
-			json_object_set_new(lf, "completedAt",
-					    json_string(now));
 			int64_t ms = since_promote(c, db);
+			baton_clock_rfc3339(now, sizeof now, 0);
+			baton_lastfailover_serving(&c->lastfo, db, ep, now,
+						   time(NULL), ms, msg,
+						   sizeof msg);
 			failover_step(c, db,
 				      (uint64_t)json_integer_value(
 					  json_object_get(lf, "epoch")),
 				      "serving", ms);
-			if (ms >= 0) {
-				snprintf(msg, sizeof msg,
-					 "%s serves as primary at %s (%lld ms "
-					 "after the promote was applied here)",
-					 to, ep, (long long)ms);
-			} else {
-				snprintf(msg, sizeof msg,
-					 "%s serves as primary at %s (about "
-					 "%.0f s after the promote)",
-					 to, ep,
-					 started ? env_since(c, started) : 0.0);
-			}
 			agents_event(c, db, "Normal", "FailoverCompleted", msg);
 		}
 	}
@@ -724,25 +684,16 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 {
 	struct baton_controller *c = data;
 	char db[BATON_NAME_SIZE], msg[300];
-	json_t *lf;
-	const char *to;
 	int64_t ms;
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	lf = json_object_get(c->failovers, db);
-	to = json_string_value(json_object_get(lf, "to"));
-	if (to == NULL || strcmp(to, primary) != 0) {
-		return;
-	}
 	ms = since_promote(c, db);
-	if (!failover_step(c, db, epoch, "routed", ms)) {
+	if (!baton_lastfailover_routed(&c->lastfo, db, primary, epoch, mesh,
+				       ms, msg, sizeof msg)) {
 		return;
 	}
-	snprintf(msg, sizeof msg,
-		 "routing objects (mesh %s) send new connections to %s at "
-		 "epoch %llu in this cluster (%lld ms after the promote was "
-		 "applied here)",
-		 mesh, primary, (unsigned long long)epoch, (long long)ms);
+	baton_metric_observe(c->d->m_failover_step,
+			     (const char *[]){"routed"}, (double)ms / 1000);
 	agents_event(c, db, "Normal", "TrafficRouted", msg);
 }
 
@@ -1487,9 +1438,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .routed = env_routed,
 	};
 	c->sw_proposed = json_object();
-	c->failovers = json_object();
-	c->primaries = json_object();
-	c->promote_ms = json_object();
+	baton_lastfailover_init(&c->lastfo);
 	c->peer_fenced = json_object();
 	c->peer_fencing = json_object();
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
@@ -1670,9 +1619,7 @@ static void maybe_stopped(struct baton_controller *c)
 	json_decref(c->label_waiting);
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
-	json_decref(c->failovers);
-	json_decref(c->primaries);
-	json_decref(c->promote_ms);
+	baton_lastfailover_close(&c->lastfo);
 	json_decref(c->peer_fenced);
 	json_decref(c->peer_fencing);
 	free(c);
