@@ -688,12 +688,12 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
 	ms = since_promote(c, db);
-	if (!baton_lastfailover_routed(&c->lastfo, db, primary, epoch, mesh,
-				       ms, msg, sizeof msg)) {
+	if (!baton_lastfailover_routed(&c->lastfo, db, primary, epoch, mesh, ms,
+				       msg, sizeof msg)) {
 		return;
 	}
-	baton_metric_observe(c->d->m_failover_step,
-			     (const char *[]){"routed"}, (double)ms / 1000);
+	baton_metric_observe(c->d->m_failover_step, (const char *[]){"routed"},
+			     (double)ms / 1000);
 	agents_event(c, db, "Normal", "TrafficRouted", msg);
 }
 
@@ -728,8 +728,7 @@ static void label_cb(struct baton_kube_request *req, int status)
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
 		if (!c->stopping) { /* try again: nothing else would */
-			baton_kube_workqueue_add_rate_limited(&c->queue,
-							      l->db);
+			baton_kube_workqueue_add_rate_limited(&c->queue, l->db);
 		}
 	} else if (status == 0 && l->primary && !c->stopping) {
 		char msg[300];
