@@ -1,5 +1,6 @@
 #include "batond/controller.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +8,12 @@
 
 #include "batond/agents.h"
 #include "batond/fsmsync.h"
+#include "batond/labels.h"
+#include "batond/lastfailover.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
+#include "batond/switchover.h"
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/labels.h"
@@ -52,16 +56,8 @@ struct baton_controller {
 	struct worker workers[MAX_WORKERS];
 	const struct baton_consensus_ops *consensus;
 	struct baton_agents *agents;
-	struct baton_kube_request label_reqs[8];
-	/* what each label request is for (TrafficShifted) */
-	char label_db[8][BATON_NAME_SIZE];
-	char label_pod[8][64];
-	uint64_t label_epoch[8];
-	bool label_primary[8];
-	/* in flight; or when it landed (ms, 0: failed or never): a pod the
-	 * cache does not show relabelled yet is not patched twice */
-	bool label_busy[8];
-	uint64_t label_done_ms[8];
+	/* the label fence's patches (batond/labels.h) */
+	struct baton_label_req labels[BATON_LABEL_SLOTS];
 	/* databases whose label sync ran out of request slots */
 	json_t *label_waiting;
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
@@ -79,12 +75,10 @@ struct baton_controller {
 	char peer_sync[BATON_MAX_PEERS][512];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
-	/* per database: the last switchover/promote proposal (ms) and
-	 * status.lastFailover as this batond saw it */
+	/* per database: the last switchover/promote proposal (ms) */
 	json_t *sw_proposed;
-	json_t *failovers;
-	json_t *primaries;  /* the primary region each database had */
-	json_t *promote_ms; /* db → monotonic ms the last promote applied */
+	/* status.lastFailover as this batond saw it */
+	struct baton_lastfailover lastfo;
 	/* peer fencing: db → epoch fenced (done) / in flight */
 	json_t *peer_fenced;
 	json_t *peer_fencing;
@@ -147,8 +141,8 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 		snprintf(c->view_primary, sizeof c->view_primary, "%s",
 			 st->regions[st->primary].name);
 		out->primary_region = c->view_primary;
-		json_object_set_new(c->primaries, st->name,
-				    json_string(c->view_primary));
+		baton_lastfailover_primary(&c->lastfo, st->name,
+					   c->view_primary);
 	}
 	out->epoch = st->epoch;
 	out->automatic = st->cfg.automatic;
@@ -552,308 +546,68 @@ static void env_event(void *data, json_t *obj, const char *type,
 
 /* ---- spec.primaryRegion: planned switchover and manual promotion -------
  *
- * spec.primaryRegion names the initial primary; afterwards a *change* of it
- * is a request, and so is a new value of the annotation
- * baton.dev/switchover ("<region>" or "<region>/<any request id>"), which
- * can also name the region the spec already names (moving back after a
- * failover, which leaves the spec as it was). status.switchover remembers
- * the last request handled (target, specPrimary, request, state), so an
- * automatic failover never triggers a switch back and an unrelated spec
- * edit triggers nothing. Only the Raft leader proposes; the request must
- * be made in every region (batonctl switchover does) so the leader's batond
- * sees it wherever the leader is. */
+ * The policy is batond/switchover.c (pure); here the controller reads the
+ * clock, proposes, records the Events and requeues. */
 
-#define SWITCHOVER_TIMEOUT_S 120
-
-static double env_since(void *data, const char *ts);
-
-static bool propose_due(struct baton_controller *c, const char *db)
+/* No switchover or promote was proposed for DB in the last second. */
+static bool propose_due(struct baton_controller *c, const char *db,
+			uint64_t now)
 {
-	uint64_t now = baton_mono_ms();
 	json_t *last = json_object_get(c->sw_proposed, db);
-	if (last != NULL && now - (uint64_t)json_integer_value(last) < 1000) {
-		return false;
-	}
-	json_object_set_new(c->sw_proposed, db, json_integer((json_int_t)now));
-	return true;
-}
-
-static json_t *sw_record(json_t *old, const char *state, const char *msg)
-{
-	json_t *rec = json_deep_copy(old);
-	if (rec == NULL) {
-		return NULL;
-	}
-	json_object_set_new(rec, "state", json_string(state));
-	json_object_set_new(rec, "message", json_string(msg));
-	return rec;
-}
-
-/* Why region T cannot take the primary right now (health, lag, standby
- * status: things that change), or false. */
-static bool sw_ineligible(const struct baton_db_state *st, int t, char *msg,
-			  size_t size)
-{
-	const char *target = st->regions[t].name;
-	if (!st->regions[t].healthy) {
-		snprintf(msg, size,
-			 "%s is not healthy (no ready instance reported)",
-			 target);
-	} else if (st->regions[st->primary].position >
-		   st->regions[t].position + st->cfg.max_lag_bytes) {
-		snprintf(
-		    msg, size,
-		    "%s is %llu bytes behind the primary (at most %llu "
-		    "allowed)",
-		    target,
-		    (unsigned long long)(st->regions[st->primary].position -
-					 st->regions[t].position),
-		    (unsigned long long)st->cfg.max_lag_bytes);
-	} else if (st->cfg.synchronous && !st->regions[t].sync_standby) {
-		snprintf(msg, size,
-			 "%s is not a synchronous standby: promoting it could "
-			 "lose acknowledged writes",
-			 target);
-	} else {
-		return false;
-	}
-	return true;
-}
-
-/* A request to TARGET (index T) is valid: move it along. */
-static json_t *sw_progress(struct baton_controller *c, const char *db,
-			   const struct baton_db_state *st, int t, json_t *rec,
-			   json_t *obj)
-{
-	const char *target = st->regions[t].name;
-	const char *primary = st->regions[st->primary].name;
-	bool leader = c->consensus->leader(c->consensus->data);
-	const char *started =
-	    json_string_value(json_object_get(rec, "startedAt"));
-	char msg[300];
-	struct baton_cmd cmd;
-
-	if (st->phase == BATON_PHASE_SWITCHING_OVER ||
-	    st->phase == BATON_PHASE_FENCED) {
-		if (st->sw_target != t) {
-			return sw_record(rec, "Pending",
-					 "another switchover is in progress");
-		}
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S && leader &&
-		    st->phase == BATON_PHASE_SWITCHING_OVER &&
-		    propose_due(c, db)) {
-			memset(&cmd, 0, sizeof cmd);
-			cmd.type = BATON_CMD_SWITCHOVER_ABORT;
-			snprintf(cmd.db, sizeof cmd.db, "%s", db);
-			cmd.epoch = st->epoch;
-			c->consensus->propose(c->consensus->data, &cmd);
-			snprintf(msg, sizeof msg,
-				 "%s did not fence within %ds: switchover "
-				 "aborted, %s stays primary",
-				 primary, SWITCHOVER_TIMEOUT_S, primary);
-			env_event(c, obj, "Warning", "SwitchoverAborted", msg);
-			return sw_record(rec, "Refused", msg);
-		}
-		if (st->phase == BATON_PHASE_SWITCHING_OVER) {
-			snprintf(msg, sizeof msg,
-				 "fencing %s (no new writes), then %s catches "
-				 "up and is promoted",
-				 primary, target);
-		} else {
-			snprintf(msg, sizeof msg,
-				 "%s is fenced at position %llu; waiting for "
-				 "%s to replay it (at %llu)",
-				 primary,
-				 (unsigned long long)st->sw_final_position,
-				 target,
-				 (unsigned long long)st->regions[t].position);
-		}
-		return sw_record(rec, "InProgress", msg);
-	}
-	if (!leader) {
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
-			snprintf(msg, sizeof msg,
-				 "the Raft leader's batond did not start the "
-				 "switchover to %s within %ds (its region's "
-				 "status says why)",
-				 target, SWITCHOVER_TIMEOUT_S);
-			return sw_record(rec, "Refused", msg);
-		}
-		snprintf(msg, sizeof msg,
-			 "waiting for the Raft leader's batond to act; "
-			 "spec.primaryRegion must say %s in every region "
-			 "(batonctl switchover does that)",
-			 target);
-		return sw_record(rec, "Pending", msg);
-	}
-	/* Only the leader judges eligibility (a follower's view of the
-	 * reports may lag), and a target that is catching up (just rejoined,
-	 * not yet a synchronous standby) is waited for, up to the timeout. */
-	if (sw_ineligible(st, t, msg, sizeof msg)) {
-		char waiting[400];
-		if (started != NULL &&
-		    env_since(c, started) > SWITCHOVER_TIMEOUT_S) {
-			env_event(c, obj, "Warning", "SwitchoverRefused", msg);
-			return sw_record(rec, "Refused", msg);
-		}
-		snprintf(waiting, sizeof waiting,
-			 "waiting up to %ds for %s to become eligible: %s",
-			 SWITCHOVER_TIMEOUT_S, target, msg);
-		return sw_record(rec, "Pending", waiting);
-	}
-	memset(&cmd, 0, sizeof cmd);
-	snprintf(cmd.db, sizeof cmd.db, "%s", db);
-	snprintf(cmd.region, sizeof cmd.region, "%s", target);
-	if (!st->cfg.automatic && c->consensus->lease_expired != NULL &&
-	    c->consensus->lease_expired(c->consensus->data, db)) {
-		/* manual mode, the primary is lost: promote now (the lease
-		 * expired in the leader's view, as for an automatic one) */
-		cmd.type = BATON_CMD_PROMOTE;
-		cmd.epoch = st->epoch + 1;
-		cmd.renew_seq = st->renew_seq;
-		cmd.reason = BATON_REASON_MANUAL;
-		snprintf(msg, sizeof msg,
-			 "%s is lost; promoting %s at epoch %llu as asked",
-			 primary, target, (unsigned long long)cmd.epoch);
-	} else {
-		cmd.type = BATON_CMD_SWITCHOVER;
-		cmd.epoch = st->epoch;
-		snprintf(msg, sizeof msg,
-			 "switchover from %s to %s proposed at epoch %llu",
-			 primary, target, (unsigned long long)st->epoch);
-	}
-	if (propose_due(c, db)) {
-		c->consensus->propose(c->consensus->data, &cmd);
-	}
-	return sw_record(rec, "InProgress", msg);
+	return last == NULL || now - (uint64_t)json_integer_value(last) >= 1000;
 }
 
 static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 			      json_t *obj)
 {
 	struct baton_controller *c = data;
-	json_t *old =
-	    json_object_get(json_object_get(obj, "status"), "switchover");
-	const char *old_target =
-	    json_string_value(json_object_get(old, "target"));
-	const char *old_state =
-	    json_string_value(json_object_get(old, "state"));
-	const char *old_spec =
-	    json_string_value(json_object_get(old, "specPrimary"));
-	const char *old_request =
-	    json_string_value(json_object_get(old, "request"));
-	const char *request = json_string_value(json_object_get(
-	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
-	    BATON_ANNOTATION_SWITCHOVER));
-	const char *target = NULL;
-	char req_target[BATON_NAME_SIZE];
-	const struct baton_db_state *st;
-	const char *primary;
-	char db[BATON_NAME_SIZE];
-	char now[40];
-	char msg[300];
-	json_t *rec, *out;
-	int t;
+	struct baton_switchover_in in;
+	struct baton_switchover_out out;
+	char db[BATON_NAME_SIZE], now[40];
+	uint64_t mono = baton_mono_ms();
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	st = c->consensus ? c->consensus->db(c->consensus->data, db) : NULL;
-	if (st == NULL || st->primary < 0) {
-		return json_incref(old);
+	memset(&in, 0, sizeof in);
+	in.db = db;
+	in.spec_primary = spec->primary_region;
+	in.generation = spec->generation;
+	in.request = json_string_value(json_object_get(
+	    json_object_get(json_object_get(obj, "metadata"), "annotations"),
+	    BATON_ANNOTATION_SWITCHOVER));
+	in.old = json_object_get(json_object_get(obj, "status"), "switchover");
+	in.st = c->consensus ? c->consensus->db(c->consensus->data, db) : NULL;
+	if (in.st != NULL) {
+		in.leader = c->consensus->leader(c->consensus->data);
+		in.lease_expired =
+		    in.leader && !in.st->cfg.automatic &&
+		    c->consensus->lease_expired != NULL &&
+		    c->consensus->lease_expired(c->consensus->data, db);
+		in.may_propose = propose_due(c, db, mono);
 	}
-	primary = st->regions[st->primary].name;
-	baton_clock_rfc3339(now, sizeof now, 0);
-	if (old == NULL || old_target == NULL || old_state == NULL) {
-		/* first sight: the spec names the initial primary */
-		snprintf(msg, sizeof msg,
-			 strcmp(spec->primary_region, primary) == 0
-			     ? "the initial primary"
-			     : "recorded; the primary is %s",
-			 primary);
-		return json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s}", "target",
-				 spec->primary_region, "specPrimary",
-				 spec->primary_region, "request", request,
-				 "generation", (json_int_t)spec->generation,
-				 "state", "Completed", "message", msg);
+	in.now = baton_clock_rfc3339(now, sizeof now, 0);
+	in.now_s = time(NULL);
+	baton_switchover_decide(&in, &out);
+	if (out.propose) {
+		json_object_set_new(c->sw_proposed, db,
+				    json_integer((json_int_t)mono));
+		c->consensus->propose(c->consensus->data, &out.cmd);
 	}
-	/* A request is a new value of the annotation (any target, also the
-	 * region spec.primaryRegion already names, e.g. to move back after
-	 * a failover) or a changed spec.primaryRegion. */
-	if (request != NULL && request[0] != '\0' &&
-	    (old_request == NULL || strcmp(request, old_request) != 0)) {
-		size_t n = strcspn(request, "/");
-		snprintf(req_target, sizeof req_target, "%.*s",
-			 (int)(n < sizeof req_target ? n : 0), request);
-		target = req_target;
-	} else if (strcmp(spec->primary_region,
-			  old_spec ? old_spec : old_target) != 0) {
-		target = spec->primary_region;
+	for (int i = 0; i < out.n_events; i++) {
+		env_event(c, obj, out.events[i].type, out.events[i].reason,
+			  out.events[i].message);
 	}
-	if (target == NULL) {
-		target = old_target; /* no new request: follow the last */
-	}
-	t = baton_fsm_region_index(st, target);
-	if (target == old_target) {
-		/* a refusal here can be overtaken by the leader's decision
-		 * (this region's view of health and lag may lag behind) */
-		if (strcmp(old_state, "Completed") == 0 ||
-		    (strcmp(old_state, "Refused") == 0 &&
-		     strcmp(primary, target) != 0)) {
-			return json_incref(old);
-		}
-		if (strcmp(primary, target) == 0) {
-			out = sw_record(old, "Completed",
-					"the primary is in the requested "
-					"region");
-			json_object_set_new(out, "completedAt",
-					    json_string(now));
-			snprintf(msg, sizeof msg,
-				 "%s is the primary at epoch %llu, as "
-				 "requested",
-				 target, (unsigned long long)st->epoch);
-			env_event(c, obj, "Normal", "SwitchoverCompleted", msg);
-			return out;
-		}
-		if (t < 0) {
-			return json_incref(old);
-		}
-		out = sw_progress(c, db, st, t, old, obj);
+	if (out.requeue) {
 		baton_kube_workqueue_add_after(&c->queue, db, 1000);
-		return out;
 	}
-	/* a new request */
-	rec = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "target", target,
-			"specPrimary", spec->primary_region, "request", request,
-			"generation", (json_int_t)spec->generation, "startedAt",
-			now);
-	if (strcmp(primary, target) == 0) {
-		out = sw_record(rec, "Completed", "already the primary");
-		json_decref(rec);
-		return out;
-	}
-	if (t >= 0 && st->regions[t].role == BATON_ROLE_DATA) {
-		snprintf(msg, sizeof msg, "switchover to %s requested", target);
-		env_event(c, obj, "Normal", "SwitchoverStarted", msg);
-		out = sw_progress(c, db, st, t, rec, obj);
-		json_decref(rec);
-		baton_kube_workqueue_add_after(&c->queue, db, 1000);
-		return out;
-	}
-	snprintf(msg, sizeof msg, "%s is not a data region of this database",
-		 target);
-	env_event(c, obj, "Warning", "SwitchoverRefused", msg);
-	out = sw_record(rec, "Refused", msg);
-	json_decref(rec);
-	return out;
+	return out.record;
 }
+
+/* ---- status.lastFailover (batond/lastfailover.h) ------------------------ */
 
 /* Milliseconds since DB's last promote was applied here, or -1. */
 static int64_t since_promote(struct baton_controller *c, const char *db)
 {
-	json_t *t = json_object_get(c->promote_ms, db);
-	return t ? (int64_t)(baton_mono_ms() - (uint64_t)json_integer_value(t))
-		 : -1;
+	return baton_lastfailover_since(&c->lastfo, db, baton_mono_ms());
 }
 
 /* Records STEP of DB's last failover, MS after its promote was applied
@@ -862,15 +616,9 @@ static int64_t since_promote(struct baton_controller *c, const char *db)
 static bool failover_step(struct baton_controller *c, const char *db,
 			  uint64_t epoch, const char *step, int64_t ms)
 {
-	json_t *lf = json_object_get(c->failovers, db);
-	json_t *steps = json_object_get(lf, "stepsMillis");
-	if (ms < 0 || steps == NULL ||
-	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
-		epoch ||
-	    json_object_get(steps, step) != NULL) {
+	if (!baton_lastfailover_step(&c->lastfo, db, epoch, step, ms)) {
 		return false;
 	}
-	json_object_set_new(steps, step, json_integer((json_int_t)ms));
 	baton_metric_observe(c->d->m_failover_step, (const char *[]){step},
 			     (double)ms / 1000);
 	return true;
@@ -879,33 +627,15 @@ static bool failover_step(struct baton_controller *c, const char *db,
 void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
-	char now[40], now_micro[40];
-	json_t *lf;
+	char now[40], now_micro[40], msg[300];
 	if (c == NULL || c->stopping) {
 		return;
 	}
 	baton_clock_rfc3339(now, sizeof now, 0);
 	/* with microseconds: regions compare these */
 	baton_clock_rfc3339(now_micro, sizeof now_micro, 6);
-	if (from == NULL) {
-		from =
-		    json_string_value(json_object_get(c->primaries, cmd->db));
-	}
-	lf = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "from",
-		       from ? from : "", "to", cmd->region, "epoch",
-		       (json_int_t)cmd->epoch, "reason",
-		       baton_reason_name(cmd->reason), "startedAt", now,
-		       "appliedAt", now_micro, "stepsMillis");
-	if (lf != NULL) {
-		char msg[300];
-		snprintf(msg, sizeof msg,
-			 "Raft committed: %s is primary at epoch %llu (was %s; "
-			 "%s)",
-			 cmd->region, (unsigned long long)cmd->epoch,
-			 from ? from : "none", baton_reason_name(cmd->reason));
-		json_object_set_new(c->failovers, cmd->db, lf);
-		json_object_set_new(c->promote_ms, cmd->db,
-				    json_integer((json_int_t)baton_mono_ms()));
+	if (baton_lastfailover_promoted(&c->lastfo, cmd, from, now, now_micro,
+					baton_mono_ms(), msg, sizeof msg)) {
 		agents_event(c, cmd->db, "Normal", "FailoverStarted", msg);
 	}
 }
@@ -920,40 +650,27 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	const char *to;
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	lf = json_object_get(c->failovers, db);
+	lf = baton_lastfailover_get(&c->lastfo, db);
 	if (lf == NULL) {
 		return NULL;
 	}
-	to = json_string_value(json_object_get(lf, "to"));
-	if (json_object_get(lf, "completedAt") == NULL && to != NULL) {
+	to = baton_lastfailover_awaiting(&c->lastfo, db);
+	if (to != NULL) {
 		const char *ep =
 		    strcmp(to, c->d->cfg->region) == 0
 			? baton_agents_endpoint(c->agents, db)
 			: agents_peer_endpoint(c, spec->ns, spec->name, to);
 		if (ep != NULL) {
 			char now[40], msg[300];
-			const char *started =
-			    json_string_value(json_object_get(lf, "startedAt"));
-			baton_clock_rfc3339(now, sizeof now, 0);
-			json_object_set_new(lf, "completedAt",
-					    json_string(now));
 			int64_t ms = since_promote(c, db);
+			baton_clock_rfc3339(now, sizeof now, 0);
+			baton_lastfailover_serving(&c->lastfo, db, ep, now,
+						   time(NULL), ms, msg,
+						   sizeof msg);
 			failover_step(c, db,
 				      (uint64_t)json_integer_value(
 					  json_object_get(lf, "epoch")),
 				      "serving", ms);
-			if (ms >= 0) {
-				snprintf(msg, sizeof msg,
-					 "%s serves as primary at %s (%lld ms "
-					 "after the promote was applied here)",
-					 to, ep, (long long)ms);
-			} else {
-				snprintf(msg, sizeof msg,
-					 "%s serves as primary at %s (about "
-					 "%.0f s after the promote)",
-					 to, ep,
-					 started ? env_since(c, started) : 0.0);
-			}
 			agents_event(c, db, "Normal", "FailoverCompleted", msg);
 		}
 	}
@@ -967,25 +684,16 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 {
 	struct baton_controller *c = data;
 	char db[BATON_NAME_SIZE], msg[300];
-	json_t *lf;
-	const char *to;
 	int64_t ms;
 
 	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
-	lf = json_object_get(c->failovers, db);
-	to = json_string_value(json_object_get(lf, "to"));
-	if (to == NULL || strcmp(to, primary) != 0) {
-		return;
-	}
 	ms = since_promote(c, db);
-	if (!failover_step(c, db, epoch, "routed", ms)) {
+	if (!baton_lastfailover_routed(&c->lastfo, db, primary, epoch, mesh, ms,
+				       msg, sizeof msg)) {
 		return;
 	}
-	snprintf(msg, sizeof msg,
-		 "routing objects (mesh %s) send new connections to %s at "
-		 "epoch %llu in this cluster (%lld ms after the promote was "
-		 "applied here)",
-		 mesh, primary, (unsigned long long)epoch, (long long)ms);
+	baton_metric_observe(c->d->m_failover_step, (const char *[]){"routed"},
+			     (double)ms / 1000);
 	agents_event(c, db, "Normal", "TrafficRouted", msg);
 }
 
@@ -1002,12 +710,7 @@ static const char *env_now(void *data, char *buf, size_t size)
 
 static double env_since(void *data, const char *ts)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	if (strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
-		return 0;
-	}
-	return difftime(time(NULL), timegm(&tm));
+	return baton_clock_seconds_since(ts, time(NULL));
 }
 
 /* ---- pod labels: the fence -------------------------------------------------
@@ -1016,37 +719,23 @@ static double env_since(void *data, const char *ts)
 static void label_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_controller *c = req->data;
-	int slot = (int)(req - c->label_reqs);
-	c->label_busy[slot] = false;
-	c->label_done_ms[slot] = status == 0 ? baton_mono_ms() : 0;
+	struct baton_label_req *l =
+	    (struct baton_label_req *)((char *)req -
+				       offsetof(struct baton_label_req, req));
+	l->busy = false;
+	l->done_ms = status == 0 ? baton_mono_ms() : 0;
 	if (status != 0 && status != BATON_ECANCELED) {
 		baton_log(BATON_LOG_WARN, "controller", "labelling a pod: %s",
 			  req->errmsg);
 		if (!c->stopping) { /* try again: nothing else would */
-			baton_kube_workqueue_add_rate_limited(
-			    &c->queue, c->label_db[slot]);
+			baton_kube_workqueue_add_rate_limited(&c->queue, l->db);
 		}
-	} else if (status == 0 && c->label_primary[slot] && !c->stopping) {
+	} else if (status == 0 && l->primary && !c->stopping) {
 		char msg[300];
-		int64_t ms = since_promote(c, c->label_db[slot]);
-		failover_step(c, c->label_db[slot], c->label_epoch[slot],
-			      "labelled", ms);
-		snprintf(msg, sizeof msg,
-			 "%s labelled primary at epoch %llu: the primary "
-			 "Service selects it%s",
-			 c->label_pod[slot],
-			 (unsigned long long)c->label_epoch[slot],
-			 ms >= 0 ? ""
-				 : " (no promote applied here since start)");
-		if (ms >= 0) {
-			size_t n = strlen(msg);
-			snprintf(
-			    msg + n, sizeof msg - n,
-			    " (%lld ms after the promote was applied here)",
-			    (long long)ms);
-		}
-		agents_event(c, c->label_db[slot], "Normal", "TrafficShifted",
-			     msg);
+		int64_t ms = since_promote(c, l->db);
+		failover_step(c, l->db, l->epoch, "labelled", ms);
+		baton_labels_shifted_message(l, ms, msg, sizeof msg);
+		agents_event(c, l->db, "Normal", "TrafficShifted", msg);
 	}
 	c->label_pending--;
 	/* a slot is free: a database that found none syncs again */
@@ -1286,34 +975,31 @@ static void sync_labels(struct baton_controller *c,
 		pod = baton_kube_informer_get(&c->pods, key);
 		json_t *md = json_object_get(pod, "metadata");
 		json_t *labels = json_object_get(md, "labels");
-		const char *name =
-		    json_string_value(json_object_get(md, "name"));
-		const char *ns =
-		    json_string_value(json_object_get(md, "namespace"));
-		const char *cl = json_string_value(
-		    json_object_get(labels, BATON_LABEL_CLUSTER));
-		const char *role = json_string_value(
-		    json_object_get(labels, BATON_LABEL_ROLE));
-		const char *ep = json_string_value(
-		    json_object_get(labels, BATON_LABEL_EPOCH));
+		struct baton_label_pod lp = {
+		    .ns = json_string_value(json_object_get(md, "namespace")),
+		    .name = json_string_value(json_object_get(md, "name")),
+		    .cluster = json_string_value(
+			json_object_get(labels, BATON_LABEL_CLUSTER)),
+		    .role = json_string_value(
+			json_object_get(labels, BATON_LABEL_ROLE)),
+		    .epoch = json_string_value(
+			json_object_get(labels, BATON_LABEL_EPOCH)),
+		};
+		const char *ns = lp.ns, *name = lp.name;
 		const char *want_role;
 		struct baton_kube_ref ref = {NULL, "v1", "pods",
 					     ns,   name, NULL};
+		struct baton_label_req *l;
 		json_t *patch;
-		bool primary, pending = false;
-		int slot = -1;
+		bool primary;
+		int slot;
 
-		if (cl == NULL || ns == NULL || name == NULL ||
-		    strcmp(cl, spec->name) != 0 || strcmp(ns, spec->ns) != 0) {
+		want_role = baton_labels_want(&lp, spec->ns, spec->name,
+					      want_primary, epoch);
+		if (want_role == NULL) {
 			continue;
 		}
-		want_role =
-		    strcmp(name, want_primary) == 0 ? "primary" : "replica";
 		primary = strcmp(want_role, "primary") == 0;
-		if (role != NULL && ep != NULL &&
-		    strcmp(role, want_role) == 0 && strcmp(ep, epoch) == 0) {
-			continue;
-		}
 		/* peer fencing first (fence before promote, §5) */
 		if (primary && !peers_fenced(c, spec, db, v.epoch)) {
 			continue;
@@ -1321,30 +1007,14 @@ static void sync_labels(struct baton_controller *c,
 		/* a patch of this pod in flight, or this very patch landed
 		 * moments ago and the cache has not caught up: its watch
 		 * event will bring the database back here */
-		for (int i = 0; i < 8; i++) {
-			if (strcmp(c->label_db[i], db) != 0 ||
-			    strcmp(c->label_pod[i], name) != 0) {
-				continue;
-			}
-			if (c->label_busy[i] ||
-			    (c->label_done_ms[i] != 0 &&
-			     now - c->label_done_ms[i] < 2000 &&
-			     c->label_primary[i] == primary &&
-			     c->label_epoch[i] == v.epoch)) {
-				pending = true;
-			}
-		}
-		if (pending) {
+		if (baton_labels_in_flight(c->labels, BATON_LABEL_SLOTS, db,
+					   name, primary, v.epoch, now)) {
 			continue;
 		}
 		if (c->stopping) {
 			break;
 		}
-		for (int i = 0; i < 8 && slot < 0; i++) {
-			if (!c->label_busy[i]) {
-				slot = i;
-			}
-		}
+		slot = baton_labels_free_slot(c->labels, BATON_LABEL_SLOTS);
 		if (slot < 0) {
 			/* every request slot busy: again when one frees */
 			json_object_set_new(c->label_waiting, db, json_true());
@@ -1353,18 +1023,18 @@ static void sync_labels(struct baton_controller *c,
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
 				  BATON_LABEL_ROLE, want_role,
 				  BATON_LABEL_EPOCH, epoch);
-		c->label_reqs[slot].data = c;
-		snprintf(c->label_db[slot], sizeof c->label_db[slot], "%s", db);
-		snprintf(c->label_pod[slot], sizeof c->label_pod[slot], "%s",
-			 name);
-		c->label_epoch[slot] = v.epoch;
-		c->label_primary[slot] = primary;
-		c->label_done_ms[slot] = 0;
-		if (baton_kube_patch(&c->d->kube, &c->label_reqs[slot], &ref,
+		l = &c->labels[slot];
+		l->req.data = c;
+		snprintf(l->db, sizeof l->db, "%s", db);
+		snprintf(l->pod, sizeof l->pod, "%s", name);
+		l->epoch = v.epoch;
+		l->primary = primary;
+		l->done_ms = 0;
+		if (baton_kube_patch(&c->d->kube, &l->req, &ref,
 				     BATON_KUBE_PATCH_MERGE, patch, NULL,
 				     label_cb) == 0) {
 			c->label_pending++;
-			c->label_busy[slot] = true;
+			l->busy = true;
 			baton_log(BATON_LOG_INFO, "controller",
 				  "%s/%s: role %s at epoch %s", ns, name,
 				  want_role, epoch);
@@ -1767,9 +1437,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .routed = env_routed,
 	};
 	c->sw_proposed = json_object();
-	c->failovers = json_object();
-	c->primaries = json_object();
-	c->promote_ms = json_object();
+	baton_lastfailover_init(&c->lastfo);
 	c->peer_fenced = json_object();
 	c->peer_fencing = json_object();
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
@@ -1950,9 +1618,7 @@ static void maybe_stopped(struct baton_controller *c)
 	json_decref(c->label_waiting);
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
-	json_decref(c->failovers);
-	json_decref(c->primaries);
-	json_decref(c->promote_ms);
+	baton_lastfailover_close(&c->lastfo);
 	json_decref(c->peer_fenced);
 	json_decref(c->peer_fencing);
 	free(c);

@@ -1,7 +1,8 @@
-/* The formatting half of common/clock.h. */
+/* The formatting and parsing half of common/clock.h. */
 #include "common/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const char *baton_clock_rfc3339(char *buf, size_t size, int digits)
 {
@@ -24,4 +25,15 @@ const char *baton_clock_rfc3339(char *buf, size_t size, int digits)
 		break;
 	}
 	return buf;
+}
+
+double baton_clock_seconds_since(const char *ts, time_t now)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
+		return 0;
+	}
+	return difftime(now, timegm(&tm));
 }

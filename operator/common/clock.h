@@ -84,4 +84,9 @@ static inline int64_t baton_realtime_ms(void)
  * bytes; returns BUF. */
 const char *baton_clock_rfc3339(char *buf, size_t size, int digits);
 
+/* Seconds from TS (RFC 3339 UTC, whole seconds: "2026-11-28T03:22:52Z") to
+ * NOW (seconds since the epoch, CLOCK_REALTIME), or 0 when TS does not
+ * parse. Pure: the caller reads the clock. */
+double baton_clock_seconds_since(const char *ts, time_t now);
+
 #endif /* BATON_COMMON_CLOCK_H */

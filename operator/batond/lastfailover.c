@@ -1,0 +1,148 @@
+/* status.lastFailover (batond/lastfailover.h): pure, the controller acts. */
+#include "batond/lastfailover.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/error.h"
+#include "consensus/decider.h"
+
+int baton_lastfailover_init(struct baton_lastfailover *r)
+{
+	r->records = json_object();
+	r->promote_ms = json_object();
+	r->primaries = json_object();
+	if (r->records == NULL || r->promote_ms == NULL ||
+	    r->primaries == NULL) {
+		baton_lastfailover_close(r);
+		return BATON_ENOMEM;
+	}
+	return 0;
+}
+
+void baton_lastfailover_close(struct baton_lastfailover *r)
+{
+	json_decref(r->records);
+	json_decref(r->promote_ms);
+	json_decref(r->primaries);
+	r->records = r->promote_ms = r->primaries = NULL;
+}
+
+void baton_lastfailover_primary(struct baton_lastfailover *r, const char *db,
+				const char *region)
+{
+	json_object_set_new(r->primaries, db, json_string(region));
+}
+
+bool baton_lastfailover_promoted(struct baton_lastfailover *r,
+				 const struct baton_cmd *cmd, const char *from,
+				 const char *now, const char *now_micro,
+				 uint64_t now_ms, char *msg, size_t size)
+{
+	json_t *lf;
+
+	if (from == NULL) {
+		from =
+		    json_string_value(json_object_get(r->primaries, cmd->db));
+	}
+	lf = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "from",
+		       from ? from : "", "to", cmd->region, "epoch",
+		       (json_int_t)cmd->epoch, "reason",
+		       baton_reason_name(cmd->reason), "startedAt", now,
+		       "appliedAt", now_micro, "stepsMillis");
+	if (lf == NULL) {
+		return false;
+	}
+	snprintf(msg, size,
+		 "Raft committed: %s is primary at epoch %llu (was %s; %s)",
+		 cmd->region, (unsigned long long)cmd->epoch,
+		 from ? from : "none", baton_reason_name(cmd->reason));
+	json_object_set_new(r->records, cmd->db, lf);
+	json_object_set_new(r->promote_ms, cmd->db,
+			    json_integer((json_int_t)now_ms));
+	return true;
+}
+
+json_t *baton_lastfailover_get(struct baton_lastfailover *r, const char *db)
+{
+	return json_object_get(r->records, db);
+}
+
+int64_t baton_lastfailover_since(struct baton_lastfailover *r, const char *db,
+				 uint64_t now_ms)
+{
+	json_t *t = json_object_get(r->promote_ms, db);
+	return t ? (int64_t)(now_ms - (uint64_t)json_integer_value(t)) : -1;
+}
+
+bool baton_lastfailover_step(struct baton_lastfailover *r, const char *db,
+			     uint64_t epoch, const char *step, int64_t ms)
+{
+	json_t *lf = json_object_get(r->records, db);
+	json_t *steps = json_object_get(lf, "stepsMillis");
+	if (ms < 0 || steps == NULL ||
+	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
+		epoch ||
+	    json_object_get(steps, step) != NULL) {
+		return false;
+	}
+	json_object_set_new(steps, step, json_integer((json_int_t)ms));
+	return true;
+}
+
+const char *baton_lastfailover_awaiting(struct baton_lastfailover *r,
+					const char *db)
+{
+	json_t *lf = json_object_get(r->records, db);
+	if (json_object_get(lf, "completedAt") != NULL) {
+		return NULL;
+	}
+	return json_string_value(json_object_get(lf, "to"));
+}
+
+void baton_lastfailover_serving(struct baton_lastfailover *r, const char *db,
+				const char *endpoint, const char *now,
+				time_t now_s, int64_t ms, char *msg,
+				size_t size)
+{
+	json_t *lf = json_object_get(r->records, db);
+	const char *to = json_string_value(json_object_get(lf, "to"));
+	const char *started =
+	    json_string_value(json_object_get(lf, "startedAt"));
+
+	json_object_set_new(lf, "completedAt", json_string(now));
+	if (ms >= 0) {
+		snprintf(msg, size,
+			 "%s serves as primary at %s (%lld ms after the "
+			 "promote was applied here)",
+			 to, endpoint, (long long)ms);
+	} else {
+		snprintf(msg, size,
+			 "%s serves as primary at %s (about %.0f s after the "
+			 "promote)",
+			 to, endpoint,
+			 started ? baton_clock_seconds_since(started, now_s)
+				 : 0.0);
+	}
+}
+
+bool baton_lastfailover_routed(struct baton_lastfailover *r, const char *db,
+			       const char *primary, uint64_t epoch,
+			       const char *mesh, int64_t ms, char *msg,
+			       size_t size)
+{
+	json_t *lf = json_object_get(r->records, db);
+	const char *to = json_string_value(json_object_get(lf, "to"));
+
+	if (to == NULL || strcmp(to, primary) != 0 ||
+	    !baton_lastfailover_step(r, db, epoch, "routed", ms)) {
+		return false;
+	}
+	snprintf(msg, size,
+		 "routing objects (mesh %s) send new connections to %s at "
+		 "epoch %llu in this cluster (%lld ms after the promote was "
+		 "applied here)",
+		 mesh, primary, (unsigned long long)epoch, (long long)ms);
+	return true;
+}
