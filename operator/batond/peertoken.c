@@ -527,12 +527,16 @@ int baton_peertoken_start(struct baton_batond *d, struct baton_peertoken **out,
 			 cfg->peer_token_dir, bp->name);
 		snprintf(pr->kubeconfig_path, sizeof pr->kubeconfig_path,
 			 "%s/%s.kubeconfig", cfg->peer_token_dir, bp->name);
-		rv = baton_kube_config_load_file(&kc, bp->kubeconfig, NULL);
-		if (rv != 0) {
-			baton_errmsg_printf(errmsg, "peer %s: %s", bp->name,
-					    kc.errmsg);
+		/* as the controller does: a peer whose kubeconfig is broken
+		 * is logged (here and there) and left unwatched, never a
+		 * reason not to run */
+		if (baton_kube_config_load_file(&kc, bp->kubeconfig, NULL) !=
+		    0) {
+			baton_log(BATON_LOG_ERROR, "peertoken",
+				  "peer %s: %s (no token rotation)", bp->name,
+				  kc.errmsg);
 			baton_kube_config_free(&kc);
-			return rv;
+			continue;
 		}
 		tok = baton_kube_config_token(&kc);
 		if (tok == NULL) {
