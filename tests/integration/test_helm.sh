@@ -201,6 +201,17 @@ done
 check "batond account: the server refuses reading a Secret (Forbidden)" \
     bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); sa_kubectl baton -n kube-system get secrets 2>&1 | grep -q Forbidden"
 
+# Short-lived peer tokens: batond mints tokens of the peer account
+# (TokenRequest) and of no other account.
+check "batond account: mint a token of the peer account (TokenRequest)" \
+    sa_kubectl baton -n baton-system create token baton-peer --duration=10m
+out=$(sa_kubectl baton -n baton-system create token baton --duration=10m 2>&1)
+if [ $? -ne 0 ] && grep -q Forbidden <<<"$out"; then
+    ok "batond account: cannot mint a token of any other account (its own)"
+else not_ok "batond account: cannot mint a token of any other account (its own) (got: $out)"; fi
+check "the chart's config serves and rotates peer tokens" \
+    bash -c "${admin[*]} -n baton-system get cm baton-config -o jsonpath='{.data.config\.yaml}' | grep -q 'serviceAccount: baton-peer'"
+
 # Peer account: read and fence, nothing else (RBAC + admission policy).
 check "peer account: read DatabaseClusters and pods" sa_kubectl baton-peer get dbc,pods -n default
 check "peer account: fence a pod (baton.dev/fenced label, fenced-by annotation)" \
