@@ -18,6 +18,7 @@ void baton_batond_config_defaults(struct baton_batond_config *cfg)
 	cfg->margin_ms = 200;
 	cfg->kube_qps = BATON_BATOND_DEFAULT_KUBE_QPS;
 	cfg->kube_burst = BATON_BATOND_DEFAULT_KUBE_BURST;
+	cfg->peer_token_seconds = 3600;
 	cfg->log_level = BATON_LOG_INFO;
 	cfg->ns = strdup("baton-system");
 	cfg->raft_dir = strdup("/var/lib/baton/raft");
@@ -251,7 +252,9 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	    "region",	"namespace",  "kubeconfig", "watchNamespaces",
 	    "peers",	"raft",	      "peerApi",    "tls",
 	    "http",	"lease",      "log",	    "mesh",
-	    "agentApi", "kubeClient", NULL};
+	    "agentApi", "kubeClient", "peerTokens", NULL};
+	static const char *const peer_token_keys[] = {
+	    "serviceAccount", "expirationSeconds", "dir", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
 						"electionTimeoutMillis",
 						"heartbeatMillis", NULL};
@@ -347,6 +350,21 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	if (o != NULL && ((rv = only_keys(&r, o, "peerApi", bind_keys)) != 0 ||
 			  (rv = get_string(&r, o, "bind", "peerApi.bind",
 					   &cfg->peer_api_bind)) != 0)) {
+		return rv;
+	}
+	if ((rv = get_object(&r, doc, "peerTokens", &o)) != 0) {
+		return rv;
+	}
+	if (o != NULL &&
+	    ((rv = only_keys(&r, o, "peerTokens", peer_token_keys)) != 0 ||
+	     (rv = get_string(&r, o, "serviceAccount",
+			      "peerTokens.serviceAccount",
+			      &cfg->peer_token_account)) != 0 ||
+	     (rv = get_uint(&r, o, "expirationSeconds",
+			    "peerTokens.expirationSeconds", 600, 86400,
+			    &cfg->peer_token_seconds)) != 0 ||
+	     (rv = get_string(&r, o, "dir", "peerTokens.dir",
+			      &cfg->peer_token_dir)) != 0)) {
 		return rv;
 	}
 	if ((rv = get_object(&r, doc, "http", &o)) != 0) {
@@ -574,6 +592,13 @@ int baton_batond_config_validate(struct baton_batond_config *cfg)
 				   "set (the agents ask for their lease over "
 				   "mutual TLS)");
 	}
+	if ((cfg->peer_token_account != NULL || cfg->peer_token_dir != NULL) &&
+	    cfg->tls_ca == NULL) {
+		return field_error(&r, "peerTokens",
+				   "needs tls (a peer token is handed only to "
+				   "a peer that proved its identity with a "
+				   "client certificate)");
+	}
 	if ((cfg->tls_ca == NULL) != (cfg->tls_cert == NULL) ||
 	    (cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
 		return field_error(&r, "tls",
@@ -668,6 +693,8 @@ void baton_batond_config_free(struct baton_batond_config *cfg)
 	free(cfg->raft_bind);
 	free(cfg->raft_dir);
 	free(cfg->peer_api_bind);
+	free(cfg->peer_token_account);
+	free(cfg->peer_token_dir);
 	free(cfg->tls_ca);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);

@@ -11,6 +11,9 @@
  *   raft: {bind: "0.0.0.0:7100", dataDir: /var/lib/baton/raft,
  *          electionTimeoutMillis: 1000, heartbeatMillis: 100}
  *   peerApi: {bind: "0.0.0.0:7101"}
+ *   peerTokens: {serviceAccount: baton-peer,  # mint for it (TokenRequest)
+ *                expirationSeconds: 3600,     # 600..86400
+ *                dir: /run/baton/peer-tokens} # rotate the peers' tokens
  *   tls: {ca: ..., cert: ..., key: ...}
  *   http: {bind: "0.0.0.0:8080"}    # /healthz /readyz /metrics
  *   agentApi: {bind: "0.0.0.0:7102",  # the agents ask for leases here
@@ -70,6 +73,13 @@ struct baton_batond_config {
 	unsigned election_timeout_ms;
 	unsigned heartbeat_ms;
 	char *peer_api_bind;
+	/* batond/peertoken.h: this region's peer ServiceAccount, whose
+	 * short-lived tokens the peer API hands to the other regions (NULL:
+	 * none served), their lifetime, and where the peers' rotated tokens
+	 * are kept (NULL: the peer kubeconfigs are used as they are) */
+	char *peer_token_account;
+	unsigned peer_token_seconds;
+	char *peer_token_dir;
 	char *tls_ca;
 	char *tls_cert;
 	char *tls_key;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batond/controller.h"
+#include "batond/peertoken.h"
 #include "batond/raftglue.h"
 #include "common/log.h"
 #include "common/version.h"
@@ -180,10 +181,24 @@ static void raft_stopped_cb(struct baton_batond *d)
 	baton_looplag_stop(&d->loop_lag);
 }
 
+static void peertoken_stopped_cb(struct baton_batond *d)
+{
+	d->peertoken = NULL;
+	if (d->raft != NULL) {
+		baton_raftglue_stop(d->raft, raft_stopped_cb);
+	} else {
+		raft_stopped_cb(d);
+	}
+}
+
+/* The peer tokens stop before Raft: a mint in flight answers on the peer
+ * API, which Raft's side owns. */
 static void controller_stopped_cb(struct baton_batond *d)
 {
 	d->controller = NULL;
-	if (d->raft != NULL) {
+	if (d->peertoken != NULL) {
+		baton_peertoken_stop(d->peertoken, peertoken_stopped_cb);
+	} else if (d->raft != NULL) {
 		baton_raftglue_stop(d->raft, raft_stopped_cb);
 	} else {
 		raft_stopped_cb(d);
@@ -366,6 +381,8 @@ int baton_batond_run(struct baton_batond_config *cfg)
 					? "more loops than observable"
 					: "out of memory");
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
+		   (rv = baton_peertoken_start(&d, &d.peertoken, d.errmsg)) ==
+		       0 &&
 		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {
 		d.consensus = baton_raftglue_ops(d.raft);
 		rv = baton_controller_start(&d, &d.controller, d.errmsg);

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "batond/daemon.h"
 #include "batond/membership.h"
+#include "batond/peertoken.h"
 #include "common/log.h"
 #include "consensus/decider.h"
 #include "consensus/driver.h"
@@ -1154,6 +1155,8 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		baton_http_route(&g->api, "GET", "/v1/status", api_status, g);
 		baton_http_route(&g->api, "POST", "/v1/membership/rejoin",
 				 api_rejoin, g);
+		/* GET /v1/peer-token, batond/peertoken.h */
+		baton_peertoken_serve(d->peertoken, &g->api);
 		rv = baton_split_host_port(cfg->peer_api_bind, host,
 					   sizeof host, &port);
 		if (rv == 0) {

@@ -32,8 +32,8 @@ done
 scoped_render() { helm template baton "$chart" -n baton-system $kv --set region=a --set 'watchNamespaces={team-a,team-b}'; }
 check "helm template with watchNamespaces: no ClusterRole or ClusterRoleBinding" \
     bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: ClusterRole' <<<\"\$out\")\" = 0 ]"
-check "helm template with watchNamespaces: batond's and the peer's Role in each listed namespace, plus the Lease Role" \
-    bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: Role$' <<<\"\$out\")\" = 5 ] && [ \"\$(grep -c '^kind: RoleBinding$' <<<\"\$out\")\" = 5 ]"
+check "helm template with watchNamespaces: batond's and the peer's Role in each listed namespace, plus the Lease Role and the peer-token Role" \
+    bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: Role$' <<<\"\$out\")\" = 6 ] && [ \"\$(grep -c '^kind: RoleBinding$' <<<\"\$out\")\" = 6 ]"
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"
 
@@ -200,6 +200,17 @@ for denied in "get secrets -n baton-system" "get secrets -n kube-system" "delete
 done
 check "batond account: the server refuses reading a Secret (Forbidden)" \
     bash -c "$(declare -f sa_kubectl); $(declare -p admin server tmp); sa_kubectl baton -n kube-system get secrets 2>&1 | grep -q Forbidden"
+
+# Short-lived peer tokens: batond mints tokens of the peer account
+# (TokenRequest) and of no other account.
+check "batond account: mint a token of the peer account (TokenRequest)" \
+    sa_kubectl baton -n baton-system create token baton-peer --duration=10m
+out=$(sa_kubectl baton -n baton-system create token baton --duration=10m 2>&1)
+if [ $? -ne 0 ] && grep -qi forbidden <<<"$out"; then
+    ok "batond account: cannot mint a token of any other account (its own)"
+else not_ok "batond account: cannot mint a token of any other account (its own) (got: $out)"; fi
+check "the chart's config serves and rotates peer tokens" \
+    bash -c "${admin[*]} -n baton-system get cm baton-config -o jsonpath='{.data.config\.yaml}' | grep -q 'serviceAccount: baton-peer'"
 
 # Peer account: read and fence, nothing else (RBAC + admission policy).
 check "peer account: read DatabaseClusters and pods" sa_kubectl baton-peer get dbc,pods -n default

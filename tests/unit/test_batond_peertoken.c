@@ -1,0 +1,180 @@
+/* Unit tests for operator/batond/peertoken: the token answer's parser (bad
+ * input is an error and yields no token), the JWT expiry, the refresh
+ * schedule (half life with jitter, bounded jittered backoff) and the "low"
+ * rule. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond/peertoken.h"
+#include "harness.h"
+
+#define T0 1796514444000LL /* 2026-12-05T23:47:24Z */
+
+START_TEST(parses_a_token_request_status)
+{
+	json_t *a = json_pack("{s:s, s:s}", "token", "eyJh.eyJi.c2ln",
+			      "expirationTimestamp", "2026-12-05T23:47:24Z");
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	char *token = NULL;
+	int64_t exp = 0;
+
+	ck_assert_int_eq(baton_peertoken_parse(a, &token, &exp, errmsg), 0);
+	ck_assert_str_eq(token, "eyJh.eyJi.c2ln");
+	ck_assert_int_eq(exp, T0);
+	free(token);
+	json_decref(a);
+	ck_assert_int_eq(baton_peertoken_time_ms("2026-12-05T23:47:24.5Z"), T0);
+}
+END_TEST
+
+START_TEST(bad_answers_are_errors_without_a_token)
+{
+	const char *bad[] = {
+	    "[]",
+	    "{}",
+	    "{\"token\": 5, \"expirationTimestamp\": \"2026-12-05T23:47:24Z\"}",
+	    "{\"token\": \"\", \"expirationTimestamp\": "
+	    "\"2026-12-05T23:47:24Z\"}",
+	    "{\"token\": \"a b\", \"expirationTimestamp\": "
+	    "\"2026-12-05T23:47:24Z\"}",
+	    "{\"token\": \"a\\nAuthorization: x\", \"expirationTimestamp\": "
+	    "\"2026-12-05T23:47:24Z\"}",
+	    "{\"token\": \"abc\"}",
+	    "{\"token\": \"abc\", \"expirationTimestamp\": \"tomorrow\"}",
+	    "{\"token\": \"abc\", \"expirationTimestamp\": "
+	    "\"2026-12-05T23:47:24+01:00\"}",
+	    "{\"token\": \"abc\", \"expirationTimestamp\": "
+	    "\"2026-13-04T23:47:24Z\"}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		json_t *a = json_loads(bad[i], 0, NULL);
+		char errmsg[BATON_ERRMSG_SIZE] = "";
+		char *token = (char *)"untouched";
+		int64_t exp = 0;
+		ck_assert_ptr_nonnull(a);
+		ck_assert_int_eq(baton_peertoken_parse(a, &token, &exp, errmsg),
+				 BATON_EPARSE);
+		ck_assert_ptr_null(token);
+		ck_assert_msg(errmsg[0] != '\0', "no message for %s", bad[i]);
+		json_decref(a);
+	}
+	ck_assert_int_eq(baton_peertoken_parse(NULL, &(char *){NULL},
+					       &(int64_t){0},
+					       (char[BATON_ERRMSG_SIZE]){0}),
+			 BATON_EPARSE);
+}
+END_TEST
+
+START_TEST(oversized_token_is_too_large)
+{
+	char *big = malloc(BATON_PEERTOKEN_MAX_TOKEN + 2);
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	char *token = NULL;
+	int64_t exp;
+	json_t *a;
+
+	memset(big, 'a', BATON_PEERTOKEN_MAX_TOKEN + 1);
+	big[BATON_PEERTOKEN_MAX_TOKEN + 1] = '\0';
+	a = json_pack("{s:s, s:s}", "token", big, "expirationTimestamp",
+		      "2026-12-05T23:47:24Z");
+	ck_assert_int_eq(baton_peertoken_parse(a, &token, &exp, errmsg),
+			 BATON_ETOOLARGE);
+	ck_assert_ptr_null(token);
+	ck_assert_ptr_nonnull(strstr(errmsg, "at most"));
+	json_decref(a);
+	big[BATON_PEERTOKEN_MAX_TOKEN] = '\0'; /* exactly the cap: fine */
+	a = json_pack("{s:s, s:s}", "token", big, "expirationTimestamp",
+		      "2026-12-05T23:47:24Z");
+	ck_assert_int_eq(baton_peertoken_parse(a, &token, &exp, errmsg), 0);
+	free(token);
+	json_decref(a);
+	free(big);
+}
+END_TEST
+
+START_TEST(jwt_expiry)
+{
+	/* header {"alg":"none"}, payload {"exp":1796514444,"sub":"x?"}
+	 * (base64url, no padding) */
+	ck_assert_int_eq(baton_peertoken_jwt_exp_ms(
+			     "eyJhbGciOiJub25lIn0."
+			     "eyJleHAiOjE3OTY1MTQ0NDQsInN1YiI6Ing_In0.s"),
+			 T0);
+	ck_assert_int_eq(baton_peertoken_jwt_exp_ms("opaque"), -1);
+	ck_assert_int_eq(baton_peertoken_jwt_exp_ms("a..b"), -1);
+	ck_assert_int_eq(baton_peertoken_jwt_exp_ms("a.e30.b"), -1); /* {} */
+	ck_assert_int_eq(baton_peertoken_jwt_exp_ms(NULL), -1);
+}
+END_TEST
+
+START_TEST(refresh_at_half_life_with_jitter)
+{
+	int64_t life = 3600 * 1000;
+	/* no jitter: exactly half */
+	ck_assert_int_eq(baton_peertoken_next_ms(T0, T0, T0 + life, 0, 0),
+			 T0 + life / 2);
+	/* jitter takes up to a tenth of the life off, never adds */
+	for (uint32_t r = 1; r < 4000000000u; r += 77777777u) {
+		int64_t n =
+		    baton_peertoken_next_ms(T0 + 5, T0, T0 + life, 0, r);
+		ck_assert(n <= T0 + life / 2);
+		ck_assert(n > T0 + life / 2 - life / 10);
+	}
+	/* a token that came expired: at once */
+	ck_assert_int_eq(baton_peertoken_next_ms(T0, T0, T0, 0, 123), T0);
+}
+END_TEST
+
+START_TEST(retry_backoff_is_bounded_and_jittered)
+{
+	int64_t prev_hi = 0;
+	for (unsigned f = 1; f <= 40; f++) {
+		int64_t lo =
+		    baton_peertoken_next_ms(T0, T0, T0 + 1000, f, 0) - T0;
+		int64_t hi =
+		    baton_peertoken_next_ms(T0, T0, T0 + 1000, f, UINT32_MAX) -
+		    T0;
+		ck_assert(lo >= BATON_PEERTOKEN_RETRY_MIN_MS / 2);
+		ck_assert(hi <= BATON_PEERTOKEN_RETRY_MAX_MS);
+		ck_assert(lo <= hi);
+		ck_assert(hi >= prev_hi ||
+			  hi >= BATON_PEERTOKEN_RETRY_MAX_MS / 2);
+		prev_hi = hi;
+	}
+	/* first retry within 0.5-1 s, the cap within 30-60 s */
+	ck_assert(baton_peertoken_next_ms(T0, 0, 0, 1, 0) - T0 == 500);
+	ck_assert(baton_peertoken_next_ms(T0, 0, 0, 30, 0) - T0 == 30000);
+}
+END_TEST
+
+START_TEST(low_at_a_quarter_or_five_minutes)
+{
+	int64_t hour = 3600 * 1000;
+	ck_assert(!baton_peertoken_low(T0, T0 + hour, hour));
+	ck_assert(!baton_peertoken_low(T0, T0 + hour / 4 + 1, hour));
+	ck_assert(baton_peertoken_low(T0, T0 + hour / 4 - 1, hour));
+	/* a short token: the 5-minute floor */
+	ck_assert(baton_peertoken_low(T0, T0 + 4 * 60 * 1000, 10 * 60 * 1000));
+	/* an unknown life (the bootstrap): the floor alone */
+	ck_assert(!baton_peertoken_low(T0, T0 + 6 * 60 * 1000, 0));
+	ck_assert(baton_peertoken_low(T0, T0 - 1, 0));
+}
+END_TEST
+
+static Suite *peertoken_suite(void)
+{
+	Suite *s = suite_create("batond_peertoken");
+	TCase *tc = tcase_create("peertoken");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, parses_a_token_request_status);
+	tcase_add_test(tc, bad_answers_are_errors_without_a_token);
+	tcase_add_test(tc, oversized_token_is_too_large);
+	tcase_add_test(tc, jwt_expiry);
+	tcase_add_test(tc, refresh_at_half_life_with_jitter);
+	tcase_add_test(tc, retry_backoff_is_bounded_and_jittered);
+	tcase_add_test(tc, low_at_a_quarter_or_five_minutes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(peertoken_suite)
