@@ -103,9 +103,9 @@ struct pg {
 	/* the server's OS user name for pg_ident (peer); NULL: unknown,
 	 * trust on the private socket instead */
 	char *os_user;
-	/* One administrative session kept between operations (session.c's
-	 * rule, below): NULL when none is open; IN_USE while an operation
-	 * holds it. Engine operations run one at a time (the agent submits
+	/* One administrative session kept between operations (session_get,
+	 * below): NULL when none is open; IN_USE while an operation holds
+	 * it. Engine operations run one at a time (the agent submits
 	 * the next one when the last answered), on a worker thread. */
 	PGconn *session;
 	bool session_in_use;
@@ -978,7 +978,7 @@ static PGconn *admin_connect(struct baton_engine *e, unsigned timeout_s)
 
 /* The kept administrative session. Opening a session forks a backend
  * that loads its catalog caches: on the loaded lab 50-150 ms, paid by
- * every status read (every 250 ms) and twice by every order on the
+ * every status read (every 100 ms) and twice by every order on the
  * failover path (the operation, then the fresh status every answer
  * carries). The hot paths (status, detach, promote, fence, unfence) take
  * the kept session instead; it never carries session state (no SET: what
@@ -2675,8 +2675,7 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->sync_names);
 	free(pg->lease_module);
 	free(pg->lease_file);
-	pg->session_in_use = false;
-	session_close(e);
+	PQfinish(pg->session);
 	free(pg);
 	e->impl = NULL;
 }

@@ -361,6 +361,16 @@ static double op_with_stopped_postmaster(struct pgt_node *n,
 	       (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 }
 
+/* A session opened now on N sees transaction_read_only = WANT. */
+static void new_session_read_only(struct pgt_node *n, const char *want)
+{
+	char ro[16], err[256];
+	ck_assert_msg(pgt_exec(n, "SHOW transaction_read_only", ro, sizeof ro,
+			       err, sizeof err) == 0,
+		      "%s: %s", n->name, err);
+	ck_assert_str_eq(ro, want);
+}
+
 /* The pid of the agent's own session on N ("" when none is open). */
 static void agent_session(struct pgt_node *n, char *out, size_t size)
 {
@@ -398,17 +408,10 @@ START_TEST(one_session_between_operations)
 	 * per try): what they return must already hold for a session
 	 * opened right after */
 	for (int i = 0; i < 20; i++) {
-		char ro[16];
 		must(&n[0], n[0].e.ops->unfence(&n[0].e));
-		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
-					  ro, sizeof ro, err, sizeof err),
-				 0);
-		ck_assert_str_eq(ro, "off");
+		new_session_read_only(&n[0], "off");
 		must(&n[0], n[0].e.ops->fence(&n[0].e));
-		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
-					  ro, sizeof ro, err, sizeof err),
-				 0);
-		ck_assert_str_eq(ro, "on");
+		new_session_read_only(&n[0], "on");
 		st = status_of(&n[0]);
 		ck_assert(!st.writable);
 	}
@@ -419,27 +422,20 @@ START_TEST(one_session_between_operations)
 	 * reload and forks no session, and a fence or unfence that returned
 	 * before it did would claim what new sessions do not get yet */
 	{
-		char ro[16];
 		double took =
 		    op_with_stopped_postmaster(&n[0], n[0].e.ops->unfence, 400);
 		ck_assert_msg(took >= 380,
 			      "unfence returned after %.0f ms, "
 			      "before the postmaster could reload",
 			      took);
-		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
-					  ro, sizeof ro, err, sizeof err),
-				 0);
-		ck_assert_str_eq(ro, "off");
+		new_session_read_only(&n[0], "off");
 		took =
 		    op_with_stopped_postmaster(&n[0], n[0].e.ops->fence, 400);
 		ck_assert_msg(took >= 380,
 			      "fence returned after %.0f ms, "
 			      "before the postmaster could reload",
 			      took);
-		ck_assert_int_eq(pgt_exec(&n[0], "SHOW transaction_read_only",
-					  ro, sizeof ro, err, sizeof err),
-				 0);
-		ck_assert_str_eq(ro, "on");
+		new_session_read_only(&n[0], "on");
 	}
 
 	/* fence refuses writes at once after an unfence on the same session */
