@@ -78,9 +78,14 @@ static int start(struct baton_raft_node *n)
 {
 	int rv = raft_start(&n->raft);
 	if (rv != 0) {
-		baton_errmsg_printf(n->errmsg, "raft_start: %s%s%s",
+		/* raft says nothing when the I/O backend fails to start (the
+		 * transport's listen): its own message and the code then */
+		const char *te = n->transport ? n->transport->errmsg : "";
+		baton_errmsg_printf(n->errmsg, "raft_start: %s%s%s%s%s (%s)",
 				    raft_errmsg(&n->raft),
-				    n->io.errmsg[0] ? "; " : "", n->io.errmsg);
+				    n->io.errmsg[0] ? "; " : "", n->io.errmsg,
+				    te[0] ? "; transport: " : "", te,
+				    raft_strerror(rv));
 		return rv;
 	}
 	n->started = true;

@@ -597,11 +597,13 @@ static int impl_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	impl->listener.data = impl;
 	impl->listening = true;
 	impl->open_handles++;
-	if (uv_tcp_bind(&impl->listener, (const struct sockaddr *)&sa, 0) !=
-		0 ||
-	    uv_listen((uv_stream_t *)&impl->listener, 64, listen_cb) != 0) {
-		baton_errmsg_printf(t->errmsg, "cannot listen on %s",
-				    me->address);
+	int uv_rv = uv_tcp_bind(&impl->listener, (const struct sockaddr *)&sa, 0);
+	if (uv_rv == 0) {
+		uv_rv = uv_listen((uv_stream_t *)&impl->listener, 64, listen_cb);
+	}
+	if (uv_rv != 0) {
+		baton_errmsg_printf(t->errmsg, "cannot listen on %s: %s",
+				    me->address, uv_strerror(uv_rv));
 		return RAFT_IOERR;
 	}
 	return 0;

@@ -49,6 +49,7 @@ struct pod {
 	bool poll_pending;
 	struct baton_kube_request poll_req;
 	bool order_pending;
+	bool pinned; /* a caller still uses it: pod_release waits */
 	struct baton_kube_request order_req;
 	char order[16];
 	uint64_t order_epoch;
@@ -237,11 +238,12 @@ static void pod_free(struct pod *p)
 	free(p);
 }
 
-/* Unlinks and frees P once nothing of it is in flight. */
+/* Unlinks and frees P once nothing of it is in flight and no caller holds
+ * it (pinned). */
 static void pod_release(struct baton_agents *a, struct pod *p)
 {
 	struct pod **pp;
-	if (p->poll_pending || p->order_pending) {
+	if (p->poll_pending || p->order_pending || p->pinned) {
 		return;
 	}
 	for (pp = &a->pods; *pp != NULL; pp = &(*pp)->next) {
@@ -1005,12 +1007,17 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		if (!p->seen && !p->gone) {
 			p->gone = true;
 			json_object_del(a->pod_index, p->key);
+			/* a cancel may run the request's callback at once,
+			 * which releases a gone pod: pinned, P outlives both
+			 * cancels and is released here, once */
+			p->pinned = true;
 			if (p->poll_pending) {
 				baton_kube_request_cancel(&p->poll_req);
 			}
 			if (p->order_pending) {
 				baton_kube_request_cancel(&p->order_req);
 			}
+			p->pinned = false;
 			pod_release(a, p);
 		}
 	}

@@ -31,6 +31,15 @@ declare -A pid raft api http agentapi
 cleanup() {
     for r in "${!pid[@]}"; do kill -KILL "${pid[$r]}" 2>/dev/null; done
     wait 2>/dev/null
+    # A failure on CI leaves only this output: show what each batond said.
+    if [ "$_tap_failed" != 0 ]; then
+        for r in "${regions[@]}"; do
+            [ -f "$tmp/$r.log" ] || continue
+            echo "# --- $r's batond: warnings, errors and Raft, last 40"
+            grep -E '"level":"(warn|error)"|"component":"raft"|ERROR|runtime error|Sanitizer' "$tmp/$r.log" |
+                tail -n 40 | cut -c1-400 | sed 's/^/#   /'
+        done
+    fi
     # The regions are shared with the next tests: leave no DatabaseCluster
     # holding a finalizer no batond will remove (a later batond would adopt
     # it, and deleting it would hang).
@@ -44,14 +53,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
-port() { # a free loopback port
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): no client socket takes it meanwhile
-        ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-    done
-}
-for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); agentapi[$r]=$(port); done
+# shellcheck source=../lib/ports.sh
+source "$top/tests/lib/ports.sh"
+for r in "${regions[@]}"; do take_port "raft[$r]" "api[$r]" "http[$r]" "agentapi[$r]"; done
 
 # A fleet CA and one certificate per region; an impostor CA.
 mkcert() { # mkcert DIR CA NAME
@@ -133,7 +137,12 @@ status() { kc "$1" get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.
 first=${regions[0]}
 all_ready() {
     local r
-    for r in "${regions[@]}"; do curl -fs "http://127.0.0.1:${http[$r]}/readyz" >/dev/null || return 1; done
+    local r out bad=0
+    for r in "${regions[@]}"; do
+        out=$(curl -s --max-time 5 -w ' (HTTP %{http_code})' "http://127.0.0.1:${http[$r]}/readyz" 2>&1)
+        case $out in *"(HTTP 200)") ;; *) echo "$r: $out"; bad=1 ;; esac
+    done
+    return $bad
 }
 eventually 60 "every batond is ready (caches synced, Raft quorum)" all_ready
 for r in "${regions[@]}"; do

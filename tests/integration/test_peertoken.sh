@@ -40,14 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
-port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-    done
-}
-for r in "${regions[@]}"; do raft[$r]=$(port); api[$r]=$(port); http[$r]=$(port); agentapi[$r]=$(port); done
+# shellcheck source=../lib/ports.sh
+source "$top/tests/lib/ports.sh"
+for r in "${regions[@]}"; do take_port "raft[$r]" "api[$r]" "http[$r]" "agentapi[$r]"; done
 
 mkdir -p "$tmp/pki"
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/pki/ca.key" 2>/dev/null

@@ -40,14 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
-port() { # a free loopback port
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): no client socket takes it meanwhile
-        ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-    done
-}
-http=$(port)
+# shellcheck source=../lib/ports.sh
+source "$top/tests/lib/ports.sh"
+take_port http agentport raftport
 metric() { # metric NAME: the sum of a counter's series
     curl -s "http://127.0.0.1:$http/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" {s += $2} END {print s + 0}'
 }
@@ -76,7 +71,7 @@ spec:
 done > "$tmp/dbcs.yaml"
 
 "$batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
-    --http-bind "127.0.0.1:$http" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$tmp/raft" --raft-bind "127.0.0.1:$(port)" \
+    --http-bind "127.0.0.1:$http" --agent-api-bind "127.0.0.1:$agentport" --raft-dir "$tmp/raft" --raft-bind "127.0.0.1:$raftport" \
     --log-level warn 2> "$tmp/batond.log" &
 bpid=$!
 if ! eventually 60 "batond is ready (caches synced, Raft leader)" curl -fs "http://127.0.0.1:$http/readyz"; then

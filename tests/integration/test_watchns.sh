@@ -48,14 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
-port() { # a free loopback port below the ephemeral range
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 12000))
-        ss -Htan | awk '{print $4}' | grep -q ":$p\$" || { echo "$p"; return; }
-    done
-}
-http=$(port)
+# shellcheck source=../lib/ports.sh
+source "$top/tests/lib/ports.sh"
+take_port http
 
 for ns in wn-a wn-b wn-out baton-wn; do
     check "create namespace $ns" kc create namespace "$ns"
@@ -75,15 +70,16 @@ check "a DatabaseCluster in the watched namespace wn-a" dbc wn-a inside
 check "a DatabaseCluster in the unwatched namespace wn-out" dbc wn-out outside
 
 start_batond() { # start_batond KUBECONFIG LOG
+    take_port raftport apiport agentport
     cat > "$tmp/batond.yaml" <<YAML
 region: $r
 namespace: baton-wn
 kubeconfig: $1
 watchNamespaces: [wn-a, wn-b]
-raft: {bind: "127.0.0.1:$(port)", dataDir: $tmp/raft, electionTimeoutMillis: 1000, heartbeatMillis: 100}
-peerApi: {bind: "127.0.0.1:$(port)"}
+raft: {bind: "127.0.0.1:$raftport", dataDir: $tmp/raft, electionTimeoutMillis: 1000, heartbeatMillis: 100}
+peerApi: {bind: "127.0.0.1:$apiport"}
 http: {bind: "127.0.0.1:$http"}
-agentApi: {bind: "127.0.0.1:$(port)"}
+agentApi: {bind: "127.0.0.1:$agentport"}
 YAML
     "$batond" --config "$tmp/batond.yaml" >> "$2" 2>&1 &
     pid=$!

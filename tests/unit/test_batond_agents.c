@@ -5,9 +5,14 @@
  * had data; nothing but the FSM's primary region's ordinal 0 is promoted or
  * granted a lease, and only while this region's lease is valid (and not
  * during a switchover); an old primary always goes back to streaming. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "batond/agents.h"
+#include "batond/children.h"
 #include "harness.h"
 
 /* eu (primary, index 0), us, ap (witness) at EPOCH. */
@@ -542,6 +547,118 @@ START_TEST(lsns_and_ordinals_parse_strictly)
 }
 END_TEST
 
+/* ---- the pod lifecycle, on a real loop ------------------------------- */
+
+struct life {
+	uv_loop_t loop;
+	uv_timer_t timer;
+	bool stopped;
+};
+
+static void life_timer_cb(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void life_run_ms(struct life *l, uint64_t ms)
+{
+	uv_timer_start(&l->timer, life_timer_cb, ms, 0);
+	uv_run(&l->loop, UV_RUN_DEFAULT);
+}
+
+static void life_stopped_cb(void *data)
+{
+	((struct life *)data)->stopped = true;
+}
+
+static void no_change(void *data, const char *db)
+{
+	(void)data;
+	(void)db;
+}
+
+static void no_event(void *data, const char *db, const char *type,
+		     const char *reason, const char *message)
+{
+	(void)data;
+	(void)db;
+	(void)type;
+	(void)reason;
+	(void)message;
+}
+
+/* Found by a stress of test_failover on CI: a pod that leaves the cache
+ * while its status poll is in flight. The sweep cancels the poll, whose
+ * callback (run at once) freed the pod, and the sweep then read it (and
+ * would have freed it again). The agent here is a socket that listens but
+ * never accepts: the poll stays in flight until the pod goes. */
+START_TEST(a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once)
+{
+	struct life l;
+	struct baton_kube_informer pods;
+	struct baton_agents_env env;
+	struct baton_agents *a = NULL;
+	struct sockaddr_in sa;
+	const char *ip = "127.0.0.93";
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
+	json_t *pod, *st;
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(BATON_AGENT_PORT);
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+			  listen(fd, 8) == 0,
+		      "cannot listen on %s:%d (taken?)", ip, BATON_AGENT_PORT);
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	pod = json_pack(
+	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, s:{s:s}}",
+	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
+	    "baton.dev/cluster", "orders", "spec", "containers", "name",
+	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
+	    "status", "podIP", ip);
+	ck_assert_ptr_nonnull(pod);
+	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
+
+	memset(&env, 0, sizeof env);
+	env.loop = &l.loop;
+	env.region = "eu";
+	env.pods = &pods;
+	env.changed = no_change;
+	env.event = no_event;
+	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+
+	/* the first tick polls the new pod; the agent never answers */
+	life_run_ms(&l, 300);
+	st = baton_agents_status(a);
+	ck_assert_uint_eq(json_array_size(st), 1);
+	json_decref(st);
+	/* the pod goes while the poll (2 s timeout) is in flight */
+	json_object_clear(pods.cache);
+	life_run_ms(&l, 400);
+	st = baton_agents_status(a);
+	ck_assert_uint_eq(json_array_size(st), 0); /* forgotten */
+	json_decref(st);
+
+	baton_agents_stop(a, life_stopped_cb, &l);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+	close(fd);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -566,6 +683,11 @@ static Suite *agents_suite(void)
 	    tc, only_the_designated_instance_counts_as_synchronous_standby);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	tcase_add_test(tc, the_epoch_an_instance_follows);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lifecycle");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc,
+		       a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
