@@ -433,8 +433,9 @@ bool baton_decider_decide(struct baton_decider *d,
 	/* Synchronous failover under way: lost() is committed (the old
 	 * lease had already ended then, and no renewal has come back since,
 	 * or the phase would be Healthy). Promote once every standby said
-	 * where it stopped. */
-	if (db->phase == BATON_PHASE_FAILING_OVER) {
+	 * where it stopped. In manual mode the round was a human's request
+	 * (batond/switchover.c judges it): nothing here. */
+	if (db->phase == BATON_PHASE_FAILING_OVER && db->cfg.automatic) {
 		int missing = baton_decider_missing_final(db);
 		if (missing >= 0 &&
 		    !(d->flags & BATON_DECIDER_BROKEN_FIRST_FINAL)) {

@@ -671,9 +671,10 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		if (db->phase == BATON_PHASE_FAILING_OVER) {
 			return BATON_FSM_PHASE;
 		}
-		if (!db->cfg.automatic) {
-			return BATON_FSM_NOT_ELIGIBLE;
-		}
+		/* manual mode too: a human asked to promote a region of a
+		 * synchronous database (batond/switchover.c), which then
+		 * waits for the final positions; no one but the human
+		 * promotes (decider.c) */
 		db->phase = BATON_PHASE_FAILING_OVER;
 		db->sw_target = -1;
 		db->sw_final_position = 0;

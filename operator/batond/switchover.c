@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "consensus/decider.h"
 
 static void event(struct baton_switchover_out *out, const char *type,
 		  const char *reason, const char *msg)
@@ -69,6 +70,85 @@ static bool sw_ineligible(const struct baton_db_state *st, int t, char *msg,
 		return false;
 	}
 	return true;
+}
+
+/* A manual promotion of T in synchronous mode, the primary lost. What the
+ * FSM knows of positions and of the synchronous standby predates the loss:
+ * with ANY 1 of several standbys an acknowledged commit may be only on
+ * another one, and a standby still streaming from an old primary that is
+ * alive behind a partition moves on. So, as the automatic failover does
+ * (consensus/decider.c), first LOST: every other data region's designated
+ * standby stops streaming and reports where its WAL ends (a final
+ * position, this round). Then T is promoted only if no standby holds more
+ * than T. */
+static json_t *sw_manual_sync(const struct baton_switchover_in *in, int t,
+			      json_t *rec, struct baton_switchover_out *out)
+{
+	const struct baton_db_state *st = in->st;
+	const struct baton_region_state *r = &st->regions[t];
+	const char *target = r->name;
+	const char *primary = st->regions[st->primary].name;
+	const char *started =
+	    json_string_value(json_object_get(rec, "startedAt"));
+	struct baton_cmd *cmd = &out->cmd;
+	char msg[300];
+	int missing, best;
+
+	if (st->phase != BATON_PHASE_FAILING_OVER) {
+		memset(cmd, 0, sizeof *cmd);
+		cmd->type = BATON_CMD_LOST;
+		snprintf(cmd->db, sizeof cmd->db, "%s", in->db);
+		snprintf(cmd->region, sizeof cmd->region, "%s", primary);
+		cmd->epoch = st->epoch;
+		cmd->renew_seq = st->renew_seq;
+		out->propose = in->may_propose;
+		snprintf(msg, sizeof msg,
+			 "%s is lost; every standby stops and reports where "
+			 "its WAL ends before %s is promoted (synchronous "
+			 "mode)",
+			 primary, target);
+		return sw_record(rec, "InProgress", msg);
+	}
+	missing = baton_decider_missing_final(st);
+	if (missing >= 0 || !(r->healthy && r->final &&
+			      r->report_epoch == st->epoch)) {
+		snprintf(msg, sizeof msg,
+			 "waiting for %s to report where its WAL ends: "
+			 "promoting %s before that could lose acknowledged "
+			 "writes",
+			 st->regions[missing >= 0 ? missing : t].name, target);
+		if (timed_out(in, started)) {
+			event(out, "Warning", "SwitchoverRefused", msg);
+			return sw_record(rec, "Refused", msg);
+		}
+		return sw_record(rec, "InProgress", msg);
+	}
+	best = baton_decider_pick(st, st->primary, true);
+	if (best >= 0 && st->regions[best].position > r->position) {
+		snprintf(msg, sizeof msg,
+			 "%s stopped at %llu, %s at %llu: only %s surely "
+			 "holds every acknowledged write; promote %s instead",
+			 target, (unsigned long long)r->position,
+			 st->regions[best].name,
+			 (unsigned long long)st->regions[best].position,
+			 st->regions[best].name, st->regions[best].name);
+		event(out, "Warning", "SwitchoverRefused", msg);
+		return sw_record(rec, "Refused", msg);
+	}
+	memset(cmd, 0, sizeof *cmd);
+	cmd->type = BATON_CMD_PROMOTE;
+	snprintf(cmd->db, sizeof cmd->db, "%s", in->db);
+	snprintf(cmd->region, sizeof cmd->region, "%s", target);
+	cmd->epoch = st->epoch + 1;
+	cmd->renew_seq = st->renew_seq;
+	cmd->reason = BATON_REASON_MANUAL;
+	out->propose = in->may_propose;
+	snprintf(msg, sizeof msg,
+		 "%s is lost; promoting %s at epoch %llu as asked (it stopped "
+		 "at %llu; no standby holds more)",
+		 primary, target, (unsigned long long)cmd->epoch,
+		 (unsigned long long)r->position);
+	return sw_record(rec, "InProgress", msg);
 }
 
 /* A request to TARGET (index T) is valid: move it along. */
@@ -136,6 +216,9 @@ static json_t *sw_progress(const struct baton_switchover_in *in, int t,
 			 target);
 		return sw_record(rec, "Pending", msg);
 	}
+	if (!st->cfg.automatic && in->lease_expired && st->cfg.synchronous) {
+		return sw_manual_sync(in, t, rec, out);
+	}
 	/* Only the leader judges eligibility (a follower's view of the
 	 * reports may lag), and a target that is catching up (just rejoined,
 	 * not yet a synchronous standby) is waited for, up to the timeout. */
@@ -154,8 +237,9 @@ static json_t *sw_progress(const struct baton_switchover_in *in, int t,
 	snprintf(cmd->db, sizeof cmd->db, "%s", in->db);
 	snprintf(cmd->region, sizeof cmd->region, "%s", target);
 	if (!st->cfg.automatic && in->lease_expired) {
-		/* manual mode, the primary is lost: promote now (the lease
-		 * expired in the leader's view, as for an automatic one) */
+		/* manual mode, asynchronous, the primary is lost: promote now
+		 * (the lease expired in the leader's view, as for an
+		 * automatic one; up to maxLagBytes may be lost, as there) */
 		cmd->type = BATON_CMD_PROMOTE;
 		cmd->epoch = st->epoch + 1;
 		cmd->renew_seq = st->renew_seq;

@@ -385,6 +385,7 @@ START_TEST(a_manual_database_with_a_lost_primary_is_promoted)
 
 	db_state(&st, 5);
 	st.cfg.automatic = false;
+	st.cfg.synchronous = false;
 	st.renew_seq = 77;
 	input(&in, &st, old);
 	in.request = "us";
@@ -407,6 +408,103 @@ START_TEST(a_manual_database_with_a_lost_primary_is_promoted)
 }
 END_TEST
 
+/* Synchronous, manual, the primary lost: the target's position and its
+ * synchronous flag in the FSM predate the loss. us was the synchronous
+ * standby but ap (a data region here) may hold acknowledged writes us does
+ * not (ANY 1). First a round (LOST): every standby stops and reports where
+ * its WAL ends; then us only if no standby holds more. On the old code the
+ * first decision promoted us at once. */
+START_TEST(a_synchronous_manual_promote_waits_for_final_positions)
+{
+	struct baton_db_state st;
+	struct baton_switchover_in in;
+	struct baton_switchover_out out;
+	json_t *old = settled(), *rec;
+
+	db_state(&st, 5);
+	st.cfg.automatic = false;
+	st.renew_seq = 77;
+	st.regions[2].role = BATON_ROLE_DATA;
+	st.regions[2].healthy = true;
+	st.regions[1].report_epoch = st.regions[2].report_epoch = 5;
+	st.regions[0].position = 9000; /* last heard, before the loss */
+	st.regions[1].position = 9000;
+	input(&in, &st, old);
+	in.request = "us";
+	in.lease_expired = true;
+
+	/* 1. the round */
+	baton_switchover_decide(&in, &out);
+	ck_assert(out.propose);
+	ck_assert_int_eq(out.cmd.type, BATON_CMD_LOST);
+	ck_assert_str_eq(out.cmd.region, "eu");
+	ck_assert_uint_eq(out.cmd.epoch, 5);
+	ck_assert_uint_eq(out.cmd.renew_seq, 77);
+	ck_assert_str_eq(rec_str(&out, "state"), "InProgress");
+	rec = out.record;
+
+	/* 2. committed; ap has not said where it stopped: wait */
+	st.phase = BATON_PHASE_FAILING_OVER;
+	st.round = 1;
+	st.regions[1].final = true;
+	st.regions[1].position = 9000;
+	in.old = rec;
+	baton_switchover_decide(&in, &out);
+	ck_assert(!out.propose);
+	ck_assert_str_eq(rec_str(&out, "state"), "InProgress");
+	ck_assert_ptr_nonnull(strstr(rec_str(&out, "message"), "ap"));
+	json_decref(out.record);
+
+	/* 3. ap stopped further on: us would lose what only ap holds */
+	st.regions[2].final = true;
+	st.regions[2].position = 9400;
+	baton_switchover_decide(&in, &out);
+	ck_assert(!out.propose);
+	ck_assert_str_eq(rec_str(&out, "state"), "Refused");
+	ck_assert_int_eq(out.n_events, 1);
+	ck_assert_str_eq(out.events[0].reason, "SwitchoverRefused");
+	ck_assert_ptr_nonnull(strstr(out.events[0].message, "promote ap"));
+	json_decref(out.record);
+
+	/* 4. the most advanced one is promoted as asked */
+	in.request = "ap";
+	baton_switchover_decide(&in, &out);
+	ck_assert(out.propose);
+	ck_assert_int_eq(out.cmd.type, BATON_CMD_PROMOTE);
+	ck_assert_str_eq(out.cmd.region, "ap");
+	ck_assert_uint_eq(out.cmd.epoch, 6);
+	ck_assert_uint_eq(out.cmd.renew_seq, 77);
+	ck_assert_int_eq(out.cmd.reason, BATON_REASON_MANUAL);
+	json_decref(out.record);
+
+	/* ... and so is us when it holds as much */
+	in.request = "us";
+	st.regions[1].position = 9400;
+	baton_switchover_decide(&in, &out);
+	ck_assert(out.propose);
+	ck_assert_int_eq(out.cmd.type, BATON_CMD_PROMOTE);
+	ck_assert_str_eq(out.cmd.region, "us");
+	json_decref(out.record);
+
+	/* 5. a final position from another epoch is none: wait, then give
+	 * up after the timeout */
+	st.regions[1].report_epoch = 4;
+	baton_switchover_decide(&in, &out);
+	ck_assert(!out.propose);
+	ck_assert_str_eq(rec_str(&out, "state"), "InProgress");
+	json_decref(out.record);
+	in.now_s = NOW_S + 10 * BATON_SWITCHOVER_TIMEOUT_S;
+	json_object_set_new(rec, "startedAt", json_string(NOW));
+	baton_switchover_decide(&in, &out);
+	ck_assert(!out.propose);
+	ck_assert_str_eq(rec_str(&out, "state"), "Refused");
+	json_decref(out.record);
+
+	json_decref(rec);
+	json_decref(old);
+}
+END_TEST
+
 static Suite *switchover_suite(void)
 {
 	Suite *s = suite_create("batond_switchover");
@@ -422,6 +520,8 @@ static Suite *switchover_suite(void)
 	tcase_add_test(tc, a_switchover_that_does_not_fence_in_time_is_aborted);
 	tcase_add_test(tc, the_switchover_completes_when_the_target_is_primary);
 	tcase_add_test(tc, a_manual_database_with_a_lost_primary_is_promoted);
+	tcase_add_test(tc,
+		       a_synchronous_manual_promote_waits_for_final_positions);
 	suite_add_tcase(s, tc);
 	return s;
 }

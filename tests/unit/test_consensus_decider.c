@@ -361,6 +361,39 @@ START_TEST(manual_mode_only_notifies_once)
 }
 END_TEST
 
+/* A synchronous round in manual mode is a human's request: its promote is
+ * batond/switchover.c's to judge, never the decider's pick (which would
+ * promote a region no one asked for). */
+START_TEST(manual_mode_never_promotes_from_a_round)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+
+	mkdb(&db, 3);
+	db.cfg.synchronous = true;
+	db.phase = BATON_PHASE_FAILING_OVER;
+	db.regions[1].final = true;
+	db.regions[2].final = true;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	/* automatic: every final position in, the decider promotes */
+	ck_assert(baton_decider_decide(&d, &db, 5000, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	baton_decider_close(&d);
+
+	db.cfg.automatic = false;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	for (uint64_t now = 5000; now <= 20000; now += 1000) {
+		if (baton_decider_decide(&d, &db, now, &out)) {
+			ck_assert_int_eq(out.kind, BATON_DECISION_REGION_LOST);
+		}
+	}
+	baton_decider_close(&d);
+}
+END_TEST
+
 START_TEST(switchover_waits_for_final_position)
 {
 	struct baton_decider d;
@@ -517,6 +550,7 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, synchronous_failover_waits_for_every_final_position);
 	tcase_add_test(tc, a_shorter_lease_never_cuts_an_earlier_one);
 	tcase_add_test(tc, manual_mode_only_notifies_once);
+	tcase_add_test(tc, manual_mode_never_promotes_from_a_round);
 	tcase_add_test(tc, switchover_waits_for_final_position);
 	tcase_add_test(tc, renewer_lease_from_send_time_and_agent_shorter);
 	tcase_add_test(tc, leases_for_thousands_of_databases);

@@ -372,9 +372,15 @@ START_TEST(failing_over_rules)
 	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
 	ck_assert(!db->cfg.automatic);
 	ck_assert_int_eq(db->phase, BATON_PHASE_REGION_LOST);
+	/* a human asks for a promote (batond/switchover.c): a new round,
+	 * with the same rules (the lease's compare-and-swap) */
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	c.renew_seq = db->renew_seq + 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_LEASE_RENEWED);
 	c.renew_seq = db->renew_seq;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
+	ck_assert(!db->regions[1].final);
 	baton_fsm_close(&rf);
 }
 END_TEST
