@@ -1486,17 +1486,21 @@ int baton_controller_start(struct baton_batond *d,
 		    .api_bind = d->cfg->agent_api_bind,
 		    .pki = d->agent_pki,
 		};
+		uv_timer_init(d->loop, &c->discovery_timer);
+		c->discovery_timer.data = c;
 		rv = baton_agents_start(&aenv, &c->agents);
 		if (rv != 0) {
-			/* informers are running: stop cleanly is not possible
-			 * here; they close with the client at exit */
+			/* half started (queue, informers, maybe the agents'
+			 * timer, which reads Raft's state): handed back, so
+			 * that the caller's stop closes all of it before Raft
+			 * goes (a use-after-free otherwise, seen when the
+			 * agent API's port was taken) */
 			baton_errmsg_printf(errmsg, "agent driver: %s",
 					    baton_strerror(rv));
+			*out = c;
 			return rv;
 		}
 	}
-	uv_timer_init(d->loop, &c->discovery_timer);
-	c->discovery_timer.data = c;
 	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
 	*out = c;
 	return 0;

@@ -69,8 +69,9 @@ YAML
 check "a DatabaseCluster in the watched namespace wn-a" dbc wn-a inside
 check "a DatabaseCluster in the unwatched namespace wn-out" dbc wn-out outside
 
-start_batond() { # start_batond KUBECONFIG LOG
+start_batond() { # start_batond KUBECONFIG LOG [AGENT-API-PORT]
     take_port raftport apiport agentport
+    agentport=${3:-$agentport}
     cat > "$tmp/batond.yaml" <<YAML
 region: $r
 namespace: baton-wn
@@ -158,6 +159,28 @@ sleep 3
 check "wn-out/outside is still untouched" untouched
 check "the API server refused batond nothing (no 403 in its log)" no_match '[Ff]orbidden' "$tmp/sa.log"
 stop_batond
+
+# ---- a taken agent API port: the reason, exit 1, nothing left running -------
+# (CI stress found the half-started controller's agents timer reading Raft's
+# freed state after such a failure: a use-after-free instead of an exit)
+take_port busy
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(120)' "$busy" &
+holder=$!
+listening() { [ -n "$(ss -Htln "sport = :$busy")" ]; }
+eventually 10 "something else listens on the agent API's port" listening
+start_batond "$tmp/sa.kubeconfig" "$tmp/taken.log" "$busy"
+exited() { ! kill -0 "$pid" 2>/dev/null; }
+eventually 60 "batond with its agent API port taken stops by itself" exited
+wait "$pid"
+rc=$?
+pid=
+check "... with exit code 1 (got $rc)" test "$rc" -eq 1
+check "... saying why" grep -q 'agent API on 127.0.0.1:'"$busy"'.*address already in use' "$tmp/taken.log"
+check "... and no sanitizer report" no_match 'ERROR: AddressSanitizer\|runtime error:' "$tmp/taken.log"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 if [ "$_tap_failed" -ne 0 ]; then
     for f in "$tmp"/*.log; do echo "# --- $f"; tail -40 "$f" | sed 's/^/#   /'; done
 fi

@@ -13,7 +13,10 @@ take_port() {
         while :; do
             p=$((20000 + RANDOM % 12000))
             case $_taken_ports in *" $p "*) continue ;; esac
-            ss -Htan | awk '{print $4}' | grep -q ":$p\$" && continue
+            # not `ss | grep -q`: under pipefail, grep's early exit
+            # makes ss fail with SIGPIPE on a long list, and a port in
+            # use passed as free (seen: an etcd's port given to a batond)
+            [ -z "$(ss -Htan "sport = :$p")" ] || continue
             _taken_ports+="$p "
             printf -v "$var" '%s' "$p"
             break
