@@ -10,6 +10,8 @@
 #include "batond/fsmsync.h"
 #include "batond/labels.h"
 #include "batond/lastfailover.h"
+#include "batond/peerfence.h"
+#include "batond/peerwatch.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
 #include "batond/reconcile.h"
@@ -32,23 +34,13 @@ struct worker {
 	uint64_t started_ms;
 };
 
-/* A peer region's cluster, watched read-only through its kubeconfig: its
- * batond's status of each DatabaseCluster says how that region is doing. */
-struct peer_watch {
-	struct baton_controller *c;
-	const char *name;
-	struct baton_kube_client client;
-	struct baton_kube_informer dbcs;
-	bool started;
-};
-
 struct baton_controller {
 	struct baton_batond *d;
 	/* "ns/cluster" -> {pod key: true}: the pods of each database, so that
 	 * per-database questions do not scan every cached pod */
 	json_t *pods_by_db;
-	struct peer_watch peers[BATON_MAX_PEERS];
-	int n_peers;
+	/* the peer clusters' DatabaseClusters (batond/peerwatch.h) */
+	struct baton_peerwatch peers;
 	struct baton_kube_informer dbcs;
 	struct baton_kube_informer pods;
 	struct baton_kube_workqueue queue;
@@ -71,18 +63,14 @@ struct baton_controller {
 	void (*stopped_cb)(struct baton_batond *d);
 	/* strings handed out by fsm_view, valid until the next call */
 	char view_primary[BATON_NAME_SIZE];
-	char peer_roles[BATON_MAX_PEERS][16];
-	char peer_sync[BATON_MAX_PEERS][512];
 	char view_phase[32];
 	char fsm_key[BATON_NAME_SIZE];
 	/* per database: the last switchover/promote proposal (ms) */
 	json_t *sw_proposed;
 	/* status.lastFailover as this batond saw it */
 	struct baton_lastfailover lastfo;
-	/* peer fencing: db → epoch fenced (done) / in flight */
-	json_t *peer_fenced;
-	json_t *peer_fencing;
-	int fence_pending;
+	/* peer fencing, its rounds per database (batond/peerfence.h) */
+	struct baton_peerfence fence;
 };
 
 static void maybe_stopped(struct baton_controller *c);
@@ -214,79 +202,28 @@ static int env_unregister(void *data, const struct baton_dbspec *spec)
 	return rv != 0 ? rv : BATON_EBUSY; /* done once applied */
 }
 
-/* ["a", "b"] → "a,b" in BUF; NULL when empty. */
-static const char *join_names(json_t *arr, char *buf, size_t size)
-{
-	size_t i;
-	json_t *n;
-	buf[0] = '\0';
-	json_array_foreach(arr, i, n)
-	{
-		size_t used = strlen(buf);
-		if (json_is_string(n) && used < size) {
-			snprintf(buf + used, size - used, "%s%s",
-				 used ? "," : "", json_string_value(n));
-		}
-	}
-	return buf[0] ? buf : NULL;
-}
-
-/* REGION's own entry in the status its batond wrote for NS/NAME, as this
- * batond sees it through the peer's API server (borrowed), or NULL. */
-static json_t *peer_region_status(struct baton_controller *c, const char *ns,
-				  const char *name, const char *region,
-				  int *peer)
-{
-	char key[160];
-	size_t i;
-	json_t *reg;
-	for (int p = 0; p < c->n_peers; p++) {
-		json_t *obj;
-		if (strcmp(c->peers[p].name, region) != 0) {
-			continue;
-		}
-		snprintf(key, sizeof key, "%s/%s", ns, name);
-		obj = baton_kube_informer_get(&c->peers[p].dbcs, key);
-		json_array_foreach(
-		    json_object_get(json_object_get(obj, "status"), "regions"),
-		    i, reg)
-		{
-			const char *n =
-			    json_string_value(json_object_get(reg, "name"));
-			if (n != NULL && strcmp(n, region) == 0) {
-				*peer = p;
-				return reg;
-			}
-		}
-	}
-	return NULL;
-}
-
 static const char *agents_peer_endpoint(void *data, const char *ns,
 					const char *name, const char *region)
 {
-	int p;
-	json_t *reg = peer_region_status(data, ns, name, region, &p);
-	return json_string_value(json_object_get(reg, "endpoint"));
+	struct baton_controller *c = data;
+	return json_string_value(json_object_get(
+	    baton_peerwatch_entry(&c->peers, ns, name, region), "endpoint"));
 }
 
 static const char *agents_peer_instance(void *data, const char *ns,
 					const char *name, const char *region)
 {
-	int p;
-	json_t *reg = peer_region_status(data, ns, name, region, &p);
-	return json_string_value(json_object_get(reg, "instanceEndpoint"));
+	struct baton_controller *c = data;
+	return json_string_value(
+	    json_object_get(baton_peerwatch_entry(&c->peers, ns, name, region),
+			    "instanceEndpoint"));
 }
 
 static const char *agents_peer_sync(void *data, const char *ns,
 				    const char *name, const char *region)
 {
 	struct baton_controller *c = data;
-	int p;
-	json_t *reg = peer_region_status(c, ns, name, region, &p);
-	return reg ? join_names(json_object_get(reg, "syncStandbys"),
-				c->peer_sync[p], sizeof c->peer_sync[p])
-		   : NULL;
+	return baton_peerwatch_sync(&c->peers, ns, name, region);
 }
 
 static void agents_changed(void *data, const char *db)
@@ -307,58 +244,6 @@ static void agents_event(void *data, const char *db, const char *type,
 	}
 }
 
-/* Region O->name as its own batond reported it in its own cluster. */
-static void observe_peer(struct baton_controller *c,
-			 const struct baton_dbspec *spec,
-			 struct baton_region_obs *o)
-{
-	char key[160];
-	json_t *obj;
-	size_t i;
-	json_t *reg;
-
-	o->reachable = false;
-	for (int p = 0; p < c->n_peers; p++) {
-		struct peer_watch *pw = &c->peers[p];
-		if (strcmp(pw->name, o->name) != 0 ||
-		    !baton_kube_informer_has_synced(&pw->dbcs)) {
-			continue;
-		}
-		o->reachable = pw->dbcs.errmsg[0] == '\0';
-		snprintf(key, sizeof key, "%s/%s", spec->ns, spec->name);
-		obj = baton_kube_informer_get(&pw->dbcs, key);
-		json_array_foreach(
-		    json_object_get(json_object_get(obj, "status"), "regions"),
-		    i, reg)
-		{
-			const char *n =
-			    json_string_value(json_object_get(reg, "name"));
-			if (n == NULL || strcmp(n, o->name) != 0) {
-				continue;
-			}
-			o->ready = json_is_true(json_object_get(reg, "ready"))
-				       ? (o->replicas > 0 ? o->replicas : 1)
-				       : 0;
-			if (json_string_value(json_object_get(reg, "role"))) {
-				snprintf(c->peer_roles[p],
-					 sizeof c->peer_roles[p], "%s",
-					 json_string_value(
-					     json_object_get(reg, "role")));
-				o->role = c->peer_roles[p];
-			}
-			if (json_is_integer(json_object_get(reg, "lagBytes"))) {
-				o->lag_bytes = json_integer_value(
-				    json_object_get(reg, "lagBytes"));
-			}
-			o->endpoint =
-			    json_string_value(json_object_get(reg, "endpoint"));
-			o->sync_standbys =
-			    join_names(json_object_get(reg, "syncStandbys"),
-				       c->peer_sync[p], sizeof c->peer_sync[p]);
-		}
-	}
-}
-
 static int env_observe(void *data, const struct baton_dbspec *spec,
 		       struct baton_region_obs *obs, int max)
 {
@@ -366,7 +251,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 	const char *region = c->d->cfg->region;
 	int n = 0;
 	const char *key;
-	json_t *pod;
+	json_t *v;
 
 	for (int i = 0; i < spec->n_regions && n < max; i++) {
 		struct baton_region_obs *o = &obs[n++];
@@ -378,7 +263,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			      ? "witness"
 			      : NULL;
 		if (strcmp(o->name, region) != 0) {
-			observe_peer(c, spec, o);
+			baton_peerwatch_observe(&c->peers, spec, o);
 			continue;
 		}
 		o->reachable = true;
@@ -388,8 +273,13 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 		    c->agents, db_key(c, spec->ns, spec->name));
 		o->instance_endpoint = baton_agents_instance_endpoint(
 		    c->agents, db_key(c, spec->ns, spec->name));
-		json_object_foreach(c->pods.cache, key, pod)
+		/* the database's own pods (the index), not every cached pod */
+		json_object_foreach(
+		    json_object_get(c->pods_by_db,
+				    db_key(c, spec->ns, spec->name)),
+		    key, v)
 		{
+			json_t *pod = baton_kube_informer_get(&c->pods, key);
 			json_t *md = json_object_get(pod, "metadata");
 			json_t *labels = json_object_get(md, "labels");
 			const char *cl = json_string_value(
@@ -751,192 +641,29 @@ static void label_cb(struct baton_kube_request *req, int status)
 	}
 }
 
-/* ---- peer fencing -----------------------------------------------------------
- *
- * Before this region labels its instance primary at a new epoch, it labels
- * every instance still labelled primary in the peer clusters it can reach
- * (through the peer kubeconfig, whose RBAC and admission policy allow only
- * that) as fenced: their primary Service stops selecting them even when
- * their own batond is gone but their API server still answers. The old
- * primary's agent has fenced itself already when its lease ended; this is
- * the routing side. An unreachable peer does not block: its instances are
- * fenced by their lease, and its own batond relabels them when it returns.
- */
+/* ---- peer fencing (batond/peerfence.h): the controller's side ------------ */
 
-#define PEER_FENCE_TIMEOUT_MS 1000
-
-struct fence_req {
-	struct baton_kube_request req;
-	struct baton_controller *c;
-	int peer;
-	char db[BATON_NAME_SIZE];
-	char ns[64];
-	uint64_t epoch;
-	bool listing;
-};
-
-static void fence_one_done(struct baton_controller *c, const char *db,
-			   uint64_t epoch)
+static const char *fence_peer_name(void *data, int p)
 {
-	json_t *n = json_object_get(c->peer_fencing, db);
-	json_int_t left = n ? json_integer_value(n) - 1 : 0;
-	if (left > 0) {
-		json_object_set_new(c->peer_fencing, db, json_integer(left));
-		return;
-	}
-	json_object_del(c->peer_fencing, db);
-	json_object_set_new(c->peer_fenced, db,
-			    json_integer((json_int_t)epoch));
-	if (!c->stopping) {
-		baton_kube_workqueue_add(&c->queue, db);
-	}
+	struct baton_controller *c = data;
+	return baton_peerwatch_name(&c->peers, p);
 }
 
-static void fence_cb(struct baton_kube_request *req, int status);
-
-static int fence_start(struct baton_controller *c, int peer, const char *db,
-		       const char *ns, uint64_t epoch, const char *method,
-		       const char *path, const char *body)
+static struct baton_kube_client *fence_client(void *data, int p)
 {
-	struct fence_req *f = calloc(1, sizeof *f);
-	int rv;
-	if (f == NULL) {
-		return BATON_ENOMEM;
-	}
-	f->c = c;
-	f->peer = peer;
-	f->epoch = epoch;
-	f->listing = body == NULL;
-	snprintf(f->db, sizeof f->db, "%s", db);
-	snprintf(f->ns, sizeof f->ns, "%s", ns);
-	f->req.data = f;
-	rv = baton_kube_request_start(
-	    &c->peers[peer].client, &f->req, method, path,
-	    body ? "application/merge-patch+json" : NULL, body,
-	    PEER_FENCE_TIMEOUT_MS, NULL, fence_cb);
-	if (rv != 0) {
-		free(f);
-		return rv;
-	}
-	c->fence_pending++;
-	return 0;
+	struct baton_controller *c = data;
+	return baton_peerwatch_client(&c->peers, p);
 }
 
-static void fence_cb(struct baton_kube_request *req, int status)
+static void fence_done(void *data, const char *db)
 {
-	struct fence_req *f = req->data;
-	struct baton_controller *c = f->c;
-	const char *peer = c->peers[f->peer].name;
-	size_t i;
-	json_t *pod;
-
-	c->fence_pending--;
-	if (status != 0) {
-		if (status != BATON_ECANCELED) {
-			baton_log(BATON_LOG_WARN, "controller",
-				  "%s: peer fencing in %s: %s (its instances "
-				  "are fenced by their lease)",
-				  f->db, peer, req->errmsg);
-		}
-	} else if (f->listing) {
-		char epoch[24];
-		snprintf(epoch, sizeof epoch, "%llu",
-			 (unsigned long long)f->epoch);
-		json_array_foreach(json_object_get(req->result, "items"), i,
-				   pod)
-		{
-			const char *name = json_string_value(json_object_get(
-			    json_object_get(pod, "metadata"), "name"));
-			struct baton_kube_ref ref = {NULL,  "v1", "pods",
-						     f->ns, name, NULL};
-			char path[512];
-			char body[512];
-			if (name == NULL ||
-			    baton_kube_path(&ref, path, sizeof path) != 0) {
-				continue;
-			}
-			snprintf(body, sizeof body,
-				 "{\"metadata\":{\"labels\":{"
-				 "\"" BATON_LABEL_ROLE "\":\"fenced\","
-				 "\"" BATON_LABEL_FENCED "\":\"%s\"},"
-				 "\"annotations\":{"
-				 "\"" BATON_ANNOTATION_FENCED_BY "\":\"%s\"}}}",
-				 epoch, c->d->cfg->region);
-			if (!c->stopping &&
-			    fence_start(c, f->peer, f->db, f->ns, f->epoch,
-					"PATCH", path, body) == 0) {
-				json_object_set_new(
-				    c->peer_fencing, f->db,
-				    json_integer(
-					json_integer_value(json_object_get(
-					    c->peer_fencing, f->db)) +
-					1));
-				baton_log(BATON_LOG_WARN, "controller",
-					  "%s: fencing %s/%s in %s through "
-					  "its API server (epoch %s)",
-					  f->db, f->ns, name, peer, epoch);
-			}
-		}
-	} else {
-		char msg[300];
-		snprintf(msg, sizeof msg,
-			 "an instance in %s still labelled primary was "
-			 "fenced through %s's API server before promoting "
-			 "here (epoch %llu)",
-			 peer, peer, (unsigned long long)f->epoch);
-		agents_event(c, f->db, "Normal", "Fenced", msg);
-	}
-	fence_one_done(c, f->db, f->epoch);
-	if (c->stopping) {
-		maybe_stopped(c);
-	}
-	free(f);
+	struct baton_controller *c = data;
+	baton_kube_workqueue_add(&c->queue, db);
 }
 
-/* True when every reachable peer has no instance of SPEC labelled primary
- * below EPOCH any more (or could not be asked); starts the fencing
- * otherwise. */
-static bool peers_fenced(struct baton_controller *c,
-			 const struct baton_dbspec *spec, const char *db,
-			 uint64_t epoch)
+static void fence_settled(void *data)
 {
-	json_t *done = json_object_get(c->peer_fenced, db);
-	char path[512];
-	char selector[160];
-	struct baton_kube_ref ref = {NULL, "v1", "pods", spec->ns, NULL, NULL};
-	struct baton_kube_list_opts opts = {0};
-	int started = 0;
-
-	if (done != NULL && (uint64_t)json_integer_value(done) >= epoch) {
-		return true;
-	}
-	if (json_object_get(c->peer_fencing, db) != NULL) {
-		return false;
-	}
-	snprintf(selector, sizeof selector,
-		 BATON_LABEL_CLUSTER "=%s," BATON_LABEL_ROLE "=primary",
-		 spec->name);
-	opts.label_selector = selector;
-	if (baton_kube_path(&ref, path, sizeof path) != 0 ||
-	    baton_kube_list_query(&opts, path, sizeof path) != 0) {
-		return true;
-	}
-	for (int p = 0; p < c->n_peers; p++) {
-		if (baton_dbspec_region(spec, c->peers[p].name) == NULL) {
-			continue;
-		}
-		if (fence_start(c, p, db, spec->ns, epoch, "GET", path, NULL) ==
-		    0) {
-			started++;
-		}
-	}
-	if (started == 0) {
-		json_object_set_new(c->peer_fenced, db,
-				    json_integer((json_int_t)epoch));
-		return true;
-	}
-	json_object_set_new(c->peer_fencing, db, json_integer(started));
-	return false;
+	maybe_stopped(data);
 }
 
 /* Brings the region's pods of SPEC in line with the FSM: the lowest ready
@@ -1001,7 +728,8 @@ static void sync_labels(struct baton_controller *c,
 		}
 		primary = strcmp(want_role, "primary") == 0;
 		/* peer fencing first (fence before promote, §5) */
-		if (primary && !peers_fenced(c, spec, db, v.epoch)) {
+		if (primary &&
+		    !baton_peerfence_done(&c->fence, spec, db, v.epoch)) {
 			continue;
 		}
 		/* a patch of this pod in flight, or this very patch landed
@@ -1157,94 +885,20 @@ static void dbc_delete(struct baton_kube_informer *inf, json_t *obj)
 	enqueue_obj(inf->data, obj);
 }
 
-static void peer_dbc_changed(struct baton_kube_informer *inf, json_t *obj)
+/* A peer's status of DB changed: reconcile it (when it is ours too). */
+static void peer_changed(void *data, const char *db)
 {
-	struct peer_watch *pw = inf->data;
-	char key[160];
-	if (!pw->c->stopping &&
-	    baton_kube_object_key(obj, key, sizeof key) == 0 &&
-	    baton_kube_informer_get(&pw->c->dbcs, key) != NULL) {
-		baton_kube_workqueue_add(&pw->c->queue, key);
+	struct baton_controller *c = data;
+	if (!c->stopping && baton_kube_informer_get(&c->dbcs, db) != NULL) {
+		baton_kube_workqueue_add(&c->queue, db);
 	}
 }
 
-static void peer_add(struct baton_kube_informer *inf, json_t *obj)
+static void peers_closed(void *data)
 {
-	peer_dbc_changed(inf, obj);
-}
-
-static void peer_update(struct baton_kube_informer *inf, json_t *old_obj,
-			json_t *new_obj)
-{
-	/* only the peer's own status matters; ignore our echoes */
-	if (!json_equal(json_object_get(old_obj, "status"),
-			json_object_get(new_obj, "status"))) {
-		peer_dbc_changed(inf, new_obj);
-	}
-}
-
-static void peer_delete(struct baton_kube_informer *inf, json_t *obj)
-{
-	peer_dbc_changed(inf, obj);
-}
-
-/* Watches every peer whose kubeconfig is configured. A peer that cannot be
- * configured is logged and left unwatched (shown unreachable), never a
- * reason not to run. */
-static void start_peers(struct baton_controller *c)
-{
-	static const struct baton_kube_informer_handlers h = {
-	    peer_add, peer_update, peer_delete};
-	struct baton_kube_informer_opts opts = {
-	    .group = "baton.dev",
-	    .version = "v1alpha1",
-	    .resource = "databaseclusters",
-	    .retry_cap_ms = BATON_PEER_RETRY_CAP_MS,
-	    .namespaces = baton_scope_namespaces(&c->d->scope),
-	};
-	const struct baton_batond_config *cfg = c->d->cfg;
-
-	for (size_t i = 0; i < cfg->n_peers; i++) {
-		struct peer_watch *pw = &c->peers[c->n_peers];
-		struct baton_kube_config kc;
-		struct baton_kube_client_opts co = {.user_agent =
-							"batond/0.1.0 (peer)"};
-		if (cfg->peers[i].kubeconfig == NULL) {
-			continue;
-		}
-		pw->c = c;
-		pw->name = cfg->peers[i].name;
-		if (baton_kube_config_load_file(&kc, cfg->peers[i].kubeconfig,
-						NULL) != 0) {
-			baton_log(BATON_LOG_ERROR, "controller",
-				  "peer %s: %s (not watched)", pw->name,
-				  kc.errmsg);
-			baton_kube_config_free(&kc);
-			continue;
-		}
-		if (baton_kube_client_init(c->d->loop, &pw->client, &kc, &co) !=
-		    0) {
-			baton_log(BATON_LOG_ERROR, "controller",
-				  "peer %s: %s (not watched)", pw->name,
-				  pw->client.errmsg);
-			baton_kube_config_free(&kc);
-			continue;
-		}
-		baton_kube_config_free(&kc);
-		if (baton_kube_informer_init(&pw->client, &pw->dbcs, &opts,
-					     &h) != 0) {
-			baton_log(BATON_LOG_ERROR, "controller",
-				  "peer %s: cannot watch (out of memory)",
-				  pw->name);
-			/* closes on the next loop turns, long before stop */
-			baton_kube_client_close(&pw->client, NULL);
-			continue;
-		}
-		pw->dbcs.data = pw;
-		baton_kube_informer_start(&pw->dbcs);
-		pw->started = true;
-		c->n_peers++;
-	}
+	struct baton_controller *c = data;
+	c->closing--;
+	maybe_stopped(c);
 }
 
 /* POD's database ("ns/cluster") into KEY; false if it has none. */
@@ -1438,8 +1092,25 @@ int baton_controller_start(struct baton_batond *d,
 	};
 	c->sw_proposed = json_object();
 	baton_lastfailover_init(&c->lastfo);
-	c->peer_fenced = json_object();
-	c->peer_fencing = json_object();
+	{
+		struct baton_peerfence_env fenv = {
+		    .data = c,
+		    .region = d->cfg->region,
+		    .peer_name = fence_peer_name,
+		    .client = fence_client,
+		    .done = fence_done,
+		    .event = agents_event,
+		    .settled = fence_settled,
+		};
+		rv = baton_peerfence_init(&c->fence, &fenv);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "peer fencing: %s",
+				    baton_strerror(rv));
+		baton_lastfailover_close(&c->lastfo);
+		free(c);
+		return rv;
+	}
 	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
 	if (rv == 0) {
 		c->queue.data = c;
@@ -1470,7 +1141,16 @@ int baton_controller_start(struct baton_batond *d,
 		free(c);
 		return rv;
 	}
-	start_peers(c);
+	{
+		struct baton_peerwatch_env wenv = {
+		    .data = c,
+		    .changed = peer_changed,
+		    .closed = peers_closed,
+		};
+		baton_peerwatch_start(&c->peers, d->loop, d->cfg,
+				      baton_scope_namespaces(&d->scope), &wenv);
+	}
+	c->fence.env.n_peers = c->peers.n;
 	{
 		struct baton_agents_env aenv = {
 		    .data = c,
@@ -1609,7 +1289,7 @@ static void maybe_stopped(struct baton_controller *c)
 	struct baton_batond *d = c->d;
 
 	if (c->closing > 0 || c->label_pending > 0 || c->discovery_pending ||
-	    c->fence_pending > 0 || c->stopped_cb == NULL) {
+	    baton_peerfence_pending(&c->fence) > 0 || c->stopped_cb == NULL) {
 		return;
 	}
 	for (int i = 0; i < MAX_WORKERS; i++) {
@@ -1623,8 +1303,7 @@ static void maybe_stopped(struct baton_controller *c)
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
 	baton_lastfailover_close(&c->lastfo);
-	json_decref(c->peer_fenced);
-	json_decref(c->peer_fencing);
+	baton_peerfence_close(&c->fence);
 	free(c);
 	cb(d);
 }
@@ -1634,21 +1313,6 @@ static void informer_closed_cb(struct baton_kube_informer *inf)
 	struct baton_controller *c = inf->data;
 	c->closing--;
 	maybe_stopped(c);
-}
-
-static void peer_client_closed_cb(struct baton_kube_client *cl)
-{
-	struct peer_watch *pw = cl->data;
-	pw->c->closing--;
-	maybe_stopped(pw->c);
-}
-
-/* The informer first, then the client it runs on. */
-static void peer_informer_closed_cb(struct baton_kube_informer *inf)
-{
-	struct peer_watch *pw = inf->data;
-	pw->client.data = pw;
-	baton_kube_client_close(&pw->client, peer_client_closed_cb);
 }
 
 static void timer_closed_cb(uv_handle_t *h)
@@ -1677,13 +1341,11 @@ void baton_controller_stop(struct baton_controller *c,
 			   void (*stopped_cb)(struct baton_batond *d))
 {
 	c->stopping = true;
+	c->fence.stopping = true;
 	c->stopped_cb = stopped_cb;
 	c->closing = 4;
-	for (int i = 0; i < c->n_peers; i++) {
+	if (baton_peerwatch_close(&c->peers)) {
 		c->closing++;
-		c->peers[i].dbcs.data = &c->peers[i];
-		baton_kube_informer_close(&c->peers[i].dbcs,
-					  peer_informer_closed_cb);
 	}
 	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
 	if (c->agents != NULL) {

@@ -22,13 +22,6 @@
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
 
-/* A peer's DatabaseCluster watch retries at least every 2 s while the peer
- * is unreachable (not after up to 30 s): once a partition heals, the
- * region must see the new primary's endpoint at once, its old primary
- * rejoins only then. The cost is one failed connection per peer every 2 s
- * while the peer is down. */
-#define BATON_PEER_RETRY_CAP_MS 2000
-
 struct baton_batond;
 struct baton_controller;
 
