@@ -328,6 +328,9 @@ fuzz-smoke:
 # ---- tooling ------------------------------------------------------------------
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# every shell script: *.sh and the executables whose first line names bash
+SHELL_SRCS = $(sort $(shell git ls-files '*.sh' 2>/dev/null) \
+	$(shell git grep -lE '^\#!(/usr/bin/env bash|/bin/bash)' 2>/dev/null))
 
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -352,6 +355,10 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem --suppress='uninitvar:tests/unit/*' \
 		--suppress=ctuuninitvar --std=c11 -I. -Ioperator \
 		$(LIB_DIRS) tests/unit tests/fuzz
+	@# the C sources as clang-format would write them (make format)
+	@clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@# every shell script, following what it sources; warnings fail
+	shellcheck -x -P SCRIPTDIR -S warning $(SHELL_SRCS)
 	@# The chart lints clean with each of its ci/ values files (the
 	@# chart-testing convention); --strict turns warnings into failures.
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }

@@ -597,9 +597,11 @@ static int impl_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 	impl->listener.data = impl;
 	impl->listening = true;
 	impl->open_handles++;
-	int uv_rv = uv_tcp_bind(&impl->listener, (const struct sockaddr *)&sa, 0);
+	int uv_rv =
+	    uv_tcp_bind(&impl->listener, (const struct sockaddr *)&sa, 0);
 	if (uv_rv == 0) {
-		uv_rv = uv_listen((uv_stream_t *)&impl->listener, 64, listen_cb);
+		uv_rv =
+		    uv_listen((uv_stream_t *)&impl->listener, 64, listen_cb);
 	}
 	if (uv_rv != 0) {
 		baton_errmsg_printf(t->errmsg, "cannot listen on %s: %s",

@@ -94,9 +94,9 @@ container_opts=(--user 999:999 --read-only --tmpfs /tmp --cap-drop ALL
 
 # $1 container: waits for /readyz 200 on the probe port, at most 120 s
 wait_ready() {
-    local c=$1 ip i code
+    local c=$1 ip code
     ip=$("$docker" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$c")
-    for i in $(seq 1 240); do
+    for _ in $(seq 1 240); do
         code=$(curl -s -o /dev/null -w '%{http_code}' "http://$ip:8082/readyz" 2>/dev/null || true)
         [ "$code" = 200 ] && { echo "$ip"; return 0; }
         [ "$("$docker" inspect -f '{{.State.Running}}' "$c")" = true ] || break

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# `make check`: dependencies (idempotent; seconds when cached), unit tests
+# `make check`: dependencies (idempotent; seconds when cached), make lint
+# (clang-format, cppcheck, shellcheck, helm lint --strict), unit tests
 # under ASan+UBSan, every fuzz target for a few seconds (make fuzz-smoke,
 # docs/fuzz.md), then integration tests on real regions. Prints one
 # closing line, "check: N passed, M failed", and fails if anything failed
 # or if no test ran.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 start=$SECONDS
 log=$(mktemp -d /tmp/baton-check.XXXXXX)
 
@@ -36,6 +37,13 @@ stage() { # stage NAME CMD...: run, echo output, add its "NAME: N passed, M fail
     if [ "$st" -ne 0 ]; then rc=1; [ "$f" -eq 0 ] && total_f=$((total_f + 1)); fi
 }
 
+# make lint prints "lint: ok" or what failed; counted as one check
+lint() {
+    if make --no-print-directory lint; then echo "lint: 1 passed, 0 failed"
+    else echo "lint: 0 passed, 1 failed"; return 1; fi
+}
+
+stage lint lint
 stage unit make --no-print-directory unit
 stage fuzz make --no-print-directory fuzz-smoke
 stage integration make --no-print-directory integration

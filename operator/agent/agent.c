@@ -1377,9 +1377,8 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 			}
 		}
 		if (rv == 0) {
-			rv = baton_http_server_listen(&a->probe_http,
-						      cfg->probe_host,
-						      cfg->probe_port);
+			rv = baton_http_server_listen(
+			    &a->probe_http, cfg->probe_host, cfg->probe_port);
 		}
 		if (rv != 0) {
 			baton_errmsg_printf(a->errmsg, "probe listener: %s",
@@ -1511,8 +1510,8 @@ static void finish_close(struct baton_agent *a)
 		a->fenced = true; /* one attempt; op_done_cb calls us again */
 		return;
 	}
-	a->open_handles = 3 + (a->asker_started ? 1 : 0) +
-			  (a->probe_started ? 1 : 0);
+	a->open_handles =
+	    3 + (a->asker_started ? 1 : 0) + (a->probe_started ? 1 : 0);
 	if (a->probe_started) {
 		a->probe_started = false;
 		baton_http_server_close(&a->probe_http, http_closed_cb);

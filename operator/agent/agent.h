@@ -66,7 +66,7 @@ struct baton_agent_config {
 	const char *listen_host;
 	int listen_port;			 /* 0: pick one (tests) */
 	const struct baton_http_tls_config *tls; /* NULL: plain HTTP */
-	const char *order_peer;	  /* required client identity, or NULL */
+	const char *order_peer; /* required client identity, or NULL */
 	/* A second, plain HTTP listener for kubelet's probes and scrapers:
 	 * /healthz /readyz /metrics /v1/status, never orders (the main one
 	 * has mutual TLS then). NULL: none. */

@@ -1435,7 +1435,8 @@ static void usage_load(FILE *f)
 		"  --duration D            0: until a signal\n"
 		"  --setup-timeout D       120s to find a writable instance at "
 		"start\n"
-		"  --agent-port N          8082, the agents' plain status port (0: do\n"
+		"  --agent-port N          8082, the agents' plain status port "
+		"(0: do\n"
 		"                          not poll agents)\n");
 }
 

@@ -217,8 +217,9 @@ int baton_agentpki_init(struct baton_agentpki **out, const char *ca_cert,
 		return BATON_ENOMEM;
 	}
 	if (!name_ok(region, 63)) {
-		baton_errmsg_printf(errmsg, "agent CA: region '%s' is not a "
-					    "DNS label",
+		baton_errmsg_printf(errmsg,
+				    "agent CA: region '%s' is not a "
+				    "DNS label",
 				    region);
 		free(p);
 		return BATON_ECONFIG;
@@ -362,8 +363,8 @@ const char *baton_agentpki_batond_identity(const struct baton_agentpki *p)
 	return p->identity;
 }
 
-const char *baton_agentpki_agent_host(const char *ns, const char *db,
-				      char *buf, size_t size)
+const char *baton_agentpki_agent_host(const char *ns, const char *db, char *buf,
+				      size_t size)
 {
 	snprintf(buf, size, "%s.%s.agent.baton.invalid", db, ns);
 	return buf;

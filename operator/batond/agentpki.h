@@ -64,8 +64,8 @@ int baton_agentpki_agent(struct baton_agentpki *p, const char *ns,
 			 const char **key_pem, char *errmsg);
 
 /* "<db>.<ns>.agent.baton.invalid" (the DNS SAN of its certificate). */
-const char *baton_agentpki_agent_host(const char *ns, const char *db,
-				      char *buf, size_t size);
+const char *baton_agentpki_agent_host(const char *ns, const char *db, char *buf,
+				      size_t size);
 /* "baton://agent/<ns>/<db>" (the URI SAN). */
 const char *baton_agentpki_agent_identity(const char *ns, const char *db,
 					  char *buf, size_t size);

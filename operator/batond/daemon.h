@@ -53,7 +53,7 @@ struct baton_batond {
 	uv_signal_t sigint;
 	struct baton_controller *controller;
 	struct baton_raftglue *raft;
-	struct baton_peertoken *peertoken; /* NULL: no peerTokens */
+	struct baton_peertoken *peertoken;	     /* NULL: no peerTokens */
 	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */
 	/* the region's agent CA (NULL: the agent API has no TLS) */

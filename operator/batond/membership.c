@@ -78,11 +78,11 @@ int baton_member_datadir(const char *dir, const char *region, raft_id id,
 	r = json_string_value(json_object_get(mark, "region"));
 	mid = json_integer_value(json_object_get(mark, "id"));
 	if (mark == NULL || r == NULL || mid <= 0) {
-		baton_errmsg_printf(errmsg,
-				    "%s: not a member mark (%s): remove it only "
-				    "if this directory is %s's own",
-				    path, mark == NULL ? jerr.text : "fields",
-				    region);
+		baton_errmsg_printf(
+		    errmsg,
+		    "%s: not a member mark (%s): remove it only "
+		    "if this directory is %s's own",
+		    path, mark == NULL ? jerr.text : "fields", region);
 		json_decref(mark);
 		return BATON_ECONFIG;
 	}
@@ -104,9 +104,8 @@ int baton_member_mark(const char *dir, const char *region, raft_id id,
 		      char *errmsg)
 {
 	char path[4096], tmp[4200];
-	json_t *mark =
-	    json_pack("{s:s, s:I, s:i}", "region", region, "id",
-		      (json_int_t)id, "format", 1);
+	json_t *mark = json_pack("{s:s, s:I, s:i}", "region", region, "id",
+				 (json_int_t)id, "format", 1);
 	int fd, rv = 0;
 
 	snprintf(path, sizeof path, "%s/%s", dir, BATON_MEMBER_MARK);
@@ -135,9 +134,9 @@ int baton_member_mark(const char *dir, const char *region, raft_id id,
 	return rv;
 }
 
-enum baton_join baton_member_join_decide(const struct baton_peer_view *v,
-					 int n, bool added, int *ask_peer,
-					 char *why, size_t why_size)
+enum baton_join baton_member_join_decide(const struct baton_peer_view *v, int n,
+					 bool added, int *ask_peer, char *why,
+					 size_t why_size)
 {
 	int leader = -1, with_data = 0, unanswered = 0;
 	char missing[256] = "";
@@ -170,12 +169,13 @@ enum baton_join baton_member_join_decide(const struct baton_peer_view *v,
 		}
 		if (added && (v[leader].my_role == RAFT_STANDBY ||
 			      v[leader].my_role == RAFT_SPARE)) {
-			snprintf(why, why_size,
-				 "the leader %s added this region back as a new "
-				 "member (a %s): starting Raft empty; it "
-				 "promotes us once we caught up",
-				 v[leader].name,
-				 baton_member_role_name(v[leader].my_role));
+			snprintf(
+			    why, why_size,
+			    "the leader %s added this region back as a new "
+			    "member (a %s): starting Raft empty; it "
+			    "promotes us once we caught up",
+			    v[leader].name,
+			    baton_member_role_name(v[leader].my_role));
 			return BATON_JOIN_START;
 		}
 		if (added) {
@@ -191,10 +191,9 @@ enum baton_join baton_member_join_decide(const struct baton_peer_view *v,
 			 "some (we are %s): asking the leader %s to remove us "
 			 "and add us back as a new member (an empty voter "
 			 "could elect a leader that lacks committed entries)",
-			 v[leader].my_role < 0
-			     ? "not a member"
-			     : v[leader].my_role == RAFT_VOTER ? "a voter"
-							       : "a non-voter",
+			 v[leader].my_role < 0		   ? "not a member"
+			 : v[leader].my_role == RAFT_VOTER ? "a voter"
+							   : "a non-voter",
 			 v[leader].name);
 		return BATON_JOIN_ASK;
 	}
@@ -261,8 +260,9 @@ int baton_member_rejoin(struct raft *r, struct raft_change *chg, raft_id id,
 		*added = true;
 	}
 	if (rv != 0) {
-		snprintf(msg, size, "%s", raft_errmsg(r)[0] ? raft_errmsg(r)
-							     : raft_strerror(rv));
+		snprintf(msg, size, "%s",
+			 raft_errmsg(r)[0] ? raft_errmsg(r)
+					   : raft_strerror(rv));
 		return rv == RAFT_CANTCHANGE ? BATON_EBUSY : BATON_EINTERNAL;
 	}
 	snprintf(msg, size, "%s",

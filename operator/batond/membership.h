@@ -78,7 +78,8 @@ struct baton_peer_view {
 
 enum baton_join {
 	BATON_JOIN_WAIT = 0,  /* ask again later */
-	BATON_JOIN_BOOTSTRAP, /* a new fleet: bootstrap the full configuration */
+	BATON_JOIN_BOOTSTRAP, /* a new fleet: bootstrap the full configuration
+			       */
 	BATON_JOIN_ASK,	      /* ask the leader (ASK_PEER) to rejoin us */
 	BATON_JOIN_START,     /* start Raft empty: we are a new non-voter */
 };
@@ -86,9 +87,9 @@ enum baton_join {
 /* Rules 3 and 4 for a member with an empty data directory. ADDED: the
  * leader answered our rejoin with "added" in this process. *ASK_PEER is
  * the index of the leader when the answer is ASK. WHY says why (logs). */
-enum baton_join baton_member_join_decide(const struct baton_peer_view *v,
-					 int n, bool added, int *ask_peer,
-					 char *why, size_t why_size);
+enum baton_join baton_member_join_decide(const struct baton_peer_view *v, int n,
+					 bool added, int *ask_peer, char *why,
+					 size_t why_size);
 
 /* The member's role in CONF, or -1 if absent. */
 int baton_member_role(const struct raft_configuration *conf, raft_id id);
@@ -105,8 +106,9 @@ int baton_member_rejoin(struct raft *r, struct raft_change *chg, raft_id id,
 
 /* One step of the leader's promotions, over the configured members
  * (IDS/ADDRS, N): a spare becomes a standby; a standby whose log matches
- * ours becomes a voter (absent members are added only when they ask). At most one change; returns 0 when one started (MSG says which),
- * BATON_ENOTFOUND when there is nothing to do, another error otherwise. */
+ * ours becomes a voter (absent members are added only when they ask). At most
+ * one change; returns 0 when one started (MSG says which), BATON_ENOTFOUND when
+ * there is nothing to do, another error otherwise. */
 int baton_member_leader_step(struct raft *r, struct raft_change *chg,
 			     const raft_id *ids, const char *const *addrs,
 			     int n, raft_change_cb cb, char *msg, size_t size);

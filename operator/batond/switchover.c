@@ -110,8 +110,8 @@ static json_t *sw_manual_sync(const struct baton_switchover_in *in, int t,
 		return sw_record(rec, "InProgress", msg);
 	}
 	missing = baton_decider_missing_final(st);
-	if (missing >= 0 || !(r->healthy && r->final &&
-			      r->report_epoch == st->epoch)) {
+	if (missing >= 0 ||
+	    !(r->healthy && r->final && r->report_epoch == st->epoch)) {
 		snprintf(msg, sizeof msg,
 			 "waiting for %s to report where its WAL ends: "
 			 "promoting %s before that could lose acknowledged "

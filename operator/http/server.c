@@ -222,10 +222,9 @@ static int tls_ctx_init(struct baton_http_server *srv,
 		goto err_after_ctx;
 	}
 	if (tls->ca_file != NULL || tls->ca_pem != NULL) {
-		if (tls->ca_file != NULL
-			? SSL_CTX_load_verify_locations(ctx, tls->ca_file,
-							NULL) != 1
-			: !use_pem(ctx, tls->ca_pem, 2)) {
+		if (tls->ca_file != NULL ? SSL_CTX_load_verify_locations(
+					       ctx, tls->ca_file, NULL) != 1
+					 : !use_pem(ctx, tls->ca_pem, 2)) {
 			tls_errmsg(srv->errmsg, "cannot load CA", ca);
 			goto err_after_ctx;
 		}

@@ -898,12 +898,11 @@ static int build_easy(struct baton_kube_client *c,
 }
 
 static int request_start(struct baton_kube_client *c,
-			     struct baton_kube_request *req, const char *connect_to,
-			 const char *method,
-			     const char *path_query, const char *content_type,
-			     const char *body, long timeout_ms,
-			     baton_kube_data_cb data_cb,
-			     baton_kube_request_cb cb)
+			 struct baton_kube_request *req, const char *connect_to,
+			 const char *method, const char *path_query,
+			 const char *content_type, const char *body,
+			 long timeout_ms, baton_kube_data_cb data_cb,
+			 baton_kube_request_cb cb)
 {
 	void *data = req->data;
 	uint64_t now, wait;

@@ -12,7 +12,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-1000}
 build=${BATON_BENCH_BUILD:-build/plain}
-cd "$top"
+cd "$top" || exit 1
 make --no-print-directory -j2 BUILD="$build" SANITIZE= "$build/bin/batond" >/dev/null || exit 1
 export PATH=$top/tests/env/bin:$PATH
 work=$(mktemp -d /tmp/baton-bench.XXXXXX)

@@ -8,7 +8,7 @@ pkgs=(
     liblz4-dev libhttp-parser-dev libpq-dev check postgresql-server-dev-15
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
-    clang-format cppcheck valgrind
+    clang-format cppcheck valgrind shellcheck
     iptables libnetfilter-queue-dev
     clang libclang-rt-14-dev
     # make images / images-smoke (docs/images.md); installed, never started

@@ -16,7 +16,7 @@
 # "fuzz: N passed, M failed"; exits non-zero if anything failed or if no
 # target ran.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 mode=${1:?usage: run.sh smoke|long SECONDS [TARGET...]}
 secs=${2:?usage: run.sh smoke|long SECONDS [TARGET...]}

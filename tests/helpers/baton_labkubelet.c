@@ -130,7 +130,6 @@ static void time_rfc3339(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[POD_PATH_MAX];

@@ -52,12 +52,11 @@ int main(int argc, char **argv)
 	 * mutual TLS (placeholder certificate data: the API server checks
 	 * the Secret's keys, not its PEM) */
 	const char *tls_ns = getenv("BATON_RENDER_AGENT_TLS");
-	struct baton_children_tls tls = {
-	    .order_peer = "baton://batond/render",
-	    .batond_namespace = tls_ns,
-	    .ca_b64 = "cGxhY2Vob2xkZXI=",
-	    .cert_b64 = "cGxhY2Vob2xkZXI=",
-	    .key_b64 = "cGxhY2Vob2xkZXI="};
+	struct baton_children_tls tls = {.order_peer = "baton://batond/render",
+					 .batond_namespace = tls_ns,
+					 .ca_b64 = "cGxhY2Vob2xkZXI=",
+					 .cert_b64 = "cGxhY2Vob2xkZXI=",
+					 .key_b64 = "cGxhY2Vob2xkZXI="};
 	if (baton_children_desired(&spec, argv[2], "http://batond:8080",
 				   tls_ns != NULL ? &tls : NULL, items,
 				   errmsg) != 0) {

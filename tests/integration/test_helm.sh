@@ -74,7 +74,7 @@ check "batond's config gets kubeClient 200/400 by default" \
     bash -c "grep -qx '  qps: 200' '$tmp/cfg-default.yaml' && grep -qx '  burst: 400' '$tmp/cfg-default.yaml' && '$batond_bin' --check-config -c '$tmp/cfg-default.yaml'"
 
 # ---- install into every region ---------------------------------------------
-regions=($BATON_REGION_NAMES)
+read -ra regions <<<"$BATON_REGION_NAMES"
 values_for() { # values_for REGION: a values file naming every other region as a peer
     local r=$1 p i=0
     echo "region: $r"

@@ -304,7 +304,7 @@ routing_is() { # MESH NS PRIMARY EPOCH
 # ---- 6. a cluster without the mesh CRDs ---------------------------------
 # Before anything is installed: the third region serves neither API, and
 # the objects batond would write there are refused by name.
-nocrd=mesh-nocrd
+nocrd="mesh-nocrd"
 check "$C serves no networking.istio.io API before the CRDs are installed" \
     is_eq "" kc "$C" api-resources --api-group=networking.istio.io -o name
 check "$C serves no multicluster.x-k8s.io API before the CRDs are installed" \
@@ -359,7 +359,7 @@ eventually 30 "every region serves networking.istio.io/v1 and multicluster.x-k8s
 
 # ---- 2-4. per backend: apply, no churn, A@1 -> B@2 -> A@3 ---------------
 for mesh in none istio cilium mcs; do
-    if [ "$mesh" = none ]; then ns=mesh-plain; else ns=mesh-$mesh; fi
+    if [ "$mesh" = none ]; then ns="mesh-plain"; else ns="mesh-$mesh"; fi
     if ! check "[$mesh] namespace $ns and DatabaseCluster $db (mesh $mesh) in every region" setup_db "$mesh" "$ns"; then
         continue
     fi
@@ -396,7 +396,7 @@ done
 
 # ---- 5. deleting the DatabaseCluster removes everything it owned ----------
 for mesh in none istio cilium mcs; do
-    if [ "$mesh" = none ]; then ns=mesh-plain; else ns=mesh-$mesh; fi
+    if [ "$mesh" = none ]; then ns="mesh-plain"; else ns="mesh-$mesh"; fi
     for r in "${regions[@]}"; do
         kc "$r" -n "$ns" delete dbc "$db" --wait=true --timeout=30s >/dev/null 2>&1 ||
             not_ok "[$mesh] delete the DatabaseCluster in $r"

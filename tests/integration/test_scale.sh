@@ -42,6 +42,7 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 # shellcheck source=../lib/ports.sh
 source "$top/tests/lib/ports.sh"
+declare http agentport raftport # take_port sets them by name
 take_port http agentport raftport
 metric() { # metric NAME: the sum of a counter's series
     curl -s "http://127.0.0.1:$http/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" {s += $2} END {print s + 0}'

@@ -50,6 +50,7 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 # shellcheck source=../lib/ports.sh
 source "$top/tests/lib/ports.sh"
+declare http # take_port sets it by name
 take_port http
 
 for ns in wn-a wn-b wn-out baton-wn; do
@@ -70,6 +71,7 @@ check "a DatabaseCluster in the watched namespace wn-a" dbc wn-a inside
 check "a DatabaseCluster in the unwatched namespace wn-out" dbc wn-out outside
 
 start_batond() { # start_batond KUBECONFIG LOG [AGENT-API-PORT]
+    declare -g raftport apiport agentport
     take_port raftport apiport agentport
     agentport=${3:-$agentport}
     cat > "$tmp/batond.yaml" <<YAML
@@ -163,6 +165,7 @@ stop_batond
 # ---- a taken agent API port: the reason, exit 1, nothing left running -------
 # (CI stress found the half-started controller's agents timer reading Raft's
 # freed state after such a failure: a use-after-free instead of an exit)
+declare busy
 take_port busy
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(120)' "$busy" &

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Free loopback ports for the daemons a test starts.
 #
 # take_port VAR...: sets each VAR (a name, or an array element such as

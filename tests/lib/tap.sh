@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Tiny TAP-style helpers for Baton's shell tests. Each check prints
 # "ok - what" or "not ok - what"; tests/integration/run.sh counts them.
 # A test file that prints no "ok" line at all is counted as failed.

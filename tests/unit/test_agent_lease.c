@@ -513,11 +513,10 @@ START_TEST(epoch_jumps_are_refused_until_batond_says_so)
 	struct fx f;
 	struct script s1 = {.bodies = {"{\"action\":\"fence\",\"epoch\":65}",
 				       "{\"action\":\"fence\",\"epoch\":64}"}};
-	struct script s2 = {
-	    .bodies = {"{\"action\":\"fence\",\"epoch\":"
-		       "9223372036854775807}",
-		       "{\"action\":\"fence\",\"epoch\":564}",
-		       "{\"action\":\"fence\",\"epoch\":628}"}};
+	struct script s2 = {.bodies = {"{\"action\":\"fence\",\"epoch\":"
+				       "9223372036854775807}",
+				       "{\"action\":\"fence\",\"epoch\":564}",
+				       "{\"action\":\"fence\",\"epoch\":628}"}};
 	unsigned asks;
 
 	fx_start(&f, 100);

@@ -110,8 +110,8 @@ static bool verifies(X509 *leaf, X509 *ca)
 /* The URI SANs of X, comma-separated, into BUF. */
 static const char *uris(X509 *x, char *buf, size_t size)
 {
-	GENERAL_NAMES *sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					       NULL);
+	GENERAL_NAMES *sans =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	buf[0] = '\0';
 	for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
 		GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
@@ -134,8 +134,8 @@ START_TEST(issues_the_identities_the_agent_api_checks)
 	X509 *ca = file_cert(path_ca), *ca2 = file_cert(path_ca2), *x;
 	EVP_PKEY *k;
 
-	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key,
-					     "eu-west", "198.18.0.11", NULL, err),
+	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key, "eu-west",
+					     "198.18.0.11", NULL, err),
 			 0);
 	ck_assert_str_eq(baton_agentpki_batond_identity(pki),
 			 "baton://batond/eu-west");
@@ -154,17 +154,14 @@ START_TEST(issues_the_identities_the_agent_api_checks)
 	EVP_PKEY_free(k);
 
 	/* a database's agents: its name, once per process, not another's */
-	ck_assert_int_eq(baton_agentpki_agent(pki, "shop", "orders", &c1, &k1,
-					      err),
-			 0);
-	ck_assert_int_eq(baton_agentpki_agent(pki, "shop", "orders", &c1b,
-					      &k1b, err),
-			 0);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "orders", &c1, &k1, err), 0);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "orders", &c1b, &k1b, err), 0);
 	ck_assert_ptr_eq(c1, c1b);
 	ck_assert_ptr_eq(k1, k1b);
-	ck_assert_int_eq(baton_agentpki_agent(pki, "shop", "payments", &c2,
-					      &k2, err),
-			 0);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "payments", &c2, &k2, err), 0);
 	ck_assert_str_ne(c1, c2);
 	x = pem_cert(c1);
 	k = pem_key(k1);
@@ -172,9 +169,9 @@ START_TEST(issues_the_identities_the_agent_api_checks)
 	ck_assert_int_eq(
 	    X509_check_host(x, "orders.shop.agent.baton.invalid", 0, 0, NULL),
 	    1);
-	ck_assert_int_eq(X509_check_host(x, "payments.shop.agent.baton.invalid",
-					 0, 0, NULL),
-			 0);
+	ck_assert_int_eq(
+	    X509_check_host(x, "payments.shop.agent.baton.invalid", 0, 0, NULL),
+	    0);
 	ck_assert_int_eq(X509_check_private_key(x, k), 1);
 	ck_assert(verifies(x, ca));
 	ck_assert(!verifies(x, ca2));
@@ -185,25 +182,23 @@ START_TEST(issues_the_identities_the_agent_api_checks)
 	    "orders.shop.agent.baton.invalid");
 
 	/* names that are not DNS labels are refused, not issued */
-	ck_assert_int_eq(baton_agentpki_agent(pki, "shop", "a.b", &c2, &k2,
-					      err),
-			 BATON_EINVAL);
-	ck_assert_int_eq(baton_agentpki_agent(pki, "Shop", "orders", &c2, &k2,
-					      err),
-			 BATON_EINVAL);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "shop", "a.b", &c2, &k2, err),
+	    BATON_EINVAL);
+	ck_assert_int_eq(
+	    baton_agentpki_agent(pki, "Shop", "orders", &c2, &k2, err),
+	    BATON_EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "Shop/orders"));
 	baton_agentpki_free(pki);
 
 	/* a DNS name for batond's host goes in as a DNS SAN */
-	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key,
-					     "eu-west",
+	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key, "eu-west",
 					     "baton-agents.baton-system.svc",
 					     "baton-system", err),
 			 0);
 	x = pem_cert(baton_agentpki_batond_cert_pem(pki));
-	ck_assert_int_eq(X509_check_host(x, "baton-agents.baton-system.svc", 0,
-					 0, NULL),
-			 1);
+	ck_assert_int_eq(
+	    X509_check_host(x, "baton-agents.baton-system.svc", 0, 0, NULL), 1);
 	X509_free(x);
 	baton_agentpki_free(pki);
 	X509_free(ca);
@@ -217,7 +212,8 @@ START_TEST(a_wrong_ca_is_a_clear_error)
 	char err[BATON_ERRMSG_SIZE];
 
 	ck_assert_int_eq(baton_agentpki_init(&pki, "/nonexistent/ca.pem",
-					     path_key, "eu-west", NULL, NULL, err),
+					     path_key, "eu-west", NULL, NULL,
+					     err),
 			 BATON_ECONFIG);
 	ck_assert_ptr_null(pki);
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/ca.pem"));
@@ -241,8 +237,8 @@ START_TEST(a_wrong_ca_is_a_clear_error)
 	ck_assert_ptr_nonnull(strstr(err, "no PEM private key"));
 
 	/* a host that is neither an IP nor a DNS name */
-	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key,
-					     "eu-west", "bad host/x", NULL, err),
+	ck_assert_int_eq(baton_agentpki_init(&pki, path_ca, path_key, "eu-west",
+					     "bad host/x", NULL, err),
 			 BATON_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "bad host/x"));
 	ck_assert_ptr_null(pki);

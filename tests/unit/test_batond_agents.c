@@ -686,8 +686,8 @@ static Suite *agents_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc,
-		       a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
+	tcase_add_test(
+	    tc, a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

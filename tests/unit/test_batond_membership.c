@@ -102,57 +102,63 @@ START_TEST(join_decisions)
 	/* everyone new: a new fleet */
 	v[0] = peer("us-east", true, true, false, 0, -1);
 	v[1] = peer("ap-south", true, true, false, 0, -1);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_BOOTSTRAP);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_BOOTSTRAP);
 	/* a peer that bootstrapped already (its index 1 only): still new */
 	v[0] = peer("us-east", true, false, false, 1, -1);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_BOOTSTRAP);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_BOOTSTRAP);
 	/* one peer silent: it may hold the fleet's data, wait */
 	v[1] = peer("ap-south", false, false, false, 0, -1);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_WAIT);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_WAIT);
 	ck_assert_ptr_nonnull(strstr(why, "ap-south"));
 	/* the fleet has data, we are a voter in the leader's configuration:
 	 * ask the leader, never bootstrap, never start as that voter */
 	v[0] = peer("us-east", true, false, true, 120, RAFT_VOTER);
 	v[1] = peer("ap-south", false, false, false, 0, -1);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_ASK);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_ASK);
 	ck_assert_int_eq(ask, 0);
 	/* not a member at all (a region added to the fleet): ask too */
 	v[0].my_role = -1;
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_ASK);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_ASK);
 	/* data, but the answer is a follower's: wait for the leader */
 	v[0] = peer("us-east", true, false, false, 120, -1);
 	v[1] = peer("ap-south", true, false, false, 118, -1);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
-			 BATON_JOIN_WAIT);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_WAIT);
 	/* a standby in the leader's configuration, but not added back by
 	 * this process: a leftover of an earlier attempt whose progress
 	 * record may describe a lost log; ask again (removed, then added) */
 	v[1] = peer("ap-south", true, false, true, 121, RAFT_STANDBY);
-	ck_assert_int_eq(baton_member_join_decide(v, 2, false, &ask, why,
-						  sizeof why),
-			 BATON_JOIN_ASK);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, false, &ask, why, sizeof why),
+	    BATON_JOIN_ASK);
 	ck_assert_int_eq(ask, 1);
 	/* added back by our own request, committed as a spare: start */
 	v[1].my_role = RAFT_SPARE;
-	ck_assert_int_eq(baton_member_join_decide(v, 2, true, &ask, why,
-						  sizeof why),
-			 BATON_JOIN_START);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, true, &ask, why, sizeof why),
+	    BATON_JOIN_START);
 	/* even if the other peer is silent now */
 	v[0].answered = false;
-	ck_assert_int_eq(baton_member_join_decide(v, 2, true, &ask, why,
-						  sizeof why),
-			 BATON_JOIN_START);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, true, &ask, why, sizeof why),
+	    BATON_JOIN_START);
 	/* added, but the leader's committed configuration does not show it
 	 * yet: wait, do not ask again (it would remove us) */
 	v[1].my_role = -1;
-	ck_assert_int_eq(baton_member_join_decide(v, 2, true, &ask, why,
-						  sizeof why),
-			 BATON_JOIN_WAIT);
+	ck_assert_int_eq(
+	    baton_member_join_decide(v, 2, true, &ask, why, sizeof why),
+	    BATON_JOIN_WAIT);
 }
 END_TEST
 

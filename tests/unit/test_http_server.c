@@ -433,8 +433,8 @@ static int raw_connect(int port)
 static void trickle_drain(struct trickle *t, int fd, double t0)
 {
 	for (;;) {
-		ssize_t n = recv(fd, t->resp + t->len,
-				 sizeof t->resp - 1 - t->len, 0);
+		ssize_t n =
+		    recv(fd, t->resp + t->len, sizeof t->resp - 1 - t->len, 0);
 		if (n > 0) {
 			t->len += (size_t)n;
 			t->resp[t->len] = '\0';
@@ -672,9 +672,13 @@ START_TEST(agent_pki_mutual_tls_end_to_end)
 	char err[BATON_ERRMSG_SIZE];
 	const char *acert, *akey, *ocert, *okey;
 	struct baton_http_tls_config tls = {0};
-	struct call batond = {.method = "POST", .path = "/hello", .body = "x",
+	struct call batond = {.method = "POST",
+			      .path = "/hello",
+			      .body = "x",
 			      .verify_host = "orders.shop.agent.baton.invalid"};
-	struct call wrongdb = {.method = "POST", .path = "/hello", .body = "x",
+	struct call wrongdb = {.method = "POST",
+			       .path = "/hello",
+			       .body = "x",
 			       .verify_host =
 				   "payments.shop.agent.baton.invalid"};
 	struct call nocert = batond, rogue = batond;
@@ -733,9 +737,9 @@ START_TEST(tls_bad_key_is_a_clear_error)
 {
 	uv_loop_t loop;
 	struct baton_http_server srv;
-	struct baton_http_tls_config tls = {
-	    .cert_file = "/nonexistent/cert.pem",
-	    .key_file = "/nonexistent/key.pem"};
+	struct baton_http_tls_config tls = {.cert_file =
+						"/nonexistent/cert.pem",
+					    .key_file = "/nonexistent/key.pem"};
 	struct baton_http_config cfg = {.tls = &tls};
 
 	uv_loop_init(&loop);
