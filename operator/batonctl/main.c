@@ -35,6 +35,7 @@
 
 #include "batond/config.h"
 #include "batonctl/check.h"
+#include "batonctl/completion.h"
 #include "batonctl/fleet.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
@@ -77,7 +78,9 @@ static void usage_main(FILE *f)
 		"  load                      the drills' write load and "
 		"split-brain prober\n"
 		"  report DIR                compute a drill's report.json and "
-		"timeline.svg\n\n"
+		"timeline.svg\n"
+		"  completion bash|zsh       a shell completion script "
+		"(source <(batonctl completion bash))\n\n"
 		"region flags (status, switchover, pause, resume):\n"
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
@@ -1695,6 +1698,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "report") == 0) {
 		return cmd_report(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "completion") == 0) {
+		return batonctl_completion(stdout, prog, argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "drill") == 0) {
 		return cmd_script("tests/lab/drill.sh", "drill", argc - 2,

@@ -77,6 +77,29 @@ printf 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n' >
 expect 2 "a kubeconfig without a context is a clear error" "empty.kubeconfig" \
     "$ctl" status --kubeconfig "$r1=$tmp/empty.kubeconfig"
 
+# ---- shell completion -----------------------------------------------------------
+# comp WORD...: what `batonctl completion bash`, sourced in a real bash,
+# offers for the last WORD
+comp() {
+    bash -c 'source <("$1" completion bash) || exit 1; shift
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _batonctl; echo "${COMPREPLY[*]}"' _ "$ctl" "$@"
+}
+# every command --help lists is offered at the first word
+all_commands_complete() {
+    local offered c
+    offered=" $(comp batonctl '') " || return 1
+    for c in $("$ctl" --help | sed -n '/^commands:/,/^$/p' | grep -oE '^  [a-z]+'); do
+        [[ $offered = *" $c "* ]] || { echo "--help lists '$c', completion does not offer it: $offered"; return 1; }
+    done
+}
+expect 0 "completion bash: a command from its prefix" '^switchover$' comp batonctl sw
+expect 0 "completion bash: drill scenarios" '^kill-region kill-batond$' comp batonctl drill kill
+expect 0 "completion bash: status's -o values" '^table json$' comp batonctl status -o ''
+expect 0 "completion bash: switchover's flags" '--wait' comp batonctl switchover --
+check "completion bash offers every command --help lists" all_commands_complete
+expect 0 "completion zsh: the same function through bashcompinit" '^#compdef batonctl' "$ctl" completion zsh
+expect 2 "completion of an unknown shell is a usage error" "unknown shell 'fish'" "$ctl" completion fish
+
 # ---- status with an unreachable region -----------------------------------------
 # the same credentials, a server nobody listens on
 sed 's#server: .*#server: https://127.0.0.1:1#' "$K2" >"$tmp/dead.kubeconfig"
