@@ -60,7 +60,7 @@ static struct baton_kube_client_opts client_opts(void)
 	struct baton_kube_client_opts o = {
 	    .qps = -1,
 	    .timeout_ms = BATON_CTL_TIMEOUT_MS,
-	    .user_agent = "batonctl",
+	    .user_agent = "batonctl/" BATON_VERSION,
 	};
 	return o;
 }

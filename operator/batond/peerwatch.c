@@ -74,8 +74,8 @@ void baton_peerwatch_start(struct baton_peerwatch *w, uv_loop_t *loop,
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		struct baton_peerwatch_peer *pw = &w->peers[w->n];
 		struct baton_kube_config kc;
-		struct baton_kube_client_opts co = {.user_agent =
-							"batond/0.1.0 (peer)"};
+		struct baton_kube_client_opts co = {
+		    .user_agent = "batond/" BATON_VERSION " (peer)"};
 		if (cfg->peers[i].kubeconfig == NULL) {
 			continue;
 		}
