@@ -786,6 +786,7 @@ static void metrics_cb(struct baton_http_request *req, void *data)
 			 (double)baton_agent_lease_remaining(a) / 1000.0);
 	baton_metric_set(a->m_writable, NULL, a->st.writable ? 1 : 0);
 	baton_metric_set(a->m_lag, NULL, (double)a->st.lag_bytes);
+	baton_procmetrics_update(&a->procm);
 	if (baton_metrics_render(&a->metrics, &text, &len) != 0) {
 		baton_http_respond_error(req, 500, "cannot render metrics");
 		return;
@@ -1275,7 +1276,8 @@ static int add_metrics(struct baton_agent *a)
 			      sizeof buckets / sizeof buckets[0]);
 	if (!a->m_orders || !a->m_epoch || !a->m_lease || !a->m_writable ||
 	    !a->m_lag || !a->m_fences || !a->m_op_seconds || !a->m_asks ||
-	    !a->m_ask_seconds) {
+	    !a->m_ask_seconds ||
+	    baton_procmetrics_add(&a->procm, &a->metrics) != 0) {
 		baton_metrics_free(&a->metrics);
 		return BATON_ENOMEM;
 	}

@@ -47,6 +47,7 @@
 #include "common/error.h"
 #include "engine/engine.h"
 #include "http/metrics.h"
+#include "http/procmetrics.h"
 #include "http/server.h"
 #include "agent/lease.h"
 #include "engine/leasefile.h"
@@ -141,6 +142,7 @@ struct baton_agent {
 	uv_timer_t lease_timer;
 	uv_timer_t poll_timer;
 	struct baton_metrics metrics;
+	struct baton_procmetrics procm; /* process_* series */
 	struct baton_metric *m_orders;
 	struct baton_metric *m_epoch;
 	struct baton_metric *m_lease;

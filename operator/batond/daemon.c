@@ -58,6 +58,7 @@ static void metrics(struct baton_http_request *req, void *data)
 	if (d->raft != NULL) {
 		baton_raftglue_update_metrics(d->raft);
 	}
+	baton_procmetrics_update(&d->procm);
 	if (baton_metrics_render(&d->metrics, &text, &len) != 0) {
 		baton_http_respond_error(req, 500, "cannot render metrics");
 		return;
@@ -137,7 +138,8 @@ static int add_metrics(struct baton_batond *d)
 	if (d->m_reconciles == NULL || d->m_reconcile_seconds == NULL ||
 	    d->m_queue_depth == NULL || d->m_epoch == NULL ||
 	    d->m_primary == NULL || d->m_up == NULL ||
-	    d->m_failover_step == NULL) {
+	    d->m_failover_step == NULL ||
+	    baton_procmetrics_add(&d->procm, m) != 0) {
 		return BATON_ENOMEM;
 	}
 	baton_metric_set(d->m_up, (const char *const[]){BATON_VERSION}, 1);

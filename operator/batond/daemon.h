@@ -19,6 +19,7 @@
 #include "batond/looplag.h"
 #include "batond/scope.h"
 #include "http/metrics.h"
+#include "http/procmetrics.h"
 #include "http/server.h"
 #include "kube/client.h"
 
@@ -49,6 +50,7 @@ struct baton_batond {
 	 * primary Service selects the new primary in this region), "serving"
 	 * (its endpoint is published) */
 	struct baton_metric *m_failover_step;
+	struct baton_procmetrics procm; /* process_* series */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	struct baton_controller *controller;

@@ -292,6 +292,10 @@ START_TEST(silent_batond_fences_before_lease_end)
 	ck_assert_ptr_nonnull(
 	    strstr(r.metrics.body,
 		   "baton_agent_fences_total{reason=\"lease-expired\"} 1"));
+	/* the process_* series of any Prometheus client */
+	ck_assert_ptr_nonnull(
+	    strstr(r.metrics.body, "\nprocess_resident_memory_bytes "));
+	ck_assert_ptr_nonnull(strstr(r.metrics.body, "\nprocess_open_fds "));
 	free(logbuf);
 	pgt_cleanup(dir, &n, 1);
 }

@@ -239,11 +239,13 @@ has_core_metrics() {
     local m
     m=$(curl -sf "http://127.0.0.1:${http[$1]}/metrics") || return 1
     grep -qE '^baton_build_info\{version="v[0-9][^"]*"\} 1$' <<<"$m" &&
-        grep -qE '^baton_loop_lag_seconds_count [1-9]' <<<"$m" ||
-        { echo "$m" | grep -E '^baton_(build|up|loop)' ; return 1; }
+        grep -qE '^baton_loop_lag_seconds_count [1-9]' <<<"$m" &&
+        grep -qE '^process_resident_memory_bytes [1-9]' <<<"$m" &&
+        grep -qE '^process_cpu_seconds_total [0-9]' <<<"$m" ||
+        { echo "$m" | grep -E '^(baton_(build|up|loop)|process_)' ; return 1; }
 }
 for r in "${regions[@]}"; do
-    check "$r: /metrics has baton_build_info{version} and baton_loop_lag_seconds" has_core_metrics "$r"
+    check "$r: /metrics has baton_build_info{version}, baton_loop_lag_seconds and process_*" has_core_metrics "$r"
 done
 
 # A switchover to a region that cannot hold the primary is refused with a
