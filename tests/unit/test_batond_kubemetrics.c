@@ -13,23 +13,10 @@
 
 #include "batond/kubemetrics.h"
 #include "harness.h"
+#include "support/ports.h"
 #include "kube/rest.h"
 
 static uv_loop_t loop;
-
-static int closed_port(void)
-{
-	struct sockaddr_in a = {0};
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 static void closed_cb(struct baton_kube_client *c)
 {
@@ -86,7 +73,8 @@ START_TEST(requests_counted_by_cluster_verb_code)
 	ck_assert_int_eq(baton_kubemetrics_start(&km, &m, &loop, &cfg, &own),
 			 0);
 
-	snprintf(server, sizeof server, "https://127.0.0.1:%d", closed_port());
+	snprintf(server, sizeof server, "https://127.0.0.1:%d",
+		 tst_closed_port());
 	init_client(&own, server, "/etc/kubeconfig", &closed);
 	init_client(&peer, server, "/etc/baton/peers/us-east", &closed);
 	/* batond → agents: kube/client as a plain HTTP client */

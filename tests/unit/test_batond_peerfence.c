@@ -20,6 +20,7 @@
 #include "batond/peerfence.h"
 #include "common/error.h"
 #include "harness.h"
+#include "support/ports.h"
 
 static const char cluster[] =
     "{\"apiVersion\": \"baton.dev/v1alpha1\", \"kind\": \"DatabaseCluster\","
@@ -86,28 +87,14 @@ static void client_closed(struct baton_kube_client *c)
 	o->closed++;
 }
 
-/* A loopback port nothing listens on. */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {0};
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void refusing_client(struct owner *o, int p)
 {
 	struct baton_kube_config cfg = {0};
 	struct baton_kube_client_opts opts = {0};
 	char server[64];
 
-	snprintf(server, sizeof server, "https://127.0.0.1:%d", closed_port());
+	snprintf(server, sizeof server, "https://127.0.0.1:%d",
+		 tst_closed_port());
 	cfg.server = server;
 	cfg.token = "secret";
 	opts.timeout_ms = 5000;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "support/ports.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
 #include "kube/rest.h"
@@ -20,20 +21,6 @@ static struct baton_kube_client client;
 static bool client_closed;
 
 /* A port with nothing listening: bind, read the port, close. */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {0};
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void closed_cb(struct baton_kube_client *c)
 {
 	client_closed = true;
@@ -51,7 +38,8 @@ static void setup_client(double qps, int burst)
 	char server[64];
 
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	snprintf(server, sizeof server, "https://127.0.0.1:%d", closed_port());
+	snprintf(server, sizeof server, "https://127.0.0.1:%d",
+		 tst_closed_port());
 	cfg.server = server;
 	cfg.token = "secret";
 	o.qps = qps;
