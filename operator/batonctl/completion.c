@@ -81,7 +81,7 @@ static void usage(FILE *f, const char *prog)
 	    prog, prog, prog);
 }
 
-int batonctl_completion(FILE *out, const char *prog, int argc, char **argv)
+int baton_ctl_completion(FILE *out, const char *prog, int argc, char **argv)
 {
 	if (argc == 2 &&
 	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {

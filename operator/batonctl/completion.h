@@ -8,6 +8,6 @@
 #include <stdio.h>
 
 /* ARGV[0] is "completion". Returns the exit code (0, or 2 for usage). */
-int batonctl_completion(FILE *out, const char *prog, int argc, char **argv);
+int baton_ctl_completion(FILE *out, const char *prog, int argc, char **argv);
 
 #endif /* BATON_BATONCTL_COMPLETION_H */

@@ -1,0 +1,306 @@
+/* batonctl status (batonctl/cli.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batond/config.h"
+#include "batonctl/check.h"
+#include "batonctl/cli.h"
+#include "batonctl/fleet.h"
+#include "batonctl/load.h"
+#include "batonctl/report.h"
+#include "common/clock.h"
+#include "common/labels.h"
+#include "common/log.h"
+#include "common/version.h"
+
+/* ---- status ---------------------------------------------------------------
+ */
+
+static json_t *db_items(struct baton_ctl_region *r)
+{
+	json_t *items = json_object_get(r->api_result, "items");
+	if (items == NULL && json_object_get(r->api_result, "spec") != NULL) {
+		return json_pack("[O]", r->api_result);
+	}
+	return json_incref(items);
+}
+
+static json_t *region_status(struct baton_ctl_region *r, const char *filter)
+{
+	json_t *out = json_object();
+	json_t *raft = json_object_get(r->batond_status, "raft");
+	json_t *dbs = json_array();
+	int sources = (r->kubeconfig != NULL) + (r->batond_url != NULL);
+	int ok = (r->kubeconfig && r->api_ok) + (r->batond_url && r->batond_ok);
+	size_t i;
+	json_t *o;
+
+	json_object_set_new(out, "name", json_string(r->name));
+	json_object_set_new(out, "reachable",
+			    json_string(ok == 0		? "no"
+					: ok == sources ? "yes"
+							: "partial"));
+	if (r->kubeconfig != NULL) {
+		json_object_set_new(out, "api",
+				    json_pack("{s:s, s:b, s:s?}", "kubeconfig",
+					      r->kubeconfig, "reachable",
+					      r->api_ok, "error",
+					      r->api_ok ? NULL : r->api_err));
+	}
+	if (r->batond_url != NULL) {
+		json_object_set_new(
+		    out, "batond",
+		    json_pack("{s:s, s:b, s:s?, s:O?}", "url", r->batond_url,
+			      "reachable", r->batond_ok, "error",
+			      r->batond_ok ? NULL : r->batond_err, "raft",
+			      raft));
+	}
+	/* databases: the region's own copies (status written by its batond);
+	 * without an API server, what batond says */
+	json_t *items = r->api_ok ? db_items(r) : NULL;
+	json_array_foreach(items, i, o)
+	{
+		json_t *md = json_object_get(o, "metadata");
+		json_t *st = json_object_get(o, "status");
+		char key[300];
+		snprintf(key, sizeof key, "%s/%s",
+			 json_string_value(json_object_get(md, "namespace")),
+			 json_string_value(json_object_get(md, "name")));
+		if (filter != NULL && strcmp(filter, key) != 0) {
+			continue;
+		}
+		json_t *me = NULL, *x;
+		size_t j;
+		json_array_foreach(json_object_get(st, "regions"), j, x)
+		{
+			const char *n =
+			    json_string_value(json_object_get(x, "name"));
+			if (n != NULL && strcmp(n, r->name) == 0) {
+				me = x;
+			}
+		}
+		json_t *d = json_pack(
+		    "{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+		    "database", key, "primaryRegion",
+		    json_object_get(st, "primaryRegion"), "epoch",
+		    json_object_get(st, "epoch"), "phase",
+		    json_object_get(st, "phase"), "ready",
+		    json_object_get(st, "ready"), "role",
+		    json_object_get(me, "role"), "lagBytes",
+		    json_object_get(me, "lagBytes"), "specPrimaryRegion",
+		    json_object_get(json_object_get(o, "spec"),
+				    "primaryRegion"));
+		json_array_append_new(dbs, d);
+	}
+	json_decref(items);
+	if (!r->api_ok && r->batond_ok) {
+		json_array_foreach(
+		    json_object_get(r->batond_status, "databases"), i, o)
+		{
+			const char *key =
+			    json_string_value(json_object_get(o, "key"));
+			if (key == NULL ||
+			    (filter != NULL && strcmp(filter, key) != 0)) {
+				continue;
+			}
+			json_array_append_new(
+			    dbs, json_pack("{s:s, s:O?, s:O?, s:O?, s:s}",
+					   "database", key, "primaryRegion",
+					   json_object_get(o, "primary"),
+					   "epoch", json_object_get(o, "epoch"),
+					   "phase", json_object_get(o, "phase"),
+					   "source", "batond"));
+		}
+	}
+	json_object_set_new(out, "databases", dbs);
+	return out;
+}
+
+/* V as text: strings as they are, numbers and booleans formatted into
+ * BUF, or into one of a few rotating buffers when BUF is NULL or empty
+ * (several values in one printf). */
+static void print_table(json_t *regions)
+{
+	size_t i, j;
+	json_t *r, *d;
+	char b1[32], b2[32], b3[32];
+
+	printf("%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s %-14s %-5s "
+	       "%-8s %s\n",
+	       "REGION", "REACHABLE", "RAFT", "TERM", "LEADER", "DATABASE",
+	       "PRIMARY", "EPOCH", "PHASE", "READY", "ROLE", "LAG");
+	json_array_foreach(regions, i, r)
+	{
+		json_t *raft =
+		    json_object_get(json_object_get(r, "batond"), "raft");
+		const char *name =
+		    json_string_value(json_object_get(r, "name"));
+		const char *reach =
+		    json_string_value(json_object_get(r, "reachable"));
+		const char *state = baton_ctl_str_or(
+		    json_object_get(raft, "state"), "-", b1, sizeof b1);
+		const char *term = baton_ctl_str_or(
+		    json_object_get(raft, "term"), "-", b2, sizeof b2);
+		const char *leader = baton_ctl_str_or(
+		    json_object_get(raft, "leader"), "-", b3, sizeof b3);
+		json_t *dbs = json_object_get(r, "databases");
+		if (json_array_size(dbs) == 0) {
+			printf("%-10s %-9s %-10s %-5s %-10s %s\n", name, reach,
+			       state, term, leader, "-");
+		}
+		json_array_foreach(dbs, j, d)
+		{
+			char c1[32], c2[32];
+			printf(
+			    "%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s "
+			    "%-14s %-5s %-8s %s\n",
+			    name, reach, state, term, leader,
+			    json_string_value(json_object_get(d, "database")),
+			    baton_ctl_str_or(
+				json_object_get(d, "primaryRegion"), "-", c1,
+				sizeof c1),
+			    baton_ctl_str_or(json_object_get(d, "epoch"), "-",
+					     c2, sizeof c2),
+			    baton_ctl_str_or(json_object_get(d, "phase"), "-",
+					     b1, sizeof b1),
+			    baton_ctl_str_or(json_object_get(d, "ready"), "-",
+					     b2, sizeof b2),
+			    baton_ctl_str_or(json_object_get(d, "role"), "-",
+					     b3, sizeof b3),
+			    baton_ctl_str_or(json_object_get(d, "lagBytes"),
+					     "-", c1, sizeof c1));
+		}
+	}
+	json_array_foreach(regions, i, r)
+	{
+		json_t *api = json_object_get(r, "api");
+		json_t *bd = json_object_get(r, "batond");
+		const char *name =
+		    json_string_value(json_object_get(r, "name"));
+		if (json_is_string(json_object_get(api, "error"))) {
+			printf(
+			    "%s: API server unreachable: %s\n", name,
+			    json_string_value(json_object_get(api, "error")));
+		}
+		if (json_is_string(json_object_get(bd, "error"))) {
+			printf("%s: batond unreachable: %s\n", name,
+			       json_string_value(json_object_get(bd, "error")));
+		}
+	}
+}
+
+static void usage_status(FILE *f)
+{
+	fprintf(f, "usage: batonctl status [NS/DB] [-o table|json] [region "
+		   "flags]\n\n"
+		   "One row per region and database: whether the region "
+		   "answered (API server\n"
+		   "and batond), its batond's Raft state, term and leader, "
+		   "and from the\n"
+		   "region's own copy of each DatabaseCluster: primary region, "
+		   "epoch, phase,\n"
+		   "ready instances, this region's role and replication lag "
+		   "(bytes).\n"
+		   "Unreachable regions are listed with the error. Exit 0 if "
+		   "any region\n"
+		   "answered, 1 if none did, 2 on bad flags or configs.\n\n"
+		   "  -o, --output table|json\n"
+		   "  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
+		   "  --region-config FILE  --lab DIR\n");
+}
+
+int baton_ctl_cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    BATON_CTL_REGION_LONGOPTS,
+	    {0}};
+	struct baton_ctl_region_flags rf = {0};
+	struct baton_ctl_fleet *f;
+	const char *filter = NULL;
+	bool json = false;
+	int opt, rv, answered;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		int r = baton_ctl_region_flag(&rf, opt, optarg);
+		if (r < 0) {
+			return baton_ctl_die_usage("too many region flags");
+		}
+		if (r > 0) {
+			continue;
+		}
+		switch (opt) {
+		case 'o':
+			if (strcmp(optarg, "json") == 0) {
+				json = true;
+			} else if (strcmp(optarg, "table") != 0) {
+				return baton_ctl_die_usage(
+				    "status: -o wants table or json, not '%s'",
+				    optarg);
+			}
+			break;
+		case 'h':
+			usage_status(stdout);
+			return 0;
+		default:
+			usage_status(stderr);
+			return BATON_CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		char ns[128], name[128];
+		filter = argv[optind++];
+		if (baton_ctl_split_ref(filter, ns, name, sizeof ns) != 0) {
+			return baton_ctl_die_usage(
+			    "status: '%s' is not NAMESPACE/NAME", filter);
+		}
+	}
+	if (optind < argc) {
+		return baton_ctl_die_usage("status: unexpected argument '%s'",
+					   argv[optind]);
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		return BATON_CTL_EXIT_FAILED;
+	}
+	rv = baton_ctl_open_fleet(f, &rf);
+	if (rv != 0) {
+		baton_ctl_fleet_close(f);
+		free(f);
+		return rv;
+	}
+	answered = baton_ctl_fleet_fetch(f, NULL, NULL, true);
+	json_t *regions = json_array();
+	for (size_t i = 0; i < f->n; i++) {
+		json_array_append_new(regions,
+				      region_status(&f->regions[i], filter));
+	}
+	if (json) {
+		json_t *doc = json_pack("{s:o, s:I}", "regions", regions, "at",
+					(json_int_t)baton_realtime_ms());
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(doc);
+	} else {
+		print_table(regions);
+		json_decref(regions);
+	}
+	baton_ctl_fleet_close(f);
+	free(f);
+	if (answered == 0) {
+		fprintf(stderr, "%s: no region answered\n", baton_ctl_prog);
+		return BATON_CTL_EXIT_FAILED;
+	}
+	return 0;
+}
