@@ -35,6 +35,35 @@ static void condition(json_t *conds, json_t *old_conds, const char *type,
 			     "reason", reason, "message", message));
 }
 
+/* FIELD of the condition TYPE in CONDS, or NULL. */
+static const char *cond_field(json_t *conds, const char *type,
+			      const char *field)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t != NULL && strcmp(t, type) == 0) {
+			return json_string_value(json_object_get(c, field));
+		}
+	}
+	return NULL;
+}
+
+/* The message of the condition TYPE, or "". */
+static const char *cond_msg(json_t *conds, const char *type)
+{
+	const char *m = cond_field(conds, type, "message");
+	return m ? m : "";
+}
+
+static bool cond_true(json_t *conds, const char *type)
+{
+	const char *s = cond_field(conds, type, "status");
+	return s != NULL && strcmp(s, "True") == 0;
+}
+
 json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 {
 	json_t *old_conds = json_object_get(old, "conditions");
@@ -43,6 +72,8 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 	json_t *regions = json_array();
 	const struct baton_fsm_view *fsm = in->fsm;
 	char msg[512];
+	char why[640];
+	char not_ready[256] = "";
 	char ready[32];
 	int data = 0, data_ready = 0;
 	bool all_ready;
@@ -94,6 +125,12 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		if (is_data) {
 			data++;
 			data_ready += ok;
+			if (!ok) {
+				size_t n = strlen(not_ready);
+				snprintf(not_ready + n, sizeof not_ready - n,
+					 "%s%s%s", n ? ", " : "", r->name,
+					 r->reachable ? "" : " (unreachable)");
+			}
 		}
 	}
 	json_object_set_new(st, "regions", regions);
@@ -260,6 +297,58 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 		phase = all_ready ? "Healthy" : "Degraded";
 	}
 	json_object_set_new(st, "phase", json_string(phase));
+
+	/* phaseReason: the phase in one sentence, from the condition that
+	 * decided it (kubectl get -o wide, batonctl status) */
+	why[0] = '\0';
+	if (strcmp(phase, "Deleting") == 0) {
+		snprintf(why, sizeof why, "%s", cond_msg(conds, "Deleting"));
+	} else if (strcmp(phase, "Pending") == 0) {
+		snprintf(why, sizeof why, "%s", cond_msg(conds, "SpecValid"));
+	} else if (strcmp(phase, "Provisioning") == 0) {
+		snprintf(why, sizeof why, "%s",
+			 cond_msg(conds, cond_true(conds, "Consensus")
+					     ? "PrimaryElected"
+					     : "Consensus"));
+	} else if (cond_true(conds, "FailoverBlocked")) {
+		snprintf(why, sizeof why, "%s",
+			 cond_msg(conds, "FailoverBlocked"));
+	} else if (strcmp(phase, "FailingOver") == 0) {
+		snprintf(why, sizeof why,
+			 "the primary in %s lost its lease: promoting "
+			 "another region",
+			 fsm->primary_region);
+	} else if (fsm->primary_lost) {
+		snprintf(why, sizeof why, "%s",
+			 cond_msg(conds, "PrimaryAvailable"));
+	} else if (strcmp(phase, "SwitchingOver") == 0 ||
+		   strcmp(phase, "Fenced") == 0) {
+		const char *m =
+		    cond_field(conds, "SwitchoverAccepted", "message");
+		snprintf(why, sizeof why, "%s",
+			 m ? m : "a planned switchover is in progress");
+	} else if (all_ready) {
+		snprintf(why, sizeof why,
+			 "the primary is in %s at epoch %llu; %d of %d data "
+			 "regions ready",
+			 fsm->primary_region, (unsigned long long)fsm->epoch,
+			 data_ready, data);
+	} else {
+		snprintf(why, sizeof why,
+			 "%d of %d data regions ready; not ready: %s",
+			 data_ready, data, not_ready[0] ? not_ready : "none");
+	}
+	json_object_set_new(st, "phaseReason", json_string(why));
+	if (fsm != NULL && fsm->registered && fsm->primary_lost) {
+		/* when the primary's lease was first seen expired here: the
+		 * PrimaryAvailable condition's transition */
+		const char *since =
+		    cond_field(conds, "PrimaryAvailable", "lastTransitionTime");
+		if (since != NULL) {
+			json_object_set_new(st, "primaryFailingSince",
+					    json_string(since));
+		}
+	}
 	json_object_set_new(st, "conditions", conds);
 	return st;
 }

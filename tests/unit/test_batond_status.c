@@ -309,6 +309,126 @@ START_TEST(a_lost_primary_is_degraded_and_says_what_promotes)
 }
 END_TEST
 
+static const char *str(json_t *st, const char *key)
+{
+	return json_string_value(json_object_get(st, key));
+}
+
+/* status.phaseReason says why in one sentence, from the condition that
+ * decided the phase; status.primaryFailingSince is when this region first
+ * saw the primary's lease expired, and stays that time while it stays
+ * expired. */
+START_TEST(the_phase_says_why_and_since_when)
+{
+	struct baton_fsm_view fsm = {.registered = true,
+				     .quorum = true,
+				     .primary_region = "eu",
+				     .epoch = 3,
+				     .phase = "Healthy",
+				     .automatic = true};
+	struct baton_region_obs obs[3] = {
+	    {.name = "eu",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "primary"},
+	    {.name = "us",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "replica"},
+	    {.name = "ap",
+	     .reachable = true,
+	     .ready = 1,
+	     .replicas = 1,
+	     .lag_bytes = -1,
+	     .role = "replica"},
+	};
+	struct baton_status_input in = {.generation = 1,
+					.fsm = &fsm,
+					.regions = obs,
+					.n_regions = 3,
+					.now = "2026-11-28T01:00:00Z"};
+	json_t *st, *st2;
+
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(str(st, "phase"), "Healthy");
+	ck_assert_str_eq(str(st, "phaseReason"),
+			 "the primary is in eu at epoch 3; 3 of 3 data "
+			 "regions ready");
+	ck_assert_ptr_null(json_object_get(st, "primaryFailingSince"));
+	json_decref(st);
+
+	/* which regions are not ready, and why when it is known */
+	obs[1].reachable = false;
+	obs[2].ready = 0;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(str(st, "phase"), "Degraded");
+	ck_assert_str_eq(str(st, "phaseReason"),
+			 "1 of 3 data regions ready; not ready: us "
+			 "(unreachable), ap");
+	json_decref(st);
+	obs[1].reachable = true;
+	obs[2].ready = 1;
+
+	/* the primary's lease expires at 01:00; still expired at 01:05:
+	 * the same primaryFailingSince */
+	fsm.primary_lost = true;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(str(st, "phase"), "Degraded");
+	ck_assert_ptr_nonnull(
+	    strstr(str(st, "phaseReason"), "the lease of the primary in eu"));
+	ck_assert_str_eq(str(st, "primaryFailingSince"),
+			 "2026-11-28T01:00:00Z");
+	in.now = "2026-11-28T01:05:00Z";
+	st2 = baton_status_compute(&in, st);
+	ck_assert_str_eq(str(st2, "primaryFailingSince"),
+			 "2026-11-28T01:00:00Z");
+	json_decref(st);
+	st = st2;
+
+	/* blocked: the reason names what blocks it */
+	fsm.blocked = "NoCandidate";
+	st2 = baton_status_compute(&in, st);
+	ck_assert_ptr_nonnull(
+	    strstr(str(st2, "phaseReason"), "no region can take over"));
+	json_decref(st2);
+	fsm.blocked = NULL;
+
+	/* failing over */
+	fsm.phase = "FailingOver";
+	st2 = baton_status_compute(&in, st);
+	ck_assert_str_eq(str(st2, "phase"), "FailingOver");
+	ck_assert_str_eq(str(st2, "phaseReason"),
+			 "the primary in eu lost its lease: promoting another "
+			 "region");
+	json_decref(st2);
+
+	/* the new primary holds its lease: no primaryFailingSince */
+	fsm.phase = "Healthy";
+	fsm.primary_lost = false;
+	fsm.primary_region = "us";
+	fsm.epoch = 4;
+	in.now = "2026-11-28T01:06:00Z";
+	st2 = baton_status_compute(&in, st);
+	ck_assert_str_eq(str(st2, "phase"), "Healthy");
+	ck_assert_ptr_null(json_object_get(st2, "primaryFailingSince"));
+	json_decref(st2);
+	json_decref(st);
+
+	/* no quorum while provisioning: the Consensus condition says so */
+	fsm.registered = false;
+	fsm.quorum = false;
+	st = baton_status_compute(&in, NULL);
+	ck_assert_str_eq(str(st, "phase"), "Provisioning");
+	ck_assert_ptr_nonnull(
+	    strstr(str(st, "phaseReason"), "cannot reach a Raft majority"));
+	json_decref(st);
+}
+END_TEST
+
 static Suite *status_suite(void)
 {
 	Suite *s = suite_create("batond-status");
@@ -322,6 +442,7 @@ static Suite *status_suite(void)
 	tcase_add_test(tc, invalid_spec_is_pending_with_a_false_condition);
 	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
 	tcase_add_test(tc, a_lost_primary_is_degraded_and_says_what_promotes);
+	tcase_add_test(tc, the_phase_says_why_and_since_when);
 	suite_add_tcase(s, tc);
 	return s;
 }
