@@ -152,6 +152,8 @@ for r in "${regions[@]}"; do
     eventually 60 "$r: READY is 3/3 (peer regions observed through their own clusters)" \
         bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.ready}')\" = 3/3 ]"
 done
+eventually 30 "$first: kubectl get dbc -o wide gives the phase's reason (status.phaseReason, not pruned)" \
+    bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get dbc ledger -o wide | grep -q 'the primary is in $first at epoch 1; 3 of 3 data regions ready'"
 eventually 60 "$first: its pod is labelled primary at epoch 1" \
     bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get pods -l baton.dev/cluster=ledger -o jsonpath='{.items[*].metadata.labels}' | grep -q '\"baton.dev/epoch\":\"1\",.*\"baton.dev/role\":\"primary\"\|\"baton.dev/role\":\"primary\".*\"baton.dev/epoch\":\"1\"'"
 for r in "${regions[@]:1}"; do
