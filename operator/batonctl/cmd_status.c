@@ -90,8 +90,11 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 			}
 		}
 		json_t *d = json_pack(
-		    "{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
-		    "database", key, "primaryRegion",
+		    "{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, "
+		    "s:O?}",
+		    "database", key, "phaseReason",
+		    json_object_get(st, "phaseReason"), "primaryFailingSince",
+		    json_object_get(st, "primaryFailingSince"), "primaryRegion",
 		    json_object_get(st, "primaryRegion"), "epoch",
 		    json_object_get(st, "epoch"), "phase",
 		    json_object_get(st, "phase"), "ready",
@@ -129,16 +132,18 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 /* V as text: strings as they are, numbers and booleans formatted into
  * BUF, or into one of a few rotating buffers when BUF is NULL or empty
  * (several values in one printf). */
-static void print_table(json_t *regions)
+/* WIDE: a last REASON column, the region's status.phaseReason. */
+static void print_table(json_t *regions, bool wide)
 {
 	size_t i, j;
 	json_t *r, *d;
 	char b1[32], b2[32], b3[32];
 
 	printf("%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s %-14s %-5s "
-	       "%-8s %s\n",
+	       "%-8s %-*s%s\n",
 	       "REGION", "REACHABLE", "RAFT", "TERM", "LEADER", "DATABASE",
-	       "PRIMARY", "EPOCH", "PHASE", "READY", "ROLE", "LAG");
+	       "PRIMARY", "EPOCH", "PHASE", "READY", "ROLE", wide ? 8 : 0,
+	       "LAG", wide ? " REASON" : "");
 	json_array_foreach(regions, i, r)
 	{
 		json_t *raft =
@@ -163,7 +168,7 @@ static void print_table(json_t *regions)
 			char c1[32], c2[32];
 			printf(
 			    "%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s "
-			    "%-14s %-5s %-8s %s\n",
+			    "%-14s %-5s %-8s %-*s%s%s\n",
 			    name, reach, state, term, leader,
 			    json_string_value(json_object_get(d, "database")),
 			    baton_ctl_str_or(
@@ -177,8 +182,14 @@ static void print_table(json_t *regions)
 					     b2, sizeof b2),
 			    baton_ctl_str_or(json_object_get(d, "role"), "-",
 					     b3, sizeof b3),
+			    wide ? 8 : 0,
 			    baton_ctl_str_or(json_object_get(d, "lagBytes"),
-					     "-", c1, sizeof c1));
+					     "-", c1, sizeof c1),
+			    wide ? " " : "",
+			    wide ? baton_ctl_str_or(
+				       json_object_get(d, "phaseReason"), "-",
+				       NULL, 0)
+				 : "");
 		}
 	}
 	json_array_foreach(regions, i, r)
@@ -201,22 +212,24 @@ static void print_table(json_t *regions)
 
 static void usage_status(FILE *f)
 {
-	fprintf(f, "usage: batonctl status [NS/DB] [-o table|json] [region "
-		   "flags]\n\n"
-		   "One row per region and database: whether the region "
-		   "answered (API server\n"
-		   "and batond), its batond's Raft state, term and leader, "
-		   "and from the\n"
-		   "region's own copy of each DatabaseCluster: primary region, "
-		   "epoch, phase,\n"
-		   "ready instances, this region's role and replication lag "
-		   "(bytes).\n"
-		   "Unreachable regions are listed with the error. Exit 0 if "
-		   "any region\n"
-		   "answered, 1 if none did, 2 on bad flags or configs.\n\n"
-		   "  -o, --output table|json\n"
-		   "  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
-		   "  --region-config FILE  --lab DIR\n");
+	fprintf(f,
+		"usage: batonctl status [NS/DB] [-o table|wide|json] [region "
+		"flags]\n\n"
+		"One row per region and database: whether the region "
+		"answered (API server\n"
+		"and batond), its batond's Raft state, term and leader, "
+		"and from the\n"
+		"region's own copy of each DatabaseCluster: primary region, "
+		"epoch, phase,\n"
+		"ready instances, this region's role and replication lag "
+		"(bytes);\n"
+		"-o wide adds the reason for the phase (status.phaseReason).\n"
+		"Unreachable regions are listed with the error. Exit 0 if "
+		"any region\n"
+		"answered, 1 if none did, 2 on bad flags or configs.\n\n"
+		"  -o, --output table|wide|json\n"
+		"  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
+		"  --region-config FILE  --lab DIR\n");
 }
 
 int baton_ctl_cmd_status(int argc, char **argv)
@@ -228,7 +241,7 @@ int baton_ctl_cmd_status(int argc, char **argv)
 	struct baton_ctl_region_flags rf = {0};
 	struct baton_ctl_fleet *f;
 	const char *filter = NULL;
-	bool json = false;
+	bool json = false, wide = false;
 	int opt, rv, answered;
 
 	optind = 1;
@@ -244,9 +257,12 @@ int baton_ctl_cmd_status(int argc, char **argv)
 		case 'o':
 			if (strcmp(optarg, "json") == 0) {
 				json = true;
+			} else if (strcmp(optarg, "wide") == 0) {
+				wide = true;
 			} else if (strcmp(optarg, "table") != 0) {
 				return baton_ctl_die_usage(
-				    "status: -o wants table or json, not '%s'",
+				    "status: -o wants table, wide or json, not "
+				    "'%s'",
 				    optarg);
 			}
 			break;
@@ -293,7 +309,7 @@ int baton_ctl_cmd_status(int argc, char **argv)
 		putchar('\n');
 		json_decref(doc);
 	} else {
-		print_table(regions);
+		print_table(regions, wide);
 		json_decref(regions);
 	}
 	baton_ctl_fleet_close(f);

@@ -26,7 +26,7 @@ static const char bash_script[] =
     "            mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n"
     "            return 0 ;;\n"
     "        -o|--output)\n"
-    "            mapfile -t COMPREPLY < <(compgen -W 'table json' -- "
+    "            mapfile -t COMPREPLY < <(compgen -W 'table wide json' -- "
     "\"$cur\")\n"
     "            return 0 ;;\n"
     "    esac\n"

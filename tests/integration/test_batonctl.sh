@@ -56,7 +56,7 @@ expect 2 "no command at all: usage, exit 2" 'usage: batonctl' "$ctl"
 expect 0 "status --help explains the columns and exit codes" 'Exit 0 if any region' "$ctl" status --help
 expect 0 "switchover --help explains --wait" '--wait DURATION' "$ctl" switchover --help
 expect 2 "an unknown flag is a usage error" 'unrecognized option|usage' "$ctl" status --frobnicate
-expect 2 "-o wants table or json" "-o wants table or json, not 'yaml'" "$ctl" status -o yaml --kubeconfig "$r1=$K1"
+expect 2 "-o wants table, wide or json" "-o wants table, wide or json, not 'yaml'" "$ctl" status -o yaml --kubeconfig "$r1=$K1"
 expect 2 "status NS/DB must be NAMESPACE/NAME" "'nodb' is not NAMESPACE/NAME" "$ctl" status nodb --kubeconfig "$r1=$K1"
 expect 2 "--batond wants NAME=URL" 'wants NAME=URL' "$ctl" status --batond http://127.0.0.1:1
 expect 2 "--batond wants an http URL" "must start with http://" "$ctl" status --batond "$r1=127.0.0.1:1"
@@ -94,7 +94,7 @@ all_commands_complete() {
 }
 expect 0 "completion bash: a command from its prefix" '^switchover$' comp batonctl sw
 expect 0 "completion bash: drill scenarios" '^kill-region kill-batond$' comp batonctl drill kill
-expect 0 "completion bash: status's -o values" '^table json$' comp batonctl status -o ''
+expect 0 "completion bash: status's -o values" '^table wide json$' comp batonctl status -o ''
 expect 0 "completion bash: switchover's flags" '--wait' comp batonctl switchover --
 check "completion bash offers every command --help lists" all_commands_complete
 expect 0 "completion zsh: the same function through bashcompinit" '^#compdef batonctl' "$ctl" completion zsh
@@ -148,6 +148,19 @@ spec:
   failover: {mode: manual, synchronous: false}
 YAML
 done
+# -o wide: the phase's reason as batond writes it (the status subresource
+# of the real API server; no batond runs here)
+kc "$r1" patch dbc ctltest --subresource=status --type=merge \
+    -p '{"status":{"phase":"Degraded","phaseReason":"1 of 2 data regions ready; not ready: mars (unreachable)"}}' >/dev/null
+expect 0 "status -o wide adds the REASON column: the region's status.phaseReason" \
+    "^$r1 .* Degraded .* 1 of 2 data regions ready; not ready: mars \(unreachable\)$" \
+    "$ctl" status default/ctltest -o wide --kubeconfig "$r1=$K1"
+check "status without -o wide has no REASON column" bash -c "
+    ! '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q 'REASON\|not ready: mars' &&
+    '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q '^$r1 .* Degraded'"
+check "status -o json carries phaseReason" bash -c "
+    '$ctl' status default/ctltest -o json --kubeconfig '$r1=$K1' |
+    jq -e '.regions[0].databases[0].phaseReason | startswith(\"1 of 2 data regions ready\")'"
 expect 1 "switchover to a region the database does not have: clear error, exit 1" \
     "mars is not one of default/ctltest's regions \($r1, $r2\)" \
     "$ctl" switchover default/ctltest mars --kubeconfig "$r1=$K1,$r2=$K2"
