@@ -74,5 +74,6 @@ int baton_ctl_cmd_pause(int argc, char **argv, const char *mode);
 int baton_ctl_cmd_check(int argc, char **argv);
 int baton_ctl_cmd_load(int argc, char **argv);
 int baton_ctl_cmd_report(int argc, char **argv);
+int baton_ctl_cmd_history(int argc, char **argv);
 
 #endif /* BATON_BATONCTL_CLI_H */

@@ -9,12 +9,13 @@
  *   batonctl load --hosts A,B,C --out DIR ...    write load + prober
  *   batonctl report DIR [--check]                a drill's report
  *   batonctl pause|resume NS/DB [--wait D]       maintenance (manual mode)
+ *   batonctl history NS/DB [-o table|json]       its promotions
  *   batonctl completion bash|zsh                 shell completion
  *
  * This file only dispatches: each command is its own file (cmd_status.c,
  * cmd_switchover.c for switchover, pause and resume, cmd_check.c,
- * cmd_load.c for load and report, completion.c), the parts they share
- * (region flags, usage errors, the source tree) are cli.c.
+ * cmd_history.c, cmd_load.c for load and report, completion.c), the parts they
+ * share (region flags, usage errors, the source tree) are cli.c.
  *
  * Regions come from --kubeconfig NAME=PATH (API servers), --batond
  * NAME=URL (batond's /v1/status), --region-config FILE (a batond config:
@@ -50,6 +51,8 @@ static void usage_main(FILE *f)
 		"                            ready, lag\n"
 		"  switchover NS/DB REGION   move the primary to REGION "
 		"(planned)\n"
+		"  history NS/DB             its promotions, newest first "
+		"(failovers, switchovers)\n"
 		"  pause NS/DB | resume NS/DB  maintenance: no automatic "
 		"failover (manual\n"
 		"                            mode) until resumed\n"
@@ -131,6 +134,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "switchover") == 0) {
 		return baton_ctl_cmd_switchover(argc - 1, argv + 1);
+	}
+	if (strcmp(cmd, "history") == 0) {
+		return baton_ctl_cmd_history(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "check") == 0) {
 		return baton_ctl_cmd_check(argc - 1, argv + 1);

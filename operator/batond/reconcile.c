@@ -675,6 +675,9 @@ static void write_status(struct baton_reconcile *r)
 					json_object_get(old, "lastFailover"));
 		}
 	}
+	if (st != NULL) {
+		baton_status_history(st, old);
+	}
 	if (st == NULL) {
 		fail(r, BATON_ENOMEM, "status", "out of memory");
 		return;

@@ -64,6 +64,38 @@ static bool cond_true(json_t *conds, const char *type)
 	return s != NULL && strcmp(s, "True") == 0;
 }
 
+void baton_status_history(json_t *st, json_t *old)
+{
+	json_t *old_lf = json_object_get(old, "lastFailover");
+	json_t *new_lf = json_object_get(st, "lastFailover");
+	json_t *old_h = json_object_get(old, "history");
+	json_t *h;
+	size_t i;
+	json_t *rec;
+
+	if (!json_is_object(old_lf) || !json_is_object(new_lf) ||
+	    json_equal(json_object_get(old_lf, "epoch"),
+		       json_object_get(new_lf, "epoch"))) {
+		if (json_is_array(old_h) && json_array_size(old_h) > 0) {
+			json_object_set(st, "history", old_h);
+		}
+		return;
+	}
+	h = json_array();
+	if (h == NULL) {
+		return;
+	}
+	json_array_append(h, old_lf);
+	json_array_foreach(old_h, i, rec)
+	{
+		if (json_array_size(h) >= BATON_STATUS_HISTORY) {
+			break;
+		}
+		json_array_append(h, rec);
+	}
+	json_object_set_new(st, "history", h);
+}
+
 json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 {
 	json_t *old_conds = json_object_get(old, "conditions");

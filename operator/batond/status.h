@@ -72,4 +72,13 @@ struct baton_status_input {
  * conditions' lastTransitionTime is kept where the status did not change. */
 json_t *baton_status_compute(const struct baton_status_input *in, json_t *old);
 
+/* status.history: the promotions before the last one, newest first, at
+ * most BATON_STATUS_HISTORY. Sets ST's history from OLD's: when ST's
+ * lastFailover is of another epoch than OLD's, OLD's lastFailover joins
+ * the front (the record as this region last wrote it: completedAt and
+ * steps included). Nothing else ever enters it, so a restarted batond
+ * (which keeps the old lastFailover) adds nothing twice. */
+#define BATON_STATUS_HISTORY 10
+void baton_status_history(json_t *st, json_t *old);
+
 #endif /* BATON_BATOND_STATUS_H */

@@ -161,6 +161,25 @@ check "status without -o wide has no REASON column" bash -c "
 check "status -o json carries phaseReason" bash -c "
     '$ctl' status default/ctltest -o json --kubeconfig '$r1=$K1' |
     jq -e '.regions[0].databases[0].phaseReason | startswith(\"1 of 2 data regions ready\")'"
+# history: the promotions as the regions recorded them (status written
+# through the status subresource, as batond writes it). The same epoch in
+# two regions is one row, with the promoted region's own record.
+kc "$r1" patch dbc ctltest --subresource=status --type=merge -p "{\"status\":{
+    \"lastFailover\":{\"epoch\":3,\"from\":\"$r1\",\"to\":\"$r2\",\"reason\":\"switchover\",\"startedAt\":\"2026-12-05T10:00:00Z\",\"stepsMillis\":{\"serving\":990}},
+    \"history\":[{\"epoch\":2,\"from\":\"$r2\",\"to\":\"$r1\",\"reason\":\"lease-expired\",\"startedAt\":\"2026-12-05T09:00:00Z\",\"stepsMillis\":{\"serving\":2710}}]}}" >/dev/null
+kc "$r2" patch dbc ctltest --subresource=status --type=merge -p "{\"status\":{
+    \"lastFailover\":{\"epoch\":3,\"from\":\"$r1\",\"to\":\"$r2\",\"reason\":\"switchover\",\"startedAt\":\"2026-12-05T10:00:01Z\",\"stepsMillis\":{\"serving\":812}}}}" >/dev/null
+expect 0 "history: newest first, one row per epoch, the promoted region's own record, where it was seen" \
+    "^3 +$r1 +$r2 +switchover +2026-12-05T10:00:01Z +812 +$r1,$r2\$" \
+    "$ctl" history default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "history: the earlier promotion from status.history" \
+    "^2 +$r2 +$r1 +lease-expired +2026-12-05T09:00:00Z +2710 +$r1\$" \
+    "$ctl" history default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"
+check "history -o json: two promotions, newest first" bash -c "
+    '$ctl' history default/ctltest -o json --kubeconfig '$r1=$K1,$r2=$K2' | jq -e 'map(.epoch) == [3, 2]'"
+expect 1 "history of a database no region has: clear error, exit 1" \
+    "DatabaseCluster default/nope was not found in any reachable region" \
+    "$ctl" history default/nope --kubeconfig "$r1=$K1"
 expect 1 "switchover to a region the database does not have: clear error, exit 1" \
     "mars is not one of default/ctltest's regions \($r1, $r2\)" \
     "$ctl" switchover default/ctltest mars --kubeconfig "$r1=$K1,$r2=$K2"

@@ -429,6 +429,70 @@ START_TEST(the_phase_says_why_and_since_when)
 }
 END_TEST
 
+static json_t *record(int epoch, const char *to)
+{
+	return json_pack("{s:i, s:s, s:s}", "epoch", epoch, "to", to, "reason",
+			 "lease-expired");
+}
+
+/* status.history: each promotion's record joins the front once the next
+ * one replaces it as lastFailover; nothing else enters it; at most
+ * BATON_STATUS_HISTORY, the oldest dropped. */
+START_TEST(history_keeps_the_promotions_before_the_last)
+{
+	json_t *old = json_object(), *st;
+
+	/* no lastFailover before: nothing to keep */
+	st = json_pack("{s:o}", "lastFailover", record(2, "us"));
+	baton_status_history(st, old);
+	ck_assert_ptr_null(json_object_get(st, "history"));
+	json_decref(old);
+	old = st;
+
+	/* the same promotion again (its record gained steps): no entry */
+	st = json_pack("{s:o}", "lastFailover", record(2, "us"));
+	json_object_set_new(json_object_get(st, "lastFailover"), "completedAt",
+			    json_string("2026-11-28T01:00:03Z"));
+	baton_status_history(st, old);
+	ck_assert_ptr_null(json_object_get(st, "history"));
+	json_decref(old);
+	old = st;
+
+	/* the next promotion: the previous record, as last written, joins */
+	st = json_pack("{s:o}", "lastFailover", record(3, "ap"));
+	baton_status_history(st, old);
+	ck_assert_int_eq(json_array_size(json_object_get(st, "history")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(json_object_get(st, "history"), 0),
+			     "completedAt")),
+			 "2026-11-28T01:00:03Z");
+	json_decref(old);
+	old = st;
+
+	/* a status without lastFailover (an invalid spec) keeps the history
+	 * and adds nothing */
+	st = json_object();
+	baton_status_history(st, old);
+	ck_assert_int_eq(json_array_size(json_object_get(st, "history")), 1);
+	json_decref(st);
+
+	/* bounded, newest first */
+	for (int e = 4; e < 4 + 2 * BATON_STATUS_HISTORY; e++) {
+		st = json_pack("{s:o}", "lastFailover", record(e, "eu"));
+		baton_status_history(st, old);
+		json_decref(old);
+		old = st;
+	}
+	ck_assert_int_eq(json_array_size(json_object_get(old, "history")),
+			 BATON_STATUS_HISTORY);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(old, "history"), 0), "epoch")),
+	    2 + 2 * BATON_STATUS_HISTORY);
+	json_decref(old);
+}
+END_TEST
+
 static Suite *status_suite(void)
 {
 	Suite *s = suite_create("batond-status");
@@ -443,6 +507,7 @@ static Suite *status_suite(void)
 	tcase_add_test(tc, status_publishes_the_endpoint_and_switchover);
 	tcase_add_test(tc, a_lost_primary_is_degraded_and_says_what_promotes);
 	tcase_add_test(tc, the_phase_says_why_and_since_when);
+	tcase_add_test(tc, history_keeps_the_promotions_before_the_last);
 	suite_add_tcase(s, tc);
 	return s;
 }
