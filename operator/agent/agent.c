@@ -35,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define COMPONENT "agent"
 
@@ -154,6 +155,7 @@ static json_t *status_json(struct baton_agent *a)
 	if (st == NULL) {
 		return NULL;
 	}
+	json_object_set_new(st, "version", json_string(BATON_VERSION));
 	json_object_set_new(st, "primaryEpoch",
 			    json_integer((json_int_t)a->lease.primary_epoch));
 	json_object_set_new(st, "leaseMarginMillis",

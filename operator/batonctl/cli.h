@@ -75,5 +75,6 @@ int baton_ctl_cmd_check(int argc, char **argv);
 int baton_ctl_cmd_load(int argc, char **argv);
 int baton_ctl_cmd_report(int argc, char **argv);
 int baton_ctl_cmd_history(int argc, char **argv);
+int baton_ctl_cmd_version(int argc, char **argv);
 
 #endif /* BATON_BATONCTL_CLI_H */

@@ -35,6 +35,8 @@ static const char bash_script[] =
     "    case $cmd in\n"
     "        status) words='--kubeconfig --batond --region-config --lab "
     "--output --help' ;;\n"
+    "        version) words='--kubeconfig --batond --region-config "
+    "--lab --help' ;;\n"
     "        history) words='--output --kubeconfig --batond "
     "--region-config --lab --help' ;;\n"
     "        switchover|pause|resume) words='--wait --kubeconfig --batond "

@@ -3,7 +3,7 @@
  *   batonctl status [NS/DB] [-o table|json]      the fleet at a glance
  *   batonctl switchover NS/DB REGION [--wait D]  planned switchover
  *   batonctl check --server URL [--expect-peers A,B]   helm test's check
- *   batonctl version                             the client's version
+ *   batonctl version [region flags]              versions, client and fleet
  *   batonctl drill SCENARIO [--repeat N] [--report DIR]   (tests/lab/drill.sh)
  *   batonctl lab up|down|status|...              (tests/lab/lab.sh)
  *   batonctl load --hosts A,B,C --out DIR ...    write load + prober
@@ -14,8 +14,8 @@
  *
  * This file only dispatches: each command is its own file (cmd_status.c,
  * cmd_switchover.c for switchover, pause and resume, cmd_check.c,
- * cmd_history.c, cmd_load.c for load and report, completion.c), the parts they
- * share (region flags, usage errors, the source tree) are cli.c.
+ * cmd_history.c, cmd_version.c, cmd_load.c for load and report, completion.c),
+ * the parts they share (region flags, usage errors, the source tree) are cli.c.
  *
  * Regions come from --kubeconfig NAME=PATH (API servers), --batond
  * NAME=URL (batond's /v1/status), --region-config FILE (a batond config:
@@ -58,8 +58,8 @@ static void usage_main(FILE *f)
 		"                            mode) until resumed\n"
 		"  check --server URL        is this region's batond "
 		"reachable and healthy\n"
-		"  version                   batonctl's version (also "
-		"--version)\n"
+		"  version [region flags]    batonctl's version, and each "
+		"region's batond and agents'\n"
 		"  drill SCENARIO            run a failure drill in the lab, "
 		"write a report\n"
 		"  lab up|down|status|...    the local lab "
@@ -120,14 +120,18 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 ||
-	    strcmp(cmd, "-V") == 0) {
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
 		if (argc > 2) {
 			return baton_ctl_die_usage(
-			    "version takes no arguments");
+			    "%s takes no arguments (batonctl version [region "
+			    "flags] asks the regions)",
+			    cmd);
 		}
 		printf("batonctl %s\n", BATON_VERSION);
 		return 0;
+	}
+	if (strcmp(cmd, "version") == 0) {
+		return baton_ctl_cmd_version(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "status") == 0) {
 		return baton_ctl_cmd_status(argc - 1, argv + 1);

@@ -76,6 +76,7 @@ static void status(struct baton_http_request *req, void *data)
 	char *text;
 
 	json_object_set_new(st, "region", json_string(d->cfg->region));
+	json_object_set_new(st, "version", json_string(BATON_VERSION));
 	text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(st);
 	if (text == NULL) {

@@ -249,6 +249,8 @@ has_core_metrics() {
 for r in "${regions[@]}"; do
     check "$r: /metrics has baton_build_info{version}, baton_loop_lag_seconds and process_*" has_core_metrics "$r"
 done
+check "$first: batonctl version --batond names its batond's version" bash -c "
+    '$(dirname "$batond")/batonctl' version --batond '$first=http://127.0.0.1:${http[$first]}' | grep -qE '^$first +batond v[0-9]'"
 
 # A switchover to a region that cannot hold the primary is refused with a
 # condition and an Event, and nothing moves.

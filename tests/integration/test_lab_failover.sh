@@ -269,6 +269,8 @@ for r in "$new" "$other"; do
     curl -fs --max-time 2 "http://${ip[$r]}:8080/metrics" |
         awk -v r="$r" '/^baton_failover_step_seconds_(sum|count)/ { print "# " r ": " $0 }'
 done
+check "$new: batonctl version names its batond's version and its agents' (from /v1/status)" bash -c "
+    '$build/bin/batonctl' version --batond '$new=http://${ip[$new]}:8080' | grep -qE '^$new +batond v[0-9][^ ]* +agents v[0-9]'"
 
 # Bring the region back: control plane, lab kubelet, batond.
 if BATON_REGIONS_DIR=$R "$top/tests/env/regions" start eu-west >"$tmp/start.log" 2>&1 &&
