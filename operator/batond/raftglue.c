@@ -858,6 +858,10 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	CATCH_UP(g->m_blocked, "NoCandidate",
 		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
 #undef CATCH_UP
+	/* only the databases whose primary is here now: a region that lost
+	 * the primary must not keep its last value (an alert on a low lease
+	 * would fire forever) */
+	baton_metric_clear(g->m_lease_left);
 	for (unsigned i = 0; i < baton_fsm_count(&g->node.fsm); i++) {
 		const struct baton_db_state *db =
 		    baton_fsm_db_at(&g->node.fsm, i);

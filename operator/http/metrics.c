@@ -145,6 +145,19 @@ static int find_series(struct baton_metric *f, const char *const *values,
 	return 0;
 }
 
+void baton_metric_clear(struct baton_metric *f)
+{
+	if (f == NULL) {
+		return;
+	}
+	for (unsigned i = 0; i < f->n_series; i++) {
+		for (unsigned j = 0; j < f->n_labels; j++) {
+			free(f->series[i].values[j]);
+		}
+	}
+	f->n_series = 0;
+}
+
 int baton_metric_inc(struct baton_metric *f, const char *const *label_values,
 		     double delta)
 {

@@ -58,6 +58,11 @@ struct baton_metric *baton_metrics_add(struct baton_metrics *m,
 				       unsigned n_buckets);
 
 /* label_values: as many as label names (NULL if none). */
+/* Drops every series of F: for a gauge whose label values are computed
+ * afresh before each render (series of what no longer exists must go,
+ * not stay at their last value). */
+void baton_metric_clear(struct baton_metric *f);
+
 int baton_metric_inc(struct baton_metric *f, const char *const *label_values,
 		     double delta);
 int baton_metric_set(struct baton_metric *f, const char *const *label_values,

@@ -34,6 +34,28 @@ check "helm template with watchNamespaces: no ClusterRole or ClusterRoleBinding"
     bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: ClusterRole' <<<\"\$out\")\" = 0 ]"
 check "helm template with watchNamespaces: batond's and the peer's Role in each listed namespace, plus the Lease Role and the peer-token Role" \
     bash -c "$(declare -f scoped_render); $(declare -p chart kv); out=\$(scoped_render) && [ \"\$(grep -c '^kind: Role$' <<<\"\$out\")\" = 6 ] && [ \"\$(grep -c '^kind: RoleBinding$' <<<\"\$out\")\" = 6 ]"
+# monitoring: the Prometheus Operator objects, and alerts only on series
+# that batond or the agent really export (a renamed metric would leave an
+# alert that can never fire)
+# shellcheck disable=SC2120 # called with arguments inside bash -c below
+mon_render() { helm template baton "$chart" -n baton-system $kv -f "$chart/ci/monitoring-values.yaml" "$@"; }
+check "helm template with monitoring: ServiceMonitor, the agents' PodMonitor (port probe) and the PrometheusRule" \
+    bash -c "$(declare -f mon_render); $(declare -p chart kv); out=\$(mon_render) &&
+        grep -qx 'kind: ServiceMonitor' <<<\"\$out\" && grep -qx 'kind: PodMonitor' <<<\"\$out\" &&
+        grep -qx 'kind: PrometheusRule' <<<\"\$out\" && grep -q -- '- port: probe' <<<\"\$out\""
+check "helm template with monitoring and watchNamespaces: the PodMonitor watches only those namespaces" \
+    bash -c "$(declare -f mon_render); $(declare -p chart kv); mon_render --set 'watchNamespaces={team-a}' | grep -q 'matchNames: \[\"team-a\"\]'"
+alert_metrics_exist() {
+    local out names n missing=""
+    out=$(mon_render) || return 1
+    names=$(grep -E '^ +expr: ' <<<"$out" | grep -oE '\b(baton|process)_[a-z_]+' | sed -E 's/_(bucket|sum|count)$//' | sort -u)
+    [ -n "$names" ] || { echo "no metric names found in the rules"; return 1; }
+    for n in $names; do
+        grep -rqF "\"$n\"" "$top/operator" || missing+=" $n"
+    done
+    [ -z "$missing" ] || { echo "alerts on series nobody exports:$missing"; return 1; }
+}
+check "every series the PrometheusRule's alerts read is one batond or the agent exports" alert_metrics_exist
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"
 

@@ -798,6 +798,21 @@ START_TEST(metrics_text_format)
 	ck_assert_ptr_nonnull(
 	    strstr(text, "baton_order_seconds_count{action=\"promote\"} 3\n"));
 	free(text);
+
+	/* a cleared family renders its header and no series; series set
+	 * after the clear are new ones (ASan: the old label values freed) */
+	baton_metric_clear(c);
+	ck_assert_int_eq(baton_metrics_render(&m, &text, &len), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(text, "# TYPE baton_orders_total counter\n"));
+	ck_assert_ptr_null(strstr(text, "baton_orders_total{"));
+	free(text);
+	ck_assert_int_eq(baton_metric_inc(c, v2, 4), 0);
+	ck_assert_int_eq(baton_metrics_render(&m, &text, &len), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(text, "baton_orders_total{action=\"fe\\\"n\\nce\"} 4\n"));
+	ck_assert_ptr_null(strstr(text, "action=\"promote\"} 2"));
+	free(text);
 	baton_metrics_free(&m);
 }
 END_TEST
