@@ -429,3 +429,33 @@ const char *baton_ctl_str_or(json_t *v, const char *dflt, char *buf, size_t len)
 	}
 	return dflt;
 }
+
+int baton_ctl_fetch_db(struct baton_ctl_fleet *f, const char *ns,
+		       const char *name)
+{
+	int found = 0;
+
+	baton_ctl_fleet_fetch(f, ns, name, false);
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (r->kubeconfig == NULL) {
+			continue;
+		}
+		if (r->api_ok) {
+			found++;
+		} else if (r->api_status == BATON_ENOTFOUND) {
+			fprintf(stderr, "%s: %s: no DatabaseCluster %s/%s\n",
+				baton_ctl_prog, r->name, ns, name);
+		} else {
+			fprintf(stderr, "%s: %s: unreachable, skipped: %s\n",
+				baton_ctl_prog, r->name, r->api_err);
+		}
+	}
+	if (found == 0) {
+		fprintf(stderr,
+			"%s: DatabaseCluster %s/%s was not found in any "
+			"reachable region\n",
+			baton_ctl_prog, ns, name);
+	}
+	return found;
+}

@@ -62,6 +62,11 @@ int baton_ctl_local_batond_url(const struct baton_batond_config *cfg, char *url,
 			       size_t len);
 /* "NS/NAME" into NS and NAME (LEN each): 0, or -1 when malformed. */
 int baton_ctl_split_ref(const char *ref, char *ns, char *name, size_t len);
+/* Fetches NS/NAME from every region's API server, says on stderr which
+ * region has no such DatabaseCluster or could not be asked, and returns
+ * how many have it (0: also says it was found nowhere). */
+int baton_ctl_fetch_db(struct baton_ctl_fleet *f, const char *ns,
+		       const char *name);
 /* A string, integer or boolean V as text (integers in BUF of LEN, or in
  * one of eight rotating buffers when BUF is NULL), else DFLT. */
 const char *baton_ctl_str_or(json_t *v, const char *dflt, char *buf,

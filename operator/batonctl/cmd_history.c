@@ -177,22 +177,14 @@ int baton_ctl_cmd_history(int argc, char **argv)
 	if ((rv = baton_ctl_open_fleet(f, &rf)) != 0) {
 		goto out;
 	}
-	baton_ctl_fleet_fetch(f, ns, name, false);
+	found = baton_ctl_fetch_db(f, ns, name);
 	for (size_t i = 0; i < f->n; i++) {
 		struct baton_ctl_region *r = &f->regions[i];
 		json_t *st, *rec;
 		size_t j;
-		if (r->kubeconfig == NULL) {
+		if (r->kubeconfig == NULL || !r->api_ok) {
 			continue;
 		}
-		if (!r->api_ok) {
-			fprintf(stderr, "%s: %s: %s\n", baton_ctl_prog, r->name,
-				r->api_status == BATON_ENOTFOUND
-				    ? "no such DatabaseCluster"
-				    : r->api_err);
-			continue;
-		}
-		found++;
 		st = json_object_get(r->api_result, "status");
 		merge(by_epoch, json_object_get(st, "lastFailover"), r->name);
 		json_array_foreach(json_object_get(st, "history"), j, rec)
@@ -201,10 +193,6 @@ int baton_ctl_cmd_history(int argc, char **argv)
 		}
 	}
 	if (found == 0) {
-		fprintf(stderr,
-			"%s: DatabaseCluster %s/%s was not found in any "
-			"reachable region\n",
-			baton_ctl_prog, ns, name);
 		rv = BATON_CTL_EXIT_FAILED;
 		goto out;
 	}

@@ -152,32 +152,15 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 	if ((rv = baton_ctl_open_fleet(f, &rf)) != 0) {
 		goto out;
 	}
-	baton_ctl_fleet_fetch(f, ns, name, false);
-	for (size_t i = 0; i < f->n; i++) {
-		struct baton_ctl_region *r = &f->regions[i];
-		if (r->kubeconfig == NULL) {
-			continue;
-		}
-		if (r->api_ok) {
-			found++;
-			if (obj == NULL) {
-				obj = json_incref(r->api_result);
-			}
-		} else if (r->api_status == BATON_ENOTFOUND) {
-			fprintf(stderr, "%s: %s: no DatabaseCluster %s/%s\n",
-				baton_ctl_prog, r->name, ns, name);
-		} else {
-			fprintf(stderr, "%s: %s: unreachable, skipped: %s\n",
-				baton_ctl_prog, r->name, r->api_err);
-		}
-	}
+	found = baton_ctl_fetch_db(f, ns, name);
 	if (found == 0) {
-		fprintf(stderr,
-			"%s: DatabaseCluster %s/%s was not found in any "
-			"reachable region\n",
-			baton_ctl_prog, ns, name);
 		rv = BATON_CTL_EXIT_FAILED;
 		goto out;
+	}
+	for (size_t i = 0; i < f->n && obj == NULL; i++) {
+		if (f->regions[i].kubeconfig != NULL && f->regions[i].api_ok) {
+			obj = json_incref(f->regions[i].api_result);
+		}
 	}
 	/* REGION must be one of the database's regions */
 	{
@@ -392,27 +375,8 @@ int baton_ctl_cmd_pause(int argc, char **argv, const char *mode)
 	if ((rv = baton_ctl_open_fleet(f, &rf)) != 0) {
 		goto out;
 	}
-	baton_ctl_fleet_fetch(f, ns, name, false);
-	for (size_t i = 0; i < f->n; i++) {
-		struct baton_ctl_region *r = &f->regions[i];
-		if (r->kubeconfig == NULL) {
-			continue;
-		}
-		if (r->api_ok) {
-			found++;
-		} else if (r->api_status == BATON_ENOTFOUND) {
-			fprintf(stderr, "%s: %s: no DatabaseCluster %s/%s\n",
-				baton_ctl_prog, r->name, ns, name);
-		} else {
-			fprintf(stderr, "%s: %s: unreachable, skipped: %s\n",
-				baton_ctl_prog, r->name, r->api_err);
-		}
-	}
+	found = baton_ctl_fetch_db(f, ns, name);
 	if (found == 0) {
-		fprintf(stderr,
-			"%s: DatabaseCluster %s/%s was not found in any "
-			"reachable region\n",
-			baton_ctl_prog, ns, name);
 		rv = BATON_CTL_EXIT_FAILED;
 		goto out;
 	}
