@@ -213,8 +213,8 @@ static void print_table(json_t *regions, bool wide)
 static void usage_status(FILE *f)
 {
 	fprintf(f,
-		"usage: batonctl status [NS/DB] [-o table|wide|json] [region "
-		"flags]\n\n"
+		"usage: batonctl status [NS/DB] [-o table|wide|json] "
+		"[--watch[=2s]] [region flags]\n\n"
 		"One row per region and database: whether the region "
 		"answered (API server\n"
 		"and batond), its batond's Raft state, term and leader, "
@@ -228,6 +228,10 @@ static void usage_status(FILE *f)
 		"any region\n"
 		"answered, 1 if none did, 2 on bad flags or configs.\n\n"
 		"  -o, --output table|wide|json\n"
+		"  -w, --watch[=INTERVAL]  again every INTERVAL (default 2s) "
+		"until Ctrl-C;\n"
+		"                          with -o json one compact document "
+		"per line\n"
 		"  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
 		"  --region-config FILE  --lab DIR\n");
 }
@@ -236,16 +240,18 @@ int baton_ctl_cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"output", required_argument, NULL, 'o'},
+	    {"watch", optional_argument, NULL, 'w'},
 	    BATON_CTL_REGION_LONGOPTS,
 	    {0}};
 	struct baton_ctl_region_flags rf = {0};
 	struct baton_ctl_fleet *f;
 	const char *filter = NULL;
 	bool json = false, wide = false;
+	long watch_ms = 0;
 	int opt, rv, answered;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:wh", longopts, NULL)) != -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -263,6 +269,16 @@ int baton_ctl_cmd_status(int argc, char **argv)
 				return baton_ctl_die_usage(
 				    "status: -o wants table, wide or json, not "
 				    "'%s'",
+				    optarg);
+			}
+			break;
+		case 'w':
+			watch_ms =
+			    optarg ? baton_ctl_parse_duration(optarg) : 2000;
+			if (watch_ms <= 0) {
+				return baton_ctl_die_usage(
+				    "status: --watch wants an interval like "
+				    "2s, not '%s'",
 				    optarg);
 			}
 			break;
@@ -296,21 +312,42 @@ int baton_ctl_cmd_status(int argc, char **argv)
 		free(f);
 		return rv;
 	}
-	answered = baton_ctl_fleet_fetch(f, NULL, NULL, true);
-	json_t *regions = json_array();
-	for (size_t i = 0; i < f->n; i++) {
-		json_array_append_new(regions,
-				      region_status(&f->regions[i], filter));
-	}
-	if (json) {
-		json_t *doc = json_pack("{s:o, s:I}", "regions", regions, "at",
-					(json_int_t)baton_realtime_ms());
-		json_dumpf(doc, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(doc);
-	} else {
-		print_table(regions, wide);
-		json_decref(regions);
+	for (;;) {
+		json_t *regions = json_array();
+		answered = baton_ctl_fleet_fetch(f, NULL, NULL, true);
+		for (size_t i = 0; i < f->n; i++) {
+			json_array_append_new(
+			    regions, region_status(&f->regions[i], filter));
+		}
+		if (watch_ms > 0 && !json && isatty(STDOUT_FILENO)) {
+			fputs("\033[H\033[2J", stdout); /* a fresh screen */
+		}
+		if (json) {
+			json_t *doc =
+			    json_pack("{s:o, s:I}", "regions", regions, "at",
+				      (json_int_t)baton_realtime_ms());
+			/* one document per line while watching */
+			json_dumpf(doc, stdout,
+				   watch_ms > 0 ? JSON_COMPACT
+						: JSON_INDENT(2));
+			putchar('\n');
+			json_decref(doc);
+		} else {
+			if (watch_ms > 0) {
+				char now[40];
+				printf("every %.1fs  %s\n\n",
+				       (double)watch_ms / 1000,
+				       baton_clock_rfc3339(now, sizeof now, 0));
+			}
+			print_table(regions, wide);
+			json_decref(regions);
+		}
+		fflush(stdout);
+		if (watch_ms <= 0) {
+			break;
+		}
+		/* until interrupted (Ctrl-C ends the process) */
+		usleep((useconds_t)watch_ms * 1000);
 	}
 	baton_ctl_fleet_close(f);
 	free(f);

@@ -34,7 +34,7 @@ static const char bash_script[] =
     "    esac\n"
     "    case $cmd in\n"
     "        status) words='--kubeconfig --batond --region-config --lab "
-    "--output --help' ;;\n"
+    "--output --watch --help' ;;\n"
     "        version) words='--kubeconfig --batond --region-config "
     "--lab --help' ;;\n"
     "        history) words='--output --kubeconfig --batond "

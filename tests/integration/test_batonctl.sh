@@ -113,6 +113,11 @@ check "status -o json: reachable yes for the live regions, no (with the error) f
     '$ctl' status -o json --kubeconfig '$r1=$K1,$r2=$K2,dead=$tmp/dead.kubeconfig' |
     jq -e '(.regions | map({(.name): .reachable}) | add) == {\"$r1\": \"yes\", \"$r2\": \"yes\", \"dead\": \"no\"}
            and (.regions[] | select(.name == \"dead\") | .api.error | length > 0)'"
+check "status --watch=1s -o json: a compact document per interval until stopped (3 s: at least 2)" bash -c "
+    out=\$(timeout 3 '$ctl' status --watch=1s -o json --kubeconfig '$r1=$K1'); [ \$? = 124 ] &&
+    [ \"\$(jq -c 'select(.regions[0].reachable == \"yes\") | .at' <<<\"\$out\" | sort -u | wc -l)\" -ge 2 ]"
+expect 2 "status --watch wants an interval" "--watch wants an interval like 2s, not 'soon'" \
+    "$ctl" status --watch=soon --kubeconfig "$r1=$K1"
 check "a bare kubeconfig path takes its directory's name as the region" bash -c "
     '$ctl' status -o json --kubeconfig '$K1' | jq -e '.regions[0].name == \"$r1\"'"
 expect 0 "status: a batond that does not answer is shown as such" "$r1: batond unreachable" \
