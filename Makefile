@@ -80,13 +80,14 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
+.PHONY: lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
 	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
 	@echo "make all           build batond, baton-agent, batonctl into $(BUILD)/bin"
+	@echo "make install       those into PREFIX/bin (default /usr/local; DESTDIR too), kubectl-baton, completion"
 	@echo "make check         unit tests under ASan+UBSan, then integration tests on a real control plane"
 	@echo "make unit          unit tests only (SANITIZE=address,undefined by default)"
 	@echo "make integration   integration tests only (starts and stops its own regions)"
@@ -103,6 +104,26 @@ help:
 	@echo "make kind-lab | kind-lab-down   three kind clusters (regions), Baton by Helm in each"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the three programs,
+# kubectl-baton (batonctl under the name kubectl's plugin lookup wants:
+# `kubectl baton status`), and batonctl's bash and zsh completion.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf batonctl $(DESTDIR)$(PREFIX)/bin/kubectl-baton
+	$(BUILD)/bin/batonctl completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/batonctl
+	ln -sf batonctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kubectl-baton
+	$(BUILD)/bin/batonctl completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_batonctl
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,batond baton-agent batonctl kubectl-baton) \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/batonctl \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kubectl-baton \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_batonctl
 
 $(RAFT_PREFIX)/.complete:
 	@echo "raft $(RAFT_VERSION) is not built yet: run 'make deps' (or 'make raft')" >&2; exit 1

@@ -77,6 +77,12 @@ printf 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n' >
 expect 2 "a kubeconfig without a context is a clear error" "empty.kubeconfig" \
     "$ctl" status --kubeconfig "$r1=$tmp/empty.kubeconfig"
 
+# ---- kubectl plugin -----------------------------------------------------------
+# `make install` links kubectl-baton to batonctl; real kubectl finds it on PATH
+mkdir -p "$tmp/plugin" && ln -sf "$ctl" "$tmp/plugin/kubectl-baton"
+expect 0 "kubectl baton (the plugin name make install links) runs batonctl" "^$r1 +yes " \
+    env PATH="$tmp/plugin:$PATH" kubectl baton status --kubeconfig "$r1=$K1"
+
 # ---- shell completion -----------------------------------------------------------
 # comp WORD...: what `batonctl completion bash`, sourced in a real bash,
 # offers for the last WORD
