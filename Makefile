@@ -322,6 +322,7 @@ FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
 	consensus/fsm.c consensus/index.c consensus/decider.c \
 	operator/kube/client.c operator/kube/config.c operator/kube/rest.c \
 	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \
+	operator/http/procmetrics.c \
 	operator/agent/agent.c operator/agent/lease.c operator/engine/engine.c \
 	operator/engine/leasefile.c operator/engine/postgres.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
