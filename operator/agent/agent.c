@@ -1221,17 +1221,6 @@ static void order_cb(struct baton_http_request *req, void *data)
 		break;
 	}
 	log_accepted(a, req, &ord);
-	if (o->op == BATON_ENGINE_FENCE && a->busy && a->current == NULL &&
-	    a->req.op == BATON_ENGINE_FENCE) {
-		/* A fence of its own is running (the lease ended, or batond's
-		 * revoke answered a question just before this order came):
-		 * its end answers the order, with the status it leaves. The
-		 * instance is read-only and the lease gone by then, as after
-		 * a fence queued behind it, one fence sooner (a switchover
-		 * fenced twice when the revoke won that race). */
-		a->current = o;
-		return;
-	}
 	enqueue(a, o);
 }
 

@@ -31,8 +31,6 @@ static atomic_int fk_exists = 1; /* the data directory holds an instance */
 static atomic_int fk_init_fail;	 /* the next init fails */
 static atomic_int fk_inits;
 static atomic_int fk_promote_delay_ms;
-static atomic_int fk_fence_delay_ms;
-static atomic_int fk_fencing; /* a fence is running in the engine */
 
 static int fk_ok_peer(struct baton_engine *e, const struct baton_engine_peer *p)
 {
@@ -122,11 +120,8 @@ static int fk_promote(struct baton_engine *e, uint64_t ref)
 static int fk_fence(struct baton_engine *e)
 {
 	(void)e;
-	atomic_store(&fk_fencing, 1);
-	usleep((useconds_t)atomic_load(&fk_fence_delay_ms) * 1000);
 	atomic_store(&fk_read_only, 1);
 	atomic_fetch_add(&fk_fences, 1);
-	atomic_store(&fk_fencing, 0);
 	return 0;
 }
 
@@ -209,8 +204,6 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	atomic_store(&fk_init_fail, 0);
 	atomic_store(&fk_inits, 0);
 	atomic_store(&fk_promote_delay_ms, 0);
-	atomic_store(&fk_fence_delay_ms, 0);
-	atomic_store(&fk_fencing, 0);
 	f->engine.ops = &fake_ops;
 	f->engine.max_lag_bytes = -1;
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -761,49 +754,6 @@ START_TEST(empty_data_dir_waits_for_init_order)
 }
 END_TEST
 
-/* The revoke reaches the agent first (an ask answered just before the
- * order): it fences on its own, and the fence order that arrives while
- * that fence runs is answered by it, once it is done: one fence, the
- * order answered read-only with no lease. */
-START_TEST(fence_order_joins_a_fence_in_progress)
-{
-	struct fx f;
-	struct script s = {.bodies = {"{\"action\":\"fence\",\"epoch\":3}"}};
-	int fences;
-	json_t *st;
-
-	fx_start(&f, 100);
-	promote_at(&f, 3);
-	f.b.epoch = 3;
-	f.b.grant_ms = 60000;
-	LOOP_RUN_UNTIL(&f.loop,
-		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
-	atomic_store(&fk_fence_delay_ms, 300);
-	fences = atomic_load(&fk_fences);
-	f.b.grant_ms = 0; /* the revoke, answered to the next question */
-	LOOP_RUN_UNTIL(&f.loop, atomic_load(&fk_fencing) == 1);
-	run_script(&f, &s);
-	ck_assert_int_eq(s.status[0], 200);
-	ck_assert_int_eq(atomic_load(&fk_fences), fences + 1);
-	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
-	ck_assert(!f.agent.lease.valid);
-	st = json_loads(s.out[0], 0, NULL);
-	ck_assert_ptr_nonnull(st);
-	ck_assert_msg(json_is_true(json_object_get(st, "fenced")) &&
-			  json_is_false(json_object_get(st, "writable")),
-		      "%s", s.out[0]);
-	json_decref(st);
-	/* nothing more runs: no second fence later either */
-	atomic_store(&fk_fence_delay_ms, 0);
-	{
-		unsigned asks = atomic_load(&f.b.asks);
-		LOOP_RUN_UNTIL(&f.loop, atomic_load(&f.b.asks) >= asks + 3);
-	}
-	ck_assert_int_eq(atomic_load(&fk_fences), fences + 1);
-	fx_stop(&f);
-}
-END_TEST
-
 static Suite *agent_suite(void)
 {
 	Suite *s = suite_create("agent");
@@ -823,7 +773,6 @@ static Suite *agent_suite(void)
 		       promote_on_unfenced_primary_still_fences_at_lease_end);
 	tcase_add_test(tc, grant_on_replica_never_unfences);
 	tcase_add_test(tc, fence_order_fences_once);
-	tcase_add_test(tc, fence_order_joins_a_fence_in_progress);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
 	tcase_add_test(tc, epoch_jumps_are_refused_until_batond_says_so);
 	suite_add_tcase(s, tc);
