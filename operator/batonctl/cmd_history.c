@@ -198,7 +198,7 @@ int baton_ctl_cmd_history(int argc, char **argv)
 	}
 	rows = json_array();
 	{
-		json_t *sorted[64];
+		json_t *sorted[64] = {0};
 		json_object_foreach(by_epoch, key, row)
 		{
 			if (n < sizeof sorted / sizeof sorted[0]) {
