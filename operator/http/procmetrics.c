@@ -8,6 +8,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+static double boot_time(void);
+static double start_ticks(void);
+
 int baton_procmetrics_add(struct baton_procmetrics *p, struct baton_metrics *m)
 {
 	memset(p, 0, sizeof *p);
@@ -37,6 +40,14 @@ int baton_procmetrics_add(struct baton_procmetrics *p, struct baton_metrics *m)
 	if (p->cpu == NULL || p->rss == NULL || p->vsz == NULL ||
 	    p->fds == NULL || p->max_fds == NULL || p->start == NULL) {
 		return BATON_ENOMEM;
+	}
+	{
+		/* fixed for the process's life: read once, not per scrape */
+		double bt = boot_time(), st = start_ticks();
+		long tck = sysconf(_SC_CLK_TCK);
+		if (bt >= 0 && st >= 0 && tck > 0) {
+			baton_metric_set(p->start, NULL, bt + st / (double)tck);
+		}
 	}
 	baton_procmetrics_update(p);
 	return 0;
@@ -112,7 +123,6 @@ void baton_procmetrics_update(struct baton_procmetrics *p)
 	struct rusage ru;
 	struct rlimit rl;
 	long page = sysconf(_SC_PAGESIZE);
-	long tck = sysconf(_SC_CLK_TCK);
 	unsigned long vsz_pages, rss_pages;
 	FILE *f;
 	int fds;
@@ -145,11 +155,5 @@ void baton_procmetrics_update(struct baton_procmetrics *p)
 		baton_metric_set(
 		    p->max_fds, NULL,
 		    rl.rlim_cur == RLIM_INFINITY ? -1 : (double)rl.rlim_cur);
-	}
-	{
-		double bt = boot_time(), st = start_ticks();
-		if (bt >= 0 && st >= 0 && tck > 0) {
-			baton_metric_set(p->start, NULL, bt + st / (double)tck);
-		}
 	}
 }

@@ -3,7 +3,8 @@
  * and virtual memory, open and maximum file descriptors, start time. A
  * dashboard or alert written for any exporter works on batond and
  * baton-agent unchanged, e.g. an RSS alert before the memory limit.
- * Read from /proc/self and getrusage(2) when /metrics is rendered; a
+ * Read from /proc/self and getrusage(2) when /metrics is rendered (the
+ * start time once, at registration); a
  * value that cannot be read is left as it was. */
 #ifndef BATON_HTTP_PROCMETRICS_H
 #define BATON_HTTP_PROCMETRICS_H
