@@ -18,7 +18,9 @@
  * Failure paths: an order that fails is answered with the engine's message
  * (409 for a lagging replica, 500 otherwise) and the agent stays fenced. A
  * fence that fails is retried on every poll (the engine already stopped the
- * server if it could not confirm read-only). Cancel path: closing answers
+ * server if it could not confirm read-only). A boot that fails (start or
+ * boot fence) leaves the agent unready and is done again after a doubling
+ * backoff (queue_boot, boot_failed). Cancel path: closing answers
  * queued orders with 503, waits for the running operation, fences, then
  * closes the HTTP server and the timers.
  */
@@ -52,6 +54,7 @@ struct agent_order {
 };
 
 static void reconcile(struct baton_agent *a);
+static void boot_failed(struct baton_agent *a);
 static void finish_close(struct baton_agent *a);
 static int set_primary_epoch(struct baton_agent *a, uint64_t epoch);
 
@@ -601,12 +604,14 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 		}
 	}
 	if (a->booting && status != 0 && op != BATON_ENGINE_STATUS) {
-		a->failed = true; /* not ready; a human must look */
+		boot_failed(a); /* not ready; tried again after a backoff */
 	}
 	if (a->booting && op == BATON_ENGINE_FENCE && status == 0 &&
 	    !a->failed) {
 		a->booting = false;
 		a->ready = true;
+		a->boot_tries = 0;
+		a->boot_retry_ms = 0;
 		baton_log_kv(BATON_LOG_INFO, COMPONENT,
 			     json_pack("{s:s}", "role",
 				       baton_engine_role_name(a->st.role)),
@@ -740,11 +745,83 @@ static void enqueue(struct baton_agent *a, struct agent_order *o)
 	reconcile(a);
 }
 
+/* Boot: init (init_role) or start, then the boot fence (rule 1: start
+ * fenced). At start-up, and again after a boot that failed: a start can
+ * fail for reasons that pass (the pod's address not up yet, a stale lock
+ * of a killed postmaster, a full disk freed since), and on a real kubelet
+ * nothing else would try again (the liveness probe answers while the
+ * agent runs), so the pod stayed unready with a stopped instance until a
+ * human deleted it. A retry is the very boot the agent does at start-up:
+ * the instance starts fenced, and nothing is ready before its fence. */
+static int queue_boot(struct baton_agent *a)
+{
+	const struct baton_agent_config *cfg = &a->cfg;
+	struct agent_order *start = calloc(1, sizeof *start);
+	struct agent_order *fence = calloc(1, sizeof *fence);
+
+	if (start == NULL || fence == NULL) {
+		free(start);
+		free(fence);
+		return BATON_ENOMEM;
+	}
+	a->booting = true;
+	a->failed = false;
+	start->action = "boot";
+	if (cfg->init_role != NULL && strcmp(cfg->init_role, "primary") == 0) {
+		start->op = BATON_ENGINE_INIT_PRIMARY;
+	} else if (cfg->init_role != NULL &&
+		   strcmp(cfg->init_role, "replica") == 0) {
+		start->op = BATON_ENGINE_INIT_REPLICA;
+		snprintf(start->host, sizeof start->host, "%s",
+			 cfg->init_primary_host ? cfg->init_primary_host : "");
+		start->port = cfg->init_primary_port;
+	} else {
+		start->op = BATON_ENGINE_START;
+	}
+	fence->action = "boot";
+	fence->op = BATON_ENGINE_FENCE;
+	enqueue(a, start);
+	enqueue(a, fence);
+	return 0;
+}
+
+/* A boot step failed: not ready, and the next boot after a backoff
+ * (boot_retry_ms, doubling up to BATON_AGENT_BOOT_RETRY_MAX_MS). */
+static void boot_failed(struct baton_agent *a)
+{
+	unsigned first = a->cfg.boot_retry_ms ? a->cfg.boot_retry_ms : 1000;
+
+	if (a->failed) {
+		return; /* the boot fence after a failed start: one failure */
+	}
+	a->failed = true;
+	a->boot_tries++;
+	a->boot_retry_ms = a->boot_retry_ms == 0 ? first : a->boot_retry_ms * 2;
+	if (a->boot_retry_ms > BATON_AGENT_BOOT_RETRY_MAX_MS) {
+		a->boot_retry_ms = BATON_AGENT_BOOT_RETRY_MAX_MS;
+	}
+	a->boot_retry_at = now_ms(a) + a->boot_retry_ms;
+	baton_log_kv(BATON_LOG_WARN, COMPONENT,
+		     json_pack("{s:s,s:i,s:i}", "error", a->last_error, "try",
+			       (int)a->boot_tries, "retryInMs",
+			       (int)a->boot_retry_ms),
+		     "boot failed: not ready; trying again");
+}
+
 static void poll_cb(uv_timer_t *t)
 {
 	struct baton_agent *a = t->data;
 	if (a->busy || a->closing) {
 		return;
+	}
+	if (a->booting && a->failed && a->queue_head == NULL &&
+	    !a->initializing && now_ms(a) >= a->boot_retry_at) {
+		baton_log_kv(BATON_LOG_INFO, COMPONENT,
+			     json_pack("{s:i}", "try", (int)a->boot_tries + 1),
+			     "boot: trying again");
+		if (queue_boot(a) == 0) {
+			return;
+		}
 	}
 	if (a->queue_head == NULL && (a->lease.valid || a->fenced)) {
 		run_op(a, NULL, BATON_ENGINE_STATUS);
@@ -1292,7 +1369,6 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 {
 	struct baton_http_config hcfg = {.tls = cfg->tls,
 					 .max_body_bytes = 64 * 1024};
-	struct agent_order *boot;
 	int rv;
 
 	memset(a, 0, sizeof *a);
@@ -1432,30 +1508,9 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 	}
 
 	/* boot: init or start, then fence (rule 1: start fenced) */
-	a->booting = true;
-	boot = calloc(1, sizeof *boot);
-	if (boot == NULL) {
-		rv = BATON_ENOMEM;
+	rv = queue_boot(a);
+	if (rv != 0) {
 		goto err_after_metrics;
-	}
-	boot->action = "boot";
-	if (cfg->init_role != NULL && strcmp(cfg->init_role, "primary") == 0) {
-		boot->op = BATON_ENGINE_INIT_PRIMARY;
-	} else if (cfg->init_role != NULL &&
-		   strcmp(cfg->init_role, "replica") == 0) {
-		boot->op = BATON_ENGINE_INIT_REPLICA;
-		snprintf(boot->host, sizeof boot->host, "%s",
-			 cfg->init_primary_host ? cfg->init_primary_host : "");
-		boot->port = cfg->init_primary_port;
-	} else {
-		boot->op = BATON_ENGINE_START;
-	}
-	enqueue(a, boot);
-	boot = calloc(1, sizeof *boot);
-	if (boot != NULL) {
-		boot->action = "boot";
-		boot->op = BATON_ENGINE_FENCE;
-		enqueue(a, boot);
 	}
 	baton_log_kv(BATON_LOG_INFO, COMPONENT,
 		     json_pack("{s:s,s:s,s:s,s:i,s:i}", "pod", a->cfg.pod_name,

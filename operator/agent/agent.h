@@ -59,6 +59,9 @@
  * 2^63-1 would otherwise make every later order of batond's stale. */
 #define BATON_AGENT_MAX_EPOCH_STEP 64
 
+/* The longest wait between two boot tries (config boot_retry_ms). */
+#define BATON_AGENT_BOOT_RETRY_MAX_MS 30000
+
 struct baton_agent_config {
 	const char *pod_name;
 	const char *name; /* the engine's application_name; NULL: pod_name */
@@ -86,6 +89,10 @@ struct baton_agent_config {
 	const char *batond_cert_file;
 	const char *batond_key_file;
 	unsigned status_interval_ms; /* 0 -> 250 */
+	/* A boot that failed (the instance would not start, or its boot
+	 * fence could not be confirmed) is tried again after this, doubling
+	 * up to BATON_AGENT_BOOT_RETRY_MAX_MS; 0 -> 1000. */
+	unsigned boot_retry_ms;
 	/* Boot: start the instance if it exists; else initialise it when
 	 * init_role is "primary" or "replica" (from init_primary). */
 	const char *init_role;
@@ -167,8 +174,11 @@ struct baton_agent {
 	bool initializing; /* an init order is queued or running */
 	bool fenced;	   /* last fence succeeded, no unfence since */
 	bool failed;	   /* boot failed: not ready, instance left stopped */
-	bool detached;	   /* stopped streaming for a failover (detach) */
-	uint64_t detached_lsn; /* ... where its WAL ends: the final position */
+	unsigned boot_retry_ms; /* the wait before the next boot try */
+	uint64_t boot_retry_at; /* now_ms() of the next boot try */
+	unsigned boot_tries;	/* boots that failed in a row */
+	bool detached;		/* stopped streaming for a failover (detach) */
+	uint64_t detached_lsn;	/* ... where its WAL ends: the final position */
 	struct baton_engine_status st;
 	char last_error[BATON_ERRMSG_SIZE + 32];
 

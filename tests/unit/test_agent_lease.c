@@ -31,6 +31,8 @@ static atomic_int fk_exists = 1; /* the data directory holds an instance */
 static atomic_int fk_init_fail;	 /* the next init fails */
 static atomic_int fk_inits;
 static atomic_int fk_promote_delay_ms;
+static atomic_int fk_start_fail; /* the next N starts fail */
+static atomic_int fk_starts;
 
 static int fk_ok_peer(struct baton_engine *e, const struct baton_engine_peer *p)
 {
@@ -43,6 +45,13 @@ static int fk_ok_peer(struct baton_engine *e, const struct baton_engine_peer *p)
  * refuses an existing one and leaves nothing behind when it fails. */
 static int fk_start(struct baton_engine *e)
 {
+	atomic_fetch_add(&fk_starts, 1);
+	if (atomic_load(&fk_start_fail) > 0) {
+		atomic_fetch_sub(&fk_start_fail, 1);
+		baton_errmsg_printf(e->errmsg,
+				    "could not create any TCP/IP sockets");
+		return BATON_EENGINE;
+	}
 	if (!atomic_load(&fk_exists)) {
 		baton_errmsg_printf(e->errmsg, "no PG_VERSION");
 		return BATON_ENOTFOUND;
@@ -180,7 +189,8 @@ static void closed_cb(struct baton_agent *a)
 
 static const char *fx_state_file;
 static const char *fx_order_peer;
-static bool fx_empty; /* boot on a data directory without an instance */
+static bool fx_empty;	   /* boot on a data directory without an instance */
+static int fx_start_fails; /* the first N starts fail */
 
 static void fx_start(struct fx *f, unsigned margin_ms)
 {
@@ -192,6 +202,7 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 					 .listen_host = "127.0.0.1",
 					 .lease_margin_ms = margin_ms,
 					 .status_interval_ms = 50,
+					 .boot_retry_ms = 20,
 					 .batond_url = f->b.url};
 
 	memset(f, 0, sizeof *f);
@@ -204,6 +215,8 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	atomic_store(&fk_init_fail, 0);
 	atomic_store(&fk_inits, 0);
 	atomic_store(&fk_promote_delay_ms, 0);
+	atomic_store(&fk_start_fail, fx_start_fails);
+	atomic_store(&fk_starts, 0);
 	f->engine.ops = &fake_ops;
 	f->engine.max_lag_bytes = -1;
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
@@ -216,6 +229,8 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	f->port = baton_agent_port(&f->agent);
 	if (fx_empty) {
 		LOOP_RUN_UNTIL(&f->loop, !f->agent.booting);
+	} else if (fx_start_fails > 0) {
+		LOOP_RUN_UNTIL(&f->loop, f->agent.failed);
 	} else {
 		LOOP_RUN_UNTIL(&f->loop, f->agent.ready);
 	}
@@ -309,6 +324,48 @@ START_TEST(boots_fenced)
 	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= 3);
 	ck_assert(!f.agent.lease.valid);
 	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	fx_stop(&f);
+}
+END_TEST
+
+/* A boot that fails is tried again, with a doubling wait, and the agent
+ * stays unready and fenced meanwhile (on a kubelet nothing else would try
+ * again: the liveness probe answers while the agent runs). */
+START_TEST(failed_boot_is_tried_again)
+{
+	struct fx f;
+	fx_start_fails = 2;
+	fx_start(&f, 100);
+	fx_start_fails = 0;
+	ck_assert(!f.agent.ready);
+	LOOP_RUN_UNTIL(&f.loop, f.agent.ready);
+	ck_assert_int_eq(atomic_load(&fk_starts), 3);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	ck_assert(!f.agent.failed);
+	ck_assert_uint_eq(f.agent.boot_tries, 0);
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	fx_stop(&f);
+}
+END_TEST
+
+START_TEST(failing_boot_backs_off_and_takes_no_orders)
+{
+	struct fx f;
+	struct script s = {.bodies = {"{\"action\":\"promote\",\"epoch\":1}"}};
+	fx_start_fails = 1000;
+	fx_start(&f, 100);
+	fx_start_fails = 0;
+	LOOP_RUN_UNTIL(&f.loop, f.agent.boot_tries >= 3);
+	ck_assert(!f.agent.ready);
+	/* 20, 40, 80 ms: doubling */
+	ck_assert_uint_eq(f.agent.boot_retry_ms, 80);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 1);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 503);
+	/* "boot failed: ..." or, during a try, "agent is still booting" */
+	ck_assert_ptr_nonnull(strstr(s.out[0], "boot"));
+	ck_assert_int_eq(atomic_load(&fk_unfences), 0);
+	atomic_store(&fk_start_fail, 0);
 	fx_stop(&f);
 }
 END_TEST
@@ -760,6 +817,8 @@ static Suite *agent_suite(void)
 	TCase *tc = tcase_create("lease");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, boots_fenced);
+	tcase_add_test(tc, failed_boot_is_tried_again);
+	tcase_add_test(tc, failing_boot_backs_off_and_takes_no_orders);
 	tcase_add_test(tc, grant_unfences_then_silence_fences);
 	tcase_add_test(tc, late_answer_counts_from_the_question);
 	tcase_add_test(tc, expiry_during_unfence_is_followed_by_fence);
