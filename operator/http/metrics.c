@@ -4,12 +4,16 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
+
 struct baton_metric_series {
 	char *values[BATON_METRICS_MAX_LABELS];
+	unsigned hash;
 	double value; /* counter/gauge; histogram: sum */
 	unsigned long long count;
 	unsigned long long bucket_counts[BATON_METRICS_MAX_BUCKETS];
@@ -45,6 +49,7 @@ static void free_family(struct baton_metric *f)
 		free(f->labels[j]);
 	}
 	free(f->series);
+	free(f->index);
 	free(f->name);
 	free(f->help);
 	free(f);
@@ -78,8 +83,7 @@ struct baton_metric *baton_metrics_add(struct baton_metrics *m,
 	f->type = type;
 	f->name = strdup(name);
 	f->help = strdup(help ? help : "");
-	f->series = calloc(BATON_METRICS_MAX_SERIES, sizeof *f->series);
-	if (f->name == NULL || f->help == NULL || f->series == NULL) {
+	if (f->name == NULL || f->help == NULL) {
 		goto err_after_alloc;
 	}
 	for (; label_names != NULL && label_names[f->n_labels] != NULL;
@@ -109,28 +113,109 @@ err_after_alloc:
 	return NULL;
 }
 
+/* FNV-1a over the label values, each ended by a byte no value holds */
+static unsigned hash_values(const struct baton_metric *f,
+			    const char *const *values)
+{
+	unsigned h = 2166136261u;
+	for (unsigned j = 0; j < f->n_labels; j++) {
+		const char *v = values && values[j] ? values[j] : "";
+		for (; *v; v++) {
+			h = (h ^ (unsigned char)*v) * 16777619u;
+		}
+		h = (h ^ 0xffu) * 16777619u;
+	}
+	return h;
+}
+
+static bool same_values(const struct baton_metric *f,
+			const struct baton_metric_series *s,
+			const char *const *values)
+{
+	for (unsigned j = 0; j < f->n_labels; j++) {
+		const char *v = values && values[j] ? values[j] : "";
+		if (strcmp(s->values[j], v) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void index_put(unsigned *index, unsigned cap, unsigned hash,
+		      unsigned pos)
+{
+	unsigned slot = hash & (cap - 1);
+	while (index[slot] != 0) {
+		slot = (slot + 1) & (cap - 1);
+	}
+	index[slot] = pos + 1;
+}
+
+/* Room for one more series: the array and an index kept under half full. */
+static int make_room(struct baton_metric *f)
+{
+	if (f->n_series + 1 > f->cap_series) {
+		unsigned ncap = f->cap_series ? f->cap_series * 2 : 8;
+		struct baton_metric_series *p;
+		if (ncap > BATON_METRICS_MAX_SERIES) {
+			ncap = BATON_METRICS_MAX_SERIES;
+		}
+		p = realloc(f->series, ncap * sizeof *p);
+		if (p == NULL) {
+			return BATON_ENOMEM;
+		}
+		f->series = p;
+		f->cap_series = ncap;
+	}
+	if (2 * (f->n_series + 1) > f->index_cap) {
+		unsigned ncap = f->index_cap ? f->index_cap * 2 : 16;
+		unsigned *idx = calloc(ncap, sizeof *idx);
+		if (idx == NULL) {
+			return BATON_ENOMEM;
+		}
+		for (unsigned i = 0; i < f->n_series; i++) {
+			index_put(idx, ncap, f->series[i].hash, i);
+		}
+		free(f->index);
+		f->index = idx;
+		f->index_cap = ncap;
+	}
+	return 0;
+}
+
 static int find_series(struct baton_metric *f, const char *const *values,
 		       struct baton_metric_series **out)
 {
 	struct baton_metric_series *s;
+	unsigned hash = hash_values(f, values);
+	int rv;
 
-	for (unsigned i = 0; i < f->n_series; i++) {
-		unsigned j;
-		for (j = 0; j < f->n_labels; j++) {
-			if (strcmp(f->series[i].values[j], values[j]) != 0) {
-				break;
-			}
-		}
-		if (j == f->n_labels) {
-			*out = &f->series[i];
+	for (unsigned slot = hash & (f->index_cap - 1);
+	     f->index_cap != 0 && f->index[slot] != 0;
+	     slot = (slot + 1) & (f->index_cap - 1)) {
+		s = &f->series[f->index[slot] - 1];
+		if (s->hash == hash && same_values(f, s, values)) {
+			*out = s;
 			return 0;
 		}
 	}
 	if (f->n_series >= BATON_METRICS_MAX_SERIES) {
+		if (f->dropped++ == 0) {
+			baton_log(
+			    BATON_LOG_WARN, "metrics",
+			    "%s holds %u series, its bound: new series "
+			    "are dropped (a label with unbounded values?)",
+			    f->name, f->n_series);
+		}
 		return BATON_ETOOLARGE;
+	}
+	rv = make_room(f);
+	if (rv != 0) {
+		return rv;
 	}
 	s = &f->series[f->n_series];
 	memset(s, 0, sizeof *s);
+	s->hash = hash;
 	for (unsigned j = 0; j < f->n_labels; j++) {
 		s->values[j] = strdup(values && values[j] ? values[j] : "");
 		if (s->values[j] == NULL) {
@@ -140,6 +225,7 @@ static int find_series(struct baton_metric *f, const char *const *values,
 			return BATON_ENOMEM;
 		}
 	}
+	index_put(f->index, f->index_cap, hash, f->n_series);
 	f->n_series++;
 	*out = s;
 	return 0;
@@ -156,6 +242,9 @@ void baton_metric_clear(struct baton_metric *f)
 		}
 	}
 	f->n_series = 0;
+	if (f->index != NULL) {
+		memset(f->index, 0, f->index_cap * sizeof *f->index);
+	}
 }
 
 int baton_metric_inc(struct baton_metric *f, const char *const *label_values,
@@ -224,7 +313,8 @@ struct out {
 	int err;
 };
 
-#define RENDER_CAP (4u * 1024 * 1024)
+/* 10,000 databases with a few per-database families render to ~10 MiB */
+#define RENDER_CAP (64u * 1024 * 1024)
 
 static void put(struct out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

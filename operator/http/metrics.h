@@ -2,10 +2,12 @@
  * rendered in the text exposition format (version 0.0.4) for /metrics.
  *
  * Families are registered once at start-up; series (one per label-value
- * tuple) are created on first use. Both are bounded (BATON_METRICS_MAX_*),
- * and a full registry answers BATON_ETOOLARGE instead of growing: a label
- * with unbounded values (a pod name per request...) is a bug to notice.
- * Single-threaded, like the loop that owns it.
+ * tuple) are created on first use, found through a hash index (a gauge per
+ * database is set for every database at every scrape: a linear search made
+ * that quadratic). Both are bounded (BATON_METRICS_MAX_*), and a full
+ * family answers BATON_ETOOLARGE instead of growing and says so once in
+ * the log: a label with unbounded values (a pod name per request...) is a
+ * bug to notice. Single-threaded, like the loop that owns it.
  */
 #ifndef BATON_HTTP_METRICS_H
 #define BATON_HTTP_METRICS_H
@@ -16,7 +18,9 @@
 
 #define BATON_METRICS_MAX_FAMILIES 64
 #define BATON_METRICS_MAX_LABELS 4
-#define BATON_METRICS_MAX_SERIES 256 /* per family */
+/* per family: a series per database and region at the issue's scale
+ * (10,000 databases, 3 regions) with room to spare; storage grows on use */
+#define BATON_METRICS_MAX_SERIES 65536
 #define BATON_METRICS_MAX_BUCKETS 16
 
 enum baton_metric_type {
@@ -35,8 +39,12 @@ struct baton_metric {
 	unsigned n_labels;
 	double buckets[BATON_METRICS_MAX_BUCKETS]; /* upper bounds, sorted */
 	unsigned n_buckets;
-	struct baton_metric_series *series;
+	struct baton_metric_series *series; /* grows; n_series in use */
 	unsigned n_series;
+	unsigned cap_series;
+	unsigned *index;    /* open addressing: series position + 1, 0 empty */
+	unsigned index_cap; /* a power of two, > 2 * n_series */
+	unsigned long long dropped; /* samples refused by a full family */
 };
 
 struct baton_metrics {

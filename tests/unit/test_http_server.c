@@ -817,6 +817,62 @@ START_TEST(metrics_text_format)
 }
 END_TEST
 
+/* A series per database at the issue's scale: 10,000 per family (the old
+ * bound, 256, dropped every gauge past the 256th database silently), each
+ * found again by its values after the index grew, rendered, cleared and
+ * set again; a family at its bound refuses new series with ETOOLARGE and
+ * still updates the ones it has. */
+START_TEST(metrics_many_series)
+{
+	struct baton_metrics m;
+	const char *lbl[] = {"db", "region", NULL};
+	struct baton_metric *g;
+	char db[32], *text;
+	size_t len;
+
+	baton_metrics_init(&m);
+	g = baton_metrics_add(&m, BATON_METRIC_GAUGE, "baton_db_epoch", "", lbl,
+			      NULL, 0);
+	ck_assert_ptr_nonnull(g);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 10000; i++) {
+			snprintf(db, sizeof db, "ns/db-%d", i);
+			ck_assert_int_eq(
+			    baton_metric_set(g, (const char *const[]){db, "r"},
+					     i + pass),
+			    0);
+		}
+		ck_assert_uint_eq(g->n_series, 10000);
+	}
+	ck_assert_int_eq(baton_metrics_render(&m, &text, &len), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(text, "baton_db_epoch{db=\"ns/db-0\",region=\"r\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+	    text, "baton_db_epoch{db=\"ns/db-9999\",region=\"r\"} 10000\n"));
+	free(text);
+	/* the separator keeps ("a","bc") and ("ab","c") apart */
+	baton_metric_clear(g);
+	ck_assert_int_eq(
+	    baton_metric_set(g, (const char *const[]){"a", "bc"}, 1), 0);
+	ck_assert_int_eq(
+	    baton_metric_set(g, (const char *const[]){"ab", "c"}, 2), 0);
+	ck_assert_uint_eq(g->n_series, 2);
+	baton_metric_clear(g);
+	for (int i = 0; i < BATON_METRICS_MAX_SERIES; i++) {
+		snprintf(db, sizeof db, "%d", i);
+		ck_assert_int_eq(
+		    baton_metric_set(g, (const char *const[]){db, "r"}, i), 0);
+	}
+	ck_assert_int_eq(
+	    baton_metric_set(g, (const char *const[]){"one-more", "r"}, 1),
+	    BATON_ETOOLARGE);
+	ck_assert_int_eq(
+	    baton_metric_set(g, (const char *const[]){"7", "r"}, 70), 0);
+	ck_assert_uint_eq(g->dropped, 1);
+	baton_metrics_free(&m);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -835,6 +891,7 @@ static Suite *http_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("metrics");
 	tcase_add_test(tc, metrics_text_format);
+	tcase_add_test(tc, metrics_many_series);
 	suite_add_tcase(s, tc);
 	return s;
 }
