@@ -255,7 +255,7 @@ lab: all build/plain/tests/helpers/baton_labkubelet
 	        [ "$$(tests/env/bin/kubectl --kubeconfig tests/lab/run/regions/$$r/admin.kubeconfig -n lab get dbc orders -o jsonpath='{.status.phase}' 2>/dev/null)" = Healthy ] || ok=0; \
 	    done; [ $$ok = 1 ] && break; sleep 2; \
 	done; [ $$ok = 1 ] || echo "lab: not Healthy within 240 s (tests/lab/lab.sh status)" >&2
-	build/plain/bin/batonctl status
+	build/plain/bin/batonctl status --lab tests/lab/run
 	@echo "writes: see docs/lab.md; drills: build/plain/bin/batonctl drill 1; stop: make lab-down"
 
 lab-down:
