@@ -363,6 +363,8 @@ format-check:
 # helm from the test environment (make testenv); HELM=... to use another.
 HELM ?= tests/env/bin/helm
 CHART_CI_VALUES := $(wildcard charts/baton/ci/*.yaml)
+# the Kubernetes version the chart is rendered for (tests/env's)
+LINT_KUBE_VERSION ?= 1.34.4
 
 BANNED := \b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi|atol|strncpy)\s*\(
 
@@ -386,6 +388,21 @@ lint:
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
 	@for f in $(CHART_CI_VALUES); do \
 		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
+	@# The chart's alert rules as Prometheus reads them: the PrometheusRule
+	@# rendered with the monitoring values, its spec (every rule of the
+	@# template, or the extraction broke) through promtool (Debian's
+	@# prometheus package, make deps). The exposition text: promtool check
+	@# metrics in tests/unit/test_http_promtool.c and, on live batonds,
+	@# tests/integration/test_failover.sh.
+	@command -v promtool >/dev/null || { echo "lint: no promtool: make deps (Debian's prometheus)" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(HELM) template lint charts/baton -f charts/baton/ci/monitoring-values.yaml \
+		--kube-version $(LINT_KUBE_VERSION) --show-only templates/prometheusrule.yaml >"$$tmp/rule.yaml" && \
+	awk '/^spec:/ {on = 1; next} /^[^ #]/ {on = 0} on {sub(/^  /, ""); print}' "$$tmp/rule.yaml" >"$$tmp/rules.yaml" && \
+	n=$$(grep -c '^ *- alert:' charts/baton/templates/prometheusrule.yaml) && \
+	{ [ "$$n" -gt 0 ] && [ "$$(grep -c '^ *- alert:' "$$tmp/rules.yaml")" = "$$n" ] || \
+		{ echo "lint: the rendered PrometheusRule's spec does not hold the template's $$n alerts" >&2; exit 1; }; } && \
+	promtool check rules "$$tmp/rules.yaml" >"$$tmp/out" 2>&1 || { cat "$$tmp/out" >&2; exit 1; }
 	@# one image tag (docs/images.md): the CRD's default agentImage (both
 	@# copies) is the chart's appVersion, the chart's image is the same
 	@# repository, and no file names another version of the image
