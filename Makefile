@@ -403,6 +403,11 @@ lint:
 	{ [ "$$n" -gt 0 ] && [ "$$(grep -c '^ *- alert:' "$$tmp/rules.yaml")" = "$$n" ] || \
 		{ echo "lint: the rendered PrometheusRule's spec does not hold the template's $$n alerts" >&2; exit 1; }; } && \
 	promtool check rules "$$tmp/rules.yaml" >"$$tmp/out" 2>&1 || { cat "$$tmp/out" >&2; exit 1; }
+	@# The Grafana dashboard is JSON with panels, and every metric it and
+	@# the alert rules name is one the code registers.
+	@jq -e '.panels | length > 0' charts/baton/dashboards/baton.json >/dev/null || \
+		{ echo "lint: charts/baton/dashboards/baton.json is no dashboard" >&2; exit 1; }
+	@tests/lint-metric-names.sh
 	@# one image tag (docs/images.md): the CRD's default agentImage (both
 	@# copies) is the chart's appVersion, the chart's image is the same
 	@# repository, and no file names another version of the image
