@@ -152,10 +152,11 @@ expect 2 "--region-config with an unknown key is a clear error" "bad-batond.yaml
 # One kubeconfig per region whose user is renamed: merged, kubectl's rule
 # (the first file wins per name) would otherwise give r2's context r1's
 # user "baton-admin". A file of the list that does not exist is skipped.
-for r in "$r1" "$r2"; do
+merged=$tmp/none.kubeconfig
+for r in "${regions[@]}"; do
     sed "s/baton-admin/admin-$r/" "$BATON_REGIONS_DIR/$r/admin.kubeconfig" >"$tmp/kc-$r"
+    merged+=":$tmp/kc-$r"
 done
-merged="$tmp/kc-$r1:$tmp/none.kubeconfig:$tmp/kc-$r2"
 home=$tmp/home
 mkdir -p "$home/.config/baton"
 # only HOME and KUBECONFIG say where the regions are (no lab, no flags)
@@ -171,18 +172,23 @@ expect 2 "--context naming no context of the kubeconfig: a clear error" "no cont
 expect 2 "--context wants REGION=CONTEXT" "--context wants REGION=CONTEXT" \
     "$ctl" status --context "arn:aws:eks:x"
 {
-    echo "# the lab's two regions, named once"
+    echo "# every region of the test environment, named once"
     echo "regions:"
-    echo "  $r1: {context: $r1}"
-    echo "  $r2:"
-    echo "    context: $r2"
+    for r in "${regions[@]}"; do
+        echo "  $r:"
+        echo "    context: $r"
+    done
 } >"$home/.config/baton/fleet.yaml"
 # the acceptance of issue 19: kubectl baton status with only $KUBECONFIG
-# holding the contexts and a fleet file naming them
-expect 0 "kubectl baton status: ~/.config/baton/fleet.yaml names contexts of \$KUBECONFIG ($r1)" "^$r1 +yes " \
-    only_env PATH="$tmp/plugin:$PATH" kubectl baton status
-expect 0 "kubectl baton status: ~/.config/baton/fleet.yaml names contexts of \$KUBECONFIG ($r2)" "^$r2 +yes " \
-    only_env PATH="$tmp/plugin:$PATH" kubectl baton status
+# holding the contexts (one per region) and a fleet file naming them
+for r in "${regions[@]}"; do
+    expect 0 "kubectl baton status: ~/.config/baton/fleet.yaml names contexts of \$KUBECONFIG ($r reachable)" "^$r +yes " \
+        only_env PATH="$tmp/plugin:$PATH" kubectl baton status
+done
+check "kubectl baton status -o json: the fleet file's regions, each through its context" bash -c "
+    $(declare -f only_env); home='$home' merged='$merged'
+    only_env PATH='$tmp/plugin:$PATH' kubectl baton status -o json |
+    jq -e '[.regions[] | select(.reachable == \"yes\" and .api.context == .name) | .name] == \$ARGS.positional' --args ${regions[*]}"
 printf 'regions:\n  %s:\n    contxt: %s\n' "$r1" "$r1" >"$tmp/typo-fleet.yaml"
 expect 2 "a fleet file with an unknown key: FILE:LINE and the key" "typo-fleet.yaml:3: regions.$r1.contxt: unknown key" \
     only_env BATON_FLEET="$tmp/typo-fleet.yaml" "$ctl" status
