@@ -552,6 +552,12 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 		}
 		status = baton_kube_status_error(req->http_status, result,
 						 req->errmsg);
+		/* as client-go: a credential the server refuses may have been
+		 * revoked or have expired before its expirationTimestamp; the
+		 * exec plugin runs again before the next request */
+		if (req->http_status == 401 && req->client->cfg.exec != NULL) {
+			req->client->cfg.exec_ran = false;
+		}
 		if (result != NULL && !json_is_object(result)) {
 			json_decref(result);
 			result = NULL;
