@@ -320,7 +320,8 @@ FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
 	operator/common/assert.c operator/common/clock.c \
 	consensus/fsm.c consensus/index.c consensus/decider.c \
-	operator/kube/client.c operator/kube/config.c operator/kube/rest.c \
+	operator/kube/client.c operator/kube/config.c operator/kube/execcred.c \
+	operator/kube/rest.c \
 	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \
 	operator/http/procmetrics.c \
 	operator/agent/agent.c operator/agent/lease.c operator/engine/engine.c \
