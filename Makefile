@@ -255,7 +255,7 @@ lab: all build/plain/tests/helpers/baton_labkubelet
 	        [ "$$(tests/env/bin/kubectl --kubeconfig tests/lab/run/regions/$$r/admin.kubeconfig -n lab get dbc orders -o jsonpath='{.status.phase}' 2>/dev/null)" = Healthy ] || ok=0; \
 	    done; [ $$ok = 1 ] && break; sleep 2; \
 	done; [ $$ok = 1 ] || echo "lab: not Healthy within 240 s (tests/lab/lab.sh status)" >&2
-	build/plain/bin/batonctl status
+	build/plain/bin/batonctl status --lab tests/lab/run
 	@echo "writes: see docs/lab.md; drills: build/plain/bin/batonctl drill 1; stop: make lab-down"
 
 lab-down:
@@ -320,7 +320,8 @@ FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
 	operator/common/assert.c operator/common/clock.c \
 	consensus/fsm.c consensus/index.c consensus/decider.c \
-	operator/kube/client.c operator/kube/config.c operator/kube/rest.c \
+	operator/kube/client.c operator/kube/config.c operator/kube/execcred.c \
+	operator/kube/rest.c \
 	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \
 	operator/http/procmetrics.c \
 	operator/agent/agent.c operator/agent/lease.c operator/engine/engine.c \
@@ -363,6 +364,8 @@ format-check:
 # helm from the test environment (make testenv); HELM=... to use another.
 HELM ?= tests/env/bin/helm
 CHART_CI_VALUES := $(wildcard charts/baton/ci/*.yaml)
+# the Kubernetes version the chart is rendered for (tests/env's)
+LINT_KUBE_VERSION ?= 1.34.4
 
 BANNED := \b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi|atol|strncpy)\s*\(
 
@@ -386,6 +389,26 @@ lint:
 	@test -x $(HELM) || { echo "lint: no helm at $(HELM): run 'make testenv' or give HELM=" >&2; exit 1; }
 	@for f in $(CHART_CI_VALUES); do \
 		$(HELM) lint --strict --quiet charts/baton -f $$f || exit 1; done
+	@# The chart's alert rules as Prometheus reads them: the PrometheusRule
+	@# rendered with the monitoring values, its spec (every rule of the
+	@# template, or the extraction broke) through promtool (Debian's
+	@# prometheus package, make deps). The exposition text: promtool check
+	@# metrics in tests/unit/test_http_promtool.c and, on live batonds,
+	@# tests/integration/test_failover.sh.
+	@command -v promtool >/dev/null || { echo "lint: no promtool: make deps (Debian's prometheus)" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(HELM) template lint charts/baton -f charts/baton/ci/monitoring-values.yaml \
+		--kube-version $(LINT_KUBE_VERSION) --show-only templates/prometheusrule.yaml >"$$tmp/rule.yaml" && \
+	awk '/^spec:/ {on = 1; next} /^[^ #]/ {on = 0} on {sub(/^  /, ""); print}' "$$tmp/rule.yaml" >"$$tmp/rules.yaml" && \
+	n=$$(grep -c '^ *- alert:' charts/baton/templates/prometheusrule.yaml) && \
+	{ [ "$$n" -gt 0 ] && [ "$$(grep -c '^ *- alert:' "$$tmp/rules.yaml")" = "$$n" ] || \
+		{ echo "lint: the rendered PrometheusRule's spec does not hold the template's $$n alerts" >&2; exit 1; }; } && \
+	promtool check rules "$$tmp/rules.yaml" >"$$tmp/out" 2>&1 || { cat "$$tmp/out" >&2; exit 1; }
+	@# The Grafana dashboard is JSON with panels, and every metric it and
+	@# the alert rules name is one the code registers.
+	@jq -e '.panels | length > 0' charts/baton/dashboards/baton.json >/dev/null || \
+		{ echo "lint: charts/baton/dashboards/baton.json is no dashboard" >&2; exit 1; }
+	@tests/lint-metric-names.sh
 	@# one image tag (docs/images.md): the CRD's default agentImage (both
 	@# copies) is the chart's appVersion, the chart's image is the same
 	@# repository, and no file names another version of the image

@@ -16,6 +16,7 @@
 #include "batonctl/check.h"
 #include "batonctl/cli.h"
 #include "batonctl/fleet.h"
+#include "batonctl/fleetfile.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
 #include "common/clock.h"
@@ -115,7 +116,8 @@ static int kubeconfig_region(const char *path, char *name, size_t len)
 	struct baton_kube_config kc;
 	int rv;
 
-	rv = baton_kube_config_load_file(&kc, path, NULL);
+	rv = baton_kube_config_load_files(&kc, &path, 1, NULL,
+					  BATON_KUBE_CONFIG_EXEC);
 	if (rv != 0) {
 		fprintf(stderr, "%s: kubeconfig %s: %s\n", baton_ctl_prog, path,
 			kc.errmsg);
@@ -136,11 +138,94 @@ static int kubeconfig_region(const char *path, char *name, size_t len)
 	return rv != 0 ? BATON_CTL_EXIT_USAGE : 0;
 }
 
+/* --context REGION=CTX (or a bare CTX that is a region name), parsed
+ * before the kubeconfigs: a region's context applies to its --kubeconfig,
+ * and a region with a context but no --kubeconfig reads the files kubectl
+ * reads. */
+struct region_ctx {
+	char region[BATON_CTL_NAME_SIZE];
+	char ctx[256];
+	bool used;
+};
+
+struct ctx_list {
+	struct region_ctx items[BATON_CTL_MAX_REGIONS];
+	int n;
+};
+
+static int parse_contexts(struct ctx_list *cl,
+			  const struct baton_ctl_region_flags *rf)
+{
+	for (int i = 0; i < rf->n_contexts; i++) {
+		char *copy = strdup(rf->contexts[i]), *save = NULL, *item;
+		int rv = 0;
+		if (copy == NULL) {
+			return BATON_CTL_EXIT_FAILED;
+		}
+		for (item = strtok_r(copy, ",", &save); item != NULL && rv == 0;
+		     item = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(item, '=');
+			const char *region = item, *ctx = item;
+			struct region_ctx *c;
+			if (eq != NULL) {
+				*eq = '\0';
+				ctx = eq + 1;
+			}
+			if (!baton_ctl_region_name_ok(region) ||
+			    ctx[0] == '\0') {
+				rv = baton_ctl_die_usage(
+				    "--context wants REGION=CONTEXT (or a "
+				    "context named like a region), not "
+				    "'%s%s%s'",
+				    item, eq ? "=" : "", eq ? ctx : "");
+				break;
+			}
+			for (int k = 0; k < cl->n; k++) {
+				if (strcmp(cl->items[k].region, region) == 0) {
+					rv = baton_ctl_die_usage(
+					    "--context: two contexts for "
+					    "region %s",
+					    region);
+				}
+			}
+			if (rv == 0 && cl->n == BATON_CTL_MAX_REGIONS) {
+				rv = baton_ctl_die_usage(
+				    "--context: more than %d regions",
+				    BATON_CTL_MAX_REGIONS);
+			}
+			if (rv != 0) {
+				break;
+			}
+			c = &cl->items[cl->n++];
+			snprintf(c->region, sizeof c->region, "%s", region);
+			snprintf(c->ctx, sizeof c->ctx, "%s", ctx);
+			c->used = false;
+		}
+		free(copy);
+		if (rv != 0) {
+			return rv;
+		}
+	}
+	return 0;
+}
+
+static const char *context_of(struct ctx_list *cl, const char *region)
+{
+	for (int k = 0; cl != NULL && k < cl->n; k++) {
+		if (strcmp(cl->items[k].region, region) == 0) {
+			cl->items[k].used = true;
+			return cl->items[k].ctx;
+		}
+	}
+	return NULL;
+}
+
 /* "NAME=VALUE,NAME=VALUE" or a bare PATH (kubeconfigs only: the region is
  * its directory's name, as in tests/env/run/<region>/admin.kubeconfig, or
- * else its current context's). SEP separates the items. */
+ * else its current context's). SEP separates the items; CL gives the
+ * regions' contexts (may be NULL). */
 static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube,
-		    const char *sep)
+		    const char *sep, struct ctx_list *cl)
 {
 	char *copy = strdup(list), *save = NULL, *item;
 	int rv = 0;
@@ -178,7 +263,8 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube,
 			rv = BATON_CTL_EXIT_USAGE;
 			break;
 		}
-		rv = kube ? baton_ctl_fleet_add_kubeconfig(f, name, value)
+		rv = kube ? baton_ctl_fleet_add_kubeconfig(f, name, value,
+							   context_of(cl, name))
 			  : baton_ctl_fleet_add_batond(f, name, value);
 		if (rv != 0) {
 			fprintf(stderr, "%s: %s\n", baton_ctl_prog, f->errmsg);
@@ -186,6 +272,42 @@ static int add_list(struct baton_ctl_fleet *f, const char *list, bool kube,
 		}
 	}
 	free(copy);
+	return rv;
+}
+
+/* The regions of a fleet file (batonctl/fleetfile.h). */
+static int add_fleet_file(struct baton_ctl_fleet *f, const char *path)
+{
+	struct baton_ctl_fleetfile *ff = calloc(1, sizeof *ff);
+	int rv = 0;
+
+	if (ff == NULL) {
+		return BATON_CTL_EXIT_FAILED;
+	}
+	if (baton_ctl_fleetfile_load(ff, path) != 0) {
+		fprintf(stderr, "%s: fleet file %s\n", baton_ctl_prog,
+			ff->errmsg);
+		free(ff);
+		return BATON_CTL_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ff->n && rv == 0; i++) {
+		struct baton_ctl_fleetfile_region *r = &ff->regions[i];
+		if ((r->kubeconfig != NULL || r->context != NULL) &&
+		    baton_ctl_fleet_add_kubeconfig(f, r->name, r->kubeconfig,
+						   r->context) != 0) {
+			rv = BATON_CTL_EXIT_USAGE;
+		}
+		if (rv == 0 && r->batond != NULL &&
+		    baton_ctl_fleet_add_batond(f, r->name, r->batond) != 0) {
+			rv = BATON_CTL_EXIT_USAGE;
+		}
+		if (rv != 0) {
+			fprintf(stderr, "%s: fleet file %s:%d: %s\n",
+				baton_ctl_prog, path, r->line, f->errmsg);
+		}
+	}
+	baton_ctl_fleetfile_free(ff);
+	free(ff);
 	return rv;
 }
 
@@ -222,8 +344,9 @@ static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 		baton_batond_config_free(&cfg);
 		return BATON_CTL_EXIT_USAGE;
 	}
-	if (cfg.kubeconfig != NULL && baton_ctl_fleet_add_kubeconfig(
-					  f, cfg.region, cfg.kubeconfig) != 0) {
+	if (cfg.kubeconfig != NULL &&
+	    baton_ctl_fleet_add_kubeconfig(f, cfg.region, cfg.kubeconfig,
+					   NULL) != 0) {
 		goto fail;
 	}
 	if (baton_ctl_local_batond_url(&cfg, url, sizeof url) == 0 &&
@@ -235,8 +358,9 @@ static int add_region_config(struct baton_ctl_fleet *f, const char *path)
 		    baton_ctl_fleet_region(f, cfg.peers[i].name);
 		if (cfg.peers[i].kubeconfig != NULL && r != NULL &&
 		    r->kubeconfig == NULL &&
-		    baton_ctl_fleet_add_kubeconfig(
-			f, cfg.peers[i].name, cfg.peers[i].kubeconfig) != 0) {
+		    baton_ctl_fleet_add_kubeconfig(f, cfg.peers[i].name,
+						   cfg.peers[i].kubeconfig,
+						   NULL) != 0) {
 			goto fail;
 		}
 	}
@@ -262,8 +386,9 @@ static int add_lab(struct baton_ctl_fleet *f, const char *lab)
 	if (list == NULL) {
 		fprintf(stderr,
 			"%s: no region flags given and no lab at %s (%s): "
-			"give --kubeconfig/--batond/--region-config, set "
-			"KUBECONFIG, or start the lab ('batonctl lab up')\n",
+			"give --kubeconfig/--context/--batond/--region-config "
+			"or --fleet, write ~/.config/baton/fleet.yaml, or "
+			"start the lab ('batonctl lab up')\n",
 			baton_ctl_prog, lab, strerror(errno));
 		return BATON_CTL_EXIT_USAGE;
 	}
@@ -274,7 +399,7 @@ static int add_lab(struct baton_ctl_fleet *f, const char *lab)
 		}
 		snprintf(path, sizeof path, "%s/regions/%s/admin.kubeconfig",
 			 lab, line);
-		if (baton_ctl_fleet_add_kubeconfig(f, line, path) != 0) {
+		if (baton_ctl_fleet_add_kubeconfig(f, line, path, NULL) != 0) {
 			fprintf(stderr, "%s: %s\n", baton_ctl_prog, f->errmsg);
 			rv = BATON_CTL_EXIT_USAGE;
 			break;
@@ -306,62 +431,82 @@ static int add_lab(struct baton_ctl_fleet *f, const char *lab)
 int baton_ctl_open_fleet(struct baton_ctl_fleet *f,
 			 struct baton_ctl_region_flags *rf)
 {
+	struct ctx_list *cl;
 	int rv;
 
 	if (baton_ctl_fleet_init(f) != 0) {
 		fprintf(stderr, "%s: %s\n", baton_ctl_prog, f->errmsg);
 		return BATON_CTL_EXIT_FAILED;
 	}
-	for (int i = 0; i < rf->n_configs; i++) {
-		if ((rv = add_region_config(f, rf->configs[i])) != 0) {
-			return rv;
+	if ((cl = calloc(1, sizeof *cl)) == NULL) {
+		return BATON_CTL_EXIT_FAILED;
+	}
+	rv = parse_contexts(cl, rf);
+	for (int i = 0; rv == 0 && i < rf->n_configs; i++) {
+		rv = add_region_config(f, rf->configs[i]);
+	}
+	for (int i = 0; rv == 0 && i < rf->n_kubeconfigs; i++) {
+		rv = add_list(f, rf->kubeconfigs[i], true, ",", cl);
+	}
+	/* a context without its region's --kubeconfig: kubectl's files */
+	for (int i = 0; rv == 0 && i < cl->n; i++) {
+		if (!cl->items[i].used &&
+		    baton_ctl_fleet_add_kubeconfig(f, cl->items[i].region, NULL,
+						   cl->items[i].ctx) != 0) {
+			fprintf(stderr, "%s: %s\n", baton_ctl_prog, f->errmsg);
+			rv = BATON_CTL_EXIT_USAGE;
 		}
 	}
-	for (int i = 0; i < rf->n_kubeconfigs; i++) {
-		if ((rv = add_list(f, rf->kubeconfigs[i], true, ",")) != 0) {
-			return rv;
+	free(cl);
+	for (int i = 0; rv == 0 && i < rf->n_batonds; i++) {
+		rv = add_list(f, rf->batonds[i], false, ",", NULL);
+	}
+	if (rv == 0 && rf->fleet != NULL) {
+		rv = add_fleet_file(f, rf->fleet);
+	}
+	if (rv != 0 || f->n > 0) {
+		return rv;
+	}
+	/* No region flags. In order: the lab named by --lab or
+	 * $BATON_LAB_DIR (the drills set it); a fleet file ($BATON_FLEET, or
+	 * ~/.config/baton/fleet.yaml when it exists); a lab running in the
+	 * source tree; the files in $KUBECONFIG, one region each. */
+	char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 64], fleet[PATH_MAX];
+	const char *dir = rf->lab ? rf->lab : getenv("BATON_LAB_DIR");
+	const char *kubeconfig = getenv("KUBECONFIG");
+	bool have_top = baton_ctl_find_top(top, sizeof top) == 0;
+	bool explicit;
+
+	if (dir != NULL && dir[0] != '\0') {
+		return add_lab(f, dir);
+	}
+	if (baton_ctl_fleetfile_default(fleet, sizeof fleet, &explicit) == 0 &&
+	    (explicit || access(fleet, F_OK) == 0)) {
+		return add_fleet_file(f, fleet);
+	}
+	if (have_top) {
+		snprintf(lab, sizeof lab, "%s/tests/lab/run/regions/regions",
+			 top);
+		if (access(lab, F_OK) == 0) {
+			snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
+			return add_lab(f, lab);
 		}
 	}
-	for (int i = 0; i < rf->n_batonds; i++) {
-		if ((rv = add_list(f, rf->batonds[i], false, ",")) != 0) {
-			return rv;
-		}
+	/* each file of the ':'-separated list one region (its current
+	 * context); a fleet file or --context names contexts of one file */
+	if (kubeconfig != NULL && kubeconfig[0] != '\0') {
+		return add_list(f, kubeconfig, true, ":", NULL);
 	}
-	if (f->n == 0) {
-		char top[PATH_MAX / 2], lab[PATH_MAX / 2 + 64];
-		const char *dir = rf->lab ? rf->lab : getenv("BATON_LAB_DIR");
-		const char *kubeconfig = getenv("KUBECONFIG");
-		bool have_top = baton_ctl_find_top(top, sizeof top) == 0;
-		if (dir != NULL && dir[0] != '\0') {
-			return add_lab(f, dir);
-		}
-		/* a running lab in the source tree comes first: make lab
-		 * runs `batonctl status` in shells that may set KUBECONFIG */
-		if (have_top) {
-			snprintf(lab, sizeof lab,
-				 "%s/tests/lab/run/regions/regions", top);
-			if (access(lab, F_OK) == 0) {
-				snprintf(lab, sizeof lab, "%s/tests/lab/run",
-					 top);
-				return add_lab(f, lab);
-			}
-		}
-		/* as kubectl: a ':'-separated list; each file is one region
-		 * (its current context) */
-		if (kubeconfig != NULL && kubeconfig[0] != '\0') {
-			return add_list(f, kubeconfig, true, ":");
-		}
-		if (!have_top) {
-			fprintf(stderr,
-				"%s: no regions: give --kubeconfig, --batond "
-				"or --region-config, or set KUBECONFIG\n",
-				baton_ctl_prog);
-			return BATON_CTL_EXIT_USAGE;
-		}
-		snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
-		return add_lab(f, lab);
+	if (!have_top) {
+		fprintf(stderr,
+			"%s: no regions: give --kubeconfig, --context, "
+			"--batond, --region-config or --fleet, write "
+			"%s, or set KUBECONFIG\n",
+			baton_ctl_prog, fleet);
+		return BATON_CTL_EXIT_USAGE;
 	}
-	return 0;
+	snprintf(lab, sizeof lab, "%s/tests/lab/run", top);
+	return add_lab(f, lab);
 }
 
 /* Region flags shared by status and switchover; 1 if OPT was one. */
@@ -387,8 +532,20 @@ int baton_ctl_region_flag(struct baton_ctl_region_flags *rf, int opt,
 		}
 		rf->configs[rf->n_configs++] = arg;
 		return 1;
+	case 'C':
+		if (rf->n_contexts == 32) {
+			return -1;
+		}
+		rf->contexts[rf->n_contexts++] = arg;
+		return 1;
 	case 'L':
 		rf->lab = arg;
+		return 1;
+	case 'F':
+		rf->fleet = arg;
+		return 1;
+	case 'n':
+		rf->ns = arg;
 		return 1;
 	default:
 		return 0;
@@ -405,6 +562,39 @@ int baton_ctl_split_ref(const char *ref, char *ns, char *name, size_t len)
 	}
 	snprintf(ns, len, "%.*s", (int)(slash - ref), ref);
 	snprintf(name, len, "%s", slash + 1);
+	return 0;
+}
+
+int baton_ctl_db_arg(const char *cmd, const char *ns_flag, const char *arg,
+		     char *ns, char *name, size_t len)
+{
+	if (strchr(arg, '/') == NULL) {
+		if (ns_flag == NULL) {
+			return baton_ctl_die_usage(
+			    "%s: '%s' is not NAMESPACE/NAME (or give -n "
+			    "NAMESPACE NAME)",
+			    cmd, arg);
+		}
+		if (ns_flag[0] == '\0' || strchr(ns_flag, '/') != NULL ||
+		    strlen(ns_flag) >= len || strlen(arg) >= len ||
+		    arg[0] == '\0') {
+			return baton_ctl_die_usage(
+			    "%s: '-n %s %s' is not a namespace and a name", cmd,
+			    ns_flag, arg);
+		}
+		snprintf(ns, len, "%s", ns_flag);
+		snprintf(name, len, "%s", arg);
+		return 0;
+	}
+	if (baton_ctl_split_ref(arg, ns, name, len) != 0) {
+		return baton_ctl_die_usage("%s: '%s' is not NAMESPACE/NAME",
+					   cmd, arg);
+	}
+	if (ns_flag != NULL && strcmp(ns_flag, ns) != 0) {
+		return baton_ctl_die_usage(
+		    "%s: -n %s and '%s' name two namespaces", cmd, ns_flag,
+		    arg);
+	}
 	return 0;
 }
 

@@ -32,21 +32,38 @@ int baton_ctl_exec_script(const char *rel, int argc, char **argv);
 struct baton_ctl_region_flags {
 	const char *kubeconfigs[32];
 	int n_kubeconfigs;
+	const char *contexts[32];
+	int n_contexts;
 	const char *batonds[32];
 	int n_batonds;
 	const char *configs[BATON_CTL_MAX_REGIONS];
 	int n_configs;
 	const char *lab;
+	const char *fleet; /* --fleet FILE */
+	const char *ns;	   /* -n NAMESPACE */
 };
 
+/* Every fleet command's flags; -n is in the short options of the commands
+ * that take a database. */
 #define BATON_CTL_REGION_LONGOPTS                                              \
 	{"kubeconfig", required_argument, NULL, 'k'},                          \
+	    {"context", required_argument, NULL, 'C'},                         \
 	    {"batond", required_argument, NULL, 'b'},                          \
 	    {"region-config", required_argument, NULL, 'c'},                   \
 	    {"lab", required_argument, NULL, 'L'},                             \
+	    {"fleet", required_argument, NULL, 'F'},                           \
+	    {"namespace", required_argument, NULL, 'n'},                       \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
 	}
+
+/* The region flags in a command's --help. */
+#define BATON_CTL_REGION_HELP                                                  \
+	"  --kubeconfig NAME=PATH[,...]  --context NAME=CTX[,...]\n"           \
+	"  --batond NAME=URL[,...]  --region-config FILE  --fleet FILE  "      \
+	"--lab DIR\n"                                                          \
+	"  (none: $BATON_FLEET or ~/.config/baton/fleet.yaml; see "            \
+	"'batonctl --help')\n"
 
 /* Takes one of the region flags (getopt's OPT and ARG): 1 taken, 0 not a
  * region flag, -1 too many of that flag. */
@@ -62,6 +79,11 @@ int baton_ctl_local_batond_url(const struct baton_batond_config *cfg, char *url,
 			       size_t len);
 /* "NS/NAME" into NS and NAME (LEN each): 0, or -1 when malformed. */
 int baton_ctl_split_ref(const char *ref, char *ns, char *name, size_t len);
+/* A command's database argument ARG: "NS/NAME", or "NAME" with -n NS
+ * (NS_FLAG); both forms at once must agree. 0, or the usage exit code with
+ * the reason printed (CMD names the command). */
+int baton_ctl_db_arg(const char *cmd, const char *ns_flag, const char *arg,
+		     char *ns, char *name, size_t len);
 /* Fetches NS/NAME from every region's API server, says on stderr which
  * region has no such DatabaseCluster or could not be asked, and returns
  * how many have it (0: also says it was found nowhere). */

@@ -15,7 +15,8 @@ static void usage_history(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: batonctl history NS/DB [-o table|json] [region flags]\n"
+	    "usage: batonctl history NS/DB | -n NS DB [-o table|json] [region "
+	    "flags]\n"
 	    "\n"
 	    "The promotions of NS/DB, newest first: automatic failovers,\n"
 	    "planned switchovers and manual promotions, as every reachable\n"
@@ -28,8 +29,8 @@ static void usage_history(FILE *f)
 	    "database (even with no promotion yet), 1 when none does, 2 on\n"
 	    "bad flags.\n\n"
 	    "  -o, --output table|json\n"
-	    "  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
-	    "  --region-config FILE  --lab DIR\n");
+	    "  -n, --namespace NS  with NAME for "
+	    "NS/NAME\n" BATON_CTL_REGION_HELP);
 }
 
 /* Adds REC, recorded by REGION, to BY_EPOCH ("<epoch>" -> merged row). */
@@ -133,7 +134,7 @@ int baton_ctl_cmd_history(int argc, char **argv)
 	size_t n = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:n:h", longopts, NULL)) != -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -163,9 +164,9 @@ int baton_ctl_cmd_history(int argc, char **argv)
 		usage_history(stderr);
 		return BATON_CTL_EXIT_USAGE;
 	}
-	if (baton_ctl_split_ref(argv[optind], ns, name, sizeof ns) != 0) {
-		return baton_ctl_die_usage(
-		    "history: '%s' is not NAMESPACE/NAME", argv[optind]);
+	if ((rv = baton_ctl_db_arg("history", rf.ns, argv[optind], ns, name,
+				   sizeof ns)) != 0) {
+		return rv;
 	}
 	f = calloc(1, sizeof *f);
 	by_epoch = json_object();

@@ -35,6 +35,21 @@ static json_t *db_items(struct baton_ctl_region *r)
 	return json_incref(items);
 }
 
+/* FILTER is "NS/NAME", or "NS/" for every database of NS. */
+static bool filtered_out(const char *filter, const char *key)
+{
+	size_t n;
+
+	if (filter == NULL) {
+		return false;
+	}
+	n = strlen(filter);
+	if (n > 0 && filter[n - 1] == '/') {
+		return strncmp(filter, key, n) != 0;
+	}
+	return strcmp(filter, key) != 0;
+}
+
 static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 {
 	json_t *out = json_object();
@@ -52,9 +67,10 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 							: "partial"));
 	if (r->kubeconfig != NULL) {
 		json_object_set_new(out, "api",
-				    json_pack("{s:s, s:b, s:s?}", "kubeconfig",
-					      r->kubeconfig, "reachable",
-					      r->api_ok, "error",
+				    json_pack("{s:s, s:s?, s:b, s:s?}",
+					      "kubeconfig", r->kubeconfig,
+					      "context", r->context,
+					      "reachable", r->api_ok, "error",
 					      r->api_ok ? NULL : r->api_err));
 	}
 	if (r->batond_url != NULL) {
@@ -76,7 +92,7 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 		snprintf(key, sizeof key, "%s/%s",
 			 json_string_value(json_object_get(md, "namespace")),
 			 json_string_value(json_object_get(md, "name")));
-		if (filter != NULL && strcmp(filter, key) != 0) {
+		if (filtered_out(filter, key)) {
 			continue;
 		}
 		json_t *me = NULL, *x;
@@ -112,8 +128,7 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 		{
 			const char *key =
 			    json_string_value(json_object_get(o, "key"));
-			if (key == NULL ||
-			    (filter != NULL && strcmp(filter, key) != 0)) {
+			if (key == NULL || (filtered_out(filter, key))) {
 				continue;
 			}
 			json_array_append_new(
@@ -212,28 +227,29 @@ static void print_table(json_t *regions, bool wide)
 
 static void usage_status(FILE *f)
 {
-	fprintf(f,
-		"usage: batonctl status [NS/DB] [-o table|wide|json] "
-		"[--watch[=2s]] [region flags]\n\n"
-		"One row per region and database: whether the region "
-		"answered (API server\n"
-		"and batond), its batond's Raft state, term and leader, "
-		"and from the\n"
-		"region's own copy of each DatabaseCluster: primary region, "
-		"epoch, phase,\n"
-		"ready instances, this region's role and replication lag "
-		"(bytes);\n"
-		"-o wide adds the reason for the phase (status.phaseReason).\n"
-		"Unreachable regions are listed with the error. Exit 0 if "
-		"any region\n"
-		"answered, 1 if none did, 2 on bad flags or configs.\n\n"
-		"  -o, --output table|wide|json\n"
-		"  -w, --watch[=INTERVAL]  again every INTERVAL (default 2s) "
-		"until Ctrl-C;\n"
-		"                          with -o json one compact document "
-		"per line\n"
-		"  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
-		"  --region-config FILE  --lab DIR\n");
+	fprintf(
+	    f,
+	    "usage: batonctl status [NS/DB | -n NS [DB]] [-o table|wide|json] "
+	    "[--watch[=2s]] [region flags]\n\n"
+	    "One row per region and database: whether the region "
+	    "answered (API server\n"
+	    "and batond), its batond's Raft state, term and leader, "
+	    "and from the\n"
+	    "region's own copy of each DatabaseCluster: primary region, "
+	    "epoch, phase,\n"
+	    "ready instances, this region's role and replication lag "
+	    "(bytes);\n"
+	    "-o wide adds the reason for the phase (status.phaseReason).\n"
+	    "Unreachable regions are listed with the error. Exit 0 if "
+	    "any region\n"
+	    "answered, 1 if none did, 2 on bad flags or configs.\n\n"
+	    "  -o, --output table|wide|json\n"
+	    "  -w, --watch[=INTERVAL]  again every INTERVAL (default 2s) "
+	    "until Ctrl-C;\n"
+	    "                          with -o json one compact document "
+	    "per line\n"
+	    "  -n, --namespace NS  with NAME for "
+	    "NS/NAME\n" BATON_CTL_REGION_HELP);
 }
 
 int baton_ctl_cmd_status(int argc, char **argv)
@@ -246,12 +262,14 @@ int baton_ctl_cmd_status(int argc, char **argv)
 	struct baton_ctl_region_flags rf = {0};
 	struct baton_ctl_fleet *f;
 	const char *filter = NULL;
+	char filter_buf[300];
 	bool json = false, wide = false;
 	long watch_ms = 0;
 	int opt, rv, answered;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:wh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:n:wh", longopts, NULL)) !=
+	       -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -292,11 +310,16 @@ int baton_ctl_cmd_status(int argc, char **argv)
 	}
 	if (optind < argc) {
 		char ns[128], name[128];
-		filter = argv[optind++];
-		if (baton_ctl_split_ref(filter, ns, name, sizeof ns) != 0) {
-			return baton_ctl_die_usage(
-			    "status: '%s' is not NAMESPACE/NAME", filter);
+		if ((rv = baton_ctl_db_arg("status", rf.ns, argv[optind++], ns,
+					   name, sizeof ns)) != 0) {
+			return rv;
 		}
+		snprintf(filter_buf, sizeof filter_buf, "%s/%s", ns, name);
+		filter = filter_buf;
+	} else if (rf.ns != NULL) {
+		/* -n NS alone: every database of NS */
+		snprintf(filter_buf, sizeof filter_buf, "%s/", rf.ns);
+		filter = filter_buf;
 	}
 	if (optind < argc) {
 		return baton_ctl_die_usage("status: unexpected argument '%s'",

@@ -28,32 +28,34 @@
 
 static void usage_switchover(FILE *f)
 {
-	fprintf(f,
-		"usage: batonctl switchover NS/DB REGION [--wait DURATION] "
-		"[region flags]\n\n"
-		"Asks for a planned switchover of NS/DB to REGION: sets "
-		"spec.primaryRegion\n"
-		"and the request annotation " BATON_ANNOTATION_SWITCHOVER
-		"=REGION/<id> "
-		"(a merge patch)\n"
-		"on the DatabaseCluster in every reachable region, so the "
-		"Raft leader's\n"
-		"batond sees it wherever the leader is. batond then fences "
-		"the primary,\n"
-		"waits for REGION to catch up and promotes it (in "
-		"failover.mode manual the\n"
-		"same request promotes after a region was lost).\n\n"
-		"  --wait DURATION  then show progress (phase, epoch, primary "
-		"per region)\n"
-		"                   until every reachable region's status "
-		"names REGION as\n"
-		"                   primary (e.g. 60s, 2m; default: do not "
-		"wait)\n\n"
-		"Exit 0 when requested (or completed, with --wait); 1 when "
-		"the database does\n"
-		"not exist, REGION is not one of its regions, batond refused "
-		"or the wait\n"
-		"timed out; 2 on bad flags or configs.\n");
+	fprintf(
+	    f,
+	    "usage: batonctl switchover NS/DB|-n NS DB REGION [--wait "
+	    "DURATION] [region flags]\n\n"
+	    "Asks for a planned switchover of NS/DB to REGION: sets "
+	    "spec.primaryRegion\n"
+	    "and the request annotation " BATON_ANNOTATION_SWITCHOVER
+	    "=REGION/<id> "
+	    "(a merge patch)\n"
+	    "on the DatabaseCluster in every reachable region, so the "
+	    "Raft leader's\n"
+	    "batond sees it wherever the leader is. batond then fences "
+	    "the primary,\n"
+	    "waits for REGION to catch up and promotes it (in "
+	    "failover.mode manual the\n"
+	    "same request promotes after a region was lost).\n\n"
+	    "  --wait DURATION  then show progress (phase, epoch, primary "
+	    "per region)\n"
+	    "                   until every reachable region's status "
+	    "names REGION as\n"
+	    "                   primary (e.g. 60s, 2m; default: do not "
+	    "wait)\n\n"
+	    "Exit 0 when requested (or completed, with --wait); 1 when "
+	    "the database does\n"
+	    "not exist, REGION is not one of its regions, batond refused "
+	    "or the wait\n"
+	    "timed out; 2 on bad flags or configs.\n\n"
+	    "  -n, --namespace NS  with DB for NS/DB\n" BATON_CTL_REGION_HELP);
 }
 
 static const char *phase_line(struct baton_ctl_fleet *f, char *buf, size_t len)
@@ -110,7 +112,7 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 	json_t *obj = NULL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "w:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "w:n:h", longopts, NULL)) != -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -140,9 +142,9 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 		usage_switchover(stderr);
 		return BATON_CTL_EXIT_USAGE;
 	}
-	if (baton_ctl_split_ref(argv[optind], ns, name, sizeof ns) != 0) {
-		return baton_ctl_die_usage(
-		    "switchover: '%s' is not NAMESPACE/NAME", argv[optind]);
+	if ((rv = baton_ctl_db_arg("switchover", rf.ns, argv[optind], ns, name,
+				   sizeof ns)) != 0) {
+		return rv;
 	}
 	target = argv[optind + 1];
 	f = calloc(1, sizeof *f);
@@ -297,27 +299,29 @@ out:
 
 static void usage_pause(FILE *f)
 {
-	fprintf(f,
-		"usage: batonctl pause|resume NS/DB [--wait DURATION] "
-		"[region flags]\n\n"
-		"pause: maintenance mode. Sets spec.failover.mode manual on "
-		"NS/DB in every\n"
-		"reachable region (a merge patch): batond commits it to Raft "
-		"and no region\n"
-		"is promoted automatically, not even when the primary's "
-		"region is lost\n"
-		"(`batonctl switchover` still promotes on request). resume "
-		"sets it back to\n"
-		"automatic. `kubectl get dbc -o wide` shows the mode in force "
-		"(MODE).\n\n"
-		"  --wait DURATION  then wait until every reachable region's "
-		"status says\n"
-		"                   the mode is in force "
-		"(status.failoverMode)\n\n"
-		"Exit 0 when set (and in force, with --wait); 1 when the "
-		"database does not\n"
-		"exist, no region accepted the change or the wait timed out; "
-		"2 on bad flags.\n");
+	fprintf(
+	    f,
+	    "usage: batonctl pause|resume NS/DB|-n NS DB [--wait "
+	    "DURATION] [region flags]\n\n"
+	    "pause: maintenance mode. Sets spec.failover.mode manual on "
+	    "NS/DB in every\n"
+	    "reachable region (a merge patch): batond commits it to Raft "
+	    "and no region\n"
+	    "is promoted automatically, not even when the primary's "
+	    "region is lost\n"
+	    "(`batonctl switchover` still promotes on request). resume "
+	    "sets it back to\n"
+	    "automatic. `kubectl get dbc -o wide` shows the mode in force "
+	    "(MODE).\n\n"
+	    "  --wait DURATION  then wait until every reachable region's "
+	    "status says\n"
+	    "                   the mode is in force "
+	    "(status.failoverMode)\n\n"
+	    "Exit 0 when set (and in force, with --wait); 1 when the "
+	    "database does not\n"
+	    "exist, no region accepted the change or the wait timed out; "
+	    "2 on bad flags.\n\n"
+	    "  -n, --namespace NS  with DB for NS/DB\n" BATON_CTL_REGION_HELP);
 }
 
 int baton_ctl_cmd_pause(int argc, char **argv, const char *mode)
@@ -334,7 +338,7 @@ int baton_ctl_cmd_pause(int argc, char **argv, const char *mode)
 	json_t *patch;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "w:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "w:n:h", longopts, NULL)) != -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -364,9 +368,9 @@ int baton_ctl_cmd_pause(int argc, char **argv, const char *mode)
 		usage_pause(stderr);
 		return BATON_CTL_EXIT_USAGE;
 	}
-	if (baton_ctl_split_ref(argv[optind], ns, name, sizeof ns) != 0) {
-		return baton_ctl_die_usage("%s: '%s' is not NAMESPACE/NAME",
-					   argv[0], argv[optind]);
+	if ((rv = baton_ctl_db_arg(argv[0], rf.ns, argv[optind], ns, name,
+				   sizeof ns)) != 0) {
+		return rv;
 	}
 	f = calloc(1, sizeof *f);
 	if (f == NULL) {

@@ -20,9 +20,8 @@ static void usage_version(FILE *f)
 		"batonctl's version; with region flags (or --lab) also each\n"
 		"region's batond version and the versions of the agents it\n"
 		"drives (from batond's /v1/status; \"-\" when batond does not\n"
-		"answer or no agent has). Exit 0, 2 on bad flags.\n\n"
-		"  --kubeconfig NAME=PATH[,...]  --batond NAME=URL[,...]\n"
-		"  --region-config FILE  --lab DIR\n");
+		"answer or no agent has). Exit 0, 2 on bad "
+		"flags.\n\n" BATON_CTL_REGION_HELP);
 }
 
 /* The distinct agent versions in batond's status ST, "a,b" in BUF. */

@@ -66,11 +66,13 @@ static struct baton_kube_client_opts client_opts(void)
 }
 
 int baton_ctl_fleet_add_kubeconfig(struct baton_ctl_fleet *f, const char *name,
-				   const char *path)
+				   const char *path, const char *context)
 {
 	struct baton_ctl_region *r = baton_ctl_fleet_region(f, name);
 	struct baton_kube_client_opts o = client_opts();
-	int rv;
+	const char *paths[BATON_KUBE_CONFIG_MAX_FILES];
+	char buf[4096];
+	int n = 1, rv;
 
 	if (r == NULL) {
 		return BATON_EINVAL;
@@ -80,10 +82,21 @@ int baton_ctl_fleet_add_kubeconfig(struct baton_ctl_fleet *f, const char *name,
 				    "region %s: two kubeconfigs given", name);
 		return BATON_EINVAL;
 	}
-	rv = baton_kube_config_load_file(&r->cfg, path, NULL);
+	paths[0] = path;
+	if (path == NULL) {
+		n = baton_kube_config_default_files(paths, buf, sizeof buf,
+						    f->errmsg);
+		if (n < 0) {
+			return BATON_ECONFIG;
+		}
+	}
+	/* batonctl may wait for an exec plugin (aws, gke-gcloud-auth-plugin):
+	 * nothing else runs on its loop meanwhile */
+	rv = baton_kube_config_load_files(&r->cfg, paths, (size_t)n, context,
+					  BATON_KUBE_CONFIG_EXEC);
 	if (rv != 0) {
-		baton_errmsg_printf(f->errmsg, "region %s: kubeconfig %s: %s",
-				    name, path, r->cfg.errmsg);
+		baton_errmsg_printf(f->errmsg, "region %s: kubeconfig %s", name,
+				    r->cfg.errmsg);
 		baton_kube_config_free(&r->cfg);
 		return rv;
 	}
@@ -95,7 +108,8 @@ int baton_ctl_fleet_add_kubeconfig(struct baton_ctl_fleet *f, const char *name,
 		baton_kube_config_free(&r->cfg);
 		return rv;
 	}
-	r->kubeconfig = strdup(path);
+	r->kubeconfig = strdup(r->cfg.source);
+	r->context = r->cfg.context;
 	r->api_open = true;
 	return r->kubeconfig ? 0 : BATON_ENOMEM;
 }

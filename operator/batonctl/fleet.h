@@ -26,8 +26,9 @@
 
 struct baton_ctl_region {
 	char name[BATON_CTL_NAME_SIZE];
-	char *kubeconfig; /* NULL: no API server for this region */
-	char *batond_url; /* "http://h:p", NULL: no batond */
+	char *kubeconfig; /* its file(s); NULL: no API server for the region */
+	const char *context; /* the context used (in cfg) */
+	char *batond_url;    /* "http://h:p", NULL: no batond */
 
 	/* Results of the last call, per source. */
 	bool api_ok;
@@ -63,9 +64,12 @@ int baton_ctl_fleet_init(struct baton_ctl_fleet *f);
 struct baton_ctl_region *baton_ctl_fleet_region(struct baton_ctl_fleet *f,
 						const char *name);
 
-/* Loads PATH for region NAME. BATON_ECONFIG etc. with f->errmsg. */
+/* Loads PATH for region NAME: its CONTEXT (NULL: current-context); PATH
+ * NULL: the files kubectl reads ($KUBECONFIG merged, else
+ * ~/.kube/config). Exec credential plugins allowed. BATON_ECONFIG etc.
+ * with f->errmsg. */
 int baton_ctl_fleet_add_kubeconfig(struct baton_ctl_fleet *f, const char *name,
-				   const char *path);
+				   const char *path, const char *context);
 int baton_ctl_fleet_add_batond(struct baton_ctl_fleet *f, const char *name,
 			       const char *url);
 

@@ -17,11 +17,14 @@
  * cmd_history.c, cmd_version.c, cmd_load.c for load and report, completion.c),
  * the parts they share (region flags, usage errors, the source tree) are cli.c.
  *
- * Regions come from --kubeconfig NAME=PATH (API servers), --batond
- * NAME=URL (batond's /v1/status), --region-config FILE (a batond config:
- * its region, kubeconfig, http.bind and its peers' kubeconfigs), or, with
- * none of these, from the lab in $BATON_LAB_DIR (or a running lab in
- * tests/lab/run), else from $KUBECONFIG (each file one region).
+ * Regions come from --kubeconfig NAME=PATH (API servers), --context
+ * NAME=CTX (a context of that kubeconfig, or of $KUBECONFIG merged as
+ * kubectl does), --batond NAME=URL (batond's /v1/status), --region-config
+ * FILE (a batond config: its region, kubeconfig, http.bind and its peers'
+ * kubeconfigs), --fleet FILE (batonctl/fleetfile.h), or, with none of
+ * these, from the lab in $BATON_LAB_DIR, the fleet file ($BATON_FLEET or
+ * ~/.config/baton/fleet.yaml), a running lab in tests/lab/run, else from
+ * $KUBECONFIG (each file one region).
  *
  * Exit codes: 0 success; 1 the operation failed (no region reachable, the
  * database does not exist, a switchover was refused or timed out, a drill
@@ -70,25 +73,39 @@ static void usage_main(FILE *f)
 		"timeline.svg\n"
 		"  completion bash|zsh       a shell completion script "
 		"(source <(batonctl completion bash))\n\n"
-		"region flags (status, switchover, pause, resume):\n"
+		"region flags (status, switchover, pause, resume, history, "
+		"version):\n"
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
 		"name, or its\n"
 		"                            context's when that is no region "
 		"name)\n"
+		"  --context NAME=CTX[,...]  region NAME is context CTX: of "
+		"its --kubeconfig,\n"
+		"                            else of $KUBECONFIG (merged as "
+		"kubectl does) or\n"
+		"                            ~/.kube/config; a bare CTX names "
+		"its region\n"
 		"  --batond NAME=URL[,...]   a region's batond, e.g. "
 		"eu-west=http://198.18.0.11:8080\n"
 		"  --region-config FILE      a batond config file (region, "
 		"kubeconfig,\n"
 		"                            http.bind, peers' kubeconfigs)\n"
-		"  --lab DIR                 the lab's regions (default "
-		"$BATON_LAB_DIR or\n"
-		"                            a running lab in tests/lab/run "
-		"when no region\n"
-		"                            flag is given)\n"
-		"  (none of these)           the files in $KUBECONFIG, one "
-		"region each\n\n"
+		"  --fleet FILE              a fleet file: every region's "
+		"kubeconfig, context\n"
+		"                            and batond, named once "
+		"(docs/batonctl.md)\n"
+		"  --lab DIR                 the lab's regions\n"
+		"  (none of these)           in order: $BATON_LAB_DIR; the "
+		"fleet file\n"
+		"                            $BATON_FLEET or "
+		"~/.config/baton/fleet.yaml;\n"
+		"                            a lab running in tests/lab/run; "
+		"the files in\n"
+		"                            $KUBECONFIG, one region each\n"
+		"  -n, --namespace NS        with NAME, for commands that take "
+		"NS/NAME\n\n"
 		"exit codes: 0 success, 1 the operation failed, 2 usage or "
 		"configuration error\n");
 }

@@ -552,6 +552,12 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 		}
 		status = baton_kube_status_error(req->http_status, result,
 						 req->errmsg);
+		/* as client-go: a credential the server refuses may have been
+		 * revoked or have expired before its expirationTimestamp; the
+		 * exec plugin runs again before the next request */
+		if (req->http_status == 401 && req->client->cfg.exec != NULL) {
+			req->client->cfg.exec_ran = false;
+		}
 		if (result != NULL && !json_is_object(result)) {
 			json_decref(result);
 			result = NULL;
@@ -806,10 +812,18 @@ static int build_easy(struct baton_kube_client *c,
 		      const char *content_type, long timeout_ms)
 {
 	struct baton_kube_config *cfg = &c->cfg;
-	const char *token = baton_kube_config_token(cfg);
+	const char *token;
 	struct curl_slist *h;
 	CURL *e;
+	int rv;
 
+	/* an exec plugin's credential, (re)made when it has expired */
+	if ((rv = baton_kube_config_refresh(cfg)) != 0) {
+		baton_errmsg_printf(req->errmsg, "%s", cfg->errmsg);
+		baton_errmsg_printf(c->errmsg, "%s", cfg->errmsg);
+		return rv;
+	}
+	token = baton_kube_config_token(cfg);
 	req->easy = e = curl_easy_init();
 	if (e == NULL) {
 		return BATON_ENOMEM;

@@ -192,11 +192,22 @@ err_after_load:
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/* One parsed file of the list. */
+struct kfile {
+	json_t *root;
+	const char *name; /* for messages */
+	char *dir;	  /* relative paths in it are relative to this */
+};
+
 struct loader {
 	struct baton_kube_config *cfg;
-	const char *name;
-	const char *base_dir;
+	const char *name;     /* the file being read, for messages */
+	const char *base_dir; /* its directory */
 	const char *ctx;
+	struct kfile *files;
+	size_t n_files;
+	const char *list_name; /* all the files, for messages */
+	unsigned flags;
 };
 
 #define CFG_ERR(l, ...)                                                        \
@@ -487,6 +498,190 @@ static int load_cluster(struct loader *l, json_t *cluster, const char *cname)
 	return 0;
 }
 
+/* A NULL-terminated copy of the strings of ARR (a list of strings),
+ * after FIRST when not NULL. */
+static int str_list(struct loader *l, json_t *arr, const char *first,
+		    const char *where, char ***out)
+{
+	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+	size_t k = 0, i;
+	json_t *v;
+	char **list;
+
+	*out = NULL;
+	if (arr != NULL && !json_is_null(arr) && !json_is_array(arr)) {
+		CFG_ERR(l, "%s: must be a list", where);
+		return BATON_ECONFIG;
+	}
+	if ((list = calloc(n + 2, sizeof *list)) == NULL) {
+		return BATON_ENOMEM;
+	}
+	*out = list;
+	if (first != NULL && (list[k++] = strdup(first)) == NULL) {
+		return BATON_ENOMEM;
+	}
+	json_array_foreach(arr, i, v)
+	{
+		if (!json_is_string(v)) {
+			CFG_ERR(l, "%s[%zu]: must be a string", where, i);
+			return BATON_ECONFIG;
+		}
+		if ((list[k++] = strdup(json_string_value(v))) == NULL) {
+			return BATON_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* KUBERNETES_EXEC_INFO: what client-go sends, spec.cluster only when the
+ * kubeconfig asks for it (it carries the CA, not secrets). */
+static char *exec_info(const struct baton_kube_config *cfg,
+		       const char *api_version, bool cluster_info)
+{
+	json_t *spec = json_pack("{s:b}", "interactive", 0);
+	json_t *root = json_pack("{s:s, s:s, s:o}", "apiVersion", api_version,
+				 "kind", "ExecCredential", "spec", spec);
+	char *text = NULL;
+
+	if (root == NULL) {
+		return NULL;
+	}
+	if (cluster_info) {
+		json_t *c =
+		    json_pack("{s:s, s:b}", "server", cfg->server,
+			      "insecure-skip-tls-verify", cfg->insecure);
+		if (c != NULL && cfg->ca != NULL) {
+			size_t n = 4 * ((cfg->ca_len + 2) / 3) + 1;
+			unsigned char *b64 = malloc(n);
+			if (b64 != NULL) {
+				EVP_EncodeBlock(b64, cfg->ca, (int)cfg->ca_len);
+				json_object_set_new(
+				    c, "certificate-authority-data",
+				    json_string((char *)b64));
+			}
+			free(b64);
+		}
+		if (c != NULL && cfg->tls_server_name != NULL) {
+			json_object_set_new(c, "tls-server-name",
+					    json_string(cfg->tls_server_name));
+		}
+		if (c == NULL || json_object_set_new(spec, "cluster", c) != 0) {
+			json_decref(root);
+			return NULL;
+		}
+	}
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
+/* users[].user.exec: checked and kept; it runs at the first request. */
+static int load_exec(struct loader *l, json_t *ex, const char *uname,
+		     const char *where)
+{
+	struct baton_kube_config *cfg = l->cfg;
+	struct baton_kube_exec *x;
+	const char *api, *cmd, *hint, *mode;
+	char *resolved = NULL, field[200];
+	json_t *env, *e;
+	bool cluster_info;
+	size_t i;
+	int rv;
+
+	if (!(l->flags & BATON_KUBE_CONFIG_EXEC)) {
+		CFG_ERR(l,
+			"%s.exec: exec credential plugins run only in "
+			"batonctl: give this program a token or a client "
+			"certificate",
+			where);
+		return BATON_ECONFIG;
+	}
+	snprintf(field, sizeof field, "%s.exec", where);
+	if (!json_is_object(ex)) {
+		CFG_ERR(l, "%s: must be a mapping", field);
+		return BATON_ECONFIG;
+	}
+	if ((rv = get_str(l, ex, "apiVersion", field, &api)) != 0 ||
+	    (rv = get_str(l, ex, "command", field, &cmd)) != 0 ||
+	    (rv = get_str(l, ex, "installHint", field, &hint)) != 0 ||
+	    (rv = get_str(l, ex, "interactiveMode", field, &mode)) != 0 ||
+	    (rv = get_bool(l, ex, "provideClusterInfo", field,
+			   &cluster_info)) != 0) {
+		return rv;
+	}
+	if (api == NULL ||
+	    (strcmp(api, "client.authentication.k8s.io/v1") != 0 &&
+	     strcmp(api, "client.authentication.k8s.io/v1beta1") != 0)) {
+		CFG_ERR(l,
+			"%s.apiVersion: \"%s\": want "
+			"client.authentication.k8s.io/v1 or v1beta1",
+			field, api ? api : "");
+		return BATON_ECONFIG;
+	}
+	if (cmd == NULL || cmd[0] == '\0') {
+		CFG_ERR(l, "%s.command: missing", field);
+		return BATON_ECONFIG;
+	}
+	if (mode != NULL && strcmp(mode, "Always") == 0) {
+		CFG_ERR(l,
+			"%s.interactiveMode: Always: batonctl gives plugins "
+			"no terminal",
+			field);
+		return BATON_ECONFIG;
+	}
+	/* as clientcmd: a command with a '/' is relative to the kubeconfig,
+	 * a bare name is looked up on PATH */
+	if (strchr(cmd, '/') != NULL &&
+	    (resolved = resolve_path(l, cmd)) == NULL) {
+		return BATON_ENOMEM;
+	}
+	if ((cfg->exec = x = calloc(1, sizeof *x)) == NULL) {
+		free(resolved);
+		return BATON_ENOMEM;
+	}
+	rv = str_list(l, json_object_get(ex, "args"), resolved ? resolved : cmd,
+		      "exec.args", &x->argv);
+	free(resolved);
+	if (rv != 0) {
+		return rv;
+	}
+	env = json_object_get(ex, "env");
+	if (env != NULL && !json_is_null(env) && !json_is_array(env)) {
+		CFG_ERR(l, "%s.env: must be a list", field);
+		return BATON_ECONFIG;
+	}
+	if ((x->env = calloc(json_array_size(env) + 1, sizeof *x->env)) ==
+	    NULL) {
+		return BATON_ENOMEM;
+	}
+	json_array_foreach(env, i, e)
+	{
+		const char *n = json_string_value(json_object_get(e, "name"));
+		const char *v = json_string_value(json_object_get(e, "value"));
+		size_t len;
+		if (n == NULL || n[0] == '\0' || strchr(n, '=') != NULL ||
+		    v == NULL) {
+			CFG_ERR(l, "%s.env[%zu]: wants a name and a value",
+				field, i);
+			return BATON_ECONFIG;
+		}
+		len = strlen(n) + strlen(v) + 2;
+		if ((x->env[i] = malloc(len)) == NULL) {
+			return BATON_ENOMEM;
+		}
+		snprintf(x->env[i], len, "%s=%s", n, v);
+	}
+	x->api_version = strdup(api);
+	x->user = strdup(uname);
+	x->hint = hint ? strdup(hint) : NULL;
+	x->info = exec_info(cfg, api, cluster_info);
+	if (x->api_version == NULL || x->user == NULL || x->info == NULL ||
+	    (hint != NULL && x->hint == NULL)) {
+		return BATON_ENOMEM;
+	}
+	return 0;
+}
+
 static int load_user(struct loader *l, json_t *user, const char *uname)
 {
 	struct baton_kube_config *cfg = l->cfg;
@@ -495,14 +690,26 @@ static int load_user(struct loader *l, json_t *user, const char *uname)
 	int rv;
 
 	snprintf(where, sizeof where, "user \"%s\"", uname);
-	if (json_object_get(user, "exec") != NULL) {
-		CFG_ERR(l, "%s.exec: exec credential plugins are not supported",
+	if (json_object_get(user, "auth-provider") != NULL) {
+		CFG_ERR(l,
+			"%s.auth-provider: not supported (removed from "
+			"kubectl too): use an exec credential plugin",
 			where);
 		return BATON_ECONFIG;
 	}
-	if (json_object_get(user, "auth-provider") != NULL) {
-		CFG_ERR(l, "%s.auth-provider: not supported", where);
-		return BATON_ECONFIG;
+	if (json_object_get(user, "exec") != NULL) {
+		if (json_object_get(user, "token") != NULL ||
+		    json_object_get(user, "tokenFile") != NULL ||
+		    json_object_get(user, "client-certificate") != NULL ||
+		    json_object_get(user, "client-certificate-data") != NULL) {
+			CFG_ERR(l,
+				"%s: exec and a token or client certificate: "
+				"more than one way to authenticate",
+				where);
+			return BATON_ECONFIG;
+		}
+		return load_exec(l, json_object_get(user, "exec"), uname,
+				 where);
 	}
 	rv = load_blob(l, user, where, "client-certificate-data",
 		       "client-certificate", &cfg->cert, &cfg->cert_len);
@@ -557,31 +764,58 @@ static int load_user(struct loader *l, json_t *user, const char *uname)
 	return 0;
 }
 
-static int load_root(struct loader *l, json_t *root)
+/* The entry named NAME in LIST of the first file that has one
+ * (clientcmd's merge rule); l->name and l->base_dir are then that file's,
+ * for its messages and its relative paths. */
+static int find_merged(struct loader *l, const char *list, const char *kind,
+		       const char *name, json_t **out)
+{
+	int rv;
+
+	*out = NULL;
+	for (size_t i = 0; i < l->n_files; i++) {
+		l->name = l->files[i].name;
+		l->base_dir = l->files[i].dir;
+		rv = find_named(l, l->files[i].root, list, kind, name, out);
+		if (rv != 0 || *out != NULL) {
+			return rv;
+		}
+	}
+	l->name = l->list_name;
+	l->base_dir = NULL;
+	return 0;
+}
+
+static int load_root(struct loader *l)
 {
 	struct baton_kube_config *cfg = l->cfg;
 	const char *cname, *uname, *ns;
 	json_t *ctx, *cluster, *user = NULL;
 	int rv;
 
-	if (l->ctx == NULL) {
-		if ((rv = get_str(l, root, "current-context", "kubeconfig",
-				  &l->ctx)) != 0) {
+	/* the first file that sets current-context wins */
+	for (size_t i = 0; l->ctx == NULL && i < l->n_files; i++) {
+		l->name = l->files[i].name;
+		if ((rv = get_str(l, l->files[i].root, "current-context",
+				  "kubeconfig", &l->ctx)) != 0) {
 			return rv;
 		}
-		if (l->ctx == NULL || l->ctx[0] == '\0') {
-			baton_errmsg_printf(cfg->errmsg,
-					    "%s: current-context: not set and "
-					    "no context given",
-					    l->name);
-			return BATON_ECONFIG;
+		if (l->ctx != NULL && l->ctx[0] == '\0') {
+			l->ctx = NULL;
 		}
+	}
+	l->name = l->list_name;
+	if (l->ctx == NULL) {
+		baton_errmsg_printf(cfg->errmsg,
+				    "%s: current-context: not set and "
+				    "no context given",
+				    l->name);
+		return BATON_ECONFIG;
 	}
 	if ((cfg->context = strdup(l->ctx)) == NULL) {
 		return BATON_ENOMEM;
 	}
-	if ((rv = find_named(l, root, "contexts", "context", l->ctx, &ctx)) !=
-	    0) {
+	if ((rv = find_merged(l, "contexts", "context", l->ctx, &ctx)) != 0) {
 		return rv;
 	}
 	if (ctx == NULL) {
@@ -597,89 +831,107 @@ static int load_root(struct loader *l, json_t *root)
 		CFG_ERR(l, "context.cluster: missing");
 		return BATON_ECONFIG;
 	}
-	if ((rv = find_named(l, root, "clusters", "cluster", cname,
-			     &cluster)) != 0) {
+	cfg->ns = strdup(ns != NULL && ns[0] != '\0' ? ns : "default");
+	if (cfg->ns == NULL) {
+		return BATON_ENOMEM;
+	}
+	if ((rv = find_merged(l, "clusters", "cluster", cname, &cluster)) !=
+	    0) {
 		return rv;
 	}
 	if (cluster == NULL) {
 		CFG_ERR(l, "clusters: no cluster named \"%s\"", cname);
 		return BATON_ECONFIG;
 	}
+	if ((rv = load_cluster(l, cluster, cname)) != 0) {
+		return rv;
+	}
 	if (uname != NULL) {
-		if ((rv = find_named(l, root, "users", "user", uname, &user)) !=
-		    0) {
+		if ((rv = find_merged(l, "users", "user", uname, &user)) != 0) {
 			return rv;
 		}
 		if (user == NULL) {
 			CFG_ERR(l, "users: no user named \"%s\"", uname);
 			return BATON_ECONFIG;
 		}
-	}
-	cfg->ns = strdup(ns != NULL && ns[0] != '\0' ? ns : "default");
-	if (cfg->ns == NULL) {
-		return BATON_ENOMEM;
-	}
-	if ((rv = load_cluster(l, cluster, cname)) != 0) {
-		return rv;
-	}
-	if (user != NULL && (rv = load_user(l, user, uname)) != 0) {
-		return rv;
+		if ((rv = load_user(l, user, uname)) != 0) {
+			return rv;
+		}
 	}
 	return 0;
+}
+
+/* Resolves the parsed FILES into CFG; on error CFG keeps only errmsg. */
+static int load_parsed(struct baton_kube_config *cfg, struct kfile *files,
+		       size_t n, const char *list_name, const char *context,
+		       unsigned flags)
+{
+	struct loader l = {
+	    .cfg = cfg,
+	    .name = list_name,
+	    .ctx = context,
+	    .files = files,
+	    .n_files = n,
+	    .list_name = list_name,
+	    .flags = flags,
+	};
+	int rv = load_root(&l);
+
+	if (rv == 0 && (cfg->source = strdup(list_name)) == NULL) {
+		rv = BATON_ENOMEM;
+	}
+	if (rv != 0) {
+		char keep[BATON_ERRMSG_SIZE];
+		if (rv == BATON_ENOMEM && cfg->errmsg[0] == '\0') {
+			baton_errmsg_printf(cfg->errmsg, "%s: out of memory",
+					    list_name);
+		}
+		memcpy(keep, cfg->errmsg, sizeof keep);
+		baton_kube_config_free(cfg);
+		memcpy(cfg->errmsg, keep, sizeof keep);
+	}
+	return rv;
 }
 
 int baton_kube_config_load_data(struct baton_kube_config *cfg, const char *yaml,
 				size_t len, const char *name,
 				const char *base_dir, const char *context)
 {
-	struct loader l;
-	json_t *root;
+	struct kfile f = {.name = name ? name : "kubeconfig",
+			  .dir = (char *)base_dir};
 	int rv;
 
 	memset(cfg, 0, sizeof *cfg);
-	l.cfg = cfg;
-	l.name = name ? name : "kubeconfig";
-	l.base_dir = base_dir;
-	l.ctx = context;
 	if (len > BATON_KUBE_CONFIG_MAX_FILE) {
 		baton_errmsg_printf(cfg->errmsg, "%s: larger than %d bytes",
-				    l.name, BATON_KUBE_CONFIG_MAX_FILE);
+				    f.name, BATON_KUBE_CONFIG_MAX_FILE);
 		return BATON_ETOOLARGE;
 	}
-	rv = parse_yaml(yaml, len, l.name, &root, cfg->errmsg);
+	rv = parse_yaml(yaml, len, f.name, &f.root, cfg->errmsg);
 	if (rv != 0) {
 		return rv;
 	}
-	rv = load_root(&l, root);
-	json_decref(root);
-	if (rv != 0) {
-		char keep[BATON_ERRMSG_SIZE];
-		if (rv == BATON_ENOMEM && cfg->errmsg[0] == '\0') {
-			baton_errmsg_printf(cfg->errmsg, "%s: out of memory",
-					    l.name);
-		}
-		memcpy(keep, cfg->errmsg, sizeof keep);
-		baton_kube_config_free(cfg);
-		memcpy(cfg->errmsg, keep, sizeof keep);
-		return rv;
-	}
-	if ((cfg->source = strdup(l.name)) == NULL) {
-		baton_kube_config_free(cfg);
-		return BATON_ENOMEM;
-	}
-	return 0;
+	rv = load_parsed(cfg, &f, 1, f.name, context, 0);
+	json_decref(f.root);
+	return rv;
 }
 
-int baton_kube_config_load_file(struct baton_kube_config *cfg, const char *path,
-				const char *context)
+/* Reads and parses PATH into F. *MISSING is set (and 0 returned) when it
+ * does not exist and SKIP_MISSING. */
+static int read_kfile(struct baton_kube_config *cfg, const char *path,
+		      bool skip_missing, struct kfile *f, bool *missing)
 {
-	char *text, *dir, *slash;
+	char *text, *slash;
 	size_t len;
 	int rv;
 
-	memset(cfg, 0, sizeof *cfg);
+	*missing = false;
 	rv =
 	    baton_kube_read_file(path, BATON_KUBE_CONFIG_MAX_FILE, &text, &len);
+	if (rv == BATON_EIO && errno == ENOENT && skip_missing) {
+		*missing = true;
+		return 0;
+	}
 	if (rv == BATON_ETOOLARGE) {
 		baton_errmsg_printf(cfg->errmsg, "%s: larger than %d bytes",
 				    path, BATON_KUBE_CONFIG_MAX_FILE);
@@ -691,22 +943,162 @@ int baton_kube_config_load_file(struct baton_kube_config *cfg, const char *path,
 						    : baton_strerror(rv));
 		return rv;
 	}
-	dir = strdup(path);
-	if (dir == NULL) {
+	f->name = path;
+	if ((f->dir = strdup(path)) == NULL) {
 		free(text);
 		return BATON_ENOMEM;
 	}
-	slash = strrchr(dir, '/');
-	if (slash != NULL) {
+	slash = strrchr(f->dir, '/');
+	if (slash == f->dir) {
+		slash[1] = '\0'; /* "/config": "/" */
+	} else if (slash != NULL) {
 		*slash = '\0';
 	} else {
-		dir[0] = '\0';
+		f->dir[0] = '\0';
 	}
-	rv = baton_kube_config_load_data(cfg, text, len, path,
-					 slash == dir ? "/" : dir, context);
-	free(dir);
+	rv = parse_yaml(text, len, path, &f->root, cfg->errmsg);
 	free(text);
 	return rv;
+}
+
+int baton_kube_config_load_files(struct baton_kube_config *cfg,
+				 const char *const *paths, size_t n,
+				 const char *context, unsigned flags)
+{
+	struct kfile files[BATON_KUBE_CONFIG_MAX_FILES];
+	char list[BATON_ERRMSG_SIZE];
+	size_t have = 0, used = 0;
+	int rv = 0;
+
+	memset(cfg, 0, sizeof *cfg);
+	memset(files, 0, sizeof files);
+	if (n == 0 || n > BATON_KUBE_CONFIG_MAX_FILES) {
+		baton_errmsg_printf(cfg->errmsg,
+				    "kubeconfig: %zu files (1 to %d)", n,
+				    BATON_KUBE_CONFIG_MAX_FILES);
+		return BATON_ECONFIG;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		bool missing;
+		used += (size_t)snprintf(list + used, sizeof list - used,
+					 "%s%s", i ? ":" : "", paths[i]);
+		if (used >= sizeof list) {
+			used = sizeof list - 1;
+		}
+		rv = read_kfile(cfg, paths[i], n > 1, &files[have], &missing);
+		if (rv != 0) {
+			free(files[have].dir);
+			goto done;
+		}
+		have += !missing;
+	}
+	if (have == 0) {
+		baton_errmsg_printf(
+		    cfg->errmsg, "%s: none of these kubeconfigs exists", list);
+		rv = BATON_EIO;
+		goto done;
+	}
+	rv = load_parsed(cfg, files, have, list, context, flags);
+done:
+	for (size_t i = 0; i < have; i++) {
+		json_decref(files[i].root);
+		free(files[i].dir);
+	}
+	return rv;
+}
+
+int baton_kube_config_load_file(struct baton_kube_config *cfg, const char *path,
+				const char *context)
+{
+	return baton_kube_config_load_files(cfg, &path, 1, context, 0);
+}
+
+int baton_kube_config_default_files(const char **paths, char *buf, size_t len,
+				    char *errmsg)
+{
+	const char *env = getenv("KUBECONFIG");
+	const char *home = getenv("HOME");
+	char *save = NULL, *item;
+	int n = 0;
+
+	if (env == NULL || env[0] == '\0') {
+		if (home == NULL || home[0] == '\0') {
+			baton_errmsg_printf(errmsg,
+					    "neither KUBECONFIG nor HOME is "
+					    "set: no kubeconfig to read");
+			return -1;
+		}
+		if ((size_t)snprintf(buf, len, "%s/.kube/config", home) >=
+		    len) {
+			baton_errmsg_printf(errmsg, "HOME is too long");
+			return -1;
+		}
+		paths[0] = buf;
+		return 1;
+	}
+	if ((size_t)snprintf(buf, len, "%s", env) >= len) {
+		baton_errmsg_printf(errmsg, "KUBECONFIG is too long");
+		return -1;
+	}
+	for (item = strtok_r(buf, ":", &save); item != NULL;
+	     item = strtok_r(NULL, ":", &save)) {
+		bool repeat = false;
+		for (int i = 0; i < n; i++) {
+			repeat = repeat || strcmp(paths[i], item) == 0;
+		}
+		if (repeat) {
+			continue;
+		}
+		if (n == BATON_KUBE_CONFIG_MAX_FILES) {
+			baton_errmsg_printf(errmsg,
+					    "KUBECONFIG lists more than %d "
+					    "files",
+					    BATON_KUBE_CONFIG_MAX_FILES);
+			return -1;
+		}
+		paths[n++] = item;
+	}
+	if (n == 0) {
+		baton_errmsg_printf(errmsg, "KUBECONFIG names no file");
+		return -1;
+	}
+	return n;
+}
+
+int baton_kube_config_refresh(struct baton_kube_config *cfg)
+{
+	struct baton_kube_exec_cred c;
+	time_t now = time(NULL);
+	int rv;
+
+	if (cfg->exec == NULL ||
+	    (cfg->exec_ran &&
+	     (cfg->exec_expiry == 0 || now + 10 < cfg->exec_expiry))) {
+		return 0;
+	}
+	rv = baton_kube_exec_run(cfg->exec, BATON_KUBE_EXEC_TIMEOUT_MS, &c,
+				 cfg->errmsg);
+	if (rv != 0) {
+		return rv;
+	}
+	if (cfg->token != NULL) {
+		OPENSSL_cleanse(cfg->token, strlen(cfg->token));
+	}
+	if (cfg->key != NULL) {
+		OPENSSL_cleanse(cfg->key, cfg->key_len);
+	}
+	free(cfg->token);
+	free(cfg->cert);
+	free(cfg->key);
+	cfg->token = c.token;
+	cfg->cert = c.cert;
+	cfg->cert_len = c.cert_len;
+	cfg->key = c.key;
+	cfg->key_len = c.key_len;
+	cfg->exec_expiry = c.expiry;
+	cfg->exec_ran = true;
+	return 0;
 }
 
 int baton_kube_config_in_cluster(struct baton_kube_config *cfg,
@@ -912,6 +1304,13 @@ int baton_kube_config_copy(struct baton_kube_config *dst,
 		baton_errmsg_printf(dst->errmsg, "config copy: out of memory");
 		return BATON_ENOMEM;
 	}
+	if (baton_kube_exec_copy(&dst->exec, src->exec) != 0) {
+		baton_kube_config_free(dst);
+		baton_errmsg_printf(dst->errmsg, "config copy: out of memory");
+		return BATON_ENOMEM;
+	}
+	dst->exec_expiry = src->exec_expiry;
+	dst->exec_ran = src->exec_ran;
 	dst->insecure = src->insecure;
 	dst->token_mtime = src->token_mtime;
 	dst->token_size = src->token_size;
@@ -937,5 +1336,6 @@ void baton_kube_config_free(struct baton_kube_config *cfg)
 	}
 	free(cfg->token);
 	free(cfg->token_file);
+	baton_kube_exec_free(cfg->exec);
 	memset(cfg, 0, sizeof *cfg);
 }

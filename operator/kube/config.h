@@ -1,9 +1,19 @@
 /* Connection settings for one Kubernetes API server.
  *
- * Two sources: a kubeconfig file (YAML, parsed with libyaml) or the in-cluster
+ * Two sources: kubeconfig files (YAML, parsed with libyaml) or the in-cluster
  * service-account mount. Both produce the same flat struct; everything the
  * transport needs (CA, client certificate and key, token) is held in memory so
  * the client never writes secrets to temporary files.
+ *
+ * Several kubeconfig files (a $KUBECONFIG list) are merged as kubectl does:
+ * the first file that sets current-context wins, and each context, cluster
+ * and user is taken from the first file that names it (with its paths
+ * relative to that file); files of the list that do not exist are skipped.
+ *
+ * A user with an exec credential plugin (users[].user.exec) is accepted only
+ * with BATON_KUBE_CONFIG_EXEC (batonctl): the plugin runs, synchronously,
+ * at baton_kube_config_refresh(), which the client calls before every
+ * request; kube/execcred.h.
  *
  * Errors: BATON_ECONFIG for a broken or incomplete config (errmsg names the
  * file, the context and the field), BATON_EIO when a referenced file cannot
@@ -18,6 +28,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "kube/execcred.h"
 
 /* Cap for the kubeconfig itself and for every file it references. */
 #define BATON_KUBE_CONFIG_MAX_FILE (1024 * 1024)
@@ -46,6 +57,10 @@ struct baton_kube_config {
 	off_t token_size;
 	ino_t token_ino;
 
+	struct baton_kube_exec *exec; /* NULL: no exec plugin */
+	time_t exec_expiry;	      /* when its credential ends, 0: never */
+	bool exec_ran;		      /* token or cert/key came from it */
+
 	char errmsg[BATON_ERRMSG_SIZE];
 };
 
@@ -53,6 +68,30 @@ struct baton_kube_config {
  * struct holds nothing but errmsg (nothing to free, but free is harmless). */
 int baton_kube_config_load_file(struct baton_kube_config *cfg, const char *path,
 				const char *context);
+
+/* Allow exec credential plugins (only where waiting for one is harmless). */
+#define BATON_KUBE_CONFIG_EXEC 1u
+/* At most this many files in a list. */
+#define BATON_KUBE_CONFIG_MAX_FILES 16
+
+/* Loads and merges the N files PATHS (see the top of this file); a file
+ * that does not exist is skipped, unless none exists. FLAGS: 0 or
+ * BATON_KUBE_CONFIG_EXEC. */
+int baton_kube_config_load_files(struct baton_kube_config *cfg,
+				 const char *const *paths, size_t n,
+				 const char *context, unsigned flags);
+
+/* The files kubectl would read: the ':'-separated $KUBECONFIG (empty
+ * entries and repeats dropped), else ~/.kube/config. Fills PATHS (at most
+ * BATON_KUBE_CONFIG_MAX_FILES) pointing into BUF of LEN; returns the count,
+ * or -1 (errmsg) when the list does not fit or $HOME is unset. */
+int baton_kube_config_default_files(const char **paths, char *buf, size_t len,
+				    char *errmsg);
+
+/* Runs the exec plugin when the config has one and it has not run yet or
+ * its credential expires within 10 s; the token or client certificate it
+ * printed replace the previous ones. 0 when nothing had to run. */
+int baton_kube_config_refresh(struct baton_kube_config *cfg);
 
 /* Same from memory; NAME is used in messages, relative paths are resolved
  * against BASE_DIR (may be NULL: current directory). */

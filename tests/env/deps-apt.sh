@@ -9,6 +9,9 @@ pkgs=(
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
     clang-format cppcheck valgrind shellcheck
+    # promtool for make lint and test_http_promtool (the prometheus
+    # server in it is installed, never started)
+    prometheus
     iptables libnetfilter-queue-dev
     clang libclang-rt-14-dev
     # make images / images-smoke (docs/images.md); installed, never started

@@ -12,7 +12,11 @@
 #    spec.primaryRegion and the request annotation in every region; --wait
 #    with no batond to act on it times out with exit 1;
 #  - pause/resume: spec.failover.mode in every region, --wait times out
-#    without a batond, a change the API server refuses is exit 1.
+#    without a batond, a change the API server refuses is exit 1;
+#  - --context REGION=CTX over $KUBECONFIG merged as kubectl does, a fleet
+#    file (~/.config/baton/fleet.yaml: `kubectl baton status` with nothing
+#    else), its errors with FILE:LINE; an exec credential plugin reaching
+#    the API server, and one that fails; -n NS NAME beside NS/NAME.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/tap.sh
@@ -144,6 +148,93 @@ printf 'region: %s\nbogusKey: 1\n' "$r1" >"$tmp/bad-batond.yaml"
 expect 2 "--region-config with an unknown key is a clear error" "bad-batond.yaml" \
     "$ctl" status --region-config "$tmp/bad-batond.yaml"
 
+# ---- contexts, $KUBECONFIG, the fleet file, exec plugins -----------------------
+# One kubeconfig per region whose user is renamed: merged, kubectl's rule
+# (the first file wins per name) would otherwise give r2's context r1's
+# user "baton-admin". A file of the list that does not exist is skipped.
+merged=$tmp/none.kubeconfig
+for r in "${regions[@]}"; do
+    sed "s/baton-admin/admin-$r/" "$BATON_REGIONS_DIR/$r/admin.kubeconfig" >"$tmp/kc-$r"
+    merged+=":$tmp/kc-$r"
+done
+home=$tmp/home
+mkdir -p "$home/.config/baton"
+# only HOME and KUBECONFIG say where the regions are (no lab, no flags)
+only_env() { env -u BATON_LAB_DIR -u BATON_FLEET -u XDG_CONFIG_HOME HOME="$home" KUBECONFIG="$merged" "$@"; }
+check "--context REGION=CTX: contexts of \$KUBECONFIG, merged as kubectl does" bash -c "
+    $(declare -f only_env); home='$home' merged='$merged'
+    only_env '$ctl' status -o json --context '$r1=$r1,$r2=$r2' |
+    jq -e '[.regions[] | {name, reachable, context: .api.context}] == [{name: \"$r1\", reachable: \"yes\", context: \"$r1\"}, {name: \"$r2\", reachable: \"yes\", context: \"$r2\"}]'"
+expect 0 "--context with the region's --kubeconfig takes the context from that file" "^$r2 +yes " \
+    "$ctl" status --kubeconfig "$r2=$K2" --context "$r2=$r2"
+expect 2 "--context naming no context of the kubeconfig: a clear error" "no context named \"nope\"" \
+    "$ctl" status --kubeconfig "$r1=$K1" --context "$r1=nope"
+expect 2 "--context wants REGION=CONTEXT" "--context wants REGION=CONTEXT" \
+    "$ctl" status --context "arn:aws:eks:x"
+{
+    echo "# every region of the test environment, named once"
+    echo "regions:"
+    for r in "${regions[@]}"; do
+        echo "  $r:"
+        echo "    context: $r"
+    done
+} >"$home/.config/baton/fleet.yaml"
+# the acceptance of issue 19: kubectl baton status with only $KUBECONFIG
+# holding the contexts (one per region) and a fleet file naming them
+for r in "${regions[@]}"; do
+    expect 0 "kubectl baton status: ~/.config/baton/fleet.yaml names contexts of \$KUBECONFIG ($r reachable)" "^$r +yes " \
+        only_env PATH="$tmp/plugin:$PATH" kubectl baton status
+done
+check "kubectl baton status -o json: the fleet file's regions, each through its context" bash -c "
+    $(declare -f only_env); home='$home' merged='$merged'
+    only_env PATH='$tmp/plugin:$PATH' kubectl baton status -o json |
+    jq -e '[.regions[] | select(.reachable == \"yes\" and .api.context == .name) | .name] == \$ARGS.positional' --args ${regions[*]}"
+printf 'regions:\n  %s:\n    contxt: %s\n' "$r1" "$r1" >"$tmp/typo-fleet.yaml"
+expect 2 "a fleet file with an unknown key: FILE:LINE and the key" "typo-fleet.yaml:3: regions.$r1.contxt: unknown key" \
+    only_env BATON_FLEET="$tmp/typo-fleet.yaml" "$ctl" status
+expect 2 "--fleet naming a file that does not exist" "missing-fleet.yaml: cannot read" \
+    "$ctl" status --fleet "$tmp/missing-fleet.yaml"
+printf 'regions:\n  %s: {kubeconfig: kc-%s}\n  %s: {kubeconfig: kc-%s, context: nope}\n' "$r1" "$r1" "$r2" "$r2" >"$tmp/fleet.yaml"
+expect 2 "a fleet file's region whose context does not exist: FILE:LINE" "fleet.yaml:3: region $r2: .*no context named \"nope\"" \
+    "$ctl" status --fleet "$tmp/fleet.yaml"
+# exec credential plugins: one that prints the admin's client certificate
+# as an ExecCredential (what EKS/GKE/AKS plugins print, with a token)
+cat >"$tmp/cred-plugin" <<'SH'
+#!/bin/sh
+# usage: cred-plugin KUBECONFIG (the region's admin kubeconfig)
+[ "$FAIL" = yes ] && { echo "cred-plugin: please log in first" >&2; exit 4; }
+field() { sed -n "s/^ *$1: //p" "$2" | base64 -d; }
+jq -n --arg c "$(field client-certificate-data "$1")" --arg k "$(field client-key-data "$1")" \
+    '{apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential",
+      status: {clientCertificateData: $c, clientKeyData: $k}}'
+SH
+chmod +x "$tmp/cred-plugin"
+exec_kubeconfig() { # FILE FAIL
+    sed '/^users:/,$d' "$K1" >"$1"
+    cat >>"$1" <<YAML
+users:
+- name: baton-admin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: ./cred-plugin
+      args: [$K1]
+      env: [{name: FAIL, value: "$2"}]
+      interactiveMode: Never
+contexts:
+- name: $r1
+  context: {cluster: $r1, user: baton-admin}
+current-context: $r1
+YAML
+}
+exec_kubeconfig "$tmp/exec.kubeconfig" no
+exec_kubeconfig "$tmp/exec-fail.kubeconfig" yes
+expect 0 "an exec credential plugin's client certificate reaches the API server" "^$r1 +yes " \
+    "$ctl" status --kubeconfig "$r1=$tmp/exec.kubeconfig"
+expect 1 "a failing exec plugin: the region is unreachable with the plugin's own words" \
+    "$r1: API server unreachable: .*exited with status 4: cred-plugin: please log in first" \
+    "$ctl" status --kubeconfig "$r1=$tmp/exec-fail.kubeconfig"
+
 # ---- switchover -------------------------------------------------------------------
 expect 1 "switchover of a database that does not exist: clear error, exit 1" \
     "DatabaseCluster default/nope was not found in any reachable region" \
@@ -186,6 +277,18 @@ expect 0 "history: newest first, one row per epoch, the promoted region's own re
 expect 0 "history: the earlier promotion from status.history" \
     "^2 +$r2 +$r1 +lease-expired +2026-12-05T09:00:00Z +2710 +$r1\$" \
     "$ctl" history default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "history -n NS NAME is NS/NAME" \
+    "^3 +$r1 +$r2 +switchover +2026-12-05T10:00:01Z +812 +$r1,$r2\$" \
+    "$ctl" history -n default ctltest --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "status -n NS NAME is NS/NAME" "^$r1 .* Degraded" \
+    "$ctl" status -n default ctltest --kubeconfig "$r1=$K1"
+check "status -n NS: every database of NS, none of another" bash -c "
+    '$ctl' status -n default -o json --kubeconfig '$r1=$K1' | jq -e '.regions[0].databases | (map(.database) | index(\"default/ctltest\")) != null and all(.database | startswith(\"default/\"))' &&
+    '$ctl' status -n kube-system -o json --kubeconfig '$r1=$K1' | jq -e '.regions[0].databases == []'"
+expect 2 "-n NS and NS/NAME naming two namespaces: a usage error" "-n other and 'default/ctltest' name two namespaces" \
+    "$ctl" history -n other default/ctltest --kubeconfig "$r1=$K1"
+expect 2 "a bare NAME without -n: a usage error that says so" "or give -n NAMESPACE NAME" \
+    "$ctl" history ctltest --kubeconfig "$r1=$K1"
 check "history -o json: two promotions, newest first" bash -c "
     '$ctl' history default/ctltest -o json --kubeconfig '$r1=$K1,$r2=$K2' | jq -e 'map(.epoch) == [3, 2]'"
 expect 1 "history of a database no region has: clear error, exit 1" \
@@ -212,6 +315,9 @@ expect 2 "pause needs NS/DB" 'usage: batonctl pause' "$ctl" pause --kubeconfig "
 expect 1 "pause of a database that does not exist: clear error, exit 1" \
     "DatabaseCluster default/nope was not found in any reachable region" \
     "$ctl" pause default/nope --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "pause -n NS NAME of a database that does not exist" \
+    "DatabaseCluster default/nope was not found in any reachable region" \
+    "$ctl" pause -n default nope --kubeconfig "$r1=$K1,$r2=$K2"
 for r in "$r1" "$r2"; do kc "$r" patch dbc ctltest --type merge -p '{"spec":{"failover":{"mode":"manual"}}}' >/dev/null; done
 expect 0 "pause sets failover.mode manual in every reachable region" "$r2: failover.mode manual" \
     "$ctl" pause default/ctltest --kubeconfig "$r1=$K1,$r2=$K2"

@@ -249,6 +249,16 @@ has_core_metrics() {
 for r in "${regions[@]}"; do
     check "$r: /metrics has baton_build_info{version}, baton_loop_lag_seconds and process_*" has_core_metrics "$r"
 done
+# the whole registry of a live batond (Raft, leases, kube client, loop,
+# process) as Prometheus parses and lints it (make deps installs promtool)
+promtool_accepts() {
+    local m
+    m=$(curl -sf "http://127.0.0.1:${http[$1]}/metrics") || return 1
+    promtool check metrics <<<"$m"
+}
+for r in "${regions[@]}"; do
+    check "$r: promtool check metrics accepts batond's /metrics" promtool_accepts "$r"
+done
 check "$first: batonctl version --batond names its batond's version" bash -c "
     '$(dirname "$batond")/batonctl' version --batond '$first=http://127.0.0.1:${http[$first]}' | grep -qE '^$first +batond v[0-9]'"
 

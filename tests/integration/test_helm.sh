@@ -56,6 +56,13 @@ alert_metrics_exist() {
     [ -z "$missing" ] || { echo "alerts on series nobody exports:$missing"; return 1; }
 }
 check "every series the PrometheusRule's alerts read is one batond or the agent exports" alert_metrics_exist
+check "helm template with monitoring: the Grafana dashboard's ConfigMap, labelled for the sidecar, holding the dashboard" \
+    bash -c "$(declare -f mon_render); $(declare -p chart kv); out=\$(mon_render --show-only templates/grafana-dashboard.yaml) &&
+        grep -q 'grafana_dashboard: \"1\"' <<<\"\$out\" &&
+        sed -n '/^  baton.json: |-\$/,\$p' <<<\"\$out\" | sed '1d; s/^    //' |
+        jq -e '.uid == \"baton-overview\" and (.panels | length) > 10'"
+check "helm template without metrics.grafanaDashboard: no dashboard" \
+    bash -c "! helm template baton '$chart' $kv -f '$chart/ci/single-region-values.yaml' | grep -q grafana_dashboard"
 check "chart crds/ is the top-level crds/ (one source of truth)" \
     diff -r "$top/crds" "$chart/crds"
 

@@ -7,9 +7,11 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "http/server.h"
 #include "support/ports.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
@@ -86,6 +88,152 @@ START_TEST(connection_refused_is_econn)
 	LOOP_RUN_UNTIL(&loop, r.n == 1);
 	ck_assert_int_eq(r.status[0], BATON_ECONN);
 	ck_assert_msg(strstr(r.errmsg, "onnect") != NULL, "%s", r.errmsg);
+	close_client();
+}
+END_TEST
+
+/* An exec plugin runs before the first request and not again while its
+ * token is valid; a plugin that fails fails the request with its reason. */
+static void exec_client(const char *script, const char *dir, int port)
+{
+	struct baton_kube_config cfg;
+	struct baton_kube_client_opts o = {.timeout_ms = 5000};
+	char path[256], kc[1024];
+	const char *p = path;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/plugin", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(script, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0700), 0);
+	snprintf(kc, sizeof kc,
+		 "current-context: x\n"
+		 "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+		 "clusters: [{name: c, cluster: {server: "
+		 "'%s://127.0.0.1:%d'}}]\n"
+		 "users: [{name: u, user: {exec: {apiVersion: "
+		 "client.authentication.k8s.io/v1, command: ./plugin}}}]\n",
+		 port ? "http" : "https", port ? port : tst_closed_port());
+	snprintf(path, sizeof path, "%s/config", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(kc, f);
+	fclose(f);
+	ck_assert_int_eq(baton_kube_config_load_files(&cfg, &p, 1, NULL,
+						      BATON_KUBE_CONFIG_EXEC),
+			 0);
+	client_closed = false;
+	ck_assert_int_eq(baton_kube_client_init(&loop, &client, &cfg, &o), 0);
+	baton_kube_config_free(&cfg);
+}
+
+START_TEST(exec_plugin_before_requests)
+{
+	struct baton_kube_request reqs[2];
+	struct res r = {0};
+	char dir[] = "/tmp/kubeexecXXXXXX", runs[64], buf[16];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	exec_client(
+	    "#!/bin/sh\necho x >> \"$(dirname \"$0\")/runs\"\n"
+	    "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1\","
+	    " \"kind\": \"ExecCredential\", \"status\": {\"token\": "
+	    "\"t\"}}'\n",
+	    dir, 0);
+	for (int i = 0; i < 2; i++) {
+		reqs[i].data = &r;
+		ck_assert_int_eq(
+		    baton_kube_get(&client, &reqs[i], &ns_ref, res_cb), 0);
+	}
+	LOOP_RUN_UNTIL(&loop, r.n == 2);
+	ck_assert_int_eq(r.status[0], BATON_ECONN);
+	snprintf(runs, sizeof runs, "%s/runs", dir);
+	f = fopen(runs, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq((int)fread(buf, 1, sizeof buf, f), 2); /* once */
+	fclose(f);
+	close_client();
+
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	exec_client("#!/bin/sh\necho 'please log in' >&2\nexit 1\n", dir, 0);
+	ck_assert_int_eq(baton_kube_get(&client, &reqs[0], &ns_ref, res_cb),
+			 BATON_EIO);
+	ck_assert_msg(strstr(client.errmsg, "exited with status 1: please "
+					    "log in") != NULL,
+		      "%s", client.errmsg);
+	close_client();
+}
+END_TEST
+
+/* A 401 makes the plugin run again before the next request (its token
+ * may have been revoked before it expired), as client-go does. */
+static int unauthorized_left;
+
+static void maybe_401_cb(struct baton_http_request *req, void *data)
+{
+	if (unauthorized_left > 0) {
+		unauthorized_left--;
+		baton_http_respond_error(req, 401, "Unauthorized");
+		return;
+	}
+	baton_http_respond(req, 200, "application/json", "{}", 2, NULL);
+}
+
+static bool http_closed;
+
+static void http_closed_cb(struct baton_http_server *srv)
+{
+	http_closed = true;
+}
+
+START_TEST(exec_plugin_again_after_401)
+{
+	struct baton_http_server srv;
+	struct baton_http_config hc = {0};
+	struct baton_kube_request req;
+	struct res r = {0};
+	char dir[] = "/tmp/kubeexecXXXXXX", runs[64], buf[16];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(baton_http_server_init(&loop, &srv, &hc), 0);
+	ck_assert_int_eq(baton_http_route(&srv, "GET",
+					  "/api/v1/namespaces/default",
+					  maybe_401_cb, NULL),
+			 0);
+	ck_assert_int_eq(baton_http_server_listen(&srv, "127.0.0.1", 0), 0);
+	exec_client(
+	    "#!/bin/sh\necho x >> \"$(dirname \"$0\")/runs\"\n"
+	    "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1\","
+	    " \"kind\": \"ExecCredential\", \"status\": {\"token\": "
+	    "\"t\", \"expirationTimestamp\": \"2999-01-01T00:00:00Z\"}}'"
+	    "\n",
+	    dir, baton_http_server_port(&srv));
+	unauthorized_left = 1;
+	for (int i = 0; i < 3; i++) {
+		req.data = &r;
+		ck_assert_int_eq(baton_kube_get(&client, &req, &ns_ref, res_cb),
+				 0);
+		LOOP_RUN_UNTIL(&loop, r.n == i + 1);
+	}
+	ck_assert_int_eq(r.status[0], BATON_EFORBIDDEN);
+	ck_assert_int_eq(r.status[1], 0);
+	ck_assert_int_eq(r.status[2], 0);
+	/* run for the first request, again after the 401, not for the third
+	 * (its token is valid for centuries) */
+	snprintf(runs, sizeof runs, "%s/runs", dir);
+	f = fopen(runs, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq((int)fread(buf, 1, sizeof buf, f), 4);
+	fclose(f);
+	http_closed = false;
+	baton_http_server_close(&srv, http_closed_cb);
+	LOOP_RUN_UNTIL(&loop, http_closed);
 	close_client();
 }
 END_TEST
@@ -677,6 +825,8 @@ static Suite *client_suite(void)
 	TCase *tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, connection_refused_is_econn);
+	tcase_add_test(tc, exec_plugin_before_requests);
+	tcase_add_test(tc, exec_plugin_again_after_401);
 	tcase_add_test(tc, limiter_spaces_requests);
 	tcase_add_test(tc, close_cancels_waiting_and_running);
 	tcase_add_test(tc, cancel_one_request);
