@@ -979,7 +979,7 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 	const char *key;
 	json_t *pod, *v;
 
-	if (c == NULL || slash == NULL || (size_t)(slash - db) >= sizeof ns) {
+	if (slash == NULL || (size_t)(slash - db) >= sizeof ns) {
 		return false;
 	}
 	memcpy(ns, db, (size_t)(slash - db));
@@ -1007,21 +1007,21 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out)
 {
-	baton_agents_report(c ? c->agents : NULL, db, pods_ready(c, db), out);
+	baton_agents_report(c->agents, db, pods_ready(c, db), out);
 }
 
 bool baton_controller_final_report(struct baton_controller *c, const char *db,
 				   uint64_t epoch, uint64_t round,
 				   struct baton_region_report *out)
 {
-	return baton_agents_final(c ? c->agents : NULL, db, epoch, round, out);
+	return baton_agents_final(c->agents, db, epoch, round, out);
 }
 
 void baton_controller_resync_all(struct baton_controller *c)
 {
 	const char *key;
 	json_t *obj;
-	if (c == NULL || c->stopping) {
+	if (c->stopping) {
 		return;
 	}
 	json_object_foreach(c->dbcs.cache, key, obj)
@@ -1032,7 +1032,7 @@ void baton_controller_resync_all(struct baton_controller *c)
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
 {
-	if (c != NULL && !c->stopping && baton_scope_admit(&c->d->scope, db)) {
+	if (!c->stopping && baton_scope_admit(&c->d->scope, db)) {
 		baton_kube_workqueue_add(&c->queue, db);
 	}
 }
