@@ -1304,6 +1304,8 @@ static void maybe_closed(struct baton_raftglue *g)
 static void handle_closed_cb(uv_handle_t *h)
 {
 	struct baton_raftglue *g = h->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1311,6 +1313,8 @@ static void handle_closed_cb(uv_handle_t *h)
 static void api_closed_cb(struct baton_http_server *srv)
 {
 	struct baton_raftglue *g = srv->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1318,6 +1322,8 @@ static void api_closed_cb(struct baton_http_server *srv)
 static void client_closed_cb(struct baton_kube_client *c)
 {
 	struct baton_raftglue *g = c->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1325,6 +1331,8 @@ static void client_closed_cb(struct baton_kube_client *c)
 static void node_closed_cb(struct baton_raft_node *n)
 {
 	struct baton_raftglue *g = n->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
