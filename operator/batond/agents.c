@@ -12,6 +12,7 @@
 #include "batond/config.h"
 #include "http/server.h"
 #include "common/labels.h"
+#include "common/assert.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "kube/client.h"
@@ -243,15 +244,20 @@ static void pod_free(struct pod *p)
 static void pod_release(struct baton_agents *a, struct pod *p)
 {
 	struct pod **pp;
+	bool linked = false;
 	if (p->poll_pending || p->order_pending || p->pinned) {
 		return;
 	}
 	for (pp = &a->pods; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
+			linked = true;
 			break;
 		}
 	}
+	/* every pod lives in a->pods from its creation to here: one missing
+	 * was released before, and freeing it again corrupts the heap */
+	BATON_ASSERT(linked);
 	if (!a->stopping) {
 		json_object_del(a->pod_index, p->key);
 	}
@@ -805,6 +811,8 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 		    info && info->endpoint[0] ? info->endpoint : NULL;
 		v.lease_valid = cs->lease_valid(cs->data, p->db, st->epoch);
 	} else if (a->env.peer_endpoint != NULL) {
+		/* the FSM never names a primary outside its regions */
+		BATON_ASSERT((unsigned)st->primary < st->n_regions);
 		v.primary_endpoint =
 		    a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
 					 st->regions[st->primary].name);
@@ -1495,6 +1503,8 @@ static void maybe_stopped(struct baton_agents *a)
 static void client_closed_cb(struct baton_kube_client *c)
 {
 	struct baton_agents *a = c->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(a->closing > 0);
 	a->closing--;
 	maybe_stopped(a);
 }
@@ -1502,6 +1512,8 @@ static void client_closed_cb(struct baton_kube_client *c)
 static void tick_closed_cb(uv_handle_t *h)
 {
 	struct baton_agents *a = h->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(a->closing > 0);
 	a->closing--;
 	maybe_stopped(a);
 }
@@ -1509,6 +1521,8 @@ static void tick_closed_cb(uv_handle_t *h)
 static void api_closed_cb(struct baton_http_server *srv)
 {
 	struct baton_agents *a = srv->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(a->closing > 0);
 	a->closing--;
 	maybe_stopped(a);
 }

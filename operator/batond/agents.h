@@ -52,7 +52,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "batond/controller.h"
+#include "batond/consensus.h"
 #include "kube/informer.h"
 
 struct baton_agents;

@@ -18,6 +18,7 @@
 #include "batond/switchover.h"
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/failpoint.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "kube/informer.h"
@@ -74,6 +75,11 @@ struct baton_controller {
 };
 
 static void maybe_stopped(struct baton_controller *c);
+static void informer_closed_cb(struct baton_kube_informer *inf);
+static void timer_closed_cb(uv_handle_t *h);
+static void agents_stopped_cb(void *data);
+static void queue_closed_cb(struct baton_kube_workqueue *q);
+static void start_failed_cb(struct baton_batond *d);
 
 /* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
  * longer ones, so this never truncates (two databases must never share a
@@ -518,7 +524,7 @@ void baton_controller_promoted(struct baton_controller *c,
 			       const struct baton_cmd *cmd, const char *from)
 {
 	char now[40], now_micro[40], msg[300];
-	if (c == NULL || c->stopping) {
+	if (c->stopping) {
 		return;
 	}
 	baton_clock_rfc3339(now, sizeof now, 0);
@@ -897,6 +903,8 @@ static void peer_changed(void *data, const char *db)
 static void peers_closed(void *data)
 {
 	struct baton_controller *c = data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(c->closing > 0);
 	c->closing--;
 	maybe_stopped(c);
 }
@@ -979,7 +987,7 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 	const char *key;
 	json_t *pod, *v;
 
-	if (c == NULL || slash == NULL || (size_t)(slash - db) >= sizeof ns) {
+	if (slash == NULL || (size_t)(slash - db) >= sizeof ns) {
 		return false;
 	}
 	memcpy(ns, db, (size_t)(slash - db));
@@ -1007,21 +1015,21 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out)
 {
-	baton_agents_report(c ? c->agents : NULL, db, pods_ready(c, db), out);
+	baton_agents_report(c->agents, db, pods_ready(c, db), out);
 }
 
 bool baton_controller_final_report(struct baton_controller *c, const char *db,
 				   uint64_t epoch, uint64_t round,
 				   struct baton_region_report *out)
 {
-	return baton_agents_final(c ? c->agents : NULL, db, epoch, round, out);
+	return baton_agents_final(c->agents, db, epoch, round, out);
 }
 
 void baton_controller_resync_all(struct baton_controller *c)
 {
 	const char *key;
 	json_t *obj;
-	if (c == NULL || c->stopping) {
+	if (c->stopping) {
 		return;
 	}
 	json_object_foreach(c->dbcs.cache, key, obj)
@@ -1032,7 +1040,7 @@ void baton_controller_resync_all(struct baton_controller *c)
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
 {
-	if (c != NULL && !c->stopping && baton_scope_admit(&c->d->scope, db)) {
+	if (!c->stopping && baton_scope_admit(&c->d->scope, db)) {
 		baton_kube_workqueue_add(&c->queue, db);
 	}
 }
@@ -1060,15 +1068,32 @@ int baton_controller_start(struct baton_batond *d,
 	    .label_selector = BATON_LABEL_CLUSTER,
 	    .namespaces = baton_scope_namespaces(&d->scope),
 	};
-	struct baton_controller *c = calloc(1, sizeof *c);
+	struct baton_controller *c;
 	int rv;
 
+	/* The happy path opens, in order: the maps, peer fencing, the work
+	 * queue, the two informers (started), the peer watches, the
+	 * discovery timer, the agent driver. A failure closes what was
+	 * opened, newest first (err_after_*); what holds a uv handle is
+	 * released in its close callback, and the controller's memory once
+	 * the last one ran (maybe_stopped), never before: the loop keeps
+	 * pointers into it until then. *OUT stays NULL. */
+	*out = NULL;
+	c = baton_failpoint() ? NULL : calloc(1, sizeof *c);
 	if (c == NULL) {
+		baton_errmsg_printf(errmsg, "controller: out of memory");
 		return BATON_ENOMEM;
 	}
 	c->d = d;
 	c->pods_by_db = json_object();
 	c->label_waiting = json_object();
+	c->sw_proposed = json_object();
+	if (c->pods_by_db == NULL || c->label_waiting == NULL ||
+	    c->sw_proposed == NULL || baton_failpoint()) {
+		baton_errmsg_printf(errmsg, "controller: out of memory");
+		rv = BATON_ENOMEM;
+		goto err_after_alloc;
+	}
 	c->consensus = d->consensus;
 	c->env = (struct baton_reconcile_env){
 	    .data = c,
@@ -1090,7 +1115,6 @@ int baton_controller_start(struct baton_batond *d,
 	    .last_failover = env_last_failover,
 	    .routed = env_routed,
 	};
-	c->sw_proposed = json_object();
 	baton_lastfailover_init(&c->lastfo);
 	{
 		struct baton_peerfence_env fenv = {
@@ -1102,44 +1126,59 @@ int baton_controller_start(struct baton_batond *d,
 		    .event = agents_event,
 		    .settled = fence_settled,
 		};
-		rv = baton_peerfence_init(&c->fence, &fenv);
+		rv = baton_failpoint() ? BATON_ENOMEM
+				       : baton_peerfence_init(&c->fence, &fenv);
 	}
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "peer fencing: %s",
 				    baton_strerror(rv));
-		baton_lastfailover_close(&c->lastfo);
-		free(c);
-		return rv;
+		goto err_after_lastfo;
 	}
-	rv = baton_kube_workqueue_init(d->loop, &c->queue, NULL);
-	if (rv == 0) {
-		c->queue.data = c;
-		rv = baton_kube_workqueue_run(&c->queue, MAX_WORKERS, work_cb);
-	}
+	/* from here every stage holds uv handles: the memory goes in
+	 * maybe_stopped, once they closed */
+	c->queue.data = c;
+	rv = baton_failpoint()
+		 ? BATON_ENOMEM
+		 : baton_kube_workqueue_init(d->loop, &c->queue, NULL);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "work queue: %s",
 				    baton_strerror(rv));
-		free(c);
-		return rv;
+		goto err_after_fence;
 	}
-	rv = baton_kube_informer_init(&d->kube, &c->dbcs, &dopts, &dbc_h);
-	if (rv == 0) {
-		rv = baton_kube_informer_init(&d->kube, &c->pods, &popts,
-					      &pod_h);
+	c->queue.data = c;
+	rv = baton_failpoint()
+		 ? BATON_ENOMEM
+		 : baton_kube_workqueue_run(&c->queue, MAX_WORKERS, work_cb);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "work queue: %s",
+				    baton_strerror(rv));
+		goto err_after_queue;
 	}
+	rv = baton_failpoint()
+		 ? BATON_ENOMEM
+		 : baton_kube_informer_init(&d->kube, &c->dbcs, &dopts, &dbc_h);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "informer: %s", baton_strerror(rv));
-		free(c);
-		return rv;
+		goto err_after_queue;
 	}
 	c->dbcs.data = c;
+	rv = baton_failpoint()
+		 ? BATON_ENOMEM
+		 : baton_kube_informer_init(&d->kube, &c->pods, &popts, &pod_h);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "informer: %s", baton_strerror(rv));
+		goto err_after_dbcs;
+	}
 	c->pods.data = c;
-	if ((rv = baton_kube_informer_start(&c->dbcs)) != 0 ||
-	    (rv = baton_kube_informer_start(&c->pods)) != 0) {
+	if ((rv = baton_failpoint()
+		      ? BATON_ENOMEM
+		      : baton_kube_informer_start(&c->dbcs)) != 0 ||
+	    (rv = baton_failpoint()
+		      ? BATON_ENOMEM
+		      : baton_kube_informer_start(&c->pods)) != 0) {
 		baton_errmsg_printf(errmsg, "informer start: %s",
 				    baton_strerror(rv));
-		free(c);
-		return rv;
+		goto err_after_pods;
 	}
 	{
 		struct baton_peerwatch_env wenv = {
@@ -1151,6 +1190,8 @@ int baton_controller_start(struct baton_batond *d,
 				      baton_scope_namespaces(&d->scope), &wenv);
 	}
 	c->fence.env.n_peers = c->peers.n;
+	uv_timer_init(d->loop, &c->discovery_timer);
+	c->discovery_timer.data = c;
 	{
 		struct baton_agents_env aenv = {
 		    .data = c,
@@ -1166,24 +1207,76 @@ int baton_controller_start(struct baton_batond *d,
 		    .api_bind = d->cfg->agent_api_bind,
 		    .pki = d->agent_pki,
 		};
-		uv_timer_init(d->loop, &c->discovery_timer);
-		c->discovery_timer.data = c;
-		rv = baton_agents_start(&aenv, &c->agents);
-		if (rv != 0) {
-			/* half started (queue, informers, maybe the agents'
-			 * timer, which reads Raft's state): handed back, so
-			 * that the caller's stop closes all of it before Raft
-			 * goes (a use-after-free otherwise, seen when the
-			 * agent API's port was taken) */
-			baton_errmsg_printf(errmsg, "agent driver: %s",
-					    baton_strerror(rv));
-			*out = c;
-			return rv;
-		}
+		/* on failure the driver may hand back a half-started one
+		 * (its agent API could not listen): stopped below */
+		rv = baton_failpoint() ? BATON_ENOMEM
+				       : baton_agents_start(&aenv, &c->agents);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "agent driver: %s",
+				    baton_strerror(rv));
+		goto err_after_timer;
 	}
 	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
 	*out = c;
 	return 0;
+
+	/* The stages below close asynchronously: c->closing counts them, one
+	 * more held until every close was asked for (a close callback that
+	 * runs at once must not free c under us). */
+err_after_timer:
+	c->stopping = true;
+	c->fence.stopping = true;
+	c->closing = 1;
+	if (c->agents != NULL) {
+		c->closing++;
+		baton_agents_stop(c->agents, agents_stopped_cb, c);
+	}
+	if (baton_peerwatch_close(&c->peers)) {
+		c->closing++;
+	}
+	c->closing++;
+	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
+	goto close_pods;
+err_after_pods:
+	c->stopping = true;
+	c->fence.stopping = true;
+	c->closing = 1;
+close_pods:
+	c->closing++;
+	baton_kube_informer_close(&c->pods, informer_closed_cb);
+	goto close_dbcs;
+err_after_dbcs:
+	c->stopping = true;
+	c->fence.stopping = true;
+	c->closing = 1;
+close_dbcs:
+	c->closing++;
+	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
+	goto close_queue;
+err_after_queue:
+	c->stopping = true;
+	c->fence.stopping = true;
+	c->closing = 1;
+close_queue:
+	c->closing++;
+	c->stopped_cb = start_failed_cb;
+	baton_kube_workqueue_close(&c->queue, queue_closed_cb);
+	c->closing--;	  /* the guard */
+	maybe_stopped(c); /* frees c once the last close callback ran */
+	return rv;
+
+	/* Nothing below holds a uv handle: released at once. */
+err_after_fence:
+	baton_peerfence_close(&c->fence);
+err_after_lastfo:
+	baton_lastfailover_close(&c->lastfo);
+err_after_alloc:
+	json_decref(c->pods_by_db);
+	json_decref(c->label_waiting);
+	json_decref(c->sw_proposed);
+	free(c);
+	return rv;
 }
 
 bool baton_controller_ready(struct baton_controller *c, char *why, size_t size)
@@ -1283,6 +1376,12 @@ json_t *baton_controller_status(struct baton_controller *c)
 	return st;
 }
 
+/* A start that failed unwound (baton_controller_start): nobody waits. */
+static void start_failed_cb(struct baton_batond *d)
+{
+	(void)d;
+}
+
 static void maybe_stopped(struct baton_controller *c)
 {
 	void (*cb)(struct baton_batond *) = c->stopped_cb;
@@ -1311,6 +1410,8 @@ static void maybe_stopped(struct baton_controller *c)
 static void informer_closed_cb(struct baton_kube_informer *inf)
 {
 	struct baton_controller *c = inf->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(c->closing > 0);
 	c->closing--;
 	maybe_stopped(c);
 }
@@ -1318,6 +1419,8 @@ static void informer_closed_cb(struct baton_kube_informer *inf)
 static void timer_closed_cb(uv_handle_t *h)
 {
 	struct baton_controller *c = h->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(c->closing > 0);
 	c->closing--;
 	maybe_stopped(c);
 }
@@ -1326,6 +1429,8 @@ static void agents_stopped_cb(void *data)
 {
 	struct baton_controller *c = data;
 	c->agents = NULL;
+	/* one close callback per close asked for */
+	BATON_ASSERT(c->closing > 0);
 	c->closing--;
 	maybe_stopped(c);
 }
@@ -1333,6 +1438,8 @@ static void agents_stopped_cb(void *data)
 static void queue_closed_cb(struct baton_kube_workqueue *q)
 {
 	struct baton_controller *c = q->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(c->closing > 0);
 	c->closing--;
 	maybe_stopped(c);
 }

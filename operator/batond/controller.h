@@ -7,10 +7,14 @@
  * reconcile the controller brings the region's pod labels in line with the
  * FSM (role and epoch: the label fence).
  *
- * The Raft group is reached through struct baton_consensus_ops (implemented
- * over consensus/ by batond/raftglue.c); whenever the FSM applies a command
- * for a database, the controller enqueues it, so a committed promote turns
- * into labels, routing and status within one reconcile.
+ * The Raft group is reached through struct baton_consensus_ops
+ * (batond/consensus.h, implemented over consensus/ by batond/raftglue.c);
+ * Raft's side calls back through struct baton_raft_observer, which
+ * daemon.c points at the functions at the end of this header once the
+ * controller started: whenever the FSM applies a command for a database,
+ * the controller enqueues it, so a committed promote turns into labels,
+ * routing and status within one reconcile. Those functions are never
+ * called with a NULL controller.
  */
 #ifndef BATON_BATOND_CONTROLLER_H
 #define BATON_BATOND_CONTROLLER_H
@@ -19,42 +23,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "consensus/driver.h"
-#include "consensus/fsm.h"
+#include "batond/consensus.h"
 
 struct baton_batond;
 struct baton_controller;
-
-struct baton_consensus_ops {
-	void *data;
-	/* The FSM's replicated state of DB ("ns/name"), or NULL. */
-	const struct baton_db_state *(*db)(void *data, const char *db);
-	/* A Raft majority is reachable from here (leader known, contact). */
-	bool (*quorum)(void *data);
-	/* This node is the Raft leader. */
-	bool (*leader)(void *data);
-	/* Propose CMD (asynchronous; the FSM observer reports the result).
-	 * BATON_ENOTLEADER when this node cannot propose. */
-	int (*propose)(void *data, const struct baton_cmd *cmd);
-	/* Raft status for /v1/status and metrics. */
-	json_t *(*status)(void *data);
-	/* This region holds a valid lease for DB at EPOCH (it may act as the
-	 * primary); false as soon as the lease lapses. */
-	bool (*lease_valid)(void *data, const char *db, uint64_t epoch);
-	/* How long this region's agent may hold the lease for DB at EPOCH,
-	 * measured from now on the agent's clock (0: no valid lease). */
-	uint64_t (*agent_grant)(void *data, const char *db, uint64_t epoch);
-	/* This node leads and its decider considers DB's primary lease
-	 * expired (manual mode: a human may promote now). */
-	bool (*lease_expired)(void *data, const char *db);
-	/* DB's primary lease expired in this node's view (any node; for
-	 * status, not for decisions). May be NULL. */
-	bool (*primary_lost)(void *data, const char *db);
-	/* Grows whenever a command that changes a role or a phase applies
-	 * (anything but renewals and reports), so that the agent driver acts
-	 * on it at once instead of on its next tick. May be NULL. */
-	uint64_t (*generation)(void *data);
-};
 
 int baton_controller_start(struct baton_batond *d,
 			   struct baton_controller **out, char *errmsg);

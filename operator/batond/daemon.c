@@ -147,6 +147,44 @@ static int add_metrics(struct baton_batond *d)
 	return 0;
 }
 
+/* ---- wiring: Raft's side tells the controller (batond/consensus.h) ------
+ *
+ * raftglue reaches the controller only through these, set once the
+ * controller started and cleared once it stopped (controller_stopped_cb). */
+
+static void obs_fsm_changed(void *data, const char *db)
+{
+	baton_controller_fsm_changed(data, db);
+}
+
+static void obs_promoted(void *data, const struct baton_cmd *cmd,
+			 const char *from)
+{
+	baton_controller_promoted(data, cmd, from);
+}
+
+static void obs_became_leader(void *data)
+{
+	baton_controller_resync_all(data);
+}
+
+static void obs_region_report(void *data, const char *db,
+			      struct baton_region_report *out)
+{
+	baton_controller_region_report(data, db, out);
+}
+
+static bool obs_final_report(void *data, const char *db, uint64_t epoch,
+			     uint64_t round, struct baton_region_report *out)
+{
+	return baton_controller_final_report(data, db, epoch, round, out);
+}
+
+static void raft_fatal(void *data)
+{
+	baton_batond_stop(data, 1);
+}
+
 /* ---- lifecycle ----------------------------------------------------------- */
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -167,8 +205,9 @@ static void kube_closed_cb(struct baton_kube_client *c)
 	(void)c;
 }
 
-static void raft_stopped_cb(struct baton_batond *d)
+static void raft_stopped_cb(void *data)
 {
+	struct baton_batond *d = data;
 	d->raft = NULL;
 	d->consensus = NULL;
 	if (d->http_started) {
@@ -188,7 +227,7 @@ static void peertoken_stopped_cb(struct baton_batond *d)
 {
 	d->peertoken = NULL;
 	if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb);
+		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
 	} else {
 		raft_stopped_cb(d);
 	}
@@ -199,10 +238,16 @@ static void peertoken_stopped_cb(struct baton_batond *d)
 static void controller_stopped_cb(struct baton_batond *d)
 {
 	d->controller = NULL;
+	if (d->raft != NULL) {
+		/* the controller acted on the FSM until now (its entry points
+		 * refuse work while it stops); from here the region reports
+		 * nothing, as before it started */
+		baton_raftglue_observe(d->raft, NULL);
+	}
 	if (d->peertoken != NULL) {
 		baton_peertoken_stop(d->peertoken, peertoken_stopped_cb);
 	} else if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb);
+		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
 	} else {
 		raft_stopped_cb(d);
 	}
@@ -352,6 +397,19 @@ static int start_kube(struct baton_batond *d)
 	return 0;
 }
 
+static int start_raft(struct baton_batond *d)
+{
+	struct baton_raftglue_config rc = {
+	    .loop = d->loop,
+	    .cfg = d->cfg,
+	    .metrics = &d->metrics,
+	    .peertoken = d->peertoken,
+	    .fatal = raft_fatal,
+	    .data = d,
+	};
+	return baton_raftglue_start(&rc, &d->raft, d->errmsg);
+}
+
 int baton_batond_run(struct baton_batond_config *cfg)
 {
 	struct baton_batond d;
@@ -386,9 +444,20 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
 		   (rv = baton_peertoken_start(&d, &d.peertoken, d.errmsg)) ==
 		       0 &&
-		   (rv = baton_raftglue_start(&d, &d.raft, d.errmsg)) == 0) {
+		   (rv = start_raft(&d)) == 0) {
 		d.consensus = baton_raftglue_ops(d.raft);
 		rv = baton_controller_start(&d, &d.controller, d.errmsg);
+		if (rv == 0) {
+			struct baton_raft_observer obs = {
+			    .data = d.controller,
+			    .fsm_changed = obs_fsm_changed,
+			    .promoted = obs_promoted,
+			    .became_leader = obs_became_leader,
+			    .region_report = obs_region_report,
+			    .final_report = obs_final_report,
+			};
+			baton_raftglue_observe(d.raft, &obs);
+		}
 	}
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "batond/daemon.h"
 #include "batond/membership.h"
 #include "batond/peertoken.h"
+#include "common/assert.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "consensus/decider.h"
 #include "consensus/driver.h"
@@ -58,7 +58,11 @@ struct proposal {
 };
 
 struct baton_raftglue {
-	struct baton_batond *d;
+	struct baton_raftglue_config rc;       /* loop, cfg, metrics, fatal */
+	const struct baton_batond_config *cfg; /* rc.cfg */
+	/* who acts on the FSM (batond/consensus.h); never NULL members:
+	 * baton_raftglue_observe() puts the no-op ones in for NULL */
+	struct baton_raft_observer obs;
 	/* consensus/node.h: raft on raft_uv with the FSM, the one the node
 	 * tests run; node_inited once baton_raft_init() succeeded */
 	struct baton_raft_node node;
@@ -89,7 +93,8 @@ struct baton_raftglue {
 	struct raft_change change;
 	bool change_pending;
 	uint64_t member_next_ms;
-	void (*stopped_cb)(struct baton_batond *d);
+	void (*stopped_cb)(void *data);
+	void *stopped_data;
 };
 
 /* lease times: CLOCK_BOOTTIME (common/clock.h) */
@@ -275,7 +280,7 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
-		baton_controller_promoted(g->d->controller, cmd, NULL);
+		g->obs.promoted(g->obs.data, cmd, NULL);
 		baton_metric_inc(
 		    g->m_failovers,
 		    (const char *[]){baton_reason_name(cmd->reason)}, 1);
@@ -290,15 +295,14 @@ static void drv_report(void *data, const char *db,
 		       struct baton_region_report *out)
 {
 	struct baton_raftglue *g = data;
-	baton_controller_region_report(g->d->controller, db, out);
+	g->obs.region_report(g->obs.data, db, out);
 }
 
 static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, struct baton_region_report *out)
 {
 	struct baton_raftglue *g = data;
-	return baton_controller_final_report(g->d->controller, db, epoch, round,
-					     out);
+	return g->obs.final_report(g->obs.data, db, epoch, round, out);
 }
 
 static int drv_propose(void *data, const struct baton_cmd *cmd)
@@ -309,7 +313,7 @@ static int drv_propose(void *data, const struct baton_cmd *cmd)
 static void drv_changed(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
-	baton_controller_fsm_changed(g->d->controller, db);
+	g->obs.fsm_changed(g->obs.data, db);
 }
 
 static void drv_log(void *data, int level, const char *db, const char *msg)
@@ -327,7 +331,7 @@ static void drv_leader_changed(void *data, bool leader)
 			  "elected leader (term %llu): leases go on from the "
 			  "renewals applied here",
 			  (unsigned long long)raft_current_term(&g->node.raft));
-		baton_controller_resync_all(g->d->controller);
+		g->obs.became_leader(g->obs.data);
 	} else {
 		/* same term: it stepped down, having heard from no majority
 		 * within an election timeout; a higher term: another node
@@ -405,7 +409,7 @@ static void api_propose(struct baton_http_request *req, void *data)
 					 "forwarded");
 		return;
 	}
-	if (g->d->cfg->tls_ca != NULL && !peer_is(req->peer, cmd.region)) {
+	if (g->cfg->tls_ca != NULL && !peer_is(req->peer, cmd.region)) {
 		char msg[BATON_HTTP_PEER_SIZE + BATON_NAME_SIZE + 64];
 		snprintf(msg, sizeof msg,
 			 "certificate identity '%s' may not speak for region "
@@ -528,7 +532,7 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 					 "name}");
 		return;
 	}
-	if (g->d->cfg->tls_ca == NULL || !peer_is(req->peer, m->name)) {
+	if (g->cfg->tls_ca == NULL || !peer_is(req->peer, m->name)) {
 		snprintf(
 		    msg, sizeof msg,
 		    "only region %s itself may ask (certificate: '%.100s')",
@@ -720,7 +724,7 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 	if (d == BATON_JOIN_BOOTSTRAP || d == BATON_JOIN_START) {
 		if (raft_go(g, d == BATON_JOIN_BOOTSTRAP, errmsg) != 0) {
 			baton_log(BATON_LOG_ERROR, "raft", "%s", errmsg);
-			baton_batond_stop(g->d, 1);
+			g->rc.fatal(g->rc.data);
 		}
 	}
 }
@@ -788,7 +792,7 @@ static void add_metrics(struct baton_raftglue *g)
 	static const char *const db[] = {"namespace", "name", NULL};
 	static const double secs[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 				      0.1,   0.25,   0.5,   1,	  2.5};
-	struct baton_metrics *m = &g->d->metrics;
+	struct baton_metrics *m = g->rc.metrics;
 
 	g->m_leader = baton_metrics_add(
 	    m, BATON_METRIC_GAUGE, "baton_raft_leader",
@@ -891,6 +895,70 @@ bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
 	return baton_driver_lease_valid(&g->driver, db, epoch, now_ms());
 }
 
+/* ---- the observer (batond/consensus.h) -------------------------------- */
+
+/* Nobody acts on the FSM (before the controller started, after it began
+ * to stop): the region reports nothing, which is what a controller whose
+ * agents never answered reports too. */
+static void noop_changed(void *data, const char *db)
+{
+	(void)data;
+	(void)db;
+}
+
+static void noop_promoted(void *data, const struct baton_cmd *cmd,
+			  const char *from)
+{
+	(void)data;
+	(void)cmd;
+	(void)from;
+}
+
+static void noop_leader(void *data)
+{
+	(void)data;
+}
+
+static void noop_report(void *data, const char *db,
+			struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	memset(out, 0, sizeof *out);
+}
+
+static bool noop_final(void *data, const char *db, uint64_t epoch,
+		       uint64_t round, struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	(void)round;
+	(void)out;
+	return false;
+}
+
+void baton_raftglue_observe(struct baton_raftglue *g,
+			    const struct baton_raft_observer *obs)
+{
+	static const struct baton_raft_observer none = {
+	    .fsm_changed = noop_changed,
+	    .promoted = noop_promoted,
+	    .became_leader = noop_leader,
+	    .region_report = noop_report,
+	    .final_report = noop_final,
+	};
+	if (obs == NULL) {
+		g->obs = none;
+		return;
+	}
+	/* a half-filled observer is a wiring bug, not a state to tolerate */
+	BATON_ASSERT(obs->fsm_changed != NULL && obs->promoted != NULL &&
+		     obs->became_leader != NULL && obs->region_report != NULL &&
+		     obs->final_report != NULL);
+	g->obs = *obs;
+}
+
 const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g)
 {
 	return &g->ops;
@@ -907,7 +975,7 @@ static int cmp_members(const void *a, const void *b)
 
 static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
 {
-	const struct baton_batond_config *cfg = g->d->cfg;
+	const struct baton_batond_config *cfg = g->cfg;
 	struct baton_kube_config kc;
 	char yaml[4096];
 	int rv;
@@ -940,7 +1008,7 @@ static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
 		baton_kube_config_free(&kc);
 		return rv;
 	}
-	rv = baton_kube_client_init(g->d->loop, &m->client, &kc, NULL);
+	rv = baton_kube_client_init(g->rc.loop, &m->client, &kc, NULL);
 	baton_kube_config_free(&kc);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "peer %s: %s", m->name,
@@ -955,7 +1023,7 @@ static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
  * the data directory as this region's before anything is written to it. */
 static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 {
-	const struct baton_batond_config *cfg = g->d->cfg;
+	const struct baton_batond_config *cfg = g->cfg;
 	int rv;
 
 	rv = baton_member_mark(cfg->raft_dir, cfg->region,
@@ -979,10 +1047,11 @@ static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 	return 0;
 }
 
-int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
-			 char *errmsg)
+int baton_raftglue_start(const struct baton_raftglue_config *gc,
+			 struct baton_raftglue **out, char *errmsg)
 {
-	const struct baton_batond_config *cfg = d->cfg;
+	const struct baton_batond_config *cfg = gc->cfg;
+	uv_loop_t *loop = gc->loop;
 	struct baton_raftglue *g = calloc(1, sizeof *g);
 	struct baton_http_tls_config tls = {.cert_file = cfg->tls_cert,
 					    .key_file = cfg->tls_key,
@@ -995,8 +1064,11 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	if (g == NULL) {
 		return BATON_ENOMEM;
 	}
-	g->d = d;
-	uv_timer_init(d->loop, &g->tick);
+	BATON_ASSERT(gc->fatal != NULL);
+	g->rc = *gc;
+	g->cfg = cfg;
+	baton_raftglue_observe(g, NULL);
+	uv_timer_init(loop, &g->tick);
 	g->tick.data = g;
 	/* members: self + peers, sorted by name; ids are hashes of the
 	 * names (batond/membership.h rule 1) */
@@ -1118,8 +1190,8 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 					 g->members[i].raft_address);
 			}
 			g->tls_transport.version = 1;
-			rv = baton_tls_transport_init(&g->tls_transport,
-						      d->loop, &tc);
+			rv = baton_tls_transport_init(&g->tls_transport, loop,
+						      &tc);
 			if (rv != 0) {
 				baton_errmsg_printf(
 				    errmsg, "raft transport (mutual TLS): %s",
@@ -1131,7 +1203,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 			rc.transport = &g->tls_transport;
 			rc.transport_close = baton_tls_transport_close;
 		}
-		rv = baton_raft_init(d->loop, &g->node, &rc);
+		rv = baton_raft_init(loop, &g->node, &rc);
 		if (rv != 0) {
 			/* the node closed what it had opened, the transport
 			 * it was given included */
@@ -1147,7 +1219,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 	/* the peer API */
 	if (cfg->peer_api_bind != NULL) {
 		hc.tls = cfg->tls_ca != NULL ? &tls : NULL;
-		rv = baton_http_server_init(d->loop, &g->api, &hc);
+		rv = baton_http_server_init(loop, &g->api, &hc);
 		if (rv != 0) {
 			baton_errmsg_printf(errmsg, "peer API: %s",
 					    g->api.errmsg);
@@ -1160,7 +1232,7 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 		baton_http_route(&g->api, "POST", "/v1/membership/rejoin",
 				 api_rejoin, g);
 		/* GET /v1/peer-token, batond/peertoken.h */
-		baton_peertoken_serve(d->peertoken, &g->api);
+		baton_peertoken_serve(gc->peertoken, &g->api);
 		rv = baton_split_host_port(cfg->peer_api_bind, host,
 					   sizeof host, &port);
 		if (rv == 0) {
@@ -1219,19 +1291,21 @@ int baton_raftglue_start(struct baton_batond *d, struct baton_raftglue **out,
 
 static void maybe_closed(struct baton_raftglue *g)
 {
-	void (*cb)(struct baton_batond *) = g->stopped_cb;
-	struct baton_batond *d = g->d;
+	void (*cb)(void *) = g->stopped_cb;
+	void *data = g->stopped_data;
 	if (g->closing > 0 || g->proposals != NULL) {
 		return;
 	}
 	baton_driver_close(&g->driver);
 	free(g);
-	cb(d);
+	cb(data);
 }
 
 static void handle_closed_cb(uv_handle_t *h)
 {
 	struct baton_raftglue *g = h->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1239,6 +1313,8 @@ static void handle_closed_cb(uv_handle_t *h)
 static void api_closed_cb(struct baton_http_server *srv)
 {
 	struct baton_raftglue *g = srv->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1246,6 +1322,8 @@ static void api_closed_cb(struct baton_http_server *srv)
 static void client_closed_cb(struct baton_kube_client *c)
 {
 	struct baton_raftglue *g = c->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1253,6 +1331,8 @@ static void client_closed_cb(struct baton_kube_client *c)
 static void node_closed_cb(struct baton_raft_node *n)
 {
 	struct baton_raftglue *g = n->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(g->closing > 0);
 	g->closing--;
 	maybe_closed(g);
 }
@@ -1286,9 +1366,12 @@ static void close_all(struct baton_raftglue *g)
 }
 
 void baton_raftglue_stop(struct baton_raftglue *g,
-			 void (*stopped_cb)(struct baton_batond *d))
+			 void (*stopped_cb)(void *data), void *data)
 {
 	g->stopped_cb = stopped_cb;
+	g->stopped_data = data;
+	/* nothing goes up once the daemon began to stop us */
+	baton_raftglue_observe(g, NULL);
 	if (is_leader(g) && g->n_members > 1) {
 		baton_log(BATON_LOG_INFO, "raft",
 			  "shutting down: transferring leadership");

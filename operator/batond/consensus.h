@@ -1,0 +1,81 @@
+/* The two interfaces between batond's Raft side (batond/raftglue.c) and
+ * the parts that act on its decisions (the controller, the agent driver).
+ *
+ * Down: struct baton_consensus_ops, what raftglue offers. The controller
+ * and the agent driver read the FSM and propose through it, never through
+ * raftglue's own functions.
+ *
+ * Up: struct baton_raft_observer, what raftglue tells whoever acts on the
+ * FSM. raftglue starts before the controller and stops after it, so
+ * daemon.c sets the observer once the controller has started and clears it
+ * before the controller stops (baton_raftglue_observe()); in between, and
+ * only then, raftglue calls it. raftglue includes no header above this
+ * one: the arrow from raftglue to the controller is a pointer daemon.c
+ * hands it, not an #include.
+ */
+#ifndef BATON_BATOND_CONSENSUS_H
+#define BATON_BATOND_CONSENSUS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/driver.h"
+#include "consensus/fsm.h"
+
+struct baton_consensus_ops {
+	void *data;
+	/* The FSM's replicated state of DB ("ns/name"), or NULL. */
+	const struct baton_db_state *(*db)(void *data, const char *db);
+	/* A Raft majority is reachable from here (leader known, contact). */
+	bool (*quorum)(void *data);
+	/* This node is the Raft leader. */
+	bool (*leader)(void *data);
+	/* Propose CMD (asynchronous; the FSM observer reports the result).
+	 * BATON_ENOTLEADER when this node cannot propose. */
+	int (*propose)(void *data, const struct baton_cmd *cmd);
+	/* Raft status for /v1/status and metrics. */
+	json_t *(*status)(void *data);
+	/* This region holds a valid lease for DB at EPOCH (it may act as the
+	 * primary); false as soon as the lease lapses. */
+	bool (*lease_valid)(void *data, const char *db, uint64_t epoch);
+	/* How long this region's agent may hold the lease for DB at EPOCH,
+	 * measured from now on the agent's clock (0: no valid lease). */
+	uint64_t (*agent_grant)(void *data, const char *db, uint64_t epoch);
+	/* This node leads and its decider considers DB's primary lease
+	 * expired (manual mode: a human may promote now). */
+	bool (*lease_expired)(void *data, const char *db);
+	/* DB's primary lease expired in this node's view (any node; for
+	 * status, not for decisions). May be NULL. */
+	bool (*primary_lost)(void *data, const char *db);
+	/* Grows whenever a command that changes a role or a phase applies
+	 * (anything but renewals and reports), so that the agent driver acts
+	 * on it at once instead of on its next tick. May be NULL. */
+	uint64_t (*generation)(void *data);
+};
+
+/* What raftglue tells the part that acts on the FSM. Every member is
+ * required once the observer is set; none is called re-entrantly from
+ * another. */
+struct baton_raft_observer {
+	void *data;
+	/* The FSM applied a command for DB ("ns/name"): act on it (the
+	 * controller reconciles it). */
+	void (*fsm_changed)(void *data, const char *db);
+	/* The FSM applied a promote (CMD); FROM is the old primary region,
+	 * or NULL when not known (status.lastFailover). */
+	void (*promoted)(void *data, const struct baton_cmd *cmd,
+			 const char *from);
+	/* This node just became the Raft leader: whatever waited for a
+	 * leader (a registration) may proceed. */
+	void (*became_leader)(void *data);
+	/* What this region reports to the FSM about DB (filled in OUT). */
+	void (*region_report)(void *data, const char *db,
+			      struct baton_region_report *out);
+	/* A synchronous failover of DB at EPOCH, round ROUND, needs this
+	 * region's final position: true and OUT filled once known. */
+	bool (*final_report)(void *data, const char *db, uint64_t epoch,
+			     uint64_t round, struct baton_region_report *out);
+};
+
+#endif /* BATON_BATOND_CONSENSUS_H */
