@@ -426,7 +426,7 @@ for s in patroni baton; do
     printf '%-8s %-28s %-28s %s\n' "$s" "$(fmt "$s" rtoMs)" "$(fmt "$s" writableMs)" \
         "$(jq -r --arg s "$s" '.[$s].runs | "\(map(.lost // 0) | add // 0) / \(map(select(.splitBrain)) | length)"' "$out/summary.json")"
 done
-echo "ratio Patroni/Baton: RTO p50 $(jq -r '.ratioPatroniToBaton.rtoP50 // "-"' "$out/summary.json")x, max $(jq -r '.ratioPatroniToBaton.rtoMax // "-"' "$out/summary.json")x"
+echo "ratio Patroni/Baton: RTO p50 $(jq -r '.ratioPatroniToBaton.rtoP50 | if . then "\(.)x" else "- (one side has no numbers)" end' "$out/summary.json"), max $(jq -r '.ratioPatroniToBaton.rtoMax | if . then "\(.)x" else "-" end' "$out/summary.json")"
 echo "load average: start $load_start, Patroni side $patroni_load, Baton side $baton_load, end $(loadavg) ($(nproc) CPUs)"
 echo "summary: $out/summary.json"
 exit "$failed"
