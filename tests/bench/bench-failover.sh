@@ -103,6 +103,9 @@ stats() { jq -s 'sort as $r | if ($r | length) == 0 then {p50: null, max: null, 
     else {p50: $r[(($r | length) * 0.5 | ceil) - 1], max: $r[-1], n: ($r | length)} end'; }
 
 # ---- the lock, the output directory -----------------------------------------
+# fd 9 holds the lock; every long-lived child gets it closed (9>&-): a
+# region the drill restarts in a lab that stays up must not keep the lock
+# after this script has ended.
 exec 9>"$lockfile"
 log "waiting for $lockfile (the netns lab and the integration tests use it too)"
 flock -w 3600 9 || die "could not take $lockfile within an hour"
@@ -240,7 +243,7 @@ patroni_up() {
             --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
             --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
             --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "bench-failover-$$" \
-            >"$state/logs/etcd-$r.log" 2>&1 </dev/null &
+            >"$state/logs/etcd-$r.log" 2>&1 </dev/null 9>&- &
         pid=$!; disown "$pid"; record pid "$pid" "$(starttime "$pid")"
     done
     for r in "${regions[@]}"; do
@@ -250,7 +253,7 @@ patroni_up() {
     for r in "${regions[@]}"; do
         setsid ip netns exec "bp-pat-$r" setpriv --reuid=postgres --regid=postgres --init-groups \
             env HOME=/var/lib/postgresql /usr/bin/patroni "$state/$r/patroni.yml" \
-            >"$state/logs/patroni-$r.log" 2>&1 </dev/null &
+            >"$state/logs/patroni-$r.log" 2>&1 </dev/null 9>&- &
         pid=$!; disown "$pid"; record pid "$pid" "$(starttime "$pid")"
     done
 }
@@ -354,12 +357,12 @@ baton_side() {
             { log "batonbr0 exists but no lab in $lab: someone else's lab is up (BATON_LAB_DIR=...)"; return 1; }
         log "baton: make lab (the lab is not up; taken down again at the end)"
         lab_started=1
-        make --no-print-directory lab >"$out/baton/lab.log" 2>&1 || { log "make lab failed (see $out/baton/lab.log)"; return 1; }
+        make --no-print-directory lab >"$out/baton/lab.log" 2>&1 9>&- || { log "make lab failed (see $out/baton/lab.log)"; return 1; }
     fi
     baton_load=$(loadavg)
     log "baton: batonctl drill kill-region --repeat $runs"
     BATON_LAB_DIR=$lab BATON_BUILD=$build "$batonctl" drill kill-region --repeat "$runs" --report "$out/baton" \
-        >"$out/baton/drill.out" 2>&1 || log "baton: the drill reported a failure (see $out/baton/drill.out)"
+        >"$out/baton/drill.out" 2>&1 9>&- || log "baton: the drill reported a failure (see $out/baton/drill.out)"
     [ -f "$out/baton/summary.json" ]
 }
 
