@@ -80,7 +80,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease \
+.PHONY: lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
 	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
@@ -97,6 +97,7 @@ help:
 	@echo "make e2e           the lab drills (kill a region, partition, switchover, heal), checked"
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
+	@echo "make bench-failover [RUNS=3]   kill-region side by side: Patroni (apt on first use) and Baton's lab, RTOs and ratio"
 	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
 	@echo "make images        the Debian base (debootstrap) and the Baton image ghcr.io/baton-dev/baton:$(VERSION) (Docker; docs/images.md)"
 	@echo "make images-smoke  run the image: the three programs, the agent starting PostgreSQL | images-clean"
@@ -233,6 +234,17 @@ bench: bench-kube bench-batond bench-pg
 # backend, on the running lab (make lab first): tests/lab/bench-shift.py.
 bench-shift: all
 	tests/lab/bench-shift.py --repeat $(or $(REPEAT),3) $(if $(OUT),--out $(OUT))
+
+# Issue 16's side-by-side (docs/lab.md, "Side by side with Patroni"): the
+# kill-region drill against Patroni + etcd in three namespaces of its own,
+# then against Baton's lab (make lab when it is not up, down again after),
+# RUNS times each; holds /tmp/baton-netns.lock throughout. Never part of
+# make check: it needs root, installs Debian's patroni on first use and
+# takes ~3 minutes per run pair.
+bench-failover:
+	$(MAKE) --no-print-directory SANITIZE= build/plain/bin/batond build/plain/bin/baton-agent \
+		build/plain/bin/batonctl build/plain/lib/baton_lease.so build/plain/tests/helpers/baton_labkubelet
+	RUNS=$(or $(RUNS),3) tests/bench/bench-failover.sh $(if $(OUT),--out $(OUT))
 
 # The lab drills (docs/lab.md): lab up, drills 1 2 5 6 with checks (no split
 # brain, no lost acknowledged write, every drill converges), lab down. Own
