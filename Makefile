@@ -80,7 +80,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover \
+.PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
 	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
@@ -103,6 +103,7 @@ help:
 	@echo "make images-smoke  run the image: the three programs, the agent starting PostgreSQL | images-clean"
 	@echo "make kind-node-image   a kind node image built here, nothing pulled (docs/kind.md)"
 	@echo "make kind-lab | kind-lab-down   three kind clusters (regions), Baton by Helm in each"
+	@echo "make kind-e2e      kind lab up, helm test per region, drills on kind, checked, lab down"
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
@@ -300,6 +301,10 @@ kind-lab: all
 
 kind-lab-down:
 	BATON_CACHE=$(BATON_CACHE) images/kind/lab.sh down
+
+KIND_E2E_REPORT ?= $(CURDIR)/build/kind-e2e
+kind-e2e: all
+	VERSION=$(VERSION) BATON_CACHE=$(BATON_CACHE) BATON_BUILD=$(BUILD) images/kind/e2e.sh $(KIND_E2E_REPORT)
 
 # ---- regions by hand ----------------------------------------------------------
 
