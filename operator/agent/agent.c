@@ -796,6 +796,7 @@ static void boot_failed(struct baton_agent *a)
 	}
 	a->failed = true;
 	a->boot_tries++;
+	snprintf(a->boot_error, sizeof a->boot_error, "%s", a->last_error);
 	a->boot_retry_ms = a->boot_retry_ms == 0 ? first : a->boot_retry_ms * 2;
 	if (a->boot_retry_ms > BATON_AGENT_BOOT_RETRY_MAX_MS) {
 		a->boot_retry_ms = BATON_AGENT_BOOT_RETRY_MAX_MS;
@@ -1249,7 +1250,7 @@ static void order_cb(struct baton_http_request *req, void *data)
 				      "order");
 		} else if (a->failed) {
 			order_refused(a, req, 503, ord.action_name,
-				      "boot failed: %s", a->last_error);
+				      "boot failed: %s", a->boot_error);
 		} else {
 			order_refused(a, req, 503, ord.action_name,
 				      "agent is still booting");

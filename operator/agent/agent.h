@@ -177,8 +177,9 @@ struct baton_agent {
 	unsigned boot_retry_ms; /* the wait before the next boot try */
 	uint64_t boot_retry_at; /* now_ms() of the next boot try */
 	unsigned boot_tries;	/* boots that failed in a row */
-	bool detached;		/* stopped streaming for a failover (detach) */
-	uint64_t detached_lsn;	/* ... where its WAL ends: the final position */
+	char boot_error[BATON_ERRMSG_SIZE + 32]; /* why the last boot failed */
+	bool detached;	       /* stopped streaming for a failover (detach) */
+	uint64_t detached_lsn; /* ... where its WAL ends: the final position */
 	struct baton_engine_status st;
 	char last_error[BATON_ERRMSG_SIZE + 32];
 
