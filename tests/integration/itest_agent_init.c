@@ -686,6 +686,23 @@ static void wait_streaming(struct pgt_node *primary, const char *name)
 		      primary->name);
 }
 
+/* An agent answers /healthz while its boot (a start that finds no
+ * instance) still runs, and an order then gets 503 "still booting": wait
+ * until it says it waits for an init order. */
+static void wait_for_init_wait(int port, const char *name)
+{
+	struct resp r;
+	for (int i = 0; i < 500; i++) {
+		call(port, "GET", "/readyz", NULL, &r);
+		if (strstr(r.body, "waiting for an init order") != NULL) {
+			return;
+		}
+		usleep(20000);
+	}
+	ck_abort_msg("%s: never waited for an init order: %ld %s", name,
+		     r.status, r.body);
+}
+
 START_TEST(agent_binary_keeps_its_password_to_itself)
 {
 	char dir[64], pwfile[128], where[16];
@@ -725,6 +742,7 @@ START_TEST(agent_binary_keeps_its_password_to_itself)
 			      "baton-agent's /proc/%d/%s holds the password",
 			      (int)pid[i], where);
 		/* the password still works: a clone, then streaming */
+		wait_for_init_wait(port[i], n[i].name);
 		order(port[i], &r,
 		      "{\"action\":\"init\",\"epoch\":1,\"role\":\"replica\","
 		      "\"primaryHost\":\"127.0.0.1\",\"primaryPort\":%d}",
