@@ -29,11 +29,51 @@ const char *baton_clock_rfc3339(char *buf, size_t size, int digits)
 
 double baton_clock_seconds_since(const char *ts, time_t now)
 {
-	struct tm tm;
+	time_t t;
 
-	memset(&tm, 0, sizeof tm);
-	if (strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL) {
+	if (baton_clock_parse_rfc3339(ts, &t) != 0) {
 		return 0;
 	}
-	return difftime(now, timegm(&tm));
+	return difftime(now, t);
+}
+
+int baton_clock_parse_rfc3339(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *p;
+	long off = 0;
+
+	memset(&tm, 0, sizeof tm);
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL) {
+		return -1;
+	}
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9') {
+			return -1;
+		}
+		while (*p >= '0' && *p <= '9') {
+			p++;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' &&
+		   p[2] >= '0' && p[2] <= '9' && p[3] == ':' && p[4] >= '0' &&
+		   p[4] <= '9' && p[5] >= '0' && p[5] <= '9') {
+		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
+		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60L;
+		if (*p == '-') {
+			off = -off;
+		}
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p != '\0') {
+		return -1;
+	}
+	*out = timegm(&tm) - off;
+	return 0;
 }

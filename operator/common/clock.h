@@ -89,4 +89,9 @@ const char *baton_clock_rfc3339(char *buf, size_t size, int digits);
  * parse. Pure: the caller reads the clock. */
 double baton_clock_seconds_since(const char *ts, time_t now);
 
+/* TS as RFC 3339 ("2026-12-05T15:04:05Z", with a fraction, or a
+ * "+01:00" offset) into *OUT, seconds since the epoch: 0, or -1 when it
+ * does not parse. */
+int baton_clock_parse_rfc3339(const char *ts, time_t *out);
+
 #endif /* BATON_COMMON_CLOCK_H */

@@ -113,7 +113,12 @@ err_after_alloc:
 	return NULL;
 }
 
-/* FNV-1a over the label values, each ended by a byte no value holds */
+/* The series index is the open-addressing table of consensus/index.h
+ * (FNV-1a, linear probing, load <= 1/2) without deletion, written again
+ * here rather than used: http/ sits below consensus/, and a series' key is
+ * a tuple of label values of any length, not a fixed-size name.
+ *
+ * FNV-1a over the label values, each ended by a byte no value holds */
 static unsigned hash_values(const struct baton_metric *f,
 			    const char *const *values)
 {

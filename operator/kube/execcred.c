@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "kube/config.h"
 
 extern char **environ;
@@ -28,47 +29,6 @@ extern char **environ;
 #define STDERR_TAIL 512
 
 /* ---- parsing ------------------------------------------------------------ */
-
-int baton_kube_parse_rfc3339(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *p;
-	long off = 0;
-
-	memset(&tm, 0, sizeof tm);
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL) {
-		return -1;
-	}
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9') {
-			return -1;
-		}
-		while (*p >= '0' && *p <= '9') {
-			p++;
-		}
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && p[1] >= '0' && p[1] <= '9' &&
-		   p[2] >= '0' && p[2] <= '9' && p[3] == ':' && p[4] >= '0' &&
-		   p[4] <= '9' && p[5] >= '0' && p[5] <= '9') {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600L +
-		      ((p[4] - '0') * 10 + (p[5] - '0')) * 60L;
-		if (*p == '-') {
-			off = -off;
-		}
-		p += 6;
-	} else {
-		return -1;
-	}
-	if (*p != '\0') {
-		return -1;
-	}
-	*out = timegm(&tm) - off;
-	return 0;
-}
 
 static int pem_field(json_t *status, const char *field, unsigned char **buf,
 		     size_t *len)
@@ -157,7 +117,7 @@ int baton_kube_exec_parse(const char *text, size_t len, const char *api_version,
 	v = json_object_get(status, "expirationTimestamp");
 	if (v != NULL && !json_is_null(v) &&
 	    (!json_is_string(v) ||
-	     baton_kube_parse_rfc3339(json_string_value(v), &out->expiry) !=
+	     baton_clock_parse_rfc3339(json_string_value(v), &out->expiry) !=
 		 0)) {
 		baton_errmsg_printf(
 		    errmsg,
@@ -226,13 +186,6 @@ static char **plugin_env(const struct baton_kube_exec *x, char **info)
 	envp[k++] = *info;
 	envp[k] = NULL;
 	return envp;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The last non-empty line of the plugin's stderr, for messages. */
@@ -316,7 +269,7 @@ static int collect(struct child *c, long deadline)
 
 	while (c->out >= 0 || c->err >= 0) {
 		struct pollfd p[2] = {{c->out, POLLIN, 0}, {c->err, POLLIN, 0}};
-		long left = deadline - now_ms();
+		long left = deadline - (long)baton_mono_ms();
 		int n;
 
 		if (left <= 0) {
@@ -393,7 +346,7 @@ int baton_kube_exec_run(const struct baton_kube_exec *x, long timeout_ms,
 	if (rv != 0) {
 		return rv;
 	}
-	rv = collect(&c, now_ms() + timeout_ms);
+	rv = collect(&c, (long)baton_mono_ms() + timeout_ms);
 	if (rv != 0) {
 		/* it may still be writing: stop it before waiting for it */
 		kill(c.pid, SIGKILL);

@@ -63,9 +63,6 @@ int baton_kube_exec_parse(const char *text, size_t len, const char *api_version,
 			  const char *who, struct baton_kube_exec_cred *out,
 			  char *errmsg);
 
-/* "2026-12-05T15:04:05Z", fractions and "+01:00" offsets too: 0, or -1. */
-int baton_kube_parse_rfc3339(const char *s, time_t *out);
-
 int baton_kube_exec_copy(struct baton_kube_exec **dst,
 			 const struct baton_kube_exec *src);
 void baton_kube_exec_free(struct baton_kube_exec *x);

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "kube/config.h"
 #include "harness.h"
 
@@ -699,19 +700,19 @@ END_TEST
 START_TEST(rfc3339)
 {
 	time_t t;
-	ck_assert_int_eq(baton_kube_parse_rfc3339("1970-01-01T00:01:00Z", &t),
+	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:01:00Z", &t),
 			 0);
 	ck_assert_int_eq(t, 60);
 	ck_assert_int_eq(
-	    baton_kube_parse_rfc3339("1970-01-01T01:00:00.123-01:00", &t), 0);
+	    baton_clock_parse_rfc3339("1970-01-01T01:00:00.123-01:00", &t), 0);
 	ck_assert_int_eq(t, 7200);
-	ck_assert_int_eq(baton_kube_parse_rfc3339("1970-01-01T00:00:00", &t),
+	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00", &t),
 			 -1);
-	ck_assert_int_eq(baton_kube_parse_rfc3339("1970-01-01T00:00:00Zx", &t),
+	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00Zx", &t),
 			 -1);
-	ck_assert_int_eq(baton_kube_parse_rfc3339("1970-01-01 00:00:00Z", &t),
+	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01 00:00:00Z", &t),
 			 -1);
-	ck_assert_int_eq(baton_kube_parse_rfc3339("1970-01-01T00:00:00.Z", &t),
+	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00.Z", &t),
 			 -1);
 }
 END_TEST
