@@ -1048,6 +1048,18 @@ void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
 /* ---- lifecycle
  * ------------------------------------------------------------------ */
 
+/* The first step of a failed start's unwinding, whichever stage it is
+ * entered at (each later stage runs it again, harmlessly): nothing new
+ * starts, and c->closing holds one count until every close was asked for. */
+static void unwind_begin(struct baton_controller *c)
+{
+	if (!c->stopping) {
+		c->stopping = true;
+		c->fence.stopping = true;
+		c->closing = 1;
+	}
+}
+
 int baton_controller_start(struct baton_batond *d,
 			   struct baton_controller **out, char *errmsg)
 {
@@ -1225,9 +1237,7 @@ int baton_controller_start(struct baton_batond *d,
 	 * more held until every close was asked for (a close callback that
 	 * runs at once must not free c under us). */
 err_after_timer:
-	c->stopping = true;
-	c->fence.stopping = true;
-	c->closing = 1;
+	unwind_begin(c);
 	if (c->agents != NULL) {
 		c->closing++;
 		baton_agents_stop(c->agents, agents_stopped_cb, c);
@@ -1237,28 +1247,16 @@ err_after_timer:
 	}
 	c->closing++;
 	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
-	goto close_pods;
 err_after_pods:
-	c->stopping = true;
-	c->fence.stopping = true;
-	c->closing = 1;
-close_pods:
+	unwind_begin(c);
 	c->closing++;
 	baton_kube_informer_close(&c->pods, informer_closed_cb);
-	goto close_dbcs;
 err_after_dbcs:
-	c->stopping = true;
-	c->fence.stopping = true;
-	c->closing = 1;
-close_dbcs:
+	unwind_begin(c);
 	c->closing++;
 	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
-	goto close_queue;
 err_after_queue:
-	c->stopping = true;
-	c->fence.stopping = true;
-	c->closing = 1;
-close_queue:
+	unwind_begin(c);
 	c->closing++;
 	c->stopped_cb = start_failed_cb;
 	baton_kube_workqueue_close(&c->queue, queue_closed_cb);
