@@ -238,12 +238,9 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 	return won;
 }
 
-/* Runs SQL with PARAMS on C, waiting at most TIMEOUT_MS. Returns the
- * result (caller clears) or NULL with ERR set; *BROKEN says the
- * connection must be dropped. */
-static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
-			       const char *const *params, long timeout_ms,
-			       char *err, size_t errlen, bool *broken)
+PGresult *baton_ctl_load_exec(PGconn *c, const char *sql, int n,
+			      const char *const *params, long timeout_ms,
+			      char *err, size_t errlen, bool *broken)
 {
 	int64_t end = baton_realtime_ms() + timeout_ms;
 	PGresult *res = NULL, *r;
@@ -290,7 +287,16 @@ static PGresult *exec_deadline(PGconn *c, const char *sql, int n,
 		if (r == NULL) {
 			break;
 		}
+		/* The first result answers the statement, except that an
+		 * error after it wins: with the extended protocol an
+		 * autocommit statement's CommandComplete comes before its
+		 * commit, which runs at Sync and can still fail (the lease
+		 * ending in between: baton_lease refuses the commit). */
 		if (res == NULL) {
+			res = r;
+		} else if (PQresultStatus(r) == PGRES_FATAL_ERROR &&
+			   PQresultStatus(res) != PGRES_FATAL_ERROR) {
+			PQclear(res);
 			res = r;
 		} else {
 			PQclear(r);
@@ -398,7 +404,7 @@ static void *prober_main(void *arg)
 		if (c != NULL) {
 			const char *params[2] = {p->host, ts};
 			snprintf(ts, sizeof ts, "%lld", (long long)t0);
-			PGresult *r = exec_deadline(
+			PGresult *r = baton_ctl_load_exec(
 			    c,
 			    "INSERT INTO baton_probe(host, t) VALUES ($1, $2)",
 			    2, params, o->write_timeout_ms, err, sizeof err,
@@ -452,7 +458,7 @@ static int setup_tables(const struct baton_ctl_load_opts *o)
 	while (!stop_flag && baton_realtime_ms() < end) {
 		PGconn *c = connect_writable(o, 2000, err, sizeof err);
 		if (c != NULL) {
-			PGresult *r = exec_deadline(
+			PGresult *r = baton_ctl_load_exec(
 			    c,
 			    "CREATE TABLE IF NOT EXISTS baton_load (run text, "
 			    "id bigint, client_ms bigint, PRIMARY KEY (run, "
@@ -504,7 +510,7 @@ static PGconn *connect_committing(const struct baton_ctl_load_opts *o,
 			continue;
 		}
 		snprintf(ts, sizeof ts, "%lld", (long long)baton_realtime_ms());
-		r = exec_deadline(
+		r = baton_ctl_load_exec(
 		    c, "INSERT INTO baton_probe(host, t) VALUES ($1, $2)", 2,
 		    params, 2000, err, errlen, &broken);
 		if (r != NULL) {
@@ -535,7 +541,7 @@ static void readback(const struct baton_ctl_load_opts *o, const char *run,
 			continue;
 		}
 		const char *params[1] = {run};
-		PGresult *r = exec_deadline(
+		PGresult *r = baton_ctl_load_exec(
 		    c, "SELECT id FROM baton_load WHERE run = $1 ORDER BY id",
 		    1, params, 20000, err, sizeof err, &broken);
 		if (r == NULL) {
@@ -665,7 +671,7 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 		snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
 		snprintf(tsbuf, sizeof tsbuf, "%lld", (long long)t0);
 		const char *params[3] = {run, idbuf, tsbuf};
-		PGresult *r = exec_deadline(
+		PGresult *r = baton_ctl_load_exec(
 		    c,
 		    "INSERT INTO baton_load(run, id, client_ms) VALUES ($1, "
 		    "$2, $3)",

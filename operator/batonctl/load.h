@@ -21,6 +21,10 @@
 #ifndef BATON_BATONCTL_LOAD_H
 #define BATON_BATONCTL_LOAD_H
 
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
 #define BATON_CTL_LOAD_MAX_HOSTS 8
 
 struct baton_ctl_load_opts {
@@ -45,5 +49,13 @@ void baton_ctl_load_defaults(struct baton_ctl_load_opts *o);
 
 /* Runs until done. 0, or a BATON_E* with a message on stderr. */
 int baton_ctl_load_run(const struct baton_ctl_load_opts *o);
+
+/* Runs SQL with PARAMS on C (the extended protocol when N > 0), waiting
+ * at most TIMEOUT_MS. Returns the result (caller clears) or NULL with ERR
+ * set, also when the statement completed and its commit then failed;
+ * *BROKEN says the connection must be dropped. */
+PGresult *baton_ctl_load_exec(PGconn *c, const char *sql, int n,
+			      const char *const *params, long timeout_ms,
+			      char *err, size_t errlen, bool *broken);
 
 #endif /* BATON_BATONCTL_LOAD_H */

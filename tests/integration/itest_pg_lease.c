@@ -42,6 +42,7 @@
 #include "../unit/support/pg_cluster.h"
 #include "engine/engine.h"
 #include "engine/leasefile.h"
+#include "batonctl/load.h"
 
 #define MS 1000000ull /* ns */
 
@@ -191,6 +192,52 @@ static void poke(const char *path, off_t off, const void *buf, size_t len)
 	ck_assert_int_eq(pwrite(fd, buf, len, off), (ssize_t)len);
 	close(fd);
 }
+
+/* The drills' write load counts a write as acknowledged only if its commit
+ * succeeded. With the extended protocol an autocommit INSERT's
+ * CommandComplete arrives before its commit, which runs at Sync: a lease
+ * that ends in between makes baton_lease refuse the commit after the
+ * client already holds a COMMAND_OK. The load kept that first result and
+ * counted the refused write as acknowledged, which a lab drill then
+ * reported as a lost write (kill-batond, 2026-12-05: id 247, whose
+ * transaction the promoted standby had replayed as an abort). */
+START_TEST(load_counts_a_refused_commit_as_an_error)
+{
+	char dir[64], so[128], path[128], errmsg[BATON_ERRMSG_SIZE];
+	char err[512];
+	struct pgt_node n[1];
+	struct baton_leasefile lf;
+	const char *params[] = {"7"};
+	bool broken;
+	PGresult *r;
+	PGconn *c;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_lease_module_copy(dir, so, sizeof so);
+	snprintf(path, sizeof path, "%s/lease-a", dir);
+	ck_assert_int_eq(baton_leasefile_open(&lf, path, errmsg), 0);
+	lease_node_init(&n[0], dir, "a", so, path);
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	grant(&lf, 3, 60000);
+	ok(&n[0], "CREATE TABLE t (id int primary key, v int)");
+
+	/* the statement starts under the lease and ends after it */
+	grant(&lf, 3, 1000);
+	c = conn(&n[0]);
+	r = baton_ctl_load_exec(
+	    c, "INSERT INTO t VALUES ($1, (SELECT 0 FROM pg_sleep(1.5)))", 1,
+	    params, 10000, err, sizeof err, &broken);
+	ck_assert_msg(r == NULL, "a refused commit was taken as acknowledged");
+	ck_assert_msg(strstr(err, "baton: no valid lease") != NULL, "%s", err);
+	PQfinish(c);
+	grant(&lf, 3, 60000);
+	ck_assert_int_eq(count(&n[0], "SELECT count(*) FROM t"), 0);
+	baton_leasefile_close(&lf);
+	pgt_cleanup(dir, n, 1);
+}
+END_TEST
 
 START_TEST(commits_need_a_valid_lease)
 {
@@ -723,6 +770,7 @@ static Suite *pg_lease_suite(void)
 	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
 	tcase_add_test(tc, engine_lease_config_checks);
 	tcase_add_test(tc, commits_need_a_valid_lease);
+	tcase_add_test(tc, load_counts_a_refused_commit_as_an_error);
 	tcase_add_test(tc, bad_lease_files_refuse);
 	tcase_add_test(tc, replica_promotion_and_restarts);
 	tcase_add_test(tc, paused_agent_cannot_keep_it_writable);
