@@ -232,6 +232,19 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 	default:
 		break;
 	}
+	/* The lost flag follows the state just applied, not the last tick:
+	 * after a promote the new primary's lease runs from the apply, and a
+	 * reconcile woken by this apply must not read the flag the previous
+	 * epoch's lapse left (a follower raised "the primary in <new> is
+	 * lost and no region can take over" right after every failover). */
+	if (st != NULL) {
+		struct baton_driver_slot *s =
+		    baton_index_get(&d->slots, cmd->db);
+		if (s != NULL) {
+			s->primary_was_lost =
+			    now >= baton_decider_lost_at(&d->decider, st, now);
+		}
+	}
 	changed(d, cmd->db);
 }
 

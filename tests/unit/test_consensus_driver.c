@@ -190,6 +190,56 @@ START_TEST(a_switchover_in_progress_is_not_a_lost_primary)
 }
 END_TEST
 
+/* After a failover the new primary's lease runs from the promote's apply:
+ * a follower's status read right after the apply (a reconcile the apply
+ * wakes, before the next tick) must not call the new primary lost. Before,
+ * the flag the old epoch's lapse set stayed until the next tick, and every
+ * failover raised a FailoverBlocked Warning naming the new primary
+ * (seen on kind, 2026-12-05: "the primary in us-east is lost and no region
+ * can take over" 0.1 s after us-east's promote committed). */
+START_TEST(a_promote_applied_ends_the_lost_primary_at_once)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct recorder r = {.rep = {.healthy = true, .position = 500}};
+	struct baton_driver_ops ops = {
+	    .data = &r, .report = rec_report, .propose = rec_propose};
+	struct baton_cmd c;
+	struct baton_db_state *db;
+	uint64_t now = 1000000;
+
+	baton_fsm_init(&f, &rf);
+	c = register_cmd("lab/orders");
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	baton_driver_init(&d, "r2", &ops, 0, 1); /* r2: a follower */
+	baton_driver_applied(&d, &f, &c, BATON_FSM_OK, now);
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	/* r0 stops renewing: lost after lease + drift + margin (2.4 s) */
+	now += 2400;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert(baton_driver_primary_lost(&d, "lab/orders"));
+	/* the leader promotes r1 (asynchronous mode: no final round) */
+	db = baton_fsm_db(&f, "lab/orders");
+	c = cmd(BATON_CMD_PROMOTE, "r1", 2);
+	c.renew_seq = db->renew_seq;
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	now += 10;
+	baton_driver_applied(&d, &f, &c, BATON_FSM_OK, now);
+	/* no tick in between: the apply itself says so */
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	/* and it is lost again only once r1's own lease lapses unrenewed */
+	baton_driver_tick(&d, &f, false, now + 2399);
+	ck_assert(!baton_driver_primary_lost(&d, "lab/orders"));
+	baton_driver_tick(&d, &f, false, now + 2400);
+	ck_assert(baton_driver_primary_lost(&d, "lab/orders"));
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 /* A region whose instance does not follow this epoch's primary yet (its
  * agent's last order is from an earlier epoch, or a rejoin is under way)
  * reports nothing: its position belongs to an earlier timeline. The
@@ -615,6 +665,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, switchover_target_reports_catch_up_at_once);
 	tcase_add_test(tc, a_region_on_an_earlier_timeline_reports_nothing);
 	tcase_add_test(tc, a_switchover_in_progress_is_not_a_lost_primary);
+	tcase_add_test(tc, a_promote_applied_ends_the_lost_primary_at_once);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
 	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
 	tcase_add_test(tc,
