@@ -63,8 +63,9 @@
 # `images/kind/lab.sh routes`); partition / heal = `docker network
 # disconnect` / `connect --ip` of the node; kill-batond = SIGKILL of
 # batond's container on its node (crictl stop -t 0; the kubelet restarts
-# it); pause-agent = `docker pause` of the primary region's node
-# (everything in the region stops, not only the agent). The host reaches
+# it); pause-agent = SIGSTOP of the primary pod's baton-agent inside its
+# node (PostgreSQL and the network stay up, as on the netns lab; the
+# kubelet's liveness probe may restart the stopped container). The host reaches
 # the pods through routes lab.sh routes adds (pod ranges via each node).
 #
 # Each run: the write load starts (batonctl load: a write every 20 ms to
@@ -296,6 +297,35 @@ kind_heal() {
     "$docker" network connect --ip "${kind_ip[$1]}" "$kind_net" "$(node_of "$1")" &&
         "$top/images/kind/lab.sh" routes
 }
+# pause-agent on kind: SIGSTOP the database pod's baton-agent (its
+# container's first process; PostgreSQL, its child, and the network stay
+# up, so clients keep reaching the old primary). Found by the pod's name
+# through the node's CRI, signalled by pid inside the node; the kubelet's
+# liveness probe may restart the container while it is stopped, so the
+# SIGCONT goes only to the same container's same pid.
+kind_agent_container() {
+    "$docker" exec "$(node_of "$1")" crictl ps -q --name '^baton-agent$' \
+        --label "io.kubernetes.pod.name=$db-$1-0" 2>/dev/null | head -1
+}
+kind_container_pid() {
+    "$docker" exec "$1" crictl inspect -o go-template --template '{{.info.pid}}' "$2" 2>/dev/null
+}
+kind_pause_agent() {
+    local node c pid
+    node=$(node_of "$1")
+    c=$(kind_agent_container "$1") && [ -n "$c" ] || { log "no baton-agent container of $db-$1-0 on $node"; return 1; }
+    pid=$(kind_container_pid "$node" "$c") && [ "$pid" -gt 1 ] 2>/dev/null || { log "no pid for container $c on $node"; return 1; }
+    "$docker" exec "$node" kill -STOP "$pid" || return 1
+    cur_paused_kind="$node $c $pid"
+    # docker exec takes seconds on a loaded machine: when the stop landed
+    echo "$(now_ms) SIGSTOP of baton-agent pid $pid (container $c on $node) returned"
+}
+kind_resume_agent() { # $1 = "node container pid"
+    local node c pid
+    read -r node c pid <<<"$1"
+    [ "$(kind_container_pid "$node" "$c")" = "$pid" ] || { log "the paused agent's container $c was replaced (liveness probe): nothing to resume"; return 0; }
+    "$docker" exec "$node" kill -CONT "$pid"
+}
 kind_kill_batond() {
     local c
     c=$("$docker" exec "$(node_of "$1")" crictl ps -q --name '^batond$' 2>/dev/null | head -1)
@@ -471,7 +501,7 @@ run_one() {
             ;;
         pause-agent)
             if [ "$labkind" = kind ]; then
-                "$docker" pause "$(node_of "$p")" >>"$dir/fault.log" 2>&1 && cur_paused_node=$(node_of "$p")
+                kind_pause_agent "$p" >>"$dir/fault.log" 2>&1 || log "pause-agent #$i: could not stop the agent (see $dir/fault.log)"
             else
             cur_paused=$(agent_pid "$p") || { log "pause-agent #$i: no baton-agent process found for $db-$p-0"; cur_paused=""; }
             [ -n "$cur_paused" ] && kill -STOP "$cur_paused"
@@ -555,7 +585,7 @@ run_one() {
         kill-batond) [ "$labkind" = kind ] || "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;; # kind: the kubelet restarts it
         pause-agent)
             [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused=""
-            [ -n "$cur_paused_node" ] && "$docker" unpause "$cur_paused_node" >>"$dir/fault.log" 2>&1; cur_paused_node=""
+            [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >>"$dir/fault.log" 2>&1; cur_paused_kind=""
             ;;
         partition-control) "$labsh" heal-control "$p" >>"$dir/fault.log" 2>&1; cur_cut_control="" ;;
         heal) [ -n "$cur_cut" ] && heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
@@ -594,10 +624,10 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_node=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_kind=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
-    [ -n "$cur_paused_node" ] && "$docker" unpause "$cur_paused_node" >/dev/null 2>&1
+    [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >/dev/null 2>&1
     [ -n "$cur_cut_control" ] && "$labsh" heal-control "$cur_cut_control" >/dev/null 2>&1
     [ -n "$cur_delayed" ] && "$labsh" undelay "$cur_delayed" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
