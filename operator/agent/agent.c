@@ -76,6 +76,16 @@ uint64_t baton_agent_lease_remaining(struct baton_agent *a)
 	return a->lease.deadline - now;
 }
 
+/* Writable as clients find it: the engine unfenced *and* a lease that has
+ * not ended by the clock. The engine's flag alone is what the last status
+ * read saw; after a stop (SIGSTOP, a starved loop) it stays true until the
+ * fence the expired lease queues has run, while PostgreSQL already refuses
+ * every write by the same clock (baton_lease). */
+static bool writable_now(struct baton_agent *a)
+{
+	return a->st.writable && baton_agent_lease_remaining(a) > 0;
+}
+
 static const char *op_name(enum baton_engine_op op)
 {
 	switch (op) {
@@ -203,7 +213,7 @@ static json_t *status_json_base(struct baton_agent *a)
 	    "role", role, "epoch", (json_int_t)a->lease.epoch, "leaseValid",
 	    a->lease.valid && baton_agent_lease_remaining(a) > 0,
 	    "leaseRemainingMillis", (json_int_t)baton_agent_lease_remaining(a),
-	    "writable", a->st.writable, "fenced", a->fenced, "running",
+	    "writable", writable_now(a), "fenced", a->fenced, "running",
 	    a->st.running, "ready", a->ready && !a->failed, "reason",
 	    not_ready_reason(a), "position", (json_int_t)a->st.lsn, "lsn", lsn,
 	    "replayLsn", replay, "lagBytes", (json_int_t)a->st.lag_bytes,
@@ -864,7 +874,7 @@ static void metrics_cb(struct baton_http_request *req, void *data)
 	baton_metric_set(a->m_epoch, NULL, (double)a->lease.epoch);
 	baton_metric_set(a->m_lease, NULL,
 			 (double)baton_agent_lease_remaining(a) / 1000.0);
-	baton_metric_set(a->m_writable, NULL, a->st.writable ? 1 : 0);
+	baton_metric_set(a->m_writable, NULL, writable_now(a) ? 1 : 0);
 	baton_metric_set(a->m_lag, NULL, (double)a->st.lag_bytes);
 	baton_procmetrics_update(&a->procm);
 	if (baton_metrics_render(&a->metrics, &text, &len) != 0) {

@@ -33,6 +33,7 @@ static atomic_int fk_inits;
 static atomic_int fk_promote_delay_ms;
 static atomic_int fk_start_fail; /* the next N starts fail */
 static atomic_int fk_starts;
+static atomic_int fk_fence_delay_ms; /* a fence that takes this long */
 
 static int fk_ok_peer(struct baton_engine *e, const struct baton_engine_peer *p)
 {
@@ -129,6 +130,7 @@ static int fk_promote(struct baton_engine *e, uint64_t ref)
 static int fk_fence(struct baton_engine *e)
 {
 	(void)e;
+	usleep((useconds_t)atomic_load(&fk_fence_delay_ms) * 1000);
 	atomic_store(&fk_read_only, 1);
 	atomic_fetch_add(&fk_fences, 1);
 	return 0;
@@ -211,6 +213,7 @@ static void fx_start(struct fx *f, unsigned margin_ms)
 	atomic_store(&fk_fences, 0);
 	atomic_store(&fk_unfences, 0);
 	atomic_store(&fk_unfence_delay_ms, 0);
+	atomic_store(&fk_fence_delay_ms, 0);
 	atomic_store(&fk_exists, !fx_empty);
 	atomic_store(&fk_init_fail, 0);
 	atomic_store(&fk_inits, 0);
@@ -298,6 +301,46 @@ static void run_script(struct fx *f, struct script *s)
 	LOOP_RUN_UNTIL(&f->loop, !f->agent.busy);
 }
 
+/* GET /v1/status from a thread while the loop runs */
+struct status_get {
+	struct fx *f;
+	long code;
+	char out[4096];
+};
+
+static void *status_thread(void *arg)
+{
+	struct status_get *g = arg;
+	CURL *h = curl_easy_init();
+	char url[96];
+	FILE *mem = fmemopen(g->out, sizeof g->out, "w");
+
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/status", g->f->port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+	if (curl_easy_perform(h) == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g->code);
+	}
+	fclose(mem);
+	curl_easy_cleanup(h);
+	atomic_store(&g->f->done, 1);
+	uv_async_send(&g->f->wake);
+	return NULL;
+}
+
+static void get_status(struct fx *f, struct status_get *g)
+{
+	pthread_t th;
+	memset(g, 0, sizeof *g);
+	g->f = f;
+	atomic_store(&f->done, 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, status_thread, g), 0);
+	LOOP_RUN_UNTIL(&f->loop, atomic_load(&f->done));
+	pthread_join(th, NULL);
+	ck_assert_int_eq(g->code, 200);
+}
+
 /* Promote the (fake) primary at EPOCH: from then on grants at EPOCH count. */
 static void promote_at(struct fx *f, unsigned epoch)
 {
@@ -312,6 +355,40 @@ static void promote_at(struct fx *f, unsigned epoch)
 
 /* ---- tests -----------------------------------------------------------------
  */
+
+/* An agent that stood still (SIGSTOP, a starved loop) wakes with its lease
+ * over and its fence still to run: its status must not call the instance
+ * writable meanwhile. PostgreSQL already refuses writes by the lease's
+ * clock (baton_lease), so only the status lied: the pause-region drill
+ * (2026-12-05) showed the woken old primary "writable" for 0.7 s after the
+ * SIGCONT, beside the new primary, and batond, the timeline and the
+ * baton_agent_writable gauge all read it. */
+START_TEST(status_is_not_writable_once_the_lease_is_over)
+{
+	struct fx f;
+	struct status_get g;
+
+	fx_start(&f, 50);
+	promote_at(&f, 1);
+	f.b.epoch = 1;
+	f.b.grant_ms = 300;
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
+	get_status(&f, &g);
+	ck_assert_ptr_nonnull(strstr(g.out, "\"writable\":true"));
+	/* the agent stands still past its lease; then its fence is slow */
+	f.b.refuse = true;
+	atomic_store(&fk_fence_delay_ms, 1500);
+	usleep(400 * 1000);
+	get_status(&f, &g);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 0); /* not fenced yet */
+	ck_assert_ptr_nonnull(strstr(g.out, "\"writable\":false"));
+	ck_assert_ptr_nonnull(strstr(g.out, "\"leaseValid\":false"));
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_read_only) == 1 && !f.agent.busy);
+	fx_stop(&f);
+}
+END_TEST
 
 START_TEST(boots_fenced)
 {
@@ -836,6 +913,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, fence_order_fences_once);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);
 	tcase_add_test(tc, epoch_jumps_are_refused_until_batond_says_so);
+	tcase_add_test(tc, status_is_not_writable_once_the_lease_is_over);
 	suite_add_tcase(s, tc);
 	return s;
 }
