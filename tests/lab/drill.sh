@@ -18,6 +18,13 @@
 #                   must refuse writes once the lease ends (baton_lease),
 #                   while another region is promoted; SIGCONT afterwards,
 #                   and the old primary must rejoin as a replica
+#   pause-region    freeze the whole primary region (SIGSTOP of every
+#                   process of it: control plane, batond, lab kubelet,
+#                   agent, PostgreSQL; on kind `docker pause` of its node):
+#                   another region is promoted while the old primary's
+#                   processes stand still mid-step; then SIGCONT, and the
+#                   old primary wakes with its lease long over: it must
+#                   not take a write and must rejoin as a replica
 #   7 partition-control
 #                   cut only the primary region's host (control plane and
 #                   batond, lab.sh isolate-control): its database instance
@@ -145,6 +152,7 @@ case $scenario in
     2|partition) list=(partition) ;;
     3|kill-batond) list=(kill-batond) ;;
     4|pause-agent) list=(pause-agent) ;;
+    pause-region) list=(pause-region) ;;
     7|partition-control) list=(partition-control) ;;
     8|delay-agent) list=(delay-agent) ;;
     5|switchover) list=(switchover) ;;
@@ -153,7 +161,7 @@ case $scenario in
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, manual, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, pause-region, manual, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces, or the Docker engine of the kind lab)"
 [ -x "$batonctl" ] || die "$batonctl is not built (make BUILD=${build#"$top"/} ${build#"$top"/}/bin/batonctl)"
@@ -199,6 +207,7 @@ wait_for() {
 
 # ---- the database ---------------------------------------------------------
 declare -A podip
+declare -A ipregion # every address a region's instance had in this run (the report's instances)
 ensure_db() {
     local r
     if ! kc "${regions[0]}" -n "$ns" get dbc "$db" >/dev/null 2>&1; then
@@ -221,6 +230,7 @@ healthy() {
     for r in "${regions[@]}"; do
         [ -n "${podip[$r]:-}" ] || podip[$r]=$(pod_ip "$r")
         [ -n "${podip[$r]}" ] || return 1
+        ipregion[${podip[$r]}]=$r
     done
     # and what the instances themselves say: the primary writable with
     # every other instance attached as a standby, each of those a replica
@@ -347,6 +357,36 @@ kill_region() {
     [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
     return 0
 }
+# pause-region: every process kill_region would kill, stopped instead
+# (the lab kubelet and batond first, so nothing restarts what stops); on
+# kind the node container is frozen (docker pause: its cgroup freezer).
+# The stopped pids are kept for the SIGCONT.
+pause_region() {
+    local r=$1 ns_ pid f
+    if [ "$labkind" = kind ]; then
+        "$docker" pause "$(node_of "$r")" && cur_paused_region="kind:$(node_of "$r")"
+        echo "$(now_ms) docker pause of $(node_of "$r") returned"
+        return 0
+    fi
+    cur_paused_region=""
+    for f in "$lab/pids/labkubelet-$r.pid" "$lab/pids/batond-$r.pid"; do
+        pid=$(cat "$f" 2>/dev/null) && kill -STOP "$pid" 2>/dev/null && cur_paused_region+=" $pid"
+    done
+    for ns_ in "baton-$r" $(sed -n 's/^netns=//p' "$lab"/state/"$r"/pods/*/state 2>/dev/null); do
+        for pid in $(ip netns pids "$ns_" 2>/dev/null); do
+            kill -STOP "$pid" 2>/dev/null && cur_paused_region+=" $pid"
+        done
+    done
+    return 0
+}
+resume_region() {
+    local pid
+    case $cur_paused_region in
+        kind:*) "$docker" unpause "${cur_paused_region#kind:}" ;;
+        *) for pid in $cur_paused_region; do kill -CONT "$pid" 2>/dev/null; done ;;
+    esac
+    cur_paused_region=""
+}
 # the pid of region R's database pod's baton-agent (found in its pod host's
 # network namespace, by the pod name the lab kubelet recorded)
 agent_pid() {
@@ -372,7 +412,7 @@ restore_region() { # after kill-region: control plane, then lab kubelet + batond
 rejoined() {
     local old=$1 new=$2
     # kind: a restarted node gives the pod a new address
-    [ "$labkind" = kind ] && podip[$old]=$(pod_ip "$old")
+    [ "$labkind" = kind ] && podip[$old]=$(pod_ip "$old") && [ -n "${podip[$old]}" ] && ipregion[${podip[$old]}]=$old
     agent "${podip[$old]}" | jq -e '.role == "replica" and .writable == false' >/dev/null 2>&1 &&
         agent "${podip[$new]}" | jq -e --arg p "$db-$old-0" '(.standbys // []) | index($p) != null' >/dev/null 2>&1 &&
         [ "$(st "$old" primaryRegion)" = "$new" ]
@@ -409,7 +449,7 @@ fences() { curl -fs --max-time 2 "http://$1:8082/metrics" | awk '/^baton_agent_f
 run_steady() {
     local i=$1 dir=$report/steady-$1 p e hosts lpid spid f0 f1 r ok=true notes=""
     mkdir -p "$dir"
-    podip=()
+    podip=() ipregion=()
     log "steady #$i: waiting for a healthy fleet"
     wait_for 240 healthy || { log "steady #$i: the fleet is not healthy"; return 1; }
     local before; before=$(fleet_state) p=${before%/*} e=${before#*/}
@@ -448,7 +488,7 @@ run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
     local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x
     mkdir -p "$dir"
-    podip=() # pod addresses can change when a region comes back
+    podip=() ipregion=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
     if ! wait_for 240 healthy; then
         log "$scen #$i: the fleet is not healthy (status: $(kc "${regions[0]}" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}/{.status.phase}/{.status.ready}' 2>&1))"
@@ -476,6 +516,7 @@ run_one() {
     log "$scen #$i: primary $p at epoch $e; injecting the fault"
     case $scen in
         kill-region) kill_region "$p" ;;
+        pause-region) pause_region "$p" >>"$dir/fault.log" 2>&1 ;;
         manual)
             kill_region "$p"
             # nothing may be promoted by itself: 4 lease periods
@@ -574,6 +615,22 @@ run_one() {
         fi
         restored=true
     fi
+    if { [ "$scen" = pause-region ] || [ "$scen" = pause-agent ]; } && $converged; then
+        # woken while the load and the prober still write to every
+        # instance: the old primary resumes mid-step with its lease long
+        # over and must refuse every write (an overlap is a split brain
+        # in the report) and rejoin by itself
+        sleep 1
+        t=$(now_ms)
+        log "$scen #$i: resuming $p while the load runs"
+        if [ "$scen" = pause-region ]; then resume_region >>"$dir/fault.log" 2>&1
+        else
+            [ -n "$cur_paused" ] && kill -CONT "$cur_paused"; cur_paused=""
+            [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >>"$dir/fault.log" 2>&1; cur_paused_kind=""
+        fi
+        if wait_for 180 rejoined "$p" "$new"; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
+        log "$scen #$i: $p resumed: rejoined=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
+    fi
     sleep 2
     kill -TERM "$lpid" 2>/dev/null
     wait "$lpid"
@@ -588,9 +645,10 @@ run_one() {
             [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >>"$dir/fault.log" 2>&1; cur_paused_kind=""
             ;;
         partition-control) "$labsh" heal-control "$p" >>"$dir/fault.log" 2>&1; cur_cut_control="" ;;
+        pause-region) resume_region >>"$dir/fault.log" 2>&1 ;;
         heal) [ -n "$cur_cut" ] && heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;; # no failover: heal anyway
     esac
-    if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ]; then
+    if [ "$scen" != heal ] && [ "$scen" != switchover ] && [ -n "$new" ] && [ "$restored" = null ]; then
         t=$(now_ms)
         if wait_for 180 rejoined "$p" "$new"; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
         log "$scen #$i: restored $p: rejoined=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
@@ -606,7 +664,7 @@ run_one() {
         --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
         --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
         --arg mode synchronous --argjson failover "${failover_ms:-null}" --argjson auto "$auto" \
-        --argjson instances "$(for r in "${regions[@]}"; do jq -n --arg k "${podip[$r]:-?}" --arg v "$r" '{($k): $v}'; done | jq -s add)" \
+        --argjson instances "$(for k in "${!ipregion[@]}"; do jq -n --arg k "$k" --arg v "${ipregion[$k]}" '{($k): $v}'; done | jq -s 'add // {}')" \
         '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
           converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
           primaryBefore: $pb, epochBefore: ($eb | tonumber? // null), primaryAfter: $pa, epochAfter: ($ea | tonumber? // null),
@@ -624,10 +682,11 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_kind=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_kind="" cur_paused_region=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
     [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >/dev/null 2>&1
+    [ -n "$cur_paused_region" ] && resume_region >/dev/null 2>&1
     [ -n "$cur_cut_control" ] && "$labsh" heal-control "$cur_cut_control" >/dev/null 2>&1
     [ -n "$cur_delayed" ] && "$labsh" undelay "$cur_delayed" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
