@@ -1170,8 +1170,8 @@ int baton_controller_start(struct baton_batond *d,
 		    .api_bind = d->cfg->agent_api_bind,
 		    .pki = d->agent_pki,
 		};
-		/* on failure the driver may hand back a half-started one
-		 * (its agent API could not listen): stopped below */
+		/* on failure the driver closed what it opened itself and
+		 * c->agents stays NULL */
 		rv = baton_failpoint() ? BATON_ENOMEM
 				       : baton_agents_start(&aenv, &c->agents);
 	}
@@ -1189,10 +1189,6 @@ int baton_controller_start(struct baton_batond *d,
 	 * runs at once must not free c under us). */
 err_after_timer:
 	unwind_begin(c);
-	if (c->agents != NULL) {
-		c->closing++;
-		baton_agents_stop(c->agents, agents_stopped_cb, c);
-	}
 	if (baton_peerwatch_close(&c->peers)) {
 		c->closing++;
 	}
