@@ -32,31 +32,26 @@ struct fake {
 
 static struct fake *fk;
 
-static void created_cb(struct baton_http_request *req, void *data)
+/* POST creates (the Event's name gives the path its PATCHes go to),
+ * PATCH bumps: both are kept and answered with what they sent. */
+static void answer_cb(struct baton_http_request *req, void *data)
 {
 	struct fake *f = data;
-	json_t *ev = json_loadb(req->body, req->body_len, 0, NULL);
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	bool create = strcmp(req->method, "POST") == 0;
+	int *n = create ? &f->n_created : &f->n_patched;
 
-	ck_assert_ptr_nonnull(ev);
-	ck_assert_int_lt(f->n_created, 4);
-	f->created[f->n_created++] = ev;
-	snprintf(f->patch_path, sizeof f->patch_path, "%s/%s", EVENTS_PATH,
-		 json_string_value(
-		     json_object_get(json_object_get(ev, "metadata"), "name")));
-	baton_http_respond(req, 201, "application/json", req->body,
-			   req->body_len, NULL);
-}
-
-static void patched_cb(struct baton_http_request *req, void *data)
-{
-	struct fake *f = data;
-	json_t *p = json_loadb(req->body, req->body_len, 0, NULL);
-
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_lt(f->n_patched, 4);
-	f->patches[f->n_patched++] = p;
-	baton_http_respond(req, 200, "application/json", req->body,
-			   req->body_len, NULL);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_lt(*n, 4);
+	(create ? f->created : f->patches)[(*n)++] = body;
+	if (create) {
+		snprintf(f->patch_path, sizeof f->patch_path, "%s/%s",
+			 EVENTS_PATH,
+			 json_string_value(json_object_get(
+			     json_object_get(body, "metadata"), "name")));
+	}
+	baton_http_respond(req, create ? 201 : 200, "application/json",
+			   req->body, req->body_len, NULL);
 }
 
 static void srv_closed_cb(struct baton_http_server *srv)
@@ -85,7 +80,7 @@ static void fake_start(struct fake *f)
 	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
 	ck_assert_int_eq(baton_http_server_init(&f->loop, &f->srv, &hc), 0);
 	ck_assert_int_eq(
-	    baton_http_route(&f->srv, "POST", EVENTS_PATH, created_cb, f), 0);
+	    baton_http_route(&f->srv, "POST", EVENTS_PATH, answer_cb, f), 0);
 	ck_assert_int_eq(baton_http_server_listen(&f->srv, "127.0.0.1", 0), 0);
 	snprintf(kubeconfig, sizeof kubeconfig,
 		 "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
@@ -177,7 +172,7 @@ START_TEST(test_repeat_bumps_the_count)
 			    "promoting eu");
 	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 1);
 	ck_assert_int_eq(
-	    baton_http_route(&f.srv, "PATCH", f.patch_path, patched_cb, &f), 0);
+	    baton_http_route(&f.srv, "PATCH", f.patch_path, answer_cb, &f), 0);
 	baton_events_record(&f.rec, obj, "Normal", "FailoverStarted",
 			    "promoting eu");
 	LOOP_RUN_UNTIL(&f.loop, f.rec.patched == 1);
