@@ -336,6 +336,7 @@ FUZZ_CFLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 # Not LIB_SRCS: compiling all of it with clang would double fuzz-smoke's time.
 FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
 	operator/common/assert.c operator/common/clock.c \
+	operator/common/buf.c operator/common/failpoint.c \
 	consensus/fsm.c consensus/index.c consensus/decider.c \
 	operator/kube/client.c operator/kube/config.c operator/kube/execcred.c \
 	operator/kube/rest.c \

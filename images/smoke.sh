@@ -178,8 +178,8 @@ else bad "restart: role baton_repl not found: '$out'"; fi
 # pod's job"); in a container the server is the agent's child, so it ends
 # with the container (SIGKILL) and the restart begins with crash recovery.
 # Reported as found, not asserted: the pod design decides (issue 17).
-printf '+ %s exec %s tail baton-postgres.log\n' "$docker" "$name-2" >&3
-out=$("$docker" exec "$name-2" sh -c 'grep -E "database system (was|is) " /var/lib/postgresql/data/pgdata/baton-postgres.log | tail -3' 2>&1 || true)
+printf '+ %s exec %s tail pgdata.baton-log/postgres.log\n' "$docker" "$name-2" >&3
+out=$("$docker" exec "$name-2" sh -c 'grep -E "database system (was|is) " /var/lib/postgresql/data/pgdata.baton-log/postgres.log | tail -3' 2>&1 || true)
 printf '%s\n' "$out" | sed 's/^/  /' >&3
 case "$out" in
 *"not properly shut down"*|*"was interrupted"*)

@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "common/labels.h"
 #include "common/assert.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "kube/client.h"
@@ -1397,22 +1398,86 @@ static char *client_yaml(const struct baton_agentpki *pki)
 	return out;
 }
 
+/* The agent API: lease questions from the agents. On failure nothing is
+ * left open except a->api when api_started says so. */
+static int start_api(struct baton_agents *a)
+{
+	const struct baton_agents_env *env = &a->env;
+	struct baton_http_config hc = {.max_body_bytes = 4096};
+	struct baton_http_tls_config tls = {0};
+	char host[256];
+	int port;
+	int rv;
+
+	if (env->pki != NULL) {
+		/* agents ask over https with their database's certificate:
+		 * lease_cb checks it names the pod's database */
+		tls.cert_pem = baton_agentpki_batond_cert_pem(env->pki);
+		tls.key_pem = baton_agentpki_batond_key_pem(env->pki);
+		tls.ca_pem = baton_agentpki_ca_pem(env->pki);
+		hc.tls = &tls;
+	}
+	rv = baton_split_host_port(env->api_bind, host, sizeof host, &port);
+	if (rv == 0) {
+		rv = baton_failpoint()
+			 ? BATON_ENOMEM
+			 : baton_http_server_init(env->loop, &a->api, &hc);
+	}
+	if (rv == 0) {
+		a->api_started = true;
+		a->api.data = a;
+		rv =
+		    baton_http_route(&a->api, "POST", "/v1/lease", lease_cb, a);
+	}
+	if (rv == 0) {
+		rv = baton_failpoint()
+			 ? BATON_EIO
+			 : baton_http_server_listen(&a->api, host, port);
+	}
+	if (rv != 0) {
+		baton_log(BATON_LOG_ERROR, "agents", "agent API on %s: %s",
+			  env->api_bind,
+			  a->api_started ? a->api.errmsg : "not host:port");
+		return rv;
+	}
+	baton_log(BATON_LOG_INFO, "agents", "agent API on %s (lease questions)",
+		  env->api_bind);
+	return 0;
+}
+
+static void start_unwound_cb(void *data)
+{
+	(void)data;
+}
+
+/* Opens its parts in stages (maps, the agents' client, the tick timer, the
+ * agent API) and on a failure closes what it opened (err_after_*), with
+ * *OUT left NULL: the client and the timer close asynchronously, and the
+ * driver's memory goes once the last close callback ran, as at a stop.
+ * Each stage is a fail point (common/failpoint.h); the controller's test
+ * fails each in turn (tests/unit/test_batond_controller.c). */
 int baton_agents_start(const struct baton_agents_env *env,
 		       struct baton_agents **out)
 {
 	struct baton_kube_client_opts opts = {
 	    .qps = -1, .user_agent = "batond/" BATON_VERSION " (agents)"};
 	struct baton_kube_config kc;
-	struct baton_agents *a = calloc(1, sizeof *a);
+	struct baton_agents *a;
 	char *yaml;
 	int rv;
 
+	*out = NULL;
+	a = baton_failpoint() ? NULL : calloc(1, sizeof *a);
 	if (a == NULL) {
 		return BATON_ENOMEM;
 	}
 	a->env = *env;
 	a->pod_index = json_object();
 	a->db_index = json_object();
+	if (a->pod_index == NULL || a->db_index == NULL || baton_failpoint()) {
+		rv = BATON_ENOMEM;
+		goto err_after_alloc;
+	}
 	yaml = client_yaml(env->pki);
 	rv = yaml == NULL ? BATON_ENOMEM
 			  : baton_kube_config_load_data(&kc, yaml, strlen(yaml),
@@ -1422,61 +1487,33 @@ int baton_agents_start(const struct baton_agents_env *env,
 		free(yaml);
 	}
 	if (rv == 0) {
-		rv = baton_kube_client_init(env->loop, &a->client, &kc, &opts);
+		rv = baton_failpoint() ? BATON_ENOMEM
+				       : baton_kube_client_init(
+					     env->loop, &a->client, &kc, &opts);
 		baton_kube_config_free(&kc);
 	}
-	if (rv != 0 || a->pod_index == NULL || a->db_index == NULL) {
-		json_decref(a->pod_index);
-		json_decref(a->db_index);
-		free(a);
-		return rv != 0 ? rv : BATON_ENOMEM;
+	if (rv != 0) {
+		goto err_after_alloc;
 	}
 	a->client.data = a;
-	if (env->api_bind != NULL) {
-		struct baton_http_config hc = {.max_body_bytes = 4096};
-		struct baton_http_tls_config tls = {0};
-		char host[256];
-		if (env->pki != NULL) {
-			/* agents ask over https with their database's
-			 * certificate: lease_cb checks it names the pod's
-			 * database */
-			tls.cert_pem = baton_agentpki_batond_cert_pem(env->pki);
-			tls.key_pem = baton_agentpki_batond_key_pem(env->pki);
-			tls.ca_pem = baton_agentpki_ca_pem(env->pki);
-			hc.tls = &tls;
-		}
-		int port;
-		rv = baton_split_host_port(env->api_bind, host, sizeof host,
-					   &port);
-		if (rv == 0) {
-			rv = baton_http_server_init(env->loop, &a->api, &hc);
-		}
-		if (rv == 0) {
-			a->api_started = true;
-			a->api.data = a;
-			rv = baton_http_route(&a->api, "POST", "/v1/lease",
-					      lease_cb, a);
-		}
-		if (rv == 0) {
-			rv = baton_http_server_listen(&a->api, host, port);
-		}
-		if (rv != 0) {
-			baton_log(BATON_LOG_ERROR, "agents",
-				  "agent API on %s: %s", env->api_bind,
-				  a->api_started ? a->api.errmsg
-						 : "not host:port");
-			/* the caller stops us: close what we have */
-			a->env.api_bind = NULL;
-		} else {
-			baton_log(BATON_LOG_INFO, "agents",
-				  "agent API on %s (lease questions)",
-				  env->api_bind);
-		}
-	}
 	uv_timer_init(env->loop, &a->tick);
 	a->tick.data = a;
+	if (env->api_bind != NULL && (rv = start_api(a)) != 0) {
+		goto err_after_tick;
+	}
 	uv_timer_start(&a->tick, tick_cb, WAKE_MS, WAKE_MS);
 	*out = a;
+	return 0;
+
+err_after_tick:
+	/* the client, the timer and a half-open API close as at a stop (no
+	 * pod is known yet); A is freed in the last close callback */
+	baton_agents_stop(a, start_unwound_cb, NULL);
+	return rv;
+err_after_alloc:
+	json_decref(a->pod_index);
+	json_decref(a->db_index);
+	free(a);
 	return rv;
 }
 

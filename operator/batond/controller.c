@@ -14,6 +14,7 @@
 #include "batond/peerwatch.h"
 #include "batond/children.h"
 #include "batond/daemon.h"
+#include "batond/events.h"
 #include "batond/reconcile.h"
 #include "batond/switchover.h"
 #include "common/assert.h"
@@ -383,61 +384,11 @@ static void discovery_timer_cb(uv_timer_t *t)
 	discover(t->data);
 }
 
-static void event_cb(struct baton_kube_request *req, int status)
-{
-	if (status != 0) {
-		baton_log(BATON_LOG_WARN, "events", "recording an Event: %s",
-			  req->errmsg);
-	}
-	free(req);
-}
-
 static void env_event(void *data, json_t *obj, const char *type,
 		      const char *reason, const char *message)
 {
 	struct baton_controller *c = data;
-	json_t *md = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(md, "namespace"));
-	const char *name = json_string_value(json_object_get(md, "name"));
-	struct baton_kube_ref ref = {NULL, "v1", "events", ns ? ns : "default",
-				     NULL, NULL};
-	struct baton_kube_request *req;
-	char ts[40];
-	char evname[200];
-	json_t *ev;
-
-	baton_log_kv(strcmp(type, "Warning") == 0 ? BATON_LOG_WARN
-						  : BATON_LOG_INFO,
-		     "events",
-		     json_pack("{s:s, s:s, s:s}", "object", name ? name : "",
-			       "reason", reason, "type", type),
-		     "%s", message);
-	req = calloc(1, sizeof *req);
-	if (req == NULL) {
-		return;
-	}
-	baton_clock_rfc3339(ts, sizeof ts, 0);
-	snprintf(evname, sizeof evname, "%s.%llx", name ? name : "dbc",
-		 (unsigned long long)baton_mono_ms() * 1000 +
-		     (unsigned)rand() % 1000);
-	ev = json_pack(
-	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, "
-	    "s:s, s:{s:s, s:s}, s:s, s:s, s:i}",
-	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-	    "namespace", ns ? ns : "default", "involvedObject", "apiVersion",
-	    BATON_API_VERSION, "kind", "DatabaseCluster", "name",
-	    name ? name : "", "namespace", ns ? ns : "default", "uid",
-	    json_string_value(json_object_get(md, "uid"))
-		? json_string_value(json_object_get(md, "uid"))
-		: "",
-	    "type", type, "reason", reason, "message", message, "source",
-	    "component", "batond", "host", c->d->cfg->region, "firstTimestamp",
-	    ts, "lastTimestamp", ts, "count", 1);
-	if (ev == NULL || baton_kube_create(&c->d->kube, req, &ref, ev, NULL,
-					    event_cb) != 0) {
-		free(req);
-	}
-	json_decref(ev);
+	baton_events_record(&c->d->events, obj, type, reason, message);
 }
 
 /* ---- spec.primaryRegion: planned switchover and manual promotion -------
@@ -1219,8 +1170,8 @@ int baton_controller_start(struct baton_batond *d,
 		    .api_bind = d->cfg->agent_api_bind,
 		    .pki = d->agent_pki,
 		};
-		/* on failure the driver may hand back a half-started one
-		 * (its agent API could not listen): stopped below */
+		/* on failure the driver closed what it opened itself and
+		 * c->agents stays NULL */
 		rv = baton_failpoint() ? BATON_ENOMEM
 				       : baton_agents_start(&aenv, &c->agents);
 	}
@@ -1238,10 +1189,6 @@ int baton_controller_start(struct baton_batond *d,
 	 * runs at once must not free c under us). */
 err_after_timer:
 	unwind_begin(c);
-	if (c->agents != NULL) {
-		c->closing++;
-		baton_agents_stop(c->agents, agents_stopped_cb, c);
-	}
 	if (baton_peerwatch_close(&c->peers)) {
 		c->closing++;
 	}

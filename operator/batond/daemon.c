@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batond/controller.h"
+#include "batond/events.h"
 #include "batond/peertoken.h"
 #include "batond/raftglue.h"
 #include "common/log.h"
@@ -214,6 +215,12 @@ static void raft_stopped_cb(void *data)
 		baton_http_server_close(&d->http, http_closed_cb);
 		d->http_started = false;
 	}
+	if (d->events_ready) {
+		/* cancels the Events in flight: the controller that recorded
+		 * them has stopped */
+		baton_kube_recorder_close(&d->events, NULL);
+		d->events_ready = false;
+	}
 	if (d->kube_ready) {
 		baton_kube_client_close(&d->kube, kube_closed_cb);
 		d->kube_ready = false;
@@ -391,6 +398,13 @@ static int start_kube(struct baton_batond *d)
 		return rv;
 	}
 	d->kube_ready = true;
+	rv = baton_events_init(&d->kube, &d->events, d->cfg->region);
+	if (rv != 0) {
+		baton_errmsg_printf(d->errmsg, "event recorder: %s",
+				    baton_strerror(rv));
+		return rv;
+	}
+	d->events_ready = true;
 	baton_log(BATON_LOG_INFO, "batond",
 		  "kube client: %s, at most %g requests/s, %u at once",
 		  d->kube.cfg.server, d->cfg->kube_qps, d->cfg->kube_burst);

@@ -22,6 +22,7 @@
 #include "http/procmetrics.h"
 #include "http/server.h"
 #include "kube/client.h"
+#include "kube/events.h"
 
 struct baton_controller;
 struct baton_consensus_ops;
@@ -35,6 +36,10 @@ struct baton_batond {
 	struct baton_scope scope; /* watchNamespaces */
 	struct baton_kube_client kube;
 	bool kube_ready;
+	/* every Event batond records (batond/events.h); open while the kube
+	 * client is */
+	struct baton_kube_recorder events;
+	bool events_ready;
 	struct baton_http_server http;
 	bool http_started;
 	struct baton_metrics metrics;

@@ -19,7 +19,6 @@
  */
 #include "batond/peertoken.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -47,38 +46,17 @@
 
 int64_t baton_peertoken_time_ms(const char *s)
 {
-	struct tm tm;
-	int n = 0;
+	size_t n = s != NULL ? strlen(s) : 0;
 	time_t t;
 
-	if (s == NULL) {
+	/* common/clock's parser, held to what a TokenRequest's status says
+	 * (metav1.Time): UTC with an upper-case Z, never an offset, and not
+	 * before 1970 (a negative time would read as long expired) */
+	if (n == 0 || s[n - 1] != 'Z' ||
+	    baton_clock_parse_rfc3339(s, &t) != 0 || t < 0) {
 		return -1;
 	}
-	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    n != 19) {
-		return -1;
-	}
-	s += n;
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s)) {
-			return -1;
-		}
-		while (isdigit((unsigned char)*s)) {
-			s++;
-		}
-	}
-	if (strcmp(s, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970) {
-		return -1;
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	return t < 0 ? -1 : (int64_t)t * 1000;
+	return (int64_t)t * 1000;
 }
 
 /* A token goes into an Authorization header and a file: printable ASCII,

@@ -132,11 +132,37 @@ static struct member *leader_member(struct baton_raftglue *g)
 
 /* ---- proposals ---------------------------------------------------------- */
 
+/* A proposal is linked into g->proposals before its request starts and
+ * unlinked once, by its one completion (proposal_done) or by propose() when
+ * the start failed: a start that fails runs no callback, one that succeeds
+ * runs it exactly once (consensus/node.h, kube/client.h). maybe_closed()
+ * waits for the list to empty, so the node is never freed under a pending
+ * proposal.
+ *
+ * Linked first, because a completion may not wait for the start to return.
+ * Today neither does (cowsql/raft 0.22 queues a raft_apply request as
+ * pending only after the submit returned and fires completions from raft_uv's
+ * prepare/check callbacks; a kube request completes from curl's socket and
+ * timer callbacks on the loop), but a completion that ran inside the start
+ * used to free the proposal, after which propose() linked the freed memory.
+ * Linked first, such a completion finds it in the list, and propose() no
+ * longer touches it once the start succeeded. */
+static void proposal_link(struct baton_raftglue *g, struct proposal *p)
+{
+	BATON_ASSERT(p->pprev == NULL);
+	p->next = g->proposals;
+	if (p->next != NULL) {
+		p->next->pprev = &p->next;
+	}
+	p->pprev = &g->proposals;
+	g->proposals = p;
+}
+
 static void proposal_unlink(struct proposal *p)
 {
-	if (p->pprev == NULL) {
-		return;
-	}
+	/* unlinked twice: a second completion, or a failed start that also
+	 * completed; either way P may already be freed */
+	BATON_ASSERT(p->pprev != NULL);
 	*p->pprev = p->next;
 	if (p->next != NULL) {
 		p->next->pprev = p->pprev;
@@ -205,11 +231,31 @@ static void forward_cb(struct baton_kube_request *req, int status)
 static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 		   struct baton_http_request *http)
 {
+	struct member *l = NULL;
 	struct proposal *p;
+	char body[BATON_CMD_MAX * 2 + 32];
+	bool leader = is_leader(g);
 	int rv;
 
 	if (g->stopping || !g->node.started) {
 		return BATON_ESHUTDOWN;
+	}
+	if (!leader) {
+		uint8_t raw[BATON_CMD_MAX];
+		unsigned char b64[BATON_CMD_MAX * 2];
+		size_t len = 0;
+
+		l = leader_member(g);
+		if (http != NULL || l == NULL || !l->client_ready) {
+			/* a forwarded command is never forwarded again */
+			return BATON_ENOTLEADER;
+		}
+		rv = baton_cmd_encode(cmd, raw, sizeof raw, &len);
+		if (rv != 0) {
+			return rv;
+		}
+		EVP_EncodeBlock(b64, raw, (int)len);
+		snprintf(body, sizeof body, "{\"cmd\":\"%s\"}", b64);
 	}
 	p = calloc(1, sizeof *p);
 	if (p == NULL) {
@@ -219,7 +265,8 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 	p->cmd = *cmd;
 	p->http = http;
 	p->started_ms = now_ms();
-	if (is_leader(g)) {
+	proposal_link(g, p);
+	if (leader) {
 		p->apply.data = p;
 		rv = baton_raft_apply(&g->node, &p->apply, cmd, apply_cb);
 		if (rv != 0) {
@@ -230,37 +277,18 @@ static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 			}
 		}
 	} else {
-		struct member *l = leader_member(g);
-		uint8_t raw[BATON_CMD_MAX];
-		unsigned char b64[BATON_CMD_MAX * 2];
-		size_t len = 0;
-		char body[BATON_CMD_MAX * 2 + 32];
-
-		if (http != NULL || l == NULL || !l->client_ready) {
-			/* a forwarded command is never forwarded again */
-			free(p);
-			return BATON_ENOTLEADER;
-		}
-		rv = baton_cmd_encode(cmd, raw, sizeof raw, &len);
-		if (rv == 0) {
-			EVP_EncodeBlock(b64, raw, (int)len);
-			snprintf(body, sizeof body, "{\"cmd\":\"%s\"}", b64);
-			p->req.data = p;
-			rv = baton_kube_request_start(
-			    &l->client, &p->req, "POST", "/v1/propose",
-			    "application/json", body, 5000, NULL, forward_cb);
-		}
+		p->req.data = p;
+		rv = baton_kube_request_start(&l->client, &p->req, "POST",
+					      "/v1/propose", "application/json",
+					      body, 5000, NULL, forward_cb);
 	}
 	if (rv != 0) {
+		/* no callback runs for a start that failed */
+		proposal_unlink(p);
 		free(p);
 		return rv;
 	}
-	p->next = g->proposals;
-	if (p->next != NULL) {
-		p->next->pprev = &p->next;
-	}
-	p->pprev = &g->proposals;
-	g->proposals = p;
+	/* P may be completed and freed from here on */
 	return 0;
 }
 

@@ -43,9 +43,19 @@ int baton_clock_parse_rfc3339(const char *s, time_t *out)
 	const char *p;
 	long off = 0;
 
+	/* RFC 3339's date-time is digits in fixed places,
+	 * "YYYY-MM-DDTHH:MM:SS"; strptime alone would take leading blanks, a
+	 * sign and one-digit fields (" 2026-1-5T1:2:3Z"), and it checks the
+	 * ranges below */
+	for (int i = 0; i < 19; i++) {
+		char want = "dddd-dd-ddTdd:dd:dd"[i];
+		if (want == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != want) {
+			return -1;
+		}
+	}
 	memset(&tm, 0, sizeof tm);
 	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL) {
+	if (p != s + 19) {
 		return -1;
 	}
 	if (*p == '.') {

@@ -91,7 +91,9 @@ double baton_clock_seconds_since(const char *ts, time_t now);
 
 /* TS as RFC 3339 ("2026-12-05T15:04:05Z", with a fraction, or a
  * "+01:00" offset) into *OUT, seconds since the epoch: 0, or -1 when it
- * does not parse. */
+ * does not parse. The fields are RFC 3339's, fixed-width digits: no
+ * leading blanks, signs or one-digit fields. The one parser for every
+ * timestamp Baton reads (the peer token's expiry holds it to UTC "Z"). */
 int baton_clock_parse_rfc3339(const char *ts, time_t *out);
 
 #endif /* BATON_COMMON_CLOCK_H */

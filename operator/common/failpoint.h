@@ -5,10 +5,12 @@
  *   rv = baton_failpoint() ? BATON_ENOMEM : step(...);
  *
  * 0 (the default, and always in batond) turns it off: a fail point is then
- * one load and one compare, on start-up paths only. The tests drive every
- * stage of a constructor's err_after_* unwinding with it under ASan
- * (tests/unit/test_batond_controller.c). Not thread-safe: the loop's
- * thread only.
+ * one increment, one load and one compare, on start-up paths and where a
+ * bounded buffer grows (common/buf.h: next to a realloc). The tests drive
+ * every stage of a constructor's err_after_* unwinding with it under ASan
+ * (tests/unit/test_batond_controller.c) and a buffer's allocation failure
+ * (tests/unit/test_common_buf.c). Not thread-safe: the counters are plain
+ * globals; batonctl load's threads reach no fail point.
  */
 #ifndef BATON_COMMON_FAILPOINT_H
 #define BATON_COMMON_FAILPOINT_H

@@ -89,6 +89,8 @@ struct pg {
 	char *repl_user;
 	char *repl_password; /* wiped before it is freed */
 	char *secrets_dir;   /* absolute, outside datadir */
+	char *log_dir;	     /* DATADIR.baton-log: the server's log */
+	char *log_file;	     /* LOG_DIR/postgres.log */
 	char *passfile;	     /* SECRETS_DIR/replication.pgpass */
 	bool synchronous;
 	char *sync_names;
@@ -1213,18 +1215,54 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 
 static int start_instance(struct baton_engine *e, bool during_init);
 
+/* The server's log (stderr, pg_ctl -l) lives in DATADIR.baton-log, next to
+ * the data directory and never inside it: pg_rewind copies the source's
+ * files over the target's, a log inside PGDATA with them, so a rejoin used
+ * to replace a fenced primary's record of its last seconds with its new
+ * primary's. Base backups copied it too. The directory is the server
+ * user's (it writes the file) and private (statements can be in it).
+ *
+ * Bounded at each start: a log past BATON_PG_LOG_ROTATE_BYTES becomes
+ * postgres.log.1 (the one before is dropped) and the server starts a new
+ * one. A server that runs for weeks can grow it past the bound until its
+ * next start; pg_ctl appends, so nothing is lost across restarts until
+ * then. */
+#define BATON_PG_LOG_ROTATE_BYTES (16L * 1024 * 1024)
+
+static int log_prepare(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char old[1100];
+	struct stat st;
+	int rv;
+
+	if ((rv = private_dir(e, pg->log_dir)) != 0) {
+		return rv;
+	}
+	if (stat(pg->log_file, &st) == 0 &&
+	    st.st_size > BATON_PG_LOG_ROTATE_BYTES) {
+		snprintf(old, sizeof old, "%s.1", pg->log_file);
+		if (rename(pg->log_file, old) != 0) {
+			/* the log only grows on: no reason to refuse a start */
+			BATON_WARN("engine", "cannot rotate %s: %s",
+				   pg->log_file, strerror(errno));
+		}
+	}
+	return 0;
+}
+
 static int pg_ctl(struct baton_engine *e, const char *action, const char *mode)
 {
 	struct pg *pg = PG(e);
-	char tool[512], logf[1024], timeout[16];
+	char tool[512], timeout[16];
 
 	tool_path(pg, "pg_ctl", tool, sizeof tool);
-	snprintf(logf, sizeof logf, "%s/baton-postgres.log", pg->datadir);
 	snprintf(timeout, sizeof timeout, "%u", pg->timeout_s);
 	if (strcmp(action, "start") == 0) {
-		char *argv[] = {tool, "-D", pg->datadir, "-l",	  logf,
+		char *argv[] = {tool, "-D", pg->datadir, "-l",	  pg->log_file,
 				"-w", "-t", timeout,	 "start", NULL};
-		return run(pg, argv, NULL);
+		int rv = log_prepare(e);
+		return rv != 0 ? rv : run(pg, argv, NULL);
 	}
 	char *argv[] = {tool, "-D", pg->datadir, "-m",		 (char *)mode,
 			"-w", "-t", timeout,	 (char *)action, NULL};
@@ -1267,7 +1305,7 @@ static int init_primary_steps(struct baton_engine *e)
 	}
 	/* the SCRAM verifier, computed here: the cleartext is never in a
 	 * statement the server could log (log_statement, or the statement
-	 * of a failed command: baton-postgres.log is inside DATADIR) */
+	 * of a failed command: the server's log, DATADIR.baton-log) */
 	verifier = PQencryptPasswordConn(c, pg->repl_password, pg->repl_user,
 					 "scram-sha-256");
 	lit = verifier != NULL ? PQescapeLiteral(c, verifier, strlen(verifier))
@@ -1639,12 +1677,8 @@ static int start_instance(struct baton_engine *e, bool during_init)
 		return rv;
 	}
 	if (pg_ctl(e, "start", NULL) != 0) {
-		char logf[1024];
 		char tail[512] = "";
-		FILE *f;
-		snprintf(logf, sizeof logf, "%s/baton-postgres.log",
-			 pg->datadir);
-		f = fopen(logf, "r");
+		FILE *f = fopen(pg->log_file, "r");
 		if (f != NULL) {
 			/* the last FATAL/PANIC line of the server log */
 			char line[512];
@@ -1656,10 +1690,10 @@ static int start_instance(struct baton_engine *e, bool during_init)
 			}
 			fclose(f);
 		}
-		baton_errmsg_printf(e->errmsg,
-				    "postgres %s did not start: %s%s", pg->name,
-				    tail[0] ? tail : out_summary(pg),
-				    tail[0] ? "" : " (see baton-postgres.log)");
+		baton_errmsg_printf(
+		    e->errmsg, "postgres %s did not start: %s%s%s%s", pg->name,
+		    tail[0] ? tail : out_summary(pg), tail[0] ? "" : " (see ",
+		    tail[0] ? "" : pg->log_file, tail[0] ? "" : ")");
 		return BATON_EENGINE;
 	}
 	return 0;
@@ -2671,6 +2705,8 @@ static void pg_destroy(struct baton_engine *e)
 	free(pg->repl_password);
 	free(pg->secrets_dir);
 	free(pg->passfile);
+	free(pg->log_dir);
+	free(pg->log_file);
 	free(pg->os_user);
 	free(pg->sync_names);
 	free(pg->lease_module);
@@ -2858,6 +2894,17 @@ int baton_pg_engine_init(struct baton_engine *e,
 	    (rv = secrets_config(e, cfg)) != 0) {
 		pg_destroy(e);
 		return rv;
+	}
+	/* a sibling of DATADIR, like DATADIR.baton-init (see log_prepare) */
+	if (asprintf(&pg->log_dir, "%s.baton-log", pg->datadir) < 0) {
+		pg->log_dir = NULL; /* undefined on failure */
+	} else if (asprintf(&pg->log_file, "%s/postgres.log", pg->log_dir) <
+		   0) {
+		pg->log_file = NULL;
+	}
+	if (pg->log_dir == NULL || pg->log_file == NULL) {
+		pg_destroy(e);
+		return BATON_ENOMEM;
 	}
 	if (geteuid() == 0) {
 		struct passwd pw, *res = NULL;

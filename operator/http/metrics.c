@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 
 struct baton_metric_series {
@@ -312,10 +313,8 @@ int baton_metric_observe(struct baton_metric *f,
  */
 
 struct out {
-	char *buf;
-	size_t len;
-	size_t cap;
-	int err;
+	struct baton_buf b;
+	int err; /* the first error; nothing is added after it */
 };
 
 /* 10,000 databases with a few per-database families render to ~10 MiB */
@@ -327,35 +326,15 @@ static void put(struct out *o, const char *fmt, ...)
 static void put(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (o->err) {
 		return;
 	}
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->err = BATON_EINTERNAL;
-			return;
-		}
-		if ((size_t)n < o->cap - o->len) {
-			o->len += (size_t)n;
-			return;
-		}
-		size_t ncap = o->cap * 2 + (size_t)n;
-		if (ncap > RENDER_CAP) {
-			o->err = BATON_ETOOLARGE;
-			return;
-		}
-		char *p = realloc(o->buf, ncap);
-		if (p == NULL) {
-			o->err = BATON_ENOMEM;
-			return;
-		}
-		o->buf = p;
-		o->cap = ncap;
+	va_start(ap, fmt);
+	o->err = baton_buf_vprintf(&o->b, fmt, ap);
+	va_end(ap);
+	if (o->err == BATON_EINVAL) {
+		o->err = BATON_EINTERNAL; /* vsnprintf failed: our format */
 	}
 }
 
@@ -414,12 +393,10 @@ static void put_labels(struct out *o, const struct baton_metric *f,
 int baton_metrics_render(const struct baton_metrics *m, char **out, size_t *len)
 {
 	static const char *type_names[] = {"counter", "gauge", "histogram"};
-	struct out o = {malloc(4096), 0, 4096, 0};
+	struct out o = {.err = 0};
 
-	if (o.buf == NULL) {
-		return BATON_ENOMEM;
-	}
-	o.buf[0] = '\0';
+	baton_buf_init(&o.b, RENDER_CAP);
+	o.err = baton_buf_add(&o.b, "", 0); /* "" when there is no family */
 	for (unsigned i = 0; i < m->n_families; i++) {
 		const struct baton_metric *f = m->families[i];
 		put(&o, "# HELP %s ", f->name);
@@ -454,10 +431,10 @@ int baton_metrics_render(const struct baton_metrics *m, char **out, size_t *len)
 		}
 	}
 	if (o.err) {
-		free(o.buf);
+		baton_buf_free(&o.b);
 		return o.err;
 	}
-	*out = o.buf;
-	*len = o.len;
+	*len = o.b.len;
+	*out = baton_buf_take(&o.b);
 	return 0;
 }

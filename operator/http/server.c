@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 
 #define DEFAULT_MAX_HEADER (8 * 1024)
@@ -61,15 +62,13 @@ struct baton_http_conn {
 	bool handshake_done;
 	char peer[BATON_HTTP_PEER_SIZE];
 	char remote[64];
-	/* Plaintext not parsed yet (pipelined bytes wait here). */
-	char *in;
-	size_t in_len;
-	size_t in_cap;
-	/* The request being parsed. */
-	char *url;
-	size_t url_len;
-	char *body;
-	size_t body_len;
+	/* Plaintext not parsed yet (pipelined bytes wait here), bounded by a
+	 * whole request and two TLS records. */
+	struct baton_buf in;
+	/* The request being parsed: its URL (bounded with the headers) and
+	 * body (max_body_bytes). */
+	struct baton_buf url;
+	struct baton_buf body;
 	char ctype[128];
 	bool field_is_ctype;
 	size_t header_bytes;
@@ -440,11 +439,8 @@ static int count_header(struct baton_http_conn *c, size_t len)
 static int on_message_begin(http_parser *p)
 {
 	struct baton_http_conn *c = p->data;
-	free(c->url);
-	free(c->body);
-	c->url = NULL;
-	c->body = NULL;
-	c->url_len = c->body_len = 0;
+	baton_buf_free(&c->url);
+	baton_buf_free(&c->body);
 	c->ctype[0] = '\0';
 	c->header_bytes = 0;
 	c->message_complete = false;
@@ -454,20 +450,16 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct baton_http_conn *c = p->data;
-	char *u;
+	int rv;
 
 	if (count_header(c, len) != 0) {
 		return 1;
 	}
-	u = realloc(c->url, c->url_len + len + 1);
-	if (u == NULL) {
-		c->reject_status = 500;
+	rv = baton_buf_add(&c->url, at, len);
+	if (rv != 0) {
+		c->reject_status = rv == BATON_ETOOLARGE ? 431 : 500;
 		return 1;
 	}
-	memcpy(u + c->url_len, at, len);
-	c->url_len += len;
-	u[c->url_len] = '\0';
-	c->url = u;
 	return 0;
 }
 
@@ -513,21 +505,12 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
 	struct baton_http_conn *c = p->data;
-	char *b;
+	int rv = baton_buf_add(&c->body, at, len);
 
-	if (c->body_len + len > c->srv->cfg.max_body_bytes) {
-		c->reject_status = 413;
+	if (rv != 0) {
+		c->reject_status = rv == BATON_ETOOLARGE ? 413 : 500;
 		return 1;
 	}
-	b = realloc(c->body, c->body_len + len + 1);
-	if (b == NULL) {
-		c->reject_status = 500;
-		return 1;
-	}
-	memcpy(b + c->body_len, at, len);
-	c->body_len += len;
-	b[c->body_len] = '\0';
-	c->body = b;
 	return 0;
 }
 
@@ -576,12 +559,15 @@ static void dispatch(struct baton_http_conn *c)
 	req->server = srv;
 	req->conn = c;
 	req->method = http_method_str((enum http_method)c->parser.method);
-	req->path = c->url ? c->url : strdup("/");
-	c->url = NULL;
-	req->body = c->body ? c->body : strdup("");
-	req->body_len = c->body_len;
-	c->body = NULL;
-	c->body_len = 0;
+	req->body_len = c->body.len;
+	req->path = baton_buf_take(&c->url);
+	if (req->path == NULL) {
+		req->path = strdup("/");
+	}
+	req->body = baton_buf_take(&c->body);
+	if (req->body == NULL) {
+		req->body = strdup("");
+	}
 	req->content_type = strdup(c->ctype);
 	if (req->path == NULL || req->body == NULL ||
 	    req->content_type == NULL) {
@@ -636,16 +622,15 @@ static void conn_process(struct baton_http_conn *c)
 	}
 	c->in_process = true;
 	while (!c->closing && c->pending == NULL && !c->close_after_write &&
-	       c->in_len > 0) {
+	       c->in.len > 0) {
 		size_t n = http_parser_execute(&c->parser, &parser_settings,
-					       c->in, c->in_len);
+					       c->in.p, c->in.len);
 		enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
 
-		if (n > c->in_len) {
-			n = c->in_len;
+		if (n > c->in.len) {
+			n = c->in.len;
 		}
-		memmove(c->in, c->in + n, c->in_len - n);
-		c->in_len -= n;
+		baton_buf_consume(&c->in, n);
 		if (err == HPE_PAUSED && c->message_complete) {
 			dispatch(c);
 			continue;
@@ -733,27 +718,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static int append_plain(struct baton_http_conn *c, const char *data, size_t len)
 {
-	size_t cap = c->srv->cfg.max_header_bytes + c->srv->cfg.max_body_bytes +
-		     2 * TLS_CHUNK;
-	if (c->in_len + len > cap) {
-		return BATON_ETOOLARGE;
-	}
-	if (c->in_len + len > c->in_cap) {
-		size_t ncap = c->in_cap ? c->in_cap : 4096;
-		char *p;
-		while (ncap < c->in_len + len) {
-			ncap *= 2;
-		}
-		p = realloc(c->in, ncap);
-		if (p == NULL) {
-			return BATON_ENOMEM;
-		}
-		c->in = p;
-		c->in_cap = ncap;
-	}
-	memcpy(c->in + c->in_len, data, len);
-	c->in_len += len;
-	return 0;
+	return baton_buf_add(&c->in, data, len);
 }
 
 static void tls_fail(struct baton_http_conn *c)
@@ -911,9 +876,9 @@ static void conn_handle_closed_cb(uv_handle_t *h)
 	if (c->ssl) {
 		SSL_free(c->ssl); /* frees both BIOs */
 	}
-	free(c->in);
-	free(c->url);
-	free(c->body);
+	baton_buf_free(&c->in);
+	baton_buf_free(&c->url);
+	baton_buf_free(&c->body);
 	free(c);
 	maybe_server_closed(srv);
 }
@@ -972,6 +937,10 @@ static struct baton_http_conn *conn_new(struct baton_http_server *srv)
 		return NULL;
 	}
 	c->srv = srv;
+	baton_buf_init(&c->in, srv->cfg.max_header_bytes +
+				   srv->cfg.max_body_bytes + 2 * TLS_CHUNK);
+	baton_buf_init(&c->url, srv->cfg.max_header_bytes);
+	baton_buf_init(&c->body, srv->cfg.max_body_bytes);
 	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;

@@ -355,9 +355,7 @@ static void req_release(struct baton_kube_request *req)
 	req->url = NULL;
 	free(req->body);
 	req->body = NULL;
-	free(req->resp);
-	req->resp = NULL;
-	req->resp_len = req->resp_cap = 0;
+	baton_buf_free(&req->resp);
 }
 
 /* Unlinks REQ, frees its transfer state, runs the callback with STATUS.
@@ -394,6 +392,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	struct baton_kube_request *req = ud;
 	size_t n = size * nmemb;
 	long code = 0;
+	int rv;
 
 	if (req->cancel_pending) {
 		req->abort_status = BATON_ECANCELED;
@@ -401,34 +400,18 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (req->data_cb != NULL && code >= 200 && code < 300) {
-		int rv = req->data_cb(req, ptr, n);
+		rv = req->data_cb(req, ptr, n);
 		if (rv != 0) {
 			req->abort_status = rv;
 			return 0;
 		}
 		return n;
 	}
-	if (req->resp_len + n > req->client->max_body) {
-		req->abort_status = BATON_ETOOLARGE;
+	rv = baton_buf_add(&req->resp, ptr, n);
+	if (rv != 0) {
+		req->abort_status = rv; /* BATON_ETOOLARGE past max_body */
 		return 0;
 	}
-	if (req->resp_len + n + 1 > req->resp_cap) {
-		size_t cap = req->resp_cap ? req->resp_cap : 4096;
-		char *p;
-		while (cap < req->resp_len + n + 1) {
-			cap *= 2;
-		}
-		p = realloc(req->resp, cap);
-		if (p == NULL) {
-			req->abort_status = BATON_ENOMEM;
-			return 0;
-		}
-		req->resp = p;
-		req->resp_cap = cap;
-	}
-	memcpy(req->resp + req->resp_len, ptr, n);
-	req->resp_len += n;
-	req->resp[req->resp_len] = '\0';
 	return n;
 }
 
@@ -482,7 +465,7 @@ static bool req_retry_later(struct baton_kube_request *req)
 	req->retries++;
 	req->reported = false;
 	req->retry_after = 0;
-	req->resp_len = 0;
+	baton_buf_reset(&req->resp);
 	req->abort_status = 0;
 	req->errmsg[0] = '\0';
 	req->ready_ms = now + (uint64_t)secs * 1000;
@@ -547,8 +530,9 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 			}
 		}
 	} else if (req->http_status < 200 || req->http_status >= 300) {
-		if (req->resp_len > 0) {
-			result = json_loadb(req->resp, req->resp_len, 0, &jerr);
+		if (req->resp.len > 0) {
+			result =
+			    json_loadb(req->resp.p, req->resp.len, 0, &jerr);
 		}
 		status = baton_kube_status_error(req->http_status, result,
 						 req->errmsg);
@@ -562,8 +546,8 @@ static void req_done(struct baton_kube_request *req, CURLcode cc)
 			json_decref(result);
 			result = NULL;
 		}
-	} else if (req->data_cb == NULL && req->resp_len > 0) {
-		result = json_loadb(req->resp, req->resp_len, 0, &jerr);
+	} else if (req->data_cb == NULL && req->resp.len > 0) {
+		result = json_loadb(req->resp.p, req->resp.len, 0, &jerr);
 		if (result == NULL) {
 			baton_errmsg_printf(req->errmsg,
 					    "HTTP %ld: body is not JSON: %s "
@@ -940,6 +924,7 @@ static int request_start(struct baton_kube_client *c,
 	}
 	req->data = data;
 	req->client = c;
+	baton_buf_init(&req->resp, c->max_body);
 	req->cb = cb;
 	req->data_cb = data_cb;
 	req->timeout_ms = timeout_ms == 0 ? c->timeout_ms : timeout_ms;

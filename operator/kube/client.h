@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "kube/config.h"
 
@@ -129,8 +130,7 @@ struct baton_kube_request {
 	char connect_to[128];
 	char *url;
 	char *body;
-	char *resp;
-	size_t resp_len, resp_cap;
+	struct baton_buf resp; /* the body, bounded by the client's max_body */
 	uint64_t ready_ms;
 	long timeout_ms;
 	int state;

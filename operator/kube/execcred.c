@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "kube/config.h"
 
@@ -205,8 +206,7 @@ static const char *last_line(char *buf, size_t len)
 struct child {
 	pid_t pid;
 	int out, err;
-	char *stdout_buf;
-	size_t stdout_len;
+	struct baton_buf stdout_buf; /* the credential: cleansed, then freed */
 	char stderr_buf[STDERR_TAIL + 1];
 	size_t stderr_len;
 };
@@ -266,6 +266,7 @@ done:
 static int collect(struct child *c, long deadline)
 {
 	char buf[4096];
+	int rv;
 
 	while (c->out >= 0 || c->err >= 0) {
 		struct pollfd p[2] = {{c->out, POLLIN, 0}, {c->err, POLLIN, 0}};
@@ -315,19 +316,10 @@ static int collect(struct child *c, long deadline)
 				c->stderr_len += keep;
 				continue;
 			}
-			if (c->stdout_len + (size_t)r >
-			    BATON_KUBE_CONFIG_MAX_FILE) {
-				return BATON_ETOOLARGE;
+			rv = baton_buf_add(&c->stdout_buf, buf, (size_t)r);
+			if (rv != 0) {
+				return rv; /* BATON_ETOOLARGE past the cap */
 			}
-			char *nb = realloc(c->stdout_buf,
-					   c->stdout_len + (size_t)r + 1);
-			if (nb == NULL) {
-				return BATON_ENOMEM;
-			}
-			c->stdout_buf = nb;
-			memcpy(nb + c->stdout_len, buf, (size_t)r);
-			c->stdout_len += (size_t)r;
-			nb[c->stdout_len] = '\0';
 		}
 	}
 	return 0;
@@ -342,6 +334,7 @@ int baton_kube_exec_run(const struct baton_kube_exec *x, long timeout_ms,
 	int rv;
 
 	memset(out, 0, sizeof *out);
+	baton_buf_init(&c.stdout_buf, BATON_KUBE_CONFIG_MAX_FILE);
 	rv = spawn(x, &c, errmsg);
 	if (rv != 0) {
 		return rv;
@@ -380,13 +373,13 @@ int baton_kube_exec_run(const struct baton_kube_exec *x, long timeout_ms,
 				    last_line(c.stderr_buf, c.stderr_len));
 		rv = BATON_EIO;
 	} else {
-		rv = baton_kube_exec_parse(c.stdout_buf ? c.stdout_buf : "",
-					   c.stdout_len, x->api_version, who,
-					   out, errmsg);
+		rv = baton_kube_exec_parse(c.stdout_buf.p ? c.stdout_buf.p : "",
+					   c.stdout_buf.len, x->api_version,
+					   who, out, errmsg);
 	}
-	if (c.stdout_buf != NULL) {
-		OPENSSL_cleanse(c.stdout_buf, c.stdout_len);
-		free(c.stdout_buf);
+	if (c.stdout_buf.p != NULL) {
+		OPENSSL_cleanse(c.stdout_buf.p, c.stdout_buf.len);
+		baton_buf_free(&c.stdout_buf);
 	}
 	return rv;
 }

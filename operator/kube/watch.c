@@ -35,20 +35,18 @@
 
 void baton_kube_framer_init(struct baton_kube_framer *f, size_t max_line)
 {
-	memset(f, 0, sizeof *f);
-	f->max = max_line ? max_line : BATON_KUBE_WATCH_MAX_LINE;
+	baton_buf_init(&f->line,
+		       max_line ? max_line : BATON_KUBE_WATCH_MAX_LINE);
 }
 
 void baton_kube_framer_reset(struct baton_kube_framer *f)
 {
-	f->len = 0;
+	baton_buf_reset(&f->line);
 }
 
 void baton_kube_framer_free(struct baton_kube_framer *f)
 {
-	free(f->buf);
-	f->buf = NULL;
-	f->len = f->cap = 0;
+	baton_buf_free(&f->line);
 }
 
 static int emit(const char *line, size_t len, baton_kube_line_cb cb, void *ud)
@@ -62,32 +60,16 @@ static int emit(const char *line, size_t len, baton_kube_line_cb cb, void *ud)
 	return cb(ud, line, len);
 }
 
+/* A line too long is dropped whole: the stream goes on with the next. */
 static int buffer_append(struct baton_kube_framer *f, const char *data,
 			 size_t len)
 {
-	if (f->len + len > f->max) {
-		f->len = 0;
-		return BATON_ETOOLARGE;
+	int rv = baton_buf_add(&f->line, data, len);
+
+	if (rv == BATON_ETOOLARGE) {
+		baton_buf_reset(&f->line);
 	}
-	if (f->len + len > f->cap) {
-		size_t cap = f->cap ? f->cap : 4096;
-		char *p;
-		while (cap < f->len + len) {
-			cap *= 2;
-		}
-		if (cap > f->max + 1) {
-			cap = f->max + 1;
-		}
-		p = realloc(f->buf, cap);
-		if (p == NULL) {
-			return BATON_ENOMEM;
-		}
-		f->buf = p;
-		f->cap = cap;
-	}
-	memcpy(f->buf + f->len, data, len);
-	f->len += len;
-	return 0;
+	return rv;
 }
 
 int baton_kube_framer_feed(struct baton_kube_framer *f, const char *data,
@@ -103,20 +85,20 @@ int baton_kube_framer_feed(struct baton_kube_framer *f, const char *data,
 			return buffer_append(f, data, len);
 		}
 		n = (size_t)(nl - data);
-		if (f->len == 0) {
+		if (f->line.len == 0) {
 			/* Whole line in this chunk: no copy. */
-			if (n > f->max) {
+			if (n > f->line.max) {
 				return BATON_ETOOLARGE;
 			}
 			rv = emit(data, n, line_cb, ud);
 		} else {
-			size_t total;
 			if ((rv = buffer_append(f, data, n)) != 0) {
 				return rv;
 			}
-			total = f->len;
-			f->len = 0; /* consumed, whatever the callback says */
-			rv = emit(f->buf, total, line_cb, ud);
+			rv = emit(f->line.p, f->line.len, line_cb, ud);
+			/* consumed, whatever the callback says (it may stop
+			 * the watch, never free the framer under us) */
+			baton_buf_reset(&f->line);
 		}
 		if (rv != 0) {
 			return rv;
@@ -287,7 +269,7 @@ static int data_cb(struct baton_kube_request *req, const char *buf, size_t len)
 		w->own_msg = true;
 		baton_errmsg_printf(w->errmsg,
 				    "watch event longer than %zu bytes",
-				    w->framer.max);
+				    w->framer.line.max);
 	}
 	return rv;
 }

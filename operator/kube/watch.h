@@ -15,6 +15,7 @@
 #ifndef BATON_KUBE_WATCH_H
 #define BATON_KUBE_WATCH_H
 
+#include "common/buf.h"
 #include "kube/rest.h"
 
 #define BATON_KUBE_WATCH_MAX_LINE (16u * 1024 * 1024)
@@ -23,10 +24,9 @@
  */
 
 struct baton_kube_framer {
-	char *buf;
-	size_t len;
-	size_t cap;
-	size_t max; /* longest accepted line, without the newline */
+	/* the partial line; its bound is the longest accepted line, without
+	 * the newline */
+	struct baton_buf line;
 };
 
 /* Return 0 to continue, a BATON_E* to stop feeding (returned by feed). */

@@ -173,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (fed <= max || fed_before > max) {
 				fail("ETOOLARGE for a line within the cap");
 			}
-			if (f.len != 0) {
+			if (f.line.len != 0) {
 				fail("the framer kept bytes after ETOOLARGE");
 			}
 			break;
@@ -182,7 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rv != BATON_EPARSE || !s.stop_on_bad) {
 				fail("feed failed without a reason");
 			}
-			if (f.len != 0) {
+			if (f.line.len != 0) {
 				fail("the framer kept bytes after a stop");
 			}
 			break;
@@ -193,8 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ref_next(&s, &start, &rlen, &raw, &after)) {
 			fail("a complete line was never emitted");
 		}
-		if (raw > max || f.len != raw ||
-		    (raw > 0 && memcmp(f.buf, s.body + start, raw) != 0)) {
+		if (raw > max || f.line.len != raw ||
+		    (raw > 0 && memcmp(f.line.p, s.body + start, raw) != 0)) {
 			fail("the framer does not hold the unterminated tail");
 		}
 	}

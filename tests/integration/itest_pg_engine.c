@@ -835,8 +835,9 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 
 	/* a clone (pg_basebackup) streaming from its primary ... */
 	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
-	/* the server logs every statement, the role's creation too */
-	snprintf(path, sizeof path, "%s/baton-postgres.log", n[0].datadir);
+	/* the server logs every statement, the role's creation too, into
+	 * DATADIR.baton-log (outside the data directory) */
+	snprintf(path, sizeof path, "%s.baton-log/postgres.log", n[0].datadir);
 	ck_assert(file_holds(path, "CREATE ROLE"));
 	ck_assert_msg(!file_holds(path, PGT_SECRET_MARK),
 		      "the server log holds the replication password");
@@ -846,7 +847,10 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
 	wait_streaming_to(&n[0], "b");
 	no_secret_in_servers(n, 2);
-	/* ... then a failover and a rewind (pg_rewind) back into it */
+	/* ... then a failover and a rewind (pg_rewind) back into it; what
+	 * a's server logged before its fence must survive the rewind (a log
+	 * inside PGDATA was replaced by b's copy) */
+	sql(&n[0], "SELECT 'the last words of a'");
 	must(&n[0], n[0].e.ops->fence(&n[0].e));
 	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
 	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
@@ -857,6 +861,9 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 	wait_replayed(&n[1], &n[0]);
 	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 1);
 	no_secret_in_servers(n, 2);
+	ck_assert_msg(file_holds(path, "the last words of a"),
+		      "the rewind lost a's server log (%s)", path);
+	ck_assert(file_holds(path, "CREATE ROLE"));
 
 	/* what every tool saw: the passfile's path, never the password */
 	ck_assert_msg(!file_holds(log, PGT_SECRET_MARK),
@@ -875,6 +882,10 @@ START_TEST(secrets_stay_off_argv_environ_and_datadir)
 		ck_assert_msg(!pgt_tree_holds(n[i].datadir, PGT_SECRET_MARK,
 					      found, sizeof found),
 			      "%s holds the replication password", found);
+		snprintf(path, sizeof path, "%s.baton-log", n[i].datadir);
+		ck_assert_msg(
+		    !pgt_tree_holds(path, PGT_SECRET_MARK, found, sizeof found),
+		    "%s holds the replication password", found);
 		snprintf(path, sizeof path, "%s/baton.conf", n[i].datadir);
 		ck_assert(!file_holds(path, "password="));
 	}

@@ -12,9 +12,13 @@
  * The kube client points at a port nobody listens on: the informers' first
  * lists fail and retry, which is all a start-up needs.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "batond/controller.h"
@@ -108,7 +112,7 @@ static unsigned count_stages(void)
 START_TEST(test_start_and_stop)
 {
 	/* seven or more: maps, fencing, queue (init, run), two informers,
-	 * their starts, the agent driver */
+	 * their starts, the agent driver and its own stages */
 	ck_assert_uint_ge(count_stages(), 7);
 }
 END_TEST
@@ -137,6 +141,38 @@ START_TEST(test_start_fails_at_each_stage)
 }
 END_TEST
 
+/* The agent API cannot listen (its port is taken): the agent driver, the
+ * last stage, closes what it opened itself (it used to hand back a
+ * half-started driver for the controller to stop), and so does the
+ * controller. */
+START_TEST(test_agent_api_port_taken)
+{
+	struct fixture f;
+	struct baton_controller *c = NULL;
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof sa;
+	char bind_to[64];
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	fixture_init(&f);
+	snprintf(bind_to, sizeof bind_to, "127.0.0.1:%d", ntohs(sa.sin_port));
+	ck_assert_int_eq(
+	    baton_batond_config_set(&f.cfg.agent_api_bind, bind_to), 0);
+	ck_assert_int_ne(baton_controller_start(&f.d, &c, errmsg), 0);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(errmsg, "agent driver") != NULL, "%s", errmsg);
+	fixture_close(&f);
+	close(fd);
+}
+END_TEST
+
 static Suite *controller_suite(void)
 {
 	Suite *s = suite_create("batond_controller");
@@ -144,6 +180,7 @@ static Suite *controller_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_start_and_stop);
 	tcase_add_test(tc, test_start_fails_at_each_stage);
+	tcase_add_test(tc, test_agent_api_port_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }

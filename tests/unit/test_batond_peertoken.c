@@ -27,6 +27,28 @@ START_TEST(parses_a_token_request_status)
 }
 END_TEST
 
+/* common/clock's parser, held to metav1.Time: UTC with 'Z' only */
+START_TEST(expiry_is_utc_rfc3339)
+{
+	const char *bad[] = {
+	    NULL,
+	    "",
+	    "2026-12-05T23:47:24z",
+	    "2026-12-06T00:47:24+01:00",
+	    "2026-12-05T23:47:24",
+	    " 2026-12-05T23:47:24Z",
+	    "2026-12-5T23:47:24Z",
+	    "1969-12-31T23:59:59Z",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(baton_peertoken_time_ms(bad[i]) == -1, "'%s'",
+			      bad[i] ? bad[i] : "(null)");
+	}
+	ck_assert_int_eq(baton_peertoken_time_ms("2026-12-05T23:47:24Z"), T0);
+	ck_assert_int_eq(baton_peertoken_time_ms("1970-01-01T00:00:00Z"), 0);
+}
+END_TEST
+
 START_TEST(bad_answers_are_errors_without_a_token)
 {
 	const char *bad[] = {
@@ -167,6 +189,7 @@ static Suite *peertoken_suite(void)
 	TCase *tc = tcase_create("peertoken");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, parses_a_token_request_status);
+	tcase_add_test(tc, expiry_is_utc_rfc3339);
 	tcase_add_test(tc, bad_answers_are_errors_without_a_token);
 	tcase_add_test(tc, oversized_token_is_too_large);
 	tcase_add_test(tc, jwt_expiry);

@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 
-#include "common/clock.h"
 #include "kube/config.h"
 #include "harness.h"
 
@@ -697,26 +696,6 @@ START_TEST(exec_refused_at_load)
 }
 END_TEST
 
-START_TEST(rfc3339)
-{
-	time_t t;
-	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:01:00Z", &t),
-			 0);
-	ck_assert_int_eq(t, 60);
-	ck_assert_int_eq(
-	    baton_clock_parse_rfc3339("1970-01-01T01:00:00.123-01:00", &t), 0);
-	ck_assert_int_eq(t, 7200);
-	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00", &t),
-			 -1);
-	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00Zx", &t),
-			 -1);
-	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01 00:00:00Z", &t),
-			 -1);
-	ck_assert_int_eq(baton_clock_parse_rfc3339("1970-01-01T00:00:00.Z", &t),
-			 -1);
-}
-END_TEST
-
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("kube_config");
@@ -743,7 +722,6 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, exec_plugin_failures, 0,
 			    (int)(sizeof bad_plugins / sizeof bad_plugins[0]));
 	tcase_add_test(tc, exec_refused_at_load);
-	tcase_add_test(tc, rfc3339);
 	suite_add_tcase(s, tc);
 	return s;
 }

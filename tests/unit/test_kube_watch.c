@@ -69,7 +69,7 @@ START_TEST(framing_whole_stream)
 	ck_assert_int_eq(
 	    baton_kube_framer_feed(&f, stream, strlen(stream), collect, &s), 0);
 	check_seen(&s);
-	ck_assert_uint_eq(f.len, 0);
+	ck_assert_uint_eq(f.line.len, 0);
 	baton_kube_framer_free(&f);
 }
 END_TEST
@@ -148,7 +148,7 @@ START_TEST(framing_overlong_line)
 	ck_assert_int_eq(
 	    baton_kube_framer_feed(&f, big, 60, count_lines, &lines),
 	    BATON_ETOOLARGE);
-	ck_assert_uint_eq(f.len, 0);
+	ck_assert_uint_eq(f.line.len, 0);
 	/* A complete over-long line in one chunk. */
 	big[150] = '\n';
 	ck_assert_int_eq(

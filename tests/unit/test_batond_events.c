@@ -1,0 +1,204 @@
+/* batond's Events (batond/events.h) against a fake API server: what the
+ * Event says (the reason, message and type it was given; the
+ * DatabaseCluster it is about, also when the cached object lacks kind and
+ * apiVersion; batond and its region as the source), and that a repeat
+ * bumps the count of the same Event (kube/events.c's aggregation) where
+ * batond used to create one Event per occurrence.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "batond/events.h"
+#include "common/labels.h"
+#include "harness.h"
+#include "http/server.h"
+#include "kube/config.h"
+
+#define EVENTS_PATH "/api/v1/namespaces/shop/events"
+
+struct fake {
+	uv_loop_t loop;
+	struct baton_http_server srv;
+	struct baton_kube_client client;
+	struct baton_kube_recorder rec;
+	json_t *created[4];
+	int n_created;
+	json_t *patches[4];
+	int n_patched;
+	char patch_path[256];
+	bool srv_closed, client_closed, rec_closed;
+};
+
+static struct fake *fk;
+
+/* POST creates (the Event's name gives the path its PATCHes go to),
+ * PATCH bumps: both are kept and answered with what they sent. */
+static void answer_cb(struct baton_http_request *req, void *data)
+{
+	struct fake *f = data;
+	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
+	bool create = strcmp(req->method, "POST") == 0;
+	int *n = create ? &f->n_created : &f->n_patched;
+
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_lt(*n, 4);
+	(create ? f->created : f->patches)[(*n)++] = body;
+	if (create) {
+		snprintf(f->patch_path, sizeof f->patch_path, "%s/%s",
+			 EVENTS_PATH,
+			 json_string_value(json_object_get(
+			     json_object_get(body, "metadata"), "name")));
+	}
+	baton_http_respond(req, create ? 201 : 200, "application/json",
+			   req->body, req->body_len, NULL);
+}
+
+static void srv_closed_cb(struct baton_http_server *srv)
+{
+	fk->srv_closed = true;
+}
+
+static void client_closed_cb(struct baton_kube_client *c)
+{
+	fk->client_closed = true;
+}
+
+static void rec_closed_cb(struct baton_kube_recorder *r)
+{
+	fk->rec_closed = true;
+}
+
+static void fake_start(struct fake *f)
+{
+	struct baton_http_config hc = {0};
+	struct baton_kube_config kc;
+	char kubeconfig[512];
+
+	memset(f, 0, sizeof *f);
+	fk = f;
+	ck_assert_int_eq(uv_loop_init(&f->loop), 0);
+	ck_assert_int_eq(baton_http_server_init(&f->loop, &f->srv, &hc), 0);
+	ck_assert_int_eq(
+	    baton_http_route(&f->srv, "POST", EVENTS_PATH, answer_cb, f), 0);
+	ck_assert_int_eq(baton_http_server_listen(&f->srv, "127.0.0.1", 0), 0);
+	snprintf(kubeconfig, sizeof kubeconfig,
+		 "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+		 "clusters:\n- name: t\n  cluster:\n"
+		 "    server: http://127.0.0.1:%d\n"
+		 "users:\n- name: t\n  user: {}\n"
+		 "contexts:\n- name: t\n  context: {cluster: t, user: t}\n",
+		 baton_http_server_port(&f->srv));
+	ck_assert_int_eq(baton_kube_config_load_data(&kc, kubeconfig,
+						     strlen(kubeconfig), "t",
+						     NULL, NULL),
+			 0);
+	ck_assert_int_eq(
+	    baton_kube_client_init(&f->loop, &f->client, &kc, NULL), 0);
+	baton_kube_config_free(&kc);
+	ck_assert_int_eq(baton_events_init(&f->client, &f->rec, "eu"), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	baton_kube_recorder_close(&f->rec, rec_closed_cb);
+	LOOP_RUN_UNTIL(&f->loop, f->rec_closed);
+	baton_kube_client_close(&f->client, client_closed_cb);
+	baton_http_server_close(&f->srv, srv_closed_cb);
+	LOOP_RUN_UNTIL(&f->loop, f->client_closed && f->srv_closed);
+	LOOP_TEARDOWN(&f->loop);
+	for (int i = 0; i < f->n_created; i++) {
+		json_decref(f->created[i]);
+	}
+	for (int i = 0; i < f->n_patched; i++) {
+		json_decref(f->patches[i]);
+	}
+}
+
+static const char *str_at(json_t *o, const char *a, const char *b)
+{
+	json_t *v = json_object_get(o, a);
+	if (b != NULL) {
+		v = json_object_get(v, b);
+	}
+	return json_string_value(v);
+}
+
+START_TEST(test_event_is_about_the_database_cluster)
+{
+	struct fake f;
+	/* as the informer's list may hand it: no kind, no apiVersion */
+	json_t *obj = json_pack("{s:{s:s, s:s, s:s}}", "metadata", "name",
+				"orders", "namespace", "shop", "uid", "u-1");
+	json_t *ev;
+
+	fake_start(&f);
+	baton_events_record(&f.rec, obj, "Warning", "SwitchoverRefused",
+			    "region mars is not in spec.regions");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 1);
+	ev = f.created[0];
+	ck_assert_str_eq(str_at(ev, "reason", NULL), "SwitchoverRefused");
+	ck_assert_str_eq(str_at(ev, "message", NULL),
+			 "region mars is not in spec.regions");
+	ck_assert_str_eq(str_at(ev, "type", NULL), "Warning");
+	ck_assert_str_eq(str_at(ev, "involvedObject", "kind"),
+			 "DatabaseCluster");
+	ck_assert_str_eq(str_at(ev, "involvedObject", "apiVersion"),
+			 BATON_API_VERSION);
+	ck_assert_str_eq(str_at(ev, "involvedObject", "name"), "orders");
+	ck_assert_str_eq(str_at(ev, "involvedObject", "namespace"), "shop");
+	ck_assert_str_eq(str_at(ev, "involvedObject", "uid"), "u-1");
+	ck_assert_str_eq(str_at(ev, "metadata", "namespace"), "shop");
+	ck_assert_str_eq(str_at(ev, "source", "component"), "batond");
+	ck_assert_str_eq(str_at(ev, "source", "host"), "eu");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 1);
+	/* OBJ is the cache's: left as it was */
+	ck_assert_ptr_null(json_object_get(obj, "kind"));
+	json_decref(obj);
+	fake_stop(&f);
+}
+END_TEST
+
+START_TEST(test_repeat_bumps_the_count)
+{
+	struct fake f;
+	json_t *obj =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion",
+		      BATON_API_VERSION, "kind", "DatabaseCluster", "metadata",
+		      "name", "orders", "namespace", "shop", "uid", "u-1");
+
+	fake_start(&f);
+	baton_events_record(&f.rec, obj, "Normal", "FailoverStarted",
+			    "promoting eu");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 1);
+	ck_assert_int_eq(
+	    baton_http_route(&f.srv, "PATCH", f.patch_path, answer_cb, &f), 0);
+	baton_events_record(&f.rec, obj, "Normal", "FailoverStarted",
+			    "promoting eu");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.patched == 1);
+	ck_assert_int_eq(f.n_created, 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(f.patches[0], "count")), 2);
+	/* another message is another Event */
+	baton_events_record(&f.rec, obj, "Normal", "FailoverStarted",
+			    "promoting us");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 2);
+	ck_assert_str_eq(str_at(f.created[1], "message", NULL), "promoting us");
+	ck_assert_int_eq(f.rec.failed, 0);
+	json_decref(obj);
+	fake_stop(&f);
+}
+END_TEST
+
+static Suite *events_suite(void)
+{
+	Suite *s = suite_create("batond_events");
+	TCase *tc = tcase_create("events");
+
+	tcase_add_test(tc, test_event_is_about_the_database_cluster);
+	tcase_add_test(tc, test_repeat_bumps_the_count);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(events_suite)
