@@ -2483,7 +2483,7 @@ static int pg_cascade(struct baton_engine *e,
 {
 	struct pg *pg = PG(e);
 	char out[128], src[2048], mine_sys[64] = "", up_sys[64] = "";
-	char before[128] = "", host[128], lsn[64];
+	char before[128] = "", host[128], lsn[64], ci[4200];
 	unsigned my_tli = 0, up_tli = 0;
 	uint64_t mine = 0, up_pos = 0;
 	struct baton_engine_peer old = {host, 0};
@@ -2517,11 +2517,13 @@ static int pg_cascade(struct baton_engine *e,
 		rv = BATON_ECONFLICT;
 	}
 	if (rv == 0) {
+		/* whole: cut short, its quoted passfile path would not
+		 * parse, and a failure would put back no upstream at all */
 		rv =
 		    exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
-			     out, sizeof out);
+			     ci, sizeof ci);
 		if (rv == 0) {
-			conninfo_upstream(out, before, sizeof before);
+			conninfo_upstream(ci, before, sizeof before);
 		}
 	}
 	if (rv != 0) {
@@ -2633,12 +2635,60 @@ static int pg_cascade(struct baton_engine *e,
 		session_done(e, c);
 		return rv;
 	}
-	session_done(e, c);
-	BATON_INFO("engine",
-		   "%s streams from %s:%d (cascading, timeline %u) instead of "
-		   "%s, at %s",
-		   pg->name, upstream->host, upstream->port, my_tli,
-		   before[0] ? before : "nobody", lsn);
+	/* A backend applies a reload between two commands, and maybe not
+	 * by the next one (the postmaster signals it): the status that
+	 * answers the order is read on this session, and one that still
+	 * showed no primary_conninfo (stop_receiving's) made the agent say
+	 * "detached" and batond order a needless rejoin after the promote
+	 * (the lab's first runs: 0.8-5.6 s). So the new setting is
+	 * confirmed here first, then the WAL receiver streaming from
+	 * UPSTREAM is waited for (not required: the target may still be
+	 * behind in its own receiving; the cascade holds either way). */
+	deadline = baton_mono_ms_double() + 2000;
+	for (;;) {
+		char now_up[128] = "";
+		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci) == 0) {
+			conninfo_upstream(ci, now_up, sizeof now_up);
+		}
+		if (strcmp(now_up, out) == 0) {
+			break;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			session_done(e, c);
+			baton_errmsg_printf(e->errmsg,
+					    "%s: the reload naming %s was not "
+					    "seen within 2 s",
+					    pg->name, out);
+			return BATON_ETIMEDOUT;
+		}
+		sleep_ms(5);
+	}
+	{
+		char q[256], n[16] = "";
+		bool streaming = false;
+		snprintf(q, sizeof q,
+			 "SELECT count(*) FROM pg_stat_wal_receiver WHERE "
+			 "status = 'streaming' AND sender_port = %d",
+			 upstream->port);
+		deadline = baton_mono_ms_double() + 1000;
+		while (!streaming && baton_mono_ms_double() < deadline) {
+			streaming = exec_sql(e, c, q, n, sizeof n) == 0 &&
+				    strcmp(n, "1") == 0;
+			if (!streaming) {
+				sleep_ms(10);
+			}
+		}
+		session_done(e, c);
+		BATON_INFO("engine",
+			   "%s streams from %s:%d (cascading, timeline %u) "
+			   "instead of %s, at %s%s",
+			   pg->name, upstream->host, upstream->port, my_tli,
+			   before[0] ? before : "nobody", lsn,
+			   streaming ? ""
+				     : " (its WAL receiver not streaming yet "
+				       "after 1 s)");
+	}
 	return 0;
 }
 
