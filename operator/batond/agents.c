@@ -1233,6 +1233,16 @@ static void tick_cb(uv_timer_t *t)
 				   ? cs->generation(cs->data)
 				   : 0;
 		if (gen == a->generation && now - a->tick_ms < TICK_MS) {
+			/* between full ticks, only a switchover's target is
+			 * asked again (every POLL_TARGET_MS): polled on full
+			 * ticks alone, it was asked every 200 ms, and the
+			 * promote waits for its report of the final position */
+			for (p = a->pods; p != NULL; p = p->next) {
+				if (!p->gone && !p->poll_pending &&
+				    switchover_target(a, p)) {
+					poll(a, p, now);
+				}
+			}
 			return;
 		}
 		a->generation = gen;
