@@ -111,6 +111,8 @@ static const char *op_name(enum baton_engine_op op)
 		return "init-replica";
 	case BATON_ENGINE_DETACH:
 		return "detach";
+	case BATON_ENGINE_CASCADE:
+		return "cascade";
 	}
 	return "?";
 }
@@ -571,7 +573,8 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 		a->detached_lsn = req->final_lsn;
 	} else if (status == 0 &&
 		   (op == BATON_ENGINE_REJOIN || op == BATON_ENGINE_PROMOTE ||
-		    is_init || op == BATON_ENGINE_START)) {
+		    op == BATON_ENGINE_CASCADE || is_init ||
+		    op == BATON_ENGINE_START)) {
 		/* streams again, or is the primary; a replica that booted
 		 * without a primary to stream from was detached before */
 		a->detached = a->st.role == BATON_ROLE_REPLICA &&
@@ -976,6 +979,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 	    {"promote", BATON_AGENT_PROMOTE}, {"demote", BATON_AGENT_DEMOTE},
 	    {"fence", BATON_AGENT_FENCE},     {"rejoin", BATON_AGENT_REJOIN},
 	    {"init", BATON_AGENT_INIT},	      {"detach", BATON_AGENT_DETACH},
+	    {"cascade", BATON_AGENT_CASCADE},
 	};
 	json_error_t jerr;
 	json_t *o;
@@ -1011,7 +1015,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 		baton_errmsg_printf(
 		    errmsg,
 		    "\"action\" must be one of promote, demote, "
-		    "fence, rejoin, init, detach%s",
+		    "fence, rejoin, init, detach, cascade%s",
 		    s != NULL && strcmp(s, "lease") == 0
 			? " (there are no lease orders: the agent asks "
 			  "batond for its lease)"
@@ -1037,6 +1041,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 		}
 		break;
 	case BATON_AGENT_REJOIN:
+	case BATON_AGENT_CASCADE:
 		if (parse_peer(o, out, true, errmsg) != 0) {
 			goto out;
 		}
@@ -1301,6 +1306,13 @@ static void order_cb(struct baton_http_request *req, void *data)
 		/* a replica holds no lease; it stops streaming and says
 		 * where its WAL ends */
 		o->op = BATON_ENGINE_DETACH;
+		break;
+	case BATON_AGENT_CASCADE:
+		/* a replica holds no lease; it streams from another replica
+		 * (the engine refuses anything else) */
+		o->op = BATON_ENGINE_CASCADE;
+		snprintf(o->host, sizeof o->host, "%s", ord.primary_host);
+		o->port = ord.primary_port;
 		break;
 	default: /* fence */
 		drop_lease(a);

@@ -116,6 +116,9 @@ enum baton_agent_action {
 	BATON_AGENT_REJOIN,
 	BATON_AGENT_INIT,
 	BATON_AGENT_DETACH, /* synchronous failover: stop streaming */
+	/* planned switchover: stream from the target (primaryHost:Port),
+	 * another replica, before it is promoted */
+	BATON_AGENT_CASCADE,
 };
 
 struct baton_agent_order {
@@ -124,7 +127,7 @@ struct baton_agent_order {
 	uint64_t epoch;
 	uint64_t primary_lsn;	     /* promote; 0: none given */
 	enum baton_engine_role role; /* init: PRIMARY or REPLICA */
-	char primary_host[256];	     /* rejoin, init replica */
+	char primary_host[256];	     /* rejoin, init replica, cascade */
 	int primary_port;
 };
 

@@ -10,6 +10,7 @@
 #include "batond/agentpki.h"
 #include "batond/children.h"
 #include "batond/config.h"
+#include "batond/lastfailover.h"
 #include "http/server.h"
 #include "common/labels.h"
 #include "common/assert.h"
@@ -96,6 +97,15 @@ struct dbinfo {
 	char instance[96];
 	char sync[512];
 	bool seen;
+	/* The hops of the next promote's critical path as seen here, for
+	 * stepsMillis (note_fsm_hops()): the FSM's phase and epoch at the
+	 * last tick, when this region applied the round's start
+	 * (SwitchingOver or FailingOver) and the old primary's fence
+	 * (Fenced); CLOCK_MONOTONIC ms, 0: not seen. Up to WAKE_MS late:
+	 * the tick that notices runs within that of the apply. */
+	uint8_t hop_phase;
+	uint64_t hop_epoch;
+	uint64_t committed_ms, fenced_ms;
 	/* what the last tick computed: a change is reported (env.changed),
 	 * so the status follows the agents without a reconcile per order */
 	char last_summary[800];
@@ -195,7 +205,7 @@ uint64_t baton_agents_follows_epoch(json_t *st)
 	 * of 1 under way (the first init) has no earlier timeline */
 	if (bget(st, "busy")) {
 		static const char *const same_timeline[] = {
-		    "status", "fence", "unfence", "detach"};
+		    "status", "fence", "unfence", "detach", "cascade"};
 		const char *op = sget(st, "operation");
 		for (size_t i = 0; op != NULL && i < sizeof same_timeline /
 							 sizeof *same_timeline;
@@ -277,6 +287,123 @@ static const char *field_summary(json_t *st, char *buf, size_t n)
 	return buf;
 }
 
+/* stepsMillis after a promote, in the new primary's region: its agent
+ * answered the promote order (PostgreSQL promoted: PROMOTE_ANSWER), its
+ * instance is writable (lease granted, unfenced), and the first
+ * synchronous standby streams from it (in synchronous mode the first
+ * commit can be acknowledged only from then on). As batond sees them:
+ * from the order's answer or a poll. */
+static void note_agent_hops(struct baton_agents *a, struct pod *p,
+			    bool promote_answer)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	const struct baton_db_state *st;
+	struct baton_lastfailover *lf = a->env.lastfo;
+	json_t *s = p->status, *pe;
+	int64_t ms;
+	bool any = false;
+
+	if (lf == NULL || cs == NULL || s == NULL || p->ordinal != 0 ||
+	    (st = cs->db(cs->data, p->db)) == NULL || st->primary < 0 ||
+	    baton_fsm_region_index(st, a->env.region) != st->primary ||
+	    sget(s, "role") == NULL ||
+	    strcmp(sget(s, "role"), "primary") != 0 ||
+	    !json_is_integer(pe = json_object_get(s, "primaryEpoch")) ||
+	    (uint64_t)json_integer_value(pe) != st->epoch ||
+	    (ms = baton_lastfailover_since(lf, p->db, baton_mono_ms())) < 0) {
+		return;
+	}
+	if (promote_answer) {
+		any |= baton_lastfailover_step(lf, p->db, st->epoch, "promoted",
+					       ms);
+	}
+	if (bget(s, "writable")) {
+		any |= baton_lastfailover_step(lf, p->db, st->epoch, "writable",
+					       ms);
+	}
+	if (json_array_size(json_object_get(s, "syncStandbys")) > 0) {
+		any |= baton_lastfailover_step(lf, p->db, st->epoch, "standby",
+					       ms);
+	}
+	if (any && a->env.changed != NULL) {
+		a->env.changed(a->env.data, p->db);
+	}
+}
+
+/* stepsMillis before a promote, in every region: the round's start and
+ * the old primary's fence as this region applied them, told once the
+ * promote they led to is applied (negative: before it). */
+static void note_fsm_hops(struct baton_agents *a)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	uint64_t now = baton_mono_ms();
+
+	if (cs == NULL || a->env.lastfo == NULL) {
+		return;
+	}
+	for (struct dbinfo *d = a->dbs; d != NULL; d = d->next) {
+		const struct baton_db_state *st = cs->db(cs->data, d->db);
+		if (st == NULL) {
+			continue;
+		}
+		if (st->phase != d->hop_phase) {
+			if (st->phase == BATON_PHASE_SWITCHING_OVER ||
+			    st->phase == BATON_PHASE_FAILING_OVER) {
+				d->committed_ms = now;
+				d->fenced_ms = 0;
+			} else if (st->phase == BATON_PHASE_FENCED) {
+				d->fenced_ms = now;
+			} else if (st->epoch == d->hop_epoch) {
+				/* called off: its hops lead nowhere */
+				d->committed_ms = d->fenced_ms = 0;
+			}
+			d->hop_phase = st->phase;
+		}
+		if (st->epoch == d->hop_epoch) {
+			continue;
+		}
+		if (d->hop_epoch != 0 && d->committed_ms != 0) {
+			bool any = baton_lastfailover_before(
+			    a->env.lastfo, d->db, st->epoch, "committed",
+			    d->committed_ms);
+			if (d->fenced_ms != 0) {
+				any |= baton_lastfailover_before(
+				    a->env.lastfo, d->db, st->epoch, "fenced",
+				    d->fenced_ms);
+			}
+			if (any && a->env.changed != NULL) {
+				a->env.changed(a->env.data, d->db);
+			}
+		}
+		d->committed_ms = d->fenced_ms = 0;
+		d->hop_epoch = st->epoch;
+	}
+}
+
+/* A primary that is not writable yet (a promote done, its first lease on
+ * the way) is watched closely: the moment it becomes writable is when its
+ * endpoint is published and the other regions' standbys are told to
+ * follow it (a 1 s poll cost up to 1 s of every failover and switchover on
+ * the lab). So is one without a synchronous standby in synchronous mode:
+ * no write is acknowledged before one streams, and when one does is the
+ * "standby" hop of stepsMillis. */
+static bool watch_closely(struct baton_agents *a, struct pod *p)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	const struct baton_db_state *st;
+	const char *role = sget(p->status, "role");
+
+	if (role == NULL || strcmp(role, "primary") != 0) {
+		return false;
+	}
+	if (!bget(p->status, "writable")) {
+		return true;
+	}
+	return cs != NULL && (st = cs->db(cs->data, p->db)) != NULL &&
+	       st->cfg.synchronous &&
+	       json_array_size(json_object_get(p->status, "syncStandbys")) == 0;
+}
+
 static void poll_cb(struct baton_kube_request *req, int status)
 {
 	struct pod *p = req->data;
@@ -305,19 +432,9 @@ static void poll_cb(struct baton_kube_request *req, int status)
 				  p->ip);
 		}
 		p->poll_failures = 0;
-		/* A primary that is not writable yet (a promote done, its
-		 * first lease on the way) is watched closely: the moment it
-		 * becomes writable is when its endpoint is published and the
-		 * other regions' standbys are told to follow it, and in
-		 * synchronous mode no write is acknowledged before one does
-		 * (a 1 s poll cost up to 1 s of every failover and
-		 * switchover on the lab). */
-		p->next_poll_ms = now + (sget(p->status, "role") &&
-						 strcmp(sget(p->status, "role"),
-							"primary") == 0 &&
-						 !bget(p->status, "writable")
-					     ? POLL_FAST_MS
-					     : POLL_MS);
+		p->next_poll_ms =
+		    now + (watch_closely(a, p) ? POLL_FAST_MS : POLL_MS);
+		note_agent_hops(a, p, false);
 		if (strcmp(before, field_summary(p->status, after,
 						 sizeof after)) != 0 &&
 		    a->env.changed != NULL) {
@@ -549,6 +666,7 @@ static void order_cb(struct baton_kube_request *req, int status)
 					json_object_get(r, "finalPosition"));
 			}
 		}
+		note_agent_hops(a, p, strcmp(p->order, "promote") == 0);
 		order_event(a, p, true, NULL);
 		if (a->env.changed != NULL) {
 			a->env.changed(a->env.data, p->db);
@@ -569,8 +687,12 @@ static void order_cb(struct baton_kube_request *req, int status)
 			  "%s: %s at epoch %" PRIu64 " failed: %s", p->key,
 			  p->order, p->order_epoch, detail);
 		{
+			/* a refused cascade (the target promoted
+			 * meanwhile) must not hold up the rejoin that
+			 * follows the promote by a second */
 			uint64_t backoff =
-			    1000ull
+			    (strcmp(p->order, "cascade") == 0 ? 250ull
+							      : 1000ull)
 			    << (p->order_failures < 5 ? p->order_failures : 5);
 			p->order_failures++;
 			p->next_order_ms =
@@ -712,6 +834,34 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		}
 		return;
 	}
+	/* A planned switchover, before the target is promoted: every other
+	 * replica streams from the target instead of the old primary
+	 * (cascading replication), so that it follows the target's
+	 * promotion on the same connection and, in synchronous mode, is
+	 * there to acknowledge the new primary's first commit. Ordered
+	 * only after the promote, its rejoin (a fork check on a new
+	 * connection, then the WAL receiver's restart) cost 0.4-0.9 s of
+	 * every switchover's write gap. The engine switches only when the
+	 * target has flushed everything this replica received, so it never
+	 * holds WAL the target lacks (it can follow the target whatever
+	 * happens next); a failed cascade leaves it streaming from the old
+	 * primary. Replicas wait for the promote meanwhile: one that
+	 * cascades must not be sent back to the old primary's endpoint.
+	 * Called off (back to Healthy at this epoch) or turned into a
+	 * failover, the rules below and above apply again: its upstream is
+	 * not the primary's, so it rejoins it; detached, it reports. */
+	if ((st->phase == BATON_PHASE_SWITCHING_OVER ||
+	     st->phase == BATON_PHASE_FENCED) &&
+	    strcmp(role, "replica") == 0) {
+		const char *t = v->switchover_target;
+		if (t != NULL && strcmp(t, v->own_endpoint) != 0 &&
+		    !v->detached &&
+		    (v->upstream == NULL || strcmp(v->upstream, t) != 0)) {
+			out->action = "cascade";
+			out->target = t;
+		}
+		return;
+	}
 	/* every other instance streams from the primary's endpoint. Until
 	 * the promoted region publishes it (its instance turned writable:
 	 * promote, then unfence), the address of the instance the FSM
@@ -823,6 +973,19 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 			    st->regions[st->primary].name);
 		}
 	}
+	if ((st->phase == BATON_PHASE_SWITCHING_OVER ||
+	     st->phase == BATON_PHASE_FENCED) &&
+	    st->sw_target >= 0 && (unsigned)st->sw_target < st->n_regions) {
+		if (st->sw_target == me) {
+			info = index_get(a->db_index, p->db);
+			v.switchover_target =
+			    info && info->instance[0] ? info->instance : NULL;
+		} else if (a->env.peer_instance_endpoint != NULL) {
+			v.switchover_target = a->env.peer_instance_endpoint(
+			    a->env.data, p->ns, p->cluster,
+			    st->regions[st->sw_target].name);
+		}
+	}
 	baton_agents_decide(st, me, &v, &o);
 
 	if (o.propose_fence && now - p->fence_proposed_ms >= 1000) {
@@ -855,6 +1018,9 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	} else if (strcmp(o.action, "rejoin") == 0) {
 		send_order(a, p, "rejoin", o.epoch, with_endpoint(o.target),
 			   o.target, LONG_ORDER_TIMEOUT_MS);
+	} else if (strcmp(o.action, "cascade") == 0) {
+		send_order(a, p, "cascade", o.epoch, with_endpoint(o.target),
+			   o.target, ORDER_TIMEOUT_MS);
 	} else {
 		send_order(a, p, o.action, o.epoch, json_object(), "",
 			   ORDER_TIMEOUT_MS);
@@ -1068,12 +1234,23 @@ static void tick_cb(uv_timer_t *t)
 				   ? cs->generation(cs->data)
 				   : 0;
 		if (gen == a->generation && now - a->tick_ms < TICK_MS) {
+			/* between full ticks, only a switchover's target is
+			 * asked again (every POLL_TARGET_MS): polled on full
+			 * ticks alone, it was asked every 200 ms, and the
+			 * promote waits for its report of the final position */
+			for (p = a->pods; p != NULL; p = p->next) {
+				if (!p->gone && !p->poll_pending &&
+				    switchover_target(a, p)) {
+					poll(a, p, now);
+				}
+			}
 			return;
 		}
 		a->generation = gen;
 		a->tick_ms = now;
 	}
 	sync_pods(a, now);
+	note_fsm_hops(a);
 	for (p = a->pods; p != NULL; p = p->next) {
 		if (p->gone) {
 			continue;

@@ -24,6 +24,11 @@
  *   (synchronous)         from the old primary); its answer's final
  *                         position is this region's final report
  *                         (baton_agents_final())
+ *   switchover, replica   cascade: stream from the target's designated
+ *   (before the promote)  instance instead of the old primary, so it
+ *                         follows the target's promotion on the same
+ *                         connection (the engine refuses unless the
+ *                         target has all this replica received)
  *   any other pod         a primary, a replica following another endpoint
  *                         than the current primary's, or one that follows
  *                         nobody (detached): rejoin (pg_rewind if needed,
@@ -57,6 +62,7 @@
 
 struct baton_agents;
 struct baton_agentpki;
+struct baton_lastfailover;
 
 struct baton_agents_env {
 	void *data;
@@ -82,6 +88,12 @@ struct baton_agents_env {
 		      const char *reason, const char *message);
 	/* The agent API ("host:port"; NULL: none, no agent gets a lease). */
 	const char *api_bind;
+	/* status.lastFailover of this region (NULL: none): the driver adds
+	 * the hops of a promote's critical path it sees to its stepsMillis
+	 * ("committed", "fenced" before the promote; "promoted", "writable",
+	 * "standby" after it, in the new primary's region) and calls
+	 * CHANGED. */
+	struct baton_lastfailover *lastfo;
 	/* The region's agent CA (NULL: plain HTTP both ways, no identities):
 	 * orders and status over mutual TLS to the database's certificate
 	 * name at the pod's IP; leases only to a caller whose certificate
@@ -142,6 +154,9 @@ struct baton_agent_view {
 	 * serves (another region's peer status), or NULL */
 	const char *primary_instance;
 	bool detached; /* it streams from nobody (agent says so) */
+	/* a planned switchover before its promote: the target region's
+	 * designated instance ("host:port"), or NULL */
+	const char *switchover_target;
 	/* what batond learnt from this pod's answers, for the FSM's round */
 	bool fence_acked; /* a fence order answered: fenced, no lease */
 	uint64_t fence_position;
@@ -152,8 +167,9 @@ struct baton_agent_view {
 
 struct baton_agent_order {
 	const char *action; /* "init", "promote", "fence", "rejoin",
-			       "detach", or NULL: nothing to do */
-	const char *target; /* init replica / rejoin: the endpoint */
+			       "detach", "cascade", or NULL: nothing */
+	const char *target; /* init replica / rejoin / cascade: the
+			       endpoint */
 	uint64_t epoch;
 	bool propose_fence; /* switchover: propose FENCE at this position */
 	uint64_t fence_position;

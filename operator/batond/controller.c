@@ -1167,6 +1167,7 @@ int baton_controller_start(struct baton_batond *d,
 		    .peer_sync_standbys = agents_peer_sync,
 		    .changed = agents_changed,
 		    .event = agents_event,
+		    .lastfo = &c->lastfo,
 		    .api_bind = d->cfg->agent_api_bind,
 		    .pki = d->agent_pki,
 		};

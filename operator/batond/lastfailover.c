@@ -91,6 +91,30 @@ bool baton_lastfailover_step(struct baton_lastfailover *r, const char *db,
 	return true;
 }
 
+bool baton_lastfailover_before(struct baton_lastfailover *r, const char *db,
+			       uint64_t epoch, const char *step, uint64_t at_ms)
+{
+	json_t *lf = json_object_get(r->records, db);
+	json_t *steps = json_object_get(lf, "stepsMillis");
+	json_t *t = json_object_get(r->promote_ms, db);
+	uint64_t promote_ms;
+
+	if (steps == NULL || t == NULL ||
+	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
+		epoch ||
+	    json_object_get(steps, step) != NULL) {
+		return false;
+	}
+	promote_ms = (uint64_t)json_integer_value(t);
+	if (at_ms > promote_ms ||
+	    promote_ms - at_ms > BATON_LASTFAILOVER_BEFORE_MS) {
+		return false;
+	}
+	json_object_set_new(steps, step,
+			    json_integer(-(json_int_t)(promote_ms - at_ms)));
+	return true;
+}
+
 const char *baton_lastfailover_awaiting(struct baton_lastfailover *r,
 					const char *db)
 {

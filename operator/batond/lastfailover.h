@@ -6,7 +6,10 @@
  * the controller then adds each step once, in milliseconds after the
  * promote was applied here (stepsMillis: "labelled" when the primary label
  * landed, "routed" when every routing object points at the new primary,
- * "serving" when its endpoint is published, which also sets completedAt).
+ * "serving" when its endpoint is published, which also sets completedAt;
+ * the agent driver adds the hops it sees, batond/agents.h: "committed"
+ * and "fenced" before the promote, negative, then "promoted", "writable"
+ * and "standby").
  *
  * No I/O and no clock: times come in, Event messages come out; the
  * controller (batond/controller.c) reads the clocks, feeds the
@@ -59,6 +62,18 @@ int64_t baton_lastfailover_since(struct baton_lastfailover *r, const char *db,
  * the record's), never a negative MS. Returns whether it was new. */
 bool baton_lastfailover_step(struct baton_lastfailover *r, const char *db,
 			     uint64_t epoch, const char *step, int64_t ms);
+
+/* Records STEP, which happened here at AT_MS (monotonic, the clock of
+ * baton_lastfailover_promoted()'s NOW_MS) *before* DB's promote at EPOCH
+ * was applied here: stepsMillis then holds AT_MS minus the promote's time,
+ * zero or negative (a switchover committed, the old primary fenced). Once
+ * per failover; refused when AT_MS is after the promote or more than
+ * BATON_LASTFAILOVER_BEFORE_MS before it (a round called off long ago).
+ * Returns whether it was new. */
+#define BATON_LASTFAILOVER_BEFORE_MS 120000
+bool baton_lastfailover_before(struct baton_lastfailover *r, const char *db,
+			       uint64_t epoch, const char *step,
+			       uint64_t at_ms);
 
 /* The region DB's last promote went to while it is not known to serve
  * yet (no completedAt), or NULL. */

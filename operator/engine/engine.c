@@ -157,6 +157,17 @@ static void work_cb(uv_work_t *w)
 			rv = e->ops->detach(e, &req->final_lsn);
 		}
 		break;
+	case BATON_ENGINE_CASCADE:
+		if (e->ops->cascade == NULL) {
+			baton_errmsg_printf(e->errmsg,
+					    "the %s engine cannot cascade a "
+					    "replica",
+					    e->ops->name);
+			rv = BATON_EINVAL;
+		} else {
+			rv = e->ops->cascade(e, &peer);
+		}
+		break;
 	}
 	if (rv != 0) {
 		memcpy(req->errmsg, e->errmsg, sizeof req->errmsg);

@@ -99,6 +99,16 @@ struct baton_engine_ops {
 	 * It stays a replica; rejoin() follows a primary again. May be
 	 * NULL (the engine cannot detach: no synchronous failover). */
 	int (*detach)(struct baton_engine *e, uint64_t *final_lsn);
+	/* A planned switchover, before the target is promoted: this
+	 * streaming replica streams from UPSTREAM, another replica of the
+	 * same primary on the same timeline (the target), instead
+	 * (cascading replication); it follows UPSTREAM's promotion on the
+	 * same connection. Never leaves it holding WAL UPSTREAM lacks: it
+	 * refuses (and streams from its primary again, as before) unless
+	 * UPSTREAM has flushed everything this replica received. May be
+	 * NULL (the engine cannot: standbys rejoin after the promote). */
+	int (*cascade)(struct baton_engine *e,
+		       const struct baton_engine_peer *upstream);
 	void (*destroy)(struct baton_engine *e);
 };
 
@@ -228,6 +238,7 @@ enum baton_engine_op {
 	BATON_ENGINE_INIT_PRIMARY,
 	BATON_ENGINE_INIT_REPLICA, /* from peer_host:peer_port */
 	BATON_ENGINE_DETACH,	   /* final_lsn: where it stopped */
+	BATON_ENGINE_CASCADE,	   /* from peer_host:peer_port */
 };
 
 struct baton_engine_req;

@@ -2451,6 +2451,281 @@ out:
 	return ok;
 }
 
+/* How long pg_cascade() waits for its upstream to have flushed everything
+ * this standby received. Both stream from the same primary, so it is
+ * normally there already; a primary that is gone leaves it behind for
+ * good, and the standby then goes back to its primary. */
+#define CASCADE_WAIT_MS 2000
+
+/* IDENTIFY_SYSTEM on the replication connection RC: the database system,
+ * the timeline and the position up to which RC's server would send WAL
+ * (on a standby: what it has flushed, or replayed if further, on its
+ * replay timeline; on a primary: its flush position on its timeline). */
+static int identify(struct baton_engine *e, PGconn *rc,
+		    const struct baton_engine_peer *peer, char *sysid,
+		    size_t size, unsigned *tli, uint64_t *pos)
+{
+	PGresult *r = PQexec(rc, "IDENTIFY_SYSTEM");
+	int rv = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+	    PQnfields(r) < 3 ||
+	    baton_pg_parse_lsn(PQgetvalue(r, 0, 2), pos) != 0) {
+		baton_errmsg_printf(e->errmsg, "IDENTIFY_SYSTEM on %s:%d: %s",
+				    peer->host, peer->port, PQerrorMessage(rc));
+		rv =
+		    PQstatus(rc) == CONNECTION_OK ? BATON_EENGINE : BATON_ECONN;
+	} else {
+		snprintf(sysid, size, "%s", PQgetvalue(r, 0, 0));
+		*tli = (unsigned)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+	}
+	PQclear(r);
+	return rv;
+}
+
+/* A planned switchover, before its target is promoted: this standby
+ * streams from UPSTREAM, the target (another standby of the same
+ * primary), instead of from the primary: cascading replication. When the
+ * target is promoted, its cascading walsender ends the old timeline at
+ * the switch point and the WAL receiver here follows the new timeline on
+ * the same connection (~25 ms on the lab), so in synchronous mode the new
+ * primary has a standby to acknowledge its first commit the moment it
+ * promotes. Without this, the standby was told to rejoin only once the
+ * promote was committed, and its fork check (a new replication
+ * connection) and the WAL receiver's restart came after the promote:
+ * 0.4-0.9 s of every switchover's write gap (docs/lab.md).
+ *
+ * The invariant: this standby never holds WAL that UPSTREAM lacks. Then
+ * whatever UPSTREAM does next (promoted at the end of its WAL, or left a
+ * standby when the switchover is called off) this standby can follow it,
+ * and it can always go back to the primary, which has everything either
+ * holds. A cascading walsender sends only what its server has flushed,
+ * so once streaming from UPSTREAM this standby cannot get ahead of it;
+ * the switch itself is the one moment it could (it may have received
+ * more from the primary than UPSTREAM has). So the switch is: stop
+ * receiving (the WAL end here is fixed), then check, on a replication
+ * connection to UPSTREAM, that it is the same database system, on the
+ * timeline this standby received, and has flushed at least as much
+ * (IDENTIFY_SYSTEM, waiting up to CASCADE_WAIT_MS), and only then point
+ * primary_conninfo at it. UPSTREAM promoted meanwhile shows as another
+ * timeline: refused, like every failed check, and then primary_conninfo
+ * is put back as it was: the standby streams from its primary again,
+ * nothing else changed, and the caller's order is retried or overtaken
+ * by a rejoin. */
+static int pg_cascade(struct baton_engine *e,
+		      const struct baton_engine_peer *upstream)
+{
+	struct pg *pg = PG(e);
+	char out[128], src[2048], mine_sys[64] = "", up_sys[64] = "";
+	char before[128] = "", host[128], lsn[64], ci[4200];
+	unsigned my_tli = 0, up_tli = 0;
+	uint64_t mine = 0, up_pos = 0;
+	struct baton_engine_peer old = {host, 0};
+	double deadline;
+	PGconn *c, *rc = NULL;
+	int rv;
+
+	rv = write_passfile(e);
+	if (rv != 0) {
+		return rv;
+	}
+	c = session_get(e, 2);
+	if (c == NULL) {
+		return BATON_ECONN;
+	}
+	/* a standby, streaming (its timeline known), from whom */
+	rv = exec_sql(e, c,
+		      "SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE"
+		      " 'f' END || ' ' ||"
+		      " COALESCE((SELECT received_tli FROM"
+		      " pg_stat_wal_receiver), 0) || ' ' ||"
+		      " (SELECT system_identifier FROM pg_control_system())",
+		      out, sizeof out);
+	if (rv == 0 &&
+	    (sscanf(out, "t %u %63s", &my_tli, mine_sys) != 2 || my_tli == 0)) {
+		baton_errmsg_printf(
+		    e->errmsg,
+		    "%s is %s: only a streaming standby "
+		    "cascades",
+		    pg->name, out[0] == 't' ? "not streaming" : "a primary");
+		rv = BATON_ECONFLICT;
+	}
+	if (rv == 0) {
+		/* whole: cut short, its quoted passfile path would not
+		 * parse, and a failure would put back no upstream at all */
+		rv =
+		    exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci);
+		if (rv == 0) {
+			conninfo_upstream(ci, before, sizeof before);
+		}
+	}
+	if (rv != 0) {
+		session_done(e, c);
+		return rv;
+	}
+	snprintf(out, sizeof out, "%s:%d", upstream->host, upstream->port);
+	if (strcmp(before, out) == 0) {
+		session_done(e, c);
+		return 0; /* already: an order repeated */
+	}
+	/* the upstream first: one that cannot be (promoted already,
+	 * another system, unreachable) is refused before anything here
+	 * changes */
+	source_conninfo(e, upstream, "replication=true", src, sizeof src);
+	rc = PQconnectdb(src);
+	if (PQstatus(rc) != CONNECTION_OK) {
+		baton_errmsg_printf(
+		    e->errmsg, "replication connection to %s:%d: %s",
+		    upstream->host, upstream->port, PQerrorMessage(rc));
+		PQfinish(rc);
+		session_done(e, c);
+		return BATON_ECONN;
+	}
+	rv = identify(e, rc, upstream, up_sys, sizeof up_sys, &up_tli, &up_pos);
+	if (rv == 0 && (strcmp(up_sys, mine_sys) != 0 || up_tli != my_tli)) {
+		baton_errmsg_printf(e->errmsg,
+				    "%s:%d is on timeline %u of system %s, %s "
+				    "on timeline %u of %s: not cascading",
+				    upstream->host, upstream->port, up_tli,
+				    up_sys, pg->name, my_tli, mine_sys);
+		rv = BATON_ECONFLICT;
+	}
+	if (rv != 0) {
+		PQfinish(rc);
+		session_done(e, c);
+		return rv;
+	}
+	/* a paused startup process would not end the receiver */
+	(void)exec_sql(e, c, "SELECT pg_wal_replay_resume()", NULL, 0);
+	rv = stop_receiving(e, c);
+	if (rv == 0) {
+		rv = exec_sql(e, c,
+			      "SELECT COALESCE(pg_last_wal_receive_lsn(),"
+			      " pg_last_wal_replay_lsn())",
+			      lsn, sizeof lsn);
+		if (rv == 0 && baton_pg_parse_lsn(lsn, &mine) != 0) {
+			baton_errmsg_printf(e->errmsg,
+					    "%s: unreadable position '%s'",
+					    pg->name, lsn);
+			rv = BATON_EENGINE;
+		}
+	}
+	deadline = baton_mono_ms_double() + CASCADE_WAIT_MS;
+	while (rv == 0) {
+		if (up_pos >= mine) {
+			break;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			baton_errmsg_printf(
+			    e->errmsg,
+			    "%s:%d has flushed %X/%X, %s received %s: it "
+			    "would be ahead of its upstream; not cascading",
+			    upstream->host, upstream->port,
+			    (unsigned)(up_pos >> 32), (unsigned)up_pos,
+			    pg->name, lsn);
+			rv = BATON_ETIMEDOUT;
+			break;
+		}
+		sleep_ms(5);
+		rv = identify(e, rc, upstream, up_sys, sizeof up_sys, &up_tli,
+			      &up_pos);
+		if (rv == 0 && up_tli != my_tli) {
+			baton_errmsg_printf(
+			    e->errmsg,
+			    "%s:%d left timeline %u (promoted): "
+			    "not cascading",
+			    upstream->host, upstream->port, my_tli);
+			rv = BATON_ECONFLICT;
+		}
+	}
+	PQfinish(rc);
+	if (rv == 0) {
+		rv = write_baton_conf(e, upstream);
+		if (rv == 0) {
+			rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+		}
+	}
+	if (rv != 0) {
+		/* back to where it streamed from (or to nobody, as before) */
+		char *colon = strrchr(before, ':');
+		int undo;
+		if (colon != NULL) {
+			snprintf(host, sizeof host, "%.*s",
+				 (int)(colon - before), before);
+			old.port = (int)strtol(colon + 1, NULL, 10);
+		}
+		undo = write_baton_conf(e, colon != NULL ? &old : NULL);
+		if (undo == 0) {
+			undo =
+			    exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+		}
+		if (undo != 0) {
+			BATON_WARN("engine",
+				   "%s: putting primary_conninfo back to '%s' "
+				   "failed too",
+				   pg->name, before);
+		}
+		session_done(e, c);
+		return rv;
+	}
+	/* A backend applies a reload between two commands, and maybe not
+	 * by the next one (the postmaster signals it): the status that
+	 * answers the order is read on this session, and one that still
+	 * showed no primary_conninfo (stop_receiving's) made the agent say
+	 * "detached" and batond order a needless rejoin after the promote
+	 * (the lab's first runs: 0.8-5.6 s). So the new setting is
+	 * confirmed here first, then the WAL receiver streaming from
+	 * UPSTREAM is waited for (not required: the target may still be
+	 * behind in its own receiving; the cascade holds either way). */
+	deadline = baton_mono_ms_double() + 2000;
+	for (;;) {
+		char now_up[128] = "";
+		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci) == 0) {
+			conninfo_upstream(ci, now_up, sizeof now_up);
+		}
+		if (strcmp(now_up, out) == 0) {
+			break;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			session_done(e, c);
+			baton_errmsg_printf(e->errmsg,
+					    "%s: the reload naming %s was not "
+					    "seen within 2 s",
+					    pg->name, out);
+			return BATON_ETIMEDOUT;
+		}
+		sleep_ms(5);
+	}
+	{
+		char q[256], n[16] = "";
+		bool streaming = false;
+		snprintf(q, sizeof q,
+			 "SELECT count(*) FROM pg_stat_wal_receiver WHERE "
+			 "status = 'streaming' AND sender_port = %d",
+			 upstream->port);
+		deadline = baton_mono_ms_double() + 1000;
+		while (!streaming && baton_mono_ms_double() < deadline) {
+			streaming = exec_sql(e, c, q, n, sizeof n) == 0 &&
+				    strcmp(n, "1") == 0;
+			if (!streaming) {
+				sleep_ms(10);
+			}
+		}
+		session_done(e, c);
+		BATON_INFO("engine",
+			   "%s streams from %s:%d (cascading, timeline %u) "
+			   "instead of %s, at %s%s",
+			   pg->name, upstream->host, upstream->port, my_tli,
+			   before[0] ? before : "nobody", lsn,
+			   streaming ? ""
+				     : " (its WAL receiver not streaming yet "
+				       "after 1 s)");
+	}
+	return 0;
+}
+
 static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
@@ -2727,6 +3002,7 @@ static const struct baton_engine_ops pg_ops = {
     .fence = pg_fence,
     .unfence = pg_unfence,
     .detach = pg_detach,
+    .cascade = pg_cascade,
     .demote = pg_demote,
     .rejoin = pg_rejoin,
     .destroy = pg_destroy,

@@ -664,6 +664,156 @@ START_TEST(a_standby_follows_the_new_primary_without_a_restart)
 }
 END_TEST
 
+static void sql_within(struct pgt_node *n, const char *q)
+{
+	char buf[512];
+	/* a synchronous commit with no standby waits forever: bounded */
+	snprintf(buf, sizeof buf, "SET statement_timeout = '10s'; %s", q);
+	sql(n, buf);
+}
+
+static void wait_lsn(struct pgt_node *n, uint64_t lsn)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (status_of(n).replay_lsn >= lsn) {
+			return;
+		}
+		usleep(10000);
+	}
+	ck_abort_msg("%s did not replay up to %llX", n->name,
+		     (unsigned long long)lsn);
+}
+
+static bool lists(const char (*names)[BATON_ENGINE_NAME_SIZE], unsigned n,
+		  const char *name)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A planned switchover's cascade (engine cascade): a standby streams from
+ * the target, another standby, before the target is promoted, and follows
+ * the target's promotion on the same connection, no order needed, no
+ * restart: in synchronous mode the new primary commits at once. It never
+ * holds WAL the target lacks: when it received more from the primary than
+ * the target has, it refuses and streams from the primary again (which
+ * alone then acknowledges commits: a commit here would hang otherwise).
+ * A target on another timeline (promoted already) and a primary are
+ * refused the same way. */
+START_TEST(a_cascading_standby_follows_the_target_and_never_gets_ahead)
+{
+	char dir[64], up[160];
+	struct pgt_node n[3];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status sa, sb, sc;
+	uint64_t lsn;
+	int pid_c, rv;
+
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_require_binaries();
+	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
+	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
+	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
+			  "CREATE TABLE probe (at timestamptz)");
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	wait_replayed(&n[0], &n[1]);
+	wait_replayed(&n[0], &n[2]);
+	pid_c = baton_pg_postmaster_pid(&n[2].e);
+
+	/* c ahead of b: b stops receiving, a commits rows only c holds
+	 * (c acknowledges them). c must not cascade from b; it goes back
+	 * to a, and a's next commit, which only c can acknowledge now,
+	 * goes through. */
+	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(101, 110)");
+	wait_replayed(&n[0], &n[2]);
+	rv = n[2].e.ops->cascade(&n[2].e, &pb);
+	ck_assert_int_eq(rv, BATON_ETIMEDOUT);
+	ck_assert_msg(strstr(n[2].e.errmsg, "ahead") != NULL, "%s",
+		      n[2].e.errmsg);
+	snprintf(up, sizeof up, "127.0.0.1:%d", n[0].port);
+	ck_assert_str_eq(status_of(&n[2]).upstream, up);
+	sql_within(&n[0], "INSERT INTO t VALUES (111)");
+	wait_replayed(&n[0], &n[2]);
+	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 111);
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
+
+	/* b streams from a again; now c cascades from b */
+	must(&n[1], n[1].e.ops->rejoin(&n[1].e, &pa));
+	wait_replayed(&n[0], &n[1]);
+	must(&n[2], n[2].e.ops->cascade(&n[2].e, &pb));
+	must(&n[2], n[2].e.ops->cascade(&n[2].e, &pb)); /* repeated: no-op */
+	snprintf(up, sizeof up, "127.0.0.1:%d", n[1].port);
+	ck_assert_str_eq(status_of(&n[2]).upstream, up);
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(112, 120)");
+	wait_replayed(&n[0], &n[2]); /* through b */
+	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 120);
+	for (int i = 0; i < 500; i++) { /* c's walsender on a goes away */
+		sa = status_of(&n[0]);
+		if (!lists(sa.standby_names, sa.n_standby_names, "c")) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert(!lists(sa.standby_names, sa.n_standby_names, "c"));
+	ck_assert(lists(sa.standby_names, sa.n_standby_names, "b"));
+
+	/* the switchover: a fenced, b caught up and promoted. c follows
+	 * b's new timeline by itself, and b's first synchronous commit
+	 * goes through at once (a, still a fenced primary, streams from
+	 * nobody: c is b's only standby) */
+	must(&n[0], n[0].e.ops->fence(&n[0].e));
+	wait_replayed(&n[0], &n[1]);
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	sb = status_of(&n[1]);
+	for (int i = 0; i < 500; i++) {
+		sb = status_of(&n[1]);
+		if (lists(sb.sync_names, sb.n_sync_names, "c")) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert_msg(lists(sb.sync_names, sb.n_sync_names, "c"),
+		      "c is not b's synchronous standby after the promote");
+	sql_within(&n[1], "INSERT INTO t VALUES (1000)");
+	sb = status_of(&n[1]);
+	wait_lsn(&n[2], sb.lsn);
+	sc = status_of(&n[2]);
+	ck_assert_uint_eq(sc.timeline, sb.timeline);
+	ck_assert_uint_gt(sb.timeline, 1);
+	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 121);
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
+	ck_assert_int_eq(sc.role, BATON_ROLE_REPLICA);
+	ck_assert_int_eq(writable_count(n, 3), 1);
+
+	/* an upstream on another timeline (a, the old primary) and a
+	 * primary (b) are refused; c keeps streaming from b */
+	rv = n[2].e.ops->cascade(&n[2].e, &pa);
+	ck_assert_int_eq(rv, BATON_ECONFLICT);
+	ck_assert_msg(strstr(n[2].e.errmsg, "timeline") != NULL, "%s",
+		      n[2].e.errmsg);
+	ck_assert_str_eq(status_of(&n[2]).upstream, up);
+	sql_within(&n[1], "INSERT INTO t VALUES (1001)");
+	wait_lsn(&n[2], status_of(&n[1]).lsn);
+	rv = n[1].e.ops->cascade(&n[1].e, &pa);
+	ck_assert_int_eq(rv, BATON_ECONFLICT);
+	ck_assert_int_eq(writable_count(n, 3), 1);
+	pgt_cleanup(dir, n, 3);
+}
+END_TEST
+
 /* What a failed rewind leaves decides what happens next. */
 START_TEST(rewind_failure_decisions)
 {
@@ -1293,6 +1443,8 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, one_session_between_operations);
 	tcase_add_test(tc, promote_starts_a_stopped_instance);
 	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
+	tcase_add_test(
+	    tc, a_cascading_standby_follows_the_target_and_never_gets_ahead);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);

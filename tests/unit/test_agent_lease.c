@@ -60,6 +60,9 @@ static int fk_start(struct baton_engine *e)
 	return 0;
 }
 
+/* what a replica streams from (set by fk_cascade) */
+static char fk_upstream[128];
+
 static int fk_init(struct baton_engine *e, enum baton_engine_role role)
 {
 	atomic_fetch_add(&fk_inits, 1);
@@ -111,6 +114,9 @@ static int fk_status(struct baton_engine *e, struct baton_engine_status *st)
 	st->read_only = atomic_load(&fk_read_only);
 	st->writable = st->role == BATON_ROLE_PRIMARY && !st->read_only;
 	st->timeline = 1;
+	if (st->role == BATON_ROLE_REPLICA) {
+		snprintf(st->upstream, sizeof st->upstream, "%s", fk_upstream);
+	}
 	return 0;
 }
 
@@ -151,6 +157,22 @@ static int fk_demote(struct baton_engine *e, uint64_t *lsn)
 	return fk_fence(e);
 }
 
+/* cascade, as the PostgreSQL engine: a primary is refused, a replica
+ * streams from the peer (its status says so) */
+static atomic_int fk_cascades;
+
+static int fk_cascade(struct baton_engine *e, const struct baton_engine_peer *p)
+{
+	atomic_fetch_add(&fk_cascades, 1);
+	if (atomic_load(&fk_role) != BATON_ROLE_REPLICA) {
+		baton_errmsg_printf(e->errmsg, "a primary: only a streaming "
+					       "standby cascades");
+		return BATON_ECONFLICT;
+	}
+	snprintf(fk_upstream, sizeof fk_upstream, "%s:%d", p->host, p->port);
+	return 0;
+}
+
 static const struct baton_engine_ops fake_ops = {
     .name = "fake",
     .init_primary = fk_init_primary,
@@ -163,6 +185,7 @@ static const struct baton_engine_ops fake_ops = {
     .unfence = fk_unfence,
     .demote = fk_demote,
     .rejoin = fk_ok_peer,
+    .cascade = fk_cascade,
 };
 
 /* ---- fixture ----------------------------------------------------------------
@@ -842,6 +865,52 @@ START_TEST(grant_on_replica_never_unfences)
 }
 END_TEST
 
+/* A cascade order (a switchover's other replicas, before the target's
+ * promote) never touches a lease: sent to a leased, writable primary it is
+ * refused (409) and the primary keeps its lease and its writes; a replica
+ * streams from the peer it names and is not reported detached (batond
+ * would otherwise rejoin it after the promote, the lab's first runs). */
+START_TEST(cascade_order_takes_nothing_from_a_primary)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {"{\"action\":\"cascade\",\"epoch\":3,"
+		       "\"primaryHost\":\"10.0.0.7\",\"primaryPort\":5432}"}};
+	struct script r = {
+	    .bodies = {"{\"action\":\"cascade\",\"epoch\":3,"
+		       "\"primaryHost\":\"10.0.0.7\",\"primaryPort\":5433}"}};
+
+	atomic_store(&fk_cascades, 0);
+	fk_upstream[0] = '\0';
+	fx_start(&f, 100);
+	promote_at(&f, 3);
+	f.b.epoch = 3;
+	f.b.grant_ms = 60000;
+	LOOP_RUN_UNTIL(&f.loop,
+		       atomic_load(&fk_unfences) == 1 && !f.agent.busy);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 409);
+	ck_assert_int_eq(atomic_load(&fk_cascades), 1);
+	ck_assert(f.agent.lease.valid);
+	ck_assert_uint_eq(f.agent.lease.primary_epoch, 3);
+	ck_assert_int_eq(atomic_load(&fk_read_only), 0);
+
+	/* a replica (batond demoted it elsewhere: here, by hand) */
+	atomic_store(&fk_role, BATON_ROLE_REPLICA);
+	atomic_store(&fk_read_only, 1);
+	f.b.grant_ms = 0;
+	LOOP_RUN_UNTIL(&f.loop,
+		       f.agent.st.role == BATON_ROLE_REPLICA && !f.agent.busy);
+	run_script(&f, &r);
+	ck_assert_int_eq(r.status[0], 200);
+	ck_assert_int_eq(atomic_load(&fk_cascades), 2);
+	ck_assert_str_eq(f.agent.st.upstream, "10.0.0.7:5433");
+	ck_assert(!f.agent.detached);
+	ck_assert(strstr(r.out[0], "\"detached\":false") != NULL);
+	fx_stop(&f);
+}
+END_TEST
+
 /* No instance and no init_role: the agent waits for an init order; a
  * failed init leaves it waiting, the retry makes it ready and fenced, and
  * a repeated init is a no-op (the engine is not asked again). */
@@ -909,6 +978,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, orders_only_from_the_configured_peer);
 	tcase_add_test(tc,
 		       promote_on_unfenced_primary_still_fences_at_lease_end);
+	tcase_add_test(tc, cascade_order_takes_nothing_from_a_primary);
 	tcase_add_test(tc, grant_on_replica_never_unfences);
 	tcase_add_test(tc, fence_order_fences_once);
 	tcase_add_test(tc, empty_data_dir_waits_for_init_order);

@@ -143,6 +143,23 @@ START_TEST(other_orders_parse)
 	ck_assert_int_eq(o.primary_port, 5433);
 	ck_assert_int_eq(parse("{\"action\":\"rejoin\",\"epoch\":2}", &o, err),
 			 BATON_EINVAL);
+	/* cascade names the replica to stream from, like a rejoin */
+	ck_assert_int_eq(parse("{\"action\":\"cascade\",\"epoch\":3,"
+			       "\"primaryHost\":\"10.0.0.7\","
+			       "\"primaryPort\":5432}",
+			       &o, err),
+			 0);
+	ck_assert_int_eq(o.action, BATON_AGENT_CASCADE);
+	ck_assert_str_eq(o.primary_host, "10.0.0.7");
+	ck_assert_int_eq(o.primary_port, 5432);
+	ck_assert_int_eq(parse("{\"action\":\"cascade\",\"epoch\":3}", &o, err),
+			 BATON_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "primaryHost"));
+	ck_assert_int_eq(parse("{\"action\":\"cascade\",\"epoch\":3,"
+			       "\"primaryHost\":\"x y\","
+			       "\"primaryPort\":5432}",
+			       &o, err),
+			 BATON_EINVAL);
 	ck_assert_int_eq(parse("{\"action\":\"fence\",\"epoch\":0}", &o, err),
 			 0);
 	ck_assert_int_eq(o.action, BATON_AGENT_FENCE);

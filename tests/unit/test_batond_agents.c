@@ -13,6 +13,8 @@
 
 #include "batond/agents.h"
 #include "batond/children.h"
+#include "batond/lastfailover.h"
+#include "common/clock.h"
 #include "harness.h"
 
 /* eu (primary, index 0), us, ap (witness) at EPOCH. */
@@ -356,6 +358,117 @@ START_TEST(standbys_follow_the_promoted_instance_before_it_serves)
 }
 END_TEST
 
+/* A planned switchover, before its promote: every replica other than the
+ * target streams from the target (cascade), in every region, and is sent
+ * nowhere else meanwhile (not back to the old primary's endpoint, which
+ * the old rule did: its upstream was not the primary's). Called off, the
+ * cascaded replicas go back to the primary; turned into a failover, they
+ * detach and report like any standby; after the promote a cascaded
+ * replica already streams from the new primary and is left alone (no
+ * rejoin, no restart). */
+START_TEST(replicas_cascade_from_the_switchover_target_before_its_promote)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+	const char *eu = "198.18.0.100:5432", *us = "198.18.0.140:5432";
+
+	db_state(&st, 3, 0); /* eu primary, us the target, ap a data region */
+	st.regions[2].role = BATON_ROLE_DATA;
+	st.phase = BATON_PHASE_SWITCHING_OVER;
+	st.sw_target = 1;
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.160:5432";
+	v.upstream = eu;
+	v.primary_endpoint = eu;
+	v.switchover_target = us;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	ck_assert_str_eq(o.target, us);
+	ck_assert_uint_eq(o.epoch, 3);
+	st.phase = BATON_PHASE_FENCED; /* the old primary fenced: still */
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	/* cascaded: nothing more, and not back to the old primary */
+	v.upstream = us;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.primary_endpoint = NULL;
+	v.primary_instance = eu;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* the target's address not known here yet, or a detached
+	 * replica: wait */
+	v.upstream = eu;
+	v.switchover_target = NULL;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.switchover_target = us;
+	v.detached = true;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* the target itself keeps streaming from the old primary */
+	v = view("replica", 0);
+	v.own_endpoint = us;
+	v.upstream = eu;
+	v.switchover_target = us;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* a sibling in the old primary's region cascades too; the old
+	 * primary is fenced, never cascaded */
+	v = view("replica", 1);
+	v.own_endpoint = "198.18.0.101:5432";
+	v.upstream = eu;
+	v.switchover_target = us;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	v = view("primary", 0);
+	v.own_endpoint = eu;
+	v.switchover_target = us;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+
+	/* called off (Healthy again at the same epoch, eu primary): the
+	 * cascaded replica goes back to eu, by its endpoint or, before eu
+	 * publishes it again, its instance address */
+	st.phase = BATON_PHASE_HEALTHY;
+	st.sw_target = -1;
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.160:5432";
+	v.upstream = us;
+	v.following = us;
+	v.primary_endpoint = eu;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, eu);
+	v.primary_endpoint = NULL;
+	v.primary_instance = eu;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, eu);
+	/* turned into a synchronous failover: it detaches like any
+	 * designated standby */
+	st.phase = BATON_PHASE_FAILING_OVER;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+
+	/* promoted: us is the primary at epoch 4; the cascaded replica
+	 * already streams from it and is left alone */
+	db_state(&st, 4, 1);
+	st.regions[2].role = BATON_ROLE_DATA;
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.160:5432";
+	v.upstream = us;
+	v.following = us;
+	v.primary_instance = us;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.primary_endpoint = us;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
 /* The epoch an instance follows, from its agent's status: its epoch,
  * the one before while an order that moves it to another timeline is
  * under way, 0 (not checked) when the status names none. */
@@ -659,6 +772,185 @@ START_TEST(a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once)
 }
 END_TEST
 
+static void promote_cmd(struct baton_cmd *cmd, const char *to, uint64_t epoch);
+
+/* A fake Raft side: one database whose state the test moves. */
+static struct baton_db_state fake_st;
+static uint64_t fake_gen;
+static int changes;
+
+static const struct baton_db_state *fake_db(void *data, const char *db)
+{
+	(void)data;
+	return strcmp(db, fake_st.name) == 0 ? &fake_st : NULL;
+}
+static bool fake_false(void *data)
+{
+	(void)data;
+	return false;
+}
+static int fake_propose(void *data, const struct baton_cmd *cmd)
+{
+	(void)data;
+	(void)cmd;
+	return 0;
+}
+static bool fake_lease(void *data, const char *db, uint64_t epoch)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	return false;
+}
+static uint64_t fake_grant(void *data, const char *db, uint64_t epoch)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	return 0;
+}
+static bool fake_expired(void *data, const char *db)
+{
+	(void)data;
+	(void)db;
+	return false;
+}
+static uint64_t fake_generation(void *data)
+{
+	(void)data;
+	return fake_gen;
+}
+static void count_change(void *data, const char *db)
+{
+	(void)data;
+	(void)db;
+	changes++;
+}
+
+/* stepsMillis before the promote: the driver notes when this region
+ * applied the switchover and the fence, and writes both, negative and in
+ * that order, into the promote's record once the promote is applied; a
+ * round that ends without a promote (called off) leaves nothing for the
+ * next one. */
+START_TEST(the_hops_before_a_promote_reach_steps_millis)
+{
+	struct life l;
+	struct baton_kube_informer pods;
+	struct baton_agents_env env;
+	struct baton_consensus_ops ops;
+	struct baton_lastfailover lf;
+	struct baton_agents *a = NULL;
+	struct baton_cmd cmd;
+	char msg[300];
+	json_t *steps;
+	int64_t committed, fenced;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	json_object_set_new(pods.cache, "shop/orders-us-0",
+			    json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s}}",
+				      "metadata", "name", "orders-us-0",
+				      "namespace", "shop", "labels",
+				      "baton.dev/cluster", "orders", "status",
+				      "podIP", "127.0.0.94"));
+	ck_assert_int_eq(baton_lastfailover_init(&lf), 0);
+	db_state(&fake_st, 2, 0);
+	fake_gen = 1;
+	memset(&ops, 0, sizeof ops);
+	ops.db = fake_db;
+	ops.quorum = fake_false;
+	ops.leader = fake_false;
+	ops.propose = fake_propose;
+	ops.lease_valid = fake_lease;
+	ops.agent_grant = fake_grant;
+	ops.lease_expired = fake_expired;
+	ops.generation = fake_generation;
+	memset(&env, 0, sizeof env);
+	env.loop = &l.loop;
+	env.region = "us";
+	env.consensus = &ops;
+	env.pods = &pods;
+	env.changed = count_change;
+	env.event = no_event;
+	env.lastfo = &lf;
+	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+	life_run_ms(&l, 100);
+
+	/* a switchover called off: its hops are dropped with it, and a
+	 * promote without a round of its own (an asynchronous failover)
+	 * gets none */
+	fake_st.phase = BATON_PHASE_SWITCHING_OVER;
+	fake_st.sw_target = 1;
+	fake_gen++;
+	life_run_ms(&l, 60);
+	fake_st.phase = BATON_PHASE_HEALTHY;
+	fake_st.sw_target = -1;
+	fake_gen++;
+	life_run_ms(&l, 60);
+	db_state(&fake_st, 3, 1);
+	promote_cmd(&cmd, "us", 3);
+	ck_assert(baton_lastfailover_promoted(
+	    &lf, &cmd, "eu", "t", "t", baton_mono_ms(), msg, sizeof msg));
+	fake_gen++;
+	life_run_ms(&l, 60);
+	steps = json_object_get(baton_lastfailover_get(&lf, "shop/orders"),
+				"stepsMillis");
+	ck_assert_ptr_null(json_object_get(steps, "committed"));
+	ck_assert_ptr_null(json_object_get(steps, "fenced"));
+
+	/* the next one: committed, 150 ms later fenced, 100 ms later the
+	 * promote (epoch 4, eu) */
+	fake_st.phase = BATON_PHASE_SWITCHING_OVER;
+	fake_st.sw_target = 0;
+	fake_gen++;
+	life_run_ms(&l, 150);
+	fake_st.phase = BATON_PHASE_FENCED;
+	fake_gen++;
+	life_run_ms(&l, 100);
+	db_state(&fake_st, 4, 0);
+	promote_cmd(&cmd, "eu", 4);
+	ck_assert(baton_lastfailover_promoted(
+	    &lf, &cmd, "us", "t", "t", baton_mono_ms(), msg, sizeof msg));
+	changes = 0;
+	fake_gen++;
+	life_run_ms(&l, 60);
+	steps = json_object_get(baton_lastfailover_get(&lf, "shop/orders"),
+				"stepsMillis");
+	ck_assert_ptr_nonnull(json_object_get(steps, "committed"));
+	ck_assert_ptr_nonnull(json_object_get(steps, "fenced"));
+	committed = json_integer_value(json_object_get(steps, "committed"));
+	fenced = json_integer_value(json_object_get(steps, "fenced"));
+	ck_assert_msg(committed <= -200 && committed >= -400, "committed %lld",
+		      (long long)committed);
+	ck_assert_msg(fenced <= -50 && fenced > committed + 100, "fenced %lld",
+		      (long long)fenced);
+	ck_assert_int_ge(changes, 1); /* the status is told */
+
+	baton_agents_stop(a, life_stopped_cb, &l);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+	baton_lastfailover_close(&lf);
+}
+END_TEST
+
+static void promote_cmd(struct baton_cmd *cmd, const char *to, uint64_t epoch)
+{
+	memset(cmd, 0, sizeof *cmd);
+	cmd->type = BATON_CMD_PROMOTE;
+	snprintf(cmd->db, sizeof cmd->db, "shop/orders");
+	snprintf(cmd->region, sizeof cmd->region, "%s", to);
+	cmd->epoch = epoch;
+	cmd->reason = BATON_REASON_SWITCHOVER;
+}
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -671,6 +963,8 @@ static Suite *agents_suite(void)
 	    the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease);
 	tcase_add_test(tc, only_the_designated_primary_instance_gets_a_grant);
 	tcase_add_test(tc, a_switchover_fences_then_reports_the_final_position);
+	tcase_add_test(
+	    tc, replicas_cascade_from_the_switchover_target_before_its_promote);
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
@@ -688,6 +982,7 @@ static Suite *agents_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(
 	    tc, a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
+	tcase_add_test(tc, the_hops_before_a_promote_reach_steps_millis);
 	suite_add_tcase(s, tc);
 	return s;
 }

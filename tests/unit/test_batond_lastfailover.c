@@ -93,6 +93,40 @@ START_TEST(each_step_once_per_failover)
 }
 END_TEST
 
+/* The hops before the promote (a switchover committed, the old primary
+ * fenced) are stored as negative milliseconds: once, for the record's
+ * epoch, never after the promote and never from a round long gone. */
+START_TEST(hops_before_the_promote_are_negative)
+{
+	struct baton_lastfailover r;
+	struct baton_cmd cmd;
+	char msg[300];
+
+	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	ck_assert(
+	    !baton_lastfailover_before(&r, "shop/orders", 4, "fenced", 900));
+	promote(&cmd, "us", 4);
+	baton_lastfailover_promoted(&r, &cmd, "eu", NOW, NOW_MICRO, 200000, msg,
+				    sizeof msg);
+	ck_assert(baton_lastfailover_before(&r, "shop/orders", 4, "committed",
+					    199380));
+	ck_assert_int_eq(step(&r, "committed"), -620);
+	ck_assert(!baton_lastfailover_before(&r, "shop/orders", 4, "committed",
+					     199900)); /* once */
+	ck_assert(
+	    !baton_lastfailover_before(&r, "shop/orders", 3, "fenced", 199900));
+	ck_assert(!baton_lastfailover_before(&r, "shop/orders", 4, "fenced",
+					     200001)); /* after it */
+	ck_assert(!baton_lastfailover_before(
+	    &r, "shop/orders", 4, "fenced",
+	    200000 - BATON_LASTFAILOVER_BEFORE_MS - 1)); /* long gone */
+	ck_assert(
+	    baton_lastfailover_before(&r, "shop/orders", 4, "fenced", 200000));
+	ck_assert_int_eq(step(&r, "fenced"), 0);
+	baton_lastfailover_close(&r);
+}
+END_TEST
+
 START_TEST(serving_completes_the_record)
 {
 	struct baton_lastfailover r;
@@ -159,6 +193,7 @@ static Suite *lastfailover_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, a_promote_starts_a_record);
 	tcase_add_test(tc, each_step_once_per_failover);
+	tcase_add_test(tc, hops_before_the_promote_are_negative);
 	tcase_add_test(tc, serving_completes_the_record);
 	tcase_add_test(tc, routing_counts_for_the_promote_s_target_only);
 	suite_add_tcase(s, tc);
