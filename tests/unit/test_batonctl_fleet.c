@@ -214,6 +214,43 @@ START_TEST(db_arg_forms)
 }
 END_TEST
 
+START_TEST(pod_names_give_region_and_ordinal)
+{
+	char region[64];
+	int ord = -1;
+
+	ck_assert_int_eq(baton_ctl_pod_region("orders", "orders-eu-west-1",
+					      region, sizeof region, &ord),
+			 0);
+	ck_assert_str_eq(region, "eu-west");
+	ck_assert_int_eq(ord, 1);
+	ck_assert_int_eq(baton_ctl_pod_region("orders", "orders-us-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_str_eq(region, "us");
+	ck_assert_int_eq(ord, 0);
+	/* not a pod of orders, no region, no ordinal, a bad region */
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "billing-us-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-us-", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-us-x1", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-US-1", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "ordersx-us-1", region,
+					      sizeof region, &ord),
+			 0);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("batonctl_fleet");
@@ -228,6 +265,7 @@ static Suite *fleet_suite(void)
 	    (int)(sizeof broken_fleets / sizeof broken_fleets[0]));
 	tcase_add_test(tc, fleetfile_default_path);
 	tcase_add_test(tc, db_arg_forms);
+	tcase_add_test(tc, pod_names_give_region_and_ordinal);
 	suite_add_tcase(s, tc);
 	return s;
 }
