@@ -101,6 +101,13 @@ const char *baton_ctl_str_or(json_t *v, const char *dflt, char *buf,
  * WHAT and that --yes is needed, and returns false. */
 bool baton_ctl_confirm(bool yes, const char *what);
 
+/* Whether a switchover to TARGET is a promotion after the loss of the
+ * primary's region, judged from F's last fetch of the database (the
+ * primary's API server did not answer, or a status says its lease
+ * expired); the reason in WHY. cmd_switchover.c */
+bool baton_ctl_switchover_after_loss(struct baton_ctl_fleet *f,
+				     const char *target, char *why, size_t len);
+
 /* The commands (argv[0] is the command's name). */
 int baton_ctl_cmd_status(int argc, char **argv);
 int baton_ctl_cmd_switchover(int argc, char **argv);

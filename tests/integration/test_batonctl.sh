@@ -16,7 +16,10 @@
 #  - --context REGION=CTX over $KUBECONFIG merged as kubectl does, a fleet
 #    file (~/.config/baton/fleet.yaml: `kubectl baton status` with nothing
 #    else), its errors with FILE:LINE; an exec credential plugin reaching
-#    the API server, and one that fails; -n NS NAME beside NS/NAME.
+#    the API server, and one that fails; -n NS NAME beside NS/NAME;
+#  - a switchover after the loss of the primary's region needs --yes;
+#  - fence/unfence: the forensic-fence annotation on the pod, its errors,
+#    and --yes for the primary's instance.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/tap.sh
@@ -60,7 +63,7 @@ expect 2 "no command at all: usage, exit 2" 'usage: batonctl' "$ctl"
 expect 0 "status --help explains the columns and exit codes" 'Exit 0 if any region' "$ctl" status --help
 expect 0 "switchover --help explains --wait" '--wait DURATION' "$ctl" switchover --help
 expect 2 "an unknown flag is a usage error" 'unrecognized option|usage' "$ctl" status --frobnicate
-expect 2 "-o wants table, wide or json" "-o wants table, wide or json, not 'yaml'" "$ctl" status -o yaml --kubeconfig "$r1=$K1"
+expect 2 "-o wants table, wide, json or yaml" "-o wants table, wide, json or yaml, not 'xml'" "$ctl" status -o xml --kubeconfig "$r1=$K1"
 expect 2 "status NS/DB must be NAMESPACE/NAME" "'nodb' is not NAMESPACE/NAME" "$ctl" status nodb --kubeconfig "$r1=$K1"
 expect 2 "--batond wants NAME=URL" 'wants NAME=URL' "$ctl" status --batond http://127.0.0.1:1
 expect 2 "--batond wants an http URL" "must start with http://" "$ctl" status --batond "$r1=127.0.0.1:1"
@@ -308,6 +311,70 @@ done
 expect 1 "switchover --wait with no batond acting on it times out with a clear message, exit 1" \
     "timed out after 2 s waiting for $r2 to be primary" \
     "$ctl" switchover default/ctltest "$r2" --wait 2s --kubeconfig "$r1=$K1,$r2=$K2"
+
+# a switchover after the loss of the primary's region is a manual
+# promotion: it asks (no terminal here: it needs --yes)
+for r in "$r1" "$r2"; do
+    kc "$r" patch dbc ctltest --subresource=status --type=merge -p "{\"status\":{\"primaryRegion\":\"$r1\"}}" >/dev/null
+done
+expect 1 "switchover while the primary's region does not answer: not without --yes, exit 1" \
+    "primary's region $r1 does not answer.*|not confirmed: give --yes" \
+    "$ctl" switchover default/ctltest "$r2" --kubeconfig "$r1=$tmp/dead.kubeconfig,$r2=$K2"
+check "... and nothing was requested" test "$(kc "$r2" get dbc ctltest -o jsonpath='{.metadata.annotations.baton\.dev/switchover}')" = \
+    "$(kc "$r1" get dbc ctltest -o jsonpath='{.metadata.annotations.baton\.dev/switchover}')"
+expect 0 "switchover --yes after the loss of the primary's region: requested" \
+    "$r2: switchover to $r2 requested" \
+    "$ctl" switchover default/ctltest "$r2" --yes --kubeconfig "$r1=$tmp/dead.kubeconfig,$r2=$K2"
+kc "$r2" patch dbc ctltest --subresource=status --type=merge \
+    -p '{"status":{"primaryFailingSince":"2026-12-05T20:00:00Z"}}' >/dev/null
+expect 1 "switchover while a region says the primary's lease expired: not without --yes" \
+    "lease of the primary in $r1 expired at 2026-12-05T20:00:00Z" \
+    "$ctl" switchover default/ctltest "$r2" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "switchover back to the lost primary's region needs no --yes" \
+    "$r1: switchover to $r1 requested" \
+    "$ctl" switchover default/ctltest "$r1" --kubeconfig "$r1=$K1,$r2=$K2"
+
+# fence / unfence: the forensic-fence annotation on one database pod of
+# the region its name says (kwok pods; no batond acts on it here)
+pod() { # REGION NAME LABELS (a YAML flow mapping)
+    kc "$1" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $2, namespace: default, labels: $3}
+spec: {containers: [{name: postgres, image: ctltest.invalid/none}]}
+YAML
+}
+hold_of() { kc "$1" get pod "$2" -o jsonpath='{.metadata.annotations.baton\.dev/forensic-fence}'; }
+pod "$r1" "ctltest-$r1-0" '{baton.dev/cluster: ctltest}'
+pod "$r1" "ctltest-$r1-1" '{baton.dev/cluster: ctltest}'
+pod "$r1" "ctltest-$r1-2" '{app: other}'
+expect 2 "fence needs NS/DB and POD" 'usage: batonctl fence' "$ctl" fence default/ctltest --kubeconfig "$r1=$K1"
+expect 2 "fence of a name that is no pod of the database: usage error" \
+    "'other-0' is not a pod of default/ctltest: its pods are named ctltest-REGION-ORDINAL" \
+    "$ctl" fence default/ctltest other-0 --kubeconfig "$r1=$K1"
+expect 2 "fence of a pod in a region batonctl cannot reach: says which flag" \
+    "ctltest-mars-0 is in region mars, and batonctl has no API server for it" \
+    "$ctl" fence default/ctltest ctltest-mars-0 --kubeconfig "$r1=$K1"
+expect 2 "unfence takes no --reason" "unfence takes no --reason" \
+    "$ctl" unfence default/ctltest "ctltest-$r1-1" --reason x --kubeconfig "$r1=$K1"
+expect 1 "fence of a pod that does not exist: exit 1" "$r1: pod default/ctltest-$r1-7:" \
+    "$ctl" fence default/ctltest "ctltest-$r1-7" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "fence of a pod that is not the database's: exit 1" "is not a database pod of ctltest" \
+    "$ctl" fence default/ctltest "ctltest-$r1-2" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "fence a replica's pod with a reason" "$r1: default/ctltest-$r1-1 fenced for forensics: disk errors \(batonctl, " \
+    "$ctl" fence default/ctltest "ctltest-$r1-1" --reason "disk errors" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the pod carries baton.dev/forensic-fence with the reason" bash -c "[[ '$(hold_of "$r1" "ctltest-$r1-1")' == 'disk errors (batonctl, '* ]]"
+expect 0 "unfence -n NS NAME POD removes it" "$r1: default/ctltest-$r1-1 unfenced" \
+    "$ctl" unfence -n default ctltest "ctltest-$r1-1" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the annotation is gone" test -z "$(hold_of "$r1" "ctltest-$r1-1")"
+expect 1 "fence of the primary's instance without a terminal: not without --yes, exit 1" \
+    "ctltest-$r1-0 is the primary's instance .*|not confirmed: give --yes" \
+    "$ctl" fence default/ctltest "ctltest-$r1-0" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... and the pod is not fenced" test -z "$(hold_of "$r1" "ctltest-$r1-0")"
+expect 0 "fence --yes of the primary's instance" "fenced for forensics: no reason given" \
+    "$ctl" fence default/ctltest "ctltest-$r1-0" --yes --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the pod is fenced" bash -c "[ -n '$(hold_of "$r1" "ctltest-$r1-0")' ]"
+kc "$r1" delete pod "ctltest-$r1-0" "ctltest-$r1-1" "ctltest-$r1-2" --wait=false >/dev/null 2>&1
 
 # pause / resume: spec.failover.mode in every region (ctltest has two
 # regions, so the CRD's rule refuses automatic: a clear error, exit 1)
