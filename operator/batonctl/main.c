@@ -11,11 +11,13 @@
  *   batonctl pause|resume NS/DB [--wait D]       maintenance (manual mode)
  *   batonctl history NS/DB [-o table|json]       its promotions
  *   batonctl fence|unfence NS/DB POD             one instance's forensic fence
+ *   batonctl reinit NS/DB REGION                 clone a replica region again
  *   batonctl completion bash|zsh                 shell completion
  *
  * This file only dispatches: each command is its own file (cmd_status.c,
  * cmd_switchover.c for switchover, pause and resume, cmd_check.c,
- * cmd_history.c, cmd_version.c, cmd_fence.c, cmd_load.c for load and report,
+ * cmd_history.c, cmd_version.c, cmd_fence.c, cmd_reinit.c,
+ * cmd_load.c for load and report,
  * completion.c), the parts they share (region flags, usage errors, the source
  * tree) are cli.c.
  *
@@ -65,6 +67,9 @@ static void usage_main(FILE *f)
 		"as it is (forensics):\n"
 		"                            never promoted or rewound; "
 		"unfence NS/DB POD ends it\n"
+		"  reinit NS/DB REGION       throw away a replica region's "
+		"copies, clone them\n"
+		"                            again from the primary\n"
 		"  check --server URL        is this region's batond "
 		"reachable and healthy\n"
 		"  version [region flags]    batonctl's version, and each "
@@ -81,7 +86,7 @@ static void usage_main(FILE *f)
 		"(source <(batonctl completion bash))\n\n"
 		"region flags (status, switchover, pause, resume, history, "
 		"fence, unfence,\n"
-		"version):\n"
+		"reinit, version):\n"
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
@@ -180,6 +185,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "unfence") == 0) {
 		return baton_ctl_cmd_fence(argc - 1, argv + 1, false);
+	}
+	if (strcmp(cmd, "reinit") == 0) {
+		return baton_ctl_cmd_reinit(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "load") == 0) {
 		return baton_ctl_cmd_load(argc - 1, argv + 1);

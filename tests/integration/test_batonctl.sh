@@ -19,7 +19,9 @@
 #    the API server, and one that fails; -n NS NAME beside NS/NAME;
 #  - a switchover after the loss of the primary's region needs --yes;
 #  - fence/unfence: the forensic-fence annotation on the pod, its errors,
-#    and --yes for the primary's instance.
+#    and --yes for the primary's instance;
+#  - reinit: its refusals, its fence confirmed by (a fake) batond before
+#    the region's claims and pods are deleted.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/tap.sh
@@ -34,7 +36,9 @@ if [ "${#regions[@]}" -lt 2 ]; then not_ok "needs 2 regions, got ${#regions[@]}"
 r1=${regions[0]} r2=${regions[1]}
 tmp=$(mktemp -d /tmp/baton-ctl.XXXXXX)
 kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
+fake_pid=
 cleanup() {
+    [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null
     for r in "$r1" "$r2"; do kc "$r" delete dbc ctltest --ignore-not-found --wait=false >/dev/null 2>&1; done
     rm -rf "$tmp"
 }
@@ -375,6 +379,76 @@ expect 0 "fence --yes of the primary's instance" "fenced for forensics: no reaso
     "$ctl" fence default/ctltest "ctltest-$r1-0" --yes --kubeconfig "$r1=$K1,$r2=$K2"
 check "... the pod is fenced" bash -c "[ -n '$(hold_of "$r1" "ctltest-$r1-0")' ]"
 kc "$r1" delete pod "ctltest-$r1-0" "ctltest-$r1-1" "ctltest-$r1-2" --wait=false >/dev/null 2>&1
+
+# reinit: a replica region's claims and pods go, once its batond holds
+# them. A fake batond for both regions answers /v1/status from a file.
+cat >"$tmp/fakebatond.py" <<'PY'
+import http.server, sys
+status_file, port_file = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = open(status_file, 'rb').read()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+open(port_file, 'w').write(str(s.server_port))
+s.serve_forever()
+PY
+echo '{"agents": []}' >"$tmp/status.json"
+python3 "$tmp/fakebatond.py" "$tmp/status.json" "$tmp/port" &
+fake_pid=$!
+for _ in $(seq 1 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+fake=http://127.0.0.1:$(cat "$tmp/port")
+kc "$r2" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data-ctltest-$r2-0, namespace: default}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ctltest-$r2-0, namespace: default, labels: {baton.dev/cluster: ctltest}}
+spec:
+  containers: [{name: postgres, image: ctltest.invalid/none}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data-ctltest-$r2-0}}]
+YAML
+both=(--kubeconfig "$r1=$K1,$r2=$K2" --batond "$r1=$fake,$r2=$fake")
+expect 2 "reinit without the region's batond: says it needs it" \
+    "reinit needs region $r2's API server and its batond" \
+    "$ctl" reinit default/ctltest "$r2" --yes --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "reinit while a region says the primary's lease expired: refused" \
+    "refused: $r2's status says the primary's lease expired at .*no primary to clone from" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+kc "$r2" patch dbc ctltest --subresource=status --type=merge -p '{"status":{"primaryFailingSince":null}}' >/dev/null
+expect 1 "reinit of the primary's region: refused" \
+    "names $r1 as the primary region: switch over first" \
+    "$ctl" reinit default/ctltest "$r1" --yes "${both[@]}"
+expect 1 "reinit of a region the database does not have" "mars is not one of the regions of default/ctltest" \
+    "$ctl" reinit default/ctltest mars --yes --kubeconfig "$r1=$K1,mars=$K2" --batond "mars=$fake"
+expect 1 "reinit without a terminal: not without --yes" \
+    "reinit deletes the data of default/ctltest in $r2: ctltest-$r2-0 \(data-ctltest-$r2-0\).*|not confirmed: give --yes" \
+    "$ctl" reinit default/ctltest "$r2" "${both[@]}"
+check "... and the pod was not even fenced" test -z "$(hold_of "$r2" "ctltest-$r2-0")"
+expect 1 "reinit whose fences batond does not confirm: nothing deleted" \
+    "$r2's batond holds 0 of 1 pods after 30 s" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+check "... the fence it set is removed again, the claim and the pod are still there" bash -c "
+    [ -z \"\$(kubectl --kubeconfig $K2 get pod ctltest-$r2-0 -o jsonpath='{.metadata.annotations.baton\.dev/forensic-fence}')\" ] &&
+    [ -z \"\$(kubectl --kubeconfig $K2 get pvc data-ctltest-$r2-0 -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+echo "{\"agents\": [{\"pod\": \"default/ctltest-$r2-0\", \"forensicFence\": \"reinit\"}]}" >"$tmp/status.json"
+expect 0 "reinit once batond holds the pods: claim and pod deleted" \
+    "$r2: default/ctltest-$r2-0 deleted with its claim" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+eventually 30 "... the claim and the pod are gone or going" bash -c "
+    pvc=\$(kubectl --kubeconfig $K2 get pvc data-ctltest-$r2-0 --ignore-not-found -o jsonpath='{.metadata.uid}/{.metadata.deletionTimestamp}')
+    pod=\$(kubectl --kubeconfig $K2 get pod ctltest-$r2-0 --ignore-not-found -o jsonpath='{.metadata.uid}/{.metadata.deletionTimestamp}')
+    { [ -z \"\$pvc\" ] || [[ \$pvc != */ ]]; } && { [ -z \"\$pod\" ] || [[ \$pod != */ ]]; }"
+kill "$fake_pid" 2>/dev/null
 
 # pause / resume: spec.failover.mode in every region (ctltest has two
 # regions, so the CRD's rule refuses automatic: a clear error, exit 1)
