@@ -52,6 +52,37 @@ static bool filtered_out(const char *filter, const char *key)
 	return strcmp(filter, key) != 0;
 }
 
+/* The pods of database KEY that the region's batond holds under a
+ * forensic fence (its /v1/status agents[].forensicFence, batond/hold.h),
+ * as D's "fenced": {"pod": "why"}. Nothing without batond. */
+static void held_pods(struct baton_ctl_region *r, const char *key, json_t *d)
+{
+	json_t *held = NULL, *a;
+	size_t i;
+
+	if (!r->batond_ok) {
+		return;
+	}
+	json_array_foreach(json_object_get(r->batond_status, "agents"), i, a)
+	{
+		const char *db = json_string_value(json_object_get(a, "db"));
+		const char *pod = json_string_value(json_object_get(a, "pod"));
+		json_t *why = json_object_get(a, "forensicFence");
+		const char *slash = pod != NULL ? strchr(pod, '/') : NULL;
+		if (db == NULL || why == NULL || slash == NULL ||
+		    strcmp(db, key) != 0) {
+			continue;
+		}
+		if (held == NULL) {
+			held = json_object();
+		}
+		json_object_set(held, slash + 1, why);
+	}
+	if (held != NULL) {
+		json_object_set_new(d, "fenced", held);
+	}
+}
+
 static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 {
 	json_t *out = json_object();
@@ -121,6 +152,7 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 		    json_object_get(me, "lagBytes"), "specPrimaryRegion",
 		    json_object_get(json_object_get(o, "spec"),
 				    "primaryRegion"));
+		held_pods(r, key, d);
 		json_array_append_new(dbs, d);
 	}
 	json_decref(items);
@@ -156,7 +188,8 @@ static const char *lag_cell(json_t *v, char *buf, size_t len)
 }
 
 /* One row per region and database, each column as wide as its widest
- * cell. WIDE: a last REASON column, the region's status.phaseReason. */
+ * cell. WIDE: FENCED, the pods its batond holds under a forensic fence,
+ * and REASON, the region's status.phaseReason. */
 static void print_table(json_t *regions, bool wide)
 {
 	static const char *const header[] = {
@@ -164,7 +197,7 @@ static void print_table(json_t *regions, bool wide)
 	    "DATABASE", "PRIMARY",   "EPOCH", "PHASE", "READY",
 	    "ROLE",	"LAG",	     "REASON"};
 	struct baton_ctl_table t;
-	size_t i, j, ncols = wide ? 13 : 12;
+	size_t i, j, ncols = wide ? 14 : 12;
 	json_t *r, *d;
 
 	if (baton_ctl_table_init(&t, ncols, header) != 0) {
@@ -176,7 +209,7 @@ static void print_table(json_t *regions, bool wide)
 		json_t *raft =
 		    json_object_get(json_object_get(r, "batond"), "raft");
 		char b[3][32];
-		const char *row[13] = {
+		const char *row[14] = {
 		    json_string_value(json_object_get(r, "name")),
 		    json_string_value(json_object_get(r, "reachable")),
 		    baton_ctl_str_or(json_object_get(raft, "state"), "-", b[0],
@@ -192,7 +225,9 @@ static void print_table(json_t *regions, bool wide)
 		}
 		json_array_foreach(dbs, j, d)
 		{
-			char c[5][32];
+			char c[5][32], fenced[300] = "";
+			const char *pod;
+			json_t *why;
 			row[5] =
 			    json_string_value(json_object_get(d, "database"));
 			row[6] = baton_ctl_str_or(
@@ -208,7 +243,15 @@ static void print_table(json_t *regions, bool wide)
 						   "-", NULL, 0);
 			row[11] = lag_cell(json_object_get(d, "lagBytes"), c[4],
 					   sizeof c[4]);
-			row[12] = baton_ctl_str_or(
+			json_object_foreach(json_object_get(d, "fenced"), pod,
+					    why)
+			{
+				size_t used = strlen(fenced);
+				snprintf(fenced + used, sizeof fenced - used,
+					 "%s%s", used ? "," : "", pod);
+			}
+			row[12] = fenced;
+			row[13] = baton_ctl_str_or(
 			    json_object_get(d, "phaseReason"), "-", NULL, 0);
 			baton_ctl_table_add(&t, row);
 		}

@@ -441,6 +441,12 @@ check "... the fence it set is removed again, the claim and the pod are still th
     [ -z \"\$(kubectl --kubeconfig $K2 get pod ctltest-$r2-0 -o jsonpath='{.metadata.annotations.baton\.dev/forensic-fence}')\" ] &&
     [ -z \"\$(kubectl --kubeconfig $K2 get pvc data-ctltest-$r2-0 -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
 echo "{\"agents\": [{\"pod\": \"default/ctltest-$r2-0\", \"forensicFence\": \"reinit\"}]}" >"$tmp/status.json"
+echo "{\"agents\": [{\"pod\": \"default/ctltest-$r2-0\", \"db\": \"default/ctltest\", \"forensicFence\": \"reinit\"}]}" >"$tmp/status.json"
+expect 0 "status -o wide: FENCED names the pods the region's batond holds" \
+    "^$r2 .* default/ctltest .* ctltest-$r2-0 " \
+    "$ctl" status default/ctltest -o wide "${both[@]}"
+check "status -o json: the held pods and why" bash -c "
+    '$ctl' status default/ctltest -o json ${both[*]} | jq -e '.regions[] | select(.name == \"$r2\") | .databases[0].fenced == {\"ctltest-$r2-0\": \"reinit\"}'"
 expect 0 "reinit once batond holds the pods: claim and pod deleted" \
     "$r2: default/ctltest-$r2-0 deleted with its claim" \
     "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
