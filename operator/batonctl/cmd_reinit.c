@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batonctl/cli.h"
@@ -492,7 +493,13 @@ int baton_ctl_cmd_reinit(int argc, char **argv)
 			rv = BATON_CTL_EXIT_FAILED;
 			goto out;
 		}
-		usleep(2 * BATON_DRIVER_REPORT_MS * 1000 + 500 * 1000);
+		{
+			/* two reports and a margin */
+			struct timespec ts = {
+			    .tv_sec = 2 * BATON_DRIVER_REPORT_MS / 1000,
+			    .tv_nsec = 500 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	/* 4: again, now that REGION cannot be promoted */
 	baton_ctl_fleet_fetch(f, ns, name, false);
