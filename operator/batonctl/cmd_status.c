@@ -193,12 +193,16 @@ static const char *lag_cell(json_t *v, char *buf, size_t len)
 static void print_table(json_t *regions, bool wide)
 {
 	static const char *const header[] = {
-	    "REGION",	"REACHABLE", "RAFT",  "TERM",  "LEADER",
-	    "DATABASE", "PRIMARY",   "EPOCH", "PHASE", "READY",
-	    "ROLE",	"LAG",	     "REASON"};
+	    "REGION",	"REACHABLE", "RAFT",   "TERM",	"LEADER",
+	    "DATABASE", "PRIMARY",   "EPOCH",  "PHASE", "READY",
+	    "ROLE",	"LAG",	     "FENCED", "REASON"};
 	struct baton_ctl_table t;
 	size_t i, j, ncols = wide ? 14 : 12;
 	json_t *r, *d;
+
+	/* the header and every row have the wide table's 14 cells */
+	_Static_assert(sizeof header / sizeof *header == 14,
+		       "a header cell per column of the wide table");
 
 	if (baton_ctl_table_init(&t, ncols, header) != 0) {
 		fprintf(stderr, "%s: out of memory\n", baton_ctl_prog);

@@ -111,7 +111,7 @@ all_commands_complete() {
 }
 expect 0 "completion bash: a command from its prefix" '^switchover$' comp batonctl sw
 expect 0 "completion bash: drill scenarios" '^kill-region kill-batond$' comp batonctl drill kill
-expect 0 "completion bash: status's -o values" '^table wide json$' comp batonctl status -o ''
+expect 0 "completion bash: status's -o values" '^table wide json yaml$' comp batonctl status -o ''
 expect 0 "completion bash: switchover's flags" '--wait' comp batonctl switchover --
 check "completion bash offers every command --help lists" all_commands_complete
 expect 0 "completion zsh: the same function through bashcompinit" '^#compdef batonctl' "$ctl" completion zsh
