@@ -267,6 +267,10 @@ expect 0 "status -o wide adds the REASON column: the region's status.phaseReason
 check "status without -o wide has no REASON column" bash -c "
     ! '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q 'REASON\|not ready: mars' &&
     '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q '^$r1 .* Degraded'"
+check "status -o yaml: the same document as -o json, in YAML" bash -c "
+    '$ctl' status default/ctltest -o yaml --kubeconfig '$r1=$K1' >'$tmp/st.yaml' &&
+    grep -qx -- '- name: $r1' '$tmp/st.yaml' && grep -Eq \"^    phaseReason: .?1 of 2 data regions ready\" '$tmp/st.yaml' &&
+    python3 -c 'import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); sys.exit(d[\"regions\"][0][\"databases\"][0][\"phase\"] != \"Degraded\")' '$tmp/st.yaml'"
 check "status -o json carries phaseReason" bash -c "
     '$ctl' status default/ctltest -o json --kubeconfig '$r1=$K1' |
     jq -e '.regions[0].databases[0].phaseReason | startswith(\"1 of 2 data regions ready\")'"
