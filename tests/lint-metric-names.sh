@@ -12,7 +12,11 @@
 # "by (namespace, name)" read batond's own namespace and merged the
 # databases of every namespace. honorLabels would keep ours but lose the
 # pod's namespace on the same series, and a Prometheus that enforces a
-# namespace label (enforcedNamespaceLabel) overrides it anyway.
+# namespace label (enforcedNamespaceLabel) overrides it anyway. Nor
+# cluster: multi-cluster setups (Thanos, Mimir, federation) name each
+# Prometheus's cluster by an external label cluster, which a series' own
+# label of that name silently overrides (the API servers' region is
+# api_region).
 #
 # Registered: the names given to baton_metrics_add() in operator/ (a
 # histogram also as NAME_bucket, NAME_sum and NAME_count). Used: every
@@ -51,6 +55,9 @@ while read -r file metric labels; do
         '?') echo "lint-metric-names: $file: cannot find the label array of $metric" >&2; bad=1 ;;
         namespace | pod | service | container | endpoint | job | instance)
             echo "lint-metric-names: $file: $metric has the label '$l', which a ServiceMonitor or PodMonitor sets itself (ours would become exported_$l): name it otherwise, e.g. db_$l" >&2
+            bad=1 ;;
+        cluster)
+            echo "lint-metric-names: $file: $metric has the label 'cluster', the external label multi-cluster Prometheus setups name their clusters by (ours would override it): name it otherwise, e.g. api_region" >&2
             bad=1 ;;
         esac
     done
