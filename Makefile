@@ -87,7 +87,7 @@ HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 help:
 	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
 	@echo "make all           build batond, baton-agent, batonctl into $(BUILD)/bin"
-	@echo "make install       those into PREFIX/bin (default /usr/local; DESTDIR too), kubectl-baton, completion"
+	@echo "make install       those into PREFIX/bin (default /usr/local; DESTDIR too), kubectl-baton, man pages, completion"
 	@echo "make check         unit tests under ASan+UBSan, then integration tests on a real control plane"
 	@echo "make unit          unit tests only (SANITIZE=address,undefined by default)"
 	@echo "make integration   integration tests only (starts and stops its own regions)"
@@ -107,22 +107,38 @@ help:
 
 all: $(BINS) $(LIB) $(PGLEASE_SO)
 
-# make install [PREFIX=/usr/local] [DESTDIR=]: the three programs,
-# kubectl-baton (batonctl under the name kubectl's plugin lookup wants:
-# `kubectl baton status`), and batonctl's bash and zsh completion.
+# make install [PREFIX=/usr/local] [DESTDIR=] [MANDIR=PREFIX/share/man]:
+# the three programs, kubectl-baton (batonctl under the name kubectl's
+# plugin lookup wants: `kubectl baton status`), their man pages
+# (docs/man/, mdoc, stamped with the version; kubectl-baton.1 is
+# batonctl.1), and batonctl's bash and zsh completion.
+# tests/integration/test_install.sh checks the layout and renders the pages.
 PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+MAN1 := docs/man/batonctl.1
+MAN8 := docs/man/batond.8 docs/man/baton-agent.8
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	ln -sf batonctl $(DESTDIR)$(PREFIX)/bin/kubectl-baton
+	for m in $(MAN1); do sed 's/^\.Os Baton$$/.Os Baton $(VERSION)/' $$m \
+		> $(DESTDIR)$(MANDIR)/man1/$$(basename $$m) || exit 1; done
+	for m in $(MAN8); do sed 's/^\.Os Baton$$/.Os Baton $(VERSION)/' $$m \
+		> $(DESTDIR)$(MANDIR)/man8/$$(basename $$m) || exit 1; done
+	chmod 0644 $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	ln -sf batonctl.1 $(DESTDIR)$(MANDIR)/man1/kubectl-baton.1
 	$(BUILD)/bin/batonctl completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/batonctl
 	ln -sf batonctl $(DESTDIR)$(PREFIX)/share/bash-completion/completions/kubectl-baton
 	$(BUILD)/bin/batonctl completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_batonctl
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,batond baton-agent batonctl kubectl-baton) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,batonctl.1 kubectl-baton.1) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/batonctl \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/kubectl-baton \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_batonctl
@@ -400,6 +416,9 @@ lint:
 		$(LIB_DIRS) tests/unit tests/fuzz
 	@# the C sources as clang-format would write them (make format)
 	@clang-format --dry-run --Werror $(FORMAT_SRCS)
+	@# the man pages as groff reads them: any warning fails
+	@for m in $(MAN1) $(MAN8); do out=$$(groff -mandoc -ww -z -Tutf8 $$m 2>&1); \
+		[ -z "$$out" ] || { echo "lint: $$m: $$out" >&2; exit 1; }; done
 	@# every shell script, following what it sources; warnings fail
 	shellcheck -x -P SCRIPTDIR -S warning $(SHELL_SRCS)
 	@# The chart lints clean with each of its ci/ values files (the

@@ -649,3 +649,28 @@ int baton_ctl_fetch_db(struct baton_ctl_fleet *f, const char *ns,
 	}
 	return found;
 }
+
+bool baton_ctl_confirm(bool yes, const char *what)
+{
+	char answer[16];
+
+	if (yes) {
+		return true;
+	}
+	fprintf(stderr, "%s: %s\n", baton_ctl_prog, what);
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		fprintf(stderr,
+			"%s: not confirmed: give --yes to go ahead without a "
+			"terminal\n",
+			baton_ctl_prog);
+		return false;
+	}
+	fprintf(stderr, "Go ahead? [y/N] ");
+	fflush(stderr);
+	if (fgets(answer, sizeof answer, stdin) == NULL) {
+		return false;
+	}
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return strcmp(answer, "y") == 0 || strcmp(answer, "Y") == 0 ||
+	       strcmp(answer, "yes") == 0;
+}

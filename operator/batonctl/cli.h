@@ -8,6 +8,7 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "batond/config.h"
@@ -94,6 +95,19 @@ int baton_ctl_fetch_db(struct baton_ctl_fleet *f, const char *ns,
 const char *baton_ctl_str_or(json_t *v, const char *dflt, char *buf,
 			     size_t len);
 
+/* Asks before something that cannot be taken back: true with YES (--yes);
+ * else, when stdin and stderr are terminals, prints WHAT and "Go ahead?
+ * [y/N]" on stderr and reads the answer from stdin (y or yes); else prints
+ * WHAT and that --yes is needed, and returns false. */
+bool baton_ctl_confirm(bool yes, const char *what);
+
+/* Whether a switchover to TARGET is a promotion after the loss of the
+ * primary's region, judged from F's last fetch of the database (the
+ * primary's API server did not answer, or a status says its lease
+ * expired); the reason in WHY. cmd_switchover.c */
+bool baton_ctl_switchover_after_loss(struct baton_ctl_fleet *f,
+				     const char *target, char *why, size_t len);
+
 /* The commands (argv[0] is the command's name). */
 int baton_ctl_cmd_status(int argc, char **argv);
 int baton_ctl_cmd_switchover(int argc, char **argv);
@@ -103,5 +117,7 @@ int baton_ctl_cmd_load(int argc, char **argv);
 int baton_ctl_cmd_report(int argc, char **argv);
 int baton_ctl_cmd_history(int argc, char **argv);
 int baton_ctl_cmd_version(int argc, char **argv);
+int baton_ctl_cmd_fence(int argc, char **argv, bool fence);
+int baton_ctl_cmd_reinit(int argc, char **argv);
 
 #endif /* BATON_BATONCTL_CLI_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "batonctl/cli.h"
+#include "batonctl/table.h"
 #include "batonctl/fleet.h"
 #include "common/error.h"
 
@@ -86,11 +87,15 @@ static void print_rows(json_t *rows)
 		printf("no promotion recorded yet\n");
 		return;
 	}
-	printf("%-6s %-10s %-10s %-14s %-21s %-8s %s\n", "EPOCH", "FROM", "TO",
-	       "REASON", "STARTED", "SERVING", "SEEN IN");
+	static const char *const header[] = {
+	    "EPOCH", "FROM", "TO", "REASON", "STARTED", "SERVING", "SEEN IN"};
+	struct baton_ctl_table t;
+	if (baton_ctl_table_init(&t, 7, header) != 0) {
+		return;
+	}
 	json_array_foreach(rows, i, row)
 	{
-		char serving[24] = "-", seen[256] = "";
+		char epoch[24], serving[24] = "-", seen[256] = "";
 		json_t *ms = json_object_get(
 		    json_object_get(row, "stepsMillis"), "serving");
 		if (json_is_integer(ms)) {
@@ -103,10 +108,11 @@ static void print_rows(json_t *rows)
 			snprintf(seen + n, sizeof seen - n, "%s%s",
 				 n ? "," : "", json_string_value(r));
 		}
-		printf(
-		    "%-6lld %-10s %-10s %-14s %-21s %-8s %s\n",
-		    (long long)json_integer_value(
-			json_object_get(row, "epoch")),
+		snprintf(epoch, sizeof epoch, "%lld",
+			 (long long)json_integer_value(
+			     json_object_get(row, "epoch")));
+		const char *cells[] = {
+		    epoch,
 		    baton_ctl_str_or(json_object_get(row, "from"), "-", NULL,
 				     0),
 		    baton_ctl_str_or(json_object_get(row, "to"), "-", NULL, 0),
@@ -114,8 +120,12 @@ static void print_rows(json_t *rows)
 				     0),
 		    baton_ctl_str_or(json_object_get(row, "startedAt"), "-",
 				     NULL, 0),
-		    serving, seen);
+		    serving,
+		    seen};
+		baton_ctl_table_add(&t, cells);
 	}
+	baton_ctl_table_print(&t, stdout);
+	baton_ctl_table_free(&t);
 }
 
 int baton_ctl_cmd_history(int argc, char **argv)

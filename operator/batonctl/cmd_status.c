@@ -18,10 +18,12 @@
 #include "batonctl/fleet.h"
 #include "batonctl/load.h"
 #include "batonctl/report.h"
+#include "batonctl/table.h"
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "common/yamljson.h"
 
 /* ---- status ---------------------------------------------------------------
  */
@@ -48,6 +50,37 @@ static bool filtered_out(const char *filter, const char *key)
 		return strncmp(filter, key, n) != 0;
 	}
 	return strcmp(filter, key) != 0;
+}
+
+/* The pods of database KEY that the region's batond holds under a
+ * forensic fence (its /v1/status agents[].forensicFence, batond/hold.h),
+ * as D's "fenced": {"pod": "why"}. Nothing without batond. */
+static void held_pods(struct baton_ctl_region *r, const char *key, json_t *d)
+{
+	json_t *held = NULL, *a;
+	size_t i;
+
+	if (!r->batond_ok) {
+		return;
+	}
+	json_array_foreach(json_object_get(r->batond_status, "agents"), i, a)
+	{
+		const char *db = json_string_value(json_object_get(a, "db"));
+		const char *pod = json_string_value(json_object_get(a, "pod"));
+		json_t *why = json_object_get(a, "forensicFence");
+		const char *slash = pod != NULL ? strchr(pod, '/') : NULL;
+		if (db == NULL || why == NULL || slash == NULL ||
+		    strcmp(db, key) != 0) {
+			continue;
+		}
+		if (held == NULL) {
+			held = json_object();
+		}
+		json_object_set(held, slash + 1, why);
+	}
+	if (held != NULL) {
+		json_object_set_new(d, "fenced", held);
+	}
 }
 
 static json_t *region_status(struct baton_ctl_region *r, const char *filter)
@@ -119,6 +152,7 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 		    json_object_get(me, "lagBytes"), "specPrimaryRegion",
 		    json_object_get(json_object_get(o, "spec"),
 				    "primaryRegion"));
+		held_pods(r, key, d);
 		json_array_append_new(dbs, d);
 	}
 	json_decref(items);
@@ -144,69 +178,90 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 	return out;
 }
 
-/* V as text: strings as they are, numbers and booleans formatted into
- * BUF, or into one of a few rotating buffers when BUF is NULL or empty
- * (several values in one printf). */
-/* WIDE: a last REASON column, the region's status.phaseReason. */
+/* The LAG cell: bytes in a human unit ("-" when not reported). */
+static const char *lag_cell(json_t *v, char *buf, size_t len)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		return "-";
+	}
+	return baton_ctl_human_bytes((uint64_t)json_integer_value(v), buf, len);
+}
+
+/* One row per region and database, each column as wide as its widest
+ * cell. WIDE: FENCED, the pods its batond holds under a forensic fence,
+ * and REASON, the region's status.phaseReason. */
 static void print_table(json_t *regions, bool wide)
 {
-	size_t i, j;
+	static const char *const header[] = {
+	    "REGION",	"REACHABLE", "RAFT",   "TERM",	"LEADER",
+	    "DATABASE", "PRIMARY",   "EPOCH",  "PHASE", "READY",
+	    "ROLE",	"LAG",	     "FENCED", "REASON"};
+	struct baton_ctl_table t;
+	size_t i, j, ncols = wide ? 14 : 12;
 	json_t *r, *d;
-	char b1[32], b2[32], b3[32];
 
-	printf("%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s %-14s %-5s "
-	       "%-8s %-*s%s\n",
-	       "REGION", "REACHABLE", "RAFT", "TERM", "LEADER", "DATABASE",
-	       "PRIMARY", "EPOCH", "PHASE", "READY", "ROLE", wide ? 8 : 0,
-	       "LAG", wide ? " REASON" : "");
+	/* the header and every row have the wide table's 14 cells */
+	_Static_assert(sizeof header / sizeof *header == 14,
+		       "a header cell per column of the wide table");
+
+	if (baton_ctl_table_init(&t, ncols, header) != 0) {
+		fprintf(stderr, "%s: out of memory\n", baton_ctl_prog);
+		return;
+	}
 	json_array_foreach(regions, i, r)
 	{
 		json_t *raft =
 		    json_object_get(json_object_get(r, "batond"), "raft");
-		const char *name =
-		    json_string_value(json_object_get(r, "name"));
-		const char *reach =
-		    json_string_value(json_object_get(r, "reachable"));
-		const char *state = baton_ctl_str_or(
-		    json_object_get(raft, "state"), "-", b1, sizeof b1);
-		const char *term = baton_ctl_str_or(
-		    json_object_get(raft, "term"), "-", b2, sizeof b2);
-		const char *leader = baton_ctl_str_or(
-		    json_object_get(raft, "leader"), "-", b3, sizeof b3);
+		char b[3][32];
+		const char *row[14] = {
+		    json_string_value(json_object_get(r, "name")),
+		    json_string_value(json_object_get(r, "reachable")),
+		    baton_ctl_str_or(json_object_get(raft, "state"), "-", b[0],
+				     sizeof b[0]),
+		    baton_ctl_str_or(json_object_get(raft, "term"), "-", b[1],
+				     sizeof b[1]),
+		    baton_ctl_str_or(json_object_get(raft, "leader"), "-", b[2],
+				     sizeof b[2]),
+		};
 		json_t *dbs = json_object_get(r, "databases");
 		if (json_array_size(dbs) == 0) {
-			printf("%-10s %-9s %-10s %-5s %-10s %s\n", name, reach,
-			       state, term, leader, "-");
+			baton_ctl_table_add(&t, row); /* the rest: "-" */
 		}
 		json_array_foreach(dbs, j, d)
 		{
-			char c1[32], c2[32];
-			printf(
-			    "%-10s %-9s %-10s %-5s %-10s %-20s %-10s %-5s "
-			    "%-14s %-5s %-8s %-*s%s%s\n",
-			    name, reach, state, term, leader,
-			    json_string_value(json_object_get(d, "database")),
-			    baton_ctl_str_or(
-				json_object_get(d, "primaryRegion"), "-", c1,
-				sizeof c1),
-			    baton_ctl_str_or(json_object_get(d, "epoch"), "-",
-					     c2, sizeof c2),
-			    baton_ctl_str_or(json_object_get(d, "phase"), "-",
-					     b1, sizeof b1),
-			    baton_ctl_str_or(json_object_get(d, "ready"), "-",
-					     b2, sizeof b2),
-			    baton_ctl_str_or(json_object_get(d, "role"), "-",
-					     b3, sizeof b3),
-			    wide ? 8 : 0,
-			    baton_ctl_str_or(json_object_get(d, "lagBytes"),
-					     "-", c1, sizeof c1),
-			    wide ? " " : "",
-			    wide ? baton_ctl_str_or(
-				       json_object_get(d, "phaseReason"), "-",
-				       NULL, 0)
-				 : "");
+			char c[5][32], fenced[300] = "";
+			const char *pod;
+			json_t *why;
+			row[5] =
+			    json_string_value(json_object_get(d, "database"));
+			row[6] = baton_ctl_str_or(
+			    json_object_get(d, "primaryRegion"), "-", c[0],
+			    sizeof c[0]);
+			row[7] = baton_ctl_str_or(json_object_get(d, "epoch"),
+						  "-", c[1], sizeof c[1]);
+			row[8] = baton_ctl_str_or(json_object_get(d, "phase"),
+						  "-", c[2], sizeof c[2]);
+			row[9] = baton_ctl_str_or(json_object_get(d, "ready"),
+						  "-", c[3], sizeof c[3]);
+			row[10] = baton_ctl_str_or(json_object_get(d, "role"),
+						   "-", NULL, 0);
+			row[11] = lag_cell(json_object_get(d, "lagBytes"), c[4],
+					   sizeof c[4]);
+			json_object_foreach(json_object_get(d, "fenced"), pod,
+					    why)
+			{
+				size_t used = strlen(fenced);
+				snprintf(fenced + used, sizeof fenced - used,
+					 "%s%s", used ? "," : "", pod);
+			}
+			row[12] = fenced;
+			row[13] = baton_ctl_str_or(
+			    json_object_get(d, "phaseReason"), "-", NULL, 0);
+			baton_ctl_table_add(&t, row);
 		}
 	}
+	baton_ctl_table_print(&t, stdout);
+	baton_ctl_table_free(&t);
 	json_array_foreach(regions, i, r)
 	{
 		json_t *api = json_object_get(r, "api");
@@ -227,29 +282,33 @@ static void print_table(json_t *regions, bool wide)
 
 static void usage_status(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: batonctl status [NS/DB | -n NS [DB]] [-o table|wide|json] "
-	    "[--watch[=2s]] [region flags]\n\n"
-	    "One row per region and database: whether the region "
-	    "answered (API server\n"
-	    "and batond), its batond's Raft state, term and leader, "
-	    "and from the\n"
-	    "region's own copy of each DatabaseCluster: primary region, "
-	    "epoch, phase,\n"
-	    "ready instances, this region's role and replication lag "
-	    "(bytes);\n"
-	    "-o wide adds the reason for the phase (status.phaseReason).\n"
-	    "Unreachable regions are listed with the error. Exit 0 if "
-	    "any region\n"
-	    "answered, 1 if none did, 2 on bad flags or configs.\n\n"
-	    "  -o, --output table|wide|json\n"
-	    "  -w, --watch[=INTERVAL]  again every INTERVAL (default 2s) "
-	    "until Ctrl-C;\n"
-	    "                          with -o json one compact document "
-	    "per line\n"
-	    "  -n, --namespace NS  with NAME for "
-	    "NS/NAME\n" BATON_CTL_REGION_HELP);
+	fprintf(f,
+		"usage: batonctl status [NS/DB | -n NS [DB]] "
+		"[-o table|wide|json|yaml] "
+		"[--watch[=2s]] [region flags]\n\n"
+		"One row per region and database: whether the region "
+		"answered (API server\n"
+		"and batond), its batond's Raft state, term and leader, "
+		"and from the\n"
+		"region's own copy of each DatabaseCluster: primary region, "
+		"epoch, phase,\n"
+		"ready instances, this region's role and replication lag "
+		"(KiB, MiB, ...;\n"
+		"bytes in json and yaml); columns as wide as their content; "
+		"-o wide adds\n"
+		"the reason for the phase (status.phaseReason).\n"
+		"Unreachable regions are listed with the error. Exit 0 if "
+		"any region\n"
+		"answered, 1 if none did, 2 on bad flags or configs.\n\n"
+		"  -o, --output table|wide|json|yaml\n"
+		"  -w, --watch[=INTERVAL]  again every INTERVAL (default 2s) "
+		"until Ctrl-C;\n"
+		"                          with -o json one compact document "
+		"per line,\n"
+		"                          with -o yaml one document each "
+		"(---)\n"
+		"  -n, --namespace NS  with NAME for "
+		"NS/NAME\n" BATON_CTL_REGION_HELP);
 }
 
 int baton_ctl_cmd_status(int argc, char **argv)
@@ -263,7 +322,7 @@ int baton_ctl_cmd_status(int argc, char **argv)
 	struct baton_ctl_fleet *f;
 	const char *filter = NULL;
 	char filter_buf[300];
-	bool json = false, wide = false;
+	bool json = false, wide = false, yaml = false;
 	long watch_ms = 0;
 	int opt, rv, answered;
 
@@ -283,10 +342,12 @@ int baton_ctl_cmd_status(int argc, char **argv)
 				json = true;
 			} else if (strcmp(optarg, "wide") == 0) {
 				wide = true;
+			} else if (strcmp(optarg, "yaml") == 0) {
+				yaml = true;
 			} else if (strcmp(optarg, "table") != 0) {
 				return baton_ctl_die_usage(
-				    "status: -o wants table, wide or json, not "
-				    "'%s'",
+				    "status: -o wants table, wide, json or "
+				    "yaml, not '%s'",
 				    optarg);
 			}
 			break;
@@ -342,10 +403,24 @@ int baton_ctl_cmd_status(int argc, char **argv)
 			json_array_append_new(
 			    regions, region_status(&f->regions[i], filter));
 		}
-		if (watch_ms > 0 && !json && isatty(STDOUT_FILENO)) {
+		if (watch_ms > 0 && !json && !yaml && isatty(STDOUT_FILENO)) {
 			fputs("\033[H\033[2J", stdout); /* a fresh screen */
 		}
-		if (json) {
+		if (yaml) {
+			char err[BATON_ERRMSG_SIZE];
+			json_t *doc =
+			    json_pack("{s:o, s:I}", "regions", regions, "at",
+				      (json_int_t)baton_realtime_ms());
+			if (watch_ms > 0) {
+				fputs("---\n", stdout); /* one per round */
+			}
+			fflush(stdout);
+			if (baton_json_to_yaml(doc, stdout, err) != 0) {
+				fprintf(stderr, "%s: %s\n", baton_ctl_prog,
+					err);
+			}
+			json_decref(doc);
+		} else if (json) {
 			json_t *doc =
 			    json_pack("{s:o, s:I}", "regions", regions, "at",
 				      (json_int_t)baton_realtime_ms());

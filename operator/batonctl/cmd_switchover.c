@@ -44,6 +44,14 @@ static void usage_switchover(FILE *f)
 	    "waits for REGION to catch up and promotes it (in "
 	    "failover.mode manual the\n"
 	    "same request promotes after a region was lost).\n\n"
+	    "A switchover after the loss of the primary's region (its API "
+	    "server does not\n"
+	    "answer, or a region's status says the primary's lease expired: "
+	    "status.\n"
+	    "primaryFailingSince) is a manual promotion: it asks first, on a "
+	    "terminal,\n"
+	    "or needs --yes.\n\n"
+	    "  -y, --yes        promote after a region loss without asking\n"
 	    "  --wait DURATION  then show progress (phase, epoch, primary "
 	    "per region)\n"
 	    "                   until every reachable region's status "
@@ -52,9 +60,11 @@ static void usage_switchover(FILE *f)
 	    "wait)\n\n"
 	    "Exit 0 when requested (or completed, with --wait); 1 when "
 	    "the database does\n"
-	    "not exist, REGION is not one of its regions, batond refused "
-	    "or the wait\n"
-	    "timed out; 2 on bad flags or configs.\n\n"
+	    "not exist, REGION is not one of its regions, a promotion after "
+	    "a region loss\n"
+	    "was not confirmed, batond refused or the wait timed out; 2 on "
+	    "bad flags or\n"
+	    "configs.\n\n"
 	    "  -n, --namespace NS  with DB for NS/DB\n" BATON_CTL_REGION_HELP);
 }
 
@@ -97,10 +107,62 @@ static const char *phase_line(struct baton_ctl_fleet *f, char *buf, size_t len)
 	return buf;
 }
 
+/* Whether a switchover of NS/NAME to TARGET is a promotion after the
+ * loss of the primary's region, from the regions' copies of the last
+ * fetch: the primary (status.primaryRegion) is another region, and its API
+ * server did not answer or some region's status says the primary's lease
+ * expired (status.primaryFailingSince). WHY says which, in words. */
+bool baton_ctl_switchover_after_loss(struct baton_ctl_fleet *f,
+				     const char *target, char *why, size_t len)
+{
+	const char *primary = NULL, *since = NULL, *seen_by = NULL;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		json_t *st = json_object_get(r->api_result, "status");
+		const char *p, *s;
+		if (r->kubeconfig == NULL || !r->api_ok) {
+			continue;
+		}
+		p = json_string_value(json_object_get(st, "primaryRegion"));
+		s = json_string_value(
+		    json_object_get(st, "primaryFailingSince"));
+		if (primary == NULL && p != NULL) {
+			primary = p;
+		}
+		if (since == NULL && s != NULL) {
+			since = s;
+			seen_by = r->name;
+		}
+	}
+	if (primary == NULL || strcmp(primary, target) == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		struct baton_ctl_region *r = &f->regions[i];
+		if (strcmp(r->name, primary) == 0 && r->kubeconfig != NULL &&
+		    !r->api_ok) {
+			snprintf(why, len,
+				 "the primary's region %s does not answer (%s)",
+				 primary, r->api_err);
+			return true;
+		}
+	}
+	if (since != NULL) {
+		snprintf(why, len,
+			 "%s's status says the lease of the primary in %s "
+			 "expired at %s",
+			 seen_by, primary, since);
+		return true;
+	}
+	return false;
+}
+
 int baton_ctl_cmd_switchover(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"wait", required_argument, NULL, 'w'},
+	    {"yes", no_argument, NULL, 'y'},
 	    BATON_CTL_REGION_LONGOPTS,
 	    {0}};
 	struct baton_ctl_region_flags rf = {0};
@@ -109,10 +171,12 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 	const char *target;
 	long wait_ms = 0;
 	int opt, rv = 0, found = 0;
+	bool yes = false;
 	json_t *obj = NULL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "w:n:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "w:yn:h", longopts, NULL)) !=
+	       -1) {
 		int r = baton_ctl_region_flag(&rf, opt, optarg);
 		if (r < 0) {
 			return baton_ctl_die_usage("too many region flags");
@@ -129,6 +193,9 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 				    "duration like 60s, not '%s'",
 				    optarg);
 			}
+			break;
+		case 'y':
+			yes = true;
 			break;
 		case 'h':
 			usage_switchover(stdout);
@@ -190,6 +257,27 @@ int baton_ctl_cmd_switchover(int argc, char **argv)
 				baton_ctl_prog, target, ns, name, names);
 			rv = BATON_CTL_EXIT_FAILED;
 			goto out;
+		}
+	}
+	/* after a region loss this is a manual promotion: ask first */
+	{
+		char why[600], what[1400];
+		if (baton_ctl_switchover_after_loss(f, target, why,
+						    sizeof why)) {
+			snprintf(
+			    what, sizeof what,
+			    "%s: promoting %s now makes it the primary of "
+			    "%s/%s at a new epoch. The old primary, if it "
+			    "still runs, writes no more once its lease "
+			    "ends; without synchronous replication, writes "
+			    "it acknowledged that %s had not received are "
+			    "lost (in synchronous mode batond refuses a "
+			    "target that holds less than another standby)",
+			    why, target, ns, name, target);
+			if (!baton_ctl_confirm(yes, what)) {
+				rv = BATON_CTL_EXIT_FAILED;
+				goto out;
+			}
 		}
 	}
 	snprintf(request, sizeof request, "%s/batonctl-%lld", target,

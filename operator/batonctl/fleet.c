@@ -348,6 +348,48 @@ int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,
 	return done;
 }
 
+int baton_ctl_region_request(struct baton_ctl_region *r, enum baton_ctl_verb v,
+			     const struct baton_kube_ref *ref,
+			     const char *selector, json_t *patch)
+{
+	struct baton_kube_write_opts wo = {.field_manager = "batonctl"};
+	struct baton_kube_list_opts lo = {.label_selector = selector};
+	int rv;
+
+	if (!r->api_open) {
+		r->api_ok = false;
+		r->api_status = BATON_EINVAL;
+		baton_errmsg_printf(r->api_err, "no API server for region %s",
+				    r->name);
+		return r->api_status;
+	}
+	r->api_req.data = r;
+	switch (v) {
+	case BATON_CTL_GET:
+		rv = ref->name != NULL
+			 ? baton_kube_get(&r->api, &r->api_req, ref, api_cb)
+			 : baton_kube_list(&r->api, &r->api_req, ref, &lo,
+					   api_cb);
+		break;
+	case BATON_CTL_PATCH:
+		rv = baton_kube_patch(&r->api, &r->api_req, ref,
+				      BATON_KUBE_PATCH_MERGE, patch, &wo,
+				      api_cb);
+		break;
+	case BATON_CTL_DELETE:
+	default:
+		rv = baton_kube_delete(&r->api, &r->api_req, ref, NULL, api_cb);
+		break;
+	}
+	if (rv != 0) {
+		start_failed(r, true, rv, r->api.errmsg);
+		return rv;
+	}
+	r->fleet->pending++;
+	run(r->fleet);
+	return r->api_status;
+}
+
 static void closed_cb(struct baton_kube_client *c)
 {
 	(void)c;
@@ -438,4 +480,34 @@ long baton_ctl_parse_duration(const char *s)
 		return (long)(v * 60000);
 	}
 	return -1;
+}
+
+int baton_ctl_pod_region(const char *name, const char *pod, char *region,
+			 size_t len, int *ordinal)
+{
+	size_t n = strlen(name);
+	const char *dash, *rest;
+	char *end;
+	long ord;
+
+	if (n == 0 || strncmp(pod, name, n) != 0 || pod[n] != '-') {
+		return BATON_EINVAL;
+	}
+	rest = pod + n + 1;
+	dash = strrchr(rest, '-');
+	if (dash == NULL || dash == rest || !isdigit((unsigned char)dash[1])) {
+		return BATON_EINVAL;
+	}
+	errno = 0;
+	ord = strtol(dash + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || ord < 0 || ord > 100000 ||
+	    (size_t)(dash - rest) >= len) {
+		return BATON_EINVAL;
+	}
+	snprintf(region, len, "%.*s", (int)(dash - rest), rest);
+	if (!baton_ctl_region_name_ok(region)) {
+		return BATON_EINVAL;
+	}
+	*ordinal = (int)ord;
+	return 0;
 }

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/rest.h"
 
 #define BATON_CTL_MAX_REGIONS 16
 #define BATON_CTL_NAME_SIZE 64
@@ -90,6 +91,19 @@ int baton_ctl_fleet_readyz(struct baton_ctl_fleet *f);
 int baton_ctl_fleet_patch(struct baton_ctl_fleet *f, const char *ns,
 			  const char *name, json_t *patch);
 
+/* One request to region R's API server only (R must have one): GET of
+ * REF (its name set), LIST of REF with SELECTOR (name NULL; may be NULL),
+ * a merge PATCH of REF, or a DELETE of REF. The result in r->api_result,
+ * api_ok, api_status and api_err as for fetch; returns r->api_status. */
+enum baton_ctl_verb {
+	BATON_CTL_GET,
+	BATON_CTL_PATCH,
+	BATON_CTL_DELETE,
+};
+int baton_ctl_region_request(struct baton_ctl_region *r, enum baton_ctl_verb v,
+			     const struct baton_kube_ref *ref,
+			     const char *selector, json_t *patch);
+
 void baton_ctl_fleet_close(struct baton_ctl_fleet *f);
 
 /* NAME can name a region: a DNS label of at most 40 characters, as in a
@@ -103,6 +117,12 @@ bool baton_ctl_region_name_ok(const char *name);
  * 0 with the name in OUT, or BATON_EINVAL: the caller asks for NAME=PATH. */
 int baton_ctl_kubeconfig_region(const char *path, const char *context,
 				char *out, size_t len);
+
+/* The region and ordinal of database NAME's pod POD ("<name>-<region>-
+ * <ordinal>", as batond names its StatefulSets' pods): 0, or BATON_EINVAL
+ * when POD is not one. */
+int baton_ctl_pod_region(const char *name, const char *pod, char *region,
+			 size_t len, int *ordinal);
 
 /* "90s", "2m", "500ms", "1.5" (seconds) → milliseconds; -1 if malformed. */
 long baton_ctl_parse_duration(const char *s);

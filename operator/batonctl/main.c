@@ -10,12 +10,16 @@
  *   batonctl report DIR [--check]                a drill's report
  *   batonctl pause|resume NS/DB [--wait D]       maintenance (manual mode)
  *   batonctl history NS/DB [-o table|json]       its promotions
+ *   batonctl fence|unfence NS/DB POD             one instance's forensic fence
+ *   batonctl reinit NS/DB REGION                 clone a replica region again
  *   batonctl completion bash|zsh                 shell completion
  *
  * This file only dispatches: each command is its own file (cmd_status.c,
  * cmd_switchover.c for switchover, pause and resume, cmd_check.c,
- * cmd_history.c, cmd_version.c, cmd_load.c for load and report, completion.c),
- * the parts they share (region flags, usage errors, the source tree) are cli.c.
+ * cmd_history.c, cmd_version.c, cmd_fence.c, cmd_reinit.c,
+ * cmd_load.c for load and report,
+ * completion.c), the parts they share (region flags, usage errors, the source
+ * tree) are cli.c.
  *
  * Regions come from --kubeconfig NAME=PATH (API servers), --context
  * NAME=CTX (a context of that kubeconfig, or of $KUBECONFIG merged as
@@ -59,6 +63,13 @@ static void usage_main(FILE *f)
 		"  pause NS/DB | resume NS/DB  maintenance: no automatic "
 		"failover (manual\n"
 		"                            mode) until resumed\n"
+		"  fence NS/DB POD           keep one instance read-only "
+		"as it is (forensics):\n"
+		"                            never promoted or rewound; "
+		"unfence NS/DB POD ends it\n"
+		"  reinit NS/DB REGION       throw away a replica region's "
+		"copies, clone them\n"
+		"                            again from the primary\n"
 		"  check --server URL        is this region's batond "
 		"reachable and healthy\n"
 		"  version [region flags]    batonctl's version, and each "
@@ -74,7 +85,8 @@ static void usage_main(FILE *f)
 		"  completion bash|zsh       a shell completion script "
 		"(source <(batonctl completion bash))\n\n"
 		"region flags (status, switchover, pause, resume, history, "
-		"version):\n"
+		"fence, unfence,\n"
+		"reinit, version):\n"
 		"  --kubeconfig NAME=PATH[,NAME=PATH...]   a region's API "
 		"server (repeatable;\n"
 		"                            a bare PATH takes its directory's "
@@ -167,6 +179,15 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "resume") == 0) {
 		return baton_ctl_cmd_pause(argc - 1, argv + 1, "automatic");
+	}
+	if (strcmp(cmd, "fence") == 0) {
+		return baton_ctl_cmd_fence(argc - 1, argv + 1, true);
+	}
+	if (strcmp(cmd, "unfence") == 0) {
+		return baton_ctl_cmd_fence(argc - 1, argv + 1, false);
+	}
+	if (strcmp(cmd, "reinit") == 0) {
+		return baton_ctl_cmd_reinit(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "load") == 0) {
 		return baton_ctl_cmd_load(argc - 1, argv + 1);

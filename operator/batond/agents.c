@@ -10,6 +10,7 @@
 #include "batond/agentpki.h"
 #include "batond/children.h"
 #include "batond/config.h"
+#include "batond/hold.h"
 #include "batond/lastfailover.h"
 #include "http/server.h"
 #include "common/labels.h"
@@ -72,6 +73,9 @@ struct pod {
 	uint64_t lease_asks;
 	char following[96]; /* endpoint we last told it to stream from */
 	char last_error[256];
+	/* a forensic fence (batond/hold.h), and what its annotation says */
+	bool held;
+	char hold_reason[BATON_HOLD_REASON_SIZE];
 	bool seen;
 	bool gone;
 	struct pod *next;
@@ -786,6 +790,11 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 
 	memset(out, 0, sizeof *out);
 	out->epoch = st->epoch;
+	if (v->held) {
+		/* a forensic fence: whatever the FSM says (batond/hold.h) */
+		baton_hold_decide(v, out);
+		return;
+	}
 	if (!v->initialized) {
 		if (designated && st->epoch == 1 && !any_position(st)) {
 			out->action = "init"; /* a brand-new database */
@@ -956,6 +965,7 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 	v.ordinal = p->ordinal;
 	v.own_endpoint = own;
 	v.following = p->following;
+	v.held = p->held;
 	if (st->primary == me) {
 		info = index_get(a->db_index, p->db);
 		v.primary_endpoint =
@@ -1060,6 +1070,47 @@ static struct dbinfo *dbinfo_get(struct baton_agents *a, const char *db)
 	return d;
 }
 
+/* P's forensic fence from its pod object (batond/hold.h); a change is an
+ * Event on its database, and its effect (no lease, not serving) applies
+ * from this tick on. */
+static void hold_update(struct baton_agents *a, struct pod *p, json_t *pod)
+{
+	char reason[BATON_HOLD_REASON_SIZE], msg[400];
+	bool held = baton_hold_of_pod(pod, reason, sizeof reason);
+
+	if (held == p->held && strcmp(reason, p->hold_reason) == 0) {
+		return;
+	}
+	if (held != p->held) {
+		if (held) {
+			snprintf(msg, sizeof msg,
+				 "%s fenced for forensics (%s): no orders but "
+				 "fence, no lease, never promoted or rejoined "
+				 "until the annotation " BATON_ANNOTATION_HOLD
+				 " is removed",
+				 p->name,
+				 reason[0] ? reason : "no reason given");
+		} else {
+			snprintf(msg, sizeof msg,
+				 "%s: forensic fence removed; batond drives it "
+				 "again (it may be rejoined, pg_rewind "
+				 "included)",
+				 p->name);
+		}
+		baton_log(BATON_LOG_WARN, "agents", "%s", msg);
+		if (a->env.event != NULL) {
+			a->env.event(
+			    a->env.data, p->db, held ? "Warning" : "Normal",
+			    held ? "InstanceFenced" : "InstanceUnfenced", msg);
+		}
+		if (a->env.changed != NULL) {
+			a->env.changed(a->env.data, p->db);
+		}
+	}
+	p->held = held;
+	memcpy(p->hold_reason, reason, sizeof p->hold_reason);
+}
+
 /* Mark and sweep: the pods in the informer's cache are the pods. */
 static void sync_pods(struct baton_agents *a, uint64_t now)
 {
@@ -1114,6 +1165,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 		p->seen = true;
 		p->db_port = pod_port(pod);
+		hold_update(a, p, pod);
 		if (strcmp(p->ip, ip ? ip : "") != 0) {
 			snprintf(p->ip, sizeof p->ip, "%s", ip ? ip : "");
 			p->next_poll_ms = now; /* new address: ask at once */
@@ -1127,7 +1179,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 		d->seen = true;
 		if (p->ordinal == 0) {
-			d->pod0_ready = baton_agents_pod_ready(pod);
+			d->pod0_ready = baton_agents_pod_ready(pod) && !p->held;
 		}
 		if (p->ordinal == 0 && p->ip[0] != '\0' && p->db_port > 0) {
 			snprintf(d->instance, sizeof d->instance, "%s:%d",
@@ -1146,7 +1198,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			    .serving =
 				agent_initialized(s) && bget(s, "ready") &&
 				!json_is_false(json_object_get(s, "running")) &&
-				(h == NULL || strcmp(h, "failed") != 0),
+				(h == NULL || strcmp(h, "failed") != 0) &&
+				/* held: never a candidate (hold.h) */
+				!p->held,
 			    .asking = !asks_stopped(a, p, now),
 			    .position = agent_position(s),
 			    .follows_epoch = baton_agents_follows_epoch(s),
@@ -1156,7 +1210,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			if (sget(s, "role") &&
 			    strcmp(sget(s, "role"), "primary") == 0 &&
 			    !json_is_false(json_object_get(s, "running")) &&
-			    !bget(s, "fenced") && p->ip[0] != '\0') {
+			    !bget(s, "fenced") && !p->held &&
+			    p->ip[0] != '\0') {
 				size_t i;
 				json_t *n;
 				snprintf(d->endpoint, sizeof d->endpoint,
@@ -1336,6 +1391,9 @@ static void lease_cb(struct baton_http_request *req, void *data)
 		grant = baton_agents_lease_grant(
 		    st, me, p->ordinal,
 		    cs->agent_grant(cs->data, p->db, st->epoch));
+		if (p->held) {
+			grant = 0; /* a forensic fence: no lease (hold.h) */
+		}
 		/* a few questions per renewal, never fewer than one per
 		 * tenth of the lease */
 		every = st->cfg.renew_ms / 4;
@@ -1448,9 +1506,11 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 	struct pod *p;
 
 	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
-		if (!p->gone && p->ordinal == 0 && strcmp(p->db, db) == 0 &&
-		    p->detach_ok && p->detach_epoch == epoch &&
-		    p->detach_round == round) {
+		/* a held instance gives none: the failover waits for it
+		 * rather than promote a region that may hold less (hold.h) */
+		if (!p->gone && !p->held && p->ordinal == 0 &&
+		    strcmp(p->db, db) == 0 && p->detach_ok &&
+		    p->detach_epoch == epoch && p->detach_round == round) {
 			memset(out, 0, sizeof *out);
 			out->healthy = true;
 			out->primary_ready = true;
@@ -1516,6 +1576,10 @@ json_t *baton_agents_status(struct baton_agents *a)
 		if (p->last_error[0] != '\0') {
 			json_object_set_new(o, "lastError",
 					    json_string(p->last_error));
+		}
+		if (p->held) {
+			json_object_set_new(o, "forensicFence",
+					    json_string(p->hold_reason));
 		}
 		json_array_append_new(arr, o);
 	}

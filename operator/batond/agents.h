@@ -44,6 +44,9 @@
  * make it outlive this region's lease. A question is accepted only from
  * the pod's own address (or, with TLS, its certificate).
  *
+ * A pod annotated baton.dev/forensic-fence is held (batond/hold.h): no
+ * order but a fence, no lease, reported as serving nothing.
+ *
  * Nothing else here is needed for safety: the agent fences itself when its
  * lease ends, and the label fence (controller.c) removes a pod from the
  * primary Service as soon as this region's lease is not valid. Orders make
@@ -163,6 +166,8 @@ struct baton_agent_view {
 	bool detach_done; /* a detach order answered */
 	/* only in the primary's region */
 	bool lease_valid;
+	/* a forensic fence holds it (batond/hold.h): fence it, nothing more */
+	bool held;
 };
 
 struct baton_agent_order {

@@ -95,9 +95,12 @@ static void status(struct baton_http_request *req, void *data)
 static int add_metrics(struct baton_batond *d)
 {
 	static const char *const result[] = {"result", NULL};
-	static const char *const db[] = {"namespace", "name", NULL};
-	static const char *const db_region[] = {"namespace", "name", "region",
-						NULL};
+	/* db_namespace, not namespace: a ServiceMonitor gives every series
+	 * the scraped pod's own namespace label and renames ours to
+	 * exported_namespace (docs/batond.md, Metrics) */
+	static const char *const db[] = {"db_namespace", "name", NULL};
+	static const char *const db_region[] = {"db_namespace", "name",
+						"region", NULL};
 	static const double secs[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,	   2.5,	  5,	10};
 	struct baton_metrics *m = &d->metrics;

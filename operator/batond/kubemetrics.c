@@ -64,9 +64,12 @@ int baton_kubemetrics_start(struct baton_kubemetrics *km,
 			    const struct baton_batond_config *cfg,
 			    const struct baton_kube_client *own)
 {
-	static const char *const cluster[] = {"cluster", NULL};
-	static const char *const cluster_verb[] = {"cluster", "verb", NULL};
-	static const char *const cluster_verb_code[] = {"cluster", "verb",
+	/* api_region, not cluster: a multi-cluster Prometheus (Thanos, Mimir,
+	 * federation) tells its clusters apart by an external label named
+	 * cluster, which a series' own label of that name overrides */
+	static const char *const cluster[] = {"api_region", NULL};
+	static const char *const cluster_verb[] = {"api_region", "verb", NULL};
+	static const char *const cluster_verb_code[] = {"api_region", "verb",
 							"code", NULL};
 	/* client-go's rest_client_request_duration_seconds range, from a
 	 * millisecond (a cached GET) to the 60 s a slow LIST may take */
@@ -80,7 +83,8 @@ int baton_kubemetrics_start(struct baton_kubemetrics *km,
 	km->own = own;
 	km->requests = baton_metrics_add(
 	    m, BATON_METRIC_COUNTER, "baton_kube_requests_total",
-	    "Answers from Kubernetes API servers, by cluster, verb and HTTP "
+	    "Answers from Kubernetes API servers, by their region, verb and "
+	    "HTTP "
 	    "status (\"error\": no answer); each retry counts",
 	    cluster_verb_code, NULL, 0);
 	km->seconds = baton_metrics_add(

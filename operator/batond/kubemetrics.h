@@ -2,11 +2,11 @@
  * observers (baton_kube_observe_requests, baton_kube_observe_watch_restarts)
  * so that kube/ knows nothing of http/metrics:
  *
- *   baton_kube_requests_total{cluster,verb,code}
- *   baton_kube_request_duration_seconds{cluster,verb}   (histogram)
- *   baton_watch_restarts_total{cluster}
+ *   baton_kube_requests_total{api_region,verb,code}
+ *   baton_kube_request_duration_seconds{api_region,verb}   (histogram)
+ *   baton_watch_restarts_total{api_region}
  *
- * cluster is the region whose API server a client talks to: this region's
+ * api_region is the region whose API server a client talks to: this region's
  * (the daemon's own client) or a peer's (the controller's read-only peer
  * watches, recognised by the kubeconfig they loaded). Other clients on the
  * loop use kube/client as a plain HTTP client (batond → agents, the peer

@@ -817,7 +817,10 @@ static void add_metrics(struct baton_raftglue *g)
 {
 	static const char *const result[] = {"result", NULL};
 	static const char *const reason[] = {"reason", NULL};
-	static const char *const db[] = {"namespace", "name", NULL};
+	/* db_namespace, not namespace: a ServiceMonitor gives every series
+	 * the scraped pod's own namespace label and renames ours to
+	 * exported_namespace (docs/batond.md, Metrics) */
+	static const char *const db[] = {"db_namespace", "name", NULL};
 	static const double secs[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 				      0.1,   0.25,   0.5,   1,	  2.5};
 	struct baton_metrics *m = g->rc.metrics;

@@ -26,6 +26,13 @@
  * switchover writes it in every region). */
 #define BATON_ANNOTATION_SWITCHOVER "baton.dev/switchover"
 
+/* On a database pod: a forensic fence (batonctl fence; batond/hold.h).
+ * While it is there, batond orders that instance nothing but a fence,
+ * grants it no lease and reports it as serving nothing, so it is never
+ * promoted, rejoined, rewound or re-initialised. Its value says who and
+ * why. */
+#define BATON_ANNOTATION_HOLD "baton.dev/forensic-fence"
+
 /* On a DatabaseCluster: its children are torn down before it goes. */
 #define BATON_FINALIZER "baton.dev/teardown"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "common/error.h"
@@ -290,5 +291,161 @@ int baton_yaml_load_file(const char *path, json_t **out, char *errmsg)
 	}
 	fclose(f);
 	free(buf);
+	return rv;
+}
+
+/* ---- JSON -> YAML -------------------------------------------------------- */
+
+/* Whether the string S, written plain, would be read back as something
+ * else than that string: by scalar() above, or by a YAML 1.1 reader
+ * (yes/no/on/off/y/n, octal and sexagesimal numbers, .inf, .nan). */
+static bool needs_quotes(const char *s, size_t n)
+{
+	static const char *const words[] = {"y", "n", "yes", "no", "on", "off"};
+	yaml_event_t ev;
+	json_t *v;
+	bool other;
+
+	if (n == 0 || strlen(s) != n || strchr(s, '\n') != NULL) {
+		return true; /* empty, a NUL inside, or lines: "...\n..." */
+	}
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+		if (strcasecmp(s, words[i]) == 0) {
+			return true;
+		}
+	}
+	if ((s[0] >= '0' && s[0] <= '9') || s[0] == '.' || s[0] == '+' ||
+	    s[0] == '-') {
+		return true; /* a number in some reader's eyes */
+	}
+	memset(&ev, 0, sizeof ev);
+	ev.data.scalar.value = (yaml_char_t *)s;
+	ev.data.scalar.length = n;
+	ev.data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+	v = scalar(&ev);
+	other = v == NULL || !json_is_string(v);
+	json_decref(v);
+	return other;
+}
+
+static int emit_scalar(yaml_emitter_t *e, const char *s, size_t n,
+		       bool as_string)
+{
+	yaml_event_t ev;
+	yaml_scalar_style_t style = as_string && needs_quotes(s, n)
+					? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+					: YAML_PLAIN_SCALAR_STYLE;
+
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
+					  (int)n, 1, 1, style)) {
+		return BATON_ENOMEM;
+	}
+	return yaml_emitter_emit(e, &ev) ? 0 : BATON_EIO;
+}
+
+static int emit_node(yaml_emitter_t *e, json_t *v, int depth)
+{
+	yaml_event_t ev;
+	int rv = 0;
+
+	if (depth > BATON_YAML_MAX_DEPTH) {
+		return BATON_ETOOLARGE;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *k;
+		json_t *x;
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+						    YAML_ANY_MAPPING_STYLE);
+		if (!yaml_emitter_emit(e, &ev)) {
+			return BATON_EIO;
+		}
+		json_object_foreach(v, k, x)
+		{
+			rv = emit_scalar(e, k, strlen(k), true);
+			if (rv == 0) {
+				rv = emit_node(e, x, depth + 1);
+			}
+			if (rv != 0) {
+				return rv;
+			}
+		}
+		yaml_mapping_end_event_initialize(&ev);
+		return yaml_emitter_emit(e, &ev) ? 0 : BATON_EIO;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *x;
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+						     YAML_ANY_SEQUENCE_STYLE);
+		if (!yaml_emitter_emit(e, &ev)) {
+			return BATON_EIO;
+		}
+		json_array_foreach(v, i, x)
+		{
+			if ((rv = emit_node(e, x, depth + 1)) != 0) {
+				return rv;
+			}
+		}
+		yaml_sequence_end_event_initialize(&ev);
+		return yaml_emitter_emit(e, &ev) ? 0 : BATON_EIO;
+	}
+	case JSON_STRING:
+		return emit_scalar(e, json_string_value(v),
+				   json_string_length(v), true);
+	default: {
+		/* numbers, booleans, null: their JSON text is their YAML */
+		char *text = json_dumps(v, JSON_ENCODE_ANY);
+		if (text == NULL) {
+			return BATON_ENOMEM;
+		}
+		rv = emit_scalar(e, text, strlen(text), false);
+		free(text);
+		return rv;
+	}
+	}
+}
+
+int baton_json_to_yaml(json_t *v, FILE *out, char *errmsg)
+{
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	int rv = BATON_EIO;
+
+	if (!yaml_emitter_initialize(&e)) {
+		baton_errmsg_printf(errmsg, "cannot start the YAML emitter");
+		return BATON_ENOMEM;
+	}
+	yaml_emitter_set_output_file(&e, out);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_emitter_set_width(&e, -1); /* no folding of long strings */
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	if (!yaml_emitter_emit(&e, &ev)) {
+		goto err;
+	}
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	if (!yaml_emitter_emit(&e, &ev)) {
+		goto err;
+	}
+	if ((rv = emit_node(&e, v, 0)) != 0) {
+		goto err;
+	}
+	rv = BATON_EIO;
+	yaml_document_end_event_initialize(&ev, 1);
+	if (!yaml_emitter_emit(&e, &ev)) {
+		goto err;
+	}
+	yaml_stream_end_event_initialize(&ev);
+	if (!yaml_emitter_emit(&e, &ev) || !yaml_emitter_flush(&e)) {
+		goto err;
+	}
+	yaml_emitter_delete(&e);
+	return 0;
+err:
+	baton_errmsg_printf(errmsg, "YAML output: %s",
+			    rv == BATON_ETOOLARGE ? "nested too deeply"
+			    : e.problem != NULL	  ? e.problem
+						  : "write failed");
+	yaml_emitter_delete(&e);
 	return rv;
 }

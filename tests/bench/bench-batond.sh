@@ -80,7 +80,7 @@ echo "batond RSS at $n objects: $(rss "$bpid") KiB"
 # many requests converging took, and their mean rate against the limit.
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics.txt"
 awk -v secs="$(echo "$end - $start" | bc)" -v region="$region" '
-    /^baton_kube_requests_total\{/ && index($0, "cluster=\"" region "\"") {
+    /^baton_kube_requests_total\{/ && index($0, "api_region=\"" region "\"") {
         split($0, a, "verb=\""); split(a[2], v, "\""); split($0, c, "code=\""); split(c[2], k, "\"")
         by[v[1] " " k[1]] += $NF; total += $NF
         if (v[1] != "GET" && v[1] != "LIST" && v[1] != "WATCH") writes += $NF
@@ -89,7 +89,7 @@ awk -v secs="$(echo "$end - $start" | bc)" -v region="$region" '
         for (x in by) printf "  %-12s %d\n", x, by[x]
         printf "kube requests until converged: %d (%d writes), %.1f/s over %.1f s\n", total, writes, total / secs, secs
     }' "$work/metrics.txt"
-grep '^baton_kube_request_duration_seconds_\(sum\|count\)' "$work/metrics.txt" | grep "cluster=\"$region\"" |
+grep '^baton_kube_request_duration_seconds_\(sum\|count\)' "$work/metrics.txt" | grep "api_region=\"$region\"" |
     awk '{ split($1, a, "verb=\""); split(a[2], v, "\""); if ($1 ~ /_sum/) s[v[1]] = $2; else c[v[1]] = $2 }
          END { for (x in c) if (c[x] > 0) printf "  %-6s mean latency %.1f ms (%d)\n", x, 1000 * s[x] / c[x], c[x] }'
 sleep 10

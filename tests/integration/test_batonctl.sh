@@ -16,7 +16,12 @@
 #  - --context REGION=CTX over $KUBECONFIG merged as kubectl does, a fleet
 #    file (~/.config/baton/fleet.yaml: `kubectl baton status` with nothing
 #    else), its errors with FILE:LINE; an exec credential plugin reaching
-#    the API server, and one that fails; -n NS NAME beside NS/NAME.
+#    the API server, and one that fails; -n NS NAME beside NS/NAME;
+#  - a switchover after the loss of the primary's region needs --yes;
+#  - fence/unfence: the forensic-fence annotation on the pod, its errors,
+#    and --yes for the primary's instance;
+#  - reinit: its refusals, its fence confirmed by (a fake) batond before
+#    the region's claims and pods are deleted.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=../lib/tap.sh
@@ -31,7 +36,9 @@ if [ "${#regions[@]}" -lt 2 ]; then not_ok "needs 2 regions, got ${#regions[@]}"
 r1=${regions[0]} r2=${regions[1]}
 tmp=$(mktemp -d /tmp/baton-ctl.XXXXXX)
 kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
+fake_pid=
 cleanup() {
+    [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null
     for r in "$r1" "$r2"; do kc "$r" delete dbc ctltest --ignore-not-found --wait=false >/dev/null 2>&1; done
     rm -rf "$tmp"
 }
@@ -60,7 +67,7 @@ expect 2 "no command at all: usage, exit 2" 'usage: batonctl' "$ctl"
 expect 0 "status --help explains the columns and exit codes" 'Exit 0 if any region' "$ctl" status --help
 expect 0 "switchover --help explains --wait" '--wait DURATION' "$ctl" switchover --help
 expect 2 "an unknown flag is a usage error" 'unrecognized option|usage' "$ctl" status --frobnicate
-expect 2 "-o wants table, wide or json" "-o wants table, wide or json, not 'yaml'" "$ctl" status -o yaml --kubeconfig "$r1=$K1"
+expect 2 "-o wants table, wide, json or yaml" "-o wants table, wide, json or yaml, not 'xml'" "$ctl" status -o xml --kubeconfig "$r1=$K1"
 expect 2 "status NS/DB must be NAMESPACE/NAME" "'nodb' is not NAMESPACE/NAME" "$ctl" status nodb --kubeconfig "$r1=$K1"
 expect 2 "--batond wants NAME=URL" 'wants NAME=URL' "$ctl" status --batond http://127.0.0.1:1
 expect 2 "--batond wants an http URL" "must start with http://" "$ctl" status --batond "$r1=127.0.0.1:1"
@@ -104,7 +111,7 @@ all_commands_complete() {
 }
 expect 0 "completion bash: a command from its prefix" '^switchover$' comp batonctl sw
 expect 0 "completion bash: drill scenarios" '^kill-region kill-batond$' comp batonctl drill kill
-expect 0 "completion bash: status's -o values" '^table wide json$' comp batonctl status -o ''
+expect 0 "completion bash: status's -o values" '^table wide json yaml$' comp batonctl status -o ''
 expect 0 "completion bash: switchover's flags" '--wait' comp batonctl switchover --
 check "completion bash offers every command --help lists" all_commands_complete
 expect 0 "completion zsh: the same function through bashcompinit" '^#compdef batonctl' "$ctl" completion zsh
@@ -260,6 +267,10 @@ expect 0 "status -o wide adds the REASON column: the region's status.phaseReason
 check "status without -o wide has no REASON column" bash -c "
     ! '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q 'REASON\|not ready: mars' &&
     '$ctl' status default/ctltest --kubeconfig '$r1=$K1' | grep -q '^$r1 .* Degraded'"
+check "status -o yaml: the same document as -o json, in YAML" bash -c "
+    '$ctl' status default/ctltest -o yaml --kubeconfig '$r1=$K1' >'$tmp/st.yaml' &&
+    grep -qx -- '- name: $r1' '$tmp/st.yaml' && grep -Eq \"^    phaseReason: .?1 of 2 data regions ready\" '$tmp/st.yaml' &&
+    python3 -c 'import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); sys.exit(d[\"regions\"][0][\"databases\"][0][\"phase\"] != \"Degraded\")' '$tmp/st.yaml'"
 check "status -o json carries phaseReason" bash -c "
     '$ctl' status default/ctltest -o json --kubeconfig '$r1=$K1' |
     jq -e '.regions[0].databases[0].phaseReason | startswith(\"1 of 2 data regions ready\")'"
@@ -308,6 +319,146 @@ done
 expect 1 "switchover --wait with no batond acting on it times out with a clear message, exit 1" \
     "timed out after 2 s waiting for $r2 to be primary" \
     "$ctl" switchover default/ctltest "$r2" --wait 2s --kubeconfig "$r1=$K1,$r2=$K2"
+
+# a switchover after the loss of the primary's region is a manual
+# promotion: it asks (no terminal here: it needs --yes)
+for r in "$r1" "$r2"; do
+    kc "$r" patch dbc ctltest --subresource=status --type=merge -p "{\"status\":{\"primaryRegion\":\"$r1\"}}" >/dev/null
+done
+expect 1 "switchover while the primary's region does not answer: not without --yes, exit 1" \
+    "primary's region $r1 does not answer.*|not confirmed: give --yes" \
+    "$ctl" switchover default/ctltest "$r2" --kubeconfig "$r1=$tmp/dead.kubeconfig,$r2=$K2"
+check "... and nothing was requested" test "$(kc "$r2" get dbc ctltest -o jsonpath='{.metadata.annotations.baton\.dev/switchover}')" = \
+    "$(kc "$r1" get dbc ctltest -o jsonpath='{.metadata.annotations.baton\.dev/switchover}')"
+expect 0 "switchover --yes after the loss of the primary's region: requested" \
+    "$r2: switchover to $r2 requested" \
+    "$ctl" switchover default/ctltest "$r2" --yes --kubeconfig "$r1=$tmp/dead.kubeconfig,$r2=$K2"
+kc "$r2" patch dbc ctltest --subresource=status --type=merge \
+    -p '{"status":{"primaryFailingSince":"2026-12-05T20:00:00Z"}}' >/dev/null
+expect 1 "switchover while a region says the primary's lease expired: not without --yes" \
+    "lease of the primary in $r1 expired at 2026-12-05T20:00:00Z" \
+    "$ctl" switchover default/ctltest "$r2" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "switchover back to the lost primary's region needs no --yes" \
+    "$r1: switchover to $r1 requested" \
+    "$ctl" switchover default/ctltest "$r1" --kubeconfig "$r1=$K1,$r2=$K2"
+
+# fence / unfence: the forensic-fence annotation on one database pod of
+# the region its name says (kwok pods; no batond acts on it here)
+pod() { # REGION NAME LABELS (a YAML flow mapping)
+    kc "$1" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $2, namespace: default, labels: $3}
+spec: {containers: [{name: postgres, image: ctltest.invalid/none}]}
+YAML
+}
+hold_of() { kc "$1" get pod "$2" -o jsonpath='{.metadata.annotations.baton\.dev/forensic-fence}'; }
+pod "$r1" "ctltest-$r1-0" '{baton.dev/cluster: ctltest}'
+pod "$r1" "ctltest-$r1-1" '{baton.dev/cluster: ctltest}'
+pod "$r1" "ctltest-$r1-2" '{app: other}'
+expect 2 "fence needs NS/DB and POD" 'usage: batonctl fence' "$ctl" fence default/ctltest --kubeconfig "$r1=$K1"
+expect 2 "fence of a name that is no pod of the database: usage error" \
+    "'other-0' is not a pod of default/ctltest: its pods are named ctltest-REGION-ORDINAL" \
+    "$ctl" fence default/ctltest other-0 --kubeconfig "$r1=$K1"
+expect 2 "fence of a pod in a region batonctl cannot reach: says which flag" \
+    "ctltest-mars-0 is in region mars, and batonctl has no API server for it" \
+    "$ctl" fence default/ctltest ctltest-mars-0 --kubeconfig "$r1=$K1"
+expect 2 "unfence takes no --reason" "unfence takes no --reason" \
+    "$ctl" unfence default/ctltest "ctltest-$r1-1" --reason x --kubeconfig "$r1=$K1"
+expect 1 "fence of a pod that does not exist: exit 1" "$r1: pod default/ctltest-$r1-7:" \
+    "$ctl" fence default/ctltest "ctltest-$r1-7" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "fence of a pod that is not the database's: exit 1" "is not a database pod of ctltest" \
+    "$ctl" fence default/ctltest "ctltest-$r1-2" --kubeconfig "$r1=$K1,$r2=$K2"
+expect 0 "fence a replica's pod with a reason" "$r1: default/ctltest-$r1-1 fenced for forensics: disk errors \(batonctl, " \
+    "$ctl" fence default/ctltest "ctltest-$r1-1" --reason "disk errors" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the pod carries baton.dev/forensic-fence with the reason" bash -c "[[ '$(hold_of "$r1" "ctltest-$r1-1")' == 'disk errors (batonctl, '* ]]"
+expect 0 "unfence -n NS NAME POD removes it" "$r1: default/ctltest-$r1-1 unfenced" \
+    "$ctl" unfence -n default ctltest "ctltest-$r1-1" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the annotation is gone" test -z "$(hold_of "$r1" "ctltest-$r1-1")"
+expect 1 "fence of the primary's instance without a terminal: not without --yes, exit 1" \
+    "ctltest-$r1-0 is the primary's instance .*|not confirmed: give --yes" \
+    "$ctl" fence default/ctltest "ctltest-$r1-0" --kubeconfig "$r1=$K1,$r2=$K2"
+check "... and the pod is not fenced" test -z "$(hold_of "$r1" "ctltest-$r1-0")"
+expect 0 "fence --yes of the primary's instance" "fenced for forensics: no reason given" \
+    "$ctl" fence default/ctltest "ctltest-$r1-0" --yes --kubeconfig "$r1=$K1,$r2=$K2"
+check "... the pod is fenced" bash -c "[ -n '$(hold_of "$r1" "ctltest-$r1-0")' ]"
+kc "$r1" delete pod "ctltest-$r1-0" "ctltest-$r1-1" "ctltest-$r1-2" --wait=false >/dev/null 2>&1
+
+# reinit: a replica region's claims and pods go, once its batond holds
+# them. A fake batond for both regions answers /v1/status from a file.
+cat >"$tmp/fakebatond.py" <<'PY'
+import http.server, sys
+status_file, port_file = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = open(status_file, 'rb').read()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+open(port_file, 'w').write(str(s.server_port))
+s.serve_forever()
+PY
+echo '{"agents": []}' >"$tmp/status.json"
+python3 "$tmp/fakebatond.py" "$tmp/status.json" "$tmp/port" &
+fake_pid=$!
+for _ in $(seq 1 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+fake=http://127.0.0.1:$(cat "$tmp/port")
+kc "$r2" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data-ctltest-$r2-0, namespace: default}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ctltest-$r2-0, namespace: default, labels: {baton.dev/cluster: ctltest}}
+spec:
+  containers: [{name: postgres, image: ctltest.invalid/none}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data-ctltest-$r2-0}}]
+YAML
+both=(--kubeconfig "$r1=$K1,$r2=$K2" --batond "$r1=$fake,$r2=$fake")
+expect 2 "reinit without the region's batond: says it needs it" \
+    "reinit needs region $r2's API server and its batond" \
+    "$ctl" reinit default/ctltest "$r2" --yes --kubeconfig "$r1=$K1,$r2=$K2"
+expect 1 "reinit while a region says the primary's lease expired: refused" \
+    "refused: $r2's status says the primary's lease expired at .*no primary to clone from" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+kc "$r2" patch dbc ctltest --subresource=status --type=merge -p '{"status":{"primaryFailingSince":null}}' >/dev/null
+expect 1 "reinit of the primary's region: refused" \
+    "names $r1 as the primary region: switch over first" \
+    "$ctl" reinit default/ctltest "$r1" --yes "${both[@]}"
+expect 1 "reinit of a region the database does not have" "mars is not one of the regions of default/ctltest" \
+    "$ctl" reinit default/ctltest mars --yes --kubeconfig "$r1=$K1,mars=$K2" --batond "mars=$fake"
+expect 1 "reinit without a terminal: not without --yes" \
+    "reinit deletes the data of default/ctltest in $r2: ctltest-$r2-0 \(data-ctltest-$r2-0\).*|not confirmed: give --yes" \
+    "$ctl" reinit default/ctltest "$r2" "${both[@]}"
+check "... and the pod was not even fenced" test -z "$(hold_of "$r2" "ctltest-$r2-0")"
+expect 1 "reinit whose fences batond does not confirm: nothing deleted" \
+    "$r2's batond holds 0 of 1 pods after 30 s" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+check "... the fence it set is removed again, the claim and the pod are still there" bash -c "
+    [ -z \"\$(kubectl --kubeconfig $K2 get pod ctltest-$r2-0 -o jsonpath='{.metadata.annotations.baton\.dev/forensic-fence}')\" ] &&
+    [ -z \"\$(kubectl --kubeconfig $K2 get pvc data-ctltest-$r2-0 -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+echo "{\"agents\": [{\"pod\": \"default/ctltest-$r2-0\", \"forensicFence\": \"reinit\"}]}" >"$tmp/status.json"
+echo "{\"agents\": [{\"pod\": \"default/ctltest-$r2-0\", \"db\": \"default/ctltest\", \"forensicFence\": \"reinit\"}]}" >"$tmp/status.json"
+expect 0 "status -o wide: FENCED names the pods the region's batond holds" \
+    "^$r2 .* default/ctltest .* ctltest-$r2-0 " \
+    "$ctl" status default/ctltest -o wide "${both[@]}"
+check "status -o json: the held pods and why" bash -c "
+    '$ctl' status default/ctltest -o json ${both[*]} | jq -e '.regions[] | select(.name == \"$r2\") | .databases[0].fenced == {\"ctltest-$r2-0\": \"reinit\"}'"
+expect 0 "reinit once batond holds the pods: claim and pod deleted" \
+    "$r2: default/ctltest-$r2-0 deleted with its claim" \
+    "$ctl" reinit default/ctltest "$r2" --yes "${both[@]}"
+eventually 30 "... the claim and the pod are gone or going" bash -c "
+    pvc=\$(kubectl --kubeconfig $K2 get pvc data-ctltest-$r2-0 --ignore-not-found -o jsonpath='{.metadata.uid}/{.metadata.deletionTimestamp}')
+    pod=\$(kubectl --kubeconfig $K2 get pod ctltest-$r2-0 --ignore-not-found -o jsonpath='{.metadata.uid}/{.metadata.deletionTimestamp}')
+    { [ -z \"\$pvc\" ] || [[ \$pvc != */ ]]; } && { [ -z \"\$pod\" ] || [[ \$pod != */ ]]; }"
+kill "$fake_pid" 2>/dev/null
 
 # pause / resume: spec.failover.mode in every region (ctltest has two
 # regions, so the CRD's rule refuses automatic: a clear error, exit 1)

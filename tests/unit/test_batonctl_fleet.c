@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batonctl/cli.h"
 #include "batonctl/fleet.h"
@@ -214,6 +215,109 @@ START_TEST(db_arg_forms)
 }
 END_TEST
 
+START_TEST(pod_names_give_region_and_ordinal)
+{
+	char region[64];
+	int ord = -1;
+
+	ck_assert_int_eq(baton_ctl_pod_region("orders", "orders-eu-west-1",
+					      region, sizeof region, &ord),
+			 0);
+	ck_assert_str_eq(region, "eu-west");
+	ck_assert_int_eq(ord, 1);
+	ck_assert_int_eq(baton_ctl_pod_region("orders", "orders-us-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_str_eq(region, "us");
+	ck_assert_int_eq(ord, 0);
+	/* not a pod of orders, no region, no ordinal, a bad region */
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "billing-us-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-0", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-us-", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-us-x1", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "orders-US-1", region,
+					      sizeof region, &ord),
+			 0);
+	ck_assert_int_ne(baton_ctl_pod_region("orders", "ordersx-us-1", region,
+					      sizeof region, &ord),
+			 0);
+}
+END_TEST
+
+/* REGION of fleet F answered with STATUS (JSON text), or not (NULL). */
+static void answered(struct baton_ctl_fleet *f, const char *region,
+		     const char *status)
+{
+	struct baton_ctl_region *r = &f->regions[f->n++];
+	snprintf(r->name, sizeof r->name, "%s", region);
+	r->kubeconfig = (char *)"/dev/null";
+	r->api_ok = status != NULL;
+	if (status != NULL) {
+		r->api_result =
+		    json_pack("{s:o}", "status", json_loads(status, 0, NULL));
+	} else {
+		snprintf(r->api_err, sizeof r->api_err, "connection refused");
+	}
+}
+
+static void forget(struct baton_ctl_fleet *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		json_decref(f->regions[i].api_result);
+	}
+	memset(f, 0, sizeof *f);
+}
+
+START_TEST(a_switchover_after_the_primarys_loss_is_told_apart)
+{
+	struct baton_ctl_fleet *f = calloc(1, sizeof *f);
+	char why[600];
+
+	/* both answer, the primary is fine: a planned switchover */
+	answered(f, "eu", "{\"primaryRegion\": \"eu\"}");
+	answered(f, "us", "{\"primaryRegion\": \"eu\"}");
+	ck_assert(!baton_ctl_switchover_after_loss(f, "us", why, sizeof why));
+	forget(f);
+	/* the primary's region does not answer */
+	answered(f, "eu", NULL);
+	answered(f, "us", "{\"primaryRegion\": \"eu\"}");
+	ck_assert(baton_ctl_switchover_after_loss(f, "us", why, sizeof why));
+	ck_assert_ptr_nonnull(
+	    strstr(why, "primary's region eu does not answer"));
+	ck_assert_ptr_nonnull(strstr(why, "connection refused"));
+	/* ... but moving back to it is no promotion after a loss */
+	ck_assert(!baton_ctl_switchover_after_loss(f, "eu", why, sizeof why));
+	forget(f);
+	/* it answers, but its lease expired (status.primaryFailingSince) */
+	answered(f, "eu", "{\"primaryRegion\": \"eu\"}");
+	answered(f, "us",
+		 "{\"primaryRegion\": \"eu\", "
+		 "\"primaryFailingSince\": \"2026-12-05T20:00:00Z\"}");
+	ck_assert(baton_ctl_switchover_after_loss(f, "us", why, sizeof why));
+	ck_assert_ptr_nonnull(strstr(why, "expired at 2026-12-05T20:00:00Z"));
+	forget(f);
+	/* no status yet: nothing to judge by */
+	answered(f, "eu", NULL);
+	answered(f, "us", "{}");
+	ck_assert(!baton_ctl_switchover_after_loss(f, "us", why, sizeof why));
+	forget(f);
+	/* with --yes nothing is asked; without a terminal, no */
+	ck_assert(baton_ctl_confirm(true, "x"));
+	if (!isatty(STDIN_FILENO)) {
+		ck_assert(!baton_ctl_confirm(false, "x"));
+	}
+	free(f);
+}
+END_TEST
+
 static Suite *fleet_suite(void)
 {
 	Suite *s = suite_create("batonctl_fleet");
@@ -228,6 +332,8 @@ static Suite *fleet_suite(void)
 	    (int)(sizeof broken_fleets / sizeof broken_fleets[0]));
 	tcase_add_test(tc, fleetfile_default_path);
 	tcase_add_test(tc, db_arg_forms);
+	tcase_add_test(tc, pod_names_give_region_and_ordinal);
+	tcase_add_test(tc, a_switchover_after_the_primarys_loss_is_told_apart);
 	suite_add_tcase(s, tc);
 	return s;
 }

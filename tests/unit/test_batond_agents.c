@@ -13,6 +13,7 @@
 
 #include "batond/agents.h"
 #include "batond/children.h"
+#include "batond/hold.h"
 #include "batond/lastfailover.h"
 #include "common/clock.h"
 #include "harness.h"
@@ -539,6 +540,106 @@ static struct baton_region_report fold(const struct baton_instance_report *v,
 	return r;
 }
 
+/* A forensic fence (batond/hold.h): whatever the FSM says, a held instance
+ * is ordered nothing but a fence, and a fence only while it could write. */
+START_TEST(a_held_instance_is_ordered_nothing_but_a_fence)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	/* the primary region's designated replica: promote, unless held */
+	db_state(&st, 3, 1);
+	v = view("replica", 0);
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "promote");
+	v.held = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* a writable primary (held after its promotion): fence */
+	v = view("primary", 0);
+	v.held = true;
+	v.writable = true;
+	v.fenced = false;
+	v.primary_epoch = 3;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	ck_assert_uint_eq(o.epoch, 3);
+	ck_assert(!o.propose_fence);
+	v.writable = false; /* not writable but not fenced either */
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	v.fenced = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* a brand-new database's first primary: no init while held */
+	db_state(&st, 1, 0);
+	v = view("none", 0);
+	v.held = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* an old primary that would be rejoined (pg_rewind): kept as is */
+	db_state(&st, 4, 1);
+	v = view("primary", 0);
+	v.primary_endpoint = "198.18.0.140:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	v.held = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* a synchronous failover: no detach (no final position) */
+	db_state(&st, 4, 0);
+	st.phase = BATON_PHASE_FAILING_OVER;
+	v = view("replica", 0);
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+	v.held = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* the old side of a switchover: no FENCE proposed for the FSM */
+	db_state(&st, 4, 0);
+	st.phase = BATON_PHASE_SWITCHING_OVER;
+	st.sw_target = 1;
+	v = view("primary", 0);
+	v.primary_epoch = 4;
+	v.fence_acked = true;
+	v.fence_position = 100;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert(o.propose_fence);
+	v.held = true;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert(!o.propose_fence);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+START_TEST(the_hold_annotation_is_read_from_the_pod)
+{
+	char why[BATON_HOLD_REASON_SIZE];
+	json_t *pod = json_pack("{s:{s:s}}", "metadata", "name", "orders-eu-0");
+
+	ck_assert(!baton_hold_of_pod(pod, why, sizeof why));
+	ck_assert_str_eq(why, "");
+	ck_assert(!baton_hold_of_pod(NULL, why, sizeof why));
+	json_object_set_new(json_object_get(pod, "metadata"), "annotations",
+			    json_pack("{s:s}", "baton.dev/forensic-fence",
+				      "alice: disk errors"));
+	ck_assert(baton_hold_of_pod(pod, why, sizeof why));
+	ck_assert_str_eq(why, "alice: disk errors");
+	/* an empty value holds all the same */
+	json_object_set_new(
+	    json_object_get(json_object_get(pod, "metadata"), "annotations"),
+	    "baton.dev/forensic-fence", json_string(""));
+	ck_assert(baton_hold_of_pod(pod, why, sizeof why));
+	ck_assert_str_eq(why, "");
+	json_decref(pod);
+}
+END_TEST
+
 /* us's pod 0 is dead (no fresh status: not folded) or stopped while its
  * pod 1 serves: us is no candidate, since pod 0 is what a failover would
  * promote. Any order of the pods gives the same report. */
@@ -951,6 +1052,205 @@ static void promote_cmd(struct baton_cmd *cmd, const char *to, uint64_t epoch)
 	cmd->reason = BATON_REASON_SWITCHOVER;
 }
 
+/* ---- a forensic fence, end to end in the driver ---------------------- */
+
+/* the pod's address (also where its agent would be: nothing answers) and
+ * the agent API's port */
+#define HELD_POD_IP "127.0.0.94"
+#define HELD_API_PORT 18391
+
+static struct baton_db_state held_st;
+
+static const struct baton_db_state *held_db(void *data, const char *db)
+{
+	(void)data;
+	return strcmp(db, "shop/orders") == 0 ? &held_st : NULL;
+}
+
+static uint64_t held_grant(void *data, const char *db, uint64_t epoch)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	return 1500;
+}
+
+static bool held_lease_valid(void *data, const char *db, uint64_t epoch)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	return true;
+}
+
+struct lease_ask {
+	uv_work_t work;
+	char answer[512];
+};
+
+/* A lease question as the pod's agent asks it (from its address), on the
+ * threadpool so that the loop answers it. */
+static void lease_ask_work(uv_work_t *w)
+{
+	struct lease_ask *q = w->data;
+	struct sockaddr_in sa;
+	static const char body[] =
+	    "{\"namespace\":\"shop\",\"pod\":\"orders-eu-0\",\"epoch\":3}";
+	char req[512];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n, got = 0;
+
+	q->answer[0] = '\0';
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(0);
+	inet_pton(AF_INET, HELD_POD_IP, &sa.sin_addr);
+	/* from the pod's own address, as batond wants */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
+	sa.sin_port = htons(HELD_API_PORT);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
+	n = snprintf(req, sizeof req,
+		     "POST /v1/lease HTTP/1.1\r\nHost: x\r\nConnection: "
+		     "close\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\n\r\n%s",
+		     strlen(body), body);
+	if (write(fd, req, (size_t)n) == n) {
+		ssize_t r;
+		while ((r = read(fd, q->answer + got,
+				 sizeof q->answer - 1 - (size_t)got)) > 0) {
+			got += (int)r;
+		}
+		q->answer[got] = '\0';
+	}
+	close(fd);
+}
+
+static void lease_ask_done(uv_work_t *w, int status)
+{
+	(void)status;
+	uv_stop(w->loop);
+}
+
+/* Sets (WHY) or removes (NULL) POD's hold, then lets a tick see it. */
+static void hold(struct life *l, json_t *pod, const char *why)
+{
+	json_t *md = json_object_get(pod, "metadata");
+	if (why != NULL) {
+		json_object_set_new(
+		    md, "annotations",
+		    json_pack("{s:s}", "baton.dev/forensic-fence", why));
+	} else {
+		json_object_del(md, "annotations");
+	}
+	life_run_ms(l, 300);
+}
+
+static const char *ask_lease(struct life *l, struct lease_ask *q)
+{
+	q->work.data = q;
+	ck_assert_int_eq(
+	    uv_queue_work(&l->loop, &q->work, lease_ask_work, lease_ask_done),
+	    0);
+	uv_run(&l->loop, UV_RUN_DEFAULT);
+	return q->answer;
+}
+
+/* The primary region's designated pod, no agent answering (its report is
+ * its pod's readiness): granted its lease and healthy; annotated, it gets
+ * no lease (grantMillis 0) and reports nothing healthy, so the region
+ * renews no more; the annotation removed, both come back. Fails on a
+ * driver that does not read the annotation. */
+START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
+{
+	struct life l;
+	struct baton_kube_informer pods;
+	struct baton_consensus_ops cs;
+	struct baton_agents_env env;
+	struct baton_agents *a = NULL;
+	struct baton_region_report rep;
+	struct lease_ask q;
+	json_t *pod, *st;
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	memset(&cs, 0, sizeof cs);
+	cs.db = held_db;
+	cs.agent_grant = held_grant;
+	cs.lease_valid = held_lease_valid;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	pod = json_pack(
+	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
+	    "s:{s:s, s:[{s:s, s:s}]}}",
+	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
+	    "baton.dev/cluster", "orders", "spec", "containers", "name",
+	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
+	    "status", "podIP", HELD_POD_IP, "conditions", "type", "Ready",
+	    "status", "True");
+	ck_assert_ptr_nonnull(pod);
+	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
+
+	memset(&env, 0, sizeof env);
+	env.loop = &l.loop;
+	env.region = "eu";
+	env.pods = &pods;
+	env.consensus = &cs;
+	env.changed = no_change;
+	env.event = no_event;
+	env.api_bind = "127.0.0.94:18391";
+	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+	life_run_ms(&l, 300);
+
+	/* the report (no agent answered: the pod's readiness) */
+	baton_agents_report(a, "shop/orders", false, &rep);
+	ck_assert(rep.healthy);
+	hold(&l, pod, "test: look at it");
+	baton_agents_report(a, "shop/orders", false, &rep);
+	ck_assert(!rep.healthy);
+	ck_assert(!rep.primary_ready);
+	st = baton_agents_status(a);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(st, 0), "forensicFence")),
+			 "test: look at it");
+	json_decref(st);
+	hold(&l, pod, NULL);
+	baton_agents_report(a, "shop/orders", false, &rep);
+	ck_assert(rep.healthy);
+
+	/* the lease (once asked, the report is the agent's: not tested) */
+	ck_assert_ptr_nonnull(
+	    strstr(ask_lease(&l, &q), "\"grantMillis\":1500"));
+	hold(&l, pod, "test: look at it");
+	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+	hold(&l, pod, NULL);
+	ck_assert_ptr_nonnull(
+	    strstr(ask_lease(&l, &q), "\"grantMillis\":1500"));
+
+	baton_agents_stop(a, life_stopped_cb, &l);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -977,12 +1277,15 @@ static Suite *agents_suite(void)
 	    tc, only_the_designated_instance_counts_as_synchronous_standby);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	tcase_add_test(tc, the_epoch_an_instance_follows);
+	tcase_add_test(tc, a_held_instance_is_ordered_nothing_but_a_fence);
+	tcase_add_test(tc, the_hold_annotation_is_read_from_the_pod);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(
 	    tc, a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
 	tcase_add_test(tc, the_hops_before_a_promote_reach_steps_millis);
+	tcase_add_test(tc, a_held_pod_gets_no_lease_and_reports_no_health);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -91,22 +91,22 @@ START_TEST(requests_counted_by_cluster_verb_code)
 	LOOP_RUN_UNTIL(&loop, done == 4);
 
 	text = render(&m);
-	ck_assert_msg(strstr(text, "baton_kube_requests_total{cluster="
+	ck_assert_msg(strstr(text, "baton_kube_requests_total{api_region="
 				   "\"eu-west\",verb=\"GET\",code=\"error\"} "
 				   "1\n") != NULL,
 		      "%s", text);
-	ck_assert_msg(strstr(text, "baton_kube_requests_total{cluster="
+	ck_assert_msg(strstr(text, "baton_kube_requests_total{api_region="
 				   "\"eu-west\",verb=\"LIST\",code=\"error\"} "
 				   "1\n") != NULL,
 		      "%s", text);
-	ck_assert_msg(strstr(text, "baton_kube_requests_total{cluster="
+	ck_assert_msg(strstr(text, "baton_kube_requests_total{api_region="
 				   "\"us-east\",verb=\"LIST\",code=\"error\"} "
 				   "1\n") != NULL,
 		      "%s", text);
-	ck_assert_msg(strstr(text,
-			     "baton_kube_request_duration_seconds_count{"
-			     "cluster=\"eu-west\",verb=\"GET\"} 1\n") != NULL,
-		      "%s", text);
+	ck_assert_msg(
+	    strstr(text, "baton_kube_request_duration_seconds_count{"
+			 "api_region=\"eu-west\",verb=\"GET\"} 1\n") != NULL,
+	    "%s", text);
 	ck_assert_msg(strstr(text, "# TYPE baton_kube_request_duration_seconds "
 				   "histogram\n") != NULL,
 		      "%s", text);

@@ -1,9 +1,12 @@
-/* Unit tests for operator/common: the error space and structured logs. */
+/* Unit tests for operator/common: the error space, structured logs and
+ * JSON written as YAML. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../operator/common/error.h"
 #include "../../operator/common/log.h"
+#include "../../operator/common/yamljson.h"
 #include "harness.h"
 
 START_TEST(every_code_has_text_and_name)
@@ -91,6 +94,40 @@ START_TEST(log_level_parsing)
 }
 END_TEST
 
+/* JSON -> YAML -> JSON gives back the same JSON, strings that look like
+ * something else included, and the YAML is block style, one key a line. */
+START_TEST(json_written_as_yaml_reads_back_the_same)
+{
+	char err[BATON_ERRMSG_SIZE], *text = NULL;
+	size_t len = 0;
+	json_t *doc = json_loads(
+	    "{\"regions\": [{\"name\": \"eu-west\", \"reachable\": \"yes\","
+	    " \"databases\": [{\"epoch\": 3, \"lagBytes\": 1048576,"
+	    " \"ready\": \"2/2\", \"phase\": \"Healthy\", \"on\": \"off\","
+	    " \"n\": \"123\", \"t\": \"true\", \"z\": \"null\", \"e\": \"\","
+	    " \"r\": 0.5, \"b\": false, \"x\": null, \"v\": \"v0.1.0\","
+	    " \"m\": \"a: b # c\\nd\", \"u\": \"\u00e9t\u00e9\"}]}],"
+	    " \"empty\": {}, \"none\": [], \"at\": 1733000000000}",
+	    0, NULL);
+	json_t *back = NULL;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(baton_json_to_yaml(doc, f, err), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(text, "\n- name: eu-west\n"));
+	ck_assert_ptr_nonnull(strstr(text, "epoch: 3\n"));
+	ck_assert_ptr_nonnull(strstr(text, "reachable: \"yes\"\n"));
+	ck_assert_ptr_nonnull(strstr(text, "m: \"a: b # c\\nd\"\n"));
+	ck_assert_int_eq(baton_yaml_to_json(text, len, "out", &back, err), 0);
+	ck_assert_msg(json_equal(doc, back), "read back differs:\n%s", text);
+	json_decref(back);
+	json_decref(doc);
+	free(text);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
 	Suite *s = suite_create("common");
@@ -100,6 +137,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, errmsg_is_truncated_not_overflowed);
 	tcase_add_test(tc, log_lines_are_json_with_fields);
 	tcase_add_test(tc, log_level_parsing);
+	tcase_add_test(tc, json_written_as_yaml_reads_back_the_same);
 	suite_add_tcase(s, tc);
 	return s;
 }
