@@ -271,6 +271,7 @@ static void fx_stop(struct fx *f)
 	LOOP_TEARDOWN(&f->loop);
 }
 
+/* POST BODY to /v1/order, or GET /v1/status when BODY is NULL */
 static long post(int port, const char *body, char *out, size_t n)
 {
 	CURL *h = curl_easy_init();
@@ -278,9 +279,12 @@ static long post(int port, const char *body, char *out, size_t n)
 	long status = 0;
 	FILE *mem = fmemopen(out, n, "w");
 
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/order", port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/%s", port,
+		 body != NULL ? "order" : "status");
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	}
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
 	if (curl_easy_perform(h) == CURLE_OK) {
@@ -334,19 +338,7 @@ struct status_get {
 static void *status_thread(void *arg)
 {
 	struct status_get *g = arg;
-	CURL *h = curl_easy_init();
-	char url[96];
-	FILE *mem = fmemopen(g->out, sizeof g->out, "w");
-
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/status", g->f->port);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
-	if (curl_easy_perform(h) == CURLE_OK) {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &g->code);
-	}
-	fclose(mem);
-	curl_easy_cleanup(h);
+	g->code = post(g->f->port, NULL, g->out, sizeof g->out);
 	atomic_store(&g->f->done, 1);
 	uv_async_send(&g->f->wake);
 	return NULL;
