@@ -899,6 +899,20 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 	     v->following[0] != '\0' && strcmp(v->following, ep) != 0)) {
 		out->action = "rejoin";
 		out->target = ep;
+	} else if (strcmp(role, "replica") == 0 && v->epoch != 0 &&
+		   v->epoch < st->epoch && v->upstream != NULL &&
+		   strcmp(v->upstream, ep) == 0) {
+		/* A replica that cascaded from a switchover's target followed
+		 * its promotion on the same connection: no order carried the
+		 * new epoch to it, and a region reports in an epoch only once
+		 * its designated instance follows it
+		 * (baton_agents_follows_epoch), so it was never again a
+		 * switchover target or a failover candidate (CI, 2026-12-05:
+		 * a second switchover to it waited forever). A cascade to
+		 * the upstream it already has changes nothing in the engine
+		 * (no reload, no WAL receiver restart) and brings the epoch. */
+		out->action = "cascade";
+		out->target = ep;
 	}
 }
 

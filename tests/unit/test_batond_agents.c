@@ -278,6 +278,21 @@ START_TEST(old_primaries_and_stray_replicas_rejoin_the_primary)
 	v.upstream = "198.18.0.140:5432";
 	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_ptr_null(o.action);
+	/* streaming from the new primary with no order of this epoch (it
+	 * cascaded from the switchover's target and followed its promotion
+	 * on its connection): a cascade to the same upstream brings the
+	 * epoch, since a region reports only once its designated instance
+	 * follows the epoch; without it, no second switchover or failover
+	 * could pick that region */
+	v.epoch = 3;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	ck_assert_uint_eq(o.epoch, 4);
+	v.epoch = 4;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.epoch = 0;
 	/* upstream unknown: what batond last told it decides */
 	v.upstream = NULL;
 	baton_agents_decide(&st, 0, &v, &o);
