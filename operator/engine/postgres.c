@@ -2726,6 +2726,127 @@ static int pg_cascade(struct baton_engine *e,
 	return 0;
 }
 
+/* A synchronous failover's standby, detached (pg_detach: it receives from
+ * nobody, its WAL end fixed), told to rejoin the instance the FSM promoted
+ * while that instance is still promoting: it streams from it at once, as
+ * a cascading standby of a standby, and follows its promotion on that
+ * connection (the cascading walsender ends the old timeline at the switch
+ * point; the WAL receiver here takes the new one, ~25 ms on the lab).
+ * Waiting for the promotion to end first, then a fork check and the WAL
+ * receiver's restart on new connections, put 0.5-0.9 s between the
+ * promote and the first synchronous standby of every region failover:
+ * the new primary commits nothing before one streams (docs/lab.md).
+ *
+ * Safe for the same reason as pg_cascade(): this standby never holds WAL
+ * that PRIMARY lacks. Detached, it receives nothing more, so its position
+ * is final; PRIMARY, on the same system and the same timeline, has flushed
+ * (or replayed) at least as much (IDENTIFY_SYSTEM on both: a cascading
+ * walsender's own view of its replay timeline and position, the same
+ * numbers its WAL receiver would get); then whatever PRIMARY does next,
+ * promoted at the end of its WAL or left a standby, this one can follow
+ * it without a rewind. Anything else (streaming or about to, not
+ * detached, PRIMARY promoted already or behind, either side unreachable)
+ * answers false with nothing changed, and pg_rejoin() goes the long way. */
+static bool follow_promoting(struct baton_engine *e,
+			     const struct baton_engine_peer *primary)
+{
+	struct pg *pg = PG(e);
+	char out[64], ci[4200], up[128] = "", src[2048], port[16];
+	char my_sys[64] = "", up_sys[64] = "";
+	unsigned my_tli = 0, up_tli = 0;
+	uint64_t mine = 0, up_pos = 0;
+	const struct baton_engine_peer self = {"self", pg->port};
+	PGconn *c, *me = NULL, *rc = NULL;
+	bool ok = false;
+
+	c = session_get(e, 2);
+	if (c == NULL) {
+		return false;
+	}
+	/* detached: in recovery, no primary_conninfo, no WAL receiver */
+	if (exec_sql(e, c,
+		     "SELECT pg_is_in_recovery()::text || ' ' ||"
+		     " (SELECT count(*) FROM pg_stat_wal_receiver"
+		     " WHERE pid IS NOT NULL)",
+		     out, sizeof out) != 0 ||
+	    strcmp(out, "true 0") != 0 ||
+	    exec_sql(e, c, "SELECT current_setting('primary_conninfo')", ci,
+		     sizeof ci) != 0) {
+		goto out;
+	}
+	conninfo_upstream(ci, up, sizeof up);
+	if (up[0] != '\0') {
+		goto out;
+	}
+	{
+		const char *keys[] = {
+		    "host", "port", "user", "replication", "connect_timeout",
+		    NULL};
+		const char *vals[] = {pg->socket_dir, port, "postgres",
+				      "true",	      "2",  NULL};
+		snprintf(port, sizeof port, "%d", pg->port);
+		me = PQconnectdbParams(keys, vals, 0);
+	}
+	source_conninfo(e, primary, "replication=true", src, sizeof src);
+	if (PQstatus(me) != CONNECTION_OK ||
+	    identify(e, me, &self, my_sys, sizeof my_sys, &my_tli, &mine) !=
+		0 ||
+	    (rc = PQconnectdb(src), PQstatus(rc) != CONNECTION_OK) ||
+	    identify(e, rc, primary, up_sys, sizeof up_sys, &up_tli, &up_pos) !=
+		0) {
+		goto out;
+	}
+	if (strcmp(my_sys, up_sys) != 0 || my_tli != up_tli || my_tli == 0 ||
+	    up_pos < mine) {
+		BATON_INFO("engine",
+			   "%s (timeline %u, at %X/%X) does not stream from "
+			   "%s:%d before its promotion ends: it is on timeline "
+			   "%u at %X/%X",
+			   pg->name, my_tli, (unsigned)(mine >> 32),
+			   (unsigned)mine, primary->host, primary->port, up_tli,
+			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
+		goto out;
+	}
+	if (write_baton_conf(e, primary) != 0 ||
+	    exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0) != 0) {
+		(void)write_baton_conf(e, NULL); /* detached, as it was */
+		(void)exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+		goto out;
+	}
+	/* the status that answers the order is read on this session: the
+	 * new setting seen here first (pg_cascade() says why) */
+	snprintf(out, sizeof out, "%s:%d", primary->host, primary->port);
+	for (double deadline = baton_mono_ms_double() + 2000;
+	     baton_mono_ms_double() < deadline; sleep_ms(5)) {
+		up[0] = '\0';
+		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci) == 0) {
+			conninfo_upstream(ci, up, sizeof up);
+		}
+		if (strcmp(up, out) == 0) {
+			ok = true;
+			break;
+		}
+	}
+	if (ok) {
+		BATON_INFO("engine",
+			   "%s streams from %s:%d before its promotion ends "
+			   "(timeline %u: it has %X/%X, %s:%d %X/%X), and "
+			   "follows it on that connection",
+			   pg->name, primary->host, primary->port, my_tli,
+			   (unsigned)(mine >> 32), (unsigned)mine,
+			   primary->host, primary->port,
+			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
+	}
+	/* not confirmed: it streams from PRIMARY all the same once the
+	 * reload lands, and the long way below does the same reload */
+out:
+	PQfinish(rc);
+	PQfinish(me);
+	session_done(e, c);
+	return ok;
+}
+
 static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
@@ -2743,8 +2864,12 @@ static int pg_rejoin(struct baton_engine *e,
 	}
 	/* pg_rewind's --source-server is on its command line: the passfile's
 	 * path goes there, never the password */
+	if (follow_promoting(e, primary)) {
+		return 0;
+	}
 	source_conninfo(e, primary, "dbname=postgres", src, sizeof src);
-	/* The source must have finished its promotion: one still in
+	/* The source must have finished its promotion (but for a detached
+	 * standby that is not ahead of it: follow_promoting()): one still in
 	 * recovery is on the old timeline, pg_rewind would find nothing to
 	 * do, and this instance would follow it past the point where its new
 	 * timeline forks off (the lab saw a replica stuck at "new timeline 3

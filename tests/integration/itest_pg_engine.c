@@ -814,6 +814,105 @@ START_TEST(a_cascading_standby_follows_the_target_and_never_gets_ahead)
 }
 END_TEST
 
+/* A synchronous failover: both standbys detached, the primary gone, b
+ * promoted. c, told to rejoin b while b is still in recovery, streams from
+ * it at once (it is not ahead of b) and follows b's promotion on that
+ * connection: no wait for the promotion, no restart, no rewind, and b's
+ * first synchronous commit has c to acknowledge it. A c that received
+ * more than b is not pointed at b: its rejoin waits for b's promotion as
+ * before (and then rewinds). */
+START_TEST(a_detached_standby_follows_a_promoting_target)
+{
+	char dir[64], up[160];
+	struct pgt_node n[3];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status sb, sc;
+	uint64_t lsn;
+	int pid_c, rv;
+
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_require_binaries();
+	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
+	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
+	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
+			  "CREATE TABLE probe (at timestamptz)");
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	wait_replayed(&n[0], &n[1]);
+	wait_replayed(&n[0], &n[2]);
+
+	/* c ahead of b: b detaches first, a commits rows only c holds */
+	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(101, 110)");
+	wait_replayed(&n[0], &n[2]);
+	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
+	pgt_kill9(&n[0]);
+	n[2].cfg.timeout_s = 2; /* a short bound for the long way's wait */
+	reinit_engine(&n[2]);
+	rv = n[2].e.ops->rejoin(&n[2].e, &pb);
+	ck_assert_int_eq(rv, BATON_ECONN);
+	ck_assert_msg(strstr(n[2].e.errmsg, "still in recovery") != NULL, "%s",
+		      n[2].e.errmsg);
+	ck_assert_str_eq(status_of(&n[2]).upstream, ""); /* still detached */
+	pgt_cleanup(dir, n, 3);
+
+	/* the same with c not ahead: it follows b before b is promoted */
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
+	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
+	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
+			  "CREATE TABLE probe (at timestamptz)");
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	wait_replayed(&n[0], &n[1]);
+	wait_replayed(&n[0], &n[2]);
+	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
+	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
+	pgt_kill9(&n[0]);
+	pid_c = baton_pg_postmaster_pid(&n[2].e);
+	must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pb));
+	/* answered while b is still a standby: it did not wait */
+	ck_assert_int_eq(status_of(&n[1]).role, BATON_ROLE_REPLICA);
+	snprintf(up, sizeof up, "127.0.0.1:%d", n[1].port);
+	ck_assert_str_eq(status_of(&n[2]).upstream, up);
+
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	must(&n[1], n[1].e.ops->unfence(&n[1].e));
+	for (int i = 0; i < 500; i++) {
+		sb = status_of(&n[1]);
+		if (lists(sb.sync_names, sb.n_sync_names, "c")) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert_msg(lists(sb.sync_names, sb.n_sync_names, "c"),
+		      "c is not b's synchronous standby after the promote");
+	sql_within(&n[1], "INSERT INTO t VALUES (1000)");
+	sb = status_of(&n[1]);
+	wait_lsn(&n[2], sb.lsn);
+	sc = status_of(&n[2]);
+	ck_assert_uint_gt(sb.timeline, 1);
+	ck_assert_uint_eq(sc.timeline, sb.timeline);
+	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 101);
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
+	ck_assert_int_eq(sc.role, BATON_ROLE_REPLICA);
+	ck_assert_int_eq(writable_count(n, 3), 1);
+	pgt_cleanup(dir, n, 3);
+}
+END_TEST
+
 /* What a failed rewind leaves decides what happens next. */
 START_TEST(rewind_failure_decisions)
 {
@@ -1445,6 +1544,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
 	tcase_add_test(
 	    tc, a_cascading_standby_follows_the_target_and_never_gets_ahead);
+	tcase_add_test(tc, a_detached_standby_follows_a_promoting_target);
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);
