@@ -834,12 +834,29 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		return;
 	}
 	/* a synchronous failover: the designated standby of every other
-	 * data region stops streaming and says where its WAL ends */
+	 * data region stops streaming and says where its WAL ends. Once
+	 * every one has, the FSM's pick is known to all: the others stream
+	 * from the target while it is still a standby (a cascade, as in a
+	 * switchover; the engine checks that the target holds everything
+	 * they do) and follow its promotion on that connection. Told to
+	 * rejoin only once the promote was applied, they raced it, and
+	 * their fork check and WAL receiver restart came after it:
+	 * 0.5-0.9 s of every synchronous region failover (docs/lab.md). A
+	 * target the leader does not promote after all (it died) leaves
+	 * them cascading from a standby that holds their WAL: the rejoin
+	 * below takes them to whoever is promoted. */
 	if (st->phase == BATON_PHASE_FAILING_OVER) {
+		const char *t = v->failover_target;
 		if (v->ordinal == 0 && me >= 0 &&
 		    st->regions[me].role == BATON_ROLE_DATA &&
 		    strcmp(role, "replica") == 0 && !v->detach_done) {
 			out->action = "detach";
+		} else if (v->detach_done && strcmp(role, "replica") == 0 &&
+			   t != NULL && strcmp(t, v->own_endpoint) != 0 &&
+			   (v->upstream == NULL ||
+			    strcmp(v->upstream, t) != 0)) {
+			out->action = "cascade";
+			out->target = t;
 		}
 		return;
 	}
@@ -995,6 +1012,16 @@ static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
 			v.primary_instance = a->env.peer_instance_endpoint(
 			    a->env.data, p->ns, p->cluster,
 			    st->regions[st->primary].name);
+		}
+	}
+	if (st->phase == BATON_PHASE_FAILING_OVER &&
+	    a->env.peer_instance_endpoint != NULL &&
+	    baton_decider_missing_final(st) < 0) {
+		int t = baton_decider_pick(st, st->primary, true);
+		if (t >= 0 && t != me) {
+			v.failover_target = a->env.peer_instance_endpoint(
+			    a->env.data, p->ns, p->cluster,
+			    st->regions[t].name);
 		}
 	}
 	if ((st->phase == BATON_PHASE_SWITCHING_OVER ||

@@ -160,6 +160,10 @@ struct baton_agent_view {
 	/* a planned switchover before its promote: the target region's
 	 * designated instance ("host:port"), or NULL */
 	const char *switchover_target;
+	/* a synchronous failover once every standby said where it stopped:
+	 * the designated instance of the region the FSM will promote
+	 * (baton_decider_pick), or NULL */
+	const char *failover_target;
 	/* what batond learnt from this pod's answers, for the FSM's round */
 	bool fence_acked; /* a fence order answered: fenced, no lease */
 	uint64_t fence_position;

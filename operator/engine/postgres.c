@@ -2483,6 +2483,186 @@ static int identify(struct baton_engine *e, PGconn *rc,
 	return rv;
 }
 
+/* A synchronous failover's standby, detached (pg_detach: it receives from
+ * nobody, its WAL end fixed), told to stream from the instance the FSM
+ * picked or promoted while that instance is still a standby or still
+ * promoting: it streams from it at once, as a cascading standby of a
+ * standby, and follows its promotion on that connection (the cascading
+ * walsender ends the old timeline at the switch point; the WAL receiver
+ * here takes the new one, ~25 ms on the lab). Waiting for the promotion
+ * to end first, then a fork check and the WAL receiver's restart on new
+ * connections, put 0.5-0.9 s between the promote and the first
+ * synchronous standby of every region failover, and the new primary
+ * commits nothing before one streams (docs/lab.md). batond sends it as a
+ * cascade once every standby reported where it stopped (the target is
+ * then known and not promoted yet), and a rejoin tries it first.
+ *
+ * Safe for the same reason as pg_cascade(): this standby never holds WAL
+ * that UPSTREAM lacks. Detached, it receives nothing more, so its position
+ * is final; UPSTREAM, on the same system and the same timeline, has
+ * flushed (or replayed) at least as much (IDENTIFY_SYSTEM on both: a
+ * cascading walsender's own view of its replay timeline and position, the
+ * numbers its WAL receiver would get); then whatever UPSTREAM does next,
+ * promoted at the end of its WAL or left a standby, this one can follow it
+ * without a rewind, or go to whichever standby is promoted instead (all
+ * hold the same old timeline up to their own end).
+ *
+ * UPSTREAM promoted already (batond's rejoin after the promote was applied
+ * races the promotion): its timeline history says where it forked off
+ * this one; a standby not past that point follows it the same way (what
+ * PostgreSQL itself checks before it takes a new timeline).
+ *
+ * *DETACHED false: not a detached standby (a primary, streaming or about
+ * to, stopped): nothing was asked or changed, 0 returned. Else 0 once
+ * primary_conninfo names UPSTREAM, or an error with nothing changed
+ * (UPSTREAM behind or past the fork, another system, unreachable). */
+static int follow_detached(struct baton_engine *e,
+			   const struct baton_engine_peer *upstream,
+			   bool *detached)
+{
+	struct pg *pg = PG(e);
+	char out[64], ci[4200], up[128] = "", src[2048], port[16];
+	char my_sys[64] = "", up_sys[64] = "";
+	unsigned my_tli = 0, up_tli = 0;
+	uint64_t mine = 0, up_pos = 0;
+	const struct baton_engine_peer self = {"self", pg->port};
+	PGconn *c, *me = NULL, *rc = NULL;
+	int rv;
+
+	*detached = false;
+	c = session_get(e, 2);
+	if (c == NULL) {
+		return 0; /* the caller's own path finds out */
+	}
+	/* detached: in recovery, no primary_conninfo, no WAL receiver */
+	if (exec_sql(e, c,
+		     "SELECT pg_is_in_recovery()::text || ' ' ||"
+		     " (SELECT count(*) FROM pg_stat_wal_receiver"
+		     " WHERE pid IS NOT NULL)",
+		     out, sizeof out) != 0 ||
+	    strcmp(out, "true 0") != 0 ||
+	    exec_sql(e, c, "SELECT current_setting('primary_conninfo')", ci,
+		     sizeof ci) != 0) {
+		session_done(e, c);
+		return 0;
+	}
+	conninfo_upstream(ci, up, sizeof up);
+	if (up[0] != '\0') {
+		session_done(e, c);
+		return 0;
+	}
+	*detached = true;
+	rv = write_passfile(e);
+	if (rv == 0) {
+		const char *keys[] = {
+		    "host", "port", "user", "replication", "connect_timeout",
+		    NULL};
+		const char *vals[] = {pg->socket_dir, port, "postgres",
+				      "true",	      "2",  NULL};
+		snprintf(port, sizeof port, "%d", pg->port);
+		me = PQconnectdbParams(keys, vals, 0);
+		if (PQstatus(me) != CONNECTION_OK) {
+			baton_errmsg_printf(e->errmsg,
+					    "replication connection to %s "
+					    "itself: %s",
+					    pg->name, PQerrorMessage(me));
+			rv = BATON_ECONN;
+		}
+	}
+	if (rv == 0) {
+		rv = identify(e, me, &self, my_sys, sizeof my_sys, &my_tli,
+			      &mine);
+	}
+	if (rv == 0) {
+		source_conninfo(e, upstream, "replication=true", src,
+				sizeof src);
+		rc = PQconnectdb(src);
+		if (PQstatus(rc) != CONNECTION_OK) {
+			baton_errmsg_printf(
+			    e->errmsg, "replication connection to %s:%d: %s",
+			    upstream->host, upstream->port, PQerrorMessage(rc));
+			rv = BATON_ECONN;
+		}
+	}
+	if (rv == 0) {
+		rv = identify(e, rc, upstream, up_sys, sizeof up_sys, &up_tli,
+			      &up_pos);
+	}
+	if (rv == 0 && strcmp(my_sys, up_sys) == 0 && my_tli != 0 &&
+	    up_tli > my_tli) {
+		/* promoted already (or promoting): where its timeline forked
+		 * off this one is in its history; not past it, this standby
+		 * takes the new timeline as a cascade would have */
+		char cmd[64];
+		PGresult *r;
+		uint64_t sp = 0;
+		snprintf(cmd, sizeof cmd, "TIMELINE_HISTORY %u", up_tli);
+		r = PQexec(rc, cmd);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+		    PQnfields(r) >= 2 &&
+		    baton_pg_history_switchpoint(PQgetvalue(r, 0, 1), my_tli,
+						 &sp) &&
+		    mine <= sp) {
+			up_pos = sp;
+			up_tli = my_tli; /* what it follows: the fork */
+		}
+		PQclear(r);
+	}
+	if (rv == 0 && (strcmp(my_sys, up_sys) != 0 || my_tli != up_tli ||
+			my_tli == 0 || up_pos < mine)) {
+		baton_errmsg_printf(
+		    e->errmsg,
+		    "%s:%d is on timeline %u of system %s at %X/%X, %s "
+		    "(detached) on timeline %u of %s at %X/%X: not streaming "
+		    "from it before it is promoted",
+		    upstream->host, upstream->port, up_tli, up_sys,
+		    (unsigned)(up_pos >> 32), (unsigned)up_pos, pg->name,
+		    my_tli, my_sys, (unsigned)(mine >> 32), (unsigned)mine);
+		rv = BATON_ECONFLICT;
+	}
+	PQfinish(rc);
+	PQfinish(me);
+	if (rv == 0 &&
+	    ((rv = write_baton_conf(e, upstream)) != 0 ||
+	     (rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0)) != 0)) {
+		(void)write_baton_conf(e, NULL); /* detached, as it was */
+		(void)exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
+	}
+	/* the status that answers the order is read on this session: the
+	 * new setting seen here first (pg_cascade() says why) */
+	snprintf(out, sizeof out, "%s:%d", upstream->host, upstream->port);
+	for (double deadline = baton_mono_ms_double() + 2000; rv == 0;
+	     sleep_ms(5)) {
+		up[0] = '\0';
+		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci) == 0) {
+			conninfo_upstream(ci, up, sizeof up);
+		}
+		if (strcmp(up, out) == 0) {
+			break;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			baton_errmsg_printf(e->errmsg,
+					    "%s: the reload naming %s was not "
+					    "seen within 2 s",
+					    pg->name, out);
+			rv = BATON_ETIMEDOUT;
+		}
+	}
+	session_done(e, c);
+	if (rv == 0) {
+		BATON_INFO("engine",
+			   "%s streams from %s:%d before it is promoted "
+			   "(timeline %u: %s has %X/%X, %s:%d %X/%X), and "
+			   "follows it on that connection",
+			   pg->name, upstream->host, upstream->port, my_tli,
+			   pg->name, (unsigned)(mine >> 32), (unsigned)mine,
+			   upstream->host, upstream->port,
+			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
+	}
+	return rv;
+}
+
 /* A planned switchover, before its target is promoted: this standby
  * streams from UPSTREAM, the target (another standby of the same
  * primary), instead of from the primary: cascading replication. When the
@@ -2523,8 +2703,13 @@ static int pg_cascade(struct baton_engine *e,
 	struct baton_engine_peer old = {host, 0};
 	double deadline;
 	PGconn *c, *rc = NULL;
+	bool detached;
 	int rv;
 
+	rv = follow_detached(e, upstream, &detached);
+	if (detached) {
+		return rv; /* a failover's standby (follow_detached) */
+	}
 	rv = write_passfile(e);
 	if (rv != 0) {
 		return rv;
@@ -2541,16 +2726,7 @@ static int pg_cascade(struct baton_engine *e,
 		      " pg_stat_wal_receiver), 0) || ' ' ||"
 		      " (SELECT system_identifier FROM pg_control_system())",
 		      out, sizeof out);
-	if (rv == 0 &&
-	    (sscanf(out, "t %u %63s", &my_tli, mine_sys) != 2 || my_tli == 0)) {
-		baton_errmsg_printf(
-		    e->errmsg,
-		    "%s is %s: only a streaming standby "
-		    "cascades",
-		    pg->name, out[0] == 't' ? "not streaming" : "a primary");
-		rv = BATON_ECONFLICT;
-	}
-	if (rv == 0) {
+	if (rv == 0 && out[0] == 't') {
 		/* whole: cut short, its quoted passfile path would not
 		 * parse, and a failure would put back no upstream at all */
 		rv =
@@ -2560,15 +2736,27 @@ static int pg_cascade(struct baton_engine *e,
 			conninfo_upstream(ci, before, sizeof before);
 		}
 	}
+	snprintf(host, sizeof host, "%s:%d", upstream->host, upstream->port);
+	if (rv == 0 && out[0] == 't' && strcmp(before, host) == 0) {
+		/* already: an order repeated (its WAL receiver may still be
+		 * starting: a failover's standby cascades before it) */
+		session_done(e, c);
+		return 0;
+	}
+	if (rv == 0 &&
+	    (sscanf(out, "t %u %63s", &my_tli, mine_sys) != 2 || my_tli == 0)) {
+		baton_errmsg_printf(
+		    e->errmsg,
+		    "%s is %s: only a streaming standby "
+		    "cascades",
+		    pg->name, out[0] == 't' ? "not streaming" : "a primary");
+		rv = BATON_ECONFLICT;
+	}
 	if (rv != 0) {
 		session_done(e, c);
 		return rv;
 	}
 	snprintf(out, sizeof out, "%s:%d", upstream->host, upstream->port);
-	if (strcmp(before, out) == 0) {
-		session_done(e, c);
-		return 0; /* already: an order repeated */
-	}
 	/* the upstream first: one that cannot be (promoted already,
 	 * another system, unreachable) is refused before anything here
 	 * changes */
@@ -2726,127 +2914,6 @@ static int pg_cascade(struct baton_engine *e,
 	return 0;
 }
 
-/* A synchronous failover's standby, detached (pg_detach: it receives from
- * nobody, its WAL end fixed), told to rejoin the instance the FSM promoted
- * while that instance is still promoting: it streams from it at once, as
- * a cascading standby of a standby, and follows its promotion on that
- * connection (the cascading walsender ends the old timeline at the switch
- * point; the WAL receiver here takes the new one, ~25 ms on the lab).
- * Waiting for the promotion to end first, then a fork check and the WAL
- * receiver's restart on new connections, put 0.5-0.9 s between the
- * promote and the first synchronous standby of every region failover:
- * the new primary commits nothing before one streams (docs/lab.md).
- *
- * Safe for the same reason as pg_cascade(): this standby never holds WAL
- * that PRIMARY lacks. Detached, it receives nothing more, so its position
- * is final; PRIMARY, on the same system and the same timeline, has flushed
- * (or replayed) at least as much (IDENTIFY_SYSTEM on both: a cascading
- * walsender's own view of its replay timeline and position, the same
- * numbers its WAL receiver would get); then whatever PRIMARY does next,
- * promoted at the end of its WAL or left a standby, this one can follow
- * it without a rewind. Anything else (streaming or about to, not
- * detached, PRIMARY promoted already or behind, either side unreachable)
- * answers false with nothing changed, and pg_rejoin() goes the long way. */
-static bool follow_promoting(struct baton_engine *e,
-			     const struct baton_engine_peer *primary)
-{
-	struct pg *pg = PG(e);
-	char out[64], ci[4200], up[128] = "", src[2048], port[16];
-	char my_sys[64] = "", up_sys[64] = "";
-	unsigned my_tli = 0, up_tli = 0;
-	uint64_t mine = 0, up_pos = 0;
-	const struct baton_engine_peer self = {"self", pg->port};
-	PGconn *c, *me = NULL, *rc = NULL;
-	bool ok = false;
-
-	c = session_get(e, 2);
-	if (c == NULL) {
-		return false;
-	}
-	/* detached: in recovery, no primary_conninfo, no WAL receiver */
-	if (exec_sql(e, c,
-		     "SELECT pg_is_in_recovery()::text || ' ' ||"
-		     " (SELECT count(*) FROM pg_stat_wal_receiver"
-		     " WHERE pid IS NOT NULL)",
-		     out, sizeof out) != 0 ||
-	    strcmp(out, "true 0") != 0 ||
-	    exec_sql(e, c, "SELECT current_setting('primary_conninfo')", ci,
-		     sizeof ci) != 0) {
-		goto out;
-	}
-	conninfo_upstream(ci, up, sizeof up);
-	if (up[0] != '\0') {
-		goto out;
-	}
-	{
-		const char *keys[] = {
-		    "host", "port", "user", "replication", "connect_timeout",
-		    NULL};
-		const char *vals[] = {pg->socket_dir, port, "postgres",
-				      "true",	      "2",  NULL};
-		snprintf(port, sizeof port, "%d", pg->port);
-		me = PQconnectdbParams(keys, vals, 0);
-	}
-	source_conninfo(e, primary, "replication=true", src, sizeof src);
-	if (PQstatus(me) != CONNECTION_OK ||
-	    identify(e, me, &self, my_sys, sizeof my_sys, &my_tli, &mine) !=
-		0 ||
-	    (rc = PQconnectdb(src), PQstatus(rc) != CONNECTION_OK) ||
-	    identify(e, rc, primary, up_sys, sizeof up_sys, &up_tli, &up_pos) !=
-		0) {
-		goto out;
-	}
-	if (strcmp(my_sys, up_sys) != 0 || my_tli != up_tli || my_tli == 0 ||
-	    up_pos < mine) {
-		BATON_INFO("engine",
-			   "%s (timeline %u, at %X/%X) does not stream from "
-			   "%s:%d before its promotion ends: it is on timeline "
-			   "%u at %X/%X",
-			   pg->name, my_tli, (unsigned)(mine >> 32),
-			   (unsigned)mine, primary->host, primary->port, up_tli,
-			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
-		goto out;
-	}
-	if (write_baton_conf(e, primary) != 0 ||
-	    exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0) != 0) {
-		(void)write_baton_conf(e, NULL); /* detached, as it was */
-		(void)exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
-		goto out;
-	}
-	/* the status that answers the order is read on this session: the
-	 * new setting seen here first (pg_cascade() says why) */
-	snprintf(out, sizeof out, "%s:%d", primary->host, primary->port);
-	for (double deadline = baton_mono_ms_double() + 2000;
-	     baton_mono_ms_double() < deadline; sleep_ms(5)) {
-		up[0] = '\0';
-		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
-			     ci, sizeof ci) == 0) {
-			conninfo_upstream(ci, up, sizeof up);
-		}
-		if (strcmp(up, out) == 0) {
-			ok = true;
-			break;
-		}
-	}
-	if (ok) {
-		BATON_INFO("engine",
-			   "%s streams from %s:%d before its promotion ends "
-			   "(timeline %u: it has %X/%X, %s:%d %X/%X), and "
-			   "follows it on that connection",
-			   pg->name, primary->host, primary->port, my_tli,
-			   (unsigned)(mine >> 32), (unsigned)mine,
-			   primary->host, primary->port,
-			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
-	}
-	/* not confirmed: it streams from PRIMARY all the same once the
-	 * reload lands, and the long way below does the same reload */
-out:
-	PQfinish(rc);
-	PQfinish(me);
-	session_done(e, c);
-	return ok;
-}
-
 static int pg_rejoin(struct baton_engine *e,
 		     const struct baton_engine_peer *primary)
 {
@@ -2864,12 +2931,19 @@ static int pg_rejoin(struct baton_engine *e,
 	}
 	/* pg_rewind's --source-server is on its command line: the passfile's
 	 * path goes there, never the password */
-	if (follow_promoting(e, primary)) {
-		return 0;
+	{
+		bool detached;
+		if (follow_detached(e, primary, &detached) == 0 && detached) {
+			return 0;
+		}
+		if (detached) {
+			BATON_INFO("engine", "%s: %s; rejoining the long way",
+				   pg->name, e->errmsg);
+		}
 	}
 	source_conninfo(e, primary, "dbname=postgres", src, sizeof src);
 	/* The source must have finished its promotion (but for a detached
-	 * standby that is not ahead of it: follow_promoting()): one still in
+	 * standby that is not ahead of it: follow_detached()): one still in
 	 * recovery is on the old timeline, pg_rewind would find nothing to
 	 * do, and this instance would follow it past the point where its new
 	 * timeline forks off (the lab saw a replica stuck at "new timeline 3

@@ -814,17 +814,20 @@ START_TEST(a_cascading_standby_follows_the_target_and_never_gets_ahead)
 }
 END_TEST
 
-/* A synchronous failover: both standbys detached, the primary gone, b
- * promoted. c, told to rejoin b while b is still in recovery, streams from
- * it at once (it is not ahead of b) and follows b's promotion on that
- * connection: no wait for the promotion, no restart, no rewind, and b's
- * first synchronous commit has c to acknowledge it. A c that received
- * more than b is not pointed at b: its rejoin waits for b's promotion as
- * before (and then rewinds). */
+/* A synchronous failover: the standbys detached, the primary gone, b
+ * about to be promoted. c, told to cascade from b while b is still in
+ * recovery, streams from it at once (it is not ahead of b) and follows
+ * b's promotion on that connection: no wait for the promotion, no
+ * restart, no rewind, and b's first synchronous commit has c to
+ * acknowledge it. d, told to rejoin b once b is promoted, takes the new
+ * timeline by a reload at once (b's history says d is not past the
+ * fork). A c that received more than b is not pointed at b: the cascade
+ * is refused and the rejoin waits for b's promotion as before (and then
+ * rewinds). */
 START_TEST(a_detached_standby_follows_a_promoting_target)
 {
 	char dir[64], up[160];
-	struct pgt_node n[3];
+	struct pgt_node n[4];
 	struct baton_engine_peer pa, pb;
 	struct baton_engine_status sb, sc;
 	uint64_t lsn;
@@ -853,6 +856,11 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	wait_replayed(&n[0], &n[2]);
 	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
 	pgt_kill9(&n[0]);
+	rv = n[2].e.ops->cascade(&n[2].e, &pb);
+	ck_assert_int_eq(rv, BATON_ECONFLICT);
+	ck_assert_msg(strstr(n[2].e.errmsg, "not streaming from it") != NULL,
+		      "%s", n[2].e.errmsg);
+	ck_assert_str_eq(status_of(&n[2]).upstream, ""); /* still detached */
 	n[2].cfg.timeout_s = 2; /* a short bound for the long way's wait */
 	reinit_engine(&n[2]);
 	rv = n[2].e.ops->rejoin(&n[2].e, &pb);
@@ -862,33 +870,47 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	ck_assert_str_eq(status_of(&n[2]).upstream, ""); /* still detached */
 	pgt_cleanup(dir, n, 3);
 
-	/* the same with c not ahead: it follows b before b is promoted */
+	/* the same with c and d not ahead: they follow b before b is
+	 * promoted, c by a cascade (batond's way), d by a rejoin (what
+	 * batond sends when the promote was applied first) */
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
-	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
-	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
+	pgt_node_init(&n[0], dir, "a", true, "a,b,c,d");
+	pgt_node_init(&n[1], dir, "b", true, "a,b,c,d");
+	pgt_node_init(&n[2], dir, "c", true, "a,b,c,d");
+	pgt_node_init(&n[3], dir, "d", true, "a,b,c,d");
 	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
 	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
 	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
 	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
 	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
+	must(&n[3], n[3].e.ops->init_replica(&n[3].e, &pa));
 	must(&n[0], n[0].e.ops->unfence(&n[0].e));
 	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
 			  "CREATE TABLE probe (at timestamptz)");
 	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
-	wait_replayed(&n[0], &n[1]);
-	wait_replayed(&n[0], &n[2]);
+	for (int i = 1; i < 4; i++) {
+		wait_replayed(&n[0], &n[i]);
+	}
 	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
+	must(&n[3], n[3].e.ops->detach(&n[3].e, &lsn));
 	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
 	pgt_kill9(&n[0]);
 	pid_c = baton_pg_postmaster_pid(&n[2].e);
-	must(&n[2], n[2].e.ops->rejoin(&n[2].e, &pb));
+	must(&n[2], n[2].e.ops->cascade(&n[2].e, &pb));
+	must(&n[2], n[2].e.ops->cascade(&n[2].e, &pb)); /* repeated */
 	/* answered while b is still a standby: it did not wait */
 	ck_assert_int_eq(status_of(&n[1]).role, BATON_ROLE_REPLICA);
 	snprintf(up, sizeof up, "127.0.0.1:%d", n[1].port);
 	ck_assert_str_eq(status_of(&n[2]).upstream, up);
 
 	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	/* d, told after the promotion (batond's rejoin raced it): it
+	 * takes b's new timeline the same way, b's history saying it is
+	 * not past the fork */
+	int pid_d = baton_pg_postmaster_pid(&n[3].e);
+	must(&n[3], n[3].e.ops->rejoin(&n[3].e, &pb));
+	ck_assert_str_eq(status_of(&n[3]).upstream, up);
+	ck_assert_int_eq(baton_pg_postmaster_pid(&n[3].e), pid_d);
 	must(&n[1], n[1].e.ops->unfence(&n[1].e));
 	for (int i = 0; i < 500; i++) {
 		sb = status_of(&n[1]);
@@ -908,8 +930,11 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	ck_assert_int_eq(count_rows(&n[2], "SELECT count(*) FROM t"), 101);
 	ck_assert_int_eq(baton_pg_postmaster_pid(&n[2].e), pid_c);
 	ck_assert_int_eq(sc.role, BATON_ROLE_REPLICA);
-	ck_assert_int_eq(writable_count(n, 3), 1);
-	pgt_cleanup(dir, n, 3);
+	wait_lsn(&n[3], sb.lsn);
+	ck_assert_uint_eq(status_of(&n[3]).timeline, sb.timeline);
+	ck_assert_int_eq(count_rows(&n[3], "SELECT count(*) FROM t"), 101);
+	ck_assert_int_eq(writable_count(n, 4), 1);
+	pgt_cleanup(dir, n, 4);
 }
 END_TEST
 

@@ -247,6 +247,63 @@ START_TEST(standbys_detach_while_failing_over_then_follow_again)
 }
 END_TEST
 
+/* A synchronous failover once every standby reported where it stopped:
+ * a detached standby streams from the instance the FSM will promote while
+ * it is still a standby (a cascade), so that it follows the promotion on
+ * that connection; the target itself, a standby not yet detached and one
+ * whose target is unknown do not; once promoted, the cascaded standby is
+ * told only the new epoch (a cascade to the upstream it has). */
+START_TEST(a_detached_standby_cascades_from_the_failover_target)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v = view("replica", 0);
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 0);
+	st.regions[2].role = BATON_ROLE_DATA;
+	st.phase = BATON_PHASE_FAILING_OVER;
+	v.own_endpoint = "198.18.0.180:5432";
+	v.upstream = "198.18.0.100:5432";
+	v.failover_target = "198.18.0.140:5432";
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "detach"); /* its final position first */
+	v.detach_done = true;
+	v.detached = true;
+	v.upstream = "";
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	ck_assert_uint_eq(o.epoch, 3);
+	v.failover_target = NULL; /* the target not known (yet) */
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.failover_target = "198.18.0.180:5432"; /* it is the target */
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+	v.failover_target = "198.18.0.140:5432";
+	v.detached = false;
+	v.upstream = "198.18.0.140:5432"; /* cascaded: nothing more */
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* the promote applied: us (region 1) at epoch 4; the cascaded
+	 * standby already streams from its instance: the epoch only */
+	st.phase = BATON_PHASE_HEALTHY;
+	st.primary = 1;
+	st.epoch = 4;
+	v.failover_target = NULL;
+	v.epoch = 3;
+	v.primary_instance = "198.18.0.140:5432";
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+	ck_assert_uint_eq(o.epoch, 4);
+	v.epoch = 4;
+	baton_agents_decide(&st, 2, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
 START_TEST(old_primaries_and_stray_replicas_rejoin_the_primary)
 {
 	struct baton_db_state st;
@@ -1283,6 +1340,8 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
+	tcase_add_test(tc,
+		       a_detached_standby_cascades_from_the_failover_target);
 	tcase_add_test(tc,
 		       standbys_follow_the_promoted_instance_before_it_serves);
 	tcase_add_test(
