@@ -2527,6 +2527,7 @@ static int follow_detached(struct baton_engine *e,
 	uint64_t mine = 0, up_pos = 0;
 	const struct baton_engine_peer self = {"self", pg->port};
 	PGconn *c, *me = NULL, *rc = NULL;
+	bool forked = false;
 	int rv;
 
 	*detached = false;
@@ -2605,6 +2606,7 @@ static int follow_detached(struct baton_engine *e,
 		    mine <= sp) {
 			up_pos = sp;
 			up_tli = my_tli; /* what it follows: the fork */
+			forked = true;
 		}
 		PQclear(r);
 	}
@@ -2652,12 +2654,13 @@ static int follow_detached(struct baton_engine *e,
 	session_done(e, c);
 	if (rv == 0) {
 		BATON_INFO("engine",
-			   "%s streams from %s:%d before it is promoted "
-			   "(timeline %u: %s has %X/%X, %s:%d %X/%X), and "
-			   "follows it on that connection",
-			   pg->name, upstream->host, upstream->port, my_tli,
+			   "%s, detached at %X/%X on timeline %u, streams "
+			   "from %s:%d at once (%s %X/%X): no wait, no "
+			   "rewind",
 			   pg->name, (unsigned)(mine >> 32), (unsigned)mine,
-			   upstream->host, upstream->port,
+			   my_tli, upstream->host, upstream->port,
+			   forked ? "its timeline forked off at"
+				  : "it holds this timeline up to",
 			   (unsigned)(up_pos >> 32), (unsigned)up_pos);
 	}
 	return rv;
