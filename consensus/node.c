@@ -338,6 +338,32 @@ int baton_raft_apply(struct baton_raft_node *n, struct baton_raft_apply *req,
 	return 0;
 }
 
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+	(void)status; /* lost leadership or closing: nothing to undo */
+	free(req);
+}
+
+int baton_raft_barrier(struct baton_raft_node *n)
+{
+	struct raft_barrier *req;
+	int rv;
+
+	if (!baton_raft_is_leader(n)) {
+		return BATON_ENOTLEADER;
+	}
+	req = calloc(1, sizeof *req);
+	if (req == NULL) {
+		return BATON_ENOMEM;
+	}
+	rv = raft_barrier(&n->raft, req, barrier_cb);
+	if (rv != 0) {
+		free(req);
+		return baton_raft_error(rv);
+	}
+	return 0;
+}
+
 bool baton_raft_is_leader(struct baton_raft_node *n)
 {
 	return n->started && !n->closing && raft_state(&n->raft) == RAFT_LEADER;

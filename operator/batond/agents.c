@@ -668,6 +668,12 @@ static void order_cb(struct baton_kube_request *req, int status)
 				p->detach_position =
 				    (uint64_t)json_integer_value(
 					json_object_get(r, "finalPosition"));
+				/* the consensus tick reports it now */
+				if (a->env.consensus != NULL &&
+				    a->env.consensus->kick != NULL) {
+					a->env.consensus->kick(
+					    a->env.consensus->data);
+				}
 			}
 		}
 		note_agent_hops(a, p, strcmp(p->order, "promote") == 0);

@@ -52,6 +52,10 @@ struct baton_consensus_ops {
 	 * (anything but renewals and reports), so that the agent driver acts
 	 * on it at once instead of on its next tick. May be NULL. */
 	uint64_t (*generation)(void *data);
+	/* Something this region reports changed (a standby's final
+	 * position is known): run the consensus tick now, not on its next
+	 * 50 ms. May be NULL. */
+	void (*kick)(void *data);
 };
 
 /* What raftglue tells the part that acts on the FSM. Every member is

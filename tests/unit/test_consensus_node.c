@@ -157,6 +157,23 @@ START_TEST(elect_apply_restart)
 	LOOP_RUN_UNTIL(&c->loop, c->applied == 1 && all_have_db(c));
 	ck_assert_int_eq(c->result, BATON_FSM_OK);
 
+	/* a barrier (batond pushes a decision to the followers with one):
+	 * only the leader appends it, as one entry; nothing else changes */
+	{
+		raft_index before = raft_last_index(&c->nodes[l].raft);
+		ck_assert_int_eq(baton_raft_barrier(&c->nodes[(l + 1) % N]),
+				 BATON_ENOTLEADER);
+		ck_assert_int_eq(baton_raft_barrier(&c->nodes[l]), 0);
+		ck_assert_uint_eq(raft_last_index(&c->nodes[l].raft),
+				  before + 1);
+		for (i = 0; i < N; i++) {
+			LOOP_RUN_UNTIL(&c->loop,
+				       raft_last_applied(&c->nodes[i].raft) ==
+					   before + 1);
+		}
+		ck_assert_ptr_nonnull(baton_fsm_db(&c->nodes[l].fsm, "orders"));
+	}
+
 	/* enough renewals to take snapshots (threshold 16) */
 	for (k = 0; k < 40; k++) {
 		struct baton_cmd r;
