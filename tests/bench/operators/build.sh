@@ -25,7 +25,7 @@ else
     # -mod=readonly: go.sum is committed; a missing sum is an error, not a
     # silent change
     if ! (cd "$here" && CGO_ENABLED=0 GOFLAGS=-mod=readonly nice -n 10 \
-        go build -trimpath -ldflags "-s -w" -o "$tmp/baton-bench-cr" .); then
+        go build -ldflags "-s -w" -o "$tmp/baton-bench-cr" .); then
         rm -rf "$tmp"
         log "build FAILED"
         exit 1
