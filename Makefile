@@ -80,7 +80,7 @@ ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
-.PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover \
+.PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover bench-operators \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
 	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
@@ -97,6 +97,7 @@ help:
 	@echo "make e2e           the lab drills (kill a region, partition, switchover, heal), checked"
 	@echo "make bench | sim   benchmarks and the protocol simulation (print numbers)"
 	@echo "make bench-shift   on the running lab: promote -> routing, labels, status per mesh backend"
+	@echo "make bench-operators [SIZES=\"200 1000\"]   batond beside a controller-runtime operator doing the same work, ratios"
 	@echo "make bench-failover [RUNS=3]   kill-region side by side: Patroni (apt on first use) and Baton's lab, RTOs and ratio"
 	@echo "make fuzz [FUZZ_SECONDS=60] | fuzz-smoke   libFuzzer targets (clang), docs/fuzz.md"
 	@echo "make images        the Debian base (debootstrap) and the Baton image ghcr.io/baton-dev/baton:$(VERSION) (Docker; docs/images.md)"
@@ -239,6 +240,15 @@ bench-pg:
 
 bench-kube:
 	tests/bench/bench-kube.sh
+
+# Issue 20's side by side (docs/batond.md, "batond beside a
+# controller-runtime operator"): batond, then a minimal controller-runtime
+# operator doing the same per-DatabaseCluster work (tests/bench/operators/,
+# built from its pinned Go modules and cached under $(BATON_CACHE)/bin/),
+# each on a fresh one-region control plane, at every size in SIZES. Niced:
+# the machine is shared. Minutes per size; never part of make bench.
+bench-operators:
+	BATON_CACHE=$(BATON_CACHE) nice -n 10 tests/bench/bench-operators.sh $(or $(SIZES),200 1000)
 
 # What the baton_lease module costs per commit (docs/agent.md).
 bench-pglease:
