@@ -2483,6 +2483,38 @@ static int identify(struct baton_engine *e, PGconn *rc,
 	return rv;
 }
 
+/* After a reload that points primary_conninfo at UPSTREAM: until the
+ * session C sees it. A backend applies a reload between two commands,
+ * maybe not by the next one, and the status that answers an order is read
+ * on this session: one that still showed the old setting made the agent
+ * report the old upstream (pg_cascade() says what that cost). */
+static int await_upstream(struct baton_engine *e, PGconn *c,
+			  const struct baton_engine_peer *upstream)
+{
+	char want[128], ci[4200];
+	double deadline = baton_mono_ms_double() + 2000;
+
+	snprintf(want, sizeof want, "%s:%d", upstream->host, upstream->port);
+	for (;;) {
+		char now_up[128] = "";
+		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
+			     ci, sizeof ci) == 0) {
+			conninfo_upstream(ci, now_up, sizeof now_up);
+		}
+		if (strcmp(now_up, want) == 0) {
+			return 0;
+		}
+		if (baton_mono_ms_double() > deadline) {
+			baton_errmsg_printf(e->errmsg,
+					    "%s: the reload naming %s was not "
+					    "seen within 2 s",
+					    PG(e)->name, want);
+			return BATON_ETIMEDOUT;
+		}
+		sleep_ms(5);
+	}
+}
+
 /* A synchronous failover's standby, detached (pg_detach: it receives from
  * nobody, its WAL end fixed), told to stream from the instance the FSM
  * picked or promoted while that instance is still a standby or still
@@ -2630,26 +2662,8 @@ static int follow_detached(struct baton_engine *e,
 		(void)write_baton_conf(e, NULL); /* detached, as it was */
 		(void)exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0);
 	}
-	/* the status that answers the order is read on this session: the
-	 * new setting seen here first (pg_cascade() says why) */
-	snprintf(out, sizeof out, "%s:%d", upstream->host, upstream->port);
-	for (double deadline = baton_mono_ms_double() + 2000; rv == 0;
-	     sleep_ms(5)) {
-		up[0] = '\0';
-		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
-			     ci, sizeof ci) == 0) {
-			conninfo_upstream(ci, up, sizeof up);
-		}
-		if (strcmp(up, out) == 0) {
-			break;
-		}
-		if (baton_mono_ms_double() > deadline) {
-			baton_errmsg_printf(e->errmsg,
-					    "%s: the reload naming %s was not "
-					    "seen within 2 s",
-					    pg->name, out);
-			rv = BATON_ETIMEDOUT;
-		}
+	if (rv == 0) {
+		rv = await_upstream(e, c, upstream);
 	}
 	session_done(e, c);
 	if (rv == 0) {
@@ -2869,25 +2883,10 @@ static int pg_cascade(struct baton_engine *e,
 	 * confirmed here first, then the WAL receiver streaming from
 	 * UPSTREAM is waited for (not required: the target may still be
 	 * behind in its own receiving; the cascade holds either way). */
-	deadline = baton_mono_ms_double() + 2000;
-	for (;;) {
-		char now_up[128] = "";
-		if (exec_sql(e, c, "SELECT current_setting('primary_conninfo')",
-			     ci, sizeof ci) == 0) {
-			conninfo_upstream(ci, now_up, sizeof now_up);
-		}
-		if (strcmp(now_up, out) == 0) {
-			break;
-		}
-		if (baton_mono_ms_double() > deadline) {
-			session_done(e, c);
-			baton_errmsg_printf(e->errmsg,
-					    "%s: the reload naming %s was not "
-					    "seen within 2 s",
-					    pg->name, out);
-			return BATON_ETIMEDOUT;
-		}
-		sleep_ms(5);
+	rv = await_upstream(e, c, upstream);
+	if (rv != 0) {
+		session_done(e, c);
+		return rv;
 	}
 	{
 		char q[256], n[16] = "";

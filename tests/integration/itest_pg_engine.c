@@ -695,6 +695,41 @@ static bool lists(const char (*names)[BATON_ENGINE_NAME_SIZE], unsigned n,
 	return false;
 }
 
+/* COUNT instances a, b, ... in DIR, synchronous (every other one in the
+ * list): a the primary, unfenced, the others its streaming standbys with
+ * table t (100 rows) and table probe replayed. *PA and *PB: a's and b's
+ * addresses. */
+static void sync_fleet(const char *dir, struct pgt_node *n, int count,
+		       struct baton_engine_peer *pa,
+		       struct baton_engine_peer *pb)
+{
+	static const char *const names[] = {"a", "b", "c", "d"};
+	char list[16] = "";
+
+	ck_assert_int_le(count, 4);
+	for (int i = 0; i < count; i++) {
+		strcat(list, i ? "," : "");
+		strcat(list, names[i]);
+	}
+	pgt_require_binaries();
+	for (int i = 0; i < count; i++) {
+		pgt_node_init(&n[i], dir, names[i], true, list);
+	}
+	*pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	*pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	for (int i = 1; i < count; i++) {
+		must(&n[i], n[i].e.ops->init_replica(&n[i].e, pa));
+	}
+	must(&n[0], n[0].e.ops->unfence(&n[0].e));
+	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
+			  "CREATE TABLE probe (at timestamptz)");
+	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
+	for (int i = 1; i < count; i++) {
+		wait_replayed(&n[0], &n[i]);
+	}
+}
+
 /* A planned switchover's cascade (engine cascade): a standby streams from
  * the target, another standby, before the target is promoted, and follows
  * the target's promotion on the same connection, no order needed, no
@@ -714,21 +749,7 @@ START_TEST(a_cascading_standby_follows_the_target_and_never_gets_ahead)
 	int pid_c, rv;
 
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_require_binaries();
-	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
-	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
-	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
-	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
-	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
-	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
-	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
-	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
-	must(&n[0], n[0].e.ops->unfence(&n[0].e));
-	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
-			  "CREATE TABLE probe (at timestamptz)");
-	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
-	wait_replayed(&n[0], &n[1]);
-	wait_replayed(&n[0], &n[2]);
+	sync_fleet(dir, n, 3, &pa, &pb);
 	pid_c = baton_pg_postmaster_pid(&n[2].e);
 
 	/* c ahead of b: b stops receiving, a commits rows only c holds
@@ -834,21 +855,7 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	int pid_c, rv;
 
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_require_binaries();
-	pgt_node_init(&n[0], dir, "a", true, "a,b,c");
-	pgt_node_init(&n[1], dir, "b", true, "a,b,c");
-	pgt_node_init(&n[2], dir, "c", true, "a,b,c");
-	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
-	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
-	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
-	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
-	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
-	must(&n[0], n[0].e.ops->unfence(&n[0].e));
-	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
-			  "CREATE TABLE probe (at timestamptz)");
-	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
-	wait_replayed(&n[0], &n[1]);
-	wait_replayed(&n[0], &n[2]);
+	sync_fleet(dir, n, 3, &pa, &pb);
 
 	/* c ahead of b: b detaches first, a commits rows only c holds */
 	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
@@ -874,23 +881,7 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	 * promoted, c by a cascade (batond's way), d by a rejoin (what
 	 * batond sends when the promote was applied first) */
 	pgt_tmpdir(dir, sizeof dir);
-	pgt_node_init(&n[0], dir, "a", true, "a,b,c,d");
-	pgt_node_init(&n[1], dir, "b", true, "a,b,c,d");
-	pgt_node_init(&n[2], dir, "c", true, "a,b,c,d");
-	pgt_node_init(&n[3], dir, "d", true, "a,b,c,d");
-	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
-	pb = (struct baton_engine_peer){"127.0.0.1", n[1].port};
-	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
-	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
-	must(&n[2], n[2].e.ops->init_replica(&n[2].e, &pa));
-	must(&n[3], n[3].e.ops->init_replica(&n[3].e, &pa));
-	must(&n[0], n[0].e.ops->unfence(&n[0].e));
-	sql_within(&n[0], "CREATE TABLE t (id int primary key);"
-			  "CREATE TABLE probe (at timestamptz)");
-	sql_within(&n[0], "INSERT INTO t SELECT generate_series(1, 100)");
-	for (int i = 1; i < 4; i++) {
-		wait_replayed(&n[0], &n[i]);
-	}
+	sync_fleet(dir, n, 4, &pa, &pb);
 	must(&n[2], n[2].e.ops->detach(&n[2].e, &lsn));
 	must(&n[3], n[3].e.ops->detach(&n[3].e, &lsn));
 	must(&n[1], n[1].e.ops->detach(&n[1].e, &lsn));
