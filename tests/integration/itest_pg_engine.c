@@ -695,6 +695,23 @@ static bool lists(const char (*names)[BATON_ENGINE_NAME_SIZE], unsigned n,
 	return false;
 }
 
+/* N's status once NAME is one of its synchronous standbys (5 s at most). */
+static struct baton_engine_status wait_sync_standby(struct pgt_node *n,
+						    const char *name)
+{
+	struct baton_engine_status st = status_of(n);
+
+	for (int i = 0; i < 500 && !lists(st.sync_names, st.n_sync_names, name);
+	     i++) {
+		usleep(10000);
+		st = status_of(n);
+	}
+	ck_assert_msg(lists(st.sync_names, st.n_sync_names, name),
+		      "%s is not a synchronous standby of the new primary",
+		      name);
+	return st;
+}
+
 /* COUNT instances a, b, ... in DIR, synchronous (every other one in the
  * list): a the primary, unfenced, the others its streaming standbys with
  * table t (100 rows) and table probe replayed. *PA and *PB: a's and b's
@@ -707,9 +724,9 @@ static void sync_fleet(const char *dir, struct pgt_node *n, int count,
 	char list[16] = "";
 
 	ck_assert_int_le(count, 4);
-	for (int i = 0; i < count; i++) {
-		strcat(list, i ? "," : "");
-		strcat(list, names[i]);
+	for (int i = 0, len = 0; i < count; i++) {
+		len += snprintf(list + len, sizeof list - (size_t)len, "%s%s",
+				i ? "," : "", names[i]);
 	}
 	pgt_require_binaries();
 	for (int i = 0; i < count; i++) {
@@ -799,15 +816,7 @@ START_TEST(a_cascading_standby_follows_the_target_and_never_gets_ahead)
 	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
 	must(&n[1], n[1].e.ops->unfence(&n[1].e));
 	sb = status_of(&n[1]);
-	for (int i = 0; i < 500; i++) {
-		sb = status_of(&n[1]);
-		if (lists(sb.sync_names, sb.n_sync_names, "c")) {
-			break;
-		}
-		usleep(10000);
-	}
-	ck_assert_msg(lists(sb.sync_names, sb.n_sync_names, "c"),
-		      "c is not b's synchronous standby after the promote");
+	sb = wait_sync_standby(&n[1], "c");
 	sql_within(&n[1], "INSERT INTO t VALUES (1000)");
 	sb = status_of(&n[1]);
 	wait_lsn(&n[2], sb.lsn);
@@ -903,15 +912,7 @@ START_TEST(a_detached_standby_follows_a_promoting_target)
 	ck_assert_str_eq(status_of(&n[3]).upstream, up);
 	ck_assert_int_eq(baton_pg_postmaster_pid(&n[3].e), pid_d);
 	must(&n[1], n[1].e.ops->unfence(&n[1].e));
-	for (int i = 0; i < 500; i++) {
-		sb = status_of(&n[1]);
-		if (lists(sb.sync_names, sb.n_sync_names, "c")) {
-			break;
-		}
-		usleep(10000);
-	}
-	ck_assert_msg(lists(sb.sync_names, sb.n_sync_names, "c"),
-		      "c is not b's synchronous standby after the promote");
+	sb = wait_sync_standby(&n[1], "c");
 	sql_within(&n[1], "INSERT INTO t VALUES (1000)");
 	sb = status_of(&n[1]);
 	wait_lsn(&n[2], sb.lsn);
