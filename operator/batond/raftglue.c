@@ -74,7 +74,6 @@ struct baton_raftglue {
 	struct baton_driver driver; /* consensus/driver.h: the protocol */
 	uint64_t generation; /* ops.generation: role/phase changes applied */
 	uv_timer_t tick;
-	bool ticking;	  /* the tick timer runs (kick() restarts it) */
 	bool barrier_due; /* a decision applied here, the leader: push it */
 	/* metrics (on the daemon's registry; may be NULL) */
 	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
@@ -302,7 +301,7 @@ static void tick_cb(uv_timer_t *t);
 /* The tick now (on the loop's next turn), then every TICK_MS again. */
 static void kick(struct baton_raftglue *g)
 {
-	if (g->ticking && !g->stopping) {
+	if (uv_is_active((uv_handle_t *)&g->tick) && !g->stopping) {
 		uv_timer_start(&g->tick, tick_cb, 0, TICK_MS);
 	}
 }
@@ -316,10 +315,12 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		     int result, void *data)
 {
 	struct baton_raftglue *g = data;
+	/* a role or phase change: anything but a renewal or a report */
+	bool decision = cmd != NULL && result == BATON_FSM_OK &&
+			cmd->type != BATON_CMD_RENEW &&
+			cmd->type != BATON_CMD_REPORT;
 
-	if (cmd == NULL ||
-	    (result == BATON_FSM_OK && cmd->type != BATON_CMD_RENEW &&
-	     cmd->type != BATON_CMD_REPORT)) {
+	if (cmd == NULL || decision) {
 		g->generation++;
 	}
 
@@ -336,14 +337,13 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	 * (on the tick: not from inside raft's apply); a standby's final
 	 * position lets the decider promote at once. Each waited for the
 	 * next heartbeat or tick before: ~45 ms per hop of a failover. */
-	if (cmd != NULL && result == BATON_FSM_OK && is_leader(g)) {
-		if (cmd->type != BATON_CMD_RENEW &&
-		    cmd->type != BATON_CMD_REPORT) {
-			g->barrier_due = true;
-			kick(g);
-		} else if (cmd->type == BATON_CMD_REPORT && cmd->final) {
-			kick(g);
-		}
+	if (decision && is_leader(g)) {
+		g->barrier_due = true;
+		kick(g);
+	} else if (cmd != NULL && result == BATON_FSM_OK &&
+		   cmd->type == BATON_CMD_REPORT && cmd->final &&
+		   is_leader(g)) {
+		kick(g);
 	}
 }
 
@@ -1344,7 +1344,6 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 	    .kick = op_kick,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
-	g->ticking = true;
 	baton_log(BATON_LOG_INFO, "raft",
 		  "node %s (id %llu) started on %s with %d members, data in %s",
 		  cfg->region, (unsigned long long)g->members[g->self].id,
@@ -1411,7 +1410,6 @@ static void node_closed_cb(struct baton_raft_node *n)
 static void close_all(struct baton_raftglue *g)
 {
 	g->closing = 1; /* tick */
-	g->ticking = false;
 	uv_close((uv_handle_t *)&g->tick, handle_closed_cb);
 	if (g->api_started) {
 		g->closing++;
