@@ -1077,6 +1077,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .switchover = env_switchover,
 	    .last_failover = env_last_failover,
 	    .routed = env_routed,
+	    .applied = &d->applied,
 	};
 	baton_lastfailover_init(&c->lastfo);
 	{
