@@ -608,7 +608,7 @@ START_TEST(list_paging_5000)
 	struct baton_kube_ref r = cm_ref(NULL);
 	struct baton_kube_request req;
 	struct done d = {0};
-	size_t i;
+	size_t k;
 	json_t *item;
 
 	memset(&b, 0, sizeof b);
@@ -635,7 +635,7 @@ START_TEST(list_paging_5000)
 	ck_assert_msg(x.n == NCM || x.n == NCM + 1, "listed %zu", x.n);
 	/* the transform saw every item once, page by page (kube/rest.h) */
 	ck_assert_uint_eq(x.transformed, x.n);
-	json_array_foreach(json_object_get(x.list, "items"), i, item)
+	json_array_foreach(json_object_get(x.list, "items"), k, item)
 	{
 		ck_assert_ptr_null(json_object_get(item, "data"));
 		ck_assert_ptr_nonnull(json_object_get(item, "metadata"));
