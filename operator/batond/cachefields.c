@@ -178,4 +178,11 @@ void baton_cachefields_use(struct baton_kube_informer_opts *dbcs,
 {
 	dbcs->transform = baton_cachefields_dbc;
 	pods->transform = baton_cachefields_pod;
+	/* A LIST page's whole objects are parsed before they are pruned,
+	 * and what survives pruning is scattered across the heap they used:
+	 * glibc cannot give that back. At client-go's 500 a restart at 1,000
+	 * left batond 15 MiB above its converged RSS; a page of 100 pods
+	 * bounds that to a fifth, for 10 requests instead of 2. */
+	dbcs->page_size = 100;
+	pods->page_size = 100;
 }

@@ -311,6 +311,19 @@ START_TEST(pods_share_what_they_have_in_common)
 }
 END_TEST
 
+/* The controller's one line: both informers pruned, in pages of 100. */
+START_TEST(use_sets_both_informers)
+{
+	struct baton_kube_informer_opts d = {0}, p = {0};
+
+	baton_cachefields_use(&d, &p);
+	ck_assert(d.transform == baton_cachefields_dbc);
+	ck_assert(p.transform == baton_cachefields_pod);
+	ck_assert_int_eq(d.page_size, 100);
+	ck_assert_int_eq(p.page_size, 100);
+}
+END_TEST
+
 static Suite *cachefields_suite(void)
 {
 	Suite *s = suite_create("batond_cachefields");
@@ -320,6 +333,7 @@ static Suite *cachefields_suite(void)
 	tcase_add_test(tc, drops_what_nothing_reads);
 	tcase_add_test(tc, prune_rules);
 	tcase_add_test(tc, intern_rules);
+	tcase_add_test(tc, use_sets_both_informers);
 	tcase_add_test(tc, pods_share_what_they_have_in_common);
 	suite_add_tcase(s, tc);
 	return s;
