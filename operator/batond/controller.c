@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "batond/agents.h"
+#include "batond/cachefields.h"
 #include "batond/fsmsync.h"
 #include "batond/labels.h"
 #include "batond/lastfailover.h"
@@ -1034,6 +1035,7 @@ int baton_controller_start(struct baton_batond *d,
 	struct baton_controller *c;
 	int rv;
 
+	baton_cachefields_use(&dopts, &popts);
 	/* The happy path opens, in order: the maps, peer fencing, the work
 	 * queue, the two informers (started), the peer watches, the
 	 * discovery timer, the agent driver. A failure closes what was
