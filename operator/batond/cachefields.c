@@ -28,6 +28,11 @@
  *   spec.containers[].ports[].name, containerPort  agents.c (pod_port)
  *   status.podIP              agents.c
  *   status.conditions[].type, status  agents.c (baton_agents_pod_ready)
+ *
+ * Nothing for batond/applyhash.c: it hashes the children built from the
+ * dbspec (the same from a pruned DatabaseCluster, which the unit test
+ * checks stamp by stamp), and its baton.dev/applied-hash annotation is on
+ * those children, which batond never caches.
  */
 #include "batond/cachefields.h"
 

@@ -13,13 +13,22 @@
  *   cache key) answer the same on the pruned object as on the whole one.
  * Either fails when a field is dropped from an allow-list that a reader
  * needs; the third group fails when what should go stays.
+ *
+ * batond/applyhash.c reads no cached field itself: it hashes the children
+ * built from the dbspec, and its annotation (baton.dev/applied-hash) is on
+ * those children, which are never cached. What it depends on: a pruned
+ * DatabaseCluster gives the same children, so the same stamps, and
+ * stamping never writes into a cached object (which interning may share
+ * between databases).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batond/agents.h"
+#include "batond/applyhash.h"
 #include "batond/cachefields.h"
+#include "batond/children.h"
 #include "batond/dbspec.h"
 #include "batond/hold.h"
 #include "common/labels.h"
@@ -151,6 +160,58 @@ START_TEST(dbc_keeps_every_read_field)
 	ck_assert_int_eq(baton_dbspec_parse(dbc, &sb, eb), 0);
 	ck_assert(sa.deleting && sa.has_finalizer && sa.uid[0] != '\0');
 	ck_assert(memcmp(&sa, &sb, sizeof sa) == 0);
+	json_decref(dbc);
+	json_decref(whole);
+}
+END_TEST
+
+/* applyhash.c's stamps of the region's children are the same from the
+ * pruned DatabaseCluster as from the whole one, and stamping them leaves
+ * the cached object as it was. */
+START_TEST(dbc_pruned_gives_the_same_stamps)
+{
+	json_t *whole = fixture("dbc"), *dbc = json_deep_copy(whole);
+	json_t *before, *ca = json_array(), *cb = json_array(), *o;
+	struct baton_dbspec sa, sb;
+	char ea[BATON_ERRMSG_SIZE], eb[BATON_ERRMSG_SIZE];
+	uint64_t ha, hb;
+	size_t i;
+
+	baton_cachefields_dbc(dbc);
+	before = json_deep_copy(dbc);
+	memset(&sa, 0, sizeof sa);
+	memset(&sb, 0, sizeof sb);
+	ck_assert_int_eq(baton_dbspec_parse(whole, &sa, ea), 0);
+	ck_assert_int_eq(baton_dbspec_parse(dbc, &sb, eb), 0);
+	ck_assert_int_eq(baton_children_desired(&sa, "eu-west",
+						"http://batond:8080", NULL, ca,
+						ea),
+			 0);
+	ck_assert_int_eq(baton_children_desired(&sb, "eu-west",
+						"http://batond:8080", NULL, cb,
+						eb),
+			 0);
+	ck_assert_uint_ge(json_array_size(ca), 4);
+	ck_assert_uint_eq(json_array_size(ca), json_array_size(cb));
+	json_array_foreach(ca, i, o)
+	{
+		json_t *p = json_array_get(cb, i);
+		ck_assert_int_eq(baton_applyhash_stamp(o, &ha), 0);
+		ck_assert_int_eq(baton_applyhash_stamp(p, &hb), 0);
+		ck_assert_msg(ha == hb,
+			      "child %zu: stamp %016llx whole, %016llx "
+			      "pruned",
+			      i, (unsigned long long)ha,
+			      (unsigned long long)hb);
+		ck_assert_ptr_nonnull(at(p, P("metadata", "annotations",
+					      BATON_ANNOTATION_APPLIED_HASH)));
+	}
+	ck_assert(json_equal(dbc, before));
+	ck_assert_ptr_null(at(
+	    dbc, P("metadata", "annotations", BATON_ANNOTATION_APPLIED_HASH)));
+	json_decref(cb);
+	json_decref(ca);
+	json_decref(before);
 	json_decref(dbc);
 	json_decref(whole);
 }
@@ -330,6 +391,7 @@ static Suite *cachefields_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, pod_keeps_every_read_field);
 	tcase_add_test(tc, dbc_keeps_every_read_field);
+	tcase_add_test(tc, dbc_pruned_gives_the_same_stamps);
 	tcase_add_test(tc, drops_what_nothing_reads);
 	tcase_add_test(tc, prune_rules);
 	tcase_add_test(tc, intern_rules);
