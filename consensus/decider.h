@@ -93,9 +93,10 @@
 
 #include "consensus/index.h"
 
-#define BATON_NAME_SIZE 64	 /* names: at most 63 bytes + NUL */
-#define BATON_MAX_REGIONS 8	 /* regions per database */
-#define BATON_MAX_DATABASES 4096 /* databases per fleet (a cap, not a size) */
+#define BATON_NAME_SIZE 64  /* names: at most 63 bytes + NUL */
+#define BATON_MAX_REGIONS 8 /* regions per database */
+/* databases per fleet: a cap, not a size (docs/consensus.md section 7) */
+#define BATON_MAX_DATABASES 16384
 
 enum baton_region_role { BATON_ROLE_DATA = 0, BATON_ROLE_WITNESS = 1 };
 

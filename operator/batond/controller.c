@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "batond/agents.h"
+#include "batond/cachefields.h"
 #include "batond/fsmsync.h"
 #include "batond/labels.h"
 #include "batond/lastfailover.h"
@@ -1034,6 +1035,7 @@ int baton_controller_start(struct baton_batond *d,
 	struct baton_controller *c;
 	int rv;
 
+	baton_cachefields_use(&dopts, &popts);
 	/* The happy path opens, in order: the maps, peer fencing, the work
 	 * queue, the two informers (started), the peer watches, the
 	 * discovery timer, the agent driver. A failure closes what was
@@ -1077,6 +1079,7 @@ int baton_controller_start(struct baton_batond *d,
 	    .switchover = env_switchover,
 	    .last_failover = env_last_failover,
 	    .routed = env_routed,
+	    .applied = &d->applied,
 	};
 	baton_lastfailover_init(&c->lastfo);
 	{

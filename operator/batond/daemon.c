@@ -11,6 +11,7 @@
 #include "batond/events.h"
 #include "batond/peertoken.h"
 #include "batond/raftglue.h"
+#include "consensus/decider.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -449,6 +450,8 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_log(BATON_LOG_INFO, "batond", "starting region %s with %zu peers",
 		  cfg->region, cfg->n_peers);
 	baton_scope_init(&d.scope, cfg);
+	baton_applyhash_init(&d.applied, BATON_MAX_DATABASES,
+			     BATON_APPLYHASH_REFRESH_MS);
 	if ((rv = add_metrics(&d)) != 0 ||
 	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
@@ -491,6 +494,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	}
 	baton_metrics_free(&d.metrics);
 	baton_agentpki_free(d.agent_pki);
+	baton_applyhash_free(&d.applied);
 	baton_scope_free(&d.scope);
 	baton_log(BATON_LOG_INFO, "batond", "stopped");
 	return d.exit_code;

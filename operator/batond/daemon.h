@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "batond/applyhash.h"
 #include "batond/config.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
@@ -65,6 +66,8 @@ struct baton_batond {
 	char batond_url[300]; /* where agents reach this batond */
 	/* the region's agent CA (NULL: the agent API has no TLS) */
 	struct baton_agentpki *agent_pki;
+	/* the children applied so far, by stamp (batond/applyhash.h) */
+	struct baton_applyhash applied;
 	bool stopping;
 	int exit_code;
 	char errmsg[BATON_ERRMSG_SIZE];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "batond/cachefields.h"
 #include "common/log.h"
 #include "kube/config.h"
 
@@ -67,6 +68,8 @@ void baton_peerwatch_start(struct baton_peerwatch *w, uv_loop_t *loop,
 	    .resource = "databaseclusters",
 	    .retry_cap_ms = BATON_PEER_RETRY_CAP_MS,
 	    .namespaces = namespaces,
+	    /* a superset of what is read here (status.regions) */
+	    .transform = baton_cachefields_dbc,
 	};
 
 	memset(w, 0, sizeof *w);

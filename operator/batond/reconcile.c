@@ -6,6 +6,7 @@
 
 #include "batond/agentpki.h"
 #include "batond/children.h"
+#include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
 #include "mesh-adapters/mesh.h"
@@ -243,8 +244,25 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 	return 0;
 }
 
+/* "ns/name" into BUF (dbspec_parse refuses longer ones). */
+static const char *db_name(const struct baton_reconcile *r, char *buf,
+			   size_t size)
+{
+	snprintf(buf, size, "%s/%s", r->spec.ns, r->spec.name);
+	return buf;
+}
+
 static void applied_all(struct baton_reconcile *r)
 {
+	if (r->env->applied != NULL) {
+		char db[160];
+		/* what is live as desired now: the skipped objects and those
+		 * applied with success; a failed one is applied next time */
+		(void)baton_applyhash_done(
+		    r->env->applied, db_name(r, db, sizeof db), r->stamps,
+		    r->live, (unsigned)json_array_size(r->objects),
+		    r->applied_since);
+	}
 	if (r->first_error != 0) {
 		char detail[BATON_ERRMSG_SIZE];
 		snprintf(detail, sizeof detail, "%s", r->errmsg);
@@ -432,21 +450,79 @@ static void apply_cb(struct baton_kube_request *req, int status)
 	}
 	if (status == 0) {
 		r->objects_applied++;
+		r->live[req - r->reqs] = true;
 	}
 	if (--r->pending == 0) {
 		applied_all(r);
 	}
 }
 
+/* Whether this region should run pods of the database and the pod cache
+ * holds none: its StatefulSet may have been deleted, so every child is
+ * applied, whatever was applied before. */
+static bool region_lacks_pods(struct baton_reconcile *r)
+{
+	const struct baton_reconcile_env *env = r->env;
+	struct baton_region_obs obs[BATON_DB_MAX_REGIONS];
+	int n = env->observe(env->data, &r->spec, obs, BATON_DB_MAX_REGIONS);
+
+	for (int i = 0; i < n; i++) {
+		if (strcmp(obs[i].name, env->region) == 0) {
+			return obs[i].replicas > 0 && obs[i].role == NULL;
+		}
+	}
+	return false;
+}
+
+/* Stamps every object and decides which to apply (batond/applyhash.h):
+ * SKIP[i] for the unchanged ones. The drain is always applied in full: it
+ * is rare, and it is what takes the traffic away. */
+static int plan_applies(struct baton_reconcile *r, bool *skip)
+{
+	unsigned n = (unsigned)json_array_size(r->objects);
+	char db[160];
+	size_t i;
+	json_t *o;
+	int rv;
+
+	json_array_foreach(r->objects, i, o)
+	{
+		rv = baton_applyhash_stamp(o, &r->stamps[i]);
+		if (rv != 0) {
+			return rv;
+		}
+		r->live[i] = false;
+		skip[i] = false;
+	}
+	if (r->env->applied == NULL) {
+		return 0;
+	}
+	baton_applyhash_plan(r->env->applied, db_name(r, db, sizeof db),
+			     r->stamps, n,
+			     r->step == STEP_DRAIN || region_lacks_pods(r),
+			     baton_mono_ms(), skip, &r->applied_since);
+	for (i = 0; i < n; i++) {
+		r->live[i] = skip[i];
+	}
+	return 0;
+}
+
 /* Starts every apply at once; PENDING holds one extra count until all are
  * started, so a callback cannot finish the step early. */
 static void apply_objects(struct baton_reconcile *r)
 {
+	bool skip[BATON_RECONCILE_MAX_OBJECTS];
 	size_t i;
 	json_t *o;
+	int rv;
 
 	if (json_array_size(r->objects) > BATON_RECONCILE_MAX_OBJECTS) {
 		fail(r, BATON_EINTERNAL, "apply", "too many objects");
+		return;
+	}
+	rv = plan_applies(r, skip);
+	if (rv != 0) {
+		fail(r, rv, "apply", "cannot stamp the objects");
 		return;
 	}
 	r->pending = 1;
@@ -456,7 +532,11 @@ static void apply_objects(struct baton_reconcile *r)
 		char group[64], version[32];
 		const char *resource;
 		struct baton_kube_ref ref = {0};
-		int rv = baton_reconcile_resource(
+		if (skip[i]) {
+			r->objects_skipped++;
+			continue;
+		}
+		rv = baton_reconcile_resource(
 		    json_string_value(json_object_get(o, "apiVersion")),
 		    json_string_value(json_object_get(o, "kind")), group,
 		    sizeof group, version, sizeof version, &resource);
@@ -510,6 +590,11 @@ static void patch_cb(struct baton_kube_request *req, int status)
 		break;
 	default:
 		r->finalizer_removed = true;
+		if (r->env->applied != NULL) {
+			char db[160];
+			baton_applyhash_forget(r->env->applied,
+					       db_name(r, db, sizeof db));
+		}
 		finish(r, 0);
 		break;
 	}

@@ -8,7 +8,10 @@
  *   3. ask the Raft group to register the database (idempotent);
  *   4. server-side apply the region's children and the mesh backend's
  *      routing objects for the primary the FSM names (field manager batond,
- *      force: batond owns these fields);
+ *      force: batond owns these fields), each stamped with the hash of its
+ *      desired state; with env->applied, only those whose stamp this
+ *      process has not applied yet (batond/applyhash.h says when drift is
+ *      repaired all the same);
  *   5. compute status (pure, batond/status.c) and patch /status only if it
  *      differs, so a reconcile that learns nothing writes nothing.
  *
@@ -32,12 +35,13 @@
 struct baton_agentpki;
 #include <stdbool.h>
 
+#include "batond/applyhash.h"
 #include "batond/dbspec.h"
 #include "batond/status.h"
 #include "kube/rest.h"
 
 #define BATON_FIELD_MANAGER "batond"
-#define BATON_RECONCILE_MAX_OBJECTS 16
+#define BATON_RECONCILE_MAX_OBJECTS BATON_APPLYHASH_MAX_OBJECTS
 
 /* What the reconciler needs from the daemon, behind function pointers so the
  * same code runs in batond and in tests. */
@@ -89,6 +93,10 @@ struct baton_reconcile_env {
 	 * there, before the status is written. May be NULL. */
 	void (*routed)(void *data, const struct baton_dbspec *spec,
 		       const char *primary, uint64_t epoch, const char *mesh);
+	/* The stamps of the children applied so far (batond/applyhash.h):
+	 * a child whose desired state is unchanged is not applied again.
+	 * NULL: every reconcile applies every child. */
+	struct baton_applyhash *applied;
 };
 
 struct baton_reconcile;
@@ -100,6 +108,7 @@ struct baton_reconcile {
 	/* Outcome details, valid in the callback. */
 	bool status_written; /* /status was patched */
 	int objects_applied;
+	int objects_skipped; /* unchanged since applied (env->applied) */
 	bool finalizer_removed;
 	/* Private. */
 	const struct baton_reconcile_env *env;
@@ -111,6 +120,10 @@ struct baton_reconcile {
 	char mesh_error[BATON_ERRMSG_SIZE];
 	char waiting_for[BATON_ERRMSG_SIZE];
 	struct baton_kube_request reqs[BATON_RECONCILE_MAX_OBJECTS];
+	/* the apply step's objects: stamp, whether it is live as desired */
+	uint64_t stamps[BATON_RECONCILE_MAX_OBJECTS];
+	bool live[BATON_RECONCILE_MAX_OBJECTS];
+	uint64_t applied_since;
 	int pending;
 	int first_error;
 	bool prune_failed;

@@ -33,6 +33,11 @@
  * why. */
 #define BATON_ANNOTATION_HOLD "baton.dev/forensic-fence"
 
+/* On every child batond applies: the stamp (a hash) of the desired state
+ * it was last applied from (batond/applyhash.h); an unchanged stamp is
+ * not applied again. */
+#define BATON_ANNOTATION_APPLIED_HASH "baton.dev/applied-hash"
+
 /* On a DatabaseCluster: its children are torn down before it goes. */
 #define BATON_FINALIZER "baton.dev/teardown"
 

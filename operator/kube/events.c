@@ -29,7 +29,10 @@ struct ev_entry {
 	struct baton_kube_recorder *r;
 	struct baton_kube_request req;
 	char *key;
-	json_t *event; /* the Event as last sent */
+	/* the Event as first sent, compact text: parsed again for each send
+	 * (rare), where a jansson tree held ~4.4 KiB per entry, 4 MiB for an
+	 * Event on each of 1,000 databases (docs/batond.md, "Memory") */
+	char *event;
 	int count;
 	int sent;
 	bool inflight;
@@ -40,7 +43,7 @@ struct ev_entry {
 static void entry_free(struct ev_entry *e)
 {
 	free(e->key);
-	json_decref(e->event);
+	free(e->event);
 	free(e);
 }
 
@@ -113,7 +116,8 @@ static void done_cb(struct baton_kube_request *req, int status)
 static void send_next(struct ev_entry *e)
 {
 	struct baton_kube_recorder *r = e->r;
-	json_t *meta = json_object_get(e->event, "metadata");
+	json_t *ev = json_loads(e->event, 0, NULL);
+	json_t *meta = json_object_get(ev, "metadata");
 	struct baton_kube_ref ref = {
 	    NULL,
 	    "v1",
@@ -124,13 +128,18 @@ static void send_next(struct ev_entry *e)
 	char ts[32];
 	int rv;
 
+	if (ev == NULL) {
+		r->failed++;
+		BATON_WARN("kube", "event: cannot send: out of memory");
+		e->sent = e->count;
+		return;
+	}
 	baton_clock_rfc3339(ts, sizeof ts, 0);
-	json_object_set_new(e->event, "count", json_integer(e->count));
-	json_object_set_new(e->event, "lastTimestamp", json_string(ts));
+	json_object_set_new(ev, "count", json_integer(e->count));
+	json_object_set_new(ev, "lastTimestamp", json_string(ts));
 	e->req.data = e;
 	if (!e->created) {
-		json_object_del(meta, "resourceVersion");
-		rv = baton_kube_create(r->client, &e->req, &ref, e->event, NULL,
+		rv = baton_kube_create(r->client, &e->req, &ref, ev, NULL,
 				       done_cb);
 	} else {
 		json_t *patch = json_pack("{s:i,s:s}", "count", e->count,
@@ -141,6 +150,7 @@ static void send_next(struct ev_entry *e)
 			   : BATON_ENOMEM;
 		json_decref(patch);
 	}
+	json_decref(ev); /* the request has its body and path */
 	if (rv != 0) {
 		r->failed++;
 		BATON_WARN("kube", "event: cannot send: %s", e->req.errmsg);
@@ -199,7 +209,7 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	const char *uid = json_string_value(json_object_get(meta, "uid"));
 	char msg[1024], key[1536], evname[320], ts[32];
 	struct ev_entry *e;
-	json_t *slot;
+	json_t *slot, *ev;
 	va_list ap;
 
 	if (r->closing || name == NULL) {
@@ -232,7 +242,7 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	e->r = r;
 	e->key = strdup(key);
 	e->count = 1;
-	e->event = json_pack(
+	ev = json_pack(
 	    "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s*,s:s*,s:s*,s:s*},s:s,s:s,s:s,"
 	    "s:i,s:s,s:s,s:{s:s,s:s*},s:s,s:s}",
 	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
@@ -244,6 +254,8 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	    ts, "lastTimestamp", ts, "source", "component", r->component,
 	    "host", r->host, "reportingComponent", r->component,
 	    "reportingInstance", r->host ? r->host : r->component);
+	e->event = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
+	json_decref(ev);
 	if (e->key == NULL || e->event == NULL ||
 	    json_object_set_new(r->cache, key,
 				json_integer((json_int_t)(intptr_t)e)) != 0) {

@@ -112,13 +112,24 @@ static void apply_relist(struct baton_kube_informer *inf, json_t *new_cache)
 	json_decref(old_cache);
 }
 
-/* What the cache keeps of OBJ (see keep_managed_fields in informer.h). */
+/* What the cache keeps of OBJ (keep_managed_fields and transform in
+ * informer.h). */
 static void trim(const struct baton_kube_informer *inf, json_t *obj)
 {
 	if (!inf->keep_managed_fields) {
 		json_object_del(json_object_get(obj, "metadata"),
 				"managedFields");
 	}
+	if (inf->transform != NULL) {
+		inf->transform(obj);
+	}
+}
+
+/* Each LIST item as its page arrives: the LIST never holds more than one
+ * page of whole objects (kube/rest.h). */
+static void list_item_cb(struct baton_kube_lister *l, json_t *item)
+{
+	trim(l->data, item);
 }
 
 int baton_kube_informer_replace(struct baton_kube_informer *inf, json_t *items)
@@ -210,6 +221,7 @@ static void start_list(struct baton_kube_informer *inf)
 	o.label_selector = inf->label_selector;
 	o.limit = inf->page_size;
 	inf->lister.data = inf;
+	inf->lister.transform = list_item_cb;
 	rv = baton_kube_list_all(inf->client, &inf->lister, &ref, &o,
 				 inf->max_items, list_done_cb);
 	if (rv != 0) {
@@ -234,6 +246,7 @@ static void watch_event_cb(struct baton_kube_watch *w, int type, json_t *obj)
 	}
 	old = json_incref(json_object_get(inf->cache, key));
 	if (type == BATON_KUBE_DELETED) {
+		trim(inf, obj); /* handlers see what the cache would hold */
 		if (old != NULL) {
 			json_object_del(inf->cache, key);
 			if (inf->h.on_delete) {
@@ -341,6 +354,7 @@ int baton_kube_informer_init(struct baton_kube_client *c,
 	inf->page_size = opts->page_size > 0 ? opts->page_size : 500;
 	inf->max_items = opts->max_items;
 	inf->keep_managed_fields = opts->keep_managed_fields;
+	inf->transform = opts->transform;
 	inf->retry_cap_ms = opts->retry_cap_ms;
 	wo.label_selector = opts->label_selector;
 	wo.retry_cap_ms = opts->retry_cap_ms;

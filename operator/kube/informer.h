@@ -51,6 +51,13 @@ struct baton_kube_informer_opts {
 	 * none), and jansson spends about 4 KiB per object on them
 	 * (docs/kube-client.md): most of batond's memory at 1,000 objects. */
 	bool keep_managed_fields;
+	/* What else the cache drops (client-go's SetTransform): called on
+	 * every object before it is cached or shown to a handler (LIST items
+	 * as each page arrives, WATCH objects, deleted ones too), in place.
+	 * It must keep metadata.name, .namespace and .resourceVersion (the
+	 * cache's key and its relist diff), and be idempotent: a relist
+	 * passes an object through it again. NULL: objects are kept whole. */
+	void (*transform)(json_t *obj);
 	/* the longest wait before a failed LIST or WATCH is tried again,
 	 * 0: 30 s (client-go's reflector also backs off to 30 s) */
 	uint64_t retry_cap_ms;
@@ -72,6 +79,7 @@ struct baton_kube_informer {
 	long page_size;
 	size_t max_items;
 	bool keep_managed_fields;
+	void (*transform)(json_t *obj);
 	struct baton_kube_lister lister;
 	struct baton_kube_watch watch;
 	uv_timer_t resync_timer;

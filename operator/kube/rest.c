@@ -415,6 +415,14 @@ static void lister_page_cb(struct baton_kube_request *req, int status)
 	if (l->rv == NULL) {
 		l->rv = json_incref(json_object_get(meta, "resourceVersion"));
 	}
+	if (l->transform != NULL) {
+		size_t i;
+		json_t *item;
+		json_array_foreach(items, i, item)
+		{
+			l->transform(l, item);
+		}
+	}
 	if (items != NULL && json_array_extend(l->items, items) != 0) {
 		lister_finish(l, BATON_ENOMEM);
 		return;

@@ -106,13 +106,20 @@ int baton_kube_apply(struct baton_kube_client *c,
 
 /* LIST every page (limit/continue) into one list object.
  * The callback gets req->result = {"metadata":{"resourceVersion":RV of the
- * first page},"items":[...]}. An expired continue token is BATON_EGONE. */
+ * first page},"items":[...]}. An expired continue token is BATON_EGONE.
+ *
+ * With transform set (before baton_kube_list_all, like data), each item is
+ * passed to it as its page arrives, before the page joins the list: only
+ * one page is ever held whole, so a LIST of thousands of objects peaks at
+ * one page's full trees plus the transformed rest, not at all of them. */
 struct baton_kube_lister;
 typedef void (*baton_kube_lister_cb)(struct baton_kube_lister *l, int status,
 				     json_t *list);
 struct baton_kube_lister {
 	void *data;
 	char errmsg[BATON_ERRMSG_SIZE];
+	/* may modify the item in place; called with l so it can reach data */
+	void (*transform)(struct baton_kube_lister *l, json_t *item);
 	/* Private. */
 	struct baton_kube_request req;
 	struct baton_kube_client *client;

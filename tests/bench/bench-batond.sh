@@ -8,6 +8,9 @@
 # BATON_BENCH_BUILD picks the build directory (default build/plain; always
 # built without sanitizers). BATON_BENCH_BATOND_ARGS adds batond flags, e.g.
 # "--kube-qps 50 --kube-burst 100" for the client limit before issue 20.
+# It also prints the API writes per database (batond's
+# baton_kube_requests_total) until convergence and over a steady minute
+# after it (BATON_BENCH_STEADY_S), and the load average.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-1000}
@@ -40,6 +43,7 @@ http_port=$(port)
     --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2> "$work/batond.log" &
 bpid=$!
 sleep 3
+echo "load average at the start: $(cat /proc/loadavg)"
 idle=$(rss "$bpid")
 echo "batond RSS idle: ${idle} KiB"
 
@@ -79,16 +83,31 @@ echo "batond RSS at $n objects: $(rss "$bpid") KiB"
 # batond's own view of its API traffic (baton_kube_requests_total): how
 # many requests converging took, and their mean rate against the limit.
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics.txt"
+# writes: every verb that is not a read (APPLY, PATCH, POST for Events,
+# PUT, DELETE), per verb and per database, from a metrics file minus an
+# earlier one (/dev/null: since the start).
+writes() { # label now-file before-file
+    awk -v n="$n" -v what="$1" -v region="$region" '
+        /^baton_kube_requests_total\{/ && index($0, "api_region=\"" region "\"") {
+            split($0, a, "verb=\""); split(a[2], v, "\""); split($0, c, "code=\""); split(c[2], k, "\"")
+            key = v[1] " " k[1]
+            if (FILENAME == ARGV[1]) now[key] += $NF; else before[key] += $NF
+        }
+        END {
+            for (x in now) {
+                d = now[x] - before[x]; total += d
+                split(x, vk, " ")
+                if (vk[1] != "GET" && vk[1] != "LIST" && vk[1] != "WATCH") { w += d; wv[vk[1]] += d }
+                if (d > 0) printf "  %-12s %d\n", x, d
+            }
+            printf "API writes per database, %s: %.2f (%d writes, %d requests in all)\n", what, w / n, w, total
+            for (x in wv) printf "  %-6s %.2f per database\n", x, wv[x] / n
+        }' "$2" "$3"
+}
+writes "until converged" "$work/metrics.txt" /dev/null
 awk -v secs="$(echo "$end - $start" | bc)" -v region="$region" '
-    /^baton_kube_requests_total\{/ && index($0, "api_region=\"" region "\"") {
-        split($0, a, "verb=\""); split(a[2], v, "\""); split($0, c, "code=\""); split(c[2], k, "\"")
-        by[v[1] " " k[1]] += $NF; total += $NF
-        if (v[1] != "GET" && v[1] != "LIST" && v[1] != "WATCH") writes += $NF
-    }
-    END {
-        for (x in by) printf "  %-12s %d\n", x, by[x]
-        printf "kube requests until converged: %d (%d writes), %.1f/s over %.1f s\n", total, writes, total / secs, secs
-    }' "$work/metrics.txt"
+    /^baton_kube_requests_total\{/ && index($0, "api_region=\"" region "\"") { total += $NF }
+    END { printf "kube requests until converged: %.1f/s over %.1f s\n", total / secs, secs }' "$work/metrics.txt"
 grep '^baton_kube_request_duration_seconds_\(sum\|count\)' "$work/metrics.txt" | grep "api_region=\"$region\"" |
     awk '{ split($1, a, "verb=\""); split(a[2], v, "\""); if ($1 ~ /_sum/) s[v[1]] = $2; else c[v[1]] = $2 }
          END { for (x in c) if (c[x] > 0) printf "  %-6s mean latency %.1f ms (%d)\n", x, 1000 * s[x] / c[x], c[x] }'
@@ -100,3 +119,10 @@ sleep 10
 curl -s "127.0.0.1:$http_port/metrics" | grep '^baton_reconciles_total'
 echo "batond CPU while idle at $n objects: $(echo "($(cpu "$bpid") - $c0) * 10" | bc) % of one core (10 s)"
 echo "batond RSS settled at $n objects: $(rss "$bpid") KiB"
+# A steady minute after convergence: nothing changed, so every write here
+# is one a converged database did not need (issue 20).
+curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics0.txt"
+sleep "${BATON_BENCH_STEADY_S:-60}"
+curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics1.txt"
+writes "steady ${BATON_BENCH_STEADY_S:-60} s after convergence" "$work/metrics1.txt" "$work/metrics0.txt"
+echo "load average at the end: $(cat /proc/loadavg)"

@@ -41,6 +41,7 @@ struct fake_env {
 	uint64_t routed_epoch;
 	char routed_mesh[16];
 	json_t *last_failover; /* what env->last_failover returns */
+	bool no_pods; /* env_h: this region has no pod of the database */
 };
 static struct fake_env fenv;
 
@@ -144,6 +145,39 @@ static const struct baton_reconcile_env env = {
     .last_failover = env_last_failover,
 };
 
+/* The same environment with the children's stamps remembered
+ * (batond/applyhash.h) and pods in every region unless fenv.no_pods. */
+static struct baton_applyhash applied;
+
+static int env_observe_pods(void *data, const struct baton_dbspec *spec,
+			    struct baton_region_obs *obs, int max)
+{
+	int n = env_observe(data, spec, obs, max);
+	for (int i = 0; i < n; i++) {
+		obs[i].role =
+		    ((struct fake_env *)data)->no_pods ? NULL : "replica";
+	}
+	return n;
+}
+
+static const struct baton_reconcile_env env_h = {
+    .data = &fenv,
+    .kube = &client,
+    .region = "eu-west",
+    .batond_url = "http://batond.baton-system:8080",
+    .fsm_view = env_fsm_view,
+    .fsm_register = env_register,
+    .fsm_unregister = env_unregister,
+    .observe = env_observe_pods,
+    .api_served = env_api_served,
+    .event = env_event,
+    .now = env_now,
+    .seconds_since = env_since,
+    .routed = env_routed,
+    .last_failover = env_last_failover,
+    .applied = &applied,
+};
+
 /* ---- helpers ------------------------------------------------------------- */
 
 struct done {
@@ -198,6 +232,7 @@ struct job {
 	bool status_written;
 	bool finalizer_removed;
 	int applied;
+	int skipped;
 	char errmsg[BATON_ERRMSG_SIZE];
 };
 
@@ -209,16 +244,18 @@ static void job_cb(struct baton_reconcile *r, int status)
 	j->status_written = r->status_written;
 	j->finalizer_removed = r->finalizer_removed;
 	j->applied = r->objects_applied;
+	j->skipped = r->objects_skipped;
 	memcpy(j->errmsg, r->errmsg, sizeof j->errmsg);
 }
 
-static int reconcile(const char *name, struct job *j)
+static int reconcile_in(const struct baton_reconcile_env *e, const char *name,
+			struct job *j)
 {
 	json_t *obj = get_dbc(name);
 	int rv;
 	memset(j, 0, sizeof *j);
 	j->r.data = j;
-	rv = baton_reconcile_start(&j->r, &env, obj, job_cb);
+	rv = baton_reconcile_start(&j->r, e, obj, job_cb);
 	json_decref(obj);
 	if (rv != 0) {
 		return rv;
@@ -287,6 +324,11 @@ static const char *status_str(json_t *o, const char *key)
 	    json_object_get(json_object_get(o, "status"), key));
 }
 
+static int reconcile(const char *name, struct job *j)
+{
+	return reconcile_in(&env, name, j);
+}
+
 /* ---- fixtures ------------------------------------------------------------ */
 
 static void make_namespace(void)
@@ -322,6 +364,7 @@ static void setup(void)
 	rv = baton_kube_client_init(&loop, &client, &cfg, NULL);
 	ck_assert_msg(rv == 0, "%s", client.errmsg);
 	memset(&fenv, 0, sizeof fenv);
+	baton_applyhash_init(&applied, 100, BATON_APPLYHASH_REFRESH_MS);
 	make_namespace();
 }
 
@@ -337,6 +380,7 @@ static void teardown(void)
 	baton_kube_client_close(&client, closed_cb);
 	wait_for(&closed);
 	baton_kube_config_free(&cfg);
+	baton_applyhash_free(&applied);
 	LOOP_TEARDOWN(&loop);
 }
 
@@ -603,6 +647,73 @@ START_TEST(failed_prune_is_not_routed)
 }
 END_TEST
 
+/* Children whose desired state did not change are not applied again
+ * (issue 20); what changed is; a region without pods (its StatefulSet
+ * deleted) gets every child again; the live objects carry the stamp. */
+START_TEST(unchanged_children_are_not_applied_again)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("steady", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+	ck_assert_int_eq(j.skipped, 0);
+	o = get("apps", "v1", "statefulsets", "steady-eu-west", &st);
+	ck_assert_msg(st == 0, "StatefulSet missing: %s", baton_errname(st));
+	ck_assert_uint_eq(
+	    strlen(json_string_value(json_object_get(
+		json_object_get(json_object_get(o, "metadata"), "annotations"),
+		"baton.dev/applied-hash"))),
+	    16);
+	json_decref(o);
+
+	/* nothing changed: nothing applied (without the stamps: all 6) */
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 0);
+	ck_assert_int_eq(j.skipped, 6);
+	ck_assert_msg(reconcile("steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+
+	/* a new epoch: only the routing Services that name it */
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_gt(j.applied, 0);
+	ck_assert_int_lt(j.applied, 6);
+	ck_assert_int_eq(j.applied + j.skipped, 6);
+	assert_primary_service_epoch("steady-rw", "2");
+
+	/* the StatefulSet deleted: while its pods are cached nothing is
+	 * applied (the refresh period repairs it); once the region has no
+	 * pods, everything is */
+	{
+		struct baton_kube_request req = {0};
+		struct done d = {0};
+		struct baton_kube_ref ref = {
+		    "apps", "v1", "statefulsets", ns, "steady-eu-west", NULL};
+		req.data = &d;
+		ck_assert_int_eq(
+		    baton_kube_delete(&client, &req, &ref, NULL, done_cb), 0);
+		wait_for(&d.done);
+		ck_assert_msg(d.status == 0, "delete: %s", d.errmsg);
+		json_decref(d.result);
+	}
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 0);
+	fenv.no_pods = true;
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+	o = get("apps", "v1", "statefulsets", "steady-eu-west", &st);
+	ck_assert_msg(st == 0, "StatefulSet not recreated: %s",
+		      baton_errname(st));
+	json_decref(o);
+	ck_assert_uint_eq(baton_applyhash_count(&applied), 1);
+}
+END_TEST
+
 static Suite *reconcile_suite(void)
 {
 	Suite *s = suite_create("reconcile");
@@ -618,6 +729,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
 	tcase_add_test(tc, failed_prune_is_not_routed);
 	tcase_add_test(tc, status_fields_that_go_away_are_removed);
+	tcase_add_test(tc, unchanged_children_are_not_applied_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

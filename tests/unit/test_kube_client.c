@@ -633,6 +633,51 @@ START_TEST(informer_drops_managed_fields)
 }
 END_TEST
 
+/* opts.transform (client-go's SetTransform): what the cache and the
+ * handlers get is the transformed object, once per object. */
+static int transformed;
+
+static void drop_data(json_t *obj)
+{
+	transformed++;
+	json_object_del(obj, "data");
+}
+
+START_TEST(informer_transform)
+{
+	struct baton_kube_informer inf;
+	struct baton_kube_informer_opts o = {0};
+	struct baton_kube_informer_handlers h = {d_add, d_update, d_delete};
+	struct diffseen d = {0};
+	json_t *list, *obj;
+
+	setup_client(0, 0);
+	transformed = 0;
+	o.version = "v1";
+	o.resource = "configmaps";
+	o.transform = drop_data;
+	inf.data = &d;
+	ck_assert_int_eq(baton_kube_informer_init(&client, &inf, &o, &h), 0);
+	list = json_pack("[{s:{s:s, s:s, s:s}, s:{s:s}}]", "metadata",
+			 "namespace", "ns", "name", "a", "resourceVersion", "1",
+			 "data", "k", "v");
+	ck_assert_int_eq(baton_kube_informer_replace(&inf, list), 0);
+	json_decref(list);
+	ck_assert_str_eq(d.log, "add:a@1 ");
+	ck_assert_int_eq(transformed, 1);
+	obj = baton_kube_informer_get(&inf, "ns/a");
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_ptr_null(json_object_get(obj, "data"));
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(obj, "metadata"), "name")),
+			 "a");
+	iclosed = false;
+	baton_kube_informer_close(&inf, iclose_cb);
+	LOOP_RUN_UNTIL(&loop, iclosed);
+	close_client();
+}
+END_TEST
+
 static bool lclosed;
 
 static void lclose_cb(struct baton_kube_leader *le)
@@ -839,6 +884,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, leader_close_in_flight);
 	tcase_add_test(tc, informer_relist_diff);
 	tcase_add_test(tc, informer_drops_managed_fields);
+	tcase_add_test(tc, informer_transform);
 	tcase_add_loop_test(tc, verbs_as_kube_apiserver_names_them, 0,
 			    (int)(sizeof verbs / sizeof verbs[0]));
 	tcase_add_test(tc, verb_names_are_distinct);

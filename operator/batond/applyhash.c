@@ -1,0 +1,169 @@
+#include "batond/applyhash.h"
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/assert.h"
+#include "common/error.h"
+#include "common/labels.h"
+#include "consensus/decider.h"
+
+/* One database's set: the stamps of its objects that are live as desired,
+ * and since when every one of them was applied (the refresh base). A
+ * database has a handful of objects, so a linear scan is the fastest
+ * lookup. */
+struct applied_db {
+	char key[BATON_NAME_SIZE]; /* "ns/name", as the FSM names it */
+	unsigned n;
+	uint64_t since_ms;
+	uint64_t stamps[BATON_APPLYHASH_MAX_OBJECTS];
+};
+
+void baton_applyhash_init(struct baton_applyhash *t, unsigned max_dbs,
+			  uint64_t refresh_ms)
+{
+	memset(t, 0, sizeof *t);
+	baton_index_init(&t->dbs, sizeof(struct applied_db),
+			 offsetof(struct applied_db, key), BATON_NAME_SIZE,
+			 max_dbs);
+	t->refresh_ms = refresh_ms;
+}
+
+void baton_applyhash_free(struct baton_applyhash *t)
+{
+	baton_index_free(&t->dbs);
+}
+
+int baton_applyhash_stamp(json_t *obj, uint64_t *out)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *ann;
+	unsigned char md_val[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char hex[17];
+	char *text;
+	uint64_t h = 0;
+	int ok;
+
+	if (!json_is_object(md)) {
+		return BATON_EINVAL;
+	}
+	ann = json_object_get(md, "annotations");
+	if (ann != NULL && !json_is_object(ann)) {
+		return BATON_EINVAL;
+	}
+	/* The stamp of the object as it would be without one: stamping twice
+	 * gives the same stamp. */
+	if (ann != NULL) {
+		json_object_del(ann, BATON_ANNOTATION_APPLIED_HASH);
+		if (json_object_size(ann) == 0) {
+			json_object_del(md, "annotations");
+			ann = NULL;
+		}
+	}
+	/* Sorted keys: the same desired state always serialises to the same
+	 * bytes, whatever order the builders inserted keys in. SHA-256, not
+	 * a fast non-cryptographic hash: the spec is the user's input, and
+	 * a collision would make batond skip an apply. */
+	text = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
+	if (text == NULL) {
+		return BATON_ENOMEM;
+	}
+	ok =
+	    EVP_Digest(text, strlen(text), md_val, &md_len, EVP_sha256(), NULL);
+	free(text);
+	if (!ok || md_len < 8) {
+		return BATON_ENOMEM;
+	}
+	for (int i = 0; i < 8; i++) {
+		h = (h << 8) | md_val[i];
+	}
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+	if (ann == NULL) {
+		ann = json_object();
+		if (ann == NULL ||
+		    json_object_set_new(md, "annotations", ann)) {
+			return BATON_ENOMEM;
+		}
+	}
+	if (json_object_set_new(ann, BATON_ANNOTATION_APPLIED_HASH,
+				json_string(hex)) != 0) {
+		return BATON_ENOMEM;
+	}
+	*out = h;
+	return 0;
+}
+
+static bool has(const struct applied_db *a, uint64_t h)
+{
+	for (unsigned i = 0; i < a->n; i++) {
+		if (a->stamps[i] == h) {
+			return true;
+		}
+	}
+	return false;
+}
+
+unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
+			      const uint64_t *h, unsigned n, bool force,
+			      uint64_t now_ms, bool *skip, uint64_t *since)
+{
+	const struct applied_db *a = baton_index_get(&t->dbs, db);
+	unsigned apply = 0;
+	/* A full apply restarts the refresh period; so does a set from the
+	 * future (a clock that went back cannot make a set fresh forever). */
+	bool all = force || a == NULL || now_ms < a->since_ms ||
+		   now_ms - a->since_ms >= t->refresh_ms;
+
+	*since = all ? now_ms : a->since_ms;
+	for (unsigned i = 0; i < n; i++) {
+		skip[i] = !all && has(a, h[i]);
+		if (!skip[i]) {
+			apply++;
+		}
+	}
+	return apply;
+}
+
+int baton_applyhash_done(struct baton_applyhash *t, const char *db,
+			 const uint64_t *h, const bool *live, unsigned n,
+			 uint64_t since)
+{
+	struct applied_db *a = baton_index_get(&t->dbs, db);
+	int rv;
+
+	if (n > BATON_APPLYHASH_MAX_OBJECTS) {
+		baton_applyhash_forget(t, db);
+		return BATON_ETOOLARGE;
+	}
+	if (a == NULL) {
+		void *p;
+		rv = baton_index_add(&t->dbs, db, &p);
+		if (rv != 0) {
+			return rv;
+		}
+		a = p;
+	}
+	a->n = 0;
+	a->since_ms = since;
+	for (unsigned i = 0; i < n; i++) {
+		if (live[i]) {
+			a->stamps[a->n++] = h[i];
+		}
+	}
+	BATON_ASSERT(a->n <= BATON_APPLYHASH_MAX_OBJECTS);
+	return 0;
+}
+
+void baton_applyhash_forget(struct baton_applyhash *t, const char *db)
+{
+	baton_index_del(&t->dbs, db);
+}
+
+unsigned baton_applyhash_count(const struct baton_applyhash *t)
+{
+	return baton_index_count(&t->dbs);
+}

@@ -1,0 +1,90 @@
+/* Which children to apply: only those whose desired state changed.
+ *
+ * Every reconcile used to server-side apply every child of the database
+ * (StatefulSet, Services, ConfigMap, PDB, Secret, NetworkPolicy, routing
+ * objects) whatever triggered it: its own status write, a pod's readiness,
+ * an FSM change. An apply that changes nothing is still a write request the
+ * API server admits, decodes, diffs and answers. batond does not cache its
+ * children (that would cost memory at 10,000 databases), so it remembers
+ * what it applied instead:
+ *
+ * - each desired object gets a stamp, a hash of its serialised JSON (keys
+ *   sorted), written into the object as the annotation
+ *   BATON_ANNOTATION_APPLIED_HASH so that the live object says which
+ *   desired state it was last applied from;
+ * - per database, the stamps of the objects that are live as desired (an
+ *   apply of them succeeded, in this process) and since when the set was
+ *   complete;
+ * - an object whose stamp is in its database's set is not applied again,
+ *   unless the set is older than the refresh period or the caller forces a
+ *   full apply.
+ *
+ * Drift (someone edits or deletes a child) is therefore repaired:
+ * - at once for a changed desired state (a new stamp: spec edit, new
+ *   primary or epoch, a new certificate after a restart of batond);
+ * - at the next reconcile when the region has no pod of the database (a
+ *   deleted StatefulSet: its pods go, their watch events reconcile the
+ *   database, and the caller forces a full apply);
+ * - at the first reconcile after the refresh period for anything else
+ *   (an edited Service, ConfigMap, PDB, NetworkPolicy or Secret, a deleted
+ *   Service); the DatabaseCluster informer's resync reconciles every
+ *   database at least that often;
+ * - for everything at batond's start (the sets are in memory).
+ *
+ * Pure: no I/O, no clock (NOW comes in), bounded (at most MAX databases;
+ * beyond that a database is simply applied in full every time).
+ */
+#ifndef BATON_BATOND_APPLYHASH_H
+#define BATON_BATOND_APPLYHASH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/index.h"
+
+/* The most objects one database has in one region (reconcile.h's
+ * BATON_RECONCILE_MAX_OBJECTS must not exceed it). */
+#define BATON_APPLYHASH_MAX_OBJECTS 16
+/* Every child is applied at least this often while it is reconciled: the
+ * bound on how long an edit of a child outlives batond's desired state. */
+#define BATON_APPLYHASH_REFRESH_MS (10u * 60u * 1000u)
+
+struct baton_applyhash {
+	struct baton_index dbs; /* "ns/name" -> struct baton_applyhash_db */
+	uint64_t refresh_ms;
+};
+
+void baton_applyhash_init(struct baton_applyhash *t, unsigned max_dbs,
+			  uint64_t refresh_ms);
+void baton_applyhash_free(struct baton_applyhash *t);
+
+/* Sets OBJ's annotation BATON_ANNOTATION_APPLIED_HASH to the stamp of OBJ
+ * (hashed without that annotation) and stores the stamp in *OUT. 0,
+ * BATON_EINVAL (OBJ has no metadata object) or BATON_ENOMEM. */
+int baton_applyhash_stamp(json_t *obj, uint64_t *out);
+
+/* The plan for database DB (its key "ns/name") whose N desired objects
+ * have stamps H: SKIP[i] is true for an object that needs no apply.
+ * *SINCE gets what to pass to baton_applyhash_done() afterwards. FORCE
+ * (or no set, or a set older than the refresh period) applies all.
+ * Returns the number of objects to apply. */
+unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
+			      const uint64_t *h, unsigned n, bool force,
+			      uint64_t now_ms, bool *skip, uint64_t *since);
+
+/* After the plan was carried out: LIVE[i] says object i is live as
+ * desired (skipped, or its apply succeeded). The database's set becomes
+ * exactly those stamps. 0, or BATON_ETOOLARGE / BATON_ENOMEM (nothing is
+ * remembered: the next reconcile applies everything, which is correct). */
+int baton_applyhash_done(struct baton_applyhash *t, const char *db,
+			 const uint64_t *h, const bool *live, unsigned n,
+			 uint64_t since);
+
+/* DB is gone (or its children must all be applied next time). */
+void baton_applyhash_forget(struct baton_applyhash *t, const char *db);
+
+/* The number of databases with a set (tests, metrics). */
+unsigned baton_applyhash_count(const struct baton_applyhash *t);
+
+#endif /* BATON_BATOND_APPLYHASH_H */
