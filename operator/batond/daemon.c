@@ -56,8 +56,8 @@ static void metrics(struct baton_http_request *req, void *data)
 	if (d->controller != NULL) {
 		baton_controller_update_metrics(d->controller);
 	}
-	if (d->raft != NULL) {
-		baton_raftglue_update_metrics(d->raft);
+	if (d->raft_open) {
+		baton_raftglue_update_metrics(&d->raft);
 	}
 	baton_procmetrics_update(&d->procm);
 	if (baton_metrics_render(&d->metrics, &text, &len) != 0) {
@@ -209,10 +209,10 @@ static void kube_closed_cb(struct baton_kube_client *c)
 	(void)c;
 }
 
-static void raft_stopped_cb(void *data)
+static void raft_stopped_cb(struct baton_raftglue *g)
 {
-	struct baton_batond *d = data;
-	d->raft = NULL;
+	struct baton_batond *d = g->data;
+	d->raft_open = false;
 	d->consensus = NULL;
 	if (d->http_started) {
 		baton_http_server_close(&d->http, http_closed_cb);
@@ -236,10 +236,10 @@ static void raft_stopped_cb(void *data)
 static void peertoken_stopped_cb(struct baton_batond *d)
 {
 	d->peertoken = NULL;
-	if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
+	if (d->raft_open) {
+		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
-		raft_stopped_cb(d);
+		raft_stopped_cb(&d->raft);
 	}
 }
 
@@ -248,18 +248,18 @@ static void peertoken_stopped_cb(struct baton_batond *d)
 static void controller_stopped_cb(struct baton_batond *d)
 {
 	d->controller = NULL;
-	if (d->raft != NULL) {
+	if (d->raft_open) {
 		/* the controller acted on the FSM until now (its entry points
 		 * refuse work while it stops); from here the region reports
 		 * nothing, as before it started */
-		baton_raftglue_observe(d->raft, NULL);
+		baton_raftglue_observe(&d->raft, NULL);
 	}
 	if (d->peertoken != NULL) {
 		baton_peertoken_stop(d->peertoken, peertoken_stopped_cb);
-	} else if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
+	} else if (d->raft_open) {
+		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
-		raft_stopped_cb(d);
+		raft_stopped_cb(&d->raft);
 	}
 }
 
@@ -417,14 +417,19 @@ static int start_kube(struct baton_batond *d)
 static int start_raft(struct baton_batond *d)
 {
 	struct baton_raftglue_config rc = {
-	    .loop = d->loop,
 	    .cfg = d->cfg,
 	    .metrics = &d->metrics,
 	    .peertoken = d->peertoken,
 	    .fatal = raft_fatal,
 	    .data = d,
 	};
-	return baton_raftglue_start(&rc, &d->raft, d->errmsg);
+	int rv;
+
+	/* on failure raftglue closed what it opened (some of it on the
+	 * loop, which runs until empty before d goes) */
+	rv = baton_raftglue_init(d->loop, &d->raft, &rc, d->errmsg);
+	d->raft_open = rv == 0;
+	return rv;
 }
 
 int baton_batond_run(struct baton_batond_config *cfg)
@@ -435,6 +440,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 
 	memset(&d, 0, sizeof d);
 	d.cfg = cfg;
+	d.raft.data = &d;
 	d.loop = &loop;
 	uv_loop_init(&loop);
 	baton_metrics_init(&d.metrics);
@@ -462,7 +468,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		   (rv = baton_peertoken_start(&d, &d.peertoken, d.errmsg)) ==
 		       0 &&
 		   (rv = start_raft(&d)) == 0) {
-		d.consensus = baton_raftglue_ops(d.raft);
+		d.consensus = baton_raftglue_ops(&d.raft);
 		rv = baton_controller_start(&d, &d.controller, d.errmsg);
 		if (rv == 0) {
 			struct baton_raft_observer obs = {
@@ -473,7 +479,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 			    .region_report = obs_region_report,
 			    .final_report = obs_final_report,
 			};
-			baton_raftglue_observe(d.raft, &obs);
+			baton_raftglue_observe(&d.raft, &obs);
 		}
 	}
 	if (rv != 0) {

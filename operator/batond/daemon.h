@@ -17,6 +17,7 @@
 #include "batond/config.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
+#include "batond/raftglue.h"
 #include "batond/scope.h"
 #include "http/metrics.h"
 #include "http/procmetrics.h"
@@ -26,7 +27,6 @@
 
 struct baton_controller;
 struct baton_consensus_ops;
-struct baton_raftglue;
 struct baton_agentpki;
 struct baton_peertoken;
 
@@ -59,7 +59,10 @@ struct baton_batond {
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
 	struct baton_controller *controller;
-	struct baton_raftglue *raft;
+	/* the Raft glue: its memory is ours (batond/raftglue.h), open from
+	 * a successful baton_raftglue_init() to its close callback */
+	struct baton_raftglue raft;
+	bool raft_open;
 	struct baton_peertoken *peertoken;	     /* NULL: no peerTokens */
 	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */
