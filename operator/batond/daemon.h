@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "batond/config.h"
+#include "batond/controller.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
 #include "batond/raftglue.h"
@@ -25,7 +26,6 @@
 #include "kube/client.h"
 #include "kube/events.h"
 
-struct baton_controller;
 struct baton_consensus_ops;
 struct baton_agentpki;
 struct baton_peertoken;
@@ -58,6 +58,10 @@ struct baton_batond {
 	struct baton_procmetrics procm; /* process_* series */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	/* the controller: its memory is ours (batond/controller.h);
+	 * CONTROLLER is &ctl from a successful baton_controller_init() to
+	 * its close callback, NULL otherwise */
+	struct baton_controller ctl;
 	struct baton_controller *controller;
 	/* the Raft glue: its memory is ours (batond/raftglue.h), open from
 	 * a successful baton_raftglue_init() to its close callback */
