@@ -340,6 +340,45 @@ START_TEST(test_init_bad_data_dir)
 }
 END_TEST
 
+/* The ops the agent driver kicks the tick through (a detach answered)
+ * are the ones a successful init hands out: .kick runs the tick on the
+ * loop's next turn. A decision applied on the leader (a registration:
+ * neither a renewal nor a report) is pushed with a barrier, a log entry
+ * right after it, from that kicked tick. Once the close began, a kick
+ * restarts nothing (the tick timer is stopped and closing). */
+START_TEST(test_kick_and_the_barrier_after_a_decision)
+{
+	struct fixture f;
+	struct baton_cmd cmd = register_cmd("shop/orders");
+	raft_index reg;
+
+	fixture_start(&f);
+	ck_assert_ptr_nonnull(f.ops->kick);
+	ck_assert(uv_is_active((uv_handle_t *)&f.g.tick));
+	f.ops->kick(f.ops->data);
+	ck_assert_uint_eq(uv_timer_get_due_in(&f.g.tick), 0);
+	ck_assert_uint_eq(uv_timer_get_repeat(&f.g.tick), 50);
+
+	/* no database yet, so nothing else is proposed: the registration
+	 * is the next entry, and the tick's barrier the one after it (the
+	 * barrier goes first in the tick, before any report) */
+	reg = raft_last_index(&f.g.node.raft) + 1;
+	ck_assert_int_eq(f.ops->propose(f.ops->data, &cmd), 0);
+	LOOP_RUN_UNTIL(&f.loop, f.ops->db(f.ops->data, "shop/orders") != NULL);
+	/* due since the apply, or pushed already (the kicked tick may run
+	 * in the same loop turn) */
+	ck_assert(f.g.barrier_due || raft_last_index(&f.g.node.raft) > reg);
+	LOOP_RUN_UNTIL(&f.loop, !f.g.barrier_due &&
+				    raft_last_applied(&f.g.node.raft) > reg);
+
+	baton_raftglue_close(&f.g, stopped_cb);
+	f.ops->kick(f.ops->data);
+	ck_assert(!uv_is_active((uv_handle_t *)&f.g.tick));
+	LOOP_RUN_UNTIL(&f.loop, f.stopped);
+	fixture_free(&f, false);
+}
+END_TEST
+
 static Suite *raftglue_suite(void)
 {
 	Suite *s = suite_create("batond_raftglue");
@@ -349,6 +388,7 @@ static Suite *raftglue_suite(void)
 	tcase_add_test(tc, test_proposal_commits);
 	tcase_add_test(tc, test_stop_waits_for_pending_proposals);
 	tcase_add_test(tc, test_failed_start_is_not_left_pending);
+	tcase_add_test(tc, test_kick_and_the_barrier_after_a_decision);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("init");
 	tcase_set_timeout(tc, 60);
