@@ -36,7 +36,7 @@
 #define LONG_ORDER_TIMEOUT_MS 600000 /* init, rejoin: copies data */
 #define BACKOFF_MAX_MS 30000
 
-struct pod {
+struct baton_agents_pod {
 	struct baton_agents *a;
 	char key[160];		  /* "ns/pod" */
 	char db[BATON_NAME_SIZE]; /* "ns/cluster", the FSM's name */
@@ -78,11 +78,11 @@ struct pod {
 	char hold_reason[BATON_HOLD_REASON_SIZE];
 	bool seen;
 	bool gone;
-	struct pod *next;
+	struct baton_agents_pod *next;
 };
 
 /* Per database, recomputed every tick from its pods. */
-struct dbinfo {
+struct baton_agents_db {
 	char db[BATON_NAME_SIZE];
 	bool answered; /* some agent of it answered */
 	/* some agent of it has asked for a lease: it has agents, so a
@@ -113,26 +113,7 @@ struct dbinfo {
 	/* what the last tick computed: a change is reported (env.changed),
 	 * so the status follows the agents without a reconcile per order */
 	char last_summary[800];
-	struct dbinfo *next;
-};
-
-struct baton_agents {
-	struct baton_agents_env env;
-	struct baton_kube_client client;
-	bool client_ready;
-	uv_timer_t tick;
-	uint64_t tick_ms;    /* the last full tick */
-	uint64_t generation; /* consensus ops->generation at that tick */
-	json_t *pod_index;   /* key → pointer as integer */
-	json_t *db_index;
-	struct pod *pods;
-	struct dbinfo *dbs;
-	struct baton_http_server api; /* the agents ask for leases here */
-	bool api_started;
-	bool stopping;
-	int closing;
-	void (*stopped_cb)(void *data);
-	void *stopped_data;
+	struct baton_agents_db *next;
 };
 
 /* lease times: CLOCK_BOOTTIME (common/clock.h) */
@@ -248,7 +229,7 @@ static void index_set(json_t *index, const char *key, void *p)
 
 static void maybe_stopped(struct baton_agents *a);
 
-static void pod_free(struct pod *p)
+static void pod_free(struct baton_agents_pod *p)
 {
 	json_decref(p->status);
 	free(p);
@@ -256,9 +237,9 @@ static void pod_free(struct pod *p)
 
 /* Unlinks and frees P once nothing of it is in flight and no caller holds
  * it (pinned). */
-static void pod_release(struct baton_agents *a, struct pod *p)
+static void pod_release(struct baton_agents *a, struct baton_agents_pod *p)
 {
-	struct pod **pp;
+	struct baton_agents_pod **pp;
 	bool linked = false;
 	if (p->poll_pending || p->order_pending || p->pinned) {
 		return;
@@ -297,7 +278,7 @@ static const char *field_summary(json_t *st, char *buf, size_t n)
  * synchronous standby streams from it (in synchronous mode the first
  * commit can be acknowledged only from then on). As batond sees them:
  * from the order's answer or a poll. */
-static void note_agent_hops(struct baton_agents *a, struct pod *p,
+static void note_agent_hops(struct baton_agents *a, struct baton_agents_pod *p,
 			    bool promote_answer)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
@@ -345,7 +326,7 @@ static void note_fsm_hops(struct baton_agents *a)
 	if (cs == NULL || a->env.lastfo == NULL) {
 		return;
 	}
-	for (struct dbinfo *d = a->dbs; d != NULL; d = d->next) {
+	for (struct baton_agents_db *d = a->dbs; d != NULL; d = d->next) {
 		const struct baton_db_state *st = cs->db(cs->data, d->db);
 		if (st == NULL) {
 			continue;
@@ -391,7 +372,7 @@ static void note_fsm_hops(struct baton_agents *a)
  * the lab). So is one without a synchronous standby in synchronous mode:
  * no write is acknowledged before one streams, and when one does is the
  * "standby" hop of stepsMillis. */
-static bool watch_closely(struct baton_agents *a, struct pod *p)
+static bool watch_closely(struct baton_agents *a, struct baton_agents_pod *p)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
 	const struct baton_db_state *st;
@@ -410,7 +391,7 @@ static bool watch_closely(struct baton_agents *a, struct pod *p)
 
 static void poll_cb(struct baton_kube_request *req, int status)
 {
-	struct pod *p = req->data;
+	struct baton_agents_pod *p = req->data;
 	struct baton_agents *a = p->a;
 	uint64_t now = now_ms();
 
@@ -463,9 +444,10 @@ static void poll_cb(struct baton_kube_request *req, int status)
 /* The agent's PATH: plain http to the pod IP, or (mutual TLS) https to its
  * database's certificate name connected to the pod IP, so the answer comes
  * from a holder of that database's key (batond/agentpki.h). */
-static const char *agent_url(const struct baton_agents *a, const struct pod *p,
-			     const char *path, char *url, size_t size,
-			     char *connect, size_t csize)
+static const char *agent_url(const struct baton_agents *a,
+			     const struct baton_agents_pod *p, const char *path,
+			     char *url, size_t size, char *connect,
+			     size_t csize)
 {
 	bool v6 = strchr(p->ip, ':') != NULL;
 	connect[0] = '\0';
@@ -511,7 +493,8 @@ bool baton_agents_pod_ready(json_t *pod)
  * region takes over (the drill pause-agent). Stopping renewals is always
  * safe; a batond loop stall delays the questions' processing by as much as
  * the renewals themselves. */
-static bool asks_stopped(struct baton_agents *a, struct pod *p, uint64_t now)
+static bool asks_stopped(struct baton_agents *a, struct baton_agents_pod *p,
+			 uint64_t now)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
 	const struct baton_db_state *st;
@@ -529,7 +512,8 @@ static bool asks_stopped(struct baton_agents *a, struct pod *p, uint64_t now)
  * promote waits for exactly that (consensus/decider.c), so it is asked
  * every POLL_TARGET_MS, not every POLL_MS (on the lab the 1 s poll and the
  * 1 s report cost the switchover ~0.5 s each on average). */
-static bool switchover_target(struct baton_agents *a, const struct pod *p)
+static bool switchover_target(struct baton_agents *a,
+			      const struct baton_agents_pod *p)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
 	const struct baton_db_state *st;
@@ -547,7 +531,8 @@ static bool switchover_target(struct baton_agents *a, const struct pod *p)
 		st->regions[me].position < st->sw_final_position);
 }
 
-static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
+static void poll(struct baton_agents *a, struct baton_agents_pod *p,
+		 uint64_t now)
 {
 	char url[256], connect[256];
 	if (p->poll_pending || p->ip[0] == '\0') {
@@ -568,8 +553,8 @@ static void poll(struct baton_agents *a, struct pod *p, uint64_t now)
 	}
 }
 
-static void order_event(struct baton_agents *a, struct pod *p, bool ok,
-			const char *detail)
+static void order_event(struct baton_agents *a, struct baton_agents_pod *p,
+			bool ok, const char *detail)
 {
 	char msg[512];
 	const char *reason = NULL;
@@ -611,7 +596,7 @@ static void order_event(struct baton_agents *a, struct pod *p, bool ok,
 
 static void order_cb(struct baton_kube_request *req, int status)
 {
-	struct pod *p = req->data;
+	struct baton_agents_pod *p = req->data;
 	struct baton_agents *a = p->a;
 	uint64_t now = now_ms();
 
@@ -718,7 +703,7 @@ static void order_cb(struct baton_kube_request *req, int status)
 
 /* Sends ACTION at EPOCH with the fields of BODY (stolen). TARGET is the
  * endpoint an init replica / rejoin streams from ("" otherwise). */
-static void send_order(struct baton_agents *a, struct pod *p,
+static void send_order(struct baton_agents *a, struct baton_agents_pod *p,
 		       const char *action, uint64_t epoch, json_t *body,
 		       const char *target, long timeout_ms)
 {
@@ -950,11 +935,12 @@ uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
 	return grant_ms;
 }
 
-static void drive(struct baton_agents *a, struct pod *p, uint64_t now)
+static void drive(struct baton_agents *a, struct baton_agents_pod *p,
+		  uint64_t now)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
 	const struct baton_db_state *st;
-	struct dbinfo *info;
+	struct baton_agents_db *info;
 	json_t *s = p->status;
 	json_t *epj;
 	struct baton_agent_view v;
@@ -1105,9 +1091,10 @@ static int pod_port(json_t *pod)
 	return 5432;
 }
 
-static struct dbinfo *dbinfo_get(struct baton_agents *a, const char *db)
+static struct baton_agents_db *dbinfo_get(struct baton_agents *a,
+					  const char *db)
 {
-	struct dbinfo *d = index_get(a->db_index, db);
+	struct baton_agents_db *d = index_get(a->db_index, db);
 	if (d == NULL && (d = calloc(1, sizeof *d)) != NULL) {
 		memcpy(d->db, db, sizeof d->db);
 		d->next = a->dbs;
@@ -1120,7 +1107,8 @@ static struct dbinfo *dbinfo_get(struct baton_agents *a, const char *db)
 /* P's forensic fence from its pod object (batond/hold.h); a change is an
  * Event on its database, and its effect (no lease, not serving) applies
  * from this tick on. */
-static void hold_update(struct baton_agents *a, struct pod *p, json_t *pod)
+static void hold_update(struct baton_agents *a, struct baton_agents_pod *p,
+			json_t *pod)
 {
 	char reason[BATON_HOLD_REASON_SIZE], msg[400];
 	bool held = baton_hold_of_pod(pod, reason, sizeof reason);
@@ -1163,8 +1151,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 {
 	const char *key;
 	json_t *pod;
-	struct pod *p, *next;
-	struct dbinfo *d, **dp;
+	struct baton_agents_pod *p, *next;
+	struct baton_agents_db *d, **dp;
 
 	for (p = a->pods; p != NULL; p = p->next) {
 		p->seen = false;
@@ -1325,7 +1313,7 @@ static void tick_cb(uv_timer_t *t)
 {
 	struct baton_agents *a = t->data;
 	uint64_t now = now_ms();
-	struct pod *p;
+	struct baton_agents_pod *p;
 
 	if (a->stopping) {
 		return;
@@ -1367,7 +1355,8 @@ static void tick_cb(uv_timer_t *t)
 
 /* The question came from POD: its certificate (with TLS) or, without, the
  * pod's address, so that one pod cannot ask in another's name. */
-static bool from_pod(const struct baton_http_request *req, const struct pod *p)
+static bool from_pod(const struct baton_http_request *req,
+		     const struct baton_agents_pod *p)
 {
 	const char *colon = strrchr(req->remote, ':');
 	size_t n = colon ? (size_t)(colon - req->remote) : 0;
@@ -1388,7 +1377,7 @@ static void lease_cb(struct baton_http_request *req, void *data)
 	uint64_t grant = 0, epoch = 0, now = now_ms();
 	unsigned every = 200;
 	char key[160], text[300];
-	struct pod *p = NULL;
+	struct baton_agents_pod *p = NULL;
 	int n;
 
 	if (ns != NULL && name != NULL &&
@@ -1464,7 +1453,7 @@ static void lease_cb(struct baton_http_request *req, void *data)
 void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 			 struct baton_region_report *out)
 {
-	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
 	const struct baton_consensus_ops *cs = a ? a->env.consensus : NULL;
 	const struct baton_db_state *st;
 
@@ -1494,7 +1483,7 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 		const char *slash = strchr(db, '/');
 		char ns[64];
 		const char *list;
-		struct pod *p;
+		struct baton_agents_pod *p;
 		size_t n = slash ? (size_t)(slash - db) : 0;
 		if (slash == NULL || n >= sizeof ns) {
 			return;
@@ -1550,7 +1539,7 @@ bool baton_agents_sync_listed(const char *list, int ordinal, const char *name)
 bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 			uint64_t round, struct baton_region_report *out)
 {
-	struct pod *p;
+	struct baton_agents_pod *p;
 
 	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
 		/* a held instance gives none: the failover waits for it
@@ -1570,27 +1559,27 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
 {
-	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
 	return d && d->endpoint[0] ? d->endpoint : NULL;
 }
 
 const char *baton_agents_instance_endpoint(struct baton_agents *a,
 					   const char *db)
 {
-	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
 	return d && d->instance[0] ? d->instance : NULL;
 }
 
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)
 {
-	struct dbinfo *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
 	return d && d->sync[0] ? d->sync : NULL;
 }
 
 json_t *baton_agents_status(struct baton_agents *a)
 {
 	json_t *arr = json_array();
-	struct pod *p;
+	struct baton_agents_pod *p;
 	for (p = a->pods; p != NULL; p = p->next) {
 		json_t *o;
 		if (p->gone) {
@@ -1709,7 +1698,7 @@ static int start_api(struct baton_agents *a)
 	if (rv == 0) {
 		rv = baton_failpoint()
 			 ? BATON_ENOMEM
-			 : baton_http_server_init(env->loop, &a->api, &hc);
+			 : baton_http_server_init(a->loop, &a->api, &hc);
 	}
 	if (rv == 0) {
 		a->api_started = true;
@@ -1733,38 +1722,36 @@ static int start_api(struct baton_agents *a)
 	return 0;
 }
 
-static void start_unwound_cb(void *data)
+static void init_failed_cb(struct baton_agents *a)
 {
-	(void)data;
+	(void)a; /* a failed init unwound (baton_agents_init): nobody waits */
 }
 
 /* Opens its parts in stages (maps, the agents' client, the tick timer, the
- * agent API) and on a failure closes what it opened (err_after_*), with
- * *OUT left NULL: the client and the timer close asynchronously, and the
- * driver's memory goes once the last close callback ran, as at a stop.
- * Each stage is a fail point (common/failpoint.h); the controller's test
- * fails each in turn (tests/unit/test_batond_controller.c). */
-int baton_agents_start(const struct baton_agents_env *env,
-		       struct baton_agents **out)
+ * agent API) and on a failure closes what it opened (err_after_*): the
+ * client and the timer close asynchronously, and the maps go once the
+ * last close callback ran, as at a close. Each stage is a fail point
+ * (common/failpoint.h); the controller's test fails each in turn
+ * (tests/unit/test_batond_controller.c). */
+int baton_agents_init(uv_loop_t *loop, struct baton_agents *a,
+		      const struct baton_agents_env *env)
 {
 	struct baton_kube_client_opts opts = {
 	    .qps = -1, .user_agent = "batond/" BATON_VERSION " (agents)"};
 	struct baton_kube_config kc;
-	struct baton_agents *a;
+	void *data = a->data;
 	char *yaml;
 	int rv;
 
-	*out = NULL;
-	a = baton_failpoint() ? NULL : calloc(1, sizeof *a);
-	if (a == NULL) {
-		return BATON_ENOMEM;
-	}
+	memset(a, 0, sizeof *a);
+	a->data = data;
+	a->loop = loop;
 	a->env = *env;
 	a->pod_index = json_object();
 	a->db_index = json_object();
 	if (a->pod_index == NULL || a->db_index == NULL || baton_failpoint()) {
 		rv = BATON_ENOMEM;
-		goto err_after_alloc;
+		goto err_after_maps;
 	}
 	yaml = client_yaml(env->pki);
 	rv = yaml == NULL ? BATON_ENOMEM
@@ -1775,39 +1762,38 @@ int baton_agents_start(const struct baton_agents_env *env,
 		free(yaml);
 	}
 	if (rv == 0) {
-		rv = baton_failpoint() ? BATON_ENOMEM
-				       : baton_kube_client_init(
-					     env->loop, &a->client, &kc, &opts);
+		rv = baton_failpoint()
+			 ? BATON_ENOMEM
+			 : baton_kube_client_init(loop, &a->client, &kc, &opts);
 		baton_kube_config_free(&kc);
 	}
 	if (rv != 0) {
-		goto err_after_alloc;
+		goto err_after_maps;
 	}
 	a->client.data = a;
-	uv_timer_init(env->loop, &a->tick);
+	uv_timer_init(loop, &a->tick);
 	a->tick.data = a;
 	if (env->api_bind != NULL && (rv = start_api(a)) != 0) {
 		goto err_after_tick;
 	}
 	uv_timer_start(&a->tick, tick_cb, WAKE_MS, WAKE_MS);
-	*out = a;
 	return 0;
 
 err_after_tick:
-	/* the client, the timer and a half-open API close as at a stop (no
-	 * pod is known yet); A is freed in the last close callback */
-	baton_agents_stop(a, start_unwound_cb, NULL);
+	/* the client, the timer and a half-open API close as at a close (no
+	 * pod is known yet); the maps go in the last close callback */
+	baton_agents_close(a, init_failed_cb);
 	return rv;
-err_after_alloc:
+err_after_maps:
 	json_decref(a->pod_index);
 	json_decref(a->db_index);
-	free(a);
+	a->pod_index = a->db_index = NULL;
 	return rv;
 }
 
 static void maybe_stopped(struct baton_agents *a)
 {
-	struct dbinfo *d;
+	struct baton_agents_db *d;
 	if (a->closing > 0 || a->pods != NULL || a->stopped_cb == NULL) {
 		return;
 	}
@@ -1817,11 +1803,11 @@ static void maybe_stopped(struct baton_agents *a)
 	}
 	json_decref(a->pod_index);
 	json_decref(a->db_index);
+	a->pod_index = a->db_index = NULL;
 	{
-		void (*cb)(void *) = a->stopped_cb;
-		void *data = a->stopped_data;
-		free(a);
-		cb(data);
+		baton_agents_close_cb cb = a->stopped_cb;
+		a->stopped_cb = NULL;
+		cb(a); /* A's memory is the caller's from here */
 	}
 }
 
@@ -1852,13 +1838,12 @@ static void api_closed_cb(struct baton_http_server *srv)
 	maybe_stopped(a);
 }
 
-void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
-		       void *data)
+void baton_agents_close(struct baton_agents *a, baton_agents_close_cb cb)
 {
-	struct pod *p, *next;
+	struct baton_agents_pod *p, *next;
+	BATON_ASSERT(cb != NULL && a->stopped_cb == NULL);
 	a->stopping = true;
 	a->stopped_cb = cb;
-	a->stopped_data = data;
 	a->closing = 2;
 	/* pods with nothing in flight go now; the rest when their
 	 * callbacks run (ECANCELED from the client's close) */

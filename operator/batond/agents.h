@@ -61,6 +61,8 @@
 #include <uv.h>
 
 #include "batond/consensus.h"
+#include "http/server.h"
+#include "kube/client.h"
 #include "kube/informer.h"
 
 struct baton_agents;
@@ -69,7 +71,6 @@ struct baton_lastfailover;
 
 struct baton_agents_env {
 	void *data;
-	uv_loop_t *loop;
 	const char *region;
 	const struct baton_consensus_ops *consensus; /* NULL: no Raft */
 	struct baton_kube_informer *pods;	     /* this region's pods */
@@ -104,11 +105,19 @@ struct baton_agents_env {
 	struct baton_agentpki *pki;
 };
 
-int baton_agents_start(const struct baton_agents_env *env,
-		       struct baton_agents **out);
-/* Cancels requests in flight, closes everything, then calls CB. */
-void baton_agents_stop(struct baton_agents *a, void (*cb)(void *data),
-		       void *data);
+typedef void (*baton_agents_close_cb)(struct baton_agents *a);
+
+/* The driver's memory is the caller's (the controller embeds it). Opens,
+ * in order: the maps, the agents' client, the tick timer and the agent
+ * API (when env->api_bind), each a fail point (common/failpoint.h). On
+ * failure it closes what it opened, newest first; some of it closes on
+ * the loop, and A's memory is the caller's again once the loop ran those
+ * closes. A failed A must not be closed. */
+int baton_agents_init(uv_loop_t *loop, struct baton_agents *a,
+		      const struct baton_agents_env *env);
+/* Cancels requests in flight, closes everything, then calls CB(A); A's
+ * memory is the caller's from then on. */
+void baton_agents_close(struct baton_agents *a, baton_agents_close_cb cb);
 
 /* What this region reports to the FSM for DB: its designated instance's
  * health, position and synchronous flag (baton_agents_fold()). Before any
@@ -242,5 +251,31 @@ uint64_t baton_agents_follows_epoch(json_t *st);
 bool baton_agents_pod_ready(json_t *pod);
 /* The ordinal of a StatefulSet pod name ("orders-eu-west-3" → 3), or -1. */
 int baton_agents_ordinal(const char *pod);
+
+/* Private. */
+struct baton_agents_pod;
+struct baton_agents_db;
+
+struct baton_agents {
+	/* Public. */
+	void *data; /* the caller's; the driver never touches it */
+
+	/* Private. */
+	uv_loop_t *loop;
+	struct baton_agents_env env;
+	struct baton_kube_client client;
+	uv_timer_t tick;
+	uint64_t tick_ms;    /* the last full tick */
+	uint64_t generation; /* consensus ops->generation at that tick */
+	json_t *pod_index;   /* key → pointer as integer */
+	json_t *db_index;
+	struct baton_agents_pod *pods;
+	struct baton_agents_db *dbs;
+	struct baton_http_server api; /* the agents ask for leases here */
+	bool api_started;
+	bool stopping;
+	int closing;
+	baton_agents_close_cb stopped_cb;
+};
 
 #endif /* BATON_BATOND_AGENTS_H */

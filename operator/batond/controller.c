@@ -14,7 +14,6 @@
 #include "batond/peerfence.h"
 #include "batond/peerwatch.h"
 #include "batond/children.h"
-#include "batond/daemon.h"
 #include "batond/events.h"
 #include "batond/reconcile.h"
 #include "batond/switchover.h"
@@ -23,65 +22,17 @@
 #include "common/failpoint.h"
 #include "common/labels.h"
 #include "common/log.h"
+#include "http/metrics.h"
 #include "kube/informer.h"
 #include "kube/leaderelection.h"
 #include "kube/workqueue.h"
 
-#define MAX_WORKERS 4
-
-struct worker {
-	struct baton_controller *c;
-	struct baton_reconcile job;
-	char key[160];
-	bool busy;
-	uint64_t started_ms;
-};
-
-struct baton_controller {
-	struct baton_batond *d;
-	/* "ns/cluster" -> {pod key: true}: the pods of each database, so that
-	 * per-database questions do not scan every cached pod */
-	json_t *pods_by_db;
-	/* the peer clusters' DatabaseClusters (batond/peerwatch.h) */
-	struct baton_peerwatch peers;
-	struct baton_kube_informer dbcs;
-	struct baton_kube_informer pods;
-	struct baton_kube_workqueue queue;
-	struct baton_reconcile_env env;
-	struct worker workers[MAX_WORKERS];
-	const struct baton_consensus_ops *consensus;
-	struct baton_agents *agents;
-	/* the label fence's patches (batond/labels.h) */
-	struct baton_label_req labels[BATON_LABEL_SLOTS];
-	/* databases whose label sync ran out of request slots */
-	json_t *label_waiting;
-	/* discovery: the group/versions this cluster serves (mesh CRDs) */
-	json_t *served;
-	struct baton_kube_request discovery_req;
-	bool discovery_pending;
-	uv_timer_t discovery_timer;
-	int label_pending;
-	bool stopping;
-	int closing;
-	void (*stopped_cb)(struct baton_batond *d);
-	/* strings handed out by fsm_view, valid until the next call */
-	char view_primary[BATON_NAME_SIZE];
-	char view_phase[32];
-	char fsm_key[BATON_NAME_SIZE];
-	/* per database: the last switchover/promote proposal (ms) */
-	json_t *sw_proposed;
-	/* status.lastFailover as this batond saw it */
-	struct baton_lastfailover lastfo;
-	/* peer fencing, its rounds per database (batond/peerfence.h) */
-	struct baton_peerfence fence;
-};
-
 static void maybe_stopped(struct baton_controller *c);
 static void informer_closed_cb(struct baton_kube_informer *inf);
 static void timer_closed_cb(uv_handle_t *h);
-static void agents_stopped_cb(void *data);
+static void agents_stopped_cb(struct baton_agents *a);
 static void queue_closed_cb(struct baton_kube_workqueue *q);
-static void start_failed_cb(struct baton_batond *d);
+static void init_failed_cb(struct baton_controller *c);
 
 /* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
  * longer ones, so this never truncates (two databases must never share a
@@ -163,7 +114,7 @@ static int env_register(void *data, const struct baton_dbspec *spec)
 	struct baton_cmd cmd;
 	const char *key = db_key(c, spec->ns, spec->name);
 	const struct baton_db_state *st;
-	uint32_t drift = c->d->cfg->drift_percent * 10000;
+	uint32_t drift = c->cc.cfg->drift_percent * 10000;
 
 	if (c->consensus == NULL) {
 		return BATON_ECONN;
@@ -174,7 +125,7 @@ static int env_register(void *data, const struct baton_dbspec *spec)
 	if (st != NULL) {
 		/* failover settings edited on a live database (fsmsync.h) */
 		if (c->consensus->leader(c->consensus->data) &&
-		    baton_fsmsync_config(spec, st, drift, c->d->cfg->margin_ms,
+		    baton_fsmsync_config(spec, st, drift, c->cc.cfg->margin_ms,
 					 &cmd)) {
 			c->consensus->propose(c->consensus->data, &cmd);
 		}
@@ -183,7 +134,7 @@ static int env_register(void *data, const struct baton_dbspec *spec)
 	if (!c->consensus->leader(c->consensus->data)) {
 		return BATON_EBUSY;
 	}
-	baton_fsmsync_register(spec, key, drift, c->d->cfg->margin_ms, &cmd);
+	baton_fsmsync_register(spec, key, drift, c->cc.cfg->margin_ms, &cmd);
 	return c->consensus->propose(c->consensus->data, &cmd);
 }
 
@@ -256,7 +207,7 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 		       struct baton_region_obs *obs, int max)
 {
 	struct baton_controller *c = data;
-	const char *region = c->d->cfg->region;
+	const char *region = c->cc.cfg->region;
 	int n = 0;
 	const char *key;
 	json_t *v;
@@ -334,7 +285,7 @@ static void discover(struct baton_controller *c)
 		return;
 	}
 	c->discovery_req.data = c;
-	if (baton_kube_request_start(&c->d->kube, &c->discovery_req, "GET",
+	if (baton_kube_request_start(c->cc.kube, &c->discovery_req, "GET",
 				     "/apis", NULL, NULL, 0, NULL,
 				     discovery_cb) == 0) {
 		c->discovery_pending = true;
@@ -389,7 +340,7 @@ static void env_event(void *data, json_t *obj, const char *type,
 		      const char *reason, const char *message)
 {
 	struct baton_controller *c = data;
-	baton_events_record(&c->d->events, obj, type, reason, message);
+	baton_events_record(c->cc.events, obj, type, reason, message);
 }
 
 /* ---- spec.primaryRegion: planned switchover and manual promotion -------
@@ -467,7 +418,7 @@ static bool failover_step(struct baton_controller *c, const char *db,
 	if (!baton_lastfailover_step(&c->lastfo, db, epoch, step, ms)) {
 		return false;
 	}
-	baton_metric_observe(c->d->m_failover_step, (const char *[]){step},
+	baton_metric_observe(c->cc.m_failover_step, (const char *[]){step},
 			     (double)ms / 1000);
 	return true;
 }
@@ -505,7 +456,7 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	to = baton_lastfailover_awaiting(&c->lastfo, db);
 	if (to != NULL) {
 		const char *ep =
-		    strcmp(to, c->d->cfg->region) == 0
+		    strcmp(to, c->cc.cfg->region) == 0
 			? baton_agents_endpoint(c->agents, db)
 			: agents_peer_endpoint(c, spec->ns, spec->name, to);
 		if (ep != NULL) {
@@ -540,7 +491,7 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 				       msg, sizeof msg)) {
 		return;
 	}
-	baton_metric_observe(c->d->m_failover_step, (const char *[]){"routed"},
+	baton_metric_observe(c->cc.m_failover_step, (const char *[]){"routed"},
 			     (double)ms / 1000);
 	agents_event(c, db, "Normal", "TrafficRouted", msg);
 }
@@ -548,7 +499,7 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 static const char *env_istio_cluster_id(void *data, const char *region)
 {
 	struct baton_controller *c = data;
-	return baton_batond_istio_cluster_id(c->d->cfg, region);
+	return baton_batond_istio_cluster_id(c->cc.cfg, region);
 }
 
 static const char *env_now(void *data, char *buf, size_t size)
@@ -632,7 +583,7 @@ static void sync_labels(struct baton_controller *c,
 			const struct baton_dbspec *spec)
 {
 	struct baton_fsm_view v;
-	const char *region = c->d->cfg->region;
+	const char *region = c->cc.cfg->region;
 	char want_primary[128] = "";
 	char epoch[24], db[BATON_NAME_SIZE];
 	const char *key;
@@ -716,7 +667,7 @@ static void sync_labels(struct baton_controller *c,
 		l->epoch = v.epoch;
 		l->primary = primary;
 		l->done_ms = 0;
-		if (baton_kube_patch(&c->d->kube, &l->req, &ref,
+		if (baton_kube_patch(c->cc.kube, &l->req, &ref,
 				     BATON_KUBE_PATCH_MERGE, patch, NULL,
 				     label_cb) == 0) {
 			c->label_pending++;
@@ -734,16 +685,16 @@ static void sync_labels(struct baton_controller *c,
 
 static void worker_done_cb(struct baton_reconcile *r, int status);
 
-/* Push mode: the queue hands out at most MAX_WORKERS keys at once, never
- * the same key twice concurrently. */
+/* Push mode: the queue hands out at most BATON_CONTROLLER_WORKERS keys at once,
+ * never the same key twice concurrently. */
 static void work_cb(struct baton_kube_workqueue *q, const char *key)
 {
 	struct baton_controller *c = q->data;
-	struct worker *w = NULL;
+	struct baton_controller_worker *w = NULL;
 	json_t *obj;
 	int rv;
 
-	for (int i = 0; i < MAX_WORKERS; i++) {
+	for (int i = 0; i < BATON_CONTROLLER_WORKERS; i++) {
 		if (!c->workers[i].busy) {
 			w = &c->workers[i];
 			break;
@@ -775,17 +726,16 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 
 static void worker_done_cb(struct baton_reconcile *r, int status)
 {
-	struct worker *w = r->data;
+	struct baton_controller_worker *w = r->data;
 	struct baton_controller *c = w->c;
-	struct baton_batond *d = c->d;
 	const char *result = status == 0		 ? "success"
 			     : status == BATON_EBUSY	 ? "waiting"
 			     : status == BATON_ECANCELED ? "cancelled"
 							 : "error";
 	double secs = (double)(baton_mono_ms() - w->started_ms) / 1000.0;
 
-	baton_metric_inc(d->m_reconciles, (const char *[]){result}, 1);
-	baton_metric_observe(d->m_reconcile_seconds, NULL, secs);
+	baton_metric_inc(c->cc.m_reconciles, (const char *[]){result}, 1);
+	baton_metric_observe(c->cc.m_reconcile_seconds, NULL, secs);
 	if (status == 0) {
 		/* Not registered yet (no leader, or another node's proposal
 		 * in flight): look again shortly rather than wait for the
@@ -992,7 +942,7 @@ void baton_controller_resync_all(struct baton_controller *c)
 
 void baton_controller_fsm_changed(struct baton_controller *c, const char *db)
 {
-	if (!c->stopping && baton_scope_admit(&c->d->scope, db)) {
+	if (!c->stopping && baton_scope_admit(c->cc.scope, db)) {
 		baton_kube_workqueue_add(&c->queue, db);
 	}
 }
@@ -1012,8 +962,9 @@ static void unwind_begin(struct baton_controller *c)
 	}
 }
 
-int baton_controller_start(struct baton_batond *d,
-			   struct baton_controller **out, char *errmsg)
+int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
+			  const struct baton_controller_config *cc,
+			  char *errmsg)
 {
 	static const struct baton_kube_informer_handlers dbc_h = {
 	    dbc_add, dbc_update, dbc_delete};
@@ -1024,15 +975,16 @@ int baton_controller_start(struct baton_batond *d,
 	    .version = "v1alpha1",
 	    .resource = "databaseclusters",
 	    .resync_ms = 10 * 60 * 1000,
-	    .namespaces = baton_scope_namespaces(&d->scope),
+	    .namespaces = baton_scope_namespaces(cc->scope),
 	};
 	struct baton_kube_informer_opts popts = {
 	    .version = "v1",
 	    .resource = "pods",
 	    .label_selector = BATON_LABEL_CLUSTER,
-	    .namespaces = baton_scope_namespaces(&d->scope),
+	    .namespaces = baton_scope_namespaces(cc->scope),
 	};
-	struct baton_controller *c;
+	const struct baton_batond_config *cfg = cc->cfg;
+	void *data = c->data;
 	int rv;
 
 	baton_cachefields_use(&dopts, &popts);
@@ -1042,14 +994,11 @@ int baton_controller_start(struct baton_batond *d,
 	 * opened, newest first (err_after_*); what holds a uv handle is
 	 * released in its close callback, and the controller's memory once
 	 * the last one ran (maybe_stopped), never before: the loop keeps
-	 * pointers into it until then. *OUT stays NULL. */
-	*out = NULL;
-	c = baton_failpoint() ? NULL : calloc(1, sizeof *c);
-	if (c == NULL) {
-		baton_errmsg_printf(errmsg, "controller: out of memory");
-		return BATON_ENOMEM;
-	}
-	c->d = d;
+	 * pointers into it until then. C's memory is the caller's. */
+	memset(c, 0, sizeof *c);
+	c->data = data;
+	c->cc = *cc;
+	c->loop = loop;
 	c->pods_by_db = json_object();
 	c->label_waiting = json_object();
 	c->sw_proposed = json_object();
@@ -1057,22 +1006,22 @@ int baton_controller_start(struct baton_batond *d,
 	    c->sw_proposed == NULL || baton_failpoint()) {
 		baton_errmsg_printf(errmsg, "controller: out of memory");
 		rv = BATON_ENOMEM;
-		goto err_after_alloc;
+		goto err_after_maps;
 	}
-	c->consensus = d->consensus;
+	c->consensus = cc->consensus;
 	c->env = (struct baton_reconcile_env){
 	    .data = c,
-	    .kube = &d->kube,
-	    .region = d->cfg->region,
-	    .batond_url = d->batond_url,
-	    .agent_pki = d->agent_pki,
+	    .kube = cc->kube,
+	    .region = cfg->region,
+	    .batond_url = cc->batond_url,
+	    .agent_pki = cc->agent_pki,
 	    .fsm_view = env_fsm_view,
 	    .fsm_register = env_register,
 	    .fsm_unregister = env_unregister,
 	    .observe = env_observe,
 	    .api_served = env_api_served,
 	    .istio_cluster_id = env_istio_cluster_id,
-	    .cluster_domain = d->cfg->cluster_domain,
+	    .cluster_domain = cfg->cluster_domain,
 	    .event = env_event,
 	    .now = env_now,
 	    .seconds_since = env_since,
@@ -1085,7 +1034,7 @@ int baton_controller_start(struct baton_batond *d,
 	{
 		struct baton_peerfence_env fenv = {
 		    .data = c,
-		    .region = d->cfg->region,
+		    .region = cfg->region,
 		    .peer_name = fence_peer_name,
 		    .client = fence_client,
 		    .done = fence_done,
@@ -1105,7 +1054,7 @@ int baton_controller_start(struct baton_batond *d,
 	c->queue.data = c;
 	rv = baton_failpoint()
 		 ? BATON_ENOMEM
-		 : baton_kube_workqueue_init(d->loop, &c->queue, NULL);
+		 : baton_kube_workqueue_init(loop, &c->queue, NULL);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "work queue: %s",
 				    baton_strerror(rv));
@@ -1114,7 +1063,8 @@ int baton_controller_start(struct baton_batond *d,
 	c->queue.data = c;
 	rv = baton_failpoint()
 		 ? BATON_ENOMEM
-		 : baton_kube_workqueue_run(&c->queue, MAX_WORKERS, work_cb);
+		 : baton_kube_workqueue_run(&c->queue, BATON_CONTROLLER_WORKERS,
+					    work_cb);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "work queue: %s",
 				    baton_strerror(rv));
@@ -1122,7 +1072,7 @@ int baton_controller_start(struct baton_batond *d,
 	}
 	rv = baton_failpoint()
 		 ? BATON_ENOMEM
-		 : baton_kube_informer_init(&d->kube, &c->dbcs, &dopts, &dbc_h);
+		 : baton_kube_informer_init(cc->kube, &c->dbcs, &dopts, &dbc_h);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "informer: %s", baton_strerror(rv));
 		goto err_after_queue;
@@ -1130,7 +1080,7 @@ int baton_controller_start(struct baton_batond *d,
 	c->dbcs.data = c;
 	rv = baton_failpoint()
 		 ? BATON_ENOMEM
-		 : baton_kube_informer_init(&d->kube, &c->pods, &popts, &pod_h);
+		 : baton_kube_informer_init(cc->kube, &c->pods, &popts, &pod_h);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "informer: %s", baton_strerror(rv));
 		goto err_after_dbcs;
@@ -1152,17 +1102,16 @@ int baton_controller_start(struct baton_batond *d,
 		    .changed = peer_changed,
 		    .closed = peers_closed,
 		};
-		baton_peerwatch_start(&c->peers, d->loop, d->cfg,
-				      baton_scope_namespaces(&d->scope), &wenv);
+		baton_peerwatch_start(&c->peers, loop, cfg,
+				      baton_scope_namespaces(cc->scope), &wenv);
 	}
 	c->fence.env.n_peers = c->peers.n;
-	uv_timer_init(d->loop, &c->discovery_timer);
+	uv_timer_init(loop, &c->discovery_timer);
 	c->discovery_timer.data = c;
 	{
 		struct baton_agents_env aenv = {
 		    .data = c,
-		    .loop = d->loop,
-		    .region = d->cfg->region,
+		    .region = cfg->region,
 		    .consensus = c->consensus,
 		    .pods = &c->pods,
 		    .peer_endpoint = agents_peer_endpoint,
@@ -1171,26 +1120,28 @@ int baton_controller_start(struct baton_batond *d,
 		    .changed = agents_changed,
 		    .event = agents_event,
 		    .lastfo = &c->lastfo,
-		    .api_bind = d->cfg->agent_api_bind,
-		    .pki = d->agent_pki,
+		    .api_bind = cfg->agent_api_bind,
+		    .pki = cc->agent_pki,
 		};
 		/* on failure the driver closed what it opened itself and
 		 * c->agents stays NULL */
-		rv = baton_failpoint() ? BATON_ENOMEM
-				       : baton_agents_start(&aenv, &c->agents);
+		c->agent_driver.data = c;
+		rv = baton_failpoint()
+			 ? BATON_ENOMEM
+			 : baton_agents_init(loop, &c->agent_driver, &aenv);
 	}
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "agent driver: %s",
 				    baton_strerror(rv));
 		goto err_after_timer;
 	}
+	c->agents = &c->agent_driver;
 	uv_timer_start(&c->discovery_timer, discovery_timer_cb, 0, 30000);
-	*out = c;
 	return 0;
 
 	/* The stages below close asynchronously: c->closing counts them, one
 	 * more held until every close was asked for (a close callback that
-	 * runs at once must not free c under us). */
+	 * runs at once must not finish the close under us). */
 err_after_timer:
 	unwind_begin(c);
 	if (baton_peerwatch_close(&c->peers)) {
@@ -1209,10 +1160,10 @@ err_after_dbcs:
 err_after_queue:
 	unwind_begin(c);
 	c->closing++;
-	c->stopped_cb = start_failed_cb;
+	c->close_cb = init_failed_cb;
 	baton_kube_workqueue_close(&c->queue, queue_closed_cb);
 	c->closing--;	  /* the guard */
-	maybe_stopped(c); /* frees c once the last close callback ran */
+	maybe_stopped(c); /* the maps go once the last close callback ran */
 	return rv;
 
 	/* Nothing below holds a uv handle: released at once. */
@@ -1220,11 +1171,10 @@ err_after_fence:
 	baton_peerfence_close(&c->fence);
 err_after_lastfo:
 	baton_lastfailover_close(&c->lastfo);
-err_after_alloc:
+err_after_maps:
 	json_decref(c->pods_by_db);
 	json_decref(c->label_waiting);
 	json_decref(c->sw_proposed);
-	free(c);
 	return rv;
 }
 
@@ -1252,7 +1202,7 @@ void baton_controller_update_metrics(struct baton_controller *c)
 	const char *key;
 	json_t *obj;
 
-	baton_metric_set(c->d->m_queue_depth, NULL,
+	baton_metric_set(c->cc.m_queue_depth, NULL,
 			 (double)baton_kube_workqueue_len(&c->queue));
 	if (c->consensus == NULL) {
 		return;
@@ -1269,11 +1219,11 @@ void baton_controller_update_metrics(struct baton_controller *c)
 		if (st == NULL || ns == NULL || name == NULL) {
 			continue;
 		}
-		baton_metric_set(c->d->m_epoch, (const char *[]){ns, name},
+		baton_metric_set(c->cc.m_epoch, (const char *[]){ns, name},
 				 (double)st->epoch);
 		for (unsigned i = 0; i < st->n_regions; i++) {
 			baton_metric_set(
-			    c->d->m_primary,
+			    c->cc.m_primary,
 			    (const char *[]){ns, name, st->regions[i].name},
 			    (int)i == st->primary ? 1 : 0);
 		}
@@ -1325,35 +1275,33 @@ json_t *baton_controller_status(struct baton_controller *c)
 	return st;
 }
 
-/* A start that failed unwound (baton_controller_start): nobody waits. */
-static void start_failed_cb(struct baton_batond *d)
+/* An init that failed unwound (baton_controller_init): nobody waits. */
+static void init_failed_cb(struct baton_controller *c)
 {
-	(void)d;
+	(void)c;
 }
 
 static void maybe_stopped(struct baton_controller *c)
 {
-	void (*cb)(struct baton_batond *) = c->stopped_cb;
-	struct baton_batond *d = c->d;
+	baton_controller_close_cb cb = c->close_cb;
 
 	if (c->closing > 0 || c->label_pending > 0 || c->discovery_pending ||
-	    baton_peerfence_pending(&c->fence) > 0 || c->stopped_cb == NULL) {
+	    baton_peerfence_pending(&c->fence) > 0 || cb == NULL) {
 		return;
 	}
-	for (int i = 0; i < MAX_WORKERS; i++) {
+	for (int i = 0; i < BATON_CONTROLLER_WORKERS; i++) {
 		if (c->workers[i].busy) {
 			return;
 		}
 	}
-	c->stopped_cb = NULL;
+	c->close_cb = NULL;
 	json_decref(c->pods_by_db);
 	json_decref(c->label_waiting);
 	json_decref(c->served);
 	json_decref(c->sw_proposed);
 	baton_lastfailover_close(&c->lastfo);
 	baton_peerfence_close(&c->fence);
-	free(c);
-	cb(d);
+	cb(c); /* C's memory is the caller's from here */
 }
 
 static void informer_closed_cb(struct baton_kube_informer *inf)
@@ -1374,9 +1322,9 @@ static void timer_closed_cb(uv_handle_t *h)
 	maybe_stopped(c);
 }
 
-static void agents_stopped_cb(void *data)
+static void agents_stopped_cb(struct baton_agents *a)
 {
-	struct baton_controller *c = data;
+	struct baton_controller *c = a->data;
 	c->agents = NULL;
 	/* one close callback per close asked for */
 	BATON_ASSERT(c->closing > 0);
@@ -1393,12 +1341,13 @@ static void queue_closed_cb(struct baton_kube_workqueue *q)
 	maybe_stopped(c);
 }
 
-void baton_controller_stop(struct baton_controller *c,
-			   void (*stopped_cb)(struct baton_batond *d))
+void baton_controller_close(struct baton_controller *c,
+			    baton_controller_close_cb cb)
 {
+	BATON_ASSERT(cb != NULL && c->close_cb == NULL);
 	c->stopping = true;
 	c->fence.stopping = true;
-	c->stopped_cb = stopped_cb;
+	c->close_cb = cb;
 	c->closing = 4;
 	if (baton_peerwatch_close(&c->peers)) {
 		c->closing++;
@@ -1406,7 +1355,7 @@ void baton_controller_stop(struct baton_controller *c,
 	uv_close((uv_handle_t *)&c->discovery_timer, timer_closed_cb);
 	if (c->agents != NULL) {
 		c->closing++;
-		baton_agents_stop(c->agents, agents_stopped_cb, c);
+		baton_agents_close(c->agents, agents_stopped_cb);
 	}
 	baton_kube_informer_close(&c->dbcs, informer_closed_cb);
 	baton_kube_informer_close(&c->pods, informer_closed_cb);

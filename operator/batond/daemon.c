@@ -57,8 +57,8 @@ static void metrics(struct baton_http_request *req, void *data)
 	if (d->controller != NULL) {
 		baton_controller_update_metrics(d->controller);
 	}
-	if (d->raft != NULL) {
-		baton_raftglue_update_metrics(d->raft);
+	if (d->raft_open) {
+		baton_raftglue_update_metrics(&d->raft);
 	}
 	baton_procmetrics_update(&d->procm);
 	if (baton_metrics_render(&d->metrics, &text, &len) != 0) {
@@ -210,10 +210,10 @@ static void kube_closed_cb(struct baton_kube_client *c)
 	(void)c;
 }
 
-static void raft_stopped_cb(void *data)
+static void raft_stopped_cb(struct baton_raftglue *g)
 {
-	struct baton_batond *d = data;
-	d->raft = NULL;
+	struct baton_batond *d = g->data;
+	d->raft_open = false;
 	d->consensus = NULL;
 	if (d->http_started) {
 		baton_http_server_close(&d->http, http_closed_cb);
@@ -234,33 +234,35 @@ static void raft_stopped_cb(void *data)
 	baton_looplag_stop(&d->loop_lag);
 }
 
-static void peertoken_stopped_cb(struct baton_batond *d)
+static void peertoken_stopped_cb(void *data)
 {
+	struct baton_batond *d = data;
 	d->peertoken = NULL;
-	if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
+	if (d->raft_open) {
+		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
-		raft_stopped_cb(d);
+		raft_stopped_cb(&d->raft);
 	}
 }
 
 /* The peer tokens stop before Raft: a mint in flight answers on the peer
  * API, which Raft's side owns. */
-static void controller_stopped_cb(struct baton_batond *d)
+static void controller_stopped_cb(struct baton_controller *c)
 {
+	struct baton_batond *d = c->data;
 	d->controller = NULL;
-	if (d->raft != NULL) {
+	if (d->raft_open) {
 		/* the controller acted on the FSM until now (its entry points
 		 * refuse work while it stops); from here the region reports
 		 * nothing, as before it started */
-		baton_raftglue_observe(d->raft, NULL);
+		baton_raftglue_observe(&d->raft, NULL);
 	}
 	if (d->peertoken != NULL) {
 		baton_peertoken_stop(d->peertoken, peertoken_stopped_cb);
-	} else if (d->raft != NULL) {
-		baton_raftglue_stop(d->raft, raft_stopped_cb, d);
+	} else if (d->raft_open) {
+		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
-		raft_stopped_cb(d);
+		raft_stopped_cb(&d->raft);
 	}
 }
 
@@ -272,9 +274,9 @@ void baton_batond_stop(struct baton_batond *d, int exit_code)
 	d->stopping = true;
 	d->exit_code = exit_code;
 	if (d->controller != NULL) {
-		baton_controller_stop(d->controller, controller_stopped_cb);
+		baton_controller_close(d->controller, controller_stopped_cb);
 	} else {
-		controller_stopped_cb(d);
+		controller_stopped_cb(&d->ctl);
 	}
 }
 
@@ -415,17 +417,60 @@ static int start_kube(struct baton_batond *d)
 	return 0;
 }
 
+static int start_peertoken(struct baton_batond *d)
+{
+	struct baton_peertoken_config pc = {
+	    .cfg = d->cfg,
+	    .metrics = &d->metrics,
+	    .kube = &d->kube,
+	    .data = d,
+	};
+	return baton_peertoken_start(d->loop, &pc, &d->peertoken, d->errmsg);
+}
+
 static int start_raft(struct baton_batond *d)
 {
 	struct baton_raftglue_config rc = {
-	    .loop = d->loop,
 	    .cfg = d->cfg,
 	    .metrics = &d->metrics,
 	    .peertoken = d->peertoken,
 	    .fatal = raft_fatal,
 	    .data = d,
 	};
-	return baton_raftglue_start(&rc, &d->raft, d->errmsg);
+	int rv;
+
+	/* on failure raftglue closed what it opened (some of it on the
+	 * loop, which runs until empty before d goes) */
+	rv = baton_raftglue_init(d->loop, &d->raft, &rc, d->errmsg);
+	d->raft_open = rv == 0;
+	return rv;
+}
+
+/* The controller gets what it reads of the daemon in its config; on
+ * failure it closed what it opened (some of it on the loop, which runs
+ * until empty before d goes). */
+static int start_controller(struct baton_batond *d)
+{
+	struct baton_controller_config cc = {
+	    .cfg = d->cfg,
+	    .scope = &d->scope,
+	    .kube = &d->kube,
+	    .events = &d->events,
+	    .consensus = d->consensus,
+	    .batond_url = d->batond_url,
+	    .agent_pki = d->agent_pki,
+	    .m_reconciles = d->m_reconciles,
+	    .m_reconcile_seconds = d->m_reconcile_seconds,
+	    .m_queue_depth = d->m_queue_depth,
+	    .m_epoch = d->m_epoch,
+	    .m_primary = d->m_primary,
+	    .m_failover_step = d->m_failover_step,
+	};
+	int rv;
+
+	rv = baton_controller_init(d->loop, &d->ctl, &cc, d->errmsg);
+	d->controller = rv == 0 ? &d->ctl : NULL;
+	return rv;
 }
 
 int baton_batond_run(struct baton_batond_config *cfg)
@@ -436,6 +481,8 @@ int baton_batond_run(struct baton_batond_config *cfg)
 
 	memset(&d, 0, sizeof d);
 	d.cfg = cfg;
+	d.raft.data = &d;
+	d.ctl.data = &d;
 	d.loop = &loop;
 	uv_loop_init(&loop);
 	baton_metrics_init(&d.metrics);
@@ -462,11 +509,10 @@ int baton_batond_run(struct baton_batond_config *cfg)
 					? "more loops than observable"
 					: "out of memory");
 	} else if ((rv = start_kube(&d)) == 0 && (rv = start_http(&d)) == 0 &&
-		   (rv = baton_peertoken_start(&d, &d.peertoken, d.errmsg)) ==
-		       0 &&
+		   (rv = start_peertoken(&d)) == 0 &&
 		   (rv = start_raft(&d)) == 0) {
-		d.consensus = baton_raftglue_ops(d.raft);
-		rv = baton_controller_start(&d, &d.controller, d.errmsg);
+		d.consensus = baton_raftglue_ops(&d.raft);
+		rv = start_controller(&d);
 		if (rv == 0) {
 			struct baton_raft_observer obs = {
 			    .data = d.controller,
@@ -476,7 +522,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 			    .region_report = obs_region_report,
 			    .final_report = obs_final_report,
 			};
-			baton_raftglue_observe(d.raft, &obs);
+			baton_raftglue_observe(&d.raft, &obs);
 		}
 	}
 	if (rv != 0) {

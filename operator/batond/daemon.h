@@ -16,8 +16,10 @@
 
 #include "batond/applyhash.h"
 #include "batond/config.h"
+#include "batond/controller.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
+#include "batond/raftglue.h"
 #include "batond/scope.h"
 #include "http/metrics.h"
 #include "http/procmetrics.h"
@@ -25,9 +27,7 @@
 #include "kube/client.h"
 #include "kube/events.h"
 
-struct baton_controller;
 struct baton_consensus_ops;
-struct baton_raftglue;
 struct baton_agentpki;
 struct baton_peertoken;
 
@@ -59,8 +59,15 @@ struct baton_batond {
 	struct baton_procmetrics procm; /* process_* series */
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	/* the controller: its memory is ours (batond/controller.h);
+	 * CONTROLLER is &ctl from a successful baton_controller_init() to
+	 * its close callback, NULL otherwise */
+	struct baton_controller ctl;
 	struct baton_controller *controller;
-	struct baton_raftglue *raft;
+	/* the Raft glue: its memory is ours (batond/raftglue.h), open from
+	 * a successful baton_raftglue_init() to its close callback */
+	struct baton_raftglue raft;
+	bool raft_open;
 	struct baton_peertoken *peertoken;	     /* NULL: no peerTokens */
 	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */

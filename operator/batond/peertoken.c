@@ -30,10 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "batond/daemon.h"
+#include "batond/config.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "http/metrics.h"
 #include "kube/client.h"
 #include "kube/config.h"
 
@@ -217,7 +218,8 @@ struct mint {
 };
 
 struct baton_peertoken {
-	struct baton_batond *d;
+	struct baton_peertoken_config pc; /* cfg, metrics, kube, data */
+	uv_loop_t *loop;
 	struct peer peers[BATON_MAX_PEERS];
 	int n_peers;
 	uv_timer_t tick;
@@ -227,7 +229,7 @@ struct baton_peertoken {
 	int n_mints;
 	bool stopping;
 	int closing;
-	void (*stopped_cb)(struct baton_batond *d);
+	void (*stopped_cb)(void *data);
 };
 
 static uint32_t rnd32(void)
@@ -376,7 +378,7 @@ static void tick_cb(uv_timer_t *t)
 static int peer_api_client(struct baton_peertoken *p, struct peer *pr,
 			   const char *api_address, char *errmsg)
 {
-	const struct baton_batond_config *cfg = p->d->cfg;
+	const struct baton_batond_config *cfg = p->pc.cfg;
 	struct baton_kube_config kc;
 	char yaml[4096];
 	int rv;
@@ -394,7 +396,7 @@ static int peer_api_client(struct baton_peertoken *p, struct peer *pr,
 	if (rv == 0) {
 		struct baton_kube_client_opts co = {
 		    .user_agent = "batond/" BATON_VERSION " (peer token)"};
-		rv = baton_kube_client_init(p->d->loop, &pr->client, &kc, &co);
+		rv = baton_kube_client_init(p->loop, &pr->client, &kc, &co);
 		if (rv != 0) {
 			baton_errmsg_printf(errmsg, "%s", pr->client.errmsg);
 		}
@@ -453,11 +455,24 @@ static int derive_kubeconfig(struct peer *pr,
 	return rv;
 }
 
-int baton_peertoken_start(struct baton_batond *d, struct baton_peertoken **out,
-			  char *errmsg)
+static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg);
+
+/* A start that failed closed what it opened: nobody waits. */
+static void start_failed_cb(void *data)
+{
+	(void)data;
+}
+
+/* Opens the tick timer, then the peers (start_peers: their token files,
+ * rotating kubeconfigs and peer API clients); on a failure closes what it
+ * opened (as a stop does; the memory goes in the last close callback) and
+ * leaves *OUT NULL. */
+int baton_peertoken_start(uv_loop_t *loop,
+			  const struct baton_peertoken_config *pc,
+			  struct baton_peertoken **out, char *errmsg)
 {
 	static const char *const peer_label[] = {"peer", NULL};
-	struct baton_batond_config *cfg = d->cfg;
+	struct baton_batond_config *cfg = pc->cfg;
 	struct baton_peertoken *p;
 	int64_t now = baton_realtime_ms();
 	int rv;
@@ -471,16 +486,31 @@ int baton_peertoken_start(struct baton_batond *d, struct baton_peertoken **out,
 		baton_errmsg_printf(errmsg, "peer tokens: out of memory");
 		return BATON_ENOMEM;
 	}
-	p->d = d;
+	p->pc = *pc;
+	p->loop = loop;
 	p->m_expiry = baton_metrics_add(
-	    &d->metrics, BATON_METRIC_GAUGE, "baton_peer_token_expiry_seconds",
+	    pc->metrics, BATON_METRIC_GAUGE, "baton_peer_token_expiry_seconds",
 	    "Seconds until the API token this batond holds for a peer region "
 	    "expires (negative: expired); refreshed at half its life",
 	    peer_label, NULL, 0);
-	uv_timer_init(d->loop, &p->tick);
+	uv_timer_init(loop, &p->tick);
 	p->tick.data = p;
 	p->tick_started = true;
+	rv = start_peers(p, now, errmsg);
+	if (rv != 0) {
+		baton_peertoken_stop(p, start_failed_cb);
+		return rv;
+	}
+	uv_timer_start(&p->tick, tick_cb, 0, TICK_MS);
 	*out = p;
+	return 0;
+}
+
+static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
+{
+	struct baton_batond_config *cfg = p->pc.cfg;
+	int rv;
+
 	if (cfg->peer_token_dir != NULL &&
 	    mkdir(cfg->peer_token_dir, 0700) != 0 && errno != EEXIST) {
 		baton_errmsg_printf(errmsg, "peerTokens.dir %s: %s",
@@ -555,7 +585,6 @@ int baton_peertoken_start(struct baton_batond *d, struct baton_peertoken **out,
 			return BATON_ENOMEM;
 		}
 	}
-	uv_timer_start(&p->tick, tick_cb, 0, TICK_MS);
 	return 0;
 }
 
@@ -586,7 +615,7 @@ static void mint_cb(struct baton_kube_request *req, int status)
 	if (status != 0) {
 		baton_log(BATON_LOG_WARN, "peertoken",
 			  "cannot mint a token for %s: %s",
-			  p->d->cfg->peer_token_account,
+			  p->pc.cfg->peer_token_account,
 			  req->errmsg[0] ? req->errmsg
 					 : baton_strerror(status));
 		baton_http_respond_error(
@@ -639,7 +668,7 @@ static bool is_peer(const struct baton_batond_config *cfg, const char *id)
 static void serve_cb(struct baton_http_request *req, void *data)
 {
 	struct baton_peertoken *p = data;
-	const struct baton_batond_config *cfg = p->d->cfg;
+	const struct baton_batond_config *cfg = p->pc.cfg;
 	char path[512], body[256];
 	struct mint *m;
 
@@ -652,7 +681,7 @@ static void serve_cb(struct baton_http_request *req, void *data)
 					 "peer tokens go to peer regions only");
 		return;
 	}
-	if (p->stopping || !p->d->kube_ready || p->n_mints >= MAX_MINTS) {
+	if (p->stopping || p->n_mints >= MAX_MINTS) {
 		baton_http_respond_error(req, 503, "busy, try again");
 		return;
 	}
@@ -671,7 +700,7 @@ static void serve_cb(struct baton_http_request *req, void *data)
 		 "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":"
 		 "\"TokenRequest\",\"spec\":{\"expirationSeconds\":%u}}",
 		 cfg->peer_token_seconds);
-	if (baton_kube_request_start(&p->d->kube, &m->req, "POST", path,
+	if (baton_kube_request_start(p->pc.kube, &m->req, "POST", path,
 				     "application/json", body, FETCH_TIMEOUT_MS,
 				     NULL, mint_cb) != 0) {
 		free(m);
@@ -686,7 +715,7 @@ static void serve_cb(struct baton_http_request *req, void *data)
 int baton_peertoken_serve(struct baton_peertoken *p,
 			  struct baton_http_server *srv)
 {
-	if (p == NULL || p->d->cfg->peer_token_account == NULL) {
+	if (p == NULL || p->pc.cfg->peer_token_account == NULL) {
 		return 0;
 	}
 	return baton_http_route(srv, "GET", "/v1/peer-token", serve_cb, p);
@@ -696,13 +725,13 @@ int baton_peertoken_serve(struct baton_peertoken *p,
 
 static void maybe_stopped(struct baton_peertoken *p)
 {
-	struct baton_batond *d = p->d;
-	void (*cb)(struct baton_batond *) = p->stopped_cb;
+	void (*cb)(void *) = p->stopped_cb;
+	void *data = p->pc.data;
 	if (p->closing > 0 || p->mints != NULL) {
 		return;
 	}
 	free(p);
-	cb(d);
+	cb(data);
 }
 
 static void mint_closed(struct baton_peertoken *p)
@@ -725,7 +754,7 @@ static void client_closed_cb(struct baton_kube_client *c)
 }
 
 void baton_peertoken_stop(struct baton_peertoken *p,
-			  void (*stopped_cb)(struct baton_batond *d))
+			  void (*stopped_cb)(void *data))
 {
 	p->stopping = true;
 	p->stopped_cb = stopped_cb;

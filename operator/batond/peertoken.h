@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "common/error.h"
 #include "http/server.h"
@@ -45,8 +46,10 @@
 /* "running low": below a quarter of its life or this, whichever is more */
 #define BATON_PEERTOKEN_LOW_MS (5 * 60 * 1000)
 
-struct baton_batond;
 struct baton_peertoken;
+struct baton_batond_config;
+struct baton_metrics;
+struct baton_kube_client;
 
 /* ---- pure parts (unit-tested) ---- */
 
@@ -82,16 +85,31 @@ int baton_peertoken_low(int64_t now_ms, int64_t expires_ms, int64_t life_ms);
 
 /* Rewrites the peers' kubeconfig paths (rotating) and registers the metric;
  * call before the controller starts. Serving needs the peer API:
- * baton_peertoken_serve() once it exists. 0 or BATON_E* with ERRMSG. */
-int baton_peertoken_start(struct baton_batond *d, struct baton_peertoken **out,
-			  char *errmsg);
+ * baton_peertoken_serve() once it exists. 0 or BATON_E* with ERRMSG; *OUT
+ * is NULL when peer tokens are not configured, and on a failure, which
+ * closes what was opened (on the loop: run it before the loop closes). */
+/* What the peer tokens read of the daemon; set by daemon.c. */
+struct baton_peertoken_config {
+	/* peerTokens.*, the peers (their kubeconfig paths are rewritten to
+	 * the rotating copies), tls.*, namespace */
+	struct baton_batond_config *cfg;
+	struct baton_metrics *metrics; /* baton_peer_token_expiry_seconds */
+	/* this region's API server, which mints the TokenRequests; open
+	 * until the peer tokens stopped */
+	struct baton_kube_client *kube;
+	void *data; /* handed to the stop callback */
+};
+
+int baton_peertoken_start(uv_loop_t *loop,
+			  const struct baton_peertoken_config *pc,
+			  struct baton_peertoken **out, char *errmsg);
 
 /* Adds GET /v1/peer-token to SRV (the peer API). */
 int baton_peertoken_serve(struct baton_peertoken *p,
 			  struct baton_http_server *srv);
 
-/* Cancels everything; STOPPED_CB(d) once every handle closed. */
+/* Cancels everything; STOPPED_CB(data) once every handle closed. */
 void baton_peertoken_stop(struct baton_peertoken *p,
-			  void (*stopped_cb)(struct baton_batond *d));
+			  void (*stopped_cb)(void *data));
 
 #endif /* BATON_BATOND_PEERTOKEN_H */

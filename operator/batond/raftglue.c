@@ -17,6 +17,7 @@
 #include "batond/peertoken.h"
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "consensus/decider.h"
 #include "consensus/driver.h"
@@ -27,26 +28,6 @@
 #include "kube/client.h"
 
 #define TICK_MS 50
-#define MAX_MEMBERS (BATON_MAX_PEERS + 1)
-
-struct member {
-	char name[BATON_NAME_SIZE];
-	raft_id id;
-	char raft_address[256];
-	char api_address[256];
-	struct baton_kube_client client; /* peer API client */
-	bool client_ready;
-	struct baton_raftglue *g;
-	/* joining with an empty data directory (batond/membership.h): what
-	 * the peer last said, and the requests asking it */
-	struct baton_kube_request st_req, rj_req;
-	bool st_pending, rj_pending;
-	uint64_t st_ms; /* when its last answer came, 0: never */
-	bool st_joining, st_leader;
-	uint64_t st_last_index;
-	int st_my_role;
-};
-
 struct proposal {
 	struct baton_raftglue *g;
 	struct baton_raft_apply apply;
@@ -55,47 +36,6 @@ struct proposal {
 	struct baton_http_request *http; /* forwarded from a peer, or NULL */
 	uint64_t started_ms;		 /* for the commit latency */
 	struct proposal *next, **pprev;	 /* g->proposals: O(1) unlink */
-};
-
-struct baton_raftglue {
-	struct baton_raftglue_config rc;       /* loop, cfg, metrics, fatal */
-	const struct baton_batond_config *cfg; /* rc.cfg */
-	/* who acts on the FSM (batond/consensus.h); never NULL members:
-	 * baton_raftglue_observe() puts the no-op ones in for NULL */
-	struct baton_raft_observer obs;
-	/* consensus/node.h: raft on raft_uv with the FSM, the one the node
-	 * tests run; node_inited once baton_raft_init() succeeded */
-	struct baton_raft_node node;
-	struct raft_uv_transport tls_transport;
-	bool node_inited;
-	struct member members[MAX_MEMBERS];
-	int n_members;
-	int self;
-	struct baton_driver driver; /* consensus/driver.h: the protocol */
-	uint64_t generation; /* ops.generation: role/phase changes applied */
-	uv_timer_t tick;
-	bool barrier_due; /* a decision applied here, the leader: push it */
-	/* metrics (on the daemon's registry; may be NULL) */
-	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
-	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
-	struct baton_driver_stats counted; /* what the counters hold */
-	struct baton_http_server api;
-	bool api_started;
-	struct baton_consensus_ops ops;
-	struct proposal *proposals;
-	bool stopping;
-	int closing;
-	/* membership (batond/membership.h) */
-	bool joining;	       /* empty data dir: Raft not started yet */
-	uint64_t join_next_ms; /* next decision */
-	char join_why[512];    /* the last decision's reason, logged once */
-	bool join_added;       /* the leader added us back (this process) */
-	uint64_t join_logged_ms;
-	struct raft_change change;
-	bool change_pending;
-	uint64_t member_next_ms;
-	void (*stopped_cb)(void *data);
-	void *stopped_data;
 };
 
 /* lease times: CLOCK_BOOTTIME (common/clock.h) */
@@ -115,7 +55,7 @@ static bool is_leader(struct baton_raftglue *g)
 	       raft_state(&g->node.raft) == RAFT_LEADER;
 }
 
-static struct member *leader_member(struct baton_raftglue *g)
+static struct baton_raftglue_member *leader_member(struct baton_raftglue *g)
 {
 	raft_id id = 0;
 	const char *addr = NULL;
@@ -232,7 +172,7 @@ static void forward_cb(struct baton_kube_request *req, int status)
 static int propose(struct baton_raftglue *g, const struct baton_cmd *cmd,
 		   struct baton_http_request *http)
 {
-	struct member *l = NULL;
+	struct baton_raftglue_member *l = NULL;
 	struct proposal *p;
 	char body[BATON_CMD_MAX * 2 + 32];
 	bool leader = is_leader(g);
@@ -483,7 +423,7 @@ static void api_propose(struct baton_http_request *req, void *data)
 		return;
 	}
 	if (!is_leader(g)) {
-		struct member *l = leader_member(g);
+		struct baton_raftglue_member *l = leader_member(g);
 		char msg[160];
 		snprintf(msg, sizeof msg, "not the leader; leader: %s",
 			 l ? l->name : "unknown");
@@ -499,7 +439,7 @@ static void api_propose(struct baton_http_request *req, void *data)
 static json_t *raft_status(void *data)
 {
 	struct baton_raftglue *g = data;
-	struct member *l = leader_member(g);
+	struct baton_raftglue_member *l = leader_member(g);
 	json_t *members = json_array();
 	json_t *st;
 	for (int i = 0; i < g->n_members; i++) {
@@ -556,7 +496,8 @@ static void api_status(struct baton_http_request *req, void *data)
 /* ---- membership (batond/membership.h) ------------------------------------
  */
 
-static struct member *member_named(struct baton_raftglue *g, const char *name)
+static struct baton_raftglue_member *member_named(struct baton_raftglue *g,
+						  const char *name)
 {
 	for (int i = 0; name != NULL && i < g->n_members; i++) {
 		if (strcmp(g->members[i].name, name) == 0) {
@@ -583,7 +524,7 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 {
 	struct baton_raftglue *g = data;
 	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
-	struct member *m =
+	struct baton_raftglue_member *m =
 	    member_named(g, json_string_value(json_object_get(body, "region")));
 	char msg[300];
 	int rv;
@@ -605,7 +546,7 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 		return;
 	}
 	if (!is_leader(g)) {
-		struct member *l = leader_member(g);
+		struct baton_raftglue_member *l = leader_member(g);
 		snprintf(msg, sizeof msg, "not the leader; leader: %s",
 			 l ? l->name : "unknown");
 		baton_http_respond_error(req, 421, msg);
@@ -645,8 +586,8 @@ static void api_rejoin(struct baton_http_request *req, void *data)
  * spares become standbys, caught-up standbys voters. */
 static void member_step(struct baton_raftglue *g, uint64_t now)
 {
-	raft_id ids[MAX_MEMBERS];
-	const char *addrs[MAX_MEMBERS];
+	raft_id ids[BATON_RAFTGLUE_MEMBERS];
+	const char *addrs[BATON_RAFTGLUE_MEMBERS];
 	char msg[300];
 	int n = 0, rv;
 
@@ -675,7 +616,7 @@ static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg);
 
 static void join_status_cb(struct baton_kube_request *req, int status)
 {
-	struct member *m = req->data;
+	struct baton_raftglue_member *m = req->data;
 	struct baton_raftglue *g = m->g;
 	json_t *r = req->result;
 	json_t *roles;
@@ -710,7 +651,7 @@ static void join_status_cb(struct baton_kube_request *req, int status)
 
 static void join_rejoin_cb(struct baton_kube_request *req, int status)
 {
-	struct member *m = req->data;
+	struct baton_raftglue_member *m = req->data;
 	struct baton_raftglue *g = m->g;
 	m->rj_pending = false;
 	if (g->stopping) {
@@ -730,8 +671,8 @@ static void join_rejoin_cb(struct baton_kube_request *req, int status)
  * starts. */
 static void join_step(struct baton_raftglue *g, uint64_t now)
 {
-	struct baton_peer_view v[MAX_MEMBERS];
-	struct member *peer[MAX_MEMBERS];
+	struct baton_peer_view v[BATON_RAFTGLUE_MEMBERS];
+	struct baton_raftglue_member *peer[BATON_RAFTGLUE_MEMBERS];
 	char why[512], errmsg[BATON_ERRMSG_SIZE];
 	enum baton_join d;
 	int n = 0, ask;
@@ -741,7 +682,7 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 	}
 	g->join_next_ms = now + 1000;
 	for (int i = 0; i < g->n_members; i++) {
-		struct member *m = &g->members[i];
+		struct baton_raftglue_member *m = &g->members[i];
 		if (i == g->self) {
 			continue;
 		}
@@ -773,7 +714,7 @@ static void join_step(struct baton_raftglue *g, uint64_t now)
 	}
 	if (d == BATON_JOIN_ASK && ask >= 0 && !peer[ask]->rj_pending) {
 		char body[200];
-		struct member *m = peer[ask];
+		struct baton_raftglue_member *m = peer[ask];
 		snprintf(body, sizeof body, "{\"region\":\"%s\"}",
 			 self_name(g));
 		m->rj_req.data = m;
@@ -1035,11 +976,12 @@ const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g)
 
 static int cmp_members(const void *a, const void *b)
 {
-	return strcmp(((const struct member *)a)->name,
-		      ((const struct member *)b)->name);
+	return strcmp(((const struct baton_raftglue_member *)a)->name,
+		      ((const struct baton_raftglue_member *)b)->name);
 }
 
-static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
+static int peer_client(struct baton_raftglue *g,
+		       struct baton_raftglue_member *m, char *errmsg)
 {
 	const struct baton_batond_config *cfg = g->cfg;
 	struct baton_kube_config kc;
@@ -1074,7 +1016,7 @@ static int peer_client(struct baton_raftglue *g, struct member *m, char *errmsg)
 		baton_kube_config_free(&kc);
 		return rv;
 	}
-	rv = baton_kube_client_init(g->rc.loop, &m->client, &kc, NULL);
+	rv = baton_kube_client_init(g->loop, &m->client, &kc, NULL);
 	baton_kube_config_free(&kc);
 	if (rv != 0) {
 		baton_errmsg_printf(errmsg, "peer %s: %s", m->name,
@@ -1113,31 +1055,23 @@ static int raft_go(struct baton_raftglue *g, bool bootstrap, char *errmsg)
 	return 0;
 }
 
-int baton_raftglue_start(const struct baton_raftglue_config *gc,
-			 struct baton_raftglue **out, char *errmsg)
+static void init_failed_cb(struct baton_raftglue *g)
 {
-	const struct baton_batond_config *cfg = gc->cfg;
-	uv_loop_t *loop = gc->loop;
-	struct baton_raftglue *g = calloc(1, sizeof *g);
-	struct baton_http_tls_config tls = {.cert_file = cfg->tls_cert,
-					    .key_file = cfg->tls_key,
-					    .ca_file = cfg->tls_ca};
-	struct baton_http_config hc = {0};
-	char host[256];
-	int port;
-	int rv;
+	(void)g; /* a failed init unwound (baton_raftglue_init): nobody waits */
+}
 
-	if (g == NULL) {
-		return BATON_ENOMEM;
-	}
-	BATON_ASSERT(gc->fatal != NULL);
-	g->rc = *gc;
-	g->cfg = cfg;
-	baton_raftglue_observe(g, NULL);
-	uv_timer_init(loop, &g->tick);
-	g->tick.data = g;
-	/* members: self + peers, sorted by name; ids are hashes of the
-	 * names (batond/membership.h rule 1) */
+static void maybe_closed(struct baton_raftglue *g);
+static void handle_closed_cb(uv_handle_t *h);
+static void api_closed_cb(struct baton_http_server *srv);
+static void client_closed_cb(struct baton_kube_client *c);
+static void node_closed_cb(struct baton_raft_node *n);
+
+/* Who is who: self + peers, sorted by name; ids are hashes of the names
+ * (batond/membership.h rule 1). */
+static int members_init(struct baton_raftglue *g, char *errmsg)
+{
+	const struct baton_batond_config *cfg = g->cfg;
+
 	snprintf(g->members[0].name, sizeof g->members[0].name, "%s",
 		 cfg->region);
 	snprintf(g->members[0].raft_address, sizeof g->members[0].raft_address,
@@ -1146,7 +1080,7 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 		 "%s", cfg->peer_api_bind ? cfg->peer_api_bind : "");
 	g->n_members = 1;
 	for (size_t i = 0; i < cfg->n_peers; i++) {
-		struct member *m = &g->members[g->n_members++];
+		struct baton_raftglue_member *m = &g->members[g->n_members++];
 		snprintf(m->name, sizeof m->name, "%s", cfg->peers[i].name);
 		snprintf(m->raft_address, sizeof m->raft_address, "%s",
 			 cfg->peers[i].raft_address);
@@ -1168,16 +1102,144 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 				    "regions %s and %s have the same Raft id "
 				    "(a hash of the name): rename one",
 				    g->members[j].name, g->members[i].name);
-				*out = g;
 				return BATON_ECONFIG;
 			}
 		}
 	}
+	return 0;
+}
 
+/* The Raft node on raft_uv, behind mutual TLS when tls is configured. On
+ * failure the node closed what it opened, the transport included. */
+static int node_init(struct baton_raftglue *g, char *errmsg)
+{
+	const struct baton_batond_config *cfg = g->cfg;
+	struct baton_raft_config rc = {
+	    .id = g->members[g->self].id,
+	    .address = g->members[g->self].raft_address,
+	    .dir = cfg->raft_dir,
+	    .election_ms = cfg->election_timeout_ms,
+	    .heartbeat_ms = cfg->heartbeat_ms,
+	    .bind_address = cfg->raft_bind,
+	    /* raft_uv tries a failed peer again after 1 s by default; with
+	     * BATON_TLS_CONNECT_TIMEOUT_MS bounding each attempt, a healed
+	     * peer is reached within ~0.25 s of its next SYN getting
+	     * through */
+	    .connect_retry_ms = BATON_RAFT_CONNECT_RETRY_MS,
+	    /* a transfer to a peer that does not answer never completes: a
+	     * few election timeouts, then close */
+	    .transfer_timeout_ms = 3 * cfg->election_timeout_ms,
+	    /* the data directory may be empty: whether to bootstrap is
+	     * decided with the peers (raft_go) */
+	    .defer_start = true,
+	};
+	int rv;
+
+	for (int i = 0; i < g->n_members; i++) {
+		struct baton_raft_member *rm = &rc.members[rc.n_members++];
+		rm->id = g->members[i].id;
+		snprintf(rm->address, sizeof rm->address, "%s",
+			 g->members[i].raft_address);
+	}
+	if (cfg->tls_ca != NULL) {
+		/* Mutual TLS: the peer's raft id comes from its verified
+		 * certificate (baton://region/<name>), never from its claim. */
+		struct baton_tls_config tc = {.cert_file = cfg->tls_cert,
+					      .key_file = cfg->tls_key,
+					      .ca_file = cfg->tls_ca};
+		for (int i = 0; i < g->n_members; i++) {
+			struct baton_tls_member *tm =
+			    &tc.members[tc.n_members++];
+			tm->id = g->members[i].id;
+			snprintf(tm->region, sizeof tm->region, "%s",
+				 g->members[i].name);
+			snprintf(tm->address, sizeof tm->address, "%s",
+				 g->members[i].raft_address);
+		}
+		g->tls_transport.version = 1;
+		rv = baton_tls_transport_init(&g->tls_transport, g->loop, &tc);
+		if (rv != 0) {
+			baton_errmsg_printf(
+			    errmsg, "raft transport (mutual TLS): %s",
+			    g->tls_transport.errmsg[0] ? g->tls_transport.errmsg
+						       : baton_strerror(rv));
+			return BATON_ECONFIG;
+		}
+		rc.transport = &g->tls_transport;
+		rc.transport_close = baton_tls_transport_close;
+	}
+	rv = baton_raft_init(g->loop, &g->node, &rc);
+	if (rv != 0) {
+		baton_errmsg_printf(errmsg, "%s", g->node.errmsg);
+		return rv == BATON_EIO ? BATON_EIO : BATON_ECONFIG;
+	}
+	g->node.data = g;
+	g->node.fsm.observer = observer;
+	g->node.fsm.observer_data = g;
+	return 0;
+}
+
+/* The peer API: routes, then listen. On failure the server is open (the
+ * caller closes it). */
+static int api_listen(struct baton_raftglue *g, char *errmsg)
+{
+	const struct baton_batond_config *cfg = g->cfg;
+	char host[256];
+	int port;
+	int rv;
+
+	baton_http_route(&g->api, "POST", "/v1/propose", api_propose, g);
+	baton_http_route(&g->api, "GET", "/v1/status", api_status, g);
+	baton_http_route(&g->api, "POST", "/v1/membership/rejoin", api_rejoin,
+			 g);
+	/* GET /v1/peer-token, batond/peertoken.h */
+	baton_peertoken_serve(g->rc.peertoken, &g->api);
+	rv = baton_failpoint() ? BATON_EINVAL
+			       : baton_split_host_port(cfg->peer_api_bind, host,
+						       sizeof host, &port);
+	if (rv == 0) {
+		rv = baton_http_server_listen(&g->api, host, port);
+	}
+	if (rv != 0) {
+		baton_errmsg_printf(
+		    errmsg, "peer API on %s: %s", cfg->peer_api_bind,
+		    g->api.errmsg[0] ? g->api.errmsg : baton_strerror(rv));
+	}
+	return rv;
+}
+
+int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
+			const struct baton_raftglue_config *gc, char *errmsg)
+{
+	const struct baton_batond_config *cfg = gc->cfg;
+	struct baton_http_tls_config tls = {.cert_file = cfg->tls_cert,
+					    .key_file = cfg->tls_key,
+					    .ca_file = cfg->tls_ca};
+	struct baton_http_config hc = {0};
+	void *data = g->data;
+	int rv;
+
+	/* The happy path opens, in order: the driver, the tick timer, the
+	 * Raft node, the peer API, the peers' API clients; then Raft starts
+	 * (or the join begins) and the tick. A failure closes what was
+	 * opened, newest first (err_after_*); the handles close on the loop
+	 * (g->closing counts them, one more held until every close was
+	 * asked for), and the driver goes once the last one closed. */
+	BATON_ASSERT(gc->fatal != NULL);
+	errmsg[0] = '\0';
+	memset(g, 0, sizeof *g);
+	g->data = data;
+	g->loop = loop;
+	g->rc = *gc;
+	g->cfg = cfg;
+	baton_raftglue_observe(g, NULL);
+	rv = members_init(g, errmsg);
+	if (rv != 0) {
+		return rv;
+	}
 	if (mkdir(cfg->raft_dir, 0700) != 0 && errno != EEXIST) {
 		baton_errmsg_printf(errmsg, "raft.dataDir %s: %s",
 				    cfg->raft_dir, strerror(errno));
-		*out = g;
 		return BATON_EIO;
 	}
 	{
@@ -1186,10 +1248,13 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 					  g->members[g->self].id, &has_data,
 					  errmsg);
 		if (rv != 0) {
-			*out = g;
 			return rv;
 		}
 		g->joining = !has_data;
+	}
+	if (baton_failpoint()) {
+		baton_errmsg_printf(errmsg, "raft driver: out of memory");
+		return BATON_ENOMEM;
 	}
 	{
 		struct baton_driver_ops dops = {
@@ -1210,118 +1275,61 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 		baton_driver_init(&g->driver, cfg->region, &dops, 0, inc);
 	}
 	add_metrics(g);
-	*out = g; /* from here on, stop() cleans up whatever fails */
-	{
-		struct baton_raft_config rc = {
-		    .id = g->members[g->self].id,
-		    .address = g->members[g->self].raft_address,
-		    .dir = cfg->raft_dir,
-		    .election_ms = cfg->election_timeout_ms,
-		    .heartbeat_ms = cfg->heartbeat_ms,
-		    .bind_address = cfg->raft_bind,
-		    /* raft_uv tries a failed peer again after 1 s by
-		     * default; with BATON_TLS_CONNECT_TIMEOUT_MS bounding
-		     * each attempt, a healed peer is reached within ~0.25 s
-		     * of its next SYN getting through */
-		    .connect_retry_ms = BATON_RAFT_CONNECT_RETRY_MS,
-		    /* a transfer to a peer that does not answer never
-		     * completes: a few election timeouts, then close */
-		    .transfer_timeout_ms = 3 * cfg->election_timeout_ms,
-		    /* the data directory may be empty: whether to bootstrap
-		     * is decided with the peers (raft_go) */
-		    .defer_start = true,
-		};
-		for (int i = 0; i < g->n_members; i++) {
-			struct baton_raft_member *rm =
-			    &rc.members[rc.n_members++];
-			rm->id = g->members[i].id;
-			snprintf(rm->address, sizeof rm->address, "%s",
-				 g->members[i].raft_address);
+	/* from here every stage holds uv handles: they close on the loop */
+	g->closing = 1; /* the guard, dropped once every close was asked */
+	g->close_cb = init_failed_cb;
+	uv_timer_init(loop, &g->tick);
+	g->tick.data = g;
+	rv = baton_failpoint() ? BATON_ENOMEM : node_init(g, errmsg);
+	if (rv != 0) {
+		if (errmsg[0] == '\0') {
+			baton_errmsg_printf(errmsg, "raft node: %s",
+					    baton_strerror(rv));
 		}
-		if (cfg->tls_ca != NULL) {
-			/* Mutual TLS: the peer's raft id comes from its
-			 * verified certificate (baton://region/<name>), never
-			 * from its claim. */
-			struct baton_tls_config tc = {.cert_file =
-							  cfg->tls_cert,
-						      .key_file = cfg->tls_key,
-						      .ca_file = cfg->tls_ca};
-			for (int i = 0; i < g->n_members; i++) {
-				struct baton_tls_member *tm =
-				    &tc.members[tc.n_members++];
-				tm->id = g->members[i].id;
-				snprintf(tm->region, sizeof tm->region, "%s",
-					 g->members[i].name);
-				snprintf(tm->address, sizeof tm->address, "%s",
-					 g->members[i].raft_address);
-			}
-			g->tls_transport.version = 1;
-			rv = baton_tls_transport_init(&g->tls_transport, loop,
-						      &tc);
-			if (rv != 0) {
-				baton_errmsg_printf(
-				    errmsg, "raft transport (mutual TLS): %s",
-				    g->tls_transport.errmsg[0]
-					? g->tls_transport.errmsg
-					: baton_strerror(rv));
-				return BATON_ECONFIG;
-			}
-			rc.transport = &g->tls_transport;
-			rc.transport_close = baton_tls_transport_close;
-		}
-		rv = baton_raft_init(loop, &g->node, &rc);
-		if (rv != 0) {
-			/* the node closed what it had opened, the transport
-			 * it was given included */
-			baton_errmsg_printf(errmsg, "%s", g->node.errmsg);
-			return rv == BATON_EIO ? BATON_EIO : BATON_ECONFIG;
-		}
-		g->node_inited = true;
-		g->node.data = g;
-		g->node.fsm.observer = observer;
-		g->node.fsm.observer_data = g;
+		goto err_after_tick;
 	}
-
-	/* the peer API */
 	if (cfg->peer_api_bind != NULL) {
 		hc.tls = cfg->tls_ca != NULL ? &tls : NULL;
-		rv = baton_http_server_init(loop, &g->api, &hc);
+		rv = baton_failpoint()
+			 ? BATON_ENOMEM
+			 : baton_http_server_init(loop, &g->api, &hc);
 		if (rv != 0) {
 			baton_errmsg_printf(errmsg, "peer API: %s",
-					    g->api.errmsg);
-			return rv;
+					    g->api.errmsg[0]
+						? g->api.errmsg
+						: baton_strerror(rv));
+			goto err_after_node;
 		}
-		g->api_started = true;
-		baton_http_route(&g->api, "POST", "/v1/propose", api_propose,
-				 g);
-		baton_http_route(&g->api, "GET", "/v1/status", api_status, g);
-		baton_http_route(&g->api, "POST", "/v1/membership/rejoin",
-				 api_rejoin, g);
-		/* GET /v1/peer-token, batond/peertoken.h */
-		baton_peertoken_serve(gc->peertoken, &g->api);
-		rv = baton_split_host_port(cfg->peer_api_bind, host,
-					   sizeof host, &port);
-		if (rv == 0) {
-			rv = baton_http_server_listen(&g->api, host, port);
-		}
+		rv = api_listen(g, errmsg);
 		if (rv != 0) {
-			baton_errmsg_printf(errmsg, "peer API on %s: %s",
-					    cfg->peer_api_bind, g->api.errmsg);
-			return rv;
+			goto err_after_api;
 		}
 	}
 	for (int i = 0; i < g->n_members; i++) {
 		if (i != g->self && g->members[i].api_address[0] != '\0') {
-			rv = peer_client(g, &g->members[i], errmsg);
+			rv = baton_failpoint()
+				 ? BATON_ENOMEM
+				 : peer_client(g, &g->members[i], errmsg);
 			if (rv != 0) {
-				return rv;
+				if (errmsg[0] == '\0') {
+					baton_errmsg_printf(errmsg,
+							    "peer %s: %s",
+							    g->members[i].name,
+							    baton_strerror(rv));
+				}
+				goto err_after_clients;
 			}
 		}
 	}
 	if (!g->joining) {
-		rv = raft_go(g, false, errmsg);
+		rv = baton_failpoint() ? BATON_EINTERNAL
+				       : raft_go(g, false, errmsg);
 		if (rv != 0) {
-			return rv;
+			if (errmsg[0] == '\0') {
+				baton_errmsg_printf(errmsg, "raft start: %s",
+						    baton_strerror(rv));
+			}
+			goto err_after_clients;
 		}
 	} else {
 		baton_log(BATON_LOG_WARN, "raft",
@@ -1329,6 +1337,8 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 			  "this is a new fleet before starting Raft",
 			  cfg->raft_dir);
 	}
+	g->closing = 0;
+	g->close_cb = NULL;
 	g->ops = (struct baton_consensus_ops){
 	    .data = g,
 	    .db = op_db,
@@ -1349,8 +1359,37 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 		  cfg->region, (unsigned long long)g->members[g->self].id,
 		  g->members[g->self].raft_address, g->n_members,
 		  cfg->raft_dir);
-	*out = g;
 	return 0;
+
+err_after_clients:
+	g->stopping = true;
+	for (int i = 0; i < g->n_members; i++) {
+		if (g->members[i].client_ready) {
+			g->closing++;
+			g->members[i].client.data = g;
+			baton_kube_client_close(&g->members[i].client,
+						client_closed_cb);
+			g->members[i].client_ready = false;
+		}
+	}
+err_after_api:
+	g->stopping = true;
+	if (cfg->peer_api_bind != NULL) {
+		g->closing++;
+		g->api.data = g;
+		baton_http_server_close(&g->api, api_closed_cb);
+	}
+err_after_node:
+	g->stopping = true;
+	g->closing++;
+	baton_raft_close(&g->node, node_closed_cb);
+err_after_tick:
+	g->stopping = true;
+	g->closing++;
+	uv_close((uv_handle_t *)&g->tick, handle_closed_cb);
+	g->closing--;	 /* the guard */
+	maybe_closed(g); /* closes the driver once the last callback ran */
+	return rv;
 }
 
 /* ---- shutdown
@@ -1358,14 +1397,13 @@ int baton_raftglue_start(const struct baton_raftglue_config *gc,
 
 static void maybe_closed(struct baton_raftglue *g)
 {
-	void (*cb)(void *) = g->stopped_cb;
-	void *data = g->stopped_data;
-	if (g->closing > 0 || g->proposals != NULL) {
+	baton_raftglue_close_cb cb = g->close_cb;
+	if (g->closing > 0 || g->proposals != NULL || cb == NULL) {
 		return;
 	}
+	g->close_cb = NULL;
 	baton_driver_close(&g->driver);
-	free(g);
-	cb(data);
+	cb(g); /* G's memory is the caller's from here */
 }
 
 static void handle_closed_cb(uv_handle_t *h)
@@ -1409,9 +1447,9 @@ static void node_closed_cb(struct baton_raft_node *n)
  * raft cancels the pending applies (their callbacks run). */
 static void close_all(struct baton_raftglue *g)
 {
-	g->closing = 1; /* tick */
+	g->closing = 2; /* tick, node */
 	uv_close((uv_handle_t *)&g->tick, handle_closed_cb);
-	if (g->api_started) {
+	if (g->cfg->peer_api_bind != NULL) {
 		g->closing++;
 		g->api.data = g;
 		baton_http_server_close(&g->api, api_closed_cb);
@@ -1425,18 +1463,14 @@ static void close_all(struct baton_raftglue *g)
 			g->members[i].client_ready = false;
 		}
 	}
-	if (g->node_inited) {
-		g->closing++;
-		baton_raft_close(&g->node, node_closed_cb);
-	}
+	baton_raft_close(&g->node, node_closed_cb);
 	maybe_closed(g);
 }
 
-void baton_raftglue_stop(struct baton_raftglue *g,
-			 void (*stopped_cb)(void *data), void *data)
+void baton_raftglue_close(struct baton_raftglue *g, baton_raftglue_close_cb cb)
 {
-	g->stopped_cb = stopped_cb;
-	g->stopped_data = data;
+	BATON_ASSERT(cb != NULL && g->close_cb == NULL);
+	g->close_cb = cb;
 	/* nothing goes up once the daemon began to stop us */
 	baton_raftglue_observe(g, NULL);
 	if (is_leader(g) && g->n_members > 1) {

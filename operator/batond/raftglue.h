@@ -31,12 +31,18 @@
 #ifndef BATON_BATOND_RAFTGLUE_H
 #define BATON_BATOND_RAFTGLUE_H
 
+#include <raft.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "batond/config.h"
 #include "batond/consensus.h"
+#include "consensus/driver.h"
+#include "consensus/node.h"
 #include "http/metrics.h"
+#include "http/server.h"
+#include "kube/client.h"
 
 /* How soon raft_uv connects again to a peer it could not reach (its
  * default is 1 s): a region that comes back is reached sooner. */
@@ -44,9 +50,11 @@
 
 struct baton_raftglue;
 struct baton_peertoken;
+struct proposal;
+
+#define BATON_RAFTGLUE_MEMBERS (BATON_MAX_PEERS + 1)
 
 struct baton_raftglue_config {
-	uv_loop_t *loop;
 	/* region, peers, raft.*, tls.*, peerApi.bind (read, never kept
 	 * beyond the daemon's life, which outlives raftglue) */
 	const struct baton_batond_config *cfg;
@@ -58,10 +66,30 @@ struct baton_raftglue_config {
 	void *data;
 };
 
-/* On failure *OUT may still be set: the half-started node, which the
- * caller stops with baton_raftglue_stop() (it closes what was opened). */
-int baton_raftglue_start(const struct baton_raftglue_config *cfg,
-			 struct baton_raftglue **out, char *errmsg);
+typedef void (*baton_raftglue_close_cb)(struct baton_raftglue *g);
+
+/* Lifecycle: the memory is the caller's (daemon.c embeds it in struct
+ * baton_batond), libuv's rule.
+ *
+ * baton_raftglue_init() opens, in order (each a fail point,
+ * common/failpoint.h): the driver, the tick timer, the Raft node (with
+ * its TLS transport), the peer API (when peerApi.bind is set), one kube
+ * client per peer's API, then starts Raft (unless the data directory is
+ * empty: then it asks the peers first) and the tick.
+ *
+ * On failure it returns the error (ERRMSG says which stage) and closes
+ * what it opened, newest first (err_after_*): nothing is half-built, and
+ * G must not be closed. Some of those closes finish on the loop: G's
+ * memory is the caller's again once the loop ran them (run it until it is
+ * empty, as a daemon that stops does anyway).
+ *
+ * baton_raftglue_close(): graceful (leadership is transferred when this
+ * node leads), every handle closed, pending proposals failed; CB(G) runs
+ * once the last close callback ran; then G's memory is the caller's. */
+int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
+			const struct baton_raftglue_config *cfg, char *errmsg);
+void baton_raftglue_close(struct baton_raftglue *g, baton_raftglue_close_cb cb);
+
 const struct baton_consensus_ops *baton_raftglue_ops(struct baton_raftglue *g);
 
 /* Raft, lease and failover metrics, brought up to date (at a scrape). */
@@ -76,9 +104,68 @@ bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
 void baton_raftglue_observe(struct baton_raftglue *g,
 			    const struct baton_raft_observer *obs);
 
-/* Graceful: transfer leadership if leader, then close everything; then
- * STOPPED_CB(DATA). */
-void baton_raftglue_stop(struct baton_raftglue *g,
-			 void (*stopped_cb)(void *data), void *data);
+/* Private: one member of the group (self included). */
+struct baton_raftglue_member {
+	char name[BATON_NAME_SIZE];
+	raft_id id;
+	char raft_address[256];
+	char api_address[256];
+	struct baton_kube_client client; /* peer API client */
+	bool client_ready;		 /* CLIENT is open */
+	struct baton_raftglue *g;
+	/* joining with an empty data directory (batond/membership.h): what
+	 * the peer last said, and the requests asking it */
+	struct baton_kube_request st_req, rj_req;
+	bool st_pending, rj_pending;
+	uint64_t st_ms; /* when its last answer came, 0: never */
+	bool st_joining, st_leader;
+	uint64_t st_last_index;
+	int st_my_role;
+};
+
+struct baton_raftglue {
+	/* Public. */
+	void *data; /* the caller's; raftglue never touches it */
+
+	/* Private. */
+	uv_loop_t *loop;
+	struct baton_raftglue_config rc;       /* metrics, fatal */
+	const struct baton_batond_config *cfg; /* rc.cfg */
+	/* who acts on the FSM (batond/consensus.h); never NULL members:
+	 * baton_raftglue_observe() puts the no-op ones in for NULL */
+	struct baton_raft_observer obs;
+	/* consensus/node.h: raft on raft_uv with the FSM, the one the node
+	 * tests run */
+	struct baton_raft_node node;
+	struct raft_uv_transport tls_transport;
+	struct baton_raftglue_member members[BATON_RAFTGLUE_MEMBERS];
+	int n_members;
+	int self;
+	struct baton_driver driver; /* consensus/driver.h: the protocol */
+	uint64_t generation; /* ops.generation: role/phase changes applied */
+	/* runs from a successful init until the close: kick() restarts it
+	 * only then (uv_is_active) */
+	uv_timer_t tick;
+	bool barrier_due; /* a decision applied here, the leader: push it */
+	/* metrics (on the daemon's registry; may be NULL) */
+	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
+	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
+	struct baton_driver_stats counted; /* what the counters hold */
+	struct baton_http_server api;	   /* open when cfg->peer_api_bind */
+	struct baton_consensus_ops ops;
+	struct proposal *proposals;
+	bool stopping;
+	int closing;
+	/* membership (batond/membership.h) */
+	bool joining;	       /* empty data dir: Raft not started yet */
+	uint64_t join_next_ms; /* next decision */
+	char join_why[512];    /* the last decision's reason, logged once */
+	bool join_added;       /* the leader added us back (this process) */
+	uint64_t join_logged_ms;
+	struct raft_change change;
+	bool change_pending;
+	uint64_t member_next_ms;
+	baton_raftglue_close_cb close_cb;
+};
 
 #endif /* BATON_BATOND_RAFTGLUE_H */

@@ -852,9 +852,9 @@ static void life_run_ms(struct life *l, uint64_t ms)
 	uv_run(&l->loop, UV_RUN_DEFAULT);
 }
 
-static void life_stopped_cb(void *data)
+static void life_stopped_cb(struct baton_agents *a)
 {
-	((struct life *)data)->stopped = true;
+	((struct life *)a->data)->stopped = true;
 }
 
 static void no_change(void *data, const char *db)
@@ -883,7 +883,7 @@ START_TEST(a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once)
 	struct life l;
 	struct baton_kube_informer pods;
 	struct baton_agents_env env;
-	struct baton_agents *a = NULL;
+	struct baton_agents agents, *a = &agents;
 	struct sockaddr_in sa;
 	const char *ip = "127.0.0.93";
 	int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -914,12 +914,12 @@ START_TEST(a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once)
 	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
 
 	memset(&env, 0, sizeof env);
-	env.loop = &l.loop;
 	env.region = "eu";
 	env.pods = &pods;
 	env.changed = no_change;
 	env.event = no_event;
-	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
 
 	/* the first tick polls the new pod; the agent never answers */
 	life_run_ms(&l, 300);
@@ -933,7 +933,7 @@ START_TEST(a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once)
 	ck_assert_uint_eq(json_array_size(st), 0); /* forgotten */
 	json_decref(st);
 
-	baton_agents_stop(a, life_stopped_cb, &l);
+	baton_agents_close(a, life_stopped_cb);
 	while (!l.stopped) {
 		uv_run(&l.loop, UV_RUN_ONCE);
 	}
@@ -1012,7 +1012,7 @@ START_TEST(the_hops_before_a_promote_reach_steps_millis)
 	struct baton_agents_env env;
 	struct baton_consensus_ops ops;
 	struct baton_lastfailover lf;
-	struct baton_agents *a = NULL;
+	struct baton_agents agents, *a = &agents;
 	struct baton_cmd cmd;
 	char msg[300];
 	json_t *steps;
@@ -1042,14 +1042,14 @@ START_TEST(the_hops_before_a_promote_reach_steps_millis)
 	ops.lease_expired = fake_expired;
 	ops.generation = fake_generation;
 	memset(&env, 0, sizeof env);
-	env.loop = &l.loop;
 	env.region = "us";
 	env.consensus = &ops;
 	env.pods = &pods;
 	env.changed = count_change;
 	env.event = no_event;
 	env.lastfo = &lf;
-	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
 	life_run_ms(&l, 100);
 
 	/* a switchover called off: its hops are dropped with it, and a
@@ -1102,7 +1102,7 @@ START_TEST(the_hops_before_a_promote_reach_steps_millis)
 		      (long long)fenced);
 	ck_assert_int_ge(changes, 1); /* the status is told */
 
-	baton_agents_stop(a, life_stopped_cb, &l);
+	baton_agents_close(a, life_stopped_cb);
 	while (!l.stopped) {
 		uv_run(&l.loop, UV_RUN_ONCE);
 	}
@@ -1247,7 +1247,7 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 	struct baton_kube_informer pods;
 	struct baton_consensus_ops cs;
 	struct baton_agents_env env;
-	struct baton_agents *a = NULL;
+	struct baton_agents agents, *a = &agents;
 	struct baton_region_report rep;
 	struct lease_ask q;
 	json_t *pod, *st;
@@ -1277,14 +1277,14 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
 
 	memset(&env, 0, sizeof env);
-	env.loop = &l.loop;
 	env.region = "eu";
 	env.pods = &pods;
 	env.consensus = &cs;
 	env.changed = no_change;
 	env.event = no_event;
 	env.api_bind = "127.0.0.94:18391";
-	ck_assert_int_eq(baton_agents_start(&env, &a), 0);
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
 	life_run_ms(&l, 300);
 
 	/* the report (no agent answered: the pod's readiness) */
@@ -1312,7 +1312,7 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 	ck_assert_ptr_nonnull(
 	    strstr(ask_lease(&l, &q), "\"grantMillis\":1500"));
 
-	baton_agents_stop(a, life_stopped_cb, &l);
+	baton_agents_close(a, life_stopped_cb);
 	while (!l.stopped) {
 		uv_run(&l.loop, UV_RUN_ONCE);
 	}

@@ -1,6 +1,8 @@
 /* The controller's start-up unwinding (issue 18 item 2).
  *
- * baton_controller_start() opens its parts in stages (maps, peer fencing,
+ * The controller's memory is the caller's (baton_controller_init/_close,
+ * configured by struct baton_controller_config: no struct baton_batond).
+ * baton_controller_init() opens its parts in stages (maps, peer fencing,
  * work queue, informers, peer watches, discovery timer, agent driver).
  * Each test makes the Nth stage fail (common/failpoint.h) and checks that
  * what was opened is closed: the loop runs dry and uv_loop_close() returns
@@ -22,7 +24,9 @@
 #include <uv.h>
 
 #include "batond/controller.h"
-#include "batond/daemon.h"
+#include "batond/scope.h"
+#include "http/metrics.h"
+#include "kube/client.h"
 #include "common/error.h"
 #include "common/failpoint.h"
 #include "harness.h"
@@ -37,7 +41,10 @@ static const char kubeconfig[] =
 struct fixture {
 	uv_loop_t loop;
 	struct baton_batond_config cfg;
-	struct baton_batond d;
+	struct baton_scope scope;
+	struct baton_kube_client kube;
+	struct baton_controller_config cc;
+	struct baton_controller c;
 	bool stopped;
 };
 
@@ -59,34 +66,37 @@ static void fixture_init(struct fixture *f)
 	snprintf(bind, sizeof bind, "127.0.0.1:%d", tst_closed_port());
 	ck_assert_int_eq(baton_batond_config_set(&f->cfg.agent_api_bind, bind),
 			 0);
-	f->d.loop = &f->loop;
-	f->d.cfg = &f->cfg;
-	baton_metrics_init(&f->d.metrics);
-	baton_scope_init(&f->d.scope, &f->cfg);
+	baton_scope_init(&f->scope, &f->cfg);
 	ck_assert_int_eq(baton_kube_config_load_data(&kc, kubeconfig,
 						     strlen(kubeconfig), "t",
 						     NULL, NULL),
 			 0);
-	ck_assert_int_eq(
-	    baton_kube_client_init(&f->loop, &f->d.kube, &kc, NULL), 0);
+	ck_assert_int_eq(baton_kube_client_init(&f->loop, &f->kube, &kc, NULL),
+			 0);
 	baton_kube_config_free(&kc);
+	/* no consensus, no events, no metrics: what a start-up needs */
+	f->cc = (struct baton_controller_config){
+	    .cfg = &f->cfg, .scope = &f->scope, .kube = &f->kube};
+	f->c.data = f;
+}
+
+static int fixture_init_controller(struct fixture *f, char *errmsg)
+{
+	return baton_controller_init(&f->loop, &f->c, &f->cc, errmsg);
 }
 
 static void fixture_close(struct fixture *f)
 {
-	baton_kube_client_close(&f->d.kube, kube_closed_cb);
+	baton_kube_client_close(&f->kube, kube_closed_cb);
 	LOOP_TEARDOWN(&f->loop);
-	baton_scope_free(&f->d.scope);
-	baton_metrics_free(&f->d.metrics);
+	baton_scope_free(&f->scope);
 	baton_batond_config_free(&f->cfg);
 }
 
-static struct fixture *stopped_fixture;
-
-static void stopped_cb(struct baton_batond *d)
+static void stopped_cb(struct baton_controller *c)
 {
-	(void)d;
-	stopped_fixture->stopped = true;
+	struct fixture *f = c->data;
+	f->stopped = true;
 }
 
 /* How many stages (fail points) a full start passes, then each one
@@ -94,16 +104,13 @@ static void stopped_cb(struct baton_batond *d)
 static unsigned count_stages(void)
 {
 	struct fixture f;
-	struct baton_controller *c = NULL;
 	char errmsg[BATON_ERRMSG_SIZE];
 
 	fixture_init(&f);
 	baton_test_fail_at = 0;
 	baton_test_fail_seen = 0;
-	ck_assert_int_eq(baton_controller_start(&f.d, &c, errmsg), 0);
-	ck_assert_ptr_nonnull(c);
-	stopped_fixture = &f;
-	baton_controller_stop(c, stopped_cb);
+	ck_assert_int_eq(fixture_init_controller(&f, errmsg), 0);
+	baton_controller_close(&f.c, stopped_cb);
 	LOOP_RUN_UNTIL(&f.loop, f.stopped);
 	fixture_close(&f);
 	return baton_test_fail_seen;
@@ -123,16 +130,15 @@ START_TEST(test_start_fails_at_each_stage)
 
 	for (unsigned at = 1; at <= n; at++) {
 		struct fixture f;
-		struct baton_controller *c = NULL;
 		char errmsg[BATON_ERRMSG_SIZE] = "";
 		int rv;
 
 		fixture_init(&f);
 		baton_test_fail_at = at;
-		rv = baton_controller_start(&f.d, &c, errmsg);
+		rv = fixture_init_controller(&f, errmsg);
 		baton_test_fail_at = 0;
 		ck_assert_msg(rv != 0, "stage %u of %u did not fail", at, n);
-		ck_assert_msg(c == NULL, "stage %u handed back a controller",
+		ck_assert_msg(!f.stopped, "stage %u called a close callback",
 			      at);
 		ck_assert_msg(errmsg[0] != '\0', "stage %u: no message", at);
 		/* the unwinding finishes on the loop; then nothing is left */
@@ -148,7 +154,6 @@ END_TEST
 START_TEST(test_agent_api_port_taken)
 {
 	struct fixture f;
-	struct baton_controller *c = NULL;
 	char errmsg[BATON_ERRMSG_SIZE] = "";
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t len = sizeof sa;
@@ -165,8 +170,7 @@ START_TEST(test_agent_api_port_taken)
 	snprintf(bind_to, sizeof bind_to, "127.0.0.1:%d", ntohs(sa.sin_port));
 	ck_assert_int_eq(
 	    baton_batond_config_set(&f.cfg.agent_api_bind, bind_to), 0);
-	ck_assert_int_ne(baton_controller_start(&f.d, &c, errmsg), 0);
-	ck_assert_ptr_null(c);
+	ck_assert_int_ne(fixture_init_controller(&f, errmsg), 0);
 	ck_assert_msg(strstr(errmsg, "agent driver") != NULL, "%s", errmsg);
 	fixture_close(&f);
 	close(fd);

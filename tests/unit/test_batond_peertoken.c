@@ -1,12 +1,19 @@
 /* Unit tests for operator/batond/peertoken: the token answer's parser (bad
  * input is an error and yields no token), the JWT expiry, the refresh
  * schedule (half life with jitter, bounded jittered backoff) and the "low"
- * rule. */
+ * rule; and its start's unwinding: a start that fails closes what it opened
+ * (the tick timer) and hands nothing back (it used to hand back the
+ * half-started object for the caller to stop). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "batond/config.h"
 #include "batond/peertoken.h"
 #include "harness.h"
+#include "http/metrics.h"
 
 #define T0 1796514444000LL /* 2026-12-05T23:47:24Z */
 
@@ -183,6 +190,79 @@ START_TEST(low_at_a_quarter_or_five_minutes)
 }
 END_TEST
 
+/* ---- start and stop ---- */
+
+struct life {
+	uv_loop_t loop;
+	struct baton_batond_config cfg;
+	struct baton_metrics metrics;
+	struct baton_peertoken_config pc;
+	bool stopped;
+};
+
+static void life_init(struct life *l, const char *dir)
+{
+	memset(l, 0, sizeof *l);
+	ck_assert_int_eq(uv_loop_init(&l->loop), 0);
+	baton_batond_config_defaults(&l->cfg);
+	ck_assert_int_eq(baton_batond_config_set(&l->cfg.region, "eu"), 0);
+	ck_assert_int_eq(baton_batond_config_set(&l->cfg.peer_token_dir, dir),
+			 0);
+	baton_metrics_init(&l->metrics);
+	/* no kube client: nothing is minted without a peer asking */
+	l->pc = (struct baton_peertoken_config){
+	    .cfg = &l->cfg, .metrics = &l->metrics, .data = l};
+}
+
+static void life_free(struct life *l)
+{
+	LOOP_TEARDOWN(&l->loop);
+	baton_metrics_free(&l->metrics);
+	baton_batond_config_free(&l->cfg);
+}
+
+static void life_stopped_cb(void *data)
+{
+	((struct life *)data)->stopped = true;
+}
+
+START_TEST(start_and_stop)
+{
+	struct life l;
+	struct baton_peertoken *p = NULL;
+	char dir[] = "/tmp/baton-peertoken-XXXXXX";
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	life_init(&l, dir);
+	ck_assert_int_eq(baton_peertoken_start(&l.loop, &l.pc, &p, errmsg), 0);
+	ck_assert_ptr_nonnull(p);
+	baton_peertoken_stop(p, life_stopped_cb);
+	LOOP_RUN_UNTIL(&l.loop, l.stopped);
+	life_free(&l);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* peerTokens.dir cannot be made, after the tick timer was opened: the
+ * start closes it itself and hands nothing back; the loop then closes with
+ * nothing left (ASan: nothing leaked). */
+START_TEST(failed_start_closes_what_it_opened)
+{
+	struct life l;
+	struct baton_peertoken *p = NULL;
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+
+	life_init(&l, "/proc/baton-no/tokens");
+	ck_assert_int_eq(baton_peertoken_start(&l.loop, &l.pc, &p, errmsg),
+			 BATON_EIO);
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(errmsg, "peerTokens.dir") != NULL, "%s", errmsg);
+	life_free(&l);
+	ck_assert(!l.stopped);
+}
+END_TEST
+
 static Suite *peertoken_suite(void)
 {
 	Suite *s = suite_create("batond_peertoken");
@@ -196,6 +276,8 @@ static Suite *peertoken_suite(void)
 	tcase_add_test(tc, refresh_at_half_life_with_jitter);
 	tcase_add_test(tc, retry_backoff_is_bounded_and_jittered);
 	tcase_add_test(tc, low_at_a_quarter_or_five_minutes);
+	tcase_add_test(tc, start_and_stop);
+	tcase_add_test(tc, failed_start_closes_what_it_opened);
 	suite_add_tcase(s, tc);
 	return s;
 }
