@@ -1028,7 +1028,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	    .switchover = env_switchover,
 	    .last_failover = env_last_failover,
 	    .routed = env_routed,
-	    .applied = &d->applied,
+	    .applied = cc->applied,
 	};
 	baton_lastfailover_init(&c->lastfo);
 	{

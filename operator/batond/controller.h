@@ -53,6 +53,7 @@
 
 struct baton_controller;
 struct baton_agentpki;
+struct baton_applyhash;
 struct baton_kube_recorder;
 struct baton_metric;
 
@@ -69,6 +70,8 @@ struct baton_controller_config {
 	const struct baton_consensus_ops *consensus; /* Raft's side */
 	const char *batond_url;		  /* where agents reach this batond */
 	struct baton_agentpki *agent_pki; /* NULL: no TLS to agents */
+	/* the children applied so far, by stamp (batond/applyhash.h) */
+	struct baton_applyhash *applied;
 	/* metrics (NULL: not kept) */
 	struct baton_metric *m_reconciles, *m_reconcile_seconds, *m_queue_depth,
 	    *m_epoch, *m_primary, *m_failover_step;

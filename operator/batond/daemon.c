@@ -459,6 +459,7 @@ static int start_controller(struct baton_batond *d)
 	    .consensus = d->consensus,
 	    .batond_url = d->batond_url,
 	    .agent_pki = d->agent_pki,
+	    .applied = &d->applied,
 	    .m_reconciles = d->m_reconciles,
 	    .m_reconcile_seconds = d->m_reconcile_seconds,
 	    .m_queue_depth = d->m_queue_depth,
