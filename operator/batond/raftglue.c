@@ -1208,6 +1208,21 @@ static int api_listen(struct baton_raftglue *g, char *errmsg)
 	return rv;
 }
 
+/* Close the peers' API clients that are open; each close counts in
+ * g->closing (client_closed_cb). */
+static void close_clients(struct baton_raftglue *g)
+{
+	for (int i = 0; i < g->n_members; i++) {
+		if (g->members[i].client_ready) {
+			g->closing++;
+			g->members[i].client.data = g;
+			baton_kube_client_close(&g->members[i].client,
+						client_closed_cb);
+			g->members[i].client_ready = false;
+		}
+	}
+}
+
 int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 			const struct baton_raftglue_config *gc, char *errmsg)
 {
@@ -1363,15 +1378,7 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 
 err_after_clients:
 	g->stopping = true;
-	for (int i = 0; i < g->n_members; i++) {
-		if (g->members[i].client_ready) {
-			g->closing++;
-			g->members[i].client.data = g;
-			baton_kube_client_close(&g->members[i].client,
-						client_closed_cb);
-			g->members[i].client_ready = false;
-		}
-	}
+	close_clients(g);
 err_after_api:
 	g->stopping = true;
 	if (cfg->peer_api_bind != NULL) {
@@ -1454,15 +1461,7 @@ static void close_all(struct baton_raftglue *g)
 		g->api.data = g;
 		baton_http_server_close(&g->api, api_closed_cb);
 	}
-	for (int i = 0; i < g->n_members; i++) {
-		if (g->members[i].client_ready) {
-			g->closing++;
-			g->members[i].client.data = g;
-			baton_kube_client_close(&g->members[i].client,
-						client_closed_cb);
-			g->members[i].client_ready = false;
-		}
-	}
+	close_clients(g);
 	baton_raft_close(&g->node, node_closed_cb);
 	maybe_closed(g);
 }

@@ -128,21 +128,18 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	return lf ? json_incref(lf) : NULL;
 }
 
+/* What both environments below share; each names its own observe. */
+#define FAKE_ENV_COMMON                                                        \
+	.data = &fenv, .kube = &client, .region = "eu-west",                   \
+	.batond_url = "http://batond.baton-system:8080",                       \
+	.fsm_view = env_fsm_view, .fsm_register = env_register,                \
+	.fsm_unregister = env_unregister, .api_served = env_api_served,        \
+	.event = env_event, .now = env_now, .seconds_since = env_since,        \
+	.routed = env_routed, .last_failover = env_last_failover
+
 static const struct baton_reconcile_env env = {
-    .data = &fenv,
-    .kube = &client,
-    .region = "eu-west",
-    .batond_url = "http://batond.baton-system:8080",
-    .fsm_view = env_fsm_view,
-    .fsm_register = env_register,
-    .fsm_unregister = env_unregister,
+    FAKE_ENV_COMMON,
     .observe = env_observe,
-    .api_served = env_api_served,
-    .event = env_event,
-    .now = env_now,
-    .seconds_since = env_since,
-    .routed = env_routed,
-    .last_failover = env_last_failover,
 };
 
 /* The same environment with the children's stamps remembered
@@ -161,20 +158,8 @@ static int env_observe_pods(void *data, const struct baton_dbspec *spec,
 }
 
 static const struct baton_reconcile_env env_h = {
-    .data = &fenv,
-    .kube = &client,
-    .region = "eu-west",
-    .batond_url = "http://batond.baton-system:8080",
-    .fsm_view = env_fsm_view,
-    .fsm_register = env_register,
-    .fsm_unregister = env_unregister,
+    FAKE_ENV_COMMON,
     .observe = env_observe_pods,
-    .api_served = env_api_served,
-    .event = env_event,
-    .now = env_now,
-    .seconds_since = env_since,
-    .routed = env_routed,
-    .last_failover = env_last_failover,
     .applied = &applied,
 };
 
