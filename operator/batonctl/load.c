@@ -146,19 +146,113 @@ static void one_line(char *dst, size_t len, const char *src)
 	dst[j] = '\0';
 }
 
-/* Connects to every host at once, keeps the first that accepts writes.
- * A host that refuses (down, or read-only: a standby, a fenced primary)
- * is tried again every interval_ms until DEADLINE_MS, while attempts at
- * hosts that do not answer (a partitioned one) stay pending: before, one
- * blackholed host held the whole attempt until its deadline, and a
- * partition drill measured up to a second of the load's own wait after
- * the new primary took writes. NULL with ERR set if none did. */
-static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
-				long deadline_ms, char *err, size_t errlen)
+/* The writer's sessions, one per host, kept across reconnects: a session
+ * that turned out read-only (a standby, a fenced primary) stays open and
+ * is asked again every interval, so when an instance is promoted and
+ * unfenced (a reload every session sees at its next statement) the writer
+ * moves to it within one interval and one round trip, instead of paying a
+ * new connection (50-150 ms each on the loaded 2-core lab, and a whole
+ * attempt's deadline when an attempt to a host that was mid-promotion
+ * hung). docs/lab.md, "The write load". */
+enum pool_state { P_NONE, P_CONNECTING, P_CHECKING, P_IDLE };
+
+struct pool_host {
+	PGconn *c;
+	enum pool_state state;
+	PostgresPollingStatusType poll;
+	int64_t since;	  /* when the connect or the check began */
+	int64_t again_at; /* NONE: reconnect; IDLE: ask again */
+};
+
+struct pool {
+	struct pool_host h[BATON_CTL_LOAD_MAX_HOSTS];
+};
+
+/* connecting or asking a host that does not answer: given up after this
+ * (a partitioned host; libpq's connect_timeout is not applied to
+ * PQconnectPoll) */
+#define POOL_STUCK_MS 1000
+/* read-only, in recovery, or the lease module's own view as the agent
+ * sets it (default_transaction_read_only) */
+#define POOL_CHECK_SQL                                                         \
+	"SELECT pg_is_in_recovery() OR "                                       \
+	"current_setting('transaction_read_only') = 'on'"
+
+static void pool_drop(struct pool_host *h, int64_t retry_at)
 {
-	PGconn *c[BATON_CTL_LOAD_MAX_HOSTS] = {0};
-	PostgresPollingStatusType st[BATON_CTL_LOAD_MAX_HOSTS];
-	int64_t retry_at[BATON_CTL_LOAD_MAX_HOSTS] = {0};
+	PQfinish(h->c);
+	h->c = NULL;
+	h->state = P_NONE;
+	h->again_at = retry_at;
+}
+
+static void pool_close(struct pool *pl)
+{
+	for (int i = 0; i < BATON_CTL_LOAD_MAX_HOSTS; i++) {
+		pool_drop(&pl->h[i], 0);
+	}
+}
+
+static void pool_check(struct pool_host *h, int64_t now, int64_t again)
+{
+	if (PQsendQuery(h->c, POOL_CHECK_SQL)) {
+		h->state = P_CHECKING;
+		h->since = now;
+	} else {
+		pool_drop(h, now + again);
+	}
+}
+
+/* H's check answered (the socket was readable): true if it may write;
+ * leaves H idle (read-only), or dropped (an error), otherwise. ERR says
+ * why a host refused. */
+static bool pool_answer(struct pool_host *h, const char *host, int64_t now,
+			int64_t again, char *err, size_t errlen)
+{
+	PGresult *r;
+	bool writable = false, failed = false;
+
+	if (!PQconsumeInput(h->c)) {
+		char m[300];
+		one_line(m, sizeof m, PQerrorMessage(h->c));
+		snprintf(err, errlen, "%s: %s", host, m);
+		pool_drop(h, now + again);
+		return false;
+	}
+	if (PQisBusy(h->c)) {
+		return false;
+	}
+	while ((r = PQgetResult(h->c)) != NULL) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			writable = strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+		} else {
+			char m[300];
+			one_line(m, sizeof m, PQresultErrorMessage(r));
+			snprintf(err, errlen, "%s: %s", host, m);
+			failed = true;
+		}
+		PQclear(r);
+	}
+	if (failed || PQstatus(h->c) != CONNECTION_OK) {
+		pool_drop(h, now + again);
+		return false;
+	}
+	if (!writable) {
+		snprintf(err, errlen, "%s: session is read-only", host);
+	}
+	h->state = P_IDLE;
+	h->again_at = now + again;
+	return writable;
+}
+
+/* The first session of POOL that accepts writes, connecting to every
+ * host at once and asking the open ones again every interval_ms until
+ * DEADLINE_MS; the winner leaves the pool (the caller finishes it). NULL
+ * with ERR set if none did. */
+static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
+				struct pool *pl, long deadline_ms, char *err,
+				size_t errlen)
+{
 	PGconn *won = NULL;
 	int64_t end = baton_realtime_ms() + deadline_ms;
 	long again_ms = o->interval_ms > 0 ? o->interval_ms : 20;
@@ -172,27 +266,40 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 		int n = 0;
 		int64_t now = baton_realtime_ms(), wake = end;
 		for (int i = 0; i < o->n_hosts; i++) {
-			if (c[i] == NULL && now >= retry_at[i]) {
-				conninfo(o, o->hosts[i], true, ci, sizeof ci);
-				c[i] = PQconnectStart(ci);
-				if (c[i] == NULL ||
-				    PQstatus(c[i]) == CONNECTION_BAD) {
-					PQfinish(c[i]);
-					c[i] = NULL;
-					retry_at[i] = now + again_ms;
+			struct pool_host *h = &pl->h[i];
+			if (h->state == P_NONE && now >= h->again_at) {
+				conninfo(o, o->hosts[i], false, ci, sizeof ci);
+				h->c = PQconnectStart(ci);
+				if (h->c == NULL ||
+				    PQstatus(h->c) == CONNECTION_BAD) {
+					pool_drop(h, now + again_ms);
 				} else {
-					st[i] = PGRES_POLLING_WRITING;
+					h->state = P_CONNECTING;
+					h->poll = PGRES_POLLING_WRITING;
+					h->since = now;
 				}
+			} else if (h->state == P_IDLE && now >= h->again_at) {
+				pool_check(h, now, again_ms);
 			}
-			if (c[i] == NULL) {
-				if (retry_at[i] < wake) {
-					wake = retry_at[i];
+			if ((h->state == P_CONNECTING ||
+			     h->state == P_CHECKING) &&
+			    now - h->since >= POOL_STUCK_MS) {
+				snprintf(err, errlen,
+					 "%s: no answer within %d ms",
+					 o->hosts[i], POOL_STUCK_MS);
+				pool_drop(h, now + again_ms);
+			}
+			if (h->state == P_NONE || h->state == P_IDLE) {
+				if (h->again_at < wake) {
+					wake = h->again_at;
 				}
 				continue;
 			}
-			pfd[n].fd = PQsocket(c[i]);
-			pfd[n].events =
-			    st[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+			pfd[n].fd = PQsocket(h->c);
+			pfd[n].events = h->state == P_CONNECTING &&
+						h->poll == PGRES_POLLING_WRITING
+					    ? POLLOUT
+					    : POLLIN;
 			pfd[n].revents = 0;
 			idx[n++] = i;
 		}
@@ -204,32 +311,38 @@ static PGconn *connect_writable(const struct baton_ctl_load_opts *o,
 		    errno != EINTR) {
 			break;
 		}
-		for (int k = 0; k < n; k++) {
+		for (int k = 0; k < n && won == NULL; k++) {
 			int i = idx[k];
+			struct pool_host *h = &pl->h[i];
+			int64_t t = baton_realtime_ms();
 			if (pfd[k].revents == 0) {
 				continue;
 			}
-			st[i] = PQconnectPoll(c[i]);
-			if (st[i] == PGRES_POLLING_OK) {
-				PQsetNoticeProcessor(c[i], quiet_notice_cb,
-						     NULL);
-				won = c[i];
-				c[i] = NULL;
-				break;
+			if (h->state == P_CHECKING) {
+				if (pool_answer(h, o->hosts[i], t, again_ms,
+						err, errlen)) {
+					won = h->c;
+					h->c = NULL;
+					h->state = P_NONE;
+					h->again_at = t;
+				} else if (h->state != P_CHECKING) {
+					answered = true;
+				}
+				continue;
 			}
-			if (st[i] == PGRES_POLLING_FAILED) {
+			h->poll = PQconnectPoll(h->c);
+			if (h->poll == PGRES_POLLING_OK) {
+				PQsetNoticeProcessor(h->c, quiet_notice_cb,
+						     NULL);
+				pool_check(h, t, again_ms);
+			} else if (h->poll == PGRES_POLLING_FAILED) {
 				char m[300];
-				one_line(m, sizeof m, PQerrorMessage(c[i]));
+				one_line(m, sizeof m, PQerrorMessage(h->c));
 				snprintf(err, errlen, "%s: %s", o->hosts[i], m);
-				PQfinish(c[i]);
-				c[i] = NULL;
 				answered = true;
-				retry_at[i] = baton_realtime_ms() + again_ms;
+				pool_drop(h, t + again_ms);
 			}
 		}
-	}
-	for (int i = 0; i < o->n_hosts; i++) {
-		PQfinish(c[i]);
 	}
 	if (won == NULL && !answered) {
 		snprintf(err, errlen, "no host accepted writes within %ld ms",
@@ -454,9 +567,10 @@ static int setup_tables(const struct baton_ctl_load_opts *o)
 	int64_t end = baton_realtime_ms() + o->setup_timeout_ms;
 	char err[400] = "";
 	bool broken;
+	struct pool pl = {0};
 
 	while (!stop_flag && baton_realtime_ms() < end) {
-		PGconn *c = connect_writable(o, 2000, err, sizeof err);
+		PGconn *c = connect_writable(o, &pl, 2000, err, sizeof err);
 		if (c != NULL) {
 			PGresult *r = baton_ctl_load_exec(
 			    c,
@@ -470,11 +584,13 @@ static int setup_tables(const struct baton_ctl_load_opts *o)
 			PQclear(r);
 			PQfinish(c);
 			if (r != NULL) {
+				pool_close(&pl);
 				return 0;
 			}
 		}
 		sleep_ms(500);
 	}
+	pool_close(&pl);
 	fprintf(stderr,
 		"batonctl load: no instance accepted the tables within %ld "
 		"ms: %s\n",
@@ -606,6 +722,7 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 	size_t n_acked = 0, n_errors = 0;
 	int64_t started, id = 0;
 	PGconn *c = NULL;
+	struct pool pool = {0};
 	int rv = 0, n_probers = 0;
 
 	sa.sa_handler = on_stop;
@@ -651,11 +768,14 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 	started = baton_realtime_ms();
 	while (!stop_flag && (o->duration_ms == 0 ||
 			      baton_realtime_ms() - started < o->duration_ms)) {
-		int64_t t0 = baton_realtime_ms();
+		int64_t t0 = baton_realtime_ms(), tc = 0;
 		bool broken = false;
 		if (c == NULL) {
-			c = connect_writable(o, o->write_timeout_ms, err,
+			c = connect_writable(o, &pool, o->write_timeout_ms, err,
 					     sizeof err);
+			/* when the connection was won: the record then tells
+			 * the client's reconnect from the commit's own wait */
+			tc = baton_realtime_ms();
 			if (c == NULL) {
 				emit(writes, NULL,
 				     json_pack("{s:I, s:I, s:b, s:s, s:s}",
@@ -678,22 +798,30 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 		    3, params, o->write_timeout_ms, err, sizeof err, &broken);
 		int64_t t1 = baton_realtime_ms();
 		if (r != NULL) {
-			emit(writes, NULL,
-			     json_pack("{s:I, s:I, s:b, s:I, s:s}", "t0",
-				       (json_int_t)t0, "t", (json_int_t)t1,
-				       "ok", 1, "id", (json_int_t)id, "host",
-				       PQhost(c)));
+			json_t *rec = json_pack(
+			    "{s:I, s:I, s:b, s:I, s:s}", "t0", (json_int_t)t0,
+			    "t", (json_int_t)t1, "ok", 1, "id", (json_int_t)id,
+			    "host", PQhost(c));
+			if (rec != NULL && tc != 0) {
+				json_object_set_new(rec, "connected",
+						    json_integer(tc));
+			}
+			emit(writes, NULL, rec);
 			if (n_acked < MAX_ACKED) {
 				acked[n_acked++] = id;
 			}
 			PQclear(r);
 		} else {
-			emit(writes, NULL,
-			     json_pack("{s:I, s:I, s:b, s:I, s:s, s:s, s:s}",
-				       "t0", (json_int_t)t0, "t",
-				       (json_int_t)t1, "ok", 0, "id",
-				       (json_int_t)id, "host", PQhost(c), "op",
-				       "insert", "err", err));
+			json_t *rec =
+			    json_pack("{s:I, s:I, s:b, s:I, s:s, s:s, s:s}",
+				      "t0", (json_int_t)t0, "t", (json_int_t)t1,
+				      "ok", 0, "id", (json_int_t)id, "host",
+				      PQhost(c), "op", "insert", "err", err);
+			if (rec != NULL && tc != 0) {
+				json_object_set_new(rec, "connected",
+						    json_integer(tc));
+			}
+			emit(writes, NULL, rec);
 			n_errors++;
 			/* a refused write (read-only now) also means this
 			 * is no longer the primary: find it again */
@@ -712,6 +840,7 @@ int baton_ctl_load_run(const struct baton_ctl_load_opts *o)
 	}
 	PQfinish(c);
 	c = NULL;
+	pool_close(&pool);
 	fprintf(stderr,
 		"batonctl load: stopped after %zu acknowledged writes, %zu "
 		"errors; reading back\n",
