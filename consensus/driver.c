@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define LOG_DEBUG 0
 #define LOG_INFO 1
 #define LOG_WARN 2
 #define FINAL_REPORT_MS 300 /* resend a final report not yet applied */
@@ -116,11 +117,19 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 
 /* ---- what was applied and what came back ------------------------------ */
 
-static void ack(struct baton_driver_slot *s, uint64_t epoch, uint64_t send_ms,
+static void ack(struct baton_driver *d, struct baton_driver_slot *s,
+		const char *db, uint64_t epoch, uint64_t send_ms,
 		uint32_t lease_ms)
 {
+	bool had = s->lease.held && s->lease.epoch == epoch;
+
 	baton_lease_acked(&s->lease, epoch, send_ms,
 			  lease_ms != 0 ? lease_ms : s->lease.lease_ms);
+	if (!had && s->lease.held && s->lease.epoch == epoch) {
+		/* the first lease of an epoch: its agent may unfence now */
+		say(d, LOG_INFO, db, "lease at epoch %llu held",
+		    (unsigned long long)epoch);
+	}
 }
 
 /* One of this driver's own renewals (a RENEW_BATCH item it proposed, this
@@ -138,7 +147,7 @@ static void own_renewal(struct baton_driver *d, const struct baton_cmd *cmd,
 	}
 	if (result == BATON_FSM_OK) {
 		d->stats.renewals_accepted++;
-		ack(s, cmd->epoch, cmd->send_ms, cmd->lease_ms);
+		ack(d, s, cmd->db, cmd->epoch, cmd->send_ms, cmd->lease_ms);
 	} else if (result == BATON_FSM_NOT_PRIMARY ||
 		   result == BATON_FSM_STALE_EPOCH) {
 		d->stats.renewals_refused++;
@@ -284,8 +293,8 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 				 * late; its lease lapsed meanwhile: CI's
 				 * test_lab_failover). Counted where it
 				 * applies here (own_renewal). */
-				ack(s, cmd->items[i].epoch, cmd->send_ms,
-				    cmd->items[i].lease_ms);
+				ack(d, s, cmd->items[i].db, cmd->items[i].epoch,
+				    cmd->send_ms, cmd->items[i].lease_ms);
 			}
 			if (result == 0) {
 				d->stats.renewals_unknown++;
@@ -391,6 +400,10 @@ static void propose_report(struct baton_driver *d,
 	c.sync_standby = rep->sync_standby;
 	if (d->ops.propose(d->ops.data, &c) == 0) {
 		d->stats.reports_sent++;
+		say(d, LOG_DEBUG, st->name,
+		    "report sent: position %llu, healthy %d, epoch %llu",
+		    (unsigned long long)rep->position, rep->healthy,
+		    (unsigned long long)st->epoch);
 	}
 }
 

@@ -78,8 +78,8 @@ struct baton_driver_ops {
 	int (*propose)(void *data, const struct baton_cmd *cmd);
 	/* Something DB's status shows changed. May be NULL. */
 	void (*changed)(void *data, const char *db);
-	/* A decision or lapse worth a log line (LEVEL: 1 info, 2 warn).
-	 * May be NULL. */
+	/* A decision or lapse worth a log line (LEVEL: 0 debug, 1 info, 2
+	 * warn). May be NULL. */
 	void (*log)(void *data, int level, const char *db, const char *msg);
 	/* This node became (or stopped being) the Raft leader. May be
 	 * NULL. */

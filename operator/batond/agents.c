@@ -315,6 +315,25 @@ static void note_agent_hops(struct baton_agents *a, struct baton_agents_pod *p,
 	}
 }
 
+/* stepsMillis "granted": the new primary's agent was first given a lease
+ * at the promote's epoch (it unfences next), as batond answered it. */
+static void note_grant(struct baton_agents *a, struct baton_agents_pod *p,
+		       const struct baton_db_state *st)
+{
+	struct baton_lastfailover *lf = a->env.lastfo;
+	int64_t ms;
+
+	if (lf == NULL || st->primary < 0 ||
+	    baton_fsm_region_index(st, a->env.region) != st->primary ||
+	    (ms = baton_lastfailover_since(lf, p->db, baton_mono_ms())) < 0) {
+		return;
+	}
+	if (baton_lastfailover_step(lf, p->db, st->epoch, "granted", ms) &&
+	    a->env.changed != NULL) {
+		a->env.changed(a->env.data, p->db);
+	}
+}
+
 /* stepsMillis before a promote, in every region: the round's start and
  * the old primary's fence as this region applied them, told once the
  * promote they led to is applied (negative: before it). */
@@ -389,6 +408,9 @@ static bool watch_closely(struct baton_agents *a, struct baton_agents_pod *p)
 	       json_array_size(json_object_get(p->status, "syncStandbys")) == 0;
 }
 
+static void target_caught_up(struct baton_agents *a,
+			     const struct baton_agents_pod *p);
+
 static void poll_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_agents_pod *p = req->data;
@@ -420,6 +442,7 @@ static void poll_cb(struct baton_kube_request *req, int status)
 		p->next_poll_ms =
 		    now + (watch_closely(a, p) ? POLL_FAST_MS : POLL_MS);
 		note_agent_hops(a, p, false);
+		target_caught_up(a, p);
 		if (strcmp(before, field_summary(p->status, after,
 						 sizeof after)) != 0 &&
 		    a->env.changed != NULL) {
@@ -529,6 +552,24 @@ static bool switchover_target(struct baton_agents *a,
 	return me == st->sw_target &&
 	       (st->phase == BATON_PHASE_SWITCHING_OVER ||
 		st->regions[me].position < st->sw_final_position);
+}
+
+/* P, a switchover's target, was just polled: once it has replayed the
+ * fenced primary's final position the consensus tick reports that now, not
+ * on its next turn (up to 50 ms later). */
+static void target_caught_up(struct baton_agents *a,
+			     const struct baton_agents_pod *p)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	const struct baton_db_state *st;
+
+	if (cs == NULL || cs->kick == NULL || !switchover_target(a, p) ||
+	    (st = cs->db(cs->data, p->db)) == NULL ||
+	    st->phase != BATON_PHASE_FENCED ||
+	    agent_position(p->status) < st->sw_final_position) {
+		return;
+	}
+	cs->kick(cs->data);
 }
 
 static void poll(struct baton_agents *a, struct baton_agents_pod *p,
@@ -1436,6 +1477,10 @@ static void lease_cb(struct baton_http_request *req, void *data)
 		if (every > st->cfg.lease_ms / 10) {
 			every = st->cfg.lease_ms / 10;
 		}
+	}
+	if (grant > 0 && p->lease_granted_ms == 0 && st != NULL &&
+	    p->ordinal == 0) {
+		note_grant(a, p, st);
 	}
 	p->lease_asked_ms = now;
 	p->lease_granted_ms = grant;

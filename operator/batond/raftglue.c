@@ -251,6 +251,15 @@ static void op_kick(void *data)
 	kick(data);
 }
 
+/* Whether DB's switchover waits for its target's report (the old primary
+ * fenced): a report may let the decider promote at once. */
+static bool switchover_waits(struct baton_fsm *f, const char *db)
+{
+	const struct baton_db_state *st = baton_fsm_db(f, db);
+
+	return st != NULL && st->phase == BATON_PHASE_FENCED;
+}
+
 static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		     int result, void *data)
 {
@@ -262,6 +271,32 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 
 	if (cmd == NULL || decision) {
 		g->generation++;
+	}
+	if (cmd != NULL && cmd->type != BATON_CMD_RENEW &&
+	    cmd->type != BATON_CMD_RENEW_BATCH &&
+	    baton_log_enabled(BATON_LOG_DEBUG)) {
+		static const char *const names[BATON_CMD__COUNT] = {
+		    [BATON_CMD_REGISTER] = "register",
+		    [BATON_CMD_REMOVE] = "remove",
+		    [BATON_CMD_REPORT] = "report",
+		    [BATON_CMD_PROMOTE] = "promote",
+		    [BATON_CMD_SWITCHOVER] = "switchover",
+		    [BATON_CMD_FENCE] = "fence",
+		    [BATON_CMD_SWITCHOVER_ABORT] = "switchover-abort",
+		    [BATON_CMD_LOST] = "lost",
+		    [BATON_CMD_CONFIG] = "config",
+		};
+		const char *n = cmd->type > 0 && cmd->type < BATON_CMD__COUNT
+				    ? names[cmd->type]
+				    : NULL;
+		baton_log(BATON_LOG_DEBUG, "raft",
+			  "%s: applied %s from %s at epoch %llu, position "
+			  "%llu%s: %s",
+			  cmd->db, n ? n : "command", cmd->region,
+			  (unsigned long long)cmd->epoch,
+			  (unsigned long long)cmd->position,
+			  cmd->final ? " (final)" : "",
+			  baton_fsm_result_name(result));
 	}
 
 	if (cmd != NULL && result == BATON_FSM_OK &&
@@ -275,14 +310,20 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	/* On the leader, a decision the followers act on (anything but a
 	 * renewal or a report) is pushed to them at once with a barrier
 	 * (on the tick: not from inside raft's apply); a standby's final
-	 * position lets the decider promote at once. Each waited for the
+	 * position, or a switchover target's report once the old primary
+	 * fenced, lets the decider promote at once. Each waited for the
 	 * next heartbeat or tick before: ~45 ms per hop of a failover. */
 	if (decision && is_leader(g)) {
 		g->barrier_due = true;
 		kick(g);
+	} else if (decision) {
+		/* a follower acts on a decision on this tick, not the next:
+		 * a switchover's target reports its position on the FENCE
+		 * apply (~25 ms per switchover on average) */
+		kick(g);
 	} else if (cmd != NULL && result == BATON_FSM_OK &&
-		   cmd->type == BATON_CMD_REPORT && cmd->final &&
-		   is_leader(g)) {
+		   cmd->type == BATON_CMD_REPORT && is_leader(g) &&
+		   (cmd->final || switchover_waits(f, cmd->db))) {
 		kick(g);
 	}
 }
@@ -318,8 +359,10 @@ static void drv_changed(void *data, const char *db)
 static void drv_log(void *data, int level, const char *db, const char *msg)
 {
 	(void)data;
-	baton_log_kv(level >= 2 ? BATON_LOG_WARN : BATON_LOG_INFO, "raft",
-		     json_pack("{s:s}", "db", db), "%s: %s", db, msg);
+	baton_log_kv(level >= 2	  ? BATON_LOG_WARN
+		     : level == 1 ? BATON_LOG_INFO
+				  : BATON_LOG_DEBUG,
+		     "raft", json_pack("{s:s}", "db", db), "%s: %s", db, msg);
 }
 
 static void drv_leader_changed(void *data, bool leader)

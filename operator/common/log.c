@@ -17,6 +17,11 @@ void baton_log_set_level(enum baton_log_level level)
 	threshold = level;
 }
 
+bool baton_log_enabled(enum baton_log_level level)
+{
+	return level >= threshold;
+}
+
 int baton_log_parse_level(const char *s, enum baton_log_level *out)
 {
 	for (unsigned i = 0; i < sizeof level_names / sizeof level_names[0];

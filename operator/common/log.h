@@ -11,6 +11,7 @@
 #define BATON_LOG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 enum baton_log_level {
@@ -21,6 +22,8 @@ enum baton_log_level {
 };
 
 void baton_log_set_level(enum baton_log_level level);
+/* Whether a line at LEVEL is written (skip building costly messages). */
+bool baton_log_enabled(enum baton_log_level level);
 /* Parses "debug", "info", "warn", "error"; returns BATON_EINVAL otherwise. */
 int baton_log_parse_level(const char *s, enum baton_log_level *out);
 void baton_log_set_stream(FILE *stream);

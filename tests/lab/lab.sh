@@ -232,6 +232,8 @@ write_batond_config() {
         echo "agentApi: {bind: \"$(region_ip "$r"):7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
+        # LAB_LOG_LEVEL=debug: every command applied, every report sent
+        [ -n "${LAB_LOG_LEVEL:-}" ] && echo "log: {level: $LAB_LOG_LEVEL}"
     } >"$lab/batond/$r.yaml"
 }
 
