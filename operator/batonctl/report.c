@@ -355,7 +355,7 @@ int baton_ctl_report_write(const char *dir, json_t **out, char *errmsg)
 	int64_t fault, last_before = 0, prev, gap = -1, gap_from = 0,
 		       gap_to = 0, t0 = INT64_MAX, t1 = 0;
 	const char *last_host = "";
-	json_t *first_after = NULL, *first_new = NULL, *o;
+	json_t *first_after = NULL, *first_new = NULL, *gap_end = NULL, *o;
 	char path[1024];
 	FILE *f;
 	int rv = 0;
@@ -407,6 +407,7 @@ int baton_ctl_report_write(const char *dir, json_t **out, char *errmsg)
 			gap = t - prev;
 			gap_from = prev;
 			gap_to = t;
+			gap_end = acks[k];
 		}
 		prev = t;
 	}
@@ -424,6 +425,13 @@ int baton_ctl_report_write(const char *dir, json_t **out, char *errmsg)
 			    first_after ? json_pack("{s:I, s:I}", "from",
 						    gap_from, "to", gap_to)
 					: json_null());
+	/* the write that ended the gap came on a new session: when the
+	 * writer won it (the rest is that commit's own wait) */
+	if (first_after != NULL && gap_end != NULL &&
+	    json_is_integer(json_object_get(gap_end, "connected"))) {
+		json_object_set(json_object_get(rep, "writeGap"), "connected",
+				json_object_get(gap_end, "connected"));
+	}
 	json_object_set_new(
 	    rep, "lastAckBeforeFault",
 	    last_before
