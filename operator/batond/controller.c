@@ -1023,6 +1023,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	{
 		struct baton_peerfence_env fenv = {
 		    .data = c,
+		    .dbs = &c->dbstate,
 		    .region = cfg->region,
 		    .peer_name = fence_peer_name,
 		    .client = fence_client,

@@ -131,7 +131,7 @@ struct baton_controller {
 	struct baton_controller_config cc;
 	uv_loop_t *loop;
 	/* one record per database: its pods, label wait, last proposal,
-	 * viewed primary (batond/dbstate.h) */
+	 * viewed primary, peer fencing's round (batond/dbstate.h) */
 	struct baton_dbstate dbstate;
 	/* the peer clusters' DatabaseClusters (batond/peerwatch.h) */
 	struct baton_peerwatch peers;
@@ -157,7 +157,7 @@ struct baton_controller {
 	baton_controller_close_cb close_cb;
 	/* status.lastFailover as this batond saw it */
 	struct baton_lastfailover lastfo;
-	/* peer fencing, its rounds per database (batond/peerfence.h) */
+	/* peer fencing (batond/peerfence.h; its rounds are in dbstate) */
 	struct baton_peerfence fence;
 };
 

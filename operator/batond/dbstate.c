@@ -58,6 +58,13 @@ static int obtain(struct baton_dbstate *t, const char *db,
 	return rv;
 }
 
+struct baton_dbrec *baton_dbstate_obtain(struct baton_dbstate *t,
+					 const char *db)
+{
+	struct baton_dbrec *r;
+	return obtain(t, db, &r) == 0 ? r : NULL;
+}
+
 static void unwait(struct baton_dbstate *t, struct baton_dbrec *r)
 {
 	if (!r->label_waiting) {
@@ -81,7 +88,7 @@ static void unwait(struct baton_dbstate *t, struct baton_dbrec *r)
 static void maybe_drop(struct baton_dbstate *t, struct baton_dbrec *r)
 {
 	if (r->n_pods > 0 || r->label_waiting || r->proposed ||
-	    r->primary[0] != '\0') {
+	    r->primary[0] != '\0' || r->fenced || r->fencing > 0) {
 		return;
 	}
 	free_pods(r);
@@ -241,5 +248,8 @@ void baton_dbstate_forget(struct baton_dbstate *t, const char *db)
 	r->proposed = false;
 	r->proposed_ms = 0;
 	r->primary[0] = '\0';
+	/* a recreated database is fenced afresh (its epochs start again) */
+	r->fenced = false;
+	r->fenced_epoch = 0;
 	maybe_drop(t, r);
 }

@@ -14,12 +14,15 @@
  * - when it last proposed a switchover or promote (at most one a second);
  * - the FSM's primary region as the last view read it: the string the
  *   view hands out, owned by the record, so two databases' views never
- *   share a buffer.
+ *   share a buffer;
+ * - peer fencing's round (batond/peerfence.c): the epoch its last round
+ *   ended at, the requests of the round still out.
  *
  * Lifetime: a record is created by the first thing it has to remember and
  * freed once it remembers nothing (its last pod gone, nothing waiting,
- * nothing proposed, no view), by baton_dbstate_forget() (the
- * DatabaseCluster was deleted: only its cached pods, if any, stay), and by
+ * nothing proposed, no view, no fencing round), by baton_dbstate_forget()
+ * (the DatabaseCluster was deleted: only its cached pods and a fencing
+ * round still out, if any, stay), and by
  * baton_dbstate_free() (the controller closes). Strings a record handed
  * out stay valid until then.
  *
@@ -58,6 +61,11 @@ struct baton_dbrec {
 	uint64_t proposed_ms;
 	/* the FSM's primary region as last viewed ("" before) */
 	char primary[BATON_NAME_SIZE];
+	/* peer fencing: a round ended at fenced_epoch; FENCING requests of
+	 * the current round are still out (0: no round) */
+	bool fenced;
+	uint64_t fenced_epoch;
+	int fencing;
 
 	/* Private. */
 	unsigned cap_pods;
@@ -77,6 +85,11 @@ void baton_dbstate_free(struct baton_dbstate *t);
 
 /* DB's record, or NULL. */
 struct baton_dbrec *baton_dbstate_get(struct baton_dbstate *t, const char *db);
+/* DB's record, made if there is none; NULL if none can be (a name too
+ * long, the bound, no memory). For a module that keeps its own fields in
+ * the record (peer fencing): it must set one that keeps the record. */
+struct baton_dbrec *baton_dbstate_obtain(struct baton_dbstate *t,
+					 const char *db);
 /* How many records there are. */
 unsigned baton_dbstate_count(const struct baton_dbstate *t);
 
@@ -108,7 +121,8 @@ int baton_dbstate_proposed(struct baton_dbstate *t, const char *db,
 const char *baton_dbstate_primary(struct baton_dbstate *t, const char *db,
 				  const char *region);
 
-/* DB's DatabaseCluster is gone: forget everything but its cached pods. */
+/* DB's DatabaseCluster is gone: forget everything but its cached pods and
+ * a fencing round still out (its requests end on their own). */
 void baton_dbstate_forget(struct baton_dbstate *t, const char *db);
 
 #endif /* BATON_BATOND_DBSTATE_H */

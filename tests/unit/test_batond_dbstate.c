@@ -4,8 +4,8 @@
  * label waiters are served first come first served, each once however
  * often it asked; a proposal holds the next one back for a second; the
  * viewed primary is each record's own string; a record is freed once it
- * remembers nothing, by forget() (all but its pods) and by free() (ASan
- * checks nothing leaks); the bounds. */
+ * remembers nothing, by forget() (all but its pods and a fencing round
+ * still out) and by free() (ASan checks nothing leaks); the bounds. */
 #include <stdio.h>
 #include <string.h>
 
@@ -189,6 +189,34 @@ START_TEST(each_database_owns_its_primary)
 }
 END_TEST
 
+START_TEST(a_fencing_round_outlives_forget_its_result_does_not)
+{
+	struct baton_dbstate t;
+	struct baton_dbrec *r;
+
+	baton_dbstate_init(&t);
+	/* peer fencing keeps its round in the record (batond/peerfence.c) */
+	r = baton_dbstate_obtain(&t, "n/a");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_eq(baton_dbstate_obtain(&t, "n/a"), r);
+	r->fencing = 2;
+	/* deleted while requests are out: they end on their own */
+	baton_dbstate_forget(&t, "n/a");
+	ck_assert_ptr_eq(baton_dbstate_get(&t, "n/a"), r);
+	ck_assert_int_eq(r->fencing, 2);
+	/* the round ended: its epoch keeps the record ... */
+	r->fencing = 0;
+	r->fenced = true;
+	r->fenced_epoch = 7;
+	/* ... until the database is forgotten: recreated, its epochs start
+	 * again, and it is fenced afresh */
+	baton_dbstate_forget(&t, "n/a");
+	ck_assert_ptr_null(baton_dbstate_get(&t, "n/a"));
+	ck_assert_ptr_null(baton_dbstate_obtain(&t, ""));
+	baton_dbstate_free(&t);
+}
+END_TEST
+
 START_TEST(the_bounds)
 {
 	struct baton_dbstate t;
@@ -225,6 +253,7 @@ static Suite *dbstate_suite(void)
 	tcase_add_test(tc, waiters_first_come_first_served_once_each);
 	tcase_add_test(tc, one_proposal_a_second);
 	tcase_add_test(tc, each_database_owns_its_primary);
+	tcase_add_test(tc, a_fencing_round_outlives_forget_its_result_does_not);
 	tcase_add_test(tc, the_bounds);
 	suite_add_tcase(s, tc);
 	return s;
