@@ -93,8 +93,6 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 		if (out->primary_region == NULL) {
 			out->primary_region = name;
 		}
-		baton_lastfailover_primary(&c->lastfo, st->name,
-					   out->primary_region);
 	}
 	out->epoch = st->epoch;
 	out->automatic = st->cfg.automatic;
@@ -1019,7 +1017,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	    .routed = env_routed,
 	    .applied = cc->applied,
 	};
-	baton_lastfailover_init(&c->lastfo);
+	baton_lastfailover_init(&c->lastfo, &c->dbstate);
 	{
 		struct baton_peerfence_env fenv = {
 		    .data = c,

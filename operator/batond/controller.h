@@ -131,7 +131,8 @@ struct baton_controller {
 	struct baton_controller_config cc;
 	uv_loop_t *loop;
 	/* one record per database: its pods, label wait, last proposal,
-	 * viewed primary, peer fencing's round (batond/dbstate.h) */
+	 * viewed primary, peer fencing's round, status.lastFailover
+	 * (batond/dbstate.h) */
 	struct baton_dbstate dbstate;
 	/* the peer clusters' DatabaseClusters (batond/peerwatch.h) */
 	struct baton_peerwatch peers;
@@ -155,7 +156,7 @@ struct baton_controller {
 	bool stopping;
 	int closing;
 	baton_controller_close_cb close_cb;
-	/* status.lastFailover as this batond saw it */
+	/* status.lastFailover as this batond saw it (kept in dbstate) */
 	struct baton_lastfailover lastfo;
 	/* peer fencing (batond/peerfence.h; its rounds are in dbstate) */
 	struct baton_peerfence fence;

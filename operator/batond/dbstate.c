@@ -16,7 +16,8 @@ void baton_dbstate_init(struct baton_dbstate *t)
 			 BATON_DBSTATE_MAX);
 }
 
-static void free_pods(struct baton_dbrec *r)
+/* What R holds outside itself. */
+static void free_rec(struct baton_dbrec *r)
 {
 	for (unsigned i = 0; i < r->n_pods; i++) {
 		free(r->pods[i]);
@@ -24,12 +25,14 @@ static void free_pods(struct baton_dbrec *r)
 	free(r->pods);
 	r->pods = NULL;
 	r->n_pods = r->cap_pods = 0;
+	json_decref(r->last_failover);
+	r->last_failover = NULL;
 }
 
 void baton_dbstate_free(struct baton_dbstate *t)
 {
 	for (unsigned i = 0; i < baton_index_count(&t->ix); i++) {
-		free_pods(baton_index_at(&t->ix, i));
+		free_rec(baton_index_at(&t->ix, i));
 	}
 	baton_index_free(&t->ix);
 	t->wait_head = t->wait_tail = NULL;
@@ -88,10 +91,11 @@ static void unwait(struct baton_dbstate *t, struct baton_dbrec *r)
 static void maybe_drop(struct baton_dbstate *t, struct baton_dbrec *r)
 {
 	if (r->n_pods > 0 || r->label_waiting || r->proposed ||
-	    r->primary[0] != '\0' || r->fenced || r->fencing > 0) {
+	    r->primary[0] != '\0' || r->fenced || r->fencing > 0 ||
+	    r->last_failover != NULL) {
 		return;
 	}
-	free_pods(r);
+	free_rec(r);
 	/* R is the index's: its name finds it */
 	(void)NEVER(!baton_index_del(&t->ix, r->name));
 }
@@ -229,7 +233,9 @@ const char *baton_dbstate_primary(struct baton_dbstate *t, const char *db,
 	if (obtain(t, db, &r) != 0) {
 		return NULL;
 	}
-	snprintf(r->primary, sizeof r->primary, "%s", region);
+	if (region != r->primary) { /* its own string again: nothing to do */
+		snprintf(r->primary, sizeof r->primary, "%s", region);
+	}
 	if (r->primary[0] == '\0') {
 		maybe_drop(t, r); /* "" is no view */
 		return "";
@@ -251,5 +257,8 @@ void baton_dbstate_forget(struct baton_dbstate *t, const char *db)
 	/* a recreated database is fenced afresh (its epochs start again) */
 	r->fenced = false;
 	r->fenced_epoch = 0;
+	json_decref(r->last_failover);
+	r->last_failover = NULL;
+	r->promote_ms = 0;
 	maybe_drop(t, r);
 }

@@ -16,11 +16,14 @@
  *   view hands out, owned by the record, so two databases' views never
  *   share a buffer;
  * - peer fencing's round (batond/peerfence.c): the epoch its last round
- *   ended at, the requests of the round still out.
+ *   ended at, the requests of the round still out;
+ * - status.lastFailover as this batond saw it (batond/lastfailover.c) and
+ *   when its promote was applied here.
  *
  * Lifetime: a record is created by the first thing it has to remember and
  * freed once it remembers nothing (its last pod gone, nothing waiting,
- * nothing proposed, no view, no fencing round), by baton_dbstate_forget()
+ * nothing proposed, no view, no fencing round, no lastFailover), by
+ * baton_dbstate_forget()
  * (the DatabaseCluster was deleted: only its cached pods and a fencing
  * round still out, if any, stay), and by
  * baton_dbstate_free() (the controller closes). Strings a record handed
@@ -39,6 +42,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "consensus/decider.h"
 #include "consensus/index.h"
@@ -66,6 +71,10 @@ struct baton_dbrec {
 	bool fenced;
 	uint64_t fenced_epoch;
 	int fencing;
+	/* status.lastFailover (a reference; NULL: none) and the monotonic ms
+	 * its promote was applied here */
+	json_t *last_failover;
+	uint64_t promote_ms;
 
 	/* Private. */
 	unsigned cap_pods;
