@@ -23,9 +23,8 @@
  * Lifetime: a record is created by the first thing it has to remember and
  * freed once it remembers nothing (its last pod gone, nothing waiting,
  * nothing proposed, no view, no fencing round, no lastFailover), by
- * baton_dbstate_forget()
- * (the DatabaseCluster was deleted: only its cached pods and a fencing
- * round still out, if any, stay), and by
+ * baton_dbstate_forget() (the DatabaseCluster was deleted: only its cached
+ * pods and a fencing round still out, if any, stay), and by
  * baton_dbstate_free() (the controller closes). Strings a record handed
  * out stay valid until then.
  *
