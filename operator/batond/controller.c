@@ -34,21 +34,21 @@ static void agents_stopped_cb(struct baton_agents *a);
 static void queue_closed_cb(struct baton_kube_workqueue *q);
 static void init_failed_cb(struct baton_controller *c);
 
-/* "ns/name", the database's name in the Raft FSM. dbspec_parse refuses
- * longer ones, so this never truncates (two databases must never share a
- * truncated name). */
-static const char *db_key(struct baton_controller *c, const char *ns,
-			  const char *name)
+/* "ns/name" into KEY, the database's name in the Raft FSM (and in
+ * c->dbstate). dbspec_parse refuses longer ones, so this never truncates
+ * (two databases must never share a truncated name). Returns KEY. */
+static const char *db_key(const char *ns, const char *name,
+			  char key[BATON_NAME_SIZE])
 {
 	size_t n = strlen(ns), m = strlen(name);
-	if (NEVER(n + 1 + m >= sizeof c->fsm_key)) {
-		c->fsm_key[0] = '\0';
-		return c->fsm_key;
+	if (NEVER(n + 1 + m >= BATON_NAME_SIZE)) {
+		key[0] = '\0';
+		return key;
 	}
-	memcpy(c->fsm_key, ns, n);
-	c->fsm_key[n] = '/';
-	memcpy(c->fsm_key + n + 1, name, m + 1);
-	return c->fsm_key;
+	memcpy(key, ns, n);
+	key[n] = '/';
+	memcpy(key + n + 1, name, m + 1);
+	return key;
 }
 
 /* ---- the environment of the reconcile jobs ------------------------------ */
@@ -73,11 +73,12 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 {
 	struct baton_controller *c = data;
 	const struct baton_db_state *st = NULL;
+	char db[BATON_NAME_SIZE];
 
 	memset(out, 0, sizeof *out);
 	if (c->consensus != NULL) {
 		st = c->consensus->db(c->consensus->data,
-				      db_key(c, spec->ns, spec->name));
+				      db_key(spec->ns, spec->name, db));
 		out->quorum = c->consensus->quorum(c->consensus->data);
 	}
 	if (st == NULL) {
@@ -85,20 +86,20 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 	}
 	out->registered = true;
 	if (st->primary >= 0 && (unsigned)st->primary < st->n_regions) {
-		snprintf(c->view_primary, sizeof c->view_primary, "%s",
-			 st->regions[st->primary].name);
-		out->primary_region = c->view_primary;
-		baton_lastfailover_primary(&c->lastfo, st->name,
-					   c->view_primary);
+		const char *name = st->regions[st->primary].name;
+		/* the record's copy; the FSM's own if there is no record */
+		out->primary_region =
+		    baton_dbstate_primary(&c->dbstate, db, name);
+		if (out->primary_region == NULL) {
+			out->primary_region = name;
+		}
 	}
 	out->epoch = st->epoch;
 	out->automatic = st->cfg.automatic;
 	out->primary_lost =
 	    c->consensus->primary_lost != NULL &&
 	    c->consensus->primary_lost(c->consensus->data, st->name);
-	snprintf(c->view_phase, sizeof c->view_phase, "%s",
-		 phase_name(st->phase));
-	out->phase = c->view_phase;
+	out->phase = phase_name(st->phase); /* a literal */
 	{
 		int region;
 		int why = baton_decider_blocked(st, out->primary_lost, &region);
@@ -112,7 +113,8 @@ static int env_register(void *data, const struct baton_dbspec *spec)
 {
 	struct baton_controller *c = data;
 	struct baton_cmd cmd;
-	const char *key = db_key(c, spec->ns, spec->name);
+	char db[BATON_NAME_SIZE];
+	const char *key = db_key(spec->ns, spec->name, db);
 	const struct baton_db_state *st;
 	uint32_t drift = c->cc.cfg->drift_percent * 10000;
 
@@ -142,7 +144,8 @@ static int env_unregister(void *data, const struct baton_dbspec *spec)
 {
 	struct baton_controller *c = data;
 	struct baton_cmd cmd;
-	const char *key = db_key(c, spec->ns, spec->name);
+	char db[BATON_NAME_SIZE];
+	const char *key = db_key(spec->ns, spec->name, db);
 	int rv;
 
 	if (c->consensus == NULL || !c->consensus->quorum(c->consensus->data)) {
@@ -209,8 +212,11 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 	struct baton_controller *c = data;
 	const char *region = c->cc.cfg->region;
 	int n = 0;
-	const char *key;
-	json_t *v;
+	char db[BATON_NAME_SIZE];
+	const struct baton_dbrec *rec;
+
+	db_key(spec->ns, spec->name, db);
+	rec = baton_dbstate_get(&c->dbstate, db);
 
 	for (int i = 0; i < spec->n_regions && n < max; i++) {
 		struct baton_region_obs *o = &obs[n++];
@@ -226,19 +232,14 @@ static int env_observe(void *data, const struct baton_dbspec *spec,
 			continue;
 		}
 		o->reachable = true;
-		o->endpoint = baton_agents_endpoint(
-		    c->agents, db_key(c, spec->ns, spec->name));
-		o->sync_standbys = baton_agents_sync_standbys(
-		    c->agents, db_key(c, spec->ns, spec->name));
-		o->instance_endpoint = baton_agents_instance_endpoint(
-		    c->agents, db_key(c, spec->ns, spec->name));
+		o->endpoint = baton_agents_endpoint(c->agents, db);
+		o->sync_standbys = baton_agents_sync_standbys(c->agents, db);
+		o->instance_endpoint =
+		    baton_agents_instance_endpoint(c->agents, db);
 		/* the database's own pods (the index), not every cached pod */
-		json_object_foreach(
-		    json_object_get(c->pods_by_db,
-				    db_key(c, spec->ns, spec->name)),
-		    key, v)
-		{
-			json_t *pod = baton_kube_informer_get(&c->pods, key);
+		for (unsigned p = 0; rec != NULL && p < rec->n_pods; p++) {
+			json_t *pod =
+			    baton_kube_informer_get(&c->pods, rec->pods[p]);
 			json_t *md = json_object_get(pod, "metadata");
 			json_t *labels = json_object_get(md, "labels");
 			const char *cl = json_string_value(
@@ -348,14 +349,6 @@ static void env_event(void *data, json_t *obj, const char *type,
  * The policy is batond/switchover.c (pure); here the controller reads the
  * clock, proposes, records the Events and requeues. */
 
-/* No switchover or promote was proposed for DB in the last second. */
-static bool propose_due(struct baton_controller *c, const char *db,
-			uint64_t now)
-{
-	json_t *last = json_object_get(c->sw_proposed, db);
-	return last == NULL || now - (uint64_t)json_integer_value(last) >= 1000;
-}
-
 static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 			      json_t *obj)
 {
@@ -365,7 +358,7 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 	char db[BATON_NAME_SIZE], now[40];
 	uint64_t mono = baton_mono_ms();
 
-	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	db_key(spec->ns, spec->name, db);
 	memset(&in, 0, sizeof in);
 	in.db = db;
 	in.spec_primary = spec->primary_region;
@@ -381,14 +374,14 @@ static json_t *env_switchover(void *data, const struct baton_dbspec *spec,
 		    in.leader && !in.st->cfg.automatic &&
 		    c->consensus->lease_expired != NULL &&
 		    c->consensus->lease_expired(c->consensus->data, db);
-		in.may_propose = propose_due(c, db, mono);
+		in.may_propose =
+		    baton_dbstate_propose_due(&c->dbstate, db, mono);
 	}
 	in.now = baton_clock_rfc3339(now, sizeof now, 0);
 	in.now_s = time(NULL);
 	baton_switchover_decide(&in, &out);
 	if (out.propose) {
-		json_object_set_new(c->sw_proposed, db,
-				    json_integer((json_int_t)mono));
+		baton_dbstate_proposed(&c->dbstate, db, mono);
 		c->consensus->propose(c->consensus->data, &out.cmd);
 	}
 	for (int i = 0; i < out.n_events; i++) {
@@ -448,7 +441,7 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	json_t *lf;
 	const char *to;
 
-	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	db_key(spec->ns, spec->name, db);
 	lf = baton_lastfailover_get(&c->lastfo, db);
 	if (lf == NULL) {
 		return NULL;
@@ -485,7 +478,7 @@ static void env_routed(void *data, const struct baton_dbspec *spec,
 	char db[BATON_NAME_SIZE], msg[300];
 	int64_t ms;
 
-	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	db_key(spec->ns, spec->name, db);
 	ms = since_promote(c, db);
 	if (!baton_lastfailover_routed(&c->lastfo, db, primary, epoch, mesh, ms,
 				       msg, sizeof msg)) {
@@ -537,13 +530,12 @@ static void label_cb(struct baton_kube_request *req, int status)
 		agents_event(c, l->db, "Normal", "TrafficShifted", msg);
 	}
 	c->label_pending--;
-	/* a slot is free: a database that found none syncs again */
-	if (!c->stopping && json_object_size(c->label_waiting) > 0) {
-		void *it = json_object_iter(c->label_waiting);
+	/* a slot is free: the database that waited longest syncs again */
+	if (!c->stopping) {
 		char db[BATON_NAME_SIZE];
-		snprintf(db, sizeof db, "%s", json_object_iter_key(it));
-		json_object_del(c->label_waiting, db);
-		baton_kube_workqueue_add(&c->queue, db);
+		if (baton_dbstate_next_waiting(&c->dbstate, db, sizeof db)) {
+			baton_kube_workqueue_add(&c->queue, db);
+		}
 	}
 	if (c->stopping) {
 		maybe_stopped(c);
@@ -586,15 +578,15 @@ static void sync_labels(struct baton_controller *c,
 	const char *region = c->cc.cfg->region;
 	char want_primary[128] = "";
 	char epoch[24], db[BATON_NAME_SIZE];
-	const char *key;
-	json_t *pod, *unused;
+	const struct baton_dbrec *rec;
+	json_t *pod;
 	uint64_t now = baton_mono_ms();
 
 	env_fsm_view(c, spec, &v);
 	if (!v.registered) {
 		return;
 	}
-	snprintf(db, sizeof db, "%s", db_key(c, spec->ns, spec->name));
+	db_key(spec->ns, spec->name, db);
 	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v.epoch);
 	/* Primary only while this region's lease is valid: a partitioned
 	 * primary region fences its own pod before the leader's view of the
@@ -606,9 +598,11 @@ static void sync_labels(struct baton_controller *c,
 		baton_children_sts_name(spec, region, sts, sizeof sts);
 		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
 	}
-	json_object_foreach(json_object_get(c->pods_by_db, db), key, unused)
-	{
-		pod = baton_kube_informer_get(&c->pods, key);
+	/* REC stays while we walk its pods: nothing below removes one, and
+	 * a record with pods is never freed */
+	rec = baton_dbstate_get(&c->dbstate, db);
+	for (unsigned p = 0; rec != NULL && p < rec->n_pods; p++) {
+		pod = baton_kube_informer_get(&c->pods, rec->pods[p]);
 		json_t *md = json_object_get(pod, "metadata");
 		json_t *labels = json_object_get(md, "labels");
 		struct baton_label_pod lp = {
@@ -654,7 +648,7 @@ static void sync_labels(struct baton_controller *c,
 		slot = baton_labels_free_slot(c->labels, BATON_LABEL_SLOTS);
 		if (slot < 0) {
 			/* every request slot busy: again when one frees */
-			json_object_set_new(c->label_waiting, db, json_true());
+			baton_dbstate_wait(&c->dbstate, db);
 			break;
 		}
 		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
@@ -707,7 +701,10 @@ static void work_cb(struct baton_kube_workqueue *q, const char *key)
 	snprintf(w->key, sizeof w->key, "%s", key);
 	obj = baton_kube_informer_get(&c->dbcs, w->key);
 	if (obj == NULL) {
-		/* deleted: its children go with their owner */
+		/* deleted: its children go with their owner. No job of KEY
+		 * runs (the queue hands a key to one worker at a time), so
+		 * nothing holds its record's strings. */
+		baton_dbstate_forget(&c->dbstate, key);
 		baton_kube_workqueue_forget(q, key);
 		baton_kube_workqueue_done(q, key);
 		return;
@@ -828,23 +825,22 @@ static bool pod_db(json_t *pod, char *key, size_t size)
 static void pods_index(struct baton_controller *c, json_t *pod, bool add)
 {
 	char db[160], key[512];
-	json_t *set;
+	int rv;
 	if (!pod_db(pod, db, sizeof db) ||
 	    baton_kube_object_key(pod, key, sizeof key) != 0) {
 		return;
 	}
-	set = json_object_get(c->pods_by_db, db);
-	if (add) {
-		if (set == NULL) {
-			set = json_object();
-			json_object_set_new(c->pods_by_db, db, set);
-		}
-		json_object_set_new(set, key, json_true());
-	} else if (set != NULL) {
-		json_object_del(set, key);
-		if (json_object_size(set) == 0) {
-			json_object_del(c->pods_by_db, db);
-		}
+	if (!add) {
+		baton_dbstate_pod_del(&c->dbstate, db, key);
+		return;
+	}
+	rv = baton_dbstate_pod_add(&c->dbstate, db, key);
+	/* a name no DatabaseCluster can have (dbspec_parse refuses it) is
+	 * never asked for: not worth a line */
+	if (rv != 0 && rv != BATON_EINVAL) {
+		baton_log(BATON_LOG_WARN, "controller",
+			  "pod %s of %s not indexed: %s", key, db,
+			  baton_strerror(rv));
 	}
 }
 
@@ -886,18 +882,17 @@ static bool pods_ready(struct baton_controller *c, const char *db)
 {
 	char ns[64];
 	const char *slash = strchr(db, '/');
-	const char *key;
-	json_t *pod, *v;
+	const struct baton_dbrec *rec = baton_dbstate_get(&c->dbstate, db);
+	json_t *pod;
 
 	if (slash == NULL || (size_t)(slash - db) >= sizeof ns) {
 		return false;
 	}
 	memcpy(ns, db, (size_t)(slash - db));
 	ns[slash - db] = '\0';
-	json_object_foreach(json_object_get(c->pods_by_db, db), key, v)
-	{
+	for (unsigned p = 0; rec != NULL && p < rec->n_pods; p++) {
 		json_t *md;
-		pod = baton_kube_informer_get(&c->pods, key);
+		pod = baton_kube_informer_get(&c->pods, rec->pods[p]);
 		md = json_object_get(pod, "metadata");
 		const char *pns =
 		    json_string_value(json_object_get(md, "namespace"));
@@ -988,7 +983,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	int rv;
 
 	baton_cachefields_use(&dopts, &popts);
-	/* The happy path opens, in order: the maps, peer fencing, the work
+	/* The happy path opens, in order: peer fencing, the work
 	 * queue, the two informers (started), the peer watches, the
 	 * discovery timer, the agent driver. A failure closes what was
 	 * opened, newest first (err_after_*); what holds a uv handle is
@@ -999,15 +994,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	c->data = data;
 	c->cc = *cc;
 	c->loop = loop;
-	c->pods_by_db = json_object();
-	c->label_waiting = json_object();
-	c->sw_proposed = json_object();
-	if (c->pods_by_db == NULL || c->label_waiting == NULL ||
-	    c->sw_proposed == NULL || baton_failpoint()) {
-		baton_errmsg_printf(errmsg, "controller: out of memory");
-		rv = BATON_ENOMEM;
-		goto err_after_maps;
-	}
+	baton_dbstate_init(&c->dbstate); /* allocates nothing yet */
 	c->consensus = cc->consensus;
 	c->env = (struct baton_reconcile_env){
 	    .data = c,
@@ -1030,10 +1017,11 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	    .routed = env_routed,
 	    .applied = cc->applied,
 	};
-	baton_lastfailover_init(&c->lastfo);
+	baton_lastfailover_init(&c->lastfo, &c->dbstate);
 	{
 		struct baton_peerfence_env fenv = {
 		    .data = c,
+		    .dbs = &c->dbstate,
 		    .region = cfg->region,
 		    .peer_name = fence_peer_name,
 		    .client = fence_client,
@@ -1163,7 +1151,7 @@ err_after_queue:
 	c->close_cb = init_failed_cb;
 	baton_kube_workqueue_close(&c->queue, queue_closed_cb);
 	c->closing--;	  /* the guard */
-	maybe_stopped(c); /* the maps go once the last close callback ran */
+	maybe_stopped(c); /* the records go once the last close callback ran */
 	return rv;
 
 	/* Nothing below holds a uv handle: released at once. */
@@ -1171,10 +1159,7 @@ err_after_fence:
 	baton_peerfence_close(&c->fence);
 err_after_lastfo:
 	baton_lastfailover_close(&c->lastfo);
-err_after_maps:
-	json_decref(c->pods_by_db);
-	json_decref(c->label_waiting);
-	json_decref(c->sw_proposed);
+	baton_dbstate_free(&c->dbstate);
 	return rv;
 }
 
@@ -1295,10 +1280,8 @@ static void maybe_stopped(struct baton_controller *c)
 		}
 	}
 	c->close_cb = NULL;
-	json_decref(c->pods_by_db);
-	json_decref(c->label_waiting);
+	baton_dbstate_free(&c->dbstate);
 	json_decref(c->served);
-	json_decref(c->sw_proposed);
 	baton_lastfailover_close(&c->lastfo);
 	baton_peerfence_close(&c->fence);
 	cb(c); /* C's memory is the caller's from here */

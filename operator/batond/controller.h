@@ -19,7 +19,7 @@
  * Lifecycle: the memory is the caller's (daemon.c embeds it in struct
  * baton_batond), libuv's rule; everything it reads of the daemon comes in
  * struct baton_controller_config. baton_controller_init() opens, in order
- * (each a fail point, common/failpoint.h): the maps, peer fencing, the work
+ * (each a fail point, common/failpoint.h): peer fencing, the work
  * queue (init, run), the two informers (init, init, start, start), the peer
  * watches, the discovery timer, the agent driver (its own stages:
  * batond/agents.h). On failure it returns the error (ERRMSG says which
@@ -42,6 +42,7 @@
 #include "batond/agents.h"
 #include "batond/config.h"
 #include "batond/consensus.h"
+#include "batond/dbstate.h"
 #include "batond/labels.h"
 #include "batond/lastfailover.h"
 #include "batond/peerfence.h"
@@ -129,9 +130,10 @@ struct baton_controller {
 	/* Private. */
 	struct baton_controller_config cc;
 	uv_loop_t *loop;
-	/* "ns/cluster" -> {pod key: true}: the pods of each database, so that
-	 * per-database questions do not scan every cached pod */
-	json_t *pods_by_db;
+	/* one record per database: its pods, label wait, last proposal,
+	 * viewed primary, peer fencing's round, status.lastFailover
+	 * (batond/dbstate.h) */
+	struct baton_dbstate dbstate;
 	/* the peer clusters' DatabaseClusters (batond/peerwatch.h) */
 	struct baton_peerwatch peers;
 	struct baton_kube_informer dbcs;
@@ -145,8 +147,6 @@ struct baton_controller {
 	struct baton_agents agent_driver;
 	/* the label fence's patches (batond/labels.h) */
 	struct baton_label_req labels[BATON_LABEL_SLOTS];
-	/* databases whose label sync ran out of request slots */
-	json_t *label_waiting;
 	/* discovery: the group/versions this cluster serves (mesh CRDs) */
 	json_t *served;
 	struct baton_kube_request discovery_req;
@@ -156,15 +156,9 @@ struct baton_controller {
 	bool stopping;
 	int closing;
 	baton_controller_close_cb close_cb;
-	/* strings handed out by fsm_view, valid until the next call */
-	char view_primary[BATON_NAME_SIZE];
-	char view_phase[32];
-	char fsm_key[BATON_NAME_SIZE];
-	/* per database: the last switchover/promote proposal (ms) */
-	json_t *sw_proposed;
-	/* status.lastFailover as this batond saw it */
+	/* status.lastFailover as this batond saw it (kept in dbstate) */
 	struct baton_lastfailover lastfo;
-	/* peer fencing, its rounds per database (batond/peerfence.h) */
+	/* peer fencing (batond/peerfence.h; its rounds are in dbstate) */
 	struct baton_peerfence fence;
 };
 

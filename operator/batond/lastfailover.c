@@ -8,31 +8,23 @@
 #include "common/error.h"
 #include "consensus/decider.h"
 
-int baton_lastfailover_init(struct baton_lastfailover *r)
+int baton_lastfailover_init(struct baton_lastfailover *r,
+			    struct baton_dbstate *dbs)
 {
-	r->records = json_object();
-	r->promote_ms = json_object();
-	r->primaries = json_object();
-	if (r->records == NULL || r->promote_ms == NULL ||
-	    r->primaries == NULL) {
-		baton_lastfailover_close(r);
-		return BATON_ENOMEM;
-	}
+	r->dbs = dbs;
 	return 0;
 }
 
 void baton_lastfailover_close(struct baton_lastfailover *r)
 {
-	json_decref(r->records);
-	json_decref(r->promote_ms);
-	json_decref(r->primaries);
-	r->records = r->promote_ms = r->primaries = NULL;
+	r->dbs = NULL;
 }
 
-void baton_lastfailover_primary(struct baton_lastfailover *r, const char *db,
-				const char *region)
+/* DB's status.lastFailover (borrowed), or NULL. */
+static json_t *record(struct baton_lastfailover *r, const char *db)
 {
-	json_object_set_new(r->primaries, db, json_string(region));
+	const struct baton_dbrec *rec = baton_dbstate_get(r->dbs, db);
+	return rec != NULL ? rec->last_failover : NULL;
 }
 
 bool baton_lastfailover_promoted(struct baton_lastfailover *r,
@@ -41,10 +33,13 @@ bool baton_lastfailover_promoted(struct baton_lastfailover *r,
 				 uint64_t now_ms, char *msg, size_t size)
 {
 	json_t *lf;
+	struct baton_dbrec *rec;
 
 	if (from == NULL) {
-		from =
-		    json_string_value(json_object_get(r->primaries, cmd->db));
+		rec = baton_dbstate_get(r->dbs, cmd->db);
+		if (rec != NULL && rec->primary[0] != '\0') {
+			from = rec->primary;
+		}
 	}
 	lf = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:{}}", "from",
 		       from ? from : "", "to", cmd->region, "epoch",
@@ -58,28 +53,35 @@ bool baton_lastfailover_promoted(struct baton_lastfailover *r,
 		 "Raft committed: %s is primary at epoch %llu (was %s; %s)",
 		 cmd->region, (unsigned long long)cmd->epoch,
 		 from ? from : "none", baton_reason_name(cmd->reason));
-	json_object_set_new(r->records, cmd->db, lf);
-	json_object_set_new(r->promote_ms, cmd->db,
-			    json_integer((json_int_t)now_ms));
+	rec = baton_dbstate_obtain(r->dbs, cmd->db);
+	if (rec == NULL) {
+		json_decref(lf);
+		return false;
+	}
+	json_decref(rec->last_failover);
+	rec->last_failover = lf;
+	rec->promote_ms = now_ms;
 	return true;
 }
 
 json_t *baton_lastfailover_get(struct baton_lastfailover *r, const char *db)
 {
-	return json_object_get(r->records, db);
+	return record(r, db);
 }
 
 int64_t baton_lastfailover_since(struct baton_lastfailover *r, const char *db,
 				 uint64_t now_ms)
 {
-	json_t *t = json_object_get(r->promote_ms, db);
-	return t ? (int64_t)(now_ms - (uint64_t)json_integer_value(t)) : -1;
+	const struct baton_dbrec *rec = baton_dbstate_get(r->dbs, db);
+	return rec != NULL && rec->last_failover != NULL
+		   ? (int64_t)(now_ms - rec->promote_ms)
+		   : -1;
 }
 
 bool baton_lastfailover_step(struct baton_lastfailover *r, const char *db,
 			     uint64_t epoch, const char *step, int64_t ms)
 {
-	json_t *lf = json_object_get(r->records, db);
+	json_t *lf = record(r, db);
 	json_t *steps = json_object_get(lf, "stepsMillis");
 	if (ms < 0 || steps == NULL ||
 	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
@@ -94,18 +96,17 @@ bool baton_lastfailover_step(struct baton_lastfailover *r, const char *db,
 bool baton_lastfailover_before(struct baton_lastfailover *r, const char *db,
 			       uint64_t epoch, const char *step, uint64_t at_ms)
 {
-	json_t *lf = json_object_get(r->records, db);
+	json_t *lf = record(r, db);
 	json_t *steps = json_object_get(lf, "stepsMillis");
-	json_t *t = json_object_get(r->promote_ms, db);
 	uint64_t promote_ms;
 
-	if (steps == NULL || t == NULL ||
+	if (steps == NULL ||
 	    (uint64_t)json_integer_value(json_object_get(lf, "epoch")) !=
 		epoch ||
 	    json_object_get(steps, step) != NULL) {
 		return false;
 	}
-	promote_ms = (uint64_t)json_integer_value(t);
+	promote_ms = baton_dbstate_get(r->dbs, db)->promote_ms;
 	if (at_ms > promote_ms ||
 	    promote_ms - at_ms > BATON_LASTFAILOVER_BEFORE_MS) {
 		return false;
@@ -118,7 +119,7 @@ bool baton_lastfailover_before(struct baton_lastfailover *r, const char *db,
 const char *baton_lastfailover_awaiting(struct baton_lastfailover *r,
 					const char *db)
 {
-	json_t *lf = json_object_get(r->records, db);
+	json_t *lf = record(r, db);
 	if (json_object_get(lf, "completedAt") != NULL) {
 		return NULL;
 	}
@@ -130,7 +131,7 @@ void baton_lastfailover_serving(struct baton_lastfailover *r, const char *db,
 				time_t now_s, int64_t ms, char *msg,
 				size_t size)
 {
-	json_t *lf = json_object_get(r->records, db);
+	json_t *lf = record(r, db);
 	const char *to = json_string_value(json_object_get(lf, "to"));
 	const char *started =
 	    json_string_value(json_object_get(lf, "startedAt"));
@@ -156,7 +157,7 @@ bool baton_lastfailover_routed(struct baton_lastfailover *r, const char *db,
 			       const char *mesh, int64_t ms, char *msg,
 			       size_t size)
 {
-	json_t *lf = json_object_get(r->records, db);
+	json_t *lf = record(r, db);
 	const char *to = json_string_value(json_object_get(lf, "to"));
 
 	if (to == NULL || strcmp(to, primary) != 0 ||

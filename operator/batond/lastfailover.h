@@ -24,28 +24,26 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "batond/dbstate.h"
 #include "consensus/fsm.h"
 
 struct baton_lastfailover {
-	/* Private: per database ("ns/name"). */
-	json_t *records;    /* status.lastFailover */
-	json_t *promote_ms; /* monotonic ms the last promote applied here */
-	json_t *primaries;  /* the primary region it had, as last seen */
+	/* Private: the per-database records it keeps its state in (the
+	 * owner's, batond/dbstate.h: last_failover, promote_ms; the "from"
+	 * of a promote is the record's primary as last viewed). */
+	struct baton_dbstate *dbs;
 };
 
-/* 0 or BATON_ENOMEM. */
-int baton_lastfailover_init(struct baton_lastfailover *r);
+/* Keeps its state in DBS, which outlives it; 0 (allocates nothing). */
+int baton_lastfailover_init(struct baton_lastfailover *r,
+			    struct baton_dbstate *dbs);
+/* Nothing of its own to free: the records are DBS's. */
 void baton_lastfailover_close(struct baton_lastfailover *r);
 
-/* The FSM names REGION as DB's primary (remembered as the "from" of the
- * next promote whose command does not say). */
-void baton_lastfailover_primary(struct baton_lastfailover *r, const char *db,
-				const char *region);
-
-/* The FSM applied CMD, a promote, FROM the region named (NULL: the one
- * last seen) at NOW (RFC 3339), NOW_MICRO (with microseconds) and NOW_MS
- * (monotonic). Starts a new record; fills MSG (FailoverStarted) and
- * returns true, or false when out of memory. */
+/* The FSM applied CMD, a promote, FROM the region named (NULL: DB's
+ * primary as last viewed, baton_dbstate_primary()) at NOW (RFC 3339), NOW_MICRO
+ * (with microseconds) and NOW_MS (monotonic). Starts a new record; fills MSG
+ * (FailoverStarted) and returns true, or false when out of memory. */
 bool baton_lastfailover_promoted(struct baton_lastfailover *r,
 				 const struct baton_cmd *cmd, const char *from,
 				 const char *now, const char *now_micro,

@@ -28,20 +28,12 @@ int baton_peerfence_init(struct baton_peerfence *f,
 {
 	memset(f, 0, sizeof *f);
 	f->env = *env;
-	f->fenced = json_object();
-	f->fencing = json_object();
-	if (f->fenced == NULL || f->fencing == NULL) {
-		baton_peerfence_close(f);
-		return BATON_ENOMEM;
-	}
 	return 0;
 }
 
 void baton_peerfence_close(struct baton_peerfence *f)
 {
-	json_decref(f->fenced);
-	json_decref(f->fencing);
-	f->fenced = f->fencing = NULL;
+	(void)f; /* nothing of its own: the rounds are env.dbs's */
 }
 
 int baton_peerfence_pending(const struct baton_peerfence *f)
@@ -52,14 +44,18 @@ int baton_peerfence_pending(const struct baton_peerfence *f)
 /* One request of DB's round ended: the round ends with its last one. */
 static void one_done(struct baton_peerfence *f, const char *db, uint64_t epoch)
 {
-	json_t *n = json_object_get(f->fencing, db);
-	json_int_t left = n ? json_integer_value(n) - 1 : 0;
+	struct baton_dbrec *rec = baton_dbstate_get(f->env.dbs, db);
+	int left = rec != NULL ? rec->fencing - 1 : 0;
 	if (left > 0) {
-		json_object_set_new(f->fencing, db, json_integer(left));
+		rec->fencing = left;
 		return;
 	}
-	json_object_del(f->fencing, db);
-	json_object_set_new(f->fenced, db, json_integer((json_int_t)epoch));
+	rec = baton_dbstate_obtain(f->env.dbs, db);
+	if (rec != NULL) {
+		rec->fencing = 0;
+		rec->fenced = true;
+		rec->fenced_epoch = epoch;
+	}
 	if (!f->stopping) {
 		f->env.done(f->env.data, db);
 	}
@@ -133,11 +129,12 @@ static void fence_listed(struct fence_req *r, json_t *list)
 		if (!f->stopping &&
 		    fence_start(f, r->peer, r->db, r->ns, r->epoch, "PATCH",
 				path, body) == 0) {
-			json_object_set_new(
-			    f->fencing, r->db,
-			    json_integer(json_integer_value(json_object_get(
-					     f->fencing, r->db)) +
-					 1));
+			/* the LIST itself still counts: the record is there */
+			struct baton_dbrec *rec =
+			    baton_dbstate_get(f->env.dbs, r->db);
+			if (rec != NULL) {
+				rec->fencing++;
+			}
 			baton_log(BATON_LOG_WARN, "controller",
 				  "%s: fencing %s/%s in %s through its API "
 				  "server (epoch %s)",
@@ -182,17 +179,17 @@ bool baton_peerfence_done(struct baton_peerfence *f,
 			  const struct baton_dbspec *spec, const char *db,
 			  uint64_t epoch)
 {
-	json_t *done = json_object_get(f->fenced, db);
+	struct baton_dbrec *rec = baton_dbstate_get(f->env.dbs, db);
 	char path[512];
 	char selector[160];
 	struct baton_kube_ref ref = {NULL, "v1", "pods", spec->ns, NULL, NULL};
 	struct baton_kube_list_opts opts = {0};
 	int started = 0;
 
-	if (done != NULL && (uint64_t)json_integer_value(done) >= epoch) {
+	if (rec != NULL && rec->fenced && rec->fenced_epoch >= epoch) {
 		return true;
 	}
-	if (json_object_get(f->fencing, db) != NULL) {
+	if (rec != NULL && rec->fencing > 0) {
 		return false;
 	}
 	snprintf(selector, sizeof selector,
@@ -213,11 +210,16 @@ bool baton_peerfence_done(struct baton_peerfence *f,
 			started++;
 		}
 	}
+	rec = baton_dbstate_obtain(f->env.dbs, db);
 	if (started == 0) {
-		json_object_set_new(f->fenced, db,
-				    json_integer((json_int_t)epoch));
+		if (rec != NULL) {
+			rec->fenced = true;
+			rec->fenced_epoch = epoch;
+		}
 		return true;
 	}
-	json_object_set_new(f->fencing, db, json_integer(started));
+	if (rec != NULL) {
+		rec->fencing = started;
+	}
 	return false;
 }

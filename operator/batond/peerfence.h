@@ -25,10 +25,14 @@
 #include <stdint.h>
 
 #include "batond/dbspec.h"
+#include "batond/dbstate.h"
 #include "kube/client.h"
 
 struct baton_peerfence_env {
 	void *data;
+	/* the per-database records the rounds are kept in (the owner's:
+	 * batond/dbstate.h; it outlives the module) */
+	struct baton_dbstate *dbs;
 	const char *region; /* ours: the fenced-by annotation */
 	int n_peers;
 	/* Peer P's name and client (NULL: not watched, skipped). */
@@ -47,15 +51,15 @@ struct baton_peerfence {
 	struct baton_peerfence_env env;
 	bool stopping;
 	/* Private. */
-	json_t *fenced;	 /* db -> the epoch its round ended at */
-	json_t *fencing; /* db -> requests of the round still out */
-	int pending;	 /* requests in flight, all databases */
+	int pending; /* requests in flight, all databases */
 };
 
-/* 0 or BATON_ENOMEM. */
+/* 0 (allocates nothing: each round is kept in its database's record,
+ * env.dbs). */
 int baton_peerfence_init(struct baton_peerfence *f,
 			 const struct baton_peerfence_env *env);
-/* Frees the maps; requests must have ended (pending() == 0). */
+/* Requests must have ended (pending() == 0); the rounds stay in env.dbs
+ * (the owner frees it). */
 void baton_peerfence_close(struct baton_peerfence *f);
 
 /* True when every reachable peer has no instance of SPEC (DB, "ns/name")

@@ -18,6 +18,9 @@
 #include "common/clock.h"
 #include "harness.h"
 
+/* the per-database records lastfailover keeps its state in */
+static struct baton_dbstate dbs;
+
 /* eu (primary, index 0), us, ap (witness) at EPOCH. */
 static void db_state(struct baton_db_state *st, uint64_t epoch, int primary)
 {
@@ -1029,7 +1032,8 @@ START_TEST(the_hops_before_a_promote_reach_steps_millis)
 				      "namespace", "shop", "labels",
 				      "baton.dev/cluster", "orders", "status",
 				      "podIP", "127.0.0.94"));
-	ck_assert_int_eq(baton_lastfailover_init(&lf), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&lf, &dbs), 0);
 	db_state(&fake_st, 2, 0);
 	fake_gen = 1;
 	memset(&ops, 0, sizeof ops);
@@ -1111,6 +1115,7 @@ START_TEST(the_hops_before_a_promote_reach_steps_millis)
 	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
 	json_decref(pods.cache);
 	baton_lastfailover_close(&lf);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 

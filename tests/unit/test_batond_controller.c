@@ -2,8 +2,8 @@
  *
  * The controller's memory is the caller's (baton_controller_init/_close,
  * configured by struct baton_controller_config: no struct baton_batond).
- * baton_controller_init() opens its parts in stages (maps, peer fencing,
- * work queue, informers, peer watches, discovery timer, agent driver).
+ * baton_controller_init() opens its parts in stages (peer fencing, work
+ * queue, informers, peer watches, discovery timer, agent driver).
  * Each test makes the Nth stage fail (common/failpoint.h) and checks that
  * what was opened is closed: the loop runs dry and uv_loop_close() returns
  * 0, and under ASan nothing leaks and nothing is touched after it was
@@ -118,8 +118,8 @@ static unsigned count_stages(void)
 
 START_TEST(test_start_and_stop)
 {
-	/* seven or more: maps, fencing, queue (init, run), two informers,
-	 * their starts, the agent driver and its own stages */
+	/* seven or more: fencing, queue (init, run), two informers, their
+	 * starts, the agent driver and its own stages */
 	ck_assert_uint_ge(count_stages(), 7);
 }
 END_TEST

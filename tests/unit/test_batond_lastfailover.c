@@ -9,6 +9,9 @@
 #include "batond/lastfailover.h"
 #include "harness.h"
 
+/* the per-database records lastfailover keeps its state in */
+static struct baton_dbstate dbs;
+
 #define NOW "2026-11-28T03:22:52Z"
 #define NOW_MICRO "2026-11-28T03:22:52.123456Z"
 
@@ -37,11 +40,12 @@ START_TEST(a_promote_starts_a_record)
 	char msg[300];
 	json_t *lf;
 
-	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
 	ck_assert_ptr_null(baton_lastfailover_get(&r, "shop/orders"));
 	ck_assert_int_eq(baton_lastfailover_since(&r, "shop/orders", 5000), -1);
 
-	baton_lastfailover_primary(&r, "shop/orders", "eu");
+	baton_dbstate_primary(&dbs, "shop/orders", "eu"); /* viewed */
 	promote(&cmd, "us", 4);
 	ck_assert(baton_lastfailover_promoted(&r, &cmd, NULL, NOW, NOW_MICRO,
 					      1000, msg, sizeof msg));
@@ -64,6 +68,7 @@ START_TEST(a_promote_starts_a_record)
 	lf = baton_lastfailover_get(&r, "shop/orders");
 	ck_assert_str_eq(json_string_value(json_object_get(lf, "from")), "us");
 	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 
@@ -73,7 +78,8 @@ START_TEST(each_step_once_per_failover)
 	struct baton_cmd cmd;
 	char msg[300];
 
-	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
 	/* no failover seen: nothing to record */
 	ck_assert(
 	    !baton_lastfailover_step(&r, "shop/orders", 4, "labelled", 10));
@@ -90,6 +96,7 @@ START_TEST(each_step_once_per_failover)
 	    !baton_lastfailover_step(&r, "shop/orders", 4, "labelled", 20));
 	ck_assert_int_eq(step(&r, "labelled"), 10);
 	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 
@@ -102,7 +109,8 @@ START_TEST(hops_before_the_promote_are_negative)
 	struct baton_cmd cmd;
 	char msg[300];
 
-	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
 	ck_assert(
 	    !baton_lastfailover_before(&r, "shop/orders", 4, "fenced", 900));
 	promote(&cmd, "us", 4);
@@ -124,6 +132,7 @@ START_TEST(hops_before_the_promote_are_negative)
 	    baton_lastfailover_before(&r, "shop/orders", 4, "fenced", 200000));
 	ck_assert_int_eq(step(&r, "fenced"), 0);
 	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 
@@ -134,7 +143,8 @@ START_TEST(serving_completes_the_record)
 	char msg[300];
 	json_t *lf;
 
-	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
 	ck_assert_ptr_null(baton_lastfailover_awaiting(&r, "shop/orders"));
 	promote(&cmd, "us", 4);
 	baton_lastfailover_promoted(&r, &cmd, "eu", NOW, NOW_MICRO, 1000, msg,
@@ -157,6 +167,7 @@ START_TEST(serving_completes_the_record)
 	ck_assert_str_eq(msg, "us serves as primary at 198.18.0.140:5432 "
 			      "(about 7 s after the promote)");
 	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 
@@ -166,7 +177,8 @@ START_TEST(routing_counts_for_the_promote_s_target_only)
 	struct baton_cmd cmd;
 	char msg[300];
 
-	ck_assert_int_eq(baton_lastfailover_init(&r), 0);
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
 	ck_assert(!baton_lastfailover_routed(&r, "shop/orders", "us", 4,
 					     "plain", 10, msg, sizeof msg));
 	promote(&cmd, "us", 4);
@@ -183,6 +195,35 @@ START_TEST(routing_counts_for_the_promote_s_target_only)
 	ck_assert(!baton_lastfailover_routed(&r, "shop/orders", "us", 4,
 					     "istio", 30, msg, sizeof msg));
 	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
+}
+END_TEST
+
+START_TEST(a_deleted_database_s_record_goes_with_it)
+{
+	struct baton_lastfailover r;
+	struct baton_cmd cmd;
+	char msg[300];
+
+	baton_dbstate_init(&dbs);
+	ck_assert_int_eq(baton_lastfailover_init(&r, &dbs), 0);
+	promote(&cmd, "us", 4);
+	ck_assert(baton_lastfailover_promoted(&r, &cmd, NULL, NOW, NOW_MICRO,
+					      1000, msg, sizeof msg));
+	/* no primary viewed yet: from nowhere */
+	ck_assert(strstr(msg, "(was none;") != NULL);
+	ck_assert_uint_eq(baton_dbstate_count(&dbs), 1);
+	/* the DatabaseCluster was deleted (batond/dbstate.h) */
+	baton_dbstate_forget(&dbs, "shop/orders");
+	ck_assert_ptr_null(baton_lastfailover_get(&r, "shop/orders"));
+	ck_assert_int_eq(baton_lastfailover_since(&r, "shop/orders", 1500), -1);
+	ck_assert(!baton_lastfailover_step(&r, "shop/orders", 4, "routed", 5));
+	ck_assert_uint_eq(baton_dbstate_count(&dbs), 0);
+	/* a record still held goes with the table (ASan: no leak) */
+	ck_assert(baton_lastfailover_promoted(&r, &cmd, "eu", NOW, NOW_MICRO,
+					      2000, msg, sizeof msg));
+	baton_lastfailover_close(&r);
+	baton_dbstate_free(&dbs);
 }
 END_TEST
 
@@ -196,6 +237,7 @@ static Suite *lastfailover_suite(void)
 	tcase_add_test(tc, hops_before_the_promote_are_negative);
 	tcase_add_test(tc, serving_completes_the_record);
 	tcase_add_test(tc, routing_counts_for_the_promote_s_target_only);
+	tcase_add_test(tc, a_deleted_database_s_record_goes_with_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

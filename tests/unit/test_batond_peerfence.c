@@ -33,6 +33,7 @@ static const char cluster[] =
 #define DB "shop/orders"
 
 static uv_loop_t loop;
+static struct baton_dbstate dbs; /* the rounds live in its records */
 
 struct owner {
 	const char *names[2];
@@ -113,6 +114,7 @@ static void setup(struct owner *o, struct baton_peerfence *f,
 	json_t *obj = json_loads(cluster, 0, NULL);
 	struct baton_peerfence_env env = {
 	    .data = o,
+	    .dbs = &dbs,
 	    .region = "eu-west",
 	    .n_peers = 2,
 	    .peer_name = peer_name,
@@ -129,6 +131,7 @@ static void setup(struct owner *o, struct baton_peerfence *f,
 	ck_assert_int_eq(baton_dbspec_parse(obj, spec, errmsg), 0);
 	json_decref(obj);
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	baton_dbstate_init(&dbs);
 	ck_assert_int_eq(baton_peerfence_init(f, &env), 0);
 }
 
@@ -142,6 +145,7 @@ static void teardown(struct owner *o, struct baton_peerfence *f)
 	LOOP_RUN_UNTIL(&loop, o->closed == o->opened);
 	ck_assert_int_eq(baton_peerfence_pending(f), 0);
 	baton_peerfence_close(f);
+	baton_dbstate_free(&dbs);
 	LOOP_TEARDOWN(&loop);
 }
 
