@@ -9,8 +9,12 @@
 #ifndef BATON_TEST_HARNESS_H
 #define BATON_TEST_HARNESS_H
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #ifndef LOOP_MAX_ITERATIONS
@@ -36,6 +40,24 @@
 		uv_run((loop), UV_RUN_DEFAULT);                                \
 		ck_assert_int_eq(uv_loop_close(loop), 0);                      \
 	} while (0)
+
+/* A listening socket on a loopback port the kernel picked, so that a part
+ * told to bind there fails for real: writes "127.0.0.1:PORT" to BIND_TO
+ * and returns the socket (the caller closes it). */
+static inline int take_loopback_port(char *bind_to, size_t size)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(bind_to, size, "127.0.0.1:%d", ntohs(sa.sin_port));
+	return fd;
+}
 
 /* main() for a test binary made of the given suite constructors. */
 #define BATON_TEST_MAIN(...)                                                   \

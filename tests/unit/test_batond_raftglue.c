@@ -303,19 +303,10 @@ START_TEST(test_init_peer_api_port_taken)
 {
 	struct fixture f;
 	char errmsg[BATON_ERRMSG_SIZE] = "";
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
 	char bind_to[64];
-	int fd;
+	int fd = take_loopback_port(bind_to, sizeof bind_to);
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(listen(fd, 1), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	shape_init(&f, FRESH, NULL);
-	snprintf(bind_to, sizeof bind_to, "127.0.0.1:%d", ntohs(sa.sin_port));
 	ck_assert_int_eq(baton_batond_config_set(&f.cfg.peer_api_bind, bind_to),
 			 0);
 	ck_assert_int_ne(fixture_init_raft(&f, errmsg), 0);
