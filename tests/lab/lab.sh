@@ -233,7 +233,7 @@ write_batond_config() {
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
         # LAB_LOG_LEVEL=debug: every command applied, every report sent
-        [ -n "${LAB_LOG_LEVEL:-}" ] && echo "log: {level: $LAB_LOG_LEVEL}"
+        if [ -n "${LAB_LOG_LEVEL:-}" ]; then echo "log: {level: $LAB_LOG_LEVEL}"; fi
     } >"$lab/batond/$r.yaml"
 }
 
