@@ -100,9 +100,7 @@
 #define MAX_PODS_CAP 200
 #define MAX_CTRS 4
 #define MAX_ARGV 96
-#define MAX_ENV 96
 #define MAX_PASSIVE 8
-#define MAX_STATE_PIDS 8
 #define HEARTBEAT_MS 10000
 #define LEASE_SECONDS 40
 #define BACKOFF_MIN_MS 1000
@@ -207,7 +205,6 @@ struct pod {
 	enum pstate state;
 	bool api_gone;
 	bool kill_sent;
-	bool probes_started;
 	char start_time[32];
 	bool ready;
 	char ready_changed[32];
