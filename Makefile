@@ -79,6 +79,11 @@ ITEST_SRCS := $(wildcard tests/integration/itest_*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/itests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+# The lab kubelet is a folder of its own (tests/helpers/labkubelet/,
+# docs/testenv.md), built under the name the lab scripts and tests use.
+LABKUBELET_SRCS := $(wildcard tests/helpers/labkubelet/*.c)
+LABKUBELET_OBJS := $(LABKUBELET_SRCS:%.c=$(BUILD)/obj/%.o)
+HELPER_BINS += $(BUILD)/tests/helpers/baton_labkubelet
 
 .PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover bench-operators \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
@@ -182,6 +187,10 @@ $(BUILD)/tests/lab/baton_netdelay: tests/lab/netdelay.c
 	$(CC) $(CFLAGS) -o $@ $< -lnetfilter_queue
 
 $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/helpers/baton_labkubelet: $(LABKUBELET_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -119,5 +119,7 @@ int baton_ctl_cmd_history(int argc, char **argv);
 int baton_ctl_cmd_version(int argc, char **argv);
 int baton_ctl_cmd_fence(int argc, char **argv, bool fence);
 int baton_ctl_cmd_reinit(int argc, char **argv);
+int baton_ctl_cmd_drill(int argc, char **argv);
+int baton_ctl_cmd_lab(int argc, char **argv);
 
 #endif /* BATON_BATONCTL_CLI_H */

@@ -17,7 +17,7 @@
  * This file only dispatches: each command is its own file (cmd_status.c,
  * cmd_switchover.c for switchover, pause and resume, cmd_check.c,
  * cmd_history.c, cmd_version.c, cmd_fence.c, cmd_reinit.c,
- * cmd_load.c for load and report,
+ * cmd_load.c for load and report, cmd_lab.c for drill and lab,
  * completion.c), the parts they share (region flags, usage errors, the source
  * tree) are cli.c.
  *
@@ -122,18 +122,6 @@ static void usage_main(FILE *f)
 		"configuration error\n");
 }
 
-/* ---- drill and lab ---------------------------------------------------- */
-
-static int cmd_script(const char *rel, const char *what, int argc, char **argv)
-{
-	if (argc < 1) {
-		fprintf(stderr, "%s: %s needs a command (see '%s %s --help')\n",
-			baton_ctl_prog, what, baton_ctl_prog, what);
-		return BATON_CTL_EXIT_USAGE;
-	}
-	return baton_ctl_exec_script(rel, argc, argv);
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -200,12 +188,10 @@ int main(int argc, char **argv)
 					    argv + 1);
 	}
 	if (strcmp(cmd, "drill") == 0) {
-		return cmd_script("tests/lab/drill.sh", "drill", argc - 2,
-				  argv + 2);
+		return baton_ctl_cmd_drill(argc - 1, argv + 1);
 	}
 	if (strcmp(cmd, "lab") == 0) {
-		return cmd_script("tests/lab/lab.sh", "lab", argc - 2,
-				  argv + 2);
+		return baton_ctl_cmd_lab(argc - 1, argv + 1);
 	}
 	return baton_ctl_die_usage("unknown command '%s'", cmd);
 }

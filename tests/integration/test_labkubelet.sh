@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lab kubelet (tests/helpers/baton_labkubelet.c) against a real control
+# The lab kubelet (tests/helpers/labkubelet/) against a real control
 # plane: a StatefulSet pod bound to the lab node becomes a process in its own
 # network namespace with its own address, Running and Ready through the real
 # API (pods/status), and an EndpointSlice carries that address; the process
