@@ -126,15 +126,49 @@ struct baton_failover_config {
 	bool synchronous;
 };
 
+/* Ordinals a member mask can hold (the CRD allows replicas <= 9). */
+#define BATON_ORDINALS 16
+#define BATON_ORDINAL_NONE (-1)
+#define BATON_ORDINAL_BIT(k) ((uint16_t)(1u << (k)))
+
+/* A region's second instance slot (docs/design-per-instance.md §3.1): the
+ * instance joining the synchronous set, else the region's best other one.
+ * The same fields as the designated instance's, which stay in
+ * struct baton_region_state for the code that predates the design. */
+struct baton_spare_state {
+	int8_t ordinal; /* BATON_ORDINAL_NONE: no spare */
+	bool healthy;
+	bool sync_standby;
+	bool final;
+	uint64_t position;
+	uint64_t report_epoch;
+};
+
 struct baton_region_state {
 	char name[BATON_NAME_SIZE];
 	uint8_t role;	  /* enum baton_region_role */
 	int32_t priority; /* higher wins */
+	/* What follows, up to DESIGNATED, describes the designated instance */
 	bool healthy;
 	bool sync_standby;     /* reported: the synchronous standby */
 	uint64_t position;     /* last reported replay/write position (bytes) */
 	uint64_t report_epoch; /* the epoch its last report was made in */
 	bool final; /* failing over: detached, POSITION is where it stopped */
+	/* The designation (docs/design-per-instance.md §2, §3.1). DESIGNATED
+	 * is the ordinal a promote promotes; MEMBERS (M) the instances whose
+	 * finals a synchronous failover awaits, since any of them may hold
+	 * the only copy of an acknowledged commit; LISTED (L) those the
+	 * primary may name in synchronous_standby_names. The FSM keeps
+	 * (fsm.c, designation_consistent()): DESIGNATED in M, L a non-empty
+	 * subset of M, M within {DESIGNATED, SPARE.ordinal}: one change in
+	 * flight per region, and none in the primary region. REGISTER and
+	 * every snapshot before version 5: ordinal 0, M = L = {0}, no spare:
+	 * what the code assumed before the design. */
+	uint8_t designated;
+	uint16_t members; /* BATON_ORDINAL_BIT per ordinal */
+	uint16_t listed;
+	uint64_t desig_seq; /* bumped by JOIN; LEAVE and RELEASE name it */
+	struct baton_spare_state spare;
 };
 
 /* The replicated state of one database, as held by every FSM. */

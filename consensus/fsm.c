@@ -55,6 +55,12 @@ static void put_u8(struct wr *w, uint8_t v)
 	put(w, &v, 1);
 }
 
+static void put_u16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put(w, b, 2);
+}
+
 static void put_u32(struct wr *w, uint32_t v)
 {
 	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
@@ -101,6 +107,13 @@ static uint8_t get_u8(struct rd *r)
 	uint8_t v;
 	get(r, &v, 1);
 	return v;
+}
+
+static uint16_t get_u16(struct rd *r)
+{
+	uint8_t b[2];
+	get(r, b, 2);
+	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
 static uint32_t get_u32(struct rd *r)
@@ -481,6 +494,73 @@ static void tombstone(struct baton_fsm *f, const char *name, uint64_t epoch)
 	}
 }
 
+/* ---- designation (docs/design-per-instance.md §2, §3) -------------------- */
+
+/* R's designation as REGISTER leaves it, and as every snapshot before
+ * version 5 decodes: ordinal 0 designated, M = L = {0}, no spare. */
+static void designation_reset(struct baton_region_state *r)
+{
+	r->designated = 0;
+	r->members = BATON_ORDINAL_BIT(0);
+	r->listed = BATON_ORDINAL_BIT(0);
+	r->desig_seq = 0;
+	memset(&r->spare, 0, sizeof r->spare);
+	r->spare.ordinal = BATON_ORDINAL_NONE;
+}
+
+/* After any promote (§3.4, §4): every commit acknowledged in the old
+ * epoch is on the new primary, so no instance holds an only copy any
+ * more and every region's synchronous set is its designated instance
+ * alone. A joiner stays in the spare slot, no longer a member. */
+static void designation_settle(struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		struct baton_region_state *r = &db->regions[i];
+		r->members = BATON_ORDINAL_BIT(r->designated);
+		r->listed = r->members;
+	}
+}
+
+static bool designation_default(const struct baton_region_state *r)
+{
+	return r->designated == 0 && r->members == BATON_ORDINAL_BIT(0) &&
+	       r->listed == BATON_ORDINAL_BIT(0) && r->desig_seq == 0 &&
+	       r->spare.ordinal == BATON_ORDINAL_NONE;
+}
+
+/* §2: DESIGNATED in M; L a non-empty subset of M (an empty list would make
+ * the primary silently asynchronous); M within {DESIGNATED, spare}: one
+ * change in flight. The primary region has no synchronous set of its own
+ * (every promote resets it), so there M = L = {DESIGNATED}. An empty spare
+ * slot carries nothing, so that equal states are equal bytes. */
+static bool designation_consistent(const struct baton_region_state *r,
+				   bool primary)
+{
+	const struct baton_spare_state *sp = &r->spare;
+	uint16_t d = BATON_ORDINAL_BIT(r->designated & (BATON_ORDINALS - 1));
+	uint16_t allowed = d;
+
+	if (r->designated >= BATON_ORDINALS) {
+		return false;
+	}
+	if (sp->ordinal == BATON_ORDINAL_NONE) {
+		if (sp->healthy || sp->sync_standby || sp->final ||
+		    sp->position != 0 || sp->report_epoch != 0) {
+			return false;
+		}
+	} else if (sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+		   sp->ordinal == r->designated) {
+		return false;
+	} else {
+		allowed |= BATON_ORDINAL_BIT(sp->ordinal);
+	}
+	if ((r->members & d) == 0 || (r->members & ~allowed) != 0 ||
+	    r->listed == 0 || (r->listed & ~r->members) != 0) {
+		return false;
+	}
+	return !primary || (r->members == d && r->listed == d);
+}
+
 static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 {
 	struct baton_db_state *db;
@@ -535,6 +615,7 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 		db->regions[i].role = c->regions[i].role;
 		db->regions[i].priority = c->regions[i].priority;
 		db->regions[i].healthy = true;
+		designation_reset(&db->regions[i]);
 	}
 	db->primary = primary;
 	db->epoch = 1;
@@ -705,6 +786,7 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		}
 		db->primary = region;
 		db->epoch = c->epoch;
+		designation_settle(db);
 		db->renew_seq = 0;
 		db->phase = BATON_PHASE_HEALTHY;
 		db->sw_target = -1;
@@ -782,13 +864,23 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 	}
 }
 
-/* DB's state is one the rules above can produce (and get_db() accepts). */
+/* DB's state is one the rules above can produce (and get_db() accepts).
+ * O(regions): checked after every apply, in every build (NEVER). */
 static bool db_consistent(const struct baton_db_state *db)
 {
-	return db->n_regions > 0 && db->n_regions <= BATON_MAX_REGIONS &&
-	       db->primary >= 0 && (unsigned)db->primary < db->n_regions &&
-	       db->sw_target >= -1 && db->sw_target < (int)db->n_regions &&
-	       db->phase < BATON_PHASE__COUNT;
+	if (!(db->n_regions > 0 && db->n_regions <= BATON_MAX_REGIONS &&
+	      db->primary >= 0 && (unsigned)db->primary < db->n_regions &&
+	      db->sw_target >= -1 && db->sw_target < (int)db->n_regions &&
+	      db->phase < BATON_PHASE__COUNT)) {
+		return false;
+	}
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		if (!designation_consistent(&db->regions[i],
+					    (int)i == db->primary)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* apply_cmd() and the checks on the state it leaves behind. */
@@ -952,6 +1044,21 @@ static void put_db(struct wr *w, const struct baton_db_state *db, int version)
 		if (version >= 3) {
 			put_u64(w, r->report_epoch);
 		}
+		if (version >= 5) {
+			const struct baton_spare_state *sp = &r->spare;
+			put_u8(w, r->designated);
+			put_u16(w, r->members);
+			put_u16(w, r->listed);
+			put_u64(w, r->desig_seq);
+			put_u8(w, (uint8_t)sp->ordinal); /* none: 0xFF */
+			put_u8(w, (uint8_t)((sp->healthy ? 1 : 0) |
+					    (sp->sync_standby ? 2 : 0) |
+					    (sp->final ? 4 : 0)));
+			put_u64(w, sp->position);
+			put_u64(w, sp->report_epoch);
+		} else if (!designation_default(r)) {
+			w->invalid = true; /* the format cannot say it */
+		}
 	}
 	put_u8(w, (uint8_t)db->primary);
 	put_u64(w, db->epoch);
@@ -996,6 +1103,24 @@ static void get_db(struct rd *r, struct baton_db_state *db, int version)
 		if (version >= 3) {
 			g->report_epoch = get_u64(r);
 		}
+		designation_reset(g);
+		if (version >= 5) {
+			struct baton_spare_state *sp = &g->spare;
+			g->designated = get_u8(r);
+			g->members = get_u16(r);
+			g->listed = get_u16(r);
+			g->desig_seq = get_u64(r);
+			sp->ordinal = (int8_t)get_u8(r);
+			flags = get_u8(r);
+			if (flags & ~7u) {
+				r->bad = true;
+			}
+			sp->healthy = flags & 1;
+			sp->sync_standby = (flags & 2) != 0;
+			sp->final = (flags & 4) != 0;
+			sp->position = get_u64(r);
+			sp->report_epoch = get_u64(r);
+		}
 	}
 	db->primary = get_u8(r);
 	db->epoch = get_u64(r);
@@ -1010,14 +1135,37 @@ static void get_db(struct rd *r, struct baton_db_state *db, int version)
 	    db->phase >= BATON_PHASE__COUNT ||
 	    db->sw_target >= (int)db->n_regions) {
 		r->bad = true;
+		return;
 	}
+	/* a state the rules cannot produce is corrupt (§2) */
+	if (!r->bad && !db_consistent(db)) {
+		r->bad = true;
+	}
+}
+
+/* The lowest format that can hold F: version 4 while every region has
+ * the designation REGISTER gives it (nothing sets another yet), so that a
+ * snapshot stays readable by a batond of the version before until a
+ * designation is in use (docs/design-per-instance.md §5). */
+static int snapshot_version(const struct baton_fsm *f)
+{
+	unsigned n = baton_fsm_count(f);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct baton_db_state *db = baton_fsm_db_at(f, i);
+		for (unsigned k = 0; k < db->n_regions; k++) {
+			if (!designation_default(&db->regions[k])) {
+				return 5;
+			}
+		}
+	}
+	return 4;
 }
 
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out)
 {
-	return baton_fsm_snapshot_encode_version(f, BATON_SNAPSHOT_VERSION,
-						 out);
+	return baton_fsm_snapshot_encode_version(f, snapshot_version(f), out);
 }
 
 static void put_snapshot(struct wr *w, const struct baton_fsm *f, int version)
@@ -1049,6 +1197,10 @@ int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 {
 	struct wr w = {0};
 
+	if (version < 2 || version > BATON_SNAPSHOT_VERSION ||
+	    (version < 5 && snapshot_version(f) >= 5)) {
+		return BATON_EINVAL; /* the format cannot hold this state */
+	}
 	/* Two passes: measure, then write into a buffer of exactly that
 	 * size. A worst-case bound (64 + n x 848 bytes) would allocate 8 MiB
 	 * at 10,000 databases for a snapshot of ~1.4 MiB (a 3-region

@@ -36,9 +36,13 @@
  * Version 2 widened count from u8 to u32 (thousands of databases); version
  * 3 added each region's report epoch and final flag and the lease high
  * water mark; version 4 the last epochs of removed databases (after the
- * databases: count u32, next u32, then name + epoch u64 each). Versions
- * 1 to 3 still decode. */
-#define BATON_SNAPSHOT_VERSION 4
+ * databases: count u32, next u32, then name + epoch u64 each); version 5
+ * each region's designation after its report epoch (designated u8, members
+ * u16, listed u16, desig_seq u64, then the spare slot: ordinal u8 with 0xFF
+ * for none, flags u8, position u64, report epoch u64). Versions 1 to 4
+ * still decode (as ordinal 0, M = L = {0}, no spare), and the encoder
+ * writes version 4 while every region has that designation. */
+#define BATON_SNAPSHOT_VERSION 5
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -202,8 +206,9 @@ int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
 /* Snapshot encoding, exposed for tests. */
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out);
-/* In an earlier format VERSION (2 or BATON_SNAPSHOT_VERSION): the tests
- * prove that old snapshots still restore. */
+/* In format VERSION (2 to BATON_SNAPSHOT_VERSION): the tests prove that
+ * old snapshots still restore. BATON_EINVAL when VERSION cannot hold F's
+ * state (a designation other than REGISTER's before version 5). */
 int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 				      struct raft_buffer *out);
 int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len);

@@ -766,7 +766,8 @@ START_TEST(snapshot_roundtrip_2000_databases)
 	ck_assert_int_eq(ra.snapshot(&ra, &bufs, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_gt(bufs[0].len, 2000 * 100);
-	ck_assert_uint_eq(((uint8_t *)bufs[0].base)[2], BATON_SNAPSHOT_VERSION);
+	/* the lowest format that holds it: no designation is in use */
+	ck_assert_uint_eq(((uint8_t *)bufs[0].base)[2], 4);
 	/* b holds something else first: a restore replaces all of it */
 	fill_many(&b, 10);
 	/* truncations fail cleanly and leave b as it was */
@@ -845,6 +846,244 @@ START_TEST(snapshot_version_1_still_decodes)
 	v1[2] = 4; /* an unknown version */
 	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, v1, len), BATON_EPARSE);
 	free(v1);
+	raft_free(buf.base);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* ---- designation (docs/design-per-instance.md §3.1) ---------------------- */
+
+static void assert_default_designation(const struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		ck_assert_uint_eq(r->designated, 0);
+		ck_assert_uint_eq(r->members, 1);
+		ck_assert_uint_eq(r->listed, 1);
+		ck_assert_uint_eq(r->desig_seq, 0);
+		ck_assert_int_eq(r->spare.ordinal, BATON_ORDINAL_NONE);
+		ck_assert(!r->spare.healthy && !r->spare.final);
+		ck_assert_uint_eq(r->spare.position, 0);
+		ck_assert_uint_eq(r->spare.report_epoch, 0);
+	}
+}
+
+/* region-1 of "orders" in A mid-move: ordinal 2 designated, ordinal 5
+ * joined (M = {2, 5}), 2 left the list (L = {5}), 5 reported. */
+static void set_mid_move(struct baton_fsm *a)
+{
+	struct baton_region_state *r = &baton_fsm_db(a, "orders")->regions[1];
+	r->designated = 2;
+	r->members = BATON_ORDINAL_BIT(2) | BATON_ORDINAL_BIT(5);
+	r->listed = BATON_ORDINAL_BIT(5);
+	r->desig_seq = 7;
+	r->spare.ordinal = 5;
+	r->spare.healthy = true;
+	r->spare.sync_standby = true;
+	r->spare.final = true;
+	r->spare.position = 1ull << 41;
+	r->spare.report_epoch = 3;
+}
+
+/* REGISTER and every format before 5 give ordinal 0, M = L = {0}, no
+ * spare: the state the code assumed before the design. */
+START_TEST(snapshot_v4_decodes_with_ordinal_0)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	int v;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	fill_many(&a, 5);
+	for (unsigned k = 0; k < baton_fsm_count(&a); k++) {
+		assert_default_designation(baton_fsm_db_at(&a, k));
+	}
+	for (v = 2; v <= 4; v++) {
+		ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, v, &buf),
+				 0);
+		ck_assert_uint_eq(((uint8_t *)buf.base)[2], v);
+		ck_assert_int_eq(
+		    baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+		raft_free(buf.base);
+		for (unsigned k = 0; k < baton_fsm_count(&b); k++) {
+			assert_default_designation(baton_fsm_db_at(&b, k));
+		}
+		if (v == 4) {
+			assert_same_state(&a, &b);
+		}
+	}
+	/* the default encoder writes 4 while no designation is in use, and
+	 * version 5 of the same state decodes to the same records */
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 4);
+	raft_free(buf.base);
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	assert_same_state(&a, &b);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+START_TEST(snapshot_v5_roundtrip_designation)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	size_t cut;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	assert_default_designation(baton_fsm_db(&a, "orders"));
+	set_mid_move(&a);
+	/* version 4 cannot say it: refused, not written wrong */
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 4, &buf),
+			 BATON_EINVAL);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 5);
+	for (cut = 0; cut < buf.len; cut++) {
+		ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, cut),
+				 BATON_EPARSE);
+	}
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	ck_assert_int_eq(memcmp(baton_fsm_db(&b, "orders"),
+				baton_fsm_db(&a, "orders"),
+				sizeof(struct baton_db_state)),
+			 0);
+	/* and the restored FSM goes on applying as the original */
+	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(a.chain, b.chain);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* Any promote leaves every region's synchronous set at its designated
+ * instance alone (§3.4): the new primary holds every acknowledged commit,
+ * and the primary region has no set of its own. The joiner stays the
+ * spare. */
+START_TEST(promote_resets_members)
+{
+	struct baton_fsm a;
+	struct raft_fsm ra;
+	struct baton_cmd c = reg_cmd();
+	const struct baton_region_state *r;
+
+	baton_fsm_init(&a, &ra);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	set_mid_move(&a);
+	r = &baton_fsm_db(&a, "orders")->regions[1];
+	/* a rejected promote changes nothing */
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 1);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(5));
+	c.epoch = 2;
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r->designated, 2);
+	ck_assert_uint_eq(r->members, BATON_ORDINAL_BIT(2));
+	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(2));
+	ck_assert_int_eq(r->spare.ordinal, 5);
+	ck_assert_uint_eq(r->desig_seq, 7);
+	baton_fsm_close(&ra);
+}
+END_TEST
+
+/* A snapshot holding a designation the rules cannot produce (§2) is
+ * corrupt: refused, and the FSM keeps what it had. */
+START_TEST(snapshot_v5_rejects_broken_masks)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	struct baton_region_state good, *r;
+	unsigned k;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	set_mid_move(&a);
+	r = &baton_fsm_db(&a, "orders")->regions[1];
+	good = *r;
+	for (k = 0; k < 11; k++) {
+		struct baton_region_state *p =
+		    &baton_fsm_db(&a, "orders")->regions[0];
+		*r = good;
+		switch (k) {
+		case 0: /* the designated instance is no member */
+			r->members = BATON_ORDINAL_BIT(5);
+			r->listed = BATON_ORDINAL_BIT(5);
+			break;
+		case 1: /* a listed instance is no member */
+			r->listed |= BATON_ORDINAL_BIT(3);
+			break;
+		case 2: /* nothing listed: the primary would go async */
+			r->listed = 0;
+			break;
+		case 3: /* a member that is neither slot: two changes */
+			r->members |= BATON_ORDINAL_BIT(3);
+			break;
+		case 4: /* the spare is the designated instance */
+			r->spare.ordinal = 2;
+			break;
+		case 5: /* an ordinal past the mask */
+			r->designated = BATON_ORDINALS;
+			break;
+		case 6:
+			r->spare.ordinal = BATON_ORDINALS;
+			break;
+		case 7: /* an empty spare slot that says something */
+			r->members = r->listed = BATON_ORDINAL_BIT(2);
+			r->spare.ordinal = BATON_ORDINAL_NONE;
+			break;
+		case 8: /* a spare member without a spare */
+			r->spare = (struct baton_spare_state){
+			    .ordinal = BATON_ORDINAL_NONE};
+			break;
+		case 9: /* the primary region with a synchronous set */
+			p->spare.ordinal = 1;
+			p->members |= BATON_ORDINAL_BIT(1);
+			break;
+		case 10: /* unknown spare flags: patched in the bytes below */
+			break;
+		}
+		ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf),
+				 0);
+		if (k == 10) {
+			/* region-1's spare flags: the byte before its spare
+			 * position and report epoch, then region-2 (name,
+			 * role, priority, flags, position, report epoch,
+			 * designation 31 bytes) and the database's tail */
+			size_t tail = 8 + 8 + (1 + 8) + 1 + 4 + 1 + 8 + 8 + 31 +
+				      1 + 8 + 1 + 8 + 1 + 8 + 4 + 8 + 4 + 4;
+			uint8_t *q = buf.base;
+			ck_assert_uint_eq(q[buf.len - tail - 1], 7);
+			q[buf.len - tail - 1] = 8;
+		}
+		ck_assert_msg(baton_fsm_snapshot_decode(
+				  &b, buf.base, buf.len) == BATON_EPARSE,
+			      "case %u decoded", k);
+		raft_free(buf.base);
+		p->spare =
+		    (struct baton_spare_state){.ordinal = BATON_ORDINAL_NONE};
+		p->members = BATON_ORDINAL_BIT(0);
+		/* b is as it was */
+		assert_default_designation(baton_fsm_db(&b, "orders"));
+	}
+	*r = good;
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
 	raft_free(buf.base);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
@@ -968,6 +1207,10 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, snapshot_roundtrip_2000_databases);
 	tcase_add_test(tc, snapshot_version_1_still_decodes);
 	tcase_add_test(tc, snapshot_bit_flips_fail_cleanly);
+	tcase_add_test(tc, snapshot_v4_decodes_with_ordinal_0);
+	tcase_add_test(tc, snapshot_v5_roundtrip_designation);
+	tcase_add_test(tc, snapshot_v5_rejects_broken_masks);
+	tcase_add_test(tc, promote_resets_members);
 	tcase_add_test(tc, legacy_framed_entries_still_apply);
 	tcase_add_test(tc, renew_batch_items_apply_one_by_one);
 	tcase_set_timeout(tc, 60);
