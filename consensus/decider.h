@@ -54,7 +54,8 @@
  * when a renewal was applied in between (compare-and-swap, see fsm.c).
  *
  * What a region's state describes (issue 15 item 4): its *designated
- * instance* (StatefulSet ordinal 0), the only one a promote promotes, the
+ * instance* (the ordinal in `designated`: 0 unless a DESIGNATE moved it,
+ * and nothing proposes one yet), the only one a promote promotes, the
  * primary region's lease is granted to and a standby region contributes to
  * the synchronous set (ANY 1 of the other data regions' designated
  * instances). Its health, position and synchronous flag are that
