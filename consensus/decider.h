@@ -28,11 +28,12 @@
  *     data region (healthy, reported in this epoch, within maxLagBytes);
  *   - synchronous (RPO 0): first lost(db, epoch): renewals stop counting
  *     as the primary's (one that does come back ends the failover), every
- *     other data region stops streaming from the old primary and reports
- *     its final position; once *all* of them have (ANY 1 puts an
- *     acknowledged commit on at least one of them, and none can receive
- *     more once detached), promote the most advanced. While one is
- *     missing the decider waits and says so (FailoverBlocked).
+ *     member of every other data region's synchronous set (its designated
+ *     instance and, mid-change, the joiner) stops streaming from the old
+ *     primary and reports its final position; once *all* of them have
+ *     (ANY 1 puts an acknowledged commit on at least one of them, and none
+ *     can receive more once detached), promote the most advanced. While
+ *     one is missing the decider waits and says so (FailoverBlocked).
  *   A planned switchover promotes the target once the old primary has
  *   fenced and the target has replayed the old primary's final position,
  *   by a report made in the current epoch (a position kept from an
@@ -255,7 +256,11 @@ enum baton_blocked {
 struct baton_decision {
 	int kind; /* enum baton_decision_kind */
 	char db[BATON_NAME_SIZE];
-	int region;		/* index into the database's regions */
+	int region; /* index into the database's regions */
+	/* the instance: PROMOTE's (the region's designated one or its
+	 * spare), BLOCKED waiting for a final: whose; else the region's
+	 * designated one (-1 without a region) */
+	int ordinal;
 	uint64_t epoch;		/* the new epoch: current + 1 */
 	uint64_t renew_seq;	/* CAS token: the renewals this decision saw */
 	int reason;		/* enum baton_reason */
@@ -318,10 +323,26 @@ bool baton_decider_decide(struct baton_decider *d,
  * acknowledged commit); then highest priority, then least lag. */
 int baton_decider_pick(const struct baton_db_state *db, int exclude,
 		       bool final_only);
+/* The same over instances (region, slot: docs/design-per-instance.md
+ * §3.1): the region, and in *ORDINAL the instance (-1 with none). EXCLUDE
+ * is the lost primary *instance*: its region's designated one; the
+ * region's spare counts only when the region itself reported its
+ * designated instance down in this epoch (§4). A standby region's spare
+ * is a candidate only in a synchronous round, as a member, or at or past
+ * the highest final of every member. With every region at ordinal 0 and
+ * no spare, exactly baton_decider_pick(). */
+int baton_decider_pick_instance(const struct baton_db_state *db, int exclude,
+				bool final_only, int *ordinal);
 /* Synchronous failover: the first candidate (a data region other than the
  * primary) that has not reported its final position, or -1 when all
  * have. */
 int baton_decider_missing_final(const struct baton_db_state *db);
+/* The same over every member of each standby region's synchronous set
+ * (designated and, mid-change, the joiner: either may hold the only copy
+ * of an acknowledged commit, §3.5): the region, and in *ORDINAL (if not
+ * NULL) which member. */
+int baton_decider_missing_instance(const struct baton_db_state *db,
+				   int *ordinal);
 const char *baton_blocked_name(int blocked);
 /* Why a due failover of DB waits, as any node sees it from the FSM and
  * whether the primary's lease lapsed in its view (PRIMARY_LOST): for the
