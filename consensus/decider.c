@@ -256,67 +256,176 @@ uint64_t baton_decider_expiry(const struct baton_decider *d,
 	}
 }
 
-/* A region that may become the primary: a healthy data region that
- * reported in the current epoch (so it follows this epoch's primary). */
-static bool candidate(const struct baton_db_state *db, int i, int exclude)
+/* One instance of a region as the decider sees it (issue 15 item 4,
+ * docs/design-per-instance.md §3.1): slot 0 is the designated instance,
+ * slot 1 the spare, each with what it reported itself; a decision names
+ * the instance, never a region's best pod (§1.3 (b), (c)). */
+struct slot {
+	int ordinal;
+	bool member; /* in M: its final is awaited (§3.5) */
+	bool healthy, sync_standby, final;
+	uint64_t position, report_epoch;
+};
+
+/* Slot S of region I into OUT; false when there is none. A spare slot
+ * naming the designated ordinal is none too: records built by hand
+ * (zeroed) have one, and the FSM never makes one (fsm.c). */
+static bool slot_of(const struct baton_db_state *db, unsigned i, int s,
+		    struct slot *out)
 {
 	const struct baton_region_state *r = &db->regions[i];
-	return i != exclude && r->role == BATON_ROLE_DATA && r->healthy &&
-	       r->report_epoch == db->epoch;
+	const struct baton_spare_state *sp = &r->spare;
+
+	if (s == 0) {
+		*out = (struct slot){.ordinal = r->designated,
+				     .member = true,
+				     .healthy = r->healthy,
+				     .sync_standby = r->sync_standby,
+				     .final = r->final,
+				     .position = r->position,
+				     .report_epoch = r->report_epoch};
+		return true;
+	}
+	if (sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+	    sp->ordinal == (int)r->designated) {
+		return false;
+	}
+	*out = (struct slot){
+	    .ordinal = sp->ordinal,
+	    .member = (r->members & BATON_ORDINAL_BIT(sp->ordinal)) != 0,
+	    .healthy = sp->healthy,
+	    .sync_standby = sp->sync_standby,
+	    .final = sp->final,
+	    .position = sp->position,
+	    .report_epoch = sp->report_epoch};
+	return true;
+}
+
+/* An instance that may become the primary: healthy, of a data region,
+ * reported in the current epoch (so it follows this epoch's primary).
+ * In the lost primary's region EXCLUDE the designated instance is the
+ * one lost; its spare (a sibling) counts only on the region's own word:
+ * it reported, in this epoch, its designated instance down (§4). A
+ * region cut off as a whole still reads "designated healthy" and fails
+ * over elsewhere. */
+static bool candidate(const struct baton_db_state *db, int i, int s,
+		      const struct slot *sl, int exclude)
+{
+	const struct baton_region_state *r = &db->regions[i];
+
+	if (r->role != BATON_ROLE_DATA || !sl->healthy ||
+	    sl->report_epoch != db->epoch) {
+		return false;
+	}
+	if (i != exclude) {
+		return true;
+	}
+	return s == 1 && !r->healthy && r->report_epoch == db->epoch;
+}
+
+/* The highest final position of a member of a standby region: every
+ * commit acknowledged in the epoch is at or below it (ANY 1 of the
+ * members, §2 (I-HOLD)). */
+static uint64_t member_final_floor(const struct baton_db_state *db)
+{
+	uint64_t floor = 0;
+	struct slot sl;
+
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		if ((int)i == db->primary ||
+		    db->regions[i].role != BATON_ROLE_DATA) {
+			continue;
+		}
+		for (int s = 0; s < 2; s++) {
+			if (slot_of(db, i, s, &sl) && sl.member && sl.final &&
+			    sl.report_epoch == db->epoch &&
+			    sl.position > floor) {
+				floor = sl.position;
+			}
+		}
+	}
+	return floor;
 }
 
 static int pick(const struct baton_db_state *db, int exclude, bool final_only,
-		unsigned flags)
+		unsigned flags, int *ordinal)
 {
-	uint64_t primary_pos = 0;
+	uint64_t primary_pos = 0, floor = 0;
 	int best = -1;
-	uint64_t best_lag = 0;
+	uint64_t best_lag = 0, best_pos = 0;
+	int32_t best_priority = 0;
 	unsigned i;
 
+	*ordinal = -1;
 	if (ALWAYS(db->primary >= 0 && (unsigned)db->primary < db->n_regions)) {
 		primary_pos = db->regions[db->primary].position;
 	}
+	if (final_only) {
+		floor = member_final_floor(db);
+	}
 	for (i = 0; i < db->n_regions; i++) {
 		const struct baton_region_state *r = &db->regions[i];
-		uint64_t lag;
 
-		if (!candidate(db, (int)i, exclude) ||
-		    (final_only && !r->final) ||
-		    ((flags & BATON_DECIDER_BROKEN_SYNC_FLAG) &&
-		     db->cfg.synchronous && !r->sync_standby)) {
-			continue;
-		}
-		if (flags & BATON_DECIDER_BROKEN_FIRST_FINAL) {
-			return (int)i;
-		}
-		lag =
-		    r->position >= primary_pos ? 0 : primary_pos - r->position;
-		/* a final position is where the standby stopped: what it
-		 * holds is what it holds; only a live lag is limited */
-		if (!final_only && lag > db->cfg.max_lag_bytes) {
-			continue;
-		}
-		if (best < 0) {
-			best = (int)i;
-			best_lag = lag;
-			continue;
-		}
-		/* Final positions (ANY 1 of the standbys): an acknowledged
-		 * commit is on at least one of them, so only the most
-		 * advanced one surely holds them all; priority only breaks
-		 * ties. */
-		if (final_only && r->position != db->regions[best].position) {
-			if (r->position > db->regions[best].position) {
-				best = (int)i;
-				best_lag = lag;
+		for (int s = 0; s < 2; s++) {
+			struct slot sl;
+			uint64_t lag;
+
+			if (!slot_of(db, i, s, &sl) ||
+			    !candidate(db, (int)i, s, &sl, exclude) ||
+			    (final_only && !sl.final) ||
+			    ((flags & BATON_DECIDER_BROKEN_SYNC_FLAG) &&
+			     db->cfg.synchronous && !sl.sync_standby)) {
+				continue;
+			}
+			/* a standby region's spare is no candidate of its
+			 * own (asynchronous: the designated instances and
+			 * the lost region's sibling, §4); in a synchronous
+			 * round one that is not a member is one only at or
+			 * past every member's final: on the same timeline,
+			 * it then holds every acknowledged commit */
+			if (s == 1 && !final_only && (int)i != exclude) {
+				continue;
+			}
+			if (final_only && !sl.member && sl.position < floor) {
+				continue;
+			}
+			if (flags & BATON_DECIDER_BROKEN_FIRST_FINAL) {
+				*ordinal = sl.ordinal;
+				return (int)i;
+			}
+			lag = sl.position >= primary_pos
+				  ? 0
+				  : primary_pos - sl.position;
+			/* a final position is where the standby stopped:
+			 * what it holds is what it holds; only a live lag
+			 * is limited */
+			if (!final_only && lag > db->cfg.max_lag_bytes) {
+				continue;
+			}
+			if (best < 0) {
+				goto take;
+			}
+			/* Final positions (ANY 1 of the members): an
+			 * acknowledged commit is on at least one of them,
+			 * so only the most advanced one surely holds them
+			 * all; priority only breaks ties. */
+			if (final_only && sl.position != best_pos) {
+				if (sl.position > best_pos) {
+					goto take;
+				}
+				continue;
+			}
+			if (r->priority > best_priority ||
+			    (r->priority == best_priority && lag < best_lag)) {
+				goto take;
 			}
 			continue;
-		}
-		if (r->priority > db->regions[best].priority ||
-		    (r->priority == db->regions[best].priority &&
-		     lag < best_lag)) {
+		take:
 			best = (int)i;
+			*ordinal = sl.ordinal;
 			best_lag = lag;
+			best_pos = sl.position;
+			best_priority = r->priority;
 		}
 	}
 	return best;
@@ -325,19 +434,42 @@ static int pick(const struct baton_db_state *db, int exclude, bool final_only,
 int baton_decider_pick(const struct baton_db_state *db, int exclude,
 		       bool final_only)
 {
-	return pick(db, exclude, final_only, 0);
+	int ordinal;
+	return pick(db, exclude, final_only, 0, &ordinal);
+}
+
+int baton_decider_pick_instance(const struct baton_db_state *db, int exclude,
+				bool final_only, int *ordinal)
+{
+	return pick(db, exclude, final_only, 0, ordinal);
+}
+
+int baton_decider_missing_instance(const struct baton_db_state *db,
+				   int *ordinal)
+{
+	struct slot sl;
+
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		if ((int)i == db->primary ||
+		    db->regions[i].role != BATON_ROLE_DATA) {
+			continue;
+		}
+		for (int s = 0; s < 2; s++) {
+			if (slot_of(db, i, s, &sl) && sl.member &&
+			    !(sl.final && sl.report_epoch == db->epoch)) {
+				if (ordinal != NULL) {
+					*ordinal = sl.ordinal;
+				}
+				return (int)i;
+			}
+		}
+	}
+	return -1;
 }
 
 int baton_decider_missing_final(const struct baton_db_state *db)
 {
-	for (unsigned i = 0; i < db->n_regions; i++) {
-		const struct baton_region_state *r = &db->regions[i];
-		if ((int)i != db->primary && r->role == BATON_ROLE_DATA &&
-		    !(r->final && r->report_epoch == db->epoch)) {
-			return (int)i;
-		}
-	}
-	return -1;
+	return baton_decider_missing_instance(db, NULL);
 }
 
 /* One proposal per phase and epoch, repeated after retry_ms if nothing
@@ -367,6 +499,9 @@ static void fill(struct baton_decision *out, const struct baton_db_state *db,
 	out->kind = kind;
 	snprintf(out->db, sizeof out->db, "%s", db->name);
 	out->region = region;
+	out->ordinal = region >= 0 && (unsigned)region < db->n_regions
+			   ? (int)db->regions[region].designated
+			   : -1;
 	out->epoch = db->epoch + 1;
 	out->renew_seq = db->renew_seq;
 	out->reason = reason;
@@ -388,7 +523,7 @@ bool baton_decider_decide(struct baton_decider *d,
 {
 	struct baton_decider_lease *l;
 	uint64_t expiry;
-	int target;
+	int target, ordinal = -1;
 
 	memset(out, 0, sizeof *out);
 	if (!d->leader) {
@@ -436,13 +571,17 @@ bool baton_decider_decide(struct baton_decider *d,
 	 * where it stopped. In manual mode the round was a human's request
 	 * (batond/switchover.c judges it): nothing here. */
 	if (db->phase == BATON_PHASE_FAILING_OVER && db->cfg.automatic) {
-		int missing = baton_decider_missing_final(db);
+		int missing_ordinal = -1;
+		int missing =
+		    baton_decider_missing_instance(db, &missing_ordinal);
 		if (missing >= 0 &&
 		    !(d->flags & BATON_DECIDER_BROKEN_FIRST_FINAL)) {
-			return blocked(out, db, BATON_BLOCKED_WAITING_FINAL,
-				       missing, now);
+			blocked(out, db, BATON_BLOCKED_WAITING_FINAL, missing,
+				now);
+			out->ordinal = missing_ordinal;
+			return true;
 		}
-		target = pick(db, db->primary, true, d->flags);
+		target = pick(db, db->primary, true, d->flags, &ordinal);
 		if (target < 0) {
 			return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1,
 				       now);
@@ -452,6 +591,7 @@ bool baton_decider_decide(struct baton_decider *d,
 		}
 		fill(out, db, BATON_DECISION_PROMOTE, target,
 		     BATON_REASON_LEASE_EXPIRED, now);
+		out->ordinal = ordinal;
 		proposed(l, db, now);
 		return true;
 	}
@@ -469,7 +609,7 @@ bool baton_decider_decide(struct baton_decider *d,
 		     BATON_REASON_MANUAL, expiry);
 		return true;
 	}
-	target = pick(db, db->primary, false, d->flags);
+	target = pick(db, db->primary, false, d->flags, &ordinal);
 	if (target < 0) {
 		return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1, expiry);
 	}
@@ -479,6 +619,7 @@ bool baton_decider_decide(struct baton_decider *d,
 	fill(out, db,
 	     db->cfg.synchronous ? BATON_DECISION_LOST : BATON_DECISION_PROMOTE,
 	     target, BATON_REASON_LEASE_EXPIRED, expiry);
+	out->ordinal = ordinal;
 	proposed(l, db, now);
 	return true;
 }
@@ -492,12 +633,12 @@ int baton_decider_blocked(const struct baton_db_state *db, bool primary_lost,
 		if (*region >= 0) {
 			return BATON_BLOCKED_WAITING_FINAL;
 		}
-		return pick(db, db->primary, true, 0) < 0
+		return baton_decider_pick(db, db->primary, true) < 0
 			   ? BATON_BLOCKED_NO_CANDIDATE
 			   : BATON_BLOCKED_NONE;
 	}
 	if (primary_lost && db->cfg.automatic &&
-	    pick(db, db->primary, false, 0) < 0) {
+	    baton_decider_pick(db, db->primary, false) < 0) {
 		return BATON_BLOCKED_NO_CANDIDATE;
 	}
 	return BATON_BLOCKED_NONE;

@@ -28,11 +28,12 @@
  *     data region (healthy, reported in this epoch, within maxLagBytes);
  *   - synchronous (RPO 0): first lost(db, epoch): renewals stop counting
  *     as the primary's (one that does come back ends the failover), every
- *     other data region stops streaming from the old primary and reports
- *     its final position; once *all* of them have (ANY 1 puts an
- *     acknowledged commit on at least one of them, and none can receive
- *     more once detached), promote the most advanced. While one is
- *     missing the decider waits and says so (FailoverBlocked).
+ *     member of every other data region's synchronous set (its designated
+ *     instance and, mid-change, the joiner) stops streaming from the old
+ *     primary and reports its final position; once *all* of them have
+ *     (ANY 1 puts an acknowledged commit on at least one of them, and none
+ *     can receive more once detached), promote the most advanced. While
+ *     one is missing the decider waits and says so (FailoverBlocked).
  *   A planned switchover promotes the target once the old primary has
  *   fenced and the target has replayed the old primary's final position,
  *   by a report made in the current epoch (a position kept from an
@@ -54,7 +55,8 @@
  * when a renewal was applied in between (compare-and-swap, see fsm.c).
  *
  * What a region's state describes (issue 15 item 4): its *designated
- * instance* (StatefulSet ordinal 0), the only one a promote promotes, the
+ * instance* (the ordinal in `designated`: 0 unless a DESIGNATE moved it,
+ * and nothing proposes one yet), the only one a promote promotes, the
  * primary region's lease is granted to and a standby region contributes to
  * the synchronous set (ANY 1 of the other data regions' designated
  * instances). Its health, position and synchronous flag are that
@@ -126,15 +128,49 @@ struct baton_failover_config {
 	bool synchronous;
 };
 
+/* Ordinals a member mask can hold (the CRD allows replicas <= 9). */
+#define BATON_ORDINALS 16
+#define BATON_ORDINAL_NONE (-1)
+#define BATON_ORDINAL_BIT(k) ((uint16_t)(1u << (k)))
+
+/* A region's second instance slot (docs/design-per-instance.md §3.1): the
+ * instance joining the synchronous set, else the region's best other one.
+ * The same fields as the designated instance's, which stay in
+ * struct baton_region_state for the code that predates the design. */
+struct baton_spare_state {
+	int8_t ordinal; /* BATON_ORDINAL_NONE: no spare */
+	bool healthy;
+	bool sync_standby;
+	bool final;
+	uint64_t position;
+	uint64_t report_epoch;
+};
+
 struct baton_region_state {
 	char name[BATON_NAME_SIZE];
 	uint8_t role;	  /* enum baton_region_role */
 	int32_t priority; /* higher wins */
+	/* What follows, up to DESIGNATED, describes the designated instance */
 	bool healthy;
 	bool sync_standby;     /* reported: the synchronous standby */
 	uint64_t position;     /* last reported replay/write position (bytes) */
 	uint64_t report_epoch; /* the epoch its last report was made in */
 	bool final; /* failing over: detached, POSITION is where it stopped */
+	/* The designation (docs/design-per-instance.md §2, §3.1). DESIGNATED
+	 * is the ordinal a promote promotes; MEMBERS (M) the instances whose
+	 * finals a synchronous failover awaits, since any of them may hold
+	 * the only copy of an acknowledged commit; LISTED (L) those the
+	 * primary may name in synchronous_standby_names. The FSM keeps
+	 * (fsm.c, designation_consistent()): DESIGNATED in M, L a non-empty
+	 * subset of M, M within {DESIGNATED, SPARE.ordinal}: one change in
+	 * flight per region, and none in the primary region. REGISTER and
+	 * every snapshot before version 5: ordinal 0, M = L = {0}, no spare:
+	 * what the code assumed before the design. */
+	uint8_t designated;
+	uint16_t members; /* BATON_ORDINAL_BIT per ordinal */
+	uint16_t listed;
+	uint64_t desig_seq; /* bumped by JOIN; LEAVE and RELEASE name it */
+	struct baton_spare_state spare;
 };
 
 /* The replicated state of one database, as held by every FSM. */
@@ -220,7 +256,11 @@ enum baton_blocked {
 struct baton_decision {
 	int kind; /* enum baton_decision_kind */
 	char db[BATON_NAME_SIZE];
-	int region;		/* index into the database's regions */
+	int region; /* index into the database's regions */
+	/* the instance: PROMOTE's (the region's designated one or its
+	 * spare), BLOCKED waiting for a final: whose; else the region's
+	 * designated one (-1 without a region) */
+	int ordinal;
 	uint64_t epoch;		/* the new epoch: current + 1 */
 	uint64_t renew_seq;	/* CAS token: the renewals this decision saw */
 	int reason;		/* enum baton_reason */
@@ -283,10 +323,26 @@ bool baton_decider_decide(struct baton_decider *d,
  * acknowledged commit); then highest priority, then least lag. */
 int baton_decider_pick(const struct baton_db_state *db, int exclude,
 		       bool final_only);
+/* The same over instances (region, slot: docs/design-per-instance.md
+ * §3.1): the region, and in *ORDINAL the instance (-1 with none). EXCLUDE
+ * is the lost primary *instance*: its region's designated one; the
+ * region's spare counts only when the region itself reported its
+ * designated instance down in this epoch (§4). A standby region's spare
+ * is a candidate only in a synchronous round, as a member, or at or past
+ * the highest final of every member. With every region at ordinal 0 and
+ * no spare, exactly baton_decider_pick(). */
+int baton_decider_pick_instance(const struct baton_db_state *db, int exclude,
+				bool final_only, int *ordinal);
 /* Synchronous failover: the first candidate (a data region other than the
  * primary) that has not reported its final position, or -1 when all
  * have. */
 int baton_decider_missing_final(const struct baton_db_state *db);
+/* The same over every member of each standby region's synchronous set
+ * (designated and, mid-change, the joiner: either may hold the only copy
+ * of an acknowledged commit, §3.5): the region, and in *ORDINAL (if not
+ * NULL) which member. */
+int baton_decider_missing_instance(const struct baton_db_state *db,
+				   int *ordinal);
 const char *baton_blocked_name(int blocked);
 /* Why a due failover of DB waits, as any node sees it from the FSM and
  * whether the primary's lease lapsed in its view (PRIMARY_LOST): for the

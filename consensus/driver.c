@@ -546,6 +546,8 @@ static void decide(struct baton_driver *d, const struct baton_db_state *st,
 		return;
 	}
 	c = cmd_for(BATON_CMD_PROMOTE, st, st->regions[dec.region].name);
+	/* the instance the decision judged (ordinal 0: a format-3 entry) */
+	c.ordinal = (uint8_t)dec.ordinal;
 	c.epoch = dec.epoch;
 	c.renew_seq = dec.renew_seq;
 	c.reason = (uint8_t)dec.reason;

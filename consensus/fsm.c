@@ -55,6 +55,12 @@ static void put_u8(struct wr *w, uint8_t v)
 	put(w, &v, 1);
 }
 
+static void put_u16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+	put(w, b, 2);
+}
+
 static void put_u32(struct wr *w, uint32_t v)
 {
 	uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16),
@@ -101,6 +107,13 @@ static uint8_t get_u8(struct rd *r)
 	uint8_t v;
 	get(r, &v, 1);
 	return v;
+}
+
+static uint16_t get_u16(struct rd *r)
+{
+	uint8_t b[2];
+	get(r, b, 2);
+	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
 static uint32_t get_u32(struct rd *r)
@@ -160,19 +173,52 @@ static void get_cfg(struct rd *r, struct baton_failover_config *c)
 	c->synchronous = (flags & 2) != 0;
 }
 
+int baton_cmd_version(const struct baton_cmd *cmd)
+{
+	switch (cmd->type) {
+	case BATON_CMD_DESIGNATE:
+		return 4;
+	case BATON_CMD_REPORT:
+		return cmd->ordinal != 0 || cmd->spare ? 4 : 3;
+	case BATON_CMD_PROMOTE:
+		return cmd->ordinal != 0 ? 4 : 3;
+	default:
+		return 3;
+	}
+}
+
+/* DESIGNATE's fields make sense together: a known step, ordinals a
+ * member mask holds, and no RELEASE fields on the other steps (one
+ * command, one encoding). */
+static bool designate_valid(const struct baton_cmd *c)
+{
+	if (c->step < BATON_DESIGNATE_JOIN ||
+	    c->step >= BATON_DESIGNATE__COUNT || c->ordinal >= BATON_ORDINALS ||
+	    c->holder >= BATON_ORDINALS) {
+		return false;
+	}
+	return c->step == BATON_DESIGNATE_RELEASE ||
+	       (c->holder == 0 && c->drop_position == 0 &&
+		c->holder_flush == 0);
+}
+
 int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		     size_t *len)
 {
 	struct wr w = {.p = buf, .cap = cap};
+	int version = baton_cmd_version(cmd);
 	unsigned i;
 
 	if (cmd->type <= 0 || cmd->type >= BATON_CMD__COUNT ||
-	    cmd->n_regions > BATON_MAX_REGIONS) {
+	    cmd->n_regions > BATON_MAX_REGIONS ||
+	    ((cmd->type == BATON_CMD_REPORT ||
+	      cmd->type == BATON_CMD_PROMOTE) &&
+	     cmd->ordinal >= BATON_ORDINALS)) {
 		return BATON_EINVAL;
 	}
 	put_u8(&w, 'B');
 	put_u8(&w, 'T');
-	put_u8(&w, BATON_CMD_VERSION);
+	put_u8(&w, (uint8_t)version);
 	put_u8(&w, (uint8_t)cmd->type);
 	put_str(&w, cmd->db);
 	switch (cmd->type) {
@@ -199,10 +245,14 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_str(&w, cmd->region);
 		put_u64(&w, cmd->epoch);
 		put_u8(&w, cmd->healthy);
-		put_u8(&w, (uint8_t)((cmd->sync_standby ? 1 : 0) |
-				     (cmd->final ? 2 : 0)));
+		put_u8(&w,
+		       (uint8_t)((cmd->sync_standby ? 1 : 0) |
+				 (cmd->final ? 2 : 0) | (cmd->spare ? 4 : 0)));
 		put_u64(&w, cmd->position);
 		put_u64(&w, cmd->round);
+		if (version >= 4) {
+			put_u8(&w, cmd->ordinal);
+		}
 		break;
 	case BATON_CMD_LOST:
 		put_str(&w, cmd->region);
@@ -217,6 +267,9 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_u64(&w, cmd->epoch);
 		put_u64(&w, cmd->renew_seq);
 		put_u8(&w, cmd->reason);
+		if (version >= 4) {
+			put_u8(&w, cmd->ordinal);
+		}
 		break;
 	case BATON_CMD_SWITCHOVER:
 		put_str(&w, cmd->region);
@@ -249,6 +302,19 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 			put_u64(&w, it->round);
 			put_u32(&w, it->lease_ms);
 		}
+		break;
+	case BATON_CMD_DESIGNATE:
+		if (!designate_valid(cmd)) {
+			return BATON_EINVAL;
+		}
+		put_str(&w, cmd->region);
+		put_u64(&w, cmd->epoch);
+		put_u8(&w, cmd->step);
+		put_u8(&w, cmd->ordinal);
+		put_u64(&w, cmd->desig_seq);
+		put_u8(&w, cmd->holder);
+		put_u64(&w, cmd->drop_position);
+		put_u64(&w, cmd->holder_flush);
 		break;
 	}
 	if (w.invalid) {
@@ -308,14 +374,18 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		cmd->epoch = get_u64(&r);
 		cmd->healthy = get_u8(&r);
 		flags = get_u8(&r);
-		if (flags & ~3u) {
+		if (flags & ~(buf[2] >= 4 ? 7u : 3u)) {
 			return BATON_EPARSE;
 		}
 		cmd->sync_standby = flags & 1;
 		cmd->final = (flags & 2) != 0;
+		cmd->spare = (flags & 4) != 0;
 		cmd->position = get_u64(&r);
 		if (buf[2] >= 2) {
 			cmd->round = get_u64(&r);
+		}
+		if (buf[2] >= 4) {
+			cmd->ordinal = get_u8(&r);
 		}
 		break;
 	case BATON_CMD_LOST:
@@ -337,6 +407,9 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		cmd->epoch = get_u64(&r);
 		cmd->renew_seq = get_u64(&r);
 		cmd->reason = get_u8(&r);
+		if (buf[2] >= 4) {
+			cmd->ordinal = get_u8(&r);
+		}
 		break;
 	case BATON_CMD_SWITCHOVER:
 		get_str(&r, cmd->region);
@@ -372,6 +445,22 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 			}
 		}
 		break;
+	case BATON_CMD_DESIGNATE:
+		if (buf[2] < 4) {
+			return BATON_EPARSE;
+		}
+		get_str(&r, cmd->region);
+		cmd->epoch = get_u64(&r);
+		cmd->step = get_u8(&r);
+		cmd->ordinal = get_u8(&r);
+		cmd->desig_seq = get_u64(&r);
+		cmd->holder = get_u8(&r);
+		cmd->drop_position = get_u64(&r);
+		cmd->holder_flush = get_u64(&r);
+		if (!r.bad && !designate_valid(cmd)) {
+			return BATON_EPARSE;
+		}
+		break;
 	default:
 		return BATON_EPARSE;
 	}
@@ -381,7 +470,8 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 			r.off++;
 		}
 	}
-	if (r.bad || r.off != len || cmd->db[0] == '\0') {
+	if (r.bad || r.off != len || cmd->db[0] == '\0' ||
+	    cmd->ordinal >= BATON_ORDINALS) {
 		return BATON_EPARSE;
 	}
 	return 0;
@@ -421,7 +511,8 @@ const char *baton_fsm_result_name(int code)
 	    "bad-epoch",      "not-primary",
 	    "lease-renewed",  "not-eligible",
 	    "wrong-phase",    "out-of-memory",
-	    "partial"};
+	    "partial",	      "stale-designation",
+	    "not-flushed"};
 	_Static_assert(sizeof names / sizeof names[0] == BATON_FSM__COUNT,
 		       "a name for every result");
 	if (code < 0 || code >= BATON_FSM__COUNT) {
@@ -481,6 +572,120 @@ static void tombstone(struct baton_fsm *f, const char *name, uint64_t epoch)
 	}
 }
 
+/* ---- designation (docs/design-per-instance.md §2, §3) -------------------- */
+
+/* R's designation as REGISTER leaves it, and as every snapshot before
+ * version 5 decodes: ordinal 0 designated, M = L = {0}, no spare. */
+static void designation_reset(struct baton_region_state *r)
+{
+	r->designated = 0;
+	r->members = BATON_ORDINAL_BIT(0);
+	r->listed = BATON_ORDINAL_BIT(0);
+	r->desig_seq = 0;
+	memset(&r->spare, 0, sizeof r->spare);
+	r->spare.ordinal = BATON_ORDINAL_NONE;
+}
+
+/* After any promote (§3.4, §4): every commit acknowledged in the old
+ * epoch is on the new primary, so no instance holds an only copy any
+ * more and every region's synchronous set is its designated instance
+ * alone. A joiner stays in the spare slot, no longer a member. */
+static void designation_settle(struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		struct baton_region_state *r = &db->regions[i];
+		r->members = BATON_ORDINAL_BIT(r->designated);
+		r->listed = r->members;
+	}
+}
+
+static void spare_clear(struct baton_spare_state *sp)
+{
+	memset(sp, 0, sizeof *sp);
+	sp->ordinal = BATON_ORDINAL_NONE;
+}
+
+/* Exchanges R's designated instance and its spare, each with what it
+ * reported: the slots follow the instances, never the other way round
+ * (an instance's position is never read as another's, §1.3 (b)). */
+static void swap_slots(struct baton_region_state *r)
+{
+	struct baton_spare_state *sp = &r->spare;
+	struct baton_spare_state was = {.ordinal = (int8_t)r->designated,
+					.healthy = r->healthy,
+					.sync_standby = r->sync_standby,
+					.final = r->final,
+					.position = r->position,
+					.report_epoch = r->report_epoch};
+
+	BATON_ASSERT(sp->ordinal >= 0 && sp->ordinal < BATON_ORDINALS);
+	r->designated = (uint8_t)sp->ordinal;
+	r->healthy = sp->healthy;
+	r->sync_standby = sp->sync_standby;
+	r->final = sp->final;
+	r->position = sp->position;
+	r->report_epoch = sp->report_epoch;
+	*sp = was;
+}
+
+/* The spare slot names ORDINAL: kept as it is if it already does,
+ * otherwise emptied for it (nothing reported yet). */
+static void spare_take(struct baton_spare_state *sp, uint8_t ordinal)
+{
+	if (sp->ordinal != (int8_t)ordinal) {
+		spare_clear(sp);
+		sp->ordinal = (int8_t)ordinal;
+	}
+}
+
+/* A released instance stays the spare only while it is healthy (§3.2). */
+static void spare_keep_if_healthy(struct baton_spare_state *sp)
+{
+	if (!sp->healthy) {
+		spare_clear(sp);
+	}
+}
+
+static bool designation_default(const struct baton_region_state *r)
+{
+	return r->designated == 0 && r->members == BATON_ORDINAL_BIT(0) &&
+	       r->listed == BATON_ORDINAL_BIT(0) && r->desig_seq == 0 &&
+	       r->spare.ordinal == BATON_ORDINAL_NONE;
+}
+
+/* §2: DESIGNATED in M; L a non-empty subset of M (an empty list would make
+ * the primary silently asynchronous); M within {DESIGNATED, spare}: one
+ * change in flight. The primary region has no synchronous set of its own
+ * (every promote resets it), so there M = L = {DESIGNATED}. An empty spare
+ * slot carries nothing, so that equal states are equal bytes. */
+static bool designation_consistent(const struct baton_region_state *r,
+				   bool primary)
+{
+	const struct baton_spare_state *sp = &r->spare;
+	uint16_t d = BATON_ORDINAL_BIT(r->designated & (BATON_ORDINALS - 1));
+	uint16_t allowed = d;
+
+	if (r->designated >= BATON_ORDINALS) {
+		return false;
+	}
+	if (sp->ordinal == BATON_ORDINAL_NONE) {
+		if (sp->healthy || sp->sync_standby || sp->final ||
+		    sp->position != 0 || sp->report_epoch != 0) {
+			return false;
+		}
+	} else if (sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+		   sp->ordinal == r->designated) {
+		return false;
+	} else {
+		allowed |= BATON_ORDINAL_BIT(sp->ordinal);
+	}
+	if ((r->members & d) == 0 || (r->members & ~allowed) != 0 ||
+	    r->listed == 0 || (r->listed & ~r->members) != 0) {
+		return false;
+	}
+	return !primary || (r->members == d && r->listed == d);
+}
+
 static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 {
 	struct baton_db_state *db;
@@ -535,6 +740,7 @@ static int apply_register(struct baton_fsm *f, const struct baton_cmd *c)
 		db->regions[i].role = c->regions[i].role;
 		db->regions[i].priority = c->regions[i].priority;
 		db->regions[i].healthy = true;
+		designation_reset(&db->regions[i]);
 	}
 	db->primary = primary;
 	db->epoch = 1;
@@ -554,6 +760,7 @@ static void clear_finals(struct baton_db_state *db)
 {
 	for (unsigned i = 0; i < db->n_regions; i++) {
 		db->regions[i].final = false;
+		db->regions[i].spare.final = false;
 	}
 }
 
@@ -566,6 +773,172 @@ static int epoch_check(const struct baton_db_state *db, uint64_t epoch)
 		return BATON_FSM_BAD_EPOCH;
 	}
 	return BATON_FSM_OK;
+}
+
+/* A REPORT about R's spare slot (v4, the spare flag): the joining
+ * instance, else the region's best other one (§3.1, §4). It takes the
+ * slot unless the slot holds a member (the joiner) or a final of this
+ * failover, which another instance's report may not replace. */
+static int apply_spare_report(struct baton_db_state *db,
+			      struct baton_region_state *r,
+			      const struct baton_cmd *c)
+{
+	struct baton_spare_state *sp = &r->spare;
+
+	if (c->ordinal == r->designated) {
+		return BATON_FSM_STALE_DESIGNATION;
+	}
+	if (sp->ordinal != (int8_t)c->ordinal && sp->ordinal >= 0 &&
+	    ((r->members & BATON_ORDINAL_BIT(sp->ordinal)) != 0 || sp->final)) {
+		return BATON_FSM_STALE_DESIGNATION;
+	}
+	spare_take(sp, c->ordinal);
+	sp->healthy = c->healthy != 0;
+	sp->sync_standby = c->sync_standby != 0;
+	sp->report_epoch = c->epoch;
+	if (db->phase == BATON_PHASE_FAILING_OVER) {
+		/* frozen as the designated instance's (and the primary
+		 * region's spare detaches in lost() too, §4) */
+		if (!sp->final) {
+			sp->position = c->position;
+			sp->final = c->final != 0 && c->round == db->round;
+		}
+	} else {
+		sp->position = c->position;
+	}
+	return BATON_FSM_OK;
+}
+
+/* Asynchronous mode (§3.6): no list, so no JOIN, LEAVE or evidence; a
+ * lone RELEASE(designated, holder b) moves the designation to b at once.
+ * b's slot forgets its report epoch, so the region is no candidate until
+ * b reports in this epoch (a promote promotes the instance whose report
+ * it judged). */
+static int release_async(struct baton_region_state *r,
+			 const struct baton_cmd *c)
+{
+	if (c->ordinal != r->designated) {
+		return BATON_FSM_STALE_DESIGNATION;
+	}
+	if (c->holder == r->designated) {
+		return BATON_FSM_NOT_ELIGIBLE;
+	}
+	spare_take(&r->spare, c->holder);
+	swap_slots(r);
+	r->report_epoch = 0;
+	r->final = false;
+	r->members = BATON_ORDINAL_BIT(r->designated);
+	r->listed = r->members;
+	spare_keep_if_healthy(&r->spare);
+	r->desig_seq++; /* a repeated entry cannot move it again */
+	return BATON_FSM_OK;
+}
+
+/* DESIGNATE (docs/design-per-instance.md §3.2): a standby region changes
+ * its designated instance. Every step names the epoch and the region's
+ * desig_seq it was proposed on, so one made on another designation (an
+ * earlier move, a restarted proposer) is refused, as is a step out of
+ * order: each requires the state the previous one leaves. What each keeps
+ * (§3.4): JOIN grows M before any primary can list the joiner; LEAVE only
+ * shrinks L, and a stays in M; RELEASE drops a from M only on the
+ * evidence that every commit acknowledged with a's help (LSN <= X) is
+ * flushed on the holder, which stays a member. Never in the primary
+ * region, whose designated instance moves only by a promote. */
+static int apply_designate(struct baton_db_state *db, int region,
+			   const struct baton_cmd *c)
+{
+	struct baton_region_state *r = &db->regions[region];
+	uint16_t self = BATON_ORDINAL_BIT(c->ordinal);
+	uint16_t designated = BATON_ORDINAL_BIT(r->designated);
+	int rc;
+
+	if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
+		return rc;
+	}
+	if (r->role != BATON_ROLE_DATA || region == db->primary) {
+		return BATON_FSM_NOT_ELIGIBLE;
+	}
+	if (c->desig_seq != r->desig_seq) {
+		return BATON_FSM_STALE_DESIGNATION;
+	}
+	switch (c->step) {
+	case BATON_DESIGNATE_JOIN:
+		/* a failover or switchover under way waits for the
+		 * members it has; none is added in the middle */
+		if (db->phase != BATON_PHASE_HEALTHY) {
+			return BATON_FSM_PHASE;
+		}
+		if (r->members != designated) {
+			return BATON_FSM_STALE_DESIGNATION; /* one at a time */
+		}
+		if (c->ordinal == r->designated) {
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
+		spare_take(&r->spare, c->ordinal);
+		/* b counts only once it reported in this epoch */
+		r->spare.report_epoch = 0;
+		r->spare.final = false;
+		r->members |= self;
+		r->listed |= self;
+		r->desig_seq++;
+		return BATON_FSM_OK;
+	case BATON_DESIGNATE_LEAVE:
+		if (db->phase != BATON_PHASE_HEALTHY) {
+			return BATON_FSM_PHASE;
+		}
+		if ((r->listed & self) == 0) {
+			return BATON_FSM_STALE_DESIGNATION;
+		}
+		if ((r->listed & ~self) == 0) {
+			/* the last listed: an empty list would make the
+			 * primary silently asynchronous (§2) */
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
+		r->listed &= (uint16_t)~self;
+		return BATON_FSM_OK;
+	case BATON_DESIGNATE_RELEASE:
+		/* allowed in a failover (X was measured in the epoch and
+		 * stays valid, and it unblocks the round, §3.5), not in a
+		 * switchover, whose target must stay what it is */
+		if (db->phase == BATON_PHASE_SWITCHING_OVER ||
+		    db->phase == BATON_PHASE_FENCED) {
+			return BATON_FSM_PHASE;
+		}
+		if (!db->cfg.synchronous && r->members == designated) {
+			return release_async(r, c);
+		}
+		if ((r->members & self) == 0 || (r->listed & self) != 0 ||
+		    (r->listed & BATON_ORDINAL_BIT(c->holder)) == 0) {
+			return BATON_FSM_STALE_DESIGNATION;
+		}
+		if (c->drop_position == 0 ||
+		    c->holder_flush < c->drop_position) {
+			return BATON_FSM_NOT_FLUSHED;
+		}
+		r->members &= (uint16_t)~self;
+		if (c->ordinal == r->designated) {
+			swap_slots(r); /* M = {holder} = {spare}: it moves */
+		}
+		spare_keep_if_healthy(&r->spare);
+		return BATON_FSM_OK;
+	default:
+		/* the decoder knows no other step */
+		(void)NEVER(true);
+		return BATON_FSM_MALFORMED;
+	}
+}
+
+/* After a failover, the lost primary region P designates its spare when
+ * the spare was healthy and reported in the old epoch E (§4): otherwise
+ * the new primary would list P's dead instance, and with two data
+ * regions every commit would wait for a designation. */
+static void lost_region_to_spare(struct baton_region_state *p, uint64_t epoch)
+{
+	const struct baton_spare_state *sp = &p->spare;
+
+	if (sp->ordinal >= 0 && sp->healthy && sp->report_epoch == epoch) {
+		swap_slots(p);
+	}
 }
 
 static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
@@ -635,6 +1008,15 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		if ((rc = epoch_check(db, c->epoch)) != BATON_FSM_OK) {
 			return rc;
 		}
+		if (c->spare) {
+			return apply_spare_report(db, r, c);
+		}
+		/* a report is about one instance (before v4: ordinal 0); one
+		 * that is not the designated one any more (a RELEASE applied
+		 * after it was made) says nothing about the one that is */
+		if (c->ordinal != r->designated) {
+			return BATON_FSM_STALE_DESIGNATION;
+		}
 		r->healthy = c->healthy != 0;
 		r->sync_standby = c->sync_standby != 0;
 		r->report_epoch = c->epoch;
@@ -695,6 +1077,12 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		if (db->regions[region].role != BATON_ROLE_DATA) {
 			return BATON_FSM_NOT_ELIGIBLE;
 		}
+		/* the instance promoted is the target's designated one or its
+		 * spare (a sibling, §4), each judged on its own reports */
+		if (c->ordinal != db->regions[region].designated &&
+		    (int)c->ordinal != db->regions[region].spare.ordinal) {
+			return BATON_FSM_NOT_ELIGIBLE;
+		}
 		if (c->renew_seq != db->renew_seq) {
 			return BATON_FSM_LEASE_RENEWED;
 		}
@@ -703,8 +1091,17 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		     region != db->sw_target)) {
 			return BATON_FSM_PHASE;
 		}
+		if (c->ordinal != db->regions[region].designated) {
+			swap_slots(&db->regions[region]);
+		}
+		if (region != db->primary &&
+		    c->reason != BATON_REASON_SWITCHOVER) {
+			lost_region_to_spare(&db->regions[db->primary],
+					     db->epoch);
+		}
 		db->primary = region;
 		db->epoch = c->epoch;
+		designation_settle(db);
 		db->renew_seq = 0;
 		db->phase = BATON_PHASE_HEALTHY;
 		db->sw_target = -1;
@@ -758,6 +1155,8 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		db->phase = BATON_PHASE_HEALTHY;
 		db->sw_target = -1;
 		return BATON_FSM_OK;
+	case BATON_CMD_DESIGNATE:
+		return apply_designate(db, region, c);
 	case BATON_CMD_CONFIG:
 		/* failover settings edited on a live database. The lease a
 		 * renewal claims travels with it and the decider keeps the
@@ -782,13 +1181,23 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 	}
 }
 
-/* DB's state is one the rules above can produce (and get_db() accepts). */
+/* DB's state is one the rules above can produce (and get_db() accepts).
+ * O(regions): checked after every apply, in every build (NEVER). */
 static bool db_consistent(const struct baton_db_state *db)
 {
-	return db->n_regions > 0 && db->n_regions <= BATON_MAX_REGIONS &&
-	       db->primary >= 0 && (unsigned)db->primary < db->n_regions &&
-	       db->sw_target >= -1 && db->sw_target < (int)db->n_regions &&
-	       db->phase < BATON_PHASE__COUNT;
+	if (!(db->n_regions > 0 && db->n_regions <= BATON_MAX_REGIONS &&
+	      db->primary >= 0 && (unsigned)db->primary < db->n_regions &&
+	      db->sw_target >= -1 && db->sw_target < (int)db->n_regions &&
+	      db->phase < BATON_PHASE__COUNT)) {
+		return false;
+	}
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		if (!designation_consistent(&db->regions[i],
+					    (int)i == db->primary)) {
+			return false;
+		}
+	}
+	return true;
 }
 
 /* apply_cmd() and the checks on the state it leaves behind. */
@@ -952,6 +1361,21 @@ static void put_db(struct wr *w, const struct baton_db_state *db, int version)
 		if (version >= 3) {
 			put_u64(w, r->report_epoch);
 		}
+		if (version >= 5) {
+			const struct baton_spare_state *sp = &r->spare;
+			put_u8(w, r->designated);
+			put_u16(w, r->members);
+			put_u16(w, r->listed);
+			put_u64(w, r->desig_seq);
+			put_u8(w, (uint8_t)sp->ordinal); /* none: 0xFF */
+			put_u8(w, (uint8_t)((sp->healthy ? 1 : 0) |
+					    (sp->sync_standby ? 2 : 0) |
+					    (sp->final ? 4 : 0)));
+			put_u64(w, sp->position);
+			put_u64(w, sp->report_epoch);
+		} else if (!designation_default(r)) {
+			w->invalid = true; /* the format cannot say it */
+		}
 	}
 	put_u8(w, (uint8_t)db->primary);
 	put_u64(w, db->epoch);
@@ -996,6 +1420,24 @@ static void get_db(struct rd *r, struct baton_db_state *db, int version)
 		if (version >= 3) {
 			g->report_epoch = get_u64(r);
 		}
+		designation_reset(g);
+		if (version >= 5) {
+			struct baton_spare_state *sp = &g->spare;
+			g->designated = get_u8(r);
+			g->members = get_u16(r);
+			g->listed = get_u16(r);
+			g->desig_seq = get_u64(r);
+			sp->ordinal = (int8_t)get_u8(r);
+			flags = get_u8(r);
+			if (flags & ~7u) {
+				r->bad = true;
+			}
+			sp->healthy = flags & 1;
+			sp->sync_standby = (flags & 2) != 0;
+			sp->final = (flags & 4) != 0;
+			sp->position = get_u64(r);
+			sp->report_epoch = get_u64(r);
+		}
 	}
 	db->primary = get_u8(r);
 	db->epoch = get_u64(r);
@@ -1010,14 +1452,37 @@ static void get_db(struct rd *r, struct baton_db_state *db, int version)
 	    db->phase >= BATON_PHASE__COUNT ||
 	    db->sw_target >= (int)db->n_regions) {
 		r->bad = true;
+		return;
 	}
+	/* a state the rules cannot produce is corrupt (§2) */
+	if (!r->bad && !db_consistent(db)) {
+		r->bad = true;
+	}
+}
+
+/* The lowest format that can hold F: version 4 while every region has
+ * the designation REGISTER gives it (nothing sets another yet), so that a
+ * snapshot stays readable by a batond of the version before until a
+ * designation is in use (docs/design-per-instance.md §5). */
+static int snapshot_version(const struct baton_fsm *f)
+{
+	unsigned n = baton_fsm_count(f);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct baton_db_state *db = baton_fsm_db_at(f, i);
+		for (unsigned k = 0; k < db->n_regions; k++) {
+			if (!designation_default(&db->regions[k])) {
+				return 5;
+			}
+		}
+	}
+	return 4;
 }
 
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out)
 {
-	return baton_fsm_snapshot_encode_version(f, BATON_SNAPSHOT_VERSION,
-						 out);
+	return baton_fsm_snapshot_encode_version(f, snapshot_version(f), out);
 }
 
 static void put_snapshot(struct wr *w, const struct baton_fsm *f, int version)
@@ -1049,6 +1514,10 @@ int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 {
 	struct wr w = {0};
 
+	if (version < 2 || version > BATON_SNAPSHOT_VERSION ||
+	    (version < 5 && snapshot_version(f) >= 5)) {
+		return BATON_EINVAL; /* the format cannot hold this state */
+	}
 	/* Two passes: measure, then write into a buffer of exactly that
 	 * size. A worst-case bound (64 + n x 848 bytes) would allocate 8 MiB
 	 * at 10,000 databases for a snapshot of ~1.4 MiB (a 3-region

@@ -25,8 +25,18 @@
 /* Version 2 added the lease a RENEW claims; version 1 commands (a log
  * written by an earlier batond) still decode. A new command type needs no
  * new version: an earlier batond refuses the type (RENEW_BATCH: every
- * region runs the same version, docs/consensus.md "Upgrades"). */
-#define BATON_CMD_VERSION 3
+ * region runs the same version, docs/consensus.md "Upgrades"). Version 4
+ * added the instance (ordinal) to REPORT and PROMOTE and the spare flag
+ * to REPORT; DESIGNATE exists only in version 4. Older entries decode as
+ * ordinal 0, the only instance they could mean.
+ *
+ * The encoder writes the LOWEST version that can express a command
+ * (baton_cmd_version()): a REPORT or PROMOTE of ordinal 0 that is not a
+ * spare report is written as version 3, byte for byte what batond wrote
+ * before, so a fleet whose regions all designate ordinal 0 keeps
+ * emitting today's entries, and an older batond reads every entry but
+ * DESIGNATE and the reports and promotes of other instances. */
+#define BATON_CMD_VERSION 4
 #define BATON_CMD_MAX 2048
 /* Databases one RENEW_BATCH renews: a region's renewals travel in
  * ceil(databases / this) entries per renewMillis, not one per database.
@@ -36,9 +46,13 @@
  * Version 2 widened count from u8 to u32 (thousands of databases); version
  * 3 added each region's report epoch and final flag and the lease high
  * water mark; version 4 the last epochs of removed databases (after the
- * databases: count u32, next u32, then name + epoch u64 each). Versions
- * 1 to 3 still decode. */
-#define BATON_SNAPSHOT_VERSION 4
+ * databases: count u32, next u32, then name + epoch u64 each); version 5
+ * each region's designation after its report epoch (designated u8, members
+ * u16, listed u16, desig_seq u64, then the spare slot: ordinal u8 with 0xFF
+ * for none, flags u8, position u64, report epoch u64). Versions 1 to 4
+ * still decode (as ordinal 0, M = L = {0}, no spare), and the encoder
+ * writes version 4 while every region has that designation. */
+#define BATON_SNAPSHOT_VERSION 5
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -56,7 +70,22 @@ enum baton_cmd_type {
 	 * own verdict (the observer sees one RENEW per item, carrying the
 	 * batch's nonce); the entry's own result is OK once it decoded. */
 	BATON_CMD_RENEW_BATCH,
+	/* db, region (a standby region), epoch, step, ordinal, desig_seq,
+	 * then for RELEASE the holder and the evidence
+	 * (docs/design-per-instance.md §3.2; rules in fsm.c) */
+	BATON_CMD_DESIGNATE,
 	BATON_CMD__COUNT
+};
+
+/* DESIGNATE's steps. A move from a to b is JOIN(b), LEAVE(a),
+ * RELEASE(a, holder b); giving up on a joiner b is LEAVE(b),
+ * RELEASE(b, holder a). In asynchronous mode a lone RELEASE(designated,
+ * holder b) moves the designation at once (no list, no evidence). */
+enum baton_designate_step {
+	BATON_DESIGNATE_JOIN = 1, /* ordinal joins M and L, becomes the spare */
+	BATON_DESIGNATE_LEAVE,	  /* ordinal leaves L (stays in M) */
+	BATON_DESIGNATE_RELEASE,  /* ordinal leaves M, holder stays */
+	BATON_DESIGNATE__COUNT
 };
 
 struct baton_cmd {
@@ -76,6 +105,19 @@ struct baton_cmd {
 				 RENEW (v3): the failover round its proposer
 				 had seen */
 	uint8_t round_known;  /* RENEW: ROUND was encoded (v3 and later) */
+	/* REPORT, PROMOTE: the instance (ordinal; 0 in entries before v4).
+	 * DESIGNATE: the instance that joins, leaves or is released. */
+	uint8_t ordinal;
+	uint8_t spare; /* REPORT (v4): ORDINAL is the region's spare slot */
+	/* DESIGNATE */
+	uint8_t step;	    /* enum baton_designate_step */
+	uint64_t desig_seq; /* the region's designation it was proposed on */
+	uint8_t holder;	    /* RELEASE: the member that stays (h) */
+	/* RELEASE, synchronous: the primary's WAL flush position once it had
+	 * dropped ORDINAL from its list (X), and HOLDER's flush position
+	 * seen after that; the FSM requires holder_flush >= drop_position */
+	uint64_t drop_position;
+	uint64_t holder_flush;
 	/* REGISTER, CONFIG */
 	struct baton_failover_config cfg;
 	unsigned n_regions;
@@ -99,6 +141,8 @@ struct baton_cmd {
 	} items[BATON_RENEW_BATCH_MAX];
 };
 
+/* The version CMD is written in: the lowest that can express it. */
+int baton_cmd_version(const struct baton_cmd *cmd);
 /* Encode CMD into BUF (capacity CAP); *LEN gets the size.
  * BATON_EINVAL for a bad command, BATON_ETOOLARGE if CAP is too small. */
 int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
@@ -130,6 +174,13 @@ enum baton_fsm_result {
 	/* RENEW_BATCH: applied, but not every item was accepted (each
 	 * item's verdict reaches the observer); OK means all were */
 	BATON_FSM_PARTIAL,
+	/* DESIGNATE (or a REPORT/PROMOTE naming an instance) made on another
+	 * designation than the region's: another seq, an instance that is
+	 * not where the step needs it (out of order, repeated) */
+	BATON_FSM_STALE_DESIGNATION,
+	/* RELEASE without its evidence: no drop position, or the holder had
+	 * not flushed up to it */
+	BATON_FSM_NOT_FLUSHED,
 	BATON_FSM__COUNT
 };
 
@@ -202,8 +253,9 @@ int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
 /* Snapshot encoding, exposed for tests. */
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,
 			      struct raft_buffer *out);
-/* In an earlier format VERSION (2 or BATON_SNAPSHOT_VERSION): the tests
- * prove that old snapshots still restore. */
+/* In format VERSION (2 to BATON_SNAPSHOT_VERSION): the tests prove that
+ * old snapshots still restore. BATON_EINVAL when VERSION cannot hold F's
+ * state (a designation other than REGISTER's before version 5). */
 int baton_fsm_snapshot_encode_version(const struct baton_fsm *f, int version,
 				      struct raft_buffer *out);
 int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len);

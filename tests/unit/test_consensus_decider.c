@@ -536,6 +536,163 @@ START_TEST(leases_for_thousands_of_databases)
 }
 END_TEST
 
+/* ---- instances (docs/design-per-instance.md §3.5, §4) ------------------- */
+
+/* Region I's spare: ORDINAL, healthy, reported in epoch 3 at POSITION; a
+ * member of the synchronous set when MEMBER. */
+static void set_spare(struct baton_db_state *db, unsigned i, int ordinal,
+		      bool member, uint64_t position)
+{
+	struct baton_region_state *r = &db->regions[i];
+	r->spare.ordinal = (int8_t)ordinal;
+	r->spare.healthy = true;
+	r->spare.position = position;
+	r->spare.report_epoch = 3;
+	r->members = BATON_ORDINAL_BIT(r->designated);
+	if (member) {
+		r->members |= BATON_ORDINAL_BIT(ordinal);
+	}
+	r->listed = r->members;
+}
+
+/* Mid-change, either member may hold the only copy of an acknowledged
+ * commit: the round waits for both (naming the one missing), and the
+ * highest final wins, the joiner's too. */
+START_TEST(finals_wait_for_every_member)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+	int ordinal = 99;
+
+	mkdb(&db, 3);
+	db.cfg.synchronous = true;
+	set_spare(&db, 1, 1, true, 0);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	db.phase = BATON_PHASE_FAILING_OVER;
+	db.regions[1].final = true;
+	db.regions[1].position = 6000;
+	db.regions[2].final = true;
+	db.regions[2].position = 6500;
+	ck_assert(baton_decider_decide(&d, &db, 1160, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_WAITING_FINAL);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.ordinal, 1); /* the joiner */
+	ck_assert_int_eq(baton_decider_missing_instance(&db, &ordinal), 1);
+	ck_assert_int_eq(ordinal, 1);
+	/* a final of an older epoch does not count */
+	db.regions[1].spare.final = true;
+	db.regions[1].spare.position = 7000;
+	db.regions[1].spare.report_epoch = 2;
+	ck_assert_int_eq(baton_decider_missing_final(&db), 1);
+	db.regions[1].spare.report_epoch = 3;
+	ck_assert_int_eq(baton_decider_missing_final(&db), -1);
+	ck_assert(baton_decider_decide(&d, &db, 1170, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.ordinal, 1);
+	/* not a member (released): no longer awaited, and below the
+	 * members' highest final it is no candidate either */
+	set_spare(&db, 1, 1, false, 0);
+	db.regions[1].spare.final = false;
+	ck_assert_int_eq(baton_decider_missing_final(&db), -1);
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 2);
+	ck_assert_int_eq(ordinal, 0);
+	baton_decider_close(&d);
+}
+END_TEST
+
+/* A spare that is not a member (an asynchronous replica) is promoted in a
+ * synchronous round only at or past the highest member final; equal
+ * positions keep the designated instance (it comes first). */
+START_TEST(spare_picked_only_at_or_above_highest_member_final)
+{
+	struct baton_db_state db;
+	int ordinal;
+
+	mkdb(&db, 3);
+	db.cfg.synchronous = true;
+	db.phase = BATON_PHASE_FAILING_OVER;
+	db.regions[1].final = true;
+	db.regions[1].position = 7000;
+	db.regions[2].final = true;
+	db.regions[2].position = 6000;
+	set_spare(&db, 2, 4, false, 6999);
+	db.regions[2].spare.final = true;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 1);
+	ck_assert_int_eq(ordinal, 0);
+	db.regions[2].spare.position = 7000; /* a tie: the earlier stays */
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 1);
+	db.regions[2].priority = 5; /* priority breaks the tie */
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 2);
+	ck_assert_int_eq(ordinal, 4);
+	db.regions[2].priority = 0;
+	db.regions[2].spare.position = 7001;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 2);
+	ck_assert_int_eq(ordinal, 4);
+	/* without its final it is nothing */
+	db.regions[2].spare.final = false;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, true, &ordinal),
+			 1);
+	/* and outside a synchronous round a standby's spare never is */
+	db.regions[2].spare.final = true;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, false, &ordinal),
+			 1);
+	ck_assert_int_eq(ordinal, 0);
+}
+END_TEST
+
+/* The exclusion is the lost primary instance; its region's sibling is a
+ * candidate only on the region's own word (its designated instance
+ * reported down in this epoch), never because the sibling looks fine: a
+ * region cut off as a whole still reads "designated healthy". */
+START_TEST(sibling_needs_the_regions_own_word)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+	int ordinal;
+
+	mkdb(&db, 2);
+	db.regions[1].healthy = false;
+	set_spare(&db, 0, 1, false, 5000);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_NO_CANDIDATE);
+	/* the region says its designated instance is down, in this epoch */
+	db.regions[0].healthy = false;
+	db.regions[0].report_epoch = 2;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, false, &ordinal),
+			 -1);
+	db.regions[0].report_epoch = 3;
+	ck_assert(baton_decider_decide(&d, &db, 2200, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 0);
+	ck_assert_int_eq(out.ordinal, 1);
+	/* the lost instance itself never */
+	db.regions[0].spare.healthy = false;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, false, &ordinal),
+			 -1);
+	/* a healthy designated instance elsewhere still comes by priority */
+	db.regions[0].spare.healthy = true;
+	db.regions[1].healthy = true;
+	db.regions[1].priority = 1;
+	ck_assert_int_eq(baton_decider_pick_instance(&db, 0, false, &ordinal),
+			 1);
+	ck_assert_int_eq(ordinal, 0);
+	baton_decider_close(&d);
+}
+END_TEST
+
 static Suite *decider_suite(void)
 {
 	Suite *s = suite_create("consensus_decider");
@@ -554,6 +711,9 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, switchover_waits_for_final_position);
 	tcase_add_test(tc, renewer_lease_from_send_time_and_agent_shorter);
 	tcase_add_test(tc, leases_for_thousands_of_databases);
+	tcase_add_test(tc, finals_wait_for_every_member);
+	tcase_add_test(tc, spare_picked_only_at_or_above_highest_member_final);
+	tcase_add_test(tc, sibling_needs_the_regions_own_word);
 	suite_add_tcase(s, tc);
 	return s;
 }

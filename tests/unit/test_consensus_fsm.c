@@ -123,6 +123,14 @@ START_TEST(encode_decode_roundtrip_every_type)
 			in.final = 1;
 			in.round = 3;
 		}
+		if (t == BATON_CMD_DESIGNATE) {
+			in.step = BATON_DESIGNATE_RELEASE;
+			in.ordinal = 2;
+			in.desig_seq = 11;
+			in.holder = 5;
+			in.drop_position = 1ull << 33;
+			in.holder_flush = (1ull << 33) + 1;
+		}
 		ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len),
 				 0);
 		ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
@@ -766,7 +774,8 @@ START_TEST(snapshot_roundtrip_2000_databases)
 	ck_assert_int_eq(ra.snapshot(&ra, &bufs, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_gt(bufs[0].len, 2000 * 100);
-	ck_assert_uint_eq(((uint8_t *)bufs[0].base)[2], BATON_SNAPSHOT_VERSION);
+	/* the lowest format that holds it: no designation is in use */
+	ck_assert_uint_eq(((uint8_t *)bufs[0].base)[2], 4);
 	/* b holds something else first: a restore replaces all of it */
 	fill_many(&b, 10);
 	/* truncations fail cleanly and leave b as it was */
@@ -848,6 +857,951 @@ START_TEST(snapshot_version_1_still_decodes)
 	raft_free(buf.base);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* ---- designation (docs/design-per-instance.md §3.1) ---------------------- */
+
+static void assert_default_designation(const struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		ck_assert_uint_eq(r->designated, 0);
+		ck_assert_uint_eq(r->members, 1);
+		ck_assert_uint_eq(r->listed, 1);
+		ck_assert_uint_eq(r->desig_seq, 0);
+		ck_assert_int_eq(r->spare.ordinal, BATON_ORDINAL_NONE);
+		ck_assert(!r->spare.healthy && !r->spare.final);
+		ck_assert_uint_eq(r->spare.position, 0);
+		ck_assert_uint_eq(r->spare.report_epoch, 0);
+	}
+}
+
+/* region-1 of "orders" in A mid-move: ordinal 2 designated, ordinal 5
+ * joined (M = {2, 5}), 2 left the list (L = {5}), 5 reported. */
+static void set_mid_move(struct baton_fsm *a)
+{
+	struct baton_region_state *r = &baton_fsm_db(a, "orders")->regions[1];
+	r->designated = 2;
+	r->members = BATON_ORDINAL_BIT(2) | BATON_ORDINAL_BIT(5);
+	r->listed = BATON_ORDINAL_BIT(5);
+	r->desig_seq = 7;
+	r->spare.ordinal = 5;
+	r->spare.healthy = true;
+	r->spare.sync_standby = true;
+	r->spare.final = true;
+	r->spare.position = 1ull << 41;
+	r->spare.report_epoch = 3;
+}
+
+/* REGISTER and every format before 5 give ordinal 0, M = L = {0}, no
+ * spare: the state the code assumed before the design. */
+START_TEST(snapshot_v4_decodes_with_ordinal_0)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	int v;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	fill_many(&a, 5);
+	for (unsigned k = 0; k < baton_fsm_count(&a); k++) {
+		assert_default_designation(baton_fsm_db_at(&a, k));
+	}
+	for (v = 2; v <= 4; v++) {
+		ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, v, &buf),
+				 0);
+		ck_assert_uint_eq(((uint8_t *)buf.base)[2], v);
+		ck_assert_int_eq(
+		    baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+		raft_free(buf.base);
+		for (unsigned k = 0; k < baton_fsm_count(&b); k++) {
+			assert_default_designation(baton_fsm_db_at(&b, k));
+		}
+		if (v == 4) {
+			assert_same_state(&a, &b);
+		}
+	}
+	/* the default encoder writes 4 while no designation is in use, and
+	 * version 5 of the same state decodes to the same records */
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 4);
+	raft_free(buf.base);
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	assert_same_state(&a, &b);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+START_TEST(snapshot_v5_roundtrip_designation)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	size_t cut;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	assert_default_designation(baton_fsm_db(&a, "orders"));
+	set_mid_move(&a);
+	/* version 4 cannot say it: refused, not written wrong */
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 4, &buf),
+			 BATON_EINVAL);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 5);
+	for (cut = 0; cut < buf.len; cut++) {
+		ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, cut),
+				 BATON_EPARSE);
+	}
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	ck_assert_int_eq(memcmp(baton_fsm_db(&b, "orders"),
+				baton_fsm_db(&a, "orders"),
+				sizeof(struct baton_db_state)),
+			 0);
+	/* and the restored FSM goes on applying as the original */
+	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(a.chain, b.chain);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* Any promote leaves every region's synchronous set at its designated
+ * instance alone (§3.4): the new primary holds every acknowledged commit,
+ * and the primary region has no set of its own. The joiner stays the
+ * spare. */
+START_TEST(promote_resets_members)
+{
+	struct baton_fsm a;
+	struct raft_fsm ra;
+	struct baton_cmd c = reg_cmd();
+	const struct baton_region_state *r;
+
+	baton_fsm_init(&a, &ra);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	set_mid_move(&a);
+	r = &baton_fsm_db(&a, "orders")->regions[1];
+	/* a rejected promote changes nothing */
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 1);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	c.ordinal = 2; /* the designated instance (v4) */
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(5));
+	c.epoch = 2;
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r->designated, 2);
+	ck_assert_uint_eq(r->members, BATON_ORDINAL_BIT(2));
+	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(2));
+	ck_assert_int_eq(r->spare.ordinal, 5);
+	ck_assert_uint_eq(r->desig_seq, 7);
+	baton_fsm_close(&ra);
+}
+END_TEST
+
+/* A snapshot holding a designation the rules cannot produce (§2) is
+ * corrupt: refused, and the FSM keeps what it had. */
+START_TEST(snapshot_v5_rejects_broken_masks)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	struct baton_region_state good, *r;
+	unsigned k;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	set_mid_move(&a);
+	r = &baton_fsm_db(&a, "orders")->regions[1];
+	good = *r;
+	for (k = 0; k < 11; k++) {
+		struct baton_region_state *p =
+		    &baton_fsm_db(&a, "orders")->regions[0];
+		*r = good;
+		switch (k) {
+		case 0: /* the designated instance is no member */
+			r->members = BATON_ORDINAL_BIT(5);
+			r->listed = BATON_ORDINAL_BIT(5);
+			break;
+		case 1: /* a listed instance is no member */
+			r->listed |= BATON_ORDINAL_BIT(3);
+			break;
+		case 2: /* nothing listed: the primary would go async */
+			r->listed = 0;
+			break;
+		case 3: /* a member that is neither slot: two changes */
+			r->members |= BATON_ORDINAL_BIT(3);
+			break;
+		case 4: /* the spare is the designated instance */
+			r->spare.ordinal = 2;
+			break;
+		case 5: /* an ordinal past the mask */
+			r->designated = BATON_ORDINALS;
+			break;
+		case 6:
+			r->spare.ordinal = BATON_ORDINALS;
+			break;
+		case 7: /* an empty spare slot that says something */
+			r->members = r->listed = BATON_ORDINAL_BIT(2);
+			r->spare.ordinal = BATON_ORDINAL_NONE;
+			break;
+		case 8: /* a spare member without a spare */
+			r->spare = (struct baton_spare_state){
+			    .ordinal = BATON_ORDINAL_NONE};
+			break;
+		case 9: /* the primary region with a synchronous set */
+			p->spare.ordinal = 1;
+			p->members |= BATON_ORDINAL_BIT(1);
+			break;
+		case 10: /* unknown spare flags: patched in the bytes below */
+			break;
+		}
+		ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf),
+				 0);
+		if (k == 10) {
+			/* region-1's spare flags: the byte before its spare
+			 * position and report epoch, then region-2 (name,
+			 * role, priority, flags, position, report epoch,
+			 * designation 31 bytes) and the database's tail */
+			size_t tail = 8 + 8 + (1 + 8) + 1 + 4 + 1 + 8 + 8 + 31 +
+				      1 + 8 + 1 + 8 + 1 + 8 + 4 + 8 + 4 + 4;
+			uint8_t *q = buf.base;
+			ck_assert_uint_eq(q[buf.len - tail - 1], 7);
+			q[buf.len - tail - 1] = 8;
+		}
+		ck_assert_msg(baton_fsm_snapshot_decode(
+				  &b, buf.base, buf.len) == BATON_EPARSE,
+			      "case %u decoded", k);
+		raft_free(buf.base);
+		p->spare =
+		    (struct baton_spare_state){.ordinal = BATON_ORDINAL_NONE};
+		p->members = BATON_ORDINAL_BIT(0);
+		/* b is as it was */
+		assert_default_designation(baton_fsm_db(&b, "orders"));
+	}
+	*r = good;
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
+/* ---- DESIGNATE (docs/design-per-instance.md §3.2) ----------------------- */
+
+/* A synchronous "orders" (region-0 primary, region-1 standby, region-2
+ * witness) at epoch 1. */
+static void sync_orders(struct baton_fsm *f, struct raft_fsm *rf)
+{
+	struct baton_cmd c = reg_cmd();
+	c.cfg.synchronous = true;
+	baton_fsm_init(f, rf);
+	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+}
+
+static struct baton_cmd desig(const char *region, uint64_t epoch, int step,
+			      uint8_t ordinal, uint64_t seq)
+{
+	struct baton_cmd c = cmd(BATON_CMD_DESIGNATE, region, epoch);
+	c.step = (uint8_t)step;
+	c.ordinal = ordinal;
+	c.desig_seq = seq;
+	return c;
+}
+
+static struct baton_cmd release(uint8_t a, uint8_t h, uint64_t seq, uint64_t x,
+				uint64_t flush)
+{
+	struct baton_cmd c =
+	    desig("region-1", 1, BATON_DESIGNATE_RELEASE, a, seq);
+	c.holder = h;
+	c.drop_position = x;
+	c.holder_flush = flush;
+	return c;
+}
+
+static int designate(struct baton_fsm *f, const char *region, int step,
+		     uint8_t ordinal, uint64_t seq)
+{
+	struct baton_cmd c = desig(region, 1, step, ordinal, seq);
+	return apply(f, &c);
+}
+
+static const struct baton_region_state *r1(struct baton_fsm *f)
+{
+	return &baton_fsm_db(f, "orders")->regions[1];
+}
+
+static int report_of(struct baton_fsm *f, uint8_t ordinal, bool spare,
+		     uint64_t position)
+{
+	struct baton_cmd c = cmd(BATON_CMD_REPORT, "region-1", 1);
+	c.healthy = 1;
+	c.ordinal = ordinal;
+	c.spare = spare;
+	c.position = position;
+	return apply(f, &c);
+}
+
+START_TEST(designate_roundtrip_and_decode_rules)
+{
+	uint8_t buf[BATON_CMD_MAX];
+	size_t len;
+	struct baton_cmd in, out;
+
+	in = release(0, 1, 3, 1000, 2000);
+	ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len), 0);
+	ck_assert_uint_eq(buf[2], 4);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
+	/* cut anywhere: refused */
+	for (size_t cut = 0; cut < len; cut++) {
+		ck_assert_int_eq(baton_cmd_decode(buf, cut, &out),
+				 BATON_EPARSE);
+	}
+	/* DESIGNATE did not exist before version 4 */
+	buf[2] = 3;
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), BATON_EPARSE);
+	buf[2] = 4;
+	/* an unknown step; an ordinal past the mask; a holder past it */
+	for (int k = 0; k < 5; k++) {
+		in = release(0, 1, 3, 1000, 2000);
+		if (k == 0) {
+			in.step = 0;
+		} else if (k == 1) {
+			in.step = BATON_DESIGNATE__COUNT;
+		} else if (k == 2) {
+			in.ordinal = BATON_ORDINALS;
+		} else if (k == 3) {
+			in.holder = BATON_ORDINALS;
+		} else { /* RELEASE's fields on a JOIN: one meaning only */
+			in.step = BATON_DESIGNATE_JOIN;
+		}
+		ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len),
+				 BATON_EINVAL);
+	}
+	/* the same, forged in the bytes: region(1+8) epoch(8) step at +5 */
+	in = desig("region-1", 1, BATON_DESIGNATE_JOIN, 1, 0);
+	ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len), 0);
+	{
+		size_t step = 4 + 1 + strlen("orders") + 1 + 8 + 8;
+		ck_assert_uint_eq(buf[step], BATON_DESIGNATE_JOIN);
+		buf[step] = 9;
+		ck_assert_int_eq(baton_cmd_decode(buf, len, &out),
+				 BATON_EPARSE);
+		buf[step] = BATON_DESIGNATE_JOIN;
+		buf[step + 1 + 1 + 8] = 2; /* a holder on a JOIN */
+		ck_assert_int_eq(baton_cmd_decode(buf, len, &out),
+				 BATON_EPARSE);
+	}
+}
+END_TEST
+
+/* The encoder writes the lowest version that can express a command: with
+ * every region at ordinal 0, today's bytes (version 3), so an older batond
+ * reads them; an instance other than 0, a spare report or a DESIGNATE
+ * needs 4. A v3 REPORT cannot carry the spare flag. */
+START_TEST(encoder_writes_v3_when_it_can)
+{
+	/* a REPORT as batond wrote it before version 4 */
+	static const uint8_t v3_report[] = {'B',  'T', 3,   BATON_CMD_REPORT,
+					    6,	  'o', 'r', 'd',
+					    'e',  'r', 's', 8,
+					    'r',  'e', 'g', 'i',
+					    'o',  'n', '-', '1',
+					    0,	  0,   0,   0,
+					    0,	  0,   0,   1,
+					    1,	  3,   0,   0,
+					    0,	  0,   0,   0,
+					    0x10, 0,   0,   0,
+					    0,	  0,   0,   0,
+					    0,	  2};
+	uint8_t buf[BATON_CMD_MAX], v3[sizeof v3_report];
+	size_t len;
+	struct baton_cmd c = cmd(BATON_CMD_REPORT, "region-1", 1), out;
+
+	c.healthy = 1;
+	c.sync_standby = 1;
+	c.final = 1;
+	c.position = 0x1000;
+	c.round = 2;
+	ck_assert_int_eq(baton_cmd_version(&c), 3);
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	ck_assert_uint_eq(len, sizeof v3_report);
+	ck_assert_int_eq(memcmp(buf, v3_report, len), 0);
+	/* another instance: version 4, one byte more, and it round-trips */
+	c.ordinal = 1;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	ck_assert_uint_eq(buf[2], 4);
+	ck_assert_uint_eq(len, sizeof v3_report + 1);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_int_eq(memcmp(&c, &out, sizeof c), 0);
+	/* the spare flag alone needs version 4 too */
+	c.ordinal = 0;
+	c.spare = 1;
+	ck_assert_int_eq(baton_cmd_version(&c), 4);
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_int_eq(memcmp(&c, &out, sizeof c), 0);
+	/* which a version 3 entry cannot carry */
+	memcpy(v3, v3_report, sizeof v3);
+	v3[29] |= 4;
+	ck_assert_int_eq(baton_cmd_decode(v3, sizeof v3, &out), BATON_EPARSE);
+	/* PROMOTE: v3 for ordinal 0, v4 otherwise */
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	ck_assert_int_eq(baton_cmd_version(&c), 3);
+	c.ordinal = 3;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	ck_assert_uint_eq(buf[2], 4);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_uint_eq(out.ordinal, 3);
+	/* every other command stays version 3 */
+	for (int t = BATON_CMD_REGISTER; t < BATON_CMD__COUNT; t++) {
+		c = cmd(t, "region-1", 1);
+		if (t != BATON_CMD_DESIGNATE) {
+			ck_assert_int_eq(baton_cmd_version(&c), 3);
+		}
+	}
+}
+END_TEST
+
+/* A whole move, JOIN(1), LEAVE(0), RELEASE(0, holder 1): ordinal 1 is
+ * designated with what it reported, 0 the spare. Then a move back. */
+START_TEST(designate_move_and_back)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	ck_assert_int_eq(report_of(&f, 0, false, 500), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	ck_assert_uint_eq(r1(&f)->listed, 3);
+	ck_assert_uint_eq(r1(&f)->desig_seq, 1);
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 1);
+	ck_assert_uint_eq(r1(&f)->spare.report_epoch, 0);
+	ck_assert_int_eq(report_of(&f, 1, true, 450), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->spare.report_epoch, 1);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->listed, 2);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	c = release(0, 1, 1, 400, 450);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 1);
+	ck_assert_uint_eq(r1(&f)->members, 2);
+	ck_assert_uint_eq(r1(&f)->listed, 2);
+	ck_assert_uint_eq(r1(&f)->position, 450); /* 1's own */
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
+	ck_assert_uint_eq(r1(&f)->spare.position, 500); /* 0's own */
+	/* the same RELEASE again: 0 is no member any more */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	/* a report about ordinal 0 as designated (v3: ordinal 0) says
+	 * nothing about 1: refused; as the spare it is taken */
+	ck_assert_int_eq(report_of(&f, 0, false, 600),
+			 BATON_FSM_STALE_DESIGNATION);
+	ck_assert_uint_eq(r1(&f)->position, 450);
+	ck_assert_int_eq(report_of(&f, 1, false, 700), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->position, 700);
+	/* and back: JOIN(0) LEAVE(1) RELEASE(1, holder 0) */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 0, 1),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(report_of(&f, 0, true, 800), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 2),
+			 BATON_FSM_OK);
+	c = release(1, 0, 2, 750, 800);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 0);
+	ck_assert_uint_eq(r1(&f)->members, 1);
+	ck_assert_uint_eq(r1(&f)->position, 800);
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 1);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Giving up on a joiner that never caught up is the same two steps the
+ * other way, LEAVE(b), RELEASE(b, holder a); a joiner that never reported
+ * healthy does not stay the spare. */
+START_TEST(designate_give_up_on_joiner)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 4, 0),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 4, 1),
+			 BATON_FSM_OK);
+	c = release(4, 0, 1, 900, 900);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 0);
+	ck_assert_uint_eq(r1(&f)->members, 1);
+	ck_assert_uint_eq(r1(&f)->listed, 1);
+	ck_assert_int_eq(r1(&f)->spare.ordinal, BATON_ORDINAL_NONE);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* JOIN: in Healthy only, one change at a time, never the designated
+ * instance itself, never in the primary region or a witness, and only
+ * on the current epoch and designation. */
+START_TEST(join_only_in_healthy)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	c = desig("region-1", 0, BATON_DESIGNATE_JOIN, 1, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	c.epoch = 2;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	c = desig("region-9", 1, BATON_DESIGNATE_JOIN, 1, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_REGION);
+	ck_assert_int_eq(designate(&f, "region-0", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_NOT_ELIGIBLE); /* the primary region */
+	ck_assert_int_eq(designate(&f, "region-2", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_NOT_ELIGIBLE); /* a witness */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 0, 0),
+			 BATON_FSM_NOT_ELIGIBLE); /* itself */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 5),
+			 BATON_FSM_STALE_DESIGNATION);
+	/* not during a switchover nor a failover */
+	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_PHASE);
+	c = cmd(BATON_CMD_SWITCHOVER_ABORT, "", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_PHASE);
+	c = cmd(BATON_CMD_RENEW, "region-0", 1);
+	c.round = 2;
+	c.round_known = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK); /* back: Healthy */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	/* a second change while one is in flight, even at the new seq */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 2, 1),
+			 BATON_FSM_STALE_DESIGNATION);
+	/* the same JOIN again (a retried proposal): its seq is gone */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_STALE_DESIGNATION);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* LEAVE keeps one listed instance: an empty list would make the primary
+ * silently asynchronous. Only what is listed leaves; not outside
+ * Healthy; the current seq only. */
+START_TEST(leave_keeps_one_listed)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	/* the only member */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 0),
+			 BATON_FSM_NOT_ELIGIBLE);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 3, 0),
+			 BATON_FSM_STALE_DESIGNATION); /* not listed */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(
+	    designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 0),
+	    BATON_FSM_STALE_DESIGNATION); /* proposed before the JOIN */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_OK);
+	/* the other one now is the last listed */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 1),
+			 BATON_FSM_NOT_ELIGIBLE);
+	/* LEAVE again: 0 is not listed any more */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_STALE_DESIGNATION);
+	ck_assert_uint_eq(r1(&f)->listed, 2);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	/* not in a failover */
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 1),
+			 BATON_FSM_PHASE);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* RELEASE needs the LEAVE before it (a still listed), a listed holder and
+ * the evidence: a drop position X, and the holder flushed to it. */
+START_TEST(release_needs_leave_and_flush_at_least_x)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	/* synchronous: no lone RELEASE (that is asynchronous mode's) */
+	c = release(0, 1, 0, 100, 100);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	/* before the LEAVE: 0 may still be in the primary's list */
+	c = release(0, 1, 1, 100, 100);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_OK);
+	/* the holder must be listed, and not the released one */
+	c = release(0, 0, 1, 100, 100);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	c = release(0, 2, 1, 100, 100);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	/* releasing the holder instead: it is listed */
+	c = release(1, 0, 1, 100, 100);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	/* no evidence; the holder short of X by one byte */
+	c = release(0, 1, 1, 0, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_FLUSHED);
+	c = release(0, 1, 1, 1000, 999);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_FLUSHED);
+	/* a stale seq with good evidence */
+	c = release(0, 1, 0, 1000, 1000);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	ck_assert_uint_eq(r1(&f)->designated, 0);
+	/* not while a switchover is under way */
+	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = release(0, 1, 1, 1000, 1000);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	c = cmd(BATON_CMD_SWITCHOVER_ABORT, "", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = release(0, 1, 1, 1000, 1000);
+	c.epoch = 0;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	c.epoch = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 1);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* A RELEASE from an earlier move (its seq) never applies to a later one,
+ * even when the instances line up again. */
+START_TEST(stale_designation_seq_refused)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd old;
+
+	sync_orders(&f, &rf);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 1),
+			 BATON_FSM_OK);
+	/* the give-up, proposed and delayed */
+	old = release(1, 0, 1, 10, 10);
+	ck_assert_int_eq(apply(&f, &old), BATON_FSM_OK);
+	/* a new JOIN of the same instance; then its LEAVE(0) */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 1),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 2),
+			 BATON_FSM_OK);
+	/* the old RELEASE(1) again: 1 is listed now, and the seq moved */
+	ck_assert_int_eq(apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
+	old = release(0, 1, 1, 10, 10); /* right instances, old seq */
+	ck_assert_int_eq(apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	/* and every DESIGNATE made in an earlier epoch */
+	{
+		struct baton_cmd c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+		c.reason = BATON_REASON_LEASE_EXPIRED;
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+		/* region-0 is a standby now; region-1 primary, reset */
+		ck_assert_uint_eq(r1(&f)->members, 1);
+		c = desig("region-0", 1, BATON_DESIGNATE_JOIN, 1, 0);
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+		c.epoch = 2;
+		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	}
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* A RELEASE in flight when the primary died still applies in the
+ * failover (X was measured in the epoch), and unblocks it: the released
+ * instance's final is no longer awaited. Its slot keeps its final. */
+START_TEST(release_allowed_while_failing_over)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	ck_assert_int_eq(report_of(&f, 1, true, 300), BATON_FSM_OK);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_OK);
+	c = cmd(BATON_CMD_LOST, "region-0", 1);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	/* the joiner's final, for this round */
+	c = cmd(BATON_CMD_REPORT, "region-1", 1);
+	c.ordinal = 1;
+	c.spare = 1;
+	c.final = 1;
+	c.round = 1;
+	c.position = 333;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert(r1(&f)->spare.final);
+	/* another sibling cannot take the slot from a member */
+	ck_assert_int_eq(report_of(&f, 2, true, 999),
+			 BATON_FSM_STALE_DESIGNATION);
+	c = release(0, 1, 1, 320, 333);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 1);
+	ck_assert(r1(&f)->final);
+	ck_assert_uint_eq(r1(&f)->position, 333);
+	ck_assert_uint_eq(r1(&f)->members, 2);
+	/* a JOIN or LEAVE is not: the round waits for the members it has */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 0, 1),
+			 BATON_FSM_PHASE);
+	/* the promote of the holder (now designated, v4 ordinal 1) */
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	c.ordinal = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert(!r1(&f)->final);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Asynchronous mode: a lone RELEASE(designated, holder b) moves the
+ * designation at once; b counts only once it reports in this epoch. */
+START_TEST(release_async_moves_at_once)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c = reg_cmd();
+
+	baton_fsm_init(&f, &rf);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK); /* asynchronous */
+	ck_assert_int_eq(report_of(&f, 0, false, 500), BATON_FSM_OK);
+	ck_assert_int_eq(report_of(&f, 2, true, 480), BATON_FSM_OK);
+	c = release(1, 2, 0, 0, 0); /* not the designated one */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	c = release(0, 0, 0, 0, 0); /* to itself */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	c = release(0, 2, 0, 0, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 2);
+	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(2));
+	ck_assert_uint_eq(r1(&f)->listed, BATON_ORDINAL_BIT(2));
+	ck_assert_uint_eq(r1(&f)->position, 480);
+	ck_assert_uint_eq(r1(&f)->report_epoch, 0); /* no candidate yet */
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
+	ck_assert_uint_eq(r1(&f)->desig_seq, 1);
+	/* repeated: the seq moved */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(report_of(&f, 2, false, 490), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->report_epoch, 1);
+	/* to an instance that never reported: a fresh, unhealthy slot */
+	c = release(2, 5, 1, 0, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 5);
+	ck_assert(!r1(&f)->healthy);
+	ck_assert_uint_eq(r1(&f)->position, 0);
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 2);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* A promote names an instance of its target: the designated one or its
+ * spare (a sibling), nothing else; promoting the spare swaps the slots.
+ * After a failover the lost primary region designates its spare when that
+ * was healthy and reported in the old epoch; after a switchover it does
+ * not (its instance is fenced, not lost). */
+START_TEST(promote_ordinal_must_be_designated_or_spare)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+	const struct baton_region_state *r0;
+
+	sync_orders(&f, &rf);
+	r0 = &baton_fsm_db(&f, "orders")->regions[0];
+	ck_assert_int_eq(report_of(&f, 3, true, 100), BATON_FSM_OK);
+	/* region-0's spare 1, healthy, reported in epoch 1 */
+	c = cmd(BATON_CMD_REPORT, "region-0", 1);
+	c.healthy = 1;
+	c.spare = 1;
+	c.ordinal = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	c.ordinal = 2; /* neither */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	c.ordinal = 3; /* the spare */
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 3);
+	ck_assert_uint_eq(r1(&f)->position, 100);
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
+	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(3));
+	/* the lost region-0 now designates 1 */
+	ck_assert_uint_eq(r0->designated, 1);
+	ck_assert_uint_eq(r0->members, BATON_ORDINAL_BIT(1));
+	ck_assert_int_eq(r0->spare.ordinal, 0);
+	/* a switchover back does not move region-1's designation */
+	c = cmd(BATON_CMD_REPORT, "region-1", 2);
+	c.healthy = 1;
+	c.spare = 1;
+	c.ordinal = 0;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_SWITCHOVER, "region-0", 2);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_FENCE, "region-1", 2);
+	c.round = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
+	c.reason = BATON_REASON_SWITCHOVER;
+	c.ordinal = 1;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 3);
+	ck_assert_uint_eq(r0->designated, 1);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Random steps, reports, promotes, losses and switchovers with fields
+ * drawn from small ranges, so that most are refused and some apply out
+ * of every order: the FSM's own checks (db_consistent after every apply,
+ * NEVER: an abort in this checked build) must hold throughout, two
+ * replicas agree, and a snapshot taken anywhere restores to the same
+ * state. */
+START_TEST(designate_random_steps_keep_the_invariants)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	unsigned seed = 15, i, applied = 0;
+
+	for (int mode = 0; mode < 2; mode++) {
+		struct baton_cmd c = reg_cmd();
+		c.cfg.synchronous = mode == 1;
+		baton_fsm_init(&a, &ra);
+		baton_fsm_init(&b, &rb);
+		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+		ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+		for (i = 0; i < 20000; i++) {
+			const struct baton_db_state *db =
+			    baton_fsm_db(&a, "orders");
+			const struct baton_region_state *r;
+			unsigned k = (unsigned)rand_r(&seed);
+			char region[16];
+			int ra_res, rb_res;
+
+			snprintf(region, sizeof region, "region-%u",
+				 (k >> 4) % 3);
+			r = &db->regions[(k >> 4) % 3];
+			c = cmd(BATON_CMD_DESIGNATE, region,
+				db->epoch - (k >> 6) % 8 / 7);
+			c.ordinal = (uint8_t)((k >> 9) % 4);
+			c.desig_seq = r->desig_seq - (k >> 11) % 8 / 7;
+			switch (k % 16) {
+			case 0:
+			case 1:
+			case 2:
+				c.step = BATON_DESIGNATE_JOIN;
+				break;
+			case 3:
+			case 4:
+			case 5:
+				c.step = BATON_DESIGNATE_LEAVE;
+				break;
+			case 6:
+			case 7:
+			case 8:
+				c.step = BATON_DESIGNATE_RELEASE;
+				c.holder = (uint8_t)((k >> 14) % 4);
+				c.drop_position = (k >> 16) % 4;
+				c.holder_flush = (k >> 18) % 4;
+				break;
+			case 9:
+			case 10:
+			case 11:
+				c.type = BATON_CMD_REPORT;
+				c.healthy = (k >> 14) & 1;
+				c.spare = (k >> 15) & 1;
+				c.final = (k >> 16) & 1;
+				c.round = db->round;
+				c.position = k >> 17;
+				break;
+			case 12:
+				c.type = BATON_CMD_PROMOTE;
+				c.epoch = db->epoch + 1;
+				c.renew_seq = db->renew_seq;
+				c.reason = (k >> 14) & 1
+					       ? BATON_REASON_SWITCHOVER
+					       : BATON_REASON_LEASE_EXPIRED;
+				break;
+			case 13:
+				c.type = BATON_CMD_LOST;
+				snprintf(c.region, sizeof c.region, "%s",
+					 db->regions[db->primary].name);
+				c.renew_seq = db->renew_seq;
+				break;
+			case 14:
+				c.type = (k >> 14) & 1
+					     ? BATON_CMD_SWITCHOVER
+					     : BATON_CMD_SWITCHOVER_ABORT;
+				break;
+			default:
+				c.type = BATON_CMD_RENEW;
+				snprintf(c.region, sizeof c.region, "%s",
+					 db->regions[db->primary].name);
+				c.round = db->round;
+				c.round_known = 1;
+				break;
+			}
+			ra_res = apply(&a, &c);
+			rb_res = apply(&b, &c);
+			ck_assert_int_eq(ra_res, rb_res);
+			applied += c.type == BATON_CMD_DESIGNATE &&
+				   ra_res == BATON_FSM_OK;
+			if (i % 500 == 0) {
+				struct raft_buffer buf;
+				ck_assert_int_eq(
+				    baton_fsm_snapshot_encode(&a, &buf), 0);
+				ck_assert_int_eq(baton_fsm_snapshot_decode(
+						     &b, buf.base, buf.len),
+						 0);
+				raft_free(buf.base);
+			}
+			ck_assert_int_eq(memcmp(baton_fsm_db(&a, "orders"),
+						baton_fsm_db(&b, "orders"),
+						sizeof(struct baton_db_state)),
+					 0);
+		}
+		baton_fsm_close(&ra);
+		baton_fsm_close(&rb);
+	}
+	/* the test reached the rules, not only their refusals */
+	ck_assert_uint_gt(applied, 200);
 }
 END_TEST
 
@@ -968,6 +1922,22 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, snapshot_roundtrip_2000_databases);
 	tcase_add_test(tc, snapshot_version_1_still_decodes);
 	tcase_add_test(tc, snapshot_bit_flips_fail_cleanly);
+	tcase_add_test(tc, snapshot_v4_decodes_with_ordinal_0);
+	tcase_add_test(tc, snapshot_v5_roundtrip_designation);
+	tcase_add_test(tc, snapshot_v5_rejects_broken_masks);
+	tcase_add_test(tc, promote_resets_members);
+	tcase_add_test(tc, designate_roundtrip_and_decode_rules);
+	tcase_add_test(tc, encoder_writes_v3_when_it_can);
+	tcase_add_test(tc, designate_move_and_back);
+	tcase_add_test(tc, designate_give_up_on_joiner);
+	tcase_add_test(tc, join_only_in_healthy);
+	tcase_add_test(tc, leave_keeps_one_listed);
+	tcase_add_test(tc, release_needs_leave_and_flush_at_least_x);
+	tcase_add_test(tc, stale_designation_seq_refused);
+	tcase_add_test(tc, release_allowed_while_failing_over);
+	tcase_add_test(tc, release_async_moves_at_once);
+	tcase_add_test(tc, promote_ordinal_must_be_designated_or_spare);
+	tcase_add_test(tc, designate_random_steps_keep_the_invariants);
 	tcase_add_test(tc, legacy_framed_entries_still_apply);
 	tcase_add_test(tc, renew_batch_items_apply_one_by_one);
 	tcase_set_timeout(tc, 60);
