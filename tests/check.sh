@@ -48,6 +48,13 @@ stage unit make --no-print-directory unit
 stage fuzz make --no-print-directory fuzz-smoke
 stage integration make --no-print-directory integration
 
+# What failed, again at the end: a CI report shows the tail of a long
+# output, and the first failure may be thousands of lines up.
+if [ "$total_f" -gt 0 ] || [ "$rc" -ne 0 ]; then
+    echo "== failures"
+    grep -hE -A4 '^not ok|:[0-9]+:[FE]:|produced no summary|^--- .*: [0-9]+ passed, [1-9][0-9]* failed' "$log"/*.log 2>/dev/null |
+        cut -c1-300 | head -n 80
+fi
 rm -rf "$log"
 echo "== done in $((SECONDS - start))s"
 echo "check: $total_p passed, $total_f failed"

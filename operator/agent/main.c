@@ -76,6 +76,9 @@ static const char usage[] =
     "  --sync-names A,B        standby application names for that (this\n"
     "                          instance's own name is left out)\n"
     "  --max-lag-bytes N       refuse to promote beyond (default 16 MiB)\n"
+    "  --pg-wal-segsize MIB    WAL segment size for --init primary and an\n"
+    "                          init order (initdb --wal-segsize: a power\n"
+    "                          of two, 1-1024; default initdb's, 16)\n"
     "  --init primary|replica  create the instance if the data dir is empty\n"
     "                          (default: wait for an init order)\n"
     "  --init-from HOST:PORT   primary to clone for --init replica\n"
@@ -238,6 +241,7 @@ int main(int argc, char **argv)
 		OPT_SYNC,
 		OPT_SYNCNAMES,
 		OPT_MAXLAG,
+		OPT_WALSEG,
 		OPT_INIT,
 		OPT_INITFROM,
 		OPT_LOG,
@@ -274,6 +278,7 @@ int main(int argc, char **argv)
 	    {"synchronous", no_argument, 0, OPT_SYNC},
 	    {"sync-names", required_argument, 0, OPT_SYNCNAMES},
 	    {"max-lag-bytes", required_argument, 0, OPT_MAXLAG},
+	    {"pg-wal-segsize", required_argument, 0, OPT_WALSEG},
 	    {"init", required_argument, 0, OPT_INIT},
 	    {"init-from", required_argument, 0, OPT_INITFROM},
 	    {"log-level", required_argument, 0, OPT_LOG},
@@ -398,6 +403,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAXLAG:
 			pg.max_lag_bytes = parse_num("--max-lag-bytes", optarg);
+			break;
+		case OPT_WALSEG:
+			pg.wal_segsize_mb =
+			    (int)parse_num("--pg-wal-segsize", optarg);
+			if (!baton_pg_wal_segsize_valid(pg.wal_segsize_mb)) {
+				fprintf(stderr,
+					"baton-agent: --pg-wal-segsize wants a "
+					"power of two from 1 to 1024 (MiB), "
+					"got '%s'\n",
+					optarg);
+				exit(2);
+			}
 			break;
 		case OPT_INIT:
 			cfg.init_role = optarg;

@@ -104,6 +104,14 @@ static json_t *statefulset(const struct baton_dbspec *s,
 			      json_string("/var/lib/postgresql/data/run"));
 	json_array_append_new(args, json_string("--repl-password-file"));
 	json_array_append_new(args, json_string(REPLICATION_DIR "/password"));
+	if (s->wal_segment_mb != 16) {
+		/* only when not initdb's default: a pod template that does
+		 * not change rolls no pod on an upgrade */
+		char mb[16];
+		snprintf(mb, sizeof mb, "%d", s->wal_segment_mb);
+		json_array_append_new(args, json_string("--pg-wal-segsize"));
+		json_array_append_new(args, json_string(mb));
+	}
 	if (args != NULL && s->synchronous) {
 		/* The synchronous standbys (ANY 1) are the designated
 		 * instances (ordinal 0: the one a region promotes) of the

@@ -175,6 +175,14 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 		     "spec.storage.size");
 	COPY_OR_FAIL(out->storage_class, str_or(st, "storageClassName", ""),
 		     "spec.storage.storageClassName");
+	out->wal_segment_mb = (int)int_or(st, "walSegmentSizeMB", 16);
+	if (out->wal_segment_mb < 1 || out->wal_segment_mb > 1024 ||
+	    (out->wal_segment_mb & (out->wal_segment_mb - 1)) != 0) {
+		baton_errmsg_printf(errmsg,
+				    "spec.storage.walSegmentSizeMB must be a "
+				    "power of two from 1 to 1024");
+		return BATON_EINVALIDOBJ;
+	}
 	COPY_OR_FAIL(out->image, str_or(spec, "image", "postgres:15"),
 		     "spec.image");
 	COPY_OR_FAIL(out->agent_image,

@@ -47,6 +47,7 @@ struct baton_dbspec {
 	int port;
 	char storage_size[32];
 	char storage_class[254];
+	int wal_segment_mb; /* spec.storage.walSegmentSizeMB, default 16 */
 	char image[256];
 	char agent_image[256];
 	bool retain_data;

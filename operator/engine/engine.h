@@ -144,6 +144,12 @@ struct baton_pg_config {
 	bool synchronous;
 	const char *sync_names; /* comma-separated application names */
 	int max_wal_senders;	/* 0 -> 10 */
+	/* WAL segment size in MiB for initdb (--wal-segsize): a power of two
+	 * from 1 to 1024; 0 -> initdb's default (16). Fixed at init: a clone
+	 * takes its source's. Every promote starts its timeline with a copy
+	 * of the current segment, and a rejoin's pg_rewind copies them all
+	 * (docs/lab.md, the heal's rejoin). */
+	int wal_segsize_mb;
 	int64_t max_lag_bytes;	/* 0 -> 16 MiB; <0 no limit */
 	unsigned timeout_s;	/* start/stop/connect bound; 0 -> 30 */
 	/* Lease enforced inside PostgreSQL (docs/agent.md): both or neither.
@@ -160,6 +166,9 @@ struct baton_pg_config {
 /* Copies the configuration; nothing touches the disk yet. */
 int baton_pg_engine_init(struct baton_engine *e,
 			 const struct baton_pg_config *cfg);
+
+/* Whether MB is a WAL segment size initdb takes (a power of two, 1-1024). */
+bool baton_pg_wal_segsize_valid(int mb);
 
 /* Postmaster pid from postmaster.pid, or 0 when not running. */
 int baton_pg_postmaster_pid(struct baton_engine *e);

@@ -95,6 +95,7 @@ struct pg {
 	bool synchronous;
 	char *sync_names;
 	int max_wal_senders;
+	int wal_segsize_mb; /* 0: initdb's default */
 	unsigned timeout_s;
 	char *lease_module; /* NULL: no enforcement inside the server */
 	char *lease_file;
@@ -1280,9 +1281,13 @@ static int init_primary_steps(struct baton_engine *e)
 	int rv;
 
 	tool_path(pg, "initdb", tool, sizeof tool);
+	char segsize[32];
+	snprintf(segsize, sizeof segsize, "--wal-segsize=%d",
+		 pg->wal_segsize_mb);
 	char *argv[] = {tool,	    "-D",    pg->datadir, "-U",
 			"postgres", "-E",    "UTF8",	  "--locale=C",
-			"-A",	    "trust", NULL};
+			"-A",	    "trust", pg->wal_segsize_mb ? segsize : NULL,
+			NULL};
 	if (run(pg, argv, NULL) != 0) {
 		baton_errmsg_printf(e->errmsg, "initdb %s failed: %s",
 				    pg->datadir, out_summary(pg));
@@ -3320,6 +3325,11 @@ static int secrets_config(struct baton_engine *e,
 	return 0;
 }
 
+bool baton_pg_wal_segsize_valid(int mb)
+{
+	return mb >= 1 && mb <= 1024 && (mb & (mb - 1)) == 0;
+}
+
 int baton_pg_engine_init(struct baton_engine *e,
 			 const struct baton_pg_config *cfg)
 {
@@ -3332,6 +3342,14 @@ int baton_pg_engine_init(struct baton_engine *e,
 		baton_errmsg_printf(e->errmsg,
 				    "postgres engine needs a data directory, a "
 				    "port and replication credentials");
+		return BATON_ECONFIG;
+	}
+	if (cfg->wal_segsize_mb != 0 &&
+	    !baton_pg_wal_segsize_valid(cfg->wal_segsize_mb)) {
+		baton_errmsg_printf(e->errmsg,
+				    "WAL segment size %d MiB: a power of two "
+				    "from 1 to 1024 is needed",
+				    cfg->wal_segsize_mb);
 		return BATON_ECONFIG;
 	}
 	pg = calloc(1, sizeof *pg);
@@ -3358,6 +3376,7 @@ int baton_pg_engine_init(struct baton_engine *e,
 	pg->synchronous = cfg->synchronous;
 	pg->sync_names = dupstr(cfg->sync_names);
 	pg->max_wal_senders = cfg->max_wal_senders ? cfg->max_wal_senders : 10;
+	pg->wal_segsize_mb = cfg->wal_segsize_mb;
 	pg->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
 	e->max_lag_bytes =
 	    cfg->max_lag_bytes ? cfg->max_lag_bytes : 16 * 1024 * 1024;

@@ -495,6 +495,67 @@ END_TEST
  * promotes it; it took no writes before the unfence. And a start listens
  * where the engine is configured now (a pod back on a restarted node has
  * a new IP; PostgreSQL told the old one failed to start on kind). */
+/* A WAL segment size given at init is initdb's, a clone takes it from its
+ * source, and the timeline a promote starts is made of segments that size
+ * (each promote copies the current segment: docs/lab.md, the heal's
+ * rejoin). A size initdb would refuse is refused before anything runs. */
+START_TEST(wal_segment_size_set_at_init)
+{
+	char dir[64], out[64], err[256], walpath[400];
+	struct pgt_node n[2];
+	struct baton_engine_peer pa;
+	struct baton_pg_config bad;
+	struct baton_engine e;
+	struct stat sb;
+
+	pgt_require_binaries();
+	pgt_tmpdir(dir, sizeof dir);
+	pgt_node_init(&n[0], dir, "a", false, NULL);
+	pgt_node_init(&n[1], dir, "b", false, NULL);
+	n[0].cfg.wal_segsize_mb = 1;
+	reinit_engine(&n[0]);
+	pa = (struct baton_engine_peer){"127.0.0.1", n[0].port};
+	must(&n[0], n[0].e.ops->init_primary(&n[0].e));
+	must(&n[1], n[1].e.ops->init_replica(&n[1].e, &pa));
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pgt_exec(&n[i], "SHOW wal_segment_size", out,
+					  sizeof out, err, sizeof err),
+				 0);
+		ck_assert_str_eq(out, "1MB");
+	}
+	wait_replayed(&n[0], &n[1]);
+	must(&n[0], n[0].e.ops->fence(&n[0].e));
+	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
+	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
+	ck_assert_int_eq(pgt_exec(&n[1], "SELECT pg_walfile_name(pg_current_wal_lsn())",
+				  out, sizeof out, err, sizeof err),
+			 0);
+	snprintf(walpath, sizeof walpath, "%s/pg_wal/%s", n[1].datadir, out);
+	ck_assert_msg(stat(walpath, &sb) == 0, "%s", walpath);
+	ck_assert_int_eq(sb.st_size, 1024 * 1024);
+
+	bad = n[0].cfg;
+	for (int mb = -1; mb <= 2048; mb++) {
+		bool valid = mb >= 1 && mb <= 1024 && (mb & (mb - 1)) == 0;
+		if (mb == 0) {
+			continue; /* initdb's default */
+		}
+		bad.wal_segsize_mb = mb;
+		int rv = baton_pg_engine_init(&e, &bad);
+		ck_assert_int_eq(rv, valid ? 0 : BATON_ECONFIG);
+		if (valid) {
+			baton_engine_destroy(&e);
+		} else {
+			ck_assert_msg(strstr(e.errmsg, "WAL segment size") !=
+					  NULL,
+				      "%d: %s", mb, e.errmsg);
+		}
+	}
+
+	pgt_cleanup(dir, n, 2);
+}
+END_TEST
+
 START_TEST(promote_starts_a_stopped_instance)
 {
 	char dir[64], out[64], err[256];
@@ -1558,6 +1619,7 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, rejoin_waits_for_a_promoted_source);
 	tcase_add_test(tc, one_session_between_operations);
 	tcase_add_test(tc, promote_starts_a_stopped_instance);
+	tcase_add_test(tc, wal_segment_size_set_at_init);
 	tcase_add_test(tc, a_standby_follows_the_new_primary_without_a_restart);
 	tcase_add_test(
 	    tc, a_cascading_standby_follows_the_target_and_never_gets_ahead);

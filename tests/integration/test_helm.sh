@@ -131,6 +131,10 @@ apiVersion: v1
 kind: PersistentVolume
 metadata: {name: baton-raft-$r}
 spec:
+  # Bound ahead to the chart's claim: an earlier test's StatefulSet claim
+  # (e.g. data-ctltest-$r-0, kept after its DatabaseCluster was deleted)
+  # would otherwise take this volume first (CI on 102d458 saw exactly that).
+  claimRef: {namespace: baton-system, name: data-baton-0}
   capacity: {storage: 1Gi}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Delete

@@ -366,9 +366,13 @@ cmd_status() {
 # apply-example [NAMESPACE/NAME [MODE]]: the same objects in every region, as a
 # GitOps tool would: the namespace, the replication Secret the agents read
 # (<name>-replication, key password) and a DatabaseCluster over all the
-# lab's regions, primary in the first, synchronous, lease 2 s.
+# lab's regions, primary in the first, synchronous, lease 2 s, 1 MiB WAL
+# segments (LAB_WAL_SEGMENT_MB; 16 is PostgreSQL's default): each promote
+# starts its timeline with a copy of the current segment and a heal's
+# pg_rewind copies them all (docs/lab.md, the heal's rejoin).
 cmd_apply_example() {
     local ref=${1:-lab/orders} mode=${2:-automatic} ns name r prio regions_yaml="" first
+    local wal_segment_mb=${LAB_WAL_SEGMENT_MB:-1}
     [[ $mode =~ ^(automatic|manual)$ ]] || die "failover mode must be automatic or manual, not '$mode'"
     [[ $ref == */* ]] || ref=lab/$ref
     ns=${ref%%/*} name=${ref#*/}
@@ -393,7 +397,7 @@ spec:
   regions:
 $regions_yaml  primaryRegion: $first
   failover: {mode: $mode, leaseSeconds: 2, renewMillis: 500, synchronous: true}
-  storage: {size: 1Gi}
+  storage: {size: 1Gi, walSegmentSizeMB: $wal_segment_mb}
 EOF
         log "$r: applied namespace $ns, secret $name-replication, DatabaseCluster $ns/$name (primary $first)"
     done

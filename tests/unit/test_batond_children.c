@@ -5,6 +5,7 @@
  * volume joins the agent's TLS volume rather than replacing it. What the
  * API server makes of these objects: tests/integration/test_children.sh.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "batond/children.h"
@@ -21,11 +22,12 @@ static const char cluster[] =
 
 /* The StatefulSet's pod spec for eu-west; *ALL gets every object (decref
  * it). */
-static json_t *pod_spec(const struct baton_children_tls *tls, json_t **all)
+static json_t *pod_spec_of(const char *text,
+			   const struct baton_children_tls *tls, json_t **all)
 {
 	char errmsg[BATON_ERRMSG_SIZE];
 	struct baton_dbspec spec;
-	json_t *obj = json_loads(cluster, 0, NULL);
+	json_t *obj = json_loads(text, 0, NULL);
 	size_t i;
 	json_t *o;
 
@@ -49,6 +51,11 @@ static json_t *pod_spec(const struct baton_children_tls *tls, json_t **all)
 	}
 	ck_abort_msg("no StatefulSet among the children");
 	return NULL;
+}
+
+static json_t *pod_spec(const struct baton_children_tls *tls, json_t **all)
+{
+	return pod_spec_of(cluster, tls, all);
 }
 
 static json_t *named(json_t *array, const char *name)
@@ -184,12 +191,76 @@ START_TEST(password_volume_joins_the_tls_volume)
 }
 END_TEST
 
+/* The cluster with spec.storage STORAGE (a JSON object's text). */
+static char *with_storage(const char *storage)
+{
+	static char text[2048];
+	json_t *obj = json_loads(cluster, 0, NULL);
+	json_t *st = json_loads(storage, 0, NULL);
+	char *dump;
+
+	ck_assert_ptr_nonnull(obj);
+	ck_assert_ptr_nonnull(st);
+	json_object_set_new(json_object_get(obj, "spec"), "storage", st);
+	dump = json_dumps(obj, 0);
+	snprintf(text, sizeof text, "%s", dump);
+	free(dump);
+	json_decref(obj);
+	return text;
+}
+
+/* spec.storage.walSegmentSizeMB reaches the agent as --pg-wal-segsize,
+ * only when it is not PostgreSQL's default (an upgrade then changes no
+ * existing database's pod template: no pod rolls), and a size initdb
+ * would refuse is refused with the field's name. */
+START_TEST(wal_segment_size_reaches_the_agent)
+{
+	char errmsg[BATON_ERRMSG_SIZE];
+	struct baton_dbspec spec;
+	json_t *all, *pod, *agent, *obj;
+	const char *bad[] = {"{\"walSegmentSizeMB\": 3}",
+			     "{\"walSegmentSizeMB\": 0}",
+			     "{\"walSegmentSizeMB\": 2048}",
+			     "{\"walSegmentSizeMB\": -16}"};
+
+	pod = pod_spec(NULL, &all);
+	agent = named(json_object_get(pod, "containers"), "baton-agent");
+	ck_assert_ptr_null(arg_after(agent, "--pg-wal-segsize"));
+	json_decref(all);
+
+	pod = pod_spec_of(with_storage("{\"walSegmentSizeMB\": 16}"), NULL,
+			  &all);
+	agent = named(json_object_get(pod, "containers"), "baton-agent");
+	ck_assert_ptr_null(arg_after(agent, "--pg-wal-segsize"));
+	json_decref(all);
+
+	pod = pod_spec_of(with_storage("{\"walSegmentSizeMB\": 1}"), NULL,
+			  &all);
+	agent = named(json_object_get(pod, "containers"), "baton-agent");
+	ck_assert_ptr_nonnull(arg_after(agent, "--pg-wal-segsize"));
+	ck_assert_str_eq(arg_after(agent, "--pg-wal-segsize"), "1");
+	json_decref(all);
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		obj = json_loads(with_storage(bad[i]), 0, NULL);
+		ck_assert_ptr_nonnull(obj);
+		ck_assert_int_eq(baton_dbspec_parse(obj, &spec, errmsg),
+				 BATON_EINVALIDOBJ);
+		ck_assert_msg(strstr(errmsg, "spec.storage.walSegmentSizeMB") !=
+				  NULL,
+			      "%s: %s", bad[i], errmsg);
+		json_decref(obj);
+	}
+}
+END_TEST
+
 static Suite *children_suite(void)
 {
 	Suite *s = suite_create("batond_children");
 	TCase *tc = tcase_create("secrets");
 	tcase_add_test(tc, password_is_a_file_not_an_env_var);
 	tcase_add_test(tc, password_volume_joins_the_tls_volume);
+	tcase_add_test(tc, wal_segment_size_reaches_the_agent);
 	suite_add_tcase(s, tc);
 	return s;
 }
