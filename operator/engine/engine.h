@@ -150,8 +150,8 @@ struct baton_pg_config {
 	 * of the current segment, and a rejoin's pg_rewind copies them all
 	 * (docs/lab.md, the heal's rejoin). */
 	int wal_segsize_mb;
-	int64_t max_lag_bytes;	/* 0 -> 16 MiB; <0 no limit */
-	unsigned timeout_s;	/* start/stop/connect bound; 0 -> 30 */
+	int64_t max_lag_bytes; /* 0 -> 16 MiB; <0 no limit */
+	unsigned timeout_s;    /* start/stop/connect bound; 0 -> 30 */
 	/* Lease enforced inside PostgreSQL (docs/agent.md): both or neither.
 	 * lease_module is what shared_preload_libraries loads, an absolute
 	 * path or a name in pkglibdir ("baton_lease"); lease_file is the

@@ -1284,9 +1284,17 @@ static int init_primary_steps(struct baton_engine *e)
 	char segsize[32];
 	snprintf(segsize, sizeof segsize, "--wal-segsize=%d",
 		 pg->wal_segsize_mb);
-	char *argv[] = {tool,	    "-D",    pg->datadir, "-U",
-			"postgres", "-E",    "UTF8",	  "--locale=C",
-			"-A",	    "trust", pg->wal_segsize_mb ? segsize : NULL,
+	char *argv[] = {tool,
+			"-D",
+			pg->datadir,
+			"-U",
+			"postgres",
+			"-E",
+			"UTF8",
+			"--locale=C",
+			"-A",
+			"trust",
+			pg->wal_segsize_mb ? segsize : NULL,
 			NULL};
 	if (run(pg, argv, NULL) != 0) {
 		baton_errmsg_printf(e->errmsg, "initdb %s failed: %s",

@@ -527,9 +527,10 @@ START_TEST(wal_segment_size_set_at_init)
 	must(&n[0], n[0].e.ops->fence(&n[0].e));
 	must(&n[0], n[0].e.ops->stop(&n[0].e, false));
 	must(&n[1], n[1].e.ops->promote(&n[1].e, 0));
-	ck_assert_int_eq(pgt_exec(&n[1], "SELECT pg_walfile_name(pg_current_wal_lsn())",
-				  out, sizeof out, err, sizeof err),
-			 0);
+	ck_assert_int_eq(
+	    pgt_exec(&n[1], "SELECT pg_walfile_name(pg_current_wal_lsn())", out,
+		     sizeof out, err, sizeof err),
+	    0);
 	snprintf(walpath, sizeof walpath, "%s/pg_wal/%s", n[1].datadir, out);
 	ck_assert_msg(stat(walpath, &sb) == 0, "%s", walpath);
 	ck_assert_int_eq(sb.st_size, 1024 * 1024);

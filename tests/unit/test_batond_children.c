@@ -218,24 +218,23 @@ START_TEST(wal_segment_size_reaches_the_agent)
 	char errmsg[BATON_ERRMSG_SIZE];
 	struct baton_dbspec spec;
 	json_t *all, *pod, *agent, *obj;
-	const char *bad[] = {"{\"walSegmentSizeMB\": 3}",
-			     "{\"walSegmentSizeMB\": 0}",
-			     "{\"walSegmentSizeMB\": 2048}",
-			     "{\"walSegmentSizeMB\": -16}"};
+	const char *bad[] = {
+	    "{\"walSegmentSizeMB\": 3}", "{\"walSegmentSizeMB\": 0}",
+	    "{\"walSegmentSizeMB\": 2048}", "{\"walSegmentSizeMB\": -16}"};
 
 	pod = pod_spec(NULL, &all);
 	agent = named(json_object_get(pod, "containers"), "baton-agent");
 	ck_assert_ptr_null(arg_after(agent, "--pg-wal-segsize"));
 	json_decref(all);
 
-	pod = pod_spec_of(with_storage("{\"walSegmentSizeMB\": 16}"), NULL,
-			  &all);
+	pod =
+	    pod_spec_of(with_storage("{\"walSegmentSizeMB\": 16}"), NULL, &all);
 	agent = named(json_object_get(pod, "containers"), "baton-agent");
 	ck_assert_ptr_null(arg_after(agent, "--pg-wal-segsize"));
 	json_decref(all);
 
-	pod = pod_spec_of(with_storage("{\"walSegmentSizeMB\": 1}"), NULL,
-			  &all);
+	pod =
+	    pod_spec_of(with_storage("{\"walSegmentSizeMB\": 1}"), NULL, &all);
 	agent = named(json_object_get(pod, "containers"), "baton-agent");
 	ck_assert_ptr_nonnull(arg_after(agent, "--pg-wal-segsize"));
 	ck_assert_str_eq(arg_after(agent, "--pg-wal-segsize"), "1");
