@@ -150,6 +150,11 @@ struct baton_pg_config {
 	 * of the current segment, and a rejoin's pg_rewind copies them all
 	 * (docs/lab.md, the heal's rejoin). */
 	int wal_segsize_mb;
+	/* After a crash or a pg_rewind the data directory is synced before
+	 * use: by one syncfs(2) per file system where the kernel reports
+	 * write-back errors through it (Linux 5.8 on), else an fsync per
+	 * file. True: always an fsync per file. */
+	bool no_syncfs;
 	int64_t max_lag_bytes; /* 0 -> 16 MiB; <0 no limit */
 	unsigned timeout_s;    /* start/stop/connect bound; 0 -> 30 */
 	/* Lease enforced inside PostgreSQL (docs/agent.md): both or neither.
@@ -166,6 +171,11 @@ struct baton_pg_config {
 /* Copies the configuration; nothing touches the disk yet. */
 int baton_pg_engine_init(struct baton_engine *e,
 			 const struct baton_pg_config *cfg);
+
+/* Whether a kernel of RELEASE (uname -r) reports write-back errors through
+ * syncfs(2): Linux 5.8 on. Before, PostgreSQL's documentation warns, such
+ * errors could be lost; the engine then keeps an fsync per file. */
+bool baton_pg_syncfs_reports_errors(const char *release);
 
 /* Whether MB is a WAL segment size initdb takes (a power of two, 1-1024). */
 bool baton_pg_wal_segsize_valid(int mb);

@@ -69,6 +69,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,6 +97,9 @@ struct pg {
 	char *sync_names;
 	int max_wal_senders;
 	int wal_segsize_mb; /* 0: initdb's default */
+	/* syncfs(2) instead of an fsync per file after a crash or a rewind
+	 * (baton_pg_syncfs_reports_errors) */
+	bool syncfs;
 	unsigned timeout_s;
 	char *lease_module; /* NULL: no enforcement inside the server */
 	char *lease_file;
@@ -597,9 +601,13 @@ static int write_baton_conf(struct baton_engine *e,
 		      * and start() drops that override: every boot is
 		      * read-only until the agent holds a lease */
 		     "default_transaction_read_only = on\n"
-		     "%s%s",
+		     "%s%s%s",
 		     pg->host, pg->port, pg->socket_dir, pg->name,
-		     pg->max_wal_senders, pg->max_wal_senders, sync, conninfo);
+		     pg->max_wal_senders, pg->max_wal_senders, sync, conninfo,
+		     /* a start after a crash or a rewind syncs the data
+		      * directory first: one syncfs, not an fsync per file
+		      * (1.1-1.8 s of every rejoin on the lab) */
+		     pg->syncfs ? "recovery_init_sync_method = syncfs\n" : "");
 	if (n < 0 || (size_t)n >= sizeof conf) {
 		baton_errmsg_printf(e->errmsg, "baton.conf too large");
 		return BATON_ETOOLARGE;
@@ -740,6 +748,40 @@ static void sync_parent_dir(struct pg *pg)
 		(void)fsync(fd);
 		close(fd);
 	}
+}
+
+bool baton_pg_syncfs_reports_errors(const char *release)
+{
+	int major = 0, minor = 0;
+	if (release == NULL || sscanf(release, "%d.%d", &major, &minor) != 2) {
+		return false;
+	}
+	return major > 5 || (major == 5 && minor >= 8);
+}
+
+/* Everything written to the file systems of DATADIR and its pg_wal (a
+ * symlink may lead elsewhere) on disk: one syncfs(2) each, where an fsync
+ * per file took 1.1 s for the lab's 1,100 files even with nothing dirty. */
+static int syncfs_datadir(struct baton_engine *e)
+{
+	struct pg *pg = PG(e);
+	char wal[1100];
+	const char *dirs[] = {pg->datadir, wal};
+
+	snprintf(wal, sizeof wal, "%s/pg_wal", pg->datadir);
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		int fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || syncfs(fd) != 0) {
+			baton_errmsg_printf(e->errmsg, "syncfs %s: %s", dirs[i],
+					    strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+			}
+			return BATON_EIO;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /* An empty marker file at PATH, durable before anything it guards runs. */
@@ -3061,7 +3103,10 @@ static int pg_rejoin(struct baton_engine *e,
 	bool earlier;
 	snprintf(tgt, sizeof tgt, "--target-pgdata=%s", pg->datadir);
 	snprintf(srcarg, sizeof srcarg, "--source-server=%s", src);
-	char *argv[] = {tool, tgt, srcarg, NULL};
+	/* --no-sync: one syncfs below instead of pg_rewind's fsync of every
+	 * file (1.1 s on the lab), before the marker goes */
+	char *argv[] = {tool, tgt, srcarg, pg->syncfs ? "--no-sync" : NULL,
+			NULL};
 	rewind_marker_path(pg, marker, sizeof marker);
 	earlier = access(marker, F_OK) == 0;
 	if ((rv = write_marker(e, marker)) != 0) {
@@ -3088,6 +3133,11 @@ static int pg_rejoin(struct baton_engine *e,
 		baton_errmsg_printf(
 		    e->errmsg, "pg_rewind of %s against %s:%d failed: %s",
 		    pg->name, primary->host, primary->port, why);
+		return rv;
+	}
+	if (pg->syncfs && (rv = syncfs_datadir(e)) != 0) {
+		/* the marker stays: the next attempt treats the data
+		 * directory as half rewritten */
 		return rv;
 	}
 	(void)unlink(marker);
@@ -3385,6 +3435,11 @@ int baton_pg_engine_init(struct baton_engine *e,
 	pg->sync_names = dupstr(cfg->sync_names);
 	pg->max_wal_senders = cfg->max_wal_senders ? cfg->max_wal_senders : 10;
 	pg->wal_segsize_mb = cfg->wal_segsize_mb;
+	if (!cfg->no_syncfs) {
+		struct utsname u;
+		pg->syncfs =
+		    uname(&u) == 0 && baton_pg_syncfs_reports_errors(u.release);
+	}
 	pg->timeout_s = cfg->timeout_s ? cfg->timeout_s : 30;
 	e->max_lag_bytes =
 	    cfg->max_lag_bytes ? cfg->max_lag_bytes : 16 * 1024 * 1024;

@@ -34,11 +34,30 @@ START_TEST(switchpoints_are_found_by_parent_timeline)
 }
 END_TEST
 
+/* syncfs(2) only where the kernel reports write-back errors through it */
+START_TEST(syncfs_only_from_linux_5_8)
+{
+	ck_assert(baton_pg_syncfs_reports_errors("5.8.0"));
+	ck_assert(baton_pg_syncfs_reports_errors("5.10.0-28-amd64"));
+	ck_assert(baton_pg_syncfs_reports_errors("6.1.0"));
+	ck_assert(baton_pg_syncfs_reports_errors("6.18.44-fc-v1294"));
+	ck_assert(baton_pg_syncfs_reports_errors("10.0"));
+	ck_assert(!baton_pg_syncfs_reports_errors("5.7.19"));
+	ck_assert(!baton_pg_syncfs_reports_errors("4.19.0-26-amd64"));
+	ck_assert(!baton_pg_syncfs_reports_errors("3.10.0-1160.el7.x86_64"));
+	ck_assert(!baton_pg_syncfs_reports_errors("5"));
+	ck_assert(!baton_pg_syncfs_reports_errors(""));
+	ck_assert(!baton_pg_syncfs_reports_errors("linux"));
+	ck_assert(!baton_pg_syncfs_reports_errors(NULL));
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("engine_pg_history");
 	TCase *tc = tcase_create("history");
 	tcase_add_test(tc, switchpoints_are_found_by_parent_timeline);
+	tcase_add_test(tc, syncfs_only_from_linux_5_8);
 	suite_add_tcase(s, tc);
 	return s;
 }
