@@ -153,6 +153,10 @@ struct sim {
 	char trace[TRACE_LINES][TRACE_LINE];
 	unsigned trace_next, trace_count;
 	unsigned outstanding; /* apply/transfer requests in flight */
+	/* raft_fixture_close() is under way: it frees server i's I/O before
+	 * closing server i + 1, whose pending applies then fail, so their
+	 * callbacks must not ask the fixture about links any more */
+	bool closing;
 	/* Schedule classes: one in four runs on a fast network and disk
 	 * (1 ms, no fsync wait), where commits are nearly instant and only
 	 * the drift allowance and the margin stand between two leases; one
@@ -520,6 +524,10 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 	int rc = status == 0 ? baton_fsm_result(result) : 0;
 
 	s->outstanding--;
+	if (s->closing) {
+		free(r);
+		return;
+	}
 	if (r->cmd.type == BATON_CMD_PROMOTE && rc == BATON_FSM_OK) {
 		double lat = now_real(s) - r->expiry_real;
 		s->res->promotes++;
@@ -1723,6 +1731,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 out_close:
 	res->sim_ms = raft_fixture_time(&s->f);
 	res->applied = s->s[0].fsm.applied;
+	s->closing = true;
 	raft_fixture_close(&s->f);
 	for (i = 0; i < s->n; i++) {
 		baton_fsm_close(&s->s[i].rfsm);
