@@ -153,6 +153,10 @@ struct sim {
 	char trace[TRACE_LINES][TRACE_LINE];
 	unsigned trace_next, trace_count;
 	unsigned outstanding; /* apply/transfer requests in flight */
+	/* raft_fixture_close() is under way: it frees server i's I/O before
+	 * closing server i + 1, whose pending applies then fail, so their
+	 * callbacks must not ask the fixture about links any more */
+	bool closing;
 	/* Schedule classes: one in four runs on a fast network and disk
 	 * (1 ms, no fsync wait), where commits are nearly instant and only
 	 * the drift allowance and the margin stand between two leases; one
@@ -201,6 +205,23 @@ static unsigned rndn(struct sim *s, unsigned n)
 	return (unsigned)(rnd(s) % n);
 }
 
+/* FNV-1a over a line, then a word: the run's digest (sim.h) */
+static uint64_t digest_str(uint64_t h, const char *p)
+{
+	while (*p != '\0') {
+		h = (h ^ (uint8_t)*p++) * 0x100000001b3ull;
+	}
+	return (h ^ '\n') * 0x100000001b3ull;
+}
+
+static uint64_t digest_u64(uint64_t h, uint64_t v)
+{
+	for (unsigned k = 0; k < 8; k++) {
+		h = (h ^ (uint8_t)(v >> (8 * k))) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 static double now_real(struct sim *s)
 {
 	return (double)raft_fixture_time(&s->f);
@@ -243,6 +264,7 @@ static void tracef(struct sim *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, TRACE_LINE - (size_t)n, fmt, ap);
 	va_end(ap);
+	s->res->digest = digest_str(s->res->digest, line);
 	if (s->cfg->trace) {
 		fprintf(stderr, "sim: %s\n", line);
 	}
@@ -520,6 +542,10 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 	int rc = status == 0 ? baton_fsm_result(result) : 0;
 
 	s->outstanding--;
+	if (s->closing) {
+		free(r);
+		return;
+	}
 	if (r->cmd.type == BATON_CMD_PROMOTE && rc == BATON_FSM_OK) {
 		double lat = now_real(s) - r->expiry_real;
 		s->res->promotes++;
@@ -1576,6 +1602,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 
 	memset(res, 0, sizeof *res);
 	res->min_slack_ms = INT64_MAX;
+	res->digest = 0xcbf29ce484222325ull;
 	if (c->n_servers < 1 || c->n_servers > N_MAX) {
 		return BATON_EINVAL;
 	}
@@ -1723,6 +1750,14 @@ int baton_sim_run(const struct baton_sim_config *c,
 out_close:
 	res->sim_ms = raft_fixture_time(&s->f);
 	res->applied = s->s[0].fsm.applied;
+	res->digest = digest_u64(res->digest, res->sim_ms);
+	for (i = 0; i < s->n; i++) {
+		struct raft *rf = raft_fixture_get(&s->f, i);
+		res->digest = digest_u64(res->digest, s->s[i].fsm.applied);
+		res->digest = digest_u64(res->digest, s->s[i].fsm.chain);
+		res->digest = digest_u64(res->digest, raft_current_term(rf));
+	}
+	s->closing = true;
 	raft_fixture_close(&s->f);
 	for (i = 0; i < s->n; i++) {
 		baton_fsm_close(&s->s[i].rfsm);

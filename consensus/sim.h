@@ -74,6 +74,11 @@ struct baton_sim_result {
 	int64_t min_slack_ms;
 	unsigned lease_lapses;	 /* a primary agent lost its lease, no fault */
 	unsigned sync_failovers; /* promotes after lost() (synchronous) */
+	/* A hash of every event the model traced (printed or not) and of
+	 * each server's applied history and Raft term at the end: two runs
+	 * of one seed are the same run only if their digests are equal
+	 * ("the same seed replays bit for bit", docs/consensus.md). */
+	uint64_t digest;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);
