@@ -47,6 +47,10 @@ for region in $BATON_REGION_NAMES; do
     check "$region: short name and category work" bash -c "${admin[*]} get baton -o name | grep -q databasecluster.baton.dev/orders"
     check "$region: schema defaults applied (renewMillis, teardown.timeoutSeconds)" \
         bash -c "[ \"\$(${admin[*]} get dbc orders -o jsonpath='{.spec.failover.renewMillis}/{.spec.teardown.timeoutSeconds}')\" = 500/300 ]"
+    check "$region: storage.walSegmentSizeMB defaults to 16 and cannot be changed (initdb fixed it)" \
+        bash -c "[ \"\$(${admin[*]} get dbc orders -o jsonpath='{.spec.storage.walSegmentSizeMB}')\" = 16 ] &&
+                 ${admin[*]} patch dbc orders --type=merge -p '{\"spec\":{\"storage\":{\"walSegmentSizeMB\":1}}}' 2>&1 |
+                 grep -q 'walSegmentSizeMB cannot be changed after creation'"
 
     # RBAC: the limited account reads ConfigMaps in baton-system and nothing more.
     check "$region: limited account can list configmaps in baton-system" \
