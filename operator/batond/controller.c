@@ -575,12 +575,8 @@ static void label_send(struct baton_controller *c, const char *db,
 	struct baton_kube_ref ref = {NULL,    "v1",	 "pods",
 				     pod->ns, pod->name, NULL};
 	struct baton_label_req *l = &c->labels[a->slot];
-	char epoch[24];
-	json_t *patch;
+	json_t *patch = baton_labels_patch(a);
 
-	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)a->epoch);
-	patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
-			  BATON_LABEL_ROLE, a->role, BATON_LABEL_EPOCH, epoch);
 	l->req.data = c;
 	snprintf(l->db, sizeof l->db, "%s", db);
 	snprintf(l->pod, sizeof l->pod, "%s", pod->name);
@@ -592,8 +588,8 @@ static void label_send(struct baton_controller *c, const char *db,
 		c->label_pending++;
 		l->busy = true;
 		baton_log(BATON_LOG_INFO, "controller",
-			  "%s/%s: role %s at epoch %s", pod->ns, pod->name,
-			  a->role, epoch);
+			  "%s/%s: role %s at epoch %llu", pod->ns, pod->name,
+			  a->role, (unsigned long long)a->epoch);
 	}
 	json_decref(patch);
 }
@@ -646,20 +642,8 @@ static void sync_labels(struct baton_controller *c,
 	/* the strings are the cached objects': nothing below changes the
 	 * cache (peer fencing may add a record, never a pod) */
 	for (unsigned p = 0; p < n_pods; p++) {
-		json_t *md = json_object_get(
-		    baton_kube_informer_get(&c->pods, rec->pods[p]),
-		    "metadata");
-		json_t *labels = json_object_get(md, "labels");
-		pods[p] = (struct baton_label_pod){
-		    .ns = json_string_value(json_object_get(md, "namespace")),
-		    .name = json_string_value(json_object_get(md, "name")),
-		    .cluster = json_string_value(
-			json_object_get(labels, BATON_LABEL_CLUSTER)),
-		    .role = json_string_value(
-			json_object_get(labels, BATON_LABEL_ROLE)),
-		    .epoch = json_string_value(
-			json_object_get(labels, BATON_LABEL_EPOCH)),
-		};
+		pods[p] = baton_labels_pod(
+		    baton_kube_informer_get(&c->pods, rec->pods[p]));
 	}
 	in = (struct baton_label_plan_in){
 	    .db = db,

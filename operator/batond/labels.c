@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/assert.h"
+#include "common/labels.h"
 
 const char *baton_labels_want(const struct baton_label_pod *pod, const char *ns,
 			      const char *cluster, const char *want_primary,
@@ -106,6 +107,32 @@ void baton_labels_plan(const struct baton_label_plan_in *in,
 		    .slot = slot,
 		};
 	}
+}
+
+struct baton_label_pod baton_labels_pod(json_t *pod)
+{
+	json_t *md = json_object_get(pod, "metadata");
+	json_t *labels = json_object_get(md, "labels");
+
+	return (struct baton_label_pod){
+	    .ns = json_string_value(json_object_get(md, "namespace")),
+	    .name = json_string_value(json_object_get(md, "name")),
+	    .cluster =
+		json_string_value(json_object_get(labels, BATON_LABEL_CLUSTER)),
+	    .role =
+		json_string_value(json_object_get(labels, BATON_LABEL_ROLE)),
+	    .epoch =
+		json_string_value(json_object_get(labels, BATON_LABEL_EPOCH)),
+	};
+}
+
+json_t *baton_labels_patch(const struct baton_label_action *a)
+{
+	char epoch[24];
+
+	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)a->epoch);
+	return json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
+			 BATON_LABEL_ROLE, a->role, BATON_LABEL_EPOCH, epoch);
 }
 
 void baton_labels_shifted_message(const struct baton_label_req *r, int64_t ms,

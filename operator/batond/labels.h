@@ -122,6 +122,14 @@ void baton_labels_plan(const struct baton_label_plan_in *in,
 		       const struct baton_label_pod *pods, unsigned n_pods,
 		       struct baton_label_plan *plan);
 
+/* POD's (a cached pod object, or NULL) identity and fence labels; the
+ * strings are POD's. */
+struct baton_label_pod baton_labels_pod(json_t *pod);
+
+/* The JSON merge patch that sets A's role and epoch labels (NULL: no
+ * memory). */
+json_t *baton_labels_patch(const struct baton_label_action *a);
+
 /* The TrafficShifted message for R (a primary label that landed), MS after
  * the promote was applied here (-1: none applied here since start). */
 void baton_labels_shifted_message(const struct baton_label_req *r, int64_t ms,

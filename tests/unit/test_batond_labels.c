@@ -398,6 +398,37 @@ START_TEST(pods_of_other_databases_are_ignored)
 }
 END_TEST
 
+START_TEST(a_cached_pod_s_labels_and_the_patch)
+{
+	json_t *obj = json_pack(
+	    "{s:{s:s, s:s, s:{s:s, s:s, s:s}}}", "metadata", "namespace",
+	    "shop", "name", "orders-eu-0", "labels", "baton.dev/cluster",
+	    "orders", "baton.dev/role", "replica", "baton.dev/epoch", "2");
+	struct baton_label_pod p = baton_labels_pod(obj);
+	struct baton_label_action a = {
+	    .pod = 0, .role = "primary", .primary = true, .epoch = 3};
+	json_t *patch, *want;
+
+	ck_assert_str_eq(p.ns, "shop");
+	ck_assert_str_eq(p.name, "orders-eu-0");
+	ck_assert_str_eq(p.cluster, "orders");
+	ck_assert_str_eq(p.role, "replica");
+	ck_assert_str_eq(p.epoch, "2");
+	json_decref(obj);
+	/* gone from the cache: nothing, never a patch */
+	p = baton_labels_pod(NULL);
+	ck_assert_ptr_null(p.name);
+	ck_assert_ptr_null(baton_labels_want(&p, "shop", "orders", "", "3"));
+
+	patch = baton_labels_patch(&a);
+	want = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
+			 "baton.dev/role", "primary", "baton.dev/epoch", "3");
+	ck_assert(json_equal(patch, want));
+	json_decref(patch);
+	json_decref(want);
+}
+END_TEST
+
 static Suite *labels_suite(void)
 {
 	Suite *s = suite_create("batond_labels");
@@ -418,6 +449,7 @@ static Suite *labels_suite(void)
 	tcase_add_test(tc, no_free_slot_means_wait);
 	tcase_add_test(tc, more_pods_than_slots_fill_them_then_wait);
 	tcase_add_test(tc, pods_of_other_databases_are_ignored);
+	tcase_add_test(tc, a_cached_pod_s_labels_and_the_patch);
 	suite_add_tcase(s, tc);
 	return s;
 }
