@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/error.h"
 
@@ -440,27 +441,21 @@ struct prober {
 	pthread_mutex_t *mu;
 };
 
+/* An agent's status body, into a bounded buffer (common/buf.h): past
+ * AGENT_BODY_MAX, or out of memory, the transfer fails and the agent
+ * reads as unreachable. */
+#define AGENT_BODY_MAX 65536
+
 static size_t curl_sink(char *p, size_t sz, size_t n, void *ud)
 {
-	char **buf = ud;
-	size_t have = *buf ? strlen(*buf) : 0, add = sz * n;
-	if (have + add > 65536) {
-		return 0;
-	}
-	char *b = realloc(*buf, have + add + 1);
-	if (b == NULL) {
-		return 0;
-	}
-	memcpy(b + have, p, add);
-	b[have + add] = '\0';
-	*buf = b;
-	return add;
+	struct baton_buf *body = ud;
+	return baton_buf_add(body, p, sz * n) == 0 ? sz * n : 0;
 }
 
 static void poll_agent(struct prober *p, CURL *curl)
 {
 	char url[256];
-	char *body = NULL;
+	struct baton_buf body;
 	int64_t t = baton_realtime_ms();
 	json_t *st, *rec;
 
@@ -470,11 +465,12 @@ static void poll_agent(struct prober *p, CURL *curl)
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 400L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 300L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, curl_sink);
+	baton_buf_init(&body, AGENT_BODY_MAX);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	rec = json_pack("{s:I, s:s}", "t", (json_int_t)t, "host", p->host);
-	if (curl_easy_perform(curl) == CURLE_OK && body != NULL &&
-	    (st = json_loads(body, 0, NULL)) != NULL) {
+	if (curl_easy_perform(curl) == CURLE_OK && body.p != NULL &&
+	    (st = json_loads(body.p, 0, NULL)) != NULL) {
 		json_object_set(rec, "role", json_object_get(st, "role"));
 		json_object_set(rec, "epoch", json_object_get(st, "epoch"));
 		json_object_set(rec, "writable",
@@ -483,7 +479,7 @@ static void poll_agent(struct prober *p, CURL *curl)
 	} else {
 		json_object_set_new(rec, "role", json_string("unreachable"));
 	}
-	free(body);
+	baton_buf_free(&body);
 	emit(p->states, p->mu, rec);
 }
 

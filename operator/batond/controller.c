@@ -567,27 +567,58 @@ static void fence_settled(void *data)
 	maybe_stopped(data);
 }
 
+/* Sends the patch A plans for POD of DB (batond/labels.h). */
+static void label_send(struct baton_controller *c, const char *db,
+		       const struct baton_label_pod *pod,
+		       const struct baton_label_action *a)
+{
+	struct baton_kube_ref ref = {NULL,    "v1",	 "pods",
+				     pod->ns, pod->name, NULL};
+	struct baton_label_req *l = &c->labels[a->slot];
+	json_t *patch = baton_labels_patch(a);
+
+	l->req.data = c;
+	snprintf(l->db, sizeof l->db, "%s", db);
+	snprintf(l->pod, sizeof l->pod, "%s", pod->name);
+	l->epoch = a->epoch;
+	l->primary = a->primary;
+	l->done_ms = 0;
+	if (baton_kube_patch(c->cc.kube, &l->req, &ref, BATON_KUBE_PATCH_MERGE,
+			     patch, NULL, label_cb) == 0) {
+		c->label_pending++;
+		l->busy = true;
+		baton_log(BATON_LOG_INFO, "controller",
+			  "%s/%s: role %s at epoch %llu", pod->ns, pod->name,
+			  a->role, (unsigned long long)a->epoch);
+	}
+	json_decref(patch);
+}
+
 /* Brings the region's pods of SPEC in line with the FSM: the lowest ready
  * ordinal is primary with the epoch when this region holds the primary;
- * every other pod is a replica. A pod labelled primary with another epoch
- * is relabelled first (fence before promote). */
+ * every other pod is a replica. The plan is batond/labels.c's; this feeds
+ * it from the pod cache and the FSM and sends what it plans. */
 static void sync_labels(struct baton_controller *c,
 			const struct baton_dbspec *spec)
 {
 	struct baton_fsm_view v;
 	const char *region = c->cc.cfg->region;
 	char want_primary[128] = "";
-	char epoch[24], db[BATON_NAME_SIZE];
+	char db[BATON_NAME_SIZE];
 	const struct baton_dbrec *rec;
-	json_t *pod;
-	uint64_t now = baton_mono_ms();
+	struct baton_label_pod *pods;
+	struct baton_label_plan plan;
+	struct baton_label_plan_in in;
+	unsigned n_pods;
 
+	if (c->stopping) {
+		return;
+	}
 	env_fsm_view(c, spec, &v);
 	if (!v.registered) {
 		return;
 	}
 	db_key(spec->ns, spec->name, db);
-	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v.epoch);
 	/* Primary only while this region's lease is valid: a partitioned
 	 * primary region fences its own pod before the leader's view of the
 	 * lease expires (ARCHITECTURE §5, step 4). */
@@ -598,80 +629,46 @@ static void sync_labels(struct baton_controller *c,
 		baton_children_sts_name(spec, region, sts, sizeof sts);
 		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
 	}
-	/* REC stays while we walk its pods: nothing below removes one, and
-	 * a record with pods is never freed */
 	rec = baton_dbstate_get(&c->dbstate, db);
-	for (unsigned p = 0; rec != NULL && p < rec->n_pods; p++) {
-		pod = baton_kube_informer_get(&c->pods, rec->pods[p]);
-		json_t *md = json_object_get(pod, "metadata");
-		json_t *labels = json_object_get(md, "labels");
-		struct baton_label_pod lp = {
-		    .ns = json_string_value(json_object_get(md, "namespace")),
-		    .name = json_string_value(json_object_get(md, "name")),
-		    .cluster = json_string_value(
-			json_object_get(labels, BATON_LABEL_CLUSTER)),
-		    .role = json_string_value(
-			json_object_get(labels, BATON_LABEL_ROLE)),
-		    .epoch = json_string_value(
-			json_object_get(labels, BATON_LABEL_EPOCH)),
-		};
-		const char *ns = lp.ns, *name = lp.name;
-		const char *want_role;
-		struct baton_kube_ref ref = {NULL, "v1", "pods",
-					     ns,   name, NULL};
-		struct baton_label_req *l;
-		json_t *patch;
-		bool primary;
-		int slot;
-
-		want_role = baton_labels_want(&lp, spec->ns, spec->name,
-					      want_primary, epoch);
-		if (want_role == NULL) {
-			continue;
-		}
-		primary = strcmp(want_role, "primary") == 0;
-		/* peer fencing first (fence before promote, §5) */
-		if (primary &&
-		    !baton_peerfence_done(&c->fence, spec, db, v.epoch)) {
-			continue;
-		}
-		/* a patch of this pod in flight, or this very patch landed
-		 * moments ago and the cache has not caught up: its watch
-		 * event will bring the database back here */
-		if (baton_labels_in_flight(c->labels, BATON_LABEL_SLOTS, db,
-					   name, primary, v.epoch, now)) {
-			continue;
-		}
-		if (c->stopping) {
-			break;
-		}
-		slot = baton_labels_free_slot(c->labels, BATON_LABEL_SLOTS);
-		if (slot < 0) {
-			/* every request slot busy: again when one frees */
-			baton_dbstate_wait(&c->dbstate, db);
-			break;
-		}
-		patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "labels",
-				  BATON_LABEL_ROLE, want_role,
-				  BATON_LABEL_EPOCH, epoch);
-		l = &c->labels[slot];
-		l->req.data = c;
-		snprintf(l->db, sizeof l->db, "%s", db);
-		snprintf(l->pod, sizeof l->pod, "%s", name);
-		l->epoch = v.epoch;
-		l->primary = primary;
-		l->done_ms = 0;
-		if (baton_kube_patch(c->cc.kube, &l->req, &ref,
-				     BATON_KUBE_PATCH_MERGE, patch, NULL,
-				     label_cb) == 0) {
-			c->label_pending++;
-			l->busy = true;
-			baton_log(BATON_LOG_INFO, "controller",
-				  "%s/%s: role %s at epoch %s", ns, name,
-				  want_role, epoch);
-		}
-		json_decref(patch);
+	if (rec == NULL || rec->n_pods == 0) {
+		return;
 	}
+	n_pods = rec->n_pods;
+	pods = calloc(n_pods, sizeof *pods);
+	if (pods == NULL) {
+		baton_kube_workqueue_add_rate_limited(&c->queue, db);
+		return;
+	}
+	/* the strings are the cached objects': nothing below changes the
+	 * cache (peer fencing may add a record, never a pod) */
+	for (unsigned p = 0; p < n_pods; p++) {
+		pods[p] = baton_labels_pod(
+		    baton_kube_informer_get(&c->pods, rec->pods[p]));
+	}
+	in = (struct baton_label_plan_in){
+	    .db = db,
+	    .ns = spec->ns,
+	    .cluster = spec->name,
+	    .want_primary = want_primary,
+	    .epoch = v.epoch,
+	    .reqs = c->labels,
+	    .n_reqs = BATON_LABEL_SLOTS,
+	    .now = baton_mono_ms(),
+	};
+	baton_labels_plan(&in, pods, n_pods, &plan);
+	/* peer fencing first (fence before promote, §5) */
+	if (plan.fence && baton_peerfence_done(&c->fence, spec, db, v.epoch)) {
+		in.fence_done = true;
+		baton_labels_plan(&in, pods, n_pods, &plan);
+	}
+	for (int i = 0; i < plan.n; i++) {
+		label_send(c, db, &pods[plan.actions[i].pod], &plan.actions[i]);
+	}
+	if (plan.wait) {
+		/* every request slot busy: again when one frees */
+		baton_dbstate_wait(&c->dbstate, db);
+	}
+	free(pods);
 }
 
 /* ---- the work queue and workers

@@ -234,10 +234,10 @@ static void raft_stopped_cb(struct baton_raftglue *g)
 	baton_looplag_stop(&d->loop_lag);
 }
 
-static void peertoken_stopped_cb(void *data)
+static void peertoken_closed_cb(struct baton_peertoken *p)
 {
-	struct baton_batond *d = data;
-	d->peertoken = NULL;
+	struct baton_batond *d = p->data;
+	d->peertoken_open = false;
 	if (d->raft_open) {
 		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
@@ -257,8 +257,8 @@ static void controller_stopped_cb(struct baton_controller *c)
 		 * nothing, as before it started */
 		baton_raftglue_observe(&d->raft, NULL);
 	}
-	if (d->peertoken != NULL) {
-		baton_peertoken_stop(d->peertoken, peertoken_stopped_cb);
+	if (d->peertoken_open) {
+		baton_peertoken_close(&d->peertoken, peertoken_closed_cb);
 	} else if (d->raft_open) {
 		baton_raftglue_close(&d->raft, raft_stopped_cb);
 	} else {
@@ -423,9 +423,14 @@ static int start_peertoken(struct baton_batond *d)
 	    .cfg = d->cfg,
 	    .metrics = &d->metrics,
 	    .kube = &d->kube,
-	    .data = d,
 	};
-	return baton_peertoken_start(d->loop, &pc, &d->peertoken, d->errmsg);
+	int rv;
+
+	/* on failure it closed what it opened (on the loop, which runs
+	 * until empty before d goes) */
+	rv = baton_peertoken_init(d->loop, &d->peertoken, &pc, d->errmsg);
+	d->peertoken_open = rv == 0;
+	return rv;
 }
 
 static int start_raft(struct baton_batond *d)
@@ -433,7 +438,7 @@ static int start_raft(struct baton_batond *d)
 	struct baton_raftglue_config rc = {
 	    .cfg = d->cfg,
 	    .metrics = &d->metrics,
-	    .peertoken = d->peertoken,
+	    .peertoken = d->peertoken_open ? &d->peertoken : NULL,
 	    .fatal = raft_fatal,
 	    .data = d,
 	};
@@ -483,6 +488,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	memset(&d, 0, sizeof d);
 	d.cfg = cfg;
 	d.raft.data = &d;
+	d.peertoken.data = &d;
 	d.ctl.data = &d;
 	d.loop = &loop;
 	uv_loop_init(&loop);

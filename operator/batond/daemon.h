@@ -19,6 +19,7 @@
 #include "batond/controller.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
+#include "batond/peertoken.h"
 #include "batond/raftglue.h"
 #include "batond/scope.h"
 #include "http/metrics.h"
@@ -29,7 +30,6 @@
 
 struct baton_consensus_ops;
 struct baton_agentpki;
-struct baton_peertoken;
 
 struct baton_batond {
 	uv_loop_t *loop;
@@ -68,7 +68,10 @@ struct baton_batond {
 	 * a successful baton_raftglue_init() to its close callback */
 	struct baton_raftglue raft;
 	bool raft_open;
-	struct baton_peertoken *peertoken;	     /* NULL: no peerTokens */
+	/* the peer tokens: their memory is ours (batond/peertoken.h), open
+	 * from a successful baton_peertoken_init() to its close callback */
+	struct baton_peertoken peertoken;
+	bool peertoken_open;
 	const struct baton_consensus_ops *consensus; /* NULL: not started */
 	char batond_url[300]; /* where agents reach this batond */
 	/* the region's agent CA (NULL: the agent API has no TLS) */

@@ -13,9 +13,11 @@
  * that fails answers 502 with the API server's reason; more than MAX_MINTS
  * at once answer 503.
  *
- * Cancel path: stop() stops the tick, cancels the mints in flight (their
+ * Cancel path: close() stops the tick, cancels the mints in flight (their
  * callbacks answer 503 and free them) and closes the peer clients; the
- * stopped callback runs once the last of them closed.
+ * close callback runs once the last of them closed. A failed init closes
+ * the same way (the handle is the caller's: nothing is freed but the
+ * mints).
  */
 #include "batond/peertoken.h"
 
@@ -31,7 +33,9 @@
 #include <unistd.h>
 
 #include "batond/config.h"
+#include "common/assert.h"
 #include "common/clock.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "http/metrics.h"
@@ -195,41 +199,11 @@ int baton_peertoken_low(int64_t now_ms, int64_t expires_ms, int64_t life_ms)
 
 /* ---- the daemon's side ------------------------------------------------ */
 
-struct peer {
-	struct baton_peertoken *p;
-	const char *name;
-	char token_path[512];
-	char kubeconfig_path[512];
-	struct baton_kube_client client; /* the peer's batond, mutual TLS */
-	bool client_ready;
-	struct baton_kube_request req;
-	bool pending;
-	int64_t got_ms, expires_ms; /* the token in the file; -1: unknown */
-	int64_t next_ms;
-	unsigned failures;
-	bool low_logged;
-};
-
-struct mint {
+struct baton_peertoken_mint {
 	struct baton_peertoken *p;
 	struct baton_http_request *http;
 	struct baton_kube_request req;
-	struct mint *next;
-};
-
-struct baton_peertoken {
-	struct baton_peertoken_config pc; /* cfg, metrics, kube, data */
-	uv_loop_t *loop;
-	struct peer peers[BATON_MAX_PEERS];
-	int n_peers;
-	uv_timer_t tick;
-	bool tick_started;
-	struct baton_metric *m_expiry;
-	struct mint *mints;
-	int n_mints;
-	bool stopping;
-	int closing;
-	void (*stopped_cb)(void *data);
+	struct baton_peertoken_mint *next;
 };
 
 static uint32_t rnd32(void)
@@ -275,7 +249,7 @@ static int write_atomic(const char *path, const char *text, size_t len,
 	return 0;
 }
 
-static void set_metric(struct peer *pr, int64_t now)
+static void set_metric(struct baton_peertoken_peer *pr, int64_t now)
 {
 	const char *labels[] = {pr->name};
 	if (pr->p->m_expiry != NULL && pr->expires_ms >= 0) {
@@ -286,7 +260,7 @@ static void set_metric(struct peer *pr, int64_t now)
 
 static void fetch_cb(struct baton_kube_request *req, int status)
 {
-	struct peer *pr = req->data;
+	struct baton_peertoken_peer *pr = req->data;
 	struct baton_peertoken *p = pr->p;
 	char errmsg[BATON_ERRMSG_SIZE] = "";
 	char *token = NULL;
@@ -345,7 +319,7 @@ static void tick_cb(uv_timer_t *t)
 	int64_t now = baton_realtime_ms();
 
 	for (int i = 0; i < p->n_peers; i++) {
-		struct peer *pr = &p->peers[i];
+		struct baton_peertoken_peer *pr = &p->peers[i];
 		set_metric(pr, now);
 		if (pr->expires_ms >= 0 && !pr->low_logged &&
 		    baton_peertoken_low(
@@ -375,7 +349,8 @@ static void tick_cb(uv_timer_t *t)
 }
 
 /* The peer's batond, over the peer API with this region's certificate. */
-static int peer_api_client(struct baton_peertoken *p, struct peer *pr,
+static int peer_api_client(struct baton_peertoken *p,
+			   struct baton_peertoken_peer *pr,
 			   const char *api_address, char *errmsg)
 {
 	const struct baton_batond_config *cfg = p->pc.cfg;
@@ -393,7 +368,11 @@ static int peer_api_client(struct baton_peertoken *p, struct peer *pr,
 		 api_address, cfg->tls_ca, cfg->tls_cert, cfg->tls_key);
 	rv = baton_kube_config_load_data(&kc, yaml, strlen(yaml), pr->name,
 					 NULL, NULL);
-	if (rv == 0) {
+	if (rv == 0 && baton_failpoint()) {
+		baton_errmsg_printf(errmsg, "peer %s: its peer API client: %s",
+				    pr->name, baton_strerror(BATON_ENOMEM));
+		rv = BATON_ENOMEM;
+	} else if (rv == 0) {
 		struct baton_kube_client_opts co = {
 		    .user_agent = "batond/" BATON_VERSION " (peer token)"};
 		rv = baton_kube_client_init(p->loop, &pr->client, &kc, &co);
@@ -408,9 +387,16 @@ static int peer_api_client(struct baton_peertoken *p, struct peer *pr,
 	return rv;
 }
 
+/* A write that a test's fail point failed (common/failpoint.h). */
+static int write_failed(const char *path, char *errmsg)
+{
+	baton_errmsg_printf(errmsg, "cannot write %s: %s", path, strerror(EIO));
+	return BATON_EIO;
+}
+
 /* <dir>/<peer>.kubeconfig: the bootstrap's server and CA, the token from
  * <dir>/<peer>.token. */
-static int derive_kubeconfig(struct peer *pr,
+static int derive_kubeconfig(struct baton_peertoken_peer *pr,
 			     const struct baton_kube_config *kc, char *errmsg)
 {
 	char *ca64 = NULL, *yaml = NULL;
@@ -457,53 +443,53 @@ static int derive_kubeconfig(struct peer *pr,
 
 static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg);
 
-/* A start that failed closed what it opened: nobody waits. */
-static void start_failed_cb(void *data)
+static void init_failed_cb(struct baton_peertoken *p)
 {
-	(void)data;
+	(void)
+	    p; /* a failed init unwound (baton_peertoken_init): nobody waits */
 }
 
-/* Opens the tick timer, then the peers (start_peers: their token files,
- * rotating kubeconfigs and peer API clients); on a failure closes what it
- * opened (as a stop does; the memory goes in the last close callback) and
- * leaves *OUT NULL. */
-int baton_peertoken_start(uv_loop_t *loop,
-			  const struct baton_peertoken_config *pc,
-			  struct baton_peertoken **out, char *errmsg)
+/* Opens the tick timer, then (rotating) the peers (start_peers: the token
+ * directory, their token files, rotating kubeconfigs and peer API
+ * clients); on a failure closes what it opened, as a close does. */
+int baton_peertoken_init(uv_loop_t *loop, struct baton_peertoken *p,
+			 const struct baton_peertoken_config *pc, char *errmsg)
 {
 	static const char *const peer_label[] = {"peer", NULL};
 	struct baton_batond_config *cfg = pc->cfg;
-	struct baton_peertoken *p;
+	void *data = p->data;
 	int64_t now = baton_realtime_ms();
 	int rv;
 
-	*out = NULL;
-	if (cfg->peer_token_account == NULL && cfg->peer_token_dir == NULL) {
-		return 0;
-	}
-	p = calloc(1, sizeof *p);
-	if (p == NULL) {
-		baton_errmsg_printf(errmsg, "peer tokens: out of memory");
-		return BATON_ENOMEM;
-	}
+	memset(p, 0, sizeof *p);
+	p->data = data;
 	p->pc = *pc;
 	p->loop = loop;
+	uv_timer_init(loop, &p->tick);
+	p->tick.data = p;
+	p->on = cfg->peer_token_account != NULL || cfg->peer_token_dir != NULL;
+	if (!p->on) {
+		return 0;
+	}
+	/* NULL (too many families): the series is not exported, the tokens
+	 * rotate all the same */
 	p->m_expiry = baton_metrics_add(
 	    pc->metrics, BATON_METRIC_GAUGE, "baton_peer_token_expiry_seconds",
 	    "Seconds until the API token this batond holds for a peer region "
 	    "expires (negative: expired); refreshed at half its life",
 	    peer_label, NULL, 0);
-	uv_timer_init(loop, &p->tick);
-	p->tick.data = p;
-	p->tick_started = true;
 	rv = start_peers(p, now, errmsg);
 	if (rv != 0) {
-		baton_peertoken_stop(p, start_failed_cb);
-		return rv;
+		goto err_after_tick;
 	}
 	uv_timer_start(&p->tick, tick_cb, 0, TICK_MS);
-	*out = p;
 	return 0;
+
+err_after_tick:
+	/* the tick and the peer clients opened so far close as at a close
+	 * (no mint can be in flight: nothing served yet) */
+	baton_peertoken_close(p, init_failed_cb);
+	return rv;
 }
 
 static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
@@ -512,7 +498,9 @@ static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
 	int rv;
 
 	if (cfg->peer_token_dir != NULL &&
-	    mkdir(cfg->peer_token_dir, 0700) != 0 && errno != EEXIST) {
+	    (baton_failpoint() ? (errno = EIO, -1)
+			       : mkdir(cfg->peer_token_dir, 0700)) != 0 &&
+	    errno != EEXIST) {
 		baton_errmsg_printf(errmsg, "peerTokens.dir %s: %s",
 				    cfg->peer_token_dir, strerror(errno));
 		return BATON_EIO;
@@ -520,7 +508,7 @@ static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
 	for (size_t i = 0; cfg->peer_token_dir != NULL && i < cfg->n_peers;
 	     i++) {
 		struct baton_batond_peer *bp = &cfg->peers[i];
-		struct peer *pr = &p->peers[p->n_peers];
+		struct baton_peertoken_peer *pr = &p->peers[p->n_peers];
 		struct baton_kube_config kc;
 		const char *tok;
 
@@ -555,9 +543,13 @@ static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
 			baton_kube_config_free(&kc);
 			continue;
 		}
-		rv = write_atomic(pr->token_path, tok, strlen(tok), errmsg);
+		rv = baton_failpoint() ? write_failed(pr->token_path, errmsg)
+				       : write_atomic(pr->token_path, tok,
+						      strlen(tok), errmsg);
 		if (rv == 0) {
-			rv = derive_kubeconfig(pr, &kc, errmsg);
+			rv = baton_failpoint()
+				 ? write_failed(pr->kubeconfig_path, errmsg)
+				 : derive_kubeconfig(pr, &kc, errmsg);
 		}
 		pr->expires_ms = baton_peertoken_jwt_exp_ms(tok);
 		baton_kube_config_free(&kc);
@@ -579,7 +571,8 @@ static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
 						 : "expired",
 			  pr->token_path);
 		free(bp->kubeconfig);
-		bp->kubeconfig = strdup(pr->kubeconfig_path);
+		bp->kubeconfig =
+		    baton_failpoint() ? NULL : strdup(pr->kubeconfig_path);
 		if (bp->kubeconfig == NULL) {
 			baton_errmsg_printf(errmsg, "out of memory");
 			return BATON_ENOMEM;
@@ -590,9 +583,9 @@ static int start_peers(struct baton_peertoken *p, int64_t now, char *errmsg)
 
 /* ---- serving ---------------------------------------------------------- */
 
-static void mint_unlink(struct mint *m)
+static void mint_unlink(struct baton_peertoken_mint *m)
 {
-	struct mint **pp = &m->p->mints;
+	struct baton_peertoken_mint **pp = &m->p->mints;
 	while (*pp != m) {
 		pp = &(*pp)->next;
 	}
@@ -604,7 +597,7 @@ static void mint_closed(struct baton_peertoken *p);
 
 static void mint_cb(struct baton_kube_request *req, int status)
 {
-	struct mint *m = req->data;
+	struct baton_peertoken_mint *m = req->data;
 	struct baton_peertoken *p = m->p;
 	json_t *st = json_object_get(req->result, "status");
 	char errmsg[BATON_ERRMSG_SIZE];
@@ -670,7 +663,7 @@ static void serve_cb(struct baton_http_request *req, void *data)
 	struct baton_peertoken *p = data;
 	const struct baton_batond_config *cfg = p->pc.cfg;
 	char path[512], body[256];
-	struct mint *m;
+	struct baton_peertoken_mint *m;
 
 	if (!is_peer(cfg, req->peer)) {
 		baton_log(BATON_LOG_WARN, "peertoken",
@@ -715,23 +708,22 @@ static void serve_cb(struct baton_http_request *req, void *data)
 int baton_peertoken_serve(struct baton_peertoken *p,
 			  struct baton_http_server *srv)
 {
-	if (p == NULL || p->pc.cfg->peer_token_account == NULL) {
+	if (p == NULL || !p->on || p->pc.cfg->peer_token_account == NULL) {
 		return 0;
 	}
 	return baton_http_route(srv, "GET", "/v1/peer-token", serve_cb, p);
 }
 
-/* ---- stop ------------------------------------------------------------- */
+/* ---- close ----------------------------------------------------------- */
 
 static void maybe_stopped(struct baton_peertoken *p)
 {
-	void (*cb)(void *) = p->stopped_cb;
-	void *data = p->pc.data;
-	if (p->closing > 0 || p->mints != NULL) {
+	baton_peertoken_close_cb cb = p->close_cb;
+	if (p->closing > 0 || p->mints != NULL || cb == NULL) {
 		return;
 	}
-	free(p);
-	cb(data);
+	p->close_cb = NULL;
+	cb(p); /* P's memory is the caller's from here */
 }
 
 static void mint_closed(struct baton_peertoken *p)
@@ -742,6 +734,8 @@ static void mint_closed(struct baton_peertoken *p)
 static void tick_closed_cb(uv_handle_t *h)
 {
 	struct baton_peertoken *p = h->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(p->closing > 0);
 	p->closing--;
 	maybe_stopped(p);
 }
@@ -749,15 +743,18 @@ static void tick_closed_cb(uv_handle_t *h)
 static void client_closed_cb(struct baton_kube_client *c)
 {
 	struct baton_peertoken *p = c->data;
+	/* one close callback per close asked for */
+	BATON_ASSERT(p->closing > 0);
 	p->closing--;
 	maybe_stopped(p);
 }
 
-void baton_peertoken_stop(struct baton_peertoken *p,
-			  void (*stopped_cb)(void *data))
+void baton_peertoken_close(struct baton_peertoken *p,
+			   baton_peertoken_close_cb cb)
 {
+	BATON_ASSERT(cb != NULL && p->close_cb == NULL);
 	p->stopping = true;
-	p->stopped_cb = stopped_cb;
+	p->close_cb = cb;
 	p->closing = 1;
 	uv_close((uv_handle_t *)&p->tick, tick_closed_cb);
 	for (int i = 0; i < p->n_peers; i++) {
@@ -770,9 +767,11 @@ void baton_peertoken_stop(struct baton_peertoken *p,
 		}
 	}
 	/* the callbacks answer 503, unlink and free */
-	for (struct mint *m = p->mints, *next; m != NULL; m = next) {
+	for (struct baton_peertoken_mint *m = p->mints, *next; m != NULL;
+	     m = next) {
 		next = m->next;
 		baton_kube_request_cancel(&m->req);
 	}
+	/* the tick's close callback comes on the loop: never from here */
 	maybe_stopped(p);
 }

@@ -36,8 +36,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "batond/config.h"
 #include "common/error.h"
 #include "http/server.h"
+#include "kube/client.h"
 
 /* A bound on a token's size: ServiceAccount JWTs are about 1 KiB. */
 #define BATON_PEERTOKEN_MAX_TOKEN 8192
@@ -47,9 +49,7 @@
 #define BATON_PEERTOKEN_LOW_MS (5 * 60 * 1000)
 
 struct baton_peertoken;
-struct baton_batond_config;
 struct baton_metrics;
-struct baton_kube_client;
 
 /* ---- pure parts (unit-tested) ---- */
 
@@ -83,11 +83,6 @@ int baton_peertoken_low(int64_t now_ms, int64_t expires_ms, int64_t life_ms);
 
 /* ---- the daemon's side ---- */
 
-/* Rewrites the peers' kubeconfig paths (rotating) and registers the metric;
- * call before the controller starts. Serving needs the peer API:
- * baton_peertoken_serve() once it exists. 0 or BATON_E* with ERRMSG; *OUT
- * is NULL when peer tokens are not configured, and on a failure, which
- * closes what was opened (on the loop: run it before the loop closes). */
 /* What the peer tokens read of the daemon; set by daemon.c. */
 struct baton_peertoken_config {
 	/* peerTokens.*, the peers (their kubeconfig paths are rewritten to
@@ -95,21 +90,76 @@ struct baton_peertoken_config {
 	struct baton_batond_config *cfg;
 	struct baton_metrics *metrics; /* baton_peer_token_expiry_seconds */
 	/* this region's API server, which mints the TokenRequests; open
-	 * until the peer tokens stopped */
+	 * until the peer tokens closed */
 	struct baton_kube_client *kube;
-	void *data; /* handed to the stop callback */
 };
 
-int baton_peertoken_start(uv_loop_t *loop,
-			  const struct baton_peertoken_config *pc,
-			  struct baton_peertoken **out, char *errmsg);
+/* Private: one peer whose token rotates. */
+struct baton_peertoken_peer {
+	struct baton_peertoken *p;
+	const char *name;
+	char token_path[512];
+	char kubeconfig_path[512];
+	struct baton_kube_client client; /* the peer's batond, mutual TLS */
+	bool client_ready;
+	struct baton_kube_request req;
+	bool pending;
+	int64_t got_ms, expires_ms; /* the token in the file; -1: unknown */
+	int64_t next_ms;
+	unsigned failures;
+	bool low_logged;
+};
 
-/* Adds GET /v1/peer-token to SRV (the peer API). */
+struct baton_peertoken_mint;
+typedef void (*baton_peertoken_close_cb)(struct baton_peertoken *p);
+
+struct baton_peertoken {
+	/* Public. */
+	void *data; /* the caller's; the peer tokens never touch it */
+
+	/* Private. */
+	struct baton_peertoken_config pc;
+	uv_loop_t *loop;
+	bool on; /* peerTokens configured */
+	struct baton_peertoken_peer peers[BATON_MAX_PEERS];
+	int n_peers;
+	uv_timer_t tick;
+	struct baton_metric *m_expiry;
+	struct baton_peertoken_mint *mints;
+	int n_mints;
+	bool stopping;
+	int closing;
+	baton_peertoken_close_cb close_cb;
+};
+
+/* Lifecycle: the memory is the caller's (daemon.c embeds it in struct
+ * baton_batond), libuv's rule.
+ *
+ * baton_peertoken_init() opens the tick timer (always: not started when
+ * peerTokens is not configured, so a close is the same either way), then,
+ * rotating, registers the metric and opens the peers in order, each step
+ * a fail point (common/failpoint.h): peerTokens.dir, and per peer its
+ * token file, its rotating kubeconfig, its peer API client and the
+ * rewritten kubeconfig path; it starts the tick last. Call it before the
+ * controller starts (which loads the rewritten paths); serving needs the
+ * peer API: baton_peertoken_serve() once it exists.
+ *
+ * On failure it returns the error (ERRMSG says why) and closes what it
+ * opened (err_after_*): P must not be closed. Those closes finish on the
+ * loop: P's memory is the caller's again once the loop ran them (run it
+ * until it is empty, as a daemon that stops does anyway).
+ *
+ * baton_peertoken_close(): stops the tick, cancels the mints in flight
+ * (their callbacks answer 503) and closes the peer clients; CB(P) runs once
+ * the last of them closed; then P's memory is the caller's. */
+int baton_peertoken_init(uv_loop_t *loop, struct baton_peertoken *p,
+			 const struct baton_peertoken_config *pc, char *errmsg);
+void baton_peertoken_close(struct baton_peertoken *p,
+			   baton_peertoken_close_cb cb);
+
+/* Adds GET /v1/peer-token to SRV (the peer API) when serving is
+ * configured; P may be NULL (nothing). */
 int baton_peertoken_serve(struct baton_peertoken *p,
 			  struct baton_http_server *srv);
-
-/* Cancels everything; STOPPED_CB(data) once every handle closed. */
-void baton_peertoken_stop(struct baton_peertoken *p,
-			  void (*stopped_cb)(void *data));
 
 #endif /* BATON_BATOND_PEERTOKEN_H */

@@ -1,4 +1,4 @@
 #include "common/failpoint.h"
 
-unsigned baton_test_fail_at;
-unsigned baton_test_fail_seen;
+_Thread_local unsigned baton_test_fail_at;
+_Thread_local unsigned baton_test_fail_seen;

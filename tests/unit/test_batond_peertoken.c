@@ -1,19 +1,24 @@
 /* Unit tests for operator/batond/peertoken: the token answer's parser (bad
  * input is an error and yields no token), the JWT expiry, the refresh
  * schedule (half life with jitter, bounded jittered backoff) and the "low"
- * rule; and its start's unwinding: a start that fails closes what it opened
- * (the tick timer) and hands nothing back (it used to hand back the
- * half-started object for the caller to stop). */
+ * rule; and its lifecycle: a caller-owned handle whose init, failed at
+ * each stage in turn (common/failpoint.h), closes what it opened (the tick
+ * timer, the peers' API clients) and calls nobody back, under ASan. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <uv.h>
 
 #include "batond/config.h"
+#include "common/failpoint.h"
 #include "batond/peertoken.h"
 #include "harness.h"
 #include "http/metrics.h"
+#include "support/ports.h"
 
 #define T0 1796514444000LL /* 2026-12-05T23:47:24Z */
 
@@ -197,69 +202,218 @@ struct life {
 	struct baton_batond_config cfg;
 	struct baton_metrics metrics;
 	struct baton_peertoken_config pc;
-	bool stopped;
+	struct baton_peertoken p;
+	char dir[64];
+	bool closed;
 };
 
-static void life_init(struct life *l, const char *dir)
+/* A self-signed certificate and its key in DIR (tls.ca, .cert, .key: the
+ * peer API client only loads them, nobody answers). */
+static void write_tls(const char *dir, struct baton_batond_config *cfg)
 {
-	memset(l, 0, sizeof *l);
-	ck_assert_int_eq(uv_loop_init(&l->loop), 0);
-	baton_batond_config_defaults(&l->cfg);
-	ck_assert_int_eq(baton_batond_config_set(&l->cfg.region, "eu"), 0);
-	ck_assert_int_eq(baton_batond_config_set(&l->cfg.peer_token_dir, dir),
-			 0);
-	baton_metrics_init(&l->metrics);
-	/* no kube client: nothing is minted without a peer asking */
-	l->pc = (struct baton_peertoken_config){
-	    .cfg = &l->cfg, .metrics = &l->metrics, .data = l};
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = X509_new();
+	X509_NAME *name;
+	char path[128];
+	FILE *f;
+
+	ck_assert_ptr_nonnull(key);
+	ck_assert_ptr_nonnull(cert);
+	X509_set_version(cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+	X509_set_pubkey(cert, key);
+	name = X509_get_subject_name(cert);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"eu", -1, -1, 0);
+	X509_set_issuer_name(cert, name);
+	ck_assert(X509_sign(cert, key, EVP_sha256()) > 0);
+	snprintf(path, sizeof path, "%s/tls.crt", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_X509(f, cert));
+	fclose(f);
+	ck_assert_int_eq(baton_batond_config_set(&cfg->tls_ca, path), 0);
+	ck_assert_int_eq(baton_batond_config_set(&cfg->tls_cert, path), 0);
+	snprintf(path, sizeof path, "%s/tls.key", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	ck_assert_int_eq(baton_batond_config_set(&cfg->tls_key, path), 0);
+	X509_free(cert);
+	EVP_PKEY_free(key);
 }
 
+/* Peer "us": a bootstrap kubeconfig holding a token, a peer API nobody
+ * listens on. */
+static void add_peer(struct life *l)
+{
+	struct baton_batond_peer *bp = &l->cfg.peers[l->cfg.n_peers++];
+	char path[128], addr[64];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/us.bootstrap", l->dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f,
+		"apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		"clusters:\n- name: c\n  cluster:\n    server: "
+		"https://127.0.0.1:%d\n    insecure-skip-tls-verify: true\n"
+		"users:\n- name: u\n  user:\n    token: abc\n"
+		"contexts:\n- name: c\n  context: {cluster: c, user: u}\n",
+		tst_closed_port());
+	fclose(f);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", tst_closed_port());
+	ck_assert_int_eq(baton_batond_config_set(&bp->name, "us"), 0);
+	ck_assert_int_eq(baton_batond_config_set(&bp->kubeconfig, path), 0);
+	ck_assert_int_eq(baton_batond_config_set(&bp->api_address, addr), 0);
+}
+
+/* A new temporary directory; rotating into TOKENS (under it, or TOKENS
+ * itself when absolute; NULL: peer tokens off), with peer "us" when
+ * PEER. */
+static void life_init(struct life *l, const char *tokens, bool peer)
+{
+	char path[128];
+
+	memset(l, 0, sizeof *l);
+	ck_assert_int_eq(uv_loop_init(&l->loop), 0);
+	snprintf(l->dir, sizeof l->dir, "/tmp/baton-peertoken-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(l->dir));
+	baton_batond_config_defaults(&l->cfg);
+	ck_assert_int_eq(baton_batond_config_set(&l->cfg.region, "eu"), 0);
+	if (tokens != NULL) {
+		if (tokens[0] == '/') {
+			snprintf(path, sizeof path, "%s", tokens);
+		} else {
+			snprintf(path, sizeof path, "%s/%s", l->dir, tokens);
+		}
+		ck_assert_int_eq(
+		    baton_batond_config_set(&l->cfg.peer_token_dir, path), 0);
+	}
+	if (peer) {
+		write_tls(l->dir, &l->cfg);
+		add_peer(l);
+	}
+	baton_metrics_init(&l->metrics);
+	/* no kube client: nothing is minted without a peer asking */
+	l->pc = (struct baton_peertoken_config){.cfg = &l->cfg,
+						.metrics = &l->metrics};
+	l->p.data = l;
+}
+
+/* The loop run dry (a failed init's closes finish there), then nothing
+ * is left: uv_loop_close() == 0, and ASan finds no leak. */
 static void life_free(struct life *l)
 {
+	char cmdline[128];
+
 	LOOP_TEARDOWN(&l->loop);
 	baton_metrics_free(&l->metrics);
 	baton_batond_config_free(&l->cfg);
+	snprintf(cmdline, sizeof cmdline, "rm -rf %s", l->dir);
+	ck_assert_int_eq(system(cmdline), 0);
 }
 
-static void life_stopped_cb(void *data)
+static void life_closed_cb(struct baton_peertoken *p)
 {
-	((struct life *)data)->stopped = true;
+	struct life *l = p->data;
+	ck_assert(!l->closed);
+	l->closed = true;
 }
 
-START_TEST(start_and_stop)
+static void life_close(struct life *l)
+{
+	baton_peertoken_close(&l->p, life_closed_cb);
+	ck_assert(!l->closed); /* on the loop, never from the close */
+	LOOP_RUN_UNTIL(&l->loop, l->closed);
+}
+
+START_TEST(init_and_close)
 {
 	struct life l;
-	struct baton_peertoken *p = NULL;
-	char dir[] = "/tmp/baton-peertoken-XXXXXX";
 	char errmsg[BATON_ERRMSG_SIZE] = "";
+	char path[128];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	life_init(&l, dir);
-	ck_assert_int_eq(baton_peertoken_start(&l.loop, &l.pc, &p, errmsg), 0);
-	ck_assert_ptr_nonnull(p);
-	baton_peertoken_stop(p, life_stopped_cb);
-	LOOP_RUN_UNTIL(&l.loop, l.stopped);
+	life_init(&l, "tokens", true);
+	ck_assert_int_eq(baton_peertoken_init(&l.loop, &l.p, &l.pc, errmsg), 0);
+	ck_assert_ptr_eq(l.p.data, &l); /* kept */
+	/* the peer's kubeconfig now reads the rotating token file */
+	snprintf(path, sizeof path, "%s/tokens/us.kubeconfig", l.dir);
+	ck_assert_str_eq(l.cfg.peers[0].kubeconfig, path);
+	snprintf(path, sizeof path, "%s/tokens/us.token", l.dir);
+	ck_assert_int_eq(access(path, R_OK), 0);
+	/* its first fetch goes out at once (nobody answers) */
+	uv_run(&l.loop, UV_RUN_NOWAIT);
+	life_close(&l);
 	life_free(&l);
-	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
-/* peerTokens.dir cannot be made, after the tick timer was opened: the
- * start closes it itself and hands nothing back; the loop then closes with
- * nothing left (ASan: nothing leaked). */
-START_TEST(failed_start_closes_what_it_opened)
+/* Not configured: nothing is done, and a close is a close all the same. */
+START_TEST(off_closes_all_the_same)
 {
+	struct baton_http_server srv;
 	struct life l;
-	struct baton_peertoken *p = NULL;
 	char errmsg[BATON_ERRMSG_SIZE] = "";
 
-	life_init(&l, "/proc/baton-no/tokens");
-	ck_assert_int_eq(baton_peertoken_start(&l.loop, &l.pc, &p, errmsg),
+	life_init(&l, NULL, false);
+	ck_assert_int_eq(baton_peertoken_init(&l.loop, &l.p, &l.pc, errmsg), 0);
+	/* no route: serving is off too (the server is never touched) */
+	memset(&srv, 0, sizeof srv);
+	ck_assert_int_eq(baton_peertoken_serve(&l.p, &srv), 0);
+	life_close(&l);
+	life_free(&l);
+}
+END_TEST
+
+/* peerTokens.dir cannot be made (a real failure, not an injected one):
+ * the init closes the tick itself and calls nobody back. */
+START_TEST(failed_init_closes_what_it_opened)
+{
+	struct life l;
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+
+	life_init(&l, "/proc/baton-no/tokens", false);
+	ck_assert_int_eq(baton_peertoken_init(&l.loop, &l.p, &l.pc, errmsg),
 			 BATON_EIO);
-	ck_assert_ptr_null(p);
 	ck_assert_msg(strstr(errmsg, "peerTokens.dir") != NULL, "%s", errmsg);
 	life_free(&l);
-	ck_assert(!l.stopped);
+	ck_assert(!l.closed);
+}
+END_TEST
+
+/* Every stage of an init with one rotating peer fails in turn: the token
+ * directory, the peer's token file, its kubeconfig, its peer API client,
+ * the rewritten path. Each returns an error with a message, calls nobody
+ * back and leaves nothing open or allocated. */
+START_TEST(init_fails_at_each_stage)
+{
+	struct life l;
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	unsigned n;
+
+	life_init(&l, "tokens", true);
+	baton_test_fail_at = 0;
+	baton_test_fail_seen = 0;
+	ck_assert_int_eq(baton_peertoken_init(&l.loop, &l.p, &l.pc, errmsg), 0);
+	n = baton_test_fail_seen;
+	life_close(&l);
+	life_free(&l);
+	ck_assert_uint_ge(n, 5);
+
+	for (unsigned at = 1; at <= n; at++) {
+		int rv;
+
+		errmsg[0] = '\0';
+		life_init(&l, "tokens", true);
+		baton_test_fail_at = at;
+		rv = baton_peertoken_init(&l.loop, &l.p, &l.pc, errmsg);
+		baton_test_fail_at = 0;
+		ck_assert_msg(rv != 0, "stage %u of %u did not fail", at, n);
+		ck_assert_msg(errmsg[0] != '\0', "stage %u: no message", at);
+		life_free(&l);
+		ck_assert_msg(!l.closed, "stage %u: called back", at);
+	}
 }
 END_TEST
 
@@ -276,8 +430,10 @@ static Suite *peertoken_suite(void)
 	tcase_add_test(tc, refresh_at_half_life_with_jitter);
 	tcase_add_test(tc, retry_backoff_is_bounded_and_jittered);
 	tcase_add_test(tc, low_at_a_quarter_or_five_minutes);
-	tcase_add_test(tc, start_and_stop);
-	tcase_add_test(tc, failed_start_closes_what_it_opened);
+	tcase_add_test(tc, init_and_close);
+	tcase_add_test(tc, off_closes_all_the_same);
+	tcase_add_test(tc, failed_init_closes_what_it_opened);
+	tcase_add_test(tc, init_fails_at_each_stage);
 	suite_add_tcase(s, tc);
 	return s;
 }
