@@ -214,15 +214,37 @@ static bool agent_initialized(json_t *st)
 	return role != NULL && strcmp(role, "none") != 0;
 }
 
-static void *index_get(json_t *index, const char *key)
+/* A record of a->pod_index or a->db_index: the key and the pod or
+ * database it names (owned by a->pods / a->dbs, not by the index). */
+struct agents_ref {
+	char key[160]; /* the larger of a pod's key and a database's name */
+	void *ptr;
+};
+
+static void *index_get(const struct baton_index *ix, const char *key)
 {
-	json_t *v = json_object_get(index, key);
-	return v ? (void *)(uintptr_t)json_integer_value(v) : NULL;
+	const struct agents_ref *r = baton_index_get(ix, key);
+	return r != NULL ? r->ptr : NULL;
 }
 
-static void index_set(json_t *index, const char *key, void *p)
+/* 0, or an error with nothing added (the caller drops PTR) */
+static int index_set(struct baton_index *ix, const char *key, void *ptr)
 {
-	json_object_set_new(index, key, json_integer((json_int_t)(uintptr_t)p));
+	struct agents_ref *r;
+	int rv = baton_failpoint() ? BATON_ENOMEM
+				   : baton_index_add(ix, key, (void **)&r);
+	if (rv != 0) {
+		return rv;
+	}
+	r->ptr = ptr;
+	return 0;
+}
+
+static void index_init(struct baton_index *ix)
+{
+	baton_index_init(
+	    ix, sizeof(struct agents_ref), offsetof(struct agents_ref, key),
+	    sizeof(((struct agents_ref *)0)->key), BATON_MAX_DATABASES * 4);
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -255,7 +277,7 @@ static void pod_release(struct baton_agents *a, struct baton_agents_pod *p)
 	 * was released before, and freeing it again corrupts the heap */
 	BATON_ASSERT(linked);
 	if (!a->stopping) {
-		json_object_del(a->pod_index, p->key);
+		(void)baton_index_del(&a->pod_index, p->key);
 	}
 	pod_free(p);
 }
@@ -1031,7 +1053,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	v.following = p->following;
 	v.held = p->held;
 	if (st->primary == me) {
-		info = index_get(a->db_index, p->db);
+		info = index_get(&a->db_index, p->db);
 		v.primary_endpoint =
 		    info && info->endpoint[0] ? info->endpoint : NULL;
 		v.lease_valid = cs->lease_valid(cs->data, p->db, st->epoch);
@@ -1061,7 +1083,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	     st->phase == BATON_PHASE_FENCED) &&
 	    st->sw_target >= 0 && (unsigned)st->sw_target < st->n_regions) {
 		if (st->sw_target == me) {
-			info = index_get(a->db_index, p->db);
+			info = index_get(&a->db_index, p->db);
 			v.switchover_target =
 			    info && info->instance[0] ? info->instance : NULL;
 		} else if (a->env.peer_instance_endpoint != NULL) {
@@ -1135,12 +1157,15 @@ static int pod_port(json_t *pod)
 static struct baton_agents_db *dbinfo_get(struct baton_agents *a,
 					  const char *db)
 {
-	struct baton_agents_db *d = index_get(a->db_index, db);
+	struct baton_agents_db *d = index_get(&a->db_index, db);
 	if (d == NULL && (d = calloc(1, sizeof *d)) != NULL) {
 		memcpy(d->db, db, sizeof d->db);
+		if (index_set(&a->db_index, d->db, d) != 0) {
+			free(d); /* again at the next tick */
+			return NULL;
+		}
 		d->next = a->dbs;
 		a->dbs = d;
-		index_set(a->db_index, d->db, d);
 	}
 	return d;
 }
@@ -1222,10 +1247,14 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		memcpy(db, ns, strlen(ns));
 		db[strlen(ns)] = '/';
 		memcpy(db + strlen(ns) + 1, cl, strlen(cl) + 1);
-		p = index_get(a->pod_index, key);
+		p = index_get(&a->pod_index, key);
 		if (p == NULL) {
 			p = calloc(1, sizeof *p);
 			if (p == NULL) {
+				continue;
+			}
+			if (index_set(&a->pod_index, key, p) != 0) {
+				free(p); /* again at the next tick */
 				continue;
 			}
 			p->a = a;
@@ -1237,7 +1266,6 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			p->ordinal = baton_agents_ordinal(name);
 			p->next = a->pods;
 			a->pods = p;
-			index_set(a->pod_index, p->key, p);
 		}
 		p->seen = true;
 		p->db_port = pod_port(pod);
@@ -1312,7 +1340,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		next = p->next;
 		if (!p->seen && !p->gone) {
 			p->gone = true;
-			json_object_del(a->pod_index, p->key);
+			(void)baton_index_del(&a->pod_index, p->key);
 			/* a cancel may run the request's callback at once,
 			 * which releases a gone pod: pinned, P outlives both
 			 * cancels and is released here, once */
@@ -1332,7 +1360,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		d = *dp;
 		if (!d->seen) {
 			*dp = d->next;
-			json_object_del(a->db_index, d->db);
+			(void)baton_index_del(&a->db_index, d->db);
 			free(d);
 			continue;
 		}
@@ -1423,7 +1451,7 @@ static void lease_cb(struct baton_http_request *req, void *data)
 
 	if (ns != NULL && name != NULL &&
 	    snprintf(key, sizeof key, "%s/%s", ns, name) < (int)sizeof key) {
-		p = index_get(a->pod_index, key);
+		p = index_get(&a->pod_index, key);
 	}
 	json_decref(body);
 	if (ns == NULL || name == NULL) {
@@ -1498,7 +1526,7 @@ static void lease_cb(struct baton_http_request *req, void *data)
 void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 			 struct baton_region_report *out)
 {
-	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
 	const struct baton_consensus_ops *cs = a ? a->env.consensus : NULL;
 	const struct baton_db_state *st;
 
@@ -1604,20 +1632,20 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
 {
-	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
 	return d && d->endpoint[0] ? d->endpoint : NULL;
 }
 
 const char *baton_agents_instance_endpoint(struct baton_agents *a,
 					   const char *db)
 {
-	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
 	return d && d->instance[0] ? d->instance : NULL;
 }
 
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)
 {
-	struct baton_agents_db *d = a ? index_get(a->db_index, db) : NULL;
+	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
 	return d && d->sync[0] ? d->sync : NULL;
 }
 
@@ -1792,12 +1820,8 @@ int baton_agents_init(uv_loop_t *loop, struct baton_agents *a,
 	a->data = data;
 	a->loop = loop;
 	a->env = *env;
-	a->pod_index = json_object();
-	a->db_index = json_object();
-	if (a->pod_index == NULL || a->db_index == NULL || baton_failpoint()) {
-		rv = BATON_ENOMEM;
-		goto err_after_maps;
-	}
+	index_init(&a->pod_index);
+	index_init(&a->db_index);
 	yaml = client_yaml(env->pki);
 	rv = yaml == NULL ? BATON_ENOMEM
 			  : baton_kube_config_load_data(&kc, yaml, strlen(yaml),
@@ -1830,9 +1854,8 @@ err_after_tick:
 	baton_agents_close(a, init_failed_cb);
 	return rv;
 err_after_maps:
-	json_decref(a->pod_index);
-	json_decref(a->db_index);
-	a->pod_index = a->db_index = NULL;
+	baton_index_free(&a->pod_index);
+	baton_index_free(&a->db_index);
 	return rv;
 }
 
@@ -1846,9 +1869,8 @@ static void maybe_stopped(struct baton_agents *a)
 		a->dbs = d->next;
 		free(d);
 	}
-	json_decref(a->pod_index);
-	json_decref(a->db_index);
-	a->pod_index = a->db_index = NULL;
+	baton_index_free(&a->pod_index);
+	baton_index_free(&a->db_index);
 	{
 		baton_agents_close_cb cb = a->stopped_cb;
 		a->stopped_cb = NULL;

@@ -61,6 +61,7 @@
 #include <uv.h>
 
 #include "batond/consensus.h"
+#include "consensus/index.h"
 #include "http/server.h"
 #include "kube/client.h"
 #include "kube/informer.h"
@@ -267,8 +268,11 @@ struct baton_agents {
 	uv_timer_t tick;
 	uint64_t tick_ms;    /* the last full tick */
 	uint64_t generation; /* consensus ops->generation at that tick */
-	json_t *pod_index;   /* key → pointer as integer */
-	json_t *db_index;
+	/* "ns/pod" → its struct baton_agents_pod, "ns/cluster" → its struct
+	 * baton_agents_db (struct agents_ref records, agents.c); the pods
+	 * and databases themselves live in the two lists below */
+	struct baton_index pod_index;
+	struct baton_index db_index;
 	struct baton_agents_pod *pods;
 	struct baton_agents_db *dbs;
 	struct baton_http_server api; /* the agents ask for leases here */

@@ -71,17 +71,27 @@ static const struct baton_kube_ref dbc_ref = {.group = "baton.dev",
 					      .version = "v1alpha1",
 					      .resource = "databaseclusters"};
 
+/* A delete of the prune step: its request is handed to the kube client
+ * and may complete only after the job moved on, so all of them are freed
+ * together when the job ends. */
+struct baton_reconcile_prune {
+	struct baton_kube_request req;
+	struct baton_reconcile_prune *next;
+};
+
+static void free_prune_reqs(struct baton_reconcile *r)
+{
+	while (r->prune_reqs != NULL) {
+		struct baton_reconcile_prune *d = r->prune_reqs;
+		r->prune_reqs = d->next;
+		free(d);
+	}
+}
+
 static void finish(struct baton_reconcile *r, int status)
 {
 	baton_reconcile_cb cb = r->cb;
-	size_t i;
-	json_t *v;
-	json_array_foreach(r->prune_reqs, i, v)
-	{
-		free((void *)(uintptr_t)json_integer_value(v));
-	}
-	json_decref(r->prune_reqs);
-	r->prune_reqs = NULL;
+	free_prune_reqs(r);
 	json_decref(r->obj);
 	json_decref(r->objects);
 	r->obj = NULL;
@@ -379,7 +389,7 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 		{
 			const char *name = md_str(item, "name");
 			char group[64];
-			struct baton_kube_request *del;
+			struct baton_reconcile_prune *del;
 			struct baton_kube_ref ref;
 
 			if (name == NULL) {
@@ -394,19 +404,18 @@ static void prune_list_cb(struct baton_kube_request *req, int status)
 			if (del == NULL) {
 				continue;
 			}
-			del->data = r;
+			del->req.data = r;
 			baton_log(BATON_LOG_INFO, "reconcile",
 				  "%s/%s: removing %s %s (no longer desired)",
 				  r->spec.ns, r->spec.name, prunable[k].kind,
 				  name);
-			if (baton_kube_delete(r->env->kube, del, &ref, NULL,
-					      prune_delete_cb) == 0) {
+			if (baton_kube_delete(r->env->kube, &del->req, &ref,
+					      NULL, prune_delete_cb) == 0) {
 				r->pending++;
-				/* freed by the caller's list below */
-				del->data = r;
-				json_array_append_new(
-				    r->prune_reqs,
-				    json_integer((json_int_t)(uintptr_t)del));
+				/* freed when the job ends (finish) */
+				del->req.data = r;
+				del->next = r->prune_reqs;
+				r->prune_reqs = del;
 			} else {
 				free(del);
 			}
@@ -915,7 +924,6 @@ int baton_reconcile_start(struct baton_reconcile *r,
 	r->env = env;
 	r->cb = cb;
 	r->obj = json_incref(obj);
-	r->prune_reqs = json_array();
 	rv = baton_dbspec_parse(obj, &r->spec, r->spec_error);
 	if (rv != 0) {
 		/* Report, do not retry: the next edit re-enqueues it. */
@@ -933,9 +941,7 @@ int baton_reconcile_start(struct baton_reconcile *r,
 	} else if (r->spec.deleting) {
 		if (!r->spec.has_finalizer) {
 			json_decref(r->obj);
-			json_decref(r->prune_reqs);
 			r->obj = NULL;
-			r->prune_reqs = NULL;
 			return BATON_ENOTFOUND; /* nothing left to do */
 		}
 		r->step = STEP_DRAIN;

@@ -114,7 +114,8 @@ struct baton_reconcile {
 	const struct baton_reconcile_env *env;
 	json_t *obj;
 	json_t *objects;
-	json_t *prune_reqs; /* heap requests of the prune step, freed at end */
+	/* the prune step's delete requests (heap), freed when the job ends */
+	struct baton_reconcile_prune *prune_reqs;
 	struct baton_dbspec spec;
 	char spec_error[BATON_ERRMSG_SIZE];
 	char mesh_error[BATON_ERRMSG_SIZE];
