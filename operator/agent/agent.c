@@ -113,6 +113,8 @@ static const char *op_name(enum baton_engine_op op)
 		return "detach";
 	case BATON_ENGINE_CASCADE:
 		return "cascade";
+	case BATON_ENGINE_SET_SYNC_NAMES:
+		return "set-sync-names";
 	}
 	return "?";
 }
