@@ -26,6 +26,7 @@
  */
 #include "agent/agent.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -50,6 +52,11 @@ struct agent_order {
 	uint64_t ref_lsn;
 	char host[256];
 	int port;
+	/* standbys, promote: the list to set first; gen: standbys' */
+	bool with_sync;
+	unsigned n_sync;
+	char sync[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	uint64_t gen;
 	struct baton_http_request *http; /* answered when done; or NULL */
 };
 
@@ -113,6 +120,8 @@ static const char *op_name(enum baton_engine_op op)
 		return "detach";
 	case BATON_ENGINE_CASCADE:
 		return "cascade";
+	case BATON_ENGINE_SET_SYNC_NAMES:
+		return "set-sync-names";
 	}
 	return "?";
 }
@@ -176,6 +185,25 @@ static json_t *status_json(struct baton_agent *a)
 	json_object_set_new(st, "leaseMarginMillis",
 			    json_integer((json_int_t)a->lease.margin_ms));
 	json_object_set_new(st, "detached", json_boolean(a->detached));
+	if (a->sync_set) {
+		json_object_set_new(
+		    st, "syncConfig",
+		    json_pack(
+			"{s:I,s:o}", "gen", (json_int_t)a->sync_gen, "names",
+			names_json(
+			    (const char(*)[BATON_ENGINE_NAME_SIZE])a->sync,
+			    a->n_sync)));
+	}
+	{
+		json_t *flush = json_object();
+		for (unsigned i = 0; flush != NULL && i < a->st.n_standby_names;
+		     i++) {
+			json_object_set_new(
+			    flush, a->st.standby_names[i],
+			    json_integer((json_int_t)a->st.standby_flush[i]));
+		}
+		json_object_set_new(st, "standbyFlushPositions", flush);
+	}
 	if (a->detached) {
 		json_object_set_new(st, "finalPosition",
 				    json_integer((json_int_t)a->detached_lsn));
@@ -370,21 +398,36 @@ void baton_agent_lease_answered(struct baton_agent *a,
 /* ---- epoch persistence ------------------------------------------------------
  */
 
-/* "EPOCH PRIMARY_EPOCH\n": the highest epoch seen, and the epoch this
- * instance became primary at (0: it is not one). */
+/* "EPOCH PRIMARY_EPOCH[ GEN[ NAME,NAME...]]\n": the highest epoch seen,
+ * the epoch this instance became primary at (0: it is not one) and, once
+ * a standbys order set one, the synchronous list and its generation
+ * (format 3; "GEN" alone is an empty list). Formats 1 (the epoch alone)
+ * and 2 load as no list set. */
+#define STATE_TEXT_SIZE                                                        \
+	(128 + BATON_ENGINE_MAX_STANDBYS * BATON_ENGINE_NAME_SIZE)
+
 static int save_epoch(struct baton_agent *a, uint64_t epoch,
 		      uint64_t primary_epoch)
 {
 	char tmp[1024];
-	char text[48];
+	char text[STATE_TEXT_SIZE];
 	int fd, n;
 
 	if (a->cfg.state_file == NULL) {
 		return 0;
 	}
 	snprintf(tmp, sizeof tmp, "%s.tmp", a->cfg.state_file);
-	n = snprintf(text, sizeof text, "%" PRIu64 " %" PRIu64 "\n", epoch,
+	n = snprintf(text, sizeof text, "%" PRIu64 " %" PRIu64, epoch,
 		     primary_epoch);
+	if (a->sync_set) {
+		n += snprintf(text + n, sizeof text - (size_t)n, " %" PRIu64,
+			      a->sync_gen);
+		for (unsigned i = 0; i < a->n_sync; i++) {
+			n += snprintf(text + n, sizeof text - (size_t)n, "%s%s",
+				      i ? "," : " ", a->sync[i]);
+		}
+	}
+	n += snprintf(text + n, sizeof text - (size_t)n, "\n");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
 		baton_errmsg_printf(a->errmsg, "cannot write %s: %s", tmp,
@@ -403,9 +446,40 @@ static int save_epoch(struct baton_agent *a, uint64_t epoch,
 	return 0;
 }
 
+/* Format 3's list: "NAME,NAME..." up to the end of the line. */
+static int load_sync_names(struct baton_agent *a, const char *p)
+{
+	size_t len = strcspn(p, "\n");
+
+	a->n_sync = 0;
+	while (len > 0) {
+		size_t k = strcspn(p, ",\n");
+		if (a->n_sync == BATON_ENGINE_MAX_STANDBYS ||
+		    k >= BATON_ENGINE_NAME_SIZE) {
+			return BATON_EPARSE;
+		}
+		memcpy(a->sync[a->n_sync], p, k);
+		a->sync[a->n_sync][k] = '\0';
+		if (!baton_engine_standby_name_valid(a->sync[a->n_sync])) {
+			return BATON_EPARSE;
+		}
+		a->n_sync++;
+		p += k;
+		len -= k;
+		if (len > 0) { /* the comma; a trailing one leaves "" */
+			p++;
+			len--;
+			if (len == 0) {
+				return BATON_EPARSE;
+			}
+		}
+	}
+	return 0;
+}
+
 static int load_epoch(struct baton_agent *a)
 {
-	char text[48] = "";
+	char text[STATE_TEXT_SIZE] = "";
 	unsigned long long v, pv = 0;
 	char *end;
 	FILE *f;
@@ -430,6 +504,21 @@ static int load_epoch(struct baton_agent *a)
 		if (end == p || pv > v) {
 			errno = EINVAL;
 		}
+	}
+	if (errno == 0 && *end == ' ') {
+		/* format 3: the synchronous list */
+		const char *p = end + 1;
+		a->sync_gen = strtoull(p, &end, 10);
+		if (end == p || !isdigit((unsigned char)*p)) {
+			errno = EINVAL;
+		} else if (*end == ' ') {
+			if (load_sync_names(a, end + 1) != 0) {
+				errno = EINVAL;
+			}
+			end += 1 + strcspn(end + 1, "\n");
+		}
+		a->sync_set = errno == 0;
+		a->sync_gen_seen = a->sync_gen;
 	}
 	if (errno != 0 || end == text || (*end != '\n' && *end != '\0')) {
 		baton_errmsg_printf(a->errmsg, "%s is corrupt: '%s'",
@@ -514,6 +603,41 @@ static void note_fence_time(struct baton_agent *a, unsigned ms)
 	a->lease.margin_ms = worst;
 }
 
+/* A list the engine applied: the agent's (and, persisted, the next
+ * boot's). A state file that cannot be written keeps the list in memory
+ * and says so: batond sends it again. */
+static void note_sync_names(struct baton_agent *a, const struct agent_order *o,
+			    uint64_t x)
+{
+	a->sync_set = true;
+	a->n_sync = o->n_sync;
+	memcpy(a->sync, o->sync, sizeof a->sync);
+	if (o->op == BATON_ENGINE_SET_SYNC_NAMES) {
+		a->sync_gen = o->gen;
+		a->sync_flush_lsn = x;
+	}
+	if (save_epoch(a, a->lease.epoch, a->lease.primary_epoch) != 0) {
+		BATON_ERROR(COMPONENT, "%s", a->errmsg);
+	}
+}
+
+/* The answer to a standbys order: the status, plus X (flushPosition,
+ * flushLsn: 0 and "" on a replica, which only records the list). */
+static json_t *standbys_answer(struct baton_agent *a, uint64_t x)
+{
+	json_t *st = status_json(a);
+	char lsn[32];
+
+	if (st == NULL) {
+		return NULL;
+	}
+	lsn_text(x, lsn, sizeof lsn);
+	json_object_set_new(st, "gen", json_integer((json_int_t)a->sync_gen));
+	json_object_set_new(st, "flushPosition", json_integer((json_int_t)x));
+	json_object_set_new(st, "flushLsn", json_string(x ? lsn : ""));
+	return st;
+}
+
 static void op_done_cb(struct baton_engine_req *req, int status)
 {
 	struct baton_agent *a = req->data;
@@ -567,6 +691,10 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	}
 	if (status == 0 && (op == BATON_ENGINE_START || is_init)) {
 		a->initialized = true;
+	}
+	if (status == 0 && o != NULL && o->with_sync &&
+	    (op == BATON_ENGINE_SET_SYNC_NAMES || op == BATON_ENGINE_PROMOTE)) {
+		note_sync_names(a, o, req->final_lsn);
 	}
 	if (status == 0 && op == BATON_ENGINE_DETACH) {
 		a->detached = true;
@@ -655,7 +783,11 @@ static void op_done_cb(struct baton_engine_req *req, int status)
 	}
 	if (o != NULL) {
 		if (o->http != NULL) {
-			if (status == 0) {
+			if (status == 0 && op == BATON_ENGINE_SET_SYNC_NAMES) {
+				respond_json(
+				    o->http, 200,
+				    standbys_answer(a, req->final_lsn));
+			} else if (status == 0) {
 				respond_json(o->http, 200, status_json(a));
 			} else {
 				baton_http_respond_error(
@@ -687,6 +819,16 @@ static void run_op(struct baton_agent *a, struct agent_order *o,
 		snprintf(a->req.peer_host, sizeof a->req.peer_host, "%s",
 			 o->host);
 		a->req.peer_port = o->port;
+	}
+	if (o != NULL && o->with_sync) {
+		a->req.with_sync_names = true;
+		a->req.n_sync_names = o->n_sync;
+		memcpy(a->req.sync_names, o->sync, sizeof a->req.sync_names);
+	} else if (op == BATON_ENGINE_START && a->sync_set) {
+		/* the persisted list, not the boot default */
+		a->req.with_sync_names = true;
+		a->req.n_sync_names = a->n_sync;
+		memcpy(a->req.sync_names, a->sync, sizeof a->req.sync_names);
 	}
 	a->busy = true;
 	a->op_started = now_ms(a);
@@ -969,6 +1111,55 @@ static int parse_peer(json_t *o, struct baton_agent_order *out, bool required,
 	return 0;
 }
 
+/* "syncNames": an array of at most BATON_ENGINE_MAX_STANDBYS distinct
+ * application names (baton_engine_standby_name_valid). */
+static int parse_sync_names(json_t *v, struct baton_agent_order *out,
+			    char *errmsg)
+{
+	size_t i;
+	json_t *name;
+
+	if (!json_is_array(v)) {
+		baton_errmsg_printf(errmsg,
+				    "%s needs \"syncNames\": an array of "
+				    "standby names",
+				    out->action_name);
+		return BATON_EINVAL;
+	}
+	if (json_array_size(v) > BATON_ENGINE_MAX_STANDBYS) {
+		baton_errmsg_printf(
+		    errmsg, "\"syncNames\" has %zu names: at most %d",
+		    json_array_size(v), BATON_ENGINE_MAX_STANDBYS);
+		return BATON_EINVAL;
+	}
+	json_array_foreach(v, i, name)
+	{
+		const char *n = json_string_value(name);
+		if (n == NULL || strlen(n) != json_string_length(name) ||
+		    !baton_engine_standby_name_valid(n)) {
+			baton_errmsg_printf(errmsg,
+					    "\"syncNames\"[%zu] is no standby "
+					    "name: 1-%d of A-Z a-z 0-9 . _ -",
+					    i, BATON_ENGINE_NAME_SIZE - 1);
+			return BATON_EINVAL;
+		}
+		for (unsigned k = 0; k < out->n_sync_names; k++) {
+			if (strcasecmp(out->sync_names[k], n) == 0) {
+				baton_errmsg_printf(errmsg,
+						    "\"syncNames\" lists '%s' "
+						    "twice",
+						    n);
+				return BATON_EINVAL;
+			}
+		}
+		snprintf(out->sync_names[out->n_sync_names],
+			 BATON_ENGINE_NAME_SIZE, "%s", n);
+		out->n_sync_names++;
+	}
+	out->has_sync_names = true;
+	return 0;
+}
+
 int baton_agent_parse_order(const char *body, size_t len,
 			    struct baton_agent_order *out, char *errmsg)
 {
@@ -976,10 +1167,14 @@ int baton_agent_parse_order(const char *body, size_t len,
 		const char *name;
 		enum baton_agent_action action;
 	} actions[] = {
-	    {"promote", BATON_AGENT_PROMOTE}, {"demote", BATON_AGENT_DEMOTE},
-	    {"fence", BATON_AGENT_FENCE},     {"rejoin", BATON_AGENT_REJOIN},
-	    {"init", BATON_AGENT_INIT},	      {"detach", BATON_AGENT_DETACH},
+	    {"promote", BATON_AGENT_PROMOTE},
+	    {"demote", BATON_AGENT_DEMOTE},
+	    {"fence", BATON_AGENT_FENCE},
+	    {"rejoin", BATON_AGENT_REJOIN},
+	    {"init", BATON_AGENT_INIT},
+	    {"detach", BATON_AGENT_DETACH},
 	    {"cascade", BATON_AGENT_CASCADE},
+	    {"standbys", BATON_AGENT_STANDBYS},
 	};
 	json_error_t jerr;
 	json_t *o;
@@ -1015,7 +1210,7 @@ int baton_agent_parse_order(const char *body, size_t len,
 		baton_errmsg_printf(
 		    errmsg,
 		    "\"action\" must be one of promote, demote, "
-		    "fence, rejoin, init, detach, cascade%s",
+		    "fence, rejoin, init, detach, cascade, standbys%s",
 		    s != NULL && strcmp(s, "lease") == 0
 			? " (there are no lease orders: the agent asks "
 			  "batond for its lease)"
@@ -1037,6 +1232,23 @@ int baton_agent_parse_order(const char *body, size_t len,
 			baton_errmsg_printf(
 			    errmsg,
 			    "\"primaryLsn\" must look like 16/B374D848");
+			goto out;
+		}
+		v = json_object_get(o, "syncNames");
+		if (v != NULL && parse_sync_names(v, out, errmsg) != 0) {
+			goto out;
+		}
+		break;
+	case BATON_AGENT_STANDBYS:
+		v = json_object_get(o, "gen");
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			baton_errmsg_printf(errmsg, "standbys needs \"gen\": a "
+						    "non-negative integer");
+			goto out;
+		}
+		out->gen = (uint64_t)json_integer_value(v);
+		if (parse_sync_names(json_object_get(o, "syncNames"), out,
+				     errmsg) != 0) {
 			goto out;
 		}
 		break;
@@ -1205,6 +1417,14 @@ static void init_order(struct baton_agent *a, struct baton_http_request *req,
 	enqueue(a, o);
 }
 
+static void copy_sync_names(struct agent_order *o,
+			    const struct baton_agent_order *ord)
+{
+	o->with_sync = ord->has_sync_names;
+	o->n_sync = ord->n_sync_names;
+	memcpy(o->sync, ord->sync_names, sizeof o->sync);
+}
+
 static void order_cb(struct baton_http_request *req, void *data)
 {
 	struct baton_agent *a = data;
@@ -1246,6 +1466,15 @@ static void order_cb(struct baton_http_request *req, void *data)
 			return;
 		}
 	}
+	/* a generation below the highest accepted is an older list: refused
+	 * before anything changes, like a stale epoch */
+	if (ord.action == BATON_AGENT_STANDBYS && ord.gen < a->sync_gen_seen) {
+		order_refused(a, req, 409, ord.action_name,
+			      "stale generation %" PRIu64
+			      " < highest seen %" PRIu64,
+			      ord.gen, a->sync_gen_seen);
+		return;
+	}
 	if (a->closing) {
 		order_refused(a, req, 503, ord.action_name,
 			      "agent is shutting down");
@@ -1286,9 +1515,17 @@ static void order_cb(struct baton_http_request *req, void *data)
 	o->action = ord.action_name;
 	switch (ord.action) {
 	case BATON_AGENT_PROMOTE:
-		/* the lease comes by asking once the promote is done */
+		/* the lease comes by asking once the promote is done; a list
+		 * given is in force before the instance is a primary */
 		o->op = BATON_ENGINE_PROMOTE;
 		o->ref_lsn = ord.primary_lsn;
+		copy_sync_names(o, &ord);
+		break;
+	case BATON_AGENT_STANDBYS:
+		a->sync_gen_seen = ord.gen;
+		o->op = BATON_ENGINE_SET_SYNC_NAMES;
+		o->gen = ord.gen;
+		copy_sync_names(o, &ord);
 		break;
 	case BATON_AGENT_REJOIN:
 		drop_lease(a);

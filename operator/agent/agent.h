@@ -119,6 +119,9 @@ enum baton_agent_action {
 	/* planned switchover: stream from the target (primaryHost:Port),
 	 * another replica, before it is promoted */
 	BATON_AGENT_CASCADE,
+	/* the primary's synchronous standby list (docs/design-per-instance.md
+	 * §3.3): syncNames at generation gen */
+	BATON_AGENT_STANDBYS,
 };
 
 struct baton_agent_order {
@@ -129,6 +132,12 @@ struct baton_agent_order {
 	enum baton_engine_role role; /* init: PRIMARY or REPLICA */
 	char primary_host[256];	     /* rejoin, init replica, cascade */
 	int primary_port;
+	/* standbys (always), promote (when has_sync_names): the synchronous
+	 * list, each name baton_engine_standby_name_valid(), no duplicates */
+	bool has_sync_names;
+	unsigned n_sync_names;
+	char sync_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	uint64_t gen; /* standbys: the list's generation; only grows */
 };
 
 /* Parses and validates an order body (pure: no agent state, no epoch
@@ -181,6 +190,18 @@ struct baton_agent {
 	uint64_t boot_retry_at; /* now_ms() of the next boot try */
 	unsigned boot_tries;	/* boots that failed in a row */
 	char boot_error[BATON_ERRMSG_SIZE + 32]; /* why the last boot failed */
+	/* The synchronous list last set by a standbys order (or a promote
+	 * carrying one), persisted beside the epoch; sync_set false: none
+	 * yet, the engine keeps its boot default (--sync-names). sync_gen_
+	 * seen: the highest generation accepted (an order below it is
+	 * refused), sync_gen: the one applied. sync_flush_lsn: X of the
+	 * last applied order on a primary. */
+	bool sync_set;
+	unsigned n_sync;
+	char sync[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	uint64_t sync_gen;
+	uint64_t sync_gen_seen;
+	uint64_t sync_flush_lsn;
 	bool detached;	       /* stopped streaming for a failover (detach) */
 	uint64_t detached_lsn; /* ... where its WAL ends: the final position */
 	struct baton_engine_status st;

@@ -14,6 +14,7 @@
  */
 #include "engine/engine.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,6 +109,44 @@ int baton_engine_switchover(struct baton_engine *old,
 /* ---- threadpool -----------------------------------------------------------
  */
 
+bool baton_engine_standby_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= BATON_ENGINE_NAME_SIZE) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int set_sync_names(struct baton_engine *e, struct baton_engine_req *req)
+{
+	const char *names[BATON_ENGINE_MAX_STANDBYS];
+
+	if (e->ops->set_sync_names == NULL) {
+		baton_errmsg_printf(e->errmsg,
+				    "the %s engine cannot change its "
+				    "synchronous standbys",
+				    e->ops->name);
+		return BATON_EINVAL;
+	}
+	if (req->n_sync_names > BATON_ENGINE_MAX_STANDBYS) {
+		baton_errmsg_printf(e->errmsg, "too many standby names");
+		return BATON_EINVAL;
+	}
+	for (unsigned i = 0; i < req->n_sync_names; i++) {
+		names[i] = req->sync_names[i];
+	}
+	return e->ops->set_sync_names(e, names, req->n_sync_names,
+				      &req->final_lsn);
+}
+
 static void work_cb(uv_work_t *w)
 {
 	struct baton_engine_req *req = w->data;
@@ -120,13 +159,29 @@ static void work_cb(uv_work_t *w)
 	case BATON_ENGINE_STATUS:
 		break;
 	case BATON_ENGINE_START:
-		rv = e->ops->start(e);
+		/* the agent's persisted list over the boot default; the
+		 * start fails (and boot tries again) when it cannot be set,
+		 * so the list the agent reports is the one in force */
+		if (req->with_sync_names) {
+			rv = set_sync_names(e, req);
+		}
+		if (rv == 0) {
+			rv = e->ops->start(e);
+		}
 		break;
 	case BATON_ENGINE_STOP:
 		rv = e->ops->stop(e, false);
 		break;
 	case BATON_ENGINE_PROMOTE:
-		rv = e->ops->promote(e, req->ref_lsn);
+		if (req->with_sync_names) {
+			rv = set_sync_names(e, req);
+		}
+		if (rv == 0) {
+			rv = e->ops->promote(e, req->ref_lsn);
+		}
+		break;
+	case BATON_ENGINE_SET_SYNC_NAMES:
+		rv = set_sync_names(e, req);
 		break;
 	case BATON_ENGINE_FENCE:
 		rv = e->ops->fence(e);

@@ -57,6 +57,8 @@ struct baton_engine_status {
 	unsigned n_standby_names;
 	unsigned n_sync_names;
 	char standby_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
+	/* what each of standby_names has flushed (0: not known yet) */
+	uint64_t standby_flush[BATON_ENGINE_MAX_STANDBYS];
 	char sync_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
 	/* replica: the primary it is configured to stream from, "host:port"
 	 * (whether or not it is connected); "" otherwise */
@@ -109,8 +111,23 @@ struct baton_engine_ops {
 	 * NULL (the engine cannot: standbys rejoin after the promote). */
 	int (*cascade)(struct baton_engine *e,
 		       const struct baton_engine_peer *upstream);
+	/* The synchronous standby list becomes NAMES (N <= BATON_ENGINE_
+	 * MAX_STANDBYS, each baton_engine_standby_name_valid()). On a
+	 * primary, returns only once no unlisted standby can acknowledge a
+	 * commit any more, with *FLUSH_LSN = the primary's flushed WAL
+	 * then (X, docs/design-per-instance.md §3.3): every commit
+	 * acknowledged with a removed standby's help is at or before it. On
+	 * a replica or a stopped instance it records the list for the next
+	 * start or promotion, *FLUSH_LSN 0. May be NULL. */
+	int (*set_sync_names)(struct baton_engine *e, const char *const *names,
+			      unsigned n, uint64_t *flush_lsn);
 	void (*destroy)(struct baton_engine *e);
 };
+
+/* Whether NAME can be a standby's application name in a synchronous list:
+ * 1-63 bytes of A-Z a-z 0-9 '.' '_' '-' (pod names and more; never '*',
+ * PostgreSQL's wildcard, a quote or a comma). */
+bool baton_engine_standby_name_valid(const char *name);
 
 struct baton_engine {
 	const struct baton_engine_ops *ops;
@@ -258,6 +275,8 @@ enum baton_engine_op {
 	BATON_ENGINE_INIT_REPLICA, /* from peer_host:peer_port */
 	BATON_ENGINE_DETACH,	   /* final_lsn: where it stopped */
 	BATON_ENGINE_CASCADE,	   /* from peer_host:peer_port */
+	/* sync_names[n_sync_names]; final_lsn: X (0 on a replica) */
+	BATON_ENGINE_SET_SYNC_NAMES,
 };
 
 struct baton_engine_req;
@@ -272,6 +291,10 @@ struct baton_engine_req {
 	uint64_t ref_lsn;
 	char peer_host[256];
 	int peer_port;
+	/* set_sync_names; promote too when with_sync_names (written first) */
+	bool with_sync_names;
+	unsigned n_sync_names;
+	char sync_names[BATON_ENGINE_MAX_STANDBYS][BATON_ENGINE_NAME_SIZE];
 	/* outputs */
 	int status;
 	struct baton_engine_status st; /* filled after every op */

@@ -67,6 +67,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -529,6 +530,35 @@ static int sync_standby_list(struct baton_engine *e, char *out, size_t size)
 	return 0;
 }
 
+#define SYNC_LIST_SIZE 2048
+#define SYNC_LINE_SIZE (2 * SYNC_LIST_SIZE + 64)
+
+/* baton.conf's synchronous_standby_names line for the current sync_names,
+ * or "" (asynchronous, or no other name listed). */
+static int sync_conf_line(struct baton_engine *e, char *out, size_t size)
+{
+	struct pg *pg = PG(e);
+	char list[SYNC_LIST_SIZE];
+	char quoted_list[2 * SYNC_LIST_SIZE];
+	int rv;
+
+	out[0] = '\0';
+	if (!pg->synchronous) {
+		return 0;
+	}
+	rv = sync_standby_list(e, list, sizeof list);
+	if (rv != 0) {
+		return rv;
+	}
+	conf_escape(list, quoted_list, sizeof quoted_list);
+	if (list[0] != '\0') {
+		snprintf(out, size,
+			 "synchronous_standby_names = 'ANY 1 (%s)'\n",
+			 quoted_list);
+	}
+	return 0;
+}
+
 /* DATADIR/baton.conf: everything Baton owns in the configuration. Values
  * quoted for postgresql.conf ('' doubles a quote). */
 static int write_baton_conf(struct baton_engine *e,
@@ -537,24 +567,14 @@ static int write_baton_conf(struct baton_engine *e,
 	struct pg *pg = PG(e);
 	char conf[8192];
 	char path[1024];
-	char list[2048];
-	char quoted_list[2 * sizeof list];
-	char sync[sizeof quoted_list + 64] = "";
+	char sync[SYNC_LINE_SIZE] = "";
 	char conninfo[4200] = "";
 	char pf[1100];
 	int n;
 
-	if (pg->synchronous) {
-		n = sync_standby_list(e, list, sizeof list);
-		if (n != 0) {
-			return n;
-		}
-		conf_escape(list, quoted_list, sizeof quoted_list);
-		if (list[0] != '\0') {
-			snprintf(sync, sizeof sync,
-				 "synchronous_standby_names = 'ANY 1 (%s)'\n",
-				 quoted_list);
-		}
+	n = sync_conf_line(e, sync, sizeof sync);
+	if (n != 0) {
+		return n;
 	}
 	if (primary != NULL) {
 		/* two layers: the conninfo value, then the conf string. No
@@ -1191,7 +1211,7 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 	/* one row per walsender: who streams, who counts for a commit */
 	static const char *standbys_sql =
 	    "SELECT application_name, state = 'streaming',"
-	    " sync_state IN ('sync','quorum')"
+	    " sync_state IN ('sync','quorum'), flush_lsn"
 	    " FROM pg_stat_replication ORDER BY application_name";
 	PGresult *r = PQexec(c, sql);
 
@@ -1231,6 +1251,11 @@ static int pg_status_conn(struct baton_engine *e, PGconn *c,
 			if (st->standbys < BATON_ENGINE_MAX_STANDBYS) {
 				snprintf(st->standby_names[st->standbys],
 					 BATON_ENGINE_NAME_SIZE, "%s", name);
+				if (!PQgetisnull(r, i, 3)) {
+					baton_pg_parse_lsn(
+					    PQgetvalue(r, i, 3),
+					    &st->standby_flush[st->standbys]);
+				}
 				st->n_standby_names = st->standbys + 1;
 			}
 			st->standbys++;
@@ -1629,7 +1654,10 @@ static int scrub_conninfo_password(struct baton_engine *e)
 	return rv;
 }
 
-/* baton.conf's lease lines as configured now. Every start goes through
+/* baton.conf's lease lines as configured now, and its synchronous
+ * standby list as last set (set_sync_names; the boot default before). The
+ * other lines (primary_conninfo above all) are kept as they are, so this
+ * is safe on a running replica too. Every start goes through
  * here, so an instance created before the module was configured, or with
  * another module path, loads what is configured now, and one whose module
  * was turned off stops loading it (its agent would no longer write the
@@ -1644,10 +1672,15 @@ static int sync_lease_conf(struct baton_engine *e)
 	struct pg *pg = PG(e);
 	char path[1024];
 	char *line = NULL, *text = NULL;
+	char sync[SYNC_LINE_SIZE];
 	size_t cap = 0, len = 0;
 	FILE *in, *out;
 	int rv;
 
+	rv = sync_conf_line(e, sync, sizeof sync);
+	if (rv != 0) {
+		return rv;
+	}
 	snprintf(path, sizeof path, "%s/baton.conf", pg->datadir);
 	out = open_memstream(&text, &len);
 	if (out == NULL) {
@@ -1657,11 +1690,12 @@ static int sync_lease_conf(struct baton_engine *e)
 	while (in != NULL && getline(&line, &cap, in) > 0) {
 		if (strncmp(line, "shared_preload_libraries", 24) != 0 &&
 		    strncmp(line, "baton.", 6) != 0 &&
-		    strncmp(line, "listen_addresses", 16) != 0) {
+		    strncmp(line, "listen_addresses", 16) != 0 &&
+		    strncmp(line, "synchronous_standby_names", 25) != 0) {
 			fputs(line, out);
 		}
 	}
-	fprintf(out, "listen_addresses = '%s'\n", pg->host);
+	fprintf(out, "listen_addresses = '%s'\n%s", pg->host, sync);
 	free(line);
 	if (in != NULL) {
 		fclose(in);
@@ -2032,6 +2066,175 @@ static int pg_unfence(struct baton_engine *e)
 		    e->errmsg, "%s still read-only after reload", PG(e)->name);
 		rv = BATON_ETIMEDOUT;
 	}
+	return rv;
+}
+
+/* The primary's synchronous list becomes NAMES (docs/design-per-instance.md
+ * §3.3). A name removed from the list may have helped acknowledge a commit
+ * until its walsender applied the reload; so the answer, X, is read only
+ * once (1) the postmaster reloaded (a new session's pg_conf_load_time() is
+ * past a time read after the file was written: every later walsender
+ * starts with the new list) and (2)
+ * every walsender of an unlisted name shows sync_state 'async' (priority 0:
+ * it releases no waiter and counts in no quorum). A commit acknowledged
+ * with a removed name's help was flushed here first, so its LSN <= X.
+ *
+ * Names are compared without case, as PostgreSQL matches
+ * synchronous_standby_names. A replica (or a stopped instance) only
+ * records the list in baton.conf, for its promotion: *FLUSH_LSN 0. */
+static int wait_list_applied(struct baton_engine *e, const char *before,
+			     const char *const *names, unsigned n,
+			     uint64_t *flush_lsn)
+{
+	struct pg *pg = PG(e);
+	double deadline = baton_mono_ms_double() + pg->timeout_s * 1000.0;
+	char why[BATON_ERRMSG_SIZE] = "the postmaster has not reloaded";
+
+	for (;;) {
+		PGconn *c = admin_connect(e, pg->timeout_s);
+		const char *params[1] = {before};
+		PGresult *r;
+		bool reloaded = false, released = true;
+
+		if (c == NULL) {
+			return BATON_ECONN;
+		}
+		r = PQexecParams(c,
+				 "SELECT pg_conf_load_time() > $1::timestamptz",
+				 1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			reloaded = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		}
+		PQclear(r);
+		r = PQexec(c, "SELECT application_name, sync_state"
+			      " FROM pg_stat_replication");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			baton_errmsg_printf(e->errmsg,
+					    "standby query failed: %s",
+					    PQerrorMessage(c));
+			PQclear(r);
+			PQfinish(c);
+			return BATON_EENGINE;
+		}
+		for (int i = 0; reloaded && i < PQntuples(r); i++) {
+			const char *name = PQgetvalue(r, i, 0);
+			bool listed = false;
+			for (unsigned j = 0; j < n && !listed; j++) {
+				listed = strcasecmp(name, names[j]) == 0;
+			}
+			if (!listed &&
+			    strcmp(PQgetvalue(r, i, 1), "async") != 0) {
+				released = false;
+				snprintf(why, sizeof why,
+					 "standby %.64s, no longer listed, is "
+					 "still '%.16s'",
+					 name, PQgetvalue(r, i, 1));
+			}
+		}
+		PQclear(r);
+		if (reloaded && released) {
+			char out[64];
+			int rv =
+			    exec_sql(e, c, "SELECT pg_current_wal_flush_lsn()",
+				     out, sizeof out);
+			if (rv == 0 &&
+			    baton_pg_parse_lsn(out, flush_lsn) != 0) {
+				baton_errmsg_printf(
+				    e->errmsg, "bad flush position '%s'", out);
+				rv = BATON_EENGINE;
+			}
+			PQfinish(c);
+			return rv;
+		}
+		PQfinish(c);
+		if (baton_mono_ms_double() >= deadline) {
+			baton_errmsg_printf(
+			    e->errmsg,
+			    "the new synchronous list of %s did "
+			    "not take effect in %u s: %s",
+			    pg->name, pg->timeout_s, why);
+			return BATON_ETIMEDOUT;
+		}
+		sleep_ms(10);
+	}
+}
+
+static int pg_set_sync_names(struct baton_engine *e, const char *const *names,
+			     unsigned n, uint64_t *flush_lsn)
+{
+	struct pg *pg = PG(e);
+	char csv[BATON_ENGINE_MAX_STANDBYS * BATON_ENGINE_NAME_SIZE] = "";
+	char before[128], role[8];
+	size_t used = 0;
+	char *old;
+	PGconn *c;
+	int rv;
+
+	*flush_lsn = 0;
+	if (n > BATON_ENGINE_MAX_STANDBYS) {
+		baton_errmsg_printf(e->errmsg,
+				    "%u synchronous standby names: at most %d",
+				    n, BATON_ENGINE_MAX_STANDBYS);
+		return BATON_EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!baton_engine_standby_name_valid(names[i])) {
+			baton_errmsg_printf(e->errmsg,
+					    "'%.64s' is no standby name: 1-63 "
+					    "of A-Z a-z 0-9 . _ -",
+					    names[i]);
+			return BATON_EINVAL;
+		}
+		used += (size_t)snprintf(csv + used, sizeof csv - used, "%s%s",
+					 i > 0 ? "," : "", names[i]);
+	}
+	old = pg->sync_names;
+	pg->sync_names = dupstr(csv);
+	if (pg->sync_names == NULL) {
+		pg->sync_names = old;
+		return BATON_ENOMEM;
+	}
+	/* a stopped instance reads the file at its next start; an empty
+	 * data directory gets the list with its init */
+	if (baton_pg_postmaster_pid(e) == 0) {
+		rv = file_exists(pg->datadir, "PG_VERSION") ? sync_lease_conf(e)
+							    : 0;
+		goto out;
+	}
+	c = session_get(e, pg->timeout_s);
+	if (c == NULL) {
+		rv = BATON_ECONN;
+		goto out;
+	}
+	/* BEFORE is read once the file holds the new list: any reload the
+	 * postmaster makes later (ours, or one another caller asked for)
+	 * reads it */
+	if ((rv = exec_sql(e, c, "SELECT pg_is_in_recovery()", role,
+			   sizeof role)) != 0 ||
+	    (rv = sync_lease_conf(e)) != 0 ||
+	    (rv = exec_sql(e, c, "SELECT clock_timestamp()", before,
+			   sizeof before)) != 0 ||
+	    (rv = exec_sql(e, c, "SELECT pg_reload_conf()", NULL, 0)) != 0) {
+		session_done(e, c);
+		goto out;
+	}
+	session_done(e, c);
+	if (strcmp(role, "f") == 0) {
+		rv = wait_list_applied(e, before, names, n, flush_lsn);
+	}
+out:
+	if (rv != 0) {
+		/* the new list stays in memory: every later write of
+		 * baton.conf uses it; the caller retries the order */
+		BATON_WARN("engine", "set_sync_names on %s: %s", pg->name,
+			   e->errmsg);
+	}
+	if (rv == 0) {
+		BATON_INFO("engine", "%s: synchronous standbys now '%s'%s",
+			   pg->name, pg->sync_names,
+			   *flush_lsn ? "" : " (applies when promoted)");
+	}
+	free(old);
 	return rv;
 }
 
@@ -3267,6 +3470,7 @@ static const struct baton_engine_ops pg_ops = {
     .unfence = pg_unfence,
     .detach = pg_detach,
     .cascade = pg_cascade,
+    .set_sync_names = pg_set_sync_names,
     .demote = pg_demote,
     .rejoin = pg_rejoin,
     .destroy = pg_destroy,

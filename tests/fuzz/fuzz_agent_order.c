@@ -38,7 +38,9 @@
  *  - an order older than that epoch, or more than
  *    BATON_AGENT_MAX_EPOCH_STEP above everything the agent has heard, or
  *    one that does not parse, is refused (409 / 400) and changes nothing:
- *    no engine operation, no epoch, no lease generation;
+ *    no engine operation, no epoch, no lease generation; so is a standbys
+ *    order whose gen is below the highest the agent accepted;
+ *  - no invalid standby name reaches the engine (set_sync_names);
  *  - an accepted order leaves the agent at its epoch or above;
  *  - the agent counts itself primary (lease.primary_epoch) only at the
  *    epoch of the order during which its instance last became primary;
@@ -305,6 +307,23 @@ static int fe_detach(struct baton_engine *e, uint64_t *final_lsn)
 	return leave(e, f, 0);
 }
 
+/* The primary answers X (its position); a replica only records: 0. */
+static int fe_set_sync_names(struct baton_engine *e, const char *const *names,
+			     unsigned n, uint64_t *flush_lsn)
+{
+	struct fake *f = enter(e);
+	for (unsigned i = 0; i < n; i++) {
+		if (!baton_engine_standby_name_valid(names[i])) {
+			fail("an invalid standby name reached the engine");
+		}
+	}
+	if (n > BATON_ENGINE_MAX_STANDBYS || faulty(f)) {
+		return leave(e, f, BATON_EENGINE);
+	}
+	*flush_lsn = f->running && f->role == BATON_ROLE_PRIMARY ? f->lsn : 0;
+	return leave(e, f, 0);
+}
+
 static const struct baton_engine_ops fake_ops = {
     .name = "fake",
     .init_primary = fe_init_primary,
@@ -318,6 +337,7 @@ static const struct baton_engine_ops fake_ops = {
     .demote = fe_demote,
     .rejoin = fe_rejoin,
     .detach = fe_detach,
+    .set_sync_names = fe_set_sync_names,
 };
 
 /* ---- batond's side ------------------------------------------------------ */
@@ -541,8 +561,11 @@ static void order(struct run *r, const char *body, size_t len)
 	uint64_t seen = e0 > a->batond_epoch ? e0 : a->batond_epoch;
 	unsigned ops0 = r->fake.ops, made0 = r->fake.made_primary;
 	bool parsed = baton_agent_parse_order(body, len, &ord, err) == 0;
-	bool must_refuse = !parsed || ord.epoch < e0 ||
-			   ord.epoch > seen + BATON_AGENT_MAX_EPOCH_STEP;
+	/* a standbys order's generation never goes back either */
+	bool must_refuse =
+	    !parsed || ord.epoch < e0 ||
+	    ord.epoch > seen + BATON_AGENT_MAX_EPOCH_STEP ||
+	    (ord.action == BATON_AGENT_STANDBYS && ord.gen < a->sync_gen_seen);
 	int status =
 	    request(r, "POST", "/v1/order", body, len, answer, sizeof answer);
 

@@ -473,6 +473,46 @@ static void *init_client(void *arg)
 	       r.body);
 	EXPECT(f, can_write(&f->n[A]), "writes refused after a no-op promote");
 
+	/* 10. standbys orders (docs/design-per-instance.md §3.3): the
+	 * primary's list becomes {ghost-0}: b is no synchronous standby
+	 * when the answer comes, which carries X; an older generation is
+	 * refused; the replica only records its list (no X); b listed
+	 * again is synchronous again */
+	order(f->port[A], &r,
+	      "{\"action\":\"standbys\",\"epoch\":1,\"gen\":3,"
+	      "\"syncNames\":[\"ghost-0\"]}");
+	EXPECT(f, r.status == 200 && num(&r, "flushPosition") >= pos, "%ld %s",
+	       r.status, r.body);
+	EXPECT(f,
+	       !str_is(&r, "flushLsn", "") && !lists(&r, "syncStandbys", "b"),
+	       "%s", r.body);
+	EXPECT(f,
+	       strstr(r.body, "\"syncConfig\":{\"gen\":3,\"names\":"
+			      "[\"ghost-0\"]}") != NULL,
+	       "%s", r.body);
+	EXPECT(f,
+	       pgt_exec(&f->n[A], "SHOW synchronous_standby_names", out,
+			sizeof out, NULL, 0) == 0,
+	       "SHOW");
+	EXPECT(f, strcmp(out, "ANY 1 (\"ghost-0\")") == 0, "%s", out);
+	order(f->port[A], &r,
+	      "{\"action\":\"standbys\",\"epoch\":1,\"gen\":2,"
+	      "\"syncNames\":[\"b\"]}");
+	EXPECT(f, r.status == 409 && strstr(r.body, "stale generation 2"),
+	       "%ld %s", r.status, r.body);
+	order(f->port[B], &r,
+	      "{\"action\":\"standbys\",\"epoch\":1,\"gen\":1,"
+	      "\"syncNames\":[\"a\"]}");
+	EXPECT(f,
+	       r.status == 200 && num(&r, "flushPosition") == 0 &&
+		   str_is(&r, "flushLsn", "") && str_is(&r, "role", "replica"),
+	       "%ld %s", r.status, r.body);
+	order(f->port[A], &r,
+	      "{\"action\":\"standbys\",\"epoch\":1,\"gen\":4,"
+	      "\"syncNames\":[\"b\"]}");
+	EXPECT(f, r.status == 200, "%ld %s", r.status, r.body);
+	WAIT_STATUS(f, A, &r, lists(&r, "syncStandbys", "b"));
+
 out:
 	if (th_running) {
 		pthread_join(th, NULL);

@@ -1645,6 +1645,190 @@ START_TEST(bad_input_gives_clear_errors)
 }
 END_TEST
 
+static char *sync_state_of(struct pgt_node *primary, const char *name,
+			   char *out, size_t size)
+{
+	char q[256], err[256];
+
+	snprintf(q, sizeof q,
+		 "SELECT sync_state FROM pg_stat_replication"
+		 " WHERE application_name = '%s'",
+		 name);
+	ck_assert_msg(pgt_exec(primary, q, out, size, err, sizeof err) == 0,
+		      "%s", err);
+	return out;
+}
+
+static uint64_t flushed_lsn(struct pgt_node *n)
+{
+	char out[64], err[256];
+	uint64_t lsn = 0;
+
+	ck_assert_msg(pgt_exec(n, "SELECT pg_current_wal_flush_lsn()", out,
+			       sizeof out, err, sizeof err) == 0,
+		      "%s", err);
+	ck_assert_int_eq(baton_pg_parse_lsn(out, &lsn), 0);
+	return lsn;
+}
+
+static int set_names(struct pgt_node *n, const char *const *names,
+		     unsigned count, uint64_t *x)
+{
+	return n->e.ops->set_sync_names(&n->e, names, count, x);
+}
+
+/* A commit sent on its own connection: waiting (for a synchronous standby)
+ * or not, asked later. */
+static PGconn *commit_async(struct pgt_node *n, const char *q)
+{
+	char conninfo[512];
+	PGconn *c;
+
+	snprintf(conninfo, sizeof conninfo,
+		 "host=%s port=%d user=postgres dbname=postgres", n->sockdir,
+		 n->port);
+	c = PQconnectdb(conninfo);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	ck_assert_int_eq(PQsendQuery(c, q), 1);
+	return c;
+}
+
+/* Whether C's query is still running after MS milliseconds. */
+static bool still_waiting(PGconn *c, int ms)
+{
+	double until = pgt_now_ms() + ms;
+	while (pgt_now_ms() < until) {
+		ck_assert_int_eq(PQconsumeInput(c), 1);
+		if (!PQisBusy(c)) {
+			return false;
+		}
+		usleep(10000);
+	}
+	return true;
+}
+
+/* set_sync_names (docs/design-per-instance.md §3.3): a with synchronous
+ * standbys b and c, both listed. The list becomes {c}: when the call
+ * returns, b's walsender already shows 'async' (it acknowledges nothing),
+ * X is at or past every commit acknowledged before, and a commit goes
+ * through with b stopped (c acknowledges it) but waits with c stopped (b,
+ * streaming again, no longer counts) until b is listed again. On a
+ * replica the list is only recorded, for its promotion; bad names are
+ * refused. */
+START_TEST(set_sync_names_releases_removed_standbys)
+{
+	static const char *const only_c[] = {"c"};
+	static const char *const b_and_c[] = {"b", "c"};
+	static const char *const wild[] = {"c", "*"};
+	const char *many[BATON_ENGINE_MAX_STANDBYS + 1];
+	char dir[64], state[32], path[512];
+	struct pgt_node n[3];
+	struct baton_engine_peer pa, pb;
+	struct baton_engine_status st;
+	uint64_t acked, x = 1;
+	int ws_b, rv;
+	PGconn *w;
+	PGresult *r;
+
+	pgt_tmpdir(dir, sizeof dir);
+	sync_fleet(dir, n, 3, &pa, &pb);
+	wait_sync_standby(&n[0], "b");
+	wait_sync_standby(&n[0], "c");
+	ck_assert_str_eq(sync_state_of(&n[0], "b", state, sizeof state),
+			 "quorum");
+
+	sql_within(&n[0], "INSERT INTO t VALUES (1001)");
+	acked = flushed_lsn(&n[0]);
+	/* b's walsender cannot apply the reload (stopped): b still counts
+	 * in the quorum, so there is no X yet, whatever the wait */
+	ws_b = (int)count_rows(&n[0], "SELECT pid FROM pg_stat_replication"
+				      " WHERE application_name = 'b'");
+	ck_assert_int_gt(ws_b, 0);
+	n[0].cfg.timeout_s = 2;
+	reinit_engine(&n[0]);
+	ck_assert_int_eq(kill(ws_b, SIGSTOP), 0);
+	rv = set_names(&n[0], only_c, 1, &x);
+	ck_assert_int_eq(kill(ws_b, SIGCONT), 0);
+	ck_assert_msg(rv == BATON_ETIMEDOUT, "%s: %s", baton_errname(rv),
+		      n[0].e.errmsg);
+	ck_assert_msg(strstr(n[0].e.errmsg, "standby b, no longer listed, is "
+					    "still 'quorum'") != NULL,
+		      "%s", n[0].e.errmsg);
+	ck_assert_uint_eq(x, 0);
+	/* once it runs, the same order completes */
+	must(&n[0], set_names(&n[0], only_c, 1, &x));
+	ck_assert_str_eq(sync_state_of(&n[0], "b", state, sizeof state),
+			 "async");
+	ck_assert_str_eq(sync_state_of(&n[0], "c", state, sizeof state),
+			 "quorum");
+	ck_assert_uint_ge(x, acked);
+	ck_assert_uint_le(x, flushed_lsn(&n[0]));
+	snprintf(path, sizeof path, "%s/baton.conf", n[0].datadir);
+	ck_assert(file_holds(path, "synchronous_standby_names = 'ANY 1 "
+				   "(\"c\")'"));
+	st = status_of(&n[0]); /* the flush positions, for the answer */
+	ck_assert(lists(st.standby_names, st.n_standby_names, "c"));
+	for (unsigned k = 0; k < st.n_standby_names; k++) {
+		ck_assert_uint_gt(st.standby_flush[k], 0);
+	}
+
+	/* b stopped: c alone acknowledges */
+	must(&n[1], n[1].e.ops->stop(&n[1].e, true));
+	w = commit_async(&n[0], "INSERT INTO t VALUES (1002)");
+	ck_assert_msg(!still_waiting(w, 10000), "a commit waited for b");
+	r = PQgetResult(w);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	while ((r = PQgetResult(w)) != NULL) {
+		PQclear(r);
+	}
+	PQfinish(w);
+
+	/* b streams again (unlisted: async), c stopped: a commit waits */
+	must(&n[1], n[1].e.ops->start(&n[1].e));
+	wait_streaming_to(&n[0], "b");
+	ck_assert_str_eq(sync_state_of(&n[0], "b", state, sizeof state),
+			 "async");
+	must(&n[2], n[2].e.ops->stop(&n[2].e, true));
+	w = commit_async(&n[0], "INSERT INTO t VALUES (1003)");
+	ck_assert_msg(still_waiting(w, 2000), "a commit went through with "
+					      "no listed standby");
+	/* b listed again: it releases the waiting commit */
+	must(&n[0], set_names(&n[0], b_and_c, 2, &x));
+	ck_assert_msg(!still_waiting(w, 10000), "b did not release the commit");
+	r = PQgetResult(w);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	while ((r = PQgetResult(w)) != NULL) {
+		PQclear(r);
+	}
+	PQfinish(w);
+	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 103);
+
+	/* a replica records the list, keeps streaming, reports no X */
+	must(&n[1], set_names(&n[1], only_c, 1, &x));
+	ck_assert_uint_eq(x, 0);
+	snprintf(path, sizeof path, "%s/baton.conf", n[1].datadir);
+	ck_assert(file_holds(path, "'ANY 1 (\"c\")'"));
+	ck_assert(file_holds(path, "primary_conninfo"));
+	wait_replayed(&n[0], &n[1]);
+
+	/* what cannot be a list */
+	ck_assert_int_eq(set_names(&n[0], wild, 2, &x), BATON_EINVAL);
+	ck_assert_ptr_nonnull(strstr(n[0].e.errmsg, "'*'"));
+	for (unsigned k = 0; k < BATON_ENGINE_MAX_STANDBYS + 1; k++) {
+		many[k] = "c";
+	}
+	ck_assert_int_eq(
+	    set_names(&n[0], many, BATON_ENGINE_MAX_STANDBYS + 1, &x),
+	    BATON_EINVAL);
+	snprintf(path, sizeof path, "%s/baton.conf", n[0].datadir);
+	ck_assert(file_holds(path, "'ANY 1 (\"b\",\"c\")'"));
+	(void)pb;
+	pgt_cleanup(dir, n, 3);
+}
+END_TEST
+
 static Suite *pg_suite(void)
 {
 	Suite *s = suite_create("pg_engine");
@@ -1666,6 +1850,12 @@ static Suite *pg_suite(void)
 	tcase_add_test(tc, secrets_stay_off_argv_environ_and_datadir);
 	tcase_add_test(tc, local_socket_admits_only_the_agent);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("sync_names");
+	tcase_set_timeout(tc, 180);
+	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);
+	tcase_add_test(tc, set_sync_names_releases_removed_standbys);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("crash");
 	tcase_set_timeout(tc, 180);
 	tcase_add_unchecked_fixture(tc, NULL, pgt_reap);

@@ -173,6 +173,28 @@ static int fk_cascade(struct baton_engine *e, const struct baton_engine_peer *p)
 	return 0;
 }
 
+/* set_sync_names, as the PostgreSQL engine answers it: X on a primary,
+ * 0 on a replica; the list is kept as "a,b" */
+static atomic_int fk_sync_sets;
+static char fk_sync_list[1200];
+
+static int fk_set_sync_names(struct baton_engine *e, const char *const *names,
+			     unsigned n, uint64_t *x)
+{
+	size_t used = 0;
+
+	(void)e;
+	fk_sync_list[0] = '\0';
+	for (unsigned i = 0; i < n; i++) {
+		used += (size_t)snprintf(fk_sync_list + used,
+					 sizeof fk_sync_list - used, "%s%s",
+					 i ? "," : "", names[i]);
+	}
+	atomic_fetch_add(&fk_sync_sets, 1);
+	*x = atomic_load(&fk_role) == BATON_ROLE_PRIMARY ? 0x3000060 : 0;
+	return 0;
+}
+
 static const struct baton_engine_ops fake_ops = {
     .name = "fake",
     .init_primary = fk_init_primary,
@@ -186,6 +208,7 @@ static const struct baton_engine_ops fake_ops = {
     .demote = fk_demote,
     .rejoin = fk_ok_peer,
     .cascade = fk_cascade,
+    .set_sync_names = fk_set_sync_names,
 };
 
 /* ---- fixture ----------------------------------------------------------------
@@ -791,6 +814,117 @@ START_TEST(epoch_survives_restart)
 }
 END_TEST
 
+/* The standbys order (docs/design-per-instance.md §3.3): the answer
+ * carries X; an older generation and an older epoch are refused and
+ * change nothing; the list and its generation survive a restart (the
+ * boot applies the persisted list, not the boot default) and a state file
+ * of an earlier format still loads. */
+START_TEST(standbys_order_generations_persist)
+{
+	struct fx f;
+	char path[64] = "/tmp/baton-agent-state-XXXXXX";
+	char text[128] = "";
+	int fd = mkstemp(path);
+	struct script s = {
+	    .bodies = {"{\"action\":\"standbys\",\"epoch\":3,\"gen\":5,"
+		       "\"syncNames\":[\"b\",\"c\"]}",
+		       "{\"action\":\"standbys\",\"epoch\":3,\"gen\":4,"
+		       "\"syncNames\":[\"b\"]}",
+		       "{\"action\":\"standbys\",\"epoch\":2,\"gen\":9,"
+		       "\"syncNames\":[\"b\"]}",
+		       "{\"action\":\"standbys\",\"epoch\":3,\"gen\":9,"
+		       "\"syncNames\":[\"*\"]}"}};
+	struct script again = {
+	    .bodies = {"{\"action\":\"standbys\",\"epoch\":3,\"gen\":4,"
+		       "\"syncNames\":[]}",
+		       "{\"action\":\"standbys\",\"epoch\":3,\"gen\":5,"
+		       "\"syncNames\":[\"c\"]}"}};
+	struct status_get g;
+	FILE *c;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+	fx_state_file = path;
+	fx_start(&f, 100);
+	atomic_store(&fk_sync_sets, 0);
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	ck_assert_ptr_nonnull(strstr(s.out[0], "\"flushLsn\":\"0/3000060\""));
+	ck_assert_ptr_nonnull(strstr(s.out[0], "\"flushPosition\":50331744"));
+	ck_assert_ptr_nonnull(strstr(s.out[0], "\"gen\":5"));
+	ck_assert_int_eq(s.status[1], 409);
+	ck_assert_ptr_nonnull(strstr(s.out[1], "stale generation 4"));
+	ck_assert_int_eq(s.status[2], 409);
+	ck_assert_ptr_nonnull(strstr(s.out[2], "stale epoch 2"));
+	ck_assert_int_eq(s.status[3], 400);
+	ck_assert_ptr_nonnull(strstr(s.out[3], "syncNames"));
+	ck_assert_int_eq(atomic_load(&fk_sync_sets), 1);
+	ck_assert_str_eq(fk_sync_list, "b,c");
+	get_status(&f, &g);
+	ck_assert_ptr_nonnull(strstr(
+	    g.out, "\"syncConfig\":{\"gen\":5,\"names\":[\"b\",\"c\"]}"));
+	fx_stop(&f);
+	c = fopen(path, "r");
+	ck_assert_ptr_nonnull(fgets(text, sizeof text, c));
+	fclose(c);
+	ck_assert_str_eq(text, "3 0 5 b,c\n");
+
+	/* restarted: the boot sets the persisted list, and G 4 is older */
+	fk_sync_list[0] = '\0';
+	fx_start(&f, 100);
+	ck_assert_str_eq(fk_sync_list, "b,c");
+	ck_assert_uint_eq(f.agent.sync_gen, 5);
+	ck_assert_uint_eq(f.agent.lease.epoch, 3);
+	run_script(&f, &again);
+	ck_assert_int_eq(again.status[0], 409);
+	ck_assert_ptr_nonnull(strstr(again.out[0], "stale generation 4"));
+	ck_assert_int_eq(again.status[1], 200); /* the same G: a retry */
+	ck_assert_str_eq(fk_sync_list, "c");
+	fx_stop(&f);
+
+	/* format 2 (no list): loads, the boot default stays */
+	c = fopen(path, "w");
+	fputs("9 0\n", c);
+	fclose(c);
+	atomic_store(&fk_sync_sets, 0);
+	fx_start(&f, 100);
+	ck_assert(!f.agent.sync_set);
+	ck_assert_int_eq(atomic_load(&fk_sync_sets), 0);
+	fx_stop(&f);
+
+	/* an empty list at a generation, then corrupt lists */
+	c = fopen(path, "w");
+	fputs("9 0 7\n", c);
+	fclose(c);
+	fx_start(&f, 100);
+	ck_assert(f.agent.sync_set);
+	ck_assert_uint_eq(f.agent.n_sync, 0);
+	ck_assert_uint_eq(f.agent.sync_gen, 7);
+	fx_stop(&f);
+	static const char *const corrupt[] = {"9 0 7 b,,c\n", "9 0 7 b,\n",
+					      "9 0 x b\n", "9 0 7 b*\n",
+					      "9 0 -1 b\n"};
+	for (size_t i = 0; i < sizeof corrupt / sizeof *corrupt; i++) {
+		uv_loop_t loop;
+		struct baton_engine e = {.ops = &fake_ops};
+		struct baton_agent a;
+		struct baton_agent_config cfg = {.listen_host = "127.0.0.1",
+						 .state_file = path};
+		c = fopen(path, "w");
+		fputs(corrupt[i], c);
+		fclose(c);
+		uv_loop_init(&loop);
+		ck_assert_msg(baton_agent_init(&loop, &a, &cfg, &e) ==
+				  BATON_EPARSE,
+			      "%s", corrupt[i]);
+		LOOP_TEARDOWN(&loop);
+	}
+	unlink(path);
+	fx_state_file = NULL;
+}
+END_TEST
+
 /* Orders only from the configured identity: a client without a verified
  * certificate (here: plain HTTP) is refused with 403 and nothing changes. */
 START_TEST(orders_only_from_the_configured_peer)
@@ -967,6 +1101,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, newer_epoch_ends_the_lease);
 	tcase_add_test(tc, stale_and_malformed_orders_are_refused);
 	tcase_add_test(tc, epoch_survives_restart);
+	tcase_add_test(tc, standbys_order_generations_persist);
 	tcase_add_test(tc, orders_only_from_the_configured_peer);
 	tcase_add_test(tc,
 		       promote_on_unfenced_primary_still_fences_at_lease_end);

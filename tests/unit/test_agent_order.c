@@ -173,6 +173,89 @@ START_TEST(other_orders_parse)
 }
 END_TEST
 
+/* standbys: gen and syncNames are required; names are application names,
+ * distinct, at most BATON_ENGINE_MAX_STANDBYS; promote may carry a list */
+START_TEST(standbys_orders_parse)
+{
+	struct baton_agent_order o;
+	char err[BATON_ERRMSG_SIZE];
+	char body[2048];
+	int n;
+
+	ck_assert_int_eq(parse("{\"action\":\"standbys\",\"epoch\":3,\"gen\":"
+			       "17,\"syncNames\":[\"ledger-us-east-0\",\"b\"]}",
+			       &o, err),
+			 0);
+	ck_assert_int_eq(o.action, BATON_AGENT_STANDBYS);
+	ck_assert_uint_eq(o.gen, 17);
+	ck_assert(o.has_sync_names);
+	ck_assert_uint_eq(o.n_sync_names, 2);
+	ck_assert_str_eq(o.sync_names[0], "ledger-us-east-0");
+	ck_assert_str_eq(o.sync_names[1], "b");
+	/* an empty list is a list (no standby region left) */
+	ck_assert_int_eq(parse("{\"action\":\"standbys\",\"epoch\":3,\"gen\":"
+			       "0,\"syncNames\":[]}",
+			       &o, err),
+			 0);
+	ck_assert_uint_eq(o.n_sync_names, 0);
+	static const char *const bad[] = {
+	    "{\"action\":\"standbys\",\"epoch\":3,\"syncNames\":[]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":-1,\"syncNames\":[]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":\"1\","
+	    "\"syncNames\":[]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "\"b\"}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[\"*\"]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[\"a,b\"]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[\"\"]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[1]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[\"b\",\"B\"]}",
+	    "{\"action\":\"standbys\",\"epoch\":3,\"gen\":1,\"syncNames\":"
+	    "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaa\"]}",
+	    "{\"action\":\"promote\",\"epoch\":3,\"syncNames\":[\"'\"]}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ck_assert_msg(parse(bad[i], &o, err) == BATON_EINVAL, "%s",
+			      bad[i]);
+		ck_assert_msg(err[0] != '\0', "%s", bad[i]);
+	}
+	/* a NUL inside a name: jansson refuses the body itself */
+	ck_assert_int_eq(parse("{\"action\":\"standbys\",\"epoch\":3,"
+			       "\"gen\":1,\"syncNames\":[\"b\\u0000c\"]}",
+			       &o, err),
+			 BATON_EPARSE);
+	/* at most BATON_ENGINE_MAX_STANDBYS names */
+	n = snprintf(body, sizeof body,
+		     "{\"action\":\"standbys\",\"epoch\":1,\"gen\":1,"
+		     "\"syncNames\":[");
+	for (int i = 0; i <= BATON_ENGINE_MAX_STANDBYS; i++) {
+		n += snprintf(body + n, sizeof body - (size_t)n, "%s\"s%d\"",
+			      i ? "," : "", i);
+	}
+	snprintf(body + n, sizeof body - (size_t)n, "]}");
+	ck_assert_int_eq(parse(body, &o, err), BATON_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "at most"));
+	/* promote: the list is optional */
+	ck_assert_int_eq(parse("{\"action\":\"promote\",\"epoch\":2}", &o, err),
+			 0);
+	ck_assert(!o.has_sync_names);
+	ck_assert_int_eq(parse("{\"action\":\"promote\",\"epoch\":2,"
+			       "\"syncNames\":[\"c\"]}",
+			       &o, err),
+			 0);
+	ck_assert(o.has_sync_names);
+	ck_assert_uint_eq(o.n_sync_names, 1);
+	ck_assert_str_eq(o.sync_names[0], "c");
+}
+END_TEST
+
 static Suite *agent_order_suite(void)
 {
 	Suite *s = suite_create("agent_order");
@@ -181,6 +264,7 @@ static Suite *agent_order_suite(void)
 	tcase_add_test(tc, init_orders_parse);
 	tcase_add_test(tc, malformed_init_orders_are_invalid);
 	tcase_add_test(tc, other_orders_parse);
+	tcase_add_test(tc, standbys_orders_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -2,6 +2,7 @@
  * reloads, whether a standby can follow a new timeline
  * (baton_pg_history_switchpoint; the standby side is in itest_pg_engine). */
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/engine.h"
 #include "harness.h"
@@ -52,12 +53,39 @@ START_TEST(syncfs_only_from_linux_5_8)
 }
 END_TEST
 
+/* synchronous list names: what an application name can be, never
+ * PostgreSQL's wildcard, a quote, a comma or a blank */
+START_TEST(standby_names_are_plain_application_names)
+{
+	char longest[BATON_ENGINE_NAME_SIZE],
+	    too_long[BATON_ENGINE_NAME_SIZE + 1];
+
+	memset(longest, 'a', sizeof longest - 1);
+	longest[sizeof longest - 1] = '\0';
+	memset(too_long, 'a', sizeof too_long - 1);
+	too_long[sizeof too_long - 1] = '\0';
+	ck_assert(baton_engine_standby_name_valid("ledger-us-east-0"));
+	ck_assert(baton_engine_standby_name_valid("A.b_C-9"));
+	ck_assert(baton_engine_standby_name_valid(longest));
+	ck_assert(!baton_engine_standby_name_valid(too_long));
+	ck_assert(!baton_engine_standby_name_valid(""));
+	ck_assert(!baton_engine_standby_name_valid("*"));
+	ck_assert(!baton_engine_standby_name_valid("a,b"));
+	ck_assert(!baton_engine_standby_name_valid("a\"b"));
+	ck_assert(!baton_engine_standby_name_valid("a'b"));
+	ck_assert(!baton_engine_standby_name_valid(" a"));
+	ck_assert(!baton_engine_standby_name_valid("a\n"));
+	ck_assert(!baton_engine_standby_name_valid("caf\xc3\xa9"));
+}
+END_TEST
+
 static Suite *history_suite(void)
 {
 	Suite *s = suite_create("engine_pg_history");
 	TCase *tc = tcase_create("history");
 	tcase_add_test(tc, switchpoints_are_found_by_parent_timeline);
 	tcase_add_test(tc, syncfs_only_from_linux_5_8);
+	tcase_add_test(tc, standby_names_are_plain_application_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
