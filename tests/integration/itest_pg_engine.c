@@ -1707,6 +1707,18 @@ static bool still_waiting(PGconn *c, int ms)
 	return true;
 }
 
+/* C's query (from commit_async) went through: its result, then the end. */
+static void commit_succeeded(PGconn *c)
+{
+	PGresult *r = PQgetResult(c);
+	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	while ((r = PQgetResult(c)) != NULL) {
+		PQclear(r);
+	}
+	PQfinish(c);
+}
+
 /* set_sync_names (docs/design-per-instance.md §3.3): a with synchronous
  * standbys b and c, both listed. The list becomes {c}: when the call
  * returns, b's walsender already shows 'async' (it acknowledges nothing),
@@ -1728,7 +1740,6 @@ START_TEST(set_sync_names_releases_removed_standbys)
 	uint64_t acked, x = 1;
 	int ws_b, rv;
 	PGconn *w;
-	PGresult *r;
 
 	pgt_tmpdir(dir, sizeof dir);
 	sync_fleet(dir, n, 3, &pa, &pb);
@@ -1776,13 +1787,7 @@ START_TEST(set_sync_names_releases_removed_standbys)
 	must(&n[1], n[1].e.ops->stop(&n[1].e, true));
 	w = commit_async(&n[0], "INSERT INTO t VALUES (1002)");
 	ck_assert_msg(!still_waiting(w, 10000), "a commit waited for b");
-	r = PQgetResult(w);
-	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	while ((r = PQgetResult(w)) != NULL) {
-		PQclear(r);
-	}
-	PQfinish(w);
+	commit_succeeded(w);
 
 	/* b streams again (unlisted: async), c stopped: a commit waits */
 	must(&n[1], n[1].e.ops->start(&n[1].e));
@@ -1796,13 +1801,7 @@ START_TEST(set_sync_names_releases_removed_standbys)
 	/* b listed again: it releases the waiting commit */
 	must(&n[0], set_names(&n[0], b_and_c, 2, &x));
 	ck_assert_msg(!still_waiting(w, 10000), "b did not release the commit");
-	r = PQgetResult(w);
-	ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	while ((r = PQgetResult(w)) != NULL) {
-		PQclear(r);
-	}
-	PQfinish(w);
+	commit_succeeded(w);
 	ck_assert_int_eq(count_rows(&n[0], "SELECT count(*) FROM t"), 103);
 
 	/* a replica records the list, keeps streaming, reports no X */
