@@ -77,6 +77,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "engine/procstate.h"
 
 #define OUT_CAP 4096
 #define MAX_ARGS 24
@@ -1793,6 +1794,27 @@ static int pg_start(struct baton_engine *e)
 	return start_instance(e, false);
 }
 
+/* After pg_ctl's stop gave up: what the server's processes are doing, one
+ * line each. A process the kernel holds in an uninterruptible sleep (state
+ * D: a flush, a discard, a journal commit) outlives every signal, SIGKILL
+ * included, and its kernel stack says what it waits for. */
+static void log_still_running(struct baton_engine *e, const char *how)
+{
+	struct pg *pg = PG(e);
+	char tree[8192], *line, *save = NULL;
+	int pid = baton_pg_postmaster_pid(e);
+
+	if (pid == 0 || baton_proc_describe_tree(pid, tree, sizeof tree) == 0) {
+		return;
+	}
+	for (line = strtok_r(tree, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		BATON_WARN("engine",
+			   "postgres %s still running %u s after %s stop: %s",
+			   pg->name, pg->timeout_s, how, line);
+	}
+}
+
 static int pg_stop(struct baton_engine *e, bool immediate)
 {
 	struct pg *pg = PG(e);
@@ -1804,6 +1826,9 @@ static int pg_stop(struct baton_engine *e, bool immediate)
 	if (!immediate && pg_ctl(e, "stop", "fast") == 0) {
 		return 0;
 	}
+	if (!immediate) {
+		log_still_running(e, "a fast");
+	}
 	if (pg_ctl(e, "stop", "immediate") == 0) {
 		return 0;
 	}
@@ -1812,6 +1837,7 @@ static int pg_stop(struct baton_engine *e, bool immediate)
 	if (pid == 0) {
 		return 0; /* it died meanwhile */
 	}
+	log_still_running(e, "an immediate");
 	if (kill(pid, SIGKILL) == 0 || errno == ESRCH) {
 		BATON_WARN("engine", "postgres %s killed (pid %d)", pg->name,
 			   pid);

@@ -1,0 +1,28 @@
+/* What a process tree is doing, from /proc, for a log line.
+ *
+ * The engine calls it when PostgreSQL does not stop in time (pg_ctl's
+ * timeout ran out): "did not stop" alone cannot tell a child that waits on
+ * a client from one that the kernel holds in an uninterruptible sleep (a
+ * disk flush, a discard, a journal commit), which no signal, not even
+ * SIGKILL, ends until the kernel lets go. Linux only; elsewhere, or where
+ * /proc hides the fields, it says less and never fails. */
+#ifndef BATON_ENGINE_PROCSTATE_H
+#define BATON_ENGINE_PROCSTATE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* One line per process: ROOT itself and each of its direct children, as
+ * `pid STATE wchan=FN [stack=F1<F2<F3] 'cmdline'`, one per line, into
+ * OUT (always NUL-terminated; cut with "..." when N is too small). The
+ * kernel stack (/proc/PID/stack) needs CAP_SYS_ADMIN and is left out
+ * without it. Returns the number of processes described (0: ROOT is gone
+ * or /proc is not there). */
+int baton_proc_describe_tree(pid_t root, char *out, size_t n);
+
+/* Parse one /proc/PID/stat line: the state letter and the parent pid
+ * (the command name in parentheses may hold spaces and ')'). False if
+ * the line is not one. Exposed for the unit test. */
+int baton_proc_parse_stat(const char *line, char *state, pid_t *ppid);
+
+#endif

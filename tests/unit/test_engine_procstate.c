@@ -1,0 +1,124 @@
+/* What the engine logs about a server that would not stop
+ * (engine/procstate.h): the /proc stat parser, and a real process tree. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/procstate.h"
+#include "harness.h"
+
+START_TEST(stat_lines_parse_past_any_command_name)
+{
+	char state = '?';
+	pid_t ppid = -1;
+
+	ck_assert(baton_proc_parse_stat("42 (postgres) S 7 42 42 0 -1", &state,
+					&ppid));
+	ck_assert_int_eq(state, 'S');
+	ck_assert_int_eq(ppid, 7);
+	/* a command name may hold ") D 1 (": the fields follow the last ')' */
+	ck_assert(baton_proc_parse_stat("43 (a) D 1 (b) D 9 43 43", &state,
+					&ppid));
+	ck_assert_int_eq(state, 'D');
+	ck_assert_int_eq(ppid, 9);
+	ck_assert(!baton_proc_parse_stat("43 (a", &state, &ppid));
+	ck_assert(!baton_proc_parse_stat("43 (a) ", &state, &ppid));
+	ck_assert(!baton_proc_parse_stat("43 (a) S x", &state, &ppid));
+	ck_assert(!baton_proc_parse_stat("43 (a) S -2", &state, &ppid));
+	ck_assert(!baton_proc_parse_stat("", &state, &ppid));
+	ck_assert(!baton_proc_parse_stat(NULL, &state, &ppid));
+}
+END_TEST
+
+/* a parent (a fork of the test) with two children, one stopped */
+START_TEST(a_tree_is_the_root_and_its_children_one_line_each)
+{
+	int ready[2];
+	pid_t kids[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t root = fork();
+	ck_assert_int_ge(root, 0);
+	if (root == 0) {
+		pid_t a = fork(), b;
+		if (a == 0) {
+			pause();
+			_exit(0);
+		}
+		b = fork();
+		if (b == 0) {
+			pause();
+			_exit(0);
+		}
+		kill(b, SIGSTOP);
+		/* wait until b shows as stopped before saying ready */
+		for (int i = 0; i < 500; i++) {
+			char p[64], s[256];
+			snprintf(p, sizeof p, "/proc/%d/stat", (int)b);
+			FILE *f = fopen(p, "r");
+			if (f != NULL && fgets(s, sizeof s, f) != NULL &&
+			    strstr(s, ") T ") != NULL) {
+				fclose(f);
+				break;
+			}
+			if (f != NULL) {
+				fclose(f);
+			}
+			usleep(10000);
+		}
+		pid_t mine[2] = {a, b};
+		if (write(ready[1], mine, sizeof mine) != sizeof mine) {
+			_exit(1);
+		}
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], kids, sizeof kids), sizeof kids);
+
+	char out[8192];
+	int n = baton_proc_describe_tree(root, out, sizeof out);
+	ck_assert_int_eq(n, 3);
+	/* three lines, the root first, each "PID STATE ..." */
+	char first[32];
+	snprintf(first, sizeof first, "%d S", (int)root);
+	ck_assert_msg(strncmp(out, first, strlen(first)) == 0, "%s", out);
+	int lines = 1;
+	for (char *p = out; *p; p++) {
+		lines += *p == '\n';
+	}
+	ck_assert_int_eq(lines, 3);
+	ck_assert_msg(strstr(out, " T ") != NULL, "no stopped child: %s", out);
+	ck_assert_msg(strstr(out, "test_engine_procstate") != NULL,
+		      "no command line: %s", out);
+
+	/* too small a buffer: cut, marked, terminated */
+	char small[24];
+	ck_assert_int_eq(baton_proc_describe_tree(root, small, sizeof small),
+			 3);
+	ck_assert_uint_eq(strlen(small), sizeof small - 1);
+	ck_assert_str_eq(small + sizeof small - 4, "...");
+
+	kill(kids[0], SIGKILL);
+	kill(kids[1], SIGKILL);
+	kill(root, SIGKILL);
+	waitpid(root, NULL, 0);
+	/* the root is gone: nothing to say */
+	ck_assert_int_eq(baton_proc_describe_tree(root, out, sizeof out), 0);
+	ck_assert_str_eq(out, "");
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
+static Suite *procstate_suite(void)
+{
+	Suite *s = suite_create("engine_procstate");
+	TCase *tc = tcase_create("procstate");
+	tcase_add_test(tc, stat_lines_parse_past_any_command_name);
+	tcase_add_test(tc, a_tree_is_the_root_and_its_children_one_line_each);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(procstate_suite)
