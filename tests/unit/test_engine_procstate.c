@@ -19,8 +19,8 @@ START_TEST(stat_lines_parse_past_any_command_name)
 	ck_assert_int_eq(state, 'S');
 	ck_assert_int_eq(ppid, 7);
 	/* a command name may hold ") D 1 (": the fields follow the last ')' */
-	ck_assert(baton_proc_parse_stat("43 (a) D 1 (b) D 9 43 43", &state,
-					&ppid));
+	ck_assert(
+	    baton_proc_parse_stat("43 (a) D 1 (b) D 9 43 43", &state, &ppid));
 	ck_assert_int_eq(state, 'D');
 	ck_assert_int_eq(ppid, 9);
 	ck_assert(!baton_proc_parse_stat("43 (a", &state, &ppid));
