@@ -1815,6 +1815,57 @@ static void log_still_running(struct baton_engine *e, const char *how)
 	}
 }
 
+/* What `pg_ctl stop -m fast|immediate -w` does (SIGINT or SIGQUIT to the
+ * postmaster, then wait until it is gone), with one thing more: while it
+ * waits it ends the postmaster's children that never got past a client's
+ * startup packet. PostgreSQL 15 waits for its dead-end children (a client
+ * that connected during the shutdown, to be told so) and signals none of
+ * them, not even in an immediate shutdown, so a client that connects and
+ * says nothing held every stop for authentication_timeout: 60 s, seen in 2
+ * of 33 heals on the lab, where load writers connect to every instance.
+ * The shutdown checkpoint does not wait for them, so ending them loses
+ * nothing; the untitled ones are the only children signalled. 0 once the
+ * postmaster is gone, BATON_ETIMEDOUT after pg->timeout_s. */
+static int stop_server(struct baton_engine *e, int sig)
+{
+	struct pg *pg = PG(e);
+	int pid = baton_pg_postmaster_pid(e);
+	double start = baton_mono_ms_double(), now, sweep = start + 200;
+
+	if (pid == 0) {
+		return 0;
+	}
+	if (kill(pid, sig) != 0 && errno != ESRCH) {
+		baton_errmsg_printf(e->errmsg, "cannot signal postgres %s: %s",
+				    pg->name, strerror(errno));
+		return BATON_EENGINE;
+	}
+	while ((pid = baton_pg_postmaster_pid(e)) != 0) {
+		now = baton_mono_ms_double();
+		if (now - start >= pg->timeout_s * 1000.0) {
+			baton_errmsg_printf(e->errmsg,
+					    "postgres %s did not stop in %u s",
+					    pg->name, pg->timeout_s);
+			return BATON_ETIMEDOUT;
+		}
+		if (now >= sweep) {
+			int n =
+			    baton_proc_signal_untitled_children(pid, SIGTERM);
+			if (n > 0) {
+				BATON_INFO(
+				    "engine",
+				    "postgres %s: ended %d connection(s) "
+				    "that sent no startup packet, so the "
+				    "stop need not wait for them",
+				    pg->name, n);
+			}
+			sweep = now + 200;
+		}
+		sleep_ms(10);
+	}
+	return 0;
+}
+
 static int pg_stop(struct baton_engine *e, bool immediate)
 {
 	struct pg *pg = PG(e);
@@ -1823,13 +1874,13 @@ static int pg_stop(struct baton_engine *e, bool immediate)
 	if (baton_pg_postmaster_pid(e) == 0) {
 		return 0;
 	}
-	if (!immediate && pg_ctl(e, "stop", "fast") == 0) {
+	if (!immediate && stop_server(e, SIGINT) == 0) {
 		return 0;
 	}
 	if (!immediate) {
 		log_still_running(e, "a fast");
 	}
-	if (pg_ctl(e, "stop", "immediate") == 0) {
+	if (stop_server(e, SIGQUIT) == 0) {
 		return 0;
 	}
 	/* pg_ctl gave up: the postmaster itself */

@@ -2,6 +2,7 @@
 #include "engine/procstate.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -147,6 +148,38 @@ int baton_proc_describe_tree(pid_t root, char *out, size_t n)
 		if (slurp((pid_t)pid, "stat", buf, sizeof buf) > 0 &&
 		    baton_proc_parse_stat(buf, &state, &ppid) && ppid == root) {
 			describe(&o, (pid_t)pid, state);
+			count++;
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+int baton_proc_signal_untitled_children(pid_t root, int sig)
+{
+	char own[4096], theirs[4096], buf[512], state;
+	ssize_t own_len, len;
+	pid_t ppid;
+	struct dirent *de;
+	DIR *d;
+	int count = 0;
+
+	if ((own_len = slurp(root, "cmdline", own, sizeof own)) <= 0 ||
+	    (d = opendir("/proc")) == NULL) {
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == root) {
+			continue;
+		}
+		if (slurp((pid_t)pid, "stat", buf, sizeof buf) > 0 &&
+		    baton_proc_parse_stat(buf, &state, &ppid) && ppid == root &&
+		    (len = slurp((pid_t)pid, "cmdline", theirs,
+				 sizeof theirs)) == own_len &&
+		    memcmp(own, theirs, (size_t)len) == 0 &&
+		    kill((pid_t)pid, sig) == 0) {
 			count++;
 		}
 	}

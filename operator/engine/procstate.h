@@ -20,6 +20,16 @@
  * or /proc is not there). */
 int baton_proc_describe_tree(pid_t root, char *out, size_t n);
 
+/* Send SIG to each direct child of ROOT whose command line is still
+ * ROOT's own: a fork that has not set its process title yet. For a
+ * postmaster these are the backends that wait for a client's startup
+ * packet; PostgreSQL 15 signals none of its "dead-end" ones (forked to
+ * tell a client the server is shutting down), which live on until
+ * authentication_timeout (60 s) and hold the postmaster, and a stop, that
+ * long. SIGTERM ends such a child at once with exit status 1, as a
+ * startup-packet timeout does. Returns how many were signalled. */
+int baton_proc_signal_untitled_children(pid_t root, int sig);
+
 /* Parse one /proc/PID/stat line: the state letter and the parent pid
  * (the command name in parentheses may hold spaces and ')'). False if
  * the line is not one. Exposed for the unit test. */

@@ -111,12 +111,91 @@ START_TEST(a_tree_is_the_root_and_its_children_one_line_each)
 }
 END_TEST
 
+/* A child that only forked keeps its parent's command line (a postmaster's
+ * backend before its process title); one that exec'd has its own. Only
+ * the first is signalled. */
+START_TEST(only_untitled_children_are_signalled)
+{
+	int ready[2];
+	pid_t kids[2];
+	ck_assert_int_eq(pipe(ready), 0);
+	pid_t root = fork();
+	ck_assert_int_ge(root, 0);
+	if (root == 0) {
+		/* the harness's SIGTERM handler kills the process group */
+		signal(SIGTERM, SIG_DFL);
+		pid_t a = fork(), b;
+		if (a == 0) {
+			pause();
+			_exit(0);
+		}
+		b = fork();
+		if (b == 0) {
+			execl("/bin/sleep", "sleep", "60", (char *)NULL);
+			_exit(127);
+		}
+		/* until b's exec shows */
+		for (int i = 0; i < 500; i++) {
+			char p[64], s[64] = "";
+			snprintf(p, sizeof p, "/proc/%d/cmdline", (int)b);
+			FILE *f = fopen(p, "r");
+			if (f != NULL) {
+				size_t r = fread(s, 1, sizeof s - 1, f);
+				s[r] = '\0';
+				fclose(f);
+			}
+			if (strcmp(s, "sleep") == 0) {
+				break;
+			}
+			usleep(10000);
+		}
+		pid_t mine[2] = {a, b};
+		if (write(ready[1], mine, sizeof mine) != sizeof mine) {
+			_exit(1);
+		}
+		for (;;) {
+			pause();
+		}
+	}
+	ck_assert_int_eq(read(ready[0], kids, sizeof kids), sizeof kids);
+
+	/* signal 0 counts */
+	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 1);
+	ck_assert_int_eq(baton_proc_signal_untitled_children(root, SIGTERM), 1);
+	/* a is gone (a zombie of root's until reaped), b runs on */
+	for (int i = 0; i < 500; i++) {
+		char p[64], st[256] = "";
+		snprintf(p, sizeof p, "/proc/%d/stat", (int)kids[0]);
+		FILE *f = fopen(p, "r");
+		if (f == NULL) {
+			break;
+		}
+		char *ok = fgets(st, sizeof st, f);
+		fclose(f);
+		if (ok != NULL && strstr(st, ") Z ") != NULL) {
+			break;
+		}
+		usleep(10000);
+	}
+	ck_assert_int_eq(kill(kids[1], 0), 0);
+	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 0);
+	/* no such root, no children */
+	kill(kids[1], SIGKILL);
+	kill(root, SIGKILL);
+	waitpid(root, NULL, 0);
+	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
 static Suite *procstate_suite(void)
 {
 	Suite *s = suite_create("engine_procstate");
 	TCase *tc = tcase_create("procstate");
 	tcase_add_test(tc, stat_lines_parse_past_any_command_name);
 	tcase_add_test(tc, a_tree_is_the_root_and_its_children_one_line_each);
+	tcase_add_test(tc, only_untitled_children_are_signalled);
 	suite_add_tcase(s, tc);
 	return s;
 }
