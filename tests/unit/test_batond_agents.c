@@ -2,9 +2,12 @@
  * do for every combination of the FSM's state and the agent's report, and
  * the parsing it relies on. The orders' safety properties under test:
  * a brand-new primary is only ever initialised for a database that never
- * had data; nothing but the FSM's primary region's ordinal 0 is promoted or
- * granted a lease, and only while this region's lease is valid (and not
- * during a switchover); an old primary always goes back to streaming. */
+ * had data; nothing but the FSM's primary region's designated instance
+ * (ordinal 0 until a designation moves it) is promoted or granted a lease,
+ * and only while this region's lease is valid (and not during a
+ * switchover), in synchronous mode only with a reported synchronous list
+ * within the FSM's members; an old primary always goes back to
+ * streaming. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
