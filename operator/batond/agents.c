@@ -12,6 +12,7 @@
 #include "batond/config.h"
 #include "batond/hold.h"
 #include "batond/lastfailover.h"
+#include "batond/syncset.h"
 #include "http/server.h"
 #include "common/labels.h"
 #include "common/assert.h"
@@ -34,6 +35,9 @@
 #define STALE_MS 5000	       /* a status older than this drives nothing */
 #define ORDER_TIMEOUT_MS 15000 /* lease, promote, fence */
 #define LONG_ORDER_TIMEOUT_MS 600000 /* init, rejoin: copies data */
+/* standbys: the engine waits up to 30 s for every walsender to take the
+ * reload (agent.md); a shorter timeout would cut a slow one short */
+#define STANDBYS_ORDER_TIMEOUT_MS 45000
 #define BACKOFF_MAX_MS 30000
 
 struct baton_agents_pod {
@@ -95,7 +99,7 @@ struct baton_agents_db {
 	 * agent answered (not a sibling's readiness) */
 	bool pod0_ready;
 	char endpoint[96];
-	/* "host:port" of the designated instance (ordinal 0), whatever its
+	/* "host:port" of the designated instance (the FSM's), whatever its
 	 * role: where the other regions' standbys will stream from once
 	 * this region is promoted (published as instanceEndpoint) */
 	char instance[96];
@@ -310,9 +314,10 @@ static void note_agent_hops(struct baton_agents *a, struct baton_agents_pod *p,
 	int64_t ms;
 	bool any = false;
 
-	if (lf == NULL || cs == NULL || s == NULL || p->ordinal != 0 ||
+	if (lf == NULL || cs == NULL || s == NULL ||
 	    (st = cs->db(cs->data, p->db)) == NULL || st->primary < 0 ||
 	    baton_fsm_region_index(st, a->env.region) != st->primary ||
+	    p->ordinal != (int)st->regions[st->primary].designated ||
 	    sget(s, "role") == NULL ||
 	    strcmp(sget(s, "role"), "primary") != 0 ||
 	    !json_is_integer(pe = json_object_get(s, "primaryEpoch")) ||
@@ -564,14 +569,15 @@ static bool switchover_target(struct baton_agents *a,
 	const struct baton_db_state *st;
 	int me;
 
-	if (cs == NULL || p->ordinal != 0 ||
-	    (st = cs->db(cs->data, p->db)) == NULL || st->sw_target < 0 ||
+	if (cs == NULL || (st = cs->db(cs->data, p->db)) == NULL ||
+	    st->sw_target < 0 ||
 	    (st->phase != BATON_PHASE_SWITCHING_OVER &&
 	     st->phase != BATON_PHASE_FENCED)) {
 		return false;
 	}
 	me = baton_fsm_region_index(st, a->env.region);
 	return me == st->sw_target &&
+	       p->ordinal == (int)st->regions[me].designated &&
 	       (st->phase == BATON_PHASE_SWITCHING_OVER ||
 		st->regions[me].position < st->sw_final_position);
 }
@@ -839,7 +845,8 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 {
 	const char *role = v->role ? v->role : "none";
 	bool here = st->primary == me;
-	bool designated = here && v->ordinal == 0;
+	bool designated =
+	    here && me >= 0 && v->ordinal == (int)st->regions[me].designated;
 	const char *ep = v->primary_endpoint;
 
 	memset(out, 0, sizeof *out);
@@ -901,7 +908,7 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 	 * below takes them to whoever is promoted. */
 	if (st->phase == BATON_PHASE_FAILING_OVER) {
 		const char *t = v->failover_target;
-		if (v->ordinal == 0 && me >= 0 &&
+		if (me >= 0 && v->ordinal == (int)st->regions[me].designated &&
 		    st->regions[me].role == BATON_ROLE_DATA &&
 		    strcmp(role, "replica") == 0 && !v->detach_done) {
 			out->action = "detach";
@@ -988,14 +995,80 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 }
 
 uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
-				  int ordinal, uint64_t grant_ms)
+				  int ordinal, const struct baton_syncset *sync,
+				  uint64_t grant_ms)
 {
-	if (st == NULL || me < 0 || st->primary != me || ordinal != 0 ||
+	if (st == NULL || me < 0 || st->primary != me ||
+	    (unsigned)me >= st->n_regions ||
+	    ordinal != (int)st->regions[me].designated ||
 	    st->phase == BATON_PHASE_SWITCHING_OVER ||
 	    st->phase == BATON_PHASE_FENCED) {
 		return 0;
 	}
+	/* (I-LIST): no commit under a list naming a non-member */
+	if (!baton_syncset_gate(st, sync)) {
+		return 0;
+	}
 	return grant_ms;
+}
+
+/* The synchronous list the FSM's ST asks of DB's primary
+ * (batond/syncset.h): true and OUT filled; false without the spec or the
+ * FSM's applied count (then nothing is sent). */
+static bool wanted_list(struct baton_agents *a, const struct baton_db_state *st,
+			const char *db, struct baton_syncset *out)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+	struct baton_dbspec spec;
+	char errmsg[BATON_ERRMSG_SIZE];
+	json_t *obj;
+
+	if (cs == NULL || cs->applied == NULL || a->env.dbcs == NULL ||
+	    (obj = baton_kube_informer_get(a->env.dbcs, db)) == NULL ||
+	    baton_dbspec_parse(obj, &spec, errmsg) != 0) {
+		return false;
+	}
+	return baton_syncset_derive(st, &spec, cs->applied(cs->data), out) == 0;
+}
+
+/* BODY (an order's) gains "syncNames": the names of L. */
+static json_t *with_sync_names(json_t *body, const struct baton_syncset *l)
+{
+	json_t *names = json_array();
+
+	for (unsigned i = 0; names != NULL && i < l->n; i++) {
+		json_array_append_new(names, json_string(l->names[i]));
+	}
+	if (body == NULL || names == NULL) {
+		json_decref(names);
+		json_decref(body);
+		return NULL;
+	}
+	json_object_set_new(body, "syncNames", names);
+	return body;
+}
+
+/* The list the primary instance P (status S) of region ME needs, when the
+ * one it reports differs from the FSM's (baton_syncset_needs_order()):
+ * true and WANT filled. Only outside a switchover and a failover's round,
+ * where the instance is fenced or about to be. */
+static bool standbys_due(struct baton_agents *a,
+			 const struct baton_db_state *st, int me,
+			 const struct baton_agents_pod *p, json_t *s,
+			 struct baton_syncset *want)
+{
+	struct baton_syncset have;
+	bool reported;
+
+	if (st->primary != me || me < 0 || p->held ||
+	    p->ordinal != (int)st->regions[me].designated ||
+	    (st->phase != BATON_PHASE_HEALTHY &&
+	     st->phase != BATON_PHASE_REGION_LOST) ||
+	    !wanted_list(a, st, p->db, want)) {
+		return false;
+	}
+	reported = baton_syncset_reported(s, &have);
+	return baton_syncset_needs_order(st, want, reported ? &have : NULL);
 }
 
 static void drive(struct baton_agents *a, struct baton_agents_pod *p,
@@ -1008,6 +1081,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	json_t *epj;
 	struct baton_agent_view v;
 	struct baton_agent_order o;
+	struct baton_syncset want;
 	char own[96];
 	int me;
 
@@ -1110,6 +1184,19 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		cs->propose(cs->data, &cmd);
 	}
 	if (o.action == NULL) {
+		/* the primary at this epoch: its synchronous list follows the
+		 * FSM's (a retry after a refusal at a newer G) */
+		if (v.role != NULL && strcmp(v.role, "primary") == 0 &&
+		    v.primary_epoch == st->epoch && bget(s, "ready") &&
+		    standbys_due(a, st, me, p, s, &want)) {
+			p->order_round = st->round;
+			send_order(
+			    a, p, "standbys", st->epoch,
+			    with_sync_names(
+				json_pack("{s:I}", "gen", (json_int_t)want.gen),
+				&want),
+			    "", STANDBYS_ORDER_TIMEOUT_MS);
+		}
 		return;
 	}
 	p->order_round = st->round;
@@ -1127,6 +1214,13 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	} else if (strcmp(o.action, "cascade") == 0) {
 		send_order(a, p, "cascade", o.epoch, with_endpoint(o.target),
 			   o.target, ORDER_TIMEOUT_MS);
+	} else if (strcmp(o.action, "promote") == 0 &&
+		   standbys_due(a, st, me, p, s, &want)) {
+		/* the list is in force from the promotion on: no commit
+		 * waits for a standbys order, and the lease gate passes */
+		send_order(a, p, "promote", o.epoch,
+			   with_sync_names(json_object(), &want), "",
+			   ORDER_TIMEOUT_MS);
 	} else {
 		send_order(a, p, o.action, o.epoch, json_object(), "",
 			   ORDER_TIMEOUT_MS);
@@ -1212,6 +1306,15 @@ static void hold_update(struct baton_agents *a, struct baton_agents_pod *p,
 	memcpy(p->hold_reason, reason, sizeof p->hold_reason);
 }
 
+/* This region's designated ordinal for DB: the FSM's, 0 without one. */
+static int designated_here(const struct baton_agents *a, const char *db)
+{
+	const struct baton_consensus_ops *cs = a->env.consensus;
+
+	return baton_syncset_designated(
+	    cs != NULL ? cs->db(cs->data, db) : NULL, a->env.region);
+}
+
 /* Mark and sweep: the pods in the informer's cache are the pods. */
 static void sync_pods(struct baton_agents *a, uint64_t now)
 {
@@ -1238,6 +1341,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		const char *name = sget(md, "name");
 		const char *ip = sget(json_object_get(pod, "status"), "podIP");
 		char db[BATON_NAME_SIZE];
+		int designated;
 
 		if (cl == NULL || ns == NULL || name == NULL ||
 		    sget(md, "deletionTimestamp") != NULL ||
@@ -1282,10 +1386,12 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			continue;
 		}
 		d->seen = true;
-		if (p->ordinal == 0) {
+		designated = designated_here(a, p->db);
+		if (p->ordinal == designated) {
 			d->pod0_ready = baton_agents_pod_ready(pod) && !p->held;
 		}
-		if (p->ordinal == 0 && p->ip[0] != '\0' && p->db_port > 0) {
+		if (p->ordinal == designated && p->ip[0] != '\0' &&
+		    p->db_port > 0) {
 			snprintf(d->instance, sizeof d->instance, "%s:%d",
 				 p->ip, p->db_port);
 		}
@@ -1297,6 +1403,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			const char *h = sget(s, "health");
 			struct baton_instance_report inst = {
 			    .ordinal = p->ordinal,
+			    .designated = designated,
 			    /* a stopped instance (a failed rejoin) serves
 			     * nothing: not healthy, whatever the pod says */
 			    .serving =
@@ -1492,9 +1599,13 @@ static void lease_cb(struct baton_http_request *req, void *data)
 	}
 	if (cs != NULL && (st = cs->db(cs->data, p->db)) != NULL) {
 		int me = baton_fsm_region_index(st, a->env.region);
+		struct baton_syncset sync;
+		/* the list as the agent last reported it (its status, or
+		 * the answer to its last order) */
+		bool reported = baton_syncset_reported(p->status, &sync);
 		epoch = st->epoch;
 		grant = baton_agents_lease_grant(
-		    st, me, p->ordinal,
+		    st, me, p->ordinal, reported ? &sync : NULL,
 		    cs->agent_grant(cs->data, p->db, st->epoch));
 		if (p->held) {
 			grant = 0; /* a forensic fence: no lease (hold.h) */
@@ -1506,8 +1617,7 @@ static void lease_cb(struct baton_http_request *req, void *data)
 			every = st->cfg.lease_ms / 10;
 		}
 	}
-	if (grant > 0 && p->lease_granted_ms == 0 && st != NULL &&
-	    p->ordinal == 0) {
+	if (grant > 0 && p->lease_granted_ms == 0 && st != NULL) {
 		note_grant(a, p, st);
 	}
 	p->lease_asked_ms = now;
@@ -1548,7 +1658,8 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 	}
 	*out = d->rep;
 	/* synchronous: the primary's region lists our designated instance
-	 * (a sibling in the list is no remote copy of what pod 0 holds) */
+	 * (a sibling in the list is no remote copy of what the designated
+	 * instance holds) */
 	st = cs ? cs->db(cs->data, db) : NULL;
 	if (st != NULL && st->primary >= 0 &&
 	    strcmp(st->regions[st->primary].name, a->env.region) != 0 &&
@@ -1565,12 +1676,14 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 		ns[n] = '\0';
 		list = a->env.peer_sync_standbys(a->env.data, ns, slash + 1,
 						 st->regions[st->primary].name);
+		int designated = baton_syncset_designated(st, a->env.region);
 		for (p = a->pods; list != NULL && p != NULL; p = p->next) {
 			const char *name = sget(p->status, "name");
 			if (p->gone || strcmp(p->db, db) != 0) {
 				continue;
 			}
 			if (baton_agents_sync_listed(list, p->ordinal,
+						     designated,
 						     name ? name : p->name)) {
 				out->sync_standby = true;
 				return;
@@ -1582,7 +1695,7 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 void baton_agents_fold(struct baton_region_report *r,
 		       const struct baton_instance_report *v)
 {
-	if (v->ordinal != 0) {
+	if (v->ordinal != v->designated) {
 		return; /* never promoted: says nothing about the region */
 	}
 	r->healthy = v->serving;
@@ -1591,12 +1704,13 @@ void baton_agents_fold(struct baton_region_report *r,
 	r->follows_epoch = v->follows_epoch;
 }
 
-bool baton_agents_sync_listed(const char *list, int ordinal, const char *name)
+bool baton_agents_sync_listed(const char *list, int ordinal, int designated,
+			      const char *name)
 {
 	size_t len;
 	const char *q;
 
-	if (list == NULL || name == NULL || ordinal != 0 ||
+	if (list == NULL || name == NULL || ordinal != designated ||
 	    (len = strlen(name)) == 0) {
 		return false;
 	}
@@ -1613,11 +1727,12 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 			uint64_t round, struct baton_region_report *out)
 {
 	struct baton_agents_pod *p;
+	int designated = a != NULL ? designated_here(a, db) : 0;
 
 	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
 		/* a held instance gives none: the failover waits for it
 		 * rather than promote a region that may hold less (hold.h) */
-		if (!p->gone && !p->held && p->ordinal == 0 &&
+		if (!p->gone && !p->held && p->ordinal == designated &&
 		    strcmp(p->db, db) == 0 && p->detach_ok &&
 		    p->detach_epoch == epoch && p->detach_round == round) {
 			memset(out, 0, sizeof *out);

@@ -8,12 +8,16 @@
  * carrying the FSM's epoch (the agent refuses older epochs, so a restarted
  * or partitioned batond can never undo a newer decision):
  *
- *   no instance yet       init primary (ordinal 0 of the primary region, at
+ *   no instance yet       init primary (the designated instance of the
+ *                         primary region, at
  *                         epoch 1, before any region reported a position:
  *                         a brand-new database), else init replica from the
  *                         primary's endpoint
  *   the primary pod here  promote (when the agent is not yet the primary
- *   (ordinal 0, lease ok) of the FSM's epoch); its lease it asks for itself
+ *   (designated)          of the FSM's epoch), with the synchronous list;
+ *                         standbys (the list the FSM asks for, when the
+ *                         one the agent reports differs:
+ *                         batond/syncset.h); its lease it asks for itself
  *                         (below)
  *   switchover, old side  fence; once the agent answered that fence order
  *                         (this switchover's round) fenced, not writable,
@@ -38,8 +42,10 @@
  * batond's agent API ({"namespace","pod","epoch"}) and batond answers
  * {"epoch", "grantMillis", "askEveryMillis"}: the grant is
  * baton_lease_agent_grant() of this region's lease, computed when the
- * answer is written, and only for the designated instance (ordinal 0) of
- * the primary region outside a switchover; 0 for everyone else. The agent
+ * answer is written, and only for the designated instance (the FSM's
+ * ordinal) of the primary region outside a switchover, in synchronous
+ * mode only while the list it reports stays within the FSM's members
+ * (the lease gate, batond/syncset.h); 0 for everyone else. The agent
  * counts it from when it asked (agent/lease.h), so no delay on the way can
  * make it outlive this region's lease. A question is accepted only from
  * the pod's own address (or, with TLS, its certificate).
@@ -75,6 +81,11 @@ struct baton_agents_env {
 	const char *region;
 	const struct baton_consensus_ops *consensus; /* NULL: no Raft */
 	struct baton_kube_informer *pods;	     /* this region's pods */
+	/* The DatabaseClusters (their spec: each region's replicas and
+	 * StatefulSet), for the primary's synchronous list
+	 * (batond/syncset.h). NULL: no list is sent, and in synchronous
+	 * mode the gate then grants no lease. */
+	struct baton_kube_informer *dbcs;
 	/* The endpoint ("host:port") and synchronous standbys ("a,b") that
 	 * REGION's batond published for NS/NAME (peer status), or NULL. */
 	const char *(*peer_endpoint)(void *data, const char *ns,
@@ -132,7 +143,7 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
  * Valid until the next tick. */
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db);
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
-/* "host:port" of DB's local designated instance (ordinal 0), whatever its
+/* "host:port" of DB's local designated instance (the FSM's), whatever its
  * role, or NULL: where standbys elsewhere go once this region is
  * promoted. Valid until the next tick. */
 const char *baton_agents_instance_endpoint(struct baton_agents *a,
@@ -159,7 +170,8 @@ struct baton_agent_view {
 	uint64_t primary_epoch; /* the epoch it is primary at, 0: none */
 	uint64_t position;	/* WAL bytes */
 	const char *upstream;	/* "host:port" it streams from, NULL: unknown */
-	int ordinal;		/* StatefulSet ordinal; 0 is the primary's */
+	int ordinal;		/* StatefulSet ordinal (the FSM's `designated`
+				   is the region's promoted one) */
 	const char *own_endpoint;     /* "podIP:port" */
 	const char *following;	      /* what batond last told it, or "" */
 	const char *primary_endpoint; /* the current primary's, or NULL */
@@ -199,16 +211,23 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 			 const struct baton_agent_view *v,
 			 struct baton_agent_order *out);
 
+struct baton_syncset;
+
 /* The grant for a lease question from instance V's pod (ordinal ORDINAL)
- * of region ME, given the FSM's ST and this region's grant GRANT_MS
- * (baton_lease_agent_grant()): GRANT_MS for the designated instance of the
- * primary region outside a switchover, else 0. Pure. */
+ * of region ME, given the FSM's ST, the synchronous list the instance
+ * reports (SYNC, its syncConfig; NULL: none) and this region's grant
+ * GRANT_MS (baton_lease_agent_grant()): GRANT_MS for the designated
+ * instance of the primary region outside a switchover whose list passes
+ * the lease gate (baton_syncset_gate(): in synchronous mode a reported
+ * list within the members), else 0. Pure. */
 uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
-				  int ordinal, uint64_t grant_ms);
+				  int ordinal, const struct baton_syncset *sync,
+				  uint64_t grant_ms);
 
 /* ---- the region's report, pure (unit-tested) ---------------------------
  *
- * A region reports its *designated instance* (ordinal 0): the one a
+ * A region reports its *designated instance* (the FSM's `designated`
+ * ordinal, 0 until a designation moves it): the one a
  * failover or a switchover promotes, the one the primary region's lease is
  * granted to, and the only one of a standby region in the primary's
  * synchronous set (children.c). Health, position and the synchronous flag
@@ -220,7 +239,8 @@ uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
 
 /* One instance, as batond last heard from its agent (a fresh status). */
 struct baton_instance_report {
-	int ordinal;	   /* StatefulSet ordinal; 0: the designated one */
+	int ordinal;	   /* StatefulSet ordinal */
+	int designated;	   /* the region's designated ordinal (the FSM's) */
 	bool serving;	   /* initialised, ready, running, not failed */
 	bool asking;	   /* still asks for its lease (or never did) */
 	uint64_t position; /* WAL bytes */
@@ -233,10 +253,12 @@ struct baton_instance_report {
 void baton_agents_fold(struct baton_region_report *r,
 		       const struct baton_instance_report *v);
 
-/* Whether the instance NAME (ordinal ORDINAL) of a standby region counts
- * as a synchronous standby given the primary's comma-separated LIST: it is
- * listed, and it is the designated instance. */
-bool baton_agents_sync_listed(const char *list, int ordinal, const char *name);
+/* Whether the instance NAME (ordinal ORDINAL) of a standby region whose
+ * designated ordinal is DESIGNATED counts as a synchronous standby given
+ * the primary's comma-separated LIST: it is listed, and it is the
+ * designated instance. */
+bool baton_agents_sync_listed(const char *list, int ordinal, int designated,
+			      const char *name);
 
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */

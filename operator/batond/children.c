@@ -114,11 +114,17 @@ static json_t *statefulset(const struct baton_dbspec *s,
 	}
 	if (args != NULL && s->synchronous) {
 		/* The synchronous standbys (ANY 1) are the designated
-		 * instances (ordinal 0: the one a region promotes) of the
-		 * *other* data regions: an acknowledged commit is then on an
-		 * instance that survives the loss of this region and that a
-		 * failover can promote. Same-region replicas stream
-		 * asynchronously. */
+		 * instances (the one a region promotes) of the *other* data
+		 * regions: an acknowledged commit is then on an instance that
+		 * survives the loss of this region and that a failover can
+		 * promote. Same-region replicas stream asynchronously. This
+		 * is only the boot default, ordinal 0 as REGISTER designates:
+		 * the primary's batond sends the list the FSM holds as a
+		 * standbys order (batond/syncset.h, equal to this one while
+		 * every region is at ordinal 0), the promote carries it, and
+		 * the agent keeps it over this argument from then on. Left
+		 * as it is, so that no pod template changes (and no pod
+		 * rolls) when a designation moves. */
 		char names[1024] = "";
 		for (int i = 0; i < s->n_regions; i++) {
 			char sts[128];

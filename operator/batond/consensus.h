@@ -52,6 +52,12 @@ struct baton_consensus_ops {
 	 * (anything but renewals and reports), so that the agent driver acts
 	 * on it at once instead of on its next tick. May be NULL. */
 	uint64_t (*generation)(void *data);
+	/* Commands the FSM applied here so far (struct baton_fsm, applied):
+	 * a function of the log position, the same on every node at the
+	 * same entry, and it only grows (a snapshot carries it). The
+	 * generation of a synchronous list (batond/syncset.h). May be NULL:
+	 * then no list is sent. */
+	uint64_t (*applied)(void *data);
 	/* Something this region reports changed (a standby's final
 	 * position is known): run the consensus tick now, not on its next
 	 * 50 ms. May be NULL. */

@@ -17,6 +17,7 @@
 #include "batond/events.h"
 #include "batond/reconcile.h"
 #include "batond/switchover.h"
+#include "batond/syncset.h"
 #include "common/assert.h"
 #include "common/clock.h"
 #include "common/failpoint.h"
@@ -594,10 +595,10 @@ static void label_send(struct baton_controller *c, const char *db,
 	json_decref(patch);
 }
 
-/* Brings the region's pods of SPEC in line with the FSM: the lowest ready
- * ordinal is primary with the epoch when this region holds the primary;
- * every other pod is a replica. The plan is batond/labels.c's; this feeds
- * it from the pod cache and the FSM and sends what it plans. */
+/* Brings the region's pods of SPEC in line with the FSM: the designated
+ * ordinal (the FSM's) is primary with the epoch when this region holds the
+ * primary; every other pod is a replica. The plan is batond/labels.c's; this
+ * feeds it from the pod cache and the FSM and sends what it plans. */
 static void sync_labels(struct baton_controller *c,
 			const struct baton_dbspec *spec)
 {
@@ -627,7 +628,11 @@ static void sync_labels(struct baton_controller *c,
 	    c->consensus->lease_valid(c->consensus->data, db, v.epoch)) {
 		char sts[120];
 		baton_children_sts_name(spec, region, sts, sizeof sts);
-		snprintf(want_primary, sizeof want_primary, "%s-0", sts);
+		baton_syncset_pod(
+		    sts,
+		    baton_syncset_designated(
+			c->consensus->db(c->consensus->data, db), region),
+		    want_primary, sizeof want_primary);
 	}
 	rec = baton_dbstate_get(&c->dbstate, db);
 	if (rec == NULL || rec->n_pods == 0) {
@@ -1099,6 +1104,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 		    .region = cfg->region,
 		    .consensus = c->consensus,
 		    .pods = &c->pods,
+		    .dbcs = &c->dbcs,
 		    .peer_endpoint = agents_peer_endpoint,
 		    .peer_instance_endpoint = agents_peer_instance,
 		    .peer_sync_standbys = agents_peer_sync,

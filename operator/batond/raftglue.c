@@ -824,6 +824,12 @@ static uint64_t op_generation(void *data)
 	return g->generation;
 }
 
+static uint64_t op_applied(void *data)
+{
+	struct baton_raftglue *g = data;
+	return g->node.fsm.applied;
+}
+
 static bool op_primary_lost(void *data, const char *db)
 {
 	struct baton_raftglue *g = data;
@@ -1413,6 +1419,7 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 	    .lease_expired = op_lease_expired,
 	    .primary_lost = op_primary_lost,
 	    .generation = op_generation,
+	    .applied = op_applied,
 	    .kick = op_kick,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);

@@ -2,9 +2,12 @@
  * do for every combination of the FSM's state and the agent's report, and
  * the parsing it relies on. The orders' safety properties under test:
  * a brand-new primary is only ever initialised for a database that never
- * had data; nothing but the FSM's primary region's ordinal 0 is promoted or
- * granted a lease, and only while this region's lease is valid (and not
- * during a switchover); an old primary always goes back to streaming. */
+ * had data; nothing but the FSM's primary region's designated instance
+ * (ordinal 0 until a designation moves it) is promoted or granted a lease,
+ * and only while this region's lease is valid (and not during a
+ * switchover), in synchronous mode only with a reported synchronous list
+ * within the FSM's members; an old primary always goes back to
+ * streaming. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -117,8 +120,9 @@ START_TEST(the_primary_pod_is_promoted_at_once_and_granted_only_with_a_lease)
 	ck_assert_str_eq(o.action, "promote"); /* no lease yet: promote */
 	ck_assert_uint_eq(o.epoch, 3);
 	/* the grant is the region's lease, 0 without one */
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 0), 0);
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1500), 1500);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 0), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1500),
+			  1500);
 	v.lease_valid = true;
 	baton_agents_decide(&st, 1, &v, &o);
 	ck_assert_str_eq(o.action, "promote");
@@ -153,17 +157,19 @@ START_TEST(only_the_designated_primary_instance_gets_a_grant)
 	struct baton_db_state st;
 
 	db_state(&st, 3, 1);
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 1700);
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 1, 1700), 0);
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 0, 0, 1700), 0);
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, -1, 0, 1700), 0);
-	ck_assert_uint_eq(baton_agents_lease_grant(NULL, 1, 0, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1700),
+			  1700);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 1, NULL, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 0, 0, NULL, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, -1, 0, NULL, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(NULL, 1, 0, NULL, 1700), 0);
 	st.phase = BATON_PHASE_SWITCHING_OVER;
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1700), 0);
 	st.phase = BATON_PHASE_FENCED;
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1700), 0);
 	st.phase = BATON_PHASE_REGION_LOST; /* it came back: renewals */
-	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, 1700), 1700);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1700),
+			  1700);
 }
 END_TEST
 
@@ -615,6 +621,72 @@ static struct baton_region_report fold(const struct baton_instance_report *v,
 	return r;
 }
 
+/* Every decision reads the designated ordinal from the FSM (issue 15
+ * item 4, design §1.1): with ordinal 1 designated, ordinal 1 of the
+ * primary region is initialised, promoted and granted, ordinal 0 is a
+ * replica like any sibling; ordinal 1 of a standby region detaches in a
+ * synchronous failover, gives the final and the region's report, and is
+ * the one counted as the synchronous standby. */
+START_TEST(the_designated_ordinal_comes_from_the_fsm)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+	struct baton_region_report r;
+	struct baton_instance_report pods[2] = {
+	    {.ordinal = 0, .designated = 1, .serving = false, .position = 9},
+	    {.ordinal = 1, .designated = 1, .serving = true, .position = 7}};
+
+	db_state(&st, 1, 0);
+	st.regions[0].designated = 1;
+	st.regions[1].designated = 1;
+	v = view("none", 1);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "init");
+	ck_assert_ptr_null(o.target); /* the first primary */
+	v = view("none", 0);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action); /* waits for the primary's endpoint */
+
+	db_state(&st, 3, 1);
+	st.regions[1].designated = 1;
+	v = view("replica", 1);
+	v.own_endpoint = "198.18.0.141:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "promote");
+	v = view("replica", 0);
+	v.own_endpoint = "198.18.0.140:5432";
+	v.upstream = "198.18.0.141:5432";
+	v.primary_endpoint = "198.18.0.141:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action); /* a replica, never promoted */
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 1, NULL, 1700),
+			  1700);
+	ck_assert_uint_eq(baton_agents_lease_grant(&st, 1, 0, NULL, 1700), 0);
+
+	/* a standby region's designated ordinal 1 detaches, 0 does not */
+	db_state(&st, 3, 0);
+	st.phase = BATON_PHASE_FAILING_OVER;
+	st.regions[1].designated = 1;
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+	v = view("replica", 0);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+
+	/* the region's report is ordinal 1's */
+	r = fold(pods, 2);
+	ck_assert(r.healthy);
+	ck_assert_uint_eq(r.position, 7);
+	ck_assert(
+	    !baton_agents_sync_listed("orders-us-0", 0, 1, "orders-us-0"));
+	ck_assert(baton_agents_sync_listed("orders-us-1", 1, 1, "orders-us-1"));
+}
+END_TEST
+
 /* A forensic fence (batond/hold.h): whatever the FSM says, a held instance
  * is ordered nothing but a fence, and a fence only while it could write. */
 START_TEST(a_held_instance_is_ordered_nothing_but_a_fence)
@@ -804,14 +876,16 @@ END_TEST
 START_TEST(only_the_designated_instance_counts_as_synchronous_standby)
 {
 	const char *list = "orders-us-1,orders-ap-0";
-	ck_assert(!baton_agents_sync_listed(list, 1, "orders-us-1"));
-	ck_assert(!baton_agents_sync_listed(list, 0, "orders-us-0"));
-	ck_assert(baton_agents_sync_listed(list, 0, "orders-ap-0"));
-	ck_assert(baton_agents_sync_listed("orders-us-0", 0, "orders-us-0"));
-	ck_assert(!baton_agents_sync_listed("orders-us-00", 0, "orders-us-0"));
-	ck_assert(!baton_agents_sync_listed("xorders-us-0", 0, "orders-us-0"));
-	ck_assert(!baton_agents_sync_listed(NULL, 0, "orders-us-0"));
-	ck_assert(!baton_agents_sync_listed(list, 0, ""));
+	ck_assert(!baton_agents_sync_listed(list, 1, 0, "orders-us-1"));
+	ck_assert(!baton_agents_sync_listed(list, 0, 0, "orders-us-0"));
+	ck_assert(baton_agents_sync_listed(list, 0, 0, "orders-ap-0"));
+	ck_assert(baton_agents_sync_listed("orders-us-0", 0, 0, "orders-us-0"));
+	ck_assert(
+	    !baton_agents_sync_listed("orders-us-00", 0, 0, "orders-us-0"));
+	ck_assert(
+	    !baton_agents_sync_listed("xorders-us-0", 0, 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed(NULL, 0, 0, "orders-us-0"));
+	ck_assert(!baton_agents_sync_listed(list, 0, 0, ""));
 }
 END_TEST
 
@@ -1328,6 +1402,232 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 }
 END_TEST
 
+/* ---- the primary's synchronous list, end to end ------------------------ */
+
+/* A fake agent for the primary's designated pod (HELD_POD_IP, the agent
+ * port): it answers its status with SYNC as syncConfig (NULL: none), and
+ * keeps every order it gets; a standbys order sets SYNC unless REFUSE. */
+struct fake_agent {
+	struct baton_http_server srv;
+	json_t *sync;
+	json_t *orders;
+	bool refuse;
+	bool closed;
+};
+
+static json_t *fake_agent_status(struct fake_agent *f)
+{
+	json_t *st = json_pack(
+	    "{s:s, s:s, s:b, s:s, s:i, s:i, s:b, s:b, s:b, s:b, s:s}", "pod",
+	    "orders-eu-0", "namespace", "shop", "initialized", 1, "role",
+	    "primary", "epoch", 3, "primaryEpoch", 3, "ready", 1, "running", 1,
+	    "writable", 0, "fenced", 1, "health", "ok");
+	if (f->sync != NULL) {
+		json_object_set(st, "syncConfig", f->sync);
+	}
+	return st;
+}
+
+static void fake_agent_answer(struct baton_http_request *req,
+			      struct fake_agent *f)
+{
+	json_t *st = fake_agent_status(f);
+	char *text = json_dumps(st, JSON_COMPACT);
+
+	baton_http_respond(req, 200, "application/json", text, strlen(text),
+			   NULL);
+	free(text);
+	json_decref(st);
+}
+
+static void fake_agent_status_cb(struct baton_http_request *req, void *data)
+{
+	fake_agent_answer(req, data);
+}
+
+static void fake_agent_order_cb(struct baton_http_request *req, void *data)
+{
+	struct fake_agent *f = data;
+	json_t *o = json_loadb(req->body, req->body_len, 0, NULL);
+	const char *action = json_string_value(json_object_get(o, "action"));
+
+	ck_assert_ptr_nonnull(o);
+	json_array_append_new(f->orders, o);
+	if (f->refuse) {
+		baton_http_respond_error(req, 500, "not now");
+		return;
+	}
+	if (action != NULL && strcmp(action, "standbys") == 0) {
+		json_decref(f->sync);
+		f->sync =
+		    json_pack("{s:O, s:O}", "gen", json_object_get(o, "gen"),
+			      "names", json_object_get(o, "syncNames"));
+	}
+	fake_agent_answer(req, f);
+}
+
+static void fake_agent_closed_cb(struct baton_http_server *srv)
+{
+	((struct fake_agent *)srv->data)->closed = true;
+}
+
+static uint64_t fake_applied(void *data)
+{
+	(void)data;
+	return 42;
+}
+
+/* Runs L in steps until COND holds, at most ~10 s. */
+#define LIFE_UNTIL(l, cond)                                                    \
+	do {                                                                   \
+		for (int step_ = 0; step_ < 100 && !(cond); step_++) {         \
+			life_run_ms((l), 100);                                 \
+		}                                                              \
+	} while (0)
+
+/* The last order the fake agent got, compact, or "". */
+static const char *last_order(struct fake_agent *f, char *buf, size_t size)
+{
+	json_t *o = json_array_get(f->orders, json_array_size(f->orders) - 1);
+	char *text =
+	    o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	snprintf(buf, size, "%s", text != NULL ? text : "");
+	free(text);
+	return buf;
+}
+
+/* Synchronous mode, eu primary at epoch 3, every region at ordinal 0. The
+ * primary's agent reports no list: it gets no lease, and a standbys order
+ * with the FSM's list (the boot default's orders-us-0) at G = the FSM's
+ * applied count; once it reports that list it is granted and ordered
+ * nothing more. Later it reports a list naming a non-member: no lease.
+ * Fails on a driver that sends no order, repeats an equal one, or grants
+ * without looking at the reported list. */
+START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
+{
+	struct life l;
+	struct baton_kube_informer pods, dbcs;
+	struct baton_consensus_ops cs;
+	struct baton_agents_env env;
+	struct baton_agents agents, *a = &agents;
+	struct baton_http_config hc = {0};
+	struct fake_agent f;
+	struct lease_ask q;
+	size_t n;
+	char buf[512];
+	json_t *pod;
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	held_st.cfg.synchronous = true;
+	for (int i = 0; i < 3; i++) { /* as REGISTER leaves them */
+		held_st.regions[i].members = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	memset(&cs, 0, sizeof cs);
+	cs.db = held_db;
+	cs.agent_grant = held_grant;
+	cs.lease_valid = held_lease_valid;
+	cs.applied = fake_applied;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&f, 0, sizeof f);
+	f.orders = json_array();
+	f.refuse = true;
+	ck_assert_int_eq(baton_http_server_init(&l.loop, &f.srv, &hc), 0);
+	f.srv.data = &f;
+	ck_assert_int_eq(baton_http_route(&f.srv, "GET", "/v1/status",
+					  fake_agent_status_cb, &f),
+			 0);
+	ck_assert_int_eq(baton_http_route(&f.srv, "POST", "/v1/order",
+					  fake_agent_order_cb, &f),
+			 0);
+	ck_assert_int_eq(
+	    baton_http_server_listen(&f.srv, HELD_POD_IP, BATON_AGENT_PORT), 0);
+
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	pod = json_pack(
+	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
+	    "s:{s:s, s:[{s:s, s:s}]}}",
+	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
+	    "baton.dev/cluster", "orders", "spec", "containers", "name",
+	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
+	    "status", "podIP", HELD_POD_IP, "conditions", "type", "Ready",
+	    "status", "True");
+	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
+	memset(&dbcs, 0, sizeof dbcs);
+	dbcs.cache = json_object();
+	json_object_set_new(
+	    dbcs.cache, "shop/orders",
+	    json_loads("{\"apiVersion\": \"baton.dev/v1alpha1\", \"kind\": "
+		       "\"DatabaseCluster\", \"metadata\": {\"name\": "
+		       "\"orders\", \"namespace\": \"shop\", \"uid\": \"u1\"},"
+		       " \"spec\": {\"regions\": [{\"name\": \"eu\"}, "
+		       "{\"name\": \"us\"}, {\"name\": \"ap\", \"role\": "
+		       "\"witness\", \"replicas\": 0}],"
+		       " \"primaryRegion\": \"eu\"}}",
+		       0, NULL));
+
+	memset(&env, 0, sizeof env);
+	env.region = "eu";
+	env.pods = &pods;
+	env.dbcs = &dbcs;
+	env.consensus = &cs;
+	env.changed = no_change;
+	env.event = no_event;
+	env.api_bind = HELD_POD_IP ":18391";
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
+
+	/* no list reported: an order, refused here; no lease meanwhile */
+	LIFE_UNTIL(&l, json_array_size(f.orders) >= 1);
+	ck_assert_str_eq(last_order(&f, buf, sizeof buf),
+			 "{\"action\":\"standbys\",\"epoch\":3,\"gen\":42,"
+			 "\"syncNames\":[\"orders-us-0\"]}");
+	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+
+	/* taken: the list is reported, the lease granted */
+	f.refuse = false;
+	LIFE_UNTIL(&l, f.sync != NULL);
+	ck_assert_ptr_nonnull(f.sync);
+	LIFE_UNTIL(&l,
+		   strstr(ask_lease(&l, &q), "\"grantMillis\":1500") != NULL);
+	ck_assert_ptr_nonnull(
+	    strstr(ask_lease(&l, &q), "\"grantMillis\":1500"));
+	/* an equal list: no order on the next polls and ticks */
+	n = json_array_size(f.orders);
+	life_run_ms(&l, 2500);
+	ck_assert_uint_eq(json_array_size(f.orders), n);
+
+	/* a list naming a non-member (a stale one, say): no lease */
+	f.refuse = true;
+	json_decref(f.sync);
+	f.sync = json_pack("{s:i, s:[s]}", "gen", 50, "names", "orders-us-1");
+	LIFE_UNTIL(&l, json_array_size(f.orders) > n);
+	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+
+	baton_agents_close(a, life_stopped_cb);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	baton_http_server_close(&f.srv, fake_agent_closed_cb);
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert(f.closed);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+	json_decref(dbcs.cache);
+	json_decref(f.orders);
+	json_decref(f.sync);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -1354,6 +1654,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, a_region_reports_its_designated_instances_position);
 	tcase_add_test(
 	    tc, only_the_designated_instance_counts_as_synchronous_standby);
+	tcase_add_test(tc, the_designated_ordinal_comes_from_the_fsm);
 	tcase_add_test(tc, lsns_and_ordinals_parse_strictly);
 	tcase_add_test(tc, the_epoch_an_instance_follows);
 	tcase_add_test(tc, a_held_instance_is_ordered_nothing_but_a_fence);
@@ -1365,6 +1666,11 @@ static Suite *agents_suite(void)
 	    tc, a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
 	tcase_add_test(tc, the_hops_before_a_promote_reach_steps_millis);
 	tcase_add_test(tc, a_held_pod_gets_no_lease_and_reports_no_health);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("syncset");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(
+	    tc, the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
