@@ -17,7 +17,12 @@
  *   status                    reconcile.c compares the whole status with
  *                             the one it computes before writing;
  *                             status.c, switchover, lastFailover, history;
- *                             controller.c (phase), peerwatch.c (regions)
+ *                             controller.c (phase), peerwatch.c (regions).
+ *                             The region's own DatabaseClusters keep it as
+ *                             text (baton_cachefields_dbc_local), and only
+ *                             status.phase and status.switchover as a tree
+ *                             (controller.c); reconcile.c reads the whole
+ *                             through baton_cachefields_dbc_status()
  * Pod
  *   metadata.name, namespace  informer key, agents.c, controller.c
  *   metadata.resourceVersion  informer relist diff
@@ -35,6 +40,8 @@
  * those children, which batond never caches.
  */
 #include "batond/cachefields.h"
+
+#include <stdlib.h>
 
 #include "common/labels.h"
 #include "kube/intern.h"
@@ -89,8 +96,13 @@ static const struct baton_kube_keep dbc_metadata[] = {
 };
 
 static const struct baton_kube_keep dbc_keep[] = {
-    {"apiVersion", NULL}, {"kind", NULL},   {"metadata", dbc_metadata},
-    {"spec", NULL},	  {"status", NULL}, {NULL, NULL},
+    {"apiVersion", NULL},
+    {"kind", NULL},
+    {"metadata", dbc_metadata},
+    {"spec", NULL},
+    {"status", NULL},
+    {BATON_CACHEFIELDS_STATUS_TEXT, NULL},
+    {NULL, NULL},
 };
 
 static const struct baton_kube_keep pod_annotations[] = {
@@ -161,6 +173,54 @@ void baton_cachefields_dbc(json_t *obj)
 	share(obj, "status", 0);
 }
 
+/* The status's text, and a status of phase and switchover only (the
+ * tree's parts controller.c reads). Left as it was when anything fails:
+ * the object then keeps its whole status, which every reader handles. */
+static void status_as_text(json_t *obj)
+{
+	json_t *st = json_object_get(obj, "status"), *brief, *v;
+	char *text;
+
+	if (!json_is_object(st) ||
+	    json_object_get(obj, BATON_CACHEFIELDS_STATUS_TEXT) != NULL) {
+		return; /* no status, or transformed already */
+	}
+	if ((text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		return;
+	}
+	brief = json_object();
+	if (brief != NULL &&
+	    ((v = json_object_get(st, "phase")) == NULL ||
+	     json_object_set(brief, "phase", v) == 0) &&
+	    ((v = json_object_get(st, "switchover")) == NULL ||
+	     json_object_set(brief, "switchover", v) == 0) &&
+	    json_object_set_new(obj, BATON_CACHEFIELDS_STATUS_TEXT,
+				json_string(text)) == 0) {
+		json_object_set(obj, "status", brief);
+	}
+	json_decref(brief);
+	free(text);
+}
+
+void baton_cachefields_dbc_local(json_t *obj)
+{
+	status_as_text(obj);
+	baton_cachefields_dbc(obj);
+}
+
+int baton_cachefields_dbc_status(json_t *obj, json_t **out)
+{
+	const char *text = json_string_value(
+	    json_object_get(obj, BATON_CACHEFIELDS_STATUS_TEXT));
+
+	if (text == NULL) {
+		*out = json_incref(json_object_get(obj, "status"));
+		return 0;
+	}
+	*out = json_loads(text, 0, NULL);
+	return *out != NULL ? 0 : BATON_ENOMEM;
+}
+
 void baton_cachefields_pod(json_t *obj)
 {
 	json_t *md = json_object_get(obj, "metadata");
@@ -181,7 +241,7 @@ size_t baton_cachefields_shared(void)
 void baton_cachefields_use(struct baton_kube_informer_opts *dbcs,
 			   struct baton_kube_informer_opts *pods)
 {
-	dbcs->transform = baton_cachefields_dbc;
+	dbcs->transform = baton_cachefields_dbc_local;
 	pods->transform = baton_cachefields_pod;
 	/* A LIST page's whole objects are parsed before they are pruned,
 	 * and what survives pruning is scattered across the heap they used:
