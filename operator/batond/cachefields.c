@@ -26,8 +26,9 @@
  * Pod
  *   metadata.name, namespace  informer key, agents.c, controller.c
  *   metadata.resourceVersion  informer relist diff
- *   metadata.labels           controller.c (cluster, role, epoch: the
- *                             label fence), agents.c
+ *   metadata.labels[baton.dev/cluster, role, epoch]  controller.c (the
+ *                             label fence, observe), labels.c, agents.c
+ *                             (cluster): no other label
  *   metadata.annotations[baton.dev/forensic-fence]  hold.c
  *   metadata.deletionTimestamp agents.c
  *   spec.containers[].ports[].name, containerPort  agents.c (pod_port)
@@ -110,11 +111,20 @@ static const struct baton_kube_keep pod_annotations[] = {
     {NULL, NULL},
 };
 
+/* not the StatefulSet's (pod-name, controller-revision-hash, pod-index),
+ * two of them unique per pod */
+static const struct baton_kube_keep pod_labels[] = {
+    {BATON_LABEL_CLUSTER, NULL},
+    {BATON_LABEL_ROLE, NULL},
+    {BATON_LABEL_EPOCH, NULL},
+    {NULL, NULL},
+};
+
 static const struct baton_kube_keep pod_metadata[] = {
     {"name", NULL},
     {"namespace", NULL},
     {"resourceVersion", NULL},
-    {"labels", NULL},
+    {"labels", pod_labels},
     {"annotations", pod_annotations},
     {"deletionTimestamp", NULL},
     {NULL, NULL},

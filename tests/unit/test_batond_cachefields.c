@@ -93,7 +93,6 @@ START_TEST(pod_keeps_every_read_field)
 	same_at(whole, pod, P("metadata", "namespace"));
 	same_at(whole, pod, P("metadata", "resourceVersion"));
 	same_at(whole, pod, P("metadata", "deletionTimestamp"));
-	same_at(whole, pod, P("metadata", "labels"));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_CLUSTER));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_ROLE));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_EPOCH));
@@ -300,6 +299,10 @@ START_TEST(drops_what_nothing_reads)
 	ck_assert_ptr_null(at(pod, P("metadata", "managedFields")));
 	ck_assert_ptr_null(at(pod, P("metadata", "ownerReferences")));
 	ck_assert_ptr_null(at(pod, P("metadata", "uid")));
+	ck_assert_ptr_null(
+	    at(pod, P("metadata", "labels", "controller-revision-hash")));
+	ck_assert_ptr_null(at(pod, P("metadata", "labels",
+				     "statefulset.kubernetes.io/pod-name")));
 	ck_assert_ptr_null(
 	    at(pod, P("metadata", "annotations", "example.com/other")));
 	ck_assert_ptr_null(at(pod, P("spec", "volumes")));
