@@ -47,6 +47,12 @@ ${BATON_BENCH_WRAP:-} "$build/bin/batond" --region "$region" --kubeconfig "$BATO
     --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
     --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2> "$work/batond.log" &
 bpid=$!
+# idle: once it serves /healthz (on a loaded machine 3 s after the exec
+# could be before the libraries were even loaded: 1.7 MiB), then 3 s more
+for _ in $(seq 60); do
+    curl -sf "127.0.0.1:$http_port/healthz" >/dev/null && break
+    sleep 0.5
+done
 sleep 3
 echo "load average at the start: $(cat /proc/loadavg)"
 idle=$(rss "$bpid")
