@@ -54,11 +54,14 @@ struct baton_agents_pod {
 	uint64_t status_ms;
 	uint64_t next_poll_ms;
 	unsigned poll_failures;
+	/* the requests, each allocated only while it is in flight
+	 * (poll_pending, order_pending): ~0.6 KiB each, embedded they
+	 * were half of a pod's record */
 	bool poll_pending;
-	struct baton_kube_request poll_req;
+	struct baton_kube_request *poll_req;
 	bool order_pending;
 	bool pinned; /* a caller still uses it: pod_release waits */
-	struct baton_kube_request order_req;
+	struct baton_kube_request *order_req;
 	char order[16];
 	uint64_t order_epoch;
 	uint64_t order_ms;
@@ -114,9 +117,11 @@ struct baton_agents_db {
 	uint8_t hop_phase;
 	uint64_t hop_epoch;
 	uint64_t committed_ms, fenced_ms;
-	/* what the last tick computed: a change is reported (env.changed),
-	 * so the status follows the agents without a reconcile per order */
-	char last_summary[800];
+	/* what the last tick computed, as a 64-bit hash of its text (800
+	 * bytes per database kept whole): a change is reported
+	 * (env.changed), so the status follows the agents without a
+	 * reconcile per order */
+	uint64_t last_summary;
 	struct baton_agents_db *next;
 };
 
@@ -128,6 +133,18 @@ static uint64_t now_ms(void)
 
 /* ---- pure helpers --------------------------------------------------------
  */
+
+uint64_t baton_agents_summary_hash(const char *s)
+{
+	/* FNV-1a; never 0, which a new database starts with, so its first
+	 * summary is always reported */
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++) {
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	}
+	return h != 0 ? h : 1;
+}
 
 bool baton_agents_parse_lsn(const char *s, uint64_t *out)
 {
@@ -438,7 +455,7 @@ static bool watch_closely(struct baton_agents *a, struct baton_agents_pod *p)
 static void target_caught_up(struct baton_agents *a,
 			     const struct baton_agents_pod *p);
 
-static void poll_cb(struct baton_kube_request *req, int status)
+static void poll_done(struct baton_kube_request *req, int status)
 {
 	struct baton_agents_pod *p = req->data;
 	struct baton_agents *a = p->a;
@@ -600,6 +617,18 @@ static void target_caught_up(struct baton_agents *a,
 	cs->kick(cs->data);
 }
 
+/* The request is the pod's only while it is in flight: unhooked before
+ * the answer is handled (which may release the pod, or start the next
+ * request), freed after. */
+static void poll_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_agents_pod *p = req->data;
+
+	p->poll_req = NULL;
+	poll_done(req, status);
+	free(req);
+}
+
 static void poll(struct baton_agents *a, struct baton_agents_pod *p,
 		 uint64_t now)
 {
@@ -612,13 +641,19 @@ static void poll(struct baton_agents *a, struct baton_agents_pod *p,
 	      switchover_target(a, p))) {
 		return;
 	}
-	p->poll_req.data = p;
+	if ((p->poll_req = calloc(1, sizeof *p->poll_req)) == NULL) {
+		return; /* the next tick tries again */
+	}
+	p->poll_req->data = p;
 	if (baton_kube_request_start_via(
-		&a->client, &p->poll_req,
+		&a->client, p->poll_req,
 		agent_url(a, p, "/v1/status", url, sizeof url, connect,
 			  sizeof connect),
 		"GET", url, NULL, NULL, POLL_TIMEOUT_MS, poll_cb) == 0) {
 		p->poll_pending = true;
+	} else {
+		free(p->poll_req);
+		p->poll_req = NULL;
 	}
 }
 
@@ -663,7 +698,7 @@ static void order_event(struct baton_agents *a, struct baton_agents_pod *p,
 	}
 }
 
-static void order_cb(struct baton_kube_request *req, int status)
+static void order_done(struct baton_kube_request *req, int status)
 {
 	struct baton_agents_pod *p = req->data;
 	struct baton_agents *a = p->a;
@@ -770,6 +805,16 @@ static void order_cb(struct baton_kube_request *req, int status)
 	}
 }
 
+/* as poll_cb: the request is the pod's only while it is in flight */
+static void order_cb(struct baton_kube_request *req, int status)
+{
+	struct baton_agents_pod *p = req->data;
+
+	p->order_req = NULL;
+	order_done(req, status);
+	free(req);
+}
+
 /* Sends ACTION at EPOCH with the fields of BODY (stolen). TARGET is the
  * endpoint an init replica / rejoin streams from ("" otherwise). */
 static void send_order(struct baton_agents *a, struct baton_agents_pod *p,
@@ -797,11 +842,19 @@ static void send_order(struct baton_agents *a, struct baton_agents_pod *p,
 	snprintf(p->order_target, sizeof p->order_target, "%s", target);
 	p->order_epoch = epoch;
 	p->order_ms = now_ms();
-	p->order_req.data = p;
-	rv = baton_kube_request_start_via(&a->client, &p->order_req, via,
-					  "POST", url, "application/json", text,
+	if ((p->order_req = calloc(1, sizeof *p->order_req)) == NULL) {
+		free(text);
+		return;
+	}
+	p->order_req->data = p;
+	rv = baton_kube_request_start_via(&a->client, p->order_req, via, "POST",
+					  url, "application/json", text,
 					  timeout_ms, order_cb);
 	free(text);
+	if (rv != 0) {
+		free(p->order_req);
+		p->order_req = NULL;
+	}
 	if (rv == 0) {
 		p->order_pending = true;
 		baton_log(BATON_LOG_INFO, "agents",
@@ -1453,17 +1506,18 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			 * cancels and is released here, once */
 			p->pinned = true;
 			if (p->poll_pending) {
-				baton_kube_request_cancel(&p->poll_req);
+				baton_kube_request_cancel(p->poll_req);
 			}
 			if (p->order_pending) {
-				baton_kube_request_cancel(&p->order_req);
+				baton_kube_request_cancel(p->order_req);
 			}
 			p->pinned = false;
 			pod_release(a, p);
 		}
 	}
 	for (dp = &a->dbs; *dp != NULL;) {
-		char now_summary[sizeof d->last_summary];
+		char now_summary[800];
+		uint64_t h;
 		d = *dp;
 		if (!d->seen) {
 			*dp = d->next;
@@ -1475,9 +1529,9 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s|%s",
 			 d->answered, d->rep.healthy, d->rep.primary_ready,
 			 d->endpoint, d->instance, d->sync);
-		if (strcmp(now_summary, d->last_summary) != 0) {
-			memcpy(d->last_summary, now_summary,
-			       sizeof d->last_summary);
+		h = baton_agents_summary_hash(now_summary);
+		if (h != d->last_summary) {
+			d->last_summary = h;
 			if (a->env.changed != NULL) {
 				a->env.changed(a->env.data, d->db);
 			}

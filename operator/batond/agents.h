@@ -263,6 +263,9 @@ bool baton_agents_sync_listed(const char *list, int ordinal, int designated,
 /* Pure helpers, exposed for the unit tests. */
 /* "16/B374D848" → bytes; false if malformed. */
 bool baton_agents_parse_lsn(const char *s, uint64_t *out);
+/* The hash a database's per-tick summary is kept as (a change of it is
+ * reported): FNV-1a of the text, never 0. */
+uint64_t baton_agents_summary_hash(const char *s);
 
 /* The epoch whose primary the instance behind agent status ST follows (or
  * is): the agent's epoch, the one before while an order that moves it to

@@ -17,12 +17,18 @@
  *   status                    reconcile.c compares the whole status with
  *                             the one it computes before writing;
  *                             status.c, switchover, lastFailover, history;
- *                             controller.c (phase), peerwatch.c (regions)
+ *                             controller.c (phase), peerwatch.c (regions).
+ *                             The region's own DatabaseClusters keep it as
+ *                             text (baton_cachefields_dbc_local), and only
+ *                             status.phase and status.switchover as a tree
+ *                             (controller.c); reconcile.c reads the whole
+ *                             through baton_cachefields_dbc_status()
  * Pod
  *   metadata.name, namespace  informer key, agents.c, controller.c
  *   metadata.resourceVersion  informer relist diff
- *   metadata.labels           controller.c (cluster, role, epoch: the
- *                             label fence), agents.c
+ *   metadata.labels[baton.dev/cluster, role, epoch]  controller.c (the
+ *                             label fence, observe), labels.c, agents.c
+ *                             (cluster): no other label
  *   metadata.annotations[baton.dev/forensic-fence]  hold.c
  *   metadata.deletionTimestamp agents.c
  *   spec.containers[].ports[].name, containerPort  agents.c (pod_port)
@@ -35,6 +41,8 @@
  * those children, which batond never caches.
  */
 #include "batond/cachefields.h"
+
+#include <stdlib.h>
 
 #include "common/labels.h"
 #include "kube/intern.h"
@@ -89,8 +97,13 @@ static const struct baton_kube_keep dbc_metadata[] = {
 };
 
 static const struct baton_kube_keep dbc_keep[] = {
-    {"apiVersion", NULL}, {"kind", NULL},   {"metadata", dbc_metadata},
-    {"spec", NULL},	  {"status", NULL}, {NULL, NULL},
+    {"apiVersion", NULL},
+    {"kind", NULL},
+    {"metadata", dbc_metadata},
+    {"spec", NULL},
+    {"status", NULL},
+    {BATON_CACHEFIELDS_STATUS_TEXT, NULL},
+    {NULL, NULL},
 };
 
 static const struct baton_kube_keep pod_annotations[] = {
@@ -98,11 +111,20 @@ static const struct baton_kube_keep pod_annotations[] = {
     {NULL, NULL},
 };
 
+/* not the StatefulSet's (pod-name, controller-revision-hash, pod-index),
+ * two of them unique per pod */
+static const struct baton_kube_keep pod_labels[] = {
+    {BATON_LABEL_CLUSTER, NULL},
+    {BATON_LABEL_ROLE, NULL},
+    {BATON_LABEL_EPOCH, NULL},
+    {NULL, NULL},
+};
+
 static const struct baton_kube_keep pod_metadata[] = {
     {"name", NULL},
     {"namespace", NULL},
     {"resourceVersion", NULL},
-    {"labels", NULL},
+    {"labels", pod_labels},
     {"annotations", pod_annotations},
     {"deletionTimestamp", NULL},
     {NULL, NULL},
@@ -161,6 +183,54 @@ void baton_cachefields_dbc(json_t *obj)
 	share(obj, "status", 0);
 }
 
+/* The status's text, and a status of phase and switchover only (the
+ * tree's parts controller.c reads). Left as it was when anything fails:
+ * the object then keeps its whole status, which every reader handles. */
+static void status_as_text(json_t *obj)
+{
+	json_t *st = json_object_get(obj, "status"), *brief, *v;
+	char *text;
+
+	if (!json_is_object(st) ||
+	    json_object_get(obj, BATON_CACHEFIELDS_STATUS_TEXT) != NULL) {
+		return; /* no status, or transformed already */
+	}
+	if ((text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		return;
+	}
+	brief = json_object();
+	if (brief != NULL &&
+	    ((v = json_object_get(st, "phase")) == NULL ||
+	     json_object_set(brief, "phase", v) == 0) &&
+	    ((v = json_object_get(st, "switchover")) == NULL ||
+	     json_object_set(brief, "switchover", v) == 0) &&
+	    json_object_set_new(obj, BATON_CACHEFIELDS_STATUS_TEXT,
+				json_string(text)) == 0) {
+		json_object_set(obj, "status", brief);
+	}
+	json_decref(brief);
+	free(text);
+}
+
+void baton_cachefields_dbc_local(json_t *obj)
+{
+	status_as_text(obj);
+	baton_cachefields_dbc(obj);
+}
+
+int baton_cachefields_dbc_status(json_t *obj, json_t **out)
+{
+	const char *text = json_string_value(
+	    json_object_get(obj, BATON_CACHEFIELDS_STATUS_TEXT));
+
+	if (text == NULL) {
+		*out = json_incref(json_object_get(obj, "status"));
+		return 0;
+	}
+	*out = json_loads(text, 0, NULL);
+	return *out != NULL ? 0 : BATON_ENOMEM;
+}
+
 void baton_cachefields_pod(json_t *obj)
 {
 	json_t *md = json_object_get(obj, "metadata");
@@ -181,7 +251,7 @@ size_t baton_cachefields_shared(void)
 void baton_cachefields_use(struct baton_kube_informer_opts *dbcs,
 			   struct baton_kube_informer_opts *pods)
 {
-	dbcs->transform = baton_cachefields_dbc;
+	dbcs->transform = baton_cachefields_dbc_local;
 	pods->transform = baton_cachefields_pod;
 	/* A LIST page's whole objects are parsed before they are pruned,
 	 * and what survives pruning is scattered across the heap they used:

@@ -20,6 +20,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "common/error.h"
+
 #include "kube/informer.h"
 
 /* Prunes a DatabaseCluster to what batond reads: apiVersion, kind, spec
@@ -27,6 +29,23 @@
  * metadata name, namespace, uid, generation, resourceVersion,
  * deletionTimestamp, finalizers and the switchover annotation. */
 void baton_cachefields_dbc(json_t *obj);
+/* Where baton_cachefields_dbc_local() keeps the whole status, as compact
+ * JSON text: a key no API object has. */
+#define BATON_CACHEFIELDS_STATUS_TEXT "baton.dev/cached-status"
+/* The region's own DatabaseClusters (the controller's informer): as
+ * baton_cachefields_dbc(), but the whole status is kept as its compact
+ * JSON text (~2 KiB) under BATON_CACHEFIELDS_STATUS_TEXT, not as a
+ * jansson tree (~6.5 KiB: seven conditions with their own timestamps,
+ * which the pool cannot share), and status itself keeps only phase and
+ * switchover, which controller.c reads at every reconcile and for
+ * /v1/status. Read the whole status with baton_cachefields_dbc_status().
+ * Idempotent: an object already transformed is only pruned again. */
+void baton_cachefields_dbc_local(json_t *obj);
+/* The whole status of a cached DatabaseCluster, a new reference, in *OUT
+ * (NULL when it has none): parsed from the text baton_cachefields_dbc_local
+ * kept, or the object's own status when it was not transformed so.
+ * BATON_ENOMEM (and *OUT NULL) when the text cannot be parsed. */
+int baton_cachefields_dbc_status(json_t *obj, json_t **out);
 /* Prunes a database pod to what batond reads. */
 void baton_cachefields_pod(json_t *obj);
 /* How many values were replaced by a shared equal one so far (tests). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "batond/agentpki.h"
+#include "batond/cachefields.h"
 #include "batond/children.h"
 #include "common/clock.h"
 #include "common/labels.h"
@@ -726,14 +727,14 @@ static void failover_blocked_event(struct baton_reconcile *r, json_t *old,
 	}
 }
 
-static void write_status(struct baton_reconcile *r)
+/* OLD: the status the object has (batond/cachefields.h keeps it as text) */
+static void write_status_from(struct baton_reconcile *r, json_t *old)
 {
 	const struct baton_reconcile_env *env = r->env;
 	struct baton_region_obs obs[BATON_DB_MAX_REGIONS];
 	struct baton_fsm_view fsm = {0};
 	struct baton_status_input in = {0};
 	char now[40];
-	json_t *old = json_object_get(r->obj, "status");
 	json_t *st;
 	json_t *patch;
 	struct baton_kube_ref ref = dbc_ref;
@@ -816,6 +817,18 @@ static void write_status(struct baton_reconcile *r)
 	if (rv != 0) {
 		fail(r, rv, "writing status", baton_strerror(rv));
 	}
+}
+
+static void write_status(struct baton_reconcile *r)
+{
+	json_t *old;
+
+	if (baton_cachefields_dbc_status(r->obj, &old) != 0) {
+		fail(r, BATON_ENOMEM, "status", "out of memory");
+		return;
+	}
+	write_status_from(r, old);
+	json_decref(old);
 }
 
 /* ---- the state machine ------------------------------------------------------

@@ -27,8 +27,9 @@
 struct ev_entry {
 	struct ev_entry *next;
 	struct baton_kube_recorder *r;
-	struct baton_kube_request req;
-	char *key;
+	/* only while a request is in flight (~0.6 KiB): most entries are
+	 * sent once and never again */
+	struct baton_kube_request *req;
 	/* the Event as first sent, compact text: parsed again for each send
 	 * (rare), where a jansson tree held ~4.4 KiB per entry, 4 MiB for an
 	 * Event on each of 1,000 databases (docs/batond.md, "Memory") */
@@ -42,7 +43,7 @@ struct ev_entry {
 
 static void entry_free(struct ev_entry *e)
 {
-	free(e->key);
+	free(e->req);
 	free(e->event);
 	free(e);
 }
@@ -76,7 +77,17 @@ static void done_cb(struct baton_kube_request *req, int status)
 	struct ev_entry *e = req->data;
 	struct baton_kube_recorder *r = e->r;
 	bool was_create = !e->created;
+	int sent =
+	    (int)json_integer_value(json_object_get(req->result, "count"));
 
+	/* what the request says is read before it is freed */
+	if (!r->closing && status != 0 &&
+	    (status != BATON_ENOTFOUND || was_create)) {
+		BATON_WARN("kube", "event %s: %s",
+			   was_create ? "create" : "patch", req->errmsg);
+	}
+	e->req = NULL;
+	free(req);
 	e->inflight = false;
 	r->inflight--;
 	if (r->closing) {
@@ -93,14 +104,11 @@ static void done_cb(struct baton_kube_request *req, int status)
 			r->patched++;
 		}
 		e->created = true;
-		e->sent = (int)json_integer_value(
-		    json_object_get(req->result, "count"));
+		e->sent = sent;
 	} else if (status == BATON_ENOTFOUND && !was_create) {
 		e->created = false; /* expired: re-create with the count */
 	} else {
 		r->failed++;
-		BATON_WARN("kube", "event %s: %s",
-			   was_create ? "create" : "patch", req->errmsg);
 		e->created = false;
 		e->sent = e->count;
 	}
@@ -108,7 +116,11 @@ static void done_cb(struct baton_kube_request *req, int status)
 		entry_free(e);
 		return;
 	}
-	if (e->count > e->sent || (!e->created && status == BATON_ENOTFOUND)) {
+	/* a PATCH answered 404: the Event expired, create it again; a CREATE
+	 * answered 404 (no such namespace) waits for a repeat, as any failed
+	 * one does (it was sent again at once, and again, until it stopped
+	 * failing) */
+	if (e->count > e->sent || (!was_create && status == BATON_ENOTFOUND)) {
 		send_next(e);
 	}
 }
@@ -134,17 +146,24 @@ static void send_next(struct ev_entry *e)
 		e->sent = e->count;
 		return;
 	}
+	if ((e->req = calloc(1, sizeof *e->req)) == NULL) {
+		r->failed++;
+		BATON_WARN("kube", "event: cannot send: out of memory");
+		e->sent = e->count;
+		json_decref(ev);
+		return;
+	}
 	baton_clock_rfc3339(ts, sizeof ts, 0);
 	json_object_set_new(ev, "count", json_integer(e->count));
 	json_object_set_new(ev, "lastTimestamp", json_string(ts));
-	e->req.data = e;
+	e->req->data = e;
 	if (!e->created) {
-		rv = baton_kube_create(r->client, &e->req, &ref, ev, NULL,
+		rv = baton_kube_create(r->client, e->req, &ref, ev, NULL,
 				       done_cb);
 	} else {
 		json_t *patch = json_pack("{s:i,s:s}", "count", e->count,
 					  "lastTimestamp", ts);
-		rv = patch ? baton_kube_patch(r->client, &e->req, &ref,
+		rv = patch ? baton_kube_patch(r->client, e->req, &ref,
 					      BATON_KUBE_PATCH_MERGE, patch,
 					      NULL, done_cb)
 			   : BATON_ENOMEM;
@@ -153,7 +172,9 @@ static void send_next(struct ev_entry *e)
 	json_decref(ev); /* the request has its body and path */
 	if (rv != 0) {
 		r->failed++;
-		BATON_WARN("kube", "event: cannot send: %s", e->req.errmsg);
+		BATON_WARN("kube", "event: cannot send: %s", e->req->errmsg);
+		free(e->req);
+		e->req = NULL;
 		e->sent = e->count;
 		return;
 	}
@@ -240,7 +261,6 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	snprintf(evname, sizeof evname, "%.240s.%llx", name,
 		 (unsigned long long)uv_hrtime());
 	e->r = r;
-	e->key = strdup(key);
 	e->count = 1;
 	ev = json_pack(
 	    "{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s*,s:s*,s:s*,s:s*},s:s,s:s,s:s,"
@@ -256,7 +276,7 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	    "reportingInstance", r->host ? r->host : r->component);
 	e->event = ev != NULL ? json_dumps(ev, JSON_COMPACT) : NULL;
 	json_decref(ev);
-	if (e->key == NULL || e->event == NULL ||
+	if (e->event == NULL ||
 	    json_object_set_new(r->cache, key,
 				json_integer((json_int_t)(intptr_t)e)) != 0) {
 		entry_free(e);
@@ -277,11 +297,16 @@ void baton_kube_recorder_close(struct baton_kube_recorder *r,
 	}
 	r->closing = true;
 	r->close_cb = close_cb;
+	/* a cancel outside curl calls back at once, and the last callback
+	 * would free every entry, the next one of this loop too: one more
+	 * "in flight" until the loop is done */
+	r->inflight++;
 	for (e = r->entries; e != NULL; e = next) {
 		next = e->next;
 		if (e->inflight) {
-			baton_kube_request_cancel(&e->req);
+			baton_kube_request_cancel(e->req);
 		}
 	}
+	r->inflight--;
 	finish_close(r);
 }

@@ -11,6 +11,8 @@
 # It also prints the API writes per database (batond's
 # baton_kube_requests_total) until convergence and over a steady minute
 # after it (BATON_BENCH_STEADY_S), and the load average.
+# BATON_BENCH_WRAP runs batond under a command (e.g. "heaptrack -o FILE"
+# for where its heap goes; the RSS printed is then the wrapper's process).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-1000}
@@ -33,19 +35,28 @@ kc=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig")
 "${kc[@]}" apply -f crds/ >/dev/null
 "${kc[@]}" wait --for condition=established crd/databaseclusters.baton.dev >/dev/null
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# RSS as anonymous (the heap: what batond's objects cost) and file-backed
+# (shared libraries' pages) KiB.
+rss_split() { awk '/^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {printf "anon %d KiB, file %d KiB", a, f}' "/proc/$1/status"; }
 # CPU seconds (user + system) the process has used so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http_port=$(port)
-"$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
+${BATON_BENCH_WRAP:-} "$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
     --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
     --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2> "$work/batond.log" &
 bpid=$!
+# idle: once it serves /healthz (on a loaded machine 3 s after the exec
+# could be before the libraries were even loaded: 1.7 MiB), then 3 s more
+for _ in $(seq 60); do
+    curl -sf "127.0.0.1:$http_port/healthz" >/dev/null && break
+    sleep 0.5
+done
 sleep 3
 echo "load average at the start: $(cat /proc/loadavg)"
 idle=$(rss "$bpid")
-echo "batond RSS idle: ${idle} KiB"
+echo "batond RSS idle: ${idle} KiB ($(rss_split "$bpid"))"
 
 python3 - "$n" "$region" > "$work/dbcs.yaml" <<'PY'
 import sys
@@ -79,7 +90,7 @@ end=$(date +%s.%N)
 echo "DatabaseClusters: $n"
 echo "kubectl apply of all: $(echo "$applied - $start" | bc) s"
 echo "all at observedGeneration = generation: $(echo "$end - $start" | bc) s after the first create"
-echo "batond RSS at $n objects: $(rss "$bpid") KiB"
+echo "batond RSS at $n objects: $(rss "$bpid") KiB ($(rss_split "$bpid"))"
 # batond's own view of its API traffic (baton_kube_requests_total): how
 # many requests converging took, and their mean rate against the limit.
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics.txt"
@@ -118,7 +129,7 @@ c0=$(cpu "$bpid")
 sleep 10
 curl -s "127.0.0.1:$http_port/metrics" | grep '^baton_reconciles_total'
 echo "batond CPU while idle at $n objects: $(echo "($(cpu "$bpid") - $c0) * 10" | bc) % of one core (10 s)"
-echo "batond RSS settled at $n objects: $(rss "$bpid") KiB"
+echo "batond RSS settled at $n objects: $(rss "$bpid") KiB ($(rss_split "$bpid"))"
 # A steady minute after convergence: nothing changed, so every write here
 # is one a converged database did not need (issue 20).
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics0.txt"

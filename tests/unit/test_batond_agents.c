@@ -53,6 +53,31 @@ static struct baton_agent_view view(const char *role, int ordinal)
 	return v;
 }
 
+/* A database's per-tick summary is kept as a hash: equal texts are equal,
+ * a change anywhere in it (health, an endpoint, the synchronous list) is
+ * a change, and no summary hashes to 0, where a new database starts. */
+START_TEST(the_summary_hash_sees_every_change)
+{
+	const char *base = "1|1|1|10.0.0.1:5432|10.0.0.1:5432|a,b";
+	const char *other[] = {
+	    "0|1|1|10.0.0.1:5432|10.0.0.1:5432|a,b",
+	    "1|1|0|10.0.0.1:5432|10.0.0.1:5432|a,b",
+	    "1|1|1|10.0.0.2:5432|10.0.0.1:5432|a,b",
+	    "1|1|1|10.0.0.1:5432|10.0.0.1:5432|a",
+	    "1|1|1|10.0.0.1:5432|10.0.0.1:5432|a,c",
+	};
+	uint64_t h = baton_agents_summary_hash(base);
+
+	ck_assert(h == baton_agents_summary_hash(base));
+	ck_assert(h != 0);
+	ck_assert(baton_agents_summary_hash("") != 0);
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		ck_assert_msg(baton_agents_summary_hash(other[i]) != h, "%s",
+			      other[i]);
+	}
+}
+END_TEST
+
 START_TEST(a_new_database_gets_exactly_one_initial_primary)
 {
 	struct baton_db_state st;
@@ -1666,6 +1691,7 @@ static Suite *agents_suite(void)
 	    tc, a_pod_that_goes_while_its_poll_is_in_flight_is_freed_once);
 	tcase_add_test(tc, the_hops_before_a_promote_reach_steps_millis);
 	tcase_add_test(tc, a_held_pod_gets_no_lease_and_reports_no_health);
+	tcase_add_test(tc, the_summary_hash_sees_every_change);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("syncset");
 	tcase_set_timeout(tc, 60);

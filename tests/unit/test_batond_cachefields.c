@@ -93,7 +93,6 @@ START_TEST(pod_keeps_every_read_field)
 	same_at(whole, pod, P("metadata", "namespace"));
 	same_at(whole, pod, P("metadata", "resourceVersion"));
 	same_at(whole, pod, P("metadata", "deletionTimestamp"));
-	same_at(whole, pod, P("metadata", "labels"));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_CLUSTER));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_ROLE));
 	same_at(whole, pod, P("metadata", "labels", BATON_LABEL_EPOCH));
@@ -160,6 +159,72 @@ START_TEST(dbc_keeps_every_read_field)
 	ck_assert_int_eq(baton_dbspec_parse(dbc, &sb, eb), 0);
 	ck_assert(sa.deleting && sa.has_finalizer && sa.uid[0] != '\0');
 	ck_assert(memcmp(&sa, &sb, sizeof sa) == 0);
+	json_decref(dbc);
+	json_decref(whole);
+}
+END_TEST
+
+/* The region's own DatabaseClusters (baton_cachefields_dbc_local): the
+ * whole status as text, read back equal to the API's (reconcile.c's
+ * compare-before-write and status.c's transition times and history read
+ * that); status.phase and status.switchover still in the tree
+ * (controller.c); everything else as baton_cachefields_dbc keeps it. */
+START_TEST(dbc_local_keeps_the_status_as_text)
+{
+	json_t *whole = fixture("dbc"), *dbc = json_deep_copy(whole);
+	json_t *plain = json_deep_copy(whole), *st = NULL, *again;
+	json_t *none = json_pack("{s:{s:s}}", "metadata", "name", "x");
+	struct baton_dbspec sa, sb;
+	char ea[BATON_ERRMSG_SIZE], eb[BATON_ERRMSG_SIZE];
+	const char *key;
+	json_t *v;
+
+	baton_cachefields_dbc_local(dbc);
+	baton_cachefields_dbc(plain);
+	ck_assert_int_eq(baton_cachefields_dbc_status(dbc, &st), 0);
+	ck_assert_ptr_nonnull(st);
+	ck_assert(json_equal(st, json_object_get(whole, "status")));
+	ck_assert_ptr_ne(st, json_object_get(dbc, "status"));
+	json_decref(st);
+	same_at(whole, dbc, P("status", "phase"));
+	same_at(whole, dbc, P("status", "switchover"));
+	ck_assert_ptr_null(at(dbc, P("status", "conditions")));
+	ck_assert_ptr_nonnull(at(dbc, P(BATON_CACHEFIELDS_STATUS_TEXT)));
+	/* the rest as the plain transform keeps it */
+	json_object_foreach(plain, key, v)
+	{
+		if (strcmp(key, "status") != 0) {
+			ck_assert_msg(json_equal(v, json_object_get(dbc, key)),
+				      "%s differs", key);
+		}
+	}
+	memset(&sa, 0, sizeof sa);
+	memset(&sb, 0, sizeof sb);
+	ck_assert_int_eq(baton_dbspec_parse(whole, &sa, ea), 0);
+	ck_assert_int_eq(baton_dbspec_parse(dbc, &sb, eb), 0);
+	ck_assert(memcmp(&sa, &sb, sizeof sa) == 0);
+	/* idempotent: a relist passes it through again */
+	again = json_deep_copy(dbc);
+	baton_cachefields_dbc_local(again);
+	ck_assert(json_equal(again, dbc));
+	json_decref(again);
+	/* an object not transformed so: its own status, the same value */
+	ck_assert_int_eq(baton_cachefields_dbc_status(plain, &st), 0);
+	ck_assert_ptr_eq(st, json_object_get(plain, "status"));
+	json_decref(st);
+	/* none at all */
+	baton_cachefields_dbc_local(none);
+	ck_assert_ptr_null(at(none, P(BATON_CACHEFIELDS_STATUS_TEXT)));
+	ck_assert_int_eq(baton_cachefields_dbc_status(none, &st), 0);
+	ck_assert_ptr_null(st);
+	/* text that does not parse is an error, not "no status" (which
+	 * would reset every condition's transition time) */
+	json_object_set_new(none, BATON_CACHEFIELDS_STATUS_TEXT,
+			    json_string("{"));
+	ck_assert_int_eq(baton_cachefields_dbc_status(none, &st), BATON_ENOMEM);
+	ck_assert_ptr_null(st);
+	json_decref(none);
+	json_decref(plain);
 	json_decref(dbc);
 	json_decref(whole);
 }
@@ -234,6 +299,10 @@ START_TEST(drops_what_nothing_reads)
 	ck_assert_ptr_null(at(pod, P("metadata", "managedFields")));
 	ck_assert_ptr_null(at(pod, P("metadata", "ownerReferences")));
 	ck_assert_ptr_null(at(pod, P("metadata", "uid")));
+	ck_assert_ptr_null(
+	    at(pod, P("metadata", "labels", "controller-revision-hash")));
+	ck_assert_ptr_null(at(pod, P("metadata", "labels",
+				     "statefulset.kubernetes.io/pod-name")));
 	ck_assert_ptr_null(
 	    at(pod, P("metadata", "annotations", "example.com/other")));
 	ck_assert_ptr_null(at(pod, P("spec", "volumes")));
@@ -372,13 +441,14 @@ START_TEST(pods_share_what_they_have_in_common)
 }
 END_TEST
 
-/* The controller's one line: both informers pruned, in pages of 100. */
+/* The controller's one line: both informers pruned (the DatabaseClusters'
+ * status as text), in pages of 100. */
 START_TEST(use_sets_both_informers)
 {
 	struct baton_kube_informer_opts d = {0}, p = {0};
 
 	baton_cachefields_use(&d, &p);
-	ck_assert(d.transform == baton_cachefields_dbc);
+	ck_assert(d.transform == baton_cachefields_dbc_local);
 	ck_assert(p.transform == baton_cachefields_pod);
 	ck_assert_int_eq(d.page_size, 100);
 	ck_assert_int_eq(p.page_size, 100);
@@ -391,6 +461,7 @@ static Suite *cachefields_suite(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, pod_keeps_every_read_field);
 	tcase_add_test(tc, dbc_keeps_every_read_field);
+	tcase_add_test(tc, dbc_local_keeps_the_status_as_text);
 	tcase_add_test(tc, dbc_pruned_gives_the_same_stamps);
 	tcase_add_test(tc, drops_what_nothing_reads);
 	tcase_add_test(tc, prune_rules);
