@@ -117,12 +117,33 @@ static void describe(struct out *o, pid_t pid, char state)
 	}
 }
 
+/* The next direct child of ROOT in the /proc listing D (its state letter
+ * in *STATE), or 0 at the end. */
+static pid_t next_child(DIR *d, pid_t root, char *state)
+{
+	char buf[512];
+	struct dirent *de;
+	pid_t ppid;
+
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == root) {
+			continue;
+		}
+		if (slurp((pid_t)pid, "stat", buf, sizeof buf) > 0 &&
+		    baton_proc_parse_stat(buf, state, &ppid) && ppid == root) {
+			return (pid_t)pid;
+		}
+	}
+	return 0;
+}
+
 int baton_proc_describe_tree(pid_t root, char *out, size_t n)
 {
 	struct out o = {out, n, 0, 0};
 	char buf[512], state;
-	pid_t ppid;
-	struct dirent *de;
+	pid_t ppid, child;
 	DIR *d;
 	int count = 0;
 
@@ -139,17 +160,9 @@ int baton_proc_describe_tree(pid_t root, char *out, size_t n)
 	if ((d = opendir("/proc")) == NULL) {
 		return count;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0 || pid == root) {
-			continue;
-		}
-		if (slurp((pid_t)pid, "stat", buf, sizeof buf) > 0 &&
-		    baton_proc_parse_stat(buf, &state, &ppid) && ppid == root) {
-			describe(&o, (pid_t)pid, state);
-			count++;
-		}
+	while ((child = next_child(d, root, &state)) > 0) {
+		describe(&o, child, state);
+		count++;
 	}
 	closedir(d);
 	return count;
@@ -157,10 +170,9 @@ int baton_proc_describe_tree(pid_t root, char *out, size_t n)
 
 int baton_proc_signal_untitled_children(pid_t root, int sig)
 {
-	char own[4096], theirs[4096], buf[512], state;
+	char own[4096], theirs[4096], state;
 	ssize_t own_len, len;
-	pid_t ppid;
-	struct dirent *de;
+	pid_t child;
 	DIR *d;
 	int count = 0;
 
@@ -168,18 +180,11 @@ int baton_proc_signal_untitled_children(pid_t root, int sig)
 	    (d = opendir("/proc")) == NULL) {
 		return 0;
 	}
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0 || pid == root) {
-			continue;
-		}
-		if (slurp((pid_t)pid, "stat", buf, sizeof buf) > 0 &&
-		    baton_proc_parse_stat(buf, &state, &ppid) && ppid == root &&
-		    (len = slurp((pid_t)pid, "cmdline", theirs,
-				 sizeof theirs)) == own_len &&
+	while ((child = next_child(d, root, &state)) > 0) {
+		if ((len = slurp(child, "cmdline", theirs, sizeof theirs)) ==
+			own_len &&
 		    memcmp(own, theirs, (size_t)len) == 0 &&
-		    kill((pid_t)pid, sig) == 0) {
+		    kill(child, sig) == 0) {
 			count++;
 		}
 	}
