@@ -1237,6 +1237,19 @@ static void promote_cmd(struct baton_cmd *cmd, const char *to, uint64_t epoch)
 
 static struct baton_db_state held_st;
 
+/* shop/orders-eu-0 at HELD_POD_IP, Ready, with its postgres port */
+static json_t *held_pod(void)
+{
+	return json_pack(
+	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
+	    "s:{s:s, s:[{s:s, s:s}]}}",
+	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
+	    "baton.dev/cluster", "orders", "spec", "containers", "name",
+	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
+	    "status", "podIP", HELD_POD_IP, "conditions", "type", "Ready",
+	    "status", "True");
+}
+
 static const struct baton_db_state *held_db(void *data, const char *db)
 {
 	(void)data;
@@ -1369,14 +1382,7 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 	uv_timer_init(&l.loop, &l.timer);
 	memset(&pods, 0, sizeof pods);
 	pods.cache = json_object();
-	pod = json_pack(
-	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
-	    "s:{s:s, s:[{s:s, s:s}]}}",
-	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
-	    "baton.dev/cluster", "orders", "spec", "containers", "name",
-	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
-	    "status", "podIP", HELD_POD_IP, "conditions", "type", "Ready",
-	    "status", "True");
+	pod = held_pod();
 	ck_assert_ptr_nonnull(pod);
 	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
 
@@ -1577,14 +1583,8 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 
 	memset(&pods, 0, sizeof pods);
 	pods.cache = json_object();
-	pod = json_pack(
-	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
-	    "s:{s:s, s:[{s:s, s:s}]}}",
-	    "metadata", "name", "orders-eu-0", "namespace", "shop", "labels",
-	    "baton.dev/cluster", "orders", "spec", "containers", "name",
-	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
-	    "status", "podIP", HELD_POD_IP, "conditions", "type", "Ready",
-	    "status", "True");
+	pod = held_pod();
+	ck_assert_ptr_nonnull(pod);
 	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
 	memset(&dbcs, 0, sizeof dbcs);
 	dbcs.cache = json_object();
