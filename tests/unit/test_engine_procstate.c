@@ -1,6 +1,7 @@
 /* What the engine logs about a server that would not stop
  * (engine/procstate.h): the /proc stat parser, and a real process tree. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -32,49 +33,89 @@ START_TEST(stat_lines_parse_past_any_command_name)
 }
 END_TEST
 
-/* a parent (a fork of the test) with two children, one stopped */
-START_TEST(a_tree_is_the_root_and_its_children_one_line_each)
+/* Whether /proc/PID/WHAT holds NEEDLE (NULs read as spaces). */
+static bool proc_holds(pid_t pid, const char *what, const char *needle)
+{
+	char p[64], s[256] = "";
+	size_t r = 0;
+	snprintf(p, sizeof p, "/proc/%d/%s", (int)pid, what);
+	FILE *f = fopen(p, "r");
+	if (f != NULL) {
+		r = fread(s, 1, sizeof s - 1, f);
+		fclose(f);
+	}
+	for (size_t i = 0; i < r; i++) {
+		s[i] = s[i] ? s[i] : ' ';
+	}
+	s[r] = '\0';
+	return strstr(s, needle) != NULL;
+}
+
+/* A root (a fork of the test) with two children: KIDS[0] only forked (its
+ * command line the root's), KIDS[1] stopped (SIGSTOP) or, with EXEC, a
+ * `sleep 60`. Returns once KIDS[1] shows that; the caller kills all three. */
+static pid_t spawn_tree(bool exec, pid_t kids[2])
 {
 	int ready[2];
-	pid_t kids[2];
 	ck_assert_int_eq(pipe(ready), 0);
 	pid_t root = fork();
 	ck_assert_int_ge(root, 0);
 	if (root == 0) {
-		pid_t a = fork(), b;
-		if (a == 0) {
+		/* the harness's SIGTERM handler kills the process group */
+		signal(SIGTERM, SIG_DFL);
+		pid_t mine[2];
+		if ((mine[0] = fork()) == 0) {
 			pause();
 			_exit(0);
 		}
-		b = fork();
-		if (b == 0) {
-			pause();
-			_exit(0);
-		}
-		kill(b, SIGSTOP);
-		/* wait until b shows as stopped before saying ready */
-		for (int i = 0; i < 500; i++) {
-			char p[64], s[256];
-			snprintf(p, sizeof p, "/proc/%d/stat", (int)b);
-			FILE *f = fopen(p, "r");
-			if (f != NULL && fgets(s, sizeof s, f) != NULL &&
-			    strstr(s, ") T ") != NULL) {
-				fclose(f);
-				break;
+		if ((mine[1] = fork()) == 0) {
+			if (exec) {
+				execl("/bin/sleep", "sleep", "60",
+				      (char *)NULL);
 			}
-			if (f != NULL) {
-				fclose(f);
+			pause();
+			_exit(0);
+		}
+		if (!exec) {
+			kill(mine[1], SIGSTOP);
+		}
+		for (int i = 0; i < 500; i++) {
+			if (exec ? proc_holds(mine[1], "cmdline", "sleep 60")
+				 : proc_holds(mine[1], "stat", ") T ")) {
+				break;
 			}
 			usleep(10000);
 		}
-		pid_t mine[2] = {a, b};
 		if (write(ready[1], mine, sizeof mine) != sizeof mine) {
 			_exit(1);
 		}
-		pause();
-		_exit(0);
+		for (;;) {
+			pause();
+		}
 	}
-	ck_assert_int_eq(read(ready[0], kids, sizeof kids), sizeof kids);
+	ck_assert_int_eq(read(ready[0], kids, 2 * sizeof *kids),
+			 2 * sizeof *kids);
+	close(ready[0]);
+	close(ready[1]);
+	/* and the root back in its pause(): state S, not R */
+	for (int i = 0; i < 500 && !proc_holds(root, "stat", ") S "); i++) {
+		usleep(10000);
+	}
+	return root;
+}
+
+static void kill_tree(pid_t root, const pid_t kids[2])
+{
+	kill(kids[0], SIGKILL);
+	kill(kids[1], SIGKILL);
+	kill(root, SIGKILL);
+	waitpid(root, NULL, 0);
+}
+
+START_TEST(a_tree_is_the_root_and_its_children_one_line_each)
+{
+	pid_t kids[2];
+	pid_t root = spawn_tree(false, kids);
 
 	char out[8192];
 	int n = baton_proc_describe_tree(root, out, sizeof out);
@@ -99,15 +140,10 @@ START_TEST(a_tree_is_the_root_and_its_children_one_line_each)
 	ck_assert_uint_eq(strlen(small), sizeof small - 1);
 	ck_assert_str_eq(small + sizeof small - 4, "...");
 
-	kill(kids[0], SIGKILL);
-	kill(kids[1], SIGKILL);
-	kill(root, SIGKILL);
-	waitpid(root, NULL, 0);
+	kill_tree(root, kids);
 	/* the root is gone: nothing to say */
 	ck_assert_int_eq(baton_proc_describe_tree(root, out, sizeof out), 0);
 	ck_assert_str_eq(out, "");
-	close(ready[0]);
-	close(ready[1]);
 }
 END_TEST
 
@@ -116,76 +152,22 @@ END_TEST
  * the first is signalled. */
 START_TEST(only_untitled_children_are_signalled)
 {
-	int ready[2];
 	pid_t kids[2];
-	ck_assert_int_eq(pipe(ready), 0);
-	pid_t root = fork();
-	ck_assert_int_ge(root, 0);
-	if (root == 0) {
-		/* the harness's SIGTERM handler kills the process group */
-		signal(SIGTERM, SIG_DFL);
-		pid_t a = fork(), b;
-		if (a == 0) {
-			pause();
-			_exit(0);
-		}
-		b = fork();
-		if (b == 0) {
-			execl("/bin/sleep", "sleep", "60", (char *)NULL);
-			_exit(127);
-		}
-		/* until b's exec shows */
-		for (int i = 0; i < 500; i++) {
-			char p[64], s[64] = "";
-			snprintf(p, sizeof p, "/proc/%d/cmdline", (int)b);
-			FILE *f = fopen(p, "r");
-			if (f != NULL) {
-				size_t r = fread(s, 1, sizeof s - 1, f);
-				s[r] = '\0';
-				fclose(f);
-			}
-			if (strcmp(s, "sleep") == 0) {
-				break;
-			}
-			usleep(10000);
-		}
-		pid_t mine[2] = {a, b};
-		if (write(ready[1], mine, sizeof mine) != sizeof mine) {
-			_exit(1);
-		}
-		for (;;) {
-			pause();
-		}
-	}
-	ck_assert_int_eq(read(ready[0], kids, sizeof kids), sizeof kids);
+	pid_t root = spawn_tree(true, kids);
 
 	/* signal 0 counts */
 	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 1);
 	ck_assert_int_eq(baton_proc_signal_untitled_children(root, SIGTERM), 1);
-	/* a is gone (a zombie of root's until reaped), b runs on */
-	for (int i = 0; i < 500; i++) {
-		char p[64], st[256] = "";
-		snprintf(p, sizeof p, "/proc/%d/stat", (int)kids[0]);
-		FILE *f = fopen(p, "r");
-		if (f == NULL) {
-			break;
-		}
-		char *ok = fgets(st, sizeof st, f);
-		fclose(f);
-		if (ok != NULL && strstr(st, ") Z ") != NULL) {
-			break;
-		}
+	/* the first is gone (a zombie of root's until reaped), b runs on */
+	for (int i = 0; i < 500 && !proc_holds(kids[0], "stat", ") Z "); i++) {
 		usleep(10000);
 	}
+	ck_assert(proc_holds(kids[0], "stat", ") Z "));
 	ck_assert_int_eq(kill(kids[1], 0), 0);
 	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 0);
 	/* no such root, no children */
-	kill(kids[1], SIGKILL);
-	kill(root, SIGKILL);
-	waitpid(root, NULL, 0);
+	kill_tree(root, kids);
 	ck_assert_int_eq(baton_proc_signal_untitled_children(root, 0), 0);
-	close(ready[0]);
-	close(ready[1]);
 }
 END_TEST
 
