@@ -378,7 +378,8 @@ FUZZ_LIB_SRCS := operator/common/error.c operator/common/log.c \
 	operator/kube/watch.c operator/http/server.c operator/http/metrics.c \
 	operator/http/procmetrics.c \
 	operator/agent/agent.c operator/agent/lease.c operator/engine/engine.c \
-	operator/engine/leasefile.c operator/engine/postgres.c
+	operator/engine/leasefile.c operator/engine/postgres.c \
+	operator/engine/procstate.c
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)

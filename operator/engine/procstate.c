@@ -71,7 +71,7 @@ static void put(struct out *o, const char *fmt, ...)
 	if (r < 0 || (size_t)r >= o->n - o->len) {
 		o->cut = 1;
 		if (o->n >= 4) {
-			strcpy(o->p + o->n - 4, "...");
+			memcpy(o->p + o->n - 4, "...", 4);
 		}
 		return;
 	}

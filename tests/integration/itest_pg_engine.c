@@ -674,7 +674,7 @@ START_TEST(a_silent_client_does_not_hold_a_stop)
 				  "backend_type = 'checkpointer'",
 				  out, sizeof out, err, sizeof err),
 			 0);
-	ckpt = atoi(out);
+	ckpt = (int)strtol(out, NULL, 10);
 	pm = baton_pg_postmaster_pid(&n[0].e);
 	ck_assert_int_gt(ckpt, 0);
 	ck_assert_int_gt(pm, 0);
