@@ -11,11 +11,23 @@
  * "password", a file) */
 #define REPLICATION_DIR "/etc/baton/replication"
 
+/* The one naming rule: a region's StatefulSet is "<db>-<region>", its
+ * pods "<db>-<region>-<ordinal>" (the StatefulSet controller's). */
+#define STS_FORMAT "%s-%s"
+
 const char *baton_children_sts_name(const struct baton_dbspec *s,
 				    const char *region, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s-%s", s->name, region);
+	snprintf(buf, size, STS_FORMAT, s->name, region);
 	return buf;
+}
+
+const char *baton_children_pod_name(const char *db, const char *region,
+				    int ordinal, char *buf, size_t size)
+{
+	int len = snprintf(buf, size, STS_FORMAT "-%d", db, region, ordinal);
+
+	return len >= 0 && (size_t)len < size ? buf : NULL;
 }
 
 static json_t *metadata(const struct baton_dbspec *s, const char *region,
@@ -127,20 +139,21 @@ static json_t *statefulset(const struct baton_dbspec *s,
 		 * rolls) when a designation moves. */
 		char names[1024] = "";
 		for (int i = 0; i < s->n_regions; i++) {
-			char sts[128];
+			char one[144];
 			size_t used = strlen(names);
 			if (s->regions[i].role != BATON_DB_REGION_DATA ||
 			    s->regions[i].replicas < 1 ||
 			    strcmp(s->regions[i].name, r->name) == 0) {
 				continue;
 			}
-			baton_children_sts_name(s, s->regions[i].name, sts,
-						sizeof sts);
-			if (used + strlen(sts) + 16 >= sizeof names) {
+			if (baton_children_pod_name(s->name, s->regions[i].name,
+						    0, one,
+						    sizeof one) == NULL ||
+			    used + strlen(one) + 2 >= sizeof names) {
 				break; /* a name is never cut */
 			}
-			snprintf(names + used, sizeof names - used, "%s%s-0",
-				 used ? "," : "", sts);
+			snprintf(names + used, sizeof names - used, "%s%s",
+				 used ? "," : "", one);
 		}
 		json_array_append_new(args, json_string("--synchronous"));
 		json_array_append_new(args, json_string("--sync-names"));

@@ -59,4 +59,12 @@ int baton_children_desired(const struct baton_dbspec *s, const char *region,
 const char *baton_children_sts_name(const struct baton_dbspec *s,
 				    const char *region, char *buf, size_t size);
 
+/* "<db>-<region>-<ordinal>" into BUF: the pod of instance ORDINAL of
+ * REGION's StatefulSet, hence its agent's application_name (--pg-name
+ * defaults to the pod name). DB is the DatabaseCluster's name (the FSM's
+ * "ns/db" after the slash). BUF, or NULL when the name does not fit SIZE
+ * (it is never cut). */
+const char *baton_children_pod_name(const char *db, const char *region,
+				    int ordinal, char *buf, size_t size);
+
 #endif /* BATON_BATOND_CHILDREN_H */

@@ -626,13 +626,13 @@ static void sync_labels(struct baton_controller *c,
 	if (v.primary_region != NULL && strcmp(v.primary_region, region) == 0 &&
 	    c->consensus != NULL &&
 	    c->consensus->lease_valid(c->consensus->data, db, v.epoch)) {
-		char sts[120];
-		baton_children_sts_name(spec, region, sts, sizeof sts);
-		baton_syncset_pod(
-		    sts,
-		    baton_syncset_designated(
-			c->consensus->db(c->consensus->data, db), region),
-		    want_primary, sizeof want_primary);
+		if (baton_children_pod_name(
+			spec->name, region,
+			baton_syncset_designated(
+			    c->consensus->db(c->consensus->data, db), region),
+			want_primary, sizeof want_primary) == NULL) {
+			want_primary[0] = '\0';
+		}
 	}
 	rec = baton_dbstate_get(&c->dbstate, db);
 	if (rec == NULL || rec->n_pods == 0) {

@@ -8,15 +8,6 @@
 #include "common/error.h"
 #include "consensus/fsm.h"
 
-const char *baton_syncset_pod(const char *sts, int ordinal, char *buf,
-			      size_t size)
-{
-	int len = snprintf(buf, size, "%s-%d", sts, ordinal);
-
-	(void)len; /* cut to SIZE: a caller that cares sizes BUF for it */
-	return buf;
-}
-
 int baton_syncset_designated(const struct baton_db_state *st,
 			     const char *region)
 {
@@ -25,22 +16,27 @@ int baton_syncset_designated(const struct baton_db_state *st,
 	return i >= 0 ? (int)st->regions[i].designated : 0;
 }
 
-/* Adds "<sts>-<k>" for every ordinal k of MASK. */
-static int add_pods(struct baton_syncset *out, const char *sts, uint16_t mask)
+/* The cluster's name in the FSM's "ns/cluster". */
+static const char *cluster_of(const struct baton_db_state *st)
+{
+	const char *slash = strchr(st->name, '/');
+
+	return slash != NULL ? slash + 1 : st->name;
+}
+
+/* Adds the pod of every ordinal of MASK in REGION of ST's database. */
+static int add_pods(struct baton_syncset *out, const struct baton_db_state *st,
+		    const char *region, uint16_t mask)
 {
 	for (int k = 0; k < BATON_ORDINALS; k++) {
 		if (!(mask & BATON_ORDINAL_BIT(k))) {
 			continue;
 		}
-		int len;
-
-		if (out->n == BATON_SYNCSET_MAX) {
-			return BATON_ETOOLARGE;
-		}
-		/* the pod's name, never cut: one the agent would refuse */
-		len = snprintf(out->names[out->n], sizeof out->names[out->n],
-			       "%s-%d", sts, k);
-		if (len < 0 || (size_t)len >= sizeof out->names[out->n]) {
+		if (out->n == BATON_SYNCSET_MAX ||
+		    baton_children_pod_name(
+			cluster_of(st), region, k, out->names[out->n],
+			sizeof out->names[out->n]) == NULL) {
+			/* never a cut name: one the agent would refuse */
 			return BATON_ETOOLARGE;
 		}
 		out->n++;
@@ -61,7 +57,6 @@ int baton_syncset_derive(const struct baton_db_state *st,
 	for (int i = 0; i < spec->n_regions; i++) {
 		const struct baton_db_region *r = &spec->regions[i];
 		int f = baton_fsm_region_index(st, r->name);
-		char sts[128];
 		int rv;
 
 		/* a region the FSM does not have has no members: naming it
@@ -71,8 +66,8 @@ int baton_syncset_derive(const struct baton_db_state *st,
 		    st->regions[f].role != BATON_ROLE_DATA) {
 			continue;
 		}
-		baton_children_sts_name(spec, r->name, sts, sizeof sts);
-		if ((rv = add_pods(out, sts, st->regions[f].listed)) != 0) {
+		if ((rv = add_pods(out, st, r->name, st->regions[f].listed)) !=
+		    0) {
 			return rv;
 		}
 	}
@@ -139,26 +134,21 @@ bool baton_syncset_needs_order(const struct baton_db_state *st,
 }
 
 /* NAME is the pod of a member of a data region of ST other than the
- * primary. The StatefulSet is "<cluster>-<region>" (baton_children_sts_name;
- * the FSM's name is "ns/cluster"). */
+ * primary. */
 static bool member_pod(const struct baton_db_state *st, const char *name)
 {
-	const char *slash = strchr(st->name, '/');
-	const char *cluster = slash != NULL ? slash + 1 : st->name;
-
 	for (unsigned i = 0; i < st->n_regions; i++) {
 		const struct baton_region_state *r = &st->regions[i];
-		char sts[128], pod[128 + 16];
+		char pod[BATON_SYNCSET_NAME_SIZE];
 
 		if ((int)i == st->primary || r->role != BATON_ROLE_DATA) {
 			continue;
 		}
-		snprintf(sts, sizeof sts, "%s-%s", cluster, r->name);
 		for (int k = 0; k < BATON_ORDINALS; k++) {
 			if ((r->members & BATON_ORDINAL_BIT(k)) &&
-			    strcasecmp(
-				baton_syncset_pod(sts, k, pod, sizeof pod),
-				name) == 0) {
+			    baton_children_pod_name(cluster_of(st), r->name, k,
+						    pod, sizeof pod) != NULL &&
+			    strcasecmp(pod, name) == 0) {
 				return true;
 			}
 		}

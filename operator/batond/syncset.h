@@ -53,12 +53,6 @@ struct baton_syncset {
 	char names[BATON_SYNCSET_MAX][BATON_SYNCSET_NAME_SIZE];
 };
 
-/* "<sts>-<ordinal>" into BUF: the pod, hence the application_name (the
- * agent's --pg-name defaults to the pod name), of instance ORDINAL of the
- * StatefulSet STS (baton_children_sts_name()). */
-const char *baton_syncset_pod(const char *sts, int ordinal, char *buf,
-			      size_t size);
-
 /* REGION's designated ordinal in the FSM's ST; 0 when ST is NULL or does
  * not know REGION (what every site assumed before the designation). */
 int baton_syncset_designated(const struct baton_db_state *st,

@@ -224,10 +224,12 @@ START_TEST(a_designated_ordinal_other_than_0_changes_the_names)
 	ck_assert_str_eq(joined(&l, buf, sizeof buf),
 			 "orders-us-east-0,orders-us-east-1,orders-ap-south-0");
 
-	/* the pod a label or a grant goes to */
+	/* the pod a label or a grant goes to; never a cut name */
 	ck_assert_str_eq(
-	    baton_syncset_pod("orders-us-east", 1, buf, sizeof buf),
+	    baton_children_pod_name("orders", "us-east", 1, buf, sizeof buf),
 	    "orders-us-east-1");
+	ck_assert_ptr_null(
+	    baton_children_pod_name("orders", "us-east", 1, buf, 16));
 }
 END_TEST
 
