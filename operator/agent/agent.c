@@ -172,6 +172,19 @@ static json_t *names_json(const char (*names)[BATON_ENGINE_NAME_SIZE],
  * LSN, else the last replayed one; 0 when unknown. */
 static json_t *status_json_base(struct baton_agent *a);
 
+/* The synchronous list in force ({gen, names}), or NULL before any
+ * standbys order or persisted list (the boot default, --sync-names). */
+static json_t *sync_config_json(const struct baton_agent *a)
+{
+	if (!a->sync_set) {
+		return NULL;
+	}
+	return json_pack(
+	    "{s:I,s:o}", "gen", (json_int_t)a->sync_gen, "names",
+	    names_json((const char(*)[BATON_ENGINE_NAME_SIZE])a->sync,
+		       a->n_sync));
+}
+
 static json_t *status_json(struct baton_agent *a)
 {
 	json_t *st = status_json_base(a);
@@ -186,13 +199,7 @@ static json_t *status_json(struct baton_agent *a)
 			    json_integer((json_int_t)a->lease.margin_ms));
 	json_object_set_new(st, "detached", json_boolean(a->detached));
 	if (a->sync_set) {
-		json_object_set_new(
-		    st, "syncConfig",
-		    json_pack(
-			"{s:I,s:o}", "gen", (json_int_t)a->sync_gen, "names",
-			names_json(
-			    (const char(*)[BATON_ENGINE_NAME_SIZE])a->sync,
-			    a->n_sync)));
+		json_object_set_new(st, "syncConfig", sync_config_json(a));
 	}
 	{
 		json_t *flush = json_object();
@@ -336,6 +343,16 @@ static uint64_t asker_gen(struct baton_lease_asker *k)
 static uint64_t asker_epoch(struct baton_lease_asker *k)
 {
 	return ((struct baton_agent *)k->data)->lease.epoch;
+}
+
+/* Every question names the list in force, null for none: batond's gate
+ * judges it rather than the list of its last poll, which a restart could
+ * have changed since (design-per-instance.md §9 note 22). */
+static json_t *asker_sync(struct baton_lease_asker *k)
+{
+	json_t *sc = sync_config_json(k->data);
+
+	return sc != NULL ? sc : json_null();
 }
 
 static void asker_cb(struct baton_lease_asker *k,
@@ -1747,6 +1764,7 @@ int baton_agent_init(uv_loop_t *loop, struct baton_agent *a,
 		    .now = asker_now,
 		    .gen = asker_gen,
 		    .epoch = asker_epoch,
+		    .sync = asker_sync,
 		    .cb = asker_cb};
 		a->asker.data = a;
 		rv = baton_lease_asker_init(loop, &a->asker, &kc);

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/version.h"
@@ -68,10 +69,27 @@ static void answer_cb(struct baton_kube_request *req, int status)
 
 static void ask(struct baton_lease_asker *k)
 {
-	char body[sizeof k->body + 32];
+	char *body, *sync = NULL;
+	size_t size;
 	int rv;
 
 	if (k->pending || k->closing) {
+		return;
+	}
+	if (k->sync != NULL) {
+		json_t *sc = k->sync(k);
+
+		sync = sc != NULL
+			   ? json_dumps(sc, JSON_COMPACT | JSON_ENCODE_ANY)
+			   : NULL;
+		json_decref(sc);
+		if (sync == NULL) {
+			return; /* out of memory: the timer asks again */
+		}
+	}
+	size = sizeof k->body + 64 + (sync != NULL ? strlen(sync) : 0);
+	if ((body = malloc(size)) == NULL) {
+		free(sync);
 		return;
 	}
 	k->sent.sent_ms = k->now(k);
@@ -80,11 +98,15 @@ static void ask(struct baton_lease_asker *k)
 	k->sent.grant_ms = 0;
 	/* The pod's identity goes in the body; batond checks it against
 	 * the connection (its address, or the client certificate). */
-	snprintf(body, sizeof body, "%s%" PRIu64 "}", k->body, k->sent.epoch);
+	snprintf(body, size, "%s%" PRIu64 "%s%s}", k->body, k->sent.epoch,
+		 sync != NULL ? ",\"syncConfig\":" : "",
+		 sync != NULL ? sync : "");
+	free(sync);
 	k->req.data = k;
 	rv = baton_kube_request_start(
 	    &k->client, &k->req, "POST", "/v1/lease", "application/json", body,
 	    (long)(2 * k->ask_ms < 500 ? 500 : 2 * k->ask_ms), NULL, answer_cb);
+	free(body);
 	if (rv == 0) {
 		k->pending = true;
 		k->asked++;
@@ -111,6 +133,7 @@ int baton_lease_asker_init(uv_loop_t *loop, struct baton_lease_asker *k,
 	k->now = cfg->now;
 	k->gen = cfg->gen;
 	k->epoch = cfg->epoch;
+	k->sync = cfg->sync;
 	k->cb = cfg->cb;
 	/* the names go into JSON: escape them with jansson */
 	ns = json_string(cfg->pod_namespace ? cfg->pod_namespace : "");

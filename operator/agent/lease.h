@@ -72,6 +72,7 @@ struct baton_lease_asker {
 	uint64_t (*now)(struct baton_lease_asker *k);
 	uint64_t (*gen)(struct baton_lease_asker *k);
 	uint64_t (*epoch)(struct baton_lease_asker *k);
+	json_t *(*sync)(struct baton_lease_asker *k);
 	baton_lease_answer_cb cb;
 	void (*close_cb)(struct baton_lease_asker *k);
 };
@@ -86,6 +87,12 @@ struct baton_lease_asker_config {
 	uint64_t (*now)(struct baton_lease_asker *k);
 	uint64_t (*gen)(struct baton_lease_asker *k);
 	uint64_t (*epoch)(struct baton_lease_asker *k);
+	/* The synchronous list in force, as the status's syncConfig ({gen,
+	 * names}), or JSON null for none; a new reference. Sent with every
+	 * question, so that batond's gate judges the list of the moment,
+	 * not the one of its last poll (a restarted agent may be back with
+	 * another). NULL: the question carries no syncConfig at all. */
+	json_t *(*sync)(struct baton_lease_asker *k);
 	baton_lease_answer_cb cb; /* every answer, or status != 0 */
 };
 

@@ -54,14 +54,12 @@ struct baton_agents_pod {
 	uint64_t status_ms;
 	uint64_t next_poll_ms;
 	unsigned poll_failures;
-	/* the requests, each allocated only while it is in flight
-	 * (poll_pending, order_pending): ~0.6 KiB each, embedded they
-	 * were half of a pod's record */
-	bool poll_pending;
+	/* the requests, each allocated only while it is in flight (non-NULL
+	 * exactly then): ~0.6 KiB each, embedded they were half of a pod's
+	 * record */
 	struct baton_kube_request *poll_req;
-	bool order_pending;
-	bool pinned; /* a caller still uses it: pod_release waits */
 	struct baton_kube_request *order_req;
+	bool pinned; /* a caller still uses it: pod_release waits */
 	char order[16];
 	uint64_t order_epoch;
 	uint64_t order_ms;
@@ -122,6 +120,22 @@ struct baton_agents_db {
 	 * (env.changed), so the status follows the agents without a
 	 * reconcile per order */
 	uint64_t last_summary;
+	/* the primary's synchronous list as last derived (wanted_list()),
+	 * and what it was derived from; allocated only for synchronous
+	 * databases whose primary this region holds (about 1 KiB) */
+	struct wanted {
+		char uid[64];
+		json_int_t generation;
+		struct wanted_key {
+			uint64_t epoch;
+			int primary;
+			bool synchronous;
+			unsigned n_regions;
+			uint8_t role[BATON_MAX_REGIONS];
+			uint16_t listed[BATON_MAX_REGIONS];
+		} key;
+		struct baton_syncset list;
+	} * wanted;
 	struct baton_agents_db *next;
 };
 
@@ -284,7 +298,7 @@ static void pod_release(struct baton_agents *a, struct baton_agents_pod *p)
 {
 	struct baton_agents_pod **pp;
 	bool linked = false;
-	if (p->poll_pending || p->order_pending || p->pinned) {
+	if (p->poll_req != NULL || p->order_req != NULL || p->pinned) {
 		return;
 	}
 	for (pp = &a->pods; *pp != NULL; pp = &(*pp)->next) {
@@ -461,7 +475,6 @@ static void poll_done(struct baton_kube_request *req, int status)
 	struct baton_agents *a = p->a;
 	uint64_t now = now_ms();
 
-	p->poll_pending = false;
 	if (a->stopping || p->gone) {
 		pod_release(a, p);
 		if (a->stopping) {
@@ -633,7 +646,7 @@ static void poll(struct baton_agents *a, struct baton_agents_pod *p,
 		 uint64_t now)
 {
 	char url[256], connect[256];
-	if (p->poll_pending || p->ip[0] == '\0') {
+	if (p->poll_req != NULL || p->ip[0] == '\0') {
 		return;
 	}
 	if (now < p->next_poll_ms &&
@@ -649,9 +662,7 @@ static void poll(struct baton_agents *a, struct baton_agents_pod *p,
 		&a->client, p->poll_req,
 		agent_url(a, p, "/v1/status", url, sizeof url, connect,
 			  sizeof connect),
-		"GET", url, NULL, NULL, POLL_TIMEOUT_MS, poll_cb) == 0) {
-		p->poll_pending = true;
-	} else {
+		"GET", url, NULL, NULL, POLL_TIMEOUT_MS, poll_cb) != 0) {
 		free(p->poll_req);
 		p->poll_req = NULL;
 	}
@@ -704,7 +715,6 @@ static void order_done(struct baton_kube_request *req, int status)
 	struct baton_agents *a = p->a;
 	uint64_t now = now_ms();
 
-	p->order_pending = false;
 	if (a->stopping || p->gone) {
 		pod_release(a, p);
 		if (a->stopping) {
@@ -854,9 +864,7 @@ static void send_order(struct baton_agents *a, struct baton_agents_pod *p,
 	if (rv != 0) {
 		free(p->order_req);
 		p->order_req = NULL;
-	}
-	if (rv == 0) {
-		p->order_pending = true;
+	} else {
 		baton_log(BATON_LOG_INFO, "agents",
 			  "%s: ordering %s at epoch %" PRIu64 "%s%s", p->key,
 			  action, epoch, target[0] ? " from " : "", target);
@@ -1065,23 +1073,95 @@ uint64_t baton_agents_lease_grant(const struct baton_db_state *st, int me,
 	return grant_ms;
 }
 
+/* The FSM's part of the list's inputs (baton_syncset_derive()), exactly:
+ * the mode, the primary, and each region's role and L. Region names are
+ * fixed from REGISTER on; a database registered again has another epoch
+ * and comes from another object (another uid). No hash: a list kept past
+ * a change of L but sent with the current G would tell the agent, and the
+ * RELEASE that reads its answer, that an old list is the current one. */
+static void list_key(const struct baton_db_state *st, struct wanted_key *k)
+{
+	k->epoch = st->epoch;
+	k->primary = st->primary;
+	k->synchronous = st->cfg.synchronous;
+	k->n_regions = st->n_regions;
+	for (unsigned i = 0; i < st->n_regions; i++) {
+		k->role[i] = st->regions[i].role;
+		k->listed[i] = st->regions[i].listed;
+	}
+}
+
+static bool same_key(const struct wanted_key *x, const struct wanted_key *y)
+{
+	if (x->epoch != y->epoch || x->primary != y->primary ||
+	    x->synchronous != y->synchronous || x->n_regions != y->n_regions) {
+		return false;
+	}
+	for (unsigned i = 0; i < x->n_regions; i++) {
+		if (x->role[i] != y->role[i] || x->listed[i] != y->listed[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The synchronous list the FSM's ST asks of DB's primary
  * (batond/syncset.h): true and OUT filled; false without the spec or the
- * FSM's applied count (then nothing is sent). */
+ * FSM's applied count (then nothing is sent). Asynchronous: empty, with no
+ * spec read. Otherwise the list is derived once per spec (the object's uid
+ * and generation) and FSM state (list_key()) and kept with the database:
+ * deriving it parsed the spec on every tick for every primary
+ * (design-per-instance.md §9 note 23). G is the applied count at each
+ * call, so a kept list still carries the current one. */
 static bool wanted_list(struct baton_agents *a, const struct baton_db_state *st,
 			const char *db, struct baton_syncset *out)
 {
 	const struct baton_consensus_ops *cs = a->env.consensus;
+	struct baton_agents_db *d;
 	struct baton_dbspec spec;
 	char errmsg[BATON_ERRMSG_SIZE];
-	json_t *obj;
+	const char *uid;
+	json_int_t gen;
+	struct wanted_key key;
+	json_t *obj, *meta;
 
-	if (cs == NULL || cs->applied == NULL || a->env.dbcs == NULL ||
-	    (obj = baton_kube_informer_get(a->env.dbcs, db)) == NULL ||
-	    baton_dbspec_parse(obj, &spec, errmsg) != 0) {
+	if (cs == NULL || cs->applied == NULL) {
 		return false;
 	}
-	return baton_syncset_derive(st, &spec, cs->applied(cs->data), out) == 0;
+	if (!st->cfg.synchronous) {
+		memset(out, 0, sizeof *out);
+		out->gen = cs->applied(cs->data);
+		return true;
+	}
+	if (a->env.dbcs == NULL ||
+	    (obj = baton_kube_informer_get(a->env.dbcs, db)) == NULL) {
+		return false;
+	}
+	meta = json_object_get(obj, "metadata");
+	uid = json_string_value(json_object_get(meta, "uid"));
+	gen = json_integer_value(json_object_get(meta, "generation"));
+	list_key(st, &key);
+	d = index_get(&a->db_index, db);
+	if (d != NULL && d->wanted != NULL && uid != NULL &&
+	    same_key(&d->wanted->key, &key) && d->wanted->generation == gen &&
+	    strcmp(d->wanted->uid, uid) == 0) {
+		*out = d->wanted->list;
+		out->gen = cs->applied(cs->data);
+		return true;
+	}
+	if (baton_dbspec_parse(obj, &spec, errmsg) != 0 ||
+	    baton_syncset_derive(st, &spec, cs->applied(cs->data), out) != 0) {
+		return false;
+	}
+	if (d != NULL && uid != NULL && strlen(uid) < sizeof d->wanted->uid &&
+	    (d->wanted != NULL ||
+	     (d->wanted = malloc(sizeof *d->wanted)) != NULL)) {
+		memcpy(d->wanted->uid, uid, strlen(uid) + 1);
+		d->wanted->generation = gen;
+		d->wanted->key = key;
+		d->wanted->list = *out;
+	}
+	return true;
 }
 
 /* BODY (an order's) gains "syncNames": the names of L. */
@@ -1141,7 +1221,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	/* An agent busy with its periodic status read takes an order all
 	 * the same (it queues it): waiting for the next poll cost a
 	 * switchover's fence a second. */
-	if (cs == NULL || s == NULL || p->order_pending || p->gone ||
+	if (cs == NULL || s == NULL || p->order_req != NULL || p->gone ||
 	    now < p->next_order_ms || now - p->status_ms > STALE_MS ||
 	    (bget(s, "busy") &&
 	     (sget(s, "operation") == NULL ||
@@ -1505,10 +1585,10 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			 * which releases a gone pod: pinned, P outlives both
 			 * cancels and is released here, once */
 			p->pinned = true;
-			if (p->poll_pending) {
+			if (p->poll_req != NULL) {
 				baton_kube_request_cancel(p->poll_req);
 			}
-			if (p->order_pending) {
+			if (p->order_req != NULL) {
 				baton_kube_request_cancel(p->order_req);
 			}
 			p->pinned = false;
@@ -1522,6 +1602,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		if (!d->seen) {
 			*dp = d->next;
 			(void)baton_index_del(&a->db_index, d->db);
+			free(d->wanted);
 			free(d);
 			continue;
 		}
@@ -1559,7 +1640,7 @@ static void tick_cb(uv_timer_t *t)
 			 * ticks alone, it was asked every 200 ms, and the
 			 * promote waits for its report of the final position */
 			for (p = a->pods; p != NULL; p = p->next) {
-				if (!p->gone && !p->poll_pending &&
+				if (!p->gone && p->poll_req == NULL &&
 				    switchover_target(a, p)) {
 					poll(a, p, now);
 				}
@@ -1610,6 +1691,13 @@ static void lease_cb(struct baton_http_request *req, void *data)
 	struct baton_agents_pod *p = NULL;
 	int n;
 
+	struct baton_syncset sync;
+	/* the list in force, as the question says it (null: none), else
+	 * (an agent from before it said) as the agent last reported it */
+	int asked_list = json_object_get(body, "syncConfig") == NULL
+			     ? -1
+			     : baton_syncset_reported(body, &sync);
+
 	if (ns != NULL && name != NULL &&
 	    snprintf(key, sizeof key, "%s/%s", ns, name) < (int)sizeof key) {
 		p = index_get(&a->pod_index, key);
@@ -1653,10 +1741,11 @@ static void lease_cb(struct baton_http_request *req, void *data)
 	}
 	if (cs != NULL && (st = cs->db(cs->data, p->db)) != NULL) {
 		int me = baton_fsm_region_index(st, a->env.region);
-		struct baton_syncset sync;
-		/* the list as the agent last reported it (its status, or
-		 * the answer to its last order) */
-		bool reported = baton_syncset_reported(p->status, &sync);
+		/* the question's list; else the agent's last report (its
+		 * status, or the answer to its last order) */
+		bool reported = asked_list >= 0
+				    ? asked_list
+				    : baton_syncset_reported(p->status, &sync);
 		epoch = st->epoch;
 		grant = baton_agents_lease_grant(
 		    st, me, p->ordinal, reported ? &sync : NULL,
@@ -1849,7 +1938,7 @@ json_t *baton_agents_status(struct baton_agents *a)
 			    o, "lastOrder",
 			    json_pack("{s:s, s:I, s:b}", "action", p->order,
 				      "epoch", (json_int_t)p->order_epoch,
-				      "pending", p->order_pending));
+				      "pending", p->order_req != NULL));
 		}
 		if (p->last_error[0] != '\0') {
 			json_object_set_new(o, "lastError",
@@ -2036,6 +2125,7 @@ static void maybe_stopped(struct baton_agents *a)
 	}
 	while ((d = a->dbs) != NULL) {
 		a->dbs = d->next;
+		free(d->wanted);
 		free(d);
 	}
 	baton_index_free(&a->pod_index);

@@ -925,6 +925,33 @@ START_TEST(standbys_order_generations_persist)
 }
 END_TEST
 
+/* Every lease question names the list in force (null before any), so
+ * that batond's gate judges the list of the moment and not the one of
+ * its last poll (design-per-instance.md §9 note 22). Fails on an agent
+ * whose question carries no list, or a list other than the one in force. */
+START_TEST(the_lease_question_names_the_list_in_force)
+{
+	struct fx f;
+	struct script s = {
+	    .bodies = {"{\"action\":\"standbys\",\"epoch\":3,\"gen\":5,"
+		       "\"syncNames\":[\"b\",\"c\"]}"}};
+	unsigned asks;
+
+	fx_start(&f, 100);
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks >= 1);
+	ck_assert_ptr_nonnull(strstr(f.b.question, "\"syncConfig\":null}"));
+	run_script(&f, &s);
+	ck_assert_int_eq(s.status[0], 200);
+	asks = f.b.asks;
+	LOOP_RUN_UNTIL(&f.loop, f.b.asks > asks);
+	ck_assert_ptr_nonnull(strstr(f.b.question,
+				     "\"syncConfig\":{\"gen\":5,\"names\":["
+				     "\"b\",\"c\"]}}"));
+	ck_assert_ptr_nonnull(strstr(f.b.question, "\"pod\":\"p\""));
+	fx_stop(&f);
+}
+END_TEST
+
 /* Orders only from the configured identity: a client without a verified
  * certificate (here: plain HTTP) is refused with 403 and nothing changes. */
 START_TEST(orders_only_from_the_configured_peer)
@@ -1102,6 +1129,7 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, stale_and_malformed_orders_are_refused);
 	tcase_add_test(tc, epoch_survives_restart);
 	tcase_add_test(tc, standbys_order_generations_persist);
+	tcase_add_test(tc, the_lease_question_names_the_list_in_force);
 	tcase_add_test(tc, orders_only_from_the_configured_peer);
 	tcase_add_test(tc,
 		       promote_on_unfenced_primary_still_fences_at_lease_end);

@@ -1274,6 +1274,7 @@ static bool held_lease_valid(void *data, const char *db, uint64_t epoch)
 
 struct lease_ask {
 	uv_work_t work;
+	const char *body; /* NULL: the question of an agent before §9 note 22 */
 	char answer[512];
 };
 
@@ -1283,9 +1284,10 @@ static void lease_ask_work(uv_work_t *w)
 {
 	struct lease_ask *q = w->data;
 	struct sockaddr_in sa;
-	static const char body[] =
-	    "{\"namespace\":\"shop\",\"pod\":\"orders-eu-0\",\"epoch\":3}";
-	char req[512];
+	const char *body = q->body != NULL ? q->body
+					   : "{\"namespace\":\"shop\",\"pod\":"
+					     "\"orders-eu-0\",\"epoch\":3}";
+	char req[1024];
 	int fd = socket(AF_INET, SOCK_STREAM, 0), n, got = 0;
 
 	q->answer[0] = '\0';
@@ -1366,7 +1368,7 @@ START_TEST(a_held_pod_gets_no_lease_and_reports_no_health)
 	struct baton_agents_env env;
 	struct baton_agents agents, *a = &agents;
 	struct baton_region_report rep;
-	struct lease_ask q;
+	struct lease_ask q = {.body = NULL};
 	json_t *pod, *st;
 
 	db_state(&held_st, 3, 0);
@@ -1544,9 +1546,10 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 	struct baton_agents agents, *a = &agents;
 	struct baton_http_config hc = {0};
 	struct fake_agent f;
-	struct lease_ask q;
+	struct lease_ask q = {.body = NULL};
 	size_t n;
 	char buf[512];
+	const char *want;
 	json_t *pod;
 
 	db_state(&held_st, 3, 0);
@@ -1630,12 +1633,56 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 	life_run_ms(&l, 2500);
 	ck_assert_uint_eq(json_array_size(f.orders), n);
 
+	/* The question's own list counts over the last poll's (§9 note 22:
+	 * an agent restarted since may be back with another): none (null)
+	 * or a non-member's gets no lease although the status is fine; the
+	 * member's list gets it. */
+	q.body = "{\"namespace\":\"shop\",\"pod\":\"orders-eu-0\",\"epoch\":3,"
+		 "\"syncConfig\":null}";
+	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+	q.body = "{\"namespace\":\"shop\",\"pod\":\"orders-eu-0\",\"epoch\":3,"
+		 "\"syncConfig\":{\"gen\":40,\"names\":[\"orders-us-1\"]}}";
+	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+	q.body = "{\"namespace\":\"shop\",\"pod\":\"orders-eu-0\",\"epoch\":3,"
+		 "\"syncConfig\":{\"gen\":42,\"names\":[\"orders-us-0\"]}}";
+	ck_assert_ptr_nonnull(
+	    strstr(ask_lease(&l, &q), "\"grantMillis\":1500"));
+	q.body = NULL;
+
 	/* a list naming a non-member (a stale one, say): no lease */
 	f.refuse = true;
 	json_decref(f.sync);
 	f.sync = json_pack("{s:i, s:[s]}", "gen", 50, "names", "orders-us-1");
 	LIFE_UNTIL(&l, json_array_size(f.orders) > n);
 	ck_assert_ptr_nonnull(strstr(ask_lease(&l, &q), "\"grantMillis\":0,"));
+
+	/* The list is kept between ticks (design §9 note 23), but follows
+	 * every input. The FSM's L grows (a JOIN of us-1 applied): the next
+	 * order names both, which a list kept past L would not. */
+	held_st.regions[1].members |= BATON_ORDINAL_BIT(1);
+	held_st.regions[1].listed |= BATON_ORDINAL_BIT(1);
+	f.refuse = false;
+	want = "{\"action\":\"standbys\",\"epoch\":3,\"gen\":42,"
+	       "\"syncNames\":[\"orders-us-0\",\"orders-us-1\"]}";
+	LIFE_UNTIL(&l, strcmp(last_order(&f, buf, sizeof buf), want) == 0);
+	ck_assert_str_eq(last_order(&f, buf, sizeof buf), want);
+	/* the spec changes (generation 2: us gets no instance): the list
+	 * leaves us out, which a list kept past the spec would not */
+	json_object_set_new(
+	    dbcs.cache, "shop/orders",
+	    json_loads("{\"apiVersion\": \"baton.dev/v1alpha1\", \"kind\": "
+		       "\"DatabaseCluster\", \"metadata\": {\"name\": "
+		       "\"orders\", \"namespace\": \"shop\", \"uid\": \"u1\","
+		       " \"generation\": 2},"
+		       " \"spec\": {\"regions\": [{\"name\": \"eu\"}, "
+		       "{\"name\": \"us\", \"replicas\": 0}, {\"name\": "
+		       "\"ap\", \"role\": \"witness\", \"replicas\": 0}],"
+		       " \"primaryRegion\": \"eu\"}}",
+		       0, NULL));
+	want = "{\"action\":\"standbys\",\"epoch\":3,\"gen\":42,"
+	       "\"syncNames\":[]}";
+	LIFE_UNTIL(&l, strcmp(last_order(&f, buf, sizeof buf), want) == 0);
+	ck_assert_str_eq(last_order(&f, buf, sizeof buf), want);
 
 	baton_agents_close(a, life_stopped_cb);
 	while (!l.stopped) {

@@ -35,6 +35,8 @@ static void lease_cb(struct baton_http_request *req, void *data)
 	uint64_t grant = atomic_load(&b->grant_ms);
 	char body[128];
 
+	snprintf(b->question, sizeof b->question, "%.*s", (int)req->body_len,
+		 req->body != NULL ? req->body : "");
 	atomic_fetch_add(&b->asks, 1);
 	snprintf(body, sizeof body,
 		 "{\"epoch\":%llu,\"grantMillis\":%llu,\"askEveryMillis\":50}",

@@ -25,6 +25,7 @@ struct lease_answerer {
 	/* what happened */
 	atomic_uint asks;
 	_Atomic uint64_t last_grant_at; /* uv_hrtime()/1e6 of the last grant */
+	char question[2048]; /* the last question's body (on the loop) */
 	/* private */
 	struct baton_http_server srv;
 	uv_timer_t delay;
