@@ -248,7 +248,8 @@ static bool standby_side(const struct baton_designate_input *in,
 			 : pa->failed ? "Failed"
 				      : "Ready=Unknown",
 			 (unsigned long long)(pod_ms / 1000));
-	} else if (m->agent_down && now - m->agent_down_since_ms >= after) {
+	} else if (m->agent_down && now >= m->agent_down_since_ms &&
+		   now - m->agent_down_since_ms >= after) {
 		snprintf(why, sizeof why, "agent %s for %llu s",
 			 status_stale(pa) ? "silent" : "not serving",
 			 (unsigned long long)((now - m->agent_down_since_ms) /
@@ -256,7 +257,9 @@ static bool standby_side(const struct baton_designate_input *in,
 	} else {
 		return false;
 	}
-	if (m->released && now - m->release_ms < after) {
+	/* a clock that went back counts as within (no flapping) */
+	if (m->released &&
+	    (now < m->release_ms || now - m->release_ms < after)) {
 		snprintf(out->reason, sizeof out->reason,
 			 "%s: instance %d down (%s), but the last designation "
 			 "ended %llu ms ago",

@@ -70,7 +70,7 @@
 struct baton_designate_pod {
 	bool exists; /* the StatefulSet has (or wants) ordinal k */
 	/* pod evidence (§3.7, first row): each with since when it holds */
-	bool gone; /* deleted and not recreated */
+	bool gone; /* deleted and not recreated (a scale-down too) */
 	uint64_t gone_since_ms;
 	bool failed; /* phase Failed */
 	uint64_t failed_since_ms;
