@@ -248,8 +248,8 @@ static bool standby_side(const struct baton_designate_input *in,
 			 : pa->failed ? "Failed"
 				      : "Ready=Unknown",
 			 (unsigned long long)(pod_ms / 1000));
-	} else if (m->agent_down && now >= m->agent_down_since_ms &&
-		   now - m->agent_down_since_ms >= after) {
+	} else if (m->agent_down && now - m->agent_down_since_ms >= after) {
+		/* agent_timer() keeps the start at or before NOW */
 		snprintf(why, sizeof why, "agent %s for %llu s",
 			 status_stale(pa) ? "silent" : "not serving",
 			 (unsigned long long)((now - m->agent_down_since_ms) /

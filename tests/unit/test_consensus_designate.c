@@ -263,20 +263,37 @@ START_TEST(agent_not_serving_counts_after_redesignate_after)
 }
 END_TEST
 
-/* The agent timer belongs to the instance it was judged on: after a
- * move, the new designated instance starts from zero. */
-START_TEST(pod_evidence_is_not_agent_evidence)
+/* A pod that is gone counts after its own 10 s, whatever the agent row's
+ * timer (started at the same time) says: the rows are separate. */
+START_TEST(pod_row_needs_only_ten_seconds)
 {
 	struct baton_designate_input in;
 
 	us_view(&in);
-	/* gone for 9 s with a fresh-looking status: nothing yet */
 	in.pods[0].gone = true;
 	in.pods[0].gone_since_ms = T0;
 	in.pods[0].serving = false;
 	propose_none(&in, &mem_us, T0);
 	propose_none(&in, &mem_us, T0 + 9999);
 	propose_ok(&in, &mem_us, T0 + 10000, BATON_DESIGNATE_JOIN, 1);
+}
+END_TEST
+
+/* The caller's clock stepping back shortens no timer. */
+START_TEST(a_clock_going_back_starts_nothing)
+{
+	struct baton_designate_input in;
+
+	us_view(&in);
+	in.pods[0].serving = false;
+	propose_none(&in, &mem_us, T0 + 50000); /* the agent row from here */
+	propose_none(&in, &mem_us, T0 + 1000);
+	us_view(&in);
+	mem_us.regions[US].released = true;
+	mem_us.regions[US].release_ms = T0 + 50000;
+	in.pods[0].gone = true;
+	in.pods[0].gone_since_ms = T0;
+	propose_none(&in, &mem_us, T0 + 20000);
 }
 END_TEST
 
@@ -780,7 +797,8 @@ static Suite *designate_suite(void)
 	tcase_add_test(tc, ready_unknown_counts_after_ten_seconds);
 	tcase_add_test(tc, agent_silent_counts_after_redesignate_after);
 	tcase_add_test(tc, agent_not_serving_counts_after_redesignate_after);
-	tcase_add_test(tc, pod_evidence_is_not_agent_evidence);
+	tcase_add_test(tc, pod_row_needs_only_ten_seconds);
+	tcase_add_test(tc, a_clock_going_back_starts_nothing);
 	tcase_add_test(tc, redesignate_after_zero_never_starts_one);
 	tcase_add_test(tc, a_hold_never_starts_one);
 	tcase_add_test(tc, nothing_while_the_designated_instance_serves);
