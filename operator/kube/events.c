@@ -10,6 +10,14 @@
  * entry forgets its server copy so the next repeat creates a new Event; a
  * patch answered 404 (the Event expired) re-creates it.
  *
+ * Bound: the cache keeps cache_max entries in a list, most recently
+ * recorded first; a new key past the bound forgets the oldest (O(1): the
+ * list's tail, and its key in the jansson object). One forgotten with a
+ * request in flight moves to r->gone until its callback frees it, so that
+ * close() still finds it to cancel. Its next repeat, if any, creates a new
+ * Event, the cost client-go's LRU pays too; clearing the whole cache at the
+ * bound (as this did) paid it for every Event of a burst.
+ *
  * Cancel path: close() cancels requests in flight; entries are freed when
  * the last callback has run (at once unless we are inside curl).
  */
@@ -25,7 +33,10 @@
 #include "common/log.h"
 
 struct ev_entry {
-	struct ev_entry *next;
+	/* in r->entries (most recent first), or r->gone once evicted */
+	struct ev_entry *prev, *next;
+	/* its key in r->cache, the cache's own copy: valid while cached */
+	const char *key;
 	struct baton_kube_recorder *r;
 	/* only while a request is in flight (~0.6 KiB): most entries are
 	 * sent once and never again */
@@ -48,16 +59,60 @@ static void entry_free(struct ev_entry *e)
 	free(e);
 }
 
+/* Takes E out of its list (r->entries or, once evicted, r->gone). */
+static void unlink_entry(struct ev_entry *e)
+{
+	struct baton_kube_recorder *r = e->r;
+
+	if (e->prev != NULL) {
+		e->prev->next = e->next;
+	} else if (e->evicted) {
+		r->gone = e->next;
+	} else {
+		r->entries = e->next;
+	}
+	if (e->next != NULL) {
+		e->next->prev = e->prev;
+	} else if (!e->evicted) {
+		r->oldest = e->prev;
+	}
+	e->prev = e->next = NULL;
+}
+
+/* Puts E first in its list: the most recently recorded. */
+static void push_entry(struct ev_entry *e)
+{
+	struct baton_kube_recorder *r = e->r;
+	struct ev_entry **head = e->evicted ? &r->gone : &r->entries;
+
+	e->prev = NULL;
+	e->next = *head;
+	if (*head != NULL) {
+		(*head)->prev = e;
+	} else if (!e->evicted) {
+		r->oldest = e;
+	}
+	*head = e;
+}
+
+static void free_list(struct ev_entry *e)
+{
+	struct ev_entry *next;
+
+	for (; e != NULL; e = next) {
+		next = e->next;
+		entry_free(e);
+	}
+}
+
 static void finish_close(struct baton_kube_recorder *r)
 {
 	if (!r->closing || r->inflight > 0) {
 		return;
 	}
-	while (r->entries != NULL) {
-		struct ev_entry *e = r->entries;
-		r->entries = e->next;
-		entry_free(e);
-	}
+	free_list(r->entries);
+	free_list(r->gone); /* empty: each is freed by its callback */
+	r->entries = r->oldest = r->gone = NULL;
 	json_decref(r->cache);
 	r->cache = NULL;
 	free(r->component);
@@ -92,6 +147,7 @@ static void done_cb(struct baton_kube_request *req, int status)
 	r->inflight--;
 	if (r->closing) {
 		if (e->evicted) {
+			unlink_entry(e);
 			entry_free(e);
 		}
 		finish_close(r);
@@ -113,6 +169,7 @@ static void done_cb(struct baton_kube_request *req, int status)
 		e->sent = e->count;
 	}
 	if (e->evicted) {
+		unlink_entry(e);
 		entry_free(e);
 		return;
 	}
@@ -194,6 +251,7 @@ int baton_kube_recorder_init(struct baton_kube_client *c,
 	r->component = strdup(component ? component : "baton");
 	r->host = host ? strdup(host) : NULL;
 	r->cache = json_object();
+	r->cache_max = BATON_KUBE_EVENTS_CACHE;
 	if (r->component == NULL || (host && r->host == NULL) ||
 	    r->cache == NULL) {
 		free(r->component);
@@ -204,20 +262,24 @@ int baton_kube_recorder_init(struct baton_kube_client *c,
 	return 0;
 }
 
-static void evict_all(struct baton_kube_recorder *r)
+/* Forgets the least recently recorded entry. */
+static void evict_oldest(struct baton_kube_recorder *r)
 {
-	struct ev_entry *e = r->entries, *next;
+	struct ev_entry *e = r->oldest;
+	char key[1536];
 
-	r->entries = NULL;
-	for (; e != NULL; e = next) {
-		next = e->next;
-		if (e->inflight) {
-			e->evicted = true; /* freed by its callback */
-		} else {
-			entry_free(e);
-		}
+	/* the key is the cache's, freed by the delete that reads it */
+	snprintf(key, sizeof key, "%s", e->key);
+	unlink_entry(e);
+	json_object_del(r->cache, key);
+	e->key = NULL;
+	r->evicted++;
+	if (e->inflight) {
+		e->evicted = true; /* freed by its callback */
+		push_entry(e);
+	} else {
+		entry_free(e);
 	}
-	json_object_clear(r->cache);
 }
 
 void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
@@ -244,14 +306,19 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	slot = json_object_get(r->cache, key);
 	if (slot != NULL) {
 		e = (struct ev_entry *)(intptr_t)json_integer_value(slot);
+		if (e != r->entries) {
+			unlink_entry(e);
+			push_entry(e);
+		}
 		e->count++;
 		if (!e->inflight) {
 			send_next(e);
 		}
 		return;
 	}
-	if (json_object_size(r->cache) >= BATON_KUBE_EVENTS_CACHE) {
-		evict_all(r);
+	while (r->oldest != NULL &&
+	       json_object_size(r->cache) >= r->cache_max) {
+		evict_oldest(r);
 	}
 	e = calloc(1, sizeof *e);
 	if (e == NULL) {
@@ -282,8 +349,8 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 		entry_free(e);
 		return;
 	}
-	e->next = r->entries;
-	r->entries = e;
+	e->key = json_object_iter_key(json_object_iter_at(r->cache, key));
+	push_entry(e);
 	send_next(e);
 }
 
@@ -306,6 +373,11 @@ void baton_kube_recorder_close(struct baton_kube_recorder *r,
 		if (e->inflight) {
 			baton_kube_request_cancel(e->req);
 		}
+	}
+	/* a cancel may free this one (evicted), never another */
+	for (e = r->gone; e != NULL; e = next) {
+		next = e->next;
+		baton_kube_request_cancel(e->req);
 	}
 	r->inflight--;
 	finish_close(r);

@@ -6,8 +6,11 @@
  * PATCH of that Event instead of creating new ones. At most one request per
  * Event is in flight; repeats arriving meanwhile are folded into the next
  * patch. A patch that finds the Event gone (404: TTL-expired) creates a new
- * one. The aggregation cache is bounded (BATON_KUBE_EVENTS_CACHE entries;
- * when full it is cleared, which at worst creates a fresh Event).
+ * one. The aggregation cache is bounded (cache_max entries,
+ * BATON_KUBE_EVENTS_CACHE by default): when full, the least recently
+ * recorded Event is forgotten, and its next repeat, if any, creates a fresh
+ * Event (as client-go's LRU of 4,096). Clearing the whole cache instead
+ * made every Event of a burst past the bound a new one.
  *
  * Recording is fire-and-forget: failures are logged, never returned.
  */
@@ -24,14 +27,23 @@ typedef void (*baton_kube_recorder_close_cb)(struct baton_kube_recorder *r);
 
 struct baton_kube_recorder {
 	void *data;
-	unsigned created, patched, failed; /* counters, for tests/metrics */
+	/* counters, for tests/metrics (evicted: forgotten at the bound) */
+	unsigned created, patched, failed, evicted;
+	/* entries kept for aggregation; BATON_KUBE_EVENTS_CACHE after init
+	 * (tests lower it) */
+	unsigned cache_max;
 
 	/* Private. */
 	struct baton_kube_client *client;
 	char *component;
 	char *host;
 	json_t *cache; /* key → pointer to struct ev_entry (as integer) */
-	struct ev_entry *entries;
+	/* the cached entries, most recently recorded first: the oldest is
+	 * the first to go */
+	struct ev_entry *entries, *oldest;
+	/* forgotten while their request was in flight: freed by its
+	 * callback, cancelled by close */
+	struct ev_entry *gone;
 	int inflight;
 	bool closing;
 	baton_kube_recorder_close_cb close_cb;

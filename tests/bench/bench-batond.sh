@@ -13,6 +13,9 @@
 # after it (BATON_BENCH_STEADY_S), and the load average.
 # BATON_BENCH_WRAP runs batond under a command (e.g. "heaptrack -o FILE"
 # for where its heap goes; the RSS printed is then the wrapper's process).
+# BATON_BENCH_RESTART=1 then stops batond (TERM, by pid), starts it again on
+# the same Raft directory, and prints its peak RSS (VmHWM) during the
+# re-list, its RSS once steady, and the seconds until steady.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-1000}
@@ -42,11 +45,18 @@ rss_split() { awk '/^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {printf "anon %d 
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# the same ports for a restart: the Raft configuration in --raft-dir
+# names this node's address
 http_port=$(port)
-${BATON_BENCH_WRAP:-} "$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
-    --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$(port)" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \
-    --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2> "$work/batond.log" &
-bpid=$!
+agent_port=$(port)
+raft_port=$(port)
+start_batond() {
+    ${BATON_BENCH_WRAP:-} "$build/bin/batond" --region "$region" --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
+        --http-bind "127.0.0.1:$http_port" --agent-api-bind "127.0.0.1:$agent_port" --raft-dir "$work/raft" --raft-bind "127.0.0.1:$raft_port" \
+        --log-level warn ${BATON_BENCH_BATOND_ARGS:-} 2>> "$work/batond.log" &
+    bpid=$!
+}
+start_batond
 # idle: once it serves /healthz (on a loaded machine 3 s after the exec
 # could be before the libraries were even loaded: 1.7 MiB), then 3 s more
 for _ in $(seq 60); do
@@ -137,3 +147,64 @@ sleep "${BATON_BENCH_STEADY_S:-60}"
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics1.txt"
 writes "steady ${BATON_BENCH_STEADY_S:-60} s after convergence" "$work/metrics1.txt" "$work/metrics0.txt"
 echo "load average at the end: $(cat /proc/loadavg)"
+[ "${BATON_BENCH_RESTART:-0}" = 1 ] || exit 0
+
+# Restart (BATON_BENCH_RESTART=1): TERM batond by its pid, start it again
+# on the same Raft directory and kubeconfig, and follow its memory while
+# it lists the N DatabaseClusters and their pods again: the peak resident
+# size (VmHWM, the kernel's high-water mark of VmRSS), the RSS once it is
+# steady, and how long until steady: /readyz answers, the work queue is
+# empty, and neither the reconciles nor the API writes moved for
+# BATON_BENCH_QUIET_S seconds (default 10). The seconds are the machine's
+# at its load; the memory is batond's.
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+counters() { # "reconciles+writes queue-depth" so far, "" if /metrics does not answer
+    curl -sf "127.0.0.1:$http_port/metrics" | awk '
+        /^baton_reconciles_total/ { t += $NF }
+        /^baton_kube_requests_total/ && !/verb="(GET|LIST|WATCH)"/ { t += $NF }
+        /^baton_workqueue_depth / { q = $NF }
+        END { if (NR) printf "%d %d\n", t, q }'
+}
+echo "restart: batond RSS before TERM at $n objects: $(rss "$bpid") KiB ($(rss_split "$bpid")); load average $(cat /proc/loadavg)"
+kill -TERM "$bpid"
+wait "$bpid"
+echo "restart: batond exited with status $? after TERM"
+t0=$(date +%s.%N)
+start_batond
+quiet=${BATON_BENCH_QUIET_S:-10}
+deadline=$((SECONDS + ${BATON_BENCH_TIMEOUT:-900}))
+ready="" last="" same_since="" steady=""
+peak_load=$(cut -d' ' -f1 /proc/loadavg)
+while [ -z "$steady" ]; do
+    if ! kill -0 "$bpid" 2>/dev/null; then
+        echo "restart: batond died (peak so far $(hwm "$bpid" 2>/dev/null) KiB)" >&2
+        tail -5 "$work/batond.log" >&2
+        exit 1
+    fi
+    peak=$(hwm "$bpid")
+    l=$(cut -d' ' -f1 /proc/loadavg)
+    awk -v a="$l" -v b="$peak_load" 'BEGIN { exit !(a > b) }' && peak_load=$l
+    if [ -z "$ready" ] && curl -sf "127.0.0.1:$http_port/readyz" >/dev/null; then
+        ready=$(date +%s.%N)
+        echo "restart: /readyz after $(echo "$ready - $t0" | bc) s, RSS $(rss "$bpid") KiB, peak so far $(hwm "$bpid") KiB; load average $(cat /proc/loadavg)"
+    fi
+    if [ -n "$ready" ]; then
+        c=$(counters)
+        if [ -n "$c" ] && [ "${c#* }" = 0 ] && [ "$c" = "$last" ]; then
+            [ -z "$same_since" ] && same_since=$SECONDS
+            [ $((SECONDS - same_since)) -ge "$quiet" ] && steady=$(date +%s.%N)
+        else
+            same_since="" last=$c
+        fi
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+        echo "restart: not steady after ${BATON_BENCH_TIMEOUT:-900} s (peak $peak KiB)" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+echo "restart: steady (queue empty, no reconcile or write for $quiet s) $(echo "$steady - $t0 - $quiet" | bc) s after the start"
+echo "restart: batond peak RSS (VmHWM) during the re-list at $n objects: $(hwm "$bpid") KiB; highest 1-min load average seen $peak_load"
+echo "restart: batond RSS when steady: $(rss "$bpid") KiB ($(rss_split "$bpid")); load average $(cat /proc/loadavg)"
+sleep 20
+echo "restart: batond RSS settled 20 s later: $(rss "$bpid") KiB ($(rss_split "$bpid")); peak $(hwm "$bpid") KiB; load average $(cat /proc/loadavg)"

@@ -3,7 +3,9 @@
  * DatabaseCluster it is about, also when the cached object lacks kind and
  * apiVersion; batond and its region as the source), and that a repeat
  * bumps the count of the same Event (kube/events.c's aggregation) where
- * batond used to create one Event per occurrence.
+ * batond used to create one Event per occurrence; and that the
+ * aggregation cache, at its bound, forgets the least recently recorded
+ * Event and keeps aggregating the others (it used to forget them all).
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +24,12 @@ struct fake {
 	struct baton_http_server srv;
 	struct baton_kube_client client;
 	struct baton_kube_recorder rec;
-	json_t *created[4];
+	json_t *created[8];
 	int n_created;
-	json_t *patches[4];
+	json_t *patches[8];
 	int n_patched;
 	char patch_path[256];
+	bool route_patches; /* each created Event's path answers PATCH */
 	bool srv_closed, client_closed, rec_closed;
 };
 
@@ -42,13 +45,19 @@ static void answer_cb(struct baton_http_request *req, void *data)
 	int *n = create ? &f->n_created : &f->n_patched;
 
 	ck_assert_ptr_nonnull(body);
-	ck_assert_int_lt(*n, 4);
+	ck_assert_int_lt(*n, 8);
 	(create ? f->created : f->patches)[(*n)++] = body;
 	if (create) {
 		snprintf(f->patch_path, sizeof f->patch_path, "%s/%s",
 			 EVENTS_PATH,
 			 json_string_value(json_object_get(
 			     json_object_get(body, "metadata"), "name")));
+		if (f->route_patches) {
+			ck_assert_int_eq(baton_http_route(&f->srv, "PATCH",
+							  f->patch_path,
+							  answer_cb, f),
+					 0);
+		}
 	}
 	baton_http_respond(req, create ? 201 : 200, "application/json",
 			   req->body, req->body_len, NULL);
@@ -223,6 +232,113 @@ START_TEST(test_failed_and_in_flight_at_close)
 }
 END_TEST
 
+static json_t *dbc(const char *name)
+{
+	return json_pack("{s:{s:s, s:s, s:s}}", "metadata", "name", name,
+			 "namespace", "shop", "uid", name);
+}
+
+static int created_for(struct fake *f, const char *name)
+{
+	int n = 0;
+
+	for (int i = 0; i < f->n_created; i++) {
+		n += strcmp(str_at(f->created[i], "involvedObject", "name"),
+			    name) == 0;
+	}
+	return n;
+}
+
+/* A cache of three: a, b, c are created; a repeat of a makes b the least
+ * recently recorded, so d forgets b alone: a repeat of a or c still
+ * patches its Event (count 2, 3), one of b creates a new one. Clearing the
+ * cache at the bound (the old way) created a and c again. Run under ASan:
+ * what an eviction forgets is freed once. */
+START_TEST(test_bound_forgets_the_oldest)
+{
+	struct fake f;
+	json_t *a = dbc("a"), *b = dbc("b"), *c = dbc("c"), *d = dbc("d");
+
+	fake_start(&f);
+	f.route_patches = true;
+	f.rec.cache_max = 3;
+	baton_events_record(&f.rec, a, "Normal", "Created", "x");
+	baton_events_record(&f.rec, b, "Normal", "Created", "x");
+	baton_events_record(&f.rec, c, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 3);
+	baton_events_record(&f.rec, a, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.patched == 1);
+	ck_assert_int_eq(f.rec.evicted, 0);
+
+	baton_events_record(&f.rec, d, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 4);
+
+	baton_events_record(&f.rec, c, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.patched + f.rec.created == 6);
+	baton_events_record(&f.rec, a, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.patched + f.rec.created == 7);
+	ck_assert_int_eq(f.rec.created, 4); /* neither created again */
+	ck_assert_int_eq(created_for(&f, "a"), 1);
+	ck_assert_int_eq(created_for(&f, "c"), 1);
+	ck_assert_int_eq(f.rec.evicted, 1);
+	ck_assert_uint_eq(json_object_size(f.rec.cache), 3);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(f.patches[1], "count")), 2);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(f.patches[2], "count")), 3);
+
+	/* b was forgotten: a new Event (it forgets d, the oldest now) */
+	baton_events_record(&f.rec, b, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 5);
+	ck_assert_int_eq(created_for(&f, "b"), 2);
+	ck_assert_int_eq(f.rec.evicted, 2);
+	ck_assert_int_eq(f.rec.failed, 0);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	json_decref(d);
+	fake_stop(&f);
+}
+END_TEST
+
+/* An entry forgotten with its create in flight is freed by that create's
+ * callback, and one still in flight at close is cancelled and freed
+ * (ASan: a leak, or a use after free). */
+START_TEST(test_bound_forgets_one_in_flight)
+{
+	struct fake f;
+	json_t *a = dbc("a"), *b = dbc("b"), *c = dbc("c");
+
+	fake_start(&f);
+	f.route_patches = true;
+	f.rec.cache_max = 1;
+	/* the loop does not run between these: a's and b's creates are in
+	 * flight when b and c forget them */
+	baton_events_record(&f.rec, a, "Normal", "Created", "x");
+	baton_events_record(&f.rec, b, "Normal", "Created", "x");
+	baton_events_record(&f.rec, c, "Normal", "Created", "x");
+	ck_assert_int_eq(f.rec.evicted, 2);
+	ck_assert_int_eq(f.rec.inflight, 3);
+	LOOP_RUN_UNTIL(&f.loop, f.rec.created == 3);
+	ck_assert_int_eq(f.rec.inflight, 0);
+	ck_assert_ptr_null(f.rec.gone);
+	ck_assert_uint_eq(json_object_size(f.rec.cache), 1);
+	/* c is still aggregated */
+	baton_events_record(&f.rec, c, "Normal", "Created", "x");
+	LOOP_RUN_UNTIL(&f.loop, f.rec.patched == 1);
+	/* two more forgotten in flight, then closed before they answer */
+	baton_events_record(&f.rec, a, "Normal", "Created", "y");
+	baton_events_record(&f.rec, b, "Normal", "Created", "y");
+	ck_assert_int_eq(f.rec.evicted, 4);
+	ck_assert_int_eq(f.rec.inflight, 2);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+	fake_stop(&f);
+	ck_assert_int_eq(f.rec.created, 3);
+}
+END_TEST
+
 static Suite *events_suite(void)
 {
 	Suite *s = suite_create("batond_events");
@@ -231,6 +347,8 @@ static Suite *events_suite(void)
 	tcase_add_test(tc, test_event_is_about_the_database_cluster);
 	tcase_add_test(tc, test_repeat_bumps_the_count);
 	tcase_add_test(tc, test_failed_and_in_flight_at_close);
+	tcase_add_test(tc, test_bound_forgets_the_oldest);
+	tcase_add_test(tc, test_bound_forgets_one_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }
