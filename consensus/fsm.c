@@ -599,6 +599,28 @@ static void designation_settle(struct baton_db_state *db)
 	}
 }
 
+/* Asynchronous mode (a CONFIG): with no list, M protects nothing, so a
+ * move in flight is ended as a promote ends it (designation_settle()):
+ * M = L = {designated}, the joiner left as the spare. Left mid-move, it
+ * could never finish: the asynchronous RELEASE needs M = {designated},
+ * and the synchronous one a standbys answer an asynchronous primary is
+ * never sent (design-per-instance.md §9 note 33). The seq moves on where
+ * M changed, so a LEAVE or RELEASE of the ended move, still in flight,
+ * is refused; a region with nothing in flight keeps its bytes (and the
+ * snapshot its format). A CONFIG back to synchronous starts from there
+ * (§3.6). */
+static void config_async(struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		struct baton_region_state *r = &db->regions[i];
+		if (r->members != BATON_ORDINAL_BIT(r->designated) ||
+		    r->listed != r->members) {
+			r->desig_seq++;
+		}
+	}
+	designation_settle(db);
+}
+
 static void spare_clear(struct baton_spare_state *sp)
 {
 	memset(sp, 0, sizeof *sp);
@@ -1172,6 +1194,9 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 		    db->phase == BATON_PHASE_FAILING_OVER) {
 			db->phase = BATON_PHASE_REGION_LOST;
 			clear_finals(db);
+		}
+		if (!db->cfg.synchronous) {
+			config_async(db);
 		}
 		return BATON_FSM_OK;
 	default:

@@ -1594,6 +1594,54 @@ END_TEST
 
 /* Asynchronous mode: a lone RELEASE(designated, holder b) moves the
  * designation at once; b counts only once it reports in this epoch. */
+/* A CONFIG to asynchronous mode in the middle of a move ends it (M = L =
+ * {designated}, the joiner the spare, the seq moved on): an in-flight
+ * LEAVE of the ended move is refused, and the asynchronous RELEASE, which
+ * needs M = {designated}, can move the designation. Without it the move
+ * could never finish (§9 note 33). A region with nothing in flight keeps
+ * its seq. Back to synchronous: a new JOIN starts from there. */
+START_TEST(config_to_async_ends_a_move_in_flight)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c;
+
+	sync_orders(&f, &rf);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
+			 BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->members, 3);
+	c = reg_cmd();
+	c.type = BATON_CMD_CONFIG;
+	c.cfg.synchronous = false;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 0);
+	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(0));
+	ck_assert_uint_eq(r1(&f)->listed, BATON_ORDINAL_BIT(0));
+	ck_assert_int_eq(r1(&f)->spare.ordinal, 1);
+	ck_assert_uint_eq(r1(&f)->desig_seq, 2);
+	ck_assert_uint_eq(baton_fsm_db(&f, "orders")->regions[0].desig_seq, 0);
+	/* the ended move's LEAVE, in flight: refused */
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
+			 BATON_FSM_STALE_DESIGNATION);
+	/* the asynchronous RELEASE moves it */
+	c = release(0, 1, 2, 0, 0);
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->designated, 1);
+	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(1));
+	/* a CONFIG with nothing in flight moves no seq */
+	c = reg_cmd();
+	c.type = BATON_CMD_CONFIG;
+	c.cfg.synchronous = true;
+	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->desig_seq, 3);
+	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 0, 3),
+			 BATON_FSM_OK);
+	ck_assert_uint_eq(r1(&f)->members,
+			  BATON_ORDINAL_BIT(0) | BATON_ORDINAL_BIT(1));
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 START_TEST(release_async_moves_at_once)
 {
 	struct baton_fsm f;
@@ -1936,6 +1984,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, stale_designation_seq_refused);
 	tcase_add_test(tc, release_allowed_while_failing_over);
 	tcase_add_test(tc, release_async_moves_at_once);
+	tcase_add_test(tc, config_to_async_ends_a_move_in_flight);
 	tcase_add_test(tc, promote_ordinal_must_be_designated_or_spare);
 	tcase_add_test(tc, designate_random_steps_keep_the_invariants);
 	tcase_add_test(tc, legacy_framed_entries_still_apply);
