@@ -52,6 +52,7 @@ struct baton_agents_pod {
 	int db_port;
 	json_t *status; /* the agent's last /v1/status */
 	uint64_t status_ms;
+	uint64_t poll_sent_ms; /* when the poll in flight was sent */
 	uint64_t next_poll_ms;
 	unsigned poll_failures;
 	/* the requests, each allocated only while it is in flight (non-NULL
@@ -482,6 +483,15 @@ static void poll_done(struct baton_kube_request *req, int status)
 		}
 		return;
 	}
+	if (status == 0 && json_is_object(req->result) &&
+	    p->status_ms > p->poll_sent_ms) {
+		/* an order's answer came in while this poll was on its way:
+		 * the poll's status may be the older one (it would repeat
+		 * the order); kept the answer, and ask again at once */
+		p->poll_failures = 0;
+		p->next_poll_ms = now;
+		return;
+	}
 	if (status == 0 && json_is_object(req->result)) {
 		char before[600] = "", after[600];
 		if (p->status != NULL) {
@@ -658,6 +668,7 @@ static void poll(struct baton_agents *a, struct baton_agents_pod *p,
 		return; /* the next tick tries again */
 	}
 	p->poll_req->data = p;
+	p->poll_sent_ms = now_ms();
 	if (baton_kube_request_start_via(
 		&a->client, p->poll_req,
 		agent_url(a, p, "/v1/status", url, sizeof url, connect,
