@@ -196,6 +196,8 @@ START_TEST(async_release_is_the_regions_own)
 	ck_assert_int_eq(check(&f, "west", &forged),
 			 BATON_PEERPROPOSE_EVIDENCE);
 	ck_assert_int_eq(check(&f, "east", &forged), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_EVIDENCE), 403);
 	/* JOIN stays west's in asynchronous mode too */
 	{
 		struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
@@ -263,6 +265,10 @@ START_TEST(primary_that_changed)
 	ck_assert_str_eq(f.why, "orders: only the primary region north "
 				"(epoch 2) may propose leave for region "
 				"west, not east");
+	/* 409, not 403: a primary that is stale here may be the leader's
+	 * lag, and the peer tries again */
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_NOT_PRIMARY), 409);
 	/* the new primary on the old epoch: refused here, as the FSM would */
 	ck_assert_int_eq(check(&f, "north", &leave), BATON_PEERPROPOSE_EPOCH);
 	ck_assert_str_eq(f.why, "orders: leave at epoch 1, but the current "
