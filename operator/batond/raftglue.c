@@ -464,7 +464,9 @@ static void api_propose(struct baton_http_request *req, void *data)
 		    req, baton_peerpropose_http_status(verdict), why);
 		return;
 	}
-	if (!leader) {
+	/* NOT_LEADER (a DESIGNATE on a follower, judged on no state) is never
+	 * proposed, whatever the leadership says now */
+	if (!leader || verdict != BATON_PEERPROPOSE_OK) {
 		struct baton_raftglue_member *l = leader_member(g);
 		char msg[160];
 		snprintf(msg, sizeof msg, "not the leader; leader: %s",
