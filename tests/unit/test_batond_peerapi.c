@@ -15,12 +15,20 @@
  * the certificate's identity and the leader's applied state.
  *
  * The client is libcurl's easy interface in a thread, since the server
- * runs on this test's loop. */
+ * runs on this test's loop.
+ *
+ * Then the path a real follower takes: two batonds (eu, us) in one
+ * process, a fleet over mutual TLS, and the follower's own proposals
+ * forwarded by propose() with its certificate. Whoever wins the
+ * election: the follower's JOIN for itself applies, its LEAVE of its own
+ * instance (the primary's step) is refused; and where the follower is
+ * the primary, its LEAVE of the leader's region's instance applies. */
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +111,8 @@ static void issue(const char *dir, X509 *ca, EVP_PKEY *ca_key,
 	X509 *cert;
 
 	ck_assert_ptr_nonnull(key);
-	snprintf(san, sizeof san, "URI:baton://region/%s", region);
+	/* the IP too: batond's own peer client checks the host */
+	snprintf(san, sizeof san, "URI:baton://region/%s,IP:127.0.0.1", region);
 	cert = make_cert(ca, ca_key, key, region, san);
 	snprintf(path, sizeof path, "%s/%s.crt", dir, region);
 	write_pem(path, cert, NULL);
@@ -408,6 +417,227 @@ START_TEST(designate_forwarded_by_its_proposer_and_a_forged_one)
 }
 END_TEST
 
+/* ---- two batonds: a follower forwards through propose() ----------------- */
+
+struct node {
+	struct baton_batond_config cfg;
+	struct baton_metrics metrics;
+	struct baton_raftglue g;
+	const struct baton_consensus_ops *ops;
+	bool stopped, fatal;
+};
+
+static void node_fatal_cb(void *data)
+{
+	struct node *n = data;
+	n->fatal = true;
+}
+
+static void node_stopped_cb(struct baton_raftglue *g)
+{
+	struct node *n = g->data;
+	n->stopped = true;
+}
+
+/* Region NAME of the fleet {eu, us} in ROOT; RAFT and API: each region's
+ * ports, by index (eu 0, us 1). */
+static void node_start(uv_loop_t *loop, struct node *n, const char *root,
+		       int self, const int raft[2], const int api[2])
+{
+	static const char *const names[] = {"eu", "us"};
+	struct baton_raftglue_config rc = {.cfg = &n->cfg,
+					   .metrics = &n->metrics,
+					   .fatal = node_fatal_cb,
+					   .data = n};
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	char addr[64], file[64];
+	int other = 1 - self;
+	int rv;
+
+	memset(n, 0, sizeof *n);
+	baton_batond_config_defaults(&n->cfg);
+	ck_assert_int_eq(baton_batond_config_set(&n->cfg.region, names[self]),
+			 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", raft[self]);
+	ck_assert_int_eq(baton_batond_config_set(&n->cfg.raft_bind, addr), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", api[self]);
+	ck_assert_int_eq(baton_batond_config_set(&n->cfg.peer_api_bind, addr),
+			 0);
+	snprintf(file, sizeof file, "raft-%s", names[self]);
+	set_path(&n->cfg.raft_dir, root, file);
+	set_path(&n->cfg.tls_ca, root, "ca.crt");
+	snprintf(file, sizeof file, "%s.crt", names[self]);
+	set_path(&n->cfg.tls_cert, root, file);
+	snprintf(file, sizeof file, "%s.key", names[self]);
+	set_path(&n->cfg.tls_key, root, file);
+	n->cfg.n_peers = 1;
+	ck_assert_int_eq(
+	    baton_batond_config_set(&n->cfg.peers[0].name, names[other]), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", raft[other]);
+	ck_assert_int_eq(
+	    baton_batond_config_set(&n->cfg.peers[0].raft_address, addr), 0);
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", api[other]);
+	ck_assert_int_eq(
+	    baton_batond_config_set(&n->cfg.peers[0].api_address, addr), 0);
+	n->cfg.election_timeout_ms = 300;
+	n->cfg.heartbeat_ms = 50;
+	baton_metrics_init(&n->metrics);
+	n->g.data = n;
+	rv = baton_raftglue_init(loop, &n->g, &rc, errmsg);
+	ck_assert_msg(rv == 0, "start %s: %s", names[self], errmsg);
+	n->ops = baton_raftglue_ops(&n->g);
+}
+
+static void node_stop(uv_loop_t *loop, struct node *n)
+{
+	baton_raftglue_close(&n->g, node_stopped_cb);
+	LOOP_RUN_UNTIL(loop, n->stopped);
+}
+
+static void node_free(struct node *n)
+{
+	baton_metrics_free(&n->metrics);
+	baton_batond_config_free(&n->cfg);
+}
+
+/* A proposal the follower forwarded has completed (answered or failed). */
+static bool forwards_done(struct node *n)
+{
+	return n->g.proposals == NULL;
+}
+
+/* F proposes C, which it forwards to the leader; returns once the
+ * forward was answered. Before the first heartbeat F may not know the
+ * leader yet (BATON_ENOTLEADER): it tries again on the next turn. */
+static void forward(uv_loop_t *loop, struct node *f, const struct baton_cmd *c)
+{
+	for (int i = 0; i < 200; i++) {
+		if (f->ops->propose(f->ops->data, c) == 0) {
+			ck_assert(!forwards_done(f));
+			LOOP_RUN_UNTIL(loop, forwards_done(f));
+			return;
+		}
+		uv_run(loop, UV_RUN_ONCE);
+	}
+	ck_abort_msg("%s found no leader to forward to", f->cfg.region);
+}
+
+static void register_db(uv_loop_t *loop, struct node *leader,
+			struct node *follower, const char *db,
+			const char *primary, const char *standby)
+{
+	struct baton_cmd reg;
+
+	memset(&reg, 0, sizeof reg);
+	reg.type = BATON_CMD_REGISTER;
+	snprintf(reg.db, sizeof reg.db, "%s", db);
+	reg.cfg.lease_ms = 600000; /* no lease runs out in the test */
+	reg.cfg.renew_ms = 1000;
+	reg.cfg.synchronous = true;
+	reg.n_regions = 2;
+	snprintf(reg.regions[0].name, sizeof reg.regions[0].name, "%s",
+		 primary);
+	snprintf(reg.regions[1].name, sizeof reg.regions[1].name, "%s",
+		 standby);
+	snprintf(reg.primary, sizeof reg.primary, "%s", primary);
+	ck_assert_int_eq(leader->ops->propose(leader->ops->data, &reg), 0);
+	LOOP_RUN_UNTIL(loop,
+		       follower->ops->db(follower->ops->data, db) != NULL);
+}
+
+static const struct baton_region_state *standby_of(struct node *n,
+						   const char *db)
+{
+	const struct baton_db_state *st = n->ops->db(n->ops->data, db);
+
+	ck_assert_ptr_nonnull(st);
+	return &st->regions[1];
+}
+
+/* Whoever wins the election, L is the leader and F the follower. In
+ * "mine" F is the standby region R: F's JOIN, forwarded, applies; F's own
+ * LEAVE (the primary's step, a forgery) is refused and nothing applies.
+ * In "theirs" F is the primary and L the standby: L joins locally, and
+ * F's LEAVE of L's instance, forwarded from a follower, applies. */
+START_TEST(follower_forwards_designate_through_propose)
+{
+	uv_loop_t loop;
+	struct node nodes[2], *l, *f;
+	char root[64], cmdline[128];
+	int raft[2], api[2];
+	struct baton_cmd c;
+
+	/* raft_uv writes to a peer that hung up while the nodes stop
+	 * (docs/consensus.md §4): batond ignores SIGPIPE, so must this */
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	snprintf(root, sizeof root, "/tmp/baton-peerapi-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	pki_make(root);
+	for (int i = 0; i < 2; i++) {
+		raft[i] = tst_closed_port();
+		api[i] = tst_closed_port();
+	}
+	node_start(&loop, &nodes[0], root, 0, raft, api);
+	node_start(&loop, &nodes[1], root, 1, raft, api);
+	LOOP_RUN_UNTIL(&loop, nodes[0].fatal || nodes[1].fatal ||
+				  nodes[0].ops->leader(nodes[0].ops->data) ||
+				  nodes[1].ops->leader(nodes[1].ops->data));
+	ck_assert(!nodes[0].fatal && !nodes[1].fatal);
+	l = nodes[0].ops->leader(nodes[0].ops->data) ? &nodes[0] : &nodes[1];
+	f = l == &nodes[0] ? &nodes[1] : &nodes[0];
+
+	register_db(&loop, l, f, "shop/mine", l->cfg.region, f->cfg.region);
+	register_db(&loop, l, f, "shop/theirs", f->cfg.region, l->cfg.region);
+
+	/* F's JOIN for itself, forwarded: applied everywhere. The leader
+	 * may not know the follower's client yet: try until it took it. */
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_DESIGNATE;
+	snprintf(c.db, sizeof c.db, "shop/mine");
+	snprintf(c.region, sizeof c.region, "%s", f->cfg.region);
+	c.epoch = 1;
+	c.step = BATON_DESIGNATE_JOIN;
+	c.ordinal = 1;
+	forward(&loop, f, &c);
+	ck_assert_uint_eq(standby_of(l, "shop/mine")->members, 3);
+	LOOP_RUN_UNTIL(&loop, standby_of(f, "shop/mine")->members == 3);
+
+	/* F's LEAVE of its own instance: the primary's step, forged */
+	c.step = BATON_DESIGNATE_LEAVE;
+	c.ordinal = 0;
+	c.desig_seq = 1;
+	forward(&loop, f, &c);
+	/* answered, and nothing changed: the leader refused it before the
+	 * log (an accepted one is answered only once it applied there) */
+	ck_assert_uint_eq(standby_of(l, "shop/mine")->listed, 3);
+
+	/* "theirs": L (the standby region) joins locally, F (the primary)
+	 * forwards its LEAVE of L's instance 0: applied */
+	snprintf(c.db, sizeof c.db, "shop/theirs");
+	snprintf(c.region, sizeof c.region, "%s", l->cfg.region);
+	c.step = BATON_DESIGNATE_JOIN;
+	c.ordinal = 1;
+	c.desig_seq = 0;
+	ck_assert_int_eq(l->ops->propose(l->ops->data, &c), 0);
+	LOOP_RUN_UNTIL(&loop, standby_of(f, "shop/theirs")->members == 3);
+	c.step = BATON_DESIGNATE_LEAVE;
+	c.ordinal = 0;
+	c.desig_seq = 1;
+	forward(&loop, f, &c);
+	ck_assert_uint_eq(standby_of(l, "shop/theirs")->listed, 2);
+	LOOP_RUN_UNTIL(&loop, standby_of(f, "shop/theirs")->listed == 2);
+
+	node_stop(&loop, f);
+	node_stop(&loop, l);
+	LOOP_TEARDOWN(&loop);
+	node_free(&nodes[0]);
+	node_free(&nodes[1]);
+	snprintf(cmdline, sizeof cmdline, "rm -rf %s", root);
+	ck_assert_int_eq(system(cmdline), 0);
+}
+END_TEST
+
 static Suite *peerapi_suite(void)
 {
 	Suite *s = suite_create("batond_peerapi");
@@ -416,6 +646,7 @@ static Suite *peerapi_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc,
 		       designate_forwarded_by_its_proposer_and_a_forged_one);
+	tcase_add_test(tc, follower_forwards_designate_through_propose);
 	suite_add_tcase(s, tc);
 	return s;
 }
