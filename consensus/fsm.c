@@ -836,9 +836,10 @@ static int release_async(struct baton_region_state *r,
 
 bool baton_fsm_release_async(const struct baton_db_state *db, int region)
 {
-	const struct baton_region_state *r = &db->regions[region];
+	const struct baton_region_state *r;
 
 	BATON_ASSERT(region >= 0 && (unsigned)region < db->n_regions);
+	r = &db->regions[region];
 	return !db->cfg.synchronous &&
 	       r->members == BATON_ORDINAL_BIT(r->designated);
 }
