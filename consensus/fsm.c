@@ -856,6 +856,16 @@ static int release_async(struct baton_region_state *r,
 	return BATON_FSM_OK;
 }
 
+bool baton_fsm_release_async(const struct baton_db_state *db, int region)
+{
+	const struct baton_region_state *r;
+
+	BATON_ASSERT(region >= 0 && (unsigned)region < db->n_regions);
+	r = &db->regions[region];
+	return !db->cfg.synchronous &&
+	       r->members == BATON_ORDINAL_BIT(r->designated);
+}
+
 /* DESIGNATE (docs/design-per-instance.md §3.2): a standby region changes
  * its designated instance. Every step names the epoch and the region's
  * desig_seq it was proposed on, so one made on another designation (an
@@ -926,7 +936,7 @@ static int apply_designate(struct baton_db_state *db, int region,
 		    db->phase == BATON_PHASE_FENCED) {
 			return BATON_FSM_PHASE;
 		}
-		if (!db->cfg.synchronous && r->members == designated) {
+		if (baton_fsm_release_async(db, region)) {
 			return release_async(r, c);
 		}
 		if ((r->members & self) == 0 || (r->listed & self) != 0 ||

@@ -16,6 +16,7 @@
 #define BATON_CONSENSUS_FSM_H
 
 #include <raft.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -249,6 +250,12 @@ static inline struct baton_db_state *baton_fsm_db_at(const struct baton_fsm *f,
 	return baton_index_at(&f->dbs, i);
 }
 int baton_fsm_region_index(const struct baton_db_state *db, const char *region);
+/* Whether a RELEASE for REGION (an index into DB's regions) applies now as
+ * the asynchronous form (§3.6: no list, no evidence, proposed by the
+ * region itself) rather than the synchronous one (the primary's, with
+ * evidence). The FSM's apply and the peer API's proposer check
+ * (batond/peerpropose.c) both ask this, so they cannot disagree. */
+bool baton_fsm_release_async(const struct baton_db_state *db, int region);
 
 /* Snapshot encoding, exposed for tests. */
 int baton_fsm_snapshot_encode(const struct baton_fsm *f,

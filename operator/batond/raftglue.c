@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "batond/membership.h"
+#include "batond/peerpropose.h"
 #include "batond/peertoken.h"
 #include "common/assert.h"
 #include "common/clock.h"
@@ -412,18 +413,6 @@ static void tick_cb(uv_timer_t *t)
 /* ---- the peer API -----------------------------------------------------------
  */
 
-static bool peer_is(const char *peer, const char *region)
-{
-	static const char prefix[] = "baton://region/";
-	if (peer == NULL || peer[0] == '\0') {
-		return false;
-	}
-	if (strncmp(peer, prefix, sizeof prefix - 1) == 0) {
-		peer += sizeof prefix - 1;
-	}
-	return strcmp(peer, region) == 0;
-}
-
 static void api_propose(struct baton_http_request *req, void *data)
 {
 	struct baton_raftglue *g = data;
@@ -431,6 +420,9 @@ static void api_propose(struct baton_http_request *req, void *data)
 	const char *b64 = json_string_value(json_object_get(body, "cmd"));
 	unsigned char raw[BATON_CMD_MAX + 4];
 	struct baton_cmd cmd;
+	char why[BATON_HTTP_PEER_SIZE + 3 * BATON_NAME_SIZE + 128];
+	bool leader;
+	int verdict;
 	int n;
 	int rv;
 
@@ -451,25 +443,30 @@ static void api_propose(struct baton_http_request *req, void *data)
 		baton_http_respond_error(req, 400, "malformed command");
 		return;
 	}
-	/* A peer may only speak for its own region, and never decides. */
-	if (cmd.type != BATON_CMD_RENEW && cmd.type != BATON_CMD_RENEW_BATCH &&
-	    cmd.type != BATON_CMD_REPORT && cmd.type != BATON_CMD_FENCE) {
-		baton_http_respond_error(req, 403,
-					 "only renew, report and fence may be "
-					 "forwarded");
+	/* A peer speaks only for its own region (DESIGNATE: for the region
+	 * that proposes that step), and never decides (peerpropose.h). A
+	 * DESIGNATE is judged on this node's applied state, and only on the
+	 * leader's: the check, the leadership test and the proposal run in
+	 * this one turn of the loop, so nothing applies in between; what
+	 * applies before the command does is answered by its epoch, which
+	 * the FSM checks (peerpropose.h). */
+	leader = is_leader(g);
+	verdict = baton_peerpropose_check(
+	    g->cfg->tls_ca != NULL ? req->peer : NULL, &cmd,
+	    leader ? &g->node.fsm : NULL, why, sizeof why);
+	if (verdict != BATON_PEERPROPOSE_OK &&
+	    verdict != BATON_PEERPROPOSE_NOT_LEADER) {
+		baton_log(BATON_LOG_WARN, "peer-api",
+			  "refused a forwarded command from '%s' (%s): %s",
+			  req->peer, baton_peerpropose_verdict_name(verdict),
+			  why);
+		baton_http_respond_error(
+		    req, baton_peerpropose_http_status(verdict), why);
 		return;
 	}
-	if (g->cfg->tls_ca != NULL && !peer_is(req->peer, cmd.region)) {
-		char msg[BATON_HTTP_PEER_SIZE + BATON_NAME_SIZE + 64];
-		snprintf(msg, sizeof msg,
-			 "certificate identity '%s' may not speak for region "
-			 "%s",
-			 req->peer, cmd.region);
-		baton_log(BATON_LOG_WARN, "peer-api", "%s", msg);
-		baton_http_respond_error(req, 403, msg);
-		return;
-	}
-	if (!is_leader(g)) {
+	/* NOT_LEADER (a DESIGNATE on a follower, judged on no state) is never
+	 * proposed, whatever the leadership says now */
+	if (!leader || verdict != BATON_PEERPROPOSE_OK) {
 		struct baton_raftglue_member *l = leader_member(g);
 		char msg[160];
 		snprintf(msg, sizeof msg, "not the leader; leader: %s",
@@ -583,7 +580,8 @@ static void api_rejoin(struct baton_http_request *req, void *data)
 					 "name}");
 		return;
 	}
-	if (g->cfg->tls_ca == NULL || !peer_is(req->peer, m->name)) {
+	if (g->cfg->tls_ca == NULL ||
+	    !baton_peerpropose_peer_is(req->peer, m->name)) {
 		snprintf(
 		    msg, sizeof msg,
 		    "only region %s itself may ask (certificate: '%.100s')",

@@ -1,0 +1,450 @@
+/* batond/peerpropose: which peer may forward which command to the leader
+ * (the rules in peerpropose.h). A real FSM built by applying encoded
+ * commands, as the leader's would be.
+ *
+ * "orders": east is the primary, west the standby region R whose
+ * designation moves, north a third data region, quorum a witness. Each
+ * DESIGNATE step from its proposer is accepted; from any other region
+ * (the primary for JOIN and the asynchronous RELEASE, R for LEAVE and the
+ * synchronous RELEASE, north for every step) it is refused. The races the
+ * header argues are played out on the FSM: a primary that changes after
+ * the check (the command's epoch makes the FSM refuse it), and a CONFIG to
+ * synchronous after an asynchronous RELEASE was checked (no evidence, so
+ * the FSM refuses it). */
+#include <stdio.h>
+#include <string.h>
+
+#include "batond/peerpropose.h"
+#include "consensus/fsm.h"
+#include "harness.h"
+
+static const char *const names[] = {"east", "west", "north", "quorum"};
+
+struct fixture {
+	struct baton_fsm fsm;
+	struct raft_fsm rf;
+	char why[512];
+};
+
+static int apply(struct baton_fsm *f, const struct baton_cmd *c)
+{
+	uint8_t buf[BATON_CMD_MAX];
+	size_t len;
+
+	ck_assert_int_eq(baton_cmd_encode(c, buf, sizeof buf, &len), 0);
+	return baton_fsm_apply_buf(f, buf, len);
+}
+
+static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
+{
+	struct baton_cmd c;
+
+	memset(&c, 0, sizeof c);
+	c.type = type;
+	snprintf(c.db, sizeof c.db, "orders");
+	snprintf(c.region, sizeof c.region, "%s", region);
+	c.epoch = epoch;
+	return c;
+}
+
+static struct baton_cmd config(bool synchronous)
+{
+	struct baton_cmd c = cmd(BATON_CMD_CONFIG, "", 0);
+
+	c.cfg.lease_ms = 1000;
+	c.cfg.renew_ms = 200;
+	c.cfg.drift_ppm = 100000;
+	c.cfg.margin_ms = 50;
+	c.cfg.max_lag_bytes = 1 << 20;
+	c.cfg.automatic = true;
+	c.cfg.synchronous = synchronous;
+	return c;
+}
+
+static void setup(struct fixture *f, bool synchronous)
+{
+	struct baton_cmd c = config(synchronous);
+	unsigned i;
+
+	memset(f, 0, sizeof *f);
+	baton_fsm_init(&f->fsm, &f->rf);
+	c.type = BATON_CMD_REGISTER;
+	c.n_regions = 4;
+	for (i = 0; i < 4; i++) {
+		snprintf(c.regions[i].name, sizeof c.regions[i].name, "%s",
+			 names[i]);
+		c.regions[i].priority = (int32_t)(4 - i);
+	}
+	c.regions[3].role = BATON_ROLE_WITNESS;
+	snprintf(c.primary, sizeof c.primary, "east");
+	ck_assert_int_eq(apply(&f->fsm, &c), BATON_FSM_OK);
+}
+
+static void teardown(struct fixture *f)
+{
+	baton_fsm_close(&f->rf);
+}
+
+static struct baton_cmd step(int s, uint64_t epoch, uint8_t ordinal,
+			     uint64_t seq)
+{
+	struct baton_cmd c = cmd(BATON_CMD_DESIGNATE, "west", epoch);
+
+	c.step = (uint8_t)s;
+	c.ordinal = ordinal;
+	c.desig_seq = seq;
+	return c;
+}
+
+static struct baton_cmd release(uint64_t epoch, uint8_t a, uint8_t h,
+				uint64_t seq, uint64_t x, uint64_t flush)
+{
+	struct baton_cmd c = step(BATON_DESIGNATE_RELEASE, epoch, a, seq);
+
+	c.holder = h;
+	c.drop_position = x;
+	c.holder_flush = flush;
+	return c;
+}
+
+static int check(struct fixture *f, const char *peer, const struct baton_cmd *c)
+{
+	return baton_peerpropose_check(peer, c, &f->fsm, f->why, sizeof f->why);
+}
+
+/* Every step of a synchronous move of west's designation from 0 to 1,
+ * each checked from every region before it applies: accepted from its
+ * proposer only, then applied. */
+START_TEST(sync_move_each_step_from_its_proposer)
+{
+	struct fixture f;
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
+	struct baton_cmd rel = release(1, 0, 1, 1, 100, 120);
+
+	setup(&f, true);
+
+	/* JOIN: west's own */
+	ck_assert_int_eq(check(&f, "west", &join), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "baton://region/west", &join),
+			 BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "east", &join), BATON_PEERPROPOSE_REGION);
+	ck_assert_str_eq(f.why, "orders: only region west may propose join for "
+				"itself, not east");
+	ck_assert_int_eq(check(&f, "north", &join), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(check(&f, "quorum", &join), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+
+	/* LEAVE: the primary's (east), although it names west */
+	ck_assert_int_eq(check(&f, "baton://region/east", &leave),
+			 BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "west", &leave),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_str_eq(f.why, "orders: only the primary region east "
+				"(epoch 1) may propose leave for region "
+				"west, not west");
+	ck_assert_int_eq(check(&f, "north", &leave),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
+
+	/* RELEASE, synchronous: the primary's, with its evidence */
+	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "west", &rel),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(check(&f, "north", &rel),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(check(&f, "quorum", &rel),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
+			  1);
+	teardown(&f);
+}
+END_TEST
+
+/* A synchronous RELEASE without evidence (say, west's asynchronous form
+ * sent to a synchronous database) is still the primary's: the form is
+ * judged on the FSM's mode, not on the command's fields. */
+START_TEST(sync_release_without_evidence_is_still_the_primarys)
+{
+	struct fixture f;
+	struct baton_cmd rel = release(1, 0, 1, 0, 0, 0);
+
+	setup(&f, true);
+	ck_assert_int_eq(check(&f, "west", &rel),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_OK);
+	teardown(&f);
+}
+END_TEST
+
+/* Asynchronous: west's lone RELEASE(designated, holder) is west's own,
+ * and carries no evidence. */
+START_TEST(async_release_is_the_regions_own)
+{
+	struct fixture f;
+	struct baton_cmd rel = release(1, 0, 2, 0, 0, 0);
+	struct baton_cmd forged = release(1, 0, 2, 0, 100, 120);
+
+	setup(&f, false);
+	ck_assert_int_eq(check(&f, "west", &rel), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_REGION);
+	ck_assert_str_eq(f.why,
+			 "orders: only region west may propose release for "
+			 "itself, not east");
+	ck_assert_int_eq(check(&f, "north", &rel), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(check(&f, "west", &forged),
+			 BATON_PEERPROPOSE_EVIDENCE);
+	ck_assert_int_eq(check(&f, "east", &forged), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_EVIDENCE), 403);
+	/* JOIN stays west's in asynchronous mode too */
+	{
+		struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+		ck_assert_int_eq(check(&f, "west", &join),
+				 BATON_PEERPROPOSE_OK);
+		ck_assert_int_eq(check(&f, "east", &join),
+				 BATON_PEERPROPOSE_REGION);
+	}
+	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
+			  2);
+	teardown(&f);
+}
+END_TEST
+
+/* Asynchronous, but west is mid-move (a JOIN applied while synchronous,
+ * then a CONFIG to asynchronous): the FSM applies a RELEASE as the
+ * synchronous form, so it is the primary's. The check asks the FSM's own
+ * predicate, not only the mode. */
+START_TEST(async_mode_mid_move_release_is_the_primarys)
+{
+	struct fixture f;
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
+	struct baton_cmd cfg = config(false);
+	struct baton_cmd rel = release(1, 0, 1, 1, 100, 120);
+
+	setup(&f, true);
+	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f.fsm, &cfg), BATON_FSM_OK);
+	ck_assert(!baton_fsm_db(&f.fsm, "orders")->cfg.synchronous);
+	ck_assert_int_eq(check(&f, "west", &rel),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	teardown(&f);
+}
+END_TEST
+
+/* The primary changes: east proposes a LEAVE at epoch 1, north is
+ * promoted to epoch 2. Checked before the promote applies, east's LEAVE
+ * passes, and the FSM refuses it when it applies after the promote (the
+ * race the epoch closes); checked after, it is refused as a stale
+ * primary's. North's own LEAVE must name epoch 2. */
+START_TEST(primary_that_changed)
+{
+	struct fixture f;
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
+	struct baton_cmd promote = cmd(BATON_CMD_PROMOTE, "north", 2);
+	struct baton_cmd leave2, join2;
+
+	setup(&f, true);
+	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(check(&f, "east", &leave), BATON_PEERPROPOSE_OK);
+	promote.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(apply(&f.fsm, &promote), BATON_FSM_OK);
+	/* the LEAVE checked against east at epoch 1 applies now */
+	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_STALE_EPOCH);
+
+	/* checked now: east is a stale primary */
+	ck_assert_int_eq(check(&f, "east", &leave),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_str_eq(f.why, "orders: only the primary region north "
+				"(epoch 2) may propose leave for region "
+				"west, not east");
+	/* 409, not 403: a primary that is stale here may be the leader's
+	 * lag, and the peer tries again */
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_NOT_PRIMARY), 409);
+	/* the new primary on the old epoch: refused here, as the FSM would */
+	ck_assert_int_eq(check(&f, "north", &leave), BATON_PEERPROPOSE_EPOCH);
+	ck_assert_str_eq(f.why, "orders: leave at epoch 1, but the current "
+				"epoch is 2");
+	/* a promote resets west's designation (M = L = {0}, seq 1): the
+	 * next move starts with a JOIN, at epoch 2, west's own */
+	join2 = step(BATON_DESIGNATE_JOIN, 2, 1, 1);
+	ck_assert_int_eq(check(&f, "west", &join2), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "north", &join2), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(apply(&f.fsm, &join2), BATON_FSM_OK);
+	leave2 = step(BATON_DESIGNATE_LEAVE, 2, 0, 2);
+	ck_assert_int_eq(check(&f, "north", &leave2), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "east", &leave2),
+			 BATON_PEERPROPOSE_NOT_PRIMARY);
+	ck_assert_int_eq(apply(&f.fsm, &leave2), BATON_FSM_OK);
+	/* a proposer ahead of the leader (it applied epoch 3, the leader
+	 * has not): the leader cannot say who the primary is then */
+	leave2.epoch = 3;
+	ck_assert_int_eq(check(&f, "north", &leave2), BATON_PEERPROPOSE_EPOCH);
+	ck_assert_int_eq(check(&f, "east", &leave2), BATON_PEERPROPOSE_EPOCH);
+	ck_assert_int_eq(baton_peerpropose_http_status(BATON_PEERPROPOSE_EPOCH),
+			 409);
+	teardown(&f);
+}
+END_TEST
+
+/* The race on the asynchronous form: west's RELEASE(0, holder 1) is
+ * checked while the database is asynchronous (west's own step); before it
+ * applies, a CONFIG to synchronous, west's JOIN(1) and the primary's
+ * LEAVE(0) apply, which is exactly the state the synchronous RELEASE
+ * needs. Without evidence the FSM refuses it (not-flushed); with made-up
+ * evidence it would release 0 on west's word alone, which is why the
+ * check refuses an asynchronous RELEASE that carries any. */
+START_TEST(async_release_then_config_to_sync)
+{
+	struct fixture f;
+	struct baton_cmd rel = release(1, 0, 1, 1, 0, 0);
+	struct baton_cmd forged = release(1, 0, 1, 1, 100, 120);
+	struct baton_cmd cfg = config(true);
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
+
+	setup(&f, false);
+	ck_assert_int_eq(check(&f, "west", &rel), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(check(&f, "west", &forged),
+			 BATON_PEERPROPOSE_EVIDENCE);
+	ck_assert_str_eq(f.why, "orders: an asynchronous release of region "
+				"west carries no evidence");
+	ck_assert_int_eq(apply(&f.fsm, &cfg), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
+	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_NOT_FLUSHED);
+	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
+			  0);
+	/* what the forged one would have done, had the check let it by */
+	ck_assert_int_eq(apply(&f.fsm, &forged), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
+			  1);
+	teardown(&f);
+}
+END_TEST
+
+START_TEST(unknown_database_or_region)
+{
+	struct fixture f;
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
+
+	setup(&f, true);
+	snprintf(join.db, sizeof join.db, "ledger");
+	snprintf(leave.db, sizeof leave.db, "ledger");
+	ck_assert_int_eq(check(&f, "west", &join), BATON_PEERPROPOSE_NO_DB);
+	ck_assert_str_eq(f.why, "database ledger is unknown to the leader");
+	ck_assert_int_eq(check(&f, "east", &leave), BATON_PEERPROPOSE_NO_DB);
+	join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	snprintf(join.region, sizeof join.region, "south");
+	ck_assert_int_eq(check(&f, "south", &join), BATON_PEERPROPOSE_NO_DB);
+	ck_assert_int_eq(baton_peerpropose_http_status(BATON_PEERPROPOSE_NO_DB),
+			 409);
+	teardown(&f);
+}
+END_TEST
+
+/* A DESIGNATE on a node that is not the leader (no FSM handed in) is not
+ * judged there; the other types need no state. */
+START_TEST(designate_needs_the_leaders_state)
+{
+	struct fixture f;
+	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
+	struct baton_cmd renew = cmd(BATON_CMD_RENEW, "west", 1);
+
+	setup(&f, true);
+	ck_assert_int_eq(
+	    baton_peerpropose_check("west", &join, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_NOT_LEADER);
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_NOT_LEADER), 421);
+	ck_assert_int_eq(
+	    baton_peerpropose_check("west", &renew, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(
+	    baton_peerpropose_check("east", &renew, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_REGION);
+	teardown(&f);
+}
+END_TEST
+
+/* Today's rules, unchanged: renew, report and fence for one's own region
+ * only; the leader's decisions never. Without TLS (no identity) only the
+ * type rule. */
+START_TEST(other_types_as_before)
+{
+	static const int own[] = {BATON_CMD_RENEW, BATON_CMD_RENEW_BATCH,
+				  BATON_CMD_REPORT, BATON_CMD_FENCE};
+	static const int never[] = {
+	    BATON_CMD_REGISTER,	  BATON_CMD_REMOVE, BATON_CMD_PROMOTE,
+	    BATON_CMD_SWITCHOVER, BATON_CMD_LOST,   BATON_CMD_SWITCHOVER_ABORT,
+	    BATON_CMD_CONFIG,
+	};
+	struct fixture f;
+	struct baton_cmd c;
+	size_t i;
+
+	setup(&f, true);
+	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
+		c = cmd(own[i], "west", 1);
+		ck_assert_int_eq(check(&f, "west", &c), BATON_PEERPROPOSE_OK);
+		ck_assert_int_eq(check(&f, "baton://region/west", &c),
+				 BATON_PEERPROPOSE_OK);
+		ck_assert_int_eq(check(&f, "east", &c),
+				 BATON_PEERPROPOSE_REGION);
+		ck_assert_int_eq(check(&f, "baton://region/east", &c),
+				 BATON_PEERPROPOSE_REGION);
+		ck_assert_int_eq(check(&f, NULL, &c), BATON_PEERPROPOSE_OK);
+	}
+	ck_assert_int_eq(check(&f, "baton://region/east", &c),
+			 BATON_PEERPROPOSE_REGION);
+	ck_assert_str_eq(f.why, "certificate identity 'baton://region/east' "
+				"may not speak for region west");
+	for (i = 0; i < sizeof never / sizeof never[0]; i++) {
+		c = cmd(never[i], "west", 1);
+		ck_assert_int_eq(check(&f, "west", &c), BATON_PEERPROPOSE_TYPE);
+		ck_assert_int_eq(check(&f, NULL, &c), BATON_PEERPROPOSE_TYPE);
+		ck_assert_int_eq(check(&f, "", &c), BATON_PEERPROPOSE_TYPE);
+	}
+	ck_assert_int_eq(baton_peerpropose_http_status(BATON_PEERPROPOSE_TYPE),
+			 403);
+	ck_assert_int_eq(
+	    baton_peerpropose_http_status(BATON_PEERPROPOSE_REGION), 403);
+	/* no identity: a DESIGNATE is judged by the FSM alone */
+	c = step(BATON_DESIGNATE_LEAVE, 1, 0, 0);
+	ck_assert_int_eq(check(&f, NULL, &c), BATON_PEERPROPOSE_OK);
+	ck_assert_str_eq(
+	    baton_peerpropose_verdict_name(BATON_PEERPROPOSE_NOT_PRIMARY),
+	    "not-primary");
+	teardown(&f);
+}
+END_TEST
+
+static Suite *peerpropose_suite(void)
+{
+	Suite *s = suite_create("batond_peerpropose");
+	TCase *tc = tcase_create("check");
+
+	tcase_add_test(tc, sync_move_each_step_from_its_proposer);
+	tcase_add_test(tc, sync_release_without_evidence_is_still_the_primarys);
+	tcase_add_test(tc, async_release_is_the_regions_own);
+	tcase_add_test(tc, async_mode_mid_move_release_is_the_primarys);
+	tcase_add_test(tc, primary_that_changed);
+	tcase_add_test(tc, async_release_then_config_to_sync);
+	tcase_add_test(tc, unknown_database_or_region);
+	tcase_add_test(tc, designate_needs_the_leaders_state);
+	tcase_add_test(tc, other_types_as_before);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+BATON_TEST_MAIN(peerpropose_suite)
