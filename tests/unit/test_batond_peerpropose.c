@@ -213,27 +213,35 @@ START_TEST(async_release_is_the_regions_own)
 }
 END_TEST
 
-/* Asynchronous, but west is mid-move (a JOIN applied while synchronous,
- * then a CONFIG to asynchronous): the FSM applies a RELEASE as the
- * synchronous form, so it is the primary's. The check asks the FSM's own
- * predicate, not only the mode. */
-START_TEST(async_mode_mid_move_release_is_the_primarys)
+/* Asynchronous after a move began (a JOIN and a LEAVE applied while
+ * synchronous, then a CONFIG to asynchronous): the CONFIG ended the move
+ * (design-per-instance.md §9 note 33), so a RELEASE is the asynchronous
+ * form again, west's own and without evidence. The ended move's RELEASE
+ * from the primary is refused by the check and, had it been forwarded
+ * before the CONFIG, by the FSM (its seq). The check asks the FSM's own
+ * predicate, so the two agree. */
+START_TEST(async_config_mid_move_makes_release_the_regions)
 {
 	struct fixture f;
 	struct baton_cmd join = step(BATON_DESIGNATE_JOIN, 1, 1, 0);
 	struct baton_cmd leave = step(BATON_DESIGNATE_LEAVE, 1, 0, 1);
 	struct baton_cmd cfg = config(false);
 	struct baton_cmd rel = release(1, 0, 1, 1, 100, 120);
+	struct baton_cmd own = release(1, 0, 1, 2, 0, 0);
 
 	setup(&f, true);
 	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
 	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
 	ck_assert_int_eq(apply(&f.fsm, &cfg), BATON_FSM_OK);
 	ck_assert(!baton_fsm_db(&f.fsm, "orders")->cfg.synchronous);
-	ck_assert_int_eq(check(&f, "west", &rel),
-			 BATON_PEERPROPOSE_NOT_PRIMARY);
-	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_OK);
-	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	ck_assert(baton_fsm_release_async(baton_fsm_db(&f.fsm, "orders"), 1));
+	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(check(&f, "east", &own), BATON_PEERPROPOSE_REGION);
+	ck_assert_int_eq(check(&f, "west", &own), BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(apply(&f.fsm, &own), BATON_FSM_OK);
+	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
+			  1);
 	teardown(&f);
 }
 END_TEST
@@ -436,7 +444,7 @@ static Suite *peerpropose_suite(void)
 	tcase_add_test(tc, sync_move_each_step_from_its_proposer);
 	tcase_add_test(tc, sync_release_without_evidence_is_still_the_primarys);
 	tcase_add_test(tc, async_release_is_the_regions_own);
-	tcase_add_test(tc, async_mode_mid_move_release_is_the_primarys);
+	tcase_add_test(tc, async_config_mid_move_makes_release_the_regions);
 	tcase_add_test(tc, primary_that_changed);
 	tcase_add_test(tc, async_release_then_config_to_sync);
 	tcase_add_test(tc, unknown_database_or_region);
