@@ -42,84 +42,18 @@
 #include "consensus/fsm.h"
 #include "harness.h"
 #include "support/ports.h"
+#include "support/testpki.h"
 
 /* ---- the fleet's certificates ------------------------------------------- */
-
-static void write_pem(const char *path, X509 *cert, EVP_PKEY *key)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	if (cert != NULL) {
-		ck_assert(PEM_write_X509(f, cert));
-	} else {
-		ck_assert(
-		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
-	}
-	fclose(f);
-}
-
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	ck_assert_ptr_nonnull(ext);
-	X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-}
-
-/* Signed by (CA, CA_KEY), or the self-signed CA when CA is NULL. */
-static X509 *make_cert(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key,
-		       const char *cn, const char *san)
-{
-	static long serial = 1;
-	X509 *cert = X509_new();
-	X509_NAME *name;
-
-	ck_assert_ptr_nonnull(cert);
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
-	X509_set_pubkey(cert, key);
-	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(cert,
-			     ca != NULL ? X509_get_subject_name(ca) : name);
-	if (ca == NULL) {
-		add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE");
-		add_ext(cert, cert, NID_key_usage, "critical,keyCertSign");
-	} else {
-		add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE");
-		add_ext(cert, ca, NID_ext_key_usage, "serverAuth,clientAuth");
-		add_ext(cert, ca, NID_subject_alt_name, san);
-	}
-	ck_assert(X509_sign(cert, ca_key != NULL ? ca_key : key, EVP_sha256()) >
-		  0);
-	return cert;
-}
 
 static void issue(const char *dir, X509 *ca, EVP_PKEY *ca_key,
 		  const char *region)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char san[128], path[160];
-	X509 *cert;
+	char san[128];
 
-	ck_assert_ptr_nonnull(key);
 	/* the IP too: batond's own peer client checks the host */
 	snprintf(san, sizeof san, "URI:baton://region/%s,IP:127.0.0.1", region);
-	cert = make_cert(ca, ca_key, key, region, san);
-	snprintf(path, sizeof path, "%s/%s.crt", dir, region);
-	write_pem(path, cert, NULL);
-	snprintf(path, sizeof path, "%s/%s.key", dir, region);
-	write_pem(path, NULL, key);
-	X509_free(cert);
-	EVP_PKEY_free(key);
+	testpki_issue(dir, region, ca, ca_key, region, san, -60, 86400);
 }
 
 static void pki_make(const char *dir)
@@ -129,9 +63,10 @@ static void pki_make(const char *dir)
 	char path[160];
 
 	ck_assert_ptr_nonnull(ca_key);
-	ca = make_cert(NULL, NULL, ca_key, "baton fleet CA", NULL);
+	ca = testpki_cert(NULL, NULL, ca_key, "baton fleet CA", NULL, -60,
+			  86400);
 	snprintf(path, sizeof path, "%s/ca.crt", dir);
-	write_pem(path, ca, NULL);
+	testpki_write_pem(path, ca, NULL);
 	issue(dir, ca, ca_key, "eu");
 	issue(dir, ca, ca_key, "us");
 	issue(dir, ca, ca_key, "ap");

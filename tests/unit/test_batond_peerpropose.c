@@ -17,6 +17,7 @@
 #include "batond/peerpropose.h"
 #include "consensus/fsm.h"
 #include "harness.h"
+#include "support/fsmcmd.h"
 
 static const char *const names[] = {"east", "west", "north", "quorum"};
 
@@ -26,25 +27,9 @@ struct fixture {
 	char why[512];
 };
 
-static int apply(struct baton_fsm *f, const struct baton_cmd *c)
-{
-	uint8_t buf[BATON_CMD_MAX];
-	size_t len;
-
-	ck_assert_int_eq(baton_cmd_encode(c, buf, sizeof buf, &len), 0);
-	return baton_fsm_apply_buf(f, buf, len);
-}
-
 static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
 {
-	struct baton_cmd c;
-
-	memset(&c, 0, sizeof c);
-	c.type = type;
-	snprintf(c.db, sizeof c.db, "orders");
-	snprintf(c.region, sizeof c.region, "%s", region);
-	c.epoch = epoch;
-	return c;
+	return tst_cmd(type, "orders", region, epoch);
 }
 
 static struct baton_cmd config(bool synchronous)
@@ -77,7 +62,7 @@ static void setup(struct fixture *f, bool synchronous)
 	}
 	c.regions[3].role = BATON_ROLE_WITNESS;
 	snprintf(c.primary, sizeof c.primary, "east");
-	ck_assert_int_eq(apply(&f->fsm, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f->fsm, &c), BATON_FSM_OK);
 }
 
 static void teardown(struct fixture *f)
@@ -133,7 +118,7 @@ START_TEST(sync_move_each_step_from_its_proposer)
 				"itself, not east");
 	ck_assert_int_eq(check(&f, "north", &join), BATON_PEERPROPOSE_REGION);
 	ck_assert_int_eq(check(&f, "quorum", &join), BATON_PEERPROPOSE_REGION);
-	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &join), BATON_FSM_OK);
 
 	/* LEAVE: the primary's (east), although it names west */
 	ck_assert_int_eq(check(&f, "baton://region/east", &leave),
@@ -145,7 +130,7 @@ START_TEST(sync_move_each_step_from_its_proposer)
 				"west, not west");
 	ck_assert_int_eq(check(&f, "north", &leave),
 			 BATON_PEERPROPOSE_NOT_PRIMARY);
-	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &leave), BATON_FSM_OK);
 
 	/* RELEASE, synchronous: the primary's, with its evidence */
 	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_OK);
@@ -155,7 +140,7 @@ START_TEST(sync_move_each_step_from_its_proposer)
 			 BATON_PEERPROPOSE_NOT_PRIMARY);
 	ck_assert_int_eq(check(&f, "quorum", &rel),
 			 BATON_PEERPROPOSE_NOT_PRIMARY);
-	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &rel), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
 			  1);
 	teardown(&f);
@@ -206,7 +191,7 @@ START_TEST(async_release_is_the_regions_own)
 		ck_assert_int_eq(check(&f, "east", &join),
 				 BATON_PEERPROPOSE_REGION);
 	}
-	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &rel), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
 			  2);
 	teardown(&f);
@@ -230,16 +215,17 @@ START_TEST(async_config_mid_move_makes_release_the_regions)
 	struct baton_cmd own = release(1, 0, 1, 2, 0, 0);
 
 	setup(&f, true);
-	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f.fsm, &cfg), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &leave), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &cfg), BATON_FSM_OK);
 	ck_assert(!baton_fsm_db(&f.fsm, "orders")->cfg.synchronous);
 	ck_assert(baton_fsm_release_async(baton_fsm_db(&f.fsm, "orders"), 1));
 	ck_assert_int_eq(check(&f, "east", &rel), BATON_PEERPROPOSE_REGION);
-	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &rel),
+			 BATON_FSM_STALE_DESIGNATION);
 	ck_assert_int_eq(check(&f, "east", &own), BATON_PEERPROPOSE_REGION);
 	ck_assert_int_eq(check(&f, "west", &own), BATON_PEERPROPOSE_OK);
-	ck_assert_int_eq(apply(&f.fsm, &own), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &own), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
 			  1);
 	teardown(&f);
@@ -260,12 +246,12 @@ START_TEST(primary_that_changed)
 	struct baton_cmd leave2, join2;
 
 	setup(&f, true);
-	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &join), BATON_FSM_OK);
 	ck_assert_int_eq(check(&f, "east", &leave), BATON_PEERPROPOSE_OK);
 	promote.reason = BATON_REASON_LEASE_EXPIRED;
-	ck_assert_int_eq(apply(&f.fsm, &promote), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &promote), BATON_FSM_OK);
 	/* the LEAVE checked against east at epoch 1 applies now */
-	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &leave), BATON_FSM_STALE_EPOCH);
 
 	/* checked now: east is a stale primary */
 	ck_assert_int_eq(check(&f, "east", &leave),
@@ -286,12 +272,12 @@ START_TEST(primary_that_changed)
 	join2 = step(BATON_DESIGNATE_JOIN, 2, 1, 1);
 	ck_assert_int_eq(check(&f, "west", &join2), BATON_PEERPROPOSE_OK);
 	ck_assert_int_eq(check(&f, "north", &join2), BATON_PEERPROPOSE_REGION);
-	ck_assert_int_eq(apply(&f.fsm, &join2), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &join2), BATON_FSM_OK);
 	leave2 = step(BATON_DESIGNATE_LEAVE, 2, 0, 2);
 	ck_assert_int_eq(check(&f, "north", &leave2), BATON_PEERPROPOSE_OK);
 	ck_assert_int_eq(check(&f, "east", &leave2),
 			 BATON_PEERPROPOSE_NOT_PRIMARY);
-	ck_assert_int_eq(apply(&f.fsm, &leave2), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &leave2), BATON_FSM_OK);
 	/* a proposer ahead of the leader (it applied epoch 3, the leader
 	 * has not): the leader cannot say who the primary is then */
 	leave2.epoch = 3;
@@ -325,14 +311,14 @@ START_TEST(async_release_then_config_to_sync)
 			 BATON_PEERPROPOSE_EVIDENCE);
 	ck_assert_str_eq(f.why, "orders: an asynchronous release of region "
 				"west carries no evidence");
-	ck_assert_int_eq(apply(&f.fsm, &cfg), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f.fsm, &join), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f.fsm, &leave), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f.fsm, &rel), BATON_FSM_NOT_FLUSHED);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &cfg), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &join), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &leave), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &rel), BATON_FSM_NOT_FLUSHED);
 	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
 			  0);
 	/* what the forged one would have done, had the check let it by */
-	ck_assert_int_eq(apply(&f.fsm, &forged), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &forged), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f.fsm, "orders")->regions[1].designated,
 			  1);
 	teardown(&f);

@@ -10,6 +10,7 @@
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
 #include "harness.h"
+#include "support/fsmcmd.h"
 
 struct recorder {
 	struct baton_region_report rep; /* what report() says */
@@ -36,23 +37,9 @@ static int rec_propose(void *data, const struct baton_cmd *cmd)
 	return 0;
 }
 
-static int apply(struct baton_fsm *f, const struct baton_cmd *c)
-{
-	uint8_t buf[BATON_CMD_MAX];
-	size_t len;
-	ck_assert_int_eq(baton_cmd_encode(c, buf, sizeof buf, &len), 0);
-	return baton_fsm_apply_buf(f, buf, len);
-}
-
 static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
 {
-	struct baton_cmd c;
-	memset(&c, 0, sizeof c);
-	c.type = type;
-	snprintf(c.db, sizeof c.db, "lab/orders");
-	snprintf(c.region, sizeof c.region, "%s", region);
-	c.epoch = epoch;
-	return c;
+	return tst_cmd(type, "lab/orders", region, epoch);
 }
 
 /* DB in r0, r1, r2 with r0 primary: lease 2 s, renew 500 ms. */
@@ -85,14 +72,14 @@ static void fenced_switchover(struct baton_fsm *f, struct raft_fsm *rf,
 
 	baton_fsm_init(f, rf);
 	c = register_cmd("lab/orders");
-	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_SWITCHOVER, "r1", 1);
-	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 	db = baton_fsm_db(f, "lab/orders");
 	c = cmd(BATON_CMD_FENCE, "r0", 1);
 	c.position = final;
 	c.round = db->round;
-	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FENCED);
 	ck_assert_int_eq(db->sw_target, 1);
 	ck_assert_uint_eq(db->sw_final_position, final);
@@ -123,7 +110,7 @@ START_TEST(switchover_target_reports_catch_up_at_once)
 	c = cmd(BATON_CMD_REPORT, "r1", 1);
 	c.healthy = 1;
 	c.position = 500;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	r.reports = 0;
 
 	/* behind the final position: the usual cadence (nothing changed,
@@ -146,7 +133,7 @@ START_TEST(switchover_target_reports_catch_up_at_once)
 
 	/* once applied, the FSM knows: back to the usual cadence */
 	c.position = 900;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	r.rep.position = 950;
 	now += 300;
 	baton_driver_tick(&d, &f, false, now);
@@ -211,7 +198,7 @@ START_TEST(a_promote_applied_ends_the_lost_primary_at_once)
 
 	baton_fsm_init(&f, &rf);
 	c = register_cmd("lab/orders");
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	baton_driver_init(&d, "r2", &ops, 0, 1); /* r2: a follower */
 	baton_driver_applied(&d, &f, &c, BATON_FSM_OK, now);
 	baton_driver_tick(&d, &f, false, now);
@@ -225,7 +212,7 @@ START_TEST(a_promote_applied_ends_the_lost_primary_at_once)
 	c = cmd(BATON_CMD_PROMOTE, "r1", 2);
 	c.renew_seq = db->renew_seq;
 	c.reason = BATON_REASON_LEASE_EXPIRED;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	now += 10;
 	baton_driver_applied(&d, &f, &c, BATON_FSM_OK, now);
 	/* no tick in between: the apply itself says so */
@@ -260,11 +247,11 @@ START_TEST(a_region_on_an_earlier_timeline_reports_nothing)
 
 	baton_fsm_init(&f, &rf);
 	c = register_cmd("lab/orders");
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	/* r1 promoted at epoch 2: r0, the old primary, is told later */
 	c = cmd(BATON_CMD_PROMOTE, "r1", 2);
 	c.reason = BATON_REASON_MANUAL;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	baton_driver_init(&d, "r0", &ops, 0, 1);
 	for (int i = 0; i < 4; i++) {
 		baton_driver_tick(&d, &f, false, now);
@@ -310,7 +297,7 @@ START_TEST(other_regions_keep_the_cadence)
 	c = cmd(BATON_CMD_REPORT, "r2", 1);
 	c.healthy = 1;
 	c.position = 500;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	r.reports = 0;
 	r.rep.position = 900;
 	now += 300;
@@ -374,7 +361,7 @@ static void register_fleet(struct baton_fsm *f, unsigned n)
 		struct baton_cmd c;
 		snprintf(name, sizeof name, "fleet/db-%03u", k);
 		c = register_cmd(name);
-		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 	}
 }
 
@@ -454,7 +441,7 @@ START_TEST(one_tick_renews_every_database_in_batches)
 	}
 	b.now = now + 40;
 	for (unsigned i = 0; i < b.n_sent; i++) {
-		ck_assert_int_eq(apply(&f, &b.sent[i]), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&f, &b.sent[i]), BATON_FSM_OK);
 		if (i > 1) {
 			baton_driver_done(&d, &b.sent[i], BATON_FSM_OK);
 		}
@@ -497,12 +484,12 @@ START_TEST(a_replayed_batch_of_an_earlier_process_extends_nothing)
 	old = b.sent[0];
 	old.nonce = 7;		     /* the process before this one */
 	old.send_ms = now + 3600000; /* its clock ran far ahead */
-	ck_assert_int_eq(apply(&f, &old), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &old), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f, old.items[0].db)->renew_seq, 1);
 	ck_assert(!baton_driver_lease_valid(&d, old.items[0].db, 1, now));
 	ck_assert_uint_eq(d.stats.renewals_accepted, 0);
 	/* its own batch does */
-	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &b.sent[0]), BATON_FSM_OK);
 	ck_assert(baton_driver_lease_valid(&d, old.items[0].db, 1, now + 1));
 	baton_driver_close(&d);
 	baton_fsm_close(&rf);
@@ -525,7 +512,7 @@ START_TEST(each_item_has_its_own_verdict)
 	fleet_setup(&f, &rf, &d, &b, 9);
 	b.now = now;
 	baton_driver_tick(&d, &f, false, now);
-	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &b.sent[0]), BATON_FSM_OK);
 	moved = b.sent[0].items[0].db;
 	kept = b.sent[0].items[1].db;
 	ck_assert(baton_driver_lease_valid(&d, moved, 1, now + 100));
@@ -539,8 +526,8 @@ START_TEST(each_item_has_its_own_verdict)
 	snprintf(c.region, sizeof c.region, "r1");
 	c.epoch = 2;
 	c.renew_seq = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f, &b.sent[0]), BATON_FSM_PARTIAL);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &b.sent[0]), BATON_FSM_PARTIAL);
 	baton_driver_done(&d, &b.sent[0], BATON_FSM_PARTIAL);
 	ck_assert_uint_eq(baton_fsm_db(&f, moved)->epoch, 2);
 	ck_assert_uint_eq(baton_fsm_db(&f, moved)->renew_seq, 0);
@@ -636,10 +623,10 @@ START_TEST(renewals_stop_when_the_designated_instance_does_not_serve)
 	baton_fsm_init(&f, &rf);
 	c = register_cmd("lab/orders");
 	c.cfg.synchronous = true;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_REPORT, "r1", 1);
 	c.healthy = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	baton_driver_init(&d, "r0", &ops, 0, 1);
 	for (uint64_t t = 0; t <= 3000; t += 100) {
 		baton_driver_tick(&d, &f, true, now + t);

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "consensus/fsm.h"
 #include "harness.h"
+#include "support/fsmcmd.h"
 
 static struct baton_cmd reg_cmd(void)
 {
@@ -32,23 +33,9 @@ static struct baton_cmd reg_cmd(void)
 	return c;
 }
 
-static int apply(struct baton_fsm *f, const struct baton_cmd *c)
-{
-	uint8_t buf[BATON_CMD_MAX];
-	size_t len;
-	ck_assert_int_eq(baton_cmd_encode(c, buf, sizeof buf, &len), 0);
-	return baton_fsm_apply_buf(f, buf, len);
-}
-
 static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
 {
-	struct baton_cmd c;
-	memset(&c, 0, sizeof c);
-	c.type = type;
-	snprintf(c.db, sizeof c.db, "orders");
-	snprintf(c.region, sizeof c.region, "%s", region);
-	c.epoch = epoch;
-	return c;
+	return tst_cmd(type, "orders", region, epoch);
 }
 
 START_TEST(encode_decode_roundtrip_every_type)
@@ -194,8 +181,8 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	baton_fsm_init(&f, &rf);
 	baton_fsm_init(&g, &rg);
 	c = reg_cmd();
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&g, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&g, &c), BATON_FSM_OK);
 	c = batch_cmd();
 	c.n_items = 4;
 	snprintf(c.items[0].db, sizeof c.items[0].db, "orders");
@@ -209,8 +196,8 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	c.items[3].epoch = 1;
 	c.items[3].lease_ms = 5000;
 	/* applied, not every item accepted */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PARTIAL);
-	ck_assert_int_eq(apply(&g, &c), BATON_FSM_PARTIAL);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PARTIAL);
+	ck_assert_int_eq(tst_fsm_apply(&g, &c), BATON_FSM_PARTIAL);
 	db = baton_fsm_db(&f, "orders");
 	ck_assert_uint_eq(db->renew_seq, 2);	   /* items 0 and 3 */
 	ck_assert_uint_eq(db->lease_hwm_ms, 5000); /* item 3's lease */
@@ -218,7 +205,7 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	ck_assert_uint_eq(f.chain, g.chain);
 	/* from another region than the primary: nothing renews */
 	snprintf(c.region, sizeof c.region, "region-1");
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PARTIAL);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PARTIAL);
 	ck_assert_uint_eq(db->renew_seq, 2);
 	baton_fsm_close(&rf);
 	baton_fsm_close(&rg);
@@ -306,87 +293,87 @@ START_TEST(failing_over_rules)
 
 	baton_fsm_init(&f, &rf);
 	c.cfg.synchronous = true;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	db = baton_fsm_db(&f, "orders");
 	/* reports: for this epoch only */
 	c = cmd(BATON_CMD_REPORT, "region-1", 2);
 	c.healthy = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_BAD_EPOCH);
 	c.epoch = 0;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c.epoch = 1;
 	c.position = 500;
 	c.final = 1; /* not failing over: no final position */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(db->regions[1].report_epoch, 1);
 	ck_assert(!db->regions[1].final);
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
 	c.lease_ms = 4000;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(db->lease_hwm_ms, 4000);
 
 	/* lost: CAS on renew_seq, from the primary, once */
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
 	c.renew_seq = 0;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_LEASE_RENEWED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_LEASE_RENEWED);
 	c.renew_seq = 1;
 	snprintf(c.region, sizeof c.region, "region-1");
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_PRIMARY);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_PRIMARY);
 	snprintf(c.region, sizeof c.region, "region-0");
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PHASE);
 	/* a final report for another round does not count */
 	c = cmd(BATON_CMD_REPORT, "region-1", 1);
 	c.healthy = 1;
 	c.final = 1;
 	c.position = 900;
 	c.round = db->round + 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(!db->regions[1].final);
 	c.round = db->round;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(db->regions[1].final);
 	ck_assert_uint_eq(db->regions[1].position, 900);
 	/* frozen: a later report moves nothing */
 	c.final = 0;
 	c.position = 950;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(db->regions[1].position, 900);
 	/* a renewal proposed before this round began (in flight when the
 	 * lease was judged over) does not call the failover off */
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
 	c.round_known = 1;
 	c.round = db->round - 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PHASE);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
 	ck_assert(db->regions[1].final);
 	/* the old primary renews, having seen the round: the failover is
 	 * off */
 	c.round = db->round;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_HEALTHY);
 	ck_assert(!db->regions[1].final);
 	/* a second round; then manual mode stops it */
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
 	c.renew_seq = db->renew_seq;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = reg_cmd();
 	c.type = BATON_CMD_CONFIG;
 	c.cfg.automatic = false;
 	c.cfg.renew_ms = c.cfg.lease_ms; /* renew must be below the lease */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_MALFORMED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_MALFORMED);
 	c.cfg.renew_ms = 100;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(!db->cfg.automatic);
 	ck_assert_int_eq(db->phase, BATON_PHASE_REGION_LOST);
 	/* a human asks for a promote (batond/switchover.c): a new round,
 	 * with the same rules (the lease's compare-and-swap) */
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
 	c.renew_seq = db->renew_seq + 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_LEASE_RENEWED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_LEASE_RENEWED);
 	c.renew_seq = db->renew_seq;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
 	ck_assert(!db->regions[1].final);
 	baton_fsm_close(&rf);
@@ -401,78 +388,78 @@ START_TEST(apply_rules)
 	struct baton_db_state *db;
 
 	baton_fsm_init(&f, &rf);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_EXISTS);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_EXISTS);
 	db = baton_fsm_db(&f, "orders");
 	ck_assert_ptr_nonnull(db);
 	ck_assert_uint_eq(db->epoch, 1);
 	ck_assert_int_eq(db->primary, 0);
 
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(db->renew_seq, 1);
 	c = cmd(BATON_CMD_RENEW, "region-1", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_PRIMARY);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_PRIMARY);
 	c = cmd(BATON_CMD_RENEW, "region-0", 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_BAD_EPOCH);
 	c = cmd(BATON_CMD_RENEW, "nowhere", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_REGION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NO_REGION);
 
 	/* promote: exactly epoch + 1, CAS on renewals, data regions only */
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 3);
 	c.renew_seq = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_BAD_EPOCH);
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 	c.renew_seq = 0;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_LEASE_RENEWED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_LEASE_RENEWED);
 	c = cmd(BATON_CMD_PROMOTE, "region-2", 2);
 	c.renew_seq = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 	c.renew_seq = 1;
 	c.reason = BATON_REASON_LEASE_EXPIRED;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->primary, 1);
 	ck_assert_uint_eq(db->epoch, 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 
 	/* switchover: begin, fence with final position, promote target */
 	c = cmd(BATON_CMD_SWITCHOVER, "region-0", 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PHASE);
 	c = cmd(BATON_CMD_FENCE, "region-0", 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_PRIMARY);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_PRIMARY);
 	c = cmd(BATON_CMD_FENCE, "region-1", 2);
 	c.position = 777;
 	c.round = db->round - 1; /* a fence from an earlier switchover (H3) */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c.round = db->round;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->phase, BATON_PHASE_FENCED);
 	c = cmd(BATON_CMD_RENEW, "region-1", 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PHASE);
 	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
 	c.renew_seq = db->renew_seq;
 	c.reason = BATON_REASON_SWITCHOVER;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(db->primary, 0);
 	ck_assert_int_eq(db->phase, BATON_PHASE_HEALTHY);
 
 	c = cmd(BATON_CMD_REPORT, "region-1", 3);
 	c.healthy = 0;
 	c.position = 99;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(!db->regions[1].healthy);
 	ck_assert_uint_eq(db->regions[1].position, 99);
 
 	c = cmd(BATON_CMD_REMOVE, "", 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_ptr_null(baton_fsm_db(&f, "orders"));
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_DB);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NO_DB);
 	baton_fsm_close(&rf);
 }
 END_TEST
@@ -488,9 +475,9 @@ START_TEST(snapshot_restore_roundtrip)
 
 	baton_fsm_init(&a, &ra);
 	baton_fsm_init(&b, &rb);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_int_eq(ra.snapshot(&ra, &bufs, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	for (cut = 0; cut < bufs[0].len; cut++) {
@@ -527,27 +514,27 @@ START_TEST(epochs_continue_after_remove_and_register)
 
 	baton_fsm_init(&a, &ra);
 	baton_fsm_init(&b, &rb);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 	c.reason = BATON_REASON_LEASE_EXPIRED;
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 2);
 	c = cmd(BATON_CMD_REMOVE, "", 0);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_ptr_null(baton_fsm_db(&a, "orders"));
 	c = reg_cmd();
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 3);
 
 	/* through a snapshot (version 4) */
 	c = cmd(BATON_CMD_REMOVE, "", 0);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
 	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
 	raft_free(buf.base);
 	ck_assert_uint_eq(b.n_tomb, 1);
 	c = reg_cmd();
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&b, "orders")->epoch, 4);
 
 	/* a version 3 snapshot has no tombstones, and still restores */
@@ -560,14 +547,14 @@ START_TEST(epochs_continue_after_remove_and_register)
 	for (k = 0; k < 300; k++) {
 		c = reg_cmd();
 		snprintf(c.db, sizeof c.db, "db-%u", k);
-		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 		c = cmd(BATON_CMD_REMOVE, "", 0);
 		snprintf(c.db, sizeof c.db, "db-%u", k);
-		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	}
 	ck_assert_uint_eq(a.n_tomb, BATON_FSM_TOMBSTONES);
 	c = reg_cmd();
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&a, "orders")->epoch, 1);
 	/* a full ring survives a snapshot too, and corrupt counts fail */
 	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
@@ -581,7 +568,7 @@ START_TEST(epochs_continue_after_remove_and_register)
 	snprintf(name, sizeof name, "db-%d", 299);
 	c = reg_cmd();
 	snprintf(c.db, sizeof c.db, "%s", name);
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&b, name)->epoch, 2);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
@@ -611,17 +598,17 @@ static void fill_many(struct baton_fsm *f, unsigned n)
 
 	for (k = 0; k < n; k++) {
 		c = reg_k(true, k);
-		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 		if (k % 3 == 0) {
 			c = cmd(BATON_CMD_RENEW, "region-0", 1);
 			snprintf(c.db, sizeof c.db, "ns-%u/db", k);
-			ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+			ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 		}
 		c = cmd(BATON_CMD_REPORT, "region-1", 1);
 		snprintf(c.db, sizeof c.db, "ns-%u/db", k);
 		c.healthy = 1;
 		c.position = 1000 + k;
-		ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 	}
 }
 
@@ -654,8 +641,8 @@ START_TEST(many_databases_lookup_and_remove_in_the_middle)
 	for (k = n / 3; k < 2 * n / 3; k++) {
 		c = cmd(BATON_CMD_REMOVE, "", 0);
 		snprintf(c.db, sizeof c.db, "ns-%u/db", k);
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_DB);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NO_DB);
 	}
 	ck_assert_uint_eq(baton_fsm_count(&f), n - n / 3);
 	ck_assert_ptr_eq(baton_fsm_db(&f, "ns-2999/db"), keep);
@@ -676,7 +663,7 @@ START_TEST(many_databases_lookup_and_remove_in_the_middle)
 	}
 	/* a removed name can be registered again, fresh */
 	c = reg_k(true, 1500);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(baton_fsm_db(&f, "ns-1500/db")->renew_seq, 0);
 	baton_fsm_close(&rf);
 }
@@ -693,25 +680,25 @@ START_TEST(register_beyond_the_cap_is_full)
 	baton_fsm_init(&f, &rf);
 	for (k = 0; k < BATON_MAX_DATABASES; k++) {
 		c = reg_k(false, k);
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	}
 	c = reg_k(false, BATON_MAX_DATABASES);
 	applied = f.applied;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_FULL);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_FULL);
 	ck_assert_uint_eq(f.applied, applied + 1); /* a verdict, applied */
 	ck_assert_uint_eq(baton_fsm_count(&f), BATON_MAX_DATABASES);
 	ck_assert_ptr_null(baton_fsm_db(&f, c.db));
 	/* an existing one is still EXISTS, not FULL */
 	c = reg_k(false, 7);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_EXISTS);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_EXISTS);
 	/* removing one makes room for exactly one */
 	c = cmd(BATON_CMD_REMOVE, "", 0);
 	snprintf(c.db, sizeof c.db, "db-%u", 100u);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = reg_k(false, BATON_MAX_DATABASES);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = reg_k(false, BATON_MAX_DATABASES + 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_FULL);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_FULL);
 	baton_fsm_close(&rf);
 }
 END_TEST
@@ -764,12 +751,12 @@ START_TEST(snapshot_roundtrip_2000_databases)
 	for (k = 0; k < 100; k++) { /* holes: order is not insertion order */
 		c = cmd(BATON_CMD_REMOVE, "", 0);
 		snprintf(c.db, sizeof c.db, "ns-%u/db", k * 13);
-		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	}
 	ck_assert_uint_eq(baton_fsm_count(&a), 2000);
 	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
 	snprintf(c.db, sizeof c.db, "ns-1/db");
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 
 	ck_assert_int_eq(ra.snapshot(&ra, &bufs, &n), 0);
 	ck_assert_uint_eq(n, 1);
@@ -816,12 +803,12 @@ START_TEST(snapshot_roundtrip_2000_databases)
 
 	/* both go on applying the same commands identically */
 	c = reg_k(true, 13);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_REMOVE, "", 0);
 	snprintf(c.db, sizeof c.db, "ns-500/db");
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	assert_same_state(&a, &b);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
@@ -947,7 +934,7 @@ START_TEST(snapshot_v5_roundtrip_designation)
 
 	baton_fsm_init(&a, &ra);
 	baton_fsm_init(&b, &rb);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	assert_default_designation(baton_fsm_db(&a, "orders"));
 	set_mid_move(&a);
 	/* version 4 cannot say it: refused, not written wrong */
@@ -967,8 +954,8 @@ START_TEST(snapshot_v5_roundtrip_designation)
 			 0);
 	/* and the restored FSM goes on applying as the original */
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(a.chain, b.chain);
 	baton_fsm_close(&ra);
 	baton_fsm_close(&rb);
@@ -987,17 +974,17 @@ START_TEST(promote_resets_members)
 	const struct baton_region_state *r;
 
 	baton_fsm_init(&a, &ra);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	set_mid_move(&a);
 	r = &baton_fsm_db(&a, "orders")->regions[1];
 	/* a rejected promote changes nothing */
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 1);
 	c.reason = BATON_REASON_LEASE_EXPIRED;
 	c.ordinal = 2; /* the designated instance (v4) */
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_STALE_EPOCH);
 	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(5));
 	c.epoch = 2;
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r->designated, 2);
 	ck_assert_uint_eq(r->members, BATON_ORDINAL_BIT(2));
 	ck_assert_uint_eq(r->listed, BATON_ORDINAL_BIT(2));
@@ -1020,8 +1007,8 @@ START_TEST(snapshot_v5_rejects_broken_masks)
 
 	baton_fsm_init(&a, &ra);
 	baton_fsm_init(&b, &rb);
-	ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
-	ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 	set_mid_move(&a);
 	r = &baton_fsm_db(&a, "orders")->regions[1];
 	good = *r;
@@ -1108,7 +1095,7 @@ static void sync_orders(struct baton_fsm *f, struct raft_fsm *rf)
 	struct baton_cmd c = reg_cmd();
 	c.cfg.synchronous = true;
 	baton_fsm_init(f, rf);
-	ck_assert_int_eq(apply(f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
 }
 
 static struct baton_cmd desig(const char *region, uint64_t epoch, int step,
@@ -1136,7 +1123,7 @@ static int designate(struct baton_fsm *f, const char *region, int step,
 		     uint8_t ordinal, uint64_t seq)
 {
 	struct baton_cmd c = desig(region, 1, step, ordinal, seq);
-	return apply(f, &c);
+	return tst_fsm_apply(f, &c);
 }
 
 static const struct baton_region_state *r1(struct baton_fsm *f)
@@ -1152,7 +1139,7 @@ static int report_of(struct baton_fsm *f, uint8_t ordinal, bool spare,
 	c.ordinal = ordinal;
 	c.spare = spare;
 	c.position = position;
-	return apply(f, &c);
+	return tst_fsm_apply(f, &c);
 }
 
 START_TEST(designate_roundtrip_and_decode_rules)
@@ -1301,7 +1288,7 @@ START_TEST(designate_move_and_back)
 	ck_assert_uint_eq(r1(&f)->listed, 2);
 	ck_assert_uint_eq(r1(&f)->members, 3);
 	c = release(0, 1, 1, 400, 450);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 1);
 	ck_assert_uint_eq(r1(&f)->members, 2);
 	ck_assert_uint_eq(r1(&f)->listed, 2);
@@ -1309,7 +1296,7 @@ START_TEST(designate_move_and_back)
 	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
 	ck_assert_uint_eq(r1(&f)->spare.position, 500); /* 0's own */
 	/* the same RELEASE again: 0 is no member any more */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	/* a report about ordinal 0 as designated (v3: ordinal 0) says
 	 * nothing about 1: refused; as the spare it is taken */
 	ck_assert_int_eq(report_of(&f, 0, false, 600),
@@ -1324,7 +1311,7 @@ START_TEST(designate_move_and_back)
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 2),
 			 BATON_FSM_OK);
 	c = release(1, 0, 2, 750, 800);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 0);
 	ck_assert_uint_eq(r1(&f)->members, 1);
 	ck_assert_uint_eq(r1(&f)->position, 800);
@@ -1348,7 +1335,7 @@ START_TEST(designate_give_up_on_joiner)
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 4, 1),
 			 BATON_FSM_OK);
 	c = release(4, 0, 1, 900, 900);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 0);
 	ck_assert_uint_eq(r1(&f)->members, 1);
 	ck_assert_uint_eq(r1(&f)->listed, 1);
@@ -1368,11 +1355,11 @@ START_TEST(join_only_in_healthy)
 
 	sync_orders(&f, &rf);
 	c = desig("region-1", 0, BATON_DESIGNATE_JOIN, 1, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c.epoch = 2;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_BAD_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_BAD_EPOCH);
 	c = desig("region-9", 1, BATON_DESIGNATE_JOIN, 1, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NO_REGION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NO_REGION);
 	ck_assert_int_eq(designate(&f, "region-0", BATON_DESIGNATE_JOIN, 1, 0),
 			 BATON_FSM_NOT_ELIGIBLE); /* the primary region */
 	ck_assert_int_eq(designate(&f, "region-2", BATON_DESIGNATE_JOIN, 1, 0),
@@ -1383,19 +1370,20 @@ START_TEST(join_only_in_healthy)
 			 BATON_FSM_STALE_DESIGNATION);
 	/* not during a switchover nor a failover */
 	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
 			 BATON_FSM_PHASE);
 	c = cmd(BATON_CMD_SWITCHOVER_ABORT, "", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
 			 BATON_FSM_PHASE);
 	c = cmd(BATON_CMD_RENEW, "region-0", 1);
 	c.round = 2;
 	c.round_known = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK); /* back: Healthy */
+	ck_assert_int_eq(tst_fsm_apply(&f, &c),
+			 BATON_FSM_OK); /* back: Healthy */
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
 			 BATON_FSM_OK);
 	/* a second change while one is in flight, even at the new seq */
@@ -1441,7 +1429,7 @@ START_TEST(leave_keeps_one_listed)
 	ck_assert_uint_eq(r1(&f)->members, 3);
 	/* not in a failover */
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 1, 1),
 			 BATON_FSM_PHASE);
 	baton_fsm_close(&rf);
@@ -1459,44 +1447,44 @@ START_TEST(release_needs_leave_and_flush_at_least_x)
 	sync_orders(&f, &rf);
 	/* synchronous: no lone RELEASE (that is asynchronous mode's) */
 	c = release(0, 1, 0, 100, 100);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 0),
 			 BATON_FSM_OK);
 	/* before the LEAVE: 0 may still be in the primary's list */
 	c = release(0, 1, 1, 100, 100);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
 			 BATON_FSM_OK);
 	/* the holder must be listed, and not the released one */
 	c = release(0, 0, 1, 100, 100);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	c = release(0, 2, 1, 100, 100);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	/* releasing the holder instead: it is listed */
 	c = release(1, 0, 1, 100, 100);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	/* no evidence; the holder short of X by one byte */
 	c = release(0, 1, 1, 0, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_FLUSHED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_FLUSHED);
 	c = release(0, 1, 1, 1000, 999);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_FLUSHED);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_FLUSHED);
 	/* a stale seq with good evidence */
 	c = release(0, 1, 0, 1000, 1000);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	ck_assert_uint_eq(r1(&f)->members, 3);
 	ck_assert_uint_eq(r1(&f)->designated, 0);
 	/* not while a switchover is under way */
 	c = cmd(BATON_CMD_SWITCHOVER, "region-1", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = release(0, 1, 1, 1000, 1000);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_PHASE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PHASE);
 	c = cmd(BATON_CMD_SWITCHOVER_ABORT, "", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = release(0, 1, 1, 1000, 1000);
 	c.epoch = 0;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 	c.epoch = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 1);
 	baton_fsm_close(&rf);
 }
@@ -1517,28 +1505,28 @@ START_TEST(stale_designation_seq_refused)
 			 BATON_FSM_OK);
 	/* the give-up, proposed and delayed */
 	old = release(1, 0, 1, 10, 10);
-	ck_assert_int_eq(apply(&f, &old), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &old), BATON_FSM_OK);
 	/* a new JOIN of the same instance; then its LEAVE(0) */
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 1, 1),
 			 BATON_FSM_OK);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 2),
 			 BATON_FSM_OK);
 	/* the old RELEASE(1) again: 1 is listed now, and the seq moved */
-	ck_assert_int_eq(apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
 	old = release(0, 1, 1, 10, 10); /* right instances, old seq */
-	ck_assert_int_eq(apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &old), BATON_FSM_STALE_DESIGNATION);
 	ck_assert_uint_eq(r1(&f)->members, 3);
 	/* and every DESIGNATE made in an earlier epoch */
 	{
 		struct baton_cmd c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 		c.reason = BATON_REASON_LEASE_EXPIRED;
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 		/* region-0 is a standby now; region-1 primary, reset */
 		ck_assert_uint_eq(r1(&f)->members, 1);
 		c = desig("region-0", 1, BATON_DESIGNATE_JOIN, 1, 0);
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_EPOCH);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_EPOCH);
 		c.epoch = 2;
-		ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	}
 	baton_fsm_close(&rf);
 }
@@ -1560,7 +1548,7 @@ START_TEST(release_allowed_while_failing_over)
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_LEAVE, 0, 1),
 			 BATON_FSM_OK);
 	c = cmd(BATON_CMD_LOST, "region-0", 1);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	/* the joiner's final, for this round */
 	c = cmd(BATON_CMD_REPORT, "region-1", 1);
 	c.ordinal = 1;
@@ -1568,13 +1556,13 @@ START_TEST(release_allowed_while_failing_over)
 	c.final = 1;
 	c.round = 1;
 	c.position = 333;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(r1(&f)->spare.final);
 	/* another sibling cannot take the slot from a member */
 	ck_assert_int_eq(report_of(&f, 2, true, 999),
 			 BATON_FSM_STALE_DESIGNATION);
 	c = release(0, 1, 1, 320, 333);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 1);
 	ck_assert(r1(&f)->final);
 	ck_assert_uint_eq(r1(&f)->position, 333);
@@ -1586,7 +1574,7 @@ START_TEST(release_allowed_while_failing_over)
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 	c.reason = BATON_REASON_LEASE_EXPIRED;
 	c.ordinal = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert(!r1(&f)->final);
 	baton_fsm_close(&rf);
 }
@@ -1613,7 +1601,7 @@ START_TEST(config_to_async_ends_a_move_in_flight)
 	c = reg_cmd();
 	c.type = BATON_CMD_CONFIG;
 	c.cfg.synchronous = false;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 0);
 	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(0));
 	ck_assert_uint_eq(r1(&f)->listed, BATON_ORDINAL_BIT(0));
@@ -1625,14 +1613,14 @@ START_TEST(config_to_async_ends_a_move_in_flight)
 			 BATON_FSM_STALE_DESIGNATION);
 	/* the asynchronous RELEASE moves it */
 	c = release(0, 1, 2, 0, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 1);
 	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(1));
 	/* a CONFIG with nothing in flight moves no seq */
 	c = reg_cmd();
 	c.type = BATON_CMD_CONFIG;
 	c.cfg.synchronous = true;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->desig_seq, 3);
 	ck_assert_int_eq(designate(&f, "region-1", BATON_DESIGNATE_JOIN, 0, 3),
 			 BATON_FSM_OK);
@@ -1649,15 +1637,16 @@ START_TEST(release_async_moves_at_once)
 	struct baton_cmd c = reg_cmd();
 
 	baton_fsm_init(&f, &rf);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK); /* asynchronous */
+	ck_assert_int_eq(tst_fsm_apply(&f, &c),
+			 BATON_FSM_OK); /* asynchronous */
 	ck_assert_int_eq(report_of(&f, 0, false, 500), BATON_FSM_OK);
 	ck_assert_int_eq(report_of(&f, 2, true, 480), BATON_FSM_OK);
 	c = release(1, 2, 0, 0, 0); /* not the designated one */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	c = release(0, 0, 0, 0, 0); /* to itself */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
 	c = release(0, 2, 0, 0, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 2);
 	ck_assert_uint_eq(r1(&f)->members, BATON_ORDINAL_BIT(2));
 	ck_assert_uint_eq(r1(&f)->listed, BATON_ORDINAL_BIT(2));
@@ -1666,12 +1655,12 @@ START_TEST(release_async_moves_at_once)
 	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
 	ck_assert_uint_eq(r1(&f)->desig_seq, 1);
 	/* repeated: the seq moved */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_STALE_DESIGNATION);
 	ck_assert_int_eq(report_of(&f, 2, false, 490), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->report_epoch, 1);
 	/* to an instance that never reported: a fresh, unhealthy slot */
 	c = release(2, 5, 1, 0, 0);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 5);
 	ck_assert(!r1(&f)->healthy);
 	ck_assert_uint_eq(r1(&f)->position, 0);
@@ -1700,13 +1689,13 @@ START_TEST(promote_ordinal_must_be_designated_or_spare)
 	c.healthy = 1;
 	c.spare = 1;
 	c.ordinal = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
 	c.reason = BATON_REASON_LEASE_EXPIRED;
 	c.ordinal = 2; /* neither */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_NOT_ELIGIBLE);
 	c.ordinal = 3; /* the spare */
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 3);
 	ck_assert_uint_eq(r1(&f)->position, 100);
 	ck_assert_int_eq(r1(&f)->spare.ordinal, 0);
@@ -1720,16 +1709,16 @@ START_TEST(promote_ordinal_must_be_designated_or_spare)
 	c.healthy = 1;
 	c.spare = 1;
 	c.ordinal = 0;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_SWITCHOVER, "region-0", 2);
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_FENCE, "region-1", 2);
 	c.round = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
 	c.reason = BATON_REASON_SWITCHOVER;
 	c.ordinal = 1;
-	ck_assert_int_eq(apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
 	ck_assert_uint_eq(r1(&f)->designated, 3);
 	ck_assert_uint_eq(r0->designated, 1);
 	baton_fsm_close(&rf);
@@ -1753,8 +1742,8 @@ START_TEST(designate_random_steps_keep_the_invariants)
 		c.cfg.synchronous = mode == 1;
 		baton_fsm_init(&a, &ra);
 		baton_fsm_init(&b, &rb);
-		ck_assert_int_eq(apply(&a, &c), BATON_FSM_OK);
-		ck_assert_int_eq(apply(&b, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+		ck_assert_int_eq(tst_fsm_apply(&b, &c), BATON_FSM_OK);
 		for (i = 0; i < 20000; i++) {
 			const struct baton_db_state *db =
 			    baton_fsm_db(&a, "orders");
@@ -1826,8 +1815,8 @@ START_TEST(designate_random_steps_keep_the_invariants)
 				c.round_known = 1;
 				break;
 			}
-			ra_res = apply(&a, &c);
-			rb_res = apply(&b, &c);
+			ra_res = tst_fsm_apply(&a, &c);
+			rb_res = tst_fsm_apply(&b, &c);
 			ck_assert_int_eq(ra_res, rb_res);
 			applied += c.type == BATON_CMD_DESIGNATE &&
 				   ra_res == BATON_FSM_OK;

@@ -16,88 +16,20 @@
 #include "consensus/node.h"
 #include "consensus/tls_transport.h"
 #include "harness.h"
+#include "support/testpki.h"
 
 struct pki {
 	char dir[64];
 	int port;
 };
 
-static void write_pem(const char *path, X509 *cert, EVP_PKEY *key)
-{
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	if (cert != NULL) {
-		ck_assert(PEM_write_X509(f, cert));
-	} else {
-		ck_assert(
-		    PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
-	}
-	fclose(f);
-}
-
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	ck_assert_ptr_nonnull(ext);
-	X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-}
-
-/* A certificate for CN signed by (CA, CA_KEY), or self-signed if CA is
- * NULL; valid from NOT_BEFORE to NOT_AFTER seconds from now. */
-static X509 *make_cert(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *key,
-		       const char *cn, const char *san, long not_before,
-		       long not_after)
-{
-	static long serial = 1;
-	X509 *cert = X509_new();
-	X509_NAME *name;
-
-	ck_assert_ptr_nonnull(cert);
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
-	X509_gmtime_adj(X509_getm_notBefore(cert), not_before);
-	X509_gmtime_adj(X509_getm_notAfter(cert), not_after);
-	X509_set_pubkey(cert, key);
-	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(cert,
-			     ca != NULL ? X509_get_subject_name(ca) : name);
-	if (ca == NULL) {
-		add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE");
-		add_ext(cert, cert, NID_key_usage, "critical,keyCertSign");
-	} else {
-		add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE");
-		add_ext(cert, ca, NID_ext_key_usage, "serverAuth,clientAuth");
-		if (san != NULL) {
-			add_ext(cert, ca, NID_subject_alt_name, san);
-		}
-	}
-	ck_assert(X509_sign(cert, ca_key != NULL ? ca_key : key, EVP_sha256()) >
-		  0);
-	return cert;
-}
-
 static void issue(struct pki *p, X509 *ca, EVP_PKEY *ca_key, const char *name,
 		  const char *region, long nb, long na)
 {
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	char san[128], path[160];
-	X509 *cert;
+	char san[128];
 
-	ck_assert_ptr_nonnull(key);
 	snprintf(san, sizeof san, "URI:baton://region/%s", region);
-	cert = make_cert(ca, ca_key, key, region, san, nb, na);
-	snprintf(path, sizeof path, "%s/%s.crt", p->dir, name);
-	write_pem(path, cert, NULL);
-	snprintf(path, sizeof path, "%s/%s.key", p->dir, name);
-	write_pem(path, NULL, key);
-	X509_free(cert);
-	EVP_PKEY_free(key);
+	testpki_issue(p->dir, name, ca, ca_key, region, san, nb, na);
 }
 
 static void pki_make(struct pki *p)
@@ -110,11 +42,12 @@ static void pki_make(struct pki *p)
 	snprintf(p->dir, sizeof p->dir, "/tmp/baton-tls-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(p->dir));
 	p->port = 30000 + (int)(getpid() % 20000);
-	ca = make_cert(NULL, NULL, ca_key, "baton fleet CA", NULL, -60, 86400);
-	other = make_cert(NULL, NULL, other_key, "someone else's CA", NULL, -60,
+	ca = testpki_cert(NULL, NULL, ca_key, "baton fleet CA", NULL, -60,
 			  86400);
+	other = testpki_cert(NULL, NULL, other_key, "someone else's CA", NULL,
+			     -60, 86400);
 	snprintf(path, sizeof path, "%s/ca.crt", p->dir);
-	write_pem(path, ca, NULL);
+	testpki_write_pem(path, ca, NULL);
 	issue(p, ca, ca_key, "r1", "r1", -60, 86400);
 	issue(p, ca, ca_key, "r2", "r2", -60, 86400);
 	issue(p, ca, ca_key, "r3", "r3", -60, 86400);
