@@ -32,6 +32,12 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# two ClusterIP Services per database: the region's default /20 holds 2,046
+# databases; a /17 (RFC 2544's range, below dockerd's 198.19.128.0/17)
+# holds 16,383
+if [ "$n" -gt 2000 ] && [ -z "${BATON_SERVICE_CIDR:-}" ]; then
+    export BATON_SERVICE_CIDR=198.19.0.0/17
+fi
 tests/env/regions up 1 >/dev/null
 region=$(head -1 "$BATON_REGIONS_DIR/regions")
 kc=(kubectl --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig")
