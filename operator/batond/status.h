@@ -101,10 +101,10 @@ void baton_status_history(json_t *st, json_t *old);
  * (a region's move began: Joining), DesignationStalled (the joiner is given
  * up: givingUp), DesignationCompleted (another instance is designated).
  * Nothing when OLD is NULL (a first status says nothing changed). */
-void baton_status_designation_events(
-    json_t *old, json_t *st,
-    void (*emit)(void *data, const char *type, const char *reason,
-		 const char *message),
-    void *data);
+void baton_status_designation_events(json_t *old, json_t *st,
+				     void (*emit)(void *data, const char *type,
+						  const char *reason,
+						  const char *message),
+				     void *data);
 
 #endif /* BATON_BATOND_STATUS_H */
