@@ -147,6 +147,22 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
 	return c;
 }
 
+/* A REPORT of this region for ST: about its designated instance, named by
+ * ordinal (the FSM refuses a report of any other as stale: a RELEASE that
+ * applied after it was made). Before any designation moved, ordinal 0: a
+ * format-3 entry, as an older batond writes. */
+static struct baton_cmd report_cmd(const struct baton_driver *d,
+				   const struct baton_db_state *st)
+{
+	struct baton_cmd c = cmd_for(BATON_CMD_REPORT, st, d->region);
+	int me = baton_fsm_region_index(st, d->region);
+
+	if (me >= 0) {
+		c.ordinal = st->regions[me].designated;
+	}
+	return c;
+}
+
 /* ---- what was applied and what came back ------------------------------ */
 
 static void ack(struct baton_driver *d, struct baton_driver_slot *s,
@@ -473,7 +489,7 @@ static void propose_report(struct baton_driver *d,
 			   const struct baton_db_state *st,
 			   const struct baton_region_report *rep)
 {
-	struct baton_cmd c = cmd_for(BATON_CMD_REPORT, st, d->region);
+	struct baton_cmd c = report_cmd(d, st);
 
 	c.healthy = rep->healthy;
 	c.position = rep->position;
@@ -517,7 +533,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 			return; /* still detaching: asked again next tick */
 		}
 		s->last_final_ms = now;
-		c = cmd_for(BATON_CMD_REPORT, st, d->region);
+		c = report_cmd(d, st);
 		c.healthy = rep.healthy;
 		c.position = rep.position;
 		c.final = 1;

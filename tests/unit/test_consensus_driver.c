@@ -665,6 +665,11 @@ struct desig_world {
 	unsigned n_pending;
 	unsigned views;	     /* op calls */
 	unsigned designates; /* DESIGNATE proposals */
+	/* REPORTs proposed (applied after each tick), and the FSM's
+	 * verdict on the last one */
+	struct baton_cmd reports[8];
+	unsigned n_reports, reports_applied;
+	int last_report_result;
 };
 
 static struct desig_world *dw;
@@ -680,6 +685,9 @@ static void desig_observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 static int desig_propose(void *data, const struct baton_cmd *cmd)
 {
 	(void)data;
+	if (cmd->type == BATON_CMD_REPORT && dw->n_reports < 8) {
+		dw->reports[dw->n_reports++] = *cmd;
+	}
 	if (cmd->type == BATON_CMD_DESIGNATE) {
 		ck_assert_uint_lt(dw->n_pending, 4);
 		dw->pending[dw->n_pending++] = *cmd;
@@ -746,6 +754,12 @@ static void desig_run(uint64_t ms)
 	for (uint64_t end = dw->now + ms; dw->now < end; dw->now += 100) {
 		baton_driver_tick(&dw->d0, &dw->f, true, dw->now);
 		baton_driver_tick(&dw->d1, &dw->f, false, dw->now);
+		for (unsigned k = 0; k < dw->n_reports; k++) {
+			dw->last_report_result =
+			    tst_fsm_apply(&dw->f, &dw->reports[k]);
+			dw->reports_applied++;
+		}
+		dw->n_reports = 0;
 	}
 }
 
@@ -769,10 +783,25 @@ static void desig_commit(struct baton_driver *d, int step, int ordinal)
 	baton_driver_done(d, &c, rv);
 }
 
+/* r1's final position in a failover round: its designated instance has
+ * detached at 7777 */
+static bool desig_final(void *data, const char *db, uint64_t epoch,
+			uint64_t round, struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	(void)round;
+	out->healthy = true;
+	out->position = 7777;
+	return true;
+}
+
 static void desig_setup(bool designation)
 {
 	struct baton_driver_ops ops = {.report = ready_report,
-				       .propose = desig_propose};
+				       .propose = desig_propose,
+				       .final_report = desig_final};
 	struct baton_cmd c;
 
 	dw = calloc(1, sizeof *dw);
@@ -870,6 +899,45 @@ START_TEST(a_dead_designated_standby_moves_join_leave_release)
 }
 END_TEST
 
+/* After a move, r1's reports are about its new designated instance
+ * (ordinal 1): the FSM takes them, the final position of a failover round
+ * included. Found by the kill-instance drill: reports named ordinal 0
+ * whatever the FSM designated, every one was refused as stale, and a
+ * synchronous failover waited forever for r1's final position. */
+START_TEST(reports_name_the_designated_instance_after_a_move)
+{
+	const struct baton_db_state *st;
+	struct baton_cmd c;
+
+	desig_setup(true);
+	dw->r1_pod0_gone = true;
+	desig_run(11000);
+	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	dw->answer_gen = dw->f.applied;
+	dw->answer_x = 5000;
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_RELEASE, 0);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert_int_eq(st->regions[1].designated, 1);
+
+	/* the primary's lease lapsed: a synchronous failover round */
+	c = cmd(BATON_CMD_LOST, "r0", 1);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	dw->reports_applied = 0;
+	desig_run(1000);
+	ck_assert_uint_gt(dw->reports_applied, 0);
+	ck_assert_str_eq(baton_fsm_result_name(dw->last_report_result),
+			 baton_fsm_result_name(BATON_FSM_OK));
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert(st->regions[1].final);
+	ck_assert_uint_eq(st->regions[1].position, 7777);
+	desig_teardown();
+}
+END_TEST
+
 /* One DESIGNATE per database in flight: nothing more while its outcome
  * is out; a refusal hands it back and it is judged afresh. The view is
  * asked about once per report interval, not every tick. */
@@ -936,6 +1004,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, a_dead_designated_standby_moves_join_leave_release);
 	tcase_add_test(tc, one_designation_in_flight_and_judged_once_a_second);
 	tcase_add_test(tc, designation_memory_goes_with_the_database);
+	tcase_add_test(tc, reports_name_the_designated_instance_after_a_move);
 	suite_add_tcase(s, tc);
 	return s;
 }
