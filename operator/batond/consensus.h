@@ -62,6 +62,12 @@ struct baton_consensus_ops {
 	 * position is known): run the consensus tick now, not on its next
 	 * 50 ms. May be NULL. */
 	void (*kick)(void *data);
+	/* The G a standbys answer for DB must reach before a RELEASE can be
+	 * proposed (baton_driver_need_gen(): the last designation's
+	 * out->need_gen), 0: none. The primary's agent is sent a standbys
+	 * order while the G it reports is below it (§9 note 31). May be
+	 * NULL: none. */
+	uint64_t (*need_gen)(void *data, const char *db);
 };
 
 /* What raftglue tells the part that acts on the FSM. Every member is
