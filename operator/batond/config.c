@@ -252,7 +252,8 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	    "region",	"namespace",  "kubeconfig", "watchNamespaces",
 	    "peers",	"raft",	      "peerApi",    "tls",
 	    "http",	"lease",      "log",	    "mesh",
-	    "agentApi", "kubeClient", "peerTokens", NULL};
+	    "agentApi", "kubeClient", "peerTokens", "designation",
+	    NULL};
 	static const char *const peer_token_keys[] = {
 	    "serviceAccount", "expirationSeconds", "dir", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
@@ -268,6 +269,7 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const kube_client_keys[] = {"qps", "burst", NULL};
 	static const char *const mesh_keys[] = {"istioClusterIDs",
 						"clusterDomain", NULL};
+	static const char *const designation_keys[] = {"enabled", NULL};
 	struct reader r = {.cfg = cfg, .name = name};
 	json_t *o;
 	json_t *wn;
@@ -427,6 +429,21 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 			    BATON_BATOND_MAX_KUBE_BURST, &cfg->kube_burst)) !=
 		 0)) {
 		return rv;
+	}
+	if ((rv = get_object(&r, doc, "designation", &o)) != 0) {
+		return rv;
+	}
+	if (o != NULL) {
+		json_t *en = json_object_get(o, "enabled");
+		if ((rv = only_keys(&r, o, "designation", designation_keys)) !=
+		    0) {
+			return rv;
+		}
+		if (en != NULL && !json_is_null(en) && !json_is_boolean(en)) {
+			return field_error(&r, "designation.enabled",
+					   "must be true or false");
+		}
+		cfg->designation = json_is_true(en);
 	}
 	if ((rv = get_object(&r, doc, "log", &o)) != 0) {
 		return rv;
