@@ -311,7 +311,7 @@ START_TEST(the_primary_s_rows_map_names_to_regions_and_ordinals)
 		"[\"orders-us-0\", \"ORDERS-US-EAST-0\", \"orders-eu-1\"],"
 		" \"syncStandbys\": [\"orders-us-1\"],"
 		" \"standbyFlushPositions\": {\"orders-us-0\": 4100,"
-		" \"orders-us-1\": 4500, \"orders-us-east-0\": 4200,"
+		" \"orders-us-1\": 4500, \"Orders-Us-East-0\": 4200,"
 		" \"orders-eu-1\": 1, \"orders-ap-0\": 2, \"billing-us-0\": 3,"
 		" \"psql\": 4, \"orders-us-99\": 5}}");
 	v.primary.status_ms = NOW - 300;
