@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "consensus/designate.h"
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
 
@@ -70,9 +71,9 @@ struct baton_consensus_ops {
 	uint64_t (*need_gen)(void *data, const char *db);
 };
 
-/* What raftglue tells the part that acts on the FSM. Every member is
- * required once the observer is set; none is called re-entrantly from
- * another. */
+/* What raftglue tells the part that acts on the FSM. Every member but
+ * designate is required once the observer is set; none is called
+ * re-entrantly from another. */
 struct baton_raft_observer {
 	void *data;
 	/* The FSM applied a command for DB ("ns/name"): act on it (the
@@ -92,6 +93,13 @@ struct baton_raft_observer {
 	 * region's final position: true and OUT filled once known. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, struct baton_region_report *out);
+	/* Optional (NULL: nothing known). What this region sees of DB's pods
+	 * and agents for the designation (consensus/designate.h): IN->st,
+	 * IN->me and IN->applied are set, the rest is filled here; false
+	 * when nothing is known yet. NOW is the driver's clock (the lease
+	 * clock). Called only when batond runs with --designation. */
+	bool (*designate)(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now);
 };
 
 #endif /* BATON_BATOND_CONSENSUS_H */
