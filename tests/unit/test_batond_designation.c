@@ -15,10 +15,12 @@
  * a non-member's row kept (the module judges membership). */
 #include <string.h>
 
+#include "batond/agents.h"
 #include "batond/dbspec.h"
 #include "batond/designation.h"
 #include "common/labels.h"
 #include "harness.h"
+#include "kube/informer.h"
 
 /* 2026-12-06T12:00:00Z on the wall clock is NOW on the driver's */
 #define WALL_NOON_MS (1796558400LL * 1000)
@@ -454,6 +456,118 @@ START_TEST(redesignate_after_seconds_defaults_and_bounds)
 }
 END_TEST
 
+/* ---- the glue, on a real agent driver -------------------------------- */
+
+struct life {
+	uv_loop_t loop;
+	uv_timer_t timer;
+	bool stopped;
+};
+
+static void life_timer_cb(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void life_run_ms(struct life *l, uint64_t ms)
+{
+	uv_timer_start(&l->timer, life_timer_cb, ms, 0);
+	uv_run(&l->loop, UV_RUN_DEFAULT);
+}
+
+static void life_stopped_cb(struct baton_agents *a)
+{
+	((struct life *)a->data)->stopped = true;
+}
+
+static json_t *cluster_obj(int generation, int after_s)
+{
+	char text[800];
+
+	snprintf(text, sizeof text,
+		 "{\"metadata\": {\"name\": \"orders\", \"namespace\": "
+		 "\"shop\", \"uid\": \"u1\", \"generation\": %d}, "
+		 "\"spec\": {\"regions\": [{\"name\": \"eu\"}, "
+		 "{\"name\": \"us\", \"replicas\": 2}, {\"name\": "
+		 "\"us-east\"}, {\"name\": \"ap\", \"role\": \"witness\", "
+		 "\"replicas\": 0}], \"primaryRegion\": \"eu\", "
+		 "\"failover\": {\"maxLagBytes\": 1000, "
+		 "\"redesignateAfterSeconds\": %d}}}",
+		 generation, after_s);
+	return json_loads(text, 0, NULL);
+}
+
+/* The glue finds this region's pods in the informer by the naming rule,
+ * reads the spec's replicas (this region's), redesignateAfterSeconds and
+ * maxLagBytes, again when the object's generation changes, and says
+ * nothing without the object or the agent driver. Kwok-like pods: no
+ * agent answers, so no status. Fails on a glue that builds other keys,
+ * reads another region's replicas or keeps a stale spec. */
+START_TEST(the_glue_reads_the_informers_and_the_spec)
+{
+	struct life l;
+	struct baton_kube_informer pods, dbcs;
+	struct baton_agents_env env;
+	struct baton_agents agents, *a = &agents;
+	struct baton_designation d;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	json_object_set_new(
+	    pods.cache, "shop/orders-us-0",
+	    json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:[{s:s, s:s}]}}",
+		      "metadata", "name", "orders-us-0", "namespace", "shop",
+		      "labels", "baton.dev/cluster", "orders", "status",
+		      "phase", "Running", "conditions", "type", "Ready",
+		      "status", "True"));
+	memset(&dbcs, 0, sizeof dbcs);
+	dbcs.cache = json_object();
+	json_object_set_new(dbcs.cache, "shop/orders", cluster_obj(1, 45));
+	memset(&env, 0, sizeof env);
+	env.region = "us";
+	env.pods = &pods;
+	env.dbcs = &dbcs;
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
+	life_run_ms(&l, 100);
+	baton_designation_init(&d);
+
+	ck_assert(
+	    !baton_designation_designate(&d, NULL, "shop/orders", &in, NOW));
+	ck_assert(baton_designation_designate(&d, a, "shop/orders", &in, NOW));
+	ck_assert_uint_eq(in.redesignate_after_ms, 45000);
+	ck_assert_uint_eq(in.max_lag_bytes, 1000);
+	ck_assert(in.pods[0].exists && !in.pods[0].gone && in.pods[0].ready);
+	ck_assert_uint_eq(in.pods[0].status_age_ms, BATON_DESIGNATE_NO_STATUS);
+	ck_assert(in.pods[1].exists && in.pods[1].gone);
+	ck_assert(!in.pods[2].exists);
+
+	/* a new generation is read again */
+	json_object_set_new(dbcs.cache, "shop/orders", cluster_obj(2, 0));
+	ck_assert(
+	    baton_designation_designate(&d, a, "shop/orders", &in, NOW + 1));
+	ck_assert_uint_eq(in.redesignate_after_ms, 0);
+	/* no object: nothing known */
+	json_object_del(dbcs.cache, "shop/orders");
+	ck_assert(
+	    !baton_designation_designate(&d, a, "shop/orders", &in, NOW + 2));
+
+	baton_designation_free(&d);
+	baton_agents_close(a, life_stopped_cb);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+	json_decref(dbcs.cache);
+}
+END_TEST
+
 static Suite *designation_suite(void)
 {
 	Suite *s = suite_create("batond_designation");
@@ -477,6 +591,11 @@ static Suite *designation_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, redesignate_after_seconds_defaults_and_bounds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("glue");
+	tcase_set_timeout(tc, 10);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, the_glue_reads_the_informers_and_the_spec);
 	suite_add_tcase(s, tc);
 	return s;
 }
