@@ -269,7 +269,6 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	static const char *const kube_client_keys[] = {"qps", "burst", NULL};
 	static const char *const mesh_keys[] = {"istioClusterIDs",
 						"clusterDomain", NULL};
-	static const char *const designation_keys[] = {"enabled", NULL};
 	struct reader r = {.cfg = cfg, .name = name};
 	json_t *o;
 	json_t *wn;
@@ -430,21 +429,11 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 		 0)) {
 		return rv;
 	}
-	if ((rv = get_object(&r, doc, "designation", &o)) != 0) {
-		return rv;
+	o = json_object_get(doc, "designation");
+	if (o != NULL && !json_is_null(o) && !json_is_boolean(o)) {
+		return field_error(&r, "designation", "must be true or false");
 	}
-	if (o != NULL) {
-		json_t *en = json_object_get(o, "enabled");
-		if ((rv = only_keys(&r, o, "designation", designation_keys)) !=
-		    0) {
-			return rv;
-		}
-		if (en != NULL && !json_is_null(en) && !json_is_boolean(en)) {
-			return field_error(&r, "designation.enabled",
-					   "must be true or false");
-		}
-		cfg->designation = json_is_true(en);
-	}
+	cfg->designation = json_is_true(o);
 	if ((rv = get_object(&r, doc, "log", &o)) != 0) {
 		return rv;
 	}

@@ -25,7 +25,7 @@
  *   mesh: {istioClusterIDs: {eu-west: cluster-eu},  # region → Istio ID
  *          clusterDomain: cluster.local}          # Service DNS names
  *   log: {level: info}
- *   designation: {enabled: false}   # propose DESIGNATE (--designation;
+ *   designation: false              # propose DESIGNATE (--designation;
  *                                   # docs/design-per-instance.md §5)
  *
  * Unknown keys are errors (a typo must not silently fall back to a
@@ -100,7 +100,7 @@ struct baton_batond_config {
 	enum baton_log_level log_level;
 	json_t *istio_cluster_ids; /* region → Istio cluster ID, or NULL */
 	char *cluster_domain;	   /* NULL: cluster.local */
-	/* designation.enabled, --designation: this batond proposes DESIGNATE
+	/* designation, --designation: this batond proposes DESIGNATE
 	 * (consensus/designate.h), off by default until every region runs a
 	 * batond that knows the command (the RENEW_BATCH rule) */
 	bool designation;

@@ -161,14 +161,12 @@ static const struct {
      "watchNamespaces: an empty namespace"},
     {"watch namespaces not a list", "region: a\nwatchNamespaces: x\n",
      "watchNamespaces: must be a list"},
-    {"designation not a boolean", "region: a\ndesignation: {enabled: 1}\n",
-     "designation.enabled: must be true or false"},
-    {"designation quoted", "region: a\ndesignation: {enabled: 'true'}\n",
-     "designation.enabled: must be true or false"},
-    {"designation unknown key", "region: a\ndesignation: {enable: true}\n",
-     "designation.enable: unknown field"},
-    {"designation not a mapping", "region: a\ndesignation: true\n",
-     "designation: must be a mapping"},
+    {"designation not a boolean", "region: a\ndesignation: 1\n",
+     "designation: must be true or false"},
+    {"designation quoted", "region: a\ndesignation: 'true'\n",
+     "designation: must be true or false"},
+    {"designation a mapping", "region: a\ndesignation: {enabled: true}\n",
+     "designation: must be true or false"},
 };
 
 START_TEST(broken_configs_name_the_field)
@@ -290,8 +288,8 @@ START_TEST(empty_agent_url_keeps_the_agent_ca)
 }
 END_TEST
 
-/* designation.enabled (--designation sets the same field): off unless
- * the file says true; false and an empty mapping keep it off. */
+/* designation (--designation sets the same field): off unless the file
+ * says true. */
 START_TEST(designation_is_off_unless_enabled)
 {
 	static const struct {
@@ -299,9 +297,9 @@ START_TEST(designation_is_off_unless_enabled)
 		bool want;
 	} cases[] = {
 	    {"region: a\n", false},
-	    {"region: a\ndesignation: {enabled: true}\n", true},
-	    {"region: a\ndesignation: {enabled: false}\n", false},
-	    {"region: a\ndesignation: {}\n", false},
+	    {"region: a\ndesignation: true\n", true},
+	    {"region: a\ndesignation: false\n", false},
+	    {"region: a\ndesignation:\n", false},
 	};
 	struct baton_batond_config cfg;
 
