@@ -1960,7 +1960,9 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 bool baton_agents_seen(struct baton_agents *a, const char *key,
 		       struct baton_agents_seen *out)
 {
-	struct baton_agents_pod *p = a ? index_get(&a->pod_index, key) : NULL;
+	/* closing, the index still names pods already freed */
+	struct baton_agents_pod *p =
+	    a != NULL && !a->stopping ? index_get(&a->pod_index, key) : NULL;
 
 	memset(out, 0, sizeof *out);
 	if (p == NULL || p->gone) {
@@ -1978,7 +1980,8 @@ bool baton_agents_seen(struct baton_agents *a, const char *key,
 
 const struct baton_agents_env *baton_agents_env(const struct baton_agents *a)
 {
-	return &a->env;
+	/* closing: its informers may be closing too */
+	return a->stopping ? NULL : &a->env;
 }
 
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db)

@@ -164,10 +164,11 @@ struct baton_agents_seen {
 
 /* The pod KEY ("ns/pod") as the driver knows it: true and OUT filled, or
  * false (OUT zeroed) when the driver has no such pod (not in the pod
- * informer's cache, or being deleted). */
+ * informer's cache, or being deleted) or is closing. */
 bool baton_agents_seen(struct baton_agents *a, const char *key,
 		       struct baton_agents_seen *out);
-/* The environment A was started with (its informers and peer lookups). */
+/* The environment A was started with (its informers and peer lookups),
+ * or NULL once A is closing. */
 const struct baton_agents_env *baton_agents_env(const struct baton_agents *a);
 
 /* Per pod: address, last status, last order (for batond's /v1/status). */

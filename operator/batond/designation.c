@@ -398,7 +398,7 @@ bool baton_designation_designate(struct baton_designation *d,
 		return false;
 	}
 	env = baton_agents_env(a);
-	if (env->dbcs == NULL || env->pods == NULL ||
+	if (env == NULL || env->dbcs == NULL || env->pods == NULL ||
 	    (obj = baton_kube_informer_get(env->dbcs, db)) == NULL) {
 		return false;
 	}

@@ -510,6 +510,7 @@ START_TEST(the_glue_reads_the_informers_and_the_spec)
 	struct baton_agents_env env;
 	struct baton_agents agents, *a = &agents;
 	struct baton_designation d;
+	struct baton_agents_seen seen;
 
 	memset(&l, 0, sizeof l);
 	uv_loop_init(&l.loop);
@@ -544,6 +545,8 @@ START_TEST(the_glue_reads_the_informers_and_the_spec)
 	ck_assert_uint_eq(in.pods[0].status_age_ms, BATON_DESIGNATE_NO_STATUS);
 	ck_assert(in.pods[1].exists && in.pods[1].gone);
 	ck_assert(!in.pods[2].exists);
+	ck_assert(baton_agents_seen(a, "shop/orders-us-0", &seen));
+	ck_assert_ptr_null(seen.status);
 
 	/* a new generation is read again */
 	json_object_set_new(dbcs.cache, "shop/orders", cluster_obj(2, 0));
@@ -555,8 +558,15 @@ START_TEST(the_glue_reads_the_informers_and_the_spec)
 	ck_assert(
 	    !baton_designation_designate(&d, a, "shop/orders", &in, NOW + 2));
 
-	baton_designation_free(&d);
+	/* closing: nothing known (its pods and informers are going) */
+	json_object_set_new(dbcs.cache, "shop/orders", cluster_obj(3, 45));
+	ck_assert(
+	    baton_designation_designate(&d, a, "shop/orders", &in, NOW + 3));
 	baton_agents_close(a, life_stopped_cb);
+	ck_assert(
+	    !baton_designation_designate(&d, a, "shop/orders", &in, NOW + 4));
+	ck_assert(!baton_agents_seen(a, "shop/orders-us-0", &seen));
+	baton_designation_free(&d);
 	while (!l.stopped) {
 		uv_run(&l.loop, UV_RUN_ONCE);
 	}
