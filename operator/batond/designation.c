@@ -278,11 +278,14 @@ void baton_designation_fill(const struct baton_designation_view *v,
 	in->max_lag_bytes = v->max_lag_bytes;
 	memset(in->pods, 0, sizeof in->pods);
 	memset(&in->primary, 0, sizeof in->primary);
-	if (in->me == st->primary) {
-		fill_primary(v, st, &in->primary);
-		return;
-	}
-	if (st->regions[in->me].role != BATON_ROLE_DATA) {
+	if (in->me == st->primary ||
+	    st->regions[in->me].role != BATON_ROLE_DATA) {
+		/* the first looks are a standby's; ones from before a term as
+		 * the primary would date a pod missing again since long ago */
+		memset(mem, 0, sizeof *mem);
+		if (in->me == st->primary) {
+			fill_primary(v, st, &in->primary);
+		}
 		return;
 	}
 	for (int k = 0; k < BATON_ORDINALS; k++) {

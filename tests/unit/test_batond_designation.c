@@ -134,6 +134,15 @@ START_TEST(a_pod_without_an_object_is_gone_from_the_first_look)
 	fill_at(9000);
 	ck_assert(in.pods[0].gone);
 	ck_assert_uint_eq(in.pods[0].gone_since_ms, NOW + 9000);
+
+	/* a term as the primary region in between: the first looks start
+	 * again (the pod may have come and gone meanwhile) */
+	st.primary = 1;
+	fill_at(10000);
+	st.primary = 0;
+	fill_at(12000);
+	ck_assert(in.pods[0].gone);
+	ck_assert_uint_eq(in.pods[0].gone_since_ms, NOW + 12000);
 }
 END_TEST
 
