@@ -1247,9 +1247,9 @@ static json_t *with_sync_names(json_t *body, const struct baton_syncset *l)
  * one it reports differs from the FSM's (baton_syncset_needs_order()), or
  * when a RELEASE waits for an answer at a G above the one it reports
  * (baton_syncset_needs_gen()): true and WANT filled. One order at a time
- * per pod (drive()), and the primary's is one pod per database. Only outside a
- * switchover and a failover's round, where the instance is fenced or about to
- * be. */
+ * per pod (drive()), and the primary's is one pod per database. Only
+ * outside a switchover and a failover's round, where the instance is
+ * fenced or about to be. */
 static bool standbys_due(struct baton_agents *a,
 			 const struct baton_db_state *st, int me,
 			 const struct baton_agents_pod *p, json_t *s,

@@ -93,7 +93,7 @@ static void fill_pod(const struct baton_designation_view *v,
 	const struct baton_designation_pod *p = &v->pods[k];
 	json_t *md = json_object_get(p->pod, "metadata");
 	json_t *s = p->status;
-	const char *del, *ready, *since, *role, *up;
+	const char *del, *phase, *ready, *since, *role, *up;
 	char reason[BATON_HOLD_REASON_SIZE];
 	int64_t t;
 
@@ -131,9 +131,8 @@ static void fill_pod(const struct baton_designation_view *v,
 			mem->deleted_ms[k] = 0;
 		}
 		/* the phase has no time of its own */
-		if (sget(json_object_get(p->pod, "status"), "phase") != NULL &&
-		    strcmp(sget(json_object_get(p->pod, "status"), "phase"),
-			   "Failed") == 0) {
+		phase = sget(json_object_get(p->pod, "status"), "phase");
+		if (phase != NULL && strcmp(phase, "Failed") == 0) {
 			out->failed = true;
 			out->failed_since_ms =
 			    first_look(&mem->failed_ms[k], v->now);
