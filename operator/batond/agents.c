@@ -19,6 +19,7 @@
 #include "common/failpoint.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "consensus/designate.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "mesh-adapters/mesh.h"
@@ -32,8 +33,10 @@
 /* a planned switchover's target, until it replayed the final position */
 #define POLL_TARGET_MS 50
 #define POLL_TIMEOUT_MS 2000
-#define STALE_MS 5000	       /* a status older than this drives nothing */
-#define ORDER_TIMEOUT_MS 15000 /* lease, promote, fence */
+/* a status older than BATON_DESIGNATE_STALE_MS drives nothing: one
+ * constant, so that what the designation counts as an agent gone silent
+ * (consensus/designate.h) is what the orders and the report stop at */
+#define ORDER_TIMEOUT_MS 15000	     /* lease, promote, fence */
 #define LONG_ORDER_TIMEOUT_MS 600000 /* init, rejoin: copies data */
 /* standbys: the engine waits up to 30 s for every walsender to take the
  * reload (agent.md); a shorter timeout would cut a slow one short */
@@ -74,6 +77,11 @@ struct baton_agents_pod {
 	bool fence_ok;
 	uint64_t detach_epoch, detach_round, detach_position;
 	bool detach_ok;
+	/* the last successful standbys order's answer: its epoch, G and X
+	 * (the primary's flush position once the list took effect), and
+	 * when it came (designation's RELEASE evidence, §3.3) */
+	bool answer_ok;
+	uint64_t answer_epoch, answer_gen, answer_x, answer_ms;
 	uint64_t lease_asked_ms; /* last lease question, and its answer */
 	uint64_t lease_granted_ms;
 	uint64_t lease_asks;
@@ -248,6 +256,22 @@ static bool agent_initialized(json_t *st)
 		return json_is_true(i);
 	}
 	return role != NULL && strcmp(role, "none") != 0;
+}
+
+uint64_t baton_agents_position(json_t *st)
+{
+	return agent_position(st);
+}
+
+bool baton_agents_serving(json_t *st)
+{
+	const char *h = sget(st, "health");
+
+	/* a stopped instance (a failed rejoin) serves nothing: not healthy,
+	 * whatever the pod says */
+	return st != NULL && agent_initialized(st) && bget(st, "ready") &&
+	       !json_is_false(json_object_get(st, "running")) &&
+	       (h == NULL || strcmp(h, "failed") != 0);
 }
 
 /* A record of a->pod_index or a->db_index: the key and the pod or
@@ -720,6 +744,30 @@ static void order_event(struct baton_agents *a, struct baton_agents_pod *p,
 	}
 }
 
+/* P's agent answered a standbys order with R: its G and X (flushPosition,
+ * else flushLsn), for the order's epoch, kept as the RELEASE's evidence
+ * (consensus/designate.h). An answer without a G says nothing. */
+static void standbys_answer(struct baton_agents_pod *p, json_t *r, uint64_t now)
+{
+	json_t *gen = json_object_get(r, "gen");
+	json_t *x = json_object_get(r, "flushPosition");
+	uint64_t lsn = 0;
+
+	if (!json_is_integer(gen) || json_integer_value(gen) < 0) {
+		return;
+	}
+	if (json_is_integer(x) && json_integer_value(x) > 0) {
+		lsn = (uint64_t)json_integer_value(x);
+	} else {
+		(void)baton_agents_parse_lsn(sget(r, "flushLsn"), &lsn);
+	}
+	p->answer_ok = true;
+	p->answer_epoch = p->order_epoch;
+	p->answer_gen = (uint64_t)json_integer_value(gen);
+	p->answer_x = lsn;
+	p->answer_ms = now;
+}
+
 static void order_done(struct baton_kube_request *req, int status)
 {
 	struct baton_agents_pod *p = req->data;
@@ -784,6 +832,9 @@ static void order_done(struct baton_kube_request *req, int status)
 					a->env.consensus->kick(
 					    a->env.consensus->data);
 				}
+			}
+			if (strcmp(p->order, "standbys") == 0) {
+				standbys_answer(p, r, now);
 			}
 		}
 		note_agent_hops(a, p, strcmp(p->order, "promote") == 0);
@@ -1193,14 +1244,18 @@ static json_t *with_sync_names(json_t *body, const struct baton_syncset *l)
 }
 
 /* The list the primary instance P (status S) of region ME needs, when the
- * one it reports differs from the FSM's (baton_syncset_needs_order()):
- * true and WANT filled. Only outside a switchover and a failover's round,
- * where the instance is fenced or about to be. */
+ * one it reports differs from the FSM's (baton_syncset_needs_order()), or
+ * when a RELEASE waits for an answer at a G above the one it reports
+ * (baton_syncset_needs_gen()): true and WANT filled. One order at a time
+ * per pod (drive()), and the primary's is one pod per database. Only
+ * outside a switchover and a failover's round, where the instance is
+ * fenced or about to be. */
 static bool standbys_due(struct baton_agents *a,
 			 const struct baton_db_state *st, int me,
 			 const struct baton_agents_pod *p, json_t *s,
 			 struct baton_syncset *want)
 {
+	const struct baton_consensus_ops *cs = a->env.consensus;
 	struct baton_syncset have;
 	bool reported;
 
@@ -1212,7 +1267,14 @@ static bool standbys_due(struct baton_agents *a,
 		return false;
 	}
 	reported = baton_syncset_reported(s, &have);
-	return baton_syncset_needs_order(st, want, reported ? &have : NULL);
+	if (baton_syncset_needs_order(st, want, reported ? &have : NULL)) {
+		return true;
+	}
+	/* a RELEASE waits for an answer at a G the agent's list has not
+	 * reached (§9 note 31): the same list again, at the current G */
+	return cs->need_gen != NULL &&
+	       baton_syncset_needs_gen(cs->need_gen(cs->data, p->db),
+				       reported ? &have : NULL, want->gen);
 }
 
 static void drive(struct baton_agents *a, struct baton_agents_pod *p,
@@ -1233,7 +1295,8 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	 * the same (it queues it): waiting for the next poll cost a
 	 * switchover's fence a second. */
 	if (cs == NULL || s == NULL || p->order_req != NULL || p->gone ||
-	    now < p->next_order_ms || now - p->status_ms > STALE_MS ||
+	    now < p->next_order_ms ||
+	    now - p->status_ms > BATON_DESIGNATE_STALE_MS ||
 	    (bget(s, "busy") &&
 	     (sget(s, "operation") == NULL ||
 	      strcmp(sget(s, "operation"), "status") != 0))) {
@@ -1542,20 +1605,15 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		if (p->lease_asks > 0) {
 			d->has_agents = true;
 		}
-		if (p->status != NULL && now - p->status_ms <= STALE_MS) {
+		if (p->status != NULL &&
+		    now - p->status_ms <= BATON_DESIGNATE_STALE_MS) {
 			json_t *s = p->status;
-			const char *h = sget(s, "health");
 			struct baton_instance_report inst = {
 			    .ordinal = p->ordinal,
 			    .designated = designated,
-			    /* a stopped instance (a failed rejoin) serves
-			     * nothing: not healthy, whatever the pod says */
-			    .serving =
-				agent_initialized(s) && bget(s, "ready") &&
-				!json_is_false(json_object_get(s, "running")) &&
-				(h == NULL || strcmp(h, "failed") != 0) &&
-				/* held: never a candidate (hold.h) */
-				!p->held,
+			    .serving = baton_agents_serving(s) &&
+				       /* held: never a candidate (hold.h) */
+				       !p->held,
 			    .asking = !asks_stopped(a, p, now),
 			    .position = agent_position(s),
 			    .follows_epoch = baton_agents_follows_epoch(s),
@@ -1897,6 +1955,33 @@ bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 		}
 	}
 	return false;
+}
+
+bool baton_agents_seen(struct baton_agents *a, const char *key,
+		       struct baton_agents_seen *out)
+{
+	/* closing, the index still names pods already freed */
+	struct baton_agents_pod *p =
+	    a != NULL && !a->stopping ? index_get(&a->pod_index, key) : NULL;
+
+	memset(out, 0, sizeof *out);
+	if (p == NULL || p->gone) {
+		return false;
+	}
+	out->status = p->status;
+	out->status_ms = p->status_ms;
+	out->answer = p->answer_ok;
+	out->answer_epoch = p->answer_epoch;
+	out->answer_gen = p->answer_gen;
+	out->answer_x = p->answer_x;
+	out->answer_ms = p->answer_ms;
+	return true;
+}
+
+const struct baton_agents_env *baton_agents_env(const struct baton_agents *a)
+{
+	/* closing: its informers may be closing too */
+	return a->stopping ? NULL : &a->env;
 }
 
 const char *baton_agents_endpoint(struct baton_agents *a, const char *db)

@@ -149,6 +149,28 @@ const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db);
 const char *baton_agents_instance_endpoint(struct baton_agents *a,
 					   const char *db);
 
+/* What batond last heard from the agent of one pod, for the designation
+ * (batond/designation.h). Times are the lease clock's (common/clock.h),
+ * the consensus driver's NOW. */
+struct baton_agents_seen {
+	json_t *status;	    /* its last status, NULL: never read; borrowed,
+			       valid until the loop runs again */
+	uint64_t status_ms; /* when it was read (or an order's answer came) */
+	/* the last successful answer to a standbys order: the order's epoch,
+	 * the answer's G and X (its flush position), when it came */
+	bool answer;
+	uint64_t answer_epoch, answer_gen, answer_x, answer_ms;
+};
+
+/* The pod KEY ("ns/pod") as the driver knows it: true and OUT filled, or
+ * false (OUT zeroed) when the driver has no such pod (not in the pod
+ * informer's cache, or being deleted) or is closing. */
+bool baton_agents_seen(struct baton_agents *a, const char *key,
+		       struct baton_agents_seen *out);
+/* The environment A was started with (its informers and peer lookups),
+ * or NULL once A is closing. */
+const struct baton_agents_env *baton_agents_env(const struct baton_agents *a);
+
 /* Per pod: address, last status, last order (for batond's /v1/status). */
 json_t *baton_agents_status(struct baton_agents *a);
 
@@ -272,6 +294,12 @@ uint64_t baton_agents_summary_hash(const char *s);
  * another timeline (promote, rejoin, init, ...) is under way; 0 when the
  * status names no epoch. consensus/driver.h, follows_epoch. */
 uint64_t baton_agents_follows_epoch(json_t *st);
+/* The WAL position (bytes) agent status ST reports: "position", else its
+ * LSN strings; 0 when it names none. */
+uint64_t baton_agents_position(json_t *st);
+/* The instance behind agent status ST serves: initialised, ready, running,
+ * not failed (the report's health; a hold is the caller's to add). */
+bool baton_agents_serving(json_t *st);
 
 /* POD's Ready condition is True (the one reading of it batond has). */
 bool baton_agents_pod_ready(json_t *pod);

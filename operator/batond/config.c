@@ -252,7 +252,8 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 	    "region",	"namespace",  "kubeconfig", "watchNamespaces",
 	    "peers",	"raft",	      "peerApi",    "tls",
 	    "http",	"lease",      "log",	    "mesh",
-	    "agentApi", "kubeClient", "peerTokens", NULL};
+	    "agentApi", "kubeClient", "peerTokens", "designation",
+	    NULL};
 	static const char *const peer_token_keys[] = {
 	    "serviceAccount", "expirationSeconds", "dir", NULL};
 	static const char *const raft_keys[] = {"bind", "dataDir",
@@ -428,6 +429,11 @@ int baton_batond_config_from_json(struct baton_batond_config *cfg, json_t *doc,
 		 0)) {
 		return rv;
 	}
+	o = json_object_get(doc, "designation");
+	if (o != NULL && !json_is_null(o) && !json_is_boolean(o)) {
+		return field_error(&r, "designation", "must be true or false");
+	}
+	cfg->designation = json_is_true(o);
 	if ((rv = get_object(&r, doc, "log", &o)) != 0) {
 		return rv;
 	}

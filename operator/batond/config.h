@@ -25,6 +25,8 @@
  *   mesh: {istioClusterIDs: {eu-west: cluster-eu},  # region → Istio ID
  *          clusterDomain: cluster.local}          # Service DNS names
  *   log: {level: info}
+ *   designation: false              # propose DESIGNATE (--designation;
+ *                                   # docs/design-per-instance.md §5)
  *
  * Unknown keys are errors (a typo must not silently fall back to a
  * default); every error names the file and the field.
@@ -33,6 +35,7 @@
 #define BATON_BATOND_CONFIG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -97,6 +100,10 @@ struct baton_batond_config {
 	enum baton_log_level log_level;
 	json_t *istio_cluster_ids; /* region → Istio cluster ID, or NULL */
 	char *cluster_domain;	   /* NULL: cluster.local */
+	/* designation, --designation: this batond proposes DESIGNATE
+	 * (consensus/designate.h), off by default until every region runs a
+	 * batond that knows the command (the RENEW_BATCH rule) */
+	bool designation;
 	char errmsg[BATON_ERRMSG_SIZE];
 };
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "consensus/designate.h"
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
 
@@ -62,11 +63,17 @@ struct baton_consensus_ops {
 	 * position is known): run the consensus tick now, not on its next
 	 * 50 ms. May be NULL. */
 	void (*kick)(void *data);
+	/* The G a standbys answer for DB must reach before a RELEASE can be
+	 * proposed (baton_driver_need_gen(): the last designation's
+	 * out->need_gen), 0: none. The primary's agent is sent a standbys
+	 * order while the G it reports is below it (§9 note 31). May be
+	 * NULL: none. */
+	uint64_t (*need_gen)(void *data, const char *db);
 };
 
-/* What raftglue tells the part that acts on the FSM. Every member is
- * required once the observer is set; none is called re-entrantly from
- * another. */
+/* What raftglue tells the part that acts on the FSM. Every member but
+ * designate is required once the observer is set; none is called
+ * re-entrantly from another. */
 struct baton_raft_observer {
 	void *data;
 	/* The FSM applied a command for DB ("ns/name"): act on it (the
@@ -86,6 +93,13 @@ struct baton_raft_observer {
 	 * region's final position: true and OUT filled once known. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, struct baton_region_report *out);
+	/* Optional (NULL: nothing known). What this region sees of DB's pods
+	 * and agents for the designation (consensus/designate.h): IN->st,
+	 * IN->me and IN->applied are set, the rest is filled here; false
+	 * when nothing is known yet. NOW is the driver's clock (the lease
+	 * clock). Called only when batond runs with --designation. */
+	bool (*designate)(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now);
 };
 
 #endif /* BATON_BATOND_CONSENSUS_H */

@@ -185,6 +185,18 @@ static bool obs_final_report(void *data, const char *db, uint64_t epoch,
 	return baton_controller_final_report(data, db, epoch, round, out);
 }
 
+/* The designation's view of DB (raftglue asks only with --designation):
+ * from the controller's agent driver, which daemon.c embeds (d->ctl);
+ * the view and its memory are the daemon's (batond/designation.h). */
+static bool obs_designate(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now)
+{
+	struct baton_controller *c = data;
+	struct baton_batond *d = c->data;
+
+	return baton_designation_designate(&d->desig, c->agents, db, in, now);
+}
+
 static void raft_fatal(void *data)
 {
 	baton_batond_stop(data, 1);
@@ -506,6 +518,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_scope_init(&d.scope, cfg);
 	baton_applyhash_init(&d.applied, BATON_MAX_DATABASES,
 			     BATON_APPLYHASH_REFRESH_MS);
+	baton_designation_init(&d.desig);
 	if ((rv = add_metrics(&d)) != 0 ||
 	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
@@ -528,6 +541,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 			    .became_leader = obs_became_leader,
 			    .region_report = obs_region_report,
 			    .final_report = obs_final_report,
+			    .designate = obs_designate,
 			};
 			baton_raftglue_observe(&d.raft, &obs);
 		}
@@ -548,6 +562,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_metrics_free(&d.metrics);
 	baton_agentpki_free(d.agent_pki);
 	baton_applyhash_free(&d.applied);
+	baton_designation_free(&d.desig);
 	baton_scope_free(&d.scope);
 	baton_log(BATON_LOG_INFO, "batond", "stopped");
 	return d.exit_code;

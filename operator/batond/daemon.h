@@ -17,6 +17,7 @@
 #include "batond/applyhash.h"
 #include "batond/config.h"
 #include "batond/controller.h"
+#include "batond/designation.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
 #include "batond/peertoken.h"
@@ -64,6 +65,9 @@ struct baton_batond {
 	 * its close callback, NULL otherwise */
 	struct baton_controller ctl;
 	struct baton_controller *controller;
+	/* the designation's view and memory (batond/designation.h), read by
+	 * the driver through the observer while the controller runs */
+	struct baton_designation desig;
 	/* the Raft glue: its memory is ours (batond/raftglue.h), open from
 	 * a successful baton_raftglue_init() to its close callback */
 	struct baton_raftglue raft;

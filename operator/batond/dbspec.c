@@ -5,6 +5,7 @@
 
 #include "common/labels.h"
 #include "common/version.h"
+#include "consensus/designate.h"
 
 static const char *str_or(json_t *obj, const char *key, const char *dflt)
 {
@@ -156,6 +157,27 @@ int baton_dbspec_parse(json_t *obj, struct baton_dbspec *out, char *errmsg)
 	out->renew_millis = (int)int_or(fo, "renewMillis", 500);
 	out->max_lag_bytes = int_or(fo, "maxLagBytes", 16 * 1024 * 1024);
 	out->synchronous = bool_or(fo, "synchronous", true);
+	{
+		/* the CRD's default and bounds: an object written before the
+		 * field existed has none, and one the schema did not check
+		 * (an older CRD) may have anything */
+		json_t *ra = json_object_get(fo, "redesignateAfterSeconds");
+		if (json_is_null(ra)) {
+			ra = NULL;
+		}
+		if (ra != NULL &&
+		    (!json_is_integer(ra) || json_integer_value(ra) < 0 ||
+		     json_integer_value(ra) > 3600)) {
+			baton_errmsg_printf(errmsg,
+					    "spec.failover.redesignateAfter"
+					    "Seconds must be an integer from 0 "
+					    "(never) to 3600");
+			return BATON_EINVALIDOBJ;
+		}
+		out->redesignate_after_seconds =
+		    ra != NULL ? (int)json_integer_value(ra)
+			       : BATON_DESIGNATE_AFTER_DEFAULT_MS / 1000;
+	}
 	if (out->lease_seconds * 1000 <= 2 * out->renew_millis) {
 		baton_errmsg_printf(errmsg,
 				    "spec.failover.leaseSeconds must be "

@@ -41,6 +41,10 @@ struct baton_dbspec {
 	int lease_seconds;
 	int renew_millis;
 	int64_t max_lag_bytes;
+	/* spec.failover.redesignateAfterSeconds: how long a standby region's
+	 * designated instance may look down before a sibling takes its place
+	 * (consensus/designate.h); 0: never */
+	int redesignate_after_seconds;
 	bool synchronous;
 	char mesh[16];
 	char service[64];

@@ -40,6 +40,12 @@ static void usage(FILE *out)
 	    "                           client-side (default 200)\n"
 	    "      --kube-burst N       at most N of them at once (the "
 	    "bucket; default 400)\n"
+	    "      --designation        propose designations: a standby "
+	    "region moves its\n"
+	    "                           designated instance to a healthy "
+	    "sibling (off by\n"
+	    "                           default; turn on once every region "
+	    "runs this batond)\n"
 	    "  -l, --log-level LEVEL    debug, info, warn or error\n"
 	    "      --check-config       load and validate the configuration, "
 	    "then exit\n"
@@ -65,6 +71,7 @@ int main(int argc, char **argv)
 		OPT_AGENT_API,
 		OPT_KUBE_QPS,
 		OPT_KUBE_BURST,
+		OPT_DESIGNATION,
 		OPT_CHECK,
 	};
 	static const struct option opts[] = {
@@ -78,6 +85,7 @@ int main(int argc, char **argv)
 	    {"agent-api-bind", required_argument, NULL, OPT_AGENT_API},
 	    {"kube-qps", required_argument, NULL, OPT_KUBE_QPS},
 	    {"kube-burst", required_argument, NULL, OPT_KUBE_BURST},
+	    {"designation", no_argument, NULL, OPT_DESIGNATION},
 	    {"log-level", required_argument, NULL, 'l'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"help", no_argument, NULL, 'h'},
@@ -91,7 +99,7 @@ int main(int argc, char **argv)
 	const char *agent_api = NULL;
 	const char *kube_qps = NULL, *kube_burst = NULL;
 	const char *level = NULL;
-	int check_only = 0;
+	int check_only = 0, designation = 0;
 	int c;
 	int rv;
 
@@ -129,6 +137,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_KUBE_BURST:
 			kube_burst = optarg;
+			break;
+		case OPT_DESIGNATION:
+			designation = 1;
 			break;
 		case OPT_CHECK:
 			check_only = 1;
@@ -176,6 +187,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "batond: out of memory\n");
 		baton_batond_config_free(&cfg);
 		return 1;
+	}
+	if (designation) {
+		cfg.designation = true;
 	}
 	if ((kube_qps != NULL &&
 	     baton_batond_config_set_kube_qps(&cfg, kube_qps) != 0) ||

@@ -346,6 +346,16 @@ static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 	return g->obs.final_report(g->obs.data, db, epoch, round, out);
 }
 
+/* The designation's view (only with --designation): the observer's, as
+ * the reports are; nothing known while no one acts on the FSM. */
+static bool drv_designate(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now)
+{
+	struct baton_raftglue *g = data;
+	return g->obs.designate != NULL &&
+	       g->obs.designate(g->obs.data, db, in, now);
+}
+
 static int drv_propose(void *data, const struct baton_cmd *cmd)
 {
 	return propose(data, cmd, NULL);
@@ -826,6 +836,12 @@ static uint64_t op_applied(void *data)
 {
 	struct baton_raftglue *g = data;
 	return g->node.fsm.applied;
+}
+
+static uint64_t op_need_gen(void *data, const char *db)
+{
+	struct baton_raftglue *g = data;
+	return baton_driver_need_gen(&g->driver, db);
 }
 
 static bool op_primary_lost(void *data, const char *db)
@@ -1331,6 +1347,10 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 		    .log = drv_log,
 		    .leader_changed = drv_leader_changed,
 		    .final_report = drv_final_report,
+		    /* NULL: no DESIGNATE is proposed and no designation
+		     * memory kept (driver.h); on only once every region
+		     * runs a batond that knows the command */
+		    .designate = cfg->designation ? drv_designate : NULL,
 		};
 		uint64_t inc = 0;
 		/* this process's renewals, told from ones an earlier batond
@@ -1339,6 +1359,11 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 			inc = (uint64_t)now_ms() << 20 ^ (uint64_t)getpid();
 		}
 		baton_driver_init(&g->driver, cfg->region, &dops, 0, inc);
+		if (cfg->designation) {
+			baton_log(BATON_LOG_INFO, "raft",
+				  "designation on: this region proposes "
+				  "DESIGNATE (--designation)");
+		}
 	}
 	add_metrics(g);
 	/* from here every stage holds uv handles: they close on the loop */
@@ -1419,6 +1444,7 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 	    .generation = op_generation,
 	    .applied = op_applied,
 	    .kick = op_kick,
+	    .need_gen = op_need_gen,
 	};
 	uv_timer_start(&g->tick, tick_cb, TICK_MS, TICK_MS);
 	baton_log(BATON_LOG_INFO, "raft",

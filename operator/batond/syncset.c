@@ -113,6 +113,13 @@ static bool has_name(const struct baton_syncset *s, const char *name)
 	return false;
 }
 
+bool baton_syncset_needs_gen(uint64_t need, const struct baton_syncset *have,
+			     uint64_t want_gen)
+{
+	return need > 0 && need > (have != NULL ? have->gen : 0) &&
+	       want_gen >= need;
+}
+
 bool baton_syncset_needs_order(const struct baton_db_state *st,
 			       const struct baton_syncset *want,
 			       const struct baton_syncset *have)

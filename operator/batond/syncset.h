@@ -82,6 +82,17 @@ bool baton_syncset_needs_order(const struct baton_db_state *st,
 			       const struct baton_syncset *want,
 			       const struct baton_syncset *have);
 
+/* Whether the primary's agent, reporting HAVE (NULL: none), needs a
+ * standbys order because a RELEASE waits for an answer at G >= NEED
+ * (consensus/designate.h, out->need_gen; 0: none) and the G of the list
+ * it reports is below NEED (§9 note 31: after a restart the LEAVE's index
+ * is not known, and an equal list is otherwise no order). WANT_GEN, the G
+ * the order would carry, must reach NEED, or its answer would not count.
+ * The agent accepts a higher G, and takes an equal one as a retry that
+ * reads X afresh. */
+bool baton_syncset_needs_gen(uint64_t need, const struct baton_syncset *have,
+			     uint64_t want_gen);
+
 /* The lease gate: true when the primary of ST, reporting HAVE (NULL:
  * none), may be granted a lease as far as its list goes. Asynchronous:
  * always. Synchronous: HAVE is there and each of its names is the pod of a

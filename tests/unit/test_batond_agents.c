@@ -1446,6 +1446,11 @@ struct fake_agent {
 	json_t *orders;
 	bool refuse;
 	bool closed;
+	/* a standbys order's answer carries gen and X (flushPosition) when
+	 * X > 0; with DEFER it is kept in PENDING, answered by the test */
+	uint64_t x;
+	bool defer;
+	struct baton_http_request *pending;
 };
 
 static json_t *fake_agent_status(struct fake_agent *f)
@@ -1473,6 +1478,23 @@ static void fake_agent_answer(struct baton_http_request *req,
 	json_decref(st);
 }
 
+/* The answer to standbys order O: the status plus its G and X. */
+static void fake_standbys_answer(struct baton_http_request *req,
+				 struct fake_agent *f, json_t *o)
+{
+	json_t *st = fake_agent_status(f);
+	char *text;
+
+	json_object_set(st, "gen", json_object_get(o, "gen"));
+	json_object_set_new(st, "flushPosition",
+			    json_integer((json_int_t)f->x));
+	text = json_dumps(st, JSON_COMPACT);
+	baton_http_respond(req, 200, "application/json", text, strlen(text),
+			   NULL);
+	free(text);
+	json_decref(st);
+}
+
 static void fake_agent_status_cb(struct baton_http_request *req, void *data)
 {
 	fake_agent_answer(req, data);
@@ -1491,10 +1513,18 @@ static void fake_agent_order_cb(struct baton_http_request *req, void *data)
 		return;
 	}
 	if (action != NULL && strcmp(action, "standbys") == 0) {
+		if (f->defer) {
+			f->pending = req; /* nothing taken yet */
+			return;
+		}
 		json_decref(f->sync);
 		f->sync =
 		    json_pack("{s:O, s:O}", "gen", json_object_get(o, "gen"),
 			      "names", json_object_get(o, "syncNames"));
+		if (f->x > 0) {
+			fake_standbys_answer(req, f, o);
+			return;
+		}
 	}
 	fake_agent_answer(req, f);
 }
@@ -1700,6 +1730,169 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 }
 END_TEST
 
+static uint64_t note31_applied, note31_need;
+
+static uint64_t note31_applied_cb(void *data)
+{
+	(void)data;
+	return note31_applied;
+}
+
+static uint64_t note31_need_gen(void *data, const char *db)
+{
+	(void)data;
+	ck_assert_str_eq(db, "shop/orders");
+	return note31_need;
+}
+
+/* §9 note 31: a RELEASE waits for a standbys answer at G >= need_gen, and
+ * the primary's agent already reports the FSM's list (an equal list is no
+ * order). Need 0, or at or below the G it reports: no order. Need above
+ * it: a standbys order with the same list at the current G, whose answer
+ * (G, X) the driver keeps for the designation. While that order is in
+ * flight no second one goes, whatever need says. Fails on a driver that
+ * ignores need_gen, compares it the wrong way, orders again while one is
+ * in flight, or drops the answer's G or X. */
+START_TEST(a_release_waiting_for_a_newer_g_gets_a_standbys_order)
+{
+	struct life l;
+	struct baton_kube_informer pods, dbcs;
+	struct baton_consensus_ops cs;
+	struct baton_agents_env env;
+	struct baton_agents agents, *a = &agents;
+	struct baton_http_config hc = {0};
+	struct baton_agents_seen seen;
+	struct fake_agent f;
+	char buf[512];
+	size_t n;
+	json_t *pod;
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	held_st.cfg.synchronous = true;
+	for (int i = 0; i < 3; i++) {
+		held_st.regions[i].members = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	note31_applied = 60;
+	note31_need = 0;
+	memset(&cs, 0, sizeof cs);
+	cs.db = held_db;
+	cs.agent_grant = held_grant;
+	cs.lease_valid = held_lease_valid;
+	cs.applied = note31_applied_cb;
+	cs.need_gen = note31_need_gen;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&f, 0, sizeof f);
+	f.orders = json_array();
+	f.x = 0x3A000A0;
+	/* the FSM's list, reported at an older G */
+	f.sync = json_pack("{s:i, s:[s]}", "gen", 40, "names", "orders-us-0");
+	ck_assert_int_eq(baton_http_server_init(&l.loop, &f.srv, &hc), 0);
+	f.srv.data = &f;
+	ck_assert_int_eq(baton_http_route(&f.srv, "GET", "/v1/status",
+					  fake_agent_status_cb, &f),
+			 0);
+	ck_assert_int_eq(baton_http_route(&f.srv, "POST", "/v1/order",
+					  fake_agent_order_cb, &f),
+			 0);
+	ck_assert_int_eq(
+	    baton_http_server_listen(&f.srv, HELD_POD_IP, BATON_AGENT_PORT), 0);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	pod = held_pod();
+	ck_assert_ptr_nonnull(pod);
+	json_object_set_new(pods.cache, "shop/orders-eu-0", pod);
+	memset(&dbcs, 0, sizeof dbcs);
+	dbcs.cache = json_object();
+	json_object_set_new(
+	    dbcs.cache, "shop/orders",
+	    json_loads("{\"metadata\": {\"name\": \"orders\", "
+		       "\"namespace\": \"shop\", \"uid\": \"u1\"},"
+		       " \"spec\": {\"regions\": [{\"name\": \"eu\"}, "
+		       "{\"name\": \"us\"}, {\"name\": \"ap\", \"role\": "
+		       "\"witness\", \"replicas\": 0}],"
+		       " \"primaryRegion\": \"eu\"}}",
+		       0, NULL));
+	memset(&env, 0, sizeof env);
+	env.region = "eu";
+	env.pods = &pods;
+	env.dbcs = &dbcs;
+	env.consensus = &cs;
+	env.changed = no_change;
+	env.event = no_event;
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
+
+	/* no RELEASE waiting: the equal list needs no order */
+	life_run_ms(&l, 1500);
+	ck_assert_uint_eq(json_array_size(f.orders), 0);
+	ck_assert(baton_agents_seen(a, "shop/orders-eu-0", &seen));
+	ck_assert_ptr_nonnull(seen.status);
+	ck_assert(!seen.answer);
+	/* one waiting for a G the agent's list has reached: none either */
+	note31_need = 40;
+	life_run_ms(&l, 1500);
+	ck_assert_uint_eq(json_array_size(f.orders), 0);
+
+	/* one waiting for G 55 > 40: the same list at the current G */
+	note31_need = 55;
+	LIFE_UNTIL(&l, json_array_size(f.orders) >= 1);
+	ck_assert_str_eq(last_order(&f, buf, sizeof buf),
+			 "{\"action\":\"standbys\",\"epoch\":3,\"gen\":60,"
+			 "\"syncNames\":[\"orders-us-0\"]}");
+	LIFE_UNTIL(&l, baton_agents_seen(a, "shop/orders-eu-0", &seen) &&
+			   seen.answer);
+	ck_assert(seen.answer);
+	ck_assert_uint_eq(seen.answer_epoch, 3);
+	ck_assert_uint_eq(seen.answer_gen, 60);
+	ck_assert_uint_eq(seen.answer_x, 0x3A000A0);
+	/* reported at 60 >= 55: nothing more */
+	n = json_array_size(f.orders);
+	life_run_ms(&l, 1500);
+	ck_assert_uint_eq(json_array_size(f.orders), n);
+
+	/* a newer need while the order is in flight: one order only */
+	f.defer = true;
+	note31_applied = 70;
+	note31_need = 70;
+	LIFE_UNTIL(&l, json_array_size(f.orders) > n);
+	ck_assert_uint_eq(json_array_size(f.orders), n + 1);
+	ck_assert_ptr_nonnull(f.pending);
+	life_run_ms(&l, 1500);
+	ck_assert_uint_eq(json_array_size(f.orders), n + 1);
+	f.defer = false;
+	json_decref(f.sync);
+	f.sync = json_pack("{s:i, s:[s]}", "gen", 70, "names", "orders-us-0");
+	fake_standbys_answer(f.pending, &f, json_array_get(f.orders, n));
+	f.pending = NULL;
+	LIFE_UNTIL(&l, baton_agents_seen(a, "shop/orders-eu-0", &seen) &&
+			   seen.answer_gen == 70);
+	ck_assert_uint_eq(seen.answer_gen, 70);
+	life_run_ms(&l, 1500);
+	ck_assert_uint_eq(json_array_size(f.orders), n + 1);
+
+	baton_agents_close(a, life_stopped_cb);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	baton_http_server_close(&f.srv, fake_agent_closed_cb);
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert(f.closed);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+	json_decref(dbcs.cache);
+	json_decref(f.orders);
+	json_decref(f.sync);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -1744,6 +1937,8 @@ static Suite *agents_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(
 	    tc, the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it);
+	tcase_add_test(tc,
+		       a_release_waiting_for_a_newer_g_gets_a_standbys_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -161,6 +161,12 @@ static const struct {
      "watchNamespaces: an empty namespace"},
     {"watch namespaces not a list", "region: a\nwatchNamespaces: x\n",
      "watchNamespaces: must be a list"},
+    {"designation not a boolean", "region: a\ndesignation: 1\n",
+     "designation: must be true or false"},
+    {"designation quoted", "region: a\ndesignation: 'true'\n",
+     "designation: must be true or false"},
+    {"designation a mapping", "region: a\ndesignation: {enabled: true}\n",
+     "designation: must be true or false"},
 };
 
 START_TEST(broken_configs_name_the_field)
@@ -279,6 +285,34 @@ START_TEST(empty_agent_url_keeps_the_agent_ca)
 	ck_assert_str_eq(cfg.agent_ca_cert, "/ca.crt");
 	ck_assert_str_eq(cfg.agent_ca_key, "/ca.key");
 	baton_batond_config_free(&cfg);
+}
+END_TEST
+
+/* designation (--designation sets the same field): off unless the file
+ * says true. */
+START_TEST(designation_is_off_unless_enabled)
+{
+	static const struct {
+		const char *yaml;
+		bool want;
+	} cases[] = {
+	    {"region: a\n", false},
+	    {"region: a\ndesignation: true\n", true},
+	    {"region: a\ndesignation: false\n", false},
+	    {"region: a\ndesignation:\n", false},
+	};
+	struct baton_batond_config cfg;
+
+	baton_batond_config_defaults(&cfg);
+	ck_assert(!cfg.designation);
+	baton_batond_config_free(&cfg);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rv = load_string(cases[i].yaml, &cfg);
+		ck_assert_msg(rv == 0, "%s", cfg.errmsg);
+		ck_assert_msg(cfg.designation == cases[i].want, "%s",
+			      cases[i].yaml);
+		baton_batond_config_free(&cfg);
+	}
 }
 END_TEST
 
@@ -407,6 +441,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, host_port_split);
 	tcase_add_test(tc, empty_agent_url_keeps_the_agent_ca);
 	tcase_add_test(tc, kube_client_limits_default_and_fractions);
+	tcase_add_test(tc, designation_is_off_unless_enabled);
 	tcase_add_loop_test(tc, kube_client_flags_parse_or_say_why, 0,
 			    sizeof flags / sizeof flags[0]);
 	tcase_add_test(tc, default_bucket_allows_400_then_200_per_second);

@@ -370,6 +370,134 @@ START_TEST(test_kick_and_the_barrier_after_a_decision)
 }
 END_TEST
 
+/* Runs LOOP for MS (the tick's timer wakes it every 50 ms). */
+static void run_ms(uv_loop_t *loop, uint64_t ms)
+{
+	uint64_t end;
+
+	uv_update_time(loop);
+	end = uv_now(loop) + ms;
+	while (uv_now(loop) < end) {
+		uv_run(loop, UV_RUN_ONCE);
+		uv_update_time(loop);
+	}
+}
+
+/* An observer that acts on nothing but counts designate's calls. */
+static int desig_calls;
+static uint64_t desig_applied;
+
+static void obs_changed(void *data, const char *db)
+{
+	(void)data;
+	(void)db;
+}
+
+static void obs_promoted(void *data, const struct baton_cmd *cmd,
+			 const char *from)
+{
+	(void)data;
+	(void)cmd;
+	(void)from;
+}
+
+static void obs_leader(void *data)
+{
+	(void)data;
+}
+
+static void obs_report(void *data, const char *db,
+		       struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	memset(out, 0, sizeof *out);
+}
+
+static bool obs_final(void *data, const char *db, uint64_t epoch,
+		      uint64_t round, struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	(void)round;
+	(void)out;
+	return false;
+}
+
+static bool obs_designate(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now)
+{
+	(void)data;
+	(void)now;
+	ck_assert_str_eq(db, "shop/orders");
+	ck_assert_ptr_nonnull(in->st);
+	desig_calls++;
+	desig_applied = in->applied;
+	return false; /* nothing known: nothing is proposed */
+}
+
+/* Designation only with --designation (config designation): without it
+ * the driver has no designate op, so it proposes no DESIGNATE and keeps
+ * no memory, whatever the observer offers; with it, the driver's tick asks
+ * the observer's designate for each database (and an observer without
+ * one knows nothing). need_gen is always offered to the agent driver (0:
+ * none). Fails on a raftglue that sets the op regardless of the flag, or
+ * does not pass the observer's through. */
+START_TEST(test_designation_only_with_the_flag)
+{
+	struct baton_raft_observer obs = {
+	    .fsm_changed = obs_changed,
+	    .promoted = obs_promoted,
+	    .became_leader = obs_leader,
+	    .region_report = obs_report,
+	    .final_report = obs_final,
+	    .designate = obs_designate,
+	};
+	struct baton_cmd cmd = register_cmd("shop/orders");
+	char errmsg[BATON_ERRMSG_SIZE] = "";
+	struct baton_designate_input in;
+	struct fixture f;
+	int rv;
+
+	/* off (the default): no op, the observer's never asked */
+	fixture_start(&f);
+	ck_assert(!f.cfg.designation);
+	ck_assert_ptr_null(f.g.driver.ops.designate);
+	ck_assert_ptr_nonnull(f.ops->need_gen);
+	ck_assert_uint_eq(f.ops->need_gen(f.ops->data, "shop/orders"), 0);
+	desig_calls = 0;
+	baton_raftglue_observe(&f.g, &obs);
+	ck_assert_int_eq(f.ops->propose(f.ops->data, &cmd), 0);
+	LOOP_RUN_UNTIL(&f.loop, f.ops->db(f.ops->data, "shop/orders") != NULL);
+	run_ms(&f.loop, 1500);
+	ck_assert_int_eq(desig_calls, 0);
+	baton_raftglue_observe(&f.g, NULL);
+	fixture_stop(&f);
+
+	/* on: the driver asks the observer's designate on its tick */
+	fixture_init(&f, NULL);
+	f.cfg.designation = true;
+	rv = fixture_init_raft(&f, errmsg);
+	ck_assert_msg(rv == 0, "start: %s", errmsg);
+	f.ops = baton_raftglue_ops(&f.g);
+	LOOP_RUN_UNTIL(&f.loop, f.ops->leader(f.ops->data) || f.fatal);
+	ck_assert_ptr_nonnull(f.g.driver.ops.designate);
+	/* no observer yet: nothing known */
+	memset(&in, 0, sizeof in);
+	ck_assert(!f.g.driver.ops.designate(f.g.driver.ops.data, "shop/orders",
+					    &in, 1));
+	desig_calls = 0;
+	baton_raftglue_observe(&f.g, &obs);
+	ck_assert_int_eq(f.ops->propose(f.ops->data, &cmd), 0);
+	LOOP_RUN_UNTIL(&f.loop, desig_calls > 0);
+	ck_assert_int_gt(desig_calls, 0);
+	ck_assert_uint_ge(desig_applied, 1);
+	baton_raftglue_observe(&f.g, NULL);
+	fixture_stop(&f);
+}
+END_TEST
+
 static Suite *raftglue_suite(void)
 {
 	Suite *s = suite_create("batond_raftglue");
@@ -380,6 +508,7 @@ static Suite *raftglue_suite(void)
 	tcase_add_test(tc, test_stop_waits_for_pending_proposals);
 	tcase_add_test(tc, test_failed_start_is_not_left_pending);
 	tcase_add_test(tc, test_kick_and_the_barrier_after_a_decision);
+	tcase_add_test(tc, test_designation_only_with_the_flag);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("init");
 	tcase_set_timeout(tc, 60);

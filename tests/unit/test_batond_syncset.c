@@ -443,6 +443,26 @@ START_TEST(the_lease_grant_goes_through_the_gate)
 }
 END_TEST
 
+/* §9 note 31: a standbys order for a RELEASE waiting on G >= NEED only
+ * while the reported G is below it (none counts as 0), and only with an
+ * order whose own G reaches it; NEED 0 is none. */
+START_TEST(an_order_when_a_release_needs_a_newer_g)
+{
+	struct baton_syncset have;
+
+	memset(&have, 0, sizeof have);
+	have.gen = 40;
+	ck_assert(!baton_syncset_needs_gen(0, &have, 60));
+	ck_assert(!baton_syncset_needs_gen(0, NULL, 60));
+	ck_assert(!baton_syncset_needs_gen(39, &have, 60));
+	ck_assert(!baton_syncset_needs_gen(40, &have, 60)); /* equal: has it */
+	ck_assert(baton_syncset_needs_gen(41, &have, 60));
+	ck_assert(baton_syncset_needs_gen(55, NULL, 60));
+	ck_assert(baton_syncset_needs_gen(60, &have, 60));
+	ck_assert(!baton_syncset_needs_gen(61, &have, 60)); /* cannot reach */
+}
+END_TEST
+
 static Suite *syncset_suite(void)
 {
 	Suite *s = suite_create("batond_syncset");
@@ -455,6 +475,7 @@ static Suite *syncset_suite(void)
 	tcase_add_test(tc, an_order_only_when_the_names_differ);
 	tcase_add_test(tc, the_gate_wants_a_reported_list_within_the_members);
 	tcase_add_test(tc, the_lease_grant_goes_through_the_gate);
+	tcase_add_test(tc, an_order_when_a_release_needs_a_newer_g);
 	suite_add_tcase(s, tc);
 	return s;
 }
