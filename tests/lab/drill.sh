@@ -491,11 +491,6 @@ run_steady() {
     local before; before=$(fleet_state) p=${before%/*} e=${before#*/}
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
     hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
-    if [ "$scen" = kill-instance ]; then
-        [ "$labkind" = netns ] || { log "kill-instance runs on the netns lab only"; return 1; }
-        while read -r x r; do ipregion[$x]=$r; done < <(all_pod_ips)
-        hosts=$(printf '%s\n' "${!ipregion[@]}" | sort -u | paste -sd,)
-    fi
     f0=$(fences "${podip[$p]}")
     "$batonctl" load --hosts "$hosts" --out "$dir" --run "steady-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
     lpid=$! cur_load=$!
@@ -544,6 +539,11 @@ run_one() {
     before=$(fleet_state) p=${before%/*} e=${before#*/}
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
     hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
+    if [ "$scen" = kill-instance ]; then
+        [ "$labkind" = netns ] || { log "kill-instance runs on the netns lab only"; return 1; }
+        while read -r x r; do ipregion[$x]=$r; done < <(all_pod_ips)
+        hosts=$(printf '%s\n' "${!ipregion[@]}" | sort -u | paste -sd,)
+    fi
     "$batonctl" load --hosts "$hosts" --out "$dir" --run "$scen-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
     lpid=$! cur_load=$!
     local started_at; started_at=$(now_ms)

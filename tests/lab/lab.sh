@@ -47,7 +47,9 @@
 # LAB_REPLICAS (instances per data region apply-example asks for, 1-4,
 # default 1), LAB_DESIGNATION (1: batond runs with designation on, a
 # region moves its designated instance when it dies: docs/lab.md),
-# LAB_LOG_LEVEL (batond's log level).
+# LAB_LOG_LEVEL (batond's log level). These three are remembered in
+# $BATON_LAB_DIR/settings/ when given, so a later `up` (a drill's restore)
+# starts batond as the first did.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -71,6 +73,19 @@ log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
 
 region_names() { cat "$regions_dir/regions" 2>/dev/null; }
+# lab_setting NAME: $NAME when set (remembered in $lab/settings/NAME), else
+# what an earlier command of this lab was given: a drill's restore runs
+# `up` again without the environment `make lab` had, and must not start a
+# batond with other settings than its peers.
+lab_setting() {
+    local f=$lab/settings/$1
+    if [ -n "${!1+x}" ]; then
+        mkdir -p "$lab/settings" && printf '%s\n' "${!1}" >"$f"
+        printf '%s' "${!1}"
+    elif [ -f "$f" ]; then
+        cat "$f"
+    fi
+}
 kc() { local r=$1; shift; "$kubectl" --kubeconfig "$regions_dir/$r/admin.kubeconfig" "$@"; }
 
 # ------------------------------------------------------------- processes ---
@@ -224,7 +239,7 @@ ensure_pki() {
 }
 
 write_batond_config() {
-    local r=$1 p pki=$lab/pki
+    local r=$1 p pki=$lab/pki level
     mkdir -p "$lab/batond"
     {
         echo "# written by lab.sh up; regenerated on every up"
@@ -243,9 +258,10 @@ write_batond_config() {
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
         # LAB_DESIGNATION=1: a region whose designated instance dies
         # moves it to a sibling (docs/design-per-instance.md)
-        if [ "${LAB_DESIGNATION:-0}" = 1 ]; then echo "designation: true"; fi
+        if [ "$(lab_setting LAB_DESIGNATION)" = 1 ]; then echo "designation: true"; fi
         # LAB_LOG_LEVEL=debug: every command applied, every report sent
-        if [ -n "${LAB_LOG_LEVEL:-}" ]; then echo "log: {level: $LAB_LOG_LEVEL}"; fi
+        level=$(lab_setting LAB_LOG_LEVEL)
+        if [ -n "$level" ]; then echo "log: {level: $level}"; fi
     } >"$lab/batond/$r.yaml"
 }
 
@@ -384,7 +400,8 @@ cmd_status() {
 # pg_rewind copies them all (docs/lab.md, the heal's rejoin).
 cmd_apply_example() {
     local ref=${1:-lab/orders} mode=${2:-automatic} ns name r prio regions_yaml="" first
-    local wal_segment_mb=${LAB_WAL_SEGMENT_MB:-1} replicas=${LAB_REPLICAS:-1}
+    local wal_segment_mb=${LAB_WAL_SEGMENT_MB:-1} replicas
+    replicas=$(lab_setting LAB_REPLICAS); replicas=${replicas:-1}
     [[ $mode =~ ^(automatic|manual)$ ]] || die "failover mode must be automatic or manual, not '$mode'"
     [[ $replicas =~ ^[1-4]$ ]] || die "LAB_REPLICAS must be 1 to 4, not '$replicas'"
     [[ $ref == */* ]] || ref=lab/$ref
