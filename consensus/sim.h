@@ -50,6 +50,37 @@ struct baton_sim_config {
 	bool trace; /* print the trace as it happens */
 	bool quiet; /* no faults at all: a steady run (lease lapses counted) */
 	unsigned snapshot_threshold, snapshot_trailing;
+	/* Instances per region: 1 (the model before per-instance
+	 * designation, the runs and digests of before) or 2 (each region
+	 * has ordinals 0 and 1; batond runs consensus/designate.c through
+	 * the driver; S5 and L2 are checked). */
+	unsigned instances;
+	uint32_t redesignate_after_ms; /* spec.failover.redesignateAfter */
+	unsigned sim_broken;	       /* BATON_SIM_BROKEN_*: the model's own */
+	int end;		       /* enum baton_sim_end (two instances) */
+};
+
+/* Deliberately broken batond behaviour, for proving that the two-instance
+ * checks bite (tests/unit/test_consensus_sim.c). */
+enum {
+	/* the primary lists a standby region's other instance as soon as
+	 * the designated one's pod is gone, before any JOIN: S5 */
+	BATON_SIM_BROKEN_LIST_EARLY = 1 << 0,
+};
+
+/* Two instances: what happens after the final heal and L1. */
+enum baton_sim_end {
+	/* L2: a standby region's designated instance is killed; its
+	 * sibling must be designated (RELEASE applied) within
+	 * BATON_DESIGNATE_STALE_MS + redesignateAfter + 5 s */
+	BATON_SIM_END_L2 = 0,
+	BATON_SIM_END_NONE,
+	/* a standby region's designated agent stops answering (paused,
+	 * its database still streaming); once the move away from it is
+	 * in flight (LEAVE applied), the primary's region is killed:
+	 * the failover must lose no acknowledged write, and finish once
+	 * the paused agent answers again */
+	BATON_SIM_END_KILL_PRIMARY_MID_MOVE,
 };
 
 struct baton_sim_result {
@@ -79,6 +110,14 @@ struct baton_sim_result {
 	 * of one seed are the same run only if their digests are equal
 	 * ("the same seed replays bit for bit", docs/consensus.md). */
 	uint64_t digest;
+	/* two instances: DESIGNATE steps applied (first server to apply
+	 * each), the moves L2 timed, and the steps in order ("r1 J1 L0 R0
+	 * ..."; truncated) */
+	unsigned joins, leaves, releases;
+	unsigned l2_checked;
+	uint64_t l2_ms_max;	 /* kill -> RELEASE applied */
+	unsigned mid_move_kills; /* END_KILL_PRIMARY_MID_MOVE carried out */
+	char steps[256];
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);
