@@ -61,12 +61,16 @@ void baton_driver_init(struct baton_driver *d, const char *region,
 	baton_index_init(&d->slots, sizeof(struct baton_driver_slot),
 			 offsetof(struct baton_driver_slot, db),
 			 BATON_NAME_SIZE, BATON_MAX_DATABASES);
+	baton_index_init(&d->desig, sizeof(struct baton_driver_desig),
+			 offsetof(struct baton_driver_desig, db),
+			 BATON_NAME_SIZE, BATON_MAX_DATABASES);
 }
 
 void baton_driver_close(struct baton_driver *d)
 {
 	baton_decider_close(&d->decider);
 	baton_index_free(&d->slots);
+	baton_index_free(&d->desig);
 }
 
 /* DB's slot; with ST a missing one is created (only the tick does). NULL
@@ -96,6 +100,34 @@ static bool slot_in_fsm(const void *item, void *data)
 {
 	const struct baton_driver_slot *s = item;
 	return baton_fsm_db(data, s->db) != NULL;
+}
+
+static bool desig_in_fsm(const void *item, void *data)
+{
+	const struct baton_driver_desig *g = item;
+	return baton_fsm_db(data, g->db) != NULL;
+}
+
+/* DB's designation memory; with ST a missing one is created (only the
+ * tick does, and only with designation on). */
+static struct baton_driver_desig *desig_for(struct baton_driver *d,
+					    const char *db,
+					    const struct baton_db_state *st,
+					    uint64_t now)
+{
+	struct baton_driver_desig *g = baton_index_get(&d->desig, db);
+	void *item;
+
+	if (g != NULL || st == NULL || d->ops.designate == NULL ||
+	    baton_index_add(&d->desig, db, &item) != 0) {
+		return g;
+	}
+	g = item;
+	baton_designate_memory_init(&g->mem);
+	/* judged once per report interval, spread like the reports: a
+	 * thousand databases do not all judge in one tick */
+	g->last_ms = now - d->report_ms + name_hash(db) % d->report_ms;
+	return g;
 }
 
 static bool db_in_fsm(const char *db, void *data)
@@ -167,7 +199,20 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		/* databases the snapshot lacks were removed: nothing else
 		 * would drop their slots and leases */
 		baton_index_retain(&d->slots, slot_in_fsm, fsm);
+		baton_index_retain(&d->desig, desig_in_fsm, fsm);
 		baton_decider_retain(&d->decider, db_in_fsm, fsm);
+		/* what applied in between is not known: designate.c
+		 * restarts the timers of the moves in flight (later) */
+		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
+			const struct baton_db_state *rs =
+			    baton_fsm_db_at(fsm, i);
+			struct baton_driver_desig *g =
+			    baton_index_get(&d->desig, rs->name);
+			if (g != NULL) {
+				baton_designate_applied(&g->mem, rs, NULL, 0,
+							fsm->applied, now);
+			}
+		}
 		baton_decider_restored(&d->decider, now);
 		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
 			changed(d, baton_fsm_db_at(fsm, i)->name);
@@ -182,6 +227,17 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		return;
 	}
 	st = baton_fsm_db(fsm, cmd->db);
+	if (cmd->type != BATON_CMD_RENEW && cmd->type != BATON_CMD_REPORT) {
+		/* designate.c's memory (when, at which applied count, each
+		 * step applied) is fed on every node, so a region's batond
+		 * that becomes the primary's knows what applied before */
+		struct baton_driver_desig *g =
+		    baton_index_get(&d->desig, cmd->db);
+		if (g != NULL) {
+			baton_designate_applied(&g->mem, st, cmd, result,
+						fsm->applied, now);
+		}
+	}
 	switch (cmd->type) {
 	case BATON_CMD_RENEW:
 		/* §5.2: the leader's view counts from the local apply, with
@@ -218,6 +274,16 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 	case BATON_CMD_REMOVE:
 		baton_decider_forget(&d->decider, cmd->db);
 		baton_index_del(&d->slots, cmd->db);
+		baton_index_del(&d->desig, cmd->db);
+		break;
+	case BATON_CMD_DESIGNATE:
+		say(d, LOG_INFO, cmd->db,
+		    "designation committed: %s ordinal %u %s (seq %llu)",
+		    cmd->region, cmd->ordinal,
+		    cmd->step == BATON_DESIGNATE_JOIN	 ? "joins"
+		    : cmd->step == BATON_DESIGNATE_LEAVE ? "leaves the list"
+							 : "released",
+		    (unsigned long long)cmd->desig_seq);
 		break;
 	case BATON_CMD_REPORT:
 		return; /* health is read when reconciling */
@@ -299,6 +365,20 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 			if (result == 0) {
 				d->stats.renewals_unknown++;
 			}
+		}
+		return;
+	}
+	if (cmd->type == BATON_CMD_DESIGNATE) {
+		struct baton_driver_desig *g =
+		    baton_index_get(&d->desig, cmd->db);
+		if (g != NULL) {
+			g->in_flight = false;
+		}
+		if (result != BATON_FSM_OK) {
+			say(d, LOG_INFO, cmd->db,
+			    "designation step for %s ordinal %u not applied "
+			    "(%d): judged again",
+			    cmd->region, cmd->ordinal, result);
 		}
 		return;
 	}
@@ -484,6 +564,58 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	propose_report(d, st, &rep);
 }
 
+/* 4b. At most one DESIGNATE per database in flight, judged about once per
+ * report interval (designate.c's timers are seconds: 10 s and more). */
+static void designate(struct baton_driver *d, const struct baton_fsm *fsm,
+		      const struct baton_db_state *st, int me, uint64_t now)
+{
+	struct baton_driver_desig *g = desig_for(d, st->name, st, now);
+	struct baton_designate_input in;
+	struct baton_designate_out out;
+
+	if (g == NULL || g->in_flight || now - g->last_ms < d->report_ms) {
+		return;
+	}
+	g->last_ms = now;
+	/* the spec's redesignateAfterSeconds default; the op may say
+	 * otherwise */
+	memset(&in, 0, sizeof in);
+	in.st = st;
+	in.me = me;
+	in.applied = fsm->applied;
+	in.redesignate_after_ms = BATON_DESIGNATE_AFTER_DEFAULT_MS;
+	if (!d->ops.designate(d->ops.data, st->name, &in, now)) {
+		return;
+	}
+	memset(&out, 0, sizeof out);
+	if (!baton_designate_decide(&in, &g->mem, now, &out)) {
+		g->need_gen = out.need_gen;
+		if (strcmp(g->reason, out.reason) != 0) {
+			snprintf(g->reason, sizeof g->reason, "%s", out.reason);
+			if (out.reason[0] != '\0') {
+				say(d, LOG_DEBUG, st->name, "designation: %s",
+				    out.reason);
+			}
+			changed(d, st->name);
+		}
+		return;
+	}
+	g->need_gen = out.need_gen;
+	snprintf(g->reason, sizeof g->reason, "%s", out.reason);
+	say(d, LOG_INFO, st->name,
+	    "designation: proposing %s of %s ordinal %u (seq %llu): %s",
+	    out.cmd.step == BATON_DESIGNATE_JOIN    ? "join"
+	    : out.cmd.step == BATON_DESIGNATE_LEAVE ? "leave"
+						    : "release",
+	    out.cmd.region, out.cmd.ordinal,
+	    (unsigned long long)out.cmd.desig_seq, out.reason);
+	if (d->ops.propose(d->ops.data, &out.cmd) == 0) {
+		g->in_flight = true;
+		d->stats.designates_proposed++;
+	}
+	changed(d, st->name);
+}
+
 static void decide(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, uint64_t now)
 {
@@ -627,6 +759,10 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		/* 4. report */
 		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA) {
 			report(d, st, s, me, now);
+			/* 4b. designation */
+			if (d->ops.designate != NULL) {
+				designate(d, fsm, st, me, now);
+			}
 		}
 		/* 5. decide */
 		if (leader) {
@@ -674,4 +810,16 @@ bool baton_driver_expired(struct baton_driver *d,
 			  const struct baton_db_state *st, uint64_t now)
 {
 	return d->leader && now >= baton_decider_expiry(&d->decider, st, now);
+}
+
+uint64_t baton_driver_need_gen(struct baton_driver *d, const char *db)
+{
+	struct baton_driver_desig *g = baton_index_get(&d->desig, db);
+	return g != NULL ? g->need_gen : 0;
+}
+
+const char *baton_driver_designation(struct baton_driver *d, const char *db)
+{
+	struct baton_driver_desig *g = baton_index_get(&d->desig, db);
+	return g != NULL ? g->reason : NULL;
 }

@@ -31,6 +31,12 @@
  *     stopped streaming from the old primary) and reports that; while a
  *     planned switchover waits for this region (its target) to replay
  *     the old primary's final position, reports on the tick it has;
+ *  4b. with designation on (ops.designate), about once per report
+ *     interval, asks designate.c whether this region has a DESIGNATE to
+ *     propose (a standby region starts a move of its own designated
+ *     instance; the primary's region finishes the moves in flight) and
+ *     proposes it, one in flight per database; designate.c's memory is
+ *     fed from every applied command (baton_driver_applied);
  *  5. as the Raft leader, asks the decider and proposes what it decides
  *     (one promote or lost in flight per database), and keeps why a due
  *     failover is blocked for the status.
@@ -43,6 +49,7 @@
 #include <stdint.h>
 
 #include "consensus/decider.h"
+#include "consensus/designate.h"
 #include "consensus/fsm.h"
 #include "consensus/index.h"
 
@@ -91,6 +98,27 @@ struct baton_driver_ops {
 	 * driver asks again). May be NULL: never final. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, struct baton_region_report *out);
+	/* Designation (consensus/designate.h): fill IN for DB. The driver
+	 * has set IN->st, IN->me (this region, a data region of ST) and
+	 * IN->applied; the op fills the rest: redesignate_after_ms and
+	 * max_lag_bytes from the spec, pods[] when this region is a
+	 * standby, primary when it is ST's primary. false: nothing known
+	 * yet (nothing is proposed this round). NULL: designation is off
+	 * (batond without --designation, a fleet not yet upgraded): the
+	 * driver proposes no DESIGNATE and keeps no designation memory. */
+	bool (*designate)(void *data, const char *db,
+			  struct baton_designate_input *in, uint64_t now);
+};
+
+/* Per database, only while designation is on: designate.c's memory and
+ * what its last judgement said. */
+struct baton_driver_desig {
+	char db[BATON_NAME_SIZE];
+	struct baton_designate_memory mem;
+	bool in_flight;	   /* a DESIGNATE of this database awaits its outcome */
+	uint64_t last_ms;  /* last judged (once per report interval) */
+	uint64_t need_gen; /* the last judgement's out.need_gen */
+	char reason[192];  /* and its reason ("" none) */
 };
 
 /* Per database: this node's bookkeeping. */
@@ -120,6 +148,7 @@ struct baton_driver_stats {
 	    renewals_unknown;
 	uint64_t reports_sent, promotes_proposed, lost_proposed, lease_lapses;
 	uint64_t blocked[3]; /* decisions blocked, by enum baton_blocked */
+	uint64_t designates_proposed;
 };
 
 struct baton_driver {
@@ -137,6 +166,10 @@ struct baton_driver {
 	/* struct baton_driver_slot by database name (created by the tick,
 	 * deleted with the database or after a restore that lacks it) */
 	struct baton_index slots;
+	/* struct baton_driver_desig by database name; used only when
+	 * ops.designate is set (created by the tick, deleted with the
+	 * database or after a restore that lacks it) */
+	struct baton_index desig;
 };
 
 /* INCARNATION: a number this process (this driver) has and no earlier
@@ -182,5 +215,13 @@ bool baton_driver_expired(struct baton_driver *d,
  * (BATON_BLOCKED_NONE when it does not, or this node does not lead);
  * *REGION the region it waits for, or -1. */
 int baton_driver_blocked(struct baton_driver *d, const char *db, int *region);
+/* Designation (ops.designate set): the G a `standbys` answer of DB's
+ * primary must reach before the RELEASE in flight can be proposed
+ * (designate.h, out->need_gen; design note 31: the agent is sent a
+ * `standbys` order while its G is below it), 0: none. */
+uint64_t baton_driver_need_gen(struct baton_driver *d, const char *db);
+/* Why DB's designation waits or moves, as last judged ("" nothing, NULL
+ * designation off or DB unknown). Valid until the next tick. */
+const char *baton_driver_designation(struct baton_driver *d, const char *db);
 
 #endif /* BATON_CONSENSUS_DRIVER_H */

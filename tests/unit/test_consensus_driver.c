@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "consensus/driver.h"
@@ -645,6 +646,276 @@ START_TEST(renewals_stop_when_the_designated_instance_does_not_serve)
 }
 END_TEST
 
+/* ---- designation (4b): the driver runs consensus/designate.c ---------- */
+
+/* Two regions' drivers over one FSM: r0 the primary, r1 a standby whose
+ * designated instance (ordinal 0) is gone beside a healthy ordinal 1. The
+ * test is the log: what a driver proposes is applied (or refused) by the
+ * test, and every apply reaches both drivers, as batond's observer does. */
+struct desig_world {
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d0, d1;
+	uint64_t now;
+	/* the views the op gives */
+	bool r1_pod0_gone;
+	uint64_t answer_gen, answer_x; /* r0's `standbys` answer, 0: none */
+	/* what was proposed and not yet handed back */
+	struct baton_cmd pending[4];
+	unsigned n_pending;
+	unsigned views;	     /* op calls */
+	unsigned designates; /* DESIGNATE proposals */
+};
+
+static struct desig_world *dw;
+
+static void desig_observer(struct baton_fsm *f, const struct baton_cmd *cmd,
+			   int result, void *data)
+{
+	(void)data;
+	baton_driver_applied(&dw->d0, f, cmd, result, dw->now);
+	baton_driver_applied(&dw->d1, f, cmd, result, dw->now);
+}
+
+static int desig_propose(void *data, const struct baton_cmd *cmd)
+{
+	(void)data;
+	if (cmd->type == BATON_CMD_DESIGNATE) {
+		ck_assert_uint_lt(dw->n_pending, 4);
+		dw->pending[dw->n_pending++] = *cmd;
+		dw->designates++;
+	}
+	return 0;
+}
+
+static bool desig_view(void *data, const char *db,
+		       struct baton_designate_input *in, uint64_t now)
+{
+	struct baton_driver *d = data;
+	const struct baton_db_state *st = in->st;
+
+	(void)db;
+	dw->views++;
+	ck_assert_ptr_nonnull(st);
+	ck_assert_uint_eq(in->applied, dw->f.applied);
+	ck_assert_uint_eq(in->redesignate_after_ms,
+			  BATON_DESIGNATE_AFTER_DEFAULT_MS);
+	in->max_lag_bytes = 1000;
+	if (d == &dw->d1) {
+		ck_assert_int_eq(in->me, 1);
+		for (int k = 0; k < 2; k++) {
+			struct baton_designate_pod *p = &in->pods[k];
+			p->exists = true;
+			p->ready = true;
+			p->status_age_ms = 100;
+			p->serving = true;
+			p->follows_epoch = st->epoch;
+			p->upstream_primary = true;
+			p->lag_bytes = 10;
+		}
+		if (dw->r1_pod0_gone) {
+			in->pods[0] = (struct baton_designate_pod){
+			    .exists = true,
+			    .gone = true,
+			    .gone_since_ms = 1000000,
+			    .status_age_ms = BATON_DESIGNATE_NO_STATUS};
+		}
+		return true;
+	}
+	ck_assert_int_eq(in->me, 0);
+	in->primary.status = true;
+	in->primary.status_epoch = st->epoch;
+	in->primary.status_ms = now;
+	/* r1's ordinal 0 has no walsender, ordinal 1 is quorum */
+	in->primary.standby[1][1].walsender = true;
+	in->primary.standby[1][1].quorum = true;
+	in->primary.standby[1][1].flush = 9000;
+	if (dw->answer_gen != 0) {
+		in->primary.answer = true;
+		in->primary.answer_epoch = st->epoch;
+		in->primary.answer_gen = dw->answer_gen;
+		in->primary.answer_x = dw->answer_x;
+		in->primary.answer_ms = now;
+	}
+	return true;
+}
+
+/* Tick both drivers from NOW to NOW + MS every 100 ms. */
+static void desig_run(uint64_t ms)
+{
+	for (uint64_t end = dw->now + ms; dw->now < end; dw->now += 100) {
+		baton_driver_tick(&dw->d0, &dw->f, true, dw->now);
+		baton_driver_tick(&dw->d1, &dw->f, false, dw->now);
+	}
+}
+
+/* The one proposal pending: of STEP and ORDINAL, from D, applied with the
+ * FSM's verdict (expected OK) and handed back to D. */
+static void desig_commit(struct baton_driver *d, int step, int ordinal)
+{
+	struct baton_cmd c;
+	int rv;
+
+	ck_assert_uint_eq(dw->n_pending, 1);
+	c = dw->pending[0];
+	dw->n_pending = 0;
+	ck_assert_int_eq(c.type, BATON_CMD_DESIGNATE);
+	ck_assert_str_eq(c.region, "r1");
+	ck_assert_int_eq(c.step, step);
+	ck_assert_int_eq(c.ordinal, ordinal);
+	rv = tst_fsm_apply(&dw->f, &c);
+	ck_assert_str_eq(baton_fsm_result_name(rv),
+			 baton_fsm_result_name(BATON_FSM_OK));
+	baton_driver_done(d, &c, rv);
+}
+
+static void desig_setup(bool designation)
+{
+	struct baton_driver_ops ops = {.report = ready_report,
+				       .propose = desig_propose};
+	struct baton_cmd c;
+
+	dw = calloc(1, sizeof *dw);
+	ck_assert_ptr_nonnull(dw);
+	dw->now = 1000000;
+	baton_fsm_init(&dw->f, &dw->rf);
+	dw->f.observer = desig_observer;
+	c = register_cmd("lab/orders");
+	c.cfg.synchronous = true;
+	c.cfg.max_lag_bytes = 1000;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	if (designation) {
+		ops.designate = desig_view;
+	}
+	ops.data = &dw->d0;
+	baton_driver_init(&dw->d0, "r0", &ops, 0, 1);
+	ops.data = &dw->d1;
+	baton_driver_init(&dw->d1, "r1", &ops, 0, 2);
+}
+
+static void desig_teardown(void)
+{
+	baton_driver_close(&dw->d0);
+	baton_driver_close(&dw->d1);
+	baton_fsm_close(&dw->rf);
+	free(dw);
+	dw = NULL;
+}
+
+/* Without the op (batond without --designation, a fleet mid-upgrade)
+ * nothing is proposed and nothing is kept, whatever the pods show. */
+START_TEST(designation_off_proposes_nothing)
+{
+	desig_setup(false);
+	dw->r1_pod0_gone = true;
+	desig_run(120000);
+	ck_assert_uint_eq(dw->designates, 0);
+	ck_assert_ptr_null(baton_driver_designation(&dw->d1, "lab/orders"));
+	ck_assert_uint_eq(baton_driver_need_gen(&dw->d0, "lab/orders"), 0);
+	ck_assert_uint_eq(baton_index_count(&dw->d1.desig), 0);
+	desig_teardown();
+}
+END_TEST
+
+/* A dead designated standby is moved through the three steps, each
+ * proposed by its side: JOIN by the standby region, LEAVE and RELEASE by
+ * the primary's; RELEASE waits for an answer at the G the driver names
+ * (the applied count at which LEAVE applied, known to r0's driver only
+ * through the applies it observed). */
+START_TEST(a_dead_designated_standby_moves_join_leave_release)
+{
+	const struct baton_region_state *r1;
+	uint64_t leave_applied, need;
+	struct baton_cmd c;
+
+	desig_setup(true);
+	desig_run(3000);
+	ck_assert_uint_eq(dw->designates, 0); /* everyone serves */
+	ck_assert_uint_gt(dw->views, 0);
+
+	dw->r1_pod0_gone = true; /* since 1,000,000: 3 s ago */
+	desig_run(6000);
+	ck_assert_uint_eq(dw->designates, 0); /* not yet 10 s */
+	desig_run(2000);
+	ck_assert_uint_eq(dw->designates, 1);
+	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
+
+	desig_run(1100); /* r0 sees ordinal 1 quorum, 0 without walsender */
+	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	leave_applied = dw->f.applied;
+	/* other commands apply before r0 judges again */
+	c = cmd(BATON_CMD_REPORT, "r1", 1);
+	c.healthy = 1;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	desig_run(1100);
+	need = baton_driver_need_gen(&dw->d0, "lab/orders");
+	ck_assert_uint_eq(need, leave_applied);
+	ck_assert_uint_eq(dw->n_pending, 0); /* no answer yet */
+	ck_assert_str_ne(baton_driver_designation(&dw->d0, "lab/orders"), "");
+
+	/* an answer below it proves nothing; at it, with b past X, does */
+	dw->answer_gen = need - 1;
+	dw->answer_x = 5000;
+	desig_run(1100);
+	ck_assert_uint_eq(dw->n_pending, 0);
+	dw->answer_gen = need;
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_RELEASE, 0);
+	r1 = &baton_fsm_db(&dw->f, "lab/orders")->regions[1];
+	ck_assert_int_eq(r1->designated, 1);
+	ck_assert_uint_eq(r1->members, 0x2);
+	ck_assert_uint_eq(r1->listed, 0x2);
+	ck_assert_uint_eq(dw->designates, 3);
+	desig_teardown();
+}
+END_TEST
+
+/* One DESIGNATE per database in flight: nothing more while its outcome
+ * is out; a refusal hands it back and it is judged afresh. The view is
+ * asked about once per report interval, not every tick. */
+START_TEST(one_designation_in_flight_and_judged_once_a_second)
+{
+	struct baton_cmd c;
+	unsigned views;
+
+	desig_setup(true);
+	dw->r1_pod0_gone = true;
+	desig_run(11000);
+	ck_assert_uint_eq(dw->designates, 1);
+	views = dw->views;
+	desig_run(10000);
+	ck_assert_uint_eq(dw->designates, 1);
+	/* r0 still judges (once a second), r1 waits for its outcome */
+	ck_assert_uint_le(dw->views - views, 11);
+	ck_assert_uint_ge(dw->views - views, 9);
+	/* lost a race: refused, judged again, proposed again */
+	c = dw->pending[0];
+	dw->n_pending = 0;
+	baton_driver_done(&dw->d1, &c, BATON_FSM_STALE_DESIGNATION);
+	desig_run(1100);
+	ck_assert_uint_eq(dw->designates, 2);
+	desig_teardown();
+}
+END_TEST
+
+/* A removed database's designation memory goes with it (and a restore
+ * keeps only the databases the snapshot has). */
+START_TEST(designation_memory_goes_with_the_database)
+{
+	struct baton_cmd c;
+
+	desig_setup(true);
+	desig_run(1100);
+	ck_assert_ptr_nonnull(baton_driver_designation(&dw->d1, "lab/orders"));
+	c = cmd(BATON_CMD_REMOVE, "r0", 1);
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	ck_assert_ptr_null(baton_driver_designation(&dw->d1, "lab/orders"));
+	ck_assert_ptr_null(baton_driver_designation(&dw->d0, "lab/orders"));
+	ck_assert_uint_eq(baton_index_count(&dw->d0.desig), 0);
+	desig_teardown();
+}
+END_TEST
+
 static Suite *driver_suite(void)
 {
 	Suite *s = suite_create("consensus_driver");
@@ -661,6 +932,10 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, an_unknown_batch_frees_the_pipeline);
 	tcase_add_test(
 	    tc, renewals_stop_when_the_designated_instance_does_not_serve);
+	tcase_add_test(tc, designation_off_proposes_nothing);
+	tcase_add_test(tc, a_dead_designated_standby_moves_join_leave_release);
+	tcase_add_test(tc, one_designation_in_flight_and_judged_once_a_second);
+	tcase_add_test(tc, designation_memory_goes_with_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }
