@@ -59,10 +59,6 @@
 /* a listed standby this close behind the primary is `quorum` in its
  * pg_stat_replication row (streaming, not catching up) */
 #define QUORUM_LAG_BYTES 500
-#define SHIM_NO_DRIVER_DESIGNATE 1 /* TEMP */
-#if SHIM_NO_DRIVER_DESIGNATE
-#define baton_driver_need_gen(d, db) ((void)(d), (void)(db), (uint64_t)0)
-#endif
 
 struct clk {
 	double base_real, base_local, rate;
@@ -207,6 +203,7 @@ struct sim {
 	 * closing server i + 1, whose pending applies then fail, so their
 	 * callbacks must not ask the fixture about links any more */
 	bool closing;
+	bool ending; /* two instances: an end phase (quiet) is under way */
 	/* Schedule classes: one in four runs on a fast network and disk
 	 * (1 ms, no fsync wait), where commits are nearly instant and only
 	 * the drift allowance and the margin stand between two leases; one
@@ -894,7 +891,9 @@ static bool drv_designate(void *data, const char *dbname,
 		pod->status_age_ms = !a->status_read ? BATON_DESIGNATE_NO_STATUS
 				     : now > a->status_ms ? now - a->status_ms
 							  : 0;
-		pod->serving = !a->dead;
+		/* what its last status said: a killed pod's agent does not
+		 * answer, so its status ages (and turns stale) */
+		pod->serving = a->status_read;
 		pod->follows_epoch = a->al.epoch;
 		pod->upstream_primary =
 		    streams(s, sv->i, k, &up) && p != NULL && up == p;
@@ -1191,9 +1190,9 @@ static void batond_standbys(struct sim *s, struct server *sv, unsigned k)
 	}
 	sv->sb_pending = true;
 	sv->sb_sent = now_real(s);
-	if (rndn(s, 10) == 0) {
+	if (!s->ending && rndn(s, 10) == 0) {
 		/* lost (the agent restarted before it answered): batond
-		 * sends it again */
+		 * sends it again; not in the end phases, which are quiet */
 		tracef(s, "standbys order to r%u.%u lost", sv->i, k);
 		return;
 	}
@@ -1571,16 +1570,19 @@ static void replicate(struct sim *s, double dt)
 	}
 }
 
-/* The most-applied live FSM's view of the database (S5 and L2 judge
- * by it), or NULL. */
-static const struct baton_db_state *top_db(struct sim *s)
+/* The most-applied FSM's view of the database, or NULL; LIVE: of the
+ * servers that run. S5 judges by every server's (a killed server's log
+ * is on its disk: what it applied was committed, and with the majority
+ * down the live ones may not have applied the latest promote), the end
+ * phases by the live ones'. */
+static const struct baton_db_state *top_db_of(struct sim *s, bool live)
 {
 	const struct baton_db_state *top = NULL;
 	uint64_t best = 0;
 
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct baton_db_state *db = db_of(&s->s[i]);
-		if (alive(s, i) && db != NULL &&
+		if ((!live || alive(s, i)) && db != NULL &&
 		    (top == NULL || s->s[i].fsm.applied > best)) {
 			top = db;
 			best = s->s[i].fsm.applied;
@@ -1589,12 +1591,17 @@ static const struct baton_db_state *top_db(struct sim *s)
 	return top;
 }
 
+static const struct baton_db_state *top_db(struct sim *s)
+{
+	return top_db_of(s, true);
+}
+
 /* S5 (two instances): while the primary's instance holds a lease, the
- * list in force on it names only members of the most-applied live FSM
+ * list in force on it names only members of the most-applied FSM
  * (design-per-instance.md §2, (I-LIST)). */
 static void check_s5(struct sim *s)
 {
-	const struct baton_db_state *top = top_db(s);
+	const struct baton_db_state *top = top_db_of(s, false);
 	char na[32];
 
 	if (top == NULL || !top->cfg.synchronous) {
@@ -1828,13 +1835,9 @@ static struct baton_driver_ops driver_ops(struct server *sv)
 	};
 	/* designation only with two instances: with one, the driver
 	 * proposes no DESIGNATE and the run is the one of before */
-#if !SHIM_NO_DRIVER_DESIGNATE
 	if (sv->sim->ni > 1) {
 		ops.designate = drv_designate;
 	}
-#else
-	(void)drv_designate;
-#endif
 	return ops;
 }
 
@@ -2079,12 +2082,13 @@ static int setup(struct sim *s)
 	}
 	for (i = 0; i < s->n; i++) {
 		struct server *sv = &s->s[i];
-		struct baton_driver_ops ops = driver_ops(sv);
+		struct baton_driver_ops ops;
 		char region[BATON_NAME_SIZE];
 		struct raft *rf;
 
 		sv->sim = s;
 		sv->i = i;
+		ops = driver_ops(sv);
 		baton_fsm_init(&sv->fsm, &sv->rfsm);
 		sv->fsm.observer = observer_cb;
 		sv->fsm.observer_data = sv;
@@ -2243,6 +2247,48 @@ static bool have_writable(struct sim *s)
 	return false;
 }
 
+/* advance() for the end phases: new election timeouts first, as the
+ * main loop draws (equal timers duel forever in the fixture). */
+static void end_advance(struct sim *s, unsigned ms)
+{
+	reset_timeouts(s);
+	advance(s, ms);
+}
+
+/* The end phases start from a settled fleet: every server runs and has
+ * applied what the most-applied one has, the phase is Healthy and the
+ * primary's designated instance is writable at the FSM's epoch (the
+ * final heal's L1 may have passed on a killed primary's lease that was
+ * still running). Waits up to 15 s; false if it never settles. */
+static bool settle(struct sim *s)
+{
+	double t0 = now_real(s);
+
+	while (!s->res->violation && now_real(s) - t0 < 15000) {
+		const struct baton_db_state *db = top_db(s);
+		uint64_t lo = UINT64_MAX, hi = 0;
+		bool same;
+		for (unsigned i = 0; i < s->n; i++) {
+			uint64_t k = s->s[i].fsm.applied;
+			if (alive(s, i)) {
+				lo = k < lo ? k : lo;
+				hi = k > hi ? k : hi;
+			}
+		}
+		same = lo == hi;
+		if (db != NULL && same && db->phase == BATON_PHASE_HEALTHY &&
+		    alive(s, (unsigned)db->primary)) {
+			const struct inst *p = primary_inst(s, db);
+			if (p != NULL && agent_writable(p, now_real(s)) &&
+			    p->al.epoch == db->epoch) {
+				return true;
+			}
+		}
+		end_advance(s, 50);
+	}
+	return false;
+}
+
 /* A standby data region whose batond runs, with nothing in flight and
  * both instances up: the one the end phases act on (-1: none). */
 static int quiet_standby(struct sim *s, const struct baton_db_state *db)
@@ -2277,18 +2323,19 @@ static void end_l2(struct sim *s)
 	uint64_t bound =
 	    BATON_DESIGNATE_STALE_MS + s->cfg->redesignate_after_ms + 5000;
 	double t0;
-	int r;
+	int r, p;
 	unsigned d;
 
-	if (db == NULL || (r = quiet_standby(s, db)) < 0) {
-		tracef(s, "L2: no standby region to try");
+	if (!settle(s) || (db = top_db(s)) == NULL ||
+	    (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "L2: no settled standby region to try");
 		return;
 	}
 	d = db->regions[r].designated;
 	kill_inst(s, (unsigned)r, d);
 	t0 = now_real(s);
 	while (!s->res->violation && now_real(s) - t0 < (double)bound) {
-		advance(s, 50);
+		end_advance(s, 50);
 		db = top_db(s);
 		if (db != NULL && db->regions[r].designated != d) {
 			break;
@@ -2311,6 +2358,57 @@ static void end_l2(struct sim *s)
 	}
 	tracef(s, "L2: r%d designates %u %.0f ms after r%d.%u died", r,
 	       db->regions[r].designated, now_real(s) - t0, r, d);
+	/* and, with END_L2_KILL_PRIMARY, a kill of the primary's region
+	 * after that fails over within L1's bound (design-per-instance.md
+	 * §6): the region that moved reports, and is judged, on its new
+	 * designated instance */
+	if (s->cfg->end != BATON_SIM_END_L2_KILL_PRIMARY) {
+		return;
+	}
+	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
+		return; /* no majority would be left (a final kill) */
+	}
+	if (!settle(s) || (db = top_db(s)) == NULL) {
+		tracef(s, "L2: not settled after the move");
+		return;
+	}
+	p = db->primary;
+	raft_fixture_kill(&s->f, (unsigned)p);
+	tracef(s, "L2: kill the primary s%d after the move", p);
+	/* as after the final heal: Raft elects first (a fixture stall is
+	 * not Baton's, docs/consensus.md), then L1's bound from the
+	 * election, with a lease more: the killed primary's runs out */
+	t0 = now_real(s);
+	while (!s->res->violation && !live_leader(s) &&
+	       now_real(s) - t0 < 15000) {
+		end_advance(s, 50);
+	}
+	if (!live_leader(s)) {
+		s->res->raft_stalled = true;
+		tracef(s, "L2: Raft elected no leader 15 s after the kill");
+		return;
+	}
+	t0 = now_real(s);
+	bound =
+	    (uint64_t)s->cfg->lease_ms + s->cfg->liveness_ms + 6 * s->base_disk;
+	while (!s->res->violation && now_real(s) - t0 < (double)bound) {
+		end_advance(s, 50);
+		db = top_db(s);
+		if (db != NULL && db->primary != p && have_writable(s)) {
+			break;
+		}
+	}
+	db = top_db(s);
+	if (!s->res->violation &&
+	    (db == NULL || db->primary == p || !have_writable(s))) {
+		for (unsigned i = 0; i < s->n; i++) {
+			dump_fsm(s, i);
+		}
+		violation(s,
+			  "L1 (after L2): no writable primary %llu ms after "
+			  "the primary s%d was killed",
+			  (unsigned long long)bound, p);
+	}
 }
 
 /* A standby region's designated agent stops answering (paused: its
@@ -2328,8 +2426,8 @@ static void end_mid_move(struct sim *s)
 	int r, p;
 	unsigned d;
 
-	if (db == NULL || !db->cfg.synchronous ||
-	    (r = quiet_standby(s, db)) < 0) {
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
 		tracef(s, "mid-move: no synchronous standby region to try");
 		return;
 	}
@@ -2341,7 +2439,7 @@ static void end_mid_move(struct sim *s)
 	t0 = now_real(s);
 	/* 1 ms at a time: LEAVE to RELEASE is a few round trips */
 	while (!s->res->violation && now_real(s) - t0 < 30000) {
-		advance(s, 1);
+		end_advance(s, 1);
 		db = top_db(s);
 		if (db == NULL ||
 		    db->regions[r].members ==
@@ -2366,13 +2464,13 @@ static void end_mid_move(struct sim *s)
 	raft_fixture_kill(&s->f, (unsigned)p);
 	s->res->mid_move_kills++;
 	tracef(s, "mid-move: r%d's LEAVE applied; kill the primary s%d", r, p);
-	advance(s, 3000);
+	end_advance(s, 3000);
 	a->paused_until = now_real(s);
 	tracef(s, "mid-move: agent r%d.%u answers again", r, d);
 	t0 = now_real(s);
 	while (!s->res->violation && !have_writable(s) &&
 	       now_real(s) - t0 < 15000) {
-		advance(s, 50);
+		end_advance(s, 50);
 	}
 	if (!s->res->violation && !have_writable(s)) {
 		for (unsigned i = 0; i < s->n; i++) {
@@ -2543,7 +2641,9 @@ int baton_sim_run(const struct baton_sim_config *c,
 			advance(s, 2000);
 		}
 		if (!res->violation && s->ni > 1 && !c->quiet) {
-			if (c->end == BATON_SIM_END_L2) {
+			s->ending = true;
+			if (c->end == BATON_SIM_END_L2 ||
+			    c->end == BATON_SIM_END_L2_KILL_PRIMARY) {
 				end_l2(s);
 			} else if (c->end ==
 				   BATON_SIM_END_KILL_PRIMARY_MID_MOVE) {

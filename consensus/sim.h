@@ -81,6 +81,9 @@ enum baton_sim_end {
 	 * the failover must lose no acknowledged write, and finish once
 	 * the paused agent answers again */
 	BATON_SIM_END_KILL_PRIMARY_MID_MOVE,
+	/* L2, then the primary's region is killed (when a majority stays):
+	 * a writable primary within L1's bound and a lease */
+	BATON_SIM_END_L2_KILL_PRIMARY,
 };
 
 struct baton_sim_result {

@@ -4,7 +4,7 @@
  *             [--broken send-time|no-drift|sync-flag|first-final|
  *             list-early] [--hour] [--trace] [--disk-faults]
  *             [--instances 1|2] [--redesignate-after MS]
- *             [--end l2|none|kill-primary-mid-move]
+ *             [--end l2|l2-kill-primary|none|kill-primary-mid-move]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -75,6 +75,8 @@ int main(int argc, char **argv)
 			    strcmp(argv[k], "none") == 0 ? BATON_SIM_END_NONE
 			    : strcmp(argv[k], "kill-primary-mid-move") == 0
 				? BATON_SIM_END_KILL_PRIMARY_MID_MOVE
+			    : strcmp(argv[k], "l2-kill-primary") == 0
+				? BATON_SIM_END_L2_KILL_PRIMARY
 				: BATON_SIM_END_L2;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "list-early") == 0) {
@@ -106,7 +108,8 @@ int main(int argc, char **argv)
 				"send-time|no-drift|sync-flag|first-final|"
 				"list-early] [--hour] [--quiet] [--trace] "
 				"[--instances 1|2] [--redesignate-after MS] "
-				"[--end l2|none|kill-primary-mid-move]\n");
+				"[--end l2|l2-kill-primary|none|"
+				"kill-primary-mid-move]\n");
 			return 2;
 		}
 	}
