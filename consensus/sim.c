@@ -94,6 +94,9 @@ struct inst {
 	/* two instances: the pod is gone (killed) since DEAD_SINCE (real) */
 	bool dead;
 	double dead_since;
+	/* two instances: its database is down, the agent answers and says
+	 * so (not serving: §3.7's second row, without the stale wait) */
+	bool pg_down;
 	/* the synchronous list in force on this instance (agent.md: the
 	 * `standbys` order, persisted beside the epoch, so a restart keeps
 	 * it): per region, a mask of ordinals; G the applied count it was
@@ -109,10 +112,11 @@ struct inst {
 	uint64_t detach_acked_round;
 	uint64_t detach_position; /* ... at this final position */
 	bool known_detached;
-	int order_pending;  /* enum order_kind in flight */
-	double order_sent;  /* real */
-	bool status_read;   /* batond read its status (since it started) */
-	uint64_t status_ms; /* ... last at this time (batond's clock) */
+	int order_pending;   /* enum order_kind in flight */
+	double order_sent;   /* real */
+	bool status_read;    /* batond read its status (since it started) */
+	bool status_serving; /* ... which said serving */
+	uint64_t status_ms;  /* ... last at this time (batond's clock) */
 };
 
 struct server {
@@ -148,6 +152,7 @@ enum ev_type {
 	EV_ORDER_ACK,	 /* the agent's acknowledgement reaches batond */
 	EV_STANDBYS,	 /* a `standbys` order reaches the primary's agent */
 	EV_STANDBYS_ACK, /* its answer (G, X) reaches batond */
+	EV_FWD_TIMEOUT,	 /* a forwarded proposal's HTTP request times out */
 };
 
 struct event {
@@ -204,6 +209,12 @@ struct sim {
 	 * callbacks must not ask the fixture about links any more */
 	bool closing;
 	bool ending; /* two instances: an end phase (quiet) is under way */
+	/* two instances: forwarded proposals a leader took, by id: 1 once
+	 * the proposer has its outcome or its timeout (a leader killed
+	 * with the entry in flight never calls back in the fixture; the
+	 * peer API's request times out, FORWARD_TIMEOUT_MS) */
+	uint8_t *fwd_done;
+	uint64_t fwd_n, fwd_cap;
 	/* Schedule classes: one in four runs on a fast network and disk
 	 * (1 ms, no fsync wait), where commits are nearly instant and only
 	 * the drift allowance and the margin stand between two leases; one
@@ -235,6 +246,7 @@ struct req {
 	double sent;
 	struct baton_cmd cmd;
 	double expiry_real; /* promotes: when the lease expired (real) */
+	uint64_t fwd_id;    /* two instances: a forwarded one's id + 1 */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -396,8 +408,9 @@ static struct inst *designated(struct server *sv)
  * (batond's poll sees it). */
 static bool serving(struct sim *s, const struct inst *a)
 {
-	return !a->dead && (now_real(s) >= a->paused_until ||
-			    now_real(s) - a->paused_since < 2000);
+	return !a->dead && !a->pg_down &&
+	       (now_real(s) >= a->paused_until ||
+		now_real(s) - a->paused_since < 2000);
 }
 
 /* The instance DB names the primary's (NULL: none). */
@@ -426,7 +439,7 @@ static bool streams(struct sim *s, unsigned i, unsigned k, struct inst **p)
 		return false;
 	}
 	*p = &s->s[db->primary].ag[db->regions[db->primary].designated];
-	return !a->dead && !(*p)->dead;
+	return !a->dead && !a->pg_down && !(*p)->dead && !(*p)->pg_down;
 }
 
 /* batond's clock in whole ms: rounded down for times it records (a send
@@ -711,6 +724,13 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 		       status != 0 ? raft_strerror(status)
 				   : baton_fsm_result_name(rc));
 	}
+	if (r->fwd_id != 0) {
+		if (s->fwd_done[r->fwd_id - 1]) {
+			free(r); /* the proposer timed out already */
+			return;
+		}
+		s->fwd_done[r->fwd_id - 1] = 1;
+	}
 	if (!r->forwarded) {
 		/* the leader's own proposal: its batond learns at once */
 		deliver_done(s, r->from, &r->cmd, rc, now_real(s), r->inc);
@@ -728,7 +748,8 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 
 static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 			unsigned inc, bool forwarded, double sent,
-			const struct baton_cmd *cmd, double expiry_real)
+			const struct baton_cmd *cmd, double expiry_real,
+			uint64_t fwd_id)
 {
 	struct raft *rf = raft_fixture_get(&s->f, leader);
 	struct raft_buffer buf;
@@ -753,6 +774,7 @@ static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 	r->sent = sent;
 	r->cmd = *cmd;
 	r->expiry_real = expiry_real;
+	r->fwd_id = fwd_id;
 	r->u.apply.data = r;
 	if (raft_apply(rf, &r->u.apply, &buf, 1, apply_cb) != 0) {
 		raft_free(buf.base);
@@ -783,7 +805,7 @@ static int sim_propose(struct sim *s, unsigned from,
 	leader = (unsigned)lid - 1;
 	if (leader == from) {
 		return raft_propose(s, from, from, s->s[from].inc, false,
-				    now_real(s), cmd, expiry_real);
+				    now_real(s), cmd, expiry_real, 0);
 	}
 	e = queue(s, EV_FORWARD, now_real(s) + delay(s, from, leader));
 	if (e == NULL) {
@@ -887,13 +909,13 @@ static bool drv_designate(void *data, const char *dbname,
 			pod->gone_since_ms = (uint64_t)floor(
 			    clk_local(&sv->bclk, a->dead_since));
 		}
-		pod->ready = !a->dead;
+		pod->ready = !a->dead && !a->pg_down;
 		pod->status_age_ms = !a->status_read ? BATON_DESIGNATE_NO_STATUS
 				     : now > a->status_ms ? now - a->status_ms
 							  : 0;
 		/* what its last status said: a killed pod's agent does not
 		 * answer, so its status ages (and turns stale) */
-		pod->serving = a->status_read;
+		pod->serving = a->status_read && a->status_serving;
 		pod->follows_epoch = a->al.epoch;
 		pod->upstream_primary =
 		    streams(s, sv->i, k, &up) && p != NULL && up == p;
@@ -1301,6 +1323,36 @@ static void batond_orders(struct sim *s, struct server *sv)
 
 /* ---- the event loop of the model -------------------------------------- */
 
+/* Two instances: an id for the forwarded proposal E a leader is about
+ * to take, and its timeout queued (0: not tracked). */
+static uint64_t fwd_track(struct sim *s, const struct event *e)
+{
+	struct event *t;
+
+	if (s->ni == 1) {
+		return 0; /* the model of before */
+	}
+	if (s->fwd_n == s->fwd_cap) {
+		uint64_t cap = s->fwd_cap ? s->fwd_cap * 2 : 1024;
+		uint8_t *p = realloc(s->fwd_done, cap);
+		if (p == NULL) {
+			return 0;
+		}
+		memset(p + s->fwd_cap, 0, cap - s->fwd_cap);
+		s->fwd_done = p;
+		s->fwd_cap = cap;
+	}
+	t = queue(s, EV_FWD_TIMEOUT, e->sent + FORWARD_TIMEOUT_MS);
+	if (t == NULL) {
+		return 0;
+	}
+	t->to = e->from;
+	t->inc = e->inc;
+	t->cmd = e->cmd;
+	t->gen = s->fwd_n;
+	return ++s->fwd_n;
+}
+
 static void handle(struct sim *s, struct event *e)
 {
 	struct server *sv = &s->s[e->to];
@@ -1314,10 +1366,17 @@ static void handle(struct sim *s, struct event *e)
 			deliver_done(s, e->from, &e->cmd, 0,
 				     e->sent + FORWARD_TIMEOUT_MS, e->inc);
 		} else if (raft_propose(s, e->to, e->from, e->inc, true,
-					e->sent, &e->cmd, 0) != 0) {
+					e->sent, &e->cmd, 0,
+					fwd_track(s, e)) != 0) {
 			deliver_done(s, e->from, &e->cmd, 0,
 				     now_real(s) + delay(s, e->to, e->from),
 				     e->inc);
+		}
+		return;
+	case EV_FWD_TIMEOUT:
+		if (!s->fwd_done[e->gen]) {
+			s->fwd_done[e->gen] = 1;
+			deliver_done(s, e->to, &e->cmd, 0, now_real(s), e->inc);
 		}
 		return;
 	case EV_ACK:
@@ -1406,6 +1465,7 @@ static double blocked_until(struct sim *s, const struct event *e)
 	case EV_ACK:
 	case EV_ORDER_ACK:
 	case EV_STANDBYS_ACK:
+	case EV_FWD_TIMEOUT:
 		/* a stopped (killed, not crashed) batond finds them when it
 		 * runs again */
 		return alive(s, e->to) ? sv->stall_until : 1e18;
@@ -1643,6 +1703,7 @@ static void poll_status(struct sim *s, struct server *sv)
 		if (!a->dead && !agent_paused(s, a)) {
 			a->status_ms = now;
 			a->status_read = true;
+			a->status_serving = !a->pg_down;
 		}
 	}
 	if (db == NULL || db->primary != (int)sv->i) {
@@ -1744,11 +1805,17 @@ static void transfer_cb(struct raft_transfer *t)
 /* Two instances: kill instance K of region I (its pod gone: the agent
  * and the database stop; the volume stays), or bring it back (the agent
  * restarts, fenced, with its persisted epoch and list). */
-static void kill_inst(struct sim *s, unsigned i, unsigned k)
+static void kill_inst(struct sim *s, unsigned i, unsigned k, bool pod)
 {
 	struct inst *a = &s->s[i].ag[k];
 	char na[32];
 
+	if (!pod) {
+		/* the database stops; the agent answers "not serving" */
+		a->pg_down = true;
+		tracef(s, "stop database %s", iname(s, na, sizeof na, i, k));
+		return;
+	}
 	a->dead = true;
 	a->dead_since = now_real(s);
 	a->al.valid = false;
@@ -1762,7 +1829,13 @@ static void revive_inst(struct sim *s, unsigned i, unsigned k)
 	struct inst *a = &s->s[i].ag[k];
 	char na[32];
 
+	if (a->pg_down && !a->dead) {
+		a->pg_down = false;
+		tracef(s, "start database %s", iname(s, na, sizeof na, i, k));
+		return;
+	}
 	a->dead = false;
+	a->pg_down = false;
 	a->ask_pending = false;
 	tracef(s, "revive instance %s", iname(s, na, sizeof na, i, k));
 }
@@ -1786,7 +1859,7 @@ static void heal_all(struct sim *s)
 			if (a->paused_until > now_real(s)) {
 				a->paused_until = now_real(s);
 			}
-			if (a->dead) {
+			if (a->dead || a->pg_down) {
 				revive_inst(s, i, k);
 			}
 		}
@@ -1885,15 +1958,15 @@ static void inst_fault(struct sim *s, unsigned a)
 	bool other_dead = false;
 
 	for (unsigned l = 0; l < s->ni; l++) {
-		other_dead |= l != k && sv->ag[l].dead;
+		other_dead |= l != k && (sv->ag[l].dead || sv->ag[l].pg_down);
 	}
-	if (sv->ag[k].dead) {
+	if (sv->ag[k].dead || sv->ag[k].pg_down) {
 		revive_inst(s, a, k);
 	} else if (!other_dead && db != NULL &&
 		   !(db->primary == (int)a && k == db->regions[a].designated) &&
 		   !(sv->ag[k].al.primary_epoch != 0 &&
 		     sv->ag[k].al.primary_epoch == sv->ag[k].al.epoch)) {
-		kill_inst(s, a, k);
+		kill_inst(s, a, k, rndn(s, 2) == 0);
 	}
 }
 
@@ -2302,7 +2375,7 @@ static int quiet_standby(struct sim *s, const struct baton_db_state *db)
 			continue;
 		}
 		for (unsigned k = 0; k < s->ni; k++) {
-			up &= !s->s[i].ag[k].dead;
+			up &= !s->s[i].ag[k].dead && !s->s[i].ag[k].pg_down;
 		}
 		if (up) {
 			return (int)i;
@@ -2332,7 +2405,7 @@ static void end_l2(struct sim *s)
 		return;
 	}
 	d = db->regions[r].designated;
-	kill_inst(s, (unsigned)r, d);
+	kill_inst(s, (unsigned)r, d, true);
 	t0 = now_real(s);
 	while (!s->res->violation && now_real(s) - t0 < (double)bound) {
 		end_advance(s, 50);
@@ -2346,10 +2419,19 @@ static void end_l2(struct sim *s)
 	}
 	db = top_db(s);
 	if (db == NULL || db->regions[r].designated == d) {
+		const char *why = baton_driver_designation(&s->s[r].drv, DB);
+		const char *pwhy =
+		    db != NULL && db->primary >= 0
+			? baton_driver_designation(&s->s[db->primary].drv, DB)
+			: NULL;
+		dump_fsm(s, (unsigned)r);
 		violation(s,
 			  "L2: r%d.%u dead for %.0f ms beside a healthy "
-			  "sibling and still designated (bound %llu ms)",
-			  r, d, now_real(s) - t0, (unsigned long long)bound);
+			  "sibling and still designated (bound %llu ms); "
+			  "r%d says: %s; the primary's: %s",
+			  r, d, now_real(s) - t0, (unsigned long long)bound, r,
+			  why != NULL ? why : "(off)",
+			  pwhy != NULL ? pwhy : "(off)");
 		return;
 	}
 	s->res->l2_checked++;
@@ -2668,6 +2750,7 @@ out_close:
 		baton_driver_close(&s->s[i].drv);
 	}
 out:
+	free(s->fwd_done);
 	free(s->chain);
 	free(s);
 	return rv;
