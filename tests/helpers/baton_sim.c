@@ -128,6 +128,10 @@ int main(int argc, char **argv)
 			       (unsigned long long)cfg.seed, cfg.n_servers,
 			       r.what, r.trace);
 		}
+		if (n == 1 && cfg.instances > 1) {
+			printf("designation steps applied: %s\n",
+			       r.steps[0] != '\0' ? r.steps : "none");
+		}
 		fsamples += r.failover_samples;
 		fsum += r.failover_ms_sum;
 		if (r.failover_ms_max > fmax) {
