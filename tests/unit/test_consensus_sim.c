@@ -660,10 +660,10 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, sync_flag_decider_fails_liveness);
 	tcase_add_test(tc, first_final_decider_loses_writes);
 	tcase_add_test(tc, steady_state_keeps_the_lease);
-	tcase_add_test(tc, one_instance_is_the_run_of_before);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("instances");
 	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, one_instance_is_the_run_of_before);
 	tcase_add_loop_test(tc, two_instances_three_servers, 0, 2);
 	tcase_add_test(tc, two_instances_five_servers);
 	tcase_add_test(tc, two_instances_same_seed_same_run);
