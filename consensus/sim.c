@@ -25,6 +25,19 @@
  * the agent's acknowledgement of that fence. Writability is the agent's
  * own lease on its own clock: with the lease enforced inside PostgreSQL
  * (docs/agent.md) that is what decides whether a write commits.
+ *
+ * Two instances a region (sim.h): struct inst holds each instance's agent,
+ * database and what batond knows of it; struct server its batond. What
+ * batond does for the designation is agents.c's part, modelled: the
+ * `standbys` order (sent when the list derived from the FSM's L differs
+ * from the agent's, or the driver waits for a higher G; refused below the
+ * agent's G; X is the primary's position when it lands), the list a
+ * promote carries, the lease gate (no grant while the question's list
+ * leaves the members), and the designate op's view of pods and standby
+ * rows (designate.h). The decisions are the real code's: the driver runs
+ * baton_designate_decide() and proposes what it says. With one instance
+ * no random number is drawn and no line traced that was not before, so
+ * every seed replays the run (and the digest) it gave before.
  */
 #include "consensus/sim.h"
 

@@ -30,6 +30,27 @@
  *  L1  once a Raft leader exists, some agent is writable again within the
  *      liveness bound (a lease with its drift allowance and margin, and
  *      one second for the promote, the order and the first grant).
+ *
+ * With two instances a region (config.instances = 2, docs/consensus.md
+ * §2 "Two instances"): each region has ordinals 0 and 1, each with its
+ * own agent, lease and position; the FSM's designated ordinal of the
+ * primary region is the instance promoted and granted; the primary's
+ * synchronous list in force changes only by modelled `standbys` orders
+ * (and the list a promote carries), persisted across agent restarts, and
+ * only a standby it lists acknowledges a write. The driver runs
+ * consensus/designate.c (its designate op is set only with two
+ * instances). Faults add: a standby instance's pod killed or its
+ * database stopped, and their return; agent faults hit one instance.
+ * Checks add, after every step:
+ *  S5  while an instance of the primary can write, the list in force on
+ *      it names only members (M) of the most-applied FSM;
+ *  S1 and RPO per instance (the promoted one is the designated one);
+ * and as end phases (config.end), from a settled fleet:
+ *  L2  a standby region's designated instance killed beside a healthy
+ *      sibling is replaced (RELEASE applied) within
+ *      BATON_DESIGNATE_STALE_MS + redesignateAfter + 5 s; optionally the
+ *      primary's region is killed after that (L1's bound and a lease);
+ *  or the primary's region is killed with a move in flight.
  */
 #ifndef BATON_CONSENSUS_SIM_H
 #define BATON_CONSENSUS_SIM_H
