@@ -52,6 +52,32 @@ static bool filtered_out(const char *filter, const char *key)
 	return strcmp(filter, key) != 0;
 }
 
+/* This region's designated instance and the move in flight, from its
+ * status (status.regions[].designated, .designation), as D's
+ * "designated" ("orders-us-east-1") and "designation" ("Joining
+ * orders-us-east-1": the state and the instance that joined; absent while
+ * Stable). */
+static void designation(json_t *d, json_t *me)
+{
+	json_t *g = json_object_get(me, "designation");
+	const char *state = json_string_value(json_object_get(g, "state"));
+	const char *to = json_string_value(json_object_get(g, "to"));
+	char buf[300];
+
+	if (json_is_string(json_object_get(me, "designated"))) {
+		json_object_set(d, "designated",
+				json_object_get(me, "designated"));
+	}
+	if (state == NULL || strcmp(state, "Stable") == 0) {
+		return;
+	}
+	snprintf(buf, sizeof buf, "%s%s%s%s", state, to != NULL ? " " : "",
+		 to != NULL ? to : "",
+		 json_is_true(json_object_get(g, "givingUp")) ? " (giving up)"
+							      : "");
+	json_object_set_new(d, "designation", json_string(buf));
+}
+
 /* The pods of database KEY that the region's batond holds under a
  * forensic fence (its /v1/status agents[].forensicFence, batond/hold.h),
  * as D's "fenced": {"pod": "why"}. Nothing without batond. */
@@ -153,6 +179,7 @@ static json_t *region_status(struct baton_ctl_region *r, const char *filter)
 		    json_object_get(json_object_get(o, "spec"),
 				    "primaryRegion"));
 		held_pods(r, key, d);
+		designation(d, me);
 		json_array_append_new(dbs, d);
 	}
 	json_decref(items);
@@ -188,20 +215,21 @@ static const char *lag_cell(json_t *v, char *buf, size_t len)
 }
 
 /* One row per region and database, each column as wide as its widest
- * cell. WIDE: FENCED, the pods its batond holds under a forensic fence,
+ * cell. WIDE: DESIGNATED, the region's designated instance (and a move in
+ * flight), FENCED, the pods its batond holds under a forensic fence,
  * and REASON, the region's status.phaseReason. */
 static void print_table(json_t *regions, bool wide)
 {
 	static const char *const header[] = {
-	    "REGION",	"REACHABLE", "RAFT",   "TERM",	"LEADER",
-	    "DATABASE", "PRIMARY",   "EPOCH",  "PHASE", "READY",
-	    "ROLE",	"LAG",	     "FENCED", "REASON"};
+	    "REGION",	"REACHABLE", "RAFT",	   "TERM",   "LEADER",
+	    "DATABASE", "PRIMARY",   "EPOCH",	   "PHASE",  "READY",
+	    "ROLE",	"LAG",	     "DESIGNATED", "FENCED", "REASON"};
 	struct baton_ctl_table t;
-	size_t i, j, ncols = wide ? 14 : 12;
+	size_t i, j, ncols = wide ? 15 : 12;
 	json_t *r, *d;
 
-	/* the header and every row have the wide table's 14 cells */
-	_Static_assert(sizeof header / sizeof *header == 14,
+	/* the header and every row have the wide table's 15 cells */
+	_Static_assert(sizeof header / sizeof *header == 15,
 		       "a header cell per column of the wide table");
 
 	if (baton_ctl_table_init(&t, ncols, header) != 0) {
@@ -213,7 +241,7 @@ static void print_table(json_t *regions, bool wide)
 		json_t *raft =
 		    json_object_get(json_object_get(r, "batond"), "raft");
 		char b[3][32];
-		const char *row[14] = {
+		const char *row[15] = {
 		    json_string_value(json_object_get(r, "name")),
 		    json_string_value(json_object_get(r, "reachable")),
 		    baton_ctl_str_or(json_object_get(raft, "state"), "-", b[0],
@@ -229,7 +257,7 @@ static void print_table(json_t *regions, bool wide)
 		}
 		json_array_foreach(dbs, j, d)
 		{
-			char c[5][32], fenced[300] = "";
+			char c[5][32], fenced[300] = "", desig[400];
 			const char *pod;
 			json_t *why;
 			row[5] =
@@ -254,8 +282,25 @@ static void print_table(json_t *regions, bool wide)
 				snprintf(fenced + used, sizeof fenced - used,
 					 "%s%s", used ? "," : "", pod);
 			}
-			row[12] = fenced;
-			row[13] = baton_ctl_str_or(
+			/* "orders-us-east-0", or with a move in flight
+			 * "orders-us-east-0 (Joining orders-us-east-1)" */
+			snprintf(
+			    desig, sizeof desig, "%s%s%s%s",
+			    baton_ctl_str_or(json_object_get(d, "designated"),
+					     "-", NULL, 0),
+			    json_is_string(json_object_get(d, "designation"))
+				? " ("
+				: "",
+			    json_is_string(json_object_get(d, "designation"))
+				? json_string_value(
+				      json_object_get(d, "designation"))
+				: "",
+			    json_is_string(json_object_get(d, "designation"))
+				? ")"
+				: "");
+			row[12] = desig;
+			row[13] = fenced;
+			row[14] = baton_ctl_str_or(
 			    json_object_get(d, "phaseReason"), "-", NULL, 0);
 			baton_ctl_table_add(&t, row);
 		}
@@ -296,7 +341,11 @@ static void usage_status(FILE *f)
 		"(KiB, MiB, ...;\n"
 		"bytes in json and yaml); columns as wide as their content; "
 		"-o wide adds\n"
-		"the reason for the phase (status.phaseReason).\n"
+		"the region's designated instance and a move of it in "
+		"flight (DESIGNATED),\n"
+		"the pods its batond holds under a forensic fence (FENCED) "
+		"and the reason\n"
+		"for the phase (status.phaseReason).\n"
 		"Unreachable regions are listed with the error. Exit 0 if "
 		"any region\n"
 		"answered, 1 if none did, 2 on bad flags or configs.\n\n"

@@ -9,6 +9,7 @@
 #include "batond/agents.h"
 #include "batond/cachefields.h"
 #include "batond/fsmsync.h"
+#include "batond/fsmview.h"
 #include "batond/labels.h"
 #include "batond/lastfailover.h"
 #include "batond/peerfence.h"
@@ -54,60 +55,31 @@ static const char *db_key(const char *ns, const char *name,
 
 /* ---- the environment of the reconcile jobs ------------------------------ */
 
-static const char *phase_name(int phase)
-{
-	switch (phase) {
-	case BATON_PHASE_SWITCHING_OVER:
-	case BATON_PHASE_FENCED:
-		return "SwitchingOver";
-	case BATON_PHASE_REGION_LOST:
-		return "Degraded";
-	case BATON_PHASE_FAILING_OVER:
-		return "FailingOver";
-	default:
-		return "Healthy";
-	}
-}
-
 static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 			 struct baton_fsm_view *out)
 {
 	struct baton_controller *c = data;
 	const struct baton_db_state *st = NULL;
 	char db[BATON_NAME_SIZE];
+	bool quorum = false, lost = false;
 
-	memset(out, 0, sizeof *out);
 	if (c->consensus != NULL) {
 		st = c->consensus->db(c->consensus->data,
 				      db_key(spec->ns, spec->name, db));
-		out->quorum = c->consensus->quorum(c->consensus->data);
+		quorum = c->consensus->quorum(c->consensus->data);
+		lost = st != NULL && c->consensus->primary_lost != NULL &&
+		       c->consensus->primary_lost(c->consensus->data, st->name);
 	}
-	if (st == NULL) {
-		return;
-	}
-	out->registered = true;
-	if (st->primary >= 0 && (unsigned)st->primary < st->n_regions) {
-		const char *name = st->regions[st->primary].name;
-		/* the record's copy; the FSM's own if there is no record */
-		out->primary_region =
-		    baton_dbstate_primary(&c->dbstate, db, name);
-		if (out->primary_region == NULL) {
-			out->primary_region = name;
-		}
-	}
-	out->epoch = st->epoch;
-	out->automatic = st->cfg.automatic;
-	out->primary_lost =
-	    c->consensus->primary_lost != NULL &&
-	    c->consensus->primary_lost(c->consensus->data, st->name);
-	out->phase = phase_name(st->phase); /* a literal */
-	{
-		int region;
-		int why = baton_decider_blocked(st, out->primary_lost, &region);
-		out->blocked = why != 0 ? baton_blocked_name(why) : NULL;
-		out->blocked_region =
-		    region >= 0 ? st->regions[region].name : NULL;
-	}
+	/* the record's copy of the primary's name; the FSM's own if there
+	 * is no record */
+	baton_fsmview_fill(
+	    st, quorum, lost,
+	    st != NULL && st->primary >= 0 &&
+		    (unsigned)st->primary < st->n_regions
+		? baton_dbstate_primary(&c->dbstate, db,
+					st->regions[st->primary].name)
+		: NULL,
+	    out);
 }
 
 static int env_register(void *data, const struct baton_dbspec *spec)

@@ -727,6 +727,13 @@ static void failover_blocked_event(struct baton_reconcile *r, json_t *old,
 	}
 }
 
+static void designation_event(void *data, const char *type, const char *reason,
+			      const char *message)
+{
+	struct baton_reconcile *r = data;
+	r->env->event(r->env->data, r->obj, type, reason, message);
+}
+
 /* OLD: the status the object has (batond/cachefields.h keeps it as text) */
 static void write_status_from(struct baton_reconcile *r, json_t *old)
 {
@@ -801,6 +808,7 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 		}
 	}
 	failover_blocked_event(r, old, st);
+	baton_status_designation_events(old, st, designation_event, r);
 	patch = json_pack("{s:o}", "status", merge_patch_from(old, st));
 	json_decref(st);
 	if (patch == NULL) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batond/children.h"
 #include "common/labels.h"
 
 /* Appends a condition, keeping the old lastTransitionTime when the status
@@ -96,6 +97,63 @@ void baton_status_history(json_t *st, json_t *old)
 	json_object_set_new(st, "history", h);
 }
 
+/* REGION's designation as the FSM has it, NULL: none known. */
+static const struct baton_fsm_desig *desig_of(const struct baton_fsm_view *v,
+					      const char *region)
+{
+	for (int i = 0; v != NULL && i < v->n_desig; i++) {
+		if (strcmp(v->desig[i].region, region) == 0) {
+			return &v->desig[i];
+		}
+	}
+	return NULL;
+}
+
+static int lowest_bit(unsigned mask)
+{
+	for (int k = 0; k < 16; k++) {
+		if (mask & (1u << k)) {
+			return k;
+		}
+	}
+	return -1;
+}
+
+/* O's designated (the pod the region would promote and the only one of it
+ * in the synchronous set) and designation ({state, from, to}: Stable, or a
+ * move in flight: Joining while both instances are listed, Leaving once
+ * one of them left the list). Pod names by children.c's rule; nothing when
+ * a name does not fit (it is never cut). */
+static void set_designation(json_t *o, const char *db,
+			    const struct baton_fsm_desig *d)
+{
+	char a[128], b[128];
+	unsigned other = d->members & ~(1u << d->designated);
+	const char *state = "Stable";
+	json_t *g;
+
+	if (baton_children_pod_name(db, d->region, d->designated, a,
+				    sizeof a) == NULL) {
+		return;
+	}
+	json_object_set_new(o, "designated", json_string(a));
+	if (other != 0) {
+		state = d->listed == d->members ? "Joining" : "Leaving";
+	}
+	g = json_pack("{s:s}", "state", state);
+	if (other != 0 &&
+	    baton_children_pod_name(db, d->region, lowest_bit(other), b,
+				    sizeof b) != NULL) {
+		json_object_set_new(g, "from", json_string(a));
+		json_object_set_new(g, "to", json_string(b));
+		/* given up: the joiner left the list, the old one stays */
+		if (d->listed == (1u << d->designated)) {
+			json_object_set_new(g, "givingUp", json_true());
+		}
+	}
+	json_object_set_new(o, "designation", g);
+}
+
 json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 {
 	json_t *old_conds = json_object_get(old, "conditions");
@@ -152,6 +210,11 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 				p += len + (p[len] == ',');
 			}
 			json_object_set_new(o, "syncStandbys", names);
+		}
+		if (is_data && in->spec != NULL &&
+		    desig_of(fsm, r->name) != NULL) {
+			set_designation(o, in->spec->name,
+					desig_of(fsm, r->name));
 		}
 		json_array_append_new(regions, o);
 		if (is_data) {
@@ -383,4 +446,83 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old)
 	}
 	json_object_set_new(st, "conditions", conds);
 	return st;
+}
+
+static json_t *region_named(json_t *status, const char *name)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(status, "regions"), i, r)
+	{
+		const char *n = json_string_value(json_object_get(r, "name"));
+		if (n != NULL && strcmp(n, name) == 0) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static const char *field(json_t *o, const char *key, const char *sub)
+{
+	json_t *v = json_object_get(o, key);
+	return json_string_value(sub != NULL ? json_object_get(v, sub) : v);
+}
+
+void baton_status_designation_events(json_t *old, json_t *st,
+				     void (*emit)(void *data, const char *type,
+						  const char *reason,
+						  const char *message),
+				     void *data)
+{
+	size_t i;
+	json_t *now;
+	char msg[512];
+
+	if (old == NULL) {
+		return;
+	}
+	json_array_foreach(json_object_get(st, "regions"), i, now)
+	{
+		const char *name = field(now, "name", NULL);
+		json_t *before = region_named(old, name != NULL ? name : "");
+		const char *d_now = field(now, "designated", NULL);
+		const char *d_before = field(before, "designated", NULL);
+		const char *s_now = field(now, "designation", "state");
+		const char *s_before = field(before, "designation", "state");
+		const char *to = field(now, "designation", "to");
+		bool up_now = json_is_true(json_object_get(
+		    json_object_get(now, "designation"), "givingUp"));
+		bool up_before = json_is_true(json_object_get(
+		    json_object_get(before, "designation"), "givingUp"));
+
+		if (name == NULL || before == NULL || d_now == NULL) {
+			continue;
+		}
+		if (s_now != NULL && strcmp(s_now, "Joining") == 0 &&
+		    (s_before == NULL || strcmp(s_before, "Stable") == 0)) {
+			snprintf(msg, sizeof msg,
+				 "region %s: %s joins the synchronous set "
+				 "beside %s (designated); it becomes the "
+				 "designated instance once it has flushed "
+				 "every commit %s may have acknowledged",
+				 name, to != NULL ? to : "?", d_now, d_now);
+			emit(data, "Normal", "DesignationStarted", msg);
+		}
+		if (up_now && !up_before) {
+			snprintf(msg, sizeof msg,
+				 "region %s: %s did not catch up and leaves "
+				 "the synchronous set again; %s stays "
+				 "designated",
+				 name, to != NULL ? to : "?", d_now);
+			emit(data, "Warning", "DesignationStalled", msg);
+		}
+		if (d_before != NULL && strcmp(d_before, d_now) != 0) {
+			snprintf(msg, sizeof msg,
+				 "region %s: %s is the designated instance "
+				 "(was %s)",
+				 name, d_now, d_before);
+			emit(data, "Normal", "DesignationCompleted", msg);
+		}
+	}
 }

@@ -36,6 +36,18 @@ struct baton_region_obs {
 	const char *instance_endpoint;
 };
 
+/* One data region's designation, as the FSM has it (docs/
+ * design-per-instance.md §3.1): the designated ordinal, the members M (the
+ * instances that may hold the only copy of a commit) and the listed L (what
+ * the primary's synchronous list may name), one bit per ordinal. */
+struct baton_fsm_desig {
+	const char *region;
+	int designated;
+	uint16_t members, listed;
+};
+
+#define BATON_FSM_VIEW_REGIONS 8
+
 struct baton_fsm_view {
 	bool registered;	    /* the FSM knows the database */
 	bool quorum;		    /* this batond can reach a Raft majority */
@@ -50,6 +62,9 @@ struct baton_fsm_view {
 	 * final position) or "NoCandidate"; NULL when it does not */
 	const char *blocked;
 	const char *blocked_region;
+	/* every data region's designation, by region name */
+	int n_desig;
+	struct baton_fsm_desig desig[BATON_FSM_VIEW_REGIONS];
 };
 
 struct baton_status_input {
@@ -80,5 +95,16 @@ json_t *baton_status_compute(const struct baton_status_input *in, json_t *old);
  * (which keeps the old lastFailover) adds nothing twice. */
 #define BATON_STATUS_HISTORY 10
 void baton_status_history(json_t *st, json_t *old);
+
+/* The Events a change of the regions' designations from OLD to ST calls
+ * for, each through EMIT (TYPE "Normal" or "Warning"): DesignationStarted
+ * (a region's move began: Joining), DesignationStalled (the joiner is given
+ * up: givingUp), DesignationCompleted (another instance is designated).
+ * Nothing when OLD is NULL (a first status says nothing changed). */
+void baton_status_designation_events(json_t *old, json_t *st,
+				     void (*emit)(void *data, const char *type,
+						  const char *reason,
+						  const char *message),
+				     void *data);
 
 #endif /* BATON_BATOND_STATUS_H */

@@ -262,11 +262,16 @@ int baton_kube_recorder_init(struct baton_kube_client *c,
 	return 0;
 }
 
+/* A cache key (object, type, reason, message): built in this size by
+ * baton_kube_event() and copied in it by evict_oldest(), so the copy is
+ * never cut and a delete never misses. */
+#define EV_KEY_SIZE 1536
+
 /* Forgets the least recently recorded entry. */
 static void evict_oldest(struct baton_kube_recorder *r)
 {
 	struct ev_entry *e = r->oldest;
-	char key[1536];
+	char key[EV_KEY_SIZE];
 
 	/* the key is the cache's, freed by the delete that reads it */
 	snprintf(key, sizeof key, "%s", e->key);
@@ -290,7 +295,7 @@ void baton_kube_event(struct baton_kube_recorder *r, json_t *obj,
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
 	const char *uid = json_string_value(json_object_get(meta, "uid"));
-	char msg[1024], key[1536], evname[320], ts[32];
+	char msg[1024], key[EV_KEY_SIZE], evname[320], ts[32];
 	struct ev_entry *e;
 	json_t *slot, *ev;
 	va_list ap;

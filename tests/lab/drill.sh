@@ -35,6 +35,17 @@
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
 #                   becomes a replica of the new one, no manual step)
+#   kill-instance   (netns lab, LAB_REPLICAS=2 LAB_DESIGNATION=1 make lab)
+#                   cut the link of a standby region's designated instance
+#                   (lab.sh isolate-pod: a lost node under one instance;
+#                   its pod object stays): the region must move its
+#                   designation to the sibling (JOIN, LEAVE, RELEASE:
+#                   status.regions[].designated changes; measured as
+#                   designationMs, from the cut), then the primary region is
+#                   killed: the fleet must fail over with no acknowledged
+#                   write lost, the sibling counting as the region's copy.
+#                   The prober writes to every instance, siblings too.
+#                   Restored: the pod's link, then the region
 #   manual          batonctl pause --wait on the live NS/NAME (failover.mode
 #                   manual in every region, in force in Raft), kill the
 #                   primary region, check
@@ -158,10 +169,11 @@ case $scenario in
     5|switchover) list=(switchover) ;;
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
+    kill-instance) list=(kill-instance) ;;
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, pause-region, manual, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, pause-region, manual, kill-instance, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces, or the Docker engine of the kind lab)"
 [ -x "$batonctl" ] || die "$batonctl is not built (make BUILD=${build#"$top"/} ${build#"$top"/}/bin/batonctl)"
@@ -193,7 +205,23 @@ kc() {
 }
 st() { kc "$1" -n "$ns" get dbc "$db" -o jsonpath="{.status.$2}" 2>/dev/null; }
 region_ip() { sed -n 's/^BATON_IP=//p' "$R/$1/region.env"; }
-pod_ip() { kc "$1" -n "$ns" get pod "$db-$1-0" -o jsonpath='{.status.podIP}' 2>/dev/null; }
+# designated REGION: the pod a failover to REGION promotes, as REGION's
+# status names it (the FSM's; <db>-<region>-0 until a designation moves it)
+designated() {
+    local d
+    d=$(st "$1" "regions[?(@.name==\"$1\")].designated")
+    echo "${d:-$db-$1-0}"
+}
+pod_ip() { kc "$1" -n "$ns" get pod "$(designated "$1")" -o jsonpath='{.status.podIP}' 2>/dev/null; }
+# every instance's address, siblings too (kill-instance: the prober must
+# reach each, so a second writable instance anywhere is seen)
+all_pod_ips() {
+    local r
+    for r in "${regions[@]}"; do
+        kc "$r" -n "$ns" get pods -l "baton.dev/cluster=$db" -o jsonpath='{range .items[*]}{.status.podIP}{"\n"}{end}' 2>/dev/null |
+            while read -r ip; do [ -n "$ip" ] && echo "$ip $r"; done
+    done
+}
 agent() { curl -fs --max-time 1 "http://$1:8082/v1/status" 2>/dev/null; }
 # wait_for SECONDS CMD...: poll every 0.5 s; 0 if CMD succeeded in time
 wait_for() { wait_every 0.5 "$@"; }
@@ -463,6 +491,11 @@ run_steady() {
     local before; before=$(fleet_state) p=${before%/*} e=${before#*/}
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
     hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
+    if [ "$scen" = kill-instance ]; then
+        [ "$labkind" = netns ] || { log "kill-instance runs on the netns lab only"; return 1; }
+        while read -r x r; do ipregion[$x]=$r; done < <(all_pod_ips)
+        hosts=$(printf '%s\n' "${!ipregion[@]}" | sort -u | paste -sd,)
+    fi
     f0=$(fences "${podip[$p]}")
     "$batonctl" load --hosts "$hosts" --out "$dir" --run "steady-$i-$(now_ms)" >"$dir/load.out" 2>"$dir/load.err" &
     lpid=$! cur_load=$!
@@ -494,7 +527,7 @@ run_steady() {
 # ---- one run --------------------------------------------------------------------
 run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
-    local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x
+    local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x designation_ms=null
     mkdir -p "$dir"
     podip=() ipregion=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
@@ -524,6 +557,27 @@ run_one() {
     log "$scen #$i: primary $p at epoch $e; injecting the fault"
     case $scen in
         kill-region) kill_region "$p" ;;
+        kill-instance)
+            local was now_d ord cut_at
+            was=$(designated "$target") ord=${was##*-}
+            [ "$(kc "$target" -n "$ns" get pods -l "baton.dev/cluster=$db" -o name 2>/dev/null | wc -l)" -ge 2 ] ||
+                log "kill-instance #$i: $target has one instance (LAB_REPLICAS=2 make lab): nothing can take over"
+            cur_pod_cut="$target $ord"
+            "$labsh" isolate-pod "$target" "$ord" "$ns/$db" >>"$dir/fault.log" 2>&1
+            cut_at=$(now_ms)
+            moved() { now_d=$(designated "$target"); [ -n "$now_d" ] && [ "$now_d" != "$was" ]; }
+            if wait_for 180 moved; then
+                designation_ms=$(($(now_ms) - cut_at))
+                log "kill-instance #$i: $target's designated instance moved $was -> $now_d in $designation_ms ms"
+                podip[$target]=$(pod_ip "$target")
+            else
+                notes="designation of $target did not move from $was within 180 s"
+                log "kill-instance #$i: $notes (status: $(kc "$target" -n "$ns" get dbc "$db" -o jsonpath='{.status.regions}' 2>&1))"
+            fi
+            fault_at=$(now_ms)
+            log "kill-instance #$i: killing the primary region $p"
+            kill_region "$p"
+            ;;
         pause-region) pause_region "$p" >>"$dir/fault.log" 2>&1 ;;
         manual)
             kill_region "$p"
@@ -651,6 +705,11 @@ run_one() {
     # put back what the drill broke, so the next one starts whole
     case $scen in
         kill-region | manual) restore_region "$p" "$dir" ;;
+        kill-instance)
+            [ -n "$cur_pod_cut" ] && "$labsh" heal-pod $cur_pod_cut "$ns/$db" >>"$dir/fault.log" 2>&1
+            cur_pod_cut=""
+            restore_region "$p" "$dir"
+            ;;
         partition) heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) [ "$labkind" = kind ] || "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;; # kind: the kubelet restarts it
         pause-agent)
@@ -677,6 +736,7 @@ run_one() {
         --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
         --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
         --arg mode synchronous --argjson failover "${failover_ms:-null}" --argjson auto "$auto" \
+        --argjson desig "$designation_ms" \
         --argjson instances "$(for k in "${!ipregion[@]}"; do jq -n --arg k "$k" --arg v "${ipregion[$k]}" '{($k): $v}'; done | jq -s 'add // {}')" \
         '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
           converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
@@ -684,6 +744,7 @@ run_one() {
           switchoverTarget: (if $s == "switchover" or $s == "manual" then $target else null end),
           rejoined: $restored, rejoinMs: $rejoin, replicationMode: $mode,
           partitionFailoverMs: $failover, promotedWithoutRequest: $auto, instances: $instances,
+          designationMs: $desig,
           startedAt: $started, endedAt: $ended, timeoutS: $timeout, notes: $notes}' >"$dir/drill.json"
     if [ "$check" = 1 ]; then
         "$batonctl" report --check "$dir"
@@ -695,7 +756,7 @@ run_one() {
 # ---- main -------------------------------------------------------------------------
 # Interrupted (Ctrl-C, timeout): stop the load, and heal a region this
 # drill cut off, so the lab is not left half broken.
-cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_kind="" cur_paused_region=""
+cur_load="" cur_cut="" cur_paused="" cur_cut_control="" cur_delayed="" cur_paused_kind="" cur_paused_region="" cur_pod_cut=""
 on_exit() {
     [ -n "$cur_paused" ] && kill -CONT "$cur_paused" 2>/dev/null
     [ -n "$cur_paused_kind" ] && kind_resume_agent "$cur_paused_kind" >/dev/null 2>&1
@@ -704,6 +765,8 @@ on_exit() {
     [ -n "$cur_delayed" ] && "$labsh" undelay "$cur_delayed" >/dev/null 2>&1
     [ -n "$cur_load" ] && kill -TERM "$cur_load" 2>/dev/null
     [ -n "$cur_cut" ] && heal_region "$cur_cut" >/dev/null 2>&1
+    # shellcheck disable=SC2086 # "REGION ORDINAL"
+    [ -n "$cur_pod_cut" ] && "$labsh" heal-pod $cur_pod_cut "$ns/$db" >/dev/null 2>&1
     return 0
 }
 trap on_exit EXIT

@@ -24,6 +24,11 @@
 #                     cut / restore only R's region host (control plane and
 #                     batond): its pod hosts keep their links, so clients
 #                     still reach its database instances
+#   lab.sh isolate-pod R ORD [NS/NAME] | heal-pod R ORD [NS/NAME]
+#                     cut / restore the link of one pod host: instance ORD
+#                     of region R of NS/NAME (default lab/orders), a lost
+#                     node under one database instance; its pod object,
+#                     its region's control plane and batond stay up
 #   lab.sh delay R MS | undelay R
 #                     hold what R's batond sends to R's agents (orders,
 #                     status polls, lease answers) MS ms (baton_netdelay on
@@ -38,7 +43,11 @@
 # tests/helpers/baton_labkubelet come from there; missing ones are built),
 # BATON_LAB_PVS (PersistentVolumes per region, default 6),
 # BATON_LAB_BATOND (0: do not start batond; tests that run their own),
-# BATON_LAB_PV_SIZE (default 100Gi), BATON_LAB_STORAGE_CLASS (default none).
+# BATON_LAB_PV_SIZE (default 100Gi), BATON_LAB_STORAGE_CLASS (default none),
+# LAB_REPLICAS (instances per data region apply-example asks for, 1-4,
+# default 1), LAB_DESIGNATION (1: batond runs with designation on, a
+# region moves its designated instance when it dies: docs/lab.md),
+# LAB_LOG_LEVEL (batond's log level).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -232,6 +241,9 @@ write_batond_config() {
         echo "agentApi: {bind: \"$(region_ip "$r"):7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
+        # LAB_DESIGNATION=1: a region whose designated instance dies
+        # moves it to a sibling (docs/design-per-instance.md)
+        if [ "${LAB_DESIGNATION:-0}" = 1 ]; then echo "designation: true"; fi
         # LAB_LOG_LEVEL=debug: every command applied, every report sent
         if [ -n "${LAB_LOG_LEVEL:-}" ]; then echo "log: {level: $LAB_LOG_LEVEL}"; fi
     } >"$lab/batond/$r.yaml"
@@ -372,8 +384,9 @@ cmd_status() {
 # pg_rewind copies them all (docs/lab.md, the heal's rejoin).
 cmd_apply_example() {
     local ref=${1:-lab/orders} mode=${2:-automatic} ns name r prio regions_yaml="" first
-    local wal_segment_mb=${LAB_WAL_SEGMENT_MB:-1}
+    local wal_segment_mb=${LAB_WAL_SEGMENT_MB:-1} replicas=${LAB_REPLICAS:-1}
     [[ $mode =~ ^(automatic|manual)$ ]] || die "failover mode must be automatic or manual, not '$mode'"
+    [[ $replicas =~ ^[1-4]$ ]] || die "LAB_REPLICAS must be 1 to 4, not '$replicas'"
     [[ $ref == */* ]] || ref=lab/$ref
     ns=${ref%%/*} name=${ref#*/}
     [[ $ns =~ ^[a-z0-9-]+$ && $name =~ ^[a-z0-9-]+$ ]] || die "NAMESPACE/NAME must be DNS labels: '$ref'"
@@ -381,7 +394,7 @@ cmd_apply_example() {
     first=$(region_names | head -1)
     prio=300
     for r in $(region_names); do
-        regions_yaml+="  - {name: $r, role: data, replicas: 1, priority: $prio}"$'\n'
+        regions_yaml+="  - {name: $r, role: data, replicas: $replicas, priority: $prio}"$'\n'
         prio=$((prio - 100))
     done
     for r in $(region_names); do
@@ -440,6 +453,23 @@ cmd_link() { # cmd_link isolate|heal|isolate-control|heal-control REGION
     done
 }
 
+# isolate-pod|heal-pod R ORD [NS/NAME]: the link of the pod host of
+# instance ORD (<name>-<R>-<ORD>) goes down / up, nothing else.
+cmd_pod_link() {
+    local verb=$1 r=${2:-} ord=${3:-} ref=${4:-lab/orders} f want v="" state
+    [ -n "$r" ] && [ -d "$regions_dir/$r" ] || die "which region? ($(region_names | tr '\n' ' '))"
+    [[ $ord =~ ^[0-9]+$ ]] || die "$verb $r ORD: ORD is the instance's ordinal"
+    [[ $ref == */* ]] || ref=lab/$ref
+    want="${ref%%/*}/${ref#*/}-$r-$ord"
+    for f in "$lab/state/$r"/pods/*/state; do
+        [ -f "$f" ] && [ "$(sed -n 's/^pod=//p' "$f")" = "$want" ] && v=$(sed -n 's/^veth=//p' "$f")
+    done
+    [ -n "$v" ] || die "$r runs no pod $want (lab.sh status)"
+    state=$([ "$verb" = isolate-pod ] && echo down || echo up)
+    ip link set "$v" "$state" || die "cannot set $v $state"
+    log "$r: pod host of $want: link $v $state"
+}
+
 # delay R MS: what region R's host (batond) sends to R's pod hosts' agents
 # (orders and status polls to tcp 8081, answers to the agents' lease asks
 # from tcp 7102) is held MS ms by baton_netdelay on an NFQUEUE (the kernel
@@ -492,6 +522,7 @@ case ${1:-} in
     recycle) cmd_recycle ;;
     apply-example) shift; cmd_apply_example "$@" ;;
     isolate|heal|isolate-control|heal-control) cmd_link "$1" "${2:-}" ;;
+    isolate-pod|heal-pod) cmd_pod_link "$1" "${2:-}" "${3:-}" "${4:-}" ;;
     delay) cmd_delay "${2:-}" "${3:-}" ;;
     undelay) cmd_undelay "${2:-}" ;;
     -h|--help|help|"") usage ;;
