@@ -646,6 +646,43 @@ START_TEST(list_early_is_caught)
 }
 END_TEST
 
+/* RPO and S1/S4 judge the promoted *instance* with two instances a
+ * region: the deciders that lose writes or ignore the drift are caught
+ * there too (first-final at seed 29, send-time at seed 2). */
+START_TEST(two_instances_broken_deciders_are_caught)
+{
+	static const struct {
+		unsigned flags;
+		const char *what;
+	} v[] = {{BATON_DECIDER_BROKEN_FIRST_FINAL, "RPO"},
+		 {BATON_DECIDER_BROKEN_SEND_TIME, "S"}};
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+
+	baton_sim_config_default(&cfg);
+	cfg.instances = 2;
+	for (unsigned k = 0; k < 2; k++) {
+		bool found = false;
+		unsigned i;
+		cfg.decider_flags = v[k].flags;
+		for (i = 0; i < 200 && !found; i++) {
+			cfg.seed = 1 + i;
+			ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+			found = r.violation &&
+				strncmp(r.what, v[k].what, strlen(v[k].what)) ==
+				    0 &&
+				strncmp(r.what, "S5", 2) != 0;
+		}
+		ck_assert_msg(found, "broken decider %u went unnoticed",
+			      v[k].flags);
+		fprintf(stderr,
+			"2 instances, broken decider %u caught at "
+			"seed %u: %s\n",
+			v[k].flags, i, r.what);
+	}
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("consensus_sim");
@@ -670,6 +707,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, designated_standby_dies_its_sibling_takes_over);
 	tcase_add_test(tc, primary_killed_mid_move_loses_no_acknowledged_write);
 	tcase_add_test(tc, list_early_is_caught);
+	tcase_add_test(tc, two_instances_broken_deciders_are_caught);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_set_timeout(tc, 300);
