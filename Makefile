@@ -229,15 +229,21 @@ check:
 
 # Deterministic simulation of the failover protocol (consensus/sim.c), beyond
 # the 2,000 schedules `make unit` runs. Prints violations (none expected),
-# failover times and log sizes.
+# failover times and log sizes. The two-instance runs (the designation,
+# S5, L2: docs/consensus.md §2) cost about 13 ms a schedule on 3 servers and
+# 35 ms on 5, so their counts are smaller.
 SCHEDULES ?= 70000
 SCHEDULES5 ?= 30000
+SCHEDULES2 ?= 10000
+SCHEDULES2_5 ?= 3000
 SEED ?= 1
 sim:
 	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/baton_sim
 	build/plain/tests/helpers/baton_sim --schedules $(SCHEDULES) --seed $(SEED)
 	build/plain/tests/helpers/baton_sim --servers 5 --schedules $(SCHEDULES5) --seed $(SEED)
 	build/plain/tests/helpers/baton_sim --hour
+	build/plain/tests/helpers/baton_sim --instances 2 --schedules $(SCHEDULES2) --seed $(SEED)
+	build/plain/tests/helpers/baton_sim --instances 2 --servers 5 --schedules $(SCHEDULES2_5) --seed $(SEED)
 
 # Benchmarks print numbers; they assert nothing about time.
 bench-batond:

@@ -25,6 +25,19 @@
  * the agent's acknowledgement of that fence. Writability is the agent's
  * own lease on its own clock: with the lease enforced inside PostgreSQL
  * (docs/agent.md) that is what decides whether a write commits.
+ *
+ * Two instances a region (sim.h): struct inst holds each instance's agent,
+ * database and what batond knows of it; struct server its batond. What
+ * batond does for the designation is agents.c's part, modelled: the
+ * `standbys` order (sent when the list derived from the FSM's L differs
+ * from the agent's, or the driver waits for a higher G; refused below the
+ * agent's G; X is the primary's position when it lands), the list a
+ * promote carries, the lease gate (no grant while the question's list
+ * leaves the members), and the designate op's view of pods and standby
+ * rows (designate.h). The decisions are the real code's: the driver runs
+ * baton_designate_decide() and proposes what it says. With one instance
+ * no random number is drawn and no line traced that was not before, so
+ * every seed replays the run (and the digest) it gave before.
  */
 #include "consensus/sim.h"
 
@@ -40,6 +53,7 @@
 
 #include "common/error.h"
 #include "consensus/decider.h"
+#include "consensus/designate.h"
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
 
@@ -54,6 +68,10 @@
 #define MAX_EPOCHS 4096
 #define MAX_EVENTS 8192
 #define CHAIN_CAP (1u << 22)
+#define INSTANCES_MAX 2
+/* a listed standby this close behind the primary is `quorum` in its
+ * pg_stat_replication row (streaming, not catching up) */
+#define QUORUM_LAG_BYTES 500
 
 struct clk {
 	double base_real, base_local, rate;
@@ -69,6 +87,51 @@ enum order_kind {
 	ORDER_DETACH, /* synchronous failover: stop streaming, say where */
 };
 
+/* One instance (pod) of a region: its agent, its database, and what the
+ * region's batond knows of that agent (from its order acknowledgements
+ * and status). A region has cfg->instances of them; with one, instance 0
+ * is the region's only instance, as before the per-instance design. */
+struct inst {
+	/* the agent */
+	struct clk aclk;
+	struct baton_agent_lease al;
+	bool ask_pending;
+	double next_ask;     /* agent local */
+	double paused_until; /* real */
+	double paused_since;
+	double slow_until; /* real: its channel to batond is slow */
+	bool agent_was_writable;
+	/* the database */
+	uint64_t position;
+	bool detached; /* stopped streaming (a synchronous failover) */
+	/* two instances: the pod is gone (killed) since DEAD_SINCE (real) */
+	bool dead;
+	double dead_since;
+	/* two instances: its database is down, the agent answers and says
+	 * so (not serving: §3.7's second row, without the stale wait) */
+	bool pg_down;
+	/* the synchronous list in force on this instance (agent.md: the
+	 * `standbys` order, persisted beside the epoch, so a restart keeps
+	 * it): per region, a mask of ordinals; G the applied count it was
+	 * derived at (it only grows); HAS_LIST false until the first order */
+	bool has_list;
+	uint16_t list[N_MAX];
+	uint64_t list_gen;
+	/* batond's view of this agent */
+	uint64_t known_epoch, known_primary_epoch;
+	uint64_t fence_acked_epoch; /* switchover: fence acknowledged */
+	uint64_t fence_acked_round;
+	uint64_t detach_acked_epoch; /* failover: detach acknowledged */
+	uint64_t detach_acked_round;
+	uint64_t detach_position; /* ... at this final position */
+	bool known_detached;
+	int order_pending;   /* enum order_kind in flight */
+	double order_sent;   /* real */
+	bool status_read;    /* batond read its status (since it started) */
+	bool status_serving; /* ... which said serving */
+	uint64_t status_ms;  /* ... last at this time (batond's clock) */
+};
+
 struct server {
 	struct sim *sim;
 	unsigned i;
@@ -79,39 +142,30 @@ struct server {
 	uint64_t max_epoch; /* S2 */
 	/* batond */
 	struct clk bclk;
-	double stall_until; /* real: the loop is stuck until then */
-	/* what batond knows of its agent (from order acknowledgements) */
-	uint64_t known_epoch, known_primary_epoch;
-	uint64_t fence_acked_epoch; /* switchover: fence acknowledged */
-	uint64_t fence_acked_round;
-	uint64_t detach_acked_epoch; /* failover: detach acknowledged */
-	uint64_t detach_acked_round;
-	uint64_t detach_position; /* ... at this final position */
-	bool known_detached;
+	double stall_until;    /* real: the loop is stuck until then */
 	double fence_proposed; /* real */
-	int order_pending;     /* enum order_kind in flight */
-	double order_sent;     /* real */
-	/* agent */
-	struct clk aclk;
-	struct baton_agent_lease al;
-	bool ask_pending;
-	double next_ask;     /* agent local */
-	double paused_until; /* real */
-	double paused_since;
-	double slow_until; /* real: its channel to batond is slow */
-	bool agent_was_writable;
-	/* the database of this region */
-	uint64_t position;
-	bool detached; /* stopped streaming (a synchronous failover) */
+	/* two instances: the primary's batond and its `standbys` orders:
+	 * the last answer (epoch, G, X, when, batond's clock), the order in
+	 * flight */
+	bool sb_answer;
+	uint64_t sb_answer_epoch, sb_answer_gen, sb_answer_x, sb_answer_ms;
+	bool sb_pending;
+	double sb_sent; /* real */
+	/* the primary agent's status as last read: its standby rows */
+	struct baton_designate_primary prim;
+	struct inst ag[INSTANCES_MAX];
 };
 
 enum ev_type {
-	EV_FORWARD = 1, /* a forwarded proposal reaches the leader */
-	EV_ACK,		/* its outcome reaches the proposer */
-	EV_ASK,		/* an agent's question reaches its batond */
-	EV_ANSWER,	/* batond's answer reaches the agent */
-	EV_ORDER,	/* an order reaches the agent */
-	EV_ORDER_ACK,	/* the agent's acknowledgement reaches batond */
+	EV_FORWARD = 1,	 /* a forwarded proposal reaches the leader */
+	EV_ACK,		 /* its outcome reaches the proposer */
+	EV_ASK,		 /* an agent's question reaches its batond */
+	EV_ANSWER,	 /* batond's answer reaches the agent */
+	EV_ORDER,	 /* an order reaches the agent */
+	EV_ORDER_ACK,	 /* the agent's acknowledgement reaches batond */
+	EV_STANDBYS,	 /* a `standbys` order reaches the primary's agent */
+	EV_STANDBYS_ACK, /* its answer (G, X) reaches batond */
+	EV_FWD_TIMEOUT,	 /* a forwarded proposal's HTTP request times out */
 };
 
 struct event {
@@ -130,6 +184,14 @@ struct event {
 	uint64_t round;	   /* ORDER, ORDER_ACK (detach): the round */
 	bool detached;	   /* ORDER_ACK: it streams from nobody */
 	unsigned inc;	   /* batond-bound: the incarnation it is for */
+	unsigned ord;	   /* agent-bound or from an agent: the instance */
+	/* a synchronous list: STANDBYS and PROMOTE (with_list), the list in
+	 * force on ASK (the lease question carries it) and STANDBYS_ACK */
+	bool has_list;
+	uint16_t list[N_MAX];
+	uint64_t gen;
+	uint64_t x;   /* STANDBYS_ACK: the primary's position when it landed */
+	bool refused; /* STANDBYS_ACK: G below the agent's (409) */
 };
 
 struct sim {
@@ -137,6 +199,7 @@ struct sim {
 	struct baton_sim_result *res;
 	struct raft_fixture f;
 	unsigned n;
+	unsigned ni; /* instances per region (cfg->instances) */
 	uint64_t rng;
 	double delta; /* per-clock rate bound */
 	struct server s[N_MAX];
@@ -150,6 +213,7 @@ struct sim {
 	bool failing_over;   /* lost() applied, no promote yet */
 	double last_elected; /* real: the latest "became leader" */
 	uint64_t acked;	     /* highest acknowledged write position */
+	uint64_t steps_seen; /* DESIGNATE: applied counts already logged */
 	char trace[TRACE_LINES][TRACE_LINE];
 	unsigned trace_next, trace_count;
 	unsigned outstanding; /* apply/transfer requests in flight */
@@ -157,6 +221,13 @@ struct sim {
 	 * closing server i + 1, whose pending applies then fail, so their
 	 * callbacks must not ask the fixture about links any more */
 	bool closing;
+	bool ending; /* two instances: an end phase (quiet) is under way */
+	/* two instances: forwarded proposals a leader took, by id: 1 once
+	 * the proposer has its outcome or its timeout (a leader killed
+	 * with the entry in flight never calls back in the fixture; the
+	 * peer API's request times out, FORWARD_TIMEOUT_MS) */
+	uint8_t *fwd_done;
+	uint64_t fwd_n, fwd_cap;
 	/* Schedule classes: one in four runs on a fast network and disk
 	 * (1 ms, no fsync wait), where commits are nearly instant and only
 	 * the drift allowance and the margin stand between two leases; one
@@ -188,6 +259,7 @@ struct req {
 	double sent;
 	struct baton_cmd cmd;
 	double expiry_real; /* promotes: when the lease expired (real) */
+	uint64_t fwd_id;    /* two instances: a forwarded one's id + 1 */
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -319,6 +391,70 @@ static struct baton_db_state *db_of(struct server *sv)
 	return baton_fsm_db(&sv->fsm, DB);
 }
 
+/* "r1" with one instance a region, "r1.0" with two. */
+static const char *iname(struct sim *s, char *buf, size_t size, unsigned i,
+			 unsigned k)
+{
+	if (s->ni == 1) {
+		snprintf(buf, size, "r%u", i);
+	} else {
+		snprintf(buf, size, "r%u.%u", i, k);
+	}
+	return buf;
+}
+
+/* The ordinal SV's FSM designates in its own region (0 before the
+ * database is known, and always with one instance). */
+static unsigned designated_of(struct server *sv)
+{
+	const struct baton_db_state *db = db_of(sv);
+	return db != NULL ? db->regions[sv->i].designated : 0;
+}
+
+static struct inst *designated(struct server *sv)
+{
+	return &sv->ag[designated_of(sv)];
+}
+
+/* The instance is up and its agent answers: a paused agent stops
+ * answering, and two seconds later the instance counts as not serving
+ * (batond's poll sees it). */
+static bool serving(struct sim *s, const struct inst *a)
+{
+	return !a->dead && !a->pg_down &&
+	       (now_real(s) >= a->paused_until ||
+		now_real(s) - a->paused_since < 2000);
+}
+
+/* The instance DB names the primary's (NULL: none). */
+static const struct inst *primary_inst(struct sim *s,
+				       const struct baton_db_state *db)
+{
+	if (db == NULL || db->primary < 0 || (unsigned)db->primary >= s->n) {
+		return NULL;
+	}
+	return &s->s[db->primary].ag[db->regions[db->primary].designated];
+}
+
+/* The instance (I, K) streams from the primary instance its batond's FSM
+ * names (*P): up, linked (not detached, its agent follows the epoch), the
+ * link between the regions up, the primary's instance up. */
+static bool streams(struct sim *s, unsigned i, unsigned k, struct inst **p)
+{
+	struct server *sv = &s->s[i];
+	struct inst *a = &sv->ag[k];
+	struct baton_db_state *db = db_of(sv);
+
+	if (db == NULL || db->primary < 0 ||
+	    (db->primary == (int)i && k == db->regions[i].designated) ||
+	    a->detached || a->known_epoch < db->epoch ||
+	    !link_up(s, (unsigned)db->primary, i)) {
+		return false;
+	}
+	*p = &s->s[db->primary].ag[db->regions[db->primary].designated];
+	return !a->dead && !a->pg_down && !(*p)->dead && !(*p)->pg_down;
+}
+
 /* batond's clock in whole ms: rounded down for times it records (a send
  * time: the lease counts from no later than the real send), up for
  * "now" in a grant (less is left). */
@@ -326,11 +462,6 @@ static uint64_t bnow(struct sim *s, struct server *sv, bool ceil_)
 {
 	double l = clk_local(&sv->bclk, now_real(s));
 	return (uint64_t)(ceil_ ? ceil(l) : floor(l));
-}
-
-static uint64_t anow(struct sim *s, struct server *sv)
-{
-	return (uint64_t)floor(clk_local(&sv->aclk, now_real(s)));
 }
 
 /* A message from I to J takes the link's latency plus some jitter (so
@@ -394,10 +525,10 @@ static void check_chain(struct sim *s, struct server *sv)
 	}
 }
 
-static bool agent_writable(struct sim *s, struct server *sv, double t)
+static bool agent_writable(const struct inst *a, double t)
 {
-	return sv->al.valid && sv->al.primary_epoch == sv->al.epoch &&
-	       clk_local(&sv->aclk, t) < (double)sv->al.deadline;
+	return a->al.valid && a->al.primary_epoch == a->al.epoch &&
+	       clk_local(&a->aclk, t) < (double)a->al.deadline;
 }
 
 /* S4, the first time any server applies the promote to EPOCH: the old
@@ -430,11 +561,14 @@ static void check_s4(struct sim *s, uint64_t epoch, const char *reason)
 			}
 		}
 	}
-	if (old->al.valid && old->al.epoch == epoch - 1 &&
-	    old->al.primary_epoch == epoch - 1) {
-		double r = clk_real(&old->aclk, (double)old->al.deadline);
-		if (r > end) {
-			end = r;
+	for (unsigned k = 0; k < s->ni; k++) {
+		const struct inst *a = &old->ag[k];
+		if (a->al.valid && a->al.epoch == epoch - 1 &&
+		    a->al.primary_epoch == epoch - 1) {
+			double r = clk_real(&a->aclk, (double)a->al.deadline);
+			if (r > end) {
+				end = r;
+			}
 		}
 	}
 	if (end >= 0) {
@@ -456,7 +590,7 @@ static void check_s4(struct sim *s, uint64_t epoch, const char *reason)
  * write. Checked once per epoch, the first time a promote applies. */
 static void check_rpo(struct sim *s, const struct baton_db_state *db)
 {
-	const struct server *np;
+	const struct inst *np;
 
 	if (!s->synchronous || db == NULL || db->primary < 0 ||
 	    (unsigned)db->primary >= s->n || db->epoch < 2 ||
@@ -467,16 +601,51 @@ static void check_rpo(struct sim *s, const struct baton_db_state *db)
 	if (s->failing_over) {
 		s->res->sync_failovers++;
 	}
-	np = &s->s[db->primary];
+	/* the promoted instance: the region's designated one once the
+	 * promote applied */
+	np = &s->s[db->primary].ag[db->regions[db->primary].designated];
 	if (np->position < s->acked) {
-		violation(s,
-			  "RPO: promote of r%d at epoch %llu loses "
-			  "acknowledged writes (it holds %llu, acknowledged "
-			  "up to %llu)",
-			  db->primary, (unsigned long long)db->epoch,
-			  (unsigned long long)np->position,
-			  (unsigned long long)s->acked);
+		violation(
+		    s,
+		    "RPO: promote of r%d%s at epoch %llu loses "
+		    "acknowledged writes (it holds %llu, acknowledged "
+		    "up to %llu)",
+		    db->primary,
+		    s->ni > 1
+			? (db->regions[db->primary].designated ? ".1" : ".0")
+			: "",
+		    (unsigned long long)db->epoch,
+		    (unsigned long long)np->position,
+		    (unsigned long long)s->acked);
 	}
+}
+
+/* A DESIGNATE applied, the first time any server applies it. */
+static void log_step(struct sim *s, struct server *sv,
+		     const struct baton_cmd *cmd)
+{
+	static const char step_name[] = "?JLR";
+	struct baton_sim_result *r = s->res;
+	size_t len = strlen(r->steps);
+
+	s->steps_seen = sv->fsm.applied;
+	if (cmd->step == BATON_DESIGNATE_JOIN) {
+		r->joins++;
+	} else if (cmd->step == BATON_DESIGNATE_LEAVE) {
+		r->leaves++;
+	} else {
+		r->releases++;
+	}
+	snprintf(r->steps + len, sizeof r->steps - len, "%s%s %c%u",
+		 len > 0 ? " " : "", cmd->region,
+		 step_name[cmd->step < 4 ? cmd->step : 0], cmd->ordinal);
+	tracef(s,
+	       "s%u applied designate %s %c%u seq %llu holder %u X %llu "
+	       "flush %llu",
+	       sv->i, cmd->region, step_name[cmd->step < 4 ? cmd->step : 0],
+	       cmd->ordinal, (unsigned long long)cmd->desig_seq, cmd->holder,
+	       (unsigned long long)cmd->drop_position,
+	       (unsigned long long)cmd->holder_flush);
 }
 
 static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
@@ -508,6 +677,10 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_RENEW) {
 		s->failing_over = false; /* it came back */
+	}
+	if (cmd != NULL && result == BATON_FSM_OK &&
+	    cmd->type == BATON_CMD_DESIGNATE && f->applied > s->steps_seen) {
+		log_step(s, sv, cmd);
 	}
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
@@ -564,6 +737,13 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 		       status != 0 ? raft_strerror(status)
 				   : baton_fsm_result_name(rc));
 	}
+	if (r->fwd_id != 0) {
+		if (s->fwd_done[r->fwd_id - 1]) {
+			free(r); /* the proposer timed out already */
+			return;
+		}
+		s->fwd_done[r->fwd_id - 1] = 1;
+	}
 	if (!r->forwarded) {
 		/* the leader's own proposal: its batond learns at once */
 		deliver_done(s, r->from, &r->cmd, rc, now_real(s), r->inc);
@@ -581,7 +761,8 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 
 static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 			unsigned inc, bool forwarded, double sent,
-			const struct baton_cmd *cmd, double expiry_real)
+			const struct baton_cmd *cmd, double expiry_real,
+			uint64_t fwd_id)
 {
 	struct raft *rf = raft_fixture_get(&s->f, leader);
 	struct raft_buffer buf;
@@ -606,6 +787,7 @@ static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 	r->sent = sent;
 	r->cmd = *cmd;
 	r->expiry_real = expiry_real;
+	r->fwd_id = fwd_id;
 	r->u.apply.data = r;
 	if (raft_apply(rf, &r->u.apply, &buf, 1, apply_cb) != 0) {
 		raft_free(buf.base);
@@ -636,7 +818,7 @@ static int sim_propose(struct sim *s, unsigned from,
 	leader = (unsigned)lid - 1;
 	if (leader == from) {
 		return raft_propose(s, from, from, s->s[from].inc, false,
-				    now_real(s), cmd, expiry_real);
+				    now_real(s), cmd, expiry_real, 0);
 	}
 	e = queue(s, EV_FORWARD, now_real(s) + delay(s, from, leader));
 	if (e == NULL) {
@@ -678,31 +860,82 @@ static void drv_report(void *data, const char *db,
 {
 	struct server *sv = data;
 	struct sim *s = sv->sim;
+	const struct inst *a = designated(sv);
 	(void)db;
 	/* batond sees its agent's status; a paused agent stops answering,
 	 * and two seconds later the instance counts as not serving */
-	out->healthy = true;
-	out->position = sv->position;
+	out->healthy = s->ni == 1 || serving(s, a);
+	out->position = a->position;
 	/* agents.c: the agent's epoch, the last order's (here an order is
 	 * carried out, a demote's rewind included, as it arrives) */
-	out->follows_epoch = sv->al.epoch;
+	out->follows_epoch = a->al.epoch;
 	out->sync_standby = false;
-	out->primary_ready = now_real(s) >= sv->paused_until ||
-			     now_real(s) - sv->paused_since < 2000;
+	out->primary_ready = serving(s, a);
 }
 
 static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, struct baton_region_report *out)
 {
 	struct server *sv = data;
+	const struct inst *a = designated(sv);
 	(void)db;
-	if (sv->detach_acked_epoch != epoch ||
-	    sv->detach_acked_round != round) {
+	if (a->detach_acked_epoch != epoch || a->detach_acked_round != round) {
 		return false; /* the detach order is on its way */
 	}
 	out->healthy = true;
 	out->primary_ready = true;
-	out->position = sv->detach_position;
+	out->position = a->detach_position;
+	return true;
+}
+
+/* The driver's designation op (two instances): what this region's
+ * batond sees of its pods and, as the primary's, of its agent's standby
+ * rows and last `standbys` answer (designate.h). */
+static bool drv_designate(void *data, const char *dbname,
+			  struct baton_designate_input *in, uint64_t now)
+{
+	struct server *sv = data;
+	struct sim *s = sv->sim;
+	const struct baton_db_state *st = in->st;
+	const struct inst *p = primary_inst(s, st);
+	(void)dbname;
+
+	in->redesignate_after_ms = s->cfg->redesignate_after_ms;
+	in->max_lag_bytes = st->cfg.max_lag_bytes;
+	if (in->me == st->primary) {
+		in->primary = sv->prim;
+		in->primary.answer = sv->sb_answer;
+		in->primary.answer_epoch = sv->sb_answer_epoch;
+		in->primary.answer_gen = sv->sb_answer_gen;
+		in->primary.answer_x = sv->sb_answer_x;
+		in->primary.answer_ms = sv->sb_answer_ms;
+		return true;
+	}
+	for (unsigned k = 0; k < s->ni; k++) {
+		const struct inst *a = &sv->ag[k];
+		struct baton_designate_pod *pod = &in->pods[k];
+		struct inst *up;
+
+		pod->exists = true;
+		pod->gone = a->dead;
+		if (a->dead) {
+			pod->gone_since_ms = (uint64_t)floor(
+			    clk_local(&sv->bclk, a->dead_since));
+		}
+		pod->ready = !a->dead && !a->pg_down;
+		pod->status_age_ms = !a->status_read ? BATON_DESIGNATE_NO_STATUS
+				     : now > a->status_ms ? now - a->status_ms
+							  : 0;
+		/* what its last status said: a killed pod's agent does not
+		 * answer, so its status ages (and turns stale) */
+		pod->serving = a->status_read && a->status_serving;
+		pod->follows_epoch = a->al.epoch;
+		pod->upstream_primary =
+		    streams(s, sv->i, k, &up) && p != NULL && up == p;
+		pod->lag_bytes = p != NULL && p->position > a->position
+				     ? p->position - a->position
+				     : 0;
+	}
 	return true;
 }
 
@@ -718,71 +951,105 @@ static void drv_log(void *data, int level, const char *db, const char *msg)
 
 /* ---- the agent --------------------------------------------------------- */
 
-static bool agent_paused(struct sim *s, struct server *sv)
+static bool agent_paused(struct sim *s, const struct inst *a)
 {
-	return now_real(s) < sv->paused_until;
+	return now_real(s) < a->paused_until;
 }
 
-static double agent_delay(struct sim *s, struct server *sv)
+static double agent_delay(struct sim *s, const struct inst *a)
 {
-	if (now_real(s) < sv->slow_until) {
+	if (now_real(s) < a->slow_until) {
 		return 100.0 + (double)rndn(s, 1400); /* a slow channel */
 	}
 	return 1.0 + (double)rndn(s, 5);
 }
 
-static void agent_tick(struct sim *s, struct server *sv)
+static uint64_t anow(struct sim *s, const struct inst *a)
 {
-	double al = clk_local(&sv->aclk, now_real(s));
+	return (uint64_t)floor(clk_local(&a->aclk, now_real(s)));
+}
+
+static void agent_tick(struct sim *s, struct server *sv, unsigned k)
+{
+	struct inst *a = &sv->ag[k];
+	double al = clk_local(&a->aclk, now_real(s));
 	struct event *e;
 
-	if (agent_paused(s, sv) || sv->ask_pending || al < sv->next_ask) {
+	if (a->dead || agent_paused(s, a) || a->ask_pending ||
+	    al < a->next_ask) {
 		return;
 	}
-	sv->next_ask = al + ASK_MS;
-	e = queue(s, EV_ASK, now_real(s) + agent_delay(s, sv));
+	a->next_ask = al + ASK_MS;
+	e = queue(s, EV_ASK, now_real(s) + agent_delay(s, a));
 	if (e == NULL) {
 		return;
 	}
-	sv->ask_pending = true;
+	a->ask_pending = true;
 	e->to = sv->i;
-	e->ans.sent_ms = anow(s, sv);
-	e->ans.gen = sv->al.gen;
-	e->ans.epoch = sv->al.epoch;
+	e->ord = k;
+	e->ans.sent_ms = anow(s, a);
+	e->ans.gen = a->al.gen;
+	e->ans.epoch = a->al.epoch;
+	/* the question names the list in force (lease.h's sync) */
+	e->has_list = a->has_list;
+	memcpy(e->list, a->list, sizeof e->list);
+}
+
+/* A list with G reaches the agent (a `standbys` order, or a promote that
+ * carries one): an older G is refused (agent.h), an equal one is a retry. */
+static bool agent_set_list(struct inst *a, const struct event *o)
+{
+	if (a->has_list && o->gen < a->list_gen) {
+		return false;
+	}
+	a->has_list = true;
+	memcpy(a->list, o->list, sizeof a->list);
+	a->list_gen = o->gen;
+	return true;
 }
 
 /* An order reaches the agent (agent.c: accept_epoch, then the action). */
-static void agent_order(struct sim *s, struct server *sv, int order,
-			uint64_t epoch, uint64_t round)
+static void agent_order(struct sim *s, struct server *sv, unsigned k,
+			const struct event *o)
 {
+	struct inst *a = &sv->ag[k];
+	int order = o->order;
+	uint64_t epoch = o->epoch;
 	struct event *e;
 
-	if (epoch < sv->al.epoch) {
+	if (a->dead) {
+		return; /* nobody there: batond sends it again */
+	}
+	if (epoch < a->al.epoch) {
 		return; /* 409: stale */
 	}
-	if (epoch > sv->al.epoch) {
-		sv->al.epoch = epoch;
-		if (sv->al.valid) { /* rule 4: a newer epoch ends the lease */
-			sv->al.gen++;
-			sv->al.valid = false;
+	if (epoch > a->al.epoch) {
+		a->al.epoch = epoch;
+		if (a->al.valid) { /* rule 4: a newer epoch ends the lease */
+			a->al.gen++;
+			a->al.valid = false;
 		}
 	}
 	switch (order) {
 	case ORDER_PROMOTE:
-		sv->al.primary_epoch = epoch;
+		/* the list first, then pg_promote (agent.md) */
+		if (o->has_list) {
+			(void)agent_set_list(a, o);
+		}
+		a->al.primary_epoch = epoch;
 		break;
 	case ORDER_DEMOTE:
-		sv->al.gen++;
-		sv->al.valid = false;
-		sv->al.primary_epoch = 0;
+		a->al.gen++;
+		a->al.valid = false;
+		a->al.primary_epoch = 0;
 		break;
 	case ORDER_FENCE:
-		sv->al.gen++;
-		sv->al.valid = false;
+		a->al.gen++;
+		a->al.valid = false;
 		break;
 	case ORDER_DETACH:
 		/* the standby stops streaming: its position is final */
-		sv->detached = true;
+		a->detached = true;
 		break;
 	default:
 		break;
@@ -791,86 +1058,217 @@ static void agent_order(struct sim *s, struct server *sv, int order,
 		/* follow the current primary: a standby ahead of it (async
 		 * mode) is rewound to it */
 		const struct baton_db_state *db = db_of(sv);
-		sv->detached = false;
-		if (db != NULL && db->primary >= 0 &&
-		    db->primary != (int)sv->i &&
-		    sv->position > s->s[db->primary].position) {
-			sv->position = s->s[db->primary].position;
+		const struct inst *p = primary_inst(s, db);
+		a->detached = false;
+		if (p != NULL && p != a && a->position > p->position) {
+			a->position = p->position;
 		}
 	}
-	e = queue(s, EV_ORDER_ACK, now_real(s) + agent_delay(s, sv));
+	e = queue(s, EV_ORDER_ACK, now_real(s) + agent_delay(s, a));
 	if (e != NULL) {
 		e->to = sv->i;
+		e->ord = k;
 		e->inc = sv->inc;
-		e->position = sv->position;
-		e->detached = sv->detached;
-		e->round = round;
+		e->position = a->position;
+		e->detached = a->detached;
+		e->round = o->round;
 		e->order = order;
-		e->epoch = sv->al.epoch;
-		e->primary_epoch = sv->al.primary_epoch;
+		e->epoch = a->al.epoch;
+		e->primary_epoch = a->al.primary_epoch;
+	}
+}
+
+/* A `standbys` order reaches the primary's agent: the list is in force
+ * at once (the model has no walsender to wait for), and X is the
+ * primary's position then: every commit acknowledged with a removed
+ * standby's help is at or below it (design-per-instance.md §3.3). */
+static void agent_standbys(struct sim *s, struct server *sv, unsigned k,
+			   const struct event *o)
+{
+	struct inst *a = &sv->ag[k];
+	struct event *e;
+	bool ok;
+
+	if (a->dead || o->epoch < a->al.epoch) {
+		return; /* lost, or 409 (stale epoch): sent again */
+	}
+	a->al.epoch = o->epoch;
+	ok = agent_set_list(a, o);
+	e = queue(s, EV_STANDBYS_ACK, now_real(s) + agent_delay(s, a));
+	if (e != NULL) {
+		e->to = sv->i;
+		e->ord = k;
+		e->inc = o->inc;
+		e->epoch = o->epoch;
+		e->gen = o->gen;
+		e->refused = !ok;
+		e->x = a->position;
 	}
 }
 
 /* ---- batond (apart from the driver): answers and orders ---------------- */
 
+/* The list batond derives for DB (syncset.h): each standby data region's
+ * L. BROKEN_LIST_EARLY also names the sibling of a designated instance
+ * whose pod is gone, before any JOIN: what the protocol forbids. */
+static void wanted_list(struct sim *s, const struct baton_db_state *db,
+			uint16_t *list)
+{
+	memset(list, 0, sizeof(uint16_t) * N_MAX);
+	if (!db->cfg.synchronous) {
+		return;
+	}
+	for (unsigned i = 0; i < db->n_regions && i < s->n; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		if ((int)i == db->primary || r->role != BATON_ROLE_DATA) {
+			continue;
+		}
+		list[i] = r->listed;
+		if ((s->cfg->sim_broken & BATON_SIM_BROKEN_LIST_EARLY) &&
+		    s->s[i].ag[r->designated].dead) {
+			list[i] |= (uint16_t)((1u << s->ni) - 1);
+		}
+	}
+}
+
+/* The lease gate (agents.c, baton_agents_lease_grant()): in synchronous
+ * mode the list the question names must exist and lie within the
+ * members of DB (§3.3): a stale persisted list never reaches a commit. */
+static bool list_within_members(const struct baton_db_state *db,
+				const struct event *q)
+{
+	if (!db->cfg.synchronous) {
+		return true;
+	}
+	if (!q->has_list) {
+		return false;
+	}
+	for (unsigned i = 0; i < N_MAX; i++) {
+		uint16_t m = i < db->n_regions && (int)i != db->primary
+				 ? db->regions[i].members
+				 : 0;
+		if ((q->list[i] & ~m) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static void batond_answer(struct sim *s, struct server *sv, struct event *q)
 {
 	const struct baton_db_state *db = db_of(sv);
-	struct event *e = queue(s, EV_ANSWER, now_real(s) + agent_delay(s, sv));
+	struct event *e =
+	    queue(s, EV_ANSWER, now_real(s) + agent_delay(s, &sv->ag[q->ord]));
 
 	if (e == NULL) {
 		return;
 	}
 	e->to = sv->i;
+	e->ord = q->ord;
 	e->ans = q->ans;
 	e->ans.epoch = 0;
 	e->ans.grant_ms = 0;
 	if (db != NULL) {
 		e->ans.epoch = db->epoch;
-		/* agents.c: baton_agents_lease_grant() */
+		/* agents.c: baton_agents_lease_grant(), to the designated
+		 * instance of the primary region only */
 		if (db->primary == (int)sv->i &&
+		    q->ord == db->regions[sv->i].designated &&
 		    db->phase != BATON_PHASE_SWITCHING_OVER &&
-		    db->phase != BATON_PHASE_FENCED) {
+		    db->phase != BATON_PHASE_FENCED &&
+		    (s->ni == 1 || list_within_members(db, q))) {
 			e->ans.grant_ms = baton_driver_grant(
 			    &sv->drv, DB, db->epoch, bnow(s, sv, true));
 		}
 	}
 }
 
-static void send_order(struct sim *s, struct server *sv, int order,
-		       uint64_t epoch)
+static struct event *send_order(struct sim *s, struct server *sv, unsigned k,
+				int order, uint64_t epoch)
 {
-	struct event *e = queue(s, EV_ORDER, now_real(s) + agent_delay(s, sv));
+	struct inst *a = &sv->ag[k];
+	struct event *e = queue(s, EV_ORDER, now_real(s) + agent_delay(s, a));
 	if (e != NULL) {
 		e->to = sv->i;
+		e->ord = k;
+		e->inc = sv->inc;
 		e->order = order;
 		e->epoch = epoch;
-		sv->order_pending = order;
-		sv->order_sent = now_real(s);
+		a->order_pending = order;
+		a->order_sent = now_real(s);
 	}
+	return e;
 }
 
-/* agents.c's drive(), in the terms of the model */
-static void batond_orders(struct sim *s, struct server *sv)
+/* Two instances, synchronous: the primary's batond sends a `standbys`
+ * order when the list it derives from the FSM differs from the one its
+ * agent has in force, or when the driver's designation waits for an
+ * answer at a G above the agent's (design-per-instance.md §9 note 31). */
+static void batond_standbys(struct sim *s, struct server *sv, unsigned k)
 {
 	const struct baton_db_state *db = db_of(sv);
-	bool primary;
+	struct inst *a = &sv->ag[k];
+	uint16_t want[N_MAX];
+	uint64_t need = baton_driver_need_gen(&sv->drv, DB);
+	struct event *e;
 
-	if (db == NULL) {
+	if (!db->cfg.synchronous || a->known_primary_epoch != db->epoch ||
+	    (sv->sb_pending && now_real(s) - sv->sb_sent < ORDER_RETRY_MS)) {
 		return;
 	}
-	if (sv->order_pending != ORDER_NONE &&
-	    now_real(s) - sv->order_sent < ORDER_RETRY_MS) {
+	sv->sb_pending = false;
+	wanted_list(s, db, want);
+	/* batond reads the agent's list from its status (polled) */
+	if (a->has_list && memcmp(want, a->list, sizeof want) == 0 &&
+	    need <= a->list_gen) {
 		return;
 	}
-	sv->order_pending = ORDER_NONE;
-	primary = db->primary == (int)sv->i;
+	sv->sb_pending = true;
+	sv->sb_sent = now_real(s);
+	if (!s->ending && rndn(s, 10) == 0) {
+		/* lost (the agent restarted before it answered): batond
+		 * sends it again; not in the end phases, which are quiet */
+		tracef(s, "standbys order to r%u.%u lost", sv->i, k);
+		return;
+	}
+	e = queue(s, EV_STANDBYS, now_real(s) + agent_delay(s, a));
+	if (e == NULL) {
+		return;
+	}
+	e->to = sv->i;
+	e->ord = k;
+	e->inc = sv->inc;
+	e->epoch = db->epoch;
+	e->has_list = true;
+	memcpy(e->list, want, sizeof e->list);
+	e->gen = sv->fsm.applied;
+	tracef(s, "s%u orders r%u.%u standbys at G %llu", sv->i, sv->i, k,
+	       (unsigned long long)e->gen);
+}
+
+/* agents.c's drive() for instance K, in the terms of the model */
+static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
+{
+	const struct baton_db_state *db = db_of(sv);
+	struct inst *a = &sv->ag[k];
+	bool primary, des;
+
+	if (a->order_pending != ORDER_NONE &&
+	    now_real(s) - a->order_sent < ORDER_RETRY_MS) {
+		return;
+	}
+	a->order_pending = ORDER_NONE;
+	des = k == db->regions[sv->i].designated;
+	primary = db->primary == (int)sv->i && des;
 	if (primary && (db->phase == BATON_PHASE_SWITCHING_OVER ||
 			db->phase == BATON_PHASE_FENCED)) {
-		if (sv->fence_acked_epoch != db->epoch ||
-		    sv->fence_acked_round != db->round) {
-			send_order(s, sv, ORDER_FENCE, db->epoch);
-			s->ev[s->n_ev - 1].round = db->round;
+		if (a->fence_acked_epoch != db->epoch ||
+		    a->fence_acked_round != db->round) {
+			struct event *e =
+			    send_order(s, sv, k, ORDER_FENCE, db->epoch);
+			if (e != NULL) {
+				e->round = db->round;
+			}
 		} else if (db->phase == BATON_PHASE_SWITCHING_OVER &&
 			   now_real(s) - sv->fence_proposed >= 200) {
 			/* only from the agent's acknowledgement of the
@@ -881,7 +1279,7 @@ static void batond_orders(struct sim *s, struct server *sv)
 			snprintf(c.db, sizeof c.db, "%s", DB);
 			snprintf(c.region, sizeof c.region, "r%u", sv->i);
 			c.epoch = db->epoch;
-			c.position = sv->position;
+			c.position = a->position;
 			c.round = db->round;
 			sv->fence_proposed = now_real(s);
 			if (sim_propose(s, sv->i, &c, 0) == 0) {
@@ -891,33 +1289,87 @@ static void batond_orders(struct sim *s, struct server *sv)
 		}
 		return;
 	}
-	if (!primary && db->phase == BATON_PHASE_FAILING_OVER &&
+	if (des && db->primary != (int)sv->i &&
+	    db->phase == BATON_PHASE_FAILING_OVER &&
 	    db->regions[sv->i].role == BATON_ROLE_DATA) {
 		/* agents.c: the standby detaches and says where it stopped */
-		if (sv->detach_acked_epoch != db->epoch ||
-		    sv->detach_acked_round != db->round) {
-			send_order(s, sv, ORDER_DETACH, db->epoch);
-			s->ev[s->n_ev - 1].round = db->round;
+		if (a->detach_acked_epoch != db->epoch ||
+		    a->detach_acked_round != db->round) {
+			struct event *e =
+			    send_order(s, sv, k, ORDER_DETACH, db->epoch);
+			if (e != NULL) {
+				e->round = db->round;
+			}
 		}
 		return;
 	}
 	if (primary &&
 	    baton_driver_lease_valid(&sv->drv, DB, db->epoch,
 				     bnow(s, sv, false)) &&
-	    sv->known_primary_epoch != db->epoch) {
-		send_order(s, sv, ORDER_PROMOTE, db->epoch);
+	    a->known_primary_epoch != db->epoch) {
+		struct event *e =
+		    send_order(s, sv, k, ORDER_PROMOTE, db->epoch);
+		/* the promote carries the list (design §9 note 18) */
+		if (e != NULL && s->ni > 1 && db->cfg.synchronous) {
+			e->has_list = true;
+			wanted_list(s, db, e->list);
+			e->gen = sv->fsm.applied;
+		}
 	} else if (!primary &&
-		   (sv->known_primary_epoch != 0 ||
-		    sv->known_epoch < db->epoch || sv->known_detached)) {
-		send_order(s, sv, ORDER_DEMOTE, db->epoch);
+		   (a->known_primary_epoch != 0 || a->known_epoch < db->epoch ||
+		    a->known_detached)) {
+		send_order(s, sv, k, ORDER_DEMOTE, db->epoch);
+	} else if (primary && s->ni > 1) {
+		batond_standbys(s, sv, k);
+	}
+}
+
+static void batond_orders(struct sim *s, struct server *sv)
+{
+	if (db_of(sv) == NULL) {
+		return;
+	}
+	for (unsigned k = 0; k < s->ni; k++) {
+		batond_orders_inst(s, sv, k);
 	}
 }
 
 /* ---- the event loop of the model -------------------------------------- */
 
+/* Two instances: an id for the forwarded proposal E a leader is about
+ * to take, and its timeout queued (0: not tracked). */
+static uint64_t fwd_track(struct sim *s, const struct event *e)
+{
+	struct event *t;
+
+	if (s->ni == 1) {
+		return 0; /* the model of before */
+	}
+	if (s->fwd_n == s->fwd_cap) {
+		uint64_t cap = s->fwd_cap ? s->fwd_cap * 2 : 1024;
+		uint8_t *p = realloc(s->fwd_done, cap);
+		if (p == NULL) {
+			return 0;
+		}
+		memset(p + s->fwd_cap, 0, cap - s->fwd_cap);
+		s->fwd_done = p;
+		s->fwd_cap = cap;
+	}
+	t = queue(s, EV_FWD_TIMEOUT, e->sent + FORWARD_TIMEOUT_MS);
+	if (t == NULL) {
+		return 0;
+	}
+	t->to = e->from;
+	t->inc = e->inc;
+	t->cmd = e->cmd;
+	t->gen = s->fwd_n;
+	return ++s->fwd_n;
+}
+
 static void handle(struct sim *s, struct event *e)
 {
 	struct server *sv = &s->s[e->to];
+	struct inst *a = &sv->ag[e->ord];
 
 	switch (e->type) {
 	case EV_FORWARD:
@@ -927,10 +1379,17 @@ static void handle(struct sim *s, struct event *e)
 			deliver_done(s, e->from, &e->cmd, 0,
 				     e->sent + FORWARD_TIMEOUT_MS, e->inc);
 		} else if (raft_propose(s, e->to, e->from, e->inc, true,
-					e->sent, &e->cmd, 0) != 0) {
+					e->sent, &e->cmd, 0,
+					fwd_track(s, e)) != 0) {
 			deliver_done(s, e->from, &e->cmd, 0,
 				     now_real(s) + delay(s, e->to, e->from),
 				     e->inc);
+		}
+		return;
+	case EV_FWD_TIMEOUT:
+		if (!s->fwd_done[e->gen]) {
+			s->fwd_done[e->gen] = 1;
+			deliver_done(s, e->to, &e->cmd, 0, now_real(s), e->inc);
 		}
 		return;
 	case EV_ACK:
@@ -942,43 +1401,64 @@ static void handle(struct sim *s, struct event *e)
 	case EV_ASK:
 		if (!alive(s, e->to)) {
 			/* nobody answers: the agent gives up */
-			struct event *a =
+			struct event *q =
 			    queue(s, EV_ANSWER, e->sent + ASK_TIMEOUT_MS);
-			if (a != NULL) {
-				a->to = e->to;
-				a->failed = true;
+			if (q != NULL) {
+				q->to = e->to;
+				q->ord = e->ord;
+				q->failed = true;
 			}
 			return;
 		}
 		batond_answer(s, sv, e);
 		return;
 	case EV_ANSWER:
-		sv->ask_pending = false;
-		if (!e->failed) {
+		a->ask_pending = false;
+		if (!e->failed && !a->dead) {
 			/* the agent's own rule, at its own time */
-			baton_agent_lease_apply(&sv->al, &e->ans, anow(s, sv));
+			baton_agent_lease_apply(&a->al, &e->ans, anow(s, a));
 		}
 		return;
 	case EV_ORDER:
-		agent_order(s, sv, e->order, e->epoch, e->round);
+		agent_order(s, sv, e->ord, e);
 		return;
 	case EV_ORDER_ACK:
 		if (e->inc != sv->inc) {
 			return;
 		}
-		sv->order_pending = ORDER_NONE;
-		sv->known_epoch = e->epoch;
-		sv->known_primary_epoch = e->primary_epoch;
-		sv->known_detached = e->detached;
+		a->order_pending = ORDER_NONE;
+		a->known_epoch = e->epoch;
+		a->known_primary_epoch = e->primary_epoch;
+		a->known_detached = e->detached;
 		if (e->order == ORDER_FENCE) {
-			sv->fence_acked_epoch = e->epoch;
-			sv->fence_acked_round = e->round;
+			a->fence_acked_epoch = e->epoch;
+			a->fence_acked_round = e->round;
 		}
 		if (e->order == ORDER_DETACH) {
-			sv->detach_acked_epoch = e->epoch;
-			sv->detach_acked_round = e->round;
-			sv->detach_position = e->position;
+			a->detach_acked_epoch = e->epoch;
+			a->detach_acked_round = e->round;
+			a->detach_position = e->position;
 		}
+		return;
+	case EV_STANDBYS:
+		agent_standbys(s, sv, e->ord, e);
+		return;
+	case EV_STANDBYS_ACK:
+		if (e->inc != sv->inc) {
+			return; /* the request died with the batond */
+		}
+		sv->sb_pending = false;
+		if (!e->refused) {
+			sv->sb_answer = true;
+			sv->sb_answer_epoch = e->epoch;
+			sv->sb_answer_gen = e->gen;
+			sv->sb_answer_x = e->x;
+			sv->sb_answer_ms = bnow(s, sv, false);
+		}
+		tracef(s, "s%u: r%u.%u standbys answer G %llu X %llu%s", sv->i,
+		       sv->i, e->ord, (unsigned long long)e->gen,
+		       (unsigned long long)e->x,
+		       e->refused ? " (refused: older G)" : "");
 		return;
 	default:
 		return;
@@ -993,9 +1473,12 @@ static double blocked_until(struct sim *s, const struct event *e)
 	switch (e->type) {
 	case EV_ANSWER:
 	case EV_ORDER:
-		return sv->paused_until;
+	case EV_STANDBYS:
+		return sv->ag[e->ord].paused_until;
 	case EV_ACK:
 	case EV_ORDER_ACK:
+	case EV_STANDBYS_ACK:
+	case EV_FWD_TIMEOUT:
 		/* a stopped (killed, not crashed) batond finds them when it
 		 * runs again */
 		return alive(s, e->to) ? sv->stall_until : 1e18;
@@ -1042,56 +1525,76 @@ static void run_events(struct sim *s)
 static void check_agents(struct sim *s)
 {
 	double t = now_real(s);
-	unsigned i, j, n_writable = 0;
+	unsigned i, j, k, l, n_writable = 0;
+	char na[32], nb[32];
 
 	for (i = 0; i < s->n; i++) {
-		struct server *a = &s->s[i];
-		bool w = agent_writable(s, a, t);
+		for (k = 0; k < s->ni; k++) {
+			struct inst *a = &s->s[i].ag[k];
+			bool w = agent_writable(a, t);
+			int who = (int)(i * INSTANCES_MAX + k);
 
-		if (w) {
-			n_writable++;
-			if (a->al.epoch < MAX_EPOCHS) {
-				int *wr = &s->epoch_writer[a->al.epoch];
-				if (*wr < 0) {
-					*wr = (int)i;
-				} else if (*wr != (int)i) {
-					violation(
-					    s,
-					    "S1: epoch %llu writable in "
-					    "r%d and r%u",
-					    (unsigned long long)a->al.epoch,
-					    *wr, i);
+			if (w) {
+				n_writable++;
+				if (a->al.epoch < MAX_EPOCHS) {
+					int *wr = &s->epoch_writer[a->al.epoch];
+					if (*wr < 0) {
+						*wr = who;
+					} else if (*wr != who) {
+						violation(
+						    s,
+						    "S1: epoch %llu writable "
+						    "in %s and %s",
+						    (unsigned long long)
+							a->al.epoch,
+						    iname(s, na, sizeof na,
+							  (unsigned)*wr /
+							      INSTANCES_MAX,
+							  (unsigned)*wr %
+							      INSTANCES_MAX),
+						    iname(s, nb, sizeof nb, i,
+							  k));
+					}
+				}
+				if (!a->agent_was_writable) {
+					tracef(s,
+					       "agent %s writable at epoch "
+					       "%llu",
+					       iname(s, na, sizeof na, i, k),
+					       (unsigned long long)a->al.epoch);
+				}
+			} else if (a->agent_was_writable) {
+				tracef(s, "agent %s read-only",
+				       iname(s, na, sizeof na, i, k));
+				if (s->cfg->quiet) {
+					s->res->lease_lapses++;
 				}
 			}
-			if (!a->agent_was_writable) {
-				tracef(s, "agent r%u writable at epoch %llu", i,
-				       (unsigned long long)a->al.epoch);
-			}
-		} else if (a->agent_was_writable) {
-			tracef(s, "agent r%u read-only", i);
-			if (s->cfg->quiet) {
-				s->res->lease_lapses++;
-			}
+			a->agent_was_writable = w;
 		}
-		a->agent_was_writable = w;
 	}
-	if (n_writable > 1) {
-		for (i = 0; i < s->n; i++) {
-			for (j = i + 1; j < s->n; j++) {
-				if (agent_writable(s, &s->s[i], t) &&
-				    agent_writable(s, &s->s[j], t)) {
+	if (n_writable <= 1) {
+		return;
+	}
+	for (i = 0; i < s->n; i++) {
+		for (k = 0; k < s->ni; k++) {
+			for (j = i; j < s->n; j++) {
+				for (l = j == i ? k + 1 : 0; l < s->ni; l++) {
+					const struct inst *x = &s->s[i].ag[k];
+					const struct inst *y = &s->s[j].ag[l];
+					if (!agent_writable(x, t) ||
+					    !agent_writable(y, t)) {
+						continue;
+					}
 					violation(
 					    s,
-					    "S1: agents r%u (epoch %llu) and "
-					    "r%u (epoch %llu) writable at "
+					    "S1: agents %s (epoch %llu) and "
+					    "%s (epoch %llu) writable at "
 					    "t=%.0f",
-					    i,
-					    (unsigned long long)s->s[i]
-						.al.epoch,
-					    j,
-					    (unsigned long long)s->s[j]
-						.al.epoch,
-					    t);
+					    iname(s, na, sizeof na, i, k),
+					    (unsigned long long)x->al.epoch,
+					    iname(s, nb, sizeof nb, j, l),
+					    (unsigned long long)y->al.epoch, t);
 				}
 			}
 		}
@@ -1102,44 +1605,158 @@ static void check_agents(struct sim *s)
  * a ms; a standby that streams from the current primary (linked, not
  * detached) receives at most 50 a ms, so it can lag behind a burst and
  * catches up in seconds, not instantly. In
- * synchronous mode a write is acknowledged once some standby holds it:
- * the highest such position is what RPO checks a promote against. */
+ * synchronous mode a write is acknowledged once some standby holds it
+ * (with two instances a region, a standby the primary's list in force
+ * names): the highest such position is what RPO checks a promote
+ * against. */
 static void replicate(struct sim *s, double dt)
 {
-	unsigned i;
+	unsigned i, k;
 
 	for (i = 0; i < s->n; i++) {
-		struct server *sv = &s->s[i];
-		if (agent_writable(s, sv, now_real(s))) {
-			sv->position += (uint64_t)(dt * 10.0); /* writes */
+		for (k = 0; k < s->ni; k++) {
+			struct inst *a = &s->s[i].ag[k];
+			if (agent_writable(a, now_real(s))) {
+				a->position += (uint64_t)(dt * 10.0);
+			}
 		}
 	}
 	for (i = 0; i < s->n; i++) {
-		struct server *sv = &s->s[i];
-		struct baton_db_state *db = db_of(sv);
-		struct server *p;
-		uint64_t step = (uint64_t)(dt * 50.0) + 1;
-		if (db == NULL || db->primary == (int)i || db->primary < 0 ||
-		    sv->detached || sv->known_epoch < db->epoch ||
-		    !link_up(s, (unsigned)db->primary, i)) {
-			continue;
+		for (k = 0; k < s->ni; k++) {
+			struct inst *a = &s->s[i].ag[k], *p;
+			uint64_t step = (uint64_t)(dt * 50.0) + 1;
+			if (!streams(s, i, k, &p)) {
+				continue;
+			}
+			if (p->position > a->position) {
+				a->position = p->position - a->position > step
+						  ? a->position + step
+						  : p->position;
+			}
+			if (agent_writable(p, now_real(s)) &&
+			    a->position > s->acked &&
+			    (s->ni == 1 ||
+			     (p->list[i] & BATON_ORDINAL_BIT(k)) != 0)) {
+				s->acked = a->position;
+			}
 		}
-		p = &s->s[db->primary];
-		if (p->position > sv->position) {
-			sv->position = p->position - sv->position > step
-					   ? sv->position + step
-					   : p->position;
+	}
+}
+
+/* The most-applied FSM's view of the database, or NULL; LIVE: of the
+ * servers that run. S5 judges by every server's (a killed server's log
+ * is on its disk: what it applied was committed, and with the majority
+ * down the live ones may not have applied the latest promote), the end
+ * phases by the live ones'. */
+static const struct baton_db_state *top_db_of(struct sim *s, bool live)
+{
+	const struct baton_db_state *top = NULL;
+	uint64_t best = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct baton_db_state *db = db_of(&s->s[i]);
+		if ((!live || alive(s, i)) && db != NULL &&
+		    (top == NULL || s->s[i].fsm.applied > best)) {
+			top = db;
+			best = s->s[i].fsm.applied;
 		}
-		if (agent_writable(s, p, now_real(s)) &&
-		    sv->position > s->acked) {
-			s->acked = sv->position;
+	}
+	return top;
+}
+
+static const struct baton_db_state *top_db(struct sim *s)
+{
+	return top_db_of(s, true);
+}
+
+/* S5 (two instances): while the primary's instance holds a lease, the
+ * list in force on it names only members of the most-applied FSM
+ * (design-per-instance.md §2, (I-LIST)). */
+static void check_s5(struct sim *s)
+{
+	const struct baton_db_state *top = top_db_of(s, false);
+	char na[32];
+
+	if (top == NULL || !top->cfg.synchronous) {
+		return;
+	}
+	for (unsigned i = 0; i < s->n; i++) {
+		for (unsigned k = 0; k < s->ni; k++) {
+			const struct inst *a = &s->s[i].ag[k];
+			if (!agent_writable(a, now_real(s)) || !a->has_list) {
+				continue;
+			}
+			for (unsigned r = 0; r < s->n; r++) {
+				uint16_t m = (int)r != top->primary
+						 ? top->regions[r].members
+						 : 0;
+				if ((a->list[r] & ~m) != 0) {
+					violation(s,
+						  "S5: %s lists r%u mask %#x, "
+						  "members %#x",
+						  iname(s, na, sizeof na, i, k),
+						  r, a->list[r], m);
+					return;
+				}
+			}
+		}
+	}
+}
+
+/* batond's poll of its agents (two instances): the status it last read
+ * of each (for the designation's pod rows), and the primary's rows of
+ * its standbys. */
+static void poll_status(struct sim *s, struct server *sv)
+{
+	const struct baton_db_state *db = db_of(sv);
+	uint64_t now = bnow(s, sv, false);
+
+	for (unsigned k = 0; k < s->ni; k++) {
+		struct inst *a = &sv->ag[k];
+		if (!a->dead && !agent_paused(s, a)) {
+			a->status_ms = now;
+			a->status_read = true;
+			a->status_serving = !a->pg_down;
+		}
+	}
+	if (db == NULL || db->primary != (int)sv->i) {
+		return;
+	}
+	{
+		unsigned d = db->regions[sv->i].designated;
+		struct inst *pa = &sv->ag[d];
+		struct baton_designate_primary *pr = &sv->prim;
+
+		if (pa->dead || agent_paused(s, pa)) {
+			return; /* the last status stays, and ages */
+		}
+		memset(pr->standby, 0, sizeof pr->standby);
+		pr->status = true;
+		pr->status_epoch = pa->al.epoch;
+		pr->status_ms = now;
+		for (unsigned i = 0; i < s->n; i++) {
+			for (unsigned k = 0; k < s->ni; k++) {
+				struct inst *b = &s->s[i].ag[k], *p;
+				struct baton_designate_standby *row =
+				    &pr->standby[i][k];
+				if (!streams(s, i, k, &p) || p != pa) {
+					continue;
+				}
+				row->walsender = true;
+				row->flush = b->position;
+				row->quorum =
+				    pa->has_list &&
+				    (pa->list[i] & BATON_ORDINAL_BIT(k)) != 0 &&
+				    pa->position - b->position <
+					QUORUM_LAG_BYTES;
+			}
 		}
 	}
 }
 
 static void on_step(struct sim *s, double dt)
 {
-	unsigned i;
+	unsigned i, k;
 
 	run_events(s);
 	for (i = 0; i < s->n; i++) {
@@ -1148,6 +1765,9 @@ static void on_step(struct sim *s, double dt)
 		if (!alive(s, i) || now_real(s) < sv->stall_until) {
 			continue;
 		}
+		if (s->ni > 1) {
+			poll_status(s, sv);
+		}
 		/* batond's tick: the driver, then agents.c's orders */
 		baton_driver_tick(&sv->drv, &sv->fsm,
 				  raft_state(rf) == RAFT_LEADER,
@@ -1155,10 +1775,15 @@ static void on_step(struct sim *s, double dt)
 		batond_orders(s, sv);
 	}
 	for (i = 0; i < s->n; i++) {
-		agent_tick(s, &s->s[i]);
+		for (k = 0; k < s->ni; k++) {
+			agent_tick(s, &s->s[i], k);
+		}
 	}
 	replicate(s, dt);
 	check_agents(s);
+	if (s->ni > 1) {
+		check_s5(s);
+	}
 	for (i = 0; i < s->n; i++) {
 		struct raft *rf = raft_fixture_get(&s->f, i);
 		uint64_t kept = raft_last_index(rf) - rf->trail.offset;
@@ -1190,6 +1815,44 @@ static void transfer_cb(struct raft_transfer *t)
 	free(r);
 }
 
+/* Two instances: kill instance K of region I (its pod gone: the agent
+ * and the database stop; the volume stays), or bring it back (the agent
+ * restarts, fenced, with its persisted epoch and list). */
+static void kill_inst(struct sim *s, unsigned i, unsigned k, bool pod)
+{
+	struct inst *a = &s->s[i].ag[k];
+	char na[32];
+
+	if (!pod) {
+		/* the database stops; the agent answers "not serving" */
+		a->pg_down = true;
+		tracef(s, "stop database %s", iname(s, na, sizeof na, i, k));
+		return;
+	}
+	a->dead = true;
+	a->dead_since = now_real(s);
+	a->al.valid = false;
+	a->al.gen++;
+	a->ask_pending = false;
+	tracef(s, "kill instance %s", iname(s, na, sizeof na, i, k));
+}
+
+static void revive_inst(struct sim *s, unsigned i, unsigned k)
+{
+	struct inst *a = &s->s[i].ag[k];
+	char na[32];
+
+	if (a->pg_down && !a->dead) {
+		a->pg_down = false;
+		tracef(s, "start database %s", iname(s, na, sizeof na, i, k));
+		return;
+	}
+	a->dead = false;
+	a->pg_down = false;
+	a->ask_pending = false;
+	tracef(s, "revive instance %s", iname(s, na, sizeof na, i, k));
+}
+
 static void heal_all(struct sim *s)
 {
 	unsigned i, j;
@@ -1203,9 +1866,15 @@ static void heal_all(struct sim *s)
 			raft_fixture_revive(&s->f, i);
 		}
 		raft_fixture_set_network_latency(&s->f, i, s->base_latency);
-		s->s[i].slow_until = 0;
-		if (s->s[i].paused_until > now_real(s)) {
-			s->s[i].paused_until = now_real(s);
+		for (unsigned k = 0; k < s->ni; k++) {
+			struct inst *a = &s->s[i].ag[k];
+			a->slow_until = 0;
+			if (a->paused_until > now_real(s)) {
+				a->paused_until = now_real(s);
+			}
+			if (a->dead || a->pg_down) {
+				revive_inst(s, i, k);
+			}
 		}
 		if (s->s[i].stall_until > now_real(s)) {
 			s->s[i].stall_until = now_real(s);
@@ -1250,6 +1919,11 @@ static struct baton_driver_ops driver_ops(struct server *sv)
 	    .leader_changed = drv_leader_changed,
 	    .final_report = drv_final_report,
 	};
+	/* designation only with two instances: with one, the driver
+	 * proposes no DESIGNATE and the run is the one of before */
+	if (sv->sim->ni > 1) {
+		ops.designate = drv_designate;
+	}
 	return ops;
 }
 
@@ -1266,10 +1940,47 @@ static void crash_batond(struct sim *s, unsigned a)
 	sv->inc++;
 	baton_driver_init(&sv->drv, region, &ops, s->cfg->decider_flags,
 			  incarnation(sv));
-	sv->known_epoch = sv->known_primary_epoch = 0;
-	sv->fence_acked_epoch = 0;
-	sv->order_pending = ORDER_NONE;
+	for (unsigned k = 0; k < s->ni; k++) {
+		struct inst *ag = &sv->ag[k];
+		ag->known_epoch = ag->known_primary_epoch = 0;
+		ag->fence_acked_epoch = 0;
+		ag->order_pending = ORDER_NONE;
+		ag->status_read = false;
+	}
+	sv->sb_answer = false;
+	sv->sb_pending = false;
+	memset(&sv->prim, 0, sizeof sv->prim);
 	raft_fixture_kill(&s->f, a);
+}
+
+/* Two instances: which one a fault about an agent hits (no draw with
+ * one, so a one-instance schedule is the run it always was). */
+static unsigned pick_inst(struct sim *s)
+{
+	return s->ni == 1 ? 0 : rndn(s, s->ni);
+}
+
+/* Two instances: kill a standby instance (never the primary's: its
+ * sibling's promotion is commit 7's; and never both of a region: that
+ * is the region's own fault, a kill of its server), or revive one. */
+static void inst_fault(struct sim *s, unsigned a)
+{
+	struct server *sv = &s->s[a];
+	const struct baton_db_state *db = db_of(sv);
+	unsigned k = rndn(s, s->ni);
+	bool other_dead = false;
+
+	for (unsigned l = 0; l < s->ni; l++) {
+		other_dead |= l != k && (sv->ag[l].dead || sv->ag[l].pg_down);
+	}
+	if (sv->ag[k].dead || sv->ag[k].pg_down) {
+		revive_inst(s, a, k);
+	} else if (!other_dead && db != NULL &&
+		   !(db->primary == (int)a && k == db->regions[a].designated) &&
+		   !(sv->ag[k].al.primary_epoch != 0 &&
+		     sv->ag[k].al.primary_epoch == sv->ag[k].al.epoch)) {
+		kill_inst(s, a, k, rndn(s, 2) == 0);
+	}
 }
 
 static void fault(struct sim *s)
@@ -1278,7 +1989,12 @@ static void fault(struct sim *s)
 	unsigned what = rndn(s, 100);
 	struct server *sv = &s->s[a];
 	double t = now_real(s);
+	char na[32];
 
+	if (s->ni > 1 && rndn(s, 100) < 15) {
+		inst_fault(s, a);
+		return;
+	}
 	if (what < 12) {
 		for (j = 0; j < s->n; j++) {
 			if (j != a) {
@@ -1320,28 +2036,36 @@ static void fault(struct sim *s)
 		tracef(s, "batond loop s%u stalls %.0f ms", a, d);
 	} else if (what < 67) {
 		double d = 200 + rndn(s, 3000);
-		sv->paused_since = t;
-		sv->paused_until = t + d;
-		tracef(s, "agent r%u paused %.0f ms", a, d);
+		struct inst *ag = &sv->ag[pick_inst(s)];
+		ag->paused_since = t;
+		ag->paused_until = t + d;
+		tracef(s, "agent %s paused %.0f ms",
+		       iname(s, na, sizeof na, a, (unsigned)(ag - sv->ag)), d);
 	} else if (what < 69) {
 		/* the agent process restarts: boots fenced, its epoch and
 		 * primary epoch come back from its state file */
-		sv->al.valid = false;
-		sv->al.gen++;
-		sv->ask_pending = false;
-		tracef(s, "agent r%u restarts", a);
+		unsigned k = pick_inst(s);
+		struct inst *ag = &sv->ag[k];
+		ag->al.valid = false;
+		ag->al.gen++;
+		ag->ask_pending = false;
+		tracef(s, "agent %s restarts", iname(s, na, sizeof na, a, k));
 	} else if (what < 72) {
-		sv->slow_until = t + 500 + rndn(s, 3000);
-		tracef(s, "agent channel r%u slow until %.0f", a,
-		       sv->slow_until);
+		unsigned k = pick_inst(s);
+		struct inst *ag = &sv->ag[k];
+		ag->slow_until = t + 500 + rndn(s, 3000);
+		tracef(s, "agent channel %s slow until %.0f",
+		       iname(s, na, sizeof na, a, k), ag->slow_until);
 	} else if (what < 82) {
 		double r = random_rate(s);
 		if (rndn(s, 2) == 0) {
 			clk_set_rate(&sv->bclk, t, r);
 			tracef(s, "batond clock r%u rate %.4f", a, r);
 		} else {
-			clk_set_rate(&sv->aclk, t, r);
-			tracef(s, "agent clock r%u rate %.4f", a, r);
+			unsigned k = pick_inst(s);
+			clk_set_rate(&sv->ag[k].aclk, t, r);
+			tracef(s, "agent clock %s rate %.4f",
+			       iname(s, na, sizeof na, a, k), r);
 		}
 	} else if (what < 87) {
 		unsigned l = raft_fixture_leader_index(&s->f);
@@ -1402,6 +2126,10 @@ void baton_sim_config_default(struct baton_sim_config *c)
 	    false; /* see docs/consensus.md: crashes the 0.22.1 fixture */
 	c->snapshot_threshold = 64;
 	c->snapshot_trailing = 32;
+	c->instances = 1;
+	/* short, so that a move fits in a schedule: a designated instance
+	 * gone counts as down 5 s (its status stale) + this later */
+	c->redesignate_after_ms = 3000;
 }
 
 static void quiet_emit(struct raft_tracer *t, int type, const void *info)
@@ -1440,12 +2168,13 @@ static int setup(struct sim *s)
 	}
 	for (i = 0; i < s->n; i++) {
 		struct server *sv = &s->s[i];
-		struct baton_driver_ops ops = driver_ops(sv);
+		struct baton_driver_ops ops;
 		char region[BATON_NAME_SIZE];
 		struct raft *rf;
 
 		sv->sim = s;
 		sv->i = i;
+		ops = driver_ops(sv);
 		baton_fsm_init(&sv->fsm, &sv->rfsm);
 		sv->fsm.observer = observer_cb;
 		sv->fsm.observer_data = sv;
@@ -1453,11 +2182,16 @@ static int setup(struct sim *s)
 		baton_driver_init(&sv->drv, region, &ops, c->decider_flags,
 				  incarnation(sv));
 		/* the agent fences nothing early: the tightest case */
-		sv->al.margin_ms = 0;
+		sv->ag[0].al.margin_ms = 0;
 		sv->bclk.rate = random_rate(s);
 		sv->bclk.base_local = (double)(rnd(s) % 1000000);
-		sv->aclk.rate = random_rate(s);
-		sv->aclk.base_local = (double)(rnd(s) % 1000000);
+		sv->ag[0].aclk.rate = random_rate(s);
+		sv->ag[0].aclk.base_local = (double)(rnd(s) % 1000000);
+		for (unsigned k = 1; k < s->ni; k++) {
+			sv->ag[k].al.margin_ms = 0;
+			sv->ag[k].aclk.rate = random_rate(s);
+			sv->ag[k].aclk.base_local = (double)(rnd(s) % 1000000);
+		}
 		if (raft_fixture_grow(&s->f, &sv->rfsm) != 0) {
 			return BATON_EINTERNAL;
 		}
@@ -1570,6 +2304,12 @@ static void dump_fsm(struct sim *s, unsigned i)
 				 r->healthy ? "h" : "-", r->final ? "F" : "-",
 				 (unsigned long long)r->position,
 				 (unsigned long long)r->report_epoch);
+		if (w >= 0 && s->ni > 1 && off + (size_t)w < sizeof line) {
+			off += (size_t)w;
+			w = snprintf(line + off, sizeof line - off,
+				     " d%u M%x L%x", r->designated, r->members,
+				     r->listed);
+		}
 		if (w < 0) {
 			break;
 		}
@@ -1584,11 +2324,257 @@ static bool have_writable(struct sim *s)
 {
 	unsigned i;
 	for (i = 0; i < s->n; i++) {
-		if (agent_writable(s, &s->s[i], now_real(s))) {
-			return true;
+		for (unsigned k = 0; k < s->ni; k++) {
+			if (agent_writable(&s->s[i].ag[k], now_real(s))) {
+				return true;
+			}
 		}
 	}
 	return false;
+}
+
+/* advance() for the end phases: new election timeouts first, as the
+ * main loop draws (equal timers duel forever in the fixture). */
+static void end_advance(struct sim *s, unsigned ms)
+{
+	reset_timeouts(s);
+	advance(s, ms);
+}
+
+/* The end phases start from a settled fleet: every server runs and has
+ * applied what the most-applied one has, the phase is Healthy and the
+ * primary's designated instance is writable at the FSM's epoch (the
+ * final heal's L1 may have passed on a killed primary's lease that was
+ * still running). Waits up to 15 s; false if it never settles. */
+static bool settle(struct sim *s)
+{
+	double t0 = now_real(s);
+
+	while (!s->res->violation && now_real(s) - t0 < 15000) {
+		const struct baton_db_state *db = top_db(s);
+		uint64_t lo = UINT64_MAX, hi = 0;
+		bool same;
+		for (unsigned i = 0; i < s->n; i++) {
+			uint64_t k = s->s[i].fsm.applied;
+			if (alive(s, i)) {
+				lo = k < lo ? k : lo;
+				hi = k > hi ? k : hi;
+			}
+		}
+		same = lo == hi;
+		if (db != NULL && same && db->phase == BATON_PHASE_HEALTHY &&
+		    alive(s, (unsigned)db->primary)) {
+			const struct inst *p = primary_inst(s, db);
+			if (p != NULL && agent_writable(p, now_real(s)) &&
+			    p->al.epoch == db->epoch) {
+				return true;
+			}
+		}
+		end_advance(s, 50);
+	}
+	return false;
+}
+
+/* A standby data region whose batond runs, with nothing in flight and
+ * both instances up: the one the end phases act on (-1: none). */
+static int quiet_standby(struct sim *s, const struct baton_db_state *db)
+{
+	for (unsigned i = 0; i < db->n_regions && i < s->n; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		bool up = true;
+		if ((int)i == db->primary || r->role != BATON_ROLE_DATA ||
+		    !alive(s, i) ||
+		    r->members != BATON_ORDINAL_BIT(r->designated)) {
+			continue;
+		}
+		for (unsigned k = 0; k < s->ni; k++) {
+			up &= !s->s[i].ag[k].dead && !s->s[i].ag[k].pg_down;
+		}
+		if (up) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* L2: a standby region's designated instance dies while its sibling is
+ * healthy and nothing else goes wrong: the sibling is designated (the
+ * RELEASE applied) within the time its death takes to count (the agent
+ * status turns stale after BATON_DESIGNATE_STALE_MS, then
+ * redesignateAfter) and 5 s for the steps (JOIN, LEAVE, the `standbys`
+ * order and its answer, the catch-up to X, RELEASE). */
+static void end_l2(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	uint64_t bound =
+	    BATON_DESIGNATE_STALE_MS + s->cfg->redesignate_after_ms + 5000;
+	double t0;
+	int r, p;
+	unsigned d;
+
+	if (!settle(s) || (db = top_db(s)) == NULL ||
+	    (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "L2: no settled standby region to try");
+		return;
+	}
+	d = db->regions[r].designated;
+	kill_inst(s, (unsigned)r, d, true);
+	t0 = now_real(s);
+	while (!s->res->violation && now_real(s) - t0 < (double)bound) {
+		end_advance(s, 50);
+		db = top_db(s);
+		if (db != NULL && db->regions[r].designated != d) {
+			break;
+		}
+	}
+	if (s->res->violation) {
+		return;
+	}
+	db = top_db(s);
+	if (db == NULL || db->regions[r].designated == d) {
+		const char *why = baton_driver_designation(&s->s[r].drv, DB);
+		const char *pwhy =
+		    db != NULL && db->primary >= 0
+			? baton_driver_designation(&s->s[db->primary].drv, DB)
+			: NULL;
+		dump_fsm(s, (unsigned)r);
+		violation(s,
+			  "L2: r%d.%u dead for %.0f ms beside a healthy "
+			  "sibling and still designated (bound %llu ms); "
+			  "r%d says: %s; the primary's: %s",
+			  r, d, now_real(s) - t0, (unsigned long long)bound, r,
+			  why != NULL ? why : "(off)",
+			  pwhy != NULL ? pwhy : "(off)");
+		return;
+	}
+	s->res->l2_checked++;
+	if ((uint64_t)(now_real(s) - t0) > s->res->l2_ms_max) {
+		s->res->l2_ms_max = (uint64_t)(now_real(s) - t0);
+	}
+	tracef(s, "L2: r%d designates %u %.0f ms after r%d.%u died", r,
+	       db->regions[r].designated, now_real(s) - t0, r, d);
+	/* and, with END_L2_KILL_PRIMARY, a kill of the primary's region
+	 * after that fails over within L1's bound (design-per-instance.md
+	 * §6): the region that moved reports, and is judged, on its new
+	 * designated instance */
+	if (s->cfg->end != BATON_SIM_END_L2_KILL_PRIMARY) {
+		return;
+	}
+	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
+		return; /* no majority would be left (a final kill) */
+	}
+	if (!settle(s) || (db = top_db(s)) == NULL) {
+		tracef(s, "L2: not settled after the move");
+		return;
+	}
+	p = db->primary;
+	raft_fixture_kill(&s->f, (unsigned)p);
+	tracef(s, "L2: kill the primary s%d after the move", p);
+	/* as after the final heal: Raft elects first (a fixture stall is
+	 * not Baton's, docs/consensus.md), then L1's bound from the
+	 * election, with a lease more: the killed primary's runs out */
+	t0 = now_real(s);
+	while (!s->res->violation && !live_leader(s) &&
+	       now_real(s) - t0 < 15000) {
+		end_advance(s, 50);
+	}
+	if (!live_leader(s)) {
+		s->res->raft_stalled = true;
+		tracef(s, "L2: Raft elected no leader 15 s after the kill");
+		return;
+	}
+	t0 = now_real(s);
+	bound =
+	    (uint64_t)s->cfg->lease_ms + s->cfg->liveness_ms + 6 * s->base_disk;
+	while (!s->res->violation && now_real(s) - t0 < (double)bound) {
+		end_advance(s, 50);
+		db = top_db(s);
+		if (db != NULL && db->primary != p && have_writable(s)) {
+			break;
+		}
+	}
+	db = top_db(s);
+	if (!s->res->violation &&
+	    (db == NULL || db->primary == p || !have_writable(s))) {
+		for (unsigned i = 0; i < s->n; i++) {
+			dump_fsm(s, i);
+		}
+		violation(s,
+			  "L1 (after L2): no writable primary %llu ms after "
+			  "the primary s%d was killed",
+			  (unsigned long long)bound, p);
+	}
+}
+
+/* A standby region's designated agent stops answering (paused: its
+ * database streams on, so the primary keeps it in quorum); the move
+ * away from it starts (JOIN) and, once the primary's LEAVE applied, the
+ * primary's region is killed with the RELEASE not yet applied. The
+ * failover must lose no acknowledged write (RPO, checked at the
+ * promote) and end once the paused agent answers again (its final:
+ * it is still a member). */
+static void end_mid_move(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	struct inst *a;
+	double t0;
+	int r, p;
+	unsigned d;
+
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "mid-move: no synchronous standby region to try");
+		return;
+	}
+	d = db->regions[r].designated;
+	a = &s->s[r].ag[d];
+	a->paused_since = now_real(s);
+	a->paused_until = now_real(s) + 600000;
+	tracef(s, "mid-move: agent r%d.%u stops answering", r, d);
+	t0 = now_real(s);
+	/* 1 ms at a time: LEAVE to RELEASE is a few round trips */
+	while (!s->res->violation && now_real(s) - t0 < 30000) {
+		end_advance(s, 1);
+		db = top_db(s);
+		if (db == NULL ||
+		    db->regions[r].members ==
+			BATON_ORDINAL_BIT(db->regions[r].designated)) {
+			if (db != NULL && db->regions[r].designated != d) {
+				break; /* released before we saw LEAVE */
+			}
+			continue;
+		}
+		if (db->regions[r].listed != db->regions[r].members) {
+			break; /* LEAVE applied, RELEASE not yet */
+		}
+	}
+	db = top_db(s);
+	if (s->res->violation || db == NULL ||
+	    db->regions[r].listed == db->regions[r].members) {
+		tracef(s, "mid-move: no LEAVE seen in flight");
+		a->paused_until = now_real(s);
+		return;
+	}
+	p = db->primary;
+	raft_fixture_kill(&s->f, (unsigned)p);
+	s->res->mid_move_kills++;
+	tracef(s, "mid-move: r%d's LEAVE applied; kill the primary s%d", r, p);
+	end_advance(s, 3000);
+	a->paused_until = now_real(s);
+	tracef(s, "mid-move: agent r%d.%u answers again", r, d);
+	t0 = now_real(s);
+	while (!s->res->violation && !have_writable(s) &&
+	       now_real(s) - t0 < 15000) {
+		end_advance(s, 50);
+	}
+	if (!s->res->violation && !have_writable(s)) {
+		for (unsigned i = 0; i < s->n; i++) {
+			dump_fsm(s, i);
+		}
+		violation(s,
+			  "L1 (mid-move): no writable primary 15 s after the "
+			  "paused member answered again");
+	}
 }
 
 int baton_sim_run(const struct baton_sim_config *c,
@@ -1603,7 +2589,8 @@ int baton_sim_run(const struct baton_sim_config *c,
 	memset(res, 0, sizeof *res);
 	res->min_slack_ms = INT64_MAX;
 	res->digest = 0xcbf29ce484222325ull;
-	if (c->n_servers < 1 || c->n_servers > N_MAX) {
+	if (c->n_servers < 1 || c->n_servers > N_MAX || c->instances < 1 ||
+	    c->instances > INSTANCES_MAX) {
 		return BATON_EINVAL;
 	}
 	s = calloc(1, sizeof *s);
@@ -1619,6 +2606,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 	s->cfg = c;
 	s->res = res;
 	s->n = c->n_servers;
+	s->ni = c->instances;
 	s->rng = c->seed;
 	/* (1 + delta) / (1 - delta) = 1 + drift  =>  delta = d / (2 + d) */
 	s->delta =
@@ -1729,10 +2717,11 @@ int baton_sim_run(const struct baton_sim_config *c,
 				    i, raft_state_name(raft_state(rf)),
 				    (unsigned long long)raft_current_term(rf),
 				    (unsigned long long)s->s[i].fsm.applied,
-				    (unsigned long long)s->s[i].al.epoch,
-				    (unsigned long long)s->s[i]
-					.al.primary_epoch,
-				    s->s[i].al.valid);
+				    (unsigned long long)designated(&s->s[i])
+					->al.epoch,
+				    (unsigned long long)designated(&s->s[i])
+					->al.primary_epoch,
+				    designated(&s->s[i])->al.valid);
 			}
 		}
 		if (!res->liveness_ok && !res->violation) {
@@ -1745,6 +2734,16 @@ int baton_sim_run(const struct baton_sim_config *c,
 		/* Let every server catch up and compare their FSMs. */
 		if (!res->violation) {
 			advance(s, 2000);
+		}
+		if (!res->violation && s->ni > 1 && !c->quiet) {
+			s->ending = true;
+			if (c->end == BATON_SIM_END_L2 ||
+			    c->end == BATON_SIM_END_L2_KILL_PRIMARY) {
+				end_l2(s);
+			} else if (c->end ==
+				   BATON_SIM_END_KILL_PRIMARY_MID_MOVE) {
+				end_mid_move(s);
+			}
 		}
 	}
 out_close:
@@ -1764,6 +2763,7 @@ out_close:
 		baton_driver_close(&s->s[i].drv);
 	}
 out:
+	free(s->fwd_done);
 	free(s->chain);
 	free(s);
 	return rv;

@@ -30,6 +30,27 @@
  *  L1  once a Raft leader exists, some agent is writable again within the
  *      liveness bound (a lease with its drift allowance and margin, and
  *      one second for the promote, the order and the first grant).
+ *
+ * With two instances a region (config.instances = 2, docs/consensus.md
+ * §2 "Two instances"): each region has ordinals 0 and 1, each with its
+ * own agent, lease and position; the FSM's designated ordinal of the
+ * primary region is the instance promoted and granted; the primary's
+ * synchronous list in force changes only by modelled `standbys` orders
+ * (and the list a promote carries), persisted across agent restarts, and
+ * only a standby it lists acknowledges a write. The driver runs
+ * consensus/designate.c (its designate op is set only with two
+ * instances). Faults add: a standby instance's pod killed or its
+ * database stopped, and their return; agent faults hit one instance.
+ * Checks add, after every step:
+ *  S5  while an instance of the primary can write, the list in force on
+ *      it names only members (M) of the most-applied FSM;
+ *  S1 and RPO per instance (the promoted one is the designated one);
+ * and as end phases (config.end), from a settled fleet:
+ *  L2  a standby region's designated instance killed beside a healthy
+ *      sibling is replaced (RELEASE applied) within
+ *      BATON_DESIGNATE_STALE_MS + redesignateAfter + 5 s; optionally the
+ *      primary's region is killed after that (L1's bound and a lease);
+ *  or the primary's region is killed with a move in flight.
  */
 #ifndef BATON_CONSENSUS_SIM_H
 #define BATON_CONSENSUS_SIM_H
@@ -50,6 +71,40 @@ struct baton_sim_config {
 	bool trace; /* print the trace as it happens */
 	bool quiet; /* no faults at all: a steady run (lease lapses counted) */
 	unsigned snapshot_threshold, snapshot_trailing;
+	/* Instances per region: 1 (the model before per-instance
+	 * designation, the runs and digests of before) or 2 (each region
+	 * has ordinals 0 and 1; batond runs consensus/designate.c through
+	 * the driver; S5 and L2 are checked). */
+	unsigned instances;
+	uint32_t redesignate_after_ms; /* spec.failover.redesignateAfter */
+	unsigned sim_broken;	       /* BATON_SIM_BROKEN_*: the model's own */
+	int end;		       /* enum baton_sim_end (two instances) */
+};
+
+/* Deliberately broken batond behaviour, for proving that the two-instance
+ * checks bite (tests/unit/test_consensus_sim.c). */
+enum {
+	/* the primary lists a standby region's other instance as soon as
+	 * the designated one's pod is gone, before any JOIN: S5 */
+	BATON_SIM_BROKEN_LIST_EARLY = 1 << 0,
+};
+
+/* Two instances: what happens after the final heal and L1. */
+enum baton_sim_end {
+	/* L2: a standby region's designated instance is killed; its
+	 * sibling must be designated (RELEASE applied) within
+	 * BATON_DESIGNATE_STALE_MS + redesignateAfter + 5 s */
+	BATON_SIM_END_L2 = 0,
+	BATON_SIM_END_NONE,
+	/* a standby region's designated agent stops answering (paused,
+	 * its database still streaming); once the move away from it is
+	 * in flight (LEAVE applied), the primary's region is killed:
+	 * the failover must lose no acknowledged write, and finish once
+	 * the paused agent answers again */
+	BATON_SIM_END_KILL_PRIMARY_MID_MOVE,
+	/* L2, then the primary's region is killed (when a majority stays):
+	 * a writable primary within L1's bound and a lease */
+	BATON_SIM_END_L2_KILL_PRIMARY,
 };
 
 struct baton_sim_result {
@@ -79,6 +134,14 @@ struct baton_sim_result {
 	 * of one seed are the same run only if their digests are equal
 	 * ("the same seed replays bit for bit", docs/consensus.md). */
 	uint64_t digest;
+	/* two instances: DESIGNATE steps applied (first server to apply
+	 * each), the moves L2 timed, and the steps in order ("r1 J1 L0 R0
+	 * ..."; truncated) */
+	unsigned joins, leaves, releases;
+	unsigned l2_checked;
+	uint64_t l2_ms_max;	 /* kill -> RELEASE applied */
+	unsigned mid_move_kills; /* END_KILL_PRIMARY_MID_MOVE carried out */
+	char steps[256];
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

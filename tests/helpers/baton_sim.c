@@ -1,8 +1,10 @@
 /* Standalone runner for the deterministic failover simulation.
  *
  *   baton_sim [--schedules N] [--seed S] [--servers 3|5] [--steps K]
- *             [--broken send-time|no-drift] [--hour] [--trace]
- *             [--disk-faults]
+ *             [--broken send-time|no-drift|sync-flag|first-final|
+ *             list-early] [--hour] [--trace] [--disk-faults]
+ *             [--instances 1|2] [--redesignate-after MS]
+ *             [--end l2|l2-kill-primary|none|kill-primary-mid-move]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -11,6 +13,9 @@
  * schedule of one simulated hour. The last line is a digest of every run
  * (sim.h): two runs of the same seeds print the same digest, or the
  * simulation is not deterministic. Exit status 1 if any violation was found.
+ * --instances 2 gives every region two instances and runs the designation
+ * (consensus/designate.c): the DESIGNATE steps applied and the L2 times
+ * are printed too.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -41,6 +46,8 @@ int main(int argc, char **argv)
 	unsigned long long bad = 0, fsamples = 0, fsum = 0, fmax = 0;
 	unsigned long long rec_max = 0, rec_sum = 0, log_max = 0, sim_ms = 0;
 	unsigned long long promotes = 0, lapses = 0, stalls = 0, syncf = 0;
+	unsigned long long joins = 0, leaves = 0, releases = 0, l2 = 0;
+	unsigned long long l2_max = 0, mid_move = 0;
 	long long slack = INT64_MAX;
 	uint64_t digest = 0xcbf29ce484222325ull;
 	struct timespec t0, t1;
@@ -56,6 +63,25 @@ int main(int argc, char **argv)
 			cfg.n_servers = (unsigned)num(argv[++k]);
 		} else if (strcmp(argv[k], "--steps") == 0 && k + 1 < argc) {
 			cfg.steps = (unsigned)num(argv[++k]);
+		} else if (strcmp(argv[k], "--instances") == 0 &&
+			   k + 1 < argc) {
+			cfg.instances = (unsigned)num(argv[++k]);
+		} else if (strcmp(argv[k], "--redesignate-after") == 0 &&
+			   k + 1 < argc) {
+			cfg.redesignate_after_ms = (uint32_t)num(argv[++k]);
+		} else if (strcmp(argv[k], "--end") == 0 && k + 1 < argc) {
+			k++;
+			cfg.end =
+			    strcmp(argv[k], "none") == 0 ? BATON_SIM_END_NONE
+			    : strcmp(argv[k], "kill-primary-mid-move") == 0
+				? BATON_SIM_END_KILL_PRIMARY_MID_MOVE
+			    : strcmp(argv[k], "l2-kill-primary") == 0
+				? BATON_SIM_END_L2_KILL_PRIMARY
+				: BATON_SIM_END_L2;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "list-early") == 0) {
+			k++;
+			cfg.sim_broken = BATON_SIM_BROKEN_LIST_EARLY;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc) {
 			k++;
 			cfg.decider_flags =
@@ -79,10 +105,11 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: baton_sim [--schedules N] [--seed S] "
 				"[--servers 3|5] [--steps K] [--broken "
-				"send-time|no-drift|sync-flag|first-final] "
-				"[--hour] "
-				"[--quiet] "
-				"[--trace]\n");
+				"send-time|no-drift|sync-flag|first-final|"
+				"list-early] [--hour] [--quiet] [--trace] "
+				"[--instances 1|2] [--redesignate-after MS] "
+				"[--end l2|l2-kill-primary|none|"
+				"kill-primary-mid-move]\n");
 			return 2;
 		}
 	}
@@ -90,6 +117,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		cfg.seed = seed + i;
 		if (baton_sim_run(&cfg, &r) != 0) {
+			/* a bad --servers or --instances as well */
 			fprintf(stderr, "seed %llu: setup failed\n",
 				(unsigned long long)cfg.seed);
 			return 1;
@@ -99,6 +127,10 @@ int main(int argc, char **argv)
 			printf("VIOLATION seed=%llu servers=%u: %s\n%s",
 			       (unsigned long long)cfg.seed, cfg.n_servers,
 			       r.what, r.trace);
+		}
+		if (n == 1 && cfg.instances > 1) {
+			printf("designation steps applied: %s\n",
+			       r.steps[0] != '\0' ? r.steps : "none");
 		}
 		fsamples += r.failover_samples;
 		fsum += r.failover_ms_sum;
@@ -119,6 +151,14 @@ int main(int argc, char **argv)
 		lapses += r.lease_lapses;
 		stalls += r.raft_stalled;
 		syncf += r.sync_failovers;
+		joins += r.joins;
+		leaves += r.leaves;
+		releases += r.releases;
+		l2 += r.l2_checked;
+		mid_move += r.mid_move_kills;
+		if (r.l2_ms_max > l2_max) {
+			l2_max = r.l2_ms_max;
+		}
 		if (r.min_slack_ms < slack) {
 			slack = r.min_slack_ms;
 		}
@@ -128,9 +168,10 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("schedules=%llu violations=%llu servers=%u simulated=%.1fs "
+	printf("schedules=%llu violations=%llu servers=%u%s simulated=%.1fs "
 	       "wall=%.2fs\n",
-	       n, bad, cfg.n_servers, (double)sim_ms / 1000.0,
+	       n, bad, cfg.n_servers, cfg.instances > 1 ? " instances=2" : "",
+	       (double)sim_ms / 1000.0,
 	       (double)(t1.tv_sec - t0.tv_sec) +
 		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("promotes=%llu failover(expiry->commit) samples=%llu "
@@ -156,6 +197,12 @@ int main(int argc, char **argv)
 		printf("quiet run: the primary agent lost its lease %llu "
 		       "times\n",
 		       lapses);
+	}
+	if (cfg.instances > 1) {
+		printf("designation: JOIN %llu, LEAVE %llu, RELEASE %llu "
+		       "applied; L2 timed %llu (max %llu ms from the kill); "
+		       "primaries killed mid-move %llu\n",
+		       joins, leaves, releases, l2, l2_max, mid_move);
 	}
 	printf("max log entries beyond last snapshot=%llu (threshold %u, "
 	       "trailing %u)\n",
