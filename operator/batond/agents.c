@@ -1938,13 +1938,23 @@ bool baton_agents_sync_listed(const char *list, int ordinal, int designated,
 bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 			uint64_t round, struct baton_region_report *out)
 {
-	struct baton_agents_pod *p;
-	int designated = a != NULL ? designated_here(a, db) : 0;
+	return baton_agents_member_final(a, db, epoch, round, -1, out);
+}
 
+bool baton_agents_member_final(struct baton_agents *a, const char *db,
+			       uint64_t epoch, uint64_t round, int ordinal,
+			       struct baton_region_report *out)
+{
+	struct baton_agents_pod *p;
+
+	if (ordinal < 0) {
+		ordinal = a != NULL ? designated_here(a, db) : 0;
+	}
 	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
-		/* a held instance gives none: the failover waits for it
-		 * rather than promote a region that may hold less (hold.h) */
-		if (!p->gone && !p->held && p->ordinal == designated &&
+		/* each member's own answer to its own detach order; a held
+		 * instance gives none: the failover waits for it rather
+		 * than promote a region that may hold less (hold.h) */
+		if (!p->gone && !p->held && p->ordinal == ordinal &&
 		    strcmp(p->db, db) == 0 && p->detach_ok &&
 		    p->detach_epoch == epoch && p->detach_round == round) {
 			memset(out, 0, sizeof *out);
