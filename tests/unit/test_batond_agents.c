@@ -712,6 +712,55 @@ START_TEST(the_designated_ordinal_comes_from_the_fsm)
 }
 END_TEST
 
+/* A synchronous failover that starts mid-move (design §3.5): us has
+ * M = {0, 1} (JOIN(1), LEAVE(0) applied, no RELEASE), and the failover
+ * waits for both finals, so both members detach, each answering its own
+ * detach order; an instance outside M does not, nor does a sibling in
+ * the primary region (never a member). Before, only the designated
+ * instance detached and the joiner's final never came. */
+START_TEST(a_failover_mid_move_detaches_every_member)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 0);
+	st.cfg.synchronous = true;
+	st.phase = BATON_PHASE_FAILING_OVER;
+	st.round = 1;
+	for (int i = 0; i < 3; i++) {
+		st.regions[i].members = BATON_ORDINAL_BIT(0);
+		st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	st.regions[1].members = BATON_ORDINAL_BIT(0) | BATON_ORDINAL_BIT(1);
+	st.regions[1].listed = BATON_ORDINAL_BIT(1);
+	st.regions[1].spare.ordinal = 1;
+	for (int k = 0; k < 3; k++) {
+		v = view("replica", k);
+		v.upstream = "198.18.0.100:5432";
+		baton_agents_decide(&st, 1, &v, &o);
+		if (k < 2) {
+			ck_assert_msg(o.action != NULL &&
+					  strcmp(o.action, "detach") == 0,
+				      "member %d not detached", k);
+		} else {
+			ck_assert_ptr_null(o.action); /* not a member */
+		}
+		/* once its detach is done it is not ordered again */
+		v.detach_done = true;
+		v.detached = true;
+		baton_agents_decide(&st, 1, &v, &o);
+		ck_assert_ptr_null(o.action);
+	}
+	/* the primary region's sibling: no member, no detach */
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+}
+END_TEST
+
 /* A forensic fence (batond/hold.h): whatever the FSM says, a held instance
  * is ordered nothing but a fence, and a fence only while it could write. */
 START_TEST(a_held_instance_is_ordered_nothing_but_a_fence)
@@ -1910,6 +1959,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
+	tcase_add_test(tc, a_failover_mid_move_detaches_every_member);
 	tcase_add_test(tc,
 		       a_detached_standby_cascades_from_the_failover_target);
 	tcase_add_test(tc,
