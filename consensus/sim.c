@@ -2533,6 +2533,13 @@ static void end_mid_move(struct sim *s)
 	int r, p;
 	unsigned d;
 
+	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
+		/* a final kill took a server already: killing the primary's
+		 * too would leave Raft without a majority, a stall of the
+		 * fleet rather than of the failover (as END_L2_KILL_PRIMARY) */
+		tracef(s, "mid-move: no majority would be left");
+		return;
+	}
 	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
 	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
 		tracef(s, "mid-move: no synchronous standby region to try");
