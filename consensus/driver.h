@@ -102,7 +102,9 @@ struct baton_driver_ops {
 	 * docs/design-per-instance.md §3.5), for the other member too, whose
 	 * final it proposes as a spare REPORT: the failover waits for both.
 	 * So the op's side detaches every member of the region in a round,
-	 * not only the designated instance. May be NULL: never final. */
+	 * not only the designated instance. The driver always names the
+	 * ordinal (batond's agent side also reads -1 as the designated
+	 * one). May be NULL: never final. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, int ordinal,
 			     struct baton_region_report *out);
