@@ -513,38 +513,96 @@ static bool follows(const struct baton_region_report *rep,
 	return rep->follows_epoch == 0 || rep->follows_epoch >= st->epoch;
 }
 
+/* The final position of this region's member ORDINAL, in the failover
+ * round ST is in: asked of the op and proposed as a final REPORT (of the
+ * designated instance, or SPARE: of the spare slot), at most once per
+ * FINAL_REPORT_MS (*LAST_MS) until the FSM holds it. */
+static void report_final(struct baton_driver *d,
+			 const struct baton_db_state *st, int ordinal,
+			 bool spare, uint64_t *last_ms, uint64_t now)
+{
+	struct baton_region_report rep;
+	struct baton_cmd c;
+
+	if (now - *last_ms < FINAL_REPORT_MS) {
+		return;
+	}
+	memset(&rep, 0, sizeof rep);
+	if (!d->ops.final_report(d->ops.data, st->name, st->epoch, st->round,
+				 ordinal, &rep)) {
+		return; /* still detaching: asked again next tick */
+	}
+	*last_ms = now;
+	c = report_cmd(d, st);
+	c.healthy = rep.healthy;
+	c.position = rep.position;
+	c.final = 1;
+	c.round = st->round;
+	if (spare) {
+		c.ordinal = (uint8_t)ordinal;
+		c.spare = 1;
+	}
+	if (d->ops.propose(d->ops.data, &c) != 0) {
+		return;
+	}
+	d->stats.reports_sent++;
+	if (spare) {
+		say(d, LOG_INFO, st->name,
+		    "final position %llu of member %d (a move in flight) "
+		    "reported for epoch %llu",
+		    (unsigned long long)rep.position, ordinal,
+		    (unsigned long long)st->epoch);
+	} else {
+		say(d, LOG_INFO, st->name,
+		    "final position %llu reported for epoch %llu",
+		    (unsigned long long)rep.position,
+		    (unsigned long long)st->epoch);
+	}
+}
+
+/* A synchronous failover waits for the final position of every member of
+ * every standby region (decider.h; docs/design-per-instance.md §3.5): the
+ * designated instance's, and mid-move the other member's (the joiner, or
+ * the one leaving), which the FSM keeps in the spare slot (M is within
+ * {designated, spare}). Either may hold the only copy of an acknowledged
+ * commit. */
+static void report_finals(struct baton_driver *d,
+			  const struct baton_db_state *st,
+			  struct baton_driver_slot *s, int me, uint64_t now)
+{
+	const struct baton_region_state *mine = &st->regions[me];
+
+	if (d->ops.final_report == NULL) {
+		return;
+	}
+	if (!(mine->final && mine->report_epoch == st->epoch)) {
+		report_final(d, st, mine->designated, false, &s->last_final_ms,
+			     now);
+	}
+	for (int k = 0; k < BATON_ORDINALS; k++) {
+		const struct baton_spare_state *sp = &mine->spare;
+
+		if (k == (int)mine->designated ||
+		    (mine->members & BATON_ORDINAL_BIT(k)) == 0) {
+			continue;
+		}
+		if (sp->ordinal == k && sp->final &&
+		    sp->report_epoch == st->epoch) {
+			continue; /* the FSM holds it */
+		}
+		report_final(d, st, k, true, &s->last_spare_final_ms, now);
+	}
+}
+
 static void report(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, int me, uint64_t now)
 {
 	const struct baton_region_state *mine = &st->regions[me];
 	struct baton_region_report rep;
-	struct baton_cmd c;
 
-	/* a synchronous failover waits for this standby's final position */
+	/* a synchronous failover waits for this standby's final positions */
 	if (st->phase == BATON_PHASE_FAILING_OVER && me != st->primary) {
-		if ((mine->final && mine->report_epoch == st->epoch) ||
-		    d->ops.final_report == NULL ||
-		    now - s->last_final_ms < FINAL_REPORT_MS) {
-			return;
-		}
-		memset(&rep, 0, sizeof rep);
-		if (!d->ops.final_report(d->ops.data, st->name, st->epoch,
-					 st->round, &rep)) {
-			return; /* still detaching: asked again next tick */
-		}
-		s->last_final_ms = now;
-		c = report_cmd(d, st);
-		c.healthy = rep.healthy;
-		c.position = rep.position;
-		c.final = 1;
-		c.round = st->round;
-		if (d->ops.propose(d->ops.data, &c) == 0) {
-			d->stats.reports_sent++;
-			say(d, LOG_INFO, st->name,
-			    "final position %llu reported for epoch %llu",
-			    (unsigned long long)rep.position,
-			    (unsigned long long)st->epoch);
-		}
+		report_finals(d, st, s, me, now);
 		return;
 	}
 	/* a planned switchover waits for the target to have replayed the

@@ -27,8 +27,10 @@
  *  4. reports health and position every report_ms when they changed or
  *     were not yet reported in this epoch; while a synchronous failover
  *     is under way (FailingOver) and this region is a standby, asks for
- *     its final position (ops->final_report: the designated instance has
- *     stopped streaming from the old primary) and reports that; while a
+ *     the final position of each member (ops->final_report: the
+ *     designated instance, and mid-move the other member, has stopped
+ *     streaming from the old primary) and reports each (the other
+ *     member's as a spare REPORT); while a
  *     planned switchover waits for this region (its target) to replay
  *     the old primary's final position, reports on the tick it has;
  *  4b. with designation on (ops.designate), about once per report
@@ -92,12 +94,20 @@ struct baton_driver_ops {
 	 * NULL. */
 	void (*leader_changed)(void *data, bool leader);
 	/* A synchronous failover of DB at EPOCH (its ROUND-th lost() in
-	 * the epoch) needs this region's final position: true and OUT
-	 * filled once the designated instance has detached (stopped
-	 * streaming) for this round; false while that is being done (the
-	 * driver asks again). May be NULL: never final. */
+	 * the epoch) needs the final position of this region's member
+	 * ORDINAL: true and OUT filled once that instance has detached
+	 * (stopped streaming) for this round; false while that is being
+	 * done (the driver asks again). The driver asks for the designated
+	 * instance and, while a designation move is in flight (M = {a, b},
+	 * docs/design-per-instance.md §3.5), for the other member too, whose
+	 * final it proposes as a spare REPORT: the failover waits for both.
+	 * So the op's side detaches every member of the region in a round,
+	 * not only the designated instance. The driver always names the
+	 * ordinal (batond's agent side also reads -1 as the designated
+	 * one). May be NULL: never final. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
-			     uint64_t round, struct baton_region_report *out);
+			     uint64_t round, int ordinal,
+			     struct baton_region_report *out);
 	/* Designation (consensus/designate.h): fill IN for DB. The driver
 	 * has set IN->st, IN->me (this region, a data region of ST) and
 	 * IN->applied; the op fills the rest: redesignate_after_ms and
@@ -137,6 +147,7 @@ struct baton_driver_slot {
 	bool primary_was_lost;	/* the primary's lease expired in our view */
 	bool lost_noticed;	/* manual mode: region-lost notice logged */
 	uint64_t last_final_ms; /* failing over: last final report sent */
+	uint64_t last_spare_final_ms; /* ... of the other member (a move) */
 	/* the leader's last decision was "blocked": why, and for which
 	 * region (enum baton_blocked, -1) */
 	int blocked;

@@ -873,12 +873,20 @@ static void drv_report(void *data, const char *db,
 	out->primary_ready = serving(s, a);
 }
 
+/* agents.c: the final position of member ORDINAL is the one its agent
+ * acknowledged the detach of this round with (each member is detached,
+ * batond_orders_inst) */
 static bool drv_final_report(void *data, const char *db, uint64_t epoch,
-			     uint64_t round, struct baton_region_report *out)
+			     uint64_t round, int ordinal,
+			     struct baton_region_report *out)
 {
 	struct server *sv = data;
-	const struct inst *a = designated(sv);
+	const struct inst *a;
 	(void)db;
+	if (ordinal < 0 || (unsigned)ordinal >= sv->sim->ni) {
+		return false; /* no such instance */
+	}
+	a = &sv->ag[ordinal];
 	if (a->detach_acked_epoch != epoch || a->detach_acked_round != round) {
 		return false; /* the detach order is on its way */
 	}
@@ -1251,7 +1259,7 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 {
 	const struct baton_db_state *db = db_of(sv);
 	struct inst *a = &sv->ag[k];
-	bool primary, des;
+	bool primary, des, member;
 
 	if (a->order_pending != ORDER_NONE &&
 	    now_real(s) - a->order_sent < ORDER_RETRY_MS) {
@@ -1259,6 +1267,8 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 	}
 	a->order_pending = ORDER_NONE;
 	des = k == db->regions[sv->i].designated;
+	/* a member: its final is awaited in a failover round (§3.5) */
+	member = (db->regions[sv->i].members & BATON_ORDINAL_BIT(k)) != 0;
 	primary = db->primary == (int)sv->i && des;
 	if (primary && (db->phase == BATON_PHASE_SWITCHING_OVER ||
 			db->phase == BATON_PHASE_FENCED)) {
@@ -1289,10 +1299,12 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 		}
 		return;
 	}
-	if (des && db->primary != (int)sv->i &&
+	if (member && db->primary != (int)sv->i &&
 	    db->phase == BATON_PHASE_FAILING_OVER &&
 	    db->regions[sv->i].role == BATON_ROLE_DATA) {
-		/* agents.c: the standby detaches and says where it stopped */
+		/* agents.c: every member of a standby region detaches and
+		 * says where it stopped (the designated instance and, mid-
+		 * move, the other member: design §3.5) */
 		if (a->detach_acked_epoch != db->epoch ||
 		    a->detach_acked_round != db->round) {
 			struct event *e =
@@ -2521,6 +2533,13 @@ static void end_mid_move(struct sim *s)
 	int r, p;
 	unsigned d;
 
+	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
+		/* a final kill took a server already: killing the primary's
+		 * too would leave Raft without a majority, a stall of the
+		 * fleet rather than of the failover (as END_L2_KILL_PRIMARY) */
+		tracef(s, "mid-move: no majority would be left");
+		return;
+	}
 	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
 	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
 		tracef(s, "mid-move: no synchronous standby region to try");

@@ -962,6 +962,17 @@ static bool any_position(const struct baton_db_state *st)
 	return false;
 }
 
+/* ORDINAL is a member of region ME (in M, or its designated instance,
+ * which the FSM keeps in M: design §2) */
+static bool member(const struct baton_db_state *st, int me, int ordinal)
+{
+	const struct baton_region_state *r = &st->regions[me];
+
+	return ordinal == (int)r->designated ||
+	       (ordinal >= 0 && ordinal < BATON_ORDINALS &&
+		(r->members & BATON_ORDINAL_BIT(ordinal)) != 0);
+}
+
 void baton_agents_decide(const struct baton_db_state *st, int me,
 			 const struct baton_agent_view *v,
 			 struct baton_agent_order *out)
@@ -1017,8 +1028,12 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 		}
 		return;
 	}
-	/* a synchronous failover: the designated standby of every other
-	 * data region stops streaming and says where its WAL ends. Once
+	/* a synchronous failover: every member of every other data
+	 * region's synchronous set (its designated standby and, while a
+	 * designation move is in flight, the other member: M = {a, b},
+	 * docs/design-per-instance.md §3.5) stops streaming and says where
+	 * its WAL ends; either may hold the only copy of an acknowledged
+	 * commit, and the failover waits for each one's final. Once
 	 * every one has, the FSM's pick is known to all: the others stream
 	 * from the target while it is still a standby (a cascade, as in a
 	 * switchover; the engine checks that the target holds everything
@@ -1031,7 +1046,8 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 	 * below takes them to whoever is promoted. */
 	if (st->phase == BATON_PHASE_FAILING_OVER) {
 		const char *t = v->failover_target;
-		if (me >= 0 && v->ordinal == (int)st->regions[me].designated &&
+		if (me >= 0 && me != st->primary &&
+		    member(st, me, v->ordinal) &&
 		    st->regions[me].role == BATON_ROLE_DATA &&
 		    strcmp(role, "replica") == 0 && !v->detach_done) {
 			out->action = "detach";
@@ -1938,13 +1954,23 @@ bool baton_agents_sync_listed(const char *list, int ordinal, int designated,
 bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 			uint64_t round, struct baton_region_report *out)
 {
-	struct baton_agents_pod *p;
-	int designated = a != NULL ? designated_here(a, db) : 0;
+	return baton_agents_member_final(a, db, epoch, round, -1, out);
+}
 
+bool baton_agents_member_final(struct baton_agents *a, const char *db,
+			       uint64_t epoch, uint64_t round, int ordinal,
+			       struct baton_region_report *out)
+{
+	struct baton_agents_pod *p;
+
+	if (ordinal < 0) {
+		ordinal = a != NULL ? designated_here(a, db) : 0;
+	}
 	for (p = a ? a->pods : NULL; p != NULL; p = p->next) {
-		/* a held instance gives none: the failover waits for it
-		 * rather than promote a region that may hold less (hold.h) */
-		if (!p->gone && !p->held && p->ordinal == designated &&
+		/* each member's own answer to its own detach order; a held
+		 * instance gives none: the failover waits for it rather
+		 * than promote a region that may hold less (hold.h) */
+		if (!p->gone && !p->held && p->ordinal == ordinal &&
 		    strcmp(p->db, db) == 0 && p->detach_ok &&
 		    p->detach_epoch == epoch && p->detach_round == round) {
 			memset(out, 0, sizeof *out);

@@ -179,6 +179,14 @@ json_t *baton_agents_status(struct baton_agents *a);
  * detach order for that round (where its WAL ends); false until then. */
 bool baton_agents_final(struct baton_agents *a, const char *db, uint64_t epoch,
 			uint64_t round, struct baton_region_report *out);
+/* The same for this region's member ORDINAL (-1: the designated
+ * instance): every member of a standby region is sent the detach order
+ * in a failover round (baton_agents_decide), and each one's final is its
+ * own answer (the driver asks for the other member's mid-move,
+ * consensus/driver.h). */
+bool baton_agents_member_final(struct baton_agents *a, const char *db,
+			       uint64_t epoch, uint64_t round, int ordinal,
+			       struct baton_region_report *out);
 
 /* ---- the decision, pure (unit-tested) ---------------------------------- */
 

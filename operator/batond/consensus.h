@@ -89,10 +89,13 @@ struct baton_raft_observer {
 	/* What this region reports to the FSM about DB (filled in OUT). */
 	void (*region_report)(void *data, const char *db,
 			      struct baton_region_report *out);
-	/* A synchronous failover of DB at EPOCH, round ROUND, needs this
-	 * region's final position: true and OUT filled once known. */
+	/* A synchronous failover of DB at EPOCH, round ROUND, needs the
+	 * final position of this region's member ORDINAL (the designated
+	 * instance, or mid-move the other member: driver.h): true and OUT
+	 * filled once known. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
-			     uint64_t round, struct baton_region_report *out);
+			     uint64_t round, int ordinal,
+			     struct baton_region_report *out);
 	/* Optional (NULL: nothing known). What this region sees of DB's pods
 	 * and agents for the designation (consensus/designate.h): IN->st,
 	 * IN->me and IN->applied are set, the rest is filled here; false

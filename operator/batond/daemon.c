@@ -179,10 +179,16 @@ static void obs_region_report(void *data, const char *db,
 	baton_controller_region_report(data, db, out);
 }
 
+/* Straight to the agent driver, as obs_designate does (design note 40:
+ * no new code in controller.c): the final of member ORDINAL, each member
+ * being detached in a failover round (agents.c). */
 static bool obs_final_report(void *data, const char *db, uint64_t epoch,
-			     uint64_t round, struct baton_region_report *out)
+			     uint64_t round, int ordinal,
+			     struct baton_region_report *out)
 {
-	return baton_controller_final_report(data, db, epoch, round, out);
+	struct baton_controller *c = data;
+	return baton_agents_member_final(c->agents, db, epoch, round, ordinal,
+					 out);
 }
 
 /* The designation's view of DB (raftglue asks only with --designation):

@@ -340,10 +340,11 @@ static void drv_report(void *data, const char *db,
 }
 
 static bool drv_final_report(void *data, const char *db, uint64_t epoch,
-			     uint64_t round, struct baton_region_report *out)
+			     uint64_t round, int ordinal,
+			     struct baton_region_report *out)
 {
 	struct baton_raftglue *g = data;
-	return g->obs.final_report(g->obs.data, db, epoch, round, out);
+	return g->obs.final_report(g->obs.data, db, epoch, round, ordinal, out);
 }
 
 /* The designation's view (only with --designation): the observer's, as
@@ -1002,12 +1003,14 @@ static void noop_report(void *data, const char *db,
 }
 
 static bool noop_final(void *data, const char *db, uint64_t epoch,
-		       uint64_t round, struct baton_region_report *out)
+		       uint64_t round, int ordinal,
+		       struct baton_region_report *out)
 {
 	(void)data;
 	(void)db;
 	(void)epoch;
 	(void)round;
+	(void)ordinal;
 	(void)out;
 	return false;
 }

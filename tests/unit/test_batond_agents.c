@@ -712,6 +712,55 @@ START_TEST(the_designated_ordinal_comes_from_the_fsm)
 }
 END_TEST
 
+/* A synchronous failover that starts mid-move (design §3.5): us has
+ * M = {0, 1} (JOIN(1), LEAVE(0) applied, no RELEASE), and the failover
+ * waits for both finals, so both members detach, each answering its own
+ * detach order; an instance outside M does not, nor does a sibling in
+ * the primary region (never a member). Before, only the designated
+ * instance detached and the joiner's final never came. */
+START_TEST(a_failover_mid_move_detaches_every_member)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 0);
+	st.cfg.synchronous = true;
+	st.phase = BATON_PHASE_FAILING_OVER;
+	st.round = 1;
+	for (int i = 0; i < 3; i++) {
+		st.regions[i].members = BATON_ORDINAL_BIT(0);
+		st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	st.regions[1].members = BATON_ORDINAL_BIT(0) | BATON_ORDINAL_BIT(1);
+	st.regions[1].listed = BATON_ORDINAL_BIT(1);
+	st.regions[1].spare.ordinal = 1;
+	for (int k = 0; k < 3; k++) {
+		v = view("replica", k);
+		v.upstream = "198.18.0.100:5432";
+		baton_agents_decide(&st, 1, &v, &o);
+		if (k < 2) {
+			ck_assert_msg(o.action != NULL &&
+					  strcmp(o.action, "detach") == 0,
+				      "member %d not detached", k);
+		} else {
+			ck_assert_ptr_null(o.action); /* not a member */
+		}
+		/* once its detach is done it is not ordered again */
+		v.detach_done = true;
+		v.detached = true;
+		baton_agents_decide(&st, 1, &v, &o);
+		ck_assert_ptr_null(o.action);
+	}
+	/* the primary region's sibling: no member, no detach */
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+}
+END_TEST
+
 /* A forensic fence (batond/hold.h): whatever the FSM says, a held instance
  * is ordered nothing but a fence, and a fence only while it could write. */
 START_TEST(a_held_instance_is_ordered_nothing_but_a_fence)
@@ -1893,6 +1942,189 @@ START_TEST(a_release_waiting_for_a_newer_g_gets_a_standbys_order)
 }
 END_TEST
 
+/* Two fake standby agents of region us (ordinals 0 and 1, one address
+ * each): replicas of eu's primary; a detach order detaches them, and
+ * from then on their status (the order's answer too) says where their
+ * WAL ends, each its own FINAL. */
+#define MEMBER_IP0 "127.0.0.95"
+#define MEMBER_IP1 "127.0.0.96"
+
+struct fake_standby {
+	struct baton_http_server srv;
+	const char *pod;
+	uint64_t final;
+	bool detached;
+	unsigned detaches;
+	bool closed;
+};
+
+static void fake_standby_answer(struct baton_http_request *req,
+				struct fake_standby *f)
+{
+	json_t *st = json_pack(
+	    "{s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:b, s:b, s:s, s:s, s:b}",
+	    "pod", f->pod, "namespace", "shop", "initialized", 1, "role",
+	    "replica", "epoch", 3, "ready", 1, "running", 1, "writable", 0,
+	    "fenced", 0, "health", "ok", "upstream", "198.18.0.100:5432",
+	    "detached", f->detached);
+	char *text;
+
+	if (f->detached) {
+		json_object_set_new(st, "finalPosition",
+				    json_integer((json_int_t)f->final));
+	}
+	text = json_dumps(st, JSON_COMPACT);
+	baton_http_respond(req, 200, "application/json", text, strlen(text),
+			   NULL);
+	free(text);
+	json_decref(st);
+}
+
+static void fake_standby_status_cb(struct baton_http_request *req, void *data)
+{
+	fake_standby_answer(req, data);
+}
+
+static void fake_standby_order_cb(struct baton_http_request *req, void *data)
+{
+	struct fake_standby *f = data;
+	json_t *o = json_loadb(req->body, req->body_len, 0, NULL);
+	const char *action = json_string_value(json_object_get(o, "action"));
+
+	ck_assert_ptr_nonnull(o);
+	if (action != NULL && strcmp(action, "detach") == 0) {
+		f->detached = true;
+		f->detaches++;
+	}
+	json_decref(o);
+	fake_standby_answer(req, f);
+}
+
+static void fake_standby_closed_cb(struct baton_http_server *srv)
+{
+	((struct fake_standby *)srv->data)->closed = true;
+}
+
+static json_t *member_pod(const char *name, const char *ip)
+{
+	return json_pack(
+	    "{s:{s:s, s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, "
+	    "s:{s:s, s:[{s:s, s:s}]}}",
+	    "metadata", "name", name, "namespace", "shop", "labels",
+	    "baton.dev/cluster", "orders", "spec", "containers", "name",
+	    "postgres", "ports", "name", "postgres", "containerPort", 5432,
+	    "status", "podIP", ip, "conditions", "type", "Ready", "status",
+	    "True");
+}
+
+/* A synchronous failover mid-move (design §3.5), batond's side: region us
+ * has M = {0, 1}. Both agents get a detach order, and the final of each
+ * ordinal is its own agent's answer (7777 and 8888), which the driver's
+ * final_report asks for by ordinal; -1 (and baton_agents_final) is the
+ * designated instance's. Another round, or an ordinal with no pod, has
+ * none. Before, only the designated instance was detached and the
+ * joiner's final never came. */
+START_TEST(each_member_s_final_is_its_own_detach_answer)
+{
+	struct life l;
+	struct baton_kube_informer pods;
+	struct baton_consensus_ops cs;
+	struct baton_agents_env env;
+	struct baton_agents agents, *a = &agents;
+	struct baton_http_config hc = {0};
+	struct fake_standby f[2] = {{.pod = "orders-us-0", .final = 7777},
+				    {.pod = "orders-us-1", .final = 8888}};
+	const char *ips[2] = {MEMBER_IP0, MEMBER_IP1};
+	struct baton_region_report r;
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	held_st.cfg.synchronous = true;
+	for (int i = 0; i < 3; i++) {
+		held_st.regions[i].members = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		held_st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	held_st.regions[1].members =
+	    BATON_ORDINAL_BIT(0) | BATON_ORDINAL_BIT(1);
+	held_st.regions[1].listed = BATON_ORDINAL_BIT(1);
+	held_st.regions[1].spare.ordinal = 1;
+	held_st.phase = BATON_PHASE_FAILING_OVER;
+	held_st.round = 1;
+	memset(&cs, 0, sizeof cs);
+	cs.db = held_db;
+	cs.agent_grant = held_grant;
+	cs.lease_valid = held_lease_valid;
+	cs.applied = fake_applied;
+
+	memset(&l, 0, sizeof l);
+	uv_loop_init(&l.loop);
+	uv_timer_init(&l.loop, &l.timer);
+	memset(&pods, 0, sizeof pods);
+	pods.cache = json_object();
+	for (int k = 0; k < 2; k++) {
+		char key[64];
+		json_t *pod = member_pod(f[k].pod, ips[k]);
+
+		ck_assert_ptr_nonnull(pod);
+		ck_assert_int_eq(
+		    baton_http_server_init(&l.loop, &f[k].srv, &hc), 0);
+		f[k].srv.data = &f[k];
+		ck_assert_int_eq(
+		    baton_http_route(&f[k].srv, "GET", "/v1/status",
+				     fake_standby_status_cb, &f[k]),
+		    0);
+		ck_assert_int_eq(baton_http_route(&f[k].srv, "POST",
+						  "/v1/order",
+						  fake_standby_order_cb, &f[k]),
+				 0);
+		ck_assert_int_eq(baton_http_server_listen(&f[k].srv, ips[k],
+							  BATON_AGENT_PORT),
+				 0);
+		snprintf(key, sizeof key, "shop/%s", f[k].pod);
+		json_object_set_new(pods.cache, key, pod);
+	}
+	memset(&env, 0, sizeof env);
+	env.region = "us";
+	env.pods = &pods;
+	env.consensus = &cs;
+	env.changed = no_change;
+	env.event = no_event;
+	a->data = &l;
+	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
+
+	LIFE_UNTIL(
+	    &l, baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r) &&
+		    baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
+	ck_assert_uint_eq(f[0].detaches, 1);
+	ck_assert_uint_eq(f[1].detaches, 1);
+	ck_assert(baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r));
+	ck_assert_uint_eq(r.position, 7777);
+	ck_assert(baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
+	ck_assert_uint_eq(r.position, 8888);
+	ck_assert(baton_agents_member_final(a, "shop/orders", 3, 1, -1, &r));
+	ck_assert_uint_eq(r.position, 7777);
+	ck_assert(baton_agents_final(a, "shop/orders", 3, 1, &r));
+	ck_assert_uint_eq(r.position, 7777);
+	ck_assert(!baton_agents_member_final(a, "shop/orders", 3, 2, 1, &r));
+	ck_assert(!baton_agents_member_final(a, "shop/orders", 3, 1, 2, &r));
+
+	baton_agents_close(a, life_stopped_cb);
+	while (!l.stopped) {
+		uv_run(&l.loop, UV_RUN_ONCE);
+	}
+	for (int k = 0; k < 2; k++) {
+		baton_http_server_close(&f[k].srv, fake_standby_closed_cb);
+	}
+	uv_close((uv_handle_t *)&l.timer, NULL);
+	uv_run(&l.loop, UV_RUN_DEFAULT);
+	ck_assert(f[0].closed && f[1].closed);
+	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
+	json_decref(pods.cache);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -1910,6 +2142,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, old_primaries_and_stray_replicas_rejoin_the_primary);
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
+	tcase_add_test(tc, a_failover_mid_move_detaches_every_member);
 	tcase_add_test(tc,
 		       a_detached_standby_cascades_from_the_failover_target);
 	tcase_add_test(tc,
@@ -1939,6 +2172,7 @@ static Suite *agents_suite(void)
 	    tc, the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it);
 	tcase_add_test(tc,
 		       a_release_waiting_for_a_newer_g_gets_a_standbys_order);
+	tcase_add_test(tc, each_member_s_final_is_its_own_detach_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

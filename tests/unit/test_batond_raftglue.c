@@ -415,12 +415,14 @@ static void obs_report(void *data, const char *db,
 }
 
 static bool obs_final(void *data, const char *db, uint64_t epoch,
-		      uint64_t round, struct baton_region_report *out)
+		      uint64_t round, int ordinal,
+		      struct baton_region_report *out)
 {
 	(void)data;
 	(void)db;
 	(void)epoch;
 	(void)round;
+	(void)ordinal;
 	(void)out;
 	return false;
 }

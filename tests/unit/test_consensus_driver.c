@@ -670,6 +670,10 @@ struct desig_world {
 	struct baton_cmd reports[8];
 	unsigned n_reports, reports_applied;
 	int last_report_result;
+	/* final REPORTs of the spare slot the FSM accepted, and the
+	 * ordinals the final op was asked about (a bit each) */
+	unsigned spare_finals_ok;
+	uint16_t finals_asked;
 };
 
 static struct desig_world *dw;
@@ -758,6 +762,10 @@ static void desig_run(uint64_t ms)
 			dw->last_report_result =
 			    tst_fsm_apply(&dw->f, &dw->reports[k]);
 			dw->reports_applied++;
+			if (dw->reports[k].spare && dw->reports[k].final &&
+			    dw->last_report_result == BATON_FSM_OK) {
+				dw->spare_finals_ok++;
+			}
 		}
 		dw->n_reports = 0;
 	}
@@ -783,17 +791,21 @@ static void desig_commit(struct baton_driver *d, int step, int ordinal)
 	baton_driver_done(d, &c, rv);
 }
 
-/* r1's final position in a failover round: its designated instance has
- * detached at 7777 */
+/* r1's final positions in a failover round: each instance detached at
+ * its own position, ordinal 0 at 7777 and ordinal 1 at 8888 */
 static bool desig_final(void *data, const char *db, uint64_t epoch,
-			uint64_t round, struct baton_region_report *out)
+			uint64_t round, int ordinal,
+			struct baton_region_report *out)
 {
 	(void)data;
 	(void)db;
 	(void)epoch;
 	(void)round;
+	ck_assert_int_ge(ordinal, 0);
+	ck_assert_int_lt(ordinal, BATON_ORDINALS);
+	dw->finals_asked |= BATON_ORDINAL_BIT(ordinal);
 	out->healthy = true;
-	out->position = 7777;
+	out->position = ordinal == 0 ? 7777 : 8888;
 	return true;
 }
 
@@ -933,7 +945,62 @@ START_TEST(reports_name_the_designated_instance_after_a_move)
 			 baton_fsm_result_name(BATON_FSM_OK));
 	st = baton_fsm_db(&dw->f, "lab/orders");
 	ck_assert(st->regions[1].final);
-	ck_assert_uint_eq(st->regions[1].position, 7777);
+	ck_assert_uint_eq(st->regions[1].position, 8888); /* ordinal 1's */
+	desig_teardown();
+}
+END_TEST
+
+/* A synchronous failover that starts mid-move (design §3.5): r1's JOIN(1)
+ * and the primary's LEAVE(0) applied, no RELEASE, so M(r1) = {0, 1} and
+ * the decider waits for both finals. r1's driver asks for each member's
+ * final and proposes ordinal 1's as a spare REPORT, which the FSM takes
+ * into r1's spare slot: nothing is missing any more. Before, only the
+ * designated instance's final was reported and the failover waited for
+ * the joiner's for good (baton_sim --end kill-primary-mid-move). */
+START_TEST(a_move_in_flight_reports_every_member_s_final)
+{
+	const struct baton_db_state *st;
+	const struct baton_region_state *r1;
+	struct baton_cmd c;
+	int ordinal = -1;
+
+	desig_setup(true);
+	dw->r1_pod0_gone = true;
+	desig_run(11000);
+	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	r1 = &st->regions[1];
+	ck_assert_int_eq(r1->designated, 0);
+	ck_assert_uint_eq(r1->members, 0x3);
+	ck_assert_uint_eq(r1->listed, 0x2);
+
+	/* the primary died before its RELEASE: a failover round */
+	c = cmd(BATON_CMD_LOST, "r0", 1);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	dw->finals_asked = 0;
+	dw->spare_finals_ok = 0;
+	desig_run(1000);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	r1 = &st->regions[1];
+	ck_assert_uint_eq(st->phase, BATON_PHASE_FAILING_OVER);
+	/* both members were asked, each for its own final */
+	ck_assert_uint_eq(dw->finals_asked, 0x3);
+	ck_assert(r1->final);
+	ck_assert_uint_eq(r1->position, 7777);
+	ck_assert_uint_ge(dw->spare_finals_ok, 1);
+	ck_assert_int_eq(r1->spare.ordinal, 1);
+	ck_assert(r1->spare.final);
+	ck_assert_uint_eq(r1->spare.report_epoch, st->epoch);
+	ck_assert_uint_eq(r1->spare.position, 8888);
+	/* r1 is complete: the decider waits for no member of it */
+	ck_assert(baton_decider_missing_instance(st, &ordinal) != 1);
+	/* and once held, neither final is asked again */
+	dw->finals_asked = 0;
+	desig_run(1000);
+	ck_assert_uint_eq(dw->finals_asked, 0);
 	desig_teardown();
 }
 END_TEST
@@ -1005,6 +1072,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, one_designation_in_flight_and_judged_once_a_second);
 	tcase_add_test(tc, designation_memory_goes_with_the_database);
 	tcase_add_test(tc, reports_name_the_designated_instance_after_a_move);
+	tcase_add_test(tc, a_move_in_flight_reports_every_member_s_final);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -594,15 +594,11 @@ END_TEST
  * primary's region is killed before RELEASE. The failover must lose no
  * acknowledged write: both members' finals are awaited (§3.5), so it
  * waits, and no promote of an instance that lacks a commit may happen.
- *
- * Known gap (found here, 2026-12-06): it never ends. The driver reports
- * the final of the designated instance only (design note 20), so the
- * joiner's final, which the decider awaits (missing_instance walks the
- * members), never comes, and the old primary's batond, which could
- * RELEASE in FailingOver, is dead. Until the driver reports every
- * member's final this test accepts that one violation, "L1 (mid-move)",
- * and nothing else; once it does, the failover ends and the test passes
- * without it. */
+ * It must also end: r1 detaches both members and reports the joiner's
+ * final as a spare REPORT (driver.c report_finals()), so once the paused
+ * agent answers its detach the promote follows. Before (design note
+ * 41) the driver reported the designated instance's final only and the
+ * failover waited for the joiner's for good ("L1 (mid-move)"). */
 START_TEST(primary_killed_mid_move_loses_no_acknowledged_write)
 {
 	struct baton_sim_config cfg;
@@ -615,11 +611,9 @@ START_TEST(primary_killed_mid_move_loses_no_acknowledged_write)
 	ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
 	ck_assert_uint_eq(r.mid_move_kills, 1);
 	ck_assert_str_eq(r.steps, "r1 J1 r1 L0");
-	ck_assert_msg(!r.violation || strncmp(r.what, "L1 (mid-move)", 13) == 0,
-		      "%s\n%s", r.what, r.trace);
-	if (r.violation) {
-		fprintf(stderr, "KNOWN GAP (no member finals): %s\n", r.what);
-	}
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_uint_eq(r.promotes, 1);
+	ck_assert_uint_eq(r.sync_failovers, 1);
 }
 END_TEST
 
@@ -627,13 +621,10 @@ END_TEST
  * synchronous: r1 designates its ordinal 1), the primary's region is
  * killed; r1 and r2 detach and report their finals, and a promote must
  * follow within L1's bound and a lease, losing nothing acknowledged.
- *
- * Known gap (found here, 2026-12-06): the driver's REPORT carries
- * ordinal 0, which the FSM refuses once r1's designated ordinal is 1
- * (stale-designation), so r1's final never counts and the failover
- * waits for good ("L1 (after L2)"). With the report's ordinal set to the
- * designated one this seed promotes within 519 ms of the expiry. Until
- * the driver does, that one violation is accepted, and nothing else. */
+ * (Before bb74849 the driver's REPORT carried ordinal 0, which the FSM
+ * refuses once r1's designated ordinal is 1, and the failover waited for
+ * good, "L1 (after L2)"; now this seed promotes 519 ms after the
+ * expiry.) */
 START_TEST(a_moved_region_reports_and_fails_over)
 {
 	struct baton_sim_config cfg;
@@ -646,13 +637,9 @@ START_TEST(a_moved_region_reports_and_fails_over)
 	ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
 	ck_assert_str_eq(r.steps, "r1 J1 r1 L0 r1 R0");
 	ck_assert_uint_eq(r.l2_checked, 1);
-	ck_assert_msg(!r.violation || strncmp(r.what, "L1 (after L2)", 13) == 0,
-		      "%s\n%s", r.what, r.trace);
-	if (r.violation) {
-		fprintf(stderr, "KNOWN GAP (REPORT ordinal 0): %s\n", r.what);
-	} else {
-		ck_assert_uint_eq(r.promotes, 1);
-	}
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_uint_eq(r.promotes, 1);
+	ck_assert_uint_eq(r.sync_failovers, 1);
 }
 END_TEST
 
