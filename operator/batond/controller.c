@@ -889,13 +889,6 @@ void baton_controller_region_report(struct baton_controller *c, const char *db,
 	baton_agents_report(c->agents, db, pods_ready(c, db), out);
 }
 
-bool baton_controller_final_report(struct baton_controller *c, const char *db,
-				   uint64_t epoch, uint64_t round,
-				   struct baton_region_report *out)
-{
-	return baton_agents_final(c->agents, db, epoch, round, out);
-}
-
 void baton_controller_resync_all(struct baton_controller *c)
 {
 	const char *key;

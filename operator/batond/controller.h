@@ -93,12 +93,6 @@ json_t *baton_controller_status(struct baton_controller *c);
 void baton_controller_region_report(struct baton_controller *c, const char *db,
 				    struct baton_region_report *out);
 
-/* A synchronous failover needs this region's final position for DB
- * (baton_agents_final()). */
-bool baton_controller_final_report(struct baton_controller *c, const char *db,
-				   uint64_t epoch, uint64_t round,
-				   struct baton_region_report *out);
-
 /* Reconcile every cached DatabaseCluster (this node just became leader:
  * whatever waited for a leader to register can proceed). */
 void baton_controller_resync_all(struct baton_controller *c);
