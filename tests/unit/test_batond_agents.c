@@ -1544,6 +1544,24 @@ static void fake_standbys_answer(struct baton_http_request *req,
 	json_decref(st);
 }
 
+/* A fake agent's API on LOOP at IP: GET /v1/status and POST /v1/order
+ * answered by STATUS and ORDER with DATA. */
+static void fake_agent_listen(uv_loop_t *loop, struct baton_http_server *srv,
+			      const char *ip, baton_http_handler_fn status,
+			      baton_http_handler_fn order, void *data)
+{
+	struct baton_http_config hc = {0};
+
+	ck_assert_int_eq(baton_http_server_init(loop, srv, &hc), 0);
+	srv->data = data;
+	ck_assert_int_eq(
+	    baton_http_route(srv, "GET", "/v1/status", status, data), 0);
+	ck_assert_int_eq(
+	    baton_http_route(srv, "POST", "/v1/order", order, data), 0);
+	ck_assert_int_eq(baton_http_server_listen(srv, ip, BATON_AGENT_PORT),
+			 0);
+}
+
 static void fake_agent_status_cb(struct baton_http_request *req, void *data)
 {
 	fake_agent_answer(req, data);
@@ -1623,7 +1641,6 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 	struct baton_consensus_ops cs;
 	struct baton_agents_env env;
 	struct baton_agents agents, *a = &agents;
-	struct baton_http_config hc = {0};
 	struct fake_agent f;
 	struct lease_ask q = {.body = NULL};
 	size_t n;
@@ -1652,16 +1669,8 @@ START_TEST(the_primary_gets_the_fsm_s_list_and_a_lease_only_with_it)
 	memset(&f, 0, sizeof f);
 	f.orders = json_array();
 	f.refuse = true;
-	ck_assert_int_eq(baton_http_server_init(&l.loop, &f.srv, &hc), 0);
-	f.srv.data = &f;
-	ck_assert_int_eq(baton_http_route(&f.srv, "GET", "/v1/status",
-					  fake_agent_status_cb, &f),
-			 0);
-	ck_assert_int_eq(baton_http_route(&f.srv, "POST", "/v1/order",
-					  fake_agent_order_cb, &f),
-			 0);
-	ck_assert_int_eq(
-	    baton_http_server_listen(&f.srv, HELD_POD_IP, BATON_AGENT_PORT), 0);
+	fake_agent_listen(&l.loop, &f.srv, HELD_POD_IP, fake_agent_status_cb,
+			  fake_agent_order_cb, &f);
 
 	memset(&pods, 0, sizeof pods);
 	pods.cache = json_object();
@@ -1809,7 +1818,6 @@ START_TEST(a_release_waiting_for_a_newer_g_gets_a_standbys_order)
 	struct baton_consensus_ops cs;
 	struct baton_agents_env env;
 	struct baton_agents agents, *a = &agents;
-	struct baton_http_config hc = {0};
 	struct baton_agents_seen seen;
 	struct fake_agent f;
 	char buf[512];
@@ -1842,16 +1850,8 @@ START_TEST(a_release_waiting_for_a_newer_g_gets_a_standbys_order)
 	f.x = 0x3A000A0;
 	/* the FSM's list, reported at an older G */
 	f.sync = json_pack("{s:i, s:[s]}", "gen", 40, "names", "orders-us-0");
-	ck_assert_int_eq(baton_http_server_init(&l.loop, &f.srv, &hc), 0);
-	f.srv.data = &f;
-	ck_assert_int_eq(baton_http_route(&f.srv, "GET", "/v1/status",
-					  fake_agent_status_cb, &f),
-			 0);
-	ck_assert_int_eq(baton_http_route(&f.srv, "POST", "/v1/order",
-					  fake_agent_order_cb, &f),
-			 0);
-	ck_assert_int_eq(
-	    baton_http_server_listen(&f.srv, HELD_POD_IP, BATON_AGENT_PORT), 0);
+	fake_agent_listen(&l.loop, &f.srv, HELD_POD_IP, fake_agent_status_cb,
+			  fake_agent_order_cb, &f);
 	memset(&pods, 0, sizeof pods);
 	pods.cache = json_object();
 	pod = held_pod();
@@ -2031,7 +2031,6 @@ START_TEST(each_member_s_final_is_its_own_detach_answer)
 	struct baton_consensus_ops cs;
 	struct baton_agents_env env;
 	struct baton_agents agents, *a = &agents;
-	struct baton_http_config hc = {0};
 	struct fake_standby f[2] = {{.pod = "orders-us-0", .final = 7777},
 				    {.pod = "orders-us-1", .final = 8888}};
 	const char *ips[2] = {MEMBER_IP0, MEMBER_IP1};
@@ -2068,20 +2067,9 @@ START_TEST(each_member_s_final_is_its_own_detach_answer)
 		json_t *pod = member_pod(f[k].pod, ips[k]);
 
 		ck_assert_ptr_nonnull(pod);
-		ck_assert_int_eq(
-		    baton_http_server_init(&l.loop, &f[k].srv, &hc), 0);
-		f[k].srv.data = &f[k];
-		ck_assert_int_eq(
-		    baton_http_route(&f[k].srv, "GET", "/v1/status",
-				     fake_standby_status_cb, &f[k]),
-		    0);
-		ck_assert_int_eq(baton_http_route(&f[k].srv, "POST",
-						  "/v1/order",
-						  fake_standby_order_cb, &f[k]),
-				 0);
-		ck_assert_int_eq(baton_http_server_listen(&f[k].srv, ips[k],
-							  BATON_AGENT_PORT),
-				 0);
+		fake_agent_listen(&l.loop, &f[k].srv, ips[k],
+				  fake_standby_status_cb, fake_standby_order_cb,
+				  &f[k]);
 		snprintf(key, sizeof key, "shop/%s", f[k].pod);
 		json_object_set_new(pods.cache, key, pod);
 	}
