@@ -275,7 +275,11 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		if (st != NULL) {
 			baton_decider_renewed(&d->decider, st, 0, 0, now);
 		}
-		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
+		/* every lease of an earlier epoch ends, this region's too
+		 * when the promote names it again: a sibling promoted at
+		 * E + 1 (docs/design-per-instance.md §4) holds nothing of
+		 * the E lease (renewals at E are refused by epoch anyway) */
+		if (s != NULL) {
 			baton_lease_revoke(&s->lease, now);
 		}
 		if (s != NULL) {
@@ -548,7 +552,7 @@ static void report_final(struct baton_driver *d,
 	d->stats.reports_sent++;
 	if (spare) {
 		say(d, LOG_INFO, st->name,
-		    "final position %llu of member %d (a move in flight) "
+		    "final position %llu of instance %d (the spare slot) "
 		    "reported for epoch %llu",
 		    (unsigned long long)rep.position, ordinal,
 		    (unsigned long long)st->epoch);
@@ -594,6 +598,66 @@ static void report_finals(struct baton_driver *d,
 	}
 }
 
+/* The lost primary region's sibling in a synchronous failover round
+ * (docs/design-per-instance.md §4): the FSM's spare slot of this region
+ * holds it when the region said its designated instance was down. It is
+ * a candidate only at or past every member's final, so its own final is
+ * asked for (the op detaches it); it never blocks the round. */
+static void report_lost_spare(struct baton_driver *d,
+			      const struct baton_db_state *st,
+			      struct baton_driver_slot *s, int me, uint64_t now)
+{
+	const struct baton_region_state *mine = &st->regions[me];
+	const struct baton_spare_state *sp = &mine->spare;
+
+	if (d->ops.final_report == NULL || d->ops.designate == NULL ||
+	    sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+	    sp->ordinal == (int)mine->designated || !sp->healthy ||
+	    sp->report_epoch != st->epoch || sp->final) {
+		return;
+	}
+	report_final(d, st, sp->ordinal, true, &s->last_spare_final_ms, now);
+}
+
+/* The primary region's spare REPORT (docs/design-per-instance.md §4):
+ * only while REP says the designated instance is down, the region's own
+ * word that makes its sibling a candidate; never otherwise (a report per
+ * database per second for nothing). Under the no-change and follows
+ * rules of the region's own report. */
+static void report_spare(struct baton_driver *d,
+			 const struct baton_db_state *st,
+			 const struct baton_region_report *rep, int me)
+{
+	const struct baton_region_state *mine = &st->regions[me];
+	const struct baton_spare_report *sp = &rep->spare;
+	const struct baton_spare_state *had = &mine->spare;
+	struct baton_cmd c;
+
+	if (d->ops.designate == NULL || me != st->primary || rep->healthy ||
+	    !sp->present || sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+	    sp->ordinal == (int)mine->designated ||
+	    (sp->follows_epoch != 0 && sp->follows_epoch < st->epoch)) {
+		return;
+	}
+	if (had->ordinal == sp->ordinal && had->healthy == sp->healthy &&
+	    had->position == sp->position && had->report_epoch == st->epoch) {
+		return;
+	}
+	c = report_cmd(d, st);
+	c.ordinal = (uint8_t)sp->ordinal;
+	c.spare = 1;
+	c.healthy = sp->healthy;
+	c.position = sp->position;
+	if (d->ops.propose(d->ops.data, &c) == 0) {
+		d->stats.reports_sent++;
+		say(d, LOG_DEBUG, st->name,
+		    "spare report sent: instance %d, position %llu, healthy "
+		    "%d, epoch %llu",
+		    sp->ordinal, (unsigned long long)sp->position, sp->healthy,
+		    (unsigned long long)st->epoch);
+	}
+}
+
 static void report(struct baton_driver *d, const struct baton_db_state *st,
 		   struct baton_driver_slot *s, int me, uint64_t now)
 {
@@ -604,6 +668,9 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	if (st->phase == BATON_PHASE_FAILING_OVER && me != st->primary) {
 		report_finals(d, st, s, me, now);
 		return;
+	}
+	if (st->phase == BATON_PHASE_FAILING_OVER) {
+		report_lost_spare(d, st, s, me, now);
 	}
 	/* a planned switchover waits for the target to have replayed the
 	 * old primary's final position: say so on the tick it is known,
@@ -630,12 +697,12 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 		return; /* a position from an earlier timeline says nothing */
 	}
 	/* unchanged, and already said in this epoch: nothing to say */
-	if (rep.healthy == mine->healthy && rep.position == mine->position &&
-	    rep.sync_standby == mine->sync_standby &&
-	    mine->report_epoch == st->epoch) {
-		return;
+	if (!(rep.healthy == mine->healthy && rep.position == mine->position &&
+	      rep.sync_standby == mine->sync_standby &&
+	      mine->report_epoch == st->epoch)) {
+		propose_report(d, st, &rep);
 	}
-	propose_report(d, st, &rep);
+	report_spare(d, st, &rep, me);
 }
 
 /* 4b. At most one DESIGNATE per database in flight, judged about once per

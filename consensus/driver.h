@@ -58,6 +58,19 @@
 #define BATON_DRIVER_RENEW_PIPELINE 3
 #define BATON_DRIVER_REPORT_MS 1000
 
+/* A region's best instance other than its designated one (a sibling),
+ * for the FSM's spare slot (docs/design-per-instance.md §4). Zeroed: none.
+ */
+struct baton_spare_report {
+	bool present;	   /* there is one; the rest is about it */
+	int ordinal;	   /* its ordinal, never the designated one's */
+	bool healthy;	   /* it serves: a replica that streams or replays */
+	uint64_t position; /* its WAL position (bytes) */
+	/* the epoch whose primary it follows, as follows_epoch below; 0:
+	 * not known */
+	uint64_t follows_epoch;
+};
+
 /* What a region reports to the FSM about one database. */
 struct baton_region_report {
 	bool healthy;	   /* an instance that serves (agent says so) */
@@ -75,6 +88,15 @@ struct baton_region_report {
 	 * not yet rewound and re-pointed), so the region reports nothing
 	 * until it follows. 0: not known (no agent), not checked. */
 	uint64_t follows_epoch;
+	/* The best sibling (serving first, then the highest position), only
+	 * with designation on (ops.designate set; an older batond refuses
+	 * spare reports). The driver reports it only from the primary
+	 * region while the designated instance is not healthy: the region's
+	 * own word that its primary instance is down, the one case a
+	 * sibling is a failover candidate (decider.c candidate()). In that
+	 * region's synchronous failover round the driver asks final_report
+	 * for the FSM's spare slot too (the op detaches it). */
+	struct baton_spare_report spare;
 };
 
 struct baton_driver_ops {
@@ -102,9 +124,11 @@ struct baton_driver_ops {
 	 * docs/design-per-instance.md §3.5), for the other member too, whose
 	 * final it proposes as a spare REPORT: the failover waits for both.
 	 * So the op's side detaches every member of the region in a round,
-	 * not only the designated instance. The driver always names the
-	 * ordinal (batond's agent side also reads -1 as the designated
-	 * one). May be NULL: never final. */
+	 * not only the designated instance. In the lost primary region's
+	 * round it asks for the FSM's spare slot (a sibling, §4) when the
+	 * region reported one: the op detaches that instance too. The driver
+	 * always names the ordinal (batond's agent side also reads -1 as the
+	 * designated one). May be NULL: never final. */
 	bool (*final_report)(void *data, const char *db, uint64_t epoch,
 			     uint64_t round, int ordinal,
 			     struct baton_region_report *out);
