@@ -674,6 +674,14 @@ struct desig_world {
 	 * ordinals the final op was asked about (a bit each) */
 	unsigned spare_finals_ok;
 	uint16_t finals_asked;
+	/* r0's designated instance does not serve; its ordinal 1 does
+	 * (design §4: the region's own word) */
+	bool r0_down;
+	bool r1_down; /* the same of r1's */
+	/* the last PROMOTE proposed, and how many */
+	struct baton_cmd promote;
+	unsigned promotes;
+	struct baton_cmd batch; /* the last RENEW_BATCH (not applied) */
 };
 
 static struct desig_world *dw;
@@ -691,6 +699,13 @@ static int desig_propose(void *data, const struct baton_cmd *cmd)
 	(void)data;
 	if (cmd->type == BATON_CMD_REPORT && dw->n_reports < 8) {
 		dw->reports[dw->n_reports++] = *cmd;
+	}
+	if (cmd->type == BATON_CMD_RENEW_BATCH) {
+		dw->batch = *cmd;
+	}
+	if (cmd->type == BATON_CMD_PROMOTE) {
+		dw->promote = *cmd;
+		dw->promotes++;
 	}
 	if (cmd->type == BATON_CMD_DESIGNATE) {
 		ck_assert_uint_lt(dw->n_pending, 4);
@@ -752,6 +767,27 @@ static bool desig_view(void *data, const char *db,
 	return true;
 }
 
+/* Each region's report: every designated instance serves (r0's does not
+ * while r0_down), and each region has a healthy sibling, ordinal 1, which
+ * only the primary region's driver may report, and only while its own
+ * instance is down. */
+static void desig_report(void *data, const char *db,
+			 struct baton_region_report *out)
+{
+	bool down = (data == &dw->d0 && dw->r0_down) ||
+		    (data == &dw->d1 && dw->r1_down);
+
+	(void)db;
+	out->healthy = !down;
+	out->primary_ready = !down;
+	out->position = 4000;
+	out->spare = (struct baton_spare_report){.present = true,
+						 .ordinal = 1,
+						 .healthy = true,
+						 .position = 4242,
+						 .follows_epoch = 1};
+}
+
 /* Tick both drivers from NOW to NOW + MS every 100 ms. */
 static void desig_run(uint64_t ms)
 {
@@ -811,7 +847,7 @@ static bool desig_final(void *data, const char *db, uint64_t epoch,
 
 static void desig_setup(bool designation)
 {
-	struct baton_driver_ops ops = {.report = ready_report,
+	struct baton_driver_ops ops = {.report = desig_report,
 				       .propose = desig_propose,
 				       .final_report = desig_final};
 	struct baton_cmd c;
@@ -1005,6 +1041,158 @@ START_TEST(a_move_in_flight_reports_every_member_s_final)
 }
 END_TEST
 
+/* The count of spare REPORTs (not final) REGION proposed in the last run:
+ * the reports proposed are kept in dw->reports until applied, so count
+ * them in the proposer instead. */
+static unsigned spare_reports_of(const char *region)
+{
+	unsigned n = 0;
+
+	for (unsigned k = 0; k < dw->n_reports; k++) {
+		if (dw->reports[k].spare && !dw->reports[k].final &&
+		    strcmp(dw->reports[k].region, region) == 0) {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Tick both drivers for MS and count the spare REPORTs (not final) REGION
+ * proposed, each applied as it came. */
+static unsigned spare_run(uint64_t ms, const char *region)
+{
+	unsigned n = 0;
+
+	for (uint64_t end = dw->now + ms; dw->now < end; dw->now += 100) {
+		baton_driver_tick(&dw->d0, &dw->f, true, dw->now);
+		baton_driver_tick(&dw->d1, &dw->f, false, dw->now);
+		n += spare_reports_of(region);
+		for (unsigned k = 0; k < dw->n_reports; k++) {
+			dw->last_report_result =
+			    tst_fsm_apply(&dw->f, &dw->reports[k]);
+		}
+		dw->n_reports = 0;
+	}
+	return n;
+}
+
+/* Design §4, the region's own word: the primary region reports its
+ * sibling in the spare slot only while it says its designated instance is
+ * down, once per change; a standby region never does outside a failover
+ * (its spare slot is designation's), and nothing at all without
+ * designation (an older batond refuses spare reports). */
+START_TEST(the_primary_region_reports_its_sibling_only_when_its_own_is_down)
+{
+	const struct baton_region_state *r0;
+
+	desig_setup(false);
+	dw->r0_down = true;
+	ck_assert_uint_eq(spare_run(5000, "r0"), 0);
+	desig_teardown();
+
+	desig_setup(true);
+	ck_assert_uint_eq(spare_run(5000, "r0"), 0); /* it serves */
+	dw->r0_down = true;
+	ck_assert_uint_eq(spare_run(1100, "r0"), 1);
+	ck_assert_str_eq(baton_fsm_result_name(dw->last_report_result),
+			 baton_fsm_result_name(BATON_FSM_OK));
+	r0 = &baton_fsm_db(&dw->f, "lab/orders")->regions[0];
+	ck_assert(!r0->healthy);
+	ck_assert_int_eq(r0->designated, 0);
+	ck_assert_int_eq(r0->spare.ordinal, 1);
+	ck_assert(r0->spare.healthy);
+	ck_assert_uint_eq(r0->spare.position, 4242);
+	ck_assert_uint_eq(r0->spare.report_epoch, 1);
+	/* said once: nothing new, nothing sent */
+	ck_assert_uint_eq(spare_run(5000, "r0"), 0);
+	/* the standby region has a healthy sibling all along, and says
+	 * nothing of it even with its own instance down */
+	dw->r1_down = true;
+	ck_assert_uint_eq(spare_run(2000, "r1"), 0);
+	desig_teardown();
+}
+END_TEST
+
+/* r0's designated instance is down and its sibling said so (above); the
+ * lease lapses and a synchronous round starts: r0's driver asks for its
+ * spare slot's final (the op detaches it) and proposes it; at 8888 it is
+ * at or past r1's member final (7777), so the leader promotes r0's
+ * ordinal 1 at epoch 2. The promote ends r0's lease although it names r0
+ * again. */
+START_TEST(a_lost_region_s_sibling_is_promoted_on_its_final)
+{
+	const struct baton_db_state *st;
+	struct baton_cmd c;
+
+	desig_setup(true);
+	dw->r0_down = true;
+	(void)spare_run(1100, "r0");
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert_int_eq(st->regions[0].spare.ordinal, 1);
+
+	c = cmd(BATON_CMD_LOST, "r0", 1);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	/* r2 has no driver here: its final by hand, below r1's */
+	c = cmd(BATON_CMD_REPORT, "r2", 1);
+	c.healthy = 1;
+	c.final = 1;
+	c.position = 100;
+	c.round = st->round;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	dw->finals_asked = 0;
+	dw->promotes = 0;
+	desig_run(3000);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert(dw->finals_asked & BATON_ORDINAL_BIT(1));
+	ck_assert(st->regions[0].spare.final);
+	ck_assert_uint_eq(st->regions[0].spare.position, 8888);
+	ck_assert_uint_eq(dw->promotes, 1);
+	ck_assert_str_eq(dw->promote.region, "r0");
+	ck_assert_int_eq(dw->promote.ordinal, 1);
+	ck_assert_uint_eq(dw->promote.epoch, 2);
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &dw->promote), BATON_FSM_OK);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert_int_eq(st->primary, 0);
+	ck_assert_int_eq(st->regions[0].designated, 1);
+	ck_assert(!baton_driver_lease_valid(&dw->d0, "lab/orders", 1, dw->now));
+	ck_assert(!baton_driver_lease_valid(&dw->d0, "lab/orders", 2, dw->now));
+	desig_teardown();
+}
+END_TEST
+
+/* A promote ends this region's lease even when it names this region again
+ * (a sibling at E + 1, design §4): nothing of E's lease is left to grant
+ * from. */
+START_TEST(a_sibling_promote_ends_the_region_s_own_lease)
+{
+	const struct baton_db_state *st;
+	struct baton_cmd c;
+
+	desig_setup(true);
+	desig_run(600);
+	ck_assert_str_eq(dw->batch.region, "r0");
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &dw->batch), BATON_FSM_OK);
+	baton_driver_done(&dw->d0, &dw->batch, BATON_FSM_OK);
+	ck_assert(baton_driver_lease_valid(&dw->d0, "lab/orders", 1, dw->now));
+	dw->r0_down = true;
+	(void)spare_run(1000, "r0");
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert_int_eq(st->regions[0].spare.ordinal, 1);
+	ck_assert(baton_driver_lease_valid(&dw->d0, "lab/orders", 1, dw->now));
+	c = cmd(BATON_CMD_PROMOTE, "r0", 2);
+	c.ordinal = 1;
+	c.renew_seq = st->renew_seq;
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_str_eq(baton_fsm_result_name(tst_fsm_apply(&dw->f, &c)),
+			 baton_fsm_result_name(BATON_FSM_OK));
+	ck_assert_int_eq(
+	    baton_fsm_db(&dw->f, "lab/orders")->regions[0].designated, 1);
+	ck_assert(!baton_driver_lease_valid(&dw->d0, "lab/orders", 1, dw->now));
+	desig_teardown();
+}
+END_TEST
+
 /* One DESIGNATE per database in flight: nothing more while its outcome
  * is out; a refusal hands it back and it is judged afresh. The view is
  * asked about once per report interval, not every tick. */
@@ -1073,6 +1261,11 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, designation_memory_goes_with_the_database);
 	tcase_add_test(tc, reports_name_the_designated_instance_after_a_move);
 	tcase_add_test(tc, a_move_in_flight_reports_every_member_s_final);
+	tcase_add_test(
+	    tc,
+	    the_primary_region_reports_its_sibling_only_when_its_own_is_down);
+	tcase_add_test(tc, a_lost_region_s_sibling_is_promoted_on_its_final);
+	tcase_add_test(tc, a_sibling_promote_ends_the_region_s_own_lease);
 	suite_add_tcase(s, tc);
 	return s;
 }
