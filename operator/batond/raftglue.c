@@ -307,6 +307,7 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 		    g->m_failovers,
 		    (const char *[]){baton_reason_name(cmd->reason)}, 1);
 	}
+	baton_desigmetrics_applied(&g->desigm, cmd, result, now_ms());
 	baton_driver_applied(&g->driver, f, cmd, result, now_ms());
 	/* On the leader, a decision the followers act on (anything but a
 	 * renewal or a report) is pushed to them at once with a barrier
@@ -906,6 +907,7 @@ static void add_metrics(struct baton_raftglue *g)
 	    "Failovers this leader found blocked, by reason "
 	    "(WaitingForStandby, NoCandidate)",
 	    reason, NULL, 0);
+	(void)baton_desigmetrics_add(&g->desigm, m, g->rc.cfg->designation);
 }
 
 void baton_raftglue_update_metrics(struct baton_raftglue *g)
@@ -962,6 +964,7 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 		baton_metric_set(g->m_lease_left,
 				 (const char *[]){ns, slash + 1}, left);
 	}
+	baton_desigmetrics_update(&g->desigm, &g->node.fsm);
 }
 
 bool baton_raftglue_lease_valid(struct baton_raftglue *g, const char *db,
@@ -1491,6 +1494,7 @@ static void maybe_closed(struct baton_raftglue *g)
 	}
 	g->close_cb = NULL;
 	baton_driver_close(&g->driver);
+	baton_desigmetrics_close(&g->desigm);
 	cb(g); /* G's memory is the caller's from here */
 }
 

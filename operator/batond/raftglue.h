@@ -38,6 +38,7 @@
 
 #include "batond/config.h"
 #include "batond/consensus.h"
+#include "batond/desigmetrics.h"
 #include "consensus/driver.h"
 #include "consensus/node.h"
 #include "http/metrics.h"
@@ -151,6 +152,7 @@ struct baton_raftglue {
 	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
 	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
 	struct baton_driver_stats counted; /* what the counters hold */
+	struct baton_desigmetrics desigm;  /* batond/desigmetrics.h */
 	struct baton_http_server api;	   /* open when cfg->peer_api_bind */
 	struct baton_consensus_ops ops;
 	struct proposal *proposals;
