@@ -696,6 +696,18 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	if (!follows(&rep, st)) {
 		return; /* a position from an earlier timeline says nothing */
 	}
+	/* The primary region whose designated instance cannot hold the
+	 * lease (its agent stopped asking: a lost node, a paused agent)
+	 * says so as soon as its renewals stop, not once the instance's
+	 * status has gone stale seconds later: that word is what makes its
+	 * sibling a candidate (design §4), and it must be in the FSM before
+	 * the lease expires at the leader, or another region is promoted.
+	 * The lost primary instance itself is never a candidate, so saying
+	 * it is unhealthy takes nothing from the decider. */
+	if (d->ops.designate != NULL && me == st->primary &&
+	    !rep.primary_ready) {
+		rep.healthy = false;
+	}
 	/* unchanged, and already said in this epoch: nothing to say */
 	if (!(rep.healthy == mine->healthy && rep.position == mine->position &&
 	      rep.sync_standby == mine->sync_standby &&

@@ -677,7 +677,8 @@ struct desig_world {
 	/* r0's designated instance does not serve; its ordinal 1 does
 	 * (design §4: the region's own word) */
 	bool r0_down;
-	bool r1_down; /* the same of r1's */
+	bool r1_down;	      /* the same of r1's */
+	bool r0_asks_stopped; /* r0's serves but cannot hold the lease */
 	/* the last PROMOTE proposed, and how many */
 	struct baton_cmd promote;
 	unsigned promotes;
@@ -778,8 +779,10 @@ static void desig_report(void *data, const char *db,
 		    (data == &dw->d1 && dw->r1_down);
 
 	(void)db;
+	/* r0_asks_stopped: its agent serves but no longer asks for its
+	 * lease (a lost node: the status is still fresh) */
 	out->healthy = !down;
-	out->primary_ready = !down;
+	out->primary_ready = !down && !(data == &dw->d0 && dw->r0_asks_stopped);
 	out->position = 4000;
 	out->spare = (struct baton_spare_report){.present = true,
 						 .ordinal = 1,
@@ -1092,6 +1095,14 @@ START_TEST(the_primary_region_reports_its_sibling_only_when_its_own_is_down)
 
 	desig_setup(true);
 	ck_assert_uint_eq(spare_run(5000, "r0"), 0); /* it serves */
+	/* serving but not asking (no renewal goes out): down in r0's word
+	 * at once, not once its status goes stale */
+	dw->r0_asks_stopped = true;
+	ck_assert_uint_eq(spare_run(1100, "r0"), 1);
+	ck_assert(!baton_fsm_db(&dw->f, "lab/orders")->regions[0].healthy);
+	desig_teardown();
+
+	desig_setup(true);
 	dw->r0_down = true;
 	ck_assert_uint_eq(spare_run(1100, "r0"), 1);
 	ck_assert_str_eq(baton_fsm_result_name(dw->last_report_result),
