@@ -56,7 +56,7 @@ static const char bash_script[] =
     "            if [ \"$COMP_CWORD\" -eq 2 ]; then\n"
     "                words='kill-region partition kill-batond pause-agent "
     "pause-region switchover heal partition-control delay-agent manual "
-    "kill-instance "
+    "kill-instance kill-primary-instance "
     "steady all e2e'\n"
     "            else\n"
     "                words='--repeat --report --db --lab --timeout "

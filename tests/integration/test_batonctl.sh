@@ -110,7 +110,7 @@ all_commands_complete() {
     done
 }
 expect 0 "completion bash: a command from its prefix" '^switchover$' comp batonctl sw
-expect 0 "completion bash: drill scenarios" '^kill-region kill-batond kill-instance$' comp batonctl drill kill
+expect 0 "completion bash: drill scenarios" '^kill-region kill-batond kill-instance kill-primary-instance$' comp batonctl drill kill
 expect 0 "completion bash: status's -o values" '^table wide json yaml$' comp batonctl status -o ''
 expect 0 "completion bash: switchover's flags" '--wait' comp batonctl switchover --
 check "completion bash offers every command --help lists" all_commands_complete

@@ -46,6 +46,19 @@
 #                   write lost, the sibling counting as the region's copy.
 #                   The prober writes to every instance, siblings too.
 #                   Restored: the pod's link, then the region
+#   kill-primary-instance
+#                   (netns lab, LAB_REPLICAS=2 LAB_DESIGNATION=1 make lab)
+#                   cut the link of the primary region's designated
+#                   instance only (lab.sh isolate-pod): its region, batond
+#                   and sibling stay up. The region says its instance is
+#                   down, the lease lapses, and the sibling may be promoted
+#                   at epoch + 1 in the same region (docs/design-per-instance.md
+#                   §4) when it holds every acknowledged write (synchronous:
+#                   its final at or past every member's), else another
+#                   region is; either way no write lost, no split brain.
+#                   Reported: the instance promoted (siblingPromoted).
+#                   Restored: the pod's link; the old instance must come
+#                   back as a replica
 #   manual          batonctl pause --wait on the live NS/NAME (failover.mode
 #                   manual in every region, in force in Raft), kill the
 #                   primary region, check
@@ -170,10 +183,11 @@ case $scenario in
     6|heal) list=(heal) ;;
     manual) list=(manual) ;;
     kill-instance) list=(kill-instance) ;;
+    kill-primary-instance) list=(kill-primary-instance) ;;
     steady) list=(steady) ;;
     all) list=(kill-region partition kill-batond switchover heal) ;;
     e2e) list=(kill-region partition switchover heal) ;;
-    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, pause-region, manual, kill-instance, steady, all, e2e)" ;;
+    *) die "unknown scenario '$scenario' (1 kill-region, 2 partition, 3 kill-batond, 4 pause-agent, 5 switchover, 6 heal, 7 partition-control, 8 delay-agent, pause-region, manual, kill-instance, kill-primary-instance, steady, all, e2e)" ;;
 esac
 [ "$(id -u)" -eq 0 ] || die "drills need root (network namespaces, or the Docker engine of the kind lab)"
 [ -x "$batonctl" ] || die "$batonctl is not built (make BUILD=${build#"$top"/} ${build#"$top"/}/bin/batonctl)"
@@ -523,6 +537,7 @@ run_steady() {
 run_one() {
     local scen=$1 i=$2 dir=$report/$1-$2 p e before after new="" fault_at conv_at="" converged=false
     local lpid t target="" restored=null rejoin_ms=null hosts r notes="" failover_ms="" auto=null x designation_ms=null
+    local primary_was="" sibling=null
     mkdir -p "$dir"
     podip=() ipregion=() # pod addresses can change when a region comes back
     log "$scen #$i: waiting for a healthy fleet"
@@ -539,8 +554,8 @@ run_one() {
     before=$(fleet_state) p=${before%/*} e=${before#*/}
     wait_for 60 ensure_app_role "$p" || { log "cannot create the app role on $p's instance"; return 1; }
     hosts=$(for r in "${regions[@]}"; do echo "${podip[$r]}"; done | paste -sd,)
-    if [ "$scen" = kill-instance ]; then
-        [ "$labkind" = netns ] || { log "kill-instance runs on the netns lab only"; return 1; }
+    if [ "$scen" = kill-instance ] || [ "$scen" = kill-primary-instance ]; then
+        [ "$labkind" = netns ] || { log "$scen runs on the netns lab only"; return 1; }
         while read -r x r; do ipregion[$x]=$r; done < <(all_pod_ips)
         hosts=$(printf '%s\n' "${!ipregion[@]}" | sort -u | paste -sd,)
     fi
@@ -577,6 +592,15 @@ run_one() {
             fault_at=$(now_ms)
             log "kill-instance #$i: killing the primary region $p"
             kill_region "$p"
+            ;;
+        kill-primary-instance)
+            local ord
+            primary_was=$(designated "$p") ord=${primary_was##*-}
+            [ "$(kc "$p" -n "$ns" get pods -l "baton.dev/cluster=$db" -o name 2>/dev/null | wc -l)" -ge 2 ] ||
+                log "kill-primary-instance #$i: $p has one instance (LAB_REPLICAS=2 make lab): only another region can take over"
+            cur_pod_cut="$p $ord"
+            log "kill-primary-instance #$i: cutting $primary_was (the primary instance) only"
+            "$labsh" isolate-pod "$p" "$ord" "$ns/$db" >>"$dir/fault.log" 2>&1
             ;;
         pause-region) pause_region "$p" >>"$dir/fault.log" 2>&1 ;;
         manual)
@@ -615,12 +639,22 @@ run_one() {
     converged_now() {
         local r x n=""
         for r in "${regions[@]}"; do
-            [ "$scen" != switchover ] && [ "$r" = "$p" ] && continue
+            [ "$scen" != switchover ] && [ "$scen" != kill-primary-instance ] && [ "$r" = "$p" ] && continue
             x=$(kc "$r" -n "$ns" get dbc "$db" -o jsonpath='{.status.primaryRegion}/{.status.epoch}' 2>/dev/null) || return 1
-            [ "${x%/*}" != "$p" ] && [ "${x#*/}" -gt "$e" ] 2>/dev/null || return 1
+            # a lost primary instance: a sibling in the same region may
+            # take over (a later epoch, another designated instance)
+            if [ "$scen" = kill-primary-instance ]; then
+                [ "${x#*/}" -gt "$e" ] 2>/dev/null || return 1
+            else
+                [ "${x%/*}" != "$p" ] && [ "${x#*/}" -gt "$e" ] 2>/dev/null || return 1
+            fi
             [ -z "$n" ] && n=${x%/*}
             [ "${x%/*}" = "$n" ] || return 1
         done
+        if [ "$scen" = kill-primary-instance ] && [ "$n" = "$p" ]; then
+            [ "$(designated "$p")" != "$primary_was" ] || return 1
+            podip[$p]=$(pod_ip "$p")
+        fi
         acked_by_after "$dir" "${podip[$n]}" "$fault_at" && echo "$n" >"$dir/.new"
     }
     # delay-agent: any outcome of the delay itself is allowed (the report
@@ -710,6 +744,25 @@ run_one() {
             cur_pod_cut=""
             restore_region "$p" "$dir"
             ;;
+        kill-primary-instance)
+            [ -n "$cur_pod_cut" ] && "$labsh" heal-pod $cur_pod_cut "$ns/$db" >>"$dir/fault.log" 2>&1
+            cur_pod_cut=""
+            if [ "$new" = "$p" ]; then
+                sibling=true
+                # the old primary instance comes back as a replica of its
+                # sibling (fenced by epoch, rewound, re-pointed)
+                t=$(now_ms)
+                old_replica() {
+                    local ip
+                    ip=$(kc "$p" -n "$ns" get pod "$primary_was" -o jsonpath='{.status.podIP}' 2>/dev/null)
+                    [ -n "$ip" ] && agent "$ip" | jq -e '.role == "replica" and .writable == false' >/dev/null 2>&1
+                }
+                if wait_for 180 old_replica; then restored=true rejoin_ms=$(($(now_ms) - t)); else restored=false; fi
+                log "kill-primary-instance #$i: $primary_was back: a replica=$restored${rejoin_ms:+ in ${rejoin_ms} ms}"
+            elif [ -n "$new" ]; then
+                sibling=false
+            fi
+            ;;
         partition) heal_region "$p" >>"$dir/fault.log" 2>&1; cur_cut="" ;;
         kill-batond) [ "$labkind" = kind ] || "$labsh" up "${#regions[@]}" >>"$dir/restore.log" 2>&1 ;; # kind: the kubelet restarts it
         pause-agent)
@@ -736,7 +789,7 @@ run_one() {
         --argjson started "$started_at" --argjson ended "$(now_ms)" --argjson timeout "$timeout" \
         --argjson restored "$restored" --argjson rejoin "$rejoin_ms" --arg notes "$notes" --arg target "$target" \
         --arg mode synchronous --argjson failover "${failover_ms:-null}" --argjson auto "$auto" \
-        --argjson desig "$designation_ms" \
+        --argjson desig "$designation_ms" --argjson sibling "$sibling" --arg was "$primary_was" \
         --argjson instances "$(for k in "${!ipregion[@]}"; do jq -n --arg k "$k" --arg v "${ipregion[$k]}" '{($k): $v}'; done | jq -s 'add // {}')" \
         '{scenario: $s, run: $i, faultRegion: $pb, faultAt: $fault, convergedAt: (if $conv > 0 then $conv else null end),
           converged: $converged, convergeMs: (if $conv > 0 then $conv - $fault else null end),
@@ -744,7 +797,8 @@ run_one() {
           switchoverTarget: (if $s == "switchover" or $s == "manual" then $target else null end),
           rejoined: $restored, rejoinMs: $rejoin, replicationMode: $mode,
           partitionFailoverMs: $failover, promotedWithoutRequest: $auto, instances: $instances,
-          designationMs: $desig,
+          designationMs: $desig, siblingPromoted: $sibling,
+          primaryInstanceBefore: (if $was == "" then null else $was end),
           startedAt: $started, endedAt: $ended, timeoutS: $timeout, notes: $notes}' >"$dir/drill.json"
     if [ "$check" = 1 ]; then
         "$batonctl" report --check "$dir"
