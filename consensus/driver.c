@@ -152,14 +152,11 @@ static struct baton_cmd cmd_for(int type, const struct baton_db_state *st,
  * applied after it was made). Before any designation moved, ordinal 0: a
  * format-3 entry, as an older batond writes. */
 static struct baton_cmd report_cmd(const struct baton_driver *d,
-				   const struct baton_db_state *st)
+				   const struct baton_db_state *st, int me)
 {
 	struct baton_cmd c = cmd_for(BATON_CMD_REPORT, st, d->region);
-	int me = baton_fsm_region_index(st, d->region);
 
-	if (me >= 0) {
-		c.ordinal = st->regions[me].designated;
-	}
+	c.ordinal = st->regions[me].designated;
 	return c;
 }
 
@@ -275,12 +272,17 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		if (st != NULL) {
 			baton_decider_renewed(&d->decider, st, 0, 0, now);
 		}
-		/* every lease of an earlier epoch ends, this region's too
-		 * when the promote names it again: a sibling promoted at
-		 * E + 1 (docs/design-per-instance.md §4) holds nothing of
-		 * the E lease (renewals at E are refused by epoch anyway) */
-		if (s != NULL) {
+		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
 			baton_lease_revoke(&s->lease, now);
+		} else if (s != NULL && s->lease.epoch < cmd->epoch) {
+			/* promoted again, a sibling at E + 1 (design §4):
+			 * nothing of the E lease is left to grant from. No
+			 * barrier: the renewal this tick sends in this very
+			 * millisecond is at E + 1 already, and one the
+			 * barrier refused cost every sibling failover a
+			 * renewal interval (the simulation's digest moved) */
+			s->lease.held = false;
+			s->lease.valid_until = 0;
 		}
 		if (s != NULL) {
 			s->lost_noticed = false;
@@ -488,12 +490,12 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 	s->renew_sent[free_at] = now;
 }
 
-/* A (not final) REPORT of REP for this region. */
+/* A (not final) REPORT of REP for this region, ME in ST. */
 static void propose_report(struct baton_driver *d,
-			   const struct baton_db_state *st,
+			   const struct baton_db_state *st, int me,
 			   const struct baton_region_report *rep)
 {
-	struct baton_cmd c = report_cmd(d, st);
+	struct baton_cmd c = report_cmd(d, st, me);
 
 	c.healthy = rep->healthy;
 	c.position = rep->position;
@@ -522,7 +524,7 @@ static bool follows(const struct baton_region_report *rep,
  * designated instance, or SPARE: of the spare slot), at most once per
  * FINAL_REPORT_MS (*LAST_MS) until the FSM holds it. */
 static void report_final(struct baton_driver *d,
-			 const struct baton_db_state *st, int ordinal,
+			 const struct baton_db_state *st, int me, int ordinal,
 			 bool spare, uint64_t *last_ms, uint64_t now)
 {
 	struct baton_region_report rep;
@@ -537,7 +539,7 @@ static void report_final(struct baton_driver *d,
 		return; /* still detaching: asked again next tick */
 	}
 	*last_ms = now;
-	c = report_cmd(d, st);
+	c = report_cmd(d, st, me);
 	c.healthy = rep.healthy;
 	c.position = rep.position;
 	c.final = 1;
@@ -580,8 +582,8 @@ static void report_finals(struct baton_driver *d,
 		return;
 	}
 	if (!(mine->final && mine->report_epoch == st->epoch)) {
-		report_final(d, st, mine->designated, false, &s->last_final_ms,
-			     now);
+		report_final(d, st, me, mine->designated, false,
+			     &s->last_final_ms, now);
 	}
 	for (int k = 0; k < BATON_ORDINALS; k++) {
 		const struct baton_spare_state *sp = &mine->spare;
@@ -594,7 +596,7 @@ static void report_finals(struct baton_driver *d,
 		    sp->report_epoch == st->epoch) {
 			continue; /* the FSM holds it */
 		}
-		report_final(d, st, k, true, &s->last_spare_final_ms, now);
+		report_final(d, st, me, k, true, &s->last_spare_final_ms, now);
 	}
 }
 
@@ -616,7 +618,8 @@ static void report_lost_spare(struct baton_driver *d,
 	    sp->report_epoch != st->epoch || sp->final) {
 		return;
 	}
-	report_final(d, st, sp->ordinal, true, &s->last_spare_final_ms, now);
+	report_final(d, st, me, sp->ordinal, true, &s->last_spare_final_ms,
+		     now);
 }
 
 /* The primary region's spare REPORT (docs/design-per-instance.md §4):
@@ -643,7 +646,7 @@ static void report_spare(struct baton_driver *d,
 	    had->position == sp->position && had->report_epoch == st->epoch) {
 		return;
 	}
-	c = report_cmd(d, st);
+	c = report_cmd(d, st, me);
 	c.ordinal = (uint8_t)sp->ordinal;
 	c.spare = 1;
 	c.healthy = sp->healthy;
@@ -683,7 +686,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 		if (rep.position >= st->sw_final_position &&
 		    follows(&rep, st)) {
 			s->last_report_ms = now;
-			propose_report(d, st, &rep);
+			propose_report(d, st, me, &rep);
 			return;
 		}
 	}
@@ -712,7 +715,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	if (!(rep.healthy == mine->healthy && rep.position == mine->position &&
 	      rep.sync_standby == mine->sync_standby &&
 	      mine->report_epoch == st->epoch)) {
-		propose_report(d, st, &rep);
+		propose_report(d, st, me, &rep);
 	}
 	report_spare(d, st, &rep, me);
 }
