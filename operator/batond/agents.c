@@ -1403,7 +1403,11 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	    a->env.peer_instance_endpoint != NULL &&
 	    baton_decider_missing_final(st) < 0) {
 		int t = baton_decider_pick(st, st->primary, true);
-		if (t >= 0 && t != me) {
+		/* the lost primary region is picked only for its spare
+		 * (decider.c candidate()), but the instance it publishes is
+		 * its designated one, the instance lost: no cascade to it;
+		 * the promote's designated instance is then rejoined */
+		if (t >= 0 && t != me && t != st->primary) {
 			v.failover_target = a->env.peer_instance_endpoint(
 			    a->env.data, p->ns, p->cluster,
 			    st->regions[t].name);

@@ -2452,6 +2452,51 @@ START_TEST(the_lost_region_s_spare_final_is_its_own_detach_answer)
 }
 END_TEST
 
+/* Every region's designated instance as its peer status publishes it. */
+static const char *designated_instance(void *data, const char *ns,
+				       const char *name, const char *region)
+{
+	(void)data;
+	(void)ns;
+	(void)name;
+	return strcmp(region, "eu") == 0 ? "198.18.0.100:5432"
+					 : "198.18.0.140:5432";
+}
+
+/* A round whose pick is the lost primary region's spare (eu pod 1, final
+ * at 9000, past us's 8000): eu publishes its designated instance, the
+ * one lost, so us's detached member is not sent to cascade from it; the
+ * promote of eu's pod 1 makes it the designated instance, which the
+ * standbys then rejoin. Before, us cascaded from the dead instance. */
+START_TEST(no_cascade_from_the_lost_instance_when_its_spare_is_picked)
+{
+	struct members m;
+	struct baton_agents *a = &m.agents;
+	struct fake_standby f[1] = {{.pod = "orders-us-0", .final = 8000}};
+	const char *const ips[1] = {MEMBER_IP0};
+	struct baton_region_report r;
+
+	lost_eu(&held_st);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	held_st.regions[0].spare.final = true;
+	held_st.regions[1].healthy = true;
+	held_st.regions[1].final = true;
+	held_st.regions[1].position = 8000;
+	held_st.regions[1].report_epoch = 3;
+	ck_assert_int_eq(baton_decider_missing_final(&held_st), -1);
+	ck_assert_int_eq(baton_decider_pick(&held_st, 0, true), 0);
+	members_start(&m, "us", f, ips, 1, designated_instance);
+
+	LIFE_UNTIL(&m.l,
+		   baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r));
+	life_run_ms(&m.l, 500); /* a few ticks with the detach done */
+	ck_assert_uint_eq(f[0].detaches, 1);
+	ck_assert_uint_eq(f[0].cascades, 0);
+	members_stop(&m);
+}
+END_TEST
+
 static Suite *agents_suite(void)
 {
 	Suite *s = suite_create("batond-agents");
@@ -2501,6 +2546,8 @@ static Suite *agents_suite(void)
 		       a_release_waiting_for_a_newer_g_gets_a_standbys_order);
 	tcase_add_test(tc, each_member_s_final_is_its_own_detach_answer);
 	tcase_add_test(tc, the_best_sibling_is_the_region_s_spare);
+	tcase_add_test(
+	    tc, no_cascade_from_the_lost_instance_when_its_spare_is_picked);
 	tcase_add_test(tc, one_instance_is_no_spare);
 	tcase_add_test(tc, the_lost_primary_region_s_spare_detaches);
 	tcase_add_test(tc,
