@@ -102,8 +102,8 @@ struct baton_agents_db {
 	/* some agent of it has asked for a lease: it has agents, so a
 	 * silent one is down, not absent (no falling back to readiness) */
 	bool has_agents;
-	/* health, readiness, position: the designated instance's only
-	 * (baton_agents_fold()) */
+	/* health, readiness, position: the designated instance's only;
+	 * the spare: the best sibling (baton_agents_fold()) */
 	struct baton_region_report rep;
 	/* the designated instance's pod is Ready: the report before any
 	 * agent answered (not a sibling's readiness) */
@@ -973,6 +973,40 @@ static bool member(const struct baton_db_state *st, int me, int ordinal)
 		(r->members & BATON_ORDINAL_BIT(ordinal)) != 0);
 }
 
+/* ORDINAL is the lost primary region ME's sibling in the FSM's spare slot,
+ * a candidate on the region's own word (docs/design-per-instance.md §4,
+ * decider.c candidate()): healthy and reported in this epoch. A failover
+ * takes it only at or past every member's final, so it detaches as the
+ * members do and its final is its own detach answer, which the driver
+ * asks for (driver.c report_lost_spare()). */
+static bool lost_spare(const struct baton_db_state *st, int me, int ordinal)
+{
+	const struct baton_region_state *r;
+
+	if (me < 0 || me != st->primary || (unsigned)me >= st->n_regions) {
+		return false;
+	}
+	r = &st->regions[me];
+	return ordinal >= 0 && ordinal == r->spare.ordinal &&
+	       ordinal != (int)r->designated && r->spare.healthy &&
+	       r->spare.report_epoch == st->epoch;
+}
+
+/* V stops streaming in this synchronous failover round to say where its
+ * WAL ends: a member of another data region (either may hold the only
+ * copy of an acknowledged commit), or the lost region's spare. */
+static bool detaches(const struct baton_db_state *st, int me,
+		     const struct baton_agent_view *v)
+{
+	bool standby_member = me >= 0 && me != st->primary &&
+			      member(st, me, v->ordinal) &&
+			      st->regions[me].role == BATON_ROLE_DATA;
+
+	return (standby_member || lost_spare(st, me, v->ordinal)) &&
+	       v->role != NULL && strcmp(v->role, "replica") == 0 &&
+	       !v->detach_done;
+}
+
 void baton_agents_decide(const struct baton_db_state *st, int me,
 			 const struct baton_agent_view *v,
 			 struct baton_agent_order *out)
@@ -1033,7 +1067,9 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 	 * designation move is in flight, the other member: M = {a, b},
 	 * docs/design-per-instance.md §3.5) stops streaming and says where
 	 * its WAL ends; either may hold the only copy of an acknowledged
-	 * commit, and the failover waits for each one's final. Once
+	 * commit, and the failover waits for each one's final. So does the
+	 * lost primary region's spare (§4), whose final never blocks the
+	 * round but makes it a candidate. Once
 	 * every one has, the FSM's pick is known to all: the others stream
 	 * from the target while it is still a standby (a cascade, as in a
 	 * switchover; the engine checks that the target holds everything
@@ -1046,10 +1082,7 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 	 * below takes them to whoever is promoted. */
 	if (st->phase == BATON_PHASE_FAILING_OVER) {
 		const char *t = v->failover_target;
-		if (me >= 0 && me != st->primary &&
-		    member(st, me, v->ordinal) &&
-		    st->regions[me].role == BATON_ROLE_DATA &&
-		    strcmp(role, "replica") == 0 && !v->detach_done) {
+		if (detaches(st, me, v)) {
 			out->action = "detach";
 		} else if (v->detach_done && strcmp(role, "replica") == 0 &&
 			   t != NULL && strcmp(t, v->own_endpoint) != 0 &&
@@ -1370,7 +1403,11 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 	    a->env.peer_instance_endpoint != NULL &&
 	    baton_decider_missing_final(st) < 0) {
 		int t = baton_decider_pick(st, st->primary, true);
-		if (t >= 0 && t != me) {
+		/* the lost primary region is picked only for its spare
+		 * (decider.c candidate()), but the instance it publishes is
+		 * its designated one, the instance lost: no cascade to it;
+		 * the promote's designated instance is then rejoined */
+		if (t >= 0 && t != me && t != st->primary) {
 			v.failover_target = a->env.peer_instance_endpoint(
 			    a->env.data, p->ns, p->cluster,
 			    st->regions[t].name);
@@ -1920,11 +1957,50 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 	}
 }
 
+/* V is a better spare than the one R holds (docs/design-per-instance.md
+ * §4): a serving sibling first (only one that serves is a candidate),
+ * then the most advanced, then the lowest ordinal, so that the same pods
+ * give the same spare whatever order the pod cache lists them in (a
+ * spare that flipped between equal siblings would be reported anew on
+ * every tick). */
+static bool better_spare(const struct baton_spare_report *had,
+			 const struct baton_instance_report *v)
+{
+	if (!had->present || v->serving != had->healthy) {
+		return !had->present || v->serving;
+	}
+	if (v->position != had->position) {
+		return v->position > had->position;
+	}
+	return v->ordinal < had->ordinal;
+}
+
+/* A sibling says nothing about the region's own health, position or
+ * readiness (the designated instance is what a failover promotes), but
+ * the best one is the region's spare: the instance a lost primary region
+ * offers in its place (consensus/driver.h, struct baton_spare_report). */
+static void fold_sibling(struct baton_region_report *r,
+			 const struct baton_instance_report *v)
+{
+	struct baton_spare_report *sp = &r->spare;
+
+	if (v->ordinal < 0 || v->ordinal >= BATON_ORDINALS ||
+	    !better_spare(sp, v)) {
+		return; /* not a StatefulSet pod, or no better */
+	}
+	sp->present = true;
+	sp->ordinal = v->ordinal;
+	sp->healthy = v->serving;
+	sp->position = v->position;
+	sp->follows_epoch = v->follows_epoch;
+}
+
 void baton_agents_fold(struct baton_region_report *r,
 		       const struct baton_instance_report *v)
 {
 	if (v->ordinal != v->designated) {
-		return; /* never promoted: says nothing about the region */
+		fold_sibling(r, v);
+		return;
 	}
 	r->healthy = v->serving;
 	r->primary_ready = v->serving && v->asking;

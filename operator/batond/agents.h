@@ -27,7 +27,9 @@
  *   failing over, standby detach the designated instance (stop streaming
  *   (synchronous)         from the old primary); its answer's final
  *                         position is this region's final report
- *                         (baton_agents_final())
+ *                         (baton_agents_final()); in the lost primary
+ *                         region, its sibling in the FSM's spare slot
+ *                         likewise (design-per-instance.md §4)
  *   switchover, replica   cascade: stream from the target's designated
  *   (before the promote)  instance instead of the old primary, so it
  *                         follows the target's promotion on the same
@@ -279,7 +281,9 @@ struct baton_instance_report {
 };
 
 /* Adds instance V to its region's report R (zeroed before the first):
- * only the designated instance sets health, readiness and position. */
+ * only the designated instance sets health, readiness and position; the
+ * best sibling (serving first, then the highest position, then the lowest
+ * ordinal) is R's spare (docs/design-per-instance.md §4). */
 void baton_agents_fold(struct baton_region_report *r,
 		       const struct baton_instance_report *v);
 

@@ -18,8 +18,10 @@
 #include "batond/children.h"
 #include "batond/hold.h"
 #include "batond/lastfailover.h"
+#include "batond/syncset.h"
 #include "common/clock.h"
 #include "harness.h"
+#include "support/fsmcmd.h"
 
 /* the per-database records lastfailover keeps its state in */
 static struct baton_dbstate dbs;
@@ -960,6 +962,280 @@ START_TEST(only_the_designated_instance_counts_as_synchronous_standby)
 	    !baton_agents_sync_listed("xorders-us-0", 0, 0, "orders-us-0"));
 	ck_assert(!baton_agents_sync_listed(NULL, 0, 0, "orders-us-0"));
 	ck_assert(!baton_agents_sync_listed(list, 0, 0, ""));
+}
+END_TEST
+
+/* The region's spare is its best sibling (docs/design-per-instance.md
+ * §4): a serving one over a more advanced one that does not serve, then
+ * the highest position, then the lowest ordinal, in any order of the
+ * pods; the designated instance's fields stay its own. */
+START_TEST(the_best_sibling_is_the_region_s_spare)
+{
+	struct baton_instance_report dead0 = {
+	    .ordinal = 0, .serving = false, .asking = true, .position = 500};
+	struct baton_instance_report s1 = {.ordinal = 1,
+					   .serving = true,
+					   .position = 7000,
+					   .follows_epoch = 3};
+	struct baton_instance_report s2 = {
+	    .ordinal = 2, .serving = false, .position = 9000};
+	struct baton_instance_report stray = {
+	    .ordinal = -1, .serving = true, .position = 99999};
+	struct baton_instance_report a[4] = {dead0, s2, s1, stray};
+	struct baton_instance_report b[4] = {stray, s1, s2, dead0};
+	struct baton_region_report r;
+
+	for (int i = 0; i < 2; i++) {
+		r = fold(i == 0 ? a : b, 4);
+		ck_assert(!r.healthy && !r.primary_ready);
+		ck_assert_uint_eq(r.position, 500); /* pod 0's, as before */
+		ck_assert(r.spare.present);
+		ck_assert_int_eq(r.spare.ordinal, 1); /* serving wins */
+		ck_assert(r.spare.healthy);
+		ck_assert_uint_eq(r.spare.position, 7000);
+		ck_assert_uint_eq(r.spare.follows_epoch, 3);
+	}
+	/* both serve: the most advanced */
+	a[1].serving = b[2].serving = true;
+	ck_assert_int_eq(fold(a, 4).spare.ordinal, 2);
+	ck_assert_int_eq(fold(b, 4).spare.ordinal, 2);
+	/* both serve at the same position: the lowest ordinal, whatever
+	 * the order */
+	a[1].position = b[2].position = 7000;
+	ck_assert_int_eq(fold(a, 4).spare.ordinal, 1);
+	ck_assert_int_eq(fold(b, 4).spare.ordinal, 1);
+	/* none serves: still the most advanced, reported unhealthy */
+	a[1].serving = a[2].serving = false;
+	a[1].position = 9000;
+	r = fold(a, 4);
+	ck_assert_int_eq(r.spare.ordinal, 2);
+	ck_assert(!r.spare.healthy);
+}
+END_TEST
+
+/* A region of one instance (or whose siblings are not StatefulSet pods)
+ * has no spare: zeroed, as struct baton_spare_report says. */
+START_TEST(one_instance_is_no_spare)
+{
+	struct baton_instance_report only = {
+	    .ordinal = 0, .serving = true, .asking = true, .position = 10};
+	struct baton_instance_report stray = {.ordinal = -1, .serving = true};
+	struct baton_instance_report both[2] = {only, stray};
+	struct baton_region_report r = fold(&only, 1);
+	struct baton_spare_report zero;
+
+	memset(&zero, 0, sizeof zero);
+	ck_assert(r.healthy && r.primary_ready);
+	ck_assert(memcmp(&r.spare, &zero, sizeof zero) == 0);
+	r = fold(both, 2);
+	ck_assert(memcmp(&r.spare, &zero, sizeof zero) == 0);
+}
+END_TEST
+
+/* eu (primary) at epoch 3 lost its designated pod 0 and said so; its pod
+ * 1 is the FSM's spare, healthy and reported in 3: a synchronous round
+ * takes it only at or past every member's final, so it detaches (its own
+ * final, driver.c report_lost_spare()) and then, like a member, cascades
+ * from the failover target. Pod 2, a sibling not in the slot, does not;
+ * nor does the spare when the slot is not a candidate (unhealthy, or
+ * reported in an earlier epoch). Before, no instance of the primary
+ * region ever detached and the spare's final never came. */
+static void lost_eu(struct baton_db_state *st)
+{
+	db_state(st, 3, 0);
+	st->cfg.synchronous = true;
+	st->phase = BATON_PHASE_FAILING_OVER;
+	st->round = 1;
+	for (int i = 0; i < 3; i++) {
+		st->regions[i].members = BATON_ORDINAL_BIT(0);
+		st->regions[i].listed = BATON_ORDINAL_BIT(0);
+		st->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	st->regions[0].healthy = false;
+	st->regions[0].report_epoch = 3;
+	st->regions[0].spare.ordinal = 1;
+	st->regions[0].spare.healthy = true;
+	st->regions[0].spare.position = 9000;
+	st->regions[0].spare.report_epoch = 3;
+}
+
+START_TEST(the_lost_primary_region_s_spare_detaches)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	lost_eu(&st);
+	v = view("replica", 1);
+	v.own_endpoint = "198.18.0.101:5432";
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+	ck_assert_uint_eq(o.epoch, 3);
+	v.detach_done = true;
+	v.detached = true;
+	v.upstream = "";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action); /* detached once; no target yet */
+	v.failover_target = "198.18.0.140:5432"; /* us is picked */
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "cascade");
+	ck_assert_str_eq(o.target, "198.18.0.140:5432");
+
+	/* a sibling outside the spare slot: nothing */
+	v = view("replica", 2);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* the slot is no candidate: no detach */
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	st.regions[0].spare.healthy = false;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	st.regions[0].spare.healthy = true;
+	st.regions[0].spare.report_epoch = 2;
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
+	/* a slot naming the designated ordinal (never made by the FSM) */
+	lost_eu(&st);
+	st.regions[0].spare.ordinal = 0;
+	v = view("replica", 0);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+	/* a standby region's spare outside M stays as it was: no detach */
+	lost_eu(&st);
+	st.regions[1].spare.ordinal = 1;
+	st.regions[1].spare.healthy = true;
+	st.regions[1].spare.report_epoch = 3;
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_ptr_null(o.action);
+}
+END_TEST
+
+/* The whole of §4 through the real FSM: eu (primary at 1) reports its
+ * pod 0 down and, from the fold, pod 1 as its spare; LOST, pod 1's final,
+ * and PROMOTE(eu, 1) at 2. Pod 1 is then the designated instance: it is
+ * promoted and is the only one granted the lease; pod 0, back as a
+ * writable primary of epoch 1, is fenced, then rejoined to pod 1. */
+static void fsm_ok(struct baton_fsm *f, const struct baton_cmd *c)
+{
+	ck_assert_str_eq(baton_fsm_result_name(tst_fsm_apply(f, c)),
+			 baton_fsm_result_name(BATON_FSM_OK));
+}
+
+static void register_eu_us(struct baton_fsm *f)
+{
+	struct baton_cmd c = tst_cmd(BATON_CMD_REGISTER, "shop/orders", "", 0);
+
+	c.cfg.lease_ms = 2000;
+	c.cfg.renew_ms = 500;
+	c.cfg.max_lag_bytes = 1000;
+	c.cfg.automatic = true;
+	c.cfg.synchronous = true;
+	c.n_regions = 3;
+	snprintf(c.regions[0].name, sizeof c.regions[0].name, "eu");
+	snprintf(c.regions[1].name, sizeof c.regions[1].name, "us");
+	snprintf(c.regions[2].name, sizeof c.regions[2].name, "ap");
+	c.regions[2].role = BATON_ROLE_WITNESS;
+	snprintf(c.primary, sizeof c.primary, "eu");
+	fsm_ok(f, &c);
+}
+
+/* what the driver proposes of eu's report R (designated pod 0, and the
+ * spare R names), FINAL in the FSM's round */
+static void report_eu(struct baton_fsm *f, const struct baton_region_report *r,
+		      bool final)
+{
+	const struct baton_db_state *st = baton_fsm_db(f, "shop/orders");
+	struct baton_cmd c =
+	    tst_cmd(BATON_CMD_REPORT, "shop/orders", "eu", st->epoch);
+
+	c.healthy = r->healthy;
+	c.position = r->position;
+	fsm_ok(f, &c);
+	c.spare = 1;
+	c.ordinal = (uint8_t)r->spare.ordinal;
+	c.healthy = r->spare.healthy;
+	c.position = r->spare.position;
+	c.final = final;
+	c.round = st->round;
+	fsm_ok(f, &c);
+}
+
+START_TEST(a_promoted_sibling_gets_the_lease_and_the_old_one_rejoins)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	const struct baton_db_state *st;
+	struct baton_instance_report pods[3] = {
+	    {.ordinal = 0, .serving = false, .position = 8000},
+	    {.ordinal = 1, .serving = true, .position = 9000},
+	    {.ordinal = 2, .serving = true, .position = 8500}};
+	struct baton_region_report r = fold(pods, 3);
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+	struct baton_cmd c;
+	struct baton_syncset none;
+	int ordinal = -1;
+
+	memset(&none, 0, sizeof none);
+	baton_fsm_init(&f, &rf);
+	register_eu_us(&f);
+	report_eu(&f, &r, false);
+	st = baton_fsm_db(&f, "shop/orders");
+	c = tst_cmd(BATON_CMD_LOST, "shop/orders", "eu", st->epoch);
+	c.renew_seq = st->renew_seq;
+	fsm_ok(&f, &c);
+	ck_assert_int_eq(st->phase, BATON_PHASE_FAILING_OVER);
+	report_eu(&f, &r, true); /* pod 1's detach answer */
+	ck_assert(st->regions[0].spare.final);
+	ck_assert_int_eq(baton_decider_pick_instance(st, 0, true, &ordinal), 0);
+	ck_assert_int_eq(ordinal, 1);
+	c = tst_cmd(BATON_CMD_PROMOTE, "shop/orders", "eu", st->epoch + 1);
+	c.ordinal = 1;
+	c.renew_seq = st->renew_seq;
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	fsm_ok(&f, &c);
+	ck_assert_uint_eq(st->epoch, 2);
+	ck_assert_uint_eq(st->regions[0].designated, 1);
+
+	/* pod 1, detached: promoted at 2 */
+	v = view("replica", 1);
+	v.own_endpoint = "198.18.0.101:5432";
+	v.detached = true;
+	v.epoch = 1;
+	baton_agents_decide(st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "promote");
+	ck_assert_uint_eq(o.epoch, 2);
+	/* the lease: pod 1 only (each reporting an empty list, which
+	 * passes the synchronous lease gate) */
+	ck_assert_uint_eq(baton_agents_lease_grant(st, 0, 1, &none, 1500),
+			  1500);
+	ck_assert_uint_eq(baton_agents_lease_grant(st, 0, 0, &none, 1500), 0);
+	ck_assert_uint_eq(baton_agents_lease_grant(st, 0, 2, &none, 1500), 0);
+	/* pod 0 back, a writable primary of epoch 1: never promoted; fenced
+	 * while pod 1 serves nothing yet, rejoined once it does */
+	v = view("primary", 0);
+	v.writable = true;
+	v.fenced = false;
+	v.epoch = 1;
+	v.primary_epoch = 1;
+	baton_agents_decide(st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	v.primary_endpoint = v.own_endpoint; /* it is what this region sees */
+	baton_agents_decide(st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "fence");
+	v.writable = false;
+	v.fenced = true;
+	v.primary_endpoint = "198.18.0.101:5432";
+	baton_agents_decide(st, 0, &v, &o);
+	ck_assert_str_eq(o.action, "rejoin");
+	ck_assert_str_eq(o.target, "198.18.0.101:5432");
+	ck_assert_uint_eq(o.epoch, 2);
+	baton_fsm_close(&rf);
 }
 END_TEST
 
@@ -1948,13 +2224,15 @@ END_TEST
  * WAL ends, each its own FINAL. */
 #define MEMBER_IP0 "127.0.0.95"
 #define MEMBER_IP1 "127.0.0.96"
+#define SPARE_IP1 "127.0.0.97"
+#define SPARE_IP2 "127.0.0.98"
 
 struct fake_standby {
 	struct baton_http_server srv;
 	const char *pod;
 	uint64_t final;
 	bool detached;
-	unsigned detaches;
+	unsigned detaches, cascades;
 	bool closed;
 };
 
@@ -1965,8 +2243,8 @@ static void fake_standby_answer(struct baton_http_request *req,
 	    "{s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:b, s:b, s:s, s:s, s:b}",
 	    "pod", f->pod, "namespace", "shop", "initialized", 1, "role",
 	    "replica", "epoch", 3, "ready", 1, "running", 1, "writable", 0,
-	    "fenced", 0, "health", "ok", "upstream", "198.18.0.100:5432",
-	    "detached", f->detached);
+	    "fenced", 0, "health", "ok", "upstream",
+	    f->detached ? "" : "198.18.0.100:5432", "detached", f->detached);
 	char *text;
 
 	if (f->detached) {
@@ -1996,6 +2274,9 @@ static void fake_standby_order_cb(struct baton_http_request *req, void *data)
 		f->detached = true;
 		f->detaches++;
 	}
+	if (action != NULL && strcmp(action, "cascade") == 0) {
+		f->cascades++;
+	}
 	json_decref(o);
 	fake_standby_answer(req, f);
 }
@@ -2017,6 +2298,74 @@ static json_t *member_pod(const char *name, const char *ip)
 	    "True");
 }
 
+/* Fake standby agents F[0..N) of REGION's pods (named by each F's pod, one
+ * address of IPS each) under a running driver, which reads the FSM's
+ * held_st: what the failover round's tests share. */
+struct members {
+	struct life l;
+	struct baton_kube_informer pods;
+	struct baton_consensus_ops cs;
+	struct baton_agents_env env;
+	struct baton_agents agents;
+	struct fake_standby *f;
+	unsigned n;
+};
+
+static void
+members_start(struct members *m, const char *region, struct fake_standby *f,
+	      const char *const *ips, unsigned n,
+	      const char *(*peer_instance)(void *, const char *, const char *,
+					   const char *))
+{
+	memset(m, 0, sizeof *m);
+	m->f = f;
+	m->n = n;
+	m->cs.db = held_db;
+	m->cs.agent_grant = held_grant;
+	m->cs.lease_valid = held_lease_valid;
+	m->cs.applied = fake_applied;
+	uv_loop_init(&m->l.loop);
+	uv_timer_init(&m->l.loop, &m->l.timer);
+	m->pods.cache = json_object();
+	for (unsigned k = 0; k < n; k++) {
+		char key[64];
+		json_t *pod = member_pod(f[k].pod, ips[k]);
+
+		ck_assert_ptr_nonnull(pod);
+		fake_agent_listen(&m->l.loop, &f[k].srv, ips[k],
+				  fake_standby_status_cb, fake_standby_order_cb,
+				  &f[k]);
+		snprintf(key, sizeof key, "shop/%s", f[k].pod);
+		json_object_set_new(m->pods.cache, key, pod);
+	}
+	m->env.region = region;
+	m->env.pods = &m->pods;
+	m->env.consensus = &m->cs;
+	m->env.changed = no_change;
+	m->env.event = no_event;
+	m->env.peer_instance_endpoint = peer_instance;
+	m->agents.data = &m->l;
+	ck_assert_int_eq(baton_agents_init(&m->l.loop, &m->agents, &m->env), 0);
+}
+
+static void members_stop(struct members *m)
+{
+	baton_agents_close(&m->agents, life_stopped_cb);
+	while (!m->l.stopped) {
+		uv_run(&m->l.loop, UV_RUN_ONCE);
+	}
+	for (unsigned k = 0; k < m->n; k++) {
+		baton_http_server_close(&m->f[k].srv, fake_standby_closed_cb);
+	}
+	uv_close((uv_handle_t *)&m->l.timer, NULL);
+	uv_run(&m->l.loop, UV_RUN_DEFAULT);
+	for (unsigned k = 0; k < m->n; k++) {
+		ck_assert(m->f[k].closed);
+	}
+	ck_assert_int_eq(uv_loop_close(&m->l.loop), 0);
+	json_decref(m->pods.cache);
+}
+
 /* A synchronous failover mid-move (design §3.5), batond's side: region us
  * has M = {0, 1}. Both agents get a detach order, and the final of each
  * ordinal is its own agent's answer (7777 and 8888), which the driver's
@@ -2026,14 +2375,11 @@ static json_t *member_pod(const char *name, const char *ip)
  * joiner's final never came. */
 START_TEST(each_member_s_final_is_its_own_detach_answer)
 {
-	struct life l;
-	struct baton_kube_informer pods;
-	struct baton_consensus_ops cs;
-	struct baton_agents_env env;
-	struct baton_agents agents, *a = &agents;
+	struct members m;
+	struct baton_agents *a = &m.agents;
 	struct fake_standby f[2] = {{.pod = "orders-us-0", .final = 7777},
 				    {.pod = "orders-us-1", .final = 8888}};
-	const char *ips[2] = {MEMBER_IP0, MEMBER_IP1};
+	const char *const ips[2] = {MEMBER_IP0, MEMBER_IP1};
 	struct baton_region_report r;
 
 	db_state(&held_st, 3, 0);
@@ -2051,40 +2397,11 @@ START_TEST(each_member_s_final_is_its_own_detach_answer)
 	held_st.regions[1].spare.ordinal = 1;
 	held_st.phase = BATON_PHASE_FAILING_OVER;
 	held_st.round = 1;
-	memset(&cs, 0, sizeof cs);
-	cs.db = held_db;
-	cs.agent_grant = held_grant;
-	cs.lease_valid = held_lease_valid;
-	cs.applied = fake_applied;
-
-	memset(&l, 0, sizeof l);
-	uv_loop_init(&l.loop);
-	uv_timer_init(&l.loop, &l.timer);
-	memset(&pods, 0, sizeof pods);
-	pods.cache = json_object();
-	for (int k = 0; k < 2; k++) {
-		char key[64];
-		json_t *pod = member_pod(f[k].pod, ips[k]);
-
-		ck_assert_ptr_nonnull(pod);
-		fake_agent_listen(&l.loop, &f[k].srv, ips[k],
-				  fake_standby_status_cb, fake_standby_order_cb,
-				  &f[k]);
-		snprintf(key, sizeof key, "shop/%s", f[k].pod);
-		json_object_set_new(pods.cache, key, pod);
-	}
-	memset(&env, 0, sizeof env);
-	env.region = "us";
-	env.pods = &pods;
-	env.consensus = &cs;
-	env.changed = no_change;
-	env.event = no_event;
-	a->data = &l;
-	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
+	members_start(&m, "us", f, ips, 2, NULL);
 
 	LIFE_UNTIL(
-	    &l, baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r) &&
-		    baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
+	    &m.l, baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r) &&
+		      baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
 	ck_assert_uint_eq(f[0].detaches, 1);
 	ck_assert_uint_eq(f[1].detaches, 1);
 	ck_assert(baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r));
@@ -2097,19 +2414,86 @@ START_TEST(each_member_s_final_is_its_own_detach_answer)
 	ck_assert_uint_eq(r.position, 7777);
 	ck_assert(!baton_agents_member_final(a, "shop/orders", 3, 2, 1, &r));
 	ck_assert(!baton_agents_member_final(a, "shop/orders", 3, 1, 2, &r));
+	members_stop(&m);
+}
+END_TEST
 
-	baton_agents_close(a, life_stopped_cb);
-	while (!l.stopped) {
-		uv_run(&l.loop, UV_RUN_ONCE);
-	}
-	for (int k = 0; k < 2; k++) {
-		baton_http_server_close(&f[k].srv, fake_standby_closed_cb);
-	}
-	uv_close((uv_handle_t *)&l.timer, NULL);
-	uv_run(&l.loop, UV_RUN_DEFAULT);
-	ck_assert(f[0].closed && f[1].closed);
-	ck_assert_int_eq(uv_loop_close(&l.loop), 0);
-	json_decref(pods.cache);
+/* The lost primary region's round, batond's side (design §4): eu lost its
+ * designated pod 0 (gone) and its pod 1 is the FSM's spare, healthy and
+ * reported at 3. Pod 1 gets a detach order and its final is its own
+ * answer (8888), which the driver's final_report asks for by the slot's
+ * ordinal; pod 2, a sibling outside the slot, is ordered nothing and has
+ * no final. Before, the primary region detached nobody and the spare's
+ * final never came. */
+START_TEST(the_lost_region_s_spare_final_is_its_own_detach_answer)
+{
+	struct members m;
+	struct baton_agents *a = &m.agents;
+	struct fake_standby f[2] = {{.pod = "orders-eu-1", .final = 8888},
+				    {.pod = "orders-eu-2", .final = 9999}};
+	const char *const ips[2] = {SPARE_IP1, SPARE_IP2};
+	struct baton_region_report r;
+
+	lost_eu(&held_st);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	members_start(&m, "eu", f, ips, 2, NULL);
+
+	LIFE_UNTIL(&m.l,
+		   baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
+	life_run_ms(&m.l, 300); /* a tick or so more: pod 2 still nothing */
+	ck_assert_uint_eq(f[0].detaches, 1);
+	ck_assert_uint_eq(f[1].detaches, 0);
+	ck_assert(baton_agents_member_final(a, "shop/orders", 3, 1, 1, &r));
+	ck_assert_uint_eq(r.position, 8888);
+	ck_assert(!baton_agents_member_final(a, "shop/orders", 3, 1, 2, &r));
+	ck_assert(!baton_agents_final(a, "shop/orders", 3, 1, &r));
+	members_stop(&m);
+}
+END_TEST
+
+/* Every region's designated instance as its peer status publishes it. */
+static const char *designated_instance(void *data, const char *ns,
+				       const char *name, const char *region)
+{
+	(void)data;
+	(void)ns;
+	(void)name;
+	return strcmp(region, "eu") == 0 ? "198.18.0.100:5432"
+					 : "198.18.0.140:5432";
+}
+
+/* A round whose pick is the lost primary region's spare (eu pod 1, final
+ * at 9000, past us's 8000): eu publishes its designated instance, the
+ * one lost, so us's detached member is not sent to cascade from it; the
+ * promote of eu's pod 1 makes it the designated instance, which the
+ * standbys then rejoin. Before, us cascaded from the dead instance. */
+START_TEST(no_cascade_from_the_lost_instance_when_its_spare_is_picked)
+{
+	struct members m;
+	struct baton_agents *a = &m.agents;
+	struct fake_standby f[1] = {{.pod = "orders-us-0", .final = 8000}};
+	const char *const ips[1] = {MEMBER_IP0};
+	struct baton_region_report r;
+
+	lost_eu(&held_st);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	held_st.regions[0].spare.final = true;
+	held_st.regions[1].healthy = true;
+	held_st.regions[1].final = true;
+	held_st.regions[1].position = 8000;
+	held_st.regions[1].report_epoch = 3;
+	ck_assert_int_eq(baton_decider_missing_final(&held_st), -1);
+	ck_assert_int_eq(baton_decider_pick(&held_st, 0, true), 0);
+	members_start(&m, "us", f, ips, 1, designated_instance);
+
+	LIFE_UNTIL(&m.l,
+		   baton_agents_member_final(a, "shop/orders", 3, 1, 0, &r));
+	life_run_ms(&m.l, 500); /* a few ticks with the detach done */
+	ck_assert_uint_eq(f[0].detaches, 1);
+	ck_assert_uint_eq(f[0].cascades, 0);
+	members_stop(&m);
 }
 END_TEST
 
@@ -2161,6 +2545,15 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc,
 		       a_release_waiting_for_a_newer_g_gets_a_standbys_order);
 	tcase_add_test(tc, each_member_s_final_is_its_own_detach_answer);
+	tcase_add_test(tc, the_best_sibling_is_the_region_s_spare);
+	tcase_add_test(
+	    tc, no_cascade_from_the_lost_instance_when_its_spare_is_picked);
+	tcase_add_test(tc, one_instance_is_no_spare);
+	tcase_add_test(tc, the_lost_primary_region_s_spare_detaches);
+	tcase_add_test(tc,
+		       the_lost_region_s_spare_final_is_its_own_detach_answer);
+	tcase_add_test(
+	    tc, a_promoted_sibling_gets_the_lease_and_the_old_one_rejoins);
 	suite_add_tcase(s, tc);
 	return s;
 }
