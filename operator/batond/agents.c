@@ -1047,6 +1047,15 @@ void baton_agents_decide(const struct baton_db_state *st, int me,
 			}
 			return;
 		}
+		/* a failover round from this region is under way: its
+		 * designated instance is the one lost, never a candidate
+		 * (decider.c); an instance of it that came back as a replica
+		 * is not made primary again at the old epoch, only to be
+		 * rewound once the round promotes another (found reading
+		 * commit 7's sibling path) */
+		if (st->phase == BATON_PHASE_FAILING_OVER) {
+			return;
+		}
 		/* No wait for this region's first renewal (it cost every
 		 * failover and switchover ~0.2 s): a promoted instance stays
 		 * read-only until its agent holds a lease, which it is granted
@@ -1673,7 +1682,11 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			};
 			d->answered = true;
 			baton_agents_fold(&d->rep, &inst);
-			if (sget(s, "role") &&
+			/* the primary's endpoint is the designated
+			 * instance's only: an old one back as an unfenced
+			 * primary of an earlier epoch (a sibling promoted
+			 * since, design §4) is never published */
+			if (p->ordinal == designated && sget(s, "role") &&
 			    strcmp(sget(s, "role"), "primary") == 0 &&
 			    !json_is_false(json_object_get(s, "running")) &&
 			    !bget(s, "fenced") && !p->held &&

@@ -1097,6 +1097,12 @@ START_TEST(the_lost_primary_region_s_spare_detaches)
 	st.regions[0].spare.report_epoch = 2;
 	baton_agents_decide(&st, 0, &v, &o);
 	ck_assert_ptr_null(o.action);
+	/* the lost designated instance, back as a replica mid-round: not
+	 * promoted again at the old epoch (the round promotes another) */
+	lost_eu(&st);
+	v = view("replica", 0);
+	baton_agents_decide(&st, 0, &v, &o);
+	ck_assert_ptr_null(o.action);
 	/* a slot naming the designated ordinal (never made by the FSM) */
 	lost_eu(&st);
 	st.regions[0].spare.ordinal = 0;
@@ -2234,6 +2240,7 @@ struct fake_standby {
 	bool detached;
 	unsigned detaches, cascades;
 	bool closed;
+	bool primary; /* answers as an unfenced, writable primary */
 };
 
 static void fake_standby_answer(struct baton_http_request *req,
@@ -2242,9 +2249,10 @@ static void fake_standby_answer(struct baton_http_request *req,
 	json_t *st = json_pack(
 	    "{s:s, s:s, s:b, s:s, s:i, s:b, s:b, s:b, s:b, s:s, s:s, s:b}",
 	    "pod", f->pod, "namespace", "shop", "initialized", 1, "role",
-	    "replica", "epoch", 3, "ready", 1, "running", 1, "writable", 0,
-	    "fenced", 0, "health", "ok", "upstream",
-	    f->detached ? "" : "198.18.0.100:5432", "detached", f->detached);
+	    f->primary ? "primary" : "replica", "epoch", 3, "ready", 1,
+	    "running", 1, "writable", f->primary, "fenced", 0, "health", "ok",
+	    "upstream", f->detached ? "" : "198.18.0.100:5432", "detached",
+	    f->detached);
 	char *text;
 
 	if (f->detached) {
@@ -2452,6 +2460,42 @@ START_TEST(the_lost_region_s_spare_final_is_its_own_detach_answer)
 }
 END_TEST
 
+/* The primary's endpoint this region publishes is its designated
+ * instance's, never another unfenced primary's: after a sibling was
+ * promoted (design §4) the old instance can come back a writable primary
+ * of the old epoch before its fence; published, the other regions'
+ * standbys would be sent to it. Both pods answer as unfenced primaries
+ * here; the FSM's designated ordinal decides, both ways. */
+START_TEST(only_the_designated_instance_is_published_as_the_primary)
+{
+	struct members m;
+	struct baton_agents *a = &m.agents;
+	struct fake_standby f[2] = {{.pod = "orders-eu-0", .primary = true},
+				    {.pod = "orders-eu-1", .primary = true}};
+	const char *const ips[2] = {SPARE_IP1, SPARE_IP2};
+	const char *ep;
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	for (int i = 0; i < 3; i++) {
+		held_st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	held_st.regions[0].designated = 1;
+	members_start(&m, "eu", f, ips, 2, NULL);
+	LIFE_UNTIL(&m.l, baton_agents_endpoint(a, "shop/orders") != NULL);
+	life_run_ms(&m.l, 300); /* every pod answered */
+	ep = baton_agents_endpoint(a, "shop/orders");
+	ck_assert_str_eq(ep, SPARE_IP2 ":5432");
+	held_st.regions[0].designated = 0;
+	life_run_ms(&m.l, 300);
+	ep = baton_agents_endpoint(a, "shop/orders");
+	ck_assert_ptr_nonnull(ep);
+	ck_assert_str_eq(ep, SPARE_IP1 ":5432");
+	members_stop(&m);
+}
+END_TEST
+
 /* Every region's designated instance as its peer status publishes it. */
 static const char *designated_instance(void *data, const char *ns,
 				       const char *name, const char *region)
@@ -2548,6 +2592,8 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc, the_best_sibling_is_the_region_s_spare);
 	tcase_add_test(
 	    tc, no_cascade_from_the_lost_instance_when_its_spare_is_picked);
+	tcase_add_test(
+	    tc, only_the_designated_instance_is_published_as_the_primary);
 	tcase_add_test(tc, one_instance_is_no_spare);
 	tcase_add_test(tc, the_lost_primary_region_s_spare_detaches);
 	tcase_add_test(tc,
