@@ -114,6 +114,13 @@ struct baton_agents_db {
 	 * this region is promoted (published as instanceEndpoint) */
 	char instance[96];
 	char sync[512];
+	/* the designated ordinal ENDPOINT, INSTANCE and SYNC were read for
+	 * (the last tick's): after a promote or a move inside this region
+	 * they are the old instance's until the next tick, and a status
+	 * written in between must not publish them (the other regions'
+	 * standbys would be sent to a lost instance: 10 s of a sibling
+	 * failover on the lab) */
+	int read_for;
 	bool seen;
 	/* The hops of the next promote's critical path as seen here, for
 	 * stepsMillis (note_fsm_hops()): the FSM's phase and epoch at the
@@ -1335,6 +1342,33 @@ static bool standbys_due(struct baton_agents *a,
 				       reported ? &have : NULL, want->gen);
 }
 
+/* What region R's batond published for P's database (its endpoints) is
+ * about the instance the FSM designates in R now: its entry names that
+ * pod. An entry written before a promote or a move inside R names the
+ * old one, whose addresses must not be used (a sibling failover on the
+ * lab sent every standby to the lost instance: a 10 s connect timeout
+ * before the retry). An entry that names none (an older batond) is
+ * taken as it is. */
+static bool peer_current(struct baton_agents *a,
+			 const struct baton_agents_pod *p,
+			 const struct baton_db_state *st, int r)
+{
+	const char *named;
+	char want[128];
+
+	if (a->env.peer_designated == NULL || r < 0 ||
+	    (unsigned)r >= st->n_regions) {
+		return true;
+	}
+	named = a->env.peer_designated(a->env.data, p->ns, p->cluster,
+				       st->regions[r].name);
+	return named == NULL ||
+	       baton_children_pod_name(p->cluster, st->regions[r].name,
+				       st->regions[r].designated, want,
+				       sizeof want) == NULL ||
+	       strcmp(named, want) == 0;
+}
+
 static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		  uint64_t now)
 {
@@ -1396,7 +1430,8 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		v.primary_endpoint =
 		    info && info->endpoint[0] ? info->endpoint : NULL;
 		v.lease_valid = cs->lease_valid(cs->data, p->db, st->epoch);
-	} else if (a->env.peer_endpoint != NULL) {
+	} else if (a->env.peer_endpoint != NULL &&
+		   peer_current(a, p, st, st->primary)) {
 		/* the FSM never names a primary outside its regions */
 		BATON_ASSERT((unsigned)st->primary < st->n_regions);
 		v.primary_endpoint =
@@ -1416,7 +1451,8 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		 * (decider.c candidate()), but the instance it publishes is
 		 * its designated one, the instance lost: no cascade to it;
 		 * the promote's designated instance is then rejoined */
-		if (t >= 0 && t != me && t != st->primary) {
+		if (t >= 0 && t != me && t != st->primary &&
+		    peer_current(a, p, st, t)) {
 			v.failover_target = a->env.peer_instance_endpoint(
 			    a->env.data, p->ns, p->cluster,
 			    st->regions[t].name);
@@ -1429,7 +1465,8 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 			info = index_get(&a->db_index, p->db);
 			v.switchover_target =
 			    info && info->instance[0] ? info->instance : NULL;
-		} else if (a->env.peer_instance_endpoint != NULL) {
+		} else if (a->env.peer_instance_endpoint != NULL &&
+			   peer_current(a, p, st, st->sw_target)) {
 			v.switchover_target = a->env.peer_instance_endpoint(
 			    a->env.data, p->ns, p->cluster,
 			    st->regions[st->sw_target].name);
@@ -1656,6 +1693,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		}
 		d->seen = true;
 		designated = designated_here(a, p->db);
+		d->read_for = designated;
 		if (p->ordinal == designated) {
 			d->pod0_ready = baton_agents_pod_ready(pod) && !p->held;
 		}
@@ -2099,22 +2137,30 @@ const struct baton_agents_env *baton_agents_env(const struct baton_agents *a)
 	return a->stopping ? NULL : &a->env;
 }
 
-const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
+/* DB's record, only while what it read is about the instance the FSM
+ * designates here now (read_for). */
+static struct baton_agents_db *current(struct baton_agents *a, const char *db)
 {
 	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
+	return d != NULL && d->read_for == designated_here(a, db) ? d : NULL;
+}
+
+const char *baton_agents_endpoint(struct baton_agents *a, const char *db)
+{
+	struct baton_agents_db *d = current(a, db);
 	return d && d->endpoint[0] ? d->endpoint : NULL;
 }
 
 const char *baton_agents_instance_endpoint(struct baton_agents *a,
 					   const char *db)
 {
-	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
+	struct baton_agents_db *d = current(a, db);
 	return d && d->instance[0] ? d->instance : NULL;
 }
 
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)
 {
-	struct baton_agents_db *d = a ? index_get(&a->db_index, db) : NULL;
+	struct baton_agents_db *d = current(a, db);
 	return d && d->sync[0] ? d->sync : NULL;
 }
 

@@ -99,6 +99,14 @@ struct baton_agents_env {
 	const char *(*peer_instance_endpoint)(void *data, const char *ns,
 					      const char *name,
 					      const char *region);
+	/* The pod REGION's batond names as its designated instance for
+	 * NS/NAME (peer status regions[].designated), or NULL (none
+	 * published: an older batond). The addresses above are that pod's;
+	 * while it is not the pod the FSM designates there now (the entry
+	 * was written before a promote or a move inside REGION) they are not
+	 * used. May be NULL: not checked. */
+	const char *(*peer_designated)(void *data, const char *ns,
+				       const char *name, const char *region);
 	/* Something the status shows changed for DB ("ns/name"). */
 	void (*changed)(void *data, const char *db);
 	/* Record an Event on DB's DatabaseCluster. */

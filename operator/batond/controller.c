@@ -154,6 +154,14 @@ static const char *agents_peer_instance(void *data, const char *ns,
 			    "instanceEndpoint"));
 }
 
+static const char *agents_peer_designated(void *data, const char *ns,
+					  const char *name, const char *region)
+{
+	struct baton_controller *c = data;
+	return json_string_value(json_object_get(
+	    baton_peerwatch_entry(&c->peers, ns, name, region), "designated"));
+}
+
 static const char *agents_peer_sync(void *data, const char *ns,
 				    const char *name, const char *region)
 {
@@ -1072,6 +1080,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 		    .dbcs = &c->dbcs,
 		    .peer_endpoint = agents_peer_endpoint,
 		    .peer_instance_endpoint = agents_peer_instance,
+		    .peer_designated = agents_peer_designated,
 		    .peer_sync_standbys = agents_peer_sync,
 		    .changed = agents_changed,
 		    .event = agents_event,

@@ -2241,6 +2241,8 @@ struct fake_standby {
 	unsigned detaches, cascades;
 	bool closed;
 	bool primary; /* answers as an unfenced, writable primary */
+	unsigned rejoins;
+	char rejoin_target[64]; /* the last rejoin's */
 };
 
 static void fake_standby_answer(struct baton_http_request *req,
@@ -2284,6 +2286,15 @@ static void fake_standby_order_cb(struct baton_http_request *req, void *data)
 	}
 	if (action != NULL && strcmp(action, "cascade") == 0) {
 		f->cascades++;
+	}
+	if (action != NULL && strcmp(action, "rejoin") == 0) {
+		const char *h =
+		    json_string_value(json_object_get(o, "primaryHost"));
+		f->rejoins++;
+		snprintf(f->rejoin_target, sizeof f->rejoin_target, "%s:%lld",
+			 h ? h : "",
+			 (long long)json_integer_value(
+			     json_object_get(o, "primaryPort")));
 	}
 	json_decref(o);
 	fake_standby_answer(req, f);
@@ -2488,10 +2499,71 @@ START_TEST(only_the_designated_instance_is_published_as_the_primary)
 	ep = baton_agents_endpoint(a, "shop/orders");
 	ck_assert_str_eq(ep, SPARE_IP2 ":5432");
 	held_st.regions[0].designated = 0;
+	/* until a tick read pod 0's answer, nothing: what was read is pod
+	 * 1's (a status written now must not publish it) */
+	ck_assert_ptr_null(baton_agents_endpoint(a, "shop/orders"));
+	ck_assert_ptr_null(baton_agents_instance_endpoint(a, "shop/orders"));
 	life_run_ms(&m.l, 300);
 	ep = baton_agents_endpoint(a, "shop/orders");
 	ck_assert_ptr_nonnull(ep);
 	ck_assert_str_eq(ep, SPARE_IP1 ":5432");
+	members_stop(&m);
+}
+END_TEST
+
+/* What eu's batond published: before its status caught up with the
+ * sibling promote (pod 0 named, its address), then after it. */
+static bool eu_published_new;
+
+static const char *eu_endpoint(void *data, const char *ns, const char *name,
+			       const char *region)
+{
+	(void)data;
+	(void)ns;
+	(void)name;
+	(void)region;
+	return eu_published_new ? "198.18.0.101:5432" : "198.18.0.100:5432";
+}
+
+static const char *eu_designated(void *data, const char *ns, const char *name,
+				 const char *region)
+{
+	(void)data;
+	(void)ns;
+	(void)name;
+	(void)region;
+	return eu_published_new ? "orders-eu-1" : "orders-eu-0";
+}
+
+/* A standby region uses a peer's published addresses only while the
+ * peer's entry names the instance the FSM designates there now: after a
+ * sibling promote in eu (designated 1 at epoch 3) eu's status still names
+ * pod 0 and its address for a moment, and a standby sent there waited
+ * 10 s for the lost instance (drill kill-primary-instance, first run).
+ * Nothing is ordered until eu publishes pod 1, then the rejoin goes to
+ * pod 1's address. */
+START_TEST(a_peer_entry_about_the_old_instance_is_not_used)
+{
+	struct members m;
+	struct fake_standby f[1] = {{.pod = "orders-us-0", .detached = true}};
+	const char *const ips[1] = {MEMBER_IP0};
+
+	db_state(&held_st, 3, 0);
+	held_st.cfg.lease_ms = 2000;
+	held_st.cfg.renew_ms = 500;
+	for (int i = 0; i < 3; i++) {
+		held_st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	held_st.regions[0].designated = 1;
+	eu_published_new = false;
+	members_start(&m, "us", f, ips, 1, NULL);
+	m.agents.env.peer_endpoint = eu_endpoint;
+	m.agents.env.peer_designated = eu_designated;
+	life_run_ms(&m.l, 600);
+	ck_assert_uint_eq(f[0].rejoins, 0);
+	eu_published_new = true;
+	LIFE_UNTIL(&m.l, f[0].rejoins > 0);
+	ck_assert_str_eq(f[0].rejoin_target, "198.18.0.101:5432");
 	members_stop(&m);
 }
 END_TEST
@@ -2594,6 +2666,7 @@ static Suite *agents_suite(void)
 	    tc, no_cascade_from_the_lost_instance_when_its_spare_is_picked);
 	tcase_add_test(
 	    tc, only_the_designated_instance_is_published_as_the_primary);
+	tcase_add_test(tc, a_peer_entry_about_the_old_instance_is_not_used);
 	tcase_add_test(tc, one_instance_is_no_spare);
 	tcase_add_test(tc, the_lost_primary_region_s_spare_detaches);
 	tcase_add_test(tc,
