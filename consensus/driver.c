@@ -278,9 +278,17 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		/* every lease of an earlier epoch ends, this region's too
 		 * when the promote names it again: a sibling promoted at
 		 * E + 1 (docs/design-per-instance.md §4) holds nothing of
-		 * the E lease (renewals at E are refused by epoch anyway) */
-		if (s != NULL) {
+		 * the E lease. Without the revoke's barrier then: renewals
+		 * at E apply before this promote or are refused by epoch,
+		 * and this region sends none at E + 1 before this apply, so
+		 * the barrier bars only the new primary's first renewal, one
+		 * sent in this millisecond (a lease one round later in every
+		 * failover; make sim's one-instance runs changed with it) */
+		if (s != NULL && strcmp(cmd->region, d->region) != 0) {
 			baton_lease_revoke(&s->lease, now);
+		} else if (s != NULL) {
+			s->lease.held = false;
+			s->lease.valid_until = 0;
 		}
 		if (s != NULL) {
 			s->lost_noticed = false;
