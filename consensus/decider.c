@@ -309,7 +309,7 @@ static bool slot_of(const struct baton_db_state *db, unsigned i, int s,
  * region cut off as a whole still reads "designated healthy" and fails
  * over elsewhere. */
 static bool candidate(const struct baton_db_state *db, int i, int s,
-		      const struct slot *sl, int exclude)
+		      const struct slot *sl, int exclude, unsigned flags)
 {
 	const struct baton_region_state *r = &db->regions[i];
 
@@ -319,6 +319,9 @@ static bool candidate(const struct baton_db_state *db, int i, int s,
 	}
 	if (i != exclude) {
 		return true;
+	}
+	if (flags & BATON_DECIDER_BROKEN_SIBLING_ANY_REPORT) {
+		return s == 1; /* BROKEN: no word from the region needed */
 	}
 	return s == 1 && !r->healthy && r->report_epoch == db->epoch;
 }
@@ -371,7 +374,7 @@ static int pick(const struct baton_db_state *db, int exclude, bool final_only,
 			uint64_t lag;
 
 			if (!slot_of(db, i, s, &sl) ||
-			    !candidate(db, (int)i, s, &sl, exclude) ||
+			    !candidate(db, (int)i, s, &sl, exclude, flags) ||
 			    (final_only && !sl.final) ||
 			    ((flags & BATON_DECIDER_BROKEN_SYNC_FLAG) &&
 			     db->cfg.synchronous && !sl.sync_standby)) {

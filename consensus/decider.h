@@ -203,6 +203,11 @@ enum {
 	/* synchronous: promote the first standby that reported its final
 	 * position, without waiting for the others */
 	BATON_DECIDER_BROKEN_FIRST_FINAL = 1 << 3,
+	/* the lost primary region's spare (a sibling) is a candidate
+	 * without the region's own word that its designated instance is
+	 * down (docs/design-per-instance.md §4): a region cut off or killed
+	 * as a whole can have its sibling promoted */
+	BATON_DECIDER_BROKEN_SIBLING_ANY_REPORT = 1 << 4,
 };
 
 /* How long a new leader waits before it counts any lease as lost: one

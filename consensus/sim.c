@@ -104,6 +104,9 @@ struct inst {
 	/* the database */
 	uint64_t position;
 	bool detached; /* stopped streaming (a synchronous failover) */
+	/* scenario 5 (config.sibling_behind): its WAL receiver stalls, so
+	 * it falls behind while linked */
+	bool receiver_stalled;
 	/* two instances: the pod is gone (killed) since DEAD_SINCE (real) */
 	bool dead;
 	double dead_since;
@@ -222,6 +225,12 @@ struct sim {
 	 * callbacks must not ask the fixture about links any more */
 	bool closing;
 	bool ending; /* two instances: an end phase (quiet) is under way */
+	/* two instances, real: the latest promote that applied naming a
+	 * region whose server is down (a primary region that said its
+	 * designated instance was down, then died; design §4, "safe,
+	 * slow"): that epoch lapses and fails over again, and L1's clock
+	 * starts again from it */
+	double dead_promote_at;
 	/* two instances: forwarded proposals a leader took, by id: 1 once
 	 * the proposer has its outcome or its timeout (a leader killed
 	 * with the entry in flight never calls back in the fixture; the
@@ -686,9 +695,27 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 	    cmd->type == BATON_CMD_PROMOTE) {
 		check_s4(s, cmd->epoch, baton_reason_name(cmd->reason));
 		check_rpo(s, db);
+		if (s->ni > 1 && db != NULL && db->primary >= 0 &&
+		    (unsigned)db->primary < s->n &&
+		    !alive(s, (unsigned)db->primary)) {
+			s->dead_promote_at = now_real(s);
+		}
+		if (s->res->kill.done &&
+		    cmd->epoch == s->res->kill.from_epoch + 1 &&
+		    s->res->kill.first_region < 0) {
+			s->res->kill.first_region =
+			    baton_fsm_region_index(db, cmd->region);
+			s->res->kill.first_ordinal = cmd->ordinal;
+		}
 		s->failing_over = false;
-		tracef(s, "s%u applied promote %s epoch %llu", sv->i,
-		       cmd->region, (unsigned long long)cmd->epoch);
+		if (s->ni == 1) {
+			tracef(s, "s%u applied promote %s epoch %llu", sv->i,
+			       cmd->region, (unsigned long long)cmd->epoch);
+		} else {
+			tracef(s, "s%u applied promote %s.%u epoch %llu", sv->i,
+			       cmd->region, cmd->ordinal,
+			       (unsigned long long)cmd->epoch);
+		}
 	}
 	/* what batond does on every apply (raftglue.c's observer) */
 	baton_driver_applied(&sv->drv, f, cmd, result, bnow(s, sv, false));
@@ -847,9 +874,14 @@ static int drv_propose(void *data, const struct baton_cmd *cmd)
 							 bnow(s, sv, false)));
 		}
 	}
-	if (cmd->type == BATON_CMD_PROMOTE) {
+	if (cmd->type == BATON_CMD_PROMOTE && s->ni == 1) {
 		tracef(s, "s%u proposes promote %s epoch %llu (%s)", sv->i,
 		       cmd->region, (unsigned long long)cmd->epoch,
+		       baton_reason_name(cmd->reason));
+	} else if (cmd->type == BATON_CMD_PROMOTE) {
+		tracef(s, "s%u proposes promote %s.%u epoch %llu (%s)", sv->i,
+		       cmd->region, cmd->ordinal,
+		       (unsigned long long)cmd->epoch,
 		       baton_reason_name(cmd->reason));
 	}
 	return sim_propose(s, sv->i, cmd, expiry);
@@ -871,6 +903,32 @@ static void drv_report(void *data, const char *db,
 	out->follows_epoch = a->al.epoch;
 	out->sync_standby = false;
 	out->primary_ready = serving(s, a);
+	/* two instances: the best sibling (agents.c's fold: serving first,
+	 * then the highest position, then the lowest ordinal); the driver
+	 * says it only from the primary region while A is not serving */
+	if (s->ni > 1) {
+		const struct inst *b = NULL;
+		unsigned bk = 0;
+		for (unsigned k = 0; k < s->ni; k++) {
+			const struct inst *c = &sv->ag[k];
+			if (c == a) {
+				continue;
+			}
+			if (b == NULL || (serving(s, c) && !serving(s, b)) ||
+			    (serving(s, c) == serving(s, b) &&
+			     c->position > b->position)) {
+				b = c;
+				bk = k;
+			}
+		}
+		if (b != NULL) {
+			out->spare.present = true;
+			out->spare.ordinal = (int)bk;
+			out->spare.healthy = serving(s, b);
+			out->spare.position = b->position;
+			out->spare.follows_epoch = b->al.epoch;
+		}
+	}
 }
 
 /* agents.c: the final position of member ORDINAL is the one its agent
@@ -1179,9 +1237,13 @@ static void batond_answer(struct sim *s, struct server *sv, struct event *q)
 	if (db != NULL) {
 		e->ans.epoch = db->epoch;
 		/* agents.c: baton_agents_lease_grant(), to the designated
-		 * instance of the primary region only */
-		if (db->primary == (int)sv->i &&
-		    q->ord == db->regions[sv->i].designated &&
+		 * instance of the primary region only (BROKEN_GRANT_ORDINAL_0:
+		 * to ordinal 0, whatever the FSM designates) */
+		unsigned to =
+		    (s->cfg->sim_broken & BATON_SIM_BROKEN_GRANT_ORDINAL_0)
+			? 0
+			: db->regions[sv->i].designated;
+		if (db->primary == (int)sv->i && q->ord == to &&
 		    db->phase != BATON_PHASE_SWITCHING_OVER &&
 		    db->phase != BATON_PHASE_FENCED &&
 		    (s->ni == 1 || list_within_members(db, q))) {
@@ -1295,6 +1357,23 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 			if (sim_propose(s, sv->i, &c, 0) == 0) {
 				tracef(s, "s%u proposes fence at %llu", sv->i,
 				       (unsigned long long)c.position);
+			}
+		}
+		return;
+	}
+	if (!des && db->primary == (int)sv->i &&
+	    db->phase == BATON_PHASE_FAILING_OVER &&
+	    db->regions[sv->i].spare.ordinal == (int)k) {
+		/* agents.c: the lost primary region detaches the instance in
+		 * the FSM's spare slot (a sibling, design §4), whose final
+		 * the driver reports (report_lost_spare()): it is a
+		 * candidate only at or past every member's final */
+		if (a->detach_acked_epoch != db->epoch ||
+		    a->detach_acked_round != db->round) {
+			struct event *e =
+			    send_order(s, sv, k, ORDER_DETACH, db->epoch);
+			if (e != NULL) {
+				e->round = db->round;
 			}
 		}
 		return;
@@ -1628,7 +1707,7 @@ static void replicate(struct sim *s, double dt)
 	for (i = 0; i < s->n; i++) {
 		for (k = 0; k < s->ni; k++) {
 			struct inst *a = &s->s[i].ag[k];
-			if (agent_writable(a, now_real(s))) {
+			if (agent_writable(a, now_real(s)) && !a->pg_down) {
 				a->position += (uint64_t)(dt * 10.0);
 			}
 		}
@@ -1637,7 +1716,7 @@ static void replicate(struct sim *s, double dt)
 		for (k = 0; k < s->ni; k++) {
 			struct inst *a = &s->s[i].ag[k], *p;
 			uint64_t step = (uint64_t)(dt * 50.0) + 1;
-			if (!streams(s, i, k, &p)) {
+			if (a->receiver_stalled || !streams(s, i, k, &p)) {
 				continue;
 			}
 			if (p->position > a->position) {
@@ -1972,9 +2051,10 @@ static unsigned pick_inst(struct sim *s)
 	return s->ni == 1 ? 0 : rndn(s, s->ni);
 }
 
-/* Two instances: kill a standby instance (never the primary's: its
- * sibling's promotion is commit 7's; and never both of a region: that
- * is the region's own fault, a kill of its server), or revive one. */
+/* Two instances: kill an instance, the primary's too (its sibling may
+ * then be promoted, design-per-instance.md §4), but never both of a
+ * region: that is the region's own fault, a kill of its server; or
+ * revive one. */
 static void inst_fault(struct sim *s, unsigned a)
 {
 	struct server *sv = &s->s[a];
@@ -1987,10 +2067,7 @@ static void inst_fault(struct sim *s, unsigned a)
 	}
 	if (sv->ag[k].dead || sv->ag[k].pg_down) {
 		revive_inst(s, a, k);
-	} else if (!other_dead && db != NULL &&
-		   !(db->primary == (int)a && k == db->regions[a].designated) &&
-		   !(sv->ag[k].al.primary_epoch != 0 &&
-		     sv->ag[k].al.primary_epoch == sv->ag[k].al.epoch)) {
+	} else if (!other_dead && db != NULL) {
 		kill_inst(s, a, k, rndn(s, 2) == 0);
 	}
 }
@@ -2174,6 +2251,7 @@ static int setup(struct sim *s)
 		break;
 	}
 	s->synchronous = rndn(s, 2) == 0;
+	s->res->synchronous = s->synchronous;
 	s->extreme_clocks = rndn(s, 4) == 0;
 	if (raft_fixture_initialize(&s->f) != 0) {
 		return BATON_EINTERNAL;
@@ -2319,8 +2397,18 @@ static void dump_fsm(struct sim *s, unsigned i)
 		if (w >= 0 && s->ni > 1 && off + (size_t)w < sizeof line) {
 			off += (size_t)w;
 			w = snprintf(line + off, sizeof line - off,
-				     " d%u M%x L%x", r->designated, r->members,
-				     r->listed);
+				     " d%u M%x L%x p%d", r->designated,
+				     r->members, r->listed, (int)r->priority);
+		}
+		if (w >= 0 && s->ni > 1 && r->spare.ordinal >= 0 &&
+		    off + (size_t)w < sizeof line) {
+			off += (size_t)w;
+			w = snprintf(line + off, sizeof line - off,
+				     " s%d%s%s@%llu/%llu", r->spare.ordinal,
+				     r->spare.healthy ? "h" : "-",
+				     r->spare.final ? "F" : "-",
+				     (unsigned long long)r->spare.position,
+				     (unsigned long long)r->spare.report_epoch);
 		}
 		if (w < 0) {
 			break;
@@ -2596,6 +2684,288 @@ static void end_mid_move(struct sim *s)
 	}
 }
 
+/* ---- scenario 5: the primary's instance, then its region ---------------- */
+
+/* An agent writable at an epoch above EPOCH: its region in *RI, its
+ * ordinal in *RK. */
+static bool writable_after(struct sim *s, uint64_t epoch, unsigned *ri,
+			   unsigned *rk)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		for (unsigned k = 0; k < s->ni; k++) {
+			const struct inst *a = &s->s[i].ag[k];
+			if (agent_writable(a, now_real(s)) &&
+			    a->al.epoch > epoch) {
+				*ri = i;
+				*rk = k;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The primary region P's instance SIB streams from P's designated one
+ * at the FSM's epoch and has caught up: the sibling a kill of the
+ * designated instance leaves. */
+static bool sibling_ready(struct sim *s, unsigned p, unsigned sib)
+{
+	const struct inst *b = &s->s[p].ag[sib];
+	const struct baton_db_state *db = db_of(&s->s[p]);
+	struct inst *up;
+
+	return db != NULL && db->primary == (int)p && streams(s, p, sib, &up) &&
+	       b->al.epoch == db->epoch &&
+	       up->position - b->position < QUORUM_LAG_BYTES;
+}
+
+/* In a synchronous round: the finals DB holds, kept until the promote
+ * (it resets them): the lost region LOST's spare's, and the highest of
+ * the standby regions' members' (decider.c, member_final_floor()). */
+static void note_finals(struct sim *s, const struct baton_db_state *db,
+			int lost)
+{
+	struct baton_sim_kill *kl = &s->res->kill;
+	const struct baton_spare_state *sp;
+	uint64_t floor = 0;
+
+	if (db == NULL || db->phase != BATON_PHASE_FAILING_OVER ||
+	    db->primary != lost) {
+		return;
+	}
+	sp = &db->regions[lost].spare;
+	kl->spare_final =
+	    sp->ordinal >= 0 && sp->final && sp->report_epoch == db->epoch;
+	kl->spare_final_position = kl->spare_final ? sp->position : 0;
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		if ((int)i == lost || r->role != BATON_ROLE_DATA) {
+			continue;
+		}
+		if (r->final && r->report_epoch == db->epoch &&
+		    r->position > floor) {
+			floor = r->position;
+		}
+		if (r->spare.ordinal >= 0 &&
+		    (r->members & BATON_ORDINAL_BIT(r->spare.ordinal)) != 0 &&
+		    r->spare.final && r->spare.report_epoch == db->epoch &&
+		    r->spare.position > floor) {
+			floor = r->spare.position;
+		}
+	}
+	kl->member_final_position = floor;
+}
+
+/* Settles the fleet and waits (10 s at most) for the primary region's
+ * sibling to stream, caught up: *P the primary region, *D its designated
+ * instance, *SIB the other. */
+static bool settle_sibling(struct sim *s, unsigned *p, unsigned *d,
+			   unsigned *sib)
+{
+	const struct baton_db_state *db;
+	double t0;
+
+	if (s->ni < 2 || !settle(s) || (db = top_db(s)) == NULL) {
+		return false;
+	}
+	*p = (unsigned)db->primary;
+	*d = db->regions[*p].designated;
+	*sib = *d == 0 ? 1 : 0;
+	t0 = now_real(s);
+	while (!s->res->violation && !sibling_ready(s, *p, *sib) &&
+	       now_real(s) - t0 < 10000) {
+		end_advance(s, 50);
+	}
+	db = top_db(s);
+	return !s->res->violation && sibling_ready(s, *p, *sib) && db != NULL &&
+	       db->primary == (int)*p && db->regions[*p].designated == *d;
+}
+
+/* Waits up to BOUND ms from T0 for a writable primary above the kill's
+ * epoch, noting the finals on the way (1 ms steps: the last ones before
+ * the promote), and records it; else L1 is violated (WHAT: which kill). */
+static void await_promoted(struct sim *s, double t0, uint64_t bound,
+			   const char *what)
+{
+	struct baton_sim_kill *kl = &s->res->kill;
+	unsigned wi = 0, wk = 0;
+
+	while (!s->res->violation &&
+	       !writable_after(s, kl->from_epoch, &wi, &wk) &&
+	       now_real(s) - t0 < (double)bound) {
+		end_advance(s, 1);
+		note_finals(s, top_db(s), kl->lost_region);
+	}
+	if (s->res->violation) {
+		return;
+	}
+	if (!writable_after(s, kl->from_epoch, &wi, &wk)) {
+		for (unsigned i = 0; i < s->n; i++) {
+			dump_fsm(s, i);
+		}
+		violation(s,
+			  "L1 (%s): no writable primary %llu ms after "
+			  "r%d.%d was lost at epoch %llu",
+			  what, (unsigned long long)bound, kl->lost_region,
+			  kl->lost_ordinal, (unsigned long long)kl->from_epoch);
+		return;
+	}
+	kl->promoted = true;
+	kl->region = (int)wi;
+	kl->ordinal = (int)wk;
+	kl->epoch = s->s[wi].ag[wk].al.epoch;
+	kl->ms = (uint64_t)(now_real(s) - t0);
+	tracef(s, "%s: r%u.%u writable at epoch %llu, %llu ms after", what, wi,
+	       wk, (unsigned long long)kl->epoch, (unsigned long long)kl->ms);
+	/* Nothing fails after the kill: the first promote must serve. One
+	 * that names an instance that cannot (its region dead) is only
+	 * undone by another lapse and failover a lease later, which the
+	 * time bound can hide (design §4: "safe, slow") */
+	if (kl->epoch != kl->from_epoch + 1) {
+		violation(s,
+			  "L1 (%s): the promote to epoch %llu (r%d.%d) never "
+			  "served; r%u.%u writable only at epoch %llu",
+			  what, (unsigned long long)(kl->from_epoch + 1),
+			  kl->first_region, kl->first_ordinal, wi, wk,
+			  (unsigned long long)kl->epoch);
+	}
+}
+
+/* Scenario 5 (design-per-instance.md §6): the primary's designated
+ * instance is killed beside a healthy sibling. Its region says so (the
+ * driver's report and spare report) and stops renewing; after the
+ * expiry the decider promotes the sibling (asynchronous: by priority
+ * and lag among the candidates; synchronous: only at or past every
+ * member's final, which needs batond to detach it) or another region.
+ * Bound: L1's, a lease, and a report interval for the region's word. */
+static void end_kill_instance(struct sim *s)
+{
+	struct baton_sim_kill *kl = &s->res->kill;
+	const struct baton_db_state *db;
+	unsigned p, d, sib;
+	uint64_t bound = (uint64_t)s->cfg->lease_ms + s->cfg->liveness_ms +
+			 BATON_DRIVER_REPORT_MS + 6 * s->base_disk;
+
+	kl->region = kl->ordinal = -1;
+	kl->first_region = kl->first_ordinal = -1;
+	if (n_dead(s) > 0) {
+		/* a synchronous failover waits for every standby region's
+		 * final: a region the final kill took would block it for
+		 * good, which is the protocol's rule, not this scenario */
+		tracef(s, "primary instance: a region is down already");
+		return;
+	}
+	if (!settle_sibling(s, &p, &d, &sib) || (db = top_db(s)) == NULL) {
+		tracef(s, "primary instance: no settled primary and sibling");
+		return;
+	}
+	if (s->cfg->sibling_behind) {
+		/* its final will be below the members': a synchronous round
+		 * must not take it (RPO would see the writes it lacks) */
+		s->s[p].ag[sib].receiver_stalled = true;
+		tracef(s, "primary instance: r%u.%u's receiver stalls", p, sib);
+		end_advance(s, 1000);
+		if (s->res->violation || (db = top_db(s)) == NULL ||
+		    db->primary != (int)p) {
+			s->s[p].ag[sib].receiver_stalled = false;
+			return;
+		}
+	}
+	kl->done = true;
+	kl->lost_region = (int)p;
+	kl->lost_ordinal = (int)d;
+	kl->from_epoch = db->epoch;
+	kill_inst(s, p, d, true);
+	await_promoted(s, now_real(s), bound, "primary instance killed");
+	s->s[p].ag[sib].receiver_stalled = false;
+}
+
+/* Scenario 5, the whole region: the designated instance's database
+ * stops until the FSM holds the region's word (designated down, the
+ * sibling the spare), starts again until the FSM holds "designated
+ * healthy" and the instance is writable at the same epoch; then the
+ * region is killed. Its last word says its designated instance serves,
+ * so its sibling is no candidate (decider.c candidate()) and another
+ * region must be promoted (BROKEN_SIBLING_ANY_REPORT promotes the
+ * sibling in the dead region: no writable primary, L1). */
+static void end_kill_region(struct sim *s)
+{
+	struct baton_sim_kill *kl = &s->res->kill;
+	const struct baton_db_state *db;
+	const struct baton_region_state *r;
+	unsigned p, d, sib, wi, wk;
+	uint64_t epoch, bound;
+	bool word = false, back = false;
+	double t0;
+
+	kl->region = kl->ordinal = -1;
+	kl->first_region = kl->first_ordinal = -1;
+	if (n_dead(s) > 0) {
+		/* with another region down already, a majority may not stay
+		 * and a synchronous failover would wait for its final */
+		tracef(s, "primary region: a region is down already");
+		return;
+	}
+	if (!settle_sibling(s, &p, &d, &sib) || (db = top_db(s)) == NULL) {
+		tracef(s, "primary region: no settled primary and sibling");
+		return;
+	}
+	epoch = db->epoch;
+	kill_inst(s, p, d, false);
+	t0 = now_real(s);
+	while (!s->res->violation && !word && now_real(s) - t0 < 3000) {
+		end_advance(s, 1);
+		db = top_db(s);
+		if (db == NULL || db->epoch != epoch) {
+			break;
+		}
+		r = &db->regions[p];
+		word = !r->healthy && r->report_epoch == epoch &&
+		       r->spare.ordinal == (int)sib && r->spare.healthy &&
+		       r->spare.report_epoch == epoch;
+	}
+	revive_inst(s, p, d);
+	t0 = now_real(s);
+	while (!s->res->violation && word && !back && now_real(s) - t0 < 5000) {
+		end_advance(s, 50);
+		db = top_db(s);
+		if (db == NULL || db->epoch != epoch) {
+			break;
+		}
+		r = &db->regions[p];
+		back = r->healthy && r->report_epoch == epoch &&
+		       agent_writable(&s->s[p].ag[d], now_real(s)) &&
+		       s->s[p].ag[d].al.epoch == epoch;
+	}
+	if (s->res->violation || !back) {
+		tracef(s, "primary region: the word %s, not back at epoch %llu",
+		       word ? "said" : "not said", (unsigned long long)epoch);
+		return;
+	}
+	kl->done = true;
+	kl->lost_region = (int)p;
+	kl->lost_ordinal = (int)d;
+	kl->from_epoch = epoch;
+	raft_fixture_kill(&s->f, p);
+	tracef(s, "primary region: r%u.%u said down and back; kill s%u", p, d,
+	       p);
+	/* Raft elects first (a fixture stall is not Baton's) */
+	t0 = now_real(s);
+	while (!s->res->violation && !live_leader(s) &&
+	       !writable_after(s, epoch, &wi, &wk) &&
+	       now_real(s) - t0 < 15000) {
+		end_advance(s, 50);
+	}
+	if (!live_leader(s) && !writable_after(s, epoch, &wi, &wk)) {
+		s->res->raft_stalled = true;
+		tracef(s, "primary region: Raft elected no leader in 15 s");
+		return;
+	}
+	bound =
+	    (uint64_t)s->cfg->lease_ms + s->cfg->liveness_ms + 6 * s->base_disk;
+	await_promoted(s, now_real(s), bound, "primary region killed");
+}
+
 int baton_sim_run(const struct baton_sim_config *c,
 		  struct baton_sim_result *res)
 {
@@ -2703,6 +3073,9 @@ int baton_sim_run(const struct baton_sim_config *c,
 			double since = s->last_elected > leader_t
 					   ? s->last_elected
 					   : leader_t;
+			if (s->dead_promote_at > since) {
+				since = s->dead_promote_at;
+			}
 			if (!sw_extra && switching_over(s)) {
 				sw_extra = true;
 				bound += c->lease_ms;
@@ -2762,6 +3135,12 @@ int baton_sim_run(const struct baton_sim_config *c,
 			} else if (c->end ==
 				   BATON_SIM_END_KILL_PRIMARY_MID_MOVE) {
 				end_mid_move(s);
+			} else if (c->end ==
+				   BATON_SIM_END_KILL_PRIMARY_INSTANCE) {
+				end_kill_instance(s);
+			} else if (c->end ==
+				   BATON_SIM_END_KILL_PRIMARY_REGION) {
+				end_kill_region(s);
 			}
 		}
 	}

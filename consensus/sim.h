@@ -29,7 +29,11 @@
  * After the final heal:
  *  L1  once a Raft leader exists, some agent is writable again within the
  *      liveness bound (a lease with its drift allowance and margin, and
- *      one second for the promote, the order and the first grant).
+ *      one second for the promote, the order and the first grant); a
+ *      promote naming a region whose server is down starts the bound
+ *      again (two instances: a primary region that said its designated
+ *      instance was down and then died has its sibling promoted, and
+ *      the database fails over again a lease later, design §4).
  *
  * With two instances a region (config.instances = 2, docs/consensus.md
  * §2 "Two instances"): each region has ordinals 0 and 1, each with its
@@ -39,8 +43,9 @@
  * (and the list a promote carries), persisted across agent restarts, and
  * only a standby it lists acknowledges a write. The driver runs
  * consensus/designate.c (its designate op is set only with two
- * instances). Faults add: a standby instance's pod killed or its
- * database stopped, and their return; agent faults hit one instance.
+ * instances). Faults add: an instance's pod killed or its database
+ * stopped (the primary's too, never both of a region), and their
+ * return; agent faults hit one instance.
  * Checks add, after every step:
  *  S5  while an instance of the primary can write, the list in force on
  *      it names only members (M) of the most-applied FSM;
@@ -50,7 +55,14 @@
  *      sibling is replaced (RELEASE applied) within
  *      BATON_DESIGNATE_STALE_MS + redesignateAfter + 5 s; optionally the
  *      primary's region is killed after that (L1's bound and a lease);
- *  or the primary's region is killed with a move in flight.
+ *  or the primary's region is killed with a move in flight;
+ *  or (scenario 5) the primary's designated instance is killed, or its
+ *  whole region after the instance said it was down and back.
+ * The primary's designated instance can be killed or stopped in a
+ * schedule too: its region then reports it down and its best sibling as
+ * the spare (driver.c), and the decider may promote that sibling at the
+ * next epoch (design §4); in a synchronous round batond detaches the
+ * lost region's spare-slot instance as it does every member elsewhere.
  */
 #ifndef BATON_CONSENSUS_SIM_H
 #define BATON_CONSENSUS_SIM_H
@@ -79,6 +91,9 @@ struct baton_sim_config {
 	uint32_t redesignate_after_ms; /* spec.failover.redesignateAfter */
 	unsigned sim_broken;	       /* BATON_SIM_BROKEN_*: the model's own */
 	int end;		       /* enum baton_sim_end (two instances) */
+	/* END_KILL_PRIMARY_INSTANCE: the sibling's WAL receiver stalls a
+	 * second before the kill, so it is behind the standby members */
+	bool sibling_behind;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -87,6 +102,13 @@ enum {
 	/* the primary lists a standby region's other instance as soon as
 	 * the designated one's pod is gone, before any JOIN: S5 */
 	BATON_SIM_BROKEN_LIST_EARLY = 1 << 0,
+	/* batond grants the lease to ordinal 0 of the primary region,
+	 * whatever the FSM designates (design-per-instance.md §6): after a
+	 * sibling's promote the instance promoted never gets one. The
+	 * design's table says S1; the agent's own rule makes it a liveness
+	 * failure instead (ordinal 0 became primary at an older epoch, so it
+	 * ignores a grant of the new one): caught by L1 */
+	BATON_SIM_BROKEN_GRANT_ORDINAL_0 = 1 << 1,
 };
 
 /* Two instances: what happens after the final heal and L1. */
@@ -105,6 +127,39 @@ enum baton_sim_end {
 	/* L2, then the primary's region is killed (when a majority stays):
 	 * a writable primary within L1's bound and a lease */
 	BATON_SIM_END_L2_KILL_PRIMARY,
+	/* scenario 5 of design-per-instance.md §6: the primary's designated
+	 * instance is killed (its pod) beside a healthy, caught-up sibling:
+	 * a writable primary at a later epoch within L1's bound, a lease
+	 * and a second (the sibling's report); struct baton_sim_kill says
+	 * which instance */
+	BATON_SIM_END_KILL_PRIMARY_INSTANCE,
+	/* scenario 5, the whole region: the primary's designated instance
+	 * says it is down (its database stopped until the FSM holds that
+	 * word and the sibling's spare report), comes back and says so,
+	 * then the primary's region is killed (when a majority stays): the
+	 * region's last word is "designated healthy", so the sibling is no
+	 * candidate; a writable primary elsewhere within L1's bound and a
+	 * lease */
+	BATON_SIM_END_KILL_PRIMARY_REGION,
+};
+
+/* What END_KILL_PRIMARY_INSTANCE and END_KILL_PRIMARY_REGION did. */
+struct baton_sim_kill {
+	bool done;	     /* the kill happened (the fleet settled first) */
+	bool promoted;	     /* then a writable primary at a later epoch */
+	int lost_region;     /* the primary's region when killed */
+	int lost_ordinal;    /* ... and its designated instance */
+	int region, ordinal; /* the instance writable after (-1: none) */
+	/* the instance the first promote after the kill named (-1: none);
+	 * with nothing else failing it must be the one writable after */
+	int first_region, first_ordinal;
+	uint64_t from_epoch, epoch;
+	uint64_t ms; /* kill -> that primary writable */
+	/* synchronous: the last finals the FSM held before the promote:
+	 * the lost region's spare's (if it reported one) and the highest
+	 * of the standby regions' members' */
+	bool spare_final;
+	uint64_t spare_final_position, member_final_position;
 };
 
 struct baton_sim_result {
@@ -142,6 +197,8 @@ struct baton_sim_result {
 	uint64_t l2_ms_max;	 /* kill -> RELEASE applied */
 	unsigned mid_move_kills; /* END_KILL_PRIMARY_MID_MOVE carried out */
 	char steps[256];
+	bool synchronous; /* the schedule's database (drawn from the seed) */
+	struct baton_sim_kill kill;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

@@ -2,9 +2,12 @@
  *
  *   baton_sim [--schedules N] [--seed S] [--servers 3|5] [--steps K]
  *             [--broken send-time|no-drift|sync-flag|first-final|
- *             list-early] [--hour] [--trace] [--disk-faults]
- *             [--instances 1|2] [--redesignate-after MS]
- *             [--end l2|l2-kill-primary|none|kill-primary-mid-move]
+ *             sibling-any-report|list-early|grant-ordinal-0] [--hour]
+ *             [--trace] [--disk-faults] [--instances 1|2]
+ *             [--redesignate-after MS]
+ *             [--end l2|l2-kill-primary|none|kill-primary-mid-move|
+ *             kill-primary-instance|kill-primary-region]
+ *             [--sibling-behind]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -15,7 +18,8 @@
  * simulation is not deterministic. Exit status 1 if any violation was found.
  * --instances 2 gives every region two instances and runs the designation
  * (consensus/designate.c): the DESIGNATE steps applied and the L2 times
- * are printed too.
+ * are printed too; with --end kill-primary-instance or
+ * kill-primary-region, which instances were promoted after the kill.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -48,6 +52,7 @@ int main(int argc, char **argv)
 	unsigned long long promotes = 0, lapses = 0, stalls = 0, syncf = 0;
 	unsigned long long joins = 0, leaves = 0, releases = 0, l2 = 0;
 	unsigned long long l2_max = 0, mid_move = 0;
+	unsigned long long kills = 0, kill_same = 0, kill_max = 0;
 	long long slack = INT64_MAX;
 	uint64_t digest = 0xcbf29ce484222325ull;
 	struct timespec t0, t1;
@@ -77,11 +82,19 @@ int main(int argc, char **argv)
 				? BATON_SIM_END_KILL_PRIMARY_MID_MOVE
 			    : strcmp(argv[k], "l2-kill-primary") == 0
 				? BATON_SIM_END_L2_KILL_PRIMARY
+			    : strcmp(argv[k], "kill-primary-instance") == 0
+				? BATON_SIM_END_KILL_PRIMARY_INSTANCE
+			    : strcmp(argv[k], "kill-primary-region") == 0
+				? BATON_SIM_END_KILL_PRIMARY_REGION
 				: BATON_SIM_END_L2;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "list-early") == 0) {
 			k++;
 			cfg.sim_broken = BATON_SIM_BROKEN_LIST_EARLY;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "grant-ordinal-0") == 0) {
+			k++;
+			cfg.sim_broken = BATON_SIM_BROKEN_GRANT_ORDINAL_0;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc) {
 			k++;
 			cfg.decider_flags =
@@ -91,10 +104,14 @@ int main(int argc, char **argv)
 				? BATON_DECIDER_BROKEN_SYNC_FLAG
 			    : strcmp(argv[k], "first-final") == 0
 				? BATON_DECIDER_BROKEN_FIRST_FINAL
+			    : strcmp(argv[k], "sibling-any-report") == 0
+				? BATON_DECIDER_BROKEN_SIBLING_ANY_REPORT
 				: BATON_DECIDER_BROKEN_SEND_TIME;
 		} else if (strcmp(argv[k], "--hour") == 0) {
 			cfg.steps = 3600000 / cfg.step_ms;
 			n = 1;
+		} else if (strcmp(argv[k], "--sibling-behind") == 0) {
+			cfg.sibling_behind = true;
 		} else if (strcmp(argv[k], "--quiet") == 0) {
 			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
@@ -106,10 +123,12 @@ int main(int argc, char **argv)
 				"usage: baton_sim [--schedules N] [--seed S] "
 				"[--servers 3|5] [--steps K] [--broken "
 				"send-time|no-drift|sync-flag|first-final|"
-				"list-early] [--hour] [--quiet] [--trace] "
+				"sibling-any-report|list-early|"
+				"grant-ordinal-0] [--hour] [--quiet] [--trace] "
 				"[--instances 1|2] [--redesignate-after MS] "
 				"[--end l2|l2-kill-primary|none|"
-				"kill-primary-mid-move]\n");
+				"kill-primary-mid-move|kill-primary-instance|"
+				"kill-primary-region] [--sibling-behind]\n");
 			return 2;
 		}
 	}
@@ -131,6 +150,35 @@ int main(int argc, char **argv)
 		if (n == 1 && cfg.instances > 1) {
 			printf("designation steps applied: %s\n",
 			       r.steps[0] != '\0' ? r.steps : "none");
+		}
+		if (r.kill.done) {
+			kills++;
+			kill_same += r.kill.promoted &&
+				     r.kill.region == r.kill.lost_region;
+			if (r.kill.ms > kill_max) {
+				kill_max = r.kill.ms;
+			}
+		}
+		if (n == 1 && r.kill.done) {
+			printf("%s: r%d.%d lost at epoch %llu; promoted "
+			       "r%d.%d at epoch %llu, writable %llu ms "
+			       "after\n",
+			       r.synchronous ? "synchronous" : "asynchronous",
+			       r.kill.lost_region, r.kill.lost_ordinal,
+			       (unsigned long long)r.kill.from_epoch,
+			       r.kill.region, r.kill.ordinal,
+			       (unsigned long long)r.kill.epoch,
+			       (unsigned long long)r.kill.ms);
+			if (r.synchronous) {
+				printf("finals before the promote: the lost "
+				       "region's spare %s%llu, the members' "
+				       "highest %llu\n",
+				       r.kill.spare_final ? "" : "none, ",
+				       (unsigned long long)
+					   r.kill.spare_final_position,
+				       (unsigned long long)
+					   r.kill.member_final_position);
+			}
 		}
 		fsamples += r.failover_samples;
 		fsum += r.failover_ms_sum;
@@ -203,6 +251,12 @@ int main(int argc, char **argv)
 		       "applied; L2 timed %llu (max %llu ms from the kill); "
 		       "primaries killed mid-move %llu\n",
 		       joins, leaves, releases, l2, l2_max, mid_move);
+	}
+	if (kills > 0) {
+		printf("primary instance or region killed %llu times: the "
+		       "same region promoted %llu times; max %llu ms to a "
+		       "writable primary\n",
+		       kills, kill_same, kill_max);
 	}
 	printf("max log entries beyond last snapshot=%llu (threshold %u, "
 	       "trailing %u)\n",

@@ -703,6 +703,202 @@ START_TEST(two_instances_broken_deciders_are_caught)
 }
 END_TEST
 
+/* ---- scenario 5: the primary region's sibling (design §4, §6) -------- */
+
+/* Runs SEED with two instances and END (scenario 5) into R, asserted to
+ * have carried out the kill and finished the failover, with no
+ * violation. */
+static void run_kill(uint64_t seed, int end, bool behind,
+		     struct baton_sim_result *r)
+{
+	struct baton_sim_config cfg;
+
+	baton_sim_config_default(&cfg);
+	cfg.instances = 2;
+	cfg.seed = seed;
+	cfg.end = end;
+	cfg.sibling_behind = behind;
+	ck_assert_int_eq(baton_sim_run(&cfg, r), 0);
+	ck_assert_msg(!r->violation, "seed %llu: %s\n%s",
+		      (unsigned long long)seed, r->what, r->trace);
+	ck_assert_msg(r->kill.done, "seed %llu: the kill did not happen",
+		      (unsigned long long)seed);
+	ck_assert(r->kill.promoted);
+	/* the first promote after the kill is the one that serves */
+	ck_assert_uint_eq(r->kill.epoch, r->kill.from_epoch + 1);
+	ck_assert_int_eq(r->kill.first_region, r->kill.region);
+	ck_assert_int_eq(r->kill.first_ordinal, r->kill.ordinal);
+	fprintf(stderr,
+		"seed %llu (%s): r%d.%d lost at epoch %llu, r%d.%d "
+		"promoted, writable %llu ms after\n",
+		(unsigned long long)seed,
+		r->synchronous ? "synchronous" : "asynchronous",
+		r->kill.lost_region, r->kill.lost_ordinal,
+		(unsigned long long)r->kill.from_epoch, r->kill.region,
+		r->kill.ordinal, (unsigned long long)r->kill.ms);
+}
+
+/* Scenario 5 (a): asynchronous (seed 15); the primary r0's designated
+ * instance r0.0 is killed (its pod) beside a healthy sibling. r0's
+ * batond reports r0.0 down and r0.1 as the spare (the region's own
+ * word) and stops renewing; after the expiry the decider promotes r0.1
+ * at epoch 2 in the same region (r0 ranks first here), batond promotes
+ * and grants r0.1, and nothing is violated (S1, S4 per instance). */
+START_TEST(primary_instance_dies_async_sibling_promoted)
+{
+	struct baton_sim_result r;
+
+	run_kill(15, BATON_SIM_END_KILL_PRIMARY_INSTANCE, false, &r);
+	ck_assert(!r.synchronous);
+	ck_assert_int_eq(r.kill.lost_region, 0);
+	ck_assert_int_eq(r.kill.lost_ordinal, 0);
+	ck_assert_int_eq(r.kill.region, 0);
+	ck_assert_int_eq(r.kill.ordinal, 1);
+	ck_assert_uint_eq(r.kill.from_epoch, 1);
+	ck_assert_uint_le(r.kill.ms, 1000 + 2500 + 1000 + 6 * 400);
+}
+END_TEST
+
+/* Scenario 5 (b): the same, synchronous (seed 4). lost() opens a round:
+ * r1 and r2 detach and report their finals, r0's batond detaches r0.1
+ * (the FSM's spare slot) and the driver reports its final. r0.1 is
+ * caught up, its final equals the highest member final, so it holds
+ * every acknowledged write and is promoted at epoch 2 (RPO checked at
+ * the promote: 0 acknowledged writes lost). With r0.1's receiver stalled
+ * for a second before the kill (sibling_behind) its final is 10,000
+ * bytes below the members': it must not be taken, and r1.0 is. */
+START_TEST(primary_instance_dies_sync_sibling_only_at_the_highest_final)
+{
+	struct baton_sim_result r;
+
+	run_kill(4, BATON_SIM_END_KILL_PRIMARY_INSTANCE, false, &r);
+	ck_assert(r.synchronous);
+	ck_assert_uint_ge(r.sync_failovers, 1);
+	ck_assert_int_eq(r.kill.lost_region, 0);
+	ck_assert_int_eq(r.kill.region, 0);
+	ck_assert_int_eq(r.kill.ordinal, 1);
+	ck_assert(r.kill.spare_final);
+	ck_assert_uint_ge(r.kill.spare_final_position,
+			  r.kill.member_final_position);
+
+	run_kill(4, BATON_SIM_END_KILL_PRIMARY_INSTANCE, true, &r);
+	ck_assert(r.synchronous);
+	ck_assert_uint_ge(r.sync_failovers, 1);
+	ck_assert_int_eq(r.kill.lost_region, 0);
+	ck_assert_int_eq(r.kill.region, 1);
+	ck_assert_int_eq(r.kill.ordinal, 0);
+	ck_assert(r.kill.spare_final);
+	ck_assert_uint_lt(r.kill.spare_final_position,
+			  r.kill.member_final_position);
+}
+END_TEST
+
+/* Scenario 5 (c): the whole primary region killed after its designated
+ * instance said it was down (r0.1 took the spare slot in that epoch)
+ * and then that it was back. Its last word is "designated healthy", so
+ * the sibling, whose region cannot report any more, is no candidate:
+ * another region is promoted at the next epoch, asynchronous (seed 8:
+ * r0 lost at epoch 3, r2.0 promoted) and synchronous (seed 1: r0 lost,
+ * r1.0; r0.1's final is never reported). */
+START_TEST(primary_region_killed_promotes_elsewhere)
+{
+	struct baton_sim_result r;
+
+	run_kill(8, BATON_SIM_END_KILL_PRIMARY_REGION, false, &r);
+	ck_assert(!r.synchronous);
+	ck_assert_int_eq(r.kill.lost_region, 0);
+	ck_assert_int_eq(r.kill.region, 2);
+	ck_assert_int_eq(r.kill.ordinal, 0);
+
+	run_kill(1, BATON_SIM_END_KILL_PRIMARY_REGION, false, &r);
+	ck_assert(r.synchronous);
+	ck_assert_uint_ge(r.sync_failovers, 1);
+	ck_assert_int_eq(r.kill.lost_region, 0);
+	ck_assert_int_eq(r.kill.region, 1);
+	ck_assert_int_eq(r.kill.ordinal, 0);
+	ck_assert(!r.kill.spare_final); /* its region cannot report it */
+}
+END_TEST
+
+/* BROKEN_GRANT_ORDINAL_0: batond grants to ordinal 0 whatever the FSM
+ * designates. Design §6's table says S1 catches it; it cannot in this
+ * model, and should not in batond: the only instance an epoch-(E+1)
+ * grant reaches is ordinal 0, which became primary at E (or never) and
+ * ignores a grant of another epoch (decider.h, baton_agent_lease_apply;
+ * §4's own argument), so no second writer appears. What breaks is
+ * liveness: the sibling promoted at E+1 never gets a lease. Seed 15 of
+ * scenario 5 (a), and the random schedules (a primary instance killed,
+ * its sibling promoted, no writable primary after the final heal). */
+START_TEST(grant_ordinal_0_is_caught)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	unsigned i;
+	bool found = false;
+
+	baton_sim_config_default(&cfg);
+	cfg.instances = 2;
+	cfg.sim_broken = BATON_SIM_BROKEN_GRANT_ORDINAL_0;
+	cfg.seed = 15;
+	cfg.end = BATON_SIM_END_KILL_PRIMARY_INSTANCE;
+	ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+	ck_assert_msg(r.violation &&
+			  strncmp(r.what, "L1 (primary instance killed)", 28) ==
+			      0,
+		      "seed 15: %s", r.violation ? r.what : "no violation");
+	fprintf(stderr, "grant-ordinal-0 caught at seed 15: %s\n", r.what);
+
+	cfg.end = BATON_SIM_END_NONE;
+	for (i = 0; i < 60 && !found; i++) {
+		cfg.seed = 1 + i;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		ck_assert_msg(!r.violation || strncmp(r.what, "S", 1) != 0,
+			      "seed %u: %s", i + 1, r.what);
+		found = r.violation && strncmp(r.what, "L1", 2) == 0;
+	}
+	ck_assert_msg(found, "a grant to ordinal 0 went unnoticed");
+	fprintf(stderr, "grant-ordinal-0 caught at seed %u: %s\n", i, r.what);
+}
+END_TEST
+
+/* BROKEN_SIBLING_ANY_REPORT: the lost region's spare is a candidate
+ * without the region's word that its designated instance is down. In
+ * scenario 5 (c) the killed region's spare was reported healthy in the
+ * epoch (while its designated instance was down for a moment), so the
+ * broken decider may promote it in the dead region: that promote never
+ * serves, and only the next lease lapse fails over again, "safe, slow".
+ * The time bound alone hides it (seed 20: r2 killed, r2.1 promoted at
+ * epoch 5, r0.0 writable at epoch 6 2,400 ms after the kill, inside
+ * L1's bound and a lease); the end phase's check that the first promote
+ * after the kill serves catches it. The random schedules (partitions
+ * heal before L1) did not in 300 seeds. */
+START_TEST(sibling_any_report_is_caught)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	unsigned i;
+	bool found = false;
+
+	baton_sim_config_default(&cfg);
+	cfg.instances = 2;
+	cfg.decider_flags = BATON_DECIDER_BROKEN_SIBLING_ANY_REPORT;
+	cfg.end = BATON_SIM_END_KILL_PRIMARY_REGION;
+	for (i = 0; i < 60 && !found; i++) {
+		cfg.seed = 1 + i;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		found = r.violation &&
+			strncmp(r.what, "L1 (primary region killed)", 26) == 0;
+	}
+	ck_assert_msg(found, "a sibling promoted without its region's word "
+			     "went unnoticed");
+	/* the broken promote named the dead region's sibling */
+	ck_assert_int_eq(r.kill.first_region, r.kill.lost_region);
+	ck_assert_int_ne(r.kill.first_ordinal, r.kill.lost_ordinal);
+	fprintf(stderr, "sibling-any-report caught at seed %u: %s\n", i,
+		r.what);
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("consensus_sim");
@@ -729,6 +925,12 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, a_moved_region_reports_and_fails_over);
 	tcase_add_test(tc, list_early_is_caught);
 	tcase_add_test(tc, two_instances_broken_deciders_are_caught);
+	tcase_add_test(tc, primary_instance_dies_async_sibling_promoted);
+	tcase_add_test(
+	    tc, primary_instance_dies_sync_sibling_only_at_the_highest_final);
+	tcase_add_test(tc, primary_region_killed_promotes_elsewhere);
+	tcase_add_test(tc, grant_ordinal_0_is_caught);
+	tcase_add_test(tc, sibling_any_report_is_caught);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_set_timeout(tc, 300);
