@@ -94,6 +94,11 @@ struct baton_sim_config {
 	/* END_KILL_PRIMARY_INSTANCE: the sibling's WAL receiver stalls a
 	 * second before the kill, so it is behind the standby members */
 	bool sibling_behind;
+	/* END_KILL_PRIMARY_MID_MOVE: the other standby regions' WAL
+	 * receivers stall when the phase starts and the leaving member's
+	 * once its LEAVE applied, so only the joiner holds the latest
+	 * acknowledged writes when the primary dies */
+	bool joiner_only_copy;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -109,7 +114,27 @@ enum {
 	 * failure instead (ordinal 0 became primary at an older epoch, so it
 	 * ignores a grant of the new one): caught by L1 */
 	BATON_SIM_BROKEN_GRANT_ORDINAL_0 = 1 << 1,
+	/* the primary's agent reads X as a `standbys` order lands, before
+	 * the reload took effect: the old list stays in force
+	 * BATON_SIM_RELOAD_MS longer, so the leaving member acknowledges
+	 * writes above X and a RELEASE judged on that X does not cover
+	 * them (design §3.3's wait skipped): S5, RPO */
+	BATON_SIM_BROKEN_RELEASE_BEFORE_FLUSH = 1 << 2,
+	/* the primary's batond derives its list from M, not L: a committed
+	 * LEAVE does not keep the leaving instance out of the list (as a
+	 * batond that dropped it only in its memory, then restarted), so
+	 * the RELEASE's X is read with it still listed: S5, RPO */
+	BATON_SIM_BROKEN_NO_LEAVE = 1 << 3,
+	/* batond answers the final of every member of a standby region
+	 * with its designated instance's (agents.c's final ignoring the
+	 * ordinal): a failover round mid-move never sees the joiner's own
+	 * final, the state of the driver before design note 41 with a
+	 * decider that does not block on it: RPO */
+	BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY = 1 << 4,
 };
+
+/* BROKEN_RELEASE_BEFORE_FLUSH: how long after X the old list stays */
+#define BATON_SIM_RELOAD_MS 500
 
 /* Two instances: what happens after the final heal and L1. */
 enum baton_sim_end {
@@ -141,6 +166,18 @@ enum baton_sim_end {
 	 * candidate; a writable primary elsewhere within L1's bound and a
 	 * lease */
 	BATON_SIM_END_KILL_PRIMARY_REGION,
+	/* scenario 2: a standby region's designated pod is killed while
+	 * its sibling's WAL receiver is slow (5 bytes/ms, half the
+	 * primary's write rate): RELEASE must wait until the joiner holds
+	 * X; struct baton_sim_move says what it waited for */
+	BATON_SIM_END_LAGGING_JOINER,
+	/* a standby region's designated agent stops answering (its
+	 * database streams on and acknowledges while listed) and the other
+	 * standby regions' WAL receivers stall, so the moving region holds
+	 * the only copy of what is acknowledged; once RELEASE applied the
+	 * primary's region is killed: the promote must hold every
+	 * acknowledged write (RPO) */
+	BATON_SIM_END_MOVE_THEN_KILL_PRIMARY,
 };
 
 /* What END_KILL_PRIMARY_INSTANCE and END_KILL_PRIMARY_REGION did. */
@@ -160,6 +197,17 @@ struct baton_sim_kill {
 	 * of the standby regions' members' */
 	bool spare_final;
 	uint64_t spare_final_position, member_final_position;
+};
+
+/* Two instances: the last move's RELEASE, as it applied (scenario 2). */
+struct baton_sim_move {
+	bool released;
+	int region;
+	unsigned holder;
+	uint64_t x, flush;	    /* the RELEASE's evidence */
+	uint64_t holder_at_leave;   /* the holder's position at its LEAVE */
+	uint64_t holder_at_release; /* ... and when the RELEASE applied */
+	uint64_t leave_to_release_ms;
 };
 
 struct baton_sim_result {
@@ -196,9 +244,14 @@ struct baton_sim_result {
 	unsigned l2_checked;
 	uint64_t l2_ms_max;	 /* kill -> RELEASE applied */
 	unsigned mid_move_kills; /* END_KILL_PRIMARY_MID_MOVE carried out */
+	unsigned move_kills;	 /* END_MOVE_THEN_KILL_PRIMARY carried out */
 	char steps[256];
 	bool synchronous; /* the schedule's database (drawn from the seed) */
 	struct baton_sim_kill kill;
+	struct baton_sim_move move;
+	/* DESIGNATE commands the FSM refused (first server to apply each),
+	 * and how many of them as a stale designation */
+	unsigned desig_refused, desig_stale;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);
