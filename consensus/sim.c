@@ -2072,8 +2072,12 @@ static void revive_inst(struct sim *s, unsigned i, unsigned k)
 	tracef(s, "revive instance %s", iname(s, na, sizeof na, i, k));
 }
 
-static void heal_all(struct sim *s)
+/* Heals every fault; FINAL: the final heal. With config.moves a heal
+ * before it leaves dead or stopped instances as they are, so a
+ * designated standby stays down long enough for its move to finish. */
+static void heal_all(struct sim *s, bool final)
 {
+	bool instances = final || !s->cfg->moves;
 	unsigned i, j;
 	for (i = 0; i < s->n; i++) {
 		for (j = 0; j < s->n; j++) {
@@ -2091,7 +2095,7 @@ static void heal_all(struct sim *s)
 			if (a->paused_until > now_real(s)) {
 				a->paused_until = now_real(s);
 			}
-			if (a->dead || a->pg_down) {
+			if (instances && (a->dead || a->pg_down)) {
 				revive_inst(s, i, k);
 			}
 		}
@@ -2226,7 +2230,7 @@ static void fault(struct sim *s)
 			tracef(s, "cut s%u -> s%u", a, b);
 		}
 	} else if (what < 33) {
-		heal_all(s);
+		heal_all(s, false);
 		tracef(s, "heal");
 	} else if (what < 39) {
 		if (alive(s, a) && n_dead(s) + 1 < s->n) {
@@ -3322,7 +3326,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 		advance(s, c->step_ms);
 	}
 	if (!res->violation) {
-		heal_all(s);
+		heal_all(s, true);
 		tracef(s, "final heal");
 		/* In one schedule in three the primary's region then dies
 		 * for good (a majority stays): L1 needs a failover, not the

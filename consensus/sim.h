@@ -99,6 +99,11 @@ struct baton_sim_config {
 	 * once its LEAVE applied, so only the joiner holds the latest
 	 * acknowledged writes when the primary dies */
 	bool joiner_only_copy;
+	/* two instances: a heal before the final one leaves a killed or
+	 * stopped instance down (only its own fault revives it), so moves
+	 * finish inside the random schedules; the runner's --moves also
+	 * sets 120 steps and a redesignateAfter of 1 s */
+	bool moves;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance

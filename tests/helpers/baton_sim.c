@@ -9,7 +9,7 @@
  *             [--end l2|l2-kill-primary|none|kill-primary-mid-move|
  *             kill-primary-instance|kill-primary-region|lagging-joiner|
  *             move-then-kill-primary]
- *             [--sibling-behind] [--joiner-only-copy]
+ *             [--sibling-behind] [--joiner-only-copy] [--moves]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -133,6 +133,10 @@ int main(int argc, char **argv)
 			cfg.sibling_behind = true;
 		} else if (strcmp(argv[k], "--joiner-only-copy") == 0) {
 			cfg.joiner_only_copy = true;
+		} else if (strcmp(argv[k], "--moves") == 0) {
+			cfg.moves = true;
+			cfg.steps = 120;
+			cfg.redesignate_after_ms = 1000;
 		} else if (strcmp(argv[k], "--quiet") == 0) {
 			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
@@ -153,7 +157,7 @@ int main(int argc, char **argv)
 				"kill-primary-mid-move|kill-primary-instance|"
 				"kill-primary-region|lagging-joiner|"
 				"move-then-kill-primary] [--sibling-behind] "
-				"[--joiner-only-copy]\n");
+				"[--joiner-only-copy] [--moves]\n");
 			return 2;
 		}
 	}
