@@ -41,6 +41,7 @@
  */
 #include "consensus/sim.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -952,6 +953,10 @@ static int drv_propose(void *data, const struct baton_cmd *cmd)
 		       cmd->region, cmd->ordinal,
 		       (unsigned long long)cmd->epoch,
 		       baton_reason_name(cmd->reason));
+	}
+	if (cmd->type == BATON_CMD_DESIGNATE &&
+	    cmd->step == BATON_DESIGNATE_JOIN) {
+		s->res->join_proposals++; /* counted, not traced */
 	}
 	return sim_propose(s, sv->i, cmd, expiry);
 }
@@ -2893,6 +2898,109 @@ static void end_move_then_kill(struct sim *s)
 	kill_primary_await(s, db->primary, "move-then-kill");
 }
 
+/* A live Raft leader, or -1. */
+static int live_leader_id(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (alive(s, i) &&
+		    raft_state(raft_fixture_get(&s->f, i)) == RAFT_LEADER) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Scenario 3's stale RELEASE: what an incarnation of the primary's
+ * batond that judged region R before its JOIN (seq SEQ) would send,
+ * proposed at the leader under a dead incarnation (its answer reaches
+ * nobody). */
+static void propose_stale_release(struct sim *s,
+				  const struct baton_db_state *db, int r,
+				  unsigned d, uint64_t seq)
+{
+	int l = live_leader_id(s);
+	struct baton_cmd c;
+
+	if (l < 0) {
+		return;
+	}
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_DESIGNATE;
+	snprintf(c.db, sizeof c.db, "%s", DB);
+	snprintf(c.region, sizeof c.region, "r%d", r);
+	c.epoch = db->epoch;
+	c.step = BATON_DESIGNATE_RELEASE;
+	c.ordinal = (uint8_t)d;
+	c.holder = (uint8_t)(1 - d);
+	c.desig_seq = seq;
+	c.drop_position = 1;
+	c.holder_flush = 1;
+	if (raft_propose(s, (unsigned)l, (unsigned)l, UINT_MAX, false,
+			 now_real(s), &c, 0, 0) == 0) {
+		s->res->race_stale_sent = true;
+		tracef(s, "race: stale RELEASE r%d.%u seq %llu proposed", r, d,
+		       (unsigned long long)seq);
+	}
+}
+
+/* Scenario 3 of design §6 (END_DESIGNATION_RACE, sim.h). With two
+ * instances there is one sibling to pick, so the restarted batond's
+ * "other sibling" is the same one: the race is two JOINs for one
+ * designation, of which the FSM takes one. */
+static void end_race(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	unsigned proposals, d;
+	uint64_t seq;
+	double t0;
+	int r;
+
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "race: no synchronous standby region");
+		return;
+	}
+	d = db->regions[r].designated;
+	seq = db->regions[r].desig_seq;
+	proposals = s->res->join_proposals;
+	kill_inst(s, (unsigned)r, d, true);
+	t0 = now_real(s);
+	while (!s->res->violation && s->res->join_proposals == proposals &&
+	       now_real(s) - t0 < 30000) {
+		end_advance(s, 1);
+	}
+	if (s->res->join_proposals == proposals) {
+		tracef(s, "race: no JOIN proposed");
+		return;
+	}
+	crash_batond(s, (unsigned)r);
+	s->res->race_crashed = true;
+	tracef(s, "race: r%d's batond crashes with its JOIN in flight", r);
+	end_advance(s, 100);
+	raft_fixture_revive(&s->f, (unsigned)r);
+	tracef(s, "race: r%d's batond restarts", r);
+	t0 = now_real(s);
+	while (!s->res->violation && now_real(s) - t0 < 30000) {
+		end_advance(s, 1);
+		db = top_db(s);
+		if (db != NULL && db->regions[r].desig_seq > seq) {
+			break; /* a JOIN applied */
+		}
+	}
+	if (db == NULL || db->regions[r].desig_seq == seq) {
+		tracef(s, "race: no JOIN applied");
+		return;
+	}
+	propose_stale_release(s, db, r, d, seq);
+	if (!await_release(s, r, d, 30000, false) && !s->res->violation) {
+		dump_fsm(s, (unsigned)r);
+		violation(s,
+			  "L2 (race): r%d.%u still designated 30 s after "
+			  "its JOIN",
+			  r, d);
+	}
+}
+
 /* A standby region's designated agent stops answering (paused: its
  * database streams on, so the primary keeps it in quorum); the move
  * away from it starts (JOIN) and, once the primary's LEAVE applied, the
@@ -3443,6 +3551,8 @@ int baton_sim_run(const struct baton_sim_config *c,
 			} else if (c->end ==
 				   BATON_SIM_END_MOVE_THEN_KILL_PRIMARY) {
 				end_move_then_kill(s);
+			} else if (c->end == BATON_SIM_END_DESIGNATION_RACE) {
+				end_race(s);
 			}
 		}
 	}

@@ -183,6 +183,13 @@ enum baton_sim_end {
 	 * primary's region is killed: the promote must hold every
 	 * acknowledged write (RPO) */
 	BATON_SIM_END_MOVE_THEN_KILL_PRIMARY,
+	/* scenario 3: a standby region's designated pod is killed; its
+	 * batond crash-restarts as it proposes JOIN (the proposal may
+	 * still commit), and the restarted one judges again; once a JOIN
+	 * applied, a RELEASE of an incarnation that judged before it (the
+	 * seq before the JOIN) is proposed: the FSM must refuse it
+	 * (stale designation) and the move finish with one JOIN */
+	BATON_SIM_END_DESIGNATION_RACE,
 };
 
 /* What END_KILL_PRIMARY_INSTANCE and END_KILL_PRIMARY_REGION did. */
@@ -257,6 +264,10 @@ struct baton_sim_result {
 	/* DESIGNATE commands the FSM refused (first server to apply each),
 	 * and how many of them as a stale designation */
 	unsigned desig_refused, desig_stale;
+	/* DESIGNATE JOINs batond proposed (any region, any incarnation),
+	 * and END_DESIGNATION_RACE's crash-restart and stale RELEASE */
+	unsigned join_proposals;
+	bool race_crashed, race_stale_sent;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

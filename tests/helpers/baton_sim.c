@@ -8,7 +8,7 @@
  *             [--redesignate-after MS]
  *             [--end l2|l2-kill-primary|none|kill-primary-mid-move|
  *             kill-primary-instance|kill-primary-region|lagging-joiner|
- *             move-then-kill-primary]
+ *             move-then-kill-primary|designation-race]
  *             [--sibling-behind] [--joiner-only-copy] [--moves]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
@@ -92,6 +92,8 @@ int main(int argc, char **argv)
 				? BATON_SIM_END_LAGGING_JOINER
 			    : strcmp(argv[k], "move-then-kill-primary") == 0
 				? BATON_SIM_END_MOVE_THEN_KILL_PRIMARY
+			    : strcmp(argv[k], "designation-race") == 0
+				? BATON_SIM_END_DESIGNATION_RACE
 				: BATON_SIM_END_L2;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "list-early") == 0) {
@@ -156,7 +158,8 @@ int main(int argc, char **argv)
 				"[--end l2|l2-kill-primary|none|"
 				"kill-primary-mid-move|kill-primary-instance|"
 				"kill-primary-region|lagging-joiner|"
-				"move-then-kill-primary] [--sibling-behind] "
+				"move-then-kill-primary|designation-race] "
+				"[--sibling-behind] "
 				"[--joiner-only-copy] [--moves]\n");
 			return 2;
 		}
@@ -179,6 +182,12 @@ int main(int argc, char **argv)
 		if (n == 1 && cfg.instances > 1) {
 			printf("designation steps applied: %s\n",
 			       r.steps[0] != '\0' ? r.steps : "none");
+		}
+		if (n == 1 && cfg.instances > 1) {
+			printf("DESIGNATE refused %u (stale %u); JOIN "
+			       "proposals %u\n",
+			       r.desig_refused, r.desig_stale,
+			       r.join_proposals);
 		}
 		if (n == 1 && r.move.released) {
 			printf("last RELEASE: r%d holder %u, X %llu, flush "
