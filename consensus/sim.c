@@ -2859,6 +2859,45 @@ static void end_lagging_joiner(struct sim *s)
 	}
 }
 
+/* Scenario 4: the released instance R.D answers again; unlisted, it
+ * streams at full speed while the joiner is slow, so within 2 s it
+ * holds WAL that nobody acknowledged. */
+static void old_back(struct sim *s, int r, unsigned d)
+{
+	struct inst *a = &s->s[r].ag[d];
+	struct baton_sim_old_back *o = &s->res->old_back;
+
+	a->paused_until = now_real(s);
+	tracef(s, "old back: r%d.%u answers again", r, d);
+	end_advance(s, 2000);
+	o->done = true;
+	o->region = r;
+	o->ordinal = d;
+	o->position = a->position;
+	o->acked = s->acked;
+	tracef(s, "old back: r%d.%u at %llu, acknowledged %llu", r, d,
+	       (unsigned long long)o->position, (unsigned long long)o->acked);
+}
+
+/* Scenario 4, after the failover: where the old instance's region
+ * stands and which instance writes. */
+static void old_back_after(struct sim *s, int r)
+{
+	struct baton_sim_old_back *o = &s->res->old_back;
+	const struct baton_db_state *db = top_db(s);
+
+	o->new_region = o->new_ordinal = -1;
+	o->members = db != NULL ? db->regions[r].members : 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		for (unsigned k = 0; k < s->ni; k++) {
+			if (agent_writable(&s->s[i].ag[k], now_real(s))) {
+				o->new_region = (int)i;
+				o->new_ordinal = (int)k;
+			}
+		}
+	}
+}
+
 /* A standby region's designated agent stops answering while its
  * database streams on (listed, it acknowledges), and every other
  * standby region's WAL receiver stalls: the moving region holds the
@@ -2891,11 +2930,17 @@ static void end_move_then_kill(struct sim *s)
 		tracef(s, "move-then-kill: no RELEASE in 30 s");
 		return;
 	}
-	if ((db = top_db(s)) == NULL) {
+	if (s->cfg->end == BATON_SIM_END_OLD_BACK) {
+		old_back(s, r, d);
+	}
+	if (s->res->violation || (db = top_db(s)) == NULL) {
 		return;
 	}
 	s->res->move_kills++;
 	kill_primary_await(s, db->primary, "move-then-kill");
+	if (s->cfg->end == BATON_SIM_END_OLD_BACK) {
+		old_back_after(s, r);
+	}
 }
 
 /* A live Raft leader, or -1. */
@@ -3549,7 +3594,8 @@ int baton_sim_run(const struct baton_sim_config *c,
 			} else if (c->end == BATON_SIM_END_LAGGING_JOINER) {
 				end_lagging_joiner(s);
 			} else if (c->end ==
-				   BATON_SIM_END_MOVE_THEN_KILL_PRIMARY) {
+				       BATON_SIM_END_MOVE_THEN_KILL_PRIMARY ||
+				   c->end == BATON_SIM_END_OLD_BACK) {
 				end_move_then_kill(s);
 			} else if (c->end == BATON_SIM_END_DESIGNATION_RACE) {
 				end_race(s);

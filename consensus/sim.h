@@ -190,6 +190,13 @@ enum baton_sim_end {
 	 * seq before the JOIN) is proposed: the FSM must refuse it
 	 * (stale designation) and the move finish with one JOIN */
 	BATON_SIM_END_DESIGNATION_RACE,
+	/* scenario 4: END_MOVE_THEN_KILL_PRIMARY, but once RELEASE applied
+	 * the released instance answers again and, streaming at full speed
+	 * unlisted while the joiner is slow, gets ahead of every
+	 * acknowledged write; then the primary's region is killed. The
+	 * old instance must never count (not a member, not promoted) and
+	 * no acknowledged write may be lost (struct baton_sim_old_back) */
+	BATON_SIM_END_OLD_BACK,
 };
 
 /* What END_KILL_PRIMARY_INSTANCE and END_KILL_PRIMARY_REGION did. */
@@ -220,6 +227,19 @@ struct baton_sim_move {
 	uint64_t holder_at_leave;   /* the holder's position at its LEAVE */
 	uint64_t holder_at_release; /* ... and when the RELEASE applied */
 	uint64_t leave_to_release_ms;
+};
+
+/* END_OLD_BACK: the released instance back, ahead on WAL nobody
+ * acknowledged, before the primary's region is killed. */
+struct baton_sim_old_back {
+	bool done;
+	int region;
+	unsigned ordinal;  /* the released instance */
+	uint64_t position; /* its position when the primary was killed */
+	uint64_t acked;	   /* the highest acknowledged write then */
+	uint16_t members;  /* its region's M after the failover */
+	int new_region;	   /* the instance writable after (-1: none) */
+	int new_ordinal;
 };
 
 struct baton_sim_result {
@@ -268,6 +288,7 @@ struct baton_sim_result {
 	 * and END_DESIGNATION_RACE's crash-restart and stale RELEASE */
 	unsigned join_proposals;
 	bool race_crashed, race_stale_sent;
+	struct baton_sim_old_back old_back;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

@@ -8,7 +8,7 @@
  *             [--redesignate-after MS]
  *             [--end l2|l2-kill-primary|none|kill-primary-mid-move|
  *             kill-primary-instance|kill-primary-region|lagging-joiner|
- *             move-then-kill-primary|designation-race]
+ *             move-then-kill-primary|designation-race|old-back]
  *             [--sibling-behind] [--joiner-only-copy] [--moves]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
@@ -94,6 +94,8 @@ int main(int argc, char **argv)
 				? BATON_SIM_END_MOVE_THEN_KILL_PRIMARY
 			    : strcmp(argv[k], "designation-race") == 0
 				? BATON_SIM_END_DESIGNATION_RACE
+			    : strcmp(argv[k], "old-back") == 0
+				? BATON_SIM_END_OLD_BACK
 				: BATON_SIM_END_L2;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "list-early") == 0) {
@@ -158,7 +160,8 @@ int main(int argc, char **argv)
 				"[--end l2|l2-kill-primary|none|"
 				"kill-primary-mid-move|kill-primary-instance|"
 				"kill-primary-region|lagging-joiner|"
-				"move-then-kill-primary|designation-race] "
+				"move-then-kill-primary|designation-race|"
+				"old-back] "
 				"[--sibling-behind] "
 				"[--joiner-only-copy] [--moves]\n");
 			return 2;
@@ -188,6 +191,16 @@ int main(int argc, char **argv)
 			       "proposals %u\n",
 			       r.desig_refused, r.desig_stale,
 			       r.join_proposals);
+		}
+		if (n == 1 && r.old_back.done) {
+			printf("old instance r%d.%u back at %llu, "
+			       "acknowledged %llu; after the failover r%d "
+			       "members %#x, r%d.%d writable\n",
+			       r.old_back.region, r.old_back.ordinal,
+			       (unsigned long long)r.old_back.position,
+			       (unsigned long long)r.old_back.acked,
+			       r.old_back.region, r.old_back.members,
+			       r.old_back.new_region, r.old_back.new_ordinal);
 		}
 		if (n == 1 && r.move.released) {
 			printf("last RELEASE: r%d holder %u, X %llu, flush "
