@@ -41,6 +41,7 @@
  */
 #include "consensus/sim.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -107,6 +108,10 @@ struct inst {
 	/* scenario 5 (config.sibling_behind): its WAL receiver stalls, so
 	 * it falls behind while linked */
 	bool receiver_stalled;
+	/* scenario 2: its WAL receiver is slow (5 bytes/ms, half the
+	 * primary's write rate); CREDIT carries the fraction of a byte */
+	bool receiver_slow;
+	double receiver_credit;
 	/* two instances: the pod is gone (killed) since DEAD_SINCE (real) */
 	bool dead;
 	double dead_since;
@@ -120,6 +125,12 @@ struct inst {
 	bool has_list;
 	uint16_t list[N_MAX];
 	uint64_t list_gen;
+	/* BROKEN_RELEASE_BEFORE_FLUSH: a list written and answered, not in
+	 * force before RELOAD_AT (real) */
+	bool reload_pending;
+	double reload_at;
+	uint16_t reload_list[N_MAX];
+	uint64_t reload_gen;
 	/* batond's view of this agent */
 	uint64_t known_epoch, known_primary_epoch;
 	uint64_t fence_acked_epoch; /* switchover: fence acknowledged */
@@ -217,6 +228,10 @@ struct sim {
 	double last_elected; /* real: the latest "became leader" */
 	uint64_t acked;	     /* highest acknowledged write position */
 	uint64_t steps_seen; /* DESIGNATE: applied counts already logged */
+	/* per region: when its last LEAVE applied (real) and the position
+	 * of the member it left listed then (struct baton_sim_move) */
+	double leave_at[N_MAX];
+	uint64_t holder_at_leave[N_MAX];
 	char trace[TRACE_LINES][TRACE_LINE];
 	unsigned trace_next, trace_count;
 	unsigned outstanding; /* apply/transfer requests in flight */
@@ -629,6 +644,47 @@ static void check_rpo(struct sim *s, const struct baton_db_state *db)
 	}
 }
 
+/* A LEAVE applied (first server): when, and where the member it left
+ * listed stood then, for the RELEASE that follows (scenario 2). */
+static void note_leave(struct sim *s, struct server *sv,
+		       const struct baton_cmd *cmd)
+{
+	struct baton_db_state *db = baton_fsm_db(&sv->fsm, DB);
+	int ri = db != NULL ? baton_fsm_region_index(db, cmd->region) : -1;
+
+	if (ri < 0 || (unsigned)ri >= s->n) {
+		return;
+	}
+	s->leave_at[ri] = now_real(s);
+	for (unsigned k = 0; k < s->ni; k++) {
+		if (db->regions[ri].listed & BATON_ORDINAL_BIT(k)) {
+			s->holder_at_leave[ri] = s->s[ri].ag[k].position;
+		}
+	}
+}
+
+/* A RELEASE applied (first server): its evidence beside what the
+ * holder really held (struct baton_sim_move). */
+static void note_release(struct sim *s, struct server *sv,
+			 const struct baton_cmd *cmd)
+{
+	struct baton_db_state *db = baton_fsm_db(&sv->fsm, DB);
+	int ri = db != NULL ? baton_fsm_region_index(db, cmd->region) : -1;
+	struct baton_sim_move *m = &s->res->move;
+
+	if (ri < 0 || (unsigned)ri >= s->n || cmd->holder >= s->ni) {
+		return;
+	}
+	m->released = true;
+	m->region = ri;
+	m->holder = cmd->holder;
+	m->x = cmd->drop_position;
+	m->flush = cmd->holder_flush;
+	m->holder_at_leave = s->holder_at_leave[ri];
+	m->holder_at_release = s->s[ri].ag[cmd->holder].position;
+	m->leave_to_release_ms = (uint64_t)(now_real(s) - s->leave_at[ri]);
+}
+
 /* A DESIGNATE applied, the first time any server applies it. */
 static void log_step(struct sim *s, struct server *sv,
 		     const struct baton_cmd *cmd)
@@ -642,8 +698,10 @@ static void log_step(struct sim *s, struct server *sv,
 		r->joins++;
 	} else if (cmd->step == BATON_DESIGNATE_LEAVE) {
 		r->leaves++;
+		note_leave(s, sv, cmd);
 	} else {
 		r->releases++;
+		note_release(s, sv, cmd);
 	}
 	snprintf(r->steps + len, sizeof r->steps - len, "%s%s %c%u",
 		 len > 0 ? " " : "", cmd->region,
@@ -690,6 +748,18 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_DESIGNATE && f->applied > s->steps_seen) {
 		log_step(s, sv, cmd);
+	} else if (cmd != NULL && cmd->type == BATON_CMD_DESIGNATE &&
+		   f->applied > s->steps_seen) {
+		s->steps_seen = f->applied;
+		s->res->desig_refused++;
+		if (result == BATON_FSM_STALE_DESIGNATION) {
+			s->res->desig_stale++;
+		}
+		tracef(s,
+		       "s%u refused designate %s step %u ordinal %u seq "
+		       "%llu: %d",
+		       sv->i, cmd->region, cmd->step, cmd->ordinal,
+		       (unsigned long long)cmd->desig_seq, result);
 	}
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
@@ -884,6 +954,10 @@ static int drv_propose(void *data, const struct baton_cmd *cmd)
 		       (unsigned long long)cmd->epoch,
 		       baton_reason_name(cmd->reason));
 	}
+	if (cmd->type == BATON_CMD_DESIGNATE &&
+	    cmd->step == BATON_DESIGNATE_JOIN) {
+		s->res->join_proposals++; /* counted, not traced */
+	}
 	return sim_propose(s, sv->i, cmd, expiry);
 }
 
@@ -945,6 +1019,11 @@ static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 		return false; /* no such instance */
 	}
 	a = &sv->ag[ordinal];
+	if (sv->sim->cfg->sim_broken &
+	    BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY) {
+		/* every member answered with the designated instance's */
+		a = designated(sv);
+	}
 	if (a->detach_acked_epoch != epoch || a->detach_acked_round != round) {
 		return false; /* the detach order is on its way */
 	}
@@ -1074,6 +1153,42 @@ static bool agent_set_list(struct inst *a, const struct event *o)
 	return true;
 }
 
+/* BROKEN_RELEASE_BEFORE_FLUSH: the list is written and answered now but
+ * in force only once the reload took effect, RELOAD_MS later (a reload
+ * already on its way keeps its time: the agent does not wait for it). */
+static bool agent_set_list_later(struct sim *s, struct inst *a,
+				 const struct event *o)
+{
+	uint64_t gen = a->reload_pending && a->reload_gen > a->list_gen
+			   ? a->reload_gen
+			   : a->list_gen;
+
+	if (a->has_list && o->gen < gen) {
+		return false;
+	}
+	if (!a->reload_pending) {
+		a->reload_pending = true;
+		a->reload_at = now_real(s) + BATON_SIM_RELOAD_MS;
+	}
+	memcpy(a->reload_list, o->list, sizeof a->reload_list);
+	a->reload_gen = o->gen;
+	return true;
+}
+
+/* A reload that took effect (BROKEN_RELEASE_BEFORE_FLUSH). */
+static void agent_reloaded(struct sim *s, struct inst *a)
+{
+	if (!a->reload_pending || now_real(s) < a->reload_at) {
+		return;
+	}
+	a->reload_pending = false;
+	if (!a->has_list || a->reload_gen >= a->list_gen) {
+		a->has_list = true;
+		memcpy(a->list, a->reload_list, sizeof a->list);
+		a->list_gen = a->reload_gen;
+	}
+}
+
 /* An order reaches the agent (agent.c: accept_epoch, then the action). */
 static void agent_order(struct sim *s, struct server *sv, unsigned k,
 			const struct event *o)
@@ -1159,7 +1274,9 @@ static void agent_standbys(struct sim *s, struct server *sv, unsigned k,
 		return; /* lost, or 409 (stale epoch): sent again */
 	}
 	a->al.epoch = o->epoch;
-	ok = agent_set_list(a, o);
+	ok = (s->cfg->sim_broken & BATON_SIM_BROKEN_RELEASE_BEFORE_FLUSH)
+		 ? agent_set_list_later(s, a, o)
+		 : agent_set_list(a, o);
 	e = queue(s, EV_STANDBYS_ACK, now_real(s) + agent_delay(s, a));
 	if (e != NULL) {
 		e->to = sv->i;
@@ -1189,7 +1306,10 @@ static void wanted_list(struct sim *s, const struct baton_db_state *db,
 		if ((int)i == db->primary || r->role != BATON_ROLE_DATA) {
 			continue;
 		}
-		list[i] = r->listed;
+		/* BROKEN_NO_LEAVE: from M, so LEAVE changes nothing */
+		list[i] = (s->cfg->sim_broken & BATON_SIM_BROKEN_NO_LEAVE)
+			      ? r->members
+			      : r->listed;
 		if ((s->cfg->sim_broken & BATON_SIM_BROKEN_LIST_EARLY) &&
 		    s->s[i].ag[r->designated].dead) {
 			list[i] |= (uint16_t)((1u << s->ni) - 1);
@@ -1288,9 +1408,16 @@ static void batond_standbys(struct sim *s, struct server *sv, unsigned k)
 	}
 	sv->sb_pending = false;
 	wanted_list(s, db, want);
-	/* batond reads the agent's list from its status (polled) */
-	if (a->has_list && memcmp(want, a->list, sizeof want) == 0 &&
-	    need <= a->list_gen) {
+	/* batond reads the agent's list from its status (polled): the one
+	 * it wrote and persisted, in force unless a reload is still on its
+	 * way (BROKEN_RELEASE_BEFORE_FLUSH) */
+	if (a->reload_pending &&
+	    memcmp(want, a->reload_list, sizeof want) == 0 &&
+	    need <= a->reload_gen) {
+		return;
+	}
+	if (!a->reload_pending && a->has_list &&
+	    memcmp(want, a->list, sizeof want) == 0 && need <= a->list_gen) {
 		return;
 	}
 	sv->sb_pending = true;
@@ -1707,6 +1834,7 @@ static void replicate(struct sim *s, double dt)
 	for (i = 0; i < s->n; i++) {
 		for (k = 0; k < s->ni; k++) {
 			struct inst *a = &s->s[i].ag[k];
+			agent_reloaded(s, a);
 			if (agent_writable(a, now_real(s)) && !a->pg_down) {
 				a->position += (uint64_t)(dt * 10.0);
 			}
@@ -1718,6 +1846,11 @@ static void replicate(struct sim *s, double dt)
 			uint64_t step = (uint64_t)(dt * 50.0) + 1;
 			if (a->receiver_stalled || !streams(s, i, k, &p)) {
 				continue;
+			}
+			if (a->receiver_slow) {
+				a->receiver_credit += dt * 5.0;
+				step = (uint64_t)a->receiver_credit;
+				a->receiver_credit -= (double)step;
 			}
 			if (p->position > a->position) {
 				a->position = p->position - a->position > step
@@ -1944,8 +2077,12 @@ static void revive_inst(struct sim *s, unsigned i, unsigned k)
 	tracef(s, "revive instance %s", iname(s, na, sizeof na, i, k));
 }
 
-static void heal_all(struct sim *s)
+/* Heals every fault; FINAL: the final heal. With config.moves a heal
+ * before it leaves dead or stopped instances as they are, so a
+ * designated standby stays down long enough for its move to finish. */
+static void heal_all(struct sim *s, bool final)
 {
+	bool instances = final || !s->cfg->moves;
 	unsigned i, j;
 	for (i = 0; i < s->n; i++) {
 		for (j = 0; j < s->n; j++) {
@@ -1963,7 +2100,7 @@ static void heal_all(struct sim *s)
 			if (a->paused_until > now_real(s)) {
 				a->paused_until = now_real(s);
 			}
-			if (a->dead || a->pg_down) {
+			if (instances && (a->dead || a->pg_down)) {
 				revive_inst(s, i, k);
 			}
 		}
@@ -2098,7 +2235,7 @@ static void fault(struct sim *s)
 			tracef(s, "cut s%u -> s%u", a, b);
 		}
 	} else if (what < 33) {
-		heal_all(s);
+		heal_all(s, false);
 		tracef(s, "heal");
 	} else if (what < 39) {
 		if (alive(s, a) && n_dead(s) + 1 < s->n) {
@@ -2606,6 +2743,309 @@ static void end_l2(struct sim *s)
 	}
 }
 
+/* The WAL receivers of every standby region but R stall: R's
+ * instances then hold the only copy of what the primary acknowledges
+ * from here on, so a promote that misses one of them loses writes. */
+static void stall_others(struct sim *s, const struct baton_db_state *db, int r)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if ((int)i == r || (int)i == db->primary) {
+			continue;
+		}
+		for (unsigned k = 0; k < s->ni; k++) {
+			s->s[i].ag[k].receiver_stalled = true;
+		}
+		tracef(s, "r%u's WAL receivers stall", i);
+	}
+}
+
+/* Waits, 1 ms at a time for up to MS, until region R's designated
+ * instance is no longer D in the most-applied live FSM (its RELEASE
+ * applied). SLOW_AT_LEAVE: the joiner's WAL receiver turns slow once
+ * the LEAVE applied (it was `quorum` for it), so it holds X only a
+ * while after the answer. */
+static bool await_release(struct sim *s, int r, unsigned d, double ms,
+			  bool slow_at_leave)
+{
+	double t0 = now_real(s);
+
+	while (!s->res->violation && now_real(s) - t0 < ms) {
+		const struct baton_db_state *db;
+		struct inst *b = &s->s[r].ag[1 - d];
+		end_advance(s, 1);
+		db = top_db(s);
+		if (db != NULL && db->regions[r].designated != d) {
+			return true;
+		}
+		if (slow_at_leave && db != NULL && !b->receiver_slow &&
+		    db->regions[r].listed != db->regions[r].members) {
+			b->receiver_slow = true;
+			tracef(s, "r%d.%u's WAL receiver turns slow", r, 1 - d);
+		}
+	}
+	return false;
+}
+
+/* Kills the primary's region P and waits up to 15 s for a writable
+ * primary; a violation ("L1 (WHAT)") if none comes. */
+static void kill_primary_await(struct sim *s, int p, const char *what)
+{
+	double t0;
+
+	raft_fixture_kill(&s->f, (unsigned)p);
+	tracef(s, "%s: kill the primary s%d", what, p);
+	t0 = now_real(s);
+	while (!s->res->violation && now_real(s) - t0 < 15000) {
+		const struct baton_db_state *db;
+		end_advance(s, 50);
+		db = top_db(s);
+		if (db != NULL && db->primary != p && have_writable(s)) {
+			return;
+		}
+	}
+	if (!s->res->violation) {
+		for (unsigned i = 0; i < s->n; i++) {
+			dump_fsm(s, i);
+		}
+		violation(s, "L1 (%s): no writable primary 15 s after the kill",
+			  what);
+	}
+}
+
+/* Scenario 2 of design §6: a standby region's designated pod is killed
+ * while its sibling's WAL receiver is slow (5 bytes/ms; the primary
+ * writes 10). The joiner is listed once the old instance leaves (it
+ * has no walsender), and the RELEASE must wait until it has flushed the
+ * X of the answer to the list without the old instance: checked here
+ * against what it really held when the RELEASE applied. */
+static void end_lagging_joiner(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	const struct baton_sim_move *m = &s->res->move;
+	int r;
+	unsigned d;
+
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "lagging joiner: no synchronous standby region");
+		return;
+	}
+	d = db->regions[r].designated;
+	s->s[r].ag[1 - d].receiver_slow = true;
+	kill_inst(s, (unsigned)r, d, true);
+	if (!await_release(s, r, d, 60000, false)) {
+		if (!s->res->violation) {
+			dump_fsm(s, (unsigned)r);
+			violation(s,
+				  "L2 (lagging joiner): r%d.%u still "
+				  "designated 60 s after its pod died",
+				  r, d);
+		}
+		return;
+	}
+	tracef(s,
+	       "lagging joiner: RELEASE X %llu flush %llu, r%d.%u held %llu "
+	       "at LEAVE, %llu at RELEASE, %llu ms after LEAVE",
+	       (unsigned long long)m->x, (unsigned long long)m->flush, r,
+	       m->holder, (unsigned long long)m->holder_at_leave,
+	       (unsigned long long)m->holder_at_release,
+	       (unsigned long long)m->leave_to_release_ms);
+	if (m->holder_at_release < m->x) {
+		violation(s,
+			  "RELEASE of r%d.%u applied with the holder at %llu, "
+			  "below X %llu",
+			  r, d, (unsigned long long)m->holder_at_release,
+			  (unsigned long long)m->x);
+	}
+}
+
+/* Scenario 4: the released instance R.D answers again; unlisted, it
+ * streams at full speed while the joiner is slow, so within 2 s it
+ * holds WAL that nobody acknowledged. */
+static void old_back(struct sim *s, int r, unsigned d)
+{
+	struct inst *a = &s->s[r].ag[d];
+	struct baton_sim_old_back *o = &s->res->old_back;
+
+	a->paused_until = now_real(s);
+	tracef(s, "old back: r%d.%u answers again", r, d);
+	end_advance(s, 2000);
+	o->done = true;
+	o->region = r;
+	o->ordinal = d;
+	o->position = a->position;
+	o->acked = s->acked;
+	tracef(s, "old back: r%d.%u at %llu, acknowledged %llu", r, d,
+	       (unsigned long long)o->position, (unsigned long long)o->acked);
+}
+
+/* Scenario 4, after the failover: where the old instance's region
+ * stands and which instance writes. */
+static void old_back_after(struct sim *s, int r)
+{
+	struct baton_sim_old_back *o = &s->res->old_back;
+	const struct baton_db_state *db = top_db(s);
+
+	o->new_region = o->new_ordinal = -1;
+	o->members = db != NULL ? db->regions[r].members : 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		for (unsigned k = 0; k < s->ni; k++) {
+			if (agent_writable(&s->s[i].ag[k], now_real(s))) {
+				o->new_region = (int)i;
+				o->new_ordinal = (int)k;
+			}
+		}
+	}
+}
+
+/* A standby region's designated agent stops answering while its
+ * database streams on (listed, it acknowledges), and every other
+ * standby region's WAL receiver stalls: the moving region holds the
+ * only copy of what is acknowledged; the joiner's receiver turns slow
+ * once the LEAVE applied. Once the move's RELEASE applied,
+ * the primary's region is killed: every acknowledged write must be on
+ * the instance promoted (RPO), which holds only if X covered every
+ * commit the released instance acknowledged (design §3.3, §3.4). */
+static void end_move_then_kill(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	int r;
+	unsigned d;
+
+	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
+		tracef(s, "move-then-kill: no majority would be left");
+		return;
+	}
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "move-then-kill: no synchronous standby region");
+		return;
+	}
+	d = db->regions[r].designated;
+	s->s[r].ag[d].paused_since = now_real(s);
+	s->s[r].ag[d].paused_until = now_real(s) + 600000;
+	tracef(s, "move-then-kill: agent r%d.%u stops answering", r, d);
+	stall_others(s, db, r);
+	if (!await_release(s, r, d, 30000, true)) {
+		tracef(s, "move-then-kill: no RELEASE in 30 s");
+		return;
+	}
+	if (s->cfg->end == BATON_SIM_END_OLD_BACK) {
+		old_back(s, r, d);
+	}
+	if (s->res->violation || (db = top_db(s)) == NULL) {
+		return;
+	}
+	s->res->move_kills++;
+	kill_primary_await(s, db->primary, "move-then-kill");
+	if (s->cfg->end == BATON_SIM_END_OLD_BACK) {
+		old_back_after(s, r);
+	}
+}
+
+/* A live Raft leader, or -1. */
+static int live_leader_id(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (alive(s, i) &&
+		    raft_state(raft_fixture_get(&s->f, i)) == RAFT_LEADER) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Scenario 3's stale RELEASE: what an incarnation of the primary's
+ * batond that judged region R before its JOIN (seq SEQ) would send,
+ * proposed at the leader under a dead incarnation (its answer reaches
+ * nobody). */
+static void propose_stale_release(struct sim *s,
+				  const struct baton_db_state *db, int r,
+				  unsigned d, uint64_t seq)
+{
+	int l = live_leader_id(s);
+	struct baton_cmd c;
+
+	if (l < 0) {
+		return;
+	}
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_DESIGNATE;
+	snprintf(c.db, sizeof c.db, "%s", DB);
+	snprintf(c.region, sizeof c.region, "r%d", r);
+	c.epoch = db->epoch;
+	c.step = BATON_DESIGNATE_RELEASE;
+	c.ordinal = (uint8_t)d;
+	c.holder = (uint8_t)(1 - d);
+	c.desig_seq = seq;
+	c.drop_position = 1;
+	c.holder_flush = 1;
+	if (raft_propose(s, (unsigned)l, (unsigned)l, UINT_MAX, false,
+			 now_real(s), &c, 0, 0) == 0) {
+		s->res->race_stale_sent = true;
+		tracef(s, "race: stale RELEASE r%d.%u seq %llu proposed", r, d,
+		       (unsigned long long)seq);
+	}
+}
+
+/* Scenario 3 of design §6 (END_DESIGNATION_RACE, sim.h). With two
+ * instances there is one sibling to pick, so the restarted batond's
+ * "other sibling" is the same one: the race is two JOINs for one
+ * designation, of which the FSM takes one. */
+static void end_race(struct sim *s)
+{
+	const struct baton_db_state *db = top_db(s);
+	unsigned proposals, d;
+	uint64_t seq;
+	double t0;
+	int r;
+
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "race: no synchronous standby region");
+		return;
+	}
+	d = db->regions[r].designated;
+	seq = db->regions[r].desig_seq;
+	proposals = s->res->join_proposals;
+	kill_inst(s, (unsigned)r, d, true);
+	t0 = now_real(s);
+	while (!s->res->violation && s->res->join_proposals == proposals &&
+	       now_real(s) - t0 < 30000) {
+		end_advance(s, 1);
+	}
+	if (s->res->join_proposals == proposals) {
+		tracef(s, "race: no JOIN proposed");
+		return;
+	}
+	crash_batond(s, (unsigned)r);
+	s->res->race_crashed = true;
+	tracef(s, "race: r%d's batond crashes with its JOIN in flight", r);
+	end_advance(s, 100);
+	raft_fixture_revive(&s->f, (unsigned)r);
+	tracef(s, "race: r%d's batond restarts", r);
+	t0 = now_real(s);
+	while (!s->res->violation && now_real(s) - t0 < 30000) {
+		end_advance(s, 1);
+		db = top_db(s);
+		if (db != NULL && db->regions[r].desig_seq > seq) {
+			break; /* a JOIN applied */
+		}
+	}
+	if (db == NULL || db->regions[r].desig_seq == seq) {
+		tracef(s, "race: no JOIN applied");
+		return;
+	}
+	propose_stale_release(s, db, r, d, seq);
+	if (!await_release(s, r, d, 30000, false) && !s->res->violation) {
+		dump_fsm(s, (unsigned)r);
+		violation(s,
+			  "L2 (race): r%d.%u still designated 30 s after "
+			  "its JOIN",
+			  r, d);
+	}
+}
+
 /* A standby region's designated agent stops answering (paused: its
  * database streams on, so the primary keeps it in quorum); the move
  * away from it starts (JOIN) and, once the primary's LEAVE applied, the
@@ -2638,6 +3078,9 @@ static void end_mid_move(struct sim *s)
 	a->paused_since = now_real(s);
 	a->paused_until = now_real(s) + 600000;
 	tracef(s, "mid-move: agent r%d.%u stops answering", r, d);
+	if (s->cfg->joiner_only_copy) {
+		stall_others(s, db, r);
+	}
 	t0 = now_real(s);
 	/* 1 ms at a time: LEAVE to RELEASE is a few round trips */
 	while (!s->res->violation && now_real(s) - t0 < 30000) {
@@ -2650,6 +3093,13 @@ static void end_mid_move(struct sim *s)
 				break; /* released before we saw LEAVE */
 			}
 			continue;
+		}
+		if (s->cfg->joiner_only_copy && !a->receiver_stalled) {
+			/* JOIN applied: from here only the joiner takes
+			 * what the primary acknowledges */
+			a->receiver_stalled = true;
+			tracef(s, "mid-move: r%d.%u's WAL receiver stalls", r,
+			       d);
 		}
 		if (db->regions[r].listed != db->regions[r].members) {
 			break; /* LEAVE applied, RELEASE not yet */
@@ -3029,7 +3479,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 		advance(s, c->step_ms);
 	}
 	if (!res->violation) {
-		heal_all(s);
+		heal_all(s, true);
 		tracef(s, "final heal");
 		/* In one schedule in three the primary's region then dies
 		 * for good (a majority stays): L1 needs a failover, not the
@@ -3141,6 +3591,14 @@ int baton_sim_run(const struct baton_sim_config *c,
 			} else if (c->end ==
 				   BATON_SIM_END_KILL_PRIMARY_REGION) {
 				end_kill_region(s);
+			} else if (c->end == BATON_SIM_END_LAGGING_JOINER) {
+				end_lagging_joiner(s);
+			} else if (c->end ==
+				       BATON_SIM_END_MOVE_THEN_KILL_PRIMARY ||
+				   c->end == BATON_SIM_END_OLD_BACK) {
+				end_move_then_kill(s);
+			} else if (c->end == BATON_SIM_END_DESIGNATION_RACE) {
+				end_race(s);
 			}
 		}
 	}

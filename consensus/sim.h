@@ -94,6 +94,16 @@ struct baton_sim_config {
 	/* END_KILL_PRIMARY_INSTANCE: the sibling's WAL receiver stalls a
 	 * second before the kill, so it is behind the standby members */
 	bool sibling_behind;
+	/* END_KILL_PRIMARY_MID_MOVE: the other standby regions' WAL
+	 * receivers stall when the phase starts and the leaving member's
+	 * once its LEAVE applied, so only the joiner holds the latest
+	 * acknowledged writes when the primary dies */
+	bool joiner_only_copy;
+	/* two instances: a heal before the final one leaves a killed or
+	 * stopped instance down (only its own fault revives it), so moves
+	 * finish inside the random schedules; the runner's --moves also
+	 * sets 120 steps and a redesignateAfter of 1 s */
+	bool moves;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -109,7 +119,27 @@ enum {
 	 * failure instead (ordinal 0 became primary at an older epoch, so it
 	 * ignores a grant of the new one): caught by L1 */
 	BATON_SIM_BROKEN_GRANT_ORDINAL_0 = 1 << 1,
+	/* the primary's agent reads X as a `standbys` order lands, before
+	 * the reload took effect: the old list stays in force
+	 * BATON_SIM_RELOAD_MS longer, so the leaving member acknowledges
+	 * writes above X and a RELEASE judged on that X does not cover
+	 * them (design §3.3's wait skipped): S5, RPO */
+	BATON_SIM_BROKEN_RELEASE_BEFORE_FLUSH = 1 << 2,
+	/* the primary's batond derives its list from M, not L: a committed
+	 * LEAVE does not keep the leaving instance out of the list (as a
+	 * batond that dropped it only in its memory, then restarted), so
+	 * the RELEASE's X is read with it still listed: S5, RPO */
+	BATON_SIM_BROKEN_NO_LEAVE = 1 << 3,
+	/* batond answers the final of every member of a standby region
+	 * with its designated instance's (agents.c's final ignoring the
+	 * ordinal): a failover round mid-move never sees the joiner's own
+	 * final, the state of the driver before design note 41 with a
+	 * decider that does not block on it: RPO */
+	BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY = 1 << 4,
 };
+
+/* BROKEN_RELEASE_BEFORE_FLUSH: how long after X the old list stays */
+#define BATON_SIM_RELOAD_MS 500
 
 /* Two instances: what happens after the final heal and L1. */
 enum baton_sim_end {
@@ -141,6 +171,32 @@ enum baton_sim_end {
 	 * candidate; a writable primary elsewhere within L1's bound and a
 	 * lease */
 	BATON_SIM_END_KILL_PRIMARY_REGION,
+	/* scenario 2: a standby region's designated pod is killed while
+	 * its sibling's WAL receiver is slow (5 bytes/ms, half the
+	 * primary's write rate): RELEASE must wait until the joiner holds
+	 * X; struct baton_sim_move says what it waited for */
+	BATON_SIM_END_LAGGING_JOINER,
+	/* a standby region's designated agent stops answering (its
+	 * database streams on and acknowledges while listed) and the other
+	 * standby regions' WAL receivers stall, so the moving region holds
+	 * the only copy of what is acknowledged; once RELEASE applied the
+	 * primary's region is killed: the promote must hold every
+	 * acknowledged write (RPO) */
+	BATON_SIM_END_MOVE_THEN_KILL_PRIMARY,
+	/* scenario 3: a standby region's designated pod is killed; its
+	 * batond crash-restarts as it proposes JOIN (the proposal may
+	 * still commit), and the restarted one judges again; once a JOIN
+	 * applied, a RELEASE of an incarnation that judged before it (the
+	 * seq before the JOIN) is proposed: the FSM must refuse it
+	 * (stale designation) and the move finish with one JOIN */
+	BATON_SIM_END_DESIGNATION_RACE,
+	/* scenario 4: END_MOVE_THEN_KILL_PRIMARY, but once RELEASE applied
+	 * the released instance answers again and, streaming at full speed
+	 * unlisted while the joiner is slow, gets ahead of every
+	 * acknowledged write; then the primary's region is killed. The
+	 * old instance must never count (not a member, not promoted) and
+	 * no acknowledged write may be lost (struct baton_sim_old_back) */
+	BATON_SIM_END_OLD_BACK,
 };
 
 /* What END_KILL_PRIMARY_INSTANCE and END_KILL_PRIMARY_REGION did. */
@@ -160,6 +216,30 @@ struct baton_sim_kill {
 	 * of the standby regions' members' */
 	bool spare_final;
 	uint64_t spare_final_position, member_final_position;
+};
+
+/* Two instances: the last move's RELEASE, as it applied (scenario 2). */
+struct baton_sim_move {
+	bool released;
+	int region;
+	unsigned holder;
+	uint64_t x, flush;	    /* the RELEASE's evidence */
+	uint64_t holder_at_leave;   /* the holder's position at its LEAVE */
+	uint64_t holder_at_release; /* ... and when the RELEASE applied */
+	uint64_t leave_to_release_ms;
+};
+
+/* END_OLD_BACK: the released instance back, ahead on WAL nobody
+ * acknowledged, before the primary's region is killed. */
+struct baton_sim_old_back {
+	bool done;
+	int region;
+	unsigned ordinal;  /* the released instance */
+	uint64_t position; /* its position when the primary was killed */
+	uint64_t acked;	   /* the highest acknowledged write then */
+	uint16_t members;  /* its region's M after the failover */
+	int new_region;	   /* the instance writable after (-1: none) */
+	int new_ordinal;
 };
 
 struct baton_sim_result {
@@ -196,9 +276,19 @@ struct baton_sim_result {
 	unsigned l2_checked;
 	uint64_t l2_ms_max;	 /* kill -> RELEASE applied */
 	unsigned mid_move_kills; /* END_KILL_PRIMARY_MID_MOVE carried out */
+	unsigned move_kills;	 /* END_MOVE_THEN_KILL_PRIMARY carried out */
 	char steps[256];
 	bool synchronous; /* the schedule's database (drawn from the seed) */
 	struct baton_sim_kill kill;
+	struct baton_sim_move move;
+	/* DESIGNATE commands the FSM refused (first server to apply each),
+	 * and how many of them as a stale designation */
+	unsigned desig_refused, desig_stale;
+	/* DESIGNATE JOINs batond proposed (any region, any incarnation),
+	 * and END_DESIGNATION_RACE's crash-restart and stale RELEASE */
+	unsigned join_proposals;
+	bool race_crashed, race_stale_sent;
+	struct baton_sim_old_back old_back;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

@@ -2,12 +2,14 @@
  *
  *   baton_sim [--schedules N] [--seed S] [--servers 3|5] [--steps K]
  *             [--broken send-time|no-drift|sync-flag|first-final|
- *             sibling-any-report|list-early|grant-ordinal-0] [--hour]
- *             [--trace] [--disk-faults] [--instances 1|2]
+ *             sibling-any-report|list-early|grant-ordinal-0|
+ *             release-before-flush|no-leave|finals-designated-only]
+ *             [--hour] [--trace] [--disk-faults] [--instances 1|2]
  *             [--redesignate-after MS]
  *             [--end l2|l2-kill-primary|none|kill-primary-mid-move|
- *             kill-primary-instance|kill-primary-region]
- *             [--sibling-behind]
+ *             kill-primary-instance|kill-primary-region|lagging-joiner|
+ *             move-then-kill-primary|designation-race|old-back]
+ *             [--sibling-behind] [--joiner-only-copy] [--moves]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -86,6 +88,14 @@ int main(int argc, char **argv)
 				? BATON_SIM_END_KILL_PRIMARY_INSTANCE
 			    : strcmp(argv[k], "kill-primary-region") == 0
 				? BATON_SIM_END_KILL_PRIMARY_REGION
+			    : strcmp(argv[k], "lagging-joiner") == 0
+				? BATON_SIM_END_LAGGING_JOINER
+			    : strcmp(argv[k], "move-then-kill-primary") == 0
+				? BATON_SIM_END_MOVE_THEN_KILL_PRIMARY
+			    : strcmp(argv[k], "designation-race") == 0
+				? BATON_SIM_END_DESIGNATION_RACE
+			    : strcmp(argv[k], "old-back") == 0
+				? BATON_SIM_END_OLD_BACK
 				: BATON_SIM_END_L2;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "list-early") == 0) {
@@ -95,6 +105,19 @@ int main(int argc, char **argv)
 			   strcmp(argv[k + 1], "grant-ordinal-0") == 0) {
 			k++;
 			cfg.sim_broken = BATON_SIM_BROKEN_GRANT_ORDINAL_0;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "release-before-flush") == 0) {
+			k++;
+			cfg.sim_broken = BATON_SIM_BROKEN_RELEASE_BEFORE_FLUSH;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "no-leave") == 0) {
+			k++;
+			cfg.sim_broken = BATON_SIM_BROKEN_NO_LEAVE;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "finals-designated-only") == 0) {
+			k++;
+			cfg.sim_broken =
+			    BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc) {
 			k++;
 			cfg.decider_flags =
@@ -112,6 +135,12 @@ int main(int argc, char **argv)
 			n = 1;
 		} else if (strcmp(argv[k], "--sibling-behind") == 0) {
 			cfg.sibling_behind = true;
+		} else if (strcmp(argv[k], "--joiner-only-copy") == 0) {
+			cfg.joiner_only_copy = true;
+		} else if (strcmp(argv[k], "--moves") == 0) {
+			cfg.moves = true;
+			cfg.steps = 120;
+			cfg.redesignate_after_ms = 1000;
 		} else if (strcmp(argv[k], "--quiet") == 0) {
 			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
@@ -124,11 +153,17 @@ int main(int argc, char **argv)
 				"[--servers 3|5] [--steps K] [--broken "
 				"send-time|no-drift|sync-flag|first-final|"
 				"sibling-any-report|list-early|"
-				"grant-ordinal-0] [--hour] [--quiet] [--trace] "
+				"grant-ordinal-0|release-before-flush|no-leave|"
+				"finals-designated-only] [--hour] [--quiet] "
+				"[--trace] "
 				"[--instances 1|2] [--redesignate-after MS] "
 				"[--end l2|l2-kill-primary|none|"
 				"kill-primary-mid-move|kill-primary-instance|"
-				"kill-primary-region] [--sibling-behind]\n");
+				"kill-primary-region|lagging-joiner|"
+				"move-then-kill-primary|designation-race|"
+				"old-back] "
+				"[--sibling-behind] "
+				"[--joiner-only-copy] [--moves]\n");
 			return 2;
 		}
 	}
@@ -150,6 +185,33 @@ int main(int argc, char **argv)
 		if (n == 1 && cfg.instances > 1) {
 			printf("designation steps applied: %s\n",
 			       r.steps[0] != '\0' ? r.steps : "none");
+		}
+		if (n == 1 && cfg.instances > 1) {
+			printf("DESIGNATE refused %u (stale %u); JOIN "
+			       "proposals %u\n",
+			       r.desig_refused, r.desig_stale,
+			       r.join_proposals);
+		}
+		if (n == 1 && r.old_back.done) {
+			printf("old instance r%d.%u back at %llu, "
+			       "acknowledged %llu; after the failover r%d "
+			       "members %#x, r%d.%d writable\n",
+			       r.old_back.region, r.old_back.ordinal,
+			       (unsigned long long)r.old_back.position,
+			       (unsigned long long)r.old_back.acked,
+			       r.old_back.region, r.old_back.members,
+			       r.old_back.new_region, r.old_back.new_ordinal);
+		}
+		if (n == 1 && r.move.released) {
+			printf("last RELEASE: r%d holder %u, X %llu, flush "
+			       "%llu; the holder held %llu at LEAVE, %llu at "
+			       "RELEASE, %llu ms after LEAVE\n",
+			       r.move.region, r.move.holder,
+			       (unsigned long long)r.move.x,
+			       (unsigned long long)r.move.flush,
+			       (unsigned long long)r.move.holder_at_leave,
+			       (unsigned long long)r.move.holder_at_release,
+			       (unsigned long long)r.move.leave_to_release_ms);
 		}
 		if (r.kill.done) {
 			kills++;

@@ -899,6 +899,167 @@ START_TEST(sibling_any_report_is_caught)
 }
 END_TEST
 
+/* One synchronous schedule (seed 1) with two instances, ending in END
+ * with the model's batond broken as BROKEN says (0: not). */
+static void run_end(struct baton_sim_result *r, int end, unsigned broken,
+		    bool joiner_only_copy)
+{
+	struct baton_sim_config cfg;
+
+	baton_sim_config_default(&cfg);
+	cfg.instances = 2;
+	cfg.seed = 1;
+	cfg.end = end;
+	cfg.sim_broken = broken;
+	cfg.joiner_only_copy = joiner_only_copy;
+	ck_assert_int_eq(baton_sim_run(&cfg, r), 0);
+	ck_assert(r->synchronous);
+}
+
+/* Scenario 2 of §6: r1.0's pod dies while r1.1's WAL receiver takes 5
+ * bytes/ms (the primary writes 10). r1.1 joins, r1.0 leaves at once (no
+ * walsender), and the RELEASE must wait until r1.1 has flushed the X of
+ * the answer to the list without r1.0: r1.1 was well below X at LEAVE,
+ * held X when RELEASE applied, and the wait took at least the time a
+ * 5 bytes/ms receiver needs for the gap. */
+START_TEST(lagging_joiner_release_waits_for_x)
+{
+	struct baton_sim_result r;
+	const struct baton_sim_move *m = &r.move;
+
+	run_end(&r, BATON_SIM_END_LAGGING_JOINER, 0, false);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_str_eq(r.steps, "r1 J1 r1 L0 r1 R0");
+	ck_assert(m->released);
+	ck_assert_uint_eq(m->holder, 1);
+	ck_assert_uint_gt(m->x, m->holder_at_leave + 10000);
+	ck_assert_uint_ge(m->flush, m->x);
+	ck_assert_uint_ge(m->holder_at_release, m->x);
+	ck_assert_uint_ge(m->leave_to_release_ms,
+			  (m->x - m->holder_at_leave) / 5);
+	fprintf(stderr,
+		"lagging joiner: X %llu, r1.1 at %llu at LEAVE, RELEASE "
+		"%llu ms later at %llu (flush %llu)\n",
+		(unsigned long long)m->x,
+		(unsigned long long)m->holder_at_leave,
+		(unsigned long long)m->leave_to_release_ms,
+		(unsigned long long)m->holder_at_release,
+		(unsigned long long)m->flush);
+}
+END_TEST
+
+/* The move away from a silent r1.0 (its database acknowledging while
+ * listed), r2's receivers stalled so that r1 holds the only copy, the
+ * joiner slow after LEAVE; once RELEASE applied the primary's region is
+ * killed: r1.1 is promoted and holds every acknowledged write. The run
+ * the broken variants below are judged against. */
+START_TEST(move_then_kill_loses_no_acknowledged_write)
+{
+	struct baton_sim_result r;
+
+	run_end(&r, BATON_SIM_END_MOVE_THEN_KILL_PRIMARY, 0, false);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_str_eq(r.steps, "r1 J1 r1 L0 r1 R0");
+	ck_assert_uint_eq(r.move_kills, 1);
+	ck_assert_uint_eq(r.promotes, 1);
+	ck_assert_uint_eq(r.sync_failovers, 1);
+	ck_assert_uint_ge(r.move.holder_at_release, r.move.x);
+}
+END_TEST
+
+/* BROKEN_RELEASE_BEFORE_FLUSH: X read as the order lands, the old list
+ * in force 500 ms more: r1.0 acknowledges writes above X, r1.1 (slow)
+ * reaches X, RELEASE applies, the primary dies: r1.1 lacks them. */
+START_TEST(release_before_flush_is_caught)
+{
+	struct baton_sim_result r;
+
+	run_end(&r, BATON_SIM_END_MOVE_THEN_KILL_PRIMARY,
+		BATON_SIM_BROKEN_RELEASE_BEFORE_FLUSH, false);
+	ck_assert_msg(r.violation, "a RELEASE before the flush went unnoticed");
+	ck_assert_msg(strncmp(r.what, "RPO", 3) == 0, "%s", r.what);
+	fprintf(stderr, "release-before-flush caught: %s\n", r.what);
+}
+END_TEST
+
+/* BROKEN_NO_LEAVE: the list comes from M, so LEAVE keeps nothing out of
+ * it; the RELEASE applies with r1.0 still listed: S5. */
+START_TEST(no_leave_is_caught)
+{
+	struct baton_sim_result r;
+
+	run_end(&r, BATON_SIM_END_MOVE_THEN_KILL_PRIMARY,
+		BATON_SIM_BROKEN_NO_LEAVE, false);
+	ck_assert_msg(r.violation, "a list without LEAVE went unnoticed");
+	ck_assert_msg(strncmp(r.what, "S5", 2) == 0, "%s", r.what);
+	fprintf(stderr, "no-leave caught: %s\n", r.what);
+}
+END_TEST
+
+/* Scenario 1 "killed in Leaving" with the joiner holding the only copy:
+ * r2's receivers stall, r1.0's once the JOIN applied; the primary's
+ * region is killed after LEAVE. The joiner's own final must decide (it
+ * is promoted, a standby region's spare member); with
+ * BROKEN_FINALS_DESIGNATED_ONLY every member's final is r1.0's and the
+ * promote loses writes: RPO. */
+START_TEST(finals_designated_only_is_caught)
+{
+	struct baton_sim_result r;
+
+	run_end(&r, BATON_SIM_END_KILL_PRIMARY_MID_MOVE, 0, true);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_uint_eq(r.mid_move_kills, 1);
+	ck_assert_str_eq(r.steps, "r1 J1 r1 L0");
+	ck_assert_uint_eq(r.promotes, 1);
+	run_end(&r, BATON_SIM_END_KILL_PRIMARY_MID_MOVE,
+		BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY, true);
+	ck_assert_uint_eq(r.mid_move_kills, 1);
+	ck_assert_msg(r.violation && strncmp(r.what, "RPO", 3) == 0,
+		      "the joiner's final ignored went unnoticed: %s", r.what);
+	fprintf(stderr, "finals-designated-only caught: %s\n", r.what);
+}
+END_TEST
+
+/* Scenario 3 of §6: r1's batond crash-restarts with its JOIN in flight;
+ * one JOIN applies (the restarted one judges a report interval later,
+ * on the JOIN already applied), a RELEASE judged before the JOIN (its
+ * seq) is refused as stale, and the move finishes, nothing else. */
+START_TEST(designation_race_refuses_the_stale_release)
+{
+	struct baton_sim_result r;
+
+	run_end(&r, BATON_SIM_END_DESIGNATION_RACE, 0, false);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert(r.race_crashed);
+	ck_assert(r.race_stale_sent);
+	ck_assert_uint_ge(r.desig_stale, 1);
+	ck_assert_uint_eq(r.joins, 1);
+	ck_assert_str_eq(r.steps, "r1 J1 r1 L0 r1 R0");
+}
+END_TEST
+
+/* Scenario 4 of §6: after the move of the run above, the released r1.0
+ * answers again and, unlisted at full speed beside a slow r1.1, holds
+ * WAL nobody acknowledged; the primary's region is killed. r1.0 is no
+ * member and not promoted; nothing acknowledged is lost (RPO). */
+START_TEST(old_instance_back_is_never_counted)
+{
+	struct baton_sim_result r;
+	const struct baton_sim_old_back *o = &r.old_back;
+
+	run_end(&r, BATON_SIM_END_OLD_BACK, 0, false);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert(o->done);
+	ck_assert_uint_gt(o->position, o->acked);
+	ck_assert_uint_eq(r.promotes, 1);
+	ck_assert_uint_eq(o->members & (1u << o->ordinal), 0);
+	ck_assert_int_ge(o->new_region, 0);
+	ck_assert(
+	    !(o->new_region == o->region && o->new_ordinal == (int)o->ordinal));
+	ck_assert_str_eq(r.steps, "r1 J1 r1 L0 r1 R0");
+}
+END_TEST
+
 static Suite *sim_suite(void)
 {
 	Suite *s = suite_create("consensus_sim");
@@ -931,6 +1092,16 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, primary_region_killed_promotes_elsewhere);
 	tcase_add_test(tc, grant_ordinal_0_is_caught);
 	tcase_add_test(tc, sibling_any_report_is_caught);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("designation");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, lagging_joiner_release_waits_for_x);
+	tcase_add_test(tc, move_then_kill_loses_no_acknowledged_write);
+	tcase_add_test(tc, release_before_flush_is_caught);
+	tcase_add_test(tc, no_leave_is_caught);
+	tcase_add_test(tc, finals_designated_only_is_caught);
+	tcase_add_test(tc, designation_race_refuses_the_stale_release);
+	tcase_add_test(tc, old_instance_back_is_never_counted);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_set_timeout(tc, 300);
