@@ -2812,6 +2812,34 @@ static void kill_primary_await(struct sim *s, int p, const char *what)
 	}
 }
 
+/* The start of an end phase that moves a standby region's designation: a
+ * settled database in synchronous mode with a standby region that has a
+ * sibling to move to (quiet_standby()), and, when the phase KILLS the
+ * primary's server later, a majority left after it. The region, with
+ * *DBP its database; -1 (said in the trace, as PHASE) when there is
+ * none. */
+static int move_phase_start(struct sim *s, const char *phase, bool kills,
+			    const struct baton_db_state **dbp)
+{
+	const struct baton_db_state *db = top_db(s);
+	int r;
+
+	if (kills && (s->n - n_dead(s) - 1) * 2 <= s->n) {
+		/* a final kill took a server already: killing the primary's
+		 * too would leave Raft without a majority, a stall of the
+		 * fleet rather than of the failover (as END_L2_KILL_PRIMARY) */
+		tracef(s, "%s: no majority would be left", phase);
+		return -1;
+	}
+	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
+	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
+		tracef(s, "%s: no synchronous standby region", phase);
+		return -1;
+	}
+	*dbp = db;
+	return r;
+}
+
 /* Scenario 2 of design §6: a standby region's designated pod is killed
  * while its sibling's WAL receiver is slow (5 bytes/ms; the primary
  * writes 10). The joiner is listed once the old instance leaves (it
@@ -2820,14 +2848,12 @@ static void kill_primary_await(struct sim *s, int p, const char *what)
  * against what it really held when the RELEASE applied. */
 static void end_lagging_joiner(struct sim *s)
 {
-	const struct baton_db_state *db = top_db(s);
+	const struct baton_db_state *db = NULL;
 	const struct baton_sim_move *m = &s->res->move;
 	int r;
 	unsigned d;
 
-	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
-	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
-		tracef(s, "lagging joiner: no synchronous standby region");
+	if ((r = move_phase_start(s, "lagging joiner", false, &db)) < 0) {
 		return;
 	}
 	d = db->regions[r].designated;
@@ -2908,17 +2934,11 @@ static void old_back_after(struct sim *s, int r)
  * commit the released instance acknowledged (design §3.3, §3.4). */
 static void end_move_then_kill(struct sim *s)
 {
-	const struct baton_db_state *db = top_db(s);
+	const struct baton_db_state *db = NULL;
 	int r;
 	unsigned d;
 
-	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
-		tracef(s, "move-then-kill: no majority would be left");
-		return;
-	}
-	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
-	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
-		tracef(s, "move-then-kill: no synchronous standby region");
+	if ((r = move_phase_start(s, "move-then-kill", true, &db)) < 0) {
 		return;
 	}
 	d = db->regions[r].designated;
@@ -2994,15 +3014,13 @@ static void propose_stale_release(struct sim *s,
  * designation, of which the FSM takes one. */
 static void end_race(struct sim *s)
 {
-	const struct baton_db_state *db = top_db(s);
+	const struct baton_db_state *db = NULL;
 	unsigned proposals, d;
 	uint64_t seq;
 	double t0;
 	int r;
 
-	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
-	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
-		tracef(s, "race: no synchronous standby region");
+	if ((r = move_phase_start(s, "race", false, &db)) < 0) {
 		return;
 	}
 	d = db->regions[r].designated;
@@ -3055,22 +3073,13 @@ static void end_race(struct sim *s)
  * it is still a member). */
 static void end_mid_move(struct sim *s)
 {
-	const struct baton_db_state *db = top_db(s);
+	const struct baton_db_state *db = NULL;
 	struct inst *a;
 	double t0;
 	int r, p;
 	unsigned d;
 
-	if ((s->n - n_dead(s) - 1) * 2 <= s->n) {
-		/* a final kill took a server already: killing the primary's
-		 * too would leave Raft without a majority, a stall of the
-		 * fleet rather than of the failover (as END_L2_KILL_PRIMARY) */
-		tracef(s, "mid-move: no majority would be left");
-		return;
-	}
-	if (db == NULL || !db->cfg.synchronous || !settle(s) ||
-	    (db = top_db(s)) == NULL || (r = quiet_standby(s, db)) < 0) {
-		tracef(s, "mid-move: no synchronous standby region to try");
+	if ((r = move_phase_start(s, "mid-move", true, &db)) < 0) {
 		return;
 	}
 	d = db->regions[r].designated;
