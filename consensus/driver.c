@@ -216,15 +216,13 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		baton_decider_retain(&d->decider, db_in_fsm, fsm);
 		/* what applied in between is not known: designate.c
 		 * restarts the timers of the moves in flight (later) */
-		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
-			const struct baton_db_state *rs =
-			    baton_fsm_db_at(fsm, i);
+		for (unsigned i = 0; i < baton_index_count(&d->desig); i++) {
 			struct baton_driver_desig *g =
-			    baton_index_get(&d->desig, rs->name);
-			if (g != NULL) {
-				baton_designate_applied(&g->mem, rs, NULL, 0,
-							fsm->applied, now);
-			}
+			    baton_index_at(&d->desig, i);
+			/* every one is in the FSM (retained just above) */
+			baton_designate_applied(&g->mem,
+						baton_fsm_db(fsm, g->db), NULL,
+						0, fsm->applied, now);
 		}
 		baton_decider_restored(&d->decider, now);
 		for (unsigned i = 0; i < baton_fsm_count(fsm); i++) {
