@@ -49,10 +49,23 @@ bool baton_lastfailover_promoted(struct baton_lastfailover *r,
 	if (lf == NULL) {
 		return false;
 	}
-	snprintf(msg, size,
-		 "Raft committed: %s is primary at epoch %llu (was %s; %s)",
-		 cmd->region, (unsigned long long)cmd->epoch,
-		 from ? from : "none", baton_reason_name(cmd->reason));
+	if (from != NULL && strcmp(from, cmd->region) == 0 &&
+	    cmd->ordinal < BATON_ORDINALS) {
+		/* a sibling in the same region (design-per-instance §4):
+		 * "was eu-west" alone read like nothing happened */
+		snprintf(msg, size,
+			 "Raft committed: %s is primary at epoch %llu, its "
+			 "instance %u (a sibling of the instance it lost; %s)",
+			 cmd->region, (unsigned long long)cmd->epoch,
+			 (unsigned)cmd->ordinal,
+			 baton_reason_name(cmd->reason));
+	} else {
+		snprintf(msg, size,
+			 "Raft committed: %s is primary at epoch %llu (was "
+			 "%s; %s)",
+			 cmd->region, (unsigned long long)cmd->epoch,
+			 from ? from : "none", baton_reason_name(cmd->reason));
+	}
 	rec = baton_dbstate_obtain(r->dbs, cmd->db);
 	if (rec == NULL) {
 		json_decref(lf);

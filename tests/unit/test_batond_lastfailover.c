@@ -67,6 +67,16 @@ START_TEST(a_promote_starts_a_record)
 					      2000, msg, sizeof msg));
 	lf = baton_lastfailover_get(&r, "shop/orders");
 	ck_assert_str_eq(json_string_value(json_object_get(lf, "from")), "us");
+
+	/* a sibling in the same region says so (design-per-instance §4) */
+	promote(&cmd, "eu", 6);
+	cmd.ordinal = 1;
+	ck_assert(baton_lastfailover_promoted(&r, &cmd, "eu", NOW, NOW_MICRO,
+					      3000, msg, sizeof msg));
+	ck_assert_msg(strstr(msg,
+			     "eu is primary at epoch 6, its instance 1 "
+			     "(a sibling of the instance it lost;") != NULL,
+		      "%s", msg);
 	baton_lastfailover_close(&r);
 	baton_dbstate_free(&dbs);
 }
