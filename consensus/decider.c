@@ -329,7 +329,7 @@ static bool candidate(const struct baton_db_state *db, int i, int s,
 /* The highest final position of a member of a standby region: every
  * commit acknowledged in the epoch is at or below it (ANY 1 of the
  * members, §2 (I-HOLD)). */
-static uint64_t member_final_floor(const struct baton_db_state *db)
+uint64_t baton_decider_member_final_floor(const struct baton_db_state *db)
 {
 	uint64_t floor = 0;
 	struct slot sl;
@@ -364,7 +364,7 @@ static int pick(const struct baton_db_state *db, int exclude, bool final_only,
 		primary_pos = db->regions[db->primary].position;
 	}
 	if (final_only) {
-		floor = member_final_floor(db);
+		floor = baton_decider_member_final_floor(db);
 	}
 	for (i = 0; i < db->n_regions; i++) {
 		const struct baton_region_state *r = &db->regions[i];
@@ -390,6 +390,12 @@ static int pick(const struct baton_db_state *db, int exclude, bool final_only,
 				continue;
 			}
 			if (final_only && !sl.member && sl.position < floor) {
+				continue;
+			}
+			/* nor, after a promote that left no surely holding
+			 * instance awaited, below what the promoted one held
+			 * (struct baton_db_state, promote_floor) */
+			if (final_only && sl.position < db->promote_floor) {
 				continue;
 			}
 			if (flags & BATON_DECIDER_BROKEN_FIRST_FINAL) {

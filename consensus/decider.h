@@ -185,6 +185,14 @@ struct baton_db_state {
 	uint64_t renew_seq; /* renewals applied at this epoch (the CAS token) */
 	int sw_target;	    /* switchover target, -1 if none */
 	uint64_t sw_final_position; /* old primary's final position */
+	/* Synchronous: what the instance promoted at this epoch held (its
+	 * final), when the promote's reset left no instance awaited in
+	 * this epoch's round that surely holds it (a sibling promoted, the
+	 * lost region's designation moved to its spare, a member of a move
+	 * in flight dropped): every candidate of the next round must reach
+	 * it. 0: none needed (the old primary's instance, which holds it,
+	 * is awaited). docs/design-per-instance.md §9, note 47. */
+	uint64_t promote_floor;
 	uint32_t lease_hwm_ms; /* longest lease a renewal used in this epoch */
 	/* switchovers and lost()s applied so far: a fence and a final
 	 * position count for their own round only (one called off and
@@ -326,6 +334,10 @@ bool baton_decider_decide(struct baton_decider *d,
  * last position; when FINAL_ONLY, only regions that reported their final
  * position, the most advanced first (with ANY 1 only it surely holds every
  * acknowledged commit); then highest priority, then least lag. */
+/* The highest final position of a member of a standby region in DB's
+ * round: every commit acknowledged in the epoch is at or below it (ANY 1
+ * of the members). 0 when none has reported one. */
+uint64_t baton_decider_member_final_floor(const struct baton_db_state *db);
 int baton_decider_pick(const struct baton_db_state *db, int exclude,
 		       bool final_only);
 /* The same over instances (region, slot: docs/design-per-instance.md

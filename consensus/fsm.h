@@ -50,10 +50,12 @@
  * databases: count u32, next u32, then name + epoch u64 each); version 5
  * each region's designation after its report epoch (designated u8, members
  * u16, listed u16, desig_seq u64, then the spare slot: ordinal u8 with 0xFF
- * for none, flags u8, position u64, report epoch u64). Versions 1 to 4
- * still decode (as ordinal 0, M = L = {0}, no spare), and the encoder
- * writes version 4 while every region has that designation. */
-#define BATON_SNAPSHOT_VERSION 5
+ * for none, flags u8, position u64, report epoch u64); version 6 each
+ * database's promote floor (u64) after its round. Versions 1 to 5 still
+ * decode (as ordinal 0, M = L = {0}, no spare; no floor), and the encoder
+ * writes version 4 while every region has that designation, 5 while no
+ * database has a floor (both only with designation in use). */
+#define BATON_SNAPSHOT_VERSION 6
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */

@@ -994,6 +994,75 @@ START_TEST(promote_resets_members)
 }
 END_TEST
 
+/* A synchronous promote whose reset drops a member that may hold the only
+ * other copy (here region-1's own move in flight, M = {2, 5}: its 5 held
+ * the most) leaves a floor:
+ * the round's highest member final, which every candidate of the next
+ * round must reach (design-per-instance §9, note 47; the simulation lost
+ * acknowledged writes without it). It travels in a version 6 snapshot
+ * only; a promote that drops nothing clears it, and the snapshot is
+ * version 5 again. */
+START_TEST(a_promote_that_drops_a_holder_leaves_a_floor)
+{
+	struct baton_fsm a, b;
+	struct raft_fsm ra, rb;
+	struct raft_buffer buf;
+	struct baton_cmd c = reg_cmd();
+	struct baton_db_state *db;
+	struct baton_region_state *r1;
+
+	baton_fsm_init(&a, &ra);
+	baton_fsm_init(&b, &rb);
+	c.cfg.synchronous = true;
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	set_mid_move(&a);
+	db = baton_fsm_db(&a, "orders");
+	r1 = &db->regions[1];
+	r1->final = true; /* the designated member's final: below 5's */
+	r1->report_epoch = 1;
+	r1->position = 7000;
+	r1->spare.report_epoch = 1;
+	r1->spare.position = 9000;
+	ck_assert_uint_eq(baton_decider_member_final_floor(db), 9000);
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	c.ordinal = 2;
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->promote_floor, 9000);
+	ck_assert_int_eq(baton_fsm_snapshot_encode_version(&a, 5, &buf),
+			 BATON_EINVAL);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 6);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&b, buf.base, buf.len), 0);
+	raft_free(buf.base);
+	ck_assert_uint_eq(baton_fsm_db(&b, "orders")->promote_floor, 9000);
+	/* a candidate of the next round below it is none */
+	db->phase = BATON_PHASE_FAILING_OVER;
+	db->regions[0].healthy = true;
+	db->regions[0].final = true;
+	db->regions[0].report_epoch = 2;
+	db->regions[0].position = 8500;
+	ck_assert_int_eq(baton_decider_pick(db, 1, true), -1);
+	db->regions[0].position = 9000;
+	ck_assert_int_eq(baton_decider_pick(db, 1, true), 0);
+	/* the next promote drops nothing (M = {designated} everywhere,
+	 * another region, no spare to take over): no floor, version 5 */
+	db->phase = BATON_PHASE_HEALTHY;
+	for (unsigned i = 0; i < db->n_regions; i++) {
+		db->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(tst_fsm_apply(&a, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(db->promote_floor, 0);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&a, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 5);
+	raft_free(buf.base);
+	baton_fsm_close(&ra);
+	baton_fsm_close(&rb);
+}
+END_TEST
+
 /* A snapshot holding a designation the rules cannot produce (§2) is
  * corrupt: refused, and the FSM keeps what it had. */
 START_TEST(snapshot_v5_rejects_broken_masks)
@@ -1963,6 +2032,7 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, snapshot_v5_roundtrip_designation);
 	tcase_add_test(tc, snapshot_v5_rejects_broken_masks);
 	tcase_add_test(tc, promote_resets_members);
+	tcase_add_test(tc, a_promote_that_drops_a_holder_leaves_a_floor);
 	tcase_add_test(tc, designate_roundtrip_and_decode_rules);
 	tcase_add_test(tc, encoder_writes_v3_when_it_can);
 	tcase_add_test(tc, designate_move_and_back);
