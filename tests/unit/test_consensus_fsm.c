@@ -1049,6 +1049,7 @@ START_TEST(a_promote_that_drops_a_holder_leaves_a_floor)
 	 * another region, no spare to take over): no floor, version 5 */
 	db->phase = BATON_PHASE_HEALTHY;
 	for (unsigned i = 0; i < db->n_regions; i++) {
+		memset(&db->regions[i].spare, 0, sizeof db->regions[i].spare);
 		db->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
 	}
 	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
