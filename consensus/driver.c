@@ -758,11 +758,8 @@ static void designate(struct baton_driver *d, const struct baton_fsm *fsm,
 	snprintf(g->reason, sizeof g->reason, "%s", out.reason);
 	say(d, LOG_INFO, st->name,
 	    "designation: proposing %s of %s ordinal %u (seq %llu): %s",
-	    out.cmd.step == BATON_DESIGNATE_JOIN    ? "join"
-	    : out.cmd.step == BATON_DESIGNATE_LEAVE ? "leave"
-						    : "release",
-	    out.cmd.region, out.cmd.ordinal,
-	    (unsigned long long)out.cmd.desig_seq, out.reason);
+	    baton_designate_step_name(out.cmd.step), out.cmd.region,
+	    out.cmd.ordinal, (unsigned long long)out.cmd.desig_seq, out.reason);
 	if (d->ops.propose(d->ops.data, &out.cmd) == 0) {
 		g->in_flight = true;
 		d->stats.designates_proposed++;

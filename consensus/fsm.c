@@ -501,6 +501,20 @@ int baton_cmd_to_raft(const struct baton_cmd *cmd, struct raft_buffer *out)
 	return 0;
 }
 
+const char *baton_designate_step_name(int step)
+{
+	switch (step) {
+	case BATON_DESIGNATE_JOIN:
+		return "join";
+	case BATON_DESIGNATE_LEAVE:
+		return "leave";
+	case BATON_DESIGNATE_RELEASE:
+		return "release";
+	default:
+		return "unknown";
+	}
+}
+
 const char *baton_fsm_result_name(int code)
 {
 	static const char *const names[] = {

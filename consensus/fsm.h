@@ -188,6 +188,8 @@ enum baton_fsm_result {
 };
 
 const char *baton_fsm_result_name(int code);
+/* A DESIGNATE step's name: "join", "leave", "release" ("unknown"). */
+const char *baton_designate_step_name(int step);
 static inline int baton_fsm_result(void *result)
 {
 	return (int)(uintptr_t)result;

@@ -45,20 +45,6 @@ int baton_desigmetrics_add(struct baton_desigmetrics *m,
 	return m->ordinal && m->steps && m->seconds ? 0 : BATON_ENOMEM;
 }
 
-static const char *step_name(uint8_t step)
-{
-	switch (step) {
-	case BATON_DESIGNATE_JOIN:
-		return "join";
-	case BATON_DESIGNATE_LEAVE:
-		return "leave";
-	case BATON_DESIGNATE_RELEASE:
-		return "release";
-	default:
-		return "unknown";
-	}
-}
-
 static void timed(struct baton_desigmetrics *m, const struct baton_cmd *cmd,
 		  uint64_t now)
 {
@@ -105,7 +91,7 @@ void baton_desigmetrics_applied(struct baton_desigmetrics *m,
 		return;
 	}
 	baton_metric_inc(m->steps,
-			 (const char *[]){step_name(cmd->step),
+			 (const char *[]){baton_designate_step_name(cmd->step),
 					  baton_fsm_result_name(result)},
 			 1);
 	if (result == BATON_FSM_OK) {

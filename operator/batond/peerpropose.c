@@ -45,20 +45,6 @@ bool baton_peerpropose_peer_is(const char *peer, const char *region)
 	return strcmp(identity_region(peer), region) == 0;
 }
 
-static const char *step_name(int step)
-{
-	switch (step) {
-	case BATON_DESIGNATE_JOIN:
-		return "join";
-	case BATON_DESIGNATE_LEAVE:
-		return "leave";
-	case BATON_DESIGNATE_RELEASE:
-		return "release";
-	default:
-		return "?";
-	}
-}
-
 /* DESIGNATE: JOIN and the asynchronous RELEASE are the standby region's
  * own steps; LEAVE and the synchronous RELEASE the primary region's
  * (design-per-instance.md §3.2, §3.6). */
@@ -105,7 +91,8 @@ static int check_designate(const char *region, const struct baton_cmd *c,
 			return refuse(BATON_PEERPROPOSE_REGION, why, why_size,
 				      "%s: only region %s may propose %s for "
 				      "itself, not %s",
-				      c->db, c->region, step_name(c->step),
+				      c->db, c->region,
+				      baton_designate_step_name(c->step),
 				      region);
 		}
 		/* a forged X or flush from R, applied as the synchronous
@@ -127,7 +114,7 @@ static int check_designate(const char *region, const struct baton_cmd *c,
 		return refuse(BATON_PEERPROPOSE_EPOCH, why, why_size,
 			      "%s: %s at epoch %llu, but the leader has "
 			      "applied epoch %llu only",
-			      c->db, step_name(c->step),
+			      c->db, baton_designate_step_name(c->step),
 			      (unsigned long long)c->epoch,
 			      (unsigned long long)db->epoch);
 	}
@@ -136,13 +123,14 @@ static int check_designate(const char *region, const struct baton_cmd *c,
 			      "%s: only the primary region %s (epoch %llu) "
 			      "may propose %s for region %s, not %s",
 			      c->db, primary, (unsigned long long)db->epoch,
-			      step_name(c->step), c->region, region);
+			      baton_designate_step_name(c->step), c->region,
+			      region);
 	}
 	if (c->epoch != db->epoch) {
 		return refuse(BATON_PEERPROPOSE_EPOCH, why, why_size,
 			      "%s: %s at epoch %llu, but the current epoch "
 			      "is %llu",
-			      c->db, step_name(c->step),
+			      c->db, baton_designate_step_name(c->step),
 			      (unsigned long long)c->epoch,
 			      (unsigned long long)db->epoch);
 	}
