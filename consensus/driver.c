@@ -13,6 +13,7 @@
 /* a switchover target that has caught up reports at most this often (a
  * report in flight is not sent again on every tick) */
 #define SWITCHOVER_REPORT_MS 200
+#define LEVEL_RETRY_MS 5000 /* a LEVEL proposed and not applied */
 
 static uint32_t name_hash(const char *s)
 {
@@ -118,7 +119,7 @@ static struct baton_driver_desig *desig_for(struct baton_driver *d,
 	struct baton_driver_desig *g = baton_index_get(&d->desig, db);
 	void *item;
 
-	if (g != NULL || st == NULL || d->ops.designate == NULL ||
+	if (g != NULL || st == NULL || !d->designating ||
 	    baton_index_add(&d->desig, db, &item) != 0) {
 		return g;
 	}
@@ -235,6 +236,15 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		own_renewal(d, cmd, result);
 	}
 	if (result != BATON_FSM_OK) {
+		return;
+	}
+	if (cmd->type == BATON_CMD_LEVEL) {
+		say(d, LOG_INFO, "", "the fleet's command level is %u%s",
+		    fsm->fleet_level,
+		    d->ops.designate != NULL &&
+			    fsm->fleet_level >= BATON_LEVEL_DESIGNATION
+			? ": every region knows DESIGNATE, designation on"
+			: "");
 		return;
 	}
 	st = baton_fsm_db(fsm, cmd->db);
@@ -610,8 +620,8 @@ static void report_lost_spare(struct baton_driver *d,
 	const struct baton_region_state *mine = &st->regions[me];
 	const struct baton_spare_state *sp = &mine->spare;
 
-	if (d->ops.final_report == NULL || d->ops.designate == NULL ||
-	    sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
+	if (d->ops.final_report == NULL || !d->designating || sp->ordinal < 0 ||
+	    sp->ordinal >= BATON_ORDINALS ||
 	    sp->ordinal == (int)mine->designated || !sp->healthy ||
 	    sp->report_epoch != st->epoch || sp->final) {
 		return;
@@ -634,7 +644,7 @@ static void report_spare(struct baton_driver *d,
 	const struct baton_spare_state *had = &mine->spare;
 	struct baton_cmd c;
 
-	if (d->ops.designate == NULL || me != st->primary || rep->healthy ||
+	if (!d->designating || me != st->primary || rep->healthy ||
 	    !sp->present || sp->ordinal < 0 || sp->ordinal >= BATON_ORDINALS ||
 	    sp->ordinal == (int)mine->designated ||
 	    (sp->follows_epoch != 0 && sp->follows_epoch < st->epoch)) {
@@ -705,8 +715,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	 * the lease expires at the leader, or another region is promoted.
 	 * The lost primary instance itself is never a candidate, so saying
 	 * it is unhealthy takes nothing from the decider. */
-	if (d->ops.designate != NULL && me == st->primary &&
-	    !rep.primary_ready) {
+	if (d->designating && me == st->primary && !rep.primary_ready) {
 		rep.healthy = false;
 	}
 	/* unchanged, and already said in this epoch: nothing to say */
@@ -843,6 +852,43 @@ static void decide(struct baton_driver *d, const struct baton_db_state *st,
 	}
 }
 
+/* As the leader: LEVEL once every member's batond knows more than the
+ * FSM holds, up to this batond's own level (a newer member's extra
+ * commands mean nothing to this one). Asked again after LEVEL_RETRY_MS
+ * when the entry did not come back applied (a lost leadership, a full
+ * queue): LEVEL only rises, a repeat changes nothing. */
+static void raise_level(struct baton_driver *d, struct baton_fsm *fsm,
+			uint64_t now)
+{
+	struct baton_cmd c;
+	uint32_t known;
+
+	if (d->ops.fleet_level == NULL ||
+	    fsm->fleet_level >= BATON_COMMAND_LEVEL ||
+	    (d->level_proposed_ms != 0 &&
+	     now - d->level_proposed_ms < LEVEL_RETRY_MS)) {
+		return;
+	}
+	known = d->ops.fleet_level(d->ops.data);
+	if (known > BATON_COMMAND_LEVEL) {
+		known = BATON_COMMAND_LEVEL;
+	}
+	if (known <= fsm->fleet_level) {
+		return;
+	}
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_LEVEL;
+	c.level = known;
+	if (d->ops.propose(d->ops.data, &c) == 0) {
+		d->level_proposed_ms = now;
+		d->stats.levels_proposed++;
+		say(d, LOG_INFO, "",
+		    "every member's batond knows command level %u (the "
+		    "fleet's is %u): proposing it",
+		    known, fsm->fleet_level);
+	}
+}
+
 void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		       bool leader, uint64_t now)
 {
@@ -859,6 +905,13 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		if (d->ops.leader_changed != NULL) {
 			d->ops.leader_changed(d->ops.data, false);
 		}
+	}
+	d->designating = d->ops.designate != NULL &&
+			 (d->ops.fleet_level == NULL ||
+			  fsm->fleet_level >= BATON_LEVEL_DESIGNATION);
+	/* 6. the fleet's command level */
+	if (leader) {
+		raise_level(d, fsm, now);
 	}
 
 	/* Nothing below applies to the FSM (Raft applies on later
@@ -911,7 +964,7 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		if (me >= 0 && st->regions[me].role == BATON_ROLE_DATA) {
 			report(d, st, s, me, now);
 			/* 4b. designation */
-			if (d->ops.designate != NULL) {
+			if (d->designating) {
 				designate(d, fsm, st, me, now);
 			}
 		}

@@ -41,7 +41,12 @@
  *     fed from every applied command (baton_driver_applied);
  *  5. as the Raft leader, asks the decider and proposes what it decides
  *     (one promote or lost in flight per database), and keeps why a due
- *     failover is blocked for the status.
+ *     failover is blocked for the status;
+ *  6. as the Raft leader, raises the fleet's command level (LEVEL, fsm.h)
+ *     once every member's batond said it knows it (ops.fleet_level).
+ *     Designation (4b, the spare REPORTs) is on only once the FSM's level
+ *     has it: a batond started with --designation in a fleet mid-upgrade
+ *     proposes nothing an older replica would refuse.
  * Everything is O(1) per database and tick apart from what is due.
  */
 #ifndef BATON_CONSENSUS_DRIVER_H
@@ -142,6 +147,13 @@ struct baton_driver_ops {
 	 * driver proposes no DESIGNATE and keeps no designation memory. */
 	bool (*designate)(void *data, const char *db,
 			  struct baton_designate_input *in, uint64_t now);
+	/* The lowest command level (fsm.h, BATON_COMMAND_LEVEL) every
+	 * member's batond has said, this one's included; 0 while one has
+	 * not answered or said nothing (a batond from before). Asked only
+	 * by the leader, only while the FSM's level is below this batond's.
+	 * NULL: not gated, the fleet runs this build (the simulation, unit
+	 * tests): designation follows ops.designate alone. */
+	uint32_t (*fleet_level)(void *data);
 };
 
 /* Per database, only while designation is on: designate.c's memory and
@@ -184,6 +196,7 @@ struct baton_driver_stats {
 	uint64_t reports_sent, promotes_proposed, lost_proposed, lease_lapses;
 	uint64_t blocked[3]; /* decisions blocked, by enum baton_blocked */
 	uint64_t designates_proposed;
+	uint64_t levels_proposed;
 };
 
 struct baton_driver {
@@ -196,6 +209,10 @@ struct baton_driver {
 	struct baton_driver_ops ops;
 	struct baton_decider decider;
 	bool leader;
+	/* ops.designate set and the fleet's level has designation (or
+	 * ops.fleet_level is NULL); set at each tick */
+	bool designating;
+	uint64_t level_proposed_ms; /* last LEVEL proposed (0: none) */
 	uint32_t report_ms;
 	struct baton_driver_stats stats;
 	/* struct baton_driver_slot by database name (created by the tick,

@@ -177,6 +177,7 @@ int baton_cmd_version(const struct baton_cmd *cmd)
 {
 	switch (cmd->type) {
 	case BATON_CMD_DESIGNATE:
+	case BATON_CMD_LEVEL:
 		return 4;
 	case BATON_CMD_REPORT:
 		return cmd->ordinal != 0 || cmd->spare ? 4 : 3;
@@ -315,6 +316,13 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 		put_u8(&w, cmd->holder);
 		put_u64(&w, cmd->drop_position);
 		put_u64(&w, cmd->holder_flush);
+		break;
+	case BATON_CMD_LEVEL:
+		/* one meaning per encoding: no database, a level to raise */
+		if (cmd->db[0] != '\0' || cmd->level == 0) {
+			return BATON_EINVAL;
+		}
+		put_u32(&w, cmd->level);
 		break;
 	}
 	if (w.invalid) {
@@ -461,6 +469,15 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 			return BATON_EPARSE;
 		}
 		break;
+	case BATON_CMD_LEVEL:
+		if (buf[2] < 4 || cmd->db[0] != '\0') {
+			return BATON_EPARSE;
+		}
+		cmd->level = get_u32(&r);
+		if (!r.bad && cmd->level == 0) {
+			return BATON_EPARSE;
+		}
+		break;
 	default:
 		return BATON_EPARSE;
 	}
@@ -470,7 +487,8 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 			r.off++;
 		}
 	}
-	if (r.bad || r.off != len || cmd->db[0] == '\0' ||
+	if (r.bad || r.off != len ||
+	    (cmd->db[0] == '\0' && cmd->type != BATON_CMD_LEVEL) ||
 	    cmd->ordinal >= BATON_ORDINALS) {
 		return BATON_EPARSE;
 	}
@@ -1031,6 +1049,15 @@ static int apply_cmd(struct baton_fsm *f, const struct baton_cmd *c)
 	if (c->type == BATON_CMD_REGISTER) {
 		return apply_register(f, c);
 	}
+	if (c->type == BATON_CMD_LEVEL) {
+		/* the fleet's level only rises: a LEVEL proposed on an older
+		 * view (a leader that had not yet applied a higher one) is
+		 * accepted and changes nothing */
+		if (c->level > f->fleet_level) {
+			f->fleet_level = c->level;
+		}
+		return BATON_FSM_OK;
+	}
 	db = baton_fsm_db(f, c->db);
 	if (db == NULL) {
 		return BATON_FSM_NO_DB;
@@ -1565,6 +1592,9 @@ static int snapshot_version(const struct baton_fsm *f)
 	unsigned n = baton_fsm_count(f);
 	int v = 4;
 
+	if (f->fleet_level > 0) {
+		return 7; /* every region's batond reads it (fsm.h) */
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct baton_db_state *db = baton_fsm_db_at(f, i);
 		if (db->promote_floor != 0) {
@@ -1606,6 +1636,9 @@ static void put_snapshot(struct wr *w, const struct baton_fsm *f, int version)
 			put_str(w, f->tomb[i].name);
 			put_u64(w, f->tomb[i].epoch);
 		}
+	}
+	if (version >= 7) {
+		put_u32(w, f->fleet_level);
 	}
 }
 
@@ -1652,7 +1685,7 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 	struct rd r = {.p = buf, .len = len};
 	struct baton_index dbs;
 	uint64_t applied, chain;
-	uint32_t n, i, n_tomb = 0, tomb_next = 0;
+	uint32_t n, i, n_tomb = 0, tomb_next = 0, level = 0;
 	struct baton_fsm_tombstone *tomb = NULL;
 	int rv = BATON_EPARSE;
 
@@ -1706,7 +1739,10 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 			}
 		}
 	}
-	if (r.off != len) {
+	if (r.p[2] >= 7) {
+		level = get_u32(&r);
+	}
+	if (r.bad || r.off != len) {
 		goto err_after_init;
 	}
 	baton_index_free(&f->dbs);
@@ -1719,6 +1755,7 @@ int baton_fsm_snapshot_decode(struct baton_fsm *f, const void *buf, size_t len)
 	}
 	f->n_tomb = n_tomb;
 	f->tomb_next = tomb_next;
+	f->fleet_level = level;
 	free(tomb);
 	return 0;
 

@@ -38,6 +38,18 @@
  * emitting today's entries, and an older batond reads every entry but
  * DESIGNATE and the reports and promotes of other instances. */
 #define BATON_CMD_VERSION 4
+/* The commands this batond knows, as one number every region's batond
+ * says on its peer API (GET /v1/status "commandLevel"; a batond from
+ * before says nothing: 0). The fleet's level (struct baton_fsm
+ * fleet_level) is raised by LEVEL, which the leader proposes once every
+ * member's batond said at least that (consensus/driver.h); a command
+ * that needs a level is proposed only once the FSM holds it, so a fleet
+ * mid-upgrade never writes an entry one of its replicas would refuse as
+ * malformed while the others apply it.
+ *   1: DESIGNATE, spare REPORTs (command format 4), LEVEL, snapshot
+ *      formats 5 to 7. */
+#define BATON_COMMAND_LEVEL 1
+#define BATON_LEVEL_DESIGNATION 1
 #define BATON_CMD_MAX 2048
 /* Databases one RENEW_BATCH renews: a region's renewals travel in
  * ceil(databases / this) entries per renewMillis, not one per database.
@@ -51,11 +63,14 @@
  * each region's designation after its report epoch (designated u8, members
  * u16, listed u16, desig_seq u64, then the spare slot: ordinal u8 with 0xFF
  * for none, flags u8, position u64, report epoch u64); version 6 each
- * database's promote floor (u64) after its round. Versions 1 to 5 still
- * decode (as ordinal 0, M = L = {0}, no spare; no floor), and the encoder
- * writes version 4 while every region has that designation, 5 while no
- * database has a floor (both only with designation in use). */
-#define BATON_SNAPSHOT_VERSION 6
+ * database's promote floor (u64) after its round; version 7 the fleet's
+ * command level (u32) after the tombstones. Versions 1 to 6 still decode
+ * (as ordinal 0, M = L = {0}, no spare; no floor; level 0), and the
+ * encoder writes version 4 while every region has that designation, 5
+ * while no database has a floor (both only with designation in use), 6
+ * while the fleet's level is 0: a batond from before reads every snapshot
+ * written before its fleet was all upgraded. */
+#define BATON_SNAPSHOT_VERSION 7
 
 enum baton_cmd_type {
 	BATON_CMD_REGISTER = 1,	    /* db, config, regions, primary */
@@ -77,6 +92,9 @@ enum baton_cmd_type {
 	 * then for RELEASE the holder and the evidence
 	 * (docs/design-per-instance.md §3.2; rules in fsm.c) */
 	BATON_CMD_DESIGNATE,
+	/* level: raise the fleet's command level (never lowers it); no
+	 * database. The leader's alone (never forwarded by the peer API) */
+	BATON_CMD_LEVEL,
 	BATON_CMD__COUNT
 };
 
@@ -121,6 +139,7 @@ struct baton_cmd {
 	 * seen after that; the FSM requires holder_flush >= drop_position */
 	uint64_t drop_position;
 	uint64_t holder_flush;
+	uint32_t level; /* LEVEL */
 	/* REGISTER, CONFIG */
 	struct baton_failover_config cfg;
 	unsigned n_regions;
@@ -223,6 +242,9 @@ struct baton_fsm {
 	 * BATON_FSM_TOMBSTONES removals, the oldest forgotten first. */
 	struct baton_fsm_tombstone tomb[BATON_FSM_TOMBSTONES];
 	unsigned n_tomb, tomb_next;
+	/* The highest LEVEL applied (BATON_COMMAND_LEVEL): every region's
+	 * batond knows the commands of this level. Only rises. */
+	uint32_t fleet_level;
 	baton_fsm_observer_cb observer;
 	void *observer_data;
 };

@@ -378,8 +378,18 @@ static void drv_log(void *data, int level, const char *db, const char *msg)
 	if (!baton_log_enabled(l)) {
 		return; /* a report per database per interval at debug */
 	}
+	if (db[0] == '\0') { /* the fleet's, not a database's */
+		baton_log(l, "raft", "%s", msg);
+		return;
+	}
 	baton_log_kv(l, "raft", json_pack("{s:s}", "db", db), "%s: %s", db,
 		     msg);
+}
+
+static uint32_t drv_fleet_level(void *data)
+{
+	struct baton_raftglue *g = data;
+	return baton_fleetlevel_known(&g->fleetlevel);
 }
 
 static void drv_leader_changed(void *data, bool leader)
@@ -419,6 +429,17 @@ static void tick_cb(uv_timer_t *t)
 		join_step(g, now_ms());
 	}
 	member_step(g, now_ms());
+	/* the leader learns what every member's batond knows until the
+	 * fleet's level is this one's (driver step 6, fleetlevel.h) */
+	if (is_leader(g) && g->node.fsm.fleet_level < BATON_COMMAND_LEVEL) {
+		struct baton_kube_client *clients[BATON_RAFTGLUE_MEMBERS];
+		for (int i = 0; i < g->n_members; i++) {
+			clients[i] = g->members[i].client_ready
+					 ? &g->members[i].client
+					 : NULL;
+		}
+		baton_fleetlevel_ask(&g->fleetlevel, clients, now_ms());
+	}
 	baton_driver_tick(&g->driver, &g->node.fsm, is_leader(g), now_ms());
 }
 
@@ -517,6 +538,14 @@ static json_t *raft_status(void *data)
 	    (json_int_t)g->node.fsm.applied, "members", members, "joining",
 	    g->joining, "lastIndex",
 	    (json_int_t)(g->node.started ? raft_last_index(&g->node.raft) : 0));
+	/* what this batond knows and what the whole fleet does (consensus/
+	 * fsm.h): the leader raises the fleet's level from the former */
+	if (st != NULL) {
+		json_object_set_new(st, "commandLevel",
+				    json_integer(BATON_COMMAND_LEVEL));
+		json_object_set_new(st, "fleetCommandLevel",
+				    json_integer(g->node.fsm.fleet_level));
+	}
 	/* the leader's committed configuration, when no change is in flight:
 	 * what a joining member may trust (batond/membership.h rule 4) */
 	if (st != NULL && is_leader(g) &&
@@ -1179,6 +1208,7 @@ static int members_init(struct baton_raftglue *g, char *errmsg)
 			}
 		}
 	}
+	baton_fleetlevel_init(&g->fleetlevel, g->n_members, g->self);
 	return 0;
 }
 
@@ -1285,6 +1315,7 @@ static int api_listen(struct baton_raftglue *g, char *errmsg)
  * g->closing (client_closed_cb). */
 static void close_clients(struct baton_raftglue *g)
 {
+	baton_fleetlevel_stop(&g->fleetlevel);
 	for (int i = 0; i < g->n_members; i++) {
 		if (g->members[i].client_ready) {
 			g->closing++;
@@ -1357,6 +1388,9 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 		     * memory kept (driver.h); on only once every region
 		     * runs a batond that knows the command */
 		    .designate = cfg->designation ? drv_designate : NULL,
+		    /* on only once every member's batond knows DESIGNATE
+		     * (the fleet's command level, fleetlevel.h) */
+		    .fleet_level = drv_fleet_level,
 		};
 		uint64_t inc = 0;
 		/* this process's renewals, told from ones an earlier batond

@@ -39,6 +39,7 @@
 #include "batond/config.h"
 #include "batond/consensus.h"
 #include "batond/desigmetrics.h"
+#include "batond/fleetlevel.h"
 #include "consensus/driver.h"
 #include "consensus/node.h"
 #include "http/metrics.h"
@@ -143,6 +144,9 @@ struct baton_raftglue {
 	int n_members;
 	int self;
 	struct baton_driver driver; /* consensus/driver.h: the protocol */
+	/* what each member's batond knows (fleetlevel.h), asked while
+	 * leading */
+	struct baton_fleetlevel fleetlevel;
 	uint64_t generation; /* ops.generation: role/phase changes applied */
 	/* runs from a successful init until the close: kick() restarts it
 	 * only then (uv_is_active) */

@@ -683,6 +683,11 @@ struct desig_world {
 	struct baton_cmd promote;
 	unsigned promotes;
 	struct baton_cmd batch; /* the last RENEW_BATCH (not applied) */
+	/* the fleet's level the op says (desig_setup_gated), the LEVELs
+	 * proposed (not applied) and by whom */
+	uint32_t known_level;
+	struct baton_cmd level;
+	unsigned levels, levels_by_d1;
 };
 
 static struct desig_world *dw;
@@ -707,6 +712,11 @@ static int desig_propose(void *data, const struct baton_cmd *cmd)
 	if (cmd->type == BATON_CMD_PROMOTE) {
 		dw->promote = *cmd;
 		dw->promotes++;
+	}
+	if (cmd->type == BATON_CMD_LEVEL) {
+		dw->level = *cmd;
+		dw->levels++;
+		dw->levels_by_d1 += data == &dw->d1;
 	}
 	if (cmd->type == BATON_CMD_DESIGNATE) {
 		ck_assert_uint_lt(dw->n_pending, 4);
@@ -848,7 +858,14 @@ static bool desig_final(void *data, const char *db, uint64_t epoch,
 	return true;
 }
 
-static void desig_setup(bool designation)
+static uint32_t desig_level(void *data)
+{
+	/* asked by the leader only */
+	ck_assert_ptr_eq(data, &dw->d0);
+	return dw->known_level;
+}
+
+static void desig_setup_ops(bool designation, bool gated)
 {
 	struct baton_driver_ops ops = {.report = desig_report,
 				       .propose = desig_propose,
@@ -867,10 +884,18 @@ static void desig_setup(bool designation)
 	if (designation) {
 		ops.designate = desig_view;
 	}
+	if (gated) {
+		ops.fleet_level = desig_level;
+	}
 	ops.data = &dw->d0;
 	baton_driver_init(&dw->d0, "r0", &ops, 0, 1);
 	ops.data = &dw->d1;
 	baton_driver_init(&dw->d1, "r1", &ops, 0, 2);
+}
+
+static void desig_setup(bool designation)
+{
+	desig_setup_ops(designation, false);
 }
 
 static void desig_teardown(void)
@@ -1124,6 +1149,48 @@ START_TEST(the_primary_region_reports_its_sibling_only_when_its_own_is_down)
 }
 END_TEST
 
+/* Designation waits for the fleet's level (driver step 6): a batond run
+ * with designation in a fleet whose members have not all said they know
+ * DESIGNATE proposes no DESIGNATE, no spare REPORT, and does not fold
+ * "cannot hold the lease" into its health; the leader proposes LEVEL once
+ * every member knows it (only the leader, again only after 5 s when it
+ * did not apply, never above this batond's own level), and once it has
+ * applied designation is on. */
+START_TEST(designation_waits_for_the_fleet_level)
+{
+	desig_setup_ops(true, true);
+	dw->known_level = 0; /* a member has not answered, or is older */
+	dw->r1_pod0_gone = true;
+	dw->r0_asks_stopped = true;
+	ck_assert_uint_eq(spare_run(60000, "r0"), 0);
+	ck_assert_uint_eq(dw->designates, 0);
+	ck_assert_uint_eq(dw->levels, 0);
+	ck_assert(baton_fsm_db(&dw->f, "lab/orders")->regions[0].healthy);
+	ck_assert_uint_eq(baton_index_count(&dw->d1.desig), 0);
+
+	dw->known_level = 7; /* a newer member: capped at this one's */
+	spare_run(100, "r0");
+	ck_assert_uint_eq(dw->levels, 1);
+	ck_assert_uint_eq(dw->level.level, BATON_COMMAND_LEVEL);
+	ck_assert_uint_eq(dw->levels_by_d1, 0);
+	spare_run(4800, "r0");
+	ck_assert_uint_eq(dw->levels, 1); /* in flight */
+	spare_run(300, "r0");
+	ck_assert_uint_eq(dw->levels, 2); /* not applied: asked again */
+	ck_assert_uint_eq(dw->f.fleet_level, 0);
+	ck_assert_uint_eq(dw->designates, 0);
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &dw->level), BATON_FSM_OK);
+	ck_assert_uint_eq(dw->f.fleet_level, BATON_LEVEL_DESIGNATION);
+	/* on: r0 says its instance cannot hold the lease, and its sibling */
+	ck_assert_uint_eq(spare_run(1100, "r0"), 1);
+	ck_assert(!baton_fsm_db(&dw->f, "lab/orders")->regions[0].healthy);
+	spare_run(60000, "r0");
+	ck_assert_uint_gt(dw->designates, 0); /* r1's move of its dead 0 */
+	ck_assert_uint_eq(dw->levels, 2);     /* at its level: no more */
+	desig_teardown();
+}
+END_TEST
+
 /* r0's designated instance is down and its sibling said so (above); the
  * lease lapses and a synchronous round starts: r0's driver asks for its
  * spare slot's final (the op detaches it) and proposes it; at 8888 it is
@@ -1279,6 +1346,7 @@ static Suite *driver_suite(void)
 	tcase_add_test(
 	    tc, renewals_stop_when_the_designated_instance_does_not_serve);
 	tcase_add_test(tc, designation_off_proposes_nothing);
+	tcase_add_test(tc, designation_waits_for_the_fleet_level);
 	tcase_add_test(tc, a_dead_designated_standby_moves_join_leave_release);
 	tcase_add_test(tc, one_designation_in_flight_and_judged_once_a_second);
 	tcase_add_test(tc, designation_memory_goes_with_the_database);

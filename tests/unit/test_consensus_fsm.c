@@ -118,6 +118,11 @@ START_TEST(encode_decode_roundtrip_every_type)
 			in.drop_position = 1ull << 33;
 			in.holder_flush = (1ull << 33) + 1;
 		}
+		if (t == BATON_CMD_LEVEL) { /* the fleet's: no database */
+			memset(&in, 0, sizeof in);
+			in.type = BATON_CMD_LEVEL;
+			in.level = 0x7fffffffu;
+		}
 		ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len),
 				 0);
 		ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
@@ -1266,6 +1271,135 @@ START_TEST(designate_roundtrip_and_decode_rules)
 }
 END_TEST
 
+static struct baton_cmd level_cmd(uint32_t level)
+{
+	struct baton_cmd c;
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_LEVEL;
+	c.level = level;
+	return c;
+}
+
+/* LEVEL (fsm.h): one encoding (no database, a level above 0, format 4
+ * like every command an older batond does not know); the fleet's level
+ * only rises, and a repeat or a lower one is accepted and changes
+ * nothing (a leader that proposed on an older view). Nothing about a
+ * database moves. */
+START_TEST(level_only_rises)
+{
+	uint8_t buf[BATON_CMD_MAX];
+	size_t len;
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_cmd c, out;
+	struct baton_db_state before;
+	uint64_t chain;
+
+	c = level_cmd(1);
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	ck_assert_uint_eq(buf[2], 4);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_uint_eq(out.level, 1);
+	buf[2] = 3; /* did not exist before format 4 */
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), BATON_EPARSE);
+	buf[2] = 4;
+	for (size_t cut = 4; cut < len; cut++) {
+		ck_assert_int_eq(baton_cmd_decode(buf, cut, &out),
+				 BATON_EPARSE);
+	}
+	/* level 0 and a database: refused both ways */
+	c = level_cmd(0);
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = level_cmd(1);
+	snprintf(c.db, sizeof c.db, "orders");
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = level_cmd(1);
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len), 0);
+	buf[len - 4] = 0; /* the u32 level, big or little: all four */
+	buf[len - 3] = 0;
+	buf[len - 2] = 0;
+	buf[len - 1] = 0;
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), BATON_EPARSE);
+
+	baton_fsm_init(&f, &rf);
+	c = reg_cmd();
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	memcpy(&before, baton_fsm_db(&f, "orders"), sizeof before);
+	ck_assert_uint_eq(f.fleet_level, 0);
+	ck_assert_int_eq(
+	    tst_fsm_apply(
+		&f, &(struct baton_cmd){.type = BATON_CMD_LEVEL, .level = 1}),
+	    BATON_FSM_OK);
+	ck_assert_uint_eq(f.fleet_level, 1);
+	chain = f.chain;
+	c = level_cmd(1);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(f.fleet_level, 1);
+	ck_assert_uint_ne(f.chain, chain); /* applied, hashed */
+	c = level_cmd(5);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	c = level_cmd(2);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(f.fleet_level, 5);
+	ck_assert_int_eq(
+	    memcmp(&before, baton_fsm_db(&f, "orders"), sizeof before), 0);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Snapshot format 7 carries the fleet's level; it is written only once
+ * the level is above 0 (every region's batond reads it then), a fleet at
+ * level 0 keeps writing what a batond from before reads, and no older
+ * format may be asked for once a level is held (it would be lost). */
+START_TEST(snapshot_v7_holds_the_fleet_level)
+{
+	struct baton_fsm f, g;
+	struct raft_fsm rf, rg;
+	struct raft_buffer buf;
+	struct baton_cmd c;
+
+	baton_fsm_init(&f, &rf);
+	c = reg_cmd();
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&f, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 4);
+	raft_free(buf.base);
+	c = level_cmd(1);
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&f, &buf), 0);
+	ck_assert_uint_eq(((uint8_t *)buf.base)[2], 7);
+	baton_fsm_init(&g, &rg);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&g, buf.base, buf.len), 0);
+	ck_assert_uint_eq(g.fleet_level, 1);
+	ck_assert_uint_eq(g.applied, f.applied);
+	ck_assert_ptr_nonnull(baton_fsm_db(&g, "orders"));
+	/* the level's four bytes cut off: refused, G untouched */
+	g.fleet_level = 9;
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&g, buf.base, buf.len - 4),
+			 BATON_EPARSE);
+	ck_assert_uint_eq(g.fleet_level, 9);
+	raft_free(buf.base);
+	for (int v = 2; v < 7; v++) {
+		ck_assert_int_eq(baton_fsm_snapshot_encode_version(&f, v, &buf),
+				 BATON_EINVAL);
+	}
+	/* an older snapshot restored over a levelled FSM: level 0 (what
+	 * the fleet that wrote it had) */
+	baton_fsm_close(&rf);
+	baton_fsm_init(&f, &rf);
+	c = reg_cmd();
+	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(&f, &buf), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_decode(&g, buf.base, buf.len), 0);
+	ck_assert_uint_eq(g.fleet_level, 0);
+	raft_free(buf.base);
+	baton_fsm_close(&rf);
+	baton_fsm_close(&rg);
+}
+END_TEST
+
 /* The encoder writes the lowest version that can express a command: with
  * every region at ordinal 0, today's bytes (version 3), so an older batond
  * reads them; an instance other than 0, a spare report or a DESIGNATE
@@ -1327,7 +1461,7 @@ START_TEST(encoder_writes_v3_when_it_can)
 	/* every other command stays version 3 */
 	for (int t = BATON_CMD_REGISTER; t < BATON_CMD__COUNT; t++) {
 		c = cmd(t, "region-1", 1);
-		if (t != BATON_CMD_DESIGNATE) {
+		if (t != BATON_CMD_DESIGNATE && t != BATON_CMD_LEVEL) {
 			ck_assert_int_eq(baton_cmd_version(&c), 3);
 		}
 	}
@@ -2036,6 +2170,8 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, a_promote_that_drops_a_holder_leaves_a_floor);
 	tcase_add_test(tc, designate_roundtrip_and_decode_rules);
 	tcase_add_test(tc, encoder_writes_v3_when_it_can);
+	tcase_add_test(tc, level_only_rises);
+	tcase_add_test(tc, snapshot_v7_holds_the_fleet_level);
 	tcase_add_test(tc, designate_move_and_back);
 	tcase_add_test(tc, designate_give_up_on_joiner);
 	tcase_add_test(tc, join_only_in_healthy);
