@@ -27,6 +27,12 @@ for f in "$top"/examples/values/*.yaml; do
     check "helm template $(basename "$f"): batond gets the region's agent CA (generated, kept across upgrades and uninstall)" \
         bash -c "out=\$(helm template baton '$chart' -n baton-system $kv -f '$f'); grep -q 'caKey: /etc/baton/agent-ca/tls.key' <<<\"\$out\" && grep -q 'secretName: baton-agent-ca' <<<\"\$out\" && grep -q 'helm.sh/resource-policy: keep' <<<\"\$out\""
 done
+# designation is on by default (batond waits for the fleet's command level
+# before it proposes any), and off when asked
+check "helm template: batond runs with --designation by default, without it when designation.enabled=false" \
+    bash -c "helm template baton '$chart' -n baton-system $kv --set region=a | grep -q 'args: \[batond, --config, /etc/baton/config/config.yaml, --designation\]' &&
+        ! helm template baton '$chart' -n baton-system $kv --set region=a --set designation.enabled=false | grep -q -- '--designation' &&
+        helm template baton '$chart' -n baton-system $kv --set region=a --set designation.enabled=false | grep -q 'args: \[batond, --config, /etc/baton/config/config.yaml\]'"
 # watchNamespaces: a Role per listed namespace for batond and the peer
 # account, and no ClusterRole at all (batond reads nothing cluster-scoped).
 scoped_render() { helm template baton "$chart" -n baton-system $kv --set region=a --set 'watchNamespaces={team-a,team-b}'; }

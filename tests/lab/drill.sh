@@ -35,7 +35,7 @@
 #   6 heal          partition the primary region, wait for the failover,
 #                   then heal it: measured is the rejoin (the old primary
 #                   becomes a replica of the new one, no manual step)
-#   kill-instance   (netns lab, LAB_REPLICAS=2 LAB_DESIGNATION=1 make lab)
+#   kill-instance   (netns lab, LAB_REPLICAS=2 make lab)
 #                   cut the link of a standby region's designated instance
 #                   (lab.sh isolate-pod: a lost node under one instance;
 #                   its pod object stays): the region must move its
@@ -47,7 +47,7 @@
 #                   The prober writes to every instance, siblings too.
 #                   Restored: the pod's link, then the region
 #   kill-primary-instance
-#                   (netns lab, LAB_REPLICAS=2 LAB_DESIGNATION=1 make lab)
+#                   (netns lab, LAB_REPLICAS=2 make lab)
 #                   cut the link of the primary region's designated
 #                   instance only (lab.sh isolate-pod): its region, batond
 #                   and sibling stay up. The region says its instance is

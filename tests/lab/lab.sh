@@ -45,8 +45,9 @@
 # BATON_LAB_BATOND (0: do not start batond; tests that run their own),
 # BATON_LAB_PV_SIZE (default 100Gi), BATON_LAB_STORAGE_CLASS (default none),
 # LAB_REPLICAS (instances per data region apply-example asks for, 1-4,
-# default 1), LAB_DESIGNATION (1: batond runs with designation on, a
-# region moves its designated instance when it dies: docs/lab.md),
+# default 1), LAB_DESIGNATION (default 1, as the chart: batond runs with
+# designation on, a region moves its designated instance when it dies,
+# once every region's batond knows the command: docs/lab.md; 0: off),
 # LAB_LOG_LEVEL (batond's log level). These three are remembered in
 # $BATON_LAB_DIR/settings/ when given, so a later `up` (a drill's restore)
 # starts batond as the first did.
@@ -256,9 +257,10 @@ write_batond_config() {
         echo "agentApi: {bind: \"$(region_ip "$r"):7102\", caCert: $pki/agents-$r.crt, caKey: $pki/agents-$r.key}"
         echo "lease: {driftPercent: 5, marginMillis: 200}"
         echo "tls: {ca: $pki/ca.crt, cert: $pki/$r.crt, key: $pki/$r.key}"
-        # LAB_DESIGNATION=1: a region whose designated instance dies
-        # moves it to a sibling (docs/design-per-instance.md)
-        if [ "$(lab_setting LAB_DESIGNATION)" = 1 ]; then echo "designation: true"; fi
+        # designation (the default, LAB_DESIGNATION=0 turns it off): a
+        # region whose designated instance dies moves it to a sibling
+        # (docs/design-per-instance.md)
+        if [ "$(lab_setting LAB_DESIGNATION)" != 0 ]; then echo "designation: true"; fi
         # LAB_LOG_LEVEL=debug: every command applied, every report sent
         level=$(lab_setting LAB_LOG_LEVEL)
         if [ -n "$level" ]; then echo "log: {level: $level}"; fi
