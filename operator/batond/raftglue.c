@@ -936,6 +936,12 @@ static void add_metrics(struct baton_raftglue *g)
 	    "Failovers this leader found blocked, by reason "
 	    "(WaitingForStandby, NoCandidate)",
 	    reason, NULL, 0);
+	g->m_level = baton_metrics_add(
+	    m, BATON_METRIC_GAUGE, "baton_fleet_command_level",
+	    "The commands every region's batond knows, as committed in Raft "
+	    "(1: designation; below batond's own level while a region runs "
+	    "an older batond)",
+	    NULL, NULL, 0);
 	(void)baton_desigmetrics_add(&g->desigm, m, g->rc.cfg->designation);
 }
 
@@ -952,6 +958,7 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	baton_metric_set(g->m_term, NULL,
 			 (double)raft_current_term(&g->node.raft));
 	baton_metric_set(g->m_applied, NULL, (double)g->node.fsm.applied);
+	baton_metric_set(g->m_level, NULL, (double)g->node.fsm.fleet_level);
 	/* the driver counts; the counters catch up */
 #define CATCH_UP(metric, label, field)                                         \
 	do {                                                                   \

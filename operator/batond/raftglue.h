@@ -153,6 +153,7 @@ struct baton_raftglue {
 	uv_timer_t tick;
 	bool barrier_due; /* a decision applied here, the leader: push it */
 	/* metrics (on the daemon's registry; may be NULL) */
+	struct baton_metric *m_level; /* baton_fleet_command_level */
 	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
 	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
 	struct baton_driver_stats counted; /* what the counters hold */
