@@ -1342,6 +1342,12 @@ static bool standbys_due(struct baton_agents *a,
 				       reported ? &have : NULL, want->gen);
 }
 
+/* What the env's peer_* callbacks are given. */
+static void *peer_data(const struct baton_agents *a)
+{
+	return a->env.peer_data != NULL ? a->env.peer_data : a->env.data;
+}
+
 /* What region R's batond published for P's database (its endpoints) is
  * about the instance the FSM designates in R now: its entry names that
  * pod. An entry written before a promote or a move inside R names the
@@ -1360,7 +1366,7 @@ static bool peer_current(struct baton_agents *a,
 	    (unsigned)r >= st->n_regions) {
 		return true;
 	}
-	named = a->env.peer_designated(a->env.data, p->ns, p->cluster,
+	named = a->env.peer_designated(peer_data(a), p->ns, p->cluster,
 				       st->regions[r].name);
 	return named == NULL ||
 	       baton_children_pod_name(p->cluster, st->regions[r].name,
@@ -1435,11 +1441,11 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		/* the FSM never names a primary outside its regions */
 		BATON_ASSERT((unsigned)st->primary < st->n_regions);
 		v.primary_endpoint =
-		    a->env.peer_endpoint(a->env.data, p->ns, p->cluster,
+		    a->env.peer_endpoint(peer_data(a), p->ns, p->cluster,
 					 st->regions[st->primary].name);
 		if (a->env.peer_instance_endpoint != NULL) {
 			v.primary_instance = a->env.peer_instance_endpoint(
-			    a->env.data, p->ns, p->cluster,
+			    peer_data(a), p->ns, p->cluster,
 			    st->regions[st->primary].name);
 		}
 	}
@@ -1454,7 +1460,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		if (t >= 0 && t != me && t != st->primary &&
 		    peer_current(a, p, st, t)) {
 			v.failover_target = a->env.peer_instance_endpoint(
-			    a->env.data, p->ns, p->cluster,
+			    peer_data(a), p->ns, p->cluster,
 			    st->regions[t].name);
 		}
 	}
@@ -1468,7 +1474,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		} else if (a->env.peer_instance_endpoint != NULL &&
 			   peer_current(a, p, st, st->sw_target)) {
 			v.switchover_target = a->env.peer_instance_endpoint(
-			    a->env.data, p->ns, p->cluster,
+			    peer_data(a), p->ns, p->cluster,
 			    st->regions[st->sw_target].name);
 		}
 	}
@@ -1990,7 +1996,7 @@ void baton_agents_report(struct baton_agents *a, const char *db, bool pod_ready,
 		}
 		memcpy(ns, db, n);
 		ns[n] = '\0';
-		list = a->env.peer_sync_standbys(a->env.data, ns, slash + 1,
+		list = a->env.peer_sync_standbys(peer_data(a), ns, slash + 1,
 						 st->regions[st->primary].name);
 		int designated = baton_syncset_designated(st, a->env.region);
 		for (p = a->pods; list != NULL && p != NULL; p = p->next) {

@@ -88,6 +88,9 @@ struct baton_agents_env {
 	 * (batond/syncset.h). NULL: no list is sent, and in synchronous
 	 * mode the gate then grants no lease. */
 	struct baton_kube_informer *dbcs;
+	/* What the peer_* callbacks below get (NULL: DATA); batond's come
+	 * from batond/agentpeers.h, over its peer watches. */
+	void *peer_data;
 	/* The endpoint ("host:port") and synchronous standbys ("a,b") that
 	 * REGION's batond published for NS/NAME (peer status), or NULL. */
 	const char *(*peer_endpoint)(void *data, const char *ns,

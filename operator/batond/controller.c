@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batond/agentpeers.h"
 #include "batond/agents.h"
 #include "batond/cachefields.h"
 #include "batond/fsmsync.h"
@@ -135,38 +136,6 @@ static int env_unregister(void *data, const struct baton_dbspec *spec)
 	snprintf(cmd.db, sizeof cmd.db, "%s", key);
 	rv = c->consensus->propose(c->consensus->data, &cmd);
 	return rv != 0 ? rv : BATON_EBUSY; /* done once applied */
-}
-
-static const char *agents_peer_endpoint(void *data, const char *ns,
-					const char *name, const char *region)
-{
-	struct baton_controller *c = data;
-	return json_string_value(json_object_get(
-	    baton_peerwatch_entry(&c->peers, ns, name, region), "endpoint"));
-}
-
-static const char *agents_peer_instance(void *data, const char *ns,
-					const char *name, const char *region)
-{
-	struct baton_controller *c = data;
-	return json_string_value(
-	    json_object_get(baton_peerwatch_entry(&c->peers, ns, name, region),
-			    "instanceEndpoint"));
-}
-
-static const char *agents_peer_designated(void *data, const char *ns,
-					  const char *name, const char *region)
-{
-	struct baton_controller *c = data;
-	return json_string_value(json_object_get(
-	    baton_peerwatch_entry(&c->peers, ns, name, region), "designated"));
-}
-
-static const char *agents_peer_sync(void *data, const char *ns,
-				    const char *name, const char *region)
-{
-	struct baton_controller *c = data;
-	return baton_peerwatch_sync(&c->peers, ns, name, region);
 }
 
 static void agents_changed(void *data, const char *db)
@@ -429,10 +398,10 @@ static json_t *env_last_failover(void *data, const struct baton_dbspec *spec)
 	}
 	to = baton_lastfailover_awaiting(&c->lastfo, db);
 	if (to != NULL) {
-		const char *ep =
-		    strcmp(to, c->cc.cfg->region) == 0
-			? baton_agents_endpoint(c->agents, db)
-			: agents_peer_endpoint(c, spec->ns, spec->name, to);
+		const char *ep = strcmp(to, c->cc.cfg->region) == 0
+				     ? baton_agents_endpoint(c->agents, db)
+				     : baton_agentpeers_endpoint(
+					   &c->peers, spec->ns, spec->name, to);
 		if (ep != NULL) {
 			char now[40], msg[300];
 			int64_t ms = since_promote(c, db);
@@ -1078,16 +1047,13 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 		    .consensus = c->consensus,
 		    .pods = &c->pods,
 		    .dbcs = &c->dbcs,
-		    .peer_endpoint = agents_peer_endpoint,
-		    .peer_instance_endpoint = agents_peer_instance,
-		    .peer_designated = agents_peer_designated,
-		    .peer_sync_standbys = agents_peer_sync,
 		    .changed = agents_changed,
 		    .event = agents_event,
 		    .lastfo = &c->lastfo,
 		    .api_bind = cfg->agent_api_bind,
 		    .pki = cc->agent_pki,
 		};
+		baton_agentpeers_bind(&aenv, &c->peers);
 		/* on failure the driver closed what it opened itself and
 		 * c->agents stays NULL */
 		c->agent_driver.data = c;

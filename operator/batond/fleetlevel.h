@@ -34,8 +34,8 @@ struct baton_fleetlevel_peer {
 	struct baton_fleetlevel *fl;
 	struct baton_kube_request req;
 	bool pending;
-	bool answered;	 /* said something at least once */
-	uint32_t level;	 /* what it said (0: nothing, a batond from before) */
+	bool answered;	   /* said something at least once */
+	uint32_t level;	   /* what it said (0: nothing, a batond from before) */
 	uint64_t asked_ms; /* last asked, 0: never */
 };
 

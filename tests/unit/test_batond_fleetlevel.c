@@ -46,15 +46,15 @@ static void status_cb(struct baton_http_request *req, void *data)
 
 static void srv_closed_cb(struct baton_http_server *srv)
 {
-	struct peer *p = (struct peer *)((char *)srv - offsetof(struct peer,
-								 srv));
+	struct peer *p =
+	    (struct peer *)((char *)srv - offsetof(struct peer, srv));
 	p->srv_closed = true;
 }
 
 static void client_closed_cb(struct baton_kube_client *c)
 {
-	struct peer *p = (struct peer *)((char *)c - offsetof(struct peer,
-							       client));
+	struct peer *p =
+	    (struct peer *)((char *)c - offsetof(struct peer, client));
 	p->client_closed = true;
 }
 
