@@ -18,9 +18,8 @@ static const char *peer_endpoint(void *data, const char *ns, const char *name,
 	return entry_field(data, ns, name, region, "endpoint");
 }
 
-const char *baton_agentpeers_endpoint(struct baton_peerwatch *w,
-				      const char *ns, const char *name,
-				      const char *region)
+const char *baton_agentpeers_endpoint(struct baton_peerwatch *w, const char *ns,
+				      const char *name, const char *region)
 {
 	return peer_endpoint(w, ns, name, region);
 }
@@ -31,8 +30,8 @@ static const char *peer_instance(void *data, const char *ns, const char *name,
 	return entry_field(data, ns, name, region, "instanceEndpoint");
 }
 
-static const char *peer_designated(void *data, const char *ns,
-				   const char *name, const char *region)
+static const char *peer_designated(void *data, const char *ns, const char *name,
+				   const char *region)
 {
 	return entry_field(data, ns, name, region, "designated");
 }

@@ -14,9 +14,8 @@
 
 /* The primary endpoint ("host:port") REGION's batond published for
  * NS/NAME, or NULL. */
-const char *baton_agentpeers_endpoint(struct baton_peerwatch *w,
-				      const char *ns, const char *name,
-				      const char *region);
+const char *baton_agentpeers_endpoint(struct baton_peerwatch *w, const char *ns,
+				      const char *name, const char *region);
 
 /* Points ENV's peer_* callbacks (and peer_data) at W. */
 void baton_agentpeers_bind(struct baton_agents_env *env,
