@@ -11,8 +11,8 @@
  * Oracles (abort() on a violation):
  *  - a refused snapshot leaves the FSM as it was (empty, applied 0);
  *  - restore -> snapshot -> restore gives the same state (applied, chain,
- *    every database record, the tombstones), and snapshotting that gives
- *    the same bytes;
+ *    every database record, the tombstones, the fleet's command level),
+ *    and snapshotting that gives the same bytes;
  *  - the commands applied to both copies give the same verdicts, the same
  *    chain and the same state (apply is deterministic, also on states only
  *    a restore can produce);
@@ -78,7 +78,8 @@ static void same_state(const struct baton_fsm *a, const struct baton_fsm *b,
 	snprintf(what, sizeof what, "two FSMs differ %s", when);
 	if (a->applied != b->applied || a->chain != b->chain ||
 	    baton_fsm_count(a) != baton_fsm_count(b) ||
-	    a->n_tomb != b->n_tomb || a->tomb_next != b->tomb_next) {
+	    a->n_tomb != b->n_tomb || a->tomb_next != b->tomb_next ||
+	    a->fleet_level != b->fleet_level) {
 		fail(what);
 	}
 	for (unsigned i = 0; i < baton_fsm_count(a); i++) {
