@@ -1345,7 +1345,7 @@ static bool standbys_due(struct baton_agents *a,
 /* What the env's peer_* callbacks are given. */
 static void *peer_data(const struct baton_agents *a)
 {
-	return a->env.peer_data != NULL ? a->env.peer_data : a->env.data;
+	return baton_agents_peer_data(&a->env);
 }
 
 /* What region R's batond published for P's database (its endpoints) is

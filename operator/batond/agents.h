@@ -89,7 +89,8 @@ struct baton_agents_env {
 	 * mode the gate then grants no lease. */
 	struct baton_kube_informer *dbcs;
 	/* What the peer_* callbacks below get (NULL: DATA); batond's come
-	 * from batond/agentpeers.h, over its peer watches. */
+	 * from batond/agentpeers.h, over its peer watches. Every caller
+	 * passes baton_agents_peer_data(env), never DATA. */
 	void *peer_data;
 	/* The endpoint ("host:port") and synchronous standbys ("a,b") that
 	 * REGION's batond published for NS/NAME (peer status), or NULL. */
@@ -332,6 +333,12 @@ int baton_agents_ordinal(const char *pod);
 /* Private. */
 struct baton_agents_pod;
 struct baton_agents_db;
+
+/* What ENV's peer_* callbacks are given: peer_data, or data without it. */
+static inline void *baton_agents_peer_data(const struct baton_agents_env *env)
+{
+	return env->peer_data != NULL ? env->peer_data : env->data;
+}
 
 struct baton_agents {
 	/* Public. */

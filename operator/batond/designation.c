@@ -444,11 +444,13 @@ bool baton_designation_designate(struct baton_designation *d,
 			 slash != NULL ? (int)(slash - db) : 0, db);
 		if (env->peer_instance_endpoint != NULL) {
 			v.primary_instance = env->peer_instance_endpoint(
-			    env->data, ns, cluster_of(db), pr);
+			    baton_agents_peer_data(env), ns, cluster_of(db),
+			    pr);
 		}
 		if (env->peer_endpoint != NULL) {
-			v.primary_endpoint = env->peer_endpoint(
-			    env->data, ns, cluster_of(db), pr);
+			v.primary_endpoint =
+			    env->peer_endpoint(baton_agents_peer_data(env), ns,
+					       cluster_of(db), pr);
 		}
 		for (int k = 0; k < BATON_ORDINALS; k++) {
 			/* only what the designation can read: the

@@ -1408,8 +1408,9 @@ int baton_raftglue_init(uv_loop_t *loop, struct baton_raftglue *g,
 		baton_driver_init(&g->driver, cfg->region, &dops, 0, inc);
 		if (cfg->designation) {
 			baton_log(BATON_LOG_INFO, "raft",
-				  "designation on: this region proposes "
-				  "DESIGNATE (--designation)");
+				  "designation asked for (--designation): on "
+				  "once every region's batond knows its "
+				  "commands (the fleet's command level)");
 		}
 	}
 	add_metrics(g);

@@ -512,6 +512,21 @@ static json_t *cluster_obj(int generation, int after_s)
  * nothing without the object or the agent driver. Kwok-like pods: no
  * agent answers, so no status. Fails on a glue that builds other keys,
  * reads another region's replicas or keeps a stale spec. */
+/* The peer callbacks get the env's peer_data (batond's are the peer
+ * watches, batond/agentpeers.c), never its data: the lab found the
+ * designation reading the controller as a peer watch (no instance could
+ * take over, ever). */
+static int peer_marker, env_marker, peer_calls;
+
+static const char *marked_peer(void *data, const char *ns, const char *name,
+			       const char *region)
+{
+	ck_assert_ptr_eq(data, &peer_marker);
+	ck_assert_str_eq(region, "eu");
+	peer_calls++;
+	return "10.0.0.1:5432";
+}
+
 START_TEST(the_glue_reads_the_informers_and_the_spec)
 {
 	struct life l;
@@ -540,6 +555,11 @@ START_TEST(the_glue_reads_the_informers_and_the_spec)
 	env.region = "us";
 	env.pods = &pods;
 	env.dbcs = &dbcs;
+	env.data = &env_marker;
+	env.peer_data = &peer_marker;
+	env.peer_endpoint = marked_peer;
+	env.peer_instance_endpoint = marked_peer;
+	peer_calls = 0;
 	a->data = &l;
 	ck_assert_int_eq(baton_agents_init(&l.loop, a, &env), 0);
 	life_run_ms(&l, 100);
@@ -548,6 +568,7 @@ START_TEST(the_glue_reads_the_informers_and_the_spec)
 	ck_assert(
 	    !baton_designation_designate(&d, NULL, "shop/orders", &in, NOW));
 	ck_assert(baton_designation_designate(&d, a, "shop/orders", &in, NOW));
+	ck_assert_int_eq(peer_calls, 2); /* the primary's two addresses */
 	ck_assert_uint_eq(in.redesignate_after_ms, 45000);
 	ck_assert_uint_eq(in.max_lag_bytes, 1000);
 	ck_assert(in.pods[0].exists && !in.pods[0].gone && in.pods[0].ready);
