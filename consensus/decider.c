@@ -24,6 +24,7 @@ void baton_decider_init(struct baton_decider *d, unsigned flags)
 	memset(d, 0, sizeof *d);
 	d->flags = flags;
 	d->retry_ms = 1000;
+	d->spare_wait_ms = BATON_DECIDER_SPARE_WAIT_MS;
 	baton_index_init(&d->leases, sizeof(struct baton_decider_lease),
 			 offsetof(struct baton_decider_lease, db),
 			 BATON_NAME_SIZE, BATON_MAX_DATABASES);
@@ -72,6 +73,7 @@ void baton_decider_become_leader(struct baton_decider *d, uint64_t now)
 		struct baton_decider_lease *l = baton_index_at(&d->leases, i);
 		l->proposed = false;
 		l->notified = false;
+		l->finals_seen = false;
 	}
 }
 
@@ -115,6 +117,7 @@ static struct baton_decider_lease *lease_get(struct baton_decider *d,
 			l->expiry_ms = 0;
 			l->proposed = false;
 			l->notified = false;
+			l->finals_seen = false;
 		}
 		return l;
 	}
@@ -481,6 +484,51 @@ int baton_decider_missing_final(const struct baton_db_state *db)
 	return baton_decider_missing_instance(db, NULL);
 }
 
+/* The lost primary region's spare in a synchronous round (§4): a
+ * candidate on its region's own word (the region reported, in this epoch,
+ * its designated instance down and the spare healthy) whose final is not
+ * in. The driver asks for that final (driver.c, report_lost_spare()); it
+ * lands a few ms after the members' on the lab. */
+static bool spare_final_due(const struct baton_db_state *db, unsigned flags)
+{
+	struct slot sl;
+	int p = db->primary;
+
+	if (!ALWAYS(p >= 0 && (unsigned)p < db->n_regions)) {
+		return false;
+	}
+	return slot_of(db, (unsigned)p, 1, &sl) &&
+	       candidate(db, p, 1, &sl, p, flags) && !sl.final;
+}
+
+/* Every member's final is in (the round could pick now): wait still, up to
+ * spare_wait_ms from the first time this leader saw that in this round,
+ * for the lost primary region's sibling's final, while it is due. The
+ * sibling keeps the primary in its region, and without the wait it loses
+ * on timing alone (lab: its final 5-46 ms after the members'); with its
+ * final in, pick() judges it as ever (at or past every member's final).
+ * The bound keeps design §4's "the spare's never blocks". */
+static bool spare_wait(const struct baton_decider *d,
+		       const struct baton_decider_lease *l,
+		       const struct baton_db_state *db, uint64_t now)
+{
+	return ALWAYS(l->finals_seen) &&
+	       now - l->finals_ms < d->spare_wait_ms &&
+	       spare_final_due(db, d->flags);
+}
+
+/* Every member's final of DB's round is in, seen at NOW: the first time
+ * in this round starts the wait above. */
+static void finals_in(struct baton_decider_lease *l,
+		      const struct baton_db_state *db, uint64_t now)
+{
+	if (!l->finals_seen || l->finals_round != db->round) {
+		l->finals_seen = true;
+		l->finals_round = db->round;
+		l->finals_ms = now;
+	}
+}
+
 /* One proposal per phase and epoch, repeated after retry_ms if nothing
  * came of it (a lost() committed moves to the next step at once). */
 static bool may_propose(const struct baton_decider *d,
@@ -590,10 +638,19 @@ bool baton_decider_decide(struct baton_decider *d,
 			out->ordinal = missing_ordinal;
 			return true;
 		}
+		finals_in(l, db, now);
 		target = pick(db, db->primary, true, d->flags, &ordinal);
 		if (target < 0) {
 			return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1,
 				       now);
+		}
+		/* a member can be promoted: the sibling's final, bounded,
+		 * before that (no decision: a wait of a few hundred ms is
+		 * no FailoverBlocked, and the status would otherwise raise
+		 * a Warning Event in every sibling's failover) */
+		if (!(d->flags & BATON_DECIDER_BROKEN_FIRST_FINAL) &&
+		    spare_wait(d, l, db, now)) {
+			return false;
 		}
 		if (!may_propose(d, l, db, now)) {
 			return false;

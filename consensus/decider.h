@@ -34,6 +34,10 @@
  *     (ANY 1 puts an acknowledged commit on at least one of them, and none
  *     can receive more once detached), promote the most advanced. While
  *     one is missing the decider waits and says so (FailoverBlocked).
+ *     When the lost primary region's sibling is a candidate (its region
+ *     said its designated instance is down), its final is waited for
+ *     too, but only up to spare_wait_ms: without a word (no decision,
+ *     no FailoverBlocked), since a bounded wait blocks nothing.
  *   A planned switchover promotes the target once the old primary has
  *   fenced and the target has replayed the old primary's final position,
  *   by a report made in the current epoch (a position kept from an
@@ -218,6 +222,14 @@ enum {
 	BATON_DECIDER_BROKEN_SIBLING_ANY_REPORT = 1 << 4,
 };
 
+/* The default spare_wait_ms (struct baton_decider): ten times the latest
+ * the lab has seen the spare's final land after the members' (46 ms), and
+ * room for one resend of a final report lost on the way (the driver's
+ * FINAL_REPORT_MS, 300 ms, plus a commit); at most one renewal interval
+ * of the chart's default (500 ms) added to a failover whose spare never
+ * answers. docs/design-per-instance.md §9, note 48. */
+#define BATON_DECIDER_SPARE_WAIT_MS 500
+
 /* How long a new leader waits before it counts any lease as lost: one
  * renewal round and a half (decider.c, expiry_of()). */
 #define BATON_DECIDER_GRACE(renew_ms) ((uint64_t)(renew_ms)*3 / 2)
@@ -236,6 +248,14 @@ struct baton_decider_lease {
 	bool proposed;
 	uint8_t phase; /* the phase the proposal was made in */
 	bool notified; /* manual mode: region-lost notice emitted */
+	/* Synchronous round: when this leader first saw every member's
+	 * final in round FINALS_ROUND (the bound of the wait for the lost
+	 * primary region's spare, struct baton_decider, counts from here).
+	 * Leader-local, like PROPOSED: a new epoch, a new round or a new
+	 * term of leadership starts it again. */
+	bool finals_seen;
+	uint64_t finals_round;
+	uint64_t finals_ms;
 };
 
 struct baton_decider {
@@ -243,6 +263,14 @@ struct baton_decider {
 	uint64_t leader_since_ms;
 	unsigned flags;
 	uint32_t retry_ms; /* re-propose a decision after this long */
+	/* A synchronous round whose members' finals are all in waits up to
+	 * this long (from when this leader first saw them) for the final of
+	 * the lost primary region's spare, while that sibling is a candidate
+	 * on the region's own word: it keeps the primary in its region and
+	 * its final lands a few ms after the members' (design §4, §9 note
+	 * 48). Bounded: the spare's final never blocks a failover. 0: no
+	 * wait. Default BATON_DECIDER_SPARE_WAIT_MS. */
+	uint32_t spare_wait_ms;
 	/* struct baton_decider_lease by database name, at most
 	 * BATON_MAX_DATABASES (consensus/index.h). A lease that cannot be
 	 * allocated means no decision for that database (never a wrong one). */
@@ -364,7 +392,10 @@ const char *baton_blocked_name(int blocked);
 /* Why a due failover of DB waits, as any node sees it from the FSM and
  * whether the primary's lease lapsed in its view (PRIMARY_LOST): for the
  * status (FailoverBlocked), on every region, not only the leader.
- * *REGION: the standby waited for, or -1. */
+ * *REGION: the standby waited for, or -1. The bounded wait for the lost
+ * primary region's spare is no block: decide() says nothing during it,
+ * and this says what it says with the spare's final missing (NONE while
+ * a member's final is a candidate, NoCandidate when none is). */
 int baton_decider_blocked(const struct baton_db_state *db, bool primary_lost,
 			  int *region);
 

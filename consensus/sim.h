@@ -251,6 +251,12 @@ struct baton_sim_result {
 	 * heal (not a property of Baton's: docs/consensus.md); L1 was not
 	 * checked in this schedule. */
 	bool raft_stalled;
+	/* Two instances: no writable primary after the final heal because
+	 * the failover rightly waits on a promote floor (design-per-instance
+	 * §9, notes 47, 49) that only unreachable instances hold (their
+	 * server down, or the instance dead or stopped): promoting anything
+	 * else would lose acknowledged writes. L1 was not checked. */
+	bool floor_waited;
 	uint64_t sim_ms;   /* simulated time run */
 	unsigned promotes; /* promotes committed (leader's view) */
 	unsigned failover_samples;

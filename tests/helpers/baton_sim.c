@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	unsigned long long rec_max = 0, rec_sum = 0, log_max = 0, sim_ms = 0;
 	unsigned long long promotes = 0, lapses = 0, stalls = 0, syncf = 0;
 	unsigned long long joins = 0, leaves = 0, releases = 0, l2 = 0;
-	unsigned long long l2_max = 0, mid_move = 0;
+	unsigned long long l2_max = 0, mid_move = 0, floor_waits = 0;
 	unsigned long long kills = 0, kill_same = 0, kill_max = 0;
 	long long slack = INT64_MAX;
 	uint64_t digest = 0xcbf29ce484222325ull;
@@ -260,6 +260,7 @@ int main(int argc, char **argv)
 		promotes += r.promotes;
 		lapses += r.lease_lapses;
 		stalls += r.raft_stalled;
+		floor_waits += r.floor_waited;
 		syncf += r.sync_failovers;
 		joins += r.joins;
 		leaves += r.leaves;
@@ -296,6 +297,11 @@ int main(int argc, char **argv)
 	printf("raft stalls (the fixture elected no leader 15 s after the "
 	       "final heal; L1 not checked): %llu\n",
 	       stalls);
+	if (floor_waits > 0) {
+		printf("promote floor waits (only unreachable instances hold "
+		       "it; L1 not checked): %llu\n",
+		       floor_waits);
+	}
 	if (slack == INT64_MAX) {
 		printf("S4 smallest margin: no promote\n");
 	} else {

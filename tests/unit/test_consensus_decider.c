@@ -693,6 +693,229 @@ START_TEST(sibling_needs_the_regions_own_word)
 }
 END_TEST
 
+/* A synchronous round over three regions whose primary region r0 said,
+ * in this epoch, its designated instance was down, its spare (ordinal 1)
+ * healthy: every member's final is in (r1 at 7000, r2 at 6000), the
+ * spare's is not. */
+static void mk_sibling_round(struct baton_db_state *db)
+{
+	mkdb(db, 3);
+	db->cfg.synchronous = true;
+	db->phase = BATON_PHASE_FAILING_OVER;
+	db->round = 1;
+	db->regions[0].healthy = false;
+	set_spare(db, 0, 1, false, 5000);
+	db->regions[1].final = true;
+	db->regions[1].position = 7000;
+	db->regions[2].final = true;
+	db->regions[2].position = 6000;
+}
+
+/* The lost primary region's sibling is a candidate on its region's word,
+ * and its final lands a few ms after the members' (lab: 5-46 ms): the
+ * round waits for it, silently (no decision, no FailoverBlocked), and
+ * only up to spare_wait_ms from the first time the leader saw every
+ * member's final; then it promotes the members' best, as before. */
+START_TEST(the_round_waits_bounded_for_the_lost_regions_spare)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+	int region;
+
+	mk_sibling_round(&db);
+	baton_decider_init(&d, 0);
+	ck_assert_uint_eq(d.spare_wait_ms, BATON_DECIDER_SPARE_WAIT_MS);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_NONE);
+	/* no block in anyone's status during it: a member can be promoted */
+	ck_assert_int_eq(baton_decider_blocked(&db, true, &region),
+			 BATON_BLOCKED_NONE);
+	ck_assert_int_eq(region, -1);
+	ck_assert(!baton_decider_decide(&d, &db, 2000 + 499, &out));
+	/* bounded: the members' most advanced, as without a spare */
+	ck_assert(baton_decider_decide(&d, &db, 2000 + 500, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.ordinal, 0);
+	ck_assert_uint_eq(out.epoch, 4);
+	baton_decider_close(&d);
+
+	/* the clock starts when every member's final is in, not before:
+	 * waiting for a member is not waiting for the spare */
+	mk_sibling_round(&db);
+	db.regions[2].final = false;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, &db, 2000, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_WAITING_FINAL);
+	ck_assert_int_eq(out.region, 2);
+	db.regions[2].final = true;
+	ck_assert(!baton_decider_decide(&d, &db, 3000, &out));
+	ck_assert(!baton_decider_decide(&d, &db, 3499, &out));
+	/* a new round at the same epoch (one called off and started
+	 * again) waits afresh */
+	db.round = 2;
+	ck_assert(!baton_decider_decide(&d, &db, 3500, &out));
+	ck_assert(!baton_decider_decide(&d, &db, 3999, &out));
+	/* so does a new leader (it never saw the finals as leader) */
+	baton_decider_lose_leadership(&d);
+	baton_decider_become_leader(&d, 3990);
+	ck_assert(!baton_decider_decide(&d, &db, 4000, &out));
+	ck_assert(!baton_decider_decide(&d, &db, 4499, &out));
+	ck_assert(baton_decider_decide(&d, &db, 4500, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	baton_decider_close(&d);
+
+	/* settable: 0 is no wait */
+	mk_sibling_round(&db);
+	baton_decider_init(&d, 0);
+	d.spare_wait_ms = 0;
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, &db, 2000, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	baton_decider_close(&d);
+}
+END_TEST
+
+/* The spare's final arriving inside the wait ends it at once, and the
+ * spare is judged as without the wait: a candidate only at or past the
+ * highest member final (then it keeps the primary in its region, here
+ * first in region order on a tie); below it, the members' best. */
+START_TEST(the_spares_final_in_the_wait_is_judged_as_ever)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+
+	mk_sibling_round(&db);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
+	db.regions[0].spare.final = true;
+	db.regions[0].spare.position = 7000; /* equal to r1's: a holder */
+	ck_assert(baton_decider_decide(&d, &db, 2046, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 0);
+	ck_assert_int_eq(out.ordinal, 1);
+	ck_assert_uint_eq(out.epoch, 4);
+	baton_decider_close(&d);
+
+	/* below the highest member final: no candidate, no more wait */
+	mk_sibling_round(&db);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
+	db.regions[0].spare.final = true;
+	db.regions[0].spare.position = 6999;
+	ck_assert(baton_decider_decide(&d, &db, 2046, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.ordinal, 0);
+	baton_decider_close(&d);
+
+	/* a final that says the spare is unhealthy: no candidate either */
+	mk_sibling_round(&db);
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
+	db.regions[0].spare.final = true;
+	db.regions[0].spare.healthy = false;
+	db.regions[0].spare.position = 9000;
+	ck_assert(baton_decider_decide(&d, &db, 2010, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	baton_decider_close(&d);
+}
+END_TEST
+
+/* The synchronous round at DB promotes at once at NOW (no wait): the
+ * members' best, r1. */
+static void promotes_r1_at_once(const struct baton_db_state *db)
+{
+	struct baton_decider d;
+	struct baton_decision out;
+
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, db, 2000, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 1);
+	ck_assert_int_eq(out.ordinal, 0);
+	baton_decider_close(&d);
+}
+
+/* The wait only when the spare is a candidate on its region's own word and
+ * its final is missing: never for a region that did not say (in this
+ * epoch) its designated instance is down (cut off as a whole, it fails
+ * over elsewhere as before), an unhealthy spare, a spare not reported in
+ * this epoch, a spare whose final is in, a region with no spare (one
+ * instance: the simulation's digests of before), nor outside a
+ * synchronous round. */
+START_TEST(no_wait_unless_the_spare_is_a_candidate_without_its_final)
+{
+	struct baton_decider d;
+	struct baton_db_state db;
+	struct baton_decision out;
+
+	mk_sibling_round(&db);
+	db.regions[0].healthy = true; /* no word from the region */
+	promotes_r1_at_once(&db);
+
+	mk_sibling_round(&db);
+	db.regions[0].report_epoch = 2; /* its word is of another epoch */
+	promotes_r1_at_once(&db);
+
+	mk_sibling_round(&db);
+	db.regions[0].spare.healthy = false;
+	promotes_r1_at_once(&db);
+
+	mk_sibling_round(&db);
+	db.regions[0].spare.report_epoch = 2;
+	promotes_r1_at_once(&db);
+
+	mk_sibling_round(&db);
+	db.regions[0].spare.final = true; /* in, below the members' */
+	db.regions[0].spare.position = 6500;
+	promotes_r1_at_once(&db);
+
+	/* one instance per region: no spare slot */
+	mk_sibling_round(&db);
+	db.regions[0].spare.ordinal = BATON_ORDINAL_NONE;
+	promotes_r1_at_once(&db);
+	mk_sibling_round(&db);
+	memset(&db.regions[0].spare, 0, sizeof db.regions[0].spare);
+	promotes_r1_at_once(&db); /* zeroed: the designated ordinal */
+
+	/* asynchronous: no round; the sibling is a live candidate at the
+	 * expiry like any other, and the decision comes then */
+	mk_sibling_round(&db);
+	db.cfg.synchronous = false;
+	db.phase = BATON_PHASE_HEALTHY;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, &db, 1149, &out));
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 0); /* first in order, no lag */
+	ck_assert_int_eq(out.ordinal, 1);
+	baton_decider_close(&d);
+
+	/* synchronous, at the expiry: lost() at once, as before */
+	mk_sibling_round(&db);
+	db.phase = BATON_PHASE_HEALTHY;
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(baton_decider_decide(&d, &db, 1150, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_LOST);
+	baton_decider_close(&d);
+}
+END_TEST
+
 static Suite *decider_suite(void)
 {
 	Suite *s = suite_create("consensus_decider");
@@ -714,6 +937,10 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, finals_wait_for_every_member);
 	tcase_add_test(tc, spare_picked_only_at_or_above_highest_member_final);
 	tcase_add_test(tc, sibling_needs_the_regions_own_word);
+	tcase_add_test(tc, the_round_waits_bounded_for_the_lost_regions_spare);
+	tcase_add_test(tc, the_spares_final_in_the_wait_is_judged_as_ever);
+	tcase_add_test(
+	    tc, no_wait_unless_the_spare_is_a_candidate_without_its_final);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -787,6 +787,28 @@ START_TEST(primary_instance_dies_sync_sibling_only_at_the_highest_final)
 }
 END_TEST
 
+/* Scenario 5 (b), the wait (design-per-instance §9, note 48): seed 28,
+ * synchronous, r2.0 killed. The members' finals land first and r2.1's
+ * (the lost region's spare) a little after, equal to the highest: with
+ * no wait the round promoted r0.0 at epoch 3 (another region, on timing
+ * alone); it now waits for the spare's final, at most spare_wait_ms, and
+ * keeps the primary in r2. */
+START_TEST(primary_instance_dies_sync_the_round_waits_for_the_sibling)
+{
+	struct baton_sim_result r;
+
+	run_kill(28, BATON_SIM_END_KILL_PRIMARY_INSTANCE, false, &r);
+	ck_assert(r.synchronous);
+	ck_assert_int_eq(r.kill.lost_region, 2);
+	ck_assert_int_eq(r.kill.lost_ordinal, 0);
+	ck_assert_int_eq(r.kill.region, 2);
+	ck_assert_int_eq(r.kill.ordinal, 1);
+	ck_assert(r.kill.spare_final);
+	ck_assert_uint_ge(r.kill.spare_final_position,
+			  r.kill.member_final_position);
+}
+END_TEST
+
 /* Scenario 5 (c): the whole primary region killed after its designated
  * instance said it was down (r0.1 took the spare slot in that epoch)
  * and then that it was back. Its last word is "designated healthy", so
@@ -1083,6 +1105,8 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, primary_instance_dies_async_sibling_promoted);
 	tcase_add_test(
 	    tc, primary_instance_dies_sync_sibling_only_at_the_highest_final);
+	tcase_add_test(
+	    tc, primary_instance_dies_sync_the_round_waits_for_the_sibling);
 	tcase_add_test(tc, primary_region_killed_promotes_elsewhere);
 	tcase_add_test(tc, grant_ordinal_0_is_caught);
 	tcase_add_test(tc, sibling_any_report_is_caught);
