@@ -43,13 +43,19 @@
 #define STANDBYS_ORDER_TIMEOUT_MS 45000
 #define BACKOFF_MAX_MS 30000
 
+/* A pod's record is sized for what the pod uses (issue 20: ~1.3 KiB each
+ * when every string had its largest size): its names are one allocation
+ * with the record, and the texts that are empty for most pods (an error,
+ * a forensic fence's reason) or short (an endpoint) are allocated while
+ * set (set_text()), NULL while empty; read them through text(). */
 struct baton_agents_pod {
 	struct baton_agents *a;
-	char key[160];		  /* "ns/pod" */
-	char db[BATON_NAME_SIZE]; /* "ns/cluster", the FSM's name */
-	char ns[64];
-	char name[64];
-	char cluster[64];
+	/* into names[], set once at creation */
+	const char *key;     /* "ns/pod" */
+	const char *db;	     /* "ns/cluster", the FSM's name */
+	const char *ns;	     /* each at most 63 bytes, as before (the */
+	const char *name;    /* names' own limit; they were char[64]) */
+	const char *cluster; /* the pod's BATON_LABEL_CLUSTER */
 	char ip[64];
 	int ordinal;
 	int db_port;
@@ -67,7 +73,8 @@ struct baton_agents_pod {
 	char order[16];
 	uint64_t order_epoch;
 	uint64_t order_ms;
-	char order_target[96]; /* init replica / rejoin: the endpoint */
+	/* init replica / rejoin: the endpoint, at most TARGET_SIZE - 1 */
+	char *order_target;
 	uint64_t next_order_ms;
 	unsigned order_failures;
 	uint64_t fence_proposed_ms;
@@ -85,15 +92,22 @@ struct baton_agents_pod {
 	uint64_t lease_asked_ms; /* last lease question, and its answer */
 	uint64_t lease_granted_ms;
 	uint64_t lease_asks;
-	char following[96]; /* endpoint we last told it to stream from */
-	char last_error[256];
+	char *following;  /* endpoint we last told it to stream from (same) */
+	char *last_error; /* at most ERROR_SIZE - 1 bytes */
 	/* a forensic fence (batond/hold.h), and what its annotation says */
 	bool held;
-	char hold_reason[BATON_HOLD_REASON_SIZE];
+	char *hold_reason; /* at most BATON_HOLD_REASON_SIZE - 1 bytes */
 	bool seen;
 	bool gone;
 	struct baton_agents_pod *next;
+	char names[]; /* key, db, ns, name, cluster, each NUL-terminated */
 };
+
+/* the bounds of a pod's texts, those of the arrays they were */
+#define TARGET_SIZE 96	 /* order_target, following */
+#define ERROR_SIZE 256	 /* last_error */
+#define SYNC_SIZE 512	 /* a database's sync */
+#define POD_KEY_SIZE 160 /* a pod's key, "ns/pod" (its index's records) */
 
 /* Per database, recomputed every tick from its pods. */
 struct baton_agents_db {
@@ -113,7 +127,11 @@ struct baton_agents_db {
 	 * role: where the other regions' standbys will stream from once
 	 * this region is promoted (published as instanceEndpoint) */
 	char instance[96];
-	char sync[512];
+	/* the primary's synchronous standbys, comma-separated, at most
+	 * SYNC_SIZE - 1 bytes; allocated while there are any (a record is
+	 * sized for what its database uses: 512 bytes each before) */
+	char *sync;
+	bool sync_set; /* SYNC was read at this tick */
 	/* the designated ordinal ENDPOINT, INSTANCE and SYNC were read for
 	 * (the last tick's): after a promote or a move inside this region
 	 * they are the old instance's until the next tick, and a status
@@ -159,6 +177,31 @@ struct baton_agents_db {
 static uint64_t now_ms(void)
 {
 	return baton_lease_clock_ms();
+}
+
+/* A pod's optional text: "" for NULL. */
+static const char *text(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+/* *DST = SRC, at most SIZE - 1 bytes of it as snprintf() into a char[SIZE]
+ * kept it; NULL for "". Nothing is allocated when the text is unchanged
+ * (every tick sets some again). Out of memory, *DST is NULL: the text
+ * reads as empty, which every reader takes as "none". */
+static void set_text(char **dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	if (*dst != NULL && strncmp(*dst, src, n) == 0 && (*dst)[n] == '\0') {
+		return;
+	}
+	free(*dst);
+	*dst = NULL;
+	if (n > 0 && (*dst = malloc(n + 1)) != NULL) {
+		memcpy(*dst, src, n);
+		(*dst)[n] = '\0';
+	}
 }
 
 /* ---- pure helpers --------------------------------------------------------
@@ -284,8 +327,8 @@ bool baton_agents_serving(json_t *st)
 /* A record of a->pod_index or a->db_index: the key and the pod or
  * database it names (owned by a->pods / a->dbs, not by the index). */
 struct agents_ref {
-	char key[160]; /* the larger of a pod's key and a database's name */
 	void *ptr;
+	char key[]; /* KEY_SIZE bytes (index_init()) */
 };
 
 static void *index_get(const struct baton_index *ix, const char *key)
@@ -307,11 +350,14 @@ static int index_set(struct baton_index *ix, const char *key, void *ptr)
 	return 0;
 }
 
-static void index_init(struct baton_index *ix)
+/* KEY_SIZE: a pod's key ("ns/pod") was bounded at 160 bytes and a
+ * database's name at BATON_NAME_SIZE; one record type sized for the pods
+ * cost every database 96 bytes more. */
+static void index_init(struct baton_index *ix, size_t key_size)
 {
-	baton_index_init(
-	    ix, sizeof(struct agents_ref), offsetof(struct agents_ref, key),
-	    sizeof(((struct agents_ref *)0)->key), BATON_MAX_DATABASES * 4);
+	baton_index_init(ix, sizeof(struct agents_ref) + key_size,
+			 offsetof(struct agents_ref, key), key_size,
+			 BATON_MAX_DATABASES * 4);
 }
 
 /* ---- requests ---------------------------------------------------------- */
@@ -321,6 +367,10 @@ static void maybe_stopped(struct baton_agents *a);
 static void pod_free(struct baton_agents_pod *p)
 {
 	json_decref(p->status);
+	free(p->order_target);
+	free(p->following);
+	free(p->last_error);
+	free(p->hold_reason);
 	free(p);
 }
 
@@ -553,8 +603,11 @@ static void poll_done(struct baton_kube_request *req, int status)
 			  "%s: agent at %s does not answer: %s", p->key, p->ip,
 			  req->errmsg);
 	}
-	snprintf(p->last_error, sizeof p->last_error, "status: %.200s",
-		 req->errmsg);
+	{
+		char err[ERROR_SIZE];
+		snprintf(err, sizeof err, "status: %.200s", req->errmsg);
+		set_text(&p->last_error, err, ERROR_SIZE);
+	}
 	p->poll_failures++;
 	/* a restarted pod answers again within seconds; a pod that never
 	 * answers (no agent: kwok in tests) is asked every 30 s */
@@ -739,12 +792,12 @@ static void order_event(struct baton_agents *a, struct baton_agents_pod *p,
 		reason = "Rejoined";
 		snprintf(msg, sizeof msg,
 			 "%s rejoined as a replica of %s at epoch %" PRIu64,
-			 p->name, p->order_target, p->order_epoch);
+			 p->name, text(p->order_target), p->order_epoch);
 	} else if (strcmp(p->order, "init") == 0) {
 		reason = "Initialized";
 		snprintf(msg, sizeof msg, "%s initialised as %s", p->name,
-			 p->order_target[0] ? "a replica"
-					    : "the first primary");
+			 p->order_target != NULL ? "a replica"
+						 : "the first primary");
 	}
 	if (reason != NULL) {
 		a->env.event(a->env.data, p->db, "Normal", reason, msg);
@@ -798,9 +851,8 @@ static void order_done(struct baton_kube_request *req, int status)
 				       (json_int_t)(now - p->order_ms)),
 			     "%s: %s done in %" PRIu64 " ms", p->key, p->order,
 			     now - p->order_ms);
-		if (p->order_target[0] != '\0') {
-			snprintf(p->following, sizeof p->following, "%s",
-				 p->order_target);
+		if (p->order_target != NULL) {
+			set_text(&p->following, p->order_target, TARGET_SIZE);
 		}
 		p->order_failures = 0;
 		p->next_order_ms = 0;
@@ -859,8 +911,12 @@ static void order_done(struct baton_kube_request *req, int status)
 				 req->http_status, sget(req->result, "error"));
 			detail = buf;
 		}
-		snprintf(p->last_error, sizeof p->last_error, "%s: %.200s",
-			 p->order, detail);
+		{
+			char err[ERROR_SIZE];
+			snprintf(err, sizeof err, "%s: %.200s", p->order,
+				 detail);
+			set_text(&p->last_error, err, ERROR_SIZE);
+		}
 		baton_log(BATON_LOG_WARN, "agents",
 			  "%s: %s at epoch %" PRIu64 " failed: %s", p->key,
 			  p->order, p->order_epoch, detail);
@@ -918,7 +974,7 @@ static void send_order(struct baton_agents *a, struct baton_agents_pod *p,
 	via = agent_url(a, p, "/v1/order", url, sizeof url, connect,
 			sizeof connect);
 	snprintf(p->order, sizeof p->order, "%s", action);
-	snprintf(p->order_target, sizeof p->order_target, "%s", target);
+	set_text(&p->order_target, target, TARGET_SIZE);
 	p->order_epoch = epoch;
 	p->order_ms = now_ms();
 	if ((p->order_req = calloc(1, sizeof *p->order_req)) == NULL) {
@@ -1429,7 +1485,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 			p->detach_round == st->round;
 	v.ordinal = p->ordinal;
 	v.own_endpoint = own;
-	v.following = p->following;
+	v.following = text(p->following);
 	v.held = p->held;
 	if (st->primary == me) {
 		info = index_get(&a->db_index, p->db);
@@ -1484,7 +1540,7 @@ static void drive(struct baton_agents *a, struct baton_agents_pod *p,
 		struct baton_cmd cmd;
 		memset(&cmd, 0, sizeof cmd);
 		cmd.type = BATON_CMD_FENCE;
-		memcpy(cmd.db, p->db, sizeof cmd.db);
+		snprintf(cmd.db, sizeof cmd.db, "%s", p->db);
 		snprintf(cmd.region, sizeof cmd.region, "%s", a->env.region);
 		cmd.epoch = o.epoch;
 		cmd.position = o.fence_position;
@@ -1565,7 +1621,7 @@ static struct baton_agents_db *dbinfo_get(struct baton_agents *a,
 {
 	struct baton_agents_db *d = index_get(&a->db_index, db);
 	if (d == NULL && (d = calloc(1, sizeof *d)) != NULL) {
-		memcpy(d->db, db, sizeof d->db);
+		snprintf(d->db, sizeof d->db, "%s", db);
 		if (index_set(&a->db_index, d->db, d) != 0) {
 			free(d); /* again at the next tick */
 			return NULL;
@@ -1585,7 +1641,7 @@ static void hold_update(struct baton_agents *a, struct baton_agents_pod *p,
 	char reason[BATON_HOLD_REASON_SIZE], msg[400];
 	bool held = baton_hold_of_pod(pod, reason, sizeof reason);
 
-	if (held == p->held && strcmp(reason, p->hold_reason) == 0) {
+	if (held == p->held && strcmp(reason, text(p->hold_reason)) == 0) {
 		return;
 	}
 	if (held != p->held) {
@@ -1615,7 +1671,7 @@ static void hold_update(struct baton_agents *a, struct baton_agents_pod *p,
 		}
 	}
 	p->held = held;
-	memcpy(p->hold_reason, reason, sizeof p->hold_reason);
+	set_text(&p->hold_reason, reason, BATON_HOLD_REASON_SIZE);
 }
 
 /* This region's designated ordinal for DB: the FSM's, 0 without one. */
@@ -1625,6 +1681,46 @@ static int designated_here(const struct baton_agents *a, const char *db)
 
 	return baton_syncset_designated(
 	    cs != NULL ? cs->db(cs->data, db) : NULL, a->env.region);
+}
+
+/* Appends at most 63 bytes of S to P's names (as snprintf() into a
+ * char[64] kept it), and returns where it starts. */
+static const char *pod_name_add(char **at, const char *s)
+{
+	const char *start = *at;
+	size_t n = strnlen(s, 63);
+
+	memcpy(*at, s, n);
+	(*at)[n] = '\0';
+	*at += n + 1;
+	return start;
+}
+
+/* A new pod record, its names in the same allocation; NULL out of memory. */
+static struct baton_agents_pod *pod_new(const char *key, const char *db,
+					const char *ns, const char *name,
+					const char *cluster)
+{
+	/* the key, "ns/pod", was a char[160]: the bound is not the other
+	 * names' */
+	size_t key_n = strnlen(key, POD_KEY_SIZE - 1);
+	struct baton_agents_pod *p = calloc(
+	    1, sizeof *p + key_n + 1 + strnlen(db, 63) + 1 + strnlen(ns, 63) +
+		   1 + strnlen(name, 63) + 1 + strnlen(cluster, 63) + 1);
+	char *at;
+
+	if (p == NULL) {
+		return NULL;
+	}
+	memcpy(p->names, key, key_n);
+	p->names[key_n] = '\0';
+	p->key = p->names;
+	at = p->names + key_n + 1;
+	p->db = pod_name_add(&at, db);
+	p->ns = pod_name_add(&at, ns);
+	p->name = pod_name_add(&at, name);
+	p->cluster = pod_name_add(&at, cluster);
+	return p;
 }
 
 /* Mark and sweep: the pods in the informer's cache are the pods. */
@@ -1642,7 +1738,8 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		d->seen = false;
 		d->answered = d->pod0_ready = false;
 		memset(&d->rep, 0, sizeof d->rep);
-		d->endpoint[0] = d->instance[0] = d->sync[0] = '\0';
+		d->endpoint[0] = d->instance[0] = '\0';
+		d->sync_set = false; /* SYNC is freed after the pods if unset */
 	}
 	json_object_foreach(a->env.pods->cache, key, pod)
 	{
@@ -1665,7 +1762,7 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 		memcpy(db + strlen(ns) + 1, cl, strlen(cl) + 1);
 		p = index_get(&a->pod_index, key);
 		if (p == NULL) {
-			p = calloc(1, sizeof *p);
+			p = pod_new(key, db, ns, name, cl);
 			if (p == NULL) {
 				continue;
 			}
@@ -1674,11 +1771,6 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 				continue;
 			}
 			p->a = a;
-			snprintf(p->key, sizeof p->key, "%s", key);
-			snprintf(p->ns, sizeof p->ns, "%s", ns);
-			snprintf(p->name, sizeof p->name, "%s", name);
-			snprintf(p->cluster, sizeof p->cluster, "%s", cl);
-			memcpy(p->db, db, sizeof db);
 			p->ordinal = baton_agents_ordinal(name);
 			p->next = a->pods;
 			a->pods = p;
@@ -1737,20 +1829,25 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			    p->ip[0] != '\0') {
 				size_t i;
 				json_t *n;
+				char sync[SYNC_SIZE];
 				snprintf(d->endpoint, sizeof d->endpoint,
 					 "%s:%d", p->ip, p->db_port);
+				snprintf(sync, sizeof sync, "%s",
+					 d->sync_set ? text(d->sync) : "");
 				json_array_foreach(
 				    json_object_get(s, "syncStandbys"), i, n)
 				{
-					size_t used = strlen(d->sync);
+					size_t used = strlen(sync);
 					if (json_is_string(n)) {
-						snprintf(d->sync + used,
-							 sizeof d->sync - used,
+						snprintf(sync + used,
+							 sizeof sync - used,
 							 "%s%s",
 							 used ? "," : "",
 							 json_string_value(n));
 					}
 				}
+				set_text(&d->sync, sync, SYNC_SIZE);
+				d->sync_set = true;
 			}
 		}
 	}
@@ -1782,13 +1879,17 @@ static void sync_pods(struct baton_agents *a, uint64_t now)
 			*dp = d->next;
 			(void)baton_index_del(&a->db_index, d->db);
 			free(d->wanted);
+			free(d->sync);
 			free(d);
 			continue;
 		}
 		dp = &d->next;
+		if (!d->sync_set) {
+			set_text(&d->sync, "", SYNC_SIZE);
+		}
 		snprintf(now_summary, sizeof now_summary, "%d|%d|%d|%s|%s|%s",
 			 d->answered, d->rep.healthy, d->rep.primary_ready,
-			 d->endpoint, d->instance, d->sync);
+			 d->endpoint, d->instance, text(d->sync));
 		h = baton_agents_summary_hash(now_summary);
 		if (h != d->last_summary) {
 			d->last_summary = h;
@@ -2167,7 +2268,7 @@ const char *baton_agents_instance_endpoint(struct baton_agents *a,
 const char *baton_agents_sync_standbys(struct baton_agents *a, const char *db)
 {
 	struct baton_agents_db *d = current(a, db);
-	return d && d->sync[0] ? d->sync : NULL;
+	return d ? d->sync : NULL; /* NULL when empty */
 }
 
 json_t *baton_agents_status(struct baton_agents *a)
@@ -2182,7 +2283,7 @@ json_t *baton_agents_status(struct baton_agents *a)
 		o = json_pack("{s:s, s:s, s:s, s:b, s:s}", "pod", p->key, "db",
 			      p->db, "address", p->ip, "answering",
 			      p->status != NULL && p->poll_failures == 0,
-			      "following", p->following);
+			      "following", text(p->following));
 		if (p->status != NULL) {
 			json_object_set(o, "agent", p->status);
 		}
@@ -2203,13 +2304,13 @@ json_t *baton_agents_status(struct baton_agents *a)
 				      "epoch", (json_int_t)p->order_epoch,
 				      "pending", p->order_req != NULL));
 		}
-		if (p->last_error[0] != '\0') {
+		if (p->last_error != NULL) {
 			json_object_set_new(o, "lastError",
 					    json_string(p->last_error));
 		}
 		if (p->held) {
 			json_object_set_new(o, "forensicFence",
-					    json_string(p->hold_reason));
+					    json_string(text(p->hold_reason)));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -2341,8 +2442,8 @@ int baton_agents_init(uv_loop_t *loop, struct baton_agents *a,
 	a->data = data;
 	a->loop = loop;
 	a->env = *env;
-	index_init(&a->pod_index);
-	index_init(&a->db_index);
+	index_init(&a->pod_index, POD_KEY_SIZE);
+	index_init(&a->db_index, BATON_NAME_SIZE);
 	yaml = client_yaml(env->pki);
 	rv = yaml == NULL ? BATON_ENOMEM
 			  : baton_kube_config_load_data(&kc, yaml, strlen(yaml),
@@ -2389,6 +2490,7 @@ static void maybe_stopped(struct baton_agents *a)
 	while ((d = a->dbs) != NULL) {
 		a->dbs = d->next;
 		free(d->wanted);
+		free(d->sync);
 		free(d);
 	}
 	baton_index_free(&a->pod_index);

@@ -30,16 +30,18 @@
  * deletionTimestamp, finalizers and the switchover annotation. */
 void baton_cachefields_dbc(json_t *obj);
 /* Where baton_cachefields_dbc_local() keeps the whole status, as compact
- * JSON text: a key no API object has. */
+ * JSON text compressed with LZ4 (bytes, not text: read it only with
+ * baton_cachefields_dbc_status()): a key no API object has. */
 #define BATON_CACHEFIELDS_STATUS_TEXT "baton.dev/cached-status"
 /* The region's own DatabaseClusters (the controller's informer): as
  * baton_cachefields_dbc(), but the whole status is kept as its compact
- * JSON text (~2 KiB) under BATON_CACHEFIELDS_STATUS_TEXT, not as a
- * jansson tree (~6.5 KiB: seven conditions with their own timestamps,
- * which the pool cannot share), and status itself keeps only phase and
- * switchover, which controller.c reads at every reconcile and for
- * /v1/status. Read the whole status with baton_cachefields_dbc_status().
- * Idempotent: an object already transformed is only pruned again. */
+ * JSON text (~2 KiB; ~0.9 KiB compressed) under
+ * BATON_CACHEFIELDS_STATUS_TEXT, not as a jansson tree (~6.5 KiB: seven
+ * conditions with their own timestamps, which the pool cannot share),
+ * and status itself keeps only phase and switchover, which controller.c
+ * reads at every reconcile and for /v1/status. Read the whole status with
+ * baton_cachefields_dbc_status(). Idempotent: an object already transformed is
+ * only pruned again. */
 void baton_cachefields_dbc_local(json_t *obj);
 /* The whole status of a cached DatabaseCluster, a new reference, in *OUT
  * (NULL when it has none): parsed from the text baton_cachefields_dbc_local

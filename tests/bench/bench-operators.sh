@@ -93,7 +93,7 @@ run() {
     rm -rf "$work/raft"
     if [ "$op" = batond ]; then
         # as tests/bench/bench-batond.sh starts it
-        "$build/bin/batond" --region "$region" \
+        GNUTLS_NO_IMPLICIT_INIT=${GNUTLS_NO_IMPLICIT_INIT:-1} "$build/bin/batond" --region "$region" \
             --kubeconfig "$BATON_REGIONS_DIR/$region/admin.kubeconfig" \
             --http-bind "127.0.0.1:$mport" --agent-api-bind "127.0.0.1:$(port)" \
             --raft-dir "$work/raft" --raft-bind "127.0.0.1:$(port)" \

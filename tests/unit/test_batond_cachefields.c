@@ -190,6 +190,16 @@ START_TEST(dbc_local_keeps_the_status_as_text)
 	same_at(whole, dbc, P("status", "switchover"));
 	ck_assert_ptr_null(at(dbc, P("status", "conditions")));
 	ck_assert_ptr_nonnull(at(dbc, P(BATON_CACHEFIELDS_STATUS_TEXT)));
+	/* compressed: smaller than the status's compact text */
+	{
+		char *text = json_dumps(json_object_get(whole, "status"),
+					JSON_COMPACT | JSON_SORT_KEYS);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_uint_lt(json_string_length(at(
+				      dbc, P(BATON_CACHEFIELDS_STATUS_TEXT))),
+				  strlen(text));
+		free(text);
+	}
 	/* the rest as the plain transform keeps it */
 	json_object_foreach(plain, key, v)
 	{
@@ -223,6 +233,17 @@ START_TEST(dbc_local_keeps_the_status_as_text)
 			    json_string("{"));
 	ck_assert_int_eq(baton_cachefields_dbc_status(none, &st), BATON_ENOMEM);
 	ck_assert_ptr_null(st);
+	/* nor does a block cut short */
+	{
+		json_t *packed = at(dbc, P(BATON_CACHEFIELDS_STATUS_TEXT));
+		json_object_set_new(
+		    none, BATON_CACHEFIELDS_STATUS_TEXT,
+		    json_stringn_nocheck(json_string_value(packed),
+					 json_string_length(packed) - 8));
+		ck_assert_int_eq(baton_cachefields_dbc_status(none, &st),
+				 BATON_ENOMEM);
+		ck_assert_ptr_null(st);
+	}
 	json_decref(none);
 	json_decref(plain);
 	json_decref(dbc);
