@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "http/server.h"
 #include "kube/config.h"
+#include "support/kubeconfig.h"
 
 #define EVENTS_PATH "/api/v1/namespaces/shop/events"
 
@@ -81,8 +82,6 @@ static void rec_closed_cb(struct baton_kube_recorder *r)
 static void fake_start(struct fake *f)
 {
 	struct baton_http_config hc = {0};
-	struct baton_kube_config kc;
-	char kubeconfig[512];
 
 	memset(f, 0, sizeof *f);
 	fk = f;
@@ -91,20 +90,7 @@ static void fake_start(struct fake *f)
 	ck_assert_int_eq(
 	    baton_http_route(&f->srv, "POST", EVENTS_PATH, answer_cb, f), 0);
 	ck_assert_int_eq(baton_http_server_listen(&f->srv, "127.0.0.1", 0), 0);
-	snprintf(kubeconfig, sizeof kubeconfig,
-		 "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
-		 "clusters:\n- name: t\n  cluster:\n"
-		 "    server: http://127.0.0.1:%d\n"
-		 "users:\n- name: t\n  user: {}\n"
-		 "contexts:\n- name: t\n  context: {cluster: t, user: t}\n",
-		 baton_http_server_port(&f->srv));
-	ck_assert_int_eq(baton_kube_config_load_data(&kc, kubeconfig,
-						     strlen(kubeconfig), "t",
-						     NULL, NULL),
-			 0);
-	ck_assert_int_eq(
-	    baton_kube_client_init(&f->loop, &f->client, &kc, NULL), 0);
-	baton_kube_config_free(&kc);
+	tst_local_client(&f->loop, &f->client, baton_http_server_port(&f->srv));
 	ck_assert_int_eq(baton_events_init(&f->client, &f->rec, "eu"), 0);
 }
 

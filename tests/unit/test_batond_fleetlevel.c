@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "http/server.h"
 #include "kube/config.h"
+#include "support/kubeconfig.h"
 
 struct peer {
 	struct baton_http_server srv;
@@ -61,27 +62,12 @@ static void client_closed_cb(struct baton_kube_client *c)
 static void peer_start(struct world *w, struct peer *p)
 {
 	struct baton_http_config hc = {0};
-	struct baton_kube_config kc;
-	char kubeconfig[512];
 
 	ck_assert_int_eq(baton_http_server_init(&w->loop, &p->srv, &hc), 0);
 	ck_assert_int_eq(
 	    baton_http_route(&p->srv, "GET", "/v1/status", status_cb, p), 0);
 	ck_assert_int_eq(baton_http_server_listen(&p->srv, "127.0.0.1", 0), 0);
-	snprintf(kubeconfig, sizeof kubeconfig,
-		 "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
-		 "clusters:\n- name: t\n  cluster:\n"
-		 "    server: http://127.0.0.1:%d\n"
-		 "users:\n- name: t\n  user: {}\n"
-		 "contexts:\n- name: t\n  context: {cluster: t, user: t}\n",
-		 baton_http_server_port(&p->srv));
-	ck_assert_int_eq(baton_kube_config_load_data(&kc, kubeconfig,
-						     strlen(kubeconfig), "t",
-						     NULL, NULL),
-			 0);
-	ck_assert_int_eq(
-	    baton_kube_client_init(&w->loop, &p->client, &kc, NULL), 0);
-	baton_kube_config_free(&kc);
+	tst_local_client(&w->loop, &p->client, baton_http_server_port(&p->srv));
 }
 
 static struct world *world_start(void)

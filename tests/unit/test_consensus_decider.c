@@ -786,7 +786,11 @@ END_TEST
  * spare is judged as without the wait: a candidate only at or past the
  * highest member final (then it keeps the primary in its region, here
  * first in region order on a tie); below it, the members' best. */
-START_TEST(the_spares_final_in_the_wait_is_judged_as_ever)
+/* The sibling round waits (no decision at 2000); then the spare's final
+ * comes in at POSITION, HEALTHY, and the decision at AT promotes REGION's
+ * instance ORDINAL. */
+static void spare_final_promotes(uint64_t position, bool healthy, uint64_t at,
+				 int region, int ordinal)
 {
 	struct baton_decider d;
 	struct baton_db_state db;
@@ -797,39 +801,24 @@ START_TEST(the_spares_final_in_the_wait_is_judged_as_ever)
 	baton_decider_become_leader(&d, 0);
 	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
 	db.regions[0].spare.final = true;
-	db.regions[0].spare.position = 7000; /* equal to r1's: a holder */
-	ck_assert(baton_decider_decide(&d, &db, 2046, &out));
+	db.regions[0].spare.healthy = healthy;
+	db.regions[0].spare.position = position;
+	ck_assert(baton_decider_decide(&d, &db, at, &out));
 	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
-	ck_assert_int_eq(out.region, 0);
-	ck_assert_int_eq(out.ordinal, 1);
+	ck_assert_int_eq(out.region, region);
+	ck_assert_int_eq(out.ordinal, ordinal);
 	ck_assert_uint_eq(out.epoch, 4);
 	baton_decider_close(&d);
+}
 
+START_TEST(the_spares_final_in_the_wait_is_judged_as_ever)
+{
+	/* equal to r1's final: a holder, and first in region order */
+	spare_final_promotes(7000, true, 2046, 0, 1);
 	/* below the highest member final: no candidate, no more wait */
-	mk_sibling_round(&db);
-	baton_decider_init(&d, 0);
-	baton_decider_become_leader(&d, 0);
-	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
-	db.regions[0].spare.final = true;
-	db.regions[0].spare.position = 6999;
-	ck_assert(baton_decider_decide(&d, &db, 2046, &out));
-	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
-	ck_assert_int_eq(out.region, 1);
-	ck_assert_int_eq(out.ordinal, 0);
-	baton_decider_close(&d);
-
+	spare_final_promotes(6999, true, 2046, 1, 0);
 	/* a final that says the spare is unhealthy: no candidate either */
-	mk_sibling_round(&db);
-	baton_decider_init(&d, 0);
-	baton_decider_become_leader(&d, 0);
-	ck_assert(!baton_decider_decide(&d, &db, 2000, &out));
-	db.regions[0].spare.final = true;
-	db.regions[0].spare.healthy = false;
-	db.regions[0].spare.position = 9000;
-	ck_assert(baton_decider_decide(&d, &db, 2010, &out));
-	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
-	ck_assert_int_eq(out.region, 1);
-	baton_decider_close(&d);
+	spare_final_promotes(9000, false, 2010, 1, 0);
 }
 END_TEST
 
