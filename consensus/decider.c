@@ -484,6 +484,37 @@ int baton_decider_missing_final(const struct baton_db_state *db)
 	return baton_decider_missing_instance(db, NULL);
 }
 
+enum baton_final_due baton_decider_final_due(const struct baton_db_state *db,
+					     int region, int ordinal)
+{
+	const struct baton_region_state *r;
+	bool spare;
+
+	if (db->phase != BATON_PHASE_FAILING_OVER || region < 0 ||
+	    (unsigned)region >= db->n_regions || ordinal < 0 ||
+	    ordinal >= BATON_ORDINALS) {
+		return BATON_FINAL_NONE;
+	}
+	r = &db->regions[region];
+	spare = ordinal == r->spare.ordinal && ordinal != (int)r->designated;
+	if (region == db->primary) {
+		return spare && r->spare.healthy &&
+			       r->spare.report_epoch == db->epoch
+			   ? BATON_FINAL_LOST_SPARE
+			   : BATON_FINAL_NONE;
+	}
+	if (r->role != BATON_ROLE_DATA) {
+		return BATON_FINAL_NONE;
+	}
+	if (ordinal == (int)r->designated ||
+	    (r->members & BATON_ORDINAL_BIT(ordinal)) != 0) {
+		return BATON_FINAL_MEMBER;
+	}
+	return spare && db->cfg.synchronous && db->promote_floor != 0
+		   ? BATON_FINAL_FLOOR_SPARE
+		   : BATON_FINAL_NONE;
+}
+
 /* The lost primary region's spare in a synchronous round (§4): a
  * candidate on its region's own word (the region reported, in this epoch,
  * its designated instance down and the spare healthy) whose final is not

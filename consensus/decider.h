@@ -357,15 +357,15 @@ bool baton_decider_decide(struct baton_decider *d,
 			  const struct baton_db_state *db, uint64_t now,
 			  struct baton_decision *out);
 
+/* The highest final position of a member of a standby region in DB's
+ * round: every commit acknowledged in the epoch is at or below it (ANY 1
+ * of the members). 0 when none has reported one. */
+uint64_t baton_decider_member_final_floor(const struct baton_db_state *db);
 /* The best eligible data region other than EXCLUDE, or -1: healthy,
  * reported in the current epoch, within max_lag_bytes of the primary's
  * last position; when FINAL_ONLY, only regions that reported their final
  * position, the most advanced first (with ANY 1 only it surely holds every
  * acknowledged commit); then highest priority, then least lag. */
-/* The highest final position of a member of a standby region in DB's
- * round: every commit acknowledged in the epoch is at or below it (ANY 1
- * of the members). 0 when none has reported one. */
-uint64_t baton_decider_member_final_floor(const struct baton_db_state *db);
 int baton_decider_pick(const struct baton_db_state *db, int exclude,
 		       bool final_only);
 /* The same over instances (region, slot: docs/design-per-instance.md
@@ -388,6 +388,29 @@ int baton_decider_missing_final(const struct baton_db_state *db);
  * NULL) which member. */
 int baton_decider_missing_instance(const struct baton_db_state *db,
 				   int *ordinal);
+/* Why instance ORDINAL of REGION stops streaming in DB's failover round
+ * and says where its WAL ends (a detach, then a final REPORT): the one
+ * rule batond's agents (agents.c), its driver (driver.c) and the
+ * simulation's model of the agents follow. */
+enum baton_final_due {
+	BATON_FINAL_NONE = 0,
+	/* a member of a standby data region (the designated instance and,
+	 * mid-move, the other member): either may hold the only copy of an
+	 * acknowledged commit, and the round waits for each (§3.5) */
+	BATON_FINAL_MEMBER,
+	/* the lost primary region's sibling in its spare slot, healthy and
+	 * reported in this epoch: a candidate on its region's own word, at
+	 * or past every member's final; it never blocks the round (§4) */
+	BATON_FINAL_LOST_SPARE,
+	/* after a synchronous promote that left a promote floor, a standby
+	 * region's spare slot that is no member: the member the promote's
+	 * reset dropped (a move past LEAVE), which may be the only instance
+	 * up that holds the floor (docs/design-per-instance.md §9 note 51).
+	 * It never blocks the round either. */
+	BATON_FINAL_FLOOR_SPARE,
+};
+enum baton_final_due baton_decider_final_due(const struct baton_db_state *db,
+					     int region, int ordinal);
 const char *baton_blocked_name(int blocked);
 /* Why a due failover of DB waits, as any node sees it from the FSM and
  * whether the primary's lease lapsed in its view (PRIMARY_LOST): for the

@@ -574,6 +574,31 @@ static void report_final(struct baton_driver *d,
 	}
 }
 
+/* After a synchronous promote that left a promote floor, the member the
+ * promote's reset dropped (a move past LEAVE: the listed instance, kept in
+ * the spare slot) may be the only instance up that holds the floor; the
+ * round awaits only the members, so without its final the failover waits
+ * for the promoted primary to come back (docs/design-per-instance.md §9
+ * note 51). Its final is asked for like the lost region's spare's: a
+ * candidate at or past every member's final and the floor, never
+ * awaited. */
+static void report_floor_spare(struct baton_driver *d,
+			       const struct baton_db_state *st,
+			       struct baton_driver_slot *s, int me,
+			       uint64_t now)
+{
+	const struct baton_spare_state *sp = &st->regions[me].spare;
+
+	if (!d->designating ||
+	    baton_decider_final_due(st, me, sp->ordinal) !=
+		BATON_FINAL_FLOOR_SPARE ||
+	    (sp->final && sp->report_epoch == st->epoch)) {
+		return;
+	}
+	report_final(d, st, me, sp->ordinal, true, &s->last_spare_final_ms,
+		     now);
+}
+
 /* A synchronous failover waits for the final position of every member of
  * every standby region (decider.h; docs/design-per-instance.md §3.5): the
  * designated instance's, and mid-move the other member's (the joiner, or
@@ -606,6 +631,7 @@ static void report_finals(struct baton_driver *d,
 		}
 		report_final(d, st, me, k, true, &s->last_spare_final_ms, now);
 	}
+	report_floor_spare(d, st, s, me, now);
 }
 
 /* The lost primary region's sibling in a synchronous failover round

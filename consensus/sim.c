@@ -1448,7 +1448,7 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 {
 	const struct baton_db_state *db = db_of(sv);
 	struct inst *a = &sv->ag[k];
-	bool primary, des, member;
+	bool primary, des;
 
 	if (a->order_pending != ORDER_NONE &&
 	    now_real(s) - a->order_sent < ORDER_RETRY_MS) {
@@ -1456,8 +1456,6 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 	}
 	a->order_pending = ORDER_NONE;
 	des = k == db->regions[sv->i].designated;
-	/* a member: its final is awaited in a failover round (§3.5) */
-	member = (db->regions[sv->i].members & BATON_ORDINAL_BIT(k)) != 0;
 	primary = db->primary == (int)sv->i && des;
 	if (primary && (db->phase == BATON_PHASE_SWITCHING_OVER ||
 			db->phase == BATON_PHASE_FENCED)) {
@@ -1488,29 +1486,15 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 		}
 		return;
 	}
-	if (!des && db->primary == (int)sv->i &&
-	    db->phase == BATON_PHASE_FAILING_OVER &&
-	    db->regions[sv->i].spare.ordinal == (int)k) {
-		/* agents.c: the lost primary region detaches the instance in
-		 * the FSM's spare slot (a sibling, design §4), whose final
-		 * the driver reports (report_lost_spare()): it is a
-		 * candidate only at or past every member's final */
-		if (a->detach_acked_epoch != db->epoch ||
-		    a->detach_acked_round != db->round) {
-			struct event *e =
-			    send_order(s, sv, k, ORDER_DETACH, db->epoch);
-			if (e != NULL) {
-				e->round = db->round;
-			}
-		}
-		return;
-	}
-	if (member && db->primary != (int)sv->i &&
-	    db->phase == BATON_PHASE_FAILING_OVER &&
-	    db->regions[sv->i].role == BATON_ROLE_DATA) {
-		/* agents.c: every member of a standby region detaches and
-		 * says where it stopped (the designated instance and, mid-
-		 * move, the other member: design §3.5) */
+	if (baton_decider_final_due(db, (int)sv->i, (int)k) !=
+	    BATON_FINAL_NONE) {
+		/* agents.c detaches(), the rule itself: every member of a
+		 * standby region (the designated instance and, mid-move, the
+		 * other: design §3.5), the lost primary region's sibling in
+		 * its spare slot (§4), and after a promote that left a floor
+		 * a standby region's member the promote dropped (§9 note 51)
+		 * stop streaming and say where they stopped, which the
+		 * driver reports as their finals */
 		if (a->detach_acked_epoch != db->epoch ||
 		    a->detach_acked_round != db->round) {
 			struct event *e =

@@ -1025,47 +1025,19 @@ static bool any_position(const struct baton_db_state *st)
 	return false;
 }
 
-/* ORDINAL is a member of region ME (in M, or its designated instance,
- * which the FSM keeps in M: design §2) */
-static bool member(const struct baton_db_state *st, int me, int ordinal)
-{
-	const struct baton_region_state *r = &st->regions[me];
-
-	return ordinal == (int)r->designated ||
-	       (ordinal >= 0 && ordinal < BATON_ORDINALS &&
-		(r->members & BATON_ORDINAL_BIT(ordinal)) != 0);
-}
-
-/* ORDINAL is the lost primary region ME's sibling in the FSM's spare slot,
- * a candidate on the region's own word (docs/design-per-instance.md §4,
- * decider.c candidate()): healthy and reported in this epoch. A failover
- * takes it only at or past every member's final, so it detaches as the
- * members do and its final is its own detach answer, which the driver
- * asks for (driver.c report_lost_spare()). */
-static bool lost_spare(const struct baton_db_state *st, int me, int ordinal)
-{
-	const struct baton_region_state *r;
-
-	if (me < 0 || me != st->primary || (unsigned)me >= st->n_regions) {
-		return false;
-	}
-	r = &st->regions[me];
-	return ordinal >= 0 && ordinal == r->spare.ordinal &&
-	       ordinal != (int)r->designated && r->spare.healthy &&
-	       r->spare.report_epoch == st->epoch;
-}
-
 /* V stops streaming in this synchronous failover round to say where its
  * WAL ends: a member of another data region (either may hold the only
- * copy of an acknowledged commit), or the lost region's spare. */
+ * copy of an acknowledged commit), the lost region's spare (a candidate
+ * on its region's word), or, after a promote that left a floor, a standby
+ * region's spare that the promote dropped from its members
+ * (baton_decider_final_due(), the rule the driver and the simulation
+ * follow too). The driver asks for each one's detach answer as its final
+ * (driver.c report_finals(), report_lost_spare()). */
 static bool detaches(const struct baton_db_state *st, int me,
 		     const struct baton_agent_view *v)
 {
-	bool standby_member = me >= 0 && me != st->primary &&
-			      member(st, me, v->ordinal) &&
-			      st->regions[me].role == BATON_ROLE_DATA;
-
-	return (standby_member || lost_spare(st, me, v->ordinal)) &&
+	return baton_decider_final_due(st, me, v->ordinal) !=
+		   BATON_FINAL_NONE &&
 	       v->role != NULL && strcmp(v->role, "replica") == 0 &&
 	       !v->detach_done;
 }

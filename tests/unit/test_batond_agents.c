@@ -763,6 +763,46 @@ START_TEST(a_failover_mid_move_detaches_every_member)
 }
 END_TEST
 
+/* After a promote that left a floor (design §9 note 51), a standby
+ * region's spare slot that the promote's reset dropped from M detaches in
+ * the next round too: it may be the only holder of the floor that is up.
+ * Without a floor it is no member and keeps streaming. */
+START_TEST(a_dropped_member_detaches_while_a_floor_is_set)
+{
+	struct baton_db_state st;
+	struct baton_agent_view v;
+	struct baton_agent_order o;
+
+	db_state(&st, 3, 0);
+	st.cfg.synchronous = true;
+	st.phase = BATON_PHASE_FAILING_OVER;
+	st.round = 1;
+	for (int i = 0; i < 3; i++) {
+		st.regions[i].members = BATON_ORDINAL_BIT(0);
+		st.regions[i].listed = BATON_ORDINAL_BIT(0);
+		st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+	st.regions[1].spare.ordinal = 1; /* dropped by the last promote */
+	v = view("replica", 1);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+
+	st.promote_floor = 62500;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert_str_eq(o.action, "detach");
+	v.detach_done = true;
+	v.detached = true;
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+	/* an instance in no slot does not */
+	v = view("replica", 2);
+	v.upstream = "198.18.0.100:5432";
+	baton_agents_decide(&st, 1, &v, &o);
+	ck_assert(o.action == NULL || strcmp(o.action, "detach") != 0);
+}
+END_TEST
+
 /* A forensic fence (batond/hold.h): whatever the FSM says, a held instance
  * is ordered nothing but a fence, and a fence only while it could write. */
 START_TEST(a_held_instance_is_ordered_nothing_but_a_fence)
@@ -2631,6 +2671,7 @@ static Suite *agents_suite(void)
 	tcase_add_test(tc,
 		       standbys_detach_while_failing_over_then_follow_again);
 	tcase_add_test(tc, a_failover_mid_move_detaches_every_member);
+	tcase_add_test(tc, a_dropped_member_detaches_while_a_floor_is_set);
 	tcase_add_test(tc,
 		       a_detached_standby_cascades_from_the_failover_target);
 	tcase_add_test(tc,

@@ -905,6 +905,60 @@ START_TEST(no_wait_unless_the_spare_is_a_candidate_without_its_final)
 }
 END_TEST
 
+/* The one rule of who detaches in a round (agents.c, driver.c and the
+ * simulation all ask it): members of standby data regions, the lost
+ * primary region's sibling on the region's word, and, only while a
+ * promote floor is set in a synchronous round, a standby region's spare
+ * that is no member (the one a promote's reset dropped, §9 note 51). */
+START_TEST(final_due_names_every_instance_that_detaches)
+{
+	struct baton_db_state db;
+
+	mk_sibling_round(&db);
+	set_spare(&db, 1, 1, true, 7100);  /* r1 mid-move: a member */
+	set_spare(&db, 2, 1, false, 6100); /* r2: a spare, no member */
+	ck_assert_int_eq(baton_decider_final_due(&db, 1, 0),
+			 BATON_FINAL_MEMBER);
+	ck_assert_int_eq(baton_decider_final_due(&db, 1, 1),
+			 BATON_FINAL_MEMBER);
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 0),
+			 BATON_FINAL_MEMBER);
+	ck_assert_int_eq(baton_decider_final_due(&db, 0, 1),
+			 BATON_FINAL_LOST_SPARE);
+	/* the lost designated instance, an instance in no slot, no floor */
+	ck_assert_int_eq(baton_decider_final_due(&db, 0, 0), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 2), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 1), BATON_FINAL_NONE);
+
+	db.promote_floor = 6100;
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 1),
+			 BATON_FINAL_FLOOR_SPARE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 2), BATON_FINAL_NONE);
+	/* asynchronous, a witness, or out of a round: nobody is due */
+	db.cfg.synchronous = false;
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 1), BATON_FINAL_NONE);
+	db.cfg.synchronous = true;
+	db.regions[2].role = BATON_ROLE_WITNESS;
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 1), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 0), BATON_FINAL_NONE);
+	db.regions[2].role = BATON_ROLE_DATA;
+	db.phase = BATON_PHASE_HEALTHY;
+	ck_assert_int_eq(baton_decider_final_due(&db, 2, 1), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 1, 0), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 0, 1), BATON_FINAL_NONE);
+	db.phase = BATON_PHASE_FAILING_OVER;
+	/* the lost region's sibling needs its own report in this epoch */
+	db.regions[0].spare.report_epoch = 2;
+	ck_assert_int_eq(baton_decider_final_due(&db, 0, 1), BATON_FINAL_NONE);
+	/* out of range */
+	ck_assert_int_eq(baton_decider_final_due(&db, 3, 0), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, -1, 0), BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 1, BATON_ORDINALS),
+			 BATON_FINAL_NONE);
+	ck_assert_int_eq(baton_decider_final_due(&db, 1, -1), BATON_FINAL_NONE);
+}
+END_TEST
+
 static Suite *decider_suite(void)
 {
 	Suite *s = suite_create("consensus_decider");
@@ -930,6 +984,7 @@ static Suite *decider_suite(void)
 	tcase_add_test(tc, the_spares_final_in_the_wait_is_judged_as_ever);
 	tcase_add_test(
 	    tc, no_wait_unless_the_spare_is_a_candidate_without_its_final);
+	tcase_add_test(tc, final_due_names_every_instance_that_detaches);
 	suite_add_tcase(s, tc);
 	return s;
 }

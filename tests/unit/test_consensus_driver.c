@@ -1069,6 +1069,79 @@ START_TEST(a_move_in_flight_reports_every_member_s_final)
 }
 END_TEST
 
+/* Design §9 note 51: a promote that reset a move past LEAVE drops the
+ * listed member, which may hold the promote floor alone. In the next
+ * round its region reports that instance's final too (the spare slot, no
+ * member), so the decider has a candidate at the floor instead of waiting
+ * for the promoted primary to come back. */
+START_TEST(a_member_the_promote_dropped_reports_its_final_after_a_floor)
+{
+	const struct baton_db_state *st;
+	const struct baton_region_state *r1;
+	struct baton_cmd c;
+	int ordinal = -1;
+
+	desig_setup(true);
+	dw->r1_pod0_gone = true;
+	desig_run(11000);
+	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	c = cmd(BATON_CMD_LOST, "r0", 1);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	desig_run(1000); /* r1's finals: 7777 (ordinal 0), 8888 (1) */
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	ck_assert(st->regions[1].spare.final);
+
+	/* r2 (no driver here) is promoted on a final of its own; the
+	 * reset drops r1's ordinal 1, which held 8888: the floor */
+	c = cmd(BATON_CMD_REPORT, "r2", 1);
+	c.healthy = 1;
+	c.final = 1;
+	c.position = 8888;
+	c.round = st->round;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "r2", 2);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	r1 = &st->regions[1];
+	ck_assert_int_eq(st->primary, 2);
+	ck_assert_uint_eq(st->promote_floor, 8888);
+	ck_assert_int_eq(r1->designated, 0);
+	ck_assert_uint_eq(r1->members, 0x1);
+	ck_assert_int_eq(r1->spare.ordinal, 1);
+
+	/* r2 is lost before anyone caught up with it: a round at epoch 2 */
+	c = cmd(BATON_CMD_LOST, "r2", 2);
+	c.renew_seq = st->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(&dw->f, &c), BATON_FSM_OK);
+	dw->finals_asked = 0;
+	for (uint64_t end = dw->now + 1000; dw->now < end; dw->now += 100) {
+		baton_driver_tick(&dw->d1, &dw->f, false, dw->now);
+		for (unsigned k = 0; k < dw->n_reports; k++) {
+			(void)tst_fsm_apply(&dw->f, &dw->reports[k]);
+		}
+		dw->n_reports = 0;
+	}
+	st = baton_fsm_db(&dw->f, "lab/orders");
+	r1 = &st->regions[1];
+	ck_assert_uint_eq(st->phase, BATON_PHASE_FAILING_OVER);
+	ck_assert_uint_eq(dw->finals_asked, 0x3);
+	ck_assert(r1->final);
+	ck_assert_uint_eq(r1->position, 7777);
+	ck_assert(r1->spare.final);
+	ck_assert_uint_eq(r1->spare.report_epoch, 2);
+	ck_assert_uint_eq(r1->spare.position, 8888);
+	/* the member below the floor is no candidate; the dropped one is */
+	ck_assert_int_eq(baton_decider_pick_instance(st, 2, true, &ordinal), 1);
+	ck_assert_int_eq(ordinal, 1);
+	desig_teardown();
+}
+END_TEST
+
 /* The count of spare REPORTs (not final) REGION proposed in the last run:
  * the reports proposed are kept in dw->reports until applied, so count
  * them in the proposer instead. */
@@ -1352,6 +1425,8 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, designation_memory_goes_with_the_database);
 	tcase_add_test(tc, reports_name_the_designated_instance_after_a_move);
 	tcase_add_test(tc, a_move_in_flight_reports_every_member_s_final);
+	tcase_add_test(
+	    tc, a_member_the_promote_dropped_reports_its_final_after_a_floor);
 	tcase_add_test(
 	    tc,
 	    the_primary_region_reports_its_sibling_only_when_its_own_is_down);

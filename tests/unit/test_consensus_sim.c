@@ -983,6 +983,39 @@ START_TEST(move_then_kill_loses_no_acknowledged_write)
 }
 END_TEST
 
+/* Design §9 note 51, found by `make sim`'s --moves line: a promote reset
+ * a move past LEAVE and dropped its listed member, which with the
+ * promoted sibling's server killed for good was the only holder of the
+ * promote floor that was up. Its region now reports that instance's final
+ * in the next round, so a primary comes back without the promoted one;
+ * before, both schedules waited (L1, promote floor, naming the holders). */
+START_TEST(a_member_the_promote_dropped_ends_the_floor_wait)
+{
+	static const uint64_t seeds[] = {1446, 2383};
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+
+	for (unsigned i = 0; i < 2; i++) {
+		baton_sim_config_default(&cfg);
+		cfg.instances = 2;
+		cfg.moves = true; /* as baton_sim --moves sets it */
+		cfg.steps = 120;
+		cfg.redesignate_after_ms = 1000;
+		cfg.seed = seeds[i];
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		ck_assert_msg(!r.violation,
+			      "seed %llu: %s\n%s\nreproduce: baton_sim "
+			      "--instances 2 --moves --seed %llu --schedules 1 "
+			      "--trace",
+			      (unsigned long long)cfg.seed, r.what, r.trace,
+			      (unsigned long long)cfg.seed);
+		ck_assert(r.liveness_ok);
+		ck_assert(!r.floor_waited);
+		ck_assert_uint_ge(r.promotes, 2);
+	}
+}
+END_TEST
+
 /* BROKEN_RELEASE_BEFORE_FLUSH: X read as the order lands, the old list
  * in force 500 ms more: r1.0 acknowledges writes above X, r1.1 (slow)
  * reaches X, RELEASE applies, the primary dies: r1.1 lacks them. */
@@ -1115,6 +1148,7 @@ static Suite *sim_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, lagging_joiner_release_waits_for_x);
 	tcase_add_test(tc, move_then_kill_loses_no_acknowledged_write);
+	tcase_add_test(tc, a_member_the_promote_dropped_ends_the_floor_wait);
 	tcase_add_test(tc, release_before_flush_is_caught);
 	tcase_add_test(tc, no_leave_is_caught);
 	tcase_add_test(tc, finals_designated_only_is_caught);
