@@ -63,6 +63,12 @@
  * the spare (driver.c), and the decider may promote that sibling at the
  * next epoch (design §4); in a synchronous round batond detaches the
  * lost region's spare-slot instance as it does every member elsewhere.
+ *
+ * With a witness (config.witness) the last region registers with role
+ * witness: a Raft voter running the driver, with no instance (no agent,
+ * WAL, orders or polls). Checks add W1 (no promote names it), W2 (no list
+ * in force names it), and L1 after the final kill is met only by an
+ * instance outside the killed region.
  */
 #ifndef BATON_CONSENSUS_SIM_H
 #define BATON_CONSENSUS_SIM_H
