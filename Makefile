@@ -237,6 +237,8 @@ SCHEDULES5 ?= 30000
 SCHEDULES2 ?= 10000
 SCHEDULES2_5 ?= 3000
 SCHEDULES2M ?= 3000
+SCHEDULESW ?= 10000
+SCHEDULESW2 ?= 1000
 SEED ?= 1
 sim:
 	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/baton_sim
@@ -245,6 +247,8 @@ sim:
 	build/plain/tests/helpers/baton_sim --hour
 	build/plain/tests/helpers/baton_sim --instances 2 --schedules $(SCHEDULES2) --seed $(SEED)
 	build/plain/tests/helpers/baton_sim --instances 2 --servers 5 --schedules $(SCHEDULES2_5) --seed $(SEED)
+	build/plain/tests/helpers/baton_sim --witness --schedules $(SCHEDULESW) --seed $(SEED)
+	build/plain/tests/helpers/baton_sim --witness --instances 2 --schedules $(SCHEDULESW2) --seed $(SEED)
 	build/plain/tests/helpers/baton_sim --instances 2 --moves --schedules $(SCHEDULES2M) --seed $(SEED)
 
 # Benchmarks print numbers; they assert nothing about time.

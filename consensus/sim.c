@@ -214,6 +214,9 @@ struct sim {
 	struct raft_fixture f;
 	unsigned n;
 	unsigned ni; /* instances per region (cfg->instances) */
+	/* config.witness: the witness region's index (the last one), or
+	 * -1: a Raft voter running the driver, with no instance at all */
+	int witness;
 	uint64_t rng;
 	double delta; /* per-clock rate bound */
 	struct server s[N_MAX];
@@ -402,6 +405,13 @@ static void violation(struct sim *s, const char *fmt, ...)
 static bool alive(struct sim *s, unsigned i)
 {
 	return raft_fixture_alive(&s->f, i);
+}
+
+/* Region I is the witness: no agent, no database, nothing to order
+ * (its ag[] stays as setup left it, never asked about). */
+static bool is_witness(const struct sim *s, unsigned i)
+{
+	return s->witness >= 0 && i == (unsigned)s->witness;
 }
 
 static bool link_up(struct sim *s, unsigned i, unsigned j)
@@ -764,6 +774,16 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 	if (cmd != NULL && result == BATON_FSM_OK &&
 	    cmd->type == BATON_CMD_PROMOTE) {
 		check_s4(s, cmd->epoch, baton_reason_name(cmd->reason));
+		/* W1: the witness has no database to promote (the FSM
+		 * refuses it as not eligible, the decider never names it) */
+		if (db != NULL && db->primary >= 0 &&
+		    is_witness(s, (unsigned)db->primary)) {
+			violation(s,
+				  "W1: promote of r%d, the witness (no "
+				  "database instance), at epoch %llu (%s)",
+				  db->primary, (unsigned long long)cmd->epoch,
+				  baton_reason_name(cmd->reason));
+		}
 		check_rpo(s, db);
 		if (s->ni > 1 && db != NULL && db->primary >= 0 &&
 		    (unsigned)db->primary < s->n &&
@@ -968,6 +988,19 @@ static void drv_report(void *data, const char *db,
 	struct sim *s = sv->sim;
 	const struct inst *a = designated(sv);
 	(void)db;
+	if (is_witness(s, sv->i)) {
+		/* only BROKEN_WITNESS_AS_DATA (the driver reports for data
+		 * regions): a batond that takes the witness for a standby
+		 * caught up with the primary */
+		const struct baton_db_state *st = db_of(sv);
+		const struct inst *p = primary_inst(s, st);
+		memset(out, 0, sizeof *out);
+		out->healthy = true;
+		out->primary_ready = true;
+		out->position = p != NULL ? p->position : 0;
+		out->follows_epoch = st != NULL ? st->epoch : 0;
+		return;
+	}
 	/* batond sees its agent's status; a paused agent stops answering,
 	 * and two seconds later the instance counts as not serving */
 	out->healthy = s->ni == 1 || serving(s, a);
@@ -1120,8 +1153,8 @@ static void agent_tick(struct sim *s, struct server *sv, unsigned k)
 	double al = clk_local(&a->aclk, now_real(s));
 	struct event *e;
 
-	if (a->dead || agent_paused(s, a) || a->ask_pending ||
-	    al < a->next_ask) {
+	if (is_witness(s, sv->i) || a->dead || agent_paused(s, a) ||
+	    a->ask_pending || al < a->next_ask) {
 		return;
 	}
 	a->next_ask = al + ASK_MS;
@@ -1528,8 +1561,8 @@ static void batond_orders_inst(struct sim *s, struct server *sv, unsigned k)
 
 static void batond_orders(struct sim *s, struct server *sv)
 {
-	if (db_of(sv) == NULL) {
-		return;
+	if (db_of(sv) == NULL || is_witness(s, sv->i)) {
+		return; /* the witness's batond has no agent to order */
 	}
 	for (unsigned k = 0; k < s->ni; k++) {
 		batond_orders_inst(s, sv, k);
@@ -1816,7 +1849,7 @@ static void replicate(struct sim *s, double dt)
 	unsigned i, k;
 
 	for (i = 0; i < s->n; i++) {
-		for (k = 0; k < s->ni; k++) {
+		for (k = 0; k < s->ni && !is_witness(s, i); k++) {
 			struct inst *a = &s->s[i].ag[k];
 			agent_reloaded(s, a);
 			if (agent_writable(a, now_real(s)) && !a->pg_down) {
@@ -1825,7 +1858,7 @@ static void replicate(struct sim *s, double dt)
 		}
 	}
 	for (i = 0; i < s->n; i++) {
-		for (k = 0; k < s->ni; k++) {
+		for (k = 0; k < s->ni && !is_witness(s, i); k++) {
 			struct inst *a = &s->s[i].ag[k], *p;
 			uint64_t step = (uint64_t)(dt * 50.0) + 1;
 			if (a->receiver_stalled || !streams(s, i, k, &p)) {
@@ -1898,6 +1931,14 @@ static void check_s5(struct sim *s)
 				uint16_t m = (int)r != top->primary
 						 ? top->regions[r].members
 						 : 0;
+				if (is_witness(s, r) && a->list[r] != 0) {
+					violation(s,
+						  "W2: %s lists the witness "
+						  "r%u (mask %#x)",
+						  iname(s, na, sizeof na, i, k),
+						  r, a->list[r]);
+					return;
+				}
 				if ((a->list[r] & ~m) != 0) {
 					violation(s,
 						  "S5: %s lists r%u mask %#x, "
@@ -1919,6 +1960,9 @@ static void poll_status(struct sim *s, struct server *sv)
 	const struct baton_db_state *db = db_of(sv);
 	uint64_t now = bnow(s, sv, false);
 
+	if (is_witness(s, sv->i)) {
+		return; /* no agent to poll */
+	}
 	for (unsigned k = 0; k < s->ni; k++) {
 		struct inst *a = &sv->ag[k];
 		if (!a->dead && !agent_paused(s, a)) {
@@ -1943,7 +1987,8 @@ static void poll_status(struct sim *s, struct server *sv)
 		pr->status_epoch = pa->al.epoch;
 		pr->status_ms = now;
 		for (unsigned i = 0; i < s->n; i++) {
-			for (unsigned k = 0; k < s->ni; k++) {
+			for (unsigned k = 0; k < s->ni && !is_witness(s, i);
+			     k++) {
 				struct inst *b = &s->s[i].ag[k], *p;
 				struct baton_designate_standby *row =
 				    &pr->standby[i][k];
@@ -2183,6 +2228,9 @@ static void inst_fault(struct sim *s, unsigned a)
 	unsigned k = rndn(s, s->ni);
 	bool other_dead = false;
 
+	if (is_witness(s, a)) {
+		return; /* no instance there */
+	}
 	for (unsigned l = 0; l < s->ni; l++) {
 		other_dead |= l != k && (sv->ag[l].dead || sv->ag[l].pg_down);
 	}
@@ -2244,6 +2292,8 @@ static void fault(struct sim *s)
 		double d = 100 + rndn(s, 900);
 		sv->stall_until = t + d;
 		tracef(s, "batond loop s%u stalls %.0f ms", a, d);
+	} else if (what < 72 && is_witness(s, a)) {
+		/* an agent fault in the witness: it has none */
 	} else if (what < 67) {
 		double d = 200 + rndn(s, 3000);
 		struct inst *ag = &sv->ag[pick_inst(s)];
@@ -2268,7 +2318,7 @@ static void fault(struct sim *s)
 		       iname(s, na, sizeof na, a, k), ag->slow_until);
 	} else if (what < 82) {
 		double r = random_rate(s);
-		if (rndn(s, 2) == 0) {
+		if (rndn(s, 2) == 0 || is_witness(s, a)) {
 			clk_set_rate(&sv->bclk, t, r);
 			tracef(s, "batond clock r%u rate %.4f", a, r);
 		} else {
@@ -2463,7 +2513,14 @@ static void register_db(struct sim *s)
 	c.n_regions = s->n;
 	for (i = 0; i < s->n; i++) {
 		snprintf(c.regions[i].name, sizeof c.regions[i].name, "r%u", i);
-		c.regions[i].role = BATON_ROLE_DATA;
+		/* the DatabaseCluster's `role: witness`
+		 * (BROKEN_WITNESS_AS_DATA: the operator registers it as a data
+		 * region) */
+		c.regions[i].role =
+		    is_witness(s, i) && !(s->cfg->sim_broken &
+					  BATON_SIM_BROKEN_WITNESS_AS_DATA)
+			? BATON_ROLE_WITNESS
+			: BATON_ROLE_DATA;
 		c.regions[i].priority = (int32_t)rndn(s, 3);
 	}
 	snprintf(c.primary, sizeof c.primary, "r0");
@@ -2559,7 +2616,7 @@ static bool floor_unheld(struct sim *s)
 		return false;
 	}
 	for (unsigned i = 0; i < s->n; i++) {
-		for (unsigned k = 0; k < s->ni; k++) {
+		for (unsigned k = 0; k < s->ni && !is_witness(s, i); k++) {
 			const struct inst *a = &s->s[i].ag[k];
 			if (a->position >= db->promote_floor && alive(s, i) &&
 			    !a->dead && !a->pg_down) {
@@ -2579,7 +2636,8 @@ static void floor_holders(struct sim *s, const struct baton_db_state *db,
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < s->n && off < size; i++) {
-		for (unsigned k = 0; k < s->ni && off < size; k++) {
+		for (unsigned k = 0;
+		     k < s->ni && off < size && !is_witness(s, i); k++) {
 			const struct inst *a = &s->s[i].ag[k];
 			int w;
 			if (a->position < db->promote_floor || !alive(s, i) ||
@@ -2601,6 +2659,28 @@ static bool have_writable(struct sim *s)
 	unsigned i;
 	for (i = 0; i < s->n; i++) {
 		for (unsigned k = 0; k < s->ni; k++) {
+			if (agent_writable(&s->s[i].ag[k], now_real(s))) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* L1 is met: an agent is writable. With a witness, after the final
+ * kill, one outside the killed region: the killed primary's agent keeps
+ * its lease up to a lease after the kill, and with the witness the only
+ * data standby left has to take over (the runs without a witness keep
+ * the check of before, and so their digests: docs/consensus.md §2). */
+static bool l1_met(struct sim *s)
+{
+	int dead = s->res->final_killed;
+
+	if (s->witness < 0 || dead < 0) {
+		return have_writable(s);
+	}
+	for (unsigned i = 0; i < s->n; i++) {
+		for (unsigned k = 0; k < s->ni && (int)i != dead; k++) {
 			if (agent_writable(&s->s[i].ag[k], now_real(s))) {
 				return true;
 			}
@@ -2788,7 +2868,7 @@ static void end_l2(struct sim *s)
 static void stall_others(struct sim *s, const struct baton_db_state *db, int r)
 {
 	for (unsigned i = 0; i < s->n; i++) {
-		if ((int)i == r || (int)i == db->primary) {
+		if ((int)i == r || (int)i == db->primary || is_witness(s, i)) {
 			continue;
 		}
 		for (unsigned k = 0; k < s->ni; k++) {
@@ -3477,7 +3557,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 	res->min_slack_ms = INT64_MAX;
 	res->digest = 0xcbf29ce484222325ull;
 	if (c->n_servers < 1 || c->n_servers > N_MAX || c->instances < 1 ||
-	    c->instances > INSTANCES_MAX) {
+	    c->instances > INSTANCES_MAX || (c->witness && c->n_servers < 3)) {
 		return BATON_EINVAL;
 	}
 	s = calloc(1, sizeof *s);
@@ -3494,6 +3574,8 @@ int baton_sim_run(const struct baton_sim_config *c,
 	s->res = res;
 	s->n = c->n_servers;
 	s->ni = c->instances;
+	s->witness = c->witness ? (int)s->n - 1 : -1;
+	res->final_killed = res->recovered_region = -1;
 	s->rng = c->seed;
 	/* (1 + delta) / (1 - delta) = 1 + drift  =>  delta = d / (2 + d) */
 	s->delta =
@@ -3536,6 +3618,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 			struct baton_db_state *db = db_of(&s->s[0]);
 			if (db != NULL && db->primary >= 0) {
 				raft_fixture_kill(&s->f, (unsigned)db->primary);
+				res->final_killed = db->primary;
 				tracef(s, "final kill of the primary s%d",
 				       db->primary);
 			}
@@ -3544,13 +3627,13 @@ int baton_sim_run(const struct baton_sim_config *c,
 		/* Raft itself first: the fixture can take a while to elect
 		 * after disk stalls (followers still persisting). What L1
 		 * bounds is Baton's part, from the moment a leader exists. */
-		while (!res->violation && !have_writable(s) &&
-		       !live_leader(s) && now_real(s) - heal_t < 15000) {
+		while (!res->violation && !l1_met(s) && !live_leader(s) &&
+		       now_real(s) - heal_t < 15000) {
 			reset_timeouts(s);
 			advance(s, 50);
 		}
 		leader_t = now_real(s);
-		if (!have_writable(s) && !live_leader(s)) {
+		if (!l1_met(s) && !live_leader(s)) {
 			/* not Baton's: see docs/consensus.md (a server killed
 			 * with an append in flight never completes it in the
 			 * 0.22.1 fixture, and stays a follower for good) */
@@ -3566,7 +3649,7 @@ int baton_sim_run(const struct baton_sim_config *c,
 		 * heal or the final kill deposed right away does not count) */
 		bound = c->liveness_ms + 6 * s->base_disk;
 		sw_extra = false;
-		while (!res->violation && !have_writable(s) &&
+		while (!res->violation && !l1_met(s) &&
 		       now_real(s) - heal_t < 15000) {
 			double since = s->last_elected > leader_t
 					   ? s->last_elected
@@ -3596,14 +3679,14 @@ int baton_sim_run(const struct baton_sim_config *c,
 			reset_timeouts(s);
 			advance(s, 50);
 		}
-		if (!have_writable(s) && !live_leader(s)) {
+		if (!l1_met(s) && !live_leader(s)) {
 			res->raft_stalled = true;
 			res->liveness_ok = true;
 			tracef(s, "Raft has no leader 15 s after the heal: "
 				  "schedule ends (fixture stall)");
 			goto out_close;
 		}
-		if (!have_writable(s) && floor_unheld(s)) {
+		if (!l1_met(s) && floor_unheld(s)) {
 			res->floor_waited = true;
 			res->liveness_ok = true;
 			tracef(s, "no writable primary: the failover waits on "
@@ -3612,8 +3695,16 @@ int baton_sim_run(const struct baton_sim_config *c,
 			goto out_close;
 		}
 		res->recover_ms = (uint64_t)(now_real(s) - heal_t);
-		res->liveness_ok = have_writable(s);
-		if (!have_writable(s)) {
+		res->liveness_ok = l1_met(s);
+		for (i = 0; i < s->n; i++) {
+			for (unsigned k = 0; k < s->ni; k++) {
+				if (agent_writable(&s->s[i].ag[k],
+						   now_real(s))) {
+					res->recovered_region = (int)i;
+				}
+			}
+		}
+		if (!l1_met(s)) {
 			for (i = 0; i < s->n; i++) {
 				struct raft *rf = raft_fixture_get(&s->f, i);
 				dump_fsm(s, i);

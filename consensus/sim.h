@@ -63,6 +63,12 @@
  * the spare (driver.c), and the decider may promote that sibling at the
  * next epoch (design §4); in a synchronous round batond detaches the
  * lost region's spare-slot instance as it does every member elsewhere.
+ *
+ * With a witness (config.witness) the last region registers with role
+ * witness: a Raft voter running the driver, with no instance (no agent,
+ * WAL, orders or polls). Checks add W1 (no promote names it), W2 (no list
+ * in force names it), and L1 after the final kill is met only by an
+ * instance outside the killed region.
  */
 #ifndef BATON_CONSENSUS_SIM_H
 #define BATON_CONSENSUS_SIM_H
@@ -104,6 +110,13 @@ struct baton_sim_config {
 	 * finish inside the random schedules; the runner's --moves also
 	 * sets 120 steps and a redesignateAfter of 1 s */
 	bool moves;
+	/* The last region is a witness (examples/ledger-2-plus-witness.yaml:
+	 * REGISTER gives it BATON_ROLE_WITNESS): its server votes in Raft
+	 * and runs batond's driver, but it has no database instance, so no
+	 * agent, no WAL, no orders. Checked besides: W1, no promote ever
+	 * names it; W2, no synchronous list in force names it. Off: the
+	 * runs and digests of before. */
+	bool witness;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -136,6 +149,12 @@ enum {
 	 * final, the state of the driver before design note 41 with a
 	 * decider that does not block on it: RPO */
 	BATON_SIM_BROKEN_FINALS_DESIGNATED_ONLY = 1 << 4,
+	/* with config.witness: the operator registers the witness as a
+	 * data region and its batond reports it healthy at the primary's
+	 * position (as if a caught-up standby were there); the FSM and
+	 * the decider then take it for a candidate: W1 (and L1: nothing
+	 * there can serve) */
+	BATON_SIM_BROKEN_WITNESS_AS_DATA = 1 << 5,
 };
 
 /* BROKEN_RELEASE_BEFORE_FLUSH: how long after X the old list stays */
@@ -295,6 +314,10 @@ struct baton_sim_result {
 	unsigned join_proposals;
 	bool race_crashed, race_stale_sent;
 	struct baton_sim_old_back old_back;
+	/* the region the final kill took for good (-1: none), and the
+	 * region writable when L1 was met (-1: none) */
+	int final_killed;
+	int recovered_region;
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

@@ -10,6 +10,7 @@
  *             kill-primary-instance|kill-primary-region|lagging-joiner|
  *             move-then-kill-primary|designation-race|old-back]
  *             [--sibling-behind] [--joiner-only-copy] [--moves]
+ *             [--witness] [--broken witness-as-data]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -22,6 +23,10 @@
  * (consensus/designate.c): the DESIGNATE steps applied and the L2 times
  * are printed too; with --end kill-primary-instance or
  * kill-primary-region, which instances were promoted after the kill.
+ * --witness makes the last region a witness (role `witness`: it votes in
+ * Raft and runs batond's driver, with no database instance): W1 (never
+ * promoted) and W2 (never listed) are checked besides, and the final
+ * kills are counted with the region that took over.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -55,6 +60,7 @@ int main(int argc, char **argv)
 	unsigned long long joins = 0, leaves = 0, releases = 0, l2 = 0;
 	unsigned long long l2_max = 0, mid_move = 0, floor_waits = 0;
 	unsigned long long kills = 0, kill_same = 0, kill_max = 0;
+	unsigned long long final_kills = 0, final_taken = 0;
 	long long slack = INT64_MAX;
 	uint64_t digest = 0xcbf29ce484222325ull;
 	struct timespec t0, t1;
@@ -114,6 +120,10 @@ int main(int argc, char **argv)
 			k++;
 			cfg.sim_broken = BATON_SIM_BROKEN_NO_LEAVE;
 		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
+			   strcmp(argv[k + 1], "witness-as-data") == 0) {
+			k++;
+			cfg.sim_broken = BATON_SIM_BROKEN_WITNESS_AS_DATA;
+		} else if (strcmp(argv[k], "--broken") == 0 && k + 1 < argc &&
 			   strcmp(argv[k + 1], "finals-designated-only") == 0) {
 			k++;
 			cfg.sim_broken =
@@ -137,6 +147,8 @@ int main(int argc, char **argv)
 			cfg.sibling_behind = true;
 		} else if (strcmp(argv[k], "--joiner-only-copy") == 0) {
 			cfg.joiner_only_copy = true;
+		} else if (strcmp(argv[k], "--witness") == 0) {
+			cfg.witness = true;
 		} else if (strcmp(argv[k], "--moves") == 0) {
 			cfg.moves = true;
 			cfg.steps = 120;
@@ -154,7 +166,8 @@ int main(int argc, char **argv)
 				"send-time|no-drift|sync-flag|first-final|"
 				"sibling-any-report|list-early|"
 				"grant-ordinal-0|release-before-flush|no-leave|"
-				"finals-designated-only] [--hour] [--quiet] "
+				"finals-designated-only|witness-as-data] "
+				"[--hour] [--quiet] "
 				"[--trace] "
 				"[--instances 1|2] [--redesignate-after MS] "
 				"[--end l2|l2-kill-primary|none|"
@@ -163,7 +176,11 @@ int main(int argc, char **argv)
 				"move-then-kill-primary|designation-race|"
 				"old-back] "
 				"[--sibling-behind] "
-				"[--joiner-only-copy] [--moves]\n");
+				"[--joiner-only-copy] [--moves] [--witness]\n"
+				"  --witness: the last region is a witness "
+				"(votes in Raft, runs batond's driver, has no "
+				"database instance; never promoted, never "
+				"listed); needs 3 or 5 servers\n");
 			return 2;
 		}
 	}
@@ -242,6 +259,11 @@ int main(int argc, char **argv)
 					   r.kill.member_final_position);
 			}
 		}
+		if (r.final_killed >= 0) {
+			final_kills++;
+			final_taken += r.recovered_region >= 0 &&
+				       r.recovered_region != r.final_killed;
+		}
 		fsamples += r.failover_samples;
 		fsum += r.failover_ms_sum;
 		if (r.failover_ms_max > fmax) {
@@ -279,10 +301,10 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("schedules=%llu violations=%llu servers=%u%s simulated=%.1fs "
+	printf("schedules=%llu violations=%llu servers=%u%s%s simulated=%.1fs "
 	       "wall=%.2fs\n",
 	       n, bad, cfg.n_servers, cfg.instances > 1 ? " instances=2" : "",
-	       (double)sim_ms / 1000.0,
+	       cfg.witness ? " witness" : "", (double)sim_ms / 1000.0,
 	       (double)(t1.tv_sec - t0.tv_sec) +
 		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("promotes=%llu failover(expiry->commit) samples=%llu "
@@ -325,6 +347,11 @@ int main(int argc, char **argv)
 		       "same region promoted %llu times; max %llu ms to a "
 		       "writable primary\n",
 		       kills, kill_same, kill_max);
+	}
+	if (cfg.witness) {
+		printf("witness r%u: final kills of the primary %llu, another "
+		       "data region writable after %llu\n",
+		       cfg.n_servers - 1, final_kills, final_taken);
 	}
 	printf("max log entries beyond last snapshot=%llu (threshold %u, "
 	       "trailing %u)\n",
