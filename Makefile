@@ -238,7 +238,7 @@ SCHEDULES2 ?= 10000
 SCHEDULES2_5 ?= 3000
 SCHEDULES2M ?= 3000
 SCHEDULESW ?= 10000
-SCHEDULESW2 ?= 1000
+SCHEDULESW2 ?= 3000
 SEED ?= 1
 sim:
 	$(MAKE) --no-print-directory SANITIZE= build/plain/tests/helpers/baton_sim

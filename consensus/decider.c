@@ -560,6 +560,49 @@ static void finals_in(struct baton_decider_lease *l,
 	}
 }
 
+/* A planned switchover whose target died after the old primary fenced
+ * itself: the phase is still Fenced, the switchover's extra lease is over
+ * (lost_at()) and no other instance is a candidate (two data regions and
+ * a witness: the target was the only other one). The old primary's
+ * instance is then promoted again, at the next epoch, when its region
+ * reported it in this epoch healthy (serving, and with designation
+ * asking for its lease) and at or past the final position it fenced at:
+ * it holds every write acknowledged in the epoch (it wrote them; nothing
+ * is written after the fence), its lease ended a lease ago, and the
+ * promote's renew_seq compare-and-swap makes it the only one at the next
+ * epoch. Without this it stayed read-only, up and holding everything,
+ * until the target came back (make sim --witness --instances 2, seed
+ * 1433). Synchronous: not while a standby region has a move in flight,
+ * whose member the promote's reset would drop (it may hold the only
+ * other copy, design-per-instance §9 note 47); with M = {designated}
+ * everywhere, the next round awaits the same members as this one. A
+ * stale "healthy" (the region died since) costs one promote that renews
+ * nothing and then waits like any lost primary. */
+static bool fenced_primary_back(const struct baton_db_state *db)
+{
+	const struct baton_region_state *p;
+
+	if (db->phase != BATON_PHASE_FENCED || db->sw_target < 0 ||
+	    !ALWAYS(db->primary >= 0 &&
+		    (unsigned)db->primary < db->n_regions)) {
+		return false;
+	}
+	p = &db->regions[db->primary];
+	if (p->role != BATON_ROLE_DATA || !p->healthy ||
+	    p->report_epoch != db->epoch ||
+	    p->position < db->sw_final_position) {
+		return false;
+	}
+	for (unsigned i = 0; db->cfg.synchronous && i < db->n_regions; i++) {
+		const struct baton_region_state *r = &db->regions[i];
+		if ((int)i != db->primary && r->role == BATON_ROLE_DATA &&
+		    (r->members & ~BATON_ORDINAL_BIT(r->designated)) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* One proposal per phase and epoch, repeated after retry_ms if nothing
  * came of it (a lost() committed moves to the next step at once). */
 static bool may_propose(const struct baton_decider *d,
@@ -707,6 +750,15 @@ bool baton_decider_decide(struct baton_decider *d,
 		return true;
 	}
 	target = pick(db, db->primary, false, d->flags, &ordinal);
+	if (target < 0 && fenced_primary_back(db)) {
+		if (!may_propose(d, l, db, now)) {
+			return false;
+		}
+		fill(out, db, BATON_DECISION_PROMOTE, db->primary,
+		     BATON_REASON_LEASE_EXPIRED, expiry);
+		proposed(l, db, now);
+		return true;
+	}
 	if (target < 0) {
 		return blocked(out, db, BATON_BLOCKED_NO_CANDIDATE, -1, expiry);
 	}
@@ -735,7 +787,8 @@ int baton_decider_blocked(const struct baton_db_state *db, bool primary_lost,
 			   : BATON_BLOCKED_NONE;
 	}
 	if (primary_lost && db->cfg.automatic &&
-	    baton_decider_pick(db, db->primary, false) < 0) {
+	    baton_decider_pick(db, db->primary, false) < 0 &&
+	    !fenced_primary_back(db)) {
 		return BATON_BLOCKED_NO_CANDIDATE;
 	}
 	return BATON_BLOCKED_NONE;

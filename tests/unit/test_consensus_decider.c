@@ -454,6 +454,120 @@ START_TEST(switchover_waits_for_final_position)
 }
 END_TEST
 
+/* r0 primary at epoch 3 fenced at 6000 for a switchover to r1, which
+ * died; r2 a witness: no other candidate. */
+static void mk_fenced_witness(struct baton_db_state *db, bool synchronous)
+{
+	mkdb(db, 3);
+	db->cfg.synchronous = synchronous;
+	db->phase = BATON_PHASE_FENCED;
+	db->sw_target = 1;
+	db->sw_final_position = 6000;
+	db->regions[0].position = 6000;
+	db->regions[1].healthy = false;
+	db->regions[2].role = BATON_ROLE_WITNESS;
+	for (unsigned i = 0; i < 3; i++) {
+		db->regions[i].members = BATON_ORDINAL_BIT(0);
+		db->regions[i].listed = BATON_ORDINAL_BIT(0);
+		db->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+}
+
+/* The decision on DB at 2150 (the switchover's extra lease over) by a
+ * fresh leader of time 0. */
+static bool fenced_decide(const struct baton_db_state *db,
+			  struct baton_decision *out)
+{
+	struct baton_decider d;
+	bool r;
+
+	baton_decider_init(&d, 0);
+	baton_decider_become_leader(&d, 0);
+	ck_assert(!baton_decider_decide(&d, db, 2149, out));
+	r = baton_decider_decide(&d, db, 2150, out);
+	baton_decider_close(&d);
+	return r;
+}
+
+/* A switchover whose target dies after the old primary fenced itself, with
+ * nobody else to take over (make sim --witness --instances 2, seed 1433):
+ * once the switchover's extra lease is over, the fenced old primary is
+ * promoted again at the next epoch, only on its region's word of this
+ * epoch that it serves at or past the position it fenced at; not while a
+ * move is in flight (synchronous), never before the lease, never when
+ * another region can take over, never in manual mode. */
+START_TEST(a_fenced_primary_whose_target_died_is_promoted_again)
+{
+	struct baton_db_state db;
+	struct baton_decision out;
+	int region;
+
+	for (int sync = 0; sync < 2; sync++) {
+		mk_fenced_witness(&db, sync);
+		ck_assert(fenced_decide(&db, &out));
+		ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+		ck_assert_int_eq(out.region, 0);
+		ck_assert_int_eq(out.ordinal, 0);
+		ck_assert_uint_eq(out.epoch, 4);
+		ck_assert_int_eq(out.reason, BATON_REASON_LEASE_EXPIRED);
+		ck_assert_int_eq(baton_decider_blocked(&db, true, &region),
+				 BATON_BLOCKED_NONE);
+	}
+
+	/* its region's word is missing, stale, unhealthy or short */
+	mk_fenced_witness(&db, true);
+	db.regions[0].report_epoch = 2;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	ck_assert_int_eq(out.blocked, BATON_BLOCKED_NO_CANDIDATE);
+	ck_assert_int_eq(baton_decider_blocked(&db, true, &region),
+			 BATON_BLOCKED_NO_CANDIDATE);
+	mk_fenced_witness(&db, true);
+	db.regions[0].healthy = false;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+	mk_fenced_witness(&db, false);
+	db.regions[0].position = 5999;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+
+	/* synchronous, a move in flight in the dead target's region: its
+	 * joiner may hold the only other copy, and the reset drops it */
+	mk_fenced_witness(&db, true);
+	db.regions[1].members |= BATON_ORDINAL_BIT(1);
+	db.regions[1].spare.ordinal = 1;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+
+	/* another data region can take over: the failover goes there */
+	mk_fenced_witness(&db, false);
+	db.regions[2].role = BATON_ROLE_DATA;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_PROMOTE);
+	ck_assert_int_eq(out.region, 2);
+
+	/* not fenced for a switchover (a plain lease expiry): never the
+	 * lost primary itself */
+	mk_fenced_witness(&db, false);
+	db.phase = BATON_PHASE_HEALTHY;
+	db.sw_target = -1;
+	{
+		struct baton_decider d;
+		baton_decider_init(&d, 0);
+		baton_decider_become_leader(&d, 0);
+		ck_assert(baton_decider_decide(&d, &db, 5000, &out));
+		ck_assert_int_eq(out.kind, BATON_DECISION_BLOCKED);
+		baton_decider_close(&d);
+	}
+
+	/* manual mode: a human decides */
+	mk_fenced_witness(&db, false);
+	db.cfg.automatic = false;
+	ck_assert(fenced_decide(&db, &out));
+	ck_assert_int_eq(out.kind, BATON_DECISION_REGION_LOST);
+}
+END_TEST
+
 START_TEST(renewer_lease_from_send_time_and_agent_shorter)
 {
 	struct baton_lease l;
@@ -985,6 +1099,8 @@ static Suite *decider_suite(void)
 	tcase_add_test(
 	    tc, no_wait_unless_the_spare_is_a_candidate_without_its_final);
 	tcase_add_test(tc, final_due_names_every_instance_that_detaches);
+	tcase_add_test(tc,
+		       a_fenced_primary_whose_target_died_is_promoted_again);
 	suite_add_tcase(s, tc);
 	return s;
 }
