@@ -2667,16 +2667,16 @@ static bool have_writable(struct sim *s)
 	return false;
 }
 
-/* L1 is met: an agent is writable. With a witness, after the final
- * kill, one outside the killed region: the killed primary's agent keeps
- * its lease up to a lease after the kill, and with the witness the only
- * data standby left has to take over (the runs without a witness keep
- * the check of before, and so their digests: docs/consensus.md §2). */
+/* L1 is met: an agent is writable; after the final kill, one outside
+ * the killed region: the killed primary's agent keeps its lease up to a
+ * lease after the kill, and L1 met on that dying lease said nothing about
+ * the failover (448 of 940 final kills in --schedules 3000 passed that
+ * way before the rule was strict everywhere, docs/consensus.md §2). */
 static bool l1_met(struct sim *s)
 {
 	int dead = s->res->final_killed;
 
-	if (s->witness < 0 || dead < 0) {
+	if (dead < 0) {
 		return have_writable(s);
 	}
 	for (unsigned i = 0; i < s->n; i++) {
