@@ -14,11 +14,6 @@
  * report in flight is not sent again on every tick) */
 #define SWITCHOVER_REPORT_MS 200
 #define LEVEL_RETRY_MS 5000 /* a LEVEL proposed and not applied */
-/* A RELEASE that waits for the primary's answer at G (need_gen) is judged
- * this often, not once per report interval: the answer lands ~0.1-0.3 s
- * after the LEAVE, and a move in flight is a failover that must await
- * two members */
-#define DESIGNATE_ANSWER_MS 100
 
 static uint32_t name_hash(const char *s)
 {
@@ -408,12 +403,6 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		    baton_index_get(&d->desig, cmd->db);
 		if (g != NULL) {
 			g->in_flight = false;
-			/* a LEAVE applied: its RELEASE is judged on the
-			 * next tick (it names the G to wait for) */
-			if (result == BATON_FSM_OK &&
-			    cmd->step == BATON_DESIGNATE_LEAVE) {
-				g->last_ms = 0;
-			}
 		}
 		if (result != BATON_FSM_OK) {
 			say(d, LOG_INFO, cmd->db,
@@ -773,9 +762,7 @@ static void designate(struct baton_driver *d, const struct baton_fsm *fsm,
 	struct baton_designate_input in;
 	struct baton_designate_out out;
 
-	if (g == NULL || g->in_flight ||
-	    now - g->last_ms <
-		(g->need_gen != 0 ? DESIGNATE_ANSWER_MS : d->report_ms)) {
+	if (g == NULL || g->in_flight || now - g->last_ms < d->report_ms) {
 		return;
 	}
 	g->last_ms = now;
