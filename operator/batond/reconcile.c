@@ -611,6 +611,11 @@ static void patch_cb(struct baton_kube_request *req, int status)
 			baton_applyhash_forget(r->env->applied,
 					       db_name(r, db, sizeof db));
 		}
+		if (r->env->echoes != NULL) {
+			char db[160];
+			baton_statusecho_forget(r->env->echoes,
+						db_name(r, db, sizeof db));
+		}
 		finish(r, 0);
 		break;
 	}
@@ -789,6 +794,13 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 	if (st == NULL) {
 		fail(r, BATON_ENOMEM, "status", "out of memory");
 		return;
+	}
+	/* what this reconcile wants, written or found: its echo (the write's
+	 * watch event) is no new reconcile, an older write's is */
+	if (env->echoes != NULL) {
+		char db[160];
+		baton_statusecho_intend(env->echoes, db_name(r, db, sizeof db),
+					st);
 	}
 	if (old != NULL && json_equal(old, st)) {
 		json_decref(st);
