@@ -104,8 +104,10 @@ dsc=$(ls "$work"/src/curl_*.dsc)
 cd "$work/src/curl"
 # The series ends with the GnuTLS and NSS flavours' patches (library
 # renamed libcurl-gnutls/-nss): the OpenSSL libcurl4 is built without them.
-tail -2 debian/patches/series | grep -qx '90_gnutls.patch' && tail -1 debian/patches/series | grep -qx '99_nss.patch' ||
-    { log "debian/patches/series no longer ends with 90_gnutls.patch, 99_nss.patch: check debian/rules"; exit 1; }
+if [ "$(grep -v '^#' debian/patches/series | grep . | tail -2 | tr '\n' ' ')" != "90_gnutls.patch 99_nss.patch " ]; then
+    log "debian/patches/series no longer ends with 90_gnutls.patch, 99_nss.patch: check debian/rules"
+    exit 1
+fi
 patch -R -p1 --quiet <debian/patches/99_nss.patch
 patch -R -p1 --quiet <debian/patches/90_gnutls.patch
 
