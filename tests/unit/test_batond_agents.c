@@ -714,6 +714,21 @@ START_TEST(the_designated_ordinal_comes_from_the_fsm)
 }
 END_TEST
 
+/* Three regions, r0 primary at the state's epoch, in the first round of
+ * a synchronous failover; each region M = L = {0}, no spare. */
+static void sync_round(struct baton_db_state *st)
+{
+	db_state(st, 3, 0);
+	st->cfg.synchronous = true;
+	st->phase = BATON_PHASE_FAILING_OVER;
+	st->round = 1;
+	for (int i = 0; i < 3; i++) {
+		st->regions[i].members = BATON_ORDINAL_BIT(0);
+		st->regions[i].listed = BATON_ORDINAL_BIT(0);
+		st->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
+	}
+}
+
 /* A synchronous failover that starts mid-move (design §3.5): us has
  * M = {0, 1} (JOIN(1), LEAVE(0) applied, no RELEASE), and the failover
  * waits for both finals, so both members detach, each answering its own
@@ -726,15 +741,7 @@ START_TEST(a_failover_mid_move_detaches_every_member)
 	struct baton_agent_view v;
 	struct baton_agent_order o;
 
-	db_state(&st, 3, 0);
-	st.cfg.synchronous = true;
-	st.phase = BATON_PHASE_FAILING_OVER;
-	st.round = 1;
-	for (int i = 0; i < 3; i++) {
-		st.regions[i].members = BATON_ORDINAL_BIT(0);
-		st.regions[i].listed = BATON_ORDINAL_BIT(0);
-		st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
-	}
+	sync_round(&st);
 	st.regions[1].members = BATON_ORDINAL_BIT(0) | BATON_ORDINAL_BIT(1);
 	st.regions[1].listed = BATON_ORDINAL_BIT(1);
 	st.regions[1].spare.ordinal = 1;
@@ -773,15 +780,7 @@ START_TEST(a_dropped_member_detaches_while_a_floor_is_set)
 	struct baton_agent_view v;
 	struct baton_agent_order o;
 
-	db_state(&st, 3, 0);
-	st.cfg.synchronous = true;
-	st.phase = BATON_PHASE_FAILING_OVER;
-	st.round = 1;
-	for (int i = 0; i < 3; i++) {
-		st.regions[i].members = BATON_ORDINAL_BIT(0);
-		st.regions[i].listed = BATON_ORDINAL_BIT(0);
-		st.regions[i].spare.ordinal = BATON_ORDINAL_NONE;
-	}
+	sync_round(&st);
 	st.regions[1].spare.ordinal = 1; /* dropped by the last promote */
 	v = view("replica", 1);
 	v.upstream = "198.18.0.100:5432";

@@ -975,6 +975,19 @@ START_TEST(a_dead_designated_standby_moves_join_leave_release)
 }
 END_TEST
 
+/* r1's designated ordinal 0 gone: r1 JOINs ordinal 1, then the primary
+ * r0 LEAVEs ordinal 0 out of the list; no RELEASE yet: M(r1) = {0, 1},
+ * L(r1) = {1}, ordinal 0 still designated (a move past LEAVE). */
+static void desig_move_past_leave(void)
+{
+	desig_setup(true);
+	dw->r1_pod0_gone = true;
+	desig_run(11000);
+	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
+	desig_run(1100);
+	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+}
+
 /* After a move, r1's reports are about its new designated instance
  * (ordinal 1): the FSM takes them, the final position of a failover round
  * included. Found by the kill-instance drill: reports named ordinal 0
@@ -985,12 +998,7 @@ START_TEST(reports_name_the_designated_instance_after_a_move)
 	const struct baton_db_state *st;
 	struct baton_cmd c;
 
-	desig_setup(true);
-	dw->r1_pod0_gone = true;
-	desig_run(11000);
-	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
-	desig_run(1100);
-	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	desig_move_past_leave();
 	dw->answer_gen = dw->f.applied;
 	dw->answer_x = 5000;
 	desig_run(1100);
@@ -1028,12 +1036,7 @@ START_TEST(a_move_in_flight_reports_every_member_s_final)
 	struct baton_cmd c;
 	int ordinal = -1;
 
-	desig_setup(true);
-	dw->r1_pod0_gone = true;
-	desig_run(11000);
-	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
-	desig_run(1100);
-	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	desig_move_past_leave();
 	st = baton_fsm_db(&dw->f, "lab/orders");
 	r1 = &st->regions[1];
 	ck_assert_int_eq(r1->designated, 0);
@@ -1081,12 +1084,7 @@ START_TEST(a_member_the_promote_dropped_reports_its_final_after_a_floor)
 	struct baton_cmd c;
 	int ordinal = -1;
 
-	desig_setup(true);
-	dw->r1_pod0_gone = true;
-	desig_run(11000);
-	desig_commit(&dw->d1, BATON_DESIGNATE_JOIN, 1);
-	desig_run(1100);
-	desig_commit(&dw->d0, BATON_DESIGNATE_LEAVE, 0);
+	desig_move_past_leave();
 	st = baton_fsm_db(&dw->f, "lab/orders");
 	c = cmd(BATON_CMD_LOST, "r0", 1);
 	c.renew_seq = st->renew_seq;
