@@ -27,25 +27,9 @@ fi
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/.raft-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d" "$work/src"
-
-mirror=${DEBIAN_MIRROR:-$(grep -hoE '^URIs: *http[^ ]*/debian$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')}
-mirror=${mirror:-http://deb.debian.org/debian}
-cat > "$work/apt/sources.list" <<SRC
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main
-SRC
-aptopts=(-o Dir::Etc::SourceList="$work/apt/sources.list"
-         -o Dir::Etc::SourceParts="$work/apt/sources.list.d"
-         -o Dir::State::Lists="$work/apt/lists"
-         -o Dir::Cache="$work/apt/cache"
-         -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
-
-log "fetching source raft=$version from $mirror (trixie) through a private apt configuration"
-apt-get "${aptopts[@]}" update -qq
-(cd "$work/src" && apt-get "${aptopts[@]}" source --download-only "raft=$version" >/dev/null)
-dsc=$(ls "$work"/src/raft_*.dsc)
-# dpkg-source verifies every file against the checksums in the .dsc.
-(cd "$work/src" && dpkg-source -x "$(basename "$dsc")" raft >/dev/null)
+# shellcheck source=tests/env/debian-source.sh
+. "$here/../tests/env/debian-source.sh"
+debian_source raft "$version" trixie "$work"
 
 for p in "${patches[@]}"; do
     log "applying $(basename "$p")"

@@ -36,6 +36,8 @@
 # the binaries: bump CURL_VERSION (Makefile) to the version apt offers.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
+
 version=${CURL_VERSION:-7.88.1-10+deb12u15}
 suite=${CURL_SUITE:-bookworm}
 cache=${BATON_CACHE:-$HOME/.cache/baton}
@@ -76,31 +78,12 @@ fi
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/.curl-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/apt/lists/partial" "$work/apt/sources.list.d" "$work/src"
-
-mirror=${DEBIAN_MIRROR:-$(grep -hoE '^URIs: *http[^ ]*/debian$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | awk '{print $2}')}
-mirror=${mirror:-http://deb.debian.org/debian}
-cat > "$work/apt/sources.list" <<SRC
-deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main
-SRC
-aptopts=(-o Dir::Etc::SourceList="$work/apt/sources.list"
-         -o Dir::Etc::SourceParts="$work/apt/sources.list.d"
-         -o Dir::State::Lists="$work/apt/lists"
-         -o Dir::Cache="$work/apt/cache"
-         -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root)
-
-log "fetching source curl=$version from $mirror ($suite) through a private apt configuration"
-apt-get "${aptopts[@]}" update -qq
-if ! (cd "$work/src" && apt-get "${aptopts[@]}" source --download-only "curl=$version" >/dev/null); then
-    # a point release replaces the suite's version: the pin must follow
-    offered=$(apt-cache "${aptopts[@]}" showsrc curl 2>/dev/null | awk '/^Version:/ {print $2}' | sort -V | tail -1)
-    log "curl=$version is not in $suite any more (it offers ${offered:-nothing}): set CURL_VERSION in the Makefile"
+# shellcheck source=tests/env/debian-source.sh
+. "$here/../../tests/env/debian-source.sh"
+if ! debian_source curl "$version" "$suite" "$work"; then
+    log "set CURL_VERSION in the Makefile to the version $suite offers"
     exit 1
 fi
-dsc=$(ls "$work"/src/curl_*.dsc)
-# dpkg-source verifies every file against the checksums in the .dsc and
-# applies Debian's patch series.
-(cd "$work/src" && dpkg-source -x "$(basename "$dsc")" curl >/dev/null)
 cd "$work/src/curl"
 # The series ends with the GnuTLS and NSS flavours' patches (library
 # renamed libcurl-gnutls/-nss): the OpenSSL libcurl4 is built without them.
