@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by consensus/build-raft.sh and operator/kube/build-curl.sh: the
 # one way Baton's build fetches a Debian source package.
 #
