@@ -1081,15 +1081,7 @@ END_TEST
  * region ever detached and the spare's final never came. */
 static void lost_eu(struct baton_db_state *st)
 {
-	db_state(st, 3, 0);
-	st->cfg.synchronous = true;
-	st->phase = BATON_PHASE_FAILING_OVER;
-	st->round = 1;
-	for (int i = 0; i < 3; i++) {
-		st->regions[i].members = BATON_ORDINAL_BIT(0);
-		st->regions[i].listed = BATON_ORDINAL_BIT(0);
-		st->regions[i].spare.ordinal = BATON_ORDINAL_NONE;
-	}
+	sync_round(st);
 	st->regions[0].healthy = false;
 	st->regions[0].report_epoch = 3;
 	st->regions[0].spare.ordinal = 1;
