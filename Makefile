@@ -18,6 +18,13 @@ RAFT_VERSION ?= 0.22.1-1
 # the prefix, so a changed patch means a new build (consensus/build-raft.sh)
 RAFT_PATCH_ID := $(shell cat consensus/raft-patches/*.patch | sha256sum | cut -c1-8)
 RAFT_PREFIX ?= $(BATON_CACHE)/raft-$(RAFT_VERSION)-$(RAFT_PATCH_ID)
+# libcurl, HTTP and HTTPS only, linked statically (operator/kube/build-curl.sh
+# says why: Debian's libcurl4 loads ~30 libraries Baton never uses). The
+# prefix carries the version and a hash of the configure flags, which the
+# script prints.
+CURL_VERSION ?= 7.88.1-10+deb12u15
+CURL_ID := $(shell CURL_VERSION=$(CURL_VERSION) operator/kube/build-curl.sh --id)
+CURL_PREFIX ?= $(BATON_CACHE)/curl-$(CURL_ID)
 
 SANITIZE ?=
 ifeq ($(SANITIZE),)
@@ -27,7 +34,12 @@ BUILD ?= build/san
 endif
 
 CC ?= gcc
-PKGS := libuv libcurl jansson yaml-0.1 openssl libpq
+PKGS := libuv jansson yaml-0.1 openssl libpq
+# what the static libcurl needs after it (nghttp2, OpenSSL, zlib), as its
+# curl-config says (its -l flags but -lcurl: the archive itself is named).
+# Expanded when a program is linked, so `make deps all` works.
+CURL_LIBS = $(CURL_PREFIX)/lib/libcurl.a \
+	$(filter-out -lcurl,$(filter -l%,$(shell $(CURL_PREFIX)/bin/curl-config --static-libs 2>/dev/null)))
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -38,8 +50,11 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 $(WARN) -fno-strict-aliasing
 CPPFLAGS += -DBATON_VERSION='"$(VERSION)"'
-CPPFLAGS += -D_GNU_SOURCE -I. -Ioperator -I$(RAFT_PREFIX)/include $(PKG_CFLAGS)
-LDLIBS += $(RAFT_PREFIX)/lib/libraft.a -llz4 $(PKG_LIBS) -lhttp_parser -lm -lpthread
+# curl's headers before PKG_CFLAGS' /usr/include/<multiarch>, where
+# libcurl4-openssl-dev's would be if it is installed
+CPPFLAGS += -D_GNU_SOURCE -I. -Ioperator -I$(RAFT_PREFIX)/include \
+	-I$(CURL_PREFIX)/include -DCURL_STATICLIB $(PKG_CFLAGS)
+LDLIBS += $(RAFT_PREFIX)/lib/libraft.a -llz4 $(CURL_LIBS) $(PKG_LIBS) -lhttp_parser -lm -lpthread
 # Sanitized builds are also the checked builds: ALWAYS()/NEVER() abort there
 # and are plain conditions in build/plain (operator/common/assert.h).
 ifneq ($(SANITIZE),)
@@ -85,12 +100,12 @@ LABKUBELET_SRCS := $(wildcard tests/helpers/labkubelet/*.c)
 LABKUBELET_OBJS := $(LABKUBELET_SRCS:%.c=$(BUILD)/obj/%.o)
 HELPER_BINS += $(BUILD)/tests/helpers/baton_labkubelet
 
-.PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover bench-operators \
+.PHONY: kind-e2e lab lab-down all install uninstall help deps deps-apt raft curl testenv check unit integration e2e bench sim bench-batond bench-pg bench-kube bench-shift bench-pglease bench-failover bench-operators \
 	format format-check lint clean coverage regions-up regions-down fuzz fuzz-smoke fuzz-build \
 	images images-smoke images-clean kind-node-image kind-lab kind-lab-down
 
 help:
-	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION) and the test binaries (idempotent)"
+	@echo "make deps          install Debian packages, build raft $(RAFT_VERSION), a static libcurl $(CURL_VERSION) and the test binaries (idempotent)"
 	@echo "make all           build batond, baton-agent, batonctl into $(BUILD)/bin"
 	@echo "make install       those into PREFIX/bin (default /usr/local; DESTDIR too), kubectl-baton, man pages, completion"
 	@echo "make check         unit tests under ASan+UBSan, then integration tests on a real control plane"
@@ -152,7 +167,10 @@ uninstall:
 $(RAFT_PREFIX)/.complete:
 	@echo "raft $(RAFT_VERSION) is not built yet: run 'make deps' (or 'make raft')" >&2; exit 1
 
-$(BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete
+$(CURL_PREFIX)/.complete:
+	@echo "libcurl $(CURL_VERSION) (static, HTTP/HTTPS only) is not built yet: run 'make deps' (or 'make curl')" >&2; exit 1
+
+$(BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete $(CURL_PREFIX)/.complete
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -198,13 +216,16 @@ $(BUILD)/tests/helpers/baton_labkubelet: $(LABKUBELET_OBJS) $(LIB)
 
 # ---- dependencies -----------------------------------------------------------
 
-deps: deps-apt raft testenv
+deps: deps-apt raft curl testenv
 
 deps-apt:
 	tests/env/deps-apt.sh
 
 raft:
 	RAFT_VERSION=$(RAFT_VERSION) RAFT_PREFIX=$(RAFT_PREFIX) BATON_CACHE=$(BATON_CACHE) consensus/build-raft.sh
+
+curl:
+	CURL_VERSION=$(CURL_VERSION) CURL_PREFIX=$(CURL_PREFIX) BATON_CACHE=$(BATON_CACHE) operator/kube/build-curl.sh
 
 testenv:
 	BATON_CACHE=$(BATON_CACHE) tests/env/build.sh
@@ -396,7 +417,7 @@ FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
-$(FUZZ_BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete
+$(FUZZ_BUILD)/obj/%.o: %.c $(RAFT_PREFIX)/.complete $(CURL_PREFIX)/.complete
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 

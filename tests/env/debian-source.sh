@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by consensus/build-raft.sh: the
+# Sourced by consensus/build-raft.sh and operator/kube/build-curl.sh: the
 # one way Baton's build fetches a Debian source package.
 #
 #   debian_source NAME VERSION SUITE WORK

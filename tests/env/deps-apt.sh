@@ -4,7 +4,10 @@
 set -euo pipefail
 pkgs=(
     build-essential pkg-config autoconf automake libtool dpkg-dev patch
-    libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libyaml-dev
+    libuv1-dev libjansson-dev libssl-dev libyaml-dev
+    # libcurl is built from source, static (operator/kube/build-curl.sh):
+    # the libraries it links dynamically
+    libnghttp2-dev zlib1g-dev
     liblz4-dev libhttp-parser-dev libpq-dev check postgresql-server-dev-15
     postgresql postgresql-contrib
     iproute2 nftables openssl curl procps psmisc
