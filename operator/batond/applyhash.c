@@ -18,6 +18,8 @@
 struct applied_db {
 	char key[BATON_NAME_SIZE]; /* "ns/name", as the FSM names it */
 	unsigned n;
+	/* the region had no pod of it at the last baton_applyhash_pods_gone */
+	bool lacked;
 	uint64_t since_ms;
 	uint64_t stamps[BATON_APPLYHASH_MAX_OBJECTS];
 };
@@ -115,7 +117,7 @@ unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
 	unsigned apply = 0;
 	/* A full apply restarts the refresh period; so does a set from the
 	 * future (a clock that went back cannot make a set fresh forever). */
-	bool all = force || a == NULL || now_ms < a->since_ms ||
+	bool all = force || a == NULL || a->n == 0 || now_ms < a->since_ms ||
 		   now_ms - a->since_ms >= t->refresh_ms;
 
 	*since = all ? now_ms : a->since_ms;
@@ -156,6 +158,29 @@ int baton_applyhash_done(struct baton_applyhash *t, const char *db,
 	}
 	BATON_ASSERT(a->n <= BATON_APPLYHASH_MAX_OBJECTS);
 	return 0;
+}
+
+bool baton_applyhash_pods_gone(struct baton_applyhash *t, const char *db,
+			       bool lacks)
+{
+	struct applied_db *a = baton_index_get(&t->dbs, db);
+	bool gone;
+
+	if (a == NULL) {
+		void *p;
+		/* an empty set (n 0): the plan applies everything */
+		if (baton_index_add(&t->dbs, db, &p) != 0) {
+			return false;
+		}
+		a = p;
+		a->n = 0;
+		a->since_ms = 0;
+		a->lacked = lacks;
+		return false;
+	}
+	gone = lacks && !a->lacked;
+	a->lacked = lacks;
+	return gone;
 }
 
 void baton_applyhash_forget(struct baton_applyhash *t, const char *db)

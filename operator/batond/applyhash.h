@@ -22,9 +22,10 @@
  * Drift (someone edits or deletes a child) is therefore repaired:
  * - at once for a changed desired state (a new stamp: spec edit, new
  *   primary or epoch, a new certificate after a restart of batond);
- * - at the next reconcile when the region has no pod of the database (a
- *   deleted StatefulSet: its pods go, their watch events reconcile the
- *   database, and the caller forces a full apply);
+ * - at the next reconcile when the region's pods of the database are gone
+ *   (a deleted StatefulSet: its pods go, their watch events reconcile the
+ *   database, baton_applyhash_pods_gone() says so and the caller forces a
+ *   full apply);
  * - at the first reconcile after the refresh period for anything else
  *   (an edited Service, ConfigMap, PDB, NetworkPolicy or Secret, a deleted
  *   Service); the DatabaseCluster informer's resync reconciles every
@@ -80,6 +81,20 @@ unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
 int baton_applyhash_done(struct baton_applyhash *t, const char *db,
 			 const uint64_t *h, const bool *live, unsigned n,
 			 uint64_t since);
+
+/* Whether DB's pods are gone from this region: LACKS (the region should
+ * run pods of DB and its pod cache holds none) now, and not at DB's
+ * previous call. Only then may its StatefulSet have been deleted, and the
+ * caller forces a full apply. A database whose pods were not seen since
+ * its children were applied is one whose StatefulSet has not made them
+ * yet (kube-controller-manager's pace: seconds, minutes on a loaded API
+ * server); applying every child again at each of its reconciles in that
+ * window made no pod sooner and cost up to seven APPLYs a time (issue
+ * 20). Remembers LACKS for the next call (creating DB's record, an empty
+ * set: a plan applies everything for it). False for a DB it cannot
+ * remember (the bound): the plan applies everything for it anyway. */
+bool baton_applyhash_pods_gone(struct baton_applyhash *t, const char *db,
+			       bool lacks);
 
 /* DB is gone (or its children must all be applied next time). */
 void baton_applyhash_forget(struct baton_applyhash *t, const char *db);

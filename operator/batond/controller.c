@@ -18,6 +18,7 @@
 #include "batond/children.h"
 #include "batond/events.h"
 #include "batond/reconcile.h"
+#include "batond/statusecho.h"
 #include "batond/switchover.h"
 #include "batond/syncset.h"
 #include "common/assert.h"
@@ -733,7 +734,11 @@ static void dbc_add(struct baton_kube_informer *inf, json_t *obj)
 static void dbc_update(struct baton_kube_informer *inf, json_t *old_obj,
 		       json_t *new_obj)
 {
-	enqueue_obj(inf->data, new_obj);
+	struct baton_controller *c = inf->data;
+	/* not the echo of our own status write (batond/statusecho.h) */
+	if (!baton_statusecho_echo(c->cc.echoes, old_obj, new_obj)) {
+		enqueue_obj(c, new_obj);
+	}
 }
 
 static void dbc_delete(struct baton_kube_informer *inf, json_t *obj)
@@ -960,6 +965,7 @@ int baton_controller_init(uv_loop_t *loop, struct baton_controller *c,
 	    .last_failover = env_last_failover,
 	    .routed = env_routed,
 	    .applied = cc->applied,
+	    .echoes = cc->echoes,
 	};
 	baton_lastfailover_init(&c->lastfo, &c->dbstate);
 	{

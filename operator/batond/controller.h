@@ -73,6 +73,8 @@ struct baton_controller_config {
 	struct baton_agentpki *agent_pki; /* NULL: no TLS to agents */
 	/* the children applied so far, by stamp (batond/applyhash.h) */
 	struct baton_applyhash *applied;
+	/* the status each reconcile wants (batond/statusecho.h) */
+	struct baton_statusecho *echoes;
 	/* metrics (NULL: not kept) */
 	struct baton_metric *m_reconciles, *m_reconcile_seconds, *m_queue_depth,
 	    *m_epoch, *m_primary, *m_failover_step;

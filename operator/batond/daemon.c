@@ -483,6 +483,7 @@ static int start_controller(struct baton_batond *d)
 	    .batond_url = d->batond_url,
 	    .agent_pki = d->agent_pki,
 	    .applied = &d->applied,
+	    .echoes = &d->echoes,
 	    .m_reconciles = d->m_reconciles,
 	    .m_reconcile_seconds = d->m_reconcile_seconds,
 	    .m_queue_depth = d->m_queue_depth,
@@ -524,6 +525,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_scope_init(&d.scope, cfg);
 	baton_applyhash_init(&d.applied, BATON_MAX_DATABASES,
 			     BATON_APPLYHASH_REFRESH_MS);
+	baton_statusecho_init(&d.echoes, BATON_MAX_DATABASES);
 	baton_designation_init(&d.desig);
 	if ((rv = add_metrics(&d)) != 0 ||
 	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0) {
@@ -568,6 +570,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_metrics_free(&d.metrics);
 	baton_agentpki_free(d.agent_pki);
 	baton_applyhash_free(&d.applied);
+	baton_statusecho_free(&d.echoes);
 	baton_designation_free(&d.desig);
 	baton_scope_free(&d.scope);
 	baton_log(BATON_LOG_INFO, "batond", "stopped");

@@ -23,6 +23,7 @@
 #include "batond/peertoken.h"
 #include "batond/raftglue.h"
 #include "batond/scope.h"
+#include "batond/statusecho.h"
 #include "http/metrics.h"
 #include "http/procmetrics.h"
 #include "http/server.h"
@@ -82,6 +83,8 @@ struct baton_batond {
 	struct baton_agentpki *agent_pki;
 	/* the children applied so far, by stamp (batond/applyhash.h) */
 	struct baton_applyhash applied;
+	/* the status each reconcile wants (batond/statusecho.h) */
+	struct baton_statusecho echoes;
 	bool stopping;
 	int exit_code;
 	char errmsg[BATON_ERRMSG_SIZE];

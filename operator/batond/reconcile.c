@@ -468,8 +468,9 @@ static void apply_cb(struct baton_kube_request *req, int status)
 }
 
 /* Whether this region should run pods of the database and the pod cache
- * holds none: its StatefulSet may have been deleted, so every child is
- * applied, whatever was applied before. */
+ * holds none: when it held some before, its StatefulSet may have been
+ * deleted (baton_applyhash_pods_gone), so every child is applied, whatever
+ * was applied before. */
 static bool region_lacks_pods(struct baton_reconcile *r)
 {
 	const struct baton_reconcile_env *env = r->env;
@@ -493,6 +494,7 @@ static int plan_applies(struct baton_reconcile *r, bool *skip)
 	char db[160];
 	size_t i;
 	json_t *o;
+	bool force;
 	int rv;
 
 	json_array_foreach(r->objects, i, o)
@@ -507,9 +509,13 @@ static int plan_applies(struct baton_reconcile *r, bool *skip)
 	if (r->env->applied == NULL) {
 		return 0;
 	}
-	baton_applyhash_plan(r->env->applied, db_name(r, db, sizeof db),
-			     r->stamps, n,
-			     r->step == STEP_DRAIN || region_lacks_pods(r),
+	db_name(r, db, sizeof db);
+	force = r->step == STEP_DRAIN;
+	if (!force) {
+		force = baton_applyhash_pods_gone(r->env->applied, db,
+						  region_lacks_pods(r));
+	}
+	baton_applyhash_plan(r->env->applied, db, r->stamps, n, force,
 			     baton_mono_ms(), skip, &r->applied_since);
 	for (i = 0; i < n; i++) {
 		r->live[i] = skip[i];
@@ -604,6 +610,11 @@ static void patch_cb(struct baton_kube_request *req, int status)
 			char db[160];
 			baton_applyhash_forget(r->env->applied,
 					       db_name(r, db, sizeof db));
+		}
+		if (r->env->echoes != NULL) {
+			char db[160];
+			baton_statusecho_forget(r->env->echoes,
+						db_name(r, db, sizeof db));
 		}
 		finish(r, 0);
 		break;
@@ -783,6 +794,13 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 	if (st == NULL) {
 		fail(r, BATON_ENOMEM, "status", "out of memory");
 		return;
+	}
+	/* what this reconcile wants, written or found: its echo (the write's
+	 * watch event) is no new reconcile, an older write's is */
+	if (env->echoes != NULL) {
+		char db[160];
+		baton_statusecho_intend(env->echoes, db_name(r, db, sizeof db),
+					st);
 	}
 	if (old != NULL && json_equal(old, st)) {
 		json_decref(st);

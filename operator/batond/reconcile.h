@@ -38,6 +38,7 @@ struct baton_agentpki;
 #include "batond/applyhash.h"
 #include "batond/dbspec.h"
 #include "batond/status.h"
+#include "batond/statusecho.h"
 #include "kube/rest.h"
 
 #define BATON_FIELD_MANAGER "batond"
@@ -97,6 +98,10 @@ struct baton_reconcile_env {
 	 * a child whose desired state is unchanged is not applied again.
 	 * NULL: every reconcile applies every child. */
 	struct baton_applyhash *applied;
+	/* The status each database's reconcile wants (batond/statusecho.h):
+	 * the watch event of that status written is no new reconcile. NULL:
+	 * every update reconciles. */
+	struct baton_statusecho *echoes;
 };
 
 struct baton_reconcile;

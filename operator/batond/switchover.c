@@ -293,7 +293,7 @@ void baton_switchover_decide(const struct baton_switchover_in *in,
 			     : "recorded; the primary is %s",
 			 primary);
 		out->record =
-		    json_pack("{s:s, s:s, s:s?, s:I, s:s, s:s}", "target",
+		    json_pack("{s:s, s:s, s:s*, s:I, s:s, s:s}", "target",
 			      in->spec_primary, "specPrimary", in->spec_primary,
 			      "request", request, "generation",
 			      (json_int_t)in->generation, "state", "Completed",
@@ -347,8 +347,10 @@ void baton_switchover_decide(const struct baton_switchover_in *in,
 		out->requeue = true;
 		return;
 	}
-	/* a new request */
-	rec = json_pack("{s:s, s:s, s:s?, s:I, s:s}", "target", target,
+	/* a new request ("request" only with the annotation's value: a null
+	 * in the status would be a merge patch's deletion, and the status
+	 * the server keeps would not be the one computed, issue 20) */
+	rec = json_pack("{s:s, s:s, s:s*, s:I, s:s}", "target", target,
 			"specPrimary", in->spec_primary, "request", request,
 			"generation", (json_int_t)in->generation, "startedAt",
 			in->now);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../unit/harness.h"
+#include "batond/cachefields.h"
 #include "batond/reconcile.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -161,6 +162,15 @@ static const struct baton_reconcile_env env_h = {
     FAKE_ENV_COMMON,
     .observe = env_observe_pods,
     .applied = &applied,
+};
+
+/* ... and the status each reconcile wants (batond/statusecho.h) */
+static struct baton_statusecho echoes;
+static const struct baton_reconcile_env env_e = {
+    FAKE_ENV_COMMON,
+    .observe = env_observe_pods,
+    .applied = &applied,
+    .echoes = &echoes,
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -350,6 +360,7 @@ static void setup(void)
 	ck_assert_msg(rv == 0, "%s", client.errmsg);
 	memset(&fenv, 0, sizeof fenv);
 	baton_applyhash_init(&applied, 100, BATON_APPLYHASH_REFRESH_MS);
+	baton_statusecho_init(&echoes, 100);
 	make_namespace();
 }
 
@@ -366,6 +377,7 @@ static void teardown(void)
 	wait_for(&closed);
 	baton_kube_config_free(&cfg);
 	baton_applyhash_free(&applied);
+	baton_statusecho_free(&echoes);
 	LOOP_TEARDOWN(&loop);
 }
 
@@ -633,8 +645,9 @@ START_TEST(failed_prune_is_not_routed)
 END_TEST
 
 /* Children whose desired state did not change are not applied again
- * (issue 20); what changed is; a region without pods (its StatefulSet
- * deleted) gets every child again; the live objects carry the stamp. */
+ * (issue 20); what changed is; a region whose pods went (its StatefulSet
+ * deleted) gets every child again, once; the live objects carry the
+ * stamp. */
 START_TEST(unchanged_children_are_not_applied_again)
 {
 	struct job j;
@@ -695,7 +708,53 @@ START_TEST(unchanged_children_are_not_applied_again)
 	ck_assert_msg(st == 0, "StatefulSet not recreated: %s",
 		      baton_errname(st));
 	json_decref(o);
+	/* once: while its new pods are still to come, nothing (each
+	 * reconcile applied all six again before) */
+	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 0);
 	ck_assert_uint_eq(baton_applyhash_count(&applied), 1);
+}
+END_TEST
+
+/* The DatabaseCluster as batond's informer caches it (its status as
+ * compressed text: batond/cachefields.h). */
+static json_t *get_cached(const char *name)
+{
+	json_t *o = get_dbc(name);
+	baton_cachefields_dbc_local(o);
+	return o;
+}
+
+/* The status a reconcile wrote comes back from the API server as the
+ * status it wanted: its watch event is the echo and needs no reconcile
+ * (issue 20); a status written by someone else is not. */
+START_TEST(the_status_written_comes_back_as_its_echo)
+{
+	struct job j;
+	json_t *before, *after;
+
+	create_dbc("echo", "");
+	fenv.registered = true;
+	fenv.primary = "eu-west";
+	fenv.epoch = 3;
+	ck_assert_msg(reconcile_in(&env_e, "echo", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	before = get_cached("echo");
+	/* an input changes: a new status */
+	fenv.primary = "us-east";
+	fenv.epoch = 4;
+	ck_assert_msg(reconcile_in(&env_e, "echo", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	after = get_cached("echo");
+	ck_assert(baton_statusecho_echo(&echoes, before, after));
+	/* what the echo's reconcile would do: nothing */
+	ck_assert_msg(reconcile_in(&env_e, "echo", &j) == 0, "%s", j.errmsg);
+	ck_assert(!j.status_written);
+	/* the write of the status before (someone else's, or a stale one)
+	 * is not the echo */
+	ck_assert(!baton_statusecho_echo(&echoes, after, before));
+	json_decref(before);
+	json_decref(after);
 }
 END_TEST
 
@@ -715,6 +774,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, failed_prune_is_not_routed);
 	tcase_add_test(tc, status_fields_that_go_away_are_removed);
 	tcase_add_test(tc, unchanged_children_are_not_applied_again);
+	tcase_add_test(tc, the_status_written_comes_back_as_its_echo);
 	suite_add_tcase(s, tc);
 	return s;
 }

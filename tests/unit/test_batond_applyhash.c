@@ -5,7 +5,8 @@
  * a database's first reconcile applies everything, an unchanged one
  * nothing; a changed object is applied alone; a failed apply is applied
  * again; FORCE, the refresh period and a clock that went back apply
- * everything; forget and the bound. What the API server makes of it:
+ * everything; only pods that were cached and went force a full apply;
+ * forget and the bound. What the API server makes of it:
  * tests/integration/itest_reconcile.c. */
 #include <string.h>
 
@@ -275,6 +276,64 @@ START_TEST(force_refresh_and_clock_apply_everything)
 }
 END_TEST
 
+/* What the reconcile does with the region's pods (issue 20): a database
+ * whose StatefulSet has not made its pods yet is not applied in full at
+ * each reconcile while it waits for them; one whose pods were cached and
+ * are gone (its StatefulSet may have been deleted) is, once. */
+START_TEST(only_pods_that_went_force_a_full_apply)
+{
+	struct baton_applyhash t;
+	uint64_t h[16], since;
+	bool skip[16], live[16];
+	unsigned n;
+	json_t *a = children("", h, &n);
+
+	baton_applyhash_init(&t, 1, 60000);
+	all_live(live, n);
+	/* the first reconcile: no pod yet, no set: everything (the record
+	 * pods_gone made is an empty set, its refresh base unset) */
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", true));
+	ck_assert_uint_eq(baton_applyhash_count(&t), 1);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h, n, false,
+					       1000, skip, &since),
+			  n);
+	ck_assert_uint_eq(since, 1000);
+	baton_applyhash_done(&t, "shop/orders", h, live, n, since);
+	/* its status write, its registration: still no pod, nothing */
+	for (int i = 0; i < 3; i++) {
+		ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", true));
+		ck_assert_uint_eq(
+		    baton_applyhash_plan(&t, "shop/orders", h, n, false,
+					 2000 + (uint64_t)i, skip, &since),
+		    0);
+	}
+	/* the pods come, and stay */
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", false));
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", false));
+	/* they go: once */
+	ck_assert(baton_applyhash_pods_gone(&t, "shop/orders", true));
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", true));
+	/* back, gone again: once more */
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", false));
+	ck_assert(baton_applyhash_pods_gone(&t, "shop/orders", true));
+	/* a database it cannot remember (the bound: one) is never "gone";
+	 * its plan applies everything anyway */
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/other", false));
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/other", true));
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/other", h, n, false,
+					       3000, skip, &since),
+			  n);
+	/* forgotten: a fresh start */
+	baton_applyhash_forget(&t, "shop/orders");
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", true));
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h, n, false,
+					       4000, skip, &since),
+			  n);
+	baton_applyhash_free(&t);
+	json_decref(a);
+}
+END_TEST
+
 START_TEST(bounded)
 {
 	struct baton_applyhash t;
@@ -321,6 +380,7 @@ static Suite *applyhash_suite(void)
 	tcase_add_test(tc, only_what_changed_is_applied);
 	tcase_add_test(tc, a_failed_apply_is_applied_again);
 	tcase_add_test(tc, force_refresh_and_clock_apply_everything);
+	tcase_add_test(tc, only_pods_that_went_force_a_full_apply);
 	tcase_add_test(tc, bounded);
 	suite_add_tcase(s, tc);
 	return s;

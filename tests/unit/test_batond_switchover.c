@@ -105,6 +105,14 @@ START_TEST(first_sight_records_the_initial_primary)
 	ck_assert(!out.propose);
 	ck_assert(!out.requeue);
 	ck_assert_int_eq(out.n_events, 0);
+	/* exactly that: no "request": null, which the status's merge patch
+	 * would delete (the status kept would not be the one computed, and
+	 * its watch event would not be the echo: batond/statusecho.h) */
+	{
+		json_t *want = settled();
+		ck_assert(json_equal(out.record, want));
+		json_decref(want);
+	}
 	json_decref(out.record);
 
 	/* the spec names another region than the FSM's primary: recorded,
@@ -169,6 +177,9 @@ START_TEST(a_changed_spec_proposes_a_switchover_on_the_leader)
 	ck_assert_str_eq(rec_str(&out, "startedAt"), NOW);
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(out.record, "generation")), 2);
+	/* no annotation: no "request" (not null, which a merge patch
+	 * deletes) */
+	ck_assert_ptr_null(json_object_get(out.record, "request"));
 	ck_assert_int_eq(out.n_events, 1);
 	ck_assert_str_eq(out.events[0].reason, "SwitchoverStarted");
 	ck_assert_str_eq(out.events[0].message, "switchover to us requested");

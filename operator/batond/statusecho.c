@@ -1,0 +1,165 @@
+/* The echo of batond's own status writes (batond/statusecho.h). Pure. */
+#include "batond/statusecho.h"
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batond/cachefields.h"
+#include "consensus/decider.h"
+
+struct intent {
+	char key[BATON_NAME_SIZE]; /* "ns/name", as the FSM names it */
+	uint64_t stamp;
+};
+
+void baton_statusecho_init(struct baton_statusecho *t, unsigned max_dbs)
+{
+	memset(t, 0, sizeof *t);
+	baton_index_init(&t->dbs, sizeof(struct intent),
+			 offsetof(struct intent, key), BATON_NAME_SIZE,
+			 max_dbs);
+}
+
+void baton_statusecho_free(struct baton_statusecho *t)
+{
+	baton_index_free(&t->dbs);
+}
+
+/* The first 64 bits of the SHA-256 of STATUS serialised with sorted keys:
+ * equal statuses, however their keys were inserted or parsed, have one
+ * stamp. SHA-256 for applyhash.c's reason: a status carries the user's
+ * input (names, messages), and a collision would skip a reconcile. */
+static int stamp(json_t *status, uint64_t *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char *text = json_dumps(status, JSON_SORT_KEYS | JSON_COMPACT);
+	uint64_t h = 0;
+	int ok;
+
+	if (text == NULL) {
+		return BATON_ENOMEM;
+	}
+	ok = EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL);
+	free(text);
+	if (!ok || md_len < 8) {
+		return BATON_ENOMEM;
+	}
+	for (int i = 0; i < 8; i++) {
+		h = (h << 8) | md[i];
+	}
+	*out = h;
+	return 0;
+}
+
+void baton_statusecho_intend(struct baton_statusecho *t, const char *db,
+			     json_t *status)
+{
+	struct intent *in = baton_index_get(&t->dbs, db);
+	uint64_t h;
+
+	if (status == NULL || stamp(status, &h) != 0) {
+		baton_statusecho_forget(t, db);
+		return;
+	}
+	if (in == NULL) {
+		void *p;
+		if (baton_index_add(&t->dbs, db, &p) != 0) {
+			return; /* beyond the bound: its updates reconcile */
+		}
+		in = p;
+	}
+	in->stamp = h;
+}
+
+/* Whether the objects' key K differs, the status (tree and kept text)
+ * and metadata.resourceVersion aside. */
+static bool differs(json_t *old_obj, json_t *new_obj, const char *k)
+{
+	json_t *o = json_object_get(old_obj, k);
+	json_t *n = json_object_get(new_obj, k);
+	const char *mk;
+	json_t *mv;
+
+	if (strcmp(k, "status") == 0 ||
+	    strcmp(k, BATON_CACHEFIELDS_STATUS_TEXT) == 0) {
+		return false;
+	}
+	if (strcmp(k, "metadata") != 0 || !json_is_object(o) ||
+	    !json_is_object(n)) {
+		return !json_equal(o, n);
+	}
+	json_object_foreach(n, mk, mv)
+	{
+		if (strcmp(mk, "resourceVersion") != 0 &&
+		    !json_equal(mv, json_object_get(o, mk))) {
+			return true;
+		}
+	}
+	json_object_foreach(o, mk, mv)
+	{
+		if (strcmp(mk, "resourceVersion") != 0 &&
+		    json_object_get(n, mk) == NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool baton_statusecho_echo(const struct baton_statusecho *t, json_t *old_obj,
+			   json_t *new_obj)
+{
+	json_t *md = json_object_get(new_obj, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const struct intent *in;
+	char db[BATON_NAME_SIZE];
+	const char *k;
+	json_t *v, *status;
+	uint64_t h;
+	int n;
+
+	/* the resync hands the cached object as both */
+	if (t == NULL || old_obj == new_obj || !json_is_object(old_obj) ||
+	    !json_is_object(new_obj) || ns == NULL || name == NULL) {
+		return false;
+	}
+	n = snprintf(db, sizeof db, "%s/%s", ns, name);
+	if (n < 0 || (size_t)n >= sizeof db ||
+	    (in = baton_index_get(&t->dbs, db)) == NULL) {
+		return false;
+	}
+	json_object_foreach(new_obj, k, v)
+	{
+		if (differs(old_obj, new_obj, k)) {
+			return false;
+		}
+	}
+	json_object_foreach(old_obj, k, v)
+	{
+		if (json_object_get(new_obj, k) == NULL &&
+		    differs(old_obj, new_obj, k)) {
+			return false;
+		}
+	}
+	if (baton_cachefields_dbc_status(new_obj, &status) != 0 ||
+	    status == NULL) {
+		return false;
+	}
+	n = stamp(status, &h);
+	json_decref(status);
+	return n == 0 && h == in->stamp;
+}
+
+void baton_statusecho_forget(struct baton_statusecho *t, const char *db)
+{
+	baton_index_del(&t->dbs, db);
+}
+
+unsigned baton_statusecho_count(const struct baton_statusecho *t)
+{
+	return baton_index_count(&t->dbs);
+}
