@@ -13,7 +13,8 @@
 # after it (BATON_BENCH_STEADY_S), and the load average.
 # BATON_BENCH_WRAP runs batond under a command (e.g. "heaptrack -o FILE"
 # for where its heap goes; the RSS printed is then the wrapper's process).
-# BATON_BENCH_RESTART=1 then stops batond (TERM, by pid), starts it again on
+# BATON_BENCH_SMAPS=1 prints the settled RSS by mapping (heap, libraries,
+# thread arenas). BATON_BENCH_RESTART=1 then stops batond (TERM, by pid), starts it again on
 # the same Raft directory, and prints its peak RSS (VmHWM) during the
 # re-list, its RSS once steady, and the seconds until steady.
 set -uo pipefail
@@ -149,6 +150,16 @@ sleep 10
 curl -s "127.0.0.1:$http_port/metrics" | grep '^baton_reconciles_total'
 echo "batond CPU while idle at $n objects: $(echo "($(cpu "$bpid") - $c0) * 10" | bc) % of one core (10 s)"
 echo "batond RSS settled at $n objects: $(rss "$bpid") KiB ($(rss_split "$bpid"))"
+# BATON_BENCH_SMAPS=1: where the settled RSS lives, by mapping (the heap,
+# each shared library's pages, thread stacks and arenas as anon mappings)
+if [ "${BATON_BENCH_SMAPS:-0}" = 1 ]; then
+    echo "batond RSS by mapping (KiB, largest first; [anon] sums unnamed mappings):"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $6 : "[anon]") }
+         /^Rss:/ { rss[name] += $2 }
+         END { for (m in rss) if (rss[m] > 0) printf "%8d  %s\n", rss[m], m }' "/proc/$bpid/smaps" |
+        sort -rn | head -n 20
+    echo "batond threads: $(ls "/proc/$bpid/task" | wc -l)"
+fi
 # A steady minute after convergence: nothing changed, so every write here
 # is one a converged database did not need (issue 20).
 curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics0.txt"
