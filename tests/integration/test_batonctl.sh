@@ -40,6 +40,10 @@ fake_pid=
 cleanup() {
     [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null
     for r in "$r1" "$r2"; do kc "$r" delete dbc ctltest --ignore-not-found --wait=false >/dev/null 2>&1; done
+    # the reinit tests' pod and claim: a claim left Pending here binds the
+    # next test's PersistentVolume (the regions are shared)
+    kc "$r2" delete pod "ctltest-$r2-0" --ignore-not-found --wait=false >/dev/null 2>&1
+    kc "$r2" delete pvc "data-ctltest-$r2-0" --ignore-not-found --wait=false >/dev/null 2>&1
     rm -rf "$tmp"
 }
 trap cleanup EXIT

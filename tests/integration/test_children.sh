@@ -33,6 +33,9 @@ spec:
   capacity: {storage: 100Gi}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Delete
+  # bound in advance to this test's claim: another test's Pending claim
+  # in these shared regions must not take it (test_failover.sh)
+  claimRef: {namespace: default, name: data-kids-$region-0}
   hostPath: {path: /tmp/kids-pv}
 YAML
 check "server-side apply of StatefulSet, Services, PDB, ConfigMap, Secret, NetworkPolicy" \

@@ -80,7 +80,11 @@ mkcert "$tmp/evil" ca "${regions[1]}"
 kc() { kubectl --kubeconfig "$BATON_REGIONS_DIR/$1/admin.kubeconfig" "${@:2}"; }
 
 # The same DatabaseCluster in every region (GitOps style), primary in the
-# first; one PersistentVolume per region for its instance.
+# first; one PersistentVolume per region for its instance, bound in advance
+# to the instance's claim: the regions are shared with the tests before this
+# one, and a claim one of them left Pending (test_batonctl's reinit claim,
+# still terminating under load) took an unbound PV, so this region's pod
+# stayed Pending, its region never ready and never a failover candidate.
 for r in "${regions[@]}"; do
     kc "$r" apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -90,6 +94,7 @@ spec:
   capacity: {storage: 100Gi}
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Delete
+  claimRef: {namespace: default, name: data-ledger-$r-0}
   hostPath: {path: /tmp/failover-pv-$r}
 ---
 apiVersion: baton.dev/v1alpha1
@@ -149,8 +154,11 @@ for r in "${regions[@]}"; do
     eventually 60 "$r: status shows $first primary at epoch 1" bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.primaryRegion}/{.status.epoch}')\" = $first/1 ]"
 done
 for r in "${regions[@]}"; do
+    # on failure it prints what the status said: READY, the reason and
+    # each region's entry (ready, reachable), this region's own included
     eventually 60 "$r: READY is 3/3 (peer regions observed through their own clusters)" \
-        bash -c "[ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.ready}')\" = 3/3 ]"
+        bash -c "s=\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc ledger -o jsonpath='{.status.ready} {.status.phaseReason} {.status.regions}');
+            [ \"\${s%% *}\" = 3/3 ] || { echo \"\$s\"; false; }"
 done
 eventually 30 "$first: kubectl get dbc -o wide gives the phase's reason (status.phaseReason, not pruned)" \
     bash -c "kubectl --kubeconfig $BATON_REGIONS_DIR/$first/admin.kubeconfig get dbc ledger -o wide | grep -q 'the primary is in $first at epoch 1; 3 of 3 data regions ready'"
