@@ -19,16 +19,9 @@ patch_id=$(cat "${patches[@]}" | sha256sum | cut -c1-8)
 prefix=${RAFT_PREFIX:-$cache/raft-$version-$patch_id}
 log() { printf '[raft] %s\n' "$*" >&2; }
 
-if [ -f "$prefix/.complete" ]; then
-    log "raft $version: cached in $prefix"
-    exit 0
-fi
-
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/.raft-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 # shellcheck source=tests/env/debian-source.sh
 . "$here/../tests/env/debian-source.sh"
+debian_build_begin raft "$version" "$prefix" "$cache"
 debian_source raft "$version" trixie "$work"
 
 for p in "${patches[@]}"; do

@@ -70,16 +70,9 @@ fi
 prefix=${CURL_PREFIX:-$cache/curl-$id}
 log() { printf '[curl] %s\n' "$*" >&2; }
 
-if [ -f "$prefix/.complete" ]; then
-    log "curl $version: cached in $prefix"
-    exit 0
-fi
-
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/.curl-build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 # shellcheck source=tests/env/debian-source.sh
 . "$here/../../tests/env/debian-source.sh"
+debian_build_begin curl "$version" "$prefix" "$cache"
 if ! debian_source curl "$version" "$suite" "$work"; then
     log "set CURL_VERSION in the Makefile to the version $suite offers"
     exit 1

@@ -2,6 +2,12 @@
 # Sourced by consensus/build-raft.sh and operator/kube/build-curl.sh: the
 # one way Baton's build fetches a Debian source package.
 #
+#   debian_build_begin NAME VERSION PREFIX CACHE
+#
+# Ends the calling script (exit 0) when PREFIX holds a complete build
+# (PREFIX/.complete); else sets WORK to a new private directory under
+# CACHE, removed when the script exits.
+#
 #   debian_source NAME VERSION SUITE WORK
 #
 # Fetches NAME=VERSION from SUITE through a private apt configuration
@@ -39,4 +45,16 @@ SRC
     fi
     dsc=$(ls "$work/src/${name}"_*.dsc)
     (cd "$work/src" && dpkg-source -x "$(basename "$dsc")" "$name" >/dev/null)
+}
+
+debian_build_begin() {
+    local name=$1 version=$2 prefix=$3 cache=$4
+
+    if [ -f "$prefix/.complete" ]; then
+        printf '[%s] %s %s: cached in %s\n' "$name" "$name" "$version" "$prefix" >&2
+        exit 0
+    fi
+    mkdir -p "$cache"
+    work=$(mktemp -d "$cache/.$name-build.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
 }
