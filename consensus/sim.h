@@ -135,6 +135,9 @@ struct baton_sim_config {
 	bool one_region;
 	bool writing;
 	unsigned name_len; /* the other databases' names ("default/db-...") */
+	/* raft_set_max_inflight_entries() on every server; 0: raft's
+	 * default (32), what batond runs with (node.c does not set it) */
+	unsigned max_inflight;
 };
 
 /* Entry types counted (enum baton_cmd_type in fsm.h is below this). */
@@ -144,7 +147,15 @@ struct baton_sim_config {
  * leader appended it (every entry is then replicated to each voter). */
 struct baton_sim_load {
 	uint64_t registered_ms; /* simulated: first REGISTER -> all applied */
-	uint64_t measured_ms;	/* the window counted below */
+	/* ... -> every server applied within SCALE_SETTLED_LAG entries of
+	 * the leader's log (the registration's backlog drained); 0: it did
+	 * not within a minute, and the window was counted anyway */
+	uint64_t settled_ms;
+	/* entries server 0 applied in the window (commits keep up: about
+	 * ENTRIES), and the leader's log beyond the slowest server's last
+	 * applied entry when the window closed */
+	uint64_t applied, backlog;
+	uint64_t measured_ms; /* the window counted below */
 	uint64_t entries, bytes, entry_max;
 	uint64_t type_entries[BATON_SIM_CMD_TYPES];
 	uint64_t type_bytes[BATON_SIM_CMD_TYPES];

@@ -13,7 +13,8 @@
  *             [--witness] [--broken witness-as-data]
  *   baton_sim --databases N [--seconds S] [--servers 3|5] [--one-region]
  *             [--writing] [--name-len L] [--snapshot-threshold T]
- *             [--snapshot-trailing K] [--seed S] [--witness]
+ *             [--snapshot-trailing K] [--max-inflight M] [--seed S]
+ *             [--witness]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -42,7 +43,8 @@
  * otherwise. --writing: every database's position grows, so every region
  * reports each database every report interval (a fleet taking writes);
  * without it positions stay, as on a fleet at rest. --name-len pads the
- * names ("default/db-00001", 16 bytes) to L bytes.
+ * names ("default/db-00001", 16 bytes) to L bytes. --max-inflight sets
+ * raft's max_inflight_entries (batond leaves raft's default, 32).
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -131,8 +133,22 @@ static int scale(const struct baton_sim_config *cfg)
 	if (r.violation) {
 		printf("VIOLATION: %s\n%s", r.what, r.trace);
 	}
-	printf("registered in %.1f s simulated; measured %.1f s simulated\n",
-	       (double)l->registered_ms / 1000.0, s);
+	if (cfg->max_inflight > 0) {
+		printf("raft max_inflight_entries %u (raft's default 32 "
+		       "otherwise)\n",
+		       cfg->max_inflight);
+	}
+	if (l->settled_ms > 0) {
+		printf("registered in %.1f s simulated, the backlog drained "
+		       "at %.1f s; measured %.1f s simulated\n",
+		       (double)l->registered_ms / 1000.0,
+		       (double)l->settled_ms / 1000.0, s);
+	} else {
+		printf("registered in %.1f s simulated; NOT SETTLED: the "
+		       "servers were still behind the leader's log a minute "
+		       "later; measured %.1f s simulated anyway\n",
+		       (double)l->registered_ms / 1000.0, s);
+	}
 	if (s <= 0) {
 		s = 1;
 	}
@@ -152,6 +168,9 @@ static int scale(const struct baton_sim_config *cfg)
 		       (double)l->type_bytes[t] / s,
 		       (double)l->type_bytes[t] / (double)l->type_entries[t]);
 	}
+	printf("applied/s %.1f on server 0; the slowest server %llu entries "
+	       "behind the leader at the end\n",
+	       (double)l->applied / s, (unsigned long long)l->backlog);
 	printf("renewals/s %.1f (%.1f databases per RENEW_BATCH)\n",
 	       (double)l->renew_items / s,
 	       l->type_entries[BATON_CMD_RENEW_BATCH]
@@ -178,7 +197,7 @@ static int scale(const struct baton_sim_config *cfg)
 	printf("lease lapses in the window %llu; violations=%d; wall=%.2fs\n",
 	       (unsigned long long)l->lease_lapses, r.violation ? 1 : 0,
 	       secs(&t0, &t1));
-	return r.violation || l->lease_lapses > 0 ? 1 : 0;
+	return r.violation || l->lease_lapses > 0 || l->settled_ms == 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -197,7 +216,7 @@ int main(int argc, char **argv)
 	uint64_t digest = 0xcbf29ce484222325ull;
 	struct timespec t0, t1;
 	unsigned long long dbs = 0, seconds = 10, name_len = 0;
-	unsigned long long threshold = 0, trailing = 0;
+	unsigned long long threshold = 0, trailing = 0, inflight = 0;
 	bool one_region = false, writing = false;
 	int k;
 
@@ -301,6 +320,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[k], "--snapshot-trailing") == 0 &&
 			   k + 1 < argc) {
 			trailing = num(argv[++k]);
+		} else if (strcmp(argv[k], "--max-inflight") == 0 &&
+			   k + 1 < argc) {
+			inflight = num(argv[++k]);
 		} else if (strcmp(argv[k], "--one-region") == 0) {
 			one_region = true;
 		} else if (strcmp(argv[k], "--writing") == 0) {
@@ -332,7 +354,7 @@ int main(int argc, char **argv)
 				"       baton_sim --databases N [--seconds S] "
 				"[--servers 3|5] [--one-region] [--writing] "
 				"[--name-len L] [--snapshot-threshold T] "
-				"[--snapshot-trailing K]\n"
+				"[--snapshot-trailing K] [--max-inflight M]\n"
 				"  --witness: the last region is a witness "
 				"(votes in Raft, runs batond's driver, has no "
 				"database instance; never promoted, never "
@@ -351,6 +373,7 @@ int main(int argc, char **argv)
 		sc.one_region = one_region;
 		sc.writing = writing;
 		sc.name_len = (unsigned)name_len;
+		sc.max_inflight = (unsigned)inflight;
 		if (threshold > 0) {
 			sc.snapshot_threshold = (unsigned)threshold;
 		}
