@@ -149,7 +149,8 @@ struct baton_sim_load {
 	uint64_t registered_ms; /* simulated: first REGISTER -> all applied */
 	/* ... -> every server applied within SCALE_SETTLED_LAG entries of
 	 * the leader's log (the registration's backlog drained); 0: it did
-	 * not within a minute, and the window was counted anyway */
+	 * not (the backlog stopped shrinking), and the window was counted
+	 * anyway */
 	uint64_t settled_ms;
 	/* entries server 0 applied in the window (commits keep up: about
 	 * ENTRIES), and the leader's log beyond the slowest server's last

@@ -145,8 +145,8 @@ static int scale(const struct baton_sim_config *cfg)
 		       (double)l->settled_ms / 1000.0, s);
 	} else {
 		printf("registered in %.1f s simulated; NOT SETTLED: the "
-		       "servers were still behind the leader's log a minute "
-		       "later; measured %.1f s simulated anyway\n",
+		       "servers' backlog behind the leader's log stopped "
+		       "shrinking; measured %.1f s simulated anyway\n",
 		       (double)l->registered_ms / 1000.0, s);
 	}
 	if (s <= 0) {
