@@ -84,6 +84,11 @@
  * commits less than the fleet proposes) */
 #define SCALE_SETTLED_LAG 256
 #define SCALE_TREND_MS 10000
+/* scale mode: a backlog beyond this (a registration queues ~4 entries a
+ * database) is Raft falling behind for good: the run stops there, as the
+ * fixture's cost per step grows with the entries not yet committed (an
+ * hour of wall time at 10,000 databases otherwise) */
+#define SCALE_RUNAWAY(n) (8 * (uint64_t)(n) + 4096)
 
 struct clk {
 	double base_real, base_local, rate;
@@ -2821,6 +2826,26 @@ static void driver_counts(struct sim *s, struct baton_sim_load *l, int sign)
 	}
 }
 
+/* Scale mode: Raft fell behind for good (SCALE_RUNAWAY); says when,
+ * with the drivers' counters since the start, once. */
+static bool runaway(struct sim *s)
+{
+	struct baton_sim_load *l = &s->res->load;
+
+	if (l->runaway_ms > 0) {
+		return true;
+	}
+	if (backlog(s) <= SCALE_RUNAWAY(s->cfg->databases)) {
+		return false;
+	}
+	l->runaway_ms = (uint64_t)now_real(s);
+	l->backlog = backlog(s);
+	l->applied = s->s[0].fsm.applied;
+	l->index_advance = raft_last_index(raft_fixture_get(&s->f, 0));
+	driver_counts(s, l, 1);
+	return true;
+}
+
 /* Scale mode (sim.h): register, settle, count. */
 static void run_scale(struct sim *s)
 {
@@ -2832,10 +2857,13 @@ static void run_scale(struct sim *s)
 
 	register_db(s);
 	register_bulk(s);
-	while (!s->res->violation && !all_registered(s) &&
+	while (!s->res->violation && !all_registered(s) && !runaway(s) &&
 	       now_real(s) - t0 < SCALE_REGISTER_MS) {
 		reset_timeouts(s);
 		advance(s, 50);
+	}
+	if (runaway(s)) {
+		return;
 	}
 	if (!all_registered(s)) {
 		if (!s->res->violation) {
@@ -2856,9 +2884,12 @@ static void run_scale(struct sim *s)
 				     now_real(s) - t0 < SCALE_REGISTER_MS;) {
 		uint64_t before = backlog(s);
 		while (!s->res->violation && backlog(s) > SCALE_SETTLED_LAG &&
-		       now_real(s) - t < SCALE_TREND_MS) {
+		       !runaway(s) && now_real(s) - t < SCALE_TREND_MS) {
 			reset_timeouts(s);
 			advance(s, 150);
+		}
+		if (runaway(s)) {
+			return;
 		}
 		if (backlog(s) >= before) {
 			break; /* not shrinking: Raft does not keep up */

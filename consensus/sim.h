@@ -156,6 +156,11 @@ struct baton_sim_load {
 	 * ENTRIES), and the leader's log beyond the slowest server's last
 	 * applied entry when the window closed */
 	uint64_t applied, backlog;
+	/* Raft fell behind for good (the backlog passed 8 entries a
+	 * database + 4,096) at this simulated ms, and the run stopped
+	 * there: no window; APPLIED, BACKLOG, INDEX_ADVANCE and the
+	 * renewal counters are then since the start. 0: it did not */
+	uint64_t runaway_ms;
 	uint64_t measured_ms; /* the window counted below */
 	uint64_t entries, bytes, entry_max;
 	uint64_t type_entries[BATON_SIM_CMD_TYPES];

@@ -138,6 +138,26 @@ static int scale(const struct baton_sim_config *cfg)
 		       "otherwise)\n",
 		       cfg->max_inflight);
 	}
+	if (l->runaway_ms > 0) {
+		printf("registration began; RAFT DID NOT KEEP UP: at %.1f s "
+		       "simulated the leader's log held %llu entries, server 0 "
+		       "had applied %llu, the slowest server was %llu behind "
+		       "(beyond 8 a database + 4,096): stopped there, no "
+		       "window\n",
+		       (double)l->runaway_ms / 1000.0,
+		       (unsigned long long)l->index_advance,
+		       (unsigned long long)l->applied,
+		       (unsigned long long)l->backlog);
+		printf("since the start: renewals sent %llu, accepted %llu, "
+		       "unknown %llu; lease lapses %llu; violations=%d; "
+		       "wall=%.2fs\n",
+		       (unsigned long long)l->renew_sent,
+		       (unsigned long long)l->renew_accepted,
+		       (unsigned long long)l->renew_unknown,
+		       (unsigned long long)l->lease_lapses, r.violation ? 1 : 0,
+		       secs(&t0, &t1));
+		return 1;
+	}
 	if (l->settled_ms > 0) {
 		printf("registered in %.1f s simulated, the backlog drained "
 		       "at %.1f s; measured %.1f s simulated\n",
