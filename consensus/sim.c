@@ -44,6 +44,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,21 @@
 /* a listed standby this close behind the primary is `quorum` in its
  * pg_stat_replication row (streaming, not catching up) */
 #define QUORUM_LAG_BYTES 500
+/* scale mode: batond's tick (raftglue.c TICK_MS), batond's clock */
+#define SCALE_TICK_MS 50
+/* scale mode: all REGISTERs applied on every server within this */
+#define SCALE_REGISTER_MS 600000
+/* scale mode: settled once every server applied all but this many of the
+ * leader's entries (a few ticks' worth at 10,000 databases); counted
+ * unsettled once that backlog did not shrink over SCALE_TREND_MS (Raft
+ * commits less than the fleet proposes) */
+#define SCALE_SETTLED_LAG 256
+#define SCALE_TREND_MS 10000
+/* scale mode: a backlog beyond this (a registration queues ~4 entries a
+ * database) is Raft falling behind for good: the run stops there, as the
+ * fixture's cost per step grows with the entries not yet committed (an
+ * hour of wall time at 10,000 databases otherwise) */
+#define SCALE_RUNAWAY(n) (8 * (uint64_t)(n) + 4096)
 
 struct clk {
 	double base_real, base_local, rate;
@@ -168,6 +184,11 @@ struct server {
 	/* the primary agent's status as last read: its standby rows */
 	struct baton_designate_primary prim;
 	struct inst ag[INSTANCES_MAX];
+	/* scale mode: batond's next tick (its clock), and the FSM's own
+	 * snapshot, which a counting wrapper calls */
+	uint64_t next_tick;
+	int (*fsm_snapshot)(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			    unsigned *n_bufs);
 };
 
 enum ev_type {
@@ -272,6 +293,13 @@ struct sim {
 	struct event ev[MAX_EVENTS];
 	unsigned n_ev;
 	uint64_t ev_seq;
+	/* scale mode: log_bytes[k] is the bytes of the leader's entries 1..k
+	 * (an entry Raft appended of its own counts 0), so the bytes a
+	 * server keeps beyond its snapshot are a difference; COUNTING: the
+	 * window of struct baton_sim_load is open */
+	uint64_t *log_bytes;
+	uint64_t log_len, log_cap;
+	bool counting;
 };
 
 struct req {
@@ -876,6 +904,74 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 	free(r);
 }
 
+/* Scale mode: the leader LEADER appended CMD as an entry of LEN bytes at
+ * its last index; counted while the window is open, and its bytes kept
+ * by index either way (what a server holds beyond its snapshot). */
+static void note_append(struct sim *s, unsigned leader,
+			const struct baton_cmd *cmd, size_t len)
+{
+	struct baton_sim_load *l = &s->res->load;
+	uint64_t idx = raft_last_index(raft_fixture_get(&s->f, leader));
+
+	if (idx >= s->log_cap) {
+		uint64_t cap = s->log_cap != 0 ? s->log_cap : 4096;
+		uint64_t *p;
+		while (cap <= idx) {
+			cap *= 2;
+		}
+		p = realloc(s->log_bytes, cap * sizeof *p);
+		if (p == NULL) {
+			violation(s, "model: no memory for the log's sizes");
+			return;
+		}
+		s->log_bytes = p;
+		s->log_cap = cap;
+	}
+	if (s->log_len == 0) {
+		s->log_bytes[0] = 0;
+		s->log_len = 1;
+	}
+	/* Raft's own entries (a barrier at an election) weigh nothing here;
+	 * an index written again after a leader change is overwritten */
+	while (s->log_len < idx) {
+		s->log_bytes[s->log_len] = s->log_bytes[s->log_len - 1];
+		s->log_len++;
+	}
+	s->log_bytes[idx] = s->log_bytes[idx - 1] + len;
+	s->log_len = idx + 1;
+	if (!s->counting) {
+		return;
+	}
+	l->entries++;
+	l->bytes += len;
+	if (len > l->entry_max) {
+		l->entry_max = len;
+	}
+	if (cmd->type >= 0 && cmd->type < BATON_SIM_CMD_TYPES) {
+		l->type_entries[cmd->type]++;
+		l->type_bytes[cmd->type] += len;
+	}
+	if (cmd->type == BATON_CMD_RENEW_BATCH) {
+		l->renew_items += cmd->n_items;
+	}
+}
+
+/* Scale mode: bytes of entries (from, to] of the leader's log. */
+static uint64_t log_bytes_between(const struct sim *s, uint64_t from,
+				  uint64_t to)
+{
+	if (s->log_len == 0) {
+		return 0;
+	}
+	if (to >= s->log_len) {
+		to = s->log_len - 1;
+	}
+	if (from >= to) {
+		return 0;
+	}
+	return s->log_bytes[to] - s->log_bytes[from];
+}
+
 static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 			unsigned inc, bool forwarded, double sent,
 			const struct baton_cmd *cmd, double expiry_real,
@@ -884,6 +980,7 @@ static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 	struct raft *rf = raft_fixture_get(&s->f, leader);
 	struct raft_buffer buf;
 	struct req *r;
+	size_t len;
 
 	if (!alive(s, leader) || raft_state(rf) != RAFT_LEADER) {
 		return BATON_ENOTLEADER;
@@ -906,12 +1003,16 @@ static int raft_propose(struct sim *s, unsigned leader, unsigned from,
 	r->expiry_real = expiry_real;
 	r->fwd_id = fwd_id;
 	r->u.apply.data = r;
+	len = buf.len;
 	if (raft_apply(rf, &r->u.apply, &buf, 1, apply_cb) != 0) {
 		raft_free(buf.base);
 		free(r);
 		return BATON_ENOTLEADER;
 	}
 	s->outstanding++;
+	if (s->cfg->databases > 0) {
+		note_append(s, leader, cmd, len);
+	}
 	return 0;
 }
 
@@ -987,7 +1088,17 @@ static void drv_report(void *data, const char *db,
 	struct server *sv = data;
 	struct sim *s = sv->sim;
 	const struct inst *a = designated(sv);
-	(void)db;
+	if (strcmp(db, DB) != 0) {
+		/* scale mode: a database with no agent modelled; its
+		 * designated instance serves and asks for the lease, at a
+		 * position that stays (or, writing, grows 10 bytes a ms: a
+		 * new one at every report); follows_epoch 0: not checked */
+		memset(out, 0, sizeof *out);
+		out->healthy = true;
+		out->primary_ready = true;
+		out->position = s->cfg->writing ? 10 * bnow(s, sv, false) : 1;
+		return;
+	}
 	if (is_witness(s, sv->i)) {
 		/* only BROKEN_WITNESS_AS_DATA (the driver reports for data
 		 * regions): a batond that takes the witness for a standby
@@ -1047,9 +1158,11 @@ static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 {
 	struct server *sv = data;
 	const struct inst *a;
-	(void)db;
-	if (ordinal < 0 || (unsigned)ordinal >= sv->sim->ni) {
-		return false; /* no such instance */
+	if (strcmp(db, DB) != 0 || ordinal < 0 ||
+	    (unsigned)ordinal >= sv->sim->ni) {
+		/* no such instance (scale mode's other databases never
+		 * fail over: no fault) */
+		return false;
 	}
 	a = &sv->ag[ordinal];
 	if (sv->sim->cfg->sim_broken &
@@ -2007,6 +2120,29 @@ static void poll_status(struct sim *s, struct server *sv)
 	}
 }
 
+/* Scale mode: raftglue.c's timer, every SCALE_TICK_MS of batond's clock.
+ * The fixture moves time from one Raft event to the next (up to ~30 ms
+ * apart at a few databases), so a tick runs at the first step at or past
+ * its time, with that step's time; the next is due SCALE_TICK_MS after
+ * the last one was due, not after it ran, or the ticks (and with them the
+ * renewals, sent on the first tick renewMillis after the last) would
+ * drift late by the fixture's gaps. */
+static bool tick_due(struct sim *s, struct server *sv)
+{
+	uint64_t now = bnow(s, sv, false);
+
+	if (sv->next_tick == 0) {
+		sv->next_tick = now;
+	}
+	if (now < sv->next_tick) {
+		return false;
+	}
+	while (sv->next_tick <= now) {
+		sv->next_tick += SCALE_TICK_MS;
+	}
+	return true;
+}
+
 static void on_step(struct sim *s, double dt)
 {
 	unsigned i, k;
@@ -2022,9 +2158,11 @@ static void on_step(struct sim *s, double dt)
 			poll_status(s, sv);
 		}
 		/* batond's tick: the driver, then agents.c's orders */
-		baton_driver_tick(&sv->drv, &sv->fsm,
-				  raft_state(rf) == RAFT_LEADER,
-				  bnow(s, sv, false));
+		if (s->cfg->databases == 0 || tick_due(s, sv)) {
+			baton_driver_tick(&sv->drv, &sv->fsm,
+					  raft_state(rf) == RAFT_LEADER,
+					  bnow(s, sv, false));
+		}
 		batond_orders(s, sv);
 	}
 	for (i = 0; i < s->n; i++) {
@@ -2042,6 +2180,17 @@ static void on_step(struct sim *s, double dt)
 		uint64_t kept = raft_last_index(rf) - rf->trail.offset;
 		if (kept > s->res->max_log_entries) {
 			s->res->max_log_entries = kept;
+		}
+		if (s->counting) {
+			struct baton_sim_load *l = &s->res->load;
+			uint64_t b = log_bytes_between(s, rf->trail.offset,
+						       raft_last_index(rf));
+			if (kept > l->peak_log_entries) {
+				l->peak_log_entries = kept;
+			}
+			if (b > l->peak_log_bytes) {
+				l->peak_log_bytes = b;
+			}
 		}
 	}
 }
@@ -2392,6 +2541,50 @@ void baton_sim_config_default(struct baton_sim_config *c)
 	c->redesignate_after_ms = 3000;
 }
 
+void baton_sim_config_scale(struct baton_sim_config *c, unsigned n,
+			    unsigned seconds)
+{
+	baton_sim_config_default(c);
+	c->databases = n;
+	c->seconds = seconds;
+	c->quiet = true;
+	c->steps = 0;
+	/* the DatabaseCluster's defaults (dbspec.c: leaseSeconds 2,
+	 * renewMillis 500) and batond's (config.c: drift 5 %, margin
+	 * 200 ms) */
+	c->lease_ms = 2000;
+	c->renew_ms = 500;
+	c->drift_ppm = 50000;
+	c->margin_ms = 200;
+	/* node.c's, what batond runs with */
+	c->snapshot_threshold = 1024;
+	c->snapshot_trailing = 2048;
+}
+
+/* Scale mode: the FSM's snapshot, counted (every server, the window). */
+static int counted_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			    unsigned *n_bufs)
+{
+	struct server *sv =
+	    (struct server *)(void *)((char *)fsm -
+				      offsetof(struct server, rfsm));
+	struct baton_sim_load *l = &sv->sim->res->load;
+	int rv = sv->fsm_snapshot(fsm, bufs, n_bufs);
+
+	if (rv == 0 && sv->sim->counting) {
+		uint64_t len = 0;
+		for (unsigned k = 0; k < *n_bufs; k++) {
+			len += (*bufs)[k].len;
+		}
+		l->snapshots++;
+		l->snapshot_bytes_last = len;
+		if (len > l->snapshot_bytes_max) {
+			l->snapshot_bytes_max = len;
+		}
+	}
+	return rv;
+}
+
 static void quiet_emit(struct raft_tracer *t, int type, const void *info)
 {
 	(void)t;
@@ -2424,6 +2617,12 @@ static int setup(struct sim *s)
 	s->synchronous = rndn(s, 2) == 0;
 	s->res->synchronous = s->synchronous;
 	s->extreme_clocks = rndn(s, 4) == 0;
+	if (c->databases > 0) {
+		/* scale mode: one network and disk for every size (the
+		 * common class above: 15 ms links, 5 ms fsyncs) */
+		s->base_latency = 15;
+		s->base_disk = 5;
+	}
 	if (raft_fixture_initialize(&s->f) != 0) {
 		return BATON_EINTERNAL;
 	}
@@ -2439,6 +2638,10 @@ static int setup(struct sim *s)
 		baton_fsm_init(&sv->fsm, &sv->rfsm);
 		sv->fsm.observer = observer_cb;
 		sv->fsm.observer_data = sv;
+		if (c->databases > 0) {
+			sv->fsm_snapshot = sv->rfsm.snapshot;
+			sv->rfsm.snapshot = counted_snapshot;
+		}
 		snprintf(region, sizeof region, "r%u", i);
 		baton_driver_init(&sv->drv, region, &ops, c->decider_flags,
 				  incarnation(sv));
@@ -2468,6 +2671,9 @@ static int setup(struct sim *s)
 		raft_set_heartbeat_timeout(rf, 50);
 		raft_set_snapshot_threshold(rf, c->snapshot_threshold);
 		raft_set_snapshot_trailing(rf, c->snapshot_trailing);
+		if (c->max_inflight > 0) {
+			raft_set_max_inflight_entries(rf, c->max_inflight);
+		}
 		/* The fixture seeds raft's PRNG to hit this value, which must
 		 * lie in [timeout, 2 * timeout) or it searches forever. */
 		raft_fixture_set_randomized_election_timeout(&s->f, i,
@@ -2525,6 +2731,199 @@ static void register_db(struct sim *s)
 	}
 	snprintf(c.primary, sizeof c.primary, "r0");
 	sim_propose(s, 0, &c, 0);
+}
+
+/* Scale mode: the other databases' REGISTERs, from server 0 (the leader
+ * setup elected), as the operator's would be: the same regions as the
+ * modelled database, each primary the next data region in turn (or r0). */
+static void register_bulk(struct sim *s)
+{
+	const struct baton_sim_config *c = s->cfg;
+	struct baton_cmd cmd;
+	unsigned data[N_MAX] = {0}, n_data = 0;
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = BATON_CMD_REGISTER;
+	cmd.cfg.lease_ms = c->lease_ms;
+	cmd.cfg.renew_ms = c->renew_ms;
+	cmd.cfg.drift_ppm = c->drift_ppm;
+	cmd.cfg.margin_ms = c->margin_ms;
+	cmd.cfg.max_lag_bytes = 1u << 30;
+	cmd.cfg.automatic = true;
+	cmd.cfg.synchronous = s->synchronous;
+	cmd.n_regions = s->n;
+	for (unsigned i = 0; i < s->n; i++) {
+		snprintf(cmd.regions[i].name, sizeof cmd.regions[i].name, "r%u",
+			 i);
+		cmd.regions[i].role =
+		    is_witness(s, i) ? BATON_ROLE_WITNESS : BATON_ROLE_DATA;
+		if (!is_witness(s, i)) {
+			data[n_data++] = i;
+		}
+	}
+	if (n_data == 0) {
+		n_data = 1; /* not reached: a witness needs 3 servers */
+	}
+	for (unsigned k = 1; k < c->databases && !s->res->violation; k++) {
+		size_t len;
+		int rv;
+
+		len = (size_t)snprintf(cmd.db, sizeof cmd.db, "default/db-%05u",
+				       k);
+		while (len < c->name_len && len + 1 < sizeof cmd.db) {
+			cmd.db[len++] = 'x';
+		}
+		cmd.db[len] = '\0';
+		snprintf(cmd.primary, sizeof cmd.primary, "r%u",
+			 c->one_region ? 0 : data[k % n_data]);
+		rv = sim_propose(s, 0, &cmd, 0);
+		if (rv != 0) {
+			violation(s, "scale: REGISTER %u not proposed: %s", k,
+				  baton_strerror(rv));
+		}
+	}
+}
+
+/* Scale mode: every server applied every REGISTER. */
+static bool all_registered(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (baton_fsm_count(&s->s[i].fsm) < s->cfg->databases) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Scale mode: how far the slowest server's applied entries are behind
+ * the leader's (server 0's) log. */
+static uint64_t backlog(struct sim *s)
+{
+	raft_index last = raft_last_index(raft_fixture_get(&s->f, 0));
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		raft_index a = raft_last_applied(raft_fixture_get(&s->f, i));
+		if (a < last && last - a > most) {
+			most = last - a;
+		}
+	}
+	return most;
+}
+
+/* Scale mode: the drivers' counters, summed, into L (SIGN -1: taken
+ * off, at the window's start). */
+static void driver_counts(struct sim *s, struct baton_sim_load *l, int sign)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct baton_driver_stats *st = &s->s[i].drv.stats;
+		uint64_t m = sign < 0 ? (uint64_t)-1 : 1; /* wraps back */
+		l->lease_lapses += m * st->lease_lapses;
+		l->renew_sent += m * st->renewals_sent;
+		l->renew_accepted += m * st->renewals_accepted;
+		l->renew_refused += m * st->renewals_refused;
+		l->renew_unknown += m * st->renewals_unknown;
+	}
+}
+
+/* Scale mode: Raft fell behind for good (SCALE_RUNAWAY); says when,
+ * with the drivers' counters since the start, once. */
+static bool runaway(struct sim *s)
+{
+	struct baton_sim_load *l = &s->res->load;
+
+	if (l->runaway_ms > 0) {
+		return true;
+	}
+	if (backlog(s) <= SCALE_RUNAWAY(s->cfg->databases)) {
+		return false;
+	}
+	l->runaway_ms = (uint64_t)now_real(s);
+	l->backlog = backlog(s);
+	l->applied = s->s[0].fsm.applied;
+	l->index_advance = raft_last_index(raft_fixture_get(&s->f, 0));
+	driver_counts(s, l, 1);
+	return true;
+}
+
+/* Scale mode (sim.h): register, settle, count. */
+static void run_scale(struct sim *s)
+{
+	const struct baton_sim_config *c = s->cfg;
+	struct baton_sim_load *l = &s->res->load;
+	struct raft *leader = raft_fixture_get(&s->f, 0);
+	double t0 = now_real(s), t1;
+	uint64_t idx0, applied0;
+
+	register_db(s);
+	register_bulk(s);
+	while (!s->res->violation && !all_registered(s) && !runaway(s) &&
+	       now_real(s) - t0 < SCALE_REGISTER_MS) {
+		reset_timeouts(s);
+		advance(s, 50);
+	}
+	if (runaway(s)) {
+		return;
+	}
+	if (!all_registered(s)) {
+		if (!s->res->violation) {
+			violation(s,
+				  "scale: not every REGISTER applied in %u s",
+				  SCALE_REGISTER_MS / 1000);
+		}
+		return;
+	}
+	l->registered_ms = (uint64_t)(now_real(s) - t0);
+	/* Every region's first report of every database, and the first
+	 * renewals, are the registration's: Raft commits them at the rate
+	 * its pipeline allows (raft's max_inflight_entries), so the window
+	 * opens once that backlog has drained, and a report interval and a
+	 * lease later (what the window counts is the steady state). */
+	for (double t = now_real(s); !s->res->violation &&
+				     backlog(s) > SCALE_SETTLED_LAG &&
+				     now_real(s) - t0 < SCALE_REGISTER_MS;) {
+		uint64_t before = backlog(s);
+		while (!s->res->violation && backlog(s) > SCALE_SETTLED_LAG &&
+		       !runaway(s) && now_real(s) - t < SCALE_TREND_MS) {
+			reset_timeouts(s);
+			advance(s, 150);
+		}
+		if (runaway(s)) {
+			return;
+		}
+		if (backlog(s) >= before) {
+			break; /* not shrinking: Raft does not keep up */
+		}
+		t = now_real(s);
+	}
+	if (backlog(s) <= SCALE_SETTLED_LAG) {
+		l->settled_ms = (uint64_t)(now_real(s) - t0);
+		for (double t = now_real(s);
+		     !s->res->violation &&
+		     now_real(s) - t < 1000.0 + c->lease_ms;) {
+			reset_timeouts(s);
+			advance(s, 150);
+		}
+	}
+	idx0 = raft_last_index(leader);
+	applied0 = s->s[0].fsm.applied;
+	driver_counts(s, l, -1);
+	t1 = now_real(s);
+	s->counting = true;
+	while (!s->res->violation &&
+	       now_real(s) - t1 < 1000.0 * (double)c->seconds) {
+		reset_timeouts(s);
+		advance(s, 150);
+	}
+	s->counting = false;
+	l->measured_ms = (uint64_t)(now_real(s) - t1);
+	l->index_advance = raft_last_index(leader) - idx0;
+	l->applied = s->s[0].fsm.applied - applied0;
+	l->backlog = backlog(s);
+	driver_counts(s, l, 1);
+	if (raft_state(leader) != RAFT_LEADER) {
+		violation(s, "scale: server 0 lost the leadership (no fault)");
+	}
 }
 
 /* A leader among the servers that run (a killed one may still think it
@@ -3591,6 +3990,10 @@ int baton_sim_run(const struct baton_sim_config *c,
 	raft_fixture_elect(&s->f, 0);
 	reset_timeouts(s);
 	on_step(s, 0);
+	if (c->databases > 0) {
+		run_scale(s);
+		goto out_close;
+	}
 	register_db(s);
 	advance(s, 1000 + 4 * s->base_disk);
 	if (db_of(&s->s[0]) == NULL) {
@@ -3793,6 +4196,7 @@ out_close:
 		baton_driver_close(&s->s[i].drv);
 	}
 out:
+	free(s->log_bytes);
 	free(s->fwd_done);
 	free(s->chain);
 	free(s);

@@ -117,6 +117,68 @@ struct baton_sim_config {
 	 * names it; W2, no synchronous list in force names it. Off: the
 	 * runs and digests of before. */
 	bool witness;
+	/* Scale mode (docs/consensus.md, "Renewals at 10,000 databases"):
+	 * 0 off. Otherwise the modelled database and DATABASES - 1 more are
+	 * registered, their primaries spread round-robin over the data
+	 * regions (ONE_REGION: all in r0), and once every server applied
+	 * them all, SECONDS simulated seconds run with no fault while the
+	 * Raft load is counted (struct baton_sim_load). The other databases
+	 * have no agent: their region reports them healthy, its designated
+	 * instance ready, at a fixed position (WRITING: one that grows, so
+	 * every region reports each of them every report interval), so their
+	 * primaries renew. batond's tick (every 50 ms of its clock, as
+	 * raftglue.c) drives the driver, not every fixture step, so that a
+	 * tick gathers what is due into RENEW_BATCH entries as batond does.
+	 * The caller sets batond's defaults (baton_sim_config_scale). */
+	unsigned databases;
+	unsigned seconds;
+	bool one_region;
+	bool writing;
+	unsigned name_len; /* the other databases' names ("default/db-...") */
+	/* raft_set_max_inflight_entries() on every server; 0: raft's
+	 * default (32), what batond runs with (node.c does not set it) */
+	unsigned max_inflight;
+};
+
+/* Entry types counted (enum baton_cmd_type in fsm.h is below this). */
+#define BATON_SIM_CMD_TYPES 16
+
+/* Scale mode: what the Raft log carried while SECONDS ran, counted as the
+ * leader appended it (every entry is then replicated to each voter). */
+struct baton_sim_load {
+	uint64_t registered_ms; /* simulated: first REGISTER -> all applied */
+	/* ... -> every server applied within SCALE_SETTLED_LAG entries of
+	 * the leader's log (the registration's backlog drained); 0: it did
+	 * not (the backlog stopped shrinking), and the window was counted
+	 * anyway */
+	uint64_t settled_ms;
+	/* entries server 0 applied in the window (commits keep up: about
+	 * ENTRIES), and the leader's log beyond the slowest server's last
+	 * applied entry when the window closed */
+	uint64_t applied, backlog;
+	/* Raft fell behind for good (the backlog passed 8 entries a
+	 * database + 4,096) at this simulated ms, and the run stopped
+	 * there: no window; APPLIED, BACKLOG, INDEX_ADVANCE and the
+	 * renewal counters are then since the start. 0: it did not */
+	uint64_t runaway_ms;
+	uint64_t measured_ms; /* the window counted below */
+	uint64_t entries, bytes, entry_max;
+	uint64_t type_entries[BATON_SIM_CMD_TYPES];
+	uint64_t type_bytes[BATON_SIM_CMD_TYPES];
+	uint64_t renew_items; /* databases renewed by the RENEW_BATCHes */
+	/* the leader's log index across the window: entries Raft appended
+	 * of its own (barriers, configurations) make it exceed ENTRIES */
+	uint64_t index_advance;
+	/* snapshots taken by every server in the window, their size */
+	uint64_t snapshots, snapshot_bytes_max, snapshot_bytes_last;
+	/* the most entries any server kept beyond its last snapshot (what
+	 * batond holds in memory for its log), and the most bytes they
+	 * weighed (the entries' encoded commands, without raft's own
+	 * per-entry bookkeeping) */
+	uint64_t peak_log_entries, peak_log_bytes;
+	uint64_t lease_lapses; /* renewers' leases that lapsed (any db) */
+	/* the drivers' renewals in the window (struct baton_driver_stats) */
+	uint64_t renew_sent, renew_accepted, renew_refused, renew_unknown;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -318,9 +380,16 @@ struct baton_sim_result {
 	 * region writable when L1 was met (-1: none) */
 	int final_killed;
 	int recovered_region;
+	struct baton_sim_load load; /* scale mode */
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);
+/* Scale mode with batond's defaults: N databases, SECONDS measured, the
+ * spec's defaults (leaseSeconds 2, renewMillis 500), batond's (drift 5 %,
+ * margin 200 ms) and node.c's snapshot threshold and trailing (1,024 and
+ * 2,048, not the simulation's 64 and 32). */
+void baton_sim_config_scale(struct baton_sim_config *c, unsigned n,
+			    unsigned seconds);
 /* Run one schedule. Returns 0 (a violation is reported in RES, not as an
  * error) or BATON_EINTERNAL if the fixture could not be set up. */
 int baton_sim_run(const struct baton_sim_config *c,

@@ -11,6 +11,10 @@
  *             move-then-kill-primary|designation-race|old-back]
  *             [--sibling-behind] [--joiner-only-copy] [--moves]
  *             [--witness] [--broken witness-as-data]
+ *   baton_sim --databases N [--seconds S] [--servers 3|5] [--one-region]
+ *             [--writing] [--name-len L] [--snapshot-threshold T]
+ *             [--snapshot-trailing K] [--max-inflight M] [--seed S]
+ *             [--witness]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -27,8 +31,24 @@
  * Raft and runs batond's driver, with no database instance): W1 (never
  * promoted) and W2 (never listed) are checked besides, and the final
  * kills are counted with the region that took over.
+ *
+ * --databases N is the scale mode (sim.h): N databases registered (their
+ * primaries round-robin over the data regions, --one-region all in r0),
+ * then S simulated seconds (10 by default) with no fault, counting what
+ * the Raft log carries: entries and bytes per second, by command type,
+ * entry sizes, snapshots and their size, and the most a server keeps of
+ * its log beyond its last snapshot. batond's defaults throughout
+ * (baton_sim_config_scale), node.c's snapshot threshold and trailing
+ * among them unless --snapshot-threshold/--snapshot-trailing say
+ * otherwise. --writing: every database's position grows, so every region
+ * reports each database every report interval (a fleet taking writes);
+ * without it positions stay, as on a fleet at rest. --name-len pads the
+ * names ("default/db-00001", 16 bytes) to L bytes. --max-inflight sets
+ * raft's max_inflight_entries (batond leaves raft's default, 32).
  */
 #include <inttypes.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +56,7 @@
 #include <time.h>
 
 #include "consensus/decider.h"
+#include "consensus/fsm.h"
 #include "consensus/sim.h"
 
 static unsigned long long num(const char *s)
@@ -47,6 +68,156 @@ static unsigned long long num(const char *s)
 		exit(2);
 	}
 	return v;
+}
+
+static double secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static const char *type_name(int t)
+{
+	static const char *const names[BATON_CMD__COUNT] = {
+	    [BATON_CMD_REGISTER] = "REGISTER",
+	    [BATON_CMD_REMOVE] = "REMOVE",
+	    [BATON_CMD_RENEW] = "RENEW",
+	    [BATON_CMD_REPORT] = "REPORT",
+	    [BATON_CMD_PROMOTE] = "PROMOTE",
+	    [BATON_CMD_SWITCHOVER] = "SWITCHOVER",
+	    [BATON_CMD_FENCE] = "FENCE",
+	    [BATON_CMD_SWITCHOVER_ABORT] = "SWITCHOVER_ABORT",
+	    [BATON_CMD_LOST] = "LOST",
+	    [BATON_CMD_CONFIG] = "CONFIG",
+	    [BATON_CMD_RENEW_BATCH] = "RENEW_BATCH",
+	    [BATON_CMD_DESIGNATE] = "DESIGNATE",
+	    [BATON_CMD_LEVEL] = "LEVEL",
+	};
+	return t > 0 && t < BATON_CMD__COUNT && names[t] != NULL ? names[t]
+								 : "?";
+}
+
+/* --databases: one run, its Raft load (sim.h, struct baton_sim_load). */
+static int scale(const struct baton_sim_config *cfg)
+{
+	struct baton_sim_result r;
+	const struct baton_sim_load *l = &r.load;
+	struct timespec t0, t1;
+	double s, kib = 1024.0;
+
+	/* The fixture allocates and frees large blocks at every step (its
+	 * log copies grow with the entries in flight): with glibc's default
+	 * trim threshold each free gives the top of the heap back with brk
+	 * and the next step takes it again, most of the run's time at a
+	 * thousand databases. Keep it. */
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (baton_sim_run(cfg, &r) != 0) {
+		fprintf(stderr, "baton_sim: setup failed\n");
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)l->measured_ms / 1000.0;
+	printf("scale: databases=%u servers=%u primaries=%s%s%s seed=%llu\n",
+	       cfg->databases, cfg->n_servers,
+	       cfg->one_region ? "r0" : "round-robin",
+	       cfg->witness ? " witness" : "",
+	       cfg->writing ? " writing" : " at-rest",
+	       (unsigned long long)cfg->seed);
+	printf("config: lease %ums renew %ums drift %uppm margin %ums; "
+	       "snapshot threshold %u trailing %u (node.c's 1024/2048 unless "
+	       "set); batond tick 50ms; links 15ms, fsync 5ms\n",
+	       cfg->lease_ms, cfg->renew_ms, cfg->drift_ppm, cfg->margin_ms,
+	       cfg->snapshot_threshold, cfg->snapshot_trailing);
+	if (r.violation) {
+		printf("VIOLATION: %s\n%s", r.what, r.trace);
+	}
+	if (cfg->max_inflight > 0) {
+		printf("raft max_inflight_entries %u (raft's default 32 "
+		       "otherwise)\n",
+		       cfg->max_inflight);
+	}
+	if (l->runaway_ms > 0) {
+		printf("registration began; RAFT DID NOT KEEP UP: at %.1f s "
+		       "simulated the leader's log held %llu entries, server 0 "
+		       "had applied %llu, the slowest server was %llu behind "
+		       "(beyond 8 a database + 4,096): stopped there, no "
+		       "window\n",
+		       (double)l->runaway_ms / 1000.0,
+		       (unsigned long long)l->index_advance,
+		       (unsigned long long)l->applied,
+		       (unsigned long long)l->backlog);
+		printf("since the start: renewals sent %llu, accepted %llu, "
+		       "unknown %llu; lease lapses %llu; violations=%d; "
+		       "wall=%.2fs\n",
+		       (unsigned long long)l->renew_sent,
+		       (unsigned long long)l->renew_accepted,
+		       (unsigned long long)l->renew_unknown,
+		       (unsigned long long)l->lease_lapses, r.violation ? 1 : 0,
+		       secs(&t0, &t1));
+		return 1;
+	}
+	if (l->settled_ms > 0) {
+		printf("registered in %.1f s simulated, the backlog drained "
+		       "at %.1f s; measured %.1f s simulated\n",
+		       (double)l->registered_ms / 1000.0,
+		       (double)l->settled_ms / 1000.0, s);
+	} else {
+		printf("registered in %.1f s simulated; NOT SETTLED: the "
+		       "servers' backlog behind the leader's log stopped "
+		       "shrinking; measured %.1f s simulated anyway\n",
+		       (double)l->registered_ms / 1000.0, s);
+	}
+	if (s <= 0) {
+		s = 1;
+	}
+	printf("entries/s %.1f (log index +%.1f/s), bytes/s %.0f (%.1f "
+	       "KiB/s), entry mean %.0f max %llu bytes\n",
+	       (double)l->entries / s, (double)l->index_advance / s,
+	       (double)l->bytes / s, (double)l->bytes / s / kib,
+	       l->entries ? (double)l->bytes / (double)l->entries : 0.0,
+	       (unsigned long long)l->entry_max);
+	for (int t = 0; t < BATON_SIM_CMD_TYPES; t++) {
+		if (l->type_entries[t] == 0) {
+			continue;
+		}
+		printf("  %-12s %9.1f entries/s %10.0f bytes/s, mean %.0f "
+		       "bytes\n",
+		       type_name(t), (double)l->type_entries[t] / s,
+		       (double)l->type_bytes[t] / s,
+		       (double)l->type_bytes[t] / (double)l->type_entries[t]);
+	}
+	printf("applied/s %.1f on server 0; the slowest server %llu entries "
+	       "behind the leader at the end\n",
+	       (double)l->applied / s, (unsigned long long)l->backlog);
+	printf("renewals/s %.1f (%.1f databases per RENEW_BATCH)\n",
+	       (double)l->renew_items / s,
+	       l->type_entries[BATON_CMD_RENEW_BATCH]
+		   ? (double)l->renew_items /
+			 (double)l->type_entries[BATON_CMD_RENEW_BATCH]
+		   : 0.0);
+	printf("snapshots/min %.1f per server (%llu taken by %u servers), "
+	       "size %llu bytes (max %llu)\n",
+	       (double)l->snapshots * 60.0 / s / cfg->n_servers,
+	       (unsigned long long)l->snapshots, cfg->n_servers,
+	       (unsigned long long)l->snapshot_bytes_last,
+	       (unsigned long long)l->snapshot_bytes_max);
+	printf("in-memory log peak: %llu entries beyond the snapshot, %llu "
+	       "bytes (%.2f MiB) of entries\n",
+	       (unsigned long long)l->peak_log_entries,
+	       (unsigned long long)l->peak_log_bytes,
+	       (double)l->peak_log_bytes / kib / kib);
+	printf("renewals sent %llu, accepted %llu, refused %llu, unknown "
+	       "%llu\n",
+	       (unsigned long long)l->renew_sent,
+	       (unsigned long long)l->renew_accepted,
+	       (unsigned long long)l->renew_refused,
+	       (unsigned long long)l->renew_unknown);
+	printf("lease lapses in the window %llu; violations=%d; wall=%.2fs\n",
+	       (unsigned long long)l->lease_lapses, r.violation ? 1 : 0,
+	       secs(&t0, &t1));
+	return r.violation || l->lease_lapses > 0 || l->settled_ms == 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -64,6 +235,9 @@ int main(int argc, char **argv)
 	long long slack = INT64_MAX;
 	uint64_t digest = 0xcbf29ce484222325ull;
 	struct timespec t0, t1;
+	unsigned long long dbs = 0, seconds = 10, name_len = 0;
+	unsigned long long threshold = 0, trailing = 0, inflight = 0;
+	bool one_region = false, writing = false;
 	int k;
 
 	baton_sim_config_default(&cfg);
@@ -153,6 +327,26 @@ int main(int argc, char **argv)
 			cfg.moves = true;
 			cfg.steps = 120;
 			cfg.redesignate_after_ms = 1000;
+		} else if (strcmp(argv[k], "--databases") == 0 &&
+			   k + 1 < argc) {
+			dbs = num(argv[++k]);
+		} else if (strcmp(argv[k], "--seconds") == 0 && k + 1 < argc) {
+			seconds = num(argv[++k]);
+		} else if (strcmp(argv[k], "--name-len") == 0 && k + 1 < argc) {
+			name_len = num(argv[++k]);
+		} else if (strcmp(argv[k], "--snapshot-threshold") == 0 &&
+			   k + 1 < argc) {
+			threshold = num(argv[++k]);
+		} else if (strcmp(argv[k], "--snapshot-trailing") == 0 &&
+			   k + 1 < argc) {
+			trailing = num(argv[++k]);
+		} else if (strcmp(argv[k], "--max-inflight") == 0 &&
+			   k + 1 < argc) {
+			inflight = num(argv[++k]);
+		} else if (strcmp(argv[k], "--one-region") == 0) {
+			one_region = true;
+		} else if (strcmp(argv[k], "--writing") == 0) {
+			writing = true;
 		} else if (strcmp(argv[k], "--quiet") == 0) {
 			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
@@ -177,12 +371,36 @@ int main(int argc, char **argv)
 				"old-back] "
 				"[--sibling-behind] "
 				"[--joiner-only-copy] [--moves] [--witness]\n"
+				"       baton_sim --databases N [--seconds S] "
+				"[--servers 3|5] [--one-region] [--writing] "
+				"[--name-len L] [--snapshot-threshold T] "
+				"[--snapshot-trailing K] [--max-inflight M]\n"
 				"  --witness: the last region is a witness "
 				"(votes in Raft, runs batond's driver, has no "
 				"database instance; never promoted, never "
 				"listed); needs 3 or 5 servers\n");
 			return 2;
 		}
+	}
+	if (dbs > 0) {
+		struct baton_sim_config sc;
+
+		baton_sim_config_scale(&sc, (unsigned)dbs, (unsigned)seconds);
+		sc.n_servers = cfg.n_servers;
+		sc.seed = seed;
+		sc.witness = cfg.witness;
+		sc.trace = cfg.trace;
+		sc.one_region = one_region;
+		sc.writing = writing;
+		sc.name_len = (unsigned)name_len;
+		sc.max_inflight = (unsigned)inflight;
+		if (threshold > 0) {
+			sc.snapshot_threshold = (unsigned)threshold;
+		}
+		if (trailing > 0) {
+			sc.snapshot_trailing = (unsigned)trailing;
+		}
+		return scale(&sc);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++) {

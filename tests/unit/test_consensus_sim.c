@@ -13,6 +13,7 @@
 
 #include "consensus/decider.h"
 #include "consensus/designate.h"
+#include "consensus/fsm.h"
 #include "consensus/sim.h"
 #include "harness.h"
 
@@ -463,6 +464,51 @@ START_TEST(steady_state_keeps_the_lease)
 		ck_assert_uint_eq(r.lease_lapses, 0);
 		ck_assert_uint_eq(r.promotes, 0);
 	}
+}
+END_TEST
+
+/* Scale mode (sim.h, docs/consensus.md "Renewals at 10,000 databases"):
+ * 64 databases, primaries round-robin over 3 regions (r0 holds the
+ * modelled one and 21 others, r1 and r2 21 each), renewMillis 500. The
+ * driver batches 16 to an entry, so each region sends 2 RENEW_BATCH
+ * entries per renewal: 12 entries and 128 renewals a second, and nothing
+ * else once the registration's reports are in (positions at rest). A
+ * small snapshot threshold makes the snapshot counters count. */
+START_TEST(scale_mode_counts_what_the_batching_predicts)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	const struct baton_sim_load *l = &r.load;
+	double secs, renewals, batches;
+
+	baton_sim_config_scale(&cfg, 64, 5);
+	cfg.snapshot_threshold = 32;
+	cfg.snapshot_trailing = 16;
+	ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+	ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+	ck_assert_uint_gt(l->settled_ms, 0);
+	ck_assert_uint_ge(l->measured_ms, 5000);
+	ck_assert_uint_eq(l->lease_lapses, 0);
+	secs = (double)l->measured_ms / 1000.0;
+	renewals = (double)l->renew_items / secs;
+	batches = (double)l->type_entries[BATON_CMD_RENEW_BATCH] / secs;
+	ck_assert_msg(renewals > 115 && renewals < 131, "renewals/s %.1f",
+		      renewals);
+	ck_assert_msg(batches > 10.5 && batches < 13.5, "entries/s %.1f",
+		      batches);
+	/* every entry counted is in the leader's log, and applied */
+	ck_assert_uint_le(l->entries, l->index_advance);
+	ck_assert_uint_ge(l->entries + 2, l->index_advance);
+	ck_assert_uint_ge(l->applied + 16, l->entries);
+	ck_assert_uint_le(l->entry_max, BATON_CMD_MAX);
+	ck_assert_uint_gt(l->bytes, 0);
+	ck_assert_uint_eq(l->renew_refused, 0);
+	/* ~70 entries with a threshold of 32: each server snapshots */
+	ck_assert_uint_ge(l->snapshots, 3);
+	ck_assert_uint_gt(l->snapshot_bytes_max, 64 * 40);
+	ck_assert_uint_ge(l->peak_log_entries, 16);
+	ck_assert_uint_le(l->peak_log_entries, 32 + 16 + 16);
+	ck_assert_uint_gt(l->peak_log_bytes, 16 * 40);
 }
 END_TEST
 
@@ -1291,6 +1337,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, sync_flag_decider_fails_liveness);
 	tcase_add_test(tc, first_final_decider_loses_writes);
 	tcase_add_test(tc, steady_state_keeps_the_lease);
+	tcase_add_test(tc, scale_mode_counts_what_the_batching_predicts);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("instances");
 	tcase_set_timeout(tc, 300);
