@@ -162,6 +162,15 @@ int baton_raft_init(uv_loop_t *loop, struct baton_raft_node *n,
 	    &n->raft, cfg->snapshot_threshold ? cfg->snapshot_threshold : 1024);
 	raft_set_snapshot_trailing(
 	    &n->raft, cfg->snapshot_trailing ? cfg->snapshot_trailing : 2048);
+	/* raft's default pipeline (32 entries in flight to a follower)
+	 * commits ~32 entries a round trip: below the renewals of 10,000
+	 * primaries and the reports of 1,000 databases taking writes, in
+	 * the simulation (docs/consensus.md §7, "Renewals at 10,000
+	 * databases"). Flow control only: what commits and when it may
+	 * is unchanged. */
+	raft_set_max_inflight_entries(&n->raft, cfg->max_inflight
+						    ? cfg->max_inflight
+						    : BATON_NODE_MAX_INFLIGHT);
 	n->transfer_timeout_ms = cfg->transfer_timeout_ms
 				     ? cfg->transfer_timeout_ms
 				     : n->raft.election_timeout;

@@ -30,6 +30,8 @@
 #include "consensus/fsm.h"
 
 #define BATON_RAFT_MAX_MEMBERS 8
+/* Entries raft keeps in flight to each follower (its default is 32). */
+#define BATON_NODE_MAX_INFLIGHT 1024
 
 struct baton_raft_member {
 	raft_id id;
@@ -44,6 +46,7 @@ struct baton_raft_config {
 	unsigned heartbeat_ms;	     /* default 100 */
 	unsigned snapshot_threshold; /* default 1024 */
 	unsigned snapshot_trailing;  /* default 2048 */
+	unsigned max_inflight;	     /* 0: BATON_NODE_MAX_INFLIGHT */
 	unsigned n_members; /* bootstrap set, used on a pristine directory */
 	struct baton_raft_member members[BATON_RAFT_MAX_MEMBERS];
 	/* NULL: raft's plain TCP transport. Otherwise an initialized

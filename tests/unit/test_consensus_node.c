@@ -288,6 +288,9 @@ START_TEST(deferred_start)
 	ck_assert_int_eq(leader(c), -1);
 	for (i = 0; i < N; i++) {
 		ck_assert(!c->nodes[i].started);
+		/* batond's pipeline, not raft's 32 (docs/consensus.md §7) */
+		ck_assert_uint_eq(c->nodes[i].raft.max_inflight_entries,
+				  BATON_NODE_MAX_INFLIGHT);
 	}
 	for (i = 0; i < N; i++) {
 		ck_assert_msg(baton_raft_start(&c->nodes[i], true) == 0, "%s",
