@@ -58,6 +58,7 @@
 #include "consensus/designate.h"
 #include "consensus/driver.h"
 #include "consensus/fsm.h"
+#include "consensus/node.h"
 
 #define DB "orders"
 #define N_MAX 5
@@ -2559,6 +2560,7 @@ void baton_sim_config_scale(struct baton_sim_config *c, unsigned n,
 	/* node.c's, what batond runs with */
 	c->snapshot_threshold = 1024;
 	c->snapshot_trailing = 2048;
+	c->max_inflight = BATON_NODE_MAX_INFLIGHT;
 }
 
 /* Scale mode: the FSM's snapshot, counted (every server, the window). */

@@ -44,7 +44,8 @@
  * reports each database every report interval (a fleet taking writes);
  * without it positions stay, as on a fleet at rest. --name-len pads the
  * names ("default/db-00001", 16 bytes) to L bytes. --max-inflight sets
- * raft's max_inflight_entries (batond leaves raft's default, 32).
+ * raft's max_inflight_entries (batond's 1,024 by default, node.h; raft's
+ * own default is 32).
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -134,8 +135,8 @@ static int scale(const struct baton_sim_config *cfg)
 		printf("VIOLATION: %s\n%s", r.what, r.trace);
 	}
 	if (cfg->max_inflight > 0) {
-		printf("raft max_inflight_entries %u (raft's default 32 "
-		       "otherwise)\n",
+		printf("raft max_inflight_entries %u (batond's; raft's "
+		       "default is 32)\n",
 		       cfg->max_inflight);
 	}
 	if (l->runaway_ms > 0) {
@@ -393,7 +394,9 @@ int main(int argc, char **argv)
 		sc.one_region = one_region;
 		sc.writing = writing;
 		sc.name_len = (unsigned)name_len;
-		sc.max_inflight = (unsigned)inflight;
+		if (inflight > 0) {
+			sc.max_inflight = (unsigned)inflight;
+		}
 		if (threshold > 0) {
 			sc.snapshot_threshold = (unsigned)threshold;
 		}
