@@ -39,16 +39,42 @@ void baton_applyhash_free(struct baton_applyhash *t)
 	baton_index_free(&t->dbs);
 }
 
+int baton_applyhash_digest(json_t *v, uint64_t *out)
+{
+	unsigned char md_val[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char *text;
+	uint64_t h = 0;
+	int ok;
+
+	/* Sorted keys: the same value always serialises to the same bytes,
+	 * whatever order the builders inserted keys in. SHA-256, not a fast
+	 * non-cryptographic hash: the value carries the user's input, and a
+	 * collision would make batond skip an apply or a reconcile. */
+	text = json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT);
+	if (text == NULL) {
+		return BATON_ENOMEM;
+	}
+	ok =
+	    EVP_Digest(text, strlen(text), md_val, &md_len, EVP_sha256(), NULL);
+	free(text);
+	if (!ok || md_len < 8) {
+		return BATON_ENOMEM;
+	}
+	for (int i = 0; i < 8; i++) {
+		h = (h << 8) | md_val[i];
+	}
+	*out = h;
+	return 0;
+}
+
 int baton_applyhash_stamp(json_t *obj, uint64_t *out)
 {
 	json_t *md = json_object_get(obj, "metadata");
 	json_t *ann;
-	unsigned char md_val[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
 	char hex[17];
-	char *text;
 	uint64_t h = 0;
-	int ok;
+	int rv;
 
 	if (!json_is_object(md)) {
 		return BATON_EINVAL;
@@ -66,22 +92,8 @@ int baton_applyhash_stamp(json_t *obj, uint64_t *out)
 			ann = NULL;
 		}
 	}
-	/* Sorted keys: the same desired state always serialises to the same
-	 * bytes, whatever order the builders inserted keys in. SHA-256, not
-	 * a fast non-cryptographic hash: the spec is the user's input, and
-	 * a collision would make batond skip an apply. */
-	text = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT);
-	if (text == NULL) {
-		return BATON_ENOMEM;
-	}
-	ok =
-	    EVP_Digest(text, strlen(text), md_val, &md_len, EVP_sha256(), NULL);
-	free(text);
-	if (!ok || md_len < 8) {
-		return BATON_ENOMEM;
-	}
-	for (int i = 0; i < 8; i++) {
-		h = (h << 8) | md_val[i];
+	if ((rv = baton_applyhash_digest(obj, &h)) != 0) {
+		return rv;
 	}
 	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
 	if (ann == NULL) {

@@ -60,6 +60,10 @@ void baton_applyhash_init(struct baton_applyhash *t, unsigned max_dbs,
 			  uint64_t refresh_ms);
 void baton_applyhash_free(struct baton_applyhash *t);
 
+/* The first 64 bits of the SHA-256 of V serialised with sorted keys:
+ * equal values, however their keys were inserted, have one digest. 0 or
+ * BATON_ENOMEM. */
+int baton_applyhash_digest(json_t *v, uint64_t *out);
 /* Sets OBJ's annotation BATON_ANNOTATION_APPLIED_HASH to the stamp of OBJ
  * (hashed without that annotation) and stores the stamp in *OUT. 0,
  * BATON_EINVAL (OBJ has no metadata object) or BATON_ENOMEM. */

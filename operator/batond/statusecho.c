@@ -1,12 +1,12 @@
 /* The echo of batond's own status writes (batond/statusecho.h). Pure. */
 #include "batond/statusecho.h"
 
-#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batond/applyhash.h"
 #include "batond/cachefields.h"
 #include "consensus/decider.h"
 
@@ -28,40 +28,13 @@ void baton_statusecho_free(struct baton_statusecho *t)
 	baton_index_free(&t->dbs);
 }
 
-/* The first 64 bits of the SHA-256 of STATUS serialised with sorted keys:
- * equal statuses, however their keys were inserted or parsed, have one
- * stamp. SHA-256 for applyhash.c's reason: a status carries the user's
- * input (names, messages), and a collision would skip a reconcile. */
-static int stamp(json_t *status, uint64_t *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	char *text = json_dumps(status, JSON_SORT_KEYS | JSON_COMPACT);
-	uint64_t h = 0;
-	int ok;
-
-	if (text == NULL) {
-		return BATON_ENOMEM;
-	}
-	ok = EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL);
-	free(text);
-	if (!ok || md_len < 8) {
-		return BATON_ENOMEM;
-	}
-	for (int i = 0; i < 8; i++) {
-		h = (h << 8) | md[i];
-	}
-	*out = h;
-	return 0;
-}
-
 void baton_statusecho_intend(struct baton_statusecho *t, const char *db,
 			     json_t *status)
 {
 	struct intent *in = baton_index_get(&t->dbs, db);
 	uint64_t h;
 
-	if (status == NULL || stamp(status, &h) != 0) {
+	if (status == NULL || baton_applyhash_digest(status, &h) != 0) {
 		baton_statusecho_forget(t, db);
 		return;
 	}
@@ -149,7 +122,7 @@ bool baton_statusecho_echo(const struct baton_statusecho *t, json_t *old_obj,
 	    status == NULL) {
 		return false;
 	}
-	n = stamp(status, &h);
+	n = baton_applyhash_digest(status, &h);
 	json_decref(status);
 	return n == 0 && h == in->stamp;
 }
