@@ -184,10 +184,19 @@ $(PGLEASE_SO): operator/engine/pg_lease/baton_lease.c operator/engine/pg_lease/l
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -g -D_GNU_SOURCE $(WARN) -I$(PG_SERVER_INC) -o $@ $<
 
+# batond links OpenSSL's archives, not its shared libraries (docs/batond.md,
+# "Memory"): the shared libcrypto kept ~4 MiB of its pages resident in every
+# batond, the archive brings only the objects batond calls. LDLIBS_<program>
+# overrides LDLIBS for one program; -lssl and -lcrypto become the archives in
+# place (libssl before libcrypto, as every pkg-config/curl-config says).
+SSL_ARCHIVES_SSL = $(shell $(CC) -print-file-name=libssl.a)
+SSL_ARCHIVES_CRYPTO = $(shell $(CC) -print-file-name=libcrypto.a)
+LDLIBS_batond = $(patsubst -lssl,$(SSL_ARCHIVES_SSL),$(patsubst -lcrypto,$(SSL_ARCHIVES_CRYPTO),$(LDLIBS)))
+
 define PROGRAM_RULE
 $(BUILD)/bin/$(call prog_name,$(1)): $(BUILD)/obj/$(call prog_dir,$(1))/main.o $(LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(or $$(LDLIBS_$(call prog_name,$(1))),$$(LDLIBS))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
 
