@@ -48,9 +48,12 @@
  * mid-upgrade never writes an entry one of its replicas would refuse as
  * malformed while the others apply it.
  *   1: DESIGNATE, spare REPORTs (command format 4), LEVEL, snapshot
- *      formats 5 to 7. */
-#define BATON_COMMAND_LEVEL 1
+ *      formats 5 to 7.
+ *   2: REPORT_BATCH (a region's periodic reports of one tick in one
+ *      entry, docs/consensus.md §7). */
+#define BATON_COMMAND_LEVEL 2
 #define BATON_LEVEL_DESIGNATION 1
+#define BATON_LEVEL_REPORT_BATCH 2
 #define BATON_CMD_MAX 2048
 /* Databases one RENEW_BATCH renews: a region's renewals travel in
  * ceil(databases / this) entries per renewMillis, not one per database.
@@ -111,7 +114,7 @@ enum baton_cmd_type {
 	 * one tick; each item applies as the REPORT it stands for, with its
 	 * own verdict (the observer sees one REPORT per item); the entry's
 	 * own result is OK when every item was accepted, PARTIAL otherwise.
-	 * Proposed only from the level that brings it (driver.c) */
+	 * Level 2 (BATON_LEVEL_REPORT_BATCH) */
 	BATON_CMD_REPORT_BATCH,
 	BATON_CMD__COUNT
 };
