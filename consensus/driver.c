@@ -239,11 +239,14 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
 		return;
 	}
 	if (cmd->type == BATON_CMD_LEVEL) {
-		say(d, LOG_INFO, "", "the fleet's command level is %u%s",
+		say(d, LOG_INFO, "", "the fleet's command level is %u%s%s",
 		    fsm->fleet_level,
 		    d->ops.designate != NULL &&
 			    fsm->fleet_level >= BATON_LEVEL_DESIGNATION
 			? ": every region knows DESIGNATE, designation on"
+			: "",
+		    fsm->fleet_level >= BATON_LEVEL_REPORT_BATCH
+			? "; periodic reports travel in REPORT_BATCH entries"
 			: "");
 		return;
 	}
@@ -398,6 +401,12 @@ void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		}
 		return;
 	}
+	if (cmd->type == BATON_CMD_REPORT_BATCH) {
+		/* nothing in flight to free: a report is said again at the
+		 * next interval unless the FSM holds it (report()), whatever
+		 * became of this entry; the verdicts apply per item */
+		return;
+	}
 	if (cmd->type == BATON_CMD_DESIGNATE) {
 		struct baton_driver_desig *g =
 		    baton_index_get(&d->desig, cmd->db);
@@ -499,15 +508,25 @@ static void renew(struct baton_driver *d, const struct baton_db_state *st,
 }
 
 /* A (not final) REPORT of REP for this region, ME in ST. */
-static void propose_report(struct baton_driver *d,
-			   const struct baton_db_state *st, int me,
-			   const struct baton_region_report *rep)
+static struct baton_cmd live_report(const struct baton_driver *d,
+				    const struct baton_db_state *st, int me,
+				    const struct baton_region_report *rep)
 {
 	struct baton_cmd c = report_cmd(d, st, me);
 
 	c.healthy = rep->healthy;
 	c.position = rep->position;
 	c.sync_standby = rep->sync_standby;
+	return c;
+}
+
+/* ... proposed alone, now. */
+static void propose_report(struct baton_driver *d,
+			   const struct baton_db_state *st, int me,
+			   const struct baton_region_report *rep)
+{
+	struct baton_cmd c = live_report(d, st, me, rep);
+
 	if (d->ops.propose(d->ops.data, &c) == 0) {
 		d->stats.reports_sent++;
 		say(d, LOG_DEBUG, st->name,
@@ -515,6 +534,63 @@ static void propose_report(struct baton_driver *d,
 		    (unsigned long long)rep->position, rep->healthy,
 		    (unsigned long long)st->epoch);
 	}
+}
+
+/* Send the periodic reports gathered in this tick (one entry, up to
+ * BATON_REPORT_BATCH_MAX databases). A report keeps nothing in flight:
+ * one not sent, lost or refused is said again at the next report
+ * interval (report() compares with what the FSM holds), as a single
+ * REPORT always was. */
+static void flush_reports(struct baton_driver *d)
+{
+	struct baton_cmd *b = &d->reports;
+
+	if (b->n_items == 0) {
+		return;
+	}
+	snprintf(b->db, sizeof b->db, "%s", b->reports[0].db);
+	if (d->ops.propose(d->ops.data, b) == 0) {
+		d->stats.reports_sent += b->n_items;
+		d->stats.report_batches_sent++;
+		say(d, LOG_DEBUG, b->db, "%u reports sent in one entry",
+		    b->n_items);
+	}
+	b->n_items = 0;
+}
+
+/* A periodic report: once the fleet's level has REPORT_BATCH, into this
+ * tick's batch (flushed when full and at the end of the tick: nothing
+ * waits longer than the tick it was due in); before, alone, as an older
+ * batond refuses the batch (fsm.h). Each item is the REPORT
+ * live_report() makes, field for field. */
+static void queue_report(struct baton_driver *d,
+			 const struct baton_db_state *st, int me,
+			 const struct baton_region_report *rep)
+{
+	struct baton_cmd c;
+	struct baton_report_item *it;
+
+	if (!d->batching_reports) {
+		propose_report(d, st, me, rep);
+		return;
+	}
+	c = live_report(d, st, me, rep);
+	if (d->reports.n_items == BATON_REPORT_BATCH_MAX) {
+		flush_reports(d);
+	}
+	if (d->reports.n_items == 0) {
+		memset(&d->reports, 0, sizeof d->reports);
+		d->reports.type = BATON_CMD_REPORT_BATCH;
+		snprintf(d->reports.region, sizeof d->reports.region, "%s",
+			 d->region);
+	}
+	it = &d->reports.reports[d->reports.n_items++];
+	memcpy(it->db, c.db, sizeof it->db);
+	it->epoch = c.epoch;
+	it->healthy = c.healthy;
+	it->sync_standby = c.sync_standby;
+	it->position = c.position;
+	it->ordinal = c.ordinal;
 }
 
 /* Whether REP may be reported in ST's epoch: its instance follows this
@@ -748,7 +824,7 @@ static void report(struct baton_driver *d, const struct baton_db_state *st,
 	if (!(rep.healthy == mine->healthy && rep.position == mine->position &&
 	      rep.sync_standby == mine->sync_standby &&
 	      mine->report_epoch == st->epoch)) {
-		propose_report(d, st, me, &rep);
+		queue_report(d, st, me, &rep);
 	}
 	report_spare(d, st, &rep, me);
 }
@@ -935,6 +1011,9 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 	d->designating = d->ops.designate != NULL &&
 			 (d->ops.fleet_level == NULL ||
 			  fsm->fleet_level >= BATON_LEVEL_DESIGNATION);
+	/* the FSM's level alone: with no ops.fleet_level nobody raises it,
+	 * and every report goes alone as before */
+	d->batching_reports = fsm->fleet_level >= BATON_LEVEL_REPORT_BATCH;
 	/* 6. the fleet's command level */
 	if (leader) {
 		raise_level(d, fsm, now);
@@ -1000,6 +1079,7 @@ void baton_driver_tick(struct baton_driver *d, struct baton_fsm *fsm,
 		}
 	}
 	flush_renewals(d);
+	flush_reports(d);
 }
 
 /* ---- what the rest of the node asks ------------------------------------ */

@@ -25,7 +25,11 @@
  *  3. notices when the primary's lease lapsed in this node's view (status)
  *     and when this region's own lease lapsed (the label fence);
  *  4. reports health and position every report_ms when they changed or
- *     were not yet reported in this epoch; while a synchronous failover
+ *     were not yet reported in this epoch, once the fleet's level has it
+ *     (BATON_LEVEL_REPORT_BATCH) gathered like the renewals in
+ *     REPORT_BATCH entries of up to BATON_REPORT_BATCH_MAX databases
+ *     (final reports, spare reports and a switchover target's catch-up
+ *     still go alone, at once); while a synchronous failover
  *     is under way (FailingOver) and this region is a standby, asks for
  *     the final position of each member (ops->final_report: the
  *     designated instance, and mid-move the other member, has stopped
@@ -193,7 +197,10 @@ struct baton_driver_slot {
 struct baton_driver_stats {
 	uint64_t renewals_sent, renewals_accepted, renewals_refused,
 	    renewals_unknown;
-	uint64_t reports_sent, promotes_proposed, lost_proposed, lease_lapses;
+	/* reports: REPORTs proposed, alone or as items of the
+	 * report_batches_sent REPORT_BATCH entries */
+	uint64_t reports_sent, report_batches_sent;
+	uint64_t promotes_proposed, lost_proposed, lease_lapses;
 	uint64_t blocked[3]; /* decisions blocked, by enum baton_blocked */
 	uint64_t designates_proposed;
 	uint64_t levels_proposed;
@@ -206,6 +213,11 @@ struct baton_driver {
 	uint64_t nonce;
 	/* the renewals of this tick not yet sent (a RENEW_BATCH) */
 	struct baton_cmd batch;
+	/* the periodic reports of this tick not yet sent (a REPORT_BATCH),
+	 * only while BATCHING_REPORTS: the FSM's level has REPORT_BATCH
+	 * (set at each tick) */
+	struct baton_cmd reports;
+	bool batching_reports;
 	struct baton_driver_ops ops;
 	struct baton_decider decider;
 	bool leader;
@@ -245,7 +257,8 @@ void baton_driver_applied(struct baton_driver *d, struct baton_fsm *fsm,
  * when it did not commit or nobody knows (a forwarded proposal whose
  * answer was lost). A RENEW_BATCH's verdicts are per database and come
  * with the apply on this node (baton_driver_applied): only an accepted
- * renewal extends the lease. */
+ * renewal extends the lease. A REPORT_BATCH, like a REPORT, leaves
+ * nothing to settle (a report not applied is said again). */
 void baton_driver_done(struct baton_driver *d, const struct baton_cmd *cmd,
 		       int result);
 

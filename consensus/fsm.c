@@ -178,6 +178,7 @@ int baton_cmd_version(const struct baton_cmd *cmd)
 	switch (cmd->type) {
 	case BATON_CMD_DESIGNATE:
 	case BATON_CMD_LEVEL:
+	case BATON_CMD_REPORT_BATCH:
 		return 4;
 	case BATON_CMD_REPORT:
 		return cmd->ordinal != 0 || cmd->spare ? 4 : 3;
@@ -201,6 +202,39 @@ static bool designate_valid(const struct baton_cmd *c)
 	return c->step == BATON_DESIGNATE_RELEASE ||
 	       (c->holder == 0 && c->drop_position == 0 &&
 		c->holder_flush == 0);
+}
+
+/* REPORT_BATCH's item flags; no other bit is defined */
+#define REPORT_ITEM_HEALTHY 1u
+#define REPORT_ITEM_SYNC 2u
+/* The largest REPORT_BATCH: 'B' 'T' version type, db, region (63-byte
+ * names and their lengths), count, then per item a name, epoch, flags,
+ * position and ordinal (fsm.h, BATON_REPORT_BATCH_MAX). */
+#define REPORT_ITEM_MAX (BATON_NAME_SIZE + 8 + 1 + 8 + 1)
+_Static_assert(4 + 2 * BATON_NAME_SIZE + 1 +
+		       BATON_REPORT_BATCH_MAX * REPORT_ITEM_MAX <=
+		   BATON_CMD_MAX,
+	       "a full REPORT_BATCH fits in BATON_CMD_MAX");
+_Static_assert(BATON_REPORT_BATCH_MAX <= 255, "the count is a byte");
+/* apply_batch(): one array holds the verdicts of either batch */
+_Static_assert(BATON_REPORT_BATCH_MAX <= BATON_RENEW_BATCH_MAX,
+	       "a REPORT_BATCH's verdicts fit apply_batch()'s array");
+
+/* BATCH's items say what a REPORT_BATCH can: a name, an instance, and
+ * the entry's DB is the first one's (one command, one encoding). */
+static bool report_batch_valid(const struct baton_cmd *batch)
+{
+	if (batch->n_items == 0 || batch->n_items > BATON_REPORT_BATCH_MAX ||
+	    strncmp(batch->db, batch->reports[0].db, BATON_NAME_SIZE) != 0) {
+		return false;
+	}
+	for (unsigned i = 0; i < batch->n_items; i++) {
+		const struct baton_report_item *it = &batch->reports[i];
+		if (it->db[0] == '\0' || it->ordinal >= BATON_ORDINALS) {
+			return false;
+		}
+	}
+	return true;
 }
 
 int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
@@ -323,6 +357,24 @@ int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,
 			return BATON_EINVAL;
 		}
 		put_u32(&w, cmd->level);
+		break;
+	case BATON_CMD_REPORT_BATCH:
+		if (!report_batch_valid(cmd)) {
+			return BATON_EINVAL;
+		}
+		put_str(&w, cmd->region);
+		put_u8(&w, (uint8_t)cmd->n_items);
+		for (i = 0; i < cmd->n_items; i++) {
+			const struct baton_report_item *it = &cmd->reports[i];
+			unsigned item_flags =
+			    (it->healthy ? REPORT_ITEM_HEALTHY : 0) |
+			    (it->sync_standby ? REPORT_ITEM_SYNC : 0);
+			put_str(&w, it->db);
+			put_u64(&w, it->epoch);
+			put_u8(&w, (uint8_t)item_flags);
+			put_u64(&w, it->position);
+			put_u8(&w, it->ordinal);
+		}
 		break;
 	}
 	if (w.invalid) {
@@ -475,6 +527,33 @@ int baton_cmd_decode(const uint8_t *buf, size_t len, struct baton_cmd *cmd)
 		}
 		cmd->level = get_u32(&r);
 		if (!r.bad && cmd->level == 0) {
+			return BATON_EPARSE;
+		}
+		break;
+	case BATON_CMD_REPORT_BATCH:
+		if (buf[2] < 4) {
+			return BATON_EPARSE;
+		}
+		get_str(&r, cmd->region);
+		cmd->n_items = get_u8(&r);
+		if (r.bad || cmd->n_items == 0 ||
+		    cmd->n_items > BATON_REPORT_BATCH_MAX) {
+			return BATON_EPARSE;
+		}
+		for (i = 0; i < cmd->n_items; i++) {
+			struct baton_report_item *it = &cmd->reports[i];
+			get_str(&r, it->db);
+			it->epoch = get_u64(&r);
+			flags = get_u8(&r);
+			if (flags & ~(REPORT_ITEM_HEALTHY | REPORT_ITEM_SYNC)) {
+				return BATON_EPARSE;
+			}
+			it->healthy = (flags & REPORT_ITEM_HEALTHY) != 0;
+			it->sync_standby = (flags & REPORT_ITEM_SYNC) != 0;
+			it->position = get_u64(&r);
+			it->ordinal = get_u8(&r);
+		}
+		if (!r.bad && !report_batch_valid(cmd)) {
 			return BATON_EPARSE;
 		}
 		break;
@@ -1364,27 +1443,42 @@ static const uint8_t *legacy_unframe(const uint8_t *b, size_t *len)
 	return b + 4;
 }
 
-/* Item I of BATCH as the RENEW it stands for. */
+/* Item I of BATCH as the RENEW or REPORT it stands for: the command
+ * the proposer would have sent alone (a REPORT_BATCH item is a REPORT of
+ * format 4 with the flags and round of a periodic one: neither final nor
+ * spare, round 0). */
 static void batch_item(const struct baton_cmd *batch, unsigned i,
 		       struct baton_cmd *out)
 {
-	const struct baton_renew_item *it = &batch->items[i];
-
 	memset(out, 0, sizeof *out);
-	out->type = BATON_CMD_RENEW;
-	memcpy(out->db, it->db, sizeof out->db);
 	memcpy(out->region, batch->region, sizeof out->region);
-	out->epoch = it->epoch;
+	if (batch->type == BATON_CMD_REPORT_BATCH) {
+		const struct baton_report_item *it = &batch->reports[i];
+
+		out->type = BATON_CMD_REPORT;
+		memcpy(out->db, it->db, sizeof out->db);
+		out->epoch = it->epoch;
+		out->healthy = it->healthy;
+		out->sync_standby = it->sync_standby;
+		out->position = it->position;
+		out->ordinal = it->ordinal;
+		return;
+	}
+	BATON_ASSERT(batch->type == BATON_CMD_RENEW_BATCH);
+	out->type = BATON_CMD_RENEW;
+	memcpy(out->db, batch->items[i].db, sizeof out->db);
+	out->epoch = batch->items[i].epoch;
 	out->send_ms = batch->send_ms;
-	out->lease_ms = it->lease_ms;
-	out->round = it->round;
+	out->lease_ms = batch->items[i].lease_ms;
+	out->round = batch->items[i].round;
 	out->round_known = 1;
 	out->nonce = batch->nonce;
 }
 
-/* A RENEW_BATCH: every item applies as its RENEW, with the same rules
- * (the per-database compare-and-swap included), and the observer hears
- * of each. Renewals never allocate: no item can come back NOMEM. */
+/* A RENEW_BATCH or REPORT_BATCH: every item applies as its RENEW or
+ * REPORT, through the same code with the same rules (the per-database
+ * compare-and-swap included), and the observer hears of each. Neither
+ * allocates: no item can come back NOMEM. */
 static int apply_batch(struct baton_fsm *f, const struct baton_cmd *batch,
 		       const void *buf, size_t len)
 {
@@ -1427,7 +1521,8 @@ int baton_fsm_apply_buf(struct baton_fsm *f, const void *buf, size_t len)
 
 	if (baton_cmd_decode(cmd_buf, cmd_len, &cmd) != 0) {
 		result = BATON_FSM_MALFORMED;
-	} else if (cmd.type == BATON_CMD_RENEW_BATCH) {
+	} else if (cmd.type == BATON_CMD_RENEW_BATCH ||
+		   cmd.type == BATON_CMD_REPORT_BATCH) {
 		return apply_batch(f, &cmd, buf, len);
 	} else {
 		result = apply_checked(f, &cmd);

@@ -28,7 +28,8 @@
  * new version: an earlier batond refuses the type (RENEW_BATCH: every
  * region runs the same version, docs/consensus.md "Upgrades"). Version 4
  * added the instance (ordinal) to REPORT and PROMOTE and the spare flag
- * to REPORT; DESIGNATE exists only in version 4. Older entries decode as
+ * to REPORT; DESIGNATE, LEVEL and REPORT_BATCH exist only in version 4
+ * (a command of level 1 or 2, see below). Older entries decode as
  * ordinal 0, the only instance they could mean.
  *
  * The encoder writes the LOWEST version that can express a command
@@ -47,14 +48,26 @@
  * mid-upgrade never writes an entry one of its replicas would refuse as
  * malformed while the others apply it.
  *   1: DESIGNATE, spare REPORTs (command format 4), LEVEL, snapshot
- *      formats 5 to 7. */
-#define BATON_COMMAND_LEVEL 1
+ *      formats 5 to 7.
+ *   2: REPORT_BATCH (a region's periodic reports of one tick in one
+ *      entry, docs/consensus.md §7). */
+#define BATON_COMMAND_LEVEL 2
 #define BATON_LEVEL_DESIGNATION 1
+#define BATON_LEVEL_REPORT_BATCH 2
 #define BATON_CMD_MAX 2048
 /* Databases one RENEW_BATCH renews: a region's renewals travel in
  * ceil(databases / this) entries per renewMillis, not one per database.
  * 16 items of at most 84 bytes stay inside BATON_CMD_MAX. */
 #define BATON_RENEW_BATCH_MAX 16
+/* Reports one REPORT_BATCH carries. An item is at most 82 bytes (a
+ * 63-byte name), the entry's own fields 133 (fsm.c checks the sum), so
+ * 23 would still fit; 16 keeps the largest entry (1,445 bytes) the size
+ * class of a full RENEW_BATCH and a third of the limit spare. A region
+ * whose databases all take writes reports each of them once per
+ * report interval, spread over it (driver.c): at 1,000 databases and
+ * batond's 50 ms tick ~50 reports a tick, 4 entries, where 23 would
+ * still need 3. */
+#define BATON_REPORT_BATCH_MAX 16
 /* Snapshot format: 'B' 'S' version applied(u64) chain(u64) count dbs...
  * Version 2 widened count from u8 to u32 (thousands of databases); version
  * 3 added each region's report epoch and final flag and the lease high
@@ -86,7 +99,8 @@ enum baton_cmd_type {
 	/* region, send_ms, nonce, then per database: db, epoch, round,
 	 * lease_ms. Each item applies as the RENEW it stands for, with its
 	 * own verdict (the observer sees one RENEW per item, carrying the
-	 * batch's nonce); the entry's own result is OK once it decoded. */
+	 * batch's nonce); the entry's own result is OK when every item was
+	 * accepted, PARTIAL otherwise. */
 	BATON_CMD_RENEW_BATCH,
 	/* db, region (a standby region), epoch, step, ordinal, desig_seq,
 	 * then for RELEASE the holder and the evidence
@@ -95,6 +109,13 @@ enum baton_cmd_type {
 	/* level: raise the fleet's command level (never lowers it); no
 	 * database. The leader's alone (never forwarded by the peer API) */
 	BATON_CMD_LEVEL,
+	/* region, then per database: db, epoch, healthy, sync, position,
+	 * ordinal. A region's periodic (not final, not spare) REPORTs of
+	 * one tick; each item applies as the REPORT it stands for, with its
+	 * own verdict (the observer sees one REPORT per item); the entry's
+	 * own result is OK when every item was accepted, PARTIAL otherwise.
+	 * Level 2 (BATON_LEVEL_REPORT_BATCH) */
+	BATON_CMD_REPORT_BATCH,
 	BATON_CMD__COUNT
 };
 
@@ -154,13 +175,28 @@ struct baton_cmd {
 	 * a driver counts only its own renewals, never one replayed from
 	 * the log that an earlier process sent on another clock */
 	uint64_t nonce;
-	unsigned n_items; /* RENEW_BATCH */
-	struct baton_renew_item {
-		char db[BATON_NAME_SIZE];
-		uint64_t epoch;
-		uint64_t round;
-		uint32_t lease_ms;
-	} items[BATON_RENEW_BATCH_MAX];
+	/* RENEW_BATCH, REPORT_BATCH: the items of the one the type says
+	 * (never both: they share their storage). The entry's DB is its
+	 * first item's (a REPORT_BATCH whose DB is not does not encode) */
+	unsigned n_items;
+	union {
+		struct baton_renew_item {
+			char db[BATON_NAME_SIZE];
+			uint64_t epoch;
+			uint64_t round;
+			uint32_t lease_ms;
+		} items[BATON_RENEW_BATCH_MAX];
+		/* a REPORT's fields, not final and not spare (its round
+		 * means nothing then, fsm.c) */
+		struct baton_report_item {
+			char db[BATON_NAME_SIZE];
+			uint64_t epoch;
+			uint64_t position;
+			uint8_t healthy;
+			uint8_t sync_standby;
+			uint8_t ordinal;
+		} reports[BATON_REPORT_BATCH_MAX];
+	};
 };
 
 /* The version CMD is written in: the lowest that can express it. */
@@ -193,8 +229,9 @@ enum baton_fsm_result {
 	 * glue returns RAFT_NOMEM, and raft stops applying at this entry: a
 	 * replica that stalls is safe, one that skipped a command is not. */
 	BATON_FSM_NOMEM,
-	/* RENEW_BATCH: applied, but not every item was accepted (each
-	 * item's verdict reaches the observer); OK means all were */
+	/* RENEW_BATCH, REPORT_BATCH: applied, but not every item was
+	 * accepted (each item's verdict reaches the observer); OK means all
+	 * were */
 	BATON_FSM_PARTIAL,
 	/* DESIGNATE (or a REPORT/PROMOTE naming an instance) made on another
 	 * designation than the region's: another seq, an instance that is

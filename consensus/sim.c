@@ -877,7 +877,8 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 		}
 	}
 	if (r->cmd.type != BATON_CMD_RENEW_BATCH &&
-	    r->cmd.type != BATON_CMD_REPORT) {
+	    r->cmd.type != BATON_CMD_REPORT &&
+	    r->cmd.type != BATON_CMD_REPORT_BATCH) {
 		tracef(s, "ack s%u->s%u type %d epoch %llu: %s", r->leader,
 		       r->from, r->cmd.type, (unsigned long long)r->cmd.epoch,
 		       status != 0 ? raft_strerror(status)
@@ -904,6 +905,9 @@ static void apply_cb(struct raft_apply *areq, int status, void *result)
 	}
 	free(r);
 }
+
+_Static_assert(BATON_CMD__COUNT <= BATON_SIM_CMD_TYPES,
+	       "the scale mode counts every command type");
 
 /* Scale mode: the leader LEADER appended CMD as an entry of LEN bytes at
  * its last index; counted while the window is open, and its bytes kept
@@ -954,6 +958,9 @@ static void note_append(struct sim *s, unsigned leader,
 	}
 	if (cmd->type == BATON_CMD_RENEW_BATCH) {
 		l->renew_items += cmd->n_items;
+	}
+	if (cmd->type == BATON_CMD_REPORT_BATCH) {
+		l->report_items += cmd->n_items;
 	}
 }
 
@@ -2310,6 +2317,14 @@ static void drv_leader_changed(void *data, bool leader)
 	       (unsigned long long)raft_current_term(rf));
 }
 
+/* What every member's batond says it knows (batond/fleetlevel.c asks
+ * them): every server runs this build, at the level the run says. */
+static uint32_t drv_fleet_level(void *data)
+{
+	struct server *sv = data;
+	return sv->sim->cfg->command_level;
+}
+
 /* What raftglue draws at random: unique per server and incarnation. */
 static uint64_t incarnation(const struct server *sv)
 {
@@ -2330,6 +2345,10 @@ static struct baton_driver_ops driver_ops(struct server *sv)
 	 * proposes no DESIGNATE and the run is the one of before */
 	if (sv->sim->ni > 1) {
 		ops.designate = drv_designate;
+	}
+	/* the fleet's level, as batond raises it (level 0: not at all) */
+	if (sv->sim->cfg->command_level != 0) {
+		ops.fleet_level = drv_fleet_level;
 	}
 	return ops;
 }
@@ -2540,6 +2559,7 @@ void baton_sim_config_default(struct baton_sim_config *c)
 	/* short, so that a move fits in a schedule: a designated instance
 	 * gone counts as down 5 s (its status stale) + this later */
 	c->redesignate_after_ms = 3000;
+	c->command_level = BATON_COMMAND_LEVEL;
 }
 
 void baton_sim_config_scale(struct baton_sim_config *c, unsigned n,

@@ -138,6 +138,15 @@ struct baton_sim_config {
 	/* raft_set_max_inflight_entries() on every server; 0: raft's
 	 * default (32), what batond runs with (node.c does not set it) */
 	unsigned max_inflight;
+	/* The command level every server's batond says (fsm.h,
+	 * BATON_COMMAND_LEVEL by default: the fleet runs this build), so
+	 * the Raft leader's driver raises the FSM's level with LEVEL as
+	 * batond's does (driver.h step 6), and what needs a level (report
+	 * batches at 2) starts once it applied. 1: a fleet that knows
+	 * designation only (every periodic report alone). 0: no level is
+	 * said and none proposed, the FSM stays at 0 and designation is
+	 * not gated: the runs and digests from before the level. */
+	uint32_t command_level;
 };
 
 /* Entry types counted (enum baton_cmd_type in fsm.h is below this). */
@@ -165,7 +174,8 @@ struct baton_sim_load {
 	uint64_t entries, bytes, entry_max;
 	uint64_t type_entries[BATON_SIM_CMD_TYPES];
 	uint64_t type_bytes[BATON_SIM_CMD_TYPES];
-	uint64_t renew_items; /* databases renewed by the RENEW_BATCHes */
+	uint64_t renew_items;  /* databases renewed by the RENEW_BATCHes */
+	uint64_t report_items; /* databases reported by the REPORT_BATCHes */
 	/* the leader's log index across the window: entries Raft appended
 	 * of its own (barriers, configurations) make it exceed ENTRIES */
 	uint64_t index_advance;

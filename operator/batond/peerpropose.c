@@ -150,6 +150,7 @@ int baton_peerpropose_check(const char *peer, const struct baton_cmd *cmd,
 	case BATON_CMD_RENEW:
 	case BATON_CMD_RENEW_BATCH:
 	case BATON_CMD_REPORT:
+	case BATON_CMD_REPORT_BATCH:
 	case BATON_CMD_FENCE:
 	case BATON_CMD_DESIGNATE:
 		break;
@@ -167,7 +168,8 @@ int baton_peerpropose_check(const char *peer, const struct baton_cmd *cmd,
 	if (cmd->type == BATON_CMD_DESIGNATE) {
 		return check_designate(region, cmd, fsm, why, why_size);
 	}
-	/* a peer speaks for its own region only */
+	/* a peer speaks for its own region only (a batch's items are all
+	 * of the region the batch names: it has no other) */
 	if (strcmp(region, cmd->region) != 0) {
 		return refuse(BATON_PEERPROPOSE_REGION, why, why_size,
 			      "certificate identity '%s' may not speak for "

@@ -9,7 +9,8 @@
  * The rules (docs/consensus.md, "The peer API"; design-per-instance.md §3.2
  * and §9 note 9b):
  *
- *   RENEW, RENEW_BATCH, REPORT, FENCE   from the region the command names
+ *   RENEW, RENEW_BATCH, REPORT,         from the region the command names
+ *   REPORT_BATCH, FENCE
  *   DESIGNATE JOIN                      from the region it names (R)
  *   DESIGNATE RELEASE, asynchronous     from R, and without evidence
  *   DESIGNATE LEAVE, RELEASE (sync)     from the database's primary region

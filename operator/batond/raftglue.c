@@ -142,7 +142,9 @@ static void proposal_done(struct proposal *p, int result, const char *why)
 		}
 		baton_driver_done(&g->driver, &p->cmd, result);
 	}
-	if (result == 0 && p->cmd.type != BATON_CMD_REPORT) {
+	/* a report not committed is said again at the next interval */
+	if (result == 0 && p->cmd.type != BATON_CMD_REPORT &&
+	    p->cmd.type != BATON_CMD_REPORT_BATCH) {
 		baton_log(BATON_LOG_DEBUG, "raft", "%s %s: not committed: %s",
 			  p->cmd.type == BATON_CMD_RENEW_BATCH ? "renew"
 							       : "proposal",
@@ -273,8 +275,10 @@ static void observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 	if (cmd == NULL || decision) {
 		g->generation++;
 	}
+	/* (a batch reaches the observer as its items: RENEWs, REPORTs) */
 	if (cmd != NULL && cmd->type != BATON_CMD_RENEW &&
 	    cmd->type != BATON_CMD_RENEW_BATCH &&
+	    cmd->type != BATON_CMD_REPORT_BATCH &&
 	    baton_log_enabled(BATON_LOG_DEBUG)) {
 		static const char *const names[BATON_CMD__COUNT] = {
 		    [BATON_CMD_REGISTER] = "register",
@@ -939,8 +943,17 @@ static void add_metrics(struct baton_raftglue *g)
 	g->m_level = baton_metrics_add(
 	    m, BATON_METRIC_GAUGE, "baton_fleet_command_level",
 	    "The commands every region's batond knows, as committed in Raft "
-	    "(1: designation; below batond's own level while a region runs "
-	    "an older batond)",
+	    "(1: designation; 2: report batches; below batond's own level "
+	    "while a region runs an older batond)",
+	    NULL, NULL, 0);
+	g->m_reports = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_reports_total",
+	    "Health and position reports proposed (alone or batched)", NULL,
+	    NULL, 0);
+	g->m_report_batches = baton_metrics_add(
+	    m, BATON_METRIC_COUNTER, "baton_report_batches_total",
+	    "REPORT_BATCH entries proposed (fleet level 2: the periodic "
+	    "reports of one tick together)",
 	    NULL, NULL, 0);
 	(void)baton_desigmetrics_add(&g->desigm, m, g->rc.cfg->designation);
 }
@@ -975,6 +988,13 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	CATCH_UP(g->m_blocked, "NoCandidate",
 		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
 #undef CATCH_UP
+	baton_metric_inc(g->m_reports, NULL,
+			 (double)(st->reports_sent - g->counted.reports_sent));
+	g->counted.reports_sent = st->reports_sent;
+	baton_metric_inc(
+	    g->m_report_batches, NULL,
+	    (double)(st->report_batches_sent - g->counted.report_batches_sent));
+	g->counted.report_batches_sent = st->report_batches_sent;
 	/* only the databases whose primary is here now: a region that lost
 	 * the primary must not keep its last value (an alert on a low lease
 	 * would fire forever) */

@@ -154,6 +154,8 @@ struct baton_raftglue {
 	bool barrier_due; /* a decision applied here, the leader: push it */
 	/* metrics (on the daemon's registry; may be NULL) */
 	struct baton_metric *m_level; /* baton_fleet_command_level */
+	/* baton_reports_total, baton_report_batches_total */
+	struct baton_metric *m_reports, *m_report_batches;
 	struct baton_metric *m_leader, *m_term, *m_applied, *m_commit,
 	    *m_renewal, *m_renewals, *m_lease_left, *m_failovers, *m_blocked;
 	struct baton_driver_stats counted; /* what the counters hold */

@@ -10,11 +10,11 @@
  *             kill-primary-instance|kill-primary-region|lagging-joiner|
  *             move-then-kill-primary|designation-race|old-back]
  *             [--sibling-behind] [--joiner-only-copy] [--moves]
- *             [--witness] [--broken witness-as-data]
+ *             [--witness] [--broken witness-as-data] [--command-level L]
  *   baton_sim --databases N [--seconds S] [--servers 3|5] [--one-region]
  *             [--writing] [--name-len L] [--snapshot-threshold T]
  *             [--snapshot-trailing K] [--max-inflight M] [--seed S]
- *             [--witness]
+ *             [--witness] [--command-level L]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -46,6 +46,12 @@
  * names ("default/db-00001", 16 bytes) to L bytes. --max-inflight sets
  * raft's max_inflight_entries (batond's 1,024 by default, node.h; raft's
  * own default is 32).
+ *
+ * --command-level L: the command level every server's batond says (sim.h;
+ * BATON_COMMAND_LEVEL by default, which the leader raises the fleet to
+ * with LEVEL). 1 is a fleet that does not know REPORT_BATCH yet: every
+ * periodic report alone, as before level 2; 0 proposes no LEVEL at all
+ * (the runs and digests from before the level).
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -93,6 +99,7 @@ static const char *type_name(int t)
 	    [BATON_CMD_RENEW_BATCH] = "RENEW_BATCH",
 	    [BATON_CMD_DESIGNATE] = "DESIGNATE",
 	    [BATON_CMD_LEVEL] = "LEVEL",
+	    [BATON_CMD_REPORT_BATCH] = "REPORT_BATCH",
 	};
 	return t > 0 && t < BATON_CMD__COUNT && names[t] != NULL ? names[t]
 								 : "?";
@@ -120,12 +127,13 @@ static int scale(const struct baton_sim_config *cfg)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)l->measured_ms / 1000.0;
-	printf("scale: databases=%u servers=%u primaries=%s%s%s seed=%llu\n",
+	printf("scale: databases=%u servers=%u primaries=%s%s%s seed=%llu "
+	       "command-level=%u\n",
 	       cfg->databases, cfg->n_servers,
 	       cfg->one_region ? "r0" : "round-robin",
 	       cfg->witness ? " witness" : "",
 	       cfg->writing ? " writing" : " at-rest",
-	       (unsigned long long)cfg->seed);
+	       (unsigned long long)cfg->seed, cfg->command_level);
 	printf("config: lease %ums renew %ums drift %uppm margin %ums; "
 	       "snapshot threshold %u trailing %u (node.c's 1024/2048 unless "
 	       "set); batond tick 50ms; links 15ms, fsync 5ms\n",
@@ -197,6 +205,16 @@ static int scale(const struct baton_sim_config *cfg)
 	       l->type_entries[BATON_CMD_RENEW_BATCH]
 		   ? (double)l->renew_items /
 			 (double)l->type_entries[BATON_CMD_RENEW_BATCH]
+		   : 0.0);
+	printf("reports/s %.1f (%.1f alone, %.1f in REPORT_BATCHes of %.1f "
+	       "databases)\n",
+	       (double)(l->type_entries[BATON_CMD_REPORT] + l->report_items) /
+		   s,
+	       (double)l->type_entries[BATON_CMD_REPORT] / s,
+	       (double)l->report_items / s,
+	       l->type_entries[BATON_CMD_REPORT_BATCH]
+		   ? (double)l->report_items /
+			 (double)l->type_entries[BATON_CMD_REPORT_BATCH]
 		   : 0.0);
 	printf("snapshots/min %.1f per server (%llu taken by %u servers), "
 	       "size %llu bytes (max %llu)\n",
@@ -348,6 +366,9 @@ int main(int argc, char **argv)
 			one_region = true;
 		} else if (strcmp(argv[k], "--writing") == 0) {
 			writing = true;
+		} else if (strcmp(argv[k], "--command-level") == 0 &&
+			   k + 1 < argc) {
+			cfg.command_level = (uint32_t)num(argv[++k]);
 		} else if (strcmp(argv[k], "--quiet") == 0) {
 			cfg.quiet = true;
 		} else if (strcmp(argv[k], "--disk-faults") == 0) {
@@ -371,11 +392,13 @@ int main(int argc, char **argv)
 				"move-then-kill-primary|designation-race|"
 				"old-back] "
 				"[--sibling-behind] "
-				"[--joiner-only-copy] [--moves] [--witness]\n"
+				"[--joiner-only-copy] [--moves] [--witness] "
+				"[--command-level L]\n"
 				"       baton_sim --databases N [--seconds S] "
 				"[--servers 3|5] [--one-region] [--writing] "
 				"[--name-len L] [--snapshot-threshold T] "
-				"[--snapshot-trailing K] [--max-inflight M]\n"
+				"[--snapshot-trailing K] [--max-inflight M] "
+				"[--command-level L]\n"
 				"  --witness: the last region is a witness "
 				"(votes in Raft, runs batond's driver, has no "
 				"database instance; never promoted, never "
@@ -393,6 +416,7 @@ int main(int argc, char **argv)
 		sc.trace = cfg.trace;
 		sc.one_region = one_region;
 		sc.writing = writing;
+		sc.command_level = cfg.command_level;
 		sc.name_len = (unsigned)name_len;
 		if (inflight > 0) {
 			sc.max_inflight = (unsigned)inflight;
@@ -522,10 +546,11 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("schedules=%llu violations=%llu servers=%u%s%s simulated=%.1fs "
-	       "wall=%.2fs\n",
+	printf("schedules=%llu violations=%llu servers=%u%s%s command-level=%u "
+	       "simulated=%.1fs wall=%.2fs\n",
 	       n, bad, cfg.n_servers, cfg.instances > 1 ? " instances=2" : "",
-	       cfg.witness ? " witness" : "", (double)sim_ms / 1000.0,
+	       cfg.witness ? " witness" : "", cfg.command_level,
+	       (double)sim_ms / 1000.0,
 	       (double)(t1.tv_sec - t0.tv_sec) +
 		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("promotes=%llu failover(expiry->commit) samples=%llu "

@@ -372,20 +372,20 @@ eventually 30 "$r: status shows ${regions[1]} primary of midway again" bash -c "
     [ \"\$(kubectl --kubeconfig $BATON_REGIONS_DIR/$r/admin.kubeconfig get dbc midway -o jsonpath='{.status.primaryRegion}')\" = ${regions[1]} ]"
 
 # The fleet's command level (consensus/fsm.h): every batond says it knows
-# level 1 on its peer API, the leader asked them all and proposed LEVEL,
-# and every replica holds it, $r too, whose log was rebuilt from the
-# others after its Raft data was wiped.
+# level 2 (designation, report batches) on its peer API, the leader asked
+# them all and proposed LEVEL, and every replica holds it, $r too, whose
+# log was rebuilt from the others after its Raft data was wiped.
 levels() {
     local x
     for x in "${regions[@]}"; do
-        [ "$(raftst "$x" | jq -r '"\(.commandLevel)/\(.fleetCommandLevel)"')" = 1/1 ] ||
+        [ "$(raftst "$x" | jq -r '"\(.commandLevel)/\(.fleetCommandLevel)"')" = 2/2 ] ||
             { echo "$x: $(raftst "$x" | jq -c '{commandLevel, fleetCommandLevel}')"; return 1; }
     done
 }
-eventually 30 "every batond knows command level 1 and every replica holds the fleet's level 1" levels
+eventually 30 "every batond knows command level 2 and every replica holds the fleet's level 2" levels
 check "a leader proposed the fleet's level once every member said it" bash -c "
-    grep -qs 'every member.s batond knows command level 1' $tmp/*.log &&
-    grep -qs 'the fleet.s command level is 1' $tmp/*.log"
+    grep -qs 'every member.s batond knows command level 2' $tmp/*.log &&
+    grep -qs 'the fleet.s command level is 2' $tmp/*.log"
 
 # Graceful stop: SIGTERM, exit 0, no sanitizer report.
 for r in "${regions[@]}"; do

@@ -376,7 +376,8 @@ END_TEST
 START_TEST(other_types_as_before)
 {
 	static const int own[] = {BATON_CMD_RENEW, BATON_CMD_RENEW_BATCH,
-				  BATON_CMD_REPORT, BATON_CMD_FENCE};
+				  BATON_CMD_REPORT, BATON_CMD_REPORT_BATCH,
+				  BATON_CMD_FENCE};
 	static const int never[] = {
 	    BATON_CMD_REGISTER,	  BATON_CMD_REMOVE, BATON_CMD_PROMOTE,
 	    BATON_CMD_SWITCHOVER, BATON_CMD_LOST,   BATON_CMD_SWITCHOVER_ABORT,
@@ -422,6 +423,48 @@ START_TEST(other_types_as_before)
 }
 END_TEST
 
+/* A REPORT_BATCH speaks for the one region it names, whatever its items
+ * are (they have no region of their own): forwarded by that region only,
+ * also by a node that does not lead (the rule needs no state), and a
+ * batch that names another region is refused although its items could
+ * be the forwarder's own databases. */
+START_TEST(a_report_batch_is_the_region_s_own)
+{
+	struct fixture f;
+	struct baton_cmd c;
+
+	setup(&f, true);
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_REPORT_BATCH;
+	snprintf(c.region, sizeof c.region, "west");
+	c.n_items = 2;
+	snprintf(c.reports[0].db, sizeof c.reports[0].db, "orders");
+	c.reports[0].epoch = 1;
+	c.reports[0].healthy = 1;
+	snprintf(c.reports[1].db, sizeof c.reports[1].db, "billing");
+	c.reports[1].epoch = 1;
+	snprintf(c.db, sizeof c.db, "orders");
+	ck_assert_int_eq(check(&f, "baton://region/west", &c),
+			 BATON_PEERPROPOSE_OK);
+	ck_assert_int_eq(
+	    baton_peerpropose_check("west", &c, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_OK);
+	/* east forwards west's reports: east may not speak for west */
+	ck_assert_int_eq(check(&f, "baton://region/east", &c),
+			 BATON_PEERPROPOSE_REGION);
+	ck_assert_str_eq(f.why, "certificate identity 'baton://region/east' "
+				"may not speak for region west");
+	ck_assert_int_eq(
+	    baton_peerpropose_check("east", &c, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_REGION);
+	/* and the applied batch is west's reports */
+	ck_assert_int_eq(tst_fsm_apply(&f.fsm, &c), BATON_FSM_PARTIAL);
+	ck_assert_uint_eq(
+	    baton_fsm_db(&f.fsm, "orders")->regions[1].report_epoch, 1);
+	teardown(&f);
+}
+END_TEST
+
 static Suite *peerpropose_suite(void)
 {
 	Suite *s = suite_create("batond_peerpropose");
@@ -436,6 +479,7 @@ static Suite *peerpropose_suite(void)
 	tcase_add_test(tc, unknown_database_or_region);
 	tcase_add_test(tc, designate_needs_the_leaders_state);
 	tcase_add_test(tc, other_types_as_before);
+	tcase_add_test(tc, a_report_batch_is_the_region_s_own);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;

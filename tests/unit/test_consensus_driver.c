@@ -466,6 +466,258 @@ START_TEST(one_tick_renews_every_database_in_batches)
 }
 END_TEST
 
+/* ---- reports per region ------------------------------------------------ */
+
+/* What region r1 proposes about FLEET databases taking writes. */
+struct reporter {
+	/* REPORT and REPORT_BATCH, in order (one tick's) */
+	struct baton_cmd sent[FLEET + 8];
+	unsigned n_sent;
+	unsigned singles, finals, batches, items;
+	uint64_t position; /* what report() says: it moves with the writes */
+	bool refuse;	   /* propose() fails: nothing is sent */
+};
+
+static void writing_report(void *data, const char *db,
+			   struct baton_region_report *out)
+{
+	struct reporter *r = data;
+
+	(void)db;
+	out->healthy = true;
+	out->primary_ready = true;
+	out->position = r->position;
+}
+
+static int reporter_propose(void *data, const struct baton_cmd *cmd)
+{
+	struct reporter *r = data;
+
+	if (r->refuse) {
+		return -1;
+	}
+	if (cmd->type == BATON_CMD_REPORT) {
+		r->singles++;
+		r->finals += cmd->final;
+	} else if (cmd->type == BATON_CMD_REPORT_BATCH) {
+		ck_assert_uint_gt(cmd->n_items, 0);
+		ck_assert_uint_le(cmd->n_items, BATON_REPORT_BATCH_MAX);
+		ck_assert_str_eq(cmd->db, cmd->reports[0].db);
+		r->batches++;
+		r->items += cmd->n_items;
+	} else {
+		return 0;
+	}
+	ck_assert_str_eq(cmd->region, "r1");
+	ck_assert_uint_lt(r->n_sent, sizeof r->sent / sizeof r->sent[0]);
+	r->sent[r->n_sent++] = *cmd;
+	return 0;
+}
+
+static bool reporter_final(void *data, const char *db, uint64_t epoch,
+			   uint64_t round, int ordinal,
+			   struct baton_region_report *out)
+{
+	(void)data;
+	(void)db;
+	(void)epoch;
+	(void)round;
+	(void)ordinal;
+	out->healthy = true;
+	out->position = 77;
+	return true;
+}
+
+/* Everything R recorded applied to F (the FSM's verdicts all OK), then
+ * forgotten. */
+static void reporter_apply(struct reporter *r, struct baton_fsm *f,
+			   struct baton_driver *d)
+{
+	for (unsigned k = 0; k < r->n_sent; k++) {
+		int rv = tst_fsm_apply(f, &r->sent[k]);
+		ck_assert_str_eq(baton_fsm_result_name(rv),
+				 baton_fsm_result_name(BATON_FSM_OK));
+		baton_driver_done(d, &r->sent[k], rv);
+	}
+	r->n_sent = 0;
+	r->singles = r->finals = r->batches = r->items = 0;
+}
+
+static void raise_to(struct baton_fsm *f, uint32_t level)
+{
+	struct baton_cmd c;
+
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_LEVEL;
+	c.level = level;
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	ck_assert_uint_eq(f->fleet_level, level);
+}
+
+/* The periodic reports of one tick travel in REPORT_BATCH entries only
+ * once the fleet's level has the command (an older batond refuses it):
+ * at levels 0 and 1 each goes alone as before. Each database once, each
+ * item the REPORT it stands for; a batch that could not be sent is said
+ * again at the next interval (nothing is kept in flight); nothing
+ * unchanged is said again. */
+START_TEST(periodic_reports_are_batched_at_level_2_only)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct reporter r = {.position = 1000};
+	struct baton_driver_ops ops = {
+	    .data = &r, .report = writing_report, .propose = reporter_propose};
+	unsigned seen[FLEET] = {0};
+	uint64_t now = 1000000;
+
+	baton_fsm_init(&f, &rf);
+	register_fleet(&f, FLEET);
+	baton_driver_init(&d, "r1", &ops, 0, 3);
+	baton_driver_tick(&d, &f, false, now); /* the slots: spread reports */
+	reporter_apply(&r, &f, &d);
+	for (uint32_t level = 0; level < BATON_LEVEL_REPORT_BATCH; level++) {
+		if (level > 0) {
+			raise_to(&f, level);
+		}
+		/* every database due on one tick, every position moved */
+		r.position += 100;
+		now += 5000;
+		baton_driver_tick(&d, &f, false, now);
+		ck_assert_uint_eq(r.singles, FLEET);
+		ck_assert_uint_eq(r.batches, 0);
+		reporter_apply(&r, &f, &d);
+	}
+
+	raise_to(&f, BATON_LEVEL_REPORT_BATCH);
+	r.position += 100;
+	now += 5000;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.singles, 0);
+	ck_assert_uint_eq(r.batches, (FLEET + BATON_REPORT_BATCH_MAX - 1) /
+					 BATON_REPORT_BATCH_MAX);
+	ck_assert_uint_eq(r.items, FLEET);
+	for (unsigned i = 0; i < r.n_sent; i++) {
+		const struct baton_cmd *b = &r.sent[i];
+		ck_assert_int_eq(b->type, BATON_CMD_REPORT_BATCH);
+		/* full ones first: flushed when full, the rest at the end */
+		ck_assert_uint_eq(b->n_items,
+				  i + 1 < r.n_sent
+				      ? BATON_REPORT_BATCH_MAX
+				      : FLEET % BATON_REPORT_BATCH_MAX);
+		for (unsigned k = 0; k < b->n_items; k++) {
+			const struct baton_report_item *it = &b->reports[k];
+			unsigned idx;
+			ck_assert_int_eq(sscanf(it->db, "fleet/db-%u", &idx),
+					 1);
+			ck_assert_uint_lt(idx, FLEET);
+			seen[idx]++;
+			ck_assert_uint_eq(it->epoch, 1);
+			ck_assert_uint_eq(it->position, r.position);
+			ck_assert_uint_eq(it->healthy, 1);
+			ck_assert_uint_eq(it->sync_standby, 0);
+			ck_assert_uint_eq(it->ordinal, 0);
+		}
+	}
+	for (unsigned k = 0; k < FLEET; k++) {
+		ck_assert_uint_eq(seen[k], 1);
+	}
+	ck_assert_uint_eq(d.stats.report_batches_sent, r.batches);
+	reporter_apply(&r, &f, &d);
+	for (unsigned k = 0; k < FLEET; k++) {
+		char name[BATON_NAME_SIZE];
+		const struct baton_region_state *r1;
+		snprintf(name, sizeof name, "fleet/db-%03u", k);
+		r1 = &baton_fsm_db(&f, name)->regions[1];
+		ck_assert_uint_eq(r1->position, r.position);
+		ck_assert_uint_eq(r1->report_epoch, 1);
+		ck_assert(r1->healthy);
+	}
+	/* unchanged and held by the FSM: nothing to say */
+	now += 5000;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.n_sent, 0);
+	/* not sent: nothing kept, said again at the next interval */
+	r.position += 100;
+	r.refuse = true;
+	now += 5000;
+	baton_driver_tick(&d, &f, false, now);
+	r.refuse = false;
+	ck_assert_uint_eq(r.n_sent, 0);
+	now += 500;
+	baton_driver_tick(&d, &f, false, now); /* within the interval */
+	ck_assert_uint_eq(r.n_sent, 0);
+	now += 500;
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.items, FLEET);
+	ck_assert_uint_eq(r.singles, 0);
+	reporter_apply(&r, &f, &d);
+	/* the usual cadence, writes going on: each database once a
+	 * second, in entries of up to BATON_REPORT_BATCH_MAX, never alone */
+	for (uint64_t end = now + 3000; now < end;) {
+		now += 50;
+		r.position += 10;
+		baton_driver_tick(&d, &f, false, now);
+		ck_assert_uint_eq(r.singles, 0);
+		ck_assert_uint_le(r.n_sent, 1 + FLEET / BATON_REPORT_BATCH_MAX);
+		reporter_apply(&r, &f, &d);
+	}
+	ck_assert_uint_ge(d.stats.reports_sent, 6 * FLEET);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
+/* Level 2 batches the periodic reports only: a standby's final position
+ * in a synchronous failover and a switchover target's word that it
+ * caught up go alone, at once (a promote waits for them). */
+START_TEST(final_and_catch_up_reports_are_never_batched)
+{
+	struct baton_fsm f;
+	struct raft_fsm rf;
+	struct baton_driver d;
+	struct reporter r = {.position = 1000};
+	struct baton_driver_ops ops = {.data = &r,
+				       .report = writing_report,
+				       .propose = reporter_propose,
+				       .final_report = reporter_final};
+	uint64_t now = 1000000;
+
+	baton_fsm_init(&f, &rf);
+	register_fleet(&f, FLEET);
+	raise_to(&f, BATON_COMMAND_LEVEL);
+	for (unsigned k = 0; k < FLEET; k++) {
+		struct baton_cmd c;
+		char name[BATON_NAME_SIZE];
+		snprintf(name, sizeof name, "fleet/db-%03u", k);
+		c = tst_cmd(BATON_CMD_LOST, name, "r0", 1);
+		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
+	}
+	baton_driver_init(&d, "r1", &ops, 0, 3);
+	baton_driver_tick(&d, &f, false, now);
+	ck_assert_uint_eq(r.batches, 0);
+	ck_assert_uint_eq(r.finals, FLEET);
+	ck_assert_uint_eq(r.singles, FLEET);
+	ck_assert_uint_eq(d.stats.report_batches_sent, 0);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+
+	/* the target of a planned switchover, caught up */
+	fenced_switchover(&f, &rf, 900);
+	raise_to(&f, BATON_COMMAND_LEVEL);
+	memset(&r, 0, sizeof r);
+	r.position = 1000;
+	baton_driver_init(&d, "r1", &ops, 0, 3);
+	baton_driver_tick(&d, &f, false, now);
+	baton_driver_tick(&d, &f, false, now + 5000);
+	ck_assert_uint_eq(r.batches, 0);
+	ck_assert_uint_ge(r.singles, 1);
+	ck_assert_uint_eq(r.sent[0].position, 1000);
+	baton_driver_close(&d);
+	baton_fsm_close(&rf);
+}
+END_TEST
+
 /* A batch this driver did not send (an earlier batond of the same region,
  * whose entries the log replays: its send times are on another clock) is
  * applied but extends no lease of this one. */
@@ -688,6 +940,7 @@ struct desig_world {
 	uint32_t known_level;
 	struct baton_cmd level;
 	unsigned levels, levels_by_d1;
+	unsigned report_batches; /* REPORT_BATCH proposals */
 };
 
 static struct desig_world *dw;
@@ -703,9 +956,13 @@ static void desig_observer(struct baton_fsm *f, const struct baton_cmd *cmd,
 static int desig_propose(void *data, const struct baton_cmd *cmd)
 {
 	(void)data;
-	if (cmd->type == BATON_CMD_REPORT && dw->n_reports < 8) {
+	/* a REPORT_BATCH (fleet level 2) is applied as the REPORTs are */
+	if ((cmd->type == BATON_CMD_REPORT ||
+	     cmd->type == BATON_CMD_REPORT_BATCH) &&
+	    dw->n_reports < 8) {
 		dw->reports[dw->n_reports++] = *cmd;
 	}
+	dw->report_batches += cmd->type == BATON_CMD_REPORT_BATCH;
 	if (cmd->type == BATON_CMD_RENEW_BATCH) {
 		dw->batch = *cmd;
 	}
@@ -1250,14 +1507,18 @@ START_TEST(designation_waits_for_the_fleet_level)
 	ck_assert_uint_eq(dw->levels, 2); /* not applied: asked again */
 	ck_assert_uint_eq(dw->f.fleet_level, 0);
 	ck_assert_uint_eq(dw->designates, 0);
+	ck_assert_uint_eq(dw->report_batches, 0); /* every report alone */
 	ck_assert_int_eq(tst_fsm_apply(&dw->f, &dw->level), BATON_FSM_OK);
-	ck_assert_uint_eq(dw->f.fleet_level, BATON_LEVEL_DESIGNATION);
+	ck_assert_uint_eq(dw->f.fleet_level, BATON_COMMAND_LEVEL);
+	ck_assert_uint_ge(dw->f.fleet_level, BATON_LEVEL_DESIGNATION);
 	/* on: r0 says its instance cannot hold the lease, and its sibling */
 	ck_assert_uint_eq(spare_run(1100, "r0"), 1);
 	ck_assert(!baton_fsm_db(&dw->f, "lab/orders")->regions[0].healthy);
 	spare_run(60000, "r0");
 	ck_assert_uint_gt(dw->designates, 0); /* r1's move of its dead 0 */
 	ck_assert_uint_eq(dw->levels, 2);     /* at its level: no more */
+	/* and level 2: the periodic reports (r0's "down" above) batched */
+	ck_assert_uint_gt(dw->report_batches, 0);
 	desig_teardown();
 }
 END_TEST
@@ -1410,6 +1671,8 @@ static Suite *driver_suite(void)
 	tcase_add_test(tc, a_promote_applied_ends_the_lost_primary_at_once);
 	tcase_add_test(tc, other_regions_keep_the_cadence);
 	tcase_add_test(tc, one_tick_renews_every_database_in_batches);
+	tcase_add_test(tc, periodic_reports_are_batched_at_level_2_only);
+	tcase_add_test(tc, final_and_catch_up_reports_are_never_batched);
 	tcase_add_test(tc,
 		       a_replayed_batch_of_an_earlier_process_extends_nothing);
 	tcase_add_test(tc, each_item_has_its_own_verdict);

@@ -38,6 +38,29 @@ static struct baton_cmd cmd(int type, const char *region, uint64_t epoch)
 	return tst_cmd(type, "orders", region, epoch);
 }
 
+/* The largest REPORT_BATCH: BATON_REPORT_BATCH_MAX items, every name 63
+ * bytes, every field set (the flags each way). */
+static struct baton_cmd full_report_batch(void)
+{
+	struct baton_cmd c;
+
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_REPORT_BATCH;
+	memset(c.region, 'r', BATON_NAME_SIZE - 1);
+	c.n_items = BATON_REPORT_BATCH_MAX;
+	for (unsigned k = 0; k < c.n_items; k++) {
+		struct baton_report_item *it = &c.reports[k];
+		memset(it->db, 'a' + (int)k, BATON_NAME_SIZE - 1);
+		it->epoch = (1ull << 60) + k;
+		it->healthy = k % 2;
+		it->sync_standby = k % 3 == 0;
+		it->position = ~0ull - k;
+		it->ordinal = (uint8_t)(k % BATON_ORDINALS);
+	}
+	memcpy(c.db, c.reports[0].db, sizeof c.db);
+	return c;
+}
+
 START_TEST(encode_decode_roundtrip_every_type)
 {
 	uint8_t buf[BATON_CMD_MAX];
@@ -117,6 +140,9 @@ START_TEST(encode_decode_roundtrip_every_type)
 			in.holder = 5;
 			in.drop_position = 1ull << 33;
 			in.holder_flush = (1ull << 33) + 1;
+		}
+		if (t == BATON_CMD_REPORT_BATCH) {
+			in = full_report_batch();
 		}
 		if (t == BATON_CMD_LEVEL) { /* the fleet's: no database */
 			memset(&in, 0, sizeof in);
@@ -212,6 +238,300 @@ START_TEST(renew_batch_items_apply_one_by_one)
 	snprintf(c.region, sizeof c.region, "region-1");
 	ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_PARTIAL);
 	ck_assert_uint_eq(db->renew_seq, 2);
+	baton_fsm_close(&rf);
+	baton_fsm_close(&rg);
+}
+END_TEST
+
+/* REPORT_BATCH's encoding: the largest fits BATON_CMD_MAX; what a
+ * batch cannot say does not encode; every truncation, a count of 0 or
+ * past the maximum, an unknown flag, an instance past the ordinals, an
+ * unnamed item, an entry DB that is not the first item's, a version
+ * before 4 and trailing bytes do not decode. */
+START_TEST(report_batch_decode_is_strict)
+{
+	uint8_t buf[BATON_CMD_MAX], junk[BATON_CMD_MAX + 8];
+	size_t len, cut, hdr, item;
+	struct baton_cmd in = full_report_batch(), c, out;
+	struct raft_buffer rb;
+
+	ck_assert_int_eq(baton_cmd_version(&in), 4);
+	ck_assert_int_eq(baton_cmd_encode(&in, buf, sizeof buf, &len), 0);
+	ck_assert_uint_le(len, BATON_CMD_MAX);
+	hdr = 4 + BATON_NAME_SIZE + BATON_NAME_SIZE; /* through the region */
+	item = BATON_NAME_SIZE + 8 + 1 + 8 + 1;
+	ck_assert_uint_eq(len, hdr + 1 + BATON_REPORT_BATCH_MAX * item);
+	ck_assert_int_eq(baton_cmd_decode(buf, len, &out), 0);
+	ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
+	ck_assert_int_eq(baton_cmd_to_raft(&in, &rb), 0);
+	ck_assert_int_eq(baton_cmd_decode(rb.base, rb.len, &out), 0);
+	ck_assert_int_eq(memcmp(&in, &out, sizeof in), 0);
+	raft_free(rb.base);
+	/* every truncation, and non-zero trailing bytes */
+	for (cut = 0; cut < len; cut++) {
+		ck_assert_int_eq(baton_cmd_decode(buf, cut, &out),
+				 BATON_EPARSE);
+	}
+	memcpy(junk, buf, len);
+	junk[len] = 1;
+	ck_assert_int_eq(baton_cmd_decode(junk, len + 1, &out), BATON_EPARSE);
+	memset(junk + len, 0, 8); /* raft_uv's padding, not more */
+	ck_assert_int_eq(baton_cmd_decode(junk, len + 7, &out), 0);
+	ck_assert_int_eq(baton_cmd_decode(junk, len + 8, &out), BATON_EPARSE);
+	/* the count: 0, one past the maximum, one more than there are */
+	memcpy(junk, buf, len);
+	ck_assert_uint_eq(junk[hdr], BATON_REPORT_BATCH_MAX);
+	junk[hdr] = 0;
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	junk[hdr] = BATON_REPORT_BATCH_MAX + 1;
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	junk[hdr] = 255;
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	junk[hdr] = BATON_REPORT_BATCH_MAX - 1; /* an item left over */
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	/* the first item's flags (after name and epoch), then its ordinal */
+	for (unsigned bit = 2; bit < 8; bit++) {
+		memcpy(junk, buf, len);
+		junk[hdr + 1 + BATON_NAME_SIZE + 8] |= (uint8_t)(1u << bit);
+		ck_assert_int_eq(baton_cmd_decode(junk, len, &out),
+				 BATON_EPARSE);
+	}
+	memcpy(junk, buf, len);
+	junk[hdr + 1 + item - 1] = BATON_ORDINALS;
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	/* an entry DB that is not the first item's (same length) */
+	memcpy(junk, buf, len);
+	junk[5] = 'z';
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+	/* no such command before version 4 */
+	memcpy(junk, buf, len);
+	junk[2] = 3;
+	ck_assert_int_eq(baton_cmd_decode(junk, len, &out), BATON_EPARSE);
+
+	/* the encoder refuses what the decoder would */
+	c = in;
+	c.n_items = 0;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c.n_items = BATON_REPORT_BATCH_MAX + 1;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = in;
+	c.reports[3].db[0] = '\0';
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = in;
+	c.reports[5].ordinal = BATON_ORDINALS;
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = in;
+	c.db[0] = 'z';
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	c = in;
+	memset(c.reports[7].db, 'x', sizeof c.reports[7].db); /* no NUL */
+	ck_assert_int_eq(baton_cmd_encode(&c, buf, sizeof buf, &len),
+			 BATON_EINVAL);
+	/* a small buffer: too large, not invalid */
+	ck_assert_int_eq(baton_cmd_encode(&in, buf, 100, &len),
+			 BATON_ETOOLARGE);
+}
+END_TEST
+
+/* What the observer saw: every command (a batch's items one by one) and
+ * its verdict. */
+struct seen {
+	unsigned n;
+	struct baton_cmd cmd[BATON_REPORT_BATCH_MAX];
+	int result[BATON_REPORT_BATCH_MAX];
+};
+
+static void seen_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
+		    int result, void *data)
+{
+	struct seen *w = data;
+
+	(void)f;
+	ck_assert_ptr_nonnull(cmd);
+	ck_assert_uint_lt(w->n, BATON_REPORT_BATCH_MAX);
+	w->cmd[w->n] = *cmd;
+	w->result[w->n++] = result;
+}
+
+/* F's state without its applied count and chain (a batch is one entry,
+ * its REPORTs alone as many): the snapshot past its header. */
+static void same_state(const struct baton_fsm *f, const struct baton_fsm *g)
+{
+	struct raft_buffer a, b;
+	const size_t hdr = 3 + 8 + 8;
+
+	ck_assert_int_eq(baton_fsm_snapshot_encode(f, &a), 0);
+	ck_assert_int_eq(baton_fsm_snapshot_encode(g, &b), 0);
+	ck_assert_uint_eq(a.len, b.len);
+	ck_assert_uint_gt(a.len, hdr);
+	ck_assert_int_eq(memcmp(a.base, b.base, 3), 0);
+	ck_assert_int_eq(memcmp((uint8_t *)a.base + hdr,
+				(uint8_t *)b.base + hdr, a.len - hdr),
+			 0);
+	raft_free(a.base);
+	raft_free(b.base);
+}
+
+/* The REPORT that item K of BATCH stands for, made as the driver makes a
+ * periodic one. */
+static struct baton_cmd report_alone(const struct baton_cmd *batch, unsigned k)
+{
+	const struct baton_report_item *it = &batch->reports[k];
+	struct baton_cmd c =
+	    tst_cmd(BATON_CMD_REPORT, it->db, batch->region, it->epoch);
+
+	c.healthy = it->healthy;
+	c.sync_standby = it->sync_standby;
+	c.position = it->position;
+	c.ordinal = it->ordinal;
+	return c;
+}
+
+/* F and G: "orders" (region-0 primary, region-1 a data standby in a
+ * synchronous failover round, region-2 a witness) at epoch 2 after a
+ * promote, and "billing" at epoch 1. */
+static void two_databases(struct baton_fsm *f, struct raft_fsm *rf)
+{
+	struct baton_cmd c = reg_cmd();
+	struct baton_db_state *db;
+
+	baton_fsm_init(f, rf);
+	c.cfg.synchronous = true;
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	snprintf(c.db, sizeof c.db, "billing");
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "region-1", 2);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	c = cmd(BATON_CMD_PROMOTE, "region-0", 3);
+	c.reason = BATON_REASON_LEASE_EXPIRED;
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	db = baton_fsm_db(f, "orders");
+	c = cmd(BATON_CMD_LOST, "region-0", 3);
+	c.renew_seq = db->renew_seq;
+	ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	ck_assert_int_eq(db->phase, BATON_PHASE_FAILING_OVER);
+}
+
+/* A REPORT_BATCH applies as its REPORTs applied one by one: the same
+ * verdict for each item (accepted, stale epoch, an epoch not yet, an
+ * unknown database, another instance than the designated one, a region
+ * the database lacks), the same state to the byte, the observer seeing
+ * the same REPORTs; the entry's own result PARTIAL, or OK when every item
+ * was accepted. */
+START_TEST(report_batch_applies_as_its_reports)
+{
+	static const struct {
+		const char *db;
+		uint64_t epoch;
+		uint8_t healthy, sync, ordinal;
+		uint64_t position;
+		int verdict; /* from region-1 */
+	} items[] = {
+	    {"orders", 3, 1, 1, 0, 700, BATON_FSM_OK},
+	    {"billing", 1, 1, 0, 0, 800, BATON_FSM_OK},
+	    {"orders", 2, 1, 0, 0, 900, BATON_FSM_STALE_EPOCH},
+	    {"orders", 4, 1, 0, 0, 950, BATON_FSM_BAD_EPOCH},
+	    {"nosuch", 1, 1, 0, 0, 10, BATON_FSM_NO_DB},
+	    {"billing", 1, 0, 0, 1, 20, BATON_FSM_STALE_DESIGNATION},
+	    {"billing", 1, 0, 1, 0, 30, BATON_FSM_OK}, /* the same again */
+	    {"orders", 3, 0, 0, 0, 650, BATON_FSM_OK},
+	};
+	static const char *const regions[] = {"region-1", "region-0",
+					      "region-2", "nowhere"};
+	const unsigned n = sizeof items / sizeof items[0];
+	struct baton_fsm f, g;
+	struct raft_fsm rf, rg;
+	struct seen sf, sg;
+	struct baton_cmd batch, c;
+
+	for (unsigned r = 0; r < sizeof regions / sizeof regions[0]; r++) {
+		bool all = true;
+
+		two_databases(&f, &rf);
+		two_databases(&g, &rg);
+		memset(&batch, 0, sizeof batch);
+		batch.type = BATON_CMD_REPORT_BATCH;
+		snprintf(batch.region, sizeof batch.region, "%s", regions[r]);
+		batch.n_items = n;
+		for (unsigned k = 0; k < n; k++) {
+			struct baton_report_item *it = &batch.reports[k];
+			snprintf(it->db, sizeof it->db, "%s", items[k].db);
+			it->epoch = items[k].epoch;
+			it->healthy = items[k].healthy;
+			it->sync_standby = items[k].sync;
+			it->ordinal = items[k].ordinal;
+			it->position = items[k].position;
+		}
+		snprintf(batch.db, sizeof batch.db, "%s", items[0].db);
+		memset(&sf, 0, sizeof sf);
+		memset(&sg, 0, sizeof sg);
+		f.observer = seen_cb;
+		f.observer_data = &sf;
+		g.observer = seen_cb;
+		g.observer_data = &sg;
+		for (unsigned k = 0; k < n; k++) {
+			c = report_alone(&batch, k);
+			(void)tst_fsm_apply(&g, &c);
+			all = all && sg.result[k] == BATON_FSM_OK;
+			if (r == 0) { /* the verdicts the table says */
+				ck_assert_str_eq(
+				    baton_fsm_result_name(sg.result[k]),
+				    baton_fsm_result_name(items[k].verdict));
+			}
+		}
+		ck_assert_int_eq(tst_fsm_apply(&f, &batch),
+				 all ? BATON_FSM_OK : BATON_FSM_PARTIAL);
+		ck_assert_uint_eq(f.applied + n - 1, g.applied);
+		ck_assert_uint_eq(sf.n, n);
+		ck_assert_uint_eq(sg.n, n);
+		for (unsigned k = 0; k < n; k++) {
+			ck_assert_int_eq(sf.result[k], sg.result[k]);
+			ck_assert_int_eq(
+			    memcmp(&sf.cmd[k], &sg.cmd[k], sizeof sf.cmd[k]),
+			    0);
+		}
+		same_state(&f, &g);
+		if (r == 0) { /* the failover round holds region-1's 650 */
+			const struct baton_db_state *db =
+			    baton_fsm_db(&f, "orders");
+			ck_assert_uint_eq(db->regions[1].position, 650);
+			ck_assert(!db->regions[1].healthy);
+			ck_assert(!db->regions[1].final);
+			ck_assert(baton_fsm_db(&f, "billing")
+				      ->regions[1]
+				      .sync_standby);
+		}
+		baton_fsm_close(&rf);
+		baton_fsm_close(&rg);
+	}
+
+	/* every item accepted: OK, and still the REPORTs' state */
+	two_databases(&f, &rf);
+	two_databases(&g, &rg);
+	memset(&batch, 0, sizeof batch);
+	batch.type = BATON_CMD_REPORT_BATCH;
+	snprintf(batch.region, sizeof batch.region, "region-0");
+	batch.n_items = 2;
+	snprintf(batch.reports[0].db, sizeof batch.reports[0].db, "billing");
+	batch.reports[0].epoch = 1;
+	batch.reports[0].healthy = 1;
+	batch.reports[0].position = 5;
+	snprintf(batch.reports[1].db, sizeof batch.reports[1].db, "orders");
+	batch.reports[1].epoch = 3;
+	batch.reports[1].position = 6;
+	snprintf(batch.db, sizeof batch.db, "billing");
+	ck_assert_int_eq(tst_fsm_apply(&f, &batch), BATON_FSM_OK);
+	for (unsigned k = 0; k < batch.n_items; k++) {
+		c = report_alone(&batch, k);
+		ck_assert_int_eq(tst_fsm_apply(&g, &c), BATON_FSM_OK);
+	}
+	same_state(&f, &g);
 	baton_fsm_close(&rf);
 	baton_fsm_close(&rg);
 }
@@ -1461,7 +1781,8 @@ START_TEST(encoder_writes_v3_when_it_can)
 	/* every other command stays version 3 */
 	for (int t = BATON_CMD_REGISTER; t < BATON_CMD__COUNT; t++) {
 		c = cmd(t, "region-1", 1);
-		if (t != BATON_CMD_DESIGNATE && t != BATON_CMD_LEVEL) {
+		if (t != BATON_CMD_DESIGNATE && t != BATON_CMD_LEVEL &&
+		    t != BATON_CMD_REPORT_BATCH) {
 			ck_assert_int_eq(baton_cmd_version(&c), 3);
 		}
 	}
@@ -2185,6 +2506,8 @@ static Suite *fsm_suite(void)
 	tcase_add_test(tc, designate_random_steps_keep_the_invariants);
 	tcase_add_test(tc, legacy_framed_entries_still_apply);
 	tcase_add_test(tc, renew_batch_items_apply_one_by_one);
+	tcase_add_test(tc, report_batch_decode_is_strict);
+	tcase_add_test(tc, report_batch_applies_as_its_reports);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

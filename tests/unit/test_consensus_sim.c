@@ -512,12 +512,66 @@ START_TEST(scale_mode_counts_what_the_batching_predicts)
 }
 END_TEST
 
+/* Scale mode with writes (docs/consensus.md §7): every region reports
+ * each of the 64 databases once a second, 192 reports a second. At the
+ * fleet's level 2, which the leader raises the fleet to (LEVEL), they
+ * travel in REPORT_BATCH entries, one or a few per region and tick; at
+ * level 1 (a fleet that does not know the command) one REPORT entry
+ * each, as before. The same reports either way, no lease lost. */
+START_TEST(scale_mode_batches_reports_at_level_2)
+{
+	struct baton_sim_config cfg;
+	struct baton_sim_result r;
+	const struct baton_sim_load *l = &r.load;
+	double secs, singles, batches, items, all[2];
+
+	for (uint32_t level = 1; level <= 2; level++) {
+		baton_sim_config_scale(&cfg, 64, 5);
+		cfg.writing = true;
+		cfg.command_level = level;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		ck_assert_msg(!r.violation, "%s\n%s", r.what, r.trace);
+		ck_assert_uint_gt(l->settled_ms, 0);
+		ck_assert_uint_eq(l->lease_lapses, 0);
+		ck_assert_uint_eq(l->renew_refused, 0);
+		ck_assert_uint_le(l->entry_max, BATON_CMD_MAX);
+		secs = (double)l->measured_ms / 1000.0;
+		singles = (double)l->type_entries[BATON_CMD_REPORT] / secs;
+		batches =
+		    (double)l->type_entries[BATON_CMD_REPORT_BATCH] / secs;
+		items = (double)l->report_items / secs;
+		all[level - 1] = singles + items;
+		if (level == 1) {
+			ck_assert_uint_eq(
+			    l->type_entries[BATON_CMD_REPORT_BATCH], 0);
+			ck_assert_msg(singles > 170 && singles < 200,
+				      "REPORT/s %.1f", singles);
+		} else {
+			ck_assert_msg(singles < 1, "REPORT/s %.1f", singles);
+			ck_assert_msg(items > 170 && items < 200,
+				      "reports/s in batches %.1f", items);
+			/* at most one or two a region and tick (20 a s) */
+			ck_assert_msg(batches < 3 * 20 * 1.5,
+				      "REPORT_BATCH/s %.1f", batches);
+			ck_assert_msg(items / batches > 2.5,
+				      "%.1f reports per REPORT_BATCH",
+				      items / batches);
+		}
+	}
+	ck_assert_msg(all[1] > all[0] * 0.9 && all[1] < all[0] * 1.1,
+		      "reports/s %.1f at level 1, %.1f at level 2", all[0],
+		      all[1]);
+}
+END_TEST
+
 /* ---- two instances per region (docs/design-per-instance.md §6) ------- */
 
 /* With one instance a region nothing is drawn or traced that was not
  * before the two-instance model: these digests are main's before it
  * (a960c33, `baton_sim --schedules 2000 --seed 1` gives 6633c7d3de771cba
- * on both). */
+ * on both). At command level 0 (no LEVEL proposed, every report alone):
+ * the fleet's level came later, and the runs without it are still the
+ * runs of before, byte for byte. */
 START_TEST(one_instance_is_the_run_of_before)
 {
 	static const struct {
@@ -528,6 +582,7 @@ START_TEST(one_instance_is_the_run_of_before)
 	struct baton_sim_result r;
 
 	baton_sim_config_default(&cfg);
+	cfg.command_level = 0;
 	ck_assert_uint_eq(cfg.instances, 1);
 	for (unsigned i = 0; i < 2; i++) {
 		cfg.seed = runs[i].seed;
@@ -1338,6 +1393,7 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, first_final_decider_loses_writes);
 	tcase_add_test(tc, steady_state_keeps_the_lease);
 	tcase_add_test(tc, scale_mode_counts_what_the_batching_predicts);
+	tcase_add_test(tc, scale_mode_batches_reports_at_level_2);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("instances");
 	tcase_set_timeout(tc, 300);
