@@ -189,6 +189,14 @@ int baton_cmd_version(const struct baton_cmd *cmd)
 	}
 }
 
+uint32_t baton_cmd_level(const struct baton_cmd *cmd)
+{
+	if (cmd->type == BATON_CMD_REPORT_BATCH) {
+		return BATON_LEVEL_REPORT_BATCH;
+	}
+	return baton_cmd_version(cmd) >= 4 ? BATON_LEVEL_DESIGNATION : 0;
+}
+
 /* DESIGNATE's fields make sense together: a known step, ordinals a
  * member mask holds, and no RELEASE fields on the other steps (one
  * command, one encoding). */

@@ -201,6 +201,11 @@ struct baton_cmd {
 
 /* The version CMD is written in: the lowest that can express it. */
 int baton_cmd_version(const struct baton_cmd *cmd);
+/* The fleet's command level CMD needs (BATON_COMMAND_LEVEL's list): 2 for
+ * REPORT_BATCH, 1 for every other command of format 4 (DESIGNATE, LEVEL,
+ * a REPORT or PROMOTE naming an instance), 0 otherwise. A replica whose
+ * batond is below it refuses the entry as malformed. */
+uint32_t baton_cmd_level(const struct baton_cmd *cmd);
 /* Encode CMD into BUF (capacity CAP); *LEN gets the size.
  * BATON_EINVAL for a bad command, BATON_ETOOLARGE if CAP is too small. */
 int baton_cmd_encode(const struct baton_cmd *cmd, uint8_t *buf, size_t cap,

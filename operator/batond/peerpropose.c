@@ -161,6 +161,12 @@ int baton_peerpropose_check(const char *peer, const struct baton_cmd *cmd,
 			      "only renew, report, fence and designate may "
 			      "be forwarded");
 	}
+	if (fsm != NULL && baton_cmd_level(cmd) > fsm->fleet_level) {
+		return refuse(BATON_PEERPROPOSE_LEVEL, why, why_size,
+			      "%s needs the fleet's command level %u, and it "
+			      "is %u: a region's batond does not know it yet",
+			      cmd->db, baton_cmd_level(cmd), fsm->fleet_level);
+	}
 	if (peer == NULL || peer[0] == '\0') {
 		return BATON_PEERPROPOSE_OK; /* no TLS: no identity */
 	}
@@ -187,6 +193,7 @@ int baton_peerpropose_http_status(int verdict)
 	case BATON_PEERPROPOSE_NOT_PRIMARY:
 	case BATON_PEERPROPOSE_EPOCH:
 	case BATON_PEERPROPOSE_NO_DB:
+	case BATON_PEERPROPOSE_LEVEL:
 		return 409;
 	case BATON_PEERPROPOSE_NOT_LEADER:
 		return 421;
@@ -206,6 +213,7 @@ const char *baton_peerpropose_verdict_name(int verdict)
 	    [BATON_PEERPROPOSE_EPOCH] = "epoch",
 	    [BATON_PEERPROPOSE_NO_DB] = "no-db",
 	    [BATON_PEERPROPOSE_NOT_LEADER] = "not-leader",
+	    [BATON_PEERPROPOSE_LEVEL] = "level",
 	};
 
 	if (verdict < 0 || verdict >= BATON_PEERPROPOSE__COUNT) {

@@ -18,6 +18,10 @@
  *                                       be the leader's current one
  *   anything else                       never (the leader decides those)
  *
+ * and, on the leader, only a command the fleet's level allows
+ * (baton_cmd_level() <= the applied FSM's fleet_level): an entry one
+ * member's older batond would refuse never reaches the log from a peer.
+ *
  * "Asynchronous" is the FSM's own test (baton_fsm_release_async()). The
  * primary is read from the leader's applied state at the moment of the
  * check; the command's epoch closes the race with a promote that applies
@@ -63,6 +67,11 @@ enum baton_peerpropose_verdict {
 	/* DESIGNATE needs the leader's state, and FSM was NULL: this node is
 	 * not the leader (421) */
 	BATON_PEERPROPOSE_NOT_LEADER,
+	/* the command needs a higher command level than the fleet's in the
+	 * leader's applied state (baton_cmd_level()): a member's batond
+	 * would refuse the entry while the others apply it (409: the level
+	 * only rises) */
+	BATON_PEERPROPOSE_LEVEL,
 	BATON_PEERPROPOSE__COUNT
 };
 

@@ -522,6 +522,13 @@ START_TEST(follower_forwards_designate_through_propose)
 	l = nodes[0].ops->leader(nodes[0].ops->data) ? &nodes[0] : &nodes[1];
 	f = l == &nodes[0] ? &nodes[1] : &nodes[0];
 
+	/* a fleet whose every batond knows DESIGNATE (the leader forwards
+	 * nothing above the fleet's level, peerpropose.h); in the log before
+	 * the REGISTERs, so applied wherever they are */
+	memset(&c, 0, sizeof c);
+	c.type = BATON_CMD_LEVEL;
+	c.level = BATON_COMMAND_LEVEL;
+	ck_assert_int_eq(l->ops->propose(l->ops->data, &c), 0);
 	register_db(&loop, l, f, "shop/mine", l->cfg.region, f->cfg.region);
 	register_db(&loop, l, f, "shop/theirs", f->cfg.region, l->cfg.region);
 

@@ -46,7 +46,8 @@ static struct baton_cmd config(bool synchronous)
 	return c;
 }
 
-static void setup(struct fixture *f, bool synchronous)
+/* A fleet at command LEVEL (0: before any LEVEL entry). */
+static void setup_at(struct fixture *f, bool synchronous, uint32_t level)
 {
 	struct baton_cmd c = config(synchronous);
 	unsigned i;
@@ -63,6 +64,19 @@ static void setup(struct fixture *f, bool synchronous)
 	c.regions[3].role = BATON_ROLE_WITNESS;
 	snprintf(c.primary, sizeof c.primary, "east");
 	ck_assert_int_eq(tst_fsm_apply(&f->fsm, &c), BATON_FSM_OK);
+	if (level > 0) {
+		memset(&c, 0, sizeof c);
+		c.type = BATON_CMD_LEVEL;
+		c.level = level;
+		ck_assert_int_eq(tst_fsm_apply(&f->fsm, &c), BATON_FSM_OK);
+		ck_assert_uint_eq(f->fsm.fleet_level, level);
+	}
+}
+
+/* Every region's batond upgraded: the fleet at this batond's level. */
+static void setup(struct fixture *f, bool synchronous)
+{
+	setup_at(f, synchronous, BATON_COMMAND_LEVEL);
 }
 
 static void teardown(struct fixture *f)
@@ -465,6 +479,77 @@ START_TEST(a_report_batch_is_the_region_s_own)
 }
 END_TEST
 
+/* A fleet mid-upgrade: the leader forwards nothing above the fleet's
+ * level, whoever sends it (TLS or not), since a member's older batond
+ * would refuse the entry as malformed while the others apply it. A node
+ * that does not lead has no level to judge by (the leader judges). */
+START_TEST(nothing_above_the_fleet_s_level_is_forwarded)
+{
+	struct fixture f;
+	struct baton_cmd b, d, r;
+
+	memset(&b, 0, sizeof b);
+	b.type = BATON_CMD_REPORT_BATCH;
+	snprintf(b.region, sizeof b.region, "west");
+	b.n_items = 1;
+	snprintf(b.reports[0].db, sizeof b.reports[0].db, "orders");
+	b.reports[0].epoch = 1;
+	snprintf(b.db, sizeof b.db, "orders");
+	memset(&d, 0, sizeof d);
+	d.type = BATON_CMD_DESIGNATE;
+	snprintf(d.db, sizeof d.db, "orders");
+	snprintf(d.region, sizeof d.region, "west");
+	d.epoch = 1;
+	d.step = BATON_DESIGNATE_JOIN;
+	d.ordinal = 1;
+	memset(&r, 0, sizeof r);
+	r.type = BATON_CMD_REPORT;
+	snprintf(r.db, sizeof r.db, "orders");
+	snprintf(r.region, sizeof r.region, "west");
+	r.epoch = 1;
+	ck_assert_uint_eq(baton_cmd_level(&b), BATON_LEVEL_REPORT_BATCH);
+	ck_assert_uint_eq(baton_cmd_level(&d), BATON_LEVEL_DESIGNATION);
+	ck_assert_uint_eq(baton_cmd_level(&r), 0);
+
+	for (uint32_t level = 0; level <= BATON_COMMAND_LEVEL; level++) {
+		setup_at(&f, false, level);
+		ck_assert_int_eq(check(&f, "baton://region/west", &b),
+				 level >= BATON_LEVEL_REPORT_BATCH
+				     ? BATON_PEERPROPOSE_OK
+				     : BATON_PEERPROPOSE_LEVEL);
+		ck_assert_int_eq(baton_peerpropose_check(NULL, &b, &f.fsm,
+							 f.why, sizeof f.why),
+				 level >= BATON_LEVEL_REPORT_BATCH
+				     ? BATON_PEERPROPOSE_OK
+				     : BATON_PEERPROPOSE_LEVEL);
+		ck_assert_int_eq(check(&f, "baton://region/west", &d),
+				 level >= BATON_LEVEL_DESIGNATION
+				     ? BATON_PEERPROPOSE_OK
+				     : BATON_PEERPROPOSE_LEVEL);
+		ck_assert_int_eq(check(&f, "baton://region/west", &r),
+				 BATON_PEERPROPOSE_OK);
+		if (level == 0) {
+			ck_assert_int_eq(check(&f, "baton://region/west", &b),
+					 BATON_PEERPROPOSE_LEVEL);
+			ck_assert_str_eq(
+			    f.why, "orders needs the fleet's command level 2, "
+				   "and it is 0: a region's batond does not "
+				   "know it yet");
+			ck_assert_int_eq(baton_peerpropose_http_status(
+					     BATON_PEERPROPOSE_LEVEL),
+					 409);
+			ck_assert_str_eq(baton_peerpropose_verdict_name(
+					     BATON_PEERPROPOSE_LEVEL),
+					 "level");
+		}
+		teardown(&f);
+	}
+	ck_assert_int_eq(
+	    baton_peerpropose_check("west", &b, NULL, f.why, sizeof f.why),
+	    BATON_PEERPROPOSE_OK);
+}
+END_TEST
+
 static Suite *peerpropose_suite(void)
 {
 	Suite *s = suite_create("batond_peerpropose");
@@ -480,6 +565,7 @@ static Suite *peerpropose_suite(void)
 	tcase_add_test(tc, designate_needs_the_leaders_state);
 	tcase_add_test(tc, other_types_as_before);
 	tcase_add_test(tc, a_report_batch_is_the_region_s_own);
+	tcase_add_test(tc, nothing_above_the_fleet_s_level_is_forwarded);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return s;
