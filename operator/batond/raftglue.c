@@ -973,28 +973,25 @@ void baton_raftglue_update_metrics(struct baton_raftglue *g)
 	baton_metric_set(g->m_applied, NULL, (double)g->node.fsm.applied);
 	baton_metric_set(g->m_level, NULL, (double)g->node.fsm.fleet_level);
 	/* the driver counts; the counters catch up */
-#define CATCH_UP(metric, label, field)                                         \
+#define CATCH_UP(metric, labels, field)                                        \
 	do {                                                                   \
-		baton_metric_inc(metric, (const char *[]){label},              \
+		baton_metric_inc(metric, labels,                               \
 				 (double)(st->field - g->counted.field));      \
 		g->counted.field = st->field;                                  \
 	} while (0)
-	CATCH_UP(g->m_renewals, "sent", renewals_sent);
-	CATCH_UP(g->m_renewals, "accepted", renewals_accepted);
-	CATCH_UP(g->m_renewals, "refused", renewals_refused);
-	CATCH_UP(g->m_renewals, "unknown", renewals_unknown);
-	CATCH_UP(g->m_blocked, "WaitingForStandby",
+#define ONE(label) ((const char *[]){label})
+	CATCH_UP(g->m_renewals, ONE("sent"), renewals_sent);
+	CATCH_UP(g->m_renewals, ONE("accepted"), renewals_accepted);
+	CATCH_UP(g->m_renewals, ONE("refused"), renewals_refused);
+	CATCH_UP(g->m_renewals, ONE("unknown"), renewals_unknown);
+	CATCH_UP(g->m_blocked, ONE("WaitingForStandby"),
 		 blocked[BATON_BLOCKED_WAITING_FINAL]);
-	CATCH_UP(g->m_blocked, "NoCandidate",
+	CATCH_UP(g->m_blocked, ONE("NoCandidate"),
 		 blocked[BATON_BLOCKED_NO_CANDIDATE]);
+	CATCH_UP(g->m_reports, NULL, reports_sent);
+	CATCH_UP(g->m_report_batches, NULL, report_batches_sent);
+#undef ONE
 #undef CATCH_UP
-	baton_metric_inc(g->m_reports, NULL,
-			 (double)(st->reports_sent - g->counted.reports_sent));
-	g->counted.reports_sent = st->reports_sent;
-	baton_metric_inc(
-	    g->m_report_batches, NULL,
-	    (double)(st->report_batches_sent - g->counted.report_batches_sent));
-	g->counted.report_batches_sent = st->report_batches_sent;
 	/* only the databases whose primary is here now: a region that lost
 	 * the primary must not keep its last value (an alert on a low lease
 	 * would fire forever) */
