@@ -20,6 +20,8 @@ struct applied_db {
 	unsigned n;
 	/* the region had no pod of it at the last baton_applyhash_pods_gone */
 	bool lacked;
+	/* the set came from baton_applyhash_seed, no reconcile saw it yet */
+	bool seeded;
 	uint64_t since_ms;
 	uint64_t stamps[BATON_APPLYHASH_MAX_OBJECTS];
 };
@@ -163,6 +165,7 @@ int baton_applyhash_done(struct baton_applyhash *t, const char *db,
 	}
 	a->n = 0;
 	a->since_ms = since;
+	a->seeded = false;
 	for (unsigned i = 0; i < n; i++) {
 		if (live[i]) {
 			a->stamps[a->n++] = h[i];
@@ -188,11 +191,82 @@ bool baton_applyhash_pods_gone(struct baton_applyhash *t, const char *db,
 		a->n = 0;
 		a->since_ms = 0;
 		a->lacked = lacks;
+		a->seeded = false;
 		return false;
 	}
+	a->seeded = false;
 	gone = lacks && !a->lacked;
 	a->lacked = lacks;
 	return gone;
+}
+
+uint64_t baton_applyhash_seed_since(const struct baton_applyhash *t,
+				    const char *db, uint64_t now_ms)
+{
+	/* FNV-1a of the name: the share is the same for DB in every
+	 * process, and spread evenly over the period across databases */
+	uint64_t x = 0xcbf29ce484222325ull, back;
+
+	for (const unsigned char *p = (const unsigned char *)db; *p; p++) {
+		x = (x ^ *p) * 0x100000001b3ull;
+	}
+	back = t->refresh_ms > 0 ? x % t->refresh_ms : 0;
+	return now_ms > back ? now_ms - back : 0;
+}
+
+int baton_applyhash_seed(struct baton_applyhash *t, const char *db, uint64_t h,
+			 uint64_t now_ms)
+{
+	struct applied_db *a = baton_index_get(&t->dbs, db);
+	int rv;
+
+	if (a != NULL && !a->seeded) {
+		return BATON_EEXIST;
+	}
+	if (a == NULL) {
+		void *p;
+		rv = baton_index_add(&t->dbs, db, &p);
+		if (rv != 0) {
+			return rv;
+		}
+		a = p;
+		a->n = 0;
+		/* as if the region had no pods: its first reconcile is not
+		 * forced by pods it does not see (the pod cache may not
+		 * have listed them yet). A StatefulSet deleted before the
+		 * list has no stamp in the set anyway. */
+		a->lacked = true;
+		a->seeded = true;
+		a->since_ms = baton_applyhash_seed_since(t, db, now_ms);
+	}
+	if (has(a, h)) {
+		return 0;
+	}
+	if (a->n == BATON_APPLYHASH_MAX_OBJECTS) {
+		baton_applyhash_forget(t, db);
+		return BATON_ETOOLARGE;
+	}
+	a->stamps[a->n++] = h;
+	return 0;
+}
+
+static bool not_seeded(const void *item, void *data)
+{
+	const struct applied_db *a = item;
+	unsigned *dropped = data;
+
+	if (a->seeded) {
+		(*dropped)++;
+	}
+	return !a->seeded;
+}
+
+unsigned baton_applyhash_drop_seeded(struct baton_applyhash *t)
+{
+	unsigned dropped = 0;
+
+	baton_index_retain(&t->dbs, not_seeded, &dropped);
+	return dropped;
 }
 
 void baton_applyhash_forget(struct baton_applyhash *t, const char *db)

@@ -11,8 +11,9 @@
 #include "batond/events.h"
 #include "batond/peertoken.h"
 #include "batond/raftglue.h"
-#include "consensus/decider.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "consensus/decider.h"
 #include "common/version.h"
 
 /* ---- HTTP endpoints ------------------------------------------------------ */
@@ -291,6 +292,11 @@ void baton_batond_stop(struct baton_batond *d, int exit_code)
 	}
 	d->stopping = true;
 	d->exit_code = exit_code;
+	baton_applyseed_cancel(&d->seed);
+	if (d->seed_timer_open) {
+		uv_close((uv_handle_t *)&d->seed_timer, NULL);
+		d->seed_timer_open = false;
+	}
 	if (d->controller != NULL) {
 		baton_controller_close(d->controller, controller_stopped_cb);
 	} else {
@@ -498,6 +504,116 @@ static int start_controller(struct baton_batond *d)
 	return rv;
 }
 
+/* The controller, and Raft's observer pointed at it; stops batond if it
+ * cannot start. */
+static void start_controller_observed(struct baton_batond *d)
+{
+	struct baton_raft_observer obs = {
+	    .fsm_changed = obs_fsm_changed,
+	    .promoted = obs_promoted,
+	    .became_leader = obs_became_leader,
+	    .region_report = obs_region_report,
+	    .final_report = obs_final_report,
+	    .designate = obs_designate,
+	};
+
+	if (d->stopping || d->controller != NULL) {
+		return;
+	}
+	if (start_controller(d) != 0) {
+		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",
+			  d->errmsg);
+		baton_batond_stop(d, 1);
+		return;
+	}
+	obs.data = d->controller;
+	baton_raftglue_observe(&d->raft, &obs);
+}
+
+/* The sets of the databases no reconcile reached in a refresh period
+ * after the start (children of databases deleted while batond was down)
+ * go. */
+static void seed_expired_cb(uv_timer_t *t)
+{
+	struct baton_batond *d = t->data;
+	unsigned n = baton_applyhash_drop_seeded(&d->applied);
+
+	if (n > 0) {
+		baton_log(BATON_LOG_INFO, "applyseed",
+			  "dropped the seeded children of %u databases no "
+			  "reconcile reached",
+			  n);
+	}
+}
+
+static void seed_wait_cb(uv_timer_t *t)
+{
+	struct baton_batond *d = t->data;
+
+	baton_log(BATON_LOG_WARN, "applyseed",
+		  "reading the children's stamps takes longer than %u s "
+		  "(%u children in %u pages so far): starting the "
+		  "controller; what it has not read yet is applied again",
+		  BATON_APPLYSEED_WAIT_MS / 1000, d->seed.listed,
+		  d->seed.pages);
+	start_controller_observed(d);
+	uv_timer_start(&d->seed_timer, seed_expired_cb,
+		       BATON_APPLYHASH_REFRESH_MS, 0);
+}
+
+static void seed_done_cb(struct baton_applyseed *s)
+{
+	struct baton_batond *d = s->data;
+
+	if (s->error == BATON_ECANCELED || d->stopping) {
+		return;
+	}
+	if (s->error != 0) {
+		baton_log(BATON_LOG_WARN, "applyseed",
+			  "stopped reading the children's stamps: %s; what it "
+			  "has not read is applied again",
+			  s->errmsg[0] ? s->errmsg : baton_strerror(s->error));
+	}
+	baton_log(BATON_LOG_INFO, "applyseed",
+		  "%u children read in %u pages in %llu ms, %u stamps taken: "
+		  "unchanged children are not applied again",
+		  s->listed, s->pages,
+		  (unsigned long long)(baton_mono_ms() - d->seed_started_ms),
+		  s->seeded);
+	if (d->controller == NULL) {
+		start_controller_observed(d);
+		uv_timer_start(&d->seed_timer, seed_expired_cb,
+			       BATON_APPLYHASH_REFRESH_MS, 0);
+	}
+}
+
+/* Seeds the applied sets (batond/applyseed.h), then starts the
+ * controller; without a seed, the controller at once. */
+static void start_seed(struct baton_batond *d)
+{
+	int rv;
+
+	uv_timer_init(d->loop, &d->seed_timer);
+	d->seed_timer.data = d;
+	d->seed_timer_open = true;
+	d->seed.data = d;
+	d->seed_started_ms = baton_mono_ms();
+	rv = baton_applyseed_start(&d->seed, &d->kube, &d->applied,
+				   baton_scope_namespaces(&d->scope),
+				   seed_done_cb);
+	if (rv != 0) {
+		baton_log(BATON_LOG_WARN, "applyseed",
+			  "cannot read the children's stamps (%s): every "
+			  "child is applied again",
+			  d->seed.errmsg[0] ? d->seed.errmsg
+					    : baton_strerror(rv));
+		start_controller_observed(d);
+		return;
+	}
+	uv_timer_start(&d->seed_timer, seed_wait_cb, BATON_APPLYSEED_WAIT_MS,
+		       0);
+}
+
 int baton_batond_run(struct baton_batond_config *cfg)
 {
 	struct baton_batond d;
@@ -540,19 +656,7 @@ int baton_batond_run(struct baton_batond_config *cfg)
 		   (rv = start_peertoken(&d)) == 0 &&
 		   (rv = start_raft(&d)) == 0) {
 		d.consensus = baton_raftglue_ops(&d.raft);
-		rv = start_controller(&d);
-		if (rv == 0) {
-			struct baton_raft_observer obs = {
-			    .data = d.controller,
-			    .fsm_changed = obs_fsm_changed,
-			    .promoted = obs_promoted,
-			    .became_leader = obs_became_leader,
-			    .region_report = obs_region_report,
-			    .final_report = obs_final_report,
-			    .designate = obs_designate,
-			};
-			baton_raftglue_observe(&d.raft, &obs);
-		}
+		start_seed(&d);
 	}
 	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",

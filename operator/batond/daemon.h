@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "batond/applyhash.h"
+#include "batond/applyseed.h"
 #include "batond/config.h"
 #include "batond/controller.h"
 #include "batond/designation.h"
@@ -83,6 +84,14 @@ struct baton_batond {
 	struct baton_agentpki *agent_pki;
 	/* the children applied so far, by stamp (batond/applyhash.h) */
 	struct baton_applyhash applied;
+	/* seeds APPLIED from the live children before the controller
+	 * starts (batond/applyseed.h); SEED_TIMER bounds the wait, then
+	 * drops the seeded sets no reconcile claimed (open while
+	 * SEED_TIMER_OPEN) */
+	struct baton_applyseed seed;
+	uv_timer_t seed_timer;
+	bool seed_timer_open;
+	uint64_t seed_started_ms;
 	/* the status each reconcile wants (batond/statusecho.h) */
 	struct baton_statusecho echoes;
 	bool stopping;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../unit/harness.h"
+#include "batond/applyseed.h"
 #include "batond/cachefields.h"
 #include "batond/reconcile.h"
 #include "kube/client.h"
@@ -716,6 +717,123 @@ START_TEST(unchanged_children_are_not_applied_again)
 }
 END_TEST
 
+static void seed_cb(struct baton_applyseed *s)
+{
+	*(bool *)s->data = true;
+}
+
+/* A restart: the applied sets start empty and are seeded from the live
+ * children (batond/applyseed.h) in NAMESPACES; what the seed did is
+ * checked. */
+static void restart_and_seed(const char *const *namespaces,
+			     struct baton_applyseed *seed)
+{
+	bool done = false;
+
+	baton_applyhash_free(&applied);
+	/* room for the other tests' databases on this API server */
+	baton_applyhash_init(&applied, 100000, BATON_APPLYHASH_REFRESH_MS);
+	memset(seed, 0, sizeof *seed);
+	seed->data = &done;
+	ck_assert_int_eq(
+	    baton_applyseed_start(seed, &client, &applied, namespaces, seed_cb),
+	    0);
+	/* never from within the start */
+	ck_assert(!done);
+	wait_for(&done);
+	ck_assert_msg(seed->error == 0, "seed: %s (%s)",
+		      baton_errname(seed->error), seed->errmsg);
+	ck_assert(!seed->running);
+}
+
+static void delete_child(const char *group, const char *res, const char *name)
+{
+	struct baton_kube_request req = {0};
+	struct done d = {0};
+	struct baton_kube_ref ref = {group, "v1", res, ns, name, NULL};
+
+	req.data = &d;
+	ck_assert_int_eq(baton_kube_delete(&client, &req, &ref, NULL, done_cb),
+			 0);
+	wait_for(&d.done);
+	ck_assert_msg(d.status == 0, "delete %s: %s", name, d.errmsg);
+	json_decref(d.result);
+}
+
+/* After a restart, unchanged children are not applied again: their
+ * stamps are read off the live objects (issue 20: a restart at 1,000
+ * databases applied 6,000 children); a child deleted while batond was
+ * down, and one whose desired state changed, are applied. */
+START_TEST(a_restart_reads_the_stamps_off_the_children)
+{
+	const char *const mine[] = {ns, NULL};
+	struct baton_applyseed seed;
+	struct job j;
+
+	create_dbc("kept", "");
+	create_dbc("lost", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile_in(&env_h, "kept", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+	ck_assert_msg(reconcile_in(&env_h, "lost", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+	/* while batond is down, someone deletes a child */
+	delete_child("", "configmaps", "lost-eu-west");
+
+	/* this namespace only: exactly the two databases' live children */
+	restart_and_seed(mine, &seed);
+	ck_assert_uint_eq(seed.seeded, 11);
+	ck_assert_uint_ge(seed.listed, 11);
+	ck_assert_uint_eq(baton_applyhash_count(&applied), 2);
+	ck_assert_msg(reconcile_in(&env_h, "kept", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 0);
+	ck_assert_int_eq(j.skipped, 6);
+	ck_assert_msg(reconcile_in(&env_h, "lost", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 1);
+	ck_assert_int_eq(j.skipped, 5);
+
+	/* every namespace (the API server holds other tests' children too):
+	 * ours are among them; then a new epoch applies only what names it */
+	restart_and_seed(NULL, &seed);
+	ck_assert_uint_ge(seed.seeded, 12);
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile_in(&env_h, "kept", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_gt(j.applied, 0);
+	ck_assert_int_lt(j.applied, 6);
+	ck_assert_int_eq(j.applied + j.skipped, 6);
+	assert_primary_service_epoch("kept-rw", "2");
+
+	/* without the seed (the restart before): all six */
+	baton_applyhash_free(&applied);
+	baton_applyhash_init(&applied, 100, BATON_APPLYHASH_REFRESH_MS);
+	ck_assert_msg(reconcile_in(&env_h, "lost", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 6);
+}
+END_TEST
+
+/* A seed cancelled mid-way says so, once, and leaves what it took. */
+START_TEST(a_cancelled_seed_says_so)
+{
+	struct baton_applyseed seed;
+	bool done = false;
+
+	memset(&seed, 0, sizeof seed);
+	seed.data = &done;
+	ck_assert_int_eq(
+	    baton_applyseed_start(&seed, &client, &applied, NULL, seed_cb), 0);
+	ck_assert(seed.running);
+	baton_applyseed_cancel(&seed);
+	ck_assert(done);
+	ck_assert_int_eq(seed.error, BATON_ECANCELED);
+	ck_assert(!seed.running);
+	/* a second cancel does nothing */
+	done = false;
+	baton_applyseed_cancel(&seed);
+	ck_assert(!done);
+}
+END_TEST
+
 /* The DatabaseCluster as batond's informer caches it (its status as
  * compressed text: batond/cachefields.h). */
 static json_t *get_cached(const char *name)
@@ -775,6 +893,8 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, status_fields_that_go_away_are_removed);
 	tcase_add_test(tc, unchanged_children_are_not_applied_again);
 	tcase_add_test(tc, the_status_written_comes_back_as_its_echo);
+	tcase_add_test(tc, a_restart_reads_the_stamps_off_the_children);
+	tcase_add_test(tc, a_cancelled_seed_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -371,6 +371,175 @@ START_TEST(bounded)
 }
 END_TEST
 
+/* Seeding at start (batond/applyseed.h): the stamps a restarted batond
+ * reads off the live children stand for its own applies, so an unchanged
+ * database applies nothing, a changed object alone is applied, and the
+ * set refreshes within the period, at a time drawn from the name. */
+START_TEST(seeded_children_are_not_applied_again)
+{
+	struct baton_applyhash t;
+	uint64_t h1[16], h2[16], since;
+	bool skip[16], live[16];
+	unsigned n1, n2, changed = 0;
+	json_t *a = children("", h1, &n1);
+	json_t *b = children(", \"storage\": {\"size\": \"20Gi\"}", h2, &n2);
+	const uint64_t now = 10000000, period = 600000;
+
+	baton_applyhash_init(&t, 100, period);
+	for (unsigned i = 0; i < n1; i++) {
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, "shop/orders", h1[i], now), 0);
+		/* a stamp listed twice (two pages, two kinds) is one */
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, "shop/orders", h1[i], now + 1), 0);
+	}
+	ck_assert_uint_eq(baton_applyhash_count(&t), 1);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h1, n1, false,
+					       now, skip, &since),
+			  0);
+	/* the refresh base: set back by less than the period, from the
+	 * name (the same in every process) */
+	ck_assert_uint_eq(since,
+			  baton_applyhash_seed_since(&t, "shop/orders", now));
+	ck_assert_uint_le(since, now);
+	ck_assert_uint_gt(since, now - period);
+	/* the set refreshes in full once the period from it is over */
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h1, n1, false,
+					       since + period - 1, skip,
+					       &since),
+			  0);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h1, n1, false,
+					       since + period, skip, &since),
+			  n1);
+	/* a changed desired state: that object alone */
+	for (unsigned i = 0; i < n2; i++) {
+		changed += h1[i] != h2[i];
+	}
+	ck_assert_uint_eq(changed, 1);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h2, n2, false,
+					       now, skip, &since),
+			  changed);
+	/* a database nothing was seeded for: everything */
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/other", h1, n1, false,
+					       now, skip, &since),
+			  n1);
+
+	/* once a reconcile carried out a plan, the set is its own: a late
+	 * page of the list (an old state of a child) changes nothing */
+	all_live(live, n2);
+	ck_assert_int_eq(
+	    baton_applyhash_done(&t, "shop/orders", h2, live, n2, now), 0);
+	ck_assert_int_eq(baton_applyhash_seed(&t, "shop/orders", h1[0], now),
+			 BATON_EEXIST);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h1, n1, false,
+					       now + 1, skip, &since),
+			  changed);
+	ck_assert_uint_eq(baton_applyhash_drop_seeded(&t), 0);
+	ck_assert_uint_eq(baton_applyhash_count(&t), 1);
+	baton_applyhash_free(&t);
+	json_decref(a);
+	json_decref(b);
+}
+END_TEST
+
+START_TEST(a_seed_never_overrides_a_reconcile)
+{
+	struct baton_applyhash t;
+	uint64_t h[16], since;
+	bool skip[16];
+	unsigned n;
+	json_t *a = children("", h, &n);
+
+	baton_applyhash_init(&t, 100, 60000);
+	/* the reconcile came first (no pod yet: an empty set of its own) */
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/orders", true));
+	ck_assert_int_eq(baton_applyhash_seed(&t, "shop/orders", h[0], 5),
+			 BATON_EEXIST);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/orders", h, n, false,
+					       5, skip, &since),
+			  n);
+	/* seeded, and its first reconcile sees no pods (the pod cache has
+	 * not listed them yet): not forced, the set holds the live
+	 * children; pods seen, then gone: forced, as for any set */
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, "shop/seeded", h[i], 100000), 0);
+	}
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/seeded", true));
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/seeded", h, n, false,
+					       100000, skip, &since),
+			  0);
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/seeded", false));
+	ck_assert(baton_applyhash_pods_gone(&t, "shop/seeded", true));
+	/* and that reconcile made the set its own */
+	ck_assert_int_eq(baton_applyhash_seed(&t, "shop/seeded", h[0], 100000),
+			 BATON_EEXIST);
+	/* seeded with its pods there: nothing forced */
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, "shop/fine", h[i], 100000), 0);
+	}
+	ck_assert(!baton_applyhash_pods_gone(&t, "shop/fine", false));
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "shop/fine", h, n, false,
+					       100000, skip, &since),
+			  0);
+	baton_applyhash_free(&t);
+	json_decref(a);
+}
+END_TEST
+
+START_TEST(seeding_is_bounded_and_spread)
+{
+	struct baton_applyhash t;
+	uint64_t since, h[BATON_APPLYHASH_MAX_OBJECTS + 1];
+	bool skip[BATON_APPLYHASH_MAX_OBJECTS + 1];
+	unsigned tenths[10] = {0};
+	char name[32];
+
+	baton_applyhash_init(&t, 3, 600000);
+	/* more stamps than a database has objects: dropped, not kept
+	 * partly (its next reconcile applies everything) */
+	for (unsigned i = 0; i <= BATON_APPLYHASH_MAX_OBJECTS; i++) {
+		h[i] = 100 + i;
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, "a/many", h[i], 1000000),
+		    i < BATON_APPLYHASH_MAX_OBJECTS ? 0 : BATON_ETOOLARGE);
+	}
+	ck_assert_uint_eq(baton_applyhash_count(&t), 0);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "a/many", h, 2, false,
+					       1000000, skip, &since),
+			  2);
+	/* the bound on databases */
+	ck_assert_int_eq(baton_applyhash_seed(&t, "a/a", 1, 1000000), 0);
+	ck_assert_int_eq(baton_applyhash_seed(&t, "a/b", 1, 1000000), 0);
+	ck_assert_int_eq(baton_applyhash_done(&t, "a/c", h, skip, 0, 0), 0);
+	ck_assert_int_ne(baton_applyhash_seed(&t, "a/d", 1, 1000000), 0);
+	/* sets no reconcile saw (children of a database deleted while
+	 * batond was down) go; the reconcile's stays */
+	ck_assert_uint_eq(baton_applyhash_drop_seeded(&t), 2);
+	ck_assert_uint_eq(baton_applyhash_count(&t), 1);
+	baton_applyhash_free(&t);
+
+	/* the refresh bases of a thousand databases spread over the period:
+	 * no tenth of it gets more than twice its share */
+	baton_applyhash_init(&t, 1000, 600000);
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(name, sizeof name, "bench/db-%u", i);
+		since = baton_applyhash_seed_since(&t, name, 1000000);
+		ck_assert_uint_le(since, 1000000);
+		ck_assert_uint_gt(since, 1000000 - 600000);
+		tenths[(1000000 - since) / 60000]++;
+	}
+	for (unsigned i = 0; i < 10; i++) {
+		ck_assert_uint_gt(tenths[i], 50);
+		ck_assert_uint_lt(tenths[i], 200);
+	}
+	/* a clock younger than the period: the base is 0, not a wrap */
+	ck_assert_uint_eq(baton_applyhash_seed_since(&t, "bench/db-1", 5), 0);
+	baton_applyhash_free(&t);
+}
+END_TEST
+
 static Suite *applyhash_suite(void)
 {
 	Suite *s = suite_create("batond_applyhash");
@@ -382,6 +551,9 @@ static Suite *applyhash_suite(void)
 	tcase_add_test(tc, force_refresh_and_clock_apply_everything);
 	tcase_add_test(tc, only_pods_that_went_force_a_full_apply);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, seeded_children_are_not_applied_again);
+	tcase_add_test(tc, a_seed_never_overrides_a_reconcile);
+	tcase_add_test(tc, seeding_is_bounded_and_spread);
 	suite_add_tcase(s, tc);
 	return s;
 }
