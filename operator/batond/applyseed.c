@@ -1,6 +1,6 @@
 #include "batond/applyseed.h"
 
-#include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +51,9 @@ static void finish(struct baton_applyseed *s, int error)
 	s->error = error;
 	free(s->cont);
 	s->cont = NULL;
+	/* the pages were parsed whole (managed fields and all): give the
+	 * freed heap back, as the informers do after a LIST */
+	malloc_trim(0);
 	s->cb(s);
 }
 

@@ -225,6 +225,11 @@ while [ -z "$steady" ]; do
 done
 echo "restart: steady (queue empty, no reconcile or write for $quiet s) $(echo "$steady - $t0 - $quiet" | bc) s after the start"
 echo "restart: batond peak RSS (VmHWM) during the re-list at $n objects: $(hwm "$bpid") KiB; highest 1-min load average seen $peak_load"
+# what the new process sent until steady (its counters start at 0): the
+# children's stamps are read at start (batond/applyseed.h), so a restart
+# with nothing changed applies nothing
+curl -s "127.0.0.1:$http_port/metrics" > "$work/metrics-restart.txt"
+writes "from the restart until steady" "$work/metrics-restart.txt" /dev/null
 echo "restart: batond RSS when steady: $(rss "$bpid") KiB ($(rss_split "$bpid")); load average $(cat /proc/loadavg)"
 sleep 20
 echo "restart: batond RSS settled 20 s later: $(rss "$bpid") KiB ($(rss_split "$bpid")); peak $(hwm "$bpid") KiB; load average $(cat /proc/loadavg)"
