@@ -121,7 +121,12 @@ static void page_cb(struct baton_kube_request *req, int status)
 			  k->resource, k->group[0] ? "." : "", k->group,
 			  status == BATON_EFORBIDDEN ? "not allowed to list"
 						     : "not served");
-		next_list(s);
+		/* the same answer in every namespace (one API, the chart's
+		 * one set of rules): the next kind */
+		free(s->cont);
+		s->cont = NULL;
+		s->ns = 0;
+		s->kind++;
 	} else if (status != 0) {
 		baton_errmsg_printf(s->errmsg, "%s", req->errmsg);
 		finish(s, status);

@@ -23,7 +23,8 @@
  *   only: listing Secrets reads them), and the agent certificate they
  *   hold is issued afresh by every batond process anyway;
  * - a kind batond may not list (403) or the cluster does not serve (404:
- *   Istio, MCS absent), said once at info;
+ *   Istio, MCS absent), said once at info and not asked for in the other
+ *   namespaces (the chart gives every namespace the same rules);
  * - any other error ends the seed early: what was seeded stays (it is
  *   true), the rest is applied.
  *

@@ -38,6 +38,14 @@ static void readyz(struct baton_http_request *req, void *data)
 		baton_http_respond_error(req, 503, "stopping");
 		return;
 	}
+	if (d->controller == NULL && d->seed.running) {
+		snprintf(why, sizeof why,
+			 "reading the children's stamps before the controller "
+			 "starts (%u children in %u pages so far)",
+			 d->seed.listed, d->seed.pages);
+		baton_http_respond_error(req, 503, why);
+		return;
+	}
 	if (d->controller == NULL ||
 	    !baton_controller_ready(d->controller, why, sizeof why)) {
 		baton_http_respond_error(req, 503,

@@ -766,7 +766,8 @@ static void delete_child(const char *group, const char *res, const char *name)
  * down, and one whose desired state changed, are applied. */
 START_TEST(a_restart_reads_the_stamps_off_the_children)
 {
-	const char *const mine[] = {ns, NULL};
+	/* a namespace with nothing in it first: the walk goes on to ours */
+	const char *const mine[] = {"itest-rec-none", ns, NULL};
 	struct baton_applyseed seed;
 	struct job j;
 
@@ -781,7 +782,7 @@ START_TEST(a_restart_reads_the_stamps_off_the_children)
 	/* while batond is down, someone deletes a child */
 	delete_child("", "configmaps", "lost-eu-west");
 
-	/* this namespace only: exactly the two databases' live children */
+	/* these namespaces only: exactly the two databases' live children */
 	restart_and_seed(mine, &seed);
 	ck_assert_uint_eq(seed.seeded, 11);
 	ck_assert_uint_ge(seed.listed, 11);
