@@ -123,6 +123,22 @@ static bool has(const struct applied_db *a, uint64_t h)
 	return false;
 }
 
+/* DB's record in *OUT, made (zeroed: an empty set) if it had none;
+ * *ADDED says which. 0, or the index's error (the bound, a bad name). */
+static int record(struct baton_applyhash *t, const char *db,
+		  struct applied_db **out, bool *added)
+{
+	void *p = baton_index_get(&t->dbs, db);
+	int rv = 0;
+
+	*added = p == NULL;
+	if (p == NULL) {
+		rv = baton_index_add(&t->dbs, db, &p);
+	}
+	*out = p;
+	return rv;
+}
+
 unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
 			      const uint64_t *h, unsigned n, bool force,
 			      uint64_t now_ms, bool *skip, uint64_t *since)
@@ -148,20 +164,16 @@ int baton_applyhash_done(struct baton_applyhash *t, const char *db,
 			 const uint64_t *h, const bool *live, unsigned n,
 			 uint64_t since)
 {
-	struct applied_db *a = baton_index_get(&t->dbs, db);
+	struct applied_db *a;
+	bool added;
 	int rv;
 
 	if (n > BATON_APPLYHASH_MAX_OBJECTS) {
 		baton_applyhash_forget(t, db);
 		return BATON_ETOOLARGE;
 	}
-	if (a == NULL) {
-		void *p;
-		rv = baton_index_add(&t->dbs, db, &p);
-		if (rv != 0) {
-			return rv;
-		}
-		a = p;
+	if ((rv = record(t, db, &a, &added)) != 0) {
+		return rv;
 	}
 	a->n = 0;
 	a->since_ms = since;
@@ -178,20 +190,15 @@ int baton_applyhash_done(struct baton_applyhash *t, const char *db,
 bool baton_applyhash_pods_gone(struct baton_applyhash *t, const char *db,
 			       bool lacks)
 {
-	struct applied_db *a = baton_index_get(&t->dbs, db);
-	bool gone;
+	struct applied_db *a;
+	bool added, gone;
 
-	if (a == NULL) {
-		void *p;
+	if (record(t, db, &a, &added) != 0) {
+		return false;
+	}
+	if (added) {
 		/* an empty set (n 0): the plan applies everything */
-		if (baton_index_add(&t->dbs, db, &p) != 0) {
-			return false;
-		}
-		a = p;
-		a->n = 0;
-		a->since_ms = 0;
 		a->lacked = lacks;
-		a->seeded = false;
 		return false;
 	}
 	a->seeded = false;
@@ -217,20 +224,17 @@ uint64_t baton_applyhash_seed_since(const struct baton_applyhash *t,
 int baton_applyhash_seed(struct baton_applyhash *t, const char *db, uint64_t h,
 			 uint64_t now_ms)
 {
-	struct applied_db *a = baton_index_get(&t->dbs, db);
+	struct applied_db *a;
+	bool added;
 	int rv;
 
-	if (a != NULL && !a->seeded) {
+	if ((rv = record(t, db, &a, &added)) != 0) {
+		return rv;
+	}
+	if (!added && !a->seeded) {
 		return BATON_EEXIST;
 	}
-	if (a == NULL) {
-		void *p;
-		rv = baton_index_add(&t->dbs, db, &p);
-		if (rv != 0) {
-			return rv;
-		}
-		a = p;
-		a->n = 0;
+	if (added) {
 		/* as if the region had no pods: its first reconcile is not
 		 * forced by pods it does not see (the pod cache may not
 		 * have listed them yet). A StatefulSet deleted before the

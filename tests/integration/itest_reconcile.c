@@ -645,6 +645,22 @@ START_TEST(failed_prune_is_not_routed)
 }
 END_TEST
 
+/* Epoch 2 for database NAME (at 1 before): only the routing Services
+ * that name it are applied, and the primary Service selects it. */
+static void epoch_2_applies_routing_only(const char *name)
+{
+	char svc[64];
+	struct job j;
+
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile_in(&env_h, name, &j) == 0, "%s", j.errmsg);
+	ck_assert_int_gt(j.applied, 0);
+	ck_assert_int_lt(j.applied, 6);
+	ck_assert_int_eq(j.applied + j.skipped, 6);
+	snprintf(svc, sizeof svc, "%s-rw", name);
+	assert_primary_service_epoch(svc, "2");
+}
+
 /* Children whose desired state did not change are not applied again
  * (issue 20); what changed is; a region whose pods went (its StatefulSet
  * deleted) gets every child again, once; the live objects carry the
@@ -678,12 +694,7 @@ START_TEST(unchanged_children_are_not_applied_again)
 	ck_assert_int_eq(j.applied, 6);
 
 	/* a new epoch: only the routing Services that name it */
-	fenv.epoch = 2;
-	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
-	ck_assert_int_gt(j.applied, 0);
-	ck_assert_int_lt(j.applied, 6);
-	ck_assert_int_eq(j.applied + j.skipped, 6);
-	assert_primary_service_epoch("steady-rw", "2");
+	epoch_2_applies_routing_only("steady");
 
 	/* the StatefulSet deleted: while its pods are cached nothing is
 	 * applied (the refresh period repairs it); once the region has no
@@ -798,12 +809,7 @@ START_TEST(a_restart_reads_the_stamps_off_the_children)
 	 * ours are among them; then a new epoch applies only what names it */
 	restart_and_seed(NULL, &seed);
 	ck_assert_uint_ge(seed.seeded, 12);
-	fenv.epoch = 2;
-	ck_assert_msg(reconcile_in(&env_h, "kept", &j) == 0, "%s", j.errmsg);
-	ck_assert_int_gt(j.applied, 0);
-	ck_assert_int_lt(j.applied, 6);
-	ck_assert_int_eq(j.applied + j.skipped, 6);
-	assert_primary_service_epoch("kept-rw", "2");
+	epoch_2_applies_routing_only("kept");
 
 	/* without the seed (the restart before): all six */
 	baton_applyhash_free(&applied);
