@@ -230,6 +230,22 @@ struct event {
 	bool refused; /* STANDBYS_ACK: G below the agent's (409) */
 };
 
+/* Scale mode: one of the databases (0 the modelled one, K > 0
+ * "default/db-K..."), what the checks keep of it beyond the FSMs. */
+struct bulk {
+	uint64_t max_epoch[N_MAX]; /* S2, per server */
+	/* the highest epoch any server applied and its primary (S4: the
+	 * region whose lease must have ended when the next one applies) */
+	uint64_t epoch;
+	int primary;
+	/* FAIL_REGION: its primary was in the killed region at FROM_EPOCH;
+	 * DONE once the promote to a surviving region applied there,
+	 * FAILED_MS after the kill */
+	bool affected, done;
+	uint64_t from_epoch;
+	uint64_t failed_ms;
+};
+
 struct sim {
 	const struct baton_sim_config *cfg;
 	struct baton_sim_result *res;
@@ -301,6 +317,13 @@ struct sim {
 	uint64_t *log_bytes;
 	uint64_t log_len, log_cap;
 	bool counting;
+	/* scale mode: every database's (cfg->databases), see struct bulk */
+	struct bulk *bulk;
+	/* FAIL_REGION: the region killed (-1: none yet) and when (real);
+	 * FAILING: the burst is counted (struct baton_sim_failover) */
+	int killed;
+	double kill_at;
+	bool failing;
 };
 
 struct req {
@@ -525,6 +548,67 @@ static uint64_t bnow(struct sim *s, struct server *sv, bool ceil_)
 {
 	double l = clk_local(&sv->bclk, now_real(s));
 	return (uint64_t)(ceil_ ? ceil(l) : floor(l));
+}
+
+/* Scale mode: the name of database K > 0 ("default/db-00001", padded
+ * with 'x' to cfg->name_len), as register_bulk() registers it. */
+static void bulk_name(const struct sim *s, unsigned k, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "default/db-%05u", k);
+
+	while (len < s->cfg->name_len && len + 1 < size) {
+		buf[len++] = 'x';
+	}
+	buf[len < size ? len : size - 1] = '\0';
+}
+
+/* ... and back: K, 0 for the modelled database, -1 for any other name
+ * (or outside scale mode). */
+static long bulk_index(const struct sim *s, const char *name)
+{
+	static const char prefix[] = "default/db-";
+	const char *digits = name + sizeof prefix - 1;
+	char *end;
+	unsigned long k;
+
+	if (s->bulk == NULL) {
+		return -1;
+	}
+	if (strcmp(name, DB) == 0) {
+		return 0;
+	}
+	if (strncmp(name, prefix, sizeof prefix - 1) != 0) {
+		return -1;
+	}
+	k = strtoul(digits, &end, 10);
+	if (end == digits || (*end != '\0' && *end != 'x') || k == 0 ||
+	    k >= s->cfg->databases) {
+		return -1;
+	}
+	return (long)k;
+}
+
+/* Scale mode: the position of another database's instance in SV's
+ * region. At rest it stays at 1; writing, it grows 10 bytes a ms of
+ * batond's clock (every region's report of it changes every report
+ * interval), except once its primary's region was killed: a standby of
+ * a primary that died receives nothing more, so it stays where it was
+ * at the kill until a promote names another primary. */
+static uint64_t bulk_position(struct sim *s, struct server *sv,
+			      const char *name)
+{
+	double t = now_real(s);
+
+	if (!s->cfg->writing) {
+		return 1;
+	}
+	if (s->killed >= 0) {
+		const struct baton_db_state *st = baton_fsm_db(&sv->fsm, name);
+		if (st != NULL && st->primary == s->killed) {
+			t = s->kill_at;
+		}
+	}
+	return 10 * (uint64_t)floor(clk_local(&sv->bclk, t));
 }
 
 /* A message from I to J takes the link's latency plus some jitter (so
@@ -754,12 +838,96 @@ static void log_step(struct sim *s, struct server *sv,
 	       (unsigned long long)cmd->holder_flush);
 }
 
+/* Scale mode, S4 for another database NAME: when its promote to EPOCH
+ * first applies, region OP's renewer lease of the epoch before has ended
+ * in real time (it has no agent: its batond's lease is all there is). */
+static void check_s4_bulk(struct sim *s, const char *name, uint64_t epoch,
+			  int op)
+{
+	const struct baton_driver_slot *sl;
+	struct server *old;
+	double t = now_real(s), end;
+
+	if (op < 0 || (unsigned)op >= s->n) {
+		return;
+	}
+	old = &s->s[op];
+	sl = baton_index_get(&old->drv.slots, name);
+	if (sl == NULL || !sl->lease.held || sl->lease.epoch != epoch - 1) {
+		return;
+	}
+	end = clk_real(&old->bclk, (double)sl->lease.valid_until);
+	if (t < end) {
+		violation(s,
+			  "S4: promote of %s to epoch %llu applied %.1f ms "
+			  "before r%d's lease at epoch %llu ended",
+			  name, (unsigned long long)epoch, end - t, op,
+			  (unsigned long long)(epoch - 1));
+	}
+}
+
+/* Scale mode: the failover of another database (struct bulk) is done
+ * once the promote to a surviving region applied on that region's
+ * server; the burst is counted until the last one. */
+static void note_failed_over(struct sim *s, struct server *sv, struct bulk *b,
+			     const struct baton_db_state *db)
+{
+	struct baton_sim_failover *fo = &s->res->failover;
+
+	if (!b->affected || b->done || db->primary != (int)sv->i ||
+	    db->primary == s->killed || db->epoch <= b->from_epoch) {
+		return;
+	}
+	b->done = true;
+	b->failed_ms = (uint64_t)(now_real(s) - s->kill_at);
+	if (++fo->failed_over == fo->databases && s->failing) {
+		s->failing = false;
+		fo->burst_ms = b->failed_ms;
+	}
+}
+
+/* Scale mode: S2 and S4 for the other database NAME a command applied
+ * on SV touched (the modelled one has its own, observer_cb()). */
+static void check_bulk(struct sim *s, struct server *sv, const char *name,
+		       const struct baton_cmd *cmd, int result)
+{
+	long k = bulk_index(s, name);
+	struct baton_db_state *db;
+	struct bulk *b;
+
+	if (k <= 0 || (db = baton_fsm_db(&sv->fsm, name)) == NULL) {
+		return;
+	}
+	b = &s->bulk[k];
+	if (db->epoch < b->max_epoch[sv->i]) {
+		violation(s, "S2: server %u epoch of %s went back %llu -> %llu",
+			  sv->i, name, (unsigned long long)b->max_epoch[sv->i],
+			  (unsigned long long)db->epoch);
+		return;
+	}
+	b->max_epoch[sv->i] = db->epoch;
+	if (db->epoch > b->epoch) {
+		/* the first server to apply it */
+		if (cmd->type == BATON_CMD_PROMOTE && result == BATON_FSM_OK &&
+		    db->epoch == b->epoch + 1) {
+			check_s4_bulk(s, name, db->epoch, b->primary);
+		}
+		b->epoch = db->epoch;
+		b->primary = db->primary;
+	}
+	if (cmd->type == BATON_CMD_PROMOTE && result == BATON_FSM_OK) {
+		note_failed_over(s, sv, b, db);
+	}
+}
+
 static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 			int result, void *data)
 {
 	struct server *sv = data;
 	struct sim *s = sv->sim;
 	struct baton_db_state *db = baton_fsm_db(f, DB);
+	/* the modelled database's command (scale mode has others) */
+	bool mine = cmd != NULL && strcmp(cmd->db, DB) == 0;
 
 	check_chain(s, sv);
 	if (db != NULL) {
@@ -776,12 +944,10 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 			s->primary_of[db->epoch] = db->primary;
 		}
 	}
-	if (cmd != NULL && result == BATON_FSM_OK &&
-	    cmd->type == BATON_CMD_LOST) {
+	if (mine && result == BATON_FSM_OK && cmd->type == BATON_CMD_LOST) {
 		s->failing_over = true;
 	}
-	if (cmd != NULL && result == BATON_FSM_OK &&
-	    cmd->type == BATON_CMD_RENEW) {
+	if (mine && result == BATON_FSM_OK && cmd->type == BATON_CMD_RENEW) {
 		s->failing_over = false; /* it came back */
 	}
 	if (cmd != NULL && result == BATON_FSM_OK &&
@@ -800,8 +966,7 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 		       sv->i, cmd->region, cmd->step, cmd->ordinal,
 		       (unsigned long long)cmd->desig_seq, result);
 	}
-	if (cmd != NULL && result == BATON_FSM_OK &&
-	    cmd->type == BATON_CMD_PROMOTE) {
+	if (mine && result == BATON_FSM_OK && cmd->type == BATON_CMD_PROMOTE) {
 		check_s4(s, cmd->epoch, baton_reason_name(cmd->reason));
 		/* W1: the witness has no database to promote (the FSM
 		 * refuses it as not eligible, the decider never names it) */
@@ -834,6 +999,22 @@ static void observer_cb(struct baton_fsm *f, const struct baton_cmd *cmd,
 			tracef(s, "s%u applied promote %s.%u epoch %llu", sv->i,
 			       cmd->region, cmd->ordinal,
 			       (unsigned long long)cmd->epoch);
+		}
+	}
+	/* scale mode: the databases this command touched */
+	if (s->bulk != NULL && cmd != NULL) {
+		if (cmd->type == BATON_CMD_RENEW_BATCH) {
+			for (unsigned k = 0; k < cmd->n_items; k++) {
+				check_bulk(s, sv, cmd->items[k].db, cmd,
+					   result);
+			}
+		} else if (cmd->type == BATON_CMD_REPORT_BATCH) {
+			for (unsigned k = 0; k < cmd->n_items; k++) {
+				check_bulk(s, sv, cmd->reports[k].db, cmd,
+					   result);
+			}
+		} else {
+			check_bulk(s, sv, cmd->db, cmd, result);
 		}
 	}
 	/* what batond does on every apply (raftglue.c's observer) */
@@ -944,6 +1125,14 @@ static void note_append(struct sim *s, unsigned leader,
 	}
 	s->log_bytes[idx] = s->log_bytes[idx - 1] + len;
 	s->log_len = idx + 1;
+	if (s->failing) {
+		struct baton_sim_failover *fo = &s->res->failover;
+		fo->entries++;
+		fo->bytes += len;
+		if (cmd->type >= 0 && cmd->type < BATON_SIM_CMD_TYPES) {
+			fo->type_entries[cmd->type]++;
+		}
+	}
 	if (!s->counting) {
 		return;
 	}
@@ -1065,7 +1254,9 @@ static int drv_propose(void *data, const struct baton_cmd *cmd)
 
 	if (cmd->type == BATON_CMD_PROMOTE &&
 	    cmd->reason == BATON_REASON_LEASE_EXPIRED) {
-		const struct baton_db_state *db = db_of(sv);
+		/* the command's database (scale mode: not always DB) */
+		const struct baton_db_state *db =
+		    baton_fsm_db(&sv->fsm, cmd->db);
 		if (db != NULL) {
 			expiry = clk_real(
 			    &sv->bclk,
@@ -1100,11 +1291,12 @@ static void drv_report(void *data, const char *db,
 		/* scale mode: a database with no agent modelled; its
 		 * designated instance serves and asks for the lease, at a
 		 * position that stays (or, writing, grows 10 bytes a ms: a
-		 * new one at every report); follows_epoch 0: not checked */
+		 * new one at every report; bulk_position()); follows_epoch
+		 * 0: not checked */
 		memset(out, 0, sizeof *out);
 		out->healthy = true;
 		out->primary_ready = true;
-		out->position = s->cfg->writing ? 10 * bnow(s, sv, false) : 1;
+		out->position = bulk_position(s, sv, db);
 		return;
 	}
 	if (is_witness(s, sv->i)) {
@@ -1166,11 +1358,23 @@ static bool drv_final_report(void *data, const char *db, uint64_t epoch,
 {
 	struct server *sv = data;
 	const struct inst *a;
-	if (strcmp(db, DB) != 0 || ordinal < 0 ||
-	    (unsigned)ordinal >= sv->sim->ni) {
-		/* no such instance (scale mode's other databases never
-		 * fail over: no fault) */
-		return false;
+	if (ordinal < 0 || (unsigned)ordinal >= sv->sim->ni) {
+		return false; /* no such instance */
+	}
+	if (strcmp(db, DB) != 0) {
+		/* scale mode: a database with no agent modelled fails over
+		 * only once FAIL_REGION killed its primary's region; its
+		 * instance here stopped where it was then (bulk_position())
+		 * and, with no agent to order, has detached at once: its
+		 * final is that position. The killed region answers nothing
+		 * (its batond is gone, the driver does not run there). */
+		if (!sv->sim->cfg->fail_region || !alive(sv->sim, sv->i)) {
+			return false;
+		}
+		out->healthy = true;
+		out->primary_ready = true;
+		out->position = bulk_position(sv->sim, sv, db);
+		return true;
 	}
 	a = &sv->ag[ordinal];
 	if (sv->sim->cfg->sim_broken &
@@ -2151,6 +2355,28 @@ static bool tick_due(struct sim *s, struct server *sv)
 	return true;
 }
 
+/* Scale mode, FAIL_REGION: how far the slowest live server's applied
+ * entries are behind the live leader's log (0: no live leader). */
+static uint64_t live_backlog(struct sim *s)
+{
+	raft_index last = 0;
+	uint64_t most = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct raft *rf = raft_fixture_get(&s->f, i);
+		if (alive(s, i) && raft_state(rf) == RAFT_LEADER) {
+			last = raft_last_index(rf);
+		}
+	}
+	for (unsigned i = 0; i < s->n && last > 0; i++) {
+		raft_index a = raft_last_applied(raft_fixture_get(&s->f, i));
+		if (alive(s, i) && a < last && last - a > most) {
+			most = last - a;
+		}
+	}
+	return most;
+}
+
 static void on_step(struct sim *s, double dt)
 {
 	unsigned i, k;
@@ -2182,6 +2408,12 @@ static void on_step(struct sim *s, double dt)
 	check_agents(s);
 	if (s->ni > 1) {
 		check_s5(s);
+	}
+	if (s->failing) {
+		uint64_t b = live_backlog(s);
+		if (b > s->res->failover.backlog_peak) {
+			s->res->failover.backlog_peak = b;
+		}
 	}
 	for (i = 0; i < s->n; i++) {
 		struct raft *rf = raft_fixture_get(&s->f, i);
@@ -2637,6 +2869,9 @@ static int setup(struct sim *s)
 		break;
 	}
 	s->synchronous = rndn(s, 2) == 0;
+	if (c->sync_mode != BATON_SIM_SYNC_SEED) {
+		s->synchronous = c->sync_mode == BATON_SIM_SYNC_ON;
+	}
 	s->res->synchronous = s->synchronous;
 	s->extreme_clocks = rndn(s, 4) == 0;
 	if (c->databases > 0) {
@@ -2787,15 +3022,9 @@ static void register_bulk(struct sim *s)
 		n_data = 1; /* not reached: a witness needs 3 servers */
 	}
 	for (unsigned k = 1; k < c->databases && !s->res->violation; k++) {
-		size_t len;
 		int rv;
 
-		len = (size_t)snprintf(cmd.db, sizeof cmd.db, "default/db-%05u",
-				       k);
-		while (len < c->name_len && len + 1 < sizeof cmd.db) {
-			cmd.db[len++] = 'x';
-		}
-		cmd.db[len] = '\0';
+		bulk_name(s, k, cmd.db, sizeof cmd.db);
 		snprintf(cmd.primary, sizeof cmd.primary, "r%u",
 			 c->one_region ? 0 : data[k % n_data]);
 		rv = sim_propose(s, 0, &cmd, 0);
@@ -3965,6 +4194,139 @@ static void end_kill_region(struct sim *s)
 	await_promoted(s, now_real(s), bound, "primary region killed");
 }
 
+/* ---- scale mode: a region's failover of all its primaries ------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* FAIL_REGION's times, from the databases done (the first, the median,
+ * the 99th percentile and the last of those that failed over). */
+static void failover_times(struct sim *s)
+{
+	struct baton_sim_failover *fo = &s->res->failover;
+	uint64_t *ms;
+	unsigned n = 0;
+
+	if (fo->failed_over == 0 ||
+	    (ms = calloc(fo->failed_over, sizeof *ms)) == NULL) {
+		return;
+	}
+	for (unsigned k = 1; k < s->cfg->databases; k++) {
+		if (s->bulk[k].done && n < fo->failed_over) {
+			ms[n++] = s->bulk[k].failed_ms;
+		}
+	}
+	qsort(ms, n, sizeof *ms, cmp_u64);
+	fo->first_ms = ms[0];
+	fo->p50_ms = ms[(n - 1) * 50 / 100];
+	fo->p99_ms = ms[(n - 1) * 99 / 100];
+	fo->last_ms = ms[n - 1];
+	free(ms);
+}
+
+/* FAIL_REGION, once the window closed (sim.h): r0, the Raft leader and
+ * the primary of the modelled database and of the others registration
+ * gave it, is killed for good. Raft elects among the others; the new
+ * leader's decider finds each of those leases expired (after its grace)
+ * and fails each database over: a promote (asynchronous), or lost(), the
+ * surviving regions' final reports and a promote (synchronous), one
+ * database at a time in flight each, the way batond does. Every check
+ * runs on (S2 and S4 for every database, check_bulk()). Runs until all
+ * of them are done (note_failed_over()) and the modelled database has a
+ * writable agent at a higher epoch, or BATON_SIM_FAIL_BOUND_MS; then a
+ * lease and a second more, and counts the new primaries' regions that
+ * hold their lease at the new epoch (they renew). */
+static void run_fail(struct sim *s)
+{
+	const struct baton_sim_config *c = s->cfg;
+	struct baton_sim_failover *fo = &s->res->failover;
+	const struct baton_db_state *st = db_of(&s->s[0]);
+	uint64_t from = st != NULL ? st->epoch : 0;
+	char name[BATON_NAME_SIZE];
+	unsigned wi, wk;
+	double t0;
+
+	fo->region = 0;
+	fo->synchronous = s->synchronous;
+	for (unsigned k = 1; k < c->databases; k++) {
+		bulk_name(s, k, name, sizeof name);
+		st = baton_fsm_db(&s->s[0].fsm, name);
+		if (st != NULL && st->primary == 0) {
+			s->bulk[k].affected = true;
+			s->bulk[k].from_epoch = st->epoch;
+			fo->databases++;
+		}
+	}
+	t0 = s->kill_at = now_real(s);
+	s->killed = 0;
+	raft_fixture_kill(&s->f, 0);
+	tracef(s, "scale: kill s0, the Raft leader, the primary of %u others",
+	       fo->databases);
+	fo->done = true;
+	s->failing = fo->databases > 0;
+	while (!s->res->violation &&
+	       (fo->failed_over < fo->databases || fo->modelled_ms == 0) &&
+	       now_real(s) - t0 < BATON_SIM_FAIL_BOUND_MS) {
+		reset_timeouts(s);
+		advance(s, 10);
+		if (fo->elected_ms == 0 && live_leader(s)) {
+			fo->elected_ms = (uint64_t)(now_real(s) - t0);
+		}
+		if (fo->modelled_ms == 0 && writable_after(s, from, &wi, &wk)) {
+			fo->modelled_ms = (uint64_t)(now_real(s) - t0);
+		}
+	}
+	if (s->failing) {
+		s->failing = false;
+		fo->burst_ms = (uint64_t)(now_real(s) - t0);
+	}
+	failover_times(s);
+	if (s->res->violation) {
+		return;
+	}
+	if (!live_leader(s)) {
+		/* not Baton's: docs/consensus.md, the fixture's stalls */
+		s->res->raft_stalled = true;
+		tracef(s, "scale: Raft elected no leader after the kill");
+		return;
+	}
+	if (fo->modelled_ms == 0) {
+		violation(s,
+			  "L1 (scale, r0 killed): no writable primary for %s "
+			  "%u ms after the kill",
+			  DB, BATON_SIM_FAIL_BOUND_MS);
+		return;
+	}
+	for (double t = now_real(s);
+	     !s->res->violation && now_real(s) - t < 1000.0 + c->lease_ms;) {
+		reset_timeouts(s);
+		advance(s, 50);
+	}
+	for (unsigned k = 1; k < c->databases && !s->res->violation; k++) {
+		const struct baton_driver_slot *sl;
+		struct server *sv;
+
+		if (!s->bulk[k].done || s->bulk[k].primary < 0 ||
+		    s->bulk[k].primary == s->killed) {
+			continue;
+		}
+		/* the new primary's own FSM: where its batond renews from */
+		bulk_name(s, k, name, sizeof name);
+		st = baton_fsm_db(&s->s[s->bulk[k].primary].fsm, name);
+		if (st == NULL || st->primary < 0 || st->primary == s->killed) {
+			continue;
+		}
+		sv = &s->s[st->primary];
+		sl = baton_index_get(&sv->drv.slots, name);
+		fo->renewing += sl != NULL && sl->lease.held &&
+				sl->lease.epoch == st->epoch &&
+				sl->lease.valid_until > bnow(s, sv, false);
+	}
+}
+
 int baton_sim_run(const struct baton_sim_config *c,
 		  struct baton_sim_result *res)
 {
@@ -3997,6 +4359,16 @@ int baton_sim_run(const struct baton_sim_config *c,
 	s->ni = c->instances;
 	s->witness = c->witness ? (int)s->n - 1 : -1;
 	res->final_killed = res->recovered_region = -1;
+	res->failover.region = -1;
+	s->killed = -1;
+	if (c->databases > 0) {
+		s->bulk = calloc(c->databases, sizeof *s->bulk);
+		if (s->bulk == NULL) {
+			free(s->chain);
+			free(s);
+			return BATON_ENOMEM;
+		}
+	}
 	s->rng = c->seed;
 	/* (1 + delta) / (1 - delta) = 1 + drift  =>  delta = d / (2 + d) */
 	s->delta =
@@ -4014,6 +4386,10 @@ int baton_sim_run(const struct baton_sim_config *c,
 	on_step(s, 0);
 	if (c->databases > 0) {
 		run_scale(s);
+		if (c->fail_region && !res->violation &&
+		    res->load.measured_ms > 0) {
+			run_fail(s);
+		}
 		goto out_close;
 	}
 	register_db(s);
@@ -4218,6 +4594,7 @@ out_close:
 		baton_driver_close(&s->s[i].drv);
 	}
 out:
+	free(s->bulk);
 	free(s->log_bytes);
 	free(s->fwd_done);
 	free(s->chain);

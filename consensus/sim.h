@@ -129,7 +129,10 @@ struct baton_sim_config {
 	 * primaries renew. batond's tick (every 50 ms of its clock, as
 	 * raftglue.c) drives the driver, not every fixture step, so that a
 	 * tick gathers what is due into RENEW_BATCH entries as batond does.
-	 * The caller sets batond's defaults (baton_sim_config_scale). */
+	 * The caller sets batond's defaults (baton_sim_config_scale). S2 and
+	 * S4 are checked for every database (S4 on its renewer's lease: the
+	 * others have no agent), S1 on the modelled one's agents, S3 on
+	 * every entry. */
 	unsigned databases;
 	unsigned seconds;
 	bool one_region;
@@ -147,6 +150,27 @@ struct baton_sim_config {
 	 * said and none proposed, the FSM stays at 0 and designation is
 	 * not gated: the runs and digests from before the level. */
 	uint32_t command_level;
+	/* Scale mode: once the window closed, the Raft leader's region (r0,
+	 * the primary of the modelled database and of every other database
+	 * registration gave it: all with ONE_REGION, a third of them
+	 * round-robin over three) is killed for good, and the run goes on
+	 * until every database whose primary it held has a new one in a
+	 * surviving region at a higher epoch, or BATON_SIM_FAIL_BOUND_MS
+	 * passed (struct baton_sim_failover). The other databases' instances
+	 * are modelled as their reports are: a standby of a database whose
+	 * primary died stops at the position it had (it receives nothing
+	 * more) and answers its final report at once with it; the dead
+	 * region answers nothing. */
+	bool fail_region;
+	int sync_mode; /* enum baton_sim_sync: every database's mode */
+};
+
+/* Whether the databases are synchronous: drawn from the seed (the runs
+ * of before), or said. */
+enum baton_sim_sync {
+	BATON_SIM_SYNC_SEED = 0,
+	BATON_SIM_SYNC_ON,
+	BATON_SIM_SYNC_OFF,
 };
 
 /* Entry types counted (enum baton_cmd_type in fsm.h is below this). */
@@ -189,6 +213,36 @@ struct baton_sim_load {
 	uint64_t lease_lapses; /* renewers' leases that lapsed (any db) */
 	/* the drivers' renewals in the window (struct baton_driver_stats) */
 	uint64_t renew_sent, renew_accepted, renew_refused, renew_unknown;
+};
+
+/* Scale mode, FAIL_REGION: the failover of every database the killed
+ * region held the primary of, from the kill. */
+#define BATON_SIM_FAIL_BOUND_MS 60000
+struct baton_sim_failover {
+	bool done;	    /* the region was killed */
+	int region;	    /* which (r0) */
+	bool synchronous;   /* lost(), final reports, promote */
+	unsigned databases; /* the other databases whose primary it held */
+	/* ... that have a primary in a surviving region at a higher epoch
+	 * (the promote applied on that region's server), within the bound */
+	unsigned failed_over;
+	/* ... and whose new primary's region holds the lease at that epoch
+	 * (renewing) a lease and a second after the last one */
+	unsigned renewing;
+	uint64_t elected_ms; /* kill -> a live Raft leader (0: none) */
+	/* kill -> each database's promote applied on its new primary's
+	 * server: the first, the median, the 99th percentile, the last */
+	uint64_t first_ms, p50_ms, p99_ms, last_ms;
+	/* the modelled database: kill -> an agent writable at a higher
+	 * epoch (0: not within the bound) */
+	uint64_t modelled_ms;
+	/* what the leaders appended from the kill to the last failover (or
+	 * the bound), and the most entries a live server was behind the
+	 * live leader's log meanwhile */
+	uint64_t burst_ms;
+	uint64_t entries, bytes;
+	uint64_t type_entries[BATON_SIM_CMD_TYPES];
+	uint64_t backlog_peak;
 };
 
 /* Deliberately broken batond behaviour, for proving that the two-instance
@@ -390,7 +444,8 @@ struct baton_sim_result {
 	 * region writable when L1 was met (-1: none) */
 	int final_killed;
 	int recovered_region;
-	struct baton_sim_load load; /* scale mode */
+	struct baton_sim_load load;	    /* scale mode */
+	struct baton_sim_failover failover; /* scale mode, FAIL_REGION */
 };
 
 void baton_sim_config_default(struct baton_sim_config *c);

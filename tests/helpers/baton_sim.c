@@ -15,6 +15,7 @@
  *             [--writing] [--name-len L] [--snapshot-threshold T]
  *             [--snapshot-trailing K] [--max-inflight M] [--seed S]
  *             [--witness] [--command-level L]
+ *             [--fail-region [--synchronous|--asynchronous]]
  *
  * Runs N schedules with seeds S, S+1, ...; prints each violation with its
  * seed and trace, then the totals: failover latency (lease expiry to promote
@@ -46,6 +47,18 @@
  * names ("default/db-00001", 16 bytes) to L bytes. --max-inflight sets
  * raft's max_inflight_entries (batond's 1,024 by default, node.h; raft's
  * own default is 32).
+ *
+ * --fail-region: after the window, r0 (the Raft leader, the primary of the
+ * modelled database and of every database registration put there: a
+ * third round-robin over three regions, all with --one-region) is killed
+ * for good, and the run goes on until each of those databases has a new
+ * primary in a surviving region at a higher epoch (60 s simulated at
+ * most): printed are the time from the kill to a new Raft leader, to the
+ * first, median, 99th-percentile and last database failed over, the
+ * entries the Raft log carried meanwhile by type, the largest backlog a
+ * live server had, and how many new primaries renew a lease later.
+ * Synchronous or asynchronous is the seed's draw unless --synchronous or
+ * --asynchronous says (every database is the same).
  *
  * --command-level L: the command level every server's batond says (sim.h;
  * BATON_COMMAND_LEVEL by default, which the leader raises the fleet to
@@ -103,6 +116,58 @@ static const char *type_name(int t)
 	};
 	return t > 0 && t < BATON_CMD__COUNT && names[t] != NULL ? names[t]
 								 : "?";
+}
+
+/* --fail-region: what the kill of r0 did (sim.h, struct
+ * baton_sim_failover). */
+static void failover(const struct baton_sim_result *r)
+{
+	const struct baton_sim_failover *fo = &r->failover;
+	double s = (double)fo->burst_ms / 1000.0;
+
+	if (!fo->done) {
+		printf("region failover: not run (no window)\n");
+		return;
+	}
+	printf("region failover: r%d killed (the Raft leader), the primary "
+	       "of %u other databases; %s\n",
+	       fo->region, fo->databases,
+	       fo->synchronous ? "synchronous (lost, final reports, promote)"
+			       : "asynchronous (promote)");
+	if (r->raft_stalled) {
+		printf("RAFT ELECTED NO LEADER after the kill (the fixture's "
+		       "stall, docs/consensus.md)\n");
+	}
+	printf("new Raft leader %llu ms after the kill; the modelled database "
+	       "writable %llu ms after\n",
+	       (unsigned long long)fo->elected_ms,
+	       (unsigned long long)fo->modelled_ms);
+	printf("failed over %u of %u (a primary in a surviving region at a "
+	       "higher epoch, %u s bound)%s\n",
+	       fo->failed_over, fo->databases, BATON_SIM_FAIL_BOUND_MS / 1000,
+	       fo->failed_over < fo->databases ? ": NOT ALL" : "");
+	printf("kill -> promote applied on the new primary's server: first "
+	       "%llu ms, p50 %llu ms, p99 %llu ms, last %llu ms\n",
+	       (unsigned long long)fo->first_ms, (unsigned long long)fo->p50_ms,
+	       (unsigned long long)fo->p99_ms, (unsigned long long)fo->last_ms);
+	if (s <= 0) {
+		s = 1;
+	}
+	printf("burst (kill -> last failed over, %.1f s): %llu entries "
+	       "(%.1f/s), %llu bytes; the slowest live server at most "
+	       "%llu entries behind the leader\n",
+	       s, (unsigned long long)fo->entries, (double)fo->entries / s,
+	       (unsigned long long)fo->bytes,
+	       (unsigned long long)fo->backlog_peak);
+	for (int t = 0; t < BATON_SIM_CMD_TYPES; t++) {
+		if (fo->type_entries[t] == 0) {
+			continue;
+		}
+		printf("  %-12s %9llu entries\n", type_name(t),
+		       (unsigned long long)fo->type_entries[t]);
+	}
+	printf("new primaries renewing a lease and a second after: %u of %u\n",
+	       fo->renewing, fo->failed_over);
 }
 
 /* --databases: one run, its Raft load (sim.h, struct baton_sim_load). */
@@ -236,7 +301,15 @@ static int scale(const struct baton_sim_config *cfg)
 	printf("lease lapses in the window %llu; violations=%d; wall=%.2fs\n",
 	       (unsigned long long)l->lease_lapses, r.violation ? 1 : 0,
 	       secs(&t0, &t1));
-	return r.violation || l->lease_lapses > 0 || l->settled_ms == 0 ? 1 : 0;
+	if (cfg->fail_region) {
+		failover(&r);
+	}
+	return r.violation || l->lease_lapses > 0 || l->settled_ms == 0 ||
+		       (cfg->fail_region &&
+			(!r.failover.done ||
+			 r.failover.failed_over < r.failover.databases))
+		   ? 1
+		   : 0;
 }
 
 int main(int argc, char **argv)
@@ -256,7 +329,8 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	unsigned long long dbs = 0, seconds = 10, name_len = 0;
 	unsigned long long threshold = 0, trailing = 0, inflight = 0;
-	bool one_region = false, writing = false;
+	bool one_region = false, writing = false, fail_region = false;
+	int sync_mode = BATON_SIM_SYNC_SEED;
 	int k;
 
 	baton_sim_config_default(&cfg);
@@ -366,6 +440,12 @@ int main(int argc, char **argv)
 			one_region = true;
 		} else if (strcmp(argv[k], "--writing") == 0) {
 			writing = true;
+		} else if (strcmp(argv[k], "--fail-region") == 0) {
+			fail_region = true;
+		} else if (strcmp(argv[k], "--synchronous") == 0) {
+			sync_mode = BATON_SIM_SYNC_ON;
+		} else if (strcmp(argv[k], "--asynchronous") == 0) {
+			sync_mode = BATON_SIM_SYNC_OFF;
 		} else if (strcmp(argv[k], "--command-level") == 0 &&
 			   k + 1 < argc) {
 			cfg.command_level = (uint32_t)num(argv[++k]);
@@ -398,7 +478,11 @@ int main(int argc, char **argv)
 				"[--servers 3|5] [--one-region] [--writing] "
 				"[--name-len L] [--snapshot-threshold T] "
 				"[--snapshot-trailing K] [--max-inflight M] "
-				"[--command-level L]\n"
+				"[--command-level L] [--fail-region "
+				"[--synchronous|--asynchronous]]\n"
+				"  --fail-region: after the window, kill r0 "
+				"(the Raft leader and the primary of its "
+				"databases) and time their failover\n"
 				"  --witness: the last region is a witness "
 				"(votes in Raft, runs batond's driver, has no "
 				"database instance; never promoted, never "
@@ -416,6 +500,8 @@ int main(int argc, char **argv)
 		sc.trace = cfg.trace;
 		sc.one_region = one_region;
 		sc.writing = writing;
+		sc.fail_region = fail_region;
+		sc.sync_mode = sync_mode;
 		sc.command_level = cfg.command_level;
 		sc.name_len = (unsigned)name_len;
 		if (inflight > 0) {

@@ -564,6 +564,69 @@ START_TEST(scale_mode_batches_reports_at_level_2)
 }
 END_TEST
 
+/* Scale mode with a fault (sim.h, FAIL_REGION): once the window closed,
+ * r0 dies, the Raft leader and the primary of the modelled database and
+ * of every third other one (round-robin over 3 regions: 19 of 59), or of
+ * all of them (ONE_REGION). Raft elects among r1 and r2 and the new
+ * leader fails each over: a promote (asynchronous) or lost(), the two
+ * surviving regions' final reports and a promote (synchronous). Every
+ * one of them must end with a primary in a surviving region at a higher
+ * epoch, that region renewing its lease, with S1-S4 checked throughout
+ * (S2 and S4 for every database). Times are printed by baton_sim, not
+ * asserted here. */
+START_TEST(scale_mode_region_failover)
+{
+	static const struct {
+		int sync_mode;
+		bool one_region, writing;
+		unsigned databases;
+	} runs[] = {
+	    {BATON_SIM_SYNC_ON, false, false, 19},
+	    {BATON_SIM_SYNC_OFF, false, true, 19},
+	    {BATON_SIM_SYNC_ON, true, true, 59},
+	};
+
+	for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+		struct baton_sim_config cfg;
+		struct baton_sim_result r;
+		const struct baton_sim_failover *fo = &r.failover;
+
+		baton_sim_config_scale(&cfg, 60, 2);
+		cfg.fail_region = true;
+		cfg.sync_mode = runs[i].sync_mode;
+		cfg.one_region = runs[i].one_region;
+		cfg.writing = runs[i].writing;
+		ck_assert_int_eq(baton_sim_run(&cfg, &r), 0);
+		ck_assert_msg(!r.violation, "run %zu: %s\n%s", i, r.what,
+			      r.trace);
+		ck_assert_msg(!r.raft_stalled, "run %zu: Raft stalled", i);
+		ck_assert(fo->done);
+		ck_assert_int_eq(fo->region, 0);
+		ck_assert_int_eq(fo->synchronous,
+				 runs[i].sync_mode == BATON_SIM_SYNC_ON);
+		ck_assert_uint_eq(fo->databases, runs[i].databases);
+		ck_assert_msg(fo->failed_over == fo->databases,
+			      "run %zu: %u of %u failed over", i,
+			      fo->failed_over, fo->databases);
+		ck_assert_uint_eq(fo->renewing, fo->databases);
+		ck_assert_uint_gt(fo->modelled_ms, 0);
+		ck_assert_uint_gt(fo->elected_ms, 0);
+		ck_assert_uint_le(fo->first_ms, fo->last_ms);
+		/* one promote each, the modelled database's too */
+		ck_assert_uint_ge(fo->type_entries[BATON_CMD_PROMOTE],
+				  fo->databases);
+		if (fo->synchronous) {
+			ck_assert_uint_ge(fo->type_entries[BATON_CMD_LOST],
+					  fo->databases);
+			ck_assert_uint_ge(fo->type_entries[BATON_CMD_REPORT],
+					  2 * fo->databases);
+		} else {
+			ck_assert_uint_eq(fo->type_entries[BATON_CMD_LOST], 0);
+		}
+	}
+}
+END_TEST
+
 /* ---- two instances per region (docs/design-per-instance.md §6) ------- */
 
 /* With one instance a region nothing is drawn or traced that was not
@@ -1394,6 +1457,10 @@ static Suite *sim_suite(void)
 	tcase_add_test(tc, steady_state_keeps_the_lease);
 	tcase_add_test(tc, scale_mode_counts_what_the_batching_predicts);
 	tcase_add_test(tc, scale_mode_batches_reports_at_level_2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scale_failover");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, scale_mode_region_failover);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("instances");
 	tcase_set_timeout(tc, 300);
