@@ -16,11 +16,12 @@
 #include "consensus/node.h"
 #include "consensus/tls_transport.h"
 #include "harness.h"
+#include "support/ports.h"
 #include "support/testpki.h"
 
 struct pki {
 	char dir[64];
-	int port;
+	int ports[3]; /* r1..r3's, from the kernel (support/ports.h) */
 };
 
 static void issue(struct pki *p, X509 *ca, EVP_PKEY *ca_key, const char *name,
@@ -41,7 +42,11 @@ static void pki_make(struct pki *p)
 
 	snprintf(p->dir, sizeof p->dir, "/tmp/baton-tls-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(p->dir));
-	p->port = 30000 + (int)(getpid() % 20000);
+	/* not 30000 + pid: that reaches into the ephemeral range, where any
+	 * outgoing connection on the machine may hold the port */
+	for (int i = 0; i < 3; i++) {
+		p->ports[i] = tst_closed_port();
+	}
 	ca = testpki_cert(NULL, NULL, ca_key, "baton fleet CA", NULL, -60,
 			  86400);
 	other = testpki_cert(NULL, NULL, other_key, "someone else's CA", NULL,
@@ -85,7 +90,7 @@ static void tls_cfg(struct pki *p, const char *name,
 			 "r%u", i + 1);
 		snprintf(cfg->members[i].address,
 			 sizeof cfg->members[i].address, "127.0.0.1:%d",
-			 p->port + (int)i);
+			 p->ports[i]);
 	}
 }
 
@@ -247,7 +252,7 @@ START_TEST(silent_peer_is_cut_at_the_handshake_deadline)
 	ck_assert_int_eq(p->server.listen(&p->server, accept_cb), 0);
 
 	memset(x, 0, sizeof x);
-	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", pki.port, &sa), 0);
+	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", pki.ports[0], &sa), 0);
 	for (int i = 0; i < N; i++) {
 		uv_tcp_init(&p->loop, &x[i].tcp);
 		x[i].tcp.data = &x[i];
@@ -295,7 +300,7 @@ END_TEST
 
 START_TEST(good_certificates_connect)
 {
-	struct pki pki = {.port = 0};
+	struct pki pki = {0};
 	signal(SIGPIPE, SIG_IGN);
 	pki_make(&pki);
 	try_pair(&pki, "r1", "r2", true);
@@ -305,7 +310,7 @@ END_TEST
 
 START_TEST(bad_certificates_are_refused)
 {
-	struct pki pki = {.port = 0};
+	struct pki pki = {0};
 	signal(SIGPIPE, SIG_IGN);
 	pki_make(&pki);
 	try_pair(&pki, "r1", "wrongca", false);	 /* unknown CA */
@@ -362,7 +367,7 @@ static bool all_registered(struct cluster *c)
 
 START_TEST(raft_cluster_over_tls)
 {
-	struct pki pki = {.port = 0};
+	struct pki pki = {0};
 	struct cluster *c = calloc(1, sizeof *c);
 	struct baton_raft_apply req;
 	struct baton_cmd cmd;
