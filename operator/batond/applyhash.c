@@ -148,7 +148,7 @@ unsigned baton_applyhash_plan(const struct baton_applyhash *t, const char *db,
 	/* A full apply restarts the refresh period; so does a set from the
 	 * future (a clock that went back cannot make a set fresh forever). */
 	bool all = force || a == NULL || a->n == 0 || now_ms < a->since_ms ||
-		   now_ms - a->since_ms >= t->refresh_ms;
+		   now_ms - a->since_ms >= baton_applyhash_period(t);
 
 	*since = all ? now_ms : a->since_ms;
 	for (unsigned i = 0; i < n; i++) {
@@ -217,8 +217,30 @@ uint64_t baton_applyhash_seed_since(const struct baton_applyhash *t,
 	for (const unsigned char *p = (const unsigned char *)db; *p; p++) {
 		x = (x ^ *p) * 0x100000001b3ull;
 	}
-	back = t->refresh_ms > 0 ? x % t->refresh_ms : 0;
+	back = x % baton_applyhash_period(t);
 	return now_ms > back ? now_ms - back : 0;
+}
+
+void baton_applyhash_seed_spread(struct baton_applyhash *t, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < baton_index_count(&t->dbs); i++) {
+		struct applied_db *a = baton_index_at(&t->dbs, i);
+		if (a->seeded) {
+			a->since_ms =
+			    baton_applyhash_seed_since(t, a->key, now_ms);
+		}
+	}
+}
+
+uint64_t baton_applyhash_period(const struct baton_applyhash *t)
+{
+	uint64_t by_dbs = (uint64_t)baton_index_count(&t->dbs) *
+			  BATON_APPLYHASH_REFRESH_PER_DB_MS;
+
+	if (by_dbs > t->refresh_ms) {
+		return by_dbs;
+	}
+	return t->refresh_ms > 0 ? t->refresh_ms : 1;
 }
 
 int baton_applyhash_seed(struct baton_applyhash *t, const char *db, uint64_t h,

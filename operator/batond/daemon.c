@@ -566,7 +566,7 @@ static void seed_wait_cb(uv_timer_t *t)
 		  d->seed.pages);
 	start_controller_observed(d);
 	uv_timer_start(&d->seed_timer, seed_expired_cb,
-		       BATON_APPLYHASH_REFRESH_MS, 0);
+		       baton_applyhash_period(&d->applied), 0);
 }
 
 static void seed_done_cb(struct baton_applyseed *s)
@@ -588,10 +588,13 @@ static void seed_done_cb(struct baton_applyseed *s)
 		  s->listed, s->pages,
 		  (unsigned long long)(baton_mono_ms() - d->seed_started_ms),
 		  s->seeded);
+	/* the period grew with every database seeded: the refreshes after
+	 * this start spread over the whole of it */
+	baton_applyhash_seed_spread(&d->applied, baton_mono_ms());
 	if (d->controller == NULL) {
 		start_controller_observed(d);
 		uv_timer_start(&d->seed_timer, seed_expired_cb,
-			       BATON_APPLYHASH_REFRESH_MS, 0);
+			       baton_applyhash_period(&d->applied), 0);
 	}
 }
 

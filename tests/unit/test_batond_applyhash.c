@@ -540,6 +540,58 @@ START_TEST(seeding_is_bounded_and_spread)
 }
 END_TEST
 
+/* The refresh sends at most ~10 applies a second whatever the fleet
+ * (issue 20: 10 minutes for all was 50 a second at 5,000): the period
+ * grows with the databases, and after a seed the refresh bases spread
+ * over the period as it is then. */
+START_TEST(the_refresh_period_grows_with_the_fleet)
+{
+	struct baton_applyhash t;
+	uint64_t h[1] = {7}, since, lo = UINT64_MAX, hi = 0;
+	bool skip[1], live[1] = {true};
+	char name[32];
+	const uint64_t now = 100000000;
+
+	baton_applyhash_init(&t, 10000, 600000);
+	ck_assert_uint_eq(baton_applyhash_period(&t), 600000);
+	for (unsigned i = 0; i < 1000; i++) {
+		snprintf(name, sizeof name, "a/db-%u", i);
+		ck_assert_int_eq(baton_applyhash_done(&t, name, h, live, 1, 0),
+				 0);
+	}
+	/* 1,000: the configured 10 minutes */
+	ck_assert_uint_eq(baton_applyhash_period(&t), 600000);
+	for (unsigned i = 1000; i < 5000; i++) {
+		snprintf(name, sizeof name, "a/db-%u", i);
+		ck_assert_int_eq(
+		    baton_applyhash_seed(&t, name, h[0], now - 1000000), 0);
+	}
+	/* 5,000: 50 minutes */
+	ck_assert_uint_eq(baton_applyhash_period(&t),
+			  5000ull * BATON_APPLYHASH_REFRESH_PER_DB_MS);
+	/* a set 10 minutes old is not due at 5,000 */
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "a/db-0", h, 1, false,
+					       600000, skip, &since),
+			  0);
+	ck_assert_uint_eq(baton_applyhash_plan(&t, "a/db-0", h, 1, false,
+					       3000000, skip, &since),
+			  1);
+	/* the seeded ones drew their bases while the period grew; spread
+	 * again, they cover the whole 50 minutes */
+	baton_applyhash_seed_spread(&t, now);
+	for (unsigned i = 1000; i < 5000; i++) {
+		snprintf(name, sizeof name, "a/db-%u", i);
+		baton_applyhash_plan(&t, name, h, 1, false, now, skip, &since);
+		ck_assert_uint_le(since, now);
+		lo = since < lo ? since : lo;
+		hi = since > hi ? since : hi;
+	}
+	ck_assert_uint_gt(now - lo, 2700000); /* > 45 of the 50 minutes */
+	ck_assert_uint_lt(now - hi, 300000);
+	baton_applyhash_free(&t);
+}
+END_TEST
+
 static Suite *applyhash_suite(void)
 {
 	Suite *s = suite_create("batond_applyhash");
@@ -554,6 +606,7 @@ static Suite *applyhash_suite(void)
 	tcase_add_test(tc, seeded_children_are_not_applied_again);
 	tcase_add_test(tc, a_seed_never_overrides_a_reconcile);
 	tcase_add_test(tc, seeding_is_bounded_and_spread);
+	tcase_add_test(tc, the_refresh_period_grows_with_the_fleet);
 	suite_add_tcase(s, tc);
 	return s;
 }
