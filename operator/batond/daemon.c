@@ -13,8 +13,8 @@
 #include "batond/raftglue.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "consensus/decider.h"
 #include "common/version.h"
+#include "consensus/decider.h"
 
 /* ---- HTTP endpoints ------------------------------------------------------ */
 
@@ -524,14 +524,16 @@ static void start_controller_observed(struct baton_batond *d)
 	    .final_report = obs_final_report,
 	    .designate = obs_designate,
 	};
+	int rv;
 
 	if (d->stopping || d->controller != NULL) {
 		return;
 	}
-	if (start_controller(d) != 0) {
+	rv = start_controller(d);
+	if (rv != 0) {
 		baton_log(BATON_LOG_ERROR, "batond", "cannot start: %s",
 			  d->errmsg);
-		baton_batond_stop(d, 1);
+		baton_batond_stop(d, rv == BATON_ECONFIG ? 2 : 1);
 		return;
 	}
 	obs.data = d->controller;
