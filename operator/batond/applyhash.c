@@ -211,13 +211,17 @@ uint64_t baton_applyhash_seed_since(const struct baton_applyhash *t,
 				    const char *db, uint64_t now_ms)
 {
 	/* FNV-1a of the name: the share is the same for DB in every
-	 * process, and spread evenly over the period across databases */
-	uint64_t x = 0xcbf29ce484222325ull, back;
+	 * process, and spread evenly across databases over the last nine
+	 * tenths of the period: none is due in its first tenth, while the
+	 * start reconciles every database (a refresh there is load the
+	 * restart need not carry) */
+	uint64_t x = 0xcbf29ce484222325ull, back, span;
 
 	for (const unsigned char *p = (const unsigned char *)db; *p; p++) {
 		x = (x ^ *p) * 0x100000001b3ull;
 	}
-	back = x % baton_applyhash_period(t);
+	span = baton_applyhash_period(t) / 10 * 9;
+	back = span > 0 ? x % span : 0;
 	return now_ms > back ? now_ms - back : 0;
 }
 

@@ -120,7 +120,9 @@ bool baton_applyhash_pods_gone(struct baton_applyhash *t, const char *db,
  * process's own: a reconcile's (baton_applyhash_pods_gone,
  * baton_applyhash_done) is newer than any list, and a seed never
  * changes it. A seeded set's refresh base is NOW_MS less a share of the
- * refresh period drawn from DB's name (baton_applyhash_seed_since). Its
+ * refresh period drawn from DB's name (baton_applyhash_seed_since): its
+ * refresh falls in the last nine tenths of the period after the start,
+ * none in the first, while the start reconciles everything. Its
  * first baton_applyhash_pods_gone() is false: the set holds only live
  * children (a StatefulSet deleted before the list is not in it), and a
  * reconcile before the pod cache listed the pods must not apply all.
