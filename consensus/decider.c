@@ -905,6 +905,15 @@ baton_agent_lease_apply(struct baton_agent_lease *l,
 	return BATON_GRANT_EXTENDED;
 }
 
+uint64_t baton_agent_lease_file_ns(const struct baton_agent_lease *l,
+				   uint64_t now)
+{
+	if (!l->valid || now >= l->deadline || l->primary_epoch != l->epoch) {
+		return 0;
+	}
+	return l->deadline * 1000000u;
+}
+
 const char *baton_grant_verdict_name(enum baton_grant_verdict v)
 {
 	switch (v) {

@@ -498,6 +498,16 @@ baton_agent_lease_apply(struct baton_agent_lease *l,
 			const struct baton_lease_answer *ans, uint64_t now);
 const char *baton_grant_verdict_name(enum baton_grant_verdict v);
 
+/* What the agent publishes to PostgreSQL (engine/leasefile.h) for L at
+ * NOW (both on the lease clock, CLOCK_BOOTTIME in ms): L's own deadline
+ * in CLOCK_BOOTTIME nanoseconds while L is valid for its primary epoch,
+ * else 0 (fenced). The deadline itself, never "the clock now + what is
+ * left": a preemption between two readings of the clock stretched the
+ * published deadline by its length (a commit 112 ms after the lease under
+ * a loaded CI run, itest_agent_lease). */
+uint64_t baton_agent_lease_file_ns(const struct baton_agent_lease *l,
+				   uint64_t now);
+
 const char *baton_phase_name(int phase);
 const char *baton_reason_name(int reason);
 

@@ -290,18 +290,11 @@ static void respond_json(struct baton_http_request *req, int status,
  * every change of the lease, before anything else acts on it. */
 static void publish_lease(struct baton_agent *a)
 {
-	uint64_t now, deadline = 0;
-
 	if (a->lease_file.fd < 0) {
 		return;
 	}
-	now = now_ms(a);
-	if (a->lease.valid && now < a->lease.deadline &&
-	    a->lease.primary_epoch == a->lease.epoch) {
-		deadline =
-		    baton_boottime_ns() + (a->lease.deadline - now) * 1000000u;
-	}
-	baton_leasefile_set(&a->lease_file, a->lease.epoch, deadline);
+	baton_leasefile_set(&a->lease_file, a->lease.epoch,
+			    baton_agent_lease_file_ns(&a->lease, now_ms(a)));
 }
 
 static void lease_expired_cb(uv_timer_t *t)

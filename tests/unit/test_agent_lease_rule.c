@@ -53,6 +53,35 @@ START_TEST(a_grant_counts_from_the_question)
 }
 END_TEST
 
+/* What PostgreSQL is told is the lease's own deadline, whenever it is
+ * computed: the agent used to publish "the clock now + what is left"
+ * with the clock read twice, and a preemption between the readings
+ * stretched the deadline by its length (a commit 112 ms after the lease
+ * in a loaded CI run). */
+START_TEST(the_published_deadline_is_the_lease_s_own)
+{
+	struct baton_agent_lease l = held(3);
+	struct baton_lease_answer a = answer(1000, 3, 1500);
+
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 1000), 0);
+	ck_assert_int_eq(baton_agent_lease_apply(&l, &a, 1400),
+			 BATON_GRANT_EXTENDED);
+	/* the same at any time it is computed, up to the end */
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 1400),
+			  2400ull * 1000000u);
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 2399),
+			  2400ull * 1000000u);
+	/* over: fenced */
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 2400), 0);
+	/* held for another epoch than the one it is primary at: fenced */
+	l.primary_epoch = 2;
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 1500), 0);
+	l.primary_epoch = 3;
+	l.valid = false;
+	ck_assert_uint_eq(baton_agent_lease_file_ns(&l, 1500), 0);
+}
+END_TEST
+
 START_TEST(late_answers_are_worth_nothing)
 {
 	struct baton_agent_lease l = held(3);
@@ -222,6 +251,7 @@ static Suite *rule_suite(void)
 	tcase_add_test(tc, zero_for_our_epoch_revokes);
 	tcase_add_test(tc, no_answer_ever_stretches_the_lease);
 	tcase_add_test(tc, answer_bodies_are_checked);
+	tcase_add_test(tc, the_published_deadline_is_the_lease_s_own);
 	suite_add_tcase(s, tc);
 	return s;
 }
