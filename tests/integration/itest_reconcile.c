@@ -285,18 +285,25 @@ static void create_dbc(const char *name, const char *extra)
 	json_decref(d.result);
 }
 
-static void delete_dbc(const char *name)
+/* Deletes NAME (of GROUP/VERSION RES in the test's namespace); it must
+ * succeed. */
+static void delete_obj(const char *group, const char *version, const char *res,
+		       const char *name)
 {
 	struct baton_kube_request req = {0};
 	struct done d = {0};
-	struct baton_kube_ref ref = {
-	    "baton.dev", "v1alpha1", "databaseclusters", ns, name, NULL};
+	struct baton_kube_ref ref = {group, version, res, ns, name, NULL};
 	req.data = &d;
 	ck_assert_int_eq(baton_kube_delete(&client, &req, &ref, NULL, done_cb),
 			 0);
 	wait_for(&d.done);
 	ck_assert_msg(d.status == 0, "delete %s: %s", name, d.errmsg);
 	json_decref(d.result);
+}
+
+static void delete_dbc(const char *name)
+{
+	delete_obj("baton.dev", "v1alpha1", "databaseclusters", name);
 }
 
 /* The primary Service SVC exists and its selector names EPOCH: the label
@@ -699,18 +706,7 @@ START_TEST(unchanged_children_are_not_applied_again)
 	/* the StatefulSet deleted: while its pods are cached nothing is
 	 * applied (the refresh period repairs it); once the region has no
 	 * pods, everything is */
-	{
-		struct baton_kube_request req = {0};
-		struct done d = {0};
-		struct baton_kube_ref ref = {
-		    "apps", "v1", "statefulsets", ns, "steady-eu-west", NULL};
-		req.data = &d;
-		ck_assert_int_eq(
-		    baton_kube_delete(&client, &req, &ref, NULL, done_cb), 0);
-		wait_for(&d.done);
-		ck_assert_msg(d.status == 0, "delete: %s", d.errmsg);
-		json_decref(d.result);
-	}
+	delete_obj("apps", "v1", "statefulsets", "steady-eu-west");
 	ck_assert_msg(reconcile_in(&env_h, "steady", &j) == 0, "%s", j.errmsg);
 	ck_assert_int_eq(j.applied, 0);
 	fenv.no_pods = true;
@@ -757,20 +753,6 @@ static void restart_and_seed(const char *const *namespaces,
 	ck_assert(!seed->running);
 }
 
-static void delete_child(const char *group, const char *res, const char *name)
-{
-	struct baton_kube_request req = {0};
-	struct done d = {0};
-	struct baton_kube_ref ref = {group, "v1", res, ns, name, NULL};
-
-	req.data = &d;
-	ck_assert_int_eq(baton_kube_delete(&client, &req, &ref, NULL, done_cb),
-			 0);
-	wait_for(&d.done);
-	ck_assert_msg(d.status == 0, "delete %s: %s", name, d.errmsg);
-	json_decref(d.result);
-}
-
 /* After a restart, unchanged children are not applied again: their
  * stamps are read off the live objects (issue 20: a restart at 1,000
  * databases applied 6,000 children); a child deleted while batond was
@@ -791,7 +773,7 @@ START_TEST(a_restart_reads_the_stamps_off_the_children)
 	ck_assert_msg(reconcile_in(&env_h, "lost", &j) == 0, "%s", j.errmsg);
 	ck_assert_int_eq(j.applied, 6);
 	/* while batond is down, someone deletes a child */
-	delete_child("", "configmaps", "lost-eu-west");
+	delete_obj("", "v1", "configmaps", "lost-eu-west");
 
 	/* these namespaces only: exactly the two databases' live children */
 	restart_and_seed(mine, &seed);
