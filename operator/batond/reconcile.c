@@ -237,7 +237,11 @@ static int desired_objects(struct baton_reconcile *r, const char *primary,
 			}
 		}
 	}
-	rv = backend->desired(&ms, r->objects, r->errmsg);
+	/* a drain always routes (to nowhere); otherwise only a database the
+	 * FSM holds is routed (reconcile.h, step 4) */
+	rv = drain_only || r->routing
+		 ? backend->desired(&ms, r->objects, r->errmsg)
+		 : 0;
 	if (rv != 0) {
 		return rv;
 	}
@@ -431,7 +435,7 @@ static void prune(struct baton_reconcile *r)
 	snprintf(selector, sizeof selector, BATON_LABEL_CLUSTER "=%s",
 		 r->spec.name);
 	r->pending = 1;
-	for (size_t k = 0; k < N_PRUNABLE; k++) {
+	for (size_t k = 0; r->routing && k < N_PRUNABLE; k++) {
 		char group[64];
 		struct baton_kube_ref ref;
 		struct baton_kube_list_opts lo = {0};
@@ -886,6 +890,7 @@ static void run(struct baton_reconcile *r)
 				  r->spec.ns, r->spec.name, baton_strerror(rv));
 		}
 		env->fsm_view(env->data, &r->spec, &fsm);
+		r->routing = fsm.registered;
 		rv = desired_objects(r,
 				     fsm.registered ? fsm.primary_region : NULL,
 				     fsm.epoch, false);

@@ -11,7 +11,13 @@
  *      force: batond owns these fields), each stamped with the hash of its
  *      desired state; with env->applied, only those whose stamp this
  *      process has not applied yet (batond/applyhash.h says when drift is
- *      repaired all the same);
+ *      repaired all the same). While this region's FSM does not hold the
+ *      database (its registration in flight, or this region's log behind)
+ *      the routing objects are neither applied nor pruned, left as they
+ *      are: the FSM alone says who is primary, and routing for "no
+ *      database" points the primary Service at epoch 0, wrong for a
+ *      region whose log lags and one apply too many for a new database,
+ *      whose commit reconciles it again (issue 20);
  *   5. compute status (pure, batond/status.c) and patch /status only if it
  *      differs, so a reconcile that learns nothing writes nothing.
  *
@@ -133,6 +139,9 @@ struct baton_reconcile {
 	int pending;
 	int first_error;
 	bool prune_failed;
+	/* the FSM holds the database: its routing objects are applied and
+	 * pruned (else left as they are) */
+	bool routing;
 	int step;
 	/* what the apply step routed to (for env->routed) */
 	char routed_primary[64]; /* a region name */

@@ -44,6 +44,9 @@ struct fake_env {
 	char routed_mesh[16];
 	json_t *last_failover; /* what env->last_failover returns */
 	bool no_pods; /* env_h: this region has no pod of the database */
+	/* this region's FSM does not hold the database and registering it is
+	 * another node's (a follower whose log is behind) */
+	bool lagging;
 };
 static struct fake_env fenv;
 
@@ -62,6 +65,9 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 static int env_register(void *data, const struct baton_dbspec *spec)
 {
 	struct fake_env *e = data;
+	if (e->lagging) {
+		return BATON_EBUSY;
+	}
 	e->registered = true;
 	return 0;
 }
@@ -496,6 +502,57 @@ START_TEST(without_a_committed_primary_it_is_provisioning)
 }
 END_TEST
 
+/* Routing follows the FSM, and only the FSM: while this region's log does
+ * not hold the database (a new one's registration in flight, a follower
+ * behind) its routing objects are left as they are. Applying routing for
+ * "no database" pointed a lagging region's primary Service at epoch 0 (no
+ * endpoints) and cost every new database one apply too many (issue 20). */
+START_TEST(routing_waits_for_the_fsm_to_hold_the_database)
+{
+	struct job j;
+	json_t *o;
+	int st;
+
+	create_dbc("lag", "");
+	fenv.primary = "eu-west";
+	fenv.epoch = 3;
+	ck_assert_msg(reconcile_in(&env_h, "lag", &j) == 0, "%s", j.errmsg);
+	assert_primary_service_epoch("lag-rw", "3");
+	ck_assert_int_eq(fenv.routed, 1);
+
+	/* this region's FSM loses sight of it (a restart whose log is
+	 * behind): the primary keeps its endpoints, nothing is routed */
+	fenv.registered = false;
+	fenv.lagging = true;
+	fenv.primary = NULL;
+	fenv.epoch = 0;
+	ck_assert_msg(reconcile_in(&env_h, "lag", &j) == 0, "%s", j.errmsg);
+	assert_primary_service_epoch("lag-rw", "3");
+	ck_assert_int_eq(fenv.routed, 1);
+
+	/* a new database before its registration commits: its children,
+	 * not its routing */
+	create_dbc("fresh", "");
+	ck_assert_msg(reconcile_in(&env_h, "fresh", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 4);
+	o = get(NULL, "v1", "services", "fresh-rw", &st);
+	ck_assert_int_eq(st, BATON_ENOTFOUND);
+	json_decref(o);
+	o = get("apps", "v1", "statefulsets", "fresh-eu-west", &st);
+	ck_assert_msg(st == 0, "StatefulSet missing: %s", baton_errname(st));
+	json_decref(o);
+	/* committed: the routing, once, and the children are not applied
+	 * again */
+	fenv.lagging = false;
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile_in(&env_h, "fresh", &j) == 0, "%s", j.errmsg);
+	ck_assert_int_eq(j.applied, 2);
+	ck_assert_int_eq(j.skipped, 4);
+	assert_primary_service_epoch("fresh-rw", "1");
+}
+END_TEST
+
 START_TEST(delete_drains_then_removes_the_finalizer)
 {
 	struct job j;
@@ -875,6 +932,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, second_reconcile_writes_no_status);
 	tcase_add_test(tc, new_epoch_moves_the_primary_service);
 	tcase_add_test(tc, without_a_committed_primary_it_is_provisioning);
+	tcase_add_test(tc, routing_waits_for_the_fsm_to_hold_the_database);
 	tcase_add_test(tc, delete_drains_then_removes_the_finalizer);
 	tcase_add_test(tc, delete_with_quorum_is_immediate);
 	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
