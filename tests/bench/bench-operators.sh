@@ -178,12 +178,16 @@ awk '
         for (i = 1; i <= NR; i++)
             printf "%-18s %6d %10.1f %6.1f MiB %6.1f MiB %7.1f %8d %8.2f %5.1f-%-5.1f\n", op[i], n[i], s[i], idle[i] / 1024, rss[i] / 1024, cpu[i], w[i], w[i] / n[i], lo[i], hi[i]
         print ""
+        # each batond run beside the run of the other operator at the same
+        # size in the same round (sizes may repeat: "200 1000 200 1000")
         for (i = 1; i <= NR; i++) {
             if (op[i] != "batond") continue
             for (j = 1; j <= NR; j++) {
-                if (op[j] == "batond" || n[j] != n[i]) continue
+                if (op[j] == "batond" || n[j] != n[i] || used[j]) continue
+                used[j] = 1
                 printf "N=%d: batond converges %.2fx as fast (%.1f s vs %.1f s); its RSS at N is %.2f of the other'"'"'s (idle %.2f); CPU %.2f; writes %.2f\n", \
                     n[i], s[j] / s[i], s[i], s[j], rss[i] / rss[j], idle[i] / idle[j], cpu[i] / cpu[j], w[i] / w[j]
+                break
             }
         }
     }' "$work/results"
