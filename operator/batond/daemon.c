@@ -259,6 +259,7 @@ static void raft_stopped_cb(struct baton_raftglue *g)
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	baton_looplag_stop(&d->loop_lag);
+	baton_heaptrim_stop(&d->heap_trim);
 }
 
 static void peertoken_closed_cb(struct baton_peertoken *p)
@@ -657,7 +658,8 @@ int baton_batond_run(struct baton_batond_config *cfg)
 	baton_statusecho_init(&d.echoes, BATON_MAX_DATABASES);
 	baton_designation_init(&d.desig);
 	if ((rv = add_metrics(&d)) != 0 ||
-	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0) {
+	    (rv = baton_looplag_start(&d.loop_lag, &d.metrics, &loop)) != 0 ||
+	    (rv = baton_heaptrim_start(&d.heap_trim, &d.metrics, &loop)) != 0) {
 		baton_errmsg_printf(d.errmsg, "metrics: out of memory");
 	} else if ((rv = baton_kubemetrics_start(&d.kube_metrics, &d.metrics,
 						 &loop, cfg, &d.kube)) != 0) {

@@ -19,6 +19,7 @@
 #include "batond/config.h"
 #include "batond/controller.h"
 #include "batond/designation.h"
+#include "batond/heaptrim.h"
 #include "batond/kubemetrics.h"
 #include "batond/looplag.h"
 #include "batond/peertoken.h"
@@ -52,6 +53,7 @@ struct baton_batond {
 	struct baton_metric *m_queue_depth;
 	struct baton_kubemetrics kube_metrics; /* requests, watch restarts */
 	struct baton_looplag loop_lag;	       /* baton_loop_lag_seconds */
+	struct baton_heaptrim heap_trim;       /* freed heap given back */
 	struct baton_metric *m_epoch;
 	struct baton_metric *m_primary;
 	struct baton_metric *m_up;
