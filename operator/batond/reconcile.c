@@ -7,6 +7,7 @@
 #include "batond/agentpki.h"
 #include "batond/cachefields.h"
 #include "batond/children.h"
+#include "batond/firststatus.h"
 #include "common/clock.h"
 #include "common/labels.h"
 #include "common/log.h"
@@ -749,6 +750,19 @@ static void designation_event(void *data, const char *type, const char *reason,
 	r->env->event(r->env->data, r->obj, type, reason, message);
 }
 
+/* Seconds since the object was created by this process's clock, or -1
+ * when its creationTimestamp is missing or does not parse. */
+static double creation_age(struct baton_reconcile *r)
+{
+	const char *created = md_str(r->obj, "creationTimestamp");
+	time_t t;
+
+	if (created == NULL || baton_clock_parse_rfc3339(created, &t) != 0) {
+		return -1;
+	}
+	return r->env->seconds_since(r->env->data, created);
+}
+
 /* OLD: the status the object has (batond/cachefields.h keeps it as text) */
 static void write_status_from(struct baton_reconcile *r, json_t *old)
 {
@@ -765,6 +779,11 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 
 	if (valid) {
 		env->fsm_view(env->data, &r->spec, &fsm);
+	}
+	if (valid && !r->spec.deleting &&
+	    baton_firststatus_hold(old, &fsm, creation_age(r))) {
+		finish(r, 0); /* the commit's reconcile writes it */
+		return;
 	}
 	in.spec = valid ? &r->spec : NULL;
 	in.generation = r->spec.generation;

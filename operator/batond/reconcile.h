@@ -19,7 +19,9 @@
  *      region whose log lags and one apply too many for a new database,
  *      whose commit reconciles it again (issue 20);
  *   5. compute status (pure, batond/status.c) and patch /status only if it
- *      differs, so a reconcile that learns nothing writes nothing.
+ *      differs, so a reconcile that learns nothing writes nothing; a new
+ *      database's first status waits for its registration to commit
+ *      (batond/firststatus.h), so it is written once, with its primary.
  *
  * Deletion: the primary Service is pointed at epoch 0 (no endpoints: traffic
  * drained), the database is removed from the FSM, then the finalizer is

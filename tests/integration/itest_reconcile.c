@@ -15,6 +15,7 @@
 #include "../unit/harness.h"
 #include "batond/applyseed.h"
 #include "batond/cachefields.h"
+#include "batond/firststatus.h"
 #include "batond/reconcile.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -47,6 +48,7 @@ struct fake_env {
 	/* this region's FSM does not hold the database and registering it is
 	 * another node's (a follower whose log is behind) */
 	bool lagging;
+	bool no_quorum; /* this batond cannot reach a Raft majority */
 };
 static struct fake_env fenv;
 
@@ -56,7 +58,7 @@ static void env_fsm_view(void *data, const struct baton_dbspec *spec,
 	struct fake_env *e = data;
 	memset(out, 0, sizeof *out);
 	out->registered = e->registered;
-	out->quorum = true;
+	out->quorum = !e->no_quorum;
 	out->primary_region = e->primary;
 	out->epoch = e->epoch;
 	out->phase = "Healthy";
@@ -553,6 +555,63 @@ START_TEST(routing_waits_for_the_fsm_to_hold_the_database)
 }
 END_TEST
 
+/* A new database's first status waits for its registration to commit
+ * (batond/firststatus.h): written once, with the primary, and one phase
+ * Event, where it was Provisioning (a status write and an Event) and then
+ * the primary (another of each) milliseconds later (issue 20). Without a
+ * majority, or once the object is older than the wait, Provisioning is
+ * written at once: a registration that cannot commit is not hidden. */
+START_TEST(a_new_databases_status_is_written_once_with_its_primary)
+{
+	struct job j;
+	json_t *o;
+
+	create_dbc("once", "");
+	fenv.lagging = true;
+	ck_assert_msg(reconcile_in(&env_h, "once", &j) == 0, "%s", j.errmsg);
+	ck_assert(!j.status_written);
+	ck_assert_int_eq(fenv.events, 0);
+	o = get_dbc("once");
+	ck_assert_ptr_null(status_str(o, "phase"));
+	json_decref(o);
+	/* committed */
+	fenv.lagging = false;
+	fenv.primary = "eu-west";
+	fenv.epoch = 1;
+	ck_assert_msg(reconcile_in(&env_h, "once", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	ck_assert_int_eq(fenv.events, 1);
+	o = get_dbc("once");
+	ck_assert_str_eq(status_str(o, "primaryRegion"), "eu-west");
+	ck_assert_str_ne(status_str(o, "phase"), "Provisioning");
+	json_decref(o);
+
+	/* no majority: no commit can come, so it says so now */
+	fenv.registered = false;
+	fenv.lagging = true;
+	fenv.primary = NULL;
+	fenv.epoch = 0;
+	fenv.no_quorum = true;
+	create_dbc("cut-off", "");
+	ck_assert_msg(reconcile_in(&env_h, "cut-off", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	o = get_dbc("cut-off");
+	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
+	json_decref(o);
+
+	/* a majority, but the registration has not committed within the
+	 * wait (a full FSM): Provisioning, not silence */
+	fenv.no_quorum = false;
+	fenv.deletion_age = BATON_FIRSTSTATUS_WAIT_S + 1; /* env_since */
+	create_dbc("stuck", "");
+	ck_assert_msg(reconcile_in(&env_h, "stuck", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	o = get_dbc("stuck");
+	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
+	json_decref(o);
+}
+END_TEST
+
 START_TEST(delete_drains_then_removes_the_finalizer)
 {
 	struct job j;
@@ -933,6 +992,8 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, new_epoch_moves_the_primary_service);
 	tcase_add_test(tc, without_a_committed_primary_it_is_provisioning);
 	tcase_add_test(tc, routing_waits_for_the_fsm_to_hold_the_database);
+	tcase_add_test(tc,
+		       a_new_databases_status_is_written_once_with_its_primary);
 	tcase_add_test(tc, delete_drains_then_removes_the_finalizer);
 	tcase_add_test(tc, delete_with_quorum_is_immediate);
 	tcase_add_test(tc, serviceexport_follows_the_primary_and_is_pruned);
