@@ -587,11 +587,24 @@ static void apply_objects(struct baton_reconcile *r)
 
 /* ---- finalizer ----------------------------------------------------------- */
 
+/* The status write ended without writing: the cache is not behind it. */
+static void status_unsent(struct baton_reconcile *r)
+{
+	if (r->env->echoes != NULL) {
+		char db[160];
+		baton_statusecho_unsent(r->env->echoes,
+					db_name(r, db, sizeof db));
+	}
+}
+
 static void patch_cb(struct baton_kube_request *req, int status)
 {
 	struct baton_reconcile *r = req->data;
 	if (status != 0) {
 		char detail[BATON_ERRMSG_SIZE];
+		if (r->step == STEP_STATUS) {
+			status_unsent(r);
+		}
 		snprintf(detail, sizeof detail, "%s", req->errmsg);
 		fail(r, status,
 		     r->step == STEP_FINALIZER ? "adding the finalizer"
@@ -785,6 +798,19 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 		finish(r, 0); /* the commit's reconcile writes it */
 		return;
 	}
+	if (valid && !r->spec.deleting && env->echoes != NULL) {
+		char db[160];
+		if (baton_statusecho_behind(env->echoes,
+					    db_name(r, db, sizeof db), old,
+					    baton_mono_ms())) {
+			/* the cache has not seen this process's last write
+			 * yet: look again when it has (statusecho.h) */
+			snprintf(r->errmsg, sizeof r->errmsg,
+				 "the cache is behind its own status write");
+			finish(r, BATON_EBUSY);
+			return;
+		}
+	}
 	in.spec = valid ? &r->spec : NULL;
 	in.generation = r->spec.generation;
 	in.spec_error = valid ? NULL : r->spec_error;
@@ -860,10 +886,16 @@ static void write_status_from(struct baton_reconcile *r, json_t *old)
 	ref.name = r->spec.name;
 	ref.subresource = "status";
 	r->reqs[0].data = r;
+	if (env->echoes != NULL) {
+		char db[160];
+		baton_statusecho_writing(env->echoes, db_name(r, db, sizeof db),
+					 baton_mono_ms());
+	}
 	rv = baton_kube_patch(env->kube, &r->reqs[0], &ref,
 			      BATON_KUBE_PATCH_MERGE, patch, NULL, patch_cb);
 	json_decref(patch);
 	if (rv != 0) {
+		status_unsent(r);
 		fail(r, rv, "writing status", baton_strerror(rv));
 	}
 }

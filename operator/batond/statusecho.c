@@ -13,6 +13,8 @@
 struct intent {
 	char key[BATON_NAME_SIZE]; /* "ns/name", as the FSM names it */
 	uint64_t stamp;
+	uint64_t writing_ms; /* its write was sent then (0: none awaited) */
+	bool waiting;	     /* a reconcile waits for that write's echo */
 };
 
 void baton_statusecho_init(struct baton_statusecho *t, unsigned max_dbs)
@@ -46,6 +48,51 @@ void baton_statusecho_intend(struct baton_statusecho *t, const char *db,
 		in = p;
 	}
 	in->stamp = h;
+	in->writing_ms = 0;
+	in->waiting = false;
+}
+
+void baton_statusecho_writing(struct baton_statusecho *t, const char *db,
+			      uint64_t now_ms)
+{
+	struct intent *in = baton_index_get(&t->dbs, db);
+
+	if (in != NULL) {
+		in->writing_ms = now_ms != 0 ? now_ms : 1;
+	}
+}
+
+void baton_statusecho_unsent(struct baton_statusecho *t, const char *db)
+{
+	struct intent *in = baton_index_get(&t->dbs, db);
+
+	if (in != NULL) {
+		in->writing_ms = 0;
+		in->waiting = false;
+	}
+}
+
+bool baton_statusecho_behind(struct baton_statusecho *t, const char *db,
+			     json_t *cached, uint64_t now_ms)
+{
+	struct intent *in = baton_index_get(&t->dbs, db);
+	uint64_t h;
+
+	if (in == NULL || in->writing_ms == 0) {
+		return false;
+	}
+	if (now_ms < in->writing_ms ||
+	    now_ms - in->writing_ms >= BATON_STATUSECHO_BEHIND_MS ||
+	    (cached != NULL && baton_applyhash_digest(cached, &h) == 0 &&
+	     h == in->stamp)) {
+		/* past the bound, believe the cache again; or it has the
+		 * write */
+		in->writing_ms = 0;
+		in->waiting = false;
+		return false;
+	}
+	in->waiting = true;
+	return true;
 }
 
 /* Whether the objects' key K differs, the status (tree and kept text)
@@ -124,7 +171,8 @@ bool baton_statusecho_echo(const struct baton_statusecho *t, json_t *old_obj,
 	}
 	n = baton_applyhash_digest(status, &h);
 	json_decref(status);
-	return n == 0 && h == in->stamp;
+	/* a reconcile waits for this very echo: it is its wake-up */
+	return n == 0 && h == in->stamp && !in->waiting;
 }
 
 void baton_statusecho_forget(struct baton_statusecho *t, const char *db)

@@ -59,6 +59,34 @@ void baton_statusecho_free(struct baton_statusecho *t);
 void baton_statusecho_intend(struct baton_statusecho *t, const char *db,
 			     json_t *status);
 
+/* The status write of DB's intent is being sent at NOW_MS (monotonic):
+ * until the cache holds that status, the cache is behind batond's own
+ * write (baton_statusecho_behind). */
+void baton_statusecho_writing(struct baton_statusecho *t, const char *db,
+			      uint64_t now_ms);
+
+/* DB's status write ended without writing (an error): nothing to wait
+ * for. */
+void baton_statusecho_unsent(struct baton_statusecho *t, const char *db);
+
+/* Whether the status CACHED (NULL: none) that a reconcile of DB reads at
+ * NOW_MS is older than DB's own status write: written less than
+ * BATON_STATUSECHO_BEHIND_MS ago, and not the intent. Such a reconcile
+ * waits (the caller requeues it with backoff) instead of computing a new
+ * status from the old one: from a stale cache it wrote the same status
+ * again, with new transition times and the phase Event a second time (a
+ * database's second reconcile, woken while its first ran, read the cache
+ * before the first write's watch event reached it: two status writes
+ * and two Events of nearly every new database, issue 20). Past the bound
+ * (the echo lost: someone else wrote the status meanwhile, a watch
+ * restarting) the cache is believed again. Clears DB's wait once the
+ * cache holds the intent; while a reconcile waits, the echo of that write
+ * is no echo (baton_statusecho_echo): it enqueues the database, so the
+ * wait ends with the watch event, not with the backoff. */
+#define BATON_STATUSECHO_BEHIND_MS 2000
+bool baton_statusecho_behind(struct baton_statusecho *t, const char *db,
+			     json_t *cached, uint64_t now_ms);
+
 /* Whether the update of a cached DatabaseCluster from OLD_OBJ to NEW_OBJ
  * (both as the informer caches them) is only the echo of DB's intent.
  * False for a NULL T. */

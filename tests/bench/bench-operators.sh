@@ -16,8 +16,9 @@
 # never sanitized); BATON_BENCH_BATOND_ARGS and BATON_BENCH_CR_ARGS add
 # flags (e.g. "--max-concurrent-reconciles 4" for the Go operator, whose
 # default is controller-runtime's: 1); BATON_BENCH_TIMEOUT (default 900 s)
-# bounds one convergence. BATON_BENCH_ORDER="controller-runtime batond"
-# runs the Go operator first at each size (the load of a shared machine
+# bounds one convergence. BATON_BENCH_KEEP=DIR keeps each run's operator
+# metrics and log and the API server's /metrics (writes by resource)
+# there. BATON_BENCH_ORDER="controller-runtime batond" runs the Go operator first at each size (the load of a shared machine
 # drifts; the order is one way to see how much). batond is started as tests/bench/bench-batond.sh
 # starts it. The operators and the control plane run at the script's own
 # priority: make bench-operators runs it under nice -n 10 (a shared machine).
@@ -146,6 +147,13 @@ PY
     done
     end=$(date +%s.%N)
     curl -s "127.0.0.1:$mport/metrics" >"$work/metrics.txt"
+    if [ -n "${BATON_BENCH_KEEP:-}" ]; then
+        # what each write was: the API server's counts by resource
+        mkdir -p "$BATON_BENCH_KEEP"
+        cp "$work/metrics.txt" "$BATON_BENCH_KEEP/$op-$n.metrics"
+        cp "$work/$op-$n.log" "$BATON_BENCH_KEEP/$op-$n.log"
+        "${kc[@]}" get --raw /metrics >"$BATON_BENCH_KEEP/$op-$n.apiserver" || true
+    fi
     printf '%s %d %.1f %d %d %s %d %s %s\n' "$op" "$n" "$(echo "$end - $start" | bc)" "$idle" \
         "$(rss "$opid")" "$(cpu "$opid")" "$(writes "$op" "$work/metrics.txt" "$region")" \
         "$lmin" "$lmax" >>"$work/results"

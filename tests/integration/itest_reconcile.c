@@ -981,6 +981,52 @@ START_TEST(the_status_written_comes_back_as_its_echo)
 }
 END_TEST
 
+/* A reconcile of the object as it was before this process's own status
+ * write (a cache the write's watch event has not reached yet: a
+ * database's second reconcile, woken while its first ran) waits for it;
+ * it used to write the same status again, with new transition times and
+ * the phase Event a second time (issue 20). */
+START_TEST(a_reconcile_on_a_cache_behind_its_own_write_waits)
+{
+	struct job j;
+	json_t *stale, *fresh;
+	int events;
+	int rv;
+
+	create_dbc("behind", "");
+	fenv.registered = true;
+	fenv.primary = "eu-west";
+	fenv.epoch = 2;
+	ck_assert_msg(reconcile_in(&env_e, "behind", &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	events = fenv.events;
+	/* the cache still has the object without the status written (its
+	 * finalizer's echo, say) */
+	stale = get_dbc("behind");
+	json_object_del(stale, "status");
+	baton_cachefields_dbc_local(stale);
+	memset(&j, 0, sizeof j);
+	j.r.data = &j;
+	ck_assert_int_eq(baton_reconcile_start(&j.r, &env_e, stale, job_cb), 0);
+	wait_for(&j.done);
+	ck_assert_int_eq(j.status, BATON_EBUSY);
+	ck_assert(!j.status_written);
+	ck_assert_int_eq(fenv.events, events);
+	/* the write reaches the cache: nothing to write */
+	fresh = get_cached("behind");
+	memset(&j, 0, sizeof j);
+	j.r.data = &j;
+	ck_assert_int_eq(baton_reconcile_start(&j.r, &env_e, fresh, job_cb), 0);
+	wait_for(&j.done);
+	rv = j.status;
+	ck_assert_msg(rv == 0, "%s", j.errmsg);
+	ck_assert(!j.status_written);
+	ck_assert_int_eq(fenv.events, events);
+	json_decref(stale);
+	json_decref(fresh);
+}
+END_TEST
+
 static Suite *reconcile_suite(void)
 {
 	Suite *s = suite_create("reconcile");
@@ -1001,6 +1047,7 @@ static Suite *reconcile_suite(void)
 	tcase_add_test(tc, status_fields_that_go_away_are_removed);
 	tcase_add_test(tc, unchanged_children_are_not_applied_again);
 	tcase_add_test(tc, the_status_written_comes_back_as_its_echo);
+	tcase_add_test(tc, a_reconcile_on_a_cache_behind_its_own_write_waits);
 	tcase_add_test(tc, a_restart_reads_the_stamps_off_the_children);
 	tcase_add_test(tc, a_cancelled_seed_says_so);
 	suite_add_tcase(s, tc);

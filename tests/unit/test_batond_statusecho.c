@@ -203,6 +203,73 @@ START_TEST(bounded_and_null)
 }
 END_TEST
 
+/* A reconcile that reads the cache before its own last status write
+ * reached it waits (the write's watch event wakes it) instead of writing
+ * the same status again from the stale one; the wait ends when the cache
+ * has the write, when the write was not sent, or after the bound. */
+START_TEST(a_cache_behind_its_own_write_waits_for_it)
+{
+	struct baton_statusecho t;
+	json_t *none = cached("10", 1, "");
+	json_t *written = cached("11", 1, s_healthy);
+	json_t *st_pending = json_loads(s_pending, 0, NULL);
+	json_t *st_healthy = json_loads(s_healthy_reordered, 0, NULL);
+	const char *db = "shop/orders";
+
+	baton_statusecho_init(&t, 100);
+	/* nothing written: never behind */
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 1000));
+	intend(&t, db, s_healthy);
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 1000));
+	/* written at 1000 ms; the cache still has no status, or an older
+	 * one: behind, until the bound */
+	baton_statusecho_writing(&t, db, 1000);
+	ck_assert(baton_statusecho_behind(&t, db, NULL, 1000));
+	ck_assert(baton_statusecho_behind(&t, db, st_pending, 1005));
+	ck_assert(baton_statusecho_behind(
+	    &t, db, NULL, 1000 + BATON_STATUSECHO_BEHIND_MS - 1));
+	/* while it waits the write's watch event is its wake-up, not an
+	 * echo to drop */
+	ck_assert(!baton_statusecho_echo(&t, none, written));
+	/* the cache has it (any key order): no wait, and it is cleared */
+	ck_assert(!baton_statusecho_behind(&t, db, st_healthy, 1010));
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 1011));
+	/* ... and later echoes are echoes again */
+	ck_assert(baton_statusecho_echo(&t, none, written));
+
+	/* past the bound (the echo lost, someone else's write): the cache
+	 * is believed again, for good */
+	baton_statusecho_writing(&t, db, 5000);
+	ck_assert(baton_statusecho_behind(&t, db, NULL, 5001));
+	ck_assert(!baton_statusecho_behind(&t, db, NULL,
+					   5000 + BATON_STATUSECHO_BEHIND_MS));
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 5002));
+	ck_assert(baton_statusecho_echo(&t, none, written));
+	/* a clock that went back is not trusted either */
+	baton_statusecho_writing(&t, db, 9000);
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 8999));
+
+	/* a write that failed leaves nothing to wait for */
+	baton_statusecho_writing(&t, db, 10000);
+	baton_statusecho_unsent(&t, db);
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 10001));
+	/* a new intent (a reconcile that found its status there) too */
+	baton_statusecho_writing(&t, db, 11000);
+	intend(&t, db, s_pending);
+	ck_assert(!baton_statusecho_behind(&t, db, NULL, 11001));
+	/* unknown databases, and a table without the database */
+	baton_statusecho_writing(&t, "shop/other", 12000);
+	ck_assert(!baton_statusecho_behind(&t, "shop/other", NULL, 12001));
+	baton_statusecho_unsent(&t, "shop/other");
+
+	baton_statusecho_free(&t);
+	json_decref(st_pending);
+	json_decref(st_healthy);
+	json_decref(none);
+	json_decref(written);
+}
+END_TEST
+
 static Suite *statusecho_suite(void)
 {
 	Suite *s = suite_create("batond_statusecho");
@@ -212,6 +279,7 @@ static Suite *statusecho_suite(void)
 	tcase_add_test(tc, another_status_reconciles);
 	tcase_add_test(tc, any_other_change_reconciles);
 	tcase_add_test(tc, bounded_and_null);
+	tcase_add_test(tc, a_cache_behind_its_own_write_waits_for_it);
 	suite_add_tcase(s, tc);
 	return s;
 }
