@@ -224,8 +224,11 @@ enum {
 
 /* The default spare_wait_ms (struct baton_decider): ten times the latest
  * the lab has seen the spare's final land after the members' (46 ms), and
- * room for one resend of a final report lost on the way (the driver's
- * FINAL_REPORT_MS, 300 ms, plus a commit); at most one renewal interval
+ * room for one resend of a final report refused or not committed (the
+ * driver's FINAL_REPORT_MS, 300 ms, plus a commit; one whose answer never
+ * comes is resent after FINAL_REPORT_INFLIGHT_MS, 1 s, past this wait:
+ * the spare is never awaited, so that costs the choice of the spare, not
+ * safety); at most one renewal interval
  * of the chart's default (500 ms) added to a failover whose spare never
  * answers. docs/design-per-instance.md §9, note 48. */
 #define BATON_DECIDER_SPARE_WAIT_MS 500

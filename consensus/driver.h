@@ -188,6 +188,8 @@ struct baton_driver_slot {
 	bool lost_noticed;	/* manual mode: region-lost notice logged */
 	uint64_t last_final_ms; /* failing over: last final report sent */
 	uint64_t last_spare_final_ms; /* ... of the other member (a move) */
+	bool final_in_flight;	      /* that final awaits its outcome */
+	bool spare_final_in_flight;   /* ... the other member's */
 	/* the leader's last decision was "blocked": why, and for which
 	 * region (enum baton_blocked, -1) */
 	int blocked;
