@@ -561,6 +561,20 @@ END_TEST
  * the primary (another of each) milliseconds later (issue 20). Without a
  * majority, or once the object is older than the wait, Provisioning is
  * written at once: a registration that cannot commit is not hidden. */
+/* A new database NAME whose first reconcile writes Provisioning. */
+static void assert_provisioning_at_once(const char *name)
+{
+	struct job j;
+	json_t *o;
+
+	create_dbc(name, "");
+	ck_assert_msg(reconcile_in(&env_h, name, &j) == 0, "%s", j.errmsg);
+	ck_assert(j.status_written);
+	o = get_dbc(name);
+	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
+	json_decref(o);
+}
+
 START_TEST(a_new_databases_status_is_written_once_with_its_primary)
 {
 	struct job j;
@@ -592,23 +606,13 @@ START_TEST(a_new_databases_status_is_written_once_with_its_primary)
 	fenv.primary = NULL;
 	fenv.epoch = 0;
 	fenv.no_quorum = true;
-	create_dbc("cut-off", "");
-	ck_assert_msg(reconcile_in(&env_h, "cut-off", &j) == 0, "%s", j.errmsg);
-	ck_assert(j.status_written);
-	o = get_dbc("cut-off");
-	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
-	json_decref(o);
+	assert_provisioning_at_once("cut-off");
 
 	/* a majority, but the registration has not committed within the
 	 * wait (a full FSM): Provisioning, not silence */
 	fenv.no_quorum = false;
 	fenv.deletion_age = BATON_FIRSTSTATUS_WAIT_S + 1; /* env_since */
-	create_dbc("stuck", "");
-	ck_assert_msg(reconcile_in(&env_h, "stuck", &j) == 0, "%s", j.errmsg);
-	ck_assert(j.status_written);
-	o = get_dbc("stuck");
-	ck_assert_str_eq(status_str(o, "phase"), "Provisioning");
-	json_decref(o);
+	assert_provisioning_at_once("stuck");
 }
 END_TEST
 

@@ -671,6 +671,19 @@ END_TEST
 /* Level 2 batches the periodic reports only: a standby's final position
  * in a synchronous failover and a switchover target's word that it
  * caught up go alone, at once (a promote waits for them). */
+/* Every database of the fleet lost its primary in r0: a synchronous
+ * failover round, each standby region asked for its final. */
+static void lose_fleet(struct baton_fsm *f)
+{
+	for (unsigned k = 0; k < FLEET; k++) {
+		struct baton_cmd c;
+		char name[BATON_NAME_SIZE];
+		snprintf(name, sizeof name, "fleet/db-%03u", k);
+		c = tst_cmd(BATON_CMD_LOST, name, "r0", 1);
+		ck_assert_int_eq(tst_fsm_apply(f, &c), BATON_FSM_OK);
+	}
+}
+
 START_TEST(final_and_catch_up_reports_are_never_batched)
 {
 	struct baton_fsm f;
@@ -686,13 +699,7 @@ START_TEST(final_and_catch_up_reports_are_never_batched)
 	baton_fsm_init(&f, &rf);
 	register_fleet(&f, FLEET);
 	raise_to(&f, BATON_COMMAND_LEVEL);
-	for (unsigned k = 0; k < FLEET; k++) {
-		struct baton_cmd c;
-		char name[BATON_NAME_SIZE];
-		snprintf(name, sizeof name, "fleet/db-%03u", k);
-		c = tst_cmd(BATON_CMD_LOST, name, "r0", 1);
-		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
-	}
+	lose_fleet(&f);
 	baton_driver_init(&d, "r1", &ops, 0, 3);
 	baton_driver_tick(&d, &f, false, now);
 	ck_assert_uint_eq(r.batches, 0);
@@ -740,13 +747,7 @@ START_TEST(a_final_on_its_way_is_not_sent_again)
 
 	baton_fsm_init(&f, &rf);
 	register_fleet(&f, FLEET);
-	for (unsigned k = 0; k < FLEET; k++) {
-		struct baton_cmd c;
-		char name[BATON_NAME_SIZE];
-		snprintf(name, sizeof name, "fleet/db-%03u", k);
-		c = tst_cmd(BATON_CMD_LOST, name, "r0", 1);
-		ck_assert_int_eq(tst_fsm_apply(&f, &c), BATON_FSM_OK);
-	}
+	lose_fleet(&f);
 	baton_driver_init(&d, "r1", &ops, 0, 3);
 	baton_driver_tick(&d, &f, false, now);
 	ck_assert_uint_eq(r.finals, FLEET);
