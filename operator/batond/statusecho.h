@@ -77,7 +77,8 @@ void baton_statusecho_unsent(struct baton_statusecho *t, const char *db);
  * again, with new transition times and the phase Event a second time (a
  * database's second reconcile, woken while its first ran, read the cache
  * before the first write's watch event reached it: two status writes
- * and two Events of nearly every new database, issue 20). Past the bound
+ * and two Events of each new database in a run of five, rarer with more
+ * in the queue, issue 20). Past the bound
  * (the echo lost: someone else wrote the status meanwhile, a watch
  * restarting) the cache is believed again. Clears DB's wait once the
  * cache holds the intent; while a reconcile waits, the echo of that write
